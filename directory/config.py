@@ -1,0 +1,83 @@
+"""Settings, read once at start-up from the environment (and CLI flags that override it).
+
+A bad value fails here, at start, with the variable's name, never later inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from directory.errors import ConfigError
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+_HEAP = re.compile(r"^[0-9]+[mMgG]$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service and the CLI need to know about where they run.
+
+    Variables: DIRECTORY_DATA, DIRECTORY_ID, DIRECTORY_NAME, DIRECTORY_HOST, DIRECTORY_PORT,
+    DIRECTORY_STORE_HEAP, DIRECTORY_STORE_PORT, DIRECTORY_NEO4J_URI, DIRECTORY_NEO4J_USER,
+    DIRECTORY_NEO4J_PASSWORD, DIRECTORY_NEO4J_DATABASE.
+    """
+
+    data_dir: Path = Path("var/data")
+    directory_id: str = "local"
+    directory_name: str = "Protection Directory"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    store_heap: str = "512m"
+    store_port: int = 0
+    neo4j_uri: str = ""
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = field(default="", repr=False)
+    neo4j_database: str = "neo4j"
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.directory_id):
+            raise ConfigError("DIRECTORY_ID", f"{self.directory_id!r} must be lower-case letters, digits, "
+                                              "dots and dashes, at most 63 characters")
+        if not _HEAP.match(self.store_heap):
+            raise ConfigError("DIRECTORY_STORE_HEAP", f"{self.store_heap!r} is not a size such as 512m or 2g")
+        if not 0 <= self.port < 65536:
+            raise ConfigError("DIRECTORY_PORT", f"{self.port} is not a port number")
+        if not 0 <= self.store_port < 65536:
+            raise ConfigError("DIRECTORY_STORE_PORT", f"{self.store_port} is not a port number")
+        if self.neo4j_uri and not re.match(r"^(bolt|neo4j)(\+s|\+ssc)?://", self.neo4j_uri):
+            raise ConfigError("DIRECTORY_NEO4J_URI", f"{self.neo4j_uri!r} is not a bolt:// or neo4j:// URI")
+
+    @property
+    def backend(self) -> str:
+        return "neo4j" if self.neo4j_uri else "embedded"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        for name, var, cast in _VARIABLES:
+            if var in env and env[var] != "":
+                try:
+                    values[name] = cast(env[var])
+                except ValueError as exc:
+                    raise ConfigError(var, f"{env[var]!r} is not valid: {exc}") from exc
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_VARIABLES: tuple[tuple[str, str, type], ...] = (
+    ("data_dir", "DIRECTORY_DATA", Path),
+    ("directory_id", "DIRECTORY_ID", str),
+    ("directory_name", "DIRECTORY_NAME", str),
+    ("host", "DIRECTORY_HOST", str),
+    ("port", "DIRECTORY_PORT", int),
+    ("store_heap", "DIRECTORY_STORE_HEAP", str),
+    ("store_port", "DIRECTORY_STORE_PORT", int),
+    ("neo4j_uri", "DIRECTORY_NEO4J_URI", str),
+    ("neo4j_user", "DIRECTORY_NEO4J_USER", str),
+    ("neo4j_password", "DIRECTORY_NEO4J_PASSWORD", str),
+    ("neo4j_database", "DIRECTORY_NEO4J_DATABASE", str),
+)

@@ -1,0 +1,78 @@
+"""The errors of the directory package. Driver errors are translated where they enter.
+
+    DirectoryError
+    ├── ConfigError            a setting is missing or malformed
+    ├── StoreError             the graph store cannot be reached or started
+    │   ├── DataFolderInUse    another process holds the embedded store's data folder
+    │   └── StoreUnavailable   the store did not start or stopped answering
+    ├── NotFound               no such record *for this viewer* (hidden reads the same as missing)
+    ├── Conflict               a write lost a race or broke a uniqueness rule
+    ├── ValidationFailed       input rows or fields are invalid; carries every problem found
+    └── RestoreRefused         a restore would mix a backup into a store that already has records
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DirectoryError(Exception):
+    pass
+
+
+class ConfigError(DirectoryError):
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+
+
+class StoreError(DirectoryError):
+    pass
+
+
+class DataFolderInUse(StoreError):
+    pass
+
+
+class StoreUnavailable(StoreError):
+    pass
+
+
+class NotFound(DirectoryError):
+    def __init__(self, kind: str, record_id: str) -> None:
+        # The same words whether the record is missing or hidden from this viewer.
+        super().__init__(f"no {kind} with id {record_id!r}")
+        self.kind = kind
+        self.record_id = record_id
+
+
+class Conflict(DirectoryError):
+    pass
+
+
+class RestoreRefused(DirectoryError):
+    pass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input row: where it is and why."""
+
+    line: int
+    column: str
+    reason: str
+    record: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "input"
+        rec = f" (record {self.record})" if self.record else ""
+        return f"{where}, column {self.column}{rec}: {self.reason}"
+
+
+class ValidationFailed(DirectoryError):
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:200])
+        more = f"\n  ... and {len(problems) - 200} more" if len(problems) > 200 else ""
+        super().__init__(f"{source}: {len(problems)} problem(s), nothing was changed\n{shown}{more}")

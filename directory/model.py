@@ -1,0 +1,122 @@
+"""The records of the directory, as plain values that every import, export and API shares.
+
+A record here has already been validated (see `directory.validation`): constructing one by hand
+skips those checks, so only the validators and the store build them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Visibility(str, Enum):
+    """Who may see a record. Ordered from most to least open."""
+
+    PUBLIC = "public"
+    NETWORK = "network"
+    RESTRICTED = "restricted"
+
+
+class Precision(str, Enum):
+    """How precisely a location is published. Ordered from most to least precise."""
+
+    EXACT = "exact"
+    LOCALITY = "locality"
+    ADMIN_AREA = "admin_area"
+    COUNTRY = "country"
+    HIDDEN = "hidden"
+
+    @property
+    def rank(self) -> int:
+        return list(Precision).index(self)
+
+
+class Presence(str, Enum):
+    """Whether a service is delivered in a place or reaches it remotely (OCHA's present/reach)."""
+
+    PRESENT = "present"
+    REMOTE = "remote"
+
+
+LINK_TYPES = ("REFERS_TO", "PARTNERS_WITH", "MEMBER_OF", "FUNDS", "VETTED_BY")
+
+# Default visibility of each link type when a file does not say: funding can endanger the
+# funded, so it is restricted unless the donor chose to publish it.
+LINK_DEFAULT_VISIBILITY = {
+    "REFERS_TO": Visibility.NETWORK,
+    "PARTNERS_WITH": Visibility.PUBLIC,
+    "MEMBER_OF": Visibility.PUBLIC,
+    "FUNDS": Visibility.RESTRICTED,
+    "VETTED_BY": Visibility.NETWORK,
+}
+
+
+@dataclass
+class Location:
+    latitude: float | None
+    longitude: float | None
+    precision: Precision
+    country: str | None = None
+    subdivision: str | None = None
+
+
+@dataclass
+class Organisation:
+    id: str
+    name: str
+    kind: str
+    visibility: Visibility = Visibility.PUBLIC
+    aliases: list[str] = field(default_factory=list)
+    description: str = ""
+    website: str = ""
+    languages: list[str] = field(default_factory=list)
+    contact_channels: list[str] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)
+    location: Location | None = None
+    source: str = ""
+
+
+@dataclass
+class Coverage:
+    place: str
+    presence: Presence
+
+
+@dataclass
+class Service:
+    id: str
+    organisation: str
+    name: str
+    type: str
+    visibility: Visibility = Visibility.PUBLIC
+    description: str = ""
+    eligibility: str = ""
+    capacity: int | None = None
+    capacity_unit: str = ""
+    capacity_confirmed: str = ""
+    response_hours: float | None = None
+    languages: list[str] = field(default_factory=list)
+    cost: str = ""
+    status: str = "active"
+    coverage: list[Coverage] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Link:
+    """A relationship between two organisations. Identified by type, source, target and key.
+
+    The key is empty except where one pair may hold several links of a type (funding by year
+    and purpose).
+    """
+
+    type: str
+    source: str
+    target: str
+    visibility: Visibility
+    key: str = ""
+    properties: dict[str, object] = field(default_factory=dict)
+
+
+SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")

@@ -1,0 +1,101 @@
+"""Constraints, indexes and reference data, versioned so an existing data folder is upgraded in place.
+
+`ensure_schema()` runs at every start. Each migration runs once, in order, and records its number
+in the `SchemaVersion` node; statements use IF NOT EXISTS and MERGE so a migration interrupted
+half-way is simply run again. Reference data (places, built-in taxonomy terms) is merged on every
+start: it is small, and a newer pycountry or taxonomy then reaches old data folders too.
+"""
+
+from __future__ import annotations
+
+from directory import places, taxonomy
+from directory.store.cypher import cypher
+from directory.store.graph import Graph
+
+MIGRATIONS: list[list[str]] = [
+    [  # 1: the first graph
+        cypher("schema.org_id", "CREATE CONSTRAINT organisation_id IF NOT EXISTS "
+                                "FOR (n:Organisation) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.service_id", "CREATE CONSTRAINT service_id IF NOT EXISTS "
+                                    "FOR (n:Service) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.place_code", "CREATE CONSTRAINT place_code IF NOT EXISTS "
+                                    "FOR (n:Place) REQUIRE n.code IS UNIQUE"),
+        cypher("schema.term_key", "CREATE CONSTRAINT term_key IF NOT EXISTS "
+                                  "FOR (n:Term) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.org_kind", "CREATE INDEX organisation_kind IF NOT EXISTS FOR (n:Organisation) ON (n.kind)"),
+        cypher("schema.org_name", "CREATE INDEX organisation_name IF NOT EXISTS FOR (n:Organisation) ON (n.name)"),
+        cypher("schema.org_country", "CREATE INDEX organisation_country IF NOT EXISTS "
+                                     "FOR (n:Organisation) ON (n.country)"),
+        cypher("schema.org_lat", "CREATE INDEX organisation_latitude IF NOT EXISTS "
+                                 "FOR (n:Organisation) ON (n.latitude)"),
+        cypher("schema.org_lon", "CREATE INDEX organisation_longitude IF NOT EXISTS "
+                                 "FOR (n:Organisation) ON (n.longitude)"),
+        cypher("schema.org_updated", "CREATE INDEX organisation_updated IF NOT EXISTS "
+                                     "FOR (n:Organisation) ON (n.updated_at)"),
+        cypher("schema.service_type", "CREATE INDEX service_type IF NOT EXISTS FOR (n:Service) ON (n.type)"),
+        cypher("schema.service_org", "CREATE INDEX service_organisation IF NOT EXISTS "
+                                     "FOR (n:Service) ON (n.organisation)"),
+    ],
+]
+
+VERSION = len(MIGRATIONS)
+
+GET_VERSION = cypher("schema.get_version", "MATCH (v:SchemaVersion {key: 'schema'}) RETURN v.version AS version")
+SET_VERSION = cypher("schema.set_version",
+                     "MERGE (v:SchemaVersion {key: 'schema'}) SET v.version = $version RETURN v.version AS version")
+COUNT_PLACES = cypher("schema.count_places", "MATCH (p:Place) RETURN count(p) AS n")
+MERGE_PLACES = cypher("schema.merge_places", """
+UNWIND $rows AS r
+MERGE (p:Place {code: r.code})
+SET p.name = r.name, p.kind = r.kind, p.country = r.country, p.region = r.region,
+    p.subregion = r.subregion, p.latitude = r.latitude, p.longitude = r.longitude
+""")
+LINK_SUBDIVISIONS = cypher("schema.link_subdivisions", """
+UNWIND $rows AS r
+MATCH (s:Place {code: r.code}), (c:Place {code: r.country})
+MERGE (s)-[:PART_OF]->(c)
+""")
+MERGE_TERMS = cypher("schema.merge_terms", """
+UNWIND $rows AS r
+MERGE (t:Term {key: r.key})
+ON CREATE SET t.scheme = r.scheme, t.code = r.code, t.label = r.label, t.description = r.description,
+              t.built_in = true
+""")
+LABEL_GROUPS = cypher("schema.label_groups",
+                      "MATCH (t:Term {scheme: 'defender-group'}) WHERE NOT t:DefenderGroup SET t:DefenderGroup")
+
+
+async def schema_version(graph: Graph) -> int:
+    rows = await graph.read(GET_VERSION)
+    return int(rows[0]["version"]) if rows else 0
+
+
+async def ensure_schema(graph: Graph) -> int:
+    """Bring the graph up to `VERSION`; returns the version it was at before."""
+    before = await schema_version(graph)
+    if before > VERSION:
+        from directory.errors import StoreError
+
+        raise StoreError(f"the data folder has schema version {before}, newer than this program's {VERSION}; "
+                         "upgrade Protection Directory before opening it")
+    for number in range(before + 1, VERSION + 1):
+        for statement in MIGRATIONS[number - 1]:
+            await graph.write(statement)
+        await graph.write(SET_VERSION, version=number)
+    await _seed_reference_data(graph)
+    return before
+
+
+async def _seed_reference_data(graph: Graph) -> None:
+    everything = places.all_places()
+    if (await graph.read(COUNT_PLACES))[0]["n"] != len(everything):
+        rows = [p.__dict__ for p in everything]
+        for i in range(0, len(rows), 2000):
+            await graph.write(MERGE_PLACES, rows=rows[i:i + 2000])
+        subs = [{"code": p.code, "country": p.country} for p in everything if p.kind == "subdivision"]
+        for i in range(0, len(subs), 2000):
+            await graph.write(LINK_SUBDIVISIONS, rows=subs[i:i + 2000])
+    await graph.write(MERGE_TERMS, rows=[
+        {"key": f"{t.scheme}/{t.code}", "scheme": t.scheme, "code": t.code, "label": t.label,
+         "description": t.description} for t in taxonomy.BUILT_IN])
+    await graph.write(LABEL_GROUPS)

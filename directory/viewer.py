@@ -1,0 +1,53 @@
+"""Who is asking, and what that lets them see.
+
+The store takes a `Viewer` on every read and applies it in the query itself, so no caller can
+forget it. The rules (also in the README):
+
+- anonymous: public records only;
+- member of an organisation: public and network records, plus that organisation's own records
+  whatever their visibility;
+- steward: everything.
+
+A record's `owner` is the organisation it belongs to (itself for an organisation, the provider for
+a service). Locations are shown at their published precision, except to a steward and to the
+owner's members, who see what was recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from directory.model import Visibility
+
+
+@dataclass(frozen=True)
+class Viewer:
+    role: str = "anonymous"  # anonymous | member | steward
+    organisation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ("anonymous", "member", "steward"):
+            raise ValueError(f"unknown role {self.role!r}")
+        if self.role == "member" and not self.organisation:
+            raise ValueError("a member viewer needs an organisation")
+
+    @property
+    def visible(self) -> list[str]:
+        """The visibilities this viewer sees on any record."""
+        if self.role == "steward":
+            return [v.value for v in Visibility]
+        if self.role == "member":
+            return [Visibility.PUBLIC.value, Visibility.NETWORK.value]
+        return [Visibility.PUBLIC.value]
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The query parameters every visibility-filtered query takes."""
+        return {"see": self.visible, "viewer_org": self.organisation}
+
+    def sees_exact_location_of(self, owner: str) -> bool:
+        return self.role == "steward" or (self.organisation is not None and self.organisation == owner)
+
+
+ANONYMOUS = Viewer()
+STEWARD = Viewer("steward")

@@ -1,0 +1,43 @@
+"""Regenerate directory/data/countries.csv from the OCHA country taxonomy.
+
+Run once by hand in a scratch environment (`pip install hdx-python-country`);
+the service itself never needs that package or the network.
+"""
+
+import csv
+import sys
+
+from hdx.location.country import Country
+
+HEADER = [
+    "iso2", "iso3", "m49", "name", "region_code", "region", "subregion_code",
+    "subregion", "intermediate_region", "latitude", "longitude",
+]
+
+
+def main(path: str) -> None:
+    Country.set_use_live_default(False)
+    rows = []
+    for iso3, c in Country.countriesdata()["countries"].items():
+        if c.get("Deprecated") == "Y" or not c.get("ISO 3166-1 Alpha 2-Codes"):
+            continue
+        rows.append([
+            c["ISO 3166-1 Alpha 2-Codes"], iso3, (c["m49 numerical code"] or "").zfill(3),
+            c["English Short"] or c["Preferred Term"], c["Region Code"] or "",
+            c["Region Name"] or "", c["Sub-region Code"] or "", c["Sub-region Name"] or "",
+            c["Intermediate Region Name"] or "", c["Latitude"], c["Longitude"],
+        ])
+    rows.sort()
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        f.write("# Countries and territories: ISO 3166-1 codes, UN M49 codes, regions and "
+                "sub-regions, and a representative point.\n")
+        f.write("# Derived from the OCHA Countries and Territories taxonomy as packaged in "
+                "hdx-python-country 4.2.5 (UN M49 classification by the UN Statistics "
+                "Division). Regenerate with tools/make_countries.py.\n")
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "directory/data/countries.csv")
