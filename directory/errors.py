@@ -62,9 +62,12 @@ class Problem:
     column: str
     reason: str
     record: str = ""
+    source: str = ""
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "input"
+        if self.source:
+            where = f"{self.source}, {where}"
         rec = f" (record {self.record})" if self.record else ""
         return f"{where}, column {self.column}{rec}: {self.reason}"
 

@@ -61,6 +61,15 @@ class Location:
     subdivision: str | None = None
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Set by the store on records it reads: who published the record, which revision, when."""
+
+    publisher: str
+    revision: int
+    updated_at: str
+
+
 @dataclass
 class Organisation:
     id: str
@@ -75,6 +84,7 @@ class Organisation:
     identifiers: list[str] = field(default_factory=list)
     location: Location | None = None
     source: str = ""
+    provenance: Provenance | None = None
 
 
 @dataclass
@@ -101,6 +111,7 @@ class Service:
     status: str = "active"
     coverage: list[Coverage] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    provenance: Provenance | None = None
 
 
 @dataclass

@@ -89,3 +89,16 @@ def languages() -> frozenset[str]:
 
 def all_places() -> list[Place]:
     return list(countries().values()) + list(subdivisions().values())
+
+
+def expand_area(token: str) -> list[str]:
+    """The country codes of `world`, `region:Africa` or `subregion:Western Asia` (UN M49 names)."""
+    kind, _, name = token.partition(":")
+    kind, name = kind.strip().lower(), name.strip().lower()
+    if kind == "world" and not name:
+        return sorted(c.code for c in countries().values() if c.region)
+    if kind == "region":
+        return sorted(c.code for c in countries().values() if c.region.lower() == name)
+    if kind == "subregion":
+        return sorted(c.code for c in countries().values() if c.subregion.lower() == name)
+    return []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,12 +26,16 @@ from directory.model import (
     Organisation,
     Precision,
     Presence,
+    Provenance,
     Service,
     Visibility,
 )
 from directory.store.cypher import cypher, visible
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
+from directory.store.schema import LABEL_GROUPS
+from directory.taxonomy import Term
+from directory.validation import Vocabulary
 from directory.viewer import Viewer
 
 MAX_PAGE = 100
@@ -206,6 +211,19 @@ RETURN s {{.*,
 ORDER BY s.name, s.id
 """)
 
+TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label")
+EXISTING_ORGANISATIONS = cypher("records.existing_organisations", """
+UNWIND $ids AS wanted
+MATCH (n:Organisation {id: wanted})
+RETURN n.id AS id
+""")
+ADD_TERM = cypher("records.add_term", """
+MERGE (t:Term {key: $key})
+ON CREATE SET t.scheme = $scheme, t.code = $code, t.built_in = false
+SET t.label = $label, t.description = $description
+RETURN t.code AS code
+""")
+
 
 @dataclass
 class OrganisationFilter:
@@ -239,6 +257,10 @@ def _uncursor(cursor: str) -> tuple[str, str]:
         raise ValueError("the cursor is not one this service gave out") from exc
 
 
+def _provenance(p: dict[str, Any]) -> Provenance:
+    return Provenance(p.get("publisher") or "", int(p.get("revision") or 0), p.get("updated_at") or "")
+
+
 def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
     loc = Location(p.get("latitude"), p.get("longitude"), Precision(p.get("precision", "hidden")),
                    p.get("country"), p.get("subdivision"))
@@ -251,6 +273,7 @@ def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
         website=p.get("website") or "", languages=list(p.get("languages") or []),
         contact_channels=list(p.get("contact_channels") or []) if network else [],
         identifiers=list(p.get("identifiers") or []), location=loc, source=p.get("source") or "",
+        provenance=_provenance(p),
     )
 
 
@@ -267,15 +290,8 @@ def _service(p: dict[str, Any], viewer: Viewer) -> Service:
         cost=p.get("cost") or "", status=p.get("status") or "active",
         coverage=sorted((Coverage(c["place"], Presence(c["presence"])) for c in p.get("coverage") or []),
                         key=lambda c: (c.place, c.presence.value)),
-        groups=sorted(p.get("groups") or []),
+        groups=sorted(p.get("groups") or []), provenance=_provenance(p),
     )
-
-
-@dataclass
-class RecordMeta:
-    revision: int
-    updated_at: str
-    publisher: str
 
 
 class Store:
@@ -322,7 +338,26 @@ class Store:
 
         return await self.graph.write_tx(work)
 
+    async def add_term(self, scheme: str, code: str, label: str, description: str = "") -> None:
+        await self.graph.write(ADD_TERM, key=f"{scheme}/{code}", scheme=scheme, code=code, label=label,
+                               description=description)
+        await self.graph.write(LABEL_GROUPS)
+
     # reads
+
+    async def vocabulary(self) -> Vocabulary:
+        terms: dict[str, set[str]] = {}
+        for r in await self.graph.read(TERMS):
+            terms.setdefault(r["scheme"], set()).add(r["code"])
+        return Vocabulary(terms)
+
+    async def terms(self) -> list[Term]:
+        rows = await self.graph.read(TERMS)
+        return sorted((Term(r["scheme"], r["code"], r["label"]) for r in rows), key=lambda t: (t.scheme, t.code))
+
+    async def existing_organisations(self, ids: list[str]) -> set[str]:
+        """Which of these organisation ids exist, whatever their visibility (for import checks)."""
+        return {r["id"] for r in await self.graph.read(EXISTING_ORGANISATIONS, ids=ids)}
 
     async def organisation(self, viewer: Viewer, record_id: str) -> Organisation:
         found = await self.organisations_by_id(viewer, [record_id])
@@ -334,14 +369,24 @@ class Store:
         rows = await self.graph.read(GET_ORGANISATIONS, ids=ids, **viewer.params)
         return {r["n"]["id"]: _organisation(r["n"], viewer) for r in rows}
 
-    async def meta(self, viewer: Viewer, ids: list[str]) -> dict[str, RecordMeta]:
-        rows = await self.graph.read(GET_ORGANISATIONS, ids=ids, **viewer.params)
-        return {r["n"]["id"]: RecordMeta(r["n"]["revision"], r["n"]["updated_at"], r["n"]["publisher"])
-                for r in rows}
-
     async def list_organisations(self, viewer: Viewer, where: OrganisationFilter, first: int = 20,
                                  after: str | None = None) -> Page:
-        first = max(0, min(first, MAX_PAGE))
+        """One page of a listing; `first` is capped at MAX_PAGE."""
+        return await self._page(viewer, where, max(0, min(first, MAX_PAGE)), after)
+
+    async def each_organisation(self, viewer: Viewer, where: OrganisationFilter | None = None,
+                                page: int = 1000) -> AsyncIterator[list[Organisation]]:
+        """Every organisation the viewer may see, in pages, for exports."""
+        after = None
+        while True:
+            result = await self._page(viewer, where or OrganisationFilter(), page, after)
+            if result.items:
+                yield result.items
+            if not result.has_next:
+                return
+            after = result.cursors[-1]
+
+    async def _page(self, viewer: Viewer, where: OrganisationFilter, first: int, after: str | None) -> Page:
         after_name, after_id = _uncursor(after) if after else (None, None)
         params = dict(where.params(), **viewer.params)
         rows = await self.graph.read(LIST_ORGANISATIONS, after_name=after_name, after_id=after_id,

@@ -1,0 +1,230 @@
+"""The `directory` command. Thin: it builds the same objects as the web app and calls them.
+
+Every verb works whether or not the service is running on the same data folder: it talks to the
+running store, or starts the embedded store itself and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from directory import demo, exports, hsds, hxl, importer
+from directory.config import Settings
+from directory.errors import DirectoryError
+from directory.store import open_store
+from directory.store import backup as backups
+from directory.store.records import Store
+from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.viewer import ANONYMOUS, STEWARD, Viewer
+
+AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _with_store(settings: Settings, work: Callable[[Store], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        async with open_store(settings) as store:
+            return await work(store)
+
+    return asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from directory.web import create_app
+
+    if args.demo:
+        counts = _with_store(settings, demo.load)
+        progress(f"demo data loaded ({counts.organisations} organisations and {counts.services} services changed)")
+    print(f"Protection Directory on http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                access_log=False)  # no access log: query strings and paths could name people at risk
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> importer.WriteCounts:
+        inputs: list[importer.Parsed] = []
+        if args.format == "hsds":
+            folder = Path(args.files[0])
+            orgs, ids = hsds.parse_organisations((folder / "organizations.json").read_bytes(),
+                                                 str(folder / "organizations.json"), args.default_kind)
+            inputs.append(orgs)
+            services = folder / "services.json"
+            if services.exists():
+                inputs.append(hsds.parse_services(services.read_bytes(), str(services), ids))
+        else:
+            for name in args.files:
+                kind, rows = hxl.read(Path(name).read_bytes(), name, args.kind)
+                progress(f"{name}: {len(rows)} {kind} rows")
+                inputs.append(importer.Parsed(name, kind, rows))
+        return await importer.run(store, inputs, progress)
+
+    counts = _with_store(settings, work)
+    print(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
+          "changed")
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    viewer: Viewer = AUDIENCES[args.audience]
+    counts = _with_store(settings, lambda store: exports.export_hsds(store, viewer, Path(args.output), progress))
+    print(f"exported {counts['organizations']} organisations and {counts['services']} services to {args.output}")
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> int:
+        n = 0
+        tmp = Path(args.output + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            async for line in backups.dump(store.graph, store.directory_id):
+                f.write(line + "\n")
+                n += 1
+                if n % 10000 == 0:
+                    progress(f"backed up {n} lines")
+        tmp.replace(args.output)
+        return n
+
+    n = _with_store(settings, work)
+    print(f"backup written to {args.output} ({n} lines); it holds restricted records: keep it safe")
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> dict[str, int]:
+        with open(args.file, encoding="utf-8") as f:
+            return await backups.restore(store.graph, f, args.file, progress)
+
+    counts = _with_store(settings, work)
+    print(f"restored {counts['organisations']} organisations and {counts['services']} services")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    counts = _with_store(settings, demo.load)
+    print(f"demo data: {counts.organisations} organisations, {counts.services} services, {counts.links} links changed")
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
+    from directory import generate
+
+    if args.output:
+        generate.write_csv(Path(args.output), args.orgs, args.seed, settings.directory_id)
+        print(f"wrote a synthetic directory of {args.orgs} organisations to {args.output}")
+        return
+
+    async def work(store: Store) -> importer.WriteCounts:
+        batch = generate.build(args.orgs, args.seed, settings.directory_id)
+        progress(f"generated {len(batch.organisations)} organisations, {len(batch.services)} services, "
+                 f"{len(batch.links)} links")
+        return await store.upsert(batch.organisations, batch.services, batch.links)
+
+    counts = _with_store(settings, work)
+    print(f"loaded: {counts.organisations} organisations, {counts.services} services, {counts.links} links")
+
+
+def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
+    if args.action == "add":
+        if not args.code or not args.label:
+            raise SystemExit("taxonomy add needs --scheme, --code and --label")
+        _with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description or ""))
+        print(f"added {args.scheme}/{args.code}")
+        return
+    for term in _with_store(settings, lambda s: s.terms()):
+        print(f"{term.scheme:18} {term.code:26} {term.label}")
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
+    from directory.store.embedded import running_store
+
+    if settings.backend == "neo4j":
+        print(f"backend: neo4j at {settings.neo4j_uri}")
+        return
+    info = running_store(settings.data_dir.resolve())
+    if info:
+        print(f"embedded store running (pid {info['pid']}) on 127.0.0.1:{info['bolt_port']}")
+    else:
+        print(f"no store running on {settings.data_dir}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="directory",
+        description="Protection Directory: the organisations that protect human rights defenders, as a graph.",
+        epilog="Settings come from DIRECTORY_* environment variables (see README); --data and --id override two.",
+    )
+    p.add_argument("--data", help="data folder of the embedded store (DIRECTORY_DATA, default var/data)")
+    p.add_argument("--id", dest="directory_id", help="this directory's id, the namespace of its records (DIRECTORY_ID)")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    s = sub.add_parser("serve", help="run the web service (GraphQL at /graphql, /health)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--demo", action="store_true", help="load the demo data first (idempotent)")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("import", help="import CSV (HXL) files or an HSDS 3.0 folder; all or nothing")
+    s.add_argument("files", nargs="+", help="CSV files, or with --format hsds one folder")
+    s.add_argument("--format", choices=["csv", "hsds"], default="csv")
+    s.add_argument("--kind", choices=sorted(hxl.KINDS), help="CSV kind, when the hashtags cannot tell")
+    s.add_argument("--default-kind", help="HSDS: organisation kind for records that carry none")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("export", help="export to HSDS 3.0 JSON (public records only, unless --audience all)")
+    s.add_argument("--format", choices=["hsds"], default="hsds")
+    s.add_argument("--output", required=True, help="folder for organizations.json and services.json")
+    s.add_argument("--audience", choices=sorted(AUDIENCES), default="public")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("backup", help="write a full, lossless JSON Lines backup (holds restricted records)")
+    s.add_argument("--output", required=True)
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", help="restore a backup into an empty store")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("demo", help="load the demo data (real organisations and clearly fictional ones)")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("generate", help="build a synthetic directory of any size, for tests and benchmarks")
+    s.add_argument("--orgs", type=int, required=True)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--output", help="write CSV files to this folder instead of loading them")
+    s.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("taxonomy", help="list the taxonomy, or add a service type or defender group")
+    s.add_argument("action", choices=["list", "add"])
+    s.add_argument("--scheme", choices=[SERVICE_TYPE, DEFENDER_GROUP], default=SERVICE_TYPE)
+    s.add_argument("--code")
+    s.add_argument("--label")
+    s.add_argument("--description")
+    s.set_defaults(func=cmd_taxonomy)
+
+    s = sub.add_parser("status", help="say whether a store is running on the data folder")
+    s.set_defaults(func=cmd_status)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(data_dir=Path(args.data) if args.data else None,
+                                     directory_id=args.directory_id,
+                                     host=getattr(args, "host", None), port=getattr(args, "port", None))
+        args.func(args, settings)
+    except DirectoryError as exc:
+        print(f"directory {args.verb}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except FileNotFoundError as exc:
+        print(f"directory {args.verb}: no such file: {exc.filename}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Exports that obey visibility: what a file holds is what its viewer may see, nothing more.
+
+`directory export` uses the anonymous viewer unless a steward asks for another audience, so a
+public export holds only public records, with locations at their published precision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from directory import hsds
+from directory.store.records import Store
+from directory.viewer import Viewer
+
+
+async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Callable[[str], None]) -> dict[str, int]:
+    """Write `out/organizations.json` and `out/services.json` as HSDS 3.0 JSON arrays."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {"organizations": 0, "services": 0}
+    orgs_tmp, svcs_tmp = out / ".organizations.json.tmp", out / ".services.json.tmp"
+    with orgs_tmp.open("w", encoding="utf-8") as orgs_file, svcs_tmp.open("w", encoding="utf-8") as svcs_file:
+        orgs_file.write("[")
+        svcs_file.write("[")
+        async for page in store.each_organisation(viewer):
+            services = await store.services_of(viewer, [o.id for o in page])
+            for org in page:
+                orgs_file.write(("," if counts["organizations"] else "") + "\n" +
+                                json.dumps(hsds.organisation_to_hsds(org), ensure_ascii=False))
+                counts["organizations"] += 1
+                for svc in services.get(org.id, []):
+                    svcs_file.write(("," if counts["services"] else "") + "\n" +
+                                    json.dumps(hsds.service_to_hsds(svc), ensure_ascii=False))
+                    counts["services"] += 1
+            progress(f"exported {counts['organizations']} organisations, {counts['services']} services")
+        orgs_file.write("\n]\n")
+        svcs_file.write("\n]\n")
+    orgs_tmp.replace(out / "organizations.json")
+    svcs_tmp.replace(out / "services.json")
+    return counts

@@ -1,0 +1,124 @@
+"""CSV files whose columns are labelled by an HXL hashtag row (https://hxlstandard.org).
+
+Three kinds of file, told apart by their hashtags: organisations (`#org+id` with `#org+name`),
+services (`#service+id`) and links between organisations (`#rel+type`). The full list of tags is
+in `docs/csv-hxl.md`; `directory/demo/*.csv` are working samples. Tags are matched with their
+attributes in any order; a column with an unknown tag is an error, so a typo never drops data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from directory.errors import Problem, ValidationFailed
+from directory.validation import Row
+
+MAX_BYTES = 256 * 1024 * 1024
+MAX_FIELD = 20_000
+
+ORGANISATION_TAGS = {
+    "#org+id": "id", "#org+name": "name", "#org+alt+name": "aliases", "#org+type": "kind",
+    "#description": "description", "#org+url": "website", "#org+lang": "languages",
+    "#channel+contact": "contact_channels", "#org+code": "identifiers", "#org+vettedby": "vetted_by",
+    "#country+code": "country", "#adm1+code": "subdivision", "#geo+lat": "latitude", "#geo+lon": "longitude",
+    "#geo+precision": "precision", "#meta+visibility": "visibility", "#meta+source": "source",
+}
+SERVICE_TAGS = {
+    "#service+id": "id", "#org+id": "organisation", "#service+name": "name", "#sector": "type",
+    "#description": "description", "#service+eligibility": "eligibility", "#capacity": "capacity",
+    "#capacity+unit": "capacity_unit", "#capacity+date": "capacity_confirmed",
+    "#service+response_hours": "response_hours", "#service+lang": "languages", "#service+cost": "cost",
+    "#status": "status", "#country+code+present": "present_in", "#country+code+remote": "reaches",
+    "#group+code": "groups", "#meta+visibility": "visibility",
+}
+LINK_TAGS = {
+    "#rel+type": "type", "#org+id+source": "source", "#org+id+target": "target", "#meta+id": "key",
+    "#meta+visibility": "visibility", "#rel+response_hours": "response_hours", "#rel+formal": "formal",
+    "#rel+trust": "trust", "#date+confirmed": "confirmed", "#value": "amount", "#currency": "currency",
+    "#date+year": "year", "#rel+purpose": "purpose",
+}
+KINDS = {"organisations": ORGANISATION_TAGS, "services": SERVICE_TAGS, "links": LINK_TAGS}
+
+
+def canonical(tag: str) -> str:
+    """`#Org +name +alt` and `#org+alt+name` are the same tag."""
+    parts = [p.strip().lower() for p in tag.strip().split("+")]
+    return "+".join([parts[0]] + sorted(p for p in parts[1:] if p))
+
+
+_CANONICAL = {kind: {canonical(t): f for t, f in tags.items()} for kind, tags in KINDS.items()}
+
+
+def _decode(data: bytes, source: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(source, [Problem(0, "file", f"is {len(data)} bytes, at most {MAX_BYTES} are read")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValidationFailed(source, [Problem(line, "file", f"is not UTF-8 text (byte {exc.start}); "
+                                                               "save it as UTF-8 and try again")]) from exc
+
+
+def _is_hashtag_row(cells: list[str]) -> bool:
+    filled = [c.strip() for c in cells if c.strip()]
+    return bool(filled) and all(c.startswith("#") for c in filled)
+
+
+def detect(tags: set[str]) -> str | None:
+    if "#rel+type" in tags:
+        return "links"
+    if "#service+id" in tags:
+        return "services"
+    if "#org+id" in tags:
+        return "organisations"
+    return None
+
+
+def read(data: bytes, source: str, kind: str | None = None) -> tuple[str, list[Row]]:
+    """The kind of file and its rows. Raises ValidationFailed for problems with the file as a whole."""
+    text = _decode(data, source)
+    csv.field_size_limit(MAX_FIELD * 4)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    tags: list[str] | None = None
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if tags is None:
+                if _is_hashtag_row(cells):
+                    tags = [canonical(c) if c.strip() else "" for c in cells]
+                    kind = kind or detect(set(tags))
+                    if kind not in KINDS:
+                        raise ValidationFailed(source, [Problem(line, "hashtag row", "cannot tell the kind of file: "
+                                                        "it needs #org+id, #service+id or #rel+type")])
+                    mapping = _CANONICAL[kind]
+                    for tag in tags:
+                        if tag and tag not in mapping:
+                            problems.append(Problem(line, tag, f"is not a hashtag of {kind} files"))
+                    if len(set(filter(None, tags))) != len(list(filter(None, tags))):
+                        problems.append(Problem(line, "hashtag row", "a hashtag appears twice"))
+                elif line > 25:
+                    break
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(tags):
+                problems.append(Problem(line, "row", f"has {len(cells)} cells, the hashtag row has {len(tags)}"))
+                continue
+            fields = {}
+            for tag, value in zip(tags, cells, strict=False):
+                if tag and tag in mapping:
+                    fields[mapping[tag]] = (tag, value)
+            rows.append(Row(line, fields))
+    except csv.Error as exc:
+        problems.append(Problem(reader.line_num, "row", f"is not valid CSV: {exc}"))
+    if tags is None:
+        raise ValidationFailed(source, [Problem(0, "hashtag row", "no HXL hashtag row (such as #org+id,#org+name) "
+                                                                  "in the first 25 lines")])
+    if problems:
+        raise ValidationFailed(source, problems)
+    assert kind is not None
+    return kind, rows
