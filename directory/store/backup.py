@@ -47,29 +47,34 @@ RESTORE_ORGANISATIONS = cypher("backup.restore_organisations",
 RESTORE_SERVICES = cypher("backup.restore_services", "UNWIND $rows AS r CREATE (s:Service) SET s = r")
 RESTORE_BASED_IN = cypher("backup.restore_based_in", """
 UNWIND $rows AS r
-MATCH (n:Organisation {id: r.from}), (p:Place {code: r.to})
+MATCH (n:Organisation {id: r.from})
+MATCH (p:Place {code: r.to})
 CREATE (n)-[:BASED_IN]->(p)
 """)
 RESTORE_OFFERS = cypher("backup.restore_offers", """
 UNWIND $rows AS r
-MATCH (o:Organisation {id: r.from}), (s:Service {id: r.to})
+MATCH (o:Organisation {id: r.from})
+MATCH (s:Service {id: r.to})
 CREATE (o)-[:OFFERS]->(s)
 """)
 RESTORE_AVAILABLE_IN = cypher("backup.restore_available_in", """
 UNWIND $rows AS r
-MATCH (s:Service {id: r.from}), (p:Place {code: r.to})
+MATCH (s:Service {id: r.from})
+MATCH (p:Place {code: r.to})
 CREATE (s)-[a:AVAILABLE_IN]->(p)
 SET a = r.props
 """)
 RESTORE_SERVES = cypher("backup.restore_serves", """
 UNWIND $rows AS r
-MATCH (s:Service {id: r.from}), (g:DefenderGroup {code: r.to})
+MATCH (s:Service {id: r.from})
+MATCH (g:DefenderGroup {code: r.to})
 CREATE (s)-[:SERVES]->(g)
 """)
 RESTORE_LINKS = {
     t: cypher(f"backup.restore_{t.lower()}", f"""
 UNWIND $rows AS r
-MATCH (a:Organisation {{id: r.from}}), (b:Organisation {{id: r.to}})
+MATCH (a:Organisation {{id: r.from}})
+MATCH (b:Organisation {{id: r.to}})
 CREATE (a)-[l:{t}]->(b)
 SET l = r.props
 """)

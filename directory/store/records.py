@@ -88,24 +88,28 @@ DELETE offer
 """)
 LINK_OFFERS = cypher("records.link_offers", """
 UNWIND $rows AS r
-MATCH (o:Organisation {id: r.organisation}), (s:Service {id: r.id})
+MATCH (o:Organisation {id: r.organisation})
+MATCH (s:Service {id: r.id})
 MERGE (o)-[:OFFERS]->(s)
 """)
 LINK_COVERAGE = cypher("records.link_coverage", """
 UNWIND $rows AS r
-MATCH (s:Service {id: r.service}), (p:Place {code: r.place})
+MATCH (s:Service {id: r.service})
+MATCH (p:Place {code: r.place})
 MERGE (s)-[a:AVAILABLE_IN]->(p)
 SET a.presence = r.presence
 """)
 LINK_GROUPS = cypher("records.link_groups", """
 UNWIND $rows AS r
-MATCH (s:Service {id: r.service}), (g:DefenderGroup {code: r.group})
+MATCH (s:Service {id: r.service})
+MATCH (g:DefenderGroup {code: r.group})
 MERGE (s)-[:SERVES]->(g)
 """)
 UPSERT_LINKS = {
     t: cypher(f"records.upsert_{t.lower()}", f"""
 UNWIND $rows AS r
-MATCH (a:Organisation {{id: r.source}}), (b:Organisation {{id: r.target}})
+MATCH (a:Organisation {{id: r.source}})
+MATCH (b:Organisation {{id: r.target}})
 MERGE (a)-[l:{t} {{key: r.key}}]->(b)
 WITH l, r, (l.hash IS NULL OR l.hash <> r.hash) AS changed
 WHERE changed

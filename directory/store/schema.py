@@ -52,7 +52,8 @@ SET p.name = r.name, p.kind = r.kind, p.country = r.country, p.region = r.region
 """)
 LINK_SUBDIVISIONS = cypher("schema.link_subdivisions", """
 UNWIND $rows AS r
-MATCH (s:Place {code: r.code}), (c:Place {code: r.country})
+MATCH (s:Place {code: r.code})
+MATCH (c:Place {code: r.country})
 MERGE (s)-[:PART_OF]->(c)
 """)
 MERGE_TERMS = cypher("schema.merge_terms", """

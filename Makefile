@@ -1,0 +1,48 @@
+# Two commands do all the set-up on a fresh machine: `make serve` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := tools/cypher-lint/node_modules/.installed
+
+.PHONY: setup serve test lint bench sdl clean
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+$(NODE_STAMP): tools/cypher-lint/package.json tools/cypher-lint/package-lock.json
+	cd tools/cypher-lint && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's docker-compose validates docker-compose.yml without a Docker engine.
+COMPOSE := $(shell command -v docker-compose 2>/dev/null)
+compose-tool:
+ifeq ($(COMPOSE),)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+endif
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+serve: setup
+	$(BIN)/directory serve --demo
+
+lint: setup compose-tool
+	$(BIN)/ruff check directory schema tests tools bench
+	$(BIN)/python tools/lint_cypher.py
+	$(BIN)/python -m schema.export --check
+	docker-compose -f docker-compose.yml config -q
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python -m bench
+
+sdl: setup
+	$(BIN)/python -m schema.export
+
+clean:
+	rm -rf $(VENV) tools/cypher-lint/node_modules

@@ -1,0 +1,93 @@
+"""Fixtures: one real embedded store for the session, a clean graph for each test, a real HTTP server.
+
+Nothing is mocked: tests talk to ArcadeDB over Bolt through the same code the service runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from directory.config import Settings
+from directory.store import EmbeddedStore, Store, open_store
+from directory.store.cypher import cypher
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+WIPE = cypher("tests.wipe", "MATCH (n) WHERE n:Organisation OR n:Service DETACH DELETE n")
+WIPE_TERMS = cypher("tests.wipe_terms", "MATCH (t:Term) WHERE t.built_in = false DETACH DELETE t")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A data folder with a store running on it for the whole session."""
+    data = tmp_path_factory.mktemp("store")
+    server = EmbeddedStore(data, heap="768m").attach()
+    yield data
+    server.stop()
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, directory_id="test")
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    async with open_store(settings) as opened:
+        await opened.graph.write(WIPE)
+        await opened.graph.write(WIPE_TERMS)
+        yield opened
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The real web app under uvicorn on a loopback port, in a thread of the test process."""
+
+    def __init__(self, settings: Settings) -> None:
+        from directory.web import create_app
+
+        self.port = free_port()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the web app did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(settings) as server:
+        yield server

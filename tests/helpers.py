@@ -1,0 +1,52 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from directory import hxl, importer
+from directory.store.records import Store, WriteCounts
+
+ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", "#geo+lat", "#geo+lon",
+            "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description"]
+SERVICE_TAGS = ["#service+id", "#org+id", "#service+name", "#sector", "#country+code+present",
+                "#country+code+remote", "#group+code", "#meta+visibility", "#capacity", "#capacity+unit",
+                "#capacity+date"]
+LINK_TAGS = ["#rel+type", "#org+id+source", "#org+id+target", "#meta+id", "#meta+visibility", "#value",
+             "#currency", "#date+year"]
+
+
+def csv_bytes(tags: list[str], rows: list[dict[str, object]], header: bool = True) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out)
+    if header:
+        w.writerow([t.strip("#").replace("+", " ") for t in tags])
+    w.writerow(tags)
+    for row in rows:
+        w.writerow([row.get(t, "") for t in tags])
+    return out.getvalue().encode()
+
+
+def org(oid: str, name: str | None = None, **fields: object) -> dict[str, object]:
+    row: dict[str, object] = {"#org+id": oid, "#org+name": name or oid.title(), "#org+type": "local-group",
+                              "#country+code": "CO", "#meta+visibility": "public"}
+    row.update(fields)
+    return row
+
+
+def service(sid: str, oid: str, kind: str = "legal-aid", **fields: object) -> dict[str, object]:
+    row: dict[str, object] = {"#service+id": sid, "#org+id": oid, "#service+name": f"Service {sid}",
+                              "#sector": kind, "#country+code+present": "CO", "#meta+visibility": "public"}
+    row.update(fields)
+    return row
+
+
+async def load(store: Store, orgs: list[dict[str, object]], services: list[dict[str, object]] | None = None,
+               links: list[dict[str, object]] | None = None) -> WriteCounts:
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, orgs), "orgs.csv"))]
+    if services:
+        inputs.append(importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, services), "services.csv")))
+    if links:
+        inputs.append(importer.Parsed("links.csv", *hxl.read(csv_bytes(LINK_TAGS, links), "links.csv")))
+    return await importer.run(store, inputs)

@@ -1,0 +1,145 @@
+"""CSV (HXL) imports: every class of bad input is refused clearly, and nothing is half-written."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory import hxl, importer
+from directory.errors import ValidationFailed
+from directory.store.records import OrganisationFilter, Store
+from directory.viewer import STEWARD
+from tests.helpers import ORG_TAGS, csv_bytes, load, org, service
+
+pytestmark = pytest.mark.anyio
+
+
+async def count(store: Store) -> int:
+    return (await store.list_organisations(STEWARD, OrganisationFilter())).total
+
+
+async def refused(store: Store, orgs: list[dict[str, object]], services=None, links=None) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as caught:
+        await load(store, orgs, services, links)
+    return caught.value
+
+
+async def test_import_writes_records_with_namespaced_ids(store: Store) -> None:
+    counts = await load(store, [org("alpha"), org("beta")], [service("alpha-legal", "alpha")])
+    assert (counts.organisations, counts.services) == (2, 1)
+    found = await store.organisation(STEWARD, "test:alpha")
+    assert found.id == "test:alpha" and found.provenance and found.provenance.publisher == "test"
+
+
+async def test_reimporting_the_same_file_changes_nothing(store: Store) -> None:
+    await load(store, [org("alpha")], [service("alpha-legal", "alpha")])
+    before = await store.organisation(STEWARD, "test:alpha")
+    counts = await load(store, [org("alpha")], [service("alpha-legal", "alpha")])
+    after = await store.organisation(STEWARD, "test:alpha")
+    assert (counts.organisations, counts.services, counts.links) == (0, 0, 0)
+    assert before.provenance == after.provenance
+
+
+async def test_changed_record_gets_a_new_revision(store: Store) -> None:
+    await load(store, [org("alpha")])
+    await load(store, [org("alpha", **{"#description": "now with a description"})])
+    found = await store.organisation(STEWARD, "test:alpha")
+    assert found.provenance and found.provenance.revision == 2
+    assert found.description == "now with a description"
+
+
+@pytest.mark.parametrize(("row", "column", "reason"), [
+    (org("x", **{"#country+code": "ZZ"}), "#country+code", "not an ISO 3166-1 country code"),
+    (org("x", **{"#org+type": "spaceship"}), "#org+type", "not a known organisation-kind code"),
+    (org("x", **{"#geo+lat": "north", "#geo+lon": "1"}), "#geo+lat", "not a number"),
+    (org("x", **{"#geo+lat": "95", "#geo+lon": "1"}), "#geo+lat", "outside -90 to 90"),
+    (org("x", **{"#geo+lat": "5"}), "#geo+lon", "give both or neither"),
+    (org("x", **{"#org+name": "n" * 301}), "#org+name", "at most 300"),
+    (org("x", **{"#description": "d" * 5001}), "#description", "at most 5000"),
+    (org("x", **{"#org+name": ""}), "#org+name", "is required"),
+    (org("x", **{"#org+lang": "english"}), "#org+lang", "not an ISO 639-1"),
+    (org("x", **{"#meta+visibility": "secret"}), "#meta+visibility", "not one of public, network, restricted"),
+    (org("x", **{"#geo+precision": "street"}), "#geo+precision", "not one of exact"),
+    (org("x", **{"#adm1+code": "XX-99"}), "#adm1+code", "not an ISO 3166-2"),
+    (org("x", **{"#adm1+code": "PE-LIM"}), "#adm1+code", "not in country CO"),
+    (org("x", **{"#channel+contact": "carrier pigeon"}), "#channel+contact", "KIND:VALUE"),
+    (org("other-dir:x"), "#org+id", "belongs to directory 'other-dir'"),
+    (org("bad id!"), "#org+id", "not a valid id"),
+])
+async def test_each_bad_organisation_field_is_refused_with_line_column_and_reason(
+        store: Store, row: dict[str, object], column: str, reason: str) -> None:
+    error = await refused(store, [org("fine"), row])
+    assert len(error.problems) == 1
+    problem = error.problems[0]
+    assert (problem.line, problem.column) == (4, column)  # human header, hashtag row, fine, bad
+    assert reason in problem.reason
+    assert await count(store) == 0  # the valid row was not written either
+
+
+async def test_every_bad_row_is_listed_not_just_the_first(store: Store) -> None:
+    error = await refused(store, [org("a", **{"#country+code": "ZZ"}), org("b"), org("c", **{"#org+type": "x"})])
+    assert [(p.line, p.column) for p in error.problems] == [(3, "#country+code"), (5, "#org+type")]
+    assert "line 3" in str(error) and "line 5" in str(error) and "nothing was changed" in str(error)
+
+
+async def test_duplicate_ids_in_one_file_are_refused(store: Store) -> None:
+    error = await refused(store, [org("a"), org("a", name="Again")])
+    assert error.problems[0].line == 4 and "appears twice" in error.problems[0].reason
+
+
+async def test_unknown_service_type_and_group_are_refused(store: Store) -> None:
+    error = await refused(store, [org("a")], [service("s1", "a", kind="teleportation"),
+                                              service("s2", "a", **{"#group+code": "wizards"})])
+    reasons = sorted((p.column, p.reason) for p in error.problems)
+    assert reasons[0][0] == "#group+code" and "defender-group" in reasons[0][1]
+    assert reasons[1][0] == "#sector" and "service-type" in reasons[1][1]
+
+
+async def test_service_of_a_missing_organisation_is_refused(store: Store) -> None:
+    error = await refused(store, [org("a")], [service("s1", "nobody")])
+    assert "no organisation 'test:nobody'" in error.problems[0].reason
+
+
+async def test_invalid_link_is_refused_and_nothing_is_written(store: Store) -> None:
+    links = [{"#rel+type": "FUNDS", "#org+id+source": "a", "#org+id+target": "b", "#value": "10",
+              "#currency": "XXQ", "#date+year": "2026"}]
+    error = await refused(store, [org("a"), org("b")], links=links)
+    assert "ISO 4217" in error.problems[0].reason
+    assert await count(store) == 0
+
+
+async def test_wrong_encoding_is_refused_with_its_line(store: Store) -> None:
+    data = csv_bytes(ORG_TAGS, [org("a"), org("b", name="Caf\u00e9")]).replace("Café".encode(), "Café".encode("latin-1"))
+    with pytest.raises(ValidationFailed) as caught:
+        hxl.read(data, "latin1.csv")
+    assert caught.value.problems[0].line == 4 and "not UTF-8" in caught.value.problems[0].reason
+
+
+async def test_unknown_hashtag_is_refused_so_no_column_is_silently_dropped() -> None:
+    data = csv_bytes(["#org+id", "#org+name", "#org+typo"], [{"#org+id": "a", "#org+name": "A"}])
+    with pytest.raises(ValidationFailed) as caught:
+        hxl.read(data, "typo.csv")
+    assert caught.value.problems[0].column == "#org+typo"
+
+
+async def test_file_without_hashtag_row_is_refused() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        hxl.read(b"id,name\na,A\n", "plain.csv")
+    assert "no HXL hashtag row" in caught.value.problems[0].reason
+
+
+async def test_hashtag_attributes_match_in_any_order(store: Store) -> None:
+    data = csv_bytes(["#org +id", "#org+NAME", "#org+type", "#country+code", "#org+alt+name"],
+                     [{"#org +id": "a", "#org+NAME": "A", "#org+type": "donor", "#country+code": "KEN",
+                       "#org+alt+name": "Alias one|Alias two"}])
+    kind, rows = hxl.read(data, "order.csv")
+    assert kind == "organisations"
+    await importer.run(store, [importer.Parsed("order.csv", kind, rows)])
+    found = await store.organisation(STEWARD, "test:a")
+    assert found.aliases == ["Alias one", "Alias two"] and found.location and found.location.country == "KE"
+
+
+async def test_regions_expand_to_their_countries(store: Store) -> None:
+    await load(store, [org("a")], [service("s", "a", **{"#country+code+remote": "subregion:Central Asia"})])
+    services = (await store.services_of(STEWARD, ["test:a"]))["test:a"]
+    remote = sorted(c.place for c in services[0].coverage if c.presence.value == "remote")
+    assert remote == ["KG", "KZ", "TJ", "TM", "UZ"]

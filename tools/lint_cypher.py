@@ -1,0 +1,42 @@
+"""Lint every registered Cypher statement against Neo4j 5 with Neo4j's own parser.
+
+Imports every module of `directory.store` (which registers its statements), sends them to
+`tools/cypher-lint/lint.mjs`, and fails on any error or deprecation warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import directory.store
+from directory.store.cypher import REGISTRY
+
+HERE = Path(__file__).resolve().parent
+
+
+def statements() -> dict[str, str]:
+    for module in pkgutil.iter_modules(directory.store.__path__):
+        if module.name != "launcher":
+            importlib.import_module(f"directory.store.{module.name}")
+    return dict(REGISTRY)
+
+
+def lint(queries: dict[str, str]) -> tuple[int, str]:
+    proc = subprocess.run(["node", str(HERE / "cypher-lint" / "lint.mjs")], input=json.dumps(queries),
+                          capture_output=True, text=True, cwd=HERE / "cypher-lint", check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def main() -> None:
+    code, output = lint(statements())
+    print(output, end="")
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
