@@ -166,7 +166,11 @@ def parse_organisations(data: bytes, source: str, default_kind: str | None = Non
         attrs = obj.get("attributes") or []
         locs = obj.get("locations") or []
         loc = locs[0] if locs else {}
-        code = str(loc.get("external_identifier") or "")
+        code = str(loc.get("external_identifier") or "") if loc.get("external_identifier_type") == "ISO 3166" else ""
+        address = (loc.get("addresses") or [{}])[0]
+        country_column = f"{p}.locations[0].external_identifier"
+        if not code and address.get("country"):
+            code, country_column = str(address["country"]), f"{p}.locations[0].addresses[0].country"
         fields = {
             "id": (f"{p}.id", record), "name": (f"{p}.name", obj.get("name")),
             "kind": (f"{p}.attributes", _first(attrs, taxonomy.ORGANISATION_KIND) or default_kind),
@@ -181,7 +185,7 @@ def parse_organisations(data: bytes, source: str, default_kind: str | None = Non
             "latitude": (f"{p}.locations[0].latitude", loc.get("latitude")),
             "longitude": (f"{p}.locations[0].longitude", loc.get("longitude")),
             "precision": (f"{p}.locations[0].attributes", _first(loc.get("attributes") or [], "precision")),
-            "country": (f"{p}.locations[0].external_identifier", code.split("-")[0] if code else None),
+            "country": (country_column, code.split("-")[0] if code else None),
             "subdivision": (f"{p}.locations[0].external_identifier", code if "-" in code else None),
         }
         rows.append(Row(n, fields))

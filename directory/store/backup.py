@@ -27,7 +27,7 @@ MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
 WITH n ORDER BY n.id LIMIT $limit
 RETURN n {{.*}} AS props,
   [(n)-[:BASED_IN]->(p:Place) | p.code] AS based_in,
-  [(n)-[l:{'|'.join(LINK_TYPES)}]->(m:Organisation) | {{type: type(l), to: m.id, props: l {{.*}}}}] AS links
+  [(n)-[l:{'|'.join(LINK_TYPES)}]->(m:Organisation) | {{type: type(l), to: m.id, props: properties(l)}}] AS links
 ORDER BY n.id
 """)
 DUMP_SERVICES = cypher("backup.dump_services", """
@@ -35,7 +35,7 @@ MATCH (s:Service) WHERE $after IS NULL OR s.id > $after
 WITH s ORDER BY s.id LIMIT $limit
 RETURN s {.*} AS props,
   [(o:Organisation)-[:OFFERS]->(s) | o.id] AS offered_by,
-  [(s)-[a:AVAILABLE_IN]->(p:Place) | {place: p.code, props: a {.*}}] AS available_in,
+  [(s)-[a:AVAILABLE_IN]->(p:Place) | {place: p.code, props: properties(a)}] AS available_in,
   [(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS serves
 ORDER BY s.id
 """)
