@@ -16,8 +16,8 @@ from typing import Any
 from directory import demo, exports, hsds, hxl, importer
 from directory.config import Settings
 from directory.errors import DirectoryError
-from directory.store import open_store
 from directory.store import backup as backups
+from directory.store import open_store
 from directory.store.records import Store
 from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.viewer import ANONYMOUS, STEWARD, Viewer

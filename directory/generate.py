@@ -32,9 +32,20 @@ def _country(rng: random.Random, all_codes: list[str]) -> str:
     return rng.choice(all_codes)
 
 
+def _wide_reach(rng: random.Random, codes: list[str], areas: list[str]) -> list[str]:
+    """International services say "anywhere", name a region or sub-region, or list countries."""
+    roll = rng.random()
+    if roll < 0.35:
+        return [places.WORLD]
+    if roll < 0.7:
+        return rng.sample(areas, rng.randint(1, 2))
+    return rng.sample(codes, rng.randint(5, 30))
+
+
 def build(n: int, seed: int, directory_id: str) -> Batch:
     rng = random.Random(seed)
     countries = places.countries()
+    areas = sorted(code for code, a in places.areas().items() if a.kind != "world")
     codes = sorted(c for c, p in countries.items() if p.region and p.latitude is not None)
     kinds, weights = zip(*KINDS, strict=True)
     batch = Batch()
@@ -62,7 +73,7 @@ def build(n: int, seed: int, directory_id: str) -> Batch:
         wide = kind in ("international-ngo", "regional-network", "donor")
         for j in range(rng.randint(3, 8) if wide else rng.choice([1, 1, 1, 2, 2, 3])):
             present = [Coverage(country, Presence.PRESENT)]
-            reach = rng.sample(codes, rng.randint(10, 60)) if wide else (
+            reach = _wide_reach(rng, codes, areas) if wide else (
                 rng.sample(codes, rng.randint(1, 3)) if rng.random() < 0.2 else [])
             coverage = present + [Coverage(c, Presence.REMOTE) for c in sorted(set(reach) - {country})]
             confirmed = f"20{rng.randint(23, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"

@@ -109,12 +109,13 @@ def service_to_hsds(svc: Service) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": sid, "organization_id": hsds_id("organisation", svc.organisation), "name": svc.name,
         "status": svc.status, "attributes": attrs,
-        "languages": [{"id": hsds_id("language", svc.id, lang), "service_id": sid, "code": lang} for lang in svc.languages],
+        "languages": [{"id": hsds_id("language", svc.id, lang), "service_id": sid, "code": lang}
+                      for lang in svc.languages],
         "service_areas": [
             {"id": hsds_id("area", svc.id, c.place), "service_id": sid,
              "name": (places.place(c.place).name if places.place(c.place) else c.place),
              "description": "present" if c.presence is Presence.PRESENT else "remote",
-             "extent": c.place, "extent_type": "ISO 3166"}
+             "extent": c.place, "extent_type": "UN M49" if c.place.isdigit() else "ISO 3166"}
             for c in svc.coverage],
     }
     if svc.description:
@@ -180,7 +181,8 @@ def parse_organisations(data: bytes, source: str, default_kind: str | None = Non
             "website": (f"{p}.website", obj.get("website")),
             "languages": (f"{p}.attributes", [t["code"] for t in _terms(attrs, "language")]),
             "identifiers": (f"{p}.organization_identifiers", [
-                f"{i.get('identifier_scheme')}:{i.get('identifier')}" for i in obj.get("organization_identifiers") or []]),
+                f"{i.get('identifier_scheme')}:{i.get('identifier')}"
+                for i in obj.get("organization_identifiers") or []]),
             "contact_channels": (f"{p}.email", [f"email:{obj['email']}"] if obj.get("email") else []),
             "latitude": (f"{p}.locations[0].latitude", loc.get("latitude")),
             "longitude": (f"{p}.locations[0].longitude", loc.get("longitude")),
@@ -209,7 +211,8 @@ def parse_services(data: bytes, source: str, organisations: dict[str, str]) -> P
             "eligibility": (f"{p}.eligibility_description", obj.get("eligibility_description")),
             "cost": (f"{p}.fees_description", obj.get("fees_description")),
             "status": (f"{p}.status", obj.get("status")),
-            "languages": (f"{p}.languages", [lang.get("code") for lang in obj.get("languages") or [] if lang.get("code")]),
+            "languages": (f"{p}.languages",
+                          [lang.get("code") for lang in obj.get("languages") or [] if lang.get("code")]),
             "groups": (f"{p}.attributes", [t["code"] for t in _terms(attrs, taxonomy.DEFENDER_GROUP)]),
             "response_hours": (f"{p}.attributes", _first(attrs, "response-hours", "value")),
             "capacity": (f"{p}.attributes", capacity[0]["value"] if capacity else None),

@@ -44,7 +44,7 @@ KINDS = {"organisations": ORGANISATION_TAGS, "services": SERVICE_TAGS, "links": 
 def canonical(tag: str) -> str:
     """`#Org +name +alt` and `#org+alt+name` are the same tag."""
     parts = [p.strip().lower() for p in tag.strip().split("+")]
-    return "+".join([parts[0]] + sorted(p for p in parts[1:] if p))
+    return "+".join([parts[0], *sorted(p for p in parts[1:] if p)])
 
 
 _CANONICAL = {kind: {canonical(t): f for t, f in tags.items()} for kind, tags in KINDS.items()}

@@ -7,10 +7,10 @@ skips those checks, so only the validators and the store build them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Visibility(str, Enum):
+class Visibility(StrEnum):
     """Who may see a record. Ordered from most to least open."""
 
     PUBLIC = "public"
@@ -18,7 +18,7 @@ class Visibility(str, Enum):
     RESTRICTED = "restricted"
 
 
-class Precision(str, Enum):
+class Precision(StrEnum):
     """How precisely a location is published. Ordered from most to least precise."""
 
     EXACT = "exact"
@@ -32,7 +32,7 @@ class Precision(str, Enum):
         return list(Precision).index(self)
 
 
-class Presence(str, Enum):
+class Presence(StrEnum):
     """Whether a service is delivered in a place or reaches it remotely (OCHA's present/reach)."""
 
     PRESENT = "present"

@@ -14,16 +14,26 @@ from importlib import resources
 import pycountry
 
 
+WORLD = "001"
+
+
 @dataclass(frozen=True)
 class Place:
+    """A country (ISO 3166-1 alpha-2 code), subdivision (ISO 3166-2) or UN M49 area (numeric code)."""
+
     code: str
     name: str
-    kind: str  # "country" or "subdivision"
-    country: str
+    kind: str  # world | region | subregion | country | subdivision
+    country: str | None
     region: str = ""
     subregion: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    parent: str | None = None
+
+
+def _m49(code: str) -> str | None:
+    return code.zfill(3) if code else None
 
 
 @functools.cache
@@ -37,9 +47,27 @@ def countries() -> dict[str, Place]:
             region=r["region"], subregion=r["subregion"],
             latitude=float(r["latitude"]) if r["latitude"] else None,
             longitude=float(r["longitude"]) if r["longitude"] else None,
+            parent=_m49(r["subregion_code"]) or _m49(r["region_code"]),
         )
         for r in rows
     }
+
+
+@functools.cache
+def areas() -> dict[str, Place]:
+    """UN M49 world, regions and sub-regions, by their three-digit codes."""
+    text = resources.files("directory.data").joinpath("countries.csv").read_text(encoding="utf-8")
+    out = {WORLD: Place(code=WORLD, name="World", kind="world", country=None)}
+    for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
+        if r["region_code"]:
+            code = r["region_code"].zfill(3)
+            out[code] = Place(code=code, name=r["region"], kind="region", country=None, region=r["region"],
+                              parent=WORLD)
+        if r["subregion_code"]:
+            code = r["subregion_code"].zfill(3)
+            out[code] = Place(code=code, name=r["subregion"], kind="subregion", country=None, region=r["region"],
+                              subregion=r["subregion"], parent=r["region_code"].zfill(3))
+    return out
 
 
 @functools.cache
@@ -59,7 +87,7 @@ def subdivisions() -> dict[str, Place]:
             parent = known[sub.country_code]
             out[sub.code] = Place(
                 code=sub.code, name=sub.name, kind="subdivision", country=sub.country_code,
-                region=parent.region, subregion=parent.subregion,
+                region=parent.region, subregion=parent.subregion, parent=sub.country_code,
             )
     return out
 
@@ -78,7 +106,17 @@ def subdivision_code(text: str) -> str | None:
 
 
 def place(code: str) -> Place | None:
-    return countries().get(code) or subdivisions().get(code)
+    return countries().get(code) or subdivisions().get(code) or areas().get(code)
+
+
+def enclosing(code: str) -> list[str]:
+    """The place and every area that contains it: CO-ANT, CO, 419, 019, 001."""
+    out = []
+    current = place(code)
+    while current is not None:
+        out.append(current.code)
+        current = place(current.parent) if current.parent else None
+    return out
 
 
 @functools.cache
@@ -88,17 +126,19 @@ def languages() -> frozenset[str]:
 
 
 def all_places() -> list[Place]:
-    return list(countries().values()) + list(subdivisions().values())
+    return list(areas().values()) + list(countries().values()) + list(subdivisions().values())
 
 
-def expand_area(token: str) -> list[str]:
-    """The country codes of `world`, `region:Africa` or `subregion:Western Asia` (UN M49 names)."""
+
+def area_code(token: str) -> str | None:
+    """The M49 code of `world`, `region:Africa`, `subregion:Western Asia`, or a three-digit M49 code."""
     kind, _, name = token.partition(":")
     kind, name = kind.strip().lower(), name.strip().lower()
     if kind == "world" and not name:
-        return sorted(c.code for c in countries().values() if c.region)
-    if kind == "region":
-        return sorted(c.code for c in countries().values() if c.region.lower() == name)
-    if kind == "subregion":
-        return sorted(c.code for c in countries().values() if c.subregion.lower() == name)
-    return []
+        return WORLD
+    if kind.isdigit() and not name:
+        return kind.zfill(3) if kind.zfill(3) in areas() else None
+    for area in areas().values():
+        if area.kind == kind and area.name.lower() == name:
+            return area.code
+    return None

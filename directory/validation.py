@@ -184,14 +184,15 @@ class Checker:
         return code
 
     def place_codes(self, name: str) -> list[str]:
-        """Country and subdivision codes; `world`, `region:NAME` and `subregion:NAME` (UN M49) expand."""
+        """Countries, subdivisions, and UN M49 areas: `world`, `region:NAME`, `subregion:NAME` or a code."""
         out = []
         for value in self.items(name):
-            if value.lower() == "world" or ":" in value:
-                expanded = places.expand_area(value)
-                if not expanded:
-                    self.fail(name, f"{value!r} is not world, region:NAME or subregion:NAME of UN M49")
-                out.extend(expanded)
+            if value.lower() == "world" or ":" in value or value.isdigit():
+                area = places.area_code(value)
+                if area is None:
+                    self.fail(name, f"{value!r} is not world, region:NAME, subregion:NAME or a UN M49 area code")
+                else:
+                    out.append(area)
                 continue
             code = places.country_code(value) if len(value) <= 3 else places.subdivision_code(value)
             if code is None:
@@ -260,7 +261,8 @@ def _location(c: Checker, kind: str) -> Location | None:
     return Location(lat, lon, precision, country, subdivision)
 
 
-def organisation(row: Row, directory_id: str, vocab: Vocabulary) -> tuple[Organisation | None, list[Link], list[Problem]]:
+def organisation(row: Row, directory_id: str,
+                 vocab: Vocabulary) -> tuple[Organisation | None, list[Link], list[Problem]]:
     c = Checker(row, directory_id)
     record_id = c.record_id("id")
     row.record = record_id

@@ -34,7 +34,8 @@ class Query:
             raise ValueError(f"first must be between 0 and {MAX_PAGE}")
         where = StoreFilter(**vars(filter)) if filter else StoreFilter()
         page = await info.context.store.list_organisations(info.context.viewer, where, first, after)
-        edges = [OrganisationEdge(node=Organisation.of(o), cursor=c) for o, c in zip(page.items, page.cursors, strict=True)]
+        edges = [OrganisationEdge(node=Organisation.of(o), cursor=c)
+                 for o, c in zip(page.items, page.cursors, strict=True)]
         return OrganisationConnection(
             total_count=page.total, edges=edges,
             page_info=PageInfo(has_next_page=page.has_next, has_previous_page=after is not None,

@@ -82,14 +82,14 @@ async def test_export_then_import_into_an_empty_store_gives_the_same_records(sto
 
 async def test_foreign_hsds_file_is_checked_like_any_other_input(store: Store) -> None:
     example = json.loads((SHARED / "hsds-3.0" / "examples" / "organization_full.json").read_text())
-    orgs, _ = hsds.parse_organisations(json.dumps(example).encode(), "organization_full.json", default_kind="national-ngo")
+    orgs, _ = hsds.parse_organisations(json.dumps(example).encode(), "organization_full.json", "national-ngo")
     # The official example carries latitude 100: refused, with the JSON path of the field.
     with pytest.raises(ValidationFailed) as caught:
         await importer.run(store, [orgs])
     assert [(p.column, p.reason) for p in caught.value.problems] == [
         ("[0].locations[0].latitude", "100 is outside -90 to 90")]
     example["locations"][0]["latitude"] = 10
-    orgs, _ = hsds.parse_organisations(json.dumps(example).encode(), "organization_full.json", default_kind="national-ngo")
+    orgs, _ = hsds.parse_organisations(json.dumps(example).encode(), "organization_full.json", "national-ngo")
     counts = await importer.run(store, [orgs])
     found = await store.organisation(STEWARD, "test:" + example["id"])
     assert counts.organisations == 1 and found.name == example["name"] and found.kind == "national-ngo"

@@ -108,7 +108,8 @@ async def test_invalid_link_is_refused_and_nothing_is_written(store: Store) -> N
 
 
 async def test_wrong_encoding_is_refused_with_its_line(store: Store) -> None:
-    data = csv_bytes(ORG_TAGS, [org("a"), org("b", name="Caf\u00e9")]).replace("Café".encode(), "Café".encode("latin-1"))
+    data = csv_bytes(ORG_TAGS, [org("a"), org("b", name="Café")])
+    data = data.replace("Café".encode(), "Café".encode("latin-1"))
     with pytest.raises(ValidationFailed) as caught:
         hxl.read(data, "latin1.csv")
     assert caught.value.problems[0].line == 4 and "not UTF-8" in caught.value.problems[0].reason
@@ -138,8 +139,16 @@ async def test_hashtag_attributes_match_in_any_order(store: Store) -> None:
     assert found.aliases == ["Alias one", "Alias two"] and found.location and found.location.country == "KE"
 
 
-async def test_regions_expand_to_their_countries(store: Store) -> None:
-    await load(store, [org("a")], [service("s", "a", **{"#country+code+remote": "subregion:Central Asia"})])
+async def test_areas_are_places_and_cover_their_countries(store: Store) -> None:
+    await load(store, [org("a", **{"#country+code": "FR"})],
+               [service("s", "a", **{"#country+code+present": "FR", "#country+code+remote": "subregion:Central Asia"})])
     services = (await store.services_of(STEWARD, ["test:a"]))["test:a"]
-    remote = sorted(c.place for c in services[0].coverage if c.presence.value == "remote")
-    assert remote == ["KG", "KZ", "TJ", "TM", "UZ"]
+    assert [(c.place, c.presence.value) for c in services[0].coverage] == [("143", "remote"), ("FR", "present")]
+    kyrgyz = await store.list_organisations(STEWARD, OrganisationFilter(country="KG"))
+    peruvian = await store.list_organisations(STEWARD, OrganisationFilter(country="PE"))
+    assert [o.id for o in kyrgyz.items] == ["test:a"] and peruvian.items == []
+
+
+async def test_unknown_area_is_refused(store: Store) -> None:
+    error = await refused(store, [org("a")], [service("s", "a", **{"#country+code+remote": "region:Atlantis"})])
+    assert "UN M49" in error.problems[0].reason

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,8 @@ def statements() -> dict[str, str]:
 
 
 def lint(queries: dict[str, str]) -> tuple[int, str]:
-    proc = subprocess.run(["node", str(HERE / "cypher-lint" / "lint.mjs")], input=json.dumps(queries),
+    node = shutil.which("node") or "node"
+    proc = subprocess.run([node, str(HERE / "cypher-lint" / "lint.mjs")], input=json.dumps(queries),
                           capture_output=True, text=True, cwd=HERE / "cypher-lint", check=False)
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -17,7 +17,7 @@ from directory.store.graph import Graph, make_driver
 from directory.store.records import Store
 from directory.store.schema import ensure_schema
 
-__all__ = ["Store", "open_store", "EmbeddedStore", "Graph"]
+__all__ = ["EmbeddedStore", "Graph", "Store", "open_store"]
 
 
 def _backend(settings: Settings) -> tuple[str, tuple[str, str], str, EmbeddedStore | None]:

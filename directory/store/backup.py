@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from directory.errors import RestoreRefused, ValidationFailed, Problem
+from directory.errors import Problem, RestoreRefused, ValidationFailed
 from directory.model import LINK_TYPES
 from directory.store.cypher import cypher
 from directory.store.graph import Graph, Tx

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from directory import places
 from directory.errors import NotFound
 from directory.location import published
 from directory.model import (
@@ -67,7 +68,7 @@ OPTIONAL MATCH (n)-[old:BASED_IN]->(:Place)
 DELETE old
 WITH DISTINCT n, r
 MATCH (p:Place {code: r.place})
-MERGE (n)-[:BASED_IN]->(p)
+CREATE (n)-[:BASED_IN]->(p)
 """)
 UPSERT_SERVICES = cypher("records.upsert_services", """
 UNWIND $rows AS r
@@ -90,20 +91,19 @@ LINK_OFFERS = cypher("records.link_offers", """
 UNWIND $rows AS r
 MATCH (o:Organisation {id: r.organisation})
 MATCH (s:Service {id: r.id})
-MERGE (o)-[:OFFERS]->(s)
+CREATE (o)-[:OFFERS]->(s)
 """)
 LINK_COVERAGE = cypher("records.link_coverage", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.service})
 MATCH (p:Place {code: r.place})
-MERGE (s)-[a:AVAILABLE_IN]->(p)
-SET a.presence = r.presence
+CREATE (s)-[:AVAILABLE_IN {presence: r.presence}]->(p)
 """)
 LINK_GROUPS = cypher("records.link_groups", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.service})
 MATCH (g:DefenderGroup {code: r.group})
-MERGE (s)-[:SERVES]->(g)
+CREATE (s)-[:SERVES]->(g)
 """)
 UPSERT_LINKS = {
     t: cypher(f"records.upsert_{t.lower()}", f"""
@@ -178,7 +178,7 @@ WHERE {visible('n')}
   AND ($language IS NULL OR $language IN n.languages)
   AND ($country IS NULL OR n.country = $country OR EXISTS {{
         MATCH (n)-[:OFFERS]->(s:Service)-[:AVAILABLE_IN]->(p:Place)
-        WHERE {visible('s')} AND (p.code = $country OR p.country = $country) }})
+        WHERE {visible('s')} AND (p.code IN $country_areas OR p.country = $country) }})
   AND ($service_type IS NULL OR EXISTS {{
         MATCH (n)-[:OFFERS]->(s:Service) WHERE s.type = $service_type AND {visible('s')} }})
   AND ($group IS NULL OR EXISTS {{
@@ -238,7 +238,8 @@ class OrganisationFilter:
     language: str | None = None
 
     def params(self) -> dict[str, Any]:
-        return asdict(self)
+        """Query parameters; a country also matches services available in the areas that contain it."""
+        return dict(asdict(self), country_areas=places.enclosing(self.country) if self.country else [])
 
 
 @dataclass

@@ -48,12 +48,12 @@ MERGE_PLACES = cypher("schema.merge_places", """
 UNWIND $rows AS r
 MERGE (p:Place {code: r.code})
 SET p.name = r.name, p.kind = r.kind, p.country = r.country, p.region = r.region,
-    p.subregion = r.subregion, p.latitude = r.latitude, p.longitude = r.longitude
+    p.subregion = r.subregion, p.latitude = r.latitude, p.longitude = r.longitude, p.parent = r.parent
 """)
-LINK_SUBDIVISIONS = cypher("schema.link_subdivisions", """
+LINK_PARENTS = cypher("schema.link_parents", """
 UNWIND $rows AS r
 MATCH (s:Place {code: r.code})
-MATCH (c:Place {code: r.country})
+MATCH (c:Place {code: r.parent})
 MERGE (s)-[:PART_OF]->(c)
 """)
 MERGE_TERMS = cypher("schema.merge_terms", """
@@ -93,9 +93,9 @@ async def _seed_reference_data(graph: Graph) -> None:
         rows = [p.__dict__ for p in everything]
         for i in range(0, len(rows), 2000):
             await graph.write(MERGE_PLACES, rows=rows[i:i + 2000])
-        subs = [{"code": p.code, "country": p.country} for p in everything if p.kind == "subdivision"]
-        for i in range(0, len(subs), 2000):
-            await graph.write(LINK_SUBDIVISIONS, rows=subs[i:i + 2000])
+        parents = [{"code": p.code, "parent": p.parent} for p in everything if p.parent]
+        for i in range(0, len(parents), 2000):
+            await graph.write(LINK_PARENTS, rows=parents[i:i + 2000])
     await graph.write(MERGE_TERMS, rows=[
         {"key": f"{t.scheme}/{t.code}", "scheme": t.scheme, "code": t.code, "label": t.label,
          "description": t.description} for t in taxonomy.BUILT_IN])

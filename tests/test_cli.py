@@ -1,0 +1,70 @@
+"""The `directory` command, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from directory.cli import parser
+from directory.store.embedded import running_store
+from tests.helpers import ORG_TAGS, csv_bytes, org
+
+DIRECTORY = [sys.executable, "-m", "directory.cli"]
+
+
+def run(*args: str, data: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([*DIRECTORY, "--data", str(data), "--id", "test", *args], capture_output=True,
+                          text=True, timeout=300, check=False)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_help_documents_every_verb() -> None:
+    out = subprocess.run([*DIRECTORY, "--help"], capture_output=True, text=True, check=True).stdout
+    verbs = parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for verb, sub in verbs.items():
+        assert verb in out
+        assert sub.format_help().strip()
+
+
+def test_commands_start_and_stop_their_own_store_when_none_runs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (tmp_path / "orgs.csv").write_bytes(csv_bytes(ORG_TAGS, [org("alpha"), org("beta")]))
+    out = run("import", str(tmp_path / "orgs.csv"), data=data).stdout
+    assert "2 organisations" in out
+    assert running_store(data) is None  # stopped again afterwards
+    run("export", "--output", str(tmp_path / "hsds"), data=data)
+    names = [o["name"] for o in json.loads((tmp_path / "hsds" / "organizations.json").read_text())]
+    assert names == ["Alpha", "Beta"]
+
+
+def test_commands_talk_to_a_running_store(data_dir: Path, tmp_path: Path) -> None:
+    # data_dir has the session's store running on it.
+    before = running_store(data_dir)
+    assert "embedded store running" in run("status", data=data_dir).stdout
+    run("backup", "--output", str(tmp_path / "b.jsonl"), data=data_dir)
+    assert running_store(data_dir) == before  # not stopped, not replaced
+    assert json.loads((tmp_path / "b.jsonl").read_text().splitlines()[0])["format"] == "protection-directory-backup"
+
+
+def test_a_bad_file_exits_with_every_problem_and_writes_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    rows = [org("a", **{"#country+code": "XX"}), org("b"), org("b")]
+    (tmp_path / "bad.csv").write_bytes(csv_bytes(ORG_TAGS, rows))
+    proc = run("import", str(tmp_path / "bad.csv"), data=data, check=False)
+    assert proc.returncode == 2
+    assert "line 3, column #country+code" in proc.stderr and "line 5" in proc.stderr
+    assert "nothing was changed" in proc.stderr and "Traceback" not in proc.stderr
+    run("export", "--output", str(tmp_path / "out"), "--audience", "all", data=data)
+    assert json.loads((tmp_path / "out" / "organizations.json").read_text()) == []
+
+
+def test_generate_writes_csv_files_that_import_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run("generate", "--orgs", "300", "--seed", "7", "--output", str(tmp_path / "gen"), data=data)
+    out = run("import", *(str(tmp_path / "gen" / f) for f in ("organisations.csv", "services.csv", "links.csv")),
+              data=data).stdout
+    assert "300 organisations" in out

@@ -1,0 +1,104 @@
+"""The embedded store process: private, loopback-only, single owner, and durable across a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from directory.config import Settings
+from directory.errors import DataFolderInUse
+from directory.model import Organisation
+from directory.store import EmbeddedStore, layout, open_store
+from directory.store.embedded import running_store
+from directory.viewer import STEWARD
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses listening on `port`, from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_store_listens_on_loopback_only_with_an_owner_only_password(tmp_path: Path) -> None:
+    server = EmbeddedStore(tmp_path / "data", heap="256m").attach()
+    try:
+        assert server.owned
+        assert listening_addresses(server.bolt_port) <= {"0100007F", "0000000000000000FFFF00000100007F"}
+        assert stat.S_IMODE(os.stat(layout.password_file(server.data)).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(server.data).st_mode) == 0o700
+        assert len(layout.read_password(server.data)) >= 24
+        assert any(p.name.startswith("arcadedb.") for p in layout.logs_dir(server.data).iterdir())
+        assert not (Path.cwd() / "log").exists()  # JVM logs stay in the data folder
+    finally:
+        server.stop()
+    assert running_store(server.data) is None
+
+
+def test_a_second_store_on_the_same_folder_is_refused_clearly(tmp_path: Path) -> None:
+    server = EmbeddedStore(tmp_path / "data", heap="256m").attach()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "directory.store.launcher", "--data", str(server.data), "--bolt-port", "1",
+             "--http-port", "2"], capture_output=True, text=True, timeout=60, check=False)
+        assert proc.returncode == 3 and "in use by another process" in proc.stderr
+        # A client on the same folder talks to the running store instead of starting another.
+        again = EmbeddedStore(server.data).attach()
+        assert not again.owned and again.bolt_port == server.bolt_port
+    finally:
+        server.stop()
+
+
+def test_a_folder_locked_by_a_foreign_process_gives_a_clear_error(tmp_path: Path) -> None:
+    import fcntl
+
+    data = tmp_path / "data"
+    layout.prepare(data)
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+                               "print('locked', flush=True); time.sleep(60)", str(layout.lock_file(data))],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(DataFolderInUse, match="in use by another process"):
+            EmbeddedStore(data, heap="256m").attach()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert fcntl  # the lock is an flock, released with the holder
+
+
+def test_committed_changes_survive_a_crash_of_the_store(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", directory_id="crash", store_heap="256m")
+    server = EmbeddedStore(settings.data_dir, heap="256m").attach()
+
+    async def write() -> None:
+        async with open_store(settings) as store:
+            await store.upsert([Organisation(id="crash:kept", name="Kept", kind="local-group")], [], [])
+
+    async def read() -> str:
+        async with open_store(settings) as store:
+            return (await store.organisation(STEWARD, "crash:kept")).name
+
+    try:
+        asyncio.run(write())
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+        assert not server.healthy()
+        assert server.restart_if_dead()
+        assert asyncio.run(read()) == "Kept"
+    finally:
+        server.stop()

@@ -1,0 +1,44 @@
+"""Schema set-up is idempotent, upgrades an old data folder in place, and refuses a newer one."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory.errors import StoreError
+from directory.store.records import Store
+from directory.store.schema import SET_VERSION, VERSION, ensure_schema, schema_version
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_ensure_schema_is_idempotent(store: Store) -> None:
+    assert await ensure_schema(store.graph) == VERSION
+    assert await ensure_schema(store.graph) == VERSION
+    indexes = await store.graph.read("SHOW INDEXES")
+    assert len({i["name"] for i in indexes}) == len(indexes)
+
+
+async def test_an_old_data_folder_is_upgraded_in_place(store: Store) -> None:
+    await store.graph.write(SET_VERSION, version=0)
+    assert await ensure_schema(store.graph) == 0
+    assert await schema_version(store.graph) == VERSION
+    names = {i["name"] for i in await store.graph.read("SHOW INDEXES")} | {
+        c["name"] for c in await store.graph.read("SHOW CONSTRAINTS")}
+    assert {"organisation_id", "service_id", "organisation_kind", "service_type"} <= names
+
+
+async def test_a_newer_data_folder_is_refused(store: Store) -> None:
+    await store.graph.write(SET_VERSION, version=VERSION + 1)
+    try:
+        with pytest.raises(StoreError, match="newer than this program"):
+            await ensure_schema(store.graph)
+    finally:
+        await store.graph.write(SET_VERSION, version=VERSION)
+
+
+async def test_reference_data_is_present(store: Store) -> None:
+    rows = await store.graph.read("MATCH (p:Place {code: 'CO-ANT'})-[:PART_OF]->(c:Place) "
+                                  "RETURN c.code AS country, c.region AS region, c.subregion AS subregion")
+    assert rows == [{"country": "CO", "region": "Americas", "subregion": "Latin America and the Caribbean"}]
+    vocab = await store.vocabulary()
+    assert vocab.has("service-type", "relocation-abroad") and vocab.has("defender-group", "lgbtiq")
