@@ -66,9 +66,16 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
                 kind, rows = hxl.read(Path(name).read_bytes(), name, args.kind)
                 progress(f"{name}: {len(rows)} {kind} rows")
                 inputs.append(importer.Parsed(name, kind, rows))
+        if args.check:
+            batch = await importer.validate(store, inputs, progress)
+            return importer.WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
         return await importer.run(store, inputs, progress)
 
     counts = _with_store(settings, work)
+    if args.check:
+        print(f"valid: {counts.organisations} organisations, {counts.services} services, {counts.links} links; "
+              "nothing was written")
+        return
     print(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
           "changed")
 
@@ -173,6 +180,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "hsds"], default="csv")
     s.add_argument("--kind", choices=sorted(hxl.KINDS), help="CSV kind, when the hashtags cannot tell")
     s.add_argument("--default-kind", help="HSDS: organisation kind for records that carry none")
+    s.add_argument("--check", action="store_true", help="validate only; write nothing")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("export", help="export to HSDS 3.0 JSON (public records only, unless --audience all)")

@@ -1,22 +1,33 @@
-"""Imports: validate everything, check every reference, then write it all in one transaction.
+"""Imports: validate every row, check every reference, and write it all in one transaction.
 
 A file with any invalid row changes nothing. The error lists every bad row of every file with its
 line, column and reason. Records are upserted by id, so importing the same file twice leaves the
 directory as the first import did (same revisions, same timestamps).
+
+Validation (CPU-bound Python) runs in a worker thread while the transaction writes the chunks it
+has already validated (the graph server works on the other core). References to organisations
+that are not in the files are checked at the end *inside the same transaction*, so no concurrent
+delete can slip between the check and the write. Any problem raises inside the transaction
+function, and the driver rolls everything back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from directory import validation
 from directory.errors import Problem, ValidationFailed
 from directory.model import Link, Organisation, Service
-from directory.store.records import Store, WriteCounts
-from directory.validation import Row
+from directory.store.graph import Tx
+from directory.store.records import Store, WriteCounts, now
+from directory.validation import Row, Vocabulary
 
 Progress = Callable[[str], None]
+CHUNK = 2000
+ORDER = {"organisations": 0, "services": 1, "links": 2}
 
 
 @dataclass
@@ -35,80 +46,176 @@ class Batch:
     links: list[Link] = field(default_factory=list)
 
 
+@dataclass
+class _Reference:
+    """A reference to an organisation that is not in the files: checked against the store at the end."""
+
+    target: str
+    source: str
+    line: int
+    column: str
+    record: str
+
+
+@dataclass
+class _Outcome:
+    problems: list[Problem] = field(default_factory=list)
+    references: list[_Reference] = field(default_factory=list)
+
+
 def _quiet(_: str) -> None:
     return None
 
 
-async def validate(store: Store, inputs: list[Parsed], progress: Progress = _quiet) -> Batch:
-    """Every record of every input, or ValidationFailed listing every problem."""
-    vocab = await store.vocabulary()
-    batch = Batch()
-    problems: list[Problem] = []
-    seen: dict[tuple[str, str], tuple[str, int]] = {}
-    where: dict[int, tuple[str, Row]] = {}
+class _Validator:
+    """Validates inputs in order (organisations first) and yields chunks of valid records."""
 
-    def note(source: str, found: list[Problem]) -> None:
-        problems.extend(replace(p, source=source) for p in found)
+    def __init__(self, inputs: list[Parsed], directory_id: str, vocab: Vocabulary, progress: Progress) -> None:
+        self.inputs = sorted(inputs, key=lambda p: ORDER[p.kind])
+        self.directory_id = directory_id
+        self.vocab = vocab
+        self.progress = progress
+        self.outcome = _Outcome()
+        self.seen: dict[tuple[str, str], tuple[str, int]] = {}
+        self.organisations: set[str] = set()
 
-    def once(kind: str, source: str, row: Row) -> bool:
-        key = (kind, row.record)
-        if row.record and key in seen:
-            first = seen[key]
-            note(source, [Problem(row.line, "id", f"{row.record!r} appears twice; first at {first[0]} line {first[1]}",
-                                  row.record)])
+    def _note(self, source: str, found: list[Problem]) -> None:
+        self.outcome.problems.extend(replace(p, source=source) for p in found)
+
+    def _once(self, kind: str, key: str, source: str, line: int) -> bool:
+        if (kind, key) in self.seen:
+            first = self.seen[(kind, key)]
+            self._note(source, [Problem(line, "id", f"{key!r} appears twice; first at {first[0]} line {first[1]}",
+                                        key)])
             return False
-        seen[key] = (source, row.line)
+        self.seen[(kind, key)] = (source, line)
         return True
 
-    for parsed in inputs:
-        for n, row in enumerate(parsed.rows, 1):
-            if parsed.kind == "organisations":
-                org, vetted, found = validation.organisation(row, store.directory_id, vocab)
-                note(parsed.source, found)
-                if org and once("org", parsed.source, row):
-                    batch.organisations.append(org)
-                    for link in vetted:
-                        where[id(link)] = (parsed.source, row)
-                    batch.links.extend(vetted)
-            elif parsed.kind == "services":
-                svc, found = validation.service(row, store.directory_id, vocab)
-                note(parsed.source, found)
-                if svc and once("service", parsed.source, row):
-                    where[id(svc)] = (parsed.source, row)
-                    batch.services.append(svc)
-            else:
-                link, found = validation.link(row, store.directory_id)
-                note(parsed.source, found)
-                if link and once("link", parsed.source, Row(row.line, {}, f"{link.type} {link.source} {link.target} "
-                                                                         f"{link.key}")):
-                    where[id(link)] = (parsed.source, row)
-                    batch.links.append(link)
-            if n % 10000 == 0:
-                progress(f"{parsed.source}: validated {n} of {len(parsed.rows)} rows")
+    def _refer(self, target: str, source: str, row: Row, field_name: str) -> None:
+        if target not in self.organisations:
+            column = row.fields.get(field_name, (field_name,))[0]
+            self.outcome.references.append(_Reference(target, source, row.line, column, row.record))
 
-    # References must point at organisations in this import or already in the store.
-    wanted = {s.organisation for s in batch.services} | {x for lk in batch.links for x in (lk.source, lk.target)}
-    known = {o.id for o in batch.organisations}
-    known |= await store.existing_organisations(sorted(wanted - known))
-    for svc in batch.services:
-        if svc.organisation not in known:
-            source, row = where[id(svc)]
-            note(source, [Problem(row.line, row.fields.get("organisation", ("organisation",))[0],
-                                  f"no organisation {svc.organisation!r} in this import or the directory", svc.id)])
-    for link in batch.links:
-        for end, name in ((link.source, "source"), (link.target, "target")):
-            if end not in known:
-                source, row = where[id(link)]
-                column = row.fields.get(name, row.fields.get("vetted_by", (name,)))[0]
-                note(source, [Problem(row.line, column,
-                                      f"no organisation {end!r} in this import or the directory", row.record)])
-    if problems:
-        raise ValidationFailed(", ".join(sorted({p.source for p in problems})), problems)
-    return batch
+    def chunks(self) -> Iterator[tuple[str, list[Any]]]:
+        for parsed in self.inputs:
+            pending: list[Any] = []
+            for n, row in enumerate(parsed.rows, 1):
+                pending.extend(self._validate(parsed, row))
+                if len(pending) >= CHUNK:
+                    yield parsed.kind, pending
+                    pending = []
+                if n % 20000 == 0:
+                    self.progress(f"{parsed.source}: validated {n} of {len(parsed.rows)} rows")
+            if pending:
+                yield parsed.kind, pending
+
+    def _validate(self, parsed: Parsed, row: Row) -> list[Any]:
+        source = parsed.source
+        if parsed.kind == "organisations":
+            org, vetted, found = validation.organisation(row, self.directory_id, self.vocab)
+            self._note(source, found)
+            if org is None or not self._once("org", org.id, source, row.line):
+                return []
+            self.organisations.add(org.id)
+            for link in vetted:  # vouchers may come later in the same file: checked at the end
+                self.outcome.references.append(_Reference(link.target, source, row.line,
+                                                          row.fields["vetted_by"][0], org.id))
+            return [org, *vetted]
+        if parsed.kind == "services":
+            svc, found = validation.service(row, self.directory_id, self.vocab)
+            self._note(source, found)
+            if svc is None or not self._once("service", svc.id, source, row.line):
+                return []
+            self._refer(svc.organisation, source, row, "organisation")
+            return [svc]
+        link, found = validation.link(row, self.directory_id)
+        self._note(source, found)
+        if link is None or not self._once("link", f"{link.type} {link.source} {link.target} {link.key}", source,
+                                          row.line):
+            return []
+        self._refer(link.source, source, row, "source")
+        self._refer(link.target, source, row, "target")
+        return [link]
+
+
+def _split(records: list[Any]) -> tuple[list[Organisation], list[Service], list[Link]]:
+    orgs = [r for r in records if isinstance(r, Organisation)]
+    services = [r for r in records if isinstance(r, Service)]
+    links = [r for r in records if isinstance(r, Link)]
+    return orgs, services, links
 
 
 async def run(store: Store, inputs: list[Parsed], progress: Progress = _quiet) -> WriteCounts:
-    batch = await validate(store, inputs, progress)
-    progress(f"writing {len(batch.organisations)} organisations, {len(batch.services)} services, "
-             f"{len(batch.links)} links in one transaction")
-    return await store.upsert(batch.organisations, batch.services, batch.links)
+    """Validate and write `inputs` in one transaction; ValidationFailed lists every problem."""
+    vocab = await store.vocabulary()
+    validator = _Validator(inputs, store.directory_id, vocab, progress)
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def produce() -> None:
+        try:
+            for chunk in validator.chunks():
+                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+            loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
+        except BaseException as exc:  # handed to the writer, which raises it
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+
+    consumed: list[tuple[str, Any]] = []  # replayed if the driver retries the transaction
+    stamp = now()
+
+    async def chunks() -> Any:
+        for item in consumed:
+            yield item
+        while not consumed or consumed[-1][0] not in ("done", "error"):
+            item = await queue.get()
+            consumed.append(item)
+            yield item
+
+    async def work(tx: Tx) -> WriteCounts:
+        counts = WriteCounts()
+        async for kind, records in chunks():
+            if kind == "error":
+                raise records
+            if kind == "done":
+                break
+            if not validator.outcome.problems:  # once something is wrong, only keep validating
+                counts += await store.write(tx, *_split(records), stamp)
+        await _check(store, validator, inputs, tx)
+        return counts
+
+    producer = loop.run_in_executor(None, produce)
+    try:
+        counts = await store.graph.write_tx(work)
+    finally:
+        await producer
+    progress(f"wrote {counts.organisations} organisations, {counts.services} services and {counts.links} links "
+             "in one transaction")
+    return counts
+
+
+async def _check(store: Store, validator: _Validator, inputs: list[Parsed], tx: Tx | None = None) -> None:
+    """Raise ValidationFailed with every problem, references to missing organisations included."""
+    references = validator.outcome.references
+    wanted = sorted({ref.target for ref in references})
+    existing = await store.existing_organisations(wanted, tx) if wanted else set()
+    problems = validator.outcome.problems + [
+        Problem(ref.line, ref.column, f"no organisation {ref.target!r} in this import or the directory",
+                ref.record, ref.source)
+        for ref in references if ref.target not in existing]
+    if problems:
+        kinds = {p.source: ORDER[p.kind] for p in inputs}
+        problems.sort(key=lambda p: (kinds.get(p.source, 3), p.source, p.line))
+        raise ValidationFailed(", ".join(sorted({p.source for p in problems})), problems)
+
+
+async def validate(store: Store, inputs: list[Parsed], progress: Progress = _quiet) -> Batch:
+    """Every record of every input, checked but not written (`directory import --check`)."""
+    validator = _Validator(inputs, store.directory_id, await store.vocabulary(), progress)
+    batch = Batch()
+    for _, records in validator.chunks():
+        orgs, services, links = _split(records)
+        batch.organisations += orgs
+        batch.services += services
+        batch.links += links
+    await _check(store, validator, inputs)
+    return batch

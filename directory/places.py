@@ -13,7 +13,6 @@ from importlib import resources
 
 import pycountry
 
-
 WORLD = "001"
 
 

@@ -39,6 +39,7 @@ ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
 LIMITS = {"name": 300, "alias": 300, "description": 5000, "website": 500, "channel": 300,
           "identifier": 200, "text": 2000, "source": 500}
 SEP = "|"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Checker:
             self.fail(name, "is required")
         elif len(value) > limit:
             self.fail(name, f"is {len(value)} characters long, at most {limit} are allowed")
-        elif any(ord(c) < 32 and c not in "\n\t" for c in value):
+        elif _CONTROL.search(value):
             self.fail(name, "contains control characters")
         return value
 

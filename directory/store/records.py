@@ -59,14 +59,16 @@ MERGE (n:Organisation {id: r.id})
 WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed
 WHERE changed
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now
-RETURN n.id AS id, r.place AS place
+RETURN n.id AS id, r.place AS place, n.revision AS revision
 """)
-REPLACE_BASED_IN = cypher("records.replace_based_in", """
+CLEAR_BASED_IN = cypher("records.clear_based_in", """
+UNWIND $ids AS oid
+MATCH (n:Organisation {id: oid})-[old:BASED_IN]->(:Place)
+DELETE old
+""")
+LINK_BASED_IN = cypher("records.link_based_in", """
 UNWIND $rows AS r
 MATCH (n:Organisation {id: r.id})
-OPTIONAL MATCH (n)-[old:BASED_IN]->(:Place)
-DELETE old
-WITH DISTINCT n, r
 MATCH (p:Place {code: r.place})
 CREATE (n)-[:BASED_IN]->(p)
 """)
@@ -76,7 +78,7 @@ MERGE (s:Service {id: r.id})
 WITH s, r, (s.hash IS NULL OR s.hash <> r.hash) AS changed
 WHERE changed
 SET s += r.props, s.hash = r.hash, s.revision = coalesce(s.revision, 0) + 1, s.updated_at = $now
-RETURN s.id AS id
+RETURN s.id AS id, s.revision AS revision
 """)
 CLEAR_SERVICE_LINKS = cypher("records.clear_service_links", """
 UNWIND $ids AS sid
@@ -159,8 +161,14 @@ class WriteCounts:
     services: int = 0
     links: int = 0
 
+    def __iadd__(self, other: WriteCounts) -> WriteCounts:
+        self.organisations += other.organisations
+        self.services += other.services
+        self.links += other.links
+        return self
 
-BATCH = 5000
+
+BATCH = 2000
 
 
 async def _batched(graph: Graph, tx: Tx, query: str, rows: list[dict[str, Any]], **params: Any) -> list[dict[str, Any]]:
@@ -168,6 +176,11 @@ async def _batched(graph: Graph, tx: Tx, query: str, rows: list[dict[str, Any]],
     for i in range(0, len(rows), BATCH):
         out.extend(await graph.run(tx, query, rows=rows[i:i + BATCH], **params))
     return out
+
+
+async def _each_batch(graph: Graph, tx: Tx, query: str, ids: list[str]) -> None:
+    for i in range(0, len(ids), BATCH):
+        await graph.run(tx, query, ids=ids[i:i + BATCH])
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -312,36 +325,41 @@ class Store:
     async def upsert(self, organisations: list[Organisation], services: list[Service],
                      links: list[Link]) -> WriteCounts:
         """Write validated records in one transaction: all of them, or none."""
-        org_rows = [_org_row(o, self.directory_id) for o in organisations]
-        svc_rows = [_service_row(s, self.directory_id) for s in services]
-        stamp = now()
-        graph = self.graph
 
         async def work(tx: Tx) -> WriteCounts:
-            counts = WriteCounts()
+            return await self.write(tx, organisations, services, links, now())
+
+        return await self.graph.write_tx(work)
+
+    async def write(self, tx: Tx, organisations: list[Organisation], services: list[Service], links: list[Link],
+                    stamp: str) -> WriteCounts:
+        """Upsert records inside the caller's transaction. Services and links whose organisations do
+        not exist are not written; the caller checks references with `existing_organisations`."""
+        graph = self.graph
+        counts = WriteCounts()
+        if organisations:
+            org_rows = [_org_row(o, self.directory_id) for o in organisations]
             changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, org_rows, now=stamp)
             counts.organisations = len(changed)
-            placed = [{"id": r["id"], "place": r["place"]} for r in changed if r["place"]]
-            await _batched(graph, tx, REPLACE_BASED_IN, placed)
-            unplaced = [{"id": r["id"], "place": ""} for r in changed if not r["place"]]
-            await _batched(graph, tx, REPLACE_BASED_IN, unplaced)
-            changed_svc = {r["id"] for r in await _batched(graph, tx, UPSERT_SERVICES, svc_rows, now=stamp)}
+            # A record at revision 1 was just created: it has no old relationships to clear.
+            await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
+            await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
+        if services:
+            svc_rows = [_service_row(s, self.directory_id) for s in services]
+            changed_svc = {r["id"]: r["revision"] for r in await _batched(graph, tx, UPSERT_SERVICES, svc_rows,
+                                                                          now=stamp)}
             counts.services = len(changed_svc)
             rows = [s for s in services if s.id in changed_svc]
-            ids = [s.id for s in rows]
-            for i in range(0, len(ids), BATCH):
-                await graph.run(tx, CLEAR_SERVICE_LINKS, ids=ids[i:i + BATCH])
+            await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, [s.id for s in rows if changed_svc[s.id] > 1])
             await _batched(graph, tx, LINK_OFFERS, [{"id": s.id, "organisation": s.organisation} for s in rows])
             await _batched(graph, tx, LINK_COVERAGE, [
                 {"service": s.id, "place": c.place, "presence": c.presence.value} for s in rows for c in s.coverage])
             await _batched(graph, tx, LINK_GROUPS, [{"service": s.id, "group": g} for s in rows for g in s.groups])
-            for link_type in LINK_TYPES:
-                link_rows = [_link_row(link, self.directory_id) for link in links if link.type == link_type]
-                for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
-                    counts.links += int(result["changed"])
-            return counts
-
-        return await self.graph.write_tx(work)
+        for link_type in LINK_TYPES:
+            link_rows = [_link_row(link, self.directory_id) for link in links if link.type == link_type]
+            for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
+                counts.links += int(result["changed"])
+        return counts
 
     async def add_term(self, scheme: str, code: str, label: str, description: str = "") -> None:
         await self.graph.write(ADD_TERM, key=f"{scheme}/{code}", scheme=scheme, code=code, label=label,
@@ -360,8 +378,12 @@ class Store:
         rows = await self.graph.read(TERMS)
         return sorted((Term(r["scheme"], r["code"], r["label"]) for r in rows), key=lambda t: (t.scheme, t.code))
 
-    async def existing_organisations(self, ids: list[str]) -> set[str]:
-        """Which of these organisation ids exist, whatever their visibility (for import checks)."""
+    async def existing_organisations(self, ids: list[str], tx: Tx | None = None) -> set[str]:
+        """Which of these organisation ids exist, whatever their visibility (for import checks).
+
+        Inside a write transaction (`tx`), this sees the transaction's own writes."""
+        if tx is not None:
+            return {r["id"] for r in await self.graph.run(tx, EXISTING_ORGANISATIONS, ids=ids)}
         return {r["id"] for r in await self.graph.read(EXISTING_ORGANISATIONS, ids=ids)}
 
     async def organisation(self, viewer: Viewer, record_id: str) -> Organisation:
