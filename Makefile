@@ -26,7 +26,7 @@ endif
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-serve: setup
+serve: $(PY_STAMP)
 	$(BIN)/directory serve --demo
 
 lint: setup compose-tool

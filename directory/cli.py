@@ -42,12 +42,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from directory.web import create_app
 
-    if args.demo:
-        counts = _with_store(settings, demo.load)
-        progress(f"demo data loaded ({counts.organisations} organisations and {counts.services} services changed)")
     print(f"Protection Directory on http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False)  # no access log: query strings and paths could name people at risk
+    uvicorn.run(create_app(settings, load_demo=args.demo), host=settings.host, port=settings.port,
+                log_level="warning", access_log=False)  # no access log: requests could name people at risk
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
@@ -151,12 +148,15 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
 
     if settings.backend == "neo4j":
         print(f"backend: neo4j at {settings.neo4j_uri}")
-        return
-    info = running_store(settings.data_dir.resolve())
-    if info:
-        print(f"embedded store running (pid {info['pid']}) on 127.0.0.1:{info['bolt_port']}")
     else:
-        print(f"no store running on {settings.data_dir}")
+        info = running_store(settings.data_dir.resolve())
+        if info:
+            print(f"embedded store running (pid {info['pid']}) on 127.0.0.1:{info['bolt_port']}")
+        else:
+            print(f"no store running on {settings.data_dir}")
+    for run in _with_store(settings, lambda store: store.unfinished_imports()):
+        print(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
+              "run the same import again to complete it")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from directory import demo
 from directory.config import Settings
 from directory.store import open_store
 from directory.store.records import Store
@@ -54,10 +55,16 @@ async def _watch(store: Store) -> None:
             log.warning("the embedded store had stopped; it was started again")
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
+    """The app; with `load_demo` the demo data is upserted at start-up (idempotent)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_store(settings) as store:
+            if load_demo:
+                counts = await demo.load(store)
+                log.warning("demo data loaded: %d organisations and %d services changed",
+                            counts.organisations, counts.services)
             app.state.store = store
             watcher = asyncio.create_task(_watch(store))
             try:

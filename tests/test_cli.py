@@ -68,3 +68,35 @@ def test_generate_writes_csv_files_that_import_cleanly(tmp_path: Path) -> None:
     out = run("import", *(str(tmp_path / "gen" / f) for f in ("organisations.csv", "services.csv", "links.csv")),
               data=data).stdout
     assert "300 organisations" in out
+
+
+def test_serve_with_demo_answers_graphql_and_stops_its_store(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import httpx
+
+    from tests.conftest import free_port
+
+    data, port = tmp_path / "data", free_port()
+    proc = subprocess.Popen([*DIRECTORY, "--data", str(data), "serve", "--demo", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the service did not come up"
+            time.sleep(0.5)
+        query = '{ organisation(id: "local:front-line-defenders") { name services { type } } }'
+        body = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=10).json()
+        assert body["data"]["organisation"]["name"] == "Front Line Defenders"
+        assert "emergency-grant" in {s["type"] for s in body["data"]["organisation"]["services"]}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    assert running_store(data) is None

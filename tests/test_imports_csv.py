@@ -152,3 +152,16 @@ async def test_areas_are_places_and_cover_their_countries(store: Store) -> None:
 async def test_unknown_area_is_refused(store: Store) -> None:
     error = await refused(store, [org("a")], [service("s", "a", **{"#country+code+remote": "region:Atlantis"})])
     assert "UN M49" in error.problems[0].reason
+
+
+async def test_a_large_import_is_staged_and_still_all_or_nothing_for_bad_input(store: Store) -> None:
+    bad = [org("a"), org("b"), org("c", **{"#country+code": "ZZ"})]
+    inputs = [importer.Parsed("big.csv", *hxl.read(csv_bytes(ORG_TAGS, bad), "big.csv"))]
+    with pytest.raises(ValidationFailed):
+        await importer.run(store, inputs, atomic_rows=1)
+    assert await count(store) == 0 and await store.unfinished_imports() == []
+    good = [org(f"o{i}") for i in range(30)]
+    inputs = [importer.Parsed("big.csv", *hxl.read(csv_bytes(ORG_TAGS, good), "big.csv"))]
+    counts = await importer.run(store, inputs, atomic_rows=1)
+    assert counts.organisations == 30 and await count(store) == 30
+    assert await store.unfinished_imports() == []

@@ -241,6 +241,19 @@ SET t.label = $label, t.description = $description
 RETURN t.code AS code
 """)
 
+BEGIN_IMPORT = cypher("records.begin_import", """
+CREATE (r:ImportRun {id: $id, sources: $sources, started_at: $now, state: 'running'})
+""")
+FINISH_IMPORT = cypher("records.finish_import", """
+MATCH (r:ImportRun {id: $id})
+SET r.state = 'finished', r.finished_at = $now
+""")
+UNFINISHED_IMPORTS = cypher("records.unfinished_imports", """
+MATCH (r:ImportRun {state: 'running'})
+RETURN r.id AS id, r.sources AS sources, r.started_at AS started_at
+ORDER BY r.started_at
+""")
+
 
 @dataclass
 class OrganisationFilter:
@@ -365,6 +378,18 @@ class Store:
         await self.graph.write(ADD_TERM, key=f"{scheme}/{code}", scheme=scheme, code=code, label=label,
                                description=description)
         await self.graph.write(LABEL_GROUPS)
+
+    async def begin_import(self, sources: list[str]) -> str:
+        """Mark a staged import as running; `finish_import` marks it done."""
+        run_id = f"import-{now()}"
+        await self.graph.write(BEGIN_IMPORT, id=run_id, sources=sources, now=now())
+        return run_id
+
+    async def finish_import(self, run_id: str) -> None:
+        await self.graph.write(FINISH_IMPORT, id=run_id, now=now())
+
+    async def unfinished_imports(self) -> list[dict[str, Any]]:
+        return await self.graph.read(UNFINISHED_IMPORTS)
 
     # reads
 
