@@ -28,7 +28,8 @@ from directory import validation
 from directory.errors import Problem, ValidationFailed
 from directory.model import Link, Organisation, Service
 from directory.store.graph import Tx
-from directory.store.records import Store, WriteCounts, now
+from directory.store.records import Store
+from directory.store.writes import WriteCounts, now
 from directory.validation import Row, Vocabulary
 
 Progress = Callable[[str], None]

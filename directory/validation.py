@@ -39,6 +39,8 @@ ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
 LIMITS = {"name": 300, "alias": 300, "description": 5000, "website": 500, "channel": 300,
           "identifier": 200, "text": 2000, "source": 500}
 SEP = "|"
+_VISIBILITIES = tuple(v.value for v in Visibility)
+_PRECISIONS = tuple(p.value for p in Precision)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -204,7 +206,7 @@ class Checker:
 
 
 def _visibility(c: Checker, default: Visibility) -> Visibility:
-    return Visibility(c.choice("visibility", tuple(v.value for v in Visibility), default.value))
+    return Visibility(c.choice("visibility", _VISIBILITIES, default.value))
 
 
 def _channels(c: Checker) -> list[str]:
@@ -256,7 +258,7 @@ def _location(c: Checker, kind: str) -> Location | None:
     if lat_given != lon_given:
         c.fail("latitude" if not lat_given else "longitude", "latitude and longitude go together: give both or neither")
     default = Precision.COUNTRY if kind in SENSITIVE_KINDS else Precision.LOCALITY
-    precision = Precision(c.choice("precision", tuple(p.value for p in Precision), default.value))
+    precision = Precision(c.choice("precision", _PRECISIONS, default.value))
     if country is None and lat is None:
         return None
     return Location(lat, lon, precision, country, subdivision)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
-from strawberry.types import Info
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext, Info
 
 from directory.errors import NotFound
 from directory.store.records import MAX_PAGE
@@ -16,6 +19,8 @@ from schema.types import (
     OrganisationFilter,
     PageInfo,
 )
+
+log = logging.getLogger("directory.graphql")
 
 
 @strawberry.type
@@ -44,4 +49,14 @@ class Query:
         )
 
 
-schema = strawberry.Schema(query=Query)
+class DirectorySchema(strawberry.Schema):
+    """strawberry logs every error with the query and its variables; ours may name people at risk,
+    so only the kind of error is logged."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            original = error.original_error
+            log.info("GraphQL request failed: %s", type(original).__name__ if original else "GraphQLError")
+
+
+schema = DirectorySchema(query=Query)

@@ -6,7 +6,8 @@ import csv
 import io
 
 from directory import hxl, importer
-from directory.store.records import Store, WriteCounts
+from directory.store.records import Store
+from directory.store.writes import WriteCounts
 
 ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", "#geo+lat", "#geo+lon",
             "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description"]

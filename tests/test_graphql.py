@@ -98,3 +98,11 @@ async def test_page_size_over_the_cap_is_a_clear_error(store: Store, live_server
 async def test_a_forged_cursor_is_a_clear_error(store: Store, live_server: LiveServer) -> None:
     body = await gql(live_server, LIST, first=5, after="not-a-cursor")
     assert "cursor is not one this service gave out" in body["errors"][0]["message"]
+
+
+async def test_failed_requests_log_nothing_the_user_sent(store: Store, live_server: LiveServer,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    await gql(live_server, LIST, first=5, after="name-of-a-defender-at-risk")
+    await gql(live_server, "{ organisation(id: 42) { nosuchfield } }")
+    assert "name-of-a-defender-at-risk" not in caplog.text and "nosuchfield" not in caplog.text

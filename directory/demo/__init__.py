@@ -5,7 +5,8 @@ from __future__ import annotations
 from importlib import resources
 
 from directory import hxl, importer
-from directory.store.records import Store, WriteCounts
+from directory.store.records import Store
+from directory.store.writes import WriteCounts
 
 FILES = ("organisations.csv", "services.csv", "links.csv")
 

@@ -1,0 +1,27 @@
+"""`make bench`: every benchmark with its peer in the same run. Sizes: BENCH_SIZES=10000,100000."""
+
+from __future__ import annotations
+
+import os
+
+from bench import imports
+from bench.machine import describe
+
+
+def main() -> None:
+    sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+    print(f"machine: {describe()}")
+    print(f"store heap: {imports.HEAP}")
+    results = imports.run(sizes)
+    print("\n| organisations | services | links | coverage edges | ours (s) | ours (orgs/s) | bare driver (s) "
+          "| bare (orgs/s) | ratio | store RSS (MB) | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        o, b = r["ours"], r["bare"]
+        print(f"| {r['orgs']} | {r['services']} | {r['links']} | {r['coverage']} | {o['seconds']:.1f} | "
+              f"{o['rate']:.0f} | {b['seconds']:.1f} | {b['rate']:.0f} | {r['ratio']:.2f} | {o['rss_mb']:.0f} | "
+              f"{o['peak_mb']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Writing records: idempotent upserts by id, inside a transaction the caller owns.
+
+A record whose content hash did not change keeps its revision and `updated_at`; a changed one gets
+`revision + 1`, a new timestamp, and its owned relationships (BASED_IN, OFFERS, AVAILABLE_IN,
+SERVES) replaced. Rows go to the server in batches of `BATCH` (2,000 measured fastest on ArcadeDB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from directory.model import LINK_TYPES, Link, Location, Organisation, Precision, Service
+from directory.store.cypher import cypher
+from directory.store.graph import Graph, Tx
+
+
+def now() -> str:
+    """Timestamps are stored as ISO 8601 UTC text: identical on both servers, lossless in backups."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _hash(props: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(props, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+UPSERT_ORGANISATIONS = cypher("writes.upsert_organisations", """
+UNWIND $rows AS r
+MERGE (n:Organisation {id: r.id})
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed
+WHERE changed
+SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now
+RETURN n.id AS id, r.place AS place, n.revision AS revision
+""")
+CLEAR_BASED_IN = cypher("writes.clear_based_in", """
+UNWIND $ids AS oid
+MATCH (n:Organisation {id: oid})-[old:BASED_IN]->(:Place)
+DELETE old
+""")
+LINK_BASED_IN = cypher("writes.link_based_in", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+MATCH (p:Place {code: r.place})
+CREATE (n)-[:BASED_IN]->(p)
+""")
+UPSERT_SERVICES = cypher("writes.upsert_services", """
+UNWIND $rows AS r
+MERGE (s:Service {id: r.id})
+WITH s, r, (s.hash IS NULL OR s.hash <> r.hash) AS changed
+WHERE changed
+SET s += r.props, s.hash = r.hash, s.revision = coalesce(s.revision, 0) + 1, s.updated_at = $now
+RETURN s.id AS id, s.revision AS revision
+""")
+CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
+UNWIND $ids AS sid
+MATCH (s:Service {id: sid})
+OPTIONAL MATCH (s)-[old:AVAILABLE_IN|SERVES]->()
+DELETE old
+WITH DISTINCT s
+OPTIONAL MATCH (s)<-[offer:OFFERS]-(:Organisation)
+DELETE offer
+""")
+LINK_OFFERS = cypher("writes.link_offers", """
+UNWIND $rows AS r
+MATCH (o:Organisation {id: r.organisation})
+MATCH (s:Service {id: r.id})
+CREATE (o)-[:OFFERS]->(s)
+""")
+LINK_COVERAGE = cypher("writes.link_coverage", """
+UNWIND $rows AS r
+MATCH (s:Service {id: r.service})
+MATCH (p:Place {code: r.place})
+CREATE (s)-[:AVAILABLE_IN {presence: r.presence}]->(p)
+""")
+LINK_GROUPS = cypher("writes.link_groups", """
+UNWIND $rows AS r
+MATCH (s:Service {id: r.service})
+MATCH (g:DefenderGroup {code: r.group})
+CREATE (s)-[:SERVES]->(g)
+""")
+UPSERT_LINKS = {
+    t: cypher(f"writes.upsert_{t.lower()}", f"""
+UNWIND $rows AS r
+MATCH (a:Organisation {{id: r.source}})
+MATCH (b:Organisation {{id: r.target}})
+MERGE (a)-[l:{t} {{key: r.key}}]->(b)
+WITH l, r, (l.hash IS NULL OR l.hash <> r.hash) AS changed
+WHERE changed
+SET l += r.props, l.hash = r.hash, l.revision = coalesce(l.revision, 0) + 1, l.updated_at = $now
+RETURN count(l) AS changed
+""")
+    for t in LINK_TYPES
+}
+
+
+def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
+    loc = org.location or Location(None, None, Precision.HIDDEN)
+    props = {
+        "name": org.name, "kind": org.kind, "visibility": org.visibility.value, "owner": org.id,
+        "publisher": publisher, "aliases": org.aliases, "description": org.description,
+        "website": org.website, "languages": org.languages, "contact_channels": org.contact_channels,
+        "identifiers": org.identifiers, "latitude": loc.latitude, "longitude": loc.longitude,
+        "precision": loc.precision.value, "country": loc.country, "subdivision": loc.subdivision,
+        "source": org.source,
+    }
+    return {"id": org.id, "props": props, "hash": _hash(props), "place": loc.subdivision or loc.country}
+
+
+def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
+    props = {
+        "organisation": svc.organisation, "owner": svc.organisation, "publisher": publisher,
+        "name": svc.name, "type": svc.type, "visibility": svc.visibility.value,
+        "description": svc.description, "eligibility": svc.eligibility, "capacity": svc.capacity,
+        "capacity_unit": svc.capacity_unit, "capacity_confirmed": svc.capacity_confirmed or None,
+        "response_hours": svc.response_hours, "languages": svc.languages, "cost": svc.cost,
+        "status": svc.status,
+    }
+    # Coverage and groups live in relationships but count as content for the revision.
+    content = dict(props, coverage=sorted(f"{c.place}/{c.presence.value}" for c in svc.coverage),
+                   groups=sorted(svc.groups))
+    return {"id": svc.id, "props": props, "hash": _hash(content)}
+
+
+def _link_row(link: Link, publisher: str) -> dict[str, Any]:
+    props = dict(link.properties, visibility=link.visibility.value, publisher=publisher)
+    return {"source": link.source, "target": link.target, "key": link.key, "props": props, "hash": _hash(props)}
+
+
+@dataclass
+class WriteCounts:
+    organisations: int = 0
+    services: int = 0
+    links: int = 0
+
+    def __iadd__(self, other: WriteCounts) -> WriteCounts:
+        self.organisations += other.organisations
+        self.services += other.services
+        self.links += other.links
+        return self
+
+
+BATCH = 2000
+
+
+async def _batched(graph: Graph, tx: Tx, query: str, rows: list[dict[str, Any]], **params: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(rows), BATCH):
+        out.extend(await graph.run(tx, query, rows=rows[i:i + BATCH], **params))
+    return out
+
+
+async def _each_batch(graph: Graph, tx: Tx, query: str, ids: list[str]) -> None:
+    for i in range(0, len(ids), BATCH):
+        await graph.run(tx, query, ids=ids[i:i + BATCH])
+
+
+async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
+                        services: list[Service], links: list[Link], stamp: str) -> WriteCounts:
+    """Upsert records inside the caller's transaction. Services and links whose organisations do
+    not exist are not written; the caller checks references with `existing_organisations`."""
+    counts = WriteCounts()
+    if organisations:
+        org_rows = [_org_row(o, directory_id) for o in organisations]
+        changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, org_rows, now=stamp)
+        counts.organisations = len(changed)
+        # A record at revision 1 was just created: it has no old relationships to clear.
+        await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
+        await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
+    if services:
+        svc_rows = [_service_row(s, directory_id) for s in services]
+        changed_svc = {r["id"]: r["revision"] for r in await _batched(graph, tx, UPSERT_SERVICES, svc_rows,
+                                                                      now=stamp)}
+        counts.services = len(changed_svc)
+        rows = [s for s in services if s.id in changed_svc]
+        await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, [s.id for s in rows if changed_svc[s.id] > 1])
+        await _batched(graph, tx, LINK_OFFERS, [{"id": s.id, "organisation": s.organisation} for s in rows])
+        await _batched(graph, tx, LINK_COVERAGE, [
+            {"service": s.id, "place": c.place, "presence": c.presence.value} for s in rows for c in s.coverage])
+        await _batched(graph, tx, LINK_GROUPS, [{"service": s.id, "group": g} for s in rows for g in s.groups])
+    for link_type in LINK_TYPES:
+        link_rows = [_link_row(link, directory_id) for link in links if link.type == link_type]
+        for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
+            counts.links += int(result["changed"])
+    return counts
