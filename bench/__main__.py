@@ -12,7 +12,7 @@ def main() -> None:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
     print(f"machine: {describe()}")
     print(f"store heap: {imports.HEAP}")
-    results = imports.run(sizes)
+    results = imports.run(sizes, repeats={10000: 3})
     print("\n| organisations | services | links | coverage edges | ours (s) | ours (orgs/s) | bare driver (s) "
           "| bare (orgs/s) | ratio | store RSS (MB) | peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -21,6 +21,8 @@ def main() -> None:
         print(f"| {r['orgs']} | {r['services']} | {r['links']} | {r['coverage']} | {o['seconds']:.1f} | "
               f"{o['rate']:.0f} | {b['seconds']:.1f} | {b['rate']:.0f} | {r['ratio']:.2f} | {o['rss_mb']:.0f} | "
               f"{o['peak_mb']:.0f} |")
+    for r in results:
+        print(f"{r['orgs']}: ours {r['ours_all']} s, bare {r['bare_all']} s")
 
 
 if __name__ == "__main__":

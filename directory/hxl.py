@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 
+from directory.bulk import paused_gc
 from directory.errors import Problem, ValidationFailed
 from directory.validation import Row
 
@@ -78,10 +79,16 @@ def detect(tags: set[str]) -> str | None:
 
 def read(data: bytes, source: str, kind: str | None = None) -> tuple[str, list[Row]]:
     """The kind of file and its rows. Raises ValidationFailed for problems with the file as a whole."""
+    with paused_gc():
+        return _read(data, source, kind)
+
+
+def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
     text = _decode(data, source)
     csv.field_size_limit(MAX_FIELD * 4)
     reader = csv.reader(io.StringIO(text, newline=""))
     tags: list[str] | None = None
+    columns: list[tuple[int, str, str]] = []  # cell index, field, hashtag as written
     rows: list[Row] = []
     problems: list[Problem] = []
     try:
@@ -95,24 +102,23 @@ def read(data: bytes, source: str, kind: str | None = None) -> tuple[str, list[R
                         raise ValidationFailed(source, [Problem(line, "hashtag row", "cannot tell the kind of file: "
                                                         "it needs #org+id, #service+id or #rel+type")])
                     mapping = _CANONICAL[kind]
-                    for tag in tags:
+                    for i, tag in enumerate(tags):
                         if tag and tag not in mapping:
-                            problems.append(Problem(line, tag, f"is not a hashtag of {kind} files"))
+                            problems.append(Problem(line, cells[i].strip(), f"is not a hashtag of {kind} files"))
+                        elif tag:
+                            columns.append((i, mapping[tag], cells[i].strip()))
                     if len(set(filter(None, tags))) != len(list(filter(None, tags))):
                         problems.append(Problem(line, "hashtag row", "a hashtag appears twice"))
                 elif line > 25:
                     break
                 continue
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue
             if len(cells) > len(tags):
                 problems.append(Problem(line, "row", f"has {len(cells)} cells, the hashtag row has {len(tags)}"))
                 continue
-            fields = {}
-            for tag, value in zip(tags, cells, strict=False):
-                if tag and tag in mapping:
-                    fields[mapping[tag]] = (tag, value)
-            rows.append(Row(line, fields))
+            width = len(cells)
+            rows.append(Row(line, {f: (tag, cells[i]) for i, f, tag in columns if i < width}))
     except csv.Error as exc:
         problems.append(Problem(reader.line_num, "row", f"is not valid CSV: {exc}"))
     if tags is None:

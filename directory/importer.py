@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from directory import validation
+from directory.bulk import paused_gc
 from directory.errors import Problem, ValidationFailed
 from directory.model import Link, Organisation, Service
 from directory.store.graph import Tx
@@ -157,9 +158,10 @@ def _split(records: list[Any]) -> tuple[list[Organisation], list[Service], list[
 async def run(store: Store, inputs: list[Parsed], progress: Progress = _quiet,
               atomic_rows: int = ATOMIC_ROWS) -> WriteCounts:
     """Validate and write `inputs`; ValidationFailed lists every problem and nothing is written."""
-    if sum(len(p.rows) for p in inputs) <= atomic_rows:
-        return await _run_atomic(store, inputs, progress)
-    return await _run_staged(store, inputs, progress)
+    with paused_gc():
+        if sum(len(p.rows) for p in inputs) <= atomic_rows:
+            return await _run_atomic(store, inputs, progress)
+        return await _run_staged(store, inputs, progress)
 
 
 async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress) -> WriteCounts:

@@ -27,10 +27,6 @@ class Precision(StrEnum):
     COUNTRY = "country"
     HIDDEN = "hidden"
 
-    @property
-    def rank(self) -> int:
-        return list(Precision).index(self)
-
 
 class Presence(StrEnum):
     """Whether a service is delivered in a place or reaches it remotely (OCHA's present/reach)."""
