@@ -5,7 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY directory ./directory
 COPY schema ./schema
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir .          # without the [embedded] extra: no JRE in the image
 RUN useradd --system --home /app directory
 USER directory
 ENV DIRECTORY_HOST=0.0.0.0 DIRECTORY_PORT=8000

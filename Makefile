@@ -10,7 +10,7 @@ NODE_STAMP := tools/cypher-lint/node_modules/.installed
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[embedded,dev]"
 	touch $@
 
 $(NODE_STAMP): tools/cypher-lint/package.json tools/cypher-lint/package-lock.json

@@ -7,6 +7,7 @@ and stops afterwards. A store started by someone else is never stopped by us.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -92,6 +93,9 @@ class EmbeddedStore:
         return self
 
     def _start(self) -> None:
+        if importlib.util.find_spec("arcadedb_embedded") is None:
+            raise StoreUnavailable("the embedded store needs ArcadeDB: pip install 'protection-directory[embedded]', "
+                                   "or set DIRECTORY_NEO4J_URI to use Neo4j")
         bolt = self.port or self.bolt_port or _free_port()
         log = open(layout.logs_dir(self.data) / "store-process.log", "ab")
         self.process = subprocess.Popen(
