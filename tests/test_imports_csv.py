@@ -165,3 +165,25 @@ async def test_a_large_import_is_staged_and_still_all_or_nothing_for_bad_input(s
     counts = await importer.run(store, inputs, atomic_rows=1)
     assert counts.organisations == 30 and await count(store) == 30
     assert await store.unfinished_imports() == []
+
+
+async def test_an_update_replaces_places_and_coverage_instead_of_adding_to_them(store: Store) -> None:
+    await load(store, [org("a", **{"#country+code": "CO"})],
+               [service("s", "a", **{"#country+code+present": "CO", "#group+code": "women"})])
+    await load(store, [org("a", **{"#country+code": "PE"})],
+               [service("s", "a", **{"#country+code+present": "PE", "#group+code": "lgbtiq"})])
+    in_colombia = await store.list_organisations(STEWARD, OrganisationFilter(country="CO"))
+    in_peru = await store.list_organisations(STEWARD, OrganisationFilter(country="PE"))
+    assert in_colombia.total == 0 and in_peru.total == 1
+    svc = (await store.services_of(STEWARD, ["test:a"]))["test:a"][0]
+    assert [c.place for c in svc.coverage] == ["PE"] and svc.groups == ["lgbtiq"]
+    rows = await store.graph.read("MATCH (:Organisation {id: 'test:a'})-[r:BASED_IN]->(p) RETURN p.code AS code")
+    assert rows == [{"code": "PE"}]
+
+
+async def test_an_added_taxonomy_term_is_accepted_at_once(store: Store) -> None:
+    with pytest.raises(ValidationFailed):
+        await load(store, [org("a")], [service("s", "a", kind="funeral-support")])
+    await store.add_term("service-type", "funeral-support", "Support with funerals")
+    await load(store, [org("a")], [service("s", "a", kind="funeral-support")])
+    assert (await store.services_of(STEWARD, ["test:a"]))["test:a"][0].type == "funeral-support"

@@ -36,7 +36,11 @@ def test_store_listens_on_loopback_only_with_an_owner_only_password(tmp_path: Pa
     server = EmbeddedStore(tmp_path / "data", heap="256m").attach()
     try:
         assert server.owned
-        assert listening_addresses(server.bolt_port) <= {"0100007F", "0000000000000000FFFF00000100007F"}
+        loopback = {"0100007F", "0000000000000000FFFF00000100007F"}
+        info = running_store(server.data)
+        assert info is not None
+        for port in (info["bolt_port"], info["http_port"]):  # ArcadeDB always opens HTTP too
+            assert listening_addresses(port) and listening_addresses(port) <= loopback
         assert stat.S_IMODE(os.stat(layout.password_file(server.data)).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(server.data).st_mode) == 0o700
         assert len(layout.read_password(server.data)) >= 24
