@@ -79,8 +79,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     viewer: Viewer = AUDIENCES[args.audience]
-    counts = _with_store(settings, lambda store: exports.export_hsds(store, viewer, Path(args.output), progress))
-    print(f"exported {counts['organizations']} organisations and {counts['services']} services to {args.output}")
+    export = exports.export_hsds if args.format == "hsds" else exports.export_csv
+    counts = _with_store(settings, lambda store: export(store, viewer, Path(args.output), progress))
+    print(f"exported {', '.join(f'{n} {kind}' for kind, n in counts.items())} to {args.output}")
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
@@ -183,9 +184,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true", help="validate only; write nothing")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("export", help="export to HSDS 3.0 JSON (public records only, unless --audience all)")
-    s.add_argument("--format", choices=["hsds"], default="hsds")
-    s.add_argument("--output", required=True, help="folder for organizations.json and services.json")
+    s = sub.add_parser("export", help="export to HSDS 3.0 JSON or HXL CSV (public records only, unless --audience all)")
+    s.add_argument("--format", choices=["hsds", "csv"], default="hsds")
+    s.add_argument("--output", required=True, help="folder for organizations.json and services.json, or the CSV files")
     s.add_argument("--audience", choices=sorted(AUDIENCES), default="public")
     s.set_defaults(func=cmd_export)
 

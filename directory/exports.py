@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from directory import hsds
+from directory import hsds, hxl
 from directory.store.records import Store
 from directory.viewer import Viewer
 
@@ -38,4 +38,32 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Callabl
         svcs_file.write("\n]\n")
     orgs_tmp.replace(out / "organizations.json")
     svcs_tmp.replace(out / "services.json")
+    return counts
+
+
+async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Callable[[str], None]) -> dict[str, int]:
+    """Write `out/organisations.csv`, `services.csv` and `links.csv` in the HXL format imports read."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {"organisations": 0, "services": 0, "links": 0}
+    names = {kind: out / f".{kind}.csv.tmp" for kind in counts}
+    with names["organisations"].open("w", newline="", encoding="utf-8") as orgs_file, \
+            names["services"].open("w", newline="", encoding="utf-8") as svcs_file, \
+            names["links"].open("w", newline="", encoding="utf-8") as links_file:
+        orgs, svcs, links = (hxl.Writer("organisations", orgs_file), hxl.Writer("services", svcs_file),
+                             hxl.Writer("links", links_file))
+        async for page in store.each_organisation(viewer):
+            ids = [o.id for o in page]
+            services = await store.services_of(viewer, ids)
+            for org in page:
+                orgs.write(hxl.organisation_cells(org))
+                for svc in services.get(org.id, []):
+                    svcs.write(hxl.service_cells(svc))
+                    counts["services"] += 1
+            for link in await store.links_from(viewer, ids):
+                links.write(hxl.link_cells(link))
+                counts["links"] += 1
+            counts["organisations"] += len(page)
+            progress(f"exported {counts['organisations']} organisations")
+    for kind, tmp in names.items():
+        tmp.replace(out / f"{kind}.csv")
     return counts

@@ -8,11 +8,10 @@ network and restricted records, and shelters that are never public. Every name s
 
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
 
-from directory import places, taxonomy
+from directory import hxl, places, taxonomy
 from directory.importer import Batch
 from directory.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
 
@@ -118,33 +117,10 @@ def write_csv(folder: Path, n: int, seed: int, directory_id: str) -> None:
     """The same synthetic directory as HXL CSV files, for import benchmarks and samples."""
     batch = build(n, seed, directory_id)
     folder.mkdir(parents=True, exist_ok=True)
-    local = len(directory_id) + 1
-    with (folder / "organisations.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["#org+id", "#org+name", "#org+type", "#description", "#org+lang", "#channel+contact",
-                    "#org+code", "#country+code", "#geo+lat", "#geo+lon", "#geo+precision", "#meta+visibility"])
-        for o in batch.organisations:
-            loc = o.location or Location(None, None, Precision.HIDDEN)
-            w.writerow([o.id[local:], o.name, o.kind, o.description, "|".join(o.languages),
-                        "|".join(o.contact_channels), "|".join(o.identifiers), loc.country, loc.latitude,
-                        loc.longitude, loc.precision.value, o.visibility.value])
-    with (folder / "services.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["#service+id", "#org+id", "#service+name", "#sector", "#capacity", "#capacity+unit",
-                    "#capacity+date", "#service+response_hours", "#service+lang", "#country+code+present",
-                    "#country+code+remote", "#group+code", "#meta+visibility"])
-        for s in batch.services:
-            w.writerow([s.id[local:], s.organisation[local:], s.name, s.type, s.capacity, s.capacity_unit,
-                        s.capacity_confirmed, s.response_hours, "|".join(s.languages),
-                        "|".join(c.place for c in s.coverage if c.presence is Presence.PRESENT),
-                        "|".join(c.place for c in s.coverage if c.presence is Presence.REMOTE),
-                        "|".join(s.groups), s.visibility.value])
-    with (folder / "links.csv").open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["#rel+type", "#org+id+source", "#org+id+target", "#meta+id", "#meta+visibility",
-                    "#rel+response_hours", "#rel+formal", "#rel+trust", "#value", "#currency", "#date+year"])
-        for lk in batch.links:
-            p = lk.properties
-            w.writerow([lk.type, lk.source[local:], lk.target[local:], lk.key, lk.visibility.value,
-                        p.get("response_hours", ""), {True: "yes", False: "no"}.get(p.get("formal"), ""),  # type: ignore[arg-type]
-                        p.get("trust", ""), p.get("amount", ""), p.get("currency", ""), p.get("year", "")])
+    for kind, records, cells in (("organisations", batch.organisations, hxl.organisation_cells),
+                                 ("services", batch.services, hxl.service_cells),
+                                 ("links", batch.links, hxl.link_cells)):
+        with (folder / f"{kind}.csv").open("w", newline="", encoding="utf-8") as f:
+            writer = hxl.Writer(kind, f)
+            for record in records:
+                writer.write(cells(record))  # type: ignore[arg-type]

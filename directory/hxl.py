@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TextIO
 
 from directory.bulk import paused_gc
 from directory.errors import Problem, ValidationFailed
-from directory.validation import Row
+from directory.model import Link, Organisation, Presence, Service
+from directory.validation import SEP, Row
 
 MAX_BYTES = 256 * 1024 * 1024
 MAX_FIELD = 20_000
@@ -128,3 +130,61 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
         raise ValidationFailed(source, problems)
     assert kind is not None
     return kind, rows
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _cells(values: list[str]) -> str:
+    return SEP.join(values)
+
+
+def organisation_cells(org: Organisation) -> dict[str, object]:
+    loc = org.location
+    cells: dict[str, object] = {
+        "id": org.id, "name": org.name, "aliases": _cells(org.aliases), "kind": org.kind,
+        "description": org.description, "website": org.website, "languages": _cells(org.languages),
+        "contact_channels": _cells(org.contact_channels), "identifiers": _cells(org.identifiers),
+        "visibility": org.visibility.value, "source": org.source,
+    }
+    if loc:
+        cells.update(country=loc.country or "", subdivision=loc.subdivision or "", latitude=loc.latitude,
+                     longitude=loc.longitude, precision=loc.precision.value)
+    return cells
+
+
+def service_cells(svc: Service) -> dict[str, object]:
+    return {
+        "id": svc.id, "organisation": svc.organisation, "name": svc.name, "type": svc.type,
+        "description": svc.description, "eligibility": svc.eligibility, "capacity": svc.capacity,
+        "capacity_unit": svc.capacity_unit, "capacity_confirmed": svc.capacity_confirmed,
+        "response_hours": svc.response_hours, "languages": _cells(svc.languages), "cost": svc.cost,
+        "status": svc.status, "groups": _cells(svc.groups), "visibility": svc.visibility.value,
+        "present_in": _cells([c.place for c in svc.coverage if c.presence is Presence.PRESENT]),
+        "reaches": _cells([c.place for c in svc.coverage if c.presence is Presence.REMOTE]),
+    }
+
+
+def link_cells(link: Link) -> dict[str, object]:
+    p = link.properties
+    formal = p.get("formal")
+    return {
+        "type": link.type, "source": link.source, "target": link.target, "key": link.key,
+        "visibility": link.visibility.value, "response_hours": p.get("response_hours"),
+        "formal": "" if formal is None else "yes" if formal else "no", "trust": p.get("trust"),
+        "confirmed": p.get("confirmed"), "amount": p.get("amount"), "currency": p.get("currency"),
+        "year": p.get("year"), "purpose": p.get("purpose"),
+    }
+
+
+class Writer:
+    """Writes one kind of HXL CSV file: a row of field names, the hashtag row, then records."""
+
+    def __init__(self, kind: str, stream: TextIO) -> None:
+        self.columns = [(tag, field) for tag, field in KINDS[kind].items() if field != "vetted_by"]
+        self.csv = csv.writer(stream)
+        self.csv.writerow([field for _, field in self.columns])
+        self.csv.writerow([tag for tag, _ in self.columns])
+
+    def write(self, cells: dict[str, object]) -> None:
+        self.csv.writerow(["" if cells.get(f) is None else cells.get(f) for _, f in self.columns])

@@ -17,6 +17,7 @@ from directory import places
 from directory.errors import NotFound
 from directory.location import published
 from directory.model import (
+    LINK_TYPES,
     Coverage,
     Link,
     Location,
@@ -37,6 +38,7 @@ from directory.validation import Vocabulary
 from directory.viewer import Viewer
 
 MAX_PAGE = 100
+_LINK_FIELDS = {"response_hours", "formal", "trust", "confirmed", "amount", "currency", "year", "purpose"}
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -84,6 +86,13 @@ RETURN s {{.*,
 ORDER BY s.name, s.id
 """)
 
+LINKS_FROM = cypher("records.links_from", f"""
+UNWIND $ids AS oid
+MATCH (a:Organisation {{id: oid}})-[l:{'|'.join(LINK_TYPES)}]->(b:Organisation)
+WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+RETURN type(l) AS type, a.id AS source, b.id AS target, properties(l) AS props
+ORDER BY source, type, target, props.key
+""")
 TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label")
 EXISTING_ORGANISATIONS = cypher("records.existing_organisations", """
 UNWIND $ids AS wanted
@@ -278,6 +287,15 @@ class Store:
         items = [_organisation(r["n"], viewer) for r in rows[:first]]
         return Page(items=items, total=int(total), has_next=len(rows) > first,
                     cursors=[_cursor(r["n"]["name"], r["n"]["id"]) for r in rows[:first]])
+
+    async def links_from(self, viewer: Viewer, organisation_ids: list[str]) -> list[Link]:
+        """Links leaving these organisations that the viewer may see: the link itself and both ends.
+
+        A member sees the links of its own organisation (its funding, say) whatever their visibility."""
+        rows = await self.graph.read(LINKS_FROM, ids=organisation_ids, **viewer.params)
+        return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
+                     r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in _LINK_FIELDS})
+                for r in rows]
 
     async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)
