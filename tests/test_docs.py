@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from directory import hxl
+import httpx
+import pytest
+
+from directory import demo, hxl
 from directory.cli import parser
 from directory.config import _VARIABLES
+from directory.store.records import Store
+from tests.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -33,3 +38,15 @@ def test_every_cli_verb_and_option_is_in_the_readme() -> None:
 def test_every_setting_is_in_the_readme() -> None:
     for _, variable, _ in _VARIABLES:
         assert variable in README, variable
+
+
+@pytest.mark.anyio
+async def test_every_graphql_example_in_the_readme_runs(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    examples = re.findall(r"```graphql\n(.*?)```", README, re.S)
+    assert len(examples) >= 3
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for example in examples:
+            body = (await client.post("/graphql", json={"query": example})).json()
+            assert "errors" not in body, (example, body)
+            assert body["data"]

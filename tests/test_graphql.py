@@ -78,7 +78,9 @@ async def test_hidden_and_missing_organisations_answer_the_same(store: Store, li
     ({"kind": "intergovernmental"}, "test:un-sr-hrd", "test:front-line-defenders"),
     ({"serviceType": "protective-accompaniment"}, "test:peace-brigades-international", "test:fidh"),
     ({"country": "KE"}, "test:fict-lakeside-rights", "test:fict-tunis-unionists"),
-    ({"group": "artists"}, "test:icorn", "test:fidh"),
+    ({"group": "artists"}, "test:icorn", "test:fict-honduras-press"),
+    ({"group": "artists"}, "test:fidh", "test:global-witness"),  # a service naming no group is open to all
+    ({"serviceType": "legal-aid", "country": "CO"}, "test:media-defence", "test:fict-rio-claro-collective"),
     ({"language": "qu"}, "test:fict-andes-network", "test:front-line-defenders"),
     ({"country": "GT", "group": "women"}, "test:im-defensoras", "test:fict-honduras-press"),
 ])

@@ -93,3 +93,13 @@ async def test_filters_do_not_count_hidden_records(store: Store) -> None:
     # test:c is restricted and offers a public service in CO: anonymous counts must not include it.
     page = await store.list_organisations(ANONYMOUS, OrganisationFilter(service_type="legal-aid"))
     assert [o.id for o in page.items] == ["test:a"] and page.total == 1
+
+
+async def test_service_conditions_hold_for_one_and_the_same_service(store: Store) -> None:
+    await load(store, [org("x"), org("y")], [
+        service("x-legal", "x", kind="legal-aid", **{"#country+code+present": "PE"}),
+        service("x-medical", "x", kind="medical-care", **{"#country+code+present": "CO"}),
+        service("y-legal", "y", kind="legal-aid", **{"#country+code+present": "CO"}),
+    ])
+    page = await store.list_organisations(STEWARD, OrganisationFilter(service_type="legal-aid", country="CO"))
+    assert [o.id for o in page.items] == ["test:y"]  # x offers legal aid, but in Peru

@@ -43,18 +43,22 @@ _LINK_FIELDS = {"response_hours", "formal", "trust", "confirmed", "amount", "cur
 
 # --- reads --------------------------------------------------------------------------------------
 
+# Service type, defender group and country must hold for one and the same service; a service that
+# names no defender groups is open to all. With no service condition, a country also matches the
+# organisations based there.
 _ORG_FILTER = f"""
 WHERE {visible('n')}
   AND ($kind IS NULL OR n.kind = $kind)
   AND ($language IS NULL OR $language IN n.languages)
-  AND ($country IS NULL OR n.country = $country OR EXISTS {{
-        MATCH (n)-[:OFFERS]->(s:Service)-[:AVAILABLE_IN]->(p:Place)
-        WHERE {visible('s')} AND (p.code IN $country_areas OR p.country = $country) }})
-  AND ($service_type IS NULL OR EXISTS {{
-        MATCH (n)-[:OFFERS]->(s:Service) WHERE s.type = $service_type AND {visible('s')} }})
-  AND ($group IS NULL OR EXISTS {{
-        MATCH (n)-[:OFFERS]->(s:Service)-[:SERVES]->(g:DefenderGroup)
-        WHERE g.code = $group AND {visible('s')} }})
+  AND (($service_type IS NULL AND $group IS NULL AND ($country IS NULL OR n.country = $country))
+       OR EXISTS {{
+         MATCH (n)-[:OFFERS]->(s:Service)
+         WHERE {visible('s')}
+           AND ($service_type IS NULL OR s.type = $service_type)
+           AND ($group IS NULL OR NOT EXISTS {{ MATCH (s)-[:SERVES]->(:DefenderGroup) }}
+                OR EXISTS {{ MATCH (s)-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})
+           AND ($country IS NULL OR EXISTS {{
+                MATCH (s)-[:AVAILABLE_IN]->(p:Place) WHERE p.code IN $country_areas OR p.country = $country }}) }})
 """
 LIST_ORGANISATIONS = cypher("records.list_organisations", f"""
 MATCH (n:Organisation)
