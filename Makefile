@@ -31,6 +31,7 @@ serve: $(PY_STAMP)
 
 lint: setup compose-tool
 	$(BIN)/ruff check directory schema tests tools bench
+	$(BIN)/mypy
 	$(BIN)/python tools/lint_cypher.py
 	$(BIN)/python -m schema.export --check
 	NEO4J_PASSWORD=validation-only docker-compose -f docker-compose.yml config -q

@@ -19,6 +19,7 @@ from directory.errors import DirectoryError
 from directory.store import backup as backups
 from directory.store import open_store
 from directory.store.records import Store
+from directory.store.writes import WriteCounts
 from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.viewer import ANONYMOUS, STEWARD, Viewer
 
@@ -48,7 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> importer.WriteCounts:
+    async def work(store: Store) -> WriteCounts:
         inputs: list[importer.Parsed] = []
         if args.format == "hsds":
             folder = Path(args.files[0])
@@ -65,7 +66,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
                 inputs.append(importer.Parsed(name, kind, rows))
         if args.check:
             batch = await importer.validate(store, inputs, progress)
-            return importer.WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
+            return WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
         return await importer.run(store, inputs, progress)
 
     counts = _with_store(settings, work)
@@ -123,7 +124,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
         print(f"wrote a synthetic directory of {args.orgs} organisations to {args.output}")
         return
 
-    async def work(store: Store) -> importer.WriteCounts:
+    async def work(store: Store) -> WriteCounts:
         batch = generate.build(args.orgs, args.seed, settings.directory_id)
         progress(f"generated {len(batch.organisations)} organisations, {len(batch.services)} services, "
                  f"{len(batch.links)} links")

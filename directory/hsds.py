@@ -43,6 +43,11 @@ def _attribute(link_id: str, link_type: str, scheme: str, code: str, name: str, 
     return attr
 
 
+def _place_name(code: str) -> str:
+    place = places.place(code)
+    return place.name if place else code
+
+
 def _labels() -> dict[tuple[str, str], str]:
     return {(t.scheme, t.code): t.label for t in taxonomy.BUILT_IN}
 
@@ -78,8 +83,7 @@ def organisation_to_hsds(org: Organisation) -> dict[str, Any]:
         code = loc.subdivision or loc.country
         if code:
             location["external_identifier"], location["external_identifier_type"] = code, "ISO 3166"
-            place = places.place(code)
-            location["name"] = place.name if place else code
+            location["name"] = _place_name(code)
         out["locations"] = [location]
     emails = [c.split(":", 1)[1] for c in org.contact_channels if c.startswith("email:")]
     if emails:
@@ -113,7 +117,7 @@ def service_to_hsds(svc: Service) -> dict[str, Any]:
                       for lang in svc.languages],
         "service_areas": [
             {"id": hsds_id("area", svc.id, c.place), "service_id": sid,
-             "name": (places.place(c.place).name if places.place(c.place) else c.place),
+             "name": _place_name(c.place),
              "description": "present" if c.presence is Presence.PRESENT else "remote",
              "extent": c.place, "extent_type": "UN M49" if c.place.isdigit() else "ISO 3166"}
             for c in svc.coverage],

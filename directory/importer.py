@@ -138,14 +138,15 @@ class _Validator:
                 return []
             self._refer(svc.organisation, source, row, "organisation")
             return [svc]
-        link, found = validation.link(row, self.directory_id)
+        found_link, found = validation.link(row, self.directory_id)
         self._note(source, found)
-        if link is None or not self._once("link", f"{link.type} {link.source} {link.target} {link.key}", source,
-                                          row.line):
+        if found_link is None or not self._once(
+                "link", f"{found_link.type} {found_link.source} {found_link.target} {found_link.key}", source,
+                row.line):
             return []
-        self._refer(link.source, source, row, "source")
-        self._refer(link.target, source, row, "target")
-        return [link]
+        self._refer(found_link.source, source, row, "source")
+        self._refer(found_link.target, source, row, "target")
+        return [found_link]
 
 
 def _split(records: list[Any]) -> tuple[list[Organisation], list[Service], list[Link]]:

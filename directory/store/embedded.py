@@ -56,7 +56,7 @@ def running_store(data: Path) -> dict[str, int] | None:
     except (OSError, ValueError):
         return None
     if _alive(int(info["pid"])) and _answers(int(info["bolt_port"])):
-        return info
+        return {key: int(value) for key, value in info.items()}
     return None
 
 
