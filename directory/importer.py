@@ -20,7 +20,7 @@ unfinished import, and running the same import again completes it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,9 +28,10 @@ from directory import validation
 from directory.bulk import paused_gc
 from directory.errors import Problem, ValidationFailed
 from directory.model import Link, Organisation, Service
+from directory.store import writes
 from directory.store.graph import Tx
 from directory.store.records import Store
-from directory.store.writes import WriteCounts, now
+from directory.store.writes import Prepared, WriteCounts, now
 from directory.validation import Row, Vocabulary
 
 Progress = Callable[[str], None]
@@ -170,16 +171,25 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress) ->
     run_id = await store.begin_import([p.source for p in inputs])
     counts = WriteCounts()
     stamp = now()
-    for kind, records in (("organisations", batch.organisations), ("services", batch.services),
-                          ("links", batch.links)):
-        for i in range(0, len(records), STAGE_ROWS):
-            part = records[i:i + STAGE_ROWS]
+    parts = [(kind, records[i:i + STAGE_ROWS], min(i + STAGE_ROWS, len(records)), len(records))
+             for kind, records in (("organisations", batch.organisations), ("services", batch.services),
+                                   ("links", batch.links))
+             for i in range(0, len(records), STAGE_ROWS)]
 
-            async def work(tx: Tx, part: list[Any] = part) -> WriteCounts:
-                return await store.write(tx, *_split(part), stamp)
+    def prepare(n: int) -> Awaitable[Prepared]:
+        return asyncio.ensure_future(asyncio.to_thread(writes.prepare, store.directory_id, *_split(parts[n][1])))
 
-            counts += await store.graph.write_tx(work)
-            progress(f"wrote {min(i + STAGE_ROWS, len(records))} of {len(records)} {kind}")
+    upcoming = prepare(0) if parts else None
+    for n, (kind, _, done, total) in enumerate(parts):
+        assert upcoming is not None
+        rows = await upcoming
+        upcoming = prepare(n + 1) if n + 1 < len(parts) else None  # built while this part is written
+
+        async def work(tx: Tx, rows: Prepared = rows) -> WriteCounts:
+            return await writes.execute(store.graph, tx, rows, stamp)
+
+        counts += await store.graph.write_tx(work)
+        progress(f"wrote {done} of {total} {kind}")
     await store.finish_import(run_id)
     return counts
 

@@ -157,31 +157,59 @@ async def _each_batch(graph: Graph, tx: Tx, query: str, ids: list[str]) -> None:
         await graph.run(tx, query, ids=ids[i:i + BATCH])
 
 
-async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
-                        services: list[Service], links: list[Link], stamp: str) -> WriteCounts:
-    """Upsert records inside the caller's transaction. Services and links whose organisations do
-    not exist are not written; the caller checks references with `existing_organisations`."""
+@dataclass
+class Prepared:
+    """The rows of one write, built in Python before any of it is sent.
+
+    Building rows is pure Python and sending them is mostly waiting for the server, so a staged
+    import prepares the next part in a thread while the current one is written."""
+
+    organisations: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    offers: dict[str, dict[str, Any]]
+    coverage: dict[str, list[dict[str, Any]]]
+    groups: dict[str, list[dict[str, Any]]]
+    links: dict[str, list[dict[str, Any]]]
+
+
+def prepare(directory_id: str, organisations: list[Organisation], services: list[Service],
+            links: list[Link]) -> Prepared:
+    return Prepared(
+        organisations=[_org_row(o, directory_id) for o in organisations],
+        services=[_service_row(s, directory_id) for s in services],
+        offers={s.id: {"id": s.id, "organisation": s.organisation} for s in services},
+        coverage={s.id: [{"service": s.id, "place": c.place, "presence": c.presence.value} for c in s.coverage]
+                  for s in services},
+        groups={s.id: [{"service": s.id, "group": g} for g in s.groups] for s in services},
+        links={t: [_link_row(link, directory_id) for link in links if link.type == t] for t in LINK_TYPES},
+    )
+
+
+async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str) -> WriteCounts:
+    """Send prepared rows inside the caller's transaction. Services and links whose organisations
+    do not exist are not written; the caller checks references with `existing_organisations`."""
     counts = WriteCounts()
-    if organisations:
-        org_rows = [_org_row(o, directory_id) for o in organisations]
-        changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, org_rows, now=stamp)
+    if rows.organisations:
+        changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, rows.organisations, now=stamp)
         counts.organisations = len(changed)
         # A record at revision 1 was just created: it has no old relationships to clear.
         await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
         await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
-    if services:
-        svc_rows = [_service_row(s, directory_id) for s in services]
-        changed_svc = {r["id"]: r["revision"] for r in await _batched(graph, tx, UPSERT_SERVICES, svc_rows,
-                                                                      now=stamp)}
+    if rows.services:
+        changed_svc = {r["id"]: r["revision"]
+                       for r in await _batched(graph, tx, UPSERT_SERVICES, rows.services, now=stamp)}
         counts.services = len(changed_svc)
-        rows = [s for s in services if s.id in changed_svc]
-        await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, [s.id for s in rows if changed_svc[s.id] > 1])
-        await _batched(graph, tx, LINK_OFFERS, [{"id": s.id, "organisation": s.organisation} for s in rows])
-        await _batched(graph, tx, LINK_COVERAGE, [
-            {"service": s.id, "place": c.place, "presence": c.presence.value} for s in rows for c in s.coverage])
-        await _batched(graph, tx, LINK_GROUPS, [{"service": s.id, "group": g} for s in rows for g in s.groups])
-    for link_type in LINK_TYPES:
-        link_rows = [_link_row(link, directory_id) for link in links if link.type == link_type]
+        await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, [i for i, revision in changed_svc.items() if revision > 1])
+        await _batched(graph, tx, LINK_OFFERS, [rows.offers[i] for i in changed_svc])
+        await _batched(graph, tx, LINK_COVERAGE, [c for i in changed_svc for c in rows.coverage[i]])
+        await _batched(graph, tx, LINK_GROUPS, [g for i in changed_svc for g in rows.groups[i]])
+    for link_type, link_rows in rows.links.items():
         for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
             counts.links += int(result["changed"])
     return counts
+
+
+async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
+                        services: list[Service], links: list[Link], stamp: str) -> WriteCounts:
+    """Upsert records inside the caller's transaction."""
+    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp)
