@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from directory.cli import parser
 from directory.store.embedded import running_store
@@ -70,33 +71,77 @@ def test_generate_writes_csv_files_that_import_cleanly(tmp_path: Path) -> None:
     assert "300 organisations" in out
 
 
-def test_serve_with_demo_answers_graphql_and_stops_its_store(tmp_path: Path) -> None:
-    import signal
-    import time
+class Served:
+    """`directory serve --demo` in its own process, on a free port."""
 
-    import httpx
+    def __init__(self, data: Path) -> None:
+        from tests.conftest import free_port
 
-    from tests.conftest import free_port
+        self.data, self.port = data, free_port()
+        self.proc = subprocess.Popen([*DIRECTORY, "--data", str(data), "serve", "--demo", "--port", str(self.port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    data, port = tmp_path / "data", free_port()
-    proc = subprocess.Popen([*DIRECTORY, "--data", str(data), "serve", "--demo", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
+    def wait_healthy(self, seconds: float = 120) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + seconds
         while True:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
+                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200:
+                    return
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, "the service did not come up"
+            assert time.monotonic() < deadline, "the service did not become healthy"
             time.sleep(0.5)
-        query = '{ organisation(id: "local:front-line-defenders") { name services { type } } }'
-        body = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=10).json()
+
+    def query(self, text: str) -> dict[str, Any]:
+        import httpx
+
+        return httpx.post(f"http://127.0.0.1:{self.port}/graphql", json={"query": text}, timeout=30).json()
+
+    def stop(self) -> None:
+        import signal
+
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=60)
+
+
+FLD = '{ organisation(id: "local:front-line-defenders") { name services { type } } }'
+
+
+def test_serve_with_demo_answers_graphql_and_stops_its_store(tmp_path: Path) -> None:
+    served = Served(tmp_path / "data")
+    try:
+        served.wait_healthy()
+        body = served.query(FLD)
         assert body["data"]["organisation"]["name"] == "Front Line Defenders"
         assert "emergency-grant" in {s["type"] for s in body["data"]["organisation"]["services"]}
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    assert running_store(data) is None
+        served.stop()
+    assert running_store(served.data) is None
+
+
+def test_serve_restarts_a_store_that_died_and_keeps_its_data(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    served = Served(tmp_path / "data")
+    try:
+        served.wait_healthy()
+        first = running_store(served.data)
+        assert first is not None
+        os.kill(first["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while (again := running_store(served.data)) is None or again["pid"] == first["pid"]:
+            assert time.monotonic() < deadline, "the store was not restarted"
+            time.sleep(0.5)
+        served.wait_healthy()
+        body = served.query(FLD)
+        assert body["data"]["organisation"]["name"] == "Front Line Defenders"
+    finally:
+        served.stop()
+    assert running_store(served.data) is None
