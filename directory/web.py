@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 from directory import demo
 from directory.config import Settings
 from directory.store import open_store
+from directory.store.graph import make_driver
 from directory.store.records import Store
 from directory.store.schema import schema_version
 from directory.viewer import ANONYMOUS
@@ -51,8 +52,12 @@ async def _watch(store: Store) -> None:
         return
     while True:
         await asyncio.sleep(WATCH_SECONDS)
+        uri = embedded.uri
         if await asyncio.to_thread(embedded.restart_if_dead):
             log.warning("the embedded store had stopped; it was started again")
+            if embedded.uri != uri:  # another command's store took the folder first: follow it
+                old, store.graph.driver = store.graph.driver, make_driver(embedded.uri, embedded.auth)
+                await old.close()
 
 
 def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
