@@ -140,7 +140,7 @@ class OrganisationFilter:
 @dataclass
 class Page:
     items: list[Organisation]
-    total: int
+    total: int  # -1 when not counted
     has_next: bool
     cursors: list[str]
 
@@ -275,19 +275,20 @@ class Store:
         """Every organisation the viewer may see, in pages, for exports."""
         after = None
         while True:
-            result = await self._page(viewer, where or OrganisationFilter(), page, after)
+            result = await self._page(viewer, where or OrganisationFilter(), page, after, count=False)
             if result.items:
                 yield result.items
             if not result.has_next:
                 return
             after = result.cursors[-1]
 
-    async def _page(self, viewer: Viewer, where: OrganisationFilter, first: int, after: str | None) -> Page:
+    async def _page(self, viewer: Viewer, where: OrganisationFilter, first: int, after: str | None,
+                    count: bool = True) -> Page:
         after_name, after_id = _uncursor(after) if after else (None, None)
         params = dict(where.params(), **viewer.params)
         rows = await self.graph.read(LIST_ORGANISATIONS, after_name=after_name, after_id=after_id,
                                      limit=first + 1, **params)
-        total = (await self.graph.read(COUNT_ORGANISATIONS, **params))[0]["total"]
+        total = (await self.graph.read(COUNT_ORGANISATIONS, **params))[0]["total"] if count else -1
         items = [_organisation(r["n"], viewer) for r in rows[:first]]
         return Page(items=items, total=int(total), has_next=len(rows) > first,
                     cursors=[_cursor(r["n"]["name"], r["n"]["id"]) for r in rows[:first]])
