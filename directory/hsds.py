@@ -10,6 +10,7 @@ An import of a foreign HSDS file uses the HSDS UUIDs as local ids.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from typing import Any
@@ -48,6 +49,7 @@ def _place_name(code: str) -> str:
     return place.name if place else code
 
 
+@functools.cache
 def _labels() -> dict[tuple[str, str], str]:
     return {(t.scheme, t.code): t.label for t in taxonomy.BUILT_IN}
 

@@ -36,10 +36,15 @@ def _m49(code: str) -> str | None:
 
 
 @functools.cache
+def _rows() -> tuple[dict[str, str], ...]:
+    """The rows of data/countries.csv, read once (its comment lines carry the attribution)."""
+    text = resources.files("directory.data").joinpath("countries.csv").read_text(encoding="utf-8")
+    return tuple(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+
+
+@functools.cache
 def countries() -> dict[str, Place]:
     """ISO 3166-1 alpha-2 code to country."""
-    text = resources.files("directory.data").joinpath("countries.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
     return {
         r["iso2"]: Place(
             code=r["iso2"], name=r["name"], kind="country", country=r["iso2"],
@@ -48,16 +53,15 @@ def countries() -> dict[str, Place]:
             longitude=float(r["longitude"]) if r["longitude"] else None,
             parent=_m49(r["subregion_code"]) or _m49(r["region_code"]),
         )
-        for r in rows
+        for r in _rows()
     }
 
 
 @functools.cache
 def areas() -> dict[str, Place]:
     """UN M49 world, regions and sub-regions, by their three-digit codes."""
-    text = resources.files("directory.data").joinpath("countries.csv").read_text(encoding="utf-8")
     out = {WORLD: Place(code=WORLD, name="World", kind="world", country=None)}
-    for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
+    for r in _rows():
         if r["region_code"]:
             code = r["region_code"].zfill(3)
             out[code] = Place(code=code, name=r["region"], kind="region", country=None, region=r["region"],
@@ -71,9 +75,7 @@ def areas() -> dict[str, Place]:
 
 @functools.cache
 def _alpha3() -> dict[str, str]:
-    text = resources.files("directory.data").joinpath("countries.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
-    return {r["iso3"]: r["iso2"] for r in rows}
+    return {r["iso3"]: r["iso2"] for r in _rows()}
 
 
 @functools.cache
