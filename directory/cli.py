@@ -145,6 +145,34 @@ def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
         print(f"{term.scheme:18} {term.code:26} {term.label}")
 
 
+def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
+    if args.action == "create":
+        if not args.role:
+            raise SystemExit("token create needs --role member|steward (and --org ID for a member)")
+        org = args.org if not args.org or ":" in args.org else f"{settings.directory_id}:{args.org}"
+        token_id, token = _with_store(settings, lambda s: s.tokens.create(args.role, org, args.label or ""))
+        print(token)
+        print(f"token {token_id} ({args.role}{' of ' + org if org else ''}): shown this once; only a hash is kept. "
+              "Send it as `Authorization: Bearer <token>`.", file=sys.stderr)
+    elif args.action == "revoke":
+        if not args.token_id:
+            raise SystemExit("token revoke needs the token id (see `directory token list`)")
+        _with_store(settings, lambda s: s.tokens.revoke(args.token_id))
+        print(f"revoked {args.token_id}")
+    else:
+        for t in _with_store(settings, lambda s: s.tokens.list()):
+            state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+            print(f"{t.id}  {t.role:8} {t.organisation or '-':36} created {t.created_at}  {state}  {t.label}")
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
+    from directory.audit import read_all
+
+    for entry in read_all(settings.data_dir / "audit"):
+        print(f"{entry['at']}  {entry['who']:16} {entry['role']:8} {entry['action']:5} {entry['kind']:12} "
+              f"{' '.join(map(str, entry['ids']))}")
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
     from directory.store.embedded import running_store
 
@@ -215,6 +243,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--label")
     s.add_argument("--description")
     s.set_defaults(func=cmd_taxonomy)
+
+    s = sub.add_parser("token", help="create, list or revoke API tokens (a token is printed once)")
+    s.add_argument("action", choices=["create", "list", "revoke"])
+    s.add_argument("token_id", nargs="?", help="revoke: the token's id")
+    s.add_argument("--role", choices=["member", "steward"])
+    s.add_argument("--org", help="the organisation a member token belongs to (record id)")
+    s.add_argument("--label", help="a note on who holds the token")
+    s.set_defaults(func=cmd_token)
+
+    s = sub.add_parser("audit", help="show who was shown or changed restricted records, and when")
+    s.set_defaults(func=cmd_audit)
 
     s = sub.add_parser("status", help="say whether a store is running on the data folder")
     s.set_defaults(func=cmd_status)

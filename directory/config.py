@@ -22,7 +22,7 @@ class Settings:
 
     Variables: DIRECTORY_DATA, DIRECTORY_ID, DIRECTORY_NAME, DIRECTORY_HOST, DIRECTORY_PORT,
     DIRECTORY_STORE_HEAP, DIRECTORY_STORE_PORT, DIRECTORY_NEO4J_URI, DIRECTORY_NEO4J_USER,
-    DIRECTORY_NEO4J_PASSWORD, DIRECTORY_NEO4J_DATABASE.
+    DIRECTORY_NEO4J_PASSWORD, DIRECTORY_NEO4J_DATABASE, DIRECTORY_TIME_BUDGET.
     """
 
     data_dir: Path = Path("var/data")
@@ -36,6 +36,7 @@ class Settings:
     neo4j_user: str = "neo4j"
     neo4j_password: str = field(default="", repr=False)
     neo4j_database: str = "neo4j"
+    time_budget: float = 10.0  # seconds one GraphQL request may take
 
     def __post_init__(self) -> None:
         if not _ID.match(self.directory_id):
@@ -47,6 +48,8 @@ class Settings:
             raise ConfigError("DIRECTORY_PORT", f"{self.port} is not a port number")
         if not 0 <= self.store_port < 65536:
             raise ConfigError("DIRECTORY_STORE_PORT", f"{self.store_port} is not a port number")
+        if not 0.1 <= self.time_budget <= 600:
+            raise ConfigError("DIRECTORY_TIME_BUDGET", f"{self.time_budget} is not between 0.1 and 600 seconds")
         if self.neo4j_uri and not re.match(r"^(bolt|neo4j)(\+s|\+ssc)?://", self.neo4j_uri):
             raise ConfigError("DIRECTORY_NEO4J_URI", f"{self.neo4j_uri!r} is not a bolt:// or neo4j:// URI")
 
@@ -80,4 +83,5 @@ _VARIABLES: tuple[tuple[str, str, type], ...] = (
     ("neo4j_user", "DIRECTORY_NEO4J_USER", str),
     ("neo4j_password", "DIRECTORY_NEO4J_PASSWORD", str),
     ("neo4j_database", "DIRECTORY_NEO4J_DATABASE", str),
+    ("time_budget", "DIRECTORY_TIME_BUDGET", float),
 )

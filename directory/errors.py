@@ -7,6 +7,7 @@
     │   └── StoreUnavailable   the store did not start or stopped answering
     ├── NotFound               no such record *for this viewer* (hidden reads the same as missing)
     ├── Conflict               a write lost a race or broke a uniqueness rule
+    ├── BadArgument            a query argument is malformed (names the argument)
     ├── ValidationFailed       input rows or fields are invalid; carries every problem found
     └── RestoreRefused         a restore would mix a backup into a store that already has records
 """
@@ -48,6 +49,15 @@ class NotFound(DirectoryError):
 
 class Conflict(DirectoryError):
     pass
+
+
+class BadArgument(DirectoryError):
+    """A query argument is malformed: names the argument and says why."""
+
+    def __init__(self, argument: str, reason: str) -> None:
+        super().__init__(f"{argument}: {reason}")
+        self.argument = argument
+        self.reason = reason
 
 
 class RestoreRefused(DirectoryError):

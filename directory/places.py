@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 from dataclasses import dataclass
 from importlib import resources
 
@@ -120,6 +121,39 @@ def enclosing(code: str) -> list[str]:
     return out
 
 
+def within(area: str) -> tuple[list[str], list[str]]:
+    """The M49 areas inside an area (itself included) and the countries inside it."""
+    inner = {area}
+    changed = True
+    while changed:
+        more = {a.code for a in areas().values() if a.parent in inner} - inner
+        inner |= more
+        changed = bool(more)
+    countries_in = [c.code for c in countries().values() if c.parent in inner]
+    return sorted(inner), sorted(countries_in)
+
+
+def nearest_country(latitude: float, longitude: float) -> str | None:
+    """The country whose representative point is nearest: a stand-in for "the country this point is
+    in" until country boundaries are in the package (see the README's limits)."""
+    best, best_d = None, math.inf
+    for c in countries().values():
+        if c.latitude is None or c.longitude is None:
+            continue
+        d = distance_km(latitude, longitude, c.latitude, c.longitude)
+        if d < best_d:
+            best, best_d = c.code, d
+    return best
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance on a sphere of 6,371 km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
 @functools.cache
 def languages() -> frozenset[str]:
     """ISO 639-1 two-letter codes."""
@@ -128,7 +162,6 @@ def languages() -> frozenset[str]:
 
 def all_places() -> list[Place]:
     return list(areas().values()) + list(countries().values()) + list(subdivisions().values())
-
 
 
 def area_code(token: str) -> str | None:

@@ -24,6 +24,7 @@ from directory.model import Visibility
 class Viewer:
     role: str = "anonymous"  # anonymous | member | steward
     organisation: str | None = None
+    who: str = ""  # for the audit log: the API token's id, or "cli"
 
     def __post_init__(self) -> None:
         if self.role not in ("anonymous", "member", "steward"):
@@ -48,6 +49,10 @@ class Viewer:
     def sees_exact_location_of(self, owner: str) -> bool:
         return self.role == "steward" or (self.organisation is not None and self.organisation == owner)
 
+    def may_write(self, owner: str) -> bool:
+        """Stewards write anywhere; members write their own organisation's records only."""
+        return self.role == "steward" or (self.role == "member" and self.organisation == owner)
+
 
 ANONYMOUS = Viewer()
-STEWARD = Viewer("steward")
+STEWARD = Viewer("steward", who="cli")

@@ -2,12 +2,16 @@
 
 The store is opened in the lifespan and kept in the app state, never in a global. With the
 embedded backend a watcher restarts the store process if it dies; committed data survives that.
+
+Every GraphQL request passes `GraphQLGate` first: a body size cap, the API token
+(`Authorization: Bearer pd_...`; none means anonymous, a bad one is refused), and the time budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from directory import demo
@@ -24,17 +29,86 @@ from directory.store import open_store
 from directory.store.graph import make_driver
 from directory.store.records import Store
 from directory.store.schema import schema_version
-from directory.viewer import ANONYMOUS
+from directory.viewer import ANONYMOUS, Viewer
 from schema import schema
 from schema.context import Context
 
 log = logging.getLogger("directory.web")
 WATCH_SECONDS = 5.0
+MAX_BODY = 64 * 1024
 
 
 class DirectoryGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
-        return Context(store=request.app.state.store, viewer=ANONYMOUS)
+        return Context(store=request.app.state.store, viewer=request.scope.get("viewer", ANONYMOUS))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _error(send: Send, status: int, message: str, code: str) -> None:
+    body = json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GraphQLGate:
+    """Body cap, authentication and time budget around the GraphQL app."""
+
+    def __init__(self, app: DirectoryGraphQL, budget: float) -> None:
+        self.app = app
+        self.budget = budget
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+            await _error(send, 413, f"the request body is over {MAX_BODY // 1024} KiB", "BODY_TOO_LARGE")
+            return
+        viewer = await self._viewer(request)
+        if viewer is None:
+            await _error(send, 401, "the API token is not valid: unknown, revoked or malformed", "UNAUTHENTICATED")
+            return
+        scope["viewer"] = viewer
+        received = 0
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY:
+                raise _TooLarge
+            return message
+
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.budget):
+                await self.app(scope, capped_receive, tracked_send)
+        except TimeoutError:
+            log.warning("a GraphQL request ran out of its time budget")
+            if not started:
+                await _error(send, 200, f"the request took longer than its time budget of {self.budget:g} s; "
+                                        "ask for less (smaller pages, fewer nested lists)", "TIME_BUDGET")
+        except _TooLarge:
+            if not started:
+                await _error(send, 413, f"the request body is over {MAX_BODY // 1024} KiB", "BODY_TOO_LARGE")
+
+    async def _viewer(self, request: Request) -> Viewer | None:
+        header = request.headers.get("authorization")
+        if not header:
+            return ANONYMOUS
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        store: Store = request.app.state.store
+        return await store.tokens.viewer(token.strip())
 
 
 async def health(request: Request) -> Response:
@@ -77,7 +151,8 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
             finally:
                 watcher.cancel()
 
-    graphql = DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False)
+    graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
+                          settings.time_budget)
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health)],
         lifespan=lifespan,

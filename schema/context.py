@@ -1,14 +1,24 @@
-"""The per-request context: the store, the viewer, and DataLoaders made fresh for each request."""
+"""The per-request context: the store, the viewer, and DataLoaders made fresh for each request.
+
+Each loader turns the lookups of one level of a query into one store call, so a nested query
+costs the same number of round trips for 5 results as for 100 (a test counts them).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from strawberry.dataloader import DataLoader
 
-from directory.model import Service
+from directory.model import Link, Organisation, Service
 from directory.store.records import Store
 from directory.viewer import Viewer
+
+
+class LinkKey(NamedTuple):
+    organisation: str
+    direction: str  # out | in
 
 
 @dataclass
@@ -16,10 +26,29 @@ class Context:
     store: Store
     viewer: Viewer
     services: DataLoader[str, list[Service]] = field(init=False)
+    organisations: DataLoader[str, Organisation | None] = field(init=False)
+    links: DataLoader[LinkKey, list[Link]] = field(init=False)
 
     def __post_init__(self) -> None:
         async def load_services(ids: list[str]) -> list[list[Service]]:
             found = await self.store.services_of(self.viewer, list(ids))
             return [found.get(i, []) for i in ids]
 
+        async def load_organisations(ids: list[str]) -> list[Organisation | None]:
+            found = await self.store.organisations_by_id(self.viewer, list(ids))
+            return [found.get(i) for i in ids]
+
+        async def load_links(keys: list[LinkKey]) -> list[list[Link]]:
+            out: dict[LinkKey, list[Link]] = {k: [] for k in keys}
+            for direction in ("out", "in"):
+                ids = [k.organisation for k in keys if k.direction == direction]
+                if not ids:
+                    continue
+                for link in await self.store.links_of(self.viewer, ids, direction):
+                    owner = link.source if direction == "out" else link.target
+                    out.setdefault(LinkKey(owner, direction), []).append(link)
+            return [out[k] for k in keys]
+
         self.services = DataLoader(load_fn=load_services)
+        self.organisations = DataLoader(load_fn=load_organisations)
+        self.links = DataLoader(load_fn=load_links)

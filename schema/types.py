@@ -1,4 +1,4 @@
-"""GraphQL types: thin views over the records the store already filtered for the viewer."""
+"""GraphQL object types: thin views over the records the store already filtered for the viewer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from directory import model
-from schema.context import Context
+from schema.context import Context, LinkKey
 
 
 @strawberry.enum
@@ -33,11 +33,41 @@ class Presence(Enum):
     REMOTE = "remote"
 
 
+@strawberry.enum(description="The relationships between organisations.")
+class LinkType(Enum):
+    REFERS_TO = "REFERS_TO"
+    PARTNERS_WITH = "PARTNERS_WITH"
+    MEMBER_OF = "MEMBER_OF"
+    FUNDS = "FUNDS"
+    VETTED_BY = "VETTED_BY"
+
+
+@strawberry.enum
+class Direction(Enum):
+    OUTGOING = "out"
+    INCOMING = "in"
+
+
+def global_id(type_name: str, record_id: str) -> strawberry.ID:
+    """Relay ids name the type, so one `node(id)` finds any record: `Organisation:local:fld`."""
+    return strawberry.ID(f"{type_name}:{record_id}")
+
+
+@strawberry.interface(description="Anything with a global id, fetched again with `node(id)`.")
+class Node:
+    id: strawberry.ID
+
+
 @strawberry.type(description="Who published a record, its revision and when it last changed.")
 class Provenance:
     publisher: str
     revision: int
     updated_at: str
+
+    @classmethod
+    def of(cls, p: model.Provenance | None) -> Provenance:
+        assert p is not None, "the store sets provenance on every record it reads"
+        return cls(publisher=p.publisher, revision=p.revision, updated_at=p.updated_at)
 
 
 @strawberry.type(description="A location at the precision this viewer may see; never more precise.")
@@ -56,8 +86,9 @@ class Coverage:
 
 
 @strawberry.type
-class Service:
-    id: strawberry.ID
+class Service(Node):
+    record_id: str = strawberry.field(description="The directory's own id, as in imports and exports.")
+    organisation_id: str
     name: str
     type: str
     description: str
@@ -74,23 +105,80 @@ class Service:
     visibility: Visibility
     provenance: Provenance
 
+    @strawberry.field(description="The provider, if this viewer may see it (a service is only shown with it).")
+    async def organisation(self, info: Info[Context, None]) -> Organisation | None:
+        found = await info.context.organisations.load(self.organisation_id)
+        return Organisation.of(found) if found else None
+
     @classmethod
     def of(cls, s: model.Service) -> Service:
-        assert s.provenance is not None
         return cls(
-            id=strawberry.ID(s.id), name=s.name, type=s.type, description=s.description, eligibility=s.eligibility,
-            capacity=s.capacity, capacity_unit=s.capacity_unit, capacity_confirmed=s.capacity_confirmed,
-            response_hours=s.response_hours, languages=s.languages, cost=s.cost, status=s.status,
+            id=global_id("Service", s.id), record_id=s.id, organisation_id=s.organisation, name=s.name, type=s.type,
+            description=s.description, eligibility=s.eligibility, capacity=s.capacity, capacity_unit=s.capacity_unit,
+            capacity_confirmed=s.capacity_confirmed, response_hours=s.response_hours, languages=s.languages,
+            cost=s.cost, status=s.status,
             coverage=[Coverage(place=c.place, presence=Presence(c.presence.value)) for c in s.coverage],
-            groups=s.groups, visibility=Visibility(s.visibility.value),
-            provenance=Provenance(publisher=s.provenance.publisher, revision=s.provenance.revision,
-                                  updated_at=s.provenance.updated_at),
+            groups=s.groups, visibility=Visibility(s.visibility.value), provenance=Provenance.of(s.provenance),
         )
 
 
+@strawberry.type(description="A relationship between two organisations that the viewer may see, with both ends.")
+class Link:
+    type: LinkType
+    source_id: str
+    target_id: str
+    key: str
+    visibility: Visibility
+    response_hours: float | None = None
+    formal: bool | None = None
+    trust: float | None = None
+    confirmed: str | None = None
+    amount: float | None = None
+    currency: str | None = None
+    year: int | None = None
+    purpose: str | None = None
+
+    @strawberry.field
+    async def source(self, info: Info[Context, None]) -> Organisation | None:
+        found = await info.context.organisations.load(self.source_id)
+        return Organisation.of(found) if found else None
+
+    @strawberry.field
+    async def target(self, info: Info[Context, None]) -> Organisation | None:
+        found = await info.context.organisations.load(self.target_id)
+        return Organisation.of(found) if found else None
+
+    @classmethod
+    def of(cls, link: model.Link) -> Link:
+        p = link.properties
+        return cls(
+            type=LinkType(link.type), source_id=link.source, target_id=link.target, key=link.key,
+            visibility=Visibility(link.visibility.value),
+            response_hours=_float(p.get("response_hours")), formal=_bool(p.get("formal")),
+            trust=_float(p.get("trust")), confirmed=_str(p.get("confirmed")), amount=_float(p.get("amount")),
+            currency=_str(p.get("currency")), year=_int(p.get("year")), purpose=_str(p.get("purpose")),
+        )
+
+
+def _float(v: object) -> float | None:
+    return float(v) if isinstance(v, int | float) else None
+
+
+def _int(v: object) -> int | None:
+    return int(v) if isinstance(v, int | float) else None
+
+
+def _bool(v: object) -> bool | None:
+    return v if isinstance(v, bool) else None
+
+
+def _str(v: object) -> str | None:
+    return str(v) if v is not None else None
+
+
 @strawberry.type
-class Organisation:
-    id: strawberry.ID
+class Organisation(Node):
+    record_id: str = strawberry.field(description="The directory's own id, as in imports and exports.")
     name: str
     kind: str
     aliases: list[str]
@@ -106,20 +194,26 @@ class Organisation:
 
     @strawberry.field(description="The services this organisation offers that the viewer may see.")
     async def services(self, info: Info[Context, None]) -> list[Service]:
-        return [Service.of(s) for s in await info.context.services.load(str(self.id))]
+        return [Service.of(s) for s in await info.context.services.load(self.record_id)]
+
+    @strawberry.field(description="Its links the viewer may see: referrals, partnerships, memberships, funding "
+                                  "and vetting. Funding is restricted unless the donor published it.")
+    async def links(self, info: Info[Context, None], direction: Direction = Direction.OUTGOING,
+                    types: list[LinkType] | None = None) -> list[Link]:
+        found = await info.context.links.load(LinkKey(self.record_id, direction.value))
+        wanted = {t.value for t in types} if types else None
+        return [Link.of(x) for x in found if wanted is None or x.type in wanted]
 
     @classmethod
     def of(cls, o: model.Organisation) -> Organisation:
-        assert o.provenance is not None
         loc = o.location
         return cls(
-            id=strawberry.ID(o.id), name=o.name, kind=o.kind, aliases=o.aliases, description=o.description,
-            website=o.website, languages=o.languages, contact_channels=o.contact_channels,
+            id=global_id("Organisation", o.id), record_id=o.id, name=o.name, kind=o.kind, aliases=o.aliases,
+            description=o.description, website=o.website, languages=o.languages, contact_channels=o.contact_channels,
             identifiers=o.identifiers, source=o.source, visibility=Visibility(o.visibility.value),
             location=Location(latitude=loc.latitude, longitude=loc.longitude, precision=Precision(loc.precision.value),
                               country=loc.country, subdivision=loc.subdivision) if loc else None,
-            provenance=Provenance(publisher=o.provenance.publisher, revision=o.provenance.revision,
-                                  updated_at=o.provenance.updated_at),
+            provenance=Provenance.of(o.provenance),
         )
 
 
@@ -135,19 +229,67 @@ class PageInfo:
 class OrganisationEdge:
     node: Organisation
     cursor: str
+    distance_km: float | None = strawberry.field(
+        default=None, description="With `near`: distance from its published point; null if matched by country.")
 
 
 @strawberry.type
+class ServiceEdge:
+    node: Service
+    cursor: str
+    distance_km: float | None = strawberry.field(
+        default=None, description="With `near`: the provider's distance from its published point.")
+
+
+@strawberry.type(description="A page of organisations. `totalCount` counts what this viewer may see.")
 class OrganisationConnection:
-    total_count: int
+    total_count: int | None
     edges: list[OrganisationEdge]
     page_info: PageInfo
 
 
-@strawberry.input(description="All given conditions must hold.")
-class OrganisationFilter:
-    kind: str | None = None
-    service_type: str | None = None
-    country: str | None = strawberry.field(default=None, description="Based in, or offering a service there.")
-    group: str | None = strawberry.field(default=None, description="Defender group served by one of its services.")
-    language: str | None = None
+@strawberry.type(description="A page of services. `totalCount` counts what this viewer may see.")
+class ServiceConnection:
+    total_count: int | None
+    edges: list[ServiceEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A search hit: an organisation or a service, and how well it matches.")
+class SearchHit:
+    score: float = strawberry.field(description="0 to 1, from the record's own visible text only.")
+    organisation: Organisation | None
+    service: Service | None
+    cursor: str
+
+
+@strawberry.type
+class SearchConnection:
+    total_count: int
+    edges: list[SearchHit]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A taxonomy term: organisation kinds, service types and defender groups.")
+class Term:
+    scheme: str
+    code: str
+    label: str
+
+
+@strawberry.type(description="How many providers this viewer may see offer a service type in a place.")
+class ProviderCount:
+    service_type: str
+    present: int = strawberry.field(description="Providers delivering the service in the place.")
+    remote: int = strawberry.field(description="Providers reaching the place remotely only.")
+
+
+@strawberry.type(description="A country or subdivision, with the providers that cover it.")
+class Place:
+    code: str
+    name: str
+    kind: str
+    country: str | None
+    region: str
+    subregion: str
+    providers: list[ProviderCount]

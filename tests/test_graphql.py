@@ -14,10 +14,10 @@ from tests.conftest import LiveServer
 pytestmark = pytest.mark.anyio
 
 LIST = """
-query($filter: OrganisationFilter, $first: Int, $after: String) {
+query($filter: ListFilter, $first: Int, $after: String) {
   organisations(filter: $filter, first: $first, after: $after) {
     totalCount
-    edges { cursor node { id name kind visibility contactChannels location { latitude longitude precision }
+    edges { cursor node { id: recordId name kind visibility contactChannels location { latitude longitude precision }
                           services { id type capacity } provenance { publisher revision updatedAt } } }
     pageInfo { hasNextPage endCursor }
   }

@@ -6,7 +6,8 @@ import pytest
 
 from directory import hxl, importer
 from directory.errors import ValidationFailed
-from directory.store.records import OrganisationFilter, Store
+from directory.store.listing import Filter as OrganisationFilter
+from directory.store.records import Store
 from directory.viewer import STEWARD
 from tests.helpers import ORG_TAGS, csv_bytes, load, org, service
 

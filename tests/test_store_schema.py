@@ -12,15 +12,15 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_ensure_schema_is_idempotent(store: Store) -> None:
-    assert await ensure_schema(store.graph) == VERSION
-    assert await ensure_schema(store.graph) == VERSION
+    assert await ensure_schema(store.graph, store.embedded) == VERSION
+    assert await ensure_schema(store.graph, store.embedded) == VERSION
     indexes = await store.graph.read("SHOW INDEXES")
     assert len({i["name"] for i in indexes}) == len(indexes)
 
 
 async def test_an_old_data_folder_is_upgraded_in_place(store: Store) -> None:
     await store.graph.write(SET_VERSION, version=0)
-    assert await ensure_schema(store.graph) == 0
+    assert await ensure_schema(store.graph, store.embedded) == 0
     assert await schema_version(store.graph) == VERSION
     names = {i["name"] for i in await store.graph.read("SHOW INDEXES")} | {
         c["name"] for c in await store.graph.read("SHOW CONSTRAINTS")}
@@ -31,7 +31,7 @@ async def test_a_newer_data_folder_is_refused(store: Store) -> None:
     await store.graph.write(SET_VERSION, version=VERSION + 1)
     try:
         with pytest.raises(StoreError, match="newer than this program"):
-            await ensure_schema(store.graph)
+            await ensure_schema(store.graph, store.embedded)
     finally:
         await store.graph.write(SET_VERSION, version=VERSION)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from directory.errors import NotFound
-from directory.store.records import OrganisationFilter, Store
+from directory.store.listing import Filter as OrganisationFilter
+from directory.store.records import Store
 from directory.viewer import ANONYMOUS, STEWARD, Viewer
 from tests.helpers import load, org, service
 

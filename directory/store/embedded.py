@@ -69,6 +69,7 @@ class EmbeddedStore:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     bolt_port: int = 0
+    http_port: int = 0
 
     @property
     def uri(self) -> str:
@@ -87,7 +88,7 @@ class EmbeddedStore:
         layout.prepare(self.data)
         info = running_store(self.data)
         if info:
-            self.bolt_port = int(info["bolt_port"])
+            self.bolt_port, self.http_port = info["bolt_port"], info["http_port"]
             return self
         self._start()
         return self
@@ -97,10 +98,11 @@ class EmbeddedStore:
             raise StoreUnavailable("the embedded store needs ArcadeDB: pip install 'protection-directory[embedded]', "
                                    "or set DIRECTORY_NEO4J_URI to use Neo4j")
         bolt = self.port or self.bolt_port or _free_port()
+        http = _free_port()
         log = open(layout.logs_dir(self.data) / "store-process.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "directory.store.launcher", "--data", str(self.data),
-             "--heap", self.heap, "--bolt-port", str(bolt), "--http-port", str(_free_port()),
+             "--heap", self.heap, "--bolt-port", str(bolt), "--http-port", str(http),
              "--parent", str(os.getpid())],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
         )
@@ -114,7 +116,7 @@ class EmbeddedStore:
                     # Another store may be starting on this folder right now: wait for it.
                     other = self._wait_for_other(deadline)
                     if other:
-                        self.bolt_port = other
+                        self.bolt_port, self.http_port = other["bolt_port"], other["http_port"]
                         return
                     raise DataFolderInUse(
                         f"the data folder {self.data} is in use by another process that is not a "
@@ -124,18 +126,18 @@ class EmbeddedStore:
                     f"{layout.logs_dir(self.data) / 'store-process.log'}")
             info = running_store(self.data)
             if info and int(info["pid"]) == self.process.pid:
-                self.bolt_port = bolt
+                self.bolt_port, self.http_port = bolt, http
                 return
             time.sleep(0.1)
         self.stop()
         raise StoreUnavailable(f"the embedded store did not start within {START_TIMEOUT:.0f} s")
 
-    def _wait_for_other(self, deadline: float) -> int | None:
+    def _wait_for_other(self, deadline: float) -> dict[str, int] | None:
         end = min(deadline, time.monotonic() + 30)
         while time.monotonic() < end:
             info = running_store(self.data)
             if info:
-                return int(info["bolt_port"])
+                return info
             time.sleep(0.2)
         return None
 

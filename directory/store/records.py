@@ -7,14 +7,12 @@ the viewer may see. Writes (`writes.py`) are idempotent upserts by id.
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from directory import places
-from directory.errors import NotFound
+from directory.audit import AuditLog
+from directory.errors import BadArgument, NotFound
 from directory.location import published
 from directory.model import (
     LINK_TYPES,
@@ -28,56 +26,39 @@ from directory.model import (
     Service,
     Visibility,
 )
+from directory.store import search
+from directory.store.backends import fulltext_index
 from directory.store.cypher import cypher, visible
+from directory.store.edits import Editor
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
+from directory.store.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
 from directory.store.schema import LABEL_GROUPS
+from directory.store.tokens import Tokens
 from directory.store.writes import WriteCounts, now, write_records
 from directory.taxonomy import Term
 from directory.validation import Vocabulary
 from directory.viewer import Viewer
 
-MAX_PAGE = 100
 _LINK_FIELDS = {"response_hours", "formal", "trust", "confirmed", "amount", "currency", "year", "purpose"}
 
 
 # --- reads --------------------------------------------------------------------------------------
 
-# Service type, defender group and country must hold for one and the same service; a service that
-# names no defender groups is open to all. With no service condition, a country also matches the
-# organisations based there.
-_ORG_FILTER = f"""
-WHERE {visible('n')}
-  AND ($kind IS NULL OR n.kind = $kind)
-  AND ($language IS NULL OR $language IN n.languages)
-  AND (($service_type IS NULL AND $group IS NULL AND ($country IS NULL OR n.country = $country))
-       OR EXISTS {{
-         MATCH (n)-[:OFFERS]->(s:Service)
-         WHERE {visible('s')}
-           AND ($service_type IS NULL OR s.type = $service_type)
-           AND ($group IS NULL OR NOT EXISTS {{ MATCH (s)-[:SERVES]->(:DefenderGroup) }}
-                OR EXISTS {{ MATCH (s)-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})
-           AND ($country IS NULL OR EXISTS {{
-                MATCH (s)-[:AVAILABLE_IN]->(p:Place) WHERE p.code IN $country_areas OR p.country = $country }}) }})
-"""
-LIST_ORGANISATIONS = cypher("records.list_organisations", f"""
-MATCH (n:Organisation)
-{_ORG_FILTER}
-  AND ($after_name IS NULL OR n.name > $after_name OR (n.name = $after_name AND n.id > $after_id))
-RETURN n {{.*}} AS n
-ORDER BY n.name, n.id
-LIMIT $limit
-""")
-COUNT_ORGANISATIONS = cypher("records.count_organisations", f"""
-MATCH (n:Organisation)
-{_ORG_FILTER}
-RETURN count(n) AS total
-""")
 GET_ORGANISATIONS = cypher("records.get_organisations", f"""
 UNWIND $ids AS wanted
 MATCH (n:Organisation {{id: wanted}})
 WHERE {visible('n')}
 RETURN n {{.*}} AS n
+""")
+GET_SERVICES = cypher("records.get_services", f"""
+UNWIND $ids AS wanted
+MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
+WHERE {visible('o')} AND {visible('s')}
+RETURN s {{.*,
+  coverage: [(s)-[a:AVAILABLE_IN]->(p:Place) | {{place: p.code, presence: a.presence}}],
+  groups: [(s)-[:SERVES]->(g:DefenderGroup) | g.code]
+}} AS s
 """)
 SERVICES_OF = cypher("records.services_of", f"""
 UNWIND $ids AS oid
@@ -90,13 +71,25 @@ RETURN s {{.*,
 ORDER BY s.name, s.id
 """)
 
-LINKS_FROM = cypher("records.links_from", f"""
+
+
+def _links(pattern: str, order: str) -> str:
+    return f"""
 UNWIND $ids AS oid
-MATCH (a:Organisation {{id: oid}})-[l:{'|'.join(LINK_TYPES)}]->(b:Organisation)
+MATCH {pattern}
 WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
 RETURN type(l) AS type, a.id AS source, b.id AS target, properties(l) AS props
-ORDER BY source, type, target, props.key
-""")
+ORDER BY {order}, props.key
+"""
+
+
+_TYPES = "|".join(LINK_TYPES)
+LINKS = {
+    "out": cypher("records.links_from", _links(f"(a:Organisation {{id: oid}})-[l:{_TYPES}]->(b:Organisation)",
+                                               "source, type, target")),
+    "in": cypher("records.links_to", _links(f"(a:Organisation)-[l:{_TYPES}]->(b:Organisation {{id: oid}})",
+                                            "target, type, source")),
+}
 TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label")
 EXISTING_ORGANISATIONS = cypher("records.existing_organisations", """
 UNWIND $ids AS wanted
@@ -122,39 +115,6 @@ MATCH (r:ImportRun {state: 'running'})
 RETURN r.id AS id, r.sources AS sources, r.started_at AS started_at
 ORDER BY r.started_at
 """)
-
-
-@dataclass
-class OrganisationFilter:
-    kind: str | None = None
-    service_type: str | None = None
-    country: str | None = None
-    group: str | None = None
-    language: str | None = None
-
-    def params(self) -> dict[str, Any]:
-        """Query parameters; a country also matches services available in the areas that contain it."""
-        return dict(asdict(self), country_areas=places.enclosing(self.country) if self.country else [])
-
-
-@dataclass
-class Page:
-    items: list[Organisation]
-    total: int  # -1 when not counted
-    has_next: bool
-    cursors: list[str]
-
-
-def _cursor(name: str, record_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([name, record_id]).encode()).decode()
-
-
-def _uncursor(cursor: str) -> tuple[str, str]:
-    try:
-        name, record_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return str(name), str(record_id)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("the cursor is not one this service gave out") from exc
 
 
 def _provenance(p: dict[str, Any]) -> Provenance:
@@ -194,13 +154,38 @@ def _service(p: dict[str, Any], viewer: Viewer) -> Service:
     )
 
 
+@dataclass
+class SearchPage:
+    hits: list[search.Hit]
+    records: dict[tuple[str, str], Organisation | Service]  # by (kind, id)
+    total: int
+    has_next: bool
+    cursors: list[str]
+
+
+def _record_id(record: Organisation | Service | Link) -> str:
+    if isinstance(record, Link):
+        return f"{record.source} {record.type} {record.target} {record.key}".rstrip()
+    return record.id
+
+
 class Store:
     """The directory's records in the graph, for one process."""
 
-    def __init__(self, graph: Graph, directory_id: str, embedded: EmbeddedStore | None = None) -> None:
+    def __init__(self, graph: Graph, directory_id: str, embedded: EmbeddedStore | None = None,
+                 audit: AuditLog | None = None) -> None:
         self.graph = graph
         self.directory_id = directory_id
         self.embedded = embedded
+        self.audit = audit
+        self.tokens = Tokens(graph)
+        self.editor = Editor(graph, directory_id)
+
+    def _shown(self, viewer: Viewer, kind: str, records: Iterable[Organisation | Service | Link]) -> None:
+        """Note restricted records given to a viewer in the audit log."""
+        if self.audit is not None:
+            restricted = [r for r in records if r.visibility is Visibility.RESTRICTED]
+            self.audit.record(viewer, "read", kind, [_record_id(r) for r in restricted])
 
     # writes
 
@@ -263,44 +248,93 @@ class Store:
 
     async def organisations_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Organisation]:
         rows = await self.graph.read(GET_ORGANISATIONS, ids=ids, **viewer.params)
-        return {r["n"]["id"]: _organisation(r["n"], viewer) for r in rows}
+        found = {r["n"]["id"]: _organisation(r["n"], viewer) for r in rows}
+        self._shown(viewer, "organisation", found.values())
+        return found
 
-    async def list_organisations(self, viewer: Viewer, where: OrganisationFilter, first: int = 20,
-                                 after: str | None = None) -> Page:
-        """One page of a listing; `first` is capped at MAX_PAGE."""
-        return await self._page(viewer, where, max(0, min(first, MAX_PAGE)), after)
+    async def list_organisations(self, viewer: Viewer, where: Filter | None = None, first: int = 20,
+                                 after: str | None = None, sort: Sort = Sort.NAME, count: bool = True) -> Page:
+        """One page of organisations; `first` is capped at MAX_PAGE."""
+        return await self._page("organisation", viewer, where or Filter(), min(first, MAX_PAGE), after, sort, count)
 
-    async def each_organisation(self, viewer: Viewer, where: OrganisationFilter | None = None,
+    async def list_services(self, viewer: Viewer, where: Filter | None = None, first: int = 20,
+                            after: str | None = None, sort: Sort = Sort.NAME, count: bool = True) -> Page:
+        """One page of services; `first` is capped at MAX_PAGE."""
+        return await self._page("service", viewer, where or Filter(), min(first, MAX_PAGE), after, sort, count)
+
+    async def each_organisation(self, viewer: Viewer, where: Filter | None = None,
                                 page: int = 1000) -> AsyncIterator[list[Organisation]]:
         """Every organisation the viewer may see, in pages, for exports."""
         after = None
         while True:
-            result = await self._page(viewer, where or OrganisationFilter(), page, after, count=False)
+            result = await self._page("organisation", viewer, where or Filter(), page, after, Sort.NAME, False)
             if result.items:
                 yield result.items
             if not result.has_next:
                 return
             after = result.cursors[-1]
 
-    async def _page(self, viewer: Viewer, where: OrganisationFilter, first: int, after: str | None,
-                    count: bool = True) -> Page:
-        after_name, after_id = _uncursor(after) if after else (None, None)
+    async def _page(self, kind: str, viewer: Viewer, where: Filter, first: int, after: str | None, sort: Sort,
+                    count: bool) -> Page:
+        if first < 0:
+            raise BadArgument("first", "must not be negative")
+        after_key, after_id = uncursor(sort, after)
         params = dict(where.params(), **viewer.params)
-        rows = await self.graph.read(LIST_ORGANISATIONS, after_name=after_name, after_id=after_id,
+        rows = await self.graph.read(statement(kind, sort, where), after_key=after_key, after_id=after_id,
                                      limit=first + 1, **params)
-        total = (await self.graph.read(COUNT_ORGANISATIONS, **params))[0]["total"] if count else -1
-        items = [_organisation(r["n"], viewer) for r in rows[:first]]
-        return Page(items=items, total=int(total), has_next=len(rows) > first,
-                    cursors=[_cursor(r["n"]["name"], r["n"]["id"]) for r in rows[:first]])
+        total = int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
+        var, convert = ("n", _organisation) if kind == "organisation" else ("s", _service)
+        shown = rows[:first]
+        items = [convert(r[var], viewer) for r in shown]
+        self._shown(viewer, kind, items)
+        return Page(items=items, total=total, has_next=len(rows) > first,
+                    cursors=[cursor(sort, r["k"], r[var]["id"]) for r in shown],
+                    distances_km=[None if r["distance"] is None else round(r["distance"] / 1000, 1) for r in shown])
 
     async def links_from(self, viewer: Viewer, organisation_ids: list[str]) -> list[Link]:
-        """Links leaving these organisations that the viewer may see: the link itself and both ends.
+        return await self.links_of(viewer, organisation_ids, "out")
 
-        A member sees the links of its own organisation (its funding, say) whatever their visibility."""
-        rows = await self.graph.read(LINKS_FROM, ids=organisation_ids, **viewer.params)
-        return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
-                     r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in _LINK_FIELDS})
-                for r in rows]
+    async def links_of(self, viewer: Viewer, organisation_ids: list[str], direction: str) -> list[Link]:
+        """Links leaving (`out`) or reaching (`in`) these organisations that the viewer may see: the
+        link itself and both ends. A member sees its own organisation's links (its funding, say)
+        whatever their visibility."""
+        rows = await self.graph.read(LINKS[direction], ids=organisation_ids, **viewer.params)
+        links = [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
+                      r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in _LINK_FIELDS})
+                 for r in rows]
+        self._shown(viewer, "link", links)
+        return links
+
+    async def services_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Service]:
+        """Services the viewer may see, with a provider the viewer may see."""
+        rows = await self.graph.read(GET_SERVICES, ids=ids, **viewer.params)
+        found = {r["s"]["id"]: _service(r["s"], viewer) for r in rows}
+        self._shown(viewer, "service", found.values())
+        return found
+
+    async def search(self, viewer: Viewer, text: str, kinds: tuple[str, ...] = ("organisation", "service"),
+                     first: int = 20, after: str | None = None) -> SearchPage:
+        """Ranked hits the viewer may see, with their records; see `search.py` for the rules."""
+        if not 0 <= first <= MAX_PAGE:
+            raise BadArgument("first", f"must be between 0 and {MAX_PAGE}")
+        query_words = search.words(text)
+        hits: list[search.Hit] = []
+        for kind in kinds:
+            label, statement_ = ("Organisation", search.SEARCH_ORGANISATIONS) if kind == "organisation" else (
+                "Service", search.SEARCH_SERVICES)
+            rows = await self.graph.read(statement_, index=fulltext_index(self.graph.backend, label),
+                                         text=search.lucene_query(query_words), limit=search.MAX_HITS,
+                                         **viewer.params)
+            hits += search.rank(query_words, kind, rows)
+        remaining = search.after(hits, after)
+        shown = remaining[:first]
+        orgs = await self.organisations_by_id(viewer, [h.id for h in shown if h.kind == "organisation"])
+        services = await self.services_by_id(viewer, [h.id for h in shown if h.kind == "service"])
+        records: dict[tuple[str, str], Organisation | Service] = {
+            **{("organisation", i): o for i, o in orgs.items()}, **{("service", i): s for i, s in services.items()}}
+        shown = [h for h in shown if (h.kind, h.id) in records]  # a record hidden or deleted meanwhile
+        return SearchPage(hits=shown, records=records, total=len(hits), has_next=len(remaining) > first,
+                          cursors=[search.cursor(h) for h in shown])
 
     async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)
@@ -308,4 +342,5 @@ class Store:
         for r in rows:
             svc = _service(r["s"], viewer)
             out.setdefault(svc.organisation, []).append(svc)
+        self._shown(viewer, "service", [s for services in out.values() for s in services])
         return out

@@ -8,11 +8,42 @@ start: it is small, and a newer pycountry or taxonomy then reaches old data fold
 
 from __future__ import annotations
 
-from directory import places, taxonomy
-from directory.store.cypher import cypher
-from directory.store.graph import Graph
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-MIGRATIONS: list[list[str]] = [
+from directory import places, taxonomy
+from directory.store.backends import create_fulltext_indexes
+from directory.store.cypher import cypher
+from directory.store.embedded import EmbeddedStore
+from directory.store.graph import Graph
+from directory.store.writes import derived_organisation
+
+READ_ORGANISATIONS = cypher("schema.read_organisations", """
+MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
+RETURN n {.id, .name, .aliases, .latitude, .longitude, .precision, .country} AS n
+ORDER BY n.id LIMIT 5000
+""")
+SET_DERIVED = cypher("schema.set_derived", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+SET n += r.derived
+""")
+SET_SERVICE_NAMES = cypher("schema.set_service_names", "MATCH (s:Service) SET s.search_names = s.name")
+
+
+async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Records written before version 2 lack the search names and published points."""
+    after = None
+    while rows := await graph.read(READ_ORGANISATIONS, after=after):
+        await graph.write(SET_DERIVED, rows=[{"id": r["n"]["id"], "derived": derived_organisation(r["n"])}
+                                             for r in rows])
+        after = rows[-1]["n"]["id"]
+    await graph.write(SET_SERVICE_NAMES)
+
+
+Step = str | Callable[[Graph, EmbeddedStore | None], Awaitable[Any]]
+
+MIGRATIONS: list[list[Step]] = [
     [  # 1: the first graph
         cypher("schema.org_id", "CREATE CONSTRAINT organisation_id IF NOT EXISTS "
                                 "FOR (n:Organisation) REQUIRE n.id IS UNIQUE"),
@@ -35,6 +66,18 @@ MIGRATIONS: list[list[str]] = [
         cypher("schema.service_type", "CREATE INDEX service_type IF NOT EXISTS FOR (n:Service) ON (n.type)"),
         cypher("schema.service_org", "CREATE INDEX service_organisation IF NOT EXISTS "
                                      "FOR (n:Service) ON (n.organisation)"),
+    ],
+    [  # 2: search, proximity, sorting by update, tokens and tombstones
+        cypher("schema.org_pub_lat", "CREATE INDEX organisation_pub_latitude IF NOT EXISTS "
+                                     "FOR (n:Organisation) ON (n.pub_latitude)"),
+        cypher("schema.service_updated", "CREATE INDEX service_updated IF NOT EXISTS "
+                                         "FOR (n:Service) ON (n.updated_at)"),
+        cypher("schema.token_id", "CREATE CONSTRAINT token_id IF NOT EXISTS FOR (n:ApiToken) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.token_hash", "CREATE INDEX token_hash IF NOT EXISTS FOR (n:ApiToken) ON (n.hash)"),
+        cypher("schema.tombstone_key", "CREATE CONSTRAINT tombstone_key IF NOT EXISTS "
+                                       "FOR (n:Tombstone) REQUIRE n.key IS UNIQUE"),
+        create_fulltext_indexes,
+        _derive_fields,
     ],
 ]
 
@@ -71,7 +114,7 @@ async def schema_version(graph: Graph) -> int:
     return int(rows[0]["version"]) if rows else 0
 
 
-async def ensure_schema(graph: Graph) -> int:
+async def ensure_schema(graph: Graph, embedded: EmbeddedStore | None = None) -> int:
     """Bring the graph up to `VERSION`; returns the version it was at before."""
     before = await schema_version(graph)
     if before > VERSION:
@@ -80,8 +123,11 @@ async def ensure_schema(graph: Graph) -> int:
         raise StoreError(f"the data folder has schema version {before}, newer than this program's {VERSION}; "
                          "upgrade Protection Directory before opening it")
     for number in range(before + 1, VERSION + 1):
-        for statement in MIGRATIONS[number - 1]:
-            await graph.write(statement)
+        for step in MIGRATIONS[number - 1]:
+            if isinstance(step, str):
+                await graph.write(step)
+            else:
+                await step(graph, embedded)
         await graph.write(SET_VERSION, version=number)
     await _seed_reference_data(graph)
     return before

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from directory.location import published
 from directory.model import LINK_TYPES, Link, Location, Organisation, Precision, Service
 from directory.store.cypher import cypher
 from directory.store.graph import Graph, Tx
@@ -96,6 +97,27 @@ RETURN count(l) AS changed
 }
 
 
+# Properties the store derives from a record for its own queries; never part of the content hash.
+_SEARCH_SEP = " \u2022 "
+
+
+def derived_organisation(props: dict[str, Any]) -> dict[str, Any]:
+    """The names full-text search looks in, and the point anyone may see (for `near`).
+
+    The point is the published one (`location.published`), so proximity search and distance
+    sorting can never tell more than the map does. Country precision has no point: it matches by
+    country."""
+    loc = published(Location(props.get("latitude"), props.get("longitude"),
+                             Precision(props.get("precision") or "hidden"), props.get("country")))
+    has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
+    return {"search_names": _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])]),
+            "pub_latitude": loc.latitude if has_point else None,
+            "pub_longitude": loc.longitude if has_point else None}
+
+
+_POINT_PRECISIONS = (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA)
+
+
 def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
     loc = org.location or Location(None, None, Precision.HIDDEN)
     props = {
@@ -106,7 +128,9 @@ def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
         "precision": loc.precision.value, "country": loc.country, "subdivision": loc.subdivision,
         "source": org.source,
     }
-    return {"id": org.id, "props": props, "hash": _hash(props), "place": loc.subdivision or loc.country}
+    content_hash = _hash(props)
+    props.update(derived_organisation(props))
+    return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country}
 
 
 def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
@@ -121,7 +145,7 @@ def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
     # Coverage and groups live in relationships but count as content for the revision.
     content = dict(props, coverage=sorted(f"{c.place}/{c.presence.value}" for c in svc.coverage),
                    groups=sorted(svc.groups))
-    return {"id": svc.id, "props": props, "hash": _hash(content)}
+    return {"id": svc.id, "props": dict(props, search_names=svc.name), "hash": _hash(content)}
 
 
 def _link_row(link: Link, publisher: str) -> dict[str, Any]:

@@ -1,0 +1,271 @@
+"""Changing one record at a time for a viewer: create, update with a revision check, delete.
+
+Each edit is one write transaction: read the current record, check that the viewer may see it
+(else it reads as missing), may write it, and read the revision the client says it read; then
+validate the whole record as an import would, and write it. Anything wrong, and nothing changes.
+
+Deleting leaves a `Tombstone` (kind, id, the revision it died at, when, publisher) that
+federation carries to peers so they delete their copies too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from directory import validation
+from directory.errors import Problem
+from directory.model import Link, Organisation, Service
+from directory.store.cypher import cypher, visible
+from directory.store.graph import Graph, Tx
+from directory.store.writes import now, write_records
+from directory.validation import Row, Vocabulary
+from directory.viewer import Viewer
+
+
+class EditRefused(Exception):
+    """Why an edit did not happen; `code` is one of the GraphQL `ErrorCode`s."""
+
+    def __init__(self, code: str, message: str, field: str | None = None, current_revision: int | None = None,
+                 problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.current_revision = current_revision
+        self.problems = problems or []
+
+
+def not_found(kind: str, record_id: str) -> EditRefused:
+    # The same words whether the record is missing or hidden from this viewer.
+    return EditRefused("NOT_FOUND", f"no {kind} with id {record_id!r}", "id")
+
+
+CURRENT = {
+    "organisation": cypher("edits.current_organisation", f"""
+MATCH (n:Organisation {{id: $id}})
+RETURN n.revision AS revision, n.owner AS owner, {visible('n')} AS visible
+"""),
+    "service": cypher("edits.current_service", f"""
+MATCH (o:Organisation)-[:OFFERS]->(n:Service {{id: $id}})
+RETURN n.revision AS revision, n.owner AS owner, {visible('n')} AND {visible('o')} AS visible
+"""),
+}
+CURRENT_LINK = cypher("edits.current_link", f"""
+MATCH (a:Organisation {{id: $source}})-[l]->(b:Organisation {{id: $target}})
+WHERE type(l) = $type AND l.key = $key
+RETURN l.revision AS revision, {visible('a')} AND {visible('b')}
+       AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id]) AS visible
+""")
+ENDS_VISIBLE = cypher("edits.ends_visible", f"""
+MATCH (n:Organisation)
+WHERE n.id IN [$source, $target] AND {visible('n')}
+RETURN count(n) AS n
+""")
+DELETE_SERVICES_OF = cypher("edits.delete_services_of", """
+MATCH (:Organisation {id: $id})-[:OFFERS]->(s:Service)
+WITH s, s.id AS id, s.revision AS revision
+DETACH DELETE s
+RETURN id, revision
+""")
+DELETE_ORGANISATION = cypher("edits.delete_organisation", "MATCH (n:Organisation {id: $id}) DETACH DELETE n")
+DELETE_SERVICE = cypher("edits.delete_service", "MATCH (s:Service {id: $id}) DETACH DELETE s")
+DELETE_LINK = cypher("edits.delete_link", """
+MATCH (:Organisation {id: $source})-[l]->(:Organisation {id: $target})
+WHERE type(l) = $type AND l.key = $key
+DELETE l
+""")
+TOMBSTONE = cypher("edits.tombstone", """
+UNWIND $rows AS r
+MERGE (t:Tombstone {key: r.key})
+SET t.kind = r.kind, t.id = r.id, t.revision = r.revision, t.deleted_at = $now, t.publisher = $publisher
+""")
+CLEAR_TOMBSTONE = cypher("edits.clear_tombstone", "MATCH (t:Tombstone {key: $key}) DELETE t")
+
+
+@dataclass
+class Edit:
+    """A record's fields as an import row would carry them (`validation` field names)."""
+
+    fields: dict[str, Any]
+    columns: dict[str, str] = field(default_factory=dict)  # field name -> the client's name for it
+
+    def row(self) -> Row:
+        return Row(0, {k: (self.columns.get(k, k), v) for k, v in self.fields.items()})
+
+
+def organisation_fields(o: Organisation) -> dict[str, Any]:
+    loc = o.location
+    return {
+        "id": o.id, "name": o.name, "kind": o.kind, "visibility": o.visibility.value, "aliases": o.aliases,
+        "description": o.description, "website": o.website, "languages": o.languages,
+        "contact_channels": o.contact_channels, "identifiers": o.identifiers, "source": o.source,
+        "country": loc.country if loc else None, "subdivision": loc.subdivision if loc else None,
+        "latitude": loc.latitude if loc else None, "longitude": loc.longitude if loc else None,
+        "precision": loc.precision.value if loc else None,
+    }
+
+
+def service_fields(s: Service) -> dict[str, Any]:
+    return {
+        "id": s.id, "organisation": s.organisation, "name": s.name, "type": s.type, "visibility": s.visibility.value,
+        "description": s.description, "eligibility": s.eligibility, "capacity": s.capacity,
+        "capacity_unit": s.capacity_unit, "capacity_confirmed": s.capacity_confirmed,
+        "response_hours": s.response_hours, "languages": s.languages, "cost": s.cost, "status": s.status,
+        "present_in": [c.place for c in s.coverage if c.presence.value == "present"],
+        "reaches": [c.place for c in s.coverage if c.presence.value == "remote"], "groups": s.groups,
+    }
+
+
+def link_fields(link: Link) -> dict[str, Any]:
+    return {"type": link.type, "source": link.source, "target": link.target, "key": link.key,
+            "visibility": link.visibility.value, **link.properties}
+
+
+def new_id(directory_id: str) -> str:
+    """Ids of records made through the API come from the service, so a client can never probe
+    whether an id it chose is taken by a record it may not see."""
+    return f"{directory_id}:{secrets.token_hex(6)}"
+
+
+def _check(problems: list[Problem]) -> None:
+    if problems:
+        raise EditRefused("INVALID", f"{len(problems)} problem(s), nothing was changed", problems=problems)
+
+
+class Editor:
+    def __init__(self, graph: Graph, directory_id: str) -> None:
+        self.graph = graph
+        self.directory_id = directory_id
+
+    async def _current(self, tx: Tx, viewer: Viewer, kind: str, record_id: str,
+                       revision: int | None) -> dict[str, Any] | None:
+        """The record's revision and owner, refusing what the viewer may not see, write or overwrite."""
+        rows = await self.graph.run(tx, CURRENT[kind], id=record_id, **viewer.params)
+        if not rows or not rows[0]["visible"]:
+            if revision is None:
+                return None
+            raise not_found(kind, record_id)
+        current = rows[0]
+        if not viewer.may_write(current["owner"]):
+            raise EditRefused("FORBIDDEN", f"you may change only your own organisation's records, not {record_id!r}")
+        if revision is None:
+            raise EditRefused("CONFLICT", f"{kind} {record_id!r} already exists", "id")
+        if int(current["revision"] or 0) != revision:
+            raise EditRefused("REVISION_CONFLICT", f"{kind} {record_id!r} is at revision {current['revision']}, "
+                              f"not {revision}: read it again and reapply your change", "revision",
+                              current_revision=int(current["revision"] or 0))
+        return current
+
+    async def save_organisation(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None) -> str:
+        """Create (revision None) or update an organisation; returns its id."""
+        org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab)
+        _check(problems)
+        assert org is not None
+        if revision is None and viewer.role != "steward":
+            raise EditRefused("FORBIDDEN", "only stewards add organisations")
+
+        async def work(tx: Tx) -> str:
+            await self._current(tx, viewer, "organisation", org.id, revision)
+            await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
+            await write_records(self.graph, tx, self.directory_id, [org], [], links, now())
+            return org.id
+
+        return await self.graph.write_tx(work)
+
+    async def save_service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
+                           owner_before: str | None = None) -> str:
+        svc, problems = validation.service(edit.row(), self.directory_id, vocab)
+        _check(problems)
+        assert svc is not None
+        if not viewer.may_write(svc.organisation):
+            raise EditRefused("FORBIDDEN", "you may offer services only for your own organisation", "organisation")
+        if owner_before is not None and owner_before != svc.organisation:
+            raise EditRefused("INVALID", "a service cannot move to another organisation", "organisation")
+
+        async def work(tx: Tx) -> str:
+            await self._current(tx, viewer, "service", svc.id, revision)
+            provider = await self.graph.run(tx, CURRENT["organisation"], id=svc.organisation, **viewer.params)
+            if not provider or not provider[0]["visible"]:
+                raise not_found("organisation", svc.organisation)
+            await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
+            await write_records(self.graph, tx, self.directory_id, [], [svc], [], now())
+            return svc.id
+
+        return await self.graph.write_tx(work)
+
+    async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None) -> Link:
+        link, problems = validation.link(edit.row(), self.directory_id)
+        _check(problems)
+        assert link is not None
+        if not viewer.may_write(link_owner(link)):
+            raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
+        key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
+
+        async def work(tx: Tx) -> Link:
+            ends = await self.graph.run(tx, ENDS_VISIBLE, source=link.source, target=link.target, **viewer.params)
+            if ends[0]["n"] < 2:
+                raise not_found("organisation", link.target if link_owner(link) == link.source else link.source)
+            rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
+            if rows and revision is None:
+                raise EditRefused("CONFLICT", "that link already exists; update it instead", "target")
+            if revision is not None:
+                if not rows or not rows[0]["visible"]:
+                    raise EditRefused("NOT_FOUND", "no such link", "target")
+                if int(rows[0]["revision"] or 0) != revision:
+                    raise EditRefused("REVISION_CONFLICT", f"the link is at revision {rows[0]['revision']}, not "
+                                      f"{revision}", "revision", current_revision=int(rows[0]["revision"] or 0))
+            await self.graph.run(tx, CLEAR_TOMBSTONE, key=_link_key(link))
+            await write_records(self.graph, tx, self.directory_id, [], [], [link], now())
+            return link
+
+        return await self.graph.write_tx(work)
+
+    async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> None:
+        async def work(tx: Tx) -> None:
+            await self._current(tx, viewer, kind, record_id, revision)
+            rows = [{"key": f"{kind}/{record_id}", "kind": kind, "id": record_id, "revision": revision + 1}]
+            if kind == "organisation":
+                gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)
+                await self.graph.run(tx, DELETE_ORGANISATION, id=record_id)
+                rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
+                          "revision": int(s["revision"] or 0) + 1} for s in gone]
+            else:
+                await self.graph.run(tx, DELETE_SERVICE, id=record_id)
+            await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
+
+        await self.graph.write_tx(work)
+
+    async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> None:
+        if not viewer.may_write(link_owner(link)):
+            raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
+        key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
+
+        async def work(tx: Tx) -> None:
+            rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
+            if not rows or not rows[0]["visible"]:
+                raise EditRefused("NOT_FOUND", "no such link", "target")
+            if int(rows[0]["revision"] or 0) != revision:
+                raise EditRefused("REVISION_CONFLICT", f"the link is at revision {rows[0]['revision']}, not "
+                                  f"{revision}", "revision", current_revision=int(rows[0]["revision"] or 0))
+            await self.graph.run(tx, DELETE_LINK, **key)
+            await self.graph.run(tx, TOMBSTONE, rows=[{"key": _link_key(link), "kind": "link", "id": _link_key(link),
+                                                       "revision": revision + 1}],
+                                 now=now(), publisher=self.directory_id)
+
+        await self.graph.write_tx(work)
+
+
+def _link_key(link: Link) -> str:
+    return f"link/{link.type}/{link.source}/{link.target}/{link.key}"
+
+
+def link_owner(link: Link) -> str:
+    """Whose link it is: the vetter vouches (VETTED_BY points at the vetter); otherwise the source
+    (the referrer, the partner that recorded it, the member, the donor)."""
+    return link.target if link.type == "VETTED_BY" else link.source
+
+
+def link_owner_rule(link_type: str) -> str:
+    return "the vetting organisation" if link_type == "VETTED_BY" else "the organisation it starts from"

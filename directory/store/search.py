@@ -1,0 +1,160 @@
+"""Full-text search over names, aliases and descriptions, typo tolerant for names.
+
+The server's full-text index (Lucene on both backends, see `backends.py`) finds candidates: every
+word of the query must match a name or alias (exactly, as a prefix, or within one or two typos)
+or a description word. Only candidates the viewer may see come back from the query.
+
+The score is then computed here, from the candidate's own visible text alone. Lucene's score
+depends on word statistics over the whole index, hidden records included, so passing it on
+would let a viewer detect records it may not see; ours cannot.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from directory.errors import BadArgument
+from directory.store.cypher import cypher, visible
+
+MAX_WORDS = 8
+MAX_HITS = 200  # candidates ranked per record type; refine the query to see past them
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+SEARCH_ORGANISATIONS = cypher("search.organisations", f"""
+CALL db.index.fulltext.queryNodes($index, $text) YIELD node, score
+WITH node AS n, score
+WHERE n:Organisation AND {visible('n')}
+RETURN n.id AS id, n.name AS name, n.aliases AS aliases, n.description AS description
+ORDER BY score DESC, id
+LIMIT $limit
+""")
+SEARCH_SERVICES = cypher("search.services", f"""
+CALL db.index.fulltext.queryNodes($index, $text) YIELD node, score
+WITH node AS s, score
+WHERE s:Service AND {visible('s')}
+MATCH (n:Organisation {{id: s.organisation}})
+WHERE {visible('n')}
+RETURN s.id AS id, s.name AS name, [] AS aliases, s.description AS description
+ORDER BY score DESC, id
+LIMIT $limit
+""")
+
+
+def words(text: str) -> list[str]:
+    found = [w.lower() for w in _WORD.findall(text)]
+    if not found:
+        raise BadArgument("text", "give at least one word to search for")
+    if len(found) > MAX_WORDS:
+        raise BadArgument("text", f"at most {MAX_WORDS} words")
+    if any(len(w) > 50 for w in found):
+        raise BadArgument("text", "a word is longer than 50 characters")
+    return found
+
+
+def _typos(word: str) -> int:
+    """ArcadeDB's fuzzy query counts swapped letters as two edits (Neo4j's as one), so words of
+    six letters or more allow two, which tolerates one swap on both servers."""
+    return 0 if len(word) < 4 else 1 if len(word) < 6 else 2
+
+
+def lucene_query(query_words: list[str]) -> str:
+    """Every word must match. Words are `\\w+` only, so nothing in them is Lucene syntax."""
+    clauses = []
+    for w in query_words:
+        alternatives = [f"search_names:{w}", f"description:{w}"]
+        if _typos(w):
+            alternatives.append(f"search_names:{w}~{_typos(w)}")
+        if len(w) >= 3:
+            alternatives.append(f"search_names:{w}*")
+        clauses.append(f"+({' OR '.join(alternatives)})")
+    return " ".join(clauses)
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance with transpositions, as Lucene's fuzzy query counts; > limit is `limit + 1`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _word_score(word: str, names: list[str], description: set[str]) -> float:
+    best = 0.0
+    for name_word in names:
+        if name_word == word:
+            return 1.0
+        if len(word) >= 3 and name_word.startswith(word):
+            best = max(best, 0.8)
+        elif _typos(word):
+            d = edit_distance(word, name_word, _typos(word))
+            if d <= _typos(word):
+                best = max(best, 0.9 - 0.2 * d)
+    if best < 0.4 and word in description:
+        best = 0.4
+    return best
+
+
+def score(query_words: list[str], name: str, aliases: list[str], description: str) -> float:
+    """0 to 1: the mean of each word's best match (name exact 1, typo 0.7/0.5, prefix 0.8,
+    description 0.4), and 1 when the query is a whole name or alias."""
+    phrase = " ".join(query_words)
+    titles = [name, *aliases]
+    if any(" ".join(words_of(t)) == phrase for t in titles):
+        return 1.0
+    names = [w for t in titles for w in words_of(t)]
+    body = set(words_of(description))
+    return round(sum(_word_score(w, names, body) for w in query_words) / len(query_words) * 0.95, 4)
+
+
+def words_of(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text or "")]
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str  # organisation | service
+    id: str
+    name: str
+    score: float
+
+    @property
+    def order(self) -> tuple[float, str, str, str]:
+        return (-self.score, self.name, self.kind, self.id)
+
+
+def rank(query_words: list[str], kind: str, rows: list[dict[str, Any]]) -> list[Hit]:
+    return [Hit(kind, r["id"], r["name"], score(query_words, r["name"], list(r["aliases"] or []),
+                                                r["description"] or "")) for r in rows]
+
+
+def cursor(hit: Hit) -> str:
+    return base64.urlsafe_b64encode(json.dumps(["search", *hit.order]).encode()).decode()
+
+
+def after(hits: list[Hit], value: str | None) -> list[Hit]:
+    """The hits after a cursor, in order."""
+    ordered = sorted(hits, key=lambda h: h.order)
+    if not value:
+        return ordered
+    try:
+        tag, *key = json.loads(base64.urlsafe_b64decode(value.encode()))
+        position = (float(key[0]), str(key[1]), str(key[2]), str(key[3]))
+    except (ValueError, TypeError, IndexError):
+        raise BadArgument("after", "the cursor is not one this service gave out") from None
+    if tag != "search":
+        raise BadArgument("after", "the cursor belongs to a different listing")
+    return [h for h in ordered if h.order > position]

@@ -1,0 +1,125 @@
+"""GraphQL input types and argument enums."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from directory.store.listing import Filter, Near, Sort
+from schema.types import LinkType, Precision, Visibility
+
+
+@strawberry.input(description="Within `radiusKm` of a point, judged by each record's published location.")
+class NearInput:
+    latitude: float
+    longitude: float
+    radius_km: float
+
+
+@strawberry.input(description="All given conditions must hold. Places are ISO 3166 codes; the rest taxonomy codes.")
+class ListFilter:
+    kind: str | None = strawberry.field(default=None, description="Organisation kind (the provider's, for services).")
+    service_type: str | None = None
+    country: str | None = strawberry.field(default=None, description="Based in, or offering a service there.")
+    subdivision: str | None = strawberry.field(default=None, description="ISO 3166-2, e.g. CO-ANT.")
+    region: str | None = strawberry.field(default=None, description="region:Africa, subregion:Western Asia, or M49.")
+    group: str | None = strawberry.field(default=None, description="Defender group served by one of its services.")
+    language: str | None = strawberry.field(default=None, description="ISO 639-1 code.")
+    verified: bool | None = strawberry.field(default=None, description="Vetted by an organisation you may see.")
+    updated_since: str | None = strawberry.field(default=None, description="ISO 8601 date or date and time.")
+    organisation: str | None = strawberry.field(default=None, description="Services of this provider (record id).")
+    near: NearInput | None = None
+
+    def to_store(self) -> Filter:
+        near = Near(self.near.latitude, self.near.longitude, self.near.radius_km) if self.near else None
+        values = {k: v for k, v in vars(self).items() if k != "near"}
+        return Filter(**values, near=near)
+
+
+@strawberry.enum
+class SortOrder(Enum):
+    NAME = "name"
+    DISTANCE = "distance"
+    RESPONSE_TIME = "response_time"
+    UPDATED = "updated"
+
+    def to_store(self) -> Sort:
+        return Sort(self.value)
+
+
+@strawberry.enum
+class SearchKind(Enum):
+    ORGANISATION = "organisation"
+    SERVICE = "service"
+
+
+@strawberry.input(description="An organisation's fields. On update, fields left out keep their value.")
+class OrganisationInput:
+    name: str | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    visibility: Visibility | None = strawberry.UNSET
+    aliases: list[str] | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    website: str | None = strawberry.UNSET
+    languages: list[str] | None = strawberry.UNSET
+    contact_channels: list[str] | None = strawberry.UNSET
+    identifiers: list[str] | None = strawberry.UNSET
+    country: str | None = strawberry.UNSET
+    subdivision: str | None = strawberry.UNSET
+    latitude: float | None = strawberry.UNSET
+    longitude: float | None = strawberry.UNSET
+    precision: Precision | None = strawberry.UNSET
+    source: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="A service's fields. On update, fields left out keep their value.")
+class ServiceInput:
+    name: str | None = strawberry.UNSET
+    type: str | None = strawberry.UNSET
+    visibility: Visibility | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    eligibility: str | None = strawberry.UNSET
+    capacity: int | None = strawberry.UNSET
+    capacity_unit: str | None = strawberry.UNSET
+    capacity_confirmed: str | None = strawberry.UNSET
+    response_hours: float | None = strawberry.UNSET
+    languages: list[str] | None = strawberry.UNSET
+    cost: str | None = strawberry.UNSET
+    status: str | None = strawberry.UNSET
+    present_in: list[str] | None = strawberry.field(default=strawberry.UNSET,
+                                                    description="Coverage: places the service is delivered in.")
+    reaches: list[str] | None = strawberry.field(default=strawberry.UNSET,
+                                                 description="Coverage: places it reaches remotely.")
+    groups: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Defender groups served.")
+
+
+@strawberry.input(description="Which link: its type, both ends (record ids) and key (funding: the year).")
+class LinkRef:
+    type: LinkType
+    source: str
+    target: str
+    key: str = ""
+
+
+@strawberry.input(description="A link's properties. On update, fields left out keep their value.")
+class LinkInput:
+    visibility: Visibility | None = strawberry.UNSET
+    confirmed: str | None = strawberry.UNSET
+    response_hours: float | None = strawberry.UNSET
+    formal: bool | None = strawberry.UNSET
+    trust: float | None = strawberry.UNSET
+    amount: float | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    year: int | None = strawberry.UNSET
+    purpose: str | None = strawberry.UNSET
+
+
+def given(value: object) -> dict[str, object]:
+    """The fields a client set, by our field name, with enums as their codes."""
+    out: dict[str, object] = {}
+    for name, v in vars(value).items():
+        if v is strawberry.UNSET:
+            continue
+        out[name] = v.value if isinstance(v, Enum) else v
+    return out

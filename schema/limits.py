@@ -1,0 +1,86 @@
+"""Caps on what one query may ask for, checked before anything runs.
+
+Depth, aliases and tokens use strawberry's limiters. The cost estimate is ours: every field costs
+1, and a field that returns many items multiplies what is under it by how many it may return
+(`first`, or the page cap when `first` is a variable; a fixed fan-out for plain lists). Page sizes
+are checked by the resolvers; the time budget by the web app (`directory.web`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+)
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+
+from directory.store.listing import MAX_PAGE
+
+MAX_DEPTH = 10
+MAX_ALIASES = 20
+MAX_TOKENS = 3000
+MAX_COST = 20_000
+DEFAULT_FIRST = 20
+# Lists without `first`: how many items one may hold, at most in practice.
+LIST_FANOUT = {"services": 20, "links": 20, "coverage": 1, "groups": 1, "places": 250, "taxonomy": 1,
+               "providers": 20}
+PAGED = {"organisations", "services", "search"}
+
+
+class CostLimit(ValidationRule):
+    """Rejects an operation whose estimated cost is over MAX_COST."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        fragments = {f.name.value: f for f in self.context.document.definitions
+                     if isinstance(f, FragmentDefinitionNode)}
+        cost = _cost(node.selection_set, fragments, set())
+        if cost > MAX_COST:
+            self.report_error(GraphQLError(
+                f"the query's estimated cost is {cost}, over the limit of {MAX_COST}: ask for fewer items per page "
+                "or fewer nested lists", node))
+
+
+def _multiplier(field: FieldNode, top_level: bool) -> int:
+    name = field.name.value
+    if name in PAGED and (top_level or name != "services"):
+        for arg in field.arguments or ():
+            if arg.name.value == "first":
+                return int(arg.value.value) if isinstance(arg.value, IntValueNode) else MAX_PAGE
+        return DEFAULT_FIRST
+    return LIST_FANOUT.get(name, 1)
+
+
+def _cost(selection_set: SelectionSetNode | None, fragments: dict[str, Any], seen: set[str],
+          top_level: bool = True) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            inner = _cost(selection.selection_set, fragments, seen, top_level=False)
+            total += 1 + _multiplier(selection, top_level) * inner
+        elif isinstance(selection, InlineFragmentNode):
+            total += _cost(selection.selection_set, fragments, seen, top_level)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in seen or name not in fragments:  # cycles are reported by GraphQL's own rules
+                continue
+            total += _cost(fragments[name].selection_set, fragments, seen | {name}, top_level)
+    return total
+
+
+EXTENSIONS: list[Any] = [
+    lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    lambda: AddValidationRules([CostLimit]),
+]

@@ -1,0 +1,241 @@
+"""The Mutation root. Every mutation applies completely or not at all, and answers with a payload:
+the record as it now is, or typed errors naming the field and the reason. Never a stack trace."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from directory.model import Link as LinkRecord
+from directory.model import Visibility as VisibilityValue
+from directory.store.edits import Edit, EditRefused, link_fields, new_id, organisation_fields, service_fields
+from schema.context import Context
+from schema.inputs import LinkInput, LinkRef, OrganisationInput, ServiceInput, given
+from schema.query import _record_id
+from schema.types import Link, Organisation, Service
+
+
+@strawberry.enum
+class ErrorCode(Enum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    REVISION_CONFLICT = "REVISION_CONFLICT"
+
+
+@strawberry.type(description="Why a mutation did not apply. `field` is the input field at fault, if one is.")
+class UserError:
+    code: ErrorCode
+    field: str | None
+    reason: str
+
+
+@strawberry.type
+class OrganisationPayload:
+    organisation: Organisation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    current_revision: int | None = strawberry.field(default=None, description="With REVISION_CONFLICT.")
+
+
+@strawberry.type
+class ServicePayload:
+    service: Service | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    current_revision: int | None = None
+
+
+@strawberry.type
+class LinkPayload:
+    link: Link | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    current_revision: int | None = None
+
+
+@strawberry.type
+class DeletePayload:
+    deleted: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    current_revision: int | None = None
+
+
+# our field name -> the input's (camelCase) name, so errors name what the client sent
+_COLUMNS = {"contact_channels": "contactChannels", "capacity_unit": "capacityUnit",
+            "capacity_confirmed": "capacityConfirmed", "response_hours": "responseHours", "present_in": "presentIn"}
+
+
+def _errors(refused: EditRefused) -> list[UserError]:
+    if refused.problems:
+        return [UserError(code=ErrorCode.INVALID, field=_COLUMNS.get(p.column, p.column), reason=p.reason)
+                for p in refused.problems]
+    return [UserError(code=ErrorCode(refused.code), field=refused.field, reason=refused.message)]
+
+
+def _signed_in(info: Info[Context, None]) -> None:
+    if info.context.viewer.role == "anonymous":
+        raise EditRefused("FORBIDDEN", "changes need an API token (Authorization: Bearer ...)")
+
+
+def _edit(fields: dict[str, Any]) -> Edit:
+    return Edit(fields, {k: _COLUMNS.get(k, k) for k in fields})
+
+
+async def _organisation_payload(info: Info[Context, None], record_id: str) -> OrganisationPayload:
+    info.context.organisations.clear(record_id)
+    org = await info.context.organisations.load(record_id)
+    return OrganisationPayload(organisation=Organisation.of(org) if org else None)
+
+
+async def _service_payload(info: Info[Context, None], record_id: str) -> ServicePayload:
+    found = await info.context.store.services_by_id(info.context.viewer, [record_id])
+    return ServicePayload(service=Service.of(found[record_id]) if record_id in found else None)
+
+
+# Only an owner's members and stewards may write a record, and both see all of it: the viewer's
+# own reading of a record is the complete basis for an update.
+
+async def _current_service(info: Info[Context, None], record_id: str) -> dict[str, Any]:
+    found = await info.context.store.services_by_id(info.context.viewer, [record_id])
+    if record_id not in found:
+        raise EditRefused("NOT_FOUND", f"no service with id {record_id!r}", "id")
+    return service_fields(found[record_id])
+
+
+async def _update_service(info: Info[Context, None], id: strawberry.ID, revision: int,
+                          input: ServiceInput) -> ServicePayload:
+    record_id = _record_id(str(id), "Service")
+    try:
+        _signed_in(info)
+        store = info.context.store
+        current = await _current_service(info, record_id)
+        fields = dict(current, **given(input))
+        await store.editor.save_service(info.context.viewer, _edit(fields), await store.vocabulary(), revision,
+                                        owner_before=current["organisation"])
+    except EditRefused as refused:
+        return ServicePayload(errors=_errors(refused), current_revision=refused.current_revision)
+    return await _service_payload(info, record_id)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Add an organisation (stewards). Its id is made by the service.")
+    async def create_organisation(self, info: Info[Context, None], input: OrganisationInput) -> OrganisationPayload:
+        try:
+            _signed_in(info)
+            store = info.context.store
+            fields = dict(given(input), id=new_id(store.directory_id))
+            record_id = await store.editor.save_organisation(info.context.viewer, _edit(fields),
+                                                             await store.vocabulary(), None)
+        except EditRefused as refused:
+            return OrganisationPayload(errors=_errors(refused))
+        return await _organisation_payload(info, record_id)
+
+    @strawberry.mutation(description="Change an organisation; `revision` is the one you read (provenance.revision).")
+    async def update_organisation(self, info: Info[Context, None], id: strawberry.ID, revision: int,
+                                  input: OrganisationInput) -> OrganisationPayload:
+        record_id = _record_id(str(id), "Organisation")
+        try:
+            _signed_in(info)
+            store = info.context.store
+            found = await store.organisations_by_id(info.context.viewer, [record_id])
+            if record_id not in found:
+                raise EditRefused("NOT_FOUND", f"no organisation with id {record_id!r}", "id")
+            if not info.context.viewer.may_write(record_id):
+                raise EditRefused("FORBIDDEN", f"you may change only your own organisation's records, "
+                                               f"not {record_id!r}")
+            fields = dict(organisation_fields(found[record_id]), **given(input))
+            await store.editor.save_organisation(info.context.viewer, _edit(fields), await store.vocabulary(),
+                                                 revision)
+        except EditRefused as refused:
+            return OrganisationPayload(errors=_errors(refused), current_revision=refused.current_revision)
+        return await _organisation_payload(info, record_id)
+
+    @strawberry.mutation(description="Delete an organisation and its services, leaving tombstones for peers.")
+    async def delete_organisation(self, info: Info[Context, None], id: strawberry.ID, revision: int) -> DeletePayload:
+        return await _delete(info, "organisation", _record_id(str(id), "Organisation"), revision)
+
+    @strawberry.mutation(description="Add a service to an organisation (its members, or stewards).")
+    async def create_service(self, info: Info[Context, None], organisation: strawberry.ID,
+                             input: ServiceInput) -> ServicePayload:
+        try:
+            _signed_in(info)
+            store = info.context.store
+            fields = dict(given(input), id=new_id(store.directory_id),
+                          organisation=_record_id(str(organisation), "Organisation"))
+            record_id = await store.editor.save_service(info.context.viewer, _edit(fields), await store.vocabulary(),
+                                                        None)
+        except EditRefused as refused:
+            return ServicePayload(errors=_errors(refused))
+        return await _service_payload(info, record_id)
+
+    @strawberry.mutation(description="Change a service, including its coverage (presentIn, reaches) and defender "
+                                     "groups; `revision` is the one you read.")
+    async def update_service(self, info: Info[Context, None], id: strawberry.ID, revision: int,
+                             input: ServiceInput) -> ServicePayload:
+        return await _update_service(info, id, revision, input)
+
+    @strawberry.mutation(description="Set where a service is delivered and where it reaches remotely.")
+    async def set_coverage(self, info: Info[Context, None], service: strawberry.ID, revision: int,
+                           present_in: list[str], reaches: list[str]) -> ServicePayload:
+        return await _update_service(info, service, revision, ServiceInput(present_in=present_in, reaches=reaches))
+
+    @strawberry.mutation(description="Set the defender groups a service serves (none: open to all).")
+    async def set_defender_groups(self, info: Info[Context, None], service: strawberry.ID, revision: int,
+                                  groups: list[str]) -> ServicePayload:
+        return await _update_service(info, service, revision, ServiceInput(groups=groups))
+
+    @strawberry.mutation(description="Delete a service, leaving a tombstone for peers.")
+    async def delete_service(self, info: Info[Context, None], id: strawberry.ID, revision: int) -> DeletePayload:
+        return await _delete(info, "service", _record_id(str(id), "Service"), revision)
+
+    @strawberry.mutation(description="Add a referral agreement, partnership, membership, funding or vetting. "
+                                     "VETTED_BY is written by the vetter; the others by their source.")
+    async def create_link(self, info: Info[Context, None], link: LinkRef, input: LinkInput) -> LinkPayload:
+        return await _save_link(info, link, input, None)
+
+    @strawberry.mutation(description="Change a link's properties; `revision` is the one you read.")
+    async def update_link(self, info: Info[Context, None], link: LinkRef, revision: int,
+                          input: LinkInput) -> LinkPayload:
+        return await _save_link(info, link, input, revision)
+
+    @strawberry.mutation(description="Delete a link, leaving a tombstone for peers.")
+    async def delete_link(self, info: Info[Context, None], link: LinkRef, revision: int) -> DeletePayload:
+        try:
+            _signed_in(info)
+            record = LinkRecord(link.type.value, link.source, link.target, VisibilityValue.PUBLIC, link.key)
+            await info.context.store.editor.delete_link(info.context.viewer, record, revision)
+        except EditRefused as refused:
+            return DeletePayload(errors=_errors(refused), current_revision=refused.current_revision)
+        return DeletePayload(deleted=True)
+
+
+async def _delete(info: Info[Context, None], kind: str, record_id: str, revision: int) -> DeletePayload:
+    try:
+        _signed_in(info)
+        await info.context.store.editor.delete(info.context.viewer, kind, record_id, revision)
+    except EditRefused as refused:
+        return DeletePayload(errors=_errors(refused), current_revision=refused.current_revision)
+    return DeletePayload(deleted=True)
+
+
+async def _save_link(info: Info[Context, None], ref: LinkRef, input: LinkInput, revision: int | None) -> LinkPayload:
+    try:
+        _signed_in(info)
+        store = info.context.store
+        fields: dict[str, Any] = {"type": ref.type.value, "source": ref.source, "target": ref.target, "key": ref.key}
+        if revision is not None:
+            current = [x for x in await store.links_of(info.context.viewer, [ref.source], "out")
+                       if (x.type, x.target, x.key) == (ref.type.value, ref.target, ref.key)]
+            if current:
+                fields = dict(link_fields(current[0]), **fields)
+        fields.update(given(input))
+        saved = await store.editor.save_link(info.context.viewer, _edit(fields), revision)
+    except EditRefused as refused:
+        return LinkPayload(errors=_errors(refused), current_revision=refused.current_revision)
+    shown = [x for x in await store.links_of(info.context.viewer, [saved.source], "out")
+             if (x.type, x.target, x.key) == (saved.type, saved.target, saved.key)]
+    return LinkPayload(link=Link.of(shown[0]) if shown else None)
+
