@@ -48,8 +48,8 @@ class Settings:
             raise ConfigError("DIRECTORY_PORT", f"{self.port} is not a port number")
         if not 0 <= self.store_port < 65536:
             raise ConfigError("DIRECTORY_STORE_PORT", f"{self.store_port} is not a port number")
-        if not 0.1 <= self.time_budget <= 600:
-            raise ConfigError("DIRECTORY_TIME_BUDGET", f"{self.time_budget} is not between 0.1 and 600 seconds")
+        if not 0.001 <= self.time_budget <= 600:
+            raise ConfigError("DIRECTORY_TIME_BUDGET", f"{self.time_budget} is not between 0.001 and 600 seconds")
         if self.neo4j_uri and not re.match(r"^(bolt|neo4j)(\+s|\+ssc)?://", self.neo4j_uri):
             raise ConfigError("DIRECTORY_NEO4J_URI", f"{self.neo4j_uri!r} is not a bolt:// or neo4j:// URI")
 

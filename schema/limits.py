@@ -27,7 +27,7 @@ from directory.store.listing import MAX_PAGE
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
-MAX_TOKENS = 3000
+MAX_TOKENS = 1500
 MAX_COST = 20_000
 DEFAULT_FIRST = 20
 # Lists without `first`: how many items one may hold, at most in practice.

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
+
+import httpx
 
 from directory import hxl, importer
 from directory.store.records import Store
@@ -51,3 +54,27 @@ async def load(store: Store, orgs: list[dict[str, object]], services: list[dict[
     if links:
         inputs.append(importer.Parsed("links.csv", *hxl.read(csv_bytes(LINK_TAGS, links), "links.csv")))
     return await importer.run(store, inputs)
+
+
+class Api:
+    """GraphQL over real HTTP to a running app, with or without a bearer token."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def post(self, query: str, token: str | None = None, **variables: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(base_url=self.url, timeout=60) as client:
+            return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+    async def gql(self, query: str, token: str | None = None, **variables: object) -> dict[str, Any]:
+        response = await self.post(query, token, **variables)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, token: str | None = None, **variables: object) -> dict[str, Any]:
+        body = await self.gql(query, token, **variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data

@@ -1,0 +1,88 @@
+"""Every cap rejects an abusive query with a clear GraphQL error, before any of it runs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from directory.config import Settings
+from directory.store.records import Store
+from schema.limits import MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS
+from tests.conftest import LiveServer
+from tests.helpers import Api, load, org, service
+
+pytestmark = pytest.mark.anyio
+
+
+def _message(body: dict[str, object]) -> str:
+    errors = body["errors"]
+    assert isinstance(errors, list) and errors
+    return str(errors[0]["message"])
+
+
+async def test_depth_is_capped(store: Store, api: Api) -> None:
+    nested = "recordId"
+    for _ in range(MAX_DEPTH):
+        nested = f"links {{ source {{ {nested} }} }}"
+    body = await api.gql(f'{{ organisation(id: "test:a") {{ {nested} }} }}')
+    assert "exceeds maximum operation depth" in _message(body) and body.get("data") is None
+
+
+async def test_aliases_are_capped(store: Store, api: Api) -> None:
+    many = " ".join(f'a{i}: organisation(id: "test:{i}") {{ name }}' for i in range(MAX_ALIASES + 1))
+    body = await api.gql(f"{{ {many} }}")
+    assert "aliases" in _message(body).lower()
+
+
+async def test_tokens_are_capped(store: Store, api: Api) -> None:
+    fields = " ".join(["name"] * (MAX_TOKENS + 10))
+    body = await api.gql(f'{{ organisation(id: "x") {{ {fields} }} }}')
+    assert "token" in _message(body).lower()
+
+
+async def test_estimated_cost_is_capped(store: Store, api: Api) -> None:
+    query = """{ organisations(first: 100) { edges { node { services { organisation {
+      links { source { services { name } } } } } } } } }"""
+    body = await api.gql(query)
+    assert "estimated cost" in _message(body) and str(MAX_COST) in _message(body)
+    cheap = "{ organisations(first: 10) { edges { node { name services { name } } } } }"
+    assert "errors" not in await api.gql(cheap)
+
+
+async def test_cost_counts_pages_given_as_variables_at_the_cap(store: Store, api: Api) -> None:
+    query = """query($n: Int) { organisations(first: $n) { edges { node { services { organisation {
+      links { target { name } } } } } } } }"""
+    assert "estimated cost" in _message(await api.gql(query, n=1))
+
+
+@pytest.mark.parametrize("field", ["organisations", "services"])
+async def test_page_sizes_are_capped(store: Store, api: Api, field: str) -> None:
+    body = await api.gql(f"{{ {field}(first: 101) {{ totalCount }} }}")
+    assert "first must be between 0 and 100" in _message(body)
+    body = await api.gql('{ search(text: "x", first: 500) { totalCount } }')
+    assert "first must be between 0 and 100" in _message(body)
+
+
+async def test_a_body_over_the_cap_is_refused(store: Store, api: Api) -> None:
+    response = await api.post("{ taxonomy { code } }" + " " * 70_000)
+    assert response.status_code == 413 and "over 64 KiB" in response.text
+
+
+async def test_queries_cannot_be_sent_with_get(store: Store, live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        response = await client.get("/graphql", params={"query": "{ taxonomy { code } }"})
+    assert response.status_code != 200 or "errors" in response.text
+
+
+async def test_a_request_over_its_time_budget_gets_a_clear_error(store: Store, settings: Settings) -> None:
+    await load(store, [org(f"o{i}") for i in range(50)], [service(f"s{i}", f"o{i}") for i in range(50)])
+    with LiveServer(replace(settings, time_budget=0.001)) as server:
+        body = await Api(server.url).gql("{ places { code providers { serviceType present } } }")
+    assert "time budget" in _message(body) and body["errors"][0]["extensions"]["code"] == "TIME_BUDGET"
+
+
+async def test_introspection_stays_on(store: Store, api: Api) -> None:
+    body = await api.data("{ __schema { queryType { name } } }")
+    assert body["__schema"]["queryType"]["name"] == "Query"
