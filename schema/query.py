@@ -81,6 +81,8 @@ class Query:
         page = await info.context.store.list_organisations(
             info.context.viewer, filter.to_store() if filter else None, first, after, sort.to_store(),
             count=_wants_total(info))
+        for o in page.items:  # nested fields that lead back to these organisations need no query
+            info.context.organisations.prime(o.id, o)
         edges = [OrganisationEdge(node=Organisation.of(o), cursor=c, distance_km=d)
                  for o, c, d in zip(page.items, page.cursors, page.distances_km, strict=True)]
         return OrganisationConnection(total_count=page.total, edges=edges, page_info=_page_info(page, after))

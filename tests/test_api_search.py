@@ -1,0 +1,148 @@
+"""Full-text search, places with provider counts, taxonomy, and the DataLoader's round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from directory.store.records import Store
+from tests.conftest import LiveServer
+from tests.helpers import Api, load, org, service
+
+pytestmark = pytest.mark.anyio
+
+SEARCH = """query($text: String!, $first: Int, $after: String, $kinds: [SearchKind!]) {
+  search(text: $text, first: $first, after: $after, kinds: $kinds) {
+    totalCount edges { score cursor organisation { recordId name } service { recordId name } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+async def seed(store: Store) -> None:
+    await load(store, [
+        org("fld", "Front Line Defenders", **{"#description": "Protection of human rights defenders at risk"}),
+        org("pbi", "Peace Brigades International", **{"#description": "Protective accompaniment"}),
+        org("helpdesk", "Digital Help Desk", **{"#description": "Digital security for journalists"}),
+        org("secret", "Brigades of the Night", **{"#meta+visibility": "restricted",
+                                                  "#description": "accompaniment brigades"}),
+    ], [service("pbi-acc", "pbi", "protective-accompaniment")])
+
+
+async def _hits(api: Api, text: str, token: str | None = None, **more: Any) -> list[tuple[str, float]]:
+    data = await api.data(SEARCH, token, text=text, first=50, **more)
+    return [((e["organisation"] or e["service"])["recordId"], e["score"]) for e in data["search"]["edges"]]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Front Line Defenders", "test:fld"),
+    ("frnt line defenders", "test:fld"),  # a typo in a name
+    ("peace brigdes", "test:pbi"),  # a typo in a six-letter word
+    ("defendres", "test:fld"),  # two letters swapped
+    ("journalists", "test:helpdesk"),  # a description word
+    ("brig", "test:pbi"),  # a prefix
+])
+async def test_search_finds_names_with_typos_prefixes_and_descriptions(store: Store, api: Api, text: str,
+                                                                        expected: str) -> None:
+    await seed(store)
+    hits = await _hits(api, text)
+    assert hits and hits[0][0] == expected, hits
+    assert all(0 < score <= 1 for _, score in hits)
+
+
+async def test_search_finds_aliases_and_services(store: Store, api: Api) -> None:
+    await load(store, [org("pi", "Protection International", **{"#org+name+alt": "PI|ProtectInt"})])
+    assert (await _hits(api, "protectint"))[0][0] == "test:pi"
+    await seed(store)
+    assert [h[0] for h in await _hits(api, "service pbi", kinds=["SERVICE"])] == ["test:pbi-acc"]
+
+
+async def test_hidden_records_change_neither_hits_nor_scores_nor_counts(store: Store, api: Api) -> None:
+    await seed(store)
+    before = await api.data(SEARCH, text="brigades", first=50)
+    # Many hidden records full of the same word would change Lucene's scores; ours stay put.
+    await load(store, [org(f"hid{i}", f"Brigades {i}", **{"#meta+visibility": "restricted",
+                                                          "#description": "brigades brigades"}) for i in range(30)])
+    after = await api.data(SEARCH, text="brigades", first=50)
+    assert before == after
+    assert [e["organisation"]["recordId"] for e in after["search"]["edges"]] == ["test:pbi"]
+    _, steward = await store.tokens.create("steward", None)
+    assert "test:secret" in [h[0] for h in await _hits(api, "brigades", steward)]
+
+
+async def test_search_pagination_visits_every_hit_once(store: Store, api: Api) -> None:
+    await load(store, [org(f"g{i:02}", f"Defenders Group {i}") for i in range(17)])
+    full = await _hits(api, "defenders group")
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (await api.data(SEARCH, text="defenders group", first=5, after=after))["search"]
+        seen += [e["organisation"]["recordId"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [h[0] for h in full] and len(set(seen)) == 17
+
+
+async def test_search_input_errors_are_clear(store: Store, api: Api) -> None:
+    assert "at least one word" in (await api.gql(SEARCH, text="  ?! "))["errors"][0]["message"]
+    assert "at most 8 words" in (await api.gql(SEARCH, text="a " * 9))["errors"][0]["message"]
+    # Lucene syntax in the text is not interpreted
+    assert (await api.data(SEARCH, text='front* OR "line" AND -x~2'))["search"]["totalCount"] >= 0
+
+
+PLACES = """query($codes: [String!], $country: String, $group: String) {
+  places(codes: $codes, country: $country, group: $group) { code name providers { serviceType present remote } } }"""
+
+
+async def test_places_count_the_providers_the_viewer_may_see(store: Store, api: Api) -> None:
+    await load(store, [org("a"), org("b"), org("c", **{"#meta+visibility": "restricted"}), org("w")], [
+        service("a1", "a", "legal-aid", **{"#country+code+present": "CO-ANT"}),
+        service("a2", "a", "legal-aid", **{"#country+code+present": "CO"}),
+        service("b1", "b", "legal-aid", **{"#country+code+present": "", "#country+code+remote": "CO",
+                                           "#group+code": "journalists"}),
+        service("c1", "c", "legal-aid", **{"#country+code+present": "CO"}),
+        service("w1", "w", "digital-security", **{"#country+code+present": "", "#country+code+remote": "world"}),
+    ])
+    data = await api.data(PLACES, codes=["CO", "CO-ANT", "PE"])
+    got = {p["code"]: {c["serviceType"]: (c["present"], c["remote"]) for c in p["providers"]} for p in data["places"]}
+    assert got["CO"] == {"legal-aid": (1, 1), "digital-security": (0, 1)}  # a counted once; c is hidden
+    assert got["CO-ANT"] == {"legal-aid": (1, 1), "digital-security": (0, 1)}
+    assert got["PE"] == {"digital-security": (0, 1)}
+    women = await api.data(PLACES, codes=["CO"], group="women")
+    assert {c["serviceType"] for c in women["places"][0]["providers"]} == {"legal-aid", "digital-security"}
+    assert {c["serviceType"]: c["remote"] for c in women["places"][0]["providers"]}["legal-aid"] == 0
+    subdivisions = await api.data(PLACES, country="CO")
+    assert len(subdivisions["places"]) > 30 and all(p["code"].startswith("CO-") for p in subdivisions["places"])
+    assert "codes: 'XX'" in (await api.gql(PLACES, codes=["XX"]))["errors"][0]["message"]
+
+
+async def test_taxonomy_has_labels(store: Store, api: Api) -> None:
+    data = await api.data('{ taxonomy(scheme: "service-type") { code label } }')
+    labels = {t["code"]: t["label"] for t in data["taxonomy"]}
+    assert labels["legal-aid"] and "relocation-abroad" in labels
+
+
+NESTED = """query($first: Int) { organisations(first: $first) { edges { node {
+  name services { name organisation { name } }
+  links { type target { name } } } } } }"""
+
+
+async def test_nested_queries_cost_the_same_round_trips_for_5_or_50_results(store: Store, api: Api,
+                                                                             live_server: LiveServer) -> None:
+    orgs = [org(f"o{i:02}") for i in range(50)]
+    services = [service(f"s{i:02}", f"o{i:02}") for i in range(50)]
+    links = [{"#rel+type": "PARTNERS_WITH", "#org+id+source": f"o{i:02}", "#org+id+target": f"o{(i + 1) % 50:02}",
+              "#meta+visibility": "public"} for i in range(50)]
+    await load(store, orgs, services, links)
+
+    graph = live_server.app.state.store.graph  # the server's own, which counts its statements
+
+    async def trips(first: int) -> int:
+        before = graph.round_trips
+        data = await api.data(NESTED, first=first)
+        assert len(data["organisations"]["edges"]) == first
+        return int(graph.round_trips - before)
+
+    few, many = await trips(5), await trips(50)
+    # page, services, links, and the link targets outside the page: four or five, never one per result
+    assert many <= few <= 5, (few, many)
