@@ -21,8 +21,9 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
+from directory.errors import BadArgument
 from directory.store.listing import MAX_PAGE
 
 MAX_DEPTH = 10
@@ -78,7 +79,15 @@ def _cost(selection_set: SelectionSetNode | None, fragments: dict[str, Any], see
     return total
 
 
+def _unexpected(error: GraphQLError) -> bool:
+    """Errors the client caused keep their message; any other could carry internals, so it is masked."""
+    original = error.original_error
+    return original is not None and not isinstance(original, BadArgument | ValueError)
+
+
 EXTENSIONS: list[Any] = [
+    lambda: MaskErrors(should_mask_error=_unexpected,
+                       error_message="the request failed inside the service; nothing was changed"),
     lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
     lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -84,9 +84,8 @@ def _edit(fields: dict[str, Any]) -> Edit:
 
 
 async def _organisation_payload(info: Info[Context, None], record_id: str) -> OrganisationPayload:
-    info.context.organisations.clear(record_id)
-    org = await info.context.organisations.load(record_id)
-    return OrganisationPayload(organisation=Organisation.of(org) if org else None)
+    found = await info.context.store.organisations_by_id(info.context.viewer, [record_id])
+    return OrganisationPayload(organisation=Organisation.of(found[record_id]) if record_id in found else None)
 
 
 async def _service_payload(info: Info[Context, None], record_id: str) -> ServicePayload:

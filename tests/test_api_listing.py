@@ -40,7 +40,8 @@ async def seed(store: Store) -> None:
                                                               "#country+code+remote": "world"}),
         service("s-lima", "lima", "legal-aid", **{"#country+code+present": "PE"}),
     ], [
-        {"#rel+type": "VETTED_BY", "#org+id+source": "soacha", "#org+id+target": "vetter", "#meta+visibility": "public"},
+        {"#rel+type": "VETTED_BY", "#org+id+source": "soacha", "#org+id+target": "vetter",
+         "#meta+visibility": "public"},
         {"#rel+type": "VETTED_BY", "#org+id+source": "lima", "#org+id+target": "vetter",
          "#meta+visibility": "restricted"},
     ])

@@ -1,0 +1,195 @@
+"""Writing through the API: create, update with the revision read, delete with a tombstone; typed errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from directory.store.cypher import cypher
+from directory.store.records import Store
+from directory.viewer import STEWARD
+from tests.helpers import Api, load, org, service
+
+pytestmark = pytest.mark.anyio
+
+ORG_FIELDS = "organisation { recordId name kind visibility provenance { revision } location { country } }"
+CREATE_ORG = f"""mutation($input: OrganisationInput!) {{ createOrganisation(input: $input) {{
+  {ORG_FIELDS} errors {{ code field reason }} }} }}"""
+UPDATE_ORG = f"""mutation($id: ID!, $revision: Int!, $input: OrganisationInput!) {{
+  updateOrganisation(id: $id, revision: $revision, input: $input) {{
+    {ORG_FIELDS} currentRevision errors {{ code field reason }} }} }}"""
+DELETE_ORG = """mutation($id: ID!, $revision: Int!) { deleteOrganisation(id: $id, revision: $revision) {
+  deleted currentRevision errors { code field reason } } }"""
+CREATE_SERVICE = """mutation($org: ID!, $input: ServiceInput!) { createService(organisation: $org, input: $input) {
+  service { recordId type coverage { place presence } groups provenance { revision } }
+  errors { code field reason } } }"""
+SET_COVERAGE = """mutation($id: ID!, $revision: Int!, $present: [String!]!, $reaches: [String!]!) {
+  setCoverage(service: $id, revision: $revision, presentIn: $present, reaches: $reaches) {
+    service { coverage { place presence } provenance { revision } } errors { code field reason } } }"""
+SET_GROUPS = """mutation($id: ID!, $revision: Int!, $groups: [String!]!) {
+  setDefenderGroups(service: $id, revision: $revision, groups: $groups) {
+    service { groups } errors { code field reason } } }"""
+CREATE_LINK = """mutation($link: LinkRef!, $input: LinkInput!) { createLink(link: $link, input: $input) {
+  link { type sourceId targetId amount currency visibility } errors { code field reason } } }"""
+UPDATE_LINK = """mutation($link: LinkRef!, $revision: Int!, $input: LinkInput!) {
+  updateLink(link: $link, revision: $revision, input: $input) {
+    link { trust formal } currentRevision errors { code field reason } } }"""
+DELETE_LINK = """mutation($link: LinkRef!, $revision: Int!) { deleteLink(link: $link, revision: $revision) {
+  deleted errors { code reason } } }"""
+TOMBSTONES = cypher("tests.tombstones", "MATCH (t:Tombstone) RETURN t.kind AS kind, t.id AS id, t.revision AS revision")
+
+
+async def _tokens(store: Store) -> dict[str, str]:
+    await load(store, [org("a"), org("b"), org("hidden", **{"#meta+visibility": "restricted"})],
+               [service("a-legal", "a")])
+    return {"steward": (await store.tokens.create("steward", None))[1],
+            "a": (await store.tokens.create("member", "test:a"))[1],
+            "b": (await store.tokens.create("member", "test:b"))[1]}
+
+
+async def test_a_steward_creates_updates_and_deletes_an_organisation(store: Store, api: Api) -> None:
+    tokens = await _tokens(store)
+    made = (await api.data(CREATE_ORG, tokens["steward"], input={
+        "name": "New Group", "kind": "local-group", "country": "KE", "languages": ["sw"]}))["createOrganisation"]
+    assert made["errors"] == [] and made["organisation"]["provenance"]["revision"] == 1
+    record_id = made["organisation"]["recordId"]
+    assert record_id.startswith("test:")
+
+    updated = (await api.data(UPDATE_ORG, tokens["steward"], id=record_id, revision=1,
+                              input={"name": "Renamed Group"}))["updateOrganisation"]
+    assert updated["organisation"]["name"] == "Renamed Group" and updated["organisation"]["provenance"]["revision"] == 2
+    assert updated["organisation"]["location"]["country"] == "KE"  # fields left out keep their value
+
+    stale = (await api.data(UPDATE_ORG, tokens["steward"], id=record_id, revision=1,
+                            input={"name": "Lost Update"}))["updateOrganisation"]
+    assert stale["errors"][0]["code"] == "REVISION_CONFLICT" and stale["currentRevision"] == 2
+    assert (await store.organisation(STEWARD, record_id)).name == "Renamed Group"
+
+    gone = (await api.data(DELETE_ORG, tokens["steward"], id=record_id, revision=2))["deleteOrganisation"]
+    assert gone["deleted"] is True
+    assert {"kind": "organisation", "id": record_id, "revision": 3} in await store.graph.read(TOMBSTONES)
+    again = (await api.data(DELETE_ORG, tokens["steward"], id=record_id, revision=3))["deleteOrganisation"]
+    assert again["errors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_members_write_only_their_own_organisation(store: Store, api: Api) -> None:
+    tokens = await _tokens(store)
+    mine = (await api.data(UPDATE_ORG, tokens["a"], id="test:a", revision=1,
+                           input={"description": "We help"}))["updateOrganisation"]
+    assert mine["errors"] == []
+    theirs = (await api.data(UPDATE_ORG, tokens["a"], id="test:b", revision=1,
+                             input={"description": "Hijacked"}))["updateOrganisation"]
+    assert theirs["errors"][0]["code"] == "FORBIDDEN" and theirs["organisation"] is None
+    assert (await store.organisation(STEWARD, "test:b")).description == ""
+    new_org = (await api.data(CREATE_ORG, tokens["a"], input={"name": "X", "kind": "local-group"}))
+    assert new_org["createOrganisation"]["errors"][0]["code"] == "FORBIDDEN"
+    service_for_b = (await api.data(CREATE_SERVICE, tokens["a"], org="test:b",
+                                    input={"name": "S", "type": "legal-aid"}))["createService"]
+    assert service_for_b["errors"][0]["code"] == "FORBIDDEN"
+    anonymous = (await api.data(UPDATE_ORG, None, id="test:a", revision=2, input={"name": "Y"}))
+    assert anonymous["updateOrganisation"]["errors"][0]["code"] == "FORBIDDEN"
+
+
+async def test_services_coverage_and_defender_groups(store: Store, api: Api) -> None:
+    tokens = await _tokens(store)
+    made = (await api.data(CREATE_SERVICE, tokens["a"], org="test:a", input={
+        "name": "Emergency grants", "type": "emergency-grant", "presentIn": ["CO"],
+        "reaches": ["region:Americas"], "groups": ["journalists"]}))["createService"]
+    assert made["errors"] == [], made
+    svc = made["service"]
+    assert sorted((c["place"], c["presence"]) for c in svc["coverage"]) == [("019", "REMOTE"), ("CO", "PRESENT")]
+    moved = (await api.data(SET_COVERAGE, tokens["a"], id=svc["recordId"], revision=1, present=["PE"],
+                            reaches=[]))["setCoverage"]
+    assert moved["service"]["coverage"] == [{"place": "PE", "presence": "PRESENT"}]
+    assert moved["service"]["provenance"]["revision"] == 2
+    groups = (await api.data(SET_GROUPS, tokens["a"], id=svc["recordId"], revision=2,
+                             groups=["women", "lgbtiq"]))["setDefenderGroups"]
+    assert groups["service"]["groups"] == ["lgbtiq", "women"]
+    bad = (await api.data(SET_GROUPS, tokens["a"], id=svc["recordId"], revision=3, groups=["martians"]))
+    assert bad["setDefenderGroups"]["errors"][0] == {"code": "INVALID", "field": "groups",
+                                                     "reason": "'martians' is not a known defender-group code"}
+
+
+@pytest.mark.parametrize(("input", "field", "words"), [
+    ({"kind": "local-group"}, "name", "is required"),
+    ({"name": "X", "kind": "spaceship"}, "kind", "not a known organisation-kind"),
+    ({"name": "X", "kind": "local-group", "country": "ZZ"}, "country", "not an ISO 3166-1"),
+    ({"name": "X", "kind": "local-group", "subdivision": "PE-LIM", "country": "CO"}, "subdivision", "not in country"),
+    ({"name": "X", "kind": "local-group", "latitude": 91.0, "longitude": 0.0}, "latitude", "outside -90 to 90"),
+    ({"name": "X", "kind": "local-group", "latitude": 1.0}, "longitude", "go together"),
+    ({"name": "X", "kind": "local-group", "languages": ["klingon"]}, "languages", "ISO 639-1"),
+    ({"name": "X", "kind": "local-group", "contactChannels": ["carrier pigeon"]}, "contactChannels", "KIND:VALUE"),
+    ({"name": "X", "kind": "local-group", "website": "javascript:alert(1)"}, "website", "http(s)"),
+    ({"name": "X" * 301, "kind": "local-group"}, "name", "at most 300"),
+    ({"name": "X\x00", "kind": "local-group"}, "name", "control characters"),
+    ({"name": "X", "kind": "local-group", "identifiers": ["nonsense"]}, "identifiers", "org-id.guide"),
+])
+async def test_each_bad_input_gets_a_typed_error_and_changes_nothing(store: Store, api: Api, input: dict[str, Any],
+                                                                     field: str, words: str) -> None:
+    tokens = await _tokens(store)
+    before = (await store.list_organisations(STEWARD)).total
+    result = (await api.data(CREATE_ORG, tokens["steward"], input=input))["createOrganisation"]
+    assert result["organisation"] is None
+    assert any(e["code"] == "INVALID" and e["field"] == field and words in e["reason"] for e in result["errors"]), \
+        result["errors"]
+    assert (await store.list_organisations(STEWARD)).total == before
+
+
+@pytest.mark.parametrize(("input", "field", "words"), [
+    ({"name": "S", "type": "teleportation"}, "type", "not a known service-type"),
+    ({"name": "S", "type": "legal-aid", "presentIn": ["Atlantis"]}, "presentIn", "not an ISO 3166"),
+    ({"name": "S", "type": "legal-aid", "capacity": -1}, "capacity", "outside"),
+    ({"name": "S", "type": "legal-aid", "capacityConfirmed": "last week"}, "capacityConfirmed", "not a date"),
+    ({"name": "S", "type": "legal-aid", "status": "asleep"}, "status", "not one of"),
+    ({"name": "S", "type": "legal-aid", "responseHours": 1e9}, "responseHours", "outside"),
+])
+async def test_bad_service_input_is_typed(store: Store, api: Api, input: dict[str, Any], field: str,
+                                          words: str) -> None:
+    tokens = await _tokens(store)
+    result = (await api.data(CREATE_SERVICE, tokens["a"], org="test:a", input=input))["createService"]
+    assert result["service"] is None
+    assert any(e["field"] == field and words in e["reason"] for e in result["errors"]), result["errors"]
+
+
+async def test_links_referrals_funding_and_vetting(store: Store, api: Api) -> None:
+    tokens = await _tokens(store)
+    referral = {"type": "REFERS_TO", "source": "test:a", "target": "test:b"}
+    made = (await api.data(CREATE_LINK, tokens["a"], link=referral, input={"trust": 0.8, "formal": True}))
+    assert made["createLink"]["errors"] == [] and made["createLink"]["link"]["visibility"] == "NETWORK"
+    duplicate = (await api.data(CREATE_LINK, tokens["a"], link=referral, input={}))["createLink"]
+    assert duplicate["errors"][0]["code"] == "CONFLICT"
+    changed = (await api.data(UPDATE_LINK, tokens["a"], link=referral, revision=1, input={"trust": 0.3}))
+    assert changed["updateLink"]["link"] == {"trust": 0.3, "formal": True}
+    stale = (await api.data(UPDATE_LINK, tokens["a"], link=referral, revision=1, input={"trust": 0.1}))
+    assert stale["updateLink"]["errors"][0]["code"] == "REVISION_CONFLICT"
+    assert stale["updateLink"]["currentRevision"] == 2
+
+    funding = {"type": "FUNDS", "source": "test:a", "target": "test:b", "key": "2026"}
+    grant = (await api.data(CREATE_LINK, tokens["a"], link=funding,
+                            input={"amount": 5000, "currency": "EUR", "year": 2026}))["createLink"]
+    assert grant["link"]["visibility"] == "RESTRICTED"  # restricted unless the donor publishes it
+    no_currency = (await api.data(CREATE_LINK, tokens["a"], link=dict(funding, key="2027"),
+                                  input={"amount": 5, "year": 2027}))["createLink"]
+    assert no_currency["errors"][0]["field"] == "currency"
+
+    vouch = {"type": "VETTED_BY", "source": "test:a", "target": "test:b"}
+    self_vouch = (await api.data(CREATE_LINK, tokens["a"], link=vouch, input={}))["createLink"]
+    assert self_vouch["errors"][0]["code"] == "FORBIDDEN"  # only the vetter vouches
+    assert (await api.data(CREATE_LINK, tokens["b"], link=vouch, input={}))["createLink"]["errors"] == []
+
+    to_hidden = (await api.data(CREATE_LINK, tokens["a"], link=dict(referral, target="test:hidden"), input={}))
+    to_missing = (await api.data(CREATE_LINK, tokens["a"], link=dict(referral, target="test:zzz"), input={}))
+    assert str(to_hidden).replace("hidden", "X") == str(to_missing).replace("zzz", "X")
+
+    deleted = (await api.data(DELETE_LINK, tokens["a"], link=referral, revision=2))["deleteLink"]
+    assert deleted["deleted"] is True
+    assert any(t["kind"] == "link" for t in await store.graph.read(TOMBSTONES))
+
+
+async def test_deleting_an_organisation_tombstones_its_services(store: Store, api: Api) -> None:
+    tokens = await _tokens(store)
+    assert (await api.data(DELETE_ORG, tokens["a"], id="test:a", revision=1))["deleteOrganisation"]["deleted"]
+    tombstones = {(t["kind"], t["id"]) for t in await store.graph.read(TOMBSTONES)}
+    assert {("organisation", "test:a"), ("service", "test:a-legal")} <= tombstones
+    assert await store.services_by_id(STEWARD, ["test:a-legal"]) == {}
