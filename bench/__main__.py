@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import os
 
-from bench import imports
+from bench import api, imports
 from bench.machine import describe
 
 
 def main() -> None:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+    only = os.environ.get("BENCH_ONLY", "imports,api").split(",")
     print(f"machine: {describe()}")
+    if "api" in only:
+        for n in sizes:
+            api.run(n)
+    if "imports" not in only:
+        return
     print(f"store heap: {imports.HEAP}")
     results = imports.run(sizes, repeats={10000: 3})
     print("\n| organisations | services | links | coverage edges | ours (s) | ours (orgs/s) | bare driver (s) "

@@ -1,0 +1,200 @@
+"""The GraphQL API on a generated directory: each figure next to its peer from the same run.
+
+- lookup: `organisation(id)` through HTTP and GraphQL, against the same indexed lookup through the
+  bare driver (same visibility predicate), one client, keep-alive;
+- search and filtered listing: p50/p95 with 8 concurrent clients, and requests per second;
+- hidden against missing: the same lookup for a restricted id and an unknown id, interleaved, to
+  show no timing difference worth measuring.
+
+The service runs as `directory serve` in its own process (one uvicorn worker), as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from directory import generate
+from directory.config import Settings
+from directory.store import EmbeddedStore, open_store
+from directory.store.cypher import cypher, visible
+from directory.store.graph import make_driver
+from directory.viewer import ANONYMOUS
+
+HEAP = "2g"
+CLIENTS = 8
+LOOKUP = "query($id: ID!) { organisation(id: $id) { recordId name kind } }"
+BARE_LOOKUP = cypher("bench.bare_lookup", f"""
+MATCH (n:Organisation {{id: $id}}) WHERE {visible('n')}
+RETURN n.id AS id, n.name AS name, n.kind AS kind
+""")
+LISTING = """query($filter: ListFilter) { organisations(filter: $filter, first: 20) {
+  totalCount edges { node { recordId name location { country } } } } }"""
+SEARCH = "query($text: String!) { search(text: $text, first: 20) { totalCount edges { score organisation { name } } } }"
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50": ordered[len(ordered) // 2] * 1000, "p95": ordered[int(len(ordered) * 0.95)] * 1000}
+
+
+async def _load(settings: Settings, n: int) -> dict[str, Any]:
+    batch = generate.build(n, 42, "bench")
+    async with open_store(settings) as store:
+        step = 20_000
+        for i in range(0, len(batch.organisations), step):
+            await store.upsert(batch.organisations[i:i + step], [], [])
+        for i in range(0, len(batch.services), step):
+            await store.upsert([], batch.services[i:i + step], [])
+        for i in range(0, len(batch.links), step):
+            await store.upsert([], [], batch.links[i:i + step])
+    public = [o.id for o in batch.organisations if o.visibility.value == "public"]
+    restricted = [o.id for o in batch.organisations if o.visibility.value == "restricted"]
+    return {"public": public, "restricted": restricted, "names": [o.name for o in batch.organisations]}
+
+
+async def _timed(call: Callable[[], Awaitable[Any]]) -> float:
+    start = time.perf_counter()
+    await call()
+    return time.perf_counter() - start
+
+
+async def _post(client: httpx.AsyncClient, query: str, **variables: Any) -> None:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    body = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise RuntimeError(f"benchmark request failed: {body}")
+
+
+async def _lookups(url: str, embedded: EmbeddedStore, ids: list[str]) -> dict[str, Any]:
+    driver = make_driver(embedded.uri, embedded.auth)
+    ours: list[float] = []
+    bare: list[float] = []
+
+    async def bare_call(record_id: str) -> None:
+        async def work(tx: Any) -> list[dict[str, Any]]:
+            return [r.data() async for r in await tx.run(BARE_LOOKUP, id=record_id, **ANONYMOUS.params)]
+
+        async with driver.session(database="directory") as session:
+            await session.execute_read(work)
+
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for warm in ids[:50]:
+            await _post(client, LOOKUP, id=warm)
+            await bare_call(warm)
+        for record_id in ids:  # alternate, so both see the same machine state
+            ours.append(await _timed(lambda i=record_id: _post(client, LOOKUP, id=i)))  # type: ignore[misc]
+            bare.append(await _timed(lambda i=record_id: bare_call(i)))  # type: ignore[misc]
+    await driver.close()
+    o, b = statistics.median(ours) * 1000, statistics.median(bare) * 1000
+    return {"ours_ms": o, "bare_ms": b, "ratio": o / b}
+
+
+async def _concurrent(url: str, make: Callable[[random.Random], tuple[str, dict[str, Any]]],
+                      per_client: int) -> dict[str, float]:
+    samples: list[float] = []
+
+    async def client_loop(seed: int) -> None:
+        rng = random.Random(seed)
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            for _ in range(per_client):
+                query, variables = make(rng)
+                samples.append(await _timed(lambda q=query, v=variables: _post(client, q, **v)))  # type: ignore[misc]
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client_loop(i) for i in range(CLIENTS)))
+    elapsed = time.perf_counter() - start
+    return dict(_percentiles(samples), rps=len(samples) / elapsed)
+
+
+async def _hidden_vs_missing(url: str, restricted: list[str], rounds: int = 300) -> dict[str, float]:
+    hidden: list[float] = []
+    missing: list[float] = []
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        for i in range(rounds):
+            hidden_id, missing_id = restricted[i % len(restricted)], f"bench:no-such-{i:07d}"
+            hidden.append(await _timed(lambda h=hidden_id: _post(client, LOOKUP, id=h)))  # type: ignore[misc]
+            missing.append(await _timed(lambda m=missing_id: _post(client, LOOKUP, id=m)))  # type: ignore[misc]
+    h, m = statistics.median(hidden) * 1000, statistics.median(missing) * 1000
+    spread = (statistics.quantiles(missing, n=4)[2] - statistics.quantiles(missing, n=4)[0]) * 1000
+    return {"hidden_ms": h, "missing_ms": m, "difference_ms": h - m, "missing_iqr_ms": spread}
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the service stopped during start-up")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("the service did not start")
+
+
+def run(n: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="pd-bench-api-") as tmp:
+        data = Path(tmp) / "data"
+        embedded = EmbeddedStore(data, heap=HEAP).attach()
+        try:
+            settings = Settings(data_dir=data, directory_id="bench", store_heap=HEAP)
+            loaded = asyncio.run(_load(settings, n))
+            port = 18000 + random.randrange(1000)
+            env = dict(os.environ, DIRECTORY_DATA=str(data), DIRECTORY_ID="bench", DIRECTORY_PORT=str(port))
+            server = subprocess.Popen([sys.executable, "-m", "directory.cli", "serve"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                _wait_for(url, server)
+                return asyncio.run(_measure(url, embedded, loaded, n))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        finally:
+            embedded.stop()
+
+
+async def _measure(url: str, embedded: EmbeddedStore, loaded: dict[str, Any], n: int) -> dict[str, Any]:
+    rng = random.Random(7)
+    ids = rng.sample(loaded["public"], 500)
+    countries = ["CO", "KE", "PH", "MX", "UG", "GT", "TH", "LB", "GE", "KG", "BR", "IN"]
+    types = ["legal-aid", "emergency-grant", "digital-security", "relocation-regional", "medical-care"]
+
+    def listing(r: random.Random) -> tuple[str, dict[str, Any]]:
+        return LISTING, {"filter": {"country": r.choice(countries), "serviceType": r.choice(types)}}
+
+    def search(r: random.Random) -> tuple[str, dict[str, Any]]:
+        name = r.choice(loaded["names"]).lower().replace("synthetic ", "")
+        words = name.split()
+        if r.random() < 0.5 and len(words[0]) > 6:  # a typo in the kind word
+            words[0] = words[0][:3] + words[0][4:]
+        return SEARCH, {"text": " ".join(words)}
+
+    result = {"orgs": n, "lookup": await _lookups(url, embedded, ids)}
+    lookup = result["lookup"]
+    print(f"lookup {n}: GraphQL {lookup['ours_ms']:.2f} ms, bare driver {lookup['bare_ms']:.2f} ms, "
+          f"ratio {lookup['ratio']:.1f}", flush=True)
+    result["lookup_8"] = await _concurrent(url, lambda r: (LOOKUP, {"id": r.choice(ids)}), 100)
+    result["listing_8"] = await _concurrent(url, listing, 40)
+    result["search_8"] = await _concurrent(url, search, 40)
+    result["timing"] = await _hidden_vs_missing(url, loaded["restricted"])
+    for key in ("lookup_8", "listing_8", "search_8"):
+        r = result[key]
+        print(f"{key} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.0f} req/s", flush=True)
+    t = result["timing"]
+    print(f"hidden vs missing {n}: {t['hidden_ms']:.2f} ms vs {t['missing_ms']:.2f} ms "
+          f"(difference {t['difference_ms']:+.2f} ms; spread of one {t['missing_iqr_ms']:.2f} ms)", flush=True)
+    return result
