@@ -188,8 +188,9 @@ async def _measure(url: str, embedded: EmbeddedStore, loaded: dict[str, Any], n:
     print(f"lookup {n}: GraphQL {lookup['ours_ms']:.2f} ms, bare driver {lookup['bare_ms']:.2f} ms, "
           f"ratio {lookup['ratio']:.1f}", flush=True)
     result["lookup_8"] = await _concurrent(url, lambda r: (LOOKUP, {"id": r.choice(ids)}), 100)
-    result["listing_8"] = await _concurrent(url, listing, 40)
-    result["search_8"] = await _concurrent(url, search, 40)
+    per_client = 40 if n <= 10_000 else 15
+    result["listing_8"] = await _concurrent(url, listing, per_client)
+    result["search_8"] = await _concurrent(url, search, per_client)
     result["timing"] = await _hidden_vs_missing(url, loaded["restricted"])
     for key in ("lookup_8", "listing_8", "search_8"):
         r = result[key]

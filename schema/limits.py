@@ -21,7 +21,15 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from directory.errors import BadArgument
 from directory.store.listing import MAX_PAGE
@@ -86,6 +94,10 @@ def _unexpected(error: GraphQLError) -> bool:
 
 
 EXTENSIONS: list[Any] = [
+    # A client sends the same few documents over and over: parse and validate each once. The
+    # caps above are properties of the document, so a cached verdict stays right.
+    lambda: ParserCache(maxsize=512),
+    lambda: ValidationCache(maxsize=512),
     lambda: MaskErrors(should_mask_error=_unexpected,
                        error_message="the request failed inside the service; nothing was changed"),
     lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),

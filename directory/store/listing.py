@@ -81,7 +81,25 @@ class Filter:
             "enclosing_region": places.enclosing(region_areas[0]) if region_areas else [],
         }
         out.update(_near(self.near))
+        out.update(_anchor(country, subdivision, region_areas, region_countries))
         return out
+
+
+def _anchor(country: str | None, subdivision: str | None, region_areas: list[str],
+            region_countries: list[str]) -> dict[str, list[str]]:
+    """Places whose services may match, and countries whose organisations may: a superset, checked
+    again by the full condition. The most specific place condition given is enough."""
+    if subdivision:
+        return {"anchor_places": places.enclosing(subdivision), "anchor_countries": [subdivision.split("-")[0]]}
+    if country:
+        inside = [s.code for s in places.subdivisions().values() if s.country == country]
+        return {"anchor_places": places.enclosing(country) + inside, "anchor_countries": [country]}
+    if region_areas:
+        inside = [s.code for s in places.subdivisions().values() if s.country in set(region_countries)]
+        enclosing = places.enclosing(region_areas[0])
+        return {"anchor_places": sorted(set(region_areas + enclosing + region_countries + inside)),
+                "anchor_countries": region_countries}
+    return {"anchor_places": [], "anchor_countries": []}
 
 
 def _country(value: str | None) -> str | None:
@@ -194,6 +212,20 @@ def _place_condition(var: str) -> str:
 
 
 
+# With a place condition and no proximity, start from the places instead of every organisation:
+# the services available there (directly or through an area containing it) and the
+# organisations based there. Only a superset; the full condition is applied afterwards.
+_PLACE_SOURCE = f"""CALL () {{
+  MATCH (p:Place) WHERE p.code IN $anchor_places
+  MATCH (p)<-[:AVAILABLE_IN]-(s:Service)
+  WHERE {visible('s')}
+  MATCH (n:Organisation)-[:OFFERS]->(s)
+  RETURN DISTINCT n
+  UNION
+  MATCH (n:Organisation) WHERE n.country IN $anchor_countries
+  RETURN n
+}}"""
+
 _VISIBLE_SERVICE = f"""(s:Service)
          WHERE {visible('s')}
            AND ($service_type IS NULL OR s.type = $service_type)
@@ -248,9 +280,14 @@ def _after(descending: bool, record: str) -> str:
     return f"($after_id IS NULL OR k {op} $after_key OR (k = $after_key AND {record}.id > $after_id))"
 
 
-def _organisation_list(sort: Sort, near: bool) -> str:
+def _organisation_source(source: str) -> str:
+    return {"near": _NEAR_SOURCE, "place": f"{_PLACE_SOURCE}\nWITH DISTINCT n\nWITH n, null AS distance",
+            "all": "MATCH (n:Organisation) WITH n, null AS distance"}[source]
+
+
+def _organisation_list(sort: Sort, source_name: str) -> str:
     key, _, desc = _KEYS[sort]
-    source = _NEAR_SOURCE if near else "MATCH (n:Organisation) WITH n, null AS distance"
+    source = _organisation_source(source_name)
     return f"""{source}
 WITH n, distance WHERE {_ORGANISATION_WHERE}
 WITH n, distance, {key} AS k
@@ -276,19 +313,19 @@ ORDER BY k{' DESC' if desc else ''}, s.id
 LIMIT $limit"""
 
 
+_SOURCES = ("all", "place", "near")
 LIST_ORGANISATIONS = {
-    (sort, near): cypher(f"listing.organisations.{sort.value}{'.near' if near else ''}", _organisation_list(sort, near))
-    for sort in Sort for near in (False, True) if near or sort is not Sort.DISTANCE
+    (sort, source): cypher(f"listing.organisations.{sort.value}.{source}", _organisation_list(sort, source))
+    for sort in Sort for source in _SOURCES if source == "near" or sort is not Sort.DISTANCE
 }
 LIST_SERVICES = {
     (sort, near): cypher(f"listing.services.{sort.value}{'.near' if near else ''}", _service_list(sort, near))
     for sort in Sort for near in (False, True) if near or sort is not Sort.DISTANCE
 }
 COUNT_ORGANISATIONS = {
-    False: cypher("listing.count_organisations", "MATCH (n:Organisation) WITH n, null AS distance "
-                                                 f"WHERE {_ORGANISATION_WHERE} RETURN count(n) AS total"),
-    True: cypher("listing.count_organisations.near",
-                 f"{_NEAR_SOURCE}\nWITH n, distance WHERE {_ORGANISATION_WHERE} RETURN count(n) AS total"),
+    source: cypher(f"listing.count_organisations.{source}", f"{_organisation_source(source)}\n"
+                   f"WITH n, distance WHERE {_ORGANISATION_WHERE} RETURN count(n) AS total")
+    for source in _SOURCES
 }
 COUNT_SERVICES = {
     False: cypher("listing.count_services", "MATCH (n:Organisation)-[:OFFERS]->(s:Service) WITH n, s, null AS distance "
@@ -309,12 +346,22 @@ class Page:
     distances_km: list[float | None] = field(default_factory=list)
 
 
+def _source(where: Filter) -> str:
+    if where.near is not None:
+        return "near"
+    return "place" if where.country or where.subdivision or where.region else "all"
+
+
 def statement(kind: str, sort: Sort, where: Filter) -> str:
     near = where.near is not None
     if sort is Sort.DISTANCE and not near:
         raise BadArgument("sort", "sorting by distance needs `near`")
-    return (LIST_ORGANISATIONS if kind == "organisation" else LIST_SERVICES)[(sort, near)]
+    if kind == "organisation":
+        return LIST_ORGANISATIONS[(sort, _source(where))]
+    return LIST_SERVICES[(sort, near)]
 
 
 def count_statement(kind: str, where: Filter) -> str:
-    return (COUNT_ORGANISATIONS if kind == "organisation" else COUNT_SERVICES)[where.near is not None]
+    if kind == "organisation":
+        return COUNT_ORGANISATIONS[_source(where)]
+    return COUNT_SERVICES[where.near is not None]

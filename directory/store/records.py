@@ -318,15 +318,18 @@ class Store:
         if not 0 <= first <= MAX_PAGE:
             raise BadArgument("first", f"must be between 0 and {MAX_PAGE}")
         query_words = search.words(text)
-        hits: list[search.Hit] = []
-        for kind in kinds:
-            label, statement_ = ("Organisation", search.SEARCH_ORGANISATIONS) if kind == "organisation" else (
-                "Service", search.SEARCH_SERVICES)
-            rows = await self.graph.read(statement_, index=fulltext_index(self.graph.backend, label),
-                                         text=search.lucene_query(query_words), limit=search.MAX_HITS,
-                                         **viewer.params)
-            hits += search.rank(query_words, kind, rows)
-        remaining = search.after(hits, after)
+        hits: dict[tuple[str, str], search.Hit] = {}
+        for fuzzy in (False, True):
+            if fuzzy and hits:  # every word must match: a typo anywhere leaves the exact query empty
+                break
+            for kind in kinds:
+                label, statement_ = ("Organisation", search.SEARCH_ORGANISATIONS) if kind == "organisation" else (
+                    "Service", search.SEARCH_SERVICES)
+                rows = await self.graph.read(statement_, index=fulltext_index(self.graph.backend, label),
+                                             text=search.lucene_query(query_words, fuzzy), limit=search.MAX_HITS,
+                                             **viewer.params)
+                hits.update({(h.kind, h.id): h for h in search.rank(query_words, kind, rows)})
+        remaining = search.after(list(hits.values()), after)
         shown = remaining[:first]
         orgs = await self.organisations_by_id(viewer, [h.id for h in shown if h.kind == "organisation"])
         services = await self.services_by_id(viewer, [h.id for h in shown if h.kind == "service"])

@@ -57,16 +57,21 @@ def words(text: str) -> list[str]:
 
 def _typos(word: str) -> int:
     """ArcadeDB's fuzzy query counts swapped letters as two edits (Neo4j's as one), so words of
-    six letters or more allow two, which tolerates one swap on both servers."""
-    return 0 if len(word) < 4 else 1 if len(word) < 6 else 2
+    six letters or more allow two, which tolerates one swap on both servers. Numbers are exact."""
+    if len(word) < 4 or any(c.isdigit() for c in word):
+        return 0
+    return 1 if len(word) < 6 else 2
 
 
-def lucene_query(query_words: list[str]) -> str:
-    """Every word must match. Words are `\\w+` only, so nothing in them is Lucene syntax."""
+def lucene_query(query_words: list[str], fuzzy: bool = True) -> str:
+    """Every word must match. Words are `\\w+` only, so nothing in them is Lucene syntax.
+
+    Fuzzy terms are the expensive part of a query on both servers, so `Store.search` first asks
+    without them, and adds them only when exact words and prefixes found nothing."""
     clauses = []
     for w in query_words:
         alternatives = [f"search_names:{w}", f"description:{w}"]
-        if _typos(w):
+        if fuzzy and _typos(w):
             alternatives.append(f"search_names:{w}~{_typos(w)}")
         if len(w) >= 3:
             alternatives.append(f"search_names:{w}*")
