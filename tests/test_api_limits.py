@@ -86,3 +86,10 @@ async def test_a_request_over_its_time_budget_gets_a_clear_error(store: Store, s
 async def test_introspection_stays_on(store: Store, api: Api) -> None:
     body = await api.data("{ __schema { queryType { name } } }")
     assert body["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_a_full_introspection_query_passes_every_cap(store: Store, api: Api) -> None:
+    from graphql import get_introspection_query
+
+    body = await api.data(get_introspection_query())
+    assert any(t["name"] == "Organisation" for t in body["__schema"]["types"])

@@ -163,3 +163,14 @@ async def test_counts_do_not_include_hidden_records(store: Store, api: Api) -> N
     _, steward = await store.tokens.create("steward", None)
     everything = await api.data(LIST, steward, first=0)
     assert anonymous == 7 and everything["organisations"]["totalCount"] == 8
+
+
+async def test_cursors_hold_only_what_the_page_showed(store: Store, api: Api) -> None:
+    import base64
+    import json
+
+    await seed(store)
+    data = await api.data("""{ organisations(first: 100) { edges { cursor node { recordId name } } } }""")
+    for edge in data["organisations"]["edges"]:
+        decoded = json.loads(base64.urlsafe_b64decode(edge["cursor"]))
+        assert decoded == ["name", edge["node"]["name"], edge["node"]["recordId"]]
