@@ -94,6 +94,12 @@ def subdivisions() -> dict[str, Place]:
     return out
 
 
+@functools.cache
+def subdivisions_of(country: str) -> tuple[Place, ...]:
+    """A country's subdivisions, by code."""
+    return tuple(sorted((s for s in subdivisions().values() if s.country == country), key=lambda s: s.code))
+
+
 def country_code(text: str) -> str | None:
     """The alpha-2 code for an alpha-2 or alpha-3 code, or None if it is not a known country."""
     code = text.strip().upper()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from directory import places
 from directory.errors import BadArgument
-from directory.store.cypher import cypher, visible
+from directory.store.cypher import cypher, serves_group, visible
 from directory.store.graph import Graph
 from directory.viewer import Viewer
 
@@ -26,8 +26,7 @@ CALL (r) {{
 }}
 MATCH (q)<-[a:AVAILABLE_IN]-(s:Service)<-[:OFFERS]-(o:Organisation)
 WHERE {visible('s')} AND {visible('o')}
-  AND ($group IS NULL OR NOT EXISTS {{ MATCH (s)-[:SERVES]->(:DefenderGroup) }}
-       OR EXISTS {{ MATCH (s)-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})
+  AND {serves_group('s')}
 WITH r.code AS code, s.type AS type, o.id AS provider, collect(a.presence) AS presences
 WITH code, type, 'present' IN presences AS here
 RETURN code, type, sum(CASE WHEN here THEN 1 ELSE 0 END) AS present, sum(CASE WHEN here THEN 0 ELSE 1 END) AS remote
@@ -55,8 +54,7 @@ def place_list(codes: list[str] | None, country: str | None) -> list[places.Plac
         country_code = places.country_code(country)
         if country_code is None:
             raise BadArgument("country", f"{country!r} is not an ISO 3166-1 country code")
-        found = sorted((s for s in places.subdivisions().values() if s.country == country_code),
-                       key=lambda s: s.code)
+        found = list(places.subdivisions_of(country_code))
     else:
         found = sorted(places.countries().values(), key=lambda c: c.code)
     if len(found) > MAX_PLACES:

@@ -18,6 +18,19 @@ def cypher(name: str, text: str) -> str:
     return text
 
 
+def serves_group(var: str) -> str:
+    """`$group` holds for a service: it serves that defender group, or names none (open to all)."""
+    return (f"($group IS NULL OR NOT EXISTS {{ MATCH ({var})-[:SERVES]->(:DefenderGroup) }}\n"
+            f"       OR EXISTS {{ MATCH ({var})-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})")
+
+
+def service_map(var: str) -> str:
+    """A service's properties with its coverage and defender groups, as `records._service` reads them."""
+    return (f"{var} {{.*,\n"
+            f"  coverage: [({var})-[a:AVAILABLE_IN]->(p:Place) | {{place: p.code, presence: a.presence}}],\n"
+            f"  groups: [({var})-[:SERVES]->(g:DefenderGroup) | g.code]\n}}")
+
+
 def visible(var: str) -> str:
     """The visibility predicate for a node or relationship bound to `var`.
 

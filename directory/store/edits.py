@@ -129,6 +129,14 @@ def new_id(directory_id: str) -> str:
     return f"{directory_id}:{secrets.token_hex(6)}"
 
 
+def _check_revision(what: str, stored: int | None, revision: int) -> None:
+    """Refuse to overwrite a record changed since the client read it."""
+    current = int(stored or 0)
+    if current != revision:
+        raise EditRefused("REVISION_CONFLICT", f"{what} is at revision {current}, not {revision}: read it again "
+                          "and reapply your change", "revision", current_revision=current)
+
+
 def _check(problems: list[Problem]) -> None:
     if problems:
         raise EditRefused("INVALID", f"{len(problems)} problem(s), nothing was changed", problems=problems)
@@ -152,10 +160,7 @@ class Editor:
             raise EditRefused("FORBIDDEN", f"you may change only your own organisation's records, not {record_id!r}")
         if revision is None:
             raise EditRefused("CONFLICT", f"{kind} {record_id!r} already exists", "id")
-        if int(current["revision"] or 0) != revision:
-            raise EditRefused("REVISION_CONFLICT", f"{kind} {record_id!r} is at revision {current['revision']}, "
-                              f"not {revision}: read it again and reapply your change", "revision",
-                              current_revision=int(current["revision"] or 0))
+        _check_revision(f"{kind} {record_id!r}", current["revision"], revision)
         return current
 
     async def save_organisation(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None) -> str:
@@ -213,9 +218,7 @@ class Editor:
             if revision is not None:
                 if not rows or not rows[0]["visible"]:
                     raise EditRefused("NOT_FOUND", "no such link", "target")
-                if int(rows[0]["revision"] or 0) != revision:
-                    raise EditRefused("REVISION_CONFLICT", f"the link is at revision {rows[0]['revision']}, not "
-                                      f"{revision}", "revision", current_revision=int(rows[0]["revision"] or 0))
+                _check_revision("the link", rows[0]["revision"], revision)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=_link_key(link))
             await write_records(self.graph, tx, self.directory_id, [], [], [link], now())
             return link
@@ -246,9 +249,7 @@ class Editor:
             rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
             if not rows or not rows[0]["visible"]:
                 raise EditRefused("NOT_FOUND", "no such link", "target")
-            if int(rows[0]["revision"] or 0) != revision:
-                raise EditRefused("REVISION_CONFLICT", f"the link is at revision {rows[0]['revision']}, not "
-                                  f"{revision}", "revision", current_revision=int(rows[0]["revision"] or 0))
+            _check_revision("the link", rows[0]["revision"], revision)
             await self.graph.run(tx, DELETE_LINK, **key)
             await self.graph.run(tx, TOMBSTONE, rows=[{"key": _link_key(link), "kind": "link", "id": _link_key(link),
                                                        "revision": revision + 1}],

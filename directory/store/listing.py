@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,7 +25,7 @@ from typing import Any
 
 from directory import places
 from directory.errors import BadArgument
-from directory.store.cypher import cypher, visible
+from directory.store.cypher import cypher, serves_group, service_map, visible
 
 MAX_PAGE = 100
 MAX_RADIUS_KM = 5000.0
@@ -66,8 +67,8 @@ class Filter:
 
     def params(self) -> dict[str, Any]:
         """Query parameters, checked: a bad value is a `BadArgument` naming the field."""
-        country = _country(self.country)
-        subdivision = _subdivision(self.subdivision)
+        country = _code("country", self.country, places.country_code, "3166-1 country")
+        subdivision = _code("subdivision", self.subdivision, places.subdivision_code, "3166-2 subdivision")
         region_areas, region_countries = _region(self.region)
         out: dict[str, Any] = {
             "kind": self.kind, "service_type": self.service_type, "group": self.group,
@@ -92,31 +93,22 @@ def _anchor(country: str | None, subdivision: str | None, region_areas: list[str
     if subdivision:
         return {"anchor_places": places.enclosing(subdivision), "anchor_countries": [subdivision.split("-")[0]]}
     if country:
-        inside = [s.code for s in places.subdivisions().values() if s.country == country]
+        inside = [s.code for s in places.subdivisions_of(country)]
         return {"anchor_places": places.enclosing(country) + inside, "anchor_countries": [country]}
     if region_areas:
-        inside = [s.code for s in places.subdivisions().values() if s.country in set(region_countries)]
+        inside = [s.code for c in region_countries for s in places.subdivisions_of(c)]
         enclosing = places.enclosing(region_areas[0])
         return {"anchor_places": sorted(set(region_areas + enclosing + region_countries + inside)),
                 "anchor_countries": region_countries}
     return {"anchor_places": [], "anchor_countries": []}
 
 
-def _country(value: str | None) -> str | None:
+def _code(argument: str, value: str | None, lookup: Callable[[str], str | None], standard: str) -> str | None:
     if not value:
         return None
-    code = places.country_code(value)
+    code = lookup(value)
     if code is None:
-        raise BadArgument("country", f"{value!r} is not an ISO 3166-1 country code")
-    return code
-
-
-def _subdivision(value: str | None) -> str | None:
-    if not value:
-        return None
-    code = places.subdivision_code(value)
-    if code is None:
-        raise BadArgument("subdivision", f"{value!r} is not an ISO 3166-2 subdivision code")
+        raise BadArgument(argument, f"{value!r} is not an ISO {standard} code")
     return code
 
 
@@ -187,7 +179,8 @@ def uncursor(sort: Sort, value: str | None) -> tuple[Any, str | None]:
 
 # --- statements ---------------------------------------------------------------------------------
 
-_TOLERANCE = ("CASE n.precision WHEN 'locality' THEN 7900.0 WHEN 'admin_area' THEN 79000.0 ELSE 0.0 END")
+_TOLERANCE = ("CASE n.precision " + " ".join(f"WHEN '{p}' THEN {m:.1f}" for p, m in TOLERANCE_M.items() if m)
+              + " ELSE 0.0 END")
 _NEAR_SOURCE = f"""CALL () {{
   MATCH (n:Organisation)
   WHERE n.pub_latitude >= $lat_min AND n.pub_latitude <= $lat_max
@@ -229,8 +222,7 @@ _PLACE_SOURCE = f"""CALL () {{
 _VISIBLE_SERVICE = f"""(s:Service)
          WHERE {visible('s')}
            AND ($service_type IS NULL OR s.type = $service_type)
-           AND ($group IS NULL OR NOT EXISTS {{ MATCH (s)-[:SERVES]->(:DefenderGroup) }}
-                OR EXISTS {{ MATCH (s)-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})
+           AND {serves_group('s')}
            AND ({_place_condition('s')})"""
 
 
@@ -258,8 +250,7 @@ _SERVICE_WHERE = f"""{visible('n')} AND {visible('s')}
   AND ($language IS NULL OR $language IN s.languages)
   AND ($updated_since IS NULL OR s.updated_at >= $updated_since)
   AND {_VERIFIED}
-  AND ($group IS NULL OR NOT EXISTS {{ MATCH (s)-[:SERVES]->(:DefenderGroup) }}
-       OR EXISTS {{ MATCH (s)-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})
+  AND {serves_group('s')}
   AND ({_place_condition('s')})"""
 
 _FASTEST = f"""COLLECT {{ MATCH (n)-[:OFFERS]->(s:Service)
@@ -305,10 +296,7 @@ def _service_list(sort: Sort, near: bool) -> str:
 WITH n, s, distance WHERE {_SERVICE_WHERE}
 WITH n, s, distance, {key} AS k
 WHERE {_after(desc, 's')}
-RETURN s {{.*,
-  coverage: [(s)-[a:AVAILABLE_IN]->(p:Place) | {{place: p.code, presence: a.presence}}],
-  groups: [(s)-[:SERVES]->(g:DefenderGroup) | g.code]
-}} AS s, distance, k
+RETURN {service_map('s')} AS s, distance, k
 ORDER BY k{' DESC' if desc else ''}, s.id
 LIMIT $limit"""
 

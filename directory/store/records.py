@@ -28,7 +28,7 @@ from directory.model import (
 )
 from directory.store import search
 from directory.store.backends import fulltext_index
-from directory.store.cypher import cypher, visible
+from directory.store.cypher import cypher, service_map, visible
 from directory.store.edits import Editor
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
@@ -55,19 +55,13 @@ GET_SERVICES = cypher("records.get_services", f"""
 UNWIND $ids AS wanted
 MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
 WHERE {visible('o')} AND {visible('s')}
-RETURN s {{.*,
-  coverage: [(s)-[a:AVAILABLE_IN]->(p:Place) | {{place: p.code, presence: a.presence}}],
-  groups: [(s)-[:SERVES]->(g:DefenderGroup) | g.code]
-}} AS s
+RETURN {service_map('s')} AS s
 """)
 SERVICES_OF = cypher("records.services_of", f"""
 UNWIND $ids AS oid
 MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)
 WHERE {visible('o')} AND {visible('s')}
-RETURN s {{.*,
-  coverage: [(s)-[a:AVAILABLE_IN]->(p:Place) | {{place: p.code, presence: a.presence}}],
-  groups: [(s)-[:SERVES]->(g:DefenderGroup) | g.code]
-}} AS s
+RETURN {service_map('s')} AS s
 ORDER BY s.name, s.id
 """)
 
