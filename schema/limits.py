@@ -31,7 +31,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from directory.errors import BadArgument
+from directory.errors import BadArgument, NotFound
 from directory.store.listing import MAX_PAGE
 
 MAX_DEPTH = 10
@@ -90,7 +90,7 @@ def _cost(selection_set: SelectionSetNode | None, fragments: dict[str, Any], see
 def _unexpected(error: GraphQLError) -> bool:
     """Errors the client caused keep their message; any other could carry internals, so it is masked."""
     original = error.original_error
-    return original is not None and not isinstance(original, BadArgument | ValueError)
+    return original is not None and not isinstance(original, BadArgument | NotFound | ValueError)
 
 
 EXTENSIONS: list[Any] = [

@@ -12,6 +12,7 @@ from directory.store.listing import MAX_PAGE, Page
 from directory.store.records import Store
 from schema.context import Context
 from schema.inputs import ListFilter, SearchKind, SortOrder
+from schema.referrals import ReferralQuery
 from schema.types import (
     Node,
     Organisation,
@@ -48,7 +49,7 @@ def _record_id(value: str, type_name: str) -> str:
 
 
 @strawberry.type
-class Query:
+class Query(ReferralQuery):
     @strawberry.field(description="Any record by its global id; null if there is none this viewer may see.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         type_name, _, record_id = str(id).partition(":")

@@ -16,9 +16,9 @@ ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", 
             "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description"]
 SERVICE_TAGS = ["#service+id", "#org+id", "#service+name", "#sector", "#country+code+present",
                 "#country+code+remote", "#group+code", "#meta+visibility", "#capacity", "#capacity+unit",
-                "#capacity+date"]
+                "#capacity+date", "#service+response_hours", "#service+lang", "#status"]
 LINK_TAGS = ["#rel+type", "#org+id+source", "#org+id+target", "#meta+id", "#meta+visibility", "#value",
-             "#currency", "#date+year"]
+             "#currency", "#date+year", "#rel+response_hours", "#rel+trust", "#rel+formal", "#date+confirmed"]
 
 
 def csv_bytes(tags: list[str], rows: list[dict[str, object]], header: bool = True) -> bytes:
@@ -42,6 +42,15 @@ def org(oid: str, name: str | None = None, **fields: object) -> dict[str, object
 def service(sid: str, oid: str, kind: str = "legal-aid", **fields: object) -> dict[str, object]:
     row: dict[str, object] = {"#service+id": sid, "#org+id": oid, "#service+name": f"Service {sid}",
                               "#sector": kind, "#country+code+present": "CO", "#meta+visibility": "public"}
+    row.update(fields)
+    return row
+
+
+def refers(source: str, target: str, hours: float | None = None, trust: float | None = None,
+           visibility: str = "network", **fields: object) -> dict[str, object]:
+    row: dict[str, object] = {"#rel+type": "REFERS_TO", "#org+id+source": source, "#org+id+target": target,
+                              "#meta+visibility": visibility, "#rel+response_hours": "" if hours is None else hours,
+                              "#rel+trust": "" if trust is None else trust}
     row.update(fields)
     return row
 

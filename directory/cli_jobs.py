@@ -1,0 +1,85 @@
+"""The `directory` verbs for the three jobs: `partners`, `gaps`, `referrals`.
+
+Each prints a table and, with `--csv FILE`, writes the same answer as HXL-tagged CSV. Like
+`export`, they answer for the public unless told otherwise: `--as ORG` answers as a member of that
+organisation would see it, `--audience all` as a steward.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from directory.config import Settings
+from directory.jobs import paths
+from directory.jobs.referrals import Question, referral_paths
+from directory.jobs.referrals import table as referral_table
+from directory.jobs.tables import Table
+from directory.store import open_store
+from directory.store.records import Store
+from directory.viewer import ANONYMOUS, STEWARD, Viewer
+
+ORDERS = {"hops": paths.PathOrder.HOPS, "response": paths.PathOrder.RESPONSE_TIME, "trust": paths.PathOrder.TRUST}
+
+
+def _viewer(args: argparse.Namespace) -> Viewer:
+    if args.as_org:
+        return Viewer("member", args.as_org, who="cli")
+    return STEWARD if args.audience == "all" else ANONYMOUS
+
+
+def _show(table: Table, args: argparse.Namespace) -> None:
+    sys.stdout.write(table.render())
+    if args.csv:
+        Path(args.csv).write_text(table.csv(), encoding="utf-8")
+        print(f"written to {args.csv}", file=sys.stderr)
+
+
+def _run(settings: Settings, work: Any) -> Any:
+    async def run() -> Any:
+        async with open_store(settings) as store:
+            return await work(store)
+
+    return asyncio.run(run())
+
+
+async def _names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
+    found = await store.organisations_by_id(viewer, sorted(ids))
+    return {i: o.name for i, o in found.items()}
+
+
+def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
+    viewer = _viewer(args)
+    question = Question(service_type=args.service, country=args.country, source=args.from_org, group=args.group,
+                        language=args.language, k=args.k, max_hops=args.max_hops, order=ORDERS[args.by])
+
+    async def work(store: Store) -> Table:
+        found = await referral_paths(store, viewer, question)
+        names = await _names(store, viewer, {o for p in found for o in p.organisations})
+        return referral_table(found, names)
+
+    _show(_run(settings, work), args)
+
+
+def _common(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--as", dest="as_org", metavar="ORG", help="answer as a member of this organisation would see it")
+    s.add_argument("--audience", choices=["public", "all"], default="public",
+                   help="without --as: what the public sees (default) or everything (steward)")
+    s.add_argument("--csv", metavar="FILE", help="also write the answer as HXL-tagged CSV")
+
+
+def add_verbs(sub: Any) -> None:
+    s = sub.add_parser("referrals", help="the best chains of referrals to providers of a service in a place")
+    s.add_argument("--from", dest="from_org", metavar="ORG", help="where the chains start (default: the --as org)")
+    s.add_argument("--service", required=True, help="service type code, e.g. legal-aid")
+    s.add_argument("--country", required=True, help="ISO 3166-1 country or ISO 3166-2 subdivision code")
+    s.add_argument("--group", help="defender group code the provider must serve")
+    s.add_argument("--language", help="ISO 639-1 code the provider must speak")
+    s.add_argument("-k", type=int, default=3, help=f"how many chains (1 to {paths.MAX_K}; default 3)")
+    s.add_argument("--max-hops", type=int, default=4, help=f"longest chain (0 to {paths.MAX_HOPS}; default 4)")
+    s.add_argument("--by", choices=sorted(ORDERS), default="hops", help="fewest hops, fastest response, most trust")
+    _common(s)
+    s.set_defaults(func=cmd_referrals)

@@ -1,0 +1,139 @@
+"""Referral paths for an INGO: the best chains of trusted referrals to a provider that can act.
+
+A provider can act when a service of the asked type is active and reaches the place (delivered
+there, or reaching it remotely), serves the asked defender group and speaks the asked language,
+and has not confirmed, within CAPACITY_VALID_DAYS, that it has no capacity left. Each hop and the
+provider come with the reasons they qualify, so a person can judge the chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from directory import places
+from directory.errors import BadArgument
+from directory.jobs.paths import Chain, PathOrder, Referral, best_chains, check_arguments
+from directory.jobs.rules import CAPACITY_VALID_DAYS, UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST, capacity_current, today
+from directory.jobs.tables import Column, Table
+from directory.store import referrals
+from directory.store.records import Store
+from directory.store.referrals import Offer
+from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.viewer import Viewer
+
+
+@dataclass(frozen=True)
+class Step:
+    referral: Referral
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class ReferralPath:
+    rank: int
+    chain: Chain
+    steps: list[Step]
+    offers: list[Offer]  # the provider's qualifying services
+    reasons: list[str]  # why the provider qualifies
+
+    @property
+    def organisations(self) -> tuple[str, ...]:
+        return self.chain.organisations
+
+
+@dataclass(frozen=True)
+class Question:
+    """What an INGO asks: who can give this service in this place, reached through whom."""
+
+    service_type: str
+    country: str
+    source: str | None = None  # the viewer's own organisation when not given
+    group: str | None = None
+    language: str | None = None
+    k: int = 3
+    max_hops: int = 4
+    order: PathOrder = PathOrder.HOPS
+
+
+async def referral_paths(store: Store, viewer: Viewer, question: Question,
+                         on: date | None = None) -> list[ReferralPath]:
+    """The k best chains, best first. Empty when no provider is reachable within the hop limit."""
+    on = on or today()
+    q = question
+    check_arguments(q.k, q.max_hops)
+    source = q.source or viewer.organisation
+    if not source:
+        raise BadArgument("from", "is required unless the viewer belongs to an organisation")
+    vocabulary = await store.vocabulary()
+    if not vocabulary.has(SERVICE_TYPE, q.service_type):
+        raise BadArgument("serviceType", f"{q.service_type!r} is not a service type")
+    if q.group is not None and not vocabulary.has(DEFENDER_GROUP, q.group):
+        raise BadArgument("group", f"{q.group!r} is not a defender group")
+    if q.language is not None and q.language.lower() not in places.languages():
+        raise BadArgument("language", f"{q.language!r} is not an ISO 639-1 language code")
+    where = referrals.area(q.country)
+    seen = await referrals.fetch(store.graph, viewer, source, q.service_type, where, q.max_hops, q.group,
+                                 q.language.lower() if q.language else None)
+    offers: dict[str, list[Offer]] = {}
+    for offer in seen.offers:
+        if not (offer.capacity == 0 and capacity_current(offer.capacity_confirmed, on)):
+            offers.setdefault(offer.provider, []).append(offer)
+    providers = {p: _fastest(found) for p, found in offers.items()}
+    chains = best_chains(source, seen.referrals, providers, q.order, q.k, q.max_hops)
+    vetted = await referrals.vetters(store.graph, viewer, sorted({o for c in chains for o in c.organisations[1:]}))
+    return [ReferralPath(rank, chain, [Step(r, _hop_reasons(r, vetted.get(r.target, []))) for r in chain.referrals],
+                         offers[chain.provider], _provider_reasons(offers[chain.provider], where, on))
+            for rank, chain in enumerate(chains, start=1)]
+
+
+def _fastest(offers: list[Offer]) -> float | None:
+    known = [o.response_hours for o in offers if o.response_hours is not None]
+    return min(known) if known else None
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:g} h"
+
+
+def _hop_reasons(r: Referral, vetters: list[str]) -> list[str]:
+    out = ["formal referral agreement" if r.formal else "informal referral" if r.formal is False else
+           "referral (agreement not recorded)"]
+    out.append(f"trust {r.trust:g}" if r.trust is not None else f"trust not recorded (counted as {UNKNOWN_TRUST:g})")
+    out.append(f"answers referrals within {_hours(r.response_hours)}" if r.response_hours is not None else
+               f"referral response time not recorded (counted as {_hours(UNKNOWN_RESPONSE_HOURS)})")
+    if r.confirmed:
+        out.append(f"link confirmed {r.confirmed}")
+    out += [f"vetted by {name}" for name in vetters]
+    return out
+
+
+def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> list[str]:
+    out = []
+    for o in offers:
+        reach = f"delivered in {where.code}" if o.present else f"reaches {where.code} remotely"
+        parts = [f"service {o.service} {reach}"]
+        parts.append(f"responds within {_hours(o.response_hours)}" if o.response_hours is not None else
+                     "response time not recorded")
+        if o.capacity is not None and capacity_current(o.capacity_confirmed, on):
+            parts.append(f"capacity {o.capacity} confirmed {o.capacity_confirmed}")
+        elif o.capacity is not None:
+            parts.append(f"capacity last confirmed {o.capacity_confirmed or 'never'} "
+                         f"(older than {CAPACITY_VALID_DAYS} days)")
+        out.append(", ".join(parts))
+    return out
+
+
+def table(found: list[ReferralPath], names: dict[str, str]) -> Table:
+    """The answer as rows: one per chain, its steps' reasons and the provider's joined."""
+    out = Table([Column("Rank", "#meta+rank"), Column("Hops", "#indicator+hops"),
+                 Column("Response h", "#indicator+response_hours"), Column("Trust", "#indicator+trust"),
+                 Column("Chain", "#org+name+chain", 70), Column("Chain ids", "#org+id+chain", printed=False),
+                 Column("Services", "#service+id", printed=False), Column("Why", "#meta+reasons", 80)])
+    for p in found:
+        why = [f"{names.get(s.referral.source, s.referral.source)} > {names.get(s.referral.target, s.referral.target)}:"
+               f" {', '.join(s.reasons)}" for s in p.steps] + p.reasons
+        out.add(p.rank, p.chain.hops, p.chain.response_hours, round(p.chain.trust, 3),
+                " > ".join(names.get(o, o) for o in p.organisations), " > ".join(p.organisations),
+                [o.service for o in p.offers], " | ".join(why))
+    return out

@@ -1,0 +1,209 @@
+"""Referral paths on the real store: a hand-worked graph, each order, each role, and random graphs
+compared with networkx after applying the visibility rules independently."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from directory.errors import BadArgument, NotFound
+from directory.jobs.paths import PathOrder
+from directory.jobs.referrals import Question, referral_paths
+from directory.store.cypher import cypher
+from directory.store.records import Store
+from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from tests import reference_paths
+from tests.helpers import Api, load, org, refers, service
+
+pytestmark = pytest.mark.anyio
+
+RECENT = (date.today() - timedelta(days=10)).isoformat()
+INGO = Viewer("member", "test:ingo", "t")
+DROP_HIDDEN = cypher("tests.drop_hidden", """
+MATCH (n:Organisation) WHERE n.id IN ['test:h', 'test:p3'] DETACH DELETE n
+WITH count(*) AS gone
+MATCH ()-[l:REFERS_TO]->() WHERE l.visibility = 'restricted' DELETE l
+""")
+
+
+async def seed(store: Store) -> None:
+    await load(store, [
+        org("ingo", **{"#org+type": "international-ngo"}), org("a"), org("b"),
+        org("c", **{"#meta+visibility": "network"}), org("h", **{"#meta+visibility": "restricted"}),
+        org("p0"), org("p1"), org("p2", **{"#country+code": "VE"}), org("p3", **{"#meta+visibility": "restricted"}),
+    ], [
+        service("p1-s", "p1", **{"#service+response_hours": "24"}),
+        service("p1-psy", "p1", "psychosocial-support", **{"#service+response_hours": "1"}),
+        service("p2-s", "p2", **{"#country+code+present": "VE", "#country+code+remote": "CO",
+                                 "#service+response_hours": "6"}),
+        service("p0-s", "p0", **{"#capacity": "0", "#capacity+unit": "cases", "#capacity+date": RECENT,
+                                 "#service+response_hours": "1"}),
+        service("p3-s", "p3", **{"#service+response_hours": "1"}),
+        service("a-med", "a", "medical-care"),
+        service("b-closed", "b", **{"#status": "temporarily closed"}),
+    ], [
+        refers("ingo", "a", 12, 0.9, **{"#rel+formal": "yes", "#date+confirmed": "2026-03-01"}),
+        refers("a", "p1", 24, 0.8), refers("ingo", "b", 6, 0.7), refers("b", "c", 6, 0.7), refers("c", "p2", 6, 0.7),
+        refers("ingo", "h", 1, 1.0), refers("h", "p2", 1, 1.0), refers("ingo", "p0", 1, 1.0, visibility="public"),
+        refers("a", "p3", 1, 1.0), refers("a", "ingo", 1, 1.0), refers("p1", "p2", 6, 0.9),
+        refers("b", "p1", 6, None, visibility="restricted"),
+    ])
+
+
+def ask(order: PathOrder = PathOrder.HOPS, k: int = 5, **kwargs: object) -> Question:
+    fields: dict[str, object] = {"service_type": "legal-aid", "country": "CO", "source": "test:ingo", "k": k,
+                                 "max_hops": 4, "order": order}
+    fields.update(kwargs)
+    return Question(**fields)  # type: ignore[arg-type]
+
+
+def chains(found: list) -> list[tuple[str, ...]]:
+    return [tuple(o.removeprefix("test:") for o in p.organisations) for p in found]
+
+
+async def test_each_order_on_the_hand_worked_graph(store: Store) -> None:
+    await seed(store)
+    # Visible to ingo's member: ingo>a>p1 (2 hops, 12+24+24 = 60 h, trust 0.72), ingo>a>p1>p2 (3 hops,
+    # 12+24+6+6 = 48 h, 0.648), ingo>b>c>p2 (3 hops, 6+6+6+6 = 24 h, 0.343). p0 confirmed it has no capacity.
+    by_hops = await referral_paths(store, INGO, ask(PathOrder.HOPS))
+    assert chains(by_hops) == [("ingo", "a", "p1"), ("ingo", "b", "c", "p2"), ("ingo", "a", "p1", "p2")]
+    assert [(p.rank, p.chain.hops, p.chain.response_hours) for p in by_hops] == [(1, 2, 60), (2, 3, 24), (3, 3, 48)]
+    by_time = await referral_paths(store, INGO, ask(PathOrder.RESPONSE_TIME))
+    assert chains(by_time) == [("ingo", "b", "c", "p2"), ("ingo", "a", "p1", "p2"), ("ingo", "a", "p1")]
+    by_trust = await referral_paths(store, INGO, ask(PathOrder.TRUST))
+    assert chains(by_trust) == [("ingo", "a", "p1"), ("ingo", "a", "p1", "p2"), ("ingo", "b", "c", "p2")]
+    assert by_trust[0].chain.trust == pytest.approx(0.72)
+    first = by_hops[0]
+    assert first.steps[0].reasons == ["formal referral agreement", "trust 0.9", "answers referrals within 12 h",
+                                      "link confirmed 2026-03-01"]
+    assert first.reasons == ["service test:p1-s delivered in CO, responds within 24 h"]
+    assert (await referral_paths(store, INGO, ask(k=1)))[0].organisations == by_hops[0].organisations
+
+
+async def test_hidden_intermediaries_give_nothing_away(store: Store) -> None:
+    await seed(store)
+    member_view = await referral_paths(store, INGO, ask(PathOrder.RESPONSE_TIME))
+    steward_view = await referral_paths(store, STEWARD, ask(PathOrder.HOPS, k=3))
+    # The steward sees the quick chain through the restricted h, the restricted p3 and the restricted link b>p1.
+    assert chains(steward_view) == [("ingo", "h", "p2"), ("ingo", "a", "p3"), ("ingo", "b", "p1")]
+    await store.graph.write(DROP_HIDDEN)
+    assert await referral_paths(store, INGO, ask(PathOrder.RESPONSE_TIME)) == member_view
+
+
+async def test_zero_capacity_unknown_to_anonymous_and_closed_services(store: Store) -> None:
+    await seed(store)
+    # Anonymous viewers see only the public link ingo>p0, and not p0's capacity, so p0 qualifies for them.
+    assert chains(await referral_paths(store, ANONYMOUS, ask())) == [("ingo", "p0")]
+    assert ("ingo", "p0") not in chains(await referral_paths(store, INGO, ask()))
+    # b's legal aid is temporarily closed: b is never a provider.
+    assert all(p.organisations[-1] != "test:b" for p in await referral_paths(store, STEWARD, ask(k=10)))
+
+
+async def test_source_that_provides_and_no_path(store: Store) -> None:
+    await seed(store)
+    own = await referral_paths(store, INGO, ask(service_type="medical-care", source="test:a"))
+    assert chains(own) == [("a",)] and own[0].chain.hops == 0
+    assert await referral_paths(store, INGO, ask(service_type="medical-care", country="VE")) == []
+    assert await referral_paths(store, INGO, ask(max_hops=1)) == []
+
+
+async def test_hidden_source_reads_as_missing_and_arguments_are_named(store: Store) -> None:
+    await seed(store)
+    with pytest.raises(NotFound) as hidden:
+        await referral_paths(store, INGO, ask(source="test:h"))
+    with pytest.raises(NotFound) as missing:
+        await referral_paths(store, INGO, ask(source="test:nobody"))
+    assert str(hidden.value).replace("test:h", "X") == str(missing.value).replace("test:nobody", "X")
+    for bad, argument in ((ask(service_type="cooking"), "serviceType"), (ask(country="XX"), "country"),
+                          (ask(group="nobody"), "group"), (ask(language="zz"), "language"), (ask(k=0), "k"),
+                          (ask(max_hops=9), "maxHops"), (ask(source=None), "from")):
+        with pytest.raises(BadArgument) as error:
+            await referral_paths(store, ANONYMOUS, bad)
+        assert error.value.argument == argument
+
+
+QUERY = """query($from: ID, $order: PathOrder!) {
+  referralPaths(from: $from, serviceType: "legal-aid", country: "CO", k: 3, order: $order) {
+    rank hops responseHours trust organisationIds providerReasons
+    steps { from { recordId } to { name } reasons }
+    provider { recordId } services { recordId } } }"""
+
+
+async def test_through_graphql_with_a_member_token(store: Store, api: Api) -> None:
+    await seed(store)
+    _, token = await store.tokens.create("member", "test:ingo")
+    data = await api.data(QUERY, token, order="FASTEST_RESPONSE")
+    paths = data["referralPaths"]
+    assert [p["organisationIds"] for p in paths] == [
+        ["test:ingo", "test:b", "test:c", "test:p2"], ["test:ingo", "test:a", "test:p1", "test:p2"],
+        ["test:ingo", "test:a", "test:p1"]]
+    assert paths[0]["responseHours"] == 24 and paths[0]["provider"] == {"recordId": "test:p2"}
+    assert paths[0]["services"] == [{"recordId": "test:p2-s"}]
+    assert [s["to"]["name"] for s in paths[0]["steps"]] == ["B", "C", "P2"]
+    hidden = await api.gql(QUERY, token, order="FEWEST_HOPS", **{"from": "test:h"})
+    missing = await api.gql(QUERY, token, order="FEWEST_HOPS", **{"from": "test:nobody"})
+    assert hidden["errors"][0]["message"].replace("test:h", "X") == \
+        missing["errors"][0]["message"].replace("test:nobody", "X")
+
+
+# --- random graphs against networkx -------------------------------------------------------------
+
+NAMES = [f"r{i}" for i in range(6)]
+VIS = st.sampled_from(["public", "network", "restricted"])
+
+
+@st.composite
+def random_directory(draw: st.DrawFn) -> dict[str, object]:
+    orgs = {n: draw(VIS) for n in NAMES}
+    pairs = draw(st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(NAMES)).filter(lambda p: p[0] != p[1]),
+                          max_size=14, unique=True))
+    links = [(a, b, draw(st.sampled_from([None, 1.0, 24.0])), draw(st.sampled_from([None, 0.4, 0.9])), draw(VIS))
+             for a, b in pairs]
+    providers = draw(st.dictionaries(st.sampled_from(NAMES), st.tuples(st.sampled_from([None, 6.0, 48.0]), VIS),
+                                     max_size=3))
+    viewer = draw(st.sampled_from(["anonymous", "steward", *NAMES]))
+    return {"orgs": orgs, "links": links, "providers": providers, "viewer": viewer,
+            "source": draw(st.sampled_from(NAMES)), "order": draw(st.sampled_from(list(PathOrder))),
+            "k": draw(st.integers(1, 4)), "hops": draw(st.integers(0, 4))}
+
+
+def _expected(d: dict[str, object]) -> list[tuple[str, ...]] | None:
+    """The visibility rules applied by hand, then networkx. None when the source is hidden."""
+    viewer = d["viewer"]
+    see = {"anonymous": {"public"}, "steward": {"public", "network", "restricted"}}.get(viewer, {"public", "network"})
+    orgs: dict[str, str] = d["orgs"]  # type: ignore[assignment]
+    shown = {n for n, v in orgs.items() if v in see or n == viewer}
+    if d["source"] not in shown:
+        return None
+    edges = [(a, b, h, t) for a, b, h, t, v in d["links"]  # type: ignore[attr-defined]
+             if a in shown and b in shown and (v in see or viewer in (a, b))]
+    providers = {p: h for p, (h, v) in d["providers"].items()  # type: ignore[attr-defined]
+                 if p in shown and (v in see or p == viewer)}
+    return reference_paths.best_chains(d["source"], edges, providers, d["order"].value, d["k"], d["hops"])  # type: ignore[arg-type,attr-defined]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(random_directory())
+async def test_random_graphs_agree_with_networkx(store: Store, d: dict[str, object]) -> None:
+    from tests.conftest import WIPE
+
+    await store.graph.write(WIPE)
+    orgs: dict[str, str] = d["orgs"]  # type: ignore[assignment]
+    await load(store, [org(n, **{"#meta+visibility": v}) for n, v in orgs.items()],
+               [service(f"{p}-s", p, **{"#meta+visibility": v, "#service+response_hours": "" if h is None else h})
+                for p, (h, v) in d["providers"].items()],  # type: ignore[attr-defined]
+               [refers(a, b, h, t, visibility=v) for a, b, h, t, v in d["links"]])  # type: ignore[attr-defined]
+    viewer = {"anonymous": ANONYMOUS, "steward": STEWARD}.get(d["viewer"], None)  # type: ignore[call-overload]
+    viewer = viewer or Viewer("member", f"test:{d['viewer']}", "t")
+    question = Question("legal-aid", "CO", f"test:{d['source']}", k=d["k"], max_hops=d["hops"],  # type: ignore[arg-type]
+                        order=d["order"])  # type: ignore[arg-type]
+    expected = _expected(d)
+    if expected is None:
+        with pytest.raises(NotFound):
+            await referral_paths(store, viewer, question)
+        return
+    got = await referral_paths(store, viewer, question)
+    assert chains(got) == expected
