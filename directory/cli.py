@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from directory import cli_jobs, demo, exports, hsds, hxl, importer
+from directory import cli_jobs, demo, exports, hsds, hxl, importer, indicators
 from directory.config import Settings
-from directory.errors import DirectoryError
+from directory.errors import BadArgument, DirectoryError
 from directory.store import backup as backups
-from directory.store import open_store
+from directory.store import needs, open_store
 from directory.store.records import Store
 from directory.store.writes import WriteCounts
 from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
@@ -49,7 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> WriteCounts:
+    async def work(store: Store) -> WriteCounts | int:
         inputs: list[importer.Parsed] = []
         if args.format == "hsds":
             folder = Path(args.files[0])
@@ -64,18 +64,34 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
                 kind, rows = hxl.read(Path(name).read_bytes(), name, args.kind)
                 progress(f"{name}: {len(rows)} {kind} rows")
                 inputs.append(importer.Parsed(name, kind, rows))
+        if any(p.kind == "indicators" for p in inputs):
+            return await _import_indicators(store, inputs, args.check)
         if args.check:
             batch = await importer.validate(store, inputs, progress)
             return WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
         return await importer.run(store, inputs, progress)
 
     counts = _with_store(settings, work)
+    if isinstance(counts, int):
+        print(f"{'valid' if args.check else 'imported'}: {counts} need indicator rows"
+              f"{'; nothing was written' if args.check else ''}")
+        return
     if args.check:
         print(f"valid: {counts.organisations} organisations, {counts.services} services, {counts.links} links; "
               "nothing was written")
         return
     print(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
           "changed")
+
+
+async def _import_indicators(store: Store, inputs: list[importer.Parsed], check: bool) -> int:
+    """Need indicators are not organisations, services or links: they go in on their own."""
+    if any(p.kind != "indicators" for p in inputs):
+        raise BadArgument("files", "import need indicator files on their own, not with other kinds")
+    found = [i for p in inputs for i in indicators.validate(p.rows, p.source)]
+    if not check:
+        await needs.write(store.graph, found)
+    return len(found)
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:

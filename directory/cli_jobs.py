@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from directory.config import Settings
-from directory.jobs import paths
+from directory.jobs import gaps, paths
 from directory.jobs.referrals import Question, referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table
@@ -31,10 +31,11 @@ def _viewer(args: argparse.Namespace) -> Viewer:
     return STEWARD if args.audience == "all" else ANONYMOUS
 
 
-def _show(table: Table, args: argparse.Namespace) -> None:
+def _show(table: Table, args: argparse.Namespace, full: Table | None = None) -> None:
+    """Print the table; write `full` (or the same table) as CSV when asked."""
     sys.stdout.write(table.render())
     if args.csv:
-        Path(args.csv).write_text(table.csv(), encoding="utf-8")
+        Path(args.csv).write_text((full or table).csv(), encoding="utf-8")
         print(f"written to {args.csv}", file=sys.stderr)
 
 
@@ -64,6 +65,20 @@ def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
     _show(_run(settings, work), args)
 
 
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
+    viewer = _viewer(args)
+    question = gaps.GapQuestion(codes=args.places.split(",") if args.places else None, country=args.country,
+                                region=args.region, service_types=args.service, group=args.group,
+                                indicators=args.indicator, donor=args.donor)
+    matrix: gaps.GapMatrix = _run(settings, lambda store: gaps.coverage_gaps(store, viewer, question))
+    _show(gaps.table(matrix, args.top), args, gaps.table(matrix))
+    print(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
+          file=sys.stderr)
+    for t in matrix.donor_totals:
+        print(f"{args.donor}: {t.currency} {t.amount:,.0f} in {t.grants} grants reaching {t.cells} cells; "
+              f"{t.currency} {t.to_high_gap_cells:,.0f} to providers in cells scoring {gaps.HIGH_GAP:g} or more")
+
+
 def _common(s: argparse.ArgumentParser) -> None:
     s.add_argument("--as", dest="as_org", metavar="ORG", help="answer as a member of this organisation would see it")
     s.add_argument("--audience", choices=["public", "all"], default="public",
@@ -83,3 +98,16 @@ def add_verbs(sub: Any) -> None:
     s.add_argument("--by", choices=sorted(ORDERS), default="hops", help="fewest hops, fastest response, most trust")
     _common(s)
     s.set_defaults(func=cmd_referrals)
+
+    s = sub.add_parser("gaps", help="coverage gaps: places by service types, weighted by need, worst first")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--places", help="comma-separated country or subdivision codes (default: every country)")
+    where.add_argument("--country", help="this country's subdivisions")
+    where.add_argument("--region", help="the countries of a UN M49 area: region:Africa, subregion:Western Asia, 419")
+    s.add_argument("--service", action="append", help="a service type code (repeat for more; default: all)")
+    s.add_argument("--group", help="only services open to this defender group")
+    s.add_argument("--indicator", action="append", help="a need indicator name (repeat; default: all imported)")
+    s.add_argument("--donor", metavar="ORG", help="show where this donor's funding goes")
+    s.add_argument("--top", type=int, default=30, help="how many cells to print (default 30; the CSV has all)")
+    _common(s)
+    s.set_defaults(func=cmd_gaps)

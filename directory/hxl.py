@@ -41,7 +41,12 @@ LINK_TAGS = {
     "#rel+trust": "trust", "#date+confirmed": "confirmed", "#value": "amount", "#currency": "currency",
     "#date+year": "year", "#rel+purpose": "purpose",
 }
-KINDS = {"organisations": ORGANISATION_TAGS, "services": SERVICE_TAGS, "links": LINK_TAGS}
+INDICATOR_TAGS = {
+    "#country+code": "country", "#adm1+code": "subdivision", "#indicator+name": "name",
+    "#indicator+value": "value", "#date+year": "year", "#meta+source": "source", "#meta+visibility": "visibility",
+}
+KINDS = {"organisations": ORGANISATION_TAGS, "services": SERVICE_TAGS, "links": LINK_TAGS,
+         "indicators": INDICATOR_TAGS}
 
 
 def canonical(tag: str) -> str:
@@ -70,6 +75,8 @@ def _is_hashtag_row(cells: list[str]) -> bool:
 
 
 def detect(tags: set[str]) -> str | None:
+    if "#indicator+value" in tags:
+        return "indicators"
     if "#rel+type" in tags:
         return "links"
     if "#service+id" in tags:
@@ -102,7 +109,8 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
                     kind = kind or detect(set(tags))
                     if kind not in KINDS:
                         raise ValidationFailed(source, [Problem(line, "hashtag row", "cannot tell the kind of file: "
-                                                        "it needs #org+id, #service+id or #rel+type")])
+                                                        "it needs #org+id, #service+id, #rel+type or "
+                                                        "#indicator+value")])
                     mapping = _CANONICAL[kind]
                     for i, tag in enumerate(tags):
                         if tag and tag not in mapping:

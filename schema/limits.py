@@ -41,8 +41,10 @@ MAX_COST = 20_000
 DEFAULT_FIRST = 20
 # Lists without `first`: how many items one may hold, at most in practice.
 LIST_FANOUT = {"services": 20, "links": 20, "coverage": 1, "groups": 1, "places": 250, "taxonomy": 1,
-               "providers": 20}
-PAGED = {"organisations", "services", "search"}
+               "providers": 20, "referralPaths": 10, "steps": 6, "findPartners": 10, "funding": 3,
+               "donorFunding": 3, "capacity": 2, "donorTotals": 3}
+PAGED = {"organisations", "services", "search", "coverageGaps"}
+PAGE_DEFAULT = {"coverageGaps": 500}
 
 
 class CostLimit(ValidationRule):
@@ -64,7 +66,7 @@ def _multiplier(field: FieldNode, top_level: bool) -> int:
         for arg in field.arguments or ():
             if arg.name.value == "first":
                 return int(arg.value.value) if isinstance(arg.value, IntValueNode) else MAX_PAGE
-        return DEFAULT_FIRST
+        return PAGE_DEFAULT.get(name, DEFAULT_FIRST)
     return LIST_FANOUT.get(name, 1)
 
 

@@ -11,6 +11,7 @@ from directory.store import coverage
 from directory.store.listing import MAX_PAGE, Page
 from directory.store.records import Store
 from schema.context import Context
+from schema.gaps import GapQuery
 from schema.inputs import ListFilter, SearchKind, SortOrder
 from schema.referrals import ReferralQuery
 from schema.types import (
@@ -49,7 +50,7 @@ def _record_id(value: str, type_name: str) -> str:
 
 
 @strawberry.type
-class Query(ReferralQuery):
+class Query(ReferralQuery, GapQuery):
     @strawberry.field(description="Any record by its global id; null if there is none this viewer may see.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         type_name, _, record_id = str(id).partition(":")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-from directory import hxl, importer
+from directory import hxl, importer, indicators
+from directory.store import needs
 from directory.store.records import Store
 from directory.store.writes import WriteCounts
 
@@ -21,5 +22,10 @@ def parsed() -> list[importer.Parsed]:
 
 
 async def load(store: Store) -> WriteCounts:
-    """Upsert the demo data; loading it twice changes nothing the second time."""
-    return await importer.run(store, parsed())
+    """Upsert the demo data; loading it twice changes nothing the second time. The need indicators
+    are illustrative (the file says so in its first line)."""
+    counts = await importer.run(store, parsed())
+    source = "demo/indicators.csv"
+    _, rows = hxl.read(resources.files("directory.demo").joinpath("indicators.csv").read_bytes(), source)
+    await needs.write(store.graph, indicators.validate(rows, source))
+    return counts

@@ -79,6 +79,10 @@ MIGRATIONS: list[list[Step]] = [
         create_fulltext_indexes,
         _derive_fields,
     ],
+    [  # 3: need indicators
+        cypher("schema.indicator_key", "CREATE CONSTRAINT indicator_key IF NOT EXISTS "
+                                       "FOR (n:Indicator) REQUIRE n.key IS UNIQUE"),
+    ],
 ]
 
 VERSION = len(MIGRATIONS)

@@ -1,0 +1,348 @@
+"""Coverage gaps for donors: a matrix of places by service types, weighted by need.
+
+A cell is one place (a country, or a subdivision) and one service type. Its providers are the
+organisations with a visible, active service of that type available in the place, in an area that
+contains it (a region, the world) or, for a country, in one of its subdivisions. The gap score
+(0 to 100, higher is a worse gap) is
+
+    supply    = sum over providers of  presence (1 delivered there, 0.5 reaching it remotely)
+                                     x freshness (1, or 0.5 if not confirmed for STALE_AFTER_DAYS)
+    shortfall = 1 / (1 + supply)                        1 with no provider, 0.5 with one, ...
+    need      = mean of the chosen indicators, each scaled to 0..1 by its largest value
+                (unknown need counts as 0.5)
+    score     = 100 x shortfall x (0.25 + 0.75 x need)
+
+so supply moves a score most and need up to four times. Funding is shown beside the score, not in
+it: different viewers see different funding, and a donor wants to see where money already goes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from directory import places
+from directory.errors import BadArgument, NotFound
+from directory.indicators import Indicator
+from directory.jobs.rules import capacity_current, day_of, is_stale, today
+from directory.jobs.tables import Column, Table
+from directory.store import coverage, gaps, needs
+from directory.store.gaps import Grant, Offer
+from directory.store.records import Store
+from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.viewer import Viewer
+
+REMOTE_WEIGHT = 0.5
+STALE_WEIGHT = 0.5
+UNKNOWN_NEED = 0.5
+FUNDING_YEARS = 3  # grants of this year and the two before, and undated ones, count
+HIGH_GAP = 50.0  # a donor summary counts the funding that reaches cells scoring at least this
+
+
+class Flag(StrEnum):
+    NO_PROVIDER = "no_provider"
+    SINGLE_PROVIDER = "single_provider"  # one organisation is a single point of failure
+    STALE = "stale"  # no provider confirmed within STALE_AFTER_DAYS
+    UNFUNDED = "unfunded"  # no funding this viewer may see reaches any provider
+    CAPACITY_EXPIRED = "capacity_expired"  # capacity figures recorded, none confirmed recently
+
+
+@dataclass(frozen=True)
+class Amount:
+    currency: str
+    amount: float
+
+
+@dataclass(frozen=True)
+class Funding:
+    """Funding received by a cell's providers in one currency (amounts in different currencies are
+    never added up: the directory has no exchange rates offline)."""
+
+    currency: str
+    amount: float
+    grants: int
+    donors: int
+    top_donor_share: float
+    concentration: float  # Herfindahl-Hirschman index of donor shares, 0..1; 1 means one donor
+
+
+@dataclass
+class Cell:
+    place: str
+    service_type: str
+    present: list[str] = field(default_factory=list)  # providers delivering the service there
+    remote: list[str] = field(default_factory=list)  # providers only reaching it remotely
+    capacity: list[Amount] | None = None  # current capacity per unit; None if the viewer may not see it
+    median_response_hours: float | None = None
+    newest_confirmation: str | None = None
+    oldest_confirmation: str | None = None
+    stale_providers: int = 0
+    funding: list[Funding] = field(default_factory=list)
+    donor_funding: list[Amount] = field(default_factory=list)
+    need: float | None = None
+    score: float = 0.0
+    flags: list[Flag] = field(default_factory=list)
+    confirmed: dict[str, str | None] = field(default_factory=dict)  # provider: its latest confirmation
+
+    @property
+    def providers(self) -> int:
+        return len(self.present) + len(self.remote)
+
+
+@dataclass(frozen=True)
+class DonorTotal:
+    currency: str
+    amount: float
+    grants: int
+    cells: int  # cells in the matrix where this donor funds a provider
+    to_high_gap_cells: float  # the part of `amount` received by providers in a cell scoring HIGH_GAP or more
+
+
+@dataclass
+class GapMatrix:
+    cells: list[Cell]  # worst gap first
+    indicators: list[str]  # the indicators that weighed need
+    donor: str | None = None
+    donor_totals: list[DonorTotal] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GapQuestion:
+    codes: list[str] | None = None  # countries or subdivisions
+    country: str | None = None  # this country's subdivisions
+    region: str | None = None  # the countries of a UN M49 area: world, region:Africa, subregion:..., or 419
+    service_types: list[str] | None = None
+    group: str | None = None
+    indicators: list[str] | None = None
+    donor: str | None = None
+
+
+async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date | None = None) -> GapMatrix:
+    on = on or today()
+    wanted = _places(q)
+    vocabulary = await store.vocabulary()
+    types = q.service_types or sorted(vocabulary.terms.get(SERVICE_TYPE, set()))
+    for t in types:
+        if not vocabulary.has(SERVICE_TYPE, t):
+            raise BadArgument("serviceTypes", f"{t!r} is not a service type")
+    if q.group is not None and not vocabulary.has(DEFENDER_GROUP, q.group):
+        raise BadArgument("group", f"{q.group!r} is not a defender group")
+    if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
+        raise NotFound("organisation", q.donor)
+
+    counts_for: dict[str, list[str]] = defaultdict(list)  # coverage place: the wanted places it counts for
+    for p in wanted:
+        for code in _contributors(p):
+            counts_for[code].append(p.code)
+    found = await gaps.offers(store.graph, viewer, q.service_types, q.group)
+    reaching: dict[tuple[str, str], dict[str, tuple[Offer, bool]]] = defaultdict(dict)
+    for service_type, offers in found.items():
+        for offer in offers:
+            for code, present in offer.places.items():
+                for place in counts_for.get(code, ()):
+                    seen = reaching[(place, service_type)].get(offer.service)
+                    reaching[(place, service_type)][offer.service] = (offer, present or (seen is not None and seen[1]))
+    known = {o.service: _known(o, on) for offers in found.values() for o in offers}
+    cells = [_cell(p.code, t, list(reaching.get((p.code, t), {}).values()), known, viewer)
+             for p in wanted for t in types]
+    recipients = sorted({o for c in cells for o in c.present + c.remote})
+    received = await gaps.grants(store.graph, viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
+    by_recipient: dict[str, list[Grant]] = defaultdict(list)
+    for g in received:
+        by_recipient[g.recipient].append(g)
+    indicators = await needs.read(store.graph, viewer.params, q.indicators)
+    if q.indicators:
+        missing = sorted(set(q.indicators) - {i.name for i in indicators})
+        if missing:
+            raise BadArgument("indicators", f"no indicator named {', '.join(map(repr, missing))}")
+    need = NeedWeights(indicators)
+    for cell in cells:
+        cell_grants = [g for p in cell.present + cell.remote for g in by_recipient.get(p, [])]
+        cell.funding = _funding(cell_grants)
+        cell.donor_funding = _amounts([g for g in cell_grants if g.donor == q.donor]) if q.donor else []
+        cell.need = need(cell.place)
+        cell.score = _score(cell, on)
+        cell.flags = _flags(cell, cell_grants)
+    cells.sort(key=lambda c: (-c.score, c.place, c.service_type))
+    totals = _donor_totals(q.donor, cells, received) if q.donor else []
+    return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
+
+
+def _places(q: GapQuestion) -> list[places.Place]:
+    if q.region:
+        if q.codes or q.country:
+            raise BadArgument("region", "give a region, a country, or a list of places: only one")
+        area = places.area_code(q.region)
+        if area is None:
+            raise BadArgument("region", f"{q.region!r} is not world, region:NAME, subregion:NAME or an M49 code")
+        return [places.countries()[c] for c in places.within(area)[1]]
+    return coverage.place_list(q.codes, q.country)
+
+
+def _contributors(place: places.Place) -> list[str]:
+    """The coverage places whose services count for this place."""
+    out = places.enclosing(place.code)
+    if place.kind == "country":
+        out += [s.code for s in places.subdivisions_of(place.code)]
+    return out
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What a cell needs to know of one offer, worked out once per offer rather than once per cell."""
+
+    confirmed: str | None
+    stale: bool
+    capacity_current: bool
+
+
+def _known(offer: Offer, on: date) -> _Known:
+    days = [d for d in (day_of(offer.updated_at), day_of(offer.capacity_confirmed)) if d is not None]
+    confirmed = max(days).isoformat() if days else None
+    return _Known(confirmed, is_stale(confirmed, on), capacity_current(offer.capacity_confirmed, on))
+
+
+def _cell(place: str, service_type: str, offers: list[tuple[Offer, bool]], known: dict[str, _Known],
+          viewer: Viewer) -> Cell:
+    """One cell from the services reaching it, each once, with whether it is delivered there."""
+    present: set[str] = set()
+    providers: dict[str, list[Offer]] = defaultdict(list)
+    for o, here in offers:
+        providers[o.provider].append(o)
+        if here:
+            present.add(o.provider)
+    cell = Cell(place, service_type, sorted(present), sorted(set(providers) - present))
+    fastest = [min(h) for h in ([o.response_hours for o in offered if o.response_hours is not None]
+                                for offered in providers.values()) if h]
+    cell.median_response_hours = statistics.median(fastest) if fastest else None
+    for provider, offered in providers.items():
+        dates = [d for d in (known[o.service].confirmed for o in offered) if d]
+        cell.confirmed[provider] = max(dates) if dates else None
+    dates = [d for d in cell.confirmed.values() if d]
+    cell.newest_confirmation = max(dates, default=None)
+    cell.oldest_confirmation = min(dates, default=None)
+    # a provider is stale when every one of its services here is
+    cell.stale_providers = sum(1 for offered in providers.values() if all(known[o.service].stale for o in offered))
+    if viewer.role != "anonymous":
+        units: dict[str, float] = defaultdict(float)
+        recorded = [o for o, _ in offers if o.capacity is not None]
+        for o in recorded:
+            if known[o.service].capacity_current:
+                units[o.capacity_unit] += o.capacity or 0
+        cell.capacity = [Amount(unit, total) for unit, total in sorted(units.items())]
+        if recorded and not units:
+            cell.flags.append(Flag.CAPACITY_EXPIRED)
+    return cell
+
+
+def _score(cell: Cell, on: date) -> float:
+    supply = sum((1.0 if p in cell.present else REMOTE_WEIGHT) * (STALE_WEIGHT if is_stale(d, on) else 1.0)
+                 for p, d in cell.confirmed.items())
+    need = UNKNOWN_NEED if cell.need is None else cell.need
+    return round(100 * (1 / (1 + supply)) * (0.25 + 0.75 * need), 1)
+
+
+def _flags(cell: Cell, grants: list[Grant]) -> list[Flag]:
+    flags = []
+    if cell.providers == 0:
+        flags.append(Flag.NO_PROVIDER)
+    elif cell.providers == 1:
+        flags.append(Flag.SINGLE_PROVIDER)
+    if cell.providers and cell.stale_providers == cell.providers:
+        flags.append(Flag.STALE)
+    if cell.providers and not grants:
+        flags.append(Flag.UNFUNDED)
+    return flags + cell.flags
+
+
+def _amounts(grants: list[Grant]) -> list[Amount]:
+    totals: dict[str, float] = defaultdict(float)
+    for g in grants:
+        if g.amount is not None and g.currency:
+            totals[g.currency] += g.amount
+    return [Amount(c, a) for c, a in sorted(totals.items())]
+
+
+def _funding(grants: list[Grant]) -> list[Funding]:
+    out = []
+    by_currency: dict[str, list[Grant]] = defaultdict(list)
+    for g in grants:
+        if g.amount is not None and g.currency:
+            by_currency[g.currency].append(g)
+    for currency, found in sorted(by_currency.items()):
+        per_donor: dict[str, float] = defaultdict(float)
+        for g in found:
+            per_donor[g.donor] += g.amount or 0.0
+        total = sum(per_donor.values())
+        shares = [v / total for v in per_donor.values()] if total else []
+        out.append(Funding(currency, total, len(found), len(per_donor), round(max(shares, default=0.0), 4),
+                           round(sum(s * s for s in shares), 4)))
+    return out
+
+
+class NeedWeights:
+    """Each indicator's latest value per place, scaled by its largest value at the same level
+    (countries against countries, subdivisions against subdivisions)."""
+
+    def __init__(self, indicators: list[Indicator]) -> None:
+        latest: dict[tuple[str, str], Indicator] = {}
+        for i in indicators:
+            key = (i.name, i.place)
+            if key not in latest or i.year > latest[key].year:
+                latest[key] = i
+        top: dict[tuple[str, bool], float] = defaultdict(float)
+        for i in latest.values():
+            top[(i.name, "-" in i.place)] = max(top[(i.name, "-" in i.place)], i.value)
+        self.names = sorted({i.name for i in indicators})
+        self.scaled = {key: (i.value / top[(i.name, "-" in i.place)] if top[(i.name, "-" in i.place)] else 0.0)
+                       for key, i in latest.items()}
+
+    def __call__(self, place: str) -> float | None:
+        country = place.split("-")[0]
+        values = []
+        for name in self.names:
+            value = self.scaled.get((name, place), self.scaled.get((name, country)))
+            if value is not None:
+                values.append(value)
+        return round(sum(values) / len(values), 4) if values else None
+
+
+def _donor_totals(donor: str, cells: list[Cell], grants: list[Grant]) -> list[DonorTotal]:
+    own = [g for g in grants if g.donor == donor and g.amount is not None and g.currency]
+    high = {p for c in cells if c.score >= HIGH_GAP for p in c.present + c.remote}
+    out = []
+    for currency in sorted({g.currency for g in own if g.currency}):
+        mine = [g for g in own if g.currency == currency]
+        reached = {g.recipient for g in mine}
+        out.append(DonorTotal(currency, sum(g.amount or 0.0 for g in mine), len(mine),
+                              sum(1 for c in cells if reached & set(c.present + c.remote)),
+                              sum(g.amount or 0.0 for g in mine if g.recipient in high)))
+    return out
+
+
+def table(matrix: GapMatrix, top: int | None = None) -> Table:
+    out = Table([Column("Place", "#country+code"), Column("Service", "#sector"), Column("Score", "#indicator+gap"),
+                 Column("Flags", "#meta+flags", 40), Column("Present", "#org+num+present"),
+                 Column("Remote", "#org+num+remote"), Column("Need", "#indicator+need"),
+                 Column("Median h", "#indicator+response_hours"), Column("Newest", "#date+confirmed"),
+                 Column("Capacity", "#capacity", 24), Column("Funding", "#value+funding", 30),
+                 Column("Top donor share", "#indicator+top_donor_share", printed=False),
+                 Column("Concentration", "#indicator+concentration", printed=False),
+                 Column("Providers", "#org+id+providers", printed=False)]
+                + ([Column("Donor funding", "#value+donor", 24)] if matrix.donor else []))
+    for c in matrix.cells[:top]:
+        row: list[object] = [
+            c.place, c.service_type, c.score, [f.value for f in c.flags], len(c.present), len(c.remote), c.need,
+            c.median_response_hours, c.newest_confirmation,
+            None if c.capacity is None else [f"{a.amount:g} {a.currency}" for a in c.capacity],
+            [f"{f.currency} {f.amount:,.0f} ({f.donors} donor{'s' if f.donors != 1 else ''})" for f in c.funding],
+            [f"{f.currency} {f.top_donor_share:g}" for f in c.funding],
+            [f"{f.currency} {f.concentration:g}" for f in c.funding], c.present + c.remote]
+        if matrix.donor:
+            row.append([f"{a.currency} {a.amount:,.0f}" for a in c.donor_funding])
+        out.add(*row)
+    return out
+
