@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from directory.config import Settings
-from directory.jobs import gaps, paths
+from directory.jobs import gaps, partners, paths
 from directory.jobs.referrals import Question, referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table
@@ -79,6 +79,18 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
               f"{t.currency} {t.to_high_gap_cells:,.0f} to providers in cells scoring {gaps.HIGH_GAP:g} or more")
 
 
+def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
+    viewer = _viewer(args)
+    question = partners.PartnerQuestion(organisation=args.org, service_types=args.service, country=args.country,
+                                        radius_km=args.radius_km, first=args.first)
+
+    async def work(store: Store) -> Table:
+        found = await partners.find_partners(store, viewer, question)
+        return partners.table(found, await _names(store, viewer, {p.organisation for p in found}))
+
+    _show(_run(settings, work), args)
+
+
 def _common(s: argparse.ArgumentParser) -> None:
     s.add_argument("--as", dest="as_org", metavar="ORG", help="answer as a member of this organisation would see it")
     s.add_argument("--audience", choices=["public", "all"], default="public",
@@ -98,6 +110,15 @@ def add_verbs(sub: Any) -> None:
     s.add_argument("--by", choices=sorted(ORDERS), default="hops", help="fewest hops, fastest response, most trust")
     _common(s)
     s.set_defaults(func=cmd_referrals)
+
+    s = sub.add_parser("partners", help="organisations that offer what an organisation lacks, best first")
+    s.add_argument("--org", metavar="ORG", help="the organisation looking for partners (default: the --as org)")
+    s.add_argument("--service", action="append", help="a service type it asks for (repeat; default: all it lacks)")
+    s.add_argument("--country", help="where partners must reach (default: the organisation's country)")
+    s.add_argument("--radius-km", type=float, help="instead of a country: within this distance of its published point")
+    s.add_argument("--first", type=int, default=10, help=f"how many (1 to {partners.MAX_FIRST}; default 10)")
+    _common(s)
+    s.set_defaults(func=cmd_partners)
 
     s = sub.add_parser("gaps", help="coverage gaps: places by service types, weighted by need, worst first")
     where = s.add_mutually_exclusive_group()

@@ -13,6 +13,7 @@ from directory.store.records import Store
 from schema.context import Context
 from schema.gaps import GapQuery
 from schema.inputs import ListFilter, SearchKind, SortOrder
+from schema.partners import PartnerQuery
 from schema.referrals import ReferralQuery
 from schema.types import (
     Node,
@@ -50,7 +51,7 @@ def _record_id(value: str, type_name: str) -> str:
 
 
 @strawberry.type
-class Query(ReferralQuery, GapQuery):
+class Query(PartnerQuery, GapQuery, ReferralQuery):
     @strawberry.field(description="Any record by its global id; null if there is none this viewer may see.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         type_name, _, record_id = str(id).partition(":")
