@@ -49,6 +49,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    if args.format == "iati":
+        cli_jobs.import_iati(args, settings)
+        return
+
     async def work(store: Store) -> WriteCounts | int:
         inputs: list[importer.Parsed] = []
         if args.format == "hsds":
@@ -223,7 +227,10 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("import", help="import CSV (HXL) files or an HSDS 3.0 folder; all or nothing")
     s.add_argument("files", nargs="+", help="CSV files, or with --format hsds one folder")
-    s.add_argument("--format", choices=["csv", "hsds"], default="csv")
+    s.add_argument("--format", choices=["csv", "hsds", "iati"], default="csv",
+                   help="csv (HXL; organisations, services, links or need indicators), hsds, or iati (funding)")
+    s.add_argument("--public-from", action="append", metavar="REF",
+                   help="iati: a publisher (reporting-org ref) that marked its funding public; repeat")
     s.add_argument("--kind", choices=sorted(hxl.KINDS), help="CSV kind, when the hashtags cannot tell")
     s.add_argument("--default-kind", help="HSDS: organisation kind for records that carry none")
     s.add_argument("--check", action="store_true", help="validate only; write nothing")

@@ -1,4 +1,5 @@
-"""The `directory` verbs for the three jobs: `partners`, `gaps`, `referrals`.
+"""The `directory` verbs for the three jobs: `partners`, `gaps`, `referrals`; and the IATI funding
+import (`import --format iati`) that feeds a donor's view of the gaps.
 
 Each prints a table and, with `--csv FILE`, writes the same answer as HXL-tagged CSV. Like
 `export`, they answer for the public unless told otherwise: `--as ORG` answers as a member of that
@@ -13,12 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from directory import iati
 from directory.config import Settings
 from directory.jobs import gaps, partners, paths
 from directory.jobs.referrals import Question, referral_paths
 from directory.jobs.referrals import table as referral_table
-from directory.jobs.tables import Table
-from directory.store import open_store
+from directory.jobs.tables import Column, Table
+from directory.store import identifiers, open_store
 from directory.store.records import Store
 from directory.viewer import ANONYMOUS, STEWARD, Viewer
 
@@ -89,6 +91,31 @@ def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
         return partners.table(found, await _names(store, viewer, {p.organisation for p in found}))
 
     _show(_run(settings, work), args)
+
+
+def import_iati(args: argparse.Namespace, settings: Settings) -> None:
+    """Funding from IATI activity files: all matched transactions in one transaction, or none."""
+    transactions = [t for name in args.files for t in iati.parse(Path(name).read_bytes(), name)]
+
+    async def work(store: Store) -> iati.Outcome:
+        outcome = iati.to_links(transactions, await identifiers.index(store.graph), set(args.public_from or []))
+        if not args.check and outcome.links:
+            await store.upsert([], [], outcome.links)
+        return outcome
+
+    outcome: iati.Outcome = _run(settings, work)
+    public = sum(1 for link in outcome.links if link.visibility.value == "public")
+    print(f"{len(transactions)} funding transactions; {outcome.matched} matched into {len(outcome.links)} funding "
+          f"links ({public} public, {len(outcome.links) - public} restricted)"
+          f"{'; nothing was written' if args.check else ''}")
+    if outcome.unmatched:
+        print(f"{outcome.skipped} left out: these identifiers match no organisation (add them as #org+code):")
+        report = Table([Column("Identifier", "#org+code"), Column("Name in the file", "#org+name", 50),
+                        Column("As", "#meta+role"), Column("Transactions", "#indicator+transactions")])
+        for u in outcome.unmatched:
+            report.add(u.ref, u.name + (" (several organisations hold it)" if u.several else ""),
+                       sorted(u.roles), u.transactions)
+        sys.stdout.write(report.render())
 
 
 def _common(s: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ from directory.store.records import Store
 from directory.store.writes import WriteCounts
 
 ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", "#geo+lat", "#geo+lon",
-            "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description"]
+            "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description", "#org+code"]
 SERVICE_TAGS = ["#service+id", "#org+id", "#service+name", "#sector", "#country+code+present",
                 "#country+code+remote", "#group+code", "#meta+visibility", "#capacity", "#capacity+unit",
                 "#capacity+date", "#service+response_hours", "#service+lang", "#status"]
