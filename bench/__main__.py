@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 
-from bench import api, imports
+from bench import api, imports, jobs
 from bench.machine import describe
 
 
 def main() -> None:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
-    only = os.environ.get("BENCH_ONLY", "imports,api").split(",")
+    only = os.environ.get("BENCH_ONLY", "imports,api,jobs").split(",")
     print(f"machine: {describe()}")
+    if "jobs" in only:
+        for n in sizes:
+            jobs.run(n)
     if "api" in only:
         for n in sizes:
             api.run(n)

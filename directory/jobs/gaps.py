@@ -133,21 +133,8 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
         raise NotFound("organisation", q.donor)
 
-    counts_for: dict[str, list[str]] = defaultdict(list)  # coverage place: the wanted places it counts for
-    for p in wanted:
-        for code in _contributors(p):
-            counts_for[code].append(p.code)
     found = await gaps.offers(store.graph, viewer, q.service_types, q.group)
-    reaching: dict[tuple[str, str], dict[str, tuple[Offer, bool]]] = defaultdict(dict)
-    for service_type, offers in found.items():
-        for offer in offers:
-            for code, present in offer.places.items():
-                for place in counts_for.get(code, ()):
-                    seen = reaching[(place, service_type)].get(offer.service)
-                    reaching[(place, service_type)][offer.service] = (offer, present or (seen is not None and seen[1]))
-    known = {o.service: _known(o, on) for offers in found.values() for o in offers}
-    cells = [_cell(p.code, t, list(reaching.get((p.code, t), {}).values()), known, viewer)
-             for p in wanted for t in types]
+    cells = matrix_cells(found, wanted, types, viewer.role != "anonymous", on)
     recipients = sorted({o for c in cells for o in c.present + c.remote})
     received = await gaps.grants(store.graph, viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
     by_recipient: dict[str, list[Grant]] = defaultdict(list)
@@ -169,6 +156,26 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     cells.sort(key=lambda c: (-c.score, c.place, c.service_type))
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
     return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
+
+
+def matrix_cells(found: dict[str, list[Offer]], wanted: list[places.Place], types: list[str],
+                 sees_capacity: bool, on: date) -> list[Cell]:
+    """The cells, before funding and need: which offers reach each place, then what they add up to.
+    Pure, so the benchmark can run it on an in-memory graph as a reference."""
+    counts_for: dict[str, list[str]] = defaultdict(list)  # coverage place: the wanted places it counts for
+    for p in wanted:
+        for code in _contributors(p):
+            counts_for[code].append(p.code)
+    reaching: dict[tuple[str, str], dict[str, tuple[Offer, bool]]] = defaultdict(dict)
+    for service_type, offers in found.items():
+        for offer in offers:
+            for code, present in offer.places.items():
+                for place in counts_for.get(code, ()):
+                    seen = reaching[(place, service_type)].get(offer.service)
+                    reaching[(place, service_type)][offer.service] = (offer, present or (seen is not None and seen[1]))
+    known = {o.service: _known(o, on) for offers in found.values() for o in offers}
+    return [_cell(p.code, t, list(reaching.get((p.code, t), {}).values()), known, sees_capacity)
+            for p in wanted for t in types]
 
 
 def _places(q: GapQuestion) -> list[places.Place]:
@@ -206,7 +213,7 @@ def _known(offer: Offer, on: date) -> _Known:
 
 
 def _cell(place: str, service_type: str, offers: list[tuple[Offer, bool]], known: dict[str, _Known],
-          viewer: Viewer) -> Cell:
+          sees_capacity: bool) -> Cell:
     """One cell from the services reaching it, each once, with whether it is delivered there."""
     present: set[str] = set()
     providers: dict[str, list[Offer]] = defaultdict(list)
@@ -226,7 +233,7 @@ def _cell(place: str, service_type: str, offers: list[tuple[Offer, bool]], known
     cell.oldest_confirmation = min(dates, default=None)
     # a provider is stale when every one of its services here is
     cell.stale_providers = sum(1 for offered in providers.values() if all(known[o.service].stale for o in offered))
-    if viewer.role != "anonymous":
+    if sees_capacity:
         units: dict[str, float] = defaultdict(float)
         recorded = [o for o, _ in offers if o.capacity is not None]
         for o in recorded:

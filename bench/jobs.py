@@ -1,0 +1,235 @@
+"""The three jobs on a generated directory, each next to an in-memory reference in the same run.
+
+The references hold the generated records in Python dicts and answer the same question for a
+steward (who sees everything, so no visibility rule differs): referral chains with the same
+chain search on the reachable part of an in-memory adjacency list; partners from in-memory
+candidates scored by the same scoring; the gap matrix folded by the same pure function from
+in-memory offers. Each reference answer is checked against the store's, so the ratio compares
+equal work: what the store, the driver and the queries cost on top of the computation itself.
+The jobs are called in-process (not over HTTP; `bench/api.py` measures the HTTP and GraphQL layer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from directory import generate, places
+from directory.config import Settings
+from directory.importer import Batch
+from directory.jobs import gaps, partners, paths, referrals
+from directory.jobs.rules import capacity_current
+from directory.location import published
+from directory.store import EmbeddedStore, open_store
+from directory.store.gaps import Offer as GapOffer
+from directory.store.partners import Candidate
+from directory.store.partners import Offer as PartnerOffer
+from directory.store.records import Store
+from directory.viewer import STEWARD
+
+HEAP = "2g"
+TYPES = ["legal-aid", "emergency-grant", "digital-security", "relocation-regional", "psychosocial-support"]
+COUNTRIES = ["CO", "KE", "PH", "MX", "UG", "GT", "TH", "LB", "GE", "KG", "BR", "IN"]
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50": ordered[len(ordered) // 2] * 1000, "p95": ordered[int(len(ordered) * 0.95)] * 1000}
+
+
+async def _write(settings: Settings, batch: Batch) -> None:
+    async with open_store(settings) as store:
+        step = 20_000
+        for i in range(0, len(batch.organisations), step):
+            await store.upsert(batch.organisations[i:i + step], [], [])
+        for i in range(0, len(batch.services), step):
+            await store.upsert([], batch.services[i:i + step], [])
+        for i in range(0, len(batch.links), step):
+            await store.upsert([], [], batch.links[i:i + step])
+
+
+class Memory:
+    """The generated directory in plain dicts, as an in-memory graph library would hold it."""
+
+    def __init__(self, batch: Batch) -> None:
+        self.batch = batch
+        self.orgs = {o.id: o for o in batch.organisations}
+        self.refers: dict[str, list[paths.Referral]] = defaultdict(list)
+        self.links_out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for link in batch.links:
+            if link.type == "REFERS_TO":
+                p = link.properties
+                self.refers[link.source].append(paths.Referral(
+                    link.source, link.target, p.get("response_hours"), p.get("trust"), p.get("formal"),  # type: ignore[arg-type]
+                    p.get("confirmed")))  # type: ignore[arg-type]
+            self.links_out[link.source].append((link.type, link.target))
+        self.services_at: dict[str, list[Any]] = defaultdict(list)  # place code: services available there
+        for s in batch.services:
+            for c in s.coverage:
+                self.services_at[c.place].append((s, c.presence.value == "present"))
+
+    def reaching(self, where: places.Place) -> list[tuple[Any, bool]]:
+        codes = places.enclosing(where.code) + ([s.code for s in places.subdivisions_of(where.code)]
+                                                if where.kind == "country" else [])
+        return [entry for code in codes for entry in self.services_at.get(code, [])]
+
+
+def _memory_referrals(m: Memory, q: referrals.Question, on: date) -> list[tuple[str, ...]]:
+    source = q.source or ""
+    reached, frontier, edges = {source}, [source], []
+    for _ in range(q.max_hops):
+        step = [r for o in frontier for r in m.refers.get(o, [])]
+        edges += step
+        frontier = sorted({r.target for r in step} - reached)
+        reached.update(frontier)
+    hours: dict[str, list[float | None]] = defaultdict(list)
+    for s, _ in m.reaching(places.countries()[q.country]):
+        if s.type == q.service_type and s.status == "active" and s.organisation in reached and not (
+                s.capacity == 0 and capacity_current(s.capacity_confirmed, on)):
+            hours[s.organisation].append(s.response_hours)
+    providers = {p: min((h for h in hs if h is not None), default=None) for p, hs in hours.items()}
+    return [c.organisations for c in paths.best_chains(source, edges, providers, q.order, q.k, q.max_hops)]
+
+
+def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[str, float]:
+    source = m.orgs[q.organisation or ""]
+    own = [s for s in m.batch.services if s.organisation == source.id]
+    wanted = sorted(q.service_types or [])
+    where = places.countries()[source.location.country]  # type: ignore[union-attr,index]
+    by_org: dict[str, dict[str, PartnerOffer]] = defaultdict(dict)
+    for s, present in m.reaching(where):
+        if s.type in wanted and s.status == "active" and s.organisation != source.id:
+            seen = by_org[s.organisation].get(s.id)
+            by_org[s.organisation][s.id] = PartnerOffer(s.id, s.type, present or bool(seen and seen.present),
+                                                       s.response_hours, s.languages, NOW, s.groups)
+    here = published(source.location) if source.location else None
+    point = (here.latitude, here.longitude) if here else (None, None)
+    partnered = {t for kind, t in m.links_out[source.id] if kind == "PARTNERS_WITH"}
+    mine = {t for kind, t in m.links_out[source.id] if kind in ("MEMBER_OF", "VETTED_BY")}
+    out = []
+    for oid, offers in by_org.items():
+        o = m.orgs[oid]
+        if oid in partnered:
+            continue
+        loc = published(o.location) if o.location else None
+        candidate = Candidate(oid, o.languages, loc.latitude if loc else None, loc.longitude if loc else None,
+                              loc.country if loc else None, NOW, list(offers.values()))
+        theirs = {t for kind, t in m.links_out[oid] if kind in ("MEMBER_OF", "VETTED_BY")}
+        found = partners._score(candidate, source, wanted, {g for s in own for g in s.groups},
+                                set(source.languages) | {x for s in own for x in s.languages}, point, theirs,
+                                mine, {}, where, None, on)
+        if found is not None:
+            out.append(found)
+    out.sort(key=lambda p: (-p.score, p.organisation))
+    return {p.organisation: p.score for p in out[:q.first]}
+
+
+NOW = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _memory_gaps(m: Memory, on: date) -> list[gaps.Cell]:
+    found: dict[str, list[GapOffer]] = defaultdict(list)
+    for s in m.batch.services:
+        if s.status == "active":
+            covered: dict[str, bool] = {}
+            for c in s.coverage:
+                covered[c.place] = covered.get(c.place, False) or c.presence.value == "present"
+            found[s.type].append(GapOffer(s.organisation, s.id, covered, s.response_hours, s.capacity,
+                                          s.capacity_unit, s.capacity_confirmed or None, NOW))
+    wanted = sorted(places.countries().values(), key=lambda c: c.code)
+    return gaps.matrix_cells(found, wanted, sorted({s.type for s in m.batch.services}), True, on)
+
+
+async def _timed(samples: list[float], call: Any) -> Any:
+    start = time.perf_counter()
+    result = await call
+    samples.append(time.perf_counter() - start)
+    return result
+
+
+def _memory_timed(samples: list[float], call: Any) -> Any:
+    start = time.perf_counter()
+    result = call()
+    samples.append(time.perf_counter() - start)
+    return result
+
+
+async def _measure(store: Store, m: Memory, n: int) -> dict[str, Any]:
+    rng = random.Random(11)
+    on = date.today()
+    out: dict[str, Any] = {"orgs": n, "refers": sum(len(v) for v in m.refers.values())}
+    ours: list[float] = []
+    memory: list[float] = []
+    sources = [o.id for o in m.batch.organisations if m.refers.get(o.id)]
+    mismatches = 0
+    for i in range(200):
+        q = referrals.Question(rng.choice(TYPES), rng.choice(COUNTRIES), rng.choice(sources), k=3, max_hops=4,
+                               order=list(paths.PathOrder)[i % 3])
+        got = await _timed(ours, referrals.referral_paths(store, STEWARD, q, on))
+        expected = _memory_timed(memory, lambda q=q: _memory_referrals(m, q, on))
+        mismatches += [p.organisations for p in got] != expected
+    out["referrals"] = {"ours": _percentiles(ours), "memory": _percentiles(memory), "mismatches": mismatches}
+
+    ours, memory, mismatches = [], [], 0
+    askers = [o for o in m.batch.organisations if o.kind == "local-group" and o.location and o.location.country]
+    for _ in range(200):
+        asker = rng.choice(askers)
+        q = partners.PartnerQuestion(asker.id, rng.sample(TYPES, 2), first=10)
+        got = await _timed(ours, partners.find_partners(store, STEWARD, q, on))
+        expected = _memory_timed(memory, lambda q=q: _memory_partners(m, q, on))
+        # published points are rounded once in the store and once here: scores may differ in the
+        # fourth decimal and swap near-ties, so compare the sets and the scores within 0.002
+        mismatches += {p.organisation for p in got} != set(expected) or any(
+            abs(p.score - expected[p.organisation]) > 0.002 for p in got)
+    out["partners"] = {"ours": _percentiles(ours), "memory": _percentiles(memory), "mismatches": mismatches}
+
+    ours, memory = [], []
+    for _ in range(3):
+        matrix = await _timed(ours, gaps.coverage_gaps(store, STEWARD, gaps.GapQuestion(), on))
+        reference = _memory_timed(memory, lambda: _memory_gaps(m, on))
+    key = {(c.place, c.service_type): (c.present, c.remote) for c in reference}
+    out["gaps"] = {"cells": len(matrix.cells), "ours_s": min(ours), "memory_s": min(memory),
+                   "mismatches": sum(1 for c in matrix.cells if key.get((c.place, c.service_type), ([], [])) != (
+                       c.present, c.remote))}
+    return out
+
+
+def run(n: int) -> dict[str, Any]:
+    batch = generate.build(n, 42, "bench")
+    with tempfile.TemporaryDirectory(prefix="pd-bench-jobs-") as tmp:
+        data = Path(tmp) / "data"
+        embedded = EmbeddedStore(data, heap=HEAP).attach()
+        try:
+            settings = Settings(data_dir=data, directory_id="bench", store_heap=HEAP)
+            asyncio.run(_write(settings, batch))
+
+            async def measure() -> dict[str, Any]:
+                async with open_store(settings) as store:
+                    return await _measure(store, Memory(batch), n)
+
+            result = asyncio.run(measure())
+        finally:
+            embedded.stop()
+    _report(result)
+    return result
+
+
+def _report(r: dict[str, Any]) -> None:
+    print(f"\njobs at {r['orgs']} organisations ({r['refers']} referral links), steward viewer, in-process")
+    print("| job | ours p50 (ms) | ours p95 (ms) | in-memory p50 (ms) | in-memory p95 (ms) | p50 ratio "
+          "| answers differing |")
+    print("|---|---|---|---|---|---|---|")
+    for job in ("referrals", "partners"):
+        o, mem = r[job]["ours"], r[job]["memory"]
+        print(f"| {job} | {o['p50']:.1f} | {o['p95']:.1f} | {mem['p50']:.2f} | {mem['p95']:.2f} | "
+              f"{o['p50'] / max(mem['p50'], 0.001):.0f} | {r[job]['mismatches']} / 200 |")
+    g = r["gaps"]
+    print(f"| full gap matrix ({g['cells']} cells) | {g['ours_s'] * 1000:.0f} | | {g['memory_s'] * 1000:.0f} | | "
+          f"{g['ours_s'] / g['memory_s']:.1f} | {g['mismatches']} cells |")
+    print("(200 questions per job; the gap matrix is the best of 3 runs)")
