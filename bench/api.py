@@ -27,6 +27,7 @@ import httpx
 
 from directory import generate
 from directory.config import Settings
+from directory.importer import Batch
 from directory.store import EmbeddedStore, open_store
 from directory.store.cypher import cypher, visible
 from directory.store.graph import make_driver
@@ -49,8 +50,8 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50": ordered[len(ordered) // 2] * 1000, "p95": ordered[int(len(ordered) * 0.95)] * 1000}
 
 
-async def _load(settings: Settings, n: int) -> dict[str, Any]:
-    batch = generate.build(n, 42, "bench")
+async def write_batch(settings: Settings, batch: Batch) -> None:
+    """A generated directory into the store, in transactions of 20,000 records of one kind."""
     async with open_store(settings) as store:
         step = 20_000
         for i in range(0, len(batch.organisations), step):
@@ -59,6 +60,11 @@ async def _load(settings: Settings, n: int) -> dict[str, Any]:
             await store.upsert([], batch.services[i:i + step], [])
         for i in range(0, len(batch.links), step):
             await store.upsert([], [], batch.links[i:i + step])
+
+
+async def _load(settings: Settings, n: int) -> dict[str, Any]:
+    batch = generate.build(n, 42, "bench")
+    await write_batch(settings, batch)
     public = [o.id for o in batch.organisations if o.visibility.value == "public"]
     restricted = [o.id for o in batch.organisations if o.visibility.value == "restricted"]
     return {"public": public, "restricted": restricted, "names": [o.name for o in batch.organisations]}

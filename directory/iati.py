@@ -70,6 +70,11 @@ def _text(element: ET.Element | None) -> str:
     return ((narrative.text if narrative is not None else element.text) or "").strip()
 
 
+def _attribute(element: ET.Element, child: str, name: str) -> str:
+    found = element.find(child)
+    return (found.get(name) or "") if found is not None else ""
+
+
 def parse(data: bytes, source: str) -> list[Transaction]:
     """Every funding transaction in the file, or ValidationFailed naming each bad one."""
     if len(data) > MAX_BYTES:
@@ -93,7 +98,7 @@ def parse(data: bytes, source: str) -> list[Transaction]:
         default_currency = activity.get("default-currency", "")
         title = _text(activity.find("title"))[:200]
         for index, tx in enumerate(activity.findall("transaction"), start=1):
-            kind = (tx.find("transaction-type").get("code", "") if tx.find("transaction-type") is not None else "")
+            kind = _attribute(tx, "transaction-type", "code")
             if kind not in TRANSACTION_TYPES:
                 continue
             where = f"transaction {index}"
@@ -116,8 +121,7 @@ def parse(data: bytes, source: str) -> list[Transaction]:
             if not currency or pycountry.currencies.get(alpha_3=currency.upper()) is None:
                 fail("value", f"currency {currency!r} is not an ISO 4217 code (and the activity has no "
                               "default-currency)" if not currency else f"{currency!r} is not an ISO 4217 code")
-            day = (value.get("value-date") if value is not None else None) or (
-                tx.find("transaction-date").get("iso-date", "") if tx.find("transaction-date") is not None else "")
+            day = _attribute(tx, "value", "value-date") or _attribute(tx, "transaction-date", "iso-date")
             year = int(day[:4]) if day[:4].isdigit() else None
             if year is None:
                 fail("value-date", "needs a value-date or transaction-date (YYYY-MM-DD)")

@@ -127,6 +127,16 @@ def enclosing(code: str) -> list[str]:
     return out
 
 
+def covering(code: str) -> list[str]:
+    """The places whose services count for this one: itself, every area that contains it and, for a
+    country, its subdivisions."""
+    found = place(code)
+    out = enclosing(code)
+    if found is not None and found.kind == "country":
+        out += [s.code for s in subdivisions_of(code)]
+    return out
+
+
 def within(area: str) -> tuple[list[str], list[str]]:
     """The M49 areas inside an area (itself included) and the countries inside it."""
     inner = {area}

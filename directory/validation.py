@@ -16,7 +16,7 @@ from typing import Any
 import pycountry
 
 from directory import places
-from directory.errors import Problem
+from directory.errors import BadArgument, Problem
 from directory.model import (
     LINK_DEFAULT_VISIBILITY,
     LINK_TYPES,
@@ -59,6 +59,11 @@ class Vocabulary:
 
     def has(self, scheme: str, code: str) -> bool:
         return code in self.terms.get(scheme, set())
+
+    def require(self, scheme: str, code: str, argument: str) -> None:
+        """For query arguments: BadArgument naming the argument when `code` is not a term."""
+        if not self.has(scheme, code):
+            raise BadArgument(argument, f"{code!r} is not a {scheme.replace('-', ' ')}")
 
 
 @dataclass

@@ -46,6 +46,11 @@ class Viewer:
         """The query parameters every visibility-filtered query takes."""
         return {"see": self.visible, "viewer_org": self.organisation}
 
+    @property
+    def sees_network_fields(self) -> bool:
+        """Network-only fields (capacity, contact channels) are shown to members and stewards."""
+        return self.role != "anonymous"
+
     def sees_exact_location_of(self, owner: str) -> bool:
         return self.role == "steward" or (self.organisation is not None and self.organisation == owner)
 

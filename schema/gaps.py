@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from directory.jobs import gaps
 from schema.context import Context
+from schema.types import record_id_of
 
 MAX_CELLS = 10_000
 
@@ -107,7 +108,7 @@ class GapQuery:
             raise ValueError("offset must not be negative")
         question = gaps.GapQuestion(codes=codes, country=country, region=region, service_types=service_types,
                                     group=group, indicators=indicators,
-                                    donor=str(donor).removeprefix("Organisation:") if donor else None)
+                                    donor=record_id_of(str(donor), "Organisation") if donor else None)
         matrix = await gaps.coverage_gaps(info.context.store, info.context.viewer, question)
         return CoverageGaps(
             cells=[GapCell.of(c) for c in matrix.cells[offset:offset + first]], total_cells=len(matrix.cells),

@@ -14,8 +14,7 @@ from directory.model import Visibility as VisibilityValue
 from directory.store.edits import Edit, EditRefused, link_fields, new_id, organisation_fields, service_fields
 from schema.context import Context
 from schema.inputs import LinkInput, LinkRef, OrganisationInput, ServiceInput, given
-from schema.query import _record_id
-from schema.types import Link, Organisation, Service
+from schema.types import Link, Organisation, Service, record_id_of
 
 
 @strawberry.enum
@@ -105,7 +104,7 @@ async def _current_service(info: Info[Context, None], record_id: str) -> dict[st
 
 async def _update_service(info: Info[Context, None], id: strawberry.ID, revision: int,
                           input: ServiceInput) -> ServicePayload:
-    record_id = _record_id(str(id), "Service")
+    record_id = record_id_of(str(id), "Service")
     try:
         _signed_in(info)
         store = info.context.store
@@ -135,7 +134,7 @@ class Mutation:
     @strawberry.mutation(description="Change an organisation; `revision` is the one you read (provenance.revision).")
     async def update_organisation(self, info: Info[Context, None], id: strawberry.ID, revision: int,
                                   input: OrganisationInput) -> OrganisationPayload:
-        record_id = _record_id(str(id), "Organisation")
+        record_id = record_id_of(str(id), "Organisation")
         try:
             _signed_in(info)
             store = info.context.store
@@ -154,7 +153,7 @@ class Mutation:
 
     @strawberry.mutation(description="Delete an organisation and its services, leaving tombstones for peers.")
     async def delete_organisation(self, info: Info[Context, None], id: strawberry.ID, revision: int) -> DeletePayload:
-        return await _delete(info, "organisation", _record_id(str(id), "Organisation"), revision)
+        return await _delete(info, "organisation", record_id_of(str(id), "Organisation"), revision)
 
     @strawberry.mutation(description="Add a service to an organisation (its members, or stewards).")
     async def create_service(self, info: Info[Context, None], organisation: strawberry.ID,
@@ -163,7 +162,7 @@ class Mutation:
             _signed_in(info)
             store = info.context.store
             fields = dict(given(input), id=new_id(store.directory_id),
-                          organisation=_record_id(str(organisation), "Organisation"))
+                          organisation=record_id_of(str(organisation), "Organisation"))
             record_id = await store.editor.save_service(info.context.viewer, _edit(fields), await store.vocabulary(),
                                                         None)
         except EditRefused as refused:
@@ -188,7 +187,7 @@ class Mutation:
 
     @strawberry.mutation(description="Delete a service, leaving a tombstone for peers.")
     async def delete_service(self, info: Info[Context, None], id: strawberry.ID, revision: int) -> DeletePayload:
-        return await _delete(info, "service", _record_id(str(id), "Service"), revision)
+        return await _delete(info, "service", record_id_of(str(id), "Service"), revision)
 
     @strawberry.mutation(description="Add a referral agreement, partnership, membership, funding or vetting. "
                                      "VETTED_BY is written by the vetter; the others by their source.")

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from directory.jobs import partners
 from schema.context import Context
-from schema.types import Organisation, Service
+from schema.types import Organisation, Service, record_id_of
 
 
 @strawberry.type(description="Each part of a partner's score, 0 to 1 before weighting (weights in the README).")
@@ -27,7 +27,9 @@ class PartnerMatch:
     score: float
     breakdown: PartnerScore
     offered_types: list[str] = strawberry.field(description="The asked service types this partner offers.")
-    distance_km: float | None = strawberry.field(description="Between published points; null if either is unknown.")
+    distance_km: float | None = strawberry.field(
+        description="From the asker's point as the viewer sees it to this partner's published point; null if "
+                    "either is unknown.")
     reasons: list[str]
     service_ids: strawberry.Private[list[str]]
 
@@ -58,7 +60,7 @@ class PartnerQuery:
                             service_types: list[str] | None = None, country: str | None = None,
                             radius_km: float | None = None, first: int = 10) -> list[PartnerMatch]:
         question = partners.PartnerQuestion(
-            organisation=str(organisation).removeprefix("Organisation:") if organisation else None,
+            organisation=record_id_of(str(organisation), "Organisation") if organisation else None,
             service_types=service_types, country=country, radius_km=radius_km, first=first)
         found = await partners.find_partners(info.context.store, info.context.viewer, question)
         return [PartnerMatch.of(p) for p in found]

@@ -29,6 +29,7 @@ from schema.types import (
     ServiceConnection,
     ServiceEdge,
     Term,
+    record_id_of,
 )
 
 
@@ -42,12 +43,6 @@ def _wants_total(info: Info[Context, None]) -> bool:
     """Counting costs a second query: only run it when the client asked for `totalCount`."""
     return any(s.name == "totalCount" for f in info.selected_fields for s in f.selections
                if hasattr(s, "name"))
-
-
-def _record_id(value: str, type_name: str) -> str:
-    """Accept a record id (`local:fld`) or a global id (`Organisation:local:fld`)."""
-    prefix = f"{type_name}:"
-    return value[len(prefix):] if value.startswith(prefix) else value
 
 
 @strawberry.type
@@ -66,12 +61,12 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
     @strawberry.field(description="One organisation by record or global id; null if there is none this viewer "
                                   "may see.")
     async def organisation(self, info: Info[Context, None], id: strawberry.ID) -> Organisation | None:
-        org = await info.context.organisations.load(_record_id(str(id), "Organisation"))
+        org = await info.context.organisations.load(record_id_of(str(id), "Organisation"))
         return Organisation.of(org) if org else None
 
     @strawberry.field(description="One service by record or global id; null if there is none this viewer may see.")
     async def service(self, info: Info[Context, None], id: strawberry.ID) -> Service | None:
-        record_id = _record_id(str(id), "Service")
+        record_id = record_id_of(str(id), "Service")
         found = await info.context.store.services_by_id(info.context.viewer, [record_id])
         return Service.of(found[record_id]) if record_id in found else None
 

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from directory.jobs import paths
 from directory.jobs.referrals import Question, ReferralPath, referral_paths
 from schema.context import Context
-from schema.types import Organisation, Service
+from schema.types import Organisation, Service, record_id_of
 
 
 @strawberry.enum(description="What makes one referral chain better than another; ties go to the others in turn.")
@@ -91,7 +91,7 @@ class ReferralQuery:
                              from_: Annotated[strawberry.ID | None, strawberry.argument(name="from")] = None,
                              group: str | None = None, language: str | None = None, k: int = 3, max_hops: int = 4,
                              order: PathOrder = PathOrder.FEWEST_HOPS) -> list[ReferralChain]:
-        source = str(from_).removeprefix("Organisation:") if from_ else None
+        source = record_id_of(str(from_), "Organisation") if from_ else None
         question = Question(service_type=service_type, country=country, source=source, group=group,
                             language=language, k=k, max_hops=max_hops, order=paths.PathOrder(order.value))
         found = await referral_paths(info.context.store, info.context.viewer, question)

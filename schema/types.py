@@ -53,6 +53,12 @@ def global_id(type_name: str, record_id: str) -> strawberry.ID:
     return strawberry.ID(f"{type_name}:{record_id}")
 
 
+def record_id_of(value: str, type_name: str) -> str:
+    """Accept a record id (`local:fld`) or a global id (`Organisation:local:fld`)."""
+    prefix = f"{type_name}:"
+    return value[len(prefix):] if value.startswith(prefix) else value
+
+
 @strawberry.interface(description="Anything with a global id, fetched again with `node(id)`.")
 class Node:
     id: strawberry.ID

@@ -126,15 +126,14 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     vocabulary = await store.vocabulary()
     types = q.service_types or sorted(vocabulary.terms.get(SERVICE_TYPE, set()))
     for t in types:
-        if not vocabulary.has(SERVICE_TYPE, t):
-            raise BadArgument("serviceTypes", f"{t!r} is not a service type")
-    if q.group is not None and not vocabulary.has(DEFENDER_GROUP, q.group):
-        raise BadArgument("group", f"{q.group!r} is not a defender group")
+        vocabulary.require(SERVICE_TYPE, t, "serviceTypes")
+    if q.group is not None:
+        vocabulary.require(DEFENDER_GROUP, q.group, "group")
     if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
         raise NotFound("organisation", q.donor)
 
     found = await gaps.offers(store.graph, viewer, q.service_types, q.group)
-    cells = matrix_cells(found, wanted, types, viewer.role != "anonymous", on)
+    cells = matrix_cells(found, wanted, types, viewer.sees_network_fields, on)
     recipients = sorted({o for c in cells for o in c.present + c.remote})
     received = await gaps.grants(store.graph, viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
     by_recipient: dict[str, list[Grant]] = defaultdict(list)
@@ -164,7 +163,7 @@ def matrix_cells(found: dict[str, list[Offer]], wanted: list[places.Place], type
     Pure, so the benchmark can run it on an in-memory graph as a reference."""
     counts_for: dict[str, list[str]] = defaultdict(list)  # coverage place: the wanted places it counts for
     for p in wanted:
-        for code in _contributors(p):
+        for code in places.covering(p.code):
             counts_for[code].append(p.code)
     reaching: dict[tuple[str, str], dict[str, tuple[Offer, bool]]] = defaultdict(dict)
     for service_type, offers in found.items():
@@ -187,14 +186,6 @@ def _places(q: GapQuestion) -> list[places.Place]:
             raise BadArgument("region", f"{q.region!r} is not world, region:NAME, subregion:NAME or an M49 code")
         return [places.countries()[c] for c in places.within(area)[1]]
     return coverage.place_list(q.codes, q.country)
-
-
-def _contributors(place: places.Place) -> list[str]:
-    """The coverage places whose services count for this place."""
-    out = places.enclosing(place.code)
-    if place.kind == "country":
-        out += [s.code for s in places.subdivisions_of(place.code)]
-    return out
 
 
 @dataclass(frozen=True)

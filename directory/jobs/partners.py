@@ -8,7 +8,9 @@ returned so a person can see why:
 
     complementarity 0.30  share of the asked types the candidate offers there
     coverage        0.15  1 delivered in the place, 0.5 only reaching it remotely
-    distance        0.10  1 / (1 + km / 250) between published points; 0.5 if either is unknown
+    distance        0.10  1 / (1 + km / 250) from the asker's point as the viewer sees it (recorded for
+                          its own members and stewards) to the candidate's published point;
+                          0.5 if either is unknown
     networks        0.15  networks and vetters in common (or the organisation itself as vetter), 0.5 each
     language        0.10  1 when a language is shared, 0.5 when either records none
     response        0.10  1 / (1 + hours / 24) for the fastest service offered; 0 if none is recorded
@@ -25,7 +27,7 @@ from directory.errors import BadArgument, NotFound
 from directory.jobs.rules import age_days, day_of, today
 from directory.jobs.tables import Column, Table
 from directory.model import Organisation
-from directory.store import partners, referrals
+from directory.store import coverage, partners
 from directory.store.partners import Candidate
 from directory.store.records import Store
 from directory.taxonomy import SERVICE_TYPE
@@ -73,8 +75,7 @@ async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: da
     offered = {s.type for s in own if s.status == "active"}
     wanted = sorted(q.service_types or (vocabulary.terms.get(SERVICE_TYPE, set()) - offered))
     for t in wanted:
-        if not vocabulary.has(SERVICE_TYPE, t):
-            raise BadArgument("serviceTypes", f"{t!r} is not a service type")
+        vocabulary.require(SERVICE_TYPE, t, "serviceTypes")
     if not wanted:
         return []
     groups = {g for s in own for g in s.groups}
@@ -92,7 +93,7 @@ async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: da
         code = q.country or (source.location.country if source.location else None)
         if not code:
             raise BadArgument("country", "is required: the organisation records no country")
-        where = referrals.area(code)
+        where = coverage.one_place(code.strip(), "country")
         candidates = await partners.reaching(store.graph, viewer, source_id, wanted, where)
 
     links = await store.links_of(viewer, [source_id], "out") + await store.links_of(viewer, [source_id], "in")

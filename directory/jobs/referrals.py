@@ -16,7 +16,7 @@ from directory.errors import BadArgument
 from directory.jobs.paths import Chain, PathOrder, Referral, best_chains, check_arguments
 from directory.jobs.rules import CAPACITY_VALID_DAYS, UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST, capacity_current, today
 from directory.jobs.tables import Column, Table
-from directory.store import referrals
+from directory.store import coverage, referrals
 from directory.store.records import Store
 from directory.store.referrals import Offer
 from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
@@ -66,13 +66,12 @@ async def referral_paths(store: Store, viewer: Viewer, question: Question,
     if not source:
         raise BadArgument("from", "is required unless the viewer belongs to an organisation")
     vocabulary = await store.vocabulary()
-    if not vocabulary.has(SERVICE_TYPE, q.service_type):
-        raise BadArgument("serviceType", f"{q.service_type!r} is not a service type")
-    if q.group is not None and not vocabulary.has(DEFENDER_GROUP, q.group):
-        raise BadArgument("group", f"{q.group!r} is not a defender group")
+    vocabulary.require(SERVICE_TYPE, q.service_type, "serviceType")
+    if q.group is not None:
+        vocabulary.require(DEFENDER_GROUP, q.group, "group")
     if q.language is not None and q.language.lower() not in places.languages():
         raise BadArgument("language", f"{q.language!r} is not an ISO 639-1 language code")
-    where = referrals.area(q.country)
+    where = coverage.one_place(q.country.strip(), "country")
     seen = await referrals.fetch(store.graph, viewer, source, q.service_type, where, q.max_hops, q.group,
                                  q.language.lower() if q.language else None)
     offers: dict[str, list[Offer]] = {}

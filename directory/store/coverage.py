@@ -41,15 +41,18 @@ class ProviderCount:
     remote: int
 
 
+def one_place(code: str, argument: str) -> places.Place:
+    """A country or subdivision named by a query argument, or BadArgument naming it."""
+    place = places.place(code.upper())
+    if place is None or place.kind not in ("country", "subdivision"):
+        raise BadArgument(argument, f"{code!r} is not an ISO 3166-1 country or ISO 3166-2 subdivision code")
+    return place
+
+
 def place_list(codes: list[str] | None, country: str | None) -> list[places.Place]:
     """The places asked for: these codes, a country's subdivisions, or every country."""
     if codes:
-        found = []
-        for code in codes:
-            place = places.place(code.upper())
-            if place is None or place.kind not in ("country", "subdivision"):
-                raise BadArgument("codes", f"{code!r} is not an ISO 3166-1 country or ISO 3166-2 subdivision code")
-            found.append(place)
+        found = [one_place(code, "codes") for code in codes]
     elif country:
         country_code = places.country_code(country)
         if country_code is None:

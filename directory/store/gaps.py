@@ -62,7 +62,7 @@ async def offers(graph: Graph, viewer: Viewer, types: list[str] | None,
                  group: str | None) -> dict[str, list[Offer]]:
     """Service type to the visible active offers of it (for `group`: those serving it or open to all)."""
     rows = await graph.read(OFFERS, types=types, **viewer.params)
-    network = viewer.role != "anonymous"
+    network = viewer.sees_network_fields
     out: dict[str, list[Offer]] = {}
     for r in rows:
         out[r["type"]] = [

@@ -120,7 +120,7 @@ def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
                    p.get("country"), p.get("subdivision"))
     if not viewer.sees_exact_location_of(p["id"]):
         loc = published(loc)
-    network = viewer.role != "anonymous"
+    network = viewer.sees_network_fields
     return Organisation(
         id=p["id"], name=p["name"], kind=p["kind"], visibility=Visibility(p["visibility"]),
         aliases=list(p.get("aliases") or []), description=p.get("description") or "",
@@ -132,7 +132,7 @@ def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
 
 
 def _service(p: dict[str, Any], viewer: Viewer) -> Service:
-    network = viewer.role != "anonymous"
+    network = viewer.sees_network_fields
     return Service(
         id=p["id"], organisation=p["organisation"], name=p["name"], type=p["type"],
         visibility=Visibility(p["visibility"]), description=p.get("description") or "",

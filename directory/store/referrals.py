@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from directory import places
-from directory.errors import BadArgument, NotFound
+from directory.errors import NotFound
 from directory.jobs.paths import Referral
 from directory.store.cypher import cypher, serves_group, visible
 from directory.store.graph import Graph
@@ -70,14 +70,6 @@ class ReferralGraph:
     offers: list[Offer]
 
 
-def area(code: str) -> places.Place:
-    """The country or subdivision a referral must reach."""
-    found = places.place(code.strip().upper())
-    if found is None or found.kind not in ("country", "subdivision"):
-        raise BadArgument("country", f"{code!r} is not an ISO 3166-1 country or ISO 3166-2 subdivision code")
-    return found
-
-
 async def fetch(graph: Graph, viewer: Viewer, source: str, service_type: str, where: places.Place,
                 max_hops: int, group: str | None = None, language: str | None = None) -> ReferralGraph:
     """Everything the viewer may see within `max_hops` referrals of `source`. Raises NotFound for a
@@ -98,7 +90,7 @@ async def fetch(graph: Graph, viewer: Viewer, source: str, service_type: str, wh
     rows = await graph.read(PROVIDERS, ids=sorted(reached), type=service_type, areas=places.enclosing(where.code),
                             country=where.code if where.kind == "country" else None, group=group,
                             language=language, **viewer.params)
-    network = viewer.role != "anonymous"
+    network = viewer.sees_network_fields
     offers = [Offer(r["provider"], r["service"], r["response_hours"], r["capacity"] if network else None,
                     r["capacity_confirmed"] if network else None, bool(r["present"])) for r in rows]
     return ReferralGraph(source, referrals, offers)
