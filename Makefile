@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := tools/cypher-lint/node_modules/.installed
+MAP_STAMP := maps/assets/node_modules/.installed
 
-.PHONY: setup serve test lint bench sdl clean compose-tool
+.PHONY: setup serve test lint bench sdl clean compose-tool browser
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,18 @@ $(NODE_STAMP): tools/cypher-lint/package.json tools/cypher-lint/package-lock.jso
 	cd tools/cypher-lint && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Leaflet and its marker clustering, served by the service itself: maps need no CDN.
+$(MAP_STAMP): maps/assets/package.json maps/assets/package-lock.json
+	cd maps/assets && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium, for the map tests in a real browser (Playwright drives it; it downloads nothing).
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+browser:
+ifeq ($(CHROMIUM),)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+endif
+
 # Debian's docker-compose validates docker-compose.yml without a Docker engine.
 COMPOSE := $(shell command -v docker-compose 2>/dev/null)
 compose-tool:
@@ -24,19 +37,19 @@ ifeq ($(COMPOSE),)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
 endif
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(MAP_STAMP)
 
-serve: $(PY_STAMP)
+serve: $(PY_STAMP) $(MAP_STAMP)
 	$(BIN)/directory serve --demo
 
 lint: setup compose-tool
-	$(BIN)/ruff check directory schema tests tools bench
+	$(BIN)/ruff check directory schema maps tests tools bench
 	$(BIN)/mypy
 	$(BIN)/python tools/lint_cypher.py
 	$(BIN)/python -m schema.export --check
 	NEO4J_PASSWORD=validation-only docker-compose -f docker-compose.yml config -q
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: setup
@@ -46,4 +59,4 @@ sdl: setup
 	$(BIN)/python -m schema.export
 
 clean:
-	rm -rf $(VENV) tools/cypher-lint/node_modules
+	rm -rf $(VENV) tools/cypher-lint/node_modules maps/assets/node_modules

@@ -105,7 +105,7 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
         o = m.orgs[oid]
         if oid in partnered:
             continue
-        loc = published(o.location) if o.location else None
+        loc = published(o.location, oid) if o.location else None
         # as the store: country precision publishes no point (it matches by country)
         has_point = loc is not None and loc.precision.value in ("exact", "locality", "admin_area")
         candidate = Candidate(oid, o.languages, loc.latitude if has_point else None,  # type: ignore[union-attr]

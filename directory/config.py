@@ -37,6 +37,9 @@ class Settings:
     neo4j_password: str = field(default="", repr=False)
     neo4j_database: str = "neo4j"
     time_budget: float = 10.0  # seconds one GraphQL request may take
+    map_shelter_minimum: int = 3  # public maps draw no shelter in a place holding fewer
+    map_tiles: str = ""  # an online tile layer's URL template; none unless configured
+    map_tiles_attribution: str = ""
 
     def __post_init__(self) -> None:
         if not _ID.match(self.directory_id):
@@ -50,6 +53,14 @@ class Settings:
             raise ConfigError("DIRECTORY_STORE_PORT", f"{self.store_port} is not a port number")
         if not 0.001 <= self.time_budget <= 600:
             raise ConfigError("DIRECTORY_TIME_BUDGET", f"{self.time_budget} is not between 0.001 and 600 seconds")
+        if not 1 <= self.map_shelter_minimum <= 1000:
+            raise ConfigError("DIRECTORY_MAP_SHELTER_MINIMUM", f"{self.map_shelter_minimum} is not between 1 and 1000")
+        if self.map_tiles and not re.match(r"^https?://[^\s\"'<>]+$", self.map_tiles):
+            raise ConfigError("DIRECTORY_MAP_TILES", f"{self.map_tiles!r} is not an http(s) URL template")
+        if self.map_tiles and not all(part in self.map_tiles for part in ("{z}", "{x}", "{y}")):
+            raise ConfigError("DIRECTORY_MAP_TILES", "the URL template needs {z}, {x} and {y}")
+        if self.map_tiles and not self.map_tiles_attribution.strip():
+            raise ConfigError("DIRECTORY_MAP_TILES_ATTRIBUTION", "an online tile layer needs its attribution")
         if self.neo4j_uri and not re.match(r"^(bolt|neo4j)(\+s|\+ssc)?://", self.neo4j_uri):
             raise ConfigError("DIRECTORY_NEO4J_URI", f"{self.neo4j_uri!r} is not a bolt:// or neo4j:// URI")
 
@@ -84,4 +95,7 @@ _VARIABLES: tuple[tuple[str, str, type], ...] = (
     ("neo4j_password", "DIRECTORY_NEO4J_PASSWORD", str),
     ("neo4j_database", "DIRECTORY_NEO4J_DATABASE", str),
     ("time_budget", "DIRECTORY_TIME_BUDGET", float),
+    ("map_shelter_minimum", "DIRECTORY_MAP_SHELTER_MINIMUM", int),
+    ("map_tiles", "DIRECTORY_MAP_TILES", str),
+    ("map_tiles_attribution", "DIRECTORY_MAP_TILES_ATTRIBUTION", str),
 )

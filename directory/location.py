@@ -1,34 +1,58 @@
 """Publishing a location no more precisely than its owner allowed.
 
 `published()` is the only way a stored location leaves the store for a viewer who may not see it
-exactly. Coarsening snaps a point to the centre of a grid cell, so the same record always shows
-at the same point: repeating a request and averaging reveals nothing.
+exactly. Coarsening keeps only the grid cell that holds the point, then shows the record at a
+point of that cell chosen by a hash of the record's id, its precision and the cell, never of the
+point itself: the same record always shows at the same point, so repeating a request and
+averaging reveals nothing, and where in its cell the record really is cannot be learnt at all.
+The shown point stays inside the record's subdivision (or country) as the basemap draws it; when
+no point of the cell is, it falls back to the cell's centre and then to the place's own label point.
 
-| precision  | what is shown                                                        |
-|------------|----------------------------------------------------------------------|
-| exact      | the point, rounded to 5 decimals (about 1 m)                         |
-| locality   | centre of the 0.1 degree cell holding the point (about 11 km)        |
-| admin_area | centre of the 1 degree cell holding the point, and the subdivision   |
-| country    | the country's representative point, and the country                  |
-| hidden     | no point, no subdivision (the country of the organisation stays)     |
+| precision  | what is shown                                                           |
+|------------|-------------------------------------------------------------------------|
+| exact      | the point, rounded to 5 decimals (about 1 m)                            |
+| locality   | a fixed point of the 0.1 degree cell holding the point (about 11 km)    |
+| admin_area | a fixed point of the 1 degree cell holding the point, and the subdivision |
+| country    | the country's representative point, and the country                     |
+| hidden     | no point, no subdivision (the country of the organisation stays)        |
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 
-from directory import places
+from directory import geometry, places
 from directory.model import Location, Precision
 
 _CELL = {Precision.LOCALITY: 0.1, Precision.ADMIN_AREA: 1.0}
+TRIES = 64  # points of the cell tried before falling back; misses only where the place is a sliver of it
 
 
-def _snap(value: float, cell: float) -> float:
-    return round((math.floor(value / cell) + 0.5) * cell, 6)
+def _shown_point(record: str, precision: Precision, lat: float, lon: float, country: str | None,
+                 subdivision: str | None) -> tuple[float, float]:
+    cell = _CELL[precision]
+    row, col = math.floor(lat / cell), math.floor(lon / cell)
+    where = (geometry.shape(subdivision) if subdivision else None) or geometry.shape(country or "")
+    for attempt in range(TRIES):
+        digest = hashlib.sha256(f"{record}|{precision.value}|{row}|{col}|{attempt}".encode()).digest()
+        u = int.from_bytes(digest[:8], "big") / 2**64
+        v = int.from_bytes(digest[8:16], "big") / 2**64
+        point = (round((row + u) * cell, 4), round((col + v) * cell, 4))
+        if where is None or where.contains(*point):
+            return point
+    centre = (round((row + 0.5) * cell, 4), round((col + 0.5) * cell, 4))
+    if where is None or where.contains(*centre):
+        return centre
+    if where.label is not None:
+        return where.label
+    rep = places.countries().get(country or "")
+    return (rep.latitude, rep.longitude) if rep and rep.latitude is not None and rep.longitude is not None \
+        else centre
 
 
-def published(location: Location) -> Location:
-    """The location as its published precision allows anyone to see it."""
+def published(location: Location, record: str) -> Location:
+    """The location of `record` as its published precision allows anyone to see it."""
     p = location.precision
     if p is Precision.HIDDEN:
         return Location(None, None, p, location.country, None)
@@ -42,6 +66,6 @@ def published(location: Location) -> Location:
     if p is Precision.EXACT:
         return Location(round(location.latitude, 5), round(location.longitude, 5), p,
                         location.country, location.subdivision)
-    cell = _CELL[p]
-    return Location(_snap(location.latitude, cell), _snap(location.longitude, cell), p,
-                    location.country, location.subdivision)
+    lat, lon = _shown_point(record, p, location.latitude, location.longitude, location.country,
+                            location.subdivision)
+    return Location(lat, lon, p, location.country, location.subdivision)

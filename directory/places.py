@@ -15,6 +15,9 @@ from importlib import resources
 import pycountry
 
 WORLD = "001"
+# Territories with no permanent population: a gap matrix over "every country" leaves them out,
+# or Antarctica shows as the world's largest unserved place.
+UNPEOPLED = frozenset({"AQ", "BV", "GS", "HM", "TF", "UM"})
 
 
 @dataclass(frozen=True)

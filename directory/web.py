@@ -1,4 +1,6 @@
-"""The web app: GraphQL at /graphql and a health check at /health. Stateless but for the store.
+"""The web app: GraphQL at /graphql, maps under /maps and a health check at /health.
+
+Stateless but for the store.
 
 The store is opened in the lifespan and kept in the app state, never in a global. With the
 embedded backend a watcher restarts the store process if it dies; committed data survives that.
@@ -24,12 +26,15 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from directory import demo
+from directory.bearer import viewer_of
 from directory.config import Settings
 from directory.store import open_store
 from directory.store.graph import make_driver
 from directory.store.records import Store
 from directory.store.schema import schema_version
-from directory.viewer import ANONYMOUS, Viewer
+from directory.viewer import ANONYMOUS
+from maps import assets as map_assets
+from maps.routes import routes as map_routes
 from schema import schema
 from schema.context import Context
 
@@ -66,7 +71,7 @@ class GraphQLGate:
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
             await _error(send, 413, f"the request body is over {MAX_BODY // 1024} KiB", "BODY_TOO_LARGE")
             return
-        viewer = await self._viewer(request)
+        viewer = await viewer_of(request)
         if viewer is None:
             await _error(send, 401, "the API token is not valid: unknown, revoked or malformed", "UNAUTHENTICATED")
             return
@@ -99,16 +104,6 @@ class GraphQLGate:
         except _TooLarge:
             if not started:
                 await _error(send, 413, f"the request body is over {MAX_BODY // 1024} KiB", "BODY_TOO_LARGE")
-
-    async def _viewer(self, request: Request) -> Viewer | None:
-        header = request.headers.get("authorization")
-        if not header:
-            return ANONYMOUS
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        store: Store = request.app.state.store
-        return await store.tokens.viewer(token.strip())
 
 
 async def health(request: Request) -> Response:
@@ -145,15 +140,17 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
                 log.warning("demo data loaded: %d organisations and %d services changed",
                             counts.organisations, counts.services)
             app.state.store = store
+            app.state.settings = settings
             watcher = asyncio.create_task(_watch(store))
             try:
                 yield
             finally:
                 watcher.cancel()
 
+    map_assets.check()
     graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
                           settings.time_budget)
     return Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health)],
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes],
         lifespan=lifespan,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from typing import Any
 
 import httpx
@@ -87,3 +88,13 @@ class Api:
         assert "errors" not in body, body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+
+def shown_in_cell(lat: float, lon: float, true_lat: float, true_lon: float, cell: float, place: str) -> bool:
+    """A published point: in the grid cell of the true point, inside its place, and not the true point."""
+    from directory import geometry
+
+    same_cell = (math.floor(lat / cell), math.floor(lon / cell)) == (math.floor(true_lat / cell),
+                                                                     math.floor(true_lon / cell))
+    shape = geometry.shape(place)
+    return same_cell and (shape is None or shape.contains(lat, lon)) and (lat, lon) != (true_lat, true_lon)

@@ -184,7 +184,7 @@ def _places(q: GapQuestion) -> list[places.Place]:
         area = places.area_code(q.region)
         if area is None:
             raise BadArgument("region", f"{q.region!r} is not world, region:NAME, subregion:NAME or an M49 code")
-        return [places.countries()[c] for c in places.within(area)[1]]
+        return [places.countries()[c] for c in places.within(area)[1] if c not in places.UNPEOPLED]
     return coverage.place_list(q.codes, q.country)
 
 

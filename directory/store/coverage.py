@@ -50,7 +50,7 @@ def one_place(code: str, argument: str) -> places.Place:
 
 
 def place_list(codes: list[str] | None, country: str | None) -> list[places.Place]:
-    """The places asked for: these codes, a country's subdivisions, or every country."""
+    """The places asked for: these codes, a country's subdivisions, or every peopled country."""
     if codes:
         found = [one_place(code, "codes") for code in codes]
     elif country:
@@ -59,7 +59,8 @@ def place_list(codes: list[str] | None, country: str | None) -> list[places.Plac
             raise BadArgument("country", f"{country!r} is not an ISO 3166-1 country code")
         found = list(places.subdivisions_of(country_code))
     else:
-        found = sorted(places.countries().values(), key=lambda c: c.code)
+        found = sorted((c for c in places.countries().values() if c.code not in places.UNPEOPLED),
+                       key=lambda c: c.code)
     if len(found) > MAX_PLACES:
         raise BadArgument("codes", f"at most {MAX_PLACES} places at once")
     return found

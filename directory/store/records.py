@@ -26,7 +26,7 @@ from directory.model import (
     Service,
     Visibility,
 )
-from directory.store import search
+from directory.store import mapping, search
 from directory.store.backends import fulltext_index
 from directory.store.cypher import cypher, service_map, visible
 from directory.store.edits import Editor
@@ -119,7 +119,7 @@ def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
     loc = Location(p.get("latitude"), p.get("longitude"), Precision(p.get("precision", "hidden")),
                    p.get("country"), p.get("subdivision"))
     if not viewer.sees_exact_location_of(p["id"]):
-        loc = published(loc)
+        loc = published(loc, p["id"])
     network = viewer.sees_network_fields
     return Organisation(
         id=p["id"], name=p["name"], kind=p["kind"], visibility=Visibility(p["visibility"]),
@@ -332,6 +332,14 @@ class Store:
         shown = [h for h in shown if (h.kind, h.id) in records]  # a record hidden or deleted meanwhile
         return SearchPage(hits=shown, records=records, total=len(hits), has_next=len(remaining) > first,
                           cursors=[search.cursor(h) for h in shown])
+
+    async def map_points(self, viewer: Viewer, where: mapping.PointFilter, shelter_minimum: int) -> mapping.MapPoints:
+        """Organisations as points for a map (see `store.mapping` for what a viewer may see)."""
+        found = await mapping.map_points(self.graph, viewer, where, shelter_minimum)
+        if self.audit is not None:
+            self.audit.record(viewer, "map", "organisation",
+                              [p.id for p in found.points if p.visibility == Visibility.RESTRICTED.value])
+        return found
 
     async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)

@@ -20,7 +20,7 @@ from directory.store.writes import derived_organisation
 
 READ_ORGANISATIONS = cypher("schema.read_organisations", """
 MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
-RETURN n {.id, .name, .aliases, .latitude, .longitude, .precision, .country} AS n
+RETURN n {.id, .name, .aliases, .latitude, .longitude, .precision, .country, .subdivision} AS n
 ORDER BY n.id LIMIT 5000
 """)
 SET_DERIVED = cypher("schema.set_derived", """
@@ -32,10 +32,10 @@ SET_SERVICE_NAMES = cypher("schema.set_service_names", "MATCH (s:Service) SET s.
 
 
 async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Records written before version 2 lack the search names and published points."""
+    """Search names and published points; recomputed when the rule for either changes (versions 2 and 4)."""
     after = None
     while rows := await graph.read(READ_ORGANISATIONS, after=after):
-        await graph.write(SET_DERIVED, rows=[{"id": r["n"]["id"], "derived": derived_organisation(r["n"])}
+        await graph.write(SET_DERIVED, rows=[{"id": r["n"]["id"], "derived": derived_organisation(r["n"]["id"], r["n"])}
                                              for r in rows])
         after = rows[-1]["n"]["id"]
     await graph.write(SET_SERVICE_NAMES)
@@ -82,6 +82,9 @@ MIGRATIONS: list[list[Step]] = [
     [  # 3: need indicators
         cypher("schema.indicator_key", "CREATE CONSTRAINT indicator_key IF NOT EXISTS "
                                        "FOR (n:Indicator) REQUIRE n.key IS UNIQUE"),
+    ],
+    [  # 4: published points shown inside their cell and place, no longer at the cell's centre
+        _derive_fields,
     ],
 ]
 

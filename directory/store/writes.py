@@ -101,14 +101,15 @@ RETURN count(l) AS changed
 _SEARCH_SEP = " \u2022 "
 
 
-def derived_organisation(props: dict[str, Any]) -> dict[str, Any]:
+def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
     """The names full-text search looks in, and the point anyone may see (for `near`).
 
     The point is the published one (`location.published`), so proximity search and distance
     sorting can never tell more than the map does. Country precision has no point: it matches by
     country."""
     loc = published(Location(props.get("latitude"), props.get("longitude"),
-                             Precision(props.get("precision") or "hidden"), props.get("country")))
+                             Precision(props.get("precision") or "hidden"), props.get("country"),
+                             props.get("subdivision")), record)
     has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
     return {"search_names": _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])]),
             "pub_latitude": loc.latitude if has_point else None,
@@ -129,7 +130,7 @@ def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
         "source": org.source,
     }
     content_hash = _hash(props)
-    props.update(derived_organisation(props))
+    props.update(derived_organisation(org.id, props))
     return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country}
 
 

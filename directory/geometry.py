@@ -1,0 +1,76 @@
+"""Country and subdivision outlines, offline: the basemap and the test of where a shown point may fall.
+
+The polygons are Natural Earth's (public domain), simplified by tools/basemap.py into
+`data/countries.geojson` (ISO 3166-1 alpha-2) and `data/subdivisions.geojson` (ISO 3166-2). At
+about 5 km of simplification they are for drawing and for keeping a displayed point inside the
+right place, not for deciding where a border runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+Ring = tuple[tuple[float, float], ...]  # (longitude, latitude) pairs, closed, as in GeoJSON
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One place's outline: its rings (outer and holes alike, the even-odd rule tells them apart)."""
+
+    code: str
+    rings: tuple[Ring, ...]
+    bbox: tuple[float, float, float, float]  # west, south, east, north
+    label: tuple[float, float] | None = None  # (latitude, longitude) inside the place, if known
+
+    def contains(self, latitude: float, longitude: float) -> bool:
+        west, south, east, north = self.bbox
+        if not (south <= latitude <= north and west <= longitude <= east):
+            return False
+        inside = False
+        for ring in self.rings:
+            x0, y0 = ring[-1]
+            for x1, y1 in ring:
+                if (y1 > latitude) != (y0 > latitude) and longitude < (x0 - x1) * (latitude - y1) / (y0 - y1) + x1:
+                    inside = not inside
+                x0, y0 = x1, y1
+        return inside
+
+
+def _shape(feature: dict[str, Any]) -> Shape:
+    geometry = feature["geometry"]
+    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    rings = tuple(tuple((float(x), float(y)) for x, y in ring) for poly in polygons for ring in poly)
+    xs = [x for ring in rings for x, _ in ring]
+    ys = [y for ring in rings for _, y in ring]
+    p = feature["properties"]
+    label = (p["latitude"], p["longitude"]) if "latitude" in p else None
+    return Shape(p["code"], rings, (min(xs), min(ys), max(xs), max(ys)), label)
+
+
+def _read(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resources.files("directory.data").joinpath(name).read_text(encoding="utf-8"))
+    return data
+
+
+@functools.cache
+def collection(kind: str) -> dict[str, Any]:
+    """The GeoJSON as stored: `countries` or `subdivisions` (with its `attribution` member)."""
+    return _read(f"{kind}.geojson")
+
+
+@functools.cache
+def _shapes(kind: str) -> dict[str, Shape]:
+    return {f["properties"]["code"]: _shape(f) for f in collection(kind)["features"]}
+
+
+def shape(code: str) -> Shape | None:
+    """The outline of a country (`KE`) or subdivision (`KE-30`), if the basemap has one."""
+    return _shapes("subdivisions" if "-" in code else "countries").get(code)
+
+
+def attribution() -> str:
+    return str(collection("countries")["attribution"])

@@ -1,0 +1,101 @@
+"""The directory map: organisations as clustered markers, each where this viewer may see it.
+
+Points come from `Store.map_points`, which already chose the published point (or the recorded
+one for a steward or the organisation's own members) and withheld lonely shelters on public
+maps. Rows are compact arrays with the repeated words in lookup tables, so 100k organisations
+fit in a page a browser opens.
+"""
+
+from __future__ import annotations
+
+from directory import places
+from directory.store.mapping import MapPoint, PointFilter
+from directory.store.records import Store
+from directory.taxonomy import ORGANISATION_KIND, SERVICE_TYPE
+from directory.viewer import Viewer
+from maps.page import Call, Options, base_map, basemap, render
+
+KIND_CLASS = {
+    "international-ngo": "ingo", "regional-network": "network", "national-ngo": "local", "local-group": "local",
+    "donor": "donor", "shelter": "shelter", "intergovernmental": "mechanism", "government": "mechanism",
+    "nhri": "mechanism",
+}
+CLASS_LABEL = {
+    "ingo": ("#1f5fa8", "International NGO"), "network": ("#6a3d9a", "Regional network"),
+    "local": ("#238b45", "National NGO or local group"), "donor": ("#d4a017", "Donor"),
+    "shelter": ("#c2185b", "Shelter or relocation host"), "mechanism": ("#555555", "Mechanism or public body"),
+    "other": ("#e6550d", "Other"),
+}
+PRECISION_NOTE = {
+    "exact": "Shown at its recorded point.",
+    "locality": "Shown within about 11 km of where it is: the marker is not its address.",
+    "admin_area": "Shown somewhere within about 110 km, inside its province: not its address.",
+    "country": "Shown in the middle of its country: only the country is published.",
+}
+
+
+def place_name(point: MapPoint) -> str:
+    country = places.countries().get(point.country or "")
+    sub = places.subdivisions().get(point.subdivision or "")
+    return ", ".join(p.name for p in (sub, country) if p is not None)
+
+
+async def labels(store: Store, scheme: str) -> dict[str, str]:
+    return {t.code: t.label for t in await store.terms() if t.scheme == scheme}
+
+
+async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelter_minimum: int,
+                        options: Options) -> str:
+    found = await store.map_points(viewer, where, shelter_minimum)
+    kind_labels = await labels(store, ORGANISATION_KIND)
+    service_labels = await labels(store, SERVICE_TYPE)
+    kinds = sorted({p.kind for p in found.points})
+    services = sorted({t for p in found.points for t in p.service_types})
+    precisions = sorted(PRECISION_NOTE)
+    kind_index = {k: i for i, k in enumerate(kinds)}
+    service_index = {s: i for i, s in enumerate(services)}
+    data = {
+        "kinds": [kind_labels.get(k, k) for k in kinds],
+        "kindClass": [KIND_CLASS.get(k, "other") for k in kinds],
+        "services": [service_labels.get(s, s) for s in services],
+        "precisions": [PRECISION_NOTE[p] for p in precisions],
+        "rows": [[p.id, p.name, kind_index[p.kind], p.latitude, p.longitude, precisions.index(p.precision),
+                  place_name(p), [service_index[t] for t in p.service_types], p.languages, p.contact_channels]
+                 for p in found.points],
+    }
+    shown_classes = sorted({KIND_CLASS.get(k, "other") for k in kinds}, key=list(CLASS_LABEL).index)
+    notes = [f"{len(found.points)} organisations on the map."]
+    if found.not_drawn:
+        notes.append(f"{found.not_drawn} more publish no location and are not drawn.")
+    if viewer.role == "anonymous":
+        notes.append(f"Shelters and relocation hosts are drawn only where at least {shelter_minimum} share a "
+                     "place; " + (f"{found.withheld} are not drawn here." if found.withheld
+                                  else "none is withheld here."))
+    notes.append("Markers show published locations, never more precisely than each organisation allows.")
+    legend = {"title": _title(where, kind_labels, service_labels),
+              "items": [{"colour": CLASS_LABEL[c][0], "label": CLASS_LABEL[c][1], "shape": "dot"}
+                        for c in shown_classes],
+              "notes": notes}
+    m = base_map("Protection Directory: organisations", options)
+    basemap(m)
+    m.add_child(Call("pdMarkers", data))
+    m.add_child(Call("pdLegend", legend))
+    if found.points and (where.country or where.ids):
+        lats = [p.latitude for p in found.points]
+        lons = [p.longitude for p in found.points]
+        m.add_child(Call("pdFit", [[min(lats), min(lons)], [max(lats), max(lons)]]))
+    return render(m, options)
+
+
+def _title(where: PointFilter, kinds: dict[str, str], services: dict[str, str]) -> str:
+    parts = []
+    if where.service_type:
+        parts.append(services.get(where.service_type, where.service_type))
+    if where.kind:
+        parts.append(kinds.get(where.kind, where.kind))
+    if where.group:
+        parts.append(f"for {where.group}")
+    if where.country:
+        country = places.countries().get(where.country)
+        parts.append(f"in {country.name if country else where.country}")
+    return "Organisations" + (": " + ", ".join(parts) if parts else "")

@@ -1,0 +1,117 @@
+"""The page every map is drawn on: a folium map with no tile server, country outlines as basemap.
+
+Folium would load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs; `base_map` replaces
+those with our own assets (maps/assets.py) and uses none of folium's jQuery-based popups. Data
+reaches the page as JSON passed to the functions in maps/static/pd-maps.js (`Call`), escaped so
+no record's text can end the script it sits in.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import folium
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
+
+from directory import geometry
+from maps import assets
+
+LAND = "#f2efe9"
+NO_DATA = "#dddddd"
+BORDER = "#8c8c8c"
+BASEMAP_CREDIT = "Outlines: Natural Earth (public domain), simplified"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a map is delivered: linked assets for the service, everything inline for a file."""
+
+    inline: bool = False
+    tiles: str = ""  # an online tile layer, only when the operator configured one
+    tiles_attribution: str = ""
+
+
+def safe_json(data: Any) -> str:
+    """JSON that can sit inside a <script> element whatever the strings in it hold."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return text
+
+
+class Call(MacroElement):
+    """`function(target, data)` in the page's script, target being the map or one of its layers."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+{{ this.function }}({{ this.target }}, {{ this.payload }});
+{% endmacro %}""")
+
+    def __init__(self, function: str, data: Any, target: Any = None) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PdCall"
+        self.function = function
+        self.payload = safe_json(data)
+        self._target = target
+
+    def render(self, **kwargs: Any) -> str:
+        target = self._target or self._parent
+        assert target is not None, "a Call is drawn only once added to a map"
+        self.target = target.get_name()
+        return cast(str, super().render(**kwargs))  # type: ignore[no-untyped-call]
+
+
+def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
+    m = folium.Map(location=[15, 10], zoom_start=2, min_zoom=1, max_zoom=12, tiles=None, control_scale=True,
+                   world_copy_jump=False)
+    m.options.update({"maxZoom": 12, "minZoom": 1})  # folium gives these to tile layers only
+    m.default_js = [(name, assets.PREFIX + name) for name in assets.SCRIPTS]
+    m.default_css = [(name, assets.PREFIX + name) for name in assets.STYLES]
+    root = cast(Figure, m.get_root())
+    root.header.add_child(Element(f"<title>{html.escape(title)}</title>"))
+    if subtitle:
+        root.html.add_child(Element(f'<div class="pd-banner">{html.escape(subtitle)}</div>'))
+    if options.tiles:
+        folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution), name="Online map",
+                         max_zoom=12).add_to(m)
+    m.add_child(Call("pdAttribution", {"text": BASEMAP_CREDIT}))
+    return m
+
+
+def outlines(kind: str, codes: set[str] | None, style: Callable[[str], dict[str, Any]], name: str) -> folium.GeoJson:
+    """Country or subdivision outlines (limited to `codes`), styled per code."""
+    source = geometry.collection(kind)
+    features = [f for f in source["features"] if codes is None or f["properties"]["code"] in codes]
+    data = {"type": "FeatureCollection", "features": features}
+    return folium.GeoJson(data, name=name, style_function=lambda f: style(f["properties"]["code"]),
+                          highlight_function=None, smooth_factor=1.0, control=False)
+
+
+def basemap(m: folium.Map) -> folium.GeoJson:
+    layer = outlines("countries", None, lambda _: {"fillColor": LAND, "color": BORDER, "weight": 0.6,
+                                                   "fillOpacity": 1.0}, "Countries")
+    layer.add_to(m)
+    return layer
+
+
+_LINKED = re.compile(r'<script src="/maps/assets/([a-z0-9.-]+)"></script>|'
+                     r'<link rel="stylesheet" href="/maps/assets/([a-z0-9.-]+)"/>')
+
+
+def render(m: folium.Map, options: Options) -> str:
+    """The whole page; with `options.inline` every asset is inside it."""
+    page: str = m.get_root().render()
+    if options.inline:
+        def inline(match: re.Match[str]) -> str:
+            if match.group(1):
+                return f"<script>{assets.inline_script(match.group(1))}</script>"
+            return f"<style>{assets.inline_style(match.group(2))}</style>"
+
+        page = _LINKED.sub(inline, page)
+    return page

@@ -1,0 +1,134 @@
+"""From filters, as the web routes and the `directory map` command receive them, to a drawn map.
+
+The filter names are the GraphQL arguments of the matching fields (`organisations`,
+`coverageGaps`, `referralPaths`), so a question asked of the API can be drawn as it is. Values
+are strings; lists are comma-separated. An unknown filter or a bad value is a `BadArgument`
+naming it, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from directory import places
+from directory.config import Settings
+from directory.errors import BadArgument
+from directory.jobs.gaps import GapQuestion
+from directory.jobs.paths import PathOrder
+from directory.jobs.referrals import Question
+from directory.store.mapping import PointFilter
+from directory.store.records import Store
+from directory.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
+from directory.viewer import Viewer
+from maps.directory_map import directory_map
+from maps.gaps_map import funding_map, gap_map
+from maps.page import Options
+from maps.referral_map import referral_map
+
+ORDERS = {"FEWEST_HOPS": PathOrder.HOPS, "FASTEST_RESPONSE": PathOrder.RESPONSE_TIME,
+          "HIGHEST_TRUST": PathOrder.TRUST}
+_GAP_FILTERS = ("serviceType", "group", "country", "region", "codes", "indicators", "donor")
+
+
+@dataclass(frozen=True)
+class MapKind:
+    name: str
+    title: str
+    filters: tuple[str, ...]
+    draw: Callable[[Store, Viewer, Mapping[str, str], Settings, Options], Awaitable[str]]
+
+
+def _id(value: str) -> str:
+    return value.removeprefix("Organisation:")
+
+
+def _list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _country(args: Mapping[str, str], name: str = "country") -> str | None:
+    value = args.get(name)
+    if value is None:
+        return None
+    if value.strip().upper() not in places.countries():
+        raise BadArgument(name, f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return value.strip().upper()
+
+
+def _int(args: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(args.get(name, default))
+    except ValueError:
+        raise BadArgument(name, f"{args[name]!r} is not a whole number") from None
+
+
+async def _require(store: Store, args: Mapping[str, str], pairs: tuple[tuple[str, str], ...]) -> None:
+    vocabulary = await store.vocabulary()
+    for name, scheme in pairs:
+        if name in args:
+            vocabulary.require(scheme, args[name], name)
+
+
+async def _directory(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
+                     options: Options) -> str:
+    await _require(store, args, (("kind", ORGANISATION_KIND), ("serviceType", SERVICE_TYPE), ("group", DEFENDER_GROUP)))
+    where = PointFilter(kind=args.get("kind"), country=_country(args), service_type=args.get("serviceType"),
+                        group=args.get("group"))
+    return await directory_map(store, viewer, where, settings.map_shelter_minimum, options)
+
+
+def _gap_question(args: Mapping[str, str]) -> GapQuestion:
+    if "serviceType" not in args:
+        raise BadArgument("serviceType", "is required: a gap map shows one service type")
+    return GapQuestion(codes=_list(args.get("codes")), country=_country(args), region=args.get("region"),
+                       service_types=[args["serviceType"]], group=args.get("group"),
+                       indicators=_list(args.get("indicators")),
+                       donor=_id(args["donor"]) if args.get("donor") else None)
+
+
+async def _gaps(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings, options: Options) -> str:
+    return await gap_map(store, viewer, _gap_question(args), args.get("metric", "score"), options)
+
+
+async def _funding(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
+                   options: Options) -> str:
+    currency = args["currency"].strip().upper() if args.get("currency") else None
+    return await funding_map(store, viewer, _gap_question(args), currency, options)
+
+
+async def _referrals(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
+                     options: Options) -> str:
+    for name in ("serviceType", "country"):
+        if name not in args:
+            raise BadArgument(name, "is required for a referral path map")
+    order = args.get("order", "FEWEST_HOPS")
+    if order not in ORDERS:
+        raise BadArgument("order", f"{order!r} is not one of {', '.join(ORDERS)}")
+    question = Question(service_type=args["serviceType"], country=args["country"],
+                        source=_id(args["from"]) if args.get("from") else None, group=args.get("group"),
+                        language=args.get("language"), k=_int(args, "k", 3), max_hops=_int(args, "maxHops", 4),
+                        order=ORDERS[order])
+    return await referral_map(store, viewer, question, settings.map_shelter_minimum, options)
+
+
+KINDS: dict[str, MapKind] = {
+    "directory": MapKind("directory", "Organisations and services", ("serviceType", "group", "country", "kind"),
+                         _directory),
+    "gaps": MapKind("gaps", "Coverage gaps", (*_GAP_FILTERS, "metric"), _gaps),
+    "referrals": MapKind("referrals", "Referral paths",
+                         ("from", "serviceType", "country", "group", "language", "k", "maxHops", "order"), _referrals),
+    "funding": MapKind("funding", "Funding against gaps", (*_GAP_FILTERS, "currency"), _funding),
+}
+
+
+async def draw(kind: str, store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
+               options: Options) -> str:
+    """The map's whole HTML page."""
+    if kind not in KINDS:
+        raise BadArgument("map", f"{kind!r} is not one of {', '.join(KINDS)}")
+    chosen = KINDS[kind]
+    for name in args:
+        if name not in chosen.filters:
+            raise BadArgument(name, f"is not a filter of the {kind} map; it takes {', '.join(chosen.filters)}")
+    return await chosen.draw(store, viewer, {k: v for k, v in args.items() if v != ""}, settings, options)

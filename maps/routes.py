@@ -1,0 +1,94 @@
+"""Map pages under /maps: an index, one page per map kind, and the assets they load.
+
+A map page is drawn for the viewer its request authenticates as (`Authorization: Bearer`, as
+for GraphQL; a browser without one gets the public map). Its Content-Security-Policy lets the
+page load nothing but this service's own assets (and the tile server, when one is configured),
+so even a mistake in a template could not make a browser reach out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from directory.bearer import viewer_of
+from directory.config import Settings
+from directory.errors import BadArgument, NotFound
+from maps import assets
+from maps.page import Options
+from maps.questions import KINDS, draw
+
+log = logging.getLogger("directory.maps")
+
+
+def policy(settings: Settings) -> str:
+    images = "'self' data:"
+    if settings.map_tiles:
+        parts = urlsplit(settings.map_tiles.replace("{s}", "a"))
+        images += f" {parts.scheme}://{parts.netloc.split('{')[0] or parts.netloc}"
+    return ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {images}; connect-src 'none'; font-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'")
+
+
+def _page(title: str, body: str, status: int = 200, settings: Settings | None = None) -> HTMLResponse:
+    text = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
+            "input{margin:0 .5rem .3rem 0}</style></head><body>" + body + "</body></html>")
+    headers = {"Content-Security-Policy": policy(settings or Settings()), "Cache-Control": "no-store"}
+    return HTMLResponse(text, status_code=status, headers=headers)
+
+
+async def index(request: Request) -> Response:
+    items = []
+    for kind in KINDS.values():
+        fields = "".join(f"<label>{html.escape(f)} <input name='{html.escape(f)}' size='14'></label>"
+                         for f in kind.filters)
+        items.append(f"<h2><a href='/maps/{kind.name}'>{html.escape(kind.title)}</a></h2>"
+                     f"<form action='/maps/{kind.name}' method='get'>{fields}<button>Draw</button></form>")
+    body = ("<h1>Maps</h1><p>Every map draws what you may see, at each record's published precision. "
+            "Filters take the GraphQL arguments' names; leave a box empty to skip it.</p>" + "".join(items))
+    return _page("Protection Directory: maps", body, settings=request.app.state.settings)
+
+
+async def asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in assets.FILES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response(assets.read(name), media_type=assets.media_type(name),
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def map_page(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    viewer = await viewer_of(request)
+    if viewer is None:
+        return _page("Not authorised", "<p>The API token is not valid: unknown, revoked or malformed.</p>", 401,
+                     settings)
+    options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution)
+    try:
+        async with asyncio.timeout(settings.time_budget):
+            page = await draw(request.path_params["kind"], request.app.state.store, viewer,
+                              dict(request.query_params), settings, options)
+    except (BadArgument, NotFound) as exc:
+        status = 404 if isinstance(exc, NotFound) else 400
+        return _page("Cannot draw this map", f"<p>{html.escape(str(exc))}</p><p><a href='/maps'>Maps</a></p>",
+                     status, settings)
+    except TimeoutError:
+        log.warning("a map request ran out of its time budget")
+        return _page("Too slow", f"<p>This map took longer than {settings.time_budget:g} s. Narrow it down with "
+                                 "filters.</p>", 503, settings)
+    return HTMLResponse(page, headers={"Content-Security-Policy": policy(settings), "Cache-Control": "no-store"})
+
+
+routes = [
+    Route("/maps", index),
+    Route("/maps/assets/{name:path}", asset),
+    Route("/maps/{kind}", map_page),
+]
