@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Iterator
 
 from directory import geometry, places
 from directory.model import Location, Precision
@@ -29,20 +30,37 @@ _CELL = {Precision.LOCALITY: 0.1, Precision.ADMIN_AREA: 1.0}
 TRIES = 64  # points of the cell tried before falling back; misses only where the place is a sliver of it
 
 
+def _candidates(record: str, precision: Precision, row: int, col: int, box: tuple[float, float, float, float],
+                salt: str) -> Iterator[tuple[float, float]]:
+    """Points of a box (south, west, north, east) drawn from a hash of the record and its cell only."""
+    south, west, north, east = box
+    for attempt in range(TRIES):
+        digest = hashlib.sha256(f"{record}|{precision.value}|{row}|{col}|{salt}{attempt}".encode()).digest()
+        u = int.from_bytes(digest[:8], "big") / 2**64
+        v = int.from_bytes(digest[8:16], "big") / 2**64
+        yield (round(south + u * (north - south), 4), round(west + v * (east - west), 4))
+
+
 def _shown_point(record: str, precision: Precision, lat: float, lon: float, country: str | None,
                  subdivision: str | None) -> tuple[float, float]:
     cell = _CELL[precision]
     row, col = math.floor(lat / cell), math.floor(lon / cell)
+    box = (row * cell, col * cell, (row + 1) * cell, (col + 1) * cell)
     where = (geometry.shape(subdivision) if subdivision else None) or geometry.shape(country or "")
-    for attempt in range(TRIES):
-        digest = hashlib.sha256(f"{record}|{precision.value}|{row}|{col}|{attempt}".encode()).digest()
-        u = int.from_bytes(digest[:8], "big") / 2**64
-        v = int.from_bytes(digest[8:16], "big") / 2**64
-        point = (round((row + u) * cell, 4), round((col + v) * cell, 4))
-        if where is None or where.contains(*point):
+    if where is None:
+        return next(_candidates(record, precision, row, col, box, ""))
+    for point in _candidates(record, precision, row, col, box, ""):
+        if where.contains(*point):
             return point
+    # The place is a sliver of the cell (a small island, a thin coast): try the part of the cell its outline spans.
+    west, south, east, north = where.bbox
+    clipped = (max(box[0], south), max(box[1], west), min(box[2], north), min(box[3], east))
+    if clipped[0] < clipped[2] and clipped[1] < clipped[3]:
+        for point in _candidates(record, precision, row, col, clipped, "clipped"):
+            if where.contains(*point):
+                return point
     centre = (round((row + 0.5) * cell, 4), round((col + 0.5) * cell, 4))
-    if where is None or where.contains(*centre):
+    if where.contains(*centre):
         return centre
     if where.label is not None:
         return where.label

@@ -1,0 +1,161 @@
+"""Maps as served and as written: what a public page may hold, and what it must never hold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from directory.config import Settings
+from directory.store.records import Store
+from tests.conftest import LiveServer
+from tests.helpers import load, org, refers, service
+from tests.test_iati import directory
+
+pytestmark = pytest.mark.anyio
+
+SECRET_NAMES = ("Network Only Group", "Restricted Secret Group", "Casa Uno", "Casa Dos", "Lake Shelter")
+PRECISE = ("6.25123", "6.2512", "-75.56345", "-75.5634", "4.71098", "-74.07209")
+XSS = "</script><script>window.pwned=1</script>"
+
+
+def shelter(oid: str, name: str, country: str, sub: str = "", lat: str = "", lon: str = "",
+            precision: str = "country") -> dict[str, object]:
+    return org(oid, name, **{"#org+type": "shelter", "#meta+visibility": "public", "#country+code": country,
+                             "#adm1+code": sub, "#geo+lat": lat, "#geo+lon": lon, "#geo+precision": precision})
+
+
+async def seed(store: Store) -> None:
+    await load(store, [
+        org("a", "Medellín Defenders", **{"#geo+lat": "6.251234", "#geo+lon": "-75.563456",
+                                          "#geo+precision": "locality", "#adm1+code": "CO-ANT",
+                                          "#channel+contact": "signal:+00 1"}),
+        org("bogota", "Bogotá Lawyers", **{"#geo+lat": "4.710989", "#geo+lon": "-74.072092",
+                                           "#geo+precision": "admin_area", "#adm1+code": "CO-DC"}),
+        org("b", "Network Only Group", **{"#meta+visibility": "network", "#geo+lat": "3.45", "#geo+lon": "-76.53"}),
+        org("c", "Restricted Secret Group", **{"#meta+visibility": "restricted", "#geo+lat": "3.45",
+                                               "#geo+lon": "-76.53"}),
+        org("donor", "Open Donor", **{"#org+type": "donor"}),
+        org("xss", XSS, **{"#country+code": "KE", "#geo+lat": "-0.09", "#geo+lon": "34.77"}),
+        # two public shelters in Colombia: too few to draw on a public map
+        shelter("s1", "Casa Uno", "CO"), shelter("s2", "Casa Dos", "CO"),
+        # three in Nairobi: drawn; in Tanzania two in one region and one in another: none drawn
+        shelter("k1", "Nairobi Shelter One", "KE", "KE-30", "-1.29", "36.82", "locality"),
+        shelter("k2", "Nairobi Shelter Two", "KE", "KE-30", "-1.31", "36.85", "locality"),
+        shelter("k3", "Nairobi Shelter Three", "KE", "KE-30", "-1.25", "36.78", "locality"),
+        shelter("t1", "Lake Shelter", "TZ", "TZ-18", "-2.52", "32.90", "locality"),
+        shelter("t2", "Lake Shelter Two", "TZ", "TZ-18", "-2.55", "32.95", "locality"),
+        shelter("t3", "Coast Shelter", "TZ", "TZ-02", "-6.80", "39.28", "locality"),
+    ], [
+        service("a-legal", "a"), service("bogota-legal", "bogota"), service("b-legal", "b"), service("c-legal", "c"),
+    ], [
+        refers("a", "bogota", visibility="public"),
+        refers("a", "b"), refers("b", "bogota"), refers("a", "c", visibility="restricted"),
+        {"#rel+type": "FUNDS", "#org+id+source": "donor", "#org+id+target": "bogota", "#meta+id": "g1",
+         "#meta+visibility": "restricted", "#value": "98765", "#currency": "EUR", "#date+year": "2026"},
+        {"#rel+type": "FUNDS", "#org+id+source": "donor", "#org+id+target": "a", "#meta+id": "g2",
+         "#meta+visibility": "public", "#value": "4321", "#currency": "EUR", "#date+year": "2026"},
+    ])
+
+
+PUBLIC_MAPS = {
+    "directory": {},
+    "gaps": {"serviceType": "legal-aid"},
+    "gaps-co": {"serviceType": "legal-aid", "country": "CO"},
+    "referrals": {"from": "test:a", "serviceType": "legal-aid", "country": "CO"},
+    "funding": {"serviceType": "legal-aid"},
+}
+
+
+async def fetch(server: LiveServer, kind: str, params: dict[str, str], token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
+        return await client.get(f"/maps/{kind.split('-')[0]}", params=params, headers=headers)
+
+
+async def test_public_maps_hold_no_hidden_record_precise_point_or_contact(store: Store,
+                                                                        live_server: LiveServer) -> None:
+    await seed(store)
+    for name, params in PUBLIC_MAPS.items():
+        response = await fetch(live_server, name, params)
+        assert response.status_code == 200, (name, response.text[:500])
+        page = response.text
+        for secret in (*SECRET_NAMES, *PRECISE, "signal:", "98765"):
+            assert secret not in page, (name, secret)
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), name  # nothing loaded from elsewhere
+        assert not re.search(r"<script[^>]*\bsrc=\"(?!/maps/assets/)", page), name
+    directory_page = (await fetch(live_server, "directory", {})).text
+    assert "Medellín Defenders" in directory_page and "Nairobi Shelter One" in directory_page
+    funding_page = (await fetch(live_server, "funding", {"serviceType": "legal-aid"})).text
+    assert "4,321 EUR" in funding_page  # the public grant is drawn; the restricted one is not
+
+
+async def test_record_text_cannot_end_the_script_it_sits_in(store: Store, live_server: LiveServer) -> None:
+    await seed(store)
+    page = (await fetch(live_server, "directory", {})).text
+    assert "window.pwned" in page and XSS not in page and "</script><script>window" not in page
+
+
+async def test_lonely_shelters_are_withheld_from_public_maps_only(store: Store, live_server: LiveServer) -> None:
+    await seed(store)
+    public = (await fetch(live_server, "directory", {"kind": "shelter"})).text
+    assert "Nairobi Shelter Three" in public
+    for lonely in ("Casa Uno", "Casa Dos", "Lake Shelter", "Coast Shelter"):
+        assert lonely not in public  # two in Colombia; in Tanzania 2 and 1 per region, though 3 in the country
+    assert "5 are not drawn here" in public
+    _, token = await store.tokens.create("member", "test:a")
+    member = (await fetch(live_server, "directory", {"kind": "shelter"}, token)).text
+    assert all(name in member for name in ("Casa Uno", "Lake Shelter", "Coast Shelter"))
+
+
+async def test_members_see_contacts_and_their_own_recorded_point(store: Store, live_server: LiveServer) -> None:
+    await seed(store)
+    _, token = await store.tokens.create("member", "test:a")
+    page = (await fetch(live_server, "directory", {}, token)).text
+    assert "signal:+00 1" in page and "6.25123" in page  # its own point, as recorded
+    assert "-74.07209" not in page  # another organisation's point stays published
+    assert "Network Only Group" in page and "Restricted Secret Group" not in page
+
+
+async def test_bad_filters_are_named_and_hidden_records_read_as_missing(store: Store,
+                                                                       live_server: LiveServer) -> None:
+    await seed(store)
+    missing = await fetch(live_server, "gaps", {})
+    assert missing.status_code == 400 and "serviceType" in missing.text
+    unknown = await fetch(live_server, "directory", {"colour": "red"})
+    assert unknown.status_code == 400 and "colour" in unknown.text
+    bad = await fetch(live_server, "directory", {"serviceType": "juggling"})
+    assert bad.status_code == 400 and "juggling" in bad.text
+    bad_token = await fetch(live_server, "directory", {}, "pd_not-a-token")
+    assert bad_token.status_code == 401
+    hidden = await fetch(live_server, "referrals", {"from": "test:c", "serviceType": "legal-aid", "country": "CO"})
+    absent = await fetch(live_server, "referrals", {"from": "test:zz", "serviceType": "legal-aid", "country": "CO"})
+    assert hidden.status_code == absent.status_code == 404
+    assert hidden.text.replace("test:c", "ID") == absent.text.replace("test:zz", "ID")
+
+
+async def test_assets_are_served_by_the_service(store: Store, live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for name in ("leaflet.js", "markercluster.js", "pd-maps.js", "leaflet.css", "images/layers.png"):
+            response = await client.get(f"/maps/assets/{name}")
+            assert response.status_code == 200 and len(response.content) > 100, name
+        assert (await client.get("/maps/assets/../../pyproject.toml")).status_code == 404
+        index = await client.get("/maps")
+        assert index.status_code == 200 and all(f"/maps/{k}" in index.text
+                                                for k in ("directory", "gaps", "referrals", "funding"))
+
+
+@pytest.mark.parametrize("kind,filters", [("directory", []), ("gaps", ["serviceType=legal-aid", "country=CO"])])
+async def test_directory_map_writes_a_standalone_file(store: Store, settings: Settings, tmp_path: Path, kind: str,
+                                                      filters: list[str]) -> None:
+    await seed(store)
+    out = tmp_path / "map.html"
+    await directory(settings, "map", kind, *filters, "--output", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert "/maps/assets/" not in page and "L.map(" in page and "markerClusterGroup" in page  # all inline
+    assert "url(data:image/png;base64," in page
+    for secret in (*SECRET_NAMES, *PRECISE, "signal:"):
+        assert secret not in page, secret

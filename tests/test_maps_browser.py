@@ -1,0 +1,93 @@
+"""The maps as a person sees them: each opened from the running service in a real browser, offline.
+
+With PD_SCREENSHOTS=DIR set, the demo maps' screenshots are also written there; the README's
+pictures in docs/images/ are made this way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from directory import demo
+from directory.store.records import Store
+from maps.gaps_map import WORSE
+from maps.page import LAND
+from tests.browser import blend, chromium, close_to, visit
+from tests.conftest import LiveServer
+from tests.helpers import load, org, service
+from tests.test_maps import XSS
+
+pytestmark = pytest.mark.anyio
+
+SEA = "#cfe3ef"
+DEMO_MAPS = {
+    "directory": ("directory", {}, False, ".pd-marker, .marker-cluster"),
+    "gaps": ("gaps", {"serviceType": "legal-aid", "country": "CO"}, False, ".pd-mark"),
+    "referrals": ("referrals", {"from": "test:fict-lakeside-rights", "serviceType": "safe-house", "country": "TZ"},
+                  True, ".pd-path"),
+    "funding": ("funding", {"serviceType": "legal-aid"}, True, ".pd-circle"),
+}
+
+
+@pytest.mark.parametrize("name", list(DEMO_MAPS))
+async def test_each_map_draws_offline_with_no_error_and_no_request_out(store: Store, live_server: LiveServer,
+                                                                       name: str) -> None:
+    await demo.load(store)
+    kind, params, as_steward, drawn = DEMO_MAPS[name]
+    token = (await store.tokens.create("steward", None))[1] if as_steward else None
+    async with chromium() as browser:
+        seen = await visit(browser, f"{live_server.url}/maps/{kind}?{urlencode(params)}", token, wait_for=drawn)
+        assert seen.errors == []
+        assert seen.outside == []
+        assert await seen.count(".leaflet-overlay-pane path") > 30  # the outlines are drawn
+        assert await seen.count(drawn) >= 1
+        assert seen.colours() > 40  # not a blank page
+        if folder := os.environ.get("PD_SCREENSHOTS"):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / f"map-{name}.png").write_bytes(seen.screenshot)
+        await seen.page.context.close()
+
+
+async def test_gap_colours_are_where_the_data_says(store: Store, live_server: LiveServer) -> None:
+    # Legal aid: three providers in Brazil, none in Russia; China is not asked about.
+    await load(store, [org(f"br{i}", **{"#country+code": "BR"}) for i in range(3)],
+               [service(f"br{i}-legal", f"br{i}", **{"#country+code+present": "BR"}) for i in range(3)])
+    params = urlencode({"serviceType": "legal-aid", "codes": "BR,RU"})
+    async with chromium() as browser:
+        seen = await visit(browser, f"{live_server.url}/maps/gaps?{params}")
+        assert seen.errors == [] and seen.outside == []
+        brazil = await seen.pixel_at(-5.0, -45.0)  # Maranhão, away from the marks
+        russia = await seen.pixel_at(55.0, 60.0)  # Chelyabinsk
+        china = await seen.pixel_at(32.0, 100.0)
+        assert close_to(brazil, blend(WORSE[0], SEA, 0.9)), brazil  # smallest gap: the lightest colour
+        assert close_to(russia, blend(WORSE[-1], SEA, 0.9)), russia  # largest gap: the darkest
+        assert close_to(china, LAND), china
+        await seen.page.context.close()
+
+
+async def test_a_hostile_name_shows_as_text_and_runs_nothing(store: Store, live_server: LiveServer) -> None:
+    await load(store, [org("xss", XSS, **{"#country+code": "KE", "#geo+lat": "-0.09", "#geo+lon": "34.77",
+                                          "#geo+precision": "exact"})])
+    async with chromium() as browser:
+        seen = await visit(browser, f"{live_server.url}/maps/directory", wait_for=".pd-marker")
+        await seen.page.locator(".pd-marker").first.click()
+        popup = seen.page.locator(".pd-popup .pd-title")
+        await popup.wait_for()
+        assert await popup.inner_text() == XSS
+        assert await seen.page.evaluate("window.pwned === undefined")
+        assert seen.errors == [] and seen.outside == []
+        await seen.page.context.close()
+
+
+async def test_the_harness_notices_a_request_that_leaves() -> None:
+    # The guard the tests above rely on: a page asking for an outside image is caught and recorded.
+    page = ('data:text/html,<img src="https://tiles.example.org/1/1/1.png">'
+            '<div class="leaflet-overlay-pane"><svg><path d="M0 0"/></svg></div>')
+    async with chromium() as browser:
+        seen = await visit(browser, page, settle_ms=300)
+        assert seen.outside == ["https://tiles.example.org/1/1/1.png"]
+        await seen.page.context.close()
