@@ -1,17 +1,21 @@
-"""`make bench`: every benchmark with its peer in the same run. Sizes: BENCH_SIZES=10000,100000."""
+"""`make bench`: every benchmark with its peer in the same run. Sizes: BENCH_SIZES=10000,100000;
+BENCH_ONLY=imports,api,jobs,maps picks some."""
 
 from __future__ import annotations
 
 import os
 
-from bench import api, imports, jobs
+from bench import api, imports, jobs, maps
 from bench.machine import describe
 
 
 def main() -> None:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
-    only = os.environ.get("BENCH_ONLY", "imports,api,jobs").split(",")
+    only = os.environ.get("BENCH_ONLY", "imports,api,jobs,maps").split(",")
     print(f"machine: {describe()}")
+    if "maps" in only:
+        for n in sizes:
+            maps.run(n)
     if "jobs" in only:
         for n in sizes:
             jobs.run(n)

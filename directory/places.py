@@ -14,6 +14,8 @@ from importlib import resources
 
 import pycountry
 
+from directory import geometry
+
 WORLD = "001"
 # Territories with no permanent population: a gap matrix over "every country" leaves them out,
 # or Antarctica shows as the world's largest unserved place.
@@ -153,8 +155,12 @@ def within(area: str) -> tuple[list[str], list[str]]:
 
 
 def nearest_country(latitude: float, longitude: float) -> str | None:
-    """The country whose representative point is nearest: a stand-in for "the country this point is
-    in" until country boundaries are in the package (see the README's limits)."""
+    """The country this point is in by the basemap's outlines; at sea or in a gap of the
+    simplified outlines, the country whose representative point is nearest."""
+    for code in countries():
+        shape = geometry.shape(code)
+        if shape is not None and shape.contains(latitude, longitude):
+            return code
     best, best_d = None, math.inf
     for c in countries().values():
         if c.latitude is None or c.longitude is None:

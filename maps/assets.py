@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -29,7 +30,8 @@ FILES: dict[str, Path] = {
 for _image in ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"):
     FILES[f"images/{_image}"] = MODULES / "leaflet" / "dist" / "images" / _image
 
-SCRIPTS = ("leaflet.js", "markercluster.js", "pd-maps.js")
+COUNTRIES = "countries.js"  # the basemap's outlines as a script, made from directory/data/countries.geojson
+SCRIPTS = ("leaflet.js", "markercluster.js", "pd-maps.js", COUNTRIES)
 STYLES = ("leaflet.css", "markercluster.css", "markercluster-default.css", "pd-maps.css")
 PREFIX = "/maps/assets/"
 
@@ -38,6 +40,17 @@ MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; chars
 
 class MissingAssets(RuntimeError):
     """The npm packages were not installed: run `make setup`."""
+
+
+def _countries_script() -> bytes:
+    from directory import geometry  # the outlines are the domain's data; the script is only their wrapper
+
+    text = json.dumps(geometry.collection("countries"), ensure_ascii=False, separators=(",", ":"))
+    return f"window.pdCountries = {text.replace('<', chr(92) + 'u003c')};\n".encode()
+
+
+def known(name: str) -> bool:
+    return name in FILES or name == COUNTRIES
 
 
 def check() -> None:
@@ -53,6 +66,8 @@ def media_type(name: str) -> str:
 @functools.cache
 def read(name: str) -> bytes:
     """An asset's bytes, by the name it is served under; KeyError for anything else."""
+    if name == COUNTRIES:
+        return _countries_script()
     return FILES[name].read_bytes()
 
 

@@ -2,8 +2,8 @@
 
 Points come from `Store.map_points`, which already chose the published point (or the recorded
 one for a steward or the organisation's own members) and withheld lonely shelters on public
-maps. Rows are compact arrays with the repeated words in lookup tables, so 100k organisations
-fit in a page a browser opens.
+maps. Rows are compact arrays with every repeated word (kind, service, place, language) in a
+lookup table, so 100k organisations fit in a page a browser opens.
 """
 
 from __future__ import annotations
@@ -52,15 +52,22 @@ async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelte
     kinds = sorted({p.kind for p in found.points})
     services = sorted({t for p in found.points for t in p.service_types})
     precisions = sorted(PRECISION_NOTE)
+    where_names = sorted({place_name(p) for p in found.points})
+    languages = sorted({lang for p in found.points for lang in p.languages})
     kind_index = {k: i for i, k in enumerate(kinds)}
     service_index = {s: i for i, s in enumerate(services)}
+    where_index = {w: i for i, w in enumerate(where_names)}
+    language_index = {lang: i for i, lang in enumerate(languages)}
     data = {
         "kinds": [kind_labels.get(k, k) for k in kinds],
         "kindClass": [KIND_CLASS.get(k, "other") for k in kinds],
         "services": [service_labels.get(s, s) for s in services],
         "precisions": [PRECISION_NOTE[p] for p in precisions],
-        "rows": [[p.id, p.name, kind_index[p.kind], p.latitude, p.longitude, precisions.index(p.precision),
-                  place_name(p), [service_index[t] for t in p.service_types], p.languages, p.contact_channels]
+        "places": where_names,
+        "languages": languages,
+        "rows": [_trimmed([p.name, kind_index[p.kind], p.latitude, p.longitude, precisions.index(p.precision),
+                           where_index[place_name(p)], [service_index[t] for t in p.service_types],
+                           [language_index[lang] for lang in p.languages], p.contact_channels])
                  for p in found.points],
     }
     shown_classes = sorted({KIND_CLASS.get(k, "other") for k in kinds}, key=list(CLASS_LABEL).index)
@@ -85,6 +92,12 @@ async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelte
         lons = [p.longitude for p in found.points]
         m.add_child(Call("pdFit", [[min(lats), min(lons)], [max(lats), max(lons)]]))
     return render(m, options)
+
+
+def _trimmed(row: list[object]) -> list[object]:
+    while row and row[-1] == []:
+        row.pop()
+    return row
 
 
 def _title(where: PointFilter, kinds: dict[str, str], services: dict[str, str]) -> str:

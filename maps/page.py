@@ -93,11 +93,9 @@ def outlines(kind: str, codes: set[str] | None, style: Callable[[str], dict[str,
                           highlight_function=None, smooth_factor=1.0, control=False)
 
 
-def basemap(m: folium.Map) -> folium.GeoJson:
-    layer = outlines("countries", None, lambda _: {"fillColor": LAND, "color": BORDER, "weight": 0.6,
-                                                   "fillOpacity": 1.0}, "Countries")
-    layer.add_to(m)
-    return layer
+def basemap(m: folium.Map) -> None:
+    """Country outlines under everything else, from the cached countries.js asset (not in the page)."""
+    m.add_child(Call("pdBasemap", {"fillColor": LAND, "color": BORDER, "weight": 0.6, "fillOpacity": 1.0}))
 
 
 _LINKED = re.compile(r'<script src="/maps/assets/([a-z0-9.-]+)"></script>|'

@@ -13,9 +13,10 @@ import html
 import logging
 from urllib.parse import urlsplit
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route, Router
 
 from directory.bearer import viewer_of
 from directory.config import Settings
@@ -59,7 +60,7 @@ async def index(request: Request) -> Response:
 
 async def asset(request: Request) -> Response:
     name = request.path_params["name"]
-    if name not in assets.FILES:
+    if not assets.known(name):
         return Response("not found", status_code=404, media_type="text/plain")
     return Response(assets.read(name), media_type=assets.media_type(name),
                     headers={"Cache-Control": "public, max-age=86400"})
@@ -87,8 +88,12 @@ async def map_page(request: Request) -> Response:
     return HTMLResponse(page, headers={"Content-Security-Policy": policy(settings), "Cache-Control": "no-store"})
 
 
+# Pages and assets are gzipped for browsers that accept it: a 100k-organisation map is a few MB of
+# JSON that compresses about fourfold, which matters on the slow links many defenders work over.
 routes = [
     Route("/maps", index),
-    Route("/maps/assets/{name:path}", asset),
-    Route("/maps/{kind}", map_page),
+    Mount("/maps", app=GZipMiddleware(Router(routes=[
+        Route("/assets/{name:path}", asset),
+        Route("/{kind}", map_page),
+    ]), minimum_size=1024)),
 ]

@@ -139,9 +139,12 @@ async def test_bad_filters_are_named_and_hidden_records_read_as_missing(store: S
 
 async def test_assets_are_served_by_the_service(store: Store, live_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live_server.url) as client:
-        for name in ("leaflet.js", "markercluster.js", "pd-maps.js", "leaflet.css", "images/layers.png"):
-            response = await client.get(f"/maps/assets/{name}")
+        for name in ("leaflet.js", "markercluster.js", "pd-maps.js", "countries.js", "leaflet.css",
+                     "images/layers.png"):
+            response = await client.get(f"/maps/assets/{name}", headers={"accept-encoding": "gzip"})
             assert response.status_code == 200 and len(response.content) > 100, name
+            if not name.endswith(".png"):
+                assert response.headers["content-encoding"] == "gzip", name  # slow links get a quarter of it
         assert (await client.get("/maps/assets/../../pyproject.toml")).status_code == 404
         index = await client.get("/maps")
         assert index.status_code == 200 and all(f"/maps/{k}" in index.text

@@ -22,11 +22,12 @@
   }
 
   function names(table, indexes) {
-    return indexes.map(function (i) { return table[i]; });
+    return (indexes || []).map(function (i) { return table[i]; });
   }
 
-  /* Organisations as clustered markers. data.rows: [id, name, kind, lat, lon, precision, place,
-     services, languages, channels], with kind, precision and services as indexes into data's tables. */
+  /* Organisations as clustered markers. data.rows: [name, kind, lat, lon, precision, place, services,
+     languages, channels], all but name, lat, lon and channels as indexes into data's tables; empty
+     lists at the end of a row are left out. */
   window.pdMarkers = function (map, data) {
     var group = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45});
     var icons = data.kinds.map(function (_, i) {
@@ -34,16 +35,16 @@
     });
     var markers = new Array(data.rows.length);
     data.rows.forEach(function (r, n) {
-      var marker = L.marker([r[3], r[4]], {icon: icons[r[2]], title: r[1], keyboard: false});
+      var marker = L.marker([r[2], r[3]], {icon: icons[r[1]], title: r[0], keyboard: false});
       marker.bindPopup(function () {
         var box = el("div", "pd-popup");
-        box.appendChild(el("div", "pd-title", r[1]));
-        box.appendChild(el("div", "pd-kind", data.kinds[r[2]]));
-        line(box, "Place", r[6]);
-        line(box, "Services", names(data.services, r[7]));
-        line(box, "Languages", r[8]);
-        line(box, "Contact", r[9]);
-        box.appendChild(el("div", "pd-note", data.precisions[r[5]]));
+        box.appendChild(el("div", "pd-title", r[0]));
+        box.appendChild(el("div", "pd-kind", data.kinds[r[1]]));
+        line(box, "Place", data.places[r[5]]);
+        line(box, "Services", names(data.services, r[6]));
+        line(box, "Languages", names(data.languages, r[7]));
+        line(box, "Contact", r[8]);
+        box.appendChild(el("div", "pd-note", data.precisions[r[4]]));
         return box;
       }, {maxWidth: 320});
       markers[n] = marker;
@@ -152,6 +153,14 @@
       return box;
     };
     panel.addTo(map);
+    return layer;
+  };
+
+  /* The basemap: country outlines from countries.js, under every other layer, not interactive. */
+  window.pdBasemap = function (map, style) {
+    var layer = L.geoJSON(window.pdCountries, {style: style, interactive: false});
+    layer.addTo(map);
+    layer.bringToBack();
     return layer;
   };
 
