@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from directory.web import create_app
 
-    print(f"Protection Directory on http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+    print(f"Protection Directory on http://{settings.host}:{settings.port}/graphql and /maps", file=sys.stderr)
     uvicorn.run(create_app(settings, load_demo=args.demo), host=settings.host, port=settings.port,
                 log_level="warning", access_log=False)  # no access log: requests could name people at risk
 
@@ -219,7 +219,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--id", dest="directory_id", help="this directory's id, the namespace of its records (DIRECTORY_ID)")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    s = sub.add_parser("serve", help="run the web service (GraphQL at /graphql, /health)")
+    s = sub.add_parser("serve", help="run the web service (GraphQL at /graphql, maps at /maps, /health)")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--demo", action="store_true", help="load the demo data first (idempotent)")

@@ -11,8 +11,8 @@ no point of the cell is, it falls back to the cell's centre and then to the plac
 | precision  | what is shown                                                           |
 |------------|-------------------------------------------------------------------------|
 | exact      | the point, rounded to 5 decimals (about 1 m)                            |
-| locality   | a fixed point of the 0.1 degree cell holding the point (about 11 km)    |
-| admin_area | a fixed point of the 1 degree cell holding the point, and the subdivision |
+| locality   | a fixed point of the 0.1 degree cell holding the point (about 11 km), on a 0.001 degree grid |
+| admin_area | a fixed point of the 1 degree cell holding the point, on a 0.01 degree grid, and the subdivision |
 | country    | the country's representative point, and the country                     |
 | hidden     | no point, no subdivision (the country of the organisation stays)        |
 """
@@ -27,35 +27,48 @@ from directory import geometry, places
 from directory.model import Location, Precision
 
 _CELL = {Precision.LOCALITY: 0.1, Precision.ADMIN_AREA: 1.0}
+_DIGITS = {Precision.LOCALITY: 3, Precision.ADMIN_AREA: 2}  # a shown point lies on a grid of cell / 100
+STEPS = 100
 TRIES = 64  # points of the cell tried before falling back; misses only where the place is a sliver of it
 
 
-def _candidates(record: str, precision: Precision, row: int, col: int, box: tuple[float, float, float, float],
+def _candidates(record: str, precision: Precision, row: int, col: int, steps: tuple[int, int, int, int],
                 salt: str) -> Iterator[tuple[float, float]]:
-    """Points of a box (south, west, north, east) drawn from a hash of the record and its cell only."""
-    south, west, north, east = box
+    """Grid points of the cell, within steps (south, west, north, east) in 1..99, chosen by a hash of
+    the record and its cell only. Never step 0 or 100: a point on the cell's edge could belong to
+    the next cell after rounding."""
+    south, west, north, east = steps
+    cell, digits = _CELL[precision], _DIGITS[precision]
     for attempt in range(TRIES):
         digest = hashlib.sha256(f"{record}|{precision.value}|{row}|{col}|{salt}{attempt}".encode()).digest()
-        u = int.from_bytes(digest[:8], "big") / 2**64
-        v = int.from_bytes(digest[8:16], "big") / 2**64
-        yield (round(south + u * (north - south), 4), round(west + v * (east - west), 4))
+        i = south + int.from_bytes(digest[:8], "big") % (north - south + 1)
+        j = west + int.from_bytes(digest[8:16], "big") % (east - west + 1)
+        yield (round((row + i / STEPS) * cell, digits), round((col + j / STEPS) * cell, digits))
+
+
+def _steps(edge: float, origin: int, cell: float, up: bool) -> int:
+    """The grid step of the cell nearest inside `edge`, kept within 1..99."""
+    position = (edge / cell - origin) * STEPS
+    step = math.ceil(position) if up else math.floor(position)
+    return min(STEPS - 1, max(1, step))
 
 
 def _shown_point(record: str, precision: Precision, lat: float, lon: float, country: str | None,
                  subdivision: str | None) -> tuple[float, float]:
     cell = _CELL[precision]
     row, col = math.floor(lat / cell), math.floor(lon / cell)
-    box = (row * cell, col * cell, (row + 1) * cell, (col + 1) * cell)
+    whole = (1, 1, STEPS - 1, STEPS - 1)
     where = (geometry.shape(subdivision) if subdivision else None) or geometry.shape(country or "")
     if where is None:
-        return next(_candidates(record, precision, row, col, box, ""))
-    for point in _candidates(record, precision, row, col, box, ""):
+        return next(_candidates(record, precision, row, col, whole, ""))
+    for point in _candidates(record, precision, row, col, whole, ""):
         if where.contains(*point):
             return point
     # The place is a sliver of the cell (a small island, a thin coast): try the part of the cell its outline spans.
     west, south, east, north = where.bbox
-    clipped = (max(box[0], south), max(box[1], west), min(box[2], north), min(box[3], east))
-    if clipped[0] < clipped[2] and clipped[1] < clipped[3]:
+    clipped = (_steps(south, row, cell, True), _steps(west, col, cell, True),
+               _steps(north, row, cell, False), _steps(east, col, cell, False))
+    if clipped[0] <= clipped[2] and clipped[1] <= clipped[3]:
         for point in _candidates(record, precision, row, col, clipped, "clipped"):
             if where.contains(*point):
                 return point

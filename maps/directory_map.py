@@ -9,6 +9,7 @@ lookup table, so 100k organisations fit in a page a browser opens.
 from __future__ import annotations
 
 from directory import places
+from directory.bulk import paused_gc
 from directory.store.mapping import MapPoint, PointFilter
 from directory.store.records import Store
 from directory.taxonomy import ORGANISATION_KIND, SERVICE_TYPE
@@ -46,13 +47,20 @@ async def labels(store: Store, scheme: str) -> dict[str, str]:
 
 async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelter_minimum: int,
                         options: Options) -> str:
+    with paused_gc():  # 100k points are millions of small objects and no cycles (see directory/bulk.py)
+        return await _directory_map(store, viewer, where, shelter_minimum, options)
+
+
+async def _directory_map(store: Store, viewer: Viewer, where: PointFilter, shelter_minimum: int,
+                         options: Options) -> str:
     found = await store.map_points(viewer, where, shelter_minimum)
     kind_labels = await labels(store, ORGANISATION_KIND)
     service_labels = await labels(store, SERVICE_TYPE)
     kinds = sorted({p.kind for p in found.points})
     services = sorted({t for p in found.points for t in p.service_types})
     precisions = sorted(PRECISION_NOTE)
-    where_names = sorted({place_name(p) for p in found.points})
+    where_of = [place_name(p) for p in found.points]
+    where_names = sorted(set(where_of))
     languages = sorted({lang for p in found.points for lang in p.languages})
     kind_index = {k: i for i, k in enumerate(kinds)}
     service_index = {s: i for i, s in enumerate(services)}
@@ -66,9 +74,9 @@ async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelte
         "places": where_names,
         "languages": languages,
         "rows": [_trimmed([p.name, kind_index[p.kind], p.latitude, p.longitude, precisions.index(p.precision),
-                           where_index[place_name(p)], [service_index[t] for t in p.service_types],
+                           where_index[where], [service_index[t] for t in p.service_types],
                            [language_index[lang] for lang in p.languages], p.contact_channels])
-                 for p in found.points],
+                 for p, where in zip(found.points, where_of, strict=True)],
     }
     shown_classes = sorted({KIND_CLASS.get(k, "other") for k in kinds}, key=list(CLASS_LABEL).index)
     notes = [f"{len(found.points)} organisations on the map."]

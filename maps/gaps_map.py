@@ -35,6 +35,8 @@ class Metric:
 METRICS = {
     "score": Metric("Gap score (0-100)", lambda c: c.score, True),
     "providers": Metric("Providers delivering there", lambda c: float(len(c.present)), False),
+    "remote": Metric("Providers reaching it remotely", lambda c: float(len(c.remote)), False),
+    "stale": Metric("Providers not confirmed for a year", lambda c: float(c.stale_providers), True),
     "need": Metric("Need weight (0-1)", lambda c: c.need, True),
     "response": Metric("Median response time (hours)", lambda c: c.median_response_hours, True),
 }

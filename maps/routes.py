@@ -30,9 +30,9 @@ log = logging.getLogger("directory.maps")
 
 def policy(settings: Settings) -> str:
     images = "'self' data:"
-    if settings.map_tiles:
-        parts = urlsplit(settings.map_tiles.replace("{s}", "a"))
-        images += f" {parts.scheme}://{parts.netloc.split('{')[0] or parts.netloc}"
+    if settings.map_tiles:  # {s} is Leaflet's subdomain placeholder: a.tile..., b.tile...
+        parts = urlsplit(settings.map_tiles)
+        images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
     return ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             f"img-src {images}; connect-src 'none'; font-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
             "form-action 'self'")

@@ -162,3 +162,20 @@ async def test_directory_map_writes_a_standalone_file(store: Store, settings: Se
     assert "url(data:image/png;base64," in page
     for secret in (*SECRET_NAMES, *PRECISE, "signal:"):
         assert secret not in page, secret
+
+
+async def test_an_online_tile_layer_appears_only_when_configured(store: Store, tmp_path: Path) -> None:
+    from directory.viewer import ANONYMOUS
+    from maps.page import Options
+    from maps.questions import draw
+    from maps.routes import policy
+
+    await seed(store)
+    offline = await draw("directory", store, ANONYMOUS, {}, Settings(data_dir=tmp_path), Options())
+    assert "tileLayer" not in offline and "img-src 'self' data:;" in policy(Settings(data_dir=tmp_path))
+    tiles = Settings(data_dir=tmp_path, map_tiles="https://{s}.tiles.example.org/{z}/{x}/{y}.png",
+                     map_tiles_attribution="Example tiles")
+    online = await draw("directory", store, ANONYMOUS, {}, tiles,
+                        Options(tiles=tiles.map_tiles, tiles_attribution=tiles.map_tiles_attribution))
+    assert "https://{s}.tiles.example.org/{z}/{x}/{y}.png" in online and "Example tiles" in online
+    assert "img-src 'self' data: https://*.tiles.example.org;" in policy(tiles)
