@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -31,6 +31,7 @@ from directory.importer import Batch
 from directory.store import EmbeddedStore, open_store
 from directory.store.cypher import cypher, visible
 from directory.store.graph import make_driver
+from directory.store.records import Store
 from directory.viewer import ANONYMOUS
 
 HEAP = "2g"
@@ -43,6 +44,9 @@ RETURN n.id AS id, n.name AS name, n.kind AS kind
 LISTING = """query($filter: ListFilter) { organisations(filter: $filter, first: 20) {
   totalCount edges { node { recordId name location { country } } } } }"""
 SEARCH = "query($text: String!) { search(text: $text, first: 20) { totalCount edges { score organisation { name } } } }"
+
+
+T = TypeVar("T")
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -60,6 +64,26 @@ async def write_batch(settings: Settings, batch: Batch) -> None:
             await store.upsert([], batch.services[i:i + step], [])
         for i in range(0, len(batch.links), step):
             await store.upsert([], [], batch.links[i:i + step])
+
+
+def on_generated(n: int, prefix: str, heap: str,
+                 measure: Callable[[Store, Settings, EmbeddedStore, Batch], Awaitable[T]]) -> T:
+    """Run `measure` on a fresh store holding the generated directory of `n` organisations (seed 42)."""
+    batch = generate.build(n, 42, "bench")
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        data = Path(tmp) / "data"
+        embedded = EmbeddedStore(data, heap=heap).attach()
+        try:
+            settings = Settings(data_dir=data, directory_id="bench", store_heap=heap)
+            asyncio.run(write_batch(settings, batch))
+
+            async def run() -> T:
+                async with open_store(settings) as store:
+                    return await measure(store, settings, embedded, batch)
+
+            return asyncio.run(run())
+        finally:
+            embedded.stop()
 
 
 async def _load(settings: Settings, n: int) -> dict[str, Any]:

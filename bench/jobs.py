@@ -11,23 +11,18 @@ The jobs are called in-process (not over HTTP; `bench/api.py` measures the HTTP 
 
 from __future__ import annotations
 
-import asyncio
 import random
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-from bench.api import write_batch
-from directory import generate, places
-from directory.config import Settings
+from bench.api import on_generated
+from directory import places
 from directory.importer import Batch
 from directory.jobs import gaps, partners, paths, referrals
 from directory.jobs.rules import capacity_current
 from directory.location import published
-from directory.store import EmbeddedStore, open_store
 from directory.store.gaps import Offer as GapOffer
 from directory.store.partners import Candidate
 from directory.store.partners import Offer as PartnerOffer
@@ -191,21 +186,8 @@ async def _measure(store: Store, m: Memory, n: int) -> dict[str, Any]:
 
 
 def run(n: int) -> dict[str, Any]:
-    batch = generate.build(n, 42, "bench")
-    with tempfile.TemporaryDirectory(prefix="pd-bench-jobs-") as tmp:
-        data = Path(tmp) / "data"
-        embedded = EmbeddedStore(data, heap=HEAP).attach()
-        try:
-            settings = Settings(data_dir=data, directory_id="bench", store_heap=HEAP)
-            asyncio.run(write_batch(settings, batch))
-
-            async def measure() -> dict[str, Any]:
-                async with open_store(settings) as store:
-                    return await _measure(store, Memory(batch), n)
-
-            result = asyncio.run(measure())
-        finally:
-            embedded.stop()
+    result: dict[str, Any] = on_generated(n, "pd-bench-jobs-", HEAP,
+                                          lambda store, _s, _e, batch: _measure(store, Memory(batch), n))
     _report(result)
     return result
 

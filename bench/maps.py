@@ -11,20 +11,16 @@ gzip; the inline file adds about 0.2 MB of Leaflet and styles.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench.api import write_batch
-from directory import generate
+from bench.api import on_generated
 from directory.config import Settings
 from directory.jobs.gaps import GapQuestion, coverage_gaps
 from directory.jobs.referrals import Question, referral_paths
-from directory.store import EmbeddedStore, open_store
+from directory.store import EmbeddedStore
 from directory.store.graph import make_driver
 from directory.store.mapping import POINTS
 from directory.store.records import Store
@@ -57,7 +53,7 @@ async def _bare_points(uri: str, auth: tuple[str, str], viewer: Viewer) -> int:
         await driver.close()
 
 
-async def _measure(store: Store, settings: Settings, embedded: EmbeddedStore, n: int) -> list[dict[str, Any]]:
+async def _measure(store: Store, settings: Settings, embedded: EmbeddedStore) -> list[dict[str, Any]]:
     served, inline = Options(inline=False), Options(inline=True)
     source = next(iter([r["id"] for r in await store.graph.read(
         "MATCH (o:Organisation)-[:REFERS_TO]->() RETURN DISTINCT o.id AS id ORDER BY id LIMIT 1")]))
@@ -90,21 +86,8 @@ async def _measure(store: Store, settings: Settings, embedded: EmbeddedStore, n:
 
 
 def run(n: int) -> list[dict[str, Any]]:
-    batch = generate.build(n, 42, "bench")
-    with tempfile.TemporaryDirectory(prefix="pd-bench-maps-") as tmp:
-        data = Path(tmp) / "data"
-        embedded = EmbeddedStore(data, heap=HEAP).attach()
-        try:
-            settings = Settings(data_dir=data, directory_id="bench", store_heap=HEAP)
-            asyncio.run(write_batch(settings, batch))
-
-            async def measure() -> list[dict[str, Any]]:
-                async with open_store(settings) as store:
-                    return await _measure(store, settings, embedded, n)
-
-            result = asyncio.run(measure())
-        finally:
-            embedded.stop()
+    result: list[dict[str, Any]] = on_generated(
+        n, "pd-bench-maps-", HEAP, lambda store, settings, embedded, _batch: _measure(store, settings, embedded))
     _report(n, result)
     return result
 
