@@ -43,7 +43,7 @@ serve: $(PY_STAMP) $(MAP_STAMP)
 	$(BIN)/directory serve --demo
 
 lint: setup compose-tool
-	$(BIN)/ruff check directory schema maps tests tools bench
+	$(BIN)/ruff check directory schema maps federation tests tools bench
 	$(BIN)/mypy
 	$(BIN)/python tools/lint_cypher.py
 	$(BIN)/python -m schema.export --check

@@ -1,0 +1,96 @@
+"""The bytes that are signed, and the strict reading of bytes received from a peer.
+
+Signatures are over RFC 8785 (JSON Canonicalization Scheme) bytes, made by the `rfc8785`
+package: `json.dumps(sort_keys=True)` is not JCS (it orders keys differently outside the Basic
+Multilingual Plane and writes `1.0` where JCS writes `1`). A peer's bytes are verified as received,
+then parsed strictly: valid UTF-8, no duplicate keys, no floats (decimals travel as strings), no
+integer beyond 2^53, no nesting deeper than MAX_DEPTH, and the document must already be canonical,
+so one document has exactly one byte form.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from directory.errors import DirectoryError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 16
+
+
+class NotCanonical(DirectoryError):
+    """Bytes from a peer that are not strict, canonical JSON."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+def canonical(document: Any) -> bytes:
+    """RFC 8785 bytes of a document made of dicts, lists, strings, bools, None and safe integers."""
+    _check(document, "document", 0)
+    return bytes(rfc8785.dumps(document))
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise NotCanonical("document", f"the key {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def _no_float(text: str) -> Any:
+    raise NotCanonical("document", f"the number {text} is not an integer; decimals travel as strings")
+
+
+def _no_constant(text: str) -> Any:
+    raise NotCanonical("document", f"{text} is not JSON")
+
+
+def _check(value: Any, where: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise NotCanonical(where, f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise NotCanonical(where, f"the integer {value} is beyond 2^53")
+        return
+    if isinstance(value, float):
+        raise NotCanonical(where, "a float; decimals travel as strings")
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check(item, f"{where}[{i}]", depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotCanonical(where, f"the key {key!r} is not a string")
+            _check(item, f"{where}.{key}", depth + 1)
+        return
+    raise NotCanonical(where, f"a {type(value).__name__} is not JSON")
+
+
+def parse(data: bytes, where: str = "document") -> Any:
+    """A peer's document from its exact bytes, or NotCanonical saying what is wrong and where."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotCanonical(where, f"not UTF-8 at byte {exc.start}") from None
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
+                              parse_constant=_no_constant)
+    except NotCanonical as exc:
+        raise NotCanonical(where, exc.reason) from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise NotCanonical(where, f"not JSON: {exc}") from None
+    _check(document, where, 0)
+    if bytes(rfc8785.dumps(document)) != data:
+        raise NotCanonical(where, "not in canonical form (RFC 8785)")
+    return document

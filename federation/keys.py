@@ -1,0 +1,207 @@
+"""Ed25519 keys, signed envelopes, and a directory's root of trust.
+
+One library signs and verifies: PyNaCl (libsodium), which rejects small-order public keys that
+OpenSSL's Ed25519 accepts with a forged signature (../shared/notes/federation.md); every key we
+pin is also checked to be a valid point of prime order.
+
+A signed document is an envelope `{"signed": {...}, "signatures": [{"keyid", "sig"}]}`; the
+signature is over the RFC 8785 bytes of `signed`, whose `type` member separates the kinds of
+document (root, checkpoint, entry). A threshold counts distinct key ids, each once.
+
+The root (`type: pd-root`) names the directory, lists its offline root keys with their
+threshold and its online signing keys with theirs, and has a version and an expiry, as in TUF.
+A peer pins the first root by its fingerprint, given out of band; a new root is accepted only if
+its version is exactly one more and both the old root keys and the new ones sign it, each to
+their threshold. Nothing is ever fetched because a document points at it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+
+from directory.errors import DirectoryError
+from federation.canonical import canonical
+
+ROOT = "pd-root"
+SPEC = 1
+
+
+class Untrusted(DirectoryError):
+    """A document whose keys, signatures, version or dates do not hold."""
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: str, what: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        raise Untrusted(f"{what} is not base64url") from None
+
+
+def key_id(public: bytes) -> str:
+    """The short name of a public key: the first 16 bytes of its SHA-256, in hex."""
+    return hashlib.sha256(public).hexdigest()[:32]
+
+
+def valid_public_key(public: bytes) -> bool:
+    """A 32-byte Ed25519 point of prime order: small-order keys would verify forged signatures."""
+    return len(public) == 32 and bool(nacl.bindings.crypto_core_ed25519_is_valid_point(public))
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    secret: bytes  # the 32-byte seed
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(bytes(nacl.signing.SigningKey.generate()))
+
+    @property
+    def public(self) -> bytes:
+        return bytes(nacl.signing.SigningKey(self.secret).verify_key)
+
+    @property
+    def id(self) -> str:
+        return key_id(self.public)
+
+    def sign(self, message: bytes) -> bytes:
+        return bytes(nacl.signing.SigningKey(self.secret).sign(message).signature)
+
+
+def verify(public: bytes, message: bytes, signature: bytes) -> bool:
+    if not valid_public_key(public) or len(signature) != 64:
+        return False
+    try:
+        nacl.signing.VerifyKey(public).verify(message, signature)
+    except nacl.exceptions.BadSignatureError:
+        return False
+    return True
+
+
+def seal(signed: dict[str, Any], keys: list[SigningKey]) -> dict[str, Any]:
+    """An envelope: `signed` with a signature by each key over its canonical bytes."""
+    message = canonical(signed)
+    return {"signed": signed, "signatures": [{"keyid": k.id, "sig": b64(k.sign(message))} for k in keys]}
+
+
+def signers(envelope: dict[str, Any], keys: dict[str, bytes]) -> set[str]:
+    """The distinct key ids among `keys` whose signature on the envelope verifies."""
+    message = canonical(envelope["signed"])
+    good = set()
+    for item in envelope.get("signatures", []):
+        if not isinstance(item, dict) or not isinstance(item.get("keyid"), str) or not isinstance(item.get("sig"), str):
+            raise Untrusted("a signature is not {keyid, sig}")
+        public = keys.get(item["keyid"])
+        if public is not None and verify(public, message, unb64(item["sig"], "a signature")):
+            good.add(item["keyid"])
+    return good
+
+
+def require(envelope: dict[str, Any], keys: dict[str, bytes], threshold: int, what: str) -> None:
+    found = signers(envelope, keys)
+    if len(found) < threshold:
+        raise Untrusted(f"{what} is signed by {len(found)} of the {threshold} keys it needs")
+
+
+@dataclass(frozen=True)
+class Root:
+    directory: str
+    version: int
+    expires: str  # RFC 3339, UTC, "Z"
+    root_keys: dict[str, bytes]
+    root_threshold: int
+    online_keys: dict[str, bytes]
+    online_threshold: int
+
+    def signed(self) -> dict[str, Any]:
+        return {"type": ROOT, "spec": SPEC, "directory": self.directory, "version": self.version,
+                "expires": self.expires,
+                "root_keys": {k: b64(v) for k, v in sorted(self.root_keys.items())},
+                "root_threshold": self.root_threshold,
+                "online_keys": {k: b64(v) for k, v in sorted(self.online_keys.items())},
+                "online_threshold": self.online_threshold}
+
+    @property
+    def fingerprint(self) -> str:
+        """What a steward gives a peer out of band: the hash of the directory's root keys."""
+        pinned = {"directory": self.directory, "root_keys": {k: b64(v) for k, v in sorted(self.root_keys.items())},
+                  "root_threshold": self.root_threshold}
+        return "sha256:" + hashlib.sha256(canonical(pinned)).hexdigest()
+
+    def expired(self, now: datetime) -> bool:
+        return parse_time(self.expires, "expires") <= now
+
+
+def parse_time(text: str, what: str) -> datetime:
+    if not isinstance(text, str) or not text.endswith("Z"):
+        raise Untrusted(f"{what} is not a UTC time ending in Z")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise Untrusted(f"{what} is not an RFC 3339 time") from None
+
+
+def _keys(value: Any, what: str) -> dict[str, bytes]:
+    if not isinstance(value, dict) or not value:
+        raise Untrusted(f"{what} is not a non-empty map of keys")
+    out = {}
+    for kid, text in value.items():
+        public = unb64(text, f"{what} {kid}") if isinstance(text, str) else b""
+        if not valid_public_key(public):
+            raise Untrusted(f"{what} {kid} is not a valid Ed25519 public key")
+        if key_id(public) != kid:
+            raise Untrusted(f"{what} {kid} is not the id of its key")
+        out[kid] = public
+    return out
+
+
+def read_root(envelope: Any) -> Root:
+    """The root in an envelope, checked for shape and keys (not yet for signatures)."""
+    signed = envelope.get("signed") if isinstance(envelope, dict) else None
+    if not isinstance(signed, dict) or signed.get("type") != ROOT or signed.get("spec") != SPEC:
+        raise Untrusted("not a root document of this spec")
+    try:
+        root = Root(str(signed["directory"]), int(signed["version"]), str(signed["expires"]),
+                    _keys(signed["root_keys"], "root key"), int(signed["root_threshold"]),
+                    _keys(signed["online_keys"], "online key"), int(signed["online_threshold"]))
+    except KeyError as exc:
+        raise Untrusted(f"the root lacks {exc.args[0]}") from None
+    if root.version < 1 or not 1 <= root.root_threshold <= len(root.root_keys) \
+            or not 1 <= root.online_threshold <= len(root.online_keys):
+        raise Untrusted("the root's version or thresholds are out of range")
+    parse_time(root.expires, "the root's expiry")
+    if root.signed() != signed:
+        raise Untrusted("the root holds members this spec does not know")
+    return root
+
+
+def first_root(envelope: Any, fingerprint: str) -> Root:
+    """The root a steward pinned: its fingerprint must match and its own keys must sign it."""
+    root = read_root(envelope)
+    if root.fingerprint != fingerprint:
+        raise Untrusted("the root's keys do not match the fingerprint given for this peer")
+    require(envelope, root.root_keys, root.root_threshold, "the root")
+    return root
+
+
+def next_root(current: Root, envelope: Any) -> Root:
+    """A rotation: version + 1, same directory, signed by the old root keys and the new ones."""
+    new = read_root(envelope)
+    if new.directory != current.directory:
+        raise Untrusted("a new root names another directory")
+    if new.version != current.version + 1:
+        raise Untrusted(f"root version {new.version} does not follow {current.version}")
+    require(envelope, current.root_keys, current.root_threshold, "the new root (by the old root keys)")
+    require(envelope, new.root_keys, new.root_threshold, "the new root (by its own root keys)")
+    return new
