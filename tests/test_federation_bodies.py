@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from directory.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
-from federation.bodies import (BadBody, link_body, organisation_body, read_link, read_organisation, read_service,
-                               service_body)
+from federation.bodies import (
+    BadBody,
+    link_body,
+    organisation_body,
+    read_link,
+    read_organisation,
+    read_service,
+    service_body,
+)
 from federation.canonical import canonical, parse
 
 ORG = Organisation(id="peer.example:casa", name="Casa Luz", kind="local-group", visibility=Visibility.NETWORK,
