@@ -40,6 +40,7 @@ class Settings:
     map_shelter_minimum: int = 3  # public maps draw no shelter in a place holding fewer
     map_tiles: str = ""  # an online tile layer's URL template; none unless configured
     map_tiles_attribution: str = ""
+    federation_key_dir: Path | None = None  # default: DATA/secrets/federation-online
 
     def __post_init__(self) -> None:
         if not _ID.match(self.directory_id):
@@ -63,6 +64,11 @@ class Settings:
             raise ConfigError("DIRECTORY_MAP_TILES_ATTRIBUTION", "an online tile layer needs its attribution")
         if self.neo4j_uri and not re.match(r"^(bolt|neo4j)(\+s|\+ssc)?://", self.neo4j_uri):
             raise ConfigError("DIRECTORY_NEO4J_URI", f"{self.neo4j_uri!r} is not a bolt:// or neo4j:// URI")
+
+    @property
+    def federation_keys(self) -> Path:
+        """The folder of the online signing keys (never the root keys)."""
+        return self.federation_key_dir or self.data_dir / "secrets" / "federation-online"
 
     @property
     def backend(self) -> str:
@@ -98,4 +104,5 @@ _VARIABLES: tuple[tuple[str, str, type], ...] = (
     ("map_shelter_minimum", "DIRECTORY_MAP_SHELTER_MINIMUM", int),
     ("map_tiles", "DIRECTORY_MAP_TILES", str),
     ("map_tiles_attribution", "DIRECTORY_MAP_TILES_ATTRIBUTION", str),
+    ("federation_key_dir", "DIRECTORY_FEDERATION_KEYS", Path),
 )

@@ -33,6 +33,7 @@ from directory.store.graph import make_driver
 from directory.store.records import Store
 from directory.store.schema import schema_version
 from directory.viewer import ANONYMOUS
+from federation.routes import routes as federation_routes
 from maps import assets as map_assets
 from maps.routes import routes as map_routes
 from schema import schema
@@ -151,6 +152,7 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
     graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
                           settings.time_budget)
     return Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes],
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes,
+                *federation_routes],
         lifespan=lifespan,
     )

@@ -21,7 +21,8 @@ from directory.store import EmbeddedStore, Store, open_store
 from directory.store.cypher import cypher
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-WIPE = cypher("tests.wipe", "MATCH (n) WHERE n:Organisation OR n:Service OR n:ImportRun OR n:Indicator DETACH DELETE n")
+WIPE = cypher("tests.wipe", "MATCH (n) WHERE n:Organisation OR n:Service OR n:ImportRun OR n:Indicator "
+                               "OR n:FederationRoot DETACH DELETE n")
 WIPE_TERMS = cypher("tests.wipe_terms", "MATCH (t:Term) WHERE t.built_in = false DETACH DELETE t")
 
 

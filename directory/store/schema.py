@@ -86,6 +86,10 @@ MIGRATIONS: list[list[Step]] = [
     [  # 4: published points shown inside their cell and place, no longer at the cell's centre
         _derive_fields,
     ],
+    [  # 5: federation roots of trust
+        cypher("schema.root_version", "CREATE CONSTRAINT federation_root_version IF NOT EXISTS "
+                                      "FOR (n:FederationRoot) REQUIRE n.version IS UNIQUE"),
+    ],
 ]
 
 VERSION = len(MIGRATIONS)

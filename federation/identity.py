@@ -1,0 +1,79 @@
+"""A directory's identity: its key files, its first root of trust and each rotation.
+
+Root keys sign roots only and belong offline: `directory federation init` writes them to a folder
+the steward is told to move off the machine, and `rotate` asks for it back. Online keys sign
+entries and checkpoints; the service reads them from `Settings.federation_keys`. A key file is
+`<keyid>.key` holding the base64url seed, readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from directory.errors import DirectoryError
+from federation.keys import Root, SigningKey, b64, next_root, seal, unb64
+
+ROOT_KEYS = 3
+ROOT_THRESHOLD = 2
+ROOT_DAYS = 365
+
+
+class KeyFileError(DirectoryError):
+    pass
+
+
+def write_keys(folder: Path, keys: list[SigningKey]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    for key in keys:
+        path = folder / f"{key.id}.key"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(b64(key.secret) + "\n")
+
+
+def remove_keys(folder: Path, keep: set[str]) -> None:
+    for path in folder.glob("*.key"):
+        if path.stem not in keep:
+            path.unlink()
+
+
+def read_keys(folder: Path) -> list[SigningKey]:
+    if not folder.is_dir():
+        raise KeyFileError(f"no key folder at {folder}")
+    keys = []
+    for path in sorted(folder.glob("*.key")):
+        key = SigningKey(unb64(path.read_text(encoding="ascii").strip(), str(path)))
+        if f"{key.id}.key" != path.name:
+            raise KeyFileError(f"{path} does not hold the key its name says")
+        keys.append(key)
+    if not keys:
+        raise KeyFileError(f"no keys in {folder}")
+    return keys
+
+
+def expiry(days: int, now: datetime | None = None) -> str:
+    moment = (now or datetime.now(UTC)) + timedelta(days=days)
+    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def first_root(directory: str, root_keys: list[SigningKey], online: list[SigningKey], days: int = ROOT_DAYS,
+               threshold: int = ROOT_THRESHOLD) -> dict[str, Any]:
+    root = Root(directory, 1, expiry(days), {k.id: k.public for k in root_keys}, threshold,
+                {k.id: k.public for k in online}, 1)
+    return seal(root.signed(), root_keys)
+
+
+def rotated_root(current: Root, old_root_keys: list[SigningKey], new_root_keys: list[SigningKey],
+                 online: list[SigningKey], days: int = ROOT_DAYS) -> dict[str, Any]:
+    """Version + 1 signed by the old root keys and the new ones (the same keys when only online keys change)."""
+    threshold = min(current.root_threshold, len(new_root_keys))
+    new = Root(current.directory, current.version + 1, expiry(days), {k.id: k.public for k in new_root_keys},
+               threshold, {k.id: k.public for k in online}, 1)
+    signers = {k.id: k for k in [*old_root_keys, *new_root_keys]}
+    envelope = seal(new.signed(), list(signers.values()))
+    next_root(current, envelope)  # refuse to publish what a peer would refuse
+    return envelope

@@ -1,0 +1,77 @@
+"""A directory's identity: `directory federation init | rotate | show`, the roots it serves, and
+a peer following them from the fingerprint alone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from directory.config import Settings
+from directory.store.records import Store
+from federation.canonical import parse
+from federation.identity import read_keys
+from federation.keys import Untrusted, first_root, next_root
+from tests.conftest import LiveServer
+from tests.test_iati import DIRECTORY
+
+
+async def directory(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real command in its own process, with the online keys where `settings` says."""
+    env = {**os.environ, "DIRECTORY_FEDERATION_KEYS": str(settings.federation_keys)}
+    return await asyncio.to_thread(subprocess.run, [*DIRECTORY, "--data", str(settings.data_dir), "--id", "test",
+                                                    *args], capture_output=True, text=True, check=True, env=env)
+
+pytestmark = pytest.mark.anyio
+
+
+def fingerprint_in(output: str) -> str:
+    return next(line.split(": ", 1)[1] for line in output.splitlines() if "fingerprint" in line)
+
+
+async def test_a_peer_follows_rotations_from_the_fingerprint_alone(store: Store, settings: Settings,
+                                                                   live_server: LiveServer, tmp_path: Path) -> None:
+    env = Settings(data_dir=settings.data_dir, directory_id="test", federation_key_dir=tmp_path / "online")
+    init = await directory(env, "federation", "init", "--root-keys", str(tmp_path / "root"))
+    pinned = fingerprint_in(init.stdout)
+    keys = list((tmp_path / "root").glob("*.key"))
+    assert len(keys) == 3 and all(stat.S_IMODE(k.stat().st_mode) == 0o600 for k in keys)
+    first_online = {k.id for k in read_keys(tmp_path / "online")}
+
+    await directory(env, "federation", "rotate", "--root-keys", str(tmp_path / "root"))
+    await directory(env, "federation", "rotate", "--root-keys", str(tmp_path / "root"),
+                    "--new-root-keys", str(tmp_path / "root2"))
+    shown = await directory(env, "federation", "show")
+    assert "root version 3" in shown.stdout
+
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        discovery = (await client.get("/.well-known/protection-directory.json")).json()
+        assert discovery["directory"] == "test" and discovery["root"]["version"] == 3
+        chain = [(await client.get(f"/federation/roots/{v}.json")).content for v in (1, 2, 3)]
+        assert (await client.get("/federation/roots/4.json")).status_code == 404
+    root = first_root(parse(chain[0]), pinned)
+    for document in chain[1:]:
+        root = next_root(root, parse(document))
+    assert root.version == 3
+    assert not set(root.online_keys) & first_online  # rotated away
+    assert {k.id for k in read_keys(tmp_path / "online")} == set(root.online_keys)
+    assert discovery["root"]["fingerprint"] == root.fingerprint != pinned  # the root keys changed in version 3
+    with pytest.raises(Untrusted, match="does not follow"):
+        next_root(first_root(parse(chain[0]), pinned), parse(chain[2]))  # a skipped version
+
+
+async def test_init_refuses_to_run_twice_or_to_overwrite_keys(store: Store, settings: Settings,
+                                                              tmp_path: Path) -> None:
+    env = Settings(data_dir=settings.data_dir, directory_id="test", federation_key_dir=tmp_path / "online")
+    await directory(env, "federation", "init", "--root-keys", str(tmp_path / "root"))
+    with pytest.raises(subprocess.CalledProcessError) as again:
+        await directory(env, "federation", "init", "--root-keys", str(tmp_path / "other"))
+    assert "already has a root of trust" in again.value.stderr
+    with pytest.raises(subprocess.CalledProcessError) as full:
+        await directory(env, "federation", "init", "--root-keys", str(tmp_path / "root"))
+    assert "not empty" in full.value.stderr
