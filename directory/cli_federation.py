@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from directory.cli_jobs import _run
+from directory.cli_jobs import run_with_store
 from directory.config import Settings
 from directory.errors import Conflict, DirectoryError
 from directory.store import roots
@@ -40,7 +40,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> None:
         await roots.save(store.graph, 1, canonical(envelope).decode(), now())
         return read_root(envelope).fingerprint
 
-    fingerprint = _run(settings, work)
+    fingerprint = run_with_store(settings, work)
     print(f"root of trust, version 1, for {settings.directory_id}\nfingerprint: {fingerprint}")
     print(f"the {identity.ROOT_KEYS} root keys are in {folder}: move them off this machine now "
           f"(any {identity.ROOT_THRESHOLD} of them sign the next root); online key in {settings.federation_keys}",
@@ -65,7 +65,7 @@ def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:
         await roots.save(store.graph, current.version + 1, canonical(envelope).decode(), now())
         return current.version + 1, read_root(envelope).fingerprint
 
-    version, fingerprint = _run(settings, work)
+    version, fingerprint = run_with_store(settings, work)
     print(f"root of trust, version {version}; peers follow it from version {version - 1}")
     print(f"fingerprint (for new peers): {fingerprint}")
 
@@ -74,7 +74,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> tuple[int, str] | None:
         return await roots.latest(store.graph)
 
-    found = _run(settings, work)
+    found = run_with_store(settings, work)
     if found is None:
         print("no root of trust yet: `directory federation init`")
         return

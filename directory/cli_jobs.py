@@ -27,7 +27,7 @@ from directory.viewer import ANONYMOUS, STEWARD, Viewer
 ORDERS = {"hops": paths.PathOrder.HOPS, "response": paths.PathOrder.RESPONSE_TIME, "trust": paths.PathOrder.TRUST}
 
 
-def _viewer(args: argparse.Namespace) -> Viewer:
+def viewer_from(args: argparse.Namespace) -> Viewer:
     if args.as_org:
         return Viewer("member", args.as_org, who="cli")
     return STEWARD if args.audience == "all" else ANONYMOUS
@@ -41,7 +41,7 @@ def _show(table: Table, args: argparse.Namespace, full: Table | None = None) -> 
         print(f"written to {args.csv}", file=sys.stderr)
 
 
-def _run(settings: Settings, work: Any) -> Any:
+def run_with_store(settings: Settings, work: Any) -> Any:
     async def run() -> Any:
         async with open_store(settings) as store:
             return await work(store)
@@ -55,7 +55,7 @@ async def _names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
 
 
 def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
-    viewer = _viewer(args)
+    viewer = viewer_from(args)
     question = Question(service_type=args.service, country=args.country, source=args.from_org, group=args.group,
                         language=args.language, k=args.k, max_hops=args.max_hops, order=ORDERS[args.by])
 
@@ -64,15 +64,15 @@ def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
         names = await _names(store, viewer, {o for p in found for o in p.organisations})
         return referral_table(found, names)
 
-    _show(_run(settings, work), args)
+    _show(run_with_store(settings, work), args)
 
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
-    viewer = _viewer(args)
+    viewer = viewer_from(args)
     question = gaps.GapQuestion(codes=args.places.split(",") if args.places else None, country=args.country,
                                 region=args.region, service_types=args.service, group=args.group,
                                 indicators=args.indicator, donor=args.donor)
-    matrix: gaps.GapMatrix = _run(settings, lambda store: gaps.coverage_gaps(store, viewer, question))
+    matrix: gaps.GapMatrix = run_with_store(settings, lambda store: gaps.coverage_gaps(store, viewer, question))
     _show(gaps.table(matrix, args.top), args, gaps.table(matrix))
     print(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
           file=sys.stderr)
@@ -82,7 +82,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
-    viewer = _viewer(args)
+    viewer = viewer_from(args)
     question = partners.PartnerQuestion(organisation=args.org, service_types=args.service, country=args.country,
                                         radius_km=args.radius_km, first=args.first)
 
@@ -90,7 +90,7 @@ def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
         found = await partners.find_partners(store, viewer, question)
         return partners.table(found, await _names(store, viewer, {p.organisation for p in found}))
 
-    _show(_run(settings, work), args)
+    _show(run_with_store(settings, work), args)
 
 
 def import_iati(args: argparse.Namespace, settings: Settings) -> None:
@@ -103,7 +103,7 @@ def import_iati(args: argparse.Namespace, settings: Settings) -> None:
             await store.upsert([], [], outcome.links)
         return outcome
 
-    outcome: iati.Outcome = _run(settings, work)
+    outcome: iati.Outcome = run_with_store(settings, work)
     public = sum(1 for link in outcome.links if link.visibility.value == "public")
     print(f"{len(transactions)} funding transactions; {outcome.matched} matched into {len(outcome.links)} funding "
           f"links ({public} public, {len(outcome.links) - public} restricted)"

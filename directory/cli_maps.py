@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from directory.cli_jobs import _run, _viewer
+from directory.cli_jobs import run_with_store, viewer_from
 from directory.config import Settings
 from directory.errors import BadArgument
 from directory.store.records import Store
@@ -33,14 +33,14 @@ def _filters(pairs: list[str]) -> dict[str, str]:
 
 def cmd_map(args: argparse.Namespace, settings: Settings) -> None:
     assets.check()
-    viewer = _viewer(args)
+    viewer = viewer_from(args)
     filters = _filters(args.filters)
     options = Options(inline=True, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution)
 
     async def work(store: Store) -> str:
         return await draw(args.kind, store, viewer, filters, settings, options)
 
-    page: str = _run(settings, work)
+    page: str = run_with_store(settings, work)
     Path(args.output).write_text(page, encoding="utf-8")
     print(f"{args.kind} map written to {args.output} ({len(page.encode()) / 1e6:.1f} MB)", file=sys.stderr)
 

@@ -70,7 +70,3 @@ def _shapes(kind: str) -> dict[str, Shape]:
 def shape(code: str) -> Shape | None:
     """The outline of a country (`KE`) or subdivision (`KE-30`), if the basemap has one."""
     return _shapes("subdivisions" if "-" in code else "countries").get(code)
-
-
-def attribution() -> str:
-    return str(collection("countries")["attribution"])

@@ -14,6 +14,8 @@ import json
 import re
 from pathlib import Path
 
+from directory import geometry
+
 HERE = Path(__file__).resolve().parent
 MODULES = HERE / "assets" / "node_modules"
 
@@ -43,8 +45,6 @@ class MissingAssets(RuntimeError):
 
 
 def _countries_script() -> bytes:
-    from directory import geometry  # the outlines are the domain's data; the script is only their wrapper
-
     text = json.dumps(geometry.collection("countries"), ensure_ascii=False, separators=(",", ":"))
     return f"window.pdCountries = {text.replace('<', chr(92) + 'u003c')};\n".encode()
 

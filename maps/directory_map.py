@@ -41,8 +41,10 @@ def place_name(point: MapPoint) -> str:
     return ", ".join(p.name for p in (sub, country) if p is not None)
 
 
-async def labels(store: Store, scheme: str) -> dict[str, str]:
-    return {t.code: t.label for t in await store.terms() if t.scheme == scheme}
+async def labels(store: Store, *schemes: str) -> list[dict[str, str]]:
+    """Code to label, one map per scheme asked for, from one read of the taxonomy."""
+    terms = await store.terms()
+    return [{t.code: t.label for t in terms if t.scheme == scheme} for scheme in schemes]
 
 
 async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelter_minimum: int,
@@ -54,8 +56,7 @@ async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelte
 async def _directory_map(store: Store, viewer: Viewer, where: PointFilter, shelter_minimum: int,
                          options: Options) -> str:
     found = await store.map_points(viewer, where, shelter_minimum)
-    kind_labels = await labels(store, ORGANISATION_KIND)
-    service_labels = await labels(store, SERVICE_TYPE)
+    kind_labels, service_labels = await labels(store, ORGANISATION_KIND, SERVICE_TYPE)
     kinds = sorted({p.kind for p in found.points})
     services = sorted({t for p in found.points for t in p.service_types})
     precisions = sorted(PRECISION_NOTE)

@@ -89,7 +89,7 @@ async def _matrix(store: Store, viewer: Viewer, q: GapQuestion) -> tuple[GapMatr
         raise BadArgument("serviceType", "a map shows one service type; name it")
     service = q.service_types[0]
     matrix = await coverage_gaps(store, viewer, q)
-    service_label = (await labels(store, SERVICE_TYPE)).get(service, service)
+    service_label = (await labels(store, SERVICE_TYPE))[0].get(service, service)
     return matrix, {c.place: c for c in matrix.cells if c.service_type == service}, service_label
 
 

@@ -25,6 +25,7 @@ from maps.directory_map import directory_map
 from maps.gaps_map import funding_map, gap_map
 from maps.page import Options
 from maps.referral_map import referral_map
+from schema.types import record_id_of
 
 ORDERS = {"FEWEST_HOPS": PathOrder.HOPS, "FASTEST_RESPONSE": PathOrder.RESPONSE_TIME,
           "HIGHEST_TRUST": PathOrder.TRUST}
@@ -37,10 +38,6 @@ class MapKind:
     title: str
     filters: tuple[str, ...]
     draw: Callable[[Store, Viewer, Mapping[str, str], Settings, Options], Awaitable[str]]
-
-
-def _id(value: str) -> str:
-    return value.removeprefix("Organisation:")
 
 
 def _list(value: str | None) -> list[str] | None:
@@ -84,7 +81,7 @@ def _gap_question(args: Mapping[str, str]) -> GapQuestion:
     return GapQuestion(codes=_list(args.get("codes")), country=_country(args), region=args.get("region"),
                        service_types=[args["serviceType"]], group=args.get("group"),
                        indicators=_list(args.get("indicators")),
-                       donor=_id(args["donor"]) if args.get("donor") else None)
+                       donor=record_id_of(args["donor"], "Organisation") if args.get("donor") else None)
 
 
 async def _gaps(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings, options: Options) -> str:
@@ -106,7 +103,8 @@ async def _referrals(store: Store, viewer: Viewer, args: Mapping[str, str], sett
     if order not in ORDERS:
         raise BadArgument("order", f"{order!r} is not one of {', '.join(ORDERS)}")
     question = Question(service_type=args["serviceType"], country=args["country"],
-                        source=_id(args["from"]) if args.get("from") else None, group=args.get("group"),
+                        source=record_id_of(args["from"], "Organisation") if args.get("from") else None,
+                        group=args.get("group"),
                         language=args.get("language"), k=_int(args, "k", 3), max_hops=_int(args, "maxHops", 4),
                         order=ORDERS[order])
     return await referral_map(store, viewer, question, settings.map_shelter_minimum, options)

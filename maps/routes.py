@@ -38,11 +38,11 @@ def policy(settings: Settings) -> str:
             "form-action 'self'")
 
 
-def _page(title: str, body: str, status: int = 200, settings: Settings | None = None) -> HTMLResponse:
+def _page(title: str, body: str, settings: Settings, status: int = 200) -> HTMLResponse:
     text = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}"
             "input{margin:0 .5rem .3rem 0}</style></head><body>" + body + "</body></html>")
-    headers = {"Content-Security-Policy": policy(settings or Settings()), "Cache-Control": "no-store"}
+    headers = {"Content-Security-Policy": policy(settings), "Cache-Control": "no-store"}
     return HTMLResponse(text, status_code=status, headers=headers)
 
 
@@ -55,7 +55,7 @@ async def index(request: Request) -> Response:
                      f"<form action='/maps/{kind.name}' method='get'>{fields}<button>Draw</button></form>")
     body = ("<h1>Maps</h1><p>Every map draws what you may see, at each record's published precision. "
             "Filters take the GraphQL arguments' names; leave a box empty to skip it.</p>" + "".join(items))
-    return _page("Protection Directory: maps", body, settings=request.app.state.settings)
+    return _page("Protection Directory: maps", body, request.app.state.settings)
 
 
 async def asset(request: Request) -> Response:
@@ -70,8 +70,8 @@ async def map_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     viewer = await viewer_of(request)
     if viewer is None:
-        return _page("Not authorised", "<p>The API token is not valid: unknown, revoked or malformed.</p>", 401,
-                     settings)
+        return _page("Not authorised", "<p>The API token is not valid: unknown, revoked or malformed.</p>",
+                     settings, 401)
     options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution)
     try:
         async with asyncio.timeout(settings.time_budget):
@@ -80,11 +80,11 @@ async def map_page(request: Request) -> Response:
     except (BadArgument, NotFound) as exc:
         status = 404 if isinstance(exc, NotFound) else 400
         return _page("Cannot draw this map", f"<p>{html.escape(str(exc))}</p><p><a href='/maps'>Maps</a></p>",
-                     status, settings)
+                     settings, status)
     except TimeoutError:
         log.warning("a map request ran out of its time budget")
         return _page("Too slow", f"<p>This map took longer than {settings.time_budget:g} s. Narrow it down with "
-                                 "filters.</p>", 503, settings)
+                                 "filters.</p>", settings, 503)
     return HTMLResponse(page, headers={"Content-Security-Policy": policy(settings), "Cache-Control": "no-store"})
 
 

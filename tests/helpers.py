@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from directory import hxl, importer
+from directory import geometry, hxl, importer
 from directory.store.records import Store
 from directory.store.writes import WriteCounts
 
@@ -92,8 +92,6 @@ class Api:
 
 def shown_in_cell(lat: float, lon: float, true_lat: float, true_lon: float, cell: float, place: str) -> bool:
     """A published point: in the grid cell of the true point, inside its place, and not the true point."""
-    from directory import geometry
-
     same_cell = (math.floor(lat / cell), math.floor(lon / cell)) == (math.floor(true_lat / cell),
                                                                      math.floor(true_lon / cell))
     shape = geometry.shape(place)

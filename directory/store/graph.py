@@ -40,9 +40,7 @@ class Graph:
         It skips `Record.data()`, which walks every nested list and map to convert graph types:
         on the map's 100k-element list that walk cost more than the query."""
         async def work(tx: Tx) -> list[dict[str, Any]]:
-            self.round_trips += 1
-            result = await tx.run(query, params)
-            return [dict(zip(record.keys(), record.values(), strict=True)) async for record in result]
+            return await self._records(tx, query, params, plain=True)
 
         return await self.read_tx(work)
 
@@ -54,8 +52,13 @@ class Graph:
 
     async def run(self, tx: Tx, query: str, **params: Any) -> list[dict[str, Any]]:
         """One statement inside a transaction function."""
+        return await self._records(tx, query, params, plain=False)
+
+    async def _records(self, tx: Tx, query: str, params: dict[str, Any], plain: bool) -> list[dict[str, Any]]:
         self.round_trips += 1
         result = await tx.run(query, params)
+        if plain:
+            return [dict(zip(record.keys(), record.values(), strict=True)) async for record in result]
         return [record.data() async for record in result]
 
     async def read_tx(self, work: Callable[[Tx], Awaitable[T]]) -> T:
