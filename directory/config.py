@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,8 @@ class Settings:
     map_tiles: str = ""  # an online tile layer's URL template; none unless configured
     map_tiles_attribution: str = ""
     federation_key_dir: Path | None = None  # default: DATA/secrets/federation-online
+    federation_redistribute: bool = False  # whether peers may pass our records on
+    federation_interval: float = 300.0  # seconds between publish-and-sync cycles in serve; 0: none
 
     def __post_init__(self) -> None:
         if not _ID.match(self.directory_id):
@@ -62,6 +65,9 @@ class Settings:
             raise ConfigError("DIRECTORY_MAP_TILES", "the URL template needs {z}, {x} and {y}")
         if self.map_tiles and not self.map_tiles_attribution.strip():
             raise ConfigError("DIRECTORY_MAP_TILES_ATTRIBUTION", "an online tile layer needs its attribution")
+        if self.federation_interval != 0 and not 5 <= self.federation_interval <= 86400:
+            raise ConfigError("DIRECTORY_FEDERATION_INTERVAL",
+                              f"{self.federation_interval} is not 0 (off) or between 5 and 86400 seconds")
         if self.neo4j_uri and not re.match(r"^(bolt|neo4j)(\+s|\+ssc)?://", self.neo4j_uri):
             raise ConfigError("DIRECTORY_NEO4J_URI", f"{self.neo4j_uri!r} is not a bolt:// or neo4j:// URI")
 
@@ -88,7 +94,15 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
-_VARIABLES: tuple[tuple[str, str, type], ...] = (
+def _flag(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+_VARIABLES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("data_dir", "DIRECTORY_DATA", Path),
     ("directory_id", "DIRECTORY_ID", str),
     ("directory_name", "DIRECTORY_NAME", str),
@@ -105,4 +119,6 @@ _VARIABLES: tuple[tuple[str, str, type], ...] = (
     ("map_tiles", "DIRECTORY_MAP_TILES", str),
     ("map_tiles_attribution", "DIRECTORY_MAP_TILES_ATTRIBUTION", str),
     ("federation_key_dir", "DIRECTORY_FEDERATION_KEYS", Path),
+    ("federation_redistribute", "DIRECTORY_FEDERATION_REDISTRIBUTE", _flag),
+    ("federation_interval", "DIRECTORY_FEDERATION_INTERVAL", float),
 )

@@ -34,6 +34,7 @@ from federation.keys import Root, SigningKey, Untrusted, parse_time, require, se
 ENTRY = "pd-entry"
 CHECKPOINT = "pd-checkpoint"
 AUDIENCES = ("public", "network")
+SHOWN = {"public": ("public",), "network": ("public", "network")}  # what each audience's bodies may be marked
 KINDS = ("organisation", "service", "link")
 OPS = ("upsert", "tombstone")
 CLOCK_SKEW = timedelta(minutes=5)
@@ -182,8 +183,9 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
         if frontier.size == state.checkpoint_size and frontier.root().hex() != state.checkpoint_root:
             raise Equivocation(f"the entries up to {frontier.size} do not match the checkpoint verified "
                                "before at that size: the publisher rewrote its history")
-        if e["op"] == "upsert" and body is not None and body.get("visibility") not in (None, audience):
-            dropped.append(f"{where}: {e['id']} is marked {body.get('visibility')!r}, not {audience!r}; not taken")
+        if e["op"] == "upsert" and body is not None and body.get("visibility") not in SHOWN[audience]:
+            dropped.append(f"{where}: {e['id']} is marked {body.get('visibility')!r}, which the {audience} feed "
+                           "never carries; not taken")
             continue
         accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],
                                  body if e["op"] == "upsert" else None, e["redistribute"], envelope))

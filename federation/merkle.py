@@ -158,3 +158,52 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
         fn >>= 1
         sn >>= 1
     return fr == old_root and sr == new_root and sn == 0
+
+
+class Tree:
+    """A publisher's tree, kept level by level so a root or a consistency proof costs O(log² n).
+
+    `levels[h][i]` is the perfect subtree of 2^h leaves starting at leaf i * 2^h. Leaves are never
+    rewritten (a feed only appends), so a process may keep its tree and append what is new.
+    """
+
+    def __init__(self) -> None:
+        self.levels: list[list[bytes]] = [[]]
+
+    @property
+    def size(self) -> int:
+        return len(self.levels[0])
+
+    def append(self, leaf: bytes) -> None:
+        self.levels[0].append(leaf)
+        h, i = 0, self.size - 1
+        while i % 2 == 1:  # the subtree ending here is complete one level up
+            if len(self.levels) == h + 1:
+                self.levels.append([])
+            self.levels[h + 1].append(node_hash(self.levels[h][i - 1], self.levels[h][i]))
+            h, i = h + 1, i // 2
+
+    def _range(self, start: int, n: int) -> bytes:
+        """The tree head over leaves [start, start + n), n > 0."""
+        if n & (n - 1) == 0 and start % n == 0:
+            return self.levels[n.bit_length() - 1][start // n]
+        k = _split(n)
+        return node_hash(self._range(start, k), self._range(start + k, n - k))
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size if size is None else size
+        return self._range(0, size) if size else EMPTY_ROOT
+
+    def consistency(self, old_size: int, new_size: int) -> list[bytes]:
+        """`consistency_proof(leaves[:new_size], old_size)`, from the kept levels."""
+        def sub(m: int, start: int, n: int, complete: bool) -> list[bytes]:
+            if m == n:
+                return [] if complete else [self._range(start, n)]
+            k = _split(n)
+            if m <= k:
+                return [*sub(m, start, k, complete), self._range(start + k, n - k)]
+            return [*sub(m - k, start + k, n - k, False), self._range(start, k)]
+
+        if not 0 < old_size <= new_size <= self.size:
+            return []
+        return sub(old_size, 0, new_size, True)

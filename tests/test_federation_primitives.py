@@ -155,3 +155,16 @@ def test_consistency_proofs_hold_for_prefixes_and_catch_a_rewritten_history() ->
     forked = [*LEAVES[:4], merkle.leaf_hash(b"another history"), *LEAVES[5:20]]
     proof = merkle.consistency_proof(forked, 8)
     assert not merkle.verify_consistency(8, 20, merkle.root(LEAVES[:8]), merkle.root(forked), proof)
+
+
+def test_the_publishers_kept_tree_gives_the_same_roots_and_proofs_as_the_whole_tree() -> None:
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(130)]
+    tree = merkle.Tree()
+    for leaf in leaves:
+        tree.append(leaf)
+    for new in range(0, 131, 3):
+        assert tree.root(new) == merkle.root(leaves[:new])
+        for old in range(1, new + 1, 4):
+            proof = tree.consistency(old, new)
+            assert proof == merkle.consistency_proof(leaves[:new], old)
+            assert merkle.verify_consistency(old, new, merkle.root(leaves[:old]), tree.root(new), proof)

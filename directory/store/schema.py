@@ -90,6 +90,23 @@ MIGRATIONS: list[list[Step]] = [
         cypher("schema.root_version", "CREATE CONSTRAINT federation_root_version IF NOT EXISTS "
                                       "FOR (n:FederationRoot) REQUIRE n.version IS UNIQUE"),
     ],
+    [  # 6: published feeds and the peers we pull from
+        cypher("schema.feed_entry_key", "CREATE CONSTRAINT feed_entry_key IF NOT EXISTS "
+                                        "FOR (n:FeedEntry) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.feed_entry_record", "CREATE INDEX feed_entry_record IF NOT EXISTS "
+                                           "FOR (n:FeedEntry) ON (n.record)"),
+        cypher("schema.feed_record_key", "CREATE CONSTRAINT feed_record_key IF NOT EXISTS "
+                                         "FOR (n:FeedRecord) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.feed_head", "CREATE CONSTRAINT feed_head_audience IF NOT EXISTS "
+                                   "FOR (n:FeedHead) REQUIRE n.audience IS UNIQUE"),
+        cypher("schema.peer_id", "CREATE CONSTRAINT peer_id IF NOT EXISTS FOR (n:Peer) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.peer_feed_key", "CREATE CONSTRAINT peer_feed_key IF NOT EXISTS "
+                                       "FOR (n:PeerFeed) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.org_publisher", "CREATE INDEX organisation_publisher IF NOT EXISTS "
+                                       "FOR (n:Organisation) ON (n.publisher)"),
+        cypher("schema.service_publisher", "CREATE INDEX service_publisher IF NOT EXISTS "
+                                           "FOR (n:Service) ON (n.publisher)"),
+    ],
 ]
 
 VERSION = len(MIGRATIONS)

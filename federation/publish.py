@@ -1,0 +1,201 @@
+"""Publishing our own records into the signed logs, and serving checkpoints and pages from them.
+
+A publish cycle reads what changed since the last one (our records by `updated_at`, the services
+and links of changed organisations, deletions), reads each as a viewer of the audience would see
+it, and appends an entry for each record whose body for that audience differs from the one last
+published: an upsert, or a tombstone when the record was deleted or is no longer shown to that
+audience (restricted, or network in the public log). Only records we publish enter: a peer's
+records stay out of our logs whatever their redistribute flag (docs/federation.md).
+
+Bodies come from the store's reads for that audience, so visibility and published precision are
+applied by the same queries every other channel uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from directory.errors import Conflict
+from directory.model import Link, Organisation, Service
+from directory.store import feeds
+from directory.store.records import Store
+from directory.viewer import ANONYMOUS, Viewer
+from federation import bodies, merkle
+from federation.canonical import canonical, parse
+from federation.feed import AUDIENCES, body_hash, checkpoint, entry
+from federation.keys import SigningKey
+
+# The viewer a feed is read as: the network log shows what any member of the network sees, never
+# what only one organisation's members see (no organisation has this id).
+FEED_VIEWERS = {"public": ANONYMOUS, "network": Viewer("member", organisation="\x00feed", who="feed")}
+CHECKPOINT_LIFETIME = timedelta(hours=24)
+CHECKPOINT_REFRESH = timedelta(hours=1)  # re-signed this often, so a reader notices a frozen feed within a day
+PAGE_LIMIT = 1000
+OVERLAP = timedelta(minutes=2)  # a cycle looks back this far past the last, for writes committed late
+_READ_CHUNK = 2000
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _store_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class _Current:
+    kind: str
+    id: str
+    revision: int | None
+    body: dict[str, Any] | None  # None: not shown to this audience any more
+
+
+class Publisher:
+    """One process's view of the logs; any number of processes may publish and serve at once."""
+
+    def __init__(self, store: Store, keys: list[SigningKey], redistribute: bool = False) -> None:
+        self.store = store
+        self.keys = keys
+        self.redistribute = redistribute
+        self.trees = {a: merkle.Tree() for a in AUDIENCES}
+        self._lock = asyncio.Lock()
+
+    @property
+    def origin(self) -> str:
+        return self.store.directory_id
+
+    async def publish(self, now: datetime | None = None) -> dict[str, int]:
+        """Append what changed to each log; the number of entries appended per audience."""
+        added = {}
+        for audience in AUDIENCES:
+            for attempt in range(5):
+                try:
+                    added[audience] = await self._publish(audience, now or datetime.now(UTC))
+                    break
+                except Conflict:  # another process appended first: look again from its head
+                    if attempt == 4:
+                        raise
+        return added
+
+    async def _publish(self, audience: str, now: datetime) -> int:
+        graph = self.store.graph
+        size, _, since = await feeds.head(graph, audience)
+        looked_at = _store_stamp(now - OVERLAP)
+        changed = await feeds.changed(graph, self.origin, since)
+        current = await self._current(audience, changed)
+        states = await feeds.record_states(graph, [feeds.record_key(audience, c.kind, c.id) for c in current])
+        new: list[feeds.NewEntry] = []
+        for c in current:
+            key = feeds.record_key(audience, c.kind, c.id)
+            state = states.get(key)
+            digest = body_hash(c.body) if c.body is not None else None
+            if c.body is None and (state is None or not state.live):
+                continue  # never published here, or already tombstoned
+            if state is not None and state.live and state.hash == digest:
+                continue
+            revision = max(c.revision or 0, (state.revision + 1) if state else 1)
+            op = "upsert" if c.body is not None else "tombstone"
+            envelope = entry(self.origin, audience, size + len(new), c.kind, c.id, revision, op, c.body,
+                             self.redistribute, self.keys)
+            text = canonical(envelope)
+            new.append(feeds.NewEntry(key, merkle.leaf_hash(text).hex(), text.decode(),
+                                      canonical(c.body).decode() if c.body is not None else None,
+                                      revision, digest, c.body is not None))
+        if new or since is None or since < looked_at:
+            await feeds.append(graph, audience, size, new, looked_at)
+        return len(new)
+
+    async def _current(self, audience: str, changed: feeds.Changed) -> list[_Current]:
+        """Each changed record as the audience sees it now, upserts before tombstones."""
+        viewer = FEED_VIEWERS[audience]
+        orgs: dict[str, Organisation] = {}
+        for i in range(0, len(changed.organisations), _READ_CHUNK):
+            orgs.update(await self.store.organisations_by_id(viewer, changed.organisations[i:i + _READ_CHUNK]))
+        services: dict[str, Service] = {}
+        for i in range(0, len(changed.services), _READ_CHUNK):
+            services.update(await self.store.services_by_id(viewer, changed.services[i:i + _READ_CHUNK]))
+        links: dict[str, Link] = {}
+        for i in range(0, len(changed.link_sources), _READ_CHUNK):
+            for link in await self.store.links_from(viewer, changed.link_sources[i:i + _READ_CHUNK]):
+                if link.source.startswith(f"{self.origin}:"):
+                    links[link_id(link)] = link
+        sources = set(changed.link_sources)
+        gone_links = [k.split("/", 2)[2] for k in await feeds.live_records(self.store.graph, audience, "link")]
+        deleted = {(kind, _tombstoned_link(record) if kind == "link" else record) for kind, record in changed.deleted}
+
+        upserts = [_Current("organisation", o.id, o.provenance.revision if o.provenance else None,
+                            bodies.organisation_body(o, audience)) for o in orgs.values()]
+        upserts += [_Current("service", s.id, s.provenance.revision if s.provenance else None,
+                             bodies.service_body(s, audience)) for s in services.values()]
+        upserts += [_Current("link", k, None, bodies.link_body(link, audience)) for k, link in links.items()]
+        hidden = [_Current("link", k, None, None) for k in gone_links
+                  if k not in links and (k.split(" ", 1)[0] in sources or ("link", k) in deleted)]
+        hidden += [_Current("service", s, None, None) for s in changed.services if s not in services]
+        hidden += [_Current("organisation", o, None, None) for o in changed.organisations if o not in orgs]
+        hidden += [_Current(kind, record, None, None) for kind, record in sorted(deleted)
+                   if kind in ("organisation", "service") and record not in orgs and record not in services]
+        rank = {"link": 0, "service": 1, "organisation": 2}  # dependents go before what they depend on
+        return upserts + sorted(_unique(hidden), key=lambda c: rank[c.kind])
+
+    async def tree(self, audience: str, size: int) -> merkle.Tree:
+        """This process's tree of the log, brought up to `size` from the stored leaves."""
+        async with self._lock:
+            tree = self.trees[audience]
+            if tree.size < size:
+                for leaf in await feeds.leaves(self.store.graph, audience, tree.size, size):
+                    tree.append(leaf)
+            return tree
+
+    async def checkpoint(self, audience: str, now: datetime | None = None) -> str:
+        """The log's newest checkpoint as canonical text, re-signed when the log grew or it aged."""
+        now = now or datetime.now(UTC)
+        size, kept, _ = await feeds.head(self.store.graph, audience)
+        if kept is not None:
+            signed = parse(kept.encode(), "the kept checkpoint")["signed"]
+            issued = datetime.strptime(signed["issued"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            if signed["size"] == size and now - issued < CHECKPOINT_REFRESH:
+                return kept
+        tree = await self.tree(audience, size)
+        text = canonical(checkpoint(self.origin, audience, size, tree.root(size), stamp(now),
+                                    stamp(now + CHECKPOINT_LIFETIME), self.keys)).decode()
+        await feeds.save_checkpoint(self.store.graph, audience, size, text)
+        return text
+
+    async def page(self, audience: str, after: int, limit: int = PAGE_LIMIT, now: datetime | None = None) -> bytes:
+        """Entries [after, after + limit) with the newest checkpoint and the proof between them, as
+        canonical bytes built from the stored canonical parts (keys in order: checkpoint, entries, proof)."""
+        text = await self.checkpoint(audience, now)
+        size = int(parse(text.encode(), "the checkpoint")["signed"]["size"])
+        if not 0 <= after <= size:
+            raise ValueError(f"after={after} is outside the log, which holds {size} entries")
+        end = min(after + max(1, min(limit, PAGE_LIMIT)), size)
+        items = await feeds.entries(self.store.graph, audience, after, end)
+        proof = (await self.tree(audience, size)).consistency(end, size) if 0 < end < size else []
+        parts = ",".join('{"body":' + (body or "null") + ',"entry":' + envelope + "}" for envelope, body in items)
+        hexes = ",".join(f'"{p.hex()}"' for p in proof)
+        return f'{{"checkpoint":{text},"entries":[{parts}],"proof":[{hexes}]}}'.encode()
+
+
+def link_id(link: Link) -> str:
+    """A link's record id in a feed: its source, type, target and key."""
+    return f"{link.source} {link.type} {link.target} {link.key}".rstrip()
+
+
+def _tombstoned_link(key: str) -> str:
+    """The feed id of a link from the key its tombstone keeps (`link/TYPE/source/target/key`)."""
+    _, kind, source, target, *rest = key.split("/", 4)
+    return f"{source} {kind} {target} {rest[0] if rest else ''}".rstrip()
+
+
+def _unique(items: list[_Current]) -> list[_Current]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in items:
+        if (item.kind, item.id) not in seen:
+            seen.add((item.kind, item.id))
+            out.append(item)
+    return out

@@ -1,0 +1,112 @@
+"""Publishing our records into the signed logs, read back by a reader that verifies every page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from directory.store.records import Store
+from directory.viewer import STEWARD
+from federation import feed
+from federation.canonical import parse
+from federation.keys import Root, SigningKey
+from federation.publish import CHECKPOINT_REFRESH, Publisher
+from tests.helpers import load, org, refers, service
+
+pytestmark = pytest.mark.anyio
+
+ROOT_KEYS = [SigningKey.generate() for _ in range(2)]
+ONLINE = [SigningKey.generate()]
+
+
+def root(directory: str = "test") -> Root:
+    return Root(directory, 1, "2099-01-01T00:00:00Z", {k.id: k.public for k in ROOT_KEYS}, 2,
+                {k.id: k.public for k in ONLINE}, 1)
+
+
+async def read_all(publisher: Publisher, audience: str, state: feed.PeerState | None = None,
+                   limit: int = 3) -> tuple[list[feed.Accepted], feed.PeerState]:
+    """Every entry after the state's cursor, page by page, each page verified."""
+    state = state or feed.PeerState()
+    revisions: dict[tuple[str, str], int] = {}
+    taken: list[feed.Accepted] = []
+    while True:
+        page = parse(await publisher.page(audience, state.cursor, limit), "page")
+        verified = feed.verify_page(root(), audience, page, state, datetime.now(UTC),
+                                    lambda kind, rid: revisions.get((kind, rid)))
+        for e in verified.entries:
+            revisions[(e.kind, e.id)] = e.revision
+        taken += verified.entries
+        state = verified.state
+        if state.cursor == page["checkpoint"]["signed"]["size"]:
+            return taken, state
+
+
+def latest(entries: list[feed.Accepted]) -> dict[str, feed.Accepted]:
+    return {e.id: e for e in entries}
+
+
+async def seed(store: Store) -> None:
+    await load(store, [
+        org("open", "Open Group", **{"#geo+lat": 4.61, "#geo+lon": -74.08, "#geo+precision": "locality",
+                                      "#channel+contact": "signal:+57000"}),
+        org("members", "Members Only", **{"#meta+visibility": "network"}),
+        org("secret", "Secret Shelter", **{"#meta+visibility": "restricted"}),
+    ], [service("open-legal", "open", **{"#capacity": 4}), service("members-legal", "members")],
+        [refers("open", "members", visibility="public"), refers("members", "open", visibility="network")])
+
+
+async def test_each_log_holds_what_its_audience_may_see_and_verifies(store: Store) -> None:
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    assert await publisher.publish() == {"public": 2, "network": 6}
+    public, _ = await read_all(publisher, "public")
+    network, _ = await read_all(publisher, "network")
+    assert sorted(e.id for e in public) == ["test:open", "test:open-legal"]  # the link's target is not public
+    assert sorted(e.id for e in network) == sorted(["test:open", "test:members", "test:open-legal",
+                                                    "test:members-legal", "test:open REFERS_TO test:members",
+                                                    "test:members REFERS_TO test:open"])
+    everything = repr([e.envelope for e in public + network]) + repr([e.body for e in public + network])
+    assert "Secret" not in everything and "test:secret" not in everything
+    body = latest(public)["test:open"].body
+    assert body is not None and body["contact_channels"] == [] and body["location"]["precision"] == "locality"
+    assert body["location"]["latitude"] != "4.61"  # the published point, never the recorded one
+    assert latest(network)["test:open"].body["contact_channels"] == ["signal:+57000"]  # type: ignore[index]
+    assert latest(public)["test:open-legal"].body["capacity"] is None  # type: ignore[index]
+    assert all(e.redistribute is False for e in public)
+    assert await publisher.publish() == {"public": 0, "network": 0}  # nothing changed: nothing appended
+
+
+async def test_changes_become_new_revisions_and_hidden_records_tombstones(store: Store) -> None:
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    first, state = await read_all(publisher, "public")
+    await load(store, [org("open", "Open Group Renamed", **{"#geo+lat": 4.61, "#geo+lon": -74.08,
+                                                            "#geo+precision": "locality",
+                                                            "#meta+visibility": "network"})])
+    await store.editor.delete(STEWARD, "service", "test:open-legal", 1)
+    assert (await publisher.publish())["public"] == 2
+    more, _ = await read_all(publisher, "public", state)
+    assert [(e.id, e.op, e.body) for e in more] == [("test:open-legal", "tombstone", None),
+                                                    ("test:open", "tombstone", None)]
+    assert all(e.revision > f.revision for e in more for f in first if f.id == e.id)
+    network, _ = await read_all(publisher, "network")
+    renamed = [e for e in network if e.id == "test:open"]
+    assert renamed[-1].body["name"] == "Open Group Renamed"  # type: ignore[index]
+    # the tombstones purged the bodies the public log had served for those records
+    again, _ = await read_all(publisher, "public")
+    assert [e.body for e in again] == [None, None, None, None]
+
+
+async def test_a_checkpoint_is_re_signed_when_it_ages_and_expires_a_day_later(store: Store) -> None:
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    first = parse((await publisher.checkpoint("public")).encode(), "cp")["signed"]
+    later = datetime.now(UTC) + CHECKPOINT_REFRESH
+    second = parse((await publisher.checkpoint("public", later)).encode(), "cp")["signed"]
+    assert second["issued"] > first["issued"] and second["root"] == first["root"]
+    assert second["size"] == first["size"]
+
