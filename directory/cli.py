@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from directory import cli_federation, cli_jobs, cli_maps, demo, exports, hsds, hxl, importer, indicators
+from directory import cli_federation, cli_jobs, cli_maps, cli_peers, demo, exports, hsds, hxl, importer, indicators
 from directory.config import Settings
 from directory.errors import BadArgument, DirectoryError
 from directory.store import backup as backups
@@ -282,7 +282,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_status)
     cli_jobs.add_verbs(sub)
     cli_maps.add_verbs(sub)
-    cli_federation.add_verbs(sub)
+    cli_peers.add_verbs(sub, cli_federation.add_verbs(sub))
     return p
 
 

@@ -22,6 +22,7 @@ from directory.store.writes import now
 from federation import identity
 from federation.canonical import canonical, parse
 from federation.keys import SigningKey, read_root
+from federation.publish import Publisher
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> None:
@@ -63,6 +64,7 @@ def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:
         identity.write_keys(settings.federation_keys, online)
         identity.remove_keys(settings.federation_keys, keep={k.id for k in online})  # the old ones sign no more
         await roots.save(store.graph, current.version + 1, canonical(envelope).decode(), now())
+        await Publisher(store, online).resign()  # entries signed by the old key would be refused by peers
         return current.version + 1, read_root(envelope).fingerprint
 
     version, fingerprint = run_with_store(settings, work)
@@ -85,8 +87,8 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
           f"{', '.join(sorted(root.online_keys))}")
 
 
-def add_verbs(sub: Any) -> None:
-    s = sub.add_parser("federation", help="the directory's root of trust for federation: init, rotate, show")
+def add_verbs(sub: Any) -> Any:
+    s = sub.add_parser("federation", help="the directory's root of trust and feeds: init, rotate, show, publish")
     verbs = s.add_subparsers(dest="federation_verb", required=True, metavar="ACTION")
     v = verbs.add_parser("init", help="make root and online keys, sign root version 1, print the fingerprint")
     v.add_argument("--root-keys", required=True, metavar="DIR", help="an empty folder for the root keys (then offline)")
@@ -99,3 +101,4 @@ def add_verbs(sub: Any) -> None:
     v.set_defaults(func=cmd_rotate)
     v = verbs.add_parser("show", help="print the root's version, expiry and fingerprint")
     v.set_defaults(func=cmd_show)
+    return verbs

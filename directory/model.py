@@ -59,11 +59,20 @@ class Location:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Set by the store on records it reads: who published the record, which revision, when."""
+    """Set by the store on records it reads: who published the record, which revision, when.
+
+    For a record merged from a peer's feed, also the entry and checkpoint it came in, when it was
+    fetched, whether the peer lets it be passed on, and whether the peer's feed has gone stale."""
 
     publisher: str
     revision: int
     updated_at: str
+    feed_audience: str | None = None
+    feed_entry: int | None = None
+    feed_checkpoint: str | None = None
+    fetched_at: str | None = None
+    redistribute: bool | None = None
+    stale: bool = False
 
 
 @dataclass

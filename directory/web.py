@@ -33,6 +33,7 @@ from directory.store.graph import make_driver
 from directory.store.records import Store
 from directory.store.schema import schema_version
 from directory.viewer import ANONYMOUS
+from federation import service as federation
 from federation.routes import routes as federation_routes
 from maps import assets as map_assets
 from maps.routes import routes as map_routes
@@ -142,11 +143,16 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
                             counts.organisations, counts.services)
             app.state.store = store
             app.state.settings = settings
-            watcher = asyncio.create_task(_watch(store))
+            app.state.publisher = federation.publisher_for(settings, store)
+            tasks = [asyncio.create_task(_watch(store))]
+            if settings.federation_interval:
+                tasks.append(asyncio.create_task(federation.run_forever(
+                    store, app.state.publisher, federation.online_keys(settings), settings.federation_interval)))
             try:
                 yield
             finally:
-                watcher.cancel()
+                for task in tasks:
+                    task.cancel()
 
     map_assets.check()
     graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),

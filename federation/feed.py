@@ -6,7 +6,9 @@ envelope signed by the publisher's online keys:
     {"type": "pd-entry", "origin": DIRECTORY, "audience": A, "seq": n, "kind": K, "id": RECORD_ID,
      "revision": R, "op": "upsert" | "tombstone", "body": "sha256:HEX" | null, "redistribute": bool}
 
-and the log's Merkle leaf n is `merkle.leaf_hash(canonical(envelope))`. The record's body travels
+and the log's Merkle leaf n is `merkle.leaf_hash(canonical(envelope["signed"]))`: the entry without
+its signatures, so a key rotation can re-sign every entry with the new online key and the tree
+(and every checkpoint a reader kept) stays the same. The record's body travels
 beside the entry, outside the signature but bound by its hash, so a tombstone can purge the body
 while the log stays verifiable. A checkpoint commits to the log:
 
@@ -179,7 +181,7 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
         if before is not None and e["revision"] <= before:
             raise Refused(f"{where}: revision {e['revision']} of {e['id']} is not above {before} (a replay)")
         seen[key] = e["revision"]
-        frontier.append(merkle.leaf_hash(canonical(envelope)))
+        frontier.append(merkle.leaf_hash(canonical(e)))
         if frontier.size == state.checkpoint_size and frontier.root().hex() != state.checkpoint_root:
             raise Equivocation(f"the entries up to {frontier.size} do not match the checkpoint verified "
                                "before at that size: the publisher rewrote its history")

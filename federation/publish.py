@@ -14,6 +14,7 @@ applied by the same queries every other channel uses.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from directory.viewer import ANONYMOUS, Viewer
 from federation import bodies, merkle
 from federation.canonical import canonical, parse
 from federation.feed import AUDIENCES, body_hash, checkpoint, entry
-from federation.keys import SigningKey
+from federation.keys import SigningKey, seal
 
 # The viewer a feed is read as: the network log shows what any member of the network sees, never
 # what only one organisation's members see (no organisation has this id).
@@ -57,12 +58,18 @@ class _Current:
 class Publisher:
     """One process's view of the logs; any number of processes may publish and serve at once."""
 
-    def __init__(self, store: Store, keys: list[SigningKey], redistribute: bool = False) -> None:
+    def __init__(self, store: Store, keys: list[SigningKey] | Callable[[], list[SigningKey]],
+                 redistribute: bool = False) -> None:
         self.store = store
-        self.keys = keys
+        self._keys = keys
         self.redistribute = redistribute
         self.trees = {a: merkle.Tree() for a in AUDIENCES}
         self._lock = asyncio.Lock()
+
+    @property
+    def keys(self) -> list[SigningKey]:
+        """The online keys, read again each time so a rotation takes effect without a restart."""
+        return self._keys() if callable(self._keys) else self._keys
 
     @property
     def origin(self) -> str:
@@ -102,7 +109,7 @@ class Publisher:
             envelope = entry(self.origin, audience, size + len(new), c.kind, c.id, revision, op, c.body,
                              self.redistribute, self.keys)
             text = canonical(envelope)
-            new.append(feeds.NewEntry(key, merkle.leaf_hash(text).hex(), text.decode(),
+            new.append(feeds.NewEntry(key, merkle.leaf_hash(canonical(envelope["signed"])).hex(), text.decode(),
                                       canonical(c.body).decode() if c.body is not None else None,
                                       revision, digest, c.body is not None))
         if new or since is None or since < looked_at:
@@ -141,6 +148,23 @@ class Publisher:
         rank = {"link": 0, "service": 1, "organisation": 2}  # dependents go before what they depend on
         return upserts + sorted(_unique(hidden), key=lambda c: rank[c.kind])
 
+    async def resign(self) -> int:
+        """Sign every entry again with the current online keys, after a rotation revoked the old ones.
+
+        The tree is over the entries' signed parts, so it and every checkpoint peers kept stay valid."""
+        keys, done = self.keys, 0
+        for audience in AUDIENCES:
+            size, _, _ = await feeds.head(self.store.graph, audience)
+            for start in range(0, size, _READ_CHUNK):
+                stop = min(start + _READ_CHUNK, size)
+                items = await feeds.entries(self.store.graph, audience, start, stop)
+                rows = [{"key": f"{audience}/{start + i}",
+                         "entry": canonical(seal(parse(e.encode(), "a kept entry")["signed"], keys)).decode()}
+                        for i, (e, _) in enumerate(items)]
+                await feeds.replace_entries(self.store.graph, rows)
+                done += len(rows)
+        return done
+
     async def tree(self, audience: str, size: int) -> merkle.Tree:
         """This process's tree of the log, brought up to `size` from the stored leaves."""
         async with self._lock:
@@ -154,14 +178,17 @@ class Publisher:
         """The log's newest checkpoint as canonical text, re-signed when the log grew or it aged."""
         now = now or datetime.now(UTC)
         size, kept, _ = await feeds.head(self.store.graph, audience)
+        keys = self.keys
         if kept is not None:
-            signed = parse(kept.encode(), "the kept checkpoint")["signed"]
+            envelope = parse(kept.encode(), "the kept checkpoint")
+            signed = envelope["signed"]
             issued = datetime.strptime(signed["issued"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            if signed["size"] == size and now - issued < CHECKPOINT_REFRESH:
+            signers = {s["keyid"] for s in envelope["signatures"]}
+            if signed["size"] == size and now - issued < CHECKPOINT_REFRESH and signers <= {k.id for k in keys}:
                 return kept
         tree = await self.tree(audience, size)
         text = canonical(checkpoint(self.origin, audience, size, tree.root(size), stamp(now),
-                                    stamp(now + CHECKPOINT_LIFETIME), self.keys)).decode()
+                                    stamp(now + CHECKPOINT_LIFETIME), keys)).decode()
         await feeds.save_checkpoint(self.store.graph, audience, size, text)
         return text
 

@@ -1,21 +1,28 @@
-"""What a directory tells peers about itself: the discovery document and its roots of trust.
+"""What a directory serves peers: the discovery document, its roots of trust, and its feeds.
 
 A peer never trusts a key because these documents show it: it pins the first root by the
 fingerprint a steward gave it out of band, and follows rotations version by version from there
-(docs/federation.md). The documents are public; they hold no record.
+(docs/federation.md). The discovery document and roots are public and hold no record. The public
+feed is public; the network feed is served only on a request signed by a peer this directory
+added as a network partner, checked against the root it pinned for that peer.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from directory.config import Settings
-from directory.store import roots
+from directory.errors import DirectoryError
+from directory.store import peers, roots
 from directory.store.records import Store
-from federation.canonical import parse
-from federation.keys import SPEC, read_root
+from federation.canonical import NotCanonical, parse
+from federation.feed import AUDIENCES, CLOCK_SKEW
+from federation.keys import SPEC, Untrusted, parse_time, read_root, require, unb64
+from federation.publish import PAGE_LIMIT, Publisher
 
 JSON = "application/json"
 
@@ -31,7 +38,10 @@ async def discovery(request: Request) -> Response:
         "root": None if root is None else {"version": root.version, "expires": root.expires,
                                            "fingerprint": root.fingerprint,
                                            "url": f"/federation/roots/{root.version}.json"},
-        "feeds": {},  # the public and network feeds are not published yet
+        "feeds": {} if request.app.state.publisher is None else {
+            "public": "/federation/feeds/public?after={cursor}",
+            "network": "/federation/feeds/network?after={cursor}",
+        },
         "note": "Trust a root only by the fingerprint its stewards gave you, never by this document.",
     }, headers={"Cache-Control": "no-cache"})
 
@@ -49,7 +59,52 @@ async def root_version(request: Request) -> Response:
     return Response(document.encode(), media_type=JSON, headers={"Cache-Control": "public, max-age=300"})
 
 
+async def signed_by_partner(request: Request) -> str | None:
+    """The network partner that signed this request, or None (any flaw reads the same)."""
+    header = request.headers.get("pd-request", "")
+    if not header or len(header) > 8192:
+        return None
+    settings: Settings = request.app.state.settings
+    store: Store = request.app.state.store
+    try:
+        envelope = parse(unb64(header, "PD-Request"), "the request signature")
+        signed = envelope["signed"]
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if (signed.get("type") != "pd-request" or signed.get("to") != settings.directory_id
+                or signed.get("method") != request.method or signed.get("path") != path):
+            return None
+        if abs(datetime.now(UTC) - parse_time(str(signed.get("time")), "time")) > CLOCK_SKEW:
+            return None
+        peer = await peers.one(store.graph, str(signed.get("from")), missing_ok=True)
+        if peer is None or not peer.network or peer.quarantined:
+            return None
+        pinned = read_root(parse(peer.root.encode(), "the pinned root"))
+        require(envelope, pinned.online_keys, pinned.online_threshold, "the request")
+        return peer.id
+    except (DirectoryError, NotCanonical, Untrusted, KeyError, TypeError, AttributeError):
+        return None
+
+
+async def feed_page(request: Request) -> Response:
+    publisher: Publisher | None = request.app.state.publisher
+    audience = request.path_params["audience"]
+    if publisher is None or audience not in AUDIENCES:
+        return JSONResponse({"error": f"no {audience} feed here"}, status_code=404)
+    if audience == "network" and await signed_by_partner(request) is None:
+        return JSONResponse({"error": "the network feed is served only to network partners, on a request "
+                                      "signed with their directory's online key"}, status_code=403)
+    try:
+        after = int(request.query_params.get("after", "0"))
+        limit = int(request.query_params.get("limit", str(PAGE_LIMIT)))
+        body = await publisher.page(audience, after, limit)
+    except ValueError as exc:
+        return JSONResponse({"error": f"after and limit must be whole numbers within the log: {exc}"},
+                            status_code=400)
+    return Response(body, media_type=JSON, headers={"Cache-Control": "no-store"})
+
+
 routes = [
     Route("/.well-known/protection-directory.json", discovery),
     Route("/federation/roots/{version}.json", root_version),
+    Route("/federation/feeds/{audience}", feed_page),
 ]

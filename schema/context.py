@@ -12,6 +12,7 @@ from typing import NamedTuple
 from strawberry.dataloader import DataLoader
 
 from directory.model import Link, Organisation, Service
+from directory.store import sameas
 from directory.store.records import Store
 from directory.viewer import Viewer
 
@@ -28,6 +29,14 @@ class Context:
     services: DataLoader[str, list[Service]] = field(init=False)
     organisations: DataLoader[str, Organisation | None] = field(init=False)
     links: DataLoader[LinkKey, list[Link]] = field(init=False)
+    same_as: DataLoader[str, list[sameas.Claim]] = field(init=False)
+    _ranks: dict[str, int] | None = field(default=None, init=False)
+
+    async def peer_ranks(self) -> dict[str, int]:
+        """Each peer's precedence, read once per request."""
+        if self._ranks is None:
+            self._ranks = await sameas.precedence(self.store.graph)
+        return self._ranks
 
     def __post_init__(self) -> None:
         async def load_services(ids: list[str]) -> list[list[Service]]:
@@ -49,6 +58,11 @@ class Context:
                     out.setdefault(LinkKey(owner, direction), []).append(link)
             return [out[k] for k in keys]
 
+        async def load_same_as(ids: list[str]) -> list[list[sameas.Claim]]:
+            found = await self.store.same_as(self.viewer, list(ids))
+            return [found.get(i, []) for i in ids]
+
+        self.same_as = DataLoader(load_fn=load_same_as)
         self.services = DataLoader(load_fn=load_services)
         self.organisations = DataLoader(load_fn=load_organisations)
         self.links = DataLoader(load_fn=load_links)

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from directory import model
+from directory.store import sameas
 from schema.context import Context, LinkKey
 
 
@@ -66,14 +67,28 @@ class Node:
 
 @strawberry.type(description="Who published a record, its revision and when it last changed.")
 class Provenance:
-    publisher: str
-    revision: int
+    publisher: str = strawberry.field(description="The directory that published the record (its id namespace).")
+    revision: int = strawberry.field(description="The publisher's revision of the record.")
     updated_at: str
+    feed_audience: str | None = strawberry.field(
+        default=None, description="For a record from a peer: the feed it came in (public or network).")
+    feed_entry: int | None = strawberry.field(
+        default=None, description="For a record from a peer: the sequence number of its entry in that feed.")
+    feed_checkpoint: str | None = strawberry.field(
+        default=None, description="For a record from a peer: the signed checkpoint it was verified against, "
+                                  "as size:root.")
+    fetched_at: str | None = strawberry.field(default=None, description="For a record from a peer: when we fetched it.")
+    redistribute: bool | None = strawberry.field(
+        default=None, description="For a record from a peer: whether the peer lets it be passed on.")
+    stale: bool = strawberry.field(
+        default=False, description="The peer's feed expired without being re-signed: the record may be out of date.")
 
     @classmethod
     def of(cls, p: model.Provenance | None) -> Provenance:
         assert p is not None, "the store sets provenance on every record it reads"
-        return cls(publisher=p.publisher, revision=p.revision, updated_at=p.updated_at)
+        return cls(publisher=p.publisher, revision=p.revision, updated_at=p.updated_at,
+                   feed_audience=p.feed_audience, feed_entry=p.feed_entry, feed_checkpoint=p.feed_checkpoint,
+                   fetched_at=p.fetched_at, redistribute=p.redistribute, stale=p.stale)
 
 
 @strawberry.type(description="A location at the precision this viewer may see; never more precise.")
@@ -210,6 +225,24 @@ class Organisation(Node):
         wanted = {t.value for t in types} if types else None
         return [Link.of(x) for x in found if wanted is None or x.type in wanted]
 
+    @strawberry.field(description="Other directories' records of this organisation, linked by a shared "
+                                  "org-id.guide identifier or by a steward. Each keeps its own provenance.")
+    async def same_as(self, info: Info[Context, None]) -> list[SameAs]:
+        claims = await info.context.same_as.load(self.record_id)
+        found = await info.context.organisations.load_many([c.organisation for c in claims])
+        return [SameAs(organisation=Organisation.of(o), basis=c.basis)
+                for c, o in zip(claims, found, strict=True) if o is not None]
+
+    @strawberry.field(description="This organisation as all its visible records describe it: each field from "
+                                  "the first record that has it, our own first, then peers by the precedence "
+                                  "their steward gave them. Never the newest across publishers.")
+    async def merged(self, info: Info[Context, None]) -> list[MergedField]:
+        claims = await info.context.same_as.load(self.record_id)
+        found = await info.context.organisations.load_many([self.record_id, *(c.organisation for c in claims)])
+        records = [o for o in found if o is not None]
+        view = sameas.merged_view(records, info.context.store.directory_id, await info.context.peer_ranks())
+        return [MergedField(field=f.name, values=f.values, publisher=f.publisher, record_id=f.record) for f in view]
+
     @classmethod
     def of(cls, o: model.Organisation) -> Organisation:
         loc = o.location
@@ -221,6 +254,20 @@ class Organisation(Node):
                               country=loc.country, subdivision=loc.subdivision) if loc else None,
             provenance=Provenance.of(o.provenance),
         )
+
+
+@strawberry.type(description="Another directory's record of the same organisation.")
+class SameAs:
+    organisation: Organisation
+    basis: str = strawberry.field(description="`identifier CODE` (a shared org-id.guide identifier) or `steward`.")
+
+
+@strawberry.type(description="One field of the merged view, and the record it was taken from.")
+class MergedField:
+    field: str
+    values: list[str]
+    publisher: str
+    record_id: str
 
 
 @strawberry.type

@@ -23,7 +23,7 @@ from directory.store.cypher import cypher
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 WIPE = cypher("tests.wipe", "MATCH (n) WHERE n:Organisation OR n:Service OR n:ImportRun OR n:Indicator "
                                "OR n:FederationRoot OR n:FeedEntry OR n:FeedRecord OR n:FeedHead OR n:Tombstone "
-                               "OR n:Peer OR n:PeerFeed DETACH DELETE n")
+                               "OR n:Peer OR n:PeerFeed OR n:PeerRecord OR n:OrgIdentifier DETACH DELETE n")
 WIPE_TERMS = cypher("tests.wipe_terms", "MATCH (t:Term) WHERE t.built_in = false DETACH DELETE t")
 
 
@@ -63,11 +63,11 @@ def free_port() -> int:
 class LiveServer:
     """The real web app under uvicorn on a loopback port, in a thread of the test process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | None = None, app: Any = None) -> None:
         from directory.web import create_app
 
         self.port = free_port()
-        self.app = create_app(settings)
+        self.app = app if app is not None else create_app(settings)  # type: ignore[arg-type]
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                 lifespan="on")
         self.server = uvicorn.Server(config)

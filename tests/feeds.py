@@ -40,7 +40,7 @@ class Publisher:
         self.items.append({"entry": envelope, "body": body})
 
     def leaves(self) -> list[bytes]:
-        return [merkle.leaf_hash(canonical(i["entry"])) for i in self.items]
+        return [merkle.leaf_hash(canonical(i["entry"]["signed"])) for i in self.items]
 
     def checkpoint(self, size: int | None = None, issued: str = NOW, expires: str = LATER) -> dict[str, Any]:
         size = len(self.items) if size is None else size
@@ -53,3 +53,8 @@ class Publisher:
         end = min(cursor + limit, size)
         proof = merkle.consistency_proof(self.leaves()[:size], end) if end < size else []
         return copy.deepcopy({"checkpoint": cp, "entries": self.items[cursor:end], "proof": [p.hex() for p in proof]})
+
+    def resign(self) -> None:
+        """Every entry signed again with the current online keys, as a publisher does after a rotation."""
+        for item in self.items:
+            item["entry"] = seal(item["entry"]["signed"], self.online)

@@ -148,8 +148,9 @@ def test_7_and_8_an_unknown_or_revoked_key_signs_nothing() -> None:
 def test_11_two_roots_for_one_size_is_equivocation() -> None:
     p = publisher(4)
     state = verify(p, p.page()).state
-    fork = publisher(4)
-    fork.online, fork.root_keys = p.online, p.root_keys
+    fork = Publisher(root_keys=p.root_keys, online=p.online)
+    for i in range(4):
+        fork.add(f"other{i}")  # the same keys and size, another history
     with pytest.raises(Equivocation):
         verify(fork, {"checkpoint": fork.checkpoint(), "entries": [], "proof": []}, state)
 

@@ -51,6 +51,11 @@ UNWIND $records AS rec
 MATCH (e:FeedEntry {record: rec})
 SET e.body = null
 """)
+REPLACE_ENTRIES = cypher("feeds.replace_entries", """
+UNWIND $rows AS r
+MATCH (e:FeedEntry {key: r.key})
+SET e.entry = r.entry
+""")
 RECORD_STATES = cypher("feeds.record_states", """
 UNWIND $keys AS k
 MATCH (f:FeedRecord {key: k})
@@ -184,6 +189,11 @@ async def append(graph: Graph, audience: str, size: int, entries: list[NewEntry]
 async def save_checkpoint(graph: Graph, audience: str, size: int, checkpoint: str) -> None:
     """Keep a newly signed checkpoint, unless the log has grown since it was signed."""
     await graph.write(SAVE_CHECKPOINT, audience=audience, size=size, checkpoint=checkpoint)
+
+
+async def replace_entries(graph: Graph, rows: list[dict[str, str]]) -> None:
+    """New signatures on kept entries (their signed parts, hence the tree, unchanged)."""
+    await graph.write(REPLACE_ENTRIES, rows=rows)
 
 
 async def entries(graph: Graph, audience: str, start: int, stop: int) -> list[tuple[str, str | None]]:

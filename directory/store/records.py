@@ -26,7 +26,7 @@ from directory.model import (
     Service,
     Visibility,
 )
-from directory.store import mapping, search
+from directory.store import mapping, sameas, search
 from directory.store.backends import fulltext_index
 from directory.store.cypher import cypher, service_map, visible
 from directory.store.edits import Editor
@@ -112,7 +112,12 @@ ORDER BY r.started_at
 
 
 def _provenance(p: dict[str, Any]) -> Provenance:
-    return Provenance(p.get("publisher") or "", int(p.get("revision") or 0), p.get("updated_at") or "")
+    if p.get("feed_seq") is None:
+        return Provenance(p.get("publisher") or "", int(p.get("revision") or 0), p.get("updated_at") or "")
+    # merged from a peer: its revision is the publisher's, not our local write counter
+    return Provenance(p.get("publisher") or "", int(p.get("feed_revision") or 0), p.get("updated_at") or "",
+                      p.get("feed_audience"), int(p["feed_seq"]), p.get("feed_checkpoint"), p.get("fetched_at"),
+                      bool(p.get("redistribute")), bool(p.get("feed_stale")))
 
 
 def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
@@ -340,6 +345,10 @@ class Store:
             self.audit.record(viewer, "map", "organisation",
                               [p.id for p in found.points if p.visibility == Visibility.RESTRICTED.value])
         return found
+
+    async def same_as(self, viewer: Viewer, ids: list[str]) -> dict[str, list[sameas.Claim]]:
+        """Other directories' records of the same organisations, as far as the viewer may see them."""
+        return await sameas.same_as(self.graph, viewer.params, ids)
 
     async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)

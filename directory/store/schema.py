@@ -41,6 +41,28 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
     await graph.write(SET_SERVICE_NAMES)
 
 
+IDENTIFIERS_AFTER = cypher("schema.identifiers_after", """
+MATCH (n:Organisation) WHERE ($after IS NULL OR n.id > $after)
+RETURN n.id AS id, coalesce(n.identifiers, []) AS identifiers
+ORDER BY n.id LIMIT 5000
+""")
+LINK_IDENTIFIERS = cypher("schema.link_identifiers", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+MERGE (i:OrgIdentifier {code: r.code})
+MERGE (n)-[:IDENTIFIED_AS]->(i)
+""")
+
+
+async def _identifier_nodes(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Identifiers as nodes (version 6), for organisations written before writes kept them."""
+    after = None
+    while rows := await graph.read(IDENTIFIERS_AFTER, after=after):
+        await graph.write(LINK_IDENTIFIERS, rows=[{"id": r["id"], "code": c.lower()}
+                                                  for r in rows for c in r["identifiers"]])
+        after = rows[-1]["id"]
+
+
 Step = str | Callable[[Graph, EmbeddedStore | None], Awaitable[Any]]
 
 MIGRATIONS: list[list[Step]] = [
@@ -102,6 +124,11 @@ MIGRATIONS: list[list[Step]] = [
         cypher("schema.peer_id", "CREATE CONSTRAINT peer_id IF NOT EXISTS FOR (n:Peer) REQUIRE n.id IS UNIQUE"),
         cypher("schema.peer_feed_key", "CREATE CONSTRAINT peer_feed_key IF NOT EXISTS "
                                        "FOR (n:PeerFeed) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.peer_record_key", "CREATE CONSTRAINT peer_record_key IF NOT EXISTS "
+                                         "FOR (n:PeerRecord) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.org_identifier", "CREATE CONSTRAINT org_identifier_code IF NOT EXISTS "
+                                        "FOR (n:OrgIdentifier) REQUIRE n.code IS UNIQUE"),
+        _identifier_nodes,
         cypher("schema.org_publisher", "CREATE INDEX organisation_publisher IF NOT EXISTS "
                                        "FOR (n:Organisation) ON (n.publisher)"),
         cypher("schema.service_publisher", "CREATE INDEX service_publisher IF NOT EXISTS "

@@ -47,6 +47,17 @@ MATCH (n:Organisation {id: r.id})
 MATCH (p:Place {code: r.place})
 CREATE (n)-[:BASED_IN]->(p)
 """)
+CLEAR_IDENTIFIED = cypher("writes.clear_identified", """
+UNWIND $ids AS oid
+MATCH (n:Organisation {id: oid})-[old:IDENTIFIED_AS]->(:OrgIdentifier)
+DELETE old
+""")
+LINK_IDENTIFIED = cypher("writes.link_identified", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+MERGE (i:OrgIdentifier {code: r.code})
+CREATE (n)-[:IDENTIFIED_AS]->(i)
+""")
 UPSERT_SERVICES = cypher("writes.upsert_services", """
 UNWIND $rows AS r
 MERGE (s:Service {id: r.id})
@@ -131,7 +142,8 @@ def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
     }
     content_hash = _hash(props)
     props.update(derived_organisation(org.id, props))
-    return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country}
+    return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country,
+            "codes": sorted({i.lower() for i in org.identifiers})}
 
 
 def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
@@ -220,6 +232,11 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str) -> WriteCoun
         # A record at revision 1 was just created: it has no old relationships to clear.
         await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
         await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
+        # identifiers as nodes: how the same organisation in several directories is found (docs/federation.md)
+        codes = {r["id"]: r["codes"] for r in rows.organisations}
+        await _each_batch(graph, tx, CLEAR_IDENTIFIED, [r["id"] for r in changed if r["revision"] > 1])
+        await _batched(graph, tx, LINK_IDENTIFIED,
+                       [{"id": r["id"], "code": c} for r in changed for c in codes[r["id"]]])
     if rows.services:
         changed_svc = {r["id"]: r["revision"]
                        for r in await _batched(graph, tx, UPSERT_SERVICES, rows.services, now=stamp)}

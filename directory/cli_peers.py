@@ -1,0 +1,154 @@
+"""`directory peer add | list | show | sync | remove` and `directory federation publish`.
+
+A steward adds a peer with the fingerprint its stewards gave out of band: `add` fetches the
+peer's current root, refuses it unless its fingerprint matches and its own root keys sign it,
+and pins it. Nothing is trusted on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from directory.cli_jobs import run_with_store
+from directory.config import Settings
+from directory.errors import BadArgument, Conflict
+from directory.store import peers
+from directory.store.peers import Peer
+from directory.store.records import Store
+from directory.store.writes import now
+from federation import fetch
+from federation.canonical import NotCanonical, parse
+from federation.keys import Untrusted, first_root
+from federation.service import online_keys, publisher_for
+from federation.sync import Syncer
+
+
+async def pin(url: str, fingerprint: str) -> tuple[str, int, str]:
+    """The peer's directory id, root version and root text, if the root matches the fingerprint."""
+    async with fetch.client() as http:
+        raw = await fetch.get(http, f"{url}/.well-known/protection-directory.json", fetch.DOCUMENT_CAP)
+        try:
+            version = json.loads(raw)["root"]["version"]
+        except (ValueError, KeyError, TypeError):
+            raise BadArgument("url", f"{url} does not serve a discovery document with a root") from None
+        if not isinstance(version, int) or version < 1:
+            raise BadArgument("url", f"{url}: the root version {version!r} is not a version")
+        text = await fetch.get(http, f"{url}/federation/roots/{version}.json", fetch.DOCUMENT_CAP)
+    try:
+        root = first_root(parse(text, f"{url}'s root"), fingerprint)
+    except (Untrusted, NotCanonical) as exc:
+        raise BadArgument("--fingerprint", f"{url}: {exc}; the peer was not added") from None
+    return root.directory, root.version, text.decode()
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
+    url = args.url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise BadArgument("url", f"{args.url!r} is not an http(s) URL")
+    directory, version, text = asyncio.run(pin(url, args.fingerprint))
+    if directory == settings.directory_id:
+        raise Conflict(f"{url} is this directory ({directory}); a directory does not peer with itself")
+
+    async def work(store: Store) -> None:
+        await peers.add(store.graph, Peer(directory, url, args.fingerprint, text, version, args.network,
+                                          args.precedence, now()))
+
+    run_with_store(settings, work)
+    print(f"peer {directory} added at root version {version}; pulling its "
+          f"{'network' if args.network else 'public'} feed (`directory peer sync {directory}`)")
+
+
+def _row(p: Peer) -> str:
+    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale)) if on]
+    return (f"{p.id}\t{p.url}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
+            f"last success {p.last_success or '-'}\t{' '.join(flags) or 'ok'}"
+            + (f"\tlast error: {p.last_error}" if p.last_error else ""))
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> list[Peer]:
+        return await peers.all_peers(store.graph)
+
+    found = run_with_store(settings, work)
+    if not found:
+        print("no peers: `directory peer add URL --fingerprint sha256:...`")
+    for p in found:
+        print(_row(p))
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> tuple[Peer | None, dict[str, Any] | None]:
+        peer = await peers.one(store.graph, args.peer)
+        assert peer is not None
+        return peer, await peers.feed_state(store.graph, peer.id, peer.audience)
+
+    peer, state = run_with_store(settings, work)
+    print(_row(peer))
+    print(f"fingerprint {peer.fingerprint}; added {peer.added_at}; failures {peer.failures}; "
+          f"next attempt {peer.next_attempt or 'now'}")
+    if state:
+        print(f"cursor {state['cursor']} of checkpoint size {state['checkpoint_size']} "
+              f"(root {state['checkpoint_root'][:16]}..., issued {state['checkpoint_issued']})")
+    if peer.evidence:
+        print(f"evidence of equivocation: {peer.evidence}")
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> list[Any]:
+        return await Syncer(store, online_keys(settings)).sync_all(only=args.peer, force=True)
+
+    failed = False
+    for outcome in run_with_store(settings, work):
+        status = "ok" if not outcome.error else outcome.error
+        print(f"{outcome.peer}: {outcome.entries} entries merged, {outcome.dropped} dropped; {status}")
+        failed = failed or bool(outcome.error)
+    if failed:
+        raise SystemExit(1)
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> None:
+        await peers.remove(store.graph, args.peer)
+
+    run_with_store(settings, work)
+    print(f"peer {args.peer} removed; the records it published stay, marked with their provenance")
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> dict[str, int]:
+        publisher = publisher_for(settings, store)
+        if publisher is None:
+            raise BadArgument("federation", "this directory has no online keys: run `directory federation init` first")
+        return await publisher.publish()
+
+    added = run_with_store(settings, work)
+    print(", ".join(f"{n} entries appended to the {a} log" for a, n in added.items()))
+
+
+def add_verbs(sub: Any, federation_verbs: Any) -> None:
+    v = federation_verbs.add_parser("publish", help="append what changed to the public and network logs now")
+    v.set_defaults(func=cmd_publish)
+    s = sub.add_parser("peer", help="peer directories we pull from: add, list, show, sync, remove")
+    verbs = s.add_subparsers(dest="peer_verb", required=True, metavar="ACTION")
+    v = verbs.add_parser("add", help="pin a peer's root by the fingerprint its stewards gave you")
+    v.add_argument("url", help="the peer's base URL, such as https://directory.example.org")
+    v.add_argument("--fingerprint", required=True, help="sha256:... given by the peer's stewards out of band")
+    v.add_argument("--network", action="store_true",
+                   help="a network partner: we pull its network feed and serve it ours (it must add us too)")
+    v.add_argument("--precedence", type=int, default=100,
+                   help="lower wins when several directories describe one organisation (default 100)")
+    v.set_defaults(func=cmd_add)
+    v = verbs.add_parser("list", help="every peer with its sync state")
+    v.set_defaults(func=cmd_list)
+    v = verbs.add_parser("show", help="one peer: cursor, checkpoint, failures, evidence")
+    v.add_argument("peer", help="the peer's directory id")
+    v.set_defaults(func=cmd_show)
+    v = verbs.add_parser("sync", help="pull now (every peer, or the one named), whatever its backoff")
+    v.add_argument("peer", nargs="?", help="the peer's directory id")
+    v.set_defaults(func=cmd_sync)
+    v = verbs.add_parser("remove", help="stop pulling a peer and forget its pinned root")
+    v.add_argument("peer", help="the peer's directory id")
+    v.set_defaults(func=cmd_remove)

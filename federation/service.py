@@ -1,0 +1,57 @@
+"""Federation inside a running service: the publisher for this process, and the scheduled cycle.
+
+Every `DIRECTORY_FEDERATION_INTERVAL` seconds each app process publishes what changed and pulls
+its due peers. Several processes may do this at once: appends and cursors are compare-and-set in
+the store, so a lost race costs a retry, never a duplicate entry or a page applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from directory.config import Settings
+from directory.store.records import Store
+from federation.identity import KeyFileError, read_keys
+from federation.keys import SigningKey
+from federation.publish import Publisher
+from federation.sync import Syncer
+
+log = logging.getLogger("directory.federation")
+
+
+def online_keys(settings: Settings) -> list[SigningKey]:
+    """The online signing keys, or none when `directory federation init` has not been run here."""
+    try:
+        return read_keys(settings.federation_keys)
+    except KeyFileError:
+        return []
+
+
+def publisher_for(settings: Settings, store: Store) -> Publisher | None:
+    if not online_keys(settings):
+        return None
+    return Publisher(store, lambda: online_keys(settings), settings.federation_redistribute)
+
+
+async def cycle(store: Store, publisher: Publisher | None, keys: list[SigningKey]) -> None:
+    """Publish, then pull every due peer; failures are logged and noted on the peer, never raised."""
+    if publisher is not None:
+        try:
+            added = await publisher.publish()
+            if any(added.values()):
+                log.warning("published %s", ", ".join(f"{n} {a} entries" for a, n in added.items()))
+        except Exception:
+            log.exception("publishing the feeds failed; the next cycle tries again")
+    try:
+        for outcome in await Syncer(store, keys).sync_all():
+            if outcome.entries:
+                log.warning("peer %s: %d entries merged", outcome.peer, outcome.entries)
+    except Exception:
+        log.exception("syncing peers failed; the next cycle tries again")
+
+
+async def run_forever(store: Store, publisher: Publisher | None, keys: list[SigningKey], interval: float) -> None:
+    while True:
+        await cycle(store, publisher, keys)
+        await asyncio.sleep(interval)

@@ -1,0 +1,197 @@
+"""Pulling peers' feeds: follow their root, verify each page, merge it with its cursor, back off on failure.
+
+For each peer that is due (not quarantined, past its next attempt), a sync:
+1. reads the peer's discovery document only to learn whether a newer root exists, and follows
+   rotations one version at a time from the pinned root (`keys.next_root`); never a key the
+   document or a feed points to;
+2. pulls pages from the verified cursor, each checked whole by `feed.verify_page` and then written
+   with its cursor in one transaction (`merge`), until the checkpoint's size is reached.
+A failure moves nothing: it is noted on the peer with a next attempt after an exponential
+backoff with jitter. An expired checkpoint marks the peer and its records stale; two histories
+(equivocation) quarantine the peer with both checkpoints kept as evidence. Peers sync
+concurrently, each under its own overall deadline, so one slow or hostile peer stalls no other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from directory.errors import Conflict, DirectoryError
+from directory.store import peers
+from directory.store.graph import Tx
+from directory.store.peers import Peer
+from directory.store.records import Store
+from federation import fetch, merge
+from federation.canonical import NotCanonical, canonical, parse
+from federation.feed import Equivocation, PeerState, Refused, Stale, verify_page
+from federation.keys import Root, SigningKey, Untrusted, next_root, read_root
+from federation.merkle import Frontier
+
+log = logging.getLogger("directory.federation")
+
+SYNC_DEADLINE = 600.0  # one peer's whole sync
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=6)
+MAX_ROTATIONS = 20  # root versions followed in one sync
+
+
+@dataclass
+class Outcome:
+    peer: str
+    entries: int = 0
+    dropped: int = 0
+    error: str = ""
+    stale: bool = False
+    quarantined: bool = False
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def backoff(failures: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential in the failures so far, capped, with full jitter in its upper half."""
+    ceiling: timedelta = min(BACKOFF_BASE * (2 ** min(failures, 20)), BACKOFF_MAX)
+    factor: float = (rng or random).uniform(0.5, 1.0)
+    return ceiling * factor
+
+
+class Syncer:
+    def __init__(self, store: Store, keys: list[SigningKey] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.store = store
+        self.keys = keys or []
+        self.clock = clock
+
+    async def sync_all(self, only: str | None = None, force: bool = False) -> list[Outcome]:
+        """Every due peer at once (or the one named); a peer's failure is its own outcome."""
+        now = _stamp(self.clock())
+        due = [p for p in await peers.all_peers(self.store.graph)
+               if (only is None or p.id == only) and (force or not p.next_attempt or p.next_attempt <= now)]
+        if only is not None and not due:
+            await peers.one(self.store.graph, only)  # NotFound for an unknown peer
+        return list(await asyncio.gather(*(self.sync(p) for p in due)))
+
+    async def sync(self, peer: Peer) -> Outcome:
+        if peer.quarantined:
+            return Outcome(peer.id, error="quarantined: see the evidence with `directory peer show`",
+                           quarantined=True)
+        outcome = Outcome(peer.id)
+        try:
+            async with asyncio.timeout(SYNC_DEADLINE), fetch.client() as http:
+                root = await self._follow_root(http, peer)
+                await self._pull(http, peer, root, outcome)
+        except Stale as exc:
+            outcome.stale, outcome.error = True, str(exc)
+            await peers.note(self.store.graph, peer.id, stale=True, last_error=str(exc))
+            await peers.mark_stale(self.store.graph, peer.id, True)
+            return outcome
+        except Equivocation as exc:
+            outcome.quarantined, outcome.error = True, str(exc)
+            await peers.note(self.store.graph, peer.id, quarantined=True, last_error=str(exc),
+                             evidence=json.dumps(getattr(exc, "evidence", {}), sort_keys=True))
+            return outcome
+        except Conflict:  # another process applied this page first: nothing was written twice
+            outcome.error = "another process was syncing this peer at the same time; it carries on"
+            return outcome
+        except (TimeoutError, DirectoryError) as exc:
+            outcome.error = str(exc) or f"no complete sync within {SYNC_DEADLINE:g} s"
+            failures = peer.failures + 1
+            await peers.note(self.store.graph, peer.id, failures=failures, last_error=outcome.error,
+                             next_attempt=_stamp(self.clock() + backoff(failures)))
+            log.warning("sync of peer %s failed: %s", peer.id, outcome.error)
+            return outcome
+        await peers.note(self.store.graph, peer.id, failures=0, next_attempt="", last_error="",
+                         last_success=_stamp(self.clock()), stale=False)
+        if peer.stale:
+            await peers.mark_stale(self.store.graph, peer.id, False)
+        return outcome
+
+    async def _follow_root(self, http: httpx.AsyncClient, peer: Peer) -> Root:
+        pinned = read_root(parse(peer.root.encode(), "the pinned root"))
+        raw = await fetch.get(http, f"{peer.url}/.well-known/protection-directory.json", fetch.DOCUMENT_CAP)
+        try:
+            announced = json.loads(raw)["root"]["version"]
+        except (ValueError, KeyError, TypeError):
+            raise Refused(f"{peer.url}: the discovery document does not say its root's version") from None
+        if not isinstance(announced, int) or announced > pinned.version + MAX_ROTATIONS:
+            raise Refused(f"{peer.url}: the discovery document's root version {announced!r} is not believable")
+        while pinned.version < announced:
+            number = pinned.version + 1
+            text = await fetch.get(http, f"{peer.url}/federation/roots/{number}.json", fetch.DOCUMENT_CAP)
+            try:
+                new = next_root(pinned, parse(text, f"root version {number}"))
+            except (Untrusted, NotCanonical) as exc:
+                raise Refused(f"{peer.id}: root version {number} refused: {exc}") from None
+            await peers.set_root(self.store.graph, peer.id, pinned.version, new.version, text.decode())
+            pinned = new
+        if pinned.expired(self.clock()):
+            raise Refused(f"{peer.id}: its root version {pinned.version} expired at {pinned.expires}")
+        return pinned
+
+    async def _pull(self, http: httpx.AsyncClient, peer: Peer, root: Root, outcome: Outcome) -> None:
+        audience = peer.audience
+        while True:
+            kept = await peers.feed_state(self.store.graph, peer.id, audience)
+            state = _state(kept)
+            path = f"/federation/feeds/{audience}?after={state.cursor}"
+            headers = (fetch.signed_request(self.store.directory_id, peer.id, path, self.keys, self.clock())
+                       if audience == "network" and self.keys else None)
+            raw = await fetch.get(http, peer.url + path, fetch.PAGE_CAP, headers=headers)
+            try:
+                page = parse(raw, f"{peer.id}'s page after {state.cursor}")
+                verified = await self._verify(root, audience, page, state, peer.id)
+            except NotCanonical as exc:
+                raise Refused(str(exc)) from None
+            except Equivocation as exc:
+                exc.evidence = {"kept": kept.get("checkpoint") if kept else None,  # type: ignore[attr-defined]
+                                "offered": canonical(page.get("checkpoint")).decode()}
+                raise
+            changes = merge.batch(peer.id, audience, verified)
+            new = verified.state
+            cursor_state = {"cursor": new.cursor, "frontier": json.dumps(new.frontier.to_json()),
+                            "checkpoint_size": new.checkpoint_size, "checkpoint_root": new.checkpoint_root,
+                            "checkpoint_issued": new.checkpoint_issued,
+                            "checkpoint": canonical(verified.checkpoint).decode(), "fetched_at": _stamp(self.clock())}
+
+            async def work(tx: Tx, changes: merge.Batch = changes, cursor_state: dict[str, Any] = cursor_state,
+                           old: int = state.cursor) -> None:
+                await merge.write(self.store, tx, peer.id, audience, changes)
+                await peers.advance(self.store.graph, tx, peer.id, audience, old, cursor_state)
+
+            await self.store.graph.write_tx(work)
+            outcome.entries += len(verified.entries)
+            outcome.dropped += len(verified.dropped)
+            for reason in verified.dropped:
+                log.warning("peer %s: %s", peer.id, reason)
+            if new.cursor >= int(verified.checkpoint["signed"]["size"]):
+                return
+
+    async def _verify(self, root: Root, audience: str, page: Any, state: PeerState, origin: str) -> Any:
+        if not isinstance(page, dict):
+            raise Refused("a page is not an object")
+        keys = []
+        for item in page.get("entries") or []:
+            signed = item.get("entry", {}).get("signed", {}) if isinstance(item, dict) else {}
+            if isinstance(signed, dict) and isinstance(signed.get("kind"), str) and isinstance(signed.get("id"), str):
+                keys.append(peers.record_key(origin, audience, signed["kind"], signed["id"]))
+        revisions = await peers.record_revisions(self.store.graph, keys)
+        return verify_page(root, audience, page, state, self.clock(),
+                           lambda kind, rid: revisions.get(peers.record_key(origin, audience, kind, rid)))
+
+
+def _state(kept: dict[str, Any] | None) -> PeerState:
+    if not kept:
+        return PeerState()
+    return PeerState(Frontier.from_json(json.loads(kept["frontier"])), int(kept["checkpoint_size"]),
+                     str(kept["checkpoint_root"]), str(kept["checkpoint_issued"]))
+

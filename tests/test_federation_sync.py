@@ -1,0 +1,219 @@
+"""Pulling a peer over real HTTP into the real store: what is merged, and each way a peer can fail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from directory.model import Location, Organisation, Precision, Visibility
+from directory.store import peers
+from directory.store.records import Store
+from directory.viewer import ANONYMOUS, STEWARD
+from federation import bodies, fetch, sync
+from federation.canonical import canonical
+from federation.keys import SigningKey, b64, seal
+from federation.sync import Syncer
+from tests.conftest import LiveServer
+from tests.feeds import Publisher
+from tests.peer_server import Peer
+
+pytestmark = pytest.mark.anyio
+ORIGIN = "peer.example"
+
+
+def org_body(local: str, name: str | None = None, identifiers: list[str] | None = None,
+             visibility: Visibility = Visibility.PUBLIC) -> dict[str, Any]:
+    o = Organisation(id=f"{ORIGIN}:{local}", name=name or local.title(), kind="local-group", visibility=visibility,
+                     languages=["es"], identifiers=identifiers or [],
+                     location=Location(4.6, -74.1, Precision.COUNTRY, "CO"))
+    return bodies.organisation_body(o, "network" if visibility is Visibility.NETWORK else "public")
+
+
+def peer_with(n: int) -> Peer:
+    p = Publisher(directory=ORIGIN)
+    for i in range(n):
+        p.add(f"org{i}", body=org_body(f"org{i}"))
+    return Peer(p)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Peer, LiveServer]]:
+    peer = peer_with(3)
+    with LiveServer(app=peer.app()) as server:
+        yield peer, server
+
+
+async def add(store: Store, peer: Peer, url: str, peer_id: str = ORIGIN) -> None:
+    await peers.add(store.graph, peers.Peer(peer_id, url, "sha256:given-out-of-band",
+                                            canonical(peer.roots[0]).decode(), 1, False, 100, "2026-11-21T00:00:00Z"))
+
+
+async def state(store: Store) -> tuple[peers.Peer, int]:
+    p = await peers.one(store.graph, ORIGIN)
+    assert p is not None
+    kept = await peers.feed_state(store.graph, ORIGIN, "public")
+    return p, int(kept["cursor"]) if kept else 0
+
+
+async def names(store: Store) -> list[str]:
+    found = await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org{i}" for i in range(6)])
+    return sorted(o.name for o in found.values())
+
+
+CLOCK = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)  # the in-memory checkpoints are issued at 12:00
+
+
+def syncer(store: Store, clock: datetime = CLOCK) -> Syncer:
+    return Syncer(store, clock=lambda: clock)
+
+
+async def test_a_sync_merges_in_the_publishers_namespace_with_provenance(store: Store, served: Any) -> None:
+    peer, server = served
+    await add(store, peer, server.url)
+    [outcome] = await syncer(store).sync_all()
+    assert (outcome.entries, outcome.error) == (3, "")
+    org = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:org1"]))[f"{ORIGIN}:org1"]
+    p = org.provenance
+    assert p is not None and (p.publisher, p.revision, p.feed_entry, p.feed_audience) == (ORIGIN, 1, 1, "public")
+    assert p.feed_checkpoint is not None and p.feed_checkpoint.startswith("3:") and p.redistribute is True
+    assert (await state(store))[1] == 3
+    peer.publisher.add("org1", revision=2, body=org_body("org1", "Renamed"))
+    [again] = await syncer(store).sync_all()
+    assert again.entries == 1 and "Renamed" in await names(store)
+
+
+async def test_1_and_19_a_flipped_byte_or_a_crash_mid_batch_writes_nothing(store: Store, served: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    peer, server = served
+    await add(store, peer, server.url)
+    peer.mode = "flip"
+    [outcome] = await syncer(store).sync_all()
+    assert "does not match its hash" in outcome.error
+    assert await names(store) == [] and (await state(store))[1] == 0
+    peer.mode = "honest"
+
+    async def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(peers, "advance", crash)  # after the records, before the cursor: same transaction
+    with pytest.raises(RuntimeError):
+        await syncer(store).sync_all(force=True)
+    assert await names(store) == [] and (await state(store))[1] == 0
+
+
+async def test_12_a_body_that_is_not_the_signed_record_is_refused(store: Store) -> None:
+    p = Publisher(directory=ORIGIN)
+    p.add("org0", body=org_body("someone-else"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await syncer(store).sync_all()
+    assert "not the signed" in outcome.error and await names(store) == []
+
+
+async def test_14_a_tombstone_purges_and_a_replayed_upsert_stays_refused(store: Store, served: Any) -> None:
+    peer, server = served
+    await add(store, peer, server.url)
+    await syncer(store).sync_all()
+    peer.publisher.add("org0", revision=2, op="tombstone")
+    [outcome] = await syncer(store).sync_all()
+    assert outcome.error == "" and "Org0" not in await names(store)
+    replay = Publisher(directory=ORIGIN, root_keys=peer.publisher.root_keys, online=peer.publisher.online,
+                       items=list(peer.publisher.items))
+    replay.add("org0", revision=1, body=org_body("org0"))
+    peer.publisher = replay
+    [again] = await syncer(store).sync_all(force=True)
+    assert "a replay" in again.error and "Org0" not in await names(store)
+
+
+async def test_5_an_expired_checkpoint_marks_the_peer_and_its_records_stale(store: Store, served: Any) -> None:
+    peer, server = served
+    await add(store, peer, server.url)
+    await syncer(store).sync_all()
+    [outcome] = await syncer(store, CLOCK + timedelta(days=2)).sync_all(force=True)  # the feed froze
+    assert outcome.stale
+    org = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:org1"]))[f"{ORIGIN}:org1"]
+    assert org.provenance is not None and org.provenance.stale  # kept, and marked
+    assert (await state(store))[0].stale
+
+
+async def test_11_equivocation_quarantines_the_peer_with_the_evidence(store: Store, served: Any) -> None:
+    peer, server = served
+    await add(store, peer, server.url)
+    await syncer(store).sync_all()
+    fork = Publisher(directory=ORIGIN, root_keys=peer.publisher.root_keys, online=peer.publisher.online)
+    for i in range(3):
+        fork.add(f"other{i}", body=org_body(f"other{i}"))
+    peer.publisher = fork
+    [outcome] = await syncer(store).sync_all(force=True)
+    assert outcome.quarantined
+    quarantined, _ = await state(store)
+    evidence = json.loads(quarantined.evidence)
+    assert evidence["kept"] != evidence["offered"]
+    [later] = await syncer(store).sync_all(force=True)
+    assert later.quarantined and "quarantined" in later.error
+
+
+async def test_8_and_9_a_rotation_is_followed_from_the_pinned_root_and_new_keys_alone_are_refused(
+        store: Store, served: Any) -> None:
+    peer, server = served
+    await add(store, peer, server.url)
+    old = peer.publisher.root
+    peer.publisher.online = [SigningKey.generate()]
+    signed = dict(peer.publisher.root.signed(), version=2)
+    peer.roots.append(seal(signed, peer.publisher.root_keys[:2]))
+    [revoked] = await syncer(store).sync_all()  # 8: entries still signed by the key the new root dropped
+    assert "signed by 0 of the 1 keys" in revoked.error and (await state(store))[0].root_version == 2
+    peer.publisher.resign()
+    [outcome] = await syncer(store).sync_all(force=True)
+    assert outcome.error == "" and outcome.entries == 3
+    assert old.online_keys != peer.publisher.root.online_keys
+    impostor = [SigningKey.generate() for _ in range(3)]
+    peer.roots.append(seal(dict(signed, version=3, root_keys={k.id: b64(k.public) for k in impostor}), impostor[:2]))
+    [refused] = await syncer(store).sync_all(force=True)
+    assert "root version 3 refused" in refused.error and (await state(store))[0].root_version == 2
+
+
+@pytest.mark.parametrize("mode, reason", [("huge", "over the cap"), ("bomb", "more than the cap"),
+                                          ("error", "answered 503"), ("redirect", "not followed")])
+async def test_16_and_18_caps_errors_and_redirects_fail_with_backoff_and_others_carry_on(
+        store: Store, served: Any, mode: str, reason: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fetch, "PAGE_CAP", 1024 * 1024)
+    bad, bad_server = served
+    bad.mode = mode
+    await add(store, bad, bad_server.url, "bad.example")
+    good = peer_with(2)
+    with LiveServer(app=good.app()) as good_server:
+        await add(store, good, good_server.url)
+        outcomes = {o.peer: o for o in await syncer(store).sync_all()}
+    assert reason in outcomes["bad.example"].error
+    assert outcomes[ORIGIN].entries == 2 and outcomes[ORIGIN].error == ""
+    failed = await peers.one(store.graph, "bad.example")
+    assert failed is not None and failed.failures == 1
+    assert failed.next_attempt > (CLOCK + sync.BACKOFF_BASE / 2).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert [h for h in bad.hits if "elsewhere" in h] == []
+    assert "bad.example" not in [o.peer for o in await syncer(store).sync_all()]  # not tried again before its time
+
+
+async def test_17_a_trickling_peer_is_cut_off_at_the_deadline(store: Store, served: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fetch, "REQUEST_DEADLINE", 1.5)
+    peer, server = served
+    peer.mode = "trickle"
+    await add(store, peer, server.url)
+    started = datetime.now(UTC)
+    [outcome] = await syncer(store).sync_all()
+    assert "within 1.5 s" in outcome.error and datetime.now(UTC) - started < timedelta(seconds=20)
+
+
+def test_18_backoff_grows_with_failures_and_is_jittered() -> None:
+    import random
+    rng = random.Random(7)
+    first = [sync.backoff(1, rng) for _ in range(50)]
+    fifth = [sync.backoff(5, rng) for _ in range(50)]
+    assert len(set(first)) > 40 and min(fifth) > max(first) / 2 and max(fifth) <= sync.BACKOFF_BASE * 32
+    assert sync.backoff(40) <= sync.BACKOFF_MAX
