@@ -1,4 +1,4 @@
-"""`directory peer add | list | show | sync | remove` and `directory federation publish`.
+"""`directory peer add | list | show | sync | same-as | remove` and `directory federation publish`.
 
 A steward adds a peer with the fingerprint its stewards gave out of band: `add` fetches the
 peer's current root, refuses it unless its fingerprint matches and its own root keys sign it,
@@ -14,8 +14,8 @@ from typing import Any
 
 from directory.cli_jobs import run_with_store
 from directory.config import Settings
-from directory.errors import BadArgument, Conflict
-from directory.store import peers
+from directory.errors import BadArgument, Conflict, NotFound
+from directory.store import peers, sameas
 from directory.store.peers import Peer
 from directory.store.records import Store
 from directory.store.writes import now
@@ -104,7 +104,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
     for outcome in run_with_store(settings, work):
         status = "ok" if not outcome.error else outcome.error
         print(f"{outcome.peer}: {outcome.entries} entries merged, {outcome.dropped} dropped; {status}")
-        failed = failed or bool(outcome.error)
+        failed = failed or (bool(outcome.error) and not outcome.busy)
     if failed:
         raise SystemExit(1)
 
@@ -115,6 +115,15 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:
 
     run_with_store(settings, work)
     print(f"peer {args.peer} removed; the records it published stay, marked with their provenance")
+
+
+def cmd_same_as(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> bool:
+        return await sameas.declare(store.graph, args.first, args.second, "cli", now())
+
+    if not run_with_store(settings, work):
+        raise NotFound("organisation", f"{args.first} or {args.second}")
+    print(f"{args.first} and {args.second} are recorded as the same organisation; both records are kept")
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
@@ -149,6 +158,10 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v = verbs.add_parser("sync", help="pull now (every peer, or the one named), whatever its backoff")
     v.add_argument("peer", nargs="?", help="the peer's directory id")
     v.set_defaults(func=cmd_sync)
+    v = verbs.add_parser("same-as", help="record that two directories' records are the same organisation")
+    v.add_argument("first", help="a record id, such as alpha:casa-luz")
+    v.add_argument("second", help="another directory's record id of the same organisation")
+    v.set_defaults(func=cmd_same_as)
     v = verbs.add_parser("remove", help="stop pulling a peer and forget its pinned root")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_remove)

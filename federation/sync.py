@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import random
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ SYNC_DEADLINE = 600.0  # one peer's whole sync
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=6)
 MAX_ROTATIONS = 20  # root versions followed in one sync
+LEASE = timedelta(seconds=30)  # one process syncs a peer at a time; renewed at every page
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Outcome:
     error: str = ""
     stale: bool = False
     quarantined: bool = False
+    busy: bool = False  # another process holds the sync; not a failure
 
 
 def _stamp(moment: datetime) -> str:
@@ -71,6 +74,11 @@ class Syncer:
         self.store = store
         self.keys = keys or []
         self.clock = clock
+        self.holder = secrets.token_hex(8)
+
+    async def _lease(self, peer_id: str) -> bool:
+        now = self.clock()
+        return await peers.claim(self.store.graph, peer_id, self.holder, _stamp(now), _stamp(now + LEASE))
 
     async def sync_all(self, only: str | None = None, force: bool = False) -> list[Outcome]:
         """Every due peer at once (or the one named); a peer's failure is its own outcome."""
@@ -86,6 +94,15 @@ class Syncer:
             return Outcome(peer.id, error="quarantined: see the evidence with `directory peer show`",
                            quarantined=True)
         outcome = Outcome(peer.id)
+        if not await self._lease(peer.id):
+            outcome.busy, outcome.error = True, "another process is syncing this peer now"
+            return outcome
+        try:
+            return await self._sync_leased(peer, outcome)
+        finally:
+            await peers.release(self.store.graph, peer.id, self.holder)
+
+    async def _sync_leased(self, peer: Peer, outcome: Outcome) -> Outcome:
         try:
             async with asyncio.timeout(SYNC_DEADLINE), fetch.client() as http:
                 root = await self._follow_root(http, peer)
@@ -101,7 +118,7 @@ class Syncer:
                              evidence=json.dumps(getattr(exc, "evidence", {}), sort_keys=True))
             return outcome
         except Conflict:  # another process applied this page first: nothing was written twice
-            outcome.error = "another process was syncing this peer at the same time; it carries on"
+            outcome.busy, outcome.error = True, "another process was syncing this peer at the same time"
             return outcome
         except (TimeoutError, DirectoryError) as exc:
             outcome.error = str(exc) or f"no complete sync within {SYNC_DEADLINE:g} s"
@@ -141,6 +158,8 @@ class Syncer:
     async def _pull(self, http: httpx.AsyncClient, peer: Peer, root: Root, outcome: Outcome) -> None:
         audience = peer.audience
         while True:
+            if not await self._lease(peer.id):
+                raise Conflict("the lease on this peer passed to another process")
             kept = await peers.feed_state(self.store.graph, peer.id, audience)
             state = _state(kept)
             path = f"/federation/feeds/{audience}?after={state.cursor}"

@@ -44,6 +44,17 @@ NOTE = cypher("peers.note", """
 MATCH (p:Peer {id: $id})
 SET p += $changes
 """)
+CLAIM = cypher("peers.claim", """
+MATCH (p:Peer {id: $id})
+WHERE p.lease_until IS NULL OR p.lease_until < $now OR p.lease_holder = $holder
+SET p.lease_until = $until, p.lease_holder = $holder
+RETURN p.id AS id
+""")
+RELEASE = cypher("peers.release", """
+MATCH (p:Peer {id: $id})
+WHERE p.lease_holder = $holder
+SET p.lease_until = null, p.lease_holder = null
+""")
 FEED = cypher("peers.feed", """
 MATCH (f:PeerFeed {key: $key})
 RETURN f {.*} AS f
@@ -174,6 +185,15 @@ async def set_root(graph: Graph, peer_id: str, old_version: int, version: int, r
 
 async def note(graph: Graph, peer_id: str, **changes: Any) -> None:
     await graph.write(NOTE, id=peer_id, changes=changes)
+
+
+async def claim(graph: Graph, peer_id: str, holder: str, now: str, until: str) -> bool:
+    """Take (or renew) the lease to sync a peer, so one process at a time pulls it; False if another holds it."""
+    return bool(await graph.write(CLAIM, id=peer_id, holder=holder, now=now, until=until))
+
+
+async def release(graph: Graph, peer_id: str, holder: str) -> None:
+    await graph.write(RELEASE, id=peer_id, holder=holder)
 
 
 def feed_key(peer_id: str, audience: str) -> str:
