@@ -186,7 +186,8 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
             raise Equivocation(f"the entries up to {frontier.size} do not match the checkpoint verified "
                                "before at that size: the publisher rewrote its history")
         if e["op"] == "upsert" and body is not None and body.get("visibility") not in SHOWN[audience]:
-            dropped.append(f"{where}: {e['id']} is marked {body.get('visibility')!r}, which the {audience} feed "
+            # the id stays out of the message: it names a record the publisher should not have shared
+            dropped.append(f"{where} is marked {body.get('visibility')!r}, which the {audience} feed "
                            "never carries; not taken")
             continue
         accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],

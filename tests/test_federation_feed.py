@@ -187,4 +187,4 @@ def test_13_a_record_not_shared_with_this_audience_is_dropped_and_reported() -> 
     p.add("b")
     done = verify(p, p.page())
     assert [e.id for e in done.entries] == ["peer.example:b"]
-    assert "restricted" in done.dropped[0] and done.state.cursor == 2
+    assert "restricted" in done.dropped[0] and "peer.example:a" not in done.dropped[0] and done.state.cursor == 2

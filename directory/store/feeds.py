@@ -152,10 +152,11 @@ async def changed(graph: Graph, me: str, since: str | None) -> Changed:
 
 
 async def record_states(graph: Graph, keys: list[str]) -> dict[str, RecordState]:
-    if not keys:
-        return {}
-    rows = await graph.read_plain(RECORD_STATES, keys=keys)
-    return {k: RecordState(int(r), h, bool(live)) for k, r, h, live in rows[0]["states"]}
+    out: dict[str, RecordState] = {}
+    for i in range(0, len(keys), 5000):
+        rows = await graph.read_plain(RECORD_STATES, keys=keys[i:i + 5000])
+        out.update({k: RecordState(int(r), h, bool(live)) for k, r, h, live in rows[0]["states"]})
+    return out
 
 
 async def live_records(graph: Graph, audience: str, kind: str) -> list[str]:
