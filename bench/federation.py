@@ -2,7 +2,7 @@
 Ed25519 verification of the same entries in the same run.
 
 The peer is a log of the generated directory's records (organisations first, then services),
-signed and served over loopback HTTP exactly as `federation.publish` serves pages (canonical
+signed and served over loopback HTTP, from a process of its own, exactly as `federation.publish` serves pages (canonical
 pages of 1,000 entries with consistency proofs). The reader is the real `Syncer` into a fresh
 embedded store: fetch, strict parse, `verify_page`, body checks, and the merge transaction with
 its cursor. Beside it:
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import multiprocessing
+import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import nacl.signing
 import uvicorn
 from starlette.applications import Starlette
@@ -92,21 +94,33 @@ class Log:
         async def page(request: Request) -> Response:
             return Response(self.page(int(request.query_params["after"])), media_type="application/json")
 
+        async def change(request: Request) -> Response:  # the publisher changes its first 100 records
+            for kind, rid, body in self.records[:100]:
+                self.append(kind, rid, 2, dict(body, description="changed"))
+            return JSONResponse({"size": len(self.entries)})
+
         return Starlette(routes=[Route("/.well-known/protection-directory.json", discovery),
-                                 Route("/federation/roots/1.json", root), Route("/federation/feeds/public", page)])
+                                 Route("/federation/roots/1.json", root), Route("/federation/feeds/public", page),
+                                 Route("/bench/change", change, methods=["POST"])])
 
 
-def _serve(app: Starlette) -> tuple[uvicorn.Server, str]:
-    import socket
-
+def _serve(log: Log) -> tuple[multiprocessing.Process, str]:
+    """The publisher in a process of its own, so serving pages takes no CPU from the reader's process."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
+    process = multiprocessing.get_context("fork").Process(
+        target=uvicorn.run, args=(log.app(),), kwargs={"host": "127.0.0.1", "port": port, "log_level": "warning"},
+        daemon=True)
+    process.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/.well-known/protection-directory.json", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return process, url
 
 
 def raw_verify(log: Log) -> float:
@@ -150,7 +164,7 @@ def run(n: int) -> dict[str, Any]:
     zipped = sum(len(gzip.compress(log.page(a), 6)) for a in range(0, len(log.entries), PAGE))
     raw = raw_verify(log)
     only = verify_only(log)
-    server, url = _serve(log.app())
+    server, url = _serve(log)
     try:
         with tempfile.TemporaryDirectory(prefix="pd-bench-fed-") as tmp:
             data = Path(tmp) / "data"
@@ -163,8 +177,7 @@ def run(n: int) -> dict[str, Any]:
                         await peers.add(store.graph, peers.Peer(ORIGIN, url, log.root.fingerprint, log.root_text, 1,
                                                                 False, 100, "2026-11-21T00:00:00Z"))
                         first, entries = await _sync(store, url, log)
-                        for kind, rid, body in log.records[:100]:
-                            log.append(kind, rid, 2, dict(body, description="changed"))
+                        httpx.post(f"{url}/bench/change", timeout=60)
                         again, changed = await _sync(store, url, log)
                         assert changed == 100
                         return first, entries, again
@@ -173,7 +186,7 @@ def run(n: int) -> dict[str, Any]:
             finally:
                 embedded.stop()
     finally:
-        server.should_exit = True
+        server.terminate()
     rate = entries / first
     out = {"entries": entries, "first_s": first, "rate": rate, "raw": raw, "verify_only": only,
            "ratio": rate / raw, "bytes_per_entry": size / n, "gzip_per_entry": zipped / n, "incremental_s": again,

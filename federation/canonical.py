@@ -32,7 +32,41 @@ class NotCanonical(DirectoryError):
 
 def canonical(document: Any) -> bytes:
     """RFC 8785 bytes of a document made of dicts, lists, strings, bools, None and safe integers."""
-    _check(document, "document", 0)
+    if not _plain(document, 0):
+        _check(document, "document", 0)  # says what is wrong and where (or accepts str and int subclasses)
+    return _dumps(document)
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """`_check` without building a path for every member: most documents pass, and this is 4x faster."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v, depth + 1) for v in value)
+    return False
+
+
+def _dumps(document: Any) -> bytes:
+    """RFC 8785 bytes of a document already known to hold no float and no unsafe integer.
+
+    Without floats, JCS differs from `json.dumps(sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)` only in the order of keys holding characters outside the Basic
+    Multilingual Plane (JCS compares UTF-16 code units, Python code points) and for lone
+    surrogates: for those the `rfc8785` package writes the bytes; otherwise the C encoder does, about
+    five times faster (tests/test_federation_primitives.py compares the two)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    if text.isascii() or max(text) <= "\uffff":
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            pass
     return bytes(rfc8785.dumps(document))
 
 
@@ -90,7 +124,8 @@ def parse(data: bytes, where: str = "document") -> Any:
         raise NotCanonical(where, exc.reason) from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise NotCanonical(where, f"not JSON: {exc}") from None
-    _check(document, where, 0)
-    if bytes(rfc8785.dumps(document)) != data:
+    if not _plain(document, 0):
+        _check(document, where, 0)
+    if _dumps(document) != data:
         raise NotCanonical(where, "not in canonical form (RFC 8785)")
     return document

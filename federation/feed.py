@@ -167,21 +167,22 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
     seen: dict[tuple[str, str], int] = {}
     for offset, item in enumerate(items):
         where = f"entry {state.cursor + offset}"
-        envelope, body = _entry_and_body(item, where)
+        envelope, body, body_bytes = _entry_and_body(item, where)
         e = envelope["signed"]
+        signed_bytes = canonical(e)  # once: the signatures and the Merkle leaf are both over it
         try:
-            require(envelope, root.online_keys, root.online_threshold, where)
+            require(envelope, root.online_keys, root.online_threshold, where, signed_bytes)
         except (Untrusted, NotCanonical) as exc:
             raise Refused(str(exc)) from None
         _check_entry(e, root.directory, audience, state.cursor + offset, where)
-        if body is not None and body_hash(body) != e["body"]:
+        if body_bytes is not None and "sha256:" + hashlib.sha256(body_bytes).hexdigest() != e["body"]:
             raise Refused(f"{where}: the body does not match its hash")
         key = (e["kind"], e["id"])
         before = seen.get(key, revision_of(*key))
         if before is not None and e["revision"] <= before:
             raise Refused(f"{where}: revision {e['revision']} of {e['id']} is not above {before} (a replay)")
         seen[key] = e["revision"]
-        frontier.append(merkle.leaf_hash(canonical(e)))
+        frontier.append(merkle.leaf_hash(signed_bytes))
         if frontier.size == state.checkpoint_size and frontier.root().hex() != state.checkpoint_root:
             raise Equivocation(f"the entries up to {frontier.size} do not match the checkpoint verified "
                                "before at that size: the publisher rewrote its history")
@@ -211,7 +212,7 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
     return Verified(accepted, new_state, page["checkpoint"], dropped)
 
 
-def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, Any] | None, bytes | None]:
     if not isinstance(item, dict) or set(item) != {"entry", "body"}:
         raise Refused(f"{where}: not an entry with its body")
     envelope, body = item["entry"], item["body"]
@@ -219,9 +220,10 @@ def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, An
         raise Refused(f"{where}: not a signed entry")
     if body is not None and not isinstance(body, dict):
         raise Refused(f"{where}: the body is not an object")
-    if body is not None and len(canonical(body)) > MAX_BODY_BYTES:
+    body_bytes = canonical(body) if body is not None else None
+    if body_bytes is not None and len(body_bytes) > MAX_BODY_BYTES:
         raise Refused(f"{where}: the body is over {MAX_BODY_BYTES // 1024} KiB")
-    return envelope, body
+    return envelope, body, body_bytes
 
 
 def _check_entry(e: dict[str, Any], origin: str, audience: str, seq: int, where: str) -> None:

@@ -18,6 +18,7 @@ their threshold. Nothing is ever fetched because a document points at it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,11 +80,18 @@ class SigningKey:
         return bytes(nacl.signing.SigningKey(self.secret).sign(message).signature)
 
 
+@functools.lru_cache(maxsize=256)
+def _verify_key(public: bytes) -> nacl.signing.VerifyKey | None:
+    """A key checked once for prime order, then kept: a feed page asks for the same key a thousand times."""
+    return nacl.signing.VerifyKey(public) if valid_public_key(public) else None
+
+
 def verify(public: bytes, message: bytes, signature: bytes) -> bool:
-    if not valid_public_key(public) or len(signature) != 64:
+    key = _verify_key(public)
+    if key is None or len(signature) != 64:
         return False
     try:
-        nacl.signing.VerifyKey(public).verify(message, signature)
+        key.verify(message, signature)
     except nacl.exceptions.BadSignatureError:
         return False
     return True
@@ -95,9 +103,10 @@ def seal(signed: dict[str, Any], keys: list[SigningKey]) -> dict[str, Any]:
     return {"signed": signed, "signatures": [{"keyid": k.id, "sig": b64(k.sign(message))} for k in keys]}
 
 
-def signers(envelope: dict[str, Any], keys: dict[str, bytes]) -> set[str]:
-    """The distinct key ids among `keys` whose signature on the envelope verifies."""
-    message = canonical(envelope["signed"])
+def signers(envelope: dict[str, Any], keys: dict[str, bytes], message: bytes | None = None) -> set[str]:
+    """The distinct key ids among `keys` whose signature on the envelope verifies (over `message`, the
+    canonical bytes of `signed`, when the caller has them already)."""
+    message = canonical(envelope["signed"]) if message is None else message
     good = set()
     for item in envelope.get("signatures", []):
         if not isinstance(item, dict) or not isinstance(item.get("keyid"), str) or not isinstance(item.get("sig"), str):
@@ -108,8 +117,9 @@ def signers(envelope: dict[str, Any], keys: dict[str, bytes]) -> set[str]:
     return good
 
 
-def require(envelope: dict[str, Any], keys: dict[str, bytes], threshold: int, what: str) -> None:
-    found = signers(envelope, keys)
+def require(envelope: dict[str, Any], keys: dict[str, bytes], threshold: int, what: str,
+            message: bytes | None = None) -> None:
+    found = signers(envelope, keys, message)
     if len(found) < threshold:
         raise Untrusted(f"{what} is signed by {len(found)} of the {threshold} keys it needs")
 

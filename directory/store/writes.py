@@ -112,15 +112,17 @@ RETURN count(l) AS changed
 _SEARCH_SEP = " \u2022 "
 
 
-def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
+def derived_organisation(record: str, props: dict[str, Any], from_peer: bool = False) -> dict[str, Any]:
     """The names full-text search looks in, and the point anyone may see (for `near`).
 
     The point is the published one (`location.published`), so proximity search and distance
     sorting can never tell more than the map does. Country precision has no point: it matches by
-    country."""
-    loc = published(Location(props.get("latitude"), props.get("longitude"),
-                             Precision(props.get("precision") or "hidden"), props.get("country"),
-                             props.get("subdivision")), record)
+    country. A record from a peer's feed came with its point published already (`from_peer`): it
+    is kept as it came, never moved a second time."""
+    loc = Location(props.get("latitude"), props.get("longitude"), Precision(props.get("precision") or "hidden"),
+                   props.get("country"), props.get("subdivision"))
+    if not from_peer:
+        loc = published(loc, record)
     has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
     return {"search_names": _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])]),
             "pub_latitude": loc.latitude if has_point else None,
@@ -130,7 +132,7 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
 _POINT_PRECISIONS = (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA)
 
 
-def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
+def _org_row(org: Organisation, publisher: str, from_peer: bool = False) -> dict[str, Any]:
     loc = org.location or Location(None, None, Precision.HIDDEN)
     props = {
         "name": org.name, "kind": org.kind, "visibility": org.visibility.value, "owner": org.id,
@@ -141,7 +143,7 @@ def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
         "source": org.source,
     }
     content_hash = _hash(props)
-    props.update(derived_organisation(org.id, props))
+    props.update(derived_organisation(org.id, props, from_peer))
     return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country,
             "codes": sorted({i.lower() for i in org.identifiers})}
 
@@ -210,9 +212,9 @@ class Prepared:
 
 
 def prepare(directory_id: str, organisations: list[Organisation], services: list[Service],
-            links: list[Link]) -> Prepared:
+            links: list[Link], from_peer: bool = False) -> Prepared:
     return Prepared(
-        organisations=[_org_row(o, directory_id) for o in organisations],
+        organisations=[_org_row(o, directory_id, from_peer) for o in organisations],
         services=[_service_row(s, directory_id) for s in services],
         offers={s.id: {"id": s.id, "organisation": s.organisation} for s in services},
         coverage={s.id: [{"service": s.id, "place": c.place, "presence": c.presence.value} for c in s.coverage]
@@ -252,6 +254,6 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str) -> WriteCoun
 
 
 async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
-                        services: list[Service], links: list[Link], stamp: str) -> WriteCounts:
-    """Upsert records inside the caller's transaction."""
-    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp)
+                        services: list[Service], links: list[Link], stamp: str, from_peer: bool = False) -> WriteCounts:
+    """Upsert records inside the caller's transaction (`directory_id`: their publisher)."""
+    return await execute(graph, tx, prepare(directory_id, organisations, services, links, from_peer), stamp)
