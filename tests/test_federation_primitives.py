@@ -10,6 +10,9 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from federation import merkle
 from federation.canonical import NotCanonical, canonical, parse
@@ -168,3 +171,21 @@ def test_the_publishers_kept_tree_gives_the_same_roots_and_proofs_as_the_whole_t
             proof = tree.consistency(old, new)
             assert proof == merkle.consistency_proof(leaves[:new], old)
             assert merkle.verify_consistency(old, new, merkle.root(leaves[:old]), tree.root(new), proof)
+
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | _TEXT,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+                     max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON)
+def test_the_fast_canonical_bytes_are_exactly_rfc_8785(document: object) -> None:
+    assert canonical(document) == bytes(rfc8785.dumps(document))
+
+
+def test_keys_outside_the_basic_plane_sort_by_utf16_as_rfc_8785_says() -> None:
+    document = {"\U0001f600": 1, "\ufb01": 2}  # code points and UTF-16 units order these two differently
+    assert canonical(document) == bytes(rfc8785.dumps(document))
+    assert canonical(document).index("\U0001f600".encode()) < canonical(document).index("\ufb01".encode())
