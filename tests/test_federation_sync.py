@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from directory.model import Location, Organisation, Precision, Visibility
-from directory.store import peers
+from directory.store import mapping, peers
 from directory.store.records import Store
 from directory.viewer import ANONYMOUS, STEWARD
 from federation import bodies, fetch, sync
@@ -217,3 +217,20 @@ def test_18_backoff_grows_with_failures_and_is_jittered() -> None:
     fifth = [sync.backoff(5, rng) for _ in range(50)]
     assert len(set(first)) > 40 and min(fifth) > max(first) / 2 and max(fifth) <= sync.BACKOFF_BASE * 32
     assert sync.backoff(40) <= sync.BACKOFF_MAX
+
+
+async def test_a_peers_location_is_shown_no_more_precisely_than_its_stated_precision(store: Store) -> None:
+    p = Publisher(directory=ORIGIN)
+    careless = org_body("careless")  # says country, but carries a precise point
+    careless["location"] = {"latitude": "4.61234", "longitude": "-74.08123", "precision": "country",
+                            "country": "CO", "subdivision": None}
+    p.add("careless", body=careless)
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await syncer(store).sync_all()
+    assert outcome.error == ""
+    shown = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:careless"]))[f"{ORIGIN}:careless"].location
+    assert shown is not None and (shown.latitude, shown.longitude) != (4.61234, -74.08123)  # the country's point
+    points = await store.map_points(ANONYMOUS, mapping.PointFilter(), 1)
+    assert "4.61234" not in repr(points) and "-74.08123" not in repr(points)

@@ -123,8 +123,8 @@ def _provenance(p: dict[str, Any]) -> Provenance:
 def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
     loc = Location(p.get("latitude"), p.get("longitude"), Precision(p.get("precision", "hidden")),
                    p.get("country"), p.get("subdivision"))
-    if not viewer.sees_exact_location_of(p["id"]) and p.get("feed_seq") is None:
-        loc = published(loc, p["id"])  # a peer's record came published already (writes.derived_organisation)
+    if not viewer.sees_exact_location_of(p["id"]):
+        loc = published(loc, p["id"])
     network = viewer.sees_network_fields
     return Organisation(
         id=p["id"], name=p["name"], kind=p["kind"], visibility=Visibility(p["visibility"]),

@@ -20,7 +20,7 @@ from directory.store.writes import derived_organisation
 
 READ_ORGANISATIONS = cypher("schema.read_organisations", """
 MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
-RETURN n {.id, .name, .aliases, .latitude, .longitude, .precision, .country, .subdivision, .feed_seq} AS n
+RETURN n {.id, .name, .aliases, .latitude, .longitude, .precision, .country, .subdivision} AS n
 ORDER BY n.id LIMIT 5000
 """)
 SET_DERIVED = cypher("schema.set_derived", """
@@ -35,8 +35,8 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
     """Search names and published points; recomputed when the rule for either changes (versions 2 and 4)."""
     after = None
     while rows := await graph.read(READ_ORGANISATIONS, after=after):
-        await graph.write(SET_DERIVED, rows=[{"id": r["n"]["id"], "derived": derived_organisation(
-            r["n"]["id"], r["n"], from_peer=r["n"].get("feed_seq") is not None)} for r in rows])
+        await graph.write(SET_DERIVED, rows=[{"id": r["n"]["id"], "derived": derived_organisation(r["n"]["id"], r["n"])}
+                                             for r in rows])
         after = rows[-1]["n"]["id"]
     await graph.write(SET_SERVICE_NAMES)
 

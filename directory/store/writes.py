@@ -112,17 +112,16 @@ RETURN count(l) AS changed
 _SEARCH_SEP = " \u2022 "
 
 
-def derived_organisation(record: str, props: dict[str, Any], from_peer: bool = False) -> dict[str, Any]:
+def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
     """The names full-text search looks in, and the point anyone may see (for `near`).
 
     The point is the published one (`location.published`), so proximity search and distance
     sorting can never tell more than the map does. Country precision has no point: it matches by
-    country. A record from a peer's feed came with its point published already (`from_peer`): it
-    is kept as it came, never moved a second time."""
-    loc = Location(props.get("latitude"), props.get("longitude"), Precision(props.get("precision") or "hidden"),
-                   props.get("country"), props.get("subdivision"))
-    if not from_peer:
-        loc = published(loc, record)
+    country. A peer's record goes through the same rule: its point came published (the same rule
+    gives the same point again), but its precision is enforced here, not trusted."""
+    loc = published(Location(props.get("latitude"), props.get("longitude"),
+                             Precision(props.get("precision") or "hidden"), props.get("country"),
+                             props.get("subdivision")), record)
     has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
     return {"search_names": _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])]),
             "pub_latitude": loc.latitude if has_point else None,
@@ -132,7 +131,7 @@ def derived_organisation(record: str, props: dict[str, Any], from_peer: bool = F
 _POINT_PRECISIONS = (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA)
 
 
-def _org_row(org: Organisation, publisher: str, from_peer: bool = False) -> dict[str, Any]:
+def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
     loc = org.location or Location(None, None, Precision.HIDDEN)
     props = {
         "name": org.name, "kind": org.kind, "visibility": org.visibility.value, "owner": org.id,
@@ -143,7 +142,7 @@ def _org_row(org: Organisation, publisher: str, from_peer: bool = False) -> dict
         "source": org.source,
     }
     content_hash = _hash(props)
-    props.update(derived_organisation(org.id, props, from_peer))
+    props.update(derived_organisation(org.id, props))
     return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country,
             "codes": sorted({i.lower() for i in org.identifiers})}
 
@@ -212,9 +211,9 @@ class Prepared:
 
 
 def prepare(directory_id: str, organisations: list[Organisation], services: list[Service],
-            links: list[Link], from_peer: bool = False) -> Prepared:
+            links: list[Link]) -> Prepared:
     return Prepared(
-        organisations=[_org_row(o, directory_id, from_peer) for o in organisations],
+        organisations=[_org_row(o, directory_id) for o in organisations],
         services=[_service_row(s, directory_id) for s in services],
         offers={s.id: {"id": s.id, "organisation": s.organisation} for s in services},
         coverage={s.id: [{"service": s.id, "place": c.place, "presence": c.presence.value} for c in s.coverage]
@@ -254,6 +253,6 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str) -> WriteCoun
 
 
 async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
-                        services: list[Service], links: list[Link], stamp: str, from_peer: bool = False) -> WriteCounts:
+                        services: list[Service], links: list[Link], stamp: str) -> WriteCounts:
     """Upsert records inside the caller's transaction (`directory_id`: their publisher)."""
-    return await execute(graph, tx, prepare(directory_id, organisations, services, links, from_peer), stamp)
+    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp)
