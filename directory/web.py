@@ -146,8 +146,7 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
             app.state.publisher = federation.publisher_for(settings, store)
             tasks = [asyncio.create_task(_watch(store))]
             if settings.federation_interval:
-                tasks.append(asyncio.create_task(federation.run_forever(
-                    store, app.state.publisher, federation.online_keys(settings), settings.federation_interval)))
+                tasks.append(asyncio.create_task(federation.run_forever(settings, store, app.state.publisher)))
             try:
                 yield
             finally:

@@ -51,7 +51,7 @@ async def cycle(store: Store, publisher: Publisher | None, keys: list[SigningKey
         log.exception("syncing peers failed; the next cycle tries again")
 
 
-async def run_forever(store: Store, publisher: Publisher | None, keys: list[SigningKey], interval: float) -> None:
+async def run_forever(settings: Settings, store: Store, publisher: Publisher | None) -> None:
     while True:
-        await cycle(store, publisher, keys)
-        await asyncio.sleep(interval)
+        await cycle(store, publisher, online_keys(settings))  # read again: a rotation needs no restart
+        await asyncio.sleep(settings.federation_interval)
