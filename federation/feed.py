@@ -50,13 +50,22 @@ class Refused(DirectoryError):
 class Equivocation(Refused):
     """Two checkpoints of the same size with different roots, or a history that does not extend."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.evidence: dict[str, str | None] = {}  # the kept checkpoint and the offered one, set by the reader
+
 
 class Stale(Refused):
     """A checkpoint past its expiry: the peer's data is kept and marked stale."""
 
 
 def body_hash(body: dict[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical(body)).hexdigest()
+    return digest(canonical(body))
+
+
+def digest(data: bytes) -> str:
+    """How an entry names its body's canonical bytes."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def entry(origin: str, audience: str, seq: int, kind: str, record: str, revision: int, op: str,
@@ -175,7 +184,7 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
         except (Untrusted, NotCanonical) as exc:
             raise Refused(str(exc)) from None
         _check_entry(e, root.directory, audience, state.cursor + offset, where)
-        if body_bytes is not None and "sha256:" + hashlib.sha256(body_bytes).hexdigest() != e["body"]:
+        if body_bytes is not None and digest(body_bytes) != e["body"]:
             raise Refused(f"{where}: the body does not match its hash")
         key = (e["kind"], e["id"])
         before = seen.get(key, revision_of(*key))

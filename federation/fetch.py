@@ -17,7 +17,7 @@ import httpx
 
 from directory.errors import DirectoryError
 from federation.canonical import canonical
-from federation.keys import SigningKey, b64, seal
+from federation.keys import SigningKey, b64, format_time, seal
 
 DOCUMENT_CAP = 256 * 1024
 PAGE_CAP = 16 * 1024 * 1024
@@ -38,7 +38,7 @@ def client() -> httpx.AsyncClient:
 def signed_request(me: str, peer: str, path: str, keys: list[SigningKey], now: datetime) -> dict[str, str]:
     """The header that proves to a peer that this request comes from directory `me` (docs/federation.md)."""
     envelope = seal({"type": "pd-request", "from": me, "to": peer, "method": "GET", "path": path,
-                     "time": now.strftime("%Y-%m-%dT%H:%M:%SZ")}, keys)
+                     "time": format_time(now)}, keys)
     return {"PD-Request": b64(canonical(envelope))}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from directory.errors import DirectoryError
-from federation.keys import Root, SigningKey, b64, next_root, seal, unb64
+from federation.keys import Root, SigningKey, b64, format_time, next_root, seal, unb64
 
 ROOT_KEYS = 3
 ROOT_THRESHOLD = 2
@@ -56,8 +56,7 @@ def read_keys(folder: Path) -> list[SigningKey]:
 
 
 def expiry(days: int, now: datetime | None = None) -> str:
-    moment = (now or datetime.now(UTC)) + timedelta(days=days)
-    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time((now or datetime.now(UTC)) + timedelta(days=days))
 
 
 def first_root(directory: str, root_keys: list[SigningKey], online: list[SigningKey], days: int = ROOT_DAYS,

@@ -21,7 +21,7 @@ import base64
 import functools
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import nacl.bindings
@@ -151,6 +151,11 @@ class Root:
 
     def expired(self, now: datetime) -> bool:
         return parse_time(self.expires, "expires") <= now
+
+
+def format_time(moment: datetime) -> str:
+    """A time as signed documents carry it: UTC, whole seconds, ending in Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(text: str, what: str) -> datetime:

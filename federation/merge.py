@@ -29,7 +29,7 @@ class Batch:
     links: list[Link] = field(default_factory=list)
     provenance: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     purged: dict[str, list[Any]] = field(default_factory=lambda: {"organisation": [], "service": [], "link": []})
-    revisions: list[dict[str, Any]] = field(default_factory=list)
+    revisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PeerRecord key: the newest
 
 
 def _checked(origin: str, e: Accepted) -> Organisation | Service | Link:
@@ -61,8 +61,8 @@ def batch(origin: str, audience: str, verified: Verified) -> Batch:
     last: dict[tuple[str, str], Accepted] = {}
     for e in verified.entries:
         last[(e.kind, e.id)] = e
-        out.revisions.append({"key": peers.record_key(origin, audience, e.kind, e.id), "revision": e.revision,
-                              "live": e.op == "upsert"})
+        key = peers.record_key(origin, audience, e.kind, e.id)
+        out.revisions[key] = {"key": key, "revision": e.revision, "live": e.op == "upsert"}
     cp = verified.checkpoint["signed"]
     fetched = now()
     for (kind, record_id), e in last.items():
@@ -83,9 +83,6 @@ def batch(origin: str, audience: str, verified: Verified) -> Batch:
             "feed_checkpoint": f"{cp['size']}:{cp['root']}", "fetched_at": fetched,
             "redistribute": e.redistribute, "feed_stale": False,
         }
-    # the revision kept per record is its newest in the page
-    newest: dict[str, dict[str, Any]] = {r["key"]: r for r in out.revisions}
-    out.revisions = list(newest.values())
     return out
 
 
@@ -114,4 +111,4 @@ async def write(store: Store, tx: Tx, origin: str, audience: str, b: Batch) -> N
     if b.purged["organisation"]:
         await graph.run(tx, peers.PURGE_ORGANISATIONS, ids=b.purged["organisation"], peer=origin)
     if b.revisions:
-        await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=b.revisions)
+        await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=list(b.revisions.values()))

@@ -32,12 +32,7 @@ def _split(n: int) -> int:
 
 def root(leaves: list[bytes]) -> bytes:
     """The tree head over leaf hashes."""
-    if not leaves:
-        return EMPTY_ROOT
-    if len(leaves) == 1:
-        return leaves[0]
-    k = _split(len(leaves))
-    return node_hash(root(leaves[:k]), root(leaves[k:]))
+    return Tree.of(leaves).root()
 
 
 @dataclass
@@ -112,18 +107,7 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], exp
 
 def consistency_proof(leaves: list[bytes], old_size: int) -> list[bytes]:
     """The proof that the tree of `old_size` leaves is a prefix of the tree over `leaves` (RFC 9162 2.1.4.1)."""
-    def sub(m: int, d: list[bytes], complete: bool) -> list[bytes]:
-        n = len(d)
-        if m == n:
-            return [] if complete else [root(d)]
-        k = _split(n)
-        if m <= k:
-            return [*sub(m, d[:k], complete), root(d[k:])]
-        return [*sub(m - k, d[k:], False), root(d[:k])]
-
-    if not 0 < old_size <= len(leaves):
-        return []
-    return sub(old_size, leaves, True)
+    return Tree.of(leaves).consistency(old_size, len(leaves))
 
 
 def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: list[bytes]) -> bool:
@@ -170,6 +154,13 @@ class Tree:
     def __init__(self) -> None:
         self.levels: list[list[bytes]] = [[]]
 
+    @classmethod
+    def of(cls, leaves: list[bytes]) -> Tree:
+        tree = cls()
+        for leaf in leaves:
+            tree.append(leaf)
+        return tree
+
     @property
     def size(self) -> int:
         return len(self.levels[0])
@@ -195,7 +186,7 @@ class Tree:
         return self._range(0, size) if size else EMPTY_ROOT
 
     def consistency(self, old_size: int, new_size: int) -> list[bytes]:
-        """`consistency_proof(leaves[:new_size], old_size)`, from the kept levels."""
+        """The proof that the tree of `old_size` leaves is a prefix of the one of `new_size` (RFC 9162 2.1.4.1)."""
         def sub(m: int, start: int, n: int, complete: bool) -> list[bytes]:
             if m == n:
                 return [] if complete else [self._range(start, n)]

@@ -23,11 +23,12 @@ from directory.errors import Conflict
 from directory.model import Link, Organisation, Service
 from directory.store import feeds
 from directory.store.records import Store
+from directory.store.writes import store_time
 from directory.viewer import ANONYMOUS, Viewer
 from federation import bodies, merkle
 from federation.canonical import canonical, parse
 from federation.feed import AUDIENCES, body_hash, checkpoint, entry
-from federation.keys import SigningKey, seal
+from federation.keys import SigningKey, format_time, parse_time, seal
 
 # The viewer a feed is read as: the network log shows what any member of the network sees, never
 # what only one organisation's members see (no organisation has this id).
@@ -37,14 +38,6 @@ CHECKPOINT_REFRESH = timedelta(hours=1)  # re-signed this often, so a reader not
 PAGE_LIMIT = 1000
 OVERLAP = timedelta(minutes=2)  # a cycle looks back this far past the last, for writes committed late
 _READ_CHUNK = 2000
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _store_stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -91,10 +84,11 @@ class Publisher:
     async def _publish(self, audience: str, now: datetime) -> int:
         graph = self.store.graph
         size, _, since = await feeds.head(graph, audience)
-        looked_at = _store_stamp(now - OVERLAP)
+        looked_at = store_time(now - OVERLAP)
         changed = await feeds.changed(graph, self.origin, since)
         current = await self._current(audience, changed)
         states = await feeds.record_states(graph, [feeds.record_key(audience, c.kind, c.id) for c in current])
+        keys = self.keys
         new: list[feeds.NewEntry] = []
         for c in current:
             key = feeds.record_key(audience, c.kind, c.id)
@@ -107,13 +101,12 @@ class Publisher:
             revision = max(c.revision or 0, (state.revision + 1) if state else 1)
             op = "upsert" if c.body is not None else "tombstone"
             envelope = entry(self.origin, audience, size + len(new), c.kind, c.id, revision, op, c.body,
-                             self.redistribute, self.keys)
+                             self.redistribute, keys)
             text = canonical(envelope)
             new.append(feeds.NewEntry(key, merkle.leaf_hash(canonical(envelope["signed"])).hex(), text.decode(),
                                       canonical(c.body).decode() if c.body is not None else None,
                                       revision, digest, c.body is not None))
-        if new or since is None or since < looked_at:
-            await feeds.append(graph, audience, size, new, looked_at)
+        await feeds.append(graph, audience, size, new, looked_at)  # also moves `since` when nothing changed
         return len(new)
 
     async def _current(self, audience: str, changed: feeds.Changed) -> list[_Current]:
@@ -131,8 +124,9 @@ class Publisher:
                 if link.source.startswith(f"{self.origin}:"):
                     links[link_id(link)] = link
         sources = set(changed.link_sources)
-        gone_links = [k.split("/", 2)[2] for k in await feeds.live_records(self.store.graph, audience, "link")]
         deleted = {(kind, _tombstoned_link(record) if kind == "link" else record) for kind, record in changed.deleted}
+        gone_links = [] if not sources and not any(kind == "link" for kind, _ in deleted) else \
+            [k.split("/", 2)[2] for k in await feeds.live_records(self.store.graph, audience, "link")]
 
         upserts = [_Current("organisation", o.id, o.provenance.revision if o.provenance else None,
                             bodies.organisation_body(o, audience)) for o in orgs.values()]
@@ -182,13 +176,13 @@ class Publisher:
         if kept is not None:
             envelope = parse(kept.encode(), "the kept checkpoint")
             signed = envelope["signed"]
-            issued = datetime.strptime(signed["issued"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            issued = parse_time(signed["issued"], "issued")
             signers = {s["keyid"] for s in envelope["signatures"]}
             if signed["size"] == size and now - issued < CHECKPOINT_REFRESH and signers <= {k.id for k in keys}:
                 return kept
         tree = await self.tree(audience, size)
-        text = canonical(checkpoint(self.origin, audience, size, tree.root(size), stamp(now),
-                                    stamp(now + CHECKPOINT_LIFETIME), keys)).decode()
+        text = canonical(checkpoint(self.origin, audience, size, tree.root(size), format_time(now),
+                                    format_time(now + CHECKPOINT_LIFETIME), keys)).decode()
         await feeds.save_checkpoint(self.store.graph, audience, size, text)
         return text
 

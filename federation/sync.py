@@ -34,7 +34,7 @@ from directory.store.records import Store
 from federation import fetch, merge
 from federation.canonical import NotCanonical, canonical, parse
 from federation.feed import Equivocation, PeerState, Refused, Stale, verify_page
-from federation.keys import Root, SigningKey, Untrusted, next_root, read_root
+from federation.keys import Root, SigningKey, Untrusted, format_time, next_root, read_root
 from federation.merkle import Frontier
 
 log = logging.getLogger("directory.federation")
@@ -57,10 +57,6 @@ class Outcome:
     busy: bool = False  # another process holds the sync; not a failure
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def backoff(failures: int, rng: random.Random | None = None) -> timedelta:
     """Exponential in the failures so far, capped, with full jitter in its upper half."""
     ceiling: timedelta = min(BACKOFF_BASE * (2 ** min(failures, 20)), BACKOFF_MAX)
@@ -78,11 +74,11 @@ class Syncer:
 
     async def _lease(self, peer_id: str) -> bool:
         now = self.clock()
-        return await peers.claim(self.store.graph, peer_id, self.holder, _stamp(now), _stamp(now + LEASE))
+        return await peers.claim(self.store.graph, peer_id, self.holder, format_time(now), format_time(now + LEASE))
 
     async def sync_all(self, only: str | None = None, force: bool = False) -> list[Outcome]:
         """Every due peer at once (or the one named); a peer's failure is its own outcome."""
-        now = _stamp(self.clock())
+        now = format_time(self.clock())
         due = [p for p in await peers.all_peers(self.store.graph)
                if (only is None or p.id == only) and (force or not p.next_attempt or p.next_attempt <= now)]
         if only is not None and not due:
@@ -115,7 +111,7 @@ class Syncer:
         except Equivocation as exc:
             outcome.quarantined, outcome.error = True, str(exc)
             await peers.note(self.store.graph, peer.id, quarantined=True, last_error=str(exc),
-                             evidence=json.dumps(getattr(exc, "evidence", {}), sort_keys=True))
+                             evidence=json.dumps(exc.evidence, sort_keys=True))
             return outcome
         except Conflict:  # another process applied this page first: nothing was written twice
             outcome.busy, outcome.error = True, "another process was syncing this peer at the same time"
@@ -124,11 +120,11 @@ class Syncer:
             outcome.error = str(exc) or f"no complete sync within {SYNC_DEADLINE:g} s"
             failures = peer.failures + 1
             await peers.note(self.store.graph, peer.id, failures=failures, last_error=outcome.error,
-                             next_attempt=_stamp(self.clock() + backoff(failures)))
+                             next_attempt=format_time(self.clock() + backoff(failures)))
             log.warning("sync of peer %s failed: %s", peer.id, outcome.error)
             return outcome
         await peers.note(self.store.graph, peer.id, failures=0, next_attempt="", last_error="",
-                         last_success=_stamp(self.clock()), stale=False)
+                         last_success=format_time(self.clock()), stale=False)
         if peer.stale:
             await peers.mark_stale(self.store.graph, peer.id, False)
         return outcome
@@ -172,7 +168,7 @@ class Syncer:
             except NotCanonical as exc:
                 raise Refused(str(exc)) from None
             except Equivocation as exc:
-                exc.evidence = {"kept": kept.get("checkpoint") if kept else None,  # type: ignore[attr-defined]
+                exc.evidence = {"kept": kept.get("checkpoint") if kept else None,
                                 "offered": canonical(page.get("checkpoint")).decode()}
                 raise
             changes = merge.batch(peer.id, audience, verified)
@@ -180,7 +176,8 @@ class Syncer:
             cursor_state = {"cursor": new.cursor, "frontier": json.dumps(new.frontier.to_json()),
                             "checkpoint_size": new.checkpoint_size, "checkpoint_root": new.checkpoint_root,
                             "checkpoint_issued": new.checkpoint_issued,
-                            "checkpoint": canonical(verified.checkpoint).decode(), "fetched_at": _stamp(self.clock())}
+                            "checkpoint": canonical(verified.checkpoint).decode(),
+                            "fetched_at": format_time(self.clock())}
 
             async def work(tx: Tx, changes: merge.Batch = changes, cursor_state: dict[str, Any] = cursor_state,
                            old: int = state.cursor) -> None:

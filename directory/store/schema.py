@@ -15,8 +15,8 @@ from directory import places, taxonomy
 from directory.store.backends import create_fulltext_indexes
 from directory.store.cypher import cypher
 from directory.store.embedded import EmbeddedStore
-from directory.store.graph import Graph
-from directory.store.writes import derived_organisation
+from directory.store.graph import Graph, Tx
+from directory.store.writes import CLEAR_IDENTIFIED, LINK_IDENTIFIED, derived_organisation, identifier_codes
 
 READ_ORGANISATIONS = cypher("schema.read_organisations", """
 MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
@@ -46,20 +46,19 @@ MATCH (n:Organisation) WHERE ($after IS NULL OR n.id > $after)
 RETURN n.id AS id, coalesce(n.identifiers, []) AS identifiers
 ORDER BY n.id LIMIT 5000
 """)
-LINK_IDENTIFIERS = cypher("schema.link_identifiers", """
-UNWIND $rows AS r
-MATCH (n:Organisation {id: r.id})
-MERGE (i:OrgIdentifier {code: r.code})
-MERGE (n)-[:IDENTIFIED_AS]->(i)
-""")
 
 
 async def _identifier_nodes(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Identifiers as nodes (version 6), for organisations written before writes kept them."""
+    """Identifiers as nodes (version 6), for organisations written before writes kept them; linked as
+    every write links them (cleared first, so a migration run twice links each once)."""
     after = None
     while rows := await graph.read(IDENTIFIERS_AFTER, after=after):
-        await graph.write(LINK_IDENTIFIERS, rows=[{"id": r["id"], "code": c.lower()}
-                                                  for r in rows for c in r["identifiers"]])
+        async def work(tx: Tx, rows: list[dict[str, Any]] = rows) -> None:
+            await graph.run(tx, CLEAR_IDENTIFIED, ids=[r["id"] for r in rows])
+            await graph.run(tx, LINK_IDENTIFIED, rows=[{"id": r["id"], "code": c}
+                                                       for r in rows for c in identifier_codes(r["identifiers"])])
+
+        await graph.write_tx(work)
         after = rows[-1]["id"]
 
 

@@ -21,7 +21,11 @@ from directory.store.graph import Graph, Tx
 
 def now() -> str:
     """Timestamps are stored as ISO 8601 UTC text: identical on both servers, lossless in backups."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return store_time(datetime.now(UTC))
+
+
+def store_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _hash(props: dict[str, Any]) -> str:
@@ -128,6 +132,11 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
             "pub_longitude": loc.longitude if has_point else None}
 
 
+def identifier_codes(identifiers: list[str]) -> list[str]:
+    """The `OrgIdentifier` codes of an organisation: identifiers compare case-insensitively."""
+    return sorted({i.lower() for i in identifiers})
+
+
 _POINT_PRECISIONS = (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA)
 
 
@@ -144,7 +153,7 @@ def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
     content_hash = _hash(props)
     props.update(derived_organisation(org.id, props))
     return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country,
-            "codes": sorted({i.lower() for i in org.identifiers})}
+            "codes": identifier_codes(org.identifiers)}
 
 
 def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
