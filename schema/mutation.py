@@ -82,14 +82,12 @@ def _edit(fields: dict[str, Any]) -> Edit:
     return Edit(fields, {k: _COLUMNS.get(k, k) for k in fields})
 
 
-async def _organisation_payload(info: Info[Context, None], record_id: str) -> OrganisationPayload:
-    found = await info.context.store.organisations_by_id(info.context.viewer, [record_id])
-    return OrganisationPayload(organisation=Organisation.of(found[record_id]) if record_id in found else None)
+def _organisation_payload(record: Any) -> OrganisationPayload:
+    return OrganisationPayload(organisation=Organisation.of(record) if record else None)
 
 
-async def _service_payload(info: Info[Context, None], record_id: str) -> ServicePayload:
-    found = await info.context.store.services_by_id(info.context.viewer, [record_id])
-    return ServicePayload(service=Service.of(found[record_id]) if record_id in found else None)
+def _service_payload(record: Any) -> ServicePayload:
+    return ServicePayload(service=Service.of(record) if record else None)
 
 
 # Only an owner's members and stewards may write a record, and both see all of it: the viewer's
@@ -110,11 +108,11 @@ async def _update_service(info: Info[Context, None], id: strawberry.ID, revision
         store = info.context.store
         current = await _current_service(info, record_id)
         fields = dict(current, **given(input))
-        await store.editor.save_service(info.context.viewer, _edit(fields), await store.vocabulary(), revision,
-                                        owner_before=current["organisation"])
+        saved = await store.save_service(info.context.viewer, _edit(fields), revision,
+                                         owner_before=current["organisation"])
     except EditRefused as refused:
         return ServicePayload(errors=_errors(refused), current_revision=refused.current_revision)
-    return await _service_payload(info, record_id)
+    return _service_payload(saved)
 
 
 @strawberry.type
@@ -125,11 +123,10 @@ class Mutation:
             _signed_in(info)
             store = info.context.store
             fields = dict(given(input), id=new_id(store.directory_id))
-            record_id = await store.editor.save_organisation(info.context.viewer, _edit(fields),
-                                                             await store.vocabulary(), None)
+            saved = await store.save_organisation(info.context.viewer, _edit(fields), None)
         except EditRefused as refused:
             return OrganisationPayload(errors=_errors(refused))
-        return await _organisation_payload(info, record_id)
+        return _organisation_payload(saved)
 
     @strawberry.mutation(description="Change an organisation; `revision` is the one you read (provenance.revision).")
     async def update_organisation(self, info: Info[Context, None], id: strawberry.ID, revision: int,
@@ -145,11 +142,10 @@ class Mutation:
                 raise EditRefused("FORBIDDEN", f"you may change only your own organisation's records, "
                                                f"not {record_id!r}")
             fields = dict(organisation_fields(found[record_id]), **given(input))
-            await store.editor.save_organisation(info.context.viewer, _edit(fields), await store.vocabulary(),
-                                                 revision)
+            saved = await store.save_organisation(info.context.viewer, _edit(fields), revision)
         except EditRefused as refused:
             return OrganisationPayload(errors=_errors(refused), current_revision=refused.current_revision)
-        return await _organisation_payload(info, record_id)
+        return _organisation_payload(saved)
 
     @strawberry.mutation(description="Delete an organisation and its services, leaving tombstones for peers.")
     async def delete_organisation(self, info: Info[Context, None], id: strawberry.ID, revision: int) -> DeletePayload:
@@ -163,11 +159,10 @@ class Mutation:
             store = info.context.store
             fields = dict(given(input), id=new_id(store.directory_id),
                           organisation=record_id_of(str(organisation), "Organisation"))
-            record_id = await store.editor.save_service(info.context.viewer, _edit(fields), await store.vocabulary(),
-                                                        None)
+            saved = await store.save_service(info.context.viewer, _edit(fields), None)
         except EditRefused as refused:
             return ServicePayload(errors=_errors(refused))
-        return await _service_payload(info, record_id)
+        return _service_payload(saved)
 
     @strawberry.mutation(description="Change a service, including its coverage (presentIn, reaches) and defender "
                                      "groups; `revision` is the one you read.")
@@ -204,7 +199,7 @@ class Mutation:
         try:
             _signed_in(info)
             record = LinkRecord(link.type.value, link.source, link.target, VisibilityValue.PUBLIC, link.key)
-            await info.context.store.editor.delete_link(info.context.viewer, record, revision)
+            await info.context.store.delete_link(info.context.viewer, record, revision)
         except EditRefused as refused:
             return DeletePayload(errors=_errors(refused), current_revision=refused.current_revision)
         return DeletePayload(deleted=True)
@@ -213,7 +208,7 @@ class Mutation:
 async def _delete(info: Info[Context, None], kind: str, record_id: str, revision: int) -> DeletePayload:
     try:
         _signed_in(info)
-        await info.context.store.editor.delete(info.context.viewer, kind, record_id, revision)
+        await info.context.store.delete(info.context.viewer, kind, record_id, revision)
     except EditRefused as refused:
         return DeletePayload(errors=_errors(refused), current_revision=refused.current_revision)
     return DeletePayload(deleted=True)
@@ -230,10 +225,8 @@ async def _save_link(info: Info[Context, None], ref: LinkRef, input: LinkInput, 
             if current:
                 fields = dict(link_fields(current[0]), **fields)
         fields.update(given(input))
-        saved = await store.editor.save_link(info.context.viewer, _edit(fields), revision)
+        saved = await store.save_link(info.context.viewer, _edit(fields), revision)
     except EditRefused as refused:
         return LinkPayload(errors=_errors(refused), current_revision=refused.current_revision)
-    shown = [x for x in await store.links_of(info.context.viewer, [saved.source], "out")
-             if (x.type, x.target, x.key) == (saved.type, saved.target, saved.key)]
-    return LinkPayload(link=Link.of(shown[0]) if shown else None)
+    return LinkPayload(link=Link.of(saved) if saved else None)
 

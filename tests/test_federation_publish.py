@@ -86,7 +86,7 @@ async def test_changes_become_new_revisions_and_hidden_records_tombstones(store:
     await load(store, [org("open", "Open Group Renamed", **{"#geo+lat": 4.61, "#geo+lon": -74.08,
                                                             "#geo+precision": "locality",
                                                             "#meta+visibility": "network"})])
-    await store.editor.delete(STEWARD, "service", "test:open-legal", 1)
+    await store.delete(STEWARD, "service", "test:open-legal", 1)
     assert (await publisher.publish())["public"] == 2
     more, _ = await read_all(publisher, "public", state)
     assert [(e.id, e.op, e.body) for e in more] == [("test:open-legal", "tombstone", None),

@@ -1,8 +1,21 @@
 """Changing one record at a time for a viewer: create, update with a revision check, delete.
 
 Each edit is one write transaction: read the current record, check that the viewer may see it
-(else it reads as missing), may write it, and read the revision the client says it read; then
-validate the whole record as an import would, and write it. Anything wrong, and nothing changes.
+(else it reads as missing) and may write it; then take the write lock of the organisation that
+owns the record, read the revision again under that lock and compare it with the one the client
+says it read; then validate the whole record as an import would, write it, and read it back.
+Anything wrong, and nothing changes.
+
+Why the lock: both servers run transactions at read committed, so a revision read by one
+statement and written by a later one can be overwritten in between (two clients both read
+revision 4, both write "revision 5"; one change is lost). Neo4j serialises writers of a node on
+its write lock, taken by the first `SET` and held to the end of the transaction; a read made
+after it sees the last committed revision. ArcadeDB detects the second writer of the same node
+at commit and the driver retries the whole transaction, which then reads the new revision and
+refuses. Both servers therefore give: a stale revision writes nothing. Every edit of an
+organisation's records locks that organisation, so its services and links are covered too, and
+link creation cannot race itself into duplicates. The lock is a property set and removed in the
+same transaction: nothing of it is ever committed.
 
 Deleting leaves a `Tombstone` (kind, id, the revision it died at, when, publisher) that
 federation carries to peers so they delete their copies too.
@@ -11,8 +24,9 @@ federation carries to peers so they delete their copies too.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from directory import validation
 from directory.errors import Problem
@@ -45,19 +59,27 @@ def not_found(kind: str, record_id: str) -> EditRefused:
 CURRENT = {
     "organisation": cypher("edits.current_organisation", f"""
 MATCH (n:Organisation {{id: $id}})
-RETURN n.revision AS revision, n.owner AS owner, {visible('n')} AS visible
+RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {visible('n')} AS visible
 """),
     "service": cypher("edits.current_service", f"""
 MATCH (o:Organisation)-[:OFFERS]->(n:Service {{id: $id}})
-RETURN n.revision AS revision, n.owner AS owner, {visible('n')} AND {visible('o')} AS visible
+RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility,
+       {visible('n')} AND {visible('o')} AS visible
 """),
 }
 CURRENT_LINK = cypher("edits.current_link", f"""
 MATCH (a:Organisation {{id: $source}})-[l]->(b:Organisation {{id: $target}})
 WHERE type(l) = $type AND l.key = $key
-RETURN l.revision AS revision, {visible('a')} AND {visible('b')}
+RETURN l.revision AS revision, l.visibility AS visibility, {visible('a')} AND {visible('b')}
        AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id]) AS visible
 """)
+# The owner's write lock (see the module docstring); taken before the revision is read.
+LOCK_OWNER = cypher("edits.lock_owner", """
+MATCH (o:Organisation {id: $owner})
+SET o.edit_lock = true
+RETURN o.id AS id
+""")
+UNLOCK_OWNER = cypher("edits.unlock_owner", "MATCH (o:Organisation {id: $owner}) REMOVE o.edit_lock")
 ENDS_VISIBLE = cypher("edits.ends_visible", f"""
 MATCH (n:Organisation)
 WHERE n.id IN [$source, $target] AND {visible('n')}
@@ -142,45 +164,80 @@ def _check(problems: list[Problem]) -> None:
         raise EditRefused("INVALID", f"{len(problems)} problem(s), nothing was changed", problems=problems)
 
 
+T = TypeVar("T")
+ReadBack = Callable[[Tx, str], Awaitable[T]]  # reads the saved record inside the edit's transaction
+
+
+@dataclass
+class Saved(Generic[T]):
+    """What an edit did: the record id, the record as the editor now sees it (read in the same
+    transaction, so its revision is the one this edit wrote), and whether the record was
+    restricted before or after (such changes go to the audit log)."""
+
+    id: str
+    record: T
+    restricted: bool
+
+
+def _restricted(*visibilities: object) -> bool:
+    return "restricted" in visibilities
+
+
 class Editor:
     def __init__(self, graph: Graph, directory_id: str) -> None:
         self.graph = graph
         self.directory_id = directory_id
 
+    async def _lock(self, tx: Tx, owner: str) -> None:
+        await self.graph.run(tx, LOCK_OWNER, owner=owner)
+
+    async def _unlock(self, tx: Tx, owner: str) -> None:
+        await self.graph.run(tx, UNLOCK_OWNER, owner=owner)
+
     async def _current(self, tx: Tx, viewer: Viewer, kind: str, record_id: str,
                        revision: int | None) -> dict[str, Any] | None:
-        """The record's revision and owner, refusing what the viewer may not see, write or overwrite."""
+        """The record's revision, owner and visibility, refusing what the viewer may not see, write
+        or overwrite. For an existing record the owner's write lock is held when this returns."""
         rows = await self.graph.run(tx, CURRENT[kind], id=record_id, **viewer.params)
         if not rows or not rows[0]["visible"]:
             if revision is None:
                 return None
             raise not_found(kind, record_id)
-        current = rows[0]
-        if not viewer.may_write(current["owner"]):
+        if not viewer.may_write(rows[0]["owner"]):
             raise EditRefused("FORBIDDEN", f"you may change only your own organisation's records, not {record_id!r}")
         if revision is None:
             raise EditRefused("CONFLICT", f"{kind} {record_id!r} already exists", "id")
+        # Only a record this viewer may write is locked: a hidden one answers before any lock is
+        # waited for, exactly as a missing one does.
+        await self._lock(tx, rows[0]["owner"])
+        rows = await self.graph.run(tx, CURRENT[kind], id=record_id, **viewer.params)
+        if not rows or not rows[0]["visible"]:  # deleted or hidden while we waited for the lock
+            raise not_found(kind, record_id)
+        current = rows[0]
         _check_revision(f"{kind} {record_id!r}", current["revision"], revision)
         return current
 
-    async def save_organisation(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None) -> str:
-        """Create (revision None) or update an organisation; returns its id."""
+    async def save_organisation(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
+                                read_back: ReadBack[T]) -> Saved[T]:
+        """Create (revision None) or update an organisation."""
         org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab)
         _check(problems)
         assert org is not None
         if revision is None and viewer.role != "steward":
             raise EditRefused("FORBIDDEN", "only stewards add organisations")
 
-        async def work(tx: Tx) -> str:
-            await self._current(tx, viewer, "organisation", org.id, revision)
+        async def work(tx: Tx) -> Saved[T]:
+            current = await self._current(tx, viewer, "organisation", org.id, revision)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
             await write_records(self.graph, tx, self.directory_id, [org], [], links, now())
-            return org.id
+            await self._unlock(tx, org.id)
+            before = current["visibility"] if current else None
+            return Saved(org.id, await read_back(tx, org.id), _restricted(before, org.visibility.value))
 
         return await self.graph.write_tx(work)
 
     async def save_service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
-                           owner_before: str | None = None) -> str:
+                           read_back: ReadBack[T], owner_before: str | None = None) -> Saved[T]:
         svc, problems = validation.service(edit.row(), self.directory_id, vocab)
         _check(problems)
         assert svc is not None
@@ -189,29 +246,36 @@ class Editor:
         if owner_before is not None and owner_before != svc.organisation:
             raise EditRefused("INVALID", "a service cannot move to another organisation", "organisation")
 
-        async def work(tx: Tx) -> str:
-            await self._current(tx, viewer, "service", svc.id, revision)
+        async def work(tx: Tx) -> Saved[T]:
+            current = await self._current(tx, viewer, "service", svc.id, revision)
             provider = await self.graph.run(tx, CURRENT["organisation"], id=svc.organisation, **viewer.params)
             if not provider or not provider[0]["visible"]:
                 raise not_found("organisation", svc.organisation)
+            if current is None:  # a new service: its provider's lock keeps a concurrent delete out
+                await self._lock(tx, svc.organisation)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
             await write_records(self.graph, tx, self.directory_id, [], [svc], [], now())
-            return svc.id
+            await self._unlock(tx, svc.organisation)
+            before = current["visibility"] if current else None
+            return Saved(svc.id, await read_back(tx, svc.id), _restricted(before, svc.visibility.value))
 
         return await self.graph.write_tx(work)
 
-    async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None) -> Link:
+    async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None,
+                        read_back: ReadBack[T]) -> Saved[T]:
         link, problems = validation.link(edit.row(), self.directory_id)
         _check(problems)
         assert link is not None
-        if not viewer.may_write(link_owner(link)):
+        owner = link_owner(link)
+        if not viewer.may_write(owner):
             raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
         key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
 
-        async def work(tx: Tx) -> Link:
+        async def work(tx: Tx) -> Saved[T]:
             ends = await self.graph.run(tx, ENDS_VISIBLE, source=link.source, target=link.target, **viewer.params)
             if ends[0]["n"] < 2:
-                raise not_found("organisation", link.target if link_owner(link) == link.source else link.source)
+                raise not_found("organisation", link.target if owner == link.source else link.source)
+            await self._lock(tx, owner)
             rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
             if rows and revision is None:
                 raise EditRefused("CONFLICT", "that link already exists; update it instead", "target")
@@ -219,15 +283,18 @@ class Editor:
                 if not rows or not rows[0]["visible"]:
                     raise EditRefused("NOT_FOUND", "no such link", "target")
                 _check_revision("the link", rows[0]["revision"], revision)
-            await self.graph.run(tx, CLEAR_TOMBSTONE, key=_link_key(link))
+            await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
             await write_records(self.graph, tx, self.directory_id, [], [], [link], now())
-            return link
+            await self._unlock(tx, owner)
+            before = rows[0]["visibility"] if rows else None
+            return Saved(link_key(link), await read_back(tx, link.source), _restricted(before, link.visibility.value))
 
         return await self.graph.write_tx(work)
 
-    async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> None:
-        async def work(tx: Tx) -> None:
-            await self._current(tx, viewer, kind, record_id, revision)
+    async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> Saved[None]:
+        async def work(tx: Tx) -> Saved[None]:
+            current = await self._current(tx, viewer, kind, record_id, revision)
+            assert current is not None
             rows = [{"key": f"{kind}/{record_id}", "kind": kind, "id": record_id, "revision": revision + 1}]
             if kind == "organisation":
                 gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)
@@ -236,29 +303,38 @@ class Editor:
                           "revision": int(s["revision"] or 0) + 1} for s in gone]
             else:
                 await self.graph.run(tx, DELETE_SERVICE, id=record_id)
+                await self._unlock(tx, current["owner"])
             await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
+            return Saved(record_id, None, _restricted(current["visibility"]))
 
-        await self.graph.write_tx(work)
+        return await self.graph.write_tx(work)
 
-    async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> None:
-        if not viewer.may_write(link_owner(link)):
+    async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> Saved[None]:
+        owner = link_owner(link)
+        if not viewer.may_write(owner):
             raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
         key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
 
-        async def work(tx: Tx) -> None:
+        async def work(tx: Tx) -> Saved[None]:
+            rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
+            if not rows or not rows[0]["visible"]:
+                raise EditRefused("NOT_FOUND", "no such link", "target")
+            await self._lock(tx, owner)
             rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
             if not rows or not rows[0]["visible"]:
                 raise EditRefused("NOT_FOUND", "no such link", "target")
             _check_revision("the link", rows[0]["revision"], revision)
             await self.graph.run(tx, DELETE_LINK, **key)
-            await self.graph.run(tx, TOMBSTONE, rows=[{"key": _link_key(link), "kind": "link", "id": _link_key(link),
+            await self._unlock(tx, owner)
+            await self.graph.run(tx, TOMBSTONE, rows=[{"key": link_key(link), "kind": "link", "id": link_key(link),
                                                        "revision": revision + 1}],
                                  now=now(), publisher=self.directory_id)
+            return Saved(link_key(link), None, _restricted(rows[0]["visibility"]))
 
-        await self.graph.write_tx(work)
+        return await self.graph.write_tx(work)
 
 
-def _link_key(link: Link) -> str:
+def link_key(link: Link) -> str:
     return f"link/{link.type}/{link.source}/{link.target}/{link.key}"
 
 

@@ -1,22 +1,31 @@
 """The one owner of the neo4j driver: sessions, retries of transient errors, error translation.
 
-Reads and writes go through managed transactions (`execute_read` / `execute_write`), which the
-driver retries on transient errors such as ArcadeDB's write conflicts and Neo4j's deadlocks.
+Reads and writes are transaction functions: the whole function runs again when the server
+reports a transient error, such as ArcadeDB's write conflicts and Neo4j's deadlocks, so a
+function must do all its reading and deciding inside the transaction. The retry is ours rather
+than the driver's managed one: the driver waits a second before its first retry (a conflict
+between two editors then costs every one of them a second) and logs the server's message,
+which may quote what was written; ours starts at a few milliseconds and logs nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j import AsyncDriver, AsyncManagedTransaction
-from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j import AsyncDriver, AsyncTransaction
+from neo4j.exceptions import ConstraintError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from directory.errors import Conflict, StoreError, StoreUnavailable
 
 T = TypeVar("T")
-Tx = AsyncManagedTransaction
+Tx = AsyncTransaction
+RETRY_SECONDS = 30.0  # how long a transaction function is retried on transient errors
+_FIRST_DELAY, _LONGEST_DELAY = 0.002, 0.5
 
 
 class Graph:
@@ -62,28 +71,34 @@ class Graph:
         return [record.data() async for record in result]
 
     async def read_tx(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        try:
-            async with self.driver.session(database=self.database) as session:
-                return await session.execute_read(work)
-        except Neo4jError as exc:
-            raise _translate(exc) from exc
-        except (ServiceUnavailable, SessionExpired) as exc:
-            raise StoreUnavailable(f"the graph store is not answering: {exc}") from exc
+        return await self._transaction(work, neo4j.READ_ACCESS)
 
     async def write_tx(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        try:
-            async with self.driver.session(database=self.database) as session:
-                return await session.execute_write(work)
-        except Neo4jError as exc:
-            raise _translate(exc) from exc
-        except (ServiceUnavailable, SessionExpired) as exc:
-            raise StoreUnavailable(f"the graph store is not answering: {exc}") from exc
+        return await self._transaction(work, neo4j.WRITE_ACCESS)
+
+    async def _transaction(self, work: Callable[[Tx], Awaitable[T]], mode: str) -> T:
+        """Run `work` in one transaction, again on a transient error, with jittered backoff."""
+        started, delay = time.monotonic(), _FIRST_DELAY
+        while True:
+            try:
+                async with self.driver.session(database=self.database, default_access_mode=mode) as session:
+                    async with await session.begin_transaction() as tx:
+                        return await work(tx)  # leaving the block commits; an exception rolls back
+            except (Neo4jError, DriverError) as exc:
+                if not exc.is_retryable() or time.monotonic() - started > RETRY_SECONDS:
+                    raise _translate(exc) from exc
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, _LONGEST_DELAY)
 
     async def close(self) -> None:
         await self.driver.close()
 
 
-def _translate(exc: Neo4jError) -> Exception:
+def _translate(exc: Neo4jError | DriverError) -> Exception:
+    if isinstance(exc, ServiceUnavailable | SessionExpired):
+        return StoreUnavailable(f"the graph store is not answering: {exc}")
+    if isinstance(exc, DriverError):
+        return StoreError(f"the graph store connection failed ({type(exc).__name__})")
     if isinstance(exc, ConstraintError):
         # ArcadeDB's message is generic and may echo the statement: say what it means instead.
         return Conflict("the write would duplicate a record id that already exists")

@@ -29,7 +29,7 @@ from directory.model import (
 from directory.store import mapping, sameas, search
 from directory.store.backends import fulltext_index
 from directory.store.cypher import cypher, service_map, visible
-from directory.store.edits import Editor
+from directory.store.edits import Edit, Editor, Saved, link_key
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
 from directory.store.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
@@ -162,6 +162,12 @@ class SearchPage:
     cursors: list[str]
 
 
+def _link_records(rows: list[dict[str, Any]]) -> list[Link]:
+    return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
+                 r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in _LINK_FIELDS})
+            for r in rows]
+
+
 def _record_id(record: Organisation | Service | Link) -> str:
     if isinstance(record, Link):
         return f"{record.source} {record.type} {record.target} {record.key}".rstrip()
@@ -185,6 +191,51 @@ class Store:
         if self.audit is not None:
             restricted = [r for r in records if r.visibility is Visibility.RESTRICTED]
             self.audit.record(viewer, "read", kind, [_record_id(r) for r in restricted])
+
+    def _changed(self, viewer: Viewer, kind: str, saved: Saved[Any], action: str = "change") -> None:
+        """Note a change to a record that was restricted before or after it in the audit log:
+        who, which record, when; never what changed."""
+        if self.audit is not None and saved.restricted:
+            self.audit.record(viewer, action, kind, [saved.id])
+
+    # edits: one record at a time, checked against the revision the client read (`edits.py`)
+
+    async def save_organisation(self, viewer: Viewer, edit: Edit, revision: int | None) -> Organisation | None:
+        """Create (revision None) or update an organisation; the record as the viewer now sees it."""
+        async def read_back(tx: Tx, record_id: str) -> Organisation | None:
+            rows = await self.graph.run(tx, GET_ORGANISATIONS, ids=[record_id], **viewer.params)
+            return _organisation(rows[0]["n"], viewer) if rows else None
+
+        saved = await self.editor.save_organisation(viewer, edit, await self.vocabulary(), revision, read_back)
+        self._changed(viewer, "organisation", saved, "create" if revision is None else "change")
+        return saved.record
+
+    async def save_service(self, viewer: Viewer, edit: Edit, revision: int | None,
+                           owner_before: str | None = None) -> Service | None:
+        async def read_back(tx: Tx, record_id: str) -> Service | None:
+            rows = await self.graph.run(tx, GET_SERVICES, ids=[record_id], **viewer.params)
+            return _service(rows[0]["s"], viewer) if rows else None
+
+        saved = await self.editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back,
+                                               owner_before)
+        self._changed(viewer, "service", saved, "create" if revision is None else "change")
+        return saved.record
+
+    async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None) -> Link | None:
+        async def read_back(tx: Tx, source: str) -> list[Link]:
+            return _link_records(await self.graph.run(tx, LINKS["out"], ids=[source], **viewer.params))
+
+        saved = await self.editor.save_link(viewer, edit, revision, read_back)
+        self._changed(viewer, "link", saved, "create" if revision is None else "change")
+        wanted = saved.id
+        return next((x for x in saved.record if link_key(x) == wanted), None)
+
+    async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> None:
+        """Delete an organisation (with its services) or a service, leaving tombstones."""
+        self._changed(viewer, kind, await self.editor.delete(viewer, kind, record_id, revision), "delete")
+
+    async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> None:
+        self._changed(viewer, "link", await self.editor.delete_link(viewer, link, revision), "delete")
 
     # writes
 
@@ -297,10 +348,7 @@ class Store:
         """Links leaving (`out`) or reaching (`in`) these organisations that the viewer may see: the
         link itself and both ends. A member sees its own organisation's links (its funding, say)
         whatever their visibility."""
-        rows = await self.graph.read(LINKS[direction], ids=organisation_ids, **viewer.params)
-        links = [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
-                      r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in _LINK_FIELDS})
-                 for r in rows]
+        links = _link_records(await self.graph.read(LINKS[direction], ids=organisation_ids, **viewer.params))
         self._shown(viewer, "link", links)
         return links
 
