@@ -5,14 +5,21 @@ HSDS requires UUIDs for ids, so an exported record's id is a UUID derived from i
 and as HSDS attributes for services. Everything HSDS has no field for (organisation kind, service
 type, defender groups, response time, capacity, visibility, presence or remote reach) travels as
 attributes whose taxonomy is `protection-directory/<name>`, the extension mechanism HSDS offers.
-An import of a foreign HSDS file uses the HSDS UUIDs as local ids.
+An import of a foreign HSDS file uses the HSDS UUIDs as local ids. A malformed file (not UTF-8
+JSON, nested too deep, fields of the wrong JSON type, ids twice...) is refused with ValidationFailed
+naming file, line, JSON path and reason, before anything is built or written (see "import" below).
 """
 
 from __future__ import annotations
 
+import codecs
 import functools
 import json
+import math
+import re
 import uuid
+from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
 from directory import places, taxonomy
@@ -134,6 +141,249 @@ def service_to_hsds(svc: Service) -> dict[str, Any]:
 
 
 # --- import -------------------------------------------------------------------------------------
+#
+# An HSDS file from elsewhere is untrusted, so it is checked in two steps before any row is built.
+# As JSON: UTF-8, valid syntax, nesting at most MAX_DEPTH levels (counted by a linear scan before
+# parsing, since the parser recurses once per level), no key twice in one object, no NaN or
+# Infinity; the first such problem is reported with its line and column. Then as HSDS: the top
+# level is an array of objects (or one object), every field we read has the JSON type HSDS gives
+# it (ORGANIZATION and SERVICE below; null counts as absent, except for the fields we require), and
+# no id appears twice. Every such problem of the file is listed with the line where its record
+# starts and the JSON path of the field (`$[3].locations`), and nothing is written.
+
+MAX_DEPTH = 64
+MAX_PROBLEMS = 10_000
+STRING, NUMBER = "a string", "a number"
+Spec = dict[str, Any] | list[Any] | str  # an object's fields, an array of one spec, or STRING/NUMBER
+
+_ATTRIBUTES = [{"value": STRING, "taxonomy_term": {"code": STRING, "taxonomy": STRING}}]
+ORGANIZATION: dict[str, Spec] = {
+    "id": STRING, "name": STRING, "alternate_name": STRING, "description": STRING, "email": STRING,
+    "website": STRING, "uri": STRING, "attributes": _ATTRIBUTES,
+    "organization_identifiers": [{"identifier_scheme": STRING, "identifier": STRING}],
+    "locations": [{"latitude": NUMBER, "longitude": NUMBER, "external_identifier": STRING,
+                   "external_identifier_type": STRING, "addresses": [{"country": STRING}],
+                   "attributes": _ATTRIBUTES}],
+}
+SERVICE: dict[str, Spec] = {
+    "id": STRING, "organization_id": STRING, "name": STRING, "status": STRING, "description": STRING,
+    "eligibility_description": STRING, "fees_description": STRING, "attributes": _ATTRIBUTES,
+    "languages": [{"code": STRING}], "service_areas": [{"extent": STRING, "description": STRING}],
+}
+_REQUIRED = {"organization": ("id", "name"), "service": ("id", "name", "organization_id")}
+
+_ESCAPES = re.compile(rb"\\.", re.S)
+_NOT_QUOTES_OR_BRACKETS = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_STRINGS = re.compile(rb'"[^"]*"')
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1, ord('"'): 0}  # a quote left: unterminated
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, i: int) -> int:
+    """The position of the first character at or after `i` that is not JSON whitespace."""
+    found = _SPACE.match(text, i)
+    return found.end() if found else i
+
+
+class _Refused(ValueError):
+    """JSON that Python's parser accepts and we do not: NaN or Infinity, a key twice in one object."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"holds {name}, which is not JSON")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"has the key {key!r} twice in one object")
+            seen.add(key)
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_no_constant)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _position(text: str, pos: int) -> tuple[int, str]:
+    """Line and column (both from 1) of a character of `text`."""
+    return text.count("\n", 0, pos) + 1, str(pos - text.rfind("\n", 0, pos))
+
+
+def _too_deep(data: bytes, text: str) -> int | None:
+    """Where in `text` (`data` decoded) the first bracket nested deeper than MAX_DEPTH opens, or None.
+    Brackets inside strings do not count. Linear and in C: on the UTF-8 bytes (where a multi-byte
+    character never holds an ASCII byte) escapes are cut out, then everything but quotes and
+    brackets, then empty strings and the strings left; the running depth is summed by
+    `accumulate`. Only a file that is too deep is scanned again, to say where."""
+    kept = (_ESCAPES.sub(b"", data) if b"\\" in data else data).translate(None, _NOT_QUOTES_OR_BRACKETS)
+    brackets = _STRINGS.sub(b"", kept.replace(b'""', b""))  # "" is an empty string, or joins two strings
+    if not any(map(MAX_DEPTH.__lt__, accumulate(map(_STEP.__getitem__, brackets)))):
+        return None
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        first = token.group()[0]
+        if first in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return token.start()
+        elif first in "]}":
+            depth -= 1
+    return None  # not reached: both scans count the same brackets
+
+
+def _fail(source: str, line: int, column: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(source, [Problem(line, column, reason, source=source)])
+
+
+def _array(text: str, start: int, source: str) -> Iterator[tuple[str, int, Any]]:
+    """The elements of the top-level array opening at `start`, one at a time, with JSON path and line."""
+    i, n = _skip(text, start + 1), 0
+    line, counted = 1 + text.count("\n", 0, i), i
+    if text.startswith("]", i):
+        i += 1
+    else:
+        while True:
+            line, counted = line + text.count("\n", counted, i), i
+            path, n = f"$[{n}]", n + 1
+            try:
+                value, i = _DECODER.raw_decode(text, i)
+            except _Refused as exc:
+                raise _fail(source, line, path, str(exc)) from exc
+            yield path, line, value
+            i = _skip(text, i)
+            if text.startswith(",", i):
+                i = _skip(text, i + 1)
+            elif text.startswith("]", i):
+                i += 1
+                break
+            else:
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+    i = _skip(text, i)
+    if i != len(text):
+        raise json.JSONDecodeError("Extra data", text, i)
+
+
+def _elements(data: bytes, source: str, entity: str) -> Iterator[tuple[str, int, Any]]:
+    """Each record of an HSDS file (a JSON array, or one object) with its JSON path and the line it
+    starts on, one at a time. ValidationFailed when the file is not UTF-8 JSON we accept, or not an
+    array or object."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        begin = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[begin:exc.start].decode("utf-8", "replace")) + 1
+        raise _fail(source, data.count(b"\n", 0, exc.start) + 1, str(column),
+                    f"is not UTF-8 text (byte {exc.start}); save the file as UTF-8 and try again") from exc
+    deep = _too_deep(data, text)
+    if deep is not None:
+        raise _fail(source, *_position(text, deep), f"is nested deeper than {MAX_DEPTH} levels; HSDS needs far fewer")
+    start = _skip(text, 0)
+    try:
+        if text.startswith("[", start):
+            yield from _array(text, start, source)
+            return
+        value = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(source, exc.lineno, str(exc.colno), f"is not valid JSON: {exc.msg}") from exc
+    except _Refused as exc:
+        raise _fail(source, _position(text, start)[0], "$", str(exc)) from exc
+    except RecursionError as exc:  # not expected below MAX_DEPTH; never a traceback
+        raise _fail(source, 0, "$", "is nested too deeply to read") from exc
+    if not isinstance(value, dict):
+        raise _fail(source, _position(text, start)[0], "$",
+                    f"is {_kind(value)}; an HSDS file is a JSON array of {entity} objects")
+    yield "$", _position(text, start)[0], value
+
+
+def _check(value: Any, spec: Spec, path: str, found: list[tuple[str, str]]) -> None:
+    """Add (JSON path, reason) to `found` for every field of `value` whose JSON type is not `spec`'s."""
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            found.append((path, f"is {_kind(value)}; HSDS wants an object here"))
+            return
+        for key, inner in spec.items():
+            if value.get(key) is not None:  # null is taken as absent
+                _check(value[key], inner, f"{path}.{key}", found)
+    elif isinstance(spec, list):
+        if not isinstance(value, list):
+            found.append((path, f"is {_kind(value)}; HSDS wants an array here"))
+            return
+        for n, item in enumerate(value):
+            _check(item, spec[0], f"{path}[{n}]", found)
+    elif spec == STRING:
+        if not isinstance(value, str):
+            found.append((path, f"is {_kind(value)}; HSDS wants a string here"))
+        elif not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                found.append((path, "holds a lone surrogate (such as \\ud800), which is not text"))
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        found.append((path, f"is {_kind(value)}; HSDS wants a number here"))
+    else:
+        try:
+            finite = math.isfinite(float(value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            found.append((path, "is too large a number"))
+
+
+def _records(data: bytes, source: str, entity: str, spec: dict[str, Spec]) -> list[tuple[str, int, dict[str, Any]]]:
+    """The records of an HSDS file, each with its JSON path and line, once every field we read has
+    its HSDS JSON type and no id appears twice; otherwise ValidationFailed listing every problem
+    (up to MAX_PROBLEMS: a file of a million numbers is not worth a million messages)."""
+    problems: list[Problem] = []
+    records: list[tuple[str, int, dict[str, Any]]] = []
+    first: dict[str, tuple[str, int]] = {}
+    elements = _elements(data, source, entity)
+    while len(problems) < MAX_PROBLEMS:
+        try:
+            path, line, obj = next(elements)
+        except StopIteration:
+            break
+        except ValidationFailed as exc:  # the JSON itself is broken here: nothing more can be read
+            problems += exc.problems
+            break
+        if not isinstance(obj, dict):
+            problems.append(Problem(line, path, f"is {_kind(obj)}; each element of the file is an HSDS {entity} "
+                                                "object", source=source))
+            continue
+        found = [(f"{path}.{key}", f"is null; HSDS {entity} objects require it")
+                 for key in _REQUIRED[entity] if key in obj and obj[key] is None]
+        _check(obj, spec, path, found)
+        if isinstance(obj.get("id"), str) and obj["id"]:
+            if obj["id"] in first:
+                where, at = first[obj["id"]]
+                found.append((f"{path}.id", f"{obj['id']!r} appears twice; first at {where}.id (line {at})"))
+            else:
+                first[obj["id"]] = (path, line)
+        problems += [Problem(line, column, reason, source=source) for column, reason in found]
+        if not found:
+            records.append((path, line, obj))
+    if len(problems) >= MAX_PROBLEMS:
+        problems.append(Problem(0, "file", f"reading stopped after {MAX_PROBLEMS} problems", source=source))
+    if problems:
+        raise ValidationFailed(source, problems)
+    return records
 
 
 def _terms(attrs: list[dict[str, Any]], scheme: str) -> list[dict[str, Any]]:
@@ -150,23 +400,11 @@ def _first(attrs: list[dict[str, Any]], scheme: str, key: str = "code") -> Any:
     return found[0][key] if found else None
 
 
-def _load(data: bytes, source: str) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed(source, [Problem(0, "file", f"is not UTF-8 JSON: {exc}")]) from exc
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
-        raise ValidationFailed(source, [Problem(0, "file", "is not a JSON array of HSDS objects")])
-    return value
-
-
 def parse_organisations(data: bytes, source: str, default_kind: str | None = None) -> tuple[Parsed, dict[str, str]]:
-    """Rows for the validator, and the HSDS organisation UUID -> directory id of each."""
+    """Rows for the validator, and the HSDS organisation UUID -> directory id of each.
+    ValidationFailed, naming file, line, JSON path and reason, when the file is malformed."""
     rows, ids = [], {}
-    for n, obj in enumerate(_load(data, source), 1):
-        p = f"[{n - 1}]"
+    for p, line, obj in _records(data, source, "organization", ORGANIZATION):
         uri = str(obj.get("uri") or "")
         record = uri[len(URN):] if uri.startswith(URN) else str(obj.get("id") or "")
         ids[str(obj.get("id"))] = record
@@ -196,14 +434,14 @@ def parse_organisations(data: bytes, source: str, default_kind: str | None = Non
             "country": (country_column, code.split("-")[0] if code else None),
             "subdivision": (f"{p}.locations[0].external_identifier", code if "-" in code else None),
         }
-        rows.append(Row(n, fields))
+        rows.append(Row(line, fields))
     return Parsed(source, "organisations", rows), ids
 
 
 def parse_services(data: bytes, source: str, organisations: dict[str, str]) -> Parsed:
+    """Rows for the validator; ValidationFailed, like `parse_organisations`, when the file is malformed."""
     rows = []
-    for n, obj in enumerate(_load(data, source), 1):
-        p = f"[{n - 1}]"
+    for p, line, obj in _records(data, source, "service", SERVICE):
         attrs = obj.get("attributes") or []
         record = _first(attrs, "record-id") or str(obj.get("id") or "")
         org_uuid = str(obj.get("organization_id") or "")
@@ -227,5 +465,5 @@ def parse_services(data: bytes, source: str, organisations: dict[str, str]) -> P
             "present_in": (f"{p}.service_areas", [a.get("extent") for a in areas if a.get("description") != "remote"]),
             "reaches": (f"{p}.service_areas", [a.get("extent") for a in areas if a.get("description") == "remote"]),
         }
-        rows.append(Row(n, fields))
+        rows.append(Row(line, fields))
     return Parsed(source, "services", rows)

@@ -4,12 +4,24 @@ Three kinds of file, told apart by their hashtags: organisations (`#org+id` with
 services (`#service+id`) and links between organisations (`#rel+type`). The full list of tags is
 in `docs/csv-hxl.md`; `directory/demo/*.csv` are working samples. Tags are matched with their
 attributes in any order; a column with an unknown tag is an error, so a typo never drops data.
+
+These files are meant for spreadsheets, which run a cell as a formula when it starts with `=`, `+`,
+`-`, `@`, a tab, a carriage return or a NUL (OWASP "CSV Injection"; ASVS 5.0 V1.2.10), also after
+leading spaces and in the full-width and small forms (U+FF1D, U+FE62...). Every CSV cell we write goes
+through `neutralise`, which puts an apostrophe in front of such a cell (`'=HYPERLINK(...)`): the
+spreadsheet shows it as text and the text stays readable. A plain number (`-5`, `+3.5`, `-1e-05`)
+is left alone so numeric columns stay numeric. Reading undoes it (`restore`): a cell that starts
+with an apostrophe followed by such a start loses that one apostrophe, so an export imports back
+to the same records. A text that itself starts with apostrophes and then such a start gets one
+more apostrophe on writing, so it too comes back as it was.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from typing import TextIO
 
 from directory.bulk import paused_gc
@@ -128,7 +140,8 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
                 problems.append(Problem(line, "row", f"has {len(cells)} cells, the hashtag row has {len(tags)}"))
                 continue
             width = len(cells)
-            rows.append(Row(line, {f: (tag, cells[i]) for i, f, tag in columns if i < width}))
+            rows.append(Row(line, {f: (tag, restore(cells[i]) if cells[i][:1] == "'" else cells[i])
+                                   for i, f, tag in columns if i < width}))
     except csv.Error as exc:
         problems.append(Problem(reader.line_num, "row", f"is not valid CSV: {exc}"))
     if tags is None:
@@ -138,6 +151,37 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
         raise ValidationFailed(source, problems)
     assert kind is not None
     return kind, rows
+
+
+# --- spreadsheet formulas -----------------------------------------------------------------------
+
+_FORMULA = frozenset("=+-@\t\r\0")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _starts_formula(text: str) -> bool:
+    """Whether a spreadsheet could take `text` for a formula: looks at its first character and,
+    when it starts with whitespace, at every character up to the first that is not."""
+    if not text or text[0].isalnum():
+        return False
+    lead = text[: len(text) - len(text.lstrip()) + 1]
+    return any(ch in _FORMULA or unicodedata.normalize("NFKC", ch) in _FORMULA for ch in lead)
+
+
+def neutralise(value: object) -> str:
+    """The text of one CSV cell, with an apostrophe in front when a spreadsheet would run it as a
+    formula (plain numbers such as `-5` excepted). `restore` undoes it."""
+    text = "" if value is None else str(value)
+    if _starts_formula(text.lstrip("'")) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def restore(cell: str) -> str:
+    """A cell as it was before `neutralise`: one leading apostrophe less when it guards a formula start."""
+    if cell[:1] == "'" and _starts_formula(cell.lstrip("'")):
+        return cell[1:]
+    return cell
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -186,13 +230,14 @@ def link_cells(link: Link) -> dict[str, object]:
 
 
 class Writer:
-    """Writes one kind of HXL CSV file: a row of field names, the hashtag row, then records."""
+    """Writes one kind of HXL CSV file: a row of field names, the hashtag row, then records.
+    Every cell goes through `neutralise`."""
 
     def __init__(self, kind: str, stream: TextIO) -> None:
         self.columns = [(tag, field) for tag, field in KINDS[kind].items() if field != "vetted_by"]
         self.csv = csv.writer(stream)
-        self.csv.writerow([field for _, field in self.columns])
-        self.csv.writerow([tag for tag, _ in self.columns])
+        self.csv.writerow([neutralise(field) for _, field in self.columns])
+        self.csv.writerow([neutralise(tag) for tag, _ in self.columns])
 
     def write(self, cells: dict[str, object]) -> None:
-        self.csv.writerow(["" if cells.get(f) is None else cells.get(f) for _, f in self.columns])
+        self.csv.writerow([neutralise(cells.get(f)) for _, f in self.columns])

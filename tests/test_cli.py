@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,38 @@ def test_serve_restarts_a_store_that_died_and_keeps_its_data(tmp_path: Path) -> 
     finally:
         served.stop()
     assert running_store(served.data) is None
+
+
+def test_a_malformed_hsds_folder_exits_with_file_path_and_reason_and_writes_nothing(data_dir: Path,
+                                                                                      tmp_path: Path) -> None:
+    good = {"id": "00000000-0000-4000-8000-0000000000a1", "name": "Unwritten Valid Organisation", "description": "d"}
+    bad = dict(good, id="00000000-0000-4000-8000-0000000000a2", locations="Bogotá", attributes=[{"value": 5}])
+    service = {"id": "00000000-0000-4000-8000-0000000000b1", "name": "Legal aid", "status": "active",
+               "organization_id": good["id"], "service_areas": {"extent": "CO"}}
+    cases = {
+        "deep": (b"[" * 200_000 + b"]" * 200_000, None,
+                 ["organizations.json, line 1, column 65: is nested deeper than 64 levels"]),
+        "types": (json.dumps([good, bad], indent=1).encode(), None,
+                  ["organizations.json, line 7, column $[1].locations: is a string; HSDS wants an array here",
+                   "organizations.json, line 7, column $[1].attributes[0].value: is a number; HSDS wants a string"]),
+        "not-utf8": (b'[{"name": "Caf\xe9"}]', None, ["organizations.json, line 1, column 15: is not UTF-8 text"]),
+        "not-json": (b'[{"name": "A",}]', None, ["organizations.json, line 1, column 15: is not valid JSON"]),
+        "top": (b'"organisations"', None,
+                ["organizations.json, line 1, column $: is a string; an HSDS file is a JSON array of organization"]),
+        "services": (json.dumps([good]).encode(), json.dumps([service], indent=1).encode(),
+                     ["services.json, line 2, column $[0].service_areas: is an object; HSDS wants an array here"]),
+    }
+    for name, (organisations, services, expected) in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "organizations.json").write_bytes(organisations)
+        if services is not None:
+            (folder / "services.json").write_bytes(services)
+        proc = run("import", "--format", "hsds", str(folder), "--default-kind", "national-ngo", data=data_dir,
+                   check=False)
+        assert proc.returncode == 2, (name, proc.stderr)
+        assert "Traceback" not in proc.stderr and "nothing was changed" in proc.stderr, (name, proc.stderr)
+        for text in expected:
+            assert f"{folder}{os.sep}{text}" in proc.stderr, (name, text, proc.stderr)
+    run("export", "--format", "hsds", "--output", str(tmp_path / "out"), "--audience", "all", data=data_dir)
+    assert "Unwritten Valid Organisation" not in (tmp_path / "out" / "organizations.json").read_text()

@@ -1,6 +1,8 @@
 """One answer, two shapes: a table a person reads in a terminal, and an HXL-tagged CSV a tool reads.
 
 Both come from the same `Table`, so the columns of the printed answer and of the export can't drift.
+The CSV is meant for spreadsheets: every cell goes through `hxl.neutralise`, like the exports, so a
+record's name such as `=HYPERLINK(...)` is written as text, never as a formula.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+
+from directory.hxl import neutralise
 
 
 @dataclass
@@ -54,10 +58,10 @@ class Table:
         """A header row, the HXL hashtag row, then the values, as HXL tools expect."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([c.header for c in self.columns])
-        writer.writerow([c.tag for c in self.columns])
+        writer.writerow([neutralise(c.header) for c in self.columns])
+        writer.writerow([neutralise(c.tag) for c in self.columns])
         for row in self.rows:
-            writer.writerow([_text(v) for v in row])
+            writer.writerow([neutralise(_text(v)) for v in row])
         return out.getvalue()
 
 
