@@ -24,6 +24,7 @@ from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.viewer import ANONYMOUS, STEWARD, Viewer
 
 AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
+GRACEFUL_SECONDS = 5
 
 
 def progress(message: str) -> None:
@@ -44,8 +45,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from directory.web import create_app
 
     print(f"Protection Directory on http://{settings.host}:{settings.port}/graphql and /maps", file=sys.stderr)
+    # no access log: requests could name people at risk. On SIGTERM, requests still running get a
+    # few seconds to finish, then are cancelled: the process is gone well within 10 s.
     uvicorn.run(create_app(settings, load_demo=args.demo), host=settings.host, port=settings.port,
-                log_level="warning", access_log=False)  # no access log: requests could name people at risk
+                log_level="warning", access_log=False, timeout_graceful_shutdown=GRACEFUL_SECONDS)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
@@ -133,7 +136,8 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     counts = _with_store(settings, demo.load)
-    print(f"demo data: {counts.organisations} organisations, {counts.services} services, {counts.links} links changed")
+    print(f"demo data: {counts.organisations} organisations, {counts.services} services, {counts.links} links added; "
+          "demo records already in the store were left as they are")
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
@@ -222,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the web service (GraphQL at /graphql, maps at /maps, /health)")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
-    s.add_argument("--demo", action="store_true", help="load the demo data first (idempotent)")
+    s.add_argument("--demo", action="store_true", help="load the demo data first, into a store that never held records")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("import", help="import CSV (HXL) files or an HSDS 3.0 folder; all or nothing")
@@ -250,7 +254,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.set_defaults(func=cmd_restore)
 
-    s = sub.add_parser("demo", help="load the demo data (real organisations and clearly fictional ones)")
+    s = sub.add_parser("demo", help="add the demo records the store does not hold (real organisations and clearly "
+                                   "fictional ones); never changes one it holds")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("generate", help="build a synthetic directory of any size, for tests and benchmarks")

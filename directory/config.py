@@ -23,7 +23,7 @@ class Settings:
 
     Variables: DIRECTORY_DATA, DIRECTORY_ID, DIRECTORY_NAME, DIRECTORY_HOST, DIRECTORY_PORT,
     DIRECTORY_STORE_HEAP, DIRECTORY_STORE_PORT, DIRECTORY_NEO4J_URI, DIRECTORY_NEO4J_USER,
-    DIRECTORY_NEO4J_PASSWORD, DIRECTORY_NEO4J_DATABASE, DIRECTORY_TIME_BUDGET.
+    DIRECTORY_NEO4J_PASSWORD, DIRECTORY_NEO4J_DATABASE, DIRECTORY_TIME_BUDGET, DIRECTORY_EXPENSIVE_REQUESTS.
     """
 
     data_dir: Path = Path("var/data")
@@ -38,6 +38,7 @@ class Settings:
     neo4j_password: str = field(default="", repr=False)
     neo4j_database: str = "neo4j"
     time_budget: float = 10.0  # seconds one GraphQL request may take
+    expensive_requests: int = 2  # expensive requests (jobs, place counts, maps) at work at once, per process
     map_shelter_minimum: int = 3  # public maps draw no shelter in a place holding fewer
     map_tiles: str = ""  # an online tile layer's URL template; none unless configured
     map_tiles_attribution: str = ""
@@ -57,6 +58,8 @@ class Settings:
             raise ConfigError("DIRECTORY_STORE_PORT", f"{self.store_port} is not a port number")
         if not 0.001 <= self.time_budget <= 600:
             raise ConfigError("DIRECTORY_TIME_BUDGET", f"{self.time_budget} is not between 0.001 and 600 seconds")
+        if not 1 <= self.expensive_requests <= 64:
+            raise ConfigError("DIRECTORY_EXPENSIVE_REQUESTS", f"{self.expensive_requests} is not between 1 and 64")
         if not 1 <= self.map_shelter_minimum <= 1000:
             raise ConfigError("DIRECTORY_MAP_SHELTER_MINIMUM", f"{self.map_shelter_minimum} is not between 1 and 1000")
         if self.map_tiles and not re.match(r"^https?://[^\s\"'<>]+$", self.map_tiles):
@@ -115,6 +118,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("neo4j_password", "DIRECTORY_NEO4J_PASSWORD", str),
     ("neo4j_database", "DIRECTORY_NEO4J_DATABASE", str),
     ("time_budget", "DIRECTORY_TIME_BUDGET", float),
+    ("expensive_requests", "DIRECTORY_EXPENSIVE_REQUESTS", int),
     ("map_shelter_minimum", "DIRECTORY_MAP_SHELTER_MINIMUM", int),
     ("map_tiles", "DIRECTORY_MAP_TILES", str),
     ("map_tiles_attribution", "DIRECTORY_MAP_TILES_ATTRIBUTION", str),

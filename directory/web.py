@@ -5,8 +5,9 @@ Stateless but for the store.
 The store is opened in the lifespan and kept in the app state, never in a global. With the
 embedded backend a watcher restarts the store process if it dies; committed data survives that.
 
-Every GraphQL request passes `GraphQLGate` first: a body size cap, the API token
-(`Authorization: Bearer pd_...`; none means anonymous, a bad one is refused), and the time budget.
+Every GraphQL request passes `GraphQLGate` first: a body size cap and a UTF-8 check, the API
+token (`Authorization: Bearer pd_...`; none means anonymous, a bad one is refused), and the time
+budget. Expensive requests also hold one of the process's slots (`directory.budget`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from directory import demo
+from directory import budget, demo
 from directory.bearer import viewer_of
+from directory.budget import OverBudget, Slots
 from directory.config import Settings
 from directory.store import open_store
 from directory.store.graph import make_driver
@@ -42,27 +44,44 @@ from schema.context import Context
 
 log = logging.getLogger("directory.web")
 WATCH_SECONDS = 5.0
+HEALTH_SECONDS = 2.0
 MAX_BODY = 64 * 1024
 
 
 class DirectoryGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
-        return Context(store=request.app.state.store, viewer=request.scope.get("viewer", ANONYMOUS))
+        return Context(store=request.app.state.store, viewer=request.scope.get("viewer", ANONYMOUS),
+                       slots=request.app.state.slots)
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _error(send: Send, status: int, message: str, code: str) -> None:
+async def _error(send: Send, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
     await send({"type": "http.response.body", "body": body})
 
 
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when it is over MAX_BODY or the client went away."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body += bytes(message.get("body", b""))
+        if len(body) > MAX_BODY:
+            return None
+        if not message.get("more_body"):
+            return body
+
+
 class GraphQLGate:
-    """Body cap, authentication and time budget around the GraphQL app."""
+    """Body checks, authentication and the time budget around the GraphQL app.
+
+    The body is read whole (it is capped at MAX_BODY) and must be UTF-8 before GraphQL sees it:
+    a malformed body is the client's mistake and gets a 400 saying so, never a server error."""
 
     def __init__(self, app: DirectoryGraphQL, budget: float) -> None:
         self.app = app
@@ -70,23 +89,35 @@ class GraphQLGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        too_large = f"the request body is over {MAX_BODY // 1024} KiB"
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
-            await _error(send, 413, f"the request body is over {MAX_BODY // 1024} KiB", "BODY_TOO_LARGE")
+            await _error(send, 413, too_large, "BODY_TOO_LARGE")
             return
         viewer = await viewer_of(request)
         if viewer is None:
             await _error(send, 401, "the API token is not valid: unknown, revoked or malformed", "UNAUTHENTICATED")
             return
         scope["viewer"] = viewer
-        received = 0
+        body = b""
+        if scope["method"] == "POST":
+            found = await _read_body(receive)
+            if found is None:
+                await _error(send, 413, too_large, "BODY_TOO_LARGE")
+                return
+            try:
+                found.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                await _error(send, 400, f"the request body is not valid UTF-8 (byte {exc.start})", "BAD_REQUEST")
+                return
+            body = found
+        replayed = False
 
-        async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > MAX_BODY:
-                raise _TooLarge
-            return message
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
         started = False
 
@@ -96,25 +127,29 @@ class GraphQLGate:
             await send(message)
 
         try:
-            async with asyncio.timeout(self.budget):
-                await self.app(scope, capped_receive, tracked_send)
+            with budget.within(self.budget):
+                async with asyncio.timeout(self.budget):
+                    await self.app(scope, replay, tracked_send)
         except TimeoutError:
             log.warning("a GraphQL request ran out of its time budget")
             if not started:
-                await _error(send, 200, f"the request took longer than its time budget of {self.budget:g} s; "
-                                        "ask for less (smaller pages, fewer nested lists)", "TIME_BUDGET")
-        except _TooLarge:
-            if not started:
-                await _error(send, 413, f"the request body is over {MAX_BODY // 1024} KiB", "BODY_TOO_LARGE")
+                await _error(send, 200, str(OverBudget(self.budget)), "TIME_BUDGET")
 
 
 async def health(request: Request) -> Response:
+    """Whether the store answers, and how busy the expensive work is. Takes no slot: it must
+    answer within a second even while every slot is taken."""
     store: Store = request.app.state.store
+    slots: Slots = request.app.state.slots
+    work = {"expensive_in_use": slots.in_use, "expensive_slots": slots.size, "busy_answers": slots.busy_answers}
     try:
-        version = await schema_version(store.graph)
+        async with asyncio.timeout(HEALTH_SECONDS):
+            version = await schema_version(store.graph)
+    except TimeoutError:
+        return JSONResponse({"status": "slow", "store": store.graph.backend, **work}, status_code=503)
     except Exception:
-        return JSONResponse({"status": "unavailable", "store": store.graph.backend}, status_code=503)
-    return JSONResponse({"status": "ok", "store": store.graph.backend, "schema": version})
+        return JSONResponse({"status": "unavailable", "store": store.graph.backend, **work}, status_code=503)
+    return JSONResponse({"status": "ok", "store": store.graph.backend, "schema": version, **work})
 
 
 async def _watch(store: Store) -> None:
@@ -132,17 +167,22 @@ async def _watch(store: Store) -> None:
 
 
 def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
-    """The app; with `load_demo` the demo data is upserted at start-up (idempotent)."""
+    """The app; with `load_demo` the demo data is loaded at start-up into a store that never held records."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_store(settings) as store:
             if load_demo:
-                counts = await demo.load(store)
-                log.warning("demo data loaded: %d organisations and %d services changed",
-                            counts.organisations, counts.services)
+                counts = await demo.load_into_empty(store)
+                if counts is None:
+                    log.warning("the store already holds records: the demo data was not loaded "
+                                "(`directory demo` adds what is missing of it)")
+                else:
+                    log.warning("demo data loaded: %d organisations and %d services", counts.organisations,
+                                counts.services)
             app.state.store = store
             app.state.settings = settings
+            app.state.slots = Slots(settings.expensive_requests)
             app.state.publisher = federation.publisher_for(settings, store)
             tasks = [asyncio.create_task(_watch(store))]
             if settings.federation_interval:

@@ -8,9 +8,9 @@ lookup table, so 100k organisations fit in a page a browser opens.
 
 from __future__ import annotations
 
-from directory import places
+from directory import budget, places
 from directory.bulk import paused_gc
-from directory.store.mapping import MapPoint, PointFilter
+from directory.store.mapping import MapPoint, MapPoints, PointFilter
 from directory.store.records import Store
 from directory.taxonomy import ORGANISATION_KIND, SERVICE_TYPE
 from directory.viewer import Viewer
@@ -57,6 +57,13 @@ async def _directory_map(store: Store, viewer: Viewer, where: PointFilter, shelt
                          options: Options) -> str:
     found = await store.map_points(viewer, where, shelter_minimum)
     kind_labels, service_labels = await labels(store, ORGANISATION_KIND, SERVICE_TYPE)
+    # Building the page is pure computation (seconds at 100k points): in a worker thread.
+    return await budget.in_thread(_page, found, kind_labels, service_labels, viewer.role == "anonymous", where,
+                                  shelter_minimum, options)
+
+
+def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[str, str], public: bool,
+          where: PointFilter, shelter_minimum: int, options: Options) -> str:
     kinds = sorted({p.kind for p in found.points})
     services = sorted({t for p in found.points for t in p.service_types})
     precisions = sorted(PRECISION_NOTE)
@@ -83,7 +90,7 @@ async def _directory_map(store: Store, viewer: Viewer, where: PointFilter, shelt
     notes = [f"{len(found.points)} organisations on the map."]
     if found.not_drawn:
         notes.append(f"{found.not_drawn} more publish no location and are not drawn.")
-    if viewer.role == "anonymous":
+    if public:
         notes.append(f"Shelters and relocation hosts are drawn only where at least {shelter_minimum} share a "
                      "place; " + (f"{found.withheld} are not drawn here." if found.withheld
                                   else "none is withheld here."))

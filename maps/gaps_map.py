@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import folium
 from branca.colormap import LinearColormap
 
-from directory import geometry, places
+from directory import budget, geometry, places
 from directory.errors import BadArgument
 from directory.jobs.gaps import Cell, Flag, GapMatrix, GapQuestion, coverage_gaps
 from directory.store.records import Store
@@ -162,6 +162,11 @@ async def gap_map(store: Store, viewer: Viewer, q: GapQuestion, metric: str, opt
         raise BadArgument("metric", f"{metric!r} is not one of {', '.join(METRICS)}")
     chosen = METRICS[metric]
     matrix, cells, service = await _matrix(store, viewer, q)
+    return await budget.in_thread(_gap_page, q, matrix, cells, service, chosen, options)
+
+
+def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service: str, chosen: Metric,
+              options: Options) -> str:
     m = base_map("Protection Directory: coverage gaps", options)
     items = _choropleth(m, q, cells, chosen)
     items += _marks(m, cells)
@@ -178,6 +183,11 @@ async def gap_map(store: Store, viewer: Viewer, q: GapQuestion, metric: str, opt
 
 async def funding_map(store: Store, viewer: Viewer, q: GapQuestion, currency: str | None, options: Options) -> str:
     matrix, cells, service = await _matrix(store, viewer, q)
+    return await budget.in_thread(_funding_page, q, matrix, cells, service, currency, options)
+
+
+def _funding_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service: str, currency: str | None,
+                  options: Options) -> str:
     currencies = sorted({f.currency for c in cells.values() for f in c.funding})
     if currency is not None and currency not in currencies:
         raise BadArgument("currency", f"no funding in {currency!r} is visible for this question; "

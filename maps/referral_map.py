@@ -6,8 +6,9 @@ publishes no point is listed in the panel but not drawn, and the line skips it.
 
 from __future__ import annotations
 
+from directory import budget
 from directory.jobs.referrals import Question, ReferralPath, referral_paths
-from directory.store.mapping import PointFilter
+from directory.store.mapping import MapPoint, PointFilter
 from directory.store.records import Store
 from directory.viewer import Viewer
 from maps.directory_map import PRECISION_NOTE
@@ -26,9 +27,14 @@ async def referral_map(store: Store, viewer: Viewer, q: Question, shelter_minimu
     ids = sorted({o for p in found for o in p.organisations} | ({q.source} if q.source else set()))
     orgs = await store.organisations_by_id(viewer, ids)
     points = {p.id: p for p in (await store.map_points(viewer, PointFilter(ids=ids), shelter_minimum)).points}
+    names = {oid: org.name for oid, org in orgs.items()}
+    return await budget.in_thread(_page, found, names, points, q.source or viewer.organisation or "", q, options)
 
+
+def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, MapPoint], source: str, q: Question,
+          options: Options) -> str:
     def name(oid: str) -> str:
-        return orgs[oid].name if oid in orgs else oid
+        return names.get(oid, oid)
 
     paths = []
     for p, colour in zip(found, COLOURS, strict=False):
@@ -45,7 +51,6 @@ async def referral_map(store: Store, viewer: Viewer, q: Question, shelter_minimu
         hours = f", about {p.chain.response_hours:g} h" if p.chain.response_hours is not None else ""
         paths.append({"rank": p.rank, "colour": colour, "stops": stops, "steps": steps,
                       "summary": f"{p.chain.hops} hops{hours}, trust {p.chain.trust:.2f}"})
-    source = q.source or viewer.organisation or ""
     title = f"Referral paths from {name(source)} to {q.service_type} in {q.country}"
     m = base_map("Protection Directory: referral paths", options)
     basemap(m)

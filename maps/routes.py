@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route, Router
 
+from directory import budget
 from directory.bearer import viewer_of
+from directory.budget import Busy, OverBudget, Slots
 from directory.config import Settings
 from directory.errors import BadArgument, NotFound
 from maps import assets
@@ -73,15 +75,22 @@ async def map_page(request: Request) -> Response:
         return _page("Not authorised", "<p>The API token is not valid: unknown, revoked or malformed.</p>",
                      settings, 401)
     options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution)
+    slots: Slots = request.app.state.slots
     try:
-        async with asyncio.timeout(settings.time_budget):
-            page = await draw(request.path_params["kind"], request.app.state.store, viewer,
-                              dict(request.query_params), settings, options)
+        with budget.within(settings.time_budget):
+            async with slots.hold(), asyncio.timeout(settings.time_budget):
+                page = await draw(request.path_params["kind"], request.app.state.store, viewer,
+                                  dict(request.query_params), settings, options)
     except (BadArgument, NotFound) as exc:
         status = 404 if isinstance(exc, NotFound) else 400
         return _page("Cannot draw this map", f"<p>{html.escape(str(exc))}</p><p><a href='/maps'>Maps</a></p>",
                      settings, status)
-    except TimeoutError:
+    except Busy as exc:
+        response = _page("Busy", f"<p>The service is drawing other large maps. Try again in {exc.retry_after} "
+                                 "seconds.</p>", settings, 503)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except (TimeoutError, OverBudget):
         log.warning("a map request ran out of its time budget")
         return _page("Too slow", f"<p>This map took longer than {settings.time_budget:g} s. Narrow it down with "
                                  "filters.</p>", settings, 503)

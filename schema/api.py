@@ -17,6 +17,7 @@ from schema.limits import EXTENSIONS
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.types import Organisation, Service
+from schema.work import ErrorCodes, ExpensiveWork
 
 log = logging.getLogger("directory.graphql")
 
@@ -31,4 +32,5 @@ class DirectorySchema(strawberry.Schema):
             log.info("GraphQL request failed: %s", type(original).__name__ if original else "GraphQLError")
 
 
-schema = DirectorySchema(query=Query, mutation=Mutation, types=[Organisation, Service], extensions=EXTENSIONS)
+schema = DirectorySchema(query=Query, mutation=Mutation, types=[Organisation, Service],
+                         extensions=[*EXTENSIONS, ExpensiveWork, ErrorCodes])

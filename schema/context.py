@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from strawberry.dataloader import DataLoader
 
+from directory.budget import Slots
 from directory.model import Link, Organisation, Service
 from directory.store import sameas
 from directory.store.records import Store
@@ -26,6 +27,7 @@ class LinkKey(NamedTuple):
 class Context:
     store: Store
     viewer: Viewer
+    slots: Slots | None = None  # the process's slots for expensive work; none: unbounded (tests, scripts)
     services: DataLoader[str, list[Service]] = field(init=False)
     organisations: DataLoader[str, Organisation | None] = field(init=False)
     links: DataLoader[LinkKey, list[Link]] = field(init=False)

@@ -1,16 +1,25 @@
 """Caps on what one query may ask for, checked before anything runs.
 
-Depth, aliases and tokens use strawberry's limiters. The cost estimate is ours: every field costs
-1, and a field that returns many items multiplies what is under it by how many it may return
-(`first`, or the page cap when `first` is a variable; a fixed fan-out for plain lists). Page sizes
-are checked by the resolvers; the time budget by the web app (`directory.web`).
+Depth, aliases, fields and an estimated cost are measured on the operation as it would run, with
+every fragment spread expanded: a fragment spread twice at each of 30 levels asks for 2^30
+fields, and is refused as such. The walk itself is linear in the document: each fragment's
+shape is worked out once and reused wherever it is spread (the limiters it replaces walked every
+spread again and took exponential time on exactly that document). Tokens are capped by the
+parser, before any walk.
+
+The cost: every field costs 1, and a field that returns many items multiplies what is under it by
+how many it may return (`first`, or the page cap when `first` is a variable; a fixed fan-out for
+plain lists). Page sizes are checked by the resolvers; the time budget and the bound on expensive
+work by the web app (`directory.web`, `schema.work`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -21,24 +30,19 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache
 
+from directory.budget import Busy, OverBudget
 from directory.errors import BadArgument, NotFound
 from directory.store.listing import MAX_PAGE
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20
+MAX_FIELDS = 2_000  # fields after fragment expansion, list fan-out not counted
 MAX_TOKENS = 1500
 MAX_COST = 20_000
 DEFAULT_FIRST = 20
+_CEILING = 10**12  # counts saturate here: a nested doubling must not build huge integers
 # Lists without `first`: how many items one may hold, at most in practice.
 LIST_FANOUT = {"services": 20, "links": 20, "coverage": 1, "groups": 1, "places": 250, "taxonomy": 1,
                "providers": 20, "referralPaths": 10, "steps": 6, "findPartners": 10, "funding": 3,
@@ -47,17 +51,88 @@ PAGED = {"organisations", "services", "search", "coverageGaps"}
 PAGE_DEFAULT = {"coverageGaps": 500}
 
 
-class CostLimit(ValidationRule):
-    """Rejects an operation whose estimated cost is over MAX_COST."""
+@dataclass(frozen=True)
+class Shape:
+    """What a selection set asks for once every fragment in it is expanded."""
+
+    depth: int = 0
+    aliases: int = 0
+    fields: int = 0
+    cost: int = 0
+
+    def __add__(self, other: Shape) -> Shape:
+        return Shape(max(self.depth, other.depth), _cap(self.aliases + other.aliases),
+                     _cap(self.fields + other.fields), _cap(self.cost + other.cost))
+
+
+def _cap(n: int) -> int:
+    return min(n, _CEILING)
+
+
+class _Walk:
+    """Shapes of selection sets in one document, each fragment's computed once per context."""
+
+    def __init__(self, document: DocumentNode) -> None:
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.done: dict[tuple[str, bool], Shape] = {}
+        self.open: set[str] = set()
+
+    def selection_set(self, node: SelectionSetNode | None, top_level: bool) -> Shape:
+        total = Shape()
+        for selection in node.selections if node else ():
+            if isinstance(selection, FieldNode):
+                total += self.field(selection, top_level)
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.selection_set(selection.selection_set, top_level)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.spread(selection.name.value, top_level)
+        return total
+
+    def spread(self, name: str, top_level: bool) -> Shape:
+        key = (name, top_level)
+        if key in self.done:
+            return self.done[key]
+        if name in self.open or name not in self.fragments:  # cycles and unknown names: GraphQL's own rules
+            return Shape()
+        self.open.add(name)
+        try:
+            shape = self.selection_set(self.fragments[name].selection_set, top_level)
+        finally:
+            self.open.discard(name)
+        self.done[key] = shape
+        return shape
+
+    def field(self, node: FieldNode, top_level: bool) -> Shape:
+        inner = self.selection_set(node.selection_set, top_level=False)
+        # Introspection (`__schema`, `__type`) is the schema's own description: no depth of ours.
+        depth = 0 if node.name.value.startswith("__") else 1 + inner.depth if node.selection_set else 0
+        return Shape(depth=depth, aliases=_cap(inner.aliases + (1 if node.alias else 0)),
+                     fields=_cap(inner.fields + 1), cost=_cap(1 + _multiplier(node, top_level) * inner.cost))
+
+
+def shape(document: DocumentNode, operation: OperationDefinitionNode) -> Shape:
+    """The operation's depth, aliases, fields and estimated cost, fragments expanded."""
+    return _Walk(document).selection_set(operation.selection_set, top_level=True)
+
+
+class QueryShapeLimit(ValidationRule):
+    """Refuses an operation deeper, wider or costlier than the caps, measured after expansion.
+
+    One rule class for the whole life of the process, so strawberry's validation cache can keep
+    its verdict per document."""
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        fragments = {f.name.value: f for f in self.context.document.definitions
-                     if isinstance(f, FragmentDefinitionNode)}
-        cost = _cost(node.selection_set, fragments, set())
-        if cost > MAX_COST:
-            self.report_error(GraphQLError(
-                f"the query's estimated cost is {cost}, over the limit of {MAX_COST}: ask for fewer items per page "
-                "or fewer nested lists", node))
+        found = shape(self.context.document, node)
+        name = node.name.value if node.name else "anonymous"
+        for measured, limit, what in (
+                (found.depth, MAX_DEPTH, f"'{name}' exceeds maximum operation depth of {MAX_DEPTH}"),
+                (found.aliases, MAX_ALIASES, f"{found.aliases} aliases, over the limit of {MAX_ALIASES}"),
+                (found.fields, MAX_FIELDS, f"{found.fields} fields once fragments are expanded, over the limit "
+                                           f"of {MAX_FIELDS}"),
+                (found.cost, MAX_COST, f"the query's estimated cost is {found.cost}, over the limit of {MAX_COST}: "
+                                       "ask for fewer items per page or fewer nested lists")):
+            if measured > limit:
+                self.report_error(GraphQLError(what, node))
 
 
 def _multiplier(field: FieldNode, top_level: bool) -> int:
@@ -70,29 +145,10 @@ def _multiplier(field: FieldNode, top_level: bool) -> int:
     return LIST_FANOUT.get(name, 1)
 
 
-def _cost(selection_set: SelectionSetNode | None, fragments: dict[str, Any], seen: set[str],
-          top_level: bool = True) -> int:
-    if selection_set is None:
-        return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            inner = _cost(selection.selection_set, fragments, seen, top_level=False)
-            total += 1 + _multiplier(selection, top_level) * inner
-        elif isinstance(selection, InlineFragmentNode):
-            total += _cost(selection.selection_set, fragments, seen, top_level)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in seen or name not in fragments:  # cycles are reported by GraphQL's own rules
-                continue
-            total += _cost(fragments[name].selection_set, fragments, seen | {name}, top_level)
-    return total
-
-
 def _unexpected(error: GraphQLError) -> bool:
     """Errors the client caused keep their message; any other could carry internals, so it is masked."""
     original = error.original_error
-    return original is not None and not isinstance(original, BadArgument | NotFound | ValueError)
+    return original is not None and not isinstance(original, BadArgument | NotFound | ValueError | OverBudget | Busy)
 
 
 EXTENSIONS: list[Any] = [
@@ -102,8 +158,6 @@ EXTENSIONS: list[Any] = [
     lambda: ValidationCache(maxsize=512),
     lambda: MaskErrors(should_mask_error=_unexpected,
                        error_message="the request failed inside the service; nothing was changed"),
-    lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-    lambda: AddValidationRules([CostLimit]),
+    lambda: AddValidationRules([QueryShapeLimit]),
 ]

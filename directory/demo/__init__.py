@@ -22,10 +22,26 @@ def parsed() -> list[importer.Parsed]:
 
 
 async def load(store: Store) -> WriteCounts:
-    """Upsert the demo data; loading it twice changes nothing the second time. The need indicators
-    are illustrative (the file says so in its first line)."""
-    counts = await importer.run(store, parsed())
-    source = "demo/indicators.csv"
-    _, rows = hxl.read(resources.files("directory.demo").joinpath("indicators.csv").read_bytes(), source)
-    await needs.write(store.graph, indicators.validate(rows, source))
+    """Add the demo records the store does not hold yet. A demo organisation already in the store
+    is left exactly as it is, with its services and the links it starts from, whether or not
+    someone changed it: loading the demo never undoes anyone's work. The need indicators are
+    illustrative (the file says so in its first line)."""
+    batch = await importer.validate(store, parsed())
+    new = {o.id for o in batch.organisations} - await store.existing_organisations(
+        [o.id for o in batch.organisations])
+    counts = await store.upsert([o for o in batch.organisations if o.id in new],
+                                [s for s in batch.services if s.organisation in new],
+                                [link for link in batch.links if link.source in new])
+    if new:
+        source = "demo/indicators.csv"
+        _, rows = hxl.read(resources.files("directory.demo").joinpath("indicators.csv").read_bytes(), source)
+        await needs.write(store.graph, indicators.validate(rows, source))
     return counts
+
+
+async def load_into_empty(store: Store) -> WriteCounts | None:
+    """The demo, only into a store that has never held a record (`serve --demo` at every start):
+    None when the store holds or held records, even if they were all deleted since."""
+    if not await store.is_empty():
+        return None
+    return await load(store)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from directory import places
+from directory import budget, places
 from directory.errors import BadArgument, NotFound
 from directory.indicators import Indicator
 from directory.jobs.rules import capacity_current, day_of, is_stale, today
@@ -133,28 +133,35 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
         raise NotFound("organisation", q.donor)
 
     found = await gaps.offers(store.graph, viewer, q.service_types, q.group)
-    cells = matrix_cells(found, wanted, types, viewer.sees_network_fields, on)
+    # The matrix is pure computation: in a worker thread, so other requests go on meanwhile.
+    cells = await budget.in_thread(matrix_cells, found, wanted, types, viewer.sees_network_fields, on)
     recipients = sorted({o for c in cells for o in c.present + c.remote})
     received = await gaps.grants(store.graph, viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
-    by_recipient: dict[str, list[Grant]] = defaultdict(list)
-    for g in received:
-        by_recipient[g.recipient].append(g)
     indicators = await needs.read(store.graph, viewer.params, q.indicators)
     if q.indicators:
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
         if missing:
             raise BadArgument("indicators", f"no indicator named {', '.join(map(repr, missing))}")
-    need = NeedWeights(indicators)
-    for cell in cells:
+    await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor, on)
+    totals = _donor_totals(q.donor, cells, received) if q.donor else []
+    return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
+
+
+def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: str | None, on: date) -> None:
+    """Funding, need, score and flags of every cell, then worst first."""
+    by_recipient: dict[str, list[Grant]] = defaultdict(list)
+    for g in received:
+        by_recipient[g.recipient].append(g)
+    for n, cell in enumerate(cells):
+        if n % 1000 == 0:
+            budget.check()
         cell_grants = [g for p in cell.present + cell.remote for g in by_recipient.get(p, [])]
         cell.funding = _funding(cell_grants)
-        cell.donor_funding = _amounts([g for g in cell_grants if g.donor == q.donor]) if q.donor else []
+        cell.donor_funding = _amounts([g for g in cell_grants if g.donor == donor]) if donor else []
         cell.need = need(cell.place)
         cell.score = _score(cell, on)
         cell.flags = _flags(cell, cell_grants)
     cells.sort(key=lambda c: (-c.score, c.place, c.service_type))
-    totals = _donor_totals(q.donor, cells, received) if q.donor else []
-    return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
 
 
 def matrix_cells(found: dict[str, list[Offer]], wanted: list[places.Place], types: list[str],
@@ -167,14 +174,18 @@ def matrix_cells(found: dict[str, list[Offer]], wanted: list[places.Place], type
             counts_for[code].append(p.code)
     reaching: dict[tuple[str, str], dict[str, tuple[Offer, bool]]] = defaultdict(dict)
     for service_type, offers in found.items():
+        budget.check()
         for offer in offers:
             for code, present in offer.places.items():
                 for place in counts_for.get(code, ()):
                     seen = reaching[(place, service_type)].get(offer.service)
                     reaching[(place, service_type)][offer.service] = (offer, present or (seen is not None and seen[1]))
     known = {o.service: _known(o, on) for offers in found.values() for o in offers}
-    return [_cell(p.code, t, list(reaching.get((p.code, t), {}).values()), known, sees_capacity)
-            for p in wanted for t in types]
+    cells = []
+    for p in wanted:
+        budget.check()
+        cells += [_cell(p.code, t, list(reaching.get((p.code, t), {}).values()), known, sees_capacity) for t in types]
+    return cells
 
 
 def _places(q: GapQuestion) -> list[places.Place]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from directory import places
+from directory import budget, places
 from directory.errors import BadArgument, NotFound
 from directory.jobs.rules import age_days, day_of, today
 from directory.jobs.tables import Column, Table
@@ -110,14 +110,19 @@ async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: da
     if common_ids:
         names = {i: o.name for i, o in (await store.organisations_by_id(viewer, sorted(common_ids))).items()}
 
-    out = []
-    for c in candidates:
-        partner = _score(c, source, wanted, groups, languages, point, theirs.get(c.id, set()), mine, names,
-                         where, q.radius_km, on)
-        if partner is not None:
-            out.append(partner)
-    out.sort(key=lambda p: (-p.score, p.organisation))
-    return out[:q.first]
+    def rank() -> list[Partner]:
+        out = []
+        for n, c in enumerate(candidates):
+            if n % 500 == 0:
+                budget.check()
+            partner = _score(c, source, wanted, groups, languages, point, theirs.get(c.id, set()), mine, names,
+                             where, q.radius_km, on)
+            if partner is not None:
+                out.append(partner)
+        out.sort(key=lambda p: (-p.score, p.organisation))
+        return out[:q.first]
+
+    return await budget.in_thread(rank)  # pure scoring: other requests go on meanwhile
 
 
 def _score(c: Candidate, source: Organisation, wanted: list[str], groups: set[str], languages: set[str],

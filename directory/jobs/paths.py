@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from directory import budget
 from directory.errors import BadArgument
 from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
 
@@ -144,6 +145,8 @@ def best_chains(source: str, referrals: Iterable[Referral], providers: dict[str,
             del best[k:]
             continue
         expansions += 1
+        if expansions % 1000 == 0:
+            budget.check()
         if expansions > MAX_EXPANSIONS:
             raise BadArgument("maxHops", "too many chains to rank; ask for fewer hops or a narrower service")
         here = chain[-1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from directory import places
+from directory import budget, places
 from directory.errors import BadArgument
 from directory.jobs.paths import Chain, PathOrder, Referral, best_chains, check_arguments
 from directory.jobs.rules import CAPACITY_VALID_DAYS, UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST, capacity_current, today
@@ -79,7 +79,7 @@ async def referral_paths(store: Store, viewer: Viewer, question: Question,
         if not (offer.capacity == 0 and capacity_current(offer.capacity_confirmed, on)):
             offers.setdefault(offer.provider, []).append(offer)
     providers = {p: _fastest(found) for p, found in offers.items()}
-    chains = best_chains(source, seen.referrals, providers, q.order, q.k, q.max_hops)
+    chains = await budget.in_thread(best_chains, source, seen.referrals, providers, q.order, q.k, q.max_hops)
     vetted = await referrals.vetters(store.graph, viewer, sorted({o for c in chains for o in c.organisations[1:]}))
     return [ReferralPath(rank, chain, [Step(r, _hop_reasons(r, vetted.get(r.target, []))) for r in chain.referrals],
                          offers[chain.provider], _provider_reasons(offers[chain.provider], where, on))

@@ -7,30 +7,28 @@ contains it (its country, region, the world) or, for a country, in one of its su
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from directory import places
+from directory import budget, places
 from directory.errors import BadArgument
-from directory.store.cypher import cypher, serves_group, visible
+from directory.store.cypher import cypher, visible
 from directory.store.graph import Graph
 from directory.viewer import Viewer
 
 MAX_PLACES = 300
 
-PROVIDER_COUNTS = cypher("coverage.provider_counts", f"""
-UNWIND $rows AS r
-CALL (r) {{
-  MATCH (q:Place) WHERE q.code IN r.areas RETURN q
-  UNION
-  MATCH (q:Place) WHERE r.kind = 'country' AND q.country = r.code AND q.kind = 'subdivision' RETURN q
-}}
-MATCH (q)<-[a:AVAILABLE_IN]-(s:Service)<-[:OFFERS]-(o:Organisation)
+# One row per service type, a list entry per visible service: its provider, the places it is
+# available in, the groups it serves. Expanding every service to every place that contains its
+# coverage inside the query (the world holds 250 countries) went over ArcadeDB's query memory at
+# 5,000 organisations; the expansion is done in Python instead, as the gap matrix does.
+OFFERS = cypher("coverage.offers", f"""
+MATCH (o:Organisation)-[:OFFERS]->(s:Service)
 WHERE {visible('s')} AND {visible('o')}
-  AND {serves_group('s')}
-WITH r.code AS code, s.type AS type, o.id AS provider, collect(a.presence) AS presences
-WITH code, type, 'present' IN presences AS here
-RETURN code, type, sum(CASE WHEN here THEN 1 ELSE 0 END) AS present, sum(CASE WHEN here THEN 0 ELSE 1 END) AS remote
-ORDER BY code, type
+RETURN s.type AS type,
+       collect([o.id, [(s)-[a:AVAILABLE_IN]->(q:Place) | q.code + ' ' + a.presence],
+                [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers
 """)
 
 
@@ -68,8 +66,31 @@ def place_list(codes: list[str] | None, country: str | None) -> list[places.Plac
 
 async def provider_counts(graph: Graph, viewer: Viewer, wanted: list[places.Place],
                           group: str | None = None) -> dict[str, list[ProviderCount]]:
-    rows = [{"code": p.code, "kind": p.kind, "areas": places.enclosing(p.code)} for p in wanted]
+    rows = await graph.read_plain(OFFERS, **viewer.params)
+    return await budget.in_thread(count_providers, rows, wanted, group)
+
+
+def count_providers(rows: list[dict[str, Any]], wanted: list[places.Place],
+                    group: str | None) -> dict[str, list[ProviderCount]]:
+    """Providers per wanted place and service type: present when any of its services there
+    delivers in the place; a service naming no group is open to every group."""
+    counts_for: dict[str, list[str]] = defaultdict(list)  # coverage place: the wanted places it counts for
+    for p in wanted:
+        for code in places.covering(p.code):
+            counts_for[code].append(p.code)
     out: dict[str, list[ProviderCount]] = {p.code: [] for p in wanted}
-    for r in await graph.read(PROVIDER_COUNTS, rows=rows, group=group, **viewer.params):
-        out[r["code"]].append(ProviderCount(r["type"], int(r["present"]), int(r["remote"])))
+    for row in sorted(rows, key=lambda r: str(r["type"])):
+        budget.check()
+        present_at: dict[str, dict[str, bool]] = defaultdict(dict)  # wanted place: provider -> present
+        for provider, coverage, groups in row["offers"]:
+            if group is not None and groups and group not in groups:
+                continue
+            for entry in coverage:
+                code, _, presence = entry.partition(" ")
+                for place in counts_for.get(code, ()):
+                    seen = present_at[place]
+                    seen[provider] = seen.get(provider, False) or presence == "present"
+        for place, providers in present_at.items():
+            here = sum(providers.values())
+            out[place].append(ProviderCount(row["type"], here, len(providers) - here))
     return out

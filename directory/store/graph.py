@@ -6,6 +6,10 @@ function must do all its reading and deciding inside the transaction. The retry 
 than the driver's managed one: the driver waits a second before its first retry (a conflict
 between two editors then costs every one of them a second) and logs the server's message,
 which may quote what was written; ours starts at a few milliseconds and logs nothing.
+
+Every statement first checks the request's time budget (`directory.budget`), and a transaction
+of a request holding a slot for expensive work is finished even if the request is cancelled, so
+that the slot stays taken while the store is still busy with it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import neo4j
 from neo4j import AsyncDriver, AsyncTransaction
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
+from directory import budget
 from directory.errors import Conflict, StoreError, StoreUnavailable
 
 T = TypeVar("T")
@@ -64,6 +69,7 @@ class Graph:
         return await self._records(tx, query, params, plain=False)
 
     async def _records(self, tx: Tx, query: str, params: dict[str, Any], plain: bool) -> list[dict[str, Any]]:
+        budget.check()
         self.round_trips += 1
         result = await tx.run(query, params)
         if plain:
@@ -77,6 +83,9 @@ class Graph:
         return await self._transaction(work, neo4j.WRITE_ACCESS)
 
     async def _transaction(self, work: Callable[[Tx], Awaitable[T]], mode: str) -> T:
+        return await budget.shielded(self._attempts(work, mode))
+
+    async def _attempts(self, work: Callable[[Tx], Awaitable[T]], mode: str) -> T:
         """Run `work` in one transaction, again on a transient error, with jittered backoff."""
         started, delay = time.monotonic(), _FIRST_DELAY
         while True:

@@ -104,6 +104,11 @@ FINISH_IMPORT = cypher("records.finish_import", """
 MATCH (r:ImportRun {id: $id})
 SET r.state = 'finished', r.finished_at = $now
 """)
+EVER_USED = cypher("records.ever_used", """
+OPTIONAL MATCH (o:Organisation) WITH o LIMIT 1
+OPTIONAL MATCH (t:Tombstone) WITH o, t LIMIT 1
+RETURN o IS NOT NULL OR t IS NOT NULL AS used
+""")
 UNFINISHED_IMPORTS = cypher("records.unfinished_imports", """
 MATCH (r:ImportRun {state: 'running'})
 RETURN r.id AS id, r.sources AS sources, r.started_at AS started_at
@@ -271,6 +276,10 @@ class Store:
         return await self.graph.read(UNFINISHED_IMPORTS)
 
     # reads
+
+    async def is_empty(self) -> bool:
+        """True when the store holds no organisation and no record was ever deleted from it."""
+        return not (await self.graph.read(EVER_USED))[0]["used"]
 
     async def vocabulary(self) -> Vocabulary:
         terms: dict[str, set[str]] = {}

@@ -1,0 +1,88 @@
+"""Which operations are expensive, the slot they must hold, and the codes clients act on.
+
+An operation is expensive when it asks a job or the place counts (they read every service the
+viewer may see) or when its estimated cost (`limits.shape`) is high. It runs only while holding
+one of the process's slots for expensive work (`directory.budget.Slots`); when none frees up in
+a short wait it is answered with the error code BUSY and `retryAfterSeconds`, and nothing runs.
+
+Errors a client can act on carry `extensions.code`: BUSY, TIME_BUDGET, BAD_ARGUMENT, NOT_FOUND.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+from directory.budget import Busy, OverBudget
+from directory.errors import BadArgument, NotFound
+from schema.limits import shape
+
+EXPENSIVE_FIELDS = frozenset({"coverageGaps", "places", "findPartners", "referralPaths"})
+EXPENSIVE_COST = 2_000
+
+
+def _operation(context: Any) -> OperationDefinitionNode | None:
+    document = context.graphql_document
+    if document is None:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if context.operation_name:
+        operations = [o for o in operations if o.name and o.name.value == context.operation_name]
+    return operations[0] if len(operations) == 1 else None
+
+
+def expensive(context: Any) -> bool:
+    operation = _operation(context)
+    if operation is None:
+        return False
+    roots = {s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)}
+    return bool(roots & EXPENSIVE_FIELDS) or shape(context.graphql_document, operation).cost >= EXPENSIVE_COST
+
+
+class ExpensiveWork(SchemaExtension):
+    """Holds a slot for expensive work around the execution of an expensive operation."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        slots = getattr(self.execution_context.context, "slots", None)
+        if slots is None or not expensive(self.execution_context):
+            yield
+            return
+        try:
+            give_back = await slots.take()
+        except Busy as busy:  # answered without running: a result set here skips execution
+            self.execution_context.result = GraphQLExecutionResult(
+                data=None, errors=[GraphQLError(str(busy), original_error=busy, extensions=_code(busy))])
+            yield
+            return
+        try:
+            yield
+        finally:
+            give_back()
+
+
+def _code(original: BaseException | None) -> dict[str, Any] | None:
+    if isinstance(original, Busy):
+        return {"code": "BUSY", "retryAfterSeconds": original.retry_after}
+    if isinstance(original, OverBudget):
+        return {"code": "TIME_BUDGET"}
+    if isinstance(original, BadArgument):
+        return {"code": "BAD_ARGUMENT", "argument": original.argument}
+    if isinstance(original, NotFound):
+        return {"code": "NOT_FOUND"}
+    return None
+
+
+class ErrorCodes(SchemaExtension):
+    """Puts a machine-readable code on the errors a client can act on."""
+
+    def on_operation(self) -> Any:
+        yield
+        result = self.execution_context.result
+        for error in (result.errors if result else None) or []:
+            found = _code(error.original_error) if isinstance(error, GraphQLError) else None
+            if found:
+                error.extensions = {**(error.extensions or {}), **found}

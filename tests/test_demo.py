@@ -1,0 +1,54 @@
+"""The demo data never undoes anyone's work: `serve --demo` loads it only into a new store."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory import demo
+from directory.config import Settings
+from directory.errors import NotFound
+from directory.store.records import Store
+from directory.viewer import STEWARD
+from directory.web import create_app
+from tests.conftest import LiveServer
+from tests.helpers import Api
+
+pytestmark = pytest.mark.anyio
+
+UPDATE = """mutation($id: ID!, $revision: Int!, $input: OrganisationInput!) {
+  updateOrganisation(id: $id, revision: $revision, input: $input) { errors { code } } }"""
+FLD = "test:front-line-defenders"
+
+
+async def test_a_restart_with_the_demo_keeps_what_a_user_changed(store: Store, settings: Settings) -> None:
+    assert await store.is_empty()
+    with LiveServer(app=create_app(settings, load_demo=True)) as server:
+        token = (await store.tokens.create("steward", None))[1]
+        fld = await store.organisation(STEWARD, FLD)
+        assert fld.provenance is not None
+        changed = await Api(server.url).data(UPDATE, token, id=FLD, revision=fld.provenance.revision,
+                                             input={"description": "Our own words"})
+        assert changed["updateOrganisation"]["errors"] == []
+    await store.delete(STEWARD, "service", "test:fld-emergency-line", 1)
+
+    with LiveServer(app=create_app(settings, load_demo=True)):
+        pass
+    assert (await store.organisation(STEWARD, FLD)).description == "Our own words"
+    assert "test:fld-emergency-line" not in await store.services_by_id(STEWARD, ["test:fld-emergency-line"])
+
+    added = await demo.load(store)  # on request: adds only what is missing, changes nothing there
+    assert added.organisations == 0 and added.services == 0
+    assert (await store.organisation(STEWARD, FLD)).description == "Our own words"
+
+
+async def test_a_store_whose_records_were_all_deleted_does_not_get_the_demo_again(store: Store,
+                                                                                  settings: Settings) -> None:
+    loaded = await demo.load_into_empty(store)
+    assert loaded is not None and loaded.organisations > 40
+    for org_id in sorted(await store.existing_organisations([FLD])):
+        found = await store.organisation(STEWARD, org_id)
+        assert found.provenance is not None
+        await store.delete(STEWARD, "organisation", org_id, found.provenance.revision)
+    assert await demo.load_into_empty(store) is None
+    with pytest.raises(NotFound):
+        await store.organisation(STEWARD, FLD)
