@@ -33,6 +33,7 @@ from directory.store.graph import Tx
 from directory.store.records import Store
 from directory.store.writes import Prepared, WriteCounts, now
 from directory.validation import Row, Vocabulary
+from directory.viewer import STEWARD
 
 Progress = Callable[[str], None]
 CHUNK = 2000
@@ -162,8 +163,11 @@ async def run(store: Store, inputs: list[Parsed], progress: Progress = _quiet,
     """Validate and write `inputs`; ValidationFailed lists every problem and nothing is written."""
     with paused_gc():
         if sum(len(p.rows) for p in inputs) <= atomic_rows:
-            return await _run_atomic(store, inputs, progress)
-        return await _run_staged(store, inputs, progress)
+            counts = await _run_atomic(store, inputs, progress)
+        else:
+            counts = await _run_staged(store, inputs, progress)
+    store.written(STEWARD, counts)  # imports are run by stewards, at the command line
+    return counts
 
 
 async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress) -> WriteCounts:
@@ -186,7 +190,7 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress) ->
         upcoming = prepare(n + 1) if n + 1 < len(parts) else None  # built while this part is written
 
         async def work(tx: Tx, rows: Prepared = rows) -> WriteCounts:
-            return await writes.execute(store.graph, tx, rows, stamp)
+            return await writes.execute(store.graph, tx, rows, stamp, store.shelter_minimum)
 
         counts += await store.graph.write_tx(work)
         progress(f"wrote {done} of {total} {kind}")

@@ -182,7 +182,13 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 @functools.cache
 def languages() -> frozenset[str]:
     """ISO 639-1 two-letter codes."""
-    return frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+    return frozenset(language_names())
+
+
+@functools.cache
+def language_names() -> dict[str, str]:
+    """ISO 639-1 two-letter codes and their English names."""
+    return {lang.alpha_2: lang.name for lang in pycountry.languages if hasattr(lang, "alpha_2")}
 
 
 def all_places() -> list[Place]:

@@ -7,6 +7,7 @@ yields no record; the importer then refuses the whole file, listing every proble
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -61,9 +62,36 @@ class Vocabulary:
         return code in self.terms.get(scheme, set())
 
     def require(self, scheme: str, code: str, argument: str) -> None:
-        """For query arguments: BadArgument naming the argument when `code` is not a term."""
+        """For query arguments: BadArgument naming the argument, the value and the nearest valid
+        codes when `code` is not a term. Every channel's filters go through here, so an unknown
+        value is never quietly a filter that matches nothing."""
         if not self.has(scheme, code):
-            raise BadArgument(argument, f"{code!r} is not a {scheme.replace('-', ' ')}")
+            raise BadArgument(argument, f"{code!r} is not a {scheme.replace('-', ' ')} code"
+                                        f"{_suggest(code, sorted(self.terms.get(scheme, set())))}")
+
+
+def _suggest(value: str, valid: list[str]) -> str:
+    """'; did you mean ...' with the valid codes nearest to `value` (by spelling, or containing it)."""
+    wanted = "-".join(value.lower().replace("_", " ").split())
+    near = difflib.get_close_matches(wanted, valid, n=3, cutoff=0.6)
+    near += [v for v in valid if wanted and wanted in v and v not in near][:3 - len(near)]
+    if near:
+        return f"; did you mean {' or '.join(repr(v) for v in near)}?"
+    if len(valid) <= 30:
+        return f"; valid: {', '.join(valid)}"
+    return "; the taxonomy query lists the valid codes"
+
+
+def require_language(code: str, argument: str) -> str:
+    """An ISO 639-1 code for a query argument, lower-cased; BadArgument naming the value and the
+    nearest codes (by code, or by the language's English name) when it is not one."""
+    if code.lower() in places.languages():
+        return code.lower()
+    names = places.language_names()
+    by_name = [c for c, name in names.items() if name.lower() == code.strip().lower()]
+    near = by_name or difflib.get_close_matches(code.lower(), sorted(names), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(f'{c!r} ({names[c]})' for c in near)}?" if near else ""
+    raise BadArgument(argument, f"{code!r} is not an ISO 639-1 language code{hint}")
 
 
 @dataclass

@@ -11,6 +11,12 @@ forget it. The rules (also in the README):
 A record's `owner` is the organisation it belongs to (itself for an organisation, the provider for
 a service). Locations are shown at their published precision, except to a steward and to the
 owner's members, who see what was recorded.
+
+So a viewer sees a record in one of three views: whole (stewards, the owner's members), network
+(members of other organisations: network-only fields, the published location) or public
+(anonymous: no network-only fields, the published location, and no place at all for a shelter
+too few others share its place with). A record's revision and update time are shown per view:
+a change that view cannot see does not show as a change in it.
 """
 
 from __future__ import annotations
@@ -44,7 +50,16 @@ class Viewer:
     @property
     def params(self) -> dict[str, object]:
         """The query parameters every visibility-filtered query takes."""
-        return {"see": self.visible, "viewer_org": self.organisation}
+        return {"see": self.visible, "viewer_org": self.organisation, "view": self.view}
+
+    @property
+    def view(self) -> str:
+        """How this viewer sees records it does not own: whole, network or public."""
+        return {"steward": "whole", "member": "network"}.get(self.role, "public")
+
+    def view_of(self, owner: str) -> str:
+        """How this viewer sees a record owned by `owner`."""
+        return "whole" if self.sees_exact_location_of(owner) else self.view
 
     @property
     def sees_network_fields(self) -> bool:

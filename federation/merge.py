@@ -94,7 +94,7 @@ def _link_ends(record_id: str) -> dict[str, str]:
 async def write(store: Store, tx: Tx, origin: str, audience: str, b: Batch) -> None:
     """Write a batch inside the page's transaction (the caller moves the cursor in the same one)."""
     graph = store.graph
-    await write_records(graph, tx, origin, b.organisations, b.services, b.links, now())
+    await write_records(graph, tx, origin, b.organisations, b.services, b.links, now(), store.shelter_minimum)
     org_rows = [{"id": i, "feed": f} for (k, i), f in b.provenance.items() if k == "organisation"]
     service_rows = [{"id": i, "feed": f} for (k, i), f in b.provenance.items() if k == "service"]
     link_rows = [dict(_link_ends(i), feed=f) for (k, i), f in b.provenance.items() if k == "link"]

@@ -61,10 +61,7 @@ def _int(args: Mapping[str, str], name: str, default: int) -> int:
 
 
 async def _require(store: Store, args: Mapping[str, str], pairs: tuple[tuple[str, str], ...]) -> None:
-    vocabulary = await store.vocabulary()
-    for name, scheme in pairs:
-        if name in args:
-            vocabulary.require(scheme, args[name], name)
+    await store.require_terms(*((name, scheme, args.get(name)) for name, scheme in pairs))
 
 
 async def _directory(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,

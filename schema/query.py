@@ -10,6 +10,7 @@ from strawberry.types import Info
 from directory.store import coverage
 from directory.store.listing import MAX_PAGE, Page
 from directory.store.records import Store
+from directory.taxonomy import DEFENDER_GROUP
 from schema.context import Context
 from schema.gaps import GapQuery
 from schema.inputs import ListFilter, SearchKind, SortOrder
@@ -119,6 +120,7 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
                      group: str | None = None) -> list[Place]:
         wanted = coverage.place_list(codes, country)
         store: Store = info.context.store
+        await store.require_terms(("group", DEFENDER_GROUP, group))
         counts = await coverage.provider_counts(store.graph, info.context.viewer, wanted, group)
         return [Place(code=p.code, name=p.name, kind=p.kind, country=p.country, region=p.region,
                       subregion=p.subregion,

@@ -20,6 +20,7 @@ from directory.store import coverage, referrals
 from directory.store.records import Store
 from directory.store.referrals import Offer
 from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.validation import require_language
 from directory.viewer import Viewer
 
 
@@ -69,8 +70,8 @@ async def referral_paths(store: Store, viewer: Viewer, question: Question,
     vocabulary.require(SERVICE_TYPE, q.service_type, "serviceType")
     if q.group is not None:
         vocabulary.require(DEFENDER_GROUP, q.group, "group")
-    if q.language is not None and q.language.lower() not in places.languages():
-        raise BadArgument("language", f"{q.language!r} is not an ISO 639-1 language code")
+    if q.language is not None:
+        require_language(q.language, "language")
     where = coverage.one_place(q.country.strip(), "country")
     seen = await referrals.fetch(store.graph, viewer, source, q.service_type, where, q.max_hops, q.group,
                                  q.language.lower() if q.language else None)

@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from directory.audit import AuditLog
 from directory.config import Settings
 from directory.errors import StoreUnavailable
+from directory.store import shelters
 from directory.store.backends import connection
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, make_driver
 from directory.store.records import Store
 from directory.store.schema import ensure_schema
+from directory.store.writes import now
 
 __all__ = ["EmbeddedStore", "Graph", "Store", "open_store"]
 
@@ -33,7 +35,9 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         except Exception as exc:
             raise StoreUnavailable(f"cannot reach the graph store at {uri}: {exc}") from exc
         await ensure_schema(graph, embedded)
-        yield Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"))
+        await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
+        yield Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
+                    settings.map_shelter_minimum)
     finally:
         await graph.close()
         if embedded is not None:

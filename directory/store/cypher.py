@@ -38,3 +38,23 @@ def visible(var: str) -> str:
     `$viewer_org`, whose own records the viewer sees whatever their visibility.
     """
     return f"({var}.visibility IN $see OR ({var}.owner IS NOT NULL AND {var}.owner = $viewer_org))"
+
+
+def shown(var: str, prop: str) -> str:
+    """A property kept per view (`updated_at`, `revision`), as this viewer sees it (`Viewer.view`)."""
+    return (f"CASE WHEN $view = 'whole' OR {var}.owner = $viewer_org THEN {var}.{prop} "
+            f"WHEN $view = 'network' THEN coalesce({var}.network_{prop}, {var}.{prop}) "
+            f"ELSE coalesce({var}.public_{prop}, {var}.{prop}) END")
+
+
+def place_shown(var: str) -> str:
+    """The organisation's place may be matched for this viewer: false for the public viewing a
+    shelter whose place is withheld (`store.shelters`)."""
+    return f"NOT ($view = 'public' AND coalesce({var}.place_withheld, false))"
+
+
+def shown_subdivision(var: str) -> str:
+    """The organisation's subdivision as this viewer sees it: the recorded one for a steward or
+    the owner's members, else the one its published precision shows (none at country precision)."""
+    return (f"CASE WHEN $view = 'whole' OR {var}.owner = $viewer_org THEN {var}.subdivision "
+            f"ELSE {var}.pub_subdivision END")

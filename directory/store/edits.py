@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 from directory import validation
 from directory.errors import Problem
 from directory.model import Link, Organisation, Service
+from directory.store import shelters
 from directory.store.cypher import cypher, visible
 from directory.store.graph import Graph, Tx
 from directory.store.writes import now, write_records
@@ -184,9 +185,10 @@ def _restricted(*visibilities: object) -> bool:
 
 
 class Editor:
-    def __init__(self, graph: Graph, directory_id: str) -> None:
+    def __init__(self, graph: Graph, directory_id: str, shelter_minimum: int) -> None:
         self.graph = graph
         self.directory_id = directory_id
+        self.shelter_minimum = shelter_minimum
 
     async def _lock(self, tx: Tx, owner: str) -> None:
         await self.graph.run(tx, LOCK_OWNER, owner=owner)
@@ -229,7 +231,7 @@ class Editor:
         async def work(tx: Tx) -> Saved[T]:
             current = await self._current(tx, viewer, "organisation", org.id, revision)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
-            await write_records(self.graph, tx, self.directory_id, [org], [], links, now())
+            await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
             await self._unlock(tx, org.id)
             before = current["visibility"] if current else None
             return Saved(org.id, await read_back(tx, org.id), _restricted(before, org.visibility.value))
@@ -254,7 +256,7 @@ class Editor:
             if current is None:  # a new service: its provider's lock keeps a concurrent delete out
                 await self._lock(tx, svc.organisation)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
-            await write_records(self.graph, tx, self.directory_id, [], [svc], [], now())
+            await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(), self.shelter_minimum)
             await self._unlock(tx, svc.organisation)
             before = current["visibility"] if current else None
             return Saved(svc.id, await read_back(tx, svc.id), _restricted(before, svc.visibility.value))
@@ -284,7 +286,7 @@ class Editor:
                     raise EditRefused("NOT_FOUND", "no such link", "target")
                 _check_revision("the link", rows[0]["revision"], revision)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
-            await write_records(self.graph, tx, self.directory_id, [], [], [link], now())
+            await write_records(self.graph, tx, self.directory_id, [], [], [link], now(), self.shelter_minimum)
             await self._unlock(tx, owner)
             before = rows[0]["visibility"] if rows else None
             return Saved(link_key(link), await read_back(tx, link.source), _restricted(before, link.visibility.value))
@@ -299,6 +301,7 @@ class Editor:
             if kind == "organisation":
                 gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)
                 await self.graph.run(tx, DELETE_ORGANISATION, id=record_id)
+                await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer, maybe
                 rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
                           "revision": int(s["revision"] or 0) + 1} for s in gone]
             else:

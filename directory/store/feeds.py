@@ -78,10 +78,11 @@ RETURN collect(e.leaf) AS leaves
 """)
 
 # What changed since a cycle last looked: our own records, the services and links of changed
-# organisations (their visibility decides whether those may be shown), and deletions.
+# organisations (their visibility decides whether those may be shown), and deletions. A shelter's
+# public view can change without the record changing (`store.shelters`): its public time moves.
 CHANGED_ORGANISATIONS = cypher("feeds.changed_organisations", """
 MATCH (n:Organisation)
-WHERE n.publisher = $me AND ($since IS NULL OR n.updated_at >= $since)
+WHERE n.publisher = $me AND ($since IS NULL OR n.updated_at >= $since OR n.public_updated_at >= $since)
 RETURN collect(n.id) AS ids
 """)
 CHANGED_SERVICES = cypher("feeds.changed_services", """

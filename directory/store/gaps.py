@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from directory.store.cypher import cypher, visible
+from directory.store.cypher import cypher, shown, visible
 from directory.store.graph import Graph
 from directory.viewer import Viewer
 
@@ -23,7 +23,7 @@ WHERE ($types IS NULL OR s.type IN $types) AND coalesce(s.status, 'active') = 'a
   AND {visible('s')} AND {visible('o')}
 RETURN s.type AS type,
        collect([o.id, s.id, [(s)-[a:AVAILABLE_IN]->(q:Place) | q.code + ' ' + a.presence], s.response_hours,
-                s.capacity, s.capacity_unit, s.capacity_confirmed, s.updated_at,
+                s.capacity, s.capacity_unit, s.capacity_confirmed, {shown('s', 'updated_at')},
                 [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers
 """)
 GRANTS = cypher("gaps.grants", f"""

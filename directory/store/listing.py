@@ -8,6 +8,10 @@ Rules that keep a listing from telling more than its records do:
 - `verified` counts only vetting links the viewer may see, by vetters the viewer may see;
 - proximity and distance use the published point (`writes.derived_organisation`), never the
   recorded one, and a record published at country precision matches by country;
+- an organisation's own place matches by what the viewer may see of it: the subdivision only when
+  its published precision shows one, and never, for the public, a shelter whose place is withheld
+  (`store.shelters`);
+- the update time filtered and sorted on is the viewer's view of it (`viewer.py`);
 - the response-time sort key is the fastest *visible* service;
 - a cursor holds only the sort key and id of a record the viewer was shown.
 """
@@ -25,7 +29,7 @@ from typing import Any
 
 from directory import places
 from directory.errors import BadArgument
-from directory.store.cypher import cypher, serves_group, service_map, visible
+from directory.store.cypher import cypher, place_shown, serves_group, service_map, shown, shown_subdivision, visible
 
 MAX_PAGE = 100
 MAX_RADIUS_KM = 5000.0
@@ -184,14 +188,14 @@ _TOLERANCE = ("CASE n.precision " + " ".join(f"WHEN '{p}' THEN {m:.1f}" for p, m
 _NEAR_SOURCE = f"""CALL () {{
   MATCH (n:Organisation)
   WHERE n.pub_latitude >= $lat_min AND n.pub_latitude <= $lat_max
-    AND n.pub_longitude >= $lon_min AND n.pub_longitude <= $lon_max
+    AND n.pub_longitude >= $lon_min AND n.pub_longitude <= $lon_max AND {place_shown('n')}
   WITH n, point.distance(point({{latitude: n.pub_latitude, longitude: n.pub_longitude}}),
                          point({{latitude: $near_lat, longitude: $near_lon}})) AS distance
   WHERE distance <= $near_m + {_TOLERANCE}
   RETURN n, distance
   UNION
   MATCH (n:Organisation)
-  WHERE n.country IN $near_countries AND n.pub_latitude IS NULL AND n.precision <> 'hidden'
+  WHERE n.country IN $near_countries AND n.pub_latitude IS NULL AND n.precision <> 'hidden' AND {place_shown('n')}
   RETURN n, null AS distance
 }}"""
 
@@ -235,11 +239,12 @@ _VERIFIED = f"""($verified IS NULL OR $verified = EXISTS {{
 _ORGANISATION_WHERE = f"""{visible('n')}
   AND ($kind IS NULL OR n.kind = $kind)
   AND ($language IS NULL OR $language IN n.languages)
-  AND ($updated_since IS NULL OR n.updated_at >= $updated_since)
+  AND ($updated_since IS NULL OR {shown('n', 'updated_at')} >= $updated_since)
   AND {_VERIFIED}
   AND (($service_type IS NULL AND $group IS NULL
+        AND (($country IS NULL AND $subdivision IS NULL AND $region IS NULL) OR {place_shown('n')})
         AND ($country IS NULL OR n.country = $country)
-        AND ($subdivision IS NULL OR n.subdivision = $subdivision)
+        AND ($subdivision IS NULL OR {shown_subdivision('n')} = $subdivision)
         AND ($region IS NULL OR n.country IN $region_countries))
        OR EXISTS {{ MATCH (n)-[:OFFERS]->{_VISIBLE_SERVICE} }})"""
 
@@ -248,7 +253,7 @@ _SERVICE_WHERE = f"""{visible('n')} AND {visible('s')}
   AND ($organisation IS NULL OR n.id = $organisation)
   AND ($service_type IS NULL OR s.type = $service_type)
   AND ($language IS NULL OR $language IN s.languages)
-  AND ($updated_since IS NULL OR s.updated_at >= $updated_since)
+  AND ($updated_since IS NULL OR {shown('s', 'updated_at')} >= $updated_since)
   AND {_VERIFIED}
   AND {serves_group('s')}
   AND ({_place_condition('s')})"""
@@ -260,7 +265,7 @@ _FASTEST = f"""COLLECT {{ MATCH (n)-[:OFFERS]->(s:Service)
 # sort -> (key expression for organisations, for services, descending?)
 _KEYS: dict[Sort, tuple[str, str, bool]] = {
     Sort.NAME: ("n.name", "s.name", False),
-    Sort.UPDATED: ("n.updated_at", "s.updated_at", True),
+    Sort.UPDATED: (shown("n", "updated_at"), shown("s", "updated_at"), True),
     Sort.RESPONSE_TIME: (f"coalesce({_FASTEST}, {_FAR})", f"coalesce(s.response_hours, {_FAR})", False),
     Sort.DISTANCE: (f"coalesce(distance, {_FAR})", f"coalesce(distance, {_FAR})", False),
 }

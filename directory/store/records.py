@@ -36,9 +36,9 @@ from directory.store.listing import MAX_PAGE, Filter, Page, Sort, count_statemen
 from directory.store.schema import LABEL_GROUPS
 from directory.store.tokens import Tokens
 from directory.store.writes import WriteCounts, now, write_records
-from directory.taxonomy import Term
-from directory.validation import Vocabulary
-from directory.viewer import Viewer
+from directory.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
+from directory.validation import Vocabulary, require_language
+from directory.viewer import STEWARD, Viewer
 
 _LINK_FIELDS = {"response_hours", "formal", "trust", "confirmed", "amount", "currency", "year", "purpose"}
 
@@ -116,9 +116,13 @@ ORDER BY r.started_at
 """)
 
 
-def _provenance(p: dict[str, Any]) -> Provenance:
+def _provenance(p: dict[str, Any], viewer: Viewer) -> Provenance:
     if p.get("feed_seq") is None:
-        return Provenance(p.get("publisher") or "", int(p.get("revision") or 0), p.get("updated_at") or "")
+        # per view: a change this viewer cannot see is no new revision to it (`writes.py`)
+        view = viewer.view_of(p.get("owner") or p["id"])
+        revision = p.get("revision") if view == "whole" else p.get(f"{view}_revision", p.get("revision"))
+        updated = p.get("updated_at") if view == "whole" else p.get(f"{view}_updated_at", p.get("updated_at"))
+        return Provenance(p.get("publisher") or "", int(revision or 0), updated or "")
     # merged from a peer: its revision is the publisher's, not our local write counter
     return Provenance(p.get("publisher") or "", int(p.get("feed_revision") or 0), p.get("updated_at") or "",
                       p.get("feed_audience"), int(p["feed_seq"]), p.get("feed_checkpoint"), p.get("fetched_at"),
@@ -128,7 +132,10 @@ def _provenance(p: dict[str, Any]) -> Provenance:
 def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
     loc = Location(p.get("latitude"), p.get("longitude"), Precision(p.get("precision", "hidden")),
                    p.get("country"), p.get("subdivision"))
-    if not viewer.sees_exact_location_of(p["id"]):
+    view = viewer.view_of(p["id"])
+    if view == "public" and p.get("place_withheld"):
+        loc = Location(None, None, Precision.HIDDEN, None, None)  # a shelter too few share a place with
+    elif view != "whole":
         loc = published(loc, p["id"])
     network = viewer.sees_network_fields
     return Organisation(
@@ -137,7 +144,7 @@ def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
         website=p.get("website") or "", languages=list(p.get("languages") or []),
         contact_channels=list(p.get("contact_channels") or []) if network else [],
         identifiers=list(p.get("identifiers") or []), location=loc, source=p.get("source") or "",
-        provenance=_provenance(p),
+        provenance=_provenance(p, viewer),
     )
 
 
@@ -154,7 +161,7 @@ def _service(p: dict[str, Any], viewer: Viewer) -> Service:
         cost=p.get("cost") or "", status=p.get("status") or "active",
         coverage=sorted((Coverage(c["place"], Presence(c["presence"])) for c in p.get("coverage") or []),
                         key=lambda c: (c.place, c.presence.value)),
-        groups=sorted(p.get("groups") or []), provenance=_provenance(p),
+        groups=sorted(p.get("groups") or []), provenance=_provenance(p, viewer),
     )
 
 
@@ -183,13 +190,15 @@ class Store:
     """The directory's records in the graph, for one process."""
 
     def __init__(self, graph: Graph, directory_id: str, embedded: EmbeddedStore | None = None,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, shelter_minimum: int = 3) -> None:
         self.graph = graph
         self.directory_id = directory_id
         self.embedded = embedded
         self.audit = audit
+        self.shelter_minimum = shelter_minimum  # see `store.shelters`
         self.tokens = Tokens(graph)
-        self.editor = Editor(graph, directory_id)
+        self.editor = Editor(graph, directory_id, shelter_minimum)
+        self._vocabulary: Vocabulary | None = None
 
     def _shown(self, viewer: Viewer, kind: str, records: Iterable[Organisation | Service | Link]) -> None:
         """Note restricted records given to a viewer in the audit log."""
@@ -251,12 +260,21 @@ class Store:
         async def work(tx: Tx) -> WriteCounts:
             return await self.write(tx, organisations, services, links, now())
 
-        return await self.graph.write_tx(work)
+        counts = await self.graph.write_tx(work)
+        self.written(STEWARD, counts)
+        return counts
+
+    def written(self, viewer: Viewer, counts: WriteCounts) -> None:
+        """Note the restricted records a bulk write changed in the audit log (who, which, when)."""
+        if self.audit is not None:
+            for kind in ("organisation", "service"):
+                self.audit.record(viewer, "change", kind, [i for k, i in counts.restricted if k == kind])
 
     async def write(self, tx: Tx, organisations: list[Organisation], services: list[Service], links: list[Link],
                     stamp: str) -> WriteCounts:
         """Upsert records inside the caller's transaction (see `writes.write_records`)."""
-        return await write_records(self.graph, tx, self.directory_id, organisations, services, links, stamp)
+        return await write_records(self.graph, tx, self.directory_id, organisations, services, links, stamp,
+                                   self.shelter_minimum)
 
     async def add_term(self, scheme: str, code: str, label: str, description: str = "") -> None:
         await self.graph.write(ADD_TERM, key=f"{scheme}/{code}", scheme=scheme, code=code, label=label,
@@ -285,7 +303,20 @@ class Store:
         terms: dict[str, set[str]] = {}
         for r in await self.graph.read(TERMS):
             terms.setdefault(r["scheme"], set()).add(r["code"])
-        return Vocabulary(terms)
+        self._vocabulary = Vocabulary(terms)
+        return self._vocabulary
+
+    async def require_terms(self, *wanted: tuple[str, str, str | None]) -> None:
+        """Check filter values, each (argument, scheme, value), against the taxonomy: BadArgument
+        naming the argument, the value and the nearest valid codes. The one check every channel's
+        filters go through. Terms are read again only when a value is not among those last read,
+        so a term added by another process is never refused."""
+        vocabulary = self._vocabulary
+        if vocabulary is None or not all(vocabulary.has(s, v) for _, s, v in wanted if v is not None):
+            vocabulary = await self.vocabulary()
+        for argument, scheme, value in wanted:
+            if value is not None:
+                vocabulary.require(scheme, value, argument)
 
     async def terms(self) -> list[Term]:
         rows = await self.graph.read(TERMS)
@@ -337,6 +368,11 @@ class Store:
                     count: bool) -> Page:
         if first < 0:
             raise BadArgument("first", "must not be negative")
+        await self.require_terms(
+            ("kind", ORGANISATION_KIND, where.kind), ("serviceType", SERVICE_TYPE, where.service_type),
+            ("group", DEFENDER_GROUP, where.group))
+        if where.language is not None:
+            require_language(where.language, "language")
         after_key, after_id = uncursor(sort, after)
         params = dict(where.params(), **viewer.params)
         rows = await self.graph.read(statement(kind, sort, where), after_key=after_key, after_id=after_id,
@@ -375,16 +411,18 @@ class Store:
             raise BadArgument("first", f"must be between 0 and {MAX_PAGE}")
         query_words = search.words(text)
         hits: dict[tuple[str, str], search.Hit] = {}
+        total = 0
         for fuzzy in (False, True):
-            if fuzzy and hits:  # every word must match: a typo anywhere leaves the exact query empty
+            if fuzzy and total:  # every word must match: a typo anywhere leaves the exact query empty
                 break
             for kind in kinds:
                 label, statement_ = ("Organisation", search.SEARCH_ORGANISATIONS) if kind == "organisation" else (
                     "Service", search.SEARCH_SERVICES)
-                rows = await self.graph.read(statement_, index=fulltext_index(self.graph.backend, label),
-                                             text=search.lucene_query(query_words, fuzzy), limit=search.MAX_HITS,
-                                             **viewer.params)
-                hits.update({(h.kind, h.id): h for h in search.rank(query_words, kind, rows)})
+                rows = await self.graph.read_plain(statement_, index=fulltext_index(self.graph.backend, label),
+                                                   text=search.lucene_query(query_words, fuzzy),
+                                                   words=query_words, limit=search.MAX_HITS, **viewer.params)
+                total += int(rows[0]["total"])
+                hits.update({(h.kind, h.id): h for h in search.rank(query_words, kind, rows[0]["top"])})
         remaining = search.after(list(hits.values()), after)
         shown = remaining[:first]
         orgs = await self.organisations_by_id(viewer, [h.id for h in shown if h.kind == "organisation"])
@@ -392,7 +430,7 @@ class Store:
         records: dict[tuple[str, str], Organisation | Service] = {
             **{("organisation", i): o for i, o in orgs.items()}, **{("service", i): s for i, s in services.items()}}
         shown = [h for h in shown if (h.kind, h.id) in records]  # a record hidden or deleted meanwhile
-        return SearchPage(hits=shown, records=records, total=len(hits), has_next=len(remaining) > first,
+        return SearchPage(hits=shown, records=records, total=total, has_next=len(remaining) > first,
                           cursors=[search.cursor(h) for h in shown])
 
     async def map_points(self, viewer: Viewer, where: mapping.PointFilter, shelter_minimum: int) -> mapping.MapPoints:

@@ -13,10 +13,19 @@ from typing import Any
 
 from directory import places, taxonomy
 from directory.store.backends import create_fulltext_indexes
-from directory.store.cypher import cypher
+from directory.store.cypher import cypher, service_map
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
-from directory.store.writes import CLEAR_IDENTIFIED, LINK_IDENTIFIED, derived_organisation, identifier_codes
+from directory.store.writes import (
+    CLEAR_IDENTIFIED,
+    LINK_IDENTIFIED,
+    ORGANISATION_CONTENT,
+    SERVICE_CONTENT,
+    derived_organisation,
+    identifier_codes,
+    name_words,
+    view_hashes,
+)
 
 READ_ORGANISATIONS = cypher("schema.read_organisations", """
 MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
@@ -39,6 +48,48 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
                                              for r in rows])
         after = rows[-1]["n"]["id"]
     await graph.write(SET_SERVICE_NAMES)
+
+
+VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """
+MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
+RETURN n {.*} AS n
+ORDER BY n.id LIMIT 2000
+""")
+VIEWS_SERVICES = cypher("schema.views_services", f"""
+MATCH (n:Service) WHERE $after IS NULL OR n.id > $after
+RETURN {service_map('n')} AS n
+ORDER BY n.id LIMIT 2000
+""")
+SET_VIEWS = {label: cypher(f"schema.set_views_{label.lower()}", f"""
+UNWIND $rows AS r
+MATCH (n:{label} {{id: r.id}})
+SET n += r.derived, n.network_hash = r.views.network, n.public_hash = r.views.public,
+    n.network_revision = n.revision, n.public_revision = n.revision,
+    n.network_updated_at = n.updated_at, n.public_updated_at = n.updated_at
+""") for label in ("Organisation", "Service")}
+
+
+async def _views(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Per-view hashes, revisions and times (version 7), and the published subdivision. Records
+    written before have no history per view: each view starts at the record's own revision."""
+    for label, query in (("Organisation", VIEWS_ORGANISATIONS), ("Service", VIEWS_SERVICES)):
+        after = None
+        while rows := await graph.read(query, after=after):
+            out = []
+            for r in rows:
+                n = r["n"]
+                if label == "Organisation":
+                    content = {k: n.get(k) for k in ORGANISATION_CONTENT}
+                    out.append({"id": n["id"], "views": view_hashes("organisation", n["id"], content),
+                                "derived": derived_organisation(n["id"], content)})
+                else:
+                    content = {k: n.get(k) for k in SERVICE_CONTENT}
+                    content.update(coverage=sorted(f"{c['place']}/{c['presence']}" for c in n["coverage"]),
+                                   groups=sorted(n["groups"]))
+                    out.append({"id": n["id"], "views": view_hashes("service", n["id"], content),
+                                "derived": {"name_words": name_words(n.get("name") or "")}})
+            await graph.write(SET_VIEWS[label], rows=out)
+            after = rows[-1]["n"]["id"]
 
 
 IDENTIFIERS_AFTER = cypher("schema.identifiers_after", """
@@ -132,6 +183,9 @@ MIGRATIONS: list[list[Step]] = [
                                        "FOR (n:Organisation) ON (n.publisher)"),
         cypher("schema.service_publisher", "CREATE INDEX service_publisher IF NOT EXISTS "
                                            "FOR (n:Service) ON (n.publisher)"),
+    ],
+    [  # 7: a revision and update time per view; the published subdivision; name words for search
+        _views,
     ],
 ]
 

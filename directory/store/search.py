@@ -4,9 +4,12 @@ The server's full-text index (Lucene on both backends, see `backends.py`) finds 
 word of the query must match a name or alias (exactly, as a prefix, or within one or two typos)
 or a description word. Only candidates the viewer may see come back from the query.
 
-The score is then computed here, from the candidate's own visible text alone. Lucene's score
-depends on word statistics over the whole index, hidden records included, so passing it on
-would let a viewer detect records it may not see; ours cannot.
+Nothing that depends on hidden records decides what a viewer gets. Lucene's score does (its word
+statistics count every record in the index), so it is not used at all: the query orders the
+visible candidates by a coarse score of their own names (each query word found whole in a name
+counts 3, as a prefix 2, otherwise 1) and then id, keeps the first `MAX_HITS`, and counts them
+all; the exact score is computed here from each candidate's own visible text. Which visible
+records come back, and in which order, is thus the same whatever hidden records exist.
 """
 
 from __future__ import annotations
@@ -21,26 +24,30 @@ from directory.errors import BadArgument
 from directory.store.cypher import cypher, visible
 
 MAX_WORDS = 8
-MAX_HITS = 200  # candidates ranked per record type; refine the query to see past them
+MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+_COARSE = """reduce(t = 0, w IN $words | t + CASE WHEN w IN coalesce(n.name_words, []) THEN 3
+         WHEN size(w) >= 3 AND any(x IN coalesce(n.name_words, []) WHERE x STARTS WITH w) THEN 2 ELSE 1 END)"""
 SEARCH_ORGANISATIONS = cypher("search.organisations", f"""
-CALL db.index.fulltext.queryNodes($index, $text) YIELD node, score
-WITH node AS n, score
+CALL db.index.fulltext.queryNodes($index, $text) YIELD node
+WITH node AS n
 WHERE n:Organisation AND {visible('n')}
-RETURN n.id AS id, n.name AS name, n.aliases AS aliases, n.description AS description
-ORDER BY score DESC, id
-LIMIT $limit
+WITH n, {_COARSE} AS coarse
+ORDER BY coarse DESC, n.id
+WITH collect([n.id, n.name, coalesce(n.aliases, []), coalesce(n.description, '')]) AS found
+RETURN size(found) AS total, found[0..$limit] AS top
 """)
 SEARCH_SERVICES = cypher("search.services", f"""
-CALL db.index.fulltext.queryNodes($index, $text) YIELD node, score
-WITH node AS s, score
-WHERE s:Service AND {visible('s')}
-MATCH (n:Organisation {{id: s.organisation}})
-WHERE {visible('n')}
-RETURN s.id AS id, s.name AS name, [] AS aliases, s.description AS description
-ORDER BY score DESC, id
-LIMIT $limit
+CALL db.index.fulltext.queryNodes($index, $text) YIELD node
+WITH node AS n
+WHERE n:Service AND {visible('n')}
+MATCH (o:Organisation {{id: n.organisation}})
+WHERE {visible('o')}
+WITH n, {_COARSE} AS coarse
+ORDER BY coarse DESC, n.id
+WITH collect([n.id, n.name, [], coalesce(n.description, '')]) AS found
+RETURN size(found) AS total, found[0..$limit] AS top
 """)
 
 
@@ -141,9 +148,10 @@ class Hit:
         return (-self.score, self.name, self.kind, self.id)
 
 
-def rank(query_words: list[str], kind: str, rows: list[dict[str, Any]]) -> list[Hit]:
-    return [Hit(kind, r["id"], r["name"], score(query_words, r["name"], list(r["aliases"] or []),
-                                                r["description"] or "")) for r in rows]
+def rank(query_words: list[str], kind: str, found: list[list[Any]]) -> list[Hit]:
+    """Hits from a search statement's `top`: [id, name, aliases, description] each."""
+    return [Hit(kind, rid, name, score(query_words, name, list(aliases), description))
+            for rid, name, aliases, description in found]
 
 
 def cursor(hit: Hit) -> str:

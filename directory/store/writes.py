@@ -3,20 +3,29 @@
 A record whose content hash did not change keeps its revision and `updated_at`; a changed one gets
 `revision + 1`, a new timestamp, and its owned relationships (BASED_IN, OFFERS, AVAILABLE_IN,
 SERVES) replaced. Rows go to the server in batches of `BATCH` (2,000 measured fastest on ArcadeDB).
+
+Each record also keeps a revision and update time per view (`viewer.py`): the network view (no
+recorded location, only the published one) and the public view (nor network-only fields). Each
+moves only when what that view shows changed, so moving a point inside its published cell, or
+changing a capacity, is no news to the public. After organisations are written, shelters'
+withheld places are worked out again (`store.shelters`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from directory.location import published
 from directory.model import LINK_TYPES, Link, Location, Organisation, Precision, Service
+from directory.store import shelters
 from directory.store.cypher import cypher
 from directory.store.graph import Graph, Tx
+from directory.taxonomy import SENSITIVE_KINDS
 
 
 def now() -> str:
@@ -32,13 +41,24 @@ def _hash(props: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(props, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-UPSERT_ORGANISATIONS = cypher("writes.upsert_organisations", """
+# Per view: the revision and time move only when the view's hash changed. SET items apply in order,
+# so each view's hash is compared before it is replaced.
+_VIEWS = """
+    n.network_revision = CASE WHEN n.network_hash = r.views.network THEN n.network_revision
+                              ELSE coalesce(n.network_revision, 0) + 1 END,
+    n.network_updated_at = CASE WHEN n.network_hash = r.views.network THEN n.network_updated_at ELSE $now END,
+    n.public_revision = CASE WHEN n.public_hash = r.views.public THEN n.public_revision
+                             ELSE coalesce(n.public_revision, 0) + 1 END,
+    n.public_updated_at = CASE WHEN n.public_hash = r.views.public THEN n.public_updated_at ELSE $now END,
+    n.network_hash = r.views.network, n.public_hash = r.views.public"""
+UPSERT_ORGANISATIONS = cypher("writes.upsert_organisations", f"""
 UNWIND $rows AS r
-MERGE (n:Organisation {id: r.id})
-WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed
+MERGE (n:Organisation {{id: r.id}})
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.kind AS kind_before, n.visibility AS was
 WHERE changed
-SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now
-RETURN n.id AS id, r.place AS place, n.revision AS revision
+SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
+RETURN n.id AS id, r.place AS place, n.revision AS revision, [kind_before, n.kind] AS kinds,
+       'restricted' IN [was, n.visibility] AS restricted
 """)
 CLEAR_BASED_IN = cypher("writes.clear_based_in", """
 UNWIND $ids AS oid
@@ -62,13 +82,13 @@ MATCH (n:Organisation {id: r.id})
 MERGE (i:OrgIdentifier {code: r.code})
 CREATE (n)-[:IDENTIFIED_AS]->(i)
 """)
-UPSERT_SERVICES = cypher("writes.upsert_services", """
+UPSERT_SERVICES = cypher("writes.upsert_services", f"""
 UNWIND $rows AS r
-MERGE (s:Service {id: r.id})
-WITH s, r, (s.hash IS NULL OR s.hash <> r.hash) AS changed
+MERGE (n:Service {{id: r.id}})
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was
 WHERE changed
-SET s += r.props, s.hash = r.hash, s.revision = coalesce(s.revision, 0) + 1, s.updated_at = $now
-RETURN s.id AS id, s.revision AS revision
+SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
+RETURN n.id AS id, n.revision AS revision, 'restricted' IN [was, n.visibility] AS restricted
 """)
 CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
 UNWIND $ids AS sid
@@ -114,22 +134,63 @@ RETURN count(l) AS changed
 
 # Properties the store derives from a record for its own queries; never part of the content hash.
 _SEARCH_SEP = " \u2022 "
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
-    """The names full-text search looks in, and the point anyone may see (for `near`).
+    """The names full-text search looks in, and the location anyone may see (for `near`, for the
+    subdivision filter, for the views' hashes).
 
     The point is the published one (`location.published`), so proximity search and distance
     sorting can never tell more than the map does. Country precision has no point: it matches by
     country. A peer's record goes through the same rule: its point came published (the same rule
     gives the same point again), but its precision is enforced here, not trusted."""
-    loc = published(Location(props.get("latitude"), props.get("longitude"),
-                             Precision(props.get("precision") or "hidden"), props.get("country"),
-                             props.get("subdivision")), record)
+    loc = _published(record, props)
     has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
     return {"search_names": _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])]),
+            "name_words": name_words(props["name"], *(props.get("aliases") or [])),
             "pub_latitude": loc.latitude if has_point else None,
-            "pub_longitude": loc.longitude if has_point else None}
+            "pub_longitude": loc.longitude if has_point else None,
+            "pub_subdivision": loc.subdivision if loc.precision in _POINT_PRECISIONS else None}
+
+
+def name_words(*names: str) -> list[str]:
+    """The lower-case words of a record's names, which search ranks candidates by (`store.search`)."""
+    return sorted({w.lower() for name in names for w in _WORD.findall(name or "")})
+
+
+def _published(record: str, props: dict[str, Any]) -> Location:
+    return published(Location(props.get("latitude"), props.get("longitude"),
+                              Precision(props.get("precision") or "hidden"), props.get("country"),
+                              props.get("subdivision")), record)
+
+
+# The stored properties a record's content (and so its hashes) is made of.
+ORGANISATION_CONTENT = ("name", "kind", "visibility", "owner", "publisher", "aliases", "description", "website",
+                        "languages", "contact_channels", "identifiers", "latitude", "longitude", "precision",
+                        "country", "subdivision", "source")
+SERVICE_CONTENT = ("organisation", "owner", "publisher", "name", "type", "visibility", "description", "eligibility",
+                   "capacity", "capacity_unit", "capacity_confirmed", "response_hours", "languages", "cost", "status")
+
+# Fields only network members (and the owner, and stewards) see; `records.py` empties them for the public.
+NETWORK_ONLY = {"organisation": ("contact_channels",),
+                "service": ("capacity", "capacity_unit", "capacity_confirmed")}
+_LOCATION = ("latitude", "longitude", "precision", "country", "subdivision")
+
+
+def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, str]:
+    """The hash of a record's content as the network and the public see it: for an organisation
+    with its published location instead of the recorded one; for the public without the
+    network-only fields."""
+    seen = dict(content)
+    if kind == "organisation":
+        loc = _published(record, content)
+        seen.update(latitude=loc.latitude, longitude=loc.longitude, precision=loc.precision.value,
+                    country=loc.country, subdivision=loc.subdivision)
+    network = _hash(seen)
+    for name in NETWORK_ONLY[kind]:
+        seen.pop(name, None)
+    return {"network": network, "public": _hash(seen)}
 
 
 def identifier_codes(identifiers: list[str]) -> list[str]:
@@ -151,8 +212,9 @@ def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
         "source": org.source,
     }
     content_hash = _hash(props)
+    views = view_hashes("organisation", org.id, props)
     props.update(derived_organisation(org.id, props))
-    return {"id": org.id, "props": props, "hash": content_hash, "place": loc.subdivision or loc.country,
+    return {"id": org.id, "props": props, "hash": content_hash, "views": views, "place": loc.subdivision or loc.country,
             "codes": identifier_codes(org.identifiers)}
 
 
@@ -168,7 +230,9 @@ def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
     # Coverage and groups live in relationships but count as content for the revision.
     content = dict(props, coverage=sorted(f"{c.place}/{c.presence.value}" for c in svc.coverage),
                    groups=sorted(svc.groups))
-    return {"id": svc.id, "props": dict(props, search_names=svc.name), "hash": _hash(content)}
+    return {"id": svc.id, "props": dict(props, search_names=svc.name, name_words=name_words(svc.name)),
+            "hash": _hash(content),
+            "views": view_hashes("service", svc.id, content)}
 
 
 def _link_row(link: Link, publisher: str) -> dict[str, Any]:
@@ -181,11 +245,14 @@ class WriteCounts:
     organisations: int = 0
     services: int = 0
     links: int = 0
+    # records changed that were restricted before or after, (kind, id): for the audit log
+    restricted: list[tuple[str, str]] = field(default_factory=list)
 
     def __iadd__(self, other: WriteCounts) -> WriteCounts:
         self.organisations += other.organisations
         self.services += other.services
         self.links += other.links
+        self.restricted += other.restricted
         return self
 
 
@@ -232,13 +299,19 @@ def prepare(directory_id: str, organisations: list[Organisation], services: list
     )
 
 
-async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str) -> WriteCounts:
+async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_minimum: int) -> WriteCounts:
     """Send prepared rows inside the caller's transaction. Services and links whose organisations
-    do not exist are not written; the caller checks references with `existing_organisations`."""
+    do not exist are not written; the caller checks references with `existing_organisations`.
+    `shelter_minimum`: see `store.shelters`."""
     counts = WriteCounts()
     if rows.organisations:
         changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, rows.organisations, now=stamp)
         counts.organisations = len(changed)
+        counts.restricted += [("organisation", r["id"]) for r in changed if r["restricted"]]
+        sensitive = [r for r in changed if set(r["kinds"]) & SENSITIVE_KINDS]
+        if sensitive:
+            await shelters.refresh(graph, tx, shelter_minimum, stamp,
+                                   [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS])
         # A record at revision 1 was just created: it has no old relationships to clear.
         await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
         await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
@@ -248,9 +321,10 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str) -> WriteCoun
         await _batched(graph, tx, LINK_IDENTIFIED,
                        [{"id": r["id"], "code": c} for r in changed for c in codes[r["id"]]])
     if rows.services:
-        changed_svc = {r["id"]: r["revision"]
-                       for r in await _batched(graph, tx, UPSERT_SERVICES, rows.services, now=stamp)}
+        written = await _batched(graph, tx, UPSERT_SERVICES, rows.services, now=stamp)
+        changed_svc = {r["id"]: r["revision"] for r in written}
         counts.services = len(changed_svc)
+        counts.restricted += [("service", r["id"]) for r in written if r["restricted"]]
         await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, [i for i, revision in changed_svc.items() if revision > 1])
         await _batched(graph, tx, LINK_OFFERS, [rows.offers[i] for i in changed_svc])
         await _batched(graph, tx, LINK_COVERAGE, [c for i in changed_svc for c in rows.coverage[i]])
@@ -262,6 +336,6 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str) -> WriteCoun
 
 
 async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
-                        services: list[Service], links: list[Link], stamp: str) -> WriteCounts:
+                        services: list[Service], links: list[Link], stamp: str, shelter_minimum: int) -> WriteCounts:
     """Upsert records inside the caller's transaction (`directory_id`: their publisher)."""
-    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp)
+    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp, shelter_minimum)

@@ -1,0 +1,66 @@
+"""Shelters the public may not place: too few share the place they would be shown in.
+
+One or two public shelters (or relocation hosts, `taxonomy.SENSITIVE_KINDS`) in a country would
+be singled out by any listing of that country, even at country precision. So a public shelter is
+marked `place_withheld` when fewer than `minimum` public shelters share its country, or the
+subdivision its published precision shows. For the public (anonymous viewers, the public feed,
+public exports) such a shelter then has no place at all: no country, no subdivision, no point,
+and no place filter, proximity search or distance sort matches it by where it is. Members and
+stewards see it as before. Maps apply the same rule to what they draw (`store.mapping`).
+
+The counts are over public records only, so whether a shelter is withheld tells nothing about
+records the public cannot see. The marks are worked out again after every write of a shelter and
+at every start (the minimum is a setting). When a shelter's mark flips, its public view changed:
+its public revision and update time move, so the public feed carries the change.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from directory.store.cypher import cypher
+from directory.store.graph import Graph, Tx
+from directory.taxonomy import SENSITIVE_KINDS
+
+KINDS = sorted(SENSITIVE_KINDS)
+
+SHELTERS = cypher("shelters.all", """
+MATCH (s:Organisation) WHERE s.kind IN $kinds
+RETURN s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
+       coalesce(s.place_withheld, false) AS withheld
+""")
+MARK = cypher("shelters.mark", """
+UNWIND $rows AS r
+MATCH (s:Organisation {id: r.id})
+SET s.place_withheld = r.withheld,
+    s.public_revision = coalesce(s.public_revision, 0) + 1, s.public_updated_at = $now
+""")
+UNMARK = cypher("shelters.unmark", """
+UNWIND $ids AS id
+MATCH (s:Organisation {id: id}) WHERE s.place_withheld = true AND NOT s.kind IN $kinds
+SET s.place_withheld = false, s.public_revision = coalesce(s.public_revision, 0) + 1, s.public_updated_at = $now
+""")
+
+
+async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
+    """Mark the shelters whose place the public may not see, inside the caller's transaction;
+    `no_longer`: organisations that were shelters and are not now. Returns how many marks changed."""
+    if no_longer:
+        await graph.run(tx, UNMARK, ids=no_longer, kinds=KINDS, now=now)
+    rows = await graph.run(tx, SHELTERS, kinds=KINDS)
+    public = [r for r in rows if r["public"] and r["country"]]
+    per_place = Counter(place for r in public for place in {r["country"], r["subdivision"]} if place)
+    lonely = {r["id"] for r in public
+              if any(per_place[place] < minimum for place in {r["country"], r["subdivision"]} if place)}
+    flipped = [{"id": r["id"], "withheld": r["id"] in lonely} for r in rows if r["withheld"] != (r["id"] in lonely)]
+    if flipped:
+        await graph.run(tx, MARK, rows=flipped, now=now)
+    return len(flipped)
+
+
+async def refresh_now(graph: Graph, minimum: int, now: str) -> int:
+    """`refresh` in its own transaction (at start-up)."""
+    async def work(tx: Tx) -> int:
+        return await refresh(graph, tx, minimum, now)
+
+    return await graph.write_tx(work)

@@ -1,0 +1,65 @@
+"""An unknown filter value is an error naming the value and the nearest valid ones, on every channel.
+
+Before, GraphQL answered such a filter with zero results, which reads as "nobody offers this".
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from directory.errors import BadArgument
+from directory.store.listing import Filter
+from directory.store.records import Store
+from directory.viewer import ANONYMOUS
+from tests.conftest import LiveServer
+from tests.helpers import Api, load, org, service
+
+pytestmark = pytest.mark.anyio
+
+
+async def _seed(store: Store) -> None:
+    await load(store, [org("a")], [service("a-legal", "a")])
+
+
+@pytest.mark.parametrize(("argument", "value", "hint"), [
+    ("serviceType", "legal aid", "'legal-aid'"),
+    ("language", "Spanish", "'es' (Spanish)"),
+    ("kind", "ngo", "ngo'"),
+    ("group", "journalist", "'journalists'"),
+])
+async def test_graphql_names_the_unknown_value_and_the_nearest_valid_ones(store: Store, api: Api, argument: str,
+                                                                         value: str, hint: str) -> None:
+    await _seed(store)
+    for field in ("organisations", "services"):
+        body = await api.gql(f'{{ {field}(filter: {{{argument}: "{value}"}}) {{ totalCount }} }}')
+        error = body["errors"][0]
+        assert body.get("data") is None
+        assert error["message"].startswith(f"{argument}: '{value}' is not a") and hint in error["message"], error
+        assert error["extensions"] == {"code": "BAD_ARGUMENT", "argument": argument}
+
+
+async def test_a_valid_value_still_filters(store: Store, api: Api) -> None:
+    await _seed(store)
+    found = await api.data('{ organisations(filter: {serviceType: "legal-aid", language: "ES"}) { totalCount } }')
+    assert found["organisations"]["totalCount"] == 0  # valid, and simply nobody: no error
+    found = await api.data('{ organisations(filter: {serviceType: "legal-aid"}) { totalCount } }')
+    assert found["organisations"]["totalCount"] == 1
+
+
+async def test_the_store_checks_for_every_caller_and_sees_terms_added_since(store: Store) -> None:
+    await _seed(store)
+    with pytest.raises(BadArgument, match="'legal-aid'"):
+        await store.list_services(ANONYMOUS, Filter(service_type="legal_aid"))
+    await store.add_term("service-type", "legal-aid-plus", "Legal aid plus")
+    page = await store.list_services(ANONYMOUS, Filter(service_type="legal-aid-plus"))
+    assert page.items == []
+
+
+async def test_maps_and_places_use_the_same_check(store: Store, live_server: LiveServer, api: Api) -> None:
+    await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        page = await client.get("/maps/directory", params={"serviceType": "legal aid"})
+    assert page.status_code == 400 and "legal-aid" in page.text
+    body = await api.gql('{ places(codes: ["CO"], group: "journalist") { code } }')
+    assert "'journalists'" in body["errors"][0]["message"]

@@ -1,0 +1,191 @@
+"""No leak by filter, ranking, place or revision: what a viewer gets depends only on what it may see.
+
+Each test builds the situation a probe used: a filter on the recorded subdivision, a search whose
+ranking counted hidden records, a lonely public shelter listed with its country, and a change
+invisible at the published precision showing as a new revision.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from directory import exports
+from directory.store.listing import Filter, Near, Sort
+from directory.store.records import Store
+from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from federation.publish import Publisher
+from tests.helpers import Api, load, org, service
+from tests.test_federation_publish import ONLINE, latest, read_all
+
+pytestmark = pytest.mark.anyio
+
+MEMBER = Viewer("member", "test:someone-else")
+ANTIOQUIA = {"#country+code": "CO", "#adm1+code": "CO-ANT", "#geo+lat": "6.2512", "#geo+lon": "-75.5634"}
+
+
+async def _ids(store: Store, viewer: Viewer, where: Filter, kind: str = "organisation") -> list[str]:
+    lister = store.list_organisations if kind == "organisation" else store.list_services
+    page = await lister(viewer, where, first=100)
+    assert page.total == len(page.items)
+    return sorted(r.id for r in page.items)
+
+
+# --- filters use only what the viewer may see --------------------------------------------------
+
+async def test_a_subdivision_filter_never_finds_a_record_by_its_recorded_subdivision(store: Store) -> None:
+    await load(store, [org("country-level", **ANTIOQUIA, **{"#geo+precision": "country"}),
+                       org("hidden-level", **ANTIOQUIA, **{"#geo+precision": "hidden"}),
+                       org("area-level", **ANTIOQUIA, **{"#geo+precision": "admin_area"}),
+                       org("town-level", **ANTIOQUIA, **{"#geo+precision": "locality"})])
+    in_antioquia = Filter(subdivision="CO-ANT")
+    shown = ["test:area-level", "test:town-level"]
+    assert await _ids(store, ANONYMOUS, in_antioquia) == shown
+    assert await _ids(store, MEMBER, in_antioquia) == shown
+    assert await _ids(store, Viewer("member", "test:country-level"), in_antioquia) == [
+        "test:area-level", "test:country-level", "test:town-level"]  # its own members see what was recorded
+    assert len(await _ids(store, STEWARD, in_antioquia)) == 4
+    for other in ("CO-CUN", "CO-VAC"):  # nor by its absence from the other provinces
+        assert await _ids(store, ANONYMOUS, Filter(subdivision=other)) == []
+    assert len(await _ids(store, ANONYMOUS, Filter(country="CO"))) == 4
+
+
+async def test_the_graphql_subdivision_filter_walks_no_province_to_a_hidden_one(store: Store, api: Api) -> None:
+    await load(store, [org("quiet", **ANTIOQUIA, **{"#geo+precision": "country"})])
+    aliases = " ".join(f'{code.replace("-", "_")}: organisations(filter: {{subdivision: "{code}"}}) {{ totalCount }}'
+                       for code in ("CO-ANT", "CO-CUN", "CO-VAC", "CO-ATL"))
+    found = await api.data(f"{{ {aliases} }}")
+    assert {k: v["totalCount"] for k, v in found.items()} == {"CO_ANT": 0, "CO_CUN": 0, "CO_VAC": 0, "CO_ATL": 0}
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+async def _search(store: Store, text: str) -> list[Any]:
+    pages: list[Any] = []
+    after = None
+    while True:
+        page = await store.search(ANONYMOUS, text, first=100, after=after)
+        pages.append((page.total, [(h.kind, h.id, h.score) for h in page.hits]))
+        if not page.has_next:
+            return pages
+        after = page.cursors[-1]
+
+
+async def test_which_visible_records_a_search_returns_does_not_depend_on_hidden_records(store: Store) -> None:
+    # more visible matches than are ranked, half matching one word by name and half the other
+    await load(store, [org(f"a{i:03}", f"Alpha River Group {i}", **{"#description": "beta"}) for i in range(300)]
+               + [org(f"b{i:03}", f"Beta Lake Group {i}", **{"#description": "alpha"}) for i in range(300)]
+               + [org(f"c{i:03}", f"Gamma Group {i}", **{"#description": "alpha beta river"}) for i in range(100)])
+    before = await _search(store, "alpha beta")
+    assert before[0][0] == 700 and sum(len(hits) for _, hits in before) == 500
+
+    # hidden records full of one of the words shift every statistic Lucene keeps
+    await load(store, [org(f"h{i:03}", f"Alpha Alpha {i}", **{"#description": "alpha alpha alpha beta",
+                                                               "#meta+visibility": "restricted"})
+                       for i in range(400)]
+               + [org(f"n{i:03}", f"Beta {i}", **{"#description": "beta beta", "#meta+visibility": "network"})
+                  for i in range(200)])
+    assert await _search(store, "alpha beta") == before
+
+
+# --- lonely shelters ------------------------------------------------------------------------------
+
+def _shelter(name: str, lat: str, lon: str, **more: object) -> dict[str, object]:
+    return org(name, **{"#org+type": "shelter", "#country+code": "KE", "#geo+lat": lat, "#geo+lon": lon,
+                        "#geo+precision": "locality", **more})
+
+
+async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channel(store: Store, api: Api,
+                                                                                  tmp_path: Path) -> None:
+    await load(store, [_shelter("safe-house", "-1.29", "36.82"), org("group", **{"#country+code": "KE"})],
+               [service("safe-house-stay", "safe-house", kind="relocation-in-country")])
+    anonymous = await store.organisation(ANONYMOUS, "test:safe-house")
+    assert anonymous.location is not None and anonymous.location.country is None
+    assert anonymous.location.latitude is None and anonymous.location.precision.value == "hidden"
+    member = await store.organisation(MEMBER, "test:safe-house")
+    assert member.location is not None and member.location.country == "KE" and member.location.latitude is not None
+
+    in_kenya = Filter(country="KE")
+    assert await _ids(store, ANONYMOUS, in_kenya) == ["test:group"]
+    assert "test:safe-house" in await _ids(store, MEMBER, in_kenya)
+    near = Filter(near=Near(-1.29, 36.82, 50))
+    assert await _ids(store, ANONYMOUS, near) == ["test:group"]  # by its country; the shelter not at all
+    assert [o.id for o in (await store.list_organisations(ANONYMOUS, near, sort=Sort.DISTANCE)).items] == [
+        "test:group"]
+    assert "test:safe-house" in await _ids(store, MEMBER, near)
+
+    listed = await api.data('{ organisations(filter: {kind: "shelter"}) { edges { node { recordId '
+                            'location { country latitude precision } } } } }')
+    assert listed["organisations"]["edges"] == [{"node": {"recordId": "test:safe-house", "location": {
+        "country": None, "latitude": None, "precision": "HIDDEN"}}}]
+
+    await exports.export_csv(store, ANONYMOUS, tmp_path, lambda _: None)
+    with (tmp_path / "organisations.csv").open(encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    tags, shelter = rows[1], next(r for r in rows if "test:safe-house" in r or "safe-house" in r)
+    assert shelter[tags.index("#country+code")] == "" and shelter[tags.index("#geo+lat")] == ""
+
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    public, state = await read_all(publisher, "public")
+    body = latest(public)["test:safe-house"].body
+    assert body is not None and body["location"]["country"] is None and body["location"]["latitude"] is None
+
+    # two more public shelters in Kenya: none is alone any more, and the change reaches the feed
+    first_revision = anonymous.provenance.revision if anonymous.provenance else 0
+    await load(store, [_shelter("refuge", "-0.09", "34.77"), _shelter("haven", "-4.04", "39.67")])
+    shown = await store.organisation(ANONYMOUS, "test:safe-house")
+    assert shown.location is not None and shown.location.country == "KE"
+    assert shown.provenance is not None and shown.provenance.revision > first_revision
+    assert "test:safe-house" in await _ids(store, ANONYMOUS, in_kenya)
+    await publisher.publish()
+    later, _ = await read_all(publisher, "public", state)
+    assert latest(later)["test:safe-house"].body["location"]["country"] == "KE"  # type: ignore[index]
+
+
+async def test_withholding_counts_public_shelters_only(store: Store) -> None:
+    await load(store, [_shelter("open-1", "-1.29", "36.82"),
+                       *[_shelter(f"secret-{i}", "-1.3", "36.8", **{"#meta+visibility": "restricted"})
+                         for i in range(5)]])
+    shown = await store.organisation(ANONYMOUS, "test:open-1")
+    assert shown.location is not None and shown.location.country is None  # hidden shelters do not make it safe
+
+
+# --- revisions per view ---------------------------------------------------------------------------
+
+async def test_a_change_invisible_to_a_view_is_no_new_revision_in_it(store: Store) -> None:
+    point = {"#geo+precision": "locality", "#country+code": "CO"}
+    await load(store, [org("mover", **point, **{"#geo+lat": "4.6012", "#geo+lon": "-74.0712",
+                                                  "#channel+contact": "signal:+57 1"})],
+               [service("mover-aid", "mover", **{"#capacity": "5", "#capacity+unit": "cases"})])
+    before = {v: await store.organisation(v, "test:mover") for v in (ANONYMOUS, MEMBER, STEWARD)}
+    services_before = {v: (await store.services_by_id(v, ["test:mover-aid"]))["test:mover-aid"]
+                       for v in (ANONYMOUS, MEMBER, STEWARD)}
+
+    # the point moves inside its 0.1 degree cell; the secure contact changes; the capacity changes
+    await load(store, [org("mover", **point, **{"#geo+lat": "4.6498", "#geo+lon": "-74.0288",
+                                                  "#channel+contact": "signal:+57 2"})],
+               [service("mover-aid", "mover", **{"#capacity": "7", "#capacity+unit": "cases"})])
+    after = {v: await store.organisation(v, "test:mover") for v in (ANONYMOUS, MEMBER, STEWARD)}
+    services_after = {v: (await store.services_by_id(v, ["test:mover-aid"]))["test:mover-aid"]
+                      for v in (ANONYMOUS, MEMBER, STEWARD)}
+
+    def moved(a: Any, b: Any) -> tuple[bool, bool]:
+        return (a.provenance.revision != b.provenance.revision, a.provenance.updated_at != b.provenance.updated_at)
+
+    assert after[ANONYMOUS].location == before[ANONYMOUS].location
+    assert moved(before[ANONYMOUS], after[ANONYMOUS]) == (False, False)  # nothing it can see changed
+    assert moved(before[MEMBER], after[MEMBER]) == (True, True)  # the contact channel changed
+    assert moved(before[STEWARD], after[STEWARD]) == (True, True)
+    assert moved(services_before[ANONYMOUS], services_after[ANONYMOUS]) == (False, False)  # capacity is not public
+    assert moved(services_before[MEMBER], services_after[MEMBER]) == (True, True)
+
+    assert after[STEWARD].provenance is not None
+    later = Filter(updated_since=after[STEWARD].provenance.updated_at)
+    assert await _ids(store, STEWARD, later) == ["test:mover"]
+    assert await _ids(store, STEWARD, later, "service") == ["test:mover-aid"]
+    assert await _ids(store, ANONYMOUS, later) == []  # "changed since" is asked of the viewer's view too
+    assert await _ids(store, ANONYMOUS, later, "service") == []
