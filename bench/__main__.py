@@ -1,18 +1,21 @@
 """`make bench`: every benchmark with its peer in the same run. Sizes: BENCH_SIZES=10000,100000;
-BENCH_ONLY=imports,api,jobs,maps,federation picks some."""
+BENCH_ONLY=imports,api,jobs,maps,federation,backup picks some."""
 
 from __future__ import annotations
 
 import os
 
-from bench import api, federation, imports, jobs, maps
+from bench import api, backup, federation, imports, jobs, maps
 from bench.machine import describe
 
 
 def main() -> None:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
-    only = os.environ.get("BENCH_ONLY", "imports,api,jobs,maps,federation").split(",")
+    only = os.environ.get("BENCH_ONLY", "imports,api,jobs,maps,federation,backup").split(",")
     print(f"machine: {describe()}")
+    if "backup" in only:
+        for n in sizes:
+            backup.run(n)
     if "federation" in only:
         for n in sizes:
             federation.run(n)

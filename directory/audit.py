@@ -16,14 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from directory.files import private_folder, private_open
 from directory.store.writes import now
 from directory.viewer import Viewer
 
 
 class AuditLog:
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
+        private_folder(folder)
         self.path = folder / f"restricted-{socket.gethostname()}-{os.getpid()}.jsonl"
         self._lock = threading.Lock()
 
@@ -34,8 +34,7 @@ class AuditLog:
         line = json.dumps({"at": now(), "who": viewer.who or viewer.role, "role": viewer.role,
                            "organisation": viewer.organisation, "action": action, "kind": kind, "ids": ids})
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as f:
+            with private_open(self.path, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
 
 

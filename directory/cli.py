@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from directory import cli_federation, cli_jobs, cli_maps, cli_peers, demo, exports, hsds, hxl, importer, indicators
 from directory.config import Settings
 from directory.errors import BadArgument, DirectoryError
+from directory.files import UMASK, private_open
 from directory.store import backup as backups
 from directory.store import needs, open_store
 from directory.store.records import Store
@@ -112,7 +114,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> int:
         n = 0
         tmp = Path(args.output + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
+        with private_open(tmp, "w", encoding="utf-8") as f:  # it holds restricted records
             async for line in backups.dump(store.graph, store.directory_id):
                 f.write(line + "\n")
                 n += 1
@@ -208,9 +210,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
             print(f"embedded store running (pid {info['pid']}) on 127.0.0.1:{info['bolt_port']}")
         else:
             print(f"no store running on {settings.data_dir}")
-    for run in _with_store(settings, lambda store: store.unfinished_imports()):
+    async def unfinished(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return await store.unfinished_imports(), await backups.unfinished(store.graph)
+
+    imports, restores = _with_store(settings, unfinished)
+    for run in imports:
         print(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
               "run the same import again to complete it")
+    for run in restores:
+        print(f"unfinished restore started {run['started_at']} from {run['source']}: run `directory restore` "
+              "again to delete what it wrote and start over")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -292,6 +301,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    os.umask(UMASK)  # whatever a verb writes (backups, exports, maps, the store's files) is owner-only
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(data_dir=Path(args.data) if args.data else None,

@@ -16,6 +16,7 @@ from typing import Any
 
 from directory import iati
 from directory.config import Settings
+from directory.files import write_private
 from directory.jobs import gaps, partners, paths
 from directory.jobs.referrals import Question, referral_paths
 from directory.jobs.referrals import table as referral_table
@@ -37,7 +38,7 @@ def _show(table: Table, args: argparse.Namespace, full: Table | None = None) -> 
     """Print the table; write `full` (or the same table) as CSV when asked."""
     sys.stdout.write(table.render())
     if args.csv:
-        Path(args.csv).write_text((full or table).csv(), encoding="utf-8")
+        write_private(Path(args.csv), (full or table).csv())  # owner-only: it may hold non-public records
         print(f"written to {args.csv}", file=sys.stderr)
 
 

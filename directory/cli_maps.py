@@ -15,6 +15,7 @@ from typing import Any
 from directory.cli_jobs import run_with_store, viewer_from
 from directory.config import Settings
 from directory.errors import BadArgument
+from directory.files import write_private
 from directory.store.records import Store
 from maps import assets
 from maps.page import Options
@@ -41,7 +42,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> None:
         return await draw(args.kind, store, viewer, filters, settings, options)
 
     page: str = run_with_store(settings, work)
-    Path(args.output).write_text(page, encoding="utf-8")
+    write_private(Path(args.output), page)  # owner-only: a steward's or member's map shows non-public records
     print(f"{args.kind} map written to {args.output} ({len(page.encode()) / 1e6:.1f} MB)", file=sys.stderr)
 
 

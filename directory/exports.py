@@ -1,7 +1,8 @@
 """Exports that obey visibility: what a file holds is what its viewer may see, nothing more.
 
 `directory export` uses the anonymous viewer unless a steward asks for another audience, so a
-public export holds only public records, with locations at their published precision.
+public export holds only public records, with locations at their published precision. Every file
+is written owner-only (`directory.files`): temporary files 0600, renamed into a 0700 folder.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from directory import hsds, hxl
+from directory.files import private_folder, private_open
 from directory.store.records import Store
 from directory.viewer import Viewer
 
 
 async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Callable[[str], None]) -> dict[str, int]:
     """Write `out/organizations.json` and `out/services.json` as HSDS 3.0 JSON arrays."""
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     counts = {"organizations": 0, "services": 0}
     orgs_tmp, svcs_tmp = out / ".organizations.json.tmp", out / ".services.json.tmp"
-    with orgs_tmp.open("w", encoding="utf-8") as orgs_file, svcs_tmp.open("w", encoding="utf-8") as svcs_file:
+    with private_open(orgs_tmp, "w", encoding="utf-8") as orgs_file, \
+            private_open(svcs_tmp, "w", encoding="utf-8") as svcs_file:
         orgs_file.write("[")
         svcs_file.write("[")
         async for page in store.each_organisation(viewer):
@@ -43,12 +46,12 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Callabl
 
 async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Callable[[str], None]) -> dict[str, int]:
     """Write `out/organisations.csv`, `services.csv` and `links.csv` in the HXL format imports read."""
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     counts = {"organisations": 0, "services": 0, "links": 0}
     names = {kind: out / f".{kind}.csv.tmp" for kind in counts}
-    with names["organisations"].open("w", newline="", encoding="utf-8") as orgs_file, \
-            names["services"].open("w", newline="", encoding="utf-8") as svcs_file, \
-            names["links"].open("w", newline="", encoding="utf-8") as links_file:
+    with private_open(names["organisations"], "w", newline="", encoding="utf-8") as orgs_file, \
+            private_open(names["services"], "w", newline="", encoding="utf-8") as svcs_file, \
+            private_open(names["links"], "w", newline="", encoding="utf-8") as links_file:
         orgs, svcs, links = (hxl.Writer("organisations", orgs_file), hxl.Writer("services", svcs_file),
                              hxl.Writer("links", links_file))
         async for page in store.each_organisation(viewer):

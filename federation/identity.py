@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from directory.errors import DirectoryError
+from directory.files import private_folder
 from federation.keys import Root, SigningKey, b64, format_time, next_root, seal, unb64
 
 ROOT_KEYS = 3
@@ -26,8 +27,7 @@ class KeyFileError(DirectoryError):
 
 
 def write_keys(folder: Path, keys: list[SigningKey]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    private_folder(folder)
     for key in keys:
         path = folder / f"{key.id}.key"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -1,16 +1,28 @@
-"""Backups round-trip losslessly, and a restore never mixes into a store that has records."""
+"""Backups round-trip losslessly and stream both ways; a restore never mixes into a store that has records,
+and one that fails or dies half-way leaves nothing behind (or says so, and is run again)."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from directory import demo
-from directory.errors import RestoreRefused
+from directory.errors import Conflict, RestoreRefused, ValidationFailed
 from directory.store import backup
+from directory.store.cypher import cypher
 from directory.store.records import Store
-from tests.conftest import WIPE
+from tests.conftest import WIPE, WIPE_TERMS
 
 pytestmark = pytest.mark.anyio
+
+
+IDENTIFIED = cypher("tests.identified",
+                    "MATCH (:Organisation)-[r:IDENTIFIED_AS]->(:OrgIdentifier) RETURN count(r) AS n")
 
 
 async def dump(store: Store) -> list[str]:
@@ -22,10 +34,12 @@ async def test_dump_restore_dump_is_identical(store: Store) -> None:
     await store.add_term("service-type", "burial-support", "Support with funerals")
     first = await dump(store)
     assert len(first) > 130
+    identified = await store.graph.read(IDENTIFIED)
     await store.graph.write(WIPE)
     counts = await backup.restore(store.graph, first, "backup.jsonl")
     assert counts["organisations"] == 60
     assert await dump(store) == first
+    assert await store.graph.read(IDENTIFIED) == identified and identified[0]["n"] > 0  # derived, made again
 
 
 async def test_backup_keeps_restricted_records_and_funding(store: Store) -> None:
@@ -39,3 +53,120 @@ async def test_restore_into_a_store_with_records_is_refused(store: Store) -> Non
     lines = await dump(store)
     with pytest.raises(RestoreRefused):
         await backup.restore(store.graph, lines, "backup.jsonl")
+
+
+async def test_a_dump_read_in_small_pages_is_the_same_backup(store: Store) -> None:
+    await demo.load(store)
+    small = [line async for line in backup.dump(store.graph, store.directory_id, page=7)]
+    assert small == await dump(store)
+
+
+async def test_restore_writes_part_by_part_while_it_reads(store: Store) -> None:
+    await demo.load(store)
+    lines = await dump(store)
+    await store.graph.write(WIPE)
+    read = 0
+
+    def reading() -> Iterator[str]:
+        nonlocal read
+        for line in lines:
+            read += 1
+            yield line
+
+    at_each_part: list[int] = []
+    await backup.restore(store.graph, reading(), "backup.jsonl",
+                         lambda message: at_each_part.append(read) if message.startswith("restored") else None,
+                         part_lines=20)
+    assert len(at_each_part) == -(-(len(lines) - 1) // 20)  # one transaction per 20 lines
+    # when part k is written, at most the next part has been read too: the file is never held whole
+    assert all(n <= 1 + 20 * (k + 2) for k, n in enumerate(at_each_part))
+    assert at_each_part[0] < len(lines) / 2
+    assert await dump(store) == lines
+
+
+def _broken(lines: list[str], how: str) -> list[str]:
+    if how == "bad line":
+        return [*lines[:-3], "{not json", *lines[-3:]]
+    return [*lines, lines[-1]]  # the last service twice: the store refuses the second
+
+
+@pytest.mark.parametrize("how", ["bad line", "refused by the store"])
+async def test_a_failed_restore_deletes_what_it_wrote(store: Store, how: str) -> None:
+    await demo.load(store)
+    await store.add_term("service-type", "burial-support", "Support with funerals")
+    lines = await dump(store)
+    await store.graph.write(WIPE)
+    await store.graph.write(WIPE_TERMS)
+    with pytest.raises((ValidationFailed, Conflict)):
+        await backup.restore(store.graph, _broken(lines, how), "backup.jsonl", part_lines=20)
+    assert (await store.graph.read(backup.COUNT_RECORDS))[0]["n"] == 0
+    assert await backup.unfinished(store.graph) == []
+    assert "burial-support" not in {t.code for t in await store.terms()}  # the term it added is gone too
+    await backup.restore(store.graph, lines, "backup.jsonl", part_lines=20)  # nothing in the way
+    assert await dump(store) == lines
+
+
+RESTORE_AND_DIE = """
+import asyncio, os, sys
+from pathlib import Path
+from directory.config import Settings
+from directory.store import backup, open_store
+
+def die_once_organisations_are_written(message):
+    if message.startswith("restored") and not message.startswith("restored 0 "):
+        os._exit(9)  # no clean-up of any kind: as if the machine stopped
+
+async def main():
+    async with open_store(Settings(data_dir=Path(sys.argv[1]), directory_id="test")) as store:
+        with open(sys.argv[2], encoding="utf-8") as f:
+            await backup.restore(store.graph, f, sys.argv[2], die_once_organisations_are_written, part_lines=20)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_restore_killed_half_way_is_reported_and_run_again_from_scratch(
+        store: Store, data_dir: Path, tmp_path: Path) -> None:
+    await demo.load(store)
+    lines = await dump(store)
+    await store.graph.write(WIPE)
+    file = tmp_path / "backup.jsonl"
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    died = subprocess.run([sys.executable, "-c", RESTORE_AND_DIE, str(data_dir), str(file)], capture_output=True,
+                          text=True, timeout=300)
+    assert died.returncode == 9, died.stderr
+    assert 0 < (await store.graph.read(backup.COUNT_RECORDS))[0]["n"]  # half-written...
+    assert [r["source"] for r in await backup.unfinished(store.graph)] == [str(file)]  # ...and known to be
+    status = subprocess.run([sys.executable, "-m", "directory.cli", "--data", str(data_dir), "--id", "test", "status"],
+                            capture_output=True, text=True, timeout=300)
+    assert "unfinished restore started" in status.stdout and str(file) in status.stdout
+    said: list[str] = []
+    counts = await backup.restore(store.graph, lines, str(file), said.append)
+    assert "did not finish" in said[0] and counts["organisations"] == 60
+    assert await backup.unfinished(store.graph) == []
+    assert await dump(store) == lines
+
+
+def _canonical(obj: dict[str, object]) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+async def test_a_backup_from_an_earlier_version_restores(store: Store) -> None:
+    """Schema 1 header; a link to an organisation later in the file, and one to an organisation the file lacks."""
+    org = {"kind": "local-group", "visibility": "public", "publisher": "test", "revision": 1,
+           "updated_at": "2026-01-01T00:00:00.000000Z", "precision": "country", "country": "CO"}
+    header = _canonical({"directory": "test", "format": "protection-directory-backup", "schema": 1, "version": 1})
+    a = {"organisation": {**org, "id": "test:a", "name": "A"}, "based_in": ["CO"],
+         "links": [{"type": "REFERS_TO", "to": "test:b", "props": {"key": "", "visibility": "public"}},
+                   {"type": "REFERS_TO", "to": "test:gone", "props": {"key": "", "visibility": "public"}}]}
+    b = {"organisation": {**org, "id": "test:b", "name": "B"}, "based_in": ["CO"], "links": []}
+    s = {"service": {"id": "test:s", "name": "Legal aid", "type": "legal-aid", "organisation": "test:a",
+                     "visibility": "public", "revision": 1, "updated_at": "2026-01-01T00:00:00.000000Z"},
+         "offered_by": ["test:a"], "available_in": [{"place": "CO", "props": {"presence": "present"}}],
+         "serves": ["women"]}
+    counts = await backup.restore(store.graph, [header, *map(_canonical, (a, b, s))], "old.jsonl")
+    assert counts == {"organisations": 2, "services": 1}
+    again = await dump(store)
+    a["links"] = a["links"][:1]  # the link to an organisation the backup does not hold is left out, as before
+    assert again[-3:] == [_canonical(a), _canonical(b), _canonical(s)]
+    assert (await store.graph.read(backup.COUNT_RECORDS))[0]["n"] == 3  # no stand-in organisation is left

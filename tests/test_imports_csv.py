@@ -168,6 +168,32 @@ async def test_a_large_import_is_staged_and_still_all_or_nothing_for_bad_input(s
     assert await store.unfinished_imports() == []
 
 
+class Interrupted(Exception):
+    """Raised from the progress callback: the import stops as if the machine had, once a part is committed."""
+
+
+def interrupt_after_a_part(message: str) -> None:
+    if message.startswith("wrote "):
+        raise Interrupted
+
+
+async def test_a_staged_import_interrupted_and_run_again_is_no_longer_unfinished(store: Store) -> None:
+    def parsed(source: str, prefix: str) -> list[importer.Parsed]:
+        rows = [org(f"{prefix}{i}") for i in range(30)]
+        return [importer.Parsed(source, *hxl.read(csv_bytes(ORG_TAGS, rows), source))]
+
+    for _ in range(2):  # interrupted twice: both runs are left unfinished
+        with pytest.raises(Interrupted):
+            await importer.run(store, parsed("big.csv", "o"), interrupt_after_a_part, atomic_rows=1)
+    with pytest.raises(Interrupted):
+        await importer.run(store, parsed("other.csv", "x"), interrupt_after_a_part, atomic_rows=1)
+    assert sorted(r["sources"][0] for r in await store.unfinished_imports()) == ["big.csv", "big.csv", "other.csv"]
+    await importer.run(store, parsed("big.csv", "o"), atomic_rows=1)  # the same import, run to the end
+    assert [r["sources"] for r in await store.unfinished_imports()] == [["other.csv"]]  # only what is still unfinished
+    await importer.run(store, parsed("other.csv", "x"), atomic_rows=1)
+    assert await store.unfinished_imports() == [] and await count(store) == 60
+
+
 async def test_an_update_replaces_places_and_coverage_instead_of_adding_to_them(store: Store) -> None:
     await load(store, [org("a", **{"#country+code": "CO"})],
                [service("s", "a", **{"#country+code+present": "CO", "#group+code": "women"})])

@@ -3,47 +3,83 @@
 The first line is a header; then one line per taxonomy term, organisation and service, in id
 order, each carrying its relationships. Every property is written as stored (timestamps are
 already text), so nothing is converted on the way out or back. A backup holds restricted
-records: it is for stewards, and the file should be kept like the data folder itself.
+records: it is for stewards, and the file should be kept like the data folder itself (the CLI
+writes it owner-only, `directory.files`).
+
+Both directions stream, so memory does not grow with the directory:
+
+- `dump` reads pages of about `PAGE` records, each a range of the id index between two ids
+  known in advance (`_pages`), with every relationship read from the record outwards (a pattern
+  starting from `(o:Organisation)` made ArcadeDB scan every organisation for every service: 110 s
+  for one page of 5,000 services at 10k). A page's lines are yielded as soon as it is read.
+- `restore` reads the lines once, in order, and writes them in parts of `PART` lines, one
+  transaction each. A link may name an organisation that comes later in the file: its target is
+  merged as a stub (`restore_stub`) that the organisation's own line fills in; stubs still empty at
+  the end (links to organisations missing from the backup) are removed with their links, as the
+  single-transaction restore dropped them.
+
+A restore refuses a store that holds organisations or services. It is not one transaction (a
+100k directory does not fit one in the store's memory), so it keeps its promise of all or nothing
+in two ways: a `RestoreRun` marker is written before the first part and removed after the last;
+if the restore fails (a bad line, a refused statement, Ctrl-C), what it wrote is deleted again
+before the error is raised, so the store is empty as before; and if the process dies before it
+can do that, the marker stays, `directory status` names the unfinished restore, and running a
+restore again deletes what the interrupted one wrote and starts over. While a restore runs,
+readers of the same store see the records written so far.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from directory.bulk import paused_gc
 from directory.errors import Problem, RestoreRefused, ValidationFailed
 from directory.model import LINK_TYPES
 from directory.store.cypher import cypher
 from directory.store.graph import Graph, Tx
 from directory.store.schema import LABEL_GROUPS, VERSION
+from directory.store.writes import LINK_IDENTIFIED, identifier_codes, now
 
 FORMAT = "protection-directory-backup"
-PAGE = 5000
+PAGE = 5000  # records read per statement by dump
+PART = 5000  # lines written per transaction by restore
+BATCH = 5000  # rows per statement inside a restore transaction
 
 DUMP_TERMS = cypher("backup.dump_terms", "MATCH (t:Term) RETURN t {.*} AS t ORDER BY t.key")
+BOUNDS = {
+    label: cypher(f"backup.bounds_{label.lower()}", f"""
+MATCH (n:{label}) WITH n.id AS id ORDER BY id
+WITH collect(id) AS ids
+RETURN [i IN range($page - 1, size(ids) - 1, $page) | ids[i]] AS bounds, ids[-1] AS last
+""")
+    for label in ("Organisation", "Service")
+}
 DUMP_ORGANISATIONS = cypher("backup.dump_organisations", f"""
-MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
-WITH n ORDER BY n.id LIMIT $limit
+MATCH (n:Organisation) WHERE n.id > $lo AND n.id <= $hi
 RETURN n {{.*}} AS props,
   [(n)-[:BASED_IN]->(p:Place) | p.code] AS based_in,
   [(n)-[l:{'|'.join(LINK_TYPES)}]->(m:Organisation) | {{type: type(l), to: m.id, props: properties(l)}}] AS links
 ORDER BY n.id
 """)
 DUMP_SERVICES = cypher("backup.dump_services", """
-MATCH (s:Service) WHERE $after IS NULL OR s.id > $after
-WITH s ORDER BY s.id LIMIT $limit
+MATCH (s:Service) WHERE s.id > $lo AND s.id <= $hi
 RETURN s {.*} AS props,
-  [(o:Organisation)-[:OFFERS]->(s) | o.id] AS offered_by,
+  [(s)<-[:OFFERS]-(o:Organisation) | o.id] AS offered_by,
   [(s)-[a:AVAILABLE_IN]->(p:Place) | {place: p.code, props: properties(a)}] AS available_in,
   [(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS serves
 ORDER BY s.id
 """)
 COUNT_RECORDS = cypher("backup.count_records",
-                       "MATCH (n) WHERE n:Organisation OR n:Service RETURN count(n) AS n")
+                       "RETURN COUNT { MATCH (n:Organisation) } + COUNT { MATCH (s:Service) } AS n")
+TERM_KEYS = cypher("backup.term_keys", "MATCH (t:Term) RETURN t.key AS key")
 RESTORE_TERMS = cypher("backup.restore_terms", "UNWIND $rows AS r MERGE (t:Term {key: r.key}) SET t = r")
 RESTORE_ORGANISATIONS = cypher("backup.restore_organisations",
-                               "UNWIND $rows AS r CREATE (n:Organisation) SET n = r")
+                               "UNWIND $rows AS r MERGE (n:Organisation {id: r.id}) SET n = r")
 RESTORE_SERVICES = cypher("backup.restore_services", "UNWIND $rows AS r CREATE (s:Service) SET s = r")
 RESTORE_BASED_IN = cypher("backup.restore_based_in", """
 UNWIND $rows AS r
@@ -53,8 +89,9 @@ CREATE (n)-[:BASED_IN]->(p)
 """)
 RESTORE_OFFERS = cypher("backup.restore_offers", """
 UNWIND $rows AS r
-MATCH (o:Organisation {id: r.from})
 MATCH (s:Service {id: r.to})
+MERGE (o:Organisation {id: r.from})
+ON CREATE SET o.restore_stub = true
 CREATE (o)-[:OFFERS]->(s)
 """)
 RESTORE_AVAILABLE_IN = cypher("backup.restore_available_in", """
@@ -74,46 +111,130 @@ RESTORE_LINKS = {
     t: cypher(f"backup.restore_{t.lower()}", f"""
 UNWIND $rows AS r
 MATCH (a:Organisation {{id: r.from}})
-MATCH (b:Organisation {{id: r.to}})
+MERGE (b:Organisation {{id: r.to}})
+ON CREATE SET b.restore_stub = true
 CREATE (a)-[l:{t}]->(b)
 SET l = r.props
 """)
     for t in LINK_TYPES
 }
+DROP_STUBS = cypher("backup.drop_stubs", """
+MATCH (n:Organisation) WHERE n.restore_stub = true
+DETACH DELETE n
+RETURN count(*) AS n
+""")
+MARK = cypher("backup.mark", """
+CREATE (:RestoreRun {id: $id, source: $source, started_at: $now, new_terms: $new_terms})
+""")
+MARK_TERMS = cypher("backup.mark_terms", "MATCH (r:RestoreRun {id: $id}) SET r.new_terms = $new_terms")
+UNMARK = cypher("backup.unmark", "MATCH (r:RestoreRun {id: $id}) DELETE r")
+UNFINISHED = cypher("backup.unfinished", """
+MATCH (r:RestoreRun)
+RETURN r.id AS id, r.source AS source, r.started_at AS started_at, r.new_terms AS new_terms
+ORDER BY r.started_at
+""")
+WIPE_SERVICES = cypher("backup.wipe_services", """
+MATCH (s:Service) WITH s LIMIT $limit
+DETACH DELETE s
+RETURN count(*) AS n
+""")
+WIPE_ORGANISATIONS = cypher("backup.wipe_organisations", """
+MATCH (n:Organisation) WITH n LIMIT $limit
+DETACH DELETE n
+RETURN count(*) AS n
+""")
+WIPE_IDENTIFIERS = cypher("backup.wipe_identifiers", """
+MATCH (i:OrgIdentifier) WHERE NOT EXISTS { (i)<-[:IDENTIFIED_AS]-() }
+DELETE i
+""")
+WIPE_TERMS = cypher("backup.wipe_terms", "UNWIND $keys AS k MATCH (t:Term {key: k}) DETACH DELETE t")
 
 
 def _line(obj: dict[str, Any]) -> str:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-async def _pages(graph: Graph, query: str) -> AsyncIterator[dict[str, Any]]:
-    after = None
-    while True:
-        rows = await graph.read(query, after=after, limit=PAGE)
-        for row in rows:
-            yield row
-        if len(rows) < PAGE:
-            return
-        after = rows[-1]["props"]["id"]
+def _organisation_line(row: dict[str, Any]) -> str:
+    links = sorted(row["links"], key=lambda x: (x["type"], x["to"], x["props"].get("key", "")))
+    return _line({"organisation": row["props"], "based_in": sorted(row["based_in"]), "links": links})
 
 
-async def dump(graph: Graph, directory_id: str) -> AsyncIterator[str]:
-    """The backup, line by line."""
+def _service_line(row: dict[str, Any]) -> str:
+    return _line({"service": row["props"], "offered_by": sorted(row["offered_by"]),
+                  "available_in": sorted(row["available_in"], key=lambda x: x["place"]),
+                  "serves": sorted(row["serves"])})
+
+
+def _encode(line: Callable[[dict[str, Any]], str], rows: list[dict[str, Any]]) -> list[str]:
+    return [line(row) for row in rows]
+
+
+async def _pages(graph: Graph, label: str, query: str, line: Callable[[dict[str, Any]], str],
+                 page: int) -> AsyncIterator[str]:
+    """Every record of a label in id order, as lines, read in pages of about `PAGE` between two known ids.
+
+    A page bounded on both sides is a range of the id index (0.1 s for 5,000 services at 100k on
+    ArcadeDB); `id > $after ... ORDER BY id LIMIT $n` made the store read and sort every record
+    after `$after` for each page (1.5 to 4.5 s a page at 100k). The bounds come from one statement
+    that returns every `PAGE`-th id, so the dump holds one page at a time whatever the size (two
+    while the next page is read: the store works on it while this one is encoded in a thread)."""
+    found = (await graph.read_plain(BOUNDS[label], page=page))[0]
+    if found["last"] is None:
+        return
+    ranges: list[tuple[str, str]] = []
+    lo = ""  # every id sorts after it
+    for hi in [*found["bounds"], found["last"]]:
+        if hi > lo:
+            ranges.append((lo, hi))
+            lo = hi
+
+    def read(n: int) -> asyncio.Future[list[dict[str, Any]]]:
+        return asyncio.ensure_future(graph.read_plain(query, lo=ranges[n][0], hi=ranges[n][1]))
+
+    pending: asyncio.Future[list[dict[str, Any]]] | None = read(0)
+    try:
+        for n in range(len(ranges)):
+            assert pending is not None
+            rows = await pending
+            pending = read(n + 1) if n + 1 < len(ranges) else None
+            for text in await asyncio.to_thread(_encode, line, rows):
+                yield text
+    finally:
+        if pending is not None:
+            pending.cancel()
+
+
+async def dump(graph: Graph, directory_id: str, page: int = PAGE) -> AsyncIterator[str]:
+    """The backup, line by line, one page of about `page` records in memory at a time."""
     yield _line({"format": FORMAT, "version": 1, "schema": VERSION, "directory": directory_id})
-    for row in await graph.read(DUMP_TERMS):
+    for row in await graph.read_plain(DUMP_TERMS):
         yield _line({"term": row["t"]})
-    async for row in _pages(graph, DUMP_ORGANISATIONS):
-        links = sorted(row["links"], key=lambda x: (x["type"], x["to"], x["props"].get("key", "")))
-        yield _line({"organisation": row["props"], "based_in": sorted(row["based_in"]), "links": links})
-    async for row in _pages(graph, DUMP_SERVICES):
-        yield _line({"service": row["props"], "offered_by": sorted(row["offered_by"]),
-                     "available_in": sorted(row["available_in"], key=lambda x: x["place"]),
-                     "serves": sorted(row["serves"])})
+    async for text in _pages(graph, "Organisation", DUMP_ORGANISATIONS, _organisation_line, page):
+        yield text
+    async for text in _pages(graph, "Service", DUMP_SERVICES, _service_line, page):
+        yield text
 
 
-def _parse(lines: Iterable[str], source: str) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("terms", "orgs", "services", "based_in", "offers",
-                                                            "available_in", "serves", *LINK_TYPES)}
+@dataclass
+class _Part:
+    """The rows of up to `PART` consecutive lines, by statement, in the order they are written."""
+
+    lines: int = 0
+    organisations: int = 0
+    services: int = 0
+    new_terms: list[str] = field(default_factory=list)  # term keys the store did not hold before
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {
+        k: [] for k in ("terms", "orgs", "identified", "based_in", *LINK_TYPES, "services", "offers",
+                        "available_in", "serves")})
+
+
+STATEMENTS = {"terms": RESTORE_TERMS, "orgs": RESTORE_ORGANISATIONS, "identified": LINK_IDENTIFIED,
+              "based_in": RESTORE_BASED_IN, **RESTORE_LINKS, "services": RESTORE_SERVICES,
+              "offers": RESTORE_OFFERS, "available_in": RESTORE_AVAILABLE_IN, "serves": RESTORE_SERVES}
+
+
+def _objects(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The lines after the header, parsed; the header is checked before the first one is yielded."""
     header_seen = False
     for number, text in enumerate(lines, 1):
         if not text.strip():
@@ -122,53 +243,136 @@ def _parse(lines: Iterable[str], source: str) -> dict[str, list[dict[str, Any]]]
             obj = json.loads(text)
         except ValueError as exc:
             raise ValidationFailed(source, [Problem(number, "line", f"is not JSON: {exc}")]) from exc
-        if not header_seen:
-            if obj.get("format") != FORMAT:
-                raise ValidationFailed(source, [Problem(number, "format", "this is not a Protection Directory backup")])
-            if int(obj.get("schema", 0)) > VERSION:
-                raise ValidationFailed(source, [Problem(number, "schema", "the backup comes from a newer version")])
-            header_seen = True
-        elif "term" in obj:
-            out["terms"].append(obj["term"])
-        elif "organisation" in obj:
-            props = obj["organisation"]
-            out["orgs"].append(props)
-            out["based_in"] += [{"from": props["id"], "to": code} for code in obj.get("based_in", [])]
-            for link in obj.get("links", []):
-                out[link["type"]].append({"from": props["id"], "to": link["to"], "props": link["props"]})
-        elif "service" in obj:
-            props = obj["service"]
-            out["services"].append(props)
-            out["offers"] += [{"from": org, "to": props["id"]} for org in obj.get("offered_by", [])]
-            out["available_in"] += [{"from": props["id"], "to": a["place"], "props": a["props"]}
-                                    for a in obj.get("available_in", [])]
-            out["serves"] += [{"from": props["id"], "to": code} for code in obj.get("serves", [])]
-        else:
-            raise ValidationFailed(source, [Problem(number, "line", "is not a term, organisation or service")])
+        if not isinstance(obj, dict):
+            raise ValidationFailed(source, [Problem(number, "line", "is not a JSON object")])
+        if header_seen:
+            yield number, obj
+            continue
+        if obj.get("format") != FORMAT:
+            raise ValidationFailed(source, [Problem(number, "format", "this is not a Protection Directory backup")])
+        if int(obj.get("schema", 0)) > VERSION:
+            raise ValidationFailed(source, [Problem(number, "schema", "the backup comes from a newer version")])
+        header_seen = True
+        yield number, {}  # the header: lets the caller check it before touching the store
     if not header_seen:
         raise ValidationFailed(source, [Problem(0, "file", "is empty")])
-    return out
+
+
+def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: set[str]) -> None:
+    rows = part.rows
+    part.lines += 1
+    if "term" in obj:
+        rows["terms"].append(obj["term"])
+        if obj["term"]["key"] not in existing:
+            part.new_terms.append(obj["term"]["key"])
+    elif "organisation" in obj:
+        props = obj["organisation"]
+        oid = props["id"]
+        part.organisations += 1
+        rows["orgs"].append(props)
+        rows["identified"] += [{"id": oid, "code": c} for c in identifier_codes(props.get("identifiers") or [])]
+        rows["based_in"] += [{"from": oid, "to": code} for code in obj.get("based_in", [])]
+        for link in obj.get("links", []):
+            if link.get("type") not in LINK_TYPES:
+                raise ValidationFailed(source, [Problem(number, "links", f"{link.get('type')!r} is not a link type",
+                                                        oid)])
+            rows[link["type"]].append({"from": oid, "to": link["to"], "props": link["props"]})
+    elif "service" in obj:
+        props = obj["service"]
+        sid = props["id"]
+        part.services += 1
+        rows["services"].append(props)
+        rows["offers"] += [{"from": org, "to": sid} for org in obj.get("offered_by", [])]
+        rows["available_in"] += [{"from": sid, "to": a["place"], "props": a["props"]}
+                                 for a in obj.get("available_in", [])]
+        rows["serves"] += [{"from": sid, "to": code} for code in obj.get("serves", [])]
+    else:
+        raise ValidationFailed(source, [Problem(number, "line", "is not a term, organisation or service")])
+
+
+async def _write(graph: Graph, part: _Part, run_id: str, new_terms: list[str]) -> None:
+    async def work(tx: Tx) -> None:
+        for name, query in STATEMENTS.items():
+            rows = part.rows[name]
+            for i in range(0, len(rows), BATCH):
+                await graph.run(tx, query, rows=rows[i:i + BATCH])
+            if name == "terms" and rows:
+                await graph.run(tx, LABEL_GROUPS)  # restored defender groups before services serve them
+                await graph.run(tx, MARK_TERMS, id=run_id, new_terms=new_terms)  # what a wipe must remove
+
+    await graph.write_tx(work)
+
+
+async def unfinished(graph: Graph) -> list[dict[str, Any]]:
+    """Restores that started and neither finished nor cleaned up after themselves (the process died)."""
+    return await graph.read(UNFINISHED)
+
+
+async def _wipe(graph: Graph, new_terms: list[str]) -> None:
+    """Delete organisations, services and the terms a restore added: the store is empty again."""
+    for query in (WIPE_SERVICES, WIPE_ORGANISATIONS):
+        while (await graph.write(query, limit=PAGE))[0]["n"]:
+            pass
+    await graph.write(WIPE_IDENTIFIERS)
+    if new_terms:
+        await graph.write(WIPE_TERMS, keys=new_terms)
 
 
 async def restore(graph: Graph, lines: Iterable[str], source: str,
-                  progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
-    """Load a backup into a store that holds no organisations or services, in one transaction."""
-    parts = _parse(lines, source)
+                  progress: Callable[[str], None] = lambda _: None, part_lines: int = PART) -> dict[str, int]:
+    """Load a backup into a store that holds no organisations or services, part by part.
+
+    `lines` is read once, in order (a file object is fine), `part_lines` at a time: the next part
+    is parsed in a worker thread while the store writes this one, so at most two parts are held.
+    On any failure what was written is deleted again; see the module docstring."""
+    objects = _objects(lines, source)
+    next(objects)  # the header, checked before anything is written
+    for left in await unfinished(graph):
+        progress(f"an earlier restore from {left['source']} (started {left['started_at']}) did not finish: "
+                 "deleting what it wrote")
+        await _wipe(graph, list(left["new_terms"] or []))
+        await graph.write(UNMARK, id=left["id"])
     if (await graph.read(COUNT_RECORDS))[0]["n"]:
         raise RestoreRefused("the store already holds records; restore only into an empty data folder "
                              "(or a fresh Neo4j database)")
-    steps = [(RESTORE_TERMS, "terms"), (RESTORE_ORGANISATIONS, "orgs"), (RESTORE_SERVICES, "services"),
-             (RESTORE_BASED_IN, "based_in"), (RESTORE_OFFERS, "offers"), (RESTORE_AVAILABLE_IN, "available_in"),
-             (RESTORE_SERVES, "serves")] + [(RESTORE_LINKS[t], t) for t in LINK_TYPES]
+    existing = {row["key"] for row in await graph.read(TERM_KEYS)}
 
-    async def work(tx: Tx) -> None:
-        for query, part in steps:
-            rows = parts[part]
-            for i in range(0, len(rows), PAGE):
-                await graph.run(tx, query, rows=rows[i:i + PAGE])
-            if rows:
-                progress(f"restored {len(rows)} {part}")
-        await graph.run(tx, LABEL_GROUPS)
+    def read_part() -> _Part:
+        part = _Part()
+        for number, obj in objects:
+            try:
+                _add(part, number, obj, source, existing)
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise ValidationFailed(source, [Problem(number, "line", f"is not a backup line ({exc!r})")]) from exc
+            if part.lines >= part_lines:
+                break
+        return part
 
-    await graph.write_tx(work)
-    return {"organisations": len(parts["orgs"]), "services": len(parts["services"])}
+    run_id = f"restore-{now()}"
+    new_terms: list[str] = []
+    await graph.write(MARK, id=run_id, source=source, now=now(), new_terms=new_terms)
+    counts = {"organisations": 0, "services": 0}
+    upcoming: asyncio.Future[_Part] | None = None
+    with paused_gc():
+        try:
+            upcoming = asyncio.ensure_future(asyncio.to_thread(read_part))
+            while (part := await upcoming).lines:
+                upcoming = asyncio.ensure_future(asyncio.to_thread(read_part))
+                new_terms += part.new_terms
+                await _write(graph, part, run_id, new_terms)
+                counts["organisations"] += part.organisations
+                counts["services"] += part.services
+                progress(f"restored {counts['organisations']} organisations and {counts['services']} services")
+                del part
+                gc.collect()  # once a part: each transaction leaves reference cycles that hold its rows
+            dropped = (await graph.write(DROP_STUBS))[0]["n"]
+            if dropped:
+                progress(f"left out the links to {dropped} organisation(s) the backup does not hold")
+        except BaseException:
+            if upcoming is not None:  # let the reading thread finish its part before cleaning up
+                await asyncio.gather(upcoming, return_exceptions=True)
+            await _wipe(graph, new_terms)
+            await graph.write(UNMARK, id=run_id)
+            raise
+    await graph.write(UNMARK, id=run_id)
+    return counts

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from directory.errors import DataFolderInUse, StoreUnavailable
+from directory.files import UMASK, private_open
 from directory.store import layout
 from directory.store.launcher import IN_USE
 
@@ -99,12 +100,13 @@ class EmbeddedStore:
                                    "or set DIRECTORY_NEO4J_URI to use Neo4j")
         bolt = self.port or self.bolt_port or _free_port()
         http = _free_port()
-        log = open(layout.logs_dir(self.data) / "store-process.log", "ab")
+        log = private_open(layout.logs_dir(self.data) / "store-process.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "directory.store.launcher", "--data", str(self.data),
              "--heap", self.heap, "--bolt-port", str(bolt), "--http-port", str(http),
              "--parent", str(os.getpid())],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            umask=UMASK,  # the store's files (and the JVM's) are owner-only
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT

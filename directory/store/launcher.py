@@ -3,7 +3,9 @@
 Started by `directory.store.embedded`, never imported by the service: a JVM inside the service
 process would make forking and a second worker impossible (see the graph-store notes). It holds
 an exclusive lock on the data folder for its whole life, announces its port in `store.json` once
-it answers, and stops cleanly on SIGTERM, SIGINT, or when its parent goes away.
+it answers, and stops cleanly on SIGTERM, SIGINT, or when its parent goes away. It runs with
+umask 077 and, once it holds the lock, takes group and other permissions off everything already in
+the data folder, so the database, logs and secrets are owner-only (0600 files, 0700 folders).
 
 Exit status 3 means the data folder is in use by another process.
 """
@@ -19,6 +21,7 @@ import sys
 import threading
 from pathlib import Path
 
+from directory.files import UMASK, tighten
 from directory.store import layout
 
 IN_USE = 3
@@ -58,8 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parent", type=int, default=0, help="stop when this process is gone")
     args = parser.parse_args(argv)
 
+    os.umask(UMASK)  # everything this process and its JVM create is owner-only
     data: Path = args.data.resolve()
     lock = _lock(data)  # noqa: F841 - held until the process ends
+    tighten(data)  # data folders made before files were owner-only: no group or other bits anywhere
     logging_conf = layout.logs_dir(data) / "jvm-logging.properties"
     logging_conf.write_text(_LOGGING.format(pattern=str(layout.logs_dir(data) / "arcadedb.%g.log")))
 

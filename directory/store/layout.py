@@ -14,17 +14,17 @@ import os
 import secrets
 from pathlib import Path
 
+from directory.files import private_folder
+
 DATABASE = "directory"
 USER = "root"
 
 
 def prepare(data: Path) -> None:
-    """Create the folder tree with owner-only permissions, and the password on first use."""
-    data.mkdir(parents=True, exist_ok=True)
-    os.chmod(data, 0o700)
+    """Create the folder tree with owner-only permissions (0700), and the password on first use."""
+    private_folder(data)
     for sub in ("arcadedb", "secrets", "logs"):
-        (data / sub).mkdir(exist_ok=True)
-    os.chmod(data / "secrets", 0o700)
+        private_folder(data / sub)
     pw = password_file(data)
     if not pw.exists():
         fd = os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

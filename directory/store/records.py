@@ -103,6 +103,13 @@ CREATE (r:ImportRun {id: $id, sources: $sources, started_at: $now, state: 'runni
 FINISH_IMPORT = cypher("records.finish_import", """
 MATCH (r:ImportRun {id: $id})
 SET r.state = 'finished', r.finished_at = $now
+RETURN r.sources AS sources, r.started_at AS started_at
+""")
+SUPERSEDE_IMPORTS = cypher("records.supersede_imports", """
+UNWIND $ids AS i
+MATCH (r:ImportRun {id: i})
+WHERE r.state = 'running'
+SET r.state = 'superseded', r.superseded_by = $by, r.finished_at = $now
 """)
 EVER_USED = cypher("records.ever_used", """
 OPTIONAL MATCH (o:Organisation) WITH o LIMIT 1
@@ -288,7 +295,21 @@ class Store:
         return run_id
 
     async def finish_import(self, run_id: str) -> None:
-        await self.graph.write(FINISH_IMPORT, id=run_id, now=now())
+        """Mark a staged import done, and with it the earlier unfinished runs of the same sources:
+        running the same import again to the end wrote everything they left unwritten."""
+        stamp = now()
+
+        async def work(tx: Tx) -> None:
+            done = await self.graph.run(tx, FINISH_IMPORT, id=run_id, now=stamp)
+            if not done:
+                return
+            sources, started = sorted(done[0]["sources"]), done[0]["started_at"]
+            earlier = [r["id"] for r in await self.graph.run(tx, UNFINISHED_IMPORTS)
+                       if r["id"] != run_id and sorted(r["sources"]) == sources and r["started_at"] <= started]
+            if earlier:
+                await self.graph.run(tx, SUPERSEDE_IMPORTS, ids=earlier, by=run_id, now=stamp)
+
+        await self.graph.write_tx(work)
 
     async def unfinished_imports(self) -> list[dict[str, Any]]:
         return await self.graph.read(UNFINISHED_IMPORTS)

@@ -1,0 +1,76 @@
+"""Files that may hold non-public records are owner-only: files 0600, folders 0700.
+
+Every writer of such a file goes through here: backups, exports (`--audience all` holds
+restricted records; a public export is written the same way), job answers and maps written by the
+CLI, the audit log, federation key files, and the embedded store's data folder. A file is made
+owner-only when it is opened, before anything is written, also when it already existed with
+wider modes; a folder we create is 0700 from the start, never briefly wider. The CLI and the store
+process also run with umask 077, so whatever else they (or the JVM) create is owner-only too, and
+`tighten` fixes data folders made by older versions.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Literal, TextIO, overload
+
+FILE = 0o600
+FOLDER = 0o700
+UMASK = 0o077
+
+
+def private_folder(path: Path) -> Path:
+    """Make `path` (and any missing parents) with mode 0700; an existing folder of ours becomes 0700."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=FOLDER)
+        except FileExistsError:
+            pass
+        os.chmod(folder, FOLDER)  # mkdir's mode is masked by the umask; this is not
+    if path.stat().st_uid == os.geteuid():
+        os.chmod(path, FOLDER)
+    return path
+
+
+@overload
+def private_open(path: Path, mode: Literal["w", "a"] = "w", **kwargs: Any) -> TextIO: ...
+@overload
+def private_open(path: Path, mode: Literal["wb", "ab"], **kwargs: Any) -> BinaryIO: ...
+
+
+def private_open(path: Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
+    """`open(path, mode)` for writing ("w", "a", "wb", "ab"), the file owner-only before a byte is written."""
+    if mode.rstrip("b") not in ("w", "a"):
+        raise ValueError(f"private_open writes; got mode {mode!r}")
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    fd = os.open(path, flags, FILE)
+    try:
+        os.fchmod(fd, FILE)  # an existing file keeps its mode through os.open: narrow it now
+        return os.fdopen(fd, mode, **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """`path.write_text(text)`, owner-only; written to a temporary file beside it, then renamed."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with private_open(tmp, "w", encoding=encoding) as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def tighten(folder: Path) -> None:
+    """Take group and other permissions off every file and folder under `folder` (symlinks untouched)."""
+    for root, _, files in os.walk(folder):  # every folder is a root once; symlinked folders are not walked
+        for entry in (root, *(os.path.join(root, name) for name in files)):
+            st = os.lstat(entry)
+            if st.st_mode & UMASK and not stat.S_ISLNK(st.st_mode):
+                os.chmod(entry, stat.S_IMODE(st.st_mode) & ~UMASK)

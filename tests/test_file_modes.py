@@ -1,0 +1,107 @@
+"""Files that may hold non-public records are owner-only: no group or other permission bit anywhere.
+
+The data folder of a store (database, logs, secrets, audit log) and everything the CLI writes for
+a steward (backup, exports with every record, a map, a job's CSV), also over files that existed
+before with mode 0644 and in a data folder an older version left group and world readable.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from directory.audit import AuditLog
+from directory.files import private_open, tighten
+from directory.store import EmbeddedStore
+from directory.viewer import STEWARD
+from federation import identity
+from federation.keys import SigningKey
+
+DIRECTORY = [sys.executable, "-m", "directory.cli"]
+
+
+def loose(root: Path) -> list[str]:
+    """Every file or folder under `root` (itself included) that group or others may use."""
+    found = []
+    for folder, _, files in os.walk(root):
+        for entry in (folder, *(os.path.join(folder, f) for f in files)):
+            mode = os.lstat(entry).st_mode
+            if not stat.S_ISLNK(mode) and mode & 0o077:
+                found.append(f"{entry} {stat.filemode(mode)}")
+    return found
+
+
+def wide(path: Path, text: str = "old\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o644)
+    return path
+
+
+def test_the_store_and_every_cli_output_are_owner_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for folder in (data, data / "logs", data / "old-stuff"):  # an install from before: group and world readable
+        folder.mkdir(mode=0o755, exist_ok=True)
+        folder.chmod(0o755)
+    wide(data / "logs" / "store-process.log")
+    wide(data / "old-stuff" / "notes.txt")
+    out = tmp_path / "out"  # the steward's own folder: we leave its mode alone, but not what we put in it
+    existing = [wide(out / "backup.jsonl"), wide(out / "all" / "organisations.csv"),
+                wide(out / "hsds" / "organizations.json"), wide(out / "map.html"), wide(out / "gaps.csv")]
+    (out / "all").chmod(0o755)
+    server = EmbeddedStore(data, heap="512m").attach()  # started from this process, whose umask is not 077
+    try:
+        def cli(*args: str) -> None:
+            proc = subprocess.run([*DIRECTORY, "--data", str(data), "--id", "test", *args], capture_output=True,
+                                  text=True, timeout=300)
+            assert proc.returncode == 0, proc.stderr
+
+        cli("demo")
+        cli("backup", "--output", str(out / "backup.jsonl"))
+        cli("export", "--format", "csv", "--audience", "all", "--output", str(out / "all"))
+        cli("export", "--format", "hsds", "--audience", "all", "--output", str(out / "hsds"))
+        cli("export", "--format", "hsds", "--output", str(out / "new" / "public"))  # folders it makes itself
+        cli("map", "directory", "--audience", "all", "--output", str(out / "map.html"))
+        cli("gaps", "--audience", "all", "--csv", str(out / "gaps.csv"))
+        assert loose(data) == []
+    finally:
+        server.stop()
+    assert all(path.stat().st_size > 10 for path in existing)  # written over, not beside
+    assert "Casa Respiro" in (out / "all" / "organisations.csv").read_text()  # they do hold restricted records
+    assert loose(data) == [] and [e for e in loose(out) if not e.startswith(f"{out} ")] == []
+
+
+def test_an_existing_wide_file_is_narrowed_before_anything_is_written(tmp_path: Path) -> None:
+    path = wide(tmp_path / "f.txt")
+    with private_open(path, "w", encoding="utf-8") as f:
+        assert stat.S_IMODE(os.fstat(f.fileno()).st_mode) == 0o600
+        f.write("secret")
+    with private_open(path, "a", encoding="utf-8") as f:
+        f.write(" more")
+    assert path.read_text() == "secret more" and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_audit_log_and_key_files_are_owner_only_even_over_old_ones(tmp_path: Path) -> None:
+    audit = tmp_path / "audit"
+    audit.mkdir(mode=0o755)
+    audit.chmod(0o755)
+    log = AuditLog(audit)
+    wide(log.path)
+    log.record(STEWARD, "read", "organisation", ["test:a"])
+    identity.write_keys(tmp_path / "secrets" / "federation-online", [SigningKey.generate()])
+    assert loose(audit) == [] and loose(tmp_path / "secrets") == []
+
+
+def test_tighten_fixes_an_old_data_folder(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b"):
+        folder.chmod(0o775)
+    wide(tmp_path / "a" / "b" / "c").chmod(0o664)
+    (tmp_path / "a" / "link").symlink_to("/etc/hostname")
+    tighten(tmp_path / "a")
+    assert loose(tmp_path / "a") == []
+    assert stat.S_IMODE((tmp_path / "a" / "b" / "c").stat().st_mode) == 0o600
+    assert stat.S_IMODE(Path("/etc/hostname").stat().st_mode) & 0o044  # a symlink's target is not ours to change
