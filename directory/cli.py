@@ -19,9 +19,9 @@ from directory.config import Settings
 from directory.errors import BadArgument, DirectoryError
 from directory.files import UMASK, private_open
 from directory.store import backup as backups
-from directory.store import needs, open_store
+from directory.store import needs, open_store, shelters
 from directory.store.records import Store
-from directory.store.writes import WriteCounts
+from directory.store.writes import WriteCounts, now
 from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.viewer import ANONYMOUS, STEWARD, Viewer
 
@@ -130,7 +130,9 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> dict[str, int]:
         with open(args.file, encoding="utf-8") as f:
-            return await backups.restore(store.graph, f, args.file, progress)
+            counts = await backups.restore(store.graph, f, args.file, progress)
+        await shelters.refresh_now(store.graph, store.shelter_minimum, now())  # this setting, not the backup's
+        return counts
 
     counts = _with_store(settings, work)
     print(f"restored {counts['organisations']} organisations and {counts['services']} services")

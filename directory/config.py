@@ -22,8 +22,9 @@ class Settings:
     """Everything the service and the CLI need to know about where they run.
 
     Variables: DIRECTORY_DATA, DIRECTORY_ID, DIRECTORY_NAME, DIRECTORY_HOST, DIRECTORY_PORT,
-    DIRECTORY_STORE_HEAP, DIRECTORY_STORE_PORT, DIRECTORY_NEO4J_URI, DIRECTORY_NEO4J_USER,
-    DIRECTORY_NEO4J_PASSWORD, DIRECTORY_NEO4J_DATABASE, DIRECTORY_TIME_BUDGET, DIRECTORY_EXPENSIVE_REQUESTS.
+    DIRECTORY_STORE_HEAP, DIRECTORY_STORE_PORT, DIRECTORY_STORE_STATEMENT_TIMEOUT, DIRECTORY_NEO4J_URI,
+    DIRECTORY_NEO4J_USER, DIRECTORY_NEO4J_PASSWORD, DIRECTORY_NEO4J_DATABASE, DIRECTORY_TIME_BUDGET,
+    DIRECTORY_EXPENSIVE_REQUESTS.
     """
 
     data_dir: Path = Path("var/data")
@@ -33,6 +34,7 @@ class Settings:
     port: int = 8000
     store_heap: str = "512m"
     store_port: int = 0
+    store_statement_timeout: float = 120.0  # seconds one statement may run in the embedded store; 0: no limit
     neo4j_uri: str = ""
     neo4j_user: str = "neo4j"
     neo4j_password: str = field(default="", repr=False)
@@ -56,6 +58,9 @@ class Settings:
             raise ConfigError("DIRECTORY_PORT", f"{self.port} is not a port number")
         if not 0 <= self.store_port < 65536:
             raise ConfigError("DIRECTORY_STORE_PORT", f"{self.store_port} is not a port number")
+        if self.store_statement_timeout != 0 and not 1 <= self.store_statement_timeout <= 86400:
+            raise ConfigError("DIRECTORY_STORE_STATEMENT_TIMEOUT",
+                              f"{self.store_statement_timeout} is not 0 (no limit) or between 1 and 86400 seconds")
         if not 0.001 <= self.time_budget <= 600:
             raise ConfigError("DIRECTORY_TIME_BUDGET", f"{self.time_budget} is not between 0.001 and 600 seconds")
         if not 1 <= self.expensive_requests <= 64:
@@ -113,6 +118,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("port", "DIRECTORY_PORT", int),
     ("store_heap", "DIRECTORY_STORE_HEAP", str),
     ("store_port", "DIRECTORY_STORE_PORT", int),
+    ("store_statement_timeout", "DIRECTORY_STORE_STATEMENT_TIMEOUT", float),
     ("neo4j_uri", "DIRECTORY_NEO4J_URI", str),
     ("neo4j_user", "DIRECTORY_NEO4J_USER", str),
     ("neo4j_password", "DIRECTORY_NEO4J_PASSWORD", str),

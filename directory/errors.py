@@ -4,7 +4,8 @@
     ├── ConfigError            a setting is missing or malformed
     ├── StoreError             the graph store cannot be reached or started
     │   ├── DataFolderInUse    another process holds the embedded store's data folder
-    │   └── StoreUnavailable   the store did not start or stopped answering
+    │   ├── StoreUnavailable   the store did not start or stopped answering
+    │   └── StatementTimedOut  the store stopped a statement that ran past its time limit
     ├── NotFound               no such record *for this viewer* (hidden reads the same as missing)
     ├── Conflict               a write lost a race or broke a uniqueness rule
     ├── BadArgument            a query argument is malformed (names the argument)
@@ -37,6 +38,12 @@ class DataFolderInUse(StoreError):
 
 class StoreUnavailable(StoreError):
     pass
+
+
+class StatementTimedOut(StoreError):
+    def __init__(self) -> None:
+        super().__init__("the graph store stopped a statement that ran past its time limit; ask for less "
+                         "(a narrower filter, fewer places, a smaller page)")
 
 
 class NotFound(DirectoryError):

@@ -33,7 +33,7 @@ from graphql import (
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache
 
 from directory.budget import Busy, OverBudget
-from directory.errors import BadArgument, NotFound
+from directory.errors import BadArgument, NotFound, StatementTimedOut
 from directory.store.listing import MAX_PAGE
 
 MAX_DEPTH = 10
@@ -145,10 +145,13 @@ def _multiplier(field: FieldNode, top_level: bool) -> int:
     return LIST_FANOUT.get(name, 1)
 
 
+_CLIENT_ERRORS = (BadArgument, NotFound, ValueError, OverBudget, Busy, StatementTimedOut)
+
+
 def _unexpected(error: GraphQLError) -> bool:
     """Errors the client caused keep their message; any other could carry internals, so it is masked."""
     original = error.original_error
-    return original is not None and not isinstance(original, BadArgument | NotFound | ValueError | OverBudget | Busy)
+    return original is not None and not isinstance(original, _CLIENT_ERRORS)
 
 
 EXTENSIONS: list[Any] = [

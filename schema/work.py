@@ -18,7 +18,7 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from directory.budget import Busy, OverBudget
-from directory.errors import BadArgument, NotFound
+from directory.errors import BadArgument, NotFound, StatementTimedOut
 from schema.limits import shape
 
 EXPENSIVE_FIELDS = frozenset({"coverageGaps", "places", "findPartners", "referralPaths"})
@@ -67,7 +67,7 @@ class ExpensiveWork(SchemaExtension):
 def _code(original: BaseException | None) -> dict[str, Any] | None:
     if isinstance(original, Busy):
         return {"code": "BUSY", "retryAfterSeconds": original.retry_after}
-    if isinstance(original, OverBudget):
+    if isinstance(original, OverBudget | StatementTimedOut):
         return {"code": "TIME_BUDGET"}
     if isinstance(original, BadArgument):
         return {"code": "BAD_ARGUMENT", "argument": original.argument}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import time
 
 import pytest
@@ -46,7 +47,7 @@ async def test_work_in_a_thread_stops_at_the_deadline_and_leaves_the_loop_free()
     stopped = time.monotonic() - started
     running.cancel()
     assert stopped < 5  # it stopped at the deadline, not after its 30 s of work
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 10 and max(gaps) < 0.25  # the loop kept running beside the thread
 
 
@@ -114,7 +115,7 @@ async def test_an_expensive_query_is_answered_busy_when_every_slot_is_taken(stor
         context=contextvars.Context())
     assert cheap.errors is None  # a small query needs no slot
     done = await schema.execute(GAPS, context_value=Context(store=store, viewer=ANONYMOUS, slots=slots))
-    assert done.errors is None and done.data == {"coverageGaps": {"totalCells": done.data["coverageGaps"]["totalCells"]}}
+    assert done.errors is None and done.data is not None and done.data["coverageGaps"]["totalCells"] > 0
 
 
 async def test_a_job_over_its_budget_answers_time_budget(store: Store) -> None:

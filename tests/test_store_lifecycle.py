@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from directory.config import Settings
-from directory.errors import DataFolderInUse
+from directory.errors import DataFolderInUse, StatementTimedOut
 from directory.model import Organisation
 from directory.store import EmbeddedStore, layout, open_store
+from directory.store.cypher import cypher
 from directory.store.embedded import running_store
 from directory.viewer import STEWARD
 
@@ -106,3 +107,24 @@ def test_committed_changes_survive_a_crash_of_the_store(tmp_path: Path) -> None:
         assert asyncio.run(read()) == "Kept"
     finally:
         server.stop()
+
+
+MANY = cypher("tests.many_organisations",
+               "UNWIND range(1, $n) AS i CREATE (:Organisation {id: 'x' + i, name: 'n' + i})")
+PAIRS = cypher("tests.organisation_pairs", """
+MATCH (a:Organisation) MATCH (b:Organisation) WHERE a.name < b.name RETURN count(*) AS n
+""")
+ONE = cypher("tests.one_organisation", "MATCH (a:Organisation {id: $id}) RETURN a.name AS name")
+
+
+def test_the_store_stops_a_statement_past_its_time_limit_and_goes_on(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", directory_id="test", store_heap="384m", store_statement_timeout=1)
+
+    async def run() -> None:
+        async with open_store(settings) as store:
+            await store.graph.write(MANY, n=4000)
+            with pytest.raises(StatementTimedOut, match="ran past its time limit"):
+                await store.graph.read(PAIRS)  # 8 million pairs: several seconds of work
+            assert await store.graph.read(ONE, id="x1") == [{"name": "n1"}]  # and the store goes on
+
+    asyncio.run(run())

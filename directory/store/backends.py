@@ -39,7 +39,8 @@ def connection(settings: Settings) -> tuple[str, tuple[str, str], str, EmbeddedS
     """URI, credentials, database name, and the embedded process if there is one."""
     if settings.backend == "neo4j":
         return settings.neo4j_uri, (settings.neo4j_user, settings.neo4j_password), settings.neo4j_database, None
-    embedded = EmbeddedStore(settings.data_dir.resolve(), heap=settings.store_heap, port=settings.store_port)
+    embedded = EmbeddedStore(settings.data_dir.resolve(), heap=settings.store_heap, port=settings.store_port,
+                             statement_timeout=settings.store_statement_timeout)
     embedded.attach()
     return embedded.uri, embedded.auth, layout.DATABASE, embedded
 

@@ -42,7 +42,7 @@ from directory.errors import Problem, RestoreRefused, ValidationFailed
 from directory.model import LINK_TYPES
 from directory.store.cypher import cypher
 from directory.store.graph import Graph, Tx
-from directory.store.schema import LABEL_GROUPS, VERSION
+from directory.store.schema import LABEL_GROUPS, VERSION, upgrade_records
 from directory.store.writes import LINK_IDENTIFIED, identifier_codes, now
 
 FORMAT = "protection-directory-backup"
@@ -253,7 +253,7 @@ def _objects(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str,
         if int(obj.get("schema", 0)) > VERSION:
             raise ValidationFailed(source, [Problem(number, "schema", "the backup comes from a newer version")])
         header_seen = True
-        yield number, {}  # the header: lets the caller check it before touching the store
+        yield number, obj  # the header: lets the caller check it before touching the store
     if not header_seen:
         raise ValidationFailed(source, [Problem(0, "file", "is empty")])
 
@@ -326,7 +326,7 @@ async def restore(graph: Graph, lines: Iterable[str], source: str,
     is parsed in a worker thread while the store writes this one, so at most two parts are held.
     On any failure what was written is deleted again; see the module docstring."""
     objects = _objects(lines, source)
-    next(objects)  # the header, checked before anything is written
+    written_at = int(next(objects)[1].get("schema", 0))  # the header, checked before anything is written
     for left in await unfinished(graph):
         progress(f"an earlier restore from {left['source']} (started {left['started_at']}) did not finish: "
                  "deleting what it wrote")
@@ -368,6 +368,9 @@ async def restore(graph: Graph, lines: Iterable[str], source: str,
             dropped = (await graph.write(DROP_STUBS))[0]["n"]
             if dropped:
                 progress(f"left out the links to {dropped} organisation(s) the backup does not hold")
+            if written_at < VERSION:  # records as an older version wrote them: derive what it did not
+                progress(f"the backup comes from schema version {written_at}: upgrading its records to {VERSION}")
+                await upgrade_records(graph, written_at)
         except BaseException:
             if upcoming is not None:  # let the reading thread finish its part before cleaning up
                 await asyncio.gather(upcoming, return_exceptions=True)

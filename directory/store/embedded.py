@@ -68,6 +68,7 @@ class EmbeddedStore:
     data: Path
     heap: str = "512m"
     port: int = 0
+    statement_timeout: float = 120.0  # seconds any one statement may run in the store; 0: no limit
     process: subprocess.Popen[bytes] | None = None
     bolt_port: int = 0
     http_port: int = 0
@@ -104,6 +105,7 @@ class EmbeddedStore:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "directory.store.launcher", "--data", str(self.data),
              "--heap", self.heap, "--bolt-port", str(bolt), "--http-port", str(http),
+             "--statement-timeout", str(self.statement_timeout),
              "--parent", str(os.getpid())],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             umask=UMASK,  # the store's files (and the JVM's) are owner-only

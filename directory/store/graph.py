@@ -25,7 +25,7 @@ from neo4j import AsyncDriver, AsyncTransaction
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from directory import budget
-from directory.errors import Conflict, StoreError, StoreUnavailable
+from directory.errors import Conflict, StatementTimedOut, StoreError, StoreUnavailable
 
 T = TypeVar("T")
 Tx = AsyncTransaction
@@ -91,7 +91,11 @@ class Graph:
         while True:
             try:
                 async with self.driver.session(database=self.database, default_access_mode=mode) as session:
-                    async with await session.begin_transaction() as tx:
+                    # Neo4j stops the transaction at the request's deadline; ArcadeDB ignores this
+                    # and is bounded by its server-wide statement timeout (`launcher.py`).
+                    left = budget.remaining()
+                    timeout = None if left is None else max(left, 0.001)
+                    async with await session.begin_transaction(timeout=timeout) as tx:
                         return await work(tx)  # leaving the block commits; an exception rolls back
             except (Neo4jError, DriverError) as exc:
                 if not exc.is_retryable() or time.monotonic() - started > RETRY_SECONDS:
@@ -108,6 +112,8 @@ def _translate(exc: Neo4jError | DriverError) -> Exception:
         return StoreUnavailable(f"the graph store is not answering: {exc}")
     if isinstance(exc, DriverError):
         return StoreError(f"the graph store connection failed ({type(exc).__name__})")
+    if exc.code is not None and exc.code.startswith("Neo.ClientError.Transaction.TransactionTimedOut"):
+        return StatementTimedOut()
     if isinstance(exc, ConstraintError):
         # ArcadeDB's message is generic and may echo the statement: say what it means instead.
         return Conflict("the write would duplicate a record id that already exists")

@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bolt-port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--parent", type=int, default=0, help="stop when this process is gone")
+    parser.add_argument("--statement-timeout", type=float, default=0.0,
+                        help="seconds any one statement may run; 0: no limit")
     args = parser.parse_args(argv)
 
     os.umask(UMASK)  # everything this process and its JVM create is owner-only
@@ -80,7 +82,11 @@ def main(argv: list[str] | None = None) -> None:
             "bolt_port": args.bolt_port,
             "bolt_host": "127.0.0.1",
         },
-        jvm_kwargs={"heap_size": args.heap, "jvm_args": [f"-Djava.util.logging.config.file={logging_conf}"]},
+        # ArcadeDB ignores a Bolt client's transaction timeout and finishes a statement whose client
+        # went away: its own command timeout is what bounds a runaway statement.
+        jvm_kwargs={"heap_size": args.heap, "jvm_args": [
+            f"-Djava.util.logging.config.file={logging_conf}",
+            f"-Darcadedb.command.timeout={round(args.statement_timeout * 1000)}"]},
     )
     try:
         server.start()

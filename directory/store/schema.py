@@ -191,6 +191,18 @@ MIGRATIONS: list[list[Step]] = [
 
 VERSION = len(MIGRATIONS)
 
+# Steps that derive properties of records from their content (not indexes, not reference data).
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views)
+
+
+async def upgrade_records(graph: Graph, since: int) -> None:
+    """Derive what migrations after version `since` derive for records, for records written as
+    they were then (a restored backup from an older version)."""
+    for number in range(since + 1, VERSION + 1):
+        for step in MIGRATIONS[number - 1]:
+            if step in _RECORD_STEPS and not isinstance(step, str):
+                await step(graph, None)
+
 GET_VERSION = cypher("schema.get_version", "MATCH (v:SchemaVersion {key: 'schema'}) RETURN v.version AS version")
 SET_VERSION = cypher("schema.set_version",
                      "MERGE (v:SchemaVersion {key: 'schema'}) SET v.version = $version RETURN v.version AS version")
