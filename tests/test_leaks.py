@@ -8,6 +8,7 @@ invisible at the published precision showing as a new revision.
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,9 @@ def _shelter(name: str, lat: str, lon: str, **more: object) -> dict[str, object]
 async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channel(store: Store, api: Api,
                                                                                   tmp_path: Path) -> None:
     await load(store, [_shelter("safe-house", "-1.29", "36.82"), org("group", **{"#country+code": "KE"})],
-               [service("safe-house-stay", "safe-house", kind="relocation-in-country")])
+               [service("safe-house-stay", "safe-house", kind="relocation-in-country",
+                        **{"#country+code+present": "KE-30", "#country+code+remote": "KE"}),
+                service("group-aid", "group", **{"#country+code+present": "KE"})])
     anonymous = await store.organisation(ANONYMOUS, "test:safe-house")
     assert anonymous.location is not None and anonymous.location.country is None
     assert anonymous.location.latitude is None and anonymous.location.precision.value == "hidden"
@@ -118,9 +121,21 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
     assert "test:safe-house" in await _ids(store, MEMBER, near)
 
     listed = await api.data('{ organisations(filter: {kind: "shelter"}) { edges { node { recordId '
-                            'location { country latitude precision } } } } }')
+                            'location { country latitude precision } services { coverage { place } } } } } }')
     assert listed["organisations"]["edges"] == [{"node": {"recordId": "test:safe-house", "location": {
-        "country": None, "latitude": None, "precision": "HIDDEN"}}}]
+        "country": None, "latitude": None, "precision": "HIDDEN"}, "services": [{"coverage": []}]}}]
+
+    # where its services work is where it is: withheld with it, on every channel that tells places
+    for where in (in_kenya, Filter(subdivision="KE-30"), Filter(region="region:Africa")):
+        assert "test:safe-house" not in await _ids(store, ANONYMOUS, replace(where, kind="shelter"))
+        assert "test:safe-house-stay" not in await _ids(store, ANONYMOUS, where, "service")
+        assert "test:safe-house-stay" in await _ids(store, MEMBER, where, "service")
+    assert (await store.services_by_id(ANONYMOUS, ["test:safe-house-stay"]))["test:safe-house-stay"].coverage == []
+    counted = await api.data('{ places(codes: ["KE"]) { providers { serviceType present remote } } }')
+    assert [p["serviceType"] for p in counted["places"][0]["providers"]] == ["legal-aid"]
+    gaps = await api.data('{ coverageGaps(codes: ["KE"], serviceTypes: ["relocation-in-country"]) '
+                          '{ cells { providerIds } } }')
+    assert gaps["coverageGaps"]["cells"][0]["providerIds"] == []
 
     await exports.export_csv(store, ANONYMOUS, tmp_path, lambda _: None)
     with (tmp_path / "organisations.csv").open(encoding="utf-8") as f:

@@ -13,7 +13,7 @@ from typing import Any
 
 from directory import budget, places
 from directory.errors import BadArgument
-from directory.store.cypher import cypher, visible
+from directory.store.cypher import cypher, place_shown, visible
 from directory.store.graph import Graph
 from directory.viewer import Viewer
 
@@ -25,7 +25,7 @@ MAX_PLACES = 300
 # 5,000 organisations; the expansion is done in Python instead, as the gap matrix does.
 OFFERS = cypher("coverage.offers", f"""
 MATCH (o:Organisation)-[:OFFERS]->(s:Service)
-WHERE {visible('s')} AND {visible('o')}
+WHERE {visible('s')} AND {visible('o')} AND {place_shown('o')}
 RETURN s.type AS type,
        collect([o.id, [(s)-[a:AVAILABLE_IN]->(q:Place) | q.code + ' ' + a.presence],
                 [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from directory.store.cypher import cypher, shown, visible
+from directory.store.cypher import cypher, place_shown, shown, visible
 from directory.store.graph import Graph
 from directory.viewer import Viewer
 
 OFFERS = cypher("gaps.offers", f"""
 MATCH (o:Organisation)-[:OFFERS]->(s:Service)
 WHERE ($types IS NULL OR s.type IN $types) AND coalesce(s.status, 'active') = 'active'
-  AND {visible('s')} AND {visible('o')}
+  AND {visible('s')} AND {visible('o')} AND {place_shown('o')}
 RETURN s.type AS type,
        collect([o.id, s.id, [(s)-[a:AVAILABLE_IN]->(q:Place) | q.code + ' ' + a.presence], s.response_hours,
                 s.capacity, s.capacity_unit, s.capacity_confirmed, {shown('s', 'updated_at')},

@@ -199,8 +199,10 @@ _NEAR_SOURCE = f"""CALL () {{
   RETURN n, null AS distance
 }}"""
 
-def _place_condition(var: str) -> str:
-    return f"""($country IS NULL AND $subdivision IS NULL AND $region IS NULL) OR EXISTS {{
+def _place_condition(var: str, owner: str) -> str:
+    """The service `var` is available in the asked place; for the public, never a service of a
+    shelter whose place is withheld (`store.shelters`): where it works is where it is."""
+    return f"""($country IS NULL AND $subdivision IS NULL AND $region IS NULL) OR {place_shown(owner)} AND EXISTS {{
                 MATCH ({var})-[:AVAILABLE_IN]->(p:Place)
                 WHERE ($country IS NULL OR p.code IN $country_areas OR p.country = $country)
                   AND ($subdivision IS NULL OR p.code IN $subdivision_areas)
@@ -227,7 +229,7 @@ _VISIBLE_SERVICE = f"""(s:Service)
          WHERE {visible('s')}
            AND ($service_type IS NULL OR s.type = $service_type)
            AND {serves_group('s')}
-           AND ({_place_condition('s')})"""
+           AND ({_place_condition('s', 'n')})"""
 
 
 _VERIFIED = f"""($verified IS NULL OR $verified = EXISTS {{
@@ -256,7 +258,7 @@ _SERVICE_WHERE = f"""{visible('n')} AND {visible('s')}
   AND ($updated_since IS NULL OR {shown('s', 'updated_at')} >= $updated_since)
   AND {_VERIFIED}
   AND {serves_group('s')}
-  AND ({_place_condition('s')})"""
+  AND ({_place_condition('s', 'n')})"""
 
 _FASTEST = f"""COLLECT {{ MATCH (n)-[:OFFERS]->(s:Service)
           WHERE {visible('s')} AND ($service_type IS NULL OR s.type = $service_type) AND s.response_hours IS NOT NULL
@@ -301,7 +303,7 @@ def _service_list(sort: Sort, near: bool) -> str:
 WITH n, s, distance WHERE {_SERVICE_WHERE}
 WITH n, s, distance, {key} AS k
 WHERE {_after(desc, 's')}
-RETURN {service_map('s')} AS s, distance, k
+RETURN {service_map('s')} AS s, NOT {place_shown('n')} AS unplaced, distance, k
 ORDER BY k{' DESC' if desc else ''}, s.id
 LIMIT $limit"""
 

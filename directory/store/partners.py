@@ -16,25 +16,24 @@ from directory.store.cypher import cypher, place_shown, shown, visible
 from directory.store.graph import Graph
 from directory.viewer import Viewer
 
+# A shelter whose place the viewer may not see is no candidate: where it is or works would show.
 _OFFERS = f"""
 WHERE s.type IN $types AND coalesce(s.status, 'active') = 'active' AND o.id <> $id
-  AND {visible('o')} AND {visible('s')}
+  AND {visible('o')} AND {visible('s')} AND {place_shown('o')}
 WITH o, s, collect(a.presence) AS presences
 WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, coalesce(s.languages, []),
-                 {shown('s', 'updated_at')}, [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers,
-     {place_shown('o')} AS placed
-RETURN o.id AS id, coalesce(o.languages, []) AS languages,
-       CASE WHEN placed THEN o.pub_latitude END AS latitude, CASE WHEN placed THEN o.pub_longitude END AS longitude,
-       CASE WHEN placed THEN o.country END AS country, {shown('o', 'updated_at')} AS updated_at, offers
+                 {shown('s', 'updated_at')}, [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers
+RETURN o.id AS id, coalesce(o.languages, []) AS languages, o.pub_latitude AS latitude,
+       o.pub_longitude AS longitude, o.country AS country, {shown('o', 'updated_at')} AS updated_at, offers
 """
 IN_PLACE = cypher("partners.in_place", """
 MATCH (q:Place) WHERE q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country)
 MATCH (q)<-[a:AVAILABLE_IN]-(s:Service)<-[:OFFERS]-(o:Organisation)
 """ + _OFFERS)
-NEAR = cypher("partners.near", f"""
+NEAR = cypher("partners.near", """
 MATCH (o:Organisation)
 WHERE o.pub_latitude >= $lat_min AND o.pub_latitude <= $lat_max
-  AND o.pub_longitude >= $lon_min AND o.pub_longitude <= $lon_max AND {place_shown('o')}
+  AND o.pub_longitude >= $lon_min AND o.pub_longitude <= $lon_max
 MATCH (o)-[:OFFERS]->(s:Service)-[a:AVAILABLE_IN]->(:Place)
 """ + _OFFERS)
 

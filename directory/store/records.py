@@ -28,7 +28,7 @@ from directory.model import (
 )
 from directory.store import mapping, sameas, search
 from directory.store.backends import fulltext_index
-from directory.store.cypher import cypher, service_map, visible
+from directory.store.cypher import cypher, place_shown, service_map, visible
 from directory.store.edits import Edit, Editor, Saved, link_key
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
@@ -55,13 +55,13 @@ GET_SERVICES = cypher("records.get_services", f"""
 UNWIND $ids AS wanted
 MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
 WHERE {visible('o')} AND {visible('s')}
-RETURN {service_map('s')} AS s
+RETURN {service_map('s')} AS s, NOT {place_shown('o')} AS unplaced
 """)
 SERVICES_OF = cypher("records.services_of", f"""
 UNWIND $ids AS oid
 MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)
 WHERE {visible('o')} AND {visible('s')}
-RETURN {service_map('s')} AS s
+RETURN {service_map('s')} AS s, NOT {place_shown('o')} AS unplaced
 ORDER BY s.name, s.id
 """)
 
@@ -155,7 +155,14 @@ def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
     )
 
 
-def _service(p: dict[str, Any], viewer: Viewer) -> Service:
+def _coverage(p: dict[str, Any]) -> list[Coverage]:
+    return sorted((Coverage(c["place"], Presence(c["presence"])) for c in p.get("coverage") or []),
+                  key=lambda c: (c.place, c.presence.value))
+
+
+def _service(p: dict[str, Any], viewer: Viewer, unplaced: bool = False) -> Service:
+    """`unplaced`: the provider is a shelter whose place this viewer may not see, so neither may it
+    see where the service works (`store.shelters`)."""
     network = viewer.sees_network_fields
     return Service(
         id=p["id"], organisation=p["organisation"], name=p["name"], type=p["type"],
@@ -166,8 +173,7 @@ def _service(p: dict[str, Any], viewer: Viewer) -> Service:
         capacity_confirmed=(p.get("capacity_confirmed") or "") if network else "",
         response_hours=p.get("response_hours"), languages=list(p.get("languages") or []),
         cost=p.get("cost") or "", status=p.get("status") or "active",
-        coverage=sorted((Coverage(c["place"], Presence(c["presence"])) for c in p.get("coverage") or []),
-                        key=lambda c: (c.place, c.presence.value)),
+        coverage=[] if unplaced else _coverage(p),
         groups=sorted(p.get("groups") or []), provenance=_provenance(p, viewer),
     )
 
@@ -235,7 +241,7 @@ class Store:
                            owner_before: str | None = None) -> Service | None:
         async def read_back(tx: Tx, record_id: str) -> Service | None:
             rows = await self.graph.run(tx, GET_SERVICES, ids=[record_id], **viewer.params)
-            return _service(rows[0]["s"], viewer) if rows else None
+            return _service(rows[0]["s"], viewer, rows[0]["unplaced"]) if rows else None
 
         saved = await self.editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back,
                                                owner_before)
@@ -399,9 +405,10 @@ class Store:
         rows = await self.graph.read(statement(kind, sort, where), after_key=after_key, after_id=after_id,
                                      limit=first + 1, **params)
         total = int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
-        var, convert = ("n", _organisation) if kind == "organisation" else ("s", _service)
+        var = "n" if kind == "organisation" else "s"
         shown = rows[:first]
-        items = [convert(r[var], viewer) for r in shown]
+        items: list[Any] = [_organisation(r["n"], viewer) if kind == "organisation" else
+                            _service(r["s"], viewer, r["unplaced"]) for r in shown]
         self._shown(viewer, kind, items)
         return Page(items=items, total=total, has_next=len(rows) > first,
                     cursors=[cursor(sort, r["k"], r[var]["id"]) for r in shown],
@@ -421,7 +428,7 @@ class Store:
     async def services_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Service]:
         """Services the viewer may see, with a provider the viewer may see."""
         rows = await self.graph.read(GET_SERVICES, ids=ids, **viewer.params)
-        found = {r["s"]["id"]: _service(r["s"], viewer) for r in rows}
+        found = {r["s"]["id"]: _service(r["s"], viewer, r["unplaced"]) for r in rows}
         self._shown(viewer, "service", found.values())
         return found
 
@@ -470,7 +477,7 @@ class Store:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)
         out: dict[str, list[Service]] = {oid: [] for oid in organisation_ids}
         for r in rows:
-            svc = _service(r["s"], viewer)
+            svc = _service(r["s"], viewer, r["unplaced"])
             out.setdefault(svc.organisation, []).append(svc)
         self._shown(viewer, "service", [s for services in out.values() for s in services])
         return out

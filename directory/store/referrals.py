@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from directory import places
 from directory.errors import NotFound
 from directory.jobs.paths import Referral
-from directory.store.cypher import cypher, serves_group, visible
+from directory.store.cypher import cypher, place_shown, serves_group, visible
 from directory.store.graph import Graph
 from directory.viewer import Viewer
 
@@ -34,7 +34,7 @@ UNWIND $ids AS oid
 MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)-[a:AVAILABLE_IN]->(q:Place)
 WHERE s.type = $type AND coalesce(s.status, 'active') = 'active'
   AND (q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country))
-  AND {visible('o')} AND {visible('s')} AND {serves_group('s')}
+  AND {visible('o')} AND {visible('s')} AND {place_shown('o')} AND {serves_group('s')}
   AND ($language IS NULL OR $language IN coalesce(s.languages, [])
        OR (size(coalesce(s.languages, [])) = 0 AND $language IN coalesce(o.languages, [])))
 WITH o, s, collect(a.presence) AS presences

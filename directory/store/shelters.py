@@ -5,8 +5,11 @@ be singled out by any listing of that country, even at country precision. So a p
 marked `place_withheld` when fewer than `minimum` public shelters share its country, or the
 subdivision its published precision shows. For the public (anonymous viewers, the public feed,
 public exports) such a shelter then has no place at all: no country, no subdivision, no point,
-and no place filter, proximity search or distance sort matches it by where it is. Members and
-stewards see it as before. Maps apply the same rule to what they draw (`store.mapping`).
+and no place filter, proximity search or distance sort matches it by where it is. Where its
+services work is withheld with it (for a safe house that is where it is): no coverage on its
+services, no place filter finds them, and the place counts, gap matrix, partner candidates and
+referral providers leave it out. Members and stewards see it as before. Maps apply the same
+rule to what they draw (`store.mapping`).
 
 The counts are over public records only, so whether a shelter is withheld tells nothing about
 records the public cannot see. The marks are worked out again after every write of a shelter and
@@ -34,6 +37,9 @@ UNWIND $rows AS r
 MATCH (s:Organisation {id: r.id})
 SET s.place_withheld = r.withheld,
     s.public_revision = coalesce(s.public_revision, 0) + 1, s.public_updated_at = $now
+WITH s
+OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
+SET x.public_revision = coalesce(x.public_revision, 0) + 1, x.public_updated_at = $now
 """)
 UNMARK = cypher("shelters.unmark", """
 UNWIND $ids AS id
