@@ -3,10 +3,10 @@
 A web request sets its deadline (`within`); everything it runs reads it from a context variable,
 so no function needs a parameter for it:
 
-- pure computations (the gap matrix, partner scores, referral chains) run in a worker thread
-  (`in_thread`), where they call `check()` as they go and stop once the deadline has passed. The
-  event loop stays free for other requests meanwhile (Python switches threads every few
-  milliseconds), and a request that ran out of time stops using the processor;
+- pure computations (the gap matrix, partner scores, referral chains, search ranking, map pages)
+  run in a worker thread (`in_thread`), where they call `check()` as they go and stop at the next
+  check once the deadline has passed. The event loop stays free for other requests meanwhile
+  (Python switches threads every few milliseconds);
 - each store statement checks the deadline before it is sent.
 
 Expensive requests (the jobs, the place counts, costly queries, maps) must also hold one of a few
@@ -86,9 +86,13 @@ def remaining() -> float | None:
 
 
 async def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a pure computation in a worker thread, with the caller's deadline (and context)."""
+    """Run a pure computation in a worker thread, with the caller's deadline (and context).
+
+    A thread cannot be cancelled: when the request gives up, the computation goes on until its
+    next `check()`. While a slot is held, the slot stays taken until the thread is done, like
+    shielded store work, so giving up never lets more work run than the slots allow."""
     check()
-    return await asyncio.to_thread(function, *args, **kwargs)
+    return await shielded(asyncio.to_thread(function, *args, **kwargs))
 
 
 class _Hold:

@@ -130,7 +130,8 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> dict[str, int]:
         with open(args.file, encoding="utf-8") as f:
-            counts = await backups.restore(store.graph, f, args.file, progress)
+            counts = await backups.restore(store.graph, f, args.file, progress,
+                                           discard_unfinished=args.discard_unfinished)
         await shelters.refresh_now(store.graph, store.shelter_minimum, now())  # this setting, not the backup's
         return counts
 
@@ -220,8 +221,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
         print(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
               "run the same import again to complete it")
     for run in restores:
-        print(f"unfinished restore started {run['started_at']} from {run['source']}: run `directory restore` "
-              "again to delete what it wrote and start over")
+        print(f"unfinished restore started {run['started_at']} from {run['source']}: `directory restore "
+              "--discard-unfinished FILE` deletes every organisation and service, then restores")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -263,6 +264,8 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("restore", help="restore a backup into an empty store")
     s.add_argument("file")
+    s.add_argument("--discard-unfinished", action="store_true",
+                   help="after a restore that did not finish: delete every organisation and service first")
     s.set_defaults(func=cmd_restore)
 
     s = sub.add_parser("demo", help="add the demo records the store does not hold (real organisations and clearly "

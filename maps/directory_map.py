@@ -107,6 +107,7 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
         lats = [p.latitude for p in found.points]
         lons = [p.longitude for p in found.points]
         m.add_child(Call("pdFit", [[min(lats), min(lons)], [max(lats), max(lons)]]))
+    budget.check()  # the request may have given up while the page was being built
     return render(m, options)
 
 

@@ -178,6 +178,7 @@ def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service
         notes.append("Need weighed by: " + ", ".join(matrix.indicators))
     m.add_child(Call("pdLegend", {"title": f"Gaps: {service}{group}, {_where(q)}", "items": items, "notes": notes}))
     _fit(m, q, cells)
+    budget.check()  # the request may have given up while the page was being built
     return render(m, options)
 
 
@@ -215,4 +216,5 @@ def _funding_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], ser
     m.add_child(Call("pdLegend", {"title": f"Funding and gaps: {service}, {_where(q)}", "items": items,
                                   "notes": notes}))
     _fit(m, q, cells)
+    budget.check()  # the request may have given up while the page was being built
     return render(m, options)

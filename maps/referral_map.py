@@ -56,4 +56,5 @@ def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, Ma
     basemap(m)
     m.add_child(Call("pdPaths", {"title": title, "paths": paths,
                                  "empty": "No chain of referrals you may see reaches a provider that can act."}))
+    budget.check()  # the request may have given up while the page was being built
     return render(m, options)

@@ -45,10 +45,11 @@ DEFAULT_FIRST = 20
 _CEILING = 10**12  # counts saturate here: a nested doubling must not build huge integers
 # Lists without `first`: how many items one may hold, at most in practice.
 LIST_FANOUT = {"services": 20, "links": 20, "coverage": 1, "groups": 1, "places": 250, "taxonomy": 1,
-               "providers": 20, "referralPaths": 10, "steps": 6, "findPartners": 10, "funding": 3,
+               "providers": 20, "referralPaths": 10, "steps": 6, "funding": 3,
                "donorFunding": 3, "capacity": 2, "donorTotals": 3}
-PAGED = {"organisations", "services", "search", "coverageGaps"}
-PAGE_DEFAULT = {"coverageGaps": 500}
+PAGED = {"organisations", "services", "search", "coverageGaps", "findPartners"}
+PAGE_DEFAULT = {"coverageGaps": 500, "findPartners": 10}
+PAGE_CAP = {"findPartners": 50}  # the others: MAX_PAGE (coverageGaps holds a slot and caps its cells itself)
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,15 @@ class QueryShapeLimit(ValidationRule):
 
 
 def _multiplier(field: FieldNode, top_level: bool) -> int:
+    """How many items the field may return: its `first` (clamped to what the resolver accepts, so
+    a negative or zero page cannot shrink the estimate), or the page cap when `first` is a
+    variable, or a fixed fan-out."""
     name = field.name.value
     if name in PAGED and (top_level or name != "services"):
+        limit = PAGE_CAP.get(name, MAX_PAGE)
         for arg in field.arguments or ():
             if arg.name.value == "first":
-                return int(arg.value.value) if isinstance(arg.value, IntValueNode) else MAX_PAGE
+                return min(max(int(arg.value.value), 1), limit) if isinstance(arg.value, IntValueNode) else limit
         return PAGE_DEFAULT.get(name, DEFAULT_FIRST)
     return LIST_FANOUT.get(name, 1)
 

@@ -141,8 +141,11 @@ async def test_a_restore_killed_half_way_is_reported_and_run_again_from_scratch(
     status = subprocess.run([sys.executable, "-m", "directory.cli", "--data", str(data_dir), "--id", "test", "status"],
                             capture_output=True, text=True, timeout=300)
     assert "unfinished restore started" in status.stdout and str(file) in status.stdout
+    with pytest.raises(RestoreRefused, match="--discard-unfinished"):  # the store may be in use since: ask first
+        await backup.restore(store.graph, lines, str(file))
+    assert 0 < (await store.graph.read(backup.COUNT_RECORDS))[0]["n"]
     said: list[str] = []
-    counts = await backup.restore(store.graph, lines, str(file), said.append)
+    counts = await backup.restore(store.graph, lines, str(file), said.append, discard_unfinished=True)
     assert "did not finish" in said[0] and counts["organisations"] == 60
     assert await backup.unfinished(store.graph) == []
     assert await dump(store) == lines

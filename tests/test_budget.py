@@ -125,3 +125,27 @@ async def test_a_job_over_its_budget_answers_time_budget(store: Store) -> None:
         result = await schema.execute(GAPS, context_value=Context(store=store, viewer=ANONYMOUS))
     assert result.errors and result.errors[0].extensions == {"code": "TIME_BUDGET"}
     assert "time budget" in result.errors[0].message
+
+
+@pytest.mark.parametrize("query", [
+    "{ ... on Query { coverageGaps { totalCells } } }",
+    "query { ...Heavy } fragment Heavy on Query { places { code } }",
+    "query { ...Outer } fragment Outer on Query { ...Inner } "
+    "fragment Inner on Query { findPartners(organisation: \"x\") { organisationId } }",
+])
+async def test_expensive_work_behind_fragments_still_needs_a_slot(store: Store, query: str) -> None:
+    await load(store, [org("a")], [service("a-legal", "a")])
+    slots = Slots(1, wait=0.05)
+    async with slots.hold():
+        result = await asyncio.create_task(
+            schema.execute(query, context_value=Context(store=store, viewer=ANONYMOUS, slots=slots)),
+            context=contextvars.Context())
+    assert result.errors and result.errors[0].extensions["code"] == "BUSY"  # type: ignore[index]
+
+
+async def test_a_negative_or_zero_page_cannot_shrink_the_estimated_cost(store: Store) -> None:
+    heavy = "edges { node { services { organisation { links { source { services { name } } } } } } }"
+    aliases = " ".join(f"a{i}: organisations(first: {first}) {{ totalCount {heavy} }}"
+                       for i, first in enumerate((-1000000, 0, 100)))
+    result = await schema.execute(f"{{ {aliases} }}", context_value=Context(store=store, viewer=ANONYMOUS))
+    assert result.data is None and result.errors and "estimated cost" in result.errors[0].message

@@ -17,7 +17,7 @@ from directory.model import Organisation
 from directory.store.records import Store
 from directory.store.writes import now
 from directory.viewer import STEWARD
-from tests.helpers import Api, load, org
+from tests.helpers import Api, load, org, service
 
 pytestmark = pytest.mark.anyio
 
@@ -119,6 +119,19 @@ async def test_changes_to_restricted_records_are_audited_without_their_content(s
     assert [(e["kind"], e["ids"], e["who"]) for e in imported] == [("organisation", ["test:safe"], "cli")]
     log = "".join(p.read_text() for p in store.audit.path.parent.glob("*.jsonl"))
     assert "9043" not in log
+
+    linked_from = now()
+    await load(store, [org("donor")], [service("safe-stay", "safe", **{"#meta+visibility": "restricted"})],
+               [{"#rel+type": "FUNDS", "#org+id+source": "donor", "#org+id+target": "open", "#value": 5000,
+                 "#currency": "EUR", "#meta+visibility": "restricted"}])
+    safe = await store.organisation(STEWARD, "test:safe")
+    assert safe.provenance is not None
+    await store.delete(STEWARD, "organisation", "test:safe", safe.provenance.revision)
+    later = [(e["action"], e["kind"], e["ids"]) for e in read_all(store.audit.path.parent)
+             if e["at"] >= linked_from and e["action"] in ("change", "delete")]
+    assert ("change", "link", ["test:donor FUNDS test:open"]) in later
+    assert ("change", "service", ["test:safe-stay"]) in later
+    assert ("delete", "organisation", ["test:safe"]) in later and ("delete", "service", ["test:safe-stay"]) in later
 
 
 async def test_concurrent_upserts_of_one_record_lose_no_update(store: Store) -> None:

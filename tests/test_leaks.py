@@ -149,8 +149,19 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
     body = latest(public)["test:safe-house"].body
     assert body is not None and body["location"]["country"] is None and body["location"]["latitude"] is None
 
-    # two more public shelters in Kenya: none is alone any more, and the change reaches the feed
+    # moving it, or changing where its service works, is no news to the public, who see neither
     first_revision = anonymous.provenance.revision if anonymous.provenance else 0
+    stay_revision = (await store.services_by_id(ANONYMOUS, ["test:safe-house-stay"]))["test:safe-house-stay"].provenance
+    await load(store, [_shelter("safe-house", "-0.42", "36.95")],
+               [service("safe-house-stay", "safe-house", kind="relocation-in-country",
+                        **{"#country+code+present": "KE-18", "#country+code+remote": "KE"})])
+    moved = await store.organisation(ANONYMOUS, "test:safe-house")
+    assert moved.provenance is not None and moved.provenance.revision == first_revision
+    assert (await store.services_by_id(ANONYMOUS, ["test:safe-house-stay"]))[
+        "test:safe-house-stay"].provenance == stay_revision
+    assert (await store.organisation(STEWARD, "test:safe-house")).provenance.revision == 2  # type: ignore[union-attr]
+
+    # two more public shelters in Kenya: none is alone any more, and the change reaches the feed
     await load(store, [_shelter("refuge", "-0.09", "34.77"), _shelter("haven", "-4.04", "39.67")])
     shown = await store.organisation(ANONYMOUS, "test:safe-house")
     assert shown.location is not None and shown.location.country == "KE"

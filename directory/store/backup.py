@@ -23,9 +23,11 @@ A restore refuses a store that holds organisations or services. It is not one tr
 in two ways: a `RestoreRun` marker is written before the first part and removed after the last;
 if the restore fails (a bad line, a refused statement, Ctrl-C), what it wrote is deleted again
 before the error is raised, so the store is empty as before; and if the process dies before it
-can do that, the marker stays, `directory status` names the unfinished restore, and running a
-restore again deletes what the interrupted one wrote and starts over. While a restore runs,
-readers of the same store see the records written so far.
+can do that, the marker stays and `directory status` names the unfinished restore. A restore
+then refuses to run, because the store may have been used since (or the other restore may still
+be running in another process): only `directory restore --discard-unfinished` deletes every
+organisation and service in the store and starts over, on the operator's word. While a restore
+runs, readers of the same store see the records written so far.
 """
 
 from __future__ import annotations
@@ -319,7 +321,8 @@ async def _wipe(graph: Graph, new_terms: list[str]) -> None:
 
 
 async def restore(graph: Graph, lines: Iterable[str], source: str,
-                  progress: Callable[[str], None] = lambda _: None, part_lines: int = PART) -> dict[str, int]:
+                  progress: Callable[[str], None] = lambda _: None, part_lines: int = PART,
+                  discard_unfinished: bool = False) -> dict[str, int]:
     """Load a backup into a store that holds no organisations or services, part by part.
 
     `lines` is read once, in order (a file object is fine), `part_lines` at a time: the next part
@@ -328,8 +331,14 @@ async def restore(graph: Graph, lines: Iterable[str], source: str,
     objects = _objects(lines, source)
     written_at = int(next(objects)[1].get("schema", 0))  # the header, checked before anything is written
     for left in await unfinished(graph):
+        if not discard_unfinished:
+            raise RestoreRefused(
+                f"an earlier restore from {left['source']} (started {left['started_at']}) did not finish, and the "
+                "store still holds what it wrote (and whatever was written since; it may even still be running). "
+                "`directory restore --discard-unfinished FILE` deletes every organisation and service in the "
+                "store, then restores")
         progress(f"an earlier restore from {left['source']} (started {left['started_at']}) did not finish: "
-                 "deleting what it wrote")
+                 "deleting every organisation and service, as asked")
         await _wipe(graph, list(left["new_terms"] or []))
         await graph.write(UNMARK, id=left["id"])
     if (await graph.read(COUNT_RECORDS))[0]["n"]:

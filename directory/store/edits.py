@@ -88,9 +88,9 @@ RETURN count(n) AS n
 """)
 DELETE_SERVICES_OF = cypher("edits.delete_services_of", """
 MATCH (:Organisation {id: $id})-[:OFFERS]->(s:Service)
-WITH s, s.id AS id, s.revision AS revision
+WITH s, s.id AS id, s.revision AS revision, s.visibility AS visibility
 DETACH DELETE s
-RETURN id, revision
+RETURN id, revision, visibility
 """)
 DELETE_ORGANISATION = cypher("edits.delete_organisation", "MATCH (n:Organisation {id: $id}) DETACH DELETE n")
 DELETE_SERVICE = cypher("edits.delete_service", "MATCH (s:Service {id: $id}) DETACH DELETE s")
@@ -178,6 +178,7 @@ class Saved(Generic[T]):
     id: str
     record: T
     restricted: bool
+    restricted_services: list[str] = field(default_factory=list)  # deleted with an organisation
 
 
 def _restricted(*visibilities: object) -> bool:
@@ -298,6 +299,7 @@ class Editor:
             current = await self._current(tx, viewer, kind, record_id, revision)
             assert current is not None
             rows = [{"key": f"{kind}/{record_id}", "kind": kind, "id": record_id, "revision": revision + 1}]
+            gone: list[dict[str, Any]] = []
             if kind == "organisation":
                 gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)
                 await self.graph.run(tx, DELETE_ORGANISATION, id=record_id)
@@ -308,7 +310,8 @@ class Editor:
                 await self.graph.run(tx, DELETE_SERVICE, id=record_id)
                 await self._unlock(tx, current["owner"])
             await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
-            return Saved(record_id, None, _restricted(current["visibility"]))
+            return Saved(record_id, None, _restricted(current["visibility"]),
+                         [s["id"] for s in gone if s["visibility"] == "restricted"])
 
         return await self.graph.write_tx(work)
 

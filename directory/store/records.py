@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from directory import budget
 from directory.audit import AuditLog
 from directory.errors import BadArgument, NotFound
 from directory.location import published
@@ -221,9 +222,11 @@ class Store:
 
     def _changed(self, viewer: Viewer, kind: str, saved: Saved[Any], action: str = "change") -> None:
         """Note a change to a record that was restricted before or after it in the audit log:
-        who, which record, when; never what changed."""
-        if self.audit is not None and saved.restricted:
-            self.audit.record(viewer, action, kind, [saved.id])
+        who, which record, when; never what changed. A deleted organisation takes its restricted
+        services with it: those are noted too."""
+        if self.audit is not None:
+            self.audit.record(viewer, action, kind, [saved.id] if saved.restricted else [])
+            self.audit.record(viewer, action, "service", saved.restricted_services)
 
     # edits: one record at a time, checked against the revision the client read (`edits.py`)
 
@@ -280,7 +283,7 @@ class Store:
     def written(self, viewer: Viewer, counts: WriteCounts) -> None:
         """Note the restricted records a bulk write changed in the audit log (who, which, when)."""
         if self.audit is not None:
-            for kind in ("organisation", "service"):
+            for kind in ("organisation", "service", "link"):
                 self.audit.record(viewer, "change", kind, [i for k, i in counts.restricted if k == kind])
 
     async def write(self, tx: Tx, organisations: list[Organisation], services: list[Service], links: list[Link],
@@ -450,7 +453,8 @@ class Store:
                                                    text=search.lucene_query(query_words, fuzzy),
                                                    words=query_words, limit=search.MAX_HITS, **viewer.params)
                 total += int(rows[0]["total"])
-                hits.update({(h.kind, h.id): h for h in search.rank(query_words, kind, rows[0]["top"])})
+                ranked = await budget.in_thread(search.rank, query_words, kind, rows[0]["top"])  # pure, and slow
+                hits.update({(h.kind, h.id): h for h in ranked})
         remaining = search.after(list(hits.values()), after)
         shown = remaining[:first]
         orgs = await self.organisations_by_id(viewer, [h.id for h in shown if h.kind == "organisation"])

@@ -64,6 +64,7 @@ SET_VIEWS = {label: cypher(f"schema.set_views_{label.lower()}", f"""
 UNWIND $rows AS r
 MATCH (n:{label} {{id: r.id}})
 SET n += r.derived, n.network_hash = r.views.network, n.public_hash = r.views.public,
+    n.unplaced_hash = r.views.unplaced,
     n.network_revision = n.revision, n.public_revision = n.revision,
     n.network_updated_at = n.updated_at, n.public_updated_at = n.updated_at
 """) for label in ("Organisation", "Service")}

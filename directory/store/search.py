@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from directory import budget
 from directory.errors import BadArgument
 from directory.store.cypher import cypher, visible
 
@@ -150,8 +151,12 @@ class Hit:
 
 def rank(query_words: list[str], kind: str, found: list[list[Any]]) -> list[Hit]:
     """Hits from a search statement's `top`: [id, name, aliases, description] each."""
-    return [Hit(kind, rid, name, score(query_words, name, list(aliases), description))
-            for rid, name, aliases, description in found]
+    hits = []
+    for n, (rid, name, aliases, description) in enumerate(found):
+        if n % 100 == 0:
+            budget.check()
+        hits.append(Hit(kind, rid, name, score(query_words, name, list(aliases), description)))
+    return hits
 
 
 def cursor(hit: Hit) -> str:

@@ -27,6 +27,10 @@ from directory.taxonomy import SENSITIVE_KINDS
 
 KINDS = sorted(SENSITIVE_KINDS)
 
+# Two writers working the marks out at once could each decide from what the other had not yet
+# committed (one adds a shelter, one restricts another: the last to commit leaves two public
+# shelters unmarked). The marks' own lock node is written first, so refreshes take turns.
+LOCK = cypher("shelters.lock", "MERGE (l:ShelterMarks {key: 'marks'}) SET l.at = $now")
 SHELTERS = cypher("shelters.all", """
 MATCH (s:Organisation) WHERE s.kind IN $kinds
 RETURN s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
@@ -51,6 +55,7 @@ SET s.place_withheld = false, s.public_revision = coalesce(s.public_revision, 0)
 async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
     """Mark the shelters whose place the public may not see, inside the caller's transaction;
     `no_longer`: organisations that were shelters and are not now. Returns how many marks changed."""
+    await graph.run(tx, LOCK, now=now)
     if no_longer:
         await graph.run(tx, UNMARK, ids=no_longer, kinds=KINDS, now=now)
     rows = await graph.run(tx, SHELTERS, kinds=KINDS)

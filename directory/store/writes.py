@@ -47,15 +47,20 @@ _VIEWS = """
     n.network_revision = CASE WHEN n.network_hash = r.views.network THEN n.network_revision
                               ELSE coalesce(n.network_revision, 0) + 1 END,
     n.network_updated_at = CASE WHEN n.network_hash = r.views.network THEN n.network_updated_at ELSE $now END,
-    n.public_revision = CASE WHEN n.public_hash = r.views.public THEN n.public_revision
-                             ELSE coalesce(n.public_revision, 0) + 1 END,
-    n.public_updated_at = CASE WHEN n.public_hash = r.views.public THEN n.public_updated_at ELSE $now END,
-    n.network_hash = r.views.network, n.public_hash = r.views.public"""
+    n.public_revision = CASE WHEN same_public THEN n.public_revision ELSE coalesce(n.public_revision, 0) + 1 END,
+    n.public_updated_at = CASE WHEN same_public THEN n.public_updated_at ELSE $now END,
+    n.network_hash = r.views.network, n.public_hash = r.views.public, n.unplaced_hash = r.views.unplaced"""
+# The public view of a shelter whose place is withheld (`store.shelters`), or of its services,
+# holds no place: its "unplaced" hash is the one compared.
+_SAME_PUBLIC = """coalesce(CASE WHEN withheld THEN n.unplaced_hash = r.views.unplaced
+                         ELSE n.public_hash = r.views.public END, false) AS same_public"""
 UPSERT_ORGANISATIONS = cypher("writes.upsert_organisations", f"""
 UNWIND $rows AS r
 MERGE (n:Organisation {{id: r.id}})
 WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.kind AS kind_before, n.visibility AS was
 WHERE changed
+WITH n, r, kind_before, was, coalesce(n.place_withheld, false) AS withheld
+WITH n, r, kind_before, was, {_SAME_PUBLIC}
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
 RETURN n.id AS id, r.place AS place, n.revision AS revision, [kind_before, n.kind] AS kinds,
        'restricted' IN [was, n.visibility] AS restricted
@@ -87,6 +92,9 @@ UNWIND $rows AS r
 MERGE (n:Service {{id: r.id}})
 WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was
 WHERE changed
+OPTIONAL MATCH (o:Organisation {{id: r.props.organisation}})
+WITH n, r, was, coalesce(o.place_withheld, false) AS withheld
+WITH n, r, was, {_SAME_PUBLIC}
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
 RETURN n.id AS id, n.revision AS revision, 'restricted' IN [was, n.visibility] AS restricted
 """)
@@ -123,10 +131,11 @@ UNWIND $rows AS r
 MATCH (a:Organisation {{id: r.source}})
 MATCH (b:Organisation {{id: r.target}})
 MERGE (a)-[l:{t} {{key: r.key}}]->(b)
-WITH l, r, (l.hash IS NULL OR l.hash <> r.hash) AS changed
+WITH l, r, (l.hash IS NULL OR l.hash <> r.hash) AS changed, l.visibility AS was
 WHERE changed
 SET l += r.props, l.hash = r.hash, l.revision = coalesce(l.revision, 0) + 1, l.updated_at = $now
-RETURN count(l) AS changed
+RETURN count(l) AS changed,
+       collect(CASE WHEN 'restricted' IN [was, l.visibility] THEN [r.source, r.target, r.key] END) AS restricted
 """)
     for t in LINK_TYPES
 }
@@ -190,7 +199,13 @@ def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, st
     network = _hash(seen)
     for name in NETWORK_ONLY[kind]:
         seen.pop(name, None)
-    return {"network": network, "public": _hash(seen)}
+    public = _hash(seen)
+    for name in _PLACE[kind]:
+        seen.pop(name, None)
+    return {"network": network, "public": public, "unplaced": _hash(seen)}
+
+
+_PLACE = {"organisation": _LOCATION, "service": ("coverage",)}  # what a withheld shelter's public view lacks
 
 
 def identifier_codes(identifiers: list[str]) -> list[str]:
@@ -332,6 +347,7 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
     for link_type, link_rows in rows.links.items():
         for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
             counts.links += int(result["changed"])
+            counts.restricted += [("link", f"{s} {link_type} {t} {k}".rstrip()) for s, t, k in result["restricted"]]
     return counts
 
 
