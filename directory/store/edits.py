@@ -109,13 +109,23 @@ CLEAR_TOMBSTONE = cypher("edits.clear_tombstone", "MATCH (t:Tombstone {key: $key
 
 @dataclass
 class Edit:
-    """A record's fields as an import row would carry them (`validation` field names)."""
+    """A record's fields as an import row would carry them (`validation` field names).
+
+    For an update, `current` reads the record's fields inside the edit's transaction, under the
+    lock: the edit's fields are laid over them there, never over a copy read before (which a
+    concurrent edit, or a lagging replica, could have made stale)."""
 
     fields: dict[str, Any]
     columns: dict[str, str] = field(default_factory=dict)  # field name -> the client's name for it
+    current: Callable[[Tx], Awaitable[dict[str, Any]]] | None = None
 
     def row(self) -> Row:
         return Row(0, {k: (self.columns.get(k, k), v) for k, v in self.fields.items()})
+
+    async def merged(self, tx: Tx) -> Edit:
+        if self.current is None:
+            return self
+        return Edit({**await self.current(tx), **self.fields}, self.columns)
 
 
 def organisation_fields(o: Organisation) -> dict[str, Any]:
@@ -220,17 +230,25 @@ class Editor:
         _check_revision(f"{kind} {record_id!r}", current["revision"], revision)
         return current
 
-    async def save_organisation(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
-                                read_back: ReadBack[T]) -> Saved[T]:
-        """Create (revision None) or update an organisation."""
+    def _organisation(self, edit: Edit, vocab: Vocabulary) -> tuple[Organisation, list[Link]]:
         org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab)
         _check(problems)
         assert org is not None
+        return org, links
+
+    async def save_organisation(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
+                                read_back: ReadBack[T]) -> Saved[T]:
+        """Create (revision None) or update an organisation."""
         if revision is None and viewer.role != "steward":
             raise EditRefused("FORBIDDEN", "only stewards add organisations")
+        record_id = str(edit.fields["id"])
+        checked = None if edit.current else self._organisation(edit, vocab)  # a create is checked at once
 
         async def work(tx: Tx) -> Saved[T]:
-            current = await self._current(tx, viewer, "organisation", org.id, revision)
+            current = await self._current(tx, viewer, "organisation", record_id, revision)
+            org, links = checked or self._organisation(await edit.merged(tx), vocab)
+            if org.id != record_id:
+                raise EditRefused("INVALID", "an organisation's id cannot change", "id")
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
             await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
             await self._unlock(tx, org.id)
@@ -239,18 +257,24 @@ class Editor:
 
         return await self.graph.write_tx(work)
 
-    async def save_service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
-                           read_back: ReadBack[T], owner_before: str | None = None) -> Saved[T]:
+    def _service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary) -> Service:
         svc, problems = validation.service(edit.row(), self.directory_id, vocab)
         _check(problems)
         assert svc is not None
         if not viewer.may_write(svc.organisation):
             raise EditRefused("FORBIDDEN", "you may offer services only for your own organisation", "organisation")
-        if owner_before is not None and owner_before != svc.organisation:
-            raise EditRefused("INVALID", "a service cannot move to another organisation", "organisation")
+        return svc
+
+    async def save_service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
+                           read_back: ReadBack[T]) -> Saved[T]:
+        record_id = str(edit.fields["id"])
+        checked = None if edit.current else self._service(viewer, edit, vocab)
 
         async def work(tx: Tx) -> Saved[T]:
-            current = await self._current(tx, viewer, "service", svc.id, revision)
+            current = await self._current(tx, viewer, "service", record_id, revision)
+            svc = checked or self._service(viewer, await edit.merged(tx), vocab)
+            if current is not None and current["owner"] != svc.organisation:
+                raise EditRefused("INVALID", "a service cannot move to another organisation", "organisation")
             provider = await self.graph.run(tx, CURRENT["organisation"], id=svc.organisation, **viewer.params)
             if not provider or not provider[0]["visible"]:
                 raise not_found("organisation", svc.organisation)
@@ -266,9 +290,7 @@ class Editor:
 
     async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None,
                         read_back: ReadBack[T]) -> Saved[T]:
-        link, problems = validation.link(edit.row(), self.directory_id)
-        _check(problems)
-        assert link is not None
+        link = _valid_link(edit, self.directory_id)  # its key fields are given whole, update or not
         owner = link_owner(link)
         if not viewer.may_write(owner):
             raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
@@ -282,15 +304,18 @@ class Editor:
             rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
             if rows and revision is None:
                 raise EditRefused("CONFLICT", "that link already exists; update it instead", "target")
+            written = link
             if revision is not None:
                 if not rows or not rows[0]["visible"]:
                     raise EditRefused("NOT_FOUND", "no such link", "target")
                 _check_revision("the link", rows[0]["revision"], revision)
+                written = _valid_link(await edit.merged(tx), self.directory_id)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
-            await write_records(self.graph, tx, self.directory_id, [], [], [link], now(), self.shelter_minimum)
+            await write_records(self.graph, tx, self.directory_id, [], [], [written], now(), self.shelter_minimum)
             await self._unlock(tx, owner)
             before = rows[0]["visibility"] if rows else None
-            return Saved(link_key(link), await read_back(tx, link.source), _restricted(before, link.visibility.value))
+            return Saved(link_key(link), await read_back(tx, link.source),
+                         _restricted(before, written.visibility.value))
 
         return await self.graph.write_tx(work)
 
@@ -338,6 +363,13 @@ class Editor:
             return Saved(link_key(link), None, _restricted(rows[0]["visibility"]))
 
         return await self.graph.write_tx(work)
+
+
+def _valid_link(edit: Edit, directory_id: str) -> Link:
+    link, problems = validation.link(edit.row(), directory_id)
+    _check(problems)
+    assert link is not None
+    return link
 
 
 def link_key(link: Link) -> str:

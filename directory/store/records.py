@@ -8,7 +8,7 @@ the viewer may see. Writes (`writes.py`) are idempotent upserts by id.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from directory import budget
@@ -30,7 +30,7 @@ from directory.model import (
 from directory.store import mapping, sameas, search
 from directory.store.backends import fulltext_index
 from directory.store.cypher import cypher, place_shown, service_map, visible
-from directory.store.edits import Edit, Editor, Saved, link_key
+from directory.store.edits import Edit, Editor, Saved, link_fields, link_key, organisation_fields, service_fields
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
 from directory.store.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
@@ -231,23 +231,34 @@ class Store:
     # edits: one record at a time, checked against the revision the client read (`edits.py`)
 
     async def save_organisation(self, viewer: Viewer, edit: Edit, revision: int | None) -> Organisation | None:
-        """Create (revision None) or update an organisation; the record as the viewer now sees it."""
+        """Create (revision None) or update an organisation; the record as the viewer now sees it.
+        An update's fields are laid over the record as it is under the edit's lock."""
         async def read_back(tx: Tx, record_id: str) -> Organisation | None:
             rows = await self.graph.run(tx, GET_ORGANISATIONS, ids=[record_id], **viewer.params)
             return _organisation(rows[0]["n"], viewer) if rows else None
 
+        async def current(tx: Tx) -> dict[str, Any]:
+            found = await read_back(tx, str(edit.fields["id"]))
+            return organisation_fields(found) if found else {}
+
+        if revision is not None:
+            edit = replace(edit, current=current)
         saved = await self.editor.save_organisation(viewer, edit, await self.vocabulary(), revision, read_back)
         self._changed(viewer, "organisation", saved, "create" if revision is None else "change")
         return saved.record
 
-    async def save_service(self, viewer: Viewer, edit: Edit, revision: int | None,
-                           owner_before: str | None = None) -> Service | None:
+    async def save_service(self, viewer: Viewer, edit: Edit, revision: int | None) -> Service | None:
         async def read_back(tx: Tx, record_id: str) -> Service | None:
             rows = await self.graph.run(tx, GET_SERVICES, ids=[record_id], **viewer.params)
             return _service(rows[0]["s"], viewer, rows[0]["unplaced"]) if rows else None
 
-        saved = await self.editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back,
-                                               owner_before)
+        async def current(tx: Tx) -> dict[str, Any]:
+            found = await read_back(tx, str(edit.fields["id"]))
+            return service_fields(found) if found else {}
+
+        if revision is not None:
+            edit = replace(edit, current=current)
+        saved = await self.editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back)
         self._changed(viewer, "service", saved, "create" if revision is None else "change")
         return saved.record
 
@@ -255,10 +266,17 @@ class Store:
         async def read_back(tx: Tx, source: str) -> list[Link]:
             return _link_records(await self.graph.run(tx, LINKS["out"], ids=[source], **viewer.params))
 
+        wanted = (edit.fields["type"], edit.fields["target"], edit.fields.get("key") or "")
+
+        async def current(tx: Tx) -> dict[str, Any]:
+            found = [x for x in await read_back(tx, str(edit.fields["source"])) if (x.type, x.target, x.key) == wanted]
+            return link_fields(found[0]) if found else {}
+
+        if revision is not None:
+            edit = replace(edit, current=current)
         saved = await self.editor.save_link(viewer, edit, revision, read_back)
         self._changed(viewer, "link", saved, "create" if revision is None else "change")
-        wanted = saved.id
-        return next((x for x in saved.record if link_key(x) == wanted), None)
+        return next((x for x in saved.record if link_key(x) == saved.id), None)
 
     async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> None:
         """Delete an organisation (with its services) or a service, leaving tombstones."""
