@@ -1,18 +1,21 @@
 """`make bench`: every benchmark with its peer in the same run. Sizes: BENCH_SIZES=10000,100000;
-BENCH_ONLY=imports,api,jobs,maps,federation,backup picks some."""
+BENCH_ONLY=imports,api,jobs,maps,federation,backup,abuse picks some."""
 
 from __future__ import annotations
 
 import os
 
-from bench import api, backup, federation, imports, jobs, maps
+from bench import abuse, api, backup, federation, imports, jobs, maps
 from bench.machine import describe
 
 
 def main() -> None:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
-    only = os.environ.get("BENCH_ONLY", "imports,api,jobs,maps,federation,backup").split(",")
+    only = os.environ.get("BENCH_ONLY", "imports,api,jobs,maps,federation,backup,abuse").split(",")
     print(f"machine: {describe()}")
+    if "abuse" in only:
+        for n in sizes:
+            abuse.run(n)
     if "backup" in only:
         for n in sizes:
             backup.run(n)
