@@ -319,6 +319,9 @@ def main(argv: list[str] | None = None) -> None:
     except FileNotFoundError as exc:
         print(f"directory {args.verb}: no such file: {exc.filename}", file=sys.stderr)
         raise SystemExit(2) from None
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:  # the operator's path, not our bug
+        print(f"directory {args.verb}: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

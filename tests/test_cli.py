@@ -181,3 +181,13 @@ def test_a_malformed_hsds_folder_exits_with_file_path_and_reason_and_writes_noth
             assert f"{folder}{os.sep}{text}" in proc.stderr, (name, text, proc.stderr)
     run("export", "--format", "hsds", "--output", str(tmp_path / "out"), "--audience", "all", data=data_dir)
     assert "Unwritten Valid Organisation" not in (tmp_path / "out" / "organizations.json").read_text()
+
+
+def test_a_path_of_the_wrong_kind_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "hsds.json"
+    not_a_folder.write_text("[]")
+    (tmp_path / "folder").mkdir()
+    for args in (["import", "--format", "hsds", str(not_a_folder)], ["import", str(tmp_path / "folder")]):
+        done = subprocess.run([sys.executable, "-m", "directory.cli", "--data", str(tmp_path / "data"), *args],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2 and "cannot use" in done.stderr and "Traceback" not in done.stderr, done.stderr
