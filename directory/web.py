@@ -54,12 +54,10 @@ class DirectoryGraphQL(GraphQL[Context, None]):
                        slots=request.app.state.slots)
 
 
-async def _error(send: Send, status: int, message: str, code: str, headers: dict[str, str] | None = None) -> None:
+async def _error(send: Send, status: int, message: str, code: str) -> None:
     body = json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *extra]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -60,10 +60,11 @@ class Shape:
     aliases: int = 0
     fields: int = 0
     cost: int = 0
+    roots: frozenset[str] = frozenset()  # the operation's root fields, also those reached through fragments
 
     def __add__(self, other: Shape) -> Shape:
         return Shape(max(self.depth, other.depth), _cap(self.aliases + other.aliases),
-                     _cap(self.fields + other.fields), _cap(self.cost + other.cost))
+                     _cap(self.fields + other.fields), _cap(self.cost + other.cost), self.roots | other.roots)
 
 
 def _cap(n: int) -> int:
@@ -108,11 +109,12 @@ class _Walk:
         # Introspection (`__schema`, `__type`) is the schema's own description: no depth of ours.
         depth = 0 if node.name.value.startswith("__") else 1 + inner.depth if node.selection_set else 0
         return Shape(depth=depth, aliases=_cap(inner.aliases + (1 if node.alias else 0)),
-                     fields=_cap(inner.fields + 1), cost=_cap(1 + _multiplier(node, top_level) * inner.cost))
+                     fields=_cap(inner.fields + 1), cost=_cap(1 + _multiplier(node, top_level) * inner.cost),
+                     roots=frozenset({node.name.value}) if top_level else frozenset())
 
 
 def shape(document: DocumentNode, operation: OperationDefinitionNode) -> Shape:
-    """The operation's depth, aliases, fields and estimated cost, fragments expanded."""
+    """The operation's depth, aliases, fields, estimated cost and root fields, fragments expanded."""
     return _Walk(document).selection_set(operation.selection_set, top_level=True)
 
 

@@ -14,15 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-)
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from directory.budget import Busy, OverBudget
@@ -43,29 +35,12 @@ def _operation(context: Any) -> OperationDefinitionNode | None:
     return operations[0] if len(operations) == 1 else None
 
 
-def _roots(selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]) -> set[str]:
-    """The root fields an operation asks for, also through inline fragments and fragment spreads."""
-    found: set[str] = set()
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            found.add(selection.name.value)
-        elif isinstance(selection, InlineFragmentNode):
-            found |= _roots(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-            if selection.name.value not in seen:
-                seen.add(selection.name.value)
-                found |= _roots(fragments[selection.name.value].selection_set, fragments, seen)
-    return found
-
-
 def expensive(context: Any) -> bool:
     operation = _operation(context)
     if operation is None:
         return False
-    document = context.graphql_document
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    roots = _roots(operation.selection_set, fragments, set())
-    return bool(roots & EXPENSIVE_FIELDS) or shape(document, operation).cost >= EXPENSIVE_COST
+    found = shape(context.graphql_document, operation)
+    return bool(found.roots & EXPENSIVE_FIELDS) or found.cost >= EXPENSIVE_COST
 
 
 class ExpensiveWork(SchemaExtension):

@@ -13,7 +13,6 @@ the marker shows one; the count is over what the map would draw.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from directory import places
 from directory.model import Precision
 from directory.store.cypher import cypher, visible
 from directory.store.graph import Graph
+from directory.store.shelters import alone
 from directory.taxonomy import SENSITIVE_KINDS
 from directory.viewer import Viewer
 
@@ -109,10 +109,7 @@ def _point(row: list[Any], viewer: Viewer) -> MapPoint | None:
 
 
 def _withhold_lonely_shelters(found: MapPoints, minimum: int) -> None:
-    shelters = [p for p in found.points if p.kind in SENSITIVE_KINDS]
-    per_place = Counter(place for p in shelters for place in {p.country, p.subdivision} if place)
-    lonely = {p.id for p in shelters
-              if any(per_place[place] < minimum for place in {p.country, p.subdivision} if place)}
+    lonely = alone([(p.id, p.country, p.subdivision) for p in found.points if p.kind in SENSITIVE_KINDS], minimum)
     if lonely:
         found.points = [p for p in found.points if p.id not in lonely]
         found.withheld = len(lonely)

@@ -7,9 +7,9 @@ the viewer may see. Writes (`writes.py`) are idempotent upserts by id.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from directory import budget
 from directory.audit import AuditLog
@@ -41,6 +41,7 @@ from directory.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, 
 from directory.validation import Vocabulary, require_language
 from directory.viewer import STEWARD, Viewer
 
+R = TypeVar("R")
 _LINK_FIELDS = {"response_hours", "formal", "trust", "confirmed", "amount", "currency", "year", "purpose"}
 
 
@@ -188,6 +189,17 @@ class SearchPage:
     cursors: list[str]
 
 
+def _over_current(edit: Edit, read: Callable[[Tx], Awaitable[R | None]],
+                  fields_of: Callable[[R], dict[str, Any]]) -> Edit:
+    """An update: its fields are to be laid over the record `read` finds inside the edit's
+    transaction, under its lock (`Edit.current`)."""
+    async def current(tx: Tx) -> dict[str, Any]:
+        found = await read(tx)
+        return fields_of(found) if found is not None else {}
+
+    return replace(edit, current=current)
+
+
 def _link_records(rows: list[dict[str, Any]]) -> list[Link]:
     return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
                  r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in _LINK_FIELDS})
@@ -237,12 +249,9 @@ class Store:
             rows = await self.graph.run(tx, GET_ORGANISATIONS, ids=[record_id], **viewer.params)
             return _organisation(rows[0]["n"], viewer) if rows else None
 
-        async def current(tx: Tx) -> dict[str, Any]:
-            found = await read_back(tx, str(edit.fields["id"]))
-            return organisation_fields(found) if found else {}
-
         if revision is not None:
-            edit = replace(edit, current=current)
+            record_id = str(edit.fields["id"])
+            edit = _over_current(edit, lambda tx: read_back(tx, record_id), organisation_fields)
         saved = await self.editor.save_organisation(viewer, edit, await self.vocabulary(), revision, read_back)
         self._changed(viewer, "organisation", saved, "create" if revision is None else "change")
         return saved.record
@@ -252,12 +261,9 @@ class Store:
             rows = await self.graph.run(tx, GET_SERVICES, ids=[record_id], **viewer.params)
             return _service(rows[0]["s"], viewer, rows[0]["unplaced"]) if rows else None
 
-        async def current(tx: Tx) -> dict[str, Any]:
-            found = await read_back(tx, str(edit.fields["id"]))
-            return service_fields(found) if found else {}
-
         if revision is not None:
-            edit = replace(edit, current=current)
+            record_id = str(edit.fields["id"])
+            edit = _over_current(edit, lambda tx: read_back(tx, record_id), service_fields)
         saved = await self.editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back)
         self._changed(viewer, "service", saved, "create" if revision is None else "change")
         return saved.record
@@ -268,12 +274,12 @@ class Store:
 
         wanted = (edit.fields["type"], edit.fields["target"], edit.fields.get("key") or "")
 
-        async def current(tx: Tx) -> dict[str, Any]:
-            found = [x for x in await read_back(tx, str(edit.fields["source"])) if (x.type, x.target, x.key) == wanted]
-            return link_fields(found[0]) if found else {}
+        async def this_link(tx: Tx) -> Link | None:
+            return next((x for x in await read_back(tx, str(edit.fields["source"]))
+                         if (x.type, x.target, x.key) == wanted), None)
 
         if revision is not None:
-            edit = replace(edit, current=current)
+            edit = _over_current(edit, this_link, link_fields)
         saved = await self.editor.save_link(viewer, edit, revision, read_back)
         self._changed(viewer, "link", saved, "create" if revision is None else "change")
         return next((x for x in saved.record if link_key(x) == saved.id), None)

@@ -201,7 +201,7 @@ async def upgrade_records(graph: Graph, since: int) -> None:
     they were then (a restored backup from an older version)."""
     for number in range(since + 1, VERSION + 1):
         for step in MIGRATIONS[number - 1]:
-            if step in _RECORD_STEPS and not isinstance(step, str):
+            if not isinstance(step, str) and step in _RECORD_STEPS:
                 await step(graph, None)
 
 GET_VERSION = cypher("schema.get_version", "MATCH (v:SchemaVersion {key: 'schema'}) RETURN v.version AS version")

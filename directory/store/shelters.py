@@ -52,6 +52,13 @@ SET s.place_withheld = false, s.public_revision = coalesce(s.public_revision, 0)
 """)
 
 
+def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> set[str]:
+    """The rule, for the marks and for what a public map draws: of these shelters (id, country,
+    shown subdivision), those that fewer than `minimum` of them share their country or subdivision with."""
+    per_place = Counter(place for _, country, sub in shelters for place in {country, sub} if place)
+    return {i for i, country, sub in shelters if any(per_place[place] < minimum for place in {country, sub} if place)}
+
+
 async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
     """Mark the shelters whose place the public may not see, inside the caller's transaction;
     `no_longer`: organisations that were shelters and are not now. Returns how many marks changed."""
@@ -59,10 +66,7 @@ async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[
     if no_longer:
         await graph.run(tx, UNMARK, ids=no_longer, kinds=KINDS, now=now)
     rows = await graph.run(tx, SHELTERS, kinds=KINDS)
-    public = [r for r in rows if r["public"] and r["country"]]
-    per_place = Counter(place for r in public for place in {r["country"], r["subdivision"]} if place)
-    lonely = {r["id"] for r in public
-              if any(per_place[place] < minimum for place in {r["country"], r["subdivision"]} if place)}
+    lonely = alone([(r["id"], r["country"], r["subdivision"]) for r in rows if r["public"] and r["country"]], minimum)
     flipped = [{"id": r["id"], "withheld": r["id"] in lonely} for r in rows if r["withheld"] != (r["id"] in lonely)]
     if flipped:
         await graph.run(tx, MARK, rows=flipped, now=now)
