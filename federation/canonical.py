@@ -5,7 +5,8 @@ package: `json.dumps(sort_keys=True)` is not JCS (it orders keys differently out
 Multilingual Plane and writes `1.0` where JCS writes `1`). A peer's bytes are verified as received,
 then parsed strictly: valid UTF-8, no duplicate keys, no floats (decimals travel as strings), no
 integer beyond 2^53, no nesting deeper than MAX_DEPTH, and the document must already be canonical,
-so one document has exactly one byte form.
+so one document has exactly one byte form. A string holding a lone surrogate (a JSON escape can
+write one) is refused, never passed on to an encoder that would raise something else.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def canonical(document: Any) -> bytes:
     """RFC 8785 bytes of a document made of dicts, lists, strings, bools, None and safe integers."""
     if not _plain(document, 0):
         _check(document, "document", 0)  # says what is wrong and where (or accepts str and int subclasses)
-    return _dumps(document)
+    return _dumps(document, "document")
 
 
 def _plain(value: Any, depth: int) -> bool:
@@ -53,20 +54,24 @@ def _plain(value: Any, depth: int) -> bool:
     return False
 
 
-def _dumps(document: Any) -> bytes:
+def _dumps(document: Any, where: str) -> bytes:
     """RFC 8785 bytes of a document already known to hold no float and no unsafe integer.
 
     Without floats, JCS differs from `json.dumps(sort_keys=True, separators=(",", ":"),
     ensure_ascii=False)` only in the order of keys holding characters outside the Basic
-    Multilingual Plane (JCS compares UTF-16 code units, Python code points) and for lone
-    surrogates: for those the `rfc8785` package writes the bytes; otherwise the C encoder does, about
-    five times faster (tests/test_federation_primitives.py compares the two)."""
+    Multilingual Plane (JCS compares UTF-16 code units, Python code points): for those the `rfc8785`
+    package writes the bytes; otherwise the C encoder does, about five times faster
+    (tests/test_federation_primitives.py compares the two). A lone surrogate (which a JSON escape such
+    as `\\ud800` produces) is not Unicode text and has no UTF-8 form: RFC 8785 (3.2.2.2) says to stop
+    with an error, and this one is the reader's own."""
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise NotCanonical(where, f"a string holds the lone surrogate U+{ord(text[exc.start]):04X}, "
+                                  "which is not Unicode text") from None
     if text.isascii() or max(text) <= "\uffff":
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate
-            pass
+        return data
     return bytes(rfc8785.dumps(document))
 
 
@@ -126,6 +131,6 @@ def parse(data: bytes, where: str = "document") -> Any:
         raise NotCanonical(where, f"not JSON: {exc}") from None
     if not _plain(document, 0):
         _check(document, where, 0)
-    if _dumps(document) != data:
+    if _dumps(document, where) != data:
         raise NotCanonical(where, "not in canonical form (RFC 8785)")
     return document

@@ -23,6 +23,7 @@ root and the reader's state before anything is written; one bad byte refuses the
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,13 @@ KINDS = ("organisation", "service", "link")
 OPS = ("upsert", "tombstone")
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_BODY_BYTES = 64 * 1024
+MAX_PAGE_ENTRIES = 1000  # what a publisher serves at most (`limit`); a reader refuses a longer page
+MAX_CHECKPOINT_VALIDITY = timedelta(days=7)  # expires - issued; ours sign for 24 h. Longer hides a frozen feed
+MAX_PROOF = 64  # hashes in a consistency proof: about log2 of the size, and sizes stay below 2^53
+CHECKPOINT_MEMBERS = {"type", "origin", "audience", "size", "root", "issued", "expires"}
+ENTRY_MEMBERS = {"type", "origin", "audience", "seq", "kind", "id", "revision", "op", "body", "redistribute"}
+_HEX = re.compile(r"[0-9a-f]{64}")
+_BODY_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class Refused(DirectoryError):
@@ -48,7 +56,9 @@ class Refused(DirectoryError):
 
 
 class Equivocation(Refused):
-    """Two checkpoints of the same size with different roots, or a history that does not extend."""
+    """Signed statements by the publisher that no one append-only log can satisfy: two checkpoints of
+    the same size with different roots, or signed entries that, appended to the tree a kept checkpoint
+    committed, miss the root of another checkpoint (a history that does not extend the one verified)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -121,8 +131,24 @@ class Verified:
 def _field(signed: dict[str, Any], name: str, kind: type, where: str) -> Any:
     value = signed.get(name)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise Refused(f"{where}: {name} is missing or not a {kind.__name__}")
+        raise Refused(f"{where}: {name} is missing or not a{'n integer' if kind is int else ' ' + kind.__name__}")
     return value
+
+
+def _members(signed: dict[str, Any], known: set[str], where: str) -> None:
+    if set(signed) != known:
+        missing, unknown = sorted(known - set(signed)), sorted(set(signed) - known)
+        raise Refused(f"{where}: lacks {', '.join(missing)}" if missing
+                      else f"{where}: holds members this spec does not know: {', '.join(map(repr, unknown))}")
+
+
+def _signed_by(root: Root, envelope: Any, where: str, message: bytes | None = None) -> None:
+    try:
+        require(envelope, root.online_keys, root.online_threshold, where, message)
+    except NotCanonical as exc:
+        raise Refused(f"{where}: {exc.reason}") from None
+    except Untrusted as exc:
+        raise Refused(f"{where}: {exc}" if not str(exc).startswith(where) else str(exc)) from None
 
 
 def verify_checkpoint(root: Root, audience: str, envelope: Any, state: PeerState, now: datetime) -> dict[str, Any]:
@@ -130,20 +156,25 @@ def verify_checkpoint(root: Root, audience: str, envelope: Any, state: PeerState
     signed = envelope.get("signed") if isinstance(envelope, dict) else None
     if not isinstance(signed, dict) or signed.get("type") != CHECKPOINT:
         raise Refused("the checkpoint is not a checkpoint")
-    try:
-        require(envelope, root.online_keys, root.online_threshold, "the checkpoint")
-    except (Untrusted, NotCanonical) as exc:
-        raise Refused(str(exc)) from None
-    if signed.get("origin") != root.directory or signed.get("audience") != audience:
-        raise Refused(f"the checkpoint is for {signed.get('origin')!r}/{signed.get('audience')!r}, "
+    _signed_by(root, envelope, "the checkpoint")
+    _members(signed, CHECKPOINT_MEMBERS, "the checkpoint")
+    if signed["origin"] != root.directory or signed["audience"] != audience:
+        raise Refused(f"the checkpoint is for {signed['origin']!r}/{signed['audience']!r}, "
                       f"not {root.directory!r}/{audience!r}")
     size = _field(signed, "size", int, "the checkpoint")
     head = _field(signed, "root", str, "the checkpoint")
+    if size < 0 or not _HEX.fullmatch(head):
+        raise Refused("the checkpoint: size is negative or root is not 64 lower-case hex digits")
+    if size == 0 and head != merkle.EMPTY_ROOT.hex():
+        raise Refused("the checkpoint: an empty log's root is the hash of nothing")
     try:
-        issued = parse_time(_field(signed, "issued", str, "the checkpoint"), "issued")
-        expires = parse_time(_field(signed, "expires", str, "the checkpoint"), "expires")
+        issued = parse_time(signed["issued"], "issued")
+        expires = parse_time(signed["expires"], "expires")
     except Untrusted as exc:
         raise Refused(f"the checkpoint: {exc}") from None
+    if not issued < expires <= issued + MAX_CHECKPOINT_VALIDITY:
+        raise Refused(f"the checkpoint is valid from {signed['issued']} to {signed['expires']}: a checkpoint "
+                      f"expires after it is issued and within {MAX_CHECKPOINT_VALIDITY.days} days")
     if issued > now + CLOCK_SKEW:
         raise Refused(f"the checkpoint is dated {signed['issued']}, in the future")
     if state.checkpoint_issued and issued < parse_time(state.checkpoint_issued, "issued"):
@@ -157,19 +188,26 @@ def verify_checkpoint(root: Root, audience: str, envelope: Any, state: PeerState
     return signed
 
 
-def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerState, now: datetime,
+def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: datetime,
                 revision_of: Callable[[str, str], int | None]) -> Verified:
     """Everything in a page, checked before anything is written (see the module's docstring).
 
     `revision_of(kind, id)` is the revision already stored for a record of this publisher, or None.
+    Whatever the page holds, the only errors are Refused and its kinds (Equivocation, Stale).
     """
-    signed = verify_checkpoint(root, audience, page.get("checkpoint"), state, now)
-    items = page.get("entries")
-    proof = page.get("proof")
-    if not isinstance(items, list) or not isinstance(proof, list):
-        raise Refused("a page needs entries and a proof")
+    if not isinstance(page, dict) or set(page) != {"checkpoint", "entries", "proof"}:
+        raise Refused("a page is an object of exactly {checkpoint, entries, proof}")
+    items, proof = page["entries"], page["proof"]
+    if not isinstance(items, list) or len(items) > MAX_PAGE_ENTRIES:
+        raise Refused(f"a page's entries are a list of at most {MAX_PAGE_ENTRIES}")
+    if not isinstance(proof, list) or len(proof) > MAX_PROOF \
+            or not all(isinstance(p, str) and _HEX.fullmatch(p) for p in proof):
+        raise Refused(f"a page's proof is a list of at most {MAX_PROOF} hashes in lower-case hex")
+    signed = verify_checkpoint(root, audience, page["checkpoint"], state, now)
     if state.cursor + len(items) > signed["size"]:
         raise Refused(f"the page holds entries beyond the checkpoint's size {signed['size']}")
+    if not items and state.cursor < signed["size"]:
+        raise Refused("a page below its checkpoint's size holds no entry: it makes no progress")
     frontier = state.frontier.copy()
     accepted: list[Accepted] = []
     dropped: list[str] = []
@@ -178,11 +216,11 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
         where = f"entry {state.cursor + offset}"
         envelope, body, body_bytes = _entry_and_body(item, where)
         e = envelope["signed"]
-        signed_bytes = canonical(e)  # once: the signatures and the Merkle leaf are both over it
         try:
-            require(envelope, root.online_keys, root.online_threshold, where, signed_bytes)
-        except (Untrusted, NotCanonical) as exc:
-            raise Refused(str(exc)) from None
+            signed_bytes = canonical(e)  # once: the signatures and the Merkle leaf are both over it
+        except NotCanonical as exc:
+            raise Refused(f"{where}: {exc.reason}") from None
+        _signed_by(root, envelope, where, signed_bytes)
         _check_entry(e, root.directory, audience, state.cursor + offset, where)
         if body_bytes is not None and digest(body_bytes) != e["body"]:
             raise Refused(f"{where}: the body does not match its hash")
@@ -202,18 +240,22 @@ def verify_page(root: Root, audience: str, page: dict[str, Any], state: PeerStat
             continue
         accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],
                                  body if e["op"] == "upsert" else None, e["redistribute"], envelope))
-    try:
-        path = [bytes.fromhex(str(p)) for p in proof]
-        head = bytes.fromhex(signed["root"])
-    except ValueError:
-        raise Refused("the proof or the checkpoint's root is not hex") from None
+    path = [bytes.fromhex(p) for p in proof]
+    head = bytes.fromhex(signed["root"])
     if frontier.size == signed["size"]:
-        if path or frontier.root() != head:
+        if path:
+            raise Refused("a page that reaches its checkpoint's size carries no proof")
+        if frontier.root() != head:
+            if state.checkpoint_size > 0:
+                # the tree a kept checkpoint committed, extended by entries the publisher signed, misses
+                # the root it now signs: no one log gives both (docs/federation.md, "the fork rule")
+                raise Equivocation(f"the verified tree of {state.cursor} entries and the signed entries after "
+                                   f"it do not give the root of the checkpoint of size {signed['size']}: a "
+                                   "history that does not extend the one verified")
             raise Refused("the entries do not add up to the checkpoint's root")
-    elif frontier.size == 0:
-        raise Refused("an empty page proves nothing")
     elif not merkle.verify_consistency(frontier.size, signed["size"], frontier.root(), head, path):
-        raise Refused("the entries are not a prefix of the checkpoint's tree")
+        # the proof is not signed: a wrong one is a broken page, not evidence of a fork
+        raise Refused("the entries are not a prefix of the checkpoint's tree (by the proof served)")
     if frontier.size >= state.checkpoint_size:  # the old checkpoint was reached and matched: adopt the new one
         new_state = PeerState(frontier, signed["size"], signed["root"], signed["issued"])
     else:  # keep the old one until the entries reach it, so a history rewritten before it is still caught
@@ -229,7 +271,10 @@ def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, An
         raise Refused(f"{where}: not a signed entry")
     if body is not None and not isinstance(body, dict):
         raise Refused(f"{where}: the body is not an object")
-    body_bytes = canonical(body) if body is not None else None
+    try:
+        body_bytes = canonical(body) if body is not None else None
+    except NotCanonical as exc:
+        raise Refused(f"{where}: the body: {exc.reason}") from None
     if body_bytes is not None and len(body_bytes) > MAX_BODY_BYTES:
         raise Refused(f"{where}: the body is over {MAX_BODY_BYTES // 1024} KiB")
     return envelope, body, body_bytes
@@ -238,19 +283,21 @@ def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, An
 def _check_entry(e: dict[str, Any], origin: str, audience: str, seq: int, where: str) -> None:
     if e.get("type") != ENTRY:
         raise Refused(f"{where}: not an entry")
-    if e.get("origin") != origin or e.get("audience") != audience:
-        raise Refused(f"{where}: from {e.get('origin')!r}/{e.get('audience')!r}, not {origin!r}/{audience!r}")
+    _members(e, ENTRY_MEMBERS, where)
+    if e["origin"] != origin or e["audience"] != audience:
+        raise Refused(f"{where}: from {e['origin']!r}/{e['audience']!r}, not {origin!r}/{audience!r}")
     if _field(e, "seq", int, where) != seq:
         raise Refused(f"{where}: numbered {e['seq']} (entries out of order, repeated or missing)")
-    if e.get("kind") not in KINDS or e.get("op") not in OPS:
+    if e["kind"] not in KINDS or e["op"] not in OPS:
         raise Refused(f"{where}: unknown kind or operation")
     record = _field(e, "id", str, where)
-    if not record.startswith(f"{origin}:"):
+    if not record.startswith(f"{origin}:") or record == f"{origin}:":
         raise Refused(f"{where}: {record!r} is outside the publisher's namespace {origin}:")
-    _field(e, "revision", int, where)
-    if not isinstance(e.get("redistribute"), bool):
+    if _field(e, "revision", int, where) < 1:
+        raise Refused(f"{where}: revision {e['revision']} is below 1 (revisions count from 1)")
+    if not isinstance(e["redistribute"], bool):
         raise Refused(f"{where}: redistribute is not true or false")
-    if e["op"] == "tombstone" and e.get("body") is not None:
+    if e["op"] == "tombstone" and e["body"] is not None:
         raise Refused(f"{where}: a tombstone with a body")
-    if e["op"] == "upsert" and not (isinstance(e.get("body"), str) and e["body"].startswith("sha256:")):
-        raise Refused(f"{where}: an upsert without a body hash")
+    if e["op"] == "upsert" and not (isinstance(e["body"], str) and _BODY_HASH.fullmatch(e["body"])):
+        raise Refused(f"{where}: an upsert without a body hash (sha256: and 64 lower-case hex digits)")

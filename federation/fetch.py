@@ -52,6 +52,8 @@ async def get(http: httpx.AsyncClient, url: str, cap: int, deadline: float | Non
         raise Unreachable(f"{url}: no complete answer within {deadline:g} s") from None
     except httpx.HTTPError as exc:
         raise Unreachable(f"{url}: {type(exc).__name__}: {exc}") from None
+    except zlib.error:  # a peer's gzip stream that does not inflate: its failure, named, not a crash
+        raise Unreachable(f"{url}: the gzip stream is not valid") from None
 
 
 async def _read(http: httpx.AsyncClient, url: str, cap: int, headers: dict[str, str]) -> bytes:

@@ -20,19 +20,25 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
+from directory import ids
 from directory.errors import DirectoryError
 from federation.canonical import canonical
 
 ROOT = "pd-root"
+REQUEST = "pd-request"
 SPEC = 1
+MAX_SIGNATURES = 16  # per envelope: a threshold needs a few; thousands would only cost the reader time
+MAX_ROOT_AHEAD = timedelta(days=2 * 365)  # a root is signed for a year; one further ahead is refused
+_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z")
 
 
 class Untrusted(DirectoryError):
@@ -103,13 +109,19 @@ def seal(signed: dict[str, Any], keys: list[SigningKey]) -> dict[str, Any]:
     return {"signed": signed, "signatures": [{"keyid": k.id, "sig": b64(k.sign(message))} for k in keys]}
 
 
-def signers(envelope: dict[str, Any], keys: dict[str, bytes], message: bytes | None = None) -> set[str]:
+def signers(envelope: Any, keys: dict[str, bytes], message: bytes | None = None) -> set[str]:
     """The distinct key ids among `keys` whose signature on the envelope verifies (over `message`, the
-    canonical bytes of `signed`, when the caller has them already)."""
+    canonical bytes of `signed`, when the caller has them already). A malformed envelope is Untrusted."""
+    if not isinstance(envelope, dict) or set(envelope) != {"signed", "signatures"} \
+            or not isinstance(envelope["signed"], dict):
+        raise Untrusted("not an envelope of exactly {signed, signatures}")
+    if not isinstance(envelope["signatures"], list) or len(envelope["signatures"]) > MAX_SIGNATURES:
+        raise Untrusted(f"the signatures are not a list of at most {MAX_SIGNATURES}")
     message = canonical(envelope["signed"]) if message is None else message
     good = set()
-    for item in envelope.get("signatures", []):
-        if not isinstance(item, dict) or not isinstance(item.get("keyid"), str) or not isinstance(item.get("sig"), str):
+    for item in envelope["signatures"]:
+        if not isinstance(item, dict) or set(item) != {"keyid", "sig"} or not isinstance(item["keyid"], str) \
+                or not isinstance(item["sig"], str):
             raise Untrusted("a signature is not {keyid, sig}")
         public = keys.get(item["keyid"])
         if public is not None and verify(public, message, unb64(item["sig"], "a signature")):
@@ -117,7 +129,7 @@ def signers(envelope: dict[str, Any], keys: dict[str, bytes], message: bytes | N
     return good
 
 
-def require(envelope: dict[str, Any], keys: dict[str, bytes], threshold: int, what: str,
+def require(envelope: Any, keys: dict[str, bytes], threshold: int, what: str,
             message: bytes | None = None) -> None:
     found = signers(envelope, keys, message)
     if len(found) < threshold:
@@ -158,13 +170,21 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(text: str, what: str) -> datetime:
-    if not isinstance(text, str) or not text.endswith("Z"):
-        raise Untrusted(f"{what} is not a UTC time ending in Z")
+def parse_time(text: Any, what: str) -> datetime:
+    """A time as RFC 3339 writes it in UTC: `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, nothing else.
+
+    `datetime.fromisoformat` also reads ISO 8601 forms no peer should send (week dates such as
+    `2026-W48-2`, ordinal dates, no separators, offsets): one time has one spelling here. Digits are
+    ASCII only; a fraction beyond microseconds is cut, never rounded up."""
+    match = _TIME.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise Untrusted(f"{what} is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
+    year, month, day, hour, minute, second, fraction = match.groups()
     try:
-        return datetime.fromisoformat(text)
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                        int((fraction or "0")[:6].ljust(6, "0")), tzinfo=UTC)
     except ValueError:
-        raise Untrusted(f"{what} is not an RFC 3339 time") from None
+        raise Untrusted(f"{what} is not a date and time that exists") from None
 
 
 def _keys(value: Any, what: str) -> dict[str, bytes]:
@@ -182,23 +202,62 @@ def _keys(value: Any, what: str) -> dict[str, bytes]:
 
 
 def read_root(envelope: Any) -> Root:
-    """The root in an envelope, checked for shape and keys (not yet for signatures)."""
+    """The root in an envelope, checked for shape and keys (not yet for signatures or dates)."""
     signed = envelope.get("signed") if isinstance(envelope, dict) else None
-    if not isinstance(signed, dict) or signed.get("type") != ROOT or signed.get("spec") != SPEC:
+    if not isinstance(signed, dict) or signed.get("type") != ROOT or type(signed.get("spec")) is not int \
+            or signed["spec"] != SPEC:
         raise Untrusted("not a root document of this spec")
-    try:
-        root = Root(str(signed["directory"]), int(signed["version"]), str(signed["expires"]),
-                    _keys(signed["root_keys"], "root key"), int(signed["root_threshold"]),
-                    _keys(signed["online_keys"], "online key"), int(signed["online_threshold"]))
-    except KeyError as exc:
-        raise Untrusted(f"the root lacks {exc.args[0]}") from None
+    known = set(Root.__dataclass_fields__) | {"type", "spec"}
+    if set(signed) != known:
+        missing, unknown = sorted(known - set(signed)), sorted(set(signed) - known)
+        raise Untrusted(f"the root lacks {', '.join(missing)}" if missing
+                        else f"the root holds members this spec does not know: {', '.join(map(repr, unknown))}")
+    for name, kind in (("directory", str), ("version", int), ("expires", str), ("root_threshold", int),
+                       ("online_threshold", int)):
+        if type(signed[name]) is not kind:  # bool is an int to isinstance; not here
+            raise Untrusted(f"the root's {name} is not a{'n integer' if kind is int else ' string'}")
+    root = Root(signed["directory"], signed["version"], signed["expires"],
+                _keys(signed["root_keys"], "root key"), signed["root_threshold"],
+                _keys(signed["online_keys"], "online key"), signed["online_threshold"])
     if root.version < 1 or not 1 <= root.root_threshold <= len(root.root_keys) \
             or not 1 <= root.online_threshold <= len(root.online_keys):
         raise Untrusted("the root's version or thresholds are out of range")
     parse_time(root.expires, "the root's expiry")
-    if root.signed() != signed:
-        raise Untrusted("the root holds members this spec does not know")
+    try:
+        ids.check(root.directory)  # every root read, first or rotated: no id reaching into another namespace
+    except ids.BadDirectoryId as exc:
+        raise Untrusted(f"the root names a {exc}") from exc
+    if root.signed() != signed:  # the same members: only a key map written out of order differs here
+        raise Untrusted("the root is not written as this spec writes it")
     return root
+
+
+def check_root_dates(root: Root, now: datetime) -> None:
+    """A root in force now: not expired, and not valid for more than MAX_ROOT_AHEAD from now.
+
+    A root valid until 9999 would never make its publisher sign a fresh one (roots are signed for a
+    year); so stolen online keys it lists would sign forever."""
+    expires = parse_time(root.expires, "the root's expiry")
+    if expires <= now:
+        raise Untrusted(f"root version {root.version} expired at {root.expires}")
+    if expires - now > MAX_ROOT_AHEAD:
+        raise Untrusted(f"root version {root.version} is valid until {root.expires}, more than "
+                        f"{MAX_ROOT_AHEAD.days} days ahead")
+
+
+def read_request(envelope: Any, me: str, method: str, path: str, now: datetime, skew: timedelta) -> str:
+    """The directory a signed request (`pd-request`) says it comes from, once its members, addressee,
+    method, path and time are checked; the caller then checks its signatures against that peer's root."""
+    signed = envelope.get("signed") if isinstance(envelope, dict) else None
+    members = {"type", "from", "to", "method", "path", "time"}
+    if not isinstance(signed, dict) or signed.get("type") != REQUEST or set(signed) != members \
+            or not all(isinstance(signed[m], str) for m in members):
+        raise Untrusted("not a signed request of exactly {type, from, to, method, path, time}, all strings")
+    if (signed["to"], signed["method"], signed["path"]) != (me, method, path):
+        raise Untrusted("the request was signed for another directory, method or path")
+    if abs(now - parse_time(signed["time"], "the request's time")) > skew:
+        raise Untrusted("the request's time is not within the clock skew allowed")
+    return str(signed["from"])
 
 
 def first_root(envelope: Any, fingerprint: str) -> Root:

@@ -27,7 +27,7 @@ from directory.store.writes import store_time
 from directory.viewer import ANONYMOUS, Viewer
 from federation import bodies, merkle
 from federation.canonical import canonical, parse
-from federation.feed import AUDIENCES, body_hash, checkpoint, entry
+from federation.feed import AUDIENCES, MAX_PAGE_ENTRIES, body_hash, checkpoint, entry
 from federation.keys import SigningKey, format_time, parse_time, seal
 
 # The viewer a feed is read as: the network log shows what any member of the network sees, never
@@ -35,7 +35,7 @@ from federation.keys import SigningKey, format_time, parse_time, seal
 FEED_VIEWERS = {"public": ANONYMOUS, "network": Viewer("member", organisation="\x00feed", who="feed")}
 CHECKPOINT_LIFETIME = timedelta(hours=24)
 CHECKPOINT_REFRESH = timedelta(hours=1)  # re-signed this often, so a reader notices a frozen feed within a day
-PAGE_LIMIT = 1000
+PAGE_LIMIT = MAX_PAGE_ENTRIES  # a reader refuses a longer page
 OVERLAP = timedelta(minutes=2)  # a cycle looks back this far past the last, for writes committed late
 _READ_CHUNK = 2000
 

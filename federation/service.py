@@ -43,15 +43,19 @@ async def cycle(store: Store, publisher: Publisher | None, keys: list[SigningKey
                 log.warning("published %s", ", ".join(f"{n} {a} entries" for a, n in added.items()))
         except Exception:
             log.exception("publishing the feeds failed; the next cycle tries again")
-    try:
+    try:  # each peer's failure is caught, noted and backed off in its own sync; this is the store failing
         for outcome in await Syncer(store, keys).sync_all():
             if outcome.entries:
                 log.warning("peer %s: %d entries merged", outcome.peer, outcome.entries)
-    except Exception:
-        log.exception("syncing peers failed; the next cycle tries again")
+    except Exception as exc:
+        log.error("syncing peers failed (%s: %s); the next cycle tries again", type(exc).__name__, exc)
+        log.debug("syncing peers failed", exc_info=True)
 
 
 async def run_forever(settings: Settings, store: Store, publisher: Publisher | None) -> None:
     while True:
-        await cycle(store, publisher, online_keys(settings))  # read again: a rotation needs no restart
+        try:
+            await cycle(store, publisher, online_keys(settings))  # read again: a rotation needs no restart
+        except Exception as exc:  # an unreadable key file, say: the next cycle tries again, the loop lives on
+            log.error("the federation cycle failed (%s: %s)", type(exc).__name__, exc)
         await asyncio.sleep(settings.federation_interval)

@@ -25,7 +25,7 @@ class Publisher:
 
     @property
     def root(self) -> Root:
-        return Root(self.directory, 1, "2030-01-01T00:00:00Z", {k.id: k.public for k in self.root_keys}, 2,
+        return Root(self.directory, 1, "2027-11-21T00:00:00Z", {k.id: k.public for k in self.root_keys}, 2,
                     {k.id: k.public for k in self.online}, 1)
 
     def root_envelope(self) -> dict[str, Any]:

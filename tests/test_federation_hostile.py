@@ -1,0 +1,518 @@
+"""A hostile peer that signs everything correctly (issue 14, the protocol half): each case is given
+what such a peer serves, and expects the reader to refuse it with its own error, or to quarantine
+it with evidence, or to keep every other peer going. Pages and roots come from tests/feeds.py, which
+signs what it is given; over HTTP they are served by tests/peer_server.py."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+from directory.model import Location, Organisation, Precision, Visibility
+from directory.store import peers
+from directory.store.records import Store
+from directory.viewer import STEWARD
+from federation import bodies, fetch, merkle, service
+from federation.canonical import NotCanonical, canonical, parse
+from federation.feed import (
+    MAX_CHECKPOINT_VALIDITY,
+    MAX_PAGE_ENTRIES,
+    Equivocation,
+    PeerState,
+    Refused,
+    verify_page,
+)
+from federation.fetch import Unreachable, signed_request
+from federation.keys import (
+    MAX_ROOT_AHEAD,
+    Root,
+    SigningKey,
+    Untrusted,
+    check_root_dates,
+    first_root,
+    format_time,
+    next_root,
+    parse_time,
+    read_request,
+    require,
+    seal,
+    unb64,
+)
+from federation.publish import PAGE_LIMIT
+from federation.sync import Syncer, announced_version, named_records
+from tests.conftest import LiveServer
+from tests.feeds import Publisher
+from tests.peer_server import Peer
+
+pytestmark = pytest.mark.anyio
+ORIGIN = "peer.example"
+NOW = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)  # tests/feeds.py issues checkpoints at 12:00
+READERS_ERRORS = (Refused, Untrusted, NotCanonical)
+SURROGATE = "\ud800"  # what the JSON escape \ud800 reads as: a lone surrogate, not Unicode text
+# a value of every JSON type, and the edges a reader must not trip on
+VALUES: list[Any] = [None, True, False, 0, -5, 2**53 - 1, "", "x", SURROGATE, "2026-W48-2T12:00:00Z",
+                     [], [1, "a"], {}, {"a": SURROGATE}]
+MISSING = object()  # the member removed
+
+
+def nothing_stored(kind: str, record: str) -> int | None:
+    return None
+
+
+def publisher(n: int = 4) -> Publisher:
+    p = Publisher()
+    for i in range(n):
+        p.add(f"org{i}")
+    return p
+
+
+# -- 1. whatever the members hold, only the reader's own errors come out -----------------------------
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every member and item of a document, outermost first."""
+    if isinstance(value, dict):
+        for key in value:
+            yield (*prefix, key)
+            yield from paths(value[key], (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield (*prefix, i)
+            yield from paths(item, (*prefix, i))
+
+
+def mutated(document: Any, path: tuple[Any, ...], value: Any, keys: Callable[[tuple[Any, ...]], list[SigningKey]]
+            ) -> Any:
+    """The document with the member at `path` replaced (or removed), and every envelope around it signed
+    again, as a hostile publisher would sign what it chose to write. A lone surrogate cannot be signed
+    (its canonical bytes do not exist): that envelope keeps its old signatures."""
+    out = copy.deepcopy(document)
+    parent = out
+    for step in path[:-1]:
+        parent = parent[step]
+    if value is MISSING:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = copy.deepcopy(value)
+    for i in range(len(path) - 1, -1, -1):
+        if path[i] == "signed":
+            envelope = out
+            for step in path[:i]:
+                envelope = envelope[step]
+            if isinstance(envelope, dict) and isinstance(envelope.get("signed"), dict):
+                try:
+                    envelope["signatures"] = seal(envelope["signed"], keys(path[:i]))["signatures"]
+                except NotCanonical:
+                    pass
+    return out
+
+
+def cases(document: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    for path in paths(document):
+        for value in [*VALUES, MISSING]:
+            yield path, value
+
+
+def only_readers_errors(read: Callable[[Any], Any], document: Any) -> int:
+    """Reads the document as parsed from its bytes (strict) and as handed over in memory, and returns how
+    many were refused; anything but the reader's own errors fails the test, naming the case."""
+    refused = 0
+    try:
+        data = canonical(document)
+    except NotCanonical:  # a lone surrogate: the peer can only send it escaped, as JSON allows
+        data = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    for attempt in (lambda: read(parse(data, "the document")), lambda: read(document)):
+        try:
+            attempt()
+        except READERS_ERRORS:
+            refused += 1
+    return refused
+
+
+def test_1_every_member_of_a_page_replaced_by_any_json_value_gives_only_the_readers_errors() -> None:
+    p = publisher(6)
+    kept = verify_page(p.root, "public", p.page(0, 2), PeerState(), NOW, nothing_stored).state
+    page = p.page(2, 2)  # two entries, a consistency proof, a checkpoint, against a kept state
+    assert page["proof"] and page["entries"][0]["body"]
+    refused = total = 0
+    for path, value in cases(page):
+        document = mutated(page, path, value, lambda _: p.online)
+        for state in (PeerState(), kept):
+            try:
+                refused += only_readers_errors(lambda d, s=state: (  # what sync reads first, then the page
+                    named_records(d), verify_page(p.root, "public", d, s, NOW, nothing_stored)), document)
+            except Exception as exc:
+                raise AssertionError(f"{path} = {value!r}: {type(exc).__name__}: {exc}") from exc
+            total += 2
+    assert total > 1000 and refused > total * 0.7
+
+
+def test_1_every_member_of_a_root_replaced_by_any_json_value_gives_only_the_readers_errors() -> None:
+    p = Publisher()
+    envelope = p.root_envelope()
+    successor = dict(p.root.signed(), version=2)
+    rotation = seal(successor, p.root_keys[:2])
+    for path, value in cases(envelope):
+        document = mutated(envelope, path, value, lambda _: p.root_keys[:2])
+        try:
+            only_readers_errors(lambda d: first_root(d, p.root.fingerprint), document)
+        except Exception as exc:
+            raise AssertionError(f"{path} = {value!r}: {type(exc).__name__}: {exc}") from exc
+    for path, value in cases(rotation):
+        document = mutated(rotation, path, value, lambda _: p.root_keys[:2])
+        try:
+            only_readers_errors(lambda d: next_root(p.root, d), document)
+        except Exception as exc:
+            raise AssertionError(f"{path} = {value!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def test_1_a_root_with_a_null_version_or_a_true_threshold_is_untrusted() -> None:
+    p = Publisher()
+    for member, value in (("version", None), ("root_threshold", True), ("directory", 5), ("expires", [])):
+        signed = dict(p.root.signed(), **{member: value})
+        with pytest.raises(Untrusted, match=member):
+            first_root(seal(signed, p.root_keys[:2]), p.root.fingerprint)
+
+
+def test_1_every_member_of_a_signed_request_replaced_by_any_json_value_gives_only_the_readers_errors() -> None:
+    key = SigningKey.generate()
+    path = "/federation/feeds/network?after=0"
+    envelope = parse(unb64(signed_request("beta", "alpha", path, [key], NOW)["PD-Request"], "header"))
+
+    def read(document: Any) -> None:
+        read_request(document, "alpha", "GET", path, NOW, timedelta(minutes=5))
+        require(document, {key.id: key.public}, 1, "the request")
+
+    read(envelope)  # as signed, it reads
+    for where, value in cases(envelope):
+        try:
+            only_readers_errors(read, mutated(envelope, where, value, lambda _: [key]))
+        except Exception as exc:
+            raise AssertionError(f"{where} = {value!r}: {type(exc).__name__}: {exc}") from exc
+
+
+@pytest.mark.parametrize("raw", [
+    b"[" * 200_000, b"\xff\xfe", b"null", b"[]", b'"root"', b'{"root": 5}', b'{"root": {"version": null}}',
+    b'{"root": {"version": true}}', b'{"root": {"version": 0}}', b'{"root": {"version": "2"}}',
+    b'{"root": {"version": 1e400}}', b'{"root": {"version": ' + b"9" * 5000 + b"}}",
+    b'{"root": {"version": "\\ud800"}}', b'{"root": {"\\ud800": 1}}',
+])
+def test_1_a_discovery_document_of_any_shape_is_refused_by_the_reader(raw: bytes) -> None:
+    with pytest.raises(Refused, match="does not say its root's version"):
+        announced_version(raw, "https://peer.example")
+
+
+def test_1_a_lone_surrogate_anywhere_is_not_canonical_never_a_unicode_error() -> None:
+    for data in (b'{"a":"\\ud800"}', b'{"\\udfff":1}', b'["\\ud800\\ud800"]', b'{"a":{"b":["x\\udc00"]}}'):
+        with pytest.raises(NotCanonical, match="lone surrogate"):
+            parse(data, "a page")
+    with pytest.raises(NotCanonical, match="lone surrogate"):
+        canonical({"\U0001f600": SURROGATE})  # the slow path, for keys beyond the Basic Multilingual Plane
+
+
+def test_1_an_entry_without_its_envelope_or_a_checkpoint_with_signatures_5_is_refused() -> None:
+    p = publisher(2)
+    page = p.page()
+    page["entries"][1] = {"entry": [], "body": None}
+    with pytest.raises(Refused, match="entry 1: not a signed entry"):
+        verify_page(p.root, "public", page, PeerState(), NOW, nothing_stored)
+    page = p.page()
+    page["checkpoint"]["signatures"] = 5
+    with pytest.raises(Refused, match="signatures are not a list"):
+        verify_page(p.root, "public", page, PeerState(), NOW, nothing_stored)
+
+
+# -- 2. a checkpoint or a root valid for too long ----------------------------------------------------
+
+def test_2_a_checkpoint_valid_until_9999_is_refused_and_seven_days_is_the_longest() -> None:
+    p = publisher(2)
+    for expires in ("9999-12-31T23:59:59Z", format_time(datetime(2026, 11, 21, 12, tzinfo=UTC)
+                                                        + MAX_CHECKPOINT_VALIDITY + timedelta(seconds=1))):
+        with pytest.raises(Refused, match="within 7 days"):
+            verify_page(p.root, "public", p.page(checkpoint=p.checkpoint(expires=expires)), PeerState(), NOW,
+                        nothing_stored)
+    longest = p.checkpoint(expires="2026-11-28T12:00:00Z")
+    assert verify_page(p.root, "public", p.page(checkpoint=longest), PeerState(), NOW, nothing_stored).state.cursor == 2
+    for backwards in ("2026-11-21T12:00:00Z", "2026-11-21T11:00:00Z"):  # expiring when issued, or before
+        with pytest.raises(Refused, match="expires after it is issued"):
+            verify_page(p.root, "public", p.page(checkpoint=p.checkpoint(expires=backwards)), PeerState(), NOW,
+                        nothing_stored)
+
+
+def test_2_a_root_valid_more_than_two_years_ahead_or_expired_is_refused() -> None:
+    root = Publisher().root  # expires 2027-11-21: a year ahead of NOW
+    check_root_dates(root, NOW)
+    for expires in ("9999-12-31T23:59:59Z", format_time(NOW + MAX_ROOT_AHEAD + timedelta(seconds=1))):
+        with pytest.raises(Untrusted, match="days ahead"):
+            check_root_dates(Root(**{**root.__dict__, "expires": expires}), NOW)
+    with pytest.raises(Untrusted, match="expired"):
+        check_root_dates(root, datetime(2027, 11, 21, tzinfo=UTC))
+
+
+# -- 3. the page limit -------------------------------------------------------------------------------
+
+def test_3_a_page_of_more_than_1000_entries_is_refused_and_1000_is_read() -> None:
+    assert MAX_PAGE_ENTRIES == PAGE_LIMIT == 1000  # what we serve is what we read
+    p = publisher(MAX_PAGE_ENTRIES + 1)
+    with pytest.raises(Refused, match="at most 1000"):
+        verify_page(p.root, "public", p.page(0, MAX_PAGE_ENTRIES + 1), PeerState(), NOW, nothing_stored)
+    done = verify_page(p.root, "public", p.page(0, MAX_PAGE_ENTRIES), PeerState(), NOW, nothing_stored)
+    assert done.state.cursor == MAX_PAGE_ENTRIES
+
+
+def test_3_a_page_below_its_checkpoint_with_no_entry_is_refused_not_fetched_forever() -> None:
+    p = publisher(4)
+    state = verify_page(p.root, "public", p.page(0, 2), PeerState(), NOW, nothing_stored).state
+    empty = p.page(2, 2)
+    empty["entries"] = []
+    empty["proof"] = [h.hex() for h in merkle.consistency_proof(p.leaves(), 2)]  # a valid proof, and no progress
+    with pytest.raises(Refused, match="no entry"):
+        verify_page(p.root, "public", empty, state, NOW, nothing_stored)
+
+
+# -- 4. times are RFC 3339 in UTC, one spelling ------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["2026-W48-2T12:00:00Z", "2026-325T12:00:00Z", "20261121T120000Z",
+                                  "2026-11-21T12:00:00+00:00", "2026-11-21T12:00:00", "2026-11-21 12:00:00Z",
+                                  "2026-11-21t12:00:00z", "2026-11-21T12:00Z", "2026-11-21T24:00:00Z",
+                                  "2026-02-30T12:00:00Z", "2026-11-21T12:00:60Z",
+                                  "\uff12\uff10\uff12\uff16-11-21T12:00:00Z", "2026-11-21T12:00:00.Z",
+                                  "2026-11-21T12:00:00Z\n", "", SURROGATE, None, 5])
+def test_4_anything_but_rfc_3339_utc_is_not_a_time(text: Any) -> None:
+    with pytest.raises(Untrusted):
+        parse_time(text, "issued")
+
+
+def test_4_rfc_3339_utc_with_or_without_a_fraction_is_a_time() -> None:
+    assert parse_time("2026-11-21T12:00:00Z", "t") == datetime(2026, 11, 21, 12, tzinfo=UTC)
+    assert parse_time("2026-11-21T12:00:00.1234567Z", "t") == datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def test_4_a_week_date_is_refused_in_checkpoints_roots_and_signed_requests() -> None:
+    p = publisher(2)
+    with pytest.raises(Refused, match="RFC 3339"):
+        verify_page(p.root, "public", p.page(checkpoint=p.checkpoint(issued="2026-W47-6T12:00:00Z")), PeerState(),
+                    NOW, nothing_stored)
+    signed = dict(p.root.signed(), expires="2027-W47-7T00:00:00Z")
+    with pytest.raises(Untrusted, match="RFC 3339"):
+        first_root(seal(signed, p.root_keys[:2]), p.root.fingerprint)
+    key = SigningKey.generate()
+    request = seal({"type": "pd-request", "from": "beta", "to": "alpha", "method": "GET", "path": "/x",
+                    "time": "2026-W47-6T12:30:00Z"}, [key])
+    with pytest.raises(Untrusted, match="RFC 3339"):
+        read_request(request, "alpha", "GET", "/x", NOW, timedelta(minutes=5))
+
+
+# -- 5. revisions count from 1 -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("revision", [0, -5])
+def test_5_a_revision_below_1_is_refused(revision: int) -> None:
+    p = Publisher()
+    p.add("a", revision=revision)
+    with pytest.raises(Refused, match="below 1"):
+        verify_page(p.root, "public", p.page(), PeerState(), NOW, nothing_stored)
+
+
+# -- 6. the fork rule --------------------------------------------------------------------------------
+
+def forked(p: Publisher, keep: int, size: int) -> Publisher:
+    """The same keys, the first `keep` entries, then another history up to `size`."""
+    fork = Publisher(directory=p.directory, root_keys=p.root_keys, online=p.online,
+                     items=copy.deepcopy(p.items[:keep]))
+    for i in range(keep, size):
+        fork.add(f"other{i}", body=org_body(p.directory, f"other{i}"))
+    return fork
+
+
+def test_6_a_fork_seen_from_a_cursor_past_the_forked_size_is_equivocation() -> None:
+    p = publisher(3)
+    state = verify_page(p.root, "public", p.page(), PeerState(), NOW, nothing_stored).state  # caught up at 3
+    fork = forked(p, 1, 5)  # entries 1 and 2 rewritten; the reader asks from 3
+    with pytest.raises(Equivocation, match="does not extend"):
+        verify_page(p.root, "public", fork.page(3), state, NOW, nothing_stored)
+
+
+def test_6_what_is_not_evidence_of_a_fork_is_refused_not_quarantined() -> None:
+    p = publisher(8)
+    state = verify_page(p.root, "public", p.page(0, 3), PeerState(), NOW, nothing_stored).state  # a kept checkpoint
+    honest = verify_page(p.root, "public", p.page(3, 5), state, NOW, nothing_stored).state
+    p.add("org8")
+    p.add("org9")
+    bad_proof = p.page(8, 1)  # the proof is not signed: a wrong one is a broken page, not a fork
+    bad_proof["proof"][0] = "0" * 64
+    bad_entry = p.page(8)
+    bad_entry["entries"][1]["entry"]["signatures"][0]["sig"] = p.items[0]["entry"]["signatures"][0]["sig"]
+    bad_seq = p.page(8)
+    bad_seq["entries"] = bad_seq["entries"][1:] + bad_seq["entries"][:1]
+    for page in (bad_proof, bad_entry, bad_seq):
+        with pytest.raises(Refused) as caught:
+            verify_page(p.root, "public", page, honest, NOW, nothing_stored)
+        assert not isinstance(caught.value, Equivocation), caught.value
+    first = forked(p, 0, 3)  # nothing verified yet: signed entries that miss the root are only refused
+    wrong = first.page(checkpoint=p.checkpoint(size=3))
+    with pytest.raises(Refused) as caught:
+        verify_page(p.root, "public", wrong, PeerState(), NOW, nothing_stored)
+    assert not isinstance(caught.value, Equivocation)
+    empty = p.page(checkpoint=p.checkpoint(size=0))
+    empty["checkpoint"] = seal(dict(empty["checkpoint"]["signed"], root="ab" * 32), p.online)
+    with pytest.raises(Refused, match="empty log") as caught:
+        verify_page(p.root, "public", {**empty, "entries": []}, PeerState(), NOW, nothing_stored)
+    assert not isinstance(caught.value, Equivocation)
+
+
+# -- over HTTP: the sync -----------------------------------------------------------------------------
+
+async def add(store: Store, peer: Peer, url: str, peer_id: str = ORIGIN) -> None:
+    await peers.add(store.graph, peers.Peer(peer_id, url, "sha256:given-out-of-band",
+                                            canonical(peer.roots[0]).decode(), 1, False, 100, "2026-11-21T00:00:00Z"))
+
+
+def org_body(directory: str, local: str) -> dict[str, Any]:
+    o = Organisation(id=f"{directory}:{local}", name=local.title(), kind="local-group", visibility=Visibility.PUBLIC,
+                     languages=["es"], location=Location(4.6, -74.1, Precision.COUNTRY, "CO"))
+    return bodies.organisation_body(o, "public")
+
+
+def served(n: int = 3, directory: str = ORIGIN) -> Peer:
+    p = Publisher(directory=directory)
+    for i in range(n):
+        p.add(f"org{i}", body=org_body(directory, f"org{i}"))
+    return Peer(p)
+
+
+async def lease_is_free(store: Store, peer_id: str) -> bool:
+    return await peers.claim(store.graph, peer_id, "someone-else", format_time(NOW), format_time(NOW))
+
+
+async def test_1_an_entry_that_is_an_empty_list_is_refused_with_backoff_over_http(store: Store) -> None:
+    peer = served(3)
+    peer.checkpoint = peer.publisher.checkpoint()
+    peer.publisher.items[2] = {"entry": [], "body": None}  # signed checkpoint, one entry that is no entry
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert outcome.error == "entry 2: not a signed entry"
+    p = await peers.one(store.graph, ORIGIN)
+    assert p is not None and p.failures == 1 and p.next_attempt > format_time(NOW)
+
+
+class FrozenRoot(Publisher):
+    @property
+    def root(self) -> Root:
+        return Root(**{**super().root.__dict__, "expires": "9999-12-31T23:59:59Z"})
+
+
+async def test_2_a_peer_whose_root_is_valid_until_9999_is_refused_at_sync(store: Store) -> None:
+    peer = Peer(FrozenRoot(directory=ORIGIN))
+    peer.publisher.add("org0")
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert "valid until 9999-12-31T23:59:59Z" in outcome.error and outcome.entries == 0
+
+
+async def test_6_a_fork_past_the_cursor_quarantines_with_both_checkpoints_as_evidence(store: Store) -> None:
+    peer = served(3)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
+        assert first.entries == 3
+        peer.publisher = forked(peer.publisher, 1, 5)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all(force=True)
+    assert outcome.quarantined and "does not extend" in outcome.error
+    p = await peers.one(store.graph, ORIGIN)
+    assert p is not None and p.quarantined
+    evidence = {k: parse(v.encode())["signed"] for k, v in json.loads(p.evidence).items()}
+    assert (evidence["kept"]["size"], evidence["offered"]["size"]) == (3, 5)  # both signed, both kept
+
+
+class Crashing(Syncer):
+    """A sync that meets a bug for one peer: an exception of a type no handler expects."""
+
+    async def _pull(self, http: Any, peer: peers.Peer, root: Root, outcome: Any) -> None:
+        if peer.id == "crash.example":
+            raise ZeroDivisionError("a bug met in \x1b[31mpeer-chosen text")
+        await super()._pull(http, peer, root, outcome)
+
+
+async def check_isolated(store: Store, run: Callable[[], Any], caplog: pytest.LogCaptureFixture) -> None:
+    good, bad = served(3), served(1, "crash.example")
+    with LiveServer(app=good.app()) as good_server, LiveServer(app=bad.app()) as bad_server:
+        await add(store, good, good_server.url)
+        await add(store, bad, bad_server.url, "crash.example")
+        with caplog.at_level(logging.WARNING, logger="directory.federation"):
+            await run()
+        crashed = await peers.one(store.graph, "crash.example")
+        fine = await peers.one(store.graph, ORIGIN)
+        assert fine is not None and fine.last_error == "" and fine.last_success
+        assert await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org0"])  # the other peer synced
+        assert crashed is not None and crashed.failures == 1 and crashed.next_attempt > format_time(NOW)
+        assert crashed.last_error.startswith("ZeroDivisionError: a bug met in")
+        assert await lease_is_free(store, "crash.example") and await lease_is_free(store, ORIGIN)
+        ours = [r for r in caplog.records if r.name == "directory.federation"]
+        logged = [r for r in ours if "crash.example" in r.getMessage()]
+        assert logged and all(r.exc_info is None for r in ours)  # no traceback above debug
+        assert "ZeroDivisionError" in logged[0].getMessage()
+        await peers.release(store.graph, "crash.example", "someone-else")
+        await peers.release(store.graph, ORIGIN, "someone-else")
+        bad.hits.clear()
+        outcomes = await Crashing(store, clock=lambda: NOW).sync_all()  # before its next attempt: not tried
+        assert [o.peer for o in outcomes] == [ORIGIN] and bad.hits == []
+
+
+async def test_7_a_crashing_peer_in_peer_sync_stops_no_other_and_is_backed_off(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    async def run() -> None:
+        outcomes = {o.peer: o for o in await Crashing(store, clock=lambda: NOW).sync_all(force=True)}
+        assert outcomes[ORIGIN].entries == 3 and outcomes[ORIGIN].error == ""
+        assert outcomes["crash.example"].error.startswith("ZeroDivisionError")
+
+    await check_isolated(store, run, caplog)
+
+
+async def test_7_a_crashing_peer_in_the_serve_cycle_stops_no_other_and_is_backed_off(
+        store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "Syncer", lambda store, keys: Crashing(store, keys, clock=lambda: NOW))
+
+    async def run() -> None:
+        await service.cycle(store, None, [])
+
+    await check_isolated(store, run, caplog)
+
+
+async def test_7_a_peer_whose_failure_cannot_even_be_noted_stops_no_other(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    note = peers.note
+
+    async def broken_note(graph: Any, peer_id: str, **changes: Any) -> None:
+        if peer_id == "crash.example":
+            raise KeyError("the store failed too")
+        await note(graph, peer_id, **changes)
+
+    monkeypatch.setattr(peers, "note", broken_note)
+    good, bad = served(3), served(1, "crash.example")
+    with LiveServer(app=good.app()) as good_server, LiveServer(app=bad.app()) as bad_server:
+        await add(store, good, good_server.url)
+        await add(store, bad, bad_server.url, "crash.example")
+        outcomes = {o.peer: o for o in await Crashing(store, clock=lambda: NOW).sync_all()}
+    assert outcomes[ORIGIN].entries == 3
+    assert outcomes["crash.example"].error.startswith("KeyError")
+    assert await lease_is_free(store, "crash.example")
+
+
+async def test_1_a_gzip_stream_that_does_not_inflate_is_unreachable_not_a_crash() -> None:
+    async def garbage(request: Any) -> Response:
+        return Response(b"\x1f\x8b\x08\x00" + b"not deflate" * 10, headers={"Content-Encoding": "gzip"})
+
+    app = Starlette(routes=[Route("/page", garbage)])
+    with LiveServer(app=app) as server, pytest.raises(Unreachable, match="gzip"):
+        async with fetch.client() as http:
+            await fetch.get(http, f"{server.url}/page", fetch.PAGE_CAP)
