@@ -23,6 +23,7 @@ from directory.store import needs, open_store, shelters
 from directory.store.records import Store
 from directory.store.writes import WriteCounts, now
 from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.terminal import install_log_escaping, out
 from directory.viewer import ANONYMOUS, STEWARD, Viewer
 
 AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
@@ -30,7 +31,7 @@ GRACEFUL_SECONDS = 5
 
 
 def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    out(message, file=sys.stderr, flush=True)
 
 
 def _with_store(settings: Settings, work: Callable[[Store], Awaitable[Any]]) -> Any:
@@ -46,7 +47,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from directory.web import create_app
 
-    print(f"Protection Directory on http://{settings.host}:{settings.port}/graphql and /maps", file=sys.stderr)
+    out(f"Protection Directory on http://{settings.host}:{settings.port}/graphql and /maps", file=sys.stderr)
     # no access log: requests could name people at risk. On SIGTERM, requests still running get a
     # few seconds to finish, then are cancelled: the process is gone well within 10 s.
     uvicorn.run(create_app(settings, load_demo=args.demo), host=settings.host, port=settings.port,
@@ -82,15 +83,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
     counts = _with_store(settings, work)
     if isinstance(counts, int):
-        print(f"{'valid' if args.check else 'imported'}: {counts} need indicator rows"
-              f"{'; nothing was written' if args.check else ''}")
+        out(f"{'valid' if args.check else 'imported'}: {counts} need indicator rows"
+            f"{'; nothing was written' if args.check else ''}")
         return
     if args.check:
-        print(f"valid: {counts.organisations} organisations, {counts.services} services, {counts.links} links; "
-              "nothing was written")
+        out(f"valid: {counts.organisations} organisations, {counts.services} services, {counts.links} links; "
+            "nothing was written")
         return
-    print(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
-          "changed")
+    out(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
+        "changed")
 
 
 async def _import_indicators(store: Store, inputs: list[importer.Parsed], check: bool) -> int:
@@ -107,7 +108,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     viewer: Viewer = AUDIENCES[args.audience]
     export = exports.export_hsds if args.format == "hsds" else exports.export_csv
     counts = _with_store(settings, lambda store: export(store, viewer, Path(args.output), progress))
-    print(f"exported {', '.join(f'{n} {kind}' for kind, n in counts.items())} to {args.output}")
+    out(f"exported {', '.join(f'{n} {kind}' for kind, n in counts.items())} to {args.output}")
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
@@ -124,7 +125,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
         return n
 
     n = _with_store(settings, work)
-    print(f"backup written to {args.output} ({n} lines); it holds restricted records: keep it safe")
+    out(f"backup written to {args.output} ({n} lines); it holds restricted records: keep it safe")
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
@@ -136,13 +137,13 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
         return counts
 
     counts = _with_store(settings, work)
-    print(f"restored {counts['organisations']} organisations and {counts['services']} services")
+    out(f"restored {counts['organisations']} organisations and {counts['services']} services")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     counts = _with_store(settings, demo.load)
-    print(f"demo data: {counts.organisations} organisations, {counts.services} services, {counts.links} links added; "
-          "demo records already in the store were left as they are")
+    out(f"demo data: {counts.organisations} organisations, {counts.services} services, {counts.links} links added; "
+        "demo records already in the store were left as they are")
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
@@ -150,7 +151,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
 
     if args.output:
         generate.write_csv(Path(args.output), args.orgs, args.seed, settings.directory_id)
-        print(f"wrote a synthetic directory of {args.orgs} organisations to {args.output}")
+        out(f"wrote a synthetic directory of {args.orgs} organisations to {args.output}")
         return
 
     async def work(store: Store) -> WriteCounts:
@@ -160,7 +161,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
         return await store.upsert(batch.organisations, batch.services, batch.links)
 
     counts = _with_store(settings, work)
-    print(f"loaded: {counts.organisations} organisations, {counts.services} services, {counts.links} links")
+    out(f"loaded: {counts.organisations} organisations, {counts.services} services, {counts.links} links")
 
 
 def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
@@ -168,10 +169,10 @@ def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
         if not args.code or not args.label:
             raise SystemExit("taxonomy add needs --scheme, --code and --label")
         _with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description or ""))
-        print(f"added {args.scheme}/{args.code}")
+        out(f"added {args.scheme}/{args.code}")
         return
     for term in _with_store(settings, lambda s: s.terms()):
-        print(f"{term.scheme:18} {term.code:26} {term.label}")
+        out(f"{term.scheme:18} {term.code:26} {term.label}")
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -180,49 +181,49 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
             raise SystemExit("token create needs --role member|steward (and --org ID for a member)")
         org = args.org if not args.org or ":" in args.org else f"{settings.directory_id}:{args.org}"
         token_id, token = _with_store(settings, lambda s: s.tokens.create(args.role, org, args.label or ""))
-        print(token)
-        print(f"token {token_id} ({args.role}{' of ' + org if org else ''}): shown this once; only a hash is kept. "
-              "Send it as `Authorization: Bearer <token>`.", file=sys.stderr)
+        out(token)
+        out(f"token {token_id} ({args.role}{' of ' + org if org else ''}): shown this once; only a hash is kept. "
+            "Send it as `Authorization: Bearer <token>`.", file=sys.stderr)
     elif args.action == "revoke":
         if not args.token_id:
             raise SystemExit("token revoke needs the token id (see `directory token list`)")
         _with_store(settings, lambda s: s.tokens.revoke(args.token_id))
-        print(f"revoked {args.token_id}")
+        out(f"revoked {args.token_id}")
     else:
         for t in _with_store(settings, lambda s: s.tokens.list()):
             state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
-            print(f"{t.id}  {t.role:8} {t.organisation or '-':36} created {t.created_at}  {state}  {t.label}")
+            out(f"{t.id}  {t.role:8} {t.organisation or '-':36} created {t.created_at}  {state}  {t.label}")
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
     from directory.audit import read_all
 
     for entry in read_all(settings.data_dir / "audit"):
-        print(f"{entry['at']}  {entry['who']:16} {entry['role']:8} {entry['action']:5} {entry['kind']:12} "
-              f"{' '.join(map(str, entry['ids']))}")
+        out(f"{entry['at']}  {entry['who']:16} {entry['role']:8} {entry['action']:5} {entry['kind']:12} "
+            f"{' '.join(map(str, entry['ids']))}")
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
     from directory.store.embedded import running_store
 
     if settings.backend == "neo4j":
-        print(f"backend: neo4j at {settings.neo4j_uri}")
+        out(f"backend: neo4j at {settings.neo4j_uri}")
     else:
         info = running_store(settings.data_dir.resolve())
         if info:
-            print(f"embedded store running (pid {info['pid']}) on 127.0.0.1:{info['bolt_port']}")
+            out(f"embedded store running (pid {info['pid']}) on 127.0.0.1:{info['bolt_port']}")
         else:
-            print(f"no store running on {settings.data_dir}")
+            out(f"no store running on {settings.data_dir}")
     async def unfinished(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         return await store.unfinished_imports(), await backups.unfinished(store.graph)
 
     imports, restores = _with_store(settings, unfinished)
     for run in imports:
-        print(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
-              "run the same import again to complete it")
+        out(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
+            "run the same import again to complete it")
     for run in restores:
-        print(f"unfinished restore started {run['started_at']} from {run['source']}: `directory restore "
-              "--discard-unfinished FILE` deletes every organisation and service, then restores")
+        out(f"unfinished restore started {run['started_at']} from {run['source']}: `directory restore "
+            "--discard-unfinished FILE` deletes every organisation and service, then restores")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -307,6 +308,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     os.umask(UMASK)  # whatever a verb writes (backups, exports, maps, the store's files) is owner-only
+    install_log_escaping()  # a peer's id or error in a log line cannot drive the terminal either
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(data_dir=Path(args.data) if args.data else None,
@@ -314,13 +316,13 @@ def main(argv: list[str] | None = None) -> None:
                                      host=getattr(args, "host", None), port=getattr(args, "port", None))
         args.func(args, settings)
     except DirectoryError as exc:
-        print(f"directory {args.verb}: {exc}", file=sys.stderr)
+        out(f"directory {args.verb}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except FileNotFoundError as exc:
-        print(f"directory {args.verb}: no such file: {exc.filename}", file=sys.stderr)
+        out(f"directory {args.verb}: no such file: {exc.filename}", file=sys.stderr)
         raise SystemExit(2) from None
     except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:  # the operator's path, not our bug
-        print(f"directory {args.verb}: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
+        out(f"directory {args.verb}: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -19,6 +19,7 @@ from directory.errors import Conflict, DirectoryError
 from directory.store import roots
 from directory.store.records import Store
 from directory.store.writes import now
+from directory.terminal import out
 from federation import identity
 from federation.canonical import canonical, parse
 from federation.keys import SigningKey, read_root
@@ -42,10 +43,10 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> None:
         return read_root(envelope).fingerprint
 
     fingerprint = run_with_store(settings, work)
-    print(f"root of trust, version 1, for {settings.directory_id}\nfingerprint: {fingerprint}")
-    print(f"the {identity.ROOT_KEYS} root keys are in {folder}: move them off this machine now "
-          f"(any {identity.ROOT_THRESHOLD} of them sign the next root); online key in {settings.federation_keys}",
-          file=sys.stderr)
+    out(f"root of trust, version 1, for {settings.directory_id}\nfingerprint: {fingerprint}")
+    out(f"the {identity.ROOT_KEYS} root keys are in {folder}: move them off this machine now "
+        f"(any {identity.ROOT_THRESHOLD} of them sign the next root); online key in {settings.federation_keys}",
+        file=sys.stderr)
 
 
 def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:
@@ -68,8 +69,8 @@ def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:
         return current.version + 1, read_root(envelope).fingerprint
 
     version, fingerprint = run_with_store(settings, work)
-    print(f"root of trust, version {version}; peers follow it from version {version - 1}")
-    print(f"fingerprint (for new peers): {fingerprint}")
+    out(f"root of trust, version {version}; peers follow it from version {version - 1}")
+    out(f"fingerprint (for new peers): {fingerprint}")
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
@@ -78,13 +79,13 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
 
     found = run_with_store(settings, work)
     if found is None:
-        print("no root of trust yet: `directory federation init`")
+        out("no root of trust yet: `directory federation init`")
         return
     root = read_root(parse(found[1].encode(), "the stored root"))
-    print(f"directory {root.directory}, root version {root.version}, expires {root.expires}")
-    print(f"fingerprint: {root.fingerprint}")
-    print(f"root keys: {len(root.root_keys)} (threshold {root.root_threshold}); online keys: "
-          f"{', '.join(sorted(root.online_keys))}")
+    out(f"directory {root.directory}, root version {root.version}, expires {root.expires}")
+    out(f"fingerprint: {root.fingerprint}")
+    out(f"root keys: {len(root.root_keys)} (threshold {root.root_threshold}); online keys: "
+        f"{', '.join(sorted(root.online_keys))}")
 
 
 def add_verbs(sub: Any) -> Any:

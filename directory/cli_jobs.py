@@ -23,6 +23,7 @@ from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Column, Table
 from directory.store import identifiers, open_store
 from directory.store.records import Store
+from directory.terminal import out
 from directory.viewer import ANONYMOUS, STEWARD, Viewer
 
 ORDERS = {"hops": paths.PathOrder.HOPS, "response": paths.PathOrder.RESPONSE_TIME, "trust": paths.PathOrder.TRUST}
@@ -36,10 +37,10 @@ def viewer_from(args: argparse.Namespace) -> Viewer:
 
 def _show(table: Table, args: argparse.Namespace, full: Table | None = None) -> None:
     """Print the table; write `full` (or the same table) as CSV when asked."""
-    sys.stdout.write(table.render())
+    out(table.render(), end="")
     if args.csv:
         write_private(Path(args.csv), (full or table).csv())  # owner-only: it may hold non-public records
-        print(f"written to {args.csv}", file=sys.stderr)
+        out(f"written to {args.csv}", file=sys.stderr)
 
 
 def run_with_store(settings: Settings, work: Any) -> Any:
@@ -75,11 +76,11 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
                                 indicators=args.indicator, donor=args.donor)
     matrix: gaps.GapMatrix = run_with_store(settings, lambda store: gaps.coverage_gaps(store, viewer, question))
     _show(gaps.table(matrix, args.top), args, gaps.table(matrix))
-    print(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
-          file=sys.stderr)
+    out(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
+        file=sys.stderr)
     for t in matrix.donor_totals:
-        print(f"{args.donor}: {t.currency} {t.amount:,.0f} in {t.grants} grants reaching {t.cells} cells; "
-              f"{t.currency} {t.to_high_gap_cells:,.0f} to providers in cells scoring {gaps.HIGH_GAP:g} or more")
+        out(f"{args.donor}: {t.currency} {t.amount:,.0f} in {t.grants} grants reaching {t.cells} cells; "
+            f"{t.currency} {t.to_high_gap_cells:,.0f} to providers in cells scoring {gaps.HIGH_GAP:g} or more")
 
 
 def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
@@ -106,17 +107,17 @@ def import_iati(args: argparse.Namespace, settings: Settings) -> None:
 
     outcome: iati.Outcome = run_with_store(settings, work)
     public = sum(1 for link in outcome.links if link.visibility.value == "public")
-    print(f"{len(transactions)} funding transactions; {outcome.matched} matched into {len(outcome.links)} funding "
-          f"links ({public} public, {len(outcome.links) - public} restricted)"
-          f"{'; nothing was written' if args.check else ''}")
+    out(f"{len(transactions)} funding transactions; {outcome.matched} matched into {len(outcome.links)} funding "
+        f"links ({public} public, {len(outcome.links) - public} restricted)"
+        f"{'; nothing was written' if args.check else ''}")
     if outcome.unmatched:
-        print(f"{outcome.skipped} left out: these identifiers match no organisation (add them as #org+code):")
+        out(f"{outcome.skipped} left out: these identifiers match no organisation (add them as #org+code):")
         report = Table([Column("Identifier", "#org+code"), Column("Name in the file", "#org+name", 50),
                         Column("As", "#meta+role"), Column("Transactions", "#indicator+transactions")])
         for u in outcome.unmatched:
             report.add(u.ref, u.name + (" (several organisations hold it)" if u.several else ""),
                        sorted(u.roles), u.transactions)
-        sys.stdout.write(report.render())
+        out(report.render(), end="")
 
 
 def _common(s: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ from directory.config import Settings
 from directory.errors import BadArgument
 from directory.files import write_private
 from directory.store.records import Store
+from directory.terminal import out
 from maps import assets
 from maps.page import Options
 from maps.questions import KINDS, draw
@@ -43,7 +44,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> None:
 
     page: str = run_with_store(settings, work)
     write_private(Path(args.output), page)  # owner-only: a steward's or member's map shows non-public records
-    print(f"{args.kind} map written to {args.output} ({len(page.encode()) / 1e6:.1f} MB)", file=sys.stderr)
+    out(f"{args.kind} map written to {args.output} ({len(page.encode()) / 1e6:.1f} MB)", file=sys.stderr)
 
 
 def add_verbs(sub: Any) -> None:

@@ -1,17 +1,22 @@
-"""`directory peer add | list | show | sync | same-as | remove` and `directory federation publish`.
+"""`directory peer add | list | show | sync | proposals | same-as | not-same-as | remove` and
+`directory federation publish`.
 
 A steward adds a peer with the fingerprint its stewards gave out of band: `add` fetches the
 peer's current root, refuses it unless its fingerprint matches and its own root keys sign it,
-and pins it. Nothing is trusted on first use.
+and unless its directory id is one we may hold beside ours and our other peers' (`directory.ids`),
+and pins it. Nothing is trusted on first use. Records sharing an identifier are only proposed as
+one organisation: `proposals` lists them, `same-as` confirms one, `not-same-as` rejects it.
+Everything printed goes through `terminal.out`: peer ids, record ids and peers' errors are theirs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+from datetime import UTC, datetime
 from typing import Any
 
+from directory import ids
 from directory.cli_jobs import run_with_store
 from directory.config import Settings
 from directory.errors import BadArgument, Conflict, NotFound
@@ -19,11 +24,14 @@ from directory.store import peers, sameas
 from directory.store.peers import Peer
 from directory.store.records import Store
 from directory.store.writes import now
+from directory.terminal import out, safe
+from directory.viewer import STEWARD
 from federation import fetch
 from federation.canonical import NotCanonical, parse
-from federation.keys import Untrusted, first_root
+from federation.feed import Refused
+from federation.keys import Untrusted, check_root_dates, first_root
 from federation.service import online_keys, publisher_for
-from federation.sync import Syncer
+from federation.sync import Syncer, announced_version
 
 
 async def pin(url: str, fingerprint: str) -> tuple[str, int, str]:
@@ -31,16 +39,16 @@ async def pin(url: str, fingerprint: str) -> tuple[str, int, str]:
     async with fetch.client() as http:
         raw = await fetch.get(http, f"{url}/.well-known/protection-directory.json", fetch.DOCUMENT_CAP)
         try:
-            version = json.loads(raw)["root"]["version"]
-        except (ValueError, KeyError, TypeError):
-            raise BadArgument("url", f"{url} does not serve a discovery document with a root") from None
-        if not isinstance(version, int) or version < 1:
-            raise BadArgument("url", f"{url}: the root version {version!r} is not a version")
+            version = announced_version(raw, url)
+        except Refused as exc:
+            raise BadArgument("url", str(exc)) from None
         text = await fetch.get(http, f"{url}/federation/roots/{version}.json", fetch.DOCUMENT_CAP)
     try:
         root = first_root(parse(text, f"{url}'s root"), fingerprint)
+        check_root_dates(root, datetime.now(UTC))  # refused here, not at the first sync
     except (Untrusted, NotCanonical) as exc:
-        raise BadArgument("--fingerprint", f"{url}: {exc}; the peer was not added") from None
+        argument = "url" if isinstance(exc.__cause__, ids.BadDirectoryId) else "--fingerprint"
+        raise BadArgument(argument, f"{url}: {exc}; the peer was not added") from None
     return root.directory, root.version, text.decode()
 
 
@@ -49,23 +57,26 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
     if not url.startswith(("http://", "https://")):
         raise BadArgument("url", f"{args.url!r} is not an http(s) URL")
     directory, version, text = asyncio.run(pin(url, args.fingerprint))
-    if directory == settings.directory_id:
-        raise Conflict(f"{url} is this directory ({directory}); a directory does not peer with itself")
 
     async def work(store: Store) -> None:
+        known = [p.id for p in await peers.all_peers(store.graph)]
+        try:
+            ids.check_new_peer(directory, settings.directory_id, known)
+        except ids.BadDirectoryId as exc:
+            raise Conflict(f"{url}: its root names a {exc}; the peer was not added") from None
         await peers.add(store.graph, Peer(directory, url, args.fingerprint, text, version, args.network,
                                           args.precedence, now()))
 
     run_with_store(settings, work)
-    print(f"peer {directory} added at root version {version}; pulling its "
-          f"{'network' if args.network else 'public'} feed (`directory peer sync {directory}`)")
+    out(f"peer {directory} added at root version {version}; pulling its "
+        f"{'network' if args.network else 'public'} feed (`directory peer sync {directory}`)")
 
 
 def _row(p: Peer) -> str:
     flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale)) if on]
-    return (f"{p.id}\t{p.url}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
+    return (f"{safe(p.id)}\t{safe(p.url)}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
             f"last success {p.last_success or '-'}\t{' '.join(flags) or 'ok'}"
-            + (f"\tlast error: {p.last_error}" if p.last_error else ""))
+            + (f"\tlast error: {safe(p.last_error)}" if p.last_error else ""))
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
@@ -74,9 +85,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
 
     found = run_with_store(settings, work)
     if not found:
-        print("no peers: `directory peer add URL --fingerprint sha256:...`")
+        out("no peers: `directory peer add URL --fingerprint sha256:...`")
     for p in found:
-        print(_row(p))
+        out(_row(p))
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
@@ -86,14 +97,14 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
         return peer, await peers.feed_state(store.graph, peer.id, peer.audience)
 
     peer, state = run_with_store(settings, work)
-    print(_row(peer))
-    print(f"fingerprint {peer.fingerprint}; added {peer.added_at}; failures {peer.failures}; "
-          f"next attempt {peer.next_attempt or 'now'}")
+    out(_row(peer))
+    out(f"fingerprint {safe(peer.fingerprint)}; added {peer.added_at}; failures {peer.failures}; "
+        f"next attempt {peer.next_attempt or 'now'}")
     if state:
-        print(f"cursor {state['cursor']} of checkpoint size {state['checkpoint_size']} "
-              f"(root {state['checkpoint_root'][:16]}..., issued {state['checkpoint_issued']})")
+        out(f"cursor {state['cursor']} of checkpoint size {state['checkpoint_size']} "
+            f"(root {safe(state['checkpoint_root'][:16])}..., issued {safe(state['checkpoint_issued'])})")
     if peer.evidence:
-        print(f"evidence of equivocation: {peer.evidence}")
+        out(f"evidence of equivocation: {safe(peer.evidence)}")
 
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
@@ -103,7 +114,9 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
     failed = False
     for outcome in run_with_store(settings, work):
         status = "ok" if not outcome.error else outcome.error
-        print(f"{outcome.peer}: {outcome.entries} entries merged, {outcome.dropped} dropped; {status}")
+        out(f"{safe(outcome.peer)}: {outcome.entries} entries merged, {outcome.dropped} dropped; {safe(status)}")
+        for reason in outcome.reasons:
+            out(f"  dropped: {safe(reason)}")
         failed = failed or (bool(outcome.error) and not outcome.busy)
     if failed:
         raise SystemExit(1)
@@ -114,16 +127,50 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:
         await peers.remove(store.graph, args.peer)
 
     run_with_store(settings, work)
-    print(f"peer {args.peer} removed; the records it published stay, marked with their provenance")
+    out(f"peer {safe(args.peer)} removed; the records it published stay, marked with their provenance")
+
+
+def _two_records(args: argparse.Namespace) -> None:
+    if args.first == args.second:
+        raise BadArgument("second", "name two different records")
 
 
 def cmd_same_as(args: argparse.Namespace, settings: Settings) -> None:
+    _two_records(args)
+
     async def work(store: Store) -> bool:
         return await sameas.declare(store.graph, args.first, args.second, "cli", now())
 
     if not run_with_store(settings, work):
         raise NotFound("organisation", f"{args.first} or {args.second}")
-    print(f"{args.first} and {args.second} are recorded as the same organisation; both records are kept")
+    out(f"{safe(args.first)} and {safe(args.second)} are recorded as the same organisation; both records "
+        "are kept, and the merged view now takes fields from both")
+
+
+def cmd_not_same_as(args: argparse.Namespace, settings: Settings) -> None:
+    _two_records(args)
+
+    async def work(store: Store) -> bool:
+        return await sameas.reject(store.graph, args.first, args.second, "cli", now())
+
+    if not run_with_store(settings, work):
+        raise NotFound("organisation", f"{args.first} or {args.second}")
+    out(f"{safe(args.first)} and {safe(args.second)} are recorded as different organisations; they are no "
+        "longer proposed or merged as one")
+
+
+def cmd_proposals(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> list[sameas.Proposal]:
+        return await sameas.proposals(store.graph, STEWARD.params)
+
+    found = run_with_store(settings, work)
+    if not found:
+        out("no open proposals: no two records share an identifier without a steward's decision")
+    for p in found:
+        out(f"{safe(p.first)}\t{safe(p.first_name)}\t{safe(p.second)}\t{safe(p.second_name)}\t"
+            f"identifier {safe(', '.join(p.codes))}")
+    if found:
+        out("confirm with `directory peer same-as A B`, reject with `directory peer not-same-as A B`")
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
@@ -134,13 +181,14 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
         return await publisher.publish()
 
     added = run_with_store(settings, work)
-    print(", ".join(f"{n} entries appended to the {a} log" for a, n in added.items()))
+    out(", ".join(f"{n} entries appended to the {a} log" for a, n in added.items()))
 
 
 def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v = federation_verbs.add_parser("publish", help="append what changed to the public and network logs now")
     v.set_defaults(func=cmd_publish)
-    s = sub.add_parser("peer", help="peer directories we pull from: add, list, show, sync, remove")
+    s = sub.add_parser("peer", help="peer directories we pull from: add, list, show, sync, remove; "
+                                    "the same organisation in several directories: proposals, same-as, not-same-as")
     verbs = s.add_subparsers(dest="peer_verb", required=True, metavar="ACTION")
     v = verbs.add_parser("add", help="pin a peer's root by the fingerprint its stewards gave you")
     v.add_argument("url", help="the peer's base URL, such as https://directory.example.org")
@@ -158,10 +206,16 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v = verbs.add_parser("sync", help="pull now (every peer, or the one named), whatever its backoff")
     v.add_argument("peer", nargs="?", help="the peer's directory id")
     v.set_defaults(func=cmd_sync)
-    v = verbs.add_parser("same-as", help="record that two directories' records are the same organisation")
+    v = verbs.add_parser("proposals", help="records sharing an identifier that no steward confirmed or rejected")
+    v.set_defaults(func=cmd_proposals)
+    v = verbs.add_parser("same-as", help="confirm that two records are the same organisation (their fields merge)")
     v.add_argument("first", help="a record id, such as alpha:casa-luz")
-    v.add_argument("second", help="another directory's record id of the same organisation")
+    v.add_argument("second", help="another record id of the same organisation")
     v.set_defaults(func=cmd_same_as)
+    v = verbs.add_parser("not-same-as", help="reject a proposal: two records are different organisations")
+    v.add_argument("first", help="a record id, such as alpha:casa-luz")
+    v.add_argument("second", help="the other record id")
+    v.set_defaults(func=cmd_not_same_as)
     v = verbs.add_parser("remove", help="stop pulling a peer and forget its pinned root")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_remove)

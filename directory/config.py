@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from directory import ids
 from directory.errors import ConfigError
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 _HEAP = re.compile(r"^[0-9]+[mMgG]$")
 
 
@@ -49,9 +49,10 @@ class Settings:
     federation_interval: float = 300.0  # seconds between publish-and-sync cycles in serve; 0: none
 
     def __post_init__(self) -> None:
-        if not _ID.match(self.directory_id):
-            raise ConfigError("DIRECTORY_ID", f"{self.directory_id!r} must be lower-case letters, digits, "
-                                              "dots and dashes, at most 63 characters")
+        try:
+            ids.check(self.directory_id)  # the same rule a peer's id is held to
+        except ids.BadDirectoryId as exc:
+            raise ConfigError("DIRECTORY_ID", str(exc)) from None
         if not _HEAP.match(self.store_heap):
             raise ConfigError("DIRECTORY_STORE_HEAP", f"{self.store_heap!r} is not a size such as 512m or 2g")
         if not 0 <= self.port < 65536:

@@ -225,19 +225,21 @@ class Organisation(Node):
         wanted = {t.value for t in types} if types else None
         return [Link.of(x) for x in found if wanted is None or x.type in wanted]
 
-    @strawberry.field(description="Other directories' records of this organisation, linked by a shared "
-                                  "org-id.guide identifier or by a steward. Each keeps its own provenance.")
+    @strawberry.field(description="Other records of this organisation that the viewer may see, each with its own "
+                                  "provenance: confirmed by a steward, or (for stewards only) proposed by a shared "
+                                  "org-id.guide identifier (`proposed`), which a steward has yet to confirm or reject.")
     async def same_as(self, info: Info[Context, None]) -> list[SameAs]:
         claims = await info.context.same_as.load(self.record_id)
         found = await info.context.organisations.load_many([c.organisation for c in claims])
-        return [SameAs(organisation=Organisation.of(o), basis=c.basis)
+        return [SameAs(organisation=Organisation.of(o), basis=c.basis, proposed=c.proposed)
                 for c, o in zip(claims, found, strict=True) if o is not None]
 
-    @strawberry.field(description="This organisation as all its visible records describe it: each field from "
-                                  "the first record that has it, our own first, then peers by the precedence "
-                                  "their steward gave them. Never the newest across publishers.")
+    @strawberry.field(description="This organisation as its visible records a steward confirmed as one describe "
+                                  "it: each field from the first record that has it, our own first, then peers by "
+                                  "the precedence their steward gave them. Never the newest across publishers; "
+                                  "never a record only proposed by a shared identifier.")
     async def merged(self, info: Info[Context, None]) -> list[MergedField]:
-        claims = await info.context.same_as.load(self.record_id)
+        claims = [c for c in await info.context.same_as.load(self.record_id) if not c.proposed]
         found = await info.context.organisations.load_many([self.record_id, *(c.organisation for c in claims)])
         records = [o for o in found if o is not None]
         view = sameas.merged_view(records, info.context.store.directory_id, await info.context.peer_ranks())
@@ -256,10 +258,13 @@ class Organisation(Node):
         )
 
 
-@strawberry.type(description="Another directory's record of the same organisation.")
+@strawberry.type(description="Another record of the same organisation, confirmed by a steward or only proposed.")
 class SameAs:
     organisation: Organisation
-    basis: str = strawberry.field(description="`identifier CODE` (a shared org-id.guide identifier) or `steward`.")
+    basis: str = strawberry.field(description="`steward` (confirmed) or `identifier CODE` (a shared org-id.guide "
+                                              "identifier: proposed only).")
+    proposed: bool = strawberry.field(description="True until a steward confirms it (`directory peer same-as`); "
+                                                  "nothing of a proposed record is in `merged`.")
 
 
 @strawberry.type(description="One field of the merged view, and the record it was taken from.")

@@ -125,15 +125,21 @@ def test_two_directories_federate_both_ways(pair: tuple[Directory, Directory], t
     unsigned = httpx.get(f"{alpha.url}/federation/feeds/network?after=0", timeout=10)
     assert unsigned.status_code == 403 and "Casa" not in unsigned.text
 
-    # provenance, and the same organisation in two directories merged by precedence
-    node = beta.gql('{ organisation(id: "Organisation:beta:lakeside") { sameAs { basis organisation { recordId '
-                    'provenance { publisher feedEntry feedCheckpoint fetchedAt } } } merged { field publisher } } }',
-                    steward)["organisation"]
+    # provenance, and the same organisation in two directories: proposed by the shared identifier,
+    # merged by precedence once a steward confirms it
+    query = ('{ organisation(id: "Organisation:beta:lakeside") { sameAs { basis proposed organisation { recordId '
+             'provenance { publisher feedEntry feedCheckpoint fetchedAt } } } merged { field publisher } } }')
+    node = beta.gql(query, steward)["organisation"]
     [other] = node["sameAs"]
     assert other["organisation"]["recordId"] == "alpha:fict-lakeside-rights"
-    assert other["basis"] == "identifier xx-fict:lakeside-rights"
+    assert other["basis"] == "identifier xx-fict:lakeside-rights" and other["proposed"]
     assert other["organisation"]["provenance"]["publisher"] == "alpha"
     assert other["organisation"]["provenance"]["feedCheckpoint"] and other["organisation"]["provenance"]["fetchedAt"]
+    assert {f["publisher"] for f in node["merged"]} == {"beta"}  # a proposal merges nothing
+    assert "alpha:fict-lakeside-rights" in beta.cli("peer", "proposals")
+    beta.cli("peer", "same-as", "beta:lakeside", "alpha:fict-lakeside-rights")
+    node = beta.gql(query, steward)["organisation"]
+    assert [(s["basis"], s["proposed"]) for s in node["sameAs"]] == [("steward", False)]
     fields = {f["field"]: f["publisher"] for f in node["merged"]}
     assert fields["name"] == "beta" and fields["description"] == "alpha"  # ours first; alpha fills what we lack
 

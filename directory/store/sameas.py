@@ -1,11 +1,14 @@
-"""The same organisation described by several directories: found by shared identifier or a steward's say.
+"""The same organisation described by several directories: proposed by a shared identifier, confirmed by a steward.
 
 Every directory's record stays as it was published (each in its publisher's namespace); nothing is
-overwritten. Two records are the same organisation when they share an org-id.guide identifier
-(`OrgIdentifier` nodes, kept by every write) or a steward said so (`SAME_AS`). The merged view
-(`merged_view`) takes each field from the first record, in precedence order, that has it: our
-own record first, then peers by the precedence their steward gave them, then by directory id. A
-newer timestamp never wins across publishers.
+overwritten. Two records sharing an org-id.guide identifier (`OrgIdentifier` nodes, kept by every
+write) are only *proposed* as the same organisation: a peer signs its records, not their truth,
+and a hostile one could claim our identifier to put its website or Signal number beside ours. A
+steward sees and confirms a proposal (`SAME_AS`, `directory peer same-as`) or rejects it (`NOT_SAME_AS`,
+`directory peer not-same-as`, after which it is proposed no more); each replaces the other. The
+merged view (`merged_view`) reads confirmed records only, each field from the first record, in
+precedence order, that has it: our own record first, then peers by the precedence their steward
+gave them, then by directory id. A newer timestamp never wins across publishers.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 
 from directory.model import Organisation
 from directory.store.cypher import cypher, visible
-from directory.store.graph import Graph
+from directory.store.graph import Graph, Tx
 
 SAME_AS_OF = cypher("sameas.of", f"""
 UNWIND $ids AS oid
@@ -22,15 +25,30 @@ MATCH (n:Organisation {{id: oid}})
 RETURN oid AS id,
   [(n)-[:IDENTIFIED_AS]->(i:OrgIdentifier)<-[:IDENTIFIED_AS]-(m:Organisation)
      WHERE m.id <> oid AND {visible('m')} | [m.id, 'identifier ' + i.code]] AS by_identifier,
-  [(n)-[:SAME_AS]-(m:Organisation) WHERE m.id <> oid AND {visible('m')} | [m.id, 'steward']] AS by_steward
+  [(n)-[:SAME_AS]-(m:Organisation) WHERE m.id <> oid AND {visible('m')} | m.id] AS by_steward,
+  [(n)-[:NOT_SAME_AS]-(m:Organisation) | m.id] AS rejected
 """)
-DECLARE = cypher("sameas.declare", """
-MATCH (a:Organisation {id: $a})
-MATCH (b:Organisation {id: $b})
-MERGE (a)-[s:SAME_AS]->(b)
-SET s.by = $who, s.at = $now
+PROPOSALS = cypher("sameas.proposals", f"""
+MATCH (a:Organisation)-[:IDENTIFIED_AS]->(i:OrgIdentifier)<-[:IDENTIFIED_AS]-(b:Organisation)
+WHERE a.id < b.id AND {visible('a')} AND {visible('b')}
+WITH a, b, collect(i.code) AS codes
+RETURN a.id AS a, a.name AS a_name, b.id AS b, b.name AS b_name, codes,
+  [(a)-[r:SAME_AS|NOT_SAME_AS]-(b) | type(r)] AS decided
+ORDER BY a, b
+""")
+UNDECIDE = cypher("sameas.undecide", """
+MATCH (a:Organisation {id: $a})-[x]-(b:Organisation {id: $b})
+WHERE type(x) IN ['SAME_AS', 'NOT_SAME_AS']
+DELETE x
+""")
+DECIDE = {
+    kind: cypher(f"sameas.{kind.lower()}", f"""
+MATCH (a:Organisation {{id: $a}})
+MATCH (b:Organisation {{id: $b}})
+CREATE (a)-[s:{kind} {{by: $who, at: $now}}]->(b)
 RETURN count(s) AS n
-""")
+""") for kind in ("SAME_AS", "NOT_SAME_AS")
+}
 PRECEDENCE = cypher("sameas.precedence", "MATCH (p:Peer) RETURN collect([p.id, p.precedence]) AS peers")
 
 MERGED_FIELDS = ("name", "kind", "description", "website", "languages", "identifiers", "contact_channels",
@@ -40,7 +58,19 @@ MERGED_FIELDS = ("name", "kind", "description", "website", "languages", "identif
 @dataclass(frozen=True)
 class Claim:
     organisation: str
-    basis: str  # "identifier CODE" or "steward"
+    basis: str  # "identifier CODE" (proposed) or "steward" (confirmed)
+    proposed: bool = False  # a shared identifier only: nothing of it is merged until a steward confirms
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Two records sharing identifiers that no steward has confirmed or rejected as one organisation."""
+
+    first: str
+    first_name: str
+    second: str
+    second_name: str
+    codes: list[str]
 
 
 @dataclass(frozen=True)
@@ -51,20 +81,47 @@ class MergedField:
     record: str
 
 
-async def same_as(graph: Graph, params: dict[str, object], ids: list[str]) -> dict[str, list[Claim]]:
-    """For each id, the other records the viewer may see that describe the same organisation."""
+async def same_as(graph: Graph, params: dict[str, object], ids: list[str],
+                  proposed: bool) -> dict[str, list[Claim]]:
+    """For each id, the other records the viewer may see that a steward confirmed, then (`proposed`:
+    for stewards, who decide) those only proposed. Others never see a proposal: a peer's claim to
+    our identifier does not change what our viewers see about our record until it is confirmed."""
     out: dict[str, list[Claim]] = {i: [] for i in ids}
     for r in await graph.read_plain(SAME_AS_OF, ids=ids, **params):
-        seen: set[str] = set()
-        for other, basis in [*r["by_steward"], *r["by_identifier"]]:
+        seen = set(r["rejected"])
+        for other in r["by_steward"]:
             if other not in seen:
                 seen.add(other)
-                out[r["id"]].append(Claim(other, basis))
+                out[r["id"]].append(Claim(other, "steward"))
+        for other, basis in r["by_identifier"] if proposed else []:
+            if other not in seen:
+                seen.add(other)
+                out[r["id"]].append(Claim(other, basis, proposed=True))
     return out
 
 
+async def proposals(graph: Graph, params: dict[str, object]) -> list[Proposal]:
+    """Every open proposal the viewer may see both records of, for stewards to confirm or reject."""
+    return [Proposal(r["a"], r["a_name"], r["b"], r["b_name"], sorted(r["codes"]))
+            for r in await graph.read_plain(PROPOSALS, **params) if not r["decided"]]
+
+
+async def _decide(graph: Graph, kind: str, a: str, b: str, who: str, now: str) -> bool:
+    async def work(tx: Tx) -> bool:
+        await graph.run(tx, UNDECIDE, a=a, b=b)
+        return bool((await graph.run(tx, DECIDE[kind], a=a, b=b, who=who, now=now))[0]["n"])
+
+    return await graph.write_tx(work)
+
+
 async def declare(graph: Graph, a: str, b: str, who: str, now: str) -> bool:
-    return bool((await graph.write(DECLARE, a=a, b=b, who=who, now=now))[0]["n"])
+    """A steward's word that two records are one organisation (replacing a rejection); False if one is missing."""
+    return await _decide(graph, "SAME_AS", a, b, who, now)
+
+
+async def reject(graph: Graph, a: str, b: str, who: str, now: str) -> bool:
+    """A steward's word that two records are not one organisation: never proposed or merged again."""
+    return await _decide(graph, "NOT_SAME_AS", a, b, who, now)
 
 
 async def precedence(graph: Graph) -> dict[str, int]:
