@@ -92,8 +92,9 @@ def published(location: Location, record: str) -> Location:
         lat = country.latitude if country else None
         lon = country.longitude if country else None
         return Location(lat, lon, p, location.country, None)
-    if location.latitude is None or location.longitude is None:
-        return Location(None, None, p, location.country, location.subdivision)
+    if location.latitude is None or location.longitude is None \
+            or not (math.isfinite(location.latitude) and math.isfinite(location.longitude)):
+        return Location(None, None, p, location.country, location.subdivision)  # no point, or none to place
     if p is Precision.EXACT:
         return Location(round(location.latitude, 5), round(location.longitude, 5), p,
                         location.country, location.subdivision)

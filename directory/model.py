@@ -48,6 +48,11 @@ LINK_DEFAULT_VISIBILITY = {
 }
 
 
+# The properties a link may carry, each with its kind (which ones a type takes: validation.link).
+LINK_PROPERTIES = {"confirmed": "text", "response_hours": "number", "formal": "boolean", "trust": "number",
+                   "amount": "number", "currency": "text", "year": "integer", "purpose": "text"}
+
+
 @dataclass
 class Location:
     latitude: float | None

@@ -8,8 +8,10 @@ yields no record; the importer then refuses the whole file, listing every proble
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,7 +44,40 @@ LIMITS = {"name": 300, "alias": 300, "description": 5000, "website": 500, "chann
 SEP = "|"
 _VISIBILITIES = tuple(v.value for v in Visibility)
 _PRECISIONS = tuple(p.value for p in Precision)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner: needed between letters of many scripts
+
+
+@functools.cache
+def _hidden() -> re.Pattern[str]:
+    """Characters a reader cannot see, or that change how what follows is shown: controls (but tab
+    and newline), format characters (bidi overrides and isolates, zero-width spaces, soft hyphens,
+    tags), surrogates and private use. Built once, from the Unicode database Python carries."""
+    planes = [*range(0x30000), *range(0xE0000, 0xE1000)]
+    found = [chr(c) for c in planes if unicodedata.category(chr(c)) in ("Cc", "Cf")
+             and chr(c) not in "\t\n" + _JOINERS]
+    return re.compile("[" + "".join(re.escape(c) for c in found) + "\ud800-\udfff\ue000-\uf8ff"
+                      "\U000f0000-\U0010ffff]")
+
+
+def _joined(value: str, at: int) -> bool:
+    """A joiner between two letters or marks of a non-Latin script, where it shapes the text."""
+    def letter(i: int) -> bool:
+        return 0 <= i < len(value) and not value[i].isascii() and unicodedata.category(value[i])[0] in "LM"
+    return letter(at - 1) and letter(at + 1)
+
+
+def hidden_characters(value: str) -> str | None:
+    """Why `value` may not be stored as text, or None: what a reader would not see would make one
+    record look like another, or reorder what an operator's terminal shows."""
+    if value.isascii() and value.isprintable():
+        return None
+    if (m := _hidden().search(value)) is not None:
+        return (f"contains control characters or characters that cannot be seen (U+{ord(m.group()):04X} "
+                f"at position {m.start() + 1})")
+    for at, char in enumerate(value):
+        if char in _JOINERS and not _joined(value, at):
+            return f"contains a zero-width joiner (U+{ord(char):04X}) at position {at + 1} that joins no letters"
+    return None
 
 
 @dataclass
@@ -117,8 +152,8 @@ class Checker:
             self.fail(name, "is required")
         elif len(value) > limit:
             self.fail(name, f"is {len(value)} characters long, at most {limit} are allowed")
-        elif _CONTROL.search(value):
-            self.fail(name, "contains control characters")
+        elif reason := hidden_characters(value):
+            self.fail(name, reason)
         return value
 
     def items(self, name: str) -> list[str]:
@@ -126,8 +161,14 @@ class Checker:
         if raw is None or raw == "":
             return []
         if isinstance(raw, list):
-            return [str(x).strip() for x in raw if str(x).strip()]
-        return [x.strip() for x in str(raw).split(SEP) if x.strip()]
+            found = [str(x).strip() for x in raw if str(x).strip()]
+        else:
+            found = [x.strip() for x in str(raw).split(SEP) if x.strip()]
+        for item in found:
+            if reason := hidden_characters(item):
+                self.fail(name, reason)
+                return []
+        return found
 
     def record_id(self, name: str, required: bool = True) -> str:
         value = self.text(name, 200, required=required)

@@ -1,10 +1,12 @@
 """A verified page's entries written into our graph, in the publisher's namespace, with provenance.
 
-Everything is checked before the transaction starts: each body is read strictly and must be the
-record its signed entry names (an organisation or service whose id is the entry's, a service of
-one of the publisher's organisations, a link from one of them). Then one transaction writes the
-records as the publisher's (`publisher` = its directory id), purges tombstoned ones, keeps each
-record's revision, and moves the cursor: all of the page, or none of it.
+Everything is checked before the transaction starts. Each body must be the record its signed
+entry names, or the page is refused. Then it is read as an import reads a row
+(`federation.received`): a body that fails, a service of an organisation we do not hold from
+this publisher, or a link to one, is dropped with its reason and its earlier revision withdrawn.
+Then one transaction writes the records as the publisher's (`publisher` = its directory id),
+purges tombstoned and dropped ones, keeps each record's revision, and moves the cursor: all of
+the page, or none of it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from directory.store import peers
 from directory.store.graph import Tx
 from directory.store.records import Store
 from directory.store.writes import now, write_records
-from federation.bodies import BadBody, read_link, read_organisation, read_service
+from directory.validation import Vocabulary
+from federation import received
+from federation.bodies import BadBody
 from federation.feed import Accepted, Refused, Verified
 from federation.publish import link_id
 
@@ -30,33 +34,44 @@ class Batch:
     provenance: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     purged: dict[str, list[Any]] = field(default_factory=lambda: {"organisation": [], "service": [], "link": []})
     revisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PeerRecord key: the newest
+    dropped: list[str] = field(default_factory=list)  # entries verified but not written, and why
+
+    def drop(self, kind: str, record_id: str, seq: int, reason: str) -> None:
+        """Not written, and the record's earlier revision withdrawn: what the peer now says of it
+        is not something we can show, and showing what it said before would be older than the peer."""
+        self.dropped.append(f"entry {seq} ({record_id}): {reason}; not written")
+        self.purged[kind].append(_link_ends(record_id) if kind == "link" else record_id)
+        self.provenance.pop((kind, record_id), None)
 
 
-def _checked(origin: str, e: Accepted) -> Organisation | Service | Link:
-    assert e.body is not None
-    try:
-        record: Organisation | Service | Link
-        if e.kind == "organisation":
-            record = read_organisation(e.body)
-            named = record.id
-        elif e.kind == "service":
-            service = read_service(e.body)
-            record, named = service, service.id
-            if not service.organisation.startswith(f"{origin}:"):
-                raise Refused(f"entry {e.seq}: service {e.id} belongs to {service.organisation!r}, "
-                              f"outside the publisher's namespace")
-        else:
-            link = read_link(e.body)
-            record, named = link, link_id(link)
-    except BadBody as exc:
-        raise Refused(f"entry {e.seq}: {exc}") from None
-    if named != e.id:
-        raise Refused(f"entry {e.seq}: the body is {named!r}, not the signed {e.id!r}")
-    return record
+def _signed_id(kind: str, body: Any) -> str | None:
+    """The id a body says it is, as its entry must name it; None when it does not say."""
+    if not isinstance(body, dict):
+        return None
+    if kind != "link":
+        return body.get("id") if isinstance(body.get("id"), str) else None
+    parts = [body.get("source"), body.get("link_type"), body.get("target"), body.get("key")]
+    texts = [p for p in parts if isinstance(p, str)]
+    return " ".join(texts).rstrip() if len(texts) == len(parts) else None
 
 
-def batch(origin: str, audience: str, verified: Verified) -> Batch:
-    """What the page changes, each record at its last entry in the page; refuses a body that lies."""
+def _read(origin: str, e: Accepted, vocab: Vocabulary) -> Organisation | Service | Link:
+    """The record an entry carries, checked as an import checks a row; BadBody says why not."""
+    if e.kind == "organisation":
+        return received.organisation(e.body, origin, vocab, e.seq)
+    if e.kind == "service":
+        return received.service(e.body, origin, vocab, e.seq)
+    found = received.link(e.body, origin, e.seq)
+    if link_id(found) != e.id:
+        raise BadBody(e.id, "key", f"is {found.key!r} once read, so the link is not the signed {e.id!r}")
+    return found
+
+
+def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary) -> Batch:
+    """What the page changes, each record at its last entry in the page.
+
+    A body that is not the record its signed entry names refuses the page (the publisher signed
+    a lie); a body that is that record but fails our checks is dropped, with the reason."""
     out = Batch()
     last: dict[tuple[str, str], Accepted] = {}
     for e in verified.entries:
@@ -71,7 +86,13 @@ def batch(origin: str, audience: str, verified: Verified) -> Batch:
             continue
         if e.body is None:  # the publisher purged this body since: a tombstone for it follows in the log
             continue
-        record = _checked(origin, e)
+        if _signed_id(kind, e.body) != record_id:
+            raise Refused(f"entry {e.seq}: the body is {_signed_id(kind, e.body)!r}, not the signed {e.id!r}")
+        try:
+            record = _read(origin, e, vocab)
+        except BadBody as exc:
+            out.drop(kind, record_id, e.seq, f"{exc.member} {exc.reason}")
+            continue
         if isinstance(record, Organisation):
             out.organisations.append(record)
         elif isinstance(record, Service):
@@ -84,6 +105,33 @@ def batch(origin: str, audience: str, verified: Verified) -> Batch:
             "redistribute": e.redistribute, "feed_stale": False,
         }
     return out
+
+
+async def resolve(store: Store, b: Batch) -> None:
+    """Drop services and links whose organisations are neither in the page nor already received
+    from this publisher (after the page's purges): nothing is written that points at nothing."""
+    def seq(kind: str, record_id: str) -> int:
+        return int(b.provenance.get((kind, record_id), {}).get("feed_seq", -1))
+
+    purged = set(b.purged["organisation"])
+    wanted = sorted({s.organisation for s in b.services} | {e for x in b.links for e in (x.source, x.target)})
+    known = (await store.existing_organisations(wanted) - purged) | {o.id for o in b.organisations}
+    kept_services = []
+    for s in b.services:
+        if s.organisation in known:
+            kept_services.append(s)
+        else:
+            b.drop("service", s.id, seq("service", s.id), f"organisation {s.organisation!r} is not one of the "
+                                                          "publisher's organisations we hold")
+    kept_links = []
+    for x in b.links:
+        missing = [end for end in (x.source, x.target) if end not in known]
+        if missing:
+            b.drop("link", link_id(x), seq("link", link_id(x)), f"{missing[0]!r} is not one of the publisher's "
+                                                                  "organisations we hold")
+        else:
+            kept_links.append(x)
+    b.services, b.links = kept_services, kept_links
 
 
 def _link_ends(record_id: str) -> dict[str, str]:

@@ -9,7 +9,9 @@ For each peer that is due (not quarantined, past its next attempt), a sync:
 A failure moves nothing: it is noted on the peer with a next attempt after an exponential
 backoff with jitter. An expired checkpoint marks the peer and its records stale; two histories
 (equivocation) quarantine the peer with both checkpoints kept as evidence. Peers sync
-concurrently, each under its own overall deadline, so one slow or hostile peer stalls no other.
+concurrently, each under its own overall deadline, so one slow or hostile peer stalls no other;
+and a failure of any type, a bug a peer found included, is that peer's own: counted, backed off,
+logged by its class and message, its lease released.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import random
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,8 +35,8 @@ from directory.store.peers import Peer
 from directory.store.records import Store
 from federation import fetch, merge
 from federation.canonical import NotCanonical, canonical, parse
-from federation.feed import Equivocation, PeerState, Refused, Stale, verify_page
-from federation.keys import Root, SigningKey, Untrusted, format_time, next_root, read_root
+from federation.feed import KINDS, MAX_PAGE_ENTRIES, Equivocation, PeerState, Refused, Stale, verify_page
+from federation.keys import Root, SigningKey, Untrusted, check_root_dates, format_time, next_root, read_root
 from federation.merkle import Frontier
 
 log = logging.getLogger("directory.federation")
@@ -51,6 +53,7 @@ class Outcome:
     peer: str
     entries: int = 0
     dropped: int = 0
+    reasons: list[str] = field(default_factory=list)  # why each dropped entry was not written
     error: str = ""
     stale: bool = False
     quarantined: bool = False
@@ -83,9 +86,20 @@ class Syncer:
                if (only is None or p.id == only) and (force or not p.next_attempt or p.next_attempt <= now)]
         if only is not None and not due:
             await peers.one(self.store.graph, only)  # NotFound for an unknown peer
-        return list(await asyncio.gather(*(self.sync(p) for p in due)))
+        done = await asyncio.gather(*(self.sync(p) for p in due), return_exceptions=True)
+        out = []
+        for peer, result in zip(due, done, strict=True):
+            if isinstance(result, Exception):  # `sync` catches its own; this only if noting it failed too
+                log.error("sync of peer %s failed and could not be noted: %s", peer.id, _described(result))
+                result = Outcome(peer.id, error=_described(result))
+            elif isinstance(result, BaseException):  # cancelled, interrupted: not a peer's failure to hide
+                raise result
+            out.append(result)
+        return out
 
     async def sync(self, peer: Peer) -> Outcome:
+        """One peer's sync under its lease. Whatever goes wrong, of any type, is this peer's failure:
+        noted on it with a backoff, logged by type, and its lease released; it never reaches another peer."""
         if peer.quarantined:
             return Outcome(peer.id, error="quarantined: see the evidence with `directory peer show`",
                            quarantined=True)
@@ -95,8 +109,23 @@ class Syncer:
             return outcome
         try:
             return await self._sync_leased(peer, outcome)
+        except Exception as exc:  # a bug, or a peer that found one: still only this peer's failure
+            log.debug("sync of peer %s crashed", peer.id, exc_info=True)  # a traceback may quote the peer
+            return await self._failed(peer, outcome, _described(exc))
         finally:
-            await peers.release(self.store.graph, peer.id, self.holder)
+            try:
+                await peers.release(self.store.graph, peer.id, self.holder)
+            except Exception as exc:  # the lease lapses by itself after LEASE
+                log.error("releasing the lease on peer %s failed: %s", peer.id, _described(exc))
+
+    async def _failed(self, peer: Peer, outcome: Outcome, error: str) -> Outcome:
+        """A failure counted and backed off: the next attempt waits longer with each failure in a row."""
+        outcome.error = error
+        failures = peer.failures + 1
+        await peers.note(self.store.graph, peer.id, failures=failures, last_error=error,
+                         next_attempt=format_time(self.clock() + backoff(failures)))
+        log.warning("sync of peer %s failed: %s", peer.id, error)
+        return outcome
 
     async def _sync_leased(self, peer: Peer, outcome: Outcome) -> Outcome:
         try:
@@ -107,22 +136,20 @@ class Syncer:
             outcome.stale, outcome.error = True, str(exc)
             await peers.note(self.store.graph, peer.id, stale=True, last_error=str(exc))
             await peers.mark_stale(self.store.graph, peer.id, True)
+            log.warning("peer %s is stale: %s", peer.id, exc)
             return outcome
         except Equivocation as exc:
             outcome.quarantined, outcome.error = True, str(exc)
             await peers.note(self.store.graph, peer.id, quarantined=True, last_error=str(exc),
                              evidence=json.dumps(exc.evidence, sort_keys=True))
+            log.warning("peer %s quarantined: %s", peer.id, exc)
             return outcome
         except Conflict:  # another process applied this page first: nothing was written twice
             outcome.busy, outcome.error = True, "another process was syncing this peer at the same time"
             return outcome
         except (TimeoutError, DirectoryError) as exc:
-            outcome.error = str(exc) or f"no complete sync within {SYNC_DEADLINE:g} s"
-            failures = peer.failures + 1
-            await peers.note(self.store.graph, peer.id, failures=failures, last_error=outcome.error,
-                             next_attempt=format_time(self.clock() + backoff(failures)))
-            log.warning("sync of peer %s failed: %s", peer.id, outcome.error)
-            return outcome
+            return await self._failed(peer, outcome,
+                                      _capped(str(exc)) or f"no complete sync within {SYNC_DEADLINE:g} s")
         await peers.note(self.store.graph, peer.id, failures=0, next_attempt="", last_error="",
                          last_success=format_time(self.clock()), stale=False)
         if peer.stale:
@@ -132,12 +159,9 @@ class Syncer:
     async def _follow_root(self, http: httpx.AsyncClient, peer: Peer) -> Root:
         pinned = read_root(parse(peer.root.encode(), "the pinned root"))
         raw = await fetch.get(http, f"{peer.url}/.well-known/protection-directory.json", fetch.DOCUMENT_CAP)
-        try:
-            announced = json.loads(raw)["root"]["version"]
-        except (ValueError, KeyError, TypeError):
-            raise Refused(f"{peer.url}: the discovery document does not say its root's version") from None
-        if not isinstance(announced, int) or announced > pinned.version + MAX_ROTATIONS:
-            raise Refused(f"{peer.url}: the discovery document's root version {announced!r} is not believable")
+        announced = announced_version(raw, peer.url)
+        if announced > pinned.version + MAX_ROTATIONS:
+            raise Refused(f"{peer.url}: the discovery document's root version {announced} is not believable")
         while pinned.version < announced:
             number = pinned.version + 1
             text = await fetch.get(http, f"{peer.url}/federation/roots/{number}.json", fetch.DOCUMENT_CAP)
@@ -147,8 +171,10 @@ class Syncer:
                 raise Refused(f"{peer.id}: root version {number} refused: {exc}") from None
             await peers.set_root(self.store.graph, peer.id, pinned.version, new.version, text.decode())
             pinned = new
-        if pinned.expired(self.clock()):
-            raise Refused(f"{peer.id}: its root version {pinned.version} expired at {pinned.expires}")
+        try:
+            check_root_dates(pinned, self.clock())
+        except Untrusted as exc:
+            raise Refused(f"{peer.id}: {exc}") from None
         return pinned
 
     async def _pull(self, http: httpx.AsyncClient, peer: Peer, root: Root, outcome: Outcome) -> None:
@@ -169,14 +195,19 @@ class Syncer:
                 raise Refused(str(exc)) from None
             except Equivocation as exc:
                 exc.evidence = {"kept": kept.get("checkpoint") if kept else None,
-                                "offered": canonical(page.get("checkpoint")).decode()}
+                                "offered": canonical(page["checkpoint"]).decode()}
                 raise
-            changes = merge.batch(peer.id, audience, verified)
+            changes = merge.batch(peer.id, audience, verified, await self.store.vocabulary())
+            await merge.resolve(self.store, changes)
             new = verified.state
             cursor_state = {"cursor": new.cursor, "frontier": json.dumps(new.frontier.to_json()),
                             "checkpoint_size": new.checkpoint_size, "checkpoint_root": new.checkpoint_root,
                             "checkpoint_issued": new.checkpoint_issued,
-                            "checkpoint": canonical(verified.checkpoint).decode(),
+                            # the checkpoint the state holds (the evidence if the peer forks later):
+                            # the page's own only once the entries reached the one kept before
+                            "checkpoint": canonical(verified.checkpoint).decode()
+                            if kept is None or new.checkpoint_root == verified.checkpoint["signed"]["root"]
+                            else kept.get("checkpoint"),
                             "fetched_at": format_time(self.clock())}
 
             async def work(tx: Tx, changes: merge.Batch = changes, cursor_state: dict[str, Any] = cursor_state,
@@ -185,24 +216,61 @@ class Syncer:
                 await peers.advance(self.store.graph, tx, peer.id, audience, old, cursor_state)
 
             await self.store.graph.write_tx(work)
-            outcome.entries += len(verified.entries)
-            outcome.dropped += len(verified.dropped)
-            for reason in verified.dropped:
+            outcome.entries += len(verified.entries) - len(changes.dropped)  # merged: verified and written
+            outcome.dropped += len(verified.dropped) + len(changes.dropped)
+            outcome.reasons += verified.dropped + changes.dropped
+            for reason in verified.dropped + changes.dropped:
                 log.warning("peer %s: %s", peer.id, reason)
             if new.cursor >= int(verified.checkpoint["signed"]["size"]):
                 return
 
     async def _verify(self, root: Root, audience: str, page: Any, state: PeerState, origin: str) -> Any:
-        if not isinstance(page, dict):
-            raise Refused("a page is not an object")
-        keys = []
-        for item in page.get("entries") or []:
-            signed = item.get("entry", {}).get("signed", {}) if isinstance(item, dict) else {}
-            if isinstance(signed, dict) and isinstance(signed.get("kind"), str) and isinstance(signed.get("id"), str):
-                keys.append(peers.record_key(origin, audience, signed["kind"], signed["id"]))
+        """`verify_page`, with the revisions stored for the records the page names read first (one query)."""
+        keys = [peers.record_key(origin, audience, kind, rid) for kind, rid in named_records(page)]
         revisions = await peers.record_revisions(self.store.graph, keys)
         return verify_page(root, audience, page, state, self.clock(),
                            lambda kind, rid: revisions.get(peers.record_key(origin, audience, kind, rid)))
+
+
+def named_records(page: Any) -> list[tuple[str, str]]:
+    """The (kind, id) each entry of a page names, to look their revisions up before `verify_page` checks
+    every member; so it reads a page of any shape without failing, and refuses one that is too long."""
+    items = page.get("entries") if isinstance(page, dict) else None
+    if not isinstance(items, list) or len(items) > MAX_PAGE_ENTRIES:
+        raise Refused(f"a page is an object whose entries are a list of at most {MAX_PAGE_ENTRIES}")
+    named = []
+    for item in items:
+        envelope = item.get("entry") if isinstance(item, dict) else None
+        signed = envelope.get("signed") if isinstance(envelope, dict) else None
+        if isinstance(signed, dict) and signed.get("kind") in KINDS and isinstance(signed.get("id"), str):
+            named.append((signed["kind"], signed["id"]))
+    return named
+
+
+def announced_version(raw: bytes, url: str) -> int:
+    """The root version a discovery document announces (a hint: only the pinned root is trusted).
+
+    The document is plain JSON, not canonical, so it is read here with its own guard: anything but
+    an object with `root.version` a whole number from 1 is Refused, whatever the bytes are."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; deep nesting a RecursionError
+        document = None
+    root = document.get("root") if isinstance(document, dict) else None
+    version = root.get("version") if isinstance(root, dict) else None
+    if type(version) is not int or version < 1:
+        raise Refused(f"{url}: the discovery document does not say its root's version")
+    return version
+
+
+def _capped(text: str, limit: int = 1000) -> str:
+    """A message kept to a length a log line and a peer's last error can hold (peers choose its text)."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _described(exc: BaseException) -> str:
+    """An unexpected exception as its class name and message, never its traceback."""
+    return _capped(f"{type(exc).__name__}: {exc}")
 
 
 def _state(kept: dict[str, Any] | None) -> PeerState:

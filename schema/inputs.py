@@ -26,7 +26,8 @@ class ListFilter:
     region: str | None = strawberry.field(default=None, description="region:Africa, subregion:Western Asia, or M49.")
     group: str | None = strawberry.field(default=None, description="Defender group served by one of its services.")
     language: str | None = strawberry.field(default=None, description="ISO 639-1 code.")
-    verified: bool | None = strawberry.field(default=None, description="Vetted by an organisation you may see.")
+    verified: bool | None = strawberry.field(
+        default=None, description="Vetted, in a link this directory published, by an organisation you may see.")
     updated_since: str | None = strawberry.field(default=None, description="ISO 8601 date or date and time.")
     organisation: str | None = strawberry.field(default=None, description="Services of this provider (record id).")
     near: NearInput | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +103,10 @@ def test_any_point_inside_a_country_shows_inside_it_and_its_cell(index: int, rec
                                                      places.countries()[shape.code].longitude)
     assert in_cell or fallback
     assert shape.contains(shown.latitude, shown.longitude) or fallback
+
+
+@pytest.mark.parametrize("precision", [Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_point_that_is_not_a_number_shows_no_point_and_raises_nothing(precision: Precision, bad: float) -> None:
+    shown = published(Location(bad, -74.08, precision, "CO", "CO-DC"), "x:nan")
+    assert (shown.latitude, shown.longitude, shown.country) == (None, None, "CO")

@@ -5,7 +5,8 @@ proximity or not), so what CI lints is exactly what runs. Filters are `($x IS NU
 
 Rules that keep a listing from telling more than its records do:
 - a service condition (type, defender group, place) only counts visible services;
-- `verified` counts only vetting links the viewer may see, by vetters the viewer may see;
+- `verified` counts only vetting links we published (never a peer's), that the viewer may see, by
+  vetters the viewer may see;
 - proximity and distance use the published point (`writes.derived_organisation`), never the
   recorded one, and a record published at country precision matches by country;
 - an organisation's own place matches by what the viewer may see of it: the subdivision only when
@@ -232,9 +233,10 @@ _VISIBLE_SERVICE = f"""(s:Service)
            AND ({_place_condition('s', 'n')})"""
 
 
+# Vetting is ours to give: a link a peer published (from its own records) never counts.
 _VERIFIED = f"""($verified IS NULL OR $verified = EXISTS {{
          MATCH (n)-[v:VETTED_BY]->(w:Organisation)
-         WHERE {visible('w')} AND (v.visibility IN $see OR $viewer_org IN [n.id, w.id]) }})"""
+         WHERE v.publisher = $me AND {visible('w')} AND (v.visibility IN $see OR $viewer_org IN [n.id, w.id]) }})"""
 
 # An organisation matches a place by where it is based or by where a visible service of it is
 # available; with a service type or group, that one service must also be in the place.

@@ -16,6 +16,7 @@ from directory.audit import AuditLog
 from directory.errors import BadArgument, NotFound
 from directory.location import published
 from directory.model import (
+    LINK_PROPERTIES,
     LINK_TYPES,
     Coverage,
     Link,
@@ -42,7 +43,6 @@ from directory.validation import Vocabulary, require_language
 from directory.viewer import STEWARD, Viewer
 
 R = TypeVar("R")
-_LINK_FIELDS = {"response_hours", "formal", "trust", "confirmed", "amount", "currency", "year", "purpose"}
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def _over_current(edit: Edit, read: Callable[[Tx], Awaitable[R | None]],
 
 def _link_records(rows: list[dict[str, Any]]) -> list[Link]:
     return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
-                 r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in _LINK_FIELDS})
+                 r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in LINK_PROPERTIES})
             for r in rows]
 
 
@@ -428,7 +428,7 @@ class Store:
         if where.language is not None:
             require_language(where.language, "language")
         after_key, after_id = uncursor(sort, after)
-        params = dict(where.params(), **viewer.params)
+        params = dict(where.params(), **viewer.params, me=self.directory_id)
         rows = await self.graph.read(statement(kind, sort, where), after_key=after_key, after_id=after_id,
                                      limit=first + 1, **params)
         total = int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
@@ -499,7 +499,7 @@ class Store:
 
     async def same_as(self, viewer: Viewer, ids: list[str]) -> dict[str, list[sameas.Claim]]:
         """Other directories' records of the same organisations, as far as the viewer may see them."""
-        return await sameas.same_as(self.graph, viewer.params, ids)
+        return await sameas.same_as(self.graph, viewer.params, ids, proposed=viewer.role == "steward")
 
     async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)

@@ -114,6 +114,30 @@ async def _identifier_nodes(graph: Graph, embedded: EmbeddedStore | None) -> Non
         after = rows[-1]["id"]
 
 
+FORGET_RECEIVED = {
+    label: cypher(f"schema.forget_received_{label.lower()}", f"""
+MATCH (p:Peer) WITH collect(p.id) AS peers
+MATCH (n:{label}) WHERE n.publisher IN peers
+WITH n LIMIT 2000
+DETACH DELETE n
+RETURN count(*) AS n
+""") for label in ("Organisation", "Service")}
+FORGET_CURSORS = cypher("schema.forget_cursors", """
+MATCH (n) WHERE n:PeerFeed OR n:PeerRecord
+DETACH DELETE n
+""")
+
+
+async def _received_again(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Records received from peers before they were checked as imports are (version 8) are
+    forgotten with the cursors that took them, so the next sync takes each peer's log again from
+    its start, through those checks. The pinned roots stay: trust is not reset, only what was read."""
+    for statement in FORGET_RECEIVED.values():
+        while (await graph.write(statement))[0]["n"]:
+            pass
+    await graph.write(FORGET_CURSORS)
+
+
 Step = str | Callable[[Graph, EmbeddedStore | None], Awaitable[Any]]
 
 MIGRATIONS: list[list[Step]] = [
@@ -187,6 +211,9 @@ MIGRATIONS: list[list[Step]] = [
     ],
     [  # 7: a revision and update time per view; the published subdivision; name words for search
         _views,
+    ],
+    [  # 8: what peers sent before it was checked as an import is, taken again
+        _received_again,
     ],
 ]
 

@@ -1,0 +1,227 @@
+"""A peer that signs everything correctly and sends records no import would take.
+
+Each case is given as a body the peer signs, then what we expect: the entry is dropped with a
+reason naming the record and member, nothing of it is written (an earlier revision is withdrawn),
+and every page and query stays whole for everyone else. Also: values sent as the spec carries
+them (decimals as strings) come back as numbers, and no link of a peer reaches our records.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from directory import places
+from directory.model import Coverage, Location, Organisation, Precision, Presence, Service
+from directory.store.listing import Filter
+from directory.store.records import Store
+from directory.viewer import ANONYMOUS, STEWARD
+from federation import bodies
+from federation.canonical import canonical
+from federation.sync import Outcome, Syncer
+from tests.conftest import LiveServer
+from tests.feeds import Publisher
+from tests.helpers import Api, load, org
+from tests.peer_server import Peer
+
+pytestmark = pytest.mark.anyio
+P = "peer.example"
+CLOCK = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)
+
+
+def organisation(local: str, **change: Any) -> dict[str, Any]:
+    o = Organisation(id=f"{P}:{local}", name=local.title(), kind="local-group", languages=["es"],
+                     location=Location(4.61, -74.08, Precision.LOCALITY, "CO", "CO-DC"))
+    body = bodies.organisation_body(o, "public")
+    for name, value in change.items():
+        if name in ("latitude", "longitude", "precision", "country"):
+            body["location"][name] = value
+        else:
+            body[name] = value
+    return body
+
+
+def service(local: str, owner: str = "casa", **change: Any) -> dict[str, Any]:
+    s = Service(id=f"{P}:{local}", organisation=f"{P}:{owner}", name="Legal aid", type="legal-aid",
+                response_hours=12.0, coverage=[Coverage("CO", Presence.PRESENT)], groups=["journalists"])
+    return dict(bodies.service_body(s, "public"), **change)
+
+
+def link(kind: str, source: str, target: str, key: str = "", **properties: Any) -> dict[str, Any]:
+    return {"type": "link", "link_type": kind, "source": source, "target": target, "visibility": "public",
+            "key": key, "properties": properties}
+
+
+def add_link(p: Publisher, body: dict[str, Any]) -> None:
+    record = f"{body['source']} {body['link_type']} {body['target']} {body['key']}".rstrip()
+    p.add(record.removeprefix(f"{P}:"), body=body, kind="link")
+
+
+# Each bad entry: (kind, local id or link body, body, what the reason says).
+BAD_ORGANISATIONS = {
+    "nan-exact": (dict(precision="exact", latitude="nan"), "'nan' is not a decimal number"),
+    "inf-locality": (dict(latitude="inf"), "'inf' is not a decimal number"),
+    "nan-admin": (dict(precision="admin_area", longitude="NaN"), "'NaN' is not a decimal number"),
+    "far-north": (dict(latitude="1000"), "outside -90 to 90"),
+    "warlord": (dict(kind="warlord"), "'warlord' is not a known organisation-kind code"),
+    "nameless": (dict(name=""), "name is required"),
+    "nowhere": (dict(country="ZZ"), "'ZZ' is not an ISO 3166-1 country code"),
+    "reversed": (dict(name="Front Line Defenders\u202e"), "U+202E"),
+    "nul": (dict(name="Casa\x00Luz"), "U+0000"),
+    "zero-width": (dict(name="Front\u200bLine Defenders"), "U+200B"),
+    "escape": (dict(description="\x1b]0;owned\x07"), "U+001B"),
+}
+BAD_SERVICES = {
+    "minus-capacity": (dict(capacity=-5), "outside 0 to"),
+    "minus-hours": (dict(response_hours="-1000"), "outside 0 to 8760"),
+    "string-capacity": (dict(capacity="5"), "capacity is missing or not an integer"),
+}
+BAD_LINKS = [
+    (link("OFFERS", f"{P}:casa", f"{P}:other"), "'OFFERS' is not one of"),
+    (link("PARTNERS_WITH", f"{P}:other", f"{P}:ghost"), f"'{P}:ghost' is not one of the publisher's organisations"),
+    (link("FUNDS", f"{P}:donor", "test:group", "2026", amount="250000", currency="EUR", year=2026),
+     "outside the publisher's namespace"),
+    (link("VETTED_BY", f"{P}:casa", "test:ours"), "outside the publisher's namespace"),
+]
+
+
+def hostile_publisher() -> Publisher:
+    p = Publisher(directory=P)
+    p.add("donor", body=organisation("donor", kind="donor"))
+    p.add("casa", body=organisation("casa"))
+    p.add("other", body=organisation("other"))
+    p.add("countrywide", body=organisation("countrywide", precision="country", latitude="6.2031",
+                                          longitude="-75.5921"))
+    for local, (change, _) in BAD_ORGANISATIONS.items():
+        p.add(local, body=organisation(local, **change))
+    p.add("casa-legal", body=service("casa-legal"), kind="service")
+    p.add("ghost-legal", body=service("ghost-legal", owner="ghost"), kind="service")
+    for local, (change, _) in BAD_SERVICES.items():
+        p.add(local, body=service(local, **change), kind="service")
+    add_link(p, link("FUNDS", f"{P}:donor", f"{P}:casa", "2026", amount="250000", currency="EUR", year=2026))
+    add_link(p, link("REFERS_TO", f"{P}:other", f"{P}:casa", trust="0.8", response_hours="24", formal=True))
+    add_link(p, link("VETTED_BY", f"{P}:casa", f"{P}:donor"))
+    for body, _ in BAD_LINKS:
+        add_link(p, body)
+    return p
+
+
+async def pull(store: Store, peer: Peer, url: str) -> Outcome:
+    from directory.store import peers
+
+    if await peers.one(store.graph, P, missing_ok=True) is None:
+        root = canonical(peer.roots[0]).decode()
+        await peers.add(store.graph, peers.Peer(P, url, "sha256:given-out-of-band", root, 1, False, 100,
+                                                "2026-11-21T00:00:00Z"))
+    [outcome] = await Syncer(store, clock=lambda: CLOCK).sync_all(force=True)
+    assert outcome.error == "", outcome.error
+    return outcome
+
+
+async def test_every_unsound_record_is_dropped_with_its_reason_and_the_rest_is_merged(store: Store) -> None:
+    await load(store, [org("group"), org("ours")])
+    peer = Peer(hostile_publisher())
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    reasons = "\n".join(outcome.reasons)
+    expected = ([(f"{P}:{k}", why) for k, (_, why) in {**BAD_ORGANISATIONS, **BAD_SERVICES}.items()]
+                + [(f"{P}:ghost-legal", f"organisation '{P}:ghost' is not one of the publisher's organisations")]
+                + [(f"{b['source']} {b['link_type']} {b['target']}", why) for b, why in BAD_LINKS])
+    for record, why in expected:
+        line = next((r for r in outcome.reasons if f"({record}" in r), "")
+        assert why in line, f"{record}: expected {why!r} in the reasons:\n{reasons}"
+    assert outcome.dropped == len(expected)
+    assert outcome.entries == len(peer.publisher.items) - len(expected)  # what was merged, not what was read
+    found = await store.organisations_by_id(STEWARD, [f"{P}:{k}" for k in [*BAD_ORGANISATIONS, "casa", "donor"]])
+    assert sorted(found) == [f"{P}:casa", f"{P}:donor"]
+    services = await store.list_services(STEWARD, Filter(), first=100)
+    assert [s.id for s in services.items] == [f"{P}:casa-legal"]
+
+
+async def test_no_peer_link_reaches_our_records_or_counts_as_our_vetting(store: Store) -> None:
+    await load(store, [org("group"), org("ours")])
+    peer = Peer(hostile_publisher())
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    for viewer in (ANONYMOUS, STEWARD):
+        touching = await store.links_of(viewer, ["test:group", "test:ours"], "in")
+        touching += await store.links_of(viewer, ["test:group", "test:ours"], "out")
+        assert touching == []
+    verified = await store.list_organisations(STEWARD, Filter(verified=True), first=100)
+    assert verified.items == []  # the peer's vetting of its own record is kept, and is not ours
+    kept = await store.links_of(STEWARD, [f"{P}:casa"], "out")
+    assert ("VETTED_BY", f"{P}:donor") in [(x.type, x.target) for x in kept]
+
+
+async def test_decimals_sent_as_strings_are_numbers_to_every_job_and_page(store: Store, api: Api,
+                                                                           live_server: LiveServer) -> None:
+    await load(store, [org("group"), org("ours")])
+    peer = Peer(hostile_publisher())
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    [grant] = [x for x in await store.links_of(ANONYMOUS, [f"{P}:donor"], "out") if x.type == "FUNDS"]
+    assert grant.properties["amount"] == 250000.0
+    [referral] = [x for x in await store.links_of(ANONYMOUS, [f"{P}:other"], "out") if x.type == "REFERS_TO"]
+    assert (referral.properties["trust"], referral.properties["response_hours"]) == (0.8, 24.0)
+    gaps = await api.gql('{ coverageGaps(codes: ["CO"], serviceTypes: ["legal-aid"]) { totalCells '
+                         'cells { providerIds } } }')
+    assert "errors" not in gaps and f"{P}:casa" in gaps["data"]["coverageGaps"]["cells"][0]["providerIds"]
+    paths = await api.gql('query($from: ID) { referralPaths(from: $from, serviceType: "legal-aid", country: "CO") '
+                          '{ organisationIds } }', **{"from": f"{P}:other"})
+    assert "errors" not in paths
+    assert [f"{P}:other", f"{P}:casa"] in [p["organisationIds"] for p in paths["data"]["referralPaths"]]
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
+        for page in ("/maps/directory", "/maps/gaps?serviceType=legal-aid&country=CO",
+                     "/maps/funding?serviceType=legal-aid&country=CO",
+                     f"/maps/referrals?serviceType=legal-aid&country=CO&from={P}:other"):
+            answer = await client.get(page)
+            assert answer.status_code == 200, (page, answer.text[:300])
+
+
+async def test_a_point_is_stored_at_the_precision_its_body_states_for_every_viewer(store: Store) -> None:
+    peer = Peer(hostile_publisher())
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    colombia = places.countries()["CO"]
+    for viewer in (ANONYMOUS, STEWARD):  # a steward (and an export of everything) sees what is stored
+        loc = (await store.organisations_by_id(viewer, [f"{P}:countrywide"]))[f"{P}:countrywide"].location
+        assert loc is not None and (loc.latitude, loc.longitude) == (colombia.latitude, colombia.longitude)
+
+
+async def test_an_unsound_new_revision_withdraws_the_record(store: Store) -> None:
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+        assert f"{P}:casa" in await store.organisations_by_id(ANONYMOUS, [f"{P}:casa"])
+        p.add("casa", revision=2, body=organisation("casa", kind="warlord"))
+        outcome = await pull(store, peer, server.url)
+    assert outcome.dropped == 1 and "warlord" in outcome.reasons[0]
+    assert await store.organisations_by_id(STEWARD, [f"{P}:casa"]) == {}
+
+
+async def test_records_received_before_these_checks_are_taken_again_through_them(store: Store) -> None:
+    from directory.store import peers
+    from directory.store.schema import SET_VERSION, VERSION, ensure_schema
+
+    await load(store, [org("ours")])
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+        await store.graph.write("MATCH (n:Organisation {id: $id}) SET n.kind = 'warlord'", id=f"{P}:casa")
+        await store.graph.write(SET_VERSION, version=7)  # a data folder from before version 8
+        await ensure_schema(store.graph, store.embedded)
+        assert sorted(await store.organisations_by_id(STEWARD, ["test:ours", f"{P}:casa"])) == ["test:ours"]
+        assert await peers.feed_state(store.graph, P, "public") is None
+        assert await peers.one(store.graph, P) is not None  # the pinned root stays
+        again = await pull(store, peer, server.url)
+    assert again.entries == 1
+    casa = (await store.organisations_by_id(STEWARD, [f"{P}:casa"]))[f"{P}:casa"]
+    assert casa.kind == "local-group"
+    assert (await store.graph.read("MATCH (v:SchemaVersion) RETURN v.version AS v"))[0]["v"] == VERSION
