@@ -122,6 +122,16 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(1)
 
 
+def cmd_resync(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> None:
+        await peers.one(store.graph, args.peer)  # NotFound for an unknown peer
+        await peers.forget_reading(store.graph, args.peer)
+
+    run_with_store(settings, work)
+    out(f"forgot where we were in {safe(args.peer)}'s logs; reading them again from the start")
+    cmd_sync(args, settings)
+
+
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> None:
         await peers.remove(store.graph, args.peer)
@@ -216,6 +226,9 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v.add_argument("first", help="a record id, such as alpha:casa-luz")
     v.add_argument("second", help="the other record id")
     v.set_defaults(func=cmd_not_same_as)
+    v = verbs.add_parser("resync", help="read a peer's logs again from the start, through today's checks")
+    v.add_argument("peer", help="the peer's directory id")
+    v.set_defaults(func=cmd_resync)
     v = verbs.add_parser("remove", help="stop pulling a peer and forget its pinned root")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_remove)

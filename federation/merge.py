@@ -156,7 +156,8 @@ async def write(store: Store, tx: Tx, origin: str, audience: str, b: Batch) -> N
         await graph.run(tx, peers.PURGE_LINKS, rows=b.purged["link"], peer=origin)
     if b.purged["service"]:
         await graph.run(tx, peers.PURGE_SERVICES, ids=b.purged["service"], peer=origin)
-    if b.purged["organisation"]:
+    if b.purged["organisation"]:  # its services with it: nothing shows a service without its organisation
+        await graph.run(tx, peers.PURGE_SERVICES_OF, ids=b.purged["organisation"], peer=origin)
         await graph.run(tx, peers.PURGE_ORGANISATIONS, ids=b.purged["organisation"], peer=origin)
     if b.revisions:
         await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=list(b.revisions.values()))

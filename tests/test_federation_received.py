@@ -8,7 +8,8 @@ them (decimals as strings) come back as numbers, and no link of a peer reaches o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from directory.store.records import Store
 from directory.viewer import ANONYMOUS, STEWARD
 from federation import bodies
 from federation.canonical import canonical
+from federation.keys import format_time
 from federation.sync import Outcome, Syncer
 from tests.conftest import LiveServer
 from tests.feeds import Publisher
@@ -225,3 +227,43 @@ async def test_records_received_before_these_checks_are_taken_again_through_them
     casa = (await store.organisations_by_id(STEWARD, [f"{P}:casa"]))[f"{P}:casa"]
     assert casa.kind == "local-group"
     assert (await store.graph.read("MATCH (v:SchemaVersion) RETURN v.version AS v"))[0]["v"] == VERSION
+
+
+async def test_a_dropped_organisation_takes_its_services_and_resync_takes_them_when_we_can(
+        store: Store, settings: Any) -> None:
+    from tests.test_hostile_peer import cli
+
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa"))
+    p.add("casa-legal", body=service("casa-legal"), kind="service")
+    p.add("casa", revision=2, body=organisation("casa", kind="faith-group"))  # a code our taxonomy lacks
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+        assert outcome.dropped == 2 and "'faith-group' is not a known organisation-kind code" in outcome.reasons[0]
+        assert f"organisation '{P}:casa' is not one of the publisher's organisations we hold" in outcome.reasons[1]
+        assert (await store.list_services(STEWARD, Filter(), first=10)).items == []
+        await store.add_term("organisation-kind", "faith-group", "Faith-based group")
+        today = datetime.now(UTC)  # the command runs on the real clock
+        peer.checkpoint = p.checkpoint(issued=format_time(today), expires=format_time(today + timedelta(days=1)))
+        again = await asyncio.to_thread(cli, settings, "peer", "resync", P)
+    assert again.returncode == 0, again.stderr
+    assert "3 entries merged, 0 dropped" in again.stdout
+    casa = (await store.organisations_by_id(STEWARD, [f"{P}:casa"]))[f"{P}:casa"]
+    assert casa.kind == "faith-group"
+    assert [s.id for s in (await store.list_services(STEWARD, Filter(), first=10)).items] == [f"{P}:casa-legal"]
+
+
+async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Store) -> None:
+    from directory.store import peers
+
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+        await peers.remove(store.graph, P)
+        p.add("casa", revision=2, body=organisation("casa", name="Casa Luz"))
+        outcome = await pull(store, peer, server.url)  # before: "a replay" at the first entry, for ever
+    assert outcome.entries == 2
+    assert (await store.organisations_by_id(STEWARD, [f"{P}:casa"]))[f"{P}:casa"].name == "Casa Luz"

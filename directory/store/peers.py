@@ -34,6 +34,11 @@ OPTIONAL MATCH (f:PeerFeed {peer: $id})
 DETACH DELETE p, f
 RETURN count(*) AS n
 """)
+FORGET_READING = cypher("peers.forget_reading", """
+MATCH (n)
+WHERE (n:PeerFeed AND n.peer = $id) OR (n:PeerRecord AND n.key STARTS WITH $prefix)
+DETACH DELETE n
+""")
 SET_ROOT = cypher("peers.set_root", """
 MATCH (p:Peer {id: $id})
 WHERE p.root_version = $old
@@ -98,6 +103,12 @@ UNWIND $ids AS i
 MATCH (n:Organisation {id: i})
 WHERE n.publisher = $peer
 DETACH DELETE n
+""")
+PURGE_SERVICES_OF = cypher("peers.purge_services_of", """
+UNWIND $ids AS i
+MATCH (s:Service {organisation: i})
+WHERE s.publisher = $peer
+DETACH DELETE s
 """)
 PURGE_SERVICES = cypher("peers.purge_services", """
 UNWIND $ids AS i
@@ -173,9 +184,18 @@ async def one(graph: Graph, peer_id: str, missing_ok: bool = False) -> Peer | No
 
 
 async def remove(graph: Graph, peer_id: str) -> None:
-    """Forget a peer and our place in its logs; the records it published stay until purged."""
+    """Forget a peer and what we read of its logs; the records it published stay until purged
+    (added again, the peer's logs are read from their start and rewrite or purge them)."""
     await one(graph, peer_id)
+    await forget_reading(graph, peer_id)
     await graph.write(REMOVE, id=peer_id)
+
+
+async def forget_reading(graph: Graph, peer_id: str) -> None:
+    """Forget our place in a peer's logs and the revisions we took, so the next sync reads them
+    again from the start through today's checks (after our taxonomy learnt a code a dropped entry
+    used, say). The records stay meanwhile: the read rewrites each, or purges what fails."""
+    await graph.write(FORGET_READING, id=peer_id, prefix=f"{peer_id}/")
 
 
 async def set_root(graph: Graph, peer_id: str, old_version: int, version: int, root: str) -> None:
