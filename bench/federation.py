@@ -18,6 +18,7 @@ import multiprocessing
 import socket
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from directory.store import EmbeddedStore, open_store, peers
 from directory.store.records import Store
 from federation import bodies, feed, merkle
 from federation.canonical import canonical, parse
-from federation.keys import Root, SigningKey, seal, unb64
+from federation.keys import Root, SigningKey, format_time, seal, unb64
 from federation.sync import Syncer
 
 HEAP = "2g"
@@ -49,7 +50,9 @@ class Log:
     def __init__(self, n: int) -> None:
         self.root_keys = [SigningKey.generate() for _ in range(2)]
         self.online = [SigningKey.generate()]
-        self.root = Root(ORIGIN, 1, "2099-01-01T00:00:00Z", {k.id: k.public for k in self.root_keys}, 2,
+        now = datetime.now(UTC)  # readers refuse a root valid beyond two years, a checkpoint beyond 7 days
+        self.issued, self.expires = format_time(now), format_time(now + timedelta(days=1))
+        self.root = Root(ORIGIN, 1, format_time(now + timedelta(days=365)), {k.id: k.public for k in self.root_keys}, 2,
                          {k.id: k.public for k in self.online}, 1)
         self.root_text = canonical(seal(self.root.signed(), self.root_keys)).decode()
         batch = generate.build(n, 42, ORIGIN)
@@ -77,8 +80,8 @@ class Log:
 
     def page(self, after: int) -> bytes:
         size = len(self.entries)
-        cp = canonical(feed.checkpoint(ORIGIN, "public", size, self.tree.root(size), "2026-11-21T00:00:00Z",
-                                       "2099-01-01T00:00:00Z", self.online)).decode()
+        cp = canonical(feed.checkpoint(ORIGIN, "public", size, self.tree.root(size), self.issued, self.expires,
+                                       self.online)).decode()
         end = min(after + PAGE, size)
         parts = ",".join('{"body":' + b + ',"entry":' + e + "}" for e, b in self.entries[after:end])
         proof = ",".join(f'"{p.hex()}"' for p in (self.tree.consistency(end, size) if 0 < end < size else []))
@@ -155,6 +158,7 @@ async def _sync(store: Store, url: str, log: Log) -> tuple[float, int]:
     started = time.perf_counter()
     [outcome] = await Syncer(store).sync_all(force=True)
     assert not outcome.error, outcome.error
+    assert not outcome.dropped, outcome.reasons[:3]  # every generated record passes the import's checks
     return time.perf_counter() - started, outcome.entries
 
 
