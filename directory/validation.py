@@ -42,6 +42,11 @@ ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
 LIMITS = {"name": 300, "alias": 300, "description": 5000, "website": 500, "channel": 300,
           "identifier": 200, "text": 2000, "source": 500}
 SEP = "|"
+# The most items a list field may hold: each is searched, matched and drawn, so an unbounded list
+# (thousands of aliases in one record) costs every reader. Others: DEFAULT_ITEMS.
+MAX_ITEMS = {"aliases": 50, "identifiers": 20, "contact_channels": 20, "languages": 50, "groups": 50,
+             "present_in": 500, "reaches": 500, "vetted_by": 20}
+DEFAULT_ITEMS = 100
 _VISIBILITIES = tuple(v.value for v in Visibility)
 _PRECISIONS = tuple(p.value for p in Precision)
 _JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner: needed between letters of many scripts
@@ -164,6 +169,10 @@ class Checker:
             found = [str(x).strip() for x in raw if str(x).strip()]
         else:
             found = [x.strip() for x in str(raw).split(SEP) if x.strip()]
+        limit = MAX_ITEMS.get(name, DEFAULT_ITEMS)
+        if len(found) > limit:
+            self.fail(name, f"holds {len(found)} items, at most {limit} are allowed")
+            return []
         for item in found:
             if reason := hidden_characters(item):
                 self.fail(name, reason)

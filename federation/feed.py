@@ -118,6 +118,7 @@ class Accepted:
     body: dict[str, Any] | None  # None for a tombstone, or an upsert whose body the publisher purged since
     redistribute: bool
     envelope: dict[str, Any]
+    withheld: str = ""  # why an upsert is not taken: its body is marked for an audience this feed never carries
 
 
 @dataclass
@@ -125,7 +126,6 @@ class Verified:
     entries: list[Accepted]
     state: PeerState  # the state to commit with the entries
     checkpoint: dict[str, Any]
-    dropped: list[str] = field(default_factory=list)  # entries verified but not taken, and why
 
 
 def _field(signed: dict[str, Any], name: str, kind: type, where: str) -> Any:
@@ -210,7 +210,6 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
         raise Refused("a page below its checkpoint's size holds no entry: it makes no progress")
     frontier = state.frontier.copy()
     accepted: list[Accepted] = []
-    dropped: list[str] = []
     seen: dict[tuple[str, str], int] = {}
     for offset, item in enumerate(items):
         where = f"entry {state.cursor + offset}"
@@ -233,13 +232,12 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
         if frontier.size == state.checkpoint_size and frontier.root().hex() != state.checkpoint_root:
             raise Equivocation(f"the entries up to {frontier.size} do not match the checkpoint verified "
                                "before at that size: the publisher rewrote its history")
+        withheld = ""
         if e["op"] == "upsert" and body is not None and body.get("visibility") not in SHOWN[audience]:
-            # the id stays out of the message: it names a record the publisher should not have shared
-            dropped.append(f"{where} is marked {body.get('visibility')!r}, which the {audience} feed "
-                           "never carries; not taken")
-            continue
+            withheld = f"marked {str(body.get('visibility'))[:20]!r}, which the {audience} feed never carries"
         accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],
-                                 body if e["op"] == "upsert" else None, e["redistribute"], envelope))
+                                 body if e["op"] == "upsert" and not withheld else None, e["redistribute"],
+                                 envelope, withheld))
     path = [bytes.fromhex(p) for p in proof]
     head = bytes.fromhex(signed["root"])
     if frontier.size == signed["size"]:
@@ -260,7 +258,7 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
         new_state = PeerState(frontier, signed["size"], signed["root"], signed["issued"])
     else:  # keep the old one until the entries reach it, so a history rewritten before it is still caught
         new_state = PeerState(frontier, state.checkpoint_size, state.checkpoint_root, state.checkpoint_issued)
-    return Verified(accepted, new_state, page["checkpoint"], dropped)
+    return Verified(accepted, new_state, page["checkpoint"])
 
 
 def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, Any] | None, bytes | None]:

@@ -25,6 +25,9 @@ from federation.bodies import BadBody
 from federation.feed import Accepted, Refused, Verified
 from federation.publish import link_id
 
+MAX_SHOWN = 200  # characters of a peer's record id in a drop's reason
+MAX_REASON = 600
+
 
 @dataclass
 class Batch:
@@ -36,11 +39,16 @@ class Batch:
     revisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PeerRecord key: the newest
     dropped: list[str] = field(default_factory=list)  # entries verified but not written, and why
 
-    def drop(self, kind: str, record_id: str, seq: int, reason: str) -> None:
+    def drop(self, kind: str, record_id: str, seq: int, reason: str, named: bool = True) -> None:
         """Not written, and the record's earlier revision withdrawn: what the peer now says of it
-        is not something we can show, and showing what it said before would be older than the peer."""
-        self.dropped.append(f"entry {seq} ({record_id}): {reason}; not written")
-        self.purged[kind].append(_link_ends(record_id) if kind == "link" else record_id)
+        is not something we can show, and showing what it said before would be older than the peer.
+        The reason is the peer's text: quoted and cut short, so it cannot forge or flood a log line."""
+        which = f" ({record_id[:MAX_SHOWN]!r})" if named else ""
+        self.dropped.append(f"entry {seq}{which}: {reason[:MAX_REASON]}; not written")
+        if kind != "link":
+            self.purged[kind].append(record_id)
+        elif (ends := _link_ends(record_id)) is not None:
+            self.purged[kind].append(ends)
         self.provenance.pop((kind, record_id), None)
 
 
@@ -56,14 +64,19 @@ def _signed_id(kind: str, body: Any) -> str | None:
 
 
 def _read(origin: str, e: Accepted, vocab: Vocabulary) -> Organisation | Service | Link:
-    """The record an entry carries, checked as an import checks a row; BadBody says why not."""
+    """The record an entry carries, checked as an import checks a row; BadBody says why not.
+    Read, it must still be the record its entry names: an id that only matches once trimmed, or a
+    link whose key is filled in on reading, would be written under an id the peer never signed."""
+    found: Organisation | Service | Link
     if e.kind == "organisation":
-        return received.organisation(e.body, origin, vocab, e.seq)
-    if e.kind == "service":
-        return received.service(e.body, origin, vocab, e.seq)
-    found = received.link(e.body, origin, e.seq)
-    if link_id(found) != e.id:
-        raise BadBody(e.id, "key", f"is {found.key!r} once read, so the link is not the signed {e.id!r}")
+        found = received.organisation(e.body, origin, vocab, e.seq)
+    elif e.kind == "service":
+        found = received.service(e.body, origin, vocab, e.seq)
+    else:
+        found = received.link(e.body, origin, e.seq)
+    read_as = link_id(found) if isinstance(found, Link) else found.id
+    if read_as != e.id:
+        raise BadBody(e.id, "id", f"reads as {read_as[:MAX_SHOWN]!r}, not the signed id")
     return found
 
 
@@ -81,13 +94,21 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary) -> 
     cp = verified.checkpoint["signed"]
     fetched = now()
     for (kind, record_id), e in last.items():
+        purge_key: Any = _link_ends(record_id) if kind == "link" else record_id
+        if purge_key is None:
+            out.drop(kind, record_id, e.seq, "is not a link id (SOURCE TYPE TARGET [KEY])")
+            continue
+        if e.withheld:  # the id stays out of the reason: the publisher should not have shared the record
+            out.drop(kind, record_id, e.seq, e.withheld, named=False)
+            continue
         if e.op == "tombstone":
-            out.purged[kind].append(_link_ends(record_id) if kind == "link" else record_id)
+            out.purged[kind].append(purge_key)
             continue
         if e.body is None:  # the publisher purged this body since: a tombstone for it follows in the log
             continue
         if _signed_id(kind, e.body) != record_id:
-            raise Refused(f"entry {e.seq}: the body is {_signed_id(kind, e.body)!r}, not the signed {e.id!r}")
+            said = str(_signed_id(kind, e.body))[:MAX_SHOWN]
+            raise Refused(f"entry {e.seq}: the body is {said!r}, not the signed {record_id[:MAX_SHOWN]!r}")
         try:
             record = _read(origin, e, vocab)
         except BadBody as exc:
@@ -134,8 +155,12 @@ async def resolve(store: Store, b: Batch) -> None:
     b.services, b.links = kept_services, kept_links
 
 
-def _link_ends(record_id: str) -> dict[str, str]:
-    source, kind, target, *key = record_id.split(" ", 3)
+def _link_ends(record_id: str) -> dict[str, str] | None:
+    """A link's entry id as its ends, type and key; None when it is not one."""
+    parts = record_id.split(" ", 3)
+    if len(parts) < 3:
+        return None
+    source, kind, target, *key = parts
     return {"source": source, "type": kind, "target": target, "key": key[0] if key else ""}
 
 
@@ -145,7 +170,7 @@ async def write(store: Store, tx: Tx, origin: str, audience: str, b: Batch) -> N
     await write_records(graph, tx, origin, b.organisations, b.services, b.links, now(), store.shelter_minimum)
     org_rows = [{"id": i, "feed": f} for (k, i), f in b.provenance.items() if k == "organisation"]
     service_rows = [{"id": i, "feed": f} for (k, i), f in b.provenance.items() if k == "service"]
-    link_rows = [dict(_link_ends(i), feed=f) for (k, i), f in b.provenance.items() if k == "link"]
+    link_rows = [dict(_link_ends(i) or {}, feed=f) for (k, i), f in b.provenance.items() if k == "link"]
     if org_rows:
         await graph.run(tx, peers.SET_ORGANISATION_PROVENANCE, rows=org_rows)
     if service_rows:

@@ -29,17 +29,17 @@ from federation.bodies import TRAVELS_AS, BadBody
 DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 # Each member and how it travels; a trailing "?" lets it be null.
-ORGANISATION = {"id": "text", "name": "text", "kind": "text", "visibility": "text", "aliases": "texts",
+ORGANISATION = {"type": "text", "id": "text", "name": "text", "kind": "text", "visibility": "text", "aliases": "texts",
                 "description": "text", "website": "text", "languages": "texts", "contact_channels": "texts",
                 "identifiers": "texts", "source": "text", "location": "object?"}
 LOCATION = {"latitude": "decimal?", "longitude": "decimal?", "precision": "text", "country": "text?",
             "subdivision": "text?"}
-SERVICE = {"id": "text", "organisation": "text", "name": "text", "service_type": "text", "visibility": "text",
-           "description": "text", "eligibility": "text", "capacity": "integer?", "capacity_unit": "text",
-           "capacity_confirmed": "text", "response_hours": "decimal?", "languages": "texts", "cost": "text",
-           "status": "text", "coverage": "objects", "groups": "texts"}
+SERVICE = {"type": "text", "id": "text", "organisation": "text", "name": "text", "service_type": "text",
+           "visibility": "text", "description": "text", "eligibility": "text", "capacity": "integer?",
+           "capacity_unit": "text", "capacity_confirmed": "text", "response_hours": "decimal?", "languages": "texts",
+           "cost": "text", "status": "text", "coverage": "objects", "groups": "texts"}
 COVERAGE = {"place": "text", "presence": "text"}
-LINK = {"link_type": "text", "source": "text", "target": "text", "visibility": "text", "key": "text",
+LINK = {"type": "text", "link_type": "text", "source": "text", "target": "text", "visibility": "text", "key": "text",
         "properties": "object"}
 PROPERTIES = {name: TRAVELS_AS[kind] + "?" for name, kind in LINK_PROPERTIES.items()}
 _TYPES = {"text": (str,), "texts": (list,), "decimal": (str,), "integer": (int,), "boolean": (bool,),
@@ -75,6 +75,12 @@ _TYPE_NAMES = {"text": "a string", "texts": "a list of strings", "decimal": "a d
                "integer": "an integer", "boolean": "a boolean", "object": "an object", "objects": "a list of objects"}
 
 
+def _typed(record: str, fields: dict[str, Any], kind: str) -> None:
+    """The body says what it is, and it is what its entry says (`type`, then gone from the fields)."""
+    if fields.pop("type") != kind:
+        raise BadBody(record, "type", f"is not {kind!r}, the kind of its entry")
+
+
 def _own(record: str, member: str, value: str, origin: str) -> None:
     if not value.startswith(f"{origin}:"):
         raise BadBody(record, member, f"{value[:200]!r} is outside the publisher's namespace {origin!r}: "
@@ -93,6 +99,7 @@ def _row(entry: int, fields: dict[str, Any]) -> Row:
 def organisation(body: Any, origin: str, vocab: Vocabulary, entry: int = 0) -> Organisation:
     record = str(body.get("id")) if isinstance(body, dict) else "?"
     fields = _members(body, ORGANISATION, record)
+    _typed(record, fields, "organisation")
     _own(record, "id", fields["id"], origin)
     place = fields.pop("location")
     if place is not None:
@@ -108,6 +115,7 @@ def organisation(body: Any, origin: str, vocab: Vocabulary, entry: int = 0) -> O
 def service(body: Any, origin: str, vocab: Vocabulary, entry: int = 0) -> Service:
     record = str(body.get("id")) if isinstance(body, dict) else "?"
     fields = _members(body, SERVICE, record)
+    _typed(record, fields, "service")
     _own(record, "id", fields["id"], origin)
     _own(record, "organisation", fields["organisation"], origin)
     places: dict[str, list[str]] = {"present_in": [], "reaches": []}
@@ -127,6 +135,7 @@ def link(body: Any, origin: str, entry: int = 0) -> Link:
     record = (f"{body.get('source')} {body.get('link_type')} {body.get('target')}" if isinstance(body, dict)
               else "?")
     fields = _members(body, LINK, record)
+    _typed(record, fields, "link")
     _own(record, "source", fields["source"], origin)
     _own(record, "target", fields["target"], origin)
     properties = _members(fields.pop("properties"), PROPERTIES, record, "properties.")

@@ -217,9 +217,9 @@ class Syncer:
 
             await self.store.graph.write_tx(work)
             outcome.entries += len(verified.entries) - len(changes.dropped)  # merged: verified and written
-            outcome.dropped += len(verified.dropped) + len(changes.dropped)
-            outcome.reasons += verified.dropped + changes.dropped
-            for reason in verified.dropped + changes.dropped:
+            outcome.dropped += len(changes.dropped)
+            outcome.reasons += changes.dropped
+            for reason in changes.dropped:
                 log.warning("peer %s: %s", peer.id, reason)
             if new.cursor >= int(verified.checkpoint["signed"]["size"]):
                 return

@@ -186,5 +186,6 @@ def test_13_a_record_not_shared_with_this_audience_is_dropped_and_reported() -> 
     p.add("a", body={"id": "peer.example:a", "name": "A", "visibility": "restricted"})
     p.add("b")
     done = verify(p, p.page())
-    assert [e.id for e in done.entries] == ["peer.example:b"]
-    assert "restricted" in done.dropped[0] and "peer.example:a" not in done.dropped[0] and done.state.cursor == 2
+    assert [(e.id, e.body is None) for e in done.entries] == [("peer.example:a", True), ("peer.example:b", False)]
+    withheld = done.entries[0].withheld
+    assert "restricted" in withheld and "peer.example:a" not in withheld and done.state.cursor == 2

@@ -131,9 +131,9 @@ async def test_every_unsound_record_is_dropped_with_its_reason_and_the_rest_is_m
     reasons = "\n".join(outcome.reasons)
     expected = ([(f"{P}:{k}", why) for k, (_, why) in {**BAD_ORGANISATIONS, **BAD_SERVICES}.items()]
                 + [(f"{P}:ghost-legal", f"organisation '{P}:ghost' is not one of the publisher's organisations")]
-                + [(f"{b['source']} {b['link_type']} {b['target']}", why) for b, why in BAD_LINKS])
+                + [(f"{b['source']} {b['link_type']} {b['target']} {b['key']}".rstrip(), why) for b, why in BAD_LINKS])
     for record, why in expected:
-        line = next((r for r in outcome.reasons if f"({record}" in r), "")
+        line = next((r for r in outcome.reasons if f"({record!r}" in r), "")
         assert why in line, f"{record}: expected {why!r} in the reasons:\n{reasons}"
     assert outcome.dropped == len(expected)
     assert outcome.entries == len(peer.publisher.items) - len(expected)  # what was merged, not what was read
@@ -267,3 +267,69 @@ async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Stor
         outcome = await pull(store, peer, server.url)  # before: "a replay" at the first entry, for ever
     assert outcome.entries == 2
     assert (await store.organisations_by_id(STEWARD, [f"{P}:casa"]))[f"{P}:casa"].name == "Casa Luz"
+
+
+async def test_a_peers_shelters_never_decide_whether_the_public_may_place_ours(store: Store,
+                                                                              live_server: LiveServer) -> None:
+    await load(store, [org("safe", "Refugio Unico", **{"#org+type": "shelter", "#meta+visibility": "public",
+                                      "#geo+precision": "country"})])
+    alone = await store.organisation(ANONYMOUS, "test:safe")
+    assert alone.location is None or alone.location.country is None  # one public shelter in CO: not placed
+    p = Publisher(directory=P)
+    for i in range(3):
+        p.add(f"shelter{i}", body=organisation(f"shelter{i}", name=f"Peer Shelter {i}", kind="shelter",
+                                               precision="country", latitude=None, longitude=None))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    ours = await store.organisation(ANONYMOUS, "test:safe")
+    assert ours.location is None or ours.location.country is None
+    theirs = await store.organisation(ANONYMOUS, f"{P}:shelter0")  # three of the peer's own: placed
+    assert theirs.location is not None and theirs.location.country == "CO"
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
+        page = (await client.get("/maps/directory")).text
+    assert "Refugio Unico" not in page and "Peer Shelter 0" in page
+
+
+@pytest.mark.parametrize("field, many, reason", [
+    ("aliases", [f"alias {i}" for i in range(51)], "aliases holds 51 items, at most 50"),
+    ("identifiers", [f"XM-DAC:{i}" for i in range(21)], "identifiers holds 21 items, at most 20"),
+])
+async def test_a_list_longer_than_an_import_takes_is_dropped(store: Store, field: str, many: list[str],
+                                                              reason: str) -> None:
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa", **{field: many}))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    assert outcome.dropped == 1 and reason in outcome.reasons[0]
+
+
+async def test_what_a_drop_reports_is_quoted_cut_short_and_on_one_line(store: Store) -> None:
+    p = Publisher(directory=P)
+    forged = "x\nWARNING directory.federation: peer other.example quarantined\x1b[31m" + "y" * 20_000
+    p.add(forged, body=organisation(forged))
+    p.add("casa ", body=organisation("casa "))  # an id that only matches once trimmed
+    p.add("casa", body=dict(organisation("casa"), type="service"))  # a body that says it is something else
+    p.add("lonely-tombstone", op="tombstone", kind="link")  # a link id that is no link id
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    assert outcome.dropped == 4
+    assert all("\n" not in r and "\x1b" not in r and len(r) < 1000 for r in outcome.reasons)
+    assert "reads as 'peer.example:casa', not the signed id" in outcome.reasons[1]
+    assert "type is not 'organisation'" in outcome.reasons[2]
+    assert "is not a link id" in outcome.reasons[3]
+    assert await store.organisations_by_id(STEWARD, [f"{P}:casa", f"{P}:casa "]) == {}
+
+
+async def test_a_record_now_marked_for_another_audience_is_withdrawn_without_naming_it(store: Store) -> None:
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+        p.add("casa", revision=2, body=organisation("casa", visibility="network"))  # wrong: a tombstone is due
+        outcome = await pull(store, peer, server.url)
+    assert outcome.dropped == 1 and "marked 'network'" in outcome.reasons[0] and "casa" not in outcome.reasons[0]
+    assert await store.organisations_by_id(STEWARD, [f"{P}:casa"]) == {}

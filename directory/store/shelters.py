@@ -2,9 +2,10 @@
 
 One or two public shelters (or relocation hosts, `taxonomy.SENSITIVE_KINDS`) in a country would
 be singled out by any listing of that country, even at country precision. So a public shelter is
-marked `place_withheld` when fewer than `minimum` public shelters share its country, or the
-subdivision its published precision shows. For the public (anonymous viewers, the public feed,
-public exports) such a shelter then has no place at all: no country, no subdivision, no point,
+marked `place_withheld` when fewer than `minimum` public shelters of its own publisher share its
+country, or the subdivision its published precision shows (a peer's shelters never count for
+ours). For the public (anonymous viewers, the public feed, public exports) such a shelter then
+has no place at all: no country, no subdivision, no point,
 and no place filter, proximity search or distance sort matches it by where it is. Where its
 services work is withheld with it (for a safe house that is where it is): no coverage on its
 services, no place filter finds them, and the place counts, gap matrix, partner candidates and
@@ -54,9 +55,15 @@ SET s.place_withheld = false, s.public_revision = coalesce(s.public_revision, 0)
 
 def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> set[str]:
     """The rule, for the marks and for what a public map draws: of these shelters (id, country,
-    shown subdivision), those that fewer than `minimum` of them share their country or subdivision with."""
-    per_place = Counter(place for _, country, sub in shelters for place in {country, sub} if place)
-    return {i for i, country, sub in shelters if any(per_place[place] < minimum for place in {country, sub} if place)}
+    shown subdivision), those that fewer than `minimum` of their own publisher's share their
+    country or subdivision with. Counted per publisher (the directory an id names), so a peer's
+    shelters, real or invented, never decide whether the public may place ours, nor ours theirs."""
+    def publisher(record: str) -> str:
+        return record.rpartition(":")[0]
+
+    per_place = Counter((publisher(i), place) for i, country, sub in shelters for place in {country, sub} if place)
+    return {i for i, country, sub in shelters
+            if any(per_place[(publisher(i), place)] < minimum for place in {country, sub} if place)}
 
 
 async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
