@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 # C0 controls, DEL and C1 controls; line and paragraph separators; bidi marks, embeddings, overrides
 # and isolates; zero-width and invisible formatting characters (the byte order mark, the soft hyphen).
@@ -43,10 +43,17 @@ def out(*parts: object, file: TextIO | None = None, end: str = "\n", sep: str = 
 
 
 class SafeFormatter(logging.Formatter):
-    """A log line, traceback included, with its control characters escaped."""
+    """A log line with its control characters escaped: the message stays one line (a peer's text
+    in it cannot start a forged line of its own), a traceback keeps its line breaks."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        return safe(super().format(record), lines=True)
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return safe(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return safe(super().formatException(ei), lines=True)
+
+    def formatStack(self, stack_info: str) -> str:
+        return safe(super().formatStack(stack_info), lines=True)
 
 
 def install_log_escaping(stream: TextIO | None = None) -> logging.Handler:

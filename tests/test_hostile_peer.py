@@ -249,9 +249,17 @@ def test_log_lines_are_escaped() -> None:
     logger.addHandler(handler)
     try:
         logger.warning("sync of peer %s failed: %s", "peer.example", EVIL)
+        logger.warning("peer %s: %s", "peer.example", "x\nWARNING directory.federation: forged")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("caught")
     finally:
         logger.removeHandler(handler)
-    assert buffer.getvalue() == "sync of peer peer.example failed: \\x1b]0;evil\\x07\\u202e\n"
+    lines = buffer.getvalue().splitlines()
+    assert lines[0] == "sync of peer peer.example failed: \\x1b]0;evil\\x07\\u202e"
+    assert lines[1] == "peer peer.example: x\\x0aWARNING directory.federation: forged"  # no forged line
+    assert lines[2] == "caught" and lines[3].startswith("Traceback") and lines[-1] == "ValueError: boom"
 
 
 @pytest.mark.anyio
