@@ -5,7 +5,8 @@ A steward adds a peer with the fingerprint its stewards gave out of band: `add` 
 peer's current root, refuses it unless its fingerprint matches and its own root keys sign it,
 and unless its directory id is one we may hold beside ours and our other peers' (`directory.ids`),
 and pins it. Nothing is trusted on first use. Records sharing an identifier are only proposed as
-one organisation: `proposals` lists them, `same-as` confirms one, `not-same-as` rejects it.
+one organisation: `proposals` lists them, `same-as` confirms one, `not-same-as` rejects it. `remove`
+deletes every record the peer published: removing a hostile peer is the steward's remedy.
 Everything printed goes through `terminal.out`: peer ids, record ids and peers' errors are theirs.
 """
 
@@ -137,7 +138,9 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:
         await peers.remove(store.graph, args.peer)
 
     run_with_store(settings, work)
-    out(f"peer {safe(args.peer)} removed; the records it published stay, marked with their provenance")
+    out(f"peer {safe(args.peer)} removed: its records are deleted (organisations, services, links) with what we "
+        "read of its logs; steward decisions about its records are kept. Added again, its logs are read from the "
+        "start")
 
 
 def _two_records(args: argparse.Namespace) -> None:
@@ -170,16 +173,22 @@ def cmd_not_same_as(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_proposals(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> list[sameas.Proposal]:
-        return await sameas.proposals(store.graph, STEWARD.params)
+    if args.first < 1 or args.skip < 0:
+        raise BadArgument("--first", "--first must be at least 1 and --skip at least 0")
+
+    async def work(store: Store) -> sameas.Proposals:
+        return await sameas.proposals(store.graph, STEWARD.params, store.directory_id, args.first, args.skip)
 
     found = run_with_store(settings, work)
-    if not found:
-        out("no open proposals: no two records share an identifier without a steward's decision")
-    for p in found:
+    if not found.total:
+        out("no open proposals: no record of ours shares an identifier with a peer's without a steward's decision")
+    for p in found.proposals:
         out(f"{safe(p.first)}\t{safe(p.first_name)}\t{safe(p.second)}\t{safe(p.second_name)}\t"
             f"identifier {safe(', '.join(p.codes))}")
-    if found:
+    more = found.total - args.skip - len(found.proposals)
+    if more > 0:
+        out(f"and {more} more: `directory peer proposals --skip {args.skip + len(found.proposals)}`")
+    if found.total:
         out("confirm with `directory peer same-as A B`, reject with `directory peer not-same-as A B`")
 
 
@@ -216,7 +225,11 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v = verbs.add_parser("sync", help="pull now (every peer, or the one named), whatever its backoff")
     v.add_argument("peer", nargs="?", help="the peer's directory id")
     v.set_defaults(func=cmd_sync)
-    v = verbs.add_parser("proposals", help="records sharing an identifier that no steward confirmed or rejected")
+    v = verbs.add_parser("proposals", help="our records sharing an identifier with a peer's, that no steward "
+                                           "confirmed or rejected")
+    v.add_argument("--first", type=int, default=sameas.MOST_PROPOSALS,
+                   help=f"list at most this many (default {sameas.MOST_PROPOSALS}); the rest are counted")
+    v.add_argument("--skip", type=int, default=0, help="leave out this many first (the next page)")
     v.set_defaults(func=cmd_proposals)
     v = verbs.add_parser("same-as", help="confirm that two records are the same organisation (their fields merge)")
     v.add_argument("first", help="a record id, such as alpha:casa-luz")
@@ -229,6 +242,7 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v = verbs.add_parser("resync", help="read a peer's logs again from the start, through today's checks")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_resync)
-    v = verbs.add_parser("remove", help="stop pulling a peer and forget its pinned root")
+    v = verbs.add_parser("remove", help="stop pulling a peer, forget its pinned root and delete every record it "
+                                        "published")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_remove)

@@ -31,7 +31,7 @@ class Context:
     services: DataLoader[str, list[Service]] = field(init=False)
     organisations: DataLoader[str, Organisation | None] = field(init=False)
     links: DataLoader[LinkKey, list[Link]] = field(init=False)
-    same_as: DataLoader[str, list[sameas.Claim]] = field(init=False)
+    same_as: DataLoader[str, sameas.SameAsOf] = field(init=False)
     _ranks: dict[str, int] | None = field(default=None, init=False)
 
     async def peer_ranks(self) -> dict[str, int]:
@@ -60,9 +60,9 @@ class Context:
                     out.setdefault(LinkKey(owner, direction), []).append(link)
             return [out[k] for k in keys]
 
-        async def load_same_as(ids: list[str]) -> list[list[sameas.Claim]]:
+        async def load_same_as(ids: list[str]) -> list[sameas.SameAsOf]:
             found = await self.store.same_as(self.viewer, list(ids))
-            return [found.get(i, []) for i in ids]
+            return [found.get(i, sameas.SameAsOf([])) for i in ids]
 
         self.same_as = DataLoader(load_fn=load_same_as)
         self.services = DataLoader(load_fn=load_services)

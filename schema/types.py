@@ -229,17 +229,22 @@ class Organisation(Node):
                                   "provenance: confirmed by a steward, or (for stewards only) proposed by a shared "
                                   "org-id.guide identifier (`proposed`), which a steward has yet to confirm or reject.")
     async def same_as(self, info: Info[Context, None]) -> list[SameAs]:
-        claims = await info.context.same_as.load(self.record_id)
+        claims = (await info.context.same_as.load(self.record_id)).claims
         found = await info.context.organisations.load_many([c.organisation for c in claims])
         return [SameAs(organisation=Organisation.of(o), basis=c.basis, proposed=c.proposed)
                 for c, o in zip(claims, found, strict=True) if o is not None]
+
+    @strawberry.field(description="How many records a shared org-id.guide identifier proposes as this "
+                                  "organisation (for stewards; 0 for others). `sameAs` lists the first 20 of them.")
+    async def same_as_proposed(self, info: Info[Context, None]) -> int:
+        return (await info.context.same_as.load(self.record_id)).proposed
 
     @strawberry.field(description="This organisation as its visible records a steward confirmed as one describe "
                                   "it: each field from the first record that has it, our own first, then peers by "
                                   "the precedence their steward gave them. Never the newest across publishers; "
                                   "never a record only proposed by a shared identifier.")
     async def merged(self, info: Info[Context, None]) -> list[MergedField]:
-        claims = [c for c in await info.context.same_as.load(self.record_id) if not c.proposed]
+        claims = [c for c in (await info.context.same_as.load(self.record_id)).claims if not c.proposed]
         found = await info.context.organisations.load_many([self.record_id, *(c.organisation for c in claims)])
         records = [o for o in found if o is not None]
         view = sameas.merged_view(records, info.context.store.directory_id, await info.context.peer_ranks())

@@ -217,7 +217,7 @@ async def test_records_received_before_these_checks_are_taken_again_through_them
     with LiveServer(app=peer.app()) as server:
         await pull(store, peer, server.url)
         await store.graph.write("MATCH (n:Organisation {id: $id}) SET n.kind = 'warlord'", id=f"{P}:casa")
-        await store.graph.write(SET_VERSION, version=7)  # a data folder from before version 8
+        await store.graph.write(SET_VERSION, version=7)  # a data folder from before versions 8 and 9
         await ensure_schema(store.graph, store.embedded)
         assert sorted(await store.organisations_by_id(STEWARD, ["test:ours", f"{P}:casa"])) == ["test:ours"]
         assert await peers.feed_state(store.graph, P, "public") is None

@@ -226,7 +226,7 @@ async def test_anonymous_viewers_never_see_a_proposal_or_link_to_a_hidden_record
     same, _ = await view(api, steward)
     assert {(s["organisation"]["recordId"], s["proposed"]) for s in same} == {
         ("test:fld-desk", False), ("peer.example:fld-net", True)}
-    assert await sameas.proposals(store.graph, ANONYMOUS.params) == []
+    assert (await sameas.proposals(store.graph, ANONYMOUS.params, "test")).total == 0
 
 
 # C. Control characters never reach the terminal raw
@@ -270,6 +270,7 @@ async def test_peer_list_show_sync_and_their_log_lines_escape_what_a_peer_sent(s
     root = canonical(Publisher(directory="peer.example").root_envelope()).decode()
     await peers.add(store.graph, peers.Peer(evil_id, "http://127.0.0.1:9", "sha256:x", root, 1, False, 100, now()))
     await peers.note(store.graph, evil_id, last_error=f"refused: {EVIL}", evidence=EVIL)
+    await store.upsert([Organisation(id="test:a", name="A", kind="local-group", identifiers=["XX-FICT:1"])], [], [])
     await peer_records(store, Organisation(id="peer.example:a", name=f"A{EVIL}", kind="local-group",
                                            identifiers=["XX-FICT:1"]),
                        Organisation(id="peer.example:b", name="B", kind="local-group", identifiers=["XX-FICT:1"]))

@@ -6,12 +6,14 @@ evidence for it). A `PeerFeed` holds, per peer and audience, the verified fronti
 it moves in the same transaction as the records a page writes, and only from the cursor the page
 was verified against, so two processes syncing the same peer cannot both apply a page. A
 `PeerRecord` keeps the last revision taken for each of a peer's records, tombstoned ones included,
-so a replayed older entry stays refused after its record was purged.
+so a replayed older entry stays refused after its record was purged. Removing a peer deletes all of
+that and every record it published.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from directory.errors import Conflict, NotFound
@@ -30,15 +32,48 @@ ORDER BY p.precedence, p.id
 ONE = cypher("peers.one", "MATCH (p:Peer {id: $id}) RETURN p {.*} AS p")
 REMOVE = cypher("peers.remove", """
 MATCH (p:Peer {id: $id})
-OPTIONAL MATCH (f:PeerFeed {peer: $id})
-DETACH DELETE p, f
+DETACH DELETE p
 RETURN count(*) AS n
 """)
-FORGET_READING = cypher("peers.forget_reading", """
-MATCH (n)
-WHERE (n:PeerFeed AND n.peer = $id) OR (n:PeerRecord AND n.key STARTS WITH $prefix)
-DETACH DELETE n
+PURGE_BATCH = 2000  # records deleted per transaction when a peer is removed: a big peer must not fill the heap
+FORGET_FEEDS = cypher("peers.forget_feeds", """
+MATCH (f:PeerFeed)
+WHERE f.peer = $id
+DETACH DELETE f
 """)
+FORGET_RECORDS = cypher("peers.forget_records", f"""
+MATCH (r:PeerRecord)
+WHERE r.key STARTS WITH $prefix
+WITH r LIMIT {PURGE_BATCH * 5}
+DELETE r
+RETURN count(*) AS n
+""")
+# Every link a peer published leaves one of its organisations (a link outside its namespace is
+# dropped when read), so the links touching them are all of its links, and any of ours to them.
+PURGE_PEER = [
+    cypher("peers.purge_peer_links", f"""
+MATCH (o:Organisation)
+WHERE o.publisher = $peer
+MATCH (o)-[l]-(:Organisation)
+WITH DISTINCT l LIMIT {PURGE_BATCH}
+DELETE l
+RETURN count(*) AS n
+"""),
+    cypher("peers.purge_peer_services", f"""
+MATCH (s:Service)
+WHERE s.publisher = $peer
+WITH s LIMIT {PURGE_BATCH}
+DETACH DELETE s
+RETURN count(*) AS n
+"""),
+    cypher("peers.purge_peer_organisations", f"""
+MATCH (o:Organisation)
+WHERE o.publisher = $peer
+WITH o LIMIT {PURGE_BATCH}
+DETACH DELETE o
+RETURN count(*) AS n
+"""),
+]
 SET_ROOT = cypher("peers.set_root", """
 MATCH (p:Peer {id: $id})
 WHERE p.root_version = $old
@@ -183,19 +218,39 @@ async def one(graph: Graph, peer_id: str, missing_ok: bool = False) -> Peer | No
     return _peer(rows[0]["p"])
 
 
+REMOVING = "peer remove"  # the lease holder while a peer is removed: the same for every process, so a
+# removal interrupted half-way can be run again at once, and no sync writes meanwhile
+
+
 async def remove(graph: Graph, peer_id: str) -> None:
-    """Forget a peer and what we read of its logs; the records it published stay until purged
-    (added again, the peer's logs are read from their start and rewrite or purge them)."""
+    """Forget a peer, what we read of its logs, and every record it published: removing a hostile
+    peer is the steward's remedy, so nothing of it may stay visible. Runs under the peer's sync
+    lease (Conflict while a sync holds it), in batches, and deletes the peer itself last, so an
+    interrupted removal is finished by running it again. Steward decisions about its records stay
+    (they are keyed by id, `sameas`); added again, its logs are read from the start."""
     await one(graph, peer_id)
+    moment = datetime.now(UTC)
+    if not await claim(graph, peer_id, REMOVING, _time(moment), _time(moment + timedelta(hours=1))):
+        raise Conflict(f"peer {peer_id!r} is being synced now; try again in a minute")
+    for statement in PURGE_PEER:
+        while (await graph.write(statement, peer=peer_id))[0]["n"]:
+            pass
     await forget_reading(graph, peer_id)
     await graph.write(REMOVE, id=peer_id)
+
+
+def _time(moment: datetime) -> str:
+    """As `federation.keys.format_time` writes lease times (compared as text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def forget_reading(graph: Graph, peer_id: str) -> None:
     """Forget our place in a peer's logs and the revisions we took, so the next sync reads them
     again from the start through today's checks (after our taxonomy learnt a code a dropped entry
     used, say). The records stay meanwhile: the read rewrites each, or purges what fails."""
-    await graph.write(FORGET_READING, id=peer_id, prefix=f"{peer_id}/")
+    await graph.write(FORGET_FEEDS, id=peer_id)
+    while (await graph.write(FORGET_RECORDS, prefix=f"{peer_id}/"))[0]["n"]:
+        pass
 
 
 async def set_root(graph: Graph, peer_id: str, old_version: int, version: int, root: str) -> None:

@@ -475,7 +475,10 @@ class Store:
                     "Service", search.SEARCH_SERVICES)
                 rows = await self.graph.read_plain(statement_, index=fulltext_index(self.graph.backend, label),
                                                    text=search.lucene_query(query_words, fuzzy),
-                                                   words=query_words, limit=search.MAX_HITS, **viewer.params)
+                                                   words=query_words, limit=search.MAX_HITS,
+                                                   share=search.PEER_SHARE, me=self.directory_id, **viewer.params)
+                if not rows:  # no candidate at all
+                    continue
                 total += int(rows[0]["total"])
                 ranked = await budget.in_thread(search.rank, query_words, kind, rows[0]["top"])  # pure, and slow
                 hits.update({(h.kind, h.id): h for h in ranked})
@@ -497,9 +500,10 @@ class Store:
                               [p.id for p in found.points if p.visibility == Visibility.RESTRICTED.value])
         return found
 
-    async def same_as(self, viewer: Viewer, ids: list[str]) -> dict[str, list[sameas.Claim]]:
+    async def same_as(self, viewer: Viewer, ids: list[str]) -> dict[str, sameas.SameAsOf]:
         """Other directories' records of the same organisations, as far as the viewer may see them."""
-        return await sameas.same_as(self.graph, viewer.params, ids, proposed=viewer.role == "steward")
+        return await sameas.same_as(self.graph, viewer.params, ids, proposed=viewer.role == "steward",
+                                    me=self.directory_id)
 
     async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)

@@ -16,6 +16,7 @@ from directory.store.backends import create_fulltext_indexes
 from directory.store.cypher import cypher, service_map
 from directory.store.embedded import EmbeddedStore
 from directory.store.graph import Graph, Tx
+from directory.store.sameas import edges_to_decisions
 from directory.store.writes import (
     CLEAR_IDENTIFIED,
     LINK_IDENTIFIED,
@@ -129,7 +130,7 @@ DETACH DELETE n
 
 
 async def _received_again(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Records received from peers before they were checked as imports are (version 8) are
+    """Records received from peers before they were checked as imports are (version 9) are
     forgotten with the cursors that took them, so the next sync takes each peer's log again from
     its start, through those checks. The pinned roots stay: trust is not reset, only what was read."""
     for statement in FORGET_RECEIVED.values():
@@ -212,8 +213,17 @@ MIGRATIONS: list[list[Step]] = [
     [  # 7: a revision and update time per view; the published subdivision; name words for search
         _views,
     ],
-    [  # 8: what peers sent before it was checked as an import is, taken again
-        _received_again,
+    [  # 8: a steward's same-as decisions as nodes keyed by the pair, outliving a purge of either record
+        cypher("schema.same_as_decision_key", "CREATE CONSTRAINT same_as_decision_key IF NOT EXISTS "
+                                              "FOR (n:SameAsDecision) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.same_as_decision_a", "CREATE INDEX same_as_decision_a IF NOT EXISTS "
+                                            "FOR (n:SameAsDecision) ON (n.a)"),
+        cypher("schema.same_as_decision_b", "CREATE INDEX same_as_decision_b IF NOT EXISTS "
+                                            "FOR (n:SameAsDecision) ON (n.b)"),
+        edges_to_decisions,
+    ],
+    [  # 9: what peers sent before it was checked as an import is, taken again (after 8: the decisions
+        _received_again,  # about those records outlive their purge)
     ],
 ]
 

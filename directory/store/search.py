@@ -7,8 +7,11 @@ or a description word. Only candidates the viewer may see come back from the que
 Nothing that depends on hidden records decides what a viewer gets. Lucene's score does (its word
 statistics count every record in the index), so it is not used at all: the query orders the
 visible candidates by a coarse score of their own names (each query word found whole in a name
-counts 3, as a prefix 2, otherwise 1) and then id, keeps the first `MAX_HITS`, and counts them
-all; the exact score is computed here from each candidate's own visible text. Which visible
+counts 3, as a prefix 2, otherwise 1), then ours before peers', then id, keeps the first `MAX_HITS`
+with at most `PEER_SHARE` from any one peer, and counts them all; the exact score is computed here
+from each candidate's own visible text, and on a tie ours come first again. A peer signs its
+records, not their truth: one sending 520 copies of our organisation's name would otherwise fill
+every candidate's place with its own, ahead of ours by id. Which visible
 records come back, and in which order, is thus the same whatever hidden records exist.
 """
 
@@ -26,30 +29,39 @@ from directory.store.cypher import cypher, visible
 
 MAX_WORDS = 8
 MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
+PEER_SHARE = 100  # at most this many of them from any one peer, so one cannot crowd out ours or another's
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 _COARSE = """reduce(t = 0, w IN $words | t + CASE WHEN w IN coalesce(n.name_words, []) THEN 3
          WHEN size(w) >= 3 AND any(x IN coalesce(n.name_words, []) WHERE x STARTS WITH w) THEN 2 ELSE 1 END)"""
+# Candidates in order (coarse score, ours before peers', id), each publisher's cut at its share (ours at
+# MAX_HITS, a peer's at PEER_SHARE), then all in that order again, cut at MAX_HITS; `total` counts all.
+# No candidates leave no row at all (UNWIND of nothing): `Store.search` reads that as none.
+_CANDIDATES = """WITH n, {coarse} AS coarse, CASE WHEN n.publisher = $me THEN 0 ELSE 1 END AS foreign
+ORDER BY coarse DESC, foreign, n.id
+WITH n.publisher AS publisher, collect([coarse, foreign, n.id, n.name, {aliases}, coalesce(n.description, '')])
+  AS rows
+WITH sum(size(rows)) AS total,
+  collect(rows[0..CASE WHEN publisher = $me THEN $limit ELSE $share END]) AS shares
+UNWIND shares AS share
+UNWIND share AS row
+WITH total, row
+ORDER BY row[0] DESC, row[1], row[2]
+WITH total, collect(row[1..]) AS found
+RETURN total, found[0..$limit] AS top
+"""
 SEARCH_ORGANISATIONS = cypher("search.organisations", f"""
 CALL db.index.fulltext.queryNodes($index, $text) YIELD node
 WITH node AS n
 WHERE n:Organisation AND {visible('n')}
-WITH n, {_COARSE} AS coarse
-ORDER BY coarse DESC, n.id
-WITH collect([n.id, n.name, coalesce(n.aliases, []), coalesce(n.description, '')]) AS found
-RETURN size(found) AS total, found[0..$limit] AS top
-""")
+{_CANDIDATES.format(coarse=_COARSE, aliases="coalesce(n.aliases, [])")}""")
 SEARCH_SERVICES = cypher("search.services", f"""
 CALL db.index.fulltext.queryNodes($index, $text) YIELD node
 WITH node AS n
 WHERE n:Service AND {visible('n')}
 MATCH (o:Organisation {{id: n.organisation}})
 WHERE {visible('o')}
-WITH n, {_COARSE} AS coarse
-ORDER BY coarse DESC, n.id
-WITH collect([n.id, n.name, [], coalesce(n.description, '')]) AS found
-RETURN size(found) AS total, found[0..$limit] AS top
-""")
+{_CANDIDATES.format(coarse=_COARSE, aliases="[]")}""")
 
 
 def words(text: str) -> list[str]:
@@ -143,19 +155,19 @@ class Hit:
     id: str
     name: str
     score: float
+    foreign: int = 0  # 1 for a peer's record: on a tie ours come first, so a peer's copies cannot bury ours
 
     @property
-    def order(self) -> tuple[float, str, str, str]:
-        return (-self.score, self.name, self.kind, self.id)
+    def order(self) -> tuple[float, int, str, str, str]:
+        return (-self.score, self.foreign, self.name, self.kind, self.id)
 
 
 def rank(query_words: list[str], kind: str, found: list[list[Any]]) -> list[Hit]:
-    """Hits from a search statement's `top`: [id, name, aliases, description] each."""
+    """Hits from a search statement's `top`: [foreign, id, name, aliases, description] each."""
     hits = []
-    for n, (rid, name, aliases, description) in enumerate(found):
-        if n % 100 == 0:
-            budget.check()
-        hits.append(Hit(kind, rid, name, score(query_words, name, list(aliases), description)))
+    for foreign, rid, name, aliases, description in found:
+        budget.check()  # each: a record's aliases are bounded (validation.MAX_ITEMS), its score is not free
+        hits.append(Hit(kind, rid, name, score(query_words, name, list(aliases), description), int(foreign)))
     return hits
 
 
@@ -170,7 +182,7 @@ def after(hits: list[Hit], value: str | None) -> list[Hit]:
         return ordered
     try:
         tag, *key = json.loads(base64.urlsafe_b64decode(value.encode()))
-        position = (float(key[0]), str(key[1]), str(key[2]), str(key[3]))
+        position = (float(key[0]), int(key[1]), str(key[2]), str(key[3]), str(key[4]))
     except (ValueError, TypeError, IndexError):
         raise BadArgument("after", "the cursor is not one this service gave out") from None
     if tag != "search":
