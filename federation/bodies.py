@@ -66,6 +66,11 @@ def service_body(s: Service, audience: str) -> dict[str, Any]:
             "groups": s.groups}
 
 
+def link_id(link: Link) -> str:
+    """A link's record id in a feed: its source, type, target and key."""
+    return f"{link.source} {link.type} {link.target} {link.key}".rstrip()
+
+
 def link_body(link: Link, audience: str) -> dict[str, Any]:
     record = f"{link.source} {link.type} {link.target}"
     _shareable(link.visibility, audience, record)

@@ -21,9 +21,8 @@ from directory.store.records import Store
 from directory.store.writes import now, write_records
 from directory.validation import Vocabulary
 from federation import received
-from federation.bodies import BadBody
+from federation.bodies import BadBody, link_id
 from federation.feed import Accepted, Refused, Verified
-from federation.publish import link_id
 
 MAX_SHOWN = 200  # characters of a peer's record id in a drop's reason
 MAX_REASON = 600

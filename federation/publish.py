@@ -122,7 +122,7 @@ class Publisher:
         for i in range(0, len(changed.link_sources), _READ_CHUNK):
             for link in await self.store.links_from(viewer, changed.link_sources[i:i + _READ_CHUNK]):
                 if link.source.startswith(f"{self.origin}:"):
-                    links[link_id(link)] = link
+                    links[bodies.link_id(link)] = link
         sources = set(changed.link_sources)
         deleted = {(kind, _tombstoned_link(record) if kind == "link" else record) for kind, record in changed.deleted}
         gone_links = [] if not sources and not any(kind == "link" for kind, _ in deleted) else \
@@ -199,11 +199,6 @@ class Publisher:
         parts = ",".join('{"body":' + (body or "null") + ',"entry":' + envelope + "}" for envelope, body in items)
         hexes = ",".join(f'"{p.hex()}"' for p in proof)
         return f'{{"checkpoint":{text},"entries":[{parts}],"proof":[{hexes}]}}'.encode()
-
-
-def link_id(link: Link) -> str:
-    """A link's record id in a feed: its source, type, target and key."""
-    return f"{link.source} {link.type} {link.target} {link.key}".rstrip()
 
 
 def _tombstoned_link(key: str) -> str:
