@@ -516,3 +516,27 @@ async def test_1_a_gzip_stream_that_does_not_inflate_is_unreachable_not_a_crash(
     with LiveServer(app=app) as server, pytest.raises(Unreachable, match="gzip"):
         async with fetch.client() as http:
             await fetch.get(http, f"{server.url}/page", fetch.PAGE_CAP)
+
+
+@pytest.mark.parametrize("digits", [17, 4301, 50_000])
+def test_an_integer_too_long_for_json_numbers_is_refused_before_python_converts_it(digits: int) -> None:
+    with pytest.raises(NotCanonical, match=f"an integer of {digits} digits is beyond 2\\^53"):
+        parse(b'{"a":' + b"7" * digits + b"}")
+
+
+async def test_a_signed_request_holding_a_huge_integer_is_refused_not_a_server_error(
+        store: Store, settings: Any, tmp_path: Any) -> None:
+    import base64
+
+    import httpx
+
+    from directory.config import Settings
+    from federation.identity import write_keys
+
+    write_keys(tmp_path / "online", [SigningKey.generate()])  # a publishing directory: it serves feeds
+    publishing = Settings(data_dir=settings.data_dir, directory_id="test", federation_key_dir=tmp_path / "online")
+    header = base64.urlsafe_b64encode(b'{"a":' + b"1" * 5000 + b"}").rstrip(b"=").decode()
+    with LiveServer(publishing) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            answer = await client.get("/federation/feeds/network?after=0", headers={"PD-Request": header})
+    assert answer.status_code == 403
