@@ -1,8 +1,10 @@
 """Federation inside a running service: the publisher for this process, and the scheduled cycle.
 
-Every `DIRECTORY_FEDERATION_INTERVAL` seconds each app process publishes what changed and pulls
-its due peers. Several processes may do this at once: appends and cursors are compare-and-set in
-the store, so a lost race costs a retry, never a duplicate entry or a page applied twice.
+Every `DIRECTORY_FEDERATION_INTERVAL` seconds each app process publishes what changed and starts
+pulling each due peer it is not pulling yet, each in a task of its own (`Pulls`), so a slow peer
+holds up neither our publishing nor another peer. Several processes may do this at once: a peer's
+sync lease keeps one process per peer, and appends and cursors are compare-and-set in the store,
+so a lost race costs a retry, never a duplicate entry or a page applied twice.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 
 from directory.config import Settings
+from directory.store.peers import Peer
 from directory.store.records import Store
 from federation.identity import KeyFileError, read_keys
 from federation.keys import SigningKey
@@ -34,28 +37,69 @@ def publisher_for(settings: Settings, store: Store) -> Publisher | None:
     return Publisher(store, lambda: online_keys(settings), settings.federation_redistribute)
 
 
-async def cycle(store: Store, publisher: Publisher | None, keys: list[SigningKey]) -> None:
-    """Publish, then pull every due peer; failures are logged and noted on the peer, never raised."""
-    if publisher is not None:
-        try:
-            added = await publisher.publish()
-            if any(added.values()):
-                log.warning("published %s", ", ".join(f"{n} {a} entries" for a, n in added.items()))
-        except Exception:
-            log.exception("publishing the feeds failed; the next cycle tries again")
-    try:  # each peer's failure is caught, noted and backed off in its own sync; this is the store failing
-        for outcome in await Syncer(store, keys).sync_all():
-            if outcome.entries:
-                log.warning("peer %s: %d entries merged", outcome.peer, outcome.entries)
-    except Exception as exc:
+async def publish(publisher: Publisher | None) -> None:
+    """Append what changed to our logs; a failure is logged and the next cycle tries again."""
+    if publisher is None:
+        return
+    try:
+        added = await publisher.publish()
+        if any(added.values()):
+            log.warning("published %s", ", ".join(f"{n} {a} entries" for a, n in added.items()))
+    except Exception:
+        log.exception("publishing the feeds failed; the next cycle tries again")
+
+
+class Pulls:
+    """The peers one serve process is pulling, each in a task of its own.
+
+    A peer may take up to `sync.SYNC_DEADLINE` (10 minutes) and still succeed, and a hostile one
+    can do that every cycle: waiting for it would hold up our own publishing and every other
+    peer's next sync. So a cycle starts a pull for each due peer that has none running and moves on.
+    """
+
+    def __init__(self) -> None:
+        self.running: dict[str, asyncio.Task[None]] = {}
+
+    async def start_due(self, store: Store, keys: list[SigningKey]) -> list[asyncio.Task[None]]:
+        syncer = Syncer(store, keys)
+        started = []
+        for peer in await syncer.due():
+            if peer.id in self.running and not self.running[peer.id].done():
+                continue
+            self.running[peer.id] = task = asyncio.create_task(_pull(syncer, peer))
+            started.append(task)
+        return started
+
+
+async def _pull(syncer: Syncer, peer: Peer) -> None:
+    """One peer's sync: its own failures are caught, noted and backed off inside; this logs the rest."""
+    try:
+        outcome = await syncer.sync(peer)
+        if outcome.entries:
+            log.warning("peer %s: %d entries merged", peer.id, outcome.entries)
+    except Exception as exc:  # noting the failure failed too (the store is down, say)
+        log.error("syncing peer %s failed (%s: %s); the next cycle tries again", peer.id, type(exc).__name__, exc)
+        log.debug("syncing peer %s failed", peer.id, exc_info=True)
+
+
+async def cycle(store: Store, publisher: Publisher | None, keys: list[SigningKey],
+                pulls: Pulls | None = None) -> list[asyncio.Task[None]]:
+    """Publish, then start a pull of every due peer not being pulled; returns the pulls started.
+    Failures are logged and noted on the peer, never raised."""
+    await publish(publisher)
+    try:
+        return await (pulls or Pulls()).start_due(store, keys)
+    except Exception as exc:  # listing the peers failed: the store is down
         log.error("syncing peers failed (%s: %s); the next cycle tries again", type(exc).__name__, exc)
         log.debug("syncing peers failed", exc_info=True)
+        return []
 
 
 async def run_forever(settings: Settings, store: Store, publisher: Publisher | None) -> None:
+    pulls = Pulls()
     while True:
         try:
-            await cycle(store, publisher, online_keys(settings))  # read again: a rotation needs no restart
+            await cycle(store, publisher, online_keys(settings), pulls)  # keys read again: rotations need no restart
         except Exception as exc:  # an unreadable key file, say: the next cycle tries again, the loop lives on
             log.error("the federation cycle failed (%s: %s)", type(exc).__name__, exc)
         await asyncio.sleep(settings.federation_interval)

@@ -45,7 +45,9 @@ SYNC_DEADLINE = 600.0  # one peer's whole sync
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=6)
 MAX_ROTATIONS = 20  # root versions followed in one sync
-LEASE = timedelta(seconds=30)  # one process syncs a peer at a time; renewed at every page
+# One process syncs a peer at a time: the lease is renewed before every page and outlasts a page's
+# fetch (fetch.REQUEST_DEADLINE) and its write; the page's transaction checks it is still held.
+LEASE = timedelta(seconds=2 * fetch.REQUEST_DEADLINE + 30)
 
 
 @dataclass
@@ -79,11 +81,15 @@ class Syncer:
         now = self.clock()
         return await peers.claim(self.store.graph, peer_id, self.holder, format_time(now), format_time(now + LEASE))
 
+    async def due(self, only: str | None = None, force: bool = False) -> list[Peer]:
+        """The peers to pull now: past their next attempt (or all, with `force`), or the one named."""
+        now = format_time(self.clock())
+        return [p for p in await peers.all_peers(self.store.graph)
+                if (only is None or p.id == only) and (force or not p.next_attempt or p.next_attempt <= now)]
+
     async def sync_all(self, only: str | None = None, force: bool = False) -> list[Outcome]:
         """Every due peer at once (or the one named); a peer's failure is its own outcome."""
-        now = format_time(self.clock())
-        due = [p for p in await peers.all_peers(self.store.graph)
-               if (only is None or p.id == only) and (force or not p.next_attempt or p.next_attempt <= now)]
+        due = await self.due(only, force)
         if only is not None and not due:
             await peers.one(self.store.graph, only)  # NotFound for an unknown peer
         done = await asyncio.gather(*(self.sync(p) for p in due), return_exceptions=True)
@@ -144,8 +150,8 @@ class Syncer:
                              evidence=json.dumps(exc.evidence, sort_keys=True))
             log.warning("peer %s quarantined: %s", peer.id, exc)
             return outcome
-        except Conflict:  # another process applied this page first: nothing was written twice
-            outcome.busy, outcome.error = True, "another process was syncing this peer at the same time"
+        except Conflict as exc:  # another process applied this page first, or the peer went: nothing written
+            outcome.busy, outcome.error = True, str(exc)
             return outcome
         except (TimeoutError, DirectoryError) as exc:
             return await self._failed(peer, outcome,
@@ -213,7 +219,7 @@ class Syncer:
             async def work(tx: Tx, changes: merge.Batch = changes, cursor_state: dict[str, Any] = cursor_state,
                            old: int = state.cursor) -> None:
                 await merge.write(self.store, tx, peer.id, audience, changes)
-                await peers.advance(self.store.graph, tx, peer.id, audience, old, cursor_state)
+                await peers.advance(self.store.graph, tx, peer.id, audience, old, cursor_state, self.holder)
 
             await self.store.graph.write_tx(work)
             outcome.entries += len(verified.entries) - len(changes.dropped)  # merged: verified and written

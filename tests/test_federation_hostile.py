@@ -5,6 +5,7 @@ signs what it is given; over HTTP they are served by tests/peer_server.py."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
@@ -483,7 +484,8 @@ async def test_7_a_crashing_peer_in_the_serve_cycle_stops_no_other_and_is_backed
     monkeypatch.setattr(service, "Syncer", lambda store, keys: Crashing(store, keys, clock=lambda: NOW))
 
     async def run() -> None:
-        await service.cycle(store, None, [])
+        pulls = await service.cycle(store, None, [])
+        await asyncio.gather(*pulls)
 
     await check_isolated(store, run, caplog)
 
@@ -540,3 +542,26 @@ async def test_a_signed_request_holding_a_huge_integer_is_refused_not_a_server_e
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             answer = await client.get("/federation/feeds/network?after=0", headers={"PD-Request": header})
     assert answer.status_code == 403
+
+
+async def test_a_slow_peer_holds_up_neither_the_serve_cycle_nor_another_peer(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "Syncer", lambda store, keys: Syncer(store, keys, clock=lambda: NOW))
+    slow, fast = served(1, "slow.example"), served(3)
+    slow.mode = "trickle"  # half a second a byte: a page takes minutes, each byte within every timeout
+    with LiveServer(app=slow.app()) as slow_server, LiveServer(app=fast.app()) as fast_server:
+        await add(store, slow, slow_server.url, "slow.example")
+        await add(store, fast, fast_server.url)
+        pulls = service.Pulls()
+        started = await asyncio.wait_for(service.cycle(store, None, [], pulls), timeout=10)  # does not wait
+        assert len(started) == 2
+        await asyncio.wait_for(pulls.running[ORIGIN], timeout=60)
+        assert await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org0"])  # merged while the slow one trickles
+        trickling = pulls.running["slow.example"]
+        assert not trickling.done()
+        again = await asyncio.wait_for(service.cycle(store, None, [], pulls), timeout=10)
+        assert trickling not in again and pulls.running["slow.example"] is trickling  # not pulled twice
+        await asyncio.gather(*again)
+        trickling.cancel()
+        await asyncio.gather(trickling, return_exceptions=True)
+    assert await lease_is_free(store, "slow.example")

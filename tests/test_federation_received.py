@@ -333,3 +333,30 @@ async def test_a_record_now_marked_for_another_audience_is_withdrawn_without_nam
         outcome = await pull(store, peer, server.url)
     assert outcome.dropped == 1 and "marked 'network'" in outcome.reasons[0] and "casa" not in outcome.reasons[0]
     assert await store.organisations_by_id(STEWARD, [f"{P}:casa"]) == {}
+
+
+async def test_a_peer_removed_while_its_page_was_on_its_way_gets_nothing_written(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from directory.store import peers
+    from federation import merge
+
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa"))
+    peer = Peer(p)
+    resolve = merge.resolve
+
+    async def slow_then_removed(store: Store, b: Any) -> None:  # the page took longer than the lease
+        await resolve(store, b)
+        await peers.note(store.graph, P, lease_until="2000-01-01T00:00:00Z")
+        await peers.remove(store.graph, P)
+
+    monkeypatch.setattr(merge, "resolve", slow_then_removed)
+    with LiveServer(app=peer.app()) as server:
+        root = canonical(peer.roots[0]).decode()
+        await peers.add(store.graph, peers.Peer(P, server.url, "sha256:given-out-of-band", root, 1, False, 100,
+                                                "2026-11-21T00:00:00Z"))
+        [outcome] = await Syncer(store, clock=lambda: CLOCK).sync_all(force=True)
+    assert outcome.entries == 0 and "removed" in outcome.error
+    assert await peers.one(store.graph, P, missing_ok=True) is None
+    assert await peers.feed_state(store.graph, P, "public") is None
+    assert await store.organisations_by_id(STEWARD, [f"{P}:casa"]) == {}

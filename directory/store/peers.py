@@ -100,6 +100,9 @@ MATCH (f:PeerFeed {key: $key})
 RETURN f {.*} AS f
 """)
 ADVANCE = cypher("peers.advance", """
+MATCH (p:Peer {id: $peer})
+WHERE p.lease_holder = $holder
+SET p.last_page_at = $state.fetched_at
 MERGE (f:PeerFeed {key: $key})
 ON CREATE SET f.peer = $peer, f.audience = $audience, f.cursor = 0
 WITH f
@@ -280,11 +283,14 @@ async def feed_state(graph: Graph, peer_id: str, audience: str) -> dict[str, Any
     return rows[0]["f"] if rows else None
 
 
-async def advance(graph: Graph, tx: Tx, peer_id: str, audience: str, old_cursor: int, state: dict[str, Any]) -> None:
-    """Move the cursor inside the page's transaction; Conflict (and no commit) if it moved meanwhile."""
+async def advance(graph: Graph, tx: Tx, peer_id: str, audience: str, old_cursor: int, state: dict[str, Any],
+                  holder: str) -> None:
+    """Move the cursor inside the page's transaction; Conflict (and no commit) if it moved
+    meanwhile, or if the peer is no longer ours to sync: removed, or its lease taken by another
+    process while the page was on its way (the peer node is written, so such a change waits or fails)."""
     if not await graph.run(tx, ADVANCE, key=feed_key(peer_id, audience), peer=peer_id, audience=audience,
-                           old=old_cursor, state=state):
-        raise Conflict(f"another process synced {peer_id}/{audience} meanwhile")
+                           old=old_cursor, state=state, holder=holder):
+        raise Conflict(f"{peer_id}/{audience} was synced by another process, or the peer removed, meanwhile")
 
 
 def record_key(peer_id: str, audience: str, kind: str, record: str) -> str:
