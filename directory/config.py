@@ -15,6 +15,7 @@ from directory import ids
 from directory.errors import ConfigError
 
 _HEAP = re.compile(r"^[0-9]+[mMgG]$")
+_EARLIER_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")  # DIRECTORY_ID's rule before ids.check
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,10 @@ class Settings:
         try:
             ids.check(self.directory_id)  # the same rule a peer's id is held to
         except ids.BadDirectoryId as exc:
-            raise ConfigError("DIRECTORY_ID", str(exc)) from None
+            if not _EARLIER_ID.match(self.directory_id):
+                raise ConfigError("DIRECTORY_ID", str(exc)) from None
+            # an id the earlier rule took ('ngo-', 'a..b'): its data folder still opens, backs up
+            # and serves, but it cannot federate (`federation init` refuses it, as peers would)
         if not _HEAP.match(self.store_heap):
             raise ConfigError("DIRECTORY_STORE_HEAP", f"{self.store_heap!r} is not a size such as 512m or 2g")
         if not 0 <= self.port < 65536:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from directory import ids
 from directory.errors import DirectoryError
 from directory.files import private_folder
 from federation.keys import Root, SigningKey, b64, format_time, next_root, seal, unb64
@@ -61,6 +62,9 @@ def expiry(days: int, now: datetime | None = None) -> str:
 
 def first_root(directory: str, root_keys: list[SigningKey], online: list[SigningKey], days: int = ROOT_DAYS,
                threshold: int = ROOT_THRESHOLD) -> dict[str, Any]:
+    """Root version 1 of this directory; BadDirectoryId for an id peers would refuse (one an earlier
+    rule took, such as 'ngo-': such a directory cannot federate under it)."""
+    ids.check(directory)
     root = Root(directory, 1, expiry(days), {k.id: k.public for k in root_keys}, threshold,
                 {k.id: k.public for k in online}, 1)
     return seal(root.signed(), root_keys)

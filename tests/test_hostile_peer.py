@@ -295,3 +295,14 @@ def test_the_cli_installs_the_escaping_log_handler_once() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ})
     assert proc.stderr == "directory.federation WARNING: peer \\x1b]0;evil\\x07\n"
+
+
+def test_an_id_the_earlier_rule_took_still_opens_its_data_folder_but_cannot_federate(tmp_path: Path) -> None:
+    from federation.identity import first_root
+    from federation.keys import SigningKey
+
+    assert Settings(data_dir=tmp_path, directory_id="ngo-").directory_id == "ngo-"  # backups, serving: still work
+    with pytest.raises(ConfigError):
+        Settings(data_dir=tmp_path, directory_id="victim:evil")
+    with pytest.raises(ids.BadDirectoryId, match="starting and ending with a letter or digit"):
+        first_root("ngo-", [SigningKey.generate()], [SigningKey.generate()])
