@@ -131,13 +131,16 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> dict[str, int]:
         with open(args.file, encoding="utf-8") as f:
-            counts = await backups.restore(store.graph, f, args.file, progress,
+            counts = await backups.restore(store.graph, store.directory_id, f, args.file, progress,
                                            discard_unfinished=args.discard_unfinished)
         await shelters.refresh_now(store.graph, store.shelter_minimum, now())  # this setting, not the backup's
         return counts
 
     counts = _with_store(settings, work)
-    out(f"restored {counts['organisations']} organisations and {counts['services']} services")
+    out(f"restored {counts['organisations']} organisations and {counts['services']} services"
+        + (f", skipped {counts['skipped']} records and links of other directories" if counts["skipped"] else "")
+        + (f"; {counts['peers']} peer(s) will be read again from the start at their next sync" if counts["peers"]
+           else ""))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:

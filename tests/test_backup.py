@@ -37,7 +37,7 @@ async def test_dump_restore_dump_is_identical(store: Store) -> None:
     assert len(first) > 130
     identified = await store.graph.read(IDENTIFIED)
     await store.graph.write(WIPE)
-    counts = await backup.restore(store.graph, first, "backup.jsonl")
+    counts = await backup.restore(store.graph, store.directory_id, first, "backup.jsonl")
     assert counts["organisations"] == 60
     assert await dump(store) == first
     assert await store.graph.read(IDENTIFIED) == identified and identified[0]["n"] > 0  # derived, made again
@@ -53,7 +53,7 @@ async def test_restore_into_a_store_with_records_is_refused(store: Store) -> Non
     await demo.load(store)
     lines = await dump(store)
     with pytest.raises(RestoreRefused):
-        await backup.restore(store.graph, lines, "backup.jsonl")
+        await backup.restore(store.graph, store.directory_id, lines, "backup.jsonl")
 
 
 async def test_a_dump_read_in_small_pages_is_the_same_backup(store: Store) -> None:
@@ -75,7 +75,7 @@ async def test_restore_writes_part_by_part_while_it_reads(store: Store) -> None:
             yield line
 
     at_each_part: list[int] = []
-    await backup.restore(store.graph, reading(), "backup.jsonl",
+    await backup.restore(store.graph, store.directory_id, reading(), "backup.jsonl",
                          lambda message: at_each_part.append(read) if message.startswith("restored") else None,
                          part_lines=20)
     assert len(at_each_part) == -(-(len(lines) - 1) // 20)  # one transaction per 20 lines
@@ -99,11 +99,12 @@ async def test_a_failed_restore_deletes_what_it_wrote(store: Store, how: str) ->
     await store.graph.write(WIPE)
     await store.graph.write(WIPE_TERMS)
     with pytest.raises((ValidationFailed, Conflict)):
-        await backup.restore(store.graph, _broken(lines, how), "backup.jsonl", part_lines=20)
+        await backup.restore(store.graph, store.directory_id, _broken(lines, how), "backup.jsonl",
+                             part_lines=20)
     assert (await store.graph.read(backup.COUNT_RECORDS))[0]["n"] == 0
     assert await backup.unfinished(store.graph) == []
     assert "burial-support" not in {t.code for t in await store.terms()}  # the term it added is gone too
-    await backup.restore(store.graph, lines, "backup.jsonl", part_lines=20)  # nothing in the way
+    await backup.restore(store.graph, store.directory_id, lines, "backup.jsonl", part_lines=20)  # nothing in the way
     assert await dump(store) == lines
 
 
@@ -120,7 +121,7 @@ def die_once_organisations_are_written(message):
 async def main():
     async with open_store(Settings(data_dir=Path(sys.argv[1]), directory_id="test")) as store:
         with open(sys.argv[2], encoding="utf-8") as f:
-            await backup.restore(store.graph, f, sys.argv[2], die_once_organisations_are_written, part_lines=20)
+            await backup.restore(store.graph, "test", f, sys.argv[2], die_once_organisations_are_written, part_lines=20)
 
 asyncio.run(main())
 """
@@ -142,10 +143,11 @@ async def test_a_restore_killed_half_way_is_reported_and_run_again_from_scratch(
                             capture_output=True, text=True, timeout=300)
     assert "unfinished restore started" in status.stdout and str(file) in status.stdout
     with pytest.raises(RestoreRefused, match="--discard-unfinished"):  # the store may be in use since: ask first
-        await backup.restore(store.graph, lines, str(file))
+        await backup.restore(store.graph, store.directory_id, lines, str(file))
     assert 0 < (await store.graph.read(backup.COUNT_RECORDS))[0]["n"]
     said: list[str] = []
-    counts = await backup.restore(store.graph, lines, str(file), said.append, discard_unfinished=True)
+    counts = await backup.restore(store.graph, store.directory_id, lines, str(file), said.append,
+                                  discard_unfinished=True)
     assert "did not finish" in said[0] and counts["organisations"] == 60
     assert await backup.unfinished(store.graph) == []
     assert await dump(store) == lines
@@ -161,15 +163,17 @@ async def test_a_backup_from_an_earlier_version_restores(store: Store) -> None:
            "updated_at": "2026-01-01T00:00:00.000000Z", "precision": "country", "country": "CO"}
     header = _canonical({"directory": "test", "format": "protection-directory-backup", "schema": 1, "version": 1})
     a = {"organisation": {**org, "id": "test:a", "name": "A"}, "based_in": ["CO"],
-         "links": [{"type": "REFERS_TO", "to": "test:b", "props": {"key": "", "visibility": "public"}},
-                   {"type": "REFERS_TO", "to": "test:gone", "props": {"key": "", "visibility": "public"}}]}
+         "links": [{"type": "REFERS_TO", "to": to, "props": {"key": "", "publisher": "test", "visibility": "public"}}
+                   for to in ("test:b", "test:gone")]}
     b = {"organisation": {**org, "id": "test:b", "name": "B"}, "based_in": ["CO"], "links": []}
     s = {"service": {"id": "test:s", "name": "Legal aid", "type": "legal-aid", "organisation": "test:a",
-                     "visibility": "public", "revision": 1, "updated_at": "2026-01-01T00:00:00.000000Z"},
+                     "publisher": "test", "visibility": "public", "revision": 1,
+                     "updated_at": "2026-01-01T00:00:00.000000Z"},
          "offered_by": ["test:a"], "available_in": [{"place": "CO", "props": {"presence": "present"}}],
          "serves": ["women"]}
-    counts = await backup.restore(store.graph, [header, *map(_canonical, (a, b, s))], "old.jsonl")
-    assert counts == {"organisations": 2, "services": 1}
+    counts = await backup.restore(store.graph, store.directory_id, [header, *map(_canonical, (a, b, s))],
+                                  "old.jsonl")
+    assert counts == {"organisations": 2, "services": 1, "skipped": 0, "peers": 0}
     again = [json.loads(line) for line in (await dump(store))[-3:]]
     a["links"] = a["links"][:1]  # the link to an organisation the backup does not hold is left out, as before
     for restored, original in zip(again, (a, b, s), strict=True):

@@ -18,6 +18,19 @@ Both directions stream, so memory does not grow with the directory:
   the end (links to organisations missing from the backup) are removed with their links, as the
   single-transaction restore dropped them.
 
+A backup is of our own records: organisations, services and links whose publisher is our
+directory id, in its namespace. A peer's records come back from the peer's own signed log, through
+the checks every sync makes (docs/federation.md), never from a file: a file is no proof of what a
+peer published, nor of what it has withdrawn since. So `dump` writes only ours, and `restore`
+refuses a backup of another directory and writes only the lines whose publisher is the backup's
+directory and whose ids are in its namespace (links and `OFFERS` included), saying how many it
+skipped and why: an old backup that held peers' records, or a crafted one, brings none of them
+back. Then it forgets our place in every peer's logs (`peers.forget_reading`), since the store held
+no peer's records when the restore began: the next sync reads each log from its start, and the
+peer's records come back, or stay away if it withdrew them meanwhile. Our own records are
+restored as they were written: they passed the import's checks of the version that wrote them,
+and are not validated again (a backup is the steward's own data, kept like the data folder).
+
 A restore refuses a store that holds organisations or services. It is not one transaction (a
 100k directory does not fit one in the store's memory), so it keeps its promise of all or nothing
 in two ways: a `RestoreRun` marker is written before the first part and removed after the last;
@@ -35,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,10 +56,12 @@ from typing import Any
 from directory.bulk import paused_gc
 from directory.errors import Problem, RestoreRefused, ValidationFailed
 from directory.model import LINK_TYPES
+from directory.store import peers
 from directory.store.cypher import cypher
 from directory.store.graph import Graph, Tx
 from directory.store.schema import LABEL_GROUPS, VERSION, upgrade_records
 from directory.store.writes import LINK_IDENTIFIED, identifier_codes, now
+from directory.validation import LOCAL_ID
 
 FORMAT = "protection-directory-backup"
 PAGE = 5000  # records read per statement by dump
@@ -55,23 +71,25 @@ BATCH = 5000  # rows per statement inside a restore transaction
 DUMP_TERMS = cypher("backup.dump_terms", "MATCH (t:Term) RETURN t {.*} AS t ORDER BY t.key")
 BOUNDS = {
     label: cypher(f"backup.bounds_{label.lower()}", f"""
-MATCH (n:{label}) WITH n.id AS id ORDER BY id
+MATCH (n:{label}) WHERE n.publisher = $me
+WITH n.id AS id ORDER BY id
 WITH collect(id) AS ids
 RETURN [i IN range($page - 1, size(ids) - 1, $page) | ids[i]] AS bounds, ids[-1] AS last
 """)
     for label in ("Organisation", "Service")
 }
 DUMP_ORGANISATIONS = cypher("backup.dump_organisations", f"""
-MATCH (n:Organisation) WHERE n.id > $lo AND n.id <= $hi
+MATCH (n:Organisation) WHERE n.id > $lo AND n.id <= $hi AND n.publisher = $me
 RETURN n {{.*}} AS props,
   [(n)-[:BASED_IN]->(p:Place) | p.code] AS based_in,
-  [(n)-[l:{'|'.join(LINK_TYPES)}]->(m:Organisation) | {{type: type(l), to: m.id, props: properties(l)}}] AS links
+  [(n)-[l:{'|'.join(LINK_TYPES)}]->(m:Organisation) WHERE l.publisher = $me AND m.publisher = $me
+   | {{type: type(l), to: m.id, props: properties(l)}}] AS links
 ORDER BY n.id
 """)
 DUMP_SERVICES = cypher("backup.dump_services", """
-MATCH (s:Service) WHERE s.id > $lo AND s.id <= $hi
+MATCH (s:Service) WHERE s.id > $lo AND s.id <= $hi AND s.publisher = $me
 RETURN s {.*} AS props,
-  [(s)<-[:OFFERS]-(o:Organisation) | o.id] AS offered_by,
+  [(s)<-[:OFFERS]-(o:Organisation) WHERE o.publisher = $me | o.id] AS offered_by,
   [(s)-[a:AVAILABLE_IN]->(p:Place) | {place: p.code, props: properties(a)}] AS available_in,
   [(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS serves
 ORDER BY s.id
@@ -172,15 +190,16 @@ def _encode(line: Callable[[dict[str, Any]], str], rows: list[dict[str, Any]]) -
 
 
 async def _pages(graph: Graph, label: str, query: str, line: Callable[[dict[str, Any]], str],
-                 page: int) -> AsyncIterator[str]:
-    """Every record of a label in id order, as lines, read in pages of about `PAGE` between two known ids.
+                 page: int, me: str) -> AsyncIterator[str]:
+    """Every record of a label that we published (`me`) in id order, as lines, read in pages of about
+    `PAGE` between two known ids.
 
     A page bounded on both sides is a range of the id index (0.1 s for 5,000 services at 100k on
     ArcadeDB); `id > $after ... ORDER BY id LIMIT $n` made the store read and sort every record
     after `$after` for each page (1.5 to 4.5 s a page at 100k). The bounds come from one statement
     that returns every `PAGE`-th id, so the dump holds one page at a time whatever the size (two
     while the next page is read: the store works on it while this one is encoded in a thread)."""
-    found = (await graph.read_plain(BOUNDS[label], page=page))[0]
+    found = (await graph.read_plain(BOUNDS[label], page=page, me=me))[0]
     if found["last"] is None:
         return
     ranges: list[tuple[str, str]] = []
@@ -191,7 +210,7 @@ async def _pages(graph: Graph, label: str, query: str, line: Callable[[dict[str,
             lo = hi
 
     def read(n: int) -> asyncio.Future[list[dict[str, Any]]]:
-        return asyncio.ensure_future(graph.read_plain(query, lo=ranges[n][0], hi=ranges[n][1]))
+        return asyncio.ensure_future(graph.read_plain(query, lo=ranges[n][0], hi=ranges[n][1], me=me))
 
     pending: asyncio.Future[list[dict[str, Any]]] | None = read(0)
     try:
@@ -207,13 +226,15 @@ async def _pages(graph: Graph, label: str, query: str, line: Callable[[dict[str,
 
 
 async def dump(graph: Graph, directory_id: str, page: int = PAGE) -> AsyncIterator[str]:
-    """The backup, line by line, one page of about `page` records in memory at a time."""
+    """The backup of our records (publisher `directory_id`), line by line, one page of about `page`
+    records in memory at a time. Peers' records are left out: they come back from the peers' own
+    signed logs, through today's checks, never from a file."""
     yield _line({"format": FORMAT, "version": 1, "schema": VERSION, "directory": directory_id})
     for row in await graph.read_plain(DUMP_TERMS):
         yield _line({"term": row["t"]})
-    async for text in _pages(graph, "Organisation", DUMP_ORGANISATIONS, _organisation_line, page):
+    async for text in _pages(graph, "Organisation", DUMP_ORGANISATIONS, _organisation_line, page, directory_id):
         yield text
-    async for text in _pages(graph, "Service", DUMP_SERVICES, _service_line, page):
+    async for text in _pages(graph, "Service", DUMP_SERVICES, _service_line, page, directory_id):
         yield text
 
 
@@ -225,6 +246,7 @@ class _Part:
     organisations: int = 0
     services: int = 0
     new_terms: list[str] = field(default_factory=list)  # term keys the store did not hold before
+    skipped: Counter[str] = field(default_factory=Counter)  # lines and links left out, by `_left_out` reason
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {
         k: [] for k in ("terms", "orgs", "identified", "based_in", *LINK_TYPES, "services", "offers",
                         "available_in", "serves")})
@@ -260,7 +282,23 @@ def _objects(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str,
         raise ValidationFailed(source, [Problem(0, "file", "is empty")])
 
 
-def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: set[str]) -> None:
+def _ours(record_id: object, directory: str) -> bool:
+    """Whether an id is in the directory's namespace: `<directory>:<local>`, the local part as an import takes it."""
+    if not isinstance(record_id, str) or not record_id.startswith(f"{directory}:"):
+        return False
+    return LOCAL_ID.fullmatch(record_id.removeprefix(f"{directory}:")) is not None
+
+
+def _left_out(kind: str, props: dict[str, Any], directory: str, owner: object = None) -> str | None:
+    """Why a record line is not restored, or None: only the backup's directory's own records come back."""
+    if props.get("publisher") != directory:
+        return f"{kind}:publisher"
+    if not _ours(props["id"], directory) or (kind == "service" and not _ours(owner, directory)):
+        return f"{kind}:namespace"
+    return None
+
+
+def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: set[str], directory: str) -> None:
     rows = part.rows
     part.lines += 1
     if "term" in obj:
@@ -270,21 +308,33 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
     elif "organisation" in obj:
         props = obj["organisation"]
         oid = props["id"]
+        for link in obj.get("links", []):
+            if link.get("type") not in LINK_TYPES:
+                raise ValidationFailed(source, [Problem(number, "links", f"{link.get('type')!r} is not a link type",
+                                                        oid)])
+        if reason := _left_out("organisation", props, directory):
+            part.skipped[reason] += 1
+            return
         part.organisations += 1
         rows["orgs"].append(props)
         rows["identified"] += [{"id": oid, "code": c} for c in identifier_codes(props.get("identifiers") or [])]
         rows["based_in"] += [{"from": oid, "to": code} for code in obj.get("based_in", [])]
         for link in obj.get("links", []):
-            if link.get("type") not in LINK_TYPES:
-                raise ValidationFailed(source, [Problem(number, "links", f"{link.get('type')!r} is not a link type",
-                                                        oid)])
+            if link["props"].get("publisher") != directory or not _ours(link["to"], directory):
+                part.skipped["link"] += 1
+                continue
             rows[link["type"]].append({"from": oid, "to": link["to"], "props": link["props"]})
     elif "service" in obj:
         props = obj["service"]
         sid = props["id"]
+        if reason := _left_out("service", props, directory, props.get("organisation")):
+            part.skipped[reason] += 1
+            return
         part.services += 1
         rows["services"].append(props)
-        rows["offers"] += [{"from": org, "to": sid} for org in obj.get("offered_by", [])]
+        offered_by = obj.get("offered_by", [])
+        part.skipped["link"] += sum(1 for org in offered_by if not _ours(org, directory))
+        rows["offers"] += [{"from": org, "to": sid} for org in offered_by if _ours(org, directory)]
         rows["available_in"] += [{"from": sid, "to": a["place"], "props": a["props"]}
                                  for a in obj.get("available_in", [])]
         rows["serves"] += [{"from": sid, "to": code} for code in obj.get("serves", [])]
@@ -320,16 +370,48 @@ async def _wipe(graph: Graph, new_terms: list[str]) -> None:
         await graph.write(WIPE_TERMS, keys=new_terms)
 
 
-async def restore(graph: Graph, lines: Iterable[str], source: str,
+def _say_skipped(skipped: Counter[str], directory: str, progress: Callable[[str], None]) -> None:
+    """Tell the operator what was left out and why (counts only: no text from the file reaches the terminal)."""
+    for why, text in (("publisher", f"published by another directory than {directory}: a peer's records come back "
+                                    "only from its own signed log, at its next sync"),
+                      ("namespace", f"whose id is outside {directory}'s namespace (`{directory}:...`)")):
+        orgs, services = skipped[f"organisation:{why}"], skipped[f"service:{why}"]
+        if orgs or services:
+            progress(f"skipped {orgs} organisation(s) and {services} service(s) {text}")
+    if skipped["link"]:
+        progress(f"skipped {skipped['link']} link(s) to, from or published by another directory")
+
+
+async def _read_peers_again(graph: Graph, progress: Callable[[str], None]) -> int:
+    """Forget our place in every peer's logs, so the next sync reads each from its start through
+    today's checks: what the peer still publishes comes back, what it withdrew since stays away."""
+    known = [p.id for p in await peers.all_peers(graph)]
+    for peer_id in known:
+        await peers.forget_reading(graph, peer_id)
+    if known:
+        progress(f"the logs of {len(known)} peer(s) will be read again from the start: {', '.join(known)} "
+                 "(their records come back at the next sync, `directory peer sync`)")
+    else:
+        progress("no peers are added here: a peer's records come back only once it is added and synced")
+    return len(known)
+
+
+async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source: str,
                   progress: Callable[[str], None] = lambda _: None, part_lines: int = PART,
                   discard_unfinished: bool = False) -> dict[str, int]:
-    """Load a backup into a store that holds no organisations or services, part by part.
+    """Load a backup of this directory (`directory_id`) into a store that holds no organisations or
+    services, part by part: only its own records, never a peer's (see the module docstring).
 
     `lines` is read once, in order (a file object is fine), `part_lines` at a time: the next part
     is parsed in a worker thread while the store writes this one, so at most two parts are held.
-    On any failure what was written is deleted again; see the module docstring."""
+    On any failure what was written is deleted again; see the module docstring. Returns the
+    records restored, those skipped (lines and links) and the peers to be read again."""
     objects = _objects(lines, source)
-    written_at = int(next(objects)[1].get("schema", 0))  # the header, checked before anything is written
+    header = next(objects)[1]  # checked before anything is written
+    written_at = int(header.get("schema", 0))
+    if header.get("directory") != directory_id:
+        raise RestoreRefused(f"this is a backup of directory {str(header.get('directory'))!r}, and this store is "
+                             f"{directory_id!r}'s: a backup restores only into the directory that wrote it")
     for left in await unfinished(graph):
         if not discard_unfinished:
             raise RestoreRefused(
@@ -350,7 +432,7 @@ async def restore(graph: Graph, lines: Iterable[str], source: str,
         part = _Part()
         for number, obj in objects:
             try:
-                _add(part, number, obj, source, existing)
+                _add(part, number, obj, source, existing, directory_id)
             except (KeyError, TypeError, AttributeError) as exc:
                 raise ValidationFailed(source, [Problem(number, "line", f"is not a backup line ({exc!r})")]) from exc
             if part.lines >= part_lines:
@@ -361,6 +443,7 @@ async def restore(graph: Graph, lines: Iterable[str], source: str,
     new_terms: list[str] = []
     await graph.write(MARK, id=run_id, source=source, now=now(), new_terms=new_terms)
     counts = {"organisations": 0, "services": 0}
+    skipped: Counter[str] = Counter()
     upcoming: asyncio.Future[_Part] | None = None
     with paused_gc():
         try:
@@ -371,6 +454,7 @@ async def restore(graph: Graph, lines: Iterable[str], source: str,
                 await _write(graph, part, run_id, new_terms)
                 counts["organisations"] += part.organisations
                 counts["services"] += part.services
+                skipped += part.skipped
                 progress(f"restored {counts['organisations']} organisations and {counts['services']} services")
                 del part
                 gc.collect()  # once a part: each transaction leaves reference cycles that hold its rows
@@ -380,6 +464,9 @@ async def restore(graph: Graph, lines: Iterable[str], source: str,
             if written_at < VERSION:  # records as an older version wrote them: derive what it did not
                 progress(f"the backup comes from schema version {written_at}: upgrading its records to {VERSION}")
                 await upgrade_records(graph, written_at)
+            _say_skipped(skipped, directory_id, progress)
+            counts["skipped"] = sum(skipped.values())
+            counts["peers"] = await _read_peers_again(graph, progress)
         except BaseException:
             if upcoming is not None:  # let the reading thread finish its part before cleaning up
                 await asyncio.gather(upcoming, return_exceptions=True)
