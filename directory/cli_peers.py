@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -148,28 +149,26 @@ def _two_records(args: argparse.Namespace) -> None:
         raise BadArgument("second", "name two different records")
 
 
-def cmd_same_as(args: argparse.Namespace, settings: Settings) -> None:
+def _decide(args: argparse.Namespace, settings: Settings, decide: Callable[..., Awaitable[bool]], said: str) -> None:
+    """A steward's word on two records (`sameas.declare` or `sameas.reject`); NotFound if one is missing."""
     _two_records(args)
 
     async def work(store: Store) -> bool:
-        return await sameas.declare(store.graph, args.first, args.second, "cli", now())
+        return await decide(store.graph, args.first, args.second, "cli", now())
 
     if not run_with_store(settings, work):
         raise NotFound("organisation", f"{args.first} or {args.second}")
-    out(f"{safe(args.first)} and {safe(args.second)} are recorded as the same organisation; both records "
-        "are kept, and the merged view now takes fields from both")
+    out(f"{safe(args.first)} and {safe(args.second)} {said}")
+
+
+def cmd_same_as(args: argparse.Namespace, settings: Settings) -> None:
+    _decide(args, settings, sameas.declare, "are recorded as the same organisation; both records are kept, "
+                                            "and the merged view now takes fields from both")
 
 
 def cmd_not_same_as(args: argparse.Namespace, settings: Settings) -> None:
-    _two_records(args)
-
-    async def work(store: Store) -> bool:
-        return await sameas.reject(store.graph, args.first, args.second, "cli", now())
-
-    if not run_with_store(settings, work):
-        raise NotFound("organisation", f"{args.first} or {args.second}")
-    out(f"{safe(args.first)} and {safe(args.second)} are recorded as different organisations; they are no "
-        "longer proposed or merged as one")
+    _decide(args, settings, sameas.reject, "are recorded as different organisations; they are no longer "
+                                           "proposed or merged as one")
 
 
 def cmd_proposals(args: argparse.Namespace, settings: Settings) -> None:

@@ -235,11 +235,17 @@ async def remove(graph: Graph, peer_id: str) -> None:
     moment = datetime.now(UTC)
     if not await claim(graph, peer_id, REMOVING, _time(moment), _time(moment + timedelta(hours=1))):
         raise Conflict(f"peer {peer_id!r} is being synced now; try again in a minute")
+    await purge(graph, peer_id)
+    await graph.write(REMOVE, id=peer_id)
+
+
+async def purge(graph: Graph, peer_id: str) -> None:
+    """Delete every record a peer published and what we read of its logs, in batches; the peer
+    stays, and its next sync reads its logs from the start."""
     for statement in PURGE_PEER:
         while (await graph.write(statement, peer=peer_id))[0]["n"]:
             pass
     await forget_reading(graph, peer_id)
-    await graph.write(REMOVE, id=peer_id)
 
 
 def _time(moment: datetime) -> str:

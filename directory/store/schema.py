@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from directory import places, taxonomy
+from directory.store import peers
 from directory.store.backends import create_fulltext_indexes
 from directory.store.cypher import cypher, service_map
 from directory.store.embedded import EmbeddedStore
@@ -115,14 +116,7 @@ async def _identifier_nodes(graph: Graph, embedded: EmbeddedStore | None) -> Non
         after = rows[-1]["id"]
 
 
-FORGET_RECEIVED = {
-    label: cypher(f"schema.forget_received_{label.lower()}", f"""
-MATCH (p:Peer) WITH collect(p.id) AS peers
-MATCH (n:{label}) WHERE n.publisher IN peers
-WITH n LIMIT 2000
-DETACH DELETE n
-RETURN count(*) AS n
-""") for label in ("Organisation", "Service")}
+# What we read of logs of peers removed before version 9, whose removal left it behind.
 FORGET_CURSORS = cypher("schema.forget_cursors", """
 MATCH (n) WHERE n:PeerFeed OR n:PeerRecord
 DETACH DELETE n
@@ -133,9 +127,8 @@ async def _received_again(graph: Graph, embedded: EmbeddedStore | None) -> None:
     """Records received from peers before they were checked as imports are (version 9) are
     forgotten with the cursors that took them, so the next sync takes each peer's log again from
     its start, through those checks. The pinned roots stay: trust is not reset, only what was read."""
-    for statement in FORGET_RECEIVED.values():
-        while (await graph.write(statement))[0]["n"]:
-            pass
+    for peer in await peers.all_peers(graph):
+        await peers.purge(graph, peer.id)
     await graph.write(FORGET_CURSORS)
 
 
