@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := tools/cypher-lint/node_modules/.installed
 MAP_STAMP := maps/assets/node_modules/.installed
 
-.PHONY: setup serve test lint bench sdl clean compose-tool browser
+.PHONY: setup serve test test-pure lint bench sdl clean compose-tool browser
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ lint: setup compose-tool
 
 test: lint browser
 	$(BIN)/pytest -q
+
+# The tests that need no graph store, server or browser (marked `pure`): seconds, not minutes.
+test-pure: setup
+	$(BIN)/pytest -q -m pure
 
 bench: setup
 	$(BIN)/python -m bench

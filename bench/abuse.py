@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 
 from bench.api import HEAP, _wait_for, write_batch
-from directory import generate
-from directory.config import Settings
+from directory.base.config import Settings
+from directory.exchange import generate
 from directory.store import EmbeddedStore
 
 EXPENSIVE = ["{ coverageGaps(first: 500) { totalCells cells { place serviceType score } } }",

@@ -25,14 +25,13 @@ from typing import Any, TypeVar
 
 import httpx
 
-from directory import generate
-from directory.config import Settings
-from directory.importer import Batch
-from directory.store import EmbeddedStore, open_store
-from directory.store.cypher import cypher, visible
-from directory.store.graph import make_driver
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS
+from directory.base.config import Settings
+from directory.domain.viewer import ANONYMOUS
+from directory.exchange import generate
+from directory.exchange.importer import Batch
+from directory.store import EmbeddedStore, Store, open_store
+from directory.store.engine.cypher import cypher, visible
+from directory.store.engine.graph import make_driver
 
 HEAP = "2g"
 CLIENTS = 8

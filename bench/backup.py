@@ -29,14 +29,13 @@ from typing import Any
 
 from bench.api import on_generated
 from bench.machine import rss_mb
-from directory.bulk import paused_gc
-from directory.config import Settings
-from directory.importer import Batch
-from directory.model import LINK_TYPES
-from directory.store import EmbeddedStore, open_store
+from directory.base.bulk import paused_gc
+from directory.base.config import Settings
+from directory.domain.model import LINK_TYPES
+from directory.exchange.importer import Batch
+from directory.store import EmbeddedStore, Store, open_store
 from directory.store.backup import dump
-from directory.store.graph import make_driver
-from directory.store.records import Store
+from directory.store.engine.graph import make_driver
 
 HEAP = "2g"
 REPEATS = {10000: 3}

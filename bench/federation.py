@@ -30,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from directory import generate
-from directory.config import Settings
-from directory.store import EmbeddedStore, open_store, peers
-from directory.store.records import Store
+from directory.base.config import Settings
+from directory.exchange import generate
+from directory.store import EmbeddedStore, Store, open_store
+from directory.store.federation import peers
 from federation import bodies, feed, merkle
 from federation.canonical import canonical, parse
 from federation.keys import Root, SigningKey, format_time, seal, unb64

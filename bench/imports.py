@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import rss_mb
-from directory import generate, hxl, importer
-from directory.config import Settings
-from directory.model import LINK_TYPES
-from directory.store import open_store
-from directory.store.records import Store
+from directory.base.config import Settings
+from directory.domain.model import LINK_TYPES
+from directory.exchange import generate, importer
+from directory.formats import hxl
+from directory.store import Store, open_store
 
 HEAP = "2g"
 BARE = {

@@ -18,16 +18,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bench.api import on_generated
-from directory import places
-from directory.importer import Batch
+from directory.domain import places
+from directory.domain.location import published
+from directory.domain.viewer import STEWARD
+from directory.exchange.importer import Batch
 from directory.jobs import gaps, partners, paths, referrals
 from directory.jobs.rules import capacity_current
-from directory.location import published
-from directory.store.gaps import Offer as GapOffer
-from directory.store.partners import Candidate
-from directory.store.partners import Offer as PartnerOffer
-from directory.store.records import Store
-from directory.viewer import STEWARD
+from directory.store import Store
+from directory.store.jobs.gaps import Offer as GapOffer
+from directory.store.jobs.partners import Candidate
+from directory.store.jobs.partners import Offer as PartnerOffer
 
 HEAP = "2g"
 TYPES = ["legal-aid", "emergency-grant", "digital-security", "relocation-regional", "psychosocial-support"]

@@ -17,15 +17,14 @@ import time
 from typing import Any
 
 from bench.api import on_generated
-from directory.config import Settings
-from directory.importer import Batch
+from directory.base.config import Settings
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.exchange.importer import Batch
 from directory.jobs.gaps import GapQuestion, coverage_gaps
 from directory.jobs.referrals import Question, referral_paths
-from directory.store import EmbeddedStore
-from directory.store.graph import make_driver
-from directory.store.mapping import POINTS
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import EmbeddedStore, Store
+from directory.store.engine.graph import make_driver
+from directory.store.records.mapping import POINTS
 from maps.page import Options
 from maps.questions import draw
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from directory.errors import DirectoryError
-from directory.model import LINK_PROPERTIES, Link, Location, Organisation, Service, Visibility
+from directory.domain import model
+from directory.domain.errors import DirectoryError
+from directory.domain.model import LINK_PROPERTIES, Link, Location, Organisation, Service, Visibility
 
 NETWORK_ONLY = ("contact_channels", "capacity", "capacity_unit", "capacity_confirmed")
 # How each kind of link property travels: numbers as decimal strings, as every decimal does.
@@ -68,7 +69,7 @@ def service_body(s: Service, audience: str) -> dict[str, Any]:
 
 def link_id(link: Link) -> str:
     """A link's record id in a feed: its source, type, target and key."""
-    return f"{link.source} {link.type} {link.target} {link.key}".rstrip()
+    return model.link_id(link.source, link.type, link.target, link.key)
 
 
 def link_body(link: Link, audience: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import rfc8785
 
-from directory.errors import DirectoryError
+from directory.domain.errors import DirectoryError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 16

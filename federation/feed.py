@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from directory.errors import DirectoryError
+from directory.domain.errors import DirectoryError
 from federation import merkle
 from federation.canonical import NotCanonical, canonical
 from federation.keys import Root, SigningKey, Untrusted, parse_time, require, seal

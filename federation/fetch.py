@@ -15,7 +15,7 @@ from datetime import datetime
 
 import httpx
 
-from directory.errors import DirectoryError
+from directory.domain.errors import DirectoryError
 from federation.canonical import canonical
 from federation.keys import SigningKey, b64, format_time, seal
 

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from directory import ids
-from directory.errors import DirectoryError
-from directory.files import private_folder
+from directory.base.files import private_folder
+from directory.domain import ids
+from directory.domain.errors import DirectoryError
 from federation.keys import Root, SigningKey, b64, format_time, next_root, seal, unb64
 
 ROOT_KEYS = 3

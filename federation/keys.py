@@ -1,8 +1,8 @@
 """Ed25519 keys, signed envelopes, and a directory's root of trust.
 
 One library signs and verifies: PyNaCl (libsodium), which rejects small-order public keys that
-OpenSSL's Ed25519 accepts with a forged signature (../shared/notes/federation.md); every key we
-pin is also checked to be a valid point of prime order.
+OpenSSL's Ed25519 accepts with a forged signature (docs/threat-model.md, F10); every key we pin
+is also checked to be a valid point of prime order.
 
 A signed document is an envelope `{"signed": {...}, "signatures": [{"keyid", "sig"}]}`; the
 signature is over the RFC 8785 bytes of `signed`, whose `type` member separates the kinds of
@@ -29,8 +29,8 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
-from directory import ids
-from directory.errors import DirectoryError
+from directory.domain import ids
+from directory.domain.errors import DirectoryError
 from federation.canonical import canonical
 
 ROOT = "pd-root"

@@ -14,12 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from directory.model import Link, Organisation, Service
-from directory.store import peers
-from directory.store.graph import Tx
-from directory.store.records import Store
-from directory.store.writes import now, write_records
-from directory.validation import Vocabulary
+from directory.base.clock import now
+from directory.domain.model import Link, Organisation, Service, link_ends
+from directory.domain.validation import Vocabulary
+from directory.store import ReceivedPage, Store, peer_record_key
 from federation import received
 from federation.bodies import BadBody, link_id
 from federation.feed import Accepted, Refused, Verified
@@ -46,7 +44,7 @@ class Batch:
         self.dropped.append(f"entry {seq}{which}: {reason[:MAX_REASON]}; not written")
         if kind != "link":
             self.purged[kind].append(record_id)
-        elif (ends := _link_ends(record_id)) is not None:
+        elif (ends := link_ends(record_id)) is not None:
             self.purged[kind].append(ends)
         self.provenance.pop((kind, record_id), None)
 
@@ -88,12 +86,12 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary) -> 
     last: dict[tuple[str, str], Accepted] = {}
     for e in verified.entries:
         last[(e.kind, e.id)] = e
-        key = peers.record_key(origin, audience, e.kind, e.id)
+        key = peer_record_key(origin, audience, e.kind, e.id)
         out.revisions[key] = {"key": key, "revision": e.revision, "live": e.op == "upsert"}
     cp = verified.checkpoint["signed"]
     fetched = now()
     for (kind, record_id), e in last.items():
-        purge_key: Any = _link_ends(record_id) if kind == "link" else record_id
+        purge_key: Any = link_ends(record_id) if kind == "link" else record_id
         if purge_key is None:
             out.drop(kind, record_id, e.seq, "is not a link id (SOURCE TYPE TARGET [KEY])")
             continue
@@ -154,34 +152,6 @@ async def resolve(store: Store, b: Batch) -> None:
     b.services, b.links = kept_services, kept_links
 
 
-def _link_ends(record_id: str) -> dict[str, str] | None:
-    """A link's entry id as its ends, type and key; None when it is not one."""
-    parts = record_id.split(" ", 3)
-    if len(parts) < 3:
-        return None
-    source, kind, target, *key = parts
-    return {"source": source, "type": kind, "target": target, "key": key[0] if key else ""}
-
-
-async def write(store: Store, tx: Tx, origin: str, audience: str, b: Batch) -> None:
-    """Write a batch inside the page's transaction (the caller moves the cursor in the same one)."""
-    graph = store.graph
-    await write_records(graph, tx, origin, b.organisations, b.services, b.links, now(), store.shelter_minimum)
-    org_rows = [{"id": i, "feed": f} for (k, i), f in b.provenance.items() if k == "organisation"]
-    service_rows = [{"id": i, "feed": f} for (k, i), f in b.provenance.items() if k == "service"]
-    link_rows = [dict(_link_ends(i) or {}, feed=f) for (k, i), f in b.provenance.items() if k == "link"]
-    if org_rows:
-        await graph.run(tx, peers.SET_ORGANISATION_PROVENANCE, rows=org_rows)
-    if service_rows:
-        await graph.run(tx, peers.SET_SERVICE_PROVENANCE, rows=service_rows)
-    if link_rows:
-        await graph.run(tx, peers.SET_LINK_PROVENANCE, rows=link_rows)
-    if b.purged["link"]:
-        await graph.run(tx, peers.PURGE_LINKS, rows=b.purged["link"], peer=origin)
-    if b.purged["service"]:
-        await graph.run(tx, peers.PURGE_SERVICES, ids=b.purged["service"], peer=origin)
-    if b.purged["organisation"]:  # its services with it: nothing shows a service without its organisation
-        await graph.run(tx, peers.PURGE_SERVICES_OF, ids=b.purged["organisation"], peer=origin)
-        await graph.run(tx, peers.PURGE_ORGANISATIONS, ids=b.purged["organisation"], peer=origin)
-    if b.revisions:
-        await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=list(b.revisions.values()))
+def page(b: Batch) -> ReceivedPage:
+    """What the store writes of a batch, in the page's transaction (`Store.peers.write_page`)."""
+    return ReceivedPage(b.organisations, b.services, b.links, b.provenance, b.purged, list(b.revisions.values()))

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from directory.errors import Conflict
-from directory.model import Link, Organisation, Service
-from directory.store import feeds
-from directory.store.records import Store
-from directory.store.writes import store_time
-from directory.viewer import ANONYMOUS, Viewer
+from directory.base.clock import store_time
+from directory.domain.errors import Conflict
+from directory.domain.model import Link, Organisation, Service
+from directory.domain.viewer import ANONYMOUS, Viewer
+from directory.store import Changed, NewEntry, Store, feed_record_key
 from federation import bodies, merkle
 from federation.canonical import canonical, parse
 from federation.feed import AUDIENCES, MAX_PAGE_ENTRIES, body_hash, checkpoint, entry
@@ -82,16 +81,16 @@ class Publisher:
         return added
 
     async def _publish(self, audience: str, now: datetime) -> int:
-        graph = self.store.graph
-        size, _, since = await feeds.head(graph, audience)
+        feeds = self.store.feeds
+        size, _, since = await feeds.head(audience)
         looked_at = store_time(now - OVERLAP)
-        changed = await feeds.changed(graph, self.origin, since)
+        changed = await self.store.feeds.changed(self.origin, since)
         current = await self._current(audience, changed)
-        states = await feeds.record_states(graph, [feeds.record_key(audience, c.kind, c.id) for c in current])
+        states = await self.store.feeds.record_states([feed_record_key(audience, c.kind, c.id) for c in current])
         keys = self.keys
-        new: list[feeds.NewEntry] = []
+        new: list[NewEntry] = []
         for c in current:
-            key = feeds.record_key(audience, c.kind, c.id)
+            key = feed_record_key(audience, c.kind, c.id)
             state = states.get(key)
             digest = body_hash(c.body) if c.body is not None else None
             if c.body is None and (state is None or not state.live):
@@ -103,13 +102,13 @@ class Publisher:
             envelope = entry(self.origin, audience, size + len(new), c.kind, c.id, revision, op, c.body,
                              self.redistribute, keys)
             text = canonical(envelope)
-            new.append(feeds.NewEntry(key, merkle.leaf_hash(canonical(envelope["signed"])).hex(), text.decode(),
+            new.append(NewEntry(key, merkle.leaf_hash(canonical(envelope["signed"])).hex(), text.decode(),
                                       canonical(c.body).decode() if c.body is not None else None,
                                       revision, digest, c.body is not None))
-        await feeds.append(graph, audience, size, new, looked_at)  # also moves `since` when nothing changed
+        await self.store.feeds.append(audience, size, new, looked_at)  # also moves `since` when nothing changed
         return len(new)
 
-    async def _current(self, audience: str, changed: feeds.Changed) -> list[_Current]:
+    async def _current(self, audience: str, changed: Changed) -> list[_Current]:
         """Each changed record as the audience sees it now, upserts before tombstones."""
         viewer = FEED_VIEWERS[audience]
         orgs: dict[str, Organisation] = {}
@@ -126,7 +125,7 @@ class Publisher:
         sources = set(changed.link_sources)
         deleted = {(kind, _tombstoned_link(record) if kind == "link" else record) for kind, record in changed.deleted}
         gone_links = [] if not sources and not any(kind == "link" for kind, _ in deleted) else \
-            [k.split("/", 2)[2] for k in await feeds.live_records(self.store.graph, audience, "link")]
+            [k.split("/", 2)[2] for k in await self.store.feeds.live_records(audience, "link")]
 
         upserts = [_Current("organisation", o.id, o.provenance.revision if o.provenance else None,
                             bodies.organisation_body(o, audience)) for o in orgs.values()]
@@ -148,14 +147,14 @@ class Publisher:
         The tree is over the entries' signed parts, so it and every checkpoint peers kept stay valid."""
         keys, done = self.keys, 0
         for audience in AUDIENCES:
-            size, _, _ = await feeds.head(self.store.graph, audience)
+            size, _, _ = await self.store.feeds.head(audience)
             for start in range(0, size, _READ_CHUNK):
                 stop = min(start + _READ_CHUNK, size)
-                items = await feeds.entries(self.store.graph, audience, start, stop)
+                items = await self.store.feeds.entries(audience, start, stop)
                 rows = [{"key": f"{audience}/{start + i}",
                          "entry": canonical(seal(parse(e.encode(), "a kept entry")["signed"], keys)).decode()}
                         for i, (e, _) in enumerate(items)]
-                await feeds.replace_entries(self.store.graph, rows)
+                await self.store.feeds.replace_entries(rows)
                 done += len(rows)
         return done
 
@@ -164,14 +163,14 @@ class Publisher:
         async with self._lock:
             tree = self.trees[audience]
             if tree.size < size:
-                for leaf in await feeds.leaves(self.store.graph, audience, tree.size, size):
+                for leaf in await self.store.feeds.leaves(audience, tree.size, size):
                     tree.append(leaf)
             return tree
 
     async def checkpoint(self, audience: str, now: datetime | None = None) -> str:
         """The log's newest checkpoint as canonical text, re-signed when the log grew or it aged."""
         now = now or datetime.now(UTC)
-        size, kept, _ = await feeds.head(self.store.graph, audience)
+        size, kept, _ = await self.store.feeds.head(audience)
         keys = self.keys
         if kept is not None:
             envelope = parse(kept.encode(), "the kept checkpoint")
@@ -183,7 +182,7 @@ class Publisher:
         tree = await self.tree(audience, size)
         text = canonical(checkpoint(self.origin, audience, size, tree.root(size), format_time(now),
                                     format_time(now + CHECKPOINT_LIFETIME), keys)).decode()
-        await feeds.save_checkpoint(self.store.graph, audience, size, text)
+        await self.store.feeds.save_checkpoint(audience, size, text)
         return text
 
     async def page(self, audience: str, after: int, limit: int = PAGE_LIMIT, now: datetime | None = None) -> bytes:
@@ -194,7 +193,7 @@ class Publisher:
         if not 0 <= after <= size:
             raise ValueError(f"after={after} is outside the log, which holds {size} entries")
         end = min(after + max(1, min(limit, PAGE_LIMIT)), size)
-        items = await feeds.entries(self.store.graph, audience, after, end)
+        items = await self.store.feeds.entries(audience, after, end)
         proof = (await self.tree(audience, size)).consistency(end, size) if 0 < end < size else []
         parts = ",".join('{"body":' + (body or "null") + ',"entry":' + envelope + "}" for envelope, body in items)
         hexes = ",".join(f'"{p.hex()}"' for p in proof)

@@ -6,7 +6,7 @@ A body's signature says only who sent it, not that it is sound. Reading one take
    integers, booleans, and decimals as strings in the JSON number grammar (so `"nan"`,
    `"inf"` and `"1_000"` are not numbers), every id in the publisher's own namespace;
 2. the values, by the very validators CSV, HSDS and the API's mutations use
-   (`directory.validation`): vocabularies, ranges, countries, languages, lengths, characters.
+   (`directory.domain.validation`): vocabularies, ranges, countries, languages, lengths, characters.
 
 What fails raises `BadBody` naming the record, the members and the reasons; the caller drops the
 entry and reports it. A location is kept at the precision its body states, never finer: the point
@@ -19,11 +19,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from directory import validation
-from directory.errors import Problem
-from directory.location import published
-from directory.model import LINK_PROPERTIES, Link, Organisation, Presence, Service
-from directory.validation import Row, Vocabulary
+from directory.domain import validation
+from directory.domain.errors import Problem
+from directory.domain.location import published
+from directory.domain.model import LINK_PROPERTIES, Link, Organisation, Presence, Service
+from directory.domain.validation import Row, Vocabulary
 from federation.bodies import TRAVELS_AS, BadBody
 
 DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")

@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from directory.config import Settings
-from directory.store.peers import Peer
-from directory.store.records import Store
+from directory.base.config import Settings
+from directory.store import Peer, Store
 from federation.identity import KeyFileError, read_keys
 from federation.keys import SigningKey
 from federation.publish import Publisher

@@ -28,11 +28,8 @@ from typing import Any
 
 import httpx
 
-from directory.errors import Conflict, DirectoryError
-from directory.store import peers
-from directory.store.graph import Tx
-from directory.store.peers import Peer
-from directory.store.records import Store
+from directory.domain.errors import Conflict, DirectoryError
+from directory.store import Peer, Store, peer_record_key
 from federation import fetch, merge
 from federation.canonical import NotCanonical, canonical, parse
 from federation.feed import KINDS, MAX_PAGE_ENTRIES, Equivocation, PeerState, Refused, Stale, verify_page
@@ -79,19 +76,19 @@ class Syncer:
 
     async def _lease(self, peer_id: str) -> bool:
         now = self.clock()
-        return await peers.claim(self.store.graph, peer_id, self.holder, format_time(now), format_time(now + LEASE))
+        return await self.store.peers.claim(peer_id, self.holder, format_time(now), format_time(now + LEASE))
 
     async def due(self, only: str | None = None, force: bool = False) -> list[Peer]:
         """The peers to pull now: past their next attempt (or all, with `force`), or the one named."""
         now = format_time(self.clock())
-        return [p for p in await peers.all_peers(self.store.graph)
+        return [p for p in await self.store.peers.all()
                 if (only is None or p.id == only) and (force or not p.next_attempt or p.next_attempt <= now)]
 
     async def sync_all(self, only: str | None = None, force: bool = False) -> list[Outcome]:
         """Every due peer at once (or the one named); a peer's failure is its own outcome."""
         due = await self.due(only, force)
         if only is not None and not due:
-            await peers.one(self.store.graph, only)  # NotFound for an unknown peer
+            await self.store.peers.one(only)  # NotFound for an unknown peer
         done = await asyncio.gather(*(self.sync(p) for p in due), return_exceptions=True)
         out = []
         for peer, result in zip(due, done, strict=True):
@@ -120,7 +117,7 @@ class Syncer:
             return await self._failed(peer, outcome, _described(exc))
         finally:
             try:
-                await peers.release(self.store.graph, peer.id, self.holder)
+                await self.store.peers.release(peer.id, self.holder)
             except Exception as exc:  # the lease lapses by itself after LEASE
                 log.error("releasing the lease on peer %s failed: %s", peer.id, _described(exc))
 
@@ -128,7 +125,7 @@ class Syncer:
         """A failure counted and backed off: the next attempt waits longer with each failure in a row."""
         outcome.error = error
         failures = peer.failures + 1
-        await peers.note(self.store.graph, peer.id, failures=failures, last_error=error,
+        await self.store.peers.note(peer.id, failures=failures, last_error=error,
                          next_attempt=format_time(self.clock() + backoff(failures)))
         log.warning("sync of peer %s failed: %s", peer.id, error)
         return outcome
@@ -140,13 +137,13 @@ class Syncer:
                 await self._pull(http, peer, root, outcome)
         except Stale as exc:
             outcome.stale, outcome.error = True, str(exc)
-            await peers.note(self.store.graph, peer.id, stale=True, last_error=str(exc))
-            await peers.mark_stale(self.store.graph, peer.id, True)
+            await self.store.peers.note(peer.id, stale=True, last_error=str(exc))
+            await self.store.peers.mark_stale(peer.id, True)
             log.warning("peer %s is stale: %s", peer.id, exc)
             return outcome
         except Equivocation as exc:
             outcome.quarantined, outcome.error = True, str(exc)
-            await peers.note(self.store.graph, peer.id, quarantined=True, last_error=str(exc),
+            await self.store.peers.note(peer.id, quarantined=True, last_error=str(exc),
                              evidence=json.dumps(exc.evidence, sort_keys=True))
             log.warning("peer %s quarantined: %s", peer.id, exc)
             return outcome
@@ -156,10 +153,10 @@ class Syncer:
         except (TimeoutError, DirectoryError) as exc:
             return await self._failed(peer, outcome,
                                       _capped(str(exc)) or f"no complete sync within {SYNC_DEADLINE:g} s")
-        await peers.note(self.store.graph, peer.id, failures=0, next_attempt="", last_error="",
+        await self.store.peers.note(peer.id, failures=0, next_attempt="", last_error="",
                          last_success=format_time(self.clock()), stale=False)
         if peer.stale:
-            await peers.mark_stale(self.store.graph, peer.id, False)
+            await self.store.peers.mark_stale(peer.id, False)
         return outcome
 
     async def _follow_root(self, http: httpx.AsyncClient, peer: Peer) -> Root:
@@ -175,7 +172,7 @@ class Syncer:
                 new = next_root(pinned, parse(text, f"root version {number}"))
             except (Untrusted, NotCanonical) as exc:
                 raise Refused(f"{peer.id}: root version {number} refused: {exc}") from None
-            await peers.set_root(self.store.graph, peer.id, pinned.version, new.version, text.decode())
+            await self.store.peers.set_root(peer.id, pinned.version, new.version, text.decode())
             pinned = new
         try:
             check_root_dates(pinned, self.clock())
@@ -188,7 +185,7 @@ class Syncer:
         while True:
             if not await self._lease(peer.id):
                 raise Conflict("the lease on this peer passed to another process")
-            kept = await peers.feed_state(self.store.graph, peer.id, audience)
+            kept = await self.store.peers.feed_state(peer.id, audience)
             state = _state(kept)
             path = f"/federation/feeds/{audience}?after={state.cursor}"
             headers = (fetch.signed_request(self.store.directory_id, peer.id, path, self.keys, self.clock())
@@ -216,12 +213,8 @@ class Syncer:
                             else kept.get("checkpoint"),
                             "fetched_at": format_time(self.clock())}
 
-            async def work(tx: Tx, changes: merge.Batch = changes, cursor_state: dict[str, Any] = cursor_state,
-                           old: int = state.cursor) -> None:
-                await merge.write(self.store, tx, peer.id, audience, changes)
-                await peers.advance(self.store.graph, tx, peer.id, audience, old, cursor_state, self.holder)
-
-            await self.store.graph.write_tx(work)
+            await self.store.peers.write_page(peer.id, audience, merge.page(changes), state.cursor, cursor_state,
+                                              self.holder)
             outcome.entries += len(verified.entries) - len(changes.dropped)  # merged: verified and written
             outcome.dropped += len(changes.dropped)
             outcome.reasons += changes.dropped
@@ -232,10 +225,10 @@ class Syncer:
 
     async def _verify(self, root: Root, audience: str, page: Any, state: PeerState, origin: str) -> Any:
         """`verify_page`, with the revisions stored for the records the page names read first (one query)."""
-        keys = [peers.record_key(origin, audience, kind, rid) for kind, rid in named_records(page)]
-        revisions = await peers.record_revisions(self.store.graph, keys)
+        keys = [peer_record_key(origin, audience, kind, rid) for kind, rid in named_records(page)]
+        revisions = await self.store.peers.record_revisions(keys)
         return verify_page(root, audience, page, state, self.clock(),
-                           lambda kind, rid: revisions.get(peers.record_key(origin, audience, kind, rid)))
+                           lambda kind, rid: revisions.get(peer_record_key(origin, audience, kind, rid)))
 
 
 def named_records(page: Any) -> list[tuple[str, str]]:

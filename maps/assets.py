@@ -14,7 +14,7 @@ import json
 import re
 from pathlib import Path
 
-from directory import geometry
+from directory.domain import geometry
 
 HERE = Path(__file__).resolve().parent
 MODULES = HERE / "assets" / "node_modules"

@@ -8,12 +8,12 @@ lookup table, so 100k organisations fit in a page a browser opens.
 
 from __future__ import annotations
 
-from directory import budget, places
-from directory.bulk import paused_gc
-from directory.store.mapping import MapPoint, MapPoints, PointFilter
-from directory.store.records import Store
-from directory.taxonomy import ORGANISATION_KIND, SERVICE_TYPE
-from directory.viewer import Viewer
+from directory.base import budget
+from directory.base.bulk import paused_gc
+from directory.domain import places
+from directory.domain.taxonomy import ORGANISATION_KIND, SERVICE_TYPE
+from directory.domain.viewer import Viewer
+from directory.store import MapPoint, MapPoints, PointFilter, Store
 from maps.page import Call, Options, base_map, basemap, render
 
 KIND_CLASS = {

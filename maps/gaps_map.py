@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import folium
 from branca.colormap import LinearColormap
 
-from directory import budget, geometry, places
-from directory.errors import BadArgument
+from directory.base import budget
+from directory.domain import geometry, places
+from directory.domain.errors import BadArgument
+from directory.domain.taxonomy import SERVICE_TYPE
+from directory.domain.viewer import Viewer
 from directory.jobs.gaps import Cell, Flag, GapMatrix, GapQuestion, coverage_gaps
-from directory.store.records import Store
-from directory.taxonomy import SERVICE_TYPE
-from directory.viewer import Viewer
+from directory.store import Store
 from maps.directory_map import labels
 from maps.page import LAND, NO_DATA, Call, Options, base_map, basemap, outlines, render
 

@@ -19,7 +19,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
-from directory import geometry
+from directory.domain import geometry
 from maps import assets
 
 LAND = "#f2efe9"

@@ -11,24 +11,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from directory import places
-from directory.config import Settings
-from directory.errors import BadArgument
+from directory.base.config import Settings
+from directory.domain import places
+from directory.domain.errors import BadArgument
+from directory.domain.ids import record_id_of
+from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
+from directory.domain.viewer import Viewer
 from directory.jobs.gaps import GapQuestion
 from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import Question
-from directory.store.mapping import PointFilter
-from directory.store.records import Store
-from directory.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
-from directory.viewer import Viewer
+from directory.store import PointFilter, Store
 from maps.directory_map import directory_map
 from maps.gaps_map import funding_map, gap_map
 from maps.page import Options
 from maps.referral_map import referral_map
-from schema.types import record_id_of
 
-ORDERS = {"FEWEST_HOPS": PathOrder.HOPS, "FASTEST_RESPONSE": PathOrder.RESPONSE_TIME,
-          "HIGHEST_TRUST": PathOrder.TRUST}
 _GAP_FILTERS = ("serviceType", "group", "country", "region", "codes", "indicators", "donor")
 
 
@@ -96,14 +93,11 @@ async def _referrals(store: Store, viewer: Viewer, args: Mapping[str, str], sett
     for name in ("serviceType", "country"):
         if name not in args:
             raise BadArgument(name, "is required for a referral path map")
-    order = args.get("order", "FEWEST_HOPS")
-    if order not in ORDERS:
-        raise BadArgument("order", f"{order!r} is not one of {', '.join(ORDERS)}")
     question = Question(service_type=args["serviceType"], country=args["country"],
                         source=record_id_of(args["from"], "Organisation") if args.get("from") else None,
                         group=args.get("group"),
                         language=args.get("language"), k=_int(args, "k", 3), max_hops=_int(args, "maxHops", 4),
-                        order=ORDERS[order])
+                        order=PathOrder.named(args.get("order", PathOrder.FEWEST_HOPS.name)))
     return await referral_map(store, viewer, question, settings.map_shelter_minimum, options)
 
 

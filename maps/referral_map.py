@@ -6,11 +6,10 @@ publishes no point is listed in the panel but not drawn, and the line skips it.
 
 from __future__ import annotations
 
-from directory import budget
+from directory.base import budget
+from directory.domain.viewer import Viewer
 from directory.jobs.referrals import Question, ReferralPath, referral_paths
-from directory.store.mapping import MapPoint, PointFilter
-from directory.store.records import Store
-from directory.viewer import Viewer
+from directory.store import MapPoint, PointFilter, Store
 from maps.directory_map import PRECISION_NOTE
 from maps.page import Call, Options, base_map, basemap, render
 

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route, Router
 
-from directory import budget
-from directory.bearer import viewer_of
-from directory.budget import Busy, OverBudget, Slots
-from directory.config import Settings
-from directory.errors import BadArgument, NotFound
+from directory.base import budget
+from directory.base.budget import Busy, OverBudget, Slots
+from directory.base.config import Settings
+from directory.base.scope import viewer_in
+from directory.domain.errors import BadArgument, NotFound
 from maps import assets
 from maps.page import Options
 from maps.questions import KINDS, draw
@@ -70,10 +70,7 @@ async def asset(request: Request) -> Response:
 
 async def map_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _page("Not authorised", "<p>The API token is not valid: unknown, revoked or malformed.</p>",
-                     settings, 401)
+    viewer = viewer_in(request.scope)
     options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution)
     slots: Slots = request.app.state.slots
     try:

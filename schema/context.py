@@ -11,11 +11,10 @@ from typing import NamedTuple
 
 from strawberry.dataloader import DataLoader
 
-from directory.budget import Slots
-from directory.model import Link, Organisation, Service
-from directory.store import sameas
-from directory.store.records import Store
-from directory.viewer import Viewer
+from directory.base.budget import Slots
+from directory.domain.model import Link, Organisation, Service
+from directory.domain.viewer import Viewer
+from directory.store import SameAsOf, Store
 
 
 class LinkKey(NamedTuple):
@@ -31,13 +30,13 @@ class Context:
     services: DataLoader[str, list[Service]] = field(init=False)
     organisations: DataLoader[str, Organisation | None] = field(init=False)
     links: DataLoader[LinkKey, list[Link]] = field(init=False)
-    same_as: DataLoader[str, sameas.SameAsOf] = field(init=False)
+    same_as: DataLoader[str, SameAsOf] = field(init=False)
     _ranks: dict[str, int] | None = field(default=None, init=False)
 
     async def peer_ranks(self) -> dict[str, int]:
         """Each peer's precedence, read once per request."""
         if self._ranks is None:
-            self._ranks = await sameas.precedence(self.store.graph)
+            self._ranks = await self.store.peers.precedence()
         return self._ranks
 
     def __post_init__(self) -> None:
@@ -60,9 +59,9 @@ class Context:
                     out.setdefault(LinkKey(owner, direction), []).append(link)
             return [out[k] for k in keys]
 
-        async def load_same_as(ids: list[str]) -> list[sameas.SameAsOf]:
+        async def load_same_as(ids: list[str]) -> list[SameAsOf]:
             found = await self.store.same_as(self.viewer, list(ids))
-            return [found.get(i, sameas.SameAsOf([])) for i in ids]
+            return [found.get(i, SameAsOf([])) for i in ids]
 
         self.same_as = DataLoader(load_fn=load_same_as)
         self.services = DataLoader(load_fn=load_services)

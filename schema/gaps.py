@@ -7,9 +7,9 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from directory.domain.ids import record_id_of
 from directory.jobs import gaps
 from schema.context import Context
-from schema.types import record_id_of
 
 MAX_CELLS = 10_000
 

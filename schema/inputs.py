@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from directory.store.listing import Filter, Near, Sort
+from directory.store import Filter, Near, Sort
 from schema.types import LinkType, Precision, Visibility
 
 

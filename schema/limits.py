@@ -32,9 +32,9 @@ from graphql import (
 )
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache
 
-from directory.budget import Busy, OverBudget
-from directory.errors import BadArgument, NotFound, StatementTimedOut
-from directory.store.listing import MAX_PAGE
+from directory.base.budget import Busy, OverBudget
+from directory.domain.errors import BadArgument, NotFound, StatementTimedOut
+from directory.store import MAX_PAGE
 
 MAX_DEPTH = 10
 MAX_ALIASES = 20

@@ -9,12 +9,13 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from directory.model import Link as LinkRecord
-from directory.model import Visibility as VisibilityValue
-from directory.store.edits import Edit, EditRefused, new_id
+from directory.domain.ids import record_id_of
+from directory.domain.model import Link as LinkRecord
+from directory.domain.model import Visibility as VisibilityValue
+from directory.store import Edit, EditRefused, new_id
 from schema.context import Context
 from schema.inputs import LinkInput, LinkRef, OrganisationInput, ServiceInput, given
-from schema.types import Link, Organisation, Service, record_id_of
+from schema.types import Link, Organisation, Service
 
 
 @strawberry.enum

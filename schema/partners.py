@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from directory.domain.ids import record_id_of
 from directory.jobs import partners
 from schema.context import Context
-from schema.types import Organisation, Service, record_id_of
+from schema.types import Organisation, Service
 
 
 @strawberry.type(description="Each part of a partner's score, 0 to 1 before weighting (weights in the README).")

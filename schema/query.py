@@ -7,10 +7,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from directory.store import coverage
-from directory.store.listing import MAX_PAGE, Page
-from directory.store.records import Store
-from directory.taxonomy import DEFENDER_GROUP
+from directory.domain.ids import record_id_of
+from directory.domain.places import place_list
+from directory.domain.taxonomy import DEFENDER_GROUP
+from directory.store import MAX_PAGE, Page, Store
 from schema.context import Context
 from schema.gaps import GapQuery
 from schema.inputs import ListFilter, SearchKind, SortOrder
@@ -30,7 +30,6 @@ from schema.types import (
     ServiceConnection,
     ServiceEdge,
     Term,
-    record_id_of,
 )
 
 
@@ -118,10 +117,10 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
                                   "subdivisions) with the providers this viewer may see, per service type.")
     async def places(self, info: Info[Context, None], codes: list[str] | None = None, country: str | None = None,
                      group: str | None = None) -> list[Place]:
-        wanted = coverage.place_list(codes, country)
+        wanted = place_list(codes, country)
         store: Store = info.context.store
         await store.require_terms(("group", DEFENDER_GROUP, group))
-        counts = await coverage.provider_counts(store.graph, info.context.viewer, wanted, group)
+        counts = await store.jobs.provider_counts(info.context.viewer, wanted, group)
         return [Place(code=p.code, name=p.name, kind=p.kind, country=p.country, region=p.region,
                       subregion=p.subregion,
                       providers=[ProviderCount(service_type=c.service_type, present=c.present, remote=c.remote)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from directory.domain.ids import record_id_of
 from directory.jobs import paths
 from directory.jobs.referrals import Question, ReferralPath, referral_paths
 from schema.context import Context
-from schema.types import Organisation, Service, record_id_of
+from schema.types import Organisation, Service
 
-
-@strawberry.enum(description="What makes one referral chain better than another; ties go to the others in turn.")
-class PathOrder(Enum):
-    FEWEST_HOPS = "hops"
-    FASTEST_RESPONSE = "response_time"
-    HIGHEST_TRUST = "trust"
+strawberry.enum(paths.PathOrder, name="PathOrder",
+                description="What makes one referral chain better than another; ties go to the others in turn.")
 
 
 @strawberry.type(description="One referral in a chain, with why it qualifies.")
@@ -90,9 +86,9 @@ class ReferralQuery:
     async def referral_paths(self, info: Info[Context, None], service_type: str, country: str,
                              from_: Annotated[strawberry.ID | None, strawberry.argument(name="from")] = None,
                              group: str | None = None, language: str | None = None, k: int = 3, max_hops: int = 4,
-                             order: PathOrder = PathOrder.FEWEST_HOPS) -> list[ReferralChain]:
+                             order: paths.PathOrder = paths.PathOrder.FEWEST_HOPS) -> list[ReferralChain]:
         source = record_id_of(str(from_), "Organisation") if from_ else None
         question = Question(service_type=service_type, country=country, source=source, group=group,
-                            language=language, k=k, max_hops=max_hops, order=paths.PathOrder(order.value))
+                            language=language, k=k, max_hops=max_hops, order=order)
         found = await referral_paths(info.context.store, info.context.viewer, question)
         return [ReferralChain.of(p) for p in found]

@@ -7,8 +7,8 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from directory import model
-from directory.store import sameas
+from directory.domain import model
+from directory.store import merged_view
 from schema.context import Context, LinkKey
 
 
@@ -52,12 +52,6 @@ class Direction(Enum):
 def global_id(type_name: str, record_id: str) -> strawberry.ID:
     """Relay ids name the type, so one `node(id)` finds any record: `Organisation:local:fld`."""
     return strawberry.ID(f"{type_name}:{record_id}")
-
-
-def record_id_of(value: str, type_name: str) -> str:
-    """Accept a record id (`local:fld`) or a global id (`Organisation:local:fld`)."""
-    prefix = f"{type_name}:"
-    return value[len(prefix):] if value.startswith(prefix) else value
 
 
 @strawberry.interface(description="Anything with a global id, fetched again with `node(id)`.")
@@ -247,7 +241,7 @@ class Organisation(Node):
         claims = [c for c in (await info.context.same_as.load(self.record_id)).claims if not c.proposed]
         found = await info.context.organisations.load_many([self.record_id, *(c.organisation for c in claims)])
         records = [o for o in found if o is not None]
-        view = sameas.merged_view(records, info.context.store.directory_id, await info.context.peer_ranks())
+        view = merged_view(records, info.context.store.directory_id, await info.context.peer_ranks())
         return [MergedField(field=f.name, values=f.values, publisher=f.publisher, record_id=f.record) for f in view]
 
     @classmethod

@@ -2,7 +2,7 @@
 
 An operation is expensive when it asks a job or the place counts (they read every service the
 viewer may see) or when its estimated cost (`limits.shape`) is high. It runs only while holding
-one of the process's slots for expensive work (`directory.budget.Slots`); when none frees up in
+one of the process's slots for expensive work (`directory.base.budget.Slots`); when none frees up in
 a short wait it is answered with the error code BUSY and `retryAfterSeconds`, and nothing runs.
 
 Errors a client can act on carry `extensions.code`: BUSY, TIME_BUDGET, BAD_ARGUMENT, NOT_FOUND.
@@ -17,8 +17,8 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from directory.budget import Busy, OverBudget
-from directory.errors import BadArgument, NotFound, StatementTimedOut
+from directory.base.budget import Busy, OverBudget
+from directory.domain.errors import BadArgument, NotFound, StatementTimedOut
 from schema.limits import shape
 
 EXPENSIVE_FIELDS = frozenset({"coverageGaps", "places", "findPartners", "referralPaths"})

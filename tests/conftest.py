@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 import uvicorn
 
-from directory.config import Settings
+from directory.base.config import Settings
 from directory.store import EmbeddedStore, Store, open_store
-from directory.store.cypher import cypher
+from directory.store.engine.cypher import cypher
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# Third-party files the tests read, kept in the repository with their licence and attribution
+# (tests/data/hsds-3.0/README.md), so a clone alone runs every test.
+SHARED = Path(__file__).resolve().parent / "data"
 WIPE = cypher("tests.wipe", "MATCH (n) WHERE n:Organisation OR n:Service OR n:ImportRun OR n:Indicator "
                                "OR n:FederationRoot OR n:FeedEntry OR n:FeedRecord OR n:FeedHead OR n:Tombstone "
                                "OR n:Peer OR n:PeerFeed OR n:PeerRecord OR n:OrgIdentifier OR n:RestoreRun "
@@ -34,9 +36,18 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `pure` (`make test-pure`) run without the graph store, which starts only for a test
+    that asks for `data_dir` or a fixture built on it (`settings`, `store`, `live_server`, `api`).
+    A pure test asking for it is a mistake in the test: said here, before anything runs."""
+    for item in items:
+        if item.get_closest_marker("pure") and "data_dir" in getattr(item, "fixturenames", ()):
+            raise pytest.UsageError(f"{item.nodeid} is marked pure but asks for the graph store")
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A data folder with a store running on it for the whole session."""
+    """A data folder with a store running on it for the whole session (started on first use)."""
     data = tmp_path_factory.mktemp("store")
     server = EmbeddedStore(data, heap="768m").attach()
     yield data

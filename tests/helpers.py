@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 
-from directory import geometry, hxl, importer
-from directory.store.records import Store
-from directory.store.writes import WriteCounts
+from directory.domain import geometry
+from directory.exchange import importer
+from directory.formats import hxl
+from directory.store import Store, WriteCounts
 
 ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", "#geo+lat", "#geo+lon",
             "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description", "#org+code"]

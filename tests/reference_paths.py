@@ -27,8 +27,8 @@ def _distrust(trust: float | None) -> int:
 
 
 def _pack(order: str, hops: int, minutes: int, distrust: int) -> int:
-    first, second, third = {"hops": (hops, minutes, distrust), "response_time": (minutes, hops, distrust),
-                            "trust": (distrust, hops, minutes)}[order]
+    first, second, third = {"fewest_hops": (hops, minutes, distrust), "fastest_response": (minutes, hops, distrust),
+                            "highest_trust": (distrust, hops, minutes)}[order]
     return (first << 64) + (second << 32) + third
 
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from directory.config import Settings
-from directory.store.records import Store
+from directory.base.config import Settings
+from directory.store import Store
 from schema.limits import MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS
 from tests.conftest import LiveServer
 from tests.helpers import Api, load, org, service

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from directory.store.records import Store
+from directory.store import Store
 from tests.helpers import Api, load, org, service
 
 pytestmark = pytest.mark.anyio
@@ -137,7 +137,7 @@ async def test_response_time_sorting_uses_visible_services_only(store: Store, ap
         service("fast-hidden", "secret-fast", **{"#meta+visibility": "restricted"}),
         service("slow-visible", "secret-fast"),
     ])
-    from directory.store.cypher import cypher
+    from directory.store.engine.cypher import cypher
 
     await store.graph.write(cypher("tests.set_hours", """
         UNWIND $rows AS r MATCH (s:Service {id: r.id}) SET s.response_hours = r.h"""),

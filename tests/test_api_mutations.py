@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from directory.store.cypher import cypher
-from directory.store.records import Store
-from directory.viewer import STEWARD
+from directory.domain.viewer import STEWARD
+from directory.store import Store
+from directory.store.engine.cypher import cypher
 from tests.helpers import Api, load, org, service
 
 pytestmark = pytest.mark.anyio

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from directory.audit import read_all
-from directory.config import Settings
-from directory.store.records import Store
+from directory.base.audit import read_all
+from directory.base.config import Settings
+from directory.store import Store
 from tests.helpers import Api, load, org, service, shown_in_cell
 
 pytestmark = pytest.mark.anyio
@@ -94,7 +94,7 @@ async def test_bad_and_revoked_tokens_are_refused(store: Store, api: Api) -> Non
 
 
 async def test_only_a_hash_of_the_token_is_stored(store: Store) -> None:
-    from directory.store.cypher import cypher
+    from directory.store.engine.cypher import cypher
 
     _, token = await store.tokens.create("steward", None)
     rows = await store.graph.read(cypher("tests.tokens", "MATCH (t:ApiToken) RETURN properties(t) AS p"))
@@ -104,7 +104,7 @@ async def test_only_a_hash_of_the_token_is_stored(store: Store) -> None:
 
 
 async def test_a_member_token_needs_an_existing_organisation(store: Store) -> None:
-    from directory.errors import BadArgument, NotFound
+    from directory.domain.errors import BadArgument, NotFound
 
     with pytest.raises(NotFound):
         await store.tokens.create("member", "test:nobody")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from directory.store.records import Store
+from directory.store import Store
 from tests.conftest import LiveServer
 from tests.helpers import Api, load, org, service
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from directory import demo
-from directory.errors import Conflict, RestoreRefused, ValidationFailed
-from directory.store import backup
-from directory.store.cypher import cypher
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS
+from directory.domain.errors import Conflict, RestoreRefused, ValidationFailed
+from directory.domain.viewer import ANONYMOUS
+from directory.exchange import demo
+from directory.store import Store, backup
+from directory.store.engine.cypher import cypher
 from tests.conftest import WIPE, WIPE_TERMS
 
 pytestmark = pytest.mark.anyio
@@ -111,7 +110,7 @@ async def test_a_failed_restore_deletes_what_it_wrote(store: Store, how: str) ->
 RESTORE_AND_DIE = """
 import asyncio, os, sys
 from pathlib import Path
-from directory.config import Settings
+from directory.base.config import Settings
 from directory.store import backup, open_store
 
 def die_once_organisations_are_written(message):

@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from directory.errors import RestoreRefused
-from directory.store import backup, peers
-from directory.store.cypher import cypher
-from directory.store.listing import Filter
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD
+from directory.domain.errors import RestoreRefused
+from directory.domain.viewer import ANONYMOUS, STEWARD
+from directory.store import Filter, Store, backup
+from directory.store.engine.cypher import cypher
+from directory.store.federation import peers
 from federation.canonical import canonical
 from tests.conftest import WIPE, LiveServer
 from tests.feeds import Publisher

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from directory import budget
-from directory.budget import Busy, OverBudget, Slots
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS
+from directory.base import budget
+from directory.base.budget import Busy, OverBudget, Slots
+from directory.domain.viewer import ANONYMOUS
+from directory.store import Store
 from schema import schema
 from schema.context import Context
 from tests.helpers import load, org, service

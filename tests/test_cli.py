@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from directory.cli import parser
-from directory.store.embedded import running_store
+from directory.store import running_store
 from tests.helpers import ORG_TAGS, csv_bytes, org
 
 DIRECTORY = [sys.executable, "-m", "directory.cli"]

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from directory.audit import read_all
-from directory.model import Organisation
-from directory.store.records import Store
-from directory.store.writes import now
-from directory.viewer import STEWARD
+from directory.base.audit import read_all
+from directory.base.clock import now
+from directory.domain.model import Organisation
+from directory.domain.viewer import STEWARD
+from directory.store import Store
 from tests.helpers import Api, load, org, service
 
 pytestmark = pytest.mark.anyio

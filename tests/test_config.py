@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from directory.config import Settings
-from directory.errors import ConfigError
+from directory.base.config import Settings
+from directory.domain.errors import ConfigError
+
+pytestmark = pytest.mark.pure
 
 
 @pytest.mark.parametrize(("variable", "value"), [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from directory import demo
-from directory.config import Settings
-from directory.errors import NotFound
-from directory.store.records import Store
-from directory.viewer import STEWARD
+from directory.base.config import Settings
+from directory.domain.errors import NotFound
+from directory.domain.viewer import STEWARD
+from directory.exchange import demo
+from directory.store import Store
 from directory.web import create_app
 from tests.conftest import LiveServer
 from tests.helpers import Api

@@ -8,10 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from directory import demo, hxl
+from directory.base.config import _VARIABLES
 from directory.cli import parser
-from directory.config import _VARIABLES
-from directory.store.records import Store
+from directory.exchange import demo
+from directory.formats import hxl
+from directory.store import Store
 from tests.conftest import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,25 @@ def test_every_cli_verb_and_option_is_in_the_readme() -> None:
 def test_every_setting_is_in_the_readme() -> None:
     for _, variable, _ in _VARIABLES:
         assert variable in README, variable
+
+
+def test_every_check_and_test_the_threat_model_cites_exists() -> None:
+    doc = (ROOT / "docs" / "threat-model.md").read_text()
+    cited = set(re.findall(r"`((?:directory|federation|schema|maps|tests)/[\w/.-]+\.py)(?:::([\w.]+))?`", doc))
+    assert len(cited) > 100
+    for path, name in sorted(cited):
+        assert (ROOT / path).is_file(), f"docs/threat-model.md cites {path}, which is not there"
+        if name:  # a function, class, method or constant: `file::name` or `file::Class.name`
+            last = name.split(".")[-1]
+            found = re.search(rf"^\s*(?:async def|def|class) {last}\b|^\s*{last}\s*[:=]", (ROOT / path).read_text(),
+                              re.M)
+            assert found, f"docs/threat-model.md cites {path}::{name}, which is not there"
+
+
+def test_no_doc_or_test_reads_anything_outside_the_repository() -> None:
+    outside = "../" + "shared"  # the notes and files a clone does not have
+    texts = [ROOT / "README.md", ROOT / "DEVELOPERS.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "tests").glob("*.py")]
+    assert [str(path) for path in texts if outside in path.read_text()] == []
 
 
 @pytest.mark.anyio

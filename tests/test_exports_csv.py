@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from directory import demo, exports, hxl, importer
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.exchange import demo, exports, importer
+from directory.formats import hxl
 from directory.jobs import partners
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Store
 from tests.conftest import WIPE
 from tests.helpers import csv_bytes, load, org, service
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from directory.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
-from directory.taxonomy import DEFENDER_GROUPS, ORGANISATION_KINDS, SERVICE_TYPES
-from directory.validation import Vocabulary
+from directory.domain.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
+from directory.domain.taxonomy import DEFENDER_GROUPS, ORGANISATION_KINDS, SERVICE_TYPES
+from directory.domain.validation import Vocabulary
 from federation import received
 from federation.bodies import BadBody, link_body, organisation_body, service_body
 from federation.canonical import canonical, parse
+
+pytestmark = pytest.mark.pure
 
 PEER = "peer.example"
 VOCAB = Vocabulary({})

@@ -1,5 +1,5 @@
 """A page of a peer's feed is verified whole before anything is written: the attacks of
-../shared/notes/federation.md that a page can carry, each given and expected (numbered as there)."""
+docs/threat-model.md that a page can carry, each given and expected (`test_11_...` proves F11)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from federation import feed
 from federation.feed import Equivocation, PeerState, Refused, Stale, verify_page
 from federation.keys import SigningKey, b64, unb64
 from tests.feeds import Publisher
+
+pytestmark = pytest.mark.pure
 
 NOW = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)
 

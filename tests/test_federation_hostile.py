@@ -18,10 +18,10 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from directory.model import Location, Organisation, Precision, Visibility
-from directory.store import peers
-from directory.store.records import Store
-from directory.viewer import STEWARD
+from directory.domain.model import Location, Organisation, Precision, Visibility
+from directory.domain.viewer import STEWARD
+from directory.store import Store
+from directory.store.federation import peers
 from federation import bodies, fetch, merkle, service
 from federation.canonical import NotCanonical, canonical, parse
 from federation.feed import (
@@ -532,7 +532,7 @@ async def test_a_signed_request_holding_a_huge_integer_is_refused_not_a_server_e
 
     import httpx
 
-    from directory.config import Settings
+    from directory.base.config import Settings
     from federation.identity import write_keys
 
     write_keys(tmp_path / "online", [SigningKey.generate()])  # a publishing directory: it serves feeds

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from directory.config import Settings
-from directory.store.records import Store
+from directory.base.config import Settings
+from directory.store import Store
 from federation.canonical import parse
 from federation.identity import read_keys
 from federation.keys import Untrusted, first_root, next_root

@@ -1,7 +1,7 @@
 """The federation's building blocks: canonical bytes, keys and roots of trust, the Merkle tree.
 
-Each attack from ../shared/notes/federation.md that these pieces alone must refuse is a test here,
-numbered as in the notes.
+Each attack of docs/threat-model.md that these pieces alone must refuse is a test here; the
+sections name the attacks' ids.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from federation import merkle
 from federation.canonical import NotCanonical, canonical, parse
 from federation.keys import Root, SigningKey, Untrusted, b64, first_root, next_root, seal, signers, verify
 
-# -- canonical JSON (attack 15) ------------------------------------------------------------
+pytestmark = pytest.mark.pure
+
+
+# -- canonical JSON (F15) ------------------------------------------------------------------
 
 
 def test_canonical_bytes_follow_rfc_8785_not_sort_keys() -> None:
@@ -51,7 +54,7 @@ def test_floats_cannot_be_signed() -> None:
         canonical({"latitude": 6.25})
 
 
-# -- keys and roots (attacks 7, 8, 9, 10) ---------------------------------------------------
+# -- keys and roots (F7, F8, F9, F10, F20, F23) --------------------------------------------
 
 def _root(version: int, root_keys: list[SigningKey], threshold: int, online: list[SigningKey],
           directory: str = "peer.example") -> Root:
@@ -120,7 +123,7 @@ def test_a_root_expires_on_a_frozen_clock() -> None:
     assert root.expired(datetime(2030, 1, 1, tzinfo=UTC))
 
 
-# -- the Merkle tree (attacks 1, 2, 11) ---------------------------------------------------------
+# -- the Merkle tree (F1, F2, F11) ---------------------------------------------------------
 
 LEAVES = [merkle.leaf_hash(f"entry {i}".encode()) for i in range(70)]
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from directory.store.records import Store
-from directory.viewer import STEWARD
+from directory.domain.viewer import STEWARD
+from directory.store import Store
 from federation import feed
 from federation.canonical import parse
 from federation.keys import Root, SigningKey

@@ -15,11 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from directory import places
-from directory.model import Coverage, Location, Organisation, Precision, Presence, Service
-from directory.store.listing import Filter
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD
+from directory.domain import places
+from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service
+from directory.domain.viewer import ANONYMOUS, STEWARD
+from directory.store import Filter, Store
 from federation import bodies
 from federation.canonical import canonical
 from federation.keys import format_time
@@ -112,7 +111,7 @@ def hostile_publisher() -> Publisher:
 
 
 async def pull(store: Store, peer: Peer, url: str) -> Outcome:
-    from directory.store import peers
+    from directory.store.federation import peers
 
     if await peers.one(store.graph, P, missing_ok=True) is None:
         root = canonical(peer.roots[0]).decode()
@@ -207,8 +206,8 @@ async def test_an_unsound_new_revision_withdraws_the_record(store: Store) -> Non
 
 
 async def test_records_received_before_these_checks_are_taken_again_through_them(store: Store) -> None:
-    from directory.store import peers
-    from directory.store.schema import SET_VERSION, VERSION, ensure_schema
+    from directory.store.engine.schema import SET_VERSION, VERSION, ensure_schema
+    from directory.store.federation import peers
 
     await load(store, [org("ours")])
     p = Publisher(directory=P)
@@ -255,7 +254,7 @@ async def test_a_dropped_organisation_takes_its_services_and_resync_takes_them_w
 
 
 async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Store) -> None:
-    from directory.store import peers
+    from directory.store.federation import peers
 
     p = Publisher(directory=P)
     p.add("casa", body=organisation("casa"))
@@ -337,7 +336,7 @@ async def test_a_record_now_marked_for_another_audience_is_withdrawn_without_nam
 
 async def test_a_peer_removed_while_its_page_was_on_its_way_gets_nothing_written(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from directory.store import peers
+    from directory.store.federation import peers
     from federation import merge
 
     p = Publisher(directory=P)

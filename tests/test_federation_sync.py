@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from directory.model import Location, Organisation, Precision, Visibility
-from directory.store import mapping, peers
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD
+from directory.domain.model import Location, Organisation, Precision, Visibility
+from directory.domain.viewer import ANONYMOUS, STEWARD
+from directory.store import Store
+from directory.store.federation import peers
+from directory.store.records import mapping
 from federation import bodies, fetch, sync
 from federation.canonical import canonical
 from federation.keys import SigningKey, b64, seal
@@ -166,7 +167,7 @@ async def test_8_and_9_a_rotation_is_followed_from_the_pinned_root_and_new_keys_
     peer.publisher.online = [SigningKey.generate()]
     signed = dict(peer.publisher.root.signed(), version=2)
     peer.roots.append(seal(signed, peer.publisher.root_keys[:2]))
-    [revoked] = await syncer(store).sync_all()  # 8: entries still signed by the key the new root dropped
+    [revoked] = await syncer(store).sync_all()  # F8: entries still signed by the key the new root dropped
     assert "signed by 0 of the 1 keys" in revoked.error and (await state(store))[0].root_version == 2
     peer.publisher.resign()
     [outcome] = await syncer(store).sync_all(force=True)

@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from directory.audit import AuditLog
-from directory.files import private_open, tighten
+from directory.base.audit import AuditLog
+from directory.base.files import private_open, tighten
+from directory.domain.viewer import STEWARD
 from directory.store import EmbeddedStore
-from directory.viewer import STEWARD
 from federation import identity
 from federation.keys import SigningKey
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from directory.errors import BadArgument
-from directory.store.listing import Filter
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS
+from directory.domain.errors import BadArgument
+from directory.domain.viewer import ANONYMOUS
+from directory.store import Filter, Store
 from tests.conftest import LiveServer
 from tests.helpers import Api, load, org, service
 

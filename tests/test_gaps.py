@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from directory import hxl, indicators
-from directory.errors import BadArgument, NotFound, ValidationFailed
+from directory.domain.errors import BadArgument, NotFound, ValidationFailed
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.formats import hxl, indicators
 from directory.jobs.gaps import Flag, GapMatrix, GapQuestion, coverage_gaps
-from directory.store import needs
-from directory.store.cypher import cypher
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Store
+from directory.store.engine.cypher import cypher
+from directory.store.records import needs
 from tests.helpers import Api, csv_bytes, load, org, service
 
 pytestmark = pytest.mark.anyio

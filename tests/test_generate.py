@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from directory.generate import build
+from directory.exchange.generate import build
 
 
 def test_same_seed_same_directory_other_seed_other_directory() -> None:

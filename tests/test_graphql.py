@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from directory import demo
-from directory.store.records import Store
+from directory.exchange import demo
+from directory.store import Store
 from tests.conftest import LiveServer
 from tests.helpers import shown_in_cell
 

@@ -16,15 +16,16 @@ from typing import Any
 
 import pytest
 
-from directory import ids
-from directory.config import Settings
-from directory.errors import ConfigError
-from directory.model import Organisation, Visibility
-from directory.store import peers, sameas
-from directory.store.records import Store
-from directory.store.writes import now, write_records
-from directory.terminal import SafeFormatter, out, safe
-from directory.viewer import ANONYMOUS
+from directory.base.clock import now
+from directory.base.config import Settings
+from directory.base.terminal import SafeFormatter, out, safe
+from directory.domain import ids
+from directory.domain.errors import ConfigError
+from directory.domain.model import Organisation, Visibility
+from directory.domain.viewer import ANONYMOUS
+from directory.store import Store
+from directory.store.federation import peers, sameas
+from directory.store.records.writes import write_records
 from federation.canonical import canonical
 from federation.keys import Untrusted, first_root, next_root, seal
 from tests.conftest import LiveServer
@@ -290,7 +291,7 @@ async def test_peer_list_show_sync_and_their_log_lines_escape_what_a_peer_sent(s
 
 
 def test_the_cli_installs_the_escaping_log_handler_once() -> None:
-    code = ("import logging; from directory.terminal import install_log_escaping as i; "
+    code = ("import logging; from directory.base.terminal import install_log_escaping as i; "
             "assert i() is i(); logging.getLogger('directory.federation').warning('peer %s', '\\x1b]0;evil\\x07')")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={**os.environ})

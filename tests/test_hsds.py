@@ -8,15 +8,17 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from directory import demo, exports, hsds, importer
-from directory.errors import ValidationFailed
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD
+from directory.domain.errors import ValidationFailed
+from directory.domain.viewer import ANONYMOUS, STEWARD
+from directory.exchange import demo, exports, importer
+from directory.formats import hsds
+from directory.store import Store
 from tests.conftest import SHARED, WIPE
 from tests.helpers import shown_in_cell
 
 pytestmark = pytest.mark.anyio
-COMPILED = SHARED / "hsds-3.0" / "schema" / "compiled"
+HSDS = SHARED / "hsds-3.0"  # Open Referral's schemas and examples, vendored: tests/data/hsds-3.0/README.md
+COMPILED = HSDS / "schema" / "compiled"
 
 
 def validator(name: str) -> Draft202012Validator:
@@ -82,7 +84,7 @@ async def test_export_then_import_into_an_empty_store_gives_the_same_records(sto
 
 
 async def test_foreign_hsds_file_is_checked_like_any_other_input(store: Store) -> None:
-    example = json.loads((SHARED / "hsds-3.0" / "examples" / "organization_full.json").read_text())
+    example = json.loads((HSDS / "examples" / "organization_full.json").read_text())
     orgs, _ = hsds.parse_organisations(json.dumps(example).encode(), "organization_full.json", "national-ngo")
     # The official example carries latitude 100: refused, with the JSON path of the field.
     with pytest.raises(ValidationFailed) as caught:
@@ -229,9 +231,9 @@ def test_a_malformed_services_file_is_refused_the_same_way() -> None:
 
 def test_the_official_examples_pass_the_checks_and_rows_carry_the_line_of_their_record() -> None:
     for name in ("organization_full.json", "organization_list.json"):
-        hsds.parse_organisations((SHARED / "hsds-3.0" / "examples" / name).read_bytes(), name)
+        hsds.parse_organisations((HSDS / "examples" / name).read_bytes(), name)
     for name in ("service_full.json", "service_list.json"):
-        hsds.parse_services((SHARED / "hsds-3.0" / "examples" / name).read_bytes(), name, {})
+        hsds.parse_services((HSDS / "examples" / name).read_bytes(), name, {})
     orgs, _ = hsds.parse_organisations(dumps([org_json(1), org_json(2)]), "o.json")
     assert [(row.line, row.fields["name"]) for row in orgs.rows] == [(2, ("$[0].name", "Organisation 1")),
                                                                     (7, ("$[1].name", "Organisation 2"))]

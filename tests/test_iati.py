@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from directory import iati
-from directory.config import Settings
-from directory.errors import ValidationFailed
-from directory.model import Visibility
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD
+from directory.base.config import Settings
+from directory.domain.errors import ValidationFailed
+from directory.domain.model import Visibility
+from directory.domain.viewer import ANONYMOUS, STEWARD
+from directory.formats import iati
+from directory.store import Store
 from tests.helpers import load, org
 from tests.test_cli import DIRECTORY
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from directory import hxl, importer
-from directory.errors import ValidationFailed
-from directory.store.listing import Filter as OrganisationFilter
-from directory.store.records import Store
-from directory.viewer import STEWARD
+from directory.domain.errors import ValidationFailed
+from directory.domain.viewer import STEWARD
+from directory.exchange import importer
+from directory.formats import hxl
+from directory.store import Filter as OrganisationFilter
+from directory.store import Store
 from tests.helpers import ORG_TAGS, csv_bytes, load, org, service
 
 pytestmark = pytest.mark.anyio

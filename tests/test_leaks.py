@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from directory import exports
-from directory.store.listing import Filter, Near, Sort
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.exchange import exports
+from directory.store import Filter, Near, Sort, Store
 from federation.publish import Publisher
 from tests.helpers import Api, load, org, service
 from tests.test_federation_publish import ONLINE, latest, read_all

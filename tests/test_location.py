@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from directory import geometry, places
-from directory.location import published
-from directory.model import Location, Precision
+from directory.domain import geometry, places
+from directory.domain.location import published
+from directory.domain.model import Location, Precision
+
+pytestmark = pytest.mark.pure
 
 # Points inside their subdivisions, from Natural Earth's label points, plus coastal and border cities.
 CITIES = [

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from directory.config import Settings
-from directory.store.records import Store
+from directory.base.config import Settings
+from directory.store import Store
 from tests.conftest import LiveServer
 from tests.helpers import load, org, refers, service
 from tests.test_iati import directory
@@ -165,7 +165,7 @@ async def test_directory_map_writes_a_standalone_file(store: Store, settings: Se
 
 
 async def test_an_online_tile_layer_appears_only_when_configured(store: Store, tmp_path: Path) -> None:
-    from directory.viewer import ANONYMOUS
+    from directory.domain.viewer import ANONYMOUS
     from maps.page import Options
     from maps.questions import draw
     from maps.routes import policy

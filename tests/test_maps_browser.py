@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from directory import demo
-from directory.store.records import Store
+from directory.exchange import demo
+from directory.store import Store
 from maps.gaps_map import WORSE
 from maps.page import LAND
 from tests.browser import blend, chromium, close_to, visit

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from directory import places
-from directory.errors import BadArgument, NotFound
+from directory.domain import places
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs.partners import WEIGHTS, PartnerQuestion, find_partners
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Store
 from tests.helpers import Api, load, org, service
 
 pytestmark = pytest.mark.anyio

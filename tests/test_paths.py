@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from directory.errors import BadArgument
+from directory.domain.errors import BadArgument
 from directory.jobs.paths import PathOrder, Referral, best_chains
 from tests import reference_paths
+
+pytestmark = pytest.mark.pure
 
 NODES = [f"n{i}" for i in range(7)]
 HOURS = st.sampled_from([None, 1.0, 6.0, 24.0, 72.0])
@@ -44,13 +46,13 @@ def test_each_order_worked_by_hand() -> None:
     links = [hop("a", "p", 72, 0.3), hop("a", "b", 1, 0.9), hop("b", "p", 1, 0.9),
              hop("a", "c", 6, 0.8), hop("c", "d", 6, 0.8), hop("d", "p", 6, 0.8)]
     providers = {"p": 24.0}
-    by_hops = best_chains("a", links, providers, PathOrder.HOPS, 3, 4)
+    by_hops = best_chains("a", links, providers, PathOrder.FEWEST_HOPS, 3, 4)
     assert [c.organisations for c in by_hops] == [("a", "p"), ("a", "b", "p"), ("a", "c", "d", "p")]
-    by_time = best_chains("a", links, providers, PathOrder.RESPONSE_TIME, 3, 4)
+    by_time = best_chains("a", links, providers, PathOrder.FASTEST_RESPONSE, 3, 4)
     # 1+1+24 = 26 h; 6+6+6+24 = 42 h; 72+24 = 96 h
     assert [(c.organisations, c.response_hours) for c in by_time] == [
         (("a", "b", "p"), 26.0), (("a", "c", "d", "p"), 42.0), (("a", "p"), 96.0)]
-    by_trust = best_chains("a", links, providers, PathOrder.TRUST, 3, 4)
+    by_trust = best_chains("a", links, providers, PathOrder.HIGHEST_TRUST, 3, 4)
     # 0.81; 0.512; 0.3
     assert [c.organisations for c in by_trust] == [("a", "b", "p"), ("a", "c", "d", "p"), ("a", "p")]
     assert by_trust[0].trust == pytest.approx(0.81)
@@ -58,31 +60,31 @@ def test_each_order_worked_by_hand() -> None:
 
 def test_hop_limit_cuts_longer_chains() -> None:
     links = [hop("a", "b"), hop("b", "c"), hop("c", "p")]
-    assert best_chains("a", links, {"p": None}, PathOrder.HOPS, 3, 2) == []
-    assert [c.hops for c in best_chains("a", links, {"p": None}, PathOrder.HOPS, 3, 3)] == [3]
+    assert best_chains("a", links, {"p": None}, PathOrder.FEWEST_HOPS, 3, 2) == []
+    assert [c.hops for c in best_chains("a", links, {"p": None}, PathOrder.FEWEST_HOPS, 3, 3)] == [3]
 
 
 def test_source_that_provides_comes_first_with_no_hops() -> None:
-    chains = best_chains("a", [hop("a", "p", 1, 1.0)], {"a": 48.0, "p": 1.0}, PathOrder.HOPS, 2, 3)
+    chains = best_chains("a", [hop("a", "p", 1, 1.0)], {"a": 48.0, "p": 1.0}, PathOrder.FEWEST_HOPS, 2, 3)
     assert [c.organisations for c in chains] == [("a",), ("a", "p")]
     assert chains[0].hops == 0 and chains[0].referrals == ()
 
 
 def test_cycles_are_never_walked() -> None:
     links = [hop("a", "b"), hop("b", "a"), hop("b", "c"), hop("c", "b"), hop("c", "p")]
-    chains = best_chains("a", links, {"p": None}, PathOrder.HOPS, 10, 6)
+    chains = best_chains("a", links, {"p": None}, PathOrder.FEWEST_HOPS, 10, 6)
     assert [c.organisations for c in chains] == [("a", "b", "c", "p")]
 
 
 def test_ties_are_broken_by_ids() -> None:
     links = [hop("a", "y"), hop("a", "x"), hop("x", "p"), hop("y", "p")]
-    chains = best_chains("a", links, {"p": None}, PathOrder.HOPS, 2, 3)
+    chains = best_chains("a", links, {"p": None}, PathOrder.FEWEST_HOPS, 2, 3)
     assert [c.organisations for c in chains] == [("a", "x", "p"), ("a", "y", "p")]
 
 
 def test_no_path_and_bad_arguments() -> None:
-    assert best_chains("a", [hop("p", "a")], {"p": None}, PathOrder.HOPS, 3, 4) == []
+    assert best_chains("a", [hop("p", "a")], {"p": None}, PathOrder.FEWEST_HOPS, 3, 4) == []
     with pytest.raises(BadArgument, match="k"):
-        best_chains("a", [], {}, PathOrder.HOPS, 0, 4)
+        best_chains("a", [], {}, PathOrder.FEWEST_HOPS, 0, 4)
     with pytest.raises(BadArgument, match="maxHops"):
-        best_chains("a", [], {}, PathOrder.HOPS, 1, 7)
+        best_chains("a", [], {}, PathOrder.FEWEST_HOPS, 1, 7)

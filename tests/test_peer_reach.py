@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from directory.model import Link, Organisation, Service
-from directory.store import peers, sameas, search
-from directory.store.listing import Filter
-from directory.store.records import Store
-from directory.store.writes import now, write_records
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.base.clock import now
+from directory.domain.model import Link, Organisation, Service
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Filter, Store
+from directory.store.federation import peers, sameas
+from directory.store.records import search
+from directory.store.records.writes import write_records
 from tests.conftest import LiveServer
 from tests.feeds import Publisher
 from tests.helpers import Api
@@ -189,7 +190,7 @@ async def test_a_rejection_survives_the_peer_purging_and_resending_the_record(st
 
 
 async def test_migration_8_turns_decision_edges_into_decisions(store: Store) -> None:
-    from directory.store.schema import SET_VERSION, ensure_schema
+    from directory.store.engine.schema import SET_VERSION, ensure_schema
 
     await store.upsert([Organisation(id="test:a", name="A", kind="local-group"),
                         Organisation(id="test:b", name="B", kind="local-group", identifiers=[CODE])], [], [])

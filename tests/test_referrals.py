@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from directory.errors import BadArgument, NotFound
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import Question, referral_paths
-from directory.store.cypher import cypher
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Store
+from directory.store.engine.cypher import cypher
 from tests import reference_paths
 from tests.helpers import Api, load, org, refers, service
 
@@ -53,7 +53,7 @@ async def seed(store: Store) -> None:
     ])
 
 
-def ask(order: PathOrder = PathOrder.HOPS, k: int = 5, **kwargs: object) -> Question:
+def ask(order: PathOrder = PathOrder.FEWEST_HOPS, k: int = 5, **kwargs: object) -> Question:
     fields: dict[str, object] = {"service_type": "legal-aid", "country": "CO", "source": "test:ingo", "k": k,
                                  "max_hops": 4, "order": order}
     fields.update(kwargs)
@@ -68,12 +68,12 @@ async def test_each_order_on_the_hand_worked_graph(store: Store) -> None:
     await seed(store)
     # Visible to ingo's member: ingo>a>p1 (2 hops, 12+24+24 = 60 h, trust 0.72), ingo>a>p1>p2 (3 hops,
     # 12+24+6+6 = 48 h, 0.648), ingo>b>c>p2 (3 hops, 6+6+6+6 = 24 h, 0.343). p0 confirmed it has no capacity.
-    by_hops = await referral_paths(store, INGO, ask(PathOrder.HOPS))
+    by_hops = await referral_paths(store, INGO, ask(PathOrder.FEWEST_HOPS))
     assert chains(by_hops) == [("ingo", "a", "p1"), ("ingo", "b", "c", "p2"), ("ingo", "a", "p1", "p2")]
     assert [(p.rank, p.chain.hops, p.chain.response_hours) for p in by_hops] == [(1, 2, 60), (2, 3, 24), (3, 3, 48)]
-    by_time = await referral_paths(store, INGO, ask(PathOrder.RESPONSE_TIME))
+    by_time = await referral_paths(store, INGO, ask(PathOrder.FASTEST_RESPONSE))
     assert chains(by_time) == [("ingo", "b", "c", "p2"), ("ingo", "a", "p1", "p2"), ("ingo", "a", "p1")]
-    by_trust = await referral_paths(store, INGO, ask(PathOrder.TRUST))
+    by_trust = await referral_paths(store, INGO, ask(PathOrder.HIGHEST_TRUST))
     assert chains(by_trust) == [("ingo", "a", "p1"), ("ingo", "a", "p1", "p2"), ("ingo", "b", "c", "p2")]
     assert by_trust[0].chain.trust == pytest.approx(0.72)
     first = by_hops[0]
@@ -85,12 +85,12 @@ async def test_each_order_on_the_hand_worked_graph(store: Store) -> None:
 
 async def test_hidden_intermediaries_give_nothing_away(store: Store) -> None:
     await seed(store)
-    member_view = await referral_paths(store, INGO, ask(PathOrder.RESPONSE_TIME))
-    steward_view = await referral_paths(store, STEWARD, ask(PathOrder.HOPS, k=3))
+    member_view = await referral_paths(store, INGO, ask(PathOrder.FASTEST_RESPONSE))
+    steward_view = await referral_paths(store, STEWARD, ask(PathOrder.FEWEST_HOPS, k=3))
     # The steward sees the quick chain through the restricted h, the restricted p3 and the restricted link b>p1.
     assert chains(steward_view) == [("ingo", "h", "p2"), ("ingo", "a", "p3"), ("ingo", "b", "p1")]
     await store.graph.write(DROP_HIDDEN)
-    assert await referral_paths(store, INGO, ask(PathOrder.RESPONSE_TIME)) == member_view
+    assert await referral_paths(store, INGO, ask(PathOrder.FASTEST_RESPONSE)) == member_view
 
 
 async def test_zero_capacity_unknown_to_anonymous_and_closed_services(store: Store) -> None:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from directory.config import Settings
-from directory.errors import DataFolderInUse, StatementTimedOut
-from directory.model import Organisation
-from directory.store import EmbeddedStore, layout, open_store
-from directory.store.cypher import cypher
-from directory.store.embedded import running_store
-from directory.viewer import STEWARD
+from directory.base.config import Settings
+from directory.domain.errors import DataFolderInUse, StatementTimedOut
+from directory.domain.model import Organisation
+from directory.domain.viewer import STEWARD
+from directory.store import EmbeddedStore, open_store, running_store
+from directory.store.engine import layout
+from directory.store.engine.cypher import cypher
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -56,7 +56,7 @@ def test_a_second_store_on_the_same_folder_is_refused_clearly(tmp_path: Path) ->
     server = EmbeddedStore(tmp_path / "data", heap="256m").attach()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "directory.store.launcher", "--data", str(server.data), "--bolt-port", "1",
+            [sys.executable, "-m", "directory.store.engine.launcher", "--data", str(server.data), "--bolt-port", "1",
              "--http-port", "2"], capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 3 and "in use by another process" in proc.stderr
         # A client on the same folder talks to the running store instead of starting another.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from directory.errors import StoreError
-from directory.store.records import Store
-from directory.store.schema import SET_VERSION, VERSION, ensure_schema, schema_version
+from directory.domain.errors import StoreError
+from directory.store import Store
+from directory.store.engine.schema import SET_VERSION, VERSION, ensure_schema, schema_version
 
 pytestmark = pytest.mark.anyio
 

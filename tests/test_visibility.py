@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from directory.errors import NotFound
-from directory.store.listing import Filter as OrganisationFilter
-from directory.store.records import Store
-from directory.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.domain.errors import NotFound
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Filter as OrganisationFilter
+from directory.store import Store
 from tests.helpers import load, org, service, shown_in_cell
 
 pytestmark = pytest.mark.anyio

@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 
 import directory.store
-from directory.store.cypher import REGISTRY
+from directory.store.engine.cypher import REGISTRY
 
 HERE = Path(__file__).resolve().parent
 
 
 def statements() -> dict[str, str]:
-    for module in pkgutil.iter_modules(directory.store.__path__):
-        if module.name != "launcher":
-            importlib.import_module(f"directory.store.{module.name}")
+    for module in pkgutil.walk_packages(directory.store.__path__, "directory.store."):
+        if not module.name.endswith(".launcher"):
+            importlib.import_module(module.name)
     return dict(REGISTRY)
 
 

@@ -24,16 +24,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from directory import budget, places
-from directory.errors import BadArgument, NotFound
-from directory.indicators import Indicator
+from directory.base import budget
+from directory.domain import places
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.model import Indicator
+from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.domain.viewer import Viewer
 from directory.jobs.rules import capacity_current, day_of, is_stale, today
 from directory.jobs.tables import Column, Table
-from directory.store import coverage, gaps, needs
-from directory.store.gaps import Grant, Offer
-from directory.store.records import Store
-from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
-from directory.viewer import Viewer
+from directory.store import GapOffer as Offer
+from directory.store import Grant, Store
 
 REMOTE_WEIGHT = 0.5
 STALE_WEIGHT = 0.5
@@ -132,12 +132,12 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
         raise NotFound("organisation", q.donor)
 
-    found = await gaps.offers(store.graph, viewer, q.service_types, q.group)
+    found = await store.jobs.gap_offers(viewer, q.service_types, q.group)
     # The matrix is pure computation: in a worker thread, so other requests go on meanwhile.
     cells = await budget.in_thread(matrix_cells, found, wanted, types, viewer.sees_network_fields, on)
     recipients = sorted({o for c in cells for o in c.present + c.remote})
-    received = await gaps.grants(store.graph, viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
-    indicators = await needs.read(store.graph, viewer.params, q.indicators)
+    received = await store.jobs.grants(viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
+    indicators = await store.jobs.indicators(viewer, q.indicators)
     if q.indicators:
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
         if missing:
@@ -196,7 +196,7 @@ def _places(q: GapQuestion) -> list[places.Place]:
         if area is None:
             raise BadArgument("region", f"{q.region!r} is not world, region:NAME, subregion:NAME or an M49 code")
         return [places.countries()[c] for c in places.within(area)[1] if c not in places.UNPEOPLED]
-    return coverage.place_list(q.codes, q.country)
+    return places.place_list(q.codes, q.country)
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from directory import budget, places
-from directory.errors import BadArgument, NotFound
+from directory.base import budget
+from directory.domain import places
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.model import Organisation
+from directory.domain.taxonomy import SERVICE_TYPE
+from directory.domain.viewer import Viewer
 from directory.jobs.rules import age_days, day_of, today
 from directory.jobs.tables import Column, Table
-from directory.model import Organisation
-from directory.store import coverage, partners
-from directory.store.partners import Candidate
-from directory.store.records import Store
-from directory.taxonomy import SERVICE_TYPE
-from directory.viewer import Viewer
+from directory.store import Candidate, Store
 
 WEIGHTS = {"complementarity": 0.30, "coverage": 0.15, "distance": 0.10, "networks": 0.15, "language": 0.10,
            "response": 0.10, "freshness": 0.10}
@@ -87,14 +86,14 @@ async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: da
             raise BadArgument("radiusKm", f"must be more than 0 and at most {MAX_RADIUS_KM:g}")
         if point[0] is None or point[1] is None:
             raise BadArgument("radiusKm", "the organisation publishes no point to measure from; ask by country")
-        candidates = await partners.near(store.graph, viewer, source_id, wanted, point[0], point[1], q.radius_km)
+        candidates = await store.jobs.partners_near(viewer, source_id, wanted, point[0], point[1], q.radius_km)
         where = None
     else:
         code = q.country or (source.location.country if source.location else None)
         if not code:
             raise BadArgument("country", "is required: the organisation records no country")
-        where = coverage.one_place(code.strip(), "country")
-        candidates = await partners.reaching(store.graph, viewer, source_id, wanted, where)
+        where = places.one_place(code.strip(), "country")
+        candidates = await store.jobs.partners_reaching(viewer, source_id, wanted, where)
 
     links = await store.links_of(viewer, [source_id], "out") + await store.links_of(viewer, [source_id], "in")
     partnered = {link.target if link.source == source_id else link.source

@@ -21,8 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from directory import budget
-from directory.errors import BadArgument
+from directory.base import budget
+from directory.domain.errors import BadArgument
+from directory.domain.model import Referral
 from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
 
 MAX_K = 10
@@ -35,21 +36,19 @@ INFINITE: Cost = (1 << 62, 1 << 62, 1 << 62)
 
 
 class PathOrder(StrEnum):
-    HOPS = "hops"
-    RESPONSE_TIME = "response_time"
-    TRUST = "trust"
+    """Which cost counts first. One vocabulary for every channel: GraphQL shows the names
+    (FEWEST_HOPS), the CLI the values (fewest_hops), and maps and pages take either case."""
 
+    FEWEST_HOPS = "fewest_hops"
+    FASTEST_RESPONSE = "fastest_response"
+    HIGHEST_TRUST = "highest_trust"
 
-@dataclass(frozen=True)
-class Referral:
-    """One REFERS_TO link: `source` refers people to `target`."""
-
-    source: str
-    target: str
-    response_hours: float | None = None
-    trust: float | None = None
-    formal: bool | None = None
-    confirmed: str | None = None
+    @classmethod
+    def named(cls, text: str, argument: str = "order") -> PathOrder:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise BadArgument(argument, f"{text!r} is not one of {', '.join(o.name for o in cls)}") from None
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,9 @@ def distrust(trust: float | None) -> int:
 
 
 def _arrange(order: PathOrder, hops: int, mins: int, dist: int) -> Cost:
-    if order is PathOrder.HOPS:
+    if order is PathOrder.FEWEST_HOPS:
         return hops, mins, dist
-    if order is PathOrder.RESPONSE_TIME:
+    if order is PathOrder.FASTEST_RESPONSE:
         return mins, hops, dist
     return dist, hops, mins
 

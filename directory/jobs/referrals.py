@@ -11,17 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from directory import budget, places
-from directory.errors import BadArgument
-from directory.jobs.paths import Chain, PathOrder, Referral, best_chains, check_arguments
+from directory.base import budget
+from directory.domain import places
+from directory.domain.errors import BadArgument
+from directory.domain.model import Referral
+from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.domain.validation import require_language
+from directory.domain.viewer import Viewer
+from directory.jobs.paths import Chain, PathOrder, best_chains, check_arguments
 from directory.jobs.rules import CAPACITY_VALID_DAYS, UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST, capacity_current, today
 from directory.jobs.tables import Column, Table
-from directory.store import coverage, referrals
-from directory.store.records import Store
-from directory.store.referrals import Offer
-from directory.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
-from directory.validation import require_language
-from directory.viewer import Viewer
+from directory.store import ReferralOffer as Offer
+from directory.store import Store
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Question:
     language: str | None = None
     k: int = 3
     max_hops: int = 4
-    order: PathOrder = PathOrder.HOPS
+    order: PathOrder = PathOrder.FEWEST_HOPS
 
 
 async def referral_paths(store: Store, viewer: Viewer, question: Question,
@@ -72,16 +73,16 @@ async def referral_paths(store: Store, viewer: Viewer, question: Question,
         vocabulary.require(DEFENDER_GROUP, q.group, "group")
     if q.language is not None:
         require_language(q.language, "language")
-    where = coverage.one_place(q.country.strip(), "country")
-    seen = await referrals.fetch(store.graph, viewer, source, q.service_type, where, q.max_hops, q.group,
-                                 q.language.lower() if q.language else None)
+    where = places.one_place(q.country.strip(), "country")
+    seen = await store.jobs.referral_graph(viewer, source, q.service_type, where, q.max_hops, q.group,
+                                            q.language.lower() if q.language else None)
     offers: dict[str, list[Offer]] = {}
     for offer in seen.offers:
         if not (offer.capacity == 0 and capacity_current(offer.capacity_confirmed, on)):
             offers.setdefault(offer.provider, []).append(offer)
     providers = {p: _fastest(found) for p, found in offers.items()}
     chains = await budget.in_thread(best_chains, source, seen.referrals, providers, q.order, q.k, q.max_hops)
-    vetted = await referrals.vetters(store.graph, viewer, sorted({o for c in chains for o in c.organisations[1:]}))
+    vetted = await store.jobs.vetters(viewer, sorted({o for c in chains for o in c.organisations[1:]}))
     return [ReferralPath(rank, chain, [Step(r, _hop_reasons(r, vetted.get(r.target, []))) for r in chain.referrals],
                          offers[chain.provider], _provider_reasons(offers[chain.provider], where, on))
             for rank, chain in enumerate(chains, start=1)]

@@ -11,7 +11,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from directory.hxl import neutralise
+from directory.formats.hxl import neutralise
 
 
 @dataclass

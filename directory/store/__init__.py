@@ -1,8 +1,11 @@
 """The graph store: one driver, two servers (embedded ArcadeDB, or Neo4j 5).
 
 `open_store(settings)` is the only way in: it attaches to (or starts) the embedded store, or
-connects to the configured Neo4j, makes sure the schema is current, and returns a `Store` whose
-reads all take a `Viewer`. The backend differences live in `backends.py` and nowhere else.
+connects to the configured Neo4j, makes sure the schema is current, and returns the `Store`
+(`door.py`), whose reads all take a `Viewer`. This package's names below are all that other
+packages may import from it (an import contract checks it); its subpackages are the engine
+(driver, servers, schema), the record reads and writes, the jobs' reads and federation's storage.
+The backend differences live in `engine/backends.py` and nowhere else.
 """
 
 from __future__ import annotations
@@ -10,18 +13,41 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from directory.audit import AuditLog
-from directory.config import Settings
-from directory.errors import StoreUnavailable
-from directory.store import shelters
-from directory.store.backends import connection
-from directory.store.embedded import EmbeddedStore
-from directory.store.graph import Graph, make_driver
-from directory.store.records import Store
-from directory.store.schema import ensure_schema
-from directory.store.writes import now
+from directory.base.audit import AuditLog
+from directory.base.clock import now
+from directory.base.config import Settings
+from directory.domain.errors import StoreUnavailable
+from directory.store.door import SearchPage, Store, Transaction
+from directory.store.engine.backends import connection
+from directory.store.engine.embedded import EmbeddedStore, running_store
+from directory.store.engine.graph import Graph, make_driver
+from directory.store.engine.schema import ensure_schema
+from directory.store.federation.feeds import Changed, NewEntry, RecordState
+from directory.store.federation.feeds import record_key as feed_record_key
+from directory.store.federation.peers import Peer
+from directory.store.federation.peers import record_key as peer_record_key
+from directory.store.federation.received import ReceivedPage
+from directory.store.federation.sameas import MOST_PROPOSALS, Proposals, SameAsOf, merged_view
+from directory.store.jobs.gaps import Grant
+from directory.store.jobs.gaps import Offer as GapOffer
+from directory.store.jobs.partners import Candidate
+from directory.store.jobs.partners import Offer as PartnerOffer
+from directory.store.jobs.referrals import Offer as ReferralOffer
+from directory.store.jobs.referrals import ReferralGraph
+from directory.store.records import shelters
+from directory.store.records.coverage import ProviderCount
+from directory.store.records.edits import Edit, EditRefused, new_id
+from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
+from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
+from directory.store.records.writes import Prepared, WriteCounts, prepare
 
-__all__ = ["EmbeddedStore", "Graph", "Store", "open_store"]
+__all__ = [
+    "MAX_PAGE", "MOST_PROPOSALS", "Candidate", "Changed", "Edit", "EditRefused", "EmbeddedStore", "Filter",
+    "GapOffer", "Grant", "MapPoint", "MapPoints", "Near", "NewEntry", "Page", "PartnerOffer", "Peer",
+    "PointFilter", "Prepared", "Proposals", "ProviderCount", "ReceivedPage", "RecordState", "ReferralGraph",
+    "ReferralOffer", "SameAsOf", "SearchPage", "Sort", "Store", "Transaction", "WriteCounts", "feed_record_key",
+    "merged_view", "new_id", "open_store", "peer_record_key", "prepare", "running_store",
+]
 
 
 @asynccontextmanager

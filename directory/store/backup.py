@@ -4,7 +4,7 @@ The first line is a header; then one line per taxonomy term, organisation and se
 order, each carrying its relationships. Every property is written as stored (timestamps are
 already text), so nothing is converted on the way out or back. A backup holds restricted
 records: it is for stewards, and the file should be kept like the data folder itself (the CLI
-writes it owner-only, `directory.files`).
+writes it owner-only, `directory.base.files`).
 
 Both directions stream, so memory does not grow with the directory:
 
@@ -53,15 +53,17 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from directory.bulk import paused_gc
-from directory.errors import Problem, RestoreRefused, ValidationFailed
-from directory.model import LINK_TYPES
-from directory.store import peers
-from directory.store.cypher import cypher
-from directory.store.graph import Graph, Tx
-from directory.store.schema import LABEL_GROUPS, VERSION, upgrade_records
-from directory.store.writes import LINK_IDENTIFIED, identifier_codes, now
-from directory.validation import LOCAL_ID
+from directory.base.bulk import paused_gc
+from directory.base.clock import now
+from directory.domain.errors import Problem, RestoreRefused, ValidationFailed
+from directory.domain.model import LINK_TYPES
+from directory.domain.validation import LOCAL_ID
+from directory.store.engine.cypher import cypher
+from directory.store.engine.graph import Graph, Tx
+from directory.store.engine.schema import LABEL_GROUPS, VERSION, upgrade_records
+from directory.store.federation import peers
+from directory.store.records import shelters
+from directory.store.records.writes import LINK_IDENTIFIED, identifier_codes
 
 FORMAT = "protection-directory-backup"
 PAGE = 5000  # records read per statement by dump
@@ -475,3 +477,26 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
             raise
     await graph.write(UNMARK, id=run_id)
     return counts
+
+
+class Backups:
+    """Backups through the door: our own records out, and back into an empty store."""
+
+    def __init__(self, graph: Graph, directory_id: str, shelter_minimum: int) -> None:
+        self._graph = graph
+        self._directory_id = directory_id
+        self._shelter_minimum = shelter_minimum
+
+    def dump(self, page: int = PAGE) -> AsyncIterator[str]:
+        return dump(self._graph, self._directory_id, page)
+
+    async def restore(self, lines: Iterable[str], source: str, progress: Callable[[str], None] = lambda _: None,
+                      part_lines: int = PART, discard_unfinished: bool = False) -> dict[str, int]:
+        """Restore, then decide the lonely shelters again with this process's setting, not the backup's."""
+        counts = await restore(self._graph, self._directory_id, lines, source, progress, part_lines,
+                               discard_unfinished)
+        await shelters.refresh_now(self._graph, self._shelter_minimum, now())
+        return counts
+
+    async def unfinished(self) -> list[dict[str, Any]]:
+        return await unfinished(self._graph)

@@ -1,0 +1,56 @@
+"""The `directory` command: one parser, one runner. Thin: each verb builds the same objects as the
+web app and calls them (`records`, `jobs`, `maps`, `federation`, `peers` hold the verbs).
+
+Every verb works whether or not the service is running on the same data folder: it talks to the
+running store, or starts the embedded store itself and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from directory.base.config import Settings
+from directory.base.files import UMASK
+from directory.base.terminal import install_log_escaping, out
+from directory.cli import federation, jobs, maps, peers, records
+from directory.domain.errors import DirectoryError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="directory",
+        description="Protection Directory: the organisations that protect human rights defenders, as a graph.",
+        epilog="Settings come from DIRECTORY_* environment variables (see README); --data and --id override two.",
+    )
+    p.add_argument("--data", help="data folder of the embedded store (DIRECTORY_DATA, default var/data)")
+    p.add_argument("--id", dest="directory_id", help="this directory's id, the namespace of its records (DIRECTORY_ID)")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    records.add_verbs(sub)
+    jobs.add_verbs(sub)
+    maps.add_verbs(sub)
+    peers.add_verbs(sub, federation.add_verbs(sub))
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.umask(UMASK)  # whatever a verb writes (backups, exports, maps, the store's files) is owner-only
+    install_log_escaping()  # a peer's id or error in a log line cannot drive the terminal either
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(data_dir=Path(args.data) if args.data else None,
+                                     directory_id=args.directory_id,
+                                     host=getattr(args, "host", None), port=getattr(args, "port", None))
+        args.func(args, settings)
+    except DirectoryError as exc:
+        out(f"directory {args.verb}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except FileNotFoundError as exc:
+        out(f"directory {args.verb}: no such file: {exc.filename}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:  # the operator's path, not our bug
+        out(f"directory {args.verb}: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(2) from None

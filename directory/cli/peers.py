@@ -1,0 +1,245 @@
+"""`directory peer add | list | show | sync | proposals | same-as | not-same-as | remove` and
+`directory federation publish`.
+
+A steward adds a peer with the fingerprint its stewards gave out of band: `add` fetches the
+peer's current root, refuses it unless its fingerprint matches and its own root keys sign it,
+and unless its directory id is one we may hold beside ours and our other peers' (`directory.domain.ids`),
+and pins it. Nothing is trusted on first use. Records sharing an identifier are only proposed as
+one organisation: `proposals` lists them, `same-as` confirms one, `not-same-as` rejects it. `remove`
+deletes every record the peer published: removing a hostile peer is the steward's remedy.
+Everything printed goes through `terminal.out`: peer ids, record ids and peers' errors are theirs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+from directory.base.clock import now
+from directory.base.config import Settings
+from directory.base.terminal import out, safe
+from directory.cli.runner import run_with_store
+from directory.domain import ids
+from directory.domain.errors import BadArgument, Conflict, NotFound
+from directory.domain.viewer import STEWARD
+from directory.store import MOST_PROPOSALS, Peer, Proposals, Store
+from federation import fetch
+from federation.canonical import NotCanonical, parse
+from federation.feed import Refused
+from federation.keys import Untrusted, check_root_dates, first_root
+from federation.service import online_keys, publisher_for
+from federation.sync import Syncer, announced_version
+
+
+async def pin(url: str, fingerprint: str) -> tuple[str, int, str]:
+    """The peer's directory id, root version and root text, if the root matches the fingerprint."""
+    async with fetch.client() as http:
+        raw = await fetch.get(http, f"{url}/.well-known/protection-directory.json", fetch.DOCUMENT_CAP)
+        try:
+            version = announced_version(raw, url)
+        except Refused as exc:
+            raise BadArgument("url", str(exc)) from None
+        text = await fetch.get(http, f"{url}/federation/roots/{version}.json", fetch.DOCUMENT_CAP)
+    try:
+        root = first_root(parse(text, f"{url}'s root"), fingerprint)
+        check_root_dates(root, datetime.now(UTC))  # refused here, not at the first sync
+    except (Untrusted, NotCanonical) as exc:
+        argument = "url" if isinstance(exc.__cause__, ids.BadDirectoryId) else "--fingerprint"
+        raise BadArgument(argument, f"{url}: {exc}; the peer was not added") from None
+    return root.directory, root.version, text.decode()
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
+    url = args.url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise BadArgument("url", f"{args.url!r} is not an http(s) URL")
+    directory, version, text = asyncio.run(pin(url, args.fingerprint))
+
+    async def work(store: Store) -> None:
+        known = [p.id for p in await store.peers.all()]
+        try:
+            ids.check_new_peer(directory, settings.directory_id, known)
+        except ids.BadDirectoryId as exc:
+            raise Conflict(f"{url}: its root names a {exc}; the peer was not added") from None
+        await store.peers.add(Peer(directory, url, args.fingerprint, text, version, args.network,
+                                          args.precedence, now()))
+
+    run_with_store(settings, work)
+    out(f"peer {directory} added at root version {version}; pulling its "
+        f"{'network' if args.network else 'public'} feed (`directory peer sync {directory}`)")
+
+
+def _row(p: Peer) -> str:
+    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale)) if on]
+    return (f"{safe(p.id)}\t{safe(p.url)}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
+            f"last success {p.last_success or '-'}\t{' '.join(flags) or 'ok'}"
+            + (f"\tlast error: {safe(p.last_error)}" if p.last_error else ""))
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> list[Peer]:
+        return await store.peers.all()
+
+    found = run_with_store(settings, work)
+    if not found:
+        out("no peers: `directory peer add URL --fingerprint sha256:...`")
+    for p in found:
+        out(_row(p))
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> tuple[Peer | None, dict[str, Any] | None]:
+        peer = await store.peers.one(args.peer)
+        assert peer is not None
+        return peer, await store.peers.feed_state(peer.id, peer.audience)
+
+    peer, state = run_with_store(settings, work)
+    out(_row(peer))
+    out(f"fingerprint {safe(peer.fingerprint)}; added {peer.added_at}; failures {peer.failures}; "
+        f"next attempt {peer.next_attempt or 'now'}")
+    if state:
+        out(f"cursor {state['cursor']} of checkpoint size {state['checkpoint_size']} "
+            f"(root {safe(state['checkpoint_root'][:16])}..., issued {safe(state['checkpoint_issued'])})")
+    if peer.evidence:
+        out(f"evidence of equivocation: {safe(peer.evidence)}")
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> list[Any]:
+        return await Syncer(store, online_keys(settings)).sync_all(only=args.peer, force=True)
+
+    failed = False
+    for outcome in run_with_store(settings, work):
+        status = "ok" if not outcome.error else outcome.error
+        out(f"{safe(outcome.peer)}: {outcome.entries} entries merged, {outcome.dropped} dropped; {safe(status)}")
+        for reason in outcome.reasons:
+            out(f"  dropped: {safe(reason)}")
+        failed = failed or (bool(outcome.error) and not outcome.busy)
+    if failed:
+        raise SystemExit(1)
+
+
+def cmd_resync(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> None:
+        await store.peers.one(args.peer)  # NotFound for an unknown peer
+        await store.peers.forget_reading(args.peer)
+
+    run_with_store(settings, work)
+    out(f"forgot where we were in {safe(args.peer)}'s logs; reading them again from the start")
+    cmd_sync(args, settings)
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> None:
+        await store.peers.remove(args.peer)
+
+    run_with_store(settings, work)
+    out(f"peer {safe(args.peer)} removed: its records are deleted (organisations, services, links) with what we "
+        "read of its logs; steward decisions about its records are kept. Added again, its logs are read from the "
+        "start")
+
+
+def _two_records(args: argparse.Namespace) -> None:
+    if args.first == args.second:
+        raise BadArgument("second", "name two different records")
+
+
+def _decide(args: argparse.Namespace, settings: Settings, same: bool, said: str) -> None:
+    """A steward's word on two records (the same organisation, or not); NotFound if one is missing."""
+    _two_records(args)
+
+    async def work(store: Store) -> bool:
+        decide = store.peers.same_as if same else store.peers.not_same_as
+        return await decide(args.first, args.second, "cli", now())
+
+    if not run_with_store(settings, work):
+        raise NotFound("organisation", f"{args.first} or {args.second}")
+    out(f"{safe(args.first)} and {safe(args.second)} {said}")
+
+
+def cmd_same_as(args: argparse.Namespace, settings: Settings) -> None:
+    _decide(args, settings, True, "are recorded as the same organisation; both records are kept, "
+                                            "and the merged view now takes fields from both")
+
+
+def cmd_not_same_as(args: argparse.Namespace, settings: Settings) -> None:
+    _decide(args, settings, False, "are recorded as different organisations; they are no longer "
+                                           "proposed or merged as one")
+
+
+def cmd_proposals(args: argparse.Namespace, settings: Settings) -> None:
+    if args.first < 1 or args.skip < 0:
+        raise BadArgument("--first", "--first must be at least 1 and --skip at least 0")
+
+    async def work(store: Store) -> Proposals:
+        return await store.peers.proposals(STEWARD.params, store.directory_id, args.first, args.skip)
+
+    found = run_with_store(settings, work)
+    if not found.total:
+        out("no open proposals: no record of ours shares an identifier with a peer's without a steward's decision")
+    for p in found.proposals:
+        out(f"{safe(p.first)}\t{safe(p.first_name)}\t{safe(p.second)}\t{safe(p.second_name)}\t"
+            f"identifier {safe(', '.join(p.codes))}")
+    more = found.total - args.skip - len(found.proposals)
+    if more > 0:
+        out(f"and {more} more: `directory peer proposals --skip {args.skip + len(found.proposals)}`")
+    if found.total:
+        out("confirm with `directory peer same-as A B`, reject with `directory peer not-same-as A B`")
+
+
+def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> dict[str, int]:
+        publisher = publisher_for(settings, store)
+        if publisher is None:
+            raise BadArgument("federation", "this directory has no online keys: run `directory federation init` first")
+        return await publisher.publish()
+
+    added = run_with_store(settings, work)
+    out(", ".join(f"{n} entries appended to the {a} log" for a, n in added.items()))
+
+
+def add_verbs(sub: Any, federation_verbs: Any) -> None:
+    v = federation_verbs.add_parser("publish", help="append what changed to the public and network logs now")
+    v.set_defaults(func=cmd_publish)
+    s = sub.add_parser("peer", help="peer directories we pull from: add, list, show, sync, remove; "
+                                    "the same organisation in several directories: proposals, same-as, not-same-as")
+    verbs = s.add_subparsers(dest="peer_verb", required=True, metavar="ACTION")
+    v = verbs.add_parser("add", help="pin a peer's root by the fingerprint its stewards gave you")
+    v.add_argument("url", help="the peer's base URL, such as https://directory.example.org")
+    v.add_argument("--fingerprint", required=True, help="sha256:... given by the peer's stewards out of band")
+    v.add_argument("--network", action="store_true",
+                   help="a network partner: we pull its network feed and serve it ours (it must add us too)")
+    v.add_argument("--precedence", type=int, default=100,
+                   help="lower wins when several directories describe one organisation (default 100)")
+    v.set_defaults(func=cmd_add)
+    v = verbs.add_parser("list", help="every peer with its sync state")
+    v.set_defaults(func=cmd_list)
+    v = verbs.add_parser("show", help="one peer: cursor, checkpoint, failures, evidence")
+    v.add_argument("peer", help="the peer's directory id")
+    v.set_defaults(func=cmd_show)
+    v = verbs.add_parser("sync", help="pull now (every peer, or the one named), whatever its backoff")
+    v.add_argument("peer", nargs="?", help="the peer's directory id")
+    v.set_defaults(func=cmd_sync)
+    v = verbs.add_parser("proposals", help="our records sharing an identifier with a peer's, that no steward "
+                                           "confirmed or rejected")
+    v.add_argument("--first", type=int, default=MOST_PROPOSALS,
+                   help=f"list at most this many (default {MOST_PROPOSALS}); the rest are counted")
+    v.add_argument("--skip", type=int, default=0, help="leave out this many first (the next page)")
+    v.set_defaults(func=cmd_proposals)
+    v = verbs.add_parser("same-as", help="confirm that two records are the same organisation (their fields merge)")
+    v.add_argument("first", help="a record id, such as alpha:casa-luz")
+    v.add_argument("second", help="another record id of the same organisation")
+    v.set_defaults(func=cmd_same_as)
+    v = verbs.add_parser("not-same-as", help="reject a proposal: two records are different organisations")
+    v.add_argument("first", help="a record id, such as alpha:casa-luz")
+    v.add_argument("second", help="the other record id")
+    v.set_defaults(func=cmd_not_same_as)
+    v = verbs.add_parser("resync", help="read a peer's logs again from the start, through today's checks")
+    v.add_argument("peer", help="the peer's directory id")
+    v.set_defaults(func=cmd_resync)
+    v = verbs.add_parser("remove", help="stop pulling a peer, forget its pinned root and delete every record it "
+                                        "published")
+    v.add_argument("peer", help="the peer's directory id")
+    v.set_defaults(func=cmd_remove)

@@ -1,0 +1,277 @@
+"""The verbs on records: serve, import, export, backup, restore, demo, generate, taxonomy, token,
+audit, status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from directory.base.config import Settings
+from directory.base.files import private_open
+from directory.base.terminal import out
+from directory.cli import jobs as cli_jobs
+from directory.cli.runner import progress, run_with_store
+from directory.domain.errors import BadArgument
+from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.exchange import demo, exports, importer
+from directory.formats import hsds, hxl, indicators
+from directory.store import Store, WriteCounts
+
+AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
+GRACEFUL_SECONDS = 5
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from directory.web import create_app
+
+    out(f"Protection Directory on http://{settings.host}:{settings.port}/graphql and /maps", file=sys.stderr)
+    # no access log: requests could name people at risk. On SIGTERM, requests still running get a
+    # few seconds to finish, then are cancelled: the process is gone well within 10 s.
+    uvicorn.run(create_app(settings, load_demo=args.demo), host=settings.host, port=settings.port,
+                log_level="warning", access_log=False, timeout_graceful_shutdown=GRACEFUL_SECONDS)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    if args.format == "iati":
+        cli_jobs.import_iati(args, settings)
+        return
+
+    async def work(store: Store) -> WriteCounts | int:
+        inputs: list[importer.Parsed] = []
+        if args.format == "hsds":
+            folder = Path(args.files[0])
+            orgs, ids = hsds.parse_organisations((folder / "organizations.json").read_bytes(),
+                                                 str(folder / "organizations.json"), args.default_kind)
+            inputs.append(orgs)
+            services = folder / "services.json"
+            if services.exists():
+                inputs.append(hsds.parse_services(services.read_bytes(), str(services), ids))
+        else:
+            for name in args.files:
+                kind, rows = hxl.read(Path(name).read_bytes(), name, args.kind)
+                progress(f"{name}: {len(rows)} {kind} rows")
+                inputs.append(importer.Parsed(name, kind, rows))
+        if any(p.kind == "indicators" for p in inputs):
+            return await _import_indicators(store, inputs, args.check)
+        if args.check:
+            batch = await importer.validate(store, inputs, progress)
+            return WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
+        return await importer.run(store, inputs, progress)
+
+    counts = run_with_store(settings, work)
+    if isinstance(counts, int):
+        out(f"{'valid' if args.check else 'imported'}: {counts} need indicator rows"
+            f"{'; nothing was written' if args.check else ''}")
+        return
+    if args.check:
+        out(f"valid: {counts.organisations} organisations, {counts.services} services, {counts.links} links; "
+            "nothing was written")
+        return
+    out(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
+        "changed")
+
+
+async def _import_indicators(store: Store, inputs: list[importer.Parsed], check: bool) -> int:
+    """Need indicators are not organisations, services or links: they go in on their own."""
+    if any(p.kind != "indicators" for p in inputs):
+        raise BadArgument("files", "import need indicator files on their own, not with other kinds")
+    found = [i for p in inputs for i in indicators.validate(p.rows, p.source)]
+    if not check:
+        await store.write_indicators(found)
+    return len(found)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    viewer: Viewer = AUDIENCES[args.audience]
+    export = exports.export_hsds if args.format == "hsds" else exports.export_csv
+    counts = run_with_store(settings, lambda store: export(store, viewer, Path(args.output), progress))
+    out(f"exported {', '.join(f'{n} {kind}' for kind, n in counts.items())} to {args.output}")
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> int:
+        n = 0
+        tmp = Path(args.output + ".tmp")
+        with private_open(tmp, "w", encoding="utf-8") as f:  # it holds restricted records
+            async for line in store.backups.dump():
+                f.write(line + "\n")
+                n += 1
+                if n % 10000 == 0:
+                    progress(f"backed up {n} lines")
+        tmp.replace(args.output)
+        return n
+
+    n = run_with_store(settings, work)
+    out(f"backup written to {args.output} ({n} lines); it holds restricted records: keep it safe")
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    async def work(store: Store) -> dict[str, int]:
+        with open(args.file, encoding="utf-8") as f:
+            counts = await store.backups.restore(f, args.file, progress,
+                                           discard_unfinished=args.discard_unfinished)
+        return counts
+
+    counts = run_with_store(settings, work)
+    out(f"restored {counts['organisations']} organisations and {counts['services']} services"
+        + (f", skipped {counts['skipped']} records and links of other directories" if counts["skipped"] else "")
+        + (f"; {counts['peers']} peer(s) will be read again from the start at their next sync" if counts["peers"]
+           else ""))
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    counts = run_with_store(settings, demo.load)
+    out(f"demo data: {counts.organisations} organisations, {counts.services} services, {counts.links} links added; "
+        "demo records already in the store were left as they are")
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
+    from directory.exchange import generate
+
+    if args.output:
+        generate.write_csv(Path(args.output), args.orgs, args.seed, settings.directory_id)
+        out(f"wrote a synthetic directory of {args.orgs} organisations to {args.output}")
+        return
+
+    async def work(store: Store) -> WriteCounts:
+        batch = generate.build(args.orgs, args.seed, settings.directory_id)
+        progress(f"generated {len(batch.organisations)} organisations, {len(batch.services)} services, "
+                 f"{len(batch.links)} links")
+        return await store.upsert(batch.organisations, batch.services, batch.links)
+
+    counts = run_with_store(settings, work)
+    out(f"loaded: {counts.organisations} organisations, {counts.services} services, {counts.links} links")
+
+
+def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
+    if args.action == "add":
+        if not args.code or not args.label:
+            raise SystemExit("taxonomy add needs --scheme, --code and --label")
+        run_with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description or ""))
+        out(f"added {args.scheme}/{args.code}")
+        return
+    for term in run_with_store(settings, lambda s: s.terms()):
+        out(f"{term.scheme:18} {term.code:26} {term.label}")
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
+    if args.action == "create":
+        if not args.role:
+            raise SystemExit("token create needs --role member|steward (and --org ID for a member)")
+        org = args.org if not args.org or ":" in args.org else f"{settings.directory_id}:{args.org}"
+        token_id, token = run_with_store(settings, lambda s: s.tokens.create(args.role, org, args.label or ""))
+        out(token)
+        out(f"token {token_id} ({args.role}{' of ' + org if org else ''}): shown this once; only a hash is kept. "
+            "Send it as `Authorization: Bearer <token>`.", file=sys.stderr)
+    elif args.action == "revoke":
+        if not args.token_id:
+            raise SystemExit("token revoke needs the token id (see `directory token list`)")
+        run_with_store(settings, lambda s: s.tokens.revoke(args.token_id))
+        out(f"revoked {args.token_id}")
+    else:
+        for t in run_with_store(settings, lambda s: s.tokens.list()):
+            state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+            out(f"{t.id}  {t.role:8} {t.organisation or '-':36} created {t.created_at}  {state}  {t.label}")
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
+    from directory.base.audit import read_all
+
+    for entry in read_all(settings.data_dir / "audit"):
+        out(f"{entry['at']}  {entry['who']:16} {entry['role']:8} {entry['action']:5} {entry['kind']:12} "
+            f"{' '.join(map(str, entry['ids']))}")
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
+    from directory.store import running_store
+
+    if settings.backend == "neo4j":
+        out(f"backend: neo4j at {settings.neo4j_uri}")
+    else:
+        info = running_store(settings.data_dir.resolve())
+        if info:
+            out(f"embedded store running (pid {info['pid']}) on 127.0.0.1:{info['bolt_port']}")
+        else:
+            out(f"no store running on {settings.data_dir}")
+    async def unfinished(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return await store.unfinished_imports(), await store.backups.unfinished()
+
+    imports, restores = run_with_store(settings, unfinished)
+    for run in imports:
+        out(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
+            "run the same import again to complete it")
+    for run in restores:
+        out(f"unfinished restore started {run['started_at']} from {run['source']}: `directory restore "
+            "--discard-unfinished FILE` deletes every organisation and service, then restores")
+
+
+def add_verbs(sub: Any) -> None:
+    s = sub.add_parser("serve", help="run the web service (GraphQL at /graphql, maps at /maps, /health)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--demo", action="store_true", help="load the demo data first, into a store that never held records")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("import", help="import CSV (HXL) files or an HSDS 3.0 folder; all or nothing")
+    s.add_argument("files", nargs="+", help="CSV files, or with --format hsds one folder")
+    s.add_argument("--format", choices=["csv", "hsds", "iati"], default="csv",
+                   help="csv (HXL; organisations, services, links or need indicators), hsds, or iati (funding)")
+    s.add_argument("--public-from", action="append", metavar="REF",
+                   help="iati: a publisher (reporting-org ref) that marked its funding public; repeat")
+    s.add_argument("--kind", choices=sorted(hxl.KINDS), help="CSV kind, when the hashtags cannot tell")
+    s.add_argument("--default-kind", help="HSDS: organisation kind for records that carry none")
+    s.add_argument("--check", action="store_true", help="validate only; write nothing")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("export", help="export to HSDS 3.0 JSON or HXL CSV (public records only, unless --audience all)")
+    s.add_argument("--format", choices=["hsds", "csv"], default="hsds")
+    s.add_argument("--output", required=True, help="folder for organizations.json and services.json, or the CSV files")
+    s.add_argument("--audience", choices=sorted(AUDIENCES), default="public")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("backup", help="write a full, lossless JSON Lines backup (holds restricted records)")
+    s.add_argument("--output", required=True)
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", help="restore a backup into an empty store")
+    s.add_argument("file")
+    s.add_argument("--discard-unfinished", action="store_true",
+                   help="after a restore that did not finish: delete every organisation and service first")
+    s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("demo", help="add the demo records the store does not hold (real organisations and clearly "
+                                   "fictional ones); never changes one it holds")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("generate", help="build a synthetic directory of any size, for tests and benchmarks")
+    s.add_argument("--orgs", type=int, required=True)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--output", help="write CSV files to this folder instead of loading them")
+    s.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("taxonomy", help="list the taxonomy, or add a service type or defender group")
+    s.add_argument("action", choices=["list", "add"])
+    s.add_argument("--scheme", choices=[SERVICE_TYPE, DEFENDER_GROUP], default=SERVICE_TYPE)
+    s.add_argument("--code")
+    s.add_argument("--label")
+    s.add_argument("--description")
+    s.set_defaults(func=cmd_taxonomy)
+
+    s = sub.add_parser("token", help="create, list or revoke API tokens (a token is printed once)")
+    s.add_argument("action", choices=["create", "list", "revoke"])
+    s.add_argument("token_id", nargs="?", help="revoke: the token's id")
+    s.add_argument("--role", choices=["member", "steward"])
+    s.add_argument("--org", help="the organisation a member token belongs to (record id)")
+    s.add_argument("--label", help="a note on who holds the token")
+    s.set_defaults(func=cmd_token)
+
+    s = sub.add_parser("audit", help="show who was shown or changed restricted records, and when")
+    s.set_defaults(func=cmd_audit)
+
+    s = sub.add_parser("status", help="say whether a store is running on the data folder")
+    s.set_defaults(func=cmd_status)

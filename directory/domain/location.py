@@ -1,0 +1,103 @@
+"""Publishing a location no more precisely than its owner allowed.
+
+`published()` is the only way a stored location leaves the store for a viewer who may not see it
+exactly. Coarsening keeps only the grid cell that holds the point, then shows the record at a
+point of that cell chosen by a hash of the record's id, its precision and the cell, never of the
+point itself: the same record always shows at the same point, so repeating a request and
+averaging reveals nothing, and where in its cell the record really is cannot be learnt at all.
+The shown point stays inside the record's subdivision (or country) as the basemap draws it; when
+no point of the cell is, it falls back to the cell's centre and then to the place's own label point.
+
+| precision  | what is shown                                                           |
+|------------|-------------------------------------------------------------------------|
+| exact      | the point, rounded to 5 decimals (about 1 m)                            |
+| locality   | a fixed point of the 0.1 degree cell holding the point (about 11 km), on a 0.001 degree grid |
+| admin_area | a fixed point of the 1 degree cell holding the point, on a 0.01 degree grid, and the subdivision |
+| country    | the country's representative point, and the country                     |
+| hidden     | no point, no subdivision (the country of the organisation stays)        |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator
+
+from directory.domain import geometry, places
+from directory.domain.model import Location, Precision
+
+_CELL = {Precision.LOCALITY: 0.1, Precision.ADMIN_AREA: 1.0}
+_DIGITS = {Precision.LOCALITY: 3, Precision.ADMIN_AREA: 2}  # a shown point lies on a grid of cell / 100
+STEPS = 100
+TRIES = 64  # points of the cell tried before falling back; misses only where the place is a sliver of it
+
+
+def _candidates(record: str, precision: Precision, row: int, col: int, steps: tuple[int, int, int, int],
+                salt: str) -> Iterator[tuple[float, float]]:
+    """Grid points of the cell, within steps (south, west, north, east) in 1..99, chosen by a hash of
+    the record and its cell only. Never step 0 or 100: a point on the cell's edge could belong to
+    the next cell after rounding."""
+    south, west, north, east = steps
+    cell, digits = _CELL[precision], _DIGITS[precision]
+    for attempt in range(TRIES):
+        digest = hashlib.sha256(f"{record}|{precision.value}|{row}|{col}|{salt}{attempt}".encode()).digest()
+        i = south + int.from_bytes(digest[:8], "big") % (north - south + 1)
+        j = west + int.from_bytes(digest[8:16], "big") % (east - west + 1)
+        yield (round((row + i / STEPS) * cell, digits), round((col + j / STEPS) * cell, digits))
+
+
+def _steps(edge: float, origin: int, cell: float, up: bool) -> int:
+    """The grid step of the cell nearest inside `edge`, kept within 1..99."""
+    position = (edge / cell - origin) * STEPS
+    step = math.ceil(position) if up else math.floor(position)
+    return min(STEPS - 1, max(1, step))
+
+
+def _shown_point(record: str, precision: Precision, lat: float, lon: float, country: str | None,
+                 subdivision: str | None) -> tuple[float, float]:
+    cell = _CELL[precision]
+    row, col = math.floor(lat / cell), math.floor(lon / cell)
+    whole = (1, 1, STEPS - 1, STEPS - 1)
+    where = (geometry.shape(subdivision) if subdivision else None) or geometry.shape(country or "")
+    if where is None:
+        return next(_candidates(record, precision, row, col, whole, ""))
+    for point in _candidates(record, precision, row, col, whole, ""):
+        if where.contains(*point):
+            return point
+    # The place is a sliver of the cell (a small island, a thin coast): try the part of the cell its outline spans.
+    west, south, east, north = where.bbox
+    clipped = (_steps(south, row, cell, True), _steps(west, col, cell, True),
+               _steps(north, row, cell, False), _steps(east, col, cell, False))
+    if clipped[0] <= clipped[2] and clipped[1] <= clipped[3]:
+        for point in _candidates(record, precision, row, col, clipped, "clipped"):
+            if where.contains(*point):
+                return point
+    centre = (round((row + 0.5) * cell, 4), round((col + 0.5) * cell, 4))
+    if where.contains(*centre):
+        return centre
+    if where.label is not None:
+        return where.label
+    rep = places.countries().get(country or "")
+    return (rep.latitude, rep.longitude) if rep and rep.latitude is not None and rep.longitude is not None \
+        else centre
+
+
+def published(location: Location, record: str) -> Location:
+    """The location of `record` as its published precision allows anyone to see it."""
+    p = location.precision
+    if p is Precision.HIDDEN:
+        return Location(None, None, p, location.country, None)
+    if p is Precision.COUNTRY:
+        country = places.countries().get(location.country or "")
+        lat = country.latitude if country else None
+        lon = country.longitude if country else None
+        return Location(lat, lon, p, location.country, None)
+    if location.latitude is None or location.longitude is None \
+            or not (math.isfinite(location.latitude) and math.isfinite(location.longitude)):
+        return Location(None, None, p, location.country, location.subdivision)  # no point, or none to place
+    if p is Precision.EXACT:
+        return Location(round(location.latitude, 5), round(location.longitude, 5), p,
+                        location.country, location.subdivision)
+    lat, lon = _shown_point(record, p, location.latitude, location.longitude, location.country,
+                            location.subdivision)
+    return Location(lat, lon, p, location.country, location.subdivision)

@@ -1,0 +1,238 @@
+"""Countries (ISO 3166-1), subdivisions (ISO 3166-2) and languages (ISO 639-1), offline.
+
+Countries and their UN M49 regions come from `data/countries.csv` (attribution in the file);
+subdivisions and languages from pycountry. Everything is loaded once and kept in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+import pycountry
+
+from directory.domain import geometry
+from directory.domain.errors import BadArgument
+
+WORLD = "001"
+# Territories with no permanent population: a gap matrix over "every country" leaves them out,
+# or Antarctica shows as the world's largest unserved place.
+UNPEOPLED = frozenset({"AQ", "BV", "GS", "HM", "TF", "UM"})
+
+
+@dataclass(frozen=True)
+class Place:
+    """A country (ISO 3166-1 alpha-2 code), subdivision (ISO 3166-2) or UN M49 area (numeric code)."""
+
+    code: str
+    name: str
+    kind: str  # world | region | subregion | country | subdivision
+    country: str | None
+    region: str = ""
+    subregion: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    parent: str | None = None
+
+
+def _m49(code: str) -> str | None:
+    return code.zfill(3) if code else None
+
+
+@functools.cache
+def _rows() -> tuple[dict[str, str], ...]:
+    """The rows of data/countries.csv, read once (its comment lines carry the attribution)."""
+    text = resources.files("directory.data").joinpath("countries.csv").read_text(encoding="utf-8")
+    return tuple(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+
+
+@functools.cache
+def countries() -> dict[str, Place]:
+    """ISO 3166-1 alpha-2 code to country."""
+    return {
+        r["iso2"]: Place(
+            code=r["iso2"], name=r["name"], kind="country", country=r["iso2"],
+            region=r["region"], subregion=r["subregion"],
+            latitude=float(r["latitude"]) if r["latitude"] else None,
+            longitude=float(r["longitude"]) if r["longitude"] else None,
+            parent=_m49(r["subregion_code"]) or _m49(r["region_code"]),
+        )
+        for r in _rows()
+    }
+
+
+@functools.cache
+def areas() -> dict[str, Place]:
+    """UN M49 world, regions and sub-regions, by their three-digit codes."""
+    out = {WORLD: Place(code=WORLD, name="World", kind="world", country=None)}
+    for r in _rows():
+        if r["region_code"]:
+            code = r["region_code"].zfill(3)
+            out[code] = Place(code=code, name=r["region"], kind="region", country=None, region=r["region"],
+                              parent=WORLD)
+        if r["subregion_code"]:
+            code = r["subregion_code"].zfill(3)
+            out[code] = Place(code=code, name=r["subregion"], kind="subregion", country=None, region=r["region"],
+                              subregion=r["subregion"], parent=r["region_code"].zfill(3))
+    return out
+
+
+@functools.cache
+def _alpha3() -> dict[str, str]:
+    return {r["iso3"]: r["iso2"] for r in _rows()}
+
+
+@functools.cache
+def subdivisions() -> dict[str, Place]:
+    """ISO 3166-2 code to subdivision, for the countries we know."""
+    known = countries()
+    out = {}
+    for sub in pycountry.subdivisions:
+        if sub.country_code in known:
+            parent = known[sub.country_code]
+            out[sub.code] = Place(
+                code=sub.code, name=sub.name, kind="subdivision", country=sub.country_code,
+                region=parent.region, subregion=parent.subregion, parent=sub.country_code,
+            )
+    return out
+
+
+@functools.cache
+def subdivisions_of(country: str) -> tuple[Place, ...]:
+    """A country's subdivisions, by code."""
+    return tuple(sorted((s for s in subdivisions().values() if s.country == country), key=lambda s: s.code))
+
+
+def country_code(text: str) -> str | None:
+    """The alpha-2 code for an alpha-2 or alpha-3 code, or None if it is not a known country."""
+    code = text.strip().upper()
+    if code in countries():
+        return code
+    return _alpha3().get(code)
+
+
+def subdivision_code(text: str) -> str | None:
+    code = text.strip().upper()
+    return code if code in subdivisions() else None
+
+
+def place(code: str) -> Place | None:
+    return countries().get(code) or subdivisions().get(code) or areas().get(code)
+
+
+def enclosing(code: str) -> list[str]:
+    """The place and every area that contains it: CO-ANT, CO, 419, 019, 001."""
+    out = []
+    current = place(code)
+    while current is not None:
+        out.append(current.code)
+        current = place(current.parent) if current.parent else None
+    return out
+
+
+def covering(code: str) -> list[str]:
+    """The places whose services count for this one: itself, every area that contains it and, for a
+    country, its subdivisions."""
+    found = place(code)
+    out = enclosing(code)
+    if found is not None and found.kind == "country":
+        out += [s.code for s in subdivisions_of(code)]
+    return out
+
+
+def within(area: str) -> tuple[list[str], list[str]]:
+    """The M49 areas inside an area (itself included) and the countries inside it."""
+    inner = {area}
+    changed = True
+    while changed:
+        more = {a.code for a in areas().values() if a.parent in inner} - inner
+        inner |= more
+        changed = bool(more)
+    countries_in = [c.code for c in countries().values() if c.parent in inner]
+    return sorted(inner), sorted(countries_in)
+
+
+def nearest_country(latitude: float, longitude: float) -> str | None:
+    """The country this point is in by the basemap's outlines; at sea or in a gap of the
+    simplified outlines, the country whose representative point is nearest."""
+    for code in countries():
+        shape = geometry.shape(code)
+        if shape is not None and shape.contains(latitude, longitude):
+            return code
+    best, best_d = None, math.inf
+    for c in countries().values():
+        if c.latitude is None or c.longitude is None:
+            continue
+        d = distance_km(latitude, longitude, c.latitude, c.longitude)
+        if d < best_d:
+            best, best_d = c.code, d
+    return best
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance on a sphere of 6,371 km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+@functools.cache
+def languages() -> frozenset[str]:
+    """ISO 639-1 two-letter codes."""
+    return frozenset(language_names())
+
+
+@functools.cache
+def language_names() -> dict[str, str]:
+    """ISO 639-1 two-letter codes and their English names."""
+    return {lang.alpha_2: lang.name for lang in pycountry.languages if hasattr(lang, "alpha_2")}
+
+
+def all_places() -> list[Place]:
+    return list(areas().values()) + list(countries().values()) + list(subdivisions().values())
+
+
+def area_code(token: str) -> str | None:
+    """The M49 code of `world`, `region:Africa`, `subregion:Western Asia`, or a three-digit M49 code."""
+    kind, _, name = token.partition(":")
+    kind, name = kind.strip().lower(), name.strip().lower()
+    if kind == "world" and not name:
+        return WORLD
+    if kind.isdigit() and not name:
+        return kind.zfill(3) if kind.zfill(3) in areas() else None
+    for area in areas().values():
+        if area.kind == kind and area.name.lower() == name:
+            return area.code
+    return None
+
+
+MAX_PLACES = 300  # places in one coverage or gap question
+
+
+def one_place(code: str, argument: str) -> Place:
+    """A country or subdivision named by a query argument, or BadArgument naming it."""
+    found = place(code.upper())
+    if found is None or found.kind not in ("country", "subdivision"):
+        raise BadArgument(argument, f"{code!r} is not an ISO 3166-1 country or ISO 3166-2 subdivision code")
+    return found
+
+
+def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
+    """The places asked for: these codes, a country's subdivisions, or every peopled country."""
+    if codes:
+        found = [one_place(code, "codes") for code in codes]
+    elif country:
+        code = country_code(country)
+        if code is None:
+            raise BadArgument("country", f"{country!r} is not an ISO 3166-1 country code")
+        found = list(subdivisions_of(code))
+    else:
+        found = sorted((c for c in countries().values() if c.code not in UNPEOPLED),
+                       key=lambda c: c.code)
+    if len(found) > MAX_PLACES:
+        raise BadArgument("codes", f"at most {MAX_PLACES} places at once")
+    return found

@@ -1,0 +1,442 @@
+"""Turning untrusted input rows into records, collecting every problem instead of stopping at one.
+
+CSV and HSDS imports both hand rows here as `Row`s: a line number and, for each field, the column
+it came from and its raw value (text from CSV, JSON values from HSDS). A row with any problem
+yields no record; the importer then refuses the whole file, listing every problem.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pycountry
+
+from directory.domain import places
+from directory.domain.errors import BadArgument, Problem
+from directory.domain.model import (
+    LINK_DEFAULT_VISIBILITY,
+    LINK_TYPES,
+    SERVICE_STATUSES,
+    Coverage,
+    Link,
+    Location,
+    Organisation,
+    Precision,
+    Presence,
+    Service,
+    Visibility,
+)
+from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SENSITIVE_KINDS, SERVICE_TYPE
+
+LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
+CHANNEL_KINDS = ("email", "signal", "whatsapp", "telegram", "phone", "pgp", "matrix", "wire", "session",
+                 "threema", "url", "form")
+ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
+LIMITS = {"name": 300, "alias": 300, "description": 5000, "website": 500, "channel": 300,
+          "identifier": 200, "text": 2000, "source": 500}
+SEP = "|"
+# The most items a list field may hold: each is searched, matched and drawn, so an unbounded list
+# (thousands of aliases in one record) costs every reader. Others: DEFAULT_ITEMS.
+MAX_ITEMS = {"aliases": 50, "identifiers": 20, "contact_channels": 20, "languages": 50, "groups": 50,
+             "present_in": 500, "reaches": 500, "vetted_by": 20}
+DEFAULT_ITEMS = 100
+_VISIBILITIES = tuple(v.value for v in Visibility)
+_PRECISIONS = tuple(p.value for p in Precision)
+_JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner: needed between letters of many scripts
+
+
+@functools.cache
+def _hidden() -> re.Pattern[str]:
+    """Characters a reader cannot see, or that change how what follows is shown: controls (but tab
+    and newline), format characters (bidi overrides and isolates, zero-width spaces, soft hyphens,
+    tags), surrogates and private use. Built once, from the Unicode database Python carries."""
+    planes = [*range(0x30000), *range(0xE0000, 0xE1000)]
+    found = [chr(c) for c in planes if unicodedata.category(chr(c)) in ("Cc", "Cf")
+             and chr(c) not in "\t\n" + _JOINERS]
+    return re.compile("[" + "".join(re.escape(c) for c in found) + "\ud800-\udfff\ue000-\uf8ff"
+                      "\U000f0000-\U0010ffff]")
+
+
+def _joined(value: str, at: int) -> bool:
+    """A joiner between two letters or marks of a non-Latin script, where it shapes the text."""
+    def letter(i: int) -> bool:
+        return 0 <= i < len(value) and not value[i].isascii() and unicodedata.category(value[i])[0] in "LM"
+    return letter(at - 1) and letter(at + 1)
+
+
+def hidden_characters(value: str) -> str | None:
+    """Why `value` may not be stored as text, or None: what a reader would not see would make one
+    record look like another, or reorder what an operator's terminal shows."""
+    if value.isascii() and value.isprintable():
+        return None
+    if (m := _hidden().search(value)) is not None:
+        return (f"contains control characters or characters that cannot be seen (U+{ord(m.group()):04X} "
+                f"at position {m.start() + 1})")
+    for at, char in enumerate(value):
+        if char in _JOINERS and not _joined(value, at):
+            return f"contains a zero-width joiner (U+{ord(char):04X}) at position {at + 1} that joins no letters"
+    return None
+
+
+@dataclass
+class Row:
+    line: int
+    fields: dict[str, tuple[str, Any]]  # field name -> (column label, raw value)
+    record: str = ""
+
+
+@dataclass
+class Vocabulary:
+    """The taxonomy terms in force, read from the store before validating."""
+
+    terms: dict[str, set[str]]
+
+    def has(self, scheme: str, code: str) -> bool:
+        return code in self.terms.get(scheme, set())
+
+    def require(self, scheme: str, code: str, argument: str) -> None:
+        """For query arguments: BadArgument naming the argument, the value and the nearest valid
+        codes when `code` is not a term. Every channel's filters go through here, so an unknown
+        value is never quietly a filter that matches nothing."""
+        if not self.has(scheme, code):
+            raise BadArgument(argument, f"{code!r} is not a {scheme.replace('-', ' ')} code"
+                                        f"{_suggest(code, sorted(self.terms.get(scheme, set())))}")
+
+
+def _suggest(value: str, valid: list[str]) -> str:
+    """'; did you mean ...' with the valid codes nearest to `value` (by spelling, or containing it)."""
+    wanted = "-".join(value.lower().replace("_", " ").split())
+    near = difflib.get_close_matches(wanted, valid, n=3, cutoff=0.6)
+    near += [v for v in valid if wanted and wanted in v and v not in near][:3 - len(near)]
+    if near:
+        return f"; did you mean {' or '.join(repr(v) for v in near)}?"
+    if len(valid) <= 30:
+        return f"; valid: {', '.join(valid)}"
+    return "; the taxonomy query lists the valid codes"
+
+
+def require_language(code: str, argument: str) -> str:
+    """An ISO 639-1 code for a query argument, lower-cased; BadArgument naming the value and the
+    nearest codes (by code, or by the language's English name) when it is not one."""
+    if code.lower() in places.languages():
+        return code.lower()
+    names = places.language_names()
+    by_name = [c for c, name in names.items() if name.lower() == code.strip().lower()]
+    near = by_name or difflib.get_close_matches(code.lower(), sorted(names), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(f'{c!r} ({names[c]})' for c in near)}?" if near else ""
+    raise BadArgument(argument, f"{code!r} is not an ISO 639-1 language code{hint}")
+
+
+@dataclass
+class Checker:
+    """Validates the fields of one row, recording problems against its line and columns."""
+
+    row: Row
+    directory_id: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def _raw(self, name: str) -> tuple[str, Any]:
+        return self.row.fields.get(name, (name, None))
+
+    def fail(self, name: str, reason: str) -> None:
+        column = self._raw(name)[0]
+        self.problems.append(Problem(self.row.line, column, reason, self.row.record))
+
+    def text(self, name: str, limit: int, required: bool = False) -> str:
+        _, raw = self._raw(name)
+        value = "" if raw is None else raw if isinstance(raw, str) else str(raw)
+        value = value.strip()
+        if required and not value:
+            self.fail(name, "is required")
+        elif len(value) > limit:
+            self.fail(name, f"is {len(value)} characters long, at most {limit} are allowed")
+        elif reason := hidden_characters(value):
+            self.fail(name, reason)
+        return value
+
+    def items(self, name: str) -> list[str]:
+        _, raw = self._raw(name)
+        if raw is None or raw == "":
+            return []
+        if isinstance(raw, list):
+            found = [str(x).strip() for x in raw if str(x).strip()]
+        else:
+            found = [x.strip() for x in str(raw).split(SEP) if x.strip()]
+        limit = MAX_ITEMS.get(name, DEFAULT_ITEMS)
+        if len(found) > limit:
+            self.fail(name, f"holds {len(found)} items, at most {limit} are allowed")
+            return []
+        for item in found:
+            if reason := hidden_characters(item):
+                self.fail(name, reason)
+                return []
+        return found
+
+    def record_id(self, name: str, required: bool = True) -> str:
+        value = self.text(name, 200, required=required)
+        if not value:
+            return ""
+        prefix, _, local = value.rpartition(":")
+        if prefix and prefix != self.directory_id:
+            self.fail(name, f"{value!r} belongs to directory {prefix!r}; this directory is "
+                            f"{self.directory_id!r} and imports only its own records")
+            return ""
+        if not LOCAL_ID.match(local):
+            self.fail(name, f"{value!r} is not a valid id (letters, digits, . _ ~ -, at most 128)")
+            return ""
+        return f"{self.directory_id}:{local}"
+
+    def term(self, name: str, scheme: str, vocab: Vocabulary, required: bool = True) -> str:
+        value = self.text(name, 100, required=required)
+        if value and not vocab.has(scheme, value):
+            self.fail(name, f"{value!r} is not a known {scheme} code")
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
+        value = self.text(name, 50) or default
+        if value not in options:
+            self.fail(name, f"{value!r} is not one of {', '.join(options)}")
+            return default
+        return value
+
+    def number(self, name: str, low: float, high: float) -> float | None:
+        _, raw = self._raw(name)
+        if raw is None or raw == "":
+            return None
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            self.fail(name, f"{raw!r} is not a number")
+            return None
+        if math.isnan(value) or not low <= value <= high:
+            self.fail(name, f"{raw!r} is outside {low:g} to {high:g}")
+            return None
+        return value
+
+    def integer(self, name: str, low: int, high: int) -> int | None:
+        value = self.number(name, low, high)
+        if value is not None and value != int(value):
+            self.fail(name, f"{value!r} is not a whole number")
+            return None
+        return None if value is None else int(value)
+
+    def day(self, name: str) -> str:
+        value = self.text(name, 10)
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                self.fail(name, f"{value!r} is not a date (YYYY-MM-DD)")
+                return ""
+        return value
+
+    def boolean(self, name: str) -> bool | None:
+        _, raw = self._raw(name)
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "yes", "1", "y"):
+            return True
+        if text in ("false", "no", "0", "n"):
+            return False
+        self.fail(name, f"{raw!r} is not yes or no")
+        return None
+
+    def languages(self, name: str) -> list[str]:
+        out = []
+        for code in self.items(name):
+            if code.lower() not in places.languages():
+                self.fail(name, f"{code!r} is not an ISO 639-1 language code")
+            else:
+                out.append(code.lower())
+        return sorted(set(out))
+
+    def country(self, name: str) -> str | None:
+        value = self.text(name, 3)
+        if not value:
+            return None
+        code = places.country_code(value)
+        if code is None:
+            self.fail(name, f"{value!r} is not an ISO 3166-1 country code")
+        return code
+
+    def place_codes(self, name: str) -> list[str]:
+        """Countries, subdivisions, and UN M49 areas: `world`, `region:NAME`, `subregion:NAME` or a code."""
+        out = []
+        for value in self.items(name):
+            if value.lower() == "world" or ":" in value or value.isdigit():
+                area = places.area_code(value)
+                if area is None:
+                    self.fail(name, f"{value!r} is not world, region:NAME, subregion:NAME or a UN M49 area code")
+                else:
+                    out.append(area)
+                continue
+            code = places.country_code(value) if len(value) <= 3 else places.subdivision_code(value)
+            if code is None:
+                self.fail(name, f"{value!r} is not an ISO 3166-1 country or ISO 3166-2 subdivision code")
+            else:
+                out.append(code)
+        return sorted(set(out))
+
+
+def _visibility(c: Checker, default: Visibility) -> Visibility:
+    return Visibility(c.choice("visibility", _VISIBILITIES, default.value))
+
+
+def _channels(c: Checker) -> list[str]:
+    out = []
+    for item in c.items("contact_channels"):
+        kind, sep, value = item.partition(":")
+        if not sep or kind.strip().lower() not in CHANNEL_KINDS or not value.strip():
+            c.fail("contact_channels", f"{item!r} is not KIND:VALUE with KIND one of {', '.join(CHANNEL_KINDS)}")
+        elif len(item) > LIMITS["channel"]:
+            c.fail("contact_channels", f"a channel is {len(item)} characters long, at most {LIMITS['channel']}")
+        else:
+            out.append(f"{kind.strip().lower()}:{value.strip()}")
+    return out
+
+
+def _identifiers(c: Checker) -> list[str]:
+    out = []
+    for item in c.items("identifiers"):
+        scheme, sep, value = item.partition(":")
+        if not sep or not ORG_ID_SCHEME.match(scheme) or not value or len(item) > LIMITS["identifier"]:
+            c.fail("identifiers", f"{item!r} is not SCHEME:IDENTIFIER with an org-id.guide scheme such as GB-CHC")
+        else:
+            out.append(f"{scheme}:{value}")
+    return out
+
+
+def _aliases(c: Checker) -> list[str]:
+    aliases = c.items("aliases")
+    for alias in aliases:
+        if len(alias) > LIMITS["alias"]:
+            c.fail("aliases", f"an alias is {len(alias)} characters long, at most {LIMITS['alias']} are allowed")
+    return aliases
+
+
+def _location(c: Checker, kind: str) -> Location | None:
+    country = c.country("country")
+    subdivision = c.text("subdivision", 10).upper() or None
+    if subdivision and places.subdivision_code(subdivision) is None:
+        c.fail("subdivision", f"{subdivision!r} is not an ISO 3166-2 subdivision code")
+        subdivision = None
+    elif subdivision and country and not subdivision.startswith(country + "-"):
+        c.fail("subdivision", f"{subdivision!r} is not in country {country}")
+    elif subdivision and not country:
+        country = subdivision.split("-")[0]
+    lat = c.number("latitude", -90, 90)
+    lon = c.number("longitude", -180, 180)
+    lat_given = c._raw("latitude")[1] not in (None, "")
+    lon_given = c._raw("longitude")[1] not in (None, "")
+    if lat_given != lon_given:
+        c.fail("latitude" if not lat_given else "longitude", "latitude and longitude go together: give both or neither")
+    default = Precision.COUNTRY if kind in SENSITIVE_KINDS else Precision.LOCALITY
+    precision = Precision(c.choice("precision", _PRECISIONS, default.value))
+    if country is None and lat is None:
+        return None
+    return Location(lat, lon, precision, country, subdivision)
+
+
+def organisation(row: Row, directory_id: str,
+                 vocab: Vocabulary) -> tuple[Organisation | None, list[Link], list[Problem]]:
+    c = Checker(row, directory_id)
+    record_id = c.record_id("id")
+    row.record = record_id
+    kind = c.term("kind", ORGANISATION_KIND, vocab)
+    default_vis = Visibility.NETWORK if kind in SENSITIVE_KINDS else Visibility.PUBLIC
+    org = Organisation(
+        id=record_id, name=c.text("name", LIMITS["name"], required=True), kind=kind,
+        visibility=_visibility(c, default_vis),
+        aliases=_aliases(c),
+        description=c.text("description", LIMITS["description"]),
+        website=c.text("website", LIMITS["website"]),
+        languages=c.languages("languages"), contact_channels=_channels(c), identifiers=_identifiers(c),
+        location=_location(c, kind), source=c.text("source", LIMITS["source"]),
+    )
+    if org.website and not re.match(r"^https?://[^\s/$.?#].[^\s]*$", org.website):
+        c.fail("website", f"{org.website!r} is not an http(s) address")
+    links = []
+    for voucher in c.items("vetted_by"):
+        sub = Checker(Row(row.line, {"id": (c._raw("vetted_by")[0], voucher)}), directory_id)
+        target = sub.record_id("id")
+        c.problems.extend(sub.problems)
+        if target:
+            links.append(Link("VETTED_BY", record_id, target, LINK_DEFAULT_VISIBILITY["VETTED_BY"]))
+    return (None if c.problems else org), links, c.problems
+
+
+def service(row: Row, directory_id: str, vocab: Vocabulary) -> tuple[Service | None, list[Problem]]:
+    c = Checker(row, directory_id)
+    record_id = c.record_id("id")
+    row.record = record_id
+    coverage = [Coverage(p, Presence.PRESENT) for p in c.place_codes("present_in")]
+    present = {cov.place for cov in coverage}
+    coverage += [Coverage(p, Presence.REMOTE) for p in c.place_codes("reaches") if p not in present]
+    groups = []
+    for g in c.items("groups"):
+        if not vocab.has(DEFENDER_GROUP, g):
+            c.fail("groups", f"{g!r} is not a known defender-group code")
+        else:
+            groups.append(g)
+    svc = Service(
+        id=record_id, organisation=c.record_id("organisation"), name=c.text("name", LIMITS["name"], required=True),
+        type=c.term("type", SERVICE_TYPE, vocab), visibility=_visibility(c, Visibility.PUBLIC),
+        description=c.text("description", LIMITS["description"]), eligibility=c.text("eligibility", LIMITS["text"]),
+        capacity=c.integer("capacity", 0, 1_000_000), capacity_unit=c.text("capacity_unit", 100),
+        capacity_confirmed=c.day("capacity_confirmed"), response_hours=c.number("response_hours", 0, 24 * 365),
+        languages=c.languages("languages"), cost=c.text("cost", LIMITS["text"]),
+        status=c.choice("status", SERVICE_STATUSES, "active"),
+        coverage=sorted(coverage, key=lambda x: (x.place, x.presence.value)), groups=sorted(set(groups)),
+    )
+    return (None if c.problems else svc), c.problems
+
+
+def _link_properties(c: Checker, link_type: str) -> tuple[str, dict[str, Any]]:
+    props: dict[str, Any] = {}
+    key = c.text("key", 100)
+    confirmed = c.day("confirmed")
+    if confirmed:
+        props["confirmed"] = confirmed
+    if link_type == "REFERS_TO":
+        props["response_hours"] = c.number("response_hours", 0, 24 * 365)
+        props["formal"] = c.boolean("formal")
+        props["trust"] = c.number("trust", 0, 1)
+    if link_type == "FUNDS":
+        props["amount"] = c.number("amount", 0, 1e12)
+        currency = c.text("currency", 3).upper()
+        if currency and pycountry.currencies.get(alpha_3=currency) is None:
+            c.fail("currency", f"{currency!r} is not an ISO 4217 currency code")
+        if props["amount"] is not None and not currency:
+            c.fail("currency", "is required with an amount")
+        props["currency"] = currency or None
+        props["year"] = c.integer("year", 1950, 2100)
+        props["purpose"] = c.text("purpose", LIMITS["text"]) or None
+        key = key or str(props["year"] or "")
+    return key, {k: v for k, v in props.items() if v is not None}
+
+
+def link(row: Row, directory_id: str) -> tuple[Link | None, list[Problem]]:
+    c = Checker(row, directory_id)
+    link_type = c.text("type", 20, required=True).upper()
+    if link_type and link_type not in LINK_TYPES:
+        c.fail("type", f"{link_type!r} is not one of {', '.join(LINK_TYPES)}")
+    source, target = c.record_id("source"), c.record_id("target")
+    row.record = f"{source} {link_type} {target}"
+    if source and source == target:
+        c.fail("target", "an organisation cannot link to itself")
+    if link_type not in LINK_TYPES:
+        return None, c.problems
+    vis = _visibility(c, LINK_DEFAULT_VISIBILITY[link_type])
+    key, props = _link_properties(c, link_type)
+    return (None if c.problems else Link(link_type, source, target, vis, key, props)), c.problems
+

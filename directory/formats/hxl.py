@@ -1,0 +1,243 @@
+"""CSV files whose columns are labelled by an HXL hashtag row (https://hxlstandard.org).
+
+Three kinds of file, told apart by their hashtags: organisations (`#org+id` with `#org+name`),
+services (`#service+id`) and links between organisations (`#rel+type`). The full list of tags is
+in `docs/csv-hxl.md`; `directory/demo/*.csv` are working samples. Tags are matched with their
+attributes in any order; a column with an unknown tag is an error, so a typo never drops data.
+
+These files are meant for spreadsheets, which run a cell as a formula when it starts with `=`, `+`,
+`-`, `@`, a tab, a carriage return or a NUL (OWASP "CSV Injection"; ASVS 5.0 V1.2.10), also after
+leading spaces and in the full-width and small forms (U+FF1D, U+FE62...). Every CSV cell we write goes
+through `neutralise`, which puts an apostrophe in front of such a cell (`'=HYPERLINK(...)`): the
+spreadsheet shows it as text and the text stays readable. A plain number (`-5`, `+3.5`, `-1e-05`)
+is left alone so numeric columns stay numeric. Reading undoes it (`restore`): a cell that starts
+with an apostrophe followed by such a start loses that one apostrophe, so an export imports back
+to the same records. A text that itself starts with apostrophes and then such a start gets one
+more apostrophe on writing, so it too comes back as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from typing import TextIO
+
+from directory.base.bulk import paused_gc
+from directory.domain.errors import Problem, ValidationFailed
+from directory.domain.model import Link, Organisation, Presence, Service
+from directory.domain.validation import SEP, Row
+
+MAX_BYTES = 256 * 1024 * 1024
+MAX_FIELD = 20_000
+
+ORGANISATION_TAGS = {
+    "#org+id": "id", "#org+name": "name", "#org+alt+name": "aliases", "#org+type": "kind",
+    "#description": "description", "#org+url": "website", "#org+lang": "languages",
+    "#channel+contact": "contact_channels", "#org+code": "identifiers", "#org+vettedby": "vetted_by",
+    "#country+code": "country", "#adm1+code": "subdivision", "#geo+lat": "latitude", "#geo+lon": "longitude",
+    "#geo+precision": "precision", "#meta+visibility": "visibility", "#meta+source": "source",
+}
+SERVICE_TAGS = {
+    "#service+id": "id", "#org+id": "organisation", "#service+name": "name", "#sector": "type",
+    "#description": "description", "#service+eligibility": "eligibility", "#capacity": "capacity",
+    "#capacity+unit": "capacity_unit", "#capacity+date": "capacity_confirmed",
+    "#service+response_hours": "response_hours", "#service+lang": "languages", "#service+cost": "cost",
+    "#status": "status", "#country+code+present": "present_in", "#country+code+remote": "reaches",
+    "#group+code": "groups", "#meta+visibility": "visibility",
+}
+LINK_TAGS = {
+    "#rel+type": "type", "#org+id+source": "source", "#org+id+target": "target", "#meta+id": "key",
+    "#meta+visibility": "visibility", "#rel+response_hours": "response_hours", "#rel+formal": "formal",
+    "#rel+trust": "trust", "#date+confirmed": "confirmed", "#value": "amount", "#currency": "currency",
+    "#date+year": "year", "#rel+purpose": "purpose",
+}
+INDICATOR_TAGS = {
+    "#country+code": "country", "#adm1+code": "subdivision", "#indicator+name": "name",
+    "#indicator+value": "value", "#date+year": "year", "#meta+source": "source", "#meta+visibility": "visibility",
+}
+KINDS = {"organisations": ORGANISATION_TAGS, "services": SERVICE_TAGS, "links": LINK_TAGS,
+         "indicators": INDICATOR_TAGS}
+
+
+def canonical(tag: str) -> str:
+    """`#Org +name +alt` and `#org+alt+name` are the same tag."""
+    parts = [p.strip().lower() for p in tag.strip().split("+")]
+    return "+".join([parts[0], *sorted(p for p in parts[1:] if p)])
+
+
+_CANONICAL = {kind: {canonical(t): f for t, f in tags.items()} for kind, tags in KINDS.items()}
+
+
+def _decode(data: bytes, source: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise ValidationFailed(source, [Problem(0, "file", f"is {len(data)} bytes, at most {MAX_BYTES} are read")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValidationFailed(source, [Problem(line, "file", f"is not UTF-8 text (byte {exc.start}); "
+                                                               "save it as UTF-8 and try again")]) from exc
+
+
+def _is_hashtag_row(cells: list[str]) -> bool:
+    filled = [c.strip() for c in cells if c.strip()]
+    return bool(filled) and all(c.startswith("#") for c in filled)
+
+
+def detect(tags: set[str]) -> str | None:
+    if "#indicator+value" in tags:
+        return "indicators"
+    if "#rel+type" in tags:
+        return "links"
+    if "#service+id" in tags:
+        return "services"
+    if "#org+id" in tags:
+        return "organisations"
+    return None
+
+
+def read(data: bytes, source: str, kind: str | None = None) -> tuple[str, list[Row]]:
+    """The kind of file and its rows. Raises ValidationFailed for problems with the file as a whole."""
+    with paused_gc():
+        return _read(data, source, kind)
+
+
+def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
+    text = _decode(data, source)
+    csv.field_size_limit(MAX_FIELD * 4)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    tags: list[str] | None = None
+    columns: list[tuple[int, str, str]] = []  # cell index, field, hashtag as written
+    rows: list[Row] = []
+    problems: list[Problem] = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if tags is None:
+                if _is_hashtag_row(cells):
+                    tags = [canonical(c) if c.strip() else "" for c in cells]
+                    kind = kind or detect(set(tags))
+                    if kind not in KINDS:
+                        raise ValidationFailed(source, [Problem(line, "hashtag row", "cannot tell the kind of file: "
+                                                        "it needs #org+id, #service+id, #rel+type or "
+                                                        "#indicator+value")])
+                    mapping = _CANONICAL[kind]
+                    for i, tag in enumerate(tags):
+                        if tag and tag not in mapping:
+                            problems.append(Problem(line, cells[i].strip(), f"is not a hashtag of {kind} files"))
+                        elif tag:
+                            columns.append((i, mapping[tag], cells[i].strip()))
+                    if len(set(filter(None, tags))) != len(list(filter(None, tags))):
+                        problems.append(Problem(line, "hashtag row", "a hashtag appears twice"))
+                elif line > 25:
+                    break
+                continue
+            if not "".join(cells).strip():
+                continue
+            if len(cells) > len(tags):
+                problems.append(Problem(line, "row", f"has {len(cells)} cells, the hashtag row has {len(tags)}"))
+                continue
+            width = len(cells)
+            rows.append(Row(line, {f: (tag, restore(cells[i]) if cells[i][:1] == "'" else cells[i])
+                                   for i, f, tag in columns if i < width}))
+    except csv.Error as exc:
+        problems.append(Problem(reader.line_num, "row", f"is not valid CSV: {exc}"))
+    if tags is None:
+        raise ValidationFailed(source, [Problem(0, "hashtag row", "no HXL hashtag row (such as #org+id,#org+name) "
+                                                                  "in the first 25 lines")])
+    if problems:
+        raise ValidationFailed(source, problems)
+    assert kind is not None
+    return kind, rows
+
+
+# --- spreadsheet formulas -----------------------------------------------------------------------
+
+_FORMULA = frozenset("=+-@\t\r\0")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _starts_formula(text: str) -> bool:
+    """Whether a spreadsheet could take `text` for a formula: looks at its first character and,
+    when it starts with whitespace, at every character up to the first that is not."""
+    if not text or text[0].isalnum():
+        return False
+    lead = text[: len(text) - len(text.lstrip()) + 1]
+    return any(ch in _FORMULA or unicodedata.normalize("NFKC", ch) in _FORMULA for ch in lead)
+
+
+def neutralise(value: object) -> str:
+    """The text of one CSV cell, with an apostrophe in front when a spreadsheet would run it as a
+    formula (plain numbers such as `-5` excepted). `restore` undoes it."""
+    text = "" if value is None else str(value)
+    if _starts_formula(text.lstrip("'")) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def restore(cell: str) -> str:
+    """A cell as it was before `neutralise`: one leading apostrophe less when it guards a formula start."""
+    if cell[:1] == "'" and _starts_formula(cell.lstrip("'")):
+        return cell[1:]
+    return cell
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def _cells(values: list[str]) -> str:
+    return SEP.join(values)
+
+
+def organisation_cells(org: Organisation) -> dict[str, object]:
+    loc = org.location
+    cells: dict[str, object] = {
+        "id": org.id, "name": org.name, "aliases": _cells(org.aliases), "kind": org.kind,
+        "description": org.description, "website": org.website, "languages": _cells(org.languages),
+        "contact_channels": _cells(org.contact_channels), "identifiers": _cells(org.identifiers),
+        "visibility": org.visibility.value, "source": org.source,
+    }
+    if loc:
+        cells.update(country=loc.country or "", subdivision=loc.subdivision or "", latitude=loc.latitude,
+                     longitude=loc.longitude, precision=loc.precision.value)
+    return cells
+
+
+def service_cells(svc: Service) -> dict[str, object]:
+    return {
+        "id": svc.id, "organisation": svc.organisation, "name": svc.name, "type": svc.type,
+        "description": svc.description, "eligibility": svc.eligibility, "capacity": svc.capacity,
+        "capacity_unit": svc.capacity_unit, "capacity_confirmed": svc.capacity_confirmed,
+        "response_hours": svc.response_hours, "languages": _cells(svc.languages), "cost": svc.cost,
+        "status": svc.status, "groups": _cells(svc.groups), "visibility": svc.visibility.value,
+        "present_in": _cells([c.place for c in svc.coverage if c.presence is Presence.PRESENT]),
+        "reaches": _cells([c.place for c in svc.coverage if c.presence is Presence.REMOTE]),
+    }
+
+
+def link_cells(link: Link) -> dict[str, object]:
+    p = link.properties
+    formal = p.get("formal")
+    return {
+        "type": link.type, "source": link.source, "target": link.target, "key": link.key,
+        "visibility": link.visibility.value, "response_hours": p.get("response_hours"),
+        "formal": "" if formal is None else "yes" if formal else "no", "trust": p.get("trust"),
+        "confirmed": p.get("confirmed"), "amount": p.get("amount"), "currency": p.get("currency"),
+        "year": p.get("year"), "purpose": p.get("purpose"),
+    }
+
+
+class Writer:
+    """Writes one kind of HXL CSV file: a row of field names, the hashtag row, then records.
+    Every cell goes through `neutralise`."""
+
+    def __init__(self, kind: str, stream: TextIO) -> None:
+        self.columns = [(tag, field) for tag, field in KINDS[kind].items() if field != "vetted_by"]
+        self.csv = csv.writer(stream)
+        self.csv.writerow([neutralise(field) for _, field in self.columns])
+        self.csv.writerow([neutralise(tag) for tag, _ in self.columns])
+
+    def write(self, cells: dict[str, object]) -> None:
+        self.csv.writerow([neutralise(cells.get(f)) for _, f in self.columns])

@@ -1,0 +1,595 @@
+"""The one door to the store: every read and write of records, for every channel.
+
+Nothing outside `directory.store` sees a raw node, a driver or a transaction: reads return `model`
+records already filtered by visibility, with fields the viewer may not see emptied and locations
+published at the precision the viewer may see, and note the restricted records they gave in the
+audit log. Sub-objects group the rest by concern: `jobs` (the reads behind gaps, partners and
+referral paths), `peers`, `feeds` and `roots` (federation), `backups`, `tokens`. Writes
+(`records/writes.py`) are idempotent upserts by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from directory.base import budget
+from directory.base.audit import AuditLog
+from directory.base.clock import now
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.location import published
+from directory.domain.model import (
+    LINK_PROPERTIES,
+    LINK_TYPES,
+    Coverage,
+    Indicator,
+    Link,
+    Location,
+    Organisation,
+    Precision,
+    Presence,
+    Provenance,
+    Service,
+    Visibility,
+)
+from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
+from directory.domain.validation import Vocabulary, require_language
+from directory.domain.viewer import STEWARD, Viewer
+from directory.store.backup import Backups
+from directory.store.engine.backends import fulltext_index
+from directory.store.engine.cypher import cypher, place_shown, service_map, visible
+from directory.store.engine.embedded import EmbeddedStore
+from directory.store.engine.graph import Graph, Tx, make_driver
+from directory.store.engine.schema import LABEL_GROUPS, schema_version
+from directory.store.federation import Feeds, Peers, Roots, sameas
+from directory.store.jobs import JobReads
+from directory.store.records import identifiers, mapping, needs, search, shelters
+from directory.store.records.edits import (
+    Edit,
+    Editor,
+    Saved,
+    link_fields,
+    link_key,
+    organisation_fields,
+    service_fields,
+)
+from directory.store.records.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
+from directory.store.records.tokens import Tokens
+from directory.store.records.writes import Prepared, WriteCounts, execute, write_records
+from directory.store.shown import Shown
+
+R = TypeVar("R")
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+GET_ORGANISATIONS = cypher("records.get_organisations", f"""
+UNWIND $ids AS wanted
+MATCH (n:Organisation {{id: wanted}})
+WHERE {visible('n')}
+RETURN n {{.*}} AS n
+""")
+GET_SERVICES = cypher("records.get_services", f"""
+UNWIND $ids AS wanted
+MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
+WHERE {visible('o')} AND {visible('s')}
+RETURN {service_map('s')} AS s, NOT {place_shown('o')} AS unplaced
+""")
+SERVICES_OF = cypher("records.services_of", f"""
+UNWIND $ids AS oid
+MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)
+WHERE {visible('o')} AND {visible('s')}
+RETURN {service_map('s')} AS s, NOT {place_shown('o')} AS unplaced
+ORDER BY s.name, s.id
+""")
+
+
+
+def _links(pattern: str, order: str) -> str:
+    return f"""
+UNWIND $ids AS oid
+MATCH {pattern}
+WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+RETURN type(l) AS type, a.id AS source, b.id AS target, properties(l) AS props
+ORDER BY {order}, props.key
+"""
+
+
+_TYPES = "|".join(LINK_TYPES)
+LINKS = {
+    "out": cypher("records.links_from", _links(f"(a:Organisation {{id: oid}})-[l:{_TYPES}]->(b:Organisation)",
+                                               "source, type, target")),
+    "in": cypher("records.links_to", _links(f"(a:Organisation)-[l:{_TYPES}]->(b:Organisation {{id: oid}})",
+                                            "target, type, source")),
+}
+TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label")
+EXISTING_ORGANISATIONS = cypher("records.existing_organisations", """
+UNWIND $ids AS wanted
+MATCH (n:Organisation {id: wanted})
+RETURN n.id AS id
+""")
+ADD_TERM = cypher("records.add_term", """
+MERGE (t:Term {key: $key})
+ON CREATE SET t.scheme = $scheme, t.code = $code, t.built_in = false
+SET t.label = $label, t.description = $description
+RETURN t.code AS code
+""")
+
+BEGIN_IMPORT = cypher("records.begin_import", """
+CREATE (r:ImportRun {id: $id, sources: $sources, started_at: $now, state: 'running'})
+""")
+FINISH_IMPORT = cypher("records.finish_import", """
+MATCH (r:ImportRun {id: $id})
+SET r.state = 'finished', r.finished_at = $now
+RETURN r.sources AS sources, r.started_at AS started_at
+""")
+SUPERSEDE_IMPORTS = cypher("records.supersede_imports", """
+UNWIND $ids AS i
+MATCH (r:ImportRun {id: i})
+WHERE r.state = 'running'
+SET r.state = 'superseded', r.superseded_by = $by, r.finished_at = $now
+""")
+EVER_USED = cypher("records.ever_used", """
+OPTIONAL MATCH (o:Organisation) WITH o LIMIT 1
+OPTIONAL MATCH (t:Tombstone) WITH o, t LIMIT 1
+RETURN o IS NOT NULL OR t IS NOT NULL AS used
+""")
+UNFINISHED_IMPORTS = cypher("records.unfinished_imports", """
+MATCH (r:ImportRun {state: 'running'})
+RETURN r.id AS id, r.sources AS sources, r.started_at AS started_at
+ORDER BY r.started_at
+""")
+
+
+def _provenance(p: dict[str, Any], viewer: Viewer) -> Provenance:
+    if p.get("feed_seq") is None:
+        # per view: a change this viewer cannot see is no new revision to it (`writes.py`)
+        view = viewer.view_of(p.get("owner") or p["id"])
+        revision = p.get("revision") if view == "whole" else p.get(f"{view}_revision", p.get("revision"))
+        updated = p.get("updated_at") if view == "whole" else p.get(f"{view}_updated_at", p.get("updated_at"))
+        return Provenance(p.get("publisher") or "", int(revision or 0), updated or "")
+    # merged from a peer: its revision is the publisher's, not our local write counter
+    return Provenance(p.get("publisher") or "", int(p.get("feed_revision") or 0), p.get("updated_at") or "",
+                      p.get("feed_audience"), int(p["feed_seq"]), p.get("feed_checkpoint"), p.get("fetched_at"),
+                      bool(p.get("redistribute")), bool(p.get("feed_stale")))
+
+
+def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
+    loc = Location(p.get("latitude"), p.get("longitude"), Precision(p.get("precision", "hidden")),
+                   p.get("country"), p.get("subdivision"))
+    view = viewer.view_of(p["id"])
+    if view == "public" and p.get("place_withheld"):
+        loc = Location(None, None, Precision.HIDDEN, None, None)  # a shelter too few share a place with
+    elif view != "whole":
+        loc = published(loc, p["id"])
+    network = viewer.sees_network_fields
+    return Organisation(
+        id=p["id"], name=p["name"], kind=p["kind"], visibility=Visibility(p["visibility"]),
+        aliases=list(p.get("aliases") or []), description=p.get("description") or "",
+        website=p.get("website") or "", languages=list(p.get("languages") or []),
+        contact_channels=list(p.get("contact_channels") or []) if network else [],
+        identifiers=list(p.get("identifiers") or []), location=loc, source=p.get("source") or "",
+        provenance=_provenance(p, viewer),
+    )
+
+
+def _coverage(p: dict[str, Any]) -> list[Coverage]:
+    return sorted((Coverage(c["place"], Presence(c["presence"])) for c in p.get("coverage") or []),
+                  key=lambda c: (c.place, c.presence.value))
+
+
+def _service(p: dict[str, Any], viewer: Viewer, unplaced: bool = False) -> Service:
+    """`unplaced`: the provider is a shelter whose place this viewer may not see, so neither may it
+    see where the service works (`store.shelters`)."""
+    network = viewer.sees_network_fields
+    return Service(
+        id=p["id"], organisation=p["organisation"], name=p["name"], type=p["type"],
+        visibility=Visibility(p["visibility"]), description=p.get("description") or "",
+        eligibility=p.get("eligibility") or "",
+        capacity=p.get("capacity") if network else None,
+        capacity_unit=(p.get("capacity_unit") or "") if network else "",
+        capacity_confirmed=(p.get("capacity_confirmed") or "") if network else "",
+        response_hours=p.get("response_hours"), languages=list(p.get("languages") or []),
+        cost=p.get("cost") or "", status=p.get("status") or "active",
+        coverage=[] if unplaced else _coverage(p),
+        groups=sorted(p.get("groups") or []), provenance=_provenance(p, viewer),
+    )
+
+
+@dataclass
+class SearchPage:
+    hits: list[search.Hit]
+    records: dict[tuple[str, str], Organisation | Service]  # by (kind, id)
+    total: int
+    has_next: bool
+    cursors: list[str]
+
+
+def _over_current(edit: Edit, read: Callable[[Tx], Awaitable[R | None]],
+                  fields_of: Callable[[R], dict[str, Any]]) -> Edit:
+    """An update: its fields are to be laid over the record `read` finds inside the edit's
+    transaction, under its lock (`Edit.current`)."""
+    async def current(tx: Tx) -> dict[str, Any]:
+        found = await read(tx)
+        return fields_of(found) if found is not None else {}
+
+    return replace(edit, current=current)
+
+
+def _link_records(rows: list[dict[str, Any]]) -> list[Link]:
+    return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
+                 r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in LINK_PROPERTIES})
+            for r in rows]
+
+
+class Transaction:
+    """What a caller may do inside one write transaction (`Store.transaction`): all of it commits,
+    or none. Work may run more than once if the driver retries it."""
+
+    def __init__(self, store: Store, tx: Tx) -> None:
+        self._store = store
+        self._tx = tx
+
+    async def write(self, organisations: list[Organisation], services: list[Service], links: list[Link],
+                    stamp: str) -> WriteCounts:
+        return await self._store.write(self._tx, organisations, services, links, stamp)
+
+    async def write_prepared(self, rows: Prepared, stamp: str) -> WriteCounts:
+        """Rows built beforehand (`prepare`), so building the next part overlaps writing this one."""
+        return await execute(self._store.graph, self._tx, rows, stamp, self._store.shelter_minimum)
+
+    async def existing_organisations(self, ids: list[str]) -> set[str]:
+        """As `Store.existing_organisations`, seeing this transaction's own writes."""
+        return await self._store.existing_organisations(ids, self._tx)
+
+
+class Store:
+    """The directory's records in the graph, for one process."""
+
+    def __init__(self, graph: Graph, directory_id: str, embedded: EmbeddedStore | None = None,
+                 audit: AuditLog | None = None, shelter_minimum: int = 3) -> None:
+        self.graph = graph
+        self.directory_id = directory_id
+        self.embedded = embedded
+        self.audit = audit
+        self.shelter_minimum = shelter_minimum  # see `store.shelters`
+        self.tokens = Tokens(graph)
+        self.editor = Editor(graph, directory_id, shelter_minimum)
+        self.jobs = JobReads(graph, self.note)
+        self.peers = Peers(graph, shelter_minimum)
+        self.feeds = Feeds(graph)
+        self.roots = Roots(graph)
+        self.backups = Backups(graph, directory_id, shelter_minimum)
+        self._vocabulary: Vocabulary | None = None
+
+    @property
+    def backend(self) -> str:
+        return self.graph.backend
+
+    def note(self, viewer: Viewer, shown: Shown, action: str = "read") -> None:
+        """Note the restricted records a read gave a viewer in the audit log, one line per kind."""
+        if self.audit is not None:
+            for kind, ids in sorted(shown.ids.items()):
+                self.audit.record(viewer, action, kind, ids)
+
+    def _shown(self, viewer: Viewer, kind: str, records: Iterable[Organisation | Service | Link]) -> None:
+        shown = Shown()
+        shown.records(kind, records)
+        self.note(viewer, shown)
+
+    async def transaction(self, work: Callable[[Transaction], Awaitable[R]]) -> R:
+        """Run `work` in one write transaction through the door."""
+        return await self.graph.write_tx(lambda tx: work(Transaction(self, tx)))
+
+    async def schema_version(self) -> int:
+        return await schema_version(self.graph)
+
+    async def identifier_index(self) -> dict[str, str | None]:
+        """Registered identifiers (org-id.guide) to the organisation holding each (`records.identifiers`)."""
+        return await identifiers.index(self.graph)
+
+    async def write_indicators(self, indicators: list[Indicator]) -> int:
+        """Need indicators, all in one transaction."""
+        return await needs.write(self.graph, indicators)
+
+    async def refresh_shelters(self) -> int:
+        """Decide again which shelters share their place with too few others (`records.shelters`)."""
+        return await shelters.refresh_now(self.graph, self.shelter_minimum, now())
+
+    async def keep_embedded_alive(self, every: float, said: Callable[[str], None]) -> None:
+        """Start the embedded store again whenever it stops, following a folder another process took."""
+        embedded = self.embedded
+        if embedded is None:
+            return
+        while True:
+            await asyncio.sleep(every)
+            uri = embedded.uri
+            if await asyncio.to_thread(embedded.restart_if_dead):
+                said("the embedded store had stopped; it was started again")
+                if embedded.uri != uri:  # another command's store took the folder first: follow it
+                    old, self.graph.driver = self.graph.driver, make_driver(embedded.uri, embedded.auth)
+                    await old.close()
+
+    def _changed(self, viewer: Viewer, kind: str, saved: Saved[Any], action: str = "change") -> None:
+        """Note a change to a record that was restricted before or after it in the audit log:
+        who, which record, when; never what changed. A deleted organisation takes its restricted
+        services with it: those are noted too."""
+        if self.audit is not None:
+            self.audit.record(viewer, action, kind, [saved.id] if saved.restricted else [])
+            self.audit.record(viewer, action, "service", saved.restricted_services)
+
+    # edits: one record at a time, checked against the revision the client read (`edits.py`)
+
+    async def save_organisation(self, viewer: Viewer, edit: Edit, revision: int | None) -> Organisation | None:
+        """Create (revision None) or update an organisation; the record as the viewer now sees it.
+        An update's fields are laid over the record as it is under the edit's lock."""
+        async def read_back(tx: Tx, record_id: str) -> Organisation | None:
+            rows = await self.graph.run(tx, GET_ORGANISATIONS, ids=[record_id], **viewer.params)
+            return _organisation(rows[0]["n"], viewer) if rows else None
+
+        if revision is not None:
+            record_id = str(edit.fields["id"])
+            edit = _over_current(edit, lambda tx: read_back(tx, record_id), organisation_fields)
+        saved = await self.editor.save_organisation(viewer, edit, await self.vocabulary(), revision, read_back)
+        self._changed(viewer, "organisation", saved, "create" if revision is None else "change")
+        return saved.record
+
+    async def save_service(self, viewer: Viewer, edit: Edit, revision: int | None) -> Service | None:
+        async def read_back(tx: Tx, record_id: str) -> Service | None:
+            rows = await self.graph.run(tx, GET_SERVICES, ids=[record_id], **viewer.params)
+            return _service(rows[0]["s"], viewer, rows[0]["unplaced"]) if rows else None
+
+        if revision is not None:
+            record_id = str(edit.fields["id"])
+            edit = _over_current(edit, lambda tx: read_back(tx, record_id), service_fields)
+        saved = await self.editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back)
+        self._changed(viewer, "service", saved, "create" if revision is None else "change")
+        return saved.record
+
+    async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None) -> Link | None:
+        async def read_back(tx: Tx, source: str) -> list[Link]:
+            return _link_records(await self.graph.run(tx, LINKS["out"], ids=[source], **viewer.params))
+
+        wanted = (edit.fields["type"], edit.fields["target"], edit.fields.get("key") or "")
+
+        async def this_link(tx: Tx) -> Link | None:
+            return next((x for x in await read_back(tx, str(edit.fields["source"]))
+                         if (x.type, x.target, x.key) == wanted), None)
+
+        if revision is not None:
+            edit = _over_current(edit, this_link, link_fields)
+        saved = await self.editor.save_link(viewer, edit, revision, read_back)
+        self._changed(viewer, "link", saved, "create" if revision is None else "change")
+        return next((x for x in saved.record if link_key(x) == saved.id), None)
+
+    async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> None:
+        """Delete an organisation (with its services) or a service, leaving tombstones."""
+        self._changed(viewer, kind, await self.editor.delete(viewer, kind, record_id, revision), "delete")
+
+    async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> None:
+        self._changed(viewer, "link", await self.editor.delete_link(viewer, link, revision), "delete")
+
+    # writes
+
+    async def upsert(self, organisations: list[Organisation], services: list[Service],
+                     links: list[Link]) -> WriteCounts:
+        """Write validated records in one transaction: all of them, or none."""
+
+        async def work(tx: Tx) -> WriteCounts:
+            return await self.write(tx, organisations, services, links, now())
+
+        counts = await self.graph.write_tx(work)
+        self.written(STEWARD, counts)
+        return counts
+
+    def written(self, viewer: Viewer, counts: WriteCounts) -> None:
+        """Note the restricted records a bulk write changed in the audit log (who, which, when)."""
+        if self.audit is not None:
+            for kind in ("organisation", "service", "link"):
+                self.audit.record(viewer, "change", kind, [i for k, i in counts.restricted if k == kind])
+
+    async def write(self, tx: Tx, organisations: list[Organisation], services: list[Service], links: list[Link],
+                    stamp: str) -> WriteCounts:
+        """Upsert records inside the caller's transaction (see `writes.write_records`)."""
+        return await write_records(self.graph, tx, self.directory_id, organisations, services, links, stamp,
+                                   self.shelter_minimum)
+
+    async def add_term(self, scheme: str, code: str, label: str, description: str = "") -> None:
+        await self.graph.write(ADD_TERM, key=f"{scheme}/{code}", scheme=scheme, code=code, label=label,
+                               description=description)
+        await self.graph.write(LABEL_GROUPS)
+
+    async def begin_import(self, sources: list[str]) -> str:
+        """Mark a staged import as running; `finish_import` marks it done."""
+        run_id = f"import-{now()}"
+        await self.graph.write(BEGIN_IMPORT, id=run_id, sources=sources, now=now())
+        return run_id
+
+    async def finish_import(self, run_id: str) -> None:
+        """Mark a staged import done, and with it the earlier unfinished runs of the same sources:
+        running the same import again to the end wrote everything they left unwritten."""
+        stamp = now()
+
+        async def work(tx: Tx) -> None:
+            done = await self.graph.run(tx, FINISH_IMPORT, id=run_id, now=stamp)
+            if not done:
+                return
+            sources, started = sorted(done[0]["sources"]), done[0]["started_at"]
+            earlier = [r["id"] for r in await self.graph.run(tx, UNFINISHED_IMPORTS)
+                       if r["id"] != run_id and sorted(r["sources"]) == sources and r["started_at"] <= started]
+            if earlier:
+                await self.graph.run(tx, SUPERSEDE_IMPORTS, ids=earlier, by=run_id, now=stamp)
+
+        await self.graph.write_tx(work)
+
+    async def unfinished_imports(self) -> list[dict[str, Any]]:
+        return await self.graph.read(UNFINISHED_IMPORTS)
+
+    # reads
+
+    async def is_empty(self) -> bool:
+        """True when the store holds no organisation and no record was ever deleted from it."""
+        return not (await self.graph.read(EVER_USED))[0]["used"]
+
+    async def vocabulary(self) -> Vocabulary:
+        terms: dict[str, set[str]] = {}
+        for r in await self.graph.read(TERMS):
+            terms.setdefault(r["scheme"], set()).add(r["code"])
+        self._vocabulary = Vocabulary(terms)
+        return self._vocabulary
+
+    async def require_terms(self, *wanted: tuple[str, str, str | None]) -> None:
+        """Check filter values, each (argument, scheme, value), against the taxonomy: BadArgument
+        naming the argument, the value and the nearest valid codes. The one check every channel's
+        filters go through. Terms are read again only when a value is not among those last read,
+        so a term added by another process is never refused."""
+        vocabulary = self._vocabulary
+        if vocabulary is None or not all(vocabulary.has(s, v) for _, s, v in wanted if v is not None):
+            vocabulary = await self.vocabulary()
+        for argument, scheme, value in wanted:
+            if value is not None:
+                vocabulary.require(scheme, value, argument)
+
+    async def terms(self) -> list[Term]:
+        rows = await self.graph.read(TERMS)
+        return sorted((Term(r["scheme"], r["code"], r["label"]) for r in rows), key=lambda t: (t.scheme, t.code))
+
+    async def existing_organisations(self, ids: list[str], tx: Tx | None = None) -> set[str]:
+        """Which of these organisation ids exist, whatever their visibility (for import checks).
+
+        Inside a write transaction (`tx`), this sees the transaction's own writes."""
+        if tx is not None:
+            return {r["id"] for r in await self.graph.run(tx, EXISTING_ORGANISATIONS, ids=ids)}
+        return {r["id"] for r in await self.graph.read(EXISTING_ORGANISATIONS, ids=ids)}
+
+    async def organisation(self, viewer: Viewer, record_id: str) -> Organisation:
+        found = await self.organisations_by_id(viewer, [record_id])
+        if record_id not in found:
+            raise NotFound("organisation", record_id)
+        return found[record_id]
+
+    async def organisations_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Organisation]:
+        rows = await self.graph.read(GET_ORGANISATIONS, ids=ids, **viewer.params)
+        found = {r["n"]["id"]: _organisation(r["n"], viewer) for r in rows}
+        self._shown(viewer, "organisation", found.values())
+        return found
+
+    async def list_organisations(self, viewer: Viewer, where: Filter | None = None, first: int = 20,
+                                 after: str | None = None, sort: Sort = Sort.NAME, count: bool = True) -> Page:
+        """One page of organisations; `first` is capped at MAX_PAGE."""
+        return await self._page("organisation", viewer, where or Filter(), min(first, MAX_PAGE), after, sort, count)
+
+    async def list_services(self, viewer: Viewer, where: Filter | None = None, first: int = 20,
+                            after: str | None = None, sort: Sort = Sort.NAME, count: bool = True) -> Page:
+        """One page of services; `first` is capped at MAX_PAGE."""
+        return await self._page("service", viewer, where or Filter(), min(first, MAX_PAGE), after, sort, count)
+
+    async def each_organisation(self, viewer: Viewer, where: Filter | None = None,
+                                page: int = 1000) -> AsyncIterator[list[Organisation]]:
+        """Every organisation the viewer may see, in pages, for exports."""
+        after = None
+        while True:
+            result = await self._page("organisation", viewer, where or Filter(), page, after, Sort.NAME, False)
+            if result.items:
+                yield result.items
+            if not result.has_next:
+                return
+            after = result.cursors[-1]
+
+    async def _page(self, kind: str, viewer: Viewer, where: Filter, first: int, after: str | None, sort: Sort,
+                    count: bool) -> Page:
+        if first < 0:
+            raise BadArgument("first", "must not be negative")
+        await self.require_terms(
+            ("kind", ORGANISATION_KIND, where.kind), ("serviceType", SERVICE_TYPE, where.service_type),
+            ("group", DEFENDER_GROUP, where.group))
+        if where.language is not None:
+            require_language(where.language, "language")
+        after_key, after_id = uncursor(sort, after)
+        params = dict(where.params(), **viewer.params, me=self.directory_id)
+        rows = await self.graph.read(statement(kind, sort, where), after_key=after_key, after_id=after_id,
+                                     limit=first + 1, **params)
+        total = int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
+        var = "n" if kind == "organisation" else "s"
+        shown = rows[:first]
+        items: list[Any] = [_organisation(r["n"], viewer) if kind == "organisation" else
+                            _service(r["s"], viewer, r["unplaced"]) for r in shown]
+        self._shown(viewer, kind, items)
+        return Page(items=items, total=total, has_next=len(rows) > first,
+                    cursors=[cursor(sort, r["k"], r[var]["id"]) for r in shown],
+                    distances_km=[None if r["distance"] is None else round(r["distance"] / 1000, 1) for r in shown])
+
+    async def links_from(self, viewer: Viewer, organisation_ids: list[str]) -> list[Link]:
+        return await self.links_of(viewer, organisation_ids, "out")
+
+    async def links_of(self, viewer: Viewer, organisation_ids: list[str], direction: str) -> list[Link]:
+        """Links leaving (`out`) or reaching (`in`) these organisations that the viewer may see: the
+        link itself and both ends. A member sees its own organisation's links (its funding, say)
+        whatever their visibility."""
+        links = _link_records(await self.graph.read(LINKS[direction], ids=organisation_ids, **viewer.params))
+        self._shown(viewer, "link", links)
+        return links
+
+    async def services_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Service]:
+        """Services the viewer may see, with a provider the viewer may see."""
+        rows = await self.graph.read(GET_SERVICES, ids=ids, **viewer.params)
+        found = {r["s"]["id"]: _service(r["s"], viewer, r["unplaced"]) for r in rows}
+        self._shown(viewer, "service", found.values())
+        return found
+
+    async def search(self, viewer: Viewer, text: str, kinds: tuple[str, ...] = ("organisation", "service"),
+                     first: int = 20, after: str | None = None) -> SearchPage:
+        """Ranked hits the viewer may see, with their records; see `search.py` for the rules."""
+        if not 0 <= first <= MAX_PAGE:
+            raise BadArgument("first", f"must be between 0 and {MAX_PAGE}")
+        query_words = search.words(text)
+        hits: dict[tuple[str, str], search.Hit] = {}
+        total = 0
+        for fuzzy in (False, True):
+            if fuzzy and total:  # every word must match: a typo anywhere leaves the exact query empty
+                break
+            for kind in kinds:
+                label, statement_ = ("Organisation", search.SEARCH_ORGANISATIONS) if kind == "organisation" else (
+                    "Service", search.SEARCH_SERVICES)
+                rows = await self.graph.read_plain(statement_, index=fulltext_index(self.graph.backend, label),
+                                                   text=search.lucene_query(query_words, fuzzy),
+                                                   words=query_words, limit=search.MAX_HITS,
+                                                   share=search.PEER_SHARE, me=self.directory_id, **viewer.params)
+                if not rows:  # no candidate at all
+                    continue
+                total += int(rows[0]["total"])
+                ranked = await budget.in_thread(search.rank, query_words, kind, rows[0]["top"])  # pure, and slow
+                hits.update({(h.kind, h.id): h for h in ranked})
+        remaining = search.after(list(hits.values()), after)
+        shown = remaining[:first]
+        orgs = await self.organisations_by_id(viewer, [h.id for h in shown if h.kind == "organisation"])
+        services = await self.services_by_id(viewer, [h.id for h in shown if h.kind == "service"])
+        records: dict[tuple[str, str], Organisation | Service] = {
+            **{("organisation", i): o for i, o in orgs.items()}, **{("service", i): s for i, s in services.items()}}
+        shown = [h for h in shown if (h.kind, h.id) in records]  # a record hidden or deleted meanwhile
+        return SearchPage(hits=shown, records=records, total=total, has_next=len(remaining) > first,
+                          cursors=[search.cursor(h) for h in shown])
+
+    async def map_points(self, viewer: Viewer, where: mapping.PointFilter, shelter_minimum: int) -> mapping.MapPoints:
+        """Organisations as points for a map (see `store.mapping` for what a viewer may see)."""
+        found = await mapping.map_points(self.graph, viewer, where, shelter_minimum)
+        shown = Shown()
+        shown.add("organisation", [p.id for p in found.points if p.visibility == Visibility.RESTRICTED.value])
+        self.note(viewer, shown, "map")
+        return found
+
+    async def same_as(self, viewer: Viewer, ids: list[str]) -> dict[str, sameas.SameAsOf]:
+        """Other directories' records of the same organisations, as far as the viewer may see them."""
+        return await sameas.same_as(self.graph, viewer.params, ids, proposed=viewer.role == "steward",
+                                    me=self.directory_id)
+
+    async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
+        rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)
+        out: dict[str, list[Service]] = {oid: [] for oid in organisation_ids}
+        for r in rows:
+            svc = _service(r["s"], viewer, r["unplaced"])
+            out.setdefault(svc.organisation, []).append(svc)
+        self._shown(viewer, "service", [s for services in out.values() for s in services])
+        return out

@@ -1,0 +1,172 @@
+"""Finding, starting, watching and stopping the embedded store process.
+
+Every command works whether or not the service runs on the same data folder: `attach()` talks to
+a running store when `store.json` names a live one, and otherwise starts one that the caller owns
+and stops afterwards. A store started by someone else is never stopped by us.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from directory.base.files import UMASK, private_open
+from directory.domain.errors import DataFolderInUse, StoreUnavailable
+from directory.store.engine import layout
+from directory.store.engine.launcher import IN_USE
+
+START_TIMEOUT = 90.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_store(data: Path) -> dict[str, int] | None:
+    """The pid and port of a live store on this data folder, if there is one."""
+    try:
+        info = json.loads(layout.runtime_file(data).read_text())
+    except (OSError, ValueError):
+        return None
+    if _alive(int(info["pid"])) and _answers(int(info["bolt_port"])):
+        return {key: int(value) for key, value in info.items()}
+    return None
+
+
+@dataclass
+class EmbeddedStore:
+    """A connection target for the embedded store, and the process if we started it."""
+
+    data: Path
+    heap: str = "512m"
+    port: int = 0
+    statement_timeout: float = 120.0  # seconds any one statement may run in the store; 0: no limit
+    process: subprocess.Popen[bytes] | None = None
+    bolt_port: int = 0
+    http_port: int = 0
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (layout.USER, layout.read_password(self.data))
+
+    @property
+    def owned(self) -> bool:
+        return self.process is not None
+
+    def attach(self) -> EmbeddedStore:
+        """Use the running store on the data folder, or start one."""
+        layout.prepare(self.data)
+        info = running_store(self.data)
+        if info:
+            self.bolt_port, self.http_port = info["bolt_port"], info["http_port"]
+            return self
+        self._start()
+        return self
+
+    def _start(self) -> None:
+        if importlib.util.find_spec("arcadedb_embedded") is None:
+            raise StoreUnavailable("the embedded store needs ArcadeDB: pip install 'protection-directory[embedded]', "
+                                   "or set DIRECTORY_NEO4J_URI to use Neo4j")
+        bolt = self.port or self.bolt_port or _free_port()
+        http = _free_port()
+        log = private_open(layout.logs_dir(self.data) / "store-process.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "directory.store.engine.launcher", "--data", str(self.data),
+             "--heap", self.heap, "--bolt-port", str(bolt), "--http-port", str(http),
+             "--statement-timeout", str(self.statement_timeout),
+             "--parent", str(os.getpid())],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+            umask=UMASK,  # the store's files (and the JVM's) are owner-only
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                self.process = None
+                if code == IN_USE:
+                    # Another store may be starting on this folder right now: wait for it.
+                    other = self._wait_for_other(deadline)
+                    if other:
+                        self.bolt_port, self.http_port = other["bolt_port"], other["http_port"]
+                        return
+                    raise DataFolderInUse(
+                        f"the data folder {self.data} is in use by another process that is not a "
+                        "Protection Directory store; stop it or choose another DIRECTORY_DATA")
+                raise StoreUnavailable(
+                    f"the embedded store stopped during start-up (exit {code}); see "
+                    f"{layout.logs_dir(self.data) / 'store-process.log'}")
+            info = running_store(self.data)
+            if info and int(info["pid"]) == self.process.pid:
+                self.bolt_port, self.http_port = bolt, http
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise StoreUnavailable(f"the embedded store did not start within {START_TIMEOUT:.0f} s")
+
+    def _wait_for_other(self, deadline: float) -> dict[str, int] | None:
+        end = min(deadline, time.monotonic() + 30)
+        while time.monotonic() < end:
+            info = running_store(self.data)
+            if info:
+                return info
+            time.sleep(0.2)
+        return None
+
+    def healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            return False
+        return _answers(self.bolt_port)
+
+    def restart_if_dead(self) -> bool:
+        """Start the store again on the same port if it died. True when it had to."""
+        if self.healthy():
+            return False
+        if self.process is not None:
+            self.process = None
+        self.attach() if running_store(self.data) else self._start()
+        return True
+
+    def stop(self) -> None:
+        """Stop the store if we started it; leave anybody else's running."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,127 @@
+"""The one owner of the neo4j driver: sessions, retries of transient errors, error translation.
+
+Reads and writes are transaction functions: the whole function runs again when the server
+reports a transient error, such as ArcadeDB's write conflicts and Neo4j's deadlocks, so a
+function must do all its reading and deciding inside the transaction. The retry is ours rather
+than the driver's managed one: the driver waits a second before its first retry (a conflict
+between two editors then costs every one of them a second) and logs the server's message,
+which may quote what was written; ours starts at a few milliseconds and logs nothing.
+
+Every statement first checks the request's time budget (`directory.base.budget`), and a transaction
+of a request holding a slot for expensive work is finished even if the request is cancelled, so
+that the slot stays taken while the store is still busy with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import AsyncDriver, AsyncTransaction
+from neo4j.exceptions import ConstraintError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from directory.base import budget
+from directory.domain.errors import Conflict, StatementTimedOut, StoreError, StoreUnavailable
+
+T = TypeVar("T")
+Tx = AsyncTransaction
+RETRY_SECONDS = 30.0  # how long a transaction function is retried on transient errors
+_FIRST_DELAY, _LONGEST_DELAY = 0.002, 0.5
+
+
+class Graph:
+    """A database on a Bolt server, for one process. Safe to share between tasks."""
+
+    def __init__(self, driver: AsyncDriver, database: str, backend: str) -> None:
+        self.driver = driver
+        self.database = database
+        self.backend = backend
+        self.round_trips = 0  # statements sent; tests count them to catch N+1 queries
+
+    async def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        async def work(tx: Tx) -> list[dict[str, Any]]:
+            return await self.run(tx, query, **params)
+
+        return await self.read_tx(work)
+
+    async def read_plain(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        """`read` for a statement returning only plain values (no nodes or relationships).
+
+        It skips `Record.data()`, which walks every nested list and map to convert graph types:
+        on the map's 100k-element list that walk cost more than the query."""
+        async def work(tx: Tx) -> list[dict[str, Any]]:
+            return await self._records(tx, query, params, plain=True)
+
+        return await self.read_tx(work)
+
+    async def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        async def work(tx: Tx) -> list[dict[str, Any]]:
+            return await self.run(tx, query, **params)
+
+        return await self.write_tx(work)
+
+    async def run(self, tx: Tx, query: str, **params: Any) -> list[dict[str, Any]]:
+        """One statement inside a transaction function."""
+        return await self._records(tx, query, params, plain=False)
+
+    async def _records(self, tx: Tx, query: str, params: dict[str, Any], plain: bool) -> list[dict[str, Any]]:
+        budget.check()
+        self.round_trips += 1
+        result = await tx.run(query, params)
+        if plain:
+            return [dict(zip(record.keys(), record.values(), strict=True)) async for record in result]
+        return [record.data() async for record in result]
+
+    async def read_tx(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self._transaction(work, neo4j.READ_ACCESS)
+
+    async def write_tx(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self._transaction(work, neo4j.WRITE_ACCESS)
+
+    async def _transaction(self, work: Callable[[Tx], Awaitable[T]], mode: str) -> T:
+        return await budget.shielded(self._attempts(work, mode))
+
+    async def _attempts(self, work: Callable[[Tx], Awaitable[T]], mode: str) -> T:
+        """Run `work` in one transaction, again on a transient error, with jittered backoff."""
+        started, delay = time.monotonic(), _FIRST_DELAY
+        while True:
+            try:
+                async with self.driver.session(database=self.database, default_access_mode=mode) as session:
+                    # Neo4j stops the transaction at the request's deadline; ArcadeDB ignores this
+                    # and is bounded by its server-wide statement timeout (`launcher.py`).
+                    left = budget.remaining()
+                    timeout = None if left is None else max(left, 0.001)
+                    async with await session.begin_transaction(timeout=timeout) as tx:
+                        return await work(tx)  # leaving the block commits; an exception rolls back
+            except (Neo4jError, DriverError) as exc:
+                if not exc.is_retryable() or time.monotonic() - started > RETRY_SECONDS:
+                    raise _translate(exc) from exc
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, _LONGEST_DELAY)
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+
+def _translate(exc: Neo4jError | DriverError) -> Exception:
+    if isinstance(exc, ServiceUnavailable | SessionExpired):
+        return StoreUnavailable(f"the graph store is not answering: {exc}")
+    if isinstance(exc, DriverError):
+        return StoreError(f"the graph store connection failed ({type(exc).__name__})")
+    if exc.code is not None and exc.code.startswith("Neo.ClientError.Transaction.TransactionTimedOut"):
+        return StatementTimedOut()
+    if isinstance(exc, ConstraintError):
+        # ArcadeDB's message is generic and may echo the statement: say what it means instead.
+        return Conflict("the write would duplicate a record id that already exists")
+    return StoreError(f"the graph store refused a statement ({exc.code})")
+
+
+def make_driver(uri: str, auth: tuple[str, str]) -> AsyncDriver:
+    return neo4j.AsyncGraphDatabase.driver(
+        uri, auth=auth, max_connection_pool_size=32, connection_acquisition_timeout=30.0,
+        max_transaction_retry_time=30.0, notifications_min_severity="OFF",
+    )

@@ -1,0 +1,119 @@
+"""The embedded store's own process: ArcadeDB with its Bolt plugin, bound to 127.0.0.1.
+
+Started by `directory.store.engine.embedded`, never imported by the service: a JVM inside the service
+process would make forking and a second worker impossible (see the graph-store notes). It holds
+an exclusive lock on the data folder for its whole life, announces its port in `store.json` once
+it answers, and stops cleanly on SIGTERM, SIGINT, or when its parent goes away. It runs with
+umask 077 and, once it holds the lock, takes group and other permissions off everything already in
+the data folder, so the database, logs and secrets are owner-only (0600 files, 0700 folders).
+
+Exit status 3 means the data folder is in use by another process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from directory.base.files import UMASK, tighten
+from directory.store.engine import layout
+
+IN_USE = 3
+
+_LOGGING = """\
+handlers=java.util.logging.FileHandler
+java.util.logging.FileHandler.pattern={pattern}
+java.util.logging.FileHandler.limit=10000000
+java.util.logging.FileHandler.count=3
+java.util.logging.FileHandler.formatter=java.util.logging.SimpleFormatter
+.level=INFO
+"""
+
+
+def _lock(data: Path) -> object:
+    handle = open(layout.lock_file(data), "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"the data folder {data} is in use by another process", file=sys.stderr)
+        sys.exit(IN_USE)
+    return handle
+
+
+def _write_runtime(data: Path, bolt_port: int, http_port: int) -> None:
+    tmp = layout.runtime_file(data).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": os.getpid(), "bolt_port": bolt_port, "http_port": http_port}))
+    os.replace(tmp, layout.runtime_file(data))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="directory-store")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--heap", default="512m")
+    parser.add_argument("--bolt-port", type=int, required=True)
+    parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--parent", type=int, default=0, help="stop when this process is gone")
+    parser.add_argument("--statement-timeout", type=float, default=0.0,
+                        help="seconds any one statement may run; 0: no limit")
+    args = parser.parse_args(argv)
+
+    os.umask(UMASK)  # everything this process and its JVM create is owner-only
+    data: Path = args.data.resolve()
+    lock = _lock(data)  # noqa: F841 - held until the process ends
+    tighten(data)  # data folders made before files were owner-only: no group or other bits anywhere
+    logging_conf = layout.logs_dir(data) / "jvm-logging.properties"
+    logging_conf.write_text(_LOGGING.format(pattern=str(layout.logs_dir(data) / "arcadedb.%g.log")))
+
+    from arcadedb_embedded import ArcadeDBServer  # the JVM starts here, after the lock is ours
+
+    server = ArcadeDBServer(
+        str(layout.arcadedb_root(data)),
+        layout.read_password(data),
+        {
+            "host": "127.0.0.1",
+            "http_port": args.http_port,
+            "server_plugins": "Bolt:com.arcadedb.bolt.BoltProtocolPlugin",
+            "bolt_port": args.bolt_port,
+            "bolt_host": "127.0.0.1",
+        },
+        # ArcadeDB ignores a Bolt client's transaction timeout and finishes a statement whose client
+        # went away: its own command timeout is what bounds a runaway statement.
+        jvm_kwargs={"heap_size": args.heap, "jvm_args": [
+            f"-Djava.util.logging.config.file={logging_conf}",
+            f"-Darcadedb.command.timeout={round(args.statement_timeout * 1000)}"]},
+    )
+    try:
+        server.start()
+    except Exception as exc:  # ArcadeDB's own lock: another kind of process holds the folder
+        if "Lock" in str(exc):
+            print(f"the data folder {data} is in use by another process: {exc}", file=sys.stderr)
+            sys.exit(IN_USE)
+        raise
+    try:
+        server.get_database(layout.DATABASE)
+    except Exception:
+        server.create_database(layout.DATABASE)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    _write_runtime(data, args.bolt_port, args.http_port)
+    print(f"store ready on 127.0.0.1:{args.bolt_port}", flush=True)
+    while not stop.wait(1.0):
+        if args.parent and os.getppid() != args.parent:
+            break
+    try:
+        layout.runtime_file(data).unlink(missing_ok=True)
+        server.stop()
+    finally:
+        os._exit(0)  # the JVM's non-daemon threads must not keep the process alive
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""Constraints, indexes and reference data, versioned so an existing data folder is upgraded in place.
+
+`ensure_schema()` runs at every start. Each migration runs once, in order, and records its number
+in the `SchemaVersion` node; statements use IF NOT EXISTS and MERGE so a migration interrupted
+half-way is simply run again. Reference data (places, built-in taxonomy terms) is merged on every
+start: it is small, and a newer pycountry or taxonomy then reaches old data folders too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from directory.domain import places, taxonomy
+from directory.store.engine.backends import create_fulltext_indexes
+from directory.store.engine.cypher import cypher, service_map
+from directory.store.engine.embedded import EmbeddedStore
+from directory.store.engine.graph import Graph, Tx
+from directory.store.federation import peers
+from directory.store.federation.sameas import edges_to_decisions
+from directory.store.records.writes import (
+    CLEAR_IDENTIFIED,
+    LINK_IDENTIFIED,
+    ORGANISATION_CONTENT,
+    SERVICE_CONTENT,
+    derived_organisation,
+    identifier_codes,
+    name_words,
+    view_hashes,
+)
+
+READ_ORGANISATIONS = cypher("schema.read_organisations", """
+MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
+RETURN n {.id, .name, .aliases, .latitude, .longitude, .precision, .country, .subdivision} AS n
+ORDER BY n.id LIMIT 5000
+""")
+SET_DERIVED = cypher("schema.set_derived", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+SET n += r.derived
+""")
+SET_SERVICE_NAMES = cypher("schema.set_service_names", "MATCH (s:Service) SET s.search_names = s.name")
+
+
+async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Search names and published points; recomputed when the rule for either changes (versions 2 and 4)."""
+    after = None
+    while rows := await graph.read(READ_ORGANISATIONS, after=after):
+        await graph.write(SET_DERIVED, rows=[{"id": r["n"]["id"], "derived": derived_organisation(r["n"]["id"], r["n"])}
+                                             for r in rows])
+        after = rows[-1]["n"]["id"]
+    await graph.write(SET_SERVICE_NAMES)
+
+
+VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """
+MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
+RETURN n {.*} AS n
+ORDER BY n.id LIMIT 2000
+""")
+VIEWS_SERVICES = cypher("schema.views_services", f"""
+MATCH (n:Service) WHERE $after IS NULL OR n.id > $after
+RETURN {service_map('n')} AS n
+ORDER BY n.id LIMIT 2000
+""")
+SET_VIEWS = {label: cypher(f"schema.set_views_{label.lower()}", f"""
+UNWIND $rows AS r
+MATCH (n:{label} {{id: r.id}})
+SET n += r.derived, n.network_hash = r.views.network, n.public_hash = r.views.public,
+    n.unplaced_hash = r.views.unplaced,
+    n.network_revision = n.revision, n.public_revision = n.revision,
+    n.network_updated_at = n.updated_at, n.public_updated_at = n.updated_at
+""") for label in ("Organisation", "Service")}
+
+
+async def _views(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Per-view hashes, revisions and times (version 7), and the published subdivision. Records
+    written before have no history per view: each view starts at the record's own revision."""
+    for label, query in (("Organisation", VIEWS_ORGANISATIONS), ("Service", VIEWS_SERVICES)):
+        after = None
+        while rows := await graph.read(query, after=after):
+            out = []
+            for r in rows:
+                n = r["n"]
+                if label == "Organisation":
+                    content = {k: n.get(k) for k in ORGANISATION_CONTENT}
+                    out.append({"id": n["id"], "views": view_hashes("organisation", n["id"], content),
+                                "derived": derived_organisation(n["id"], content)})
+                else:
+                    content = {k: n.get(k) for k in SERVICE_CONTENT}
+                    content.update(coverage=sorted(f"{c['place']}/{c['presence']}" for c in n["coverage"]),
+                                   groups=sorted(n["groups"]))
+                    out.append({"id": n["id"], "views": view_hashes("service", n["id"], content),
+                                "derived": {"name_words": name_words(n.get("name") or "")}})
+            await graph.write(SET_VIEWS[label], rows=out)
+            after = rows[-1]["n"]["id"]
+
+
+IDENTIFIERS_AFTER = cypher("schema.identifiers_after", """
+MATCH (n:Organisation) WHERE ($after IS NULL OR n.id > $after)
+RETURN n.id AS id, coalesce(n.identifiers, []) AS identifiers
+ORDER BY n.id LIMIT 5000
+""")
+
+
+async def _identifier_nodes(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Identifiers as nodes (version 6), for organisations written before writes kept them; linked as
+    every write links them (cleared first, so a migration run twice links each once)."""
+    after = None
+    while rows := await graph.read(IDENTIFIERS_AFTER, after=after):
+        async def work(tx: Tx, rows: list[dict[str, Any]] = rows) -> None:
+            await graph.run(tx, CLEAR_IDENTIFIED, ids=[r["id"] for r in rows])
+            await graph.run(tx, LINK_IDENTIFIED, rows=[{"id": r["id"], "code": c}
+                                                       for r in rows for c in identifier_codes(r["identifiers"])])
+
+        await graph.write_tx(work)
+        after = rows[-1]["id"]
+
+
+# What we read of logs of peers removed before version 9, whose removal left it behind.
+FORGET_CURSORS = cypher("schema.forget_cursors", """
+MATCH (n) WHERE n:PeerFeed OR n:PeerRecord
+DETACH DELETE n
+""")
+
+
+async def _received_again(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Records received from peers before they were checked as imports are (version 9) are
+    forgotten with the cursors that took them, so the next sync takes each peer's log again from
+    its start, through those checks. The pinned roots stay: trust is not reset, only what was read."""
+    for peer in await peers.all_peers(graph):
+        await peers.purge(graph, peer.id)
+    await graph.write(FORGET_CURSORS)
+
+
+Step = str | Callable[[Graph, EmbeddedStore | None], Awaitable[Any]]
+
+MIGRATIONS: list[list[Step]] = [
+    [  # 1: the first graph
+        cypher("schema.org_id", "CREATE CONSTRAINT organisation_id IF NOT EXISTS "
+                                "FOR (n:Organisation) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.service_id", "CREATE CONSTRAINT service_id IF NOT EXISTS "
+                                    "FOR (n:Service) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.place_code", "CREATE CONSTRAINT place_code IF NOT EXISTS "
+                                    "FOR (n:Place) REQUIRE n.code IS UNIQUE"),
+        cypher("schema.term_key", "CREATE CONSTRAINT term_key IF NOT EXISTS "
+                                  "FOR (n:Term) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.org_kind", "CREATE INDEX organisation_kind IF NOT EXISTS FOR (n:Organisation) ON (n.kind)"),
+        cypher("schema.org_name", "CREATE INDEX organisation_name IF NOT EXISTS FOR (n:Organisation) ON (n.name)"),
+        cypher("schema.org_country", "CREATE INDEX organisation_country IF NOT EXISTS "
+                                     "FOR (n:Organisation) ON (n.country)"),
+        cypher("schema.org_lat", "CREATE INDEX organisation_latitude IF NOT EXISTS "
+                                 "FOR (n:Organisation) ON (n.latitude)"),
+        cypher("schema.org_lon", "CREATE INDEX organisation_longitude IF NOT EXISTS "
+                                 "FOR (n:Organisation) ON (n.longitude)"),
+        cypher("schema.org_updated", "CREATE INDEX organisation_updated IF NOT EXISTS "
+                                     "FOR (n:Organisation) ON (n.updated_at)"),
+        cypher("schema.service_type", "CREATE INDEX service_type IF NOT EXISTS FOR (n:Service) ON (n.type)"),
+        cypher("schema.service_org", "CREATE INDEX service_organisation IF NOT EXISTS "
+                                     "FOR (n:Service) ON (n.organisation)"),
+    ],
+    [  # 2: search, proximity, sorting by update, tokens and tombstones
+        cypher("schema.org_pub_lat", "CREATE INDEX organisation_pub_latitude IF NOT EXISTS "
+                                     "FOR (n:Organisation) ON (n.pub_latitude)"),
+        cypher("schema.service_updated", "CREATE INDEX service_updated IF NOT EXISTS "
+                                         "FOR (n:Service) ON (n.updated_at)"),
+        cypher("schema.token_id", "CREATE CONSTRAINT token_id IF NOT EXISTS FOR (n:ApiToken) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.token_hash", "CREATE INDEX token_hash IF NOT EXISTS FOR (n:ApiToken) ON (n.hash)"),
+        cypher("schema.tombstone_key", "CREATE CONSTRAINT tombstone_key IF NOT EXISTS "
+                                       "FOR (n:Tombstone) REQUIRE n.key IS UNIQUE"),
+        create_fulltext_indexes,
+        _derive_fields,
+    ],
+    [  # 3: need indicators
+        cypher("schema.indicator_key", "CREATE CONSTRAINT indicator_key IF NOT EXISTS "
+                                       "FOR (n:Indicator) REQUIRE n.key IS UNIQUE"),
+    ],
+    [  # 4: published points shown inside their cell and place, no longer at the cell's centre
+        _derive_fields,
+    ],
+    [  # 5: federation roots of trust
+        cypher("schema.root_version", "CREATE CONSTRAINT federation_root_version IF NOT EXISTS "
+                                      "FOR (n:FederationRoot) REQUIRE n.version IS UNIQUE"),
+    ],
+    [  # 6: published feeds and the peers we pull from
+        cypher("schema.feed_entry_key", "CREATE CONSTRAINT feed_entry_key IF NOT EXISTS "
+                                        "FOR (n:FeedEntry) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.feed_entry_record", "CREATE INDEX feed_entry_record IF NOT EXISTS "
+                                           "FOR (n:FeedEntry) ON (n.record)"),
+        cypher("schema.feed_record_key", "CREATE CONSTRAINT feed_record_key IF NOT EXISTS "
+                                         "FOR (n:FeedRecord) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.feed_head", "CREATE CONSTRAINT feed_head_audience IF NOT EXISTS "
+                                   "FOR (n:FeedHead) REQUIRE n.audience IS UNIQUE"),
+        cypher("schema.peer_id", "CREATE CONSTRAINT peer_id IF NOT EXISTS FOR (n:Peer) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.peer_feed_key", "CREATE CONSTRAINT peer_feed_key IF NOT EXISTS "
+                                       "FOR (n:PeerFeed) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.peer_record_key", "CREATE CONSTRAINT peer_record_key IF NOT EXISTS "
+                                         "FOR (n:PeerRecord) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.org_identifier", "CREATE CONSTRAINT org_identifier_code IF NOT EXISTS "
+                                        "FOR (n:OrgIdentifier) REQUIRE n.code IS UNIQUE"),
+        _identifier_nodes,
+        cypher("schema.org_publisher", "CREATE INDEX organisation_publisher IF NOT EXISTS "
+                                       "FOR (n:Organisation) ON (n.publisher)"),
+        cypher("schema.service_publisher", "CREATE INDEX service_publisher IF NOT EXISTS "
+                                           "FOR (n:Service) ON (n.publisher)"),
+    ],
+    [  # 7: a revision and update time per view; the published subdivision; name words for search
+        _views,
+    ],
+    [  # 8: a steward's same-as decisions as nodes keyed by the pair, outliving a purge of either record
+        cypher("schema.same_as_decision_key", "CREATE CONSTRAINT same_as_decision_key IF NOT EXISTS "
+                                              "FOR (n:SameAsDecision) REQUIRE n.key IS UNIQUE"),
+        cypher("schema.same_as_decision_a", "CREATE INDEX same_as_decision_a IF NOT EXISTS "
+                                            "FOR (n:SameAsDecision) ON (n.a)"),
+        cypher("schema.same_as_decision_b", "CREATE INDEX same_as_decision_b IF NOT EXISTS "
+                                            "FOR (n:SameAsDecision) ON (n.b)"),
+        edges_to_decisions,
+    ],
+    [  # 9: what peers sent before it was checked as an import is, taken again (after 8: the decisions
+        _received_again,  # about those records outlive their purge)
+    ],
+]
+
+VERSION = len(MIGRATIONS)
+
+# Steps that derive properties of records from their content (not indexes, not reference data).
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views)
+
+
+async def upgrade_records(graph: Graph, since: int) -> None:
+    """Derive what migrations after version `since` derive for records, for records written as
+    they were then (a restored backup from an older version)."""
+    for number in range(since + 1, VERSION + 1):
+        for step in MIGRATIONS[number - 1]:
+            if not isinstance(step, str) and step in _RECORD_STEPS:
+                await step(graph, None)
+
+GET_VERSION = cypher("schema.get_version", "MATCH (v:SchemaVersion {key: 'schema'}) RETURN v.version AS version")
+SET_VERSION = cypher("schema.set_version",
+                     "MERGE (v:SchemaVersion {key: 'schema'}) SET v.version = $version RETURN v.version AS version")
+COUNT_PLACES = cypher("schema.count_places", "MATCH (p:Place) RETURN count(p) AS n")
+MERGE_PLACES = cypher("schema.merge_places", """
+UNWIND $rows AS r
+MERGE (p:Place {code: r.code})
+SET p.name = r.name, p.kind = r.kind, p.country = r.country, p.region = r.region,
+    p.subregion = r.subregion, p.latitude = r.latitude, p.longitude = r.longitude, p.parent = r.parent
+""")
+LINK_PARENTS = cypher("schema.link_parents", """
+UNWIND $rows AS r
+MATCH (s:Place {code: r.code})
+MATCH (c:Place {code: r.parent})
+MERGE (s)-[:PART_OF]->(c)
+""")
+MERGE_TERMS = cypher("schema.merge_terms", """
+UNWIND $rows AS r
+MERGE (t:Term {key: r.key})
+ON CREATE SET t.scheme = r.scheme, t.code = r.code, t.label = r.label, t.description = r.description,
+              t.built_in = true
+""")
+LABEL_GROUPS = cypher("schema.label_groups",
+                      "MATCH (t:Term {scheme: 'defender-group'}) WHERE NOT t:DefenderGroup SET t:DefenderGroup")
+
+
+async def schema_version(graph: Graph) -> int:
+    rows = await graph.read(GET_VERSION)
+    return int(rows[0]["version"]) if rows else 0
+
+
+async def ensure_schema(graph: Graph, embedded: EmbeddedStore | None = None) -> int:
+    """Bring the graph up to `VERSION`; returns the version it was at before."""
+    before = await schema_version(graph)
+    if before > VERSION:
+        from directory.domain.errors import StoreError
+
+        raise StoreError(f"the data folder has schema version {before}, newer than this program's {VERSION}; "
+                         "upgrade Protection Directory before opening it")
+    for number in range(before + 1, VERSION + 1):
+        for step in MIGRATIONS[number - 1]:
+            if isinstance(step, str):
+                await graph.write(step)
+            else:
+                await step(graph, embedded)
+        await graph.write(SET_VERSION, version=number)
+    await _seed_reference_data(graph)
+    return before
+
+
+async def _seed_reference_data(graph: Graph) -> None:
+    everything = places.all_places()
+    if (await graph.read(COUNT_PLACES))[0]["n"] != len(everything):
+        rows = [p.__dict__ for p in everything]
+        for i in range(0, len(rows), 2000):
+            await graph.write(MERGE_PLACES, rows=rows[i:i + 2000])
+        parents = [{"code": p.code, "parent": p.parent} for p in everything if p.parent]
+        for i in range(0, len(parents), 2000):
+            await graph.write(LINK_PARENTS, rows=parents[i:i + 2000])
+    await graph.write(MERGE_TERMS, rows=[
+        {"key": f"{t.scheme}/{t.code}", "scheme": t.scheme, "code": t.code, "label": t.label,
+         "description": t.description} for t in taxonomy.BUILT_IN])
+    await graph.write(LABEL_GROUPS)

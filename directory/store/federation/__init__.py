@@ -1,0 +1,127 @@
+"""Federation's storage, through the door: the peers we pull from (`Peers`), our own signed logs
+(`Feeds`) and root documents (`Roots`). The records peers send are written as our own are
+(`records.writes`), in the publisher's namespace; reads of them go through the record reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from directory.store.engine.graph import Graph
+from directory.store.federation import feeds, peers, roots, sameas
+from directory.store.federation.received import ReceivedPage, write_page
+
+
+class Peers:
+    def __init__(self, graph: Graph, shelter_minimum: int) -> None:
+        self._graph = graph
+        self._shelter_minimum = shelter_minimum
+
+    async def add(self, peer: peers.Peer) -> None:
+        await peers.add(self._graph, peer)
+
+    async def all(self) -> list[peers.Peer]:
+        return await peers.all_peers(self._graph)
+
+    async def one(self, peer_id: str) -> peers.Peer:
+        """The peer, or NotFound."""
+        found = await peers.one(self._graph, peer_id)
+        assert found is not None
+        return found
+
+    async def find(self, peer_id: str) -> peers.Peer | None:
+        return await peers.one(self._graph, peer_id, missing_ok=True)
+
+    async def remove(self, peer_id: str) -> None:
+        await peers.remove(self._graph, peer_id)
+
+    async def forget_reading(self, peer_id: str) -> None:
+        await peers.forget_reading(self._graph, peer_id)
+
+    async def set_root(self, peer_id: str, old_version: int, version: int, root: str) -> None:
+        await peers.set_root(self._graph, peer_id, old_version, version, root)
+
+    async def note(self, peer_id: str, **changes: Any) -> None:
+        await peers.note(self._graph, peer_id, **changes)
+
+    async def claim(self, peer_id: str, holder: str, now: str, until: str) -> bool:
+        return await peers.claim(self._graph, peer_id, holder, now, until)
+
+    async def release(self, peer_id: str, holder: str) -> None:
+        await peers.release(self._graph, peer_id, holder)
+
+    async def feed_state(self, peer_id: str, audience: str) -> dict[str, Any] | None:
+        return await peers.feed_state(self._graph, peer_id, audience)
+
+    async def record_revisions(self, keys: list[str]) -> dict[str, int]:
+        return await peers.record_revisions(self._graph, keys)
+
+    async def mark_stale(self, peer_id: str, stale: bool) -> None:
+        await peers.mark_stale(self._graph, peer_id, stale)
+
+    async def write_page(self, peer_id: str, audience: str, page: ReceivedPage, old_cursor: int,
+                         cursor: dict[str, Any], holder: str) -> None:
+        """A verified page and the cursor after it, in one transaction: both or neither."""
+        async def work(tx: Any) -> None:
+            await write_page(self._graph, tx, peer_id, page, self._shelter_minimum)
+            await peers.advance(self._graph, tx, peer_id, audience, old_cursor, cursor, holder)
+
+        await self._graph.write_tx(work)
+
+    async def same_as(self, first: str, second: str, who: str, now: str) -> bool:
+        return await sameas.declare(self._graph, first, second, who, now)
+
+    async def not_same_as(self, first: str, second: str, who: str, now: str) -> bool:
+        return await sameas.reject(self._graph, first, second, who, now)
+
+    async def proposals(self, params: dict[str, object], me: str, first: int = sameas.MOST_PROPOSALS,
+                        skip: int = 0) -> sameas.Proposals:
+        return await sameas.proposals(self._graph, params, me, first, skip)
+
+    async def precedence(self) -> dict[str, int]:
+        return await sameas.precedence(self._graph)
+
+
+class Feeds:
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+
+    async def head(self, audience: str) -> tuple[int, str | None, str | None]:
+        return await feeds.head(self._graph, audience)
+
+    async def changed(self, me: str, since: str | None) -> feeds.Changed:
+        return await feeds.changed(self._graph, me, since)
+
+    async def record_states(self, keys: list[str]) -> dict[str, feeds.RecordState]:
+        return await feeds.record_states(self._graph, keys)
+
+    async def live_records(self, audience: str, kind: str) -> list[str]:
+        return await feeds.live_records(self._graph, audience, kind)
+
+    async def append(self, audience: str, size: int, entries: list[feeds.NewEntry], since: str) -> None:
+        await feeds.append(self._graph, audience, size, entries, since)
+
+    async def save_checkpoint(self, audience: str, size: int, checkpoint: str) -> None:
+        await feeds.save_checkpoint(self._graph, audience, size, checkpoint)
+
+    async def replace_entries(self, rows: list[dict[str, str]]) -> None:
+        await feeds.replace_entries(self._graph, rows)
+
+    async def entries(self, audience: str, start: int, stop: int) -> list[tuple[str, str | None]]:
+        return await feeds.entries(self._graph, audience, start, stop)
+
+    async def leaves(self, audience: str, start: int, stop: int) -> list[bytes]:
+        return await feeds.leaves(self._graph, audience, start, stop)
+
+
+class Roots:
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+
+    async def save(self, version: int, document: str, now: str) -> None:
+        await roots.save(self._graph, version, document, now)
+
+    async def latest(self) -> tuple[int, str] | None:
+        return await roots.latest(self._graph)
+
+    async def one(self, version: int) -> str | None:
+        return await roots.one(self._graph, version)

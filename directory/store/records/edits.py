@@ -1,0 +1,387 @@
+"""Changing one record at a time for a viewer: create, update with a revision check, delete.
+
+Each edit is one write transaction: read the current record, check that the viewer may see it
+(else it reads as missing) and may write it; then take the write lock of the organisation that
+owns the record, read the revision again under that lock and compare it with the one the client
+says it read; then validate the whole record as an import would, write it, and read it back.
+Anything wrong, and nothing changes.
+
+Why the lock: both servers run transactions at read committed, so a revision read by one
+statement and written by a later one can be overwritten in between (two clients both read
+revision 4, both write "revision 5"; one change is lost). Neo4j serialises writers of a node on
+its write lock, taken by the first `SET` and held to the end of the transaction; a read made
+after it sees the last committed revision. ArcadeDB detects the second writer of the same node
+at commit and the driver retries the whole transaction, which then reads the new revision and
+refuses. Both servers therefore give: a stale revision writes nothing. Every edit of an
+organisation's records locks that organisation, so its services and links are covered too, and
+link creation cannot race itself into duplicates. The lock is a property set and removed in the
+same transaction: nothing of it is ever committed.
+
+Deleting leaves a `Tombstone` (kind, id, the revision it died at, when, publisher) that
+federation carries to peers so they delete their copies too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from directory.base.clock import now
+from directory.domain import validation
+from directory.domain.errors import Problem
+from directory.domain.model import Link, Organisation, Service
+from directory.domain.validation import Row, Vocabulary
+from directory.domain.viewer import Viewer
+from directory.store.engine.cypher import cypher, visible
+from directory.store.engine.graph import Graph, Tx
+from directory.store.records import shelters
+from directory.store.records.writes import write_records
+
+
+class EditRefused(Exception):
+    """Why an edit did not happen; `code` is one of the GraphQL `ErrorCode`s."""
+
+    def __init__(self, code: str, message: str, field: str | None = None, current_revision: int | None = None,
+                 problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.current_revision = current_revision
+        self.problems = problems or []
+
+
+def not_found(kind: str, record_id: str) -> EditRefused:
+    # The same words whether the record is missing or hidden from this viewer.
+    return EditRefused("NOT_FOUND", f"no {kind} with id {record_id!r}", "id")
+
+
+CURRENT = {
+    "organisation": cypher("edits.current_organisation", f"""
+MATCH (n:Organisation {{id: $id}})
+RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {visible('n')} AS visible
+"""),
+    "service": cypher("edits.current_service", f"""
+MATCH (o:Organisation)-[:OFFERS]->(n:Service {{id: $id}})
+RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility,
+       {visible('n')} AND {visible('o')} AS visible
+"""),
+}
+CURRENT_LINK = cypher("edits.current_link", f"""
+MATCH (a:Organisation {{id: $source}})-[l]->(b:Organisation {{id: $target}})
+WHERE type(l) = $type AND l.key = $key
+RETURN l.revision AS revision, l.visibility AS visibility, {visible('a')} AND {visible('b')}
+       AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id]) AS visible
+""")
+# The owner's write lock (see the module docstring); taken before the revision is read.
+LOCK_OWNER = cypher("edits.lock_owner", """
+MATCH (o:Organisation {id: $owner})
+SET o.edit_lock = true
+RETURN o.id AS id
+""")
+UNLOCK_OWNER = cypher("edits.unlock_owner", "MATCH (o:Organisation {id: $owner}) REMOVE o.edit_lock")
+ENDS_VISIBLE = cypher("edits.ends_visible", f"""
+MATCH (n:Organisation)
+WHERE n.id IN [$source, $target] AND {visible('n')}
+RETURN count(n) AS n
+""")
+DELETE_SERVICES_OF = cypher("edits.delete_services_of", """
+MATCH (:Organisation {id: $id})-[:OFFERS]->(s:Service)
+WITH s, s.id AS id, s.revision AS revision, s.visibility AS visibility
+DETACH DELETE s
+RETURN id, revision, visibility
+""")
+DELETE_ORGANISATION = cypher("edits.delete_organisation", "MATCH (n:Organisation {id: $id}) DETACH DELETE n")
+DELETE_SERVICE = cypher("edits.delete_service", "MATCH (s:Service {id: $id}) DETACH DELETE s")
+DELETE_LINK = cypher("edits.delete_link", """
+MATCH (:Organisation {id: $source})-[l]->(:Organisation {id: $target})
+WHERE type(l) = $type AND l.key = $key
+DELETE l
+""")
+TOMBSTONE = cypher("edits.tombstone", """
+UNWIND $rows AS r
+MERGE (t:Tombstone {key: r.key})
+SET t.kind = r.kind, t.id = r.id, t.revision = r.revision, t.deleted_at = $now, t.publisher = $publisher
+""")
+CLEAR_TOMBSTONE = cypher("edits.clear_tombstone", "MATCH (t:Tombstone {key: $key}) DELETE t")
+
+
+@dataclass
+class Edit:
+    """A record's fields as an import row would carry them (`validation` field names).
+
+    For an update, `current` reads the record's fields inside the edit's transaction, under the
+    lock: the edit's fields are laid over them there, never over a copy read before (which a
+    concurrent edit, or a lagging replica, could have made stale)."""
+
+    fields: dict[str, Any]
+    columns: dict[str, str] = field(default_factory=dict)  # field name -> the client's name for it
+    current: Callable[[Tx], Awaitable[dict[str, Any]]] | None = None
+
+    def row(self) -> Row:
+        return Row(0, {k: (self.columns.get(k, k), v) for k, v in self.fields.items()})
+
+    async def merged(self, tx: Tx) -> Edit:
+        if self.current is None:
+            return self
+        return Edit({**await self.current(tx), **self.fields}, self.columns)
+
+
+def organisation_fields(o: Organisation) -> dict[str, Any]:
+    loc = o.location
+    return {
+        "id": o.id, "name": o.name, "kind": o.kind, "visibility": o.visibility.value, "aliases": o.aliases,
+        "description": o.description, "website": o.website, "languages": o.languages,
+        "contact_channels": o.contact_channels, "identifiers": o.identifiers, "source": o.source,
+        "country": loc.country if loc else None, "subdivision": loc.subdivision if loc else None,
+        "latitude": loc.latitude if loc else None, "longitude": loc.longitude if loc else None,
+        "precision": loc.precision.value if loc else None,
+    }
+
+
+def service_fields(s: Service) -> dict[str, Any]:
+    return {
+        "id": s.id, "organisation": s.organisation, "name": s.name, "type": s.type, "visibility": s.visibility.value,
+        "description": s.description, "eligibility": s.eligibility, "capacity": s.capacity,
+        "capacity_unit": s.capacity_unit, "capacity_confirmed": s.capacity_confirmed,
+        "response_hours": s.response_hours, "languages": s.languages, "cost": s.cost, "status": s.status,
+        "present_in": [c.place for c in s.coverage if c.presence.value == "present"],
+        "reaches": [c.place for c in s.coverage if c.presence.value == "remote"], "groups": s.groups,
+    }
+
+
+def link_fields(link: Link) -> dict[str, Any]:
+    return {"type": link.type, "source": link.source, "target": link.target, "key": link.key,
+            "visibility": link.visibility.value, **link.properties}
+
+
+def new_id(directory_id: str) -> str:
+    """Ids of records made through the API come from the service, so a client can never probe
+    whether an id it chose is taken by a record it may not see."""
+    return f"{directory_id}:{secrets.token_hex(6)}"
+
+
+def _check_revision(what: str, stored: int | None, revision: int) -> None:
+    """Refuse to overwrite a record changed since the client read it."""
+    current = int(stored or 0)
+    if current != revision:
+        raise EditRefused("REVISION_CONFLICT", f"{what} is at revision {current}, not {revision}: read it again "
+                          "and reapply your change", "revision", current_revision=current)
+
+
+def _check(problems: list[Problem]) -> None:
+    if problems:
+        raise EditRefused("INVALID", f"{len(problems)} problem(s), nothing was changed", problems=problems)
+
+
+T = TypeVar("T")
+ReadBack = Callable[[Tx, str], Awaitable[T]]  # reads the saved record inside the edit's transaction
+
+
+@dataclass
+class Saved(Generic[T]):
+    """What an edit did: the record id, the record as the editor now sees it (read in the same
+    transaction, so its revision is the one this edit wrote), and whether the record was
+    restricted before or after (such changes go to the audit log)."""
+
+    id: str
+    record: T
+    restricted: bool
+    restricted_services: list[str] = field(default_factory=list)  # deleted with an organisation
+
+
+def _restricted(*visibilities: object) -> bool:
+    return "restricted" in visibilities
+
+
+class Editor:
+    def __init__(self, graph: Graph, directory_id: str, shelter_minimum: int) -> None:
+        self.graph = graph
+        self.directory_id = directory_id
+        self.shelter_minimum = shelter_minimum
+
+    async def _lock(self, tx: Tx, owner: str) -> None:
+        await self.graph.run(tx, LOCK_OWNER, owner=owner)
+
+    async def _unlock(self, tx: Tx, owner: str) -> None:
+        await self.graph.run(tx, UNLOCK_OWNER, owner=owner)
+
+    async def _current(self, tx: Tx, viewer: Viewer, kind: str, record_id: str,
+                       revision: int | None) -> dict[str, Any] | None:
+        """The record's revision, owner and visibility, refusing what the viewer may not see, write
+        or overwrite. For an existing record the owner's write lock is held when this returns."""
+        rows = await self.graph.run(tx, CURRENT[kind], id=record_id, **viewer.params)
+        if not rows or not rows[0]["visible"]:
+            if revision is None:
+                return None
+            raise not_found(kind, record_id)
+        if not viewer.may_write(rows[0]["owner"]):
+            raise EditRefused("FORBIDDEN", f"you may change only your own organisation's records, not {record_id!r}")
+        if revision is None:
+            raise EditRefused("CONFLICT", f"{kind} {record_id!r} already exists", "id")
+        # Only a record this viewer may write is locked: a hidden one answers before any lock is
+        # waited for, exactly as a missing one does.
+        await self._lock(tx, rows[0]["owner"])
+        rows = await self.graph.run(tx, CURRENT[kind], id=record_id, **viewer.params)
+        if not rows or not rows[0]["visible"]:  # deleted or hidden while we waited for the lock
+            raise not_found(kind, record_id)
+        current = rows[0]
+        _check_revision(f"{kind} {record_id!r}", current["revision"], revision)
+        return current
+
+    def _organisation(self, edit: Edit, vocab: Vocabulary) -> tuple[Organisation, list[Link]]:
+        org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab)
+        _check(problems)
+        assert org is not None
+        return org, links
+
+    async def save_organisation(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
+                                read_back: ReadBack[T]) -> Saved[T]:
+        """Create (revision None) or update an organisation."""
+        if revision is None and viewer.role != "steward":
+            raise EditRefused("FORBIDDEN", "only stewards add organisations")
+        record_id = str(edit.fields["id"])
+        checked = None if edit.current else self._organisation(edit, vocab)  # a create is checked at once
+
+        async def work(tx: Tx) -> Saved[T]:
+            current = await self._current(tx, viewer, "organisation", record_id, revision)
+            org, links = checked or self._organisation(await edit.merged(tx), vocab)
+            if org.id != record_id:
+                raise EditRefused("INVALID", "an organisation's id cannot change", "id")
+            await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
+            await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
+            await self._unlock(tx, org.id)
+            before = current["visibility"] if current else None
+            return Saved(org.id, await read_back(tx, org.id), _restricted(before, org.visibility.value))
+
+        return await self.graph.write_tx(work)
+
+    def _service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary) -> Service:
+        svc, problems = validation.service(edit.row(), self.directory_id, vocab)
+        _check(problems)
+        assert svc is not None
+        if not viewer.may_write(svc.organisation):
+            raise EditRefused("FORBIDDEN", "you may offer services only for your own organisation", "organisation")
+        return svc
+
+    async def save_service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
+                           read_back: ReadBack[T]) -> Saved[T]:
+        record_id = str(edit.fields["id"])
+        checked = None if edit.current else self._service(viewer, edit, vocab)
+
+        async def work(tx: Tx) -> Saved[T]:
+            current = await self._current(tx, viewer, "service", record_id, revision)
+            svc = checked or self._service(viewer, await edit.merged(tx), vocab)
+            if current is not None and current["owner"] != svc.organisation:
+                raise EditRefused("INVALID", "a service cannot move to another organisation", "organisation")
+            provider = await self.graph.run(tx, CURRENT["organisation"], id=svc.organisation, **viewer.params)
+            if not provider or not provider[0]["visible"]:
+                raise not_found("organisation", svc.organisation)
+            if current is None:  # a new service: its provider's lock keeps a concurrent delete out
+                await self._lock(tx, svc.organisation)
+            await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
+            await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(), self.shelter_minimum)
+            await self._unlock(tx, svc.organisation)
+            before = current["visibility"] if current else None
+            return Saved(svc.id, await read_back(tx, svc.id), _restricted(before, svc.visibility.value))
+
+        return await self.graph.write_tx(work)
+
+    async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None,
+                        read_back: ReadBack[T]) -> Saved[T]:
+        link = _valid_link(edit, self.directory_id)  # its key fields are given whole, update or not
+        owner = link_owner(link)
+        if not viewer.may_write(owner):
+            raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
+        key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
+
+        async def work(tx: Tx) -> Saved[T]:
+            ends = await self.graph.run(tx, ENDS_VISIBLE, source=link.source, target=link.target, **viewer.params)
+            if ends[0]["n"] < 2:
+                raise not_found("organisation", link.target if owner == link.source else link.source)
+            await self._lock(tx, owner)
+            rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
+            if rows and revision is None:
+                raise EditRefused("CONFLICT", "that link already exists; update it instead", "target")
+            written = link
+            if revision is not None:
+                if not rows or not rows[0]["visible"]:
+                    raise EditRefused("NOT_FOUND", "no such link", "target")
+                _check_revision("the link", rows[0]["revision"], revision)
+                written = _valid_link(await edit.merged(tx), self.directory_id)
+            await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
+            await write_records(self.graph, tx, self.directory_id, [], [], [written], now(), self.shelter_minimum)
+            await self._unlock(tx, owner)
+            before = rows[0]["visibility"] if rows else None
+            return Saved(link_key(link), await read_back(tx, link.source),
+                         _restricted(before, written.visibility.value))
+
+        return await self.graph.write_tx(work)
+
+    async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> Saved[None]:
+        async def work(tx: Tx) -> Saved[None]:
+            current = await self._current(tx, viewer, kind, record_id, revision)
+            assert current is not None
+            rows = [{"key": f"{kind}/{record_id}", "kind": kind, "id": record_id, "revision": revision + 1}]
+            gone: list[dict[str, Any]] = []
+            if kind == "organisation":
+                gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)
+                await self.graph.run(tx, DELETE_ORGANISATION, id=record_id)
+                await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer, maybe
+                rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
+                          "revision": int(s["revision"] or 0) + 1} for s in gone]
+            else:
+                await self.graph.run(tx, DELETE_SERVICE, id=record_id)
+                await self._unlock(tx, current["owner"])
+            await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
+            return Saved(record_id, None, _restricted(current["visibility"]),
+                         [s["id"] for s in gone if s["visibility"] == "restricted"])
+
+        return await self.graph.write_tx(work)
+
+    async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> Saved[None]:
+        owner = link_owner(link)
+        if not viewer.may_write(owner):
+            raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
+        key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
+
+        async def work(tx: Tx) -> Saved[None]:
+            rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
+            if not rows or not rows[0]["visible"]:
+                raise EditRefused("NOT_FOUND", "no such link", "target")
+            await self._lock(tx, owner)
+            rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
+            if not rows or not rows[0]["visible"]:
+                raise EditRefused("NOT_FOUND", "no such link", "target")
+            _check_revision("the link", rows[0]["revision"], revision)
+            await self.graph.run(tx, DELETE_LINK, **key)
+            await self._unlock(tx, owner)
+            await self.graph.run(tx, TOMBSTONE, rows=[{"key": link_key(link), "kind": "link", "id": link_key(link),
+                                                       "revision": revision + 1}],
+                                 now=now(), publisher=self.directory_id)
+            return Saved(link_key(link), None, _restricted(rows[0]["visibility"]))
+
+        return await self.graph.write_tx(work)
+
+
+def _valid_link(edit: Edit, directory_id: str) -> Link:
+    link, problems = validation.link(edit.row(), directory_id)
+    _check(problems)
+    assert link is not None
+    return link
+
+
+def link_key(link: Link) -> str:
+    return f"link/{link.type}/{link.source}/{link.target}/{link.key}"
+
+
+def link_owner(link: Link) -> str:
+    """Whose link it is: the vetter vouches (VETTED_BY points at the vetter); otherwise the source
+    (the referrer, the partner that recorded it, the member, the donor)."""
+    return link.target if link.type == "VETTED_BY" else link.source
+
+
+def link_owner_rule(link_type: str) -> str:
+    return "the vetting organisation" if link_type == "VETTED_BY" else "the organisation it starts from"

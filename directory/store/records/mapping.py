@@ -1,0 +1,115 @@
+"""The points a map may draw: organisations where this viewer may see them, and nothing finer.
+
+The query picks the point in the store: the recorded one only for a steward or the organisation's
+own members, the published one (`location.published`, derived at write time) for everyone else,
+so a precise coordinate never reaches the map code for a viewer who may not see it. Country
+precision shows at the country's representative point; hidden precision is not drawn at all.
+
+On maps for the public, shelters and relocation hosts (`taxonomy.SENSITIVE_KINDS`) in a place
+holding fewer than `shelter_minimum` of them are not drawn: one or two markers would single a
+shelter out even at country precision. The place is the country, and also the subdivision when
+the marker shows one; the count is over what the map would draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from directory.domain import places
+from directory.domain.model import Precision
+from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.domain.viewer import Viewer
+from directory.store.engine.cypher import cypher, visible
+from directory.store.engine.graph import Graph
+from directory.store.records.shelters import alone
+
+POINTS = cypher("mapping.points", f"""
+MATCH (o:Organisation)
+WHERE {visible('o')}
+  AND ($ids IS NULL OR o.id IN $ids)
+  AND ($kind IS NULL OR o.kind = $kind)
+  AND ($country IS NULL OR o.country = $country)
+WITH o, ($steward OR o.id = $viewer_org) AS exact
+RETURN collect([o.id, o.name, o.kind, o.visibility, o.country, o.precision,
+                CASE WHEN exact OR o.precision IN ['exact', 'locality', 'admin_area'] THEN o.subdivision END,
+                CASE WHEN exact THEN o.latitude ELSE o.pub_latitude END,
+                CASE WHEN exact THEN o.longitude ELSE o.pub_longitude END,
+                coalesce(o.languages, []),
+                CASE WHEN $network THEN coalesce(o.contact_channels, []) ELSE [] END,
+                [(o)-[:OFFERS]->(s:Service) WHERE {visible('s')}
+                 | [s.type, [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]]
+               ]) AS points
+""")
+
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ doubled the cost of a 100k-point map
+class MapPoint:
+    id: str
+    name: str
+    kind: str
+    visibility: str
+    country: str | None
+    subdivision: str | None  # only when the shown point reveals it anyway
+    precision: str  # the precision the point is shown at: `exact` for a viewer who sees the recorded one
+    latitude: float
+    longitude: float
+    languages: list[str]
+    contact_channels: list[str]  # members and stewards only
+    service_types: list[str]
+    groups: list[str]
+
+
+@dataclass
+class MapPoints:
+    points: list[MapPoint] = field(default_factory=list)
+    not_drawn: int = 0  # visible organisations with hidden precision or no known point
+    withheld: int = 0  # shelters not drawn because too few share their place (public maps)
+
+
+@dataclass(frozen=True)
+class PointFilter:
+    kind: str | None = None
+    country: str | None = None  # where the organisation is based
+    service_type: str | None = None  # offers a visible service of this type
+    group: str | None = None  # offers a visible service for this defender group
+    ids: list[str] | None = None
+
+
+async def map_points(graph: Graph, viewer: Viewer, where: PointFilter, shelter_minimum: int) -> MapPoints:
+    """The organisations matching `where` as this viewer may see them on a map."""
+    rows = await graph.read_plain(POINTS, ids=where.ids, kind=where.kind, country=where.country,
+                            steward=viewer.role == "steward", network=viewer.sees_network_fields, **viewer.params)
+    out = MapPoints()
+    for row in rows[0]["points"] if rows else []:
+        point = _point(row, viewer)
+        if point is None:
+            out.not_drawn += 1
+        elif ((where.service_type is None or where.service_type in point.service_types)
+              and (where.group is None or where.group in point.groups)):
+            out.points.append(point)
+    if viewer.role == "anonymous":
+        _withhold_lonely_shelters(out, shelter_minimum)
+    out.points.sort(key=lambda p: p.id)
+    return out
+
+
+def _point(row: list[Any], viewer: Viewer) -> MapPoint | None:
+    oid, name, kind, visibility, country, precision, subdivision, lat, lon, languages, channels, offers = row
+    shown = "exact" if viewer.sees_exact_location_of(oid) else precision
+    if lat is None or lon is None:
+        if precision != Precision.COUNTRY.value:
+            return None  # hidden, or recorded without a point
+        rep = places.countries().get(country or "")
+        if rep is None or rep.latitude is None or rep.longitude is None:
+            return None
+        lat, lon, shown = rep.latitude, rep.longitude, precision
+    return MapPoint(oid, name, kind, visibility, country, subdivision, shown, float(lat), float(lon), list(languages),
+                    list(channels), sorted({t for t, _ in offers}), sorted({g for _, gs in offers for g in gs}))
+
+
+def _withhold_lonely_shelters(found: MapPoints, minimum: int) -> None:
+    lonely = alone([(p.id, p.country, p.subdivision) for p in found.points if p.kind in SENSITIVE_KINDS], minimum)
+    if lonely:
+        found.points = [p for p in found.points if p.id not in lonely]
+        found.withheld = len(lonely)

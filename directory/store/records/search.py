@@ -1,0 +1,190 @@
+"""Full-text search over names, aliases and descriptions, typo tolerant for names.
+
+The server's full-text index (Lucene on both backends, see `backends.py`) finds candidates: every
+word of the query must match a name or alias (exactly, as a prefix, or within one or two typos)
+or a description word. Only candidates the viewer may see come back from the query.
+
+Nothing that depends on hidden records decides what a viewer gets. Lucene's score does (its word
+statistics count every record in the index), so it is not used at all: the query orders the
+visible candidates by a coarse score of their own names (each query word found whole in a name
+counts 3, as a prefix 2, otherwise 1), then ours before peers', then id, keeps the first `MAX_HITS`
+with at most `PEER_SHARE` from any one peer, and counts them all; the exact score is computed here
+from each candidate's own visible text, and on a tie ours come first again. A peer signs its
+records, not their truth: one sending 520 copies of our organisation's name would otherwise fill
+every candidate's place with its own, ahead of ours by id. Which visible
+records come back, and in which order, is thus the same whatever hidden records exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from directory.base import budget
+from directory.domain.errors import BadArgument
+from directory.store.engine.cypher import cypher, visible
+
+MAX_WORDS = 8
+MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
+PEER_SHARE = 100  # at most this many of them from any one peer, so one cannot crowd out ours or another's
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+_COARSE = """reduce(t = 0, w IN $words | t + CASE WHEN w IN coalesce(n.name_words, []) THEN 3
+         WHEN size(w) >= 3 AND any(x IN coalesce(n.name_words, []) WHERE x STARTS WITH w) THEN 2 ELSE 1 END)"""
+# Candidates in order (coarse score, ours before peers', id), each publisher's cut at its share (ours at
+# MAX_HITS, a peer's at PEER_SHARE), then all in that order again, cut at MAX_HITS; `total` counts all.
+# No candidates leave no row at all (UNWIND of nothing): `Store.search` reads that as none.
+_CANDIDATES = """WITH n, {coarse} AS coarse, CASE WHEN n.publisher = $me THEN 0 ELSE 1 END AS foreign
+ORDER BY coarse DESC, foreign, n.id
+WITH n.publisher AS publisher, collect([coarse, foreign, n.id, n.name, {aliases}, coalesce(n.description, '')])
+  AS rows
+WITH sum(size(rows)) AS total,
+  collect(rows[0..CASE WHEN publisher = $me THEN $limit ELSE $share END]) AS shares
+UNWIND shares AS share
+UNWIND share AS row
+WITH total, row
+ORDER BY row[0] DESC, row[1], row[2]
+WITH total, collect(row[1..]) AS found
+RETURN total, found[0..$limit] AS top
+"""
+SEARCH_ORGANISATIONS = cypher("search.organisations", f"""
+CALL db.index.fulltext.queryNodes($index, $text) YIELD node
+WITH node AS n
+WHERE n:Organisation AND {visible('n')}
+{_CANDIDATES.format(coarse=_COARSE, aliases="coalesce(n.aliases, [])")}""")
+SEARCH_SERVICES = cypher("search.services", f"""
+CALL db.index.fulltext.queryNodes($index, $text) YIELD node
+WITH node AS n
+WHERE n:Service AND {visible('n')}
+MATCH (o:Organisation {{id: n.organisation}})
+WHERE {visible('o')}
+{_CANDIDATES.format(coarse=_COARSE, aliases="[]")}""")
+
+
+def words(text: str) -> list[str]:
+    found = [w.lower() for w in _WORD.findall(text)]
+    if not found:
+        raise BadArgument("text", "give at least one word to search for")
+    if len(found) > MAX_WORDS:
+        raise BadArgument("text", f"at most {MAX_WORDS} words")
+    if any(len(w) > 50 for w in found):
+        raise BadArgument("text", "a word is longer than 50 characters")
+    return found
+
+
+def _typos(word: str) -> int:
+    """ArcadeDB's fuzzy query counts swapped letters as two edits (Neo4j's as one), so words of
+    six letters or more allow two, which tolerates one swap on both servers. Numbers are exact."""
+    if len(word) < 4 or any(c.isdigit() for c in word):
+        return 0
+    return 1 if len(word) < 6 else 2
+
+
+def lucene_query(query_words: list[str], fuzzy: bool = True) -> str:
+    """Every word must match. Words are `\\w+` only, so nothing in them is Lucene syntax.
+
+    Fuzzy terms are the expensive part of a query on both servers, so `Store.search` first asks
+    without them, and adds them only when exact words and prefixes found nothing."""
+    clauses = []
+    for w in query_words:
+        alternatives = [f"search_names:{w}", f"description:{w}"]
+        if fuzzy and _typos(w):
+            alternatives.append(f"search_names:{w}~{_typos(w)}")
+        if len(w) >= 3:
+            alternatives.append(f"search_names:{w}*")
+        clauses.append(f"+({' OR '.join(alternatives)})")
+    return " ".join(clauses)
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance with transpositions, as Lucene's fuzzy query counts; > limit is `limit + 1`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _word_score(word: str, names: list[str], description: set[str]) -> float:
+    best = 0.0
+    for name_word in names:
+        if name_word == word:
+            return 1.0
+        if len(word) >= 3 and name_word.startswith(word):
+            best = max(best, 0.8)
+        elif _typos(word):
+            d = edit_distance(word, name_word, _typos(word))
+            if d <= _typos(word):
+                best = max(best, 0.9 - 0.2 * d)
+    if best < 0.4 and word in description:
+        best = 0.4
+    return best
+
+
+def score(query_words: list[str], name: str, aliases: list[str], description: str) -> float:
+    """0 to 1: the mean of each word's best match (name exact 1, typo 0.7/0.5, prefix 0.8,
+    description 0.4), and 1 when the query is a whole name or alias."""
+    phrase = " ".join(query_words)
+    titles = [name, *aliases]
+    if any(" ".join(words_of(t)) == phrase for t in titles):
+        return 1.0
+    names = [w for t in titles for w in words_of(t)]
+    body = set(words_of(description))
+    return round(sum(_word_score(w, names, body) for w in query_words) / len(query_words) * 0.95, 4)
+
+
+def words_of(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text or "")]
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str  # organisation | service
+    id: str
+    name: str
+    score: float
+    foreign: int = 0  # 1 for a peer's record: on a tie ours come first, so a peer's copies cannot bury ours
+
+    @property
+    def order(self) -> tuple[float, int, str, str, str]:
+        return (-self.score, self.foreign, self.name, self.kind, self.id)
+
+
+def rank(query_words: list[str], kind: str, found: list[list[Any]]) -> list[Hit]:
+    """Hits from a search statement's `top`: [foreign, id, name, aliases, description] each."""
+    hits = []
+    for foreign, rid, name, aliases, description in found:
+        budget.check()  # each: a record's aliases are bounded (validation.MAX_ITEMS), its score is not free
+        hits.append(Hit(kind, rid, name, score(query_words, name, list(aliases), description), int(foreign)))
+    return hits
+
+
+def cursor(hit: Hit) -> str:
+    return base64.urlsafe_b64encode(json.dumps(["search", *hit.order]).encode()).decode()
+
+
+def after(hits: list[Hit], value: str | None) -> list[Hit]:
+    """The hits after a cursor, in order."""
+    ordered = sorted(hits, key=lambda h: h.order)
+    if not value:
+        return ordered
+    try:
+        tag, *key = json.loads(base64.urlsafe_b64decode(value.encode()))
+        position = (float(key[0]), int(key[1]), str(key[2]), str(key[3]), str(key[4]))
+    except (ValueError, TypeError, IndexError):
+        raise BadArgument("after", "the cursor is not one this service gave out") from None
+    if tag != "search":
+        raise BadArgument("after", "the cursor belongs to a different listing")
+    return [h for h in ordered if h.order > position]

@@ -1,0 +1,88 @@
+"""Shelters the public may not place: too few share the place they would be shown in.
+
+One or two public shelters (or relocation hosts, `taxonomy.SENSITIVE_KINDS`) in a country would
+be singled out by any listing of that country, even at country precision. So a public shelter is
+marked `place_withheld` when fewer than `minimum` public shelters of its own publisher share its
+country, or the subdivision its published precision shows (a peer's shelters never count for
+ours). For the public (anonymous viewers, the public feed, public exports) such a shelter then
+has no place at all: no country, no subdivision, no point,
+and no place filter, proximity search or distance sort matches it by where it is. Where its
+services work is withheld with it (for a safe house that is where it is): no coverage on its
+services, no place filter finds them, and the place counts, gap matrix, partner candidates and
+referral providers leave it out. Members and stewards see it as before. Maps apply the same
+rule to what they draw (`store.mapping`).
+
+The counts are over public records only, so whether a shelter is withheld tells nothing about
+records the public cannot see. The marks are worked out again after every write of a shelter and
+at every start (the minimum is a setting). When a shelter's mark flips, its public view changed:
+its public revision and update time move, so the public feed carries the change.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.store.engine.cypher import cypher
+from directory.store.engine.graph import Graph, Tx
+
+KINDS = sorted(SENSITIVE_KINDS)
+
+# Two writers working the marks out at once could each decide from what the other had not yet
+# committed (one adds a shelter, one restricts another: the last to commit leaves two public
+# shelters unmarked). The marks' own lock node is written first, so refreshes take turns.
+LOCK = cypher("shelters.lock", "MERGE (l:ShelterMarks {key: 'marks'}) SET l.at = $now")
+SHELTERS = cypher("shelters.all", """
+MATCH (s:Organisation) WHERE s.kind IN $kinds
+RETURN s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
+       coalesce(s.place_withheld, false) AS withheld
+""")
+MARK = cypher("shelters.mark", """
+UNWIND $rows AS r
+MATCH (s:Organisation {id: r.id})
+SET s.place_withheld = r.withheld,
+    s.public_revision = coalesce(s.public_revision, 0) + 1, s.public_updated_at = $now
+WITH s
+OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
+SET x.public_revision = coalesce(x.public_revision, 0) + 1, x.public_updated_at = $now
+""")
+UNMARK = cypher("shelters.unmark", """
+UNWIND $ids AS id
+MATCH (s:Organisation {id: id}) WHERE s.place_withheld = true AND NOT s.kind IN $kinds
+SET s.place_withheld = false, s.public_revision = coalesce(s.public_revision, 0) + 1, s.public_updated_at = $now
+""")
+
+
+def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> set[str]:
+    """The rule, for the marks and for what a public map draws: of these shelters (id, country,
+    shown subdivision), those that fewer than `minimum` of their own publisher's share their
+    country or subdivision with. Counted per publisher (the directory an id names), so a peer's
+    shelters, real or invented, never decide whether the public may place ours, nor ours theirs."""
+    def publisher(record: str) -> str:
+        return record.rpartition(":")[0]
+
+    per_place = Counter((publisher(i), place) for i, country, sub in shelters for place in {country, sub} if place)
+    return {i for i, country, sub in shelters
+            if any(per_place[(publisher(i), place)] < minimum for place in {country, sub} if place)}
+
+
+async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
+    """Mark the shelters whose place the public may not see, inside the caller's transaction;
+    `no_longer`: organisations that were shelters and are not now. Returns how many marks changed."""
+    await graph.run(tx, LOCK, now=now)
+    if no_longer:
+        await graph.run(tx, UNMARK, ids=no_longer, kinds=KINDS, now=now)
+    rows = await graph.run(tx, SHELTERS, kinds=KINDS)
+    lonely = alone([(r["id"], r["country"], r["subdivision"]) for r in rows if r["public"] and r["country"]], minimum)
+    flipped = [{"id": r["id"], "withheld": r["id"] in lonely} for r in rows if r["withheld"] != (r["id"] in lonely)]
+    if flipped:
+        await graph.run(tx, MARK, rows=flipped, now=now)
+    return len(flipped)
+
+
+async def refresh_now(graph: Graph, minimum: int, now: str) -> int:
+    """`refresh` in its own transaction (at start-up)."""
+    async def work(tx: Tx) -> int:
+        return await refresh(graph, tx, minimum, now)
+
+    return await graph.write_tx(work)

@@ -1,0 +1,96 @@
+"""API tokens: `pd_<id>_<secret>`, shown once; the store keeps only a SHA-256 of the secret.
+
+A token is found by its public id, then its secret is compared in constant time, so neither a
+lookup nor a comparison takes longer for a nearly right token. A revoked token stops working at
+once: every request checks the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from directory.base.clock import now
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.viewer import Viewer
+from directory.store.engine.cypher import cypher
+from directory.store.engine.graph import Graph
+
+_TOKEN = re.compile(r"^pd_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$")
+_DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()
+
+CREATE = cypher("tokens.create", """
+CREATE (t:ApiToken {id: $id, hash: $hash, role: $role, organisation: $organisation, label: $label,
+                    created_at: $now})
+""")
+FIND = cypher("tokens.find", """
+MATCH (t:ApiToken {id: $id})
+WHERE t.revoked_at IS NULL
+RETURN t.hash AS hash, t.role AS role, t.organisation AS organisation
+""")
+LIST = cypher("tokens.list", """
+MATCH (t:ApiToken)
+RETURN t.id AS id, t.role AS role, t.organisation AS organisation, t.label AS label,
+       t.created_at AS created_at, t.revoked_at AS revoked_at
+ORDER BY t.created_at, t.id
+""")
+REVOKE = cypher("tokens.revoke", """
+MATCH (t:ApiToken {id: $id})
+SET t.revoked_at = coalesce(t.revoked_at, $now)
+RETURN t.id AS id
+""")
+ORGANISATION_EXISTS = cypher("tokens.organisation_exists", "MATCH (n:Organisation {id: $id}) RETURN n.id AS id")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    role: str
+    organisation: str | None
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+class Tokens:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    async def create(self, role: str, organisation: str | None, label: str = "") -> tuple[str, str]:
+        """A new token: (its id, the token itself). The token is not stored and cannot be shown again."""
+        if role not in ("member", "steward"):
+            raise BadArgument("role", f"{role!r} is not member or steward")
+        if role == "member" and not organisation:
+            raise BadArgument("org", "a member token needs the organisation it belongs to")
+        if organisation and not await self.graph.read(ORGANISATION_EXISTS, id=organisation):
+            raise NotFound("organisation", organisation)
+        token_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10))
+        secret = secrets.token_urlsafe(32)
+        await self.graph.write(CREATE, id=token_id, hash=_digest(secret), role=role, organisation=organisation,
+                               label=label, now=now())
+        return token_id, f"pd_{token_id}_{secret}"
+
+    async def list(self) -> list[TokenInfo]:
+        return [TokenInfo(**r) for r in await self.graph.read(LIST)]
+
+    async def revoke(self, token_id: str) -> None:
+        if not await self.graph.write(REVOKE, id=token_id, now=now()):
+            raise NotFound("token", token_id)
+
+    async def viewer(self, token: str) -> Viewer | None:
+        """The viewer a token stands for, or None if it is malformed, unknown or revoked."""
+        match = _TOKEN.match(token)
+        rows: list[dict[str, Any]] = await self.graph.read(FIND, id=match.group(1)) if match else []
+        stored = rows[0]["hash"] if rows else _DUMMY_HASH
+        supplied = _digest(match.group(2)) if match else _digest(token)
+        if not hmac.compare_digest(stored, supplied) or not rows or match is None:
+            return None
+        return Viewer(rows[0]["role"], rows[0]["organisation"], who=f"token:{match.group(1)}")

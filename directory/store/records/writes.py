@@ -1,0 +1,347 @@
+"""Writing records: idempotent upserts by id, inside a transaction the caller owns.
+
+A record whose content hash did not change keeps its revision and `updated_at`; a changed one gets
+`revision + 1`, a new timestamp, and its owned relationships (BASED_IN, OFFERS, AVAILABLE_IN,
+SERVES) replaced. Rows go to the server in batches of `BATCH` (2,000 measured fastest on ArcadeDB).
+
+Each record also keeps a revision and update time per view (`viewer.py`): the network view (no
+recorded location, only the published one) and the public view (nor network-only fields). Each
+moves only when what that view shows changed, so moving a point inside its published cell, or
+changing a capacity, is no news to the public. After organisations are written, shelters'
+withheld places are worked out again (`store.shelters`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from directory.domain.location import published
+from directory.domain.model import LINK_TYPES, Link, Location, Organisation, Precision, Service
+from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.store.engine.cypher import cypher
+from directory.store.engine.graph import Graph, Tx
+from directory.store.records import shelters
+
+
+def _hash(props: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(props, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# Per view: the revision and time move only when the view's hash changed. SET items apply in order,
+# so each view's hash is compared before it is replaced.
+_VIEWS = """
+    n.network_revision = CASE WHEN n.network_hash = r.views.network THEN n.network_revision
+                              ELSE coalesce(n.network_revision, 0) + 1 END,
+    n.network_updated_at = CASE WHEN n.network_hash = r.views.network THEN n.network_updated_at ELSE $now END,
+    n.public_revision = CASE WHEN same_public THEN n.public_revision ELSE coalesce(n.public_revision, 0) + 1 END,
+    n.public_updated_at = CASE WHEN same_public THEN n.public_updated_at ELSE $now END,
+    n.network_hash = r.views.network, n.public_hash = r.views.public, n.unplaced_hash = r.views.unplaced"""
+# The public view of a shelter whose place is withheld (`store.shelters`), or of its services,
+# holds no place: its "unplaced" hash is the one compared.
+_SAME_PUBLIC = """coalesce(CASE WHEN withheld THEN n.unplaced_hash = r.views.unplaced
+                         ELSE n.public_hash = r.views.public END, false) AS same_public"""
+UPSERT_ORGANISATIONS = cypher("writes.upsert_organisations", f"""
+UNWIND $rows AS r
+MERGE (n:Organisation {{id: r.id}})
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.kind AS kind_before, n.visibility AS was
+WHERE changed
+WITH n, r, kind_before, was, coalesce(n.place_withheld, false) AS withheld
+WITH n, r, kind_before, was, {_SAME_PUBLIC}
+SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
+RETURN n.id AS id, r.place AS place, n.revision AS revision, [kind_before, n.kind] AS kinds,
+       'restricted' IN [was, n.visibility] AS restricted
+""")
+CLEAR_BASED_IN = cypher("writes.clear_based_in", """
+UNWIND $ids AS oid
+MATCH (n:Organisation {id: oid})-[old:BASED_IN]->(:Place)
+DELETE old
+""")
+LINK_BASED_IN = cypher("writes.link_based_in", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+MATCH (p:Place {code: r.place})
+CREATE (n)-[:BASED_IN]->(p)
+""")
+CLEAR_IDENTIFIED = cypher("writes.clear_identified", """
+UNWIND $ids AS oid
+MATCH (n:Organisation {id: oid})-[old:IDENTIFIED_AS]->(:OrgIdentifier)
+DELETE old
+""")
+LINK_IDENTIFIED = cypher("writes.link_identified", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+MERGE (i:OrgIdentifier {code: r.code})
+CREATE (n)-[:IDENTIFIED_AS]->(i)
+""")
+UPSERT_SERVICES = cypher("writes.upsert_services", f"""
+UNWIND $rows AS r
+MERGE (n:Service {{id: r.id}})
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was
+WHERE changed
+OPTIONAL MATCH (o:Organisation {{id: r.props.organisation}})
+WITH n, r, was, coalesce(o.place_withheld, false) AS withheld
+WITH n, r, was, {_SAME_PUBLIC}
+SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
+RETURN n.id AS id, n.revision AS revision, 'restricted' IN [was, n.visibility] AS restricted
+""")
+CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
+UNWIND $ids AS sid
+MATCH (s:Service {id: sid})
+OPTIONAL MATCH (s)-[old:AVAILABLE_IN|SERVES]->()
+DELETE old
+WITH DISTINCT s
+OPTIONAL MATCH (s)<-[offer:OFFERS]-(:Organisation)
+DELETE offer
+""")
+LINK_OFFERS = cypher("writes.link_offers", """
+UNWIND $rows AS r
+MATCH (o:Organisation {id: r.organisation})
+MATCH (s:Service {id: r.id})
+CREATE (o)-[:OFFERS]->(s)
+""")
+LINK_COVERAGE = cypher("writes.link_coverage", """
+UNWIND $rows AS r
+MATCH (s:Service {id: r.service})
+MATCH (p:Place {code: r.place})
+CREATE (s)-[:AVAILABLE_IN {presence: r.presence}]->(p)
+""")
+LINK_GROUPS = cypher("writes.link_groups", """
+UNWIND $rows AS r
+MATCH (s:Service {id: r.service})
+MATCH (g:DefenderGroup {code: r.group})
+CREATE (s)-[:SERVES]->(g)
+""")
+UPSERT_LINKS = {
+    t: cypher(f"writes.upsert_{t.lower()}", f"""
+UNWIND $rows AS r
+MATCH (a:Organisation {{id: r.source}})
+MATCH (b:Organisation {{id: r.target}})
+MERGE (a)-[l:{t} {{key: r.key}}]->(b)
+WITH l, r, (l.hash IS NULL OR l.hash <> r.hash) AS changed, l.visibility AS was
+WHERE changed
+SET l += r.props, l.hash = r.hash, l.revision = coalesce(l.revision, 0) + 1, l.updated_at = $now
+RETURN count(l) AS changed,
+       collect(CASE WHEN 'restricted' IN [was, l.visibility] THEN [r.source, r.target, r.key] END) AS restricted
+""")
+    for t in LINK_TYPES
+}
+
+
+# Properties the store derives from a record for its own queries; never part of the content hash.
+_SEARCH_SEP = " \u2022 "
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
+    """The names full-text search looks in, and the location anyone may see (for `near`, for the
+    subdivision filter, for the views' hashes).
+
+    The point is the published one (`location.published`), so proximity search and distance
+    sorting can never tell more than the map does. Country precision has no point: it matches by
+    country. A peer's record goes through the same rule: its point came published (the same rule
+    gives the same point again), but its precision is enforced here, not trusted."""
+    loc = _published(record, props)
+    has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
+    return {"search_names": _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])]),
+            "name_words": name_words(props["name"], *(props.get("aliases") or [])),
+            "pub_latitude": loc.latitude if has_point else None,
+            "pub_longitude": loc.longitude if has_point else None,
+            "pub_subdivision": loc.subdivision if loc.precision in _POINT_PRECISIONS else None}
+
+
+def name_words(*names: str) -> list[str]:
+    """The lower-case words of a record's names, which search ranks candidates by (`store.search`)."""
+    return sorted({w.lower() for name in names for w in _WORD.findall(name or "")})
+
+
+def _published(record: str, props: dict[str, Any]) -> Location:
+    return published(Location(props.get("latitude"), props.get("longitude"),
+                              Precision(props.get("precision") or "hidden"), props.get("country"),
+                              props.get("subdivision")), record)
+
+
+# The stored properties a record's content (and so its hashes) is made of.
+ORGANISATION_CONTENT = ("name", "kind", "visibility", "owner", "publisher", "aliases", "description", "website",
+                        "languages", "contact_channels", "identifiers", "latitude", "longitude", "precision",
+                        "country", "subdivision", "source")
+SERVICE_CONTENT = ("organisation", "owner", "publisher", "name", "type", "visibility", "description", "eligibility",
+                   "capacity", "capacity_unit", "capacity_confirmed", "response_hours", "languages", "cost", "status")
+
+# Fields only network members (and the owner, and stewards) see; `records.py` empties them for the public.
+NETWORK_ONLY = {"organisation": ("contact_channels",),
+                "service": ("capacity", "capacity_unit", "capacity_confirmed")}
+_LOCATION = ("latitude", "longitude", "precision", "country", "subdivision")
+
+
+def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, str]:
+    """The hash of a record's content as the network and the public see it: for an organisation
+    with its published location instead of the recorded one; for the public without the
+    network-only fields."""
+    seen = dict(content)
+    if kind == "organisation":
+        loc = _published(record, content)
+        seen.update(latitude=loc.latitude, longitude=loc.longitude, precision=loc.precision.value,
+                    country=loc.country, subdivision=loc.subdivision)
+    network = _hash(seen)
+    for name in NETWORK_ONLY[kind]:
+        seen.pop(name, None)
+    public = _hash(seen)
+    for name in _PLACE[kind]:
+        seen.pop(name, None)
+    return {"network": network, "public": public, "unplaced": _hash(seen)}
+
+
+_PLACE = {"organisation": _LOCATION, "service": ("coverage",)}  # what a withheld shelter's public view lacks
+
+
+def identifier_codes(identifiers: list[str]) -> list[str]:
+    """The `OrgIdentifier` codes of an organisation: identifiers compare case-insensitively."""
+    return sorted({i.lower() for i in identifiers})
+
+
+_POINT_PRECISIONS = (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA)
+
+
+def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
+    loc = org.location or Location(None, None, Precision.HIDDEN)
+    props = {
+        "name": org.name, "kind": org.kind, "visibility": org.visibility.value, "owner": org.id,
+        "publisher": publisher, "aliases": org.aliases, "description": org.description,
+        "website": org.website, "languages": org.languages, "contact_channels": org.contact_channels,
+        "identifiers": org.identifiers, "latitude": loc.latitude, "longitude": loc.longitude,
+        "precision": loc.precision.value, "country": loc.country, "subdivision": loc.subdivision,
+        "source": org.source,
+    }
+    content_hash = _hash(props)
+    views = view_hashes("organisation", org.id, props)
+    props.update(derived_organisation(org.id, props))
+    return {"id": org.id, "props": props, "hash": content_hash, "views": views, "place": loc.subdivision or loc.country,
+            "codes": identifier_codes(org.identifiers)}
+
+
+def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
+    props = {
+        "organisation": svc.organisation, "owner": svc.organisation, "publisher": publisher,
+        "name": svc.name, "type": svc.type, "visibility": svc.visibility.value,
+        "description": svc.description, "eligibility": svc.eligibility, "capacity": svc.capacity,
+        "capacity_unit": svc.capacity_unit, "capacity_confirmed": svc.capacity_confirmed or None,
+        "response_hours": svc.response_hours, "languages": svc.languages, "cost": svc.cost,
+        "status": svc.status,
+    }
+    # Coverage and groups live in relationships but count as content for the revision.
+    content = dict(props, coverage=sorted(f"{c.place}/{c.presence.value}" for c in svc.coverage),
+                   groups=sorted(svc.groups))
+    return {"id": svc.id, "props": dict(props, search_names=svc.name, name_words=name_words(svc.name)),
+            "hash": _hash(content),
+            "views": view_hashes("service", svc.id, content)}
+
+
+def _link_row(link: Link, publisher: str) -> dict[str, Any]:
+    props = dict(link.properties, visibility=link.visibility.value, publisher=publisher)
+    return {"source": link.source, "target": link.target, "key": link.key, "props": props, "hash": _hash(props)}
+
+
+@dataclass
+class WriteCounts:
+    organisations: int = 0
+    services: int = 0
+    links: int = 0
+    # records changed that were restricted before or after, (kind, id): for the audit log
+    restricted: list[tuple[str, str]] = field(default_factory=list)
+
+    def __iadd__(self, other: WriteCounts) -> WriteCounts:
+        self.organisations += other.organisations
+        self.services += other.services
+        self.links += other.links
+        self.restricted += other.restricted
+        return self
+
+
+BATCH = 2000
+
+
+async def _batched(graph: Graph, tx: Tx, query: str, rows: list[dict[str, Any]], **params: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(rows), BATCH):
+        out.extend(await graph.run(tx, query, rows=rows[i:i + BATCH], **params))
+    return out
+
+
+async def _each_batch(graph: Graph, tx: Tx, query: str, ids: list[str]) -> None:
+    for i in range(0, len(ids), BATCH):
+        await graph.run(tx, query, ids=ids[i:i + BATCH])
+
+
+@dataclass
+class Prepared:
+    """The rows of one write, built in Python before any of it is sent.
+
+    Building rows is pure Python and sending them is mostly waiting for the server, so a staged
+    import prepares the next part in a thread while the current one is written."""
+
+    organisations: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    offers: dict[str, dict[str, Any]]
+    coverage: dict[str, list[dict[str, Any]]]
+    groups: dict[str, list[dict[str, Any]]]
+    links: dict[str, list[dict[str, Any]]]
+
+
+def prepare(directory_id: str, organisations: list[Organisation], services: list[Service],
+            links: list[Link]) -> Prepared:
+    return Prepared(
+        organisations=[_org_row(o, directory_id) for o in organisations],
+        services=[_service_row(s, directory_id) for s in services],
+        offers={s.id: {"id": s.id, "organisation": s.organisation} for s in services},
+        coverage={s.id: [{"service": s.id, "place": c.place, "presence": c.presence.value} for c in s.coverage]
+                  for s in services},
+        groups={s.id: [{"service": s.id, "group": g} for g in s.groups] for s in services},
+        links={t: [_link_row(link, directory_id) for link in links if link.type == t] for t in LINK_TYPES},
+    )
+
+
+async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_minimum: int) -> WriteCounts:
+    """Send prepared rows inside the caller's transaction. Services and links whose organisations
+    do not exist are not written; the caller checks references with `existing_organisations`.
+    `shelter_minimum`: see `store.shelters`."""
+    counts = WriteCounts()
+    if rows.organisations:
+        changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, rows.organisations, now=stamp)
+        counts.organisations = len(changed)
+        counts.restricted += [("organisation", r["id"]) for r in changed if r["restricted"]]
+        sensitive = [r for r in changed if set(r["kinds"]) & SENSITIVE_KINDS]
+        if sensitive:
+            await shelters.refresh(graph, tx, shelter_minimum, stamp,
+                                   [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS])
+        # A record at revision 1 was just created: it has no old relationships to clear.
+        await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
+        await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
+        # identifiers as nodes: how the same organisation in several directories is found (docs/federation.md)
+        codes = {r["id"]: r["codes"] for r in rows.organisations}
+        await _each_batch(graph, tx, CLEAR_IDENTIFIED, [r["id"] for r in changed if r["revision"] > 1])
+        await _batched(graph, tx, LINK_IDENTIFIED,
+                       [{"id": r["id"], "code": c} for r in changed for c in codes[r["id"]]])
+    if rows.services:
+        written = await _batched(graph, tx, UPSERT_SERVICES, rows.services, now=stamp)
+        changed_svc = {r["id"]: r["revision"] for r in written}
+        counts.services = len(changed_svc)
+        counts.restricted += [("service", r["id"]) for r in written if r["restricted"]]
+        await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, [i for i, revision in changed_svc.items() if revision > 1])
+        await _batched(graph, tx, LINK_OFFERS, [rows.offers[i] for i in changed_svc])
+        await _batched(graph, tx, LINK_COVERAGE, [c for i in changed_svc for c in rows.coverage[i]])
+        await _batched(graph, tx, LINK_GROUPS, [g for i in changed_svc for g in rows.groups[i]])
+    for link_type, link_rows in rows.links.items():
+        for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
+            counts.links += int(result["changed"])
+            counts.restricted += [("link", f"{s} {link_type} {t} {k}".rstrip()) for s, t, k in result["restricted"]]
+    return counts
+
+
+async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
+                        services: list[Service], links: list[Link], stamp: str, shelter_minimum: int) -> WriteCounts:
+    """Upsert records inside the caller's transaction (`directory_id`: their publisher)."""
+    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp, shelter_minimum)

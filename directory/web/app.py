@@ -1,0 +1,182 @@
+"""The web app: GraphQL at /graphql, maps under /maps and a health check at /health.
+
+Stateless but for the store.
+
+The store is opened in the lifespan and kept in the app state, never in a global. With the
+embedded backend a watcher restarts the store process if it dies; committed data survives that.
+
+Every GraphQL request passes `GraphQLGate` first: a body size cap and a UTF-8 check, the API
+token (`Authorization: Bearer pd_...`; none means anonymous, a bad one is refused), and the time
+budget. Expensive requests also hold one of the process's slots (`directory.base.budget`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from directory.base import budget
+from directory.base.budget import OverBudget, Slots
+from directory.base.config import Settings
+from directory.base.scope import viewer_in
+from directory.exchange import demo
+from directory.store import Store, open_store
+from directory.web.auth import Authenticate
+from federation import service as federation
+from federation.routes import routes as federation_routes
+from maps import assets as map_assets
+from maps.routes import routes as map_routes
+from schema import schema
+from schema.context import Context
+
+log = logging.getLogger("directory.web")
+WATCH_SECONDS = 5.0
+HEALTH_SECONDS = 2.0
+MAX_BODY = 64 * 1024
+
+
+class DirectoryGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Request, response: Any = None) -> Context:  # type: ignore[override]
+        return Context(store=request.app.state.store, viewer=viewer_in(request.scope),
+                       slots=request.app.state.slots)
+
+
+async def _error(send: Send, status: int, message: str, code: str) -> None:
+    body = json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when it is over MAX_BODY or the client went away."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        body += bytes(message.get("body", b""))
+        if len(body) > MAX_BODY:
+            return None
+        if not message.get("more_body"):
+            return body
+
+
+class GraphQLGate:
+    """Body checks and the time budget around the GraphQL app (`Authenticate` found the viewer).
+
+    The body is read whole (it is capped at MAX_BODY) and must be UTF-8 before GraphQL sees it:
+    a malformed body is the client's mistake and gets a 400 saying so, never a server error."""
+
+    def __init__(self, app: DirectoryGraphQL, budget: float) -> None:
+        self.app = app
+        self.budget = budget
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        too_large = f"the request body is over {MAX_BODY // 1024} KiB"
+        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+            await _error(send, 413, too_large, "BODY_TOO_LARGE")
+            return
+        body = b""
+        if scope["method"] == "POST":
+            found = await _read_body(receive)
+            if found is None:
+                await _error(send, 413, too_large, "BODY_TOO_LARGE")
+                return
+            try:
+                found.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                await _error(send, 400, f"the request body is not valid UTF-8 (byte {exc.start})", "BAD_REQUEST")
+                return
+            body = found
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            with budget.within(self.budget):
+                async with asyncio.timeout(self.budget):
+                    await self.app(scope, replay, tracked_send)
+        except TimeoutError:
+            log.warning("a GraphQL request ran out of its time budget")
+            if not started:
+                await _error(send, 200, str(OverBudget(self.budget)), "TIME_BUDGET")
+
+
+async def health(request: Request) -> Response:
+    """Whether the store answers, and how busy the expensive work is. Takes no slot: it must
+    answer within a second even while every slot is taken."""
+    store: Store = request.app.state.store
+    slots: Slots = request.app.state.slots
+    work = {"expensive_in_use": slots.in_use, "expensive_slots": slots.size, "busy_answers": slots.busy_answers}
+    try:
+        async with asyncio.timeout(HEALTH_SECONDS):
+            version = await store.schema_version()
+    except TimeoutError:
+        return JSONResponse({"status": "slow", "store": store.backend, **work}, status_code=503)
+    except Exception:
+        return JSONResponse({"status": "unavailable", "store": store.backend, **work}, status_code=503)
+    return JSONResponse({"status": "ok", "store": store.backend, "schema": version, **work})
+
+
+def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
+    """The app; with `load_demo` the demo data is loaded at start-up into a store that never held records."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_store(settings) as store:
+            if load_demo:
+                counts = await demo.load_into_empty(store)
+                if counts is None:
+                    log.warning("the store already holds records: the demo data was not loaded "
+                                "(`directory demo` adds what is missing of it)")
+                else:
+                    log.warning("demo data loaded: %d organisations and %d services", counts.organisations,
+                                counts.services)
+            app.state.store = store
+            app.state.settings = settings
+            app.state.slots = Slots(settings.expensive_requests)
+            app.state.publisher = federation.publisher_for(settings, store)
+            tasks = [asyncio.create_task(store.keep_embedded_alive(WATCH_SECONDS, log.warning))]
+            if settings.federation_interval:
+                tasks.append(asyncio.create_task(federation.run_forever(settings, store, app.state.publisher)))
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+
+    map_assets.check()
+    graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
+                          settings.time_budget)
+    return Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes,
+                *federation_routes],
+        lifespan=lifespan,
+        middleware=[Middleware(Authenticate)],
+    )

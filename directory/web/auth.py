@@ -1,0 +1,92 @@
+"""Who is asking: one middleware for every route, so no handler authenticates.
+
+Before any route runs, `Authenticate` puts a `Viewer` in the request scope: an API token
+(`Authorization: Bearer pd_...`) names a member or a steward, and no credentials at all is the
+anonymous public. Credentials that are present but wrong are refused here with a 401, never
+answered as anonymous. A request signed by a peer directory (`PD-Request`, docs/federation.md)
+also gets the peer in the scope when we added it as a network partner; any flaw in the signature
+reads the same as no signature. Routes read them with `directory.base.scope`.
+A session cookie for the web pages will be one more credential read here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from directory.base.config import Settings
+from directory.domain.viewer import ANONYMOUS, Viewer
+from directory.store import Store
+from federation.canonical import NotCanonical, parse
+from federation.feed import CLOCK_SKEW
+from federation.keys import Untrusted, read_request, read_root, require, unb64
+
+INVALID_TOKEN = "the API token is not valid: unknown, revoked or malformed"  # noqa: S105 (a message)
+MAX_SIGNATURE = 8192
+
+
+async def _bearer(connection: HTTPConnection, store: Store) -> Viewer | None:
+    header = connection.headers.get("authorization")
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return await store.tokens.viewer(token.strip())
+
+
+async def _signed_by_partner(connection: HTTPConnection, store: Store, settings: Settings) -> str | None:
+    """The network partner that signed this request, or None (any flaw reads the same)."""
+    header = connection.headers.get("pd-request", "")
+    if not header or len(header) > MAX_SIGNATURE:
+        return None
+    try:
+        envelope = parse(unb64(header, "PD-Request"), "the request signature")
+        url = connection.url
+        path = url.path + (f"?{url.query}" if url.query else "")
+        sender = read_request(envelope, settings.directory_id, connection.scope["method"], path,
+                              datetime.now(UTC), CLOCK_SKEW)
+        peer = await store.peers.find(sender)
+        if peer is None or not peer.network or peer.quarantined:
+            return None
+        pinned = read_root(parse(peer.root.encode(), "the pinned root"))
+        require(envelope, pinned.online_keys, pinned.online_threshold, "the request")
+        return peer.id
+    except (Untrusted, NotCanonical):  # a store failure is not hidden as "unsigned"
+        return None
+
+
+async def _refuse(scope: Scope, send: Send) -> None:
+    """401, in GraphQL's error shape on /graphql and as plain text elsewhere."""
+    if scope["path"].startswith("/graphql"):
+        body = json.dumps({"data": None, "errors": [{"message": INVALID_TOKEN,
+                                                     "extensions": {"code": "UNAUTHENTICATED"}}]}).encode()
+        kind = b"application/json"
+    else:
+        body, kind = f"Not authorised: {INVALID_TOKEN}.\n".encode(), b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": 401,
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
+                            (b"www-authenticate", b"Bearer"), (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Authenticate:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        state = scope["app"].state
+        viewer = await _bearer(connection, state.store)
+        if viewer is None:
+            await _refuse(scope, send)
+            return
+        scope["viewer"] = viewer
+        scope["partner"] = await _signed_by_partner(connection, state.store, state.settings)
+        await self.app(scope, receive, send)

@@ -1,0 +1,114 @@
+"""The one door: a steward's job answers that include restricted records leave the same audit lines
+as reading those records through GraphQL (who, read, kind, ids), and the public leaves none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from directory.base.audit import read_all
+from directory.base.config import Settings
+from directory.domain.viewer import ANONYMOUS, Viewer
+from directory.jobs.gaps import GapQuestion, coverage_gaps
+from directory.jobs.partners import PartnerQuestion, find_partners
+from directory.jobs.referrals import Question, referral_paths
+from directory.store import Store
+from tests.helpers import Api, load, org, refers, service
+
+pytestmark = pytest.mark.anyio
+
+STEWARD_TOKEN = Viewer("steward", who="token:steward-1")
+FUNDS = {"#rel+type": "FUNDS", "#org+id+source": "test:donor", "#org+id+target": "test:secret",
+         "#meta+visibility": "restricted", "#value": "5000", "#currency": "EUR", "#date+year": "2026"}
+
+
+async def seed(store: Store) -> None:
+    await load(store, [
+        org("ingo", **{"#org+type": "international-ngo"}), org("a"),
+        org("secret", **{"#meta+visibility": "restricted"}), org("donor", **{"#org+type": "donor"}),
+    ], [
+        service("secret-s", "secret", **{"#meta+visibility": "restricted"}),
+        service("a-s", "a", **{"#meta+visibility": "restricted"}),
+        service("ingo-med", "ingo", "medical-care"),
+    ], [refers("ingo", "secret", 1, 1.0, visibility="restricted"), refers("ingo", "a", 2, 0.9), FUNDS])
+
+
+def since(settings: Settings, before: int) -> list[dict[str, Any]]:
+    return read_all(settings.data_dir / "audit")[before:]
+
+
+def lines(entries: list[dict[str, Any]], viewer: Viewer) -> set[tuple[str, str, str]]:
+    """(action, kind, id) for every id the viewer was noted reading."""
+    return {(e["action"], e["kind"], i) for e in entries if e["who"] == viewer.who for i in e["ids"]}
+
+
+async def graphql_lines(store: Store, settings: Settings, viewer: Viewer) -> set[tuple[str, str, str]]:
+    """The lines the record reads GraphQL resolves through leave for the same records."""
+    before = len(read_all(settings.data_dir / "audit"))
+    await store.organisations_by_id(viewer, ["test:secret", "test:a"])
+    await store.services_by_id(viewer, ["test:secret-s", "test:a-s"])
+    await store.links_of(viewer, ["test:secret"], "in")
+    return lines(since(settings, before), viewer)
+
+
+async def test_referral_paths_note_the_restricted_records_they_read(store: Store, settings: Settings) -> None:
+    await seed(store)
+    before = len(read_all(settings.data_dir / "audit"))
+    found = await referral_paths(store, STEWARD_TOKEN, Question("legal-aid", "CO", "test:ingo", k=5, max_hops=2))
+    assert ("test:ingo", "test:secret") in [p.organisations for p in found]
+    noted = lines(since(settings, before), STEWARD_TOKEN)
+    expected = {("read", "organisation", "test:secret"), ("read", "service", "test:secret-s"),
+                ("read", "link", "test:ingo REFERS_TO test:secret")}
+    assert expected <= noted
+    assert expected <= await graphql_lines(store, settings, STEWARD_TOKEN)
+
+
+async def test_the_gap_matrix_notes_the_restricted_providers_and_funding_it_read(store: Store,
+                                                                                 settings: Settings) -> None:
+    await seed(store)
+    before = len(read_all(settings.data_dir / "audit"))
+    matrix = await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
+    assert "test:secret" in matrix.cells[0].present + matrix.cells[0].remote
+    noted = lines(since(settings, before), STEWARD_TOKEN)
+    expected = {("read", "organisation", "test:secret"), ("read", "service", "test:secret-s"),
+                ("read", "link", "test:donor FUNDS test:secret 2026")}
+    assert {("read", "organisation", "test:secret"), ("read", "service", "test:secret-s")} <= noted
+    assert any(kind == "link" and i.startswith("test:donor FUNDS test:secret") for _, kind, i in noted)
+    graphql = await graphql_lines(store, settings, STEWARD_TOKEN)
+    assert {x for x in expected if x[1] != "link"} <= graphql
+    assert {i for _, kind, i in noted if kind == "link"} <= {i for _, kind, i in graphql if kind == "link"}
+
+
+async def test_partners_note_the_restricted_candidates_they_read(store: Store, settings: Settings) -> None:
+    await seed(store)
+    before = len(read_all(settings.data_dir / "audit"))
+    found = await find_partners(store, STEWARD_TOKEN, PartnerQuestion(organisation="test:ingo", country="CO"))
+    assert "test:secret" in [p.organisation for p in found]
+    noted = lines(since(settings, before), STEWARD_TOKEN)
+    expected = {("read", "organisation", "test:secret"), ("read", "service", "test:secret-s"),
+                ("read", "service", "test:a-s")}
+    assert expected <= noted
+    assert expected <= await graphql_lines(store, settings, STEWARD_TOKEN)
+
+
+async def test_the_public_asking_the_same_leaves_no_line_and_sees_no_restricted_record(store: Store,
+                                                                                       settings: Settings) -> None:
+    await seed(store)
+    before = len(read_all(settings.data_dir / "audit"))
+    matrix = await coverage_gaps(store, ANONYMOUS, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
+    assert "test:secret" not in matrix.cells[0].present + matrix.cells[0].remote
+    assert since(settings, before) == []
+
+
+async def test_a_steward_token_over_graphql_leaves_the_same_lines_for_a_referral_chain(
+        store: Store, settings: Settings, api: Api) -> None:
+    await seed(store)
+    token_id, token = await store.tokens.create("steward", None)
+    before = len(read_all(settings.data_dir / "audit"))
+    data = await api.data('{ referralPaths(from: "test:ingo", serviceType: "legal-aid", country: "CO", k: 5, '
+                          'maxHops: 2) { organisations { id } } }', token)
+    assert any(o["id"] == "Organisation:test:secret" for p in data["referralPaths"] for o in p["organisations"])
+    noted = {(e["action"], e["kind"], i) for e in since(settings, before) if e["who"] == f"token:{token_id}"
+             for i in e["ids"]}
+    assert {("read", "organisation", "test:secret"), ("read", "link", "test:ingo REFERS_TO test:secret")} <= noted
