@@ -45,6 +45,7 @@ serve: $(PY_STAMP) $(MAP_STAMP)
 lint: setup compose-tool
 	$(BIN)/ruff check directory schema maps federation tests tools bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python tools/lint_cypher.py
 	$(BIN)/python -m schema.export --check
 	NEO4J_PASSWORD=validation-only docker-compose -f docker-compose.yml config -q
