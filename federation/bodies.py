@@ -14,15 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from directory.domain import model
-from directory.domain.errors import DirectoryError
+from directory.domain.errors import FederationError
+from directory.domain.fields import ORGANISATION, SERVICE, Field, empty_values, shown_in
 from directory.domain.model import LINK_PROPERTIES, Link, Location, Organisation, Service, Visibility
 
-NETWORK_ONLY = ("contact_channels", "capacity", "capacity_unit", "capacity_confirmed")
 # How each kind of link property travels: numbers as decimal strings, as every decimal does.
 TRAVELS_AS = {"text": "text", "number": "decimal", "integer": "integer", "boolean": "boolean"}
 
 
-class BadBody(DirectoryError):
+class BadBody(FederationError):
     def __init__(self, record: str, member: str, reason: str) -> None:
         super().__init__(f"{record}: {member} {reason}")
         self.record = record
@@ -46,22 +46,31 @@ def _shareable(visibility: Visibility, audience: str, record: str) -> None:
         raise BadBody(record, "visibility", f"is {visibility.value}: it never enters the {audience} feed")
 
 
+def _for(audience: str, declared: dict[str, Field], record: Organisation | Service) -> dict[str, Any]:
+    """Fields the feed's audience may not see (`directory.domain.fields`), emptied: the store gave
+    the record as a viewer of that audience sees it, and this holds even if it had not."""
+    empty = empty_values(type(record))
+    return {name: getattr(record, name) if shown_in(audience, field) else empty[name]
+            for name, field in declared.items()}
+
+
 def organisation_body(o: Organisation, audience: str) -> dict[str, Any]:
     """`o` as read for a viewer of `audience` (its location already published)."""
     _shareable(o.visibility, audience, o.id)
+    f = _for(audience, ORGANISATION, o)
     return {"type": "organisation", "id": o.id, "name": o.name, "kind": o.kind, "visibility": o.visibility.value,
-            "aliases": o.aliases, "description": o.description, "website": o.website, "languages": o.languages,
-            "contact_channels": o.contact_channels if audience == "network" else [],
-            "identifiers": o.identifiers, "location": _location(o.location), "source": o.source}
+            "aliases": f["aliases"], "description": f["description"], "website": f["website"],
+            "languages": f["languages"], "contact_channels": f["contact_channels"], "identifiers": f["identifiers"],
+            "location": _location(f["location"]), "source": f["source"]}
 
 
 def service_body(s: Service, audience: str) -> dict[str, Any]:
     _shareable(s.visibility, audience, s.id)
-    network = audience == "network"
+    f = _for(audience, SERVICE, s)
     return {"type": "service", "id": s.id, "organisation": s.organisation, "name": s.name, "service_type": s.type,
             "visibility": s.visibility.value, "description": s.description, "eligibility": s.eligibility,
-            "capacity": s.capacity if network else None, "capacity_unit": s.capacity_unit if network else "",
-            "capacity_confirmed": s.capacity_confirmed if network else "",
+            "capacity": f["capacity"], "capacity_unit": f["capacity_unit"],
+            "capacity_confirmed": f["capacity_confirmed"],
             "response_hours": decimal(s.response_hours), "languages": s.languages, "cost": s.cost,
             "status": s.status, "coverage": [{"place": c.place, "presence": c.presence.value} for c in s.coverage],
             "groups": s.groups}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pycountry
 
-from directory.domain import places
+from directory.domain import fields, places
 from directory.domain.errors import BadArgument, Problem
 from directory.domain.model import (
     LINK_DEFAULT_VISIBILITY,
@@ -39,13 +39,27 @@ LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 CHANNEL_KINDS = ("email", "signal", "whatsapp", "telegram", "phone", "pgp", "matrix", "wire", "session",
                  "threema", "url", "form")
 ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
-LIMITS = {"name": 300, "alias": 300, "description": 5000, "website": 500, "channel": 300,
-          "identifier": 200, "text": 2000, "source": 500}
+# Lengths and list sizes come from the one declaration of each field (`directory.domain.fields`).
+_O, _S = fields.ORGANISATION, fields.SERVICE
+
+
+def _bound(value: int | None) -> int:
+    assert value is not None, "a field declared without its bound"
+    return value
+
+
+_LIMITS = {"name": _O["name"].chars, "alias": _O["aliases"].chars, "description": _O["description"].chars,
+           "website": _O["website"].chars, "channel": _O["contact_channels"].chars,
+           "identifier": _O["identifiers"].chars, "text": fields.TEXT, "source": _O["source"].chars}
+LIMITS: dict[str, int] = {name: _bound(limit) for name, limit in _LIMITS.items()}
 SEP = "|"
 # The most items a list field may hold: each is searched, matched and drawn, so an unbounded list
 # (thousands of aliases in one record) costs every reader. Others: DEFAULT_ITEMS.
-MAX_ITEMS = {"aliases": 50, "identifiers": 20, "contact_channels": 20, "languages": 50, "groups": 50,
-             "present_in": 500, "reaches": 500, "vetted_by": 20}
+_ITEMS = {"aliases": _O["aliases"].items, "identifiers": _O["identifiers"].items,
+          "contact_channels": _O["contact_channels"].items, "languages": _O["languages"].items,
+          "groups": _S["groups"].items, "present_in": _S["coverage"].items, "reaches": _S["coverage"].items,
+          "vetted_by": 20}
+MAX_ITEMS: dict[str, int] = {name: _bound(limit) for name, limit in _ITEMS.items()}
 DEFAULT_ITEMS = 100
 _VISIBILITIES = tuple(v.value for v in Visibility)
 _PRECISIONS = tuple(p.value for p in Precision)

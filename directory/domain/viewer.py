@@ -61,11 +61,6 @@ class Viewer:
         """How this viewer sees a record owned by `owner`."""
         return "whole" if self.sees_exact_location_of(owner) else self.view
 
-    @property
-    def sees_network_fields(self) -> bool:
-        """Network-only fields (capacity, contact channels) are shown to members and stewards."""
-        return self.role != "anonymous"
-
     def sees_exact_location_of(self, owner: str) -> bool:
         return self.role == "steward" or (self.organisation is not None and self.organisation == owner)
 

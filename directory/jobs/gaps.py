@@ -27,6 +27,7 @@ from enum import StrEnum
 from directory.base import budget
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
+from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Indicator
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
@@ -134,7 +135,7 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
 
     found = await store.jobs.gap_offers(viewer, q.service_types, q.group)
     # The matrix is pure computation: in a worker thread, so other requests go on meanwhile.
-    cells = await budget.in_thread(matrix_cells, found, wanted, types, viewer.sees_network_fields, on)
+    cells = await budget.in_thread(matrix_cells, found, wanted, types, sees(viewer, SERVICE["capacity"]), on)
     recipients = sorted({o for c in cells for o in c.present + c.remote})
     received = await store.jobs.grants(viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
     indicators = await store.jobs.indicators(viewer, q.indicators)

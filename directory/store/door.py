@@ -19,7 +19,7 @@ from directory.base import budget
 from directory.base.audit import AuditLog
 from directory.base.clock import now
 from directory.domain.errors import BadArgument, NotFound
-from directory.domain.location import published
+from directory.domain.fields import redact
 from directory.domain.model import (
     LINK_PROPERTIES,
     LINK_TYPES,
@@ -159,20 +159,15 @@ def _provenance(p: dict[str, Any], viewer: Viewer) -> Provenance:
 def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
     loc = Location(p.get("latitude"), p.get("longitude"), Precision(p.get("precision", "hidden")),
                    p.get("country"), p.get("subdivision"))
-    view = viewer.view_of(p["id"])
-    if view == "public" and p.get("place_withheld"):
-        loc = Location(None, None, Precision.HIDDEN, None, None)  # a shelter too few share a place with
-    elif view != "whole":
-        loc = published(loc, p["id"])
-    network = viewer.sees_network_fields
-    return Organisation(
+    whole = Organisation(
         id=p["id"], name=p["name"], kind=p["kind"], visibility=Visibility(p["visibility"]),
         aliases=list(p.get("aliases") or []), description=p.get("description") or "",
         website=p.get("website") or "", languages=list(p.get("languages") or []),
-        contact_channels=list(p.get("contact_channels") or []) if network else [],
+        contact_channels=list(p.get("contact_channels") or []),
         identifiers=list(p.get("identifiers") or []), location=loc, source=p.get("source") or "",
         provenance=_provenance(p, viewer),
     )
+    return redact(whole, viewer, bool(p.get("place_withheld")))
 
 
 def _coverage(p: dict[str, Any]) -> list[Coverage]:
@@ -183,19 +178,16 @@ def _coverage(p: dict[str, Any]) -> list[Coverage]:
 def _service(p: dict[str, Any], viewer: Viewer, unplaced: bool = False) -> Service:
     """`unplaced`: the provider is a shelter whose place this viewer may not see, so neither may it
     see where the service works (`store.shelters`)."""
-    network = viewer.sees_network_fields
-    return Service(
+    whole = Service(
         id=p["id"], organisation=p["organisation"], name=p["name"], type=p["type"],
         visibility=Visibility(p["visibility"]), description=p.get("description") or "",
-        eligibility=p.get("eligibility") or "",
-        capacity=p.get("capacity") if network else None,
-        capacity_unit=(p.get("capacity_unit") or "") if network else "",
-        capacity_confirmed=(p.get("capacity_confirmed") or "") if network else "",
+        eligibility=p.get("eligibility") or "", capacity=p.get("capacity"),
+        capacity_unit=p.get("capacity_unit") or "", capacity_confirmed=p.get("capacity_confirmed") or "",
         response_hours=p.get("response_hours"), languages=list(p.get("languages") or []),
-        cost=p.get("cost") or "", status=p.get("status") or "active",
-        coverage=[] if unplaced else _coverage(p),
+        cost=p.get("cost") or "", status=p.get("status") or "active", coverage=_coverage(p),
         groups=sorted(p.get("groups") or []), provenance=_provenance(p, viewer),
     )
+    return redact(whole, viewer, unplaced)
 
 
 @dataclass

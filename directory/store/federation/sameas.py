@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from directory.domain.fields import ORGANISATION, merged
 from directory.domain.model import Organisation
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph
@@ -83,8 +84,7 @@ RETURN count(*) AS n
 """)
 PRECEDENCE = cypher("sameas.precedence", "MATCH (p:Peer) RETURN collect([p.id, p.precedence]) AS peers")
 
-MERGED_FIELDS = ("name", "kind", "description", "website", "languages", "identifiers", "contact_channels",
-                 "aliases")
+MERGED_FIELDS = merged(ORGANISATION)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, shown, visible
@@ -65,7 +66,7 @@ async def offers(graph: Graph, viewer: Viewer, types: list[str] | None, group: s
                  shown: Shown) -> dict[str, list[Offer]]:
     """Service type to the visible active offers of it (for `group`: those serving it or open to all)."""
     rows = await graph.read(OFFERS, types=types, **viewer.params)
-    network = viewer.sees_network_fields
+    network = sees(viewer, SERVICE["capacity"])
     out: dict[str, list[Offer]] = {}
     for r in rows:
         kept = [o for o in r["offers"] if group is None or not o[8] or group in o[8]]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from directory.domain import places
 from directory.domain.errors import NotFound
+from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Referral, link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, serves_group, visible
@@ -99,7 +100,7 @@ async def fetch(graph: Graph, viewer: Viewer, source: str, service_type: str, wh
                             language=language, **viewer.params)
     shown.add("organisation", [r["provider"] for r in rows if r["visibility"][0] == RESTRICTED])
     shown.add("service", [r["service"] for r in rows if r["visibility"][1] == RESTRICTED])
-    network = viewer.sees_network_fields
+    network = sees(viewer, SERVICE["capacity"])
     offers = [Offer(r["provider"], r["service"], r["response_hours"], r["capacity"] if network else None,
                     r["capacity_confirmed"] if network else None, bool(r["present"])) for r in rows]
     return ReferralGraph(source, referrals, offers)

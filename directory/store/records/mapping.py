@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directory.domain import places
+from directory.domain.fields import ORGANISATION, sees
 from directory.domain.model import Precision
 from directory.domain.taxonomy import SENSITIVE_KINDS
 from directory.domain.viewer import Viewer
@@ -79,7 +80,8 @@ class PointFilter:
 async def map_points(graph: Graph, viewer: Viewer, where: PointFilter, shelter_minimum: int) -> MapPoints:
     """The organisations matching `where` as this viewer may see them on a map."""
     rows = await graph.read_plain(POINTS, ids=where.ids, kind=where.kind, country=where.country,
-                            steward=viewer.role == "steward", network=viewer.sees_network_fields, **viewer.params)
+                                  steward=viewer.role == "steward",
+                                  network=sees(viewer, ORGANISATION["contact_channels"]), **viewer.params)
     out = MapPoints()
     for row in rows[0]["points"] if rows else []:
         point = _point(row, viewer)

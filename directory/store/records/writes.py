@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from directory.domain.fields import ORGANISATION, SERVICE, Audience, of_audience
 from directory.domain.location import published
 from directory.domain.model import LINK_TYPES, Link, Location, Organisation, Precision, Service
 from directory.domain.taxonomy import SENSITIVE_KINDS
@@ -171,9 +172,9 @@ ORGANISATION_CONTENT = ("name", "kind", "visibility", "owner", "publisher", "ali
 SERVICE_CONTENT = ("organisation", "owner", "publisher", "name", "type", "visibility", "description", "eligibility",
                    "capacity", "capacity_unit", "capacity_confirmed", "response_hours", "languages", "cost", "status")
 
-# Fields only network members (and the owner, and stewards) see; `records.py` empties them for the public.
-NETWORK_ONLY = {"organisation": ("contact_channels",),
-                "service": ("capacity", "capacity_unit", "capacity_confirmed")}
+# Fields the public does not see (`domain.fields`): its view's hash leaves them out.
+NETWORK_ONLY = {"organisation": of_audience(ORGANISATION, Audience.NETWORK),
+                "service": of_audience(SERVICE, Audience.NETWORK)}
 _LOCATION = ("latitude", "longitude", "precision", "country", "subdivision")
 
 
