@@ -16,13 +16,13 @@ from typing import Any
 
 import rfc8785
 
-from directory.domain.errors import DirectoryError
+from directory.domain.errors import FederationError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 16
 
 
-class NotCanonical(DirectoryError):
+class NotCanonical(FederationError):
     """Bytes from a peer that are not strict, canonical JSON."""
 
     def __init__(self, where: str, reason: str) -> None:

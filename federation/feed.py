@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from directory.domain.errors import DirectoryError
+from directory.domain.errors import FederationError
 from federation import merkle
 from federation.canonical import NotCanonical, canonical
 from federation.keys import Root, SigningKey, Untrusted, parse_time, require, seal
@@ -51,7 +51,7 @@ _HEX = re.compile(r"[0-9a-f]{64}")
 _BODY_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-class Refused(DirectoryError):
+class Refused(FederationError):
     """A page that does not verify: nothing from it is written, the cursor stays."""
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import httpx
 
-from directory.domain.errors import DirectoryError
+from directory.domain.errors import FederationError
 from federation.canonical import canonical
 from federation.keys import SigningKey, b64, format_time, seal
 
@@ -25,7 +25,7 @@ REQUEST_DEADLINE = 60.0
 _CHUNK = 64 * 1024
 
 
-class Unreachable(DirectoryError):
+class Unreachable(FederationError):
     """The peer did not answer as a peer must: down, slow, an error status, a redirect, too many bytes."""
 
 

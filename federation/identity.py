@@ -15,7 +15,7 @@ from typing import Any
 
 from directory.base.files import private_folder
 from directory.domain import ids
-from directory.domain.errors import DirectoryError
+from directory.domain.errors import FederationError
 from federation.keys import Root, SigningKey, b64, format_time, next_root, seal, unb64
 
 ROOT_KEYS = 3
@@ -23,7 +23,7 @@ ROOT_THRESHOLD = 2
 ROOT_DAYS = 365
 
 
-class KeyFileError(DirectoryError):
+class KeyFileError(FederationError):
     pass
 
 

@@ -30,7 +30,7 @@ import nacl.exceptions
 import nacl.signing
 
 from directory.domain import ids
-from directory.domain.errors import DirectoryError
+from directory.domain.errors import FederationError
 from federation.canonical import canonical
 
 ROOT = "pd-root"
@@ -41,7 +41,7 @@ MAX_ROOT_AHEAD = timedelta(days=2 * 365)  # a root is signed for a year; one fur
 _TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z")
 
 
-class Untrusted(DirectoryError):
+class Untrusted(FederationError):
     """A document whose keys, signatures, version or dates do not hold."""
 
 

@@ -55,3 +55,20 @@ def test_nothing_outside_the_store_touches_its_graph_or_driver() -> None:
                 if isinstance(node, ast.Attribute) and node.attr in ("graph", "driver", "_graph"):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}")
     assert found == []
+
+
+def test_federation_errors_are_one_tree_inside_the_project_errors() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import federation
+    from directory.domain.errors import DirectoryError, FederationError
+
+    found = []
+    for module in pkgutil.iter_modules(federation.__path__, "federation."):
+        for name, value in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
+            if issubclass(value, Exception) and value.__module__ == module.name:
+                found.append(name)
+                assert issubclass(value, FederationError) and issubclass(value, DirectoryError), name
+    assert {"Refused", "Untrusted", "NotCanonical", "BadBody", "Unreachable", "KeyFileError"} <= set(found)

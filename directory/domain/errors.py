@@ -46,6 +46,13 @@ class StatementTimedOut(StoreError):
                          "(a narrower filter, fewer places, a smaller page)")
 
 
+class FederationError(DirectoryError):
+    """Anything refused or failed between directories: a document that is not canonical, a
+    signature or root we do not trust, a page refused, a body that is not the record its entry
+    names, a peer out of reach, our own key file unreadable. Each subclass lives by its check
+    (`federation/`)."""
+
+
 class NotFound(DirectoryError):
     def __init__(self, kind: str, record_id: str) -> None:
         # The same words whether the record is missing or hidden from this viewer.
