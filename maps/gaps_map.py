@@ -87,7 +87,7 @@ def _name(code: str) -> str:
 
 async def _matrix(store: Store, viewer: Viewer, q: GapQuestion) -> tuple[GapMatrix, dict[str, Cell], str]:
     if not q.service_types or len(q.service_types) != 1:
-        raise BadArgument("serviceType", "a map shows one service type; name it")
+        raise BadArgument("serviceTypes", "is required, with one service type: a map shows one")
     service = q.service_types[0]
     matrix = await coverage_gaps(store, viewer, q)
     service_label = (await labels(store, SERVICE_TYPE))[0].get(service, service)

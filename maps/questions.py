@@ -1,7 +1,8 @@
 """From filters, as the web routes and the `directory map` command receive them, to a drawn map.
 
 The filter names are the GraphQL arguments of the matching fields (`organisations`,
-`coverageGaps`, `referralPaths`), so a question asked of the API can be drawn as it is. Values
+`coverageGaps`, `referralPaths`), declared once for the jobs in `directory.jobs.questions`, so a
+question asked of the API can be drawn as it is. Values
 are strings; lists are comma-separated. An unknown filter or a bad value is a `BadArgument`
 naming it, never a guess.
 """
@@ -14,11 +15,10 @@ from dataclasses import dataclass
 from directory.base.config import Settings
 from directory.domain import places
 from directory.domain.errors import BadArgument
-from directory.domain.ids import record_id_of
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
 from directory.domain.viewer import Viewer
+from directory.jobs import questions
 from directory.jobs.gaps import GapQuestion
-from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import Question
 from directory.store import PointFilter, Store
 from maps.directory_map import directory_map
@@ -26,7 +26,9 @@ from maps.gaps_map import funding_map, gap_map
 from maps.page import Options
 from maps.referral_map import referral_map
 
-_GAP_FILTERS = ("serviceType", "group", "country", "region", "codes", "indicators", "donor")
+# A map of a job takes the job's own options (`directory.jobs.questions`), plus what only a map has.
+GAP_MAP_ONLY = ("metric",)
+FUNDING_MAP_ONLY = ("currency",)
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,6 @@ class MapKind:
     title: str
     filters: tuple[str, ...]
     draw: Callable[[Store, Viewer, Mapping[str, str], Settings, Options], Awaitable[str]]
-
-
-def _list(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 def _country(args: Mapping[str, str], name: str = "country") -> str | None:
@@ -50,11 +48,8 @@ def _country(args: Mapping[str, str], name: str = "country") -> str | None:
     return value.strip().upper()
 
 
-def _int(args: Mapping[str, str], name: str, default: int) -> int:
-    try:
-        return int(args.get(name, default))
-    except ValueError:
-        raise BadArgument(name, f"{args[name]!r} is not a whole number") from None
+def _job_args(args: Mapping[str, str], own: tuple[str, ...]) -> dict[str, str]:
+    return {k: v for k, v in args.items() if k not in own}
 
 
 async def _require(store: Store, args: Mapping[str, str], pairs: tuple[tuple[str, str], ...]) -> None:
@@ -69,45 +64,35 @@ async def _directory(store: Store, viewer: Viewer, args: Mapping[str, str], sett
     return await directory_map(store, viewer, where, settings.map_shelter_minimum, options)
 
 
-def _gap_question(args: Mapping[str, str]) -> GapQuestion:
-    if "serviceType" not in args:
-        raise BadArgument("serviceType", "is required: a gap map shows one service type")
-    return GapQuestion(codes=_list(args.get("codes")), country=_country(args), region=args.get("region"),
-                       service_types=[args["serviceType"]], group=args.get("group"),
-                       indicators=_list(args.get("indicators")),
-                       donor=record_id_of(args["donor"], "Organisation") if args.get("donor") else None)
+def _gap_question(args: Mapping[str, str], own: tuple[str, ...]) -> GapQuestion:
+    question: GapQuestion = questions.GAPS.ask(_job_args(args, own))
+    if not question.service_types or len(question.service_types) != 1:
+        raise BadArgument("serviceTypes", "is required, with one service type: a map shows one")
+    return question
 
 
 async def _gaps(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings, options: Options) -> str:
-    return await gap_map(store, viewer, _gap_question(args), args.get("metric", "score"), options)
+    return await gap_map(store, viewer, _gap_question(args, GAP_MAP_ONLY), args.get("metric", "score"), options)
 
 
 async def _funding(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
                    options: Options) -> str:
     currency = args["currency"].strip().upper() if args.get("currency") else None
-    return await funding_map(store, viewer, _gap_question(args), currency, options)
+    return await funding_map(store, viewer, _gap_question(args, FUNDING_MAP_ONLY), currency, options)
 
 
 async def _referrals(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
                      options: Options) -> str:
-    for name in ("serviceType", "country"):
-        if name not in args:
-            raise BadArgument(name, "is required for a referral path map")
-    question = Question(service_type=args["serviceType"], country=args["country"],
-                        source=record_id_of(args["from"], "Organisation") if args.get("from") else None,
-                        group=args.get("group"),
-                        language=args.get("language"), k=_int(args, "k", 3), max_hops=_int(args, "maxHops", 4),
-                        order=PathOrder.named(args.get("order", PathOrder.FEWEST_HOPS.name)))
+    question: Question = questions.REFERRALS.ask(args)
     return await referral_map(store, viewer, question, settings.map_shelter_minimum, options)
 
 
 KINDS: dict[str, MapKind] = {
     "directory": MapKind("directory", "Organisations and services", ("serviceType", "group", "country", "kind"),
                          _directory),
-    "gaps": MapKind("gaps", "Coverage gaps", (*_GAP_FILTERS, "metric"), _gaps),
-    "referrals": MapKind("referrals", "Referral paths",
-                         ("from", "serviceType", "country", "group", "language", "k", "maxHops", "order"), _referrals),
-    "funding": MapKind("funding", "Funding against gaps", (*_GAP_FILTERS, "currency"), _funding),
+    "gaps": MapKind("gaps", "Coverage gaps", (*questions.GAPS.names, *GAP_MAP_ONLY), _gaps),
+    "referrals": MapKind("referrals", "Referral paths", questions.REFERRALS.names, _referrals),
+    "funding": MapKind("funding", "Funding against gaps", (*questions.GAPS.names, *FUNDING_MAP_ONLY), _funding),
 }
 
 

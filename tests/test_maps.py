@@ -62,10 +62,10 @@ async def seed(store: Store) -> None:
 
 PUBLIC_MAPS = {
     "directory": {},
-    "gaps": {"serviceType": "legal-aid"},
-    "gaps-co": {"serviceType": "legal-aid", "country": "CO"},
+    "gaps": {"serviceTypes": "legal-aid"},
+    "gaps-co": {"serviceTypes": "legal-aid", "country": "CO"},
     "referrals": {"from": "test:a", "serviceType": "legal-aid", "country": "CO"},
-    "funding": {"serviceType": "legal-aid"},
+    "funding": {"serviceTypes": "legal-aid"},
 }
 
 
@@ -89,7 +89,7 @@ async def test_public_maps_hold_no_hidden_record_precise_point_or_contact(store:
         assert not re.search(r"<script[^>]*\bsrc=\"(?!/maps/assets/)", page), name
     directory_page = (await fetch(live_server, "directory", {})).text
     assert "Medellín Defenders" in directory_page and "Nairobi Shelter One" in directory_page
-    funding_page = (await fetch(live_server, "funding", {"serviceType": "legal-aid"})).text
+    funding_page = (await fetch(live_server, "funding", {"serviceTypes": "legal-aid"})).text
     assert "4,321 EUR" in funding_page  # the public grant is drawn; the restricted one is not
 
 
@@ -151,7 +151,7 @@ async def test_assets_are_served_by_the_service(store: Store, live_server: LiveS
                                                 for k in ("directory", "gaps", "referrals", "funding"))
 
 
-@pytest.mark.parametrize("kind,filters", [("directory", []), ("gaps", ["serviceType=legal-aid", "country=CO"])])
+@pytest.mark.parametrize("kind,filters", [("directory", []), ("gaps", ["serviceTypes=legal-aid", "country=CO"])])
 async def test_directory_map_writes_a_standalone_file(store: Store, settings: Settings, tmp_path: Path, kind: str,
                                                       filters: list[str]) -> None:
     await seed(store)

@@ -26,10 +26,10 @@ pytestmark = pytest.mark.anyio
 SEA = "#cfe3ef"
 DEMO_MAPS = {
     "directory": ("directory", {}, False, ".pd-marker, .marker-cluster"),
-    "gaps": ("gaps", {"serviceType": "legal-aid", "country": "CO"}, False, ".pd-mark"),
+    "gaps": ("gaps", {"serviceTypes": "legal-aid", "country": "CO"}, False, ".pd-mark"),
     "referrals": ("referrals", {"from": "test:fict-lakeside-rights", "serviceType": "safe-house", "country": "TZ"},
                   True, ".pd-path"),
-    "funding": ("funding", {"serviceType": "legal-aid"}, True, ".pd-circle"),
+    "funding": ("funding", {"serviceTypes": "legal-aid"}, True, ".pd-circle"),
 }
 
 
@@ -56,7 +56,7 @@ async def test_gap_colours_are_where_the_data_says(store: Store, live_server: Li
     # Legal aid: three providers in Brazil, none in Russia; China is not asked about.
     await load(store, [org(f"br{i}", **{"#country+code": "BR"}) for i in range(3)],
                [service(f"br{i}-legal", f"br{i}", **{"#country+code+present": "BR"}) for i in range(3)])
-    params = urlencode({"serviceType": "legal-aid", "codes": "BR,RU"})
+    params = urlencode({"serviceTypes": "legal-aid", "codes": "BR,RU"})
     async with chromium() as browser:
         seen = await visit(browser, f"{live_server.url}/maps/gaps?{params}")
         assert seen.errors == [] and seen.outside == []
