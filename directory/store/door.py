@@ -52,12 +52,11 @@ from directory.store.records.edits import (
     Saved,
     link_fields,
     link_key,
-    organisation_fields,
     service_fields,
 )
 from directory.store.records.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
 from directory.store.records.tokens import Tokens
-from directory.store.records.writes import Prepared, WriteCounts, execute, write_records
+from directory.store.records.writes import Prepared, WriteCounts, execute, organisation_values, write_records
 from directory.store.shown import Shown
 
 R = TypeVar("R")
@@ -323,7 +322,7 @@ class Store:
 
         if revision is not None:
             record_id = str(edit.fields["id"])
-            edit = _over_current(edit, lambda tx: read_back(tx, record_id), organisation_fields)
+            edit = _over_current(edit, lambda tx: read_back(tx, record_id), organisation_values)
         saved = await self.editor.save_organisation(viewer, edit, await self.vocabulary(), revision, read_back)
         self._changed(viewer, "organisation", saved, "create" if revision is None else "change")
         return saved.record

@@ -129,18 +129,6 @@ class Edit:
         return Edit({**await self.current(tx), **self.fields}, self.columns)
 
 
-def organisation_fields(o: Organisation) -> dict[str, Any]:
-    loc = o.location
-    return {
-        "id": o.id, "name": o.name, "kind": o.kind, "visibility": o.visibility.value, "aliases": o.aliases,
-        "description": o.description, "website": o.website, "languages": o.languages,
-        "contact_channels": o.contact_channels, "identifiers": o.identifiers, "source": o.source,
-        "country": loc.country if loc else None, "subdivision": loc.subdivision if loc else None,
-        "latitude": loc.latitude if loc else None, "longitude": loc.longitude if loc else None,
-        "precision": loc.precision.value if loc else None,
-    }
-
-
 def service_fields(s: Service) -> dict[str, Any]:
     return {
         "id": s.id, "organisation": s.organisation, "name": s.name, "type": s.type, "visibility": s.visibility.value,

@@ -199,6 +199,19 @@ def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, st
 _PLACE = {"organisation": _LOCATION, "service": ("coverage",)}  # what a withheld shelter's public view lacks
 
 
+def organisation_values(o: Organisation) -> dict[str, Any]:
+    """An organisation as flat values: the stored properties, and the row an edit is checked as."""
+    loc = o.location
+    return {
+        "id": o.id, "name": o.name, "kind": o.kind, "visibility": o.visibility.value, "aliases": o.aliases,
+        "description": o.description, "website": o.website, "languages": o.languages,
+        "contact_channels": o.contact_channels, "identifiers": o.identifiers, "source": o.source,
+        "country": loc.country if loc else None, "subdivision": loc.subdivision if loc else None,
+        "latitude": loc.latitude if loc else None, "longitude": loc.longitude if loc else None,
+        "precision": loc.precision.value if loc else None,
+    }
+
+
 def identifier_codes(identifiers: list[str]) -> list[str]:
     """The `OrgIdentifier` codes of an organisation: identifiers compare case-insensitively."""
     return sorted({i.lower() for i in identifiers})
@@ -209,14 +222,8 @@ _POINT_PRECISIONS = (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA)
 
 def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
     loc = org.location or Location(None, None, Precision.HIDDEN)
-    props = {
-        "name": org.name, "kind": org.kind, "visibility": org.visibility.value, "owner": org.id,
-        "publisher": publisher, "aliases": org.aliases, "description": org.description,
-        "website": org.website, "languages": org.languages, "contact_channels": org.contact_channels,
-        "identifiers": org.identifiers, "latitude": loc.latitude, "longitude": loc.longitude,
-        "precision": loc.precision.value, "country": loc.country, "subdivision": loc.subdivision,
-        "source": org.source,
-    }
+    props = {k: v for k, v in organisation_values(org).items() if k != "id"}
+    props.update(owner=org.id, publisher=publisher, precision=loc.precision.value)
     content_hash = _hash(props)
     views = view_hashes("organisation", org.id, props)
     props.update(derived_organisation(org.id, props))
