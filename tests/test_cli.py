@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import csv
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from directory.base.clock import now
 from directory.cli import parser
-from directory.store import running_store
+from directory.cli.runner import Progress
+from directory.exchange import demo
+from directory.jobs.tables import Column, Table
+from directory.store import Peer, Store, running_store
 from tests.helpers import ORG_TAGS, csv_bytes, org
 
 DIRECTORY = [sys.executable, "-m", "directory.cli"]
 
 
-def run(*args: str, data: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(*args: str, data: Path, check: bool = True, columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    """The command in its own process; `columns` is the terminal width it believes it has (COLUMNS)."""
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else {k: v for k, v in os.environ.items()
+                                                                   if k != "COLUMNS"}
     proc = subprocess.run([*DIRECTORY, "--data", str(data), "--id", "test", *args], capture_output=True,
-                          text=True, timeout=300, check=False)
+                          text=True, timeout=300, check=False, env=env)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -35,8 +50,10 @@ def test_help_documents_every_verb() -> None:
 def test_commands_start_and_stop_their_own_store_when_none_runs(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (tmp_path / "orgs.csv").write_bytes(csv_bytes(ORG_TAGS, [org("alpha"), org("beta")]))
-    out = run("import", str(tmp_path / "orgs.csv"), data=data).stdout
-    assert "2 organisations" in out
+    imported = run("import", str(tmp_path / "orgs.csv"), data=data)
+    assert "2 organisations" in imported.stdout
+    assert re.search(r"^sent 2 of 2 rows .*; [\d.]+ rows/s over ", imported.stderr, re.M), imported.stderr
+    assert "rows/s" not in imported.stdout  # progress goes to stderr: stdout may be piped
     assert running_store(data) is None  # stopped again afterwards
     run("export", "--output", str(tmp_path / "hsds"), data=data)
     names = [o["name"] for o in json.loads((tmp_path / "hsds" / "organizations.json").read_text())]
@@ -191,3 +208,147 @@ def test_a_path_of_the_wrong_kind_is_a_clear_error_not_a_traceback(tmp_path: Pat
         done = subprocess.run([sys.executable, "-m", "directory.cli", "--data", str(tmp_path / "data"), *args],
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 2 and "cannot use" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def _parsers(p: argparse.ArgumentParser, path: str = "directory") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every verb's parser, and every action's under `federation` and `peer`."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield f"{path} {name}", sub
+                yield from _parsers(sub, f"{path} {name}")
+
+
+@pytest.mark.pure
+def test_every_verb_has_examples_that_parse_and_every_option_says_what_it_means() -> None:
+    found = dict(_parsers(parser()))
+    assert {"directory generate", "directory peer proposals", "directory federation init"} <= set(found)
+    for path, sub in found.items():
+        text = sub.format_help()
+        examples = re.findall(r"^  (directory .*)$", text.split("\nexamples:\n")[-1], re.M)
+        assert "\nexamples:\n" in text and examples, f"{path} --help shows no example"
+        verb, *action = path.split()[1:]
+        for example in examples:
+            parsed = parser().parse_args(shlex.split(example)[1:])  # a real command line: exits 2 if not
+            assert parsed.verb == verb and action in ([], [getattr(parsed, f"{verb}_verb", None)]), (path, example)
+        for action in sub._actions:
+            if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                assert action.help, f"{path} {'/'.join(action.option_strings) or action.dest} has no help text"
+    generate = " ".join(found["directory generate"].format_help().split())  # as one line, however wrapped
+    assert "--orgs N" in generate and "how many organisations" in generate
+    assert "--seed S" in generate and "the same seed builds the same directory" in generate
+
+
+@pytest.mark.pure
+def test_a_table_at_a_narrow_width_keeps_the_name_that_matters_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    chain = "Lakeside Rights Watch (fictional) > Nairobi Defenders Health Desk (fictional) > Harbour House (fictional)"
+    offers = "safe-house; relocation-regional"
+    why = "formal referral agreement, trust 0.9, answers referrals within 24 h"
+
+    def table() -> Table:
+        found = Table([Column("Rank", "#meta+rank"), Column("Chain", "#org+name+chain", 70),
+                       Column("Offers", "#sector", 40), Column("Why", "#meta+reasons", 80)])
+        found.add(1, chain, offers, why)
+        found.add(22, "A > B", "legal-aid", "short")
+        return found
+
+    wide = table().keep("Chain").render(width=300)
+    assert why in wide and offers in wide and "…" not in wide
+    assert chain not in table().render(width=300)  # unmarked, the chain is cut to its column's 70 characters
+    narrow = table().keep("Chain").render(width=60)
+    assert chain in narrow  # whole: wider than its column's 70 characters and than the terminal
+    assert "  safe-…  forma…" in narrow and "  legal…  short" in narrow  # the others, as narrow as they go
+    fits = table().keep("Chain").render(width=len(chain) + len(offers) + 30)  # room for all but the last column
+    assert offers in fits and why not in fits and max(map(len, fits.splitlines())) <= len(chain) + len(offers) + 30
+    monkeypatch.setenv("COLUMNS", "60")  # the terminal's width, when none is given
+    assert table().keep("Chain").render() == narrow
+    rows = list(csv.reader(table().keep("Chain").csv().splitlines()))
+    assert rows[2] == ["1", chain, offers, why] and rows[3] == ["22", "A > B", "legal-aid", "short"]  # CSV: whole
+
+
+@pytest.mark.pure
+def test_progress_lines_carry_a_rate_and_the_time_left_at_most_once_a_second(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    clock = [100.0]
+    progress = Progress(clock=lambda: clock[0])
+    progress("orgs.csv: 10000 organisations rows")
+    for sent in range(1000, 10001, 1000):  # a chunk every quarter of a second
+        clock[0] += 0.25
+        progress(f"sent {sent} of 10000 rows to the store")
+    progress("wrote 3 organisations in one transaction")
+    progress.count("backed up", 5000, "lines")
+    out, err = capsys.readouterr()
+    assert out == ""  # stdout may be piped into a file or a tool
+    lines = err.splitlines()
+    assert lines[0] == "orgs.csv: 10000 organisations rows"
+    sent = [line for line in lines if line.startswith("sent ")]
+    assert [line.split(" rows to")[0] for line in sent] == ["sent 1000 of 10000", "sent 5000 of 10000",
+                                                            "sent 9000 of 10000", "sent 10000 of 10000"]
+    assert sent[0] == "sent 1000 of 10000 rows to the store; 4000 rows/s, about 2.2 s left"
+    assert all(re.search(r"; \d+ rows/s, about [\d.]+ s left$", line) for line in sent[:-1]), sent
+    assert sent[-1] == "sent 10000 of 10000 rows to the store; 4000 rows/s over 2.5 s"
+    assert lines[-2] == "wrote 3 organisations in one transaction"  # said once: no rate to speak of
+    assert re.fullmatch(r"backed up 5000 lines; \d+ lines/s", lines[-1])
+
+    read = [0, 1000]  # a restore: its time left from how much of the file was read
+    restore = Progress(clock=lambda: clock[0], position=lambda: (read[0], read[1]))
+    clock[0] += 2
+    read[0] = 250
+    restore("restored 300 organisations and 100 services")
+    assert capsys.readouterr().err == "restored 300 organisations and 100 services; 200 records/s, about 6.0 s left\n"
+
+
+async def _proposal(store: Store) -> None:
+    """One of our organisations and a peer's sharing an identifier, and the peer itself."""
+    from tests.test_hostile_peer import OURS, THEIRS, peer_records
+
+    await store.upsert([OURS], [], [])
+    await peer_records(store, THEIRS)
+    await store.peers.add(Peer("peer.example", "https://peer.example", "sha256:0", "{}", 1, False, 100, now()))
+
+
+@pytest.mark.anyio
+async def test_every_list_prints_a_header(store: Store, data_dir: Path) -> None:
+    await _proposal(store)
+    await store.tokens.create("steward", None, "test of the token list")
+    headers = {("token", "list"): ["Id", "Role", "Organisation", "Created", "State", "Label"],
+               ("taxonomy", "list"): ["Scheme", "Code", "Label"],
+               ("audit",): ["At", "Who", "Role", "Action", "Kind", "Ids"],
+               ("peer", "list"): ["peer", "url", "audience", "precedence", "root", "last", "success", "state",
+                                  "last", "error"],
+               ("peer", "proposals"): ["Ours", "Our", "name", "Theirs", "Their", "name", "Shared", "identifier"]}
+    done = await asyncio.gather(*(asyncio.to_thread(run, *verb, data=data_dir) for verb in headers))
+    for (verb, header), proc in zip(headers.items(), done, strict=True):
+        assert proc.stdout.splitlines()[0].split() == header, (verb, proc.stdout)
+    tokens, taxonomy, _, peers, proposals = (proc.stdout for proc in done)
+    assert "test of the token list" in tokens and "legal-aid" in taxonomy
+    assert "peer.example\thttps://peer.example\tpublic\t" in peers
+    assert re.search(r"^test:fld +Front Line Defenders +peer.example:fld +Front Line Defenders +ie-cro:593190",
+                     proposals, re.M), proposals
+
+
+@pytest.mark.anyio
+async def test_referrals_keep_the_provider_whole_and_an_empty_answer_names_its_viewer(store: Store, data_dir: Path,
+                                                                                       tmp_path: Path) -> None:
+    await demo.load(store)
+    ask = ("referrals", "--from", "test:fict-lakeside-rights", "--service", "safe-house")
+    found = await asyncio.to_thread(run, *ask, "--country", "TZ", "--audience", "all", "--csv",
+                                    str(tmp_path / "paths.csv"), data=data_dir, columns=60)
+    rows = list(csv.DictReader((tmp_path / "paths.csv").read_text().splitlines()[:1] +
+                               (tmp_path / "paths.csv").read_text().splitlines()[2:]))
+    assert rows and all(" > " in row["Chain"] for row in rows)
+    for row in rows:  # each chain, ending with its provider, printed whole on the narrow terminal
+        assert re.search(rf"^ +{row['Rank']} .*  {re.escape(row['Chain'])}  ", found.stdout, re.M), found.stdout
+        assert row["Why"] not in found.stdout  # the reasons were shortened instead (the CSV has them whole)
+    assert "no referral chains" not in found.stderr
+
+    public, member, steward = await asyncio.gather(
+        asyncio.to_thread(run, *ask, "--country", "AQ", data=data_dir),
+        asyncio.to_thread(run, *ask, "--country", "AQ", "--as", "test:fict-lakeside-rights", data=data_dir),
+        asyncio.to_thread(run, *ask, "--country", "AQ", "--audience", "all", data=data_dir))
+    for proc in (public, member, steward):
+        assert "(none)" in proc.stdout and "no referral chains found for " not in proc.stdout
+    assert "no referral chains found for the public;" in public.stderr
+    assert "`--as ORG`" in public.stderr and "`--audience all`" in public.stderr
+    assert "no referral chains found for a member of test:fict-lakeside-rights" in member.stderr
+    assert "no referral chains found for a steward (--audience all); every record was counted" in steward.stderr

@@ -16,7 +16,7 @@ from typing import Any
 from directory.base.clock import now
 from directory.base.config import Settings
 from directory.base.terminal import out
-from directory.cli.runner import run_with_store
+from directory.cli.runner import run_with_store, verb
 from directory.domain.errors import Conflict, DirectoryError
 from directory.store import Store
 from federation import identity
@@ -88,17 +88,22 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def add_verbs(sub: Any) -> Any:
-    s = sub.add_parser("federation", help="the directory's root of trust and feeds: init, rotate, show, publish")
+    s = verb(sub, "federation", "the directory's root of trust and feeds: init, rotate, show, publish",
+             "directory federation init --root-keys /media/usb/alpha-root", "directory federation show")
     verbs = s.add_subparsers(dest="federation_verb", required=True, metavar="ACTION")
-    v = verbs.add_parser("init", help="make root and online keys, sign root version 1, print the fingerprint")
+    v = verb(verbs, "init", "make root and online keys, sign root version 1, print the fingerprint",
+             "directory federation init --root-keys /media/usb/alpha-root",
+             "directory federation init --root-keys /media/usb/alpha-root --days 730")
     v.add_argument("--root-keys", required=True, metavar="DIR", help="an empty folder for the root keys (then offline)")
     v.add_argument("--days", type=int, default=identity.ROOT_DAYS, help="how long the root is valid (default 365)")
     v.set_defaults(func=cmd_init)
-    v = verbs.add_parser("rotate", help="sign the next root version with new online keys (and new root keys)")
+    v = verb(verbs, "rotate", "sign the next root version with new online keys (and new root keys)",
+             "directory federation rotate --root-keys /media/usb/alpha-root",
+             "directory federation rotate --root-keys /media/usb/alpha-root --new-root-keys /media/usb/alpha-root-2")
     v.add_argument("--root-keys", required=True, metavar="DIR", help="the folder of the current root keys")
     v.add_argument("--new-root-keys", metavar="DIR", help="also replace the root keys; new ones go here")
     v.add_argument("--days", type=int, default=identity.ROOT_DAYS, help="how long the root is valid (default 365)")
     v.set_defaults(func=cmd_rotate)
-    v = verbs.add_parser("show", help="print the root's version, expiry and fingerprint")
+    v = verb(verbs, "show", "print the root's version, expiry and fingerprint", "directory federation show")
     v.set_defaults(func=cmd_show)
     return verbs

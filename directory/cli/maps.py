@@ -16,7 +16,7 @@ from directory.base.config import Settings
 from directory.base.files import write_private
 from directory.base.terminal import out
 from directory.cli.jobs import viewer_from
-from directory.cli.runner import run_with_store
+from directory.cli.runner import run_with_store, verb
 from directory.domain.errors import BadArgument
 from directory.store import Store
 from maps import assets
@@ -49,7 +49,10 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def add_verbs(sub: Any) -> None:
-    s = sub.add_parser("map", help="draw a map to a standalone HTML file (directory, gaps, referrals, funding)")
+    s = verb(sub, "map", "draw a map to a standalone HTML file (directory, gaps, referrals, funding)",
+             "directory map gaps serviceType=legal-aid country=CO --output gaps-co.html",
+             "directory map referrals from=local:fict-lakeside-rights serviceType=safe-house country=TZ "
+             "--audience all -o paths.html")
     s.add_argument("kind", choices=sorted(KINDS), help="which map")
     s.add_argument("filters", nargs="*", metavar="NAME=VALUE",
                    help="filters as in /maps and GraphQL, e.g. serviceType=legal-aid country=CO")

@@ -20,10 +20,11 @@ from typing import Any
 from directory.base.clock import now
 from directory.base.config import Settings
 from directory.base.terminal import out, safe
-from directory.cli.runner import run_with_store
+from directory.cli.runner import run_with_store, verb
 from directory.domain import ids
 from directory.domain.errors import BadArgument, Conflict, NotFound
 from directory.domain.viewer import STEWARD
+from directory.jobs.tables import Column, Table
 from directory.store import MOST_PROPOSALS, Peer, Proposals, Store
 from federation import fetch
 from federation.canonical import NotCanonical, parse
@@ -71,6 +72,10 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
         f"{'network' if args.network else 'public'} feed (`directory peer sync {directory}`)")
 
 
+# `peer list` prints tab-separated fields, labelled for a person (`root v2`), under this header; `peer show` one row
+HEADER = "\t".join(("peer", "url", "audience", "precedence", "root", "last success", "state", "last error"))
+
+
 def _row(p: Peer) -> str:
     flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale)) if on]
     return (f"{safe(p.id)}\t{safe(p.url)}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
@@ -85,6 +90,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
     found = run_with_store(settings, work)
     if not found:
         out("no peers: `directory peer add URL --fingerprint sha256:...`")
+        return
+    out(HEADER)
     for p in found:
         out(_row(p))
 
@@ -179,9 +186,12 @@ def cmd_proposals(args: argparse.Namespace, settings: Settings) -> None:
     found = run_with_store(settings, work)
     if not found.total:
         out("no open proposals: no record of ours shares an identifier with a peer's without a steward's decision")
-    for p in found.proposals:
-        out(f"{safe(p.first)}\t{safe(p.first_name)}\t{safe(p.second)}\t{safe(p.second_name)}\t"
-            f"identifier {safe(', '.join(p.codes))}")
+    if found.proposals:  # the names are shortened first when the terminal is narrow, never the ids
+        table = Table([Column("Ours", "", keep=True), Column("Our name", ""), Column("Theirs", "", keep=True),
+                       Column("Their name", ""), Column("Shared identifier", "", keep=True)])
+        for p in found.proposals:
+            table.add(p.first, p.first_name, p.second, p.second_name, ", ".join(p.codes))
+        out(table.render(), end="")
     more = found.total - args.skip - len(found.proposals)
     if more > 0:
         out(f"and {more} more: `directory peer proposals --skip {args.skip + len(found.proposals)}`")
@@ -201,12 +211,17 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def add_verbs(sub: Any, federation_verbs: Any) -> None:
-    v = federation_verbs.add_parser("publish", help="append what changed to the public and network logs now")
+    v = verb(federation_verbs, "publish", "append what changed to the public and network logs now",
+             "directory federation publish")
     v.set_defaults(func=cmd_publish)
-    s = sub.add_parser("peer", help="peer directories we pull from: add, list, show, sync, remove; "
-                                    "the same organisation in several directories: proposals, same-as, not-same-as")
+    s = verb(sub, "peer", "peer directories we pull from: add, list, show, sync, remove; "
+                          "the same organisation in several directories: proposals, same-as, not-same-as",
+             "directory peer add https://directory.example.org --fingerprint sha256:... --network",
+             "directory peer list")
     verbs = s.add_subparsers(dest="peer_verb", required=True, metavar="ACTION")
-    v = verbs.add_parser("add", help="pin a peer's root by the fingerprint its stewards gave you")
+    v = verb(verbs, "add", "pin a peer's root by the fingerprint its stewards gave you",
+             "directory peer add https://directory.example.org --fingerprint sha256:...",
+             "directory peer add http://127.0.0.1:8001 --fingerprint sha256:... --network --precedence 10")
     v.add_argument("url", help="the peer's base URL, such as https://directory.example.org")
     v.add_argument("--fingerprint", required=True, help="sha256:... given by the peer's stewards out of band")
     v.add_argument("--network", action="store_true",
@@ -214,32 +229,37 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v.add_argument("--precedence", type=int, default=100,
                    help="lower wins when several directories describe one organisation (default 100)")
     v.set_defaults(func=cmd_add)
-    v = verbs.add_parser("list", help="every peer with its sync state")
+    v = verb(verbs, "list", "every peer with its sync state", "directory peer list")
     v.set_defaults(func=cmd_list)
-    v = verbs.add_parser("show", help="one peer: cursor, checkpoint, failures, evidence")
+    v = verb(verbs, "show", "one peer: cursor, checkpoint, failures, evidence", "directory peer show alpha")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_show)
-    v = verbs.add_parser("sync", help="pull now (every peer, or the one named), whatever its backoff")
+    v = verb(verbs, "sync", "pull now (every peer, or the one named), whatever its backoff",
+             "directory peer sync", "directory peer sync alpha")
     v.add_argument("peer", nargs="?", help="the peer's directory id")
     v.set_defaults(func=cmd_sync)
-    v = verbs.add_parser("proposals", help="our records sharing an identifier with a peer's, that no steward "
-                                           "confirmed or rejected")
+    v = verb(verbs, "proposals", "our records sharing an identifier with a peer's, that no steward confirmed or "
+                                 "rejected",
+             "directory peer proposals", "directory peer proposals --first 50 --skip 50")
     v.add_argument("--first", type=int, default=MOST_PROPOSALS,
                    help=f"list at most this many (default {MOST_PROPOSALS}); the rest are counted")
     v.add_argument("--skip", type=int, default=0, help="leave out this many first (the next page)")
     v.set_defaults(func=cmd_proposals)
-    v = verbs.add_parser("same-as", help="confirm that two records are the same organisation (their fields merge)")
+    v = verb(verbs, "same-as", "confirm that two records are the same organisation (their fields merge)",
+             "directory peer same-as local:casa-luz alpha:casa-luz")
     v.add_argument("first", help="a record id, such as alpha:casa-luz")
     v.add_argument("second", help="another record id of the same organisation")
     v.set_defaults(func=cmd_same_as)
-    v = verbs.add_parser("not-same-as", help="reject a proposal: two records are different organisations")
+    v = verb(verbs, "not-same-as", "reject a proposal: two records are different organisations",
+             "directory peer not-same-as local:casa-luz alpha:casa-luz")
     v.add_argument("first", help="a record id, such as alpha:casa-luz")
     v.add_argument("second", help="the other record id")
     v.set_defaults(func=cmd_not_same_as)
-    v = verbs.add_parser("resync", help="read a peer's logs again from the start, through today's checks")
+    v = verb(verbs, "resync", "read a peer's logs again from the start, through today's checks",
+             "directory peer resync alpha")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_resync)
-    v = verbs.add_parser("remove", help="stop pulling a peer, forget its pinned root and delete every record it "
-                                        "published")
+    v = verb(verbs, "remove", "stop pulling a peer, forget its pinned root and delete every record it published",
+             "directory peer remove alpha")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_remove)

@@ -4,24 +4,32 @@ audit, status."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from directory.base.clock import now
 from directory.base.config import Settings
 from directory.base.files import private_open
 from directory.base.terminal import out
 from directory.cli import jobs as cli_jobs
-from directory.cli.runner import progress, run_with_store
+from directory.cli.runner import Progress, run_with_store, verb
 from directory.domain.errors import BadArgument
+from directory.domain.model import Link, Organisation, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
 from directory.formats import hsds, hxl, indicators
-from directory.store import Store, WriteCounts
+from directory.formats.parsed import Batch
+from directory.jobs.tables import Column, Table
+from directory.store import Store, Transaction, WriteCounts
 
 AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
 GRACEFUL_SECONDS = 5
+CHUNK = 2000  # records a generated directory is written in, one progress line at most for each
+BACKUP_EVERY = 1000  # lines between two looks at the clock in a backup
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -42,6 +50,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         return
 
     async def work(store: Store) -> WriteCounts | int:
+        progress = Progress()
         inputs: list[importer.Parsed] = []
         if args.format == "hsds":
             folder = Path(args.files[0])
@@ -89,20 +98,23 @@ async def _import_indicators(store: Store, inputs: list[importer.Parsed], check:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     viewer: Viewer = AUDIENCES[args.audience]
     export = exports.export_hsds if args.format == "hsds" else exports.export_csv
-    counts = run_with_store(settings, lambda store: export(store, viewer, Path(args.output), progress))
+    counts = run_with_store(settings, lambda store: export(store, viewer, Path(args.output), Progress()))
     out(f"exported {', '.join(f'{n} {kind}' for kind, n in counts.items())} to {args.output}")
+    if not any(counts.values()):
+        cli_jobs.say_empty(args, "no records to export")
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> int:
+        progress = Progress()
         n = 0
         tmp = Path(args.output + ".tmp")
         with private_open(tmp, "w", encoding="utf-8") as f:  # it holds restricted records
             async for line in store.backups.dump():
                 f.write(line + "\n")
                 n += 1
-                if n % 10000 == 0:
-                    progress(f"backed up {n} lines")
+                if n % BACKUP_EVERY == 0:
+                    progress.count("backed up", n, "lines")
         tmp.replace(args.output)
         return n
 
@@ -111,10 +123,20 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    size = os.path.getsize(args.file)
+    read = [0]  # characters read so far, about the bytes for the time left
+
+    def counted(lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            read[0] += len(line)
+            yield line
+        read[0] = size  # read to the end, whatever the characters' bytes
+
     async def work(store: Store) -> dict[str, int]:
+        progress = Progress(position=lambda: (min(read[0], size), size))
         with open(args.file, encoding="utf-8") as f:
-            counts = await store.backups.restore(f, args.file, progress,
-                                           discard_unfinished=args.discard_unfinished)
+            counts = await store.backups.restore(counted(f), args.file, progress,
+                                                 discard_unfinished=args.discard_unfinished)
         return counts
 
     counts = run_with_store(settings, work)
@@ -134,18 +156,44 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
     from directory.exchange import generate
 
     if args.output:
+        out(f"building {args.orgs} organisations (seed {args.seed}) and writing them to {args.output}",
+            file=sys.stderr, flush=True)
         generate.write_csv(Path(args.output), args.orgs, args.seed, settings.directory_id)
         out(f"wrote a synthetic directory of {args.orgs} organisations to {args.output}")
         return
 
     async def work(store: Store) -> WriteCounts:
+        progress = Progress()
+        progress(f"building {args.orgs} organisations (seed {args.seed})")
         batch = generate.build(args.orgs, args.seed, settings.directory_id)
         progress(f"generated {len(batch.organisations)} organisations, {len(batch.services)} services, "
                  f"{len(batch.links)} links")
-        return await store.upsert(batch.organisations, batch.services, batch.links)
+        return await _load(store, batch, progress)
 
     counts = run_with_store(settings, work)
     out(f"loaded: {counts.organisations} organisations, {counts.services} services, {counts.links} links")
+
+
+async def _load(store: Store, batch: Batch, progress: Progress) -> WriteCounts:
+    """Write a batch in one transaction, all or nothing as `Store.upsert` does, a line per chunk written."""
+    parts: list[tuple[list[Organisation], list[Service], list[Link]]] = [
+        *((batch.organisations[i:i + CHUNK], [], []) for i in range(0, len(batch.organisations), CHUNK)),
+        *(([], batch.services[i:i + CHUNK], []) for i in range(0, len(batch.services), CHUNK)),
+        *(([], [], batch.links[i:i + CHUNK]) for i in range(0, len(batch.links), CHUNK))]
+    total = len(batch.organisations) + len(batch.services) + len(batch.links)
+    stamp = now()
+
+    async def work(tx: Transaction) -> WriteCounts:
+        counts, sent = WriteCounts(), 0
+        for orgs, services, links in parts:
+            counts += await tx.write(orgs, services, links, stamp)
+            sent += len(orgs) + len(services) + len(links)
+            progress(f"sent {sent} of {total} records to the store (one transaction, committed at the end)")
+        return counts
+
+    counts = await store.transaction(work)
+    store.written(STEWARD, counts)  # the audit line for restricted records, as `upsert` writes it
+    return counts
 
 
 def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
@@ -155,8 +203,10 @@ def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
         run_with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description or ""))
         out(f"added {args.scheme}/{args.code}")
         return
+    table = Table([Column("Scheme", ""), Column("Code", "", keep=True), Column("Label", "")])
     for term in run_with_store(settings, lambda s: s.terms()):
-        out(f"{term.scheme:18} {term.code:26} {term.label}")
+        table.add(term.scheme, term.code, term.label)
+    out(table.render(), end="")
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -174,17 +224,23 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
         run_with_store(settings, lambda s: s.tokens.revoke(args.token_id))
         out(f"revoked {args.token_id}")
     else:
+        table = Table([Column("Id", "", keep=True), Column("Role", ""), Column("Organisation", ""),
+                       Column("Created", ""), Column("State", ""), Column("Label", "")])
         for t in run_with_store(settings, lambda s: s.tokens.list()):
-            state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
-            out(f"{t.id}  {t.role:8} {t.organisation or '-':36} created {t.created_at}  {state}  {t.label}")
+            table.add(t.id, t.role, t.organisation or "-", t.created_at,
+                      f"revoked {t.revoked_at}" if t.revoked_at else "active", t.label)
+        out(table.render(), end="")
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
     from directory.base.audit import read_all
 
+    # not a `Table`: an entry is never cut, and one bulk write can name thousands of ids
+    line = "{:27}  {:16} {:8} {:6} {:12} {}"
+    out(line.format("At", "Who", "Role", "Action", "Kind", "Ids"))
     for entry in read_all(settings.data_dir / "audit"):
-        out(f"{entry['at']}  {entry['who']:16} {entry['role']:8} {entry['action']:5} {entry['kind']:12} "
-            f"{' '.join(map(str, entry['ids']))}")
+        out(line.format(*(str(entry[k]) for k in ("at", "who", "role", "action", "kind")),
+                        " ".join(map(str, entry["ids"]))))
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
@@ -211,13 +267,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def add_verbs(sub: Any) -> None:
-    s = sub.add_parser("serve", help="run the web service (GraphQL at /graphql, maps at /maps, /health)")
-    s.add_argument("--host")
-    s.add_argument("--port", type=int)
+    s = verb(sub, "serve", "run the web service (GraphQL at /graphql, maps at /maps, /health)",
+             "directory serve --demo", "directory --data /srv/directory serve --host 0.0.0.0 --port 8000")
+    s.add_argument("--host", help="address to listen on (DIRECTORY_HOST, default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port to listen on (DIRECTORY_PORT, default 8000)")
     s.add_argument("--demo", action="store_true", help="load the demo data first, into a store that never held records")
     s.set_defaults(func=cmd_serve)
 
-    s = sub.add_parser("import", help="import CSV (HXL) files or an HSDS 3.0 folder; all or nothing")
+    s = verb(sub, "import", "import CSV (HXL) files or an HSDS 3.0 folder; all or nothing",
+             "directory import organisations.csv services.csv links.csv",
+             "directory import --format hsds hsds-folder --default-kind national-ngo --check")
     s.add_argument("files", nargs="+", help="CSV files, or with --format hsds one folder")
     s.add_argument("--format", choices=["csv", "hsds", "iati"], default="csv",
                    help="csv (HXL; organisations, services, links or need indicators), hsds, or iati (funding)")
@@ -228,50 +287,67 @@ def add_verbs(sub: Any) -> None:
     s.add_argument("--check", action="store_true", help="validate only; write nothing")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("export", help="export to HSDS 3.0 JSON or HXL CSV (public records only, unless --audience all)")
-    s.add_argument("--format", choices=["hsds", "csv"], default="hsds")
+    s = verb(sub, "export", "export to HSDS 3.0 JSON or HXL CSV (public records only, unless --audience all)",
+             "directory export --output hsds-out", "directory export --format csv --audience all --output everything")
+    s.add_argument("--format", choices=["hsds", "csv"], default="hsds",
+                   help="hsds: organizations.json and services.json (default); csv: the HXL files imports read")
     s.add_argument("--output", required=True, help="folder for organizations.json and services.json, or the CSV files")
-    s.add_argument("--audience", choices=sorted(AUDIENCES), default="public")
+    s.add_argument("--audience", choices=sorted(AUDIENCES), default="public",
+                   help="public: what anyone may see (default); all: every record, restricted ones too")
     s.set_defaults(func=cmd_export)
 
-    s = sub.add_parser("backup", help="write a full, lossless JSON Lines backup (holds restricted records)")
-    s.add_argument("--output", required=True)
+    s = verb(sub, "backup", "write a full, lossless JSON Lines backup (holds restricted records)",
+             "directory backup --output backups/directory-2025-01-31.jsonl")
+    s.add_argument("--output", required=True, help="the backup file, written owner-only")
     s.set_defaults(func=cmd_backup)
 
-    s = sub.add_parser("restore", help="restore a backup into an empty store")
-    s.add_argument("file")
+    s = verb(sub, "restore", "restore a backup into an empty store",
+             "directory --data var/fresh restore backups/directory-2025-01-31.jsonl",
+             "directory restore --discard-unfinished backups/directory-2025-01-31.jsonl")
+    s.add_argument("file", help="a backup written by `directory backup` of this directory")
     s.add_argument("--discard-unfinished", action="store_true",
                    help="after a restore that did not finish: delete every organisation and service first")
     s.set_defaults(func=cmd_restore)
 
-    s = sub.add_parser("demo", help="add the demo records the store does not hold (real organisations and clearly "
-                                   "fictional ones); never changes one it holds")
+    s = verb(sub, "demo", "add the demo records the store does not hold (real organisations and clearly "
+                          "fictional ones); never changes one it holds", "directory demo")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("generate", help="build a synthetic directory of any size, for tests and benchmarks")
-    s.add_argument("--orgs", type=int, required=True)
-    s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--output", help="write CSV files to this folder instead of loading them")
+    s = verb(sub, "generate", "build a synthetic directory of any size, for tests and benchmarks",
+             "directory generate --orgs 10000 --seed 7", "directory generate --orgs 300 --output generated")
+    s.add_argument("--orgs", type=int, required=True, metavar="N",
+                   help="how many organisations (services and links come with them)")
+    s.add_argument("--seed", type=int, default=1, metavar="S",
+                   help="seed of the random choices: the same seed builds the same directory (default 1)")
+    s.add_argument("--output", metavar="DIR", help="write CSV files to this folder instead of loading them")
     s.set_defaults(func=cmd_generate)
 
-    s = sub.add_parser("taxonomy", help="list the taxonomy, or add a service type or defender group")
-    s.add_argument("action", choices=["list", "add"])
-    s.add_argument("--scheme", choices=[SERVICE_TYPE, DEFENDER_GROUP], default=SERVICE_TYPE)
-    s.add_argument("--code")
-    s.add_argument("--label")
-    s.add_argument("--description")
+    s = verb(sub, "taxonomy", "list the taxonomy, or add a service type or defender group",
+             "directory taxonomy list",
+             "directory taxonomy add --scheme service-type --code funeral-support --label 'Support with funerals'")
+    s.add_argument("action", choices=["list", "add"], help="list every term, or add one")
+    s.add_argument("--scheme", choices=[SERVICE_TYPE, DEFENDER_GROUP], default=SERVICE_TYPE,
+                   help=f"add: which list the term joins (default {SERVICE_TYPE})")
+    s.add_argument("--code", help="add: the new term's code, as imports and filters write it")
+    s.add_argument("--label", help="add: the new term's name, as people read it")
+    s.add_argument("--description", help="add: what the term covers")
     s.set_defaults(func=cmd_taxonomy)
 
-    s = sub.add_parser("token", help="create, list or revoke API tokens (a token is printed once)")
-    s.add_argument("action", choices=["create", "list", "revoke"])
+    s = verb(sub, "token", "create, list or revoke API tokens (a token is printed once)",
+             "directory token create --role member --org fict-kampala-legal --label 'Kampala desk'",
+             "directory token list")
+    s.add_argument("action", choices=["create", "list", "revoke"], help="what to do")
     s.add_argument("token_id", nargs="?", help="revoke: the token's id")
-    s.add_argument("--role", choices=["member", "steward"])
+    s.add_argument("--role", choices=["member", "steward"],
+                   help="create: member (of the organisation --org names) or steward (sees every record)")
     s.add_argument("--org", help="the organisation a member token belongs to (record id)")
     s.add_argument("--label", help="a note on who holds the token")
     s.set_defaults(func=cmd_token)
 
-    s = sub.add_parser("audit", help="show who was shown or changed restricted records, and when")
+    s = verb(sub, "audit", "show who was shown or changed restricted records, and when",
+             "directory audit", "directory --data /srv/directory audit")
     s.set_defaults(func=cmd_audit)
 
-    s = sub.add_parser("status", help="say whether a store is running on the data folder")
+    s = verb(sub, "status", "say whether a store is running on the data folder",
+             "directory status", "directory --data /srv/directory status")
     s.set_defaults(func=cmd_status)

@@ -93,18 +93,21 @@ class _Validator:
             column = row.fields.get(field_name, (field_name,))[0]
             self.outcome.references.append(_Reference(target, source, row.line, column, row.record))
 
-    def chunks(self) -> Iterator[tuple[str, list[Any]]]:
+    def chunks(self) -> Iterator[tuple[str, list[Any], int]]:
+        """(kind, valid records, how many rows they came from)."""
         for parsed in self.inputs:
             pending: list[Any] = []
+            rows = 0
             for n, row in enumerate(parsed.rows, 1):
                 pending.extend(self._validate(parsed, row))
+                rows += 1
                 if len(pending) >= CHUNK:
-                    yield parsed.kind, pending
-                    pending = []
+                    yield parsed.kind, pending, rows
+                    pending, rows = [], 0
                 if n % 20000 == 0:
                     self.progress(f"{parsed.source}: validated {n} of {len(parsed.rows)} rows")
             if pending:
-                yield parsed.kind, pending
+                yield parsed.kind, pending, rows
 
     def _validate(self, parsed: Parsed, row: Row) -> list[Any]:
         source = parsed.source
@@ -187,17 +190,18 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress) ->
     vocab = await store.vocabulary()
     validator = _Validator(inputs, store.directory_id, vocab, progress)
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, Any, int]] = asyncio.Queue()
+    total = sum(len(p.rows) for p in inputs)
 
     def produce() -> None:
         try:
             for chunk in validator.chunks():
                 loop.call_soon_threadsafe(queue.put_nowait, chunk)
-            loop.call_soon_threadsafe(queue.put_nowait, ("done", None))
+            loop.call_soon_threadsafe(queue.put_nowait, ("done", None, 0))
         except BaseException as exc:  # handed to the writer, which raises it
-            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc, 0))
 
-    consumed: list[tuple[str, Any]] = []  # replayed if the driver retries the transaction
+    consumed: list[tuple[str, Any, int]] = []  # replayed if the driver retries the transaction
     stamp = now()
 
     async def chunks() -> Any:
@@ -210,13 +214,16 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress) ->
 
     async def work(tx: Transaction) -> WriteCounts:
         counts = WriteCounts()
-        async for kind, records in chunks():
+        sent = 0
+        async for kind, records, rows in chunks():
             if kind == "error":
                 raise records
             if kind == "done":
                 break
             if not validator.outcome.problems:  # once something is wrong, only keep validating
                 counts += await tx.write(*_split(records), stamp)
+                sent += rows
+                progress(f"sent {sent} of {total} rows to the store (one transaction, committed at the end)")
         await _check(store, validator, inputs, tx)
         return counts
 
@@ -249,7 +256,7 @@ async def validate(store: Store, inputs: list[Parsed], progress: Progress = _qui
     """Every record of every input, checked but not written (`directory import --check`)."""
     validator = _Validator(inputs, store.directory_id, await store.vocabulary(), progress)
     batch = Batch()
-    for _, records in validator.chunks():
+    for _, records, _rows in validator.chunks():
         orgs, services, links = _split(records)
         batch.organisations += orgs
         batch.services += services

@@ -2,16 +2,24 @@
 
 Both come from the same `Table`, so the columns of the printed answer and of the export can't drift.
 The CSV is meant for spreadsheets: every cell goes through `hxl.neutralise`, like the exports, so a
-record's name such as `=HYPERLINK(...)` is written as text, never as a formula.
+record's name such as `=HYPERLINK(...)` is written as text, never as a formula. It always holds every
+column and every character; the printed table fits the terminal instead: the columns on the right
+are shortened first (with an ellipsis), numbers and the columns marked `keep` (the name that answers
+the question: the provider, the partner, the place) never.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import shutil
 from dataclasses import dataclass, field
 
+from directory.base.terminal import safe
 from directory.formats.hxl import neutralise
+
+FALLBACK_WIDTH = 100  # when the output is not a terminal (a pipe, a file)
+NARROWEST = 6  # a shortened column stays as wide as its header, and at least this wide
 
 
 @dataclass
@@ -20,6 +28,7 @@ class Column:
     tag: str  # HXL hashtag with attributes
     width: int = 0  # 0: as wide as the widest value; otherwise values are cut to this width when printed
     printed: bool = True  # False: in the CSV only (ids a person does not need to read)
+    keep: bool = False  # never cut when printed, whatever the terminal's width (the name that matters)
 
 
 @dataclass
@@ -32,22 +41,47 @@ class Table:
             raise ValueError(f"a row of {len(values)} values for {len(self.columns)} columns")
         self.rows.append(list(values))
 
-    def render(self) -> str:
-        """Fixed-width text; cut values end in an ellipsis, numbers are right-aligned."""
+    def keep(self, *headers: str) -> Table:
+        """Mark the columns that are never cut when printed."""
+        for header in headers:
+            column = next((c for c in self.columns if c.header == header), None)
+            if column is None:
+                raise ValueError(f"no column {header!r}")
+            column.keep = True
+        return self
+
+    def render(self, width: int | None = None) -> str:
+        """Fixed-width text at most `width` characters wide (the terminal's, by default) when it can be.
+
+        Values are cut to their column's `width`, then columns are shortened from the right until the
+        line fits; cut values end in an ellipsis. Numbers and `keep` columns are never cut (a line
+        that still does not fit runs over). Numbers are right-aligned. Control characters are escaped.
+        """
+        if width is None:
+            width = shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns
         shown = [i for i, c in enumerate(self.columns) if c.printed]
         columns = [self.columns[i] for i in shown]
         raws = [[row[i] for i in shown] for row in self.rows]
-        cells = [[_text(v) for v in row] for row in raws]
-        widths = []
+        cells = [[safe(_text(v)) for v in row] for row in raws]
+        fixed = [c.keep or all(isinstance(r[i], int | float | None) for r in raws) for i, c in enumerate(columns)]
+        widths, narrowest = [], []
         for i, c in enumerate(columns):
             widest = max([len(c.header), *(len(r[i]) for r in cells)])
-            widths.append(min(widest, c.width) if c.width else widest)
-        lines = ["  ".join(c.header.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+            widths.append(widest if fixed[i] or not c.width else min(widest, c.width))
+            narrowest.append(widths[i] if fixed[i] else min(widths[i], max(len(c.header), NARROWEST)))
+        over = sum(widths) + 2 * (len(widths) - 1) - width
+        for i in reversed(range(len(widths))):  # the columns on the right matter least
+            if over <= 0:
+                break
+            less = min(over, widths[i] - narrowest[i])
+            widths[i] -= less
+            over -= less
+        lines = ["  ".join(_cut(c.header, w).ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
                  "  ".join("-" * w for w in widths)]
         for row, raw in zip(cells, raws, strict=True):
             parts = []
             for text, value, w in zip(row, raw, widths, strict=True):
-                text = text if len(text) <= w else text[:max(0, w - 1)] + "…"
+                text = _cut(text, w)
                 parts.append(text.rjust(w) if isinstance(value, int | float) else text.ljust(w))
             lines.append("  ".join(parts).rstrip())
         if not self.rows:
@@ -63,6 +97,10 @@ class Table:
         for row in self.rows:
             writer.writerow([neutralise(_text(v)) for v in row])
         return out.getvalue()
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
 
 
 def _text(value: object) -> str:
