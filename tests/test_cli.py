@@ -331,7 +331,7 @@ async def test_every_list_prints_a_header(store: Store, data_dir: Path) -> None:
 async def test_referrals_keep_the_provider_whole_and_an_empty_answer_names_its_viewer(store: Store, data_dir: Path,
                                                                                        tmp_path: Path) -> None:
     await demo.load(store)
-    ask = ("referrals", "--from", "test:fict-lakeside-rights", "--service", "safe-house")
+    ask = ("referrals", "--from", "test:fict-lakeside-rights", "--service-type", "safe-house")
     found = await asyncio.to_thread(run, *ask, "--country", "TZ", "--audience", "all", "--csv",
                                     str(tmp_path / "paths.csv"), data=data_dir, columns=60)
     rows = list(csv.DictReader((tmp_path / "paths.csv").read_text().splitlines()[:1] +

@@ -17,7 +17,7 @@ from directory.store import Store
 from tests.helpers import load, org
 from tests.test_cli import DIRECTORY
 
-SAMPLE = Path(__file__).resolve().parents[1] / "directory" / "demo" / "iati-activities.xml"
+SAMPLE = Path(__file__).resolve().parents[1] / "directory" / "exchange" / "demo" / "iati-activities.xml"
 IDS = {"xx-fict-solidarity-fund": "test:fund", "xx-fict-lakeside-rights": "test:lake",
        "xx-fict-kampala-legal": "test:kampala"}
 

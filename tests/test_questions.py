@@ -51,3 +51,15 @@ def test_text_values_read_the_one_way() -> None:
 def test_the_cli_flag_is_the_same_words() -> None:
     assert [o.flag for o in questions.REFERRALS.options] == [
         "--from", "--service-type", "--country", "--group", "--language", "--k", "--max-hops", "--order"]
+
+
+def test_the_cli_job_verbs_take_exactly_the_declared_options() -> None:
+    from directory.cli import parser
+
+    verbs = {"referrals": questions.REFERRALS, "gaps": questions.GAPS, "partners": questions.PARTNERS}
+    sub = next(a for a in parser()._actions if a.dest == "verb")
+    for name, asking in verbs.items():
+        flags = {f for action in sub.choices[name]._actions for f in action.option_strings}  # type: ignore[union-attr]
+        assert {o.flag for o in asking.options} <= flags, name
+        extra = flags - {o.flag for o in asking.options}
+        assert extra <= {"-h", "--help", "--as", "--audience", "--csv", "--top"}, (name, extra)

@@ -19,8 +19,8 @@ from directory.base.files import write_private
 from directory.base.terminal import out
 from directory.cli.runner import run_with_store, verb
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
-from directory.formats import iati
-from directory.jobs import gaps, partners, paths
+from directory.exchange import importer
+from directory.jobs import gaps, partners, questions
 from directory.jobs.referrals import Question, referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Column, Table
@@ -70,11 +70,30 @@ async def _names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
     return {i: o.name for i, o in found.items()}
 
 
+def _ask(asking: questions.Asking, args: argparse.Namespace) -> Any:
+    """The job's question from its flags, read as every channel reads it (`jobs.questions`)."""
+    return asking.ask({o.name: getattr(args, o.name) for o in asking.options if getattr(args, o.name) is not None})
+
+
+def _options(s: argparse.ArgumentParser, asking: questions.Asking, one_of: tuple[str, ...] = ()) -> None:
+    """The job's options as flags: the same words as the GraphQL arguments (`maxHops` is `--max-hops`)."""
+    exclusive = s.add_mutually_exclusive_group() if one_of else None
+    for o in asking.options:
+        where: Any = exclusive if o.name in one_of else s
+        if o.kind == "texts":
+            where.add_argument(o.flag, dest=o.name, metavar=_metavar(o), action="append", required=o.required,
+                               help=f"{o.help}; repeat it, or separate codes with commas")
+        else:
+            where.add_argument(o.flag, dest=o.name, metavar=_metavar(o), required=o.required, help=o.help)
+
+
+def _metavar(o: questions.Option) -> str:
+    return "ORG" if o.kind == "organisation" else o.flag[2:].upper().replace("-", "_").removesuffix("S")
+
+
 def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
     viewer = viewer_from(args)
-    question = Question(service_type=args.service, country=args.country, source=args.from_org, group=args.group,
-                        language=args.language, k=args.k, max_hops=args.max_hops,
-                        order=paths.PathOrder.named(args.by, "--by"))
+    question: Question = _ask(questions.REFERRALS, args)
 
     async def work(store: Store) -> Table:
         found = await referral_paths(store, viewer, question)
@@ -86,22 +105,19 @@ def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
     viewer = viewer_from(args)
-    question = gaps.GapQuestion(codes=args.places.split(",") if args.places else None, country=args.country,
-                                region=args.region, service_types=args.service, group=args.group,
-                                indicators=args.indicator, donor=args.donor)
+    question: gaps.GapQuestion = _ask(questions.GAPS, args)
     matrix: gaps.GapMatrix = run_with_store(settings, lambda store: gaps.coverage_gaps(store, viewer, question))
     _show(gaps.table(matrix, args.top).keep("Place"), args, "no places and service types to score", gaps.table(matrix))
     out(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
         file=sys.stderr)
     for t in matrix.donor_totals:
-        out(f"{args.donor}: {t.currency} {t.amount:,.0f} in {t.grants} grants reaching {t.cells} cells; "
+        out(f"{question.donor}: {t.currency} {t.amount:,.0f} in {t.grants} grants reaching {t.cells} cells; "
             f"{t.currency} {t.to_high_gap_cells:,.0f} to providers in cells scoring {gaps.HIGH_GAP:g} or more")
 
 
 def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
     viewer = viewer_from(args)
-    question = partners.PartnerQuestion(organisation=args.org, service_types=args.service, country=args.country,
-                                        radius_km=args.radius_km, first=args.first)
+    question: partners.PartnerQuestion = _ask(questions.PARTNERS, args)
 
     async def work(store: Store) -> Table:
         found = await partners.find_partners(store, viewer, question)
@@ -112,17 +128,10 @@ def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
 
 def import_iati(args: argparse.Namespace, settings: Settings) -> None:
     """Funding from IATI activity files: all matched transactions in one transaction, or none."""
-    transactions = [t for name in args.files for t in iati.parse(Path(name).read_bytes(), name)]
-
-    async def work(store: Store) -> iati.Outcome:
-        outcome = iati.to_links(transactions, await store.identifier_index(), set(args.public_from or []))
-        if not args.check and outcome.links:
-            await store.upsert([], [], outcome.links)
-        return outcome
-
-    outcome: iati.Outcome = run_with_store(settings, work)
+    found, outcome = run_with_store(
+        settings, lambda store: importer.import_iati(store, args.files, set(args.public_from or []), args.check))
     public = sum(1 for link in outcome.links if link.visibility.value == "public")
-    out(f"{len(transactions)} funding transactions; {outcome.matched} matched into {len(outcome.links)} funding "
+    out(f"{found} funding transactions; {outcome.matched} matched into {len(outcome.links)} funding "
         f"links ({public} public, {len(outcome.links) - public} restricted)"
         f"{'; nothing was written' if args.check else ''}")
     if outcome.unmatched:
@@ -144,43 +153,25 @@ def _common(s: argparse.ArgumentParser) -> None:
 
 def add_verbs(sub: Any) -> None:
     s = verb(sub, "referrals", "the best chains of referrals to providers of a service in a place",
-             "directory referrals --as local:fict-lakeside-rights --service safe-house --country TZ",
-             "directory referrals --from local:fict-lakeside-rights --service safe-house --country TZ "
-             "--audience all --by fastest_response --csv paths.csv")
-    s.add_argument("--from", dest="from_org", metavar="ORG", help="where the chains start (default: the --as org)")
-    s.add_argument("--service", required=True, help="service type code, e.g. legal-aid")
-    s.add_argument("--country", required=True, help="ISO 3166-1 country or ISO 3166-2 subdivision code")
-    s.add_argument("--group", help="defender group code the provider must serve")
-    s.add_argument("--language", help="ISO 639-1 code the provider must speak")
-    s.add_argument("-k", type=int, default=3, help=f"how many chains (1 to {paths.MAX_K}; default 3)")
-    s.add_argument("--max-hops", type=int, default=4, help=f"longest chain (0 to {paths.MAX_HOPS}; default 4)")
-    s.add_argument("--by", choices=[o.value for o in paths.PathOrder], default=paths.PathOrder.FEWEST_HOPS.value,
-                   help="which counts first (default fewest_hops)")
+             "directory referrals --as local:fict-lakeside-rights --service-type safe-house --country TZ",
+             "directory referrals --from local:fict-lakeside-rights --service-type safe-house --country TZ "
+             "--audience all --order fastest_response --csv paths.csv")
+    _options(s, questions.REFERRALS)
     _common(s)
     s.set_defaults(func=cmd_referrals)
 
     s = verb(sub, "partners", "organisations that offer what an organisation lacks, best first",
-             "directory partners --as local:fict-kampala-legal --service medical-care --first 4",
-             "directory partners --org local:fict-kampala-legal --radius-km 500 --audience all --csv partners.csv")
-    s.add_argument("--org", metavar="ORG", help="the organisation looking for partners (default: the --as org)")
-    s.add_argument("--service", action="append", help="a service type it asks for (repeat; default: all it lacks)")
-    s.add_argument("--country", help="where partners must reach (default: the organisation's country)")
-    s.add_argument("--radius-km", type=float, help="instead of a country: within this distance of its published point")
-    s.add_argument("--first", type=int, default=10, help=f"how many (1 to {partners.MAX_FIRST}; default 10)")
+             "directory partners --as local:fict-kampala-legal --service-types medical-care --first 4",
+             "directory partners --organisation local:fict-kampala-legal --radius-km 500 --audience all "
+             "--csv partners.csv")
+    _options(s, questions.PARTNERS)
     _common(s)
     s.set_defaults(func=cmd_partners)
 
     s = verb(sub, "gaps", "coverage gaps: places by service types, weighted by need, worst first",
-             "directory gaps --places KE,UG,TZ --service legal-aid --service psychosocial-support --top 5",
+             "directory gaps --codes KE,UG,TZ --service-types legal-aid,psychosocial-support --top 5",
              "directory gaps --region region:Africa --donor local:fict-solidarity-fund --audience all --csv gaps.csv")
-    where = s.add_mutually_exclusive_group()
-    where.add_argument("--places", help="comma-separated country or subdivision codes (default: every country)")
-    where.add_argument("--country", help="this country's subdivisions")
-    where.add_argument("--region", help="the countries of a UN M49 area: region:Africa, subregion:Western Asia, 419")
-    s.add_argument("--service", action="append", help="a service type code (repeat for more; default: all)")
-    s.add_argument("--group", help="only services open to this defender group")
-    s.add_argument("--indicator", action="append", help="a need indicator name (repeat; default: all imported)")
-    s.add_argument("--donor", metavar="ORG", help="show where this donor's funding goes")
+    _options(s, questions.GAPS, one_of=("codes", "country", "region"))
     s.add_argument("--top", type=int, default=30, help="how many cells to print (default 30; the CSV has all)")
     _common(s)
     s.set_defaults(func=cmd_gaps)

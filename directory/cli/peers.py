@@ -14,62 +14,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 from directory.base.clock import now
 from directory.base.config import Settings
 from directory.base.terminal import out, safe
 from directory.cli.runner import run_with_store, verb
-from directory.domain import ids
-from directory.domain.errors import BadArgument, Conflict, NotFound
+from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import STEWARD
 from directory.jobs.tables import Column, Table
 from directory.store import MOST_PROPOSALS, Peer, Proposals, Store
-from federation import fetch
-from federation.canonical import NotCanonical, parse
-from federation.feed import Refused
-from federation.keys import Untrusted, check_root_dates, first_root
+from federation import peering
 from federation.service import online_keys, publisher_for
-from federation.sync import Syncer, announced_version
-
-
-async def pin(url: str, fingerprint: str) -> tuple[str, int, str]:
-    """The peer's directory id, root version and root text, if the root matches the fingerprint."""
-    async with fetch.client() as http:
-        raw = await fetch.get(http, f"{url}/.well-known/protection-directory.json", fetch.DOCUMENT_CAP)
-        try:
-            version = announced_version(raw, url)
-        except Refused as exc:
-            raise BadArgument("url", str(exc)) from None
-        text = await fetch.get(http, f"{url}/federation/roots/{version}.json", fetch.DOCUMENT_CAP)
-    try:
-        root = first_root(parse(text, f"{url}'s root"), fingerprint)
-        check_root_dates(root, datetime.now(UTC))  # refused here, not at the first sync
-    except (Untrusted, NotCanonical) as exc:
-        argument = "url" if isinstance(exc.__cause__, ids.BadDirectoryId) else "--fingerprint"
-        raise BadArgument(argument, f"{url}: {exc}; the peer was not added") from None
-    return root.directory, root.version, text.decode()
+from federation.sync import Syncer
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
-    url = args.url.rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise BadArgument("url", f"{args.url!r} is not an http(s) URL")
-    directory, version, text = asyncio.run(pin(url, args.fingerprint))
-
-    async def work(store: Store) -> None:
-        known = [p.id for p in await store.peers.all()]
-        try:
-            ids.check_new_peer(directory, settings.directory_id, known)
-        except ids.BadDirectoryId as exc:
-            raise Conflict(f"{url}: its root names a {exc}; the peer was not added") from None
-        await store.peers.add(Peer(directory, url, args.fingerprint, text, version, args.network,
-                                          args.precedence, now()))
-
-    run_with_store(settings, work)
-    out(f"peer {directory} added at root version {version}; pulling its "
-        f"{'network' if args.network else 'public'} feed (`directory peer sync {directory}`)")
+    pinned = asyncio.run(peering.pin(args.url, args.fingerprint))
+    run_with_store(settings, lambda store: peering.add(store, pinned, args.network, args.precedence))
+    out(f"peer {pinned.directory} added at root version {pinned.version}; pulling its "
+        f"{'network' if args.network else 'public'} feed (`directory peer sync {pinned.directory}`)")
 
 
 # `peer list` prints tab-separated fields, labelled for a person (`root v2`), under this header; `peer show` one row

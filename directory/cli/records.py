@@ -10,25 +10,20 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from directory.base.clock import now
 from directory.base.config import Settings
 from directory.base.files import private_open
 from directory.base.terminal import out
 from directory.cli import jobs as cli_jobs
 from directory.cli.runner import Progress, run_with_store, verb
-from directory.domain.errors import BadArgument
-from directory.domain.model import Link, Organisation, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
-from directory.formats import hsds, hxl, indicators
-from directory.formats.parsed import Batch
+from directory.formats import hxl
 from directory.jobs.tables import Column, Table
-from directory.store import Store, Transaction, WriteCounts
+from directory.store import Store, WriteCounts
 
 AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
 GRACEFUL_SECONDS = 5
-CHUNK = 2000  # records a generated directory is written in, one progress line at most for each
 BACKUP_EVERY = 1000  # lines between two looks at the clock in a backup
 
 
@@ -51,26 +46,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
     async def work(store: Store) -> WriteCounts | int:
         progress = Progress()
-        inputs: list[importer.Parsed] = []
-        if args.format == "hsds":
-            folder = Path(args.files[0])
-            orgs, ids = hsds.parse_organisations((folder / "organizations.json").read_bytes(),
-                                                 str(folder / "organizations.json"), args.default_kind)
-            inputs.append(orgs)
-            services = folder / "services.json"
-            if services.exists():
-                inputs.append(hsds.parse_services(services.read_bytes(), str(services), ids))
-        else:
-            for name in args.files:
-                kind, rows = hxl.read(Path(name).read_bytes(), name, args.kind)
-                progress(f"{name}: {len(rows)} {kind} rows")
-                inputs.append(importer.Parsed(name, kind, rows))
-        if any(p.kind == "indicators" for p in inputs):
-            return await _import_indicators(store, inputs, args.check)
-        if args.check:
-            batch = await importer.validate(store, inputs, progress)
-            return WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
-        return await importer.run(store, inputs, progress)
+        inputs = importer.read_files(args.format, args.files, args.kind, args.default_kind, progress)
+        return await importer.import_inputs(store, inputs, args.check, progress)
 
     counts = run_with_store(settings, work)
     if isinstance(counts, int):
@@ -83,16 +60,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         return
     out(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
         "changed")
-
-
-async def _import_indicators(store: Store, inputs: list[importer.Parsed], check: bool) -> int:
-    """Need indicators are not organisations, services or links: they go in on their own."""
-    if any(p.kind != "indicators" for p in inputs):
-        raise BadArgument("files", "import need indicator files on their own, not with other kinds")
-    found = [i for p in inputs for i in indicators.validate(p.rows, p.source)]
-    if not check:
-        await store.write_indicators(found)
-    return len(found)
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
@@ -168,32 +135,10 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
         batch = generate.build(args.orgs, args.seed, settings.directory_id)
         progress(f"generated {len(batch.organisations)} organisations, {len(batch.services)} services, "
                  f"{len(batch.links)} links")
-        return await _load(store, batch, progress)
+        return await generate.load(store, batch, progress)
 
     counts = run_with_store(settings, work)
     out(f"loaded: {counts.organisations} organisations, {counts.services} services, {counts.links} links")
-
-
-async def _load(store: Store, batch: Batch, progress: Progress) -> WriteCounts:
-    """Write a batch in one transaction, all or nothing as `Store.upsert` does, a line per chunk written."""
-    parts: list[tuple[list[Organisation], list[Service], list[Link]]] = [
-        *((batch.organisations[i:i + CHUNK], [], []) for i in range(0, len(batch.organisations), CHUNK)),
-        *(([], batch.services[i:i + CHUNK], []) for i in range(0, len(batch.services), CHUNK)),
-        *(([], [], batch.links[i:i + CHUNK]) for i in range(0, len(batch.links), CHUNK))]
-    total = len(batch.organisations) + len(batch.services) + len(batch.links)
-    stamp = now()
-
-    async def work(tx: Transaction) -> WriteCounts:
-        counts, sent = WriteCounts(), 0
-        for orgs, services, links in parts:
-            counts += await tx.write(orgs, services, links, stamp)
-            sent += len(orgs) + len(services) + len(links)
-            progress(f"sent {sent} of {total} records to the store (one transaction, committed at the end)")
-        return counts
-
-    counts = await store.transaction(work)
-    store.written(STEWARD, counts)  # the audit line for restricted records, as `upsert` writes it
-    return counts
 
 
 def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:

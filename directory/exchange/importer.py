@@ -22,20 +22,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from directory.base.bulk import paused_gc
 from directory.base.clock import now
 from directory.domain import validation
-from directory.domain.errors import Problem, ValidationFailed
+from directory.domain.errors import BadArgument, Problem, ValidationFailed
 from directory.domain.model import Link, Organisation, Service
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import STEWARD
+from directory.formats import hsds, hxl, iati, indicators
 from directory.formats.parsed import Batch, Parsed
 from directory.store import Prepared, Store, Transaction, WriteCounts, prepare
 
 Progress = Callable[[str], None]
-__all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "run", "validate"]  # a file's rows in, records out
+# a file's rows in, records out
+__all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "read_files", "run", "validate"]
 
 CHUNK = 2000
 ATOMIC_ROWS = 100_000
@@ -263,3 +266,51 @@ async def validate(store: Store, inputs: list[Parsed], progress: Progress = _qui
         batch.links += links
     await _check(store, validator, inputs)
     return batch
+
+
+def read_files(file_format: str, files: list[str], kind: str | None = None, default_kind: str | None = None,
+               progress: Progress = _quiet) -> list[Parsed]:
+    """The rows of CSV (HXL) files, or of an HSDS 3.0 folder (`files[0]`), not yet checked."""
+    if file_format == "hsds":
+        folder = Path(files[0])
+        organisations = folder / "organizations.json"
+        orgs, ids = hsds.parse_organisations(organisations.read_bytes(), str(organisations), default_kind)
+        inputs = [orgs]
+        services = folder / "services.json"
+        if services.exists():
+            inputs.append(hsds.parse_services(services.read_bytes(), str(services), ids))
+        return inputs
+    inputs = []
+    for name in files:
+        found, rows = hxl.read(Path(name).read_bytes(), name, kind)
+        progress(f"{name}: {len(rows)} {found} rows")
+        inputs.append(Parsed(name, found, rows))
+    return inputs
+
+
+async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
+                        progress: Progress = _quiet) -> WriteCounts | int:
+    """Records (counts of what changed), or need indicators on their own (how many rows); with
+    `check`, validated and counted only, nothing written."""
+    if any(p.kind == "indicators" for p in inputs):
+        if any(p.kind != "indicators" for p in inputs):
+            raise BadArgument("files", "import need indicator files on their own, not with other kinds")
+        found = [i for p in inputs for i in indicators.validate(p.rows, p.source)]
+        if not check:
+            await store.write_indicators(found)
+        return len(found)
+    if check:
+        batch = await validate(store, inputs, progress)
+        return WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
+    return await run(store, inputs, progress)
+
+
+async def import_iati(store: Store, files: list[str], public_from: set[str],
+                      check: bool = False) -> tuple[int, iati.Outcome]:
+    """Funding from IATI activity files (how many transactions they hold, and what matched): every
+    matched transaction in one write, or none."""
+    transactions = [t for name in files for t in iati.parse(Path(name).read_bytes(), name)]
+    outcome = iati.to_links(transactions, await store.identifier_index(), public_from)
+    if not check and outcome.links:
+        await store.upsert([], [], outcome.links)
+    return len(transactions), outcome
