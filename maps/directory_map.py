@@ -47,19 +47,18 @@ async def labels(store: Store, *schemes: str) -> list[dict[str, str]]:
     return [{t.code: t.label for t in terms if t.scheme == scheme} for scheme in schemes]
 
 
-async def directory_map(store: Store, viewer: Viewer, where: PointFilter, shelter_minimum: int,
+async def directory_map(store: Store, viewer: Viewer, where: PointFilter,
                         options: Options) -> str:
     with paused_gc():  # 100k points are millions of small objects and no cycles (see directory/bulk.py)
-        return await _directory_map(store, viewer, where, shelter_minimum, options)
+        return await _directory_map(store, viewer, where, options)
 
 
-async def _directory_map(store: Store, viewer: Viewer, where: PointFilter, shelter_minimum: int,
-                         options: Options) -> str:
-    found = await store.map_points(viewer, where, shelter_minimum)
+async def _directory_map(store: Store, viewer: Viewer, where: PointFilter, options: Options) -> str:
+    found = await store.map_points(viewer, where)
     kind_labels, service_labels = await labels(store, ORGANISATION_KIND, SERVICE_TYPE)
     # Building the page is pure computation (seconds at 100k points): in a worker thread.
     return await budget.in_thread(_page, found, kind_labels, service_labels, viewer.role == "anonymous", where,
-                                  shelter_minimum, options)
+                                  store.shelter_minimum, options)
 
 
 def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[str, str], public: bool,

@@ -61,7 +61,7 @@ async def _directory(store: Store, viewer: Viewer, args: Mapping[str, str], sett
     await _require(store, args, (("kind", ORGANISATION_KIND), ("serviceType", SERVICE_TYPE), ("group", DEFENDER_GROUP)))
     where = PointFilter(kind=args.get("kind"), country=_country(args), service_type=args.get("serviceType"),
                         group=args.get("group"))
-    return await directory_map(store, viewer, where, settings.map_shelter_minimum, options)
+    return await directory_map(store, viewer, where, options)
 
 
 def _gap_question(args: Mapping[str, str], own: tuple[str, ...]) -> GapQuestion:
@@ -84,7 +84,7 @@ async def _funding(store: Store, viewer: Viewer, args: Mapping[str, str], settin
 async def _referrals(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
                      options: Options) -> str:
     question: Question = questions.REFERRALS.ask(args)
-    return await referral_map(store, viewer, question, settings.map_shelter_minimum, options)
+    return await referral_map(store, viewer, question, options)
 
 
 KINDS: dict[str, MapKind] = {

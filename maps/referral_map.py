@@ -21,11 +21,11 @@ def _role(index: int, last: int) -> str:
     return "asks for help" if index == 0 else "provides the service" if index == last else "refers onwards"
 
 
-async def referral_map(store: Store, viewer: Viewer, q: Question, shelter_minimum: int, options: Options) -> str:
+async def referral_map(store: Store, viewer: Viewer, q: Question, options: Options) -> str:
     found: list[ReferralPath] = await referral_paths(store, viewer, q)
     ids = sorted({o for p in found for o in p.organisations} | ({q.source} if q.source else set()))
     orgs = await store.organisations_by_id(viewer, ids)
-    points = {p.id: p for p in (await store.map_points(viewer, PointFilter(ids=ids), shelter_minimum)).points}
+    points = {p.id: p for p in (await store.map_points(viewer, PointFilter(ids=ids))).points}
     names = {oid: org.name for oid, org in orgs.items()}
     return await budget.in_thread(_page, found, names, points, q.source or viewer.organisation or "", q, options)
 

@@ -175,8 +175,8 @@ async def test_decimals_sent_as_strings_are_numbers_to_every_job_and_page(store:
     assert "errors" not in paths
     assert [f"{P}:other", f"{P}:casa"] in [p["organisationIds"] for p in paths["data"]["referralPaths"]]
     async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
-        for page in ("/maps/directory", "/maps/gaps?serviceType=legal-aid&country=CO",
-                     "/maps/funding?serviceType=legal-aid&country=CO",
+        for page in ("/maps/directory", "/maps/gaps?serviceTypes=legal-aid&country=CO",
+                     "/maps/funding?serviceTypes=legal-aid&country=CO",
                      f"/maps/referrals?serviceType=legal-aid&country=CO&from={P}:other"):
             answer = await client.get(page)
             assert answer.status_code == 200, (page, answer.text[:300])

@@ -233,5 +233,5 @@ async def test_a_peers_location_is_shown_no_more_precisely_than_its_stated_preci
     assert outcome.error == ""
     shown = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:careless"]))[f"{ORIGIN}:careless"].location
     assert shown is not None and (shown.latitude, shown.longitude) != (4.61234, -74.08123)  # the country's point
-    points = await store.map_points(ANONYMOUS, mapping.PointFilter(), 1)
+    points = await store.map_points(ANONYMOUS, mapping.PointFilter())
     assert "4.61234" not in repr(points) and "-74.08123" not in repr(points)

@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from directory.domain.viewer import ANONYMOUS, Viewer
+from directory.domain.viewer import Viewer
 
 
 def viewer_in(scope: Mapping[str, Any]) -> Viewer:
-    """The viewer the request authenticated as (anonymous when it brought no credentials)."""
+    """The viewer the request authenticated as (anonymous when it brought no credentials). A route
+    mounted outside the authentication fails closed: there is no viewer to fall back to."""
     viewer = scope.get("viewer")
-    return viewer if isinstance(viewer, Viewer) else ANONYMOUS
+    if not isinstance(viewer, Viewer):
+        raise RuntimeError("no viewer in the request scope: the route is outside directory.web.auth")
+    return viewer
 
 
 def partner_in(scope: Mapping[str, Any]) -> str | None:

@@ -80,7 +80,7 @@ def _options(s: argparse.ArgumentParser, asking: questions.Asking, one_of: tuple
     exclusive = s.add_mutually_exclusive_group() if one_of else None
     for o in asking.options:
         where: Any = exclusive if o.name in one_of else s
-        if o.kind == "texts":
+        if o.kind in ("texts", "codes"):
             where.add_argument(o.flag, dest=o.name, metavar=_metavar(o), action="append", required=o.required,
                                help=f"{o.help}; repeat it, or separate codes with commas")
         else:

@@ -50,7 +50,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> None:
 
 def add_verbs(sub: Any) -> None:
     s = verb(sub, "map", "draw a map to a standalone HTML file (directory, gaps, referrals, funding)",
-             "directory map gaps serviceType=legal-aid country=CO --output gaps-co.html",
+             "directory map gaps serviceTypes=legal-aid country=CO --output gaps-co.html",
              "directory map referrals from=local:fict-lakeside-rights serviceType=safe-house country=TZ "
              "--audience all -o paths.html")
     s.add_argument("kind", choices=sorted(KINDS), help="which map")

@@ -145,7 +145,7 @@ def cmd_proposals(args: argparse.Namespace, settings: Settings) -> None:
         raise BadArgument("--first", "--first must be at least 1 and --skip at least 0")
 
     async def work(store: Store) -> Proposals:
-        return await store.peers.proposals(STEWARD.params, store.directory_id, args.first, args.skip)
+        return await store.peers.proposals(STEWARD, store.directory_id, args.first, args.skip)
 
     found = run_with_store(settings, work)
     if not found.total:

@@ -169,8 +169,9 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
         run_with_store(settings, lambda s: s.tokens.revoke(args.token_id))
         out(f"revoked {args.token_id}")
     else:
+        # the label says who holds a token: never cut
         table = Table([Column("Id", "", keep=True), Column("Role", ""), Column("Organisation", ""),
-                       Column("Created", ""), Column("State", ""), Column("Label", "")])
+                       Column("Created", ""), Column("State", ""), Column("Label", "", keep=True)])
         for t in run_with_store(settings, lambda s: s.tokens.list()):
             table.add(t.id, t.role, t.organisation or "-", t.created_at,
                       f"revoked {t.revoked_at}" if t.revoked_at else "active", t.label)

@@ -15,7 +15,6 @@ from pathlib import Path
 from directory.base.clock import now
 from directory.domain import places, taxonomy
 from directory.domain.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
-from directory.domain.viewer import STEWARD
 from directory.formats import hxl
 from directory.formats.parsed import Batch
 from directory.store import Store, Transaction, WriteCounts
@@ -151,6 +150,4 @@ async def load(store: Store, batch: Batch, progress: Callable[[str], None] = lam
             progress(f"sent {sent} of {total} records to the store (one transaction, committed at the end)")
         return counts
 
-    counts = await store.transaction(work)
-    store.written(STEWARD, counts)  # the audit line for restricted records, as `upsert` writes it
-    return counts
+    return await store.transaction(work)  # notes the restricted records it wrote, as `upsert` does

@@ -25,7 +25,7 @@ from directory.jobs.referrals import Question
 class Option:
     name: str  # the one spelling
     field: str  # the question's attribute
-    kind: str  # text | texts | int | float | order | organisation
+    kind: str  # text | texts | code | codes | int | float | order | organisation
     help: str
     required: bool = False
 
@@ -37,8 +37,9 @@ class Option:
     def read(self, value: str | Sequence[str]) -> Any:
         """A value as text (a list as several texts or one comma-separated text), or BadArgument."""
         texts = [value] if isinstance(value, str) else list(value)
-        if self.kind == "texts":
-            return [t.strip() for text in texts for t in text.split(",") if t.strip()] or None
+        if self.kind in ("texts", "codes"):
+            found = [t.strip() for text in texts for t in text.split(",") if t.strip()]
+            return ([t.upper() for t in found] if self.kind == "codes" else found) or None
         if len(texts) != 1:
             raise BadArgument(self.name, "takes one value")
         text = texts[0].strip()
@@ -53,6 +54,8 @@ class Option:
             return PathOrder.named(text, self.name)
         if self.kind == "organisation":
             return record_id_of(text, "Organisation")
+        if self.kind == "code":  # a place code: the job checks it, in the one spelling
+            return text.upper()
         return text
 
 
@@ -92,7 +95,7 @@ GROUP = "a defender group code the provider must serve"
 REFERRALS = Asking("referral paths", Question, (
     Option("from", "source", "organisation", "where the chains start (default: the asker's organisation)"),
     Option("serviceType", "service_type", "text", SERVICE_TYPE, required=True),
-    Option("country", "country", "text", "ISO 3166-1 country or ISO 3166-2 subdivision code", required=True),
+    Option("country", "country", "code", "ISO 3166-1 country or ISO 3166-2 subdivision code", required=True),
     Option("group", "group", "text", GROUP),
     Option("language", "language", "text", "a language code the provider must speak"),
     Option("k", "k", "int", "how many chains (default 3)"),
@@ -101,8 +104,8 @@ REFERRALS = Asking("referral paths", Question, (
            + " (default FEWEST_HOPS)"),
 ))
 GAPS = Asking("coverage gaps", GapQuestion, (
-    Option("codes", "codes", "texts", "country or subdivision codes (default: every country)"),
-    Option("country", "country", "text", "this country's subdivisions"),
+    Option("codes", "codes", "codes", "country or subdivision codes (default: every country)"),
+    Option("country", "country", "code", "this country's subdivisions"),
     Option("region", "region", "text", "the countries of a UN M49 area: region:Africa, subregion:Western Asia, 419"),
     Option("serviceTypes", "service_types", "texts", "service type codes (default: all)"),
     Option("group", "group", "text", GROUP),
@@ -113,7 +116,7 @@ PARTNERS = Asking("partners", PartnerQuestion, (
     Option("organisation", "organisation", "organisation", "the organisation looking for partners "
            "(default: the asker's)"),
     Option("serviceTypes", "service_types", "texts", "service type codes it asks for (default: all it lacks)"),
-    Option("country", "country", "text", "where partners must reach (default: the organisation's country)"),
+    Option("country", "country", "code", "where partners must reach (default: the organisation's country)"),
     Option("radiusKm", "radius_km", "float", "instead of a country: within this distance of its published point"),
     Option("first", "first", "int", "how many (default 10)"),
 ))

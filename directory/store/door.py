@@ -217,19 +217,25 @@ def _link_records(rows: list[dict[str, Any]]) -> list[Link]:
 
 class Transaction:
     """What a caller may do inside one write transaction (`Store.transaction`): all of it commits,
-    or none. Work may run more than once if the driver retries it."""
+    or none. Work may run more than once if the driver retries it. What it wrote is noted in the
+    audit log once it commits, so no caller has to remember to."""
 
     def __init__(self, store: Store, tx: Tx) -> None:
         self._store = store
         self._tx = tx
+        self.written = WriteCounts()
 
     async def write(self, organisations: list[Organisation], services: list[Service], links: list[Link],
                     stamp: str) -> WriteCounts:
-        return await self._store.write(self._tx, organisations, services, links, stamp)
+        counts = await self._store.write(self._tx, organisations, services, links, stamp)
+        self.written += counts
+        return counts
 
     async def write_prepared(self, rows: Prepared, stamp: str) -> WriteCounts:
         """Rows built beforehand (`prepare`), so building the next part overlaps writing this one."""
-        return await execute(self._store.graph, self._tx, rows, stamp, self._store.shelter_minimum)
+        counts = await execute(self._store.graph, self._tx, rows, stamp, self._store.shelter_minimum)
+        self.written += counts
+        return counts
 
     async def existing_organisations(self, ids: list[str]) -> set[str]:
         """As `Store.existing_organisations`, seeing this transaction's own writes."""
@@ -247,9 +253,9 @@ class Store:
         self.audit = audit
         self.shelter_minimum = shelter_minimum  # see `store.shelters`
         self.tokens = Tokens(graph)
-        self.editor = Editor(graph, directory_id, shelter_minimum)
+        self._editor = Editor(graph, directory_id, shelter_minimum)
         self.jobs = JobReads(graph, self.note)
-        self.peers = Peers(graph, shelter_minimum)
+        self.peers = Peers(graph, shelter_minimum, self.note)
         self.feeds = Feeds(graph)
         self.roots = Roots(graph)
         self.backups = Backups(graph, directory_id, shelter_minimum)
@@ -270,9 +276,18 @@ class Store:
         shown.records(kind, records)
         self.note(viewer, shown)
 
-    async def transaction(self, work: Callable[[Transaction], Awaitable[R]]) -> R:
-        """Run `work` in one write transaction through the door."""
-        return await self.graph.write_tx(lambda tx: work(Transaction(self, tx)))
+    async def transaction(self, work: Callable[[Transaction], Awaitable[R]], viewer: Viewer = STEWARD) -> R:
+        """Run `work` in one write transaction through the door; once it commits, the restricted
+        records it changed are noted as changed by `viewer` (imports are run by stewards)."""
+        attempts: list[Transaction] = []
+
+        async def attempt(tx: Tx) -> R:
+            attempts.append(Transaction(self, tx))  # the driver may run it again: the last one committed
+            return await work(attempts[-1])
+
+        result = await self.graph.write_tx(attempt)
+        self.written(viewer, attempts[-1].written)
+        return result
 
     async def schema_version(self) -> int:
         return await schema_version(self.graph)
@@ -323,7 +338,7 @@ class Store:
         if revision is not None:
             record_id = str(edit.fields["id"])
             edit = _over_current(edit, lambda tx: read_back(tx, record_id), organisation_values)
-        saved = await self.editor.save_organisation(viewer, edit, await self.vocabulary(), revision, read_back)
+        saved = await self._editor.save_organisation(viewer, edit, await self.vocabulary(), revision, read_back)
         self._changed(viewer, "organisation", saved, "create" if revision is None else "change")
         return saved.record
 
@@ -335,7 +350,7 @@ class Store:
         if revision is not None:
             record_id = str(edit.fields["id"])
             edit = _over_current(edit, lambda tx: read_back(tx, record_id), service_fields)
-        saved = await self.editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back)
+        saved = await self._editor.save_service(viewer, edit, await self.vocabulary(), revision, read_back)
         self._changed(viewer, "service", saved, "create" if revision is None else "change")
         return saved.record
 
@@ -351,16 +366,16 @@ class Store:
 
         if revision is not None:
             edit = _over_current(edit, this_link, link_fields)
-        saved = await self.editor.save_link(viewer, edit, revision, read_back)
+        saved = await self._editor.save_link(viewer, edit, revision, read_back)
         self._changed(viewer, "link", saved, "create" if revision is None else "change")
         return next((x for x in saved.record if link_key(x) == saved.id), None)
 
     async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> None:
         """Delete an organisation (with its services) or a service, leaving tombstones."""
-        self._changed(viewer, kind, await self.editor.delete(viewer, kind, record_id, revision), "delete")
+        self._changed(viewer, kind, await self._editor.delete(viewer, kind, record_id, revision), "delete")
 
     async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> None:
-        self._changed(viewer, "link", await self.editor.delete_link(viewer, link, revision), "delete")
+        self._changed(viewer, "link", await self._editor.delete_link(viewer, link, revision), "delete")
 
     # writes
 
@@ -563,9 +578,9 @@ class Store:
         return SearchPage(hits=shown, records=records, total=total, has_next=len(remaining) > first,
                           cursors=[search.cursor(h) for h in shown])
 
-    async def map_points(self, viewer: Viewer, where: mapping.PointFilter, shelter_minimum: int) -> mapping.MapPoints:
+    async def map_points(self, viewer: Viewer, where: mapping.PointFilter) -> mapping.MapPoints:
         """Organisations as points for a map (see `store.mapping` for what a viewer may see)."""
-        found = await mapping.map_points(self.graph, viewer, where, shelter_minimum)
+        found = await mapping.map_points(self.graph, viewer, where, self.shelter_minimum)
         shown = Shown()
         shown.add("organisation", [p.id for p in found.points if p.visibility == Visibility.RESTRICTED.value])
         self.note(viewer, shown, "map")

@@ -5,9 +5,10 @@ Stateless but for the store.
 The store is opened in the lifespan and kept in the app state, never in a global. With the
 embedded backend a watcher restarts the store process if it dies; committed data survives that.
 
-Every GraphQL request passes `GraphQLGate` first: a body size cap and a UTF-8 check, the API
-token (`Authorization: Bearer pd_...`; none means anonymous, a bad one is refused), and the time
-budget. Expensive requests also hold one of the process's slots (`directory.base.budget`).
+Every request passes `Authenticate` (`directory.web.auth`) first: the API token (`Authorization:
+Bearer pd_...`; none means anonymous, a bad one is refused) becomes the request's viewer. Every
+GraphQL request then passes `GraphQLGate`: a body size cap, a UTF-8 check and the time budget.
+Expensive requests also hold one of the process's slots (`directory.base.budget`).
 """
 
 from __future__ import annotations

@@ -3,9 +3,12 @@
 Before any route runs, `Authenticate` puts a `Viewer` in the request scope: an API token
 (`Authorization: Bearer pd_...`) names a member or a steward, and no credentials at all is the
 anonymous public. Credentials that are present but wrong are refused here with a 401, never
-answered as anonymous. A request signed by a peer directory (`PD-Request`, docs/federation.md)
-also gets the peer in the scope when we added it as a network partner; any flaw in the signature
-reads the same as no signature. Routes read them with `directory.base.scope`.
+answered as anonymous. Routes that read no record (`/health`, map assets, the discovery document,
+roots and feeds) get the anonymous viewer without a look at the header, so a proxy's own
+`Authorization` or a flood of tokens costs them nothing. The network feed alone asks who signed
+the request (`PD-Request`, docs/federation.md): the peer goes in the scope when we added it as a
+network partner, and any flaw in the signature reads the same as no signature. Routes read the
+scope with `directory.base.scope`, which refuses a route mounted outside this middleware.
 A session cookie for the web pages will be one more credential read here.
 """
 
@@ -24,6 +27,9 @@ from federation.canonical import NotCanonical, parse
 from federation.feed import CLOCK_SKEW
 from federation.keys import Untrusted, read_request, read_root, require, unb64
 
+# Paths that read no record: no credential is looked at for them.
+RECORD_FREE = ("/health", "/maps/assets/", "/.well-known/", "/federation/")
+NETWORK_FEED = "/federation/feeds/network"
 INVALID_TOKEN = "the API token is not valid: unknown, revoked or malformed"  # noqa: S105 (a message)
 MAX_SIGNATURE = 8192
 
@@ -59,17 +65,17 @@ async def _signed_by_partner(connection: HTTPConnection, store: Store, settings:
         return None
 
 
-async def _refuse(scope: Scope, send: Send) -> None:
-    """401, in GraphQL's error shape on /graphql and as plain text elsewhere."""
+async def _answer(scope: Scope, send: Send, status: int, message: str, code: str) -> None:
+    """An error before any route ran: in GraphQL's error shape on /graphql, plain text elsewhere."""
     if scope["path"].startswith("/graphql"):
-        body = json.dumps({"data": None, "errors": [{"message": INVALID_TOKEN,
-                                                     "extensions": {"code": "UNAUTHENTICATED"}}]}).encode()
+        body = json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
         kind = b"application/json"
     else:
-        body, kind = f"Not authorised: {INVALID_TOKEN}.\n".encode(), b"text/plain; charset=utf-8"
-    await send({"type": "http.response.start", "status": 401,
-                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()),
-                            (b"www-authenticate", b"Bearer"), (b"cache-control", b"no-store")]})
+        body, kind = f"{message}.\n".encode(), b"text/plain; charset=utf-8"
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -78,15 +84,27 @@ class Authenticate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
-        connection = HTTPConnection(scope)
-        state = scope["app"].state
-        viewer = await _bearer(connection, state.store)
-        if viewer is None:
-            await _refuse(scope, send)
+        if scope["type"] != "http":  # no route takes a websocket: refuse rather than pass it unauthenticated
+            await send({"type": "websocket.close", "code": 1008})
             return
-        scope["viewer"] = viewer
-        scope["partner"] = await _signed_by_partner(connection, state.store, state.settings)
+        state = scope["app"].state
+        store: Store | None = getattr(state, "store", None)
+        if store is None:
+            await _answer(scope, send, 503, "the service is starting", "UNAVAILABLE")
+            return
+        connection = HTTPConnection(scope)
+        path: str = scope["path"]
+        if path.startswith(RECORD_FREE):
+            scope["viewer"] = ANONYMOUS
+        else:
+            viewer = await _bearer(connection, store)
+            if viewer is None:
+                await _answer(scope, send, 401, f"Not authorised: {INVALID_TOKEN}", "UNAUTHENTICATED")
+                return
+            scope["viewer"] = viewer
+        scope["partner"] = await _signed_by_partner(connection, store, state.settings) if path == NETWORK_FEED \
+            else None
         await self.app(scope, receive, send)

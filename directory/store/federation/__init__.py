@@ -4,17 +4,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from directory.domain.errors import NotFound
+from directory.domain.viewer import Viewer
 from directory.store.engine.graph import Graph
 from directory.store.federation import feeds, peers, roots, sameas
 from directory.store.federation.received import ReceivedPage, write_page
+from directory.store.shown import Shown
 
 
 class Peers:
-    def __init__(self, graph: Graph, shelter_minimum: int) -> None:
+    def __init__(self, graph: Graph, shelter_minimum: int, note: Callable[[Viewer, Shown], None]) -> None:
         self._graph = graph
         self._shelter_minimum = shelter_minimum
+        self._note = note
 
     async def add(self, peer: peers.Peer) -> None:
         await peers.add(self._graph, peer)
@@ -25,7 +30,8 @@ class Peers:
     async def one(self, peer_id: str) -> peers.Peer:
         """The peer, or NotFound."""
         found = await peers.one(self._graph, peer_id)
-        assert found is not None
+        if found is None:  # `one` raises NotFound itself: this only tells the type checker
+            raise NotFound("peer", peer_id)
         return found
 
     async def find(self, peer_id: str) -> peers.Peer | None:
@@ -73,9 +79,13 @@ class Peers:
     async def not_same_as(self, first: str, second: str, who: str, now: str) -> bool:
         return await sameas.reject(self._graph, first, second, who, now)
 
-    async def proposals(self, params: dict[str, object], me: str, first: int = sameas.MOST_PROPOSALS,
+    async def proposals(self, viewer: Viewer, me: str, first: int = sameas.MOST_PROPOSALS,
                         skip: int = 0) -> sameas.Proposals:
-        return await sameas.proposals(self._graph, params, me, first, skip)
+        """Open same-as proposals (our record and a peer's sharing an identifier), for stewards."""
+        shown = Shown()
+        found = await sameas.proposals(self._graph, viewer.params, me, first, skip, shown)
+        self._note(viewer, shown)
+        return found
 
     async def precedence(self) -> dict[str, int]:
         return await sameas.precedence(self._graph)

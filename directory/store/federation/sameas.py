@@ -27,6 +27,7 @@ from directory.domain.fields import ORGANISATION, merged
 from directory.domain.model import Organisation
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph
+from directory.store.shown import RESTRICTED, Shown
 
 MOST_CLAIMS = 20  # proposed records listed per record (the rest counted): a peer may send 400 claiming ours
 MOST_PROPOSALS = 100  # proposals listed at once by default (the rest counted)
@@ -62,7 +63,7 @@ WHERE a.publisher = $me AND b.publisher <> $me AND {visible('a')} AND {visible('
   AND NOT (CASE WHEN a.id < b.id THEN a.id + '|' + b.id ELSE b.id + '|' + a.id END) IN decided
 WITH a, b, collect(i.code) AS codes
 ORDER BY a.id, b.id
-WITH collect([a.id, a.name, b.id, b.name, codes]) AS found
+WITH collect([a.id, a.name, b.id, b.name, codes, [a.visibility, b.visibility]]) AS found
 RETURN size(found) AS total, found[$skip..$skip + $first] AS page
 """)
 DECIDE = cypher("sameas.decide", """
@@ -152,13 +153,17 @@ async def same_as(graph: Graph, params: dict[str, object], ids: list[str], propo
 
 
 async def proposals(graph: Graph, params: dict[str, object], me: str, first: int = MOST_PROPOSALS,
-                    skip: int = 0) -> Proposals:
+                    skip: int = 0, shown: Shown | None = None) -> Proposals:
     """Open proposals the viewer may see both records of, ours first, a page at a time: a steward
     decides these, and a hostile peer's thousand claims must not make the list fail or flood it."""
     rows = await graph.read_plain(PROPOSALS, me=me, first=first, skip=skip, **params)
     if not rows:
         return Proposals([], 0)
-    return Proposals([Proposal(a, a_name, b, b_name, sorted(codes)) for a, a_name, b, b_name, codes in rows[0]["page"]],
+    page = rows[0]["page"]
+    if shown is not None:
+        shown.add("organisation", [i for row in page for i, v in zip((row[0], row[2]), row[5], strict=True)
+                                   if v == RESTRICTED])
+    return Proposals([Proposal(a, a_name, b, b_name, sorted(codes)) for a, a_name, b, b_name, codes, _ in page],
                      int(rows[0]["total"]))
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from directory.domain.fields import ORGANISATION, SERVICE, Audience, of_audience
+from directory.domain.fields import ORGANISATION, SERVICE, Place, shown_in
 from directory.domain.location import published
 from directory.domain.model import LINK_TYPES, Link, Location, Organisation, Precision, Service
 from directory.domain.taxonomy import SENSITIVE_KINDS
@@ -172,31 +173,40 @@ ORGANISATION_CONTENT = ("name", "kind", "visibility", "owner", "publisher", "ali
 SERVICE_CONTENT = ("organisation", "owner", "publisher", "name", "type", "visibility", "description", "eligibility",
                    "capacity", "capacity_unit", "capacity_confirmed", "response_hours", "languages", "cost", "status")
 
-# Fields the public does not see (`domain.fields`): its view's hash leaves them out.
-NETWORK_ONLY = {"organisation": of_audience(ORGANISATION, Audience.NETWORK),
-                "service": of_audience(SERVICE, Audience.NETWORK)}
-_LOCATION = ("latitude", "longitude", "precision", "country", "subdivision")
+# A field stored as several properties.
+_STORED = {"location": ("latitude", "longitude", "precision", "country", "subdivision")}
+_DECLARED = {"organisation": ORGANISATION, "service": SERVICE}
+
+
+def _properties(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(p for name in names for p in _STORED.get(name, (name,)))
+
+
+# What each view's hash leaves out, from the declaration (`domain.fields`): the fields that view
+# does not reach, and for a shelter whose place is withheld from the public, where it is or works.
+UNSEEN = {kind: {view: _properties(n for n, f in declared.items() if not shown_in(view, f))
+                 for view in ("network", "public")} for kind, declared in _DECLARED.items()}
+WITHHELD = {kind: _properties(n for n, f in declared.items() if f.place is Place.WITHHELD)
+            for kind, declared in _DECLARED.items()}
 
 
 def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, str]:
     """The hash of a record's content as the network and the public see it: for an organisation
-    with its published location instead of the recorded one; for the public without the
-    network-only fields."""
+    with its published location instead of the recorded one; each without the fields its view
+    does not reach; and the public's of a shelter too few share a place with, without its place."""
     seen = dict(content)
     if kind == "organisation":
         loc = _published(record, content)
         seen.update(latitude=loc.latitude, longitude=loc.longitude, precision=loc.precision.value,
                     country=loc.country, subdivision=loc.subdivision)
-    network = _hash(seen)
-    for name in NETWORK_ONLY[kind]:
+    hashes = {}
+    for view in ("network", "public"):
+        for name in UNSEEN[kind][view]:
+            seen.pop(name, None)
+        hashes[view] = _hash(seen)
+    for name in WITHHELD[kind]:
         seen.pop(name, None)
-    public = _hash(seen)
-    for name in _PLACE[kind]:
-        seen.pop(name, None)
-    return {"network": network, "public": public, "unplaced": _hash(seen)}
-
-
-_PLACE = {"organisation": _LOCATION, "service": ("coverage",)}  # what a withheld shelter's public view lacks
+    return {**hashes, "unplaced": _hash(seen)}
 
 
 def organisation_values(o: Organisation) -> dict[str, Any]:
