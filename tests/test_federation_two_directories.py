@@ -176,6 +176,17 @@ def test_two_directories_federate_both_ways(pair: tuple[Directory, Directory], t
 
     # alpha goes down: beta notes the failure and keeps alpha's records
     alpha.stop()
-    failed = subprocess.run([*DIRECTORY, "peer", "sync", "alpha"], env=beta.env, capture_output=True, timeout=120)
+
+    def sync_once() -> subprocess.CompletedProcess[bytes]:
+        """`peer sync`, once beta's own scheduled sync (every 5 s) does not hold the lease."""
+        for _ in range(30):
+            done = subprocess.run([*DIRECTORY, "peer", "sync", "alpha"], env=beta.env, capture_output=True,
+                                  timeout=120)
+            if b"another process is syncing this peer now" not in done.stdout:
+                return done
+            time.sleep(1)
+        raise AssertionError("beta's scheduled sync held alpha's lease for 30 tries")
+
+    failed = sync_once()
     assert failed.returncode == 1 and "alpha" in failed.stdout.decode()
     assert "last error" in beta.cli("peer", "list") and beta.has("alpha:fict-lakeside-rights")
