@@ -19,18 +19,10 @@ from directory.base import budget
 from directory.base.audit import AuditLog
 from directory.base.clock import now
 from directory.domain.errors import BadArgument, NotFound
-from directory.domain.fields import redact
 from directory.domain.model import (
-    LINK_PROPERTIES,
-    LINK_TYPES,
-    Coverage,
     Indicator,
     Link,
-    Location,
     Organisation,
-    Precision,
-    Presence,
-    Provenance,
     Service,
     Visibility,
 )
@@ -39,7 +31,6 @@ from directory.domain.validation import Vocabulary, require_language
 from directory.domain.viewer import STEWARD, Viewer
 from directory.store.backup import Backups
 from directory.store.engine.backends import fulltext_index
-from directory.store.engine.cypher import cypher, place_shown, service_map, visible
 from directory.store.engine.embedded import EmbeddedStore
 from directory.store.engine.graph import Graph, Tx, make_driver
 from directory.store.engine.schema import LABEL_GROUPS, schema_version
@@ -55,138 +46,28 @@ from directory.store.records.edits import (
     service_fields,
 )
 from directory.store.records.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
+from directory.store.records.reads import (
+    ADD_TERM,
+    BEGIN_IMPORT,
+    EVER_USED,
+    EXISTING_ORGANISATIONS,
+    FINISH_IMPORT,
+    GET_ORGANISATIONS,
+    GET_SERVICES,
+    LINKS,
+    SERVICES_OF,
+    SUPERSEDE_IMPORTS,
+    TERMS,
+    UNFINISHED_IMPORTS,
+    link_records,
+    organisation_of,
+    service_of,
+)
 from directory.store.records.tokens import Tokens
 from directory.store.records.writes import Prepared, WriteCounts, execute, organisation_values, write_records
 from directory.store.shown import Shown
 
 R = TypeVar("R")
-
-
-# --- reads --------------------------------------------------------------------------------------
-
-GET_ORGANISATIONS = cypher("records.get_organisations", f"""
-UNWIND $ids AS wanted
-MATCH (n:Organisation {{id: wanted}})
-WHERE {visible('n')}
-RETURN n {{.*}} AS n
-""")
-GET_SERVICES = cypher("records.get_services", f"""
-UNWIND $ids AS wanted
-MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
-WHERE {visible('o')} AND {visible('s')}
-RETURN {service_map('s')} AS s, NOT {place_shown('o')} AS unplaced
-""")
-SERVICES_OF = cypher("records.services_of", f"""
-UNWIND $ids AS oid
-MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)
-WHERE {visible('o')} AND {visible('s')}
-RETURN {service_map('s')} AS s, NOT {place_shown('o')} AS unplaced
-ORDER BY s.name, s.id
-""")
-
-
-
-def _links(pattern: str, order: str) -> str:
-    return f"""
-UNWIND $ids AS oid
-MATCH {pattern}
-WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
-RETURN type(l) AS type, a.id AS source, b.id AS target, properties(l) AS props
-ORDER BY {order}, props.key
-"""
-
-
-_TYPES = "|".join(LINK_TYPES)
-LINKS = {
-    "out": cypher("records.links_from", _links(f"(a:Organisation {{id: oid}})-[l:{_TYPES}]->(b:Organisation)",
-                                               "source, type, target")),
-    "in": cypher("records.links_to", _links(f"(a:Organisation)-[l:{_TYPES}]->(b:Organisation {{id: oid}})",
-                                            "target, type, source")),
-}
-TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label")
-EXISTING_ORGANISATIONS = cypher("records.existing_organisations", """
-UNWIND $ids AS wanted
-MATCH (n:Organisation {id: wanted})
-RETURN n.id AS id
-""")
-ADD_TERM = cypher("records.add_term", """
-MERGE (t:Term {key: $key})
-ON CREATE SET t.scheme = $scheme, t.code = $code, t.built_in = false
-SET t.label = $label, t.description = $description
-RETURN t.code AS code
-""")
-
-BEGIN_IMPORT = cypher("records.begin_import", """
-CREATE (r:ImportRun {id: $id, sources: $sources, started_at: $now, state: 'running'})
-""")
-FINISH_IMPORT = cypher("records.finish_import", """
-MATCH (r:ImportRun {id: $id})
-SET r.state = 'finished', r.finished_at = $now
-RETURN r.sources AS sources, r.started_at AS started_at
-""")
-SUPERSEDE_IMPORTS = cypher("records.supersede_imports", """
-UNWIND $ids AS i
-MATCH (r:ImportRun {id: i})
-WHERE r.state = 'running'
-SET r.state = 'superseded', r.superseded_by = $by, r.finished_at = $now
-""")
-EVER_USED = cypher("records.ever_used", """
-OPTIONAL MATCH (o:Organisation) WITH o LIMIT 1
-OPTIONAL MATCH (t:Tombstone) WITH o, t LIMIT 1
-RETURN o IS NOT NULL OR t IS NOT NULL AS used
-""")
-UNFINISHED_IMPORTS = cypher("records.unfinished_imports", """
-MATCH (r:ImportRun {state: 'running'})
-RETURN r.id AS id, r.sources AS sources, r.started_at AS started_at
-ORDER BY r.started_at
-""")
-
-
-def _provenance(p: dict[str, Any], viewer: Viewer) -> Provenance:
-    if p.get("feed_seq") is None:
-        # per view: a change this viewer cannot see is no new revision to it (`writes.py`)
-        view = viewer.view_of(p.get("owner") or p["id"])
-        revision = p.get("revision") if view == "whole" else p.get(f"{view}_revision", p.get("revision"))
-        updated = p.get("updated_at") if view == "whole" else p.get(f"{view}_updated_at", p.get("updated_at"))
-        return Provenance(p.get("publisher") or "", int(revision or 0), updated or "")
-    # merged from a peer: its revision is the publisher's, not our local write counter
-    return Provenance(p.get("publisher") or "", int(p.get("feed_revision") or 0), p.get("updated_at") or "",
-                      p.get("feed_audience"), int(p["feed_seq"]), p.get("feed_checkpoint"), p.get("fetched_at"),
-                      bool(p.get("redistribute")), bool(p.get("feed_stale")))
-
-
-def _organisation(p: dict[str, Any], viewer: Viewer) -> Organisation:
-    loc = Location(p.get("latitude"), p.get("longitude"), Precision(p.get("precision", "hidden")),
-                   p.get("country"), p.get("subdivision"))
-    whole = Organisation(
-        id=p["id"], name=p["name"], kind=p["kind"], visibility=Visibility(p["visibility"]),
-        aliases=list(p.get("aliases") or []), description=p.get("description") or "",
-        website=p.get("website") or "", languages=list(p.get("languages") or []),
-        contact_channels=list(p.get("contact_channels") or []),
-        identifiers=list(p.get("identifiers") or []), location=loc, source=p.get("source") or "",
-        provenance=_provenance(p, viewer),
-    )
-    return redact(whole, viewer, bool(p.get("place_withheld")))
-
-
-def _coverage(p: dict[str, Any]) -> list[Coverage]:
-    return sorted((Coverage(c["place"], Presence(c["presence"])) for c in p.get("coverage") or []),
-                  key=lambda c: (c.place, c.presence.value))
-
-
-def _service(p: dict[str, Any], viewer: Viewer, unplaced: bool = False) -> Service:
-    """`unplaced`: the provider is a shelter whose place this viewer may not see, so neither may it
-    see where the service works (`store.shelters`)."""
-    whole = Service(
-        id=p["id"], organisation=p["organisation"], name=p["name"], type=p["type"],
-        visibility=Visibility(p["visibility"]), description=p.get("description") or "",
-        eligibility=p.get("eligibility") or "", capacity=p.get("capacity"),
-        capacity_unit=p.get("capacity_unit") or "", capacity_confirmed=p.get("capacity_confirmed") or "",
-        response_hours=p.get("response_hours"), languages=list(p.get("languages") or []),
-        cost=p.get("cost") or "", status=p.get("status") or "active", coverage=_coverage(p),
-        groups=sorted(p.get("groups") or []), provenance=_provenance(p, viewer),
-    )
-    return redact(whole, viewer, unplaced)
 
 
 @dataclass
@@ -207,12 +88,6 @@ def _over_current(edit: Edit, read: Callable[[Tx], Awaitable[R | None]],
         return fields_of(found) if found is not None else {}
 
     return replace(edit, current=current)
-
-
-def _link_records(rows: list[dict[str, Any]]) -> list[Link]:
-    return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
-                 r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in LINK_PROPERTIES})
-            for r in rows]
 
 
 class Transaction:
@@ -333,7 +208,7 @@ class Store:
         An update's fields are laid over the record as it is under the edit's lock."""
         async def read_back(tx: Tx, record_id: str) -> Organisation | None:
             rows = await self.graph.run(tx, GET_ORGANISATIONS, ids=[record_id], **viewer.params)
-            return _organisation(rows[0]["n"], viewer) if rows else None
+            return organisation_of(rows[0]["n"], viewer) if rows else None
 
         if revision is not None:
             record_id = str(edit.fields["id"])
@@ -345,7 +220,7 @@ class Store:
     async def save_service(self, viewer: Viewer, edit: Edit, revision: int | None) -> Service | None:
         async def read_back(tx: Tx, record_id: str) -> Service | None:
             rows = await self.graph.run(tx, GET_SERVICES, ids=[record_id], **viewer.params)
-            return _service(rows[0]["s"], viewer, rows[0]["unplaced"]) if rows else None
+            return service_of(rows[0]["s"], viewer, rows[0]["unplaced"]) if rows else None
 
         if revision is not None:
             record_id = str(edit.fields["id"])
@@ -356,7 +231,7 @@ class Store:
 
     async def save_link(self, viewer: Viewer, edit: Edit, revision: int | None) -> Link | None:
         async def read_back(tx: Tx, source: str) -> list[Link]:
-            return _link_records(await self.graph.run(tx, LINKS["out"], ids=[source], **viewer.params))
+            return link_records(await self.graph.run(tx, LINKS["out"], ids=[source], **viewer.params))
 
         wanted = (edit.fields["type"], edit.fields["target"], edit.fields.get("key") or "")
 
@@ -478,7 +353,7 @@ class Store:
 
     async def organisations_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Organisation]:
         rows = await self.graph.read(GET_ORGANISATIONS, ids=ids, **viewer.params)
-        found = {r["n"]["id"]: _organisation(r["n"], viewer) for r in rows}
+        found = {r["n"]["id"]: organisation_of(r["n"], viewer) for r in rows}
         self._shown(viewer, "organisation", found.values())
         return found
 
@@ -520,8 +395,8 @@ class Store:
         total = int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
         var = "n" if kind == "organisation" else "s"
         shown = rows[:first]
-        items: list[Any] = [_organisation(r["n"], viewer) if kind == "organisation" else
-                            _service(r["s"], viewer, r["unplaced"]) for r in shown]
+        items: list[Any] = [organisation_of(r["n"], viewer) if kind == "organisation" else
+                            service_of(r["s"], viewer, r["unplaced"]) for r in shown]
         self._shown(viewer, kind, items)
         return Page(items=items, total=total, has_next=len(rows) > first,
                     cursors=[cursor(sort, r["k"], r[var]["id"]) for r in shown],
@@ -534,14 +409,14 @@ class Store:
         """Links leaving (`out`) or reaching (`in`) these organisations that the viewer may see: the
         link itself and both ends. A member sees its own organisation's links (its funding, say)
         whatever their visibility."""
-        links = _link_records(await self.graph.read(LINKS[direction], ids=organisation_ids, **viewer.params))
+        links = link_records(await self.graph.read(LINKS[direction], ids=organisation_ids, **viewer.params))
         self._shown(viewer, "link", links)
         return links
 
     async def services_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Service]:
         """Services the viewer may see, with a provider the viewer may see."""
         rows = await self.graph.read(GET_SERVICES, ids=ids, **viewer.params)
-        found = {r["s"]["id"]: _service(r["s"], viewer, r["unplaced"]) for r in rows}
+        found = {r["s"]["id"]: service_of(r["s"], viewer, r["unplaced"]) for r in rows}
         self._shown(viewer, "service", found.values())
         return found
 
@@ -595,7 +470,7 @@ class Store:
         rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)
         out: dict[str, list[Service]] = {oid: [] for oid in organisation_ids}
         for r in rows:
-            svc = _service(r["s"], viewer, r["unplaced"])
+            svc = service_of(r["s"], viewer, r["unplaced"])
             out.setdefault(svc.organisation, []).append(svc)
         self._shown(viewer, "service", [s for services in out.values() for s in services])
         return out
