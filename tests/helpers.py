@@ -97,3 +97,24 @@ def shown_in_cell(lat: float, lon: float, true_lat: float, true_lon: float, cell
                                                                      math.floor(true_lon / cell))
     shape = geometry.shape(place)
     return same_cell and (shape is None or shape.contains(lat, lon)) and (lat, lon) != (true_lat, true_lon)
+
+
+class Said(list[str]):
+    """A `Progress` that keeps every line, a loop's counts written out as the CLI words them."""
+
+    def __call__(self, message: str) -> None:
+        self.append(message)
+
+    def count(self, doing: str, done: int, unit: str, total: int | None = None, note: str = "") -> None:
+        self.append(f"{doing} {done}{'' if total is None else f' of {total}'} {unit}{f' {note}' if note else ''}")
+
+
+class OnEach(Said):
+    """A `Progress` that calls `then(line)` for each line."""
+
+    def __init__(self, then: Any) -> None:
+        super().__init__()
+        self.then = then
+
+    def append(self, line: str) -> None:
+        self.then(line)

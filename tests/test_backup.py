@@ -17,6 +17,7 @@ from directory.exchange import demo
 from directory.store import Store, backup
 from directory.store.engine.cypher import cypher
 from tests.conftest import WIPE, WIPE_TERMS
+from tests.helpers import OnEach, Said
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +76,7 @@ async def test_restore_writes_part_by_part_while_it_reads(store: Store) -> None:
 
     at_each_part: list[int] = []
     await backup.restore(store.graph, store.directory_id, reading(), "backup.jsonl",
-                         lambda message: at_each_part.append(read) if message.startswith("restored") else None,
+                         OnEach(lambda message: at_each_part.append(read) if message.startswith("restored") else None),
                          part_lines=20)
     assert len(at_each_part) == -(-(len(lines) - 1) // 20)  # one transaction per 20 lines
     # when part k is written, at most the next part has been read too: the file is never held whole
@@ -113,14 +114,18 @@ from pathlib import Path
 from directory.base.config import Settings
 from directory.store import backup, open_store
 
-def die_once_organisations_are_written(message):
-    if message.startswith("restored") and not message.startswith("restored 0 "):
-        os._exit(9)  # no clean-up of any kind: as if the machine stopped
+class DieOnceOrganisationsAreWritten:
+    def __call__(self, message):
+        pass
+
+    def count(self, doing, done, unit, total=None, note=""):
+        if doing == "restored" and done:
+            os._exit(9)  # no clean-up of any kind: as if the machine stopped
 
 async def main():
     async with open_store(Settings(data_dir=Path(sys.argv[1]), directory_id="test")) as store:
         with open(sys.argv[2], encoding="utf-8") as f:
-            await backup.restore(store.graph, "test", f, sys.argv[2], die_once_organisations_are_written, part_lines=20)
+            await backup.restore(store.graph, "test", f, sys.argv[2], DieOnceOrganisationsAreWritten(), part_lines=20)
 
 asyncio.run(main())
 """
@@ -144,8 +149,8 @@ async def test_a_restore_killed_half_way_is_reported_and_run_again_from_scratch(
     with pytest.raises(RestoreRefused, match="--discard-unfinished"):  # the store may be in use since: ask first
         await backup.restore(store.graph, store.directory_id, lines, str(file))
     assert 0 < (await store.graph.read(backup.COUNT_RECORDS))[0]["n"]
-    said: list[str] = []
-    counts = await backup.restore(store.graph, store.directory_id, lines, str(file), said.append,
+    said = Said()
+    counts = await backup.restore(store.graph, store.directory_id, lines, str(file), said,
                                   discard_unfinished=True)
     assert "did not finish" in said[0] and counts["organisations"] == 60
     assert await backup.unfinished(store.graph) == []

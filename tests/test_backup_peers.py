@@ -23,7 +23,7 @@ from directory.store.federation import peers
 from federation.canonical import canonical
 from tests.conftest import WIPE, LiveServer
 from tests.feeds import Publisher
-from tests.helpers import load, org, service
+from tests.helpers import Said, load, org, service
 from tests.peer_server import Peer
 from tests.test_federation_received import P, link, organisation, pull
 from tests.test_federation_received import service as peer_service
@@ -43,8 +43,8 @@ async def dump(store: Store) -> list[str]:
     return [line async for line in backup.dump(store.graph, store.directory_id)]
 
 
-async def restore(store: Store, lines: list[str], said: list[str], **options: Any) -> dict[str, int]:
-    return await backup.restore(store.graph, store.directory_id, lines, "backup.jsonl", said.append, **options)
+async def restore(store: Store, lines: list[str], said: Said, **options: Any) -> dict[str, int]:
+    return await backup.restore(store.graph, store.directory_id, lines, "backup.jsonl", said, **options)
 
 
 def peer_with_casa_and_gone() -> Publisher:
@@ -71,7 +71,7 @@ async def test_a_fresh_data_folder_restores_none_of_a_peers_records(store: Store
     lines = await dump(store)
     assert not [line for line in lines if P in line]  # (1) the backup holds our records only
     await store.graph.write(WIPE)  # a fresh data folder: no Peer, no cursor, nothing to remove them with
-    said: list[str] = []
+    said = Said()
     counts = await restore(store, lines, said)
     assert (counts["organisations"], counts["services"]) == (2, 1)
     assert await store.graph.read(PEERS_RECORDS) == []
@@ -95,7 +95,7 @@ async def test_after_a_restore_each_peer_is_read_again_from_the_start(store: Sto
         # organisations and services only, so the peer and our place in its log stay
         await store.graph.write(backup.MARK, id="restore-died", source="earlier.jsonl", now="2026-11-21T00:00:00Z",
                                 new_terms=[])
-        said: list[str] = []
+        said = Said()
         await restore(store, lines, said, discard_unfinished=True)
         assert await peers.one(store.graph, P) is not None
         assert await peers.feed_state(store.graph, P, "public") is None  # forgotten: read from the start
@@ -148,7 +148,7 @@ async def crafted(store: Store, directory: str = "test") -> list[str]:
 
 async def test_a_backup_holding_another_publishers_records_restores_only_ours(store: Store) -> None:
     lines = await crafted(store)
-    said: list[str] = []
+    said = Said()
     counts = await restore(store, lines, said)
     assert (counts["organisations"], counts["services"]) == (2, 1)
     assert await store.graph.read(PEERS_RECORDS) == []

@@ -19,7 +19,7 @@ import pytest
 
 from directory.base.clock import now
 from directory.cli import parser
-from directory.cli.runner import Progress
+from directory.cli.runner import Reporter
 from directory.exchange import demo
 from directory.jobs.tables import Column, Table
 from directory.store import Peer, Store, running_store
@@ -270,11 +270,11 @@ def test_a_table_at_a_narrow_width_keeps_the_name_that_matters_whole(monkeypatch
 def test_progress_lines_carry_a_rate_and_the_time_left_at_most_once_a_second(
         capsys: pytest.CaptureFixture[str]) -> None:
     clock = [100.0]
-    progress = Progress(clock=lambda: clock[0])
+    progress = Reporter(clock=lambda: clock[0])
     progress("orgs.csv: 10000 organisations rows")
     for sent in range(1000, 10001, 1000):  # a chunk every quarter of a second
         clock[0] += 0.25
-        progress(f"sent {sent} of 10000 rows to the store")
+        progress.count("sent", sent, "rows", 10000, note="to the store")
     progress("wrote 3 organisations in one transaction")
     progress.count("backed up", 5000, "lines")
     out, err = capsys.readouterr()
@@ -291,11 +291,12 @@ def test_progress_lines_carry_a_rate_and_the_time_left_at_most_once_a_second(
     assert re.fullmatch(r"backed up 5000 lines; \d+ lines/s", lines[-1])
 
     read = [0, 1000]  # a restore: its time left from how much of the file was read
-    restore = Progress(clock=lambda: clock[0], position=lambda: (read[0], read[1]))
+    restore = Reporter(clock=lambda: clock[0], position=lambda: (read[0], read[1]))
     clock[0] += 2
     read[0] = 250
-    restore("restored 300 organisations and 100 services")
-    assert capsys.readouterr().err == "restored 300 organisations and 100 services; 200 records/s, about 6.0 s left\n"
+    restore.count("restored", 400, "records", note="(300 organisations, 100 services)")
+    assert capsys.readouterr().err == ("restored 400 records (300 organisations, 100 services); 200 records/s, "
+                                       "about 6.0 s left\n")
 
 
 async def _proposal(store: Store) -> None:

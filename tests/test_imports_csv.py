@@ -10,7 +10,7 @@ from directory.exchange import importer
 from directory.formats import hxl
 from directory.store import Filter as OrganisationFilter
 from directory.store import Store
-from tests.helpers import ORG_TAGS, csv_bytes, load, org, service
+from tests.helpers import ORG_TAGS, OnEach, csv_bytes, load, org, service
 
 pytestmark = pytest.mark.anyio
 
@@ -173,10 +173,12 @@ class Interrupted(Exception):
     """Raised from the progress callback: the import stops as if the machine had, once a part is committed."""
 
 
-def interrupt_after_a_part(message: str) -> None:
-    if message.startswith("wrote "):
+def _interrupt(line: str) -> None:
+    if line.startswith("wrote "):
         raise Interrupted
 
+
+interrupt_after_a_part = OnEach(_interrupt)
 
 async def test_a_staged_import_interrupted_and_run_again_is_no_longer_unfinished(store: Store) -> None:
     def parsed(source: str, prefix: str) -> list[importer.Parsed]:

@@ -136,7 +136,7 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
                           '{ cells { providerIds } } }')
     assert gaps["coverageGaps"]["cells"][0]["providerIds"] == []
 
-    await exports.export_csv(store, ANONYMOUS, tmp_path, lambda _: None)
+    await exports.export_csv(store, ANONYMOUS, tmp_path)
     with (tmp_path / "organisations.csv").open(encoding="utf-8") as f:
         rows = list(csv.reader(f))
     tags, shelter = rows[1], next(r for r in rows if "test:safe-house" in r or "safe-house" in r)

@@ -14,7 +14,7 @@ from directory.base.config import Settings
 from directory.base.files import private_open
 from directory.base.terminal import out
 from directory.cli import jobs as cli_jobs
-from directory.cli.runner import Progress, run_with_store, verb
+from directory.cli.runner import Reporter, run_with_store, verb
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
@@ -45,7 +45,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         return
 
     async def work(store: Store) -> WriteCounts | int:
-        progress = Progress()
+        progress = Reporter()
         inputs = importer.read_files(args.format, args.files, args.kind, args.default_kind, progress)
         return await importer.import_inputs(store, inputs, args.check, progress)
 
@@ -65,7 +65,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     viewer: Viewer = AUDIENCES[args.audience]
     export = exports.export_hsds if args.format == "hsds" else exports.export_csv
-    counts = run_with_store(settings, lambda store: export(store, viewer, Path(args.output), Progress()))
+    counts = run_with_store(settings, lambda store: export(store, viewer, Path(args.output), Reporter()))
     out(f"exported {', '.join(f'{n} {kind}' for kind, n in counts.items())} to {args.output}")
     if not any(counts.values()):
         cli_jobs.say_empty(args, "no records to export")
@@ -73,7 +73,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> int:
-        progress = Progress()
+        progress = Reporter()
         n = 0
         tmp = Path(args.output + ".tmp")
         with private_open(tmp, "w", encoding="utf-8") as f:  # it holds restricted records
@@ -100,7 +100,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
         read[0] = size  # read to the end, whatever the characters' bytes
 
     async def work(store: Store) -> dict[str, int]:
-        progress = Progress(position=lambda: (min(read[0], size), size))
+        progress = Reporter(position=lambda: (min(read[0], size), size))
         with open(args.file, encoding="utf-8") as f:
             counts = await store.backups.restore(counted(f), args.file, progress,
                                                  discard_unfinished=args.discard_unfinished)
@@ -130,7 +130,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
         return
 
     async def work(store: Store) -> WriteCounts:
-        progress = Progress()
+        progress = Reporter()
         progress(f"building {args.orgs} organisations (seed {args.seed})")
         batch = generate.build(args.orgs, args.seed, settings.directory_id)
         progress(f"generated {len(batch.organisations)} organisations, {len(batch.services)} services, "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import textwrap
 import threading
@@ -40,34 +39,19 @@ def run_with_store(settings: Settings, work: Callable[[Store], Awaitable[Any]]) 
     return asyncio.run(run())
 
 
-# A count in a message: `sent 4000 of 10000 rows`, `exported 5000 organisations` (not `2024.csv`).
-_COUNT = re.compile(r"(?<![\w.])(\d+)(?: of (\d+))? ([^\W\d_]+)")
-_NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
-
-
 @dataclass
-class _Series:
-    """The lines of one loop: the same message with other numbers."""
-
-    origin: float  # when its work began: the moment of the message before its first line
+class _Loop:
+    origin: float  # when its work began: the moment of the line before its first count
     done: int = 0
     printed: float | None = None
 
 
-class Progress:
-    """A `progress(message)` callback that adds rate and time left, at most a line a second per loop.
-
-    Library code reports plain messages (`importer`, `exports`, backups). Messages that differ only
-    in their numbers are one loop, and a count in them (`sent 4000 of 10000 rows`) gets the rate
-    since the loop began and, when the total is known, the time left: `sent 4000 of 10000 rows;
-    812 rows/s, about 7.4 s left`. Several counts without a total add up (`restored 7000
-    organisations and 2952 services`: 9952 records). A count without a total gets its rate from
-    the loop's second line (its first could be a count said once, `skipped 3 links`), or from the
-    first when the verb reports it with `count`; its time left can come from `position`, a (done,
-    total) of something else, such as the characters of the file being read. A loop's lines after
-    its first are printed at most once every `every` seconds (the last one, `N of N`, always); any
-    other message is printed as it comes. Safe to call from worker threads.
-    """
+class Reporter:
+    """`Progress` on stderr: lines as they come, and each loop's counts (`count`) with the rate since
+    the loop began and, when the total is known, the time left, at most one line every `every`
+    seconds (the last of a loop, N of N, always). Without a total, the time left can come from
+    `position`, a (done, total) of something else, such as the characters of the file being read.
+    Safe to call from worker threads (an import validates in one)."""
 
     def __init__(self, write: Callable[[str], None] = progress, every: float = 1.0,
                  clock: Callable[[], float] = time.monotonic,
@@ -77,57 +61,38 @@ class Progress:
         self._clock = clock
         self._position = position
         self._started = self._last = clock()
-        self._series: dict[str, _Series] = {}
+        self._loops: dict[tuple[str, str], _Loop] = {}
         self._lock = threading.Lock()
 
     def __call__(self, message: str) -> None:
-        self._report(message, loop=False)
-
-    def count(self, doing: str, done: int, unit: str, total: int | None = None) -> None:
-        """Report a loop's count, with its rate from the first line: `count("backed up", 30000, "lines")`."""
-        self._report(f"{doing} {done}{'' if total is None else f' of {total}'} {unit}", loop=True)
-
-    def _report(self, message: str, loop: bool) -> None:
         with self._lock:
-            line = self._line(message, loop)
-            if line is not None:
-                self._write(line)
+            self._last = self._clock()
+            self._write(message)
 
-    def _line(self, message: str, loop: bool) -> str | None:
-        now, before = self._clock(), self._last
-        self._last = now
-        found = _COUNT.findall(message)
-        if not found:
-            return message
-        whole = next((c for c in found if c[1]), None)  # `N of M` counts; else all counts add up
-        if whole is not None:
-            done, total, unit = int(whole[0]), int(whole[1]), whole[2]
-        else:
-            done, total = sum(int(c[0]) for c in found), None
-            unit = found[0][2] if len({c[2] for c in found}) == 1 else "records"
-        key = _NUMBER.sub("#", message)
-        series = self._series.get(key)
-        first = series is None or done < series.done  # a smaller count: the loop began again (a retry)
-        if series is None or first:
-            series = self._series[key] = _Series(before)
-        final = total is not None and done >= total
-        series.done = done
-        if not first and not final and series.printed is not None and now - series.printed < self._every:
-            return None
-        series.printed = now
-        place = self._position() if self._position else None
-        if total is None and first and not loop and not (place and 0 < place[0] < place[1]):
-            return message  # a count said once (`skipped 3 links`), or the first line of a loop: no rate yet
-        elapsed = max(now - series.origin, 1e-3)
-        rate = done / elapsed
-        said = f"{message}; {_rate(rate)} {unit}/s"
-        if final:
-            return f"{said} over {_duration(elapsed)}"
-        if total is not None and rate > 0:
-            return f"{said}, about {_duration((total - done) / rate)} left"
-        if place and 0 < place[0] < place[1]:
-            return f"{said}, about {_duration((now - self._started) * (place[1] - place[0]) / place[0])} left"
-        return said
+    def count(self, doing: str, done: int, unit: str, total: int | None = None, note: str = "") -> None:
+        with self._lock:
+            now, before = self._clock(), self._last
+            self._last = now
+            loop = self._loops.get((doing, unit))
+            if loop is None or done < loop.done:  # a smaller count: the loop began again (a retried transaction)
+                loop = self._loops[(doing, unit)] = _Loop(before)
+            final = total is not None and done >= total
+            loop.done = done
+            if not final and loop.printed is not None and now - loop.printed < self._every:
+                return
+            loop.printed = now
+            elapsed = max(now - loop.origin, 1e-3)
+            rate = done / elapsed
+            said = f"{doing} {done}{'' if total is None else f' of {total}'} {unit}{f' {note}' if note else ''}; " \
+                   f"{_rate(rate)} {unit}/s"
+            place = self._position() if self._position else None
+            if final:
+                said += f" over {_duration(elapsed)}"
+            elif total is not None and rate > 0:
+                said += f", about {_duration((total - done) / rate)} left"
+            elif place and 0 < place[0] < place[1]:
+                said += f", about {_duration((now - self._started) * (place[1] - place[0]) / place[0])} left"
+            self._write(said)
 
 
 def _rate(per_second: float) -> str:

@@ -8,16 +8,16 @@ is written owner-only (`directory.base.files`): temporary files 0600, renamed in
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from directory.base.files import private_folder, private_open
+from directory.base.progress import QUIET, Progress
 from directory.domain.viewer import Viewer
 from directory.formats import hsds, hxl
 from directory.store import Store
 
 
-async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Callable[[str], None]) -> dict[str, int]:
+async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Progress = QUIET) -> dict[str, int]:
     """Write `out/organizations.json` and `out/services.json` as HSDS 3.0 JSON arrays."""
     private_folder(out)
     counts = {"organizations": 0, "services": 0}
@@ -36,7 +36,8 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Callabl
                     svcs_file.write(("," if counts["services"] else "") + "\n" +
                                     json.dumps(hsds.service_to_hsds(svc), ensure_ascii=False))
                     counts["services"] += 1
-            progress(f"exported {counts['organizations']} organisations, {counts['services']} services")
+            progress.count("exported", counts["organizations"], "organisations",
+                           note=f"with {counts['services']} services")
         orgs_file.write("\n]\n")
         svcs_file.write("\n]\n")
     orgs_tmp.replace(out / "organizations.json")
@@ -44,7 +45,7 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Callabl
     return counts
 
 
-async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Callable[[str], None]) -> dict[str, int]:
+async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Progress = QUIET) -> dict[str, int]:
     """Write `out/organisations.csv`, `services.csv` and `links.csv` in the HXL format imports read."""
     private_folder(out)
     counts = {"organisations": 0, "services": 0, "links": 0}
@@ -66,7 +67,7 @@ async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Callable
                 links.write(hxl.link_cells(link))
                 counts["links"] += 1
             counts["organisations"] += len(page)
-            progress(f"exported {counts['organisations']} organisations")
+            progress.count("exported", counts["organisations"], "organisations")
     for kind, tmp in names.items():
         tmp.replace(out / f"{kind}.csv")
     return counts

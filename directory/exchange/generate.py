@@ -9,10 +9,10 @@ network and restricted records, and shelters that are never public. Every name s
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from pathlib import Path
 
 from directory.base.clock import now
+from directory.base.progress import QUIET, Progress
 from directory.domain import places, taxonomy
 from directory.domain.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
 from directory.formats import hxl
@@ -133,7 +133,7 @@ def write_csv(folder: Path, n: int, seed: int, directory_id: str) -> None:
 CHUNK = 2000  # records written at a time, one progress line at most for each
 
 
-async def load(store: Store, batch: Batch, progress: Callable[[str], None] = lambda _: None) -> WriteCounts:
+async def load(store: Store, batch: Batch, progress: Progress = QUIET) -> WriteCounts:
     """Write a batch in one transaction, all or nothing as `Store.upsert` does, a line per chunk written."""
     parts: list[tuple[list[Organisation], list[Service], list[Link]]] = [
         *((batch.organisations[i:i + CHUNK], [], []) for i in range(0, len(batch.organisations), CHUNK)),
@@ -147,7 +147,7 @@ async def load(store: Store, batch: Batch, progress: Callable[[str], None] = lam
         for orgs, services, links in parts:
             counts += await tx.write(orgs, services, links, stamp)
             sent += len(orgs) + len(services) + len(links)
-            progress(f"sent {sent} of {total} records to the store (one transaction, committed at the end)")
+            progress.count("sent", sent, "records", total, note="to the store (one transaction, committed at the end)")
         return counts
 
     return await store.transaction(work)  # notes the restricted records it wrote, as `upsert` does

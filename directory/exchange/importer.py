@@ -20,13 +20,14 @@ unfinished import, and running the same import again completes it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from directory.base.bulk import paused_gc
 from directory.base.clock import now
+from directory.base.progress import QUIET, Progress
 from directory.domain import validation
 from directory.domain.errors import BadArgument, Problem, ValidationFailed
 from directory.domain.model import Link, Organisation, Service
@@ -35,7 +36,6 @@ from directory.formats import hsds, hxl, iati, indicators
 from directory.formats.parsed import Batch, Parsed
 from directory.store import Prepared, Store, Transaction, WriteCounts, prepare
 
-Progress = Callable[[str], None]
 # a file's rows in, records out
 __all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "read_files", "run", "validate"]
 
@@ -62,8 +62,6 @@ class _Outcome:
     references: list[_Reference] = field(default_factory=list)
 
 
-def _quiet(_: str) -> None:
-    return None
 
 
 class _Validator:
@@ -107,7 +105,7 @@ class _Validator:
                     yield parsed.kind, pending, rows
                     pending, rows = [], 0
                 if n % 20000 == 0:
-                    self.progress(f"{parsed.source}: validated {n} of {len(parsed.rows)} rows")
+                    self.progress.count(f"{parsed.source}: validated", n, "rows", len(parsed.rows))
             if pending:
                 yield parsed.kind, pending, rows
 
@@ -148,7 +146,7 @@ def _split(records: list[Any]) -> tuple[list[Organisation], list[Service], list[
     return orgs, services, links
 
 
-async def run(store: Store, inputs: list[Parsed], progress: Progress = _quiet,
+async def run(store: Store, inputs: list[Parsed], progress: Progress = QUIET,
               atomic_rows: int = ATOMIC_ROWS) -> WriteCounts:
     """Validate and write `inputs`; ValidationFailed lists every problem and nothing is written."""
     with paused_gc():
@@ -182,7 +180,7 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress) ->
             return await tx.write_prepared(rows, stamp)
 
         counts += await store.transaction(work)
-        progress(f"wrote {done} of {total} {kind}")
+        progress.count("wrote", done, kind, total)
     await store.finish_import(run_id)
     return counts
 
@@ -224,7 +222,7 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress) ->
             if not validator.outcome.problems:  # once something is wrong, only keep validating
                 counts += await tx.write(*_split(records), stamp)
                 sent += rows
-                progress(f"sent {sent} of {total} rows to the store (one transaction, committed at the end)")
+                progress.count("sent", sent, "rows", total, note="to the store (one transaction, committed at the end)")
         await _check(store, validator, inputs, tx)
         return counts
 
@@ -253,7 +251,7 @@ async def _check(store: Store, validator: _Validator, inputs: list[Parsed], tx: 
         raise ValidationFailed(", ".join(sorted({p.source for p in problems})), problems)
 
 
-async def validate(store: Store, inputs: list[Parsed], progress: Progress = _quiet) -> Batch:
+async def validate(store: Store, inputs: list[Parsed], progress: Progress = QUIET) -> Batch:
     """Every record of every input, checked but not written (`directory import --check`)."""
     validator = _Validator(inputs, store.directory_id, await store.vocabulary(), progress)
     batch = Batch()
@@ -267,7 +265,7 @@ async def validate(store: Store, inputs: list[Parsed], progress: Progress = _qui
 
 
 def read_files(file_format: str, files: list[str], kind: str | None = None, default_kind: str | None = None,
-               progress: Progress = _quiet) -> list[Parsed]:
+               progress: Progress = QUIET) -> list[Parsed]:
     """The rows of CSV (HXL) files, or of an HSDS 3.0 folder (`files[0]`), not yet checked."""
     if file_format == "hsds":
         folder = Path(files[0])
@@ -287,7 +285,7 @@ def read_files(file_format: str, files: list[str], kind: str | None = None, defa
 
 
 async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
-                        progress: Progress = _quiet) -> WriteCounts | int:
+                        progress: Progress = QUIET) -> WriteCounts | int:
     """Records (counts of what changed), or need indicators on their own (how many rows); with
     `check`, validated and counted only, nothing written."""
     if any(p.kind == "indicators" for p in inputs):

@@ -55,6 +55,7 @@ from typing import Any
 
 from directory.base.bulk import paused_gc
 from directory.base.clock import now
+from directory.base.progress import QUIET, Progress
 from directory.domain.errors import Problem, RestoreRefused, ValidationFailed
 from directory.domain.model import LINK_TYPES
 from directory.domain.validation import LOCAL_ID
@@ -372,7 +373,7 @@ async def _wipe(graph: Graph, new_terms: list[str]) -> None:
         await graph.write(WIPE_TERMS, keys=new_terms)
 
 
-def _say_skipped(skipped: Counter[str], directory: str, progress: Callable[[str], None]) -> None:
+def _say_skipped(skipped: Counter[str], directory: str, progress: Progress) -> None:
     """Tell the operator what was left out and why (counts only: no text from the file reaches the terminal)."""
     for why, text in (("publisher", f"published by another directory than {directory}: a peer's records come back "
                                     "only from its own signed log, at its next sync"),
@@ -384,7 +385,7 @@ def _say_skipped(skipped: Counter[str], directory: str, progress: Callable[[str]
         progress(f"skipped {skipped['link']} link(s) to, from or published by another directory")
 
 
-async def _read_peers_again(graph: Graph, progress: Callable[[str], None]) -> int:
+async def _read_peers_again(graph: Graph, progress: Progress) -> int:
     """Forget our place in every peer's logs, so the next sync reads each from its start through
     today's checks: what the peer still publishes comes back, what it withdrew since stays away."""
     known = [p.id for p in await peers.all_peers(graph)]
@@ -399,7 +400,7 @@ async def _read_peers_again(graph: Graph, progress: Callable[[str], None]) -> in
 
 
 async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source: str,
-                  progress: Callable[[str], None] = lambda _: None, part_lines: int = PART,
+                  progress: Progress = QUIET, part_lines: int = PART,
                   discard_unfinished: bool = False) -> dict[str, int]:
     """Load a backup of this directory (`directory_id`) into a store that holds no organisations or
     services, part by part: only its own records, never a peer's (see the module docstring).
@@ -457,7 +458,8 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
                 counts["organisations"] += part.organisations
                 counts["services"] += part.services
                 skipped += part.skipped
-                progress(f"restored {counts['organisations']} organisations and {counts['services']} services")
+                progress.count("restored", counts["organisations"] + counts["services"], "records",
+                               note=f"({counts['organisations']} organisations, {counts['services']} services)")
                 del part
                 gc.collect()  # once a part: each transaction leaves reference cycles that hold its rows
             dropped = (await graph.write(DROP_STUBS))[0]["n"]
@@ -490,7 +492,7 @@ class Backups:
     def dump(self, page: int = PAGE) -> AsyncIterator[str]:
         return dump(self._graph, self._directory_id, page)
 
-    async def restore(self, lines: Iterable[str], source: str, progress: Callable[[str], None] = lambda _: None,
+    async def restore(self, lines: Iterable[str], source: str, progress: Progress = QUIET,
                       part_lines: int = PART, discard_unfinished: bool = False) -> dict[str, int]:
         """Restore, then decide the lonely shelters again with this process's setting, not the backup's."""
         counts = await restore(self._graph, self._directory_id, lines, source, progress, part_lines,
