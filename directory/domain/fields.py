@@ -100,11 +100,6 @@ def sees(viewer: Viewer, field: Field) -> bool:
     return shown_in(viewer.view, field, viewer.role == "steward")
 
 
-def of_audience(declared: dict[str, Field], audience: Audience) -> tuple[str, ...]:
-    """The fields declared for exactly this audience (say, the network-only ones)."""
-    return tuple(name for name, f in declared.items() if f.audience is audience)
-
-
 def merged(declared: dict[str, Field]) -> tuple[str, ...]:
     return tuple(name for name, f in declared.items() if f.merged)
 

@@ -257,13 +257,8 @@ class Store:
     async def upsert(self, organisations: list[Organisation], services: list[Service],
                      links: list[Link]) -> WriteCounts:
         """Write validated records in one transaction: all of them, or none."""
-
-        async def work(tx: Tx) -> WriteCounts:
-            return await self.write(tx, organisations, services, links, now())
-
-        counts = await self.graph.write_tx(work)
-        self.written(STEWARD, counts)
-        return counts
+        stamp = now()
+        return await self.transaction(lambda tx: tx.write(organisations, services, links, stamp))
 
     def written(self, viewer: Viewer, counts: WriteCounts) -> None:
         """Note the restricted records a bulk write changed in the audit log (who, which, when)."""

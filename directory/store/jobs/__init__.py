@@ -7,7 +7,8 @@ lines as reading those records through GraphQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from directory.domain import places
 from directory.domain.model import Indicator
@@ -17,59 +18,46 @@ from directory.store.jobs import gaps, partners, referrals
 from directory.store.records import coverage, needs
 from directory.store.shown import Shown
 
+T = TypeVar("T")
+
 
 class JobReads:
     def __init__(self, graph: Graph, note: Callable[[Viewer, Shown], None]) -> None:
         self._graph = graph
         self._note = note
 
-    async def gap_offers(self, viewer: Viewer, types: list[str] | None,
-                         group: str | None) -> dict[str, list[gaps.Offer]]:
+    async def _noted(self, viewer: Viewer, read: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """`read` for this viewer, then the restricted records it gave noted in the audit log."""
         shown = Shown()
-        found = await gaps.offers(self._graph, viewer, types, group, shown)
+        found = await read(self._graph, viewer, shown, *args)
         self._note(viewer, shown)
         return found
 
+    async def gap_offers(self, viewer: Viewer, types: list[str] | None,
+                         group: str | None) -> dict[str, list[gaps.Offer]]:
+        return await self._noted(viewer, gaps.offers, types, group)
+
     async def grants(self, viewer: Viewer, recipients: list[str], since: int) -> list[gaps.Grant]:
-        shown = Shown()
-        found = await gaps.grants(self._graph, viewer, recipients, since, shown)
-        self._note(viewer, shown)
-        return found
+        return await self._noted(viewer, gaps.grants, recipients, since)
 
     async def indicators(self, viewer: Viewer, names: list[str] | None = None) -> list[Indicator]:
         return await needs.read(self._graph, viewer.params, names)
 
-    async def indicator_names(self, viewer: Viewer) -> list[str]:
-        return await needs.names(self._graph, viewer.params)
-
     async def partners_reaching(self, viewer: Viewer, source: str, types: list[str],
                                 where: places.Place) -> list[partners.Candidate]:
-        shown = Shown()
-        found = await partners.reaching(self._graph, viewer, source, types, where, shown)
-        self._note(viewer, shown)
-        return found
+        return await self._noted(viewer, partners.reaching, source, types, where)
 
     async def partners_near(self, viewer: Viewer, source: str, types: list[str], latitude: float, longitude: float,
                             radius_km: float) -> list[partners.Candidate]:
-        shown = Shown()
-        found = await partners.near(self._graph, viewer, source, types, latitude, longitude, radius_km, shown)
-        self._note(viewer, shown)
-        return found
+        return await self._noted(viewer, partners.near, source, types, latitude, longitude, radius_km)
 
     async def referral_graph(self, viewer: Viewer, source: str, service_type: str, where: places.Place,
                              max_hops: int, group: str | None = None,
                              language: str | None = None) -> referrals.ReferralGraph:
-        shown = Shown()
-        found = await referrals.fetch(self._graph, viewer, source, service_type, where, max_hops, shown, group,
-                                      language)
-        self._note(viewer, shown)
-        return found
+        return await self._noted(viewer, referrals.fetch, source, service_type, where, max_hops, group, language)
 
     async def vetters(self, viewer: Viewer, ids: list[str]) -> dict[str, list[str]]:
-        shown = Shown()
-        found = await referrals.vetters(self._graph, viewer, ids, shown)
-        self._note(viewer, shown)
-        return found
+        return await self._noted(viewer, referrals.vetters, ids)
 
     async def provider_counts(self, viewer: Viewer, wanted: list[places.Place],
                               group: str | None = None) -> dict[str, list[coverage.ProviderCount]]:

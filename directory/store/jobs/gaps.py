@@ -62,8 +62,8 @@ class Grant:
     year: int | None
 
 
-async def offers(graph: Graph, viewer: Viewer, types: list[str] | None, group: str | None,
-                 shown: Shown) -> dict[str, list[Offer]]:
+async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str] | None,
+                 group: str | None) -> dict[str, list[Offer]]:
     """Service type to the visible active offers of it (for `group`: those serving it or open to all)."""
     rows = await graph.read(OFFERS, types=types, **viewer.params)
     network = sees(viewer, SERVICE["capacity"])
@@ -87,7 +87,7 @@ def _places(entries: list[str]) -> dict[str, bool]:
     return out
 
 
-async def grants(graph: Graph, viewer: Viewer, recipients: list[str], since: int, shown: Shown) -> list[Grant]:
+async def grants(graph: Graph, viewer: Viewer, shown: Shown, recipients: list[str], since: int) -> list[Grant]:
     """Funding to these organisations from `since` on (or undated) that the viewer may see."""
     rows = await graph.read(GRANTS, ids=recipients, since=since, **viewer.params)
     shown.add("organisation", [r["donor"] for r in rows if r["visibility"][0] == RESTRICTED])

@@ -70,16 +70,16 @@ def _candidates(rows: list[dict[str, Any]], shown: Shown) -> list[Candidate]:
             for r in rows]
 
 
-async def reaching(graph: Graph, viewer: Viewer, source: str, types: list[str], where: places.Place,
-                   shown: Shown) -> list[Candidate]:
+async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str, types: list[str],
+                   where: places.Place) -> list[Candidate]:
     """Organisations (not `source`) with a visible active service of these types reaching `where`."""
     rows = await graph.read(IN_PLACE, id=source, types=types, areas=places.enclosing(where.code),
                             country=where.code if where.kind == "country" else None, **viewer.params)
     return _candidates(rows, shown)
 
 
-async def near(graph: Graph, viewer: Viewer, source: str, types: list[str], latitude: float, longitude: float,
-               radius_km: float, shown: Shown) -> list[Candidate]:
+async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str, types: list[str], latitude: float,
+               longitude: float, radius_km: float) -> list[Candidate]:
     """Organisations whose published point is within the box around a circle of `radius_km`;
     the caller measures the exact distance."""
     dlat = radius_km / 111.0

@@ -75,8 +75,9 @@ class ReferralGraph:
     offers: list[Offer]
 
 
-async def fetch(graph: Graph, viewer: Viewer, source: str, service_type: str, where: places.Place,
-                max_hops: int, shown: Shown, group: str | None = None, language: str | None = None) -> ReferralGraph:
+async def fetch(graph: Graph, viewer: Viewer, shown: Shown, source: str, service_type: str,
+                where: places.Place, max_hops: int, group: str | None = None,
+                language: str | None = None) -> ReferralGraph:
     """Everything the viewer may see within `max_hops` referrals of `source`. Raises NotFound for a
     source the viewer may not see, in the same words as for one that does not exist."""
     if not await graph.read(START, id=source, **viewer.params):
@@ -106,7 +107,7 @@ async def fetch(graph: Graph, viewer: Viewer, source: str, service_type: str, wh
     return ReferralGraph(source, referrals, offers)
 
 
-async def vetters(graph: Graph, viewer: Viewer, ids: list[str], shown: Shown) -> dict[str, list[str]]:
+async def vetters(graph: Graph, viewer: Viewer, shown: Shown, ids: list[str]) -> dict[str, list[str]]:
     """The names of the organisations that vouch for each of these, where the viewer may see both."""
     out: dict[str, list[str]] = {}
     for r in await graph.read(VETTERS, ids=ids, **viewer.params):
