@@ -20,16 +20,25 @@ class NearInput:
 @strawberry.input(description="All given conditions must hold. Places are ISO 3166 codes; the rest taxonomy codes.")
 class ListFilter:
     kind: str | None = strawberry.field(default=None, description="Organisation kind (the provider's, for services).")
-    service_type: str | None = None
+    service_type: str | None = strawberry.field(
+        default=None, description="Of this type, or (for grants) paying for it: relocation finds the grants that "
+                                  "pay for relocation.")
     country: str | None = strawberry.field(default=None, description="Based in, or offering a service there.")
     subdivision: str | None = strawberry.field(default=None, description="ISO 3166-2, e.g. CO-ANT.")
     region: str | None = strawberry.field(default=None, description="region:Africa, subregion:Western Asia, or M49.")
     group: str | None = strawberry.field(default=None, description="Defender group served by one of its services.")
-    language: str | None = strawberry.field(default=None, description="ISO 639-1 code.")
+    language: str | None = strawberry.field(
+        default=None, description="ISO 639-1 or 639-3 code: a service's languages or the languages it takes requests "
+                                  "in (a service taking requests in any language matches every language).")
     verified: bool | None = strawberry.field(
         default=None, description="Vetted, in a link this directory published, by an organisation you may see.")
     updated_since: str | None = strawberry.field(default=None, description="ISO 8601 date or date and time.")
     organisation: str | None = strawberry.field(default=None, description="Services of this provider (record id).")
+    status: str | None = strawberry.field(default=None, description="Services: active, paused or closed.")
+    taking_requests: bool | None = strawberry.field(
+        default=None, description="Services: active, and inside an intake window if they have any, on `today`.")
+    today: str | None = strawberry.field(default=None, description="The day `takingRequests` is asked for, "
+                                                                   "YYYY-MM-DD; today when not given.")
     near: NearInput | None = None
 
     def to_store(self) -> Filter:
@@ -72,6 +81,29 @@ class OrganisationInput:
     longitude: float | None = strawberry.UNSET
     precision: Precision | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
+    verified_on: str | None = strawberry.UNSET
+    verified_by: str | None = strawberry.UNSET
+    verified_source: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="One way to ask for help, with who may see it (network when not given).")
+class IntakeChannelInput:
+    kind: str
+    value: str
+    visibility: Visibility = Visibility.NETWORK
+
+    def as_text(self) -> str:
+        return f"{self.visibility.value} {self.kind}:{self.value}"
+
+
+@strawberry.input(description="An intake window or open call: dates as YYYY-MM-DD; no closing date for open-ended.")
+class IntakeWindowInput:
+    opens: str
+    closes: str | None = None
+    note: str = ""
+
+    def as_text(self) -> str:
+        return f"{self.opens}/{self.closes or ''}" + (f" {self.note}" if self.note else "")
 
 
 @strawberry.input(description="A service's fields. On update, fields left out keep their value.")
@@ -93,6 +125,22 @@ class ServiceInput:
     reaches: list[str] | None = strawberry.field(default=strawberry.UNSET,
                                                  description="Coverage: places it reaches remotely.")
     groups: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Defender groups served.")
+    status_since: str | None = strawberry.UNSET
+    status_reason: str | None = strawberry.UNSET
+    status_source: str | None = strawberry.UNSET
+    origins: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Relocation and exile support: places defenders may come from.")
+    purposes: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Service types a grant pays for.")
+    application_process: str | None = strawberry.UNSET
+    intake: list[IntakeChannelInput] | None = strawberry.UNSET
+    hours: str | None = strawberry.UNSET
+    windows: list[IntakeWindowInput] | None = strawberry.UNSET
+    intake_languages: list[str] | None = strawberry.UNSET
+    exclusions: str | None = strawberry.UNSET
+    verified_on: str | None = strawberry.UNSET
+    verified_by: str | None = strawberry.UNSET
+    verified_source: str | None = strawberry.UNSET
 
 
 @strawberry.input(description="Which link: its type, both ends (record ids) and key (funding: the year).")
@@ -122,5 +170,7 @@ def given(value: object) -> dict[str, object]:
     for name, v in vars(value).items():
         if v is strawberry.UNSET:
             continue
+        if isinstance(v, list):
+            v = [x.as_text() if hasattr(x, "as_text") else x for x in v]
         out[name] = v.value if isinstance(v, Enum) else v
     return out

@@ -130,8 +130,8 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
     @strawberry.field(description="Taxonomy terms with their labels: organisation-kind, service-type, "
                                   "defender-group.")
     async def taxonomy(self, info: Info[Context, None], scheme: str | None = None) -> list[Term]:
-        return [Term(scheme=t.scheme, code=t.code, label=t.label) for t in await info.context.store.terms()
-                if scheme is None or t.scheme == scheme]
+        return [Term(scheme=t.scheme, code=t.code, label=t.label, description=t.description)
+                for t in await info.context.store.terms() if scheme is None or t.scheme == scheme]
 
 
 def _check_first(first: int) -> None:

@@ -7,7 +7,9 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from directory.base.clock import now
 from directory.domain import model
+from directory.domain.validation import require_day
 from directory.store import merged_view
 from schema.context import Context, LinkKey
 
@@ -41,6 +43,8 @@ class LinkType(Enum):
     MEMBER_OF = "MEMBER_OF"
     FUNDS = "FUNDS"
     VETTED_BY = "VETTED_BY"
+    DELIVERS_FOR = "DELIVERS_FOR"
+    ENGAGES_WITH = "ENGAGES_WITH"
 
 
 @strawberry.enum
@@ -100,6 +104,32 @@ class Coverage:
     presence: Presence
 
 
+@strawberry.type(description="Who checked a record against which source, and when (not when it was last written).")
+class Verification:
+    on: str | None = strawberry.field(description="The day it was checked, YYYY-MM-DD.")
+    by: str
+    source: str = strawberry.field(description="What it was checked against, usually the provider's public page.")
+
+    @classmethod
+    def of(cls, v: model.Verification) -> Verification:
+        return cls(on=v.on or None, by=v.by, source=v.source)
+
+
+@strawberry.type(description="One way to ask a service for help. Each has its own visibility: a public hotline is "
+                             "shown to anyone, a network-only Signal number only to members.")
+class IntakeChannel:
+    kind: str = strawberry.field(description=f"One of {', '.join(model.INTAKE_KINDS)}.")
+    value: str
+    visibility: Visibility
+
+
+@strawberry.type(description="A period when a service takes requests: an open call, an intake round.")
+class IntakeWindow:
+    opens: str
+    closes: str | None = strawberry.field(description="Null when it has no closing date.")
+    note: str
+
+
 @strawberry.type
 class Service(Node):
     record_id: str = strawberry.field(description="The directory's own id, as in imports and exports.")
@@ -114,11 +144,31 @@ class Service(Node):
     response_hours: float | None
     languages: list[str]
     cost: str
-    status: str
-    coverage: list[Coverage]
+    status: str = strawberry.field(description="active, paused or closed: only an active service takes requests.")
+    status_since: str | None
+    status_reason: str
+    status_source: str
+    coverage: list[Coverage] = strawberry.field(description="Where it is delivered; for relocation, where defenders "
+                                                            "are hosted.")
+    origins: list[str] = strawberry.field(description="For relocation and exile support: where defenders may come "
+                                                      "from. Empty when it does not say.")
     groups: list[str]
+    purposes: list[str] = strawberry.field(description="Service types a grant pays for (a search for one finds it).")
+    application_process: str = strawberry.field(description="How to ask for help, in the provider's words.")
+    intake: list[IntakeChannel] = strawberry.field(description="The ways to ask that this viewer may see.")
+    hours: str
+    intake_windows: list[IntakeWindow]
+    intake_languages: list[str] = strawberry.field(description="Languages a request may be made in; mul: any.")
+    exclusions: str = strawberry.field(description="Who or what it does not serve.")
+    verified: Verification
     visibility: Visibility
     provenance: Provenance
+    record: strawberry.Private[model.Service]
+
+    @strawberry.field(description="Active, and inside one of its intake windows if it has any, on `on` "
+                                  "(YYYY-MM-DD; today when not given).")
+    def taking_requests(self, on: str | None = None) -> bool:
+        return self.record.taking_requests(require_day(on, "on") if on else now()[:10])
 
     @strawberry.field(description="The provider, if this viewer may see it (a service is only shown with it).")
     async def organisation(self, info: Info[Context, None]) -> Organisation | None:
@@ -131,9 +181,16 @@ class Service(Node):
             id=global_id("Service", s.id), record_id=s.id, organisation_id=s.organisation, name=s.name, type=s.type,
             description=s.description, eligibility=s.eligibility, capacity=s.capacity, capacity_unit=s.capacity_unit,
             capacity_confirmed=s.capacity_confirmed, response_hours=s.response_hours, languages=s.languages,
-            cost=s.cost, status=s.status,
+            cost=s.cost, status=s.status.value, status_since=s.status_since or None, status_reason=s.status_reason,
+            status_source=s.status_source,
             coverage=[Coverage(place=c.place, presence=Presence(c.presence.value)) for c in s.coverage],
-            groups=s.groups, visibility=Visibility(s.visibility.value), provenance=Provenance.of(s.provenance),
+            origins=s.origins, groups=s.groups, purposes=s.purposes, application_process=s.application_process,
+            intake=[IntakeChannel(kind=i.kind, value=i.value, visibility=Visibility(i.visibility.value))
+                    for i in s.intake],
+            hours=s.hours, intake_windows=[IntakeWindow(opens=w.opens, closes=w.closes or None, note=w.note)
+                                           for w in s.windows],
+            intake_languages=s.intake_languages, exclusions=s.exclusions, verified=Verification.of(s.verified),
+            visibility=Visibility(s.visibility.value), provenance=Provenance.of(s.provenance), record=s,
         )
 
 
@@ -204,6 +261,7 @@ class Organisation(Node):
     identifiers: list[str]
     location: Location | None
     source: str
+    verified: Verification
     visibility: Visibility
     provenance: Provenance
 
@@ -250,7 +308,8 @@ class Organisation(Node):
         return cls(
             id=global_id("Organisation", o.id), record_id=o.id, name=o.name, kind=o.kind, aliases=o.aliases,
             description=o.description, website=o.website, languages=o.languages, contact_channels=o.contact_channels,
-            identifiers=o.identifiers, source=o.source, visibility=Visibility(o.visibility.value),
+            identifiers=o.identifiers, source=o.source, verified=Verification.of(o.verified),
+            visibility=Visibility(o.visibility.value),
             location=Location(latitude=loc.latitude, longitude=loc.longitude, precision=Precision(loc.precision.value),
                               country=loc.country, subdivision=loc.subdivision) if loc else None,
             provenance=Provenance.of(o.provenance),
@@ -332,6 +391,7 @@ class Term:
     scheme: str
     code: str
     label: str
+    description: str = strawberry.field(description="What the term means, in one line.")
 
 
 @strawberry.type(description="How many providers this viewer may see offer a service type in a place.")

@@ -11,13 +11,17 @@ from directory.domain import fields as declared
 from directory.domain.fields import Audience, redact
 from directory.domain.model import (
     Coverage,
+    Intake,
     Location,
     Organisation,
     Precision,
     Presence,
     Provenance,
     Service,
+    Status,
+    Verification,
     Visibility,
+    Window,
 )
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from federation.bodies import organisation_body, service_body
@@ -28,17 +32,30 @@ MEMBER = Viewer("member", "test:other", "t")
 OWNER = Viewer("member", "test:o", "t")
 
 
+CHECKED = Verification("2026-01-01", "a steward", "https://example.org/about")
+INTAKE = [Intake("hotline", "+570001", Visibility.PUBLIC), Intake("signal", "+570002", Visibility.NETWORK),
+          Intake("email", "case@example.org", Visibility.RESTRICTED)]
+
+
 def full_organisation() -> Organisation:
-    return Organisation("test:o", "Name", "local-group", Visibility.PUBLIC, ["Alias"], "About",
-                        "https://example.org", ["es"], ["signal:+570000"], ["CO-RUT-1"],
-                        Location(4.61, -74.08, Precision.LOCALITY, "CO", "CO-DC"), "file.csv",
-                        Provenance("test", 1, "2026-01-01"))
+    """Every field given, so a field redaction forgot shows."""
+    return Organisation(id="test:o", name="Name", kind="local-group", visibility=Visibility.PUBLIC, aliases=["Alias"],
+                        description="About", website="https://example.org", languages=["es"],
+                        contact_channels=["signal:+570000"], identifiers=["CO-RUT-1"],
+                        location=Location(4.61, -74.08, Precision.LOCALITY, "CO", "CO-DC"), source="file.csv",
+                        verified=CHECKED, provenance=Provenance("test", 1, "2026-01-01"))
 
 
 def full_service() -> Service:
-    return Service("test:s", "test:o", "Legal aid", "legal-aid", Visibility.PUBLIC, "About", "Anyone", 5, "cases",
-                   "2026-01-01", 24.0, ["es"], "free", "active", [Coverage("CO", Presence.PRESENT)], ["journalists"],
-                   Provenance("test", 1, "2026-01-01"))
+    return Service(id="test:s", organisation="test:o", name="Legal aid", type="legal-aid",
+                   visibility=Visibility.PUBLIC, description="About", eligibility="Anyone", capacity=5,
+                   capacity_unit="cases", capacity_confirmed="2026-01-01", response_hours=24.0, languages=["es"],
+                   cost="free", status=Status.PAUSED, status_since="2026-02-01", status_reason="no funds",
+                   status_source="https://example.org/news", coverage=[Coverage("CO", Presence.PRESENT)],
+                   origins=["VE"], groups=["journalists"], purposes=["relocation-in-country"],
+                   application_process="Write to us", intake=INTAKE, hours="24/7",
+                   windows=[Window("2026-03-01", "2026-03-31", "call")], intake_languages=["quc", "mul"],
+                   exclusions="No groups in exile", verified=CHECKED, provenance=Provenance("test", 1, "2026-01-01"))
 
 
 @pytest.mark.parametrize(("kind", "table"), [(Organisation, declared.ORGANISATION), (Service, declared.SERVICE)])
@@ -57,8 +74,16 @@ def test_redact_empties_each_field_beyond_the_view_and_keeps_the_rest(record: Or
         for name, field in table.items():
             if field.audience not in reaches:
                 assert getattr(seen, name) == empty[name], (viewer.role, name)
-            elif name != "location":
+            elif name != "location" and not field.itemised:
                 assert getattr(seen, name) == getattr(record, name), (viewer.role, name)
+            assert name == "visibility" or getattr(record, name) != empty[name], f"full_{type(record).__name__.lower()} leaves {name} empty"
+
+
+def test_each_intake_channel_is_shown_to_the_views_its_own_visibility_reaches() -> None:
+    service = full_service()
+    assert [i.value for i in redact(service, ANONYMOUS).intake] == ["+570001"]
+    assert [i.value for i in redact(service, MEMBER).intake] == ["+570001", "+570002"]
+    assert redact(service, OWNER).intake == INTAKE and redact(service, STEWARD).intake == INTAKE
 
 
 def test_a_location_is_published_unless_the_view_is_whole_and_withheld_from_the_public_of_a_lonely_shelter() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from directory.base.config import Settings
 from directory.base.files import UMASK
 from directory.base.terminal import install_log_escaping, out
-from directory.cli import federation, jobs, maps, peers, records
+from directory.cli import federation, jobs, maps, peers, records, services
 from directory.domain.errors import DirectoryError
 
 
@@ -31,6 +31,7 @@ def parser() -> argparse.ArgumentParser:
 
     records.add_verbs(sub)
     jobs.add_verbs(sub)
+    services.add_verbs(sub)
     maps.add_verbs(sub)
     peers.add_verbs(sub, federation.add_verbs(sub))
     return p

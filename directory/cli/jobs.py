@@ -55,7 +55,7 @@ def say_empty(args: argparse.Namespace, nothing: str) -> None:
     out(f"directory {args.verb}: {nothing} for {viewer_named(args)}; {how}", file=sys.stderr)
 
 
-def _show(table: Table, args: argparse.Namespace, nothing: str, full: Table | None = None) -> None:
+def show(table: Table, args: argparse.Namespace, nothing: str, full: Table | None = None) -> None:
     """Print the table; write `full` (or the same table) as CSV when asked; say so when it is empty."""
     out(table.render(), end="")
     if args.csv:
@@ -65,7 +65,7 @@ def _show(table: Table, args: argparse.Namespace, nothing: str, full: Table | No
         say_empty(args, nothing)
 
 
-async def _names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
+async def organisation_names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
     found = await store.organisations_by_id(viewer, sorted(ids))
     return {i: o.name for i, o in found.items()}
 
@@ -97,17 +97,17 @@ def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
 
     async def work(store: Store) -> Table:
         found = await referral_paths(store, viewer, question)
-        names = await _names(store, viewer, {o for p in found for o in p.organisations})
+        names = await organisation_names(store, viewer, {o for p in found for o in p.organisations})
         return referral_table(found, names).keep("Chain")  # it ends with the provider
 
-    _show(run_with_store(settings, work), args, "no referral chains found")
+    show(run_with_store(settings, work), args, "no referral chains found")
 
 
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
     viewer = viewer_from(args)
     question: gaps.GapQuestion = _ask(questions.GAPS, args)
     matrix: gaps.GapMatrix = run_with_store(settings, lambda store: gaps.coverage_gaps(store, viewer, question))
-    _show(gaps.table(matrix, args.top).keep("Place"), args, "no places and service types to score", gaps.table(matrix))
+    show(gaps.table(matrix, args.top).keep("Place"), args, "no places and service types to score", gaps.table(matrix))
     out(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
         file=sys.stderr)
     for t in matrix.donor_totals:
@@ -121,9 +121,10 @@ def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
 
     async def work(store: Store) -> Table:
         found = await partners.find_partners(store, viewer, question)
-        return partners.table(found, await _names(store, viewer, {p.organisation for p in found})).keep("Organisation")
+        names = await organisation_names(store, viewer, {p.organisation for p in found})
+        return partners.table(found, names).keep("Organisation")
 
-    _show(run_with_store(settings, work), args, "no partners found")
+    show(run_with_store(settings, work), args, "no partners found")
 
 
 def import_iati(args: argparse.Namespace, settings: Settings) -> None:
@@ -144,7 +145,7 @@ def import_iati(args: argparse.Namespace, settings: Settings) -> None:
         out(report.render(), end="")
 
 
-def _common(s: argparse.ArgumentParser) -> None:
+def common_flags(s: argparse.ArgumentParser) -> None:
     s.add_argument("--as", dest="as_org", metavar="ORG", help="answer as a member of this organisation would see it")
     s.add_argument("--audience", choices=["public", "all"], default="public",
                    help="without --as: what the public sees (default) or everything (steward)")
@@ -157,7 +158,7 @@ def add_verbs(sub: Any) -> None:
              "directory referrals --from local:fict-lakeside-rights --service-type safe-house --country TZ "
              "--audience all --order fastest_response --csv paths.csv")
     _options(s, questions.REFERRALS)
-    _common(s)
+    common_flags(s)
     s.set_defaults(func=cmd_referrals)
 
     s = verb(sub, "partners", "organisations that offer what an organisation lacks, best first",
@@ -165,7 +166,7 @@ def add_verbs(sub: Any) -> None:
              "directory partners --organisation local:fict-kampala-legal --radius-km 500 --audience all "
              "--csv partners.csv")
     _options(s, questions.PARTNERS)
-    _common(s)
+    common_flags(s)
     s.set_defaults(func=cmd_partners)
 
     s = verb(sub, "gaps", "coverage gaps: places by service types, weighted by need, worst first",
@@ -173,5 +174,5 @@ def add_verbs(sub: Any) -> None:
              "directory gaps --region region:Africa --donor local:fict-solidarity-fund --audience all --csv gaps.csv")
     _options(s, questions.GAPS, one_of=("codes", "country", "region"))
     s.add_argument("--top", type=int, default=30, help="how many cells to print (default 30; the CSV has all)")
-    _common(s)
+    common_flags(s)
     s.set_defaults(func=cmd_gaps)

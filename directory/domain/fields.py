@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from directory.domain.location import published
-from directory.domain.model import Location, Organisation, Precision, Service
+from directory.domain.model import Location, Organisation, Precision, Service, Visibility
 from directory.domain.viewer import Viewer
 
 
@@ -50,6 +50,7 @@ class Field:
     items: int | None = None  # the most items of a list
     place: Place = Place.NONE
     merged: bool = False  # taken from other directories' records of the same organisation (`sameas`)
+    itemised: bool = False  # each item carries its own visibility (`model.Intake`), shown per view
 
 
 PUBLIC = Field()
@@ -68,10 +69,13 @@ ORGANISATION: dict[str, Field] = {
     "aliases": Field(chars=300, items=50, merged=True),
     "location": Field(place=Place.WITHHELD),
     "source": Field(chars=500),
+    "verified": Field(chars=500),  # each of who and against what
 }
 SERVICE: dict[str, Field] = {
     "id": PUBLIC, "organisation": PUBLIC, "type": PUBLIC, "visibility": PUBLIC, "provenance": PUBLIC,
-    "status": PUBLIC, "response_hours": PUBLIC,
+    "status": PUBLIC, "response_hours": PUBLIC, "status_since": PUBLIC, "hours": Field(chars=300),
+    "status_reason": Field(chars=TEXT),
+    "status_source": Field(chars=500),
     "name": Field(chars=300),
     "description": Field(chars=5000),
     "eligibility": Field(chars=TEXT),
@@ -82,12 +86,23 @@ SERVICE: dict[str, Field] = {
     "languages": Field(items=50),
     "groups": Field(items=50),
     "coverage": Field(items=500, place=Place.WITHHELD),
+    "origins": Field(items=500),
+    "purposes": Field(items=20),
+    "application_process": Field(chars=TEXT),
+    "intake": Field(chars=300, items=20, itemised=True),
+    "windows": Field(chars=300, items=20),
+    "intake_languages": Field(items=50),
+    "exclusions": Field(chars=TEXT),
+    "verified": Field(chars=500),
 }
 DECLARED = {Organisation: ORGANISATION, Service: SERVICE}
 
 # What each view reaches (`Viewer.view_of`): whole is a steward's or the owner's own.
 _REACHES = {"public": {Audience.PUBLIC}, "network": {Audience.PUBLIC, Audience.NETWORK},
             "whole": {Audience.PUBLIC, Audience.NETWORK, Audience.OWNER}}
+# Which items of an itemised field each view holds, by the item's own visibility.
+ITEMS_SHOWN = {"public": (Visibility.PUBLIC,), "network": (Visibility.PUBLIC, Visibility.NETWORK),
+               "whole": tuple(Visibility)}
 
 
 def shown_in(view: str, field: Field, steward: bool = False) -> bool:
@@ -130,6 +145,10 @@ def redact(record: R, viewer: Viewer, place_withheld: bool = False) -> R:
     for name, field in DECLARED[type(record)].items():
         if not shown_in(view, field, steward):
             changes[name] = empty[name]
+        elif field.itemised:
+            kept = [item for item in getattr(record, name) if item.visibility in ITEMS_SHOWN[view]]
+            if len(kept) != len(getattr(record, name)):
+                changes[name] = kept
         elif field.place is Place.WITHHELD and place_withheld and view == "public":
             changes[name] = Location(None, None, Precision.HIDDEN, None, None) if name == "location" else empty[name]
         elif name == "location" and view != "whole" and isinstance(record, Organisation) and record.location:

@@ -35,7 +35,20 @@ class Presence(StrEnum):
     REMOTE = "remote"
 
 
-LINK_TYPES = ("REFERS_TO", "PARTNERS_WITH", "MEMBER_OF", "FUNDS", "VETTED_BY")
+class Status(StrEnum):
+    """Whether a service takes requests today: a paused or closed one is never offered as help."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+# Words HSDS and files written before schema version 10 use for a status.
+STATUS_ALIASES = {"inactive": Status.PAUSED, "temporarily closed": Status.PAUSED, "defunct": Status.CLOSED}
+
+# DELIVERS_FOR: a member delivers a consortium's programme (member -> consortium).
+# ENGAGES_WITH: "vertical articulation", a group working with a UN, regional or diplomatic mechanism.
+LINK_TYPES = ("REFERS_TO", "PARTNERS_WITH", "MEMBER_OF", "FUNDS", "VETTED_BY", "DELIVERS_FOR", "ENGAGES_WITH")
 
 # Default visibility of each link type when a file does not say: funding can endanger the
 # funded, so it is restricted unless the donor chose to publish it.
@@ -45,6 +58,9 @@ LINK_DEFAULT_VISIBILITY = {
     "MEMBER_OF": Visibility.PUBLIC,
     "FUNDS": Visibility.RESTRICTED,
     "VETTED_BY": Visibility.NETWORK,
+    "DELIVERS_FOR": Visibility.PUBLIC,
+    # cooperating with the UN and regional mechanisms draws reprisals: restricted unless published
+    "ENGAGES_WITH": Visibility.RESTRICTED,
 }
 
 
@@ -80,6 +96,61 @@ class Provenance:
     stale: bool = False
 
 
+@dataclass(frozen=True)
+class Verification:
+    """Who checked a record against which source, and when: distinct from when it was last written,
+    so re-importing old data does not make it look fresh."""
+
+    on: str = ""  # YYYY-MM-DD
+    by: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Intake:
+    """One way to ask a service for help. Each carries its own visibility: a public hotline may be
+    shown to anyone while a Signal number stays with the network."""
+
+    kind: str  # INTAKE_KINDS
+    value: str
+    visibility: Visibility = Visibility.NETWORK
+
+    def __str__(self) -> str:
+        return f"{self.visibility.value} {self.kind}:{self.value}"
+
+    @classmethod
+    def of(cls, text: str) -> Intake:
+        """From its text form (`str`), as the store keeps it; the validators check it first."""
+        visibility, _, channel = text.partition(" ")
+        kind, _, value = channel.partition(":")
+        return cls(kind, value, Visibility(visibility))
+
+
+INTAKE_KINDS = ("phone", "hotline", "email", "web-form", "signal", "whatsapp", "telegram", "sms", "post",
+                "in-person", "through-partner", "other")
+
+
+OPEN_END = "9999-12-31"  # the closing day of an intake window that has none, where one is compared
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period when a service takes requests: an open call, an intake round."""
+
+    opens: str  # YYYY-MM-DD
+    closes: str = ""  # YYYY-MM-DD, or open-ended
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.opens}/{self.closes}" + (f" {self.note}" if self.note else "")
+
+    @classmethod
+    def of(cls, text: str) -> Window:
+        span, _, note = text.partition(" ")
+        opens, _, closes = span.partition("/")
+        return cls(opens, closes, note)
+
+
 @dataclass
 class Organisation:
     id: str
@@ -94,6 +165,7 @@ class Organisation:
     identifiers: list[str] = field(default_factory=list)
     location: Location | None = None
     source: str = ""
+    verified: Verification = field(default_factory=Verification)
     provenance: Provenance | None = None
 
 
@@ -118,10 +190,28 @@ class Service:
     response_hours: float | None = None
     languages: list[str] = field(default_factory=list)
     cost: str = ""
-    status: str = "active"
-    coverage: list[Coverage] = field(default_factory=list)
+    status: Status = Status.ACTIVE
+    status_since: str = ""  # YYYY-MM-DD
+    status_reason: str = ""
+    status_source: str = ""
+    coverage: list[Coverage] = field(default_factory=list)  # where it is delivered; for relocation, hosted
+    origins: list[str] = field(default_factory=list)  # for relocation and exile: where defenders may come from
     groups: list[str] = field(default_factory=list)
+    purposes: list[str] = field(default_factory=list)  # service types a grant pays for
+    application_process: str = ""
+    intake: list[Intake] = field(default_factory=list)
+    hours: str = ""
+    windows: list[Window] = field(default_factory=list)
+    intake_languages: list[str] = field(default_factory=list)
+    exclusions: str = ""
+    verified: Verification = field(default_factory=Verification)
     provenance: Provenance | None = None
+
+    def taking_requests(self, on: str) -> bool:
+        """Whether it takes requests on day `on` (YYYY-MM-DD): active, and in an intake window if it has
+        any. The store's listing asks the same (`engine.cypher.taking_requests`)."""
+        return self.status is Status.ACTIVE and (
+            not self.windows or any(w.opens <= on <= (w.closes or OPEN_END) for w in self.windows))
 
 
 @dataclass
@@ -138,9 +228,6 @@ class Link:
     visibility: Visibility
     key: str = ""
     properties: dict[str, object] = field(default_factory=dict)
-
-
-SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
 
 
 @dataclass(frozen=True)

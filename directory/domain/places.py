@@ -1,7 +1,12 @@
-"""Countries (ISO 3166-1), subdivisions (ISO 3166-2) and languages (ISO 639-1), offline.
+"""Countries (ISO 3166-1), subdivisions (ISO 3166-2), areas and languages (ISO 639), offline.
 
-Countries and their UN M49 regions come from `data/countries.csv` (attribution in the file);
-subdivisions and languages from pycountry. Everything is loaded once and kept in memory.
+Countries and their UN M49 regions come from `data/countries.csv`, named regions (MENA, the OSCE,
+Central America...: lists of countries organisations describe their own coverage with) from
+`data/regions.csv` (attribution in each file); subdivisions and languages from pycountry.
+Everything is loaded once and kept in memory.
+
+An area is the world, an M49 region or sub-region (a tree: each has one parent), or a named region
+(a list of countries, beside the tree: a country may be in several). `enclosing` gives both kinds.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class Place:
     latitude: float | None = None
     longitude: float | None = None
     parent: str | None = None
+
+
+NAMED = "named"  # the kind of a named region
 
 
 def _m49(code: str) -> str | None:
@@ -81,6 +89,34 @@ def areas() -> dict[str, Place]:
 
 
 @functools.cache
+def named_regions() -> dict[str, tuple[Place, frozenset[str]]]:
+    """Named regions by their codes (lower-case slugs), each with its countries."""
+    text = resources.files("directory.data").joinpath("regions.csv").read_text(encoding="utf-8")
+    out = {}
+    for r in csv.DictReader(line for line in text.splitlines() if not line.startswith("#")):
+        members = frozenset(r["countries"].split()) & countries().keys()
+        out[r["code"]] = (Place(code=r["code"], name=r["name"], kind=NAMED, country=None), members)
+    return out
+
+
+@functools.cache
+def _named_of() -> dict[str, tuple[str, ...]]:
+    """Country code to the named regions it is in."""
+    out: dict[str, list[str]] = {}
+    for code, (_, members) in named_regions().items():
+        for country in members:
+            out.setdefault(country, []).append(code)
+    return {country: tuple(sorted(codes)) for country, codes in out.items()}
+
+
+def countries_in(area: str) -> list[str]:
+    """The countries of an area (an M49 area or a named region); a country is its own."""
+    if area in countries():
+        return [area]
+    return within(area)[1] if area in areas() or area in named_regions() else []
+
+
+@functools.cache
 def _alpha3() -> dict[str, str]:
     return {r["iso3"]: r["iso2"] for r in _rows()}
 
@@ -120,16 +156,21 @@ def subdivision_code(text: str) -> str | None:
 
 
 def place(code: str) -> Place | None:
-    return countries().get(code) or subdivisions().get(code) or areas().get(code)
+    named = named_regions().get(code)
+    return countries().get(code) or subdivisions().get(code) or areas().get(code) or (named and named[0])
 
 
 def enclosing(code: str) -> list[str]:
-    """The place and every area that contains it: CO-ANT, CO, 419, 019, 001."""
+    """The place and every area that contains it: CO-ANT, CO, 419, 019, 001, and the named regions
+    its country is in (central-america, organization-of-american-states)."""
     out = []
     current = place(code)
     while current is not None:
         out.append(current.code)
         current = place(current.parent) if current.parent else None
+    found = place(code)
+    if found is not None and found.country:
+        out += _named_of().get(found.country, ())
     return out
 
 
@@ -144,7 +185,10 @@ def covering(code: str) -> list[str]:
 
 
 def within(area: str) -> tuple[list[str], list[str]]:
-    """The M49 areas inside an area (itself included) and the countries inside it."""
+    """The M49 areas inside an area (itself included) and the countries inside it; a named region
+    holds no other area."""
+    if area in named_regions():
+        return [area], sorted(named_regions()[area][1])
     inner = {area}
     changed = True
     while changed:
@@ -180,28 +224,54 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
+ANY_LANGUAGE = "mul"  # ISO 639-3 "multiple languages": a service that takes requests in any language
+
+
 @functools.cache
 def languages() -> frozenset[str]:
-    """ISO 639-1 two-letter codes."""
+    """The language codes a record may hold: ISO 639-1 where a language has one (as BCP 47 does),
+    ISO 639-3 for the others (Acholi `ach`, K'iche' `quc`, Garifuna `cab`), and `mul`."""
     return frozenset(language_names())
 
 
 @functools.cache
 def language_names() -> dict[str, str]:
-    """ISO 639-1 two-letter codes and their English names."""
-    return {lang.alpha_2: lang.name for lang in pycountry.languages if hasattr(lang, "alpha_2")}
+    """Each language code a record may hold and its English name."""
+    return {getattr(lang, "alpha_2", lang.alpha_3): lang.name for lang in pycountry.languages}
+
+
+@functools.cache
+def _three_to_two() -> dict[str, str]:
+    return {lang.alpha_3: lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2")}
+
+
+def language_code(text: str) -> str | None:
+    """The code a record holds for a language given as ISO 639-1 or 639-3 (`eng` is `en`); None if
+    it is neither."""
+    code = text.strip().lower()
+    code = _three_to_two().get(code, code)
+    return code if code in languages() else None
 
 
 def all_places() -> list[Place]:
-    return list(areas().values()) + list(countries().values()) + list(subdivisions().values())
+    named = [p for p, _ in named_regions().values()]
+    return list(areas().values()) + named + list(countries().values()) + list(subdivisions().values())
+
+
+AREAS = "world, region:NAME, subregion:NAME, a UN M49 area code or a named region"
 
 
 def area_code(token: str) -> str | None:
-    """The M49 code of `world`, `region:Africa`, `subregion:Western Asia`, or a three-digit M49 code."""
+    """The code of `world`, `region:Africa`, `subregion:Western Asia`, a three-digit M49 code, or a
+    named region (`osce`, `named:osce`)."""
     kind, _, name = token.partition(":")
     kind, name = kind.strip().lower(), name.strip().lower()
     if kind == "world" and not name:
         return WORLD
+    if kind == NAMED and name in named_regions():
+        return name
+    if not name and kind in named_regions():
+        return kind
     if kind.isdigit() and not name:
         return kind.zfill(3) if kind.zfill(3) in areas() else None
     for area in areas().values():

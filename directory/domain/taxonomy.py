@@ -1,5 +1,8 @@
 """The controlled vocabularies of the directory: organisation kinds, service types, defender groups.
 
+Every term carries a one-line definition, shown with it in the taxonomy (GraphQL `taxonomy`,
+`directory taxonomy`). A service's `purposes` are service types too: what a grant pays for.
+
 The built-in terms are seeded into the graph as `Term` nodes when the schema is set up; a steward
 adds more with `directory taxonomy add`. Validation always reads the terms from the graph, so an
 added term is accepted everywhere at once. Codes are stable; labels may be reworded.
@@ -36,8 +39,17 @@ ORGANISATION_KINDS = _terms(ORGANISATION_KIND, [
     ("shelter", "Shelter or relocation host", "Hosts defenders in temporary relocation; location is sensitive."),
     ("intergovernmental", "Intergovernmental mechanism",
      "UN special procedures, regional human rights commissions and courts."),
-    ("government", "Government body", "Embassies, ministries and their protection focal points."),
+    ("government", "Government body or embassy", "Embassies, ministries and their protection focal points."),
     ("nhri", "National human rights institution", "A national human rights commission or ombudsperson."),
+    ("consortium", "Consortium or mechanism",
+     "Organisations delivering one programme together through their members, such as ProtectDefenders.eu."),
+    ("national-coalition", "National coalition", "A coalition of a country's defenders' organisations."),
+    ("international-federation", "International federation",
+     "A federation of national member organisations, such as FIDH."),
+    ("national-mechanism", "National protection mechanism",
+     "A state's own programme for protecting defenders and journalists."),
+    ("host-programme", "Host city or shelter-city programme",
+     "A city or programme that hosts defenders for a period of respite."),
     ("professional-body", "Professional body", "Bar associations, unions, press associations."),
     ("academic", "Academic", "Universities and research centres, including scholar-rescue hosts."),
 ])
@@ -51,6 +63,14 @@ SERVICE_TYPES = _terms(SERVICE_TYPE, [
     ("rest-respite", "Rest and respite", "Time away from threats to recover and plan."),
     ("legal-aid", "Legal aid", "Lawyers and legal representation for defenders facing charges or attacks."),
     ("trial-observation", "Trial observation", "Independent observers at defenders' trials."),
+    ("detention-visits", "Prison and detention visits", "Visiting defenders held in prison or detention."),
+    ("reprisals-response", "Response to reprisals",
+     "Help for people intimidated or attacked for cooperating with the UN or regional mechanisms."),
+    ("solidarity-mission", "Solidarity and fact-finding missions",
+     "Visits to defenders and their communities to show support and document what happened."),
+    ("resettlement", "Resettlement", "Permanent resettlement in a third country, usually with refugee status."),
+    ("intake-helpline", "Intake helpdesk or hotline", "A line or desk where defenders at risk first ask for help."),
+    ("resources-manuals", "Resources and manuals", "Guides, manuals and tools defenders can use on their own."),
     ("medical-care", "Medical care", "Medical treatment, including after detention or attack."),
     ("psychosocial-support", "Psychosocial support", "Counselling, trauma care and well-being support."),
     ("dependents-support", "Support for dependents", "Support for the families and children of defenders."),
@@ -71,20 +91,32 @@ SERVICE_TYPES = _terms(SERVICE_TYPE, [
 ])
 
 DEFENDER_GROUPS = _terms(DEFENDER_GROUP, [
-    ("journalists", "Journalists and media workers", ""),
-    ("women", "Women defenders", ""),
-    ("lgbtiq", "LGBTIQ defenders", ""),
-    ("land-environment", "Land and environmental defenders", ""),
-    ("indigenous", "Indigenous peoples", ""),
-    ("lawyers-judges", "Lawyers and judges", ""),
-    ("trade-unionists", "Trade unionists", ""),
-    ("students-academics", "Students and academics", ""),
-    ("minorities", "Religious and ethnic minorities", ""),
-    ("migrants-rights", "Migrants' rights defenders", ""),
-    ("anti-corruption", "Anti-corruption activists", ""),
-    ("health-workers", "Health workers", ""),
-    ("artists", "Artists", ""),
-    ("online-activists", "Online activists", ""),
+    ("journalists", "Journalists and media workers", "Reporters, editors, photographers and media workers."),
+    ("women", "Women defenders", "Women defending any right, and anyone defending women's rights."),
+    ("lgbtiq", "LGBTIQ defenders", "Lesbian, gay, bisexual, trans, intersex and queer defenders and their allies."),
+    ("land-environment", "Land and environmental defenders", "People defending land, territory and the environment."),
+    ("indigenous", "Indigenous peoples", "Indigenous defenders and communities."),
+    ("lawyers-judges", "Lawyers and judges", "Lawyers, judges and others defending the rule of law."),
+    ("trade-unionists", "Trade unionists", "Union members and labour rights defenders."),
+    ("students-academics", "Students and academics", "Students, scholars and researchers."),
+    ("minorities", "Religious and ethnic minorities", "Defenders from, or of, religious and ethnic minorities."),
+    ("migrants-rights", "Migrants' rights defenders", "People defending the rights of migrants."),
+    ("anti-corruption", "Anti-corruption activists", "People exposing and fighting corruption."),
+    ("health-workers", "Health workers", "Doctors, nurses and health workers defending the right to health."),
+    ("artists", "Artists", "Artists, writers and musicians at risk for their work."),
+    ("online-activists", "Online activists", "Bloggers and activists whose work is mainly online."),
+    ("children-youth", "Children's and youth rights", "Young defenders, and defenders of children's rights."),
+    ("refugees-displaced", "Refugee and displaced people's rights",
+     "Defenders of refugees and displaced people, and displaced defenders."),
+    ("disability-rights", "Disability rights", "Defenders of the rights of persons with disabilities."),
+    ("sex-workers", "Sex workers' rights", "Defenders of sex workers' rights."),
+    ("relatives-disappeared", "Relatives of the disappeared",
+     "Families searching for the disappeared and demanding justice."),
+    ("whistleblowers", "Whistleblowers", "People who disclose wrongdoing in the public interest."),
+    ("peasants-rural", "Peasants and rural workers", "Small farmers, rural workers and their organisations."),
+    ("in-exile", "Defenders in exile", "Defenders who had to leave their country and work from abroad."),
+    ("un-icc-cooperation", "People cooperating with UN or ICC mechanisms",
+     "People who give information to, or testify before, UN bodies or the International Criminal Court."),
 ])
 
 BUILT_IN: tuple[Term, ...] = ORGANISATION_KINDS + SERVICE_TYPES + DEFENDER_GROUPS

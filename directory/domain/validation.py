@@ -21,17 +21,22 @@ import pycountry
 from directory.domain import fields, places
 from directory.domain.errors import BadArgument, Problem
 from directory.domain.model import (
+    INTAKE_KINDS,
     LINK_DEFAULT_VISIBILITY,
     LINK_TYPES,
-    SERVICE_STATUSES,
+    STATUS_ALIASES,
     Coverage,
+    Intake,
     Link,
     Location,
     Organisation,
     Precision,
     Presence,
     Service,
+    Status,
+    Verification,
     Visibility,
+    Window,
 )
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SENSITIVE_KINDS, SERVICE_TYPE
 
@@ -58,7 +63,8 @@ SEP = "|"
 _ITEMS = {"aliases": _O["aliases"].items, "identifiers": _O["identifiers"].items,
           "contact_channels": _O["contact_channels"].items, "languages": _O["languages"].items,
           "groups": _S["groups"].items, "present_in": _S["coverage"].items, "reaches": _S["coverage"].items,
-          "vetted_by": 20}
+          "origins": _S["origins"].items, "purposes": _S["purposes"].items, "intake": _S["intake"].items,
+          "windows": _S["windows"].items, "intake_languages": _S["intake_languages"].items, "vetted_by": 20}
 MAX_ITEMS: dict[str, int] = {name: _bound(limit) for name, limit in _ITEMS.items()}
 DEFAULT_ITEMS = 100
 _VISIBILITIES = tuple(v.value for v in Visibility)
@@ -136,16 +142,28 @@ def _suggest(value: str, valid: list[str]) -> str:
     return "; the taxonomy query lists the valid codes"
 
 
+LANGUAGE = "an ISO 639-1 or ISO 639-3 language code"
+
+
+def require_day(value: str, argument: str) -> str:
+    """A YYYY-MM-DD day for a query argument, or BadArgument naming it."""
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise BadArgument(argument, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
 def require_language(code: str, argument: str) -> str:
-    """An ISO 639-1 code for a query argument, lower-cased; BadArgument naming the value and the
-    nearest codes (by code, or by the language's English name) when it is not one."""
-    if code.lower() in places.languages():
-        return code.lower()
+    """A language code for a query argument (`places.language_code`); BadArgument naming the value
+    and the nearest codes (by code, or by the language's English name) when it is not one."""
+    found = places.language_code(code)
+    if found is not None:
+        return found
     names = places.language_names()
     by_name = [c for c, name in names.items() if name.lower() == code.strip().lower()]
     near = by_name or difflib.get_close_matches(code.lower(), sorted(names), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(f'{c!r} ({names[c]})' for c in near)}?" if near else ""
-    raise BadArgument(argument, f"{code!r} is not an ISO 639-1 language code{hint}")
+    raise BadArgument(argument, f"{code!r} is not {LANGUAGE}{hint}")
 
 
 @dataclass
@@ -268,11 +286,72 @@ class Checker:
     def languages(self, name: str) -> list[str]:
         out = []
         for code in self.items(name):
-            if code.lower() not in places.languages():
-                self.fail(name, f"{code!r} is not an ISO 639-1 language code")
+            found = places.language_code(code)
+            if found is None:
+                self.fail(name, f"{code!r} is not {LANGUAGE} (mul: any language)")
             else:
-                out.append(code.lower())
+                out.append(found)
         return sorted(set(out))
+
+    def codes(self, name: str, scheme: str, vocab: Vocabulary) -> list[str]:
+        out = []
+        for code in self.items(name):
+            if not vocab.has(scheme, code):
+                self.fail(name, f"{code!r} is not a known {scheme} code")
+            else:
+                out.append(code)
+        return sorted(set(out))
+
+    def status(self, name: str) -> Status:
+        value = self.text(name, 50).lower() or Status.ACTIVE.value
+        if value in STATUS_ALIASES:
+            return STATUS_ALIASES[value]
+        if value not in tuple(Status):
+            self.fail(name, f"{value!r} is not one of {', '.join(Status)}")
+            return Status.ACTIVE
+        return Status(value)
+
+    def intake(self, name: str) -> list[Intake]:
+        """`[VISIBILITY ]KIND:VALUE` items; an item that names no visibility is the network's."""
+        out = []
+        for item in self.items(name):
+            first, _, rest = item.partition(" ")
+            visibility = first.lower() if first.lower() in _VISIBILITIES else Visibility.NETWORK.value
+            channel = rest.strip() if first.lower() in _VISIBILITIES else item
+            kind, sep, value = channel.partition(":")
+            if not sep or kind.strip().lower() not in INTAKE_KINDS or not value.strip():
+                self.fail(name, f"{item!r} is not [public|network|restricted] KIND:VALUE with KIND one of "
+                                f"{', '.join(INTAKE_KINDS)}")
+            elif len(channel) > _bound(_S["intake"].chars):
+                self.fail(name, f"a channel is {len(channel)} characters long, at most {_S['intake'].chars}")
+            else:
+                out.append(Intake(kind.strip().lower(), value.strip(), Visibility(visibility)))
+        return out
+
+    def windows(self, name: str) -> list[Window]:
+        """`OPENS/CLOSES[ note]` items, dates as YYYY-MM-DD; CLOSES may be left empty."""
+        out = []
+        for item in self.items(name):
+            span, _, note = item.partition(" ")
+            opens, sep, closes = span.partition("/")
+            try:
+                days = [date.fromisoformat(d) for d in (opens, closes) if d]
+            except ValueError:
+                days = []
+            if not sep or not opens or len(days) != len([d for d in (opens, closes) if d]):
+                self.fail(name, f"{item!r} is not OPENS/CLOSES with dates as YYYY-MM-DD, then a note")
+            elif len(days) == 2 and days[1] < days[0]:
+                self.fail(name, f"{item!r} closes before it opens")
+            elif len(item) > _bound(_S["windows"].chars):
+                self.fail(name, f"a window is {len(item)} characters long, at most {_S['windows'].chars}")
+            else:
+                out.append(Window(opens, closes, note.strip()))
+        return sorted(out, key=lambda w: (w.opens, w.closes, w.note))
+
+    def verification(self) -> Verification:
+        limit = _bound(_O["verified"].chars)
+        return Verification(self.day("verified_on"), self.text("verified_by", limit),
+                            self.text("verified_source", limit))
 
     def country(self, name: str) -> str | None:
         value = self.text(name, 3)
@@ -284,19 +363,21 @@ class Checker:
         return code
 
     def place_codes(self, name: str) -> list[str]:
-        """Countries, subdivisions, and UN M49 areas: `world`, `region:NAME`, `subregion:NAME` or a code."""
+        """Countries, subdivisions and areas: `world`, `region:NAME`, `subregion:NAME`, an M49 code, or
+        a named region (`central-america`)."""
         out = []
         for value in self.items(name):
             if value.lower() == "world" or ":" in value or value.isdigit():
-                area = places.area_code(value)
-                if area is None:
-                    self.fail(name, f"{value!r} is not world, region:NAME, subregion:NAME or a UN M49 area code")
-                else:
-                    out.append(area)
-                continue
-            code = places.country_code(value) if len(value) <= 3 else places.subdivision_code(value)
+                code = places.area_code(value)
+                wanted = places.AREAS
+            elif len(value) <= 3:
+                code = places.country_code(value)
+                wanted = "an ISO 3166-1 country code"
+            else:
+                code = places.subdivision_code(value) or places.area_code(value)
+                wanted = "an ISO 3166-1 country or ISO 3166-2 subdivision code, nor a named region"
             if code is None:
-                self.fail(name, f"{value!r} is not an ISO 3166-1 country or ISO 3166-2 subdivision code")
+                self.fail(name, f"{value!r} is not {wanted}")
             else:
                 out.append(code)
         return sorted(set(out))
@@ -375,7 +456,7 @@ def organisation(row: Row, directory_id: str,
         description=c.text("description", LIMITS["description"]),
         website=c.text("website", LIMITS["website"]),
         languages=c.languages("languages"), contact_channels=_channels(c), identifiers=_identifiers(c),
-        location=_location(c, kind), source=c.text("source", LIMITS["source"]),
+        location=_location(c, kind), source=c.text("source", LIMITS["source"]), verified=c.verification(),
     )
     if org.website and not re.match(r"^https?://[^\s/$.?#].[^\s]*$", org.website):
         c.fail("website", f"{org.website!r} is not an http(s) address")
@@ -396,12 +477,6 @@ def service(row: Row, directory_id: str, vocab: Vocabulary) -> tuple[Service | N
     coverage = [Coverage(p, Presence.PRESENT) for p in c.place_codes("present_in")]
     present = {cov.place for cov in coverage}
     coverage += [Coverage(p, Presence.REMOTE) for p in c.place_codes("reaches") if p not in present]
-    groups = []
-    for g in c.items("groups"):
-        if not vocab.has(DEFENDER_GROUP, g):
-            c.fail("groups", f"{g!r} is not a known defender-group code")
-        else:
-            groups.append(g)
     svc = Service(
         id=record_id, organisation=c.record_id("organisation"), name=c.text("name", LIMITS["name"], required=True),
         type=c.term("type", SERVICE_TYPE, vocab), visibility=_visibility(c, Visibility.PUBLIC),
@@ -409,8 +484,14 @@ def service(row: Row, directory_id: str, vocab: Vocabulary) -> tuple[Service | N
         capacity=c.integer("capacity", 0, 1_000_000), capacity_unit=c.text("capacity_unit", 100),
         capacity_confirmed=c.day("capacity_confirmed"), response_hours=c.number("response_hours", 0, 24 * 365),
         languages=c.languages("languages"), cost=c.text("cost", LIMITS["text"]),
-        status=c.choice("status", SERVICE_STATUSES, "active"),
-        coverage=sorted(coverage, key=lambda x: (x.place, x.presence.value)), groups=sorted(set(groups)),
+        status=c.status("status"), status_since=c.day("status_since"),
+        status_reason=c.text("status_reason", LIMITS["text"]), status_source=c.text("status_source", LIMITS["source"]),
+        coverage=sorted(coverage, key=lambda x: (x.place, x.presence.value)), origins=c.place_codes("origins"),
+        groups=c.codes("groups", DEFENDER_GROUP, vocab), purposes=c.codes("purposes", SERVICE_TYPE, vocab),
+        application_process=c.text("application_process", LIMITS["text"]), intake=c.intake("intake"),
+        hours=c.text("hours", _bound(_S["hours"].chars)), windows=c.windows("windows"),
+        intake_languages=c.languages("intake_languages"), exclusions=c.text("exclusions", LIMITS["text"]),
+        verified=c.verification(),
     )
     return (None if c.problems else svc), c.problems
 

@@ -330,7 +330,8 @@ class Store:
 
     async def terms(self) -> list[Term]:
         rows = await self.graph.read(TERMS)
-        return sorted((Term(r["scheme"], r["code"], r["label"]) for r in rows), key=lambda t: (t.scheme, t.code))
+        terms = (Term(r["scheme"], r["code"], r["label"], r["description"] or "") for r in rows)
+        return sorted(terms, key=lambda t: (t.scheme, t.code))
 
     async def existing_organisations(self, ids: list[str], tx: Tx | None = None) -> set[str]:
         """Which of these organisation ids exist, whatever their visibility (for import checks).

@@ -24,11 +24,24 @@ def serves_group(var: str) -> str:
             f"       OR EXISTS {{ MATCH ({var})-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})")
 
 
+def offers_type(var: str) -> str:
+    """`$service_type` holds for a service: it is of that type, or pays for it (a grant's purposes)."""
+    return f"($service_type IS NULL OR {var}.type = $service_type OR $service_type IN coalesce({var}.purposes, []))"
+
+
+def taking_requests(var: str) -> str:
+    """A service takes requests on `$today`: it is active and, if it has intake windows, one is open
+    (`window_spans`: OPENS/CLOSES, an open end written 9999-12-31, see `records.writes`)."""
+    return (f"(coalesce({var}.status, 'active') = 'active' AND (size(coalesce({var}.window_spans, [])) = 0 "
+            f"OR any(w IN {var}.window_spans WHERE left(w, 10) <= $today AND right(w, 10) >= $today)))")
+
+
 def service_map(var: str) -> str:
-    """A service's properties with its coverage and defender groups, as `records._service` reads them."""
+    """A service's properties with its coverage, defender groups and origins, as `records.reads` reads them."""
     return (f"{var} {{.*,\n"
             f"  coverage: [({var})-[a:AVAILABLE_IN]->(p:Place) | {{place: p.code, presence: a.presence}}],\n"
-            f"  groups: [({var})-[:SERVES]->(g:DefenderGroup) | g.code]\n}}")
+            f"  groups: [({var})-[:SERVES]->(g:DefenderGroup) | g.code],\n"
+            f"  origins: [({var})-[:TAKES_FROM]->(q:Place) | q.code]\n}}")
 
 
 def visible(var: str) -> str:

@@ -218,6 +218,13 @@ MIGRATIONS: list[list[Step]] = [
     [  # 9: what peers sent before it was checked as an import is, taken again (after 8: the decisions
         _received_again,  # about those records outlive their purge)
     ],
+    [  # 10: a service is active, paused or closed (the words HSDS and earlier files use, mapped);
+        # how to ask, verification, purposes and origins are new properties, empty until given
+        cypher("schema.status_paused", "MATCH (s:Service) WHERE s.status IN ['inactive', 'temporarily closed'] "
+                                       "SET s.status = 'paused'"),
+        cypher("schema.status_closed", "MATCH (s:Service) WHERE s.status = 'defunct' SET s.status = 'closed'"),
+        cypher("schema.service_status", "CREATE INDEX service_status IF NOT EXISTS FOR (n:Service) ON (n.status)"),
+    ],
 ]
 
 VERSION = len(MIGRATIONS)
@@ -250,11 +257,13 @@ MATCH (s:Place {code: r.code})
 MATCH (c:Place {code: r.parent})
 MERGE (s)-[:PART_OF]->(c)
 """)
+# Built-in terms take this program's label and definition; a steward's own terms keep theirs.
 MERGE_TERMS = cypher("schema.merge_terms", """
 UNWIND $rows AS r
 MERGE (t:Term {key: r.key})
-ON CREATE SET t.scheme = r.scheme, t.code = r.code, t.label = r.label, t.description = r.description,
-              t.built_in = true
+ON CREATE SET t.scheme = r.scheme, t.code = r.code, t.built_in = true
+WITH t, r WHERE t.built_in
+SET t.label = r.label, t.description = r.description
 """)
 LABEL_GROUPS = cypher("schema.label_groups",
                       "MATCH (t:Term {scheme: 'defender-group'}) WHERE NOT t:DefenderGroup SET t:DefenderGroup")

@@ -37,7 +37,7 @@ from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records import shelters
-from directory.store.records.writes import write_records
+from directory.store.records.writes import service_values, write_records
 
 
 class EditRefused(Exception):
@@ -130,13 +130,12 @@ class Edit:
 
 
 def service_fields(s: Service) -> dict[str, Any]:
+    """A service as the row an edit is checked as (`validation.service`)."""
     return {
-        "id": s.id, "organisation": s.organisation, "name": s.name, "type": s.type, "visibility": s.visibility.value,
-        "description": s.description, "eligibility": s.eligibility, "capacity": s.capacity,
-        "capacity_unit": s.capacity_unit, "capacity_confirmed": s.capacity_confirmed,
-        "response_hours": s.response_hours, "languages": s.languages, "cost": s.cost, "status": s.status,
+        "id": s.id, **service_values(s),
         "present_in": [c.place for c in s.coverage if c.presence.value == "present"],
         "reaches": [c.place for c in s.coverage if c.presence.value == "remote"], "groups": s.groups,
+        "origins": s.origins,
     }
 
 

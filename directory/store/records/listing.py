@@ -28,15 +28,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from directory.base.clock import now
 from directory.domain import places
 from directory.domain.errors import BadArgument
 from directory.store.engine.cypher import (
     cypher,
+    offers_type,
     place_shown,
     serves_group,
     service_map,
     shown,
     shown_subdivision,
+    taking_requests,
     visible,
 )
 
@@ -77,6 +80,9 @@ class Filter:
     updated_since: str | None = None
     organisation: str | None = None  # services of one provider
     near: Near | None = None
+    status: str | None = None  # services: active, paused or closed
+    taking_requests: bool | None = None  # services: active, and in an intake window if they have any
+    today: str | None = None  # for taking_requests; the clock's day when not given
 
     def params(self) -> dict[str, Any]:
         """Query parameters, checked: a bad value is a `BadArgument` naming the field."""
@@ -85,6 +91,8 @@ class Filter:
         region_areas, region_countries = _region(self.region)
         out: dict[str, Any] = {
             "kind": self.kind, "service_type": self.service_type, "group": self.group,
+            "status": self.status, "taking_requests": self.taking_requests,
+            "today": self.today or now()[:10],
             "language": self.language.lower() if self.language else None, "verified": self.verified,
             "organisation": self.organisation,
             "updated_since": _timestamp(self.updated_since) if self.updated_since else None,
@@ -130,7 +138,7 @@ def _region(value: str | None) -> tuple[list[str], list[str]]:
         return [], []
     code = places.area_code(value)
     if code is None:
-        raise BadArgument("region", f"{value!r} is not world, region:NAME, subregion:NAME or a UN M49 area code")
+        raise BadArgument("region", f"{value!r} is not {places.AREAS}")
     return places.within(code)
 
 
@@ -209,10 +217,11 @@ _NEAR_SOURCE = f"""CALL () {{
 }}"""
 
 def _place_condition(var: str, owner: str) -> str:
-    """The service `var` is available in the asked place; for the public, never a service of a
+    """The service `var` is available in the asked place, or takes defenders from it (relocation and
+    exile support: `TAKES_FROM`, its origins); for the public, never a service of a
     shelter whose place is withheld (`store.shelters`): where it works is where it is."""
     return f"""($country IS NULL AND $subdivision IS NULL AND $region IS NULL) OR {place_shown(owner)} AND EXISTS {{
-                MATCH ({var})-[:AVAILABLE_IN]->(p:Place)
+                MATCH ({var})-[:AVAILABLE_IN|TAKES_FROM]->(p:Place)
                 WHERE ($country IS NULL OR p.code IN $country_areas OR p.country = $country)
                   AND ($subdivision IS NULL OR p.code IN $subdivision_areas)
                   AND ($region IS NULL OR p.code IN $region_areas OR p.code IN $enclosing_region
@@ -225,7 +234,7 @@ def _place_condition(var: str, owner: str) -> str:
 # organisations based there. Only a superset; the full condition is applied afterwards.
 _PLACE_SOURCE = f"""CALL () {{
   MATCH (p:Place) WHERE p.code IN $anchor_places
-  MATCH (p)<-[:AVAILABLE_IN]-(s:Service)
+  MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
   WHERE {visible('s')}
   MATCH (n:Organisation)-[:OFFERS]->(s)
   RETURN DISTINCT n
@@ -236,7 +245,7 @@ _PLACE_SOURCE = f"""CALL () {{
 
 _VISIBLE_SERVICE = f"""(s:Service)
          WHERE {visible('s')}
-           AND ($service_type IS NULL OR s.type = $service_type)
+           AND {offers_type('s')}
            AND {serves_group('s')}
            AND ({_place_condition('s', 'n')})"""
 
@@ -263,15 +272,18 @@ _ORGANISATION_WHERE = f"""{visible('n')}
 _SERVICE_WHERE = f"""{visible('n')} AND {visible('s')}
   AND ($kind IS NULL OR n.kind = $kind)
   AND ($organisation IS NULL OR n.id = $organisation)
-  AND ($service_type IS NULL OR s.type = $service_type)
-  AND ($language IS NULL OR $language IN s.languages)
+  AND {offers_type('s')}
+  AND ($status IS NULL OR coalesce(s.status, 'active') = $status)
+  AND ($taking_requests IS NULL OR $taking_requests = {taking_requests('s')})
+  AND ($language IS NULL OR $language IN s.languages OR $language IN coalesce(s.intake_languages, [])
+       OR 'mul' IN coalesce(s.intake_languages, []))
   AND ($updated_since IS NULL OR {shown('s', 'updated_at')} >= $updated_since)
   AND {_VERIFIED}
   AND {serves_group('s')}
   AND ({_place_condition('s', 'n')})"""
 
 _FASTEST = f"""COLLECT {{ MATCH (n)-[:OFFERS]->(s:Service)
-          WHERE {visible('s')} AND ($service_type IS NULL OR s.type = $service_type) AND s.response_hours IS NOT NULL
+          WHERE {visible('s')} AND {offers_type('s')} AND s.response_hours IS NOT NULL
           RETURN s.response_hours AS hours ORDER BY hours LIMIT 1 }}[0]"""
 
 # sort -> (key expression for organisations, for services, descending?)

@@ -14,6 +14,7 @@ from directory.domain.model import (
     LINK_PROPERTIES,
     LINK_TYPES,
     Coverage,
+    Intake,
     Link,
     Location,
     Organisation,
@@ -21,7 +22,10 @@ from directory.domain.model import (
     Presence,
     Provenance,
     Service,
+    Status,
+    Verification,
     Visibility,
+    Window,
 )
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, service_map, visible
@@ -65,7 +69,8 @@ LINKS = {
     "in": cypher("records.links_to", _links(f"(a:Organisation)-[l:{_TYPES}]->(b:Organisation {{id: oid}})",
                                             "target, type, source")),
 }
-TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label")
+TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label, "
+                                "t.description AS description")
 EXISTING_ORGANISATIONS = cypher("records.existing_organisations", """
 UNWIND $ids AS wanted
 MATCH (n:Organisation {id: wanted})
@@ -126,9 +131,13 @@ def organisation_of(p: dict[str, Any], viewer: Viewer) -> Organisation:
         website=p.get("website") or "", languages=list(p.get("languages") or []),
         contact_channels=list(p.get("contact_channels") or []),
         identifiers=list(p.get("identifiers") or []), location=loc, source=p.get("source") or "",
-        provenance=provenance_of(p, viewer),
+        verified=verification_of(p), provenance=provenance_of(p, viewer),
     )
     return redact(whole, viewer, bool(p.get("place_withheld")))
+
+
+def verification_of(p: dict[str, Any]) -> Verification:
+    return Verification(p.get("verified_on") or "", p.get("verified_by") or "", p.get("verified_source") or "")
 
 
 def coverage_of(p: dict[str, Any]) -> list[Coverage]:
@@ -145,8 +154,14 @@ def service_of(p: dict[str, Any], viewer: Viewer, unplaced: bool = False) -> Ser
         eligibility=p.get("eligibility") or "", capacity=p.get("capacity"),
         capacity_unit=p.get("capacity_unit") or "", capacity_confirmed=p.get("capacity_confirmed") or "",
         response_hours=p.get("response_hours"), languages=list(p.get("languages") or []),
-        cost=p.get("cost") or "", status=p.get("status") or "active", coverage=coverage_of(p),
-        groups=sorted(p.get("groups") or []), provenance=provenance_of(p, viewer),
+        cost=p.get("cost") or "", status=Status(p.get("status") or "active"),
+        status_since=p.get("status_since") or "", status_reason=p.get("status_reason") or "",
+        status_source=p.get("status_source") or "", coverage=coverage_of(p), origins=sorted(p.get("origins") or []),
+        groups=sorted(p.get("groups") or []), purposes=list(p.get("purposes") or []),
+        application_process=p.get("application_process") or "", intake=[Intake.of(i) for i in p.get("intake") or []],
+        hours=p.get("hours") or "", windows=[Window.of(w) for w in p.get("windows") or []],
+        intake_languages=list(p.get("intake_languages") or []), exclusions=p.get("exclusions") or "",
+        verified=verification_of(p), provenance=provenance_of(p, viewer),
     )
     return redact(whole, viewer, unplaced)
 

@@ -20,17 +20,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from directory.domain.fields import ORGANISATION, SERVICE, Place, shown_in
+from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Place, shown_in
 from directory.domain.location import published
-from directory.domain.model import LINK_TYPES, Link, Location, Organisation, Precision, Service
-from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.domain.model import (
+    LINK_TYPES,
+    OPEN_END,
+    Intake,
+    Link,
+    Location,
+    Organisation,
+    Precision,
+    Service,
+    Verification,
+)
+from directory.domain.taxonomy import BUILT_IN, SENSITIVE_KINDS, SERVICE_TYPE
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records import shelters
 
 
 def _hash(props: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(props, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    kept = {k: v for k, v in props.items() if k not in _ADDED_IN_10 or v not in (None, "", [])}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 # Per view: the revision and time move only when the view's hash changed. SET items apply in order,
@@ -93,7 +104,7 @@ RETURN n.id AS id, n.revision AS revision, 'restricted' IN [was, n.visibility] A
 CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
 UNWIND $ids AS sid
 MATCH (s:Service {id: sid})
-OPTIONAL MATCH (s)-[old:AVAILABLE_IN|SERVES]->()
+OPTIONAL MATCH (s)-[old:AVAILABLE_IN|TAKES_FROM|SERVES]->()
 DELETE old
 WITH DISTINCT s
 OPTIONAL MATCH (s)<-[offer:OFFERS]-(:Organisation)
@@ -110,6 +121,13 @@ UNWIND $rows AS r
 MATCH (s:Service {id: r.service})
 MATCH (p:Place {code: r.place})
 CREATE (s)-[:AVAILABLE_IN {presence: r.presence}]->(p)
+""")
+# Relocation and exile support: the places defenders may come from (coverage: where they are hosted).
+LINK_ORIGINS = cypher("writes.link_origins", """
+UNWIND $rows AS r
+MATCH (s:Service {id: r.service})
+MATCH (p:Place {code: r.place})
+CREATE (s)-[:TAKES_FROM]->(p)
 """)
 LINK_GROUPS = cypher("writes.link_groups", """
 UNWIND $rows AS r
@@ -136,6 +154,7 @@ RETURN count(l) AS changed,
 # Properties the store derives from a record for its own queries; never part of the content hash.
 _SEARCH_SEP = " \u2022 "
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LABELS = {(t.scheme, t.code): t.label for t in BUILT_IN}
 
 
 def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -167,14 +186,20 @@ def _published(record: str, props: dict[str, Any]) -> Location:
 
 
 # The stored properties a record's content (and so its hashes) is made of.
+VERIFIED = ("verified_on", "verified_by", "verified_source")
 ORGANISATION_CONTENT = ("name", "kind", "visibility", "owner", "publisher", "aliases", "description", "website",
                         "languages", "contact_channels", "identifiers", "latitude", "longitude", "precision",
-                        "country", "subdivision", "source")
+                        "country", "subdivision", "source", *VERIFIED)
 SERVICE_CONTENT = ("organisation", "owner", "publisher", "name", "type", "visibility", "description", "eligibility",
-                   "capacity", "capacity_unit", "capacity_confirmed", "response_hours", "languages", "cost", "status")
+                   "capacity", "capacity_unit", "capacity_confirmed", "response_hours", "languages", "cost", "status",
+                   "status_since", "status_reason", "status_source", "origins", "purposes", "application_process",
+                   "intake", "hours", "windows", "intake_languages", "exclusions", *VERIFIED)
+# Fields added in schema version 10: left out of a content hash while empty, so a record written
+# before keeps its hashes, and its revisions, until one of them is given.
+_ADDED_IN_10 = frozenset(SERVICE_CONTENT[SERVICE_CONTENT.index("status_since"):])
 
 # A field stored as several properties.
-_STORED = {"location": ("latitude", "longitude", "precision", "country", "subdivision")}
+_STORED = {"location": ("latitude", "longitude", "precision", "country", "subdivision"), "verified": VERIFIED}
 _DECLARED = {"organisation": ORGANISATION, "service": SERVICE}
 
 
@@ -188,6 +213,8 @@ UNSEEN = {kind: {view: _properties(n for n, f in declared.items() if not shown_i
                  for view in ("network", "public")} for kind, declared in _DECLARED.items()}
 WITHHELD = {kind: _properties(n for n, f in declared.items() if f.place is Place.WITHHELD)
             for kind, declared in _DECLARED.items()}
+# Fields whose items each carry a visibility: each view's hash holds only the items it shows.
+ITEMISED = {kind: tuple(n for n, f in declared.items() if f.itemised) for kind, declared in _DECLARED.items()}
 
 
 def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, str]:
@@ -203,6 +230,9 @@ def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, st
     for view in ("network", "public"):
         for name in UNSEEN[kind][view]:
             seen.pop(name, None)
+        for name in ITEMISED[kind]:
+            if name in seen:
+                seen[name] = [i for i in seen[name] or [] if Intake.of(i).visibility in ITEMS_SHOWN[view]]
         hashes[view] = _hash(seen)
     for name in WITHHELD[kind]:
         seen.pop(name, None)
@@ -216,9 +246,29 @@ def organisation_values(o: Organisation) -> dict[str, Any]:
         "id": o.id, "name": o.name, "kind": o.kind, "visibility": o.visibility.value, "aliases": o.aliases,
         "description": o.description, "website": o.website, "languages": o.languages,
         "contact_channels": o.contact_channels, "identifiers": o.identifiers, "source": o.source,
+        **verified_values(o.verified),
         "country": loc.country if loc else None, "subdivision": loc.subdivision if loc else None,
         "latitude": loc.latitude if loc else None, "longitude": loc.longitude if loc else None,
         "precision": loc.precision.value if loc else None,
+    }
+
+
+def verified_values(v: Verification) -> dict[str, str | None]:
+    return {"verified_on": v.on or None, "verified_by": v.by, "verified_source": v.source}
+
+
+def service_values(svc: Service) -> dict[str, Any]:
+    """A service's own fields as flat values (coverage, origins and groups are relationships)."""
+    return {
+        "organisation": svc.organisation, "name": svc.name, "type": svc.type, "visibility": svc.visibility.value,
+        "description": svc.description, "eligibility": svc.eligibility, "capacity": svc.capacity,
+        "capacity_unit": svc.capacity_unit, "capacity_confirmed": svc.capacity_confirmed or None,
+        "response_hours": svc.response_hours, "languages": svc.languages, "cost": svc.cost,
+        "status": svc.status.value, "status_since": svc.status_since or None, "status_reason": svc.status_reason,
+        "status_source": svc.status_source, "purposes": svc.purposes,
+        "application_process": svc.application_process, "intake": [str(i) for i in svc.intake],
+        "hours": svc.hours, "windows": [str(w) for w in svc.windows], "intake_languages": svc.intake_languages,
+        "exclusions": svc.exclusions, **verified_values(svc.verified),
     }
 
 
@@ -242,18 +292,16 @@ def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
 
 
 def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
-    props = {
-        "organisation": svc.organisation, "owner": svc.organisation, "publisher": publisher,
-        "name": svc.name, "type": svc.type, "visibility": svc.visibility.value,
-        "description": svc.description, "eligibility": svc.eligibility, "capacity": svc.capacity,
-        "capacity_unit": svc.capacity_unit, "capacity_confirmed": svc.capacity_confirmed or None,
-        "response_hours": svc.response_hours, "languages": svc.languages, "cost": svc.cost,
-        "status": svc.status,
-    }
-    # Coverage and groups live in relationships but count as content for the revision.
+    props = dict(service_values(svc), owner=svc.organisation, publisher=publisher)
+    # Coverage, origins and groups live in relationships but count as content for the revision.
     content = dict(props, coverage=sorted(f"{c.place}/{c.presence.value}" for c in svc.coverage),
-                   groups=sorted(svc.groups))
-    return {"id": svc.id, "props": dict(props, search_names=svc.name, name_words=name_words(svc.name)),
+                   groups=sorted(svc.groups), origins=sorted(svc.origins))
+    spans = [f"{w.opens}/{w.closes or OPEN_END}" for w in svc.windows]
+    # a grant is found by what it pays for: a search for relocation finds one that pays for it
+    paid_for = [_LABELS.get((SERVICE_TYPE, p), p.replace("-", " ")) for p in svc.purposes]
+    return {"id": svc.id, "props": dict(props, search_names=_SEARCH_SEP.join([svc.name, *paid_for]),
+                                        name_words=name_words(svc.name),
+                                        window_spans=spans),
             "hash": _hash(content),
             "views": view_hashes("service", svc.id, content)}
 
@@ -306,6 +354,7 @@ class Prepared:
     offers: dict[str, dict[str, Any]]
     coverage: dict[str, list[dict[str, Any]]]
     groups: dict[str, list[dict[str, Any]]]
+    origins: dict[str, list[dict[str, Any]]]
     links: dict[str, list[dict[str, Any]]]
 
 
@@ -318,6 +367,7 @@ def prepare(directory_id: str, organisations: list[Organisation], services: list
         coverage={s.id: [{"service": s.id, "place": c.place, "presence": c.presence.value} for c in s.coverage]
                   for s in services},
         groups={s.id: [{"service": s.id, "group": g} for g in s.groups] for s in services},
+        origins={s.id: [{"service": s.id, "place": p} for p in s.origins] for s in services},
         links={t: [_link_row(link, directory_id) for link in links if link.type == t] for t in LINK_TYPES},
     )
 
@@ -352,6 +402,7 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         await _batched(graph, tx, LINK_OFFERS, [rows.offers[i] for i in changed_svc])
         await _batched(graph, tx, LINK_COVERAGE, [c for i in changed_svc for c in rows.coverage[i]])
         await _batched(graph, tx, LINK_GROUPS, [g for i in changed_svc for g in rows.groups[i]])
+        await _batched(graph, tx, LINK_ORIGINS, [o for i in changed_svc for o in rows.origins[i]])
     for link_type, link_rows in rows.links.items():
         for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
             counts.links += int(result["changed"])
