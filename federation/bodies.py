@@ -2,8 +2,10 @@
 
 A body is made for one audience, from the record as the store gives it to a viewer of that
 audience, so it never holds more than that viewer would see: a published location (never the
-recorded point), and contact channels and capacity only in the network feed. A restricted record
-has no body: it never enters a feed. Decimal values (coordinates, response hours, amounts, trust)
+recorded point), contact channels and capacity only in the network feed, and of a service's intake
+channels only those whose own visibility the audience reaches (public ones in the public feed,
+public and network ones in the network feed, restricted ones never). A restricted record has no
+body: it never enters a feed. Decimal values (coordinates, response hours, amounts, trust)
 travel as strings, because canonical JSON carries no floats (docs/federation.md).
 
 Reading a peer's body back into a record is `federation.received`: the same checks as an import.
@@ -15,8 +17,8 @@ from typing import Any
 
 from directory.domain import model
 from directory.domain.errors import FederationError
-from directory.domain.fields import ORGANISATION, SERVICE, Field, empty_values, shown_in
-from directory.domain.model import LINK_PROPERTIES, Link, Location, Organisation, Service, Visibility
+from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Field, empty_values, shown_in
+from directory.domain.model import LINK_PROPERTIES, Link, Location, Organisation, Service, Verification, Visibility
 
 # How each kind of link property travels: numbers as decimal strings, as every decimal does.
 TRAVELS_AS = {"text": "text", "number": "decimal", "integer": "integer", "boolean": "boolean"}
@@ -47,11 +49,26 @@ def _shareable(visibility: Visibility, audience: str, record: str) -> None:
 
 
 def _for(audience: str, declared: dict[str, Field], record: Organisation | Service) -> dict[str, Any]:
-    """Fields the feed's audience may not see (`directory.domain.fields`), emptied: the store gave
-    the record as a viewer of that audience sees it, and this holds even if it had not."""
+    """Fields the feed's audience may not see (`directory.domain.fields`), emptied, and of a field
+    whose items each have a visibility (intake channels) the items it may see: the store gave the
+    record as a viewer of that audience sees it, and this holds even if it had not."""
     empty = empty_values(type(record))
-    return {name: getattr(record, name) if shown_in(audience, field) else empty[name]
-            for name, field in declared.items()}
+    out = {name: getattr(record, name) if shown_in(audience, field) else empty[name]
+           for name, field in declared.items()}
+    for name, field in declared.items():
+        if field.itemised:
+            out[name] = [item for item in out[name] if item.visibility in ITEMS_SHOWN[audience]]
+    return out
+
+
+def _added(members: dict[str, Any]) -> dict[str, Any]:
+    """Members added to the format after its first version, left out while empty: a record that has
+    none keeps the body, and so the feed entry, it had (readers take a missing one as empty)."""
+    return {name: value for name, value in members.items() if value not in ("", [], None)}
+
+
+def _verified(v: Verification) -> dict[str, Any]:
+    return _added({"verified_on": v.on, "verified_by": v.by, "verified_source": v.source})
 
 
 def organisation_body(o: Organisation, audience: str) -> dict[str, Any]:
@@ -61,7 +78,7 @@ def organisation_body(o: Organisation, audience: str) -> dict[str, Any]:
     return {"type": "organisation", "id": o.id, "name": o.name, "kind": o.kind, "visibility": o.visibility.value,
             "aliases": f["aliases"], "description": f["description"], "website": f["website"],
             "languages": f["languages"], "contact_channels": f["contact_channels"], "identifiers": f["identifiers"],
-            "location": _location(f["location"]), "source": f["source"]}
+            "location": _location(f["location"]), "source": f["source"], **_verified(f["verified"])}
 
 
 def service_body(s: Service, audience: str) -> dict[str, Any]:
@@ -72,8 +89,14 @@ def service_body(s: Service, audience: str) -> dict[str, Any]:
             "capacity": f["capacity"], "capacity_unit": f["capacity_unit"],
             "capacity_confirmed": f["capacity_confirmed"],
             "response_hours": decimal(s.response_hours), "languages": s.languages, "cost": s.cost,
-            "status": s.status, "coverage": [{"place": c.place, "presence": c.presence.value} for c in s.coverage],
-            "groups": s.groups}
+            "status": s.status.value,
+            "coverage": [{"place": c.place, "presence": c.presence.value} for c in s.coverage], "groups": s.groups,
+            **_added({"status_since": f["status_since"], "status_reason": f["status_reason"],
+                      "status_source": f["status_source"], "origins": f["origins"], "purposes": f["purposes"],
+                      "application_process": f["application_process"], "intake": [str(i) for i in f["intake"]],
+                      "hours": f["hours"], "windows": [str(w) for w in f["windows"]],
+                      "intake_languages": f["intake_languages"], "exclusions": f["exclusions"]}),
+            **_verified(f["verified"])}
 
 
 def link_id(link: Link) -> str:

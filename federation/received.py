@@ -31,13 +31,19 @@ DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 # Each member and how it travels; a trailing "?" lets it be null.
 ORGANISATION = {"type": "text", "id": "text", "name": "text", "kind": "text", "visibility": "text", "aliases": "texts",
                 "description": "text", "website": "text", "languages": "texts", "contact_channels": "texts",
-                "identifiers": "texts", "source": "text", "location": "object?"}
+                "identifiers": "texts", "source": "text", "location": "object?",
+                "verified_on": "text?", "verified_by": "text?", "verified_source": "text?"}
 LOCATION = {"latitude": "decimal?", "longitude": "decimal?", "precision": "text", "country": "text?",
             "subdivision": "text?"}
 SERVICE = {"type": "text", "id": "text", "organisation": "text", "name": "text", "service_type": "text",
            "visibility": "text", "description": "text", "eligibility": "text", "capacity": "integer?",
            "capacity_unit": "text", "capacity_confirmed": "text", "response_hours": "decimal?", "languages": "texts",
-           "cost": "text", "status": "text", "coverage": "objects", "groups": "texts"}
+           "cost": "text", "status": "text", "coverage": "objects", "groups": "texts",
+           # added with intake and verification: may be left out (older peers send none), empty if so
+           "status_since": "text?", "status_reason": "text?", "status_source": "text?", "origins": "texts?",
+           "purposes": "texts?", "application_process": "text?", "intake": "texts?", "hours": "text?",
+           "windows": "texts?", "intake_languages": "texts?", "exclusions": "text?",
+           "verified_on": "text?", "verified_by": "text?", "verified_source": "text?"}
 COVERAGE = {"place": "text", "presence": "text"}
 LINK = {"type": "text", "link_type": "text", "source": "text", "target": "text", "visibility": "text", "key": "text",
         "properties": "object"}

@@ -76,7 +76,8 @@ def test_redact_empties_each_field_beyond_the_view_and_keeps_the_rest(record: Or
                 assert getattr(seen, name) == empty[name], (viewer.role, name)
             elif name != "location" and not field.itemised:
                 assert getattr(seen, name) == getattr(record, name), (viewer.role, name)
-            assert name == "visibility" or getattr(record, name) != empty[name], f"full_{type(record).__name__.lower()} leaves {name} empty"
+            given = name == "visibility" or getattr(record, name) != empty[name]
+            assert given, f"full_{type(record).__name__.lower()} leaves {name} empty"
 
 
 def test_each_intake_channel_is_shown_to_the_views_its_own_visibility_reaches() -> None:

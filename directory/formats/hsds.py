@@ -3,8 +3,19 @@
 HSDS requires UUIDs for ids, so an exported record's id is a UUID derived from its directory id
 (uuid5), and the directory id itself travels with it: in `organization.uri` for organisations,
 and as HSDS attributes for services. Everything HSDS has no field for (organisation kind, service
-type, defender groups, response time, capacity, visibility, presence or remote reach) travels as
+type, defender groups, response time, capacity, visibility, presence or remote reach; what a grant
+pays for, where defenders may come from, intake channels each with its own visibility, intake
+languages, exclusions, status since and source, who verified a record and against what) travels as
 attributes whose taxonomy is `protection-directory/<name>`, the extension mechanism HSDS offers.
+Where HSDS has a field, it is used: `application_process`; `status` (paused is "temporarily
+closed", closed "defunct"); `alert`, the reason of a status other than active; `assured_date`, the
+day a service was verified (and `assurer_email` when its verifier is an e-mail address);
+`schedules`, the hours as one schedule's description and each intake window as a schedule valid
+from its opening to its closing day. `languages` stay the languages a service works in; the
+languages it takes requests in are attributes. `program` is not written: no record here is a
+collection of services (a consortium's programme is a DELIVERS_FOR link between organisations).
+An export holds only what its viewer may see: the store gives each record redacted, intake
+channels included, so a public export holds only public channels.
 An import of a foreign HSDS file uses the HSDS UUIDs as local ids. A malformed file (not UTF-8
 JSON, nested too deep, fields of the wrong JSON type, ids twice...) is refused with ValidationFailed
 naming file, line, JSON path and reason, before anything is built or written (see "import" below).
@@ -24,7 +35,7 @@ from typing import Any
 
 from directory.domain import places, taxonomy
 from directory.domain.errors import Problem, ValidationFailed
-from directory.domain.model import Organisation, Presence, Service
+from directory.domain.model import Organisation, Presence, Service, Status, Verification
 from directory.domain.validation import Row
 from directory.formats.parsed import Parsed
 
@@ -38,10 +49,11 @@ def hsds_id(*parts: str) -> str:
 
 
 def _attribute(link_id: str, link_type: str, scheme: str, code: str, name: str, value: str | None = None,
-               description: str = "") -> dict[str, Any]:
+               description: str = "", key: str | None = None) -> dict[str, Any]:
+    """`key` tells apart several attributes of one term on one record (two intake channels by phone)."""
     term_id = hsds_id("term", scheme, code)
     attr = {
-        "id": hsds_id("attribute", link_id, scheme, code),
+        "id": hsds_id("attribute", link_id, scheme, code if key is None else key),
         "link_id": link_id, "link_type": link_type, "link_entity": link_type, "taxonomy_term_id": term_id,
         "taxonomy_term": {"id": term_id, "code": code, "name": name, "description": description or name,
                           "taxonomy": TAX + scheme},
@@ -61,6 +73,12 @@ def _labels() -> dict[tuple[str, str], str]:
     return {(t.scheme, t.code): t.label for t in taxonomy.BUILT_IN}
 
 
+def _extent_type(code: str) -> str:
+    if code.isdigit():
+        return "UN M49"
+    return "named region" if code in places.named_regions() else "ISO 3166"
+
+
 def organisation_to_hsds(org: Organisation) -> dict[str, Any]:
     oid = hsds_id("organisation", org.id)
     labels = _labels()
@@ -74,7 +92,8 @@ def organisation_to_hsds(org: Organisation) -> dict[str, Any]:
             _attribute(oid, "organization", taxonomy.ORGANISATION_KIND, org.kind,
                        labels.get((taxonomy.ORGANISATION_KIND, org.kind), org.kind)),
             _attribute(oid, "organization", "visibility", org.visibility.value, org.visibility.value),
-        ] + [_attribute(oid, "organization", "language", lang, lang) for lang in org.languages],
+        ] + [_attribute(oid, "organization", "language", lang, lang) for lang in org.languages]
+        + _verified(oid, "organization", org.verified, on=True),
     }
     if org.aliases:
         out["alternate_name"] = " | ".join(org.aliases)
@@ -100,6 +119,45 @@ def organisation_to_hsds(org: Organisation) -> dict[str, Any]:
     return out
 
 
+# Our statuses in HSDS's words; reading back goes through `model.STATUS_ALIASES`.
+HSDS_STATUS = {Status.ACTIVE: "active", Status.PAUSED: "temporarily closed", Status.CLOSED: "defunct"}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# What each schedule a service export writes stands for (its attribute, `protection-directory/schedule`).
+HOURS, WINDOW = "hours", "intake-window"
+
+
+def _text(link_id: str, link_type: str, scheme: str, value: str, name: str) -> list[dict[str, Any]]:
+    """A text HSDS has no field for, as one attribute (none when empty)."""
+    return [_attribute(link_id, link_type, scheme, "text", name, value=value)] if value else []
+
+
+def _verified(link_id: str, link_type: str, v: Verification, on: bool) -> list[dict[str, Any]]:
+    """Who checked the record and against what; `on` also the day (a service has `assured_date`)."""
+    return ((_text(link_id, link_type, "verified-on", v.on, "Verified on") if on else [])
+            + _text(link_id, link_type, "verified-by", v.by, "Verified by")
+            + _text(link_id, link_type, "verified-source", v.source, "Verified against"))
+
+
+def _schedules(svc: Service, sid: str) -> list[dict[str, Any]]:
+    """Hours as a schedule's description; each intake window as a schedule valid from its opening
+    day to its closing day (if any), its note as description."""
+    out = []
+    if svc.hours:
+        hid = hsds_id("schedule", svc.id, HOURS)
+        out.append({"id": hid, "service_id": sid, "description": svc.hours,
+                    "attributes": [_attribute(hid, "schedule", "schedule", HOURS, "Hours")]})
+    for w in svc.windows:
+        wid = hsds_id("schedule", svc.id, WINDOW, str(w))
+        window: dict[str, Any] = {"id": wid, "service_id": sid, "valid_from": w.opens,
+                                  "attributes": [_attribute(wid, "schedule", "schedule", WINDOW, "Intake window")]}
+        if w.closes:
+            window["valid_to"] = w.closes
+        if w.note:
+            window["description"] = w.note
+        out.append(window)
+    return out
+
+
 def service_to_hsds(svc: Service) -> dict[str, Any]:
     sid = hsds_id("service", svc.id)
     labels = _labels()
@@ -119,18 +177,40 @@ def service_to_hsds(svc: Service) -> dict[str, Any]:
         if svc.capacity_confirmed:
             attrs.append(_attribute(sid, "service", "capacity-confirmed", "date", "Capacity last confirmed",
                                     value=svc.capacity_confirmed))
+    attrs += [_attribute(sid, "service", "purpose", p, labels.get((taxonomy.SERVICE_TYPE, p), p)) for p in svc.purposes]
+    attrs += [_attribute(sid, "service", "origin", o, _place_name(o)) for o in svc.origins]
+    # Each channel with its own visibility: the store gave only those the viewer may see.
+    attrs += [_attribute(sid, "service", "intake", i.kind, i.kind, value=str(i), key=str(i)) for i in svc.intake]
+    attrs += [_attribute(sid, "service", "intake-language", lang, lang) for lang in svc.intake_languages]
+    attrs += _text(sid, "service", "exclusions", svc.exclusions, "Exclusions")
+    attrs += _text(sid, "service", "status-since", svc.status_since, "Status since")
+    attrs += _text(sid, "service", "status-source", svc.status_source, "Status source")
+    if svc.status is Status.ACTIVE:  # otherwise the reason is the service's `alert`
+        attrs += _text(sid, "service", "status-reason", svc.status_reason, "Status reason")
+    attrs += _verified(sid, "service", svc.verified, on=False)
     out: dict[str, Any] = {
         "id": sid, "organization_id": hsds_id("organisation", svc.organisation), "name": svc.name,
-        "status": svc.status, "attributes": attrs,
+        "status": HSDS_STATUS[svc.status], "attributes": attrs,
         "languages": [{"id": hsds_id("language", svc.id, lang), "service_id": sid, "code": lang}
                       for lang in svc.languages],
         "service_areas": [
             {"id": hsds_id("area", svc.id, c.place), "service_id": sid,
              "name": _place_name(c.place),
              "description": "present" if c.presence is Presence.PRESENT else "remote",
-             "extent": c.place, "extent_type": "UN M49" if c.place.isdigit() else "ISO 3166"}
+             "extent": c.place, "extent_type": _extent_type(c.place)}
             for c in svc.coverage],
     }
+    schedules = _schedules(svc, sid)
+    if schedules:
+        out["schedules"] = schedules
+    if svc.application_process:
+        out["application_process"] = svc.application_process
+    if svc.status_reason and svc.status is not Status.ACTIVE:
+        out["alert"] = svc.status_reason
+    if svc.verified.on:
+        out["assured_date"] = svc.verified.on
+    if _EMAIL.fullmatch(svc.verified.by):
+        out["assurer_email"] = svc.verified.by
     if svc.description:
         out["description"] = svc.description
     if svc.eligibility:
@@ -169,6 +249,8 @@ SERVICE: dict[str, Spec] = {
     "id": STRING, "organization_id": STRING, "name": STRING, "status": STRING, "description": STRING,
     "eligibility_description": STRING, "fees_description": STRING, "attributes": _ATTRIBUTES,
     "languages": [{"code": STRING}], "service_areas": [{"extent": STRING, "description": STRING}],
+    "application_process": STRING, "alert": STRING, "assured_date": STRING, "assurer_email": STRING,
+    "schedules": [{"valid_from": STRING, "valid_to": STRING, "description": STRING, "attributes": _ATTRIBUTES}],
 }
 _REQUIRED = {"organization": ("id", "name"), "service": ("id", "name", "organization_id")}
 
@@ -433,6 +515,9 @@ def parse_organisations(data: bytes, source: str, default_kind: str | None = Non
             "precision": (f"{p}.locations[0].attributes", _first(loc.get("attributes") or [], "precision")),
             "country": (country_column, code.split("-")[0] if code else None),
             "subdivision": (f"{p}.locations[0].external_identifier", code if "-" in code else None),
+            "verified_on": (f"{p}.attributes", _first(attrs, "verified-on", "value")),
+            "verified_by": (f"{p}.attributes", _first(attrs, "verified-by", "value")),
+            "verified_source": (f"{p}.attributes", _first(attrs, "verified-source", "value")),
         }
         rows.append(Row(line, fields))
     return Parsed(source, "organisations", rows), ids
@@ -464,6 +549,44 @@ def parse_services(data: bytes, source: str, organisations: dict[str, str]) -> P
             "capacity_confirmed": (f"{p}.attributes", _first(attrs, "capacity-confirmed", "value")),
             "present_in": (f"{p}.service_areas", [a.get("extent") for a in areas if a.get("description") != "remote"]),
             "reaches": (f"{p}.service_areas", [a.get("extent") for a in areas if a.get("description") == "remote"]),
+            **_intake_fields(p, obj, attrs),
         }
         rows.append(Row(line, fields))
     return Parsed(source, "services", rows)
+
+
+def _values(attrs: list[dict[str, Any]], scheme: str, key: str = "code") -> list[Any]:
+    return [t[key] for t in _terms(attrs, scheme) if t[key] is not None]
+
+
+def _intake_fields(p: str, obj: dict[str, Any], attrs: list[dict[str, Any]]) -> dict[str, tuple[str, Any]]:
+    """How to ask, status and verification of a service, as Row fields. A schedule we wrote says
+    what it is (`protection-directory/schedule`); one from elsewhere is read as hours, by its
+    description. `alert` is the reason for a status other than active, and ignored on an active one."""
+    hours, windows = [], []
+    for schedule in obj.get("schedules") or []:
+        kind = _first(schedule.get("attributes") or [], "schedule")
+        if kind == WINDOW:
+            span = f"{schedule.get('valid_from') or ''}/{schedule.get('valid_to') or ''}"
+            windows.append(f"{span} {schedule.get('description') or ''}".strip())
+        elif kind in (HOURS, None) and schedule.get("description"):
+            hours.append(str(schedule["description"]).strip())
+    status = str(obj.get("status") or "active").strip().lower()
+    alert = obj.get("alert") if status != "active" else None
+    reason = (f"{p}.alert", alert) if alert else (f"{p}.attributes", _first(attrs, "status-reason", "value"))
+    return {
+        "application_process": (f"{p}.application_process", obj.get("application_process")),
+        "hours": (f"{p}.schedules", "; ".join(h for h in hours if h)),
+        "windows": (f"{p}.schedules", windows),
+        "purposes": (f"{p}.attributes", _values(attrs, "purpose")),
+        "origins": (f"{p}.attributes", _values(attrs, "origin")),
+        "intake": (f"{p}.attributes", _values(attrs, "intake", "value")),
+        "intake_languages": (f"{p}.attributes", _values(attrs, "intake-language")),
+        "exclusions": (f"{p}.attributes", _first(attrs, "exclusions", "value")),
+        "status_since": (f"{p}.attributes", _first(attrs, "status-since", "value")),
+        "status_source": (f"{p}.attributes", _first(attrs, "status-source", "value")),
+        "status_reason": reason,
+        "verified_on": (f"{p}.assured_date", obj.get("assured_date")),
+        "verified_by": (f"{p}.attributes", _first(attrs, "verified-by", "value") or obj.get("assurer_email")),
+        "verified_source": (f"{p}.attributes", _first(attrs, "verified-source", "value")),
+    }

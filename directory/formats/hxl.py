@@ -26,7 +26,7 @@ from typing import TextIO
 
 from directory.base.bulk import paused_gc
 from directory.domain.errors import Problem, ValidationFailed
-from directory.domain.model import Link, Organisation, Presence, Service
+from directory.domain.model import Link, Organisation, Presence, Service, Verification
 from directory.domain.validation import SEP, Row
 
 MAX_BYTES = 256 * 1024 * 1024
@@ -38,6 +38,7 @@ ORGANISATION_TAGS = {
     "#channel+contact": "contact_channels", "#org+code": "identifiers", "#org+vettedby": "vetted_by",
     "#country+code": "country", "#adm1+code": "subdivision", "#geo+lat": "latitude", "#geo+lon": "longitude",
     "#geo+precision": "precision", "#meta+visibility": "visibility", "#meta+source": "source",
+    "#date+verified": "verified_on", "#meta+verifiedby": "verified_by", "#meta+verifiedsource": "verified_source",
 }
 SERVICE_TAGS = {
     "#service+id": "id", "#org+id": "organisation", "#service+name": "name", "#sector": "type",
@@ -46,6 +47,11 @@ SERVICE_TAGS = {
     "#service+response_hours": "response_hours", "#service+lang": "languages", "#service+cost": "cost",
     "#status": "status", "#country+code+present": "present_in", "#country+code+remote": "reaches",
     "#group+code": "groups", "#meta+visibility": "visibility",
+    "#service+purpose": "purposes", "#service+process": "application_process", "#contact+intake": "intake",
+    "#service+hours": "hours", "#date+window": "windows", "#service+lang+intake": "intake_languages",
+    "#service+exclusions": "exclusions", "#status+date": "status_since", "#status+reason": "status_reason",
+    "#status+source": "status_source", "#country+code+origin": "origins", "#date+verified": "verified_on",
+    "#meta+verifiedby": "verified_by", "#meta+verifiedsource": "verified_source",
 }
 LINK_TAGS = {
     "#rel+type": "type", "#org+id+source": "source", "#org+id+target": "target", "#meta+id": "key",
@@ -60,6 +66,35 @@ INDICATOR_TAGS = {
 KINDS = {"organisations": ORGANISATION_TAGS, "services": SERVICE_TAGS, "links": LINK_TAGS,
          "indicators": INDICATOR_TAGS}
 
+# The header row an export writes above the hashtag row, by field: for people, never read back.
+_VERIFIED_LABELS = {"verified_on": "Verified on", "verified_by": "Verified by", "verified_source": "Verified against"}
+LABELS = {
+    "organisations": {
+        "id": "Id", "name": "Name", "aliases": "Also known as", "kind": "Kind", "description": "Description",
+        "website": "Website", "languages": "Languages", "contact_channels": "Secure contact",
+        "identifiers": "Identifiers", "vetted_by": "Vetted by", "country": "Country", "subdivision": "Subdivision",
+        "latitude": "Latitude", "longitude": "Longitude", "precision": "Location precision",
+        "visibility": "Visibility", "source": "Source", **_VERIFIED_LABELS},
+    "services": {
+        "id": "Id", "organisation": "Organisation", "name": "Name", "type": "Service type",
+        "description": "Description", "eligibility": "Eligibility", "capacity": "Capacity",
+        "capacity_unit": "Capacity unit", "capacity_confirmed": "Capacity confirmed",
+        "response_hours": "Response time (hours)", "languages": "Languages", "cost": "Cost", "status": "Status",
+        "present_in": "Present in", "reaches": "Reaches remotely", "groups": "Defender groups",
+        "visibility": "Visibility", "purposes": "Pays for", "application_process": "How to ask",
+        "intake": "Intake channels", "hours": "Hours", "windows": "Intake windows",
+        "intake_languages": "Intake languages", "exclusions": "Exclusions", "status_since": "Status since",
+        "status_reason": "Status reason", "status_source": "Status source", "origins": "Defenders from",
+        **_VERIFIED_LABELS},
+    "links": {
+        "type": "Type", "source": "From", "target": "To", "key": "Key", "visibility": "Visibility",
+        "response_hours": "Response time (hours)", "formal": "Formal", "trust": "Trust", "confirmed": "Confirmed",
+        "amount": "Amount", "currency": "Currency", "year": "Year", "purpose": "Purpose"},
+    "indicators": {
+        "country": "Country", "subdivision": "Subdivision", "name": "Indicator", "value": "Value", "year": "Year",
+        "source": "Source", "visibility": "Visibility"},
+}
+
 
 def canonical(tag: str) -> str:
     """`#Org +name +alt` and `#org+alt+name` are the same tag."""
@@ -68,6 +103,9 @@ def canonical(tag: str) -> str:
 
 
 _CANONICAL = {kind: {canonical(t): f for t, f in tags.items()} for kind, tags in KINDS.items()}
+# Two hashtags of a kind that are one set of attributes would read into one field: never.
+assert all(len(_CANONICAL[kind]) == len(tags) for kind, tags in KINDS.items()), "two hashtags collide"
+assert all(set(tags.values()) <= LABELS[kind].keys() for kind, tags in KINDS.items()), "a field has no label"
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -197,7 +235,7 @@ def organisation_cells(org: Organisation) -> dict[str, object]:
         "id": org.id, "name": org.name, "aliases": _cells(org.aliases), "kind": org.kind,
         "description": org.description, "website": org.website, "languages": _cells(org.languages),
         "contact_channels": _cells(org.contact_channels), "identifiers": _cells(org.identifiers),
-        "visibility": org.visibility.value, "source": org.source,
+        "visibility": org.visibility.value, "source": org.source, **_verified(org.verified),
     }
     if loc:
         cells.update(country=loc.country or "", subdivision=loc.subdivision or "", latitude=loc.latitude,
@@ -205,15 +243,26 @@ def organisation_cells(org: Organisation) -> dict[str, object]:
     return cells
 
 
+def _verified(v: Verification) -> dict[str, object]:
+    return {"verified_on": v.on, "verified_by": v.by, "verified_source": v.source}
+
+
 def service_cells(svc: Service) -> dict[str, object]:
+    """A service's cells, as its reader may see it: the store has already left out the intake
+    channels (`Service.intake`) whose own visibility the viewer does not reach."""
     return {
         "id": svc.id, "organisation": svc.organisation, "name": svc.name, "type": svc.type,
         "description": svc.description, "eligibility": svc.eligibility, "capacity": svc.capacity,
         "capacity_unit": svc.capacity_unit, "capacity_confirmed": svc.capacity_confirmed,
         "response_hours": svc.response_hours, "languages": _cells(svc.languages), "cost": svc.cost,
-        "status": svc.status, "groups": _cells(svc.groups), "visibility": svc.visibility.value,
+        "status": svc.status.value, "groups": _cells(svc.groups), "visibility": svc.visibility.value,
         "present_in": _cells([c.place for c in svc.coverage if c.presence is Presence.PRESENT]),
         "reaches": _cells([c.place for c in svc.coverage if c.presence is Presence.REMOTE]),
+        "purposes": _cells(svc.purposes), "application_process": svc.application_process,
+        "intake": _cells([str(i) for i in svc.intake]), "hours": svc.hours,
+        "windows": _cells([str(w) for w in svc.windows]), "intake_languages": _cells(svc.intake_languages),
+        "exclusions": svc.exclusions, "status_since": svc.status_since, "status_reason": svc.status_reason,
+        "status_source": svc.status_source, "origins": _cells(svc.origins), **_verified(svc.verified),
     }
 
 
@@ -230,13 +279,13 @@ def link_cells(link: Link) -> dict[str, object]:
 
 
 class Writer:
-    """Writes one kind of HXL CSV file: a row of field names, the hashtag row, then records.
+    """Writes one kind of HXL CSV file: a row of labels (`LABELS`), the hashtag row, then records.
     Every cell goes through `neutralise`."""
 
     def __init__(self, kind: str, stream: TextIO) -> None:
         self.columns = [(tag, field) for tag, field in KINDS[kind].items() if field != "vetted_by"]
         self.csv = csv.writer(stream)
-        self.csv.writerow([neutralise(field) for _, field in self.columns])
+        self.csv.writerow([neutralise(LABELS[kind][field]) for _, field in self.columns])
         self.csv.writerow([neutralise(tag) for tag, _ in self.columns])
 
     def write(self, cells: dict[str, object]) -> None:
