@@ -24,8 +24,8 @@ from directory.domain.model import (
     Visibility,
     Window,
 )
-from directory.domain.viewer import ANONYMOUS, STEWARD
-from directory.store import Filter, Store
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Filter, PointFilter, Store
 from directory.store.engine.schema import SET_VERSION, VERSION, ensure_schema
 from tests.helpers import Api
 from tests.test_cli import run
@@ -166,3 +166,14 @@ async def test_an_unchanged_record_written_again_keeps_its_revision(store: Store
     after = await store.services_by_id(STEWARD, ["test:fund-grant"])
     assert after["test:fund-grant"].provenance == before["test:fund-grant"].provenance
 
+
+
+async def test_a_map_popup_says_how_to_ask_as_the_viewer_may_see_it(store: Store) -> None:
+    await _seed(store)
+    await store.graph.write("MATCH (o:Organisation) SET o.country = 'HN', o.precision = 'country'")
+    member = Viewer("member", "test:lawyers", "t")
+    seen = {v.role: {p.id: p.intake for p in (await store.map_points(v, PointFilter())).points}
+            for v in (ANONYMOUS, member)}
+    assert seen["anonymous"]["test:fund"] == [f"hotline: {HOTLINE}"]
+    assert seen["member"]["test:fund"] == [f"hotline: {HOTLINE}", f"signal: {SIGNAL}"]
+    assert seen["anonymous"]["test:paused"] == []  # a paused programme is no way to ask

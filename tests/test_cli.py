@@ -313,7 +313,7 @@ async def test_every_list_prints_a_header(store: Store, data_dir: Path) -> None:
     await _proposal(store)
     await store.tokens.create("steward", None, "test of the token list")
     headers = {("token", "list"): ["Id", "Role", "Organisation", "Created", "State", "Label"],
-               ("taxonomy", "list"): ["Scheme", "Code", "Label"],
+               ("taxonomy", "list"): ["Scheme", "Code", "Label", "Definition"],
                ("audit",): ["At", "Who", "Role", "Action", "Kind", "Ids"],
                ("peer", "list"): ["peer", "url", "audience", "precedence", "root", "last", "success", "state",
                                   "last", "error"],

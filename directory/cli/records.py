@@ -148,9 +148,10 @@ def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
         run_with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description or ""))
         out(f"added {args.scheme}/{args.code}")
         return
-    table = Table([Column("Scheme", ""), Column("Code", "", keep=True), Column("Label", "")])
+    table = Table([Column("Scheme", ""), Column("Code", "", keep=True), Column("Label", "", 40),
+                   Column("Definition", "")])
     for term in run_with_store(settings, lambda s: s.terms()):
-        table.add(term.scheme, term.code, term.label)
+        table.add(term.scheme, term.code, term.label, term.description)
     out(table.render(), end="")
 
 

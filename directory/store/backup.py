@@ -94,7 +94,8 @@ MATCH (s:Service) WHERE s.id > $lo AND s.id <= $hi AND s.publisher = $me
 RETURN s {.*} AS props,
   [(s)<-[:OFFERS]-(o:Organisation) WHERE o.publisher = $me | o.id] AS offered_by,
   [(s)-[a:AVAILABLE_IN]->(p:Place) | {place: p.code, props: properties(a)}] AS available_in,
-  [(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS serves
+  [(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS serves,
+  [(s)-[:TAKES_FROM]->(q:Place) | q.code] AS takes_from
 ORDER BY s.id
 """)
 COUNT_RECORDS = cypher("backup.count_records",
@@ -123,6 +124,12 @@ MATCH (s:Service {id: r.from})
 MATCH (p:Place {code: r.to})
 CREATE (s)-[a:AVAILABLE_IN]->(p)
 SET a = r.props
+""")
+RESTORE_TAKES_FROM = cypher("backup.restore_takes_from", """
+UNWIND $rows AS r
+MATCH (s:Service {id: r.from})
+MATCH (p:Place {code: r.to})
+CREATE (s)-[:TAKES_FROM]->(p)
 """)
 RESTORE_SERVES = cypher("backup.restore_serves", """
 UNWIND $rows AS r
@@ -183,9 +190,10 @@ def _organisation_line(row: dict[str, Any]) -> str:
 
 
 def _service_line(row: dict[str, Any]) -> str:
+    taken = {"takes_from": sorted(row["takes_from"])} if row["takes_from"] else {}  # schema 10 on; only if any
     return _line({"service": row["props"], "offered_by": sorted(row["offered_by"]),
                   "available_in": sorted(row["available_in"], key=lambda x: x["place"]),
-                  "serves": sorted(row["serves"])})
+                  "serves": sorted(row["serves"]), **taken})
 
 
 def _encode(line: Callable[[dict[str, Any]], str], rows: list[dict[str, Any]]) -> list[str]:
@@ -252,12 +260,13 @@ class _Part:
     skipped: Counter[str] = field(default_factory=Counter)  # lines and links left out, by `_left_out` reason
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {
         k: [] for k in ("terms", "orgs", "identified", "based_in", *LINK_TYPES, "services", "offers",
-                        "available_in", "serves")})
+                        "available_in", "serves", "takes_from")})
 
 
 STATEMENTS = {"terms": RESTORE_TERMS, "orgs": RESTORE_ORGANISATIONS, "identified": LINK_IDENTIFIED,
               "based_in": RESTORE_BASED_IN, **RESTORE_LINKS, "services": RESTORE_SERVICES,
-              "offers": RESTORE_OFFERS, "available_in": RESTORE_AVAILABLE_IN, "serves": RESTORE_SERVES}
+              "offers": RESTORE_OFFERS, "available_in": RESTORE_AVAILABLE_IN, "serves": RESTORE_SERVES,
+              "takes_from": RESTORE_TAKES_FROM}
 
 
 def _objects(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -341,6 +350,7 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
         rows["available_in"] += [{"from": sid, "to": a["place"], "props": a["props"]}
                                  for a in obj.get("available_in", [])]
         rows["serves"] += [{"from": sid, "to": code} for code in obj.get("serves", [])]
+        rows["takes_from"] += [{"from": sid, "to": code} for code in obj.get("takes_from", [])]
     else:
         raise ValidationFailed(source, [Problem(number, "line", "is not a term, organisation or service")])
 

@@ -26,7 +26,7 @@
   }
 
   /* Organisations as clustered markers. data.rows: [name, kind, lat, lon, precision, place, services,
-     languages, channels], all but name, lat, lon and channels as indexes into data's tables; empty
+     languages, channels, intake], all but name, lat, lon, channels and intake as indexes into data's tables; empty
      lists at the end of a row are left out. */
   window.pdMarkers = function (map, data) {
     var group = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45});
@@ -44,6 +44,7 @@
         line(box, "Services", names(data.services, r[6]));
         line(box, "Languages", names(data.languages, r[7]));
         line(box, "Contact", r[8]);
+        line(box, "How to ask", r[9]);
         box.appendChild(el("div", "pd-note", data.precisions[r[4]]));
         return box;
       }, {maxWidth: 320});

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directory.domain import places
-from directory.domain.fields import ORGANISATION, sees
-from directory.domain.model import Precision
+from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, sees
+from directory.domain.model import Intake, Precision
 from directory.domain.taxonomy import SENSITIVE_KINDS
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
@@ -39,7 +39,8 @@ RETURN collect([o.id, o.name, o.kind, o.visibility, o.country, o.precision,
                 coalesce(o.languages, []),
                 CASE WHEN $network THEN coalesce(o.contact_channels, []) ELSE [] END,
                 [(o)-[:OFFERS]->(s:Service) WHERE {visible('s')}
-                 | [s.type, [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]]
+                 | [s.type, [(s)-[:SERVES]->(g:DefenderGroup) | g.code],
+                    CASE WHEN coalesce(s.status, 'active') = 'active' THEN coalesce(s.intake, []) ELSE [] END]]
                ]) AS points
 """)
 
@@ -59,6 +60,7 @@ class MapPoint:
     contact_channels: list[str]  # members and stewards only
     service_types: list[str]
     groups: list[str]
+    intake: list[str] = field(default_factory=list)  # how to ask its active services, as this viewer may see
 
 
 @dataclass
@@ -106,8 +108,12 @@ def _point(row: list[Any], viewer: Viewer) -> MapPoint | None:
         if rep is None or rep.latitude is None or rep.longitude is None:
             return None
         lat, lon, shown = rep.latitude, rep.longitude, precision
+    shown_items = ITEMS_SHOWN[viewer.view_of(oid)]  # each intake channel by its own visibility (`fields`)
+    intake = sorted({f"{i.kind}: {i.value}" for _, _, items in offers for i in map(Intake.of, items)
+                     if i.visibility in shown_items})
     return MapPoint(oid, name, kind, visibility, country, subdivision, shown, float(lat), float(lon), list(languages),
-                    list(channels), sorted({t for t, _ in offers}), sorted({g for _, gs in offers for g in gs}))
+                    list(channels), sorted({t for t, _, _ in offers}), sorted({g for _, gs, _ in offers for g in gs}),
+                    intake)
 
 
 def _withhold_lonely_shelters(found: MapPoints, minimum: int) -> None:
