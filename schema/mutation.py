@@ -62,14 +62,15 @@ class DeletePayload:
     current_revision: int | None = None
 
 
-# our field name -> the input's (camelCase) name, so errors name what the client sent
-_COLUMNS = {"contact_channels": "contactChannels", "capacity_unit": "capacityUnit",
-            "capacity_confirmed": "capacityConfirmed", "response_hours": "responseHours", "present_in": "presentIn"}
+def _camel(name: str) -> str:
+    """Our field name as the input names it (strawberry's camelCase), so errors name what the client sent."""
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
 
 
 def _errors(refused: EditRefused) -> list[UserError]:
     if refused.problems:
-        return [UserError(code=ErrorCode.INVALID, field=_COLUMNS.get(p.column, p.column), reason=p.reason)
+        return [UserError(code=ErrorCode.INVALID, field=_camel(p.column), reason=p.reason)
                 for p in refused.problems]
     return [UserError(code=ErrorCode(refused.code), field=refused.field, reason=refused.message)]
 
@@ -80,7 +81,7 @@ def _signed_in(info: Info[Context, None]) -> None:
 
 
 def _edit(fields: dict[str, Any]) -> Edit:
-    return Edit(fields, {k: _COLUMNS.get(k, k) for k in fields})
+    return Edit(fields, {k: _camel(k) for k in fields})
 
 
 def _organisation_payload(record: Any) -> OrganisationPayload:

@@ -177,3 +177,39 @@ async def test_a_map_popup_says_how_to_ask_as_the_viewer_may_see_it(store: Store
     assert seen["anonymous"]["test:fund"] == [f"hotline: {HOTLINE}"]
     assert seen["member"]["test:fund"] == [f"hotline: {HOTLINE}", f"signal: {SIGNAL}"]
     assert seen["anonymous"]["test:paused"] == []  # a paused programme is no way to ask
+
+
+WRITE = """mutation($org: ID!, $input: ServiceInput!) { createService(organisation: $org, input: $input) {
+  service { id recordId status intake { kind value visibility } intakeWindows { opens closes note } purposes origins
+            verified { on by source } provenance { revision } }
+  errors { code field reason } } }"""
+UPDATE = """mutation($id: ID!, $revision: Int!, $input: ServiceInput!) { updateService(id: $id, revision: $revision,
+  input: $input) { service { status statusSince intake { value } hours } errors { code field reason } } }"""
+
+
+async def test_a_member_records_how_to_ask_and_an_update_keeps_what_it_leaves_out(store: Store, api: Api) -> None:
+    await _seed(store)
+    _, token = await store.tokens.create("member", "test:lawyers", "a member")
+    made = (await api.data(WRITE, token=token, org="test:lawyers", input={
+        "name": "Grants", "type": "emergency-grant", "presentIn": ["HN"], "purposes": ["legal-aid"],
+        "origins": ["central-america"], "hours": "Mon-Fri",
+        "intake": [{"kind": "hotline", "value": HOTLINE, "visibility": "PUBLIC"}, {"kind": "signal", "value": SIGNAL}],
+        "windows": [{"opens": "2026-11-01", "note": "rolling"}],
+        "verifiedOn": "2026-11-30", "verifiedBy": "the member", "verifiedSource": "https://lawyers.example.org"}))
+    service = made["createService"]["service"]
+    assert made["createService"]["errors"] == [] and service["status"] == "active"
+    assert service["intake"] == [{"kind": "hotline", "value": HOTLINE, "visibility": "PUBLIC"},
+                                 {"kind": "signal", "value": SIGNAL, "visibility": "NETWORK"}]  # network unless said
+    assert service["intakeWindows"] == [{"opens": "2026-11-01", "closes": None, "note": "rolling"}]
+    assert service["purposes"] == ["legal-aid"] and service["origins"] == ["central-america"]
+    assert service["verified"] == {"on": "2026-11-30", "by": "the member", "source": "https://lawyers.example.org"}
+    updated = (await api.data(UPDATE, token=token, id=service["id"], revision=service["provenance"]["revision"],
+                              input={"status": "paused", "statusSince": "2026-12-01"}))["updateService"]
+    assert updated == {"service": {"status": "paused", "statusSince": "2026-12-01", "hours": "Mon-Fri",
+                                   "intake": [{"value": HOTLINE}, {"value": SIGNAL}]}, "errors": []}
+    refused = (await api.data(WRITE, token=token, org="test:lawyers", input={
+        "name": "Bad", "type": "emergency-grant", "intake": [{"kind": "pigeon", "value": "x"}],
+        "windows": [{"opens": "2026-12-10", "closes": "2026-12-01"}], "intakeLanguages": ["klingon"],
+        "purposes": ["teleportation"]}))["createService"]
+    assert refused["service"] is None
+    assert {e["field"] for e in refused["errors"]} == {"intake", "windows", "intakeLanguages", "purposes"}
