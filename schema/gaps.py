@@ -17,6 +17,7 @@ MAX_CELLS = 10_000
 @strawberry.enum(description="Why a cell is a gap, besides its score.")
 class GapFlag(Enum):
     NO_PROVIDER = "no_provider"
+    NO_LOCAL_PROVIDER = "no_local_provider"
     SINGLE_PROVIDER = "single_provider"
     STALE = "stale"
     UNFUNDED = "unfunded"
@@ -48,6 +49,11 @@ class GapCell:
     flags: list[GapFlag]
     providers_present: int
     providers_remote: int
+    providers_local: int = strawberry.field(
+        description="Providers naming the place itself, its country or one of its subdivisions.")
+    providers_wide: int = strawberry.field(
+        description="Providers reaching the place only through an area (a region, the world); each adds at most "
+                    "its capacity shared by the countries of that area (see the README).")
     provider_ids: list[str] = strawberry.field(description="Present first, then remote; record ids.")
     capacity: list[Amount] | None = strawberry.field(
         description="Capacity confirmed in the last 90 days, per unit; null for anonymous viewers.")
@@ -63,7 +69,8 @@ class GapCell:
     def of(cls, c: gaps.Cell) -> GapCell:
         return cls(
             place=c.place, service_type=c.service_type, score=c.score, flags=[GapFlag(f.value) for f in c.flags],
-            providers_present=len(c.present), providers_remote=len(c.remote), provider_ids=c.present + c.remote,
+            providers_present=len(c.present), providers_remote=len(c.remote), providers_local=len(c.local),
+            providers_wide=len(c.wide), provider_ids=c.present + c.remote,
             capacity=None if c.capacity is None else [Amount(currency=a.currency, amount=a.amount) for a in c.capacity],
             median_response_hours=c.median_response_hours, newest_confirmation=c.newest_confirmation,
             oldest_confirmation=c.oldest_confirmation, stale_providers=c.stale_providers,

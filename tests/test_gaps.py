@@ -1,4 +1,7 @@
-"""Coverage gaps on a hand-built directory: every number worked out by hand, for each role."""
+"""Coverage gaps on a hand-built directory: every number worked out by hand, for each role.
+
+Every record here carries a verification date (`#date+verified`): freshness is the verification,
+not the last write, so a record never verified is stale."""
 
 from __future__ import annotations
 
@@ -6,24 +9,52 @@ from datetime import date, timedelta
 
 import pytest
 
+from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound, ValidationFailed
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.exchange import importer
 from directory.formats import hxl, indicators
-from directory.jobs.gaps import Flag, GapMatrix, GapQuestion, coverage_gaps
-from directory.store import Store
+from directory.jobs.gaps import HIGH_GAP, WIDE_DEFAULT_CAPACITY, Flag, GapMatrix, GapQuestion, coverage_gaps
+from directory.store import Store, WriteCounts
 from directory.store.engine.cypher import cypher
 from directory.store.records import needs
-from tests.helpers import Api, csv_bytes, load, org, service
+from tests.helpers import LINK_TAGS, ORG_TAGS, SERVICE_TAGS, Api, csv_bytes, org, service
 
 pytestmark = pytest.mark.anyio
 
 RECENT = (date.today() - timedelta(days=10)).isoformat()
 OLD = (date.today() - timedelta(days=200)).isoformat()
+LONG_AGO = (date.today() - timedelta(days=400)).isoformat()  # past STALE_AFTER_DAYS
 YEAR = date.today().year
 MEMBER_B = Viewer("member", "test:b", "t")
-AGE_SERVICE = cypher("tests.age_service", "MATCH (s:Service {id: $id}) SET s.updated_at = $stamp")
+WRITTEN = cypher("tests.written", "MATCH (s:Service {id: $id}) RETURN s.updated_at AS at")
 INDICATOR_TAGS = ["#country+code", "#adm1+code", "#indicator+name", "#indicator+value", "#date+year", "#meta+source",
                   "#meta+visibility"]
+VERIFIED = "#date+verified"
+WORLD = len([c for c in places.countries() if c not in places.UNPEOPLED])  # the countries a worldwide offer shares
+WORLDWIDE = {"#country+code+present": "", "#country+code+remote": "world"}
+
+
+def checked(oid: str, verified: str = RECENT, **fields: object) -> dict[str, object]:
+    """An organisation verified on `verified` (its services without a date of their own take it)."""
+    return org(oid, **{VERIFIED: verified, **fields})
+
+
+async def load(store: Store, orgs: list[dict[str, object]], services: list[dict[str, object]] | None = None,
+               links: list[dict[str, object]] | None = None) -> WriteCounts:
+    """`tests.helpers.load` with the verification column on organisations and services."""
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes([*ORG_TAGS, VERIFIED], orgs), "orgs.csv"))]
+    if services:
+        inputs.append(importer.Parsed("services.csv", *hxl.read(csv_bytes([*SERVICE_TAGS, VERIFIED], services),
+                                                                "services.csv")))
+    if links:
+        inputs.append(importer.Parsed("links.csv", *hxl.read(csv_bytes(LINK_TAGS, links), "links.csv")))
+    return await importer.run(store, inputs)
+
+
+async def load_needs(store: Store, rows: list[dict[str, object]]) -> None:
+    _, read = hxl.read(csv_bytes(INDICATOR_TAGS, rows), "needs.csv")
+    await needs.write(store.graph, indicators.validate(read, "needs.csv"))
 
 
 def need(country: str, name: str, value: object, year: object = 2026, **more: object) -> dict[str, object]:
@@ -35,11 +66,11 @@ def need(country: str, name: str, value: object, year: object = 2026, **more: ob
 
 async def seed(store: Store) -> None:
     await load(store, [
-        org("a"), org("b"), org("c", **{"#meta+visibility": "network"}),
-        org("s", **{"#org+type": "shelter", "#meta+visibility": "restricted", "#geo+precision": "hidden"}),
-        org("w", **{"#org+type": "international-ngo", "#country+code": "CH"}),
-        org("d", **{"#org+type": "donor", "#country+code": "NO"}),
-        org("q", **{"#org+type": "donor", "#country+code": "NO", "#meta+visibility": "network"}),
+        checked("a"), checked("b"), checked("c", **{"#meta+visibility": "network"}),
+        checked("s", **{"#org+type": "shelter", "#meta+visibility": "restricted", "#geo+precision": "hidden"}),
+        checked("w", **{"#org+type": "international-ngo", "#country+code": "CH"}),
+        checked("d", **{"#org+type": "donor", "#country+code": "NO"}),
+        checked("q", **{"#org+type": "donor", "#country+code": "NO", "#meta+visibility": "network"}),
     ], [
         service("a-legal", "a", **{"#service+response_hours": "24", "#capacity": "5", "#capacity+unit": "cases",
                                    "#capacity+date": RECENT, "#group+code": "journalists"}),
@@ -50,8 +81,9 @@ async def seed(store: Store) -> None:
         service("s-house", "s", "safe-house", **{"#meta+visibility": "restricted"}),
         service("a-psy", "a", "psychosocial-support", **{"#country+code+present": "MX", "#capacity": "3",
                                                          "#capacity+unit": "places", "#capacity+date": OLD}),
+        # w itself was verified recently, this service of its own last in 2024: the service's date counts
         service("w-grant", "w", "emergency-grant", **{"#country+code+present": "CH", "#country+code+remote": "world",
-                                                      "#service+response_hours": "72"}),
+                                                      "#service+response_hours": "72", VERIFIED: "2024-01-01"}),
     ], [
         {"#rel+type": "FUNDS", "#org+id+source": "d", "#org+id+target": "a", "#meta+id": "one",
          "#meta+visibility": "public", "#value": "1000", "#currency": "EUR", "#date+year": str(YEAR)},
@@ -60,13 +92,11 @@ async def seed(store: Store) -> None:
         {"#rel+type": "FUNDS", "#org+id+source": "d", "#org+id+target": "b", "#meta+id": "old",
          "#meta+visibility": "public", "#value": "1000", "#currency": "EUR", "#date+year": "2015"},
     ])
-    await store.graph.write(AGE_SERVICE, id="test:w-grant", stamp="2024-01-01T00:00:00.000000Z")
-    _, rows = hxl.read(csv_bytes(INDICATOR_TAGS, [
+    await load_needs(store, [
         need("CO", "risk", 80), need("MX", "risk", 40), need("CO", "risk", 20, 2020),
         need("CO", "other", 1), need("MX", "other", 4),
         need("MX", "secret", 100, **{"#meta+visibility": "restricted"}),
-    ]), "needs.csv")
-    await needs.write(store.graph, indicators.validate(rows, "needs.csv"))
+    ])
 
 
 TYPES = ["legal-aid", "safe-house", "psychosocial-support", "emergency-grant"]
@@ -97,6 +127,7 @@ async def test_the_steward_matrix_worked_by_hand(store: Store) -> None:
     legal = cell(m, "CO", "legal-aid")
     # a delivers in CO, c in its subdivision CO-ANT (so in CO), b reaches CO remotely: supply 1 + 1 + 0.5
     assert (legal.present, legal.remote) == (["test:a", "test:c"], ["test:b"])
+    assert (legal.local, legal.wide) == (["test:a", "test:b", "test:c"], [])  # each names CO or a part of it
     assert legal.need == NEED_CO and legal.score == score(2.5, NEED_CO)
     assert legal.median_response_hours == 24 and legal.flags == []
     assert [(a.currency, a.amount) for a in legal.capacity or []] == [("cases", 5)]
@@ -108,10 +139,12 @@ async def test_the_steward_matrix_worked_by_hand(store: Store) -> None:
     psy = cell(m, "MX", "psychosocial-support")
     assert psy.flags == [Flag.SINGLE_PROVIDER, Flag.CAPACITY_EXPIRED] and psy.capacity == []
     assert psy.score == score(1, NEED_MX)
-    grant = cell(m, "CO", "emergency-grant")  # w reaches the world remotely, last confirmed in 2024
-    assert grant.remote == ["test:w"] and grant.stale_providers == 1
-    assert grant.flags == [Flag.SINGLE_PROVIDER, Flag.STALE, Flag.UNFUNDED]
-    assert grant.score == score(0.5 * 0.5, NEED_CO)
+    grant = cell(m, "CO", "emergency-grant")  # w reaches the world remotely, its service verified in 2024
+    assert grant.remote == ["test:w"] and grant.stale_providers == 1 and grant.newest_confirmation == "2024-01-01"
+    assert (grant.local, grant.wide) == ([], ["test:w"])
+    assert grant.flags == [Flag.SINGLE_PROVIDER, Flag.NO_LOCAL_PROVIDER, Flag.STALE, Flag.UNFUNDED]
+    # remote x stale x its default capacity shared by every country of the world
+    assert grant.score == score(0.5 * 0.5 * WIDE_DEFAULT_CAPACITY / WORLD, NEED_CO)
     assert cell(m, "MX", "legal-aid").flags == [Flag.NO_PROVIDER]
     assert cell(m, "MX", "legal-aid").score == score(0, NEED_MX)
     assert [c.score for c in m.cells] == sorted((c.score for c in m.cells), reverse=True)
@@ -142,6 +175,7 @@ async def test_group_region_subdivisions_and_donor(store: Store) -> None:
     subdivisions = await coverage_gaps(store, STEWARD, GapQuestion(country="CO", service_types=["legal-aid"]))
     antioquia = cell(subdivisions, "CO-ANT", "legal-aid")
     assert antioquia.present == ["test:a", "test:c"] and antioquia.remote == ["test:b"]
+    assert antioquia.local == ["test:a", "test:b", "test:c"]  # the country counts as local for its subdivisions
     assert cell(subdivisions, "CO-DC", "legal-aid").present == ["test:a"]
     donor = await coverage_gaps(store, STEWARD, ask(donor="test:q"))
     assert [(a.currency, a.amount) for a in cell(donor, "CO", "legal-aid").donor_funding] == [("EUR", 3000)]
@@ -185,7 +219,8 @@ def test_indicator_files_report_every_problem_by_line_and_column() -> None:
 QUERY = """query($donor: ID) { coverageGaps(codes: ["CO", "MX"], serviceTypes: ["legal-aid", "safe-house"],
   donor: $donor, first: 2, offset: 2) {
   totalCells indicators donorTotals { currency amount cells }
-  cells { place serviceType score flags providersPresent providersRemote providerIds capacity { currency amount }
+  cells { place serviceType score flags providersPresent providersRemote providersLocal providersWide providerIds
+          capacity { currency amount }
           funding { currency amount donors concentration } donorFunding { amount } need } } }"""
 
 
@@ -197,9 +232,72 @@ async def test_through_graphql(store: Store, api: Api) -> None:
         ("CO", "safe-house"), ("CO", "legal-aid")]  # after the two in Mexico, where need is higher
     assert data["cells"][0]["flags"] == ["NO_PROVIDER"]  # the shelter is restricted even to a member
     legal = next(c for c in data["cells"] if (c["place"], c["serviceType"]) == ("CO", "legal-aid"))
+    assert (legal["providersLocal"], legal["providersWide"]) == (3, 0)
     # q's own restricted grant is visible to q's member
     assert legal["funding"] == [{"currency": "EUR", "amount": 4000.0, "donors": 2, "concentration": 0.625}]
     assert legal["donorFunding"] == [{"amount": 3000.0}] and data["donorTotals"][0]["cells"] == 1
     anonymous = (await api.data(QUERY))["coverageGaps"]
     legal = next(c for c in anonymous["cells"] if (c["place"], c["serviceType"]) == ("CO", "legal-aid"))
     assert legal["capacity"] is None and legal["providerIds"] == ["test:a", "test:b"]
+
+
+async def test_a_place_only_worldwide_funds_reach_shows_its_gap(store: Store) -> None:
+    """Ten worldwide emergency-grant funds once counted as ten providers in every country, capping
+    every score far below a high gap: now each adds its default capacity shared by the world."""
+    funds = range(10)
+    await load(store, [*(checked(f"g{n}", **{"#org+type": "international-ngo", "#country+code": "CH"}) for n in funds),
+                       checked("m", **{"#country+code": "MX"})],
+               [*(service(f"g{n}-grant", f"g{n}", "emergency-grant", **WORLDWIDE) for n in funds),
+                service("m-grant", "m", "emergency-grant", **{"#country+code+present": "MX"})])
+    await load_needs(store, [need("CO", "risk", 90), need("MX", "risk", 90)])
+    m = await coverage_gaps(store, STEWARD, GapQuestion(codes=["CO", "MX"], service_types=["emergency-grant"],
+                                                        indicators=["risk"]))
+    wide = 10 * 0.5 * WIDE_DEFAULT_CAPACITY / WORLD  # ten remote funds, each 10 / 243 of its default capacity
+    colombia, mexico = cell(m, "CO", "emergency-grant"), cell(m, "MX", "emergency-grant")
+    assert colombia.need == 1 and colombia.local == [] and len(colombia.wide) == 10 == len(colombia.remote)
+    assert colombia.supply == pytest.approx(wide) and colombia.score == score(wide, 1) > HIGH_GAP
+    assert colombia.flags == [Flag.NO_LOCAL_PROVIDER, Flag.UNFUNDED]
+    assert score(10 * 0.5, 1) < HIGH_GAP / 2  # what ten worldwide funds used to make of it
+    assert mexico.local == ["test:m"] and mexico.present == ["test:m"] and len(mexico.wide) == 10
+    assert Flag.NO_LOCAL_PROVIDER not in mexico.flags and mexico.score == score(1 + wide, 1) < HIGH_GAP
+
+
+async def test_a_wide_providers_stated_capacity_counts_only_for_viewers_who_may_see_it(store: Store) -> None:
+    async def scores(capacity: str, confirmed: str) -> list[float]:
+        """The steward's, a member's and an anonymous viewer's score for Kenya, with this capacity."""
+        await load(store, [checked("g", **{"#org+type": "international-ngo", "#country+code": "CH"})],
+                   [service("g-grant", "g", "emergency-grant", **WORLDWIDE, **{
+                       "#capacity": capacity, "#capacity+unit": "grants", "#capacity+date": confirmed})])
+        question = GapQuestion(codes=["KE"], service_types=["emergency-grant"])  # no indicators: need 0.5
+        return [cell(await coverage_gaps(store, viewer, question), "KE", "emergency-grant").score
+                for viewer in (STEWARD, MEMBER_B, ANONYMOUS)]
+
+    default = score(0.5 * WIDE_DEFAULT_CAPACITY / WORLD, 0.5)
+    # twice the world's countries: all it can give reaches each one, as much as one remote local provider
+    assert await scores(str(2 * WORLD), RECENT) == [score(0.5, 0.5), score(0.5, 0.5), default]
+    # a stated figure counts even below the default; the anonymous score has not moved (nothing leaks)
+    assert await scores("1", RECENT) == [score(0.5 / WORLD, 0.5), score(0.5 / WORLD, 0.5), default]
+    assert await scores(str(2 * WORLD), OLD) == [default, default, default]  # expired: the default again
+
+
+async def test_freshness_is_the_verification_not_the_last_write(store: Store) -> None:
+    orgs = [checked("old", LONG_AGO), checked("new", LONG_AGO), org("never")]
+    await load(store, orgs, [service("old-legal", "old"), service("old-ve", "old", **{"#country+code+present": "VE"}),
+                             service("new-legal", "new", **{VERIFIED: RECENT}), service("never-legal", "never")])
+    # old data imported again, one service edited: written today, still verified long ago
+    await load(store, orgs, [service("old-legal", "old", **{"#service+name": "Renamed today"}),
+                             service("old-ve", "old", **{"#country+code+present": "VE",
+                                                         "#service+name": "Renamed too"})])
+    for sid in ("test:old-legal", "test:old-ve"):
+        (row,) = await store.graph.read(WRITTEN, id=sid)
+        assert row["at"][:10] == date.today().isoformat()
+    m = await coverage_gaps(store, STEWARD, GapQuestion(codes=["CO", "VE"], service_types=["legal-aid"]))
+    colombia = cell(m, "CO", "legal-aid")
+    # old-legal takes its organisation's date; new-legal its own, though its organisation's is old
+    assert colombia.confirmed == {"test:old": LONG_AGO, "test:new": RECENT, "test:never": None}
+    assert colombia.stale_providers == 2 and Flag.STALE not in colombia.flags
+    assert (colombia.newest_confirmation, colombia.oldest_confirmation) == (RECENT, LONG_AGO)
+    assert colombia.score == score(0.5 + 1 + 0.5, 0.5)
+    venezuela = cell(m, "VE", "legal-aid")
+    assert venezuela.stale_providers == 1 and Flag.STALE in venezuela.flags
+    assert venezuela.score == score(0.5, 0.5)

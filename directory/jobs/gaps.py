@@ -2,27 +2,42 @@
 
 A cell is one place (a country, or a subdivision) and one service type. Its providers are the
 organisations with a visible, active service of that type available in the place, in an area that
-contains it (a region, the world) or, for a country, in one of its subdivisions. The gap score
-(0 to 100, higher is a worse gap) is
+contains it (an M49 region, a named region, the world) or, for a country, in one of its
+subdivisions. A provider is *local* when one of those services names the place itself, its country
+or one of its subdivisions, and *wide* when it reaches the place only through an area. That is
+apart from how it delivers there: present (delivered there) or remote. The gap score (0 to 100,
+higher is a worse gap) is
 
     supply    = sum over providers of  presence (1 delivered there, 0.5 reaching it remotely)
-                                     x freshness (1, or 0.5 if not confirmed for STALE_AFTER_DAYS)
+                                     x freshness (1, or 0.5 if not verified for STALE_AFTER_DAYS)
+                                     x reach (1 if local; if wide, min(1, C / N))
     shortfall = 1 / (1 + supply)                        1 with no provider, 0.5 with one, ...
     need      = mean of the chosen indicators, each scaled to 0..1 by its largest value
                 (unknown need counts as 0.5)
     score     = 100 x shortfall x (0.25 + 0.75 x need)
 
-so supply moves a score most and need up to four times. Funding is shown beside the score, not in
-it: different viewers see different funding, and a donor wants to see where money already goes.
+so supply moves a score most and need up to four times. A wide provider's help is shared by every
+country of its area: N is the number of peopled countries in the narrowest area through which it
+reaches the place, and C what it can deliver, its stated capacity for the service type (summed over
+its services reaching the place) where the viewer may see capacity and it is current, or else
+WIDE_DEFAULT_CAPACITY. Without this, ten worldwide funds counted as ten local providers everywhere
+and no place could show a gap; `no_local_provider` flags a place that only wide providers reach.
+
+Freshness is the newest of a service's verification date (else its organisation's) and its capacity
+confirmation, never the record's last write: re-importing old data must not make it look fresh, and
+a record never verified is stale. Funding is shown beside the score, not in it: different viewers
+see different funding, and a donor wants to see where money already goes.
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from directory.base import budget
 from directory.domain import places
@@ -37,6 +52,11 @@ from directory.store import GapOffer as Offer
 from directory.store import Grant, Store
 
 REMOTE_WEIGHT = 0.5
+WIDE_DEFAULT_CAPACITY = 10.0
+"""What a wide provider that states no current capacity (or whose capacity the viewer may not see) is
+taken to deliver for a service type: roughly ten cases a year across its whole area, from which each
+of its N countries gets 10 / N. A global fund takes far fewer cases from any one country than one
+local provider does."""
 STALE_WEIGHT = 0.5
 UNKNOWN_NEED = 0.5
 FUNDING_YEARS = 3  # grants of this year and the two before, and undated ones, count
@@ -45,6 +65,7 @@ HIGH_GAP = 50.0  # a donor summary counts the funding that reaches cells scoring
 
 class Flag(StrEnum):
     NO_PROVIDER = "no_provider"
+    NO_LOCAL_PROVIDER = "no_local_provider"  # providers reach it, but only through an area (a region, the world)
     SINGLE_PROVIDER = "single_provider"  # one organisation is a single point of failure
     STALE = "stale"  # no provider confirmed within STALE_AFTER_DAYS
     UNFUNDED = "unfunded"  # no funding this viewer may see reaches any provider
@@ -76,6 +97,9 @@ class Cell:
     service_type: str
     present: list[str] = field(default_factory=list)  # providers delivering the service there
     remote: list[str] = field(default_factory=list)  # providers only reaching it remotely
+    local: list[str] = field(default_factory=list)  # providers naming the place, its country or a subdivision
+    wide: list[str] = field(default_factory=list)  # providers reaching it only through an area
+    supply: float = 0.0  # what the providers add up to (see the module docstring), before need
     capacity: list[Amount] | None = None  # current capacity per unit; None if the viewer may not see it
     median_response_hours: float | None = None
     newest_confirmation: str | None = None
@@ -86,7 +110,7 @@ class Cell:
     need: float | None = None
     score: float = 0.0
     flags: list[Flag] = field(default_factory=list)
-    confirmed: dict[str, str | None] = field(default_factory=dict)  # provider: its latest confirmation
+    confirmed: dict[str, str | None] = field(default_factory=dict)  # provider: its latest verification
 
     @property
     def providers(self) -> int:
@@ -143,12 +167,12 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
         if missing:
             raise BadArgument("indicators", f"no indicator named {', '.join(map(repr, missing))}")
-    await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor, on)
+    await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor)
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
     return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
 
 
-def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: str | None, on: date) -> None:
+def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: str | None) -> None:
     """Funding, need, score and flags of every cell, then worst first."""
     by_recipient: dict[str, list[Grant]] = defaultdict(list)
     for g in received:
@@ -160,7 +184,7 @@ def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: s
         cell.funding = _funding(cell_grants)
         cell.donor_funding = _amounts([g for g in cell_grants if g.donor == donor]) if donor else []
         cell.need = need(cell.place)
-        cell.score = _score(cell, on)
+        cell.score = _score(cell)
         cell.flags = _flags(cell, cell_grants)
     cells.sort(key=lambda c: (-c.score, c.place, c.service_type))
 
@@ -173,14 +197,16 @@ def matrix_cells(found: dict[str, list[Offer]], wanted: list[places.Place], type
     for p in wanted:
         for code in places.covering(p.code):
             counts_for[code].append(p.code)
-    reaching: dict[tuple[str, str], dict[str, tuple[Offer, bool]]] = defaultdict(dict)
+    spread = {code: area_countries(code) for code in counts_for}
+    reaching: dict[tuple[str, str], dict[str, _Reach]] = defaultdict(dict)
     for service_type, offers in found.items():
         budget.check()
         for offer in offers:
             for code, present in offer.places.items():
                 for place in counts_for.get(code, ()):
                     seen = reaching[(place, service_type)].get(offer.service)
-                    reaching[(place, service_type)][offer.service] = (offer, present or (seen is not None and seen[1]))
+                    reaching[(place, service_type)][offer.service] = (
+                        _Reach(offer, present, spread[code]) if seen is None else seen.joined(present, spread[code]))
     known = {o.service: _known(o, on) for offers in found.values() for o in offers}
     cells = []
     for p in wanted:
@@ -195,9 +221,35 @@ def _places(q: GapQuestion) -> list[places.Place]:
             raise BadArgument("region", "give a region, a country, or a list of places: only one")
         area = places.area_code(q.region)
         if area is None:
-            raise BadArgument("region", f"{q.region!r} is not world, region:NAME, subregion:NAME or an M49 code")
+            raise BadArgument("region", f"{q.region!r} is not {places.AREAS}")
         return [places.countries()[c] for c in places.within(area)[1] if c not in places.UNPEOPLED]
     return places.place_list(q.codes, q.country)
+
+
+SPECIFIC_KINDS = ("country", "subdivision")  # a coverage place of these kinds makes its provider local
+
+
+@functools.cache
+def area_countries(code: str) -> int | None:
+    """The peopled countries that share a wide provider's help when it reaches a place through the
+    area `code`; None when `code` is a country or subdivision, which makes the provider local."""
+    found = places.place(code)
+    if found is not None and found.kind in SPECIFIC_KINDS:
+        return None
+    return max(1, sum(1 for c in places.countries_in(code) if c not in places.UNPEOPLED))
+
+
+class _Reach(NamedTuple):
+    """How one service reaches one cell: delivered there or not, and through how wide an area."""
+
+    offer: Offer
+    present: bool
+    countries: int | None  # None: local; else the countries of the narrowest area it reaches the place through
+
+    def joined(self, present: bool, countries: int | None) -> _Reach:
+        """The same service reaching the cell through one more of its coverage places."""
+        narrowest = None if self.countries is None or countries is None else min(self.countries, countries)
+        return _Reach(self.offer, self.present or present, narrowest)
 
 
 @dataclass(frozen=True)
@@ -210,21 +262,26 @@ class _Known:
 
 
 def _known(offer: Offer, on: date) -> _Known:
-    days = [d for d in (day_of(offer.updated_at), day_of(offer.capacity_confirmed)) if d is not None]
+    days = [d for d in (day_of(offer.verified), day_of(offer.capacity_confirmed)) if d is not None]
     confirmed = max(days).isoformat() if days else None
     return _Known(confirmed, is_stale(confirmed, on), capacity_current(offer.capacity_confirmed, on))
 
 
-def _cell(place: str, service_type: str, offers: list[tuple[Offer, bool]], known: dict[str, _Known],
+def _cell(place: str, service_type: str, reaches: list[_Reach], known: dict[str, _Known],
           sees_capacity: bool) -> Cell:
-    """One cell from the services reaching it, each once, with whether it is delivered there."""
+    """One cell from the services reaching it, each once, with how they reach it."""
     present: set[str] = set()
-    providers: dict[str, list[Offer]] = defaultdict(list)
-    for o, here in offers:
-        providers[o.provider].append(o)
-        if here:
-            present.add(o.provider)
-    cell = Cell(place, service_type, sorted(present), sorted(set(providers) - present))
+    local: set[str] = set()
+    reached: dict[str, list[_Reach]] = defaultdict(list)
+    for r in reaches:
+        reached[r.offer.provider].append(r)
+        if r.present:
+            present.add(r.offer.provider)
+        if r.countries is None:
+            local.add(r.offer.provider)
+    cell = Cell(place, service_type, sorted(present), sorted(set(reached) - present), sorted(local),
+                sorted(set(reached) - local))
+    providers = {p: [r.offer for r in rs] for p, rs in reached.items()}
     fastest = [min(h) for h in ([o.response_hours for o in offered if o.response_hours is not None]
                                 for offered in providers.values()) if h]
     cell.median_response_hours = statistics.median(fastest) if fastest else None
@@ -236,9 +293,10 @@ def _cell(place: str, service_type: str, offers: list[tuple[Offer, bool]], known
     cell.oldest_confirmation = min(dates, default=None)
     # a provider is stale when every one of its services here is
     cell.stale_providers = sum(1 for offered in providers.values() if all(known[o.service].stale for o in offered))
+    cell.supply = sum(_supply(reached[p], p in present, known, sees_capacity) for p in sorted(reached))
     if sees_capacity:
         units: dict[str, float] = defaultdict(float)
-        recorded = [o for o, _ in offers if o.capacity is not None]
+        recorded = [r.offer for r in reaches if r.offer.capacity is not None]
         for o in recorded:
             if known[o.service].capacity_current:
                 units[o.capacity_unit] += o.capacity or 0
@@ -248,11 +306,23 @@ def _cell(place: str, service_type: str, offers: list[tuple[Offer, bool]], known
     return cell
 
 
-def _score(cell: Cell, on: date) -> float:
-    supply = sum((1.0 if p in cell.present else REMOTE_WEIGHT) * (STALE_WEIGHT if is_stale(d, on) else 1.0)
-                 for p, d in cell.confirmed.items())
+def _supply(reached: list[_Reach], present: bool, known: dict[str, _Known], sees_capacity: bool) -> float:
+    """What one provider adds to a cell: presence x freshness x reach (the module docstring)."""
+    weight = (1.0 if present else REMOTE_WEIGHT) * (
+        STALE_WEIGHT if all(known[r.offer.service].stale for r in reached) else 1.0)
+    if any(r.countries is None for r in reached):
+        return weight
+    # wide: its capacity is shared by the countries of its area; capacity only counts where the viewer
+    # may see it, so an anonymous viewer's score never hints at a figure kept from it
+    share = sum((r.offer.capacity if sees_capacity and r.offer.capacity is not None
+                 and known[r.offer.service].capacity_current else WIDE_DEFAULT_CAPACITY) / (r.countries or 1)
+                for r in reached)
+    return weight * min(1.0, share)
+
+
+def _score(cell: Cell) -> float:
     need = UNKNOWN_NEED if cell.need is None else cell.need
-    return round(100 * (1 / (1 + supply)) * (0.25 + 0.75 * need), 1)
+    return round(100 * (1 / (1 + cell.supply)) * (0.25 + 0.75 * need), 1)
 
 
 def _flags(cell: Cell, grants: list[Grant]) -> list[Flag]:
@@ -261,6 +331,8 @@ def _flags(cell: Cell, grants: list[Grant]) -> list[Flag]:
         flags.append(Flag.NO_PROVIDER)
     elif cell.providers == 1:
         flags.append(Flag.SINGLE_PROVIDER)
+    if cell.providers and not cell.local:
+        flags.append(Flag.NO_LOCAL_PROVIDER)
     if cell.providers and cell.stale_providers == cell.providers:
         flags.append(Flag.STALE)
     if cell.providers and not grants:
@@ -336,7 +408,8 @@ def _donor_totals(donor: str, cells: list[Cell], grants: list[Grant]) -> list[Do
 def table(matrix: GapMatrix, top: int | None = None) -> Table:
     out = Table([Column("Place", "#country+code"), Column("Service", "#sector"), Column("Score", "#indicator+gap"),
                  Column("Flags", "#meta+flags", 40), Column("Present", "#org+num+present"),
-                 Column("Remote", "#org+num+remote"), Column("Need", "#indicator+need"),
+                 Column("Remote", "#org+num+remote"), Column("Local", "#org+num+local"),
+                 Column("Wide", "#org+num+wide"), Column("Need", "#indicator+need"),
                  Column("Median h", "#indicator+response_hours"), Column("Newest", "#date+confirmed"),
                  Column("Capacity", "#capacity", 24), Column("Funding", "#value+funding", 30),
                  Column("Top donor share", "#indicator+top_donor_share", printed=False),
@@ -345,7 +418,8 @@ def table(matrix: GapMatrix, top: int | None = None) -> Table:
                 + ([Column("Donor funding", "#value+donor", 24)] if matrix.donor else []))
     for c in matrix.cells[:top]:
         row: list[object] = [
-            c.place, c.service_type, c.score, [f.value for f in c.flags], len(c.present), len(c.remote), c.need,
+            c.place, c.service_type, c.score, [f.value for f in c.flags], len(c.present), len(c.remote),
+            len(c.local), len(c.wide), c.need,
             c.median_response_hours, c.newest_confirmation,
             None if c.capacity is None else [f"{a.amount:g} {a.currency}" for a in c.capacity],
             [f"{f.currency} {f.amount:,.0f} ({f.donors} donor{'s' if f.donors != 1 else ''})" for f in c.funding],

@@ -5,8 +5,9 @@ service type holding a list per service, so the whole matrix is one query (measu
 service is 2.5 times faster on ArcadeDB than one row per coverage edge, and a defender-group
 EXISTS per row is 80 times slower than reading the groups along). Which places count for which
 cell (an area covers its countries, a subdivision its country) is decided by `jobs.gaps`. Capacity
-is left out for viewers who may not see it. `grants` reads the visible funding received by a set
-of organisations.
+is left out for viewers who may not see it. Freshness is read from the verification dates of the
+service and its organisation (public fields), never from the last write: re-importing old data
+must not make it look fresh. `grants` reads the visible funding received by a set of organisations.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, place_shown, shown, visible
+from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
@@ -26,8 +27,8 @@ WHERE ($types IS NULL OR s.type IN $types) AND coalesce(s.status, 'active') = 'a
   AND {visible('s')} AND {visible('o')} AND {place_shown('o')}
 RETURN s.type AS type,
        collect([o.id, s.id, [(s)-[a:AVAILABLE_IN]->(q:Place) | q.code + ' ' + a.presence], s.response_hours,
-                s.capacity, s.capacity_unit, s.capacity_confirmed, {shown('s', 'updated_at')},
-                [(s)-[:SERVES]->(g:DefenderGroup) | g.code], o.visibility, s.visibility]) AS offers
+                s.capacity, s.capacity_unit, s.capacity_confirmed, s.verified_on,
+                [(s)-[:SERVES]->(g:DefenderGroup) | g.code], o.visibility, s.visibility, o.verified_on]) AS offers
 """)
 GRANTS = cypher("gaps.grants", f"""
 UNWIND $ids AS rid
@@ -50,7 +51,13 @@ class Offer:
     capacity: int | None  # None when not recorded, or when the viewer may not see capacity
     capacity_unit: str
     capacity_confirmed: str | None
-    updated_at: str
+    verified_on: str | None  # when the service was last checked against a source (not written)
+    organisation_verified_on: str | None = None  # the organisation's, for a service never checked itself
+
+    @property
+    def verified(self) -> str | None:
+        """The day this offer was last verified: its own, else its organisation's; None if never."""
+        return self.verified_on or self.organisation_verified_on or None
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str] | 
         kept = [o for o in r["offers"] if group is None or not o[8] or group in o[8]]
         out[r["type"]] = [
             Offer(o[0], o[1], _places(o[2]), o[3], o[4] if network else None, (o[5] or "") if network else "",
-                  o[6] if network else None, o[7] or "")
+                  o[6] if network else None, o[7] or None, o[11] or None)
             for o in kept]
         shown.add("organisation", [o[0] for o in kept if o[9] == RESTRICTED])
         shown.add("service", [o[1] for o in kept if o[10] == RESTRICTED])
