@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from bench.api import on_generated
@@ -90,7 +90,7 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
         if s.type in wanted and s.status == "active" and s.organisation != source.id:
             seen = by_org[s.organisation].get(s.id)
             by_org[s.organisation][s.id] = PartnerOffer(s.id, s.type, present or bool(seen and seen.present),
-                                                       s.response_hours, s.languages, NOW, s.groups)
+                                                       s.response_hours, s.languages, s.verified.on, s.groups)
     here = source.location  # a steward sees the asker's recorded point; candidates count by published ones
     point = (here.latitude, here.longitude) if here else (None, None)
     partnered = {t for kind, t in m.links_out[source.id] if kind == "PARTNERS_WITH"}
@@ -105,7 +105,7 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
         has_point = loc is not None and loc.precision.value in ("exact", "locality", "admin_area")
         candidate = Candidate(oid, o.languages, loc.latitude if has_point else None,  # type: ignore[union-attr]
                               loc.longitude if has_point else None, loc.country if loc else None,  # type: ignore[union-attr]
-                              NOW, list(offers.values()))
+                              o.verified.on, list(offers.values()))
         theirs = {t for kind, t in m.links_out[oid] if kind in ("MEMBER_OF", "VETTED_BY")}
         found = partners._score(candidate, source, wanted, {g for s in own for g in s.groups},
                                 set(source.languages) | {x for s in own for x in s.languages}, point, theirs,
@@ -116,9 +116,6 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
     return {p.organisation: p.score for p in out[:q.first]}
 
 
-NOW = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _memory_gaps(m: Memory, on: date) -> list[gaps.Cell]:
     found: dict[str, list[GapOffer]] = defaultdict(list)
     for s in m.batch.services:
@@ -126,8 +123,11 @@ def _memory_gaps(m: Memory, on: date) -> list[gaps.Cell]:
             covered: dict[str, bool] = {}
             for c in s.coverage:
                 covered[c.place] = covered.get(c.place, False) or c.presence.value == "present"
+            if s.origins:  # as the store: relocation counts where defenders come from
+                covered = dict.fromkeys(s.origins, True)
             found[s.type].append(GapOffer(s.organisation, s.id, covered, s.response_hours, s.capacity,
-                                          s.capacity_unit, s.capacity_confirmed or None, NOW))
+                                          s.capacity_unit, s.capacity_confirmed or None, s.verified.on or None,
+                                          m.orgs[s.organisation].verified.on or None))
     wanted = sorted(places.countries().values(), key=lambda c: c.code)
     return gaps.matrix_cells(found, wanted, sorted({s.type for s in m.batch.services}), True, on)
 

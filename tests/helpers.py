@@ -15,10 +15,12 @@ from directory.formats import hxl
 from directory.store import Store, WriteCounts
 
 ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", "#geo+lat", "#geo+lon",
-            "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description", "#org+code"]
+            "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description", "#org+code",
+            "#date+verified"]
 SERVICE_TAGS = ["#service+id", "#org+id", "#service+name", "#sector", "#country+code+present",
                 "#country+code+remote", "#group+code", "#meta+visibility", "#capacity", "#capacity+unit",
-                "#capacity+date", "#service+response_hours", "#service+lang", "#status"]
+                "#capacity+date", "#service+response_hours", "#service+lang", "#status", "#date+verified",
+                "#country+code+origin"]
 LINK_TAGS = ["#rel+type", "#org+id+source", "#org+id+target", "#meta+id", "#meta+visibility", "#value",
              "#currency", "#date+year", "#rel+response_hours", "#rel+trust", "#rel+formal", "#date+confirmed"]
 

@@ -6,8 +6,9 @@ import pytest
 
 from directory.base.config import Settings
 from directory.domain.errors import NotFound
-from directory.domain.viewer import STEWARD
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo
+from directory.jobs.gaps import HIGH_GAP, Flag, GapQuestion, coverage_gaps
 from directory.store import Store
 from directory.web import create_app
 from tests.conftest import LiveServer
@@ -52,3 +53,14 @@ async def test_a_store_whose_records_were_all_deleted_does_not_get_the_demo_agai
     assert await demo.load_into_empty(store) is None
     with pytest.raises(NotFound):
         await store.organisation(STEWARD, FLD)
+
+
+@pytest.mark.parametrize("viewer", [ANONYMOUS, STEWARD], ids=["public", "steward"])
+async def test_a_donor_sees_an_emergency_grant_gap_where_only_worldwide_funds_reach(store: Store,
+                                                                                   viewer: Viewer) -> None:
+    """Issue 16: ten worldwide grant funds used to cap every country's score far below a high gap."""
+    await demo.load(store)
+    matrix = await coverage_gaps(store, viewer, GapQuestion(service_types=["emergency-grant"]))
+    gaps = [c for c in matrix.cells if c.need is not None and c.score >= HIGH_GAP
+            and Flag.NO_LOCAL_PROVIDER in c.flags and c.wide]
+    assert gaps, [(c.place, c.score, c.flags) for c in matrix.cells[:10]]

@@ -12,13 +12,12 @@ import pytest
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound, ValidationFailed
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
-from directory.exchange import importer
 from directory.formats import hxl, indicators
 from directory.jobs.gaps import HIGH_GAP, WIDE_DEFAULT_CAPACITY, Flag, GapMatrix, GapQuestion, coverage_gaps
-from directory.store import Store, WriteCounts
+from directory.store import Store
 from directory.store.engine.cypher import cypher
 from directory.store.records import needs
-from tests.helpers import LINK_TAGS, ORG_TAGS, SERVICE_TAGS, Api, csv_bytes, org, service
+from tests.helpers import Api, csv_bytes, load, org, service
 
 pytestmark = pytest.mark.anyio
 
@@ -38,18 +37,6 @@ WORLDWIDE = {"#country+code+present": "", "#country+code+remote": "world"}
 def checked(oid: str, verified: str = RECENT, **fields: object) -> dict[str, object]:
     """An organisation verified on `verified` (its services without a date of their own take it)."""
     return org(oid, **{VERIFIED: verified, **fields})
-
-
-async def load(store: Store, orgs: list[dict[str, object]], services: list[dict[str, object]] | None = None,
-               links: list[dict[str, object]] | None = None) -> WriteCounts:
-    """`tests.helpers.load` with the verification column on organisations and services."""
-    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes([*ORG_TAGS, VERIFIED], orgs), "orgs.csv"))]
-    if services:
-        inputs.append(importer.Parsed("services.csv", *hxl.read(csv_bytes([*SERVICE_TAGS, VERIFIED], services),
-                                                                "services.csv")))
-    if links:
-        inputs.append(importer.Parsed("links.csv", *hxl.read(csv_bytes(LINK_TAGS, links), "links.csv")))
-    return await importer.run(store, inputs)
 
 
 async def load_needs(store: Store, rows: list[dict[str, object]]) -> None:
@@ -301,3 +288,13 @@ async def test_freshness_is_the_verification_not_the_last_write(store: Store) ->
     venezuela = cell(m, "VE", "legal-aid")
     assert venezuela.stale_providers == 1 and Flag.STALE in venezuela.flags
     assert venezuela.score == score(0.5, 0.5)
+
+
+async def test_relocation_counts_where_defenders_come_from_not_where_they_are_hosted(store: Store) -> None:
+    await load(store, [checked("host", **{"#country+code": "CR"})],
+               [service("host-relocation", "host", "relocation-regional",
+                        **{"#country+code+present": "CR", "#country+code+origin": "HN"})])
+    matrix = await coverage_gaps(store, ANONYMOUS, GapQuestion(codes=["HN", "CR"],
+                                                               service_types=["relocation-regional"]))
+    cells = {c.place: c for c in matrix.cells}
+    assert cells["HN"].local == ["test:host"] and cells["CR"].providers == 0

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs.partners import WEIGHTS, PartnerQuestion, find_partners
+from directory.jobs.rules import today
 from directory.store import Store
 from tests.helpers import Api, load, org, service
 
@@ -28,8 +31,9 @@ async def seed(store: Store) -> None:
     await load(store, [
         org("me", **here), org("n", **{"#org+type": "regional-network"}),
         org("v", **{"#org+type": "international-ngo", "#country+code": "IE"}),
-        org("x", **{"#geo+lat": "6.25", "#geo+lon": "-75.56", "#geo+precision": "locality", "#org+lang": "es"}),
-        org("y", **{"#country+code": "MX", "#org+lang": "es|en"}),
+        org("x", **{"#geo+lat": "6.25", "#geo+lon": "-75.56", "#geo+precision": "locality", "#org+lang": "es",
+                    "#date+verified": today().isoformat()}),
+        org("y", **{"#country+code": "MX", "#org+lang": "es|en", "#date+verified": today().isoformat()}),
         org("z", **{"#org+lang": "fr"}), org("p", **{"#org+lang": "es"}), org("g", **{"#org+lang": "es"}),
         org("h", **{"#meta+visibility": "restricted", "#org+lang": "es"}), org("legal", **{"#org+lang": "es"}),
     ], [
@@ -48,6 +52,16 @@ async def seed(store: Store) -> None:
         link("VETTED_BY", "me", "v"), link("MEMBER_OF", "x", "n", **{"#meta+visibility": "public"}),
         link("VETTED_BY", "x", "v"), link("PARTNERS_WITH", "p", "me", **{"#meta+visibility": "public"}),
     ])
+
+
+async def test_freshness_is_when_a_candidate_was_verified_not_when_it_was_written(store: Store) -> None:
+    await seed(store)
+    old = (today() - timedelta(days=365)).isoformat()
+    await load(store, [org("y", **{"#country+code": "MX", "#org+lang": "es|en", "#date+verified": old}),
+                       org("x", **{"#geo+lat": "6.25", "#geo+lon": "-75.56", "#geo+precision": "locality",
+                                   "#org+lang": "es"})])  # written again today: one checked a year ago, one never
+    found = {p.organisation: p for p in await find_partners(store, ME, PartnerQuestion(service_types=ASKED))}
+    assert found["test:y"].parts["freshness"] == 0.5 and found["test:x"].parts["freshness"] == 0.0
 
 
 async def test_who_qualifies_and_each_part_worked_by_hand(store: Store) -> None:

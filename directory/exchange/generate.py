@@ -9,12 +9,23 @@ network and restricted records, and shelters that are never public. Every name s
 from __future__ import annotations
 
 import random
+from datetime import date, timedelta
 from pathlib import Path
 
 from directory.base.clock import now
 from directory.base.progress import QUIET, Progress
 from directory.domain import places, taxonomy
-from directory.domain.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
+from directory.domain.model import (
+    Coverage,
+    Link,
+    Location,
+    Organisation,
+    Precision,
+    Presence,
+    Service,
+    Verification,
+    Visibility,
+)
 from directory.formats import hxl
 from directory.formats.parsed import Batch
 from directory.store import Store, Transaction, WriteCounts
@@ -45,6 +56,14 @@ def _wide_reach(rng: random.Random, codes: list[str], areas: list[str]) -> list[
     return rng.sample(codes, rng.randint(5, 30))
 
 
+def _verified(rng: random.Random) -> Verification:
+    """Most records checked in the last two years, some never: freshness has something to tell apart."""
+    if rng.random() < 0.15:
+        return Verification()
+    return Verification((date(2024, 1, 1) + timedelta(days=rng.randint(0, 1000))).isoformat(), "generated",
+                        "generated")
+
+
 def build(n: int, seed: int, directory_id: str) -> Batch:
     rng = random.Random(seed)
     countries = places.countries()
@@ -72,6 +91,7 @@ def build(n: int, seed: int, directory_id: str) -> Batch:
             contact_channels=[f"signal:+00 {i:07d}"] if rng.random() < 0.5 else [],
             identifiers=[f"XX-SYN:{i}"] if rng.random() < 0.3 else [],
             location=Location(round(lat, 5), round(lon, 5), precision, country, None), source="generated",
+            verified=_verified(rng),
         ))
         wide = kind in ("international-ngo", "regional-network", "donor")
         for j in range(rng.randint(3, 8) if wide else rng.choice([1, 1, 1, 2, 2, 3])):
@@ -90,6 +110,7 @@ def build(n: int, seed: int, directory_id: str) -> Batch:
                 capacity_confirmed=confirmed if has_capacity else "",
                 response_hours=float(rng.choice([1, 6, 12, 24, 48, 72, 168])), languages=langs,
                 coverage=coverage, groups=sorted(set(rng.sample(GROUP_CODES, rng.randint(0, 3)))),
+                verified=_verified(rng) if rng.random() < 0.5 else Verification(),
             ))
         # Referral links with a long tail: most point at already popular organisations.
         if popularity:

@@ -3,7 +3,9 @@
 A cell is one place (a country, or a subdivision) and one service type. Its providers are the
 organisations with a visible, active service of that type available in the place, in an area that
 contains it (an M49 region, a named region, the world) or, for a country, in one of its
-subdivisions. A provider is *local* when one of those services names the place itself, its country
+subdivisions. A relocation or exile service that says where defenders may come from (its origins)
+counts for those places instead of where it hosts them: the gap is where defenders cannot leave.
+A provider is *local* when one of those services names the place itself, its country
 or one of its subdivisions, and *wide* when it reaches the place only through an area. That is
 apart from how it delivers there: present (delivered there) or remote. The gap score (0 to 100,
 higher is a worse gap) is

@@ -14,7 +14,8 @@ returned so a person can see why:
     networks        0.15  networks and vetters in common (or the organisation itself as vetter), 0.5 each
     language        0.10  1 when a language is shared, 0.5 when either records none
     response        0.10  1 / (1 + hours / 24) for the fastest service offered; 0 if none is recorded
-    freshness       0.10  1 - days since last confirmed / 730, not below 0
+    freshness       0.10  1 - days since last verified (the organisation or the service) / 730, not below 0;
+                          0 if never verified
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def _score(c: Candidate, source: Organisation, wanted: list[str], groups: set[st
     types = sorted({o.type for o in offers})
     present = any(o.present for o in offers) or radius_km is not None
     hours = [o.response_hours for o in offers if o.response_hours is not None]
-    confirmed = max((d for d in [day_of(c.updated_at), *(day_of(o.updated_at) for o in offers)] if d), default=None)
+    confirmed = max((d for d in [day_of(c.verified_on), *(day_of(o.verified_on) for o in offers)] if d), default=None)
     age = age_days(confirmed.isoformat(), on) if confirmed else None
     common = theirs & (mine | {source.id})
     parts = {

@@ -28,7 +28,8 @@ WHERE ($types IS NULL OR s.type IN $types) AND coalesce(s.status, 'active') = 'a
 RETURN s.type AS type,
        collect([o.id, s.id, [(s)-[a:AVAILABLE_IN]->(q:Place) | q.code + ' ' + a.presence], s.response_hours,
                 s.capacity, s.capacity_unit, s.capacity_confirmed, s.verified_on,
-                [(s)-[:SERVES]->(g:DefenderGroup) | g.code], o.visibility, s.visibility, o.verified_on]) AS offers
+                [(s)-[:SERVES]->(g:DefenderGroup) | g.code], o.visibility, s.visibility, o.verified_on,
+                [(s)-[:TAKES_FROM]->(q:Place) | q.code + ' present']]) AS offers
 """)
 GRANTS = cypher("gaps.grants", f"""
 UNWIND $ids AS rid
@@ -46,7 +47,9 @@ ORDER BY donor, recipient, year
 class Offer:
     provider: str
     service: str
-    places: dict[str, bool]  # place code: delivered there (True) or reaching it remotely (False)
+    # place code: delivered there (True) or reaching it remotely (False). A relocation or exile service
+    # that says where defenders may come from (`TAKES_FROM`) counts for those places, not where it hosts them.
+    places: dict[str, bool]
     response_hours: float | None
     capacity: int | None  # None when not recorded, or when the viewer may not see capacity
     capacity_unit: str
@@ -78,7 +81,7 @@ async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str] | 
     for r in rows:
         kept = [o for o in r["offers"] if group is None or not o[8] or group in o[8]]
         out[r["type"]] = [
-            Offer(o[0], o[1], _places(o[2]), o[3], o[4] if network else None, (o[5] or "") if network else "",
+            Offer(o[0], o[1], _places(o[12] or o[2]), o[3], o[4] if network else None, (o[5] or "") if network else "",
                   o[6] if network else None, o[7] or None, o[11] or None)
             for o in kept]
         shown.add("organisation", [o[0] for o in kept if o[9] == RESTRICTED])

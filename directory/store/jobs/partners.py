@@ -13,7 +13,7 @@ from typing import Any
 
 from directory.domain import places
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, place_shown, shown, visible
+from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
@@ -23,9 +23,9 @@ WHERE s.type IN $types AND coalesce(s.status, 'active') = 'active' AND o.id <> $
   AND {visible('o')} AND {visible('s')} AND {place_shown('o')}
 WITH o, s, collect(a.presence) AS presences
 WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, coalesce(s.languages, []),
-                 {shown('s', 'updated_at')}, [(s)-[:SERVES]->(g:DefenderGroup) | g.code], s.visibility]) AS offers
+                 s.verified_on, [(s)-[:SERVES]->(g:DefenderGroup) | g.code], s.visibility]) AS offers
 RETURN o.id AS id, o.visibility AS visibility, coalesce(o.languages, []) AS languages, o.pub_latitude AS latitude,
-       o.pub_longitude AS longitude, o.country AS country, {shown('o', 'updated_at')} AS updated_at, offers
+       o.pub_longitude AS longitude, o.country AS country, o.verified_on AS verified_on, offers
 """
 IN_PLACE = cypher("partners.in_place", """
 MATCH (q:Place) WHERE q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country)
@@ -46,7 +46,7 @@ class Offer:
     present: bool  # delivered in the place asked (always True for a radius search)
     response_hours: float | None
     languages: list[str]
-    updated_at: str
+    verified_on: str  # freshness is when it was verified, not last written: old data re-imported stays old
     groups: list[str]
 
 
@@ -57,7 +57,7 @@ class Candidate:
     latitude: float | None  # published point
     longitude: float | None
     country: str | None
-    updated_at: str
+    verified_on: str
     offers: list[Offer]
 
 
@@ -65,7 +65,7 @@ def _candidates(rows: list[dict[str, Any]], shown: Shown) -> list[Candidate]:
     shown.add("organisation", [r["id"] for r in rows if r["visibility"] == RESTRICTED])
     shown.add("service", [o[0] for r in rows for o in r["offers"] if o[7] == RESTRICTED])
     return [Candidate(r["id"], list(r["languages"]), r["latitude"], r["longitude"], r["country"],
-                      r["updated_at"] or "",
+                      r["verified_on"] or "",
                       [Offer(o[0], o[1], bool(o[2]), o[3], list(o[4]), o[5] or "", list(o[6])) for o in r["offers"]])
             for r in rows]
 
