@@ -171,7 +171,18 @@ def enclosing(code: str) -> list[str]:
     found = place(code)
     if found is not None and found.country:
         out += _named_of().get(found.country, ())
+    elif found is not None and found.kind == NAMED:
+        out += _m49_around(code)
     return out
+
+
+@functools.cache
+def _m49_around(named: str) -> tuple[str, ...]:
+    """The M49 areas holding every country of a named region (Central America: 419, 019, 001),
+    so a service reaching one of them is found in the named region too."""
+    chains = [set(enclosing(c)[1:]) & areas().keys() for c in named_regions()[named][1]]
+    common = set.intersection(*chains) if chains else {WORLD}
+    return tuple(sorted(common, key=lambda a: len(within(a)[1])))  # narrowest first, as `enclosing` goes
 
 
 def covering(code: str) -> list[str]:

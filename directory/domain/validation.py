@@ -145,12 +145,32 @@ def _suggest(value: str, valid: list[str]) -> str:
 LANGUAGE = "an ISO 639-1 or ISO 639-3 language code"
 
 
+def _iso_day(value: str) -> str | None:
+    """YYYY-MM-DD, the one spelling the store keeps; None for anything else (Python also reads
+    20250110 and 2025W021 as dates, which compare wrongly as text)."""
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return day.isoformat() if day.isoformat() == value.strip() else None
+
+
 def require_day(value: str, argument: str) -> str:
     """A YYYY-MM-DD day for a query argument, or BadArgument naming it."""
-    try:
-        return date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        raise BadArgument(argument, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    found = _iso_day(value)
+    if found is None:
+        raise BadArgument(argument, f"{value!r} is not a date (YYYY-MM-DD)")
+    return found
+
+
+def require_status(value: str, argument: str) -> str:
+    """A service status for a query argument, read as an import reads it (`inactive` is paused)."""
+    word = value.strip().lower()
+    if word in STATUS_ALIASES:
+        return STATUS_ALIASES[word].value
+    if word not in tuple(Status):
+        raise BadArgument(argument, f"{value!r} is not one of {', '.join(Status)}")
+    return word
 
 
 def require_language(code: str, argument: str) -> str:
@@ -199,6 +219,11 @@ class Checker:
             return []
         if isinstance(raw, list):
             found = [str(x).strip() for x in raw if str(x).strip()]
+            # One rule for every channel: a file writes a list in one cell, split at SEP, so an item
+            # holding SEP would come back as two (and the second could read as another visibility).
+            if any(SEP in item for item in found):
+                self.fail(name, f"an item holds {SEP!r}, which separates the items of a list in a CSV cell")
+                return []
         else:
             found = [x.strip() for x in str(raw).split(SEP) if x.strip()]
         limit = MAX_ITEMS.get(name, DEFAULT_ITEMS)
@@ -260,13 +285,14 @@ class Checker:
         return None if value is None else int(value)
 
     def day(self, name: str) -> str:
+        """A day as YYYY-MM-DD, whatever ISO 8601 spelling it came in (the store compares days as text)."""
         value = self.text(name, 10)
         if value:
-            try:
-                date.fromisoformat(value)
-            except ValueError:
+            found = _iso_day(value)
+            if found is None:
                 self.fail(name, f"{value!r} is not a date (YYYY-MM-DD)")
                 return ""
+            return found
         return value
 
     def boolean(self, name: str) -> bool | None:
@@ -314,13 +340,13 @@ class Checker:
     def intake(self, name: str) -> list[Intake]:
         """`[VISIBILITY ]KIND:VALUE` items; an item that names no visibility is the network's."""
         out = []
-        for item in self.items(name):
+        for n, item in enumerate(self.items(name), 1):  # named by place, not value, as `_channels` does
             first, _, rest = item.partition(" ")
             visibility = first.lower() if first.lower() in _VISIBILITIES else Visibility.NETWORK.value
             channel = rest.strip() if first.lower() in _VISIBILITIES else item
             kind, sep, value = channel.partition(":")
             if not sep or kind.strip().lower() not in INTAKE_KINDS or not value.strip():
-                self.fail(name, f"{item!r} is not [public|network|restricted] KIND:VALUE with KIND one of "
+                self.fail(name, f"item {n} is not [public|network|restricted] KIND:VALUE with KIND one of "
                                 f"{', '.join(INTAKE_KINDS)}")
             elif len(channel) > _bound(_S["intake"].chars):
                 self.fail(name, f"a channel is {len(channel)} characters long, at most {_S['intake'].chars}")
@@ -334,18 +360,15 @@ class Checker:
         for item in self.items(name):
             span, _, note = item.partition(" ")
             opens, sep, closes = span.partition("/")
-            try:
-                days = [date.fromisoformat(d) for d in (opens, closes) if d]
-            except ValueError:
-                days = []
-            if not sep or not opens or len(days) != len([d for d in (opens, closes) if d]):
+            first, last = _iso_day(opens), _iso_day(closes) if closes else ""
+            if not sep or first is None or last is None:
                 self.fail(name, f"{item!r} is not OPENS/CLOSES with dates as YYYY-MM-DD, then a note")
-            elif len(days) == 2 and days[1] < days[0]:
+            elif last and last < first:
                 self.fail(name, f"{item!r} closes before it opens")
             elif len(item) > _bound(_S["windows"].chars):
                 self.fail(name, f"a window is {len(item)} characters long, at most {_S['windows'].chars}")
             else:
-                out.append(Window(opens, closes, note.strip()))
+                out.append(Window(first, last, note.strip()))
         return sorted(out, key=lambda w: (w.opens, w.closes, w.note))
 
     def verification(self) -> Verification:
@@ -388,11 +411,13 @@ def _visibility(c: Checker, default: Visibility) -> Visibility:
 
 
 def _channels(c: Checker) -> list[str]:
+    """Contact channels. A reason names the item by its place, never its value: a channel is
+    network-only, and reasons travel to logs and to whoever sent the row (a peer's drop report)."""
     out = []
-    for item in c.items("contact_channels"):
+    for n, item in enumerate(c.items("contact_channels"), 1):
         kind, sep, value = item.partition(":")
         if not sep or kind.strip().lower() not in CHANNEL_KINDS or not value.strip():
-            c.fail("contact_channels", f"{item!r} is not KIND:VALUE with KIND one of {', '.join(CHANNEL_KINDS)}")
+            c.fail("contact_channels", f"item {n} is not KIND:VALUE with KIND one of {', '.join(CHANNEL_KINDS)}")
         elif len(item) > LIMITS["channel"]:
             c.fail("contact_channels", f"a channel is {len(item)} characters long, at most {LIMITS['channel']}")
         else:

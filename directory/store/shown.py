@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from directory.domain.fields import DECLARED
 from directory.domain.model import Link, Organisation, Service, Visibility, link_id
+
+ITEMISED = {kind: tuple(name for name, f in declared.items() if f.itemised) for kind, declared in DECLARED.items()}
 
 RESTRICTED = Visibility.RESTRICTED.value
 
@@ -26,4 +29,11 @@ class Shown:
         self.ids.setdefault(kind, set()).update(ids)
 
     def records(self, kind: str, records: Iterable[Organisation | Service | Link]) -> None:
-        self.add(kind, [record_id(r) for r in records if r.visibility is Visibility.RESTRICTED])
+        """Note the restricted records given, and those giving a restricted item (an intake channel)."""
+        self.add(kind, [record_id(r) for r in records if r.visibility is Visibility.RESTRICTED or _restricted_item(r)])
+
+
+def _restricted_item(record: Organisation | Service | Link) -> bool:
+    """The record as given holds an item restricted on its own (`fields.Field.itemised`)."""
+    itemised = ITEMISED.get(type(record), ())
+    return any(item.visibility is Visibility.RESTRICTED for name in itemised for item in getattr(record, name))

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from directory.domain import places, taxonomy
+from directory.domain.model import STATUS_ALIASES
 from directory.store.engine.backends import create_fulltext_indexes
 from directory.store.engine.cypher import cypher, service_map
 from directory.store.engine.embedded import EmbeddedStore
@@ -114,6 +115,18 @@ async def _identifier_nodes(graph: Graph, embedded: EmbeddedStore | None) -> Non
 
         await graph.write_tx(work)
         after = rows[-1]["id"]
+
+
+STATUS_WORDS = cypher("schema.status_words", """
+UNWIND $words AS w
+MATCH (s:Service) WHERE s.status = w.old
+SET s.status = w.new
+""")
+
+
+async def _status_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Version 10: the status words of HSDS and earlier files as ours (inactive is paused...)."""
+    await graph.write(STATUS_WORDS, words=[{"old": old, "new": new.value} for old, new in STATUS_ALIASES.items()])
 
 
 # What we read of logs of peers removed before version 9, whose removal left it behind.
@@ -220,9 +233,7 @@ MIGRATIONS: list[list[Step]] = [
     ],
     [  # 10: a service is active, paused or closed (the words HSDS and earlier files use, mapped);
         # how to ask, verification, purposes and origins are new properties, empty until given
-        cypher("schema.status_paused", "MATCH (s:Service) WHERE s.status IN ['inactive', 'temporarily closed'] "
-                                       "SET s.status = 'paused'"),
-        cypher("schema.status_closed", "MATCH (s:Service) WHERE s.status = 'defunct' SET s.status = 'closed'"),
+        _status_words,
         cypher("schema.service_status", "CREATE INDEX service_status IF NOT EXISTS FOR (n:Service) ON (n.status)"),
     ],
 ]
@@ -230,7 +241,7 @@ MIGRATIONS: list[list[Step]] = [
 VERSION = len(MIGRATIONS)
 
 # Steps that derive properties of records from their content (not indexes, not reference data).
-_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views)
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words)
 
 
 async def upgrade_records(graph: Graph, since: int) -> None:

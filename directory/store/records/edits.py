@@ -269,10 +269,13 @@ class Editor:
             if current is None:  # a new service: its provider's lock keeps a concurrent delete out
                 await self._lock(tx, svc.organisation)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
-            await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(), self.shelter_minimum)
+            counts = await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(),
+                                         self.shelter_minimum)
             await self._unlock(tx, svc.organisation)
             before = current["visibility"] if current else None
-            return Saved(svc.id, await read_back(tx, svc.id), _restricted(before, svc.visibility.value))
+            # restricted before or after, or holding a restricted intake channel before or after (`writes`)
+            restricted = _restricted(before, svc.visibility.value) or bool(counts.restricted)
+            return Saved(svc.id, await read_back(tx, svc.id), restricted)
 
         return await self.graph.write_tx(work)
 

@@ -31,6 +31,7 @@ from typing import Any
 from directory.base.clock import now
 from directory.domain import places
 from directory.domain.errors import BadArgument
+from directory.domain.validation import require_day, require_status
 from directory.store.engine.cypher import (
     cypher,
     offers_type,
@@ -91,8 +92,9 @@ class Filter:
         region_areas, region_countries = _region(self.region)
         out: dict[str, Any] = {
             "kind": self.kind, "service_type": self.service_type, "group": self.group,
-            "status": self.status, "taking_requests": self.taking_requests,
-            "today": self.today or now()[:10],
+            "status": require_status(self.status, "status") if self.status else None,
+            "taking_requests": self.taking_requests,
+            "today": require_day(self.today, "today") if self.today else now()[:10],
             "language": self.language.lower() if self.language else None, "verified": self.verified,
             "organisation": self.organisation,
             "updated_since": _timestamp(self.updated_since) if self.updated_since else None,

@@ -40,7 +40,8 @@ RETURN collect([o.id, o.name, o.kind, o.visibility, o.country, o.precision,
                 CASE WHEN $network THEN coalesce(o.contact_channels, []) ELSE [] END,
                 [(o)-[:OFFERS]->(s:Service) WHERE {visible('s')}
                  | [s.type, [(s)-[:SERVES]->(g:DefenderGroup) | g.code],
-                    CASE WHEN coalesce(s.status, 'active') = 'active' THEN coalesce(s.intake, []) ELSE [] END]]
+                    CASE WHEN coalesce(s.status, 'active') = 'active' THEN coalesce(s.intake, []) ELSE [] END,
+                    coalesce(s.purposes, [])]]
                ]) AS points
 """)
 
@@ -61,6 +62,7 @@ class MapPoint:
     service_types: list[str]
     groups: list[str]
     intake: list[str] = field(default_factory=list)  # how to ask its active services, as this viewer may see
+    pays_for: list[str] = field(default_factory=list)  # its grants' purposes: a type filter finds them, as listings do
 
 
 @dataclass
@@ -89,7 +91,7 @@ async def map_points(graph: Graph, viewer: Viewer, where: PointFilter, shelter_m
         point = _point(row, viewer)
         if point is None:
             out.not_drawn += 1
-        elif ((where.service_type is None or where.service_type in point.service_types)
+        elif ((where.service_type is None or where.service_type in point.service_types + point.pays_for)
               and (where.group is None or where.group in point.groups)):
             out.points.append(point)
     if viewer.role == "anonymous":
@@ -109,11 +111,12 @@ def _point(row: list[Any], viewer: Viewer) -> MapPoint | None:
             return None
         lat, lon, shown = rep.latitude, rep.longitude, precision
     shown_items = ITEMS_SHOWN[viewer.view_of(oid)]  # each intake channel by its own visibility (`fields`)
-    intake = sorted({f"{i.kind}: {i.value}" for _, _, items in offers for i in map(Intake.of, items)
+    intake = sorted({f"{i.kind}: {i.value}" for _, _, items, _ in offers for i in map(Intake.of, items)
                      if i.visibility in shown_items})
     return MapPoint(oid, name, kind, visibility, country, subdivision, shown, float(lat), float(lon), list(languages),
-                    list(channels), sorted({t for t, _, _ in offers}), sorted({g for _, gs, _ in offers for g in gs}),
-                    intake)
+                    list(channels), sorted({t for t, _, _, _ in offers}),
+                    sorted({g for _, gs, _, _ in offers for g in gs}), intake,
+                    sorted({p for _, _, _, paid in offers for p in paid}))
 
 
 def _withhold_lonely_shelters(found: MapPoints, minimum: int) -> None:

@@ -90,16 +90,20 @@ MATCH (n:Organisation {id: r.id})
 MERGE (i:OrgIdentifier {code: r.code})
 CREATE (n)-[:IDENTIFIED_AS]->(i)
 """)
+# A change to a service holding a restricted intake channel, before or after, is audited as a change
+# to a restricted record is.
 UPSERT_SERVICES = cypher("writes.upsert_services", f"""
 UNWIND $rows AS r
 MERGE (n:Service {{id: r.id}})
-WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was, coalesce(n.intake, []) AS asked
 WHERE changed
 OPTIONAL MATCH (o:Organisation {{id: r.props.organisation}})
-WITH n, r, was, coalesce(o.place_withheld, false) AS withheld
-WITH n, r, was, {_SAME_PUBLIC}
+WITH n, r, was, asked, coalesce(o.place_withheld, false) AS withheld
+WITH n, r, was, asked, {_SAME_PUBLIC}
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
-RETURN n.id AS id, n.revision AS revision, 'restricted' IN [was, n.visibility] AS restricted
+RETURN n.id AS id, n.revision AS revision,
+       'restricted' IN [was, n.visibility]
+       OR any(i IN asked + coalesce(n.intake, []) WHERE i STARTS WITH 'restricted ') AS restricted
 """)
 CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
 UNWIND $ids AS sid
