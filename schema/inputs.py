@@ -25,7 +25,9 @@ class ListFilter:
                                   "pay for relocation.")
     country: str | None = strawberry.field(default=None, description="Based in, or offering a service there.")
     subdivision: str | None = strawberry.field(default=None, description="ISO 3166-2, e.g. CO-ANT.")
-    region: str | None = strawberry.field(default=None, description="region:Africa, subregion:Western Asia, or M49.")
+    region: str | None = strawberry.field(
+        default=None, description="region:Africa, subregion:Western Asia, an M49 code, or a named region (mena, osce, "
+                                  "central-america...: the taxonomy of places in the README).")
     group: str | None = strawberry.field(default=None, description="Defender group served by one of its services.")
     language: str | None = strawberry.field(
         default=None, description="ISO 639-1 or 639-3 code: a service's languages or the languages it takes requests "

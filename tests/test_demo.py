@@ -64,3 +64,19 @@ async def test_a_donor_sees_an_emergency_grant_gap_where_only_worldwide_funds_re
     gaps = [c for c in matrix.cells if c.need is not None and c.score >= HIGH_GAP
             and Flag.NO_LOCAL_PROVIDER in c.flags and c.wide]
     assert gaps, [(c.place, c.score, c.flags) for c in matrix.cells[:10]]
+
+
+async def test_on_the_demo_a_journalist_in_honduras_finds_help_this_week_and_how_to_ask(store: Store,
+                                                                                        api: Api) -> None:
+    await demo.load(store)
+    found = await api.data("""{ services(filter: {serviceType: "emergency-grant", country: "HN", group: "journalists",
+                                                  takingRequests: true}, first: 50) {
+        edges { node { recordId status intake { kind value visibility } } } } }""")
+    grants = {e["node"]["recordId"]: e["node"] for e in found["services"]["edges"]}
+    assert "test:fld-grants" in grants and grants["test:fld-grants"]["intake"]  # a public way to ask
+    assert all(g["status"] == "active" for g in grants.values())
+    assert all(i["visibility"] == "PUBLIC" for g in grants.values() for i in g["intake"])
+    paused = await api.data('{ services(filter: {serviceType: "emergency-grant", country: "HN", status: "paused"}) '
+                            '{ edges { node { recordId organisation { name } } } } }')
+    assert "Freedom House" in str(paused)  # halted in January 2025: found when asked for, never offered as help
+    assert not {e["node"]["recordId"] for e in paused["services"]["edges"]} & set(grants)
