@@ -1,4 +1,5 @@
-"""The web app: GraphQL at /graphql, maps under /maps and a health check at /health.
+"""The web app: pages for people at / (`directory.web.pages`), GraphQL at /graphql, maps under /maps
+and a health check at /health.
 
 Stateless but for the store.
 
@@ -22,9 +23,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route, Router
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
@@ -35,6 +37,7 @@ from directory.base.scope import viewer_in
 from directory.exchange import demo
 from directory.store import Store, open_store
 from directory.web.auth import Authenticate
+from directory.web.pages.routes import routes as page_routes
 from federation import service as federation
 from federation.routes import routes as federation_routes
 from maps import assets as map_assets
@@ -177,7 +180,7 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
                           settings.time_budget)
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes,
-                *federation_routes],
+                *federation_routes, Mount("", app=GZipMiddleware(Router(routes=page_routes)))],
         lifespan=lifespan,
         middleware=[Middleware(Authenticate)],
     )

@@ -1,0 +1,72 @@
+"""The pages' gettext catalogues: which words need translating, and bringing the `.po` files up to date.
+
+`python -m directory.web.pages.catalogue` extracts every msgid from the templates (Babel's Jinja
+extractor) and `words.py` into `pages.po`, and the taxonomy's built-in labels and definitions into
+`taxonomy.po`, for each language, keeping the translations already there. A translator then fills
+in the empty ones; a test fails while any is empty.
+"""
+
+from __future__ import annotations
+
+import io
+from importlib import resources
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+from directory.domain.taxonomy import BUILT_IN
+from directory.web.pages import i18n, words
+
+_FOLDER = Path(str(resources.files("directory.web")))
+
+
+def msgids() -> dict[str, set[str]]:
+    """Every word each catalogue should hold, by domain."""
+    pages: set[str] = set()
+    for _, _, message, _, _ in extract_from_dir(_FOLDER / "templates", [("**.html", "jinja2")],
+                                                options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
+        pages.add(message if isinstance(message, str) else message[0])  # the pages use no plurals
+    for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS):
+        pages.update(table.values())
+    taxonomy = {t.label for t in BUILT_IN} | {t.description for t in BUILT_IN if t.description}
+    return {"pages": pages, "taxonomy": taxonomy}
+
+
+def _path(language: str, domain: str) -> Path:
+    return _FOLDER / "locales" / language / "LC_MESSAGES" / f"{domain}.po"
+
+
+def _read(language: str, domain: str) -> Catalog:
+    path = _path(language, domain)
+    if not path.is_file():
+        return Catalog(locale=language, domain=domain, project="Protection Directory", fuzzy=False)
+    return read_po(io.BytesIO(path.read_bytes()), locale=language, domain=domain)
+
+
+def translated(language: str, domain: str) -> set[str]:
+    """The msgids a catalogue translates (the pages use no plurals)."""
+    return {m.id for m in _read(language, domain) if isinstance(m.id, str) and m.id and m.string}
+
+
+def update(domains: tuple[str, ...] = i18n.DOMAINS) -> None:
+    """Add the msgids the catalogues lack (empty, for a translator); drop none."""
+    wanted = msgids()
+    for language in i18n.LANGUAGES[1:]:
+        for domain in domains:
+            ids = wanted[domain]
+            catalog = _read(language, domain)
+            catalog.project, catalog.fuzzy = "Protection Directory", False
+            for msgid in sorted(ids):
+                if msgid not in catalog:
+                    catalog.add(msgid, "")
+            path = _path(language, domain)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = io.BytesIO()
+            write_po(out, catalog, width=120)
+            path.write_bytes(out.getvalue())
+
+
+if __name__ == "__main__":
+    update()

@@ -1,0 +1,87 @@
+"""Which language a page speaks, and its gettext catalogues.
+
+The language is the one asked for in the query (`?lang=es`, from the switch on every page, kept in
+a cookie), else the browser's `Accept-Language`, else English. Catalogues are the `.po` files under
+`directory/web/locales/<lang>/LC_MESSAGES/` (`pages.po` for the pages' own words, `taxonomy.po`
+for the taxonomy's labels and definitions), compiled in memory once: nothing to build before
+serving. Names of countries and languages come from Babel's CLDR data in the page's language.
+Record text (names, descriptions, how to ask) stays as its publisher wrote it.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from importlib import resources
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = ("en", "es", "fr", "ar", "ru")
+NAMES = {"en": "English", "es": "Español", "fr": "Français", "ar": "العربية", "ru": "Русский"}
+RIGHT_TO_LEFT = frozenset({"ar"})
+DOMAINS = ("pages", "taxonomy")
+COOKIE = "pd_lang"
+
+
+def chosen(asked: str | None, cookie: str | None, accept: str | None) -> str:
+    """The page's language: asked for, then remembered, then the browser's first we speak."""
+    for wanted in (asked, cookie):
+        if wanted in LANGUAGES:
+            return wanted
+    for part in sorted(_ranges(accept or ""), key=lambda r: -r[1]):
+        primary = part[0].split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return "en"
+
+
+def _ranges(header: str) -> list[tuple[str, float]]:
+    out = []
+    for item in header.split(",")[:20]:
+        tag, _, params = item.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        if tag:
+            out.append((tag.strip(), weight))
+    return out
+
+
+@functools.cache
+def translations(language: str) -> NullTranslations:
+    """The page's and the taxonomy's catalogues for a language; English has none (msgids are English)."""
+    if language == "en":
+        return NullTranslations()
+    merged: Translations | None = None
+    folder = resources.files("directory.web").joinpath("locales", language, "LC_MESSAGES")
+    for domain in DOMAINS:
+        source = folder.joinpath(f"{domain}.po")
+        if not source.is_file():
+            continue
+        catalog = read_po(io.BytesIO(source.read_bytes()), locale=language, domain=domain)
+        compiled = io.BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        found = Translations(compiled, domain=domain)
+        merged = found if merged is None else merged.merge(found)
+    return merged or NullTranslations()
+
+
+@functools.cache
+def locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def country_name(code: str, language: str) -> str | None:
+    """A country's name in the page's language (CLDR), or None when CLDR has none."""
+    return locale(language).territories.get(code)
+
+
+def language_name(code: str, language: str) -> str | None:
+    return locale(language).languages.get(code)

@@ -1,0 +1,68 @@
+"""Templates in the page's language, and the headers every page carries.
+
+One Jinja environment per language, each with its gettext catalogues installed (`i18n`), and
+autoescaping on: record text is whatever a publisher wrote, so it is always escaped. A page loads
+nothing but this service's own stylesheet: no script, no font, no image from anywhere else
+(`POLICY`), and no page is kept by the browser or a proxy (`no-store`): a page may show network
+or restricted records, and what someone looked for is theirs.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from directory.domain import places
+from directory.web.pages import i18n, words
+
+POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+          "base-uri 'none'")
+HEADERS = {"Content-Security-Policy": POLICY, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+           "X-Content-Type-Options": "nosniff", "Vary": "Accept-Language, Cookie"}
+
+
+@functools.cache
+def environment(language: str) -> Environment:
+    env = Environment(loader=PackageLoader("directory.web", "templates"), autoescape=select_autoescape(),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
+                       language_name=functools.partial(language_label, language=language))
+    return env
+
+
+def place_name(code: str, language: str) -> str:
+    """A place as people read it: countries in the page's language, others as the standards name them."""
+    found = places.place(code)
+    if found is None:
+        return code
+    if found.kind == "country":
+        return i18n.country_name(code, language) or found.name
+    return found.name
+
+
+def language_label(code: str, language: str) -> str:
+    return i18n.language_name(code, language) or places.language_names().get(code, code)
+
+
+def language_of(request: Request) -> str:
+    return i18n.chosen(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE),
+                       request.headers.get("accept-language"))
+
+
+def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """The template rendered in the request's language, with the pages' headers. A language asked
+    for in the query (the switch) is remembered in a cookie."""
+    language = language_of(request)
+    body = environment(language).get_template(template).render(
+        language=language, direction="rtl" if language in i18n.RIGHT_TO_LEFT else "ltr",
+        languages=i18n.NAMES, path=request.url.path, **values)
+    response = HTMLResponse(body, status_code=status, headers={**HEADERS, "Content-Language": language})
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(i18n.COOKIE, language, max_age=365 * 24 * 3600, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+    return response

@@ -1,0 +1,152 @@
+"""The pages people use without writing GraphQL: find organisations, open one, read the taxonomy.
+
+Every page reads through the store's door with the request's viewer (`base.scope.viewer_in`),
+exactly as GraphQL does: no query of its own, no rule of its own. What someone types travels in a
+POST body, never in a URL (where browsers, proxies and logs keep it). A hidden organisation's page
+is the missing one's page, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from directory.base.scope import viewer_in
+from directory.domain import places
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.model import Organisation, Service
+from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
+from directory.store import Filter, Store
+from directory.web.pages import words
+from directory.web.pages.render import page
+
+MAX_FORM = 16 * 1024
+PAGE_SIZE = 20
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A urlencoded form's fields (the first value of each), bounded: a page's form is small."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise BadArgument("form", f"is longer than {MAX_FORM} bytes")
+    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=20)
+    return {k: v[0].strip() for k, v in fields.items() if v and v[0].strip()}
+
+
+async def _choices(store: Store) -> dict[str, list[tuple[str, str]]]:
+    """Each filter's choices, as code and (English) label; the template translates the labels."""
+    terms: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for t in await store.terms():
+        terms[t.scheme].append((t.code, t.label))
+    return {"service_type": sorted(terms[SERVICE_TYPE], key=lambda x: x[1]),
+            "group": sorted(terms[DEFENDER_GROUP], key=lambda x: x[1]),
+            "kind": sorted(terms[ORGANISATION_KIND], key=lambda x: x[1]),
+            "country": sorted(((c, p.name) for c, p in places.countries().items() if c not in places.UNPEOPLED),
+                              key=lambda x: x[1]),
+            "language": sorted(((c, places.language_names()[c]) for c in _COMMON_LANGUAGES), key=lambda x: x[1])}
+
+
+# The languages offered in the browse form: those of the organisations' and services' records are
+# many more (ISO 639-3), but a form of 7,000 choices helps nobody; the API takes any code.
+_COMMON_LANGUAGES = ("ar", "en", "es", "fr", "ru", "pt", "fa", "zh", "tr", "sw", "am", "ur", "hi", "bn", "id", "my",
+                     "th", "vi", "ne", "ps", "ku", "uk", "ka", "hy", "az", "kk", "ky", "uz", "tg", "so", "ha",
+                     "yo", "ig", "ln", "rw", "lg", "ach", "quc", "mam", "kek", "cab", "qu", "ay", "gn", "ht")
+
+
+async def _labels(store: Store) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for t in await store.terms():
+        out[t.scheme][t.code] = t.label
+    return out
+
+
+async def home(request: Request) -> Response:
+    store = _store(request)
+    return page(request, "home.html", choices=await _choices(store), asked={}, results=None)
+
+
+async def results(request: Request) -> Response:
+    """Search by name (typo tolerant, as the API) or browse by filters; a page at a time."""
+    store = _store(request)
+    viewer = viewer_in(request.scope)
+    choices = await _choices(store)
+    try:
+        asked = await _form(request)
+        text = asked.get("text", "")
+        total: int | None
+        if text:
+            found = await store.search(viewer, text, ("organisation",), PAGE_SIZE, asked.get("after"))
+            organisations = [r for h in found.hits if isinstance(r := found.records[(h.kind, h.id)], Organisation)]
+            total, has_next, cursors = found.total, found.has_next, found.cursors
+        else:
+            where = Filter(service_type=asked.get("service_type"), country=asked.get("country"),
+                           group=asked.get("group"), language=asked.get("language"), kind=asked.get("kind"))
+            listed = await store.list_organisations(viewer, where, PAGE_SIZE, asked.get("after"))
+            organisations, total, has_next, cursors = listed.items, listed.total, listed.has_next, listed.cursors
+    except BadArgument as exc:
+        return page(request, "home.html", status=400, choices=choices, asked={}, results=None,
+                    problem=f"{exc.argument}: {exc.reason}")
+    services = await store.services_of(viewer, [o.id for o in organisations])
+    return page(request, "home.html", choices=choices, asked=asked, labels=await _labels(store),
+                results=[(o, services.get(o.id, [])) for o in organisations], total=total,
+                after=cursors[-1] if has_next and cursors else None)
+
+
+async def organisation(request: Request) -> Response:
+    store = _store(request)
+    viewer = viewer_in(request.scope)
+    record_id = request.path_params["record_id"]
+    try:
+        found = await store.organisation(viewer, record_id)
+    except NotFound:
+        return page(request, "missing.html", status=404)
+    services = (await store.services_of(viewer, [found.id])).get(found.id, [])
+    out_links = await store.links_of(viewer, [found.id], "out")
+    in_links = await store.links_of(viewer, [found.id], "in")
+    ends = {x.target for x in out_links} | {x.source for x in in_links}
+    others = await store.organisations_by_id(viewer, sorted(ends))
+    links = [("out", x, others.get(x.target)) for x in out_links] + [("in", x, others.get(x.source)) for x in in_links]
+    return page(request, "organisation.html", o=found, services=services, labels=await _labels(store),
+                links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where)
+
+
+def _where(service: Service) -> dict[str, list[str]]:
+    """A service's places by how it works there: present, remote, and where defenders come from."""
+    out: dict[str, list[str]] = {"present": [], "remote": [], "origins": list(service.origins)}
+    for c in service.coverage:
+        out[c.presence.value].append(c.place)
+    return out
+
+
+async def taxonomy(request: Request) -> Response:
+    terms: dict[str, list[Any]] = defaultdict(list)
+    for t in await _store(request).terms():
+        terms[t.scheme].append(t)
+    return page(request, "taxonomy.html", terms=terms)
+
+
+async def stylesheet(request: Request) -> Response:
+    css = resources.files("directory.web").joinpath("static", "pages.css").read_bytes()
+    return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/", results, methods=["POST"]),
+    Route("/organisations/{record_id:path}", organisation),
+    Route("/taxonomy", taxonomy),
+    Route("/pages.css", stylesheet),
+]

@@ -1,0 +1,23 @@
+"""The English words the pages show for the model's codes: each is a msgid of `pages.po`.
+
+A code (`admin_area`, `REFERS_TO`) is for programs; people read these, in their language.
+"""
+
+from __future__ import annotations
+
+PRECISION = {"exact": "exact", "locality": "town or city", "admin_area": "province or region",
+             "country": "country", "hidden": "hidden"}
+STATUS = {"active": "active", "paused": "paused", "closed": "closed"}
+INTAKE = {"phone": "Phone", "hotline": "Hotline", "email": "E-mail", "web-form": "Web form", "signal": "Signal",
+          "whatsapp": "WhatsApp", "telegram": "Telegram", "sms": "SMS", "post": "Post", "in-person": "In person",
+          "through-partner": "Through a partner", "other": "Other"}
+# A link as read from the organisation whose page it is on: leaving it (out) or reaching it (in).
+LINKS = {
+    ("out", "REFERS_TO"): "Refers people to", ("in", "REFERS_TO"): "Takes referrals from",
+    ("out", "PARTNERS_WITH"): "Partners with", ("in", "PARTNERS_WITH"): "Partners with",
+    ("out", "MEMBER_OF"): "Member of", ("in", "MEMBER_OF"): "Has as a member",
+    ("out", "FUNDS"): "Funds", ("in", "FUNDS"): "Funded by",
+    ("out", "VETTED_BY"): "Vouched for by", ("in", "VETTED_BY"): "Vouches for",
+    ("out", "DELIVERS_FOR"): "Delivers the programme of", ("in", "DELIVERS_FOR"): "Programme delivered by",
+    ("out", "ENGAGES_WITH"): "Works with the mechanism", ("in", "ENGAGES_WITH"): "Mechanism worked with by",
+}

@@ -1,0 +1,119 @@
+"""The pages people use without GraphQL (issue 17, first part): through the same door as GraphQL,
+in five languages, with nothing loaded from elsewhere, and a hidden record's page a missing one's."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import httpx
+import pytest
+
+from directory.domain.model import Coverage, Intake, Organisation, Presence, Service, Status, Visibility
+from directory.exchange import demo
+from directory.store import Store
+from directory.web.pages import catalogue, i18n
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.anyio
+SIGNAL = "+00 000 000 111"
+
+
+async def _seed(store: Store) -> None:
+    await store.upsert(
+        [Organisation("test:fund", "Open Fund", "international-ngo", description="Grants for defenders."),
+         Organisation("test:hidden", "Hidden Shelter", "shelter", visibility=Visibility.RESTRICTED)],
+        [Service("test:grant", "test:fund", "Emergency grants", "emergency-grant",
+                 coverage=[Coverage("HN", Presence.PRESENT)], application_process="Call the line.",
+                 intake=[Intake("hotline", "+00 000 000 101", Visibility.PUBLIC),
+                         Intake("signal", SIGNAL, Visibility.NETWORK)], intake_languages=["mul"]),
+         Service("test:paused", "test:fund", "Old grants", "emergency-grant", status=Status.PAUSED,
+                 status_reason="funding halted")], [])
+
+
+async def test_the_home_page_finds_by_name_and_by_labels_with_terms_in_the_post_body(
+        store: Store, live_server: LiveServer) -> None:
+    await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        home = await client.get("/")
+        assert home.status_code == 200 and "Emergency grant" in home.text  # labels, not codes
+        assert "<option value=\"HN\">Honduras</option>" in home.text
+        found = await client.post("/", data={"text": "Opeen Fund"})  # a typo, as the API tolerates
+        assert "Open Fund" in found.text and "Opeen" not in str(found.url)
+        browsed = await client.post("/", data={"service_type": "emergency-grant", "country": "HN"})
+        assert "Open Fund" in browsed.text and "Hidden Shelter" not in browsed.text
+        bad = await client.post("/", data={"language": "klingon"})
+        assert bad.status_code == 400 and "language" in bad.text
+
+
+async def test_an_organisation_page_says_how_to_ask_as_the_viewer_may_see_it(store: Store,
+                                                                            live_server: LiveServer) -> None:
+    await _seed(store)
+    _, token = await store.tokens.create("member", "test:fund", "a member")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = await client.get("/organisations/test:fund")
+        assert "Call the line." in public.text and "+00 000 000 101" in public.text and "any language" in public.text
+        assert SIGNAL not in public.text
+        assert "Not taking requests:" in public.text and "funding halted" in public.text
+        member = await client.get("/organisations/test:fund", headers={"Authorization": f"Bearer {token}"})
+        assert SIGNAL in member.text
+
+
+async def test_a_hidden_organisations_page_is_the_missing_ones(store: Store, live_server: LiveServer) -> None:
+    await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        hidden = await client.get("/organisations/test:hidden")
+        missing = await client.get("/organisations/test:nothing")
+    # the same page but for the id asked for (the language links lead back to it)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.text.replace("test:hidden", "test:nothing") == missing.text
+    assert {k: v for k, v in hidden.headers.items() if k not in ("date", "content-length")} == {
+        k: v for k, v in missing.headers.items() if k not in ("date", "content-length")}
+
+
+async def test_pages_load_nothing_from_elsewhere_and_are_never_kept(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for response in (await client.get("/"), await client.get("/organisations/test:front-line-defenders"),
+                         await client.get("/taxonomy"), await client.post("/", data={"country": "CO"})):
+            assert response.status_code == 200
+            policy = response.headers["content-security-policy"]
+            assert "default-src 'none'" in policy and "script-src" not in policy
+            assert response.headers["cache-control"] == "no-store"
+            assert not re.search(r"(src|href)=\"https?://(?!www\.frontlinedefenders)", response.text)
+            assert len(gzip.compress(response.content)) < 60 * 1024  # a page for a slow connection
+
+
+@pytest.mark.parametrize(("language", "words"), [("es", "Buscar"), ("fr", "Rechercher"), ("ar", "بحث"),
+                                                 ("ru", "Найти")])
+async def test_each_page_speaks_the_browsers_language_or_the_one_chosen(store: Store, live_server: LiveServer,
+                                                                        language: str, words: str) -> None:
+    await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        by_browser = await client.get("/", headers={"Accept-Language": f"{language}-XX, en;q=0.5"})
+        assert f'lang="{language}"' in by_browser.text and words in by_browser.text
+        assert ('dir="rtl"' in by_browser.text) == (language in i18n.RIGHT_TO_LEFT)
+        chosen = await client.get("/taxonomy?lang=" + language)
+        assert chosen.cookies.get(i18n.COOKIE) == language
+        again = await client.get("/organisations/test:fund")  # the choice is remembered
+        assert f'lang="{language}"' in again.text and "Open Fund" in again.text  # record text as written
+
+
+def test_every_word_of_the_pages_is_translated_in_every_language() -> None:
+    """Each msgid the templates and `words.py` use has a translation in each catalogue."""
+    wanted = catalogue.msgids()
+    assert len(wanted["pages"]) > 80 and len(wanted["taxonomy"]) > 100
+    for language in i18n.LANGUAGES[1:]:
+        for domain, ids in wanted.items():
+            have = catalogue.translated(language, domain)
+            missing = sorted(ids - have)
+            assert not missing, (language, domain, missing[:10])
+
+
+async def test_record_text_is_shown_as_text_never_run(store: Store, live_server: LiveServer) -> None:
+    evil = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    await store.upsert([Organisation("test:evil", evil, "local-group", description=evil)], [], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for response in (await client.get("/organisations/test:evil"), await client.post("/", data={"text": "script"})):
+            assert "<script>" not in response.text and "<img" not in response.text
+            assert "&lt;script&gt;" in response.text
