@@ -8,6 +8,7 @@ import re
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from directory.domain.model import Coverage, Intake, Organisation, Presence, Service, Status, Visibility
 from directory.exchange import demo
@@ -117,3 +118,75 @@ async def test_record_text_is_shown_as_text_never_run(store: Store, live_server:
         for response in (await client.get("/organisations/test:evil"), await client.post("/", data={"text": "script"})):
             assert "<script>" not in response.text and "<img" not in response.text
             assert "&lt;script&gt;" in response.text
+
+
+async def test_a_local_group_finds_partners_and_opens_one(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    _, token = await store.tokens.create("member", "test:fict-kampala-legal", "the clinic")  # network-only
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        mine = await client.get("/organisations/test:fict-kampala-legal")
+        assert "/partners?organisation=test%3Afict-kampala-legal" in mine.text
+        form = await client.get("/partners?organisation=test:fict-kampala-legal")
+        assert 'value="test:fict-kampala-legal"' in form.text
+        answer = await client.post("/partners", data={"organisation": "test:fict-kampala-legal",
+                                                      "serviceTypes": ["medical-care", "psychosocial-support"]})
+        assert answer.status_code == 200 and "<table>" in answer.text
+        assert re.search(r"<td><bdi>\d", answer.text)  # a rank, then the partner and its reasons
+
+
+async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_map(store: Store,
+                                                                                  live_server: LiveServer) -> None:
+    await demo.load(store)
+    asked = {"region": "region:Americas", "serviceTypes": ["emergency-grant"]}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = await client.post("/gaps", data=asked)
+        assert answer.status_code == 200 and "Only providers from elsewhere reach it" in answer.text
+        assert '/maps/gaps?region=region%3AAmericas&amp;serviceTypes=emergency-grant' in answer.text
+        csv = await client.post("/gaps.csv", data=asked)
+        assert csv.headers["content-disposition"] == 'attachment; filename="gaps.csv"'
+        lines = csv.text.splitlines()
+        assert lines[1].startswith("#country+code,#sector,#indicator+gap") and len(lines) > 20
+        bad = await client.post("/gaps", data={"region": "region:Atlantis"})
+        assert bad.status_code == 400 and "region" in bad.text
+
+
+async def test_an_ingo_desk_finds_a_chain(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    _, token = await store.tokens.create("steward", None, "desk")
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        answer = await client.post("/referrals", data={"from": "test:fict-lakeside-rights", "serviceType": "safe-house",
+                                                      "country": "TZ", "order": "FASTEST_RESPONSE"})
+        assert answer.status_code == 200 and " &gt; " in answer.text  # a chain, organisation > organisation
+
+
+ALL = """{ organisations(first: 100) { edges { node { recordId name contactChannels
+  services { name intake { value } } } } } }"""
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member"])
+async def test_each_viewers_pages_show_what_graphql_shows_that_viewer_and_nothing_more(
+        store: Store, live_server: LiveServer, who: str) -> None:
+    await demo.load(store)
+    _, steward = await store.tokens.create("steward", None, "s")
+    _, member = await store.tokens.create("member", "test:fict-kampala-legal", "m")
+    viewer = {"Authorization": f"Bearer {member}"} if who == "member" else {}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        def nodes(body: dict[str, object]) -> dict[str, dict[str, object]]:
+            return {e["node"]["recordId"]: e["node"] for e in body["data"]["organisations"]["edges"]}  # type: ignore[index]
+        everything = nodes((await client.post("/graphql", json={"query": ALL},
+                                              headers={"Authorization": f"Bearer {steward}"})).json())
+        seen = nodes((await client.post("/graphql", json={"query": ALL}, headers=viewer)).json())
+        assert seen and len(seen) < len(everything)
+        for record_id, whole in everything.items():
+            page = await client.get(f"/organisations/{record_id}", headers=viewer)
+            if record_id not in seen:
+                assert page.status_code == 404 and str(whole["name"]) not in page.text
+                continue
+            shown = seen[record_id]
+            assert page.status_code == 200
+            secrets = {c for c in whole["contactChannels"]} - set(shown["contactChannels"])  # type: ignore[arg-type]
+            secrets |= {i["value"] for s in whole["services"] for i in s["intake"]} - {  # type: ignore[attr-defined]
+                i["value"] for s in shown["services"] for i in s["intake"]}  # type: ignore[attr-defined]
+            assert not [x for x in secrets if str(escape(x)) in page.text or x in page.text], record_id
+            for s in shown["services"]:  # type: ignore[attr-defined]
+                assert all(str(escape(i["value"])) in page.text for i in s["intake"]), record_id

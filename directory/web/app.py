@@ -37,6 +37,7 @@ from directory.base.scope import viewer_in
 from directory.exchange import demo
 from directory.store import Store, open_store
 from directory.web.auth import Authenticate
+from directory.web.pages.jobs import routes as job_page_routes
 from directory.web.pages.routes import routes as page_routes
 from federation import service as federation
 from federation.routes import routes as federation_routes
@@ -180,7 +181,7 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
                           settings.time_budget)
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes,
-                *federation_routes, Mount("", app=GZipMiddleware(Router(routes=page_routes)))],
+                *federation_routes, Mount("", app=GZipMiddleware(Router(routes=[*page_routes, *job_page_routes])))],
         lifespan=lifespan,
         middleware=[Middleware(Authenticate)],
     )

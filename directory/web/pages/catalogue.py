@@ -17,7 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from directory.domain.taxonomy import BUILT_IN
-from directory.web.pages import i18n, words
+from directory.web.pages import i18n, jobs, words
 
 _FOLDER = Path(str(resources.files("directory.web")))
 
@@ -28,8 +28,10 @@ def msgids() -> dict[str, set[str]]:
     for _, _, message, _, _ in extract_from_dir(_FOLDER / "templates", [("**.html", "jinja2")],
                                                 options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
         pages.add(message if isinstance(message, str) else message[0])  # the pages use no plurals
-    for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS):
+    for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, jobs.FLAGS, jobs.ORDERS):
         pages.update(table.values())
+    for job in jobs.JOBS.values():
+        pages.update([job.title, job.intro, *(f.label for f in job.fields)])
     taxonomy = {t.label for t in BUILT_IN} | {t.description for t in BUILT_IN if t.description}
     return {"pages": pages, "taxonomy": taxonomy}
 

@@ -46,7 +46,7 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[0].strip() for k, v in fields.items() if v and v[0].strip()}
 
 
-async def _choices(store: Store) -> dict[str, list[tuple[str, str]]]:
+async def choices(store: Store) -> dict[str, list[tuple[str, str]]]:
     """Each filter's choices, as code and (English) label; the template translates the labels."""
     terms: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for t in await store.terms():
@@ -75,14 +75,14 @@ async def _labels(store: Store) -> dict[str, dict[str, str]]:
 
 async def home(request: Request) -> Response:
     store = _store(request)
-    return page(request, "home.html", choices=await _choices(store), asked={}, results=None)
+    return page(request, "home.html", choices=await choices(store), asked={}, results=None)
 
 
 async def results(request: Request) -> Response:
     """Search by name (typo tolerant, as the API) or browse by filters; a page at a time."""
     store = _store(request)
     viewer = viewer_in(request.scope)
-    choices = await _choices(store)
+    offered = await choices(store)
     try:
         asked = await _form(request)
         text = asked.get("text", "")
@@ -97,10 +97,10 @@ async def results(request: Request) -> Response:
             listed = await store.list_organisations(viewer, where, PAGE_SIZE, asked.get("after"))
             organisations, total, has_next, cursors = listed.items, listed.total, listed.has_next, listed.cursors
     except BadArgument as exc:
-        return page(request, "home.html", status=400, choices=choices, asked={}, results=None,
+        return page(request, "home.html", status=400, choices=offered, asked={}, results=None,
                     problem=f"{exc.argument}: {exc.reason}")
     services = await store.services_of(viewer, [o.id for o in organisations])
-    return page(request, "home.html", choices=choices, asked=asked, labels=await _labels(store),
+    return page(request, "home.html", choices=offered, asked=asked, labels=await _labels(store),
                 results=[(o, services.get(o.id, [])) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None)
 

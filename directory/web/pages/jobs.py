@@ -1,0 +1,164 @@
+"""The three jobs as pages: partners for a local group, coverage gaps for a donor, referral chains
+for an INGO desk. Each form's fields are the job's options by their one spelling
+(`directory.jobs.questions`), so the page asks exactly what GraphQL, the maps and the CLI ask; the
+answer is the same `Table` the CLI prints and writes as CSV, shown as an HTML table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from directory.base.scope import viewer_in
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.viewer import Viewer
+from directory.jobs import gaps, partners, questions
+from directory.jobs.paths import PathOrder
+from directory.jobs.referrals import referral_paths
+from directory.jobs.referrals import table as referral_table
+from directory.jobs.tables import Table
+from directory.store import Store
+from directory.web.pages.render import page
+from directory.web.pages.routes import MAX_FORM, choices
+
+# What each flag means, in words a donor reads (msgids of pages.po).
+FLAGS = {"no_provider": "No provider at all", "no_local_provider": "Only providers from elsewhere reach it",
+         "single_provider": "One provider: if it stops, nobody is left",
+         "stale": "No provider verified in the last year", "unfunded": "No funding you may see reaches a provider",
+         "capacity_expired": "Capacity figures are out of date"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One form field: the job's option, its label (a msgid), and how it is chosen."""
+
+    name: str
+    label: str
+    widget: str  # service_type | service_types | country | group | organisation | order | number | text
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    title: str  # msgid
+    intro: str  # msgid
+    asking: questions.Asking
+    fields: tuple[Field, ...]
+    answer: Callable[[Store, Viewer, Any], Awaitable[Table]]
+
+
+async def _names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
+    return {i: o.name for i, o in (await store.organisations_by_id(viewer, sorted(ids))).items()}
+
+
+async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -> Table:
+    found = await partners.find_partners(store, viewer, q)
+    return partners.table(found, await _names(store, viewer, {p.organisation for p in found}))
+
+
+async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
+    return gaps.table(await gaps.coverage_gaps(store, viewer, q), 200)
+
+
+async def _referrals(store: Store, viewer: Viewer, q: Any) -> Table:
+    found = await referral_paths(store, viewer, q)
+    return referral_table(found, await _names(store, viewer, {o for p in found for o in p.organisations}))
+
+
+JOBS = {
+    "partners": Job("/partners", "Find partners",
+                    "Organisations that offer what yours lacks, where you work, best first, with the reasons.",
+                    questions.PARTNERS,
+                    (Field("organisation", "Your organisation (its id, as on its page)", "organisation"),
+                     Field("serviceTypes", "Services you are looking for", "service_types"),
+                     Field("country", "Where", "country")), _partners),
+    "gaps": Job("/gaps", "Coverage gaps",
+                "Where services are missing, weighted by need: the worst gaps first.",
+                questions.GAPS,
+                (Field("region", "Region (region:Africa, subregion:Western Asia, or a named region)", "text"),
+                 Field("country", "Or one country, by its subdivisions", "country"),
+                 Field("serviceTypes", "Services", "service_types"),
+                 Field("group", "Defenders served", "group")), _gaps),
+    "referrals": Job("/referrals", "Referral chains",
+                     "The best chains of trusted referrals from an organisation to a provider that can act.",
+                     questions.REFERRALS,
+                     (Field("from", "From (an organisation's id, as on its page)", "organisation"),
+                      Field("serviceType", "Service needed", "service_type"),
+                      Field("country", "Where", "country"),
+                      Field("order", "Best by", "order")), _referrals),
+}
+ORDERS = {PathOrder.FEWEST_HOPS.name: "fewest referrals", PathOrder.FASTEST_RESPONSE.name: "fastest response",
+          PathOrder.HIGHEST_TRUST.name: "most trusted"}
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise BadArgument("form", f"is longer than {MAX_FORM} bytes")
+    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=100)
+    return {k: [v.strip() for v in values if v.strip()] for k, values in fields.items()}
+
+
+def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {f.name: form[f.name] for f in job.fields if form.get(f.name)}
+
+
+async def _page(request: Request, job: Job, asked: dict[str, list[str]], status: int = 200,
+                **more: Any) -> Response:
+    offered = await choices(request.app.state.store)
+    return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
+                **more)
+
+
+def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
+    job = JOBS[name]
+
+    async def view(request: Request) -> Response:
+        if request.method == "GET":  # a link may name the organisation (its page's "find partners")
+            given = {f.name: [request.query_params[f.name]] for f in job.fields
+                     if f.widget == "organisation" and request.query_params.get(f.name)}
+            return await _page(request, job, given)
+        try:
+            asked = _asked(job, await _form(request))
+            question = job.asking.ask(asked)
+            table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
+        except (BadArgument, NotFound) as exc:
+            problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
+            return await _page(request, job, {}, status=400, problem=problem)
+        shown = [i for i, c in enumerate(table.columns) if c.printed]
+        return await _page(request, job, asked, headers=[table.columns[i].header for i in shown],
+                           rows=[[row[i] for i in shown] for row in table.rows], map_link=_map_link(name, asked))
+
+    return view
+
+
+def _map_link(name: str, asked: dict[str, list[str]]) -> str | None:
+    """The same question as a gap map (one service type, as the map draws one)."""
+    if name != "gaps" or len(asked.get("serviceTypes", [])) != 1:
+        return None
+    wanted = {k: v[0] for k, v in asked.items() if k in ("serviceTypes", "country", "region", "group")}
+    return "/maps/gaps?" + urlencode(wanted)
+
+
+async def gaps_csv(request: Request) -> Response:
+    """The whole matrix the gaps page asked for, as HXL-tagged CSV (formulas neutralised)."""
+    job = JOBS["gaps"]
+    try:
+        question = job.asking.ask(_asked(job, await _form(request)))
+        matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)
+    except (BadArgument, NotFound) as exc:
+        return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
+    return Response(gaps.table(matrix).csv(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="gaps.csv"', "Cache-Control": "no-store"})
+
+
+routes = [Route(job.path, _view(name), methods=["GET", "POST"]) for name, job in JOBS.items()] + [
+    Route("/gaps.csv", gaps_csv, methods=["POST"])]
