@@ -80,9 +80,10 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
         "precisions": [PRECISION_NOTE[p] for p in precisions],
         "places": where_names,
         "languages": languages,
+        "link": None if options.inline else "/organisations/",  # a popup's name opens the organisation's page
         "rows": [_trimmed([p.name, kind_index[p.kind], p.latitude, p.longitude, precisions.index(p.precision),
                            where_index[where], [service_index[t] for t in p.service_types],
-                           [language_index[lang] for lang in p.languages], p.contact_channels, p.intake])
+                           [language_index[lang] for lang in p.languages], p.contact_channels, p.intake, p.id])
                  for p, where in zip(found.points, where_of, strict=True)],
     }
     shown_classes = sorted({KIND_CLASS.get(k, "other") for k in kinds}, key=list(CLASS_LABEL).index)

@@ -81,6 +81,8 @@ def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
         folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution), name="Online map",
                          max_zoom=12).add_to(m)
     m.add_child(Call("pdAttribution", {"text": BASEMAP_CREDIT}))
+    if not options.inline:  # served: a way back to the other maps and the pages (a file stands alone)
+        m.add_child(Call("pdBack", {"href": "/maps", "text": "All maps"}))
     return m
 
 

@@ -1,4 +1,5 @@
-"""Map pages under /maps: an index, one page per map kind, and the assets they load.
+"""Map pages under /maps: one page per map kind, and the assets they load (the index is one of the
+pages for people, `directory.web.pages`).
 
 A map page is drawn for the viewer its request authenticates as (`Authorization: Bearer`, as
 for GraphQL; a browser without one gets the public map). Its Content-Security-Policy lets the
@@ -25,7 +26,7 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound
 from maps import assets
 from maps.page import Options
-from maps.questions import KINDS, draw
+from maps.questions import draw
 
 log = logging.getLogger("directory.maps")
 
@@ -46,18 +47,6 @@ def _page(title: str, body: str, settings: Settings, status: int = 200) -> HTMLR
             "input{margin:0 .5rem .3rem 0}</style></head><body>" + body + "</body></html>")
     headers = {"Content-Security-Policy": policy(settings), "Cache-Control": "no-store"}
     return HTMLResponse(text, status_code=status, headers=headers)
-
-
-async def index(request: Request) -> Response:
-    items = []
-    for kind in KINDS.values():
-        fields = "".join(f"<label>{html.escape(f)} <input name='{html.escape(f)}' size='14'></label>"
-                         for f in kind.filters)
-        items.append(f"<h2><a href='/maps/{kind.name}'>{html.escape(kind.title)}</a></h2>"
-                     f"<form action='/maps/{kind.name}' method='get'>{fields}<button>Draw</button></form>")
-    body = ("<h1>Maps</h1><p>Every map draws what you may see, at each record's published precision. "
-            "Filters take the GraphQL arguments' names; leave a box empty to skip it.</p>" + "".join(items))
-    return _page("Protection Directory: maps", body, request.app.state.settings)
 
 
 async def asset(request: Request) -> Response:
@@ -96,8 +85,8 @@ async def map_page(request: Request) -> Response:
 
 # Pages and assets are gzipped for browsers that accept it: a 100k-organisation map is a few MB of
 # JSON that compresses about fourfold, which matters on the slow links many defenders work over.
+# The index of maps, with its forms, is a page for people: `directory.web.pages`.
 routes = [
-    Route("/maps", index),
     Mount("/maps", app=GZipMiddleware(Router(routes=[
         Route("/assets/{name:path}", asset),
         Route("/{kind}", map_page),

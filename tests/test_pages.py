@@ -13,6 +13,7 @@ from markupsafe import escape
 from directory.domain.model import Coverage, Intake, Organisation, Presence, Service, Status, Visibility
 from directory.exchange import demo
 from directory.store import Store
+from directory.web.auth import session_value
 from directory.web.pages import catalogue, i18n
 from tests.conftest import LiveServer
 
@@ -190,3 +191,58 @@ async def test_each_viewers_pages_show_what_graphql_shows_that_viewer_and_nothin
             assert not [x for x in secrets if str(escape(x)) in page.text or x in page.text], record_id
             for s in shown["services"]:  # type: ignore[attr-defined]
                 assert all(str(escape(i["value"])) in page.text for i in s["intake"]), record_id
+
+
+async def test_a_member_signs_in_with_a_token_kept_in_a_strict_cookie_and_signs_out(
+        store: Store, live_server: LiveServer) -> None:
+    await _seed(store)
+    _, token = await store.tokens.create("member", "test:fund", "the fund")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        wrong = await client.post("/sign-in", data={"token": "pd_not_a_token"})
+        assert wrong.status_code == 400 and "not valid" in wrong.text and "pd_session" not in wrong.headers.get(
+            "set-cookie", "")
+        signed = await client.post("/sign-in", data={"token": token})
+        cookie = signed.headers["set-cookie"].lower()
+        assert signed.status_code == 303 and "httponly" in cookie and "samesite=strict" in cookie
+        assert "max-age=28800" in cookie and token.lower() in cookie
+        page = await client.get("/organisations/test:fund")
+        assert SIGNAL in page.text and "Signed in as a member of test:fund" in page.text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page.text)
+        assert csrf is not None
+        # a form that did not come from our page (no CSRF value, or another) does nothing
+        forged = await client.post("/", data={"text": "Open Fund"})
+        assert forged.status_code == 403 and "Open Fund" not in forged.text
+        assert (await client.post("/sign-out", data={"csrf": "0" * 32})).status_code == 403
+        found = await client.post("/", data={"text": "Open Fund", "csrf": csrf.group(1)})
+        assert found.status_code == 200 and "Open Fund" in found.text
+        out = await client.post("/sign-out", data={"csrf": csrf.group(1)})
+        assert out.status_code == 303 and 'pd_session=""' in out.headers["set-cookie"]
+        client.cookies.clear()
+        assert SIGNAL not in (await client.get("/organisations/test:fund")).text
+
+
+async def test_an_expired_or_revoked_session_is_the_public_view_not_a_lockout(store: Store,
+                                                                              live_server: LiveServer) -> None:
+    await _seed(store)
+    token_id, token = await store.tokens.create("member", "test:fund", "the fund")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        client.cookies.set("pd_session", f"1000.{token}")  # ended in 1970
+        expired = await client.get("/organisations/test:fund")
+        assert expired.status_code == 200 and SIGNAL not in expired.text and "Sign in" in expired.text
+        client.cookies.set("pd_session", session_value(token))
+        assert SIGNAL in (await client.get("/organisations/test:fund")).text
+        await store.tokens.revoke(token_id)
+        assert SIGNAL not in (await client.get("/organisations/test:fund")).text
+
+
+async def test_the_maps_index_offers_choices_and_every_served_map_links_back(store: Store,
+                                                                            live_server: LiveServer) -> None:
+    await _seed(store)
+    await store.graph.write("MATCH (o:Organisation {id: 'test:fund'}) SET o.country = 'HN', o.precision = 'country'")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        index = await client.get("/maps?lang=es")
+        assert '<option value="emergency-grant">' in index.text and "Honduras" in index.text
+        assert all(f'action="/maps/{k}"' in index.text for k in ("directory", "gaps", "referrals", "funding"))
+        drawn = await client.get("/maps/directory")
+        assert "pdBack" in drawn.text
+        assert re.search(r'"link": ?"/organisations/"', drawn.text) and '"test:fund"' in drawn.text

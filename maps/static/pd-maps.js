@@ -26,8 +26,8 @@
   }
 
   /* Organisations as clustered markers. data.rows: [name, kind, lat, lon, precision, place, services,
-     languages, channels, intake], all but name, lat, lon, channels and intake as indexes into data's tables; empty
-     lists at the end of a row are left out. */
+     languages, channels, intake, id], all but name, lat, lon, channels, intake and id as indexes into data's
+     tables. With data.link, a popup's name links to data.link + id (the organisation's page). */
   window.pdMarkers = function (map, data) {
     var group = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45});
     var icons = data.kinds.map(function (_, i) {
@@ -38,7 +38,15 @@
       var marker = L.marker([r[2], r[3]], {icon: icons[r[1]], title: r[0], keyboard: false});
       marker.bindPopup(function () {
         var box = el("div", "pd-popup");
-        box.appendChild(el("div", "pd-title", r[0]));
+        if (data.link && r[10]) {
+          var title = el("div", "pd-title");
+          var a = el("a", null, r[0]);
+          a.href = data.link + encodeURIComponent(r[10]);
+          title.appendChild(a);
+          box.appendChild(title);
+        } else {
+          box.appendChild(el("div", "pd-title", r[0]));
+        }
         box.appendChild(el("div", "pd-kind", data.kinds[r[1]]));
         line(box, "Place", data.places[r[5]]);
         line(box, "Services", names(data.services, r[6]));
@@ -188,6 +196,18 @@
   window.pdFit = function (map, box) { map.fitBounds(box, {maxZoom: 7, animate: false, paddingBottomRight: [300, 0]}); };
 
   /* A legend: a title, coloured swatches with labels, and notes. */
+  /* A link back to the maps' index, top left: served maps only. */
+  window.pdBack = function (map, back) {
+    var control = L.control({position: "topleft"});
+    control.onAdd = function () {
+      var a = el("a", "pd-back", back.text);
+      a.href = back.href;
+      return a;
+    };
+    control.addTo(map);
+    return control;
+  };
+
   window.pdLegend = function (map, legend) {
     var control = L.control({position: "bottomright"});
     control.onAdd = function () {

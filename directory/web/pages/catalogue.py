@@ -28,7 +28,8 @@ def msgids() -> dict[str, set[str]]:
     for _, _, message, _, _ in extract_from_dir(_FOLDER / "templates", [("**.html", "jinja2")],
                                                 options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
         pages.add(message if isinstance(message, str) else message[0])  # the pages use no plurals
-    for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, jobs.FLAGS, jobs.ORDERS):
+    for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, words.MAP_FILTERS, words.MAP_TITLES,
+                  jobs.FLAGS, jobs.ORDERS):
         pages.update(table.values())
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,8 +24,11 @@ from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table
 from directory.store import Store
+from directory.web.pages import forms
 from directory.web.pages.render import page
-from directory.web.pages.routes import MAX_FORM, choices
+from directory.web.pages.routes import choices
+from maps.gaps_map import METRICS
+from maps.questions import KINDS
 
 # What each flag means, in words a donor reads (msgids of pages.po).
 FLAGS = {"no_provider": "No provider at all", "no_local_provider": "Only providers from elsewhere reach it",
@@ -97,16 +100,6 @@ ORDERS = {PathOrder.FEWEST_HOPS.name: "fewest referrals", PathOrder.FASTEST_RESP
           PathOrder.HIGHEST_TRUST.name: "most trusted"}
 
 
-async def _form(request: Request) -> dict[str, list[str]]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM:
-            raise BadArgument("form", f"is longer than {MAX_FORM} bytes")
-    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=100)
-    return {k: [v.strip() for v in values if v.strip()] for k, values in fields.items()}
-
-
 def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
     return {f.name: form[f.name] for f in job.fields if form.get(f.name)}
 
@@ -127,7 +120,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
                      if f.widget == "organisation" and request.query_params.get(f.name)}
             return await _page(request, job, given)
         try:
-            asked = _asked(job, await _form(request))
+            asked = _asked(job, await forms.read(request))
             question = job.asking.ask(asked)
             table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
         except (BadArgument, NotFound) as exc:
@@ -152,7 +145,7 @@ async def gaps_csv(request: Request) -> Response:
     """The whole matrix the gaps page asked for, as HXL-tagged CSV (formulas neutralised)."""
     job = JOBS["gaps"]
     try:
-        question = job.asking.ask(_asked(job, await _form(request)))
+        question = job.asking.ask(_asked(job, await forms.read(request)))
         matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)
     except (BadArgument, NotFound) as exc:
         return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
@@ -160,5 +153,11 @@ async def gaps_csv(request: Request) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="gaps.csv"', "Cache-Control": "no-store"})
 
 
+async def maps_index(request: Request) -> Response:
+    """Each map's form, with choices instead of codes; a map's filters are its URL (it can be shared)."""
+    return page(request, "maps.html", kinds=KINDS, metrics={k: m.label for k, m in METRICS.items()},
+                choices=await choices(request.app.state.store), orders=ORDERS)
+
+
 routes = [Route(job.path, _view(name), methods=["GET", "POST"]) for name, job in JOBS.items()] + [
-    Route("/gaps.csv", gaps_csv, methods=["POST"])]
+    Route("/gaps.csv", gaps_csv, methods=["POST"]), Route("/maps", maps_index)]

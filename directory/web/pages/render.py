@@ -13,9 +13,11 @@ import functools
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.web.pages import i18n, words
 
@@ -58,9 +60,12 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     """The template rendered in the request's language, with the pages' headers. A language asked
     for in the query (the switch) is remembered in a cookie."""
     language = language_of(request)
+    csrf = request.scope.get("csrf")
     body = environment(language).get_template(template).render(
         language=language, direction="rtl" if language in i18n.RIGHT_TO_LEFT else "ltr",
-        languages=i18n.NAMES, path=request.url.path, **values)
+        languages=i18n.NAMES, path=request.url.path, viewer=viewer_in(request.scope), signed_in=csrf is not None,
+        csrf_field=lambda: Markup('<input type="hidden" name="csrf" value="{}">').format(csrf) if csrf else "",
+        **values)
     response = HTMLResponse(body, status_code=status, headers={**HEADERS, "Content-Language": language})
     if request.query_params.get("lang") in i18n.LANGUAGES:
         response.set_cookie(i18n.COOKIE, language, max_age=365 * 24 * 3600, httponly=True, samesite="strict",

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,27 +22,15 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Organisation, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
 from directory.store import Filter, Store
-from directory.web.pages import words
+from directory.web.pages import forms, words
 from directory.web.pages.render import page
 
-MAX_FORM = 16 * 1024
 PAGE_SIZE = 20
 
 
 def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """A urlencoded form's fields (the first value of each), bounded: a page's form is small."""
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM:
-            raise BadArgument("form", f"is longer than {MAX_FORM} bytes")
-    fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=20)
-    return {k: v[0].strip() for k, v in fields.items() if v and v[0].strip()}
 
 
 async def choices(store: Store) -> dict[str, list[tuple[str, str]]]:
@@ -84,7 +71,7 @@ async def results(request: Request) -> Response:
     viewer = viewer_in(request.scope)
     offered = await choices(store)
     try:
-        asked = await _form(request)
+        asked = forms.first(await forms.read(request))
         text = asked.get("text", "")
         total: int | None
         if text:

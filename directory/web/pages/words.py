@@ -21,3 +21,14 @@ LINKS = {
     ("out", "DELIVERS_FOR"): "Delivers the programme of", ("in", "DELIVERS_FOR"): "Programme delivered by",
     ("out", "ENGAGES_WITH"): "Works with the mechanism", ("in", "ENGAGES_WITH"): "Mechanism worked with by",
 }
+
+# The maps' filters (their GraphQL spelling) as people read them; the form offers choices for codes.
+MAP_FILTERS = {"serviceType": "Service", "serviceTypes": "Service", "group": "Defenders served",
+               "country": "Country", "kind": "Kind of organisation",
+               "region": "Region (region:Africa, or a named region)",
+               "codes": "Places (country codes, separated by commas)", "indicators": "Need indicators",
+               "donor": "Donor (its id, as on its page)", "from": "From (an organisation's id, as on its page)",
+               "language": "Language (code)", "k": "How many chains", "maxHops": "At most this many referrals",
+               "order": "Best by", "metric": "Colour by", "currency": "Currency (ISO code)"}
+MAP_TITLES = {"directory": "Organisations and services", "gaps": "Coverage gaps", "referrals": "Referral paths",
+              "funding": "Funding against gaps"}
