@@ -43,6 +43,14 @@ RETURN n.id AS id, n.name AS name, n.kind AS kind
 LISTING = """query($filter: ListFilter) { organisations(filter: $filter, first: 20) {
   totalCount edges { node { recordId name location { country } } } } }"""
 SEARCH = "query($text: String!) { search(text: $text, first: 20) { totalCount edges { score organisation { name } } } }"
+# What an organisation's page shows, asked of GraphQL: the page's peer.
+ORGANISATION_PAGE = """query($id: ID!) { organisation(id: $id) { recordId name kind aliases description website
+  languages contactChannels location { country subdivision precision } verified { on by source }
+  services { recordId name type status statusSince statusReason description applicationProcess hours exclusions
+             eligibility intake { kind value } intakeWindows { opens closes note } intakeLanguages groups purposes
+             origins languages responseHours cost coverage { place presence } verified { on by } }
+  out: links(direction: OUTGOING) { type target { recordId name } }
+  in: links(direction: INCOMING) { type source { recordId name } } } }"""
 
 
 T = TypeVar("T")
@@ -164,6 +172,29 @@ async def _concurrent(url: str, make: Callable[[random.Random], tuple[str, dict[
     return dict(_percentiles(samples), rps=len(samples) / elapsed, over_budget=len(over), requests=len(samples))
 
 
+async def _pages(url: str, make: Callable[[random.Random], tuple[str, str, dict[str, str]]],
+                 per_client: int) -> dict[str, float]:
+    """A page (GET, or POST with a form) with 8 concurrent clients, as `_concurrent` asks GraphQL."""
+    samples: list[float] = []
+
+    async def client_loop(seed: int) -> None:
+        rng = random.Random(seed)
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            for _ in range(per_client):
+                method, path, form = make(rng)
+
+                async def call(m: str = method, p: str = path, f: dict[str, str] = form) -> None:
+                    response = await client.request(m, p, data=f or None)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{p}: {response.status_code}")
+                samples.append(await _timed(call))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client_loop(i) for i in range(CLIENTS)))
+    elapsed = time.perf_counter() - start
+    return dict(_percentiles(samples), rps=len(samples) / elapsed, requests=len(samples))
+
+
 async def _hidden_vs_missing(url: str, restricted: list[str], rounds: int = 300) -> dict[str, float]:
     hidden: list[float] = []
     missing: list[float] = []
@@ -239,6 +270,22 @@ async def _measure(url: str, embedded: EmbeddedStore, loaded: dict[str, Any], n:
         r = result[key] = await _concurrent(url, make, count)
         print(f"{key} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s, "
               f"{r['over_budget']:.0f} of {r['requests']:.0f} over the time budget", flush=True)
+    def page_listing(r: random.Random) -> tuple[str, str, dict[str, str]]:
+        return "POST", "/", {"country": r.choice(countries), "service_type": r.choice(types)}
+
+    def page_organisation(r: random.Random) -> tuple[str, str, dict[str, str]]:
+        return "GET", f"/organisations/{r.choice(ids)}", {}
+
+    pairs = (("page_listing_8", page_listing, "listing_8"),
+             ("page_organisation_8", page_organisation, "graphql_organisation_8"))
+    result["graphql_organisation_8"] = await _concurrent(url, lambda r: (ORGANISATION_PAGE, {"id": r.choice(ids)}),
+                                                         per_client)
+    for key, make_page, peer in pairs:
+        r = result[key] = await _pages(url, make_page, per_client)
+        g = result[peer]
+        print(f"{key} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s; the same through "
+              f"GraphQL ({peer}): p50 {g['p50']:.1f} ms, p95 {g['p95']:.1f} ms; p50 ratio {r['p50'] / g['p50']:.2f}",
+              flush=True)
     result["timing"] = await _hidden_vs_missing(url, loaded["restricted"])
     t = result["timing"]
     print(f"hidden vs missing {n}: {t['hidden_ms']:.2f} ms vs {t['missing_ms']:.2f} ms "

@@ -11,8 +11,9 @@ import pytest
 from markupsafe import escape
 
 from directory.domain.model import Coverage, Intake, Organisation, Presence, Service, Status, Visibility
+from directory.domain.viewer import STEWARD
 from directory.exchange import demo
-from directory.store import Store
+from directory.store import Edit, Store
 from directory.web.auth import session_value
 from directory.web.pages import catalogue, i18n
 from tests.conftest import LiveServer
@@ -246,3 +247,44 @@ async def test_the_maps_index_offers_choices_and_every_served_map_links_back(sto
         drawn = await client.get("/maps/directory")
         assert "pdBack" in drawn.text
         assert re.search(r'"link": ?"/organisations/"', drawn.text) and '"test:fund"' in drawn.text
+
+
+async def test_a_member_edits_a_service_and_a_stale_revision_shows_what_changed_and_what_they_typed(
+        store: Store, live_server: LiveServer) -> None:
+    await _seed(store)
+    _, token = await store.tokens.create("member", "test:fund", "the fund")
+    _, other = await store.tokens.create("member", "test:hidden", "someone else")
+
+    def hidden(text: str, name: str) -> str:
+        found = re.search(rf'name="{name}" value="([^"]*)"', text)
+        assert found is not None, name
+        return found.group(1)
+
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await client.post("/sign-in", data={"token": token})
+        assert "/services/test:grant/edit" in (await client.get("/organisations/test:fund")).text
+        form = await client.get("/services/test:grant/edit")
+        assert "network signal:" + SIGNAL in form.text  # the owner edits every channel
+        typed = {"csrf": hidden(form.text, "csrf"), "revision": hidden(form.text, "revision"),
+                 "name": "Emergency grants", "status": "active", "hours": "24/7",
+                 "application_process": "Call the line, day or night.",
+                 "intake": f"public hotline:+00 000 000 101\nnetwork signal:{SIGNAL}", "intake_languages": "mul"}
+        # someone else saves first, from the same revision
+        await store.save_service(STEWARD, Edit({"id": "test:grant", "hours": "by appointment"}),
+                                 int(typed["revision"]))
+        stale = await client.post("/services/test:grant/edit", data=typed)
+        assert stale.status_code == 409 and "It says now" in stale.text
+        assert "by appointment" in stale.text and "24/7" in stale.text  # what it says now, and what they typed
+        newer = hidden(stale.text, "revision")
+        again = await client.post("/services/test:grant/edit", data={**typed, "revision": newer})
+        assert again.status_code == 303
+        saved = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert saved.hours == "24/7" and saved.application_process == "Call the line, day or night."
+        assert [i.value for i in saved.intake] == ["+00 000 000 101", SIGNAL] and saved.intake_languages == ["mul"]
+        bad = await client.post("/services/test:grant/edit", data={
+            **typed, "revision": str(saved.provenance.revision if saved.provenance else 0),
+            "intake": "pigeon:roof", "windows": "2027-02-01/2027-01-01"})
+        assert bad.status_code == 400 and "Nothing was changed" in bad.text and "closes before it opens" in bad.text
+        assert (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"].hours == "24/7"
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {other}"}) as client:
+        assert (await client.get("/services/test:grant/edit")).status_code == 404  # not theirs: as if missing

@@ -37,6 +37,7 @@ from directory.base.scope import viewer_in
 from directory.exchange import demo
 from directory.store import Store, open_store
 from directory.web.auth import Authenticate
+from directory.web.pages.editing import routes as editing_routes
 from directory.web.pages.forms import Forged
 from directory.web.pages.jobs import routes as job_page_routes
 from directory.web.pages.routes import routes as page_routes
@@ -182,7 +183,7 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
     map_assets.check()
     graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
                           settings.time_budget)
-    pages = GZipMiddleware(Router(routes=[*page_routes, *job_page_routes, *session_routes]))
+    pages = GZipMiddleware(Router(routes=[*page_routes, *job_page_routes, *session_routes, *editing_routes]))
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes,
                 *federation_routes, Mount("", app=pages)],

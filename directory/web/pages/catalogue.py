@@ -17,7 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from directory.domain.taxonomy import BUILT_IN
-from directory.web.pages import i18n, jobs, words
+from directory.web.pages import editing, i18n, jobs, words
 
 _FOLDER = Path(str(resources.files("directory.web")))
 
@@ -33,6 +33,7 @@ def msgids() -> dict[str, set[str]]:
         pages.update(table.values())
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
+    pages.update(editing.LABELS.values())
     taxonomy = {t.label for t in BUILT_IN} | {t.description for t in BUILT_IN if t.description}
     return {"pages": pages, "taxonomy": taxonomy}
 
