@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := tools/cypher-lint/node_modules/.installed
 MAP_STAMP := maps/assets/node_modules/.installed
+AXE_STAMP := tools/axe/node_modules/.installed
 
 .PHONY: setup serve test test-pure lint bench sdl clean compose-tool browser
 
@@ -23,6 +24,11 @@ $(MAP_STAMP): maps/assets/package.json maps/assets/package-lock.json
 	cd maps/assets && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# axe-core, run inside the browser by the pages' accessibility test (tests only; never served).
+$(AXE_STAMP): tools/axe/package.json tools/axe/package-lock.json
+	cd tools/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Debian's Chromium, for the map tests in a real browser (Playwright drives it; it downloads nothing).
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
 browser:
@@ -37,7 +43,7 @@ ifeq ($(COMPOSE),)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
 endif
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(MAP_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(MAP_STAMP) $(AXE_STAMP)
 
 serve: $(PY_STAMP) $(MAP_STAMP)
 	$(BIN)/directory serve --demo

@@ -112,3 +112,41 @@ async def test_every_page_can_be_used_with_the_keyboard_alone(store: Store, live
             assert outline != "none"
         finally:
             await seen.page.context.close()
+
+
+AXE = Path(__file__).resolve().parent.parent / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def test_every_page_passes_axe_core_with_no_serious_or_critical_violation(store: Store,
+                                                                              live_server: LiveServer) -> None:
+    """axe-core (npm, `make setup`) runs inside the page; the pages' CSP forbids scripts, so this one
+    browser context alone is told to bypass it, to let the checker in."""
+    await demo.load(store)
+    async with chromium() as browser:
+        context = await browser.new_context(bypass_csp=True)
+        page = await context.new_page()
+        try:
+            async def check(label: str) -> None:
+                await page.add_script_tag(path=str(AXE))
+                found = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+                bad = [(v["id"], v["impact"], v["nodes"][0]["target"]) for v in found["violations"]
+                       if v["impact"] in ("serious", "critical")]
+                assert not bad, (label, bad)
+
+            for path in ("/", "/?lang=ar", "/organisations/test:front-line-defenders", "/taxonomy", "/partners",
+                         "/gaps", "/referrals", "/maps", "/sign-in", "/organisations/test:nothing"):
+                await page.goto(live_server.url + path)
+                await check(path)
+            await page.goto(live_server.url + "/")
+            await page.select_option("#f-country", "CO")
+            await page.click("form.filters button[type=submit]")
+            await page.wait_for_selector("ol.results")
+            await check("search results")
+            await page.goto(live_server.url + "/gaps")
+            await page.fill("#f-region", "region:Americas")
+            await page.select_option("#f-serviceTypes", ["emergency-grant"])
+            await page.click("form.filters button[type=submit]")
+            await page.wait_for_selector("table")
+            await check("gap matrix")
+        finally:
+            await context.close()
