@@ -23,7 +23,7 @@ from directory.exchange import importer
 from directory.jobs import gaps, partners, questions
 from directory.jobs.referrals import Question, referral_paths
 from directory.jobs.referrals import table as referral_table
-from directory.jobs.tables import Column, Table
+from directory.jobs.tables import Column, Table, organisation_names
 from directory.store import Store
 
 
@@ -63,11 +63,6 @@ def show(table: Table, args: argparse.Namespace, nothing: str, full: Table | Non
         out(f"written to {args.csv}", file=sys.stderr)
     if not (full or table).rows:
         say_empty(args, nothing)
-
-
-async def organisation_names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
-    found = await store.organisations_by_id(viewer, sorted(ids))
-    return {i: o.name for i, o in found.items()}
 
 
 def _ask(asking: questions.Asking, args: argparse.Namespace) -> Any:

@@ -13,10 +13,10 @@ import argparse
 from typing import Any
 
 from directory.base.config import Settings
-from directory.cli.jobs import common_flags, organisation_names, show, viewer_from
+from directory.cli.jobs import common_flags, show, viewer_from
 from directory.cli.runner import run_with_store, verb
 from directory.domain.model import Service
-from directory.jobs.tables import Column, Table
+from directory.jobs.tables import Column, Table, organisation_names
 from directory.store import Filter, Store
 
 # Flags and the store filter's fields: the same words as GraphQL's ListFilter (`serviceType`).

@@ -119,6 +119,11 @@ def merged(declared: dict[str, Field]) -> tuple[str, ...]:
     return tuple(name for name, f in declared.items() if f.merged)
 
 
+def itemised(declared: dict[str, Field]) -> tuple[str, ...]:
+    """The fields whose items each carry a visibility (`Field.itemised`)."""
+    return tuple(name for name, f in declared.items() if f.itemised)
+
+
 R = TypeVar("R", Organisation, Service)
 _EMPTY: dict[type, dict[str, Any]] = {}
 

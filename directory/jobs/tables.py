@@ -16,7 +16,9 @@ import shutil
 from dataclasses import dataclass, field
 
 from directory.base.terminal import safe
+from directory.domain.viewer import Viewer
 from directory.formats.hxl import neutralise
+from directory.store import Store
 
 FALLBACK_WIDTH = 100  # when the output is not a terminal (a pipe, a file)
 NARROWEST = 6  # a shortened column stays as wide as its header, and at least this wide
@@ -113,3 +115,9 @@ def _text(value: object) -> str:
     if isinstance(value, list | tuple):
         return "; ".join(_text(v) for v in value)
     return str(value)
+
+
+async def organisation_names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
+    """The names of these organisations that the viewer may see, for a table naming them."""
+    found = await store.organisations_by_id(viewer, sorted(ids))
+    return {i: o.name for i, o in found.items()}

@@ -36,7 +36,7 @@ from directory.store.jobs.referrals import Offer as ReferralOffer
 from directory.store.jobs.referrals import ReferralGraph
 from directory.store.records import shelters
 from directory.store.records.coverage import ProviderCount
-from directory.store.records.edits import Edit, EditRefused, new_id
+from directory.store.records.edits import Edit, EditRefused, new_id, service_fields
 from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
 from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
 from directory.store.records.writes import Prepared, WriteCounts, prepare
@@ -46,7 +46,7 @@ __all__ = [
     "GapOffer", "Grant", "MapPoint", "MapPoints", "Near", "NewEntry", "Page", "PartnerOffer", "Peer",
     "PointFilter", "Prepared", "Proposals", "ProviderCount", "ReceivedPage", "RecordState", "ReferralGraph",
     "ReferralOffer", "SameAsOf", "SearchPage", "Sort", "Store", "Transaction", "WriteCounts", "feed_record_key",
-    "merged_view", "new_id", "open_store", "peer_record_key", "prepare", "running_store",
+    "merged_view", "new_id", "open_store", "peer_record_key", "prepare", "running_store", "service_fields",
 ]
 
 

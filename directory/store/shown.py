@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from directory.domain.fields import DECLARED
+from directory.domain.fields import DECLARED, itemised
 from directory.domain.model import Link, Organisation, Service, Visibility, link_id
-
-ITEMISED = {kind: tuple(name for name, f in declared.items() if f.itemised) for kind, declared in DECLARED.items()}
 
 RESTRICTED = Visibility.RESTRICTED.value
 
@@ -35,5 +33,5 @@ class Shown:
 
 def _restricted_item(record: Organisation | Service | Link) -> bool:
     """The record as given holds an item restricted on its own (`fields.Field.itemised`)."""
-    itemised = ITEMISED.get(type(record), ())
-    return any(item.visibility is Visibility.RESTRICTED for name in itemised for item in getattr(record, name))
+    names = itemised(DECLARED[type(record)]) if type(record) in DECLARED else ()
+    return any(item.visibility is Visibility.RESTRICTED for name in names for item in getattr(record, name))

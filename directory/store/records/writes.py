@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Place, shown_in
+from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Place, itemised, shown_in
 from directory.domain.location import published
 from directory.domain.model import (
     LINK_TYPES,
@@ -218,7 +218,7 @@ UNSEEN = {kind: {view: _properties(n for n, f in declared.items() if not shown_i
 WITHHELD = {kind: _properties(n for n, f in declared.items() if f.place is Place.WITHHELD)
             for kind, declared in _DECLARED.items()}
 # Fields whose items each carry a visibility: each view's hash holds only the items it shows.
-ITEMISED = {kind: tuple(n for n, f in declared.items() if f.itemised) for kind, declared in _DECLARED.items()}
+ITEMISED = {kind: itemised(declared) for kind, declared in _DECLARED.items()}
 
 
 def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from directory.base.scope import viewer_in
 from directory.domain.model import Service, Status
 from directory.domain.viewer import Viewer
-from directory.store import Edit, EditRefused, Store
+from directory.store import Edit, EditRefused, Store, service_fields
 from directory.web.pages import forms
 from directory.web.pages.render import page
 
@@ -37,16 +37,11 @@ LABELS = {"name": "Name", "description": "Description", "eligibility": "Who can 
 
 
 def values_of(s: Service) -> dict[str, str]:
-    """A service as the form shows it."""
-    lists = {"intake": [str(i) for i in s.intake], "windows": [str(w) for w in s.windows],
-             "intake_languages": s.intake_languages, "purposes": s.purposes}
-    out = {name: "\n".join(items) for name, items in lists.items()}
-    out.update({n: str(getattr(s, n)) for n in ("name", "description", "eligibility", "application_process",
-                                                 "exclusions", "status_reason", "hours", "status_since",
-                                                 "status_source")})
-    out.update(status=s.status.value, verified_on=s.verified.on, verified_by=s.verified.by,
-               verified_source=s.verified.source)
-    return out
+    """A service as the form shows it: the row an edit is checked as (`store.service_fields`), each
+    list one item per line."""
+    row = service_fields(s)
+    return {name: "\n".join(row[name]) if isinstance(row[name], list) else "" if row[name] is None else str(row[name])
+            for name in (*TEXTS, *LINES, *LISTS, "status")}
 
 
 async def _service(store: Store, viewer: Viewer, record_id: str) -> Service | None:

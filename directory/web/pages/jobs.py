@@ -22,7 +22,7 @@ from directory.jobs import gaps, partners, questions
 from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
-from directory.jobs.tables import Table
+from directory.jobs.tables import Table, organisation_names
 from directory.store import Store
 from directory.web.pages import forms
 from directory.web.pages.render import page
@@ -56,13 +56,9 @@ class Job:
     answer: Callable[[Store, Viewer, Any], Awaitable[Table]]
 
 
-async def _names(store: Store, viewer: Viewer, ids: set[str]) -> dict[str, str]:
-    return {i: o.name for i, o in (await store.organisations_by_id(viewer, sorted(ids))).items()}
-
-
 async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -> Table:
     found = await partners.find_partners(store, viewer, q)
-    return partners.table(found, await _names(store, viewer, {p.organisation for p in found}))
+    return partners.table(found, await organisation_names(store, viewer, {p.organisation for p in found}))
 
 
 async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
@@ -71,7 +67,7 @@ async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
 
 async def _referrals(store: Store, viewer: Viewer, q: Any) -> Table:
     found = await referral_paths(store, viewer, q)
-    return referral_table(found, await _names(store, viewer, {o for p in found for o in p.organisations}))
+    return referral_table(found, await organisation_names(store, viewer, {o for p in found for o in p.organisations}))
 
 
 JOBS = {

@@ -20,7 +20,7 @@ from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Organisation, Service
-from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
+from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
 from directory.store import Filter, Store
 from directory.web.pages import forms, words
 from directory.web.pages.render import page
@@ -34,9 +34,13 @@ def _store(request: Request) -> Store:
 
 
 async def choices(store: Store) -> dict[str, list[tuple[str, str]]]:
+    return _choices(await store.terms())
+
+
+def _choices(found: list[Term]) -> dict[str, list[tuple[str, str]]]:
     """Each filter's choices, as code and (English) label; the template translates the labels."""
     terms: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for t in await store.terms():
+    for t in found:
         terms[t.scheme].append((t.code, t.label))
     return {"service_type": sorted(terms[SERVICE_TYPE], key=lambda x: x[1]),
             "group": sorted(terms[DEFENDER_GROUP], key=lambda x: x[1]),
@@ -53,9 +57,10 @@ _COMMON_LANGUAGES = ("ar", "en", "es", "fr", "ru", "pt", "fa", "zh", "tr", "sw",
                      "yo", "ig", "ln", "rw", "lg", "ach", "quc", "mam", "kek", "cab", "qu", "ay", "gn", "ht")
 
 
-async def _labels(store: Store) -> dict[str, dict[str, str]]:
+def _labels(found: list[Term]) -> dict[str, dict[str, str]]:
+    """Each scheme's codes and their (English) labels, for naming what a record holds."""
     out: dict[str, dict[str, str]] = defaultdict(dict)
-    for t in await store.terms():
+    for t in found:
         out[t.scheme][t.code] = t.label
     return out
 
@@ -69,7 +74,8 @@ async def results(request: Request) -> Response:
     """Search by name (typo tolerant, as the API) or browse by filters; a page at a time."""
     store = _store(request)
     viewer = viewer_in(request.scope)
-    offered = await choices(store)
+    terms = await store.terms()  # once, for the form's choices and the results' labels
+    offered = _choices(terms)
     try:
         asked = forms.first(await forms.read(request))
         text = asked.get("text", "")
@@ -87,7 +93,7 @@ async def results(request: Request) -> Response:
         return page(request, "home.html", status=400, choices=offered, asked={}, results=None,
                     problem=f"{exc.argument}: {exc.reason}")
     services = await store.services_of(viewer, [o.id for o in organisations])
-    return page(request, "home.html", choices=offered, asked=asked, labels=await _labels(store),
+    return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms),
                 results=[(o, services.get(o.id, [])) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None)
 
@@ -106,7 +112,7 @@ async def organisation(request: Request) -> Response:
     ends = {x.target for x in out_links} | {x.source for x in in_links}
     others = await store.organisations_by_id(viewer, sorted(ends))
     links = [("out", x, others.get(x.target)) for x in out_links] + [("in", x, others.get(x.source)) for x in in_links]
-    return page(request, "organisation.html", o=found, services=services, labels=await _labels(store),
+    return page(request, "organisation.html", o=found, services=services, labels=_labels(await store.terms()),
                 links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where)
 
 
