@@ -288,3 +288,17 @@ async def test_a_member_edits_a_service_and_a_stale_revision_shows_what_changed_
         assert (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"].hours == "24/7"
     async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {other}"}) as client:
         assert (await client.get("/services/test:grant/edit")).status_code == 404  # not theirs: as if missing
+
+
+async def test_the_api_ignores_the_pages_session_so_no_form_elsewhere_can_spend_it(store: Store,
+                                                                                  live_server: LiveServer) -> None:
+    await _seed(store)
+    _, token = await store.tokens.create("member", "test:fund", "the fund")
+    mutation = ('mutation { updateService(id: "Service:test:grant", revision: 1, input: {hours: "never"}) '
+                '{ errors { code } } }')
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        client.cookies.set("pd_session", session_value(token))
+        assert SIGNAL in (await client.get("/organisations/test:fund")).text  # the pages take the session
+        answer = (await client.post("/graphql", json={"query": mutation})).json()
+        assert "errors" in answer or answer["data"]["updateService"]["errors"]  # as anonymous: refused
+    assert (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"].hours == ""

@@ -15,7 +15,8 @@ holds it in an HttpOnly, SameSite=Strict cookie (`SESSION`, Secure over TLS) wit
 written in it. A request with no `Authorization` header reads the cookie; an expired, unknown or
 revoked one is no session at all (the pages then show the public view and a way to sign in), never
 a 401 that would lock a person out of the public pages. A request signed in by cookie carries its
-CSRF value in the scope (`csrf_of`): every form the pages read must send it back.
+CSRF value in the scope (`csrf_of`): every form the pages read must send it back. GraphQL ignores
+the cookie: it takes the bearer token only, so no other page can spend a person's session on it.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ class Authenticate:
         scope["csrf"] = None
         if path.startswith(RECORD_FREE):
             scope["viewer"] = ANONYMOUS
-        elif "authorization" not in connection.headers and SESSION in connection.cookies:
+        elif "authorization" not in connection.headers and SESSION in connection.cookies \
+                and not path.startswith("/graphql"):  # the API takes tokens only: it checks no CSRF value
             scope["viewer"], scope["csrf"] = await _session(connection, store)
         else:
             viewer = await _bearer(connection, store)
