@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := tools/cypher-lint/node_modules/.installed
 MAP_STAMP := maps/assets/node_modules/.installed
+GRAPHIQL_STAMP := directory/web/graphiql/node_modules/.installed
 AXE_STAMP := tools/axe/node_modules/.installed
 
 .PHONY: setup serve test test-pure lint bench sdl clean compose-tool browser
@@ -22,6 +23,11 @@ $(NODE_STAMP): tools/cypher-lint/package.json tools/cypher-lint/package-lock.jso
 # Leaflet and its marker clustering, served by the service itself: maps need no CDN.
 $(MAP_STAMP): maps/assets/package.json maps/assets/package-lock.json
 	cd maps/assets && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# GraphiQL and React, served by the service itself at GET /graphql: the explorer needs no CDN.
+$(GRAPHIQL_STAMP): directory/web/graphiql/package.json directory/web/graphiql/package-lock.json
+	cd directory/web/graphiql && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # axe-core, run inside the browser by the pages' accessibility test (tests only; never served).
@@ -43,9 +49,9 @@ ifeq ($(COMPOSE),)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
 endif
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(MAP_STAMP) $(AXE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(MAP_STAMP) $(GRAPHIQL_STAMP) $(AXE_STAMP)
 
-serve: $(PY_STAMP) $(MAP_STAMP)
+serve: $(PY_STAMP) $(MAP_STAMP) $(GRAPHIQL_STAMP)
 	$(BIN)/directory serve --demo
 
 lint: setup compose-tool
@@ -70,4 +76,4 @@ sdl: setup
 	$(BIN)/python -m schema.export
 
 clean:
-	rm -rf $(VENV) tools/cypher-lint/node_modules maps/assets/node_modules
+	rm -rf $(VENV) tools/cypher-lint/node_modules maps/assets/node_modules directory/web/graphiql/node_modules
