@@ -32,12 +32,14 @@ from directory.domain import validation
 from directory.domain.errors import BadArgument, Problem, ValidationFailed
 from directory.domain.model import Link, Organisation, Service
 from directory.domain.validation import Row, Vocabulary
+from directory.domain.viewer import STEWARD, Viewer
 from directory.formats import hsds, hxl, iati, indicators
 from directory.formats.parsed import Batch, Parsed
 from directory.store import Prepared, Store, Transaction, WriteCounts, prepare
 
 # a file's rows in, records out
-__all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "read_files", "run", "validate"]
+__all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "read_csv", "read_files", "run",
+           "validate"]
 
 CHUNK = 2000
 ATOMIC_ROWS = 100_000
@@ -147,17 +149,17 @@ def _split(records: list[Any]) -> tuple[list[Organisation], list[Service], list[
 
 
 async def run(store: Store, inputs: list[Parsed], progress: Progress = QUIET,
-              atomic_rows: int = ATOMIC_ROWS) -> WriteCounts:
+              atomic_rows: int = ATOMIC_ROWS, viewer: Viewer = STEWARD) -> WriteCounts:
     """Validate and write `inputs`; ValidationFailed lists every problem and nothing is written."""
     with paused_gc():
         if sum(len(p.rows) for p in inputs) <= atomic_rows:
-            counts = await _run_atomic(store, inputs, progress)
+            counts = await _run_atomic(store, inputs, progress, viewer)
         else:
-            counts = await _run_staged(store, inputs, progress)
-    return counts  # each transaction noted its restricted records as changed by a steward (`Store.transaction`)
+            counts = await _run_staged(store, inputs, progress, viewer)
+    return counts  # each transaction noted its restricted records as changed by `viewer` (`Store.transaction`)
 
 
-async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress) -> WriteCounts:
+async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, viewer: Viewer) -> WriteCounts:
     batch = await validate(store, inputs, progress)
     run_id = await store.begin_import([p.source for p in inputs])
     counts = WriteCounts()
@@ -179,13 +181,13 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress) ->
         async def work(tx: Transaction, rows: Prepared = rows) -> WriteCounts:
             return await tx.write_prepared(rows, stamp)
 
-        counts += await store.transaction(work)
+        counts += await store.transaction(work, viewer)
         progress.count("wrote", done, kind, total)
     await store.finish_import(run_id)
     return counts
 
 
-async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress) -> WriteCounts:
+async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, viewer: Viewer) -> WriteCounts:
     vocab = await store.vocabulary()
     validator = _Validator(inputs, store.directory_id, vocab, progress)
     loop = asyncio.get_running_loop()
@@ -228,7 +230,7 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress) ->
 
     producer = loop.run_in_executor(None, produce)
     try:
-        counts = await store.transaction(work)
+        counts = await store.transaction(work, viewer)
     finally:
         await producer
     progress(f"wrote {counts.organisations} organisations, {counts.services} services and {counts.links} links "
@@ -278,14 +280,19 @@ def read_files(file_format: str, files: list[str], kind: str | None = None, defa
         return inputs
     inputs = []
     for name in files:
-        found, rows = hxl.read(Path(name).read_bytes(), name, kind)
-        progress(f"{name}: {len(rows)} {found} rows")
-        inputs.append(Parsed(name, found, rows))
+        inputs.append(read_csv(name, Path(name).read_bytes(), kind))
+        progress(f"{name}: {len(inputs[-1].rows)} {inputs[-1].kind} rows")
     return inputs
 
 
+def read_csv(name: str, data: bytes, kind: str | None = None) -> Parsed:
+    """One CSV (HXL) file's rows, not yet checked; `name` is how its problems will name it."""
+    found, rows = hxl.read(data, name, kind)
+    return Parsed(name, found, rows)
+
+
 async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
-                        progress: Progress = QUIET) -> WriteCounts | int:
+                        progress: Progress = QUIET, viewer: Viewer = STEWARD) -> WriteCounts | int:
     """Records (counts of what changed), or need indicators on their own (how many rows); with
     `check`, validated and counted only, nothing written."""
     if any(p.kind == "indicators" for p in inputs):
@@ -298,7 +305,7 @@ async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
     if check:
         batch = await validate(store, inputs, progress)
         return WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
-    return await run(store, inputs, progress)
+    return await run(store, inputs, progress, viewer=viewer)
 
 
 async def import_iati(store: Store, files: list[str], public_from: set[str],

@@ -37,16 +37,19 @@ from directory.store.jobs.referrals import ReferralGraph
 from directory.store.records import shelters
 from directory.store.records.coverage import ProviderCount
 from directory.store.records.edits import Edit, EditRefused, new_id, service_fields
+from directory.store.records.joining import Asked, JoinRequest, TooMany
+from directory.store.records.joining import Refused as JoinRefused
 from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
 from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
 from directory.store.records.writes import Prepared, WriteCounts, prepare
 
 __all__ = [
-    "MAX_PAGE", "MOST_PROPOSALS", "Candidate", "Changed", "Edit", "EditRefused", "EmbeddedStore", "Filter",
-    "GapOffer", "Grant", "MapPoint", "MapPoints", "Near", "NewEntry", "Page", "PartnerOffer", "Peer",
-    "PointFilter", "Prepared", "Proposals", "ProviderCount", "ReceivedPage", "RecordState", "ReferralGraph",
-    "ReferralOffer", "SameAsOf", "SearchPage", "Sort", "Store", "Transaction", "WriteCounts", "feed_record_key",
-    "merged_view", "new_id", "open_store", "peer_record_key", "prepare", "running_store", "service_fields",
+    "MAX_PAGE", "MOST_PROPOSALS", "Asked", "Candidate", "Changed", "Edit", "EditRefused", "EmbeddedStore", "Filter",
+    "GapOffer", "Grant", "JoinRefused", "JoinRequest", "MapPoint", "MapPoints", "Near", "NewEntry", "Page",
+    "PartnerOffer", "Peer", "PointFilter", "Prepared", "Proposals", "ProviderCount", "ReceivedPage", "RecordState",
+    "ReferralGraph", "ReferralOffer", "SameAsOf", "SearchPage", "Sort", "Store", "TooMany", "Transaction",
+    "WriteCounts", "feed_record_key", "merged_view", "new_id", "open_store", "peer_record_key", "prepare",
+    "running_store", "service_fields",
 ]
 
 

@@ -45,6 +45,7 @@ from directory.store.records.edits import (
     link_key,
     service_fields,
 )
+from directory.store.records.joining import JoinRequests
 from directory.store.records.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
 from directory.store.records.reads import (
     ADD_TERM,
@@ -128,6 +129,7 @@ class Store:
         self.audit = audit
         self.shelter_minimum = shelter_minimum  # see `store.shelters`
         self.tokens = Tokens(graph)
+        self.join_requests = JoinRequests(graph, directory_id)
         self._editor = Editor(graph, directory_id, shelter_minimum)
         self.jobs = JobReads(graph, self.note)
         self.peers = Peers(graph, shelter_minimum, self.note)
@@ -163,6 +165,18 @@ class Store:
         result = await self.graph.write_tx(attempt)
         self.written(viewer, attempts[-1].written)
         return result
+
+    async def approve_join(self, viewer: Viewer, request_id: str, visibility: str | None = None) -> Organisation:
+        """List the organisation a waiting join request proposes and mark the request approved: both
+        in one transaction, so two stewards approving at once make one record, and a failure makes none."""
+        vocab = await self.vocabulary()
+
+        async def work(tx: Transaction) -> Organisation:
+            record = await self.join_requests.approve(tx._tx, viewer, request_id, visibility, vocab)
+            await tx.write([record], [], [], now())
+            return record
+
+        return await self.transaction(work, viewer)
 
     async def schema_version(self) -> int:
         return await schema_version(self.graph)

@@ -36,13 +36,17 @@ from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.exchange import demo
 from directory.store import Store, open_store
+from directory.web import graphiql
 from directory.web.auth import Authenticate
 from directory.web.pages.editing import routes as editing_routes
-from directory.web.pages.forms import Forged
+from directory.web.pages.forms import Forged, Unreadable
 from directory.web.pages.jobs import routes as job_page_routes
+from directory.web.pages.joining import routes as joining_routes
+from directory.web.pages.routes import fallback
 from directory.web.pages.routes import routes as page_routes
-from directory.web.pages.session import forged
+from directory.web.pages.session import forged, unreadable
 from directory.web.pages.session import routes as session_routes
+from directory.web.pages.stewards import routes as steward_routes
 from federation import service as federation
 from federation.routes import routes as federation_routes
 from maps import assets as map_assets
@@ -183,11 +187,12 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
     map_assets.check()
     graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
                           settings.time_budget)
-    pages = GZipMiddleware(Router(routes=[*page_routes, *job_page_routes, *session_routes, *editing_routes]))
+    pages = GZipMiddleware(Router(routes=[*page_routes, *job_page_routes, *session_routes, *editing_routes,
+                                          *joining_routes, *steward_routes, fallback]))
     return Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health), *map_routes,
+        routes=[*graphiql.routes(graphql), Route("/health", health), *map_routes,
                 *federation_routes, Mount("", app=pages)],
-        exception_handlers={Forged: forged},
+        exception_handlers={Forged: forged, Unreadable: unreadable},
         lifespan=lifespan,
         middleware=[Middleware(Authenticate)],
     )

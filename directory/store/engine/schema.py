@@ -236,6 +236,16 @@ MIGRATIONS: list[list[Step]] = [
         _status_words,
         cypher("schema.service_status", "CREATE INDEX service_status IF NOT EXISTS FOR (n:Service) ON (n.status)"),
     ],
+    [  # 11: requests to be listed, seen only by stewards until one decides (`records/joining.py`)
+        cypher("schema.join_request_id", "CREATE CONSTRAINT join_request_id IF NOT EXISTS "
+                                         "FOR (n:JoinRequest) REQUIRE n.id IS UNIQUE"),
+        cypher("schema.join_request_status", "CREATE INDEX join_request_status IF NOT EXISTS "
+                                             "FOR (n:JoinRequest) ON (n.status)"),
+        cypher("schema.join_request_client", "CREATE INDEX join_request_client IF NOT EXISTS "
+                                             "FOR (n:JoinRequest) ON (n.client)"),
+        cypher("schema.join_key", "CREATE CONSTRAINT join_key_name IF NOT EXISTS "
+                                  "FOR (n:JoinKey) REQUIRE n.name IS UNIQUE"),
+    ],
 ]
 
 VERSION = len(MIGRATIONS)

@@ -45,5 +45,10 @@ async def forged(request: Request, exc: Exception) -> Response:
     return page(request, "refused.html", status=403)
 
 
+async def unreadable(request: Request, exc: Exception) -> Response:
+    """A form too large to read, wherever it was posted: refused whole, saying why."""
+    return page(request, "refused.html", status=413 if "longer" in str(exc) else 400, too_large=True)
+
+
 routes = [Route("/sign-in", sign_in_form, methods=["GET"]), Route("/sign-in", sign_in, methods=["POST"]),
           Route("/sign-out", sign_out, methods=["POST"])]

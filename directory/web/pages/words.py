@@ -32,3 +32,10 @@ MAP_FILTERS = {"serviceType": "Service", "serviceTypes": "Service", "group": "De
                "order": "Best by", "metric": "Colour by", "currency": "Currency (ISO code)"}
 MAP_TITLES = {"directory": "Organisations and services", "gaps": "Coverage gaps", "referrals": "Referral paths",
               "funding": "Funding against gaps"}
+
+# Who may see a record, in the words a person choosing it needs.
+VISIBILITY = {"public": "Public: anyone, also without signing in",
+              "network": "Network: members and stewards of this directory and its trusted peers",
+              "restricted": "Restricted: stewards and your own organisation only"}
+REQUEST_STATUS = {"pending": "waiting", "approved": "approved", "declined": "declined"}
+ROLES = {"member": "Member: edits its own organisation's records", "steward": "Steward: sees and edits everything"}

@@ -1,0 +1,97 @@
+"""Asking to be listed, and the stewards' review of who asked.
+
+Anyone may ask at `/join`; nothing of a request is shown to anyone but stewards, and nothing is
+public until a steward approves it (`store.join_requests`, `store.approve_join`). Approving lists
+the organisation at the visibility the steward confirms and, if asked, makes a member token for it,
+shown once, to be handed over by a safe channel. The form is checked as an import row is, so the
+requester sees each field's problem, and a request that passes can always be approved.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from directory.base.scope import viewer_in
+from directory.domain.errors import NotFound
+from directory.store import Asked, JoinRefused, Store, TooMany
+from directory.web.pages import forms
+from directory.web.pages.render import page
+from directory.web.pages.routes import choices
+
+LABELS = {"name": "Name of the organisation", "kind": "Kind of organisation", "country": "Country where it is based",
+          "languages": "Languages it works in", "website": "Website", "description": "What it does",
+          "visibility": "Who may see it once listed", "contact": "How a steward can reach you safely",
+          "message": "Anything a steward should know"}
+
+
+async def _form(request: Request, typed: dict[str, str | list[str]], status: int = 200,
+                problems: list[tuple[str, str]] | None = None) -> Response:
+    return page(request, "join.html", status=status, typed=typed, labels=LABELS, problems=problems or [],
+                choices=await choices(request.app.state.store))
+
+
+async def join_form(request: Request) -> Response:
+    return await _form(request, {"visibility": "network"})
+
+
+async def join(request: Request) -> Response:
+    store: Store = request.app.state.store
+    form = await forms.read(request)
+    typed: dict[str, str | list[str]] = dict(forms.first(form))
+    typed["languages"] = form.get("languages", [])
+    asked = Asked({k: typed.get(k, "") for k in ("name", "kind", "visibility", "country", "languages", "website",
+                                               "description")},
+                  str(typed.get("contact", "")), str(typed.get("message", "")))
+    client = request.client.host if request.client else "unknown"
+    try:
+        await store.join_requests.ask(asked, client, await store.vocabulary())
+    except JoinRefused as refused:
+        return await _form(request, typed, 400, [(p.column, p.reason) for p in refused.problems])
+    except TooMany as many:
+        return page(request, "join-busy.html", status=429, mine=many.mine)
+    return page(request, "join-sent.html", status=201)
+
+
+def _steward(request: Request) -> bool:
+    return viewer_in(request.scope).role == "steward"
+
+
+async def review(request: Request) -> Response:
+    """A waiting request, for a steward to approve or decline; anyone else finds nothing here."""
+    store: Store = request.app.state.store
+    try:
+        found = await store.join_requests.get(viewer_in(request.scope), request.path_params["request_id"])
+    except NotFound:
+        return page(request, "missing.html", status=404)
+    return page(request, "join-review.html", r=found, labels=LABELS, choices=await choices(store))
+
+
+async def decide(request: Request) -> Response:
+    store: Store = request.app.state.store
+    viewer = viewer_in(request.scope)
+    request_id = request.path_params["request_id"]
+    if not _steward(request):
+        return page(request, "missing.html", status=404)
+    asked = forms.first(await forms.read(request))
+    try:
+        if asked.get("decision") != "approve":
+            await store.join_requests.decline(viewer, request_id)
+            return RedirectResponse("/stewards", status_code=303)
+        record = await store.approve_join(viewer, request_id, asked.get("visibility") or None)
+    except NotFound:
+        return page(request, "missing.html", status=404)
+    except JoinRefused as refused:  # the taxonomy changed since it was asked: say what no longer holds
+        found = await store.join_requests.get(viewer, request_id)
+        return page(request, "join-review.html", status=400, r=found, labels=LABELS, choices=await choices(store),
+                    problems=[(p.column, p.reason) for p in refused.problems])
+    token = None
+    if asked.get("token") == "yes":
+        _token_id, token = await store.tokens.create("member", record.id, f"join request {request_id}")
+    return page(request, "join-approved.html", o=record, token=token)
+
+
+routes = [Route("/join", join_form, methods=["GET"]), Route("/join", join, methods=["POST"]),
+          Route("/stewards/requests/{request_id}", review, methods=["GET"]),
+          Route("/stewards/requests/{request_id}", decide, methods=["POST"])]

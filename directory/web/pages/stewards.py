@@ -1,0 +1,103 @@
+"""The stewards' pages: requests to be listed, API tokens, and importing a file.
+
+These do from a browser what `directory token` and `directory import` do on the server, with the
+same rules and the same error report. Anyone who is not a signed-in steward gets the missing
+page: the pages do not say that they exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from directory.base.scope import viewer_in
+from directory.domain.errors import BadArgument, NotFound, ValidationFailed
+from directory.exchange import importer
+from directory.store import Store
+from directory.web.pages import forms
+from directory.web.pages.render import page
+
+MAX_UPLOAD = 8 * 1024 * 1024  # larger imports go through `directory import` on the server
+MAX_FILES = 3  # organisations, services and links
+SHOWN_PROBLEMS = 500
+
+
+def stewards_only(view: Callable[[Request, Store], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    async def guarded(request: Request) -> Response:
+        if viewer_in(request.scope).role != "steward":
+            return page(request, "missing.html", status=404)
+        return await view(request, request.app.state.store)
+    return guarded
+
+
+@stewards_only
+async def desk(request: Request, store: Store) -> Response:
+    viewer = viewer_in(request.scope)
+    return page(request, "stewards.html", requests=await store.join_requests.list(viewer),
+                tokens=await store.tokens.list())
+
+
+@stewards_only
+async def new_token(request: Request, store: Store) -> Response:
+    asked = forms.first(await forms.read(request))
+    role = asked.get("role", "member")
+    organisation = asked.get("organisation") or None
+    try:
+        _token_id, token = await store.tokens.create(role, organisation if role == "member" else None,
+                                                     asked.get("label", "")[:200])
+    except (BadArgument, NotFound) as exc:
+        problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
+        return page(request, "stewards.html", status=400, requests=await store.join_requests.list(
+            viewer_in(request.scope)), tokens=await store.tokens.list(), problem=problem)
+    return page(request, "token-made.html", token=token, role=role, organisation=organisation)
+
+
+@stewards_only
+async def revoke(request: Request, store: Store) -> Response:
+    await forms.read(request)
+    try:
+        await store.tokens.revoke(request.path_params["token_id"])
+    except NotFound:
+        return page(request, "missing.html", status=404)
+    return page(request, "stewards.html", requests=await store.join_requests.list(viewer_in(request.scope)),
+                tokens=await store.tokens.list(), revoked=request.path_params["token_id"])
+
+
+@stewards_only
+async def import_form(request: Request, store: Store) -> Response:
+    return page(request, "import.html")
+
+
+@stewards_only
+async def import_files(request: Request, store: Store) -> Response:
+    """As `directory import`: every row of every file checked, every problem listed with its file,
+    line and column, and nothing written unless all of it is right."""
+    try:
+        fields, files = await forms.read_upload(request, MAX_UPLOAD, MAX_FILES)
+        if not files:
+            raise BadArgument("file", "choose one to three CSV (HXL) files")
+        inputs = [await asyncio.to_thread(importer.read_csv, _name(name), data) for name, data in files]
+        check = fields.get("check") == "yes"
+        counts = await importer.import_inputs(store, inputs, check, viewer=viewer_in(request.scope))
+    except ValidationFailed as failed:
+        return page(request, "import.html", status=400, problems=failed.problems[:SHOWN_PROBLEMS],
+                    more=max(0, len(failed.problems) - SHOWN_PROBLEMS), total=len(failed.problems))
+    except BadArgument as exc:
+        return page(request, "import.html", status=400, problem=f"{exc.argument}: {exc.reason}")
+    return page(request, "import.html", counts=counts, check=check, names=[n for n, _ in files])
+
+
+def _name(filename: str) -> str:
+    """The uploaded file's own name, as the error report names it: no folders, bounded."""
+    return os.path.basename(filename.replace("\\", "/"))[:100] or "upload.csv"
+
+
+routes = [Route("/stewards", desk, methods=["GET"]), Route("/stewards/tokens", new_token, methods=["POST"]),
+          Route("/stewards/tokens/{token_id}/revoke", revoke, methods=["POST"]),
+          Route("/stewards/import", import_form, methods=["GET"]),
+          Route("/stewards/import", import_files, methods=["POST"])]

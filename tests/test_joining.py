@@ -1,0 +1,186 @@
+"""Asking to be listed, and the stewards' pages (issue 17): a request is seen by stewards alone until one
+approves it, asking is bounded, and a steward's upload gets the CLI's error report with nothing written."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from directory.domain.errors import NotFound
+from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.store import Asked, Filter, Store, TooMany
+from directory.store.records import joining
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.anyio
+CONTACT = "signal +00 111 222 333"
+ASKED = {"name": "Colectivo Luna", "kind": "local-group", "country": "HN", "languages": ["es"],
+         "website": "https://luna.example.org", "description": "Accompaniment of land defenders.",
+         "visibility": "network", "contact": CONTACT, "message": "Referred by a partner."}
+
+
+def csrf_of(text: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{32})"', text)
+    assert found is not None
+    return found.group(1)
+
+
+@asynccontextmanager
+async def _steward(store: Store, live_server: LiveServer) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A browser signed in as a steward, and the CSRF value its pages carry."""
+    _, token = await store.tokens.create("steward", None, "a steward")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+        yield client, csrf_of((await client.get("/stewards")).text)
+
+
+async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: Store,
+                                                                         live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as public:
+        form = await public.get("/join")
+        assert form.status_code == 200 and 'name="contact"' in form.text and "Honduras" in form.text
+        bad = await public.post("/join", data={**ASKED, "website": "luna dot org", "contact": ""})
+        assert bad.status_code == 400 and "Nothing was sent" in bad.text
+        assert "Website" in bad.text and "is not an http(s) address" in bad.text
+        assert "How a steward can reach" in bad.text
+        assert not await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")
+        sent = await public.post("/join", data=ASKED)
+        assert sent.status_code == 201 and CONTACT not in sent.text
+        request_id = (await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id"))[0]["id"]
+        # nobody but a steward finds it: not the public, not a member, not search, listing or GraphQL
+        hidden = (await public.get(f"/stewards/requests/{request_id}")).text.replace(request_id, "ID")
+        missing = (await public.get("/stewards/requests/no-such-request")).text.replace("no-such-request", "ID")
+        assert hidden == missing
+        assert (await public.get("/stewards")).status_code == 404
+        found = await public.post("/", data={"text": "Colectivo Luna"})
+        assert found.status_code == 200 and 'href="/organisations/' not in found.text.split("<main", 1)[1]
+        graphql = await public.post("/graphql", json={"query": '{ search(text: "Luna") { totalCount } }'})
+        assert graphql.json()["data"]["search"]["totalCount"] == 0
+    listed = await store.list_organisations(STEWARD, Filter(), 20)
+    assert listed.total == 0
+    with pytest.raises(NotFound):
+        await store.join_requests.get(Viewer("member", "test:any"), request_id)
+
+    async with _steward(store, live_server) as (client, csrf):
+        desk = await client.get("/stewards")
+        assert "Colectivo Luna" in desk.text and f"/stewards/requests/{request_id}" in desk.text
+        review = await client.get(f"/stewards/requests/{request_id}")
+        assert CONTACT in review.text and "Referred by a partner." in review.text
+        approved = await client.post(f"/stewards/requests/{request_id}",
+                                     data={"csrf": csrf, "decision": "approve", "visibility": "public",
+                                           "token": "yes"})
+        assert approved.status_code == 200 and "Listed" in approved.text
+        token = re.search(r"<code>(pd_[a-z0-9]{10}_[A-Za-z0-9_-]{43})</code>", approved.text)
+        assert token is not None
+        record_id = re.search(r'href="/organisations/([^"]+)"', approved.text)
+        assert record_id is not None
+    organisation = await store.organisation(ANONYMOUS, record_id.group(1))
+    assert organisation.name == "Colectivo Luna" and organisation.visibility.value == "public"
+    assert organisation.languages == ["es"] and organisation.website == "https://luna.example.org"
+    viewer = await store.tokens.viewer(token.group(1))
+    assert viewer is not None and viewer.may_write(organisation.id)
+    # a decision forgets who asked and how to reach them
+    kept = (await store.graph.read("MATCH (r:JoinRequest {id: $id}) RETURN r {.*} AS r", id=request_id))[0]["r"]
+    assert kept["status"] == "approved" and not {"contact", "message", "client"} & set(kept)
+    with pytest.raises(NotFound):  # decided once
+        await store.approve_join(STEWARD, request_id)
+
+
+async def test_two_stewards_approving_at_once_list_it_once(store: Store) -> None:
+    vocab = await store.vocabulary()
+    request_id = await store.join_requests.ask(Asked({k: ASKED[k] for k in joining.RECORD_FIELDS}, CONTACT),
+                                               "10.0.0.1", vocab)
+    outcomes = await asyncio.gather(*(store.approve_join(STEWARD, request_id) for _ in range(2)),
+                                    return_exceptions=True)
+    made = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(made) == 1 and isinstance(next(o for o in outcomes if o not in made), NotFound)
+    assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 1
+
+
+async def test_a_declined_request_lists_nothing_and_forgets_the_contact(store: Store) -> None:
+    request_id = await store.join_requests.ask(Asked({"name": "Someone", "kind": "local-group"}, CONTACT, "hi"),
+                                               "10.0.0.2", await store.vocabulary())
+    with pytest.raises(NotFound):
+        await store.join_requests.decline(Viewer("member", "test:x"), request_id)
+    await store.join_requests.decline(STEWARD, request_id)
+    decided = await store.join_requests.get(STEWARD, request_id)
+    assert decided.status == "declined" and decided.contact == "" and decided.message == ""
+    assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 0
+
+
+async def test_asking_is_bounded_per_client_in_all_and_in_size(store: Store, live_server: LiveServer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as public:
+        for n in range(joining.PER_CLIENT):
+            assert (await public.post("/join", data={**ASKED, "name": f"Group {n}"})).status_code == 201
+        busy = await public.post("/join", data={**ASKED, "name": "One more"})
+        assert busy.status_code == 429 and "try again tomorrow" in busy.text
+        huge = await public.post("/join", data={**ASKED, "message": "x" * 20_000})
+        assert huge.status_code == 413 and "too long" in huge.text
+        many = await public.post("/join", data={f"f{n}": "x" for n in range(1500)})
+        assert many.status_code == 400 and "too long" in many.text
+    names = {r["name"] for r in await store.graph.read("MATCH (r:JoinRequest) RETURN r.name AS name")}
+    assert names == {f"Group {n}" for n in range(joining.PER_CLIENT)}
+    # another client is still heard, until too many wait in all
+    vocab = await store.vocabulary()
+    await store.join_requests.ask(Asked({"name": "Elsewhere", "kind": "local-group"}, CONTACT), "10.0.0.9", vocab)
+    monkeypatch.setattr(joining, "PENDING_MAX", joining.PER_CLIENT + 1)
+    with pytest.raises(TooMany) as many:
+        await store.join_requests.ask(Asked({"name": "Late", "kind": "local-group"}, CONTACT), "10.0.0.10", vocab)
+    assert many.value.mine is False
+    # what identifies a client is kept only as a keyed hash
+    clients = {r["c"] for r in await store.graph.read("MATCH (r:JoinRequest) RETURN r.client AS c")}
+    assert "127.0.0.1" not in clients and "10.0.0.9" not in clients and all(len(c) == 32 for c in clients)
+
+
+async def test_a_steward_uploads_a_bad_file_sees_every_problem_and_nothing_is_written(
+        store: Store, live_server: LiveServer) -> None:
+    bad = (b"Id,Name,Kind,Country\n#org+id,#org+name,#org+type,#country+code\n"
+           b"test:a,Alpha,local-group,HN\ntest:b,,local-group,HN\ntest:c,Gamma,no-such-kind,XX\n")
+    good = b"Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:a,Alpha,local-group\n"
+    async with _steward(store, live_server) as (client, csrf):
+        shown = await client.post("/stewards/import", data={"csrf": csrf},
+                                  files={"files": ("orgs.csv", bad, "text/csv")})
+        assert shown.status_code == 400 and "Nothing was written" in shown.text
+        rows = re.findall(r"<tr><td><bdi>orgs.csv</bdi></td><td>(\d+)</td><td><bdi>([^<]*)</bdi></td>", shown.text)
+        assert rows == [("4", "#org+name"), ("5", "#org+type"), ("5", "#country+code")]  # as the CLI names them
+        assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 0
+        checked = await client.post("/stewards/import", data={"csrf": csrf, "check": "yes"},
+                                    files={"files": ("orgs.csv", good, "text/csv")})
+        assert checked.status_code == 200 and "nothing was written" in checked.text
+        assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 0
+        forged = await client.post("/stewards/import", files={"files": ("orgs.csv", good, "text/csv")})
+        assert forged.status_code == 403
+        assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 0
+        done = await client.post("/stewards/import", data={"csrf": csrf},
+                                 files={"files": ("orgs.csv", good, "text/csv")})
+        assert done.status_code == 200 and "imported" in done.text
+        assert (await store.organisation(ANONYMOUS, "test:a")).name == "Alpha"
+    _, member = await store.tokens.create("member", "test:a", "alpha")
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {member}"}) as other:
+        refused = await other.post("/stewards/import", files={"files": ("orgs.csv", good, "text/csv")})
+        assert refused.status_code == 404 and (await other.get("/stewards")).status_code == 404
+
+
+async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, live_server: LiveServer) -> None:
+    async with _steward(store, live_server) as (client, csrf):
+        await client.post("/stewards/import", data={"csrf": csrf}, files={"files": (
+            "orgs.csv", b"Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:a,Alpha,local-group\n", "text/csv")})
+        made = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "test:a",
+                                                           "label": "Alpha's desk"})
+        token = re.search(r"<code>(pd_([a-z0-9]{10})_[A-Za-z0-9_-]{43})</code>", made.text)
+        assert made.status_code == 200 and token is not None
+        desk = await client.get("/stewards")
+        assert f"pd_{token.group(2)}_" in desk.text and token.group(1) not in desk.text
+        assert "Alpha&#39;s desk" in desk.text
+        assert await store.tokens.viewer(token.group(1)) is not None
+        unknown = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "nope"})
+        assert unknown.status_code == 400
+        revoked = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data={"csrf": csrf})
+        assert revoked.status_code == 200 and "revoked" in revoked.text
+        assert await store.tokens.viewer(token.group(1)) is None
