@@ -47,7 +47,7 @@ class PartnerMatch:
     @classmethod
     def of(cls, p: partners.Partner) -> PartnerMatch:
         return cls(organisation_id=p.organisation, score=p.score, breakdown=PartnerScore(**p.parts),
-                   offered_types=p.offered_types, distance_km=p.distance_km, reasons=p.reasons,
+                   offered_types=p.offered_types, distance_km=p.distance_km, reasons=[str(r) for r in p.reasons],
                    service_ids=p.services)
 
 

@@ -69,11 +69,12 @@ class ReferralChain:
     def of(cls, p: ReferralPath) -> ReferralChain:
         return cls(
             rank=p.rank, hops=p.chain.hops, response_hours=p.chain.response_hours, trust=round(p.chain.trust, 6),
-            organisation_ids=list(p.organisations), provider_reasons=p.reasons,
+            organisation_ids=list(p.organisations), provider_reasons=[str(r) for r in p.reasons],
             service_ids=[o.service for o in p.offers],
             steps=[ReferralStep(from_id=s.referral.source, to_id=s.referral.target,
                                 response_hours=s.referral.response_hours, trust=s.referral.trust,
-                                formal=s.referral.formal, confirmed=s.referral.confirmed, reasons=s.reasons)
+                                formal=s.referral.formal, confirmed=s.referral.confirmed,
+                                reasons=[str(r) for r in s.reasons])
                    for s in p.steps])
 
 

@@ -48,6 +48,7 @@ from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Indicator
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
+from directory.jobs.reasons import Reason
 from directory.jobs.rules import capacity_current, day_of, is_stale, today
 from directory.jobs.tables import Column, Table
 from directory.store import GapOffer as Offer
@@ -424,7 +425,7 @@ def table(matrix: GapMatrix, top: int | None = None) -> Table:
             len(c.local), len(c.wide), c.need,
             c.median_response_hours, c.newest_confirmation,
             None if c.capacity is None else [f"{a.amount:g} {a.currency}" for a in c.capacity],
-            [f"{f.currency} {f.amount:,.0f} ({f.donors} donor{'s' if f.donors != 1 else ''})" for f in c.funding],
+            [_funding_text(f) for f in c.funding],
             [f"{f.currency} {f.top_donor_share:g}" for f in c.funding],
             [f"{f.currency} {f.concentration:g}" for f in c.funding], c.present + c.remote]
         if matrix.donor:
@@ -432,3 +433,10 @@ def table(matrix: GapMatrix, top: int | None = None) -> Table:
         out.add(*row)
     return out
 
+
+def _funding_text(f: Funding) -> Reason:
+    """Funding as "USD 12,000 (3 donors)": the currency is a code, the words a page translates."""
+    amount = f"{f.amount:,.0f}"
+    if f.donors == 1:
+        return Reason("%(currency)s %(amount)s (%(donors)s donor)", currency=f.currency, amount=amount, donors=1)
+    return Reason("%(currency)s %(amount)s (%(donors)s donors)", currency=f.currency, amount=amount, donors=f.donors)

@@ -29,6 +29,7 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Organisation
 from directory.domain.taxonomy import SERVICE_TYPE
 from directory.domain.viewer import Viewer
+from directory.jobs.reasons import Joined, Reason
 from directory.jobs.rules import age_days, day_of, today
 from directory.jobs.tables import Column, Table
 from directory.store import Candidate, Store
@@ -56,7 +57,7 @@ class Partner:
     services: list[str]  # the candidate's services that fill the asked types
     offered_types: list[str]
     distance_km: float | None
-    reasons: list[str]
+    reasons: list[Reason]
 
 
 async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: date | None = None) -> list[Partner]:
@@ -155,19 +156,20 @@ def _score(c: Candidate, source: Organisation, wanted: list[str], groups: set[st
         "freshness": 0.0 if age is None else max(0.0, 1 - age / 730),
     }
     parts = {k: round(v, 4) for k, v in parts.items()}
-    reasons = [f"offers {', '.join(types)}"]
+    reasons = [Reason("offers %(types)s", types=types)]
     if where is not None:
-        reasons.append(f"delivers in {where.code}" if present else f"reaches {where.code} remotely")
+        reasons.append(Reason("delivers in %(place)s", place=where.code) if present else
+                       Reason("reaches %(place)s remotely", place=where.code))
     if distance is not None:
-        reasons.append(f"{distance:g} km away (published points)")
-    reasons += ["vetted by this organisation" if t == source.id else f"in common: {names.get(t, t)}"
-                for t in sorted(common)]
+        reasons.append(Reason("%(km)s km away (published points)", km=float(distance)))
+    reasons += [Reason("vetted by this organisation") if t == source.id else
+                Reason("in common: %(organisation)s", organisation=names.get(t, t)) for t in sorted(common)]
     if languages & spoken:
-        reasons.append(f"speaks {', '.join(sorted(languages & spoken))}")
+        reasons.append(Reason("speaks %(languages)s", languages=sorted(languages & spoken)))
     if hours:
-        reasons.append(f"responds within {min(hours):g} h")
+        reasons.append(Reason("responds within %(hours)s h", hours=float(min(hours))))
     if confirmed:
-        reasons.append(f"last confirmed {confirmed.isoformat()}")
+        reasons.append(Reason("last confirmed %(date)s", date=confirmed.isoformat()))
     score = round(sum(WEIGHTS[k] * v for k, v in parts.items()), 4)
     return Partner(c.id, score, parts, sorted(o.service for o in offers), types, distance, reasons)
 
@@ -181,5 +183,5 @@ def table(found: list[Partner], names: dict[str, str]) -> Table:
                  Column("Services", "#service+id", printed=False), Column("Why", "#meta+reasons", 70)])
     for rank, p in enumerate(found, start=1):
         out.add(rank, names.get(p.organisation, p.organisation), p.organisation, p.score,
-                *(p.parts[k] for k in WEIGHTS), p.distance_km, p.offered_types, p.services, "; ".join(p.reasons))
+                *(p.parts[k] for k in WEIGHTS), p.distance_km, p.offered_types, p.services, Joined(p.reasons, "; "))
     return out

@@ -19,6 +19,7 @@ from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.validation import require_language
 from directory.domain.viewer import Viewer
 from directory.jobs.paths import Chain, PathOrder, best_chains, check_arguments
+from directory.jobs.reasons import Joined, Reason
 from directory.jobs.rules import CAPACITY_VALID_DAYS, UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST, capacity_current, today
 from directory.jobs.tables import Column, Table
 from directory.store import ReferralOffer as Offer
@@ -28,7 +29,7 @@ from directory.store import Store
 @dataclass(frozen=True)
 class Step:
     referral: Referral
-    reasons: list[str]
+    reasons: list[Reason]
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class ReferralPath:
     chain: Chain
     steps: list[Step]
     offers: list[Offer]  # the provider's qualifying services
-    reasons: list[str]  # why the provider qualifies
+    reasons: list[Joined]  # why the provider qualifies: one per qualifying service
 
     @property
     def organisations(self) -> tuple[str, ...]:
@@ -93,35 +94,40 @@ def _fastest(offers: list[Offer]) -> float | None:
     return min(known) if known else None
 
 
-def _hours(hours: float) -> str:
-    return f"{hours:g} h"
-
-
-def _hop_reasons(r: Referral, vetters: list[str]) -> list[str]:
-    out = ["formal referral agreement" if r.formal else "informal referral" if r.formal is False else
-           "referral (agreement not recorded)"]
-    out.append(f"trust {r.trust:g}" if r.trust is not None else f"trust not recorded (counted as {UNKNOWN_TRUST:g})")
-    out.append(f"answers referrals within {_hours(r.response_hours)}" if r.response_hours is not None else
-               f"referral response time not recorded (counted as {_hours(UNKNOWN_RESPONSE_HOURS)})")
+def _hop_reasons(r: Referral, vetters: list[str]) -> list[Reason]:
+    out = [Reason("formal referral agreement") if r.formal else Reason("informal referral") if r.formal is False
+           else Reason("referral (agreement not recorded)")]
+    out.append(Reason("trust %(trust)s", trust=float(r.trust)) if r.trust is not None else
+               Reason("trust not recorded (counted as %(trust)s)", trust=float(UNKNOWN_TRUST)))
+    out.append(Reason("answers referrals within %(hours)s h", hours=float(r.response_hours))
+               if r.response_hours is not None else
+               Reason("referral response time not recorded (counted as %(hours)s h)",
+                      hours=float(UNKNOWN_RESPONSE_HOURS)))
     if r.confirmed:
-        out.append(f"link confirmed {r.confirmed}")
-    out += [f"vetted by {name}" for name in vetters]
+        out.append(Reason("link confirmed %(date)s", date=r.confirmed))
+    out += [Reason("vetted by %(organisation)s", organisation=name) for name in vetters]
     return out
 
 
-def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> list[str]:
+def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> list[Joined]:
+    """One per qualifying service: its reasons read as one (", " between them)."""
     out = []
     for o in offers:
-        reach = f"delivered in {where.code}" if o.present else f"reaches {where.code} remotely"
-        parts = [f"service {o.service} {reach}"]
-        parts.append(f"responds within {_hours(o.response_hours)}" if o.response_hours is not None else
-                     "response time not recorded")
+        parts = [Reason("service %(service)s delivered in %(place)s", service=o.service, place=where.code)
+                 if o.present else
+                 Reason("service %(service)s reaches %(place)s remotely", service=o.service, place=where.code)]
+        parts.append(Reason("responds within %(hours)s h", hours=float(o.response_hours))
+                     if o.response_hours is not None else Reason("response time not recorded"))
         if o.capacity is not None and capacity_current(o.capacity_confirmed, on):
-            parts.append(f"capacity {o.capacity} confirmed {o.capacity_confirmed}")
+            parts.append(Reason("capacity %(capacity)s confirmed %(date)s", capacity=o.capacity,
+                                date=o.capacity_confirmed))
+        elif o.capacity is not None and o.capacity_confirmed:
+            parts.append(Reason("capacity last confirmed %(date)s (older than %(days)s days)",
+                                date=o.capacity_confirmed, days=CAPACITY_VALID_DAYS))
         elif o.capacity is not None:
-            parts.append(f"capacity last confirmed {o.capacity_confirmed or 'never'} "
-                         f"(older than {CAPACITY_VALID_DAYS} days)")
-        out.append(", ".join(parts))
+            parts.append(Reason("capacity last confirmed never (older than %(days)s days)",
+                                days=CAPACITY_VALID_DAYS))
+        out.append(Joined(parts, ", "))
     return out
 
 
@@ -132,9 +138,10 @@ def table(found: list[ReferralPath], names: dict[str, str]) -> Table:
                  Column("Chain", "#org+name+chain", 70), Column("Chain ids", "#org+id+chain", printed=False),
                  Column("Services", "#service+id", printed=False), Column("Why", "#meta+reasons", 80)])
     for p in found:
-        why = [f"{names.get(s.referral.source, s.referral.source)} > {names.get(s.referral.target, s.referral.target)}:"
-               f" {', '.join(s.reasons)}" for s in p.steps] + p.reasons
+        why: list[str] = [Reason("%(source)s > %(target)s: %(why)s", why=Joined(s.reasons, ", "),
+                                 source=names.get(s.referral.source, s.referral.source),
+                                 target=names.get(s.referral.target, s.referral.target)) for s in p.steps]
         out.add(p.rank, p.chain.hops, p.chain.response_hours, round(p.chain.trust, 3),
                 " > ".join(names.get(o, o) for o in p.organisations), " > ".join(p.organisations),
-                [o.service for o in p.offers], " | ".join(why))
+                [o.service for o in p.offers], Joined([*why, *p.reasons], " | "))
     return out

@@ -1,9 +1,10 @@
 """The pages' gettext catalogues: which words need translating, and bringing the `.po` files up to date.
 
 `python -m directory.web.pages.catalogue` extracts every msgid from the templates (Babel's Jinja
-extractor) and `words.py` into `pages.po`, and the taxonomy's built-in labels and definitions into
-`taxonomy.po`, for each language, keeping the translations already there. A translator then fills
-in the empty ones; a test fails while any is empty.
+extractor), `words.py`, the jobs' reasons (Babel's Python extractor, for `Reason("...")`) and the
+printed headings of the jobs' tables into `pages.po`, and the taxonomy's built-in labels and
+definitions into `taxonomy.po`, for each language, keeping the translations already there. A
+translator then fills in the empty ones; a test fails while any is empty.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from directory.domain.taxonomy import BUILT_IN
-from directory.web.pages import editing, i18n, jobs, words
+from directory.web.pages import editing, i18n, jobs, joining, words
 
 _FOLDER = Path(str(resources.files("directory.web")))
 
@@ -29,13 +30,23 @@ def msgids() -> dict[str, set[str]]:
                                                 options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
         pages.add(message if isinstance(message, str) else message[0])  # the pages use no plurals
     for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, words.MAP_FILTERS, words.MAP_TITLES,
-                  jobs.FLAGS, jobs.ORDERS):
+                  words.VISIBILITY, words.REQUEST_STATUS, words.ROLES, jobs.FLAGS, jobs.ORDERS):
         pages.update(table.values())
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
+    pages.update(reason_templates())
+    pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())
+    pages.update(joining.LABELS.values())
     taxonomy = {t.label for t in BUILT_IN} | {t.description for t in BUILT_IN if t.description}
     return {"pages": pages, "taxonomy": taxonomy}
+
+
+def reason_templates() -> set[str]:
+    """The jobs' reasons, each the literal first argument of `Reason(...)` where it is made."""
+    folder = Path(str(resources.files("directory.jobs")))
+    found = extract_from_dir(folder, [("**.py", "python")], keywords={"Reason": None})
+    return {message for _, _, message, _, _ in found if isinstance(message, str)}
 
 
 def _path(language: str, domain: str) -> Path:

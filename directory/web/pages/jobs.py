@@ -1,7 +1,9 @@
 """The three jobs as pages: partners for a local group, coverage gaps for a donor, referral chains
 for an INGO desk. Each form's fields are the job's options by their one spelling
 (`directory.jobs.questions`), so the page asks exactly what GraphQL, the maps and the CLI ask; the
-answer is the same `Table` the CLI prints and writes as CSV, shown as an HTML table.
+answer is the same `Table` the CLI prints and writes as CSV, shown as an HTML table. Its headings
+and its reasons (`directory.jobs.reasons`) are in the page's language: each through gettext, the
+codes in a reason by their names, where the CLI and the CSV keep the English text.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import Viewer
 from directory.jobs import gaps, partners, questions
 from directory.jobs.paths import PathOrder
+from directory.jobs.reasons import Joined, Reason, english
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table, organisation_names
 from directory.store import Store
-from directory.web.pages import forms
-from directory.web.pages.render import page
+from directory.web.pages import forms, i18n
+from directory.web.pages.render import language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
 from maps.gaps_map import METRICS
 from maps.questions import KINDS
@@ -100,9 +103,58 @@ def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
     return {f.name: form[f.name] for f in job.fields if form.get(f.name)}
 
 
+def empty_tables() -> list[Table]:
+    """The three answers' tables without rows: their columns, whose printed headings the pages translate."""
+    return [partners.table([], {}), gaps.table(gaps.GapMatrix([], [], donor="-")), referral_table([], {})]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Reasons as a person reads them in the page's language: the template through gettext, then its
+    values filled in, the codes (service types, places, languages) by their names."""
+
+    language: str
+    type_labels: dict[str, str]  # service-type code: its (English) label, a msgid of taxonomy.po
+
+    def cell(self, value: object) -> object:
+        if isinstance(value, Reason | Joined):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.cell(v) for v in value]
+        return value
+
+    def text(self, value: object) -> str:
+        if isinstance(value, Joined):
+            return value.separator.join(self.text(item) for item in value.items)
+        if not isinstance(value, Reason):
+            return english(value)
+        shown = {name: self._value(name, v) for name, v in value.values.items()}
+        try:
+            return self._translated(value.template) % shown
+        except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder
+            return value.template % shown
+
+    def _value(self, name: str, value: Any) -> str:
+        if name == "types":
+            return ", ".join(self._translated(self.type_labels.get(code, code)) for code in value)
+        if name == "place":
+            return place_name(value, self.language)
+        if name == "languages":
+            return ", ".join(language_label(code, self.language) for code in value)
+        return self.text(value)
+
+    def _translated(self, message: str) -> str:
+        return i18n.translations(self.language).gettext(message)
+
+
 async def _page(request: Request, job: Job, asked: dict[str, list[str]], status: int = 200,
-                **more: Any) -> Response:
+                table: Table | None = None, **more: Any) -> Response:
     offered = await choices(request.app.state.store)
+    if table is not None:
+        reading = Reading(language_of(request), dict(offered["service_type"]))
+        shown = [i for i, c in enumerate(table.columns) if c.printed]
+        more.update(headers=[table.columns[i].header for i in shown],
+                    rows=[[reading.cell(row[i]) for i in shown] for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
                 **more)
 
@@ -122,9 +174,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
         except (BadArgument, NotFound) as exc:
             problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
             return await _page(request, job, {}, status=400, problem=problem)
-        shown = [i for i, c in enumerate(table.columns) if c.printed]
-        return await _page(request, job, asked, headers=[table.columns[i].header for i in shown],
-                           rows=[[row[i] for i in shown] for row in table.rows], map_link=_map_link(name, asked))
+        return await _page(request, job, asked, table=table, map_link=_map_link(name, asked))
 
     return view
 
