@@ -209,6 +209,16 @@ class Link:
     currency: str | None = None
     year: int | None = None
     purpose: str | None = None
+    stored_revision: strawberry.Private[int] = 0
+
+    @strawberry.field(description="The revision to name when changing or deleting it. 0 unless the viewer sees "
+                                  "the link whatever its visibility (a steward, or a member of either end), "
+                                  "so no change made while it was hidden from the viewer shows in it.")
+    def revision(self, info: Info[Context, None]) -> int:
+        # A link has no per-view revision (an organisation's is kept per view, `viewer.py`): its count
+        # of changes would tell a public viewer of a published link that it was changed while restricted.
+        viewer = info.context.viewer
+        return self.stored_revision if viewer.may_write(self.source_id) or viewer.may_write(self.target_id) else 0
 
     @strawberry.field
     async def source(self, info: Info[Context, None]) -> Organisation | None:
@@ -229,6 +239,7 @@ class Link:
             response_hours=_float(p.get("response_hours")), formal=_bool(p.get("formal")),
             trust=_float(p.get("trust")), confirmed=_str(p.get("confirmed")), amount=_float(p.get("amount")),
             currency=_str(p.get("currency")), year=_int(p.get("year")), purpose=_str(p.get("purpose")),
+            stored_revision=link.revision,
         )
 
 

@@ -37,6 +37,7 @@ UPDATE_LINK = """mutation($link: LinkRef!, $revision: Int!, $input: LinkInput!) 
     link { trust formal } currentRevision errors { code field reason } } }"""
 DELETE_LINK = """mutation($link: LinkRef!, $revision: Int!) { deleteLink(link: $link, revision: $revision) {
   deleted errors { code reason } } }"""
+LINK_REVISIONS = """query($id: ID!) { organisation(id: $id) { links { type targetId revision } } }"""
 TOMBSTONES = cypher("tests.tombstones", "MATCH (t:Tombstone) RETURN t.kind AS kind, t.id AS id, t.revision AS revision")
 
 
@@ -185,6 +186,35 @@ async def test_links_referrals_funding_and_vetting(store: Store, api: Api) -> No
     deleted = (await api.data(DELETE_LINK, tokens["a"], link=referral, revision=2))["deleteLink"]
     assert deleted["deleted"] is True
     assert any(t["kind"] == "link" for t in await store.graph.read(TOMBSTONES))
+
+
+async def test_a_link_is_changed_and_deleted_at_the_revision_read_through_graphql(store: Store, api: Api) -> None:
+    tokens = await _tokens(store)
+    referral = {"type": "REFERS_TO", "source": "test:a", "target": "test:b"}
+    assert (await api.data(CREATE_LINK, tokens["a"], link=referral, input={"trust": 0.8}))["createLink"]["errors"] == []
+
+    async def revision(token: str | None) -> int:
+        [link] = (await api.data(LINK_REVISIONS, token, id="test:a"))["organisation"]["links"]
+        return int(link["revision"])
+
+    read = await revision(tokens["a"])
+    assert read == 1
+    changed = (await api.data(UPDATE_LINK, tokens["a"], link=referral, revision=read,
+                              input={"trust": 0.3, "visibility": "PUBLIC"}))["updateLink"]
+    assert changed["errors"] == [] and changed["link"]["trust"] == 0.3
+    stale = (await api.data(UPDATE_LINK, tokens["a"], link=referral, revision=read, input={"trust": 0.1}))
+    assert stale["updateLink"]["errors"][0]["code"] == "REVISION_CONFLICT" and stale["updateLink"]["link"] is None
+    refused = (await api.data(DELETE_LINK, tokens["a"], link=referral, revision=read))["deleteLink"]
+    assert refused["errors"][0]["code"] == "REVISION_CONFLICT" and refused["deleted"] is not True
+    assert [x.properties["trust"] for x in await store.links_of(STEWARD, ["test:a"], "out")] == [0.3]
+
+    # its ends and stewards see it at every visibility; to the public, now that it is published, its
+    # earlier changes (made while the public could not see it) are no news
+    assert await revision(tokens["b"]) == await revision(tokens["steward"]) == await revision(tokens["a"]) == 2
+    assert await revision(None) == 0
+
+    gone = (await api.data(DELETE_LINK, tokens["a"], link=referral, revision=await revision(tokens["a"])))
+    assert gone["deleteLink"]["deleted"] is True and await store.links_of(STEWARD, ["test:a"], "out") == []
 
 
 async def test_deleting_an_organisation_tombstones_its_services(store: Store, api: Api) -> None:

@@ -228,6 +228,9 @@ class Link:
     visibility: Visibility
     key: str = ""
     properties: dict[str, object] = field(default_factory=dict)
+    # the store's revision, as read: what an edit or a removal names; 0 for one not read from the store.
+    # Not content: never a property, never hashed or published, and not part of equality.
+    revision: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

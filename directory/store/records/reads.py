@@ -167,6 +167,8 @@ def service_of(p: dict[str, Any], viewer: Viewer, unplaced: bool = False) -> Ser
 
 
 def link_records(rows: list[dict[str, Any]]) -> list[Link]:
+    """Links as read, each with the revision an edit or a removal of it must name (0 if it has none)."""
     return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
-                 r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in LINK_PROPERTIES})
+                 r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in LINK_PROPERTIES},
+                 int(r["props"].get("revision") or 0))
             for r in rows]
