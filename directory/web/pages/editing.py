@@ -1,9 +1,13 @@
-"""A member edits its own organisation's services in a form; a steward any.
+"""A member edits its own organisation's services in a form, and adds new ones; a steward any.
 
-The form is the service's fields as an edit takes them (`store.Edit`, the validators' names), each
-list one item per line. Saving sends the revision the form was opened at: if the service changed
-since, nothing is written, and the page shows what it says now beside what was typed, with the new
-revision, so the person decides. A service the viewer may not change reads as one it cannot see.
+The form is the service's fields as an edit takes them (`store.Edit`, the validators' names): its
+type, visibility, coverage and defender groups chosen from labelled options (places by name, in the
+page's language), the rest typed, each list one item per line. A new service's visibility is
+chosen, never assumed. Saving an edit sends the revision the form was opened at (`edit_form`).
+A service or organisation the viewer may not change reads as one it cannot see.
+
+`routes` are every edit form's: the services' here, the organisation's own and its links'
+(`editing_organisation`, `links`).
 """
 
 from __future__ import annotations
@@ -11,37 +15,41 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
 from directory.domain.model import Service, Status
 from directory.domain.viewer import Viewer
-from directory.store import Edit, EditRefused, Store, service_fields
-from directory.web.pages import forms
-from directory.web.pages.render import page
+from directory.store import Edit, EditRefused, Store, new_id, service_fields
+from directory.web.pages import edit_form, editing_organisation
+from directory.web.pages.edit_form import Typed, items
+from directory.web.pages.render import language_of, page, place_name
+from directory.web.pages.routes import choices
 
-# The fields the form edits, with how each is typed: a line, a text, or a list (one item per line).
+# The fields the form edits, with how each is typed: a line, a text, a list (one item per line),
+# one of labelled options, or any of them.
 TEXTS = ("name", "description", "eligibility", "application_process", "exclusions", "status_reason")
 LINES = ("hours", "status_since", "status_source", "verified_on", "verified_by", "verified_source")
 LISTS = ("intake", "windows", "intake_languages", "purposes")
-LABELS = {"name": "Name", "description": "Description", "eligibility": "Who can ask",
-          "application_process": "How to ask", "exclusions": "Not for", "status": "Status",
-          "status_since": "Status since (YYYY-MM-DD)", "status_reason": "Why", "status_source": "Source of the status",
-          "hours": "Hours", "intake": "Where to ask: one per line, as VISIBILITY KIND:VALUE (public hotline:+00 000)",
-          "windows": "Open calls: one per line, as OPENS/CLOSES note (2027-01-15/2027-02-28 spring call)",
-          "intake_languages": "Languages a request may be made in: codes, one per line (mul: any)",
-          "purposes": "What a grant pays for: service type codes, one per line",
-          "verified_on": "Verified on (YYYY-MM-DD)", "verified_by": "Verified by",
-          "verified_source": "Verified against"}
+ONE = ("type", "visibility", "status")
+MANY = ("present_in", "reaches", "groups")
+LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
 
 
 def values_of(s: Service) -> dict[str, str]:
-    """A service as the form shows it: the row an edit is checked as (`store.service_fields`), each
-    list one item per line."""
-    row = service_fields(s)
-    return {name: "\n".join(row[name]) if isinstance(row[name], list) else "" if row[name] is None else str(row[name])
-            for name in (*TEXTS, *LINES, *LISTS, "status")}
+    """A service as the form shows it: the row an edit is checked as (`store.service_fields`)."""
+    return edit_form.shown(service_fields(s), (*TEXTS, *LINES, *LISTS, *ONE, *MANY))
+
+
+def _fields(typed: Typed) -> dict[str, Any]:
+    """What was typed as an edit's fields: every field of the form, so one emptied is emptied; but
+    a choice left out keeps its value (an empty visibility would be the default, maybe wider)."""
+    fields: dict[str, Any] = {name: typed.values.get(name, "") for name in (*TEXTS, *LINES)}
+    fields.update({name: typed.values[name] for name in ONE if typed.values.get(name)})
+    fields.update({name: items(typed.values.get(name, "")) for name in LISTS})
+    fields.update({name: typed.chosen.get(name, []) for name in MANY})
+    return fields
 
 
 async def _service(store: Store, viewer: Viewer, record_id: str) -> Service | None:
@@ -50,46 +58,82 @@ async def _service(store: Store, viewer: Viewer, record_id: str) -> Service | No
     return found if found is not None and viewer.may_write(found.organisation) else None
 
 
-def _form(request: Request, s: Service, typed: dict[str, str], revision: int, status: int = 200,
-          **more: Any) -> Response:
-    return page(request, "edit-service.html", status=status, s=s, typed=typed, revision=revision, labels=LABELS,
-                texts=TEXTS, lines=LINES, lists=LISTS, statuses=[x.value for x in Status], **more)
+def _places(language: str, typed: dict[str, str], countries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The places a service may cover, by name in the page's language: every country, and any other
+    place (a province, a region) it covers already, so saving keeps it."""
+    codes = {code for code, _ in countries}
+    codes.update(items(typed.get("present_in", "")), items(typed.get("reaches", "")))
+    return sorted(((code, place_name(code, language)) for code in codes), key=lambda x: x[1].casefold())
 
 
-async def edit_form(request: Request) -> Response:
+async def _form(request: Request, organisation: str, typed: dict[str, str], s: Service | None = None,
+                revision: int = 0, status: int = 200, **more: Any) -> Response:
+    offered = await choices(request.app.state.store)
+    return page(request, "edit-service.html", status=status, s=s, organisation=organisation, typed=typed,
+                revision=revision, labels=LABELS, texts=TEXTS, lines=LINES, lists=LISTS,
+                statuses=[x.value for x in Status], choices=offered,
+                places=_places(language_of(request), typed, offered["country"]),
+                action=f"/services/{s.id}/edit" if s else f"/organisations/{organisation}/services/new", **more)
+
+
+async def edit_form_page(request: Request) -> Response:
     viewer = viewer_in(request.scope)
     found = await _service(request.app.state.store, viewer, request.path_params["record_id"])
     if found is None or found.provenance is None:
         return page(request, "missing.html", status=404)
-    return _form(request, found, values_of(found), found.provenance.revision)
+    return await _form(request, found.organisation, values_of(found), found, found.provenance.revision)
 
 
 async def save(request: Request) -> Response:
+    typed = await edit_form.read(request)
     store: Store = request.app.state.store
     viewer = viewer_in(request.scope)
     found = await _service(store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    typed = {k: "\n".join(v) for k, v in (await forms.read(request)).items()}
-    given = typed.pop("revision", "")
-    revision = int(given) if given.isdigit() else 0
-    fields: dict[str, Any] = {"id": found.id}
-    for name in (*TEXTS, *LINES, "status"):
-        fields[name] = typed.get(name, "")
-    for name in LISTS:
-        fields[name] = [line.strip() for line in typed.get(name, "").splitlines() if line.strip()]
+    fields = dict(_fields(typed), id=found.id)
     try:
-        await store.save_service(viewer, Edit(fields, {n: n for n in fields}), revision)
+        await store.save_service(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
     except EditRefused as refused:
-        if refused.code == "REVISION_CONFLICT":
-            now = (await store.services_by_id(viewer, [found.id]))[found.id]
-            current = values_of(now)
-            return _form(request, now, typed, refused.current_revision or 0, 409, conflict=current,
-                         changed=[n for n in current if current[n] != typed.get(n, "")])
-        return _form(request, found, typed, revision, 400,
-                     problems=[(p.column, p.reason) for p in refused.problems] or [(refused.field, refused.message)])
-    return RedirectResponse(f"/organisations/{found.organisation}", status_code=303)
+        async def now() -> dict[str, str] | None:
+            again = await _service(store, viewer, found.id)
+            return values_of(again) if again else None
+
+        return await _form(request, found.organisation, typed.values, found,
+                           **await edit_form.refusal(refused, typed, now))
+    return edit_form.to_organisation(found.organisation)
 
 
-routes = [Route("/services/{record_id:path}/edit", edit_form, methods=["GET"]),
-          Route("/services/{record_id:path}/edit", save, methods=["POST"])]
+async def new_form(request: Request) -> Response:
+    viewer = viewer_in(request.scope)
+    found = await edit_form.organisation(request.app.state.store, viewer, request.path_params["record_id"])
+    if found is None:
+        return page(request, "missing.html", status=404)
+    return await _form(request, found.id, {"status": Status.ACTIVE.value})
+
+
+async def add(request: Request) -> Response:
+    typed = await edit_form.read(request)
+    store: Store = request.app.state.store
+    viewer = viewer_in(request.scope)
+    found = await edit_form.organisation(store, viewer, request.path_params["record_id"])
+    if found is None:
+        return page(request, "missing.html", status=404)
+    fields = dict(_fields(typed), id=new_id(store.directory_id), organisation=found.id)
+    try:
+        if "visibility" not in fields:  # never the default by accident: who may see it is chosen
+            raise EditRefused("INVALID", "choose who may see it", "visibility")
+        await store.save_service(viewer, Edit(fields, {n: n for n in fields}), None)
+    except EditRefused as refused:
+        async def nothing() -> None:  # a new service has no revision to be stale
+            return None
+
+        return await _form(request, found.id, typed.values, **await edit_form.refusal(refused, typed, nothing))
+    return edit_form.to_organisation(found.id)
+
+
+routes = [Route("/services/{record_id:path}/edit", edit_form_page, methods=["GET"]),
+          Route("/services/{record_id:path}/edit", save, methods=["POST"]),
+          Route("/organisations/{record_id}/services/new", new_form, methods=["GET"]),
+          Route("/organisations/{record_id}/services/new", add, methods=["POST"]),
+          *editing_organisation.routes]

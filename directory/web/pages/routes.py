@@ -24,6 +24,7 @@ from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE
 from directory.store import Filter, Store
 from directory.web.pages import forms, words
 from directory.web.pages.render import page
+from maps.sketch import sketch
 
 PAGE_SIZE = 20
 
@@ -113,7 +114,8 @@ async def organisation(request: Request) -> Response:
     others = await store.organisations_by_id(viewer, sorted(ends))
     links = [("out", x, others.get(x.target)) for x in out_links] + [("in", x, others.get(x.source)) for x in in_links]
     return page(request, "organisation.html", o=found, services=services, labels=_labels(await store.terms()),
-                links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where)
+                links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where,
+                sketch=sketch(found.location))  # drawn from the location as the store showed it to this viewer
 
 
 def _where(service: Service) -> dict[str, list[str]]:
@@ -136,10 +138,18 @@ async def stylesheet(request: Request) -> Response:
     return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
 
 
+async def missing(request: Request) -> Response:
+    """Any other address: the page a missing record gets, so no address tells more than another."""
+    return page(request, "missing.html", status=404)
+
+
+# Last of all the pages' routes (app.py puts it there).
+fallback = Route("/{anything:path}", missing, methods=["GET", "POST"])
+
 routes = [
     Route("/", home, methods=["GET"]),
     Route("/", results, methods=["POST"]),
-    Route("/organisations/{record_id:path}", organisation),
+    Route("/organisations/{record_id}", organisation),  # ids hold no "/": under it are the edit forms
     Route("/taxonomy", taxonomy),
     Route("/pages.css", stylesheet),
 ]

@@ -1,0 +1,93 @@
+"""A member edits its own organisation's record in a form; a steward any.
+
+The form is the organisation's fields as an edit takes them (`store.Edit`, the validators' names):
+its kind, visibility, country and location precision chosen from labelled options with the current
+one selected, the rest typed, each list one item per line. A choice left out keeps its value: an
+empty visibility or precision would be the default for its kind, which may show more. Saving sends
+the revision the form was opened at (`edit_form`). The same page lists the links the organisation
+writes, each with its forms (`links`), and offers to add one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from directory.base.scope import viewer_in
+from directory.domain.model import Organisation
+from directory.store import Edit, EditRefused, Store
+from directory.web.pages import edit_form, links
+from directory.web.pages.edit_form import Typed, items
+from directory.web.pages.render import page
+from directory.web.pages.routes import choices
+
+LINES = ("name", "website", "source", "subdivision", "latitude", "longitude", "verified_on", "verified_by",
+         "verified_source", "country")
+TEXTS = ("description",)
+LISTS = ("aliases", "languages", "contact_channels", "identifiers")
+KEPT = ("kind", "visibility", "precision")  # chosen; left out, they keep their value
+
+
+def values_of(o: Organisation) -> dict[str, str]:
+    """An organisation as the form shows it: the row an edit is checked as."""
+    loc = o.location
+    row: dict[str, Any] = {
+        "name": o.name, "kind": o.kind, "visibility": o.visibility.value, "aliases": o.aliases,
+        "description": o.description, "website": o.website, "languages": o.languages,
+        "contact_channels": o.contact_channels, "identifiers": o.identifiers, "source": o.source,
+        "verified_on": o.verified.on, "verified_by": o.verified.by, "verified_source": o.verified.source}
+    if loc is not None:
+        row.update(country=loc.country, subdivision=loc.subdivision, latitude=loc.latitude, longitude=loc.longitude,
+                   precision=loc.precision.value)
+    return edit_form.shown(row, (*LINES, *TEXTS, *LISTS, *KEPT))
+
+
+def _fields(record_id: str, typed: Typed) -> dict[str, Any]:
+    fields: dict[str, Any] = {name: typed.values.get(name, "") for name in (*LINES, *TEXTS)}
+    fields.update({name: items(typed.values.get(name, "")) for name in LISTS})
+    fields.update({name: typed.values[name] for name in KEPT if typed.values.get(name)})
+    return dict(fields, id=record_id)
+
+
+async def _form(request: Request, o: Organisation, typed: dict[str, str], revision: int, status: int = 200,
+                **more: Any) -> Response:
+    store: Store = request.app.state.store
+    viewer = viewer_in(request.scope)
+    return page(request, "edit-organisation.html", status=status, o=o, typed=typed, revision=revision,
+                choices=await choices(store), links=await links.listed(store, viewer, o.id), **links.for_forms(),
+                **more)
+
+
+async def edit_page(request: Request) -> Response:
+    found = await edit_form.organisation(request.app.state.store, viewer_in(request.scope),
+                                         request.path_params["record_id"])
+    if found is None or found.provenance is None:
+        return page(request, "missing.html", status=404)
+    return await _form(request, found, values_of(found), found.provenance.revision)
+
+
+async def save(request: Request) -> Response:
+    typed = await edit_form.read(request)
+    store: Store = request.app.state.store
+    viewer = viewer_in(request.scope)
+    found = await edit_form.organisation(store, viewer, request.path_params["record_id"])
+    if found is None:
+        return page(request, "missing.html", status=404)
+    fields = _fields(found.id, typed)
+    try:
+        await store.save_organisation(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
+    except EditRefused as refused:
+        async def now() -> dict[str, str] | None:
+            again = await edit_form.organisation(store, viewer, found.id)
+            return values_of(again) if again else None
+
+        return await _form(request, found, typed.values, **await edit_form.refusal(refused, typed, now))
+    return edit_form.to_organisation(found.id)
+
+
+routes = [Route("/organisations/{record_id}/edit", edit_page, methods=["GET"]),
+          Route("/organisations/{record_id}/edit", save, methods=["POST"]),
+          *links.routes]

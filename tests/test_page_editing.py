@@ -1,0 +1,285 @@
+"""A member edits its own organisation, adds services and keeps its links in the pages' forms (issue
+17), over HTTP against the live server: a stale revision writes nothing and shows what it says now
+beside what was typed, a bad value names its field, another organisation's forms are missing ones,
+and a form without its CSRF value does nothing."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+import httpx
+import pytest
+from markupsafe import escape
+
+from directory.domain.model import Coverage, Link, Location, Organisation, Precision, Presence, Service, Visibility
+from directory.domain.viewer import STEWARD
+from directory.store import Edit, Store
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def _seed(store: Store) -> dict[str, str]:
+    await store.upsert(
+        [Organisation("test:fund", "Open Fund", "international-ngo", description="Grants for defenders.",
+                      website="https://fund.example.org", languages=["en"],
+                      location=Location(None, None, Precision.COUNTRY, "HN")),
+         Organisation("test:other", "Other Group", "local-ngo"),
+         Organisation("test:hidden", "Hidden Shelter", "shelter", visibility=Visibility.RESTRICTED)],
+        [Service("test:grant", "test:fund", "Emergency grants", "emergency-grant",
+                 coverage=[Coverage("HN", Presence.PRESENT)])], [])
+    return {"fund": (await store.tokens.create("member", "test:fund", "the fund"))[1],
+            "other": (await store.tokens.create("member", "test:other", "the other"))[1]}
+
+
+def _hidden(text: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', text)
+    assert found is not None, name
+    return found.group(1)
+
+
+async def _signed_in(client: httpx.AsyncClient, token: str) -> str:
+    """Sign in with the session cookie, as a browser does; the CSRF value its pages carry."""
+    assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+    return _hidden((await client.get("/organisations/test:fund")).text, "csrf")
+
+
+def _organisation_form(page: str) -> dict[str, str]:
+    """The organisation's form as the page filled it in."""
+    typed = {"csrf": _hidden(page, "csrf"), "revision": _hidden(page, "revision"), "name": _hidden(page, "name"),
+             "website": _hidden(page, "website")}
+    for name in ("kind", "visibility", "country", "precision"):
+        select = re.search(rf'<select id="o-{name}" name="{name}">(.*?)</select>', page)
+        assert select is not None, name
+        chosen = re.search(r'<option value="([^"]*)" selected>', select.group(1))
+        typed[name] = chosen.group(1) if chosen else ""
+    for name in ("description", "languages", "aliases"):
+        area = re.search(rf'<textarea id="o-{name}" name="{name}"[^>]*>(.*?)</textarea>', page, re.S)
+        assert area is not None, name
+        typed[name] = area.group(1)
+    return typed
+
+
+async def test_a_member_edits_its_organisation_and_a_stale_revision_shows_what_it_says_now_and_what_they_typed(
+        store: Store, live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        assert "/organisations/test:fund/edit" not in (await client.get("/organisations/test:fund")).text
+        await _signed_in(client, tokens["fund"])
+        page = (await client.get("/organisations/test:fund")).text
+        assert "/organisations/test:fund/edit" in page and "/organisations/test:fund/services/new" in page
+        form = await client.get("/organisations/test:fund/edit")
+        assert form.status_code == 200 and len(gzip.compress(form.content)) < 60_000
+        typed = _organisation_form(form.text)
+        # each choice shows the current value: saving unchanged never widens who sees it
+        assert (typed["visibility"], typed["precision"], typed["country"]) == ("public", "country", "HN")
+        typed.update(description="Grants and advice.", languages="en\nes", visibility="network")
+        saved = await client.post("/organisations/test:fund/edit", data=typed)
+        assert saved.status_code == 303 and saved.headers["location"] == "/organisations/test:fund"
+        now = await store.organisation(STEWARD, "test:fund")
+        assert (now.description, now.languages, now.visibility) == ("Grants and advice.", ["en", "es"],
+                                                                     Visibility.NETWORK)
+        assert now.location is not None and (now.location.country, now.location.precision) == ("HN", Precision.COUNTRY)
+        assert now.website == "https://fund.example.org" and now.provenance is not None
+
+        # someone else saves first, from the same revision
+        opened = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
+        await store.save_organisation(STEWARD, Edit({"id": "test:fund", "description": "Steward's words."}),
+                                      now.provenance.revision)
+        stale = await client.post("/organisations/test:fund/edit", data={**opened, "description": "Mine."})
+        assert stale.status_code == 409 and "It says now" in stale.text
+        assert str(escape("Steward's words.")) in stale.text and "Mine." in stale.text
+        assert (await store.organisation(STEWARD, "test:fund")).description == "Steward's words."
+        again = await client.post("/organisations/test:fund/edit",
+                                  data={**opened, "description": "Mine.", "revision": _hidden(stale.text, "revision")})
+        assert again.status_code == 303
+        assert (await store.organisation(STEWARD, "test:fund")).description == "Mine."
+
+
+async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: Store,
+                                                                        live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
+        bad = await client.post("/organisations/test:fund/edit", data={
+            **typed, "website": "fund dot org", "languages": "en\nzz9", "description": "Not saved."})
+        assert bad.status_code == 400 and "Nothing was changed" in bad.text
+        assert "Website (https://...)" in bad.text and "is not an http(s) address" in bad.text
+        assert "Languages it works in" in bad.text and str(escape("'zz9' is not an ISO 639-1")) in bad.text
+        assert "Not saved." in bad.text  # what they typed stays in the form
+        assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
+
+
+async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page_and_in_graphql(
+        store: Store, live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        form = await client.get("/organisations/test:fund/services/new")
+        assert form.status_code == 200
+        assert '<option value="GT">Guatemala</option>' in form.text and "Journalists and media workers" in form.text
+        assert "Choose who may see it" in form.text  # chosen, never assumed
+        assert len(gzip.compress(form.content)) < 60_000  # every country twice, still a small page
+        typed = {"csrf": csrf, "name": "Safe travel", "type": "relocation-in-country",
+                 "description": "Relocation for a few weeks.", "present_in": ["GT", "HN"], "reaches": ["SV"],
+                 "groups": ["journalists", "women"], "status": "active"}
+        unchosen = await client.post("/organisations/test:fund/services/new", data=typed)
+        assert unchosen.status_code == 400 and "choose who may see it" in unchosen.text
+        assert '<option value="SV" selected>El Salvador</option>' in unchosen.text  # what they chose stays chosen
+        assert len((await store.services_of(STEWARD, ["test:fund"]))["test:fund"]) == 1
+        added = await client.post("/organisations/test:fund/services/new", data={**typed, "visibility": "public"})
+        assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund"
+        page = (await client.get("/organisations/test:fund")).text
+        assert "Safe travel" in page and "Guatemala" in page and "El Salvador" in page
+        assert "Journalists and media workers" in page and "Women defenders" in page
+
+        query = """{ organisation(id: "test:fund") { services { recordId name type visibility groups
+                     coverage { place presence } } } }"""
+        answer = (await client.post("/graphql", json={"query": query},
+                                    headers={"Authorization": f"Bearer {tokens['fund']}"})).json()
+        made = next(s for s in answer["data"]["organisation"]["services"] if s["name"] == "Safe travel")
+        assert made["type"] == "relocation-in-country" and made["visibility"] == "PUBLIC"
+        assert sorted(made["groups"]) == ["journalists", "women"]
+        assert sorted((c["place"], c["presence"]) for c in made["coverage"]) == [
+            ("GT", "PRESENT"), ("HN", "PRESENT"), ("SV", "REMOTE")]
+
+        # the service's own form shows its coverage and groups chosen, and saves a change to them
+        edit = await client.get(f"/services/{made['recordId']}/edit")
+        assert '<option value="SV" selected>El Salvador</option>' in edit.text
+        assert 'value="journalists" checked' in edit.text and '<option value="public" selected>' in edit.text
+        changed = await client.post(f"/services/{made['recordId']}/edit", data={
+            **typed, "visibility": "public", "revision": _hidden(edit.text, "revision"), "present_in": ["HN"],
+            "reaches": [], "groups": ["women"]})
+        assert changed.status_code == 303
+        saved = (await store.services_by_id(STEWARD, [made["recordId"]]))[made["recordId"]]
+        assert [(c.place, c.presence) for c in saved.coverage] == [("HN", Presence.PRESENT)]
+        assert saved.groups == ["women"]
+
+
+async def _links(store: Store) -> list[Link]:
+    return await store.links_of(STEWARD, ["test:fund"], "out")
+
+
+def _link_revision(page: str) -> str:
+    """The revision a page's (first) link form carries: the one its change and removal name."""
+    form = re.search(r'action="/organisations/test:fund/links/edit">(.*?)</form>', page, re.S)
+    assert form is not None
+    return _hidden(form.group(1), "revision")
+
+
+async def test_a_member_adds_changes_and_removes_a_link(store: Store, live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        form = (await client.get("/organisations/test:fund/edit")).text
+        assert "Refers people to" in form and "Vouches for" in form  # the kinds it may add, as people read them
+        added = await client.post("/organisations/test:fund/links/new", data={
+            "csrf": csrf, "link_type": "REFERS_TO", "other": "test:other", "trust": "0.5", "formal": "yes"})
+        assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund"
+        [made] = await _links(store)
+        assert (made.type, made.target, made.visibility) == ("REFERS_TO", "test:other", Visibility.NETWORK)
+        assert made.properties == {"trust": 0.5, "formal": True}
+
+        form = (await client.get("/organisations/test:fund/edit")).text
+        assert "Other Group" in form and '<option value="network" selected>' in form
+        assert _link_revision(form) == str(made.revision) == "1"
+        which = {"csrf": csrf, "link_type": "REFERS_TO", "other": "test:other", "revision": _link_revision(form)}
+        typed = {**which, "visibility": "public", "trust": "0.9", "formal": "no", "response_hours": "48"}
+        assert (await client.post("/organisations/test:fund/links/edit", data=typed)).status_code == 303
+        [changed] = await _links(store)
+        assert changed.visibility == Visibility.PUBLIC and changed.revision == 2
+        assert changed.properties == {"trust": 0.9, "formal": False, "response_hours": 48.0}
+
+        # someone else changes it after the page was opened: nothing is written, both are shown
+        opened = (await client.get("/organisations/test:fund/edit")).text
+        await store.save_link(STEWARD, Edit({"type": "REFERS_TO", "source": "test:fund", "target": "test:other",
+                                             "key": "", "trust": 0.1}), 2)
+        stale = await client.post("/organisations/test:fund/links/edit",
+                                  data={**typed, "revision": _link_revision(opened), "trust": "0.7"})
+        assert stale.status_code == 409 and "It says now" in stale.text
+        assert "<td class=\"text\">0.1</td>" in stale.text and "<td class=\"text\">0.7</td>" in stale.text
+        assert (await _links(store))[0].properties["trust"] == 0.1 and _link_revision(stale.text) == "3"
+        gone = await client.post("/organisations/test:fund/links/remove",
+                                 data={**which, "revision": _link_revision(opened)})
+        assert gone.status_code == 409 and "nothing was removed" in gone.text and len(await _links(store)) == 1
+        # a bad value typed over the stale form: its field is named, and the form stays at the revision it
+        # was opened at, so fixing the value cannot save over the change it has not seen
+        bad = await client.post("/organisations/test:fund/links/edit",
+                                data={**typed, "revision": _link_revision(opened), "trust": "7"})
+        assert bad.status_code == 400 and _link_revision(bad.text) == "2"
+        again = await client.post("/organisations/test:fund/links/edit",
+                                  data={**typed, "revision": _link_revision(stale.text), "trust": "0.7"})
+        assert again.status_code == 303 and (await _links(store))[0].properties["trust"] == 0.7
+
+        fresh = _link_revision((await client.get("/organisations/test:fund/edit")).text)
+        removed = await client.post("/organisations/test:fund/links/remove", data={**which, "revision": fresh})
+        assert removed.status_code == 303 and await _links(store) == []
+
+        vouch = await client.post("/organisations/test:fund/links/new",
+                                  data={"csrf": csrf, "link_type": "VETTED_BY", "other": "test:other"})
+        assert vouch.status_code == 303  # it vouches for the other: the link points at the vetter
+        assert [(x.type, x.source) for x in await store.links_of(STEWARD, ["test:fund"], "in")] == [
+            ("VETTED_BY", "test:other")]
+
+        unpaid = await client.post("/organisations/test:fund/links/new", data={
+            "csrf": csrf, "link_type": "FUNDS", "other": "test:other", "amount": "5000", "year": "2027"})
+        assert unpaid.status_code == 400 and "Currency (ISO code)" in unpaid.text
+        assert "is required with an amount" in unpaid.text and await _links(store) == []
+        to_hidden = await client.post("/organisations/test:fund/links/new", data={
+            "csrf": csrf, "link_type": "PARTNERS_WITH", "other": "test:hidden"})
+        to_missing = await client.post("/organisations/test:fund/links/new", data={
+            "csrf": csrf, "link_type": "PARTNERS_WITH", "other": "test:nowhere"})
+        assert to_hidden.status_code == to_missing.status_code == 400
+        assert "The other organisation" in to_hidden.text and "Hidden Shelter" not in to_hidden.text
+        assert to_hidden.text.replace("test:hidden", "test:X") == to_missing.text.replace("test:nowhere", "test:X")
+        assert await _links(store) == []
+
+
+async def test_another_organisations_forms_are_missing_exactly_like_a_missing_ids(store: Store,
+                                                                                  live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        assert "/organisations/test:other/edit" not in (await client.get("/organisations/test:other")).text
+        for path in ("edit", "services/new"):
+            missing = await client.get(f"/organisations/test:nowhere/{path}")
+            assert missing.status_code == 404
+            for other in ("other", "hidden"):
+                theirs = await client.get(f"/organisations/test:{other}/{path}")
+                assert theirs.status_code == 404
+                assert theirs.text.replace(f"test:{other}", "test:X") == missing.text.replace("test:nowhere", "test:X")
+        data = {"csrf": csrf, "name": "Taken over", "revision": "1", "visibility": "public",
+                "type": "emergency-grant", "link_type": "REFERS_TO", "other": "test:fund"}
+        for path in ("edit", "services/new", "links/new", "links/edit", "links/remove"):
+            missing = await client.post(f"/organisations/test:nowhere/{path}", data=data)
+            theirs = await client.post(f"/organisations/test:other/{path}", data=data)
+            assert missing.status_code == theirs.status_code == 404, path
+            assert theirs.text.replace("test:other", "test:X") == missing.text.replace("test:nowhere", "test:X")
+        assert (await store.organisation(STEWARD, "test:other")).name == "Other Group"
+        assert (await store.services_of(STEWARD, ["test:other"]))["test:other"] == []
+        assert await store.links_of(STEWARD, ["test:other"], "out") == []
+    async with httpx.AsyncClient(base_url=live_server.url) as anonymous:
+        assert (await anonymous.get("/organisations/test:fund/edit")).status_code == 404
+
+
+async def test_a_form_without_its_csrf_value_is_refused_and_writes_nothing(store: Store,
+                                                                          live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
+        for value in (None, "0" * 32):
+            forged = {k: v for k, v in typed.items() if k != "csrf"} | ({"csrf": value} if value else {})
+            answer = await client.post("/organisations/test:fund/edit", data={**forged, "name": "Forged"})
+            assert answer.status_code == 403 and "did not come from a page of this directory" in answer.text
+            new = await client.post("/organisations/test:fund/services/new", data={
+                **forged, "name": "Forged", "type": "emergency-grant", "visibility": "public"})
+            link = await client.post("/organisations/test:fund/links/new", data={
+                **forged, "link_type": "REFERS_TO", "other": "test:other"})
+            assert new.status_code == link.status_code == 403
+        assert (await store.organisation(STEWARD, "test:fund")).name == "Open Fund"
+        assert [s.name for s in (await store.services_of(STEWARD, ["test:fund"]))["test:fund"]] == [
+            "Emergency grants"]
+        assert await _links(store) == []
