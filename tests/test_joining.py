@@ -110,7 +110,30 @@ async def test_a_declined_request_lists_nothing_and_forgets_the_contact(store: S
     await store.join_requests.decline(STEWARD, request_id)
     decided = await store.join_requests.get(STEWARD, request_id)
     assert decided.status == "declined" and decided.contact == "" and decided.message == ""
+    assert decided.fields == {}  # nothing of what they typed is kept
     assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 0
+    # a decision is shown for a while, then deleted
+    await store.graph.write("MATCH (r:JoinRequest {id: $id}) SET r.decided_at = '2020-01-01T00:00:00.000000Z'",
+                            id=request_id)
+    assert await store.join_requests.list(STEWARD) == []
+    with pytest.raises(NotFound):
+        await store.join_requests.get(STEWARD, request_id)
+
+
+async def test_asks_at_once_from_one_client_pass_the_bound_no_more_than_one_at_a_time(store: Store) -> None:
+    vocab = await store.vocabulary()
+    outcomes = await asyncio.gather(*(store.join_requests.ask(
+        Asked({"name": f"Group {n}", "kind": "local-group"}, CONTACT), "10.0.0.3", vocab) for n in range(6)),
+        return_exceptions=True)
+    assert sum(isinstance(o, str) for o in outcomes) == joining.PER_CLIENT
+    assert all(isinstance(o, TooMany) for o in outcomes if not isinstance(o, str))
+
+
+def test_an_ipv6_client_is_bounded_by_its_network_not_each_address() -> None:
+    assert joining._network("2001:db8:1:2::1") == joining._network("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert joining._network("2001:db8:1:3::1") != joining._network("2001:db8:1:2::1")
+    assert joining._network("::ffff:10.0.0.1") == joining._network("10.0.0.1") == "10.0.0.1"
+    assert joining._network("unknown") == "unknown"
 
 
 async def test_asking_is_bounded_per_client_in_all_and_in_size(store: Store, live_server: LiveServer,
@@ -165,6 +188,38 @@ async def test_a_steward_uploads_a_bad_file_sees_every_problem_and_nothing_is_wr
     async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {member}"}) as other:
         refused = await other.post("/stewards/import", files={"files": ("orgs.csv", good, "text/csv")})
         assert refused.status_code == 404 and (await other.get("/stewards")).status_code == 404
+
+
+async def test_a_form_another_site_sent_is_refused_signed_in_or_not(store: Store, live_server: LiveServer) -> None:
+    """Another site cannot sign a browser in as someone else, sign it out, or ask to join from it."""
+    _, member = await store.tokens.create("steward", None, "theirs")
+    async with httpx.AsyncClient(base_url=live_server.url) as browser:
+        for header in ({"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"},
+                       {"Origin": "null", "Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}):
+            signed = await browser.post("/sign-in", data={"token": member}, headers=header)
+            assert signed.status_code == 403 and "pd_session" not in signed.headers.get("set-cookie", ""), header
+            joined = await browser.post("/join", data=ASKED, headers=header)
+            assert joined.status_code == 403, header
+        assert not await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")
+        own = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}  # what a browser sends from our pages
+        assert (await browser.post("/sign-in", data={"token": member}, headers=own)).status_code == 303
+        # numbers a person could not have typed in our forms are refused, not a server error
+    async with httpx.AsyncClient(base_url=live_server.url) as odd:
+        for expiry in (b"\xb2\xb2", b"9" * 5000):  # "²²" read as latin-1 is digits to str.isdigit
+            answer = await odd.get("/", headers=[(b"cookie", b"pd_session=" + expiry + b"." + member.encode())])
+            assert answer.status_code == 200 and "Sign in" in answer.text
+
+
+async def test_an_upload_sent_in_chunks_is_refused_before_it_is_read(store: Store, live_server: LiveServer) -> None:
+    async with _steward(store, live_server) as (client, csrf):
+        body = (b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + csrf.encode() + b"\r\n--b--\r\n")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield body
+
+        sent = await client.post("/stewards/import", content=chunks(),
+                                 headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert sent.status_code == 400 and "size was not given" in sent.text
 
 
 async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, live_server: LiveServer) -> None:

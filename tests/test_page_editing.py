@@ -175,8 +175,11 @@ async def test_a_member_adds_changes_and_removes_a_link(store: Store, live_serve
         csrf = await _signed_in(client, tokens["fund"])
         form = (await client.get("/organisations/test:fund/edit")).text
         assert "Refers people to" in form and "Vouches for" in form  # the kinds it may add, as people read them
-        added = await client.post("/organisations/test:fund/links/new", data={
-            "csrf": csrf, "link_type": "REFERS_TO", "other": "test:other", "trust": "0.5", "formal": "yes"})
+        asked = {"csrf": csrf, "link_type": "REFERS_TO", "other": "test:other", "trust": "0.5", "formal": "yes"}
+        unchosen = await client.post("/organisations/test:fund/links/new", data=asked)
+        assert unchosen.status_code == 400 and "choose who may see it" in unchosen.text  # never public by default
+        assert await _links(store) == []
+        added = await client.post("/organisations/test:fund/links/new", data={**asked, "visibility": "network"})
         assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund"
         [made] = await _links(store)
         assert (made.type, made.target, made.visibility) == ("REFERS_TO", "test:other", Visibility.NETWORK)
@@ -217,20 +220,21 @@ async def test_a_member_adds_changes_and_removes_a_link(store: Store, live_serve
         removed = await client.post("/organisations/test:fund/links/remove", data={**which, "revision": fresh})
         assert removed.status_code == 303 and await _links(store) == []
 
-        vouch = await client.post("/organisations/test:fund/links/new",
-                                  data={"csrf": csrf, "link_type": "VETTED_BY", "other": "test:other"})
+        vouch = await client.post("/organisations/test:fund/links/new", data={
+            "csrf": csrf, "link_type": "VETTED_BY", "other": "test:other", "visibility": "network"})
         assert vouch.status_code == 303  # it vouches for the other: the link points at the vetter
         assert [(x.type, x.source) for x in await store.links_of(STEWARD, ["test:fund"], "in")] == [
             ("VETTED_BY", "test:other")]
 
         unpaid = await client.post("/organisations/test:fund/links/new", data={
-            "csrf": csrf, "link_type": "FUNDS", "other": "test:other", "amount": "5000", "year": "2027"})
+            "csrf": csrf, "link_type": "FUNDS", "other": "test:other", "amount": "5000", "year": "2027",
+            "visibility": "restricted"})
         assert unpaid.status_code == 400 and "Currency (ISO code)" in unpaid.text
         assert "is required with an amount" in unpaid.text and await _links(store) == []
         to_hidden = await client.post("/organisations/test:fund/links/new", data={
-            "csrf": csrf, "link_type": "PARTNERS_WITH", "other": "test:hidden"})
+            "csrf": csrf, "link_type": "PARTNERS_WITH", "other": "test:hidden", "visibility": "network"})
         to_missing = await client.post("/organisations/test:fund/links/new", data={
-            "csrf": csrf, "link_type": "PARTNERS_WITH", "other": "test:nowhere"})
+            "csrf": csrf, "link_type": "PARTNERS_WITH", "other": "test:nowhere", "visibility": "network"})
         assert to_hidden.status_code == to_missing.status_code == 400
         assert "The other organisation" in to_hidden.text and "Hidden Shelter" not in to_hidden.text
         assert to_hidden.text.replace("test:hidden", "test:X") == to_missing.text.replace("test:nowhere", "test:X")

@@ -60,7 +60,7 @@ async def _session(connection: HTTPConnection, store: Store) -> tuple[Viewer, st
     """The viewer a session cookie names, and the CSRF value its forms carry; anonymous without one."""
     value = connection.cookies.get(SESSION, "")
     expires, _, token = value.partition(".")
-    if not token or not expires.isdigit() or int(expires) < time.time():
+    if not token or not (expires.isascii() and expires.isdigit() and len(expires) <= 12) or int(expires) < time.time():
         return ANONYMOUS, None
     viewer = await store.tokens.viewer(token)
     return (viewer, csrf_of(token)) if viewer is not None else (ANONYMOUS, None)

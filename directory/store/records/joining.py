@@ -7,14 +7,17 @@ row would be so that approving it cannot fail on its content, plus how a steward
 
 Anyone may ask, so asking is bounded: `PER_CLIENT` requests a day from one client, and at most
 `PENDING_MAX` waiting in all. The client is kept only as a keyed hash (`JoinKey`, one random key per
-store, shared by every app process), and only while its request waits: a decision erases it, with
-the contact and the message, so a decided request keeps nothing the organisation's record does not.
+store, shared by every app process; an IPv6 client by its /64), and only while its request waits.
+A decision erases it with everything the requester typed: a declined request keeps only that it
+was declined, when and by whom; an approved one its name and the record it made. Decided requests
+are deleted after `KEPT_DAYS`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +34,7 @@ from directory.store.records.edits import new_id
 
 PER_CLIENT = 3  # requests a day from one client
 PENDING_MAX = 200  # requests waiting for a steward, from everyone
+KEPT_DAYS = 30  # a decided request is shown, then deleted
 # What a request asks to be listed as: the organisation's fields an import row carries.
 RECORD_FIELDS = ("name", "kind", "visibility", "country", "languages", "website", "description")
 # What it adds for the steward only: how to reach them, and why they ask.
@@ -41,7 +45,12 @@ MERGE (k:JoinKey {name: 'clients'})
 ON CREATE SET k.value = $value
 RETURN k.value AS value
 """)
+# The first SET takes the key's write lock, so asks are counted one at a time: two at once cannot
+# both pass a bound.
 ASK = cypher("joining.ask", """
+MATCH (k:JoinKey {name: 'clients'})
+SET k.asked_at = $now
+WITH k
 OPTIONAL MATCH (mine:JoinRequest {client: $client}) WHERE mine.created_at > $since
 WITH count(mine) AS mine
 OPTIONAL MATCH (waiting:JoinRequest {status: 'pending'})
@@ -54,6 +63,10 @@ RETURN r.id AS id
 COUNTS = cypher("joining.counts", """
 OPTIONAL MATCH (mine:JoinRequest {client: $client}) WHERE mine.created_at > $since
 RETURN count(mine) AS mine
+""")
+FORGET = cypher("joining.forget", """
+MATCH (r:JoinRequest) WHERE r.status <> 'pending' AND r.decided_at < $since
+DELETE r
 """)
 LIST = cypher("joining.list", """
 MATCH (r:JoinRequest) WHERE r.status = 'pending' OR r.decided_at > $since
@@ -69,7 +82,9 @@ MATCH (r:JoinRequest {id: $id})
 SET r.deciding = $now
 WITH r WHERE r.status = 'pending'
 SET r.status = $status, r.decided_at = $now, r.decided_by = $by, r.organisation = $organisation
-REMOVE r.client, r.contact, r.message, r.deciding
+REMOVE r.client, r.contact, r.message, r.deciding, r.kind, r.visibility, r.country, r.languages, r.website,
+       r.description
+SET r.name = CASE WHEN $status = 'approved' THEN r.name ELSE null END
 RETURN r.id AS id
 """)
 
@@ -113,6 +128,20 @@ class Asked:
     message: str = ""
 
 
+def _network(client: str) -> str:
+    """Who asks, as far as a bound can tell: an IPv6 address by its /64 (one household or
+    server has all of it), any other as it is."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _steward(viewer: Viewer, what: str = "") -> None:
     if viewer.role != "steward":
         raise NotFound("join request", what)
@@ -143,7 +172,7 @@ class JoinRequests:
         if self._key is None:
             rows = await self.graph.write(KEY, value=secrets.token_hex(32))
             self._key = bytes.fromhex(rows[0]["value"])
-        return hmac.new(self._key, client.encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(self._key, _network(client).encode(), hashlib.sha256).hexdigest()[:32]
 
     async def ask(self, asked: Asked, client: str, vocab: Vocabulary) -> str:
         """Keep a request for the stewards; its id. Refused (naming each field) or TooMany: nothing kept."""
@@ -167,9 +196,11 @@ class JoinRequests:
         return str(rows[0]["id"])
 
     async def list(self, viewer: Viewer) -> list[JoinRequest]:
-        """Waiting requests, and those decided in the last 30 days (stewards only)."""
+        """Waiting requests, and those decided in the last 30 days (stewards only); older decisions
+        are deleted here, so a decided request is gone within 30 days of the next look."""
         _steward(viewer)
-        since = store_time(datetime.now(UTC) - timedelta(days=30))
+        since = store_time(datetime.now(UTC) - timedelta(days=KEPT_DAYS))
+        await self.graph.write(FORGET, since=since)
         return [_request(r["r"]) for r in await self.graph.read(LIST, since=since)]
 
     async def get(self, viewer: Viewer, request_id: str) -> JoinRequest:

@@ -66,7 +66,7 @@ async def read(request: Request) -> Typed:
     # browsers send a text's lines with CR LF
     values = {k: "\n".join(sorted(v) if len(v) > 1 else v).replace("\r\n", "\n") for k, v in form.items()}
     given = values.pop("revision", "")
-    return Typed(values, form, int(given) if given.isdigit() else 0)
+    return Typed(values, form, forms.digits(given) or 0)
 
 
 async def organisation(store: Store, viewer: Viewer, record_id: str) -> Organisation | None:

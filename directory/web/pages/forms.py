@@ -1,14 +1,18 @@
-"""Reading a page's form: bounded, and, for a signed-in browser, only with the CSRF value it was given.
+"""Reading a page's form: bounded, posted from our own pages, and, for a signed-in browser, only
+with the CSRF value it was given.
 
-Every POST the pages take comes through `read`. A page signed in by its session cookie put
-`csrf` in each of its forms (`auth.csrf_of`); a form without it, or with another, is refused
-before anything is read from the store or written to it.
+Every POST the pages take comes through `read` or `read_upload`. A page signed in by its session
+cookie put `csrf` in each of its forms (`auth.csrf_of`); a form without it, or with another, is
+refused before anything is read from the store or written to it. A form a browser says came from
+another site (`Sec-Fetch-Site`, `Origin`) is refused too, signed in or not: otherwise another site
+could sign a browser in as someone else (its later edits would go to that someone's records), sign
+it out, or send requests to join from its visitors' addresses.
 """
 
 from __future__ import annotations
 
 import hmac
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 
@@ -26,7 +30,32 @@ class Unreadable(BadArgument):
     """A form too long, or with too many fields, to be read: refused whole, before any of it is used."""
 
 
+def digits(value: str, most: int = 12) -> int | None:
+    """A whole number typed as ASCII digits (`"²".isdigit()` is true too), or None."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= most else None
+
+
+def _same_site(request: Request) -> None:
+    """Refuse a form a browser says another site sent. Browsers send `Sec-Fetch-Site`; older ones
+    only `Origin`, which our pages' `Referrer-Policy: no-referrer` turns into "null" even for our own
+    forms, so it is read only when it names a site: a proxy keeps the Host the browser asked for,
+    which is what it names. Clients that are not browsers send neither."""
+    fetched = request.headers.get("sec-fetch-site")
+    if fetched is not None:
+        if fetched not in ("same-origin", "none"):
+            raise Forged()
+        return
+    origin = request.headers.get("origin", "null")
+    if origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise Forged()
+
+
+def _csrf_matches(expected: str | None, given: str) -> bool:
+    return expected is None or hmac.compare_digest(expected.encode(), given.encode())
+
+
 async def read(request: Request) -> dict[str, list[str]]:
+    _same_site(request)
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -37,28 +66,25 @@ async def read(request: Request) -> dict[str, list[str]]:
     except ValueError:
         raise Unreadable("form", f"has more than {MAX_FIELDS} fields") from None
     out = {k: [v.strip() for v in values if v.strip()] for k, values in fields.items()}
-    expected = request.scope.get("csrf")
-    if expected is not None and not hmac.compare_digest(expected, (out.pop("csrf", None) or [""])[0]):
+    if not _csrf_matches(request.scope.get("csrf"), (out.pop("csrf", None) or [""])[0]):
         raise Forged()
-    out.pop("csrf", None)
     return out
 
 
 async def read_upload(request: Request, max_bytes: int,
                       max_files: int) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
     """A multipart form's fields and files (name, content), within `max_bytes` in all, its CSRF value
-    checked before any file is handed back. A body without a stated length is refused: the
-    server then holds the client to that length."""
-    stated = request.headers.get("content-length", "")
-    if not stated.isdigit() or int(stated) > max_bytes:
+    checked before any file is handed back. A body without a stated length, or sent in chunks, is
+    refused: the server then holds the client to the length it stated."""
+    _same_site(request)
+    stated = digits(request.headers.get("content-length", ""))
+    if stated is None or stated > max_bytes or "transfer-encoding" in request.headers:
         raise BadArgument("file", f"is larger than {max_bytes // (1024 * 1024)} MB, or its size was not given")
     form = await request.form(max_files=max_files, max_fields=20)
     try:
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-        expected = request.scope.get("csrf")
-        if expected is not None and not hmac.compare_digest(expected, fields.pop("csrf", "")):
+        if not _csrf_matches(request.scope.get("csrf"), fields.pop("csrf", "")):
             raise Forged()
-        fields.pop("csrf", None)
         files = [(f.filename or "upload.csv", await f.read()) for _, f in form.multi_items() if not isinstance(f, str)]
     finally:
         await form.close()

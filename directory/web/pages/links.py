@@ -168,6 +168,9 @@ async def add(request: Request) -> Response:
     if ref is None:
         return _page(request, organisation, typed.values, 400, item=None,
                      problems=[("link_type", "choose the kind of link")])
+    if not typed.values.get("visibility"):  # a new link is as visible as someone chose, never by default
+        return _page(request, organisation, typed.values, 400, item=None,
+                     problems=[("visibility", "choose who may see it")])
     try:
         await opened.store.save_link(opened.viewer, _edit(ref, typed), None)
     except EditRefused as refused:
