@@ -72,6 +72,11 @@ async def test_a_hidden_organisations_page_is_the_missing_ones(store: Store, liv
     assert hidden.text.replace("test:hidden", "test:nothing") == missing.text
     assert {k: v for k, v in hidden.headers.items() if k not in ("date", "content-length")} == {
         k: v for k, v in missing.headers.items() if k not in ("date", "content-length")}
+    # and every other address, with a hidden record under it or not, is that same page
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for path in ("/organisations/test:hidden/links/x", "/organisations/test:nothing/x", "/no/such/page"):
+            other = await client.get(path)
+            assert other.status_code == 404 and other.text.replace(path, "/organisations/test:nothing") == missing.text
 
 
 async def test_pages_load_nothing_from_elsewhere_and_are_never_kept(store: Store, live_server: LiveServer) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page
 
+from directory.domain.viewer import STEWARD
 from directory.exchange import demo
-from directory.store import Store
+from directory.store import Asked, Edit, Store
 from tests.browser import chromium, visit
 from tests.conftest import LiveServer
 
@@ -78,6 +79,86 @@ async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, 
             await page.context.close()
 
 
+async def test_a_member_edits_a_service_through_a_conflict(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    _, member = await store.tokens.create("member", "test:front-line-defenders", "FLD desk")
+    async with chromium() as browser:
+        seen = await visit(browser, live_server.url + "/sign-in", wait_for="form")
+        page = seen.page
+        try:
+            await page.fill("#f-token", member)
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("text=Signed in as a member")
+            await page.goto(live_server.url + "/organisations/test:front-line-defenders")
+            await page.click("a[href='/services/test:fld-emergency-line/edit']")
+            await page.wait_for_selector("#e-hours")
+            await page.fill("#e-hours", "24/7, also on holidays")
+            # meanwhile a steward changes the same service
+            found = (await store.services_by_id(STEWARD, ["test:fld-emergency-line"]))["test:fld-emergency-line"]
+            assert found.provenance is not None
+            await store.save_service(STEWARD, Edit({"id": found.id, "hours": "night shifts only"}),
+                                     found.provenance.revision)
+            await page.click("form button[type=submit] >> text=Save")
+            await page.wait_for_selector("text=It says now")
+            table = await page.inner_text("table")
+            assert "night shifts only" in table and "24/7, also on holidays" in table
+            assert await page.input_value("#e-hours") == "24/7, also on holidays"  # what they typed is kept
+            await _done(page, "edit-conflict")
+            await page.click("form button[type=submit] >> text=Save")
+            await page.wait_for_selector("h1 >> text=Front Line Defenders")
+            saved = (await store.services_by_id(STEWARD, [found.id]))[found.id]
+            assert saved.hours == "24/7, also on holidays"
+            # the conflict page's own status (409) is the only thing the browser reports
+            assert not seen.outside and all("409" in e for e in seen.errors), (seen.outside, seen.errors)
+        finally:
+            await page.context.close()
+
+
+async def test_a_steward_approves_a_request_and_uploads_a_bad_file(store: Store, live_server: LiveServer,
+                                                                   tmp_path: Path) -> None:
+    await demo.load(store)
+    _, steward = await store.tokens.create("steward", None, "desk")
+    bad = tmp_path / "organisations.csv"
+    bad.write_text("Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:new-one,,local-group\n", encoding="utf-8")
+    async with chromium() as browser:
+        seen = await visit(browser, live_server.url + "/join", wait_for="form")
+        page = seen.page
+        try:
+            # an organisation asks to be listed, without signing in
+            await page.fill("#j-name", "Colectivo Luna")
+            await page.select_option("#j-kind", "local-group")
+            await page.select_option("#j-country", "HN")
+            await page.fill("#j-contact", "signal +00 111 222 333")
+            await page.click("form button[type=submit]")
+            await page.wait_for_selector("h1 >> text=Request sent")
+            # a steward signs in, finds it on the desk and approves it
+            await page.goto(live_server.url + "/sign-in")
+            await page.fill("#f-token", steward)
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("text=Signed in as a steward")
+            await page.goto(live_server.url + "/stewards")
+            await page.click("text=Colectivo Luna")
+            await page.wait_for_selector("text=signal +00 111 222 333")
+            await page.click("button >> text=Approve and list it")
+            await page.wait_for_selector("h1 >> text=Listed")
+            assert await page.locator("code").count() == 1  # the member token, shown once
+            await page.click("text=Open its page")
+            await page.wait_for_selector("h1 >> text=Colectivo Luna")
+            # then uploads a file with a mistake, and reads where it is
+            await page.goto(live_server.url + "/stewards/import")
+            await page.set_input_files("#i-files", str(bad))
+            await page.click("form button[type=submit] >> text=Import")
+            await page.wait_for_selector("text=Nothing was written")
+            report = await page.inner_text("table")
+            assert "organisations.csv" in report and "3" in report and "name" in report
+            await _done(page, "import-errors")
+            assert not await store.organisations_by_id(STEWARD, ["test:new-one"])
+            # the report page's own status (400) is the only thing the browser reports
+            assert not seen.outside and all("400" in e for e in seen.errors), (seen.outside, seen.errors)
+        finally:
+            await page.context.close()
+
+
 async def test_the_arabic_pages_read_right_to_left(store: Store, live_server: LiveServer) -> None:
     await demo.load(store)
     async with chromium() as browser:
@@ -134,7 +215,7 @@ async def test_every_page_passes_axe_core_with_no_serious_or_critical_violation(
                 assert not bad, (label, bad)
 
             for path in ("/", "/?lang=ar", "/organisations/test:front-line-defenders", "/taxonomy", "/partners",
-                         "/gaps", "/referrals", "/maps", "/sign-in", "/organisations/test:nothing"):
+                         "/gaps", "/referrals", "/maps", "/sign-in", "/join", "/organisations/test:nothing"):
                 await page.goto(live_server.url + path)
                 await check(path)
             await page.goto(live_server.url + "/")
@@ -148,5 +229,24 @@ async def test_every_page_passes_axe_core_with_no_serious_or_critical_violation(
             await page.click("form.filters button[type=submit]")
             await page.wait_for_selector("table")
             await check("gap matrix")
+            await page.goto(live_server.url + "/join")
+            await page.click("form button[type=submit]")  # the browser's own checks stop it: still the form
+            await page.evaluate("document.querySelector('form').noValidate = true")
+            await page.click("form button[type=submit]")
+            await page.wait_for_selector(".problem")
+            await check("join problems")
+            _, steward = await store.tokens.create("steward", None, "axe")
+            await page.goto(live_server.url + "/sign-in?lang=en")
+            await page.fill("#f-token", steward)
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("form[action='/sign-out']")
+            vocab = await store.vocabulary()
+            asked = await store.join_requests.ask(Asked({"name": "Colectivo Luna", "kind": "local-group",
+                                                         "country": "HN"}, "signal +00 1"), "10.9.9.9", vocab)
+            for path in ("/stewards", "/stewards/import", f"/stewards/requests/{asked}",
+                         "/services/test:fld-grants/edit", "/organisations/test:front-line-defenders/edit",
+                         "/organisations/test:front-line-defenders/services/new"):
+                await page.goto(live_server.url + path)
+                await check(path)
         finally:
             await context.close()
