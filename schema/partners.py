@@ -1,4 +1,5 @@
-"""`findPartners`: organisations that offer what an organisation lacks, ranked with the reasons."""
+"""`findPartners`: organisations that offer what an organisation (or a group saying where and what it
+needs) lacks, ranked with the reasons."""
 
 from __future__ import annotations
 
@@ -56,12 +57,16 @@ class PartnerQuery:
     @strawberry.field(description=(
         "Organisations offering what an organisation (the viewer's own by default) lacks or asks for, reaching "
         "its country (or within `radiusKm` of its published point), serving its defender groups, sharing a "
-        f"language, not yet partnered; best first, at most {partners.MAX_FIRST}."))
+        f"language, not yet partnered; best first, at most {partners.MAX_FIRST}. Without an organisation, "
+        "`country` and `serviceTypes` say where and what is needed (a group not yet in the directory can ask). "
+        "`language` and `group` narrow to partners that speak it and serve it."))
     async def find_partners(self, info: Info[Context, None], organisation: strawberry.ID | None = None,
                             service_types: list[str] | None = None, country: str | None = None,
-                            radius_km: float | None = None, first: int = 10) -> list[PartnerMatch]:
+                            radius_km: float | None = None, first: int = 10, language: str | None = None,
+                            group: str | None = None) -> list[PartnerMatch]:
         question = partners.PartnerQuestion(
             organisation=record_id_of(str(organisation), "Organisation") if organisation else None,
-            service_types=service_types, country=country, radius_km=radius_km, first=first)
+            service_types=service_types, country=country, radius_km=radius_km, first=first, language=language,
+            group=group)
         found = await partners.find_partners(info.context.store, info.context.viewer, question)
         return [PartnerMatch.of(p) for p in found]

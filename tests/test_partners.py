@@ -1,9 +1,15 @@
-"""Finding partners on a hand-built directory: who qualifies, who does not and why, each score part."""
+"""Finding partners on a hand-built directory: who qualifies, who does not and why, each score part;
+for an organisation, and for a group that says only where and what it needs."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import re
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
 from directory.domain import places
@@ -12,7 +18,9 @@ from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs.partners import WEIGHTS, PartnerQuestion, find_partners
 from directory.jobs.rules import today
 from directory.store import Store
+from tests.conftest import LiveServer
 from tests.helpers import Api, load, org, service
+from tests.test_cli import run
 
 pytestmark = pytest.mark.anyio
 
@@ -107,7 +115,7 @@ async def test_what_each_role_sees(store: Store) -> None:
                           (PartnerQuestion("test:me", ASKED, radius_km=0), "radiusKm"),
                           (PartnerQuestion("test:y", ASKED, radius_km=50), "radiusKm"),
                           (PartnerQuestion("test:me", ASKED, first=0), "first"),
-                          (PartnerQuestion(None, ASKED), "organisation"),
+                          (PartnerQuestion(None, ASKED), "country"),  # nobody asks: say where
                           (PartnerQuestion("test:me", ASKED, country="XX"), "country")):
         with pytest.raises(BadArgument) as error:
             await find_partners(store, ANONYMOUS if bad.organisation is None else ME, bad)
@@ -127,4 +135,109 @@ async def test_through_graphql_as_a_member(store: Store, api: Api) -> None:
     assert data[1]["services"] == [{"recordId": "test:y-dig"}, {"recordId": "test:y-psy"}]
     assert data[0]["breakdown"]["networks"] == 1.0
     anonymous = await api.gql(QUERY, None, types=ASKED)
-    assert "organisation" in anonymous["errors"][0]["message"]  # the public must say which organisation
+    assert anonymous["errors"][0]["message"].startswith("country: ")  # the public names one, or says where
+
+
+# A group not in the directory asks by where and what it needs: `me` is not asking now, so `p` (its
+# partner) and `g` (journalists only, where `me` serves women) qualify; `z` speaks French.
+NOBODY = PartnerQuestion(service_types=ASKED, country="CO")
+
+
+async def test_without_an_organisation_where_and_what_rank_the_partners_with_reasons(store: Store) -> None:
+    await seed(store)
+    found = await find_partners(store, ANONYMOUS, NOBODY)
+    assert [p.organisation for p in found] == ["test:y", "test:x", "test:g", "test:p", "test:z"]
+    y, x = found[:2]
+    # nothing of the asker's own to weigh: no network, no point to measure from, no language asked
+    assert y.parts == {"complementarity": round(2 / 3, 4), "coverage": 0.5, "distance": 0.5, "networks": 0.0,
+                       "language": 0.5, "response": 0.8, "freshness": 1.0}
+    assert x.parts["coverage"] == 1.0 and x.distance_km is None and x.score == 0.5
+    assert y.score == round(sum(WEIGHTS[k] * v for k, v in y.parts.items()), 4) == 0.555
+    assert y.reasons[:2] == ["offers digital-security, psychosocial-support", "reaches CO remotely"]
+    assert "delivers in CO" in x.reasons and not any(r.startswith(("in common", "speaks")) for r in x.reasons)
+    # what the viewer may not see stays out: the restricted `h` only for a steward
+    assert "test:h" not in [p.organisation for p in found]
+    assert "test:h" in [p.organisation for p in await find_partners(store, STEWARD, NOBODY)]
+
+
+async def test_without_an_organisation_language_and_group_narrow(store: Store) -> None:
+    await seed(store)
+    english = await find_partners(store, ANONYMOUS, PartnerQuestion(None, ASKED, "CO", language="EN"))
+    assert [p.organisation for p in english] == ["test:y"]  # the only one speaking English; ISO 639-1 read
+    assert english[0].parts["language"] == 1.0 and "speaks en" in english[0].reasons
+    spanish = await find_partners(store, ANONYMOUS, PartnerQuestion(None, ASKED, "CO", language="spa"))
+    assert [p.organisation for p in spanish] == ["test:y", "test:x", "test:g", "test:p"]  # not the French z
+    women = await find_partners(store, ANONYMOUS, PartnerQuestion(None, ASKED, "CO", group="women"))
+    assert [p.organisation for p in women] == ["test:y", "test:x", "test:p", "test:z"]  # g serves journalists
+    journalists = await find_partners(store, ANONYMOUS, PartnerQuestion(None, ASKED, "CO", group="journalists"))
+    assert "test:g" in [p.organisation for p in journalists]  # the others are open to all
+
+
+async def test_with_an_organisation_language_and_group_narrow_on_top_of_its_own(store: Store) -> None:
+    await seed(store)
+    await load(store, [org("w", **{"#org+lang": "es"})],
+               [service("w-psy", "w", "psychosocial-support", **{"#group+code": "women"})])
+    assert [p.organisation for p in await find_partners(store, ME, PartnerQuestion(service_types=ASKED))] == [
+        "test:x", "test:y", "test:w"]
+    english = await find_partners(store, ME, PartnerQuestion(service_types=ASKED, language="en"))
+    assert [p.organisation for p in english] == ["test:y"]
+    journalists = await find_partners(store, ME, PartnerQuestion(service_types=ASKED, group="journalists"))
+    # w serves only women, g only journalists (and me serves women): both groups must be served
+    assert [p.organisation for p in journalists] == ["test:x", "test:y"]
+
+
+async def test_without_an_organisation_the_missing_argument_is_named(store: Store) -> None:
+    await seed(store)
+    for bad, argument in ((PartnerQuestion(service_types=ASKED), "country"),
+                          (PartnerQuestion(country="CO"), "serviceTypes"),
+                          (PartnerQuestion(), "serviceTypes"),
+                          (PartnerQuestion(service_types=ASKED, radius_km=100), "radiusKm"),
+                          (PartnerQuestion(None, ASKED, "CO", language="klingonish"), "language"),
+                          (PartnerQuestion(None, ASKED, "CO", group="cooks"), "group")):
+        with pytest.raises(BadArgument) as error:
+            await find_partners(store, ANONYMOUS, bad)
+        assert error.value.argument == argument, bad
+        assert "organisation" in error.value.reason or argument in ("language", "group")
+
+
+ASKING = """query($types: [String!], $language: String, $group: String) {
+  findPartners(serviceTypes: $types, country: "CO", language: $language, group: $group) {
+    organisationId breakdown { networks distance language } reasons } }"""
+
+
+async def test_graphql_and_the_cli_give_the_same_partners_without_an_organisation(
+        store: Store, api: Api, data_dir: Path, tmp_path: Path) -> None:
+    await seed(store)
+    shown = (await api.data(ASKING, None, types=ASKED, language="es", group="women"))["findPartners"]
+    ids = [p["organisationId"] for p in shown]
+    assert ids == ["test:y", "test:x", "test:p"]
+    assert shown[0]["breakdown"] == {"networks": 0.0, "distance": 0.5, "language": 1.0}
+    assert "speaks es" in shown[0]["reasons"]
+    answer = tmp_path / "partners.csv"
+    await asyncio.to_thread(run, "partners", "--country", "CO", "--service-types", ",".join(ASKED),
+                            "--language", "es", "--group", "women", "--csv", str(answer), data=data_dir)
+    lines = answer.read_text().splitlines()
+    assert [row["Id"] for row in csv.DictReader(lines[:1] + lines[2:])] == ids  # the HXL tags on line 2
+
+
+async def test_the_page_asks_without_an_organisation(store: Store, live_server: LiveServer) -> None:
+    await seed(store)
+    _, token = await store.tokens.create("member", "test:me")
+    ask = {"organisation": "", "serviceTypes": ASKED, "country": "CO", "language": "es", "group": "women"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        form = await client.get("/partners")
+        assert "or leave empty and say where and what you need" in form.text
+        assert '<select id="f-language" name="language">' in form.text and '<option value="es">' in form.text
+        assert '<select id="f-group" name="group">' in form.text and '<option value="women">' in form.text
+        answer = await client.post("/partners", data=ask)
+        missing = await client.post("/partners", data={**ask, "country": ""})
+        member = await client.post("/partners", data={"organisation": "", "serviceTypes": ASKED},
+                                   headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    names = re.findall(r"<tr><td><bdi>\d+</bdi></td><td><bdi>(.*?)</bdi></td>", answer.text)
+    assert names == ["Y", "X", "P"]
+    assert '<option value="es" selected>' in answer.text and '<option value="women" selected>' in answer.text
+    assert missing.status_code == 400 and "country: is required without an organisation" in missing.text
+    # a signed-in member who leaves it empty asks as its own organisation: its partner p is left out
+    assert member.status_code == 200
+    assert re.findall(r"<tr><td><bdi>\d+</bdi></td><td><bdi>(.*?)</bdi></td>", member.text) == ["X", "Y"]

@@ -156,10 +156,13 @@ def add_verbs(sub: Any) -> None:
     common_flags(s)
     s.set_defaults(func=cmd_referrals)
 
-    s = verb(sub, "partners", "organisations that offer what an organisation lacks, best first",
+    s = verb(sub, "partners", "organisations that offer what an organisation lacks, best first; without an "
+             "organisation, what a group needs where it works",
              "directory partners --as local:fict-kampala-legal --service-types medical-care --first 4",
              "directory partners --organisation local:fict-kampala-legal --radius-km 500 --audience all "
-             "--csv partners.csv")
+             "--csv partners.csv",
+             "directory partners --country UG --service-types relocation-regional,medical-care --language en "
+             "--group women")
     _options(s, questions.PARTNERS)
     common_flags(s)
     s.set_defaults(func=cmd_partners)

@@ -114,10 +114,12 @@ GAPS = Asking("coverage gaps", GapQuestion, (
 ))
 PARTNERS = Asking("partners", PartnerQuestion, (
     Option("organisation", "organisation", "organisation", "the organisation looking for partners "
-           "(default: the asker's)"),
+           "(default: the asker's; without one, the country and service types are required)"),
     Option("serviceTypes", "service_types", "texts", "service type codes it asks for (default: all it lacks)"),
     Option("country", "country", "code", "where partners must reach (default: the organisation's country)"),
     Option("radiusKm", "radius_km", "float", "instead of a country: within this distance of its published point"),
     Option("first", "first", "int", "how many (default 10)"),
+    Option("language", "language", "text", "a language code the partner must speak"),
+    Option("group", "group", "text", "a defender group code the partner must serve"),
 ))
 QUESTIONS = {"referralPaths": REFERRALS, "coverageGaps": GAPS, "findPartners": PARTNERS}  # by GraphQL field

@@ -3,6 +3,10 @@ reaching a place or with a published point inside a box around one, as the viewe
 
 Distances use the published point only, never the recorded one, so a partner search cannot be used
 to locate an organisation more precisely than it publishes.
+
+The asker (`source`) is left out by id. A group not in the directory asks as nobody: `None` (or "")
+is read as "", which no record's id is, so it leaves nobody out; a null in `o.id <> $id` would be
+null for every row and leave every candidate out.
 """
 
 from __future__ import annotations
@@ -70,20 +74,25 @@ def _candidates(rows: list[dict[str, Any]], shown: Shown) -> list[Candidate]:
             for r in rows]
 
 
-async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str, types: list[str],
+def _asker(source: str | None) -> str:
+    """The id to leave out: the asker's, or "" (nobody's) when nobody asks."""
+    return source or ""
+
+
+async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str],
                    where: places.Place) -> list[Candidate]:
     """Organisations (not `source`) with a visible active service of these types reaching `where`."""
-    rows = await graph.read(IN_PLACE, id=source, types=types, areas=places.enclosing(where.code),
+    rows = await graph.read(IN_PLACE, id=_asker(source), types=types, areas=places.enclosing(where.code),
                             country=where.code if where.kind == "country" else None, **viewer.params)
     return _candidates(rows, shown)
 
 
-async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str, types: list[str], latitude: float,
+async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str], latitude: float,
                longitude: float, radius_km: float) -> list[Candidate]:
     """Organisations whose published point is within the box around a circle of `radius_km`;
     the caller measures the exact distance."""
     dlat = radius_km / 111.0
     dlon = radius_km / max(1.0, 111.0 * math.cos(math.radians(latitude)))
-    rows = await graph.read(NEAR, id=source, types=types, lat_min=latitude - dlat, lat_max=latitude + dlat,
+    rows = await graph.read(NEAR, id=_asker(source), types=types, lat_min=latitude - dlat, lat_max=latitude + dlat,
                             lon_min=longitude - dlon, lon_max=longitude + dlon, **viewer.params)
     return _candidates(rows, shown)

@@ -46,7 +46,7 @@ class Field:
 
     name: str
     label: str
-    widget: str  # service_type | service_types | country | group | organisation | order | number | text
+    widget: str  # service_type | service_types | country | group | language | organisation | order | number | text
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,12 @@ JOBS = {
     "partners": Job("/partners", "Find partners",
                     "Organisations that offer what yours lacks, where you work, best first, with the reasons.",
                     questions.PARTNERS,
-                    (Field("organisation", "Your organisation (its id, as on its page)", "organisation"),
+                    (Field("organisation", "Your organisation (its id, as on its page), or leave empty and say "
+                                           "where and what you need", "organisation"),
                      Field("serviceTypes", "Services you are looking for", "service_types"),
-                     Field("country", "Where", "country")), _partners),
+                     Field("country", "Where", "country"),
+                     Field("group", "Defenders served", "group"),
+                     Field("language", "Language", "language")), _partners),
     "gaps": Job("/gaps", "Coverage gaps",
                 "Where services are missing, weighted by need: the worst gaps first.",
                 questions.GAPS,
