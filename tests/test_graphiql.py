@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import re
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -13,13 +14,15 @@ from playwright.async_api import Page, Request
 
 from directory.store import Store
 from directory.web import graphiql
-from tests.browser import chromium, visit
+from tests.browser import VIEWPORT, chromium, visit
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.anyio
 
 TAXONOMY = "{ taxonomy { code } }"
 RESPONSE = "document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()"
+QUERY_EDITOR = "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror"
+AXE = Path(__file__).resolve().parent.parent / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _directives(policy: str) -> dict[str, str]:
@@ -151,3 +154,56 @@ async def test_graphiql_runs_a_query_offline_in_a_real_browser(store: Store, liv
             assert seen.errors == ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
         finally:
             await page.context.close()
+
+
+async def _serious_violations(page: Page) -> list[tuple[str, str, list[str]]]:
+    """axe-core's serious and critical findings on the page as it stands (npm, `make setup`)."""
+    await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in found["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+async def _label(page: Page, selector: str) -> str:
+    return str(await page.get_attribute(selector, "aria-label"))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_graphiql_passes_axe_core_with_no_serious_or_critical_violation(store: Store, live_server: LiveServer,
+                                                                             scheme: Literal["light", "dark"]) -> None:
+    """In either colour scheme, before and after a query (one that answers, one that fails), with
+    each dialog and side pane open and each editor tab shown. GraphiQL's editors are named by
+    start.js; the page's CSP forbids scripts, so this context alone bypasses it to let axe-core in."""
+    async with chromium() as browser:
+        context = await browser.new_context(bypass_csp=True, viewport=VIEWPORT,  # type: ignore[arg-type]
+                                            color_scheme=scheme)
+        page = await context.new_page()
+        try:
+            await page.goto(live_server.url + "/graphql")
+            await page.wait_for_selector(".graphiql-response .CodeMirror textarea[aria-label]", state="attached")
+            assert await _label(page, ".graphiql-query-editor textarea") == "GraphQL query"
+            assert await _label(page, ".graphiql-response textarea") == "Response"
+            assert await _label(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden) textarea") == "Headers"
+            assert await _serious_violations(page) == [], "before a query"
+            for query, answer in ((TAXONOMY, '"code"'), ("{ nothingHere }", '"errors"')):
+                await page.evaluate(f"{QUERY_EDITOR}.setValue({query!r})")
+                await page.click(".graphiql-execute-button")
+                assert answer in await _response_with(page, answer)
+                assert await _serious_violations(page) == [], query
+            for dialog in ("Open settings dialog", "Open short keys dialog"):
+                await page.click(f"button[aria-label='{dialog}']")
+                await page.wait_for_selector("[role=dialog]")
+                assert await _serious_violations(page) == [], dialog
+                await page.keyboard.press("Escape")
+                await page.wait_for_selector("[role=dialog]", state="detached")
+            for pane, content in (("Documentation Explorer", "a.graphiql-doc-explorer-type-name"),
+                                  ("History", ".graphiql-history-item")):
+                await page.click(f"button[aria-label='Show {pane}']")
+                await page.wait_for_selector(content)
+                assert await _serious_violations(page) == [], pane
+                await page.click(f"button[aria-label='Hide {pane}']")
+            await page.click(".graphiql-editor-tools button[data-name='variables']")
+            assert await _label(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden) textarea") == "Variables"
+            assert await _serious_violations(page) == [], "the variables pane"
+        finally:
+            await context.close()

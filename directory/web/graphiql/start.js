@@ -28,5 +28,39 @@
     storage: window.sessionStorage,
   };
 
-  ReactDOM.createRoot(document.getElementById("graphiql")).render(React.createElement(GraphiQL, props));
+  // GraphiQL's four editors are CodeMirror 5, which leaves two things for assistive technology undone:
+  // the hidden <textarea> a person types into has no name, and the scrolling pane of each editor cannot
+  // be reached with the keyboard. Each editor is told apart by its mode, not by where it sits.
+  var EDITOR_NAMES = {
+    "graphql": "GraphQL query",
+    "graphql-variables": "Variables",
+    "javascript": "Headers",
+    "graphql-results": "Response",
+  };
+
+  function setAttribute(element, name, value) {
+    if (element.getAttribute(name) !== value) element.setAttribute(name, value);
+  }
+
+  function nameEditors(root) {
+    root.querySelectorAll(".CodeMirror").forEach(function (element) {
+      var editor = element.CodeMirror;
+      var mode = editor && editor.getOption("mode");
+      var name = editor && EDITOR_NAMES[typeof mode === "string" ? mode : mode && mode.name];
+      if (!name) return;
+      setAttribute(editor.getInputField(), "aria-label", name);
+      // The pane scrolls with the arrow keys once it has the focus (CodeMirror gives it -1: mouse only).
+      var scroller = editor.getScrollerElement();
+      setAttribute(scroller, "tabindex", "0");
+      setAttribute(scroller, "role", "group");
+      setAttribute(scroller, "aria-label", name + " (scroll area)");
+    });
+  }
+
+  var root = document.getElementById("graphiql");
+  // The editors appear after the first render, and again when GraphiQL remounts them: label each one
+  // as it comes. Only child lists are watched, so the attributes set here wake no one.
+  new MutationObserver(function () { nameEditors(root); }).observe(root, { childList: true, subtree: true });
+
+  ReactDOM.createRoot(root).render(React.createElement(GraphiQL, props));
 })();
