@@ -43,7 +43,7 @@ async def test_the_home_page_finds_by_name_and_by_labels_with_terms_in_the_post_
         assert "<option value=\"HN\">Honduras</option>" in home.text
         found = await client.post("/", data={"text": "Opeen Fund"})  # a typo, as the API tolerates
         assert "Open Fund" in found.text and "Opeen" not in str(found.url)
-        browsed = await client.post("/", data={"service_type": "emergency-grant", "country": "HN"})
+        browsed = await client.post("/", data={"serviceType": "emergency-grant", "country": "HN"})
         assert "Open Fund" in browsed.text and "Hidden Shelter" not in browsed.text
         bad = await client.post("/", data={"language": "klingon"})
         assert bad.status_code == 400 and "language" in bad.text

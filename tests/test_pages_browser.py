@@ -188,7 +188,7 @@ async def test_every_page_can_be_used_with_the_keyboard_alone(store: Store, live
             for _ in range(40):
                 await seen.page.keyboard.press("Tab")
                 reached.add(await seen.page.evaluate("document.activeElement.id || document.activeElement.textContent"))
-            assert {"f-text", "f-service_type", "f-country"} <= reached
+            assert {"f-text", "f-serviceType", "f-country"} <= reached
             outline = await seen.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
             assert outline != "none"
         finally:

@@ -86,7 +86,7 @@ async def results(request: Request) -> Response:
             organisations = [r for h in found.hits if isinstance(r := found.records[(h.kind, h.id)], Organisation)]
             total, has_next, cursors = found.total, found.has_next, found.cursors
         else:
-            where = Filter(service_type=asked.get("service_type"), country=asked.get("country"),
+            where = Filter(service_type=asked.get("serviceType"), country=asked.get("country"),
                            group=asked.get("group"), language=asked.get("language"), kind=asked.get("kind"))
             listed = await store.list_organisations(viewer, where, PAGE_SIZE, asked.get("after"))
             organisations, total, has_next, cursors = listed.items, listed.total, listed.has_next, listed.cursors
