@@ -271,7 +271,7 @@ async def _measure(url: str, embedded: EmbeddedStore, loaded: dict[str, Any], n:
         print(f"{key} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s, "
               f"{r['over_budget']:.0f} of {r['requests']:.0f} over the time budget", flush=True)
     def page_listing(r: random.Random) -> tuple[str, str, dict[str, str]]:
-        return "POST", "/", {"country": r.choice(countries), "service_type": r.choice(types)}
+        return "POST", "/", {"country": r.choice(countries), "serviceType": r.choice(types)}
 
     def page_organisation(r: random.Random) -> tuple[str, str, dict[str, str]]:
         return "GET", f"/organisations/{r.choice(ids)}", {}

@@ -139,6 +139,10 @@ async def test_a_local_group_finds_partners_and_opens_one(store: Store, live_ser
                                                       "serviceTypes": ["medical-care", "psychosocial-support"]})
         assert answer.status_code == 200 and "<table>" in answer.text
         assert re.search(r"<td><bdi>\d", answer.text)  # a rank, then the partner and its reasons
+        partner = re.search(r'<td><a href="(/organisations/test:[^"]+)"><bdi>([^<]+)</bdi></a></td>', answer.text)
+        assert partner is not None  # the partner opens its page
+        opened = await client.get(partner.group(1))
+        assert opened.status_code == 200 and f"<h1><bdi>{partner.group(2)}</bdi></h1>" in opened.text
 
 
 async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_map(store: Store,
@@ -164,6 +168,9 @@ async def test_an_ingo_desk_finds_a_chain(store: Store, live_server: LiveServer)
         answer = await client.post("/referrals", data={"from": "test:fict-lakeside-rights", "serviceType": "safe-house",
                                                       "country": "TZ", "order": "FASTEST_RESPONSE"})
         assert answer.status_code == 200 and " &gt; " in answer.text  # a chain, organisation > organisation
+        # each organisation of the chain opens its page
+        first = r'<a href="/organisations/test:fict-lakeside-rights"><bdi>[^<]+</bdi></a>'
+        assert re.search(first + r' &gt; <a href="/organisations/', answer.text)
 
 
 ALL = """{ organisations(first: 100) { edges { node { recordId name contactChannels

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -157,9 +157,38 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         reading = Reading(language_of(request), dict(offered["service_type"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         more.update(headers=[table.columns[i].header for i in shown],
-                    rows=[[reading.cell(row[i]) for i in shown] for row in table.rows])
+                    rows=[[_linked(table, row, i) or reading.cell(row[i]) for i in shown] for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
                 **more)
+
+
+@dataclass(frozen=True)
+class Linked:
+    """Organisations named in an answer, each opening its page: (name, its page's address) in order."""
+
+    links: list[tuple[str, str]]
+    separator: str = ""
+
+
+# An answer's column of names, the hidden column of their ids beside it, and how several are joined.
+_NAMED = {"#org+name": ("#org+id", ""), "#org+name+chain": ("#org+id+chain", " > ")}
+
+
+def _linked(table: Table, row: list[object], i: int) -> Linked | None:
+    """A name cell as links to the organisations' pages, when the answer carries their ids (a chain's
+    names are split as its ids are; a name that itself holds the separator leaves the cell as text)."""
+    named = _NAMED.get(table.columns[i].tag)
+    at = next((n for n, c in enumerate(table.columns) if named and c.tag == named[0]), None)
+    if named is None or at is None:
+        return None
+    separator = named[1]
+    names = [str(row[i])] if not separator else str(row[i]).split(separator)
+    ids = [str(row[at])] if not separator else str(row[at]).split(separator)
+    if len(names) != len(ids):
+        return None
+    return Linked([(name, "/organisations/" + quote(record_id, safe=":")) for name, record_id in zip(names, ids,
+                                                                                                   strict=True)],
+                  separator)
 
 
 def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
