@@ -158,6 +158,97 @@ async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page
         assert saved.groups == ["women"]
 
 
+def _selected(page: str, select_id: str) -> str:
+    """The value a select shows chosen (a browser shows the first when none is marked)."""
+    select = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None, select_id
+    chosen = re.search(r'<option value="([^"]*)" selected>', select.group(1))
+    return chosen.group(1) if chosen else "(first)"
+
+
+async def test_a_member_adds_and_removes_ways_to_ask_and_open_calls_in_rows_and_a_bad_row_is_named(
+        store: Store, live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+    assert grant.provenance is not None
+    await store.save_service(STEWARD, Edit({"id": "test:grant", "intake": ["public hotline:+00 000 101"]}),
+                             grant.provenance.revision)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        form = (await client.get("/services/test:grant/edit")).text
+        # a row per channel, as it is, then two empty ones, a new one seen by the network unless chosen
+        assert 'name="intake_value_1" value="+00 000 101"' in form and _selected(form, "e-intake-1-kind") == "hotline"
+        assert _selected(form, "e-intake-1-visibility") == "public"
+        assert 'name="intake_value_3" value=""' in form and "intake_value_4" not in form
+        assert _selected(form, "e-intake-3-visibility") == "network"
+        assert '<select id="e-intake-3-kind" name="intake_kind_3"><option value="">Choose one</option>' in form
+        assert '<legend>Channel 3</legend>' in form and '<label for="e-intake-3-value">Where</label>' in form
+        assert 'type="date" id="e-windows-1-opens"' in form and "windows_opens_2" not in form
+        assert "VISIBILITY KIND:VALUE" not in form and "OPENS/CLOSES" not in form
+        service = {"csrf": csrf, "name": "Emergency grants", "type": "emergency-grant", "status": "active",
+                   "present_in": ["HN"]}
+        rows = {"intake_kind_1": "hotline", "intake_value_1": "+00 000 101", "intake_visibility_1": "public",
+                "intake_visibility_2": "network", "intake_visibility_3": "network"}
+
+        # a second channel typed in an empty row, and an open call with only its opening day
+        added = await client.post("/services/test:grant/edit", data={
+            **service, **rows, "revision": _hidden(form, "revision"), "intake_kind_3": "signal",
+            "intake_value_3": "+00 000 333", "intake_visibility_3": "restricted", "windows_opens_1": "2027-01-15",
+            "windows_note_1": "spring call"})
+        assert added.status_code == 303
+        saved = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert sorted(str(i) for i in saved.intake) == ["public hotline:+00 000 101", "restricted signal:+00 000 333"]
+        assert [(w.opens, w.closes, w.note) for w in saved.windows] == [("2027-01-15", "", "spring call")]
+        assert "open-ended" in (await client.get("/organisations/test:fund")).text
+
+        # one removed by clearing its Where: its How and who may see it are sent still, and ignored
+        form = (await client.get("/services/test:grant/edit")).text
+        assert 'name="windows_opens_1" value="2027-01-15"' in form and 'name="windows_closes_1" value=""' in form
+        assert "windows_opens_2" in form and "windows_opens_3" not in form
+        hotline = next(n for n in (1, 2) if f'name="intake_value_{n}" value="+00 000 101"' in form)
+        signal = 3 - hotline
+        kept = {"windows_opens_1": "2027-01-15", "windows_note_1": "spring call",
+                f"intake_kind_{signal}": "signal", f"intake_value_{signal}": "+00 000 333",
+                f"intake_visibility_{signal}": "restricted"}
+        removed = await client.post("/services/test:grant/edit", data={
+            **service, **kept, "revision": _hidden(form, "revision"), f"intake_kind_{hotline}": "hotline",
+            f"intake_visibility_{hotline}": "public", "intake_visibility_3": "network",
+            "intake_visibility_4": "network"})
+        assert removed.status_code == 303
+        saved = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert [str(i) for i in saved.intake] == ["restricted signal:+00 000 333"] and len(saved.windows) == 1
+
+        # rows sent back as they were are no change beside someone else's
+        form = (await client.get("/services/test:grant/edit")).text
+        assert saved.provenance is not None
+        await store.save_service(STEWARD, Edit({"id": "test:grant", "hours": "mornings"}), saved.provenance.revision)
+        same = {"intake_kind_1": "signal", "intake_value_1": "+00 000 333", "intake_visibility_1": "restricted",
+                "windows_opens_1": "2027-01-15", "windows_note_1": "spring call"}
+        stale = await client.post("/services/test:grant/edit", data={
+            **service, **same, "revision": _hidden(form, "revision"), "hours": "evenings"})
+        assert stale.status_code == 409 and "<td>Hours</td>" in stale.text
+        assert "<td>Where to ask</td>" not in stale.text and "<td>Open calls</td>" not in stale.text
+        saved = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+
+        # bad rows, after an emptied one: a kind sent by hand, a Where without a How, an open call that
+        # closes before it opens: each named by its row, and nothing written
+        assert saved.provenance is not None
+        bad = await client.post("/services/test:grant/edit", data={
+            **service, "revision": str(saved.provenance.revision), "intake_visibility_1": "public",
+            "intake_kind_2": "pigeon", "intake_value_2": "the roof", "intake_value_3": "+00 000 999",
+            "windows_opens_2": "2027-03-01", "windows_closes_2": "2027-02-01", "hours": "Not saved."})
+        assert bad.status_code == 400 and "Nothing was changed" in bad.text
+        assert "Where to ask, row 2: is not [public|network|restricted] KIND:VALUE" in bad.text
+        assert "Where to ask, row 3: choose how to ask" in bad.text
+        assert "Open calls, row 2: closes before it opens" in bad.text
+        assert 'name="intake_value_3" value="+00 000 999"' in bad.text  # what they typed stays in its row
+        assert 'name="windows_closes_2" value="2027-02-01"' in bad.text and "Not saved." in bad.text
+        assert _selected(bad.text, "e-intake-2-visibility") == "network"  # none sent: never the first, public
+        after = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert [str(i) for i in after.intake] == ["restricted signal:+00 000 333"] and after.hours == "mornings"
+        assert [(w.opens, w.closes) for w in after.windows] == [("2027-01-15", "")]
+
+
 async def _links(store: Store) -> list[Link]:
     return await store.links_of(STEWARD, ["test:fund"], "out")
 

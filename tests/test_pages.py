@@ -276,27 +276,36 @@ async def test_a_member_edits_a_service_and_a_stale_revision_shows_what_changed_
         await client.post("/sign-in", data={"token": token})
         assert "/services/test:grant/edit" in (await client.get("/organisations/test:fund")).text
         form = await client.get("/services/test:grant/edit")
-        assert "network signal:" + SIGNAL in form.text  # the owner edits every channel
+        assert f'name="intake_value_2" value="{SIGNAL}"' in form.text  # the owner edits every channel
         typed = {"csrf": hidden(form.text, "csrf"), "revision": hidden(form.text, "revision"),
                  "name": "Emergency grants", "status": "active", "hours": "24/7",
                  "application_process": "Call the line, day or night.",
-                 "intake": f"public hotline:+00 000 000 101\nnetwork signal:{SIGNAL}", "intake_languages": "mul"}
+                 "intake_kind_1": "hotline", "intake_value_1": "+00 000 000 101", "intake_visibility_1": "public",
+                 "intake_kind_2": "signal", "intake_value_2": SIGNAL, "intake_visibility_2": "network",
+                 "intake_kind_3": "email", "intake_value_3": "desk@fund.example", "intake_visibility_3": "network",
+                 "intake_languages": "mul"}
         # someone else saves first, from the same revision
         await store.save_service(STEWARD, Edit({"id": "test:grant", "hours": "by appointment"}),
                                  int(typed["revision"]))
         stale = await client.post("/services/test:grant/edit", data=typed)
         assert stale.status_code == 409 and "It says now" in stale.text
         assert "by appointment" in stale.text and "24/7" in stale.text  # what it says now, and what they typed
+        # the channels as lines to read, not as a syntax; the rows keep what was typed
+        assert "Hotline: +00 000 000 101 (public)" in stale.text and "E-mail: desk@fund.example (network)" in stale.text
+        assert 'name="intake_value_3" value="desk@fund.example"' in stale.text
         newer = hidden(stale.text, "revision")
         again = await client.post("/services/test:grant/edit", data={**typed, "revision": newer})
         assert again.status_code == 303
         saved = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
         assert saved.hours == "24/7" and saved.application_process == "Call the line, day or night."
-        assert [i.value for i in saved.intake] == ["+00 000 000 101", SIGNAL] and saved.intake_languages == ["mul"]
+        assert sorted((i.kind, i.value, i.visibility.value) for i in saved.intake) == [
+            ("email", "desk@fund.example", "network"), ("hotline", "+00 000 000 101", "public"),
+            ("signal", SIGNAL, "network")] and saved.intake_languages == ["mul"]
         bad = await client.post("/services/test:grant/edit", data={
             **typed, "revision": str(saved.provenance.revision if saved.provenance else 0),
-            "intake": "pigeon:roof", "windows": "2027-02-01/2027-01-01"})
-        assert bad.status_code == 400 and "Nothing was changed" in bad.text and "closes before it opens" in bad.text
+            "intake_kind_1": "pigeon", "windows_opens_1": "2027-02-01", "windows_closes_1": "2027-01-01"})
+        assert bad.status_code == 400 and "Nothing was changed" in bad.text
+        assert "Where to ask, row 1:" in bad.text and "Open calls, row 1: closes before it opens" in bad.text
         assert (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"].hours == "24/7"
     async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {other}"}) as client:
         assert (await client.get("/services/test:grant/edit")).status_code == 404  # not theirs: as if missing

@@ -1,9 +1,10 @@
 """What every edit form shares: its fields' labels, what was typed, and why a save was refused.
 
 An edit form is a record's fields as the store's `Edit` takes them, each list one item per line
-(or one value per chosen option). Saving sends the revision the form was opened at: if the record
-changed since, the store writes nothing (REVISION_CONFLICT) and the form shows what it says now
-beside what was typed, with the new revision, so the person decides. Any other refusal names each
+(or one value per chosen option, or one row of fields per item: `edit_rows`). Saving sends the
+revision the form was opened at: if the record changed since, the store writes nothing
+(REVISION_CONFLICT) and the form shows what it says now beside what was typed, with the new
+revision, so the person decides. Any other refusal names each
 field and its reason, and nothing is written either.
 """
 
@@ -29,8 +30,7 @@ LABELS = {
     "kind": "Kind of organisation", "eligibility": "Who can ask", "application_process": "How to ask",
     "exclusions": "Not for", "status": "Status", "status_since": "Status since (YYYY-MM-DD)", "status_reason": "Why",
     "status_source": "Source of the status", "hours": "Hours",
-    "intake": "Where to ask: one per line, as VISIBILITY KIND:VALUE (public hotline:+00 000)",
-    "windows": "Open calls: one per line, as OPENS/CLOSES note (2027-01-15/2027-02-28 spring call)",
+    "intake": "Where to ask", "windows": "Open calls",
     "intake_languages": "Languages a request may be made in: codes, one per line (mul: any)",
     "purposes": "What a grant pays for: service type codes, one per line",
     "present_in": "Delivered in", "reaches": "Reaches remotely", "groups": "Defenders served",
@@ -62,8 +62,9 @@ class Typed:
 async def read(request: Request) -> Typed:
     """The form, through `forms.read` (the CSRF value and the size cap) before anything else."""
     form = await forms.read(request)
-    # several values are choices, in no order that matters (a record keeps its lists sorted);
-    # browsers send a text's lines with CR LF
+    # several values are choices, in no order that matters (a record keeps its lists sorted): a
+    # form's rows, whose order does, number their fields (`edit_rows`); browsers send a text's lines
+    # with CR LF
     values = {k: "\n".join(sorted(v) if len(v) > 1 else v).replace("\r\n", "\n") for k, v in form.items()}
     given = values.pop("revision", "")
     return Typed(values, form, forms.digits(given) or 0)

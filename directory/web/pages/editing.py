@@ -2,9 +2,10 @@
 
 The form is the service's fields as an edit takes them (`store.Edit`, the validators' names): its
 type, visibility, coverage and defender groups chosen from labelled options (places by name, in the
-page's language), the rest typed, each list one item per line. A new service's visibility is
-chosen, never assumed. Saving an edit sends the revision the form was opened at (`edit_form`).
-A service or organisation the viewer may not change reads as one it cannot see.
+page's language), its intake channels and open calls as rows of fields (`edit_rows`), the rest
+typed, each list one item per line. A new service's visibility is chosen, never assumed. Saving
+an edit sends the revision the form was opened at (`edit_form`). A service or organisation the
+viewer may not change reads as one it cannot see.
 
 `routes` are every edit form's: the services' here, the organisation's own and its links'
 (`editing_organisation`, `links`).
@@ -19,19 +20,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
-from directory.domain.model import Service, Status
+from directory.domain.model import INTAKE_KINDS, Service, Status
 from directory.domain.viewer import Viewer
 from directory.store import Edit, EditRefused, Store, new_id, service_fields
-from directory.web.pages import edit_form, editing_organisation
+from directory.web.pages import edit_form, edit_rows, editing_organisation
 from directory.web.pages.edit_form import Typed, items
 from directory.web.pages.render import language_of, page, place_name
 from directory.web.pages.routes import choices
 
 # The fields the form edits, with how each is typed: a line, a text, a list (one item per line),
-# one of labelled options, or any of them.
+# one of labelled options, any of them, or rows of fields.
 TEXTS = ("name", "description", "eligibility", "application_process", "exclusions", "status_reason")
 LINES = ("hours", "status_since", "status_source", "verified_on", "verified_by", "verified_source")
-LISTS = ("intake", "windows", "intake_languages", "purposes")
+LISTS = ("intake_languages", "purposes")
+ROWS = ("intake", "windows")
 ONE = ("type", "visibility", "status")
 MANY = ("present_in", "reaches", "groups")
 LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
@@ -39,15 +41,25 @@ LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
 
 def values_of(s: Service) -> dict[str, str]:
     """A service as the form shows it: the row an edit is checked as (`store.service_fields`)."""
-    return edit_form.shown(service_fields(s), (*TEXTS, *LINES, *LISTS, *ONE, *MANY))
+    return edit_form.shown(service_fields(s), (*TEXTS, *LINES, *LISTS, *ROWS, *ONE, *MANY))
 
 
-def _fields(typed: Typed) -> dict[str, Any]:
+async def _read(request: Request) -> tuple[Typed, dict[str, list[edit_rows.Row]]]:
+    """The form, and its rows as typed; each list of rows also as its items, one a line, among the
+    values (so a stale form's are compared with the record's, and shown beside them)."""
+    typed = await edit_form.read(request)
+    rows = {name: edit_rows.typed(typed.chosen, name) for name in ROWS}
+    typed.values.update({name: "\n".join(text for _, text in edit_rows.kept(name, rows[name])) for name in ROWS})
+    return typed, rows
+
+
+def _fields(typed: Typed, rows: dict[str, list[edit_rows.Row]]) -> dict[str, Any]:
     """What was typed as an edit's fields: every field of the form, so one emptied is emptied; but
     a choice left out keeps its value (an empty visibility would be the default, maybe wider)."""
     fields: dict[str, Any] = {name: typed.values.get(name, "") for name in (*TEXTS, *LINES)}
     fields.update({name: typed.values[name] for name in ONE if typed.values.get(name)})
     fields.update({name: items(typed.values.get(name, "")) for name in LISTS})
+    fields.update({name: [text for _, text in edit_rows.kept(name, rows[name])] for name in ROWS})
     fields.update({name: typed.chosen.get(name, []) for name in MANY})
     return fields
 
@@ -67,10 +79,22 @@ def _places(language: str, typed: dict[str, str], countries: list[tuple[str, str
 
 
 async def _form(request: Request, organisation: str, typed: dict[str, str], s: Service | None = None,
-                revision: int = 0, status: int = 200, **more: Any) -> Response:
+                revision: int = 0, status: int = 200, rows: dict[str, list[edit_rows.Row]] | None = None,
+                **more: Any) -> Response:
+    """The form, its rows as typed (`rows`) or as the record has them; a refusal's reasons name the
+    row they are about, and a stale form's rows are shown beside the record's as lines to read."""
+    if rows is None:
+        rows = {name: edit_rows.stored(name, typed.get(name, "")) for name in ROWS}
+    if "problems" in more:
+        more["problems"] = [edit_rows.named(field, rows[field], reason) if field in ROWS else (field, reason)
+                            for field, reason in more["problems"]]
+    if "conflict" in more:
+        more["said"] = {name: (edit_rows.stored(name, more["conflict"][name]),
+                               [row for row in rows[name] if edit_rows.item(name, row)]) for name in ROWS}
     offered = await choices(request.app.state.store)
     return page(request, "edit-service.html", status=status, s=s, organisation=organisation, typed=typed,
                 revision=revision, labels=LABELS, texts=TEXTS, lines=LINES, lists=LISTS,
+                rows={name: edit_rows.shown(name, rows[name]) for name in ROWS}, intake_kinds=INTAKE_KINDS,
                 statuses=[x.value for x in Status], choices=offered,
                 places=_places(language_of(request), typed, offered["country"]),
                 action=f"/services/{s.id}/edit" if s else f"/organisations/{organisation}/services/new", **more)
@@ -85,13 +109,13 @@ async def edit_form_page(request: Request) -> Response:
 
 
 async def save(request: Request) -> Response:
-    typed = await edit_form.read(request)
+    typed, rows = await _read(request)
     store: Store = request.app.state.store
     viewer = viewer_in(request.scope)
     found = await _service(store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    fields = dict(_fields(typed), id=found.id)
+    fields = dict(_fields(typed, rows), id=found.id)
     try:
         await store.save_service(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
     except EditRefused as refused:
@@ -99,7 +123,7 @@ async def save(request: Request) -> Response:
             again = await _service(store, viewer, found.id)
             return values_of(again) if again else None
 
-        return await _form(request, found.organisation, typed.values, found,
+        return await _form(request, found.organisation, typed.values, found, rows=rows,
                            **await edit_form.refusal(refused, typed, now))
     return edit_form.to_organisation(found.organisation)
 
@@ -113,13 +137,13 @@ async def new_form(request: Request) -> Response:
 
 
 async def add(request: Request) -> Response:
-    typed = await edit_form.read(request)
+    typed, rows = await _read(request)
     store: Store = request.app.state.store
     viewer = viewer_in(request.scope)
     found = await edit_form.organisation(store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    fields = dict(_fields(typed), id=new_id(store.directory_id), organisation=found.id)
+    fields = dict(_fields(typed, rows), id=new_id(store.directory_id), organisation=found.id)
     try:
         if "visibility" not in fields:  # never the default by accident: who may see it is chosen
             raise EditRefused("INVALID", "choose who may see it", "visibility")
@@ -128,7 +152,8 @@ async def add(request: Request) -> Response:
         async def nothing() -> None:  # a new service has no revision to be stale
             return None
 
-        return await _form(request, found.id, typed.values, **await edit_form.refusal(refused, typed, nothing))
+        return await _form(request, found.id, typed.values, rows=rows,
+                           **await edit_form.refusal(refused, typed, nothing))
     return edit_form.to_organisation(found.id)
 
 
