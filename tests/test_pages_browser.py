@@ -50,6 +50,16 @@ async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, 
             assert await page.inner_text("h1") == "Front Line Defenders"
             assert await page.locator("text=How to ask").count() > 0
             await _done(page, "organisation")
+            # a local group not yet listed: its country and what it needs, then a partner's page
+            await page.goto(live_server.url + "/partners")
+            await page.select_option("#f-country", "UG")
+            await page.select_option("#f-serviceTypes", ["emergency-grant", "legal-aid"])
+            await page.click("form.filters button[type=submit]")
+            await page.wait_for_selector("table a")
+            partner = await page.inner_text("table tbody tr:first-child a")
+            await page.click("table tbody tr:first-child a")
+            await page.wait_for_selector("h1")
+            assert await page.inner_text("h1") == partner
             # a donor: the gaps of a region, then the CSV
             await page.goto(live_server.url + "/gaps")
             await page.fill("#f-region", "region:Americas")
