@@ -306,6 +306,11 @@ async def test_a_member_adds_changes_and_removes_a_link(store: Store, live_serve
         again = await client.post("/organisations/test:fund/links/edit",
                                   data={**typed, "revision": _link_revision(stale.text), "trust": "0.7"})
         assert again.status_code == 303 and (await _links(store))[0].properties["trust"] == 0.7
+        # emptying a field clears it
+        cleared = await client.post("/organisations/test:fund/links/edit", data={
+            **typed, "revision": _link_revision((await client.get("/organisations/test:fund/edit")).text),
+            "trust": "", "response_hours": ""})
+        assert cleared.status_code == 303 and (await _links(store))[0].properties == {"formal": False}
 
         fresh = _link_revision((await client.get("/organisations/test:fund/edit")).text)
         removed = await client.post("/organisations/test:fund/links/remove", data={**which, "revision": fresh})

@@ -23,6 +23,7 @@ from typing import Any
 from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Place, itemised, shown_in
 from directory.domain.location import published
 from directory.domain.model import (
+    LINK_PROPERTIES,
     LINK_TYPES,
     OPEN_END,
     Intake,
@@ -311,8 +312,12 @@ def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
 
 
 def _link_row(link: Link, publisher: str) -> dict[str, Any]:
+    """A link as written: a property the link no longer has is written as null, which removes it
+    (`SET l += ...`), so an edit that empties a trust or a note clears it; the hash is of what it has."""
     props = dict(link.properties, visibility=link.visibility.value, publisher=publisher)
-    return {"source": link.source, "target": link.target, "key": link.key, "props": props, "hash": _hash(props)}
+    cleared = {name: None for name in LINK_PROPERTIES if name not in props}
+    return {"source": link.source, "target": link.target, "key": link.key, "props": {**props, **cleared},
+            "hash": _hash(props)}
 
 
 @dataclass
