@@ -431,6 +431,7 @@ def table(matrix: GapMatrix, top: int | None = None) -> Table:
         if matrix.donor:
             row.append([f"{a.currency} {a.amount:,.0f}" for a in c.donor_funding])
         out.add(*row)
+    out.total = len(matrix.cells)
     return out
 
 

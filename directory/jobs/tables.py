@@ -37,6 +37,7 @@ class Column:
 class Table:
     columns: list[Column]
     rows: list[list[object]] = field(default_factory=list)
+    total: int | None = None  # how many rows the whole answer has, when only the first are kept
 
     def add(self, *values: object) -> None:
         if len(values) != len(self.columns):

@@ -158,6 +158,8 @@ def proposed(fields: dict[str, Any], record_id: str, directory_id: str,
              vocab: Vocabulary) -> tuple[Organisation | None, list[Problem]]:
     """The organisation a request proposes, checked as an import row is."""
     cells = {k: (k, v) for k, v in fields.items() if k in RECORD_FIELDS}
+    if fields.get("country"):  # a request names a country only: it is shown no more precisely
+        cells["precision"] = ("precision", "country")
     record, _links, problems = organisation(Row(0, {"id": ("id", record_id), **cells}), directory_id, vocab)
     return record, problems
 

@@ -77,8 +77,8 @@ JOBS = {
     "partners": Job("/partners", "Find partners",
                     "Organisations that offer what yours lacks, where you work, best first, with the reasons.",
                     questions.PARTNERS,
-                    (Field("organisation", "Your organisation (its id, as on its page), or leave empty and say "
-                                           "where and what you need", "organisation"),
+                    (Field("organisation", "Your organisation (its name or id), or leave empty and say where "
+                                           "and what you need", "organisation"),
                      Field("serviceTypes", "Services you are looking for", "service_types"),
                      Field("country", "Where", "country"),
                      Field("group", "Defenders served", "group"),
@@ -93,7 +93,7 @@ JOBS = {
     "referrals": Job("/referrals", "Referral chains",
                      "The best chains of trusted referrals from an organisation to a provider that can act.",
                      questions.REFERRALS,
-                     (Field("from", "From (an organisation's id, as on its page)", "organisation"),
+                     (Field("from", "From (an organisation's name or id)", "organisation"),
                       Field("serviceType", "Service needed", "service_type"),
                       Field("country", "Where", "country"),
                       Field("order", "Best by", "order")), _referrals),
@@ -126,6 +126,14 @@ class Reading:
             return [self.cell(v) for v in value]
         return value
 
+    def named(self, tag: str, value: object) -> object:
+        """A cell as people read it: a place and service types by their names, reasons translated."""
+        if tag == "#country+code" and isinstance(value, str):
+            return self._value("place", value)
+        if tag == "#sector" and isinstance(value, str | list):
+            return self._value("types", [value] if isinstance(value, str) else value)
+        return self.cell(value)
+
     def text(self, value: object) -> str:
         if isinstance(value, Joined):
             return value.separator.join(self.text(item) for item in value.items)
@@ -156,10 +164,11 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
     if table is not None:
         reading = Reading(language_of(request), dict(offered["service_type"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
-        more.update(headers=[table.columns[i].header for i in shown],
-                    rows=[[_linked(table, row, i) or reading.cell(row[i]) for i in shown] for row in table.rows])
+        more.update(headers=[table.columns[i].header for i in shown], total=table.total,
+                    rows=[[_linked(table, row, i) or reading.named(table.columns[i].tag, row[i]) for i in shown]
+                          for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
-                **more)
+                required={o.name for o in job.asking.options if o.required}, **more)
 
 
 @dataclass(frozen=True)
@@ -201,6 +210,9 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
             return await _page(request, job, given)
         try:
             asked = _asked(job, await forms.read(request))
+            which = await _by_name(request.app.state.store, viewer_in(request.scope), job, asked)
+            if which:
+                return await _page(request, job, asked, which=which)
             question = job.asking.ask(asked)
             table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
         except (BadArgument, NotFound) as exc:
@@ -209,6 +221,25 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
         return await _page(request, job, asked, table=table, map_link=_map_link(name, asked))
 
     return view
+
+
+async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """An organisation field may hold a name, as people know it, or an id. A name that is one
+    organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations it
+    finds, each as (name, this form with it chosen), for the person to choose. Found as search
+    finds them, for this viewer: a hidden organisation is never among them."""
+    for f in job.fields:
+        typed = asked.get(f.name, [""])[0] if f.widget == "organisation" else ""
+        if not typed or await store.organisations_by_id(viewer, [typed]):
+            continue
+        found = await store.search(viewer, typed, ("organisation",), 5)
+        named = [found.records[(h.kind, h.id)] for h in found.hits]
+        exact = [o for o in named if o.name.casefold() == typed.casefold()]
+        if len(exact) == 1 or len(named) == 1:
+            asked[f.name] = [(exact or named)[0].id]
+        elif named:
+            return [(o.name, f"{job.path}?{urlencode({f.name: o.id})}") for o in named]
+    return []
 
 
 def _map_link(name: str, asked: dict[str, list[str]]) -> str | None:

@@ -113,9 +113,19 @@ async def organisation(request: Request) -> Response:
     ends = {x.target for x in out_links} | {x.source for x in in_links}
     others = await store.organisations_by_id(viewer, sorted(ends))
     links = [("out", x, others.get(x.target)) for x in out_links] + [("in", x, others.get(x.source)) for x in in_links]
+    # the sketch is drawn from the location as the store showed it to this viewer
     return page(request, "organisation.html", o=found, services=services, labels=_labels(await store.terms()),
                 links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where,
-                sketch=sketch(found.location))  # drawn from the location as the store showed it to this viewer
+                sketch=sketch(found.location), shown_at=_shown_at(found))
+
+
+def _shown_at(o: Organisation) -> str:
+    """How precisely the page places it: its published precision, or coarser when the record holds
+    no point (a country alone is shown as a country, whatever precision was allowed)."""
+    loc = o.location
+    if loc is None or loc.latitude is not None:
+        return loc.precision.value if loc else "country"
+    return "admin_area" if loc.subdivision else "country"
 
 
 def _where(service: Service) -> dict[str, list[str]]:

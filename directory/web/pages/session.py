@@ -8,6 +8,8 @@ as any other wrong token does, and nothing of it is logged.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -25,9 +27,12 @@ async def sign_in_form(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     token = forms.first(await forms.read(request)).get("token", "")
     store: Store = request.app.state.store
-    if not token or len(token) > 200 or await store.tokens.viewer(token) is None:
+    viewer = await store.tokens.viewer(token) if token and len(token) <= 200 else None
+    if viewer is None:
         return page(request, "sign-in.html", status=400, problem=True)
-    response = RedirectResponse("/", status_code=303)
+    # where a member's or a steward's work starts: their organisation's page, or the stewards' desk
+    start = "/stewards" if viewer.role == "steward" else f"/organisations/{quote(viewer.organisation or '', safe=':')}"
+    response = RedirectResponse(start, status_code=303)
     response.set_cookie(SESSION, session_value(token), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     return response

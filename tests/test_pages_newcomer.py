@@ -1,0 +1,80 @@
+"""What a newcomer's walk through the pages tripped on (issue 17): an organisation asked for by its
+name, required choices that cannot be left on "Any", codes shown as names, a long answer that says
+it is cut, a sign-in that lands where the work starts, a place shown no more precisely than it is known."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from directory.domain.model import Location, Organisation, Precision
+from directory.exchange import demo
+from directory.store import Store
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_an_organisation_is_asked_for_by_its_name_and_a_name_of_several_asks_which(
+        store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        by_name = await client.post("/referrals", data={"from": "front line defenders",
+                                                        "serviceType": "safe-house", "country": "TZ"})
+        assert by_name.status_code == 200 and 'value="test:front-line-defenders"' in by_name.text
+        assert "Which organisation did you mean" not in by_name.text
+        # a network-only organisation's name finds nothing for the public: no answer, no list, no id
+        hidden = await client.post("/referrals", data={"from": "Kampala Justice Clinic (fictional)",
+                                                       "serviceType": "safe-house", "country": "TZ"})
+        assert hidden.status_code == 400 and "fict-kampala-legal" not in hidden.text
+        several = await client.post("/referrals", data={"from": "fictional", "serviceType": "safe-house",
+                                                        "country": "TZ"})
+        assert "Which organisation did you mean" in several.text
+        choices = re.findall(r'<li><a href="(/referrals\?from=[^"]+)"><bdi>([^<]+)</bdi></a></li>', several.text)
+        assert len(choices) >= 2 and all("(fictional)" in name for _, name in choices)
+        chosen = await client.get(choices[0][0].replace("&amp;", "&"))
+        assert chosen.status_code == 200 and 'value="test:fict-' in chosen.text
+        # an id still works
+        by_id = await client.post("/referrals", data={"from": "test:front-line-defenders", "serviceType": "safe-house",
+                                                      "country": "TZ"})
+        assert by_id.status_code == 200 and "Which organisation" not in by_id.text
+
+
+async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(store: Store,
+                                                                             live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        form = (await client.get("/referrals")).text
+        for name in ("serviceType", "country"):
+            select = re.search(rf'<select id="f-{name}" name="{name}"([^>]*)>\s*<option value="">([^<]+)<', form)
+            assert select is not None and "required" in select.group(1) and select.group(2) == "Choose one"
+        optional = (await client.get("/gaps")).text
+        assert re.search(r'<select id="f-group" name="group">\s*<option value="">Any<', optional)
+        gaps = await client.post("/gaps", data={"region": "region:Americas"})
+        assert gaps.status_code == 200 and re.search(r"The worst 200 of \d+ are shown here", gaps.text)
+        cells = re.findall(r"<tr><td><bdi>([^<]+)</bdi></td><td><bdi>([^<]+)</bdi></td>", gaps.text)
+        assert cells and all(len(place) > 2 for place, _ in cells)  # names, not "HN"
+        assert all(" " in service or service.istitle() for _, service in cells), cells[:20]  # labels, not codes
+
+
+async def test_signing_in_lands_where_the_work_starts(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    _, member = await store.tokens.create("member", "test:fict-kampala-legal", "clinic")
+    _, steward = await store.tokens.create("steward", None, "desk")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        signed = await client.post("/sign-in", data={"token": member})
+        assert signed.status_code == 303 and signed.headers["location"] == "/organisations/test:fict-kampala-legal"
+        client.cookies.clear()
+        signed = await client.post("/sign-in", data={"token": steward})
+        assert signed.status_code == 303 and signed.headers["location"] == "/stewards"
+
+
+async def test_a_place_known_only_by_its_country_is_shown_as_a_country(store: Store,
+                                                                       live_server: LiveServer) -> None:
+    await store.upsert([Organisation("test:only-country", "Only Country", "local-group",
+                                     location=Location(None, None, Precision.LOCALITY, "HN", None))], [], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        shown = (await client.get("/organisations/test:only-country")).text
+    assert "shown at country precision" in shown and "town or city" not in shown
