@@ -4,7 +4,9 @@ it is cut, a sign-in that lands where the work starts, a place shown no more pre
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 
 import httpx
 import pytest
@@ -78,3 +80,19 @@ async def test_a_place_known_only_by_its_country_is_shown_as_a_country(store: St
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         shown = (await client.get("/organisations/test:only-country")).text
     assert "shown at country precision" in shown and "town or city" not in shown
+
+
+async def test_choices_are_in_the_order_of_the_names_the_page_shows(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        home = (await client.get("/?lang=es")).text
+    for select in ("f-country", "f-serviceType", "f-language"):
+        block = re.search(rf'<select id="{select}".*?</select>', home, re.S)
+        assert block is not None
+        shown = [html.unescape(t) for t in re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', block.group(0))]
+        assert len(shown) > 5 and shown == sorted(shown, key=_plain), (select, shown[:10])
+    assert "Alemania" in home and "Germany" not in home
+
+
+def _plain(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))

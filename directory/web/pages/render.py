@@ -10,6 +10,7 @@ or restricted records, and what someone looked for is theirs.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -34,7 +35,24 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
                        language_name=functools.partial(language_label, language=language))
+    env.filters["named"] = functools.partial(named, language=language)
     return env
+
+
+def named(options: list[tuple[str, str]], kind: str, language: str) -> list[tuple[str, str]]:
+    """A form's choices as (code, what the page shows), in the order of what it shows in this
+    language: "term" labels through gettext, "place" and "language" codes by their names."""
+    def shown(code: str, text: str) -> str:
+        if kind == "place":
+            return place_name(code, language)
+        if kind == "language":
+            return language_label(code, language)
+        return i18n.translations(language).gettext(text)
+
+    def key(item: tuple[str, str]) -> str:  # accents do not move a name to the end of the list
+        return "".join(c for c in unicodedata.normalize("NFKD", item[1].casefold()) if not unicodedata.combining(c))
+
+    return sorted(((code, shown(code, text)) for code, text in options), key=key)
 
 
 def place_name(code: str, language: str) -> str:
