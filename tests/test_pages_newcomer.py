@@ -96,3 +96,10 @@ async def test_choices_are_in_the_order_of_the_names_the_page_shows(store: Store
 
 def _plain(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
+
+
+async def test_world_regions_are_named_in_the_pages_language(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        spanish = (await client.get("/organisations/test:front-line-defenders?lang=es")).text
+    assert "Mundo" in spanish and ">World<" not in spanish and "World," not in spanish

@@ -56,13 +56,14 @@ def named(options: list[tuple[str, str]], kind: str, language: str) -> list[tupl
 
 
 def place_name(code: str, language: str) -> str:
-    """A place as people read it: countries in the page's language, others as the standards name them."""
+    """A place as people read it: countries and UN M49 areas in the page's language (CLDR names
+    both), subdivisions and named regions as their sources name them."""
     found = places.place(code)
     if found is None:
         return code
-    if found.kind == "country":
-        return i18n.country_name(code, language) or found.name
-    return found.name
+    if found.kind in ("subdivision", "named"):
+        return found.name
+    return i18n.country_name(code, language) or found.name
 
 
 def language_label(code: str, language: str) -> str:
