@@ -30,7 +30,8 @@ def _directives(policy: str) -> dict[str, str]:
 
 
 def _assets(page: str) -> list[str]:
-    return re.findall(r"(?:src|href)='([^']*)'", page)
+    """What the page loads: its scripts and stylesheets (a link to follow is not loaded)."""
+    return re.findall(r"<(?:script|link)\b[^>]*?(?:src|href)='([^']*)'", page)
 
 
 async def test_the_page_is_strict_and_loads_only_local_assets(store: Store, live_server: LiveServer) -> None:
@@ -47,6 +48,7 @@ async def test_the_page_is_strict_and_loads_only_local_assets(store: Store, live
     assert response.headers["x-content-type-options"] == "nosniff"
     found = _assets(response.text)
     assert found == [graphiql.PREFIX + name for name in (*graphiql.STYLES, *graphiql.SCRIPTS)]
+    assert re.findall(r"<a href='([^']*)'", response.text) == ["/"]  # and a way back to the pages
     assert "<script>" not in response.text and "<style" not in response.text and "style=" not in response.text
     assert "Authorization" in response.text and "Bearer" in response.text  # how to ask with a token
 

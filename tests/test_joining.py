@@ -232,6 +232,7 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
         assert made.status_code == 200 and token is not None
         desk = await client.get("/stewards")
         assert f"pd_{token.group(2)}_" in desk.text and token.group(1) not in desk.text
+        assert desk.text.count("the token you are signed in with") == 1  # offered no button to lock oneself out
         assert "Alpha&#39;s desk" in desk.text
         assert await store.tokens.viewer(token.group(1)) is not None
         unknown = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "nope"})

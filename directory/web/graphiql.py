@@ -60,7 +60,8 @@ def policy(style_nonce: str | None = None) -> str:
             "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
-NOTE = ("This explorer does not use your sign-in to the pages: to ask as a member or steward, paste "
+NOTE = ("<a href='/'>Back to the directory</a> · "
+        "This explorer does not use your sign-in to the pages: to ask as a member or steward, paste "
         "<code>{\"Authorization\": \"Bearer pd_...\"}</code> in its Headers pane. Queries are sent by POST, "
         "never in the address.")
 INSTALL = ("GraphiQL's files are not installed on this server. Run <code>make setup</code> (it runs "
