@@ -45,16 +45,26 @@ async def _signed_in(client: httpx.AsyncClient, token: str) -> str:
     return _hidden((await client.get("/organisations/test:fund")).text, "csrf")
 
 
-def _organisation_form(page: str) -> dict[str, str]:
+def _chosen(page: str, select_id: str) -> list[str]:
+    """Every value a select shows chosen."""
+    select = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None, select_id
+    return re.findall(r'<option value="([^"]*)" selected>', select.group(1))
+
+
+def _ticked(page: str, name: str) -> list[str]:
+    """Every value of a list of checkboxes the page shows ticked, in its order."""
+    return re.findall(rf'name="{name}" value="([^"]*)" checked>', page)
+
+
+def _organisation_form(page: str) -> dict[str, str | list[str]]:
     """The organisation's form as the page filled it in."""
-    typed = {"csrf": _hidden(page, "csrf"), "revision": _hidden(page, "revision"), "name": _hidden(page, "name"),
-             "website": _hidden(page, "website")}
+    typed: dict[str, str | list[str]] = {
+        "csrf": _hidden(page, "csrf"), "revision": _hidden(page, "revision"), "name": _hidden(page, "name"),
+        "website": _hidden(page, "website"), "languages": _ticked(page, "languages")}
     for name in ("kind", "visibility", "country", "precision"):
-        select = re.search(rf'<select id="o-{name}" name="{name}">(.*?)</select>', page)
-        assert select is not None, name
-        chosen = re.search(r'<option value="([^"]*)" selected>', select.group(1))
-        typed[name] = chosen.group(1) if chosen else ""
-    for name in ("description", "languages", "aliases"):
+        typed[name] = next(iter(_chosen(page, f"o-{name}")), "")
+    for name in ("description", "aliases", "contact_channels"):
         area = re.search(rf'<textarea id="o-{name}" name="{name}"[^>]*>(.*?)</textarea>', page, re.S)
         assert area is not None, name
         typed[name] = area.group(1)
@@ -74,7 +84,8 @@ async def test_a_member_edits_its_organisation_and_a_stale_revision_shows_what_i
         typed = _organisation_form(form.text)
         # each choice shows the current value: saving unchanged never widens who sees it
         assert (typed["visibility"], typed["precision"], typed["country"]) == ("public", "country", "HN")
-        typed.update(description="Grants and advice.", languages="en\nes", visibility="network")
+        assert typed["languages"] == ["en"] and 'name="languages" value="es"> Spanish</label>' in form.text  # by name
+        typed.update(description="Grants and advice.", languages=["en", "es"], visibility="network")
         saved = await client.post("/organisations/test:fund/edit", data=typed)
         assert saved.status_code == 303 and saved.headers["location"] == "/organisations/test:fund"
         now = await store.organisation(STEWARD, "test:fund")
@@ -104,12 +115,78 @@ async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: 
         await _signed_in(client, tokens["fund"])
         typed = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
         bad = await client.post("/organisations/test:fund/edit", data={
-            **typed, "website": "fund dot org", "languages": "en\nzz9", "description": "Not saved."})
+            **typed, "website": "fund dot org", "languages": ["en", "zz9"], "description": "Not saved."})
         assert bad.status_code == 400 and "Nothing was changed" in bad.text
         assert "Website (https://...)" in bad.text and "is not an http(s) address" in bad.text
         assert "Languages it works in" in bad.text and str(escape("'zz9' is not an ISO 639-1")) in bad.text
         assert "Not saved." in bad.text  # what they typed stays in the form
         assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
+
+
+async def test_languages_and_what_a_grant_pays_for_are_chosen_by_name_and_an_uncommon_language_is_kept(
+        store: Store, live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    fund = await store.organisation(STEWARD, "test:fund")
+    grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+    assert fund.provenance is not None and grant.provenance is not None
+    # languages beyond the common ones offered: Scottish Gaelic and Welsh, as an import may bring them
+    await store.save_organisation(STEWARD, Edit({"id": "test:fund", "languages": ["en", "gd"]}),
+                                  fund.provenance.revision)
+    await store.save_service(STEWARD, Edit({"id": "test:grant", "intake_languages": ["cy", "mul"],
+                                            "purposes": ["legal-aid", "medical-care"]}), grant.provenance.revision)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        page = (await client.get("/organisations/test:fund/edit")).text
+        assert 'name="languages" value="gd" checked> Scottish Gaelic</label>' in page  # still offered and chosen
+        assert 'value="en" checked> English</label>' in page and 'name="languages" value="fr"> French</label>' in page
+        assert "codes, one per line" not in page and 'value="mul"' not in page
+        assert 'aria-describedby="o-languages-hint"' in page
+        assert "<code>signal:+00 000 000 000</code>" in page  # a channel's form, with an example
+        assert "In Honduras, Atlántida is HN-AT." in page  # a province's code, for its own country
+        typed = _organisation_form(page)
+        assert typed["languages"] == ["en", "gd"]
+        saved = await client.post("/organisations/test:fund/edit", data={**typed, "description": "Saved as it was."})
+        assert saved.status_code == 303
+        fund = await store.organisation(STEWARD, "test:fund")
+        assert fund.languages == ["en", "gd"] and fund.description == "Saved as it was."
+
+        # a stale form's languages read as names beside the record's
+        assert fund.provenance is not None
+        await store.save_organisation(STEWARD, Edit({"id": "test:fund", "languages": ["en"]}),
+                                      fund.provenance.revision)
+        stale = await client.post("/organisations/test:fund/edit", data={**typed, "revision": str(
+            fund.provenance.revision)})
+        assert stale.status_code == 409
+        assert "<td>English</td><td>English, Scottish Gaelic</td>" in stale.text
+
+        form = (await client.get("/services/test:grant/edit")).text
+        assert _ticked(form, "intake_languages") == ["mul", "cy"]  # any language first, then by name
+        assert 'name="intake_languages" value="mul" checked> Any language</label>' in form
+        assert 'value="cy" checked> Welsh</label>' in form
+        assert 'name="intake_languages" value="ar"> Arabic</label>' in form
+        assert _chosen(form, "e-purposes") == ["legal-aid", "medical-care"]
+        assert '<option value="legal-aid" selected>Legal aid</option>' in form
+        assert "service type codes" not in form
+        service = {"csrf": csrf, "revision": _hidden(form, "revision"), "name": "Emergency grants",
+                   "type": "emergency-grant", "visibility": "public", "status": "active", "present_in": ["HN"],
+                   "intake_languages": _ticked(form, "intake_languages"), "purposes": ["legal-aid"]}
+        assert (await client.post("/services/test:grant/edit", data=service)).status_code == 303
+        grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert grant.intake_languages == ["cy", "mul"] and grant.purposes == ["legal-aid"]
+
+        # a stale form's kinds of help and languages read as names beside the record's
+        assert grant.provenance is not None
+        await store.save_service(STEWARD, Edit({"id": "test:grant", "intake_languages": ["es"],
+                                                "purposes": ["legal-aid", "medical-care"]}), grant.provenance.revision)
+        stale = await client.post("/services/test:grant/edit", data={**service, "revision": str(
+            grant.provenance.revision)})
+        assert stale.status_code == 409
+        assert "<td>Spanish</td><td>Welsh, Any language</td>" in stale.text
+        assert "<td>Legal aid, Medical care</td><td>Legal aid</td>" in stale.text
+
+        # named in the page's language (the language chosen last, as the cookie keeps it)
+        spanish = (await client.get("/organisations/test:fund/edit?lang=es")).text
+        assert 'value="en" checked> inglés</label>' in spanish and 'value="es"> español</label>' in spanish
 
 
 async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page_and_in_graphql(
@@ -226,8 +303,8 @@ async def test_a_member_adds_and_removes_ways_to_ask_and_open_calls_in_rows_and_
                 "windows_opens_1": "2027-01-15", "windows_note_1": "spring call"}
         stale = await client.post("/services/test:grant/edit", data={
             **service, **same, "revision": _hidden(form, "revision"), "hours": "evenings"})
-        assert stale.status_code == 409 and "<td>Hours</td>" in stale.text
-        assert "<td>Where to ask</td>" not in stale.text and "<td>Open calls</td>" not in stale.text
+        assert stale.status_code == 409 and '<th scope="row">Hours</th>' in stale.text
+        assert "Where to ask</th>" not in stale.text and "Open calls</th>" not in stale.text
         saved = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
 
         # bad rows, after an emptied one: a kind sent by hand, a Where without a How, an open call that

@@ -277,19 +277,24 @@ async def test_a_member_edits_a_service_and_a_stale_revision_shows_what_changed_
         assert "/services/test:grant/edit" in (await client.get("/organisations/test:fund")).text
         form = await client.get("/services/test:grant/edit")
         assert f'name="intake_value_2" value="{SIGNAL}"' in form.text  # the owner edits every channel
+        # languages chosen by name, never typed as codes; any language first, as the record holds it
+        assert 'name="intake_languages" value="mul" checked> Any language</label>' in form.text
+        assert 'name="intake_languages" value="es"> Spanish</label>' in form.text
+        assert "codes, one per line" not in form.text
         typed = {"csrf": hidden(form.text, "csrf"), "revision": hidden(form.text, "revision"),
                  "name": "Emergency grants", "status": "active", "hours": "24/7",
                  "application_process": "Call the line, day or night.",
                  "intake_kind_1": "hotline", "intake_value_1": "+00 000 000 101", "intake_visibility_1": "public",
                  "intake_kind_2": "signal", "intake_value_2": SIGNAL, "intake_visibility_2": "network",
                  "intake_kind_3": "email", "intake_value_3": "desk@fund.example", "intake_visibility_3": "network",
-                 "intake_languages": "mul"}
+                 "intake_languages": ["es", "mul"]}
         # someone else saves first, from the same revision
         await store.save_service(STEWARD, Edit({"id": "test:grant", "hours": "by appointment"}),
                                  int(typed["revision"]))
         stale = await client.post("/services/test:grant/edit", data=typed)
         assert stale.status_code == 409 and "It says now" in stale.text
         assert "by appointment" in stale.text and "24/7" in stale.text  # what it says now, and what they typed
+        assert "<td>Any language</td><td>Spanish, Any language</td>" in stale.text  # languages by name
         # the channels as lines to read, not as a syntax; the rows keep what was typed
         assert "Hotline: +00 000 000 101 (public)" in stale.text and "E-mail: desk@fund.example (network)" in stale.text
         assert 'name="intake_value_3" value="desk@fund.example"' in stale.text
@@ -300,7 +305,7 @@ async def test_a_member_edits_a_service_and_a_stale_revision_shows_what_changed_
         assert saved.hours == "24/7" and saved.application_process == "Call the line, day or night."
         assert sorted((i.kind, i.value, i.visibility.value) for i in saved.intake) == [
             ("email", "desk@fund.example", "network"), ("hotline", "+00 000 000 101", "public"),
-            ("signal", SIGNAL, "network")] and saved.intake_languages == ["mul"]
+            ("signal", SIGNAL, "network")] and saved.intake_languages == ["es", "mul"]
         bad = await client.post("/services/test:grant/edit", data={
             **typed, "revision": str(saved.provenance.revision if saved.provenance else 0),
             "intake_kind_1": "pigeon", "windows_opens_1": "2027-02-01", "windows_closes_1": "2027-01-01"})

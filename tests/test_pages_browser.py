@@ -124,6 +124,43 @@ async def test_a_member_edits_a_service_through_a_conflict(store: Store, live_se
             await page.context.close()
 
 
+async def test_the_edit_forms_fit_a_phone_375_pixels_wide(store: Store, live_server: LiveServer) -> None:
+    """Long option labels, addresses and ids once pushed the edit pages sideways on a phone: each
+    page (and a conflict's table) is no wider than the screen."""
+    await demo.load(store)
+    _, member = await store.tokens.create("member", "test:front-line-defenders", "FLD desk")
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 375, "height": 800})
+        page = await context.new_page()
+        try:
+            async def fits(label: str) -> None:
+                wide = await page.evaluate("document.documentElement.scrollWidth")
+                wider = await page.evaluate("""[...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > 375).map(e => e.tagName + '#' + e.id)""")
+                assert wide <= 375, (label, wide, wider[:10])  # the page, and what sticks out
+
+            await page.goto(live_server.url + "/sign-in")
+            await page.fill("#f-token", member)
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("text=Signed in as a member")
+            for path in ("/services/test:fld-grants/edit", "/organisations/test:front-line-defenders/edit",
+                         "/organisations/test:front-line-defenders/services/new"):
+                await page.goto(live_server.url + path)
+                await fits(path)
+            await page.goto(live_server.url + "/services/test:fld-grants/edit")
+            await page.check("input[name=intake_languages][value=tr]")  # ticked by name
+            found = (await store.services_by_id(STEWARD, ["test:fld-grants"]))["test:fld-grants"]
+            assert found.provenance is not None
+            await store.save_service(STEWARD, Edit({"id": found.id, "hours": "https://example.org/" + "a" * 120}),
+                                     found.provenance.revision)
+            await page.click("form button[type=submit] >> text=Save")
+            await page.wait_for_selector("text=It says now")
+            assert "Turkish" in await page.inner_text("table")  # languages by name, not codes
+            await fits("a conflict")
+        finally:
+            await context.close()
+
+
 async def test_a_steward_approves_a_request_and_uploads_a_bad_file(store: Store, live_server: LiveServer,
                                                                    tmp_path: Path) -> None:
     await demo.load(store)

@@ -10,6 +10,7 @@ field and its reason, and nothing is written either.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from directory.domain import places
 from directory.domain.errors import NotFound
 from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
 from directory.store import EditRefused, Store
 from directory.web.pages import forms
+from directory.web.pages.render import language_label
 
 # Every edit form's fields, by the name the form (and so a refusal) gives them: the catalogue reads
 # them from `editing.LABELS`. A field of the same name reads the same on every form.
@@ -31,16 +34,14 @@ LABELS = {
     "exclusions": "Not for", "status": "Status", "status_since": "Status since (YYYY-MM-DD)", "status_reason": "Why",
     "status_source": "Source of the status", "hours": "Hours",
     "intake": "Where to ask", "windows": "Open calls",
-    "intake_languages": "Languages a request may be made in: codes, one per line (mul: any)",
-    "purposes": "What a grant pays for: service type codes, one per line",
+    "intake_languages": "Languages a request may be made in", "purposes": "What a grant pays for",
     "present_in": "Delivered in", "reaches": "Reaches remotely", "groups": "Defenders served",
     "verified_on": "Verified on (YYYY-MM-DD)", "verified_by": "Verified by", "verified_source": "Verified against",
     "aliases": "Also known as: one name per line", "website": "Website (https://...)",
-    "languages": "Languages it works in: codes, one per line (en, es, fr...)",
-    "contact_channels": "Secure contact: one per line, as KIND:VALUE (signal:+00 000, email:desk@example.org)",
+    "languages": "Languages it works in", "contact_channels": "Secure contact",
     "identifiers": "Registered identifiers: one per line, as SCHEME:IDENTIFIER (GB-CHC:1234567)",
     "source": "Where this record comes from", "country": "Based in (country)",
-    "subdivision": "Province or region (ISO 3166-2 code, CO-ANT)", "latitude": "Latitude", "longitude": "Longitude",
+    "subdivision": "Province or region (its code)", "latitude": "Latitude", "longitude": "Longitude",
     "precision": "Shown on maps at this precision",
     "link_type": "Kind of link", "other": "The other organisation (its id, as in its page's address)",
     "confirmed": "Confirmed on (YYYY-MM-DD)", "response_hours": "Usual response (hours)",
@@ -84,6 +85,20 @@ async def organisation(store: Store, viewer: Viewer, record_id: str) -> Organisa
 def items(text: str) -> list[str]:
     """A list field's items, one a line."""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def languages(common: list[tuple[str, str]], held: str, language: str) -> list[tuple[str, str]]:
+    """The languages a form offers, by name in the page's language (`language`), in that name's
+    order: the common ones (`routes.choices`) and any other the record holds (`held`, one a line),
+    so saving keeps it. Any language (`mul`) is left to the form, which names it in its own words."""
+    codes = {code for code, _ in common} | set(items(held))
+    codes.discard(places.ANY_LANGUAGE)
+    return sorted(((code, language_label(code, language)) for code in codes), key=lambda x: _sortable(x[1]))
+
+
+def _sortable(name: str) -> str:
+    """A name as it sorts among others: without its accents (Éwé among the E), any case."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
 
 
 def shown(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:

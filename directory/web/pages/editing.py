@@ -1,11 +1,11 @@
 """A member edits its own organisation's services in a form, and adds new ones; a steward any.
 
 The form is the service's fields as an edit takes them (`store.Edit`, the validators' names): its
-type, visibility, coverage and defender groups chosen from labelled options (places by name, in the
-page's language), its intake channels and open calls as rows of fields (`edit_rows`), the rest
-typed, each list one item per line. A new service's visibility is chosen, never assumed. Saving
-an edit sends the revision the form was opened at (`edit_form`). A service or organisation the
-viewer may not change reads as one it cannot see.
+type, visibility, coverage, defender groups, what a grant pays for and the languages a request may
+be made in chosen from labelled options (places and languages by name, in the page's language), its
+intake channels and open calls as rows of fields (`edit_rows`), the rest typed. A new service's
+visibility is chosen, never assumed. Saving an edit sends the revision the form was opened at
+(`edit_form`). A service or organisation the viewer may not change reads as one it cannot see.
 
 `routes` are every edit form's: the services' here, the organisation's own and its links'
 (`editing_organisation`, `links`).
@@ -28,20 +28,21 @@ from directory.web.pages.edit_form import Typed, items
 from directory.web.pages.render import language_of, page, place_name
 from directory.web.pages.routes import choices
 
-# The fields the form edits, with how each is typed: a line, a text, a list (one item per line),
-# one of labelled options, any of them, or rows of fields.
+# The fields the form edits, with how each is typed: a line, a text, one of labelled options, any
+# of them (sets: their order is not kept), or rows of fields.
 TEXTS = ("name", "description", "eligibility", "application_process", "exclusions", "status_reason")
 LINES = ("hours", "status_since", "status_source", "verified_on", "verified_by", "verified_source")
-LISTS = ("intake_languages", "purposes")
 ROWS = ("intake", "windows")
 ONE = ("type", "visibility", "status")
-MANY = ("present_in", "reaches", "groups")
+MANY = ("present_in", "reaches", "groups", "purposes", "intake_languages")
 LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
 
 
 def values_of(s: Service) -> dict[str, str]:
     """A service as the form shows it: the row an edit is checked as (`store.service_fields`)."""
-    return edit_form.shown(service_fields(s), (*TEXTS, *LINES, *LISTS, *ROWS, *ONE, *MANY))
+    row = service_fields(s)
+    row.update({name: sorted(row.get(name) or []) for name in MANY})  # as a form sends them back
+    return edit_form.shown(row, (*TEXTS, *LINES, *ROWS, *ONE, *MANY))
 
 
 async def _read(request: Request) -> tuple[Typed, dict[str, list[edit_rows.Row]]]:
@@ -58,7 +59,6 @@ def _fields(typed: Typed, rows: dict[str, list[edit_rows.Row]]) -> dict[str, Any
     a choice left out keeps its value (an empty visibility would be the default, maybe wider)."""
     fields: dict[str, Any] = {name: typed.values.get(name, "") for name in (*TEXTS, *LINES)}
     fields.update({name: typed.values[name] for name in ONE if typed.values.get(name)})
-    fields.update({name: items(typed.values.get(name, "")) for name in LISTS})
     fields.update({name: [text for _, text in edit_rows.kept(name, rows[name])] for name in ROWS})
     fields.update({name: typed.chosen.get(name, []) for name in MANY})
     return fields
@@ -91,12 +91,13 @@ async def _form(request: Request, organisation: str, typed: dict[str, str], s: S
     if "conflict" in more:
         more["said"] = {name: (edit_rows.stored(name, more["conflict"][name]),
                                [row for row in rows[name] if edit_rows.item(name, row)]) for name in ROWS}
-    offered = await choices(request.app.state.store)
+    offered, language = await choices(request.app.state.store), language_of(request)
     return page(request, "edit-service.html", status=status, s=s, organisation=organisation, typed=typed,
-                revision=revision, labels=LABELS, texts=TEXTS, lines=LINES, lists=LISTS,
+                revision=revision, labels=LABELS, texts=TEXTS, lines=LINES,
                 rows={name: edit_rows.shown(name, rows[name]) for name in ROWS}, intake_kinds=INTAKE_KINDS,
                 statuses=[x.value for x in Status], choices=offered,
-                places=_places(language_of(request), typed, offered["country"]),
+                places=_places(language, typed, offered["country"]),
+                spoken=edit_form.languages(offered["language"], typed.get("intake_languages", ""), language),
                 action=f"/services/{s.id}/edit" if s else f"/organisations/{organisation}/services/new", **more)
 
 

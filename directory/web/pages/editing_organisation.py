@@ -2,7 +2,9 @@
 
 The form is the organisation's fields as an edit takes them (`store.Edit`, the validators' names):
 its kind, visibility, country and location precision chosen from labelled options with the current
-one selected, the rest typed, each list one item per line. A choice left out keeps its value: an
+one selected, its languages by name (any it holds beyond the common ones offered too), the rest
+typed, each list one item per line, with a hint and an example where a value has a form to follow
+(a contact channel, a province's code). A choice left out keeps its value: an
 empty visibility or precision would be the default for its kind, which may show more. Saving sends
 the revision the form was opened at (`edit_form`). The same page lists the links the organisation
 writes, each with its forms (`links`), and offers to add one.
@@ -17,18 +19,23 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
+from directory.domain import places
 from directory.domain.model import Organisation
+from directory.domain.places import Place
+from directory.domain.validation import CHANNEL_KINDS
 from directory.store import Edit, EditRefused, Store
 from directory.web.pages import edit_form, links
 from directory.web.pages.edit_form import Typed, items
-from directory.web.pages.render import page
+from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
 
 LINES = ("name", "website", "source", "subdivision", "latitude", "longitude", "verified_on", "verified_by",
          "verified_source", "country")
 TEXTS = ("description",)
-LISTS = ("aliases", "languages", "contact_channels", "identifiers")
+LISTS = ("aliases", "contact_channels", "identifiers")
+MANY = ("languages",)  # any of labelled options: a set, its order not kept
 KEPT = ("kind", "visibility", "precision")  # chosen; left out, they keep their value
+EXAMPLE = "CO-ANT"  # a province's code for a country with none known, or none chosen (Antioquia, Colombia)
 
 
 def values_of(o: Organisation) -> dict[str, str]:
@@ -36,18 +43,19 @@ def values_of(o: Organisation) -> dict[str, str]:
     loc = o.location
     row: dict[str, Any] = {
         "name": o.name, "kind": o.kind, "visibility": o.visibility.value, "aliases": o.aliases,
-        "description": o.description, "website": o.website, "languages": o.languages,
+        "description": o.description, "website": o.website, "languages": sorted(o.languages),
         "contact_channels": o.contact_channels, "identifiers": o.identifiers, "source": o.source,
         "verified_on": o.verified.on, "verified_by": o.verified.by, "verified_source": o.verified.source}
     if loc is not None:
         row.update(country=loc.country, subdivision=loc.subdivision, latitude=loc.latitude, longitude=loc.longitude,
                    precision=loc.precision.value)
-    return edit_form.shown(row, (*LINES, *TEXTS, *LISTS, *KEPT))
+    return edit_form.shown(row, (*LINES, *TEXTS, *LISTS, *MANY, *KEPT))
 
 
 def _fields(record_id: str, typed: Typed) -> dict[str, Any]:
     fields: dict[str, Any] = {name: typed.values.get(name, "") for name in (*LINES, *TEXTS)}
     fields.update({name: items(typed.values.get(name, "")) for name in LISTS})
+    fields.update({name: typed.chosen.get(name, []) for name in MANY})
     fields.update({name: typed.values[name] for name in KEPT if typed.values.get(name)})
     return dict(fields, id=record_id)
 
@@ -56,9 +64,17 @@ async def _form(request: Request, o: Organisation, typed: dict[str, str], revisi
                 **more: Any) -> Response:
     store: Store = request.app.state.store
     viewer = viewer_in(request.scope)
+    offered = await choices(store)
     return page(request, "edit-organisation.html", status=status, o=o, typed=typed, revision=revision,
-                choices=await choices(store), links=await links.listed(store, viewer, o.id), **links.for_forms(),
-                **more)
+                choices=offered, links=await links.listed(store, viewer, o.id), **links.for_forms(),
+                spoken=edit_form.languages(offered["language"], typed.get("languages", ""), language_of(request)),
+                example=_example(typed.get("country", "")), channel_kinds=CHANNEL_KINDS, **more)
+
+
+def _example(country: str) -> Place:
+    """A province of the country, to show what its code looks like; Antioquia where it has none.
+    An example, not a list: a full list of the world's provinces would be a page of its own."""
+    return next(iter(places.subdivisions_of(country.upper())), None) or places.subdivisions()[EXAMPLE]
 
 
 async def edit_page(request: Request) -> Response:
