@@ -87,7 +87,8 @@ async def test_a_member_edits_its_organisation_and_a_stale_revision_shows_what_i
         assert typed["languages"] == ["en"] and 'name="languages" value="es"> Spanish</label>' in form.text  # by name
         typed.update(description="Grants and advice.", languages=["en", "es"], visibility="network")
         saved = await client.post("/organisations/test:fund/edit", data=typed)
-        assert saved.status_code == 303 and saved.headers["location"] == "/organisations/test:fund"
+        assert saved.status_code == 303 and saved.headers["location"] == "/organisations/test:fund?saved=1"
+        assert 'role="status">Saved.</p>' in (await client.get(saved.headers["location"])).text
         now = await store.organisation(STEWARD, "test:fund")
         assert (now.description, now.languages, now.visibility) == ("Grants and advice.", ["en", "es"],
                                                                      Visibility.NETWORK)
@@ -207,7 +208,7 @@ async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page
         assert '<option value="SV" selected>El Salvador</option>' in unchosen.text  # what they chose stays chosen
         assert len((await store.services_of(STEWARD, ["test:fund"]))["test:fund"]) == 1
         added = await client.post("/organisations/test:fund/services/new", data={**typed, "visibility": "public"})
-        assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund"
+        assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund?saved=1"
         page = (await client.get("/organisations/test:fund")).text
         assert "Safe travel" in page and "Guatemala" in page and "El Salvador" in page
         assert "Journalists and media workers" in page and "Women defenders" in page
@@ -348,7 +349,7 @@ async def test_a_member_adds_changes_and_removes_a_link(store: Store, live_serve
         assert unchosen.status_code == 400 and "choose who may see it" in unchosen.text  # never public by default
         assert await _links(store) == []
         added = await client.post("/organisations/test:fund/links/new", data={**asked, "visibility": "network"})
-        assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund"
+        assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund?saved=1"
         [made] = await _links(store)
         assert (made.type, made.target, made.visibility) == ("REFERS_TO", "test:other", Visibility.NETWORK)
         assert made.properties == {"trust": 0.5, "formal": True}

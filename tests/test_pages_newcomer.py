@@ -103,3 +103,10 @@ async def test_world_regions_are_named_in_the_pages_language(store: Store, live_
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         spanish = (await client.get("/organisations/test:front-line-defenders?lang=es")).text
     assert "Mundo" in spanish and ">World<" not in spanish and "World," not in spanish
+
+
+async def test_saved_is_said_only_to_whoever_may_have_saved(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        page = (await client.get("/organisations/test:front-line-defenders?saved=1")).text
+    assert "Saved." not in page  # a link cannot make the public page claim a change

@@ -130,5 +130,6 @@ async def refusal(refused: EditRefused, typed: Typed,
 
 
 def to_organisation(record_id: str) -> RedirectResponse:
-    """After a save: the organisation's page, fetched anew (303, so a reload does not post again)."""
-    return RedirectResponse(f"/organisations/{record_id}", status_code=303)
+    """After a save: the organisation's page, fetched anew (303, so a reload does not post again),
+    saying that it was saved."""
+    return RedirectResponse(f"/organisations/{record_id}?saved=1", status_code=303)

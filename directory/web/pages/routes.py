@@ -116,7 +116,8 @@ async def organisation(request: Request) -> Response:
     # the sketch is drawn from the location as the store showed it to this viewer
     return page(request, "organisation.html", o=found, services=services, labels=_labels(await store.terms()),
                 links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where,
-                sketch=sketch(found.location), shown_at=_shown_at(found))
+                sketch=sketch(found.location), shown_at=_shown_at(found),
+                saved=request.query_params.get("saved") == "1" and viewer.may_write(found.id))
 
 
 def _shown_at(o: Organisation) -> str:
