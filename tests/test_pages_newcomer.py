@@ -110,3 +110,13 @@ async def test_saved_is_said_only_to_whoever_may_have_saved(store: Store, live_s
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         page = (await client.get("/organisations/test:front-line-defenders?saved=1")).text
     assert "Saved." not in page  # a link cannot make the public page claim a change
+
+
+async def test_a_region_is_chosen_by_name_or_typed_as_people_say_it(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        form = (await client.get("/gaps?lang=es")).text
+        assert '<option value="019">América</option>' in form and '<option value="central-america">' in form
+        for said in ("Americas", "central america", "019"):
+            answer = await client.post("/gaps", data={"region": said, "serviceTypes": "emergency-grant"})
+            assert answer.status_code == 200 and "Honduras" in answer.text, said

@@ -273,8 +273,8 @@ AREAS = "world, region:NAME, subregion:NAME, a UN M49 area code or a named regio
 
 
 def area_code(token: str) -> str | None:
-    """The code of `world`, `region:Africa`, `subregion:Western Asia`, a three-digit M49 code, or a
-    named region (`osce`, `named:osce`)."""
+    """The code of `world`, `region:Africa`, `subregion:Western Asia`, a three-digit M49 code, a
+    named region (`osce`, `named:osce`), or an area's or a named region's name alone (`Americas`)."""
     kind, _, name = token.partition(":")
     kind, name = kind.strip().lower(), name.strip().lower()
     if kind == "world" and not name:
@@ -288,6 +288,12 @@ def area_code(token: str) -> str | None:
     for area in areas().values():
         if area.kind == kind and area.name.lower() == name:
             return area.code
+    if not name:  # a bare name, as people write it: "Americas", "Western Asia", "Central America"
+        wanted = kind.casefold()
+        found = [a.code for a in areas().values() if a.name.casefold() == wanted]
+        found += [code for code, (p, _) in named_regions().items()
+                  if wanted in (p.name.casefold(), code.replace("-", " "))]
+        return found[0] if len(found) == 1 else None
     return None
 
 

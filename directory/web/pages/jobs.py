@@ -46,7 +46,7 @@ class Field:
 
     name: str
     label: str
-    widget: str  # service_type | service_types | country | group | language | organisation | order | number | text
+    widget: str  # service_type(s) | country | region | group | language | organisation | order | number | text
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ JOBS = {
     "gaps": Job("/gaps", "Coverage gaps",
                 "Where services are missing, weighted by need: the worst gaps first.",
                 questions.GAPS,
-                (Field("region", "Region (region:Africa, subregion:Western Asia, or a named region)", "text"),
+                (Field("region", "Region", "region"),
                  Field("country", "Or one country, by its subdivisions", "country"),
                  Field("serviceTypes", "Services", "service_types"),
                  Field("group", "Defenders served", "group")), _gaps),

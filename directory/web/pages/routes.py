@@ -48,7 +48,9 @@ def _choices(found: list[Term]) -> dict[str, list[tuple[str, str]]]:
             "kind": sorted(terms[ORGANISATION_KIND], key=lambda x: x[1]),
             "country": sorted(((c, p.name) for c, p in places.countries().items() if c not in places.UNPEOPLED),
                               key=lambda x: x[1]),
-            "language": sorted(((c, places.language_names()[c]) for c in _COMMON_LANGUAGES), key=lambda x: x[1])}
+            "language": sorted(((c, places.language_names()[c]) for c in _COMMON_LANGUAGES), key=lambda x: x[1]),
+            "region": [(c, a.name) for c, a in places.areas().items()] +
+                      [(c, p.name) for c, (p, _) in places.named_regions().items()]}
 
 
 # The languages offered in the browse form: those of the organisations' and services' records are
