@@ -199,32 +199,10 @@ def _path(frame: _Frame, code: str, tolerance: float, speck: float) -> str:
         w, s, e, n = _box(projected)
         if max(e - w, n - s) < speck:
             continue
-        rounded = [(round(x), round(y)) for x, y in _simplified(projected, tolerance)]
+        rounded = [(round(x), round(y)) for x, y in geometry.simplify(projected, tolerance)]
         steps = [(x1 - x0, y1 - y0) for (x0, y0), (x1, y1) in itertools.pairwise(rounded)
                  if (x1, y1) != (x0, y0)]
         moves = " ".join(f"{dx} {dy}" for dx, dy in steps[:-1]).replace(" -", "-") or "0 0"
         out.append(f"M{rounded[0][0]} {rounded[0][1]}l{moves}z")
     return "".join(out)
 
-
-def _simplified(points: list[Point], tolerance: float) -> list[Point]:
-    """Douglas-Peucker, without recursion: the points that keep the line within `tolerance` of the original."""
-    if len(points) < 3:
-        return points
-    keep = [False] * len(points)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(points) - 1)]
-    while stack:
-        first, last = stack.pop()
-        (x0, y0), (x1, y1) = points[first], points[last]
-        length = math.hypot(x1 - x0, y1 - y0)
-        far, index = 0.0, 0
-        for i in range(first + 1, last):
-            x, y = points[i]
-            d = abs((x1 - x0) * (y0 - y) - (x0 - x) * (y1 - y0)) / length if length else math.hypot(x - x0, y - y0)
-            if d > far:
-                far, index = d, i
-        if far > tolerance:
-            keep[index] = True
-            stack += [(first, index), (index, last)]
-    return [p for p, kept in zip(points, keep, strict=True) if kept]

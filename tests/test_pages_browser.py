@@ -32,6 +32,15 @@ async def _done(page: Page, name: str) -> None:
     _keep(name, await page.screenshot(full_page=False))
 
 
+async def _sign_in(page: Page, url: str, token: str, role: str) -> None:
+    """Sign in as a person does, with the keyboard: open the form, type the token, press Enter;
+    the header then says who is signed in (in English: the form is asked for in English)."""
+    await page.goto(url + "/sign-in?lang=en")
+    await page.fill("#f-token", token)
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(f"text=Signed in as a {role}")
+
+
 async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, live_server: LiveServer) -> None:
     await demo.load(store)
     _, steward = await store.tokens.create("steward", None, "desk")
@@ -72,10 +81,7 @@ async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, 
                 await page.click("text=Download as CSV")
             assert (await download.value).suggested_filename == "gaps.csv"
             # an INGO desk signs in and asks for a chain
-            await page.goto(live_server.url + "/sign-in")
-            await page.fill("#f-token", steward)
-            await page.keyboard.press("Enter")
-            await page.wait_for_selector("text=Signed in as a steward")
+            await _sign_in(page, live_server.url, steward, "steward")
             await page.goto(live_server.url + "/referrals")
             await page.fill("#f-from", "test:fict-lakeside-rights")
             await page.select_option("#f-serviceType", "safe-house")
@@ -139,10 +145,7 @@ async def test_the_edit_forms_fit_a_phone_375_pixels_wide(store: Store, live_ser
                     .filter(e => e.getBoundingClientRect().right > 375).map(e => e.tagName + '#' + e.id)""")
                 assert wide <= 375, (label, wide, wider[:10])  # the page, and what sticks out
 
-            await page.goto(live_server.url + "/sign-in")
-            await page.fill("#f-token", member)
-            await page.keyboard.press("Enter")
-            await page.wait_for_selector("text=Signed in as a member")
+            await _sign_in(page, live_server.url, member, "member")
             for path in ("/services/test:fld-grants/edit", "/organisations/test:front-line-defenders/edit",
                          "/organisations/test:front-line-defenders/services/new"):
                 await page.goto(live_server.url + path)
@@ -179,10 +182,7 @@ async def test_a_steward_approves_a_request_and_uploads_a_bad_file(store: Store,
             await page.click("form button[type=submit]")
             await page.wait_for_selector("h1 >> text=Request sent")
             # a steward signs in, finds it on the desk and approves it
-            await page.goto(live_server.url + "/sign-in")
-            await page.fill("#f-token", steward)
-            await page.keyboard.press("Enter")
-            await page.wait_for_selector("text=Signed in as a steward")
+            await _sign_in(page, live_server.url, steward, "steward")
             await page.goto(live_server.url + "/stewards")
             await page.click("text=Colectivo Luna")
             await page.wait_for_selector("text=signal +00 111 222 333")
@@ -283,10 +283,7 @@ async def test_every_page_passes_axe_core_with_no_serious_or_critical_violation(
             await page.wait_for_selector(".problem")
             await check("join problems")
             _, steward = await store.tokens.create("steward", None, "axe")
-            await page.goto(live_server.url + "/sign-in?lang=en")
-            await page.fill("#f-token", steward)
-            await page.keyboard.press("Enter")
-            await page.wait_for_selector("form[action='/sign-out']")
+            await _sign_in(page, live_server.url, steward, "steward")
             vocab = await store.vocabulary()
             asked = await store.join_requests.ask(Asked({"name": "Colectivo Luna", "kind": "local-group",
                                                          "country": "HN"}, "signal +00 1"), "10.9.9.9", vocab)

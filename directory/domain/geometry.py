@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 Ring = tuple[tuple[float, float], ...]  # (longitude, latitude) pairs, closed, as in GeoJSON
+P = TypeVar("P", bound=Sequence[float])
 
 
 @dataclass(frozen=True)
@@ -70,3 +73,28 @@ def _shapes(kind: str) -> dict[str, Shape]:
 def shape(code: str) -> Shape | None:
     """The outline of a country (`KE`) or subdivision (`KE-30`), if the basemap has one."""
     return _shapes("subdivisions" if "-" in code else "countries").get(code)
+
+
+def simplify(points: Sequence[P], tolerance: float) -> list[P]:
+    """Douglas-Peucker, without recursion (rings run to tens of thousands of points): the points
+    that keep the line within `tolerance` of the original, its ends always among them. The basemap
+    (tools/basemap.py) and an organisation page's small map (maps/sketch.py) both draw with it."""
+    if len(points) < 3:
+        return list(points)
+    keep = [False] * len(points)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(points) - 1)]
+    while stack:
+        first, last = stack.pop()
+        (x0, y0), (x1, y1) = points[first][:2], points[last][:2]
+        length = math.hypot(x1 - x0, y1 - y0)
+        far, index = 0.0, 0
+        for i in range(first + 1, last):
+            x, y = points[i][:2]
+            d = abs((x1 - x0) * (y0 - y) - (x0 - x) * (y1 - y0)) / length if length else math.hypot(x - x0, y - y0)
+            if d > far:
+                far, index = d, i
+        if far > tolerance:
+            keep[index] = True
+            stack += [(first, index), (index, last)]
+    return [p for p, kept in zip(points, keep, strict=True) if kept]

@@ -10,7 +10,6 @@ field and its reason, and nothing is written either.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
 from directory.store import EditRefused, Store
 from directory.web.pages import forms
-from directory.web.pages.render import language_label
+from directory.web.pages.render import named
 
 # Every edit form's fields, by the name the form (and so a refusal) gives them: the catalogue reads
 # them from `editing.LABELS`. A field of the same name reads the same on every form.
@@ -93,12 +92,7 @@ def languages(common: list[tuple[str, str]], held: str, language: str) -> list[t
     so saving keeps it. Any language (`mul`) is left to the form, which names it in its own words."""
     codes = {code for code, _ in common} | set(items(held))
     codes.discard(places.ANY_LANGUAGE)
-    return sorted(((code, language_label(code, language)) for code in codes), key=lambda x: _sortable(x[1]))
-
-
-def _sortable(name: str) -> str:
-    """A name as it sorts among others: without its accents (Éwé among the E), any case."""
-    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+    return named([(code, code) for code in codes], "language", language)
 
 
 def shown(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:

@@ -25,7 +25,7 @@ from directory.domain.viewer import Viewer
 from directory.store import Edit, EditRefused, Store, new_id, service_fields
 from directory.web.pages import edit_form, edit_rows, editing_organisation
 from directory.web.pages.edit_form import Typed, items
-from directory.web.pages.render import language_of, page, place_name
+from directory.web.pages.render import language_of, named, page
 from directory.web.pages.routes import choices
 
 # The fields the form edits, with how each is typed: a line, a text, one of labelled options, any
@@ -75,7 +75,7 @@ def _places(language: str, typed: dict[str, str], countries: list[tuple[str, str
     place (a province, a region) it covers already, so saving keeps it."""
     codes = {code for code, _ in countries}
     codes.update(items(typed.get("present_in", "")), items(typed.get("reaches", "")))
-    return sorted(((code, place_name(code, language)) for code in codes), key=lambda x: x[1].casefold())
+    return named([(code, code) for code in codes], "place", language)
 
 
 async def _form(request: Request, organisation: str, typed: dict[str, str], s: Service | None = None,

@@ -164,8 +164,9 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
     if table is not None:
         reading = Reading(language_of(request), dict(offered["service_type"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
+        names = _name_columns(table)
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
-                    rows=[[_linked(table, row, i) or reading.named(table.columns[i].tag, row[i]) for i in shown]
+                    rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
                           for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
                 required={o.name for o in job.asking.options if o.required}, **more)
@@ -183,21 +184,24 @@ class Linked:
 _NAMED = {"#org+name": ("#org+id", ""), "#org+name+chain": ("#org+id+chain", " > ")}
 
 
-def _linked(table: Table, row: list[object], i: int) -> Linked | None:
-    """A name cell as links to the organisations' pages, when the answer carries their ids (a chain's
-    names are split as its ids are; a name that itself holds the separator leaves the cell as text)."""
-    named = _NAMED.get(table.columns[i].tag)
-    at = next((n for n, c in enumerate(table.columns) if named and c.tag == named[0]), None)
-    if named is None or at is None:
+def _name_columns(table: Table) -> dict[int, tuple[int, str]]:
+    """The answer's columns of names whose ids it also carries: name column -> (id column, separator)."""
+    at = {c.tag: n for n, c in enumerate(table.columns)}
+    return {at[name]: (at[ids], separator) for name, (ids, separator) in _NAMED.items() if name in at and ids in at}
+
+
+def _linked(row: list[object], i: int, columns: dict[int, tuple[int, str]]) -> Linked | None:
+    """A name cell as links to the organisations' pages (a chain's names are split as its ids are;
+    a name that itself holds the separator leaves the cell as text)."""
+    if i not in columns:
         return None
-    separator = named[1]
-    names = [str(row[i])] if not separator else str(row[i]).split(separator)
-    ids = [str(row[at])] if not separator else str(row[at]).split(separator)
+    at, separator = columns[i]
+    names = str(row[i]).split(separator) if separator else [str(row[i])]
+    ids = str(row[at]).split(separator) if separator else [str(row[at])]
     if len(names) != len(ids):
         return None
-    return Linked([(name, "/organisations/" + quote(record_id, safe=":")) for name, record_id in zip(names, ids,
-                                                                                                   strict=True)],
-                  separator)
+    return Linked([(name, "/organisations/" + quote(record_id, safe=":"))
+                   for name, record_id in zip(names, ids, strict=True)], separator)
 
 
 def _view(name: str) -> Callable[[Request], Awaitable[Response]]:

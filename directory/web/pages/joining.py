@@ -19,6 +19,7 @@ from directory.store import Asked, JoinRefused, Store, TooMany
 from directory.web.pages import forms
 from directory.web.pages.render import page
 from directory.web.pages.routes import choices
+from directory.web.pages.stewards import stewards_only
 
 LABELS = {"name": "Name of the organisation", "kind": "Kind of organisation", "country": "Country where it is based",
           "languages": "Languages it works in", "website": "Website", "description": "What it does",
@@ -54,26 +55,20 @@ async def join(request: Request) -> Response:
     return page(request, "join-sent.html", status=201)
 
 
-def _steward(request: Request) -> bool:
-    return viewer_in(request.scope).role == "steward"
-
-
-async def review(request: Request) -> Response:
+@stewards_only
+async def review(request: Request, store: Store) -> Response:
     """A waiting request, for a steward to approve or decline; anyone else finds nothing here."""
-    store: Store = request.app.state.store
     try:
         found = await store.join_requests.get(viewer_in(request.scope), request.path_params["request_id"])
     except NotFound:
         return page(request, "missing.html", status=404)
-    return page(request, "join-review.html", r=found, labels=LABELS, choices=await choices(store))
+    return page(request, "join-review.html", r=found, labels=LABELS)
 
 
-async def decide(request: Request) -> Response:
-    store: Store = request.app.state.store
+@stewards_only
+async def decide(request: Request, store: Store) -> Response:
     viewer = viewer_in(request.scope)
     request_id = request.path_params["request_id"]
-    if not _steward(request):
-        return page(request, "missing.html", status=404)
     asked = forms.first(await forms.read(request))
     try:
         if asked.get("decision") != "approve":
@@ -84,7 +79,7 @@ async def decide(request: Request) -> Response:
         return page(request, "missing.html", status=404)
     except JoinRefused as refused:  # the taxonomy changed since it was asked: say what no longer holds
         found = await store.join_requests.get(viewer, request_id)
-        return page(request, "join-review.html", status=400, r=found, labels=LABELS, choices=await choices(store),
+        return page(request, "join-review.html", status=400, r=found, labels=LABELS,
                     problems=[(p.column, p.reason) for p in refused.problems])
     token = None
     if asked.get("token") == "yes":

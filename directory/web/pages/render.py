@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -39,9 +40,15 @@ def environment(language: str) -> Environment:
     return env
 
 
-def named(options: list[tuple[str, str]], kind: str, language: str) -> list[tuple[str, str]]:
+def named(options: Iterable[tuple[str, str]], kind: str, language: str) -> list[tuple[str, str]]:
     """A form's choices as (code, what the page shows), in the order of what it shows in this
-    language: "term" labels through gettext, "place" and "language" codes by their names."""
+    language: "term" labels through gettext, "place" and "language" codes by their names. Kept
+    per language and list, as every form draws the same few lists again and again."""
+    return list(_named(tuple(options), kind, language))
+
+
+@functools.lru_cache(maxsize=256)
+def _named(options: tuple[tuple[str, str], ...], kind: str, language: str) -> tuple[tuple[str, str], ...]:
     def shown(code: str, text: str) -> str:
         if kind == "place":
             return place_name(code, language)
@@ -49,10 +56,12 @@ def named(options: list[tuple[str, str]], kind: str, language: str) -> list[tupl
             return language_label(code, language)
         return i18n.translations(language).gettext(text)
 
-    def key(item: tuple[str, str]) -> str:  # accents do not move a name to the end of the list
-        return "".join(c for c in unicodedata.normalize("NFKD", item[1].casefold()) if not unicodedata.combining(c))
+    return tuple(sorted(((code, shown(code, text)) for code, text in options), key=lambda item: sortable(item[1])))
 
-    return sorted(((code, shown(code, text)) for code, text in options), key=key)
+
+def sortable(name: str) -> str:
+    """A name as it sorts among others: without its accents (Éwé among the E), any case."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
 
 
 def place_name(code: str, language: str) -> str:

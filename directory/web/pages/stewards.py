@@ -35,11 +35,15 @@ def stewards_only(view: Callable[[Request, Store], Awaitable[Response]]) -> Call
     return guarded
 
 
+async def _desk(request: Request, store: Store, status: int = 200, **more: object) -> Response:
+    """The desk: requests to be listed and tokens, with what the last action said (`more`)."""
+    return page(request, "stewards.html", status=status, requests=await store.join_requests.list(
+        viewer_in(request.scope)), tokens=await store.tokens.list(), **more)
+
+
 @stewards_only
 async def desk(request: Request, store: Store) -> Response:
-    viewer = viewer_in(request.scope)
-    return page(request, "stewards.html", requests=await store.join_requests.list(viewer),
-                tokens=await store.tokens.list())
+    return await _desk(request, store)
 
 
 @stewards_only
@@ -52,8 +56,7 @@ async def new_token(request: Request, store: Store) -> Response:
                                                      asked.get("label", "")[:200])
     except (BadArgument, NotFound) as exc:
         problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
-        return page(request, "stewards.html", status=400, requests=await store.join_requests.list(
-            viewer_in(request.scope)), tokens=await store.tokens.list(), problem=problem)
+        return await _desk(request, store, 400, problem=problem)
     return page(request, "token-made.html", token=token, role=role, organisation=organisation)
 
 
@@ -64,8 +67,7 @@ async def revoke(request: Request, store: Store) -> Response:
         await store.tokens.revoke(request.path_params["token_id"])
     except NotFound:
         return page(request, "missing.html", status=404)
-    return page(request, "stewards.html", requests=await store.join_requests.list(viewer_in(request.scope)),
-                tokens=await store.tokens.list(), revoked=request.path_params["token_id"])
+    return await _desk(request, store, revoked=request.path_params["token_id"])
 
 
 @stewards_only
