@@ -1,6 +1,7 @@
 """Lint every registered Cypher statement against Neo4j 5 with Neo4j's own parser.
 
-Imports every module of `directory.store` (which registers its statements), sends them to
+Imports every module of `directory.store` (which registers its statements, and the samplers of
+the statements it assembles from fragments: `engine/cypher.py`), sends them to
 `tools/cypher-lint/lint.mjs`, and fails on any error or deprecation warning.
 """
 
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 import directory.store
-from directory.store.engine.cypher import REGISTRY
+from directory.store.engine.cypher import REGISTRY, SAMPLERS
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,7 +25,10 @@ def statements() -> dict[str, str]:
     for module in pkgutil.walk_packages(directory.store.__path__, "directory.store."):
         if not module.name.endswith(".launcher"):
             importlib.import_module(module.name)
-    return dict(REGISTRY)
+    found = dict(REGISTRY)
+    for sampler in SAMPLERS:
+        found.update(sampler())
+    return found
 
 
 def lint(queries: dict[str, str]) -> tuple[int, str]:

@@ -1,14 +1,22 @@
 """Every Cypher statement the service runs is declared here, by name, so CI can lint them all.
 
 `cypher()` registers a statement at import time; `tools/lint_cypher.py` imports the store modules,
-takes `REGISTRY` and checks each entry with Neo4j's own parser. Statements are static text with
-`$parameters`; optional filters are written as `($x IS NULL OR ...)` rather than assembled, so
-what is linted is exactly what runs.
+takes `REGISTRY` and checks each entry with Neo4j's own parser. Most statements are static text
+with `$parameters`.
+
+The listings and the reads shaped by a request (`records.listing`, `records.projection`) are
+assembled from fragments instead, one statement per combination of the filters actually given,
+so the store never evaluates a `($x IS NULL OR ...)` guard for every row. Each such module
+registers a sampler (`sampled`) giving statements that together hold every fragment: every filter
+alone and all together, every sort, every return; the lint checks those too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 REGISTRY: dict[str, str] = {}
+SAMPLERS: list[Callable[[], dict[str, str]]] = []
 
 
 def cypher(name: str, text: str) -> str:
@@ -18,15 +26,31 @@ def cypher(name: str, text: str) -> str:
     return text
 
 
-def serves_group(var: str) -> str:
-    """`$group` holds for a service: it serves that defender group, or names none (open to all)."""
-    return (f"($group IS NULL OR NOT EXISTS {{ MATCH ({var})-[:SERVES]->(:DefenderGroup) }}\n"
+def sampled(sampler: Callable[[], dict[str, str]]) -> Callable[[], dict[str, str]]:
+    """Register a module's sampler of assembled statements for the lint (see above)."""
+    SAMPLERS.append(sampler)
+    return sampler
+
+
+def group_served(var: str) -> str:
+    """The service serves defender group `$group`, or names none (open to all)."""
+    return (f"(NOT EXISTS {{ MATCH ({var})-[:SERVES]->(:DefenderGroup) }}\n"
             f"       OR EXISTS {{ MATCH ({var})-[:SERVES]->(g:DefenderGroup) WHERE g.code = $group }})")
 
 
+def type_offered(var: str) -> str:
+    """The service is of type `$service_type`, or pays for it (a grant's purposes)."""
+    return f"({var}.type = $service_type OR $service_type IN coalesce({var}.purposes, []))"
+
+
+def serves_group(var: str) -> str:
+    """`group_served`, or no `$group` asked."""
+    return f"($group IS NULL OR {group_served(var)})"
+
+
 def offers_type(var: str) -> str:
-    """`$service_type` holds for a service: it is of that type, or pays for it (a grant's purposes)."""
-    return f"($service_type IS NULL OR {var}.type = $service_type OR $service_type IN coalesce({var}.purposes, []))"
+    """`type_offered`, or no `$service_type` asked."""
+    return f"($service_type IS NULL OR {type_offered(var)})"
 
 
 def taking_requests(var: str) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from directory.base.clock import now
@@ -33,14 +34,14 @@ from directory.domain import places
 from directory.domain.errors import BadArgument
 from directory.domain.validation import require_day, require_status
 from directory.store.engine.cypher import (
-    cypher,
-    offers_type,
+    group_served,
     place_shown,
-    serves_group,
+    sampled,
     service_map,
     shown,
     shown_subdivision,
     taking_requests,
+    type_offered,
     visible,
 )
 
@@ -201,7 +202,9 @@ def uncursor(sort: Sort, value: str | None) -> tuple[Any, str | None]:
 
 
 # --- statements ---------------------------------------------------------------------------------
+# Assembled from the filters given (`given`): each filter adds its condition, none is a guard.
 
+PLACES = ("country", "subdivision", "region")
 _TOLERANCE = ("CASE n.precision " + " ".join(f"WHEN '{p}' THEN {m:.1f}" for p, m in TOLERANCE_M.items() if m)
               + " ELSE 0.0 END")
 _NEAR_SOURCE = f"""CALL () {{
@@ -218,23 +221,137 @@ _NEAR_SOURCE = f"""CALL () {{
   RETURN n, null AS distance
 }}"""
 
-def _place_condition(var: str, owner: str) -> str:
+# A place `p` a service is available in (or takes defenders from) is the asked place.
+_AT_PLACE = {
+    "country": "(p.code IN $country_areas OR p.country = $country)",
+    "subdivision": "p.code IN $subdivision_areas",
+    "region": "(p.code IN $region_areas OR p.code IN $enclosing_region OR p.country IN $region_countries)",
+}
+# An organisation's own place is the asked place, as far as the viewer may see it.
+_BASED_AT = {
+    "country": "n.country = $country",
+    "subdivision": f"{shown_subdivision('n')} = $subdivision",
+    "region": "n.country IN $region_countries",
+}
+# Vetting is ours to give: a link a peer published (from its own records) never counts.
+_VERIFIED = f"""$verified = EXISTS {{
+         MATCH (n)-[v:VETTED_BY]->(w:Organisation)
+         WHERE v.publisher = $me AND {visible('w')} AND (v.visibility IN $see OR $viewer_org IN [n.id, w.id]) }}"""
+
+
+def given(where: Filter, after: bool = False) -> frozenset[str]:
+    """The names of the filters that hold a value (and `after` when a page follows a cursor)."""
+    names = {f for f in ("kind", "service_type", "country", "subdivision", "region", "group", "language",
+                         "verified", "updated_since", "organisation", "status", "taking_requests")
+             if getattr(where, f) is not None}
+    return frozenset(names | ({"after"} if after else set()))
+
+
+def _all(conditions: list[str]) -> str:
+    return "\n  AND ".join(conditions)
+
+
+def _at_place(var: str, owner: str, wanted: frozenset[str]) -> str:
     """The service `var` is available in the asked place, or takes defenders from it (relocation and
-    exile support: `TAKES_FROM`, its origins); for the public, never a service of a
-    shelter whose place is withheld (`store.shelters`): where it works is where it is."""
-    return f"""($country IS NULL AND $subdivision IS NULL AND $region IS NULL) OR {place_shown(owner)} AND EXISTS {{
-                MATCH ({var})-[:AVAILABLE_IN|TAKES_FROM]->(p:Place)
-                WHERE ($country IS NULL OR p.code IN $country_areas OR p.country = $country)
-                  AND ($subdivision IS NULL OR p.code IN $subdivision_areas)
-                  AND ($region IS NULL OR p.code IN $region_areas OR p.code IN $enclosing_region
-                       OR p.country IN $region_countries) }}"""
+    exile support: `TAKES_FROM`, its origins); for the public, never a service of a shelter whose
+    place is withheld (`store.shelters`): where it works is where it is."""
+    return (f"{place_shown(owner)} AND EXISTS {{ MATCH ({var})-[:AVAILABLE_IN|TAKES_FROM]->(p:Place)\n"
+            f"         WHERE {_all([_AT_PLACE[f] for f in PLACES if f in wanted])} }}")
 
 
+def _service_conditions(wanted: frozenset[str], placed: bool = True) -> list[str]:
+    """What a service `s` of organisation `n` must be for the filters on services."""
+    out = [visible("s")]
+    if "service_type" in wanted:
+        out.append(type_offered("s"))
+    if "group" in wanted:
+        out.append(group_served("s"))
+    if placed and wanted & set(PLACES):
+        out.append(_at_place("s", "n", wanted))
+    return out
 
-# With a place condition and no proximity, start from the places instead of every organisation:
-# the services available there (directly or through an area containing it) and the
-# organisations based there. Only a superset; the full condition is applied afterwards.
-_PLACE_SOURCE = f"""CALL () {{
+
+def _organisation_where(wanted: frozenset[str], anchored: bool) -> str:
+    """An organisation matches a place by where it is based or by where a visible service of it is
+    available; with a service type or group, that one service must also be in the place.
+    `anchored`: the source already gave only organisations with such a service."""
+    out = [visible("n")]
+    if "kind" in wanted:
+        out.append("n.kind = $kind")
+    if "language" in wanted:
+        out.append("$language IN n.languages")
+    if "updated_since" in wanted:
+        out.append(f"{shown('n', 'updated_at')} >= $updated_since")
+    if "verified" in wanted:
+        out.append(_VERIFIED)
+    some_service = f"EXISTS {{ MATCH (n)-[:OFFERS]->(s:Service)\n         WHERE {_all(_service_conditions(wanted))} }}"
+    if anchored:
+        out.append(place_shown("n"))
+    elif wanted & {"service_type", "group"}:
+        out.append(some_service)
+    elif wanted & set(PLACES):
+        based = _all([place_shown("n"), *(_BASED_AT[f] for f in PLACES if f in wanted)])
+        out.append(f"(({based})\n       OR {some_service})")
+    return _all(out)
+
+
+def _service_where(wanted: frozenset[str]) -> str:
+    out = [visible("n"), *_service_conditions(wanted)]
+    if "kind" in wanted:
+        out.append("n.kind = $kind")
+    if "organisation" in wanted:
+        out.append("n.id = $organisation")
+    if "status" in wanted:
+        out.append("coalesce(s.status, 'active') = $status")
+    if "taking_requests" in wanted:
+        out.append(f"$taking_requests = {taking_requests('s')}")
+    if "language" in wanted:
+        out.append("($language IN s.languages OR $language IN coalesce(s.intake_languages, []) "
+                   "OR 'mul' IN coalesce(s.intake_languages, []))")
+    if "updated_since" in wanted:
+        out.append(f"{shown('s', 'updated_at')} >= $updated_since")
+    if "verified" in wanted:
+        out.append(_VERIFIED)
+    return _all(out)
+
+
+def _key(kind: str, sort: Sort, wanted: frozenset[str]) -> tuple[str, bool]:
+    """The sort key expression and whether it sorts descending. Response time: the fastest
+    *visible* service (of the asked type, when one is asked)."""
+    if sort is Sort.NAME:
+        return ("n.name" if kind == "organisation" else "s.name"), False
+    if sort is Sort.UPDATED:
+        return shown("n" if kind == "organisation" else "s", "updated_at"), True
+    if sort is Sort.DISTANCE:
+        return f"coalesce(distance, {_FAR})", False
+    if kind == "service":
+        return f"coalesce(s.response_hours, {_FAR})", False
+    typed = f" AND {type_offered('s')}" if "service_type" in wanted else ""
+    return (f"coalesce(COLLECT {{ MATCH (n)-[:OFFERS]->(s:Service)\n"
+            f"          WHERE {visible('s')}{typed} AND s.response_hours IS NOT NULL\n"
+            f"          RETURN s.response_hours AS hours ORDER BY hours LIMIT 1 }}[0], {_FAR})"), False
+
+
+def _organisation_source(source: str, wanted: frozenset[str]) -> str:
+    """Where the candidates come from, anchored on the most selective filter given:
+    - near: the published points in a box around the point, and those known by country only;
+    - service: a place and a service condition: the matching services available at the places
+      the place may be, then their providers (exact: the rest is checked on the organisation);
+    - place: the services available at those places and the organisations based there (a
+      superset, checked again by the full condition);
+    - all: every organisation."""
+    if source == "near":
+        return _NEAR_SOURCE
+    if source == "service":
+        return f"""MATCH (p:Place) WHERE p.code IN $anchor_places
+  AND {_all([_AT_PLACE[f] for f in PLACES if f in wanted])}
+MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
+WHERE {_all(_service_conditions(wanted, placed=False))}
+MATCH (n:Organisation)-[:OFFERS]->(s)
+WITH DISTINCT n
+WITH n, null AS distance"""
+    if source == "place":
+        return f"""CALL () {{
   MATCH (p:Place) WHERE p.code IN $anchor_places
   MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
   WHERE {visible('s')}
@@ -243,115 +360,67 @@ _PLACE_SOURCE = f"""CALL () {{
   UNION
   MATCH (n:Organisation) WHERE n.country IN $anchor_countries
   RETURN n
-}}"""
-
-_VISIBLE_SERVICE = f"""(s:Service)
-         WHERE {visible('s')}
-           AND {offers_type('s')}
-           AND {serves_group('s')}
-           AND ({_place_condition('s', 'n')})"""
+}}
+WITH DISTINCT n
+WITH n, null AS distance"""
+    return "MATCH (n:Organisation) WITH n, null AS distance"
 
 
-# Vetting is ours to give: a link a peer published (from its own records) never counts.
-_VERIFIED = f"""($verified IS NULL OR $verified = EXISTS {{
-         MATCH (n)-[v:VETTED_BY]->(w:Organisation)
-         WHERE v.publisher = $me AND {visible('w')} AND (v.visibility IN $see OR $viewer_org IN [n.id, w.id]) }})"""
-
-# An organisation matches a place by where it is based or by where a visible service of it is
-# available; with a service type or group, that one service must also be in the place.
-_ORGANISATION_WHERE = f"""{visible('n')}
-  AND ($kind IS NULL OR n.kind = $kind)
-  AND ($language IS NULL OR $language IN n.languages)
-  AND ($updated_since IS NULL OR {shown('n', 'updated_at')} >= $updated_since)
-  AND {_VERIFIED}
-  AND (($service_type IS NULL AND $group IS NULL
-        AND (($country IS NULL AND $subdivision IS NULL AND $region IS NULL) OR {place_shown('n')})
-        AND ($country IS NULL OR n.country = $country)
-        AND ($subdivision IS NULL OR {shown_subdivision('n')} = $subdivision)
-        AND ($region IS NULL OR n.country IN $region_countries))
-       OR EXISTS {{ MATCH (n)-[:OFFERS]->{_VISIBLE_SERVICE} }})"""
-
-_SERVICE_WHERE = f"""{visible('n')} AND {visible('s')}
-  AND ($kind IS NULL OR n.kind = $kind)
-  AND ($organisation IS NULL OR n.id = $organisation)
-  AND {offers_type('s')}
-  AND ($status IS NULL OR coalesce(s.status, 'active') = $status)
-  AND ($taking_requests IS NULL OR $taking_requests = {taking_requests('s')})
-  AND ($language IS NULL OR $language IN s.languages OR $language IN coalesce(s.intake_languages, [])
-       OR 'mul' IN coalesce(s.intake_languages, []))
-  AND ($updated_since IS NULL OR {shown('s', 'updated_at')} >= $updated_since)
-  AND {_VERIFIED}
-  AND {serves_group('s')}
-  AND ({_place_condition('s', 'n')})"""
-
-_FASTEST = f"""COLLECT {{ MATCH (n)-[:OFFERS]->(s:Service)
-          WHERE {visible('s')} AND {offers_type('s')} AND s.response_hours IS NOT NULL
-          RETURN s.response_hours AS hours ORDER BY hours LIMIT 1 }}[0]"""
-
-# sort -> (key expression for organisations, for services, descending?)
-_KEYS: dict[Sort, tuple[str, str, bool]] = {
-    Sort.NAME: ("n.name", "s.name", False),
-    Sort.UPDATED: (shown("n", "updated_at"), shown("s", "updated_at"), True),
-    Sort.RESPONSE_TIME: (f"coalesce({_FASTEST}, {_FAR})", f"coalesce(s.response_hours, {_FAR})", False),
-    Sort.DISTANCE: (f"coalesce(distance, {_FAR})", f"coalesce(distance, {_FAR})", False),
-}
+def _service_source(source: str) -> str:
+    if source == "near":
+        return f"{_NEAR_SOURCE}\nMATCH (n)-[:OFFERS]->(s:Service)"
+    if source == "organisation":
+        return "MATCH (n:Organisation {id: $organisation})-[:OFFERS]->(s:Service) WITH n, s, null AS distance"
+    if source == "place":
+        return """MATCH (p:Place) WHERE p.code IN $anchor_places
+MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
+WITH DISTINCT s
+MATCH (n:Organisation)-[:OFFERS]->(s)
+WITH n, s, null AS distance"""
+    return "MATCH (n:Organisation)-[:OFFERS]->(s:Service) WITH n, s, null AS distance"
 
 
 def _after(descending: bool, record: str) -> str:
     op = "<" if descending else ">"
-    return f"($after_id IS NULL OR k {op} $after_key OR (k = $after_key AND {record}.id > $after_id))"
+    return f"(k {op} $after_key OR (k = $after_key AND {record}.id > $after_id))"
 
 
-def _organisation_source(source: str) -> str:
-    return {"near": _NEAR_SOURCE, "place": f"{_PLACE_SOURCE}\nWITH DISTINCT n\nWITH n, null AS distance",
-            "all": "MATCH (n:Organisation) WITH n, null AS distance"}[source]
+@lru_cache(maxsize=1024)
+def matching(kind: str, sort: Sort, source: str, wanted: frozenset[str]) -> str:
+    """A listing's rows before their order and what each returns: `n`, `distance` and the sort key
+    `k` (and `s` for services)."""
+    key, desc = _key(kind, sort, wanted)
+    after = f"\nWHERE {_after(desc, 'n' if kind == 'organisation' else 's')}" if "after" in wanted else ""
+    if kind == "organisation":
+        return f"""{_organisation_source(source, wanted)}
+WITH n, distance WHERE {_organisation_where(wanted, anchored=source == 'service')}
+WITH n, distance, {key} AS k{after}"""
+    return f"""{_service_source(source)}
+WITH n, s, distance WHERE {_service_where(wanted)}
+WITH n, s, distance, {key} AS k{after}"""
 
 
-def _organisation_list(sort: Sort, source_name: str) -> str:
-    key, _, desc = _KEYS[sort]
-    source = _organisation_source(source_name)
-    return f"""{source}
-WITH n, distance WHERE {_ORGANISATION_WHERE}
-WITH n, distance, {key} AS k
-WHERE {_after(desc, 'n')}
-RETURN n {{.*}} AS n, distance, k
-ORDER BY k{' DESC' if desc else ''}, n.id
-LIMIT $limit"""
+def ordered(kind: str, sort: Sort) -> str:
+    """The listing's order: by the key, then by id, so a cursor is stable; up to `$limit`."""
+    desc = " DESC" if _key(kind, sort, frozenset())[1] else ""
+    return f"ORDER BY k{desc}, {'n' if kind == 'organisation' else 's'}.id"
 
 
-def _service_list(sort: Sort, near: bool) -> str:
-    _, key, desc = _KEYS[sort]
-    source = (f"{_NEAR_SOURCE}\nMATCH (n)-[:OFFERS]->(s:Service)" if near
-              else "MATCH (n:Organisation)-[:OFFERS]->(s:Service) WITH n, s, null AS distance")
-    return f"""{source}
-WITH n, s, distance WHERE {_SERVICE_WHERE}
-WITH n, s, distance, {key} AS k
-WHERE {_after(desc, 's')}
-RETURN {service_map('s')} AS s, NOT {place_shown('n')} AS unplaced, distance, k
-ORDER BY k{' DESC' if desc else ''}, s.id
-LIMIT $limit"""
+@lru_cache(maxsize=1024)
+def _records(kind: str, sort: Sort, source: str, wanted: frozenset[str]) -> str:
+    returned = "n {.*} AS n" if kind == "organisation" else \
+        f"{service_map('s')} AS s, NOT {place_shown('n')} AS unplaced"
+    head = matching(kind, sort, source, wanted)
+    return f"{head}\nRETURN {returned}, distance, k\n{ordered(kind, sort)}\nLIMIT $limit"
 
 
-_SOURCES = ("all", "place", "near")
-LIST_ORGANISATIONS = {
-    (sort, source): cypher(f"listing.organisations.{sort.value}.{source}", _organisation_list(sort, source))
-    for sort in Sort for source in _SOURCES if source == "near" or sort is not Sort.DISTANCE
-}
-LIST_SERVICES = {
-    (sort, near): cypher(f"listing.services.{sort.value}{'.near' if near else ''}", _service_list(sort, near))
-    for sort in Sort for near in (False, True) if near or sort is not Sort.DISTANCE
-}
-COUNT_ORGANISATIONS = {
-    source: cypher(f"listing.count_organisations.{source}", f"{_organisation_source(source)}\n"
-                   f"WITH n, distance WHERE {_ORGANISATION_WHERE} RETURN count(n) AS total")
-    for source in _SOURCES
-}
-COUNT_SERVICES = {
-    False: cypher("listing.count_services", "MATCH (n:Organisation)-[:OFFERS]->(s:Service) WITH n, s, null AS distance "
-                                            f"WHERE {_SERVICE_WHERE} RETURN count(s) AS total"),
-    True: cypher("listing.count_services.near", f"{_NEAR_SOURCE}\nMATCH (n)-[:OFFERS]->(s:Service) "
-                                                f"WITH n, s, distance WHERE {_SERVICE_WHERE} RETURN count(s) AS total"),
-}
+@lru_cache(maxsize=1024)
+def _count(kind: str, source: str, wanted: frozenset[str]) -> str:
+    if kind == "organisation":
+        return (f"{_organisation_source(source, wanted)}\n"
+                f"WITH n, distance WHERE {_organisation_where(wanted, anchored=source == 'service')}\n"
+                "RETURN count(n) AS total")
+    return f"{_service_source(source)}\nWITH n, s, distance WHERE {_service_where(wanted)}\nRETURN count(s) AS total"
 
 
 @dataclass
@@ -365,22 +434,60 @@ class Page:
     distances_km: list[float | None] = field(default_factory=list)
 
 
-def _source(where: Filter) -> str:
+def source_of(kind: str, where: Filter) -> str:
+    """The most selective anchor the filters allow (`_organisation_source`)."""
     if where.near is not None:
         return "near"
-    return "place" if where.country or where.subdivision or where.region else "all"
+    placed = bool(where.country or where.subdivision or where.region)
+    if kind == "service":
+        return "organisation" if where.organisation else "place" if placed else "all"
+    if placed:
+        return "service" if where.service_type is not None or where.group is not None else "place"
+    return "all"
 
 
-def statement(kind: str, sort: Sort, where: Filter) -> str:
-    near = where.near is not None
-    if sort is Sort.DISTANCE and not near:
+def require_sort(sort: Sort, where: Filter) -> None:
+    if sort is Sort.DISTANCE and where.near is None:
         raise BadArgument("sort", "sorting by distance needs `near`")
-    if kind == "organisation":
-        return LIST_ORGANISATIONS[(sort, _source(where))]
-    return LIST_SERVICES[(sort, near)]
+
+
+def statement(kind: str, sort: Sort, where: Filter, after: bool = False) -> str:
+    """The listing's statement returning records (`n {.*}`, or a service's map)."""
+    require_sort(sort, where)
+    return _records(kind, sort, source_of(kind, where), given(where, after))
 
 
 def count_statement(kind: str, where: Filter) -> str:
-    if kind == "organisation":
-        return COUNT_ORGANISATIONS[_source(where)]
-    return COUNT_SERVICES[where.near is not None]
+    return _count(kind, source_of(kind, where), given(where))
+
+
+_FILTERS = ("kind", "service_type", "country", "subdivision", "region", "group", "language", "verified",
+            "updated_since", "organisation", "status", "taking_requests")
+
+
+# What each source needs given to anchor on (`source_of`).
+_NEEDS = {"all": frozenset(), "near": frozenset(), "place": frozenset({"country"}),
+          "service": frozenset({"country", "service_type"}), "organisation": frozenset({"organisation"})}
+
+
+@sampled
+def samples() -> dict[str, str]:
+    """Every fragment in some statement: each filter alone, and all together from each source;
+    each sort with a cursor (`engine.cypher`)."""
+    out: dict[str, str] = {}
+    for kind, sources in (("organisation", ("all", "place", "service", "near")),
+                          ("service", ("all", "place", "organisation", "near"))):
+        for source in sources:
+            needs = _NEEDS[source]
+            sets = [needs, needs | frozenset(_FILTERS)]
+            if source == "all":
+                sets += [frozenset({f}) for f in _FILTERS]
+            for wanted in sets:
+                name = f"listing.{kind}.{source}.{'+'.join(sorted(wanted)) or 'none'}"
+                out[name] = _records(kind, Sort.NAME, source, wanted)
+                out[f"{name}.count"] = _count(kind, source, wanted)
+        for sort in Sort:
+            source = "near" if sort is Sort.DISTANCE else "all"
+            out[f"listing.{kind}.{sort.value}.after"] = _records(kind, sort, source,
+                                                                 frozenset({"after", "service_type"}))
+    return out
