@@ -109,8 +109,8 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
             record = page.records[(hit.kind, hit.id)]
             edges.append(SearchHit(
                 score=hit.score, cursor=c,
-                organisation=Organisation.of(record) if hit.kind == "organisation" else None,  # type: ignore[arg-type]
-                service=Service.of(record) if hit.kind == "service" else None))  # type: ignore[arg-type]
+                organisation=Organisation.of(record) if hit.kind == "organisation" else None,
+                service=Service.of(record) if hit.kind == "service" else None))
         return SearchConnection(total_count=page.total, edges=edges, page_info=_page_info(page, after))
 
     @strawberry.field(description="Countries (or the given countries and subdivisions, or one country's "

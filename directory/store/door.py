@@ -36,7 +36,7 @@ from directory.store.engine.graph import Graph, Tx, make_driver
 from directory.store.engine.schema import LABEL_GROUPS, schema_version
 from directory.store.federation import Feeds, Peers, Roots, sameas
 from directory.store.jobs import JobReads
-from directory.store.records import identifiers, mapping, needs, search, shelters
+from directory.store.records import identifiers, mapping, needs, projection, search, shelters
 from directory.store.records.edits import (
     Edit,
     Editor,
@@ -46,7 +46,20 @@ from directory.store.records.edits import (
     service_fields,
 )
 from directory.store.records.joining import JoinRequests
-from directory.store.records.listing import MAX_PAGE, Filter, Page, Sort, count_statement, cursor, statement, uncursor
+from directory.store.records.listing import (
+    MAX_PAGE,
+    Filter,
+    Page,
+    Sort,
+    count_statement,
+    cursor,
+    given,
+    require_sort,
+    source_of,
+    statement,
+    uncursor,
+)
+from directory.store.records.projection import Shape
 from directory.store.records.reads import (
     ADD_TERM,
     BEGIN_IMPORT,
@@ -64,6 +77,7 @@ from directory.store.records.reads import (
     organisation_of,
     service_of,
 )
+from directory.store.records.search import Hit
 from directory.store.records.tokens import Tokens
 from directory.store.records.writes import Prepared, WriteCounts, execute, organisation_values, write_records
 from directory.store.shown import Shown
@@ -73,8 +87,8 @@ R = TypeVar("R")
 
 @dataclass
 class SearchPage:
-    hits: list[search.Hit]
-    records: dict[tuple[str, str], Organisation | Service]  # by (kind, id)
+    hits: list[Hit]
+    records: dict[tuple[str, str], Any]  # by (kind, id): records, or what a `Shape` projected
     total: int
     has_next: bool
     cursors: list[str]
@@ -89,6 +103,13 @@ def _over_current(edit: Edit, read: Callable[[Tx], Awaitable[R | None]],
         return fields_of(found) if found is not None else {}
 
     return replace(edit, current=current)
+
+
+def _search_page(shown: list[Hit], records: dict[tuple[str, str], Any], total: int,
+                 has_next: bool) -> SearchPage:
+    shown = [h for h in shown if (h.kind, h.id) in records]  # a record hidden or deleted meanwhile
+    return SearchPage(hits=shown, records=records, total=total, has_next=has_next,
+                      cursors=[search.cursor(h) for h in shown])
 
 
 class Transaction:
@@ -391,17 +412,8 @@ class Store:
 
     async def _page(self, kind: str, viewer: Viewer, where: Filter, first: int, after: str | None, sort: Sort,
                     count: bool) -> Page:
-        if first < 0:
-            raise BadArgument("first", "must not be negative")
-        await self.require_terms(
-            ("kind", ORGANISATION_KIND, where.kind), ("serviceType", SERVICE_TYPE, where.service_type),
-            ("group", DEFENDER_GROUP, where.group))
-        if where.language is not None:
-            require_language(where.language, "language")
-        after_key, after_id = uncursor(sort, after)
-        params = dict(where.params(), **viewer.params, me=self.directory_id)
-        rows = await self.graph.read(statement(kind, sort, where), after_key=after_key, after_id=after_id,
-                                     limit=first + 1, **params)
+        after_id, params = await self._listing(viewer, where, first, after, sort)
+        rows = await self.graph.read(statement(kind, sort, where, after_id is not None), **params)
         total = int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
         var = "n" if kind == "organisation" else "s"
         shown = rows[:first]
@@ -410,6 +422,68 @@ class Store:
         self._shown(viewer, kind, items)
         return Page(items=items, total=total, has_next=len(rows) > first,
                     cursors=[cursor(sort, r["k"], r[var]["id"]) for r in shown],
+                    distances_km=[None if r["distance"] is None else round(r["distance"] / 1000, 1) for r in shown])
+
+    async def _listing(self, viewer: Viewer, where: Filter, first: int, after: str | None,
+                       sort: Sort) -> tuple[str | None, dict[str, Any]]:
+        """A listing's checks, and its statement's parameters (with `limit` one over the page, to
+        tell whether another follows)."""
+        if first < 0:
+            raise BadArgument("first", "must not be negative")
+        await self.require_terms(
+            ("kind", ORGANISATION_KIND, where.kind), ("serviceType", SERVICE_TYPE, where.service_type),
+            ("group", DEFENDER_GROUP, where.group))
+        if where.language is not None:
+            require_language(where.language, "language")
+        require_sort(sort, where)
+        after_key, after_id = uncursor(sort, after)
+        return after_id, dict(where.params(), **viewer.params, me=self.directory_id, after_key=after_key,
+                              after_id=after_id, limit=first + 1)
+
+    # reads shaped by what was asked (`records.projection`): plain values, no records built
+
+    def _projected(self, viewer: Viewer, values: list[Any]) -> None:
+        if projection.audits(viewer):
+            shown = Shown()
+            for kind, record_id in projection.audited(values):
+                shown.add(kind, [record_id])
+            self.note(viewer, shown)
+
+    async def project(self, viewer: Viewer, shape: Shape, ids: list[str], **params: Any) -> dict[str, Any]:
+        """Records by id as `shape` asks, by id. One the viewer may not see is absent, as one that
+        does not exist. `params`: those the shape names (the link types asked for)."""
+        projection.check(shape)
+        rows = await self.graph.read_plain(projection.by_id(shape, projection.audits(viewer)), ids=ids,
+                                           **params, **viewer.params)
+        found = {r["id"]: r["v"] for r in rows}
+        self._projected(viewer, list(found.values()))
+        return found
+
+    async def project_page(self, viewer: Viewer, shape: Shape, where: Filter | None = None, first: int = 20,
+                           after: str | None = None, sort: Sort = Sort.NAME, count: bool = False,
+                           **params: Any) -> Page:
+        """A listing's page (`list_organisations`, `list_services`) as `shape` asks: its items are
+        plain values. The page and its count are read in one transaction."""
+        projection.check(shape)
+        where = where or Filter()
+        first = min(first, MAX_PAGE)
+        after_id, args = await self._listing(viewer, where, first, after, sort)
+        args.update(params)
+        rows_of = projection.listing(shape, sort, source_of(shape.kind, where), given(where, after_id is not None),
+                                     projection.audits(viewer))
+
+        async def work(tx: Tx) -> tuple[list[dict[str, Any]], int | None]:
+            rows = await self.graph.run_plain(tx, rows_of, **args)
+            if not count:
+                return rows, None
+            counted = await self.graph.run_plain(tx, count_statement(shape.kind, where), **args)
+            return rows, int(counted[0]["total"])
+
+        rows, total = await self.graph.read_tx(work)
+        shown = rows[:first]
+        self._projected(viewer, [r["v"] for r in shown])
+        return Page(items=[r["v"] for r in shown], total=total, has_next=len(rows) > first,
+                    cursors=[cursor(sort, r["k"], r["id"]) for r in shown],
                     distances_km=[None if r["distance"] is None else round(r["distance"] / 1000, 1) for r in shown])
 
     async def links_from(self, viewer: Viewer, organisation_ids: list[str]) -> list[Link]:
@@ -433,6 +507,27 @@ class Store:
     async def search(self, viewer: Viewer, text: str, kinds: tuple[str, ...] = ("organisation", "service"),
                      first: int = 20, after: str | None = None) -> SearchPage:
         """Ranked hits the viewer may see, with their records; see `search.py` for the rules."""
+        shown, total, has_next = await self._hits(viewer, text, kinds, first, after)
+        orgs = await self.organisations_by_id(viewer, [h.id for h in shown if h.kind == "organisation"])
+        services = await self.services_by_id(viewer, [h.id for h in shown if h.kind == "service"])
+        records: dict[tuple[str, str], Any] = {
+            **{("organisation", i): o for i, o in orgs.items()}, **{("service", i): s for i, s in services.items()}}
+        return _search_page(shown, records, total, has_next)
+
+    async def search_projected(self, viewer: Viewer, text: str, shapes: dict[str, Shape], first: int = 20,
+                               after: str | None = None) -> SearchPage:
+        """`search` over the kinds `shapes` names, each hit's record as its kind's shape asks."""
+        shown, total, has_next = await self._hits(viewer, text, tuple(shapes), first, after)
+        records: dict[tuple[str, str], Any] = {}
+        for kind, shape in shapes.items():
+            wanted = [h.id for h in shown if h.kind == kind]
+            if wanted:
+                records.update({(kind, i): v for i, v in (await self.project(viewer, shape, wanted)).items()})
+        return _search_page(shown, records, total, has_next)
+
+    async def _hits(self, viewer: Viewer, text: str, kinds: tuple[str, ...], first: int,
+                    after: str | None) -> tuple[list[Hit], int, bool]:
+        """The page's hits, how many matched, and whether more follow."""
         if not 0 <= first <= MAX_PAGE:
             raise BadArgument("first", f"must be between 0 and {MAX_PAGE}")
         query_words = search.words(text)
@@ -454,14 +549,7 @@ class Store:
                 ranked = await budget.in_thread(search.rank, query_words, kind, rows[0]["top"])  # pure, and slow
                 hits.update({(h.kind, h.id): h for h in ranked})
         remaining = search.after(list(hits.values()), after)
-        shown = remaining[:first]
-        orgs = await self.organisations_by_id(viewer, [h.id for h in shown if h.kind == "organisation"])
-        services = await self.services_by_id(viewer, [h.id for h in shown if h.kind == "service"])
-        records: dict[tuple[str, str], Organisation | Service] = {
-            **{("organisation", i): o for i, o in orgs.items()}, **{("service", i): s for i, s in services.items()}}
-        shown = [h for h in shown if (h.kind, h.id) in records]  # a record hidden or deleted meanwhile
-        return SearchPage(hits=shown, records=records, total=total, has_next=len(remaining) > first,
-                          cursors=[search.cursor(h) for h in shown])
+        return remaining[:first], total, len(remaining) > first
 
     async def map_points(self, viewer: Viewer, where: mapping.PointFilter) -> mapping.MapPoints:
         """Organisations as points for a map (see `store.mapping` for what a viewer may see)."""

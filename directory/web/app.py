@@ -8,7 +8,8 @@ embedded backend a watcher restarts the store process if it dies; committed data
 
 Every request passes `Authenticate` (`directory.web.auth`) first: the API token (`Authorization:
 Bearer pd_...`; none means anonymous, a bad one is refused) becomes the request's viewer. Every
-GraphQL request then passes `GraphQLGate`: a body size cap, a UTF-8 check and the time budget.
+GraphQL request then passes `GraphQLGate`: a body size cap, a UTF-8 check and the time budget; a
+query whose document the compiler knows is answered there (`schema.compiled`), any other by strawberry.
 Expensive requests also hold one of the process's slots (`directory.base.budget`).
 """
 
@@ -52,6 +53,7 @@ from federation.routes import routes as federation_routes
 from maps import assets as map_assets
 from maps.routes import routes as map_routes
 from schema import schema
+from schema.compiled import Compiler
 from schema.context import Context
 
 log = logging.getLogger("directory.web")
@@ -93,9 +95,26 @@ class GraphQLGate:
     The body is read whole (it is capped at MAX_BODY) and must be UTF-8 before GraphQL sees it:
     a malformed body is the client's mistake and gets a 400 saying so, never a server error."""
 
-    def __init__(self, app: DirectoryGraphQL, budget: float) -> None:
+    def __init__(self, app: DirectoryGraphQL, budget: float, compiler: Compiler | None = None) -> None:
         self.app = app
         self.budget = budget
+        self.compiler = compiler
+
+    async def _compiled(self, scope: Scope, body: bytes, send: Send) -> bool:
+        """Answer a query the compiler knows (`schema.compiled`); False: strawberry must answer it."""
+        if self.compiler is None or scope["method"] != "POST":
+            return False
+        kind = Request(scope).headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            return False
+        answer = await self.compiler.answer(scope["app"].state.store, viewer_in(scope), body)
+        if answer is None:
+            return False
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -134,7 +153,8 @@ class GraphQLGate:
         try:
             with budget.within(self.budget):
                 async with asyncio.timeout(self.budget):
-                    await self.app(scope, replay, tracked_send)
+                    if not await self._compiled(scope, body, tracked_send):
+                        await self.app(scope, replay, tracked_send)
         except TimeoutError:
             log.warning("a GraphQL request ran out of its time budget")
             if not started:
@@ -186,7 +206,7 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
 
     map_assets.check()
     graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
-                          settings.time_budget)
+                          settings.time_budget, Compiler(schema._schema))
     pages = GZipMiddleware(Router(routes=[*page_routes, *job_page_routes, *session_routes, *editing_routes,
                                           *joining_routes, *steward_routes, fallback]))
     return Starlette(

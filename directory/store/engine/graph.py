@@ -68,6 +68,10 @@ class Graph:
         """One statement inside a transaction function."""
         return await self._records(tx, query, params, plain=False)
 
+    async def run_plain(self, tx: Tx, query: str, **params: Any) -> list[dict[str, Any]]:
+        """`run` for a statement returning only plain values (see `read_plain`)."""
+        return await self._records(tx, query, params, plain=True)
+
     async def _records(self, tx: Tx, query: str, params: dict[str, Any], plain: bool) -> list[dict[str, Any]]:
         budget.check()
         self.round_trips += 1

@@ -1,0 +1,278 @@
+"""Reads shaped by what was asked: one statement per question, returning plain values.
+
+A channel that knows which fields it wants (GraphQL compiles its selection: `schema.compiled`)
+asks with a `Shape`: the fields of a record under the keys it wants them, and the services,
+provider and links to follow, each with its own shape. The statement projects exactly those
+with map projections and `COLLECT` subqueries, the viewer's visibility inside every step, and the
+driver's maps are the answer: no record is built, no field converted.
+
+Only fields whose value is the same in every view are projected (`PROJECTED`, derived from the
+one declaration in `domain/fields.py`): a field `redact` may empty, coarsen or filter by item is
+never in a shape, so a channel wanting one reads records through the door instead.
+
+For a viewer who may see restricted records, each projected record carries `AUDIT` (a key no
+GraphQL name can be): its kind and id when it is restricted. `audited` takes those out and the
+door notes them, as it does for every read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from directory.domain.fields import DECLARED, Audience, Place
+from directory.domain.model import LINK_TYPES, Organisation, Service, link_id
+from directory.domain.viewer import Viewer
+from directory.store.engine.cypher import sampled, visible
+from directory.store.records.listing import Sort, matching, ordered
+
+AUDIT = "#audit"
+_FIXED = ("provenance", "verified")  # composite, and shown per view: read as records
+
+
+def _same_in_every_view(kind: type) -> frozenset[str]:
+    return frozenset(name for name, f in DECLARED[kind].items()
+                     if f.audience is Audience.PUBLIC and f.place is Place.NONE and not f.itemised
+                     and name not in _FIXED)
+
+
+def _expressions(kind: type, table: dict[str, str]) -> dict[str, str]:
+    """The Cypher for each field a shape may hold (`{v}`: the record's variable): only those the
+    declaration shows alike to every viewer."""
+    allowed = _same_in_every_view(kind)
+    return {name: expr for name, expr in table.items() if name in allowed}
+
+
+PROJECTED: dict[str, dict[str, str]] = {
+    "organisation": _expressions(Organisation, {
+        "id": "{v}.id", "name": "{v}.name", "kind": "{v}.kind", "visibility": "{v}.visibility",
+        "description": "coalesce({v}.description, '')", "website": "coalesce({v}.website, '')",
+        "languages": "coalesce({v}.languages, [])", "identifiers": "coalesce({v}.identifiers, [])",
+        "aliases": "coalesce({v}.aliases, [])", "source": "coalesce({v}.source, '')",
+    }),
+    "service": _expressions(Service, {
+        "id": "{v}.id", "organisation": "{v}.organisation", "name": "{v}.name", "type": "{v}.type",
+        "visibility": "{v}.visibility", "description": "coalesce({v}.description, '')",
+        "eligibility": "coalesce({v}.eligibility, '')", "cost": "coalesce({v}.cost, '')",
+        "languages": "coalesce({v}.languages, [])", "status": "coalesce({v}.status, 'active')",
+        "response_hours": "{v}.response_hours", "hours": "coalesce({v}.hours, '')",
+        "application_process": "coalesce({v}.application_process, '')",
+        "exclusions": "coalesce({v}.exclusions, '')", "status_reason": "coalesce({v}.status_reason, '')",
+        "status_source": "coalesce({v}.status_source, '')", "purposes": "coalesce({v}.purposes, [])",
+        "intake_languages": "coalesce({v}.intake_languages, [])",
+    }),
+}
+# A link's own fields (its properties are read as records: their types vary by link type).
+LINK_FIELDS = {"type": "type({l})", "source": "{a}.id", "target": "{b}.id", "key": "coalesce({l}.key, '')",
+               "visibility": "{l}.visibility"}
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One value under `key`: a field, or a constant (`constant` set), or a field with a prefix
+    (`prefix`: a global id is its type name and the record id)."""
+
+    key: str
+    field: str = ""
+    upper: bool = False  # as an enum's name: PUBLIC for public
+    prefix: str = ""
+    constant: str | None = None
+
+
+@dataclass(frozen=True)
+class Follow:
+    """Under `key`: an organisation's services the viewer may see (`services`, by name), or a
+    service's provider (`provider`), each as `shape` asks."""
+
+    key: str
+    what: str  # services | provider
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class End:
+    """Under `key`: a link's source or target organisation, as `shape` asks."""
+
+    key: str
+    end: str  # source | target
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Links:
+    """Under `key`: an organisation's links the viewer may see, leaving it (`out`) or reaching it."""
+
+    key: str
+    direction: str  # out | in
+    types: str | None  # the parameter holding the link types asked for; None: every type
+    parts: tuple[Pick | End, ...] = ()
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What to read of one record (an organisation or a service), in the order it is wanted."""
+
+    kind: str
+    parts: tuple[Pick | Follow | Links, ...] = ()
+
+
+class Unprojectable(Exception):
+    """A shape asks for something no projection gives (a channel reads records instead)."""
+
+
+def check(shape: Shape) -> None:
+    """Refuse a shape holding a field that is not the same in every view."""
+    for part in shape.parts:
+        if isinstance(part, Pick) and part.constant is None and part.field not in PROJECTED[shape.kind]:
+            raise Unprojectable(f"{shape.kind}.{part.field}")
+        if isinstance(part, Follow):
+            if part.what != ("services" if shape.kind == "organisation" else "provider"):
+                raise Unprojectable(f"{shape.kind}.{part.what}")
+            check(part.shape)
+        if isinstance(part, Links):
+            if shape.kind != "organisation":
+                raise Unprojectable(f"{shape.kind}.links")
+            for inner in part.parts:
+                if isinstance(inner, Pick) and inner.constant is None and inner.field not in LINK_FIELDS:
+                    raise Unprojectable(f"link.{inner.field}")
+                if isinstance(inner, End):
+                    check(inner.shape)
+
+
+def _value(expr: str, pick: Pick) -> str:
+    if pick.constant is not None:
+        return "'" + pick.constant.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if pick.prefix:
+        expr = f"'{pick.prefix}' + {expr}"
+    return f"toUpper({expr})" if pick.upper else expr
+
+
+class _Writer:
+    """Writes one shape's projection; each nesting level gets fresh variable names."""
+
+    def __init__(self, audit: bool) -> None:
+        self.audit = audit
+        self.count = 0
+
+    def fresh(self, stem: str) -> str:
+        self.count += 1
+        return f"{stem}{self.count}"
+
+    def record(self, v: str, shape: Shape) -> str:
+        table = PROJECTED[shape.kind]
+        parts = []
+        for part in shape.parts:
+            if isinstance(part, Pick):
+                parts.append(f"`{part.key}`: {_value(table.get(part.field, '').format(v=v), part)}")
+            elif isinstance(part, Follow) and part.what == "services":
+                s = self.fresh("s")
+                parts.append(f"`{part.key}`: COLLECT {{ MATCH ({v})-[:OFFERS]->({s}:Service) WHERE {visible(s)}\n"
+                             f"  RETURN {self.record(s, part.shape)} AS x ORDER BY {s}.name, {s}.id }}")
+            elif isinstance(part, Follow):
+                o = self.fresh("o")
+                parts.append(f"`{part.key}`: COLLECT {{ MATCH ({o}:Organisation)-[:OFFERS]->({v}) WHERE {visible(o)}\n"
+                             f"  RETURN {self.record(o, part.shape)} AS x }}[0]")
+            else:
+                parts.append(f"`{part.key}`: {self.links(v, part)}")
+        if self.audit:
+            parts.append(f"`{AUDIT}`: CASE WHEN {v}.visibility = 'restricted' THEN ['{shape.kind}', {v}.id] END")
+        # A map literal, not a projection `v {...}`: ArcadeDB returns a map literal holding a
+        # projection as the projection alone (`{type: type(l), target: b {.name}}` reads `{name}`).
+        return f"{{{', '.join(parts)}}}"
+
+    def links(self, v: str, link: Links) -> str:
+        rel, other = self.fresh("l"), self.fresh("b")
+        a, b = (v, other) if link.direction == "out" else (other, v)
+        ends = (v, f"{other}:Organisation") if link.direction == "out" else (f"{other}:Organisation", v)
+        pattern = f"({ends[0]})-[{rel}:{'|'.join(LINK_TYPES)}]->({ends[1]})"
+        where = [visible(other), f"({rel}.visibility IN $see OR $viewer_org IN [{a}.id, {b}.id])"]
+        if link.types is not None:
+            where.append(f"type({rel}) IN ${link.types}")
+        parts = []
+        for part in link.parts:
+            if isinstance(part, Pick):
+                expr = LINK_FIELDS.get(part.field, "").format(l=rel, a=a, b=b)
+                parts.append(f"`{part.key}`: {_value(expr, part)}")
+            else:
+                parts.append(f"`{part.key}`: {self.record(a if part.end == 'source' else b, part.shape)}")
+        if self.audit:
+            parts.append(f"`{AUDIT}`: CASE WHEN {rel}.visibility = 'restricted' "
+                         f"THEN ['link', {a}.id, type({rel}), {b}.id, coalesce({rel}.key, '')] END")
+        return (f"COLLECT {{ MATCH {pattern} WHERE {' AND '.join(where)}\n"
+                f"  RETURN {{{', '.join(parts)}}} AS x ORDER BY type({rel}), {other}.id, coalesce({rel}.key, '') }}")
+
+
+@lru_cache(maxsize=1024)
+def by_id(shape: Shape, audit: bool) -> str:
+    """The records with these ids (`$ids`) the viewer may see, each as `v` beside its `id`; a
+    service only with a provider the viewer may see."""
+    writer = _Writer(audit)
+    if shape.kind == "organisation":
+        return f"""UNWIND $ids AS wanted
+MATCH (n:Organisation {{id: wanted}})
+WHERE {visible('n')}
+RETURN n.id AS id, {writer.record('n', shape)} AS v"""
+    return f"""UNWIND $ids AS wanted
+MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
+WHERE {visible('o')} AND {visible('s')}
+RETURN s.id AS id, {writer.record('s', shape)} AS v"""
+
+
+@lru_cache(maxsize=1024)
+def listing(shape: Shape, sort: Sort, source: str, wanted: frozenset[str], audit: bool) -> str:
+    """One page of a listing (`records.listing`), each row as `v` with its sort key and distance."""
+    var = "n" if shape.kind == "organisation" else "s"
+    carried = "n, distance, k" if var == "n" else "n, s, distance, k"
+    head = matching(shape.kind, sort, source, wanted)
+    order = ordered(shape.kind, sort)
+    return (f"{head}\nWITH {carried}\n{order}\nLIMIT $limit\n"
+            f"RETURN {var}.id AS id, distance, k, {_Writer(audit).record(var, shape)} AS v\n{order}")
+
+
+def audits(viewer: Viewer) -> bool:
+    """Whether a projection for this viewer must mark restricted records: anyone but the public
+    may be shown some (a member its own organisation's)."""
+    return viewer.role != "anonymous"
+
+
+def audited(values: list[Any]) -> Iterator[tuple[str, str]]:
+    """Take `AUDIT` out of every projected record under these values, giving (kind, id) for each
+    restricted one."""
+    stack = list(values)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            mark = item.pop(AUDIT, None)
+            if mark is not None:
+                yield (mark[0], link_id(*mark[1:]) if mark[0] == "link" else mark[1])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _sample_shape() -> Shape:
+    """A shape holding every kind of step, for the lint."""
+    org = tuple(Pick(f, f) for f in PROJECTED["organisation"])
+    svc = tuple(Pick(f, f) for f in PROJECTED["service"])
+    inner = Shape("organisation", (Pick("id", "id", prefix="Organisation:"), Pick("t", constant="Organisation")))
+    service = Shape("service", (*svc, Pick("v", "visibility", upper=True), Follow("by", "provider", inner)))
+    target = Shape("organisation", (*org, Follow("s", "services", service)))
+    out = Links("out", "out", "types_1", (*(Pick(f, f) for f in LINK_FIELDS), End("to", "target", target)))
+    back = Links("in", "in", None, (Pick("type", "type"), End("from", "source", inner)))
+    return Shape("organisation", (*org, Follow("services", "services", service), out, back))
+
+
+@sampled
+def samples() -> dict[str, str]:
+    shape = _sample_shape()
+    out = {}
+    for audit in (False, True):
+        out[f"projection.organisation.{audit}"] = by_id(shape, audit)
+        out[f"projection.listing.{audit}"] = listing(shape, Sort.NAME, "service",
+                                                     frozenset({"country", "service_type", "after"}), audit)
+    service = next(p.shape for p in shape.parts if isinstance(p, Follow))
+    out["projection.service"] = by_id(service, True)
+    out["projection.services"] = listing(service, Sort.UPDATED, "place", frozenset({"country"}), False)
+    return out
