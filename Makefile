@@ -7,6 +7,7 @@ NODE_STAMP := tools/cypher-lint/node_modules/.installed
 MAP_STAMP := maps/assets/node_modules/.installed
 GRAPHIQL_STAMP := directory/web/graphiql/node_modules/.installed
 AXE_STAMP := tools/axe/node_modules/.installed
+PEER_STAMP := bench/peer/node_modules/.installed
 
 .PHONY: setup serve test test-pure lint bench sdl clean compose-tool browser
 
@@ -33,6 +34,11 @@ $(GRAPHIQL_STAMP): directory/web/graphiql/package.json directory/web/graphiql/pa
 # axe-core, run inside the browser by the pages' accessibility test (tests only; never served).
 $(AXE_STAMP): tools/axe/package.json tools/axe/package-lock.json
 	cd tools/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# @neo4j/graphql on Apollo Server, the GraphQL API's peer in `make bench` (bench/peer.py; never served).
+$(PEER_STAMP): bench/peer/package.json bench/peer/package-lock.json
+	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian's Chromium, for the map tests in a real browser (Playwright drives it; it downloads nothing).
@@ -69,11 +75,12 @@ test: lint browser
 test-pure: setup
 	$(BIN)/pytest -q -m pure
 
-bench: setup
+bench: setup $(PEER_STAMP)
 	$(BIN)/python -m bench
 
 sdl: setup
 	$(BIN)/python -m schema.export
 
 clean:
-	rm -rf $(VENV) tools/cypher-lint/node_modules maps/assets/node_modules directory/web/graphiql/node_modules
+	rm -rf $(VENV) tools/cypher-lint/node_modules maps/assets/node_modules directory/web/graphiql/node_modules \
+		bench/peer/node_modules

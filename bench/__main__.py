@@ -1,17 +1,17 @@
 """`make bench`: every benchmark with its peer in the same run. Sizes: BENCH_SIZES=10000,100000;
-BENCH_ONLY=imports,api,jobs,maps,federation,backup,abuse picks some."""
+BENCH_ONLY=imports,api,peer,jobs,maps,federation,backup,abuse picks some."""
 
 from __future__ import annotations
 
 import os
 
-from bench import abuse, api, backup, federation, imports, jobs, maps
+from bench import abuse, api, backup, federation, imports, jobs, maps, peer
 from bench.machine import describe
 
 
 def main() -> None:
     sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
-    only = os.environ.get("BENCH_ONLY", "imports,api,jobs,maps,federation,backup,abuse").split(",")
+    only = os.environ.get("BENCH_ONLY", "imports,api,peer,jobs,maps,federation,backup,abuse").split(",")
     print(f"machine: {describe()}")
     if "abuse" in only:
         for n in sizes:
@@ -31,6 +31,9 @@ def main() -> None:
     if "api" in only:
         for n in sizes:
             api.run(n)
+    if "peer" in only:
+        for n in sizes:
+            peer.run(n)
     if "imports" not in only:
         return
     print(f"store heap: {imports.HEAP}")
