@@ -49,6 +49,7 @@ from directory.store import (
     Filter,
     Follow,
     Links,
+    Located,
     Near,
     Page,
     Pick,
@@ -227,7 +228,7 @@ def _edge(node: FieldNode, kind: str, plan: Plan, edge_type: str) -> tuple[str, 
 
 
 def _record(kind: str, selection: SelectionSetNode | None, plan: Plan) -> Shape:
-    parts: list[Pick | Follow | Links] = []
+    parts: list[Pick | Follow | Links | Located] = []
     for node in _fields(selection):
         name, key = node.name.value, _key(node)
         if node.arguments and name != "links":
@@ -244,6 +245,8 @@ def _record(kind: str, selection: SelectionSetNode | None, plan: Plan) -> Shape:
             parts.append(Follow(key, "provider", _record("organisation", node.selection_set, plan)))
         elif kind == "organisation" and name == "links":
             parts.append(_links(node, plan))
+        elif kind == "organisation" and name == "location":
+            parts.append(Located(key, tuple((_key(p), p.name.value) for p in _fields(node.selection_set))))
         elif node.selection_set is None and _RENAMED.get(name, to_snake_case(name)) in PROJECTED[kind]:
             parts.append(Pick(key, _RENAMED.get(name, to_snake_case(name))))
         else:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 VIEWERS = [ANONYMOUS, Viewer("member", "test:a", who="token:a"), Viewer("member", "test:c", who="token:c"),
            Viewer("steward", who="token:s")]
 ORGANISATION = """recordId id __typename name kind visibility description website languages identifiers aliases
-  source"""
+  source location { latitude longitude precision country subdivision __typename }"""
 SERVICE = """recordId id __typename name type visibility status responseHours purposes languages organisationId
   description eligibility cost hours applicationProcess exclusions statusReason statusSource intakeLanguages"""
 DOCUMENTS: list[tuple[str, dict[str, Any]]] = [
@@ -74,7 +74,8 @@ async def seed(store: Store) -> None:
                                   "#geo+precision": "locality", "#description": "legal help"}),
         org("b", "Rights Net", **{"#meta+visibility": "network", "#org+type": "regional-network"}),
         org("c", "Hidden Rights", **{"#meta+visibility": "restricted"}),
-        org("d", "Safe House", **{"#org+type": "shelter", "#country+code": "KE"}),
+        org("d", "Safe House", **{"#org+type": "shelter", "#country+code": "KE", "#geo+lat": "-1.29",
+                                   "#geo+lon": "36.82", "#geo+precision": "exact"}),
         org("e", "Vetting Body", **{"#org+type": "international-ngo", "#country+code": "PH"}),
     ], [
         service("a-public", "a", **{"#group+code": "journalists", "#service+response_hours": "24",
@@ -182,7 +183,7 @@ async def test_the_compiled_answers_hold_what_each_viewer_may_see(store: Store, 
 
 
 @pytest.mark.parametrize("query", [
-    "{ organisation(id: \"test:a\") { name location { country } } }",  # coarsened per viewer
+    "{ organisation(id: \"test:a\") { name provenance { revision } } }",  # kept per view
     "{ organisation(id: \"test:a\") { name contactChannels } }",  # network members only
     "{ organisation(id: \"test:a\") { ...F } } fragment F on Organisation { name }",
     "{ organisation(id: \"test:a\") { name @include(if: true) } }",

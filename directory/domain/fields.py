@@ -154,8 +154,20 @@ def redact(record: R, viewer: Viewer, place_withheld: bool = False) -> R:
             kept = [item for item in getattr(record, name) if item.visibility in ITEMS_SHOWN[view]]
             if len(kept) != len(getattr(record, name)):
                 changes[name] = kept
-        elif field.place is Place.WITHHELD and place_withheld and view == "public":
-            changes[name] = Location(None, None, Precision.HIDDEN, None, None) if name == "location" else empty[name]
-        elif name == "location" and view != "whole" and isinstance(record, Organisation) and record.location:
-            changes[name] = published(record.location, record.id)
+        elif field.place is Place.WITHHELD and place_withheld and view == "public" and name != "location":
+            changes[name] = empty[name]
+        elif name == "location" and isinstance(record, Organisation) and record.location:
+            shown = shown_location(record.location, record.id, view, place_withheld)
+            if shown is not record.location:
+                changes[name] = shown
     return replace(record, **changes) if changes else record
+
+
+def shown_location(location: Location, record: str, view: str, place_withheld: bool = False) -> Location:
+    """An organisation's location as a view of it shows it: recorded for the whole view, nothing
+    for the public when its place is withheld (a shelter), else at its published precision."""
+    if view == "whole":
+        return location
+    if place_withheld and view == "public":
+        return Location(None, None, Precision.HIDDEN, None, None)
+    return published(location, record)

@@ -442,12 +442,14 @@ class Store:
 
     # reads shaped by what was asked (`records.projection`): plain values, no records built
 
-    def _projected(self, viewer: Viewer, values: list[Any]) -> None:
-        if projection.audits(viewer):
-            shown = Shown()
-            for kind, record_id in projection.audited(values):
-                shown.add(kind, [record_id])
-            self.note(viewer, shown)
+    def _projected(self, viewer: Viewer, shape: Shape, values: list[Any]) -> None:
+        """Locations as the viewer may see them, and the restricted records given noted."""
+        if not (projection.audits(viewer) or projection.located(shape)):
+            return
+        shown = Shown()
+        for kind, record_id in projection.finished(values, viewer):
+            shown.add(kind, [record_id])
+        self.note(viewer, shown)
 
     async def project(self, viewer: Viewer, shape: Shape, ids: list[str], **params: Any) -> dict[str, Any]:
         """Records by id as `shape` asks, by id. One the viewer may not see is absent, as one that
@@ -456,7 +458,7 @@ class Store:
         rows = await self.graph.read_plain(projection.by_id(shape, projection.audits(viewer)), ids=ids,
                                            **params, **viewer.params)
         found = {r["id"]: r["v"] for r in rows}
-        self._projected(viewer, list(found.values()))
+        self._projected(viewer, shape, list(found.values()))
         return found
 
     async def project_page(self, viewer: Viewer, shape: Shape, where: Filter | None = None, first: int = 20,
@@ -481,7 +483,7 @@ class Store:
 
         rows, total = await self.graph.read_tx(work)
         shown = rows[:first]
-        self._projected(viewer, [r["v"] for r in shown])
+        self._projected(viewer, shape, [r["v"] for r in shown])
         return Page(items=[r["v"] for r in shown], total=total, has_next=len(rows) > first,
                     cursors=[cursor(sort, r["k"], r["id"]) for r in shown],
                     distances_km=[None if r["distance"] is None else round(r["distance"] / 1000, 1) for r in shown])

@@ -10,9 +10,15 @@ Only fields whose value is the same in every view are projected (`PROJECTED`, de
 one declaration in `domain/fields.py`): a field `redact` may empty, coarsen or filter by item is
 never in a shape, so a channel wanting one reads records through the door instead.
 
-For a viewer who may see restricted records, each projected record carries `AUDIT` (a key no
-GraphQL name can be): its kind and id when it is restricted. `audited` takes those out and the
-door notes them, as it does for every read.
+An organisation's location is the one field read otherwise: its coarsening needs Python (the
+published point is a function of the record, `domain.location`), so the statement returns what is
+recorded under `PLACED` and `finished` replaces it by what the viewer's view of that organisation
+shows (`fields.shown_location`, the rule `redact` applies), with the parts asked for. Only a shape
+asking for a location costs that.
+
+For a viewer who may see restricted records, each projected record carries `AUDIT`: its kind and
+id when it is restricted. `finished` takes those out, and the door notes them as it does for every
+read. Both keys are ones no GraphQL name can be.
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from directory.domain.fields import DECLARED, Audience, Place
-from directory.domain.model import LINK_TYPES, Organisation, Service, link_id
+from directory.domain.fields import DECLARED, Audience, Place, shown_location
+from directory.domain.model import LINK_TYPES, Location, Organisation, Precision, Service, link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import sampled, visible
 from directory.store.records.listing import Sort, matching, ordered
 
 AUDIT = "#audit"
+PLACED = "#placed"
+LOCATION_PARTS = ("latitude", "longitude", "precision", "country", "subdivision", "__typename")
 _FIXED = ("provenance", "verified")  # composite, and shown per view: read as records
 
 
@@ -111,11 +119,20 @@ class Links:
 
 
 @dataclass(frozen=True)
+class Located:
+    """Under `key`: an organisation's location as the viewer may see it, the parts in `parts`
+    (key, one of LOCATION_PARTS) and `precision` as an enum's name."""
+
+    key: str
+    parts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Shape:
     """What to read of one record (an organisation or a service), in the order it is wanted."""
 
     kind: str
-    parts: tuple[Pick | Follow | Links, ...] = ()
+    parts: tuple[Pick | Follow | Links | Located, ...] = ()
 
 
 class Unprojectable(Exception):
@@ -131,6 +148,9 @@ def check(shape: Shape) -> None:
             if part.what != ("services" if shape.kind == "organisation" else "provider"):
                 raise Unprojectable(f"{shape.kind}.{part.what}")
             check(part.shape)
+        if isinstance(part, Located) and (shape.kind != "organisation"
+                                          or any(p not in LOCATION_PARTS for _, p in part.parts)):
+            raise Unprojectable(f"{shape.kind}.location")
         if isinstance(part, Links):
             if shape.kind != "organisation":
                 raise Unprojectable(f"{shape.kind}.links")
@@ -174,6 +194,10 @@ class _Writer:
                 o = self.fresh("o")
                 parts.append(f"`{part.key}`: COLLECT {{ MATCH ({o}:Organisation)-[:OFFERS]->({v}) WHERE {visible(o)}\n"
                              f"  RETURN {self.record(o, part.shape)} AS x }}[0]")
+            elif isinstance(part, Located):
+                wanted = ", ".join(f"['{k}', '{p}']" for k, p in part.parts)
+                parts.append(f"`{part.key}`: {{`{PLACED}`: [{v}.id, {v}.latitude, {v}.longitude, {v}.precision, "
+                             f"{v}.country, {v}.subdivision, coalesce({v}.place_withheld, false), [{wanted}]]}}")
             else:
                 parts.append(f"`{part.key}`: {self.links(v, part)}")
         if self.audit:
@@ -237,9 +261,22 @@ def audits(viewer: Viewer) -> bool:
     return viewer.role != "anonymous"
 
 
-def audited(values: list[Any]) -> Iterator[tuple[str, str]]:
-    """Take `AUDIT` out of every projected record under these values, giving (kind, id) for each
-    restricted one."""
+@lru_cache(maxsize=1024)
+def located(shape: Shape) -> bool:
+    """Whether the shape asks for a location anywhere in it."""
+    for part in shape.parts:
+        if isinstance(part, Located):
+            return True
+        inner = [part.shape] if isinstance(part, Follow) else \
+            [p.shape for p in part.parts if isinstance(p, End)] if isinstance(part, Links) else []
+        if any(located(x) for x in inner):
+            return True
+    return False
+
+
+def finished(values: list[Any], viewer: Viewer) -> Iterator[tuple[str, str]]:
+    """Make the values under these what the viewer may see: each location as its view shows it,
+    and `AUDIT` taken out, giving (kind, id) for each restricted record."""
     stack = list(values)
     while stack:
         item = stack.pop()
@@ -247,9 +284,22 @@ def audited(values: list[Any]) -> Iterator[tuple[str, str]]:
             mark = item.pop(AUDIT, None)
             if mark is not None:
                 yield (mark[0], link_id(*mark[1:]) if mark[0] == "link" else mark[1])
-            stack.extend(item.values())
+            for key, value in item.items():
+                if isinstance(value, dict) and PLACED in value:
+                    item[key] = _location(value[PLACED], viewer)
+                else:
+                    stack.append(value)
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _location(placed: list[Any], viewer: Viewer) -> dict[str, Any]:
+    record, latitude, longitude, precision, country, subdivision, withheld, wanted = placed
+    recorded = Location(latitude, longitude, Precision(precision or "hidden"), country, subdivision)
+    shown = shown_location(recorded, record, viewer.view_of(record), bool(withheld))
+    values = {"latitude": shown.latitude, "longitude": shown.longitude, "precision": shown.precision.name,
+              "country": shown.country, "subdivision": shown.subdivision, "__typename": "Location"}
+    return {key: values[part] for key, part in wanted}
 
 
 def _sample_shape() -> Shape:
@@ -261,7 +311,8 @@ def _sample_shape() -> Shape:
     target = Shape("organisation", (*org, Follow("s", "services", service)))
     out = Links("out", "out", "types_1", (*(Pick(f, f) for f in LINK_FIELDS), End("to", "target", target)))
     back = Links("in", "in", None, (Pick("type", "type"), End("from", "source", inner)))
-    return Shape("organisation", (*org, Follow("services", "services", service), out, back))
+    where = Located("location", tuple((p, p) for p in LOCATION_PARTS))
+    return Shape("organisation", (*org, where, Follow("services", "services", service), out, back))
 
 
 @sampled
