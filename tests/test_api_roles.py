@@ -93,6 +93,21 @@ async def test_bad_and_revoked_tokens_are_refused(store: Store, api: Api) -> Non
     assert listed[token_id].revoked_at is not None
 
 
+async def test_a_token_revoked_elsewhere_stops_working_within_a_second(store: Store, api: Api) -> None:
+    """Tokens are read from the store at most once a second; another process (the CLI) revoking one
+    is seen within that second, and this process revoking one at once."""
+    import anyio
+
+    from directory.store.records.tokens import KEPT_SECONDS, REVOKE
+
+    await seed(store)
+    token_id, token = await store.tokens.create("member", "test:a")
+    assert (await api.post("{ taxonomy { code } }", token)).status_code == 200
+    await store.graph.write(REVOKE, id=token_id, now="2026-12-02T00:00:00Z")  # as another process would
+    await anyio.sleep(KEPT_SECONDS + 0.1)
+    assert (await api.post("{ taxonomy { code } }", token)).status_code == 401
+
+
 async def test_only_a_hash_of_the_token_is_stored(store: Store) -> None:
     from directory.store.engine.cypher import cypher
 
