@@ -1,8 +1,9 @@
 """The one owner of the neo4j driver: sessions, retries of transient errors, error translation.
 
-Reads and writes are transaction functions: the whole function runs again when the server
-reports a transient error, such as ArcadeDB's write conflicts and Neo4j's deadlocks, so a
-function must do all its reading and deciding inside the transaction. The retry is ours rather
+A read of one statement runs as an auto-commit transaction (one round trip); other reads and
+writes are transaction functions. Either runs again whole when the server reports a transient
+error, such as ArcadeDB's write conflicts and Neo4j's deadlocks, so a function must do all its
+reading and deciding inside the transaction. The retry is ours rather
 than the driver's managed one: the driver waits a second before its first retry (a conflict
 between two editors then costs every one of them a second) and logs the server's message,
 which may quote what was written; ours starts at a few milliseconds and logs nothing.
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j import AsyncDriver, AsyncTransaction
+from neo4j import AsyncDriver, AsyncSession, AsyncTransaction
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from directory.base import budget
@@ -43,20 +44,28 @@ class Graph:
         self.round_trips = 0  # statements sent; tests count them to catch N+1 queries
 
     async def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        async def work(tx: Tx) -> list[dict[str, Any]]:
-            return await self.run(tx, query, **params)
-
-        return await self.read_tx(work)
+        """One statement, read as an auto-commit transaction: one round trip to the server instead
+        of three (begin, run, commit), which was most of a small lookup's time."""
+        return await budget.shielded(self._attempts(self._once(query, params, plain=False), neo4j.READ_ACCESS))
 
     async def read_plain(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """`read` for a statement returning only plain values (no nodes or relationships).
 
         It skips `Record.data()`, which walks every nested list and map to convert graph types:
         on the map's 100k-element list that walk cost more than the query."""
-        async def work(tx: Tx) -> list[dict[str, Any]]:
-            return await self._records(tx, query, params, plain=True)
+        return await budget.shielded(self._attempts(self._once(query, params, plain=True), neo4j.READ_ACCESS))
 
-        return await self.read_tx(work)
+    def _once(self, query: str, params: dict[str, Any],
+              plain: bool) -> Callable[[AsyncSession, float | None], Awaitable[list[dict[str, Any]]]]:
+        async def run(session: AsyncSession, timeout: float | None) -> list[dict[str, Any]]:
+            budget.check()
+            self.round_trips += 1
+            result = await session.run(neo4j.Query(query, timeout=timeout), params)
+            if plain:
+                return [dict(zip(record.keys(), record.values(), strict=True)) async for record in result]
+            return [record.data() async for record in result]
+
+        return run
 
     async def write(self, query: str, **params: Any) -> list[dict[str, Any]]:
         async def work(tx: Tx) -> list[dict[str, Any]]:
@@ -87,10 +96,14 @@ class Graph:
         return await self._transaction(work, neo4j.WRITE_ACCESS)
 
     async def _transaction(self, work: Callable[[Tx], Awaitable[T]], mode: str) -> T:
-        return await budget.shielded(self._attempts(work, mode))
+        async def explicit(session: AsyncSession, timeout: float | None) -> T:
+            async with await session.begin_transaction(timeout=timeout) as tx:
+                return await work(tx)  # leaving the block commits; an exception rolls back
 
-    async def _attempts(self, work: Callable[[Tx], Awaitable[T]], mode: str) -> T:
-        """Run `work` in one transaction, again on a transient error, with jittered backoff."""
+        return await budget.shielded(self._attempts(explicit, mode))
+
+    async def _attempts(self, work: Callable[[AsyncSession, float | None], Awaitable[T]], mode: str) -> T:
+        """Run `work` in a session, again on a transient error, with jittered backoff."""
         started, delay = time.monotonic(), _FIRST_DELAY
         while True:
             try:
@@ -98,9 +111,7 @@ class Graph:
                     # Neo4j stops the transaction at the request's deadline; ArcadeDB ignores this
                     # and is bounded by its server-wide statement timeout (`launcher.py`).
                     left = budget.remaining()
-                    timeout = None if left is None else max(left, 0.001)
-                    async with await session.begin_transaction(timeout=timeout) as tx:
-                        return await work(tx)  # leaving the block commits; an exception rolls back
+                    return await work(session, None if left is None else max(left, 0.001))
             except (Neo4jError, DriverError) as exc:
                 if not exc.is_retryable() or time.monotonic() - started > RETRY_SECONDS:
                     raise _translate(exc) from exc
