@@ -413,8 +413,10 @@ class Store:
     async def _page(self, kind: str, viewer: Viewer, where: Filter, first: int, after: str | None, sort: Sort,
                     count: bool) -> Page:
         after_id, params = await self._listing(viewer, where, first, after, sort)
-        rows = await self.graph.read(statement(kind, sort, where, after_id is not None), **params)
-        total = int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
+        counted = count and after_id is None  # counted in the same statement, from the same match
+        rows = await self.graph.read(statement(kind, sort, where, after_id is not None, counted), **params)
+        total = int(rows[0]["total"]) if counted and rows else 0 if counted else \
+            int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
         var = "n" if kind == "organisation" else "s"
         shown = rows[:first]
         items: list[Any] = [organisation_of(r["n"], viewer) if kind == "organisation" else
@@ -465,23 +467,27 @@ class Store:
                            after: str | None = None, sort: Sort = Sort.NAME, count: bool = False,
                            **params: Any) -> Page:
         """A listing's page (`list_organisations`, `list_services`) as `shape` asks: its items are
-        plain values. The page and its count are read in one transaction."""
+        plain values. The page and its count are read in one statement (in two, in one
+        transaction, after a cursor)."""
         projection.check(shape)
         where = where or Filter()
         first = min(first, MAX_PAGE)
         after_id, args = await self._listing(viewer, where, first, after, sort)
         args.update(params)
+        counted = count and after_id is None  # counted in the same statement, from the same match
         rows_of = projection.listing(shape, sort, source_of(shape.kind, where), given(where, after_id is not None),
-                                     projection.audits(viewer))
+                                     projection.audits(viewer), counted)
+        total: int | None = None
+        if count and not counted:  # a later page's count: a second statement, in the same transaction
+            async def work(tx: Tx) -> tuple[list[dict[str, Any]], int]:
+                rows = await self.graph.run_plain(tx, rows_of, **args)
+                counted = await self.graph.run_plain(tx, count_statement(shape.kind, where), **args)
+                return rows, int(counted[0]["total"])
 
-        async def work(tx: Tx) -> tuple[list[dict[str, Any]], int | None]:
-            rows = await self.graph.run_plain(tx, rows_of, **args)
-            if not count:
-                return rows, None
-            counted = await self.graph.run_plain(tx, count_statement(shape.kind, where), **args)
-            return rows, int(counted[0]["total"])
-
-        rows, total = await self.graph.read_tx(work)
+            rows, total = await self.graph.read_tx(work)
+        else:
+            rows = await self.graph.read_plain(rows_of, **args)
+            total = (int(rows[0]["total"]) if rows else 0) if counted else None
         shown = rows[:first]
         self._projected(viewer, shape, [r["v"] for r in shown])
         return Page(items=[r["v"] for r in shown], total=total, has_next=len(rows) > first,

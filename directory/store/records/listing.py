@@ -274,7 +274,7 @@ def _service_conditions(wanted: frozenset[str], placed: bool = True) -> list[str
 def _organisation_where(wanted: frozenset[str], anchored: bool) -> str:
     """An organisation matches a place by where it is based or by where a visible service of it is
     available; with a service type or group, that one service must also be in the place.
-    `anchored`: the source already gave only organisations with such a service."""
+    `anchored`: the source gave only organisations in the place asked, or with such a service."""
     out = [visible("n")]
     if "kind" in wanted:
         out.append("n.kind = $kind")
@@ -336,9 +336,11 @@ def _organisation_source(source: str, wanted: frozenset[str]) -> str:
     """Where the candidates come from, anchored on the most selective filter given:
     - near: the published points in a box around the point, and those known by country only;
     - service: a place and a service condition: the matching services available at the places
-      the place may be, then their providers (exact: the rest is checked on the organisation);
-    - place: the services available at those places and the organisations based there (a
-      superset, checked again by the full condition);
+      asked, then their providers;
+    - place: a place alone: the visible services available at the places asked, then their
+      providers, and the organisations based there;
+    Both are exact for the place and service conditions (`_AT_PLACE` is checked on the places
+    the anchor gives, a superset): the organisation's own conditions are checked after them.
     - all: every organisation."""
     if source == "near":
         return _NEAR_SOURCE
@@ -351,14 +353,16 @@ MATCH (n:Organisation)-[:OFFERS]->(s)
 WITH DISTINCT n
 WITH n, null AS distance"""
     if source == "place":
+        based = _all(["n.country IN $anchor_countries", *(_BASED_AT[f] for f in PLACES if f in wanted)])
         return f"""CALL () {{
   MATCH (p:Place) WHERE p.code IN $anchor_places
+    AND {_all([_AT_PLACE[f] for f in PLACES if f in wanted])}
   MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
   WHERE {visible('s')}
   MATCH (n:Organisation)-[:OFFERS]->(s)
   RETURN DISTINCT n
   UNION
-  MATCH (n:Organisation) WHERE n.country IN $anchor_countries
+  MATCH (n:Organisation) WHERE {based}
   RETURN n
 }}
 WITH DISTINCT n
@@ -393,7 +397,7 @@ def matching(kind: str, sort: Sort, source: str, wanted: frozenset[str]) -> str:
     after = f"\nWHERE {_after(desc, 'n' if kind == 'organisation' else 's')}" if "after" in wanted else ""
     if kind == "organisation":
         return f"""{_organisation_source(source, wanted)}
-WITH n, distance WHERE {_organisation_where(wanted, anchored=source == 'service')}
+WITH n, distance WHERE {_organisation_where(wanted, anchored=source in ('service', 'place'))}
 WITH n, distance, {key} AS k{after}"""
     return f"""{_service_source(source)}
 WITH n, s, distance WHERE {_service_where(wanted)}
@@ -406,19 +410,31 @@ def ordered(kind: str, sort: Sort) -> str:
     return f"ORDER BY k{desc}, {'n' if kind == 'organisation' else 's'}.id"
 
 
+def page_of(kind: str, sort: Sort, source: str, wanted: frozenset[str], returned: str, counted: bool) -> str:
+    """A listing's page (up to `$limit` rows), each row `returned`. `counted`: each row also holds
+    `total`, how many match in all, from the same match (no cursor may be given)."""
+    head, order = matching(kind, sort, source, wanted), ordered(kind, sort)
+    carried = "n, distance, k" if kind == "organisation" else "n, s, distance, k"
+    if not counted:
+        return f"{head}\nWITH {carried}\n{order}\nLIMIT $limit\nRETURN {returned}\n{order}"
+    unpacked = ", ".join(f"row[{i}] AS {v}" for i, v in enumerate(carried.split(", ")))
+    return (f"{head}\nWITH {carried}\n{order}\nWITH collect([{carried}]) AS found\n"
+            f"WITH size(found) AS total, found[0..$limit] AS page\nUNWIND page AS row\n"
+            f"WITH total, {unpacked}\nRETURN total, {returned}\n{order}")
+
+
 @lru_cache(maxsize=1024)
-def _records(kind: str, sort: Sort, source: str, wanted: frozenset[str]) -> str:
+def _records(kind: str, sort: Sort, source: str, wanted: frozenset[str], counted: bool = False) -> str:
     returned = "n {.*} AS n" if kind == "organisation" else \
         f"{service_map('s')} AS s, NOT {place_shown('n')} AS unplaced"
-    head = matching(kind, sort, source, wanted)
-    return f"{head}\nRETURN {returned}, distance, k\n{ordered(kind, sort)}\nLIMIT $limit"
+    return page_of(kind, sort, source, wanted, f"{returned}, distance, k", counted)
 
 
 @lru_cache(maxsize=1024)
 def _count(kind: str, source: str, wanted: frozenset[str]) -> str:
     if kind == "organisation":
         return (f"{_organisation_source(source, wanted)}\n"
-                f"WITH n, distance WHERE {_organisation_where(wanted, anchored=source == 'service')}\n"
+                f"WITH n, distance WHERE {_organisation_where(wanted, anchored=source in ('service', 'place'))}\n"
                 "RETURN count(n) AS total")
     return f"{_service_source(source)}\nWITH n, s, distance WHERE {_service_where(wanted)}\nRETURN count(s) AS total"
 
@@ -451,10 +467,11 @@ def require_sort(sort: Sort, where: Filter) -> None:
         raise BadArgument("sort", "sorting by distance needs `near`")
 
 
-def statement(kind: str, sort: Sort, where: Filter, after: bool = False) -> str:
-    """The listing's statement returning records (`n {.*}`, or a service's map)."""
+def statement(kind: str, sort: Sort, where: Filter, after: bool = False, counted: bool = False) -> str:
+    """The listing's statement returning records (`n {.*}`, or a service's map); `counted`: with
+    the total (only without a cursor, `page_of`)."""
     require_sort(sort, where)
-    return _records(kind, sort, source_of(kind, where), given(where, after))
+    return _records(kind, sort, source_of(kind, where), given(where, after), counted and not after)
 
 
 def count_statement(kind: str, where: Filter) -> str:
@@ -485,6 +502,7 @@ def samples() -> dict[str, str]:
             for wanted in sets:
                 name = f"listing.{kind}.{source}.{'+'.join(sorted(wanted)) or 'none'}"
                 out[name] = _records(kind, Sort.NAME, source, wanted)
+                out[f"{name}.counted"] = _records(kind, Sort.NAME, source, wanted, True)
                 out[f"{name}.count"] = _count(kind, source, wanted)
         for sort in Sort:
             source = "near" if sort is Sort.DISTANCE else "all"

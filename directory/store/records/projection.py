@@ -32,7 +32,7 @@ from directory.domain.fields import DECLARED, Audience, Place, shown_location
 from directory.domain.model import LINK_TYPES, Location, Organisation, Precision, Service, link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import sampled, visible
-from directory.store.records.listing import Sort, matching, ordered
+from directory.store.records.listing import Sort, page_of
 
 AUDIT = "#audit"
 PLACED = "#placed"
@@ -245,14 +245,12 @@ RETURN s.id AS id, {writer.record('s', shape)} AS v"""
 
 
 @lru_cache(maxsize=1024)
-def listing(shape: Shape, sort: Sort, source: str, wanted: frozenset[str], audit: bool) -> str:
-    """One page of a listing (`records.listing`), each row as `v` with its sort key and distance."""
+def listing(shape: Shape, sort: Sort, source: str, wanted: frozenset[str], audit: bool, counted: bool = False) -> str:
+    """One page of a listing (`records.listing`), each row as `v` with its sort key and distance
+    (and `total` when `counted`)."""
     var = "n" if shape.kind == "organisation" else "s"
-    carried = "n, distance, k" if var == "n" else "n, s, distance, k"
-    head = matching(shape.kind, sort, source, wanted)
-    order = ordered(shape.kind, sort)
-    return (f"{head}\nWITH {carried}\n{order}\nLIMIT $limit\n"
-            f"RETURN {var}.id AS id, distance, k, {_Writer(audit).record(var, shape)} AS v\n{order}")
+    returned = f"{var}.id AS id, distance, k, {_Writer(audit).record(var, shape)} AS v"
+    return page_of(shape.kind, sort, source, wanted, returned, counted)
 
 
 def audits(viewer: Viewer) -> bool:
@@ -323,6 +321,8 @@ def samples() -> dict[str, str]:
         out[f"projection.organisation.{audit}"] = by_id(shape, audit)
         out[f"projection.listing.{audit}"] = listing(shape, Sort.NAME, "service",
                                                      frozenset({"country", "service_type", "after"}), audit)
+        out[f"projection.listing.counted.{audit}"] = listing(shape, Sort.RESPONSE_TIME, "place",
+                                                             frozenset({"country"}), audit, True)
     service = next(p.shape for p in shape.parts if isinstance(p, Follow))
     out["projection.service"] = by_id(service, True)
     out["projection.services"] = listing(service, Sort.UPDATED, "place", frozenset({"country"}), False)
