@@ -64,7 +64,7 @@ MATCH (n:Organisation {{id: $id}})
 RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {visible('n')} AS visible
 """),
     "service": cypher("edits.current_service", f"""
-MATCH (o:Organisation)-[:OFFERS]->(n:Service {{id: $id}})
+MATCH (n:Service {{id: $id}})<-[:OFFERS]-(o:Organisation)
 RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility,
        {visible('n')} AND {visible('o')} AS visible
 """),

@@ -349,7 +349,7 @@ def _organisation_source(source: str, wanted: frozenset[str]) -> str:
   AND {_all([_AT_PLACE[f] for f in PLACES if f in wanted])}
 MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
 WHERE {_all(_service_conditions(wanted, placed=False))}
-MATCH (n:Organisation)-[:OFFERS]->(s)
+MATCH (s)<-[:OFFERS]-(n:Organisation)
 WITH DISTINCT n
 WITH n, null AS distance"""
     if source == "place":
@@ -359,7 +359,7 @@ WITH n, null AS distance"""
     AND {_all([_AT_PLACE[f] for f in PLACES if f in wanted])}
   MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
   WHERE {visible('s')}
-  MATCH (n:Organisation)-[:OFFERS]->(s)
+  MATCH (s)<-[:OFFERS]-(n:Organisation)
   RETURN DISTINCT n
   UNION
   MATCH (n:Organisation) WHERE {based}
@@ -379,7 +379,7 @@ def _service_source(source: str) -> str:
         return """MATCH (p:Place) WHERE p.code IN $anchor_places
 MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)
 WITH DISTINCT s
-MATCH (n:Organisation)-[:OFFERS]->(s)
+MATCH (s)<-[:OFFERS]-(n:Organisation)
 WITH n, s, null AS distance"""
     return "MATCH (n:Organisation)-[:OFFERS]->(s:Service) WITH n, s, null AS distance"
 

@@ -192,7 +192,7 @@ class _Writer:
                              f"  RETURN {self.record(s, part.shape)} AS x ORDER BY {s}.name, {s}.id }}")
             elif isinstance(part, Follow):
                 o = self.fresh("o")
-                parts.append(f"`{part.key}`: COLLECT {{ MATCH ({o}:Organisation)-[:OFFERS]->({v}) WHERE {visible(o)}\n"
+                parts.append(f"`{part.key}`: COLLECT {{ MATCH ({v})<-[:OFFERS]-({o}:Organisation) WHERE {visible(o)}\n"
                              f"  RETURN {self.record(o, part.shape)} AS x }}[0]")
             elif isinstance(part, Located):
                 wanted = ", ".join(f"['{k}', '{p}']" for k, p in part.parts)
@@ -209,8 +209,8 @@ class _Writer:
     def links(self, v: str, link: Links) -> str:
         rel, other = self.fresh("l"), self.fresh("b")
         a, b = (v, other) if link.direction == "out" else (other, v)
-        ends = (v, f"{other}:Organisation") if link.direction == "out" else (f"{other}:Organisation", v)
-        pattern = f"({ends[0]})-[{rel}:{'|'.join(LINK_TYPES)}]->({ends[1]})"
+        arrow = ("-", "->") if link.direction == "out" else ("<-", "-")  # from the row's own node (docs/store.md)
+        pattern = f"({v}){arrow[0]}[{rel}:{'|'.join(LINK_TYPES)}]{arrow[1]}({other}:Organisation)"
         where = [visible(other), f"({rel}.visibility IN $see OR $viewer_org IN [{a}.id, {b}.id])"]
         if link.types is not None:
             where.append(f"type({rel}) IN ${link.types}")
@@ -239,7 +239,7 @@ MATCH (n:Organisation {{id: wanted}})
 WHERE {visible('n')}
 RETURN n.id AS id, {writer.record('n', shape)} AS v"""
     return f"""UNWIND $ids AS wanted
-MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
+MATCH (s:Service {{id: wanted}})<-[:OFFERS]-(o:Organisation)
 WHERE {visible('o')} AND {visible('s')}
 RETURN s.id AS id, {writer.record('s', shape)} AS v"""
 

@@ -38,7 +38,7 @@ RETURN n {{.*}} AS n
 """)
 GET_SERVICES = cypher("records.get_services", f"""
 UNWIND $ids AS wanted
-MATCH (o:Organisation)-[:OFFERS]->(s:Service {{id: wanted}})
+MATCH (s:Service {{id: wanted}})<-[:OFFERS]-(o:Organisation)
 WHERE {visible('o')} AND {visible('s')}
 RETURN {service_map('s')} AS s, NOT {place_shown('o')} AS unplaced
 """)
@@ -66,7 +66,8 @@ _TYPES = "|".join(LINK_TYPES)
 LINKS = {
     "out": cypher("records.links_from", _links(f"(a:Organisation {{id: oid}})-[l:{_TYPES}]->(b:Organisation)",
                                                "source, type, target")),
-    "in": cypher("records.links_to", _links(f"(a:Organisation)-[l:{_TYPES}]->(b:Organisation {{id: oid}})",
+    # anchored on the known end, which ArcadeDB plans from only when it comes first (docs/store.md)
+    "in": cypher("records.links_to", _links(f"(b:Organisation {{id: oid}})<-[l:{_TYPES}]-(a:Organisation)",
                                             "target, type, source")),
 }
 TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label, "
