@@ -8,10 +8,11 @@ the statement, and the answer is written from them without building a record or 
 resolver per field.
 
 The compiler knows the root fields `organisation`, `service`, `organisations`, `services` and
-`search`, the fields of organisations, services and links that read the same in every view, and
-the connections around them. Anything else (a field read as a record: a location, contact
-channels, provenance; fragments and directives; mutations, the jobs) is not compiled, and the
-request goes to strawberry as before. A request that fails here for any reason also goes to
+`search` (in an operation not estimated costly: that one holds a slot for expensive work first,
+`schema.work`), the fields of organisations, services and links that read the same in every
+view, and the connections around them. Anything else (a field read as a record: contact
+channels, capacity, provenance; fragments and directives; mutations, the jobs) is not compiled,
+and the request goes to strawberry as before. A request that fails here for any reason also goes to
 strawberry, which answers it with the proper error: the compiled path answers only what it
 answers the same way (a test runs every document both ways, for every kind of viewer).
 """
@@ -59,6 +60,7 @@ from directory.store import (
     Store,
 )
 from schema.limits import MAX_TOKENS, QueryShapeLimit
+from schema.work import costly
 
 PLANS = 512  # documents kept compiled, per process
 _TYPE = {"organisation": "Organisation", "service": "Service"}
@@ -134,6 +136,8 @@ class Compiler:
         if validate(self.schema, document, (*specified_rules, QueryShapeLimit)):
             raise NotCompiled("invalid")
         operation = _operation(document, operation_name)
+        if costly(document, operation):  # it must hold a slot for expensive work (`schema.work`)
+            raise NotCompiled("expensive")
         organisation = self.schema.get_type("Organisation")
         plan = Plan(operation, organisation.fields["links"])  # type: ignore[union-attr]
         for node in _fields(operation.selection_set):

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from directory.base.budget import Busy, OverBudget
@@ -37,9 +37,12 @@ def _operation(context: Any) -> OperationDefinitionNode | None:
 
 def expensive(context: Any) -> bool:
     operation = _operation(context)
-    if operation is None:
-        return False
-    found = shape(context.graphql_document, operation)
+    return operation is not None and costly(context.graphql_document, operation)
+
+
+def costly(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
+    """Whether the operation asks a job or the place counts, or is estimated to cost much."""
+    found = shape(document, operation)
     return bool(found.roots & EXPENSIVE_FIELDS) or found.cost >= EXPENSIVE_COST
 
 

@@ -194,6 +194,7 @@ async def test_the_compiled_answers_hold_what_each_viewer_may_see(store: Store, 
     "{ organisations(first: 500) { edges { node { name } } } }",  # an error: strawberry words it
     "{ organisations(filter: {country: \"XX\"}) { edges { node { name } } } }",
     "{ taxonomy { code } }",
+    "{ organisations(first: 100) { edges { node { name services { name } links { type target { name } } } } } }",
     "mutation { deleteOrganisation(id: \"test:a\", revision: 1) }",
     "{ organisation(id: \"test:a\") { nope } }",
 ])
