@@ -102,7 +102,7 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
     async def search(self, info: Info[Context, None], text: str, kinds: list[SearchKind] | None = None,
                      first: int = 20, after: str | None = None) -> SearchConnection:
         _check_first(first)
-        wanted = tuple(k.value for k in kinds) if kinds else ("organisation", "service")
+        wanted = tuple(dict.fromkeys(k.value for k in kinds)) if kinds else ("organisation", "service")
         page = await info.context.store.search(info.context.viewer, text, wanted, first, after)
         edges = []
         for hit, c in zip(page.hits, page.cursors, strict=True):

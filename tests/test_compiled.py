@@ -45,6 +45,7 @@ DOCUMENTS: list[tuple[str, dict[str, Any]]] = [
      "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }", {}),
     ("query($t: String!) { search(text: $t, kinds: [ORGANISATION]) { edges { organisation { name } } } }",
      {"t": "Rights"}),
+    ("{ search(text: \"service\", kinds: [SERVICE, ORGANISATION, SERVICE]) { totalCount edges { score } } }", {}),
 ]
 FILTERS: list[dict[str, Any]] = [
     {}, {"country": "CO"}, {"country": "CO", "serviceType": "legal-aid"}, {"serviceType": "relocation-regional"},
