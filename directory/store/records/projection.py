@@ -139,8 +139,10 @@ class Unprojectable(Exception):
     """A shape asks for something no projection gives (a channel reads records instead)."""
 
 
+@lru_cache(maxsize=1024)
 def check(shape: Shape) -> None:
-    """Refuse a shape holding a field that is not the same in every view."""
+    """Refuse a shape holding a field that is not the same in every view (a shape that passes is
+    remembered: only a refusal is checked again)."""
     for part in shape.parts:
         if isinstance(part, Pick) and part.constant is None and part.field not in PROJECTED[shape.kind]:
             raise Unprojectable(f"{shape.kind}.{part.field}")
