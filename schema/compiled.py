@@ -107,11 +107,13 @@ class Compiler:
             request = json.loads(body)
             if not isinstance(request, dict) or not isinstance(request.get("query"), str):
                 return None
-            name = request.get("operationName")
-            plan = self.plan(request["query"], name if isinstance(name, str) else None, viewer.role != "anonymous")
+            name, variables = request.get("operationName"), request.get("variables")
+            if not isinstance(name, str | None) or not isinstance(variables, dict | None):
+                return None  # strawberry words the refusal
+            plan = self.plan(request["query"], name, viewer.role != "anonymous")
             if plan is None:
                 return None
-            data = await _run(plan, self.schema, store, viewer, request.get("variables") or {})
+            data = await _run(plan, self.schema, store, viewer, variables or {})
         except Exception:  # strawberry answers it again, with its errors and their masking
             return None
         self.answered += 1
@@ -142,6 +144,9 @@ class Compiler:
         plan = Plan(operation, organisation.fields["links"])  # type: ignore[union-attr]
         for node in _fields(operation.selection_set):
             plan.steps.append(_root(node, plan))
+        if sum(step.root != "__typename" for step in plan.steps) > 1:
+            # A later root failing would leave an earlier one read (and noted as shown) for nothing.
+            raise NotCompiled("more than one root field")
         return plan
 
 

@@ -28,8 +28,8 @@ SERVICE = """recordId id __typename name type visibility status responseHours pu
 DOCUMENTS: list[tuple[str, dict[str, Any]]] = [
     (f"query($id: ID!) {{ organisation(id: $id) {{ {ORGANISATION}\n"
      f"  services {{ {SERVICE} organisation {{ name }} }} }} }}", {"id": "test:a"}),
-    (f"{{ organisation(id: \"Organisation:test:c\") {{ {ORGANISATION} }}\n"
-     "  other: organisation(id: \"test:zz\") { name } }", {}),
+    (f"{{ __typename organisation(id: \"Organisation:test:c\") {{ {ORGANISATION} }} }}", {}),
+    ("{ other: organisation(id: \"test:zz\") { name } }", {}),
     ("""query($id: ID!, $types: [LinkType!]) { organisation(id: $id) { name
          refers: links(types: $types) { type sourceId targetId key visibility __typename
                                         target { recordId name services { recordId name type } } }
@@ -163,7 +163,7 @@ async def test_the_compiled_answers_hold_what_each_viewer_may_see(store: Store, 
                                                                   compiler: Compiler) -> None:
     """Not only equal to the resolvers: right (were both wrong the same way)."""
     await seed(store)
-    query, variables = DOCUMENTS[2]
+    query, variables = DOCUMENTS[3]
     public = await both_ways(store, settings, compiler, ANONYMOUS, query, variables)
     assert public["organisation"]["refers"] == [] and [x["target"]["name"] for x in public["organisation"]["all"]] \
         == ["Vetting Body"]
@@ -171,11 +171,12 @@ async def test_the_compiled_answers_hold_what_each_viewer_may_see(store: Store, 
     assert {(x["type"], x["targetId"]) for x in steward["organisation"]["refers"]} == {
         ("REFERS_TO", "test:b"), ("REFERS_TO", "test:c")}
     hidden = await both_ways(store, settings, compiler, ANONYMOUS, *DOCUMENTS[1])
-    assert hidden == {"organisation": None, "other": None}
+    missing = await both_ways(store, settings, compiler, ANONYMOUS, *DOCUMENTS[2])
+    assert hidden == {"__typename": "Query", "organisation": None} and missing == {"other": None}
     mine = await both_ways(store, settings, compiler, VIEWERS[1], *DOCUMENTS[0])
     assert "test:a-restricted" in [s["recordId"] for s in mine["organisation"]["services"]]
     before = len(read_all(settings.data_dir / "audit"))  # the compiled read alone notes what it gave
-    for viewer, (query, variables) in ((VIEWERS[1], DOCUMENTS[0]), (VIEWERS[3], DOCUMENTS[2])):
+    for viewer, (query, variables) in ((VIEWERS[1], DOCUMENTS[0]), (VIEWERS[3], DOCUMENTS[3])):
         await compiler.answer(store, viewer, json.dumps({"query": query, "variables": variables}).encode())
     notes = _audited(settings, before)
     assert notes[("token:a", "service")] == {"test:a-restricted"}
@@ -195,6 +196,7 @@ async def test_the_compiled_answers_hold_what_each_viewer_may_see(store: Store, 
     "{ organisations(first: 500) { edges { node { name } } } }",  # an error: strawberry words it
     "{ organisations(filter: {country: \"XX\"}) { edges { node { name } } } }",
     "{ taxonomy { code } }",
+    "{ a: organisation(id: \"test:a\") { name } b: organisation(id: \"test:b\") { name } }",  # one root only
     "{ organisations(first: 100) { edges { node { name services { name } links { type target { name } } } } } }",
     "mutation { deleteOrganisation(id: \"test:a\", revision: 1) }",
     "{ organisation(id: \"test:a\") { nope } }",

@@ -50,8 +50,10 @@ RETURN t.id AS id
 """)
 KEPT_SECONDS = 1.0
 _MOST_KEPT = 10_000
-# token id -> (when read, monotonic; the stored hash, role and organisation)
-_kept: dict[str, tuple[float, str, str, str | None]] = {}
+# (the graph read, token id) -> (when read, monotonic; the stored hash, role and organisation)
+_kept: dict[tuple[Graph, str], tuple[float, str, str, str | None]] = {}
+# token id -> when this process last revoked it (monotonic): a read begun before then is not kept
+_revoked: dict[str, float] = {}
 
 ORGANISATION_EXISTS = cypher("tokens.organisation_exists", "MATCH (n:Organisation {id: $id}) RETURN n.id AS id")
 
@@ -92,10 +94,10 @@ class Tokens:
         return [TokenInfo(**r) for r in await self.graph.read(LIST)]
 
     async def revoke(self, token_id: str) -> None:
-        _kept.pop(token_id, None)
+        _forget(token_id)
         if not await self.graph.write(REVOKE, id=token_id, now=now()):
             raise NotFound("token", token_id)
-        _kept.pop(token_id, None)  # read again meanwhile, before the revocation committed
+        _forget(token_id)  # read again meanwhile, before the revocation committed
 
     async def viewer(self, token: str) -> Viewer | None:
         """The viewer a token stands for, or None if it is malformed, unknown or revoked."""
@@ -109,14 +111,28 @@ class Tokens:
 
     async def _stored(self, token_id: str) -> tuple[float, str, str, str | None] | None:
         """What the store holds of a live token, read at most once a second (`KEPT_SECONDS`)."""
-        kept = _kept.get(token_id)
-        if kept is not None and time.monotonic() - kept[0] < KEPT_SECONDS:
+        key = (self.graph, token_id)  # kept per store: another store's token is not this one's
+        kept = _kept.get(key)
+        started = time.monotonic()
+        if kept is not None and started - kept[0] < KEPT_SECONDS:
             return kept
         rows: list[dict[str, Any]] = await self.graph.read(FIND, id=token_id)
         if not rows:
-            _kept.pop(token_id, None)
+            _kept.pop(key, None)
             return None
-        if len(_kept) >= _MOST_KEPT:
-            _kept.clear()
-        _kept[token_id] = (time.monotonic(), rows[0]["hash"], rows[0]["role"], rows[0]["organisation"])
-        return _kept[token_id]
+        found = (started, rows[0]["hash"], rows[0]["role"], rows[0]["organisation"])
+        if _revoked.get(token_id, -1.0) < started:  # no revocation here since the read began
+            if len(_kept) >= _MOST_KEPT:
+                _kept.clear()
+            _kept[key] = found
+        return found
+
+
+def _forget(token_id: str) -> None:
+    """Drop what any store of this process keeps of a token, and keep none read before now."""
+    _revoked[token_id] = time.monotonic()
+    for key in [k for k in _kept if k[1] == token_id]:
+        _kept.pop(key, None)
+    if len(_revoked) >= _MOST_KEPT:
+        _revoked.clear()
+        _revoked[token_id] = time.monotonic()
