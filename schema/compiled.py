@@ -2,7 +2,7 @@
 
 Clients send the same few documents over and over: an organisation with its services, a page of a
 listing, a search. Each document is parsed, validated (with the same rules and caps as every other
-request) and compiled once per viewer class into `Shape`s (`directory.store.records.projection`):
+request) and compiled once into `Shape`s (`directory.store.records.projection`):
 the store then reads exactly the selected fields as plain values, with the viewer's visibility in
 the statement, and the answer is written from them without building a record or running a
 resolver per field.
@@ -94,11 +94,12 @@ class Plan:
 
 
 class Compiler:
-    """Compiled plans for one schema, kept per document and viewer class (the most recent PLANS)."""
+    """Compiled plans for one schema, kept per document (the most recent PLANS). A plan holds no
+    viewer: the statements its shapes make are kept per viewer class (`projection.by_id`)."""
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self.schema = schema
-        self.plans: OrderedDict[tuple[str, str | None, bool], Plan | None] = OrderedDict()
+        self.plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         self.answered = 0  # requests answered here, not by strawberry (tests read it)
 
     async def answer(self, store: Store, viewer: Viewer, body: bytes) -> bytes | None:
@@ -110,7 +111,7 @@ class Compiler:
             name, variables = request.get("operationName"), request.get("variables")
             if not isinstance(name, str | None) or not isinstance(variables, dict | None):
                 return None  # strawberry words the refusal
-            plan = self.plan(request["query"], name, viewer.role != "anonymous")
+            plan = self.plan(request["query"], name)
             if plan is None:
                 return None
             data = await _run(plan, self.schema, store, viewer, variables or {})
@@ -119,8 +120,8 @@ class Compiler:
         self.answered += 1
         return json.dumps({"data": data}).encode()
 
-    def plan(self, query: str, operation: str | None, audited: bool) -> Plan | None:
-        key = (query, operation, audited)
+    def plan(self, query: str, operation: str | None) -> Plan | None:
+        key = (query, operation)
         if key in self.plans:
             self.plans.move_to_end(key)
             return self.plans[key]
