@@ -350,40 +350,32 @@ def _page_info(parts: tuple[tuple[str, str], ...], cursors: list[str], has_next:
     return {key: values[name] for key, name in parts}
 
 
-def _page(step: Step, page: Page, after: str | None) -> dict[str, Any]:
+def _answered(step: Step, typename: str, total: int | None, cursors: list[str], has_next: bool,
+                after: str | None, edges: list[dict[str, Any]]) -> dict[str, Any]:
+    """A connection's answer from each edge's values by field name (an edge's `__typename` is in the plan)."""
     out: dict[str, Any] = {}
     for key, name, inner in step.connection:
         if name == "totalCount":
-            out[key] = page.total
+            out[key] = total
         elif name == "__typename":
-            out[key] = f"{_TYPE[step.root[:-1]]}Connection"
+            out[key] = typename
         elif name == "pageInfo":
-            out[key] = _page_info(inner, page.cursors, page.has_next, after)
+            out[key] = _page_info(inner, cursors, has_next, after)
         else:
-            edges = []
-            for item, cursor, distance in zip(page.items, page.cursors, page.distances_km, strict=True):
-                values = {"node": item, "cursor": cursor, "distanceKm": distance}
-                edges.append({k: values[f] if f in values else typename for k, f, typename in inner})
-            out[key] = edges
+            out[key] = [{k: values[f] if f in values else held for k, f, held in inner} for values in edges]
     return out
+
+
+def _page(step: Step, page: Page, after: str | None) -> dict[str, Any]:
+    edges = [{"node": item, "cursor": cursor, "distanceKm": distance}
+             for item, cursor, distance in zip(page.items, page.cursors, page.distances_km, strict=True)]
+    return _answered(step, f"{_TYPE[step.root[:-1]]}Connection", page.total, page.cursors, page.has_next,
+                       after, edges)
 
 
 def _search(step: Step, page: SearchPage, after: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, name, inner in step.connection:
-        if name == "totalCount":
-            out[key] = page.total
-        elif name == "__typename":
-            out[key] = "SearchConnection"
-        elif name == "pageInfo":
-            out[key] = _page_info(inner, page.cursors, page.has_next, after)
-        else:
-            edges = []
-            for hit, cursor in zip(page.hits, page.cursors, strict=True):
-                values = {"score": hit.score, "cursor": cursor, "__typename": "SearchHit",
-                          "organisation": page.records.get(("organisation", hit.id)) if hit.kind == "organisation"
-                          else None,
-                          "service": page.records.get(("service", hit.id)) if hit.kind == "service" else None}
-                edges.append({k: values[f] for k, f, _ in inner})
-            out[key] = edges
-    return out
+    edges = [{"score": hit.score, "cursor": cursor, "__typename": "SearchHit",
+              "organisation": page.records.get(("organisation", hit.id)) if hit.kind == "organisation" else None,
+              "service": page.records.get(("service", hit.id)) if hit.kind == "service" else None}
+             for hit, cursor in zip(page.hits, page.cursors, strict=True)]
+    return _answered(step, "SearchConnection", page.total, page.cursors, page.has_next, after, edges)
