@@ -29,17 +29,16 @@ Freshness is the newest of a service's verification date (else its organisation'
 confirmation, never the record's last write: re-importing old data must not make it look fresh, and
 a record never verified is stale. Funding is shown beside the score, not in it: different viewers
 see different funding, and a donor wants to see where money already goes.
+
+Which providers reach a cell and what they add up to is `jobs.gap_cells`, which folds area-wide
+services once per set of areas rather than into every cell one by one.
 """
 
 from __future__ import annotations
 
-import functools
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
-from typing import NamedTuple
 
 from directory.base import budget
 from directory.domain import places
@@ -48,76 +47,19 @@ from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Indicator
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
+from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY as WIDE_DEFAULT_CAPACITY  # the cells' part, re-exported
+from directory.jobs.gap_cells import Amount, Funding
+from directory.jobs.gap_cells import Cell as Cell
+from directory.jobs.gap_cells import Flag as Flag
+from directory.jobs.gap_cells import matrix_cells as matrix_cells
 from directory.jobs.reasons import Reason
-from directory.jobs.rules import capacity_current, day_of, is_stale, today
+from directory.jobs.rules import today
 from directory.jobs.tables import Column, Table
-from directory.store import GapOffer as Offer
 from directory.store import Grant, Store
 
-REMOTE_WEIGHT = 0.5
-WIDE_DEFAULT_CAPACITY = 10.0
-"""What a wide provider that states no current capacity (or whose capacity the viewer may not see) is
-taken to deliver for a service type: roughly ten cases a year across its whole area, from which each
-of its N countries gets 10 / N. A global fund takes far fewer cases from any one country than one
-local provider does."""
-STALE_WEIGHT = 0.5
 UNKNOWN_NEED = 0.5
 FUNDING_YEARS = 3  # grants of this year and the two before, and undated ones, count
 HIGH_GAP = 50.0  # a donor summary counts the funding that reaches cells scoring at least this
-
-
-class Flag(StrEnum):
-    NO_PROVIDER = "no_provider"
-    NO_LOCAL_PROVIDER = "no_local_provider"  # providers reach it, but only through an area (a region, the world)
-    SINGLE_PROVIDER = "single_provider"  # one organisation is a single point of failure
-    STALE = "stale"  # no provider confirmed within STALE_AFTER_DAYS
-    UNFUNDED = "unfunded"  # no funding this viewer may see reaches any provider
-    CAPACITY_EXPIRED = "capacity_expired"  # capacity figures recorded, none confirmed recently
-
-
-@dataclass(frozen=True)
-class Amount:
-    currency: str
-    amount: float
-
-
-@dataclass(frozen=True)
-class Funding:
-    """Funding received by a cell's providers in one currency (amounts in different currencies are
-    never added up: the directory has no exchange rates offline)."""
-
-    currency: str
-    amount: float
-    grants: int
-    donors: int
-    top_donor_share: float
-    concentration: float  # Herfindahl-Hirschman index of donor shares, 0..1; 1 means one donor
-
-
-@dataclass
-class Cell:
-    place: str
-    service_type: str
-    present: list[str] = field(default_factory=list)  # providers delivering the service there
-    remote: list[str] = field(default_factory=list)  # providers only reaching it remotely
-    local: list[str] = field(default_factory=list)  # providers naming the place, its country or a subdivision
-    wide: list[str] = field(default_factory=list)  # providers reaching it only through an area
-    supply: float = 0.0  # what the providers add up to (see the module docstring), before need
-    capacity: list[Amount] | None = None  # current capacity per unit; None if the viewer may not see it
-    median_response_hours: float | None = None
-    newest_confirmation: str | None = None
-    oldest_confirmation: str | None = None
-    stale_providers: int = 0
-    funding: list[Funding] = field(default_factory=list)
-    donor_funding: list[Amount] = field(default_factory=list)
-    need: float | None = None
-    score: float = 0.0
-    flags: list[Flag] = field(default_factory=list)
-    confirmed: dict[str, str | None] = field(default_factory=dict)  # provider: its latest verification
-
-    @property
-    def providers(self) -> int:
-        return len(self.present) + len(self.remote)
 
 
 @dataclass(frozen=True)
@@ -163,7 +105,7 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     found = await store.jobs.gap_offers(viewer, q.service_types, q.group)
     # The matrix is pure computation: in a worker thread, so other requests go on meanwhile.
     cells = await budget.in_thread(matrix_cells, found, wanted, types, sees(viewer, SERVICE["capacity"]), on)
-    recipients = sorted({o for c in cells for o in c.present + c.remote})
+    recipients = sorted(set().union(*(c.present for c in cells), *(c.remote for c in cells)))
     received = await store.jobs.grants(viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
     indicators = await store.jobs.indicators(viewer, q.indicators)
     if q.indicators:
@@ -180,42 +122,19 @@ def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: s
     by_recipient: dict[str, list[Grant]] = defaultdict(list)
     for g in received:
         by_recipient[g.recipient].append(g)
+    funded = set(by_recipient)
     for n, cell in enumerate(cells):
         if n % 1000 == 0:
             budget.check()
-        cell_grants = [g for p in cell.present + cell.remote for g in by_recipient.get(p, [])]
+        # the grants of the cell's providers, present ones first, each part by id (as the cell lists them)
+        cell_grants = [g for providers in (cell.present, cell.remote) for p in sorted(funded.intersection(providers))
+                       for g in by_recipient[p]]
         cell.funding = _funding(cell_grants)
         cell.donor_funding = _amounts([g for g in cell_grants if g.donor == donor]) if donor else []
         cell.need = need(cell.place)
         cell.score = _score(cell)
         cell.flags = _flags(cell, cell_grants)
     cells.sort(key=lambda c: (-c.score, c.place, c.service_type))
-
-
-def matrix_cells(found: dict[str, list[Offer]], wanted: list[places.Place], types: list[str],
-                 sees_capacity: bool, on: date) -> list[Cell]:
-    """The cells, before funding and need: which offers reach each place, then what they add up to.
-    Pure, so the benchmark can run it on an in-memory graph as a reference."""
-    counts_for: dict[str, list[str]] = defaultdict(list)  # coverage place: the wanted places it counts for
-    for p in wanted:
-        for code in places.covering(p.code):
-            counts_for[code].append(p.code)
-    spread = {code: area_countries(code) for code in counts_for}
-    reaching: dict[tuple[str, str], dict[str, _Reach]] = defaultdict(dict)
-    for service_type, offers in found.items():
-        budget.check()
-        for offer in offers:
-            for code, present in offer.places.items():
-                for place in counts_for.get(code, ()):
-                    seen = reaching[(place, service_type)].get(offer.service)
-                    reaching[(place, service_type)][offer.service] = (
-                        _Reach(offer, present, spread[code]) if seen is None else seen.joined(present, spread[code]))
-    known = {o.service: _known(o, on) for offers in found.values() for o in offers}
-    cells = []
-    for p in wanted:
-        budget.check()
-        cells += [_cell(p.code, t, list(reaching.get((p.code, t), {}).values()), known, sees_capacity) for t in types]
-    return cells
 
 
 def _places(q: GapQuestion) -> list[places.Place]:
@@ -227,100 +146,6 @@ def _places(q: GapQuestion) -> list[places.Place]:
             raise BadArgument("region", f"{q.region!r} is not {places.AREAS}")
         return [places.countries()[c] for c in places.within(area)[1] if c not in places.UNPEOPLED]
     return places.place_list(q.codes, q.country)
-
-
-SPECIFIC_KINDS = ("country", "subdivision")  # a coverage place of these kinds makes its provider local
-
-
-@functools.cache
-def area_countries(code: str) -> int | None:
-    """The peopled countries that share a wide provider's help when it reaches a place through the
-    area `code`; None when `code` is a country or subdivision, which makes the provider local."""
-    found = places.place(code)
-    if found is not None and found.kind in SPECIFIC_KINDS:
-        return None
-    return max(1, sum(1 for c in places.countries_in(code) if c not in places.UNPEOPLED))
-
-
-class _Reach(NamedTuple):
-    """How one service reaches one cell: delivered there or not, and through how wide an area."""
-
-    offer: Offer
-    present: bool
-    countries: int | None  # None: local; else the countries of the narrowest area it reaches the place through
-
-    def joined(self, present: bool, countries: int | None) -> _Reach:
-        """The same service reaching the cell through one more of its coverage places."""
-        narrowest = None if self.countries is None or countries is None else min(self.countries, countries)
-        return _Reach(self.offer, self.present or present, narrowest)
-
-
-@dataclass(frozen=True)
-class _Known:
-    """What a cell needs to know of one offer, worked out once per offer rather than once per cell."""
-
-    confirmed: str | None
-    stale: bool
-    capacity_current: bool
-
-
-def _known(offer: Offer, on: date) -> _Known:
-    days = [d for d in (day_of(offer.verified), day_of(offer.capacity_confirmed)) if d is not None]
-    confirmed = max(days).isoformat() if days else None
-    return _Known(confirmed, is_stale(confirmed, on), capacity_current(offer.capacity_confirmed, on))
-
-
-def _cell(place: str, service_type: str, reaches: list[_Reach], known: dict[str, _Known],
-          sees_capacity: bool) -> Cell:
-    """One cell from the services reaching it, each once, with how they reach it."""
-    present: set[str] = set()
-    local: set[str] = set()
-    reached: dict[str, list[_Reach]] = defaultdict(list)
-    for r in reaches:
-        reached[r.offer.provider].append(r)
-        if r.present:
-            present.add(r.offer.provider)
-        if r.countries is None:
-            local.add(r.offer.provider)
-    cell = Cell(place, service_type, sorted(present), sorted(set(reached) - present), sorted(local),
-                sorted(set(reached) - local))
-    providers = {p: [r.offer for r in rs] for p, rs in reached.items()}
-    fastest = [min(h) for h in ([o.response_hours for o in offered if o.response_hours is not None]
-                                for offered in providers.values()) if h]
-    cell.median_response_hours = statistics.median(fastest) if fastest else None
-    for provider, offered in providers.items():
-        dates = [d for d in (known[o.service].confirmed for o in offered) if d]
-        cell.confirmed[provider] = max(dates) if dates else None
-    dates = [d for d in cell.confirmed.values() if d]
-    cell.newest_confirmation = max(dates, default=None)
-    cell.oldest_confirmation = min(dates, default=None)
-    # a provider is stale when every one of its services here is
-    cell.stale_providers = sum(1 for offered in providers.values() if all(known[o.service].stale for o in offered))
-    cell.supply = sum(_supply(reached[p], p in present, known, sees_capacity) for p in sorted(reached))
-    if sees_capacity:
-        units: dict[str, float] = defaultdict(float)
-        recorded = [r.offer for r in reaches if r.offer.capacity is not None]
-        for o in recorded:
-            if known[o.service].capacity_current:
-                units[o.capacity_unit] += o.capacity or 0
-        cell.capacity = [Amount(unit, total) for unit, total in sorted(units.items())]
-        if recorded and not units:
-            cell.flags.append(Flag.CAPACITY_EXPIRED)
-    return cell
-
-
-def _supply(reached: list[_Reach], present: bool, known: dict[str, _Known], sees_capacity: bool) -> float:
-    """What one provider adds to a cell: presence x freshness x reach (the module docstring)."""
-    weight = (1.0 if present else REMOTE_WEIGHT) * (
-        STALE_WEIGHT if all(known[r.offer.service].stale for r in reached) else 1.0)
-    if any(r.countries is None for r in reached):
-        return weight
-    # wide: its capacity is shared by the countries of its area; capacity only counts where the viewer
-    # may see it, so an anonymous viewer's score never hints at a figure kept from it
-    share = sum((r.offer.capacity if sees_capacity and r.offer.capacity is not None
-                 and known[r.offer.service].capacity_current else WIDE_DEFAULT_CAPACITY) / (r.countries or 1)
-                for r in reached)
-    return weight * min(1.0, share)
 
 
 def _score(cell: Cell) -> float:
@@ -397,13 +222,13 @@ class NeedWeights:
 
 def _donor_totals(donor: str, cells: list[Cell], grants: list[Grant]) -> list[DonorTotal]:
     own = [g for g in grants if g.donor == donor and g.amount is not None and g.currency]
-    high = {p for c in cells if c.score >= HIGH_GAP for p in c.present + c.remote}
+    high = set().union(*(c.present + c.remote for c in cells if c.score >= HIGH_GAP))
     out = []
     for currency in sorted({g.currency for g in own if g.currency}):
         mine = [g for g in own if g.currency == currency]
         reached = {g.recipient for g in mine}
-        out.append(DonorTotal(currency, sum(g.amount or 0.0 for g in mine), len(mine),
-                              sum(1 for c in cells if reached & set(c.present + c.remote)),
+        funds = sum(1 for c in cells if not reached.isdisjoint(c.present) or not reached.isdisjoint(c.remote))
+        out.append(DonorTotal(currency, sum(g.amount or 0.0 for g in mine), len(mine), funds,
                               sum(g.amount or 0.0 for g in mine if g.recipient in high)))
     return out
 
