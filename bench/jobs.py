@@ -95,6 +95,9 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
     point = (here.latitude, here.longitude) if here else (None, None)
     partnered = {t for kind, t in m.links_out[source.id] if kind == "PARTNERS_WITH"}
     mine = {t for kind, t in m.links_out[source.id] if kind in ("MEMBER_OF", "VETTED_BY")}
+    asker = partners._Asker(source.id, where.code, point, frozenset(s.type for s in own if s.status == "active"),
+                            frozenset(g for s in own for g in s.groups),
+                            frozenset(source.languages) | {x for s in own for x in s.languages}, frozenset(mine))
     out = []
     for oid, offers in by_org.items():
         o = m.orgs[oid]
@@ -107,9 +110,7 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
                               loc.longitude if has_point else None, loc.country if loc else None,  # type: ignore[union-attr]
                               o.verified.on, list(offers.values()))
         theirs = {t for kind, t in m.links_out[oid] if kind in ("MEMBER_OF", "VETTED_BY")}
-        found = partners._score(candidate, source, wanted, {g for s in own for g in s.groups},
-                                set(source.languages) | {x for s in own for x in s.languages}, point, theirs,
-                                mine, {}, where, None, on)
+        found = partners._score(candidate, asker, wanted, None, None, theirs, {}, where, None, on)
         if found is not None:
             out.append(found)
     out.sort(key=lambda p: (-p.score, p.organisation))

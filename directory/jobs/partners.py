@@ -27,12 +27,19 @@ complementarity over the asked types only (no own services to subtract), network
 share), distance 0.5 (neutral: no point to measure from, so no radius either), language 1 when a
 language was asked (every candidate then speaks it) else 0.5; coverage, response and freshness as
 above. The ranking is the same, so an organisation's answer and a group's compare.
+
+At 100,000 organisations a country can have thousands of candidates (every worldwide service reaches
+it). The store reads only the services that fit (`_fits`), and the networks part is read only for the
+candidates it could still bring among the first (`_contenders`): neither changes an answer
+(`tests/test_partner_candidates.py` compares them with reading and scoring everything).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import NamedTuple
 
 from directory.base import budget
 from directory.domain import places
@@ -104,33 +111,62 @@ async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: da
     language = require_language(q.language, "language") if q.language is not None else None
     if not wanted:
         return []
-    where, candidates = await _candidates(store, viewer, asker, q, wanted)
+    where, candidates = await _candidates(store, viewer, asker, q, wanted, language)
     partnered, networks = await _links(store, viewer, asker.id)
     asker = replace(asker, networks=networks)
     candidates = [c for c in candidates if c.id not in partnered]
-    theirs: dict[str, set[str]] = {}
-    if asker.id is not None:  # nobody asking shares no network: no need to read the candidates'
-        for link in await store.links_of(viewer, [c.id for c in candidates], "out"):
-            if link.type in ("MEMBER_OF", "VETTED_BY"):
-                theirs.setdefault(link.source, set()).add(link.target)
-    names = {}
-    common_ids = {t for c in candidates for t in _common(asker, theirs.get(c.id, set()))}
-    if common_ids:
-        names = {i: o.name for i, o in (await store.organisations_by_id(viewer, sorted(common_ids))).items()}
 
-    def rank() -> list[Partner]:
-        out = []
-        for n, c in enumerate(candidates):
-            if n % 500 == 0:
-                budget.check()
-            partner = _score(c, asker, wanted, q.group, language, theirs.get(c.id, set()), names, where,
-                             q.radius_km, on)
-            if partner is not None:
-                out.append(partner)
-        out.sort(key=lambda p: (-p.score, p.organisation))
-        return out[:q.first]
+    def assessed(c: Candidate, theirs: set[str]) -> _Assessed | None:
+        return _assess(c, asker, wanted, q.group, language, theirs, q.radius_km, on)
 
-    return await budget.in_thread(rank)  # pure scoring: other requests go on meanwhile
+    # pure scoring in a worker thread, so other requests go on meanwhile
+    contenders = await budget.in_thread(_contenders, candidates, assessed, asker, q.first)
+    theirs = (await store.jobs.partner_networks(viewer, [c.id for c, _ in contenders])
+              if asker.id is not None and contenders else {})  # nobody asking shares no network
+    first = await budget.in_thread(_first, contenders, assessed, theirs, q.first)
+    common = sorted({t for _, a in first for t in a.common})
+    names = {i: o.name for i, o in (await store.organisations_by_id(viewer, common)).items()} if common else {}
+    return [_partner(c, a, asker, names, where) for c, a in first]
+
+
+Assess = Callable[[Candidate, set[str]], "_Assessed | None"]
+NETWORKS_ROUNDING = 0.001  # far more than the rounding of the parts and the score (4 decimals) can move
+
+
+def _contenders(candidates: list[Candidate], assessed: Assess, asker: _Asker,
+                first: int) -> list[tuple[Candidate, _Assessed]]:
+    """The candidates that qualify, each scored with no network in common, leaving out those that could
+    not be among the first even with every network in common: only the rest need their networks read.
+
+    A candidate's score can rise by at most the networks part (1 with two networks in common, 0.5 with
+    one), and a little for rounding; one that then still scores below the `first`-th best score without
+    networks has at least `first` candidates above it whatever their networks are."""
+    found = []
+    for n, c in enumerate(candidates):
+        if n % 500 == 0:
+            budget.check()
+        scored = assessed(c, set())
+        if scored is not None:
+            found.append((c, scored))
+    if asker.id is None or len(found) <= first:
+        return found
+    bar = sorted((a.score for _, a in found), reverse=True)[first - 1]
+    most = WEIGHTS["networks"] * min(1.0, 0.5 * len(asker.networks | {asker.id})) + NETWORKS_ROUNDING
+    return [(c, a) for c, a in found if a.score + most >= bar]
+
+
+def _first(contenders: list[tuple[Candidate, _Assessed]], assessed: Assess, theirs: dict[str, set[str]],
+           first: int) -> list[tuple[Candidate, _Assessed]]:
+    """The best `first` contenders with their networks weighed, best first (ties by id)."""
+    out = []
+    for n, (c, scored) in enumerate(contenders):
+        if n % 500 == 0:
+            budget.check()
+        found = assessed(c, theirs[c.id]) if c.id in theirs else scored
+        if found is not None:
+            out.append((c, found))
+    out.sort(key=lambda ca: (-ca[1].score, ca[0].id))
+    return out[:first]
 
 
 async def _asker(store: Store, viewer: Viewer, organisation: str | None) -> _Asker:
@@ -149,9 +185,11 @@ async def _asker(store: Store, viewer: Viewer, organisation: str | None) -> _Ask
                   frozenset(source.languages) | {lang for s in own for lang in s.languages})
 
 
-async def _candidates(store: Store, viewer: Viewer, asker: _Asker, q: PartnerQuestion,
-                      wanted: list[str]) -> tuple[places.Place | None, list[Candidate]]:
-    """Where the partners must reach (None for a radius) and the candidates the viewer may see there."""
+async def _candidates(store: Store, viewer: Viewer, asker: _Asker, q: PartnerQuestion, wanted: list[str],
+                      language: str | None) -> tuple[places.Place | None, list[Candidate]]:
+    """Where the partners must reach (None for a radius) and the candidates the viewer may see there, with
+    only their services that fit (`_fits`: the store reads no other)."""
+    fit = {"groups": asker.groups, "languages": asker.languages, "group": q.group, "language": language}
     # nobody asking: no record's id is empty, so "" leaves nobody out (a null would leave every candidate
     # out: `o.id <> null` is never true)
     source = asker.id or ""
@@ -163,14 +201,14 @@ async def _candidates(store: Store, viewer: Viewer, asker: _Asker, q: PartnerQue
             raise BadArgument("radiusKm", "the organisation publishes no point to measure from; ask by country"
                               if asker.id else "needs an organisation's published point to measure from; without "
                                                "one, ask by country")
-        return None, await store.jobs.partners_near(viewer, source, wanted, latitude, longitude, q.radius_km)
+        return None, await store.jobs.partners_near(viewer, source, wanted, latitude, longitude, q.radius_km, **fit)
     code = q.country or asker.country
     if not code:
         raise BadArgument("country", "is required: the organisation records no country" if asker.id else
                           "is required without an organisation: say where partners must reach "
                           "(or name your organisation)")
     where = places.one_place(code.strip(), "country")
-    return where, await store.jobs.partners_reaching(viewer, source, wanted, where)
+    return where, await store.jobs.partners_reaching(viewer, source, wanted, where, **fit)
 
 
 async def _links(store: Store, viewer: Viewer, me: str | None) -> tuple[set[str], frozenset[str]]:
@@ -190,7 +228,9 @@ def _common(asker: _Asker, theirs: set[str]) -> set[str]:
 
 def _fits(o: PartnerOffer, c: Candidate, asker: _Asker, group: str | None, language: str | None) -> bool:
     """A service counts when it serves one of the asker's groups and the asked one (or names none: open
-    to all) and, when a language is asked, is offered in it (or records none and its organisation speaks it)."""
+    to all) and, when a language is asked, is offered in it (or records none and its organisation speaks it).
+    The store reads only such services, and candidates sharing a language, by the same rules
+    (`store.jobs.partners`): change both together."""
     if o.groups and asker.groups and not asker.groups & set(o.groups):
         return False
     if o.groups and group is not None and group not in o.groups:
@@ -198,9 +238,23 @@ def _fits(o: PartnerOffer, c: Candidate, asker: _Asker, group: str | None, langu
     return language is None or language in (o.languages or c.languages)
 
 
-def _score(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, language: str | None,
-           theirs: set[str], names: dict[str, str], where: places.Place | None, radius_km: float | None,
-           on: date) -> Partner | None:
+class _Assessed(NamedTuple):
+    """A candidate that qualifies: its score and what the score and the reasons rest on."""
+
+    offers: list[PartnerOffer]  # those that fit
+    types: list[str]
+    present: bool
+    distance: float | None
+    shared: set[str] | frozenset[str]
+    hours: list[float]
+    confirmed: date | None
+    common: set[str]
+    parts: dict[str, float]
+    score: float
+
+
+def _assess(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, language: str | None,
+            theirs: set[str], radius_km: float | None, on: date) -> _Assessed | None:
     offers = [o for o in c.offers if _fits(o, c, asker, group, language)]
     if not offers:
         return None
@@ -230,22 +284,34 @@ def _score(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, la
         "freshness": 0.0 if age is None else max(0.0, 1 - age / 730),
     }
     parts = {k: round(v, 4) for k, v in parts.items()}
-    reasons = [Reason("offers %(types)s", types=types)]
-    if where is not None:
-        reasons.append(Reason("delivers in %(place)s", place=where.code) if present else
-                       Reason("reaches %(place)s remotely", place=where.code))
-    if distance is not None:
-        reasons.append(Reason("%(km)s km away (published points)", km=float(distance)))
-    reasons += [Reason("vetted by this organisation") if t == asker.id else
-                Reason("in common: %(organisation)s", organisation=names.get(t, t)) for t in sorted(common)]
-    if shared:
-        reasons.append(Reason("speaks %(languages)s", languages=sorted(shared)))
-    if hours:
-        reasons.append(Reason("responds within %(hours)s h", hours=float(min(hours))))
-    if confirmed:
-        reasons.append(Reason("last confirmed %(date)s", date=confirmed.isoformat()))
     score = round(sum(WEIGHTS[k] * v for k, v in parts.items()), 4)
-    return Partner(c.id, score, parts, sorted(o.service for o in offers), types, distance, reasons)
+    return _Assessed(offers, types, present, distance, shared, hours, confirmed, common, parts, score)
+
+
+def _score(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, language: str | None,
+           theirs: set[str], names: dict[str, str], where: places.Place | None, radius_km: float | None,
+           on: date) -> Partner | None:
+    found = _assess(c, asker, wanted, group, language, theirs, radius_km, on)
+    return None if found is None else _partner(c, found, asker, names, where)
+
+
+def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], where: places.Place | None) -> Partner:
+    """The candidate as a partner, with the reasons for its score (`names` of the networks in common)."""
+    reasons = [Reason("offers %(types)s", types=a.types)]
+    if where is not None:
+        reasons.append(Reason("delivers in %(place)s", place=where.code) if a.present else
+                       Reason("reaches %(place)s remotely", place=where.code))
+    if a.distance is not None:
+        reasons.append(Reason("%(km)s km away (published points)", km=float(a.distance)))
+    reasons += [Reason("vetted by this organisation") if t == asker.id else
+                Reason("in common: %(organisation)s", organisation=names.get(t, t)) for t in sorted(a.common)]
+    if a.shared:
+        reasons.append(Reason("speaks %(languages)s", languages=sorted(a.shared)))
+    if a.hours:
+        reasons.append(Reason("responds within %(hours)s h", hours=float(min(a.hours))))
+    if a.confirmed:
+        reasons.append(Reason("last confirmed %(date)s", date=a.confirmed.isoformat()))
+    return Partner(c.id, a.score, a.parts, sorted(o.service for o in a.offers), a.types, a.distance, reasons)
 
 
 def table(found: list[Partner], names: dict[str, str]) -> Table:

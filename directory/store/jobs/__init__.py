@@ -43,13 +43,18 @@ class JobReads:
     async def indicators(self, viewer: Viewer, names: list[str] | None = None) -> list[Indicator]:
         return await needs.read(self._graph, viewer.params, names)
 
-    async def partners_reaching(self, viewer: Viewer, source: str, types: list[str],
-                                where: places.Place) -> list[partners.Candidate]:
-        return await self._noted(viewer, partners.reaching, source, types, where)
+    async def partners_reaching(self, viewer: Viewer, source: str, types: list[str], where: places.Place,
+                                **fit: Any) -> list[partners.Candidate]:
+        """`fit`: who the partner is for (`partners.Fit`), by name; nothing: anyone."""
+        return await self._noted(viewer, partners.reaching, source, types, where, partners.Fit(**fit))
 
     async def partners_near(self, viewer: Viewer, source: str, types: list[str], latitude: float, longitude: float,
-                            radius_km: float) -> list[partners.Candidate]:
-        return await self._noted(viewer, partners.near, source, types, latitude, longitude, radius_km)
+                            radius_km: float, **fit: Any) -> list[partners.Candidate]:
+        return await self._noted(viewer, partners.near, source, types, latitude, longitude, radius_km,
+                                 partners.Fit(**fit))
+
+    async def partner_networks(self, viewer: Viewer, ids: list[str]) -> dict[str, set[str]]:
+        return await self._noted(viewer, partners.networks, ids)
 
     async def referral_graph(self, viewer: Viewer, source: str, service_type: str, where: places.Place,
                              max_hops: int, group: str | None = None,

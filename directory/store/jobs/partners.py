@@ -4,6 +4,9 @@ reaching a place or with a published point inside a box around one, as the viewe
 Distances use the published point only, never the recorded one, so a partner search cannot be used
 to locate an organisation more precisely than it publishes.
 
+`networks` reads what the networks part weighs (memberships and vetters), only for the candidates
+that part could still bring into the answer.
+
 The asker (`source`) is left out by id. A group not in the directory asks as nobody: `None` (or "")
 is read as "", which no record's id is, so it leaves nobody out; a null in `o.id <> $id` would be
 null for every row and leave every candidate out.
@@ -16,25 +19,50 @@ from dataclasses import dataclass
 from typing import Any
 
 from directory.domain import places
+from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
 # A shelter whose place the viewer may not see is no candidate: where it is or works would show.
+# Only services fitting who the partner is for are read, by the rules of `jobs.partners` (`_fits`, and
+# a shared language where both record some), which applies them again: a service fits when it serves
+# one of `$groups` (the asker's) and `$group`, or names no group; and when `$language` is asked, it is
+# offered in it, or records no language and its organisation speaks it. Empty `$groups` or `$languages`:
+# any. A country reached by every worldwide service has thousands of candidates; most do not fit.
+# One row of a list per field: thousands of rows cost the driver more than the statement.
+_COLUMNS = ("ids", "visibility", "languages", "latitude", "longitude", "country", "verified_on", "offers")
 _OFFERS = f"""
 WHERE s.type IN $types AND coalesce(s.status, 'active') = 'active' AND o.id <> $id
   AND {visible('o')} AND {visible('s')} AND {place_shown('o')}
 WITH o, s, collect(a.presence) AS presences
-WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, coalesce(s.languages, []),
-                 s.verified_on, [(s)-[:SERVES]->(g:DefenderGroup) | g.code], s.visibility]) AS offers
-RETURN o.id AS id, o.visibility AS visibility, coalesce(o.languages, []) AS languages, o.pub_latitude AS latitude,
-       o.pub_longitude AS longitude, o.country AS country, o.verified_on AS verified_on, offers
+WITH o, s, presences, [(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS groups, coalesce(s.languages, []) AS languages
+WHERE (size(groups) = 0 OR ((size($groups) = 0 OR any(g IN groups WHERE g IN $groups))
+                            AND ($group IS NULL OR $group IN groups)))
+  AND ($language IS NULL
+       OR $language IN CASE WHEN size(languages) > 0 THEN languages ELSE coalesce(o.languages, []) END)
+WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, languages, s.verified_on, groups,
+                 s.visibility]) AS offers
+WITH o, offers, coalesce(o.languages, []) + reduce(spoken = [], x IN offers | spoken + x[4]) AS spoken
+WHERE size($languages) = 0 OR size(spoken) = 0 OR any(x IN spoken WHERE x IN $languages)
+WITH collect([o.id, o.visibility, coalesce(o.languages, []), o.pub_latitude, o.pub_longitude, o.country,
+              o.verified_on, offers]) AS found
+RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumerate(_COLUMNS)) + """
 """
 IN_PLACE = cypher("partners.in_place", """
 MATCH (q:Place) WHERE q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country)
 MATCH (q)<-[a:AVAILABLE_IN]-(s:Service)<-[:OFFERS]-(o:Organisation)
 """ + _OFFERS)
+# What the networks part weighs of a candidate: the networks it belongs to and who vetted it, each link and
+# both its ends visible, as `records.links_from` reads them (anchored on the candidate first).
+NETWORKS = cypher("partners.networks", f"""
+UNWIND $ids AS oid
+MATCH (a:Organisation {{id: oid}})
+MATCH (a)-[l:MEMBER_OF|VETTED_BY]->(b:Organisation)
+WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+RETURN a.id AS id, collect([b.id, type(l), l.visibility, coalesce(l.key, '')]) AS links
+""")
 NEAR = cypher("partners.near", """
 MATCH (o:Organisation)
 WHERE o.pub_latitude >= $lat_min AND o.pub_latitude <= $lat_max
@@ -66,12 +94,13 @@ class Candidate:
 
 
 def _candidates(rows: list[dict[str, Any]], shown: Shown) -> list[Candidate]:
-    shown.add("organisation", [r["id"] for r in rows if r["visibility"] == RESTRICTED])
-    shown.add("service", [o[0] for r in rows for o in r["offers"] if o[7] == RESTRICTED])
-    return [Candidate(r["id"], list(r["languages"]), r["latitude"], r["longitude"], r["country"],
-                      r["verified_on"] or "",
-                      [Offer(o[0], o[1], bool(o[2]), o[3], list(o[4]), o[5] or "", list(o[6])) for o in r["offers"]])
-            for r in rows]
+    found: dict[str, list[Any]] = rows[0] if rows else {name: [] for name in _COLUMNS}
+    shown.add("organisation", [i for i, v in zip(found["ids"], found["visibility"], strict=True) if v == RESTRICTED])
+    shown.add("service", [o[0] for offers in found["offers"] for o in offers if o[7] == RESTRICTED])
+    return [Candidate(i, list(languages), latitude, longitude, country, verified_on or "",
+                      [Offer(o[0], o[1], bool(o[2]), o[3], list(o[4]), o[5] or "", list(o[6])) for o in offers])
+            for i, _, languages, latitude, longitude, country, verified_on, offers
+            in zip(*(found[name] for name in _COLUMNS), strict=True)]
 
 
 def _asker(source: str | None) -> str:
@@ -79,20 +108,46 @@ def _asker(source: str | None) -> str:
     return source or ""
 
 
+@dataclass(frozen=True)
+class Fit:
+    """Who the partner is for (see `_OFFERS`): the asker's groups and languages, the group and language asked."""
+
+    groups: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    group: str | None = None
+    language: str | None = None
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {"groups": sorted(self.groups), "languages": sorted(self.languages), "group": self.group,
+                "language": self.language}
+
+
 async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str],
-                   where: places.Place) -> list[Candidate]:
+                   where: places.Place, fit: Fit) -> list[Candidate]:
     """Organisations (not `source`) with a visible active service of these types reaching `where`."""
-    rows = await graph.read(IN_PLACE, id=_asker(source), types=types, areas=places.enclosing(where.code),
-                            country=where.code if where.kind == "country" else None, **viewer.params)
+    rows = await graph.read_plain(IN_PLACE, id=_asker(source), types=types, areas=places.enclosing(where.code),
+                                  country=where.code if where.kind == "country" else None, **fit.params,
+                                  **viewer.params)
     return _candidates(rows, shown)
 
 
 async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str], latitude: float,
-               longitude: float, radius_km: float) -> list[Candidate]:
+               longitude: float, radius_km: float, fit: Fit) -> list[Candidate]:
     """Organisations whose published point is within the box around a circle of `radius_km`;
     the caller measures the exact distance."""
     dlat = radius_km / 111.0
     dlon = radius_km / max(1.0, 111.0 * math.cos(math.radians(latitude)))
-    rows = await graph.read(NEAR, id=_asker(source), types=types, lat_min=latitude - dlat, lat_max=latitude + dlat,
-                            lon_min=longitude - dlon, lon_max=longitude + dlon, **viewer.params)
+    rows = await graph.read_plain(NEAR, id=_asker(source), types=types, lat_min=latitude - dlat,
+                                  lat_max=latitude + dlat, lon_min=longitude - dlon, lon_max=longitude + dlon,
+                                  **fit.params, **viewer.params)
     return _candidates(rows, shown)
+
+
+async def networks(graph: Graph, viewer: Viewer, shown: Shown, ids: list[str]) -> dict[str, set[str]]:
+    """The networks these organisations are members of and the organisations that vetted them, by
+    organisation, through links the viewer may see (an organisation with none is left out)."""
+    rows = await graph.read_plain(NETWORKS, ids=ids, **viewer.params)
+    shown.add("link", [link_id(r["id"], kind, target, key) for r in rows for target, kind, visibility, key in r["links"]
+                       if visibility == RESTRICTED])
+    return {r["id"]: {link[0] for link in r["links"]} for r in rows}
