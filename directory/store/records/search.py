@@ -4,6 +4,17 @@ The server's full-text index (Lucene on both backends, see `backends.py`) finds 
 word of the query must match a name or alias (exactly, as a prefix, or within one or two typos)
 or a description word. Only candidates the viewer may see come back from the query.
 
+Typos are tried last and only where needed, as a fuzzy term scans the index's whole dictionary
+(15 to 45 ms on ArcadeDB at 10k records, even matching nothing; an exact term costs 0.5 ms). The
+exact query runs first. Only when it finds nothing of any kind does `FOUND_ORGANISATIONS` /
+`FOUND_SERVICES` ask, per kind, which words match on their own a record the viewer may see: one
+statement reads each word's `PROBE` best matches, and only for a word whose best are all hidden a
+second reads all of them, so the answer is exact though which matches come first is not ours to
+decide (Lucene's score counts hidden records). `to_fuzz` then fuzzes only the words not found,
+and no fuzzy query runs when every word was found (they exist, only not together) or a word too
+short to fuzz was not (nothing can match it). A word found as written is taken as written. The
+check sees only what the search may show, so a hidden record cannot decide which words are fuzzed.
+
 Nothing that depends on hidden records decides what a viewer gets. Lucene's score does (its word
 statistics count every record in the index), so it is not used at all: the query orders the
 visible candidates by a coarse score of their own names (each query word found whole in a name
@@ -20,6 +31,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +42,7 @@ from directory.store.engine.cypher import cypher, visible
 MAX_WORDS = 8
 MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
 PEER_SHARE = 100  # at most this many of them from any one peer, so one cannot crowd out ours or another's
+PROBE = 20  # a word's best matches read to learn whether the viewer may see one; all only if these are all hidden
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 _COARSE = """reduce(t = 0, w IN $words | t + CASE WHEN w IN coalesce(n.name_words, []) THEN 3
@@ -62,6 +75,28 @@ WHERE n:Service AND {visible('n')}
 MATCH (o:Organisation {{id: n.organisation}})
 WHERE {visible('o')}
 {_CANDIDATES.format(coarse=_COARSE, aliases="[]")}""")
+# For each word (`$checks`: its exact clause as `text`, see `checks`): how many records it matches on its own,
+# and how many of those the viewer may see, filtered as the search above filters. ArcadeDB scores and loads
+# every match even under `LIMIT 1`, so the first statement reads only a word's `$probe` best matches (half
+# the time for a common word); `probed` says which words need the second, which reads them all.
+_FOUND = """UNWIND $checks AS check
+CALL (check) {{
+  CALL db.index.fulltext.queryNodes($index, check.text{options}) YIELD node
+  WITH node AS n
+  {seen}
+}}
+RETURN check.word AS word, matched, seen"""
+_SEEN_ORGANISATIONS = f"""RETURN count(n) AS matched,
+    count(CASE WHEN n:Organisation AND {visible('n')} THEN 1 END) AS seen"""
+_SEEN_SERVICES = f"""OPTIONAL MATCH (o:Organisation {{id: n.organisation}})
+    WHERE n:Service AND {visible('n')} AND {visible('o')}
+  RETURN count(n) AS matched, count(o) AS seen"""
+FOUND_ORGANISATIONS = (
+    cypher("search.found_organisations", _FOUND.format(options=", {limit: $probe}", seen=_SEEN_ORGANISATIONS)),
+    cypher("search.found_organisations_all", _FOUND.format(options="", seen=_SEEN_ORGANISATIONS)))
+FOUND_SERVICES = (
+    cypher("search.found_services", _FOUND.format(options=", {limit: $probe}", seen=_SEEN_SERVICES)),
+    cypher("search.found_services_all", _FOUND.format(options="", seen=_SEEN_SERVICES)))
 
 
 def words(text: str) -> list[str]:
@@ -83,20 +118,51 @@ def _typos(word: str) -> int:
     return 1 if len(word) < 6 else 2
 
 
-def lucene_query(query_words: list[str], fuzzy: bool = True) -> str:
+def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True) -> str:
     """Every word must match. Words are `\\w+` only, so nothing in them is Lucene syntax.
 
+    `fuzzy` says which words may also match with typos (True: all long enough; False: none).
     Fuzzy terms are the expensive part of a query on both servers, so `Store.search` first asks
-    without them, and adds them only when exact words and prefixes found nothing."""
+    without them, then with them only for the words `to_fuzz` names."""
+    fuzzed = _fuzzed(query_words, fuzzy)
     clauses = []
     for w in query_words:
         alternatives = [f"search_names:{w}", f"description:{w}"]
-        if fuzzy and _typos(w):
+        if w in fuzzed and _typos(w):
             alternatives.append(f"search_names:{w}~{_typos(w)}")
         if len(w) >= 3:
             alternatives.append(f"search_names:{w}*")
         clauses.append(f"+({' OR '.join(alternatives)})")
     return " ".join(clauses)
+
+
+def _fuzzed(query_words: list[str], fuzzy: bool | Collection[str]) -> set[str]:
+    if isinstance(fuzzy, bool):
+        return set(query_words) if fuzzy else set()
+    return set(fuzzy)
+
+
+def checks(query_words: list[str]) -> list[dict[str, str]]:
+    """`$checks` for `FOUND_ORGANISATIONS` / `FOUND_SERVICES`: each distinct word with its clause in
+    the exact query, so "found on its own" means what the exact query means by a match."""
+    return [{"word": w, "text": lucene_query([w], fuzzy=False)} for w in dict.fromkeys(query_words)]
+
+
+def probed(rows: list[dict[str, Any]]) -> tuple[set[str], list[str]]:
+    """From `FOUND_*` rows: the words found in a record the viewer may see, and those still unsure
+    (their first `PROBE` matches all hidden, more may follow) that only the second statement settles."""
+    found = {r["word"] for r in rows if r["seen"]}
+    return found, [r["word"] for r in rows if not r["seen"] and r["matched"] >= PROBE]
+
+
+def to_fuzz(query_words: list[str], found: Collection[str]) -> list[str] | None:
+    """After an exact query found nothing, the words to try with typos: those not `found` on their
+    own. None when a fuzzy query could find nothing: every word was found (they exist, only not
+    together in a record the viewer may see), or one too short to fuzz was not (every word must match)."""
+    missing = [w for w in dict.fromkeys(query_words) if w not in found]
+    if not missing or not all(_typos(w) for w in missing):
+        return None
+    return missing
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
