@@ -155,7 +155,8 @@ async def _lookups(url: str, embedded: EmbeddedStore, ids: list[str]) -> dict[st
             result = await session.run(BARE_LOOKUP, id=record_id, **ANONYMOUS.params)
             [r.data() async for r in result]
 
-    light = http.client.HTTPConnection(urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port, timeout=30)
+    address = urlsplit(url)
+    light = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=30)
 
     async def light_call(record_id: str) -> None:  # blocking, but nothing else runs meanwhile
         light.request("POST", "/graphql", body=json.dumps({"query": LOOKUP, "variables": {"id": record_id}}),
