@@ -92,6 +92,21 @@ async def test_who_qualifies_and_each_part_worked_by_hand(store: Store) -> None:
     assert "in common: N" in x.reasons and "reaches CO remotely" in y.reasons
 
 
+async def test_a_language_one_service_records_counts_for_the_organisations_other_services(store: Store) -> None:
+    """The store reads a question's service types in parts; a shared language is the organisation's over
+    every fitting service, whichever part found it: w speaks French, and Spanish only through its
+    medical care, so its psychosocial support counts too, and both asked types are offered."""
+    await seed(store)
+    await load(store, [org("w", **{"#org+lang": "fr"})], [
+        service("w-psy", "w", "psychosocial-support"),
+        service("w-med", "w", "medical-care", **{"#service+lang": "es"})])
+    for asked in (ASKED, list(reversed(ASKED)), ["psychosocial-support", "medical-care"]):
+        found = {p.organisation: p for p in await find_partners(store, ME, PartnerQuestion(service_types=asked))}
+        assert found["test:w"].services == ["test:w-med", "test:w-psy"]
+        assert found["test:w"].offered_types == ["medical-care", "psychosocial-support"]
+        assert "test:z" not in found  # French only: no language in common, in any part
+
+
 async def test_default_asks_for_what_it_lacks_and_radius(store: Store) -> None:
     await seed(store)
     lacking = await find_partners(store, ME, PartnerQuestion())
