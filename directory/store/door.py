@@ -346,7 +346,7 @@ class Store:
 
     async def vocabulary(self) -> Vocabulary:
         terms: dict[str, set[str]] = {}
-        for r in await self.graph.read(TERMS):
+        for r in await self.graph.read_plain(TERMS):
             terms.setdefault(r["scheme"], set()).add(r["code"])
         self._vocabulary = Vocabulary(terms)
         return self._vocabulary
@@ -364,7 +364,7 @@ class Store:
                 vocabulary.require(scheme, value, argument)
 
     async def terms(self) -> list[Term]:
-        rows = await self.graph.read(TERMS)
+        rows = await self.graph.read_plain(TERMS)
         terms = (Term(r["scheme"], r["code"], r["label"], r["description"] or "") for r in rows)
         return sorted(terms, key=lambda t: (t.scheme, t.code))
 
@@ -383,7 +383,7 @@ class Store:
         return found[record_id]
 
     async def organisations_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Organisation]:
-        rows = await self.graph.read(GET_ORGANISATIONS, ids=ids, **viewer.params)
+        rows = await self.graph.read_plain(GET_ORGANISATIONS, ids=ids, **viewer.params)
         found = {r["n"]["id"]: organisation_of(r["n"], viewer) for r in rows}
         self._shown(viewer, "organisation", found.values())
         return found
@@ -414,9 +414,9 @@ class Store:
                     count: bool) -> Page:
         after_id, params = await self._listing(viewer, where, first, after, sort)
         counted = count and after_id is None  # counted in the same statement, from the same match
-        rows = await self.graph.read(statement(kind, sort, where, after_id is not None, counted), **params)
+        rows = await self.graph.read_plain(statement(kind, sort, where, after_id is not None, counted), **params)
         total = int(rows[0]["total"]) if counted and rows else 0 if counted else \
-            int((await self.graph.read(count_statement(kind, where), **params))[0]["total"]) if count else None
+            int((await self.graph.read_plain(count_statement(kind, where), **params))[0]["total"]) if count else None
         var = "n" if kind == "organisation" else "s"
         shown = rows[:first]
         items: list[Any] = [organisation_of(r["n"], viewer) if kind == "organisation" else
@@ -501,13 +501,13 @@ class Store:
         """Links leaving (`out`) or reaching (`in`) these organisations that the viewer may see: the
         link itself and both ends. A member sees its own organisation's links (its funding, say)
         whatever their visibility."""
-        links = link_records(await self.graph.read(LINKS[direction], ids=organisation_ids, **viewer.params))
+        links = link_records(await self.graph.read_plain(LINKS[direction], ids=organisation_ids, **viewer.params))
         self._shown(viewer, "link", links)
         return links
 
     async def services_by_id(self, viewer: Viewer, ids: list[str]) -> dict[str, Service]:
         """Services the viewer may see, with a provider the viewer may see."""
-        rows = await self.graph.read(GET_SERVICES, ids=ids, **viewer.params)
+        rows = await self.graph.read_plain(GET_SERVICES, ids=ids, **viewer.params)
         found = {r["s"]["id"]: service_of(r["s"], viewer, r["unplaced"]) for r in rows}
         self._shown(viewer, "service", found.values())
         return found
@@ -603,7 +603,7 @@ class Store:
                                     me=self.directory_id)
 
     async def services_of(self, viewer: Viewer, organisation_ids: list[str]) -> dict[str, list[Service]]:
-        rows = await self.graph.read(SERVICES_OF, ids=organisation_ids, **viewer.params)
+        rows = await self.graph.read_plain(SERVICES_OF, ids=organisation_ids, **viewer.params)
         out: dict[str, list[Service]] = {oid: [] for oid in organisation_ids}
         for r in rows:
             svc = service_of(r["s"], viewer, r["unplaced"])
