@@ -112,3 +112,20 @@ def test_any_point_inside_a_country_shows_inside_it_and_its_cell(index: int, rec
 def test_a_point_that_is_not_a_number_shows_no_point_and_raises_nothing(precision: Precision, bad: float) -> None:
     shown = published(Location(bad, -74.08, precision, "CO", "CO-DC"), "x:nan")
     assert (shown.latitude, shown.longitude, shown.country) == (None, None, "CO")
+
+
+@settings(max_examples=200, deadline=None)
+@given(lat=st.one_of(st.none(), st.floats(-89, 89)), lon=st.one_of(st.none(), st.floats(-179, 179)),
+       precision=st.sampled_from(list(Precision)), country=st.sampled_from(["CO", "KE", "TH", None]),
+       subdivision=st.sampled_from(["CO-ANT", "CO-DC", None]), record=st.text(min_size=1, max_size=12))
+def test_leaving_the_point_out_changes_nothing_else(lat: float | None, lon: float | None, precision: Precision,
+                                                    country: str | None, subdivision: str | None,
+                                                    record: str) -> None:
+    """A listing asking only the country skips working the coarsened point out: the country, the
+    subdivision and the precision it shows are those of the whole published location."""
+    location = Location(lat, lon, precision, country, subdivision)
+    whole, without = published(location, record), published(location, record, point=False)
+    assert (without.country, without.subdivision, without.precision) == (whole.country, whole.subdivision,
+                                                                       whole.precision)
+    assert without.latitude is None or without.latitude == whole.latitude
+    assert without.longitude is None or without.longitude == whole.longitude

@@ -163,11 +163,13 @@ def redact(record: R, viewer: Viewer, place_withheld: bool = False) -> R:
     return replace(record, **changes) if changes else record
 
 
-def shown_location(location: Location, record: str, view: str, place_withheld: bool = False) -> Location:
+def shown_location(location: Location, record: str, view: str, place_withheld: bool = False,
+                   point: bool = True) -> Location:
     """An organisation's location as a view of it shows it: recorded for the whole view, nothing
-    for the public when its place is withheld (a shelter), else at its published precision."""
+    for the public when its place is withheld (a shelter), else at its published precision
+    (`point=False`: without a coarsened point, see `published`)."""
     if view == "whole":
         return location
     if place_withheld and view == "public":
         return Location(None, None, Precision.HIDDEN, None, None)
-    return published(location, record)
+    return published(location, record, point)

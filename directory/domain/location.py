@@ -82,8 +82,10 @@ def _shown_point(record: str, precision: Precision, lat: float, lon: float, coun
         else centre
 
 
-def published(location: Location, record: str) -> Location:
-    """The location of `record` as its published precision allows anyone to see it."""
+def published(location: Location, record: str, point: bool = True) -> Location:
+    """The location of `record` as its published precision allows anyone to see it. `point=False`
+    leaves a coarsened point out (None) for a caller showing none of it (a listing asking only the
+    country): the rest is the same, and working the point out is most of the cost."""
     p = location.precision
     if p is Precision.HIDDEN:
         return Location(None, None, p, location.country, None)
@@ -98,6 +100,8 @@ def published(location: Location, record: str) -> Location:
     if p is Precision.EXACT:
         return Location(round(location.latitude, 5), round(location.longitude, 5), p,
                         location.country, location.subdivision)
+    if not point:
+        return Location(None, None, p, location.country, location.subdivision)
     lat, lon = _shown_point(record, p, location.latitude, location.longitude, location.country,
                             location.subdivision)
     return Location(lat, lon, p, location.country, location.subdivision)

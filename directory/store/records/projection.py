@@ -296,7 +296,8 @@ def finished(values: list[Any], viewer: Viewer) -> Iterator[tuple[str, str]]:
 def _location(placed: list[Any], viewer: Viewer) -> dict[str, Any]:
     record, latitude, longitude, precision, country, subdivision, withheld, wanted = placed
     recorded = Location(latitude, longitude, Precision(precision or "hidden"), country, subdivision)
-    shown = shown_location(recorded, record, viewer.view_of(record), bool(withheld))
+    point = any(part in ("latitude", "longitude") for _, part in wanted)  # else the point need not be worked out
+    shown = shown_location(recorded, record, viewer.view_of(record), bool(withheld), point)
     values = {"latitude": shown.latitude, "longitude": shown.longitude, "precision": shown.precision.name,
               "country": shown.country, "subdivision": shown.subdivision, "__typename": "Location"}
     return {key: values[part] for key, part in wanted}
