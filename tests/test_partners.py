@@ -107,6 +107,14 @@ async def test_a_language_one_service_records_counts_for_the_organisations_other
         assert "test:z" not in found  # French only: no language in common, in any part
 
 
+async def test_a_service_type_asked_twice_counts_once(store: Store) -> None:
+    await seed(store)
+    once = await find_partners(store, ME, PartnerQuestion(service_types=ASKED))
+    twice = await find_partners(store, ME, PartnerQuestion(service_types=[*ASKED, *ASKED, "digital-security"]))
+    assert twice == once and once
+    assert all(len(p.services) == len(set(p.services)) for p in twice)
+
+
 async def test_default_asks_for_what_it_lacks_and_radius(store: Store) -> None:
     await seed(store)
     lacking = await find_partners(store, ME, PartnerQuestion())

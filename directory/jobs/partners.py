@@ -103,7 +103,7 @@ async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: da
         raise BadArgument("serviceTypes", "is required without an organisation: say which services you look for "
                                           "(or name your organisation)")
     vocabulary = await store.vocabulary()
-    wanted = sorted(q.service_types or (vocabulary.terms.get(SERVICE_TYPE, set()) - asker.offered))
+    wanted = sorted(set(q.service_types or ()) or (vocabulary.terms.get(SERVICE_TYPE, set()) - asker.offered))
     for t in wanted:
         vocabulary.require(SERVICE_TYPE, t, "serviceTypes")
     if q.group is not None:

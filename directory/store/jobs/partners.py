@@ -153,7 +153,9 @@ cores busy (at 100,000 organisations, two halves took 122 ms where one statement
 
 
 async def _read(graph: Graph, statement: str, types: list[str], fit: Fit, **params: Any) -> list[list[dict[str, Any]]]:
-    """The statement's rows for each part of the types, read side by side."""
+    """The statement's rows for each part of the types, read side by side (each type in one part only:
+    a type in two would bring its services twice)."""
+    types = sorted(set(types))
     parts = [types[i::SIDE_BY_SIDE] for i in range(min(SIDE_BY_SIDE, len(types)))]
     return await asyncio.gather(*(graph.read_plain(statement, types=part, **fit.params, **params) for part in parts))
 
