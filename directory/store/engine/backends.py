@@ -21,18 +21,22 @@ from directory.store.engine.embedded import EmbeddedStore
 from directory.store.engine.graph import Graph
 
 # label -> the properties its full-text index covers
-FULLTEXT_FIELDS = {"Organisation": ("search_names", "description"), "Service": ("search_names", "description")}
+FULLTEXT_FIELDS = {"Organisation": ("search_names", "description", "search_prefixes"),
+                   "Service": ("search_names", "description", "search_prefixes")}
+_BEFORE_PREFIXES = ("search_names", "description")  # what the indexes covered up to schema version 11
 
 _NEO4J_FULLTEXT = {
     "Organisation": cypher("backends.fulltext_organisation", """
 CREATE FULLTEXT INDEX organisation_text IF NOT EXISTS
-FOR (n:Organisation) ON EACH [n.search_names, n.description]
+FOR (n:Organisation) ON EACH [n.search_names, n.description, n.search_prefixes]
 """),
     "Service": cypher("backends.fulltext_service", """
 CREATE FULLTEXT INDEX service_text IF NOT EXISTS
-FOR (n:Service) ON EACH [n.search_names, n.description]
+FOR (n:Service) ON EACH [n.search_names, n.description, n.search_prefixes]
 """),
 }
+_NEO4J_DROP_FULLTEXT = [cypher("backends.drop_fulltext_organisation", "DROP INDEX organisation_text IF EXISTS"),
+                        cypher("backends.drop_fulltext_service", "DROP INDEX service_text IF EXISTS")]
 
 
 def connection(settings: Settings) -> tuple[str, tuple[str, str], str, EmbeddedStore | None]:
@@ -62,10 +66,28 @@ async def create_fulltext_indexes(graph: Graph, embedded: EmbeddedStore | None) 
     for label, fields in FULLTEXT_FIELDS.items():
         commands += [f"CREATE PROPERTY {label}.{f} IF NOT EXISTS STRING" for f in fields]
         commands.append(f"CREATE INDEX IF NOT EXISTS ON {label} ({', '.join(fields)}) FULL_TEXT")
+    await _embedded_sql(embedded, commands)
+
+
+async def replace_fulltext_indexes(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """The full-text indexes as `FULLTEXT_FIELDS` says, in place of those of schema version 11 (which
+    had no `search_prefixes`): dropped, then made again, so the server indexes every record anew."""
+    if graph.backend == "neo4j":
+        for statement in _NEO4J_DROP_FULLTEXT:
+            await graph.write(statement)
+    else:
+        if embedded is None:
+            raise StoreError("replacing the embedded store's full-text indexes needs its HTTP port")
+        await _embedded_sql(embedded, [f"DROP INDEX `{label}[{','.join(_BEFORE_PREFIXES)}]` IF EXISTS"
+                                       for label in FULLTEXT_FIELDS])
+    await create_fulltext_indexes(graph, embedded)
+
+
+async def _embedded_sql(embedded: EmbeddedStore, commands: list[str]) -> None:
     url = f"http://127.0.0.1:{embedded.http_port}/api/v1/command/{layout.DATABASE}"
     async with httpx.AsyncClient(auth=embedded.auth, timeout=600) as client:
         for command in commands:
             response = await client.post(url, json={"language": "sql", "command": command})
             if response.status_code != 200:
-                raise StoreError(f"the embedded store refused to create a full-text index ({response.status_code}): "
+                raise StoreError(f"the embedded store refused a full-text index command ({response.status_code}): "
                                  f"{response.json().get('detail', '')[:200]}")

@@ -13,7 +13,7 @@ from typing import Any
 
 from directory.domain import places, taxonomy
 from directory.domain.model import STATUS_ALIASES
-from directory.store.engine.backends import create_fulltext_indexes
+from directory.store.engine.backends import create_fulltext_indexes, replace_fulltext_indexes
 from directory.store.engine.cypher import cypher, service_map
 from directory.store.engine.embedded import EmbeddedStore
 from directory.store.engine.graph import Graph, Tx
@@ -26,6 +26,7 @@ from directory.store.records.writes import (
     SERVICE_CONTENT,
     derived_organisation,
     identifier_codes,
+    name_prefixes,
     name_words,
     view_hashes,
 )
@@ -51,6 +52,26 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
                                              for r in rows])
         after = rows[-1]["n"]["id"]
     await graph.write(SET_SERVICE_NAMES)
+
+
+SEARCH_NAMES = {label: cypher(f"schema.search_names_{label.lower()}",
+                               f"MATCH (n:{label}) RETURN n.id AS id, coalesce(n.search_names, '') AS names")
+                for label in ("Organisation", "Service")}
+SET_PREFIXES = {label: cypher(f"schema.set_prefixes_{label.lower()}", f"""
+UNWIND $rows AS r
+MATCH (n:{label} {{id: r.id}})
+SET n.search_prefixes = r.prefixes
+""") for label in ("Organisation", "Service")}
+
+
+async def _search_prefixes(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Each record's name prefixes as words of their own (`writes.name_prefixes`; version 12). One read per
+    label: pages by id would make the store sort what follows each page again."""
+    for label in ("Organisation", "Service"):
+        rows = await graph.read_plain(SEARCH_NAMES[label])
+        for i in range(0, len(rows), 5000):
+            await graph.write(SET_PREFIXES[label], rows=[{"id": r["id"], "prefixes": name_prefixes(r["names"])}
+                                                         for r in rows[i:i + 5000]])
 
 
 VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """
@@ -246,12 +267,16 @@ MIGRATIONS: list[list[Step]] = [
         cypher("schema.join_key", "CREATE CONSTRAINT join_key_name IF NOT EXISTS "
                                   "FOR (n:JoinKey) REQUIRE n.name IS UNIQUE"),
     ],
+    [  # 12: the starts of names' words as words of their own, so search asks exact terms, not prefix terms
+        _search_prefixes,
+        replace_fulltext_indexes,
+    ],
 ]
 
 VERSION = len(MIGRATIONS)
 
 # Steps that derive properties of records from their content (not indexes, not reference data).
-_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words)
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_prefixes)
 
 
 async def upgrade_records(graph: Graph, since: int) -> None:

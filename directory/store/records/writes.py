@@ -172,7 +172,8 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
     gives the same point again), but its precision is enforced here, not trusted."""
     loc = _published(record, props)
     has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
-    return {"search_names": _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])]),
+    search_names = _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])])
+    return {"search_names": search_names, "search_prefixes": name_prefixes(search_names),
             "name_words": name_words(props["name"], *(props.get("aliases") or [])),
             "pub_latitude": loc.latitude if has_point else None,
             "pub_longitude": loc.longitude if has_point else None,
@@ -182,6 +183,16 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
 def name_words(*names: str) -> list[str]:
     """The lower-case words of a record's names, which search ranks candidates by (`store.search`)."""
     return sorted({w.lower() for name in names for w in _WORD.findall(name or "")})
+
+
+PREFIX_FROM = 3  # search takes a query word of this many letters or more as the start of a name's word
+
+
+def name_prefixes(search_names: str) -> str:
+    """Every start of PREFIX_FROM letters or more of each word a search looks for in a record's names,
+    as words of their own: search finds `fron` in "Front Line" as an exact term of this field, where
+    a prefix term (`fron*`) made the server walk its whole term dictionary (`store.search`)."""
+    return " ".join(sorted({w[:n] for w in name_words(search_names) for n in range(PREFIX_FROM, len(w) + 1)}))
 
 
 def _published(record: str, props: dict[str, Any]) -> Location:
@@ -304,7 +315,8 @@ def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
     spans = [f"{w.opens}/{w.closes or OPEN_END}" for w in svc.windows]
     # a grant is found by what it pays for: a search for relocation finds one that pays for it
     paid_for = [_LABELS.get((SERVICE_TYPE, p), p.replace("-", " ")) for p in svc.purposes]
-    return {"id": svc.id, "props": dict(props, search_names=_SEARCH_SEP.join([svc.name, *paid_for]),
+    search_names = _SEARCH_SEP.join([svc.name, *paid_for])
+    return {"id": svc.id, "props": dict(props, search_names=search_names, search_prefixes=name_prefixes(search_names),
                                         name_words=name_words(svc.name),
                                         window_spans=spans),
             "hash": _hash(content),

@@ -1,0 +1,59 @@
+"""A name's word is found by its start: the starts are words of their own in `search_prefixes`,
+written with the record and filled in for a data folder from before (schema version 12)."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory.domain.viewer import ANONYMOUS, STEWARD
+from directory.store import Store
+from directory.store.engine import backends
+from directory.store.engine.schema import SET_VERSION, ensure_schema
+from directory.store.records.writes import name_prefixes
+from tests.helpers import load, org, service
+
+pytestmark = pytest.mark.anyio
+
+
+def test_the_starts_of_every_word_of_three_letters_or_more() -> None:
+    assert name_prefixes("Front Line \u2022 FLD") == "fld fro fron front lin line"
+    assert name_prefixes("PI \u2022 Ñandú 2024") == "202 2024 ñan ñand ñandú"
+    assert name_prefixes("") == ""
+
+
+async def seed(store: Store) -> None:
+    await load(store, [
+        org("fld", "Front Line Defenders", **{"#org+name+alt": "Frontline"}),
+        org("night", "Frontier Nights", **{"#meta+visibility": "restricted"}),
+    ], [service("fld-grant", "fld", "emergency-grant", **{"#service+name": "Urgent grants"})])
+
+
+async def _found(store: Store, text: str, viewer: object = ANONYMOUS) -> list[str]:
+    page = await store.search(viewer, text, first=50)  # type: ignore[arg-type]
+    return sorted(h.id for h in page.hits)
+
+
+async def test_a_word_is_found_by_its_start_and_a_hidden_record_stays_hidden(store: Store) -> None:
+    await seed(store)
+    assert await _found(store, "fron def") == ["test:fld"]
+    assert await _found(store, "frontl") == ["test:fld"]  # the start of an alias's word
+    assert await _found(store, "urg gra") == ["test:fld-grant"]
+    assert await _found(store, "fron") == ["test:fld"]  # the restricted one shares the start
+    assert await _found(store, "fron", STEWARD) == ["test:fld", "test:night"]
+    assert await _found(store, "fr def") == []  # two letters: a whole word only, and there is none
+
+
+async def test_a_data_folder_from_before_gets_the_starts_and_its_index_again(store: Store) -> None:
+    await seed(store)
+    # as version 11 left it: no starts, and full-text indexes over names and descriptions only
+    await store.graph.write("MATCH (n) WHERE n:Organisation OR n:Service REMOVE n.search_prefixes")
+    assert store.embedded is not None
+    await backends._embedded_sql(store.embedded, [
+        *(f"DROP INDEX `{label}[{','.join(backends.FULLTEXT_FIELDS[label])}]`" for label in backends.FULLTEXT_FIELDS),
+        *(f"CREATE INDEX ON {label} (search_names, description) FULL_TEXT" for label in backends.FULLTEXT_FIELDS)])
+    await store.graph.write(SET_VERSION, version=11)
+    assert await ensure_schema(store.graph, store.embedded) == 11
+    assert await _found(store, "fron def") == ["test:fld"]
+    assert await _found(store, "urg") == ["test:fld-grant"]
+    names = {i["name"] for i in await store.graph.read("SHOW INDEXES")}
+    assert not any(name.endswith("[search_names,description]") for name in names), names
