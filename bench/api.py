@@ -13,6 +13,7 @@ The service runs as `directory serve` in its own process (one uvicorn worker), a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import os
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -124,13 +125,18 @@ class OverBudget(Exception):
     """The service stopped the request at its time budget: counted, not fatal."""
 
 
-async def _post(client: httpx.AsyncClient, query: str, **variables: Any) -> None:
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
-    body = response.json()
+def _checked(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """A GraphQL answer that must have succeeded; `OverBudget` when the service stopped it at its budget."""
     if body.get("errors") and body["errors"][0].get("extensions", {}).get("code") == "TIME_BUDGET":
         raise OverBudget
-    if response.status_code != 200 or body.get("errors"):
+    if status != 200 or body.get("errors"):
         raise RuntimeError(f"benchmark request failed: {body}")
+    return body
+
+
+async def _post(client: httpx.AsyncClient, query: str, **variables: Any) -> None:
+    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    _checked(response.status_code, response.json())
 
 
 class LightClient:
@@ -158,11 +164,7 @@ class LightClient:
                       None)
         if length is None:
             raise RuntimeError(f"benchmark request: no content-length in {head!r}")
-        answer = json.loads(await reader.readexactly(length))
-        if answer.get("errors") and answer["errors"][0].get("extensions", {}).get("code") == "TIME_BUDGET":
-            raise OverBudget
-        if status != 200 or answer.get("errors"):
-            raise RuntimeError(f"benchmark request failed: {answer}")
+        _checked(status, json.loads(await reader.readexactly(length)))
 
     async def close(self) -> None:
         if self._streams is not None:
@@ -200,8 +202,8 @@ async def _lookups(url: str, embedded: EmbeddedStore, ids: list[str]) -> dict[st
         light.request("POST", "/graphql", body=json.dumps({"query": LOOKUP, "variables": {"id": record_id}}),
                       headers={"Content-Type": "application/json"})
         response = light.getresponse()
-        body = json.loads(response.read())
-        if response.status != 200 or body.get("errors") or not body["data"]["organisation"]:
+        body = _checked(response.status, json.loads(response.read()))
+        if not body["data"]["organisation"]:
             raise RuntimeError(f"benchmark request failed: {body}")
 
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -221,6 +223,20 @@ async def _lookups(url: str, embedded: EmbeddedStore, ids: list[str]) -> dict[st
                 ratio_httpx=out["ours_httpx_ms"] / out["bare_ms"])
 
 
+@contextlib.asynccontextmanager
+async def _client(url: str, light: bool) -> AsyncIterator[Callable[..., Awaitable[None]]]:
+    """A client's `post(query, **variables)`: a `LightClient`, or httpx."""
+    if light:
+        client = LightClient(url)
+        try:
+            yield client.post
+        finally:
+            await client.close()
+    else:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            yield lambda query, **variables: _post(http, query, **variables)
+
+
 async def _concurrent(url: str, make: Callable[[random.Random], tuple[str, dict[str, Any]]],
                       per_client: int, seeds: int = 0, light: bool = False) -> dict[str, float]:
     """8 clients, each asking `per_client` questions one after the other; httpx, or `LightClient`."""
@@ -229,20 +245,10 @@ async def _concurrent(url: str, make: Callable[[random.Random], tuple[str, dict[
 
     async def client_loop(seed: int) -> None:
         rng = random.Random(seeds + seed)
-        if light:
-            client = LightClient(url)
-            try:
-                for _ in range(per_client):
-                    query, variables = make(rng)
-                    samples.append(await _timed_or_over(lambda q=query, v=variables: client.post(q, **v), over))
-            finally:
-                await client.close()
-            return
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        async with _client(url, light) as post:
             for _ in range(per_client):
                 query, variables = make(rng)
-                samples.append(await _timed_or_over(lambda q=query, v=variables: _post(client, q, **v),  # type: ignore[misc]
-                                                    over))
+                samples.append(await _timed_or_over(lambda q=query, v=variables: post(q, **v), over))  # type: ignore[misc]
 
     start = time.perf_counter()
     await asyncio.gather(*(client_loop(i) for i in range(CLIENTS)))
