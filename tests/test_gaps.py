@@ -298,3 +298,12 @@ async def test_relocation_counts_where_defenders_come_from_not_where_they_are_ho
                                                                service_types=["relocation-regional"]))
     cells = {c.place: c for c in matrix.cells}
     assert cells["HN"].local == ["test:host"] and cells["CR"].providers == 0
+
+
+async def test_a_place_or_a_type_named_twice_is_one_cell(store: Store) -> None:
+    await seed(store)
+    once = await coverage_gaps(store, STEWARD, ask())
+    twice = await coverage_gaps(store, STEWARD, ask(codes=["CO", "MX", "co", "CO"], service_types=[*TYPES, *TYPES]))
+    assert [(c.place, c.service_type, c.score) for c in twice.cells] == [
+        (c.place, c.service_type, c.score) for c in once.cells]
+    assert len(once.cells) == 2 * len(TYPES)

@@ -309,9 +309,10 @@ def one_place(code: str, argument: str) -> Place:
 
 
 def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
-    """The places asked for: these codes, a country's subdivisions, or every peopled country."""
+    """The places asked for: these codes (each once, however often it is named), a country's
+    subdivisions, or every peopled country."""
     if codes:
-        found = [one_place(code, "codes") for code in codes]
+        found = list({p.code: p for p in (one_place(code, "codes") for code in codes)}.values())
     elif country:
         code = country_code(country)
         if code is None:

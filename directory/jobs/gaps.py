@@ -94,7 +94,7 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     on = on or today()
     wanted = _places(q)
     vocabulary = await store.vocabulary()
-    types = q.service_types or sorted(vocabulary.terms.get(SERVICE_TYPE, set()))
+    types = sorted(set(q.service_types or ()) or vocabulary.terms.get(SERVICE_TYPE, set()))  # each type once
     for t in types:
         vocabulary.require(SERVICE_TYPE, t, "serviceTypes")
     if q.group is not None:
