@@ -49,6 +49,20 @@ async def test_search_finds_names_with_typos_prefixes_and_descriptions(store: St
     assert all(0 < score <= 1 for _, score in hits)
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("women's link", "test:wl"),  # typed as the name is written
+    ("droits de l'homme", "test:ldh"),
+    ("l'homme", "test:ldh"),
+    ("o'brien", "test:ob"),
+    ("al-haq", "test:ah"),
+])
+async def test_search_finds_names_written_with_apostrophes_and_hyphens(store: Store, api: Api, text: str,
+                                                                        expected: str) -> None:
+    await load(store, [org("wl", "Women's Link Worldwide"), org("ldh", "Ligue des droits de l'Homme"),
+                       org("ob", "Fundación O'Brien"), org("ah", "Al-Haq")])
+    assert [h[0] for h in await _hits(api, text)] == [expected]
+
+
 async def test_search_finds_aliases_and_services(store: Store, api: Api) -> None:
     await load(store, [org("pi", "Protection International", **{"#org+name+alt": "PI|ProtectInt"})])
     assert (await _hits(api, "protectint"))[0][0] == "test:pi"

@@ -1,5 +1,5 @@
 """A name's word is found by its start: the starts are words of their own in `search_prefixes`,
-written with the record and filled in for a data folder from before (schema version 12)."""
+written with the record and filled in for a data folder from before (schema versions 12 and 13)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from tests.helpers import load, org, service
 pytestmark = pytest.mark.anyio
 
 
-def test_the_starts_of_every_word_of_three_letters_or_more() -> None:
+def test_the_starts_of_every_word_of_three_letters_or_more_and_shorter_words_whole() -> None:
     assert name_prefixes("Front Line \u2022 FLD") == "fld fro fron front lin line"
-    assert name_prefixes("PI \u2022 Ñandú 2024") == "202 2024 ñan ñand ñandú"
+    assert name_prefixes("PI \u2022 Ñandú 2024") == "202 2024 pi ñan ñand ñandú"
+    assert name_prefixes("Ligue de l'Homme") == "de hom homm homme l lig ligu ligue"  # split as a query is
     assert name_prefixes("") == ""
 
 
@@ -57,3 +58,18 @@ async def test_a_data_folder_from_before_gets_the_starts_and_its_index_again(sto
     assert await _found(store, "urg") == ["test:fld-grant"]
     names = {i["name"] for i in await store.graph.read("SHOW INDEXES")}
     assert not any(name.endswith("[search_names,description]") for name in names), names
+
+
+async def test_a_data_folder_from_version_12_gets_short_words_and_finds_names_with_apostrophes(store: Store) -> None:
+    await load(store, [org("ldh", "Ligue des droits de l'Homme"), org("wl", "Women's Link Worldwide")])
+    assert await _found(store, "droits de l'homme") == ["test:ldh"]
+    assert await _found(store, "women's link") == ["test:wl"]
+    # as version 12 left it: the starts of words of three letters or more only
+    for rid, names in (("test:ldh", "Ligue des droits de l'Homme"), ("test:wl", "Women's Link Worldwide")):
+        old = " ".join(w for w in name_prefixes(names).split() if len(w) >= 3)
+        await store.graph.write("MATCH (n:Organisation {id: $id}) SET n.search_prefixes = $old", id=rid, old=old)
+    assert await _found(store, "droits de l'homme") == []
+    await store.graph.write(SET_VERSION, version=12)
+    assert await ensure_schema(store.graph, store.embedded) == 12
+    assert await _found(store, "droits de l'homme") == ["test:ldh"]
+    assert await _found(store, "women's link") == ["test:wl"]

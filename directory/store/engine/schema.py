@@ -65,7 +65,7 @@ SET n.search_prefixes = r.prefixes
 
 
 async def _search_prefixes(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Each record's name prefixes as words of their own (`writes.name_prefixes`; version 12). One read per
+    """Each record's name prefixes as words of their own (`writes.name_prefixes`; versions 12 and 13). One read per
     label: pages by id would make the store sort what follows each page again."""
     for label in ("Organisation", "Service"):
         rows = await graph.read_plain(SEARCH_NAMES[label])
@@ -270,6 +270,9 @@ MIGRATIONS: list[list[Step]] = [
     [  # 12: the starts of names' words as words of their own, so search asks exact terms, not prefix terms
         _search_prefixes,
         replace_fulltext_indexes,
+    ],
+    [  # 13: short words whole among the starts too, split as a query is ("l'Homme" holds `l` and `homme`)
+        _search_prefixes,
     ],
 ]
 

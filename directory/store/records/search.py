@@ -4,10 +4,12 @@ The server's full-text index (Lucene on both backends, see `backends.py`) finds 
 word of the query must match a name or alias (exactly, as a prefix, or within one or two typos)
 or a description word. Only candidates the viewer may see come back from the query.
 
-A name's word is found by its start as an exact term of `search_prefixes`, which holds every start
-of three letters or more of each word (derived at write time): a prefix term (`word*`) scanned the
-index's whole dictionary as a fuzzy one does (2.5 ms on ArcadeDB's service index at 10k, matching
-nothing; an exact term 0.3 ms), and every query word had one.
+A name's word is found whole or by its start as an exact term of `search_prefixes`, which holds
+every start of three letters or more of each word and shorter words whole (derived at write time):
+a prefix term (`word*`) scanned the index's whole dictionary as a fuzzy one does (2.5 ms on
+ArcadeDB's service index at 10k, matching nothing; an exact term 0.3 ms), and every query word had
+one. Its words are split as the query's are (runs of word characters): the server's analyser keeps "l'Homme" one
+word, so "droits de l'homme", asked as `l` and `homme`, found no name at all.
 
 Typos are tried last and only where needed, as a fuzzy term scans the index's whole dictionary
 (15 to 45 ms on ArcadeDB at 10k records, even matching nothing; an exact term costs 0.5 ms). The
@@ -43,7 +45,6 @@ from typing import Any
 from directory.base import budget
 from directory.domain.errors import BadArgument
 from directory.store.engine.cypher import cypher, visible
-from directory.store.records.writes import PREFIX_FROM
 
 MAX_WORDS = 8
 MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
@@ -133,11 +134,11 @@ def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True) -
     fuzzed = _fuzzed(query_words, fuzzy)
     clauses = []
     for w in query_words:
-        alternatives = [f"search_names:{w}", f"description:{w}"]
+        # A name's word, or its start from PREFIX_FROM letters on, is an exact term of `search_prefixes`
+        # (`writes.name_prefixes`), split into words as the query is.
+        alternatives = [f"search_prefixes:{w}", f"description:{w}"]
         if w in fuzzed and _typos(w):
             alternatives.append(f"search_names:{w}~{_typos(w)}")
-        if len(w) >= PREFIX_FROM:  # the start of a name's word: an exact term of its own (`writes.name_prefixes`)
-            alternatives.append(f"search_prefixes:{w}")
         clauses.append(f"+({' OR '.join(alternatives)})")
     return " ".join(clauses)
 

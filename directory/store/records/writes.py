@@ -190,9 +190,12 @@ PREFIX_FROM = 3  # search takes a query word of this many letters or more as the
 
 def name_prefixes(search_names: str) -> str:
     """Every start of PREFIX_FROM letters or more of each word a search looks for in a record's names,
-    as words of their own: search finds `fron` in "Front Line" as an exact term of this field, where
-    a prefix term (`fron*`) made the server walk its whole term dictionary (`store.search`)."""
-    return " ".join(sorted({w[:n] for w in name_words(search_names) for n in range(PREFIX_FROM, len(w) + 1)}))
+    and each shorter word whole, as words of their own: search finds `fron` in "Front Line" as an exact
+    term of this field, where a prefix term (`fron*`) made the server walk its whole term dictionary
+    (`store.search`). The words are split as a query is (`\\w+`), not as the server's analyser splits
+    them, which keeps "l'Homme" one word: "l'homme" is asked as `l` and `homme`, both found here."""
+    return " ".join(sorted({w[:n] for w in name_words(search_names)
+                            for n in range(min(PREFIX_FROM, len(w)), len(w) + 1)}))
 
 
 def _published(record: str, props: dict[str, Any]) -> Location:
