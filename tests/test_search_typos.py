@@ -101,3 +101,49 @@ def test_to_fuzz_names_the_words_not_found_as_written(found: set[str], fuzzed: l
 def test_to_fuzz_gives_up_when_a_word_too_short_to_fuzz_was_not_found() -> None:
     assert search.to_fuzz(["natonal", "xyz"], {"natonal"}) is None
     assert search.to_fuzz(["natonal", "xyz"], {"xyz"}) == ["natonal"]
+
+
+def test_the_names_words_less_a_letter_hold_each_one_typo_away() -> None:
+    from directory.store.records.writes import deletions, name_deletions
+
+    assert name_deletions("Peace Brigades \u2022 PBI 2024") == " ".join(sorted(
+        deletions("peace") | deletions("brigades")))  # short words and numbers are exact
+    # a letter left out, added, changed, and two swapped: one of the name's deletions, or a shared one
+    for typo in ("brigdes", "brigaades", "brigodes", "brigaeds"):
+        assert typo in deletions("brigades") or "brigades" in deletions(typo) or deletions(typo) & deletions(
+            "brigades"), typo
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("text", "expected"), [
+    ("peace brigdes", ["test:pbi"]),  # a letter left out
+    ("peace brigaades", ["test:pbi"]),  # one added
+    ("peace brigodes", ["test:pbi"]),  # one changed
+    ("peace brigaeds", ["test:pbi"]),  # two swapped
+    ("acompanyment", ["test:acc"]),  # two typos in a long word: only a fuzzy term finds it
+])
+async def test_a_typo_is_found_by_exact_terms_and_two_by_a_fuzzy_one(store: Store, api: Api, text: str,
+                                                                     expected: list[str]) -> None:
+    await load(store, [org("pbi", "Peace Brigades International"), org("acc", "Accompaniment Network")])
+    assert _ids(await _answer(api, text)) == expected
+    one_typo = search.lucene_query(search.words(text), True, one_typo=True)
+    matched = await store.graph.read(
+        "CALL db.index.fulltext.queryNodes($index, $text) YIELD node RETURN node.id AS id",
+        index=store._search_index("organisation"), text=one_typo)
+    assert [r["id"] for r in matched] == ([] if text == "acompanyment" else expected)
+
+
+@pytest.mark.anyio
+async def test_what_one_typo_finds_is_taken_without_asking_for_two(store: Store, api: Api) -> None:
+    await load(store, [org("one", "Brigades of Peace"), org("two", "Brigadas Rurales")])
+    # "brigadez" is one typo from "brigades", two from "brigadas": the nearer is found alone
+    assert _ids(await _answer(api, "brigadez")) == ["test:one"]
+    assert sorted(_ids(await _answer(api, "brigadoz"))) == ["test:one", "test:two"]  # two from each
+
+
+def test_lucene_query_asks_one_typo_as_exact_terms() -> None:
+    text = search.lucene_query(["line", "brigdes"], ["brigdes"], one_typo=True)
+    assert text.startswith("+(search_prefixes:line OR description:line) +(search_prefixes:brigdes OR "
+                           "description:brigdes OR search_deletions:brigdes OR search_names:bigdes OR ")
+    assert "~" not in text
+    assert search.beyond_one_typo(["brigdes"]) and not search.beyond_one_typo(["lne", "natal"])

@@ -541,14 +541,22 @@ class Store:
         query_words = search.words(text)
         hits: dict[tuple[str, str], search.Hit] = {}
         total = 0
-        for fuzzy in (False, True):
-            if fuzzy and total:  # every word must match: a typo anywhere leaves the exact query empty
+        fuzz: dict[str, list[str] | None] = {}
+        # as written, then within one typo, then with fuzzy terms: each only while nothing was found
+        # (every word must match, so a typo anywhere leaves the query before empty)
+        for typos in ("none", "one", "fuzzy"):
+            if total:
                 break
             for kind in kinds:
-                lucene = (await self._fuzzy_query(viewer, kind, query_words) if fuzzy
-                          else search.lucene_query(query_words, fuzzy=False))
-                if lucene is None:  # no word worth fuzzing: a fuzzy query would find nothing either
-                    continue
+                if typos == "none":
+                    lucene = search.lucene_query(query_words, fuzzy=False)
+                else:
+                    if kind not in fuzz:
+                        fuzz[kind] = await self._to_fuzz(viewer, kind, query_words)
+                    words = fuzz[kind]
+                    if words is None or (typos == "fuzzy" and not search.beyond_one_typo(words)):
+                        continue  # nothing to fuzz, or nothing a fuzzy term could add: it would find nothing
+                    lucene = search.lucene_query(query_words, words, one_typo=typos == "one")
                 found, ranked = await self._kind_hits(viewer, kind, query_words, lucene)
                 total += found
                 hits.update({(h.kind, h.id): h for h in ranked})
@@ -567,12 +575,11 @@ class Store:
         ranked = await budget.in_thread(search.rank, query_words, kind, rows[0]["top"])  # pure, and slow
         return int(rows[0]["total"]), ranked
 
-    async def _fuzzy_query(self, viewer: Viewer, kind: str, query_words: list[str]) -> str | None:
-        """The typo-tolerant query for a kind whose exact query found nothing: fuzzy terms scan the
-        index's dictionary (15 to 45 ms each on ArcadeDB), so only the words that match no record the
-        viewer may see on their own are fuzzed (`search.to_fuzz`); None when it could find nothing."""
-        fuzz = search.to_fuzz(query_words, await self._found_words(viewer, kind, query_words))
-        return None if fuzz is None else search.lucene_query(query_words, fuzz)
+    async def _to_fuzz(self, viewer: Viewer, kind: str, query_words: list[str]) -> list[str] | None:
+        """For a kind whose exact query found nothing, the words to allow typos in: only those that
+        match no record the viewer may see on their own (`search.to_fuzz`); None when a query with
+        typos could find nothing."""
+        return search.to_fuzz(query_words, await self._found_words(viewer, kind, query_words))
 
     async def _found_words(self, viewer: Viewer, kind: str, query_words: list[str]) -> set[str]:
         """The words that match on their own a record of this kind the viewer may see: looked for among

@@ -21,18 +21,19 @@ from directory.store.engine.embedded import EmbeddedStore
 from directory.store.engine.graph import Graph
 
 # label -> the properties its full-text index covers
-FULLTEXT_FIELDS = {"Organisation": ("search_names", "description", "search_prefixes"),
-                   "Service": ("search_names", "description", "search_prefixes")}
-_BEFORE_PREFIXES = ("search_names", "description")  # what the indexes covered up to schema version 11
+FULLTEXT_FIELDS = {label: ("search_names", "description", "search_prefixes", "search_deletions")
+                   for label in ("Organisation", "Service")}
+# what the indexes covered before: up to schema version 11, then up to 13
+FORMER_FIELDS = (("search_names", "description"), ("search_names", "description", "search_prefixes"))
 
 _NEO4J_FULLTEXT = {
     "Organisation": cypher("backends.fulltext_organisation", """
 CREATE FULLTEXT INDEX organisation_text IF NOT EXISTS
-FOR (n:Organisation) ON EACH [n.search_names, n.description, n.search_prefixes]
+FOR (n:Organisation) ON EACH [n.search_names, n.description, n.search_prefixes, n.search_deletions]
 """),
     "Service": cypher("backends.fulltext_service", """
 CREATE FULLTEXT INDEX service_text IF NOT EXISTS
-FOR (n:Service) ON EACH [n.search_names, n.description, n.search_prefixes]
+FOR (n:Service) ON EACH [n.search_names, n.description, n.search_prefixes, n.search_deletions]
 """),
 }
 _NEO4J_DROP_FULLTEXT = [cypher("backends.drop_fulltext_organisation", "DROP INDEX organisation_text IF EXISTS"),
@@ -70,16 +71,16 @@ async def create_fulltext_indexes(graph: Graph, embedded: EmbeddedStore | None) 
 
 
 async def replace_fulltext_indexes(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """The full-text indexes as `FULLTEXT_FIELDS` says, in place of those of schema version 11 (which
-    had no `search_prefixes`): dropped, then made again, so the server indexes every record anew."""
+    """The full-text indexes as `FULLTEXT_FIELDS` says, in place of those of older schema versions
+    (`FORMER_FIELDS`): dropped, then made again, so the server indexes every record anew."""
     if graph.backend == "neo4j":
         for statement in _NEO4J_DROP_FULLTEXT:
             await graph.write(statement)
     else:
         if embedded is None:
             raise StoreError("replacing the embedded store's full-text indexes needs its HTTP port")
-        await _embedded_sql(embedded, [f"DROP INDEX `{label}[{','.join(_BEFORE_PREFIXES)}]` IF EXISTS"
-                                       for label in FULLTEXT_FIELDS])
+        await _embedded_sql(embedded, [f"DROP INDEX `{label}[{','.join(fields)}]` IF EXISTS"
+                                       for label in FULLTEXT_FIELDS for fields in FORMER_FIELDS])
     await create_fulltext_indexes(graph, embedded)
 
 

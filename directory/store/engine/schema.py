@@ -26,8 +26,8 @@ from directory.store.records.writes import (
     SERVICE_CONTENT,
     derived_organisation,
     identifier_codes,
-    name_prefixes,
     name_words,
+    search_fields,
     view_hashes,
 )
 
@@ -57,21 +57,22 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
 SEARCH_NAMES = {label: cypher(f"schema.search_names_{label.lower()}",
                                f"MATCH (n:{label}) RETURN n.id AS id, coalesce(n.search_names, '') AS names")
                 for label in ("Organisation", "Service")}
-SET_PREFIXES = {label: cypher(f"schema.set_prefixes_{label.lower()}", f"""
+SET_SEARCH_WORDS = {label: cypher(f"schema.set_search_words_{label.lower()}", f"""
 UNWIND $rows AS r
 MATCH (n:{label} {{id: r.id}})
-SET n.search_prefixes = r.prefixes
+SET n.search_prefixes = r.fields.search_prefixes, n.search_deletions = r.fields.search_deletions
 """) for label in ("Organisation", "Service")}
 
 
-async def _search_prefixes(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Each record's name prefixes as words of their own (`writes.name_prefixes`; versions 12 and 13). One read per
+async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """The words search asks that are derived from each record's names (`writes.search_fields`: the
+    starts of words, version 12, short words too, 13, and words less one letter, 14). One read per
     label: pages by id would make the store sort what follows each page again."""
     for label in ("Organisation", "Service"):
         rows = await graph.read_plain(SEARCH_NAMES[label])
         for i in range(0, len(rows), 5000):
-            await graph.write(SET_PREFIXES[label], rows=[{"id": r["id"], "prefixes": name_prefixes(r["names"])}
-                                                         for r in rows[i:i + 5000]])
+            await graph.write(SET_SEARCH_WORDS[label], rows=[{"id": r["id"], "fields": search_fields(r["names"])}
+                                                             for r in rows[i:i + 5000]])
 
 
 VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """
@@ -268,26 +269,33 @@ MIGRATIONS: list[list[Step]] = [
                                   "FOR (n:JoinKey) REQUIRE n.name IS UNIQUE"),
     ],
     [  # 12: the starts of names' words as words of their own, so search asks exact terms, not prefix terms
-        _search_prefixes,
+        _search_words,
         replace_fulltext_indexes,
     ],
     [  # 13: short words whole among the starts too, split as a query is ("l'Homme" holds `l` and `homme`)
-        _search_prefixes,
+        _search_words,
+    ],
+    [  # 14: names' words less one letter, so a typo is found with exact terms, not fuzzy ones
+        _search_words,
+        replace_fulltext_indexes,
     ],
 ]
 
 VERSION = len(MIGRATIONS)
 
 # Steps that derive properties of records from their content (not indexes, not reference data).
-_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_prefixes)
+# Each derives with today's code, so one that several versions name runs once in an upgrade.
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words)
 
 
 async def upgrade_records(graph: Graph, since: int) -> None:
     """Derive what migrations after version `since` derive for records, for records written as
     they were then (a restored backup from an older version)."""
+    done: set[Step] = set()
     for number in range(since + 1, VERSION + 1):
         for step in MIGRATIONS[number - 1]:
-            if not isinstance(step, str) and step in _RECORD_STEPS:
+            if not isinstance(step, str) and step in _RECORD_STEPS and step not in done:
+                done.add(step)
                 await step(graph, None)
 
 GET_VERSION = cypher("schema.get_version", "MATCH (v:SchemaVersion {key: 'schema'}) RETURN v.version AS version")
@@ -331,11 +339,13 @@ async def ensure_schema(graph: Graph, embedded: EmbeddedStore | None = None) -> 
 
         raise StoreError(f"the data folder has schema version {before}, newer than this program's {VERSION}; "
                          "upgrade Protection Directory before opening it")
+    done: set[Step] = set()
     for number in range(before + 1, VERSION + 1):
         for step in MIGRATIONS[number - 1]:
             if isinstance(step, str):
                 await graph.write(step)
-            else:
+            elif step not in _RECORD_STEPS or step not in done:
+                done.add(step)
                 await step(graph, embedded)
         await graph.write(SET_VERSION, version=number)
     await _seed_reference_data(graph)

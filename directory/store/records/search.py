@@ -22,6 +22,14 @@ and no fuzzy query runs when every word was found (they exist, only not together
 short to fuzz was not (nothing can match it). A word found as written is taken as written. The
 check sees only what the search may show, so a hidden record cannot decide which words are fuzzed.
 
+The fuzzed words are first allowed one typo (a letter left out, added, changed, or two swapped),
+asked as exact terms: `search_deletions` holds each fuzzable name word less one letter, each way
+(`writes.name_deletions`), and two words one typo apart are then one of the other's deletions or
+share one. Only if that finds nothing of any kind, and a fuzzed word is long enough for two edits,
+does a fuzzy term ask for two. So a word is taken with the fewest typos that find something, as it
+is taken as written when it is found so. Sharing a deletion also matches a few pairs two edits
+apart (a letter moved: "grupo" and "rupos"); those rank as the score below says.
+
 Nothing that depends on hidden records decides what a viewer gets. Lucene's score does (its word
 statistics count every record in the index), so it is not used at all: the query orders the
 visible candidates by a coarse score of their own names (each query word found whole in a name
@@ -45,6 +53,7 @@ from typing import Any
 from directory.base import budget
 from directory.domain.errors import BadArgument
 from directory.store.engine.cypher import cypher, visible
+from directory.store.records.writes import deletions, fuzzable
 
 MAX_WORDS = 8
 MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
@@ -120,27 +129,40 @@ def words(text: str) -> list[str]:
 def _typos(word: str) -> int:
     """ArcadeDB's fuzzy query counts swapped letters as two edits (Neo4j's as one), so words of
     six letters or more allow two, which tolerates one swap on both servers. Numbers are exact."""
-    if len(word) < 4 or any(c.isdigit() for c in word):
+    if not fuzzable(word):
         return 0
     return 1 if len(word) < 6 else 2
 
 
-def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True) -> str:
+def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True, one_typo: bool = False) -> str:
     """Every word must match. Words are `\\w+` only, so nothing in them is Lucene syntax.
 
-    `fuzzy` says which words may also match with typos (True: all long enough; False: none).
-    Fuzzy terms are the expensive part of a query on both servers, so `Store.search` first asks
-    without them, then with them only for the words `to_fuzz` names."""
+    `fuzzy` says which words may also match with typos (True: all long enough; False: none):
+    with `one_typo`, within one typo, asked as exact terms of the names' words less a letter
+    (`writes.name_deletions`); else within `_typos` edits, asked as fuzzy terms, the expensive part
+    of a query on both servers. `Store.search` asks without typos, then with one, then with fuzzy
+    terms, each only while nothing was found, and only for the words `to_fuzz` names."""
     fuzzed = _fuzzed(query_words, fuzzy)
     clauses = []
     for w in query_words:
         # A name's word, or its start from PREFIX_FROM letters on, is an exact term of `search_prefixes`
         # (`writes.name_prefixes`), split into words as the query is.
         alternatives = [f"search_prefixes:{w}", f"description:{w}"]
-        if w in fuzzed and _typos(w):
+        if w in fuzzed and _typos(w) and one_typo:
+            # a letter left out of a name's word (w is among its deletions), added (one of w's deletions
+            # is the word), or changed or swapped (both share a deletion)
+            less = sorted(deletions(w))
+            alternatives += [f"search_deletions:{w}", *(f"search_names:{d}" for d in less),
+                             *(f"search_deletions:{d}" for d in less)]
+        elif w in fuzzed and _typos(w):
             alternatives.append(f"search_names:{w}~{_typos(w)}")
         clauses.append(f"+({' OR '.join(alternatives)})")
     return " ".join(clauses)
+
+
+def beyond_one_typo(fuzzed: Collection[str]) -> bool:
+    """Whether a fuzzy query could find what the one-typo query did not: only a word allowed two edits."""
+    return any(_typos(w) > 1 for w in fuzzed)
 
 
 def _fuzzed(query_words: list[str], fuzzy: bool | Collection[str]) -> set[str]:

@@ -173,7 +173,7 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
     loc = _published(record, props)
     has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
     search_names = _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])])
-    return {"search_names": search_names, "search_prefixes": name_prefixes(search_names),
+    return {**search_fields(search_names),
             "name_words": name_words(props["name"], *(props.get("aliases") or [])),
             "pub_latitude": loc.latitude if has_point else None,
             "pub_longitude": loc.longitude if has_point else None,
@@ -196,6 +196,32 @@ def name_prefixes(search_names: str) -> str:
     them, which keeps "l'Homme" one word: "l'homme" is asked as `l` and `homme`, both found here."""
     return " ".join(sorted({w[:n] for w in name_words(search_names)
                             for n in range(min(PREFIX_FROM, len(w)), len(w) + 1)}))
+
+
+FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (with no digit)
+
+
+def fuzzable(word: str) -> bool:
+    """Whether search tolerates a typo in this word: numbers are exact, short words too near others."""
+    return len(word) >= FUZZ_FROM and not any(c.isdigit() for c in word)
+
+
+def deletions(word: str) -> set[str]:
+    """The word with one letter left out, each way."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def name_deletions(search_names: str) -> str:
+    """Each fuzzable word of a record's names with one letter left out, as words of their own: two words
+    one typo apart (a letter left out, added, changed or two swapped) share one of these or are one,
+    so search finds a typo with exact terms, where a fuzzy term walked the whole term dictionary."""
+    return " ".join(sorted({d for w in name_words(search_names) if fuzzable(w) for d in deletions(w)}))
+
+
+def search_fields(search_names: str) -> dict[str, str]:
+    """The derived properties full-text search asks (`store.search`), from a record's names."""
+    return {"search_names": search_names, "search_prefixes": name_prefixes(search_names),
+            "search_deletions": name_deletions(search_names)}
 
 
 def _published(record: str, props: dict[str, Any]) -> Location:
@@ -319,7 +345,7 @@ def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
     # a grant is found by what it pays for: a search for relocation finds one that pays for it
     paid_for = [_LABELS.get((SERVICE_TYPE, p), p.replace("-", " ")) for p in svc.purposes]
     search_names = _SEARCH_SEP.join([svc.name, *paid_for])
-    return {"id": svc.id, "props": dict(props, search_names=search_names, search_prefixes=name_prefixes(search_names),
+    return {"id": svc.id, "props": dict(props, **search_fields(search_names),
                                         name_words=name_words(svc.name),
                                         window_spans=spans),
             "hash": _hash(content),
