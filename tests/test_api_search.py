@@ -63,6 +63,13 @@ async def test_search_finds_names_written_with_apostrophes_and_hyphens(store: St
     assert [h[0] for h in await _hits(api, text)] == [expected]
 
 
+@pytest.mark.parametrize("text", ["accompagnement", "urgence", "l'accompagnement", "défenseurs"])
+async def test_search_finds_a_description_word_joined_by_an_apostrophe(store: Store, api: Api, text: str) -> None:
+    await load(store, [org("aide", "Aide Juridique Sahel",
+                           **{"#description": "Fonds d\u2019urgence et l'accompagnement des défenseurs"})])
+    assert [h[0] for h in await _hits(api, text)] == ["test:aide"]
+
+
 async def test_search_finds_aliases_and_services(store: Store, api: Api) -> None:
     await load(store, [org("pi", "Protection International", **{"#org+name+alt": "PI|ProtectInt"})])
     assert (await _hits(api, "protectint"))[0][0] == "test:pi"

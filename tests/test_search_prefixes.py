@@ -51,6 +51,7 @@ async def test_a_data_folder_from_before_gets_the_starts_and_its_index_again(sto
     assert store.embedded is not None
     await backends._embedded_sql(store.embedded, [
         *(f"DROP INDEX `{label}[{','.join(backends.FULLTEXT_FIELDS[label])}]`" for label in backends.FULLTEXT_FIELDS),
+        *(f"CREATE PROPERTY {label}.description IF NOT EXISTS STRING" for label in backends.FULLTEXT_FIELDS),
         *(f"CREATE INDEX ON {label} (search_names, description) FULL_TEXT" for label in backends.FULLTEXT_FIELDS)])
     await store.graph.write(SET_VERSION, version=11)
     assert await ensure_schema(store.graph, store.embedded) == 11
@@ -77,18 +78,23 @@ async def test_a_data_folder_from_version_12_gets_short_words_and_finds_names_wi
 
 async def test_a_data_folder_from_version_13_gets_the_words_less_a_letter_and_its_index_again(store: Store) -> None:
     await seed(store)
+    await load(store, [org("aide", "Aide Sahel", **{"#description": "Fonds pour l'accompagnement"})])
     assert await _found(store, "frnt") == ["test:fld"]
+    assert await _found(store, "accompagnement") == ["test:aide"]
     # as version 13 left it: no words less a letter, and full-text indexes without them
-    await store.graph.write("MATCH (n) WHERE n:Organisation OR n:Service REMOVE n.search_deletions")
+    await store.graph.write("MATCH (n) WHERE n:Organisation OR n:Service "
+                            "REMOVE n.search_deletions, n.search_description")
     assert store.embedded is not None
     three = backends.FORMER_FIELDS[1]
     await backends._embedded_sql(store.embedded, [
         *(f"DROP INDEX `{label}[{','.join(backends.FULLTEXT_FIELDS[label])}]`" for label in backends.FULLTEXT_FIELDS),
+        *(f"CREATE PROPERTY {label}.description IF NOT EXISTS STRING" for label in backends.FULLTEXT_FIELDS),
         *(f"CREATE INDEX ON {label} ({', '.join(three)}) FULL_TEXT" for label in backends.FULLTEXT_FIELDS)])
     await store.graph.write(SET_VERSION, version=13)
     assert await ensure_schema(store.graph, store.embedded) == 13
     assert await _found(store, "frnt") == ["test:fld"]
     assert await _found(store, "urgnt") == ["test:fld-grant"]
+    assert await _found(store, "accompagnement") == ["test:aide"]  # a description's word, split as a query is
     names = {i["name"] for i in await store.graph.read("SHOW INDEXES")}
     assert not any(name.endswith(f"[{','.join(three)}]") for name in names), names
     rows = await store.graph.read("MATCH (n:Organisation {id: 'test:fld'}) RETURN n.search_deletions AS d")

@@ -81,11 +81,12 @@ def test_probed_settles_a_word_only_when_a_visible_match_was_seen_or_every_match
 
 def test_lucene_query_fuzzes_only_the_words_named() -> None:
     assert search.lucene_query(["natonal", "line"], ["natonal"]) == (
-        "+(search_prefixes:natonal OR description:natonal OR search_names:natonal~2) "
-        "+(search_prefixes:line OR description:line)")
+        "+(search_prefixes:natonal OR search_description:natonal OR search_names:natonal~2) "
+        "+(search_prefixes:line OR search_description:line)")
     assert search.lucene_query(["line"], fuzzy=True) == (
-        "+(search_prefixes:line OR description:line OR search_names:line~1)")
-    assert search.lucene_query(["ex"], fuzzy=True) == "+(search_prefixes:ex OR description:ex)"  # a short word whole
+        "+(search_prefixes:line OR search_description:line OR search_names:line~1)")
+    # a short word whole
+    assert search.lucene_query(["ex"], fuzzy=True) == "+(search_prefixes:ex OR search_description:ex)"
     assert search.checks(["line", "line"]) == [{"word": "line", "text": search.lucene_query(["line"], False)}]
 
 
@@ -143,7 +144,7 @@ async def test_what_one_typo_finds_is_taken_without_asking_for_two(store: Store,
 
 def test_lucene_query_asks_one_typo_as_exact_terms() -> None:
     text = search.lucene_query(["line", "brigdes"], ["brigdes"], one_typo=True)
-    assert text.startswith("+(search_prefixes:line OR description:line) +(search_prefixes:brigdes OR "
-                           "description:brigdes OR search_deletions:brigdes OR search_names:bigdes OR ")
+    assert text.startswith("+(search_prefixes:line OR search_description:line) +(search_prefixes:brigdes OR "
+                           "search_description:brigdes OR search_deletions:brigdes OR search_names:bigdes OR ")
     assert "~" not in text
     assert search.beyond_one_typo(["brigdes"]) and not search.beyond_one_typo(["lne", "natal"])

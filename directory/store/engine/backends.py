@@ -21,7 +21,7 @@ from directory.store.engine.embedded import EmbeddedStore
 from directory.store.engine.graph import Graph
 
 # label -> the properties its full-text index covers
-FULLTEXT_FIELDS = {label: ("search_names", "description", "search_prefixes", "search_deletions")
+FULLTEXT_FIELDS = {label: ("search_names", "search_description", "search_prefixes", "search_deletions")
                    for label in ("Organisation", "Service")}
 # what the indexes covered before: up to schema version 11, then up to 13
 FORMER_FIELDS = (("search_names", "description"), ("search_names", "description", "search_prefixes"))
@@ -29,11 +29,11 @@ FORMER_FIELDS = (("search_names", "description"), ("search_names", "description"
 _NEO4J_FULLTEXT = {
     "Organisation": cypher("backends.fulltext_organisation", """
 CREATE FULLTEXT INDEX organisation_text IF NOT EXISTS
-FOR (n:Organisation) ON EACH [n.search_names, n.description, n.search_prefixes, n.search_deletions]
+FOR (n:Organisation) ON EACH [n.search_names, n.search_description, n.search_prefixes, n.search_deletions]
 """),
     "Service": cypher("backends.fulltext_service", """
 CREATE FULLTEXT INDEX service_text IF NOT EXISTS
-FOR (n:Service) ON EACH [n.search_names, n.description, n.search_prefixes, n.search_deletions]
+FOR (n:Service) ON EACH [n.search_names, n.search_description, n.search_prefixes, n.search_deletions]
 """),
 }
 _NEO4J_DROP_FULLTEXT = [cypher("backends.drop_fulltext_organisation", "DROP INDEX organisation_text IF EXISTS"),

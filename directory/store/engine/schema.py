@@ -55,24 +55,27 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
 
 
 SEARCH_NAMES = {label: cypher(f"schema.search_names_{label.lower()}",
-                               f"MATCH (n:{label}) RETURN n.id AS id, coalesce(n.search_names, '') AS names")
+                               f"MATCH (n:{label}) RETURN n.id AS id, coalesce(n.search_names, '') AS names, "
+                               "n.description AS description")
                 for label in ("Organisation", "Service")}
 SET_SEARCH_WORDS = {label: cypher(f"schema.set_search_words_{label.lower()}", f"""
 UNWIND $rows AS r
 MATCH (n:{label} {{id: r.id}})
-SET n.search_prefixes = r.fields.search_prefixes, n.search_deletions = r.fields.search_deletions
+SET n.search_prefixes = r.fields.search_prefixes, n.search_deletions = r.fields.search_deletions,
+    n.search_description = r.fields.search_description
 """) for label in ("Organisation", "Service")}
 
 
 async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """The words search asks that are derived from each record's names (`writes.search_fields`: the
-    starts of words, version 12, short words too, 13, and words less one letter, 14). One read per
+    """The words search asks that are derived from each record's names and description
+    (`writes.search_fields`: the starts of words, version 12, short words too, 13, and words less one
+    letter and the description's words split as a query is, 14). One read per
     label: pages by id would make the store sort what follows each page again."""
     for label in ("Organisation", "Service"):
         rows = await graph.read_plain(SEARCH_NAMES[label])
         for i in range(0, len(rows), 5000):
-            await graph.write(SET_SEARCH_WORDS[label], rows=[{"id": r["id"], "fields": search_fields(r["names"])}
-                                                             for r in rows[i:i + 5000]])
+            await graph.write(SET_SEARCH_WORDS[label], rows=[
+                {"id": r["id"], "fields": search_fields(r["names"], r["description"])} for r in rows[i:i + 5000]])
 
 
 VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """
@@ -275,7 +278,8 @@ MIGRATIONS: list[list[Step]] = [
     [  # 13: short words whole among the starts too, split as a query is ("l'Homme" holds `l` and `homme`)
         _search_words,
     ],
-    [  # 14: names' words less one letter, so a typo is found with exact terms, not fuzzy ones
+    [  # 14: names' words less one letter, so a typo is found with exact terms, not fuzzy ones; the
+        # description's words split as a query is, indexed in place of the description
         _search_words,
         replace_fulltext_indexes,
     ],

@@ -8,8 +8,9 @@ A name's word is found whole or by its start as an exact term of `search_prefixe
 every start of three letters or more of each word and shorter words whole (derived at write time):
 a prefix term (`word*`) scanned the index's whole dictionary as a fuzzy one does (2.5 ms on
 ArcadeDB's service index at 10k, matching nothing; an exact term 0.3 ms), and every query word had
-one. Its words are split as the query's are (runs of word characters): the server's analyser keeps "l'Homme" one
-word, so "droits de l'homme", asked as `l` and `homme`, found no name at all.
+one. Its words are split as the query's are (runs of word characters): the server's analyser keeps
+"l'Homme" one word, so "droits de l'homme", asked as `l` and `homme`, found no name at all. A
+description's words are asked the same way, in `search_description`.
 
 Typos are tried last and only where needed, as a fuzzy term scans the index's whole dictionary
 (15 to 45 ms on ArcadeDB at 10k records, even matching nothing; an exact term costs 0.5 ms). The
@@ -147,7 +148,7 @@ def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True, o
     for w in query_words:
         # A name's word, or its start from PREFIX_FROM letters on, is an exact term of `search_prefixes`
         # (`writes.name_prefixes`), split into words as the query is.
-        alternatives = [f"search_prefixes:{w}", f"description:{w}"]
+        alternatives = [f"search_prefixes:{w}", f"search_description:{w}"]
         if w in fuzzed and _typos(w) and one_typo:
             # a letter left out of a name's word (w is among its deletions), added (one of w's deletions
             # is the word), or changed or swapped (both share a deletion)

@@ -173,7 +173,7 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
     loc = _published(record, props)
     has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
     search_names = _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])])
-    return {**search_fields(search_names),
+    return {**search_fields(search_names, props.get("description")),
             "name_words": name_words(props["name"], *(props.get("aliases") or [])),
             "pub_latitude": loc.latitude if has_point else None,
             "pub_longitude": loc.longitude if has_point else None,
@@ -218,10 +218,13 @@ def name_deletions(search_names: str) -> str:
     return " ".join(sorted({d for w in name_words(search_names) if fuzzable(w) for d in deletions(w)}))
 
 
-def search_fields(search_names: str) -> dict[str, str]:
-    """The derived properties full-text search asks (`store.search`), from a record's names."""
+def search_fields(search_names: str, description: str | None) -> dict[str, str]:
+    """The derived properties full-text search asks (`store.search`), from a record's names and
+    description. The description's words are split as a query is (the server's analyser keeps
+    "l'accompagnement" one word, which "accompagnement" would not find)."""
     return {"search_names": search_names, "search_prefixes": name_prefixes(search_names),
-            "search_deletions": name_deletions(search_names)}
+            "search_deletions": name_deletions(search_names),
+            "search_description": " ".join(dict.fromkeys(w.lower() for w in _WORD.findall(description or "")))}
 
 
 def _published(record: str, props: dict[str, Any]) -> Location:
@@ -345,7 +348,7 @@ def _service_row(svc: Service, publisher: str) -> dict[str, Any]:
     # a grant is found by what it pays for: a search for relocation finds one that pays for it
     paid_for = [_LABELS.get((SERVICE_TYPE, p), p.replace("-", " ")) for p in svc.purposes]
     search_names = _SEARCH_SEP.join([svc.name, *paid_for])
-    return {"id": svc.id, "props": dict(props, **search_fields(search_names),
+    return {"id": svc.id, "props": dict(props, **search_fields(search_names, svc.description),
                                         name_words=name_words(svc.name),
                                         window_spans=spans),
             "hash": _hash(content),
