@@ -75,6 +75,16 @@ async def test_a_peer_cannot_crowd_our_record_out_of_search(store: Store) -> Non
         assert len(ids) == len(set(ids))
 
 
+@pytest.mark.parametrize("peer_name", ["Acompanyment Trust", "Acompanymant Trust"])
+async def test_a_peer_holding_a_word_as_typed_or_one_typo_away_does_not_hide_ours_further_away(
+        store: Store, peer_name: str) -> None:
+    await store.upsert([Organisation(id="test:acc", name="Accompaniment Network", kind="local-group")], [], [])
+    assert (await every_hit(store, ANONYMOUS, "acompanyment"))[1] == ["test:acc"]  # two typos from ours
+    await peer_writes(store, [Organisation(id=f"{P}:x", name=peer_name, kind="local-group")])
+    total, ids = await every_hit(store, ANONYMOUS, "acompanyment")
+    assert sorted(ids) == sorted(["test:acc", f"{P}:x"]) and total == 2
+
+
 async def test_a_peer_cannot_crowd_our_services_out_of_search(store: Store) -> None:
     await store.upsert([Organisation(id="test:casa", name="Casa Luz", kind="local-group")],
                        [Service(id="test:casa-legal", organisation="test:casa", name="Legal aid", type="legal-aid")],

@@ -3,13 +3,17 @@ written with the record and filled in for a data folder from before (schema vers
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from directory.domain.model import Organisation
+from directory.domain.validation import LIMITS, MAX_ITEMS
 from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.store import Store
 from directory.store.engine import backends
 from directory.store.engine.schema import SET_VERSION, ensure_schema
-from directory.store.records.writes import name_prefixes
+from directory.store.records.writes import BATCH, BATCH_CHARS, MAX_WORD, batches, name_deletions, name_prefixes
 from tests.helpers import load, org, service
 
 pytestmark = pytest.mark.anyio
@@ -99,3 +103,33 @@ async def test_a_data_folder_from_version_13_gets_the_words_less_a_letter_and_it
     assert not any(name.endswith(f"[{','.join(three)}]") for name in names), names
     rows = await store.graph.read("MATCH (n:Organisation {id: 'test:fld'}) RETURN n.search_deletions AS d")
     assert "frnt" in rows[0]["d"].split()
+
+
+def test_no_start_or_word_less_a_letter_is_kept_beyond_what_a_query_word_can_be() -> None:
+    word = "a" * 30 + "b" * 40  # 70 letters: a query word has at most MAX_WORD
+    assert max(len(w) for w in name_prefixes(word).split()) == MAX_WORD
+    assert name_deletions(word) == ""
+    assert name_deletions(word[:MAX_WORD + 1]) != ""  # one letter more than a query word: one typo away
+
+
+def test_batches_hold_rows_by_count_and_by_size() -> None:
+    small = [{"id": str(i)} for i in range(BATCH + 1)]
+    assert [len(b) for b in batches(small)] == [BATCH, 1]
+    large = [{"id": str(i), "text": "x" * (BATCH_CHARS // 3)} for i in range(4)]
+    assert [len(b) for b in batches(large)] == [2, 2]
+    assert [len(b) for b in batches([{"text": "x" * 2 * BATCH_CHARS}])] == [1]
+    assert batches([]) == []
+
+
+async def test_records_with_the_longest_names_validation_allows_are_written_and_found(store: Store) -> None:
+    rng = random.Random(5)
+
+    def text(limit: int) -> str:
+        return " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(49)) for _ in range(7))[:limit]
+
+    records = [Organisation(id=f"test:big{i}", name=text(LIMITS["name"]), kind="local-group",
+                            aliases=[text(LIMITS["alias"]) for _ in range(MAX_ITEMS["aliases"])]) for i in range(12)]
+    await store.upsert(records, [], [])
+    needle = records[5].aliases[-1].split()[2]
+    assert await _found(store, needle) == ["test:big5"]
+    assert await _found(store, needle[:20]) == ["test:big5"]

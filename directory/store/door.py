@@ -539,13 +539,13 @@ class Store:
         if not 0 <= first <= MAX_PAGE:
             raise BadArgument("first", f"must be between 0 and {MAX_PAGE}")
         query_words = search.words(text)
-        hits: dict[tuple[str, str], search.Hit] = {}
-        total = 0
+        found: dict[str, tuple[int, int, list[Hit]]] = {}  # kind: how many matched, how many ours, the first
         fuzz: dict[str, list[str] | None] = {}
-        # as written, then within one typo, then with fuzzy terms: each only while nothing was found
-        # (every word must match, so a typo anywhere leaves the query before empty)
+        # As written, then within one typo, then with fuzzy terms, each while none of ours was found (every
+        # word must match, so a typo anywhere leaves the query before empty; a peer's records must not keep
+        # ours from being found). Each query finds all that the one before it did, so its answer replaces it.
         for typos in ("none", "one", "fuzzy"):
-            if total:
+            if any(own for _, own, _ in found.values()):
                 break
             for kind in kinds:
                 if typos == "none":
@@ -555,25 +555,25 @@ class Store:
                         fuzz[kind] = await self._to_fuzz(viewer, kind, query_words)
                     words = fuzz[kind]
                     if words is None or (typos == "fuzzy" and not search.beyond_one_typo(words)):
-                        continue  # nothing to fuzz, or nothing a fuzzy term could add: it would find nothing
+                        continue  # nothing to fuzz, or nothing a fuzzy term could add: it would find no more
                     lucene = search.lucene_query(query_words, words, one_typo=typos == "one")
-                found, ranked = await self._kind_hits(viewer, kind, query_words, lucene)
-                total += found
-                hits.update({(h.kind, h.id): h for h in ranked})
-        remaining = search.after(list(hits.values()), after)
-        return remaining[:first], total, len(remaining) > first
+                found[kind] = await self._kind_hits(viewer, kind, query_words, lucene)
+        hits = [h for _, _, ranked in found.values() for h in ranked]
+        remaining = search.after(hits, after)
+        return remaining[:first], sum(total for total, _, _ in found.values()), len(remaining) > first
 
     async def _kind_hits(self, viewer: Viewer, kind: str, query_words: list[str],
-                         lucene: str) -> tuple[int, list[Hit]]:
-        """How many records of one kind the Lucene query finds for the viewer, and the first ranked."""
+                         lucene: str) -> tuple[int, int, list[Hit]]:
+        """How many records of one kind the Lucene query finds for the viewer, how many of them are
+        ours, and the first ranked."""
         statement_ = search.SEARCH_ORGANISATIONS if kind == "organisation" else search.SEARCH_SERVICES
         rows = await self.graph.read_plain(statement_, index=self._search_index(kind), text=lucene,
                                            words=query_words, limit=search.MAX_HITS,
                                            share=search.PEER_SHARE, me=self.directory_id, **viewer.params)
         if not rows:  # no candidate at all
-            return 0, []
+            return 0, 0, []
         ranked = await budget.in_thread(search.rank, query_words, kind, rows[0]["top"])  # pure, and slow
-        return int(rows[0]["total"]), ranked
+        return int(rows[0]["total"]), int(rows[0]["own"]), ranked
 
     async def _to_fuzz(self, viewer: Viewer, kind: str, query_words: list[str]) -> list[str] | None:
         """For a kind whose exact query found nothing, the words to allow typos in: only those that
@@ -582,15 +582,17 @@ class Store:
         return search.to_fuzz(query_words, await self._found_words(viewer, kind, query_words))
 
     async def _found_words(self, viewer: Viewer, kind: str, query_words: list[str]) -> set[str]:
-        """The words that match on their own a record of this kind the viewer may see: looked for among
-        each word's best `search.PROBE` matches, then among all for the words whose best were hidden."""
+        """The words that match on their own one of our records of this kind that the viewer may see
+        (a peer's must not keep a word from being fuzzed to find ours): looked for among each word's
+        best `search.PROBE` matches, then among all for the words whose best were hidden or a peer's."""
         probe, every = search.FOUND_ORGANISATIONS if kind == "organisation" else search.FOUND_SERVICES
         index = self._search_index(kind)
         found, unsure = search.probed(await self.graph.read_plain(
-            probe, index=index, checks=search.checks(query_words), probe=search.PROBE, **viewer.params))
+            probe, index=index, checks=search.checks(query_words), probe=search.PROBE, me=self.directory_id,
+            **viewer.params))
         if unsure:
             found |= search.probed(await self.graph.read_plain(
-                every, index=index, checks=search.checks(unsure), **viewer.params))[0]
+                every, index=index, checks=search.checks(unsure), me=self.directory_id, **viewer.params))[0]
         return found
 
     def _search_index(self, kind: str) -> str:

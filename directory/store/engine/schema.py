@@ -24,6 +24,7 @@ from directory.store.records.writes import (
     LINK_IDENTIFIED,
     ORGANISATION_CONTENT,
     SERVICE_CONTENT,
+    batches,
     derived_organisation,
     identifier_codes,
     name_words,
@@ -56,26 +57,29 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
 
 SEARCH_NAMES = {label: cypher(f"schema.search_names_{label.lower()}",
                                f"MATCH (n:{label}) RETURN n.id AS id, coalesce(n.search_names, '') AS names, "
-                               "n.description AS description")
+                               "n.description AS description, n.name AS name, coalesce(n.aliases, []) AS aliases")
                 for label in ("Organisation", "Service")}
 SET_SEARCH_WORDS = {label: cypher(f"schema.set_search_words_{label.lower()}", f"""
 UNWIND $rows AS r
 MATCH (n:{label} {{id: r.id}})
 SET n.search_prefixes = r.fields.search_prefixes, n.search_deletions = r.fields.search_deletions,
-    n.search_description = r.fields.search_description
+    n.search_description = r.fields.search_description, n.name_words = r.name_words
 """) for label in ("Organisation", "Service")}
 
 
 async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
     """The words search asks that are derived from each record's names and description
     (`writes.search_fields`: the starts of words, version 12, short words too, 13, and words less one
-    letter and the description's words split as a query is, 14). One read per
-    label: pages by id would make the store sort what follows each page again."""
+    letter, the description's words split as a query is and the names' words lowered as the server
+    lowers them, 14). One read per label: pages by id would make the store sort what follows each
+    page again."""
     for label in ("Organisation", "Service"):
-        rows = await graph.read_plain(SEARCH_NAMES[label])
-        for i in range(0, len(rows), 5000):
-            await graph.write(SET_SEARCH_WORDS[label], rows=[
-                {"id": r["id"], "fields": search_fields(r["names"], r["description"])} for r in rows[i:i + 5000]])
+        rows = [{"id": r["id"], "fields": search_fields(r["names"], r["description"]),
+                 # a service's name words are its name's (its search names add what it pays for)
+                 "name_words": name_words(r["name"], *(r["aliases"] if label == "Organisation" else []))}
+                for r in await graph.read_plain(SEARCH_NAMES[label])]
+        for batch in batches(rows):
+            await graph.write(SET_SEARCH_WORDS[label], rows=batch)
 
 
 VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """

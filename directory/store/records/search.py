@@ -14,8 +14,9 @@ description's words are asked the same way, in `search_description`.
 
 Typos are tried last and only where needed, as a fuzzy term scans the index's whole dictionary
 (15 to 45 ms on ArcadeDB at 10k records, even matching nothing; an exact term costs 0.5 ms). The
-exact query runs first. Only when it finds nothing of any kind does `FOUND_ORGANISATIONS` /
-`FOUND_SERVICES` ask, per kind, which words match on their own a record the viewer may see: one
+exact query runs first. Only when it finds none of our records of any kind does `FOUND_ORGANISATIONS` /
+`FOUND_SERVICES` ask, per kind, which words match on their own one of our records the viewer may
+see (a peer's record holding the word as typed must not keep ours from being found with a typo): one
 statement reads each word's `PROBE` best matches, and only for a word whose best are all hidden a
 second reads all of them, so the answer is exact though which matches come first is not ours to
 decide (Lucene's score counts hidden records). `to_fuzz` then fuzzes only the words not found,
@@ -26,9 +27,9 @@ check sees only what the search may show, so a hidden record cannot decide which
 The fuzzed words are first allowed one typo (a letter left out, added, changed, or two swapped),
 asked as exact terms: `search_deletions` holds each fuzzable name word less one letter, each way
 (`writes.name_deletions`), and two words one typo apart are then one of the other's deletions or
-share one. Only if that finds nothing of any kind, and a fuzzed word is long enough for two edits,
-does a fuzzy term ask for two. So a word is taken with the fewest typos that find something, as it
-is taken as written when it is found so. Sharing a deletion also matches a few pairs two edits
+share one. Only if that finds none of our records, and a fuzzed word is long enough for two edits,
+does a fuzzy term ask for two (with the one-typo terms, so it finds all they did). So a word is
+taken with the fewest typos that find one of ours, as it is taken as written when it is found so. Sharing a deletion also matches a few pairs two edits
 apart (a letter moved: "grupo" and "rupos"); those rank as the score below says.
 
 Nothing that depends on hidden records decides what a viewer gets. Lucene's score does (its word
@@ -46,7 +47,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -54,31 +54,31 @@ from typing import Any
 from directory.base import budget
 from directory.domain.errors import BadArgument
 from directory.store.engine.cypher import cypher, visible
-from directory.store.records.writes import deletions, fuzzable
+from directory.store.records.writes import MAX_WORD, deletions, fuzzable, words_in
 
 MAX_WORDS = 8
 MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
 PEER_SHARE = 100  # at most this many of them from any one peer, so one cannot crowd out ours or another's
 PROBE = 20  # a word's best matches read to learn whether the viewer may see one; all only if these are all hidden
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 _COARSE = """reduce(t = 0, w IN $words | t + CASE WHEN w IN coalesce(n.name_words, []) THEN 3
          WHEN size(w) >= 3 AND any(x IN coalesce(n.name_words, []) WHERE x STARTS WITH w) THEN 2 ELSE 1 END)"""
 # Candidates in order (coarse score, ours before peers', id), each publisher's cut at its share (ours at
-# MAX_HITS, a peer's at PEER_SHARE), then all in that order again, cut at MAX_HITS; `total` counts all.
+# MAX_HITS, a peer's at PEER_SHARE), then all in that order again, cut at MAX_HITS; `total` counts all,
+# `own` ours among them.
 # No candidates leave no row at all (UNWIND of nothing): `Store.search` reads that as none.
 _CANDIDATES = """WITH n, {coarse} AS coarse, CASE WHEN n.publisher = $me THEN 0 ELSE 1 END AS foreign
 ORDER BY coarse DESC, foreign, n.id
 WITH n.publisher AS publisher, collect([coarse, foreign, n.id, n.name, {aliases}, coalesce(n.description, '')])
   AS rows
-WITH sum(size(rows)) AS total,
+WITH sum(size(rows)) AS total, sum(CASE WHEN publisher = $me THEN size(rows) ELSE 0 END) AS own,
   collect(rows[0..CASE WHEN publisher = $me THEN $limit ELSE $share END]) AS shares
 UNWIND shares AS share
 UNWIND share AS row
-WITH total, row
+WITH total, own, row
 ORDER BY row[0] DESC, row[1], row[2]
-WITH total, collect(row[1..]) AS found
-RETURN total, found[0..$limit] AS top
+WITH total, own, collect(row[1..]) AS found
+RETURN total, own, found[0..$limit] AS top
 """
 SEARCH_ORGANISATIONS = cypher("search.organisations", f"""
 CALL db.index.fulltext.queryNodes($index, $text) YIELD node
@@ -93,7 +93,8 @@ MATCH (o:Organisation {{id: n.organisation}})
 WHERE {visible('o')}
 {_CANDIDATES.format(coarse=_COARSE, aliases="[]")}""")
 # For each word (`$checks`: its exact clause as `text`, see `checks`): how many records it matches on its own,
-# and how many of those the viewer may see, filtered as the search above filters. ArcadeDB scores and loads
+# and how many of those are ours and the viewer may see, filtered as the search above filters (a peer's
+# record holding a word must not keep it from being fuzzed to find ours). ArcadeDB scores and loads
 # every match even under `LIMIT 1`, so the first statement reads only a word's `$probe` best matches (half
 # the time for a common word); `probed` says which words need the second, which reads them all.
 _FOUND = """UNWIND $checks AS check
@@ -104,9 +105,9 @@ CALL (check) {{
 }}
 RETURN check.word AS word, matched, seen"""
 _SEEN_ORGANISATIONS = f"""RETURN count(n) AS matched,
-    count(CASE WHEN n:Organisation AND {visible('n')} THEN 1 END) AS seen"""
+    count(CASE WHEN n:Organisation AND {visible('n')} AND n.publisher = $me THEN 1 END) AS seen"""
 _SEEN_SERVICES = f"""OPTIONAL MATCH (o:Organisation {{id: n.organisation}})
-    WHERE n:Service AND {visible('n')} AND {visible('o')}
+    WHERE n:Service AND {visible('n')} AND {visible('o')} AND n.publisher = $me
   RETURN count(n) AS matched, count(o) AS seen"""
 FOUND_ORGANISATIONS = (
     cypher("search.found_organisations", _FOUND.format(options=", {limit: $probe}", seen=_SEEN_ORGANISATIONS)),
@@ -117,13 +118,13 @@ FOUND_SERVICES = (
 
 
 def words(text: str) -> list[str]:
-    found = [w.lower() for w in _WORD.findall(text)]
+    found = words_in(text)
     if not found:
         raise BadArgument("text", "give at least one word to search for")
     if len(found) > MAX_WORDS:
         raise BadArgument("text", f"at most {MAX_WORDS} words")
-    if any(len(w) > 50 for w in found):
-        raise BadArgument("text", "a word is longer than 50 characters")
+    if any(len(w) > MAX_WORD for w in found):
+        raise BadArgument("text", f"a word is longer than {MAX_WORD} characters")
     return found
 
 
@@ -149,14 +150,14 @@ def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True, o
         # A name's word, or its start from PREFIX_FROM letters on, is an exact term of `search_prefixes`
         # (`writes.name_prefixes`), split into words as the query is.
         alternatives = [f"search_prefixes:{w}", f"search_description:{w}"]
-        if w in fuzzed and _typos(w) and one_typo:
+        if w in fuzzed and _typos(w):
             # a letter left out of a name's word (w is among its deletions), added (one of w's deletions
             # is the word), or changed or swapped (both share a deletion)
             less = sorted(deletions(w))
             alternatives += [f"search_deletions:{w}", *(f"search_names:{d}" for d in less),
                              *(f"search_deletions:{d}" for d in less)]
-        elif w in fuzzed and _typos(w):
-            alternatives.append(f"search_names:{w}~{_typos(w)}")
+            if not one_typo:  # and what a fuzzy term adds: so this query finds all the one-typo one did
+                alternatives.append(f"search_names:{w}~{_typos(w)}")
         clauses.append(f"+({' OR '.join(alternatives)})")
     return " ".join(clauses)
 
@@ -242,7 +243,7 @@ def score(query_words: list[str], name: str, aliases: list[str], description: st
 
 
 def words_of(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text or "")]
+    return words_in(text)
 
 
 @dataclass(frozen=True)

@@ -180,12 +180,20 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
             "pub_subdivision": loc.subdivision if loc.precision in _POINT_PRECISIONS else None}
 
 
+def words_in(text: str | None) -> list[str]:
+    """A text's words as search compares them, in order: runs of word characters, lower case, with
+    Turkish capital I with dot lowered to `i` as the server's analyser lowers it (Python's `lower()`
+    adds a combining dot, so "İnsan" would not be found as "insan")."""
+    return [w.lower() for w in _WORD.findall((text or "").replace("\u0130", "I"))]
+
+
 def name_words(*names: str) -> list[str]:
     """The lower-case words of a record's names, which search ranks candidates by (`store.search`)."""
-    return sorted({w.lower() for name in names for w in _WORD.findall(name or "")})
+    return sorted({w for name in names for w in words_in(name)})
 
 
 PREFIX_FROM = 3  # search takes a query word of this many letters or more as the start of a name's word
+MAX_WORD = 50  # search refuses a longer query word, so no longer start or word one typo away is kept
 
 
 def name_prefixes(search_names: str) -> str:
@@ -195,7 +203,7 @@ def name_prefixes(search_names: str) -> str:
     (`store.search`). The words are split as a query is (`\\w+`), not as the server's analyser splits
     them, which keeps "l'Homme" one word: "l'homme" is asked as `l` and `homme`, both found here."""
     return " ".join(sorted({w[:n] for w in name_words(search_names)
-                            for n in range(min(PREFIX_FROM, len(w)), len(w) + 1)}))
+                            for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD) + 1)}))
 
 
 FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (with no digit)
@@ -203,7 +211,7 @@ FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (wi
 
 def fuzzable(word: str) -> bool:
     """Whether search tolerates a typo in this word: numbers are exact, short words too near others."""
-    return len(word) >= FUZZ_FROM and not any(c.isdigit() for c in word)
+    return FUZZ_FROM <= len(word) <= MAX_WORD + 1 and not any(c.isdigit() for c in word)
 
 
 def deletions(word: str) -> set[str]:
@@ -224,7 +232,7 @@ def search_fields(search_names: str, description: str | None) -> dict[str, str]:
     "l'accompagnement" one word, which "accompagnement" would not find)."""
     return {"search_names": search_names, "search_prefixes": name_prefixes(search_names),
             "search_deletions": name_deletions(search_names),
-            "search_description": " ".join(dict.fromkeys(w.lower() for w in _WORD.findall(description or "")))}
+            "search_description": " ".join(dict.fromkeys(words_in(description)))}
 
 
 def _published(record: str, props: dict[str, Any]) -> Location:
@@ -381,12 +389,28 @@ class WriteCounts:
 
 
 BATCH = 2000
+BATCH_CHARS = 4_000_000  # and about this much text at most: the server refuses a message over 16 MB
+
+
+def batches(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows in batches of BATCH, or fewer where their text is long (names, aliases and descriptions
+    as long as validation allows, with their derived words), one row at least."""
+    out: list[list[dict[str, Any]]] = [[]]
+    chars = 0
+    for row in rows:
+        size = len(str(row))
+        if out[-1] and (len(out[-1]) == BATCH or chars + size > BATCH_CHARS):
+            out.append([])
+            chars = 0
+        out[-1].append(row)
+        chars += size
+    return out if rows else []
 
 
 async def _batched(graph: Graph, tx: Tx, query: str, rows: list[dict[str, Any]], **params: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for i in range(0, len(rows), BATCH):
-        out.extend(await graph.run(tx, query, rows=rows[i:i + BATCH], **params))
+    for batch in batches(rows):
+        out.extend(await graph.run(tx, query, rows=batch, **params))
     return out
 
 
