@@ -576,9 +576,9 @@ class Store:
         return int(rows[0]["total"]), int(rows[0]["own"]), ranked
 
     async def _to_fuzz(self, viewer: Viewer, kind: str, query_words: list[str]) -> list[str] | None:
-        """For a kind whose exact query found nothing, the words to allow typos in: only those that
-        match no record the viewer may see on their own (`search.to_fuzz`); None when a query with
-        typos could find nothing."""
+        """For a kind whose exact query found none of ours, the words to allow typos in: only those
+        that match none of our records the viewer may see on their own (`search.to_fuzz`); None when
+        a query with typos could find no more."""
         return search.to_fuzz(query_words, await self._found_words(viewer, kind, query_words))
 
     async def _found_words(self, viewer: Viewer, kind: str, query_words: list[str]) -> set[str]:

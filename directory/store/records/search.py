@@ -29,8 +29,9 @@ asked as exact terms: `search_deletions` holds each fuzzable name word less one 
 (`writes.name_deletions`), and two words one typo apart are then one of the other's deletions or
 share one. Only if that finds none of our records, and a fuzzed word is long enough for two edits,
 does a fuzzy term ask for two (with the one-typo terms, so it finds all they did). So a word is
-taken with the fewest typos that find one of ours, as it is taken as written when it is found so. Sharing a deletion also matches a few pairs two edits
-apart (a letter moved: "grupo" and "rupos"); those rank as the score below says.
+taken with the fewest typos that find one of ours, as it is taken as written when it is found
+so. Sharing a deletion also matches a few pairs two edits apart (a letter moved: "grupo" and
+"rupos"); those rank as the score below says.
 
 Nothing that depends on hidden records decides what a viewer gets. Lucene's score does (its word
 statistics count every record in the index), so it is not used at all: the query orders the
