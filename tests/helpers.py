@@ -16,7 +16,7 @@ from directory.store import Store, WriteCounts
 
 ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", "#geo+lat", "#geo+lon",
             "#geo+precision", "#meta+visibility", "#org+lang", "#channel+contact", "#description", "#org+code",
-            "#date+verified"]
+            "#date+verified", "#org+name+alt"]
 SERVICE_TAGS = ["#service+id", "#org+id", "#service+name", "#sector", "#country+code+present",
                 "#country+code+remote", "#group+code", "#meta+visibility", "#capacity", "#capacity+unit",
                 "#capacity+date", "#service+response_hours", "#service+lang", "#status", "#date+verified",
