@@ -142,9 +142,9 @@ def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True, o
 
     `fuzzy` says which words may also match with typos (True: all long enough; False: none):
     with `one_typo`, within one typo, asked as exact terms of the names' words less a letter
-    (`writes.name_deletions`); else within `_typos` edits, asked as fuzzy terms, the expensive part
-    of a query on both servers. `Store.search` asks without typos, then with one, then with fuzzy
-    terms, each only while nothing was found, and only for the words `to_fuzz` names."""
+    (`writes.name_deletions`); else with those terms and a fuzzy term for `_typos` edits, the
+    expensive part of a query on both servers. `Store.search` asks without typos, then with one, then with fuzzy
+    terms, each only while none of our records was found, and only for the words `to_fuzz` names."""
     fuzzed = _fuzzed(query_words, fuzzy)
     clauses = []
     for w in query_words:
