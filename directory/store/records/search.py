@@ -55,7 +55,7 @@ from typing import Any
 from directory.base import budget
 from directory.domain.errors import BadArgument
 from directory.store.engine.cypher import cypher, visible
-from directory.store.records.writes import MAX_WORD, deletions, fuzzable, words_in
+from directory.store.records.writes import MAX_WORD, analysed_terms, deletions, fuzzable, words_in
 
 MAX_WORDS = 8
 MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
@@ -144,23 +144,49 @@ def lucene_query(query_words: list[str], fuzzy: bool | Collection[str] = True, o
     with `one_typo`, within one typo, asked as exact terms of the names' words less a letter
     (`writes.name_deletions`); else with those terms and a fuzzy term for `_typos` edits, the
     expensive part of a query on both servers. `Store.search` asks without typos, then with one, then with fuzzy
-    terms, each only while none of our records was found, and only for the words `to_fuzz` names."""
+    terms, each only while none of our records was found, and only for the words `to_fuzz` names.
+    The query stays within `MAX_CLAUSES` (`_within_clauses`)."""
     fuzzed = _fuzzed(query_words, fuzzy)
+    typo_terms = {w: _typo_terms(w, one_typo) for w in fuzzed if _typos(w)}
+    _within_clauses(query_words, typo_terms)
     clauses = []
     for w in query_words:
         # A name's word, or its start from PREFIX_FROM letters on, is an exact term of `search_prefixes`
         # (`writes.name_prefixes`), split into words as the query is.
-        alternatives = [f"search_prefixes:{w}", f"search_description:{w}"]
-        if w in fuzzed and _typos(w):
-            # a letter left out of a name's word (w is among its deletions), added (one of w's deletions
-            # is the word), or changed or swapped (both share a deletion)
-            less = sorted(deletions(w))
-            alternatives += [f"search_deletions:{w}", *(f"search_names:{d}" for d in less),
-                             *(f"search_deletions:{d}" for d in less)]
-            if not one_typo:  # and what a fuzzy term adds: so this query finds all the one-typo one did
-                alternatives.append(f"search_names:{w}~{_typos(w)}")
+        alternatives = [f"search_prefixes:{w}", f"search_description:{w}", *typo_terms.get(w, ())]
         clauses.append(f"+({' OR '.join(alternatives)})")
     return " ".join(clauses)
+
+
+MAX_CLAUSES = 1024  # Lucene's default limit on the terms of one query: Neo4j keeps it (ArcadeDB sets none)
+FUZZY_EXPANSIONS = 50  # the terms a fuzzy term is rewritten into, at most (Lucene's default)
+
+
+def _typo_terms(word: str, one_typo: bool) -> list[str]:
+    """The terms finding `word` with one typo (or, without `one_typo`, `_typos` of them)."""
+    # a letter left out of a name's word (the word is among its deletions), added (one of its deletions
+    # is the name's word), or changed or swapped (both share a deletion)
+    less = sorted(deletions(word))
+    terms = [f"search_deletions:{word}", *(f"search_names:{d}" for d in less),
+             *(f"search_deletions:{d}" for d in less)]
+    if not one_typo:  # and what a fuzzy term adds: so this query finds all the one-typo one did
+        terms.append(f"search_names:{word}~{_typos(word)}")
+    return terms
+
+
+def _within_clauses(query_words: list[str], typo_terms: dict[str, list[str]]) -> None:
+    """Takes typo tolerance from the longest words until the query's terms, as the server counts them,
+    are within MAX_CLAUSES: eight words of fifty letters each asked with two typos came to 1,224 and
+    Neo4j would refuse the query. Exact terms alone stay within it (`words` caps words and their length)."""
+    def cost(terms: list[str]) -> int:
+        return len(terms) + sum(FUZZY_EXPANSIONS - 1 for t in terms if "~" in t)
+
+    total = sum(2 * analysed_terms(w) for w in query_words) + sum(
+        cost(typo_terms[w]) for w in query_words if w in typo_terms)
+    for w in sorted(typo_terms, key=lambda w: (-cost(typo_terms[w]), w)):
+        if total <= MAX_CLAUSES:
+            break
+        total -= cost(typo_terms.pop(w)) * query_words.count(w)
 
 
 def beyond_one_typo(fuzzed: Collection[str]) -> bool:

@@ -207,11 +207,22 @@ def name_prefixes(search_names: str) -> str:
 
 
 FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (with no digit)
+# Characters the servers' analyser (Lucene's standard tokenizer, by Unicode's word boundaries) makes words
+# of their own: Han ideographs and Hiragana. "人权观察" is asked as four terms, any of which matches.
+_OWN_WORDS = re.compile("[\u3040-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
 def fuzzable(word: str) -> bool:
-    """Whether search tolerates a typo in this word: numbers are exact, short words too near others."""
-    return FUZZ_FROM <= len(word) <= MAX_WORD + 1 and not any(c.isdigit() for c in word)
+    """Whether search tolerates a typo in this word: numbers are exact, short words too near others, and
+    a word the server splits into its characters already matches a record sharing any one of them."""
+    return (FUZZ_FROM <= len(word) <= MAX_WORD + 1 and not any(c.isdigit() for c in word)
+            and not _OWN_WORDS.search(word))
+
+
+def analysed_terms(word: str) -> int:
+    """How many terms the server's analyser makes of one of our words: each character it splits off,
+    and each run of others between them."""
+    return len(_OWN_WORDS.findall(word)) + sum(1 for run in _OWN_WORDS.split(word) if run)
 
 
 def deletions(word: str) -> set[str]:
