@@ -74,9 +74,10 @@ async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
     lowers them, 14). One read per label: pages by id would make the store sort what follows each
     page again."""
     for label in ("Organisation", "Service"):
+        # a record's name words are its name's and its aliases' (a service has none; its search names
+        # add what it pays for, which is not its name), as `writes` derives them
         rows = [{"id": r["id"], "fields": search_fields(r["names"], r["description"]),
-                 # a service's name words are its name's (its search names add what it pays for)
-                 "name_words": name_words(r["name"], *(r["aliases"] if label == "Organisation" else []))}
+                 "name_words": name_words(r["name"], *r["aliases"])}
                 for r in await graph.read_plain(SEARCH_NAMES[label])]
         for batch in batches(rows):
             await graph.write(SET_SEARCH_WORDS[label], rows=batch)
