@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from directory.domain import places
-from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, matrix_cells
+from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, matrix_cells, providers_reaching
 from directory.store import GapOffer as Offer
 from tests import reference_cells
 
@@ -55,6 +55,10 @@ def test_the_fold_gives_the_cells_of_counting_cell_by_cell(found: dict[str, list
     ours = matrix_cells(found, WANTED, types, sees, ON)
     counted = reference_cells.matrix_cells(found, WANTED, types, sees, ON)
     assert [_every_field(c) for c in ours] == [_every_field(c) for c in counted]
+    # whose funding is read while the fold runs: the providers the cells hold, known from the offers alone
+    for wanted in (WANTED, WANTED[:1], WANTED[-2:]):  # all places, then a few (most offers reach none)
+        cells = counted if wanted is WANTED else reference_cells.matrix_cells(found, wanted, types, sees, ON)
+        assert providers_reaching(found, wanted, types) == sorted({p for c in cells for p in c.present + c.remote})
 
 
 def _every_field(cell: Cell) -> dict[str, object]:

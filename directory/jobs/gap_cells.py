@@ -118,6 +118,14 @@ def matrix_cells(found: dict[str, list[Offer]], wanted: list[places.Place], type
         return _cells(found, wanted, types, sees_capacity, on)
 
 
+def providers_reaching(found: dict[str, list[Offer]], wanted: list[places.Place], types: list[str]) -> list[str]:
+    """The providers of the cells `matrix_cells` gives, by id, from the offers alone: those with an offer
+    available in a place covering a wanted one (itself, its country, a subdivision, an area it is in).
+    Known before the fold, their funding is read while it runs."""
+    codes = set().union(*(places.covering(p.code) for p in wanted))
+    return sorted({o.provider for t in types for o in found.get(t, ()) if not codes.isdisjoint(o.places)})
+
+
 def _cells(found: dict[str, list[Offer]], wanted: list[places.Place], types: list[str], sees_capacity: bool,
            on: date) -> list[Cell]:
     dated: dict[tuple[str | None, str | None], _Known] = {}  # many offers share their dates

@@ -36,6 +36,7 @@ services once per set of areas rather than into every cell one by one.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,7 +49,7 @@ from directory.domain.model import Indicator
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
 from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY as WIDE_DEFAULT_CAPACITY  # the cells' part, re-exported
-from directory.jobs.gap_cells import Amount, Funding
+from directory.jobs.gap_cells import Amount, Funding, providers_reaching
 from directory.jobs.gap_cells import Cell as Cell
 from directory.jobs.gap_cells import Flag as Flag
 from directory.jobs.gap_cells import matrix_cells as matrix_cells
@@ -103,10 +104,12 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
         raise NotFound("organisation", q.donor)
 
     found = await store.jobs.gap_offers(viewer, q.service_types, q.group)
-    # The matrix is pure computation: in a worker thread, so other requests go on meanwhile.
-    cells = await budget.in_thread(matrix_cells, found, wanted, types, sees(viewer, SERVICE["capacity"]), on)
-    recipients = sorted(set().union(*(c.present for c in cells), *(c.remote for c in cells)))
-    received = await store.jobs.grants(viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else []
+    recipients = providers_reaching(found, wanted, types)
+    # The matrix is pure computation: in a worker thread, so other requests go on meanwhile, and the
+    # store reads the cells' funding on its own core while it runs.
+    cells, received = await asyncio.gather(
+        budget.in_thread(matrix_cells, found, wanted, types, sees(viewer, SERVICE["capacity"]), on),
+        store.jobs.grants(viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else _nothing())
     indicators = await store.jobs.indicators(viewer, q.indicators)
     if q.indicators:
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
@@ -115,6 +118,10 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor)
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
     return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
+
+
+async def _nothing() -> list[Grant]:
+    return []
 
 
 def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: str | None) -> None:
