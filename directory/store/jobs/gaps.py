@@ -15,7 +15,7 @@ must not make it look fresh. `grants` reads the visible funding received by a se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from directory.base.bulk import paused_gc
 from directory.domain.fields import SERVICE, sees
@@ -71,13 +71,12 @@ MATCH (d:Organisation)-[f:FUNDS]->(r:Organisation)
 MANY_RECIPIENTS = 20_000
 
 
-@dataclass(frozen=True)
-class Offer:
+class Offer(NamedTuple):  # a tuple: 200,000 of them are made per matrix at 100k, a frozen dataclass costs twice
     provider: str
     service: str
     # place code: delivered there (True) or reaching it remotely (False). A relocation or exile service
     # that says where defenders may come from (`TAKES_FROM`) counts for those places, not where it hosts them.
-    places: dict[str, bool]
+    places: dict[str, bool]  # shared by the offers reaching the same places (`offers`): never changed
     response_hours: float | None
     capacity: int | None  # None when not recorded, or when the viewer may not see capacity
     capacity_unit: str
@@ -109,20 +108,23 @@ async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str] | 
         rows = await graph.read_plain(OFFERS_FOR_GROUP, types=types, group=group, **viewer.params)
     network = sees(viewer, SERVICE["capacity"])
     out: dict[str, list[Offer]] = {}
+    read: dict[str, dict[str, bool]] = {}  # many services reach the same places: each is read once, and shared
     with paused_gc():  # a large directory's offers all stay: the collector would walk them again and again
         for r in rows:
-            _add_offers(out, r, network, shown)
+            _add_offers(out, r, network, shown, read)
     return out
 
 
-def _add_offers(out: dict[str, list[Offer]], r: dict[str, Any], network: bool, shown: Shown) -> None:
+def _add_offers(out: dict[str, list[Offer]], r: dict[str, Any], network: bool, shown: Shown,
+                read: dict[str, dict[str, bool]]) -> None:
     """One row's offers (all of one type) into `out`, and its restricted records noted."""
     out[r["type"]] = [
-        Offer(provider, service, _places(origins or places), hours, capacity if network else None,
+        Offer(provider, service, read.get(reach) or read.setdefault(reach, _places(reach)), hours,
+              capacity if network else None,
               (unit or "") if network else "", confirmed if network else None, verified or None,
               organisation_verified or None)
         for provider, service, places, origins, hours, capacity, unit, confirmed, verified, organisation_verified
-        in zip(*(r[name] for name in _FIELDS[:10]), strict=True)]
+        in zip(*(r[name] for name in _FIELDS[:10]), strict=True) for reach in (origins or places,)]
     shown.add("organisation", [o for o, v in zip(r["providers"], r["organisation_visibility"], strict=True)
                                if v == RESTRICTED])
     shown.add("service", [s for s, v in zip(r["services"], r["visibility"], strict=True) if v == RESTRICTED])
