@@ -70,7 +70,7 @@ class GapCell:
         return cls(
             place=c.place, service_type=c.service_type, score=c.score, flags=[GapFlag(f.value) for f in c.flags],
             providers_present=len(c.present), providers_remote=len(c.remote), providers_local=len(c.local),
-            providers_wide=len(c.wide), provider_ids=c.present + c.remote,
+            providers_wide=len(c.wide), provider_ids=[*c.present, *c.remote],
             capacity=None if c.capacity is None else [Amount(currency=a.currency, amount=a.amount) for a in c.capacity],
             median_response_hours=c.median_response_hours, newest_confirmation=c.newest_confirmation,
             oldest_confirmation=c.oldest_confirmation, stale_providers=c.stale_providers,

@@ -2,12 +2,14 @@
 
 This is how `jobs.gaps` counted before area-wide services were folded once per set of areas
 (`jobs.gap_cells`), kept as the reference the fold must agree with to the last digit: the same
-providers in the same lists, the same sums added in the same order. Slow (cells times providers),
+providers in the same lists, the same sums (supply exactly rounded, so in any order: `math.fsum`).
+Slow (cells times providers),
 so only for tests.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from datetime import date
@@ -71,7 +73,7 @@ def _cell(place: str, service_type: str, reaches: list[Reach], sees_capacity: bo
     cell.oldest_confirmation = min(dates, default=None)
     stale = {p for p, rs in reached.items() if all(is_stale(_confirmed(r.offer), on) for r in rs)}
     cell.stale_providers = len(stale)
-    cell.supply = sum(_supply(reached[p], p in present, p in stale, sees_capacity, on) for p in sorted(reached))
+    cell.supply = math.fsum(_supply(reached[p], p in present, p in stale, sees_capacity, on) for p in reached)
     if sees_capacity:
         units: dict[str, float] = defaultdict(float)
         recorded = [r.offer for r in reaches if r.offer.capacity is not None]

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from directory.domain import places
-from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, matrix_cells, providers_reaching
+from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, among, matrix_cells, providers_reaching
 from directory.store import GapOffer as Offer
 from tests import reference_cells
 
@@ -55,6 +55,12 @@ def test_the_fold_gives_the_cells_of_counting_cell_by_cell(found: dict[str, list
     ours = matrix_cells(found, WANTED, types, sees, ON)
     counted = reference_cells.matrix_cells(found, WANTED, types, sees, ON)
     assert [_every_field(c) for c in ours] == [_every_field(c) for c in counted]
+    # the funded among them, as the weighing asks: a cell's lists share their areas' (`Providers`)
+    funded, memo = {p for n, p in enumerate(sorted({o.provider for t in found.values() for o in t})) if n % 3}, {}
+    for c, reference in zip(ours, counted, strict=True):
+        for mine, theirs in ((c.present, reference.present), (c.remote, reference.remote), (c.wide, reference.wide)):
+            assert among(mine, funded, memo) == sorted(funded.intersection(theirs))
+            assert len(mine) == len(theirs)
     # whose funding is read while the fold runs: the providers the cells hold, known from the offers alone
     for wanted in (WANTED, WANTED[:1], WANTED[-2:]):  # all places, then a few (most offers reach none)
         cells = counted if wanted is WANTED else reference_cells.matrix_cells(found, wanted, types, sees, ON)

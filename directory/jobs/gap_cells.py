@@ -8,26 +8,30 @@ its services reach the cell and through which areas, so the providers reaching a
 areas (wide) are worked out once for each set of areas places share (every country of a sub-region
 shares its areas, a subdivision its country's), then each place adds its own providers (local:
 naming the place, its country or one of its subdivisions), worked out again from all of their
-services reaching it: a provider reaching a place both ways is counted once, as local.
+services reaching it: a provider reaching a place both ways is counted once, as local. A cell's
+lists refer to its areas' shared ones rather than copying them (`Providers`), and its supply adds the
+shared part's, less those counted as local, and its own with `math.fsum`, exactly rounded in any order.
 
-The cells are those of counting cell by cell: the same providers, and the same sums added in the
-same order (supply provider by provider in id order, a median's ties in the order of the offers),
-so not even a last digit moves. `tests/test_gap_cells.py` holds a cell-by-cell count to compare.
-The function is pure (the benchmark runs it on an in-memory graph as a reference) and sees only
-the offers it is given: visibility is applied by the store's read before.
+The cells are those of counting cell by cell: the same providers, the same supply (exactly rounded),
+a median's ties in the order of the offers, so not even a last digit moves. `tests/test_gap_cells.py`
+holds a cell-by-cell count to compare. The function is pure (the benchmark runs it on an in-memory
+graph as a reference) and sees only the offers it is given: visibility is applied by the store's
+read before.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import ChainMap, Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from itertools import chain, compress
 from operator import attrgetter, itemgetter, not_
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, overload
 
 from directory.base import budget
 from directory.base.bulk import paused_gc
@@ -76,10 +80,11 @@ class Funding:
 class Cell:
     place: str
     service_type: str
-    present: list[str] = field(default_factory=list)  # providers delivering the service there, by id
-    remote: list[str] = field(default_factory=list)  # providers only reaching it remotely, by id
-    local: list[str] = field(default_factory=list)  # providers naming the place, its country or a subdivision
-    wide: list[str] = field(default_factory=list)  # providers reaching it only through an area
+    # providers by id (`Providers` from the fold: a list only when read)
+    present: Sequence[str] = field(default_factory=list)  # delivering the service there
+    remote: Sequence[str] = field(default_factory=list)  # only reaching it remotely
+    local: Sequence[str] = field(default_factory=list)  # naming the place, its country or a subdivision
+    wide: Sequence[str] = field(default_factory=list)  # reaching it only through an area
     supply: float = 0.0  # what the providers add up to (see `jobs.gaps`), before need
     capacity: list[Amount] | None = None  # current capacity per unit; None if the viewer may not see it
     median_response_hours: float | None = None
@@ -91,7 +96,7 @@ class Cell:
     need: float | None = None
     score: float = 0.0
     flags: list[Flag] = field(default_factory=list)
-    confirmed: dict[str, str | None] = field(default_factory=dict)  # provider: its latest verification
+    confirmed: Mapping[str, str | None] = field(default_factory=dict)  # provider: its latest verification
 
     @property
     def providers(self) -> int:
@@ -244,7 +249,7 @@ class _Part:
     ids: list[str]
     present: list[str]
     remote: list[str]
-    supplies: list[tuple[str, float]]  # by provider id
+    supplies: list[float]  # one per provider, in no order: a cell adds them up with `math.fsum`
     fastest: list[_Fastest]  # by hours, then the offers' order
     confirmed: dict[str, str | None]
     newest: str | None
@@ -271,7 +276,7 @@ def _part(providers: list[_Provider]) -> _Part:
             units[unit] = (total + amount, count + 1)
     dates = list(filter(None, map(_CONFIRMED, ordered)))
     return _Part(dict(zip(ids, ordered, strict=True)), ids, list(compress(ids, present)),
-                 list(compress(ids, map(not_, present))), list(zip(ids, map(_SUPPLY, ordered), strict=True)),
+                 list(compress(ids, map(not_, present))), list(map(_SUPPLY, ordered)),
                  sorted(f for f in zip(map(_FASTEST, ordered), map(_FIRST, ordered), ids, strict=True)
                         if f[0] is not None),
                  dict(zip(ids, map(_CONFIRMED, ordered), strict=True)), max(dates, default=None),
@@ -290,7 +295,7 @@ def _joined(parts: list[_Part]) -> _Part:
     newest = [p.newest for p in parts if p.newest]
     oldest = [p.oldest for p in parts if p.oldest]
     return _Part(by_id, _merged([p.ids for p in parts]), _merged([p.present for p in parts]),
-                 _merged([p.remote for p in parts]), _merged([p.supplies for p in parts]),
+                 _merged([p.remote for p in parts]), list(chain.from_iterable(p.supplies for p in parts)),
                  _merged([p.fastest for p in parts]), confirmed, max(newest, default=None), min(oldest, default=None),
                  sum(p.stale for p in parts), units, sum(p.recorded for p in parts))
 
@@ -314,18 +319,18 @@ def _merged(lists: list[list[T]]) -> list[T]:
 def _cell(place: str, service_type: str, wide: _Part, local: list[_Part], sees_capacity: bool) -> Cell:
     """One cell from the providers reaching it only through areas (`wide`, shared by the places in the
     same areas) and those reaching it locally (in parts holding different providers); a provider
-    reaching it both ways counts as local, so its wide entries are taken out."""
-    gone = [wide.by_id[p] for part in local for p in part.ids if p in wide.by_id]
-    present = _merged([wide.present, *(p.present for p in local)])
-    remote = _merged([wide.remote, *(p.remote for p in local)])
-    supplies = _merged([wide.supplies, *(p.supplies for p in local)])
-    ids, fastest = list(wide.ids), list(wide.fastest) if gone else wide.fastest
+    reaching it both ways counts as local, so its wide entries are taken out. The wide part's lists
+    are not copied into the cell (`Providers`)."""
+    gone = sorted((wide.by_id[p] for part in local for p in part.ids if p in wide.by_id), key=_ID)
+    cell = Cell(place, service_type,
+                Providers(wide.present, [p.id for p in gone if p.present], [p.present for p in local]),
+                Providers(wide.remote, [p.id for p in gone if not p.present], [p.remote for p in local]),
+                Providers([], [], [p.ids for p in local]), Providers(wide.ids, [p.id for p in gone], []),
+                # a provider's local part replaces its wide one
+                confirmed=ChainMap(*(part.confirmed for part in local), wide.confirmed))
+    fastest = list(wide.fastest) if gone else wide.fastest
     stale, recorded, units = wide.stale, wide.recorded, {**wide.units}
     for p in gone:
-        del ids[bisect_left(ids, p.id)]
-        held = present if p.present else remote  # the same id twice if its local part is alike: either goes
-        del held[bisect_left(held, p.id)]
-        del supplies[bisect_left(supplies, (p.id, p.supply))]
         if p.fastest is not None:
             del fastest[bisect_left(fastest, (p.fastest, p.first, p.id))]
         stale -= p.stale
@@ -333,22 +338,19 @@ def _cell(place: str, service_type: str, wide: _Part, local: list[_Part], sees_c
         for unit, amount in p.units:
             total, count = units[unit]
             units[unit] = (total - amount, count - 1)
-    cell = Cell(place, service_type, present, remote, _merged([p.ids for p in local]), ids)
     near = _merged([p.fastest for p in local])
     count = len(fastest) + len(near)
     if count:  # as statistics.median of the providers' fastest, taken in the offers' order
         middle = _nth(fastest, near, count // 2)[0]
         cell.median_response_hours = middle if count % 2 else (_nth(fastest, near, count // 2 - 1)[0] + middle) / 2
-    cell.confirmed = {**wide.confirmed}
-    for part in local:  # a provider's local part replaces its wide one
-        cell.confirmed.update(part.confirmed)
     if any(p.confirmed is not None and p.confirmed in (wide.newest, wide.oldest) for p in gone):
         dates = [d for d in cell.confirmed.values() if d]
     else:
         dates = [d for part in (wide, *local) for d in (part.newest, part.oldest) if d]
     cell.newest_confirmation, cell.oldest_confirmation = max(dates, default=None), min(dates, default=None)
     cell.stale_providers = stale + sum(p.stale for p in local)
-    cell.supply = sum(map(itemgetter(1), supplies))
+    # exactly rounded, so in any order: the shared part's less those gone local is the sum of those left
+    cell.supply = math.fsum(chain(wide.supplies, (-p.supply for p in gone), *(p.supplies for p in local)))
     if sees_capacity:
         for part in local:
             _add_units(units, part.units)
@@ -356,6 +358,78 @@ def _cell(place: str, service_type: str, wide: _Part, local: list[_Part], sees_c
         if (recorded or any(p.recorded for p in local)) and not cell.capacity:
             cell.flags.append(Flag.CAPACITY_EXPIRED)
     return cell
+
+
+class Providers(Sequence[str]):
+    """A cell's providers of one kind by id, read as a list only when asked: those of its areas'
+    shared part (the same list for every cell in those areas) less those counted as local here
+    (`less`), and its own (sorted lists). Most of a full matrix is counted, not listed: at 100k the
+    7,047 cells each held about 640 wide providers, and copying them into every cell was a quarter of
+    the fold."""
+
+    __slots__ = ("_ids", "_less", "_own", "_shared")
+
+    def __init__(self, shared: list[str], less: list[str], own: list[list[str]]) -> None:
+        self._shared, self._less, self._own = shared, less, own
+        self._ids: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self._shared) - len(self._less) + sum(map(len, self._own))
+
+    def _list(self) -> list[str]:
+        if self._ids is None:
+            self._ids = _merged([_less(self._shared, self._less), *self._own])
+        return self._ids
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        return self._list()[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and not isinstance(other, str) and self._list() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, mutable as one is not: unhashable alike
+
+    def __add__(self, other: Sequence[str]) -> list[str]:  # as a list's: `cell.present + cell.remote`
+        return [*self._list(), *other]
+
+    def __radd__(self, other: Sequence[str]) -> list[str]:
+        return [*other, *self._list()]
+
+    def __repr__(self) -> str:
+        return repr(self._list())
+
+    def among(self, ids: set[str], memo: dict[int, tuple[list[str], list[str]]]) -> list[str]:
+        """Those of them in `ids`, by id. The shared part's are found once per `memo`, which belongs
+        to this one set of `ids` (and holds each shared list it was asked about, so its key stays its own)."""
+        seen = memo.get(id(self._shared))
+        if seen is None:
+            seen = memo[id(self._shared)] = (self._shared, [p for p in self._shared if p in ids])
+        return _merged([_less(seen[1], [p for p in self._less if p in ids]),
+                        *([p for p in own if p in ids] for own in self._own)])
+
+
+def among(providers: Sequence[str], ids: set[str], memo: dict[int, tuple[list[str], list[str]]]) -> list[str]:
+    """The providers in `ids`, by id (`Providers.among` for a folded cell's)."""
+    if isinstance(providers, Providers):
+        return providers.among(ids, memo)
+    return sorted(ids.intersection(providers))
+
+
+def _less(ids: list[str], gone: list[str]) -> list[str]:
+    """Sorted `ids` without `gone` (a few of them, sorted)."""
+    if not gone:
+        return ids
+    out = list(ids)
+    for p in reversed(gone):
+        del out[bisect_left(out, p)]
+    return out
 
 
 def _nth(a: list[_Fastest], b: list[_Fastest], n: int) -> _Fastest:
@@ -478,7 +552,7 @@ class _Alone:
             total, count = units.get(unit, (0, 0))
             units[unit] = (total + amount, count + 1)
         return _Part({}, ids, list(compress(ids, delivered)), list(compress(ids, map(not_, delivered))),
-                     list(zip(ids, [self.supply[2 * i + d] for i, d in zip(at, delivered, strict=True)], strict=True)),
+                     [self.supply[2 * i + d] for i, d in zip(at, delivered, strict=True)],
                      sorted([(h, i, p) for i, p in zip(at, ids, strict=True) if (h := self.hours[i]) is not None]),
                      confirmed, max(dates, default=None), min(dates, default=None),
                      sum(map(self.stale.__getitem__, at)), units, sum(map(self.recorded.__getitem__, at)))

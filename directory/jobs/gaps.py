@@ -49,7 +49,7 @@ from directory.domain.model import Indicator
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
 from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY as WIDE_DEFAULT_CAPACITY  # the cells' part, re-exported
-from directory.jobs.gap_cells import Amount, Funding, providers_reaching
+from directory.jobs.gap_cells import Amount, Funding, among, providers_reaching
 from directory.jobs.gap_cells import Cell as Cell
 from directory.jobs.gap_cells import Flag as Flag
 from directory.jobs.gap_cells import matrix_cells as matrix_cells
@@ -130,11 +130,12 @@ def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: s
     for g in received:
         by_recipient[g.recipient].append(g)
     funded = set(by_recipient)
+    memo: dict[int, tuple[list[str], list[str]]] = {}  # for `among`: the funded of each shared list, once
     for n, cell in enumerate(cells):
         if n % 1000 == 0:
             budget.check()
         # the grants of the cell's providers, present ones first, each part by id (as the cell lists them)
-        cell_grants = [g for providers in (cell.present, cell.remote) for p in sorted(funded.intersection(providers))
+        cell_grants = [g for providers in (cell.present, cell.remote) for p in among(providers, funded, memo)
                        for g in by_recipient[p]]
         cell.funding = _funding(cell_grants)
         cell.donor_funding = _amounts([g for g in cell_grants if g.donor == donor]) if donor else []
@@ -229,12 +230,13 @@ class NeedWeights:
 
 def _donor_totals(donor: str, cells: list[Cell], grants: list[Grant]) -> list[DonorTotal]:
     own = [g for g in grants if g.donor == donor and g.amount is not None and g.currency]
-    high = set().union(*(c.present + c.remote for c in cells if c.score >= HIGH_GAP))
+    high = set().union(*(p for c in cells if c.score >= HIGH_GAP for p in (c.present, c.remote)))
     out = []
     for currency in sorted({g.currency for g in own if g.currency}):
         mine = [g for g in own if g.currency == currency]
         reached = {g.recipient for g in mine}
-        funds = sum(1 for c in cells if not reached.isdisjoint(c.present) or not reached.isdisjoint(c.remote))
+        memo: dict[int, tuple[list[str], list[str]]] = {}
+        funds = sum(1 for c in cells if among(c.present, reached, memo) or among(c.remote, reached, memo))
         out.append(DonorTotal(currency, sum(g.amount or 0.0 for g in mine), len(mine), funds,
                               sum(g.amount or 0.0 for g in mine if g.recipient in high)))
     return out
@@ -259,7 +261,7 @@ def table(matrix: GapMatrix, top: int | None = None) -> Table:
             None if c.capacity is None else [f"{a.amount:g} {a.currency}" for a in c.capacity],
             [_funding_text(f) for f in c.funding],
             [f"{f.currency} {f.top_donor_share:g}" for f in c.funding],
-            [f"{f.currency} {f.concentration:g}" for f in c.funding], c.present + c.remote]
+            [f"{f.currency} {f.concentration:g}" for f in c.funding], [*c.present, *c.remote]]
         if matrix.donor:
             row.append([f"{a.currency} {a.amount:,.0f}" for a in c.donor_funding])
         out.add(*row)
