@@ -83,6 +83,23 @@ async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
             await graph.write(SET_SEARCH_WORDS[label], rows=batch)
 
 
+# what `writes.place_codes` writes, from the relationships themselves, a part at a time
+SET_PLACE_CODES = cypher("schema.set_place_codes", """
+MATCH (s:Service) WHERE s.coverage_codes IS NULL OR s.origin_codes IS NULL
+WITH s LIMIT 20000
+SET s.coverage_codes = reduce(t = '', c IN [(s)-[a:AVAILABLE_IN]->(p:Place) | '|' + p.code + ' ' + a.presence]
+                              | t + c),
+    s.origin_codes = reduce(t = '', c IN [(s)-[:TAKES_FROM]->(p:Place) | '|' + p.code] | t + c)
+RETURN count(s) AS n
+""")
+
+
+async def _place_codes(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Each service's coverage and origins as one string each (version 15, `writes.place_codes`)."""
+    while (await graph.write(SET_PLACE_CODES))[0]["n"]:
+        pass
+
+
 VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """
 MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
 RETURN n {.*} AS n
@@ -288,13 +305,16 @@ MIGRATIONS: list[list[Step]] = [
         _search_words,
         replace_fulltext_indexes,
     ],
+    [  # 15: each service's coverage and origins as strings, read by the gap matrix and the coverage map
+        _place_codes,
+    ],
 ]
 
 VERSION = len(MIGRATIONS)
 
 # Steps that derive properties of records from their content (not indexes, not reference data).
 # Each derives with today's code, so one that several versions name runs once in an upgrade.
-_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words)
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words, _place_codes)
 
 
 async def upgrade_records(graph: Graph, since: int) -> None:

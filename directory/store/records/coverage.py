@@ -18,14 +18,15 @@ from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
 
 # One row per service type, a list entry per visible service: its provider, the places it is
-# available in, the groups it serves. Expanding every service to every place that contains its
-# coverage inside the query (the world holds 250 countries) went over ArcadeDB's query memory at
-# 5,000 organisations; the expansion is done in Python instead, as the gap matrix does.
+# available in (as `writes.place_codes` keeps them, `|CO present|001 remote`), the groups it
+# serves. Expanding every service to every place that contains its coverage inside the query (the
+# world holds 250 countries) went over ArcadeDB's query memory at 5,000 organisations; the
+# expansion is done in Python instead, as the gap matrix does.
 OFFERS = cypher("coverage.offers", f"""
 MATCH (o:Organisation)-[:OFFERS]->(s:Service)
 WHERE {visible('s')} AND {visible('o')} AND {place_shown('o')}
 RETURN s.type AS type,
-       collect([o.id, [(s)-[a:AVAILABLE_IN]->(q:Place) | q.code + ' ' + a.presence],
+       collect([o.id, coalesce(s.coverage_codes, ''),
                 [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers
 """)
 
@@ -58,7 +59,7 @@ def count_providers(rows: list[dict[str, Any]], wanted: list[places.Place],
         for provider, coverage, groups in row["offers"]:
             if group is not None and groups and group not in groups:
                 continue
-            for entry in coverage:
+            for entry in coverage.split("|")[1:]:
                 code, _, presence = entry.partition(" ")
                 for place in counts_for.get(code, ()):
                     seen = present_at[place]

@@ -1,0 +1,68 @@
+"""Each service's coverage and origins are also kept as one string each (`writes.place_codes`), which
+the gap matrix and the coverage map read: they must say what the relationships say, after every write
+and after migration 15 fills them in for a data folder from before."""
+
+from __future__ import annotations
+
+import pytest
+
+from directory.domain.viewer import STEWARD
+from directory.jobs.gaps import GapQuestion, coverage_gaps
+from directory.store import Store
+from directory.store.engine.schema import SET_VERSION, ensure_schema
+from tests.helpers import load, org, service
+
+pytestmark = pytest.mark.anyio
+
+AS_RELATIONSHIPS = """
+MATCH (s:Service)
+RETURN s.id AS id, s.coverage_codes AS coverage, s.origin_codes AS origins,
+       [(s)-[a:AVAILABLE_IN]->(p:Place) | p.code + ' ' + a.presence] AS available_in,
+       [(s)-[:TAKES_FROM]->(p:Place) | p.code] AS takes_from
+ORDER BY id
+"""
+
+
+async def _agree(store: Store) -> dict[str, tuple[list[str], list[str]]]:
+    """Every service's strings against its relationships; what they hold, by service."""
+    out = {}
+    for r in await store.graph.read(AS_RELATIONSHIPS):
+        coverage, origins = sorted(r["coverage"].split("|")[1:]), sorted(r["origins"].split("|")[1:])
+        assert (coverage, origins) == (sorted(r["available_in"]), sorted(r["takes_from"])), r["id"]
+        out[r["id"]] = (coverage, origins)
+    return out
+
+
+async def _seed(store: Store) -> None:
+    await load(store, [org("a"), org("b", **{"#country+code": "KE"})], [
+        service("near", "a", **{"#country+code+present": "CO", "#country+code+remote": "419"}),
+        service("far", "b", "relocation-regional", **{"#country+code+present": "KE", "#country+code+origin": "UG"}),
+        service("none", "b", "medical-care", **{"#country+code+present": ""})])
+
+
+async def test_the_strings_say_what_the_relationships_say_after_each_write(store: Store) -> None:
+    await _seed(store)
+    assert await _agree(store) == {"test:far": (["KE present"], ["UG"]),
+                                   "test:near": (["419 remote", "CO present"], []), "test:none": ([], [])}
+    # coverage changed, origins added, then taken away again
+    await load(store, [org("a"), org("b", **{"#country+code": "KE"})], [
+        service("near", "a", **{"#country+code+present": "MX", "#country+code+remote": ""}),
+        service("far", "b", "relocation-regional", **{"#country+code+present": "KE", "#country+code+origin": ""}),
+        service("none", "b", "medical-care", **{"#country+code+present": "", "#country+code+origin": "CO"})])
+    assert await _agree(store) == {"test:far": (["KE present"], []), "test:near": (["MX present"], []),
+                                   "test:none": ([], ["CO"])}
+
+
+async def test_a_data_folder_from_version_14_gets_them_and_the_same_gap_matrix(store: Store) -> None:
+    await _seed(store)
+    question = GapQuestion(codes=["CO", "KE", "UG", "MX"])
+    before = await coverage_gaps(store, STEWARD, question)
+    await store.graph.write("MATCH (s:Service) REMOVE s.coverage_codes, s.origin_codes")
+    await store.graph.write(SET_VERSION, version=14)
+    assert await ensure_schema(store.graph, store.embedded) == 14
+    await _agree(store)
+    after = await coverage_gaps(store, STEWARD, question)
+    assert [(c.place, c.service_type, list(c.present), list(c.remote), c.score) for c in after.cells] == [
+        (c.place, c.service_type, list(c.present), list(c.remote), c.score) for c in before.cells]
+    ugandan = next(c for c in after.cells if (c.place, c.service_type) == ("UG", "relocation-regional"))
+    assert list(ugandan.present) == ["test:b"]  # the relocation service counts where defenders come from
