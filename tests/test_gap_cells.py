@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from directory.domain import places
-from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, among, matrix_cells, providers_reaching
+from directory.jobs.cell_providers import among
+from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, matrix_cells, providers_reaching
 from directory.store import GapOffer as Offer
 from tests import reference_cells
 

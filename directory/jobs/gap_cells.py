@@ -25,17 +25,18 @@ import functools
 import math
 from bisect import bisect_left
 from collections import ChainMap, Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from itertools import chain, compress
 from operator import attrgetter, itemgetter, not_
-from typing import NamedTuple, TypeVar, overload
+from typing import NamedTuple, TypeVar
 
 from directory.base import budget
 from directory.base.bulk import paused_gc
 from directory.domain import places
+from directory.jobs.cell_providers import Providers
 from directory.jobs.rules import capacity_current, day_of, is_stale
 from directory.store import GapOffer as Offer
 
@@ -358,78 +359,6 @@ def _cell(place: str, service_type: str, wide: _Part, local: list[_Part], sees_c
         if (recorded or any(p.recorded for p in local)) and not cell.capacity:
             cell.flags.append(Flag.CAPACITY_EXPIRED)
     return cell
-
-
-class Providers(Sequence[str]):
-    """A cell's providers of one kind by id, read as a list only when asked: those of its areas'
-    shared part (the same list for every cell in those areas) less those counted as local here
-    (`less`), and its own (sorted lists). Most of a full matrix is counted, not listed: at 100k the
-    7,047 cells each held about 640 wide providers, and copying them into every cell was a quarter of
-    the fold."""
-
-    __slots__ = ("_ids", "_less", "_own", "_shared")
-
-    def __init__(self, shared: list[str], less: list[str], own: list[list[str]]) -> None:
-        self._shared, self._less, self._own = shared, less, own
-        self._ids: list[str] | None = None
-
-    def __len__(self) -> int:
-        return len(self._shared) - len(self._less) + sum(map(len, self._own))
-
-    def _list(self) -> list[str]:
-        if self._ids is None:
-            self._ids = _merged([_less(self._shared, self._less), *self._own])
-        return self._ids
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        return self._list()[i]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._list())
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and not isinstance(other, str) and self._list() == list(other)
-
-    __hash__ = None  # type: ignore[assignment]  # equal to a list, mutable as one is not: unhashable alike
-
-    def __add__(self, other: Sequence[str]) -> list[str]:  # as a list's: `cell.present + cell.remote`
-        return [*self._list(), *other]
-
-    def __radd__(self, other: Sequence[str]) -> list[str]:
-        return [*other, *self._list()]
-
-    def __repr__(self) -> str:
-        return repr(self._list())
-
-    def among(self, ids: set[str], memo: dict[int, tuple[list[str], list[str]]]) -> list[str]:
-        """Those of them in `ids`, by id. The shared part's are found once per `memo`, which belongs
-        to this one set of `ids` (and holds each shared list it was asked about, so its key stays its own)."""
-        seen = memo.get(id(self._shared))
-        if seen is None:
-            seen = memo[id(self._shared)] = (self._shared, [p for p in self._shared if p in ids])
-        return _merged([_less(seen[1], [p for p in self._less if p in ids]),
-                        *([p for p in own if p in ids] for own in self._own)])
-
-
-def among(providers: Sequence[str], ids: set[str], memo: dict[int, tuple[list[str], list[str]]]) -> list[str]:
-    """The providers in `ids`, by id (`Providers.among` for a folded cell's)."""
-    if isinstance(providers, Providers):
-        return providers.among(ids, memo)
-    return sorted(ids.intersection(providers))
-
-
-def _less(ids: list[str], gone: list[str]) -> list[str]:
-    """Sorted `ids` without `gone` (a few of them, sorted)."""
-    if not gone:
-        return ids
-    out = list(ids)
-    for p in reversed(gone):
-        del out[bisect_left(out, p)]
-    return out
 
 
 def _nth(a: list[_Fastest], b: list[_Fastest], n: int) -> _Fastest:

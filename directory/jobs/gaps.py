@@ -48,8 +48,9 @@ from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Indicator
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
+from directory.jobs.cell_providers import among
 from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY as WIDE_DEFAULT_CAPACITY  # the cells' part, re-exported
-from directory.jobs.gap_cells import Amount, Funding, among, providers_reaching
+from directory.jobs.gap_cells import Amount, Funding, providers_reaching
 from directory.jobs.gap_cells import Cell as Cell
 from directory.jobs.gap_cells import Flag as Flag
 from directory.jobs.gap_cells import matrix_cells as matrix_cells
