@@ -307,7 +307,7 @@ def _add_units(units: dict[str, tuple[int, int]], more: dict[str, tuple[int, int
         units[unit] = (total + amount, count + n)
 
 
-T = TypeVar("T", str, tuple[str, float], _Fastest)
+T = TypeVar("T", str, _Fastest)
 
 
 def _merged(lists: list[list[T]]) -> list[T]:
