@@ -9,6 +9,7 @@ import pytest
 from directory.domain.viewer import STEWARD
 from directory.jobs.gaps import GapQuestion, coverage_gaps
 from directory.store import Store
+from directory.store.engine import schema
 from directory.store.engine.schema import SET_VERSION, ensure_schema
 from tests.helpers import load, org, service
 
@@ -66,3 +67,19 @@ async def test_a_data_folder_from_version_14_gets_them_and_the_same_gap_matrix(s
         (c.place, c.service_type, list(c.present), list(c.remote), c.score) for c in before.cells]
     ugandan = next(c for c in after.cells if (c.place, c.service_type) == ("UG", "relocation-regional"))
     assert list(ugandan.present) == ["test:b"]  # the relocation service counts where defenders come from
+
+
+async def test_the_migration_goes_a_part_at_a_time_past_a_relationship_with_no_presence(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _seed(store)
+    await store.graph.write("MATCH (s:Service) REMOVE s.coverage_codes, s.origin_codes")
+    # a relationship with no presence (no write makes one) is left out, not a string left null that
+    # every part would pick first again
+    await store.graph.write("MATCH (:Service {id: 'test:near'})-[a:AVAILABLE_IN]->(:Place {code: '419'}) "
+                            "REMOVE a.presence")
+    monkeypatch.setattr(schema, "PLACE_CODES_PART", 1)
+    await store.graph.write(SET_VERSION, version=14)
+    assert await ensure_schema(store.graph, store.embedded) == 14
+    rows = await store.graph.read("MATCH (s:Service) RETURN s.id AS id, s.coverage_codes AS codes ORDER BY id")
+    assert [(r["id"], r["codes"]) for r in rows] == [("test:far", "|KE present"), ("test:near", "|CO present"),
+                                                     ("test:none", "")]

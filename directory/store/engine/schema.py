@@ -84,20 +84,28 @@ async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
 
 
 # what `writes.place_codes` writes, from the relationships themselves, a part at a time
+PLACE_CODES_PART = 20_000
 SET_PLACE_CODES = cypher("schema.set_place_codes", """
 MATCH (s:Service) WHERE s.coverage_codes IS NULL OR s.origin_codes IS NULL
-WITH s LIMIT 20000
-SET s.coverage_codes = reduce(t = '', c IN [(s)-[a:AVAILABLE_IN]->(p:Place) | '|' + p.code + ' ' + a.presence]
-                              | t + c),
+WITH s LIMIT $part
+SET s.coverage_codes = reduce(t = '', c IN [(s)-[a:AVAILABLE_IN]->(p:Place) WHERE a.presence IS NOT NULL
+                                           | '|' + p.code + ' ' + a.presence] | t + c),
     s.origin_codes = reduce(t = '', c IN [(s)-[:TAKES_FROM]->(p:Place) | '|' + p.code] | t + c)
 RETURN count(s) AS n
 """)
 
 
+COUNT_SERVICES = cypher("schema.count_services", "MATCH (s:Service) RETURN count(s) AS n")
+
+
 async def _place_codes(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Each service's coverage and origins as one string each (version 15, `writes.place_codes`)."""
-    while (await graph.write(SET_PLACE_CODES))[0]["n"]:
-        pass
+    """Each service's coverage and origins as one string each (version 15, `writes.place_codes`). A
+    relationship without a presence (no write makes one) is left out rather than nulling the string,
+    which the next part would then pick again; the parts are bounded by the services there are."""
+    services = (await graph.read(COUNT_SERVICES))[0]["n"]
+    for _ in range(services // PLACE_CODES_PART + 1):
+        if not (await graph.write(SET_PLACE_CODES, part=PLACE_CODES_PART))[0]["n"]:
+            break
 
 
 VIEWS_ORGANISATIONS = cypher("schema.views_organisations", """
