@@ -175,18 +175,25 @@ def _typo_terms(word: str, one_typo: bool) -> list[str]:
 
 
 def _within_clauses(query_words: list[str], typo_terms: dict[str, list[str]]) -> None:
-    """Takes typo tolerance from the longest words until the query's terms, as the server counts them,
-    are within MAX_CLAUSES: eight words of fifty letters each asked with two typos came to 1,224 and
-    Neo4j would refuse the query. Exact terms alone stay within it (`words` caps words and their length)."""
+    """Takes typo tolerance from the longest words until the query's terms, counted as the server may
+    make them (`writes.analysed_terms`), are within MAX_CLAUSES: first the fuzzy terms, then the one-typo
+    ones. Eight words of fifty letters asked with two typos came to 1,224 terms, and Neo4j would refuse
+    the query. Exact terms alone stay within it: `words` allows eight words of fifty characters, at
+    most a term a character in each of two fields."""
     def cost(terms: list[str]) -> int:
-        return len(terms) + sum(FUZZY_EXPANSIONS - 1 for t in terms if "~" in t)
+        return sum(FUZZY_EXPANSIONS if "~" in t else analysed_terms(t.split(":", 1)[1]) for t in terms)
 
     total = sum(2 * analysed_terms(w) for w in query_words) + sum(
         cost(typo_terms[w]) for w in query_words if w in typo_terms)
-    for w in sorted(typo_terms, key=lambda w: (-cost(typo_terms[w]), w)):
-        if total <= MAX_CLAUSES:
-            break
-        total -= cost(typo_terms.pop(w)) * query_words.count(w)
+    for fuzzy_only in (True, False):
+        for w in sorted(typo_terms, key=lambda w: (-cost(typo_terms[w]), w)):
+            if total <= MAX_CLAUSES:
+                return
+            dropped = [t for t in typo_terms[w] if "~" in t or not fuzzy_only]
+            typo_terms[w] = [t for t in typo_terms[w] if t not in dropped]
+            total -= cost(dropped) * query_words.count(w)
+            if not typo_terms[w]:
+                del typo_terms[w]
 
 
 def beyond_one_typo(fuzzed: Collection[str]) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,22 +208,34 @@ def name_prefixes(search_names: str) -> str:
 
 
 FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (with no digit)
-# Characters the servers' analyser (Lucene's standard tokenizer, by Unicode's word boundaries) makes words
-# of their own: Han ideographs and Hiragana. "人权观察" is asked as four terms, any of which matches.
-_OWN_WORDS = re.compile("[\u3040-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+# Scripts whose letters the servers' analyser (Lucene's standard tokenizer, by Unicode's word boundaries)
+# does not keep in one word with the letters around them: Han, kana, Bopomofo and Yi make a word of each
+# character ("人权观察" is asked as four terms, any of which matches), Katakana and the scripts of Thai,
+# Lao, Myanmar, Khmer and the Tai languages words of their own runs ("カタカナabc" is two).
+_SPLIT_SCRIPTS = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in (
+    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x1950, 0x19FF), (0x1A20, 0x1AAF),
+    (0x2E80, 0x2FDF), (0x2FF0, 0x4DBF), (0x4E00, 0x9FFF), (0xA000, 0xA4CF), (0xA9E0, 0xA9FF),
+    (0xAA60, 0xAADF), (0xF900, 0xFAFF), (0xFF65, 0xFF9F), (0x16FE0, 0x18D8F), (0x1AFF0, 0x1B2FF),
+    (0x20000, 0x323AF))) + "]")
+
+
+def one_term(word: str) -> bool:
+    """Whether the server's analyser surely keeps the word whole: letters (with their marks) of scripts
+    it does not split. Otherwise it may make up to one term of each character."""
+    return (word[:1].isalpha() and all(c.isalpha() or unicodedata.category(c)[0] == "M" for c in word)
+            and not _SPLIT_SCRIPTS.search(word))
 
 
 def fuzzable(word: str) -> bool:
     """Whether search tolerates a typo in this word: numbers are exact, short words too near others, and
-    a word the server splits into its characters already matches a record sharing any one of them."""
-    return (FUZZ_FROM <= len(word) <= MAX_WORD + 1 and not any(c.isdigit() for c in word)
-            and not _OWN_WORDS.search(word))
+    a word the server may split is not (split into its characters, it already matches a record sharing
+    any one of them; and each of its typo terms would be split again, up to fifty terms each)."""
+    return FUZZ_FROM <= len(word) <= MAX_WORD + 1 and one_term(word)
 
 
-def analysed_terms(word: str) -> int:
-    """How many terms the server's analyser makes of one of our words: each character it splits off,
-    and each run of others between them."""
-    return len(_OWN_WORDS.findall(word)) + sum(1 for run in _OWN_WORDS.split(word) if run)
+def analysed_terms(text: str) -> int:
+    """At most how many terms the server's analyser makes of one of our words: one, or one a character."""
+    return 1 if one_term(text) else len(text)
 
 
 def deletions(word: str) -> set[str]:
