@@ -3,13 +3,16 @@ as reading those records through GraphQL (who, read, kind, ids), and the public 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from directory.base import budget
 from directory.base.audit import read_all
 from directory.base.config import Settings
 from directory.domain.viewer import ANONYMOUS, Viewer
+from directory.jobs import gaps
 from directory.jobs.gaps import GapQuestion, coverage_gaps
 from directory.jobs.partners import PartnerQuestion, find_partners
 from directory.jobs.referrals import Question, referral_paths
@@ -78,6 +81,22 @@ async def test_the_gap_matrix_notes_the_restricted_providers_and_funding_it_read
     graphql = await graphql_lines(store, settings, STEWARD_TOKEN)
     assert {x for x in expected if x[1] != "link"} <= graphql
     assert {i for _, kind, i in noted if kind == "link"} <= {i for _, kind, i in graphql if kind == "link"}
+
+
+async def test_a_gap_matrix_whose_fold_fails_notes_no_funding_it_read(store: Store, settings: Settings,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    await seed(store)
+
+    def over_budget(*_: object) -> list[gaps.Cell]:
+        raise budget.OverBudget(1.0)
+
+    # the funding is read while the fold runs; the fold fails, so the viewer is given none of it
+    monkeypatch.setattr(gaps, "matrix_cells", over_budget)
+    before = len(read_all(settings.data_dir / "audit"))
+    with pytest.raises(budget.OverBudget):
+        await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
+    await asyncio.sleep(1.0)  # the funding read, left running, finishes
+    assert not [i for _, kind, i in lines(since(settings, before), STEWARD_TOKEN) if kind == "link"]
 
 
 async def test_partners_note_the_restricted_candidates_they_read(store: Store, settings: Settings) -> None:

@@ -1,16 +1,20 @@
 """Each service's coverage and origins are also kept as one string each (`writes.place_codes`), which
-the gap matrix and the coverage map read: they must say what the relationships say, after every write
-and after migration 15 fills them in for a data folder from before."""
+the gap matrix and the coverage map read: they must say what the relationships say, after every write,
+after migration 15 fills them in for a data folder from before, and after a restore."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from directory.domain.viewer import STEWARD
 from directory.jobs.gaps import GapQuestion, coverage_gaps
 from directory.store import Store
+from directory.store.backup import dump, restore
 from directory.store.engine import schema
 from directory.store.engine.schema import SET_VERSION, ensure_schema
+from tests.conftest import WIPE
 from tests.helpers import load, org, service
 
 pytestmark = pytest.mark.anyio
@@ -83,3 +87,29 @@ async def test_the_migration_goes_a_part_at_a_time_past_a_relationship_with_no_p
     rows = await store.graph.read("MATCH (s:Service) RETURN s.id AS id, s.coverage_codes AS codes ORDER BY id")
     assert [(r["id"], r["codes"]) for r in rows] == [("test:far", "|KE present"), ("test:near", "|CO present"),
                                                      ("test:none", "")]
+
+
+def _as_version_14(lines: list[str]) -> list[str]:
+    """The same backup as version 14 wrote it: no place strings, header schema 14."""
+    out = []
+    for n, text in enumerate(lines):
+        obj = json.loads(text)
+        if n == 0:
+            obj["schema"] = 14
+        elif "service" in obj:
+            obj["service"].pop("coverage_codes")
+            obj["service"].pop("origin_codes")
+        out.append(json.dumps(obj))
+    return out
+
+
+@pytest.mark.parametrize("old", [False, True])
+async def test_a_restore_of_this_version_or_of_one_before_leaves_them_agreeing(store: Store, old: bool) -> None:
+    await _seed(store)
+    written = await _agree(store)
+    lines = [line async for line in dump(store.graph, store.directory_id)]
+    services = [json.loads(line)["service"] for line in lines if '"service":' in line]
+    assert services and all("coverage_codes" in s and "origin_codes" in s for s in services)  # dumped with them
+    await store.graph.write(WIPE)
+    await restore(store.graph, store.directory_id, _as_version_14(lines) if old else lines, "backup.jsonl")
+    assert await _agree(store) == written

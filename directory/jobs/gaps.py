@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -108,9 +109,10 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     recipients = providers_reaching(found, wanted, types)
     # The matrix is pure computation: in a worker thread, so other requests go on meanwhile, and the
     # store reads the cells' funding on its own core while it runs.
-    cells, received = await asyncio.gather(
+    cells, (received, note) = await asyncio.gather(
         budget.in_thread(matrix_cells, found, wanted, types, sees(viewer, SERVICE["capacity"]), on),
-        store.jobs.grants(viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else _nothing())
+        store.jobs.grants_held(viewer, recipients, on.year - FUNDING_YEARS + 1) if recipients else _nothing())
+    note()  # the restricted funding read is noted as given only now that the fold, too, has succeeded
     indicators = await store.jobs.indicators(viewer, q.indicators)
     if q.indicators:
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
@@ -121,8 +123,8 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
 
 
-async def _nothing() -> list[Grant]:
-    return []
+async def _nothing() -> tuple[list[Grant], Callable[[], None]]:
+    return [], lambda: None
 
 
 def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: str | None) -> None:
