@@ -37,13 +37,11 @@ class JobReads:
                          group: str | None) -> dict[str, list[gaps.Offer]]:
         return await self._noted(viewer, gaps.offers, types, group)
 
-    async def grants(self, viewer: Viewer, recipients: list[str], since: int) -> list[gaps.Grant]:
-        return await self._noted(viewer, gaps.grants, recipients, since)
-
     async def grants_held(self, viewer: Viewer, recipients: list[str],
                           since: int) -> tuple[list[gaps.Grant], Callable[[], None]]:
-        """`grants`, with its audit note handed back to be made once what it read reaches the viewer: the
-        gap matrix reads funding while its fold runs, and a fold that fails gives none of it."""
+        """The funding of these organisations (`gaps.grants`), with its audit note handed back to be made
+        once what it read reaches the viewer: the gap matrix reads funding while its fold runs, and a fold
+        that fails gives none of it."""
         shown = Shown()
         found = await gaps.grants(self._graph, viewer, shown, recipients, since)
         return found, lambda: self._note(viewer, shown)

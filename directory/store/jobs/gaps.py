@@ -23,6 +23,7 @@ from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
+from directory.store.records.writes import read_place_codes
 from directory.store.shown import RESTRICTED, Shown
 
 
@@ -108,7 +109,7 @@ async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str] | 
         rows = await graph.read_plain(OFFERS_FOR_GROUP, types=types, group=group, **viewer.params)
     network = sees(viewer, SERVICE["capacity"])
     out: dict[str, list[Offer]] = {}
-    read: dict[str, dict[str, bool]] = {}  # many services reach the same places: each is read once, and shared
+    read: dict[str | None, dict[str, bool]] = {}  # many services reach the same places: each read once, shared
     with paused_gc():  # a large directory's offers all stay: the collector would walk them again and again
         for r in rows:
             _add_offers(out, r, network, shown, read)
@@ -116,10 +117,10 @@ async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str] | 
 
 
 def _add_offers(out: dict[str, list[Offer]], r: dict[str, Any], network: bool, shown: Shown,
-                read: dict[str, dict[str, bool]]) -> None:
+                read: dict[str | None, dict[str, bool]]) -> None:
     """One row's offers (all of one type) into `out`, and its restricted records noted."""
     out[r["type"]] = [
-        Offer(provider, service, read.get(reach or "") or read.setdefault(reach or "", _places(reach)), hours,
+        Offer(provider, service, read.get(reach) or read.setdefault(reach, read_place_codes(reach)), hours,
               capacity if network else None,
               (unit or "") if network else "", confirmed if network else None, verified or None,
               organisation_verified or None)
@@ -128,16 +129,6 @@ def _add_offers(out: dict[str, list[Offer]], r: dict[str, Any], network: bool, s
     shown.add("organisation", [o for o, v in zip(r["providers"], r["organisation_visibility"], strict=True)
                                if v == RESTRICTED])
     shown.add("service", [s for s, v in zip(r["services"], r["visibility"], strict=True) if v == RESTRICTED])
-
-
-def _places(entries: str | None) -> dict[str, bool]:
-    """Coverage read as `|CO present|001 remote`: where the service is delivered (True) or reached
-    remotely; origins as `|CO|KE`, each counted as delivered."""
-    out: dict[str, bool] = {}
-    for entry in (entries or "").split("|")[1:]:
-        code, _, presence = entry.partition(" ")
-        out[code] = out.get(code, False) or presence in ("present", "")
-    return out
 
 
 async def grants(graph: Graph, viewer: Viewer, shown: Shown, recipients: list[str], since: int) -> list[Grant]:

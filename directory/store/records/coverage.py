@@ -16,6 +16,7 @@ from directory.domain import places
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
+from directory.store.records.writes import read_place_codes
 
 # One row per service type, a list entry per visible service: its provider, the places it is
 # available in (as `writes.place_codes` keeps them, `|CO present|001 remote`), the groups it
@@ -26,7 +27,7 @@ OFFERS = cypher("coverage.offers", f"""
 MATCH (o:Organisation)-[:OFFERS]->(s:Service)
 WHERE {visible('s')} AND {visible('o')} AND {place_shown('o')}
 RETURN s.type AS type,
-       collect([o.id, coalesce(s.coverage_codes, ''),
+       collect([o.id, s.coverage_codes,
                 [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers
 """)
 
@@ -59,11 +60,10 @@ def count_providers(rows: list[dict[str, Any]], wanted: list[places.Place],
         for provider, coverage, groups in row["offers"]:
             if group is not None and groups and group not in groups:
                 continue
-            for entry in coverage.split("|")[1:]:
-                code, _, presence = entry.partition(" ")
+            for code, present in read_place_codes(coverage).items():
                 for place in counts_for.get(code, ()):
                     seen = present_at[place]
-                    seen[provider] = seen.get(provider, False) or presence == "present"
+                    seen[provider] = seen.get(provider, False) or present
         for place, providers in present_at.items():
             here = sum(providers.values())
             out[place].append(ProviderCount(row["type"], here, len(providers) - here))

@@ -269,15 +269,11 @@ def score(query_words: list[str], name: str, aliases: list[str], description: st
     description 0.4), and 1 when the query is a whole name or alias."""
     phrase = " ".join(query_words)
     titles = [name, *aliases]
-    if any(" ".join(words_of(t)) == phrase for t in titles):
+    if any(" ".join(words_in(t)) == phrase for t in titles):
         return 1.0
-    names = [w for t in titles for w in words_of(t)]
-    body = set(words_of(description))
+    names = [w for t in titles for w in words_in(t)]
+    body = set(words_in(description))
     return round(sum(_word_score(w, names, body) for w in query_words) / len(query_words) * 0.95, 4)
-
-
-def words_of(text: str) -> list[str]:
-    return words_in(text)
 
 
 @dataclass(frozen=True)

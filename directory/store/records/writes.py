@@ -207,7 +207,7 @@ def name_prefixes(search_names: str) -> str:
                             for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD) + 1)}))
 
 
-FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (with no digit)
+FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (letters only, `fuzzable`)
 # Scripts whose letters the servers' analyser (Lucene's standard tokenizer, by Unicode's word boundaries)
 # does not keep in one word with the letters around them: Han, kana, Bopomofo and Yi make a word of each
 # character ("人权观察" is asked as four terms, any of which matches), Katakana and the scripts of Thai,
@@ -394,6 +394,16 @@ def place_codes(svc: Service) -> dict[str, str]:
     100k. Migration 15 writes them from the relationships (`engine.schema`)."""
     return {"coverage_codes": "".join(f"|{c.place} {c.presence.value}" for c in svc.coverage),
             "origin_codes": "".join(f"|{code}" for code in svc.origins)}
+
+
+def read_place_codes(text: str | None) -> dict[str, bool]:
+    """`place_codes` read back: each place, and whether the service is delivered there (True) or
+    reaches it remotely; an origin (no presence) counts as delivered."""
+    out: dict[str, bool] = {}
+    for entry in (text or "").split("|")[1:]:
+        code, _, presence = entry.partition(" ")
+        out[code] = out.get(code, False) or presence in ("present", "")
+    return out
 
 
 def _link_row(link: Link, publisher: str) -> dict[str, Any]:
