@@ -13,6 +13,7 @@ from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound, ValidationFailed
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.formats import hxl, indicators
+from directory.jobs import gaps
 from directory.jobs.gaps import HIGH_GAP, WIDE_DEFAULT_CAPACITY, Flag, GapMatrix, GapQuestion, coverage_gaps
 from directory.store import Store
 from directory.store.engine.cypher import cypher
@@ -307,3 +308,18 @@ async def test_a_place_or_a_type_named_twice_is_one_cell(store: Store) -> None:
     assert [(c.place, c.service_type, c.score) for c in twice.cells] == [
         (c.place, c.service_type, c.score) for c in once.cells]
     assert len(once.cells) == 2 * len(TYPES)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 100])
+async def test_the_matrix_is_the_same_however_its_types_are_split_into_parts(
+        store: Store, monkeypatch: pytest.MonkeyPatch, parts: int) -> None:
+    # the types are read and folded in parts, one folded while the next is read: the cells of a type
+    # depend only on its offers, and the funding on every part's providers together
+    await seed(store)
+    viewers = [STEWARD, ANONYMOUS, MEMBER_B]
+    questions = [ask(), ask(service_types=None, codes=None, region="419"), ask(donor="test:d", group="journalists")]
+    whole = [await coverage_gaps(store, v, q) for v in viewers for q in questions]
+    assert len({c.service_type for c in whole[1].cells}) > gaps.PARTS  # every type: split as it would be
+    monkeypatch.setattr(gaps, "PARTS", parts)
+    assert [await coverage_gaps(store, v, q) for v in viewers for q in questions] == whole
+    assert any(c.funding for m in whole for c in m.cells) and any(m.donor_totals for m in whole)

@@ -33,8 +33,7 @@ class JobReads:
         self._note(viewer, shown)
         return found
 
-    async def gap_offers(self, viewer: Viewer, types: list[str] | None,
-                         group: str | None) -> dict[str, list[gaps.Offer]]:
+    async def gap_offers(self, viewer: Viewer, types: list[str], group: str | None) -> dict[str, list[gaps.Offer]]:
         return await self._noted(viewer, gaps.offers, types, group)
 
     async def grants_held(self, viewer: Viewer, recipients: list[str],

@@ -1,11 +1,13 @@
 """The facts behind the coverage gap matrix, as the viewer may see them.
 
-`offers` reads every visible active service with the places it is available in: one row per
-service type holding a list per field, so the whole matrix is one query (measured: grouping by
-service is 2.5 times faster on ArcadeDB than one row per coverage edge, and a defender-group
-EXISTS per row is 80 times slower than reading the groups along; at 100,000 organisations a list
-per field and a string per service's places took the driver 0.2 s of CPU where a list per service
-took 2 s, and left Python's collector almost nothing to walk). Which places count for which
+`offers` reads every visible active service of some types with the places it is available in:
+one row per service type holding a list per field (measured: grouping by service is 2.5 times
+faster on ArcadeDB than one row per coverage edge, and a defender-group EXISTS per row is 80 times
+slower than reading the groups along; at 100,000 organisations a list per field and a string per
+service's places took the driver 0.2 s of CPU where a list per service took 2 s, and left Python's
+collector almost nothing to walk). It starts from the service type index, so a read of some types
+costs what they hold, not a pass over every service: the matrix reads its types in parts and folds
+one part while the store reads the next (`jobs.gaps`). Which places count for which
 cell (an area covers its countries, a subdivision its country) is decided by `jobs.gaps`. Capacity
 is left out for viewers who may not see it. Freshness is read from the verification dates of the
 service and its organisation (public fields), never from the last write: re-importing old data
@@ -28,13 +30,16 @@ from directory.store.shown import RESTRICTED, Shown
 
 
 def _offers(served: str) -> str:
-    """Every visible active service (of `$types`, or all) and what a cell needs of it, in one row per type
-    of one list per field (each offer's places and origins in one string, written with it by
+    """Every visible active service of `$types` and what a cell needs of it, in one row per type of one
+    list per field (each offer's places and origins in one string, written with it by
     `writes.place_codes`: millions of small lists cost the driver and Python's collector far more than
-    a string each, and reading the relationships of each service cost the store 1.2 s of 2.8 at 100k)."""
+    a string each, and reading the relationships of each service cost the store 1.2 s of 2.8 at 100k).
+    Anchored on the types: at 100k, a quarter of them took ArcadeDB 1.0-1.2 s where matching every
+    service and filtering took about 1.9 s for half of them and 3.2 s for all."""
     return f"""
-MATCH (o:Organisation)-[:OFFERS]->(s:Service)
-WHERE ($types IS NULL OR s.type IN $types) AND coalesce(s.status, 'active') = 'active'
+MATCH (s:Service) WHERE s.type IN $types
+MATCH (o:Organisation)-[:OFFERS]->(s)
+WHERE coalesce(s.status, 'active') = 'active'
   AND {visible('s')} AND {visible('o')} AND {place_shown('o')}{served}
 WITH s.type AS type,
      collect([o.id, s.id,
@@ -100,9 +105,10 @@ class Grant:
     year: int | None
 
 
-async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str] | None,
+async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str],
                  group: str | None) -> dict[str, list[Offer]]:
-    """Service type to the visible active offers of it (for `group`: those serving it or open to all)."""
+    """Service type (of `types`) to the visible active offers of it (for `group`: those serving it or
+    open to all)."""
     if group is None:
         rows = await graph.read_plain(OFFERS, types=types, **viewer.params)
     else:
