@@ -9,7 +9,6 @@ so even a mistake in a template could not make a browser reach out.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from urllib.parse import urlsplit
@@ -63,10 +62,9 @@ async def map_page(request: Request) -> Response:
     options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution)
     slots: Slots = request.app.state.slots
     try:
-        with budget.within(settings.time_budget):
-            async with slots.hold(), asyncio.timeout(settings.time_budget):
-                page = await draw(request.path_params["kind"], request.app.state.store, viewer,
-                                  dict(request.query_params), settings, options)
+        async with budget.expensive(slots, settings.time_budget):
+            page = await draw(request.path_params["kind"], request.app.state.store, viewer,
+                              dict(request.query_params), settings, options)
     except (BadArgument, NotFound) as exc:
         status = 404 if isinstance(exc, NotFound) else 400
         return _page("Cannot draw this map", f"<p>{html.escape(str(exc))}</p><p><a href='/maps'>Maps</a></p>",

@@ -158,6 +158,17 @@ class Slots:
             give_back()
 
 
+@contextlib.asynccontextmanager
+async def expensive(slots: Slots, seconds: float) -> AsyncIterator[None]:
+    """The enclosed work as an expensive request's: within `seconds` (checked as it goes, and cancelled at
+    the end of them) and holding one of `slots`. Every channel running a job, a map or a whole-matrix
+    download takes it so: raises `Busy` when no slot frees up, `OverBudget` or `TimeoutError` when time
+    runs out."""
+    with within(seconds):
+        async with slots.hold(), asyncio.timeout(seconds):
+            yield
+
+
 async def shielded(work: Coroutine[Any, Any, T]) -> T:
     """Await store work; while a slot is held, finish it even if the request is cancelled."""
     held = _hold.get()

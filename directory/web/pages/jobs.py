@@ -8,7 +8,9 @@ codes in a reason by their names, where the CLI and the CSV keep the English tex
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -17,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from directory.base import budget
+from directory.base.budget import Busy, OverBudget
 from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import Viewer
@@ -32,6 +36,8 @@ from directory.web.pages.render import language_label, language_of, page, place_
 from directory.web.pages.routes import choices
 from maps.gaps_map import METRICS
 from maps.questions import KINDS
+
+log = logging.getLogger(__name__)
 
 # What each flag means, in words a donor reads (msgids of pages.po).
 FLAGS = {"no_provider": "No provider at all", "no_local_provider": "Only providers from elsewhere reach it",
@@ -218,13 +224,26 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
             if which:
                 return await _page(request, job, asked, which=which)
             question = job.asking.ask(asked)
-            table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
+            async with _expensive(request):
+                table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
         except (BadArgument, NotFound) as exc:
             problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
             return await _page(request, job, {}, status=400, problem=problem)
+        except Busy as exc:
+            busy = await _page(request, job, asked, status=503, busy=exc.retry_after)
+            busy.headers["Retry-After"] = str(exc.retry_after)
+            return busy
+        except (TimeoutError, OverBudget):
+            log.warning("a %s page ran out of its time budget", name)
+            return await _page(request, job, asked, status=503, too_slow=True)
         return await _page(request, job, asked, table=table, map_link=_map_link(name, asked))
 
     return view
+
+
+def _expensive(request: Request) -> AbstractAsyncContextManager[None]:
+    """A job's answer is expensive work, as over GraphQL and on the maps: a slot and the time budget."""
+    return budget.expensive(request.app.state.slots, request.app.state.settings.time_budget)
 
 
 async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list[str]]) -> list[tuple[str, str]]:
@@ -259,9 +278,17 @@ async def gaps_csv(request: Request) -> Response:
     job = JOBS["gaps"]
     try:
         question = job.asking.ask(_asked(job, await forms.read(request)))
-        matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)
+        async with _expensive(request):
+            matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)
     except (BadArgument, NotFound) as exc:
         return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
+    except Busy as exc:
+        return Response(str(exc), status_code=503, media_type="text/plain; charset=utf-8",
+                        headers={"Retry-After": str(exc.retry_after)})
+    except (TimeoutError, OverBudget):
+        log.warning("a gaps.csv download ran out of its time budget")
+        return Response(str(OverBudget(request.app.state.settings.time_budget)), status_code=503,
+                        media_type="text/plain; charset=utf-8")
     return Response(gaps.table(matrix).csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="gaps.csv"', "Cache-Control": "no-store"})
 
