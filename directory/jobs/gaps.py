@@ -122,9 +122,10 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
 T = TypeVar("T")
 PARTS = 6
 """The service types are read and folded in this many parts, so the store reads while Python folds.
-At 100,000 organisations the store's read of every offer and Python's fold of them took 3 and 6 s
-one after the other; in six parts the whole matrix took 8.5-9.9 s against 12.4-13.9 s in one (four
-and eight parts were no better than six)."""
+At 100,000 organisations on two cores the store's read of every offer and Python's fold of them took
+3 and 6 s one after the other; six parts took 8.5-9.9 s against 12.4-13.9 s for one (four and eight
+were no better than six), and a median of 9.2 s against 10.0 s for the one statement before them
+(BENCHMARKS.md: the two cores are shared by the store's reading and Python's folding)."""
 
 
 async def _cells_and_funding(store: Store, viewer: Viewer, group: str | None, wanted: list[places.Place],
