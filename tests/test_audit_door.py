@@ -96,7 +96,20 @@ async def test_a_gap_matrix_whose_fold_fails_notes_no_funding_it_read(store: Sto
     with pytest.raises(budget.OverBudget):
         await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
     await asyncio.sleep(1.0)  # the funding read, left running, finishes
-    assert not [i for _, kind, i in lines(since(settings, before), STEWARD_TOKEN) if kind == "link"]
+    assert not lines(since(settings, before), STEWARD_TOKEN)  # neither the funding nor the providers it read
+
+
+async def test_a_gap_matrix_read_in_parts_leaves_one_line_per_kind(store: Store, settings: Settings,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    await seed(store)
+    # restricted records in both parts: the secret organisation offers one of each type
+    await load(store, [], [service("secret-med", "secret", "medical-care", **{"#meta+visibility": "restricted"})], [])
+    monkeypatch.setattr(gaps, "PARTS", 2)
+    before = len(read_all(settings.data_dir / "audit"))
+    await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], service_types=["legal-aid", "medical-care"]))
+    entries = since(settings, before)
+    assert sorted(e["kind"] for e in entries) == ["link", "organisation", "service"]
+    assert {"test:secret-s", "test:secret-med"} <= {i for e in entries if e["kind"] == "service" for i in e["ids"]}
 
 
 async def test_partners_note_the_restricted_candidates_they_read(store: Store, settings: Settings) -> None:

@@ -60,7 +60,7 @@ from directory.jobs.gap_cells import matrix_cells as matrix_cells
 from directory.jobs.reasons import Reason
 from directory.jobs.rules import today
 from directory.jobs.tables import Column, Table
-from directory.store import GapOffer, Grant, Store
+from directory.store import GapOffer, Grant, MatrixReads, Store
 
 UNKNOWN_NEED = 0.5
 FUNDING_YEARS = 3  # grants of this year and the two before, and undated ones, count
@@ -112,10 +112,11 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
         if missing:
             raise BadArgument("indicators", f"no indicator named {', '.join(map(repr, missing))}")
-    cells, received, note = await _cells_and_funding(store, viewer, q.group, wanted, types, on)
+    reads = store.jobs.gap_matrix(viewer)
+    cells, received = await _cells_and_funding(reads, sees(viewer, SERVICE["capacity"]), q.group, wanted, types, on)
     await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor)
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
-    note()  # the restricted funding read is noted as given only now that nothing more can fail
+    reads.given()  # the restricted records read are noted as given only now that nothing more can fail
     return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
 
 
@@ -128,42 +129,34 @@ were no better than six), and a median of 9.2 s against 10.0 s for the one state
 (BENCHMARKS.md: the two cores are shared by the store's reading and Python's folding)."""
 
 
-async def _cells_and_funding(store: Store, viewer: Viewer, group: str | None, wanted: list[places.Place],
-                             types: list[str], on: date) -> tuple[list[Cell], list[Grant], Callable[[], None]]:
+async def _cells_and_funding(reads: MatrixReads, sees_capacity: bool, group: str | None,
+                             wanted: list[places.Place], types: list[str], on: date) -> tuple[list[Cell], list[Grant]]:
     """The cells (`matrix_cells`, pure computation: in a worker thread, so other requests go on meanwhile)
-    and the funding of their providers, with the audit note of that funding, to be made once the matrix
-    is given (a request failing after this read gives the viewer none of it). The cells of a type depend
-    only on its offers, so the types go in parts: the store reads them one after another, then the
-    funding, while each part read is folded."""
+    and the funding of their providers. The cells of a type depend only on its offers, so the types go in
+    parts: the store reads them one after another, then the funding, while each part read is folded."""
     parts = [part for part in (types[n::PARTS] for n in range(PARTS)) if part]
-    if not parts:
-        return [], [], lambda: None
-    reads: list[asyncio.Future[dict[str, list[GapOffer]]]] = []
+    offers: list[asyncio.Future[dict[str, list[GapOffer]]]] = []
     for part in parts:
-        reads.append(asyncio.ensure_future(_after(reads[-1] if reads else None,
-                                                  functools.partial(store.jobs.gap_offers, viewer, part, group))))
+        offers.append(asyncio.ensure_future(_after(offers[-1] if offers else None,
+                                                   functools.partial(reads.offers, part, group))))
 
-    async def funding() -> tuple[list[Grant], Callable[[], None]]:
-        found = [await read for read in reads]
+    async def funding() -> list[Grant]:
+        found = [await read for read in offers]
         recipients = set().union(*(providers_reaching(f, wanted, part) for f, part in zip(found, parts, strict=True)))
-        if not recipients:
-            return [], lambda: None
-        return await store.jobs.grants_held(viewer, sorted(recipients), on.year - FUNDING_YEARS + 1)
+        return await reads.grants(sorted(recipients), on.year - FUNDING_YEARS + 1) if recipients else []
 
     funded = asyncio.ensure_future(funding())
-    reading: list[asyncio.Future[Any]] = [*reads, funded]
-    sees_capacity = sees(viewer, SERVICE["capacity"])
+    reading: list[asyncio.Future[Any]] = [*offers, funded]
     cells: list[Cell] = []
     try:
-        for part, read in zip(parts, reads, strict=True):
+        for part, read in zip(parts, offers, strict=True):
             cells += await budget.in_thread(matrix_cells, await read, wanted, part, sees_capacity, on)
-        received, note = await funded
+        return cells, await funded
     except BaseException:
         for task in reading:  # reads left running (the store's part finishes alone) give nobody anything
             task.cancel()
             task.add_done_callback(_retrieved)
         raise
-    return cells, received, note
 
 
 async def _after(previous: asyncio.Future[Any] | None, read: Callable[[], Awaitable[T]]) -> T:
