@@ -12,7 +12,7 @@ from directory.base import budget
 from directory.base.audit import read_all
 from directory.base.config import Settings
 from directory.domain.viewer import ANONYMOUS, Viewer
-from directory.jobs import gaps
+from directory.jobs import gaps, partners, referrals
 from directory.jobs.gaps import GapQuestion, coverage_gaps
 from directory.jobs.partners import PartnerQuestion, find_partners
 from directory.jobs.referrals import Question, referral_paths
@@ -55,6 +55,11 @@ async def graphql_lines(store: Store, settings: Settings, viewer: Viewer) -> set
     return lines(since(settings, before), viewer)
 
 
+def over_budget(*_: object) -> object:
+    """A job's pure part running out of time after the store's reads."""
+    raise budget.OverBudget(1.0)
+
+
 async def test_referral_paths_note_the_restricted_records_they_read(store: Store, settings: Settings) -> None:
     await seed(store)
     before = len(read_all(settings.data_dir / "audit"))
@@ -86,10 +91,6 @@ async def test_the_gap_matrix_notes_the_restricted_providers_and_funding_it_read
 async def test_a_gap_matrix_whose_fold_fails_notes_no_funding_it_read(store: Store, settings: Settings,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     await seed(store)
-
-    def over_budget(*_: object) -> list[gaps.Cell]:
-        raise budget.OverBudget(1.0)
-
     # the funding is read while the fold runs; the fold fails, so the viewer is given none of it
     monkeypatch.setattr(gaps, "matrix_cells", over_budget)
     before = len(read_all(settings.data_dir / "audit"))
@@ -124,6 +125,38 @@ async def test_partners_note_the_restricted_candidates_they_read(store: Store, s
     assert expected <= await graphql_lines(store, settings, STEWARD_TOKEN)
 
 
+@pytest.mark.parametrize("job", ["partners", "referrals"])
+async def test_an_answer_that_fails_after_its_reads_notes_none_of_them(store: Store, settings: Settings,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       job: str) -> None:
+    await seed(store)
+    # the candidates or the referral graph are read, then the scoring runs out of time: the viewer is
+    # given nothing, so the log must not say it read the restricted records behind the answer
+    before = len(read_all(settings.data_dir / "audit"))
+    with pytest.raises(budget.OverBudget):
+        if job == "partners":
+            monkeypatch.setattr(partners, "_first", over_budget)
+            await find_partners(store, STEWARD_TOKEN, PartnerQuestion(organisation="test:ingo", country="CO"))
+        else:
+            monkeypatch.setattr(referrals, "best_chains", over_budget)
+            await referral_paths(store, STEWARD_TOKEN, Question("legal-aid", "CO", "test:ingo", k=5, max_hops=2))
+    assert not lines(since(settings, before), STEWARD_TOKEN)
+
+
+async def test_a_referral_answer_leaves_one_line_per_kind(store: Store, settings: Settings) -> None:
+    await seed(store)
+    await load(store, [org("vetter", **{"#meta+visibility": "restricted"})], [],
+               [{"#rel+type": "VETTED_BY", "#org+id+source": "test:secret", "#org+id+target": "test:vetter",
+                 "#meta+visibility": "restricted"}])
+    before = len(read_all(settings.data_dir / "audit"))
+    found = await referral_paths(store, STEWARD_TOKEN, Question("legal-aid", "CO", "test:ingo", k=5, max_hops=2))
+    assert ("test:ingo", "test:secret") in [p.organisations for p in found]
+    entries = [e for e in since(settings, before) if e["who"] == STEWARD_TOKEN.who]
+    kinds = [e["kind"] for e in entries]
+    assert sorted(kinds) == sorted(set(kinds))  # the graph and the vetters read, noted together
+    assert "test:vetter" in {i for e in entries if e["kind"] == "organisation" for i in e["ids"]}
+
+
 async def test_the_public_asking_the_same_leaves_no_line_and_sees_no_restricted_record(store: Store,
                                                                                        settings: Settings) -> None:
     await seed(store)
@@ -144,3 +177,26 @@ async def test_a_steward_token_over_graphql_leaves_the_same_lines_for_a_referral
     noted = {(e["action"], e["kind"], i) for e in since(settings, before) if e["who"] == f"token:{token_id}"
              for i in e["ids"]}
     assert {("read", "organisation", "test:secret"), ("read", "link", "test:ingo REFERS_TO test:secret")} <= noted
+
+
+async def test_reads_inside_an_answer_are_noted_once_it_is_given_and_not_if_it_fails(store: Store,
+                                                                                     settings: Settings) -> None:
+    await seed(store)
+    other = Viewer("steward", who="token:steward-2")
+    before = len(read_all(settings.data_dir / "audit"))
+    with store.answer(STEWARD_TOKEN):
+        # a task started inside holds the answer too; another viewer's read is its own, noted at once
+        await asyncio.ensure_future(store.organisations_by_id(STEWARD_TOKEN, ["test:secret"]))
+        await store.services_by_id(STEWARD_TOKEN, ["test:secret-s"])
+        await store.organisations_by_id(STEWARD_TOKEN, ["test:secret"])
+        await store.organisations_by_id(other, ["test:secret"])
+        assert [e["who"] for e in since(settings, before)] == [other.who]
+    entries = [e for e in since(settings, before) if e["who"] == STEWARD_TOKEN.who]
+    assert sorted((e["kind"], e["ids"]) for e in entries) == [("organisation", ["test:secret"]),
+                                                             ("service", ["test:secret-s"])]
+
+    before = len(read_all(settings.data_dir / "audit"))
+    with pytest.raises(budget.OverBudget), store.answer(STEWARD_TOKEN):
+        await store.organisations_by_id(STEWARD_TOKEN, ["test:secret"])
+        raise budget.OverBudget(1.0)
+    assert since(settings, before) == []

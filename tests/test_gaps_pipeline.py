@@ -23,7 +23,8 @@ from directory.domain.errors import BadArgument, StoreError
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs import gaps
 from directory.jobs.gaps import GapQuestion, coverage_gaps
-from directory.store import MatrixReads, Store
+from directory.store import Store
+from directory.store.jobs import JobReads
 from directory.store.jobs import gaps as store_gaps
 from tests import test_audit_door as door
 from tests import test_gaps as tg
@@ -102,16 +103,16 @@ def others() -> set[asyncio.Task[Any]]:
 async def test_a_store_read_failing_in_a_middle_part_leaks_nothing_and_notes_no_funding(
         store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     await door.seed(store)
-    real = MatrixReads.offers
+    real = JobReads.gap_offers
     calls: list[list[str]] = []
 
-    async def failing(reads: MatrixReads, types: list[str], group: str | None) -> Any:
+    async def failing(reads: JobReads, viewer: Viewer, types: list[str], group: str | None) -> Any:
         calls.append(types)
         if len(calls) == 2:
             raise StoreError("the store failed")
-        return await real(reads, types, group)
+        return await real(reads, viewer, types, group)
 
-    monkeypatch.setattr(MatrixReads, "offers", failing)
+    monkeypatch.setattr(JobReads, "gap_offers", failing)
     monkeypatch.setattr(gaps, "PARTS", 3)
     before, running = len(read_all(settings.data_dir / "audit")), others()
     with watched() as seen:
@@ -223,7 +224,7 @@ async def test_a_last_fold_failing_after_the_funding_was_read_notes_none_of_it(
         store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     # the audit door's test fails the fold at once, before the funding read is back: here it is back first
     await door.seed(store)
-    folded, real = gaps.matrix_cells, MatrixReads.grants
+    folded, real = gaps.matrix_cells, JobReads.grants
     read: list[int] = []
 
     def fails_last(*args: Any) -> list[gaps.Cell]:
@@ -240,7 +241,7 @@ async def test_a_last_fold_failing_after_the_funding_was_read_notes_none_of_it(
 
     monkeypatch.setattr(gaps, "matrix_cells", fails_last)
     monkeypatch.setattr(gaps, "PARTS", 2)
-    monkeypatch.setattr(MatrixReads, "grants", grants)
+    monkeypatch.setattr(JobReads, "grants", grants)
     before = len(read_all(settings.data_dir / "audit"))
     with pytest.raises(budget.OverBudget):
         await coverage_gaps(store, door.STEWARD_TOKEN,

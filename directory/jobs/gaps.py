@@ -60,7 +60,7 @@ from directory.jobs.gap_cells import matrix_cells as matrix_cells
 from directory.jobs.reasons import Reason
 from directory.jobs.rules import today
 from directory.jobs.tables import Column, Table
-from directory.store import GapOffer, Grant, MatrixReads, Store
+from directory.store import GapOffer, Grant, Store
 
 UNKNOWN_NEED = 0.5
 FUNDING_YEARS = 3  # grants of this year and the two before, and undated ones, count
@@ -96,7 +96,11 @@ class GapQuestion:
 
 
 async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date | None = None) -> GapMatrix:
-    on = on or today()
+    with store.answer(viewer):  # what its reads gave is noted only once the matrix is the viewer's
+        return await _matrix(store, viewer, q, on or today())
+
+
+async def _matrix(store: Store, viewer: Viewer, q: GapQuestion, on: date) -> GapMatrix:
     wanted = _places(q)
     vocabulary = await store.vocabulary()
     types = sorted(set(q.service_types or ()) or vocabulary.terms.get(SERVICE_TYPE, set()))  # each type once
@@ -112,11 +116,9 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
         if missing:
             raise BadArgument("indicators", f"no indicator named {', '.join(map(repr, missing))}")
-    reads = store.jobs.gap_matrix(viewer)
-    cells, received = await _cells_and_funding(reads, sees(viewer, SERVICE["capacity"]), q.group, wanted, types, on)
+    cells, received = await _cells_and_funding(store, viewer, q.group, wanted, types, on)
     await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor)
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
-    reads.given()  # the restricted records read are noted as given only now that nothing more can fail
     return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
 
 
@@ -129,8 +131,8 @@ were no better than six), and a median of 9.2 s against 10.0 s for the one state
 (BENCHMARKS.md: the two cores are shared by the store's reading and Python's folding)."""
 
 
-async def _cells_and_funding(reads: MatrixReads, sees_capacity: bool, group: str | None,
-                             wanted: list[places.Place], types: list[str], on: date) -> tuple[list[Cell], list[Grant]]:
+async def _cells_and_funding(store: Store, viewer: Viewer, group: str | None, wanted: list[places.Place],
+                             types: list[str], on: date) -> tuple[list[Cell], list[Grant]]:
     """The cells (`matrix_cells`, pure computation: in a worker thread, so other requests go on meanwhile)
     and the funding of their providers. The cells of a type depend only on its offers, so the types go in
     parts: the store reads them one after another, then the funding, while each part read is folded."""
@@ -138,15 +140,16 @@ async def _cells_and_funding(reads: MatrixReads, sees_capacity: bool, group: str
     offers: list[asyncio.Future[dict[str, list[GapOffer]]]] = []
     for part in parts:
         offers.append(asyncio.ensure_future(_after(offers[-1] if offers else None,
-                                                   functools.partial(reads.offers, part, group))))
+                                                   functools.partial(store.jobs.gap_offers, viewer, part, group))))
 
     async def funding() -> list[Grant]:
         found = [await read for read in offers]
         recipients = set().union(*(providers_reaching(f, wanted, part) for f, part in zip(found, parts, strict=True)))
-        return await reads.grants(sorted(recipients), on.year - FUNDING_YEARS + 1) if recipients else []
+        return await store.jobs.grants(viewer, sorted(recipients), on.year - FUNDING_YEARS + 1) if recipients else []
 
     funded = asyncio.ensure_future(funding())
     reading: list[asyncio.Future[Any]] = [*offers, funded]
+    sees_capacity = sees(viewer, SERVICE["capacity"])
     cells: list[Cell] = []
     try:
         for part, read in zip(parts, offers, strict=True):

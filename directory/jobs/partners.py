@@ -95,7 +95,11 @@ class _Asker:
 
 
 async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: date | None = None) -> list[Partner]:
-    on = on or today()
+    with store.answer(viewer):  # what its reads gave is noted only once the partners are the viewer's
+        return await _find(store, viewer, q, on or today())
+
+
+async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, on: date) -> list[Partner]:
     if not 1 <= q.first <= MAX_FIRST:
         raise BadArgument("first", f"must be between 1 and {MAX_FIRST}")
     asker = await _asker(store, viewer, q.organisation or viewer.organisation)

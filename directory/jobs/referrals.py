@@ -62,8 +62,11 @@ class Question:
 async def referral_paths(store: Store, viewer: Viewer, question: Question,
                          on: date | None = None) -> list[ReferralPath]:
     """The k best chains, best first. Empty when no provider is reachable within the hop limit."""
-    on = on or today()
-    q = question
+    with store.answer(viewer):  # what its reads gave is noted only once the chains are the viewer's
+        return await _paths(store, viewer, question, on or today())
+
+
+async def _paths(store: Store, viewer: Viewer, q: Question, on: date) -> list[ReferralPath]:
     check_arguments(q.k, q.max_hops)
     source = q.source or viewer.organisation
     if not source:

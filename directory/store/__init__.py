@@ -28,7 +28,6 @@ from directory.store.federation.peers import Peer
 from directory.store.federation.peers import record_key as peer_record_key
 from directory.store.federation.received import ReceivedPage
 from directory.store.federation.sameas import MOST_PROPOSALS, Proposals, SameAsOf, merged_view
-from directory.store.jobs import MatrixReads
 from directory.store.jobs.gaps import Grant
 from directory.store.jobs.gaps import Offer as GapOffer
 from directory.store.jobs.partners import Candidate
@@ -48,7 +47,7 @@ from directory.store.records.writes import Prepared, WriteCounts, prepare
 __all__ = [
     "MAX_PAGE", "MOST_PROPOSALS", "PROJECTED", "Asked", "Candidate", "Changed", "Edit", "EditRefused",
     "EmbeddedStore", "End", "Filter", "Follow", "GapOffer", "Grant", "JoinRefused", "JoinRequest", "Links", "Located",
-    "MapPoint", "MapPoints", "MatrixReads", "Near", "NewEntry", "Page", "PartnerOffer", "Peer", "Pick", "PointFilter",
+    "MapPoint", "MapPoints", "Near", "NewEntry", "Page", "PartnerOffer", "Peer", "Pick", "PointFilter",
     "Prepared", "Proposals", "ProviderCount", "ReceivedPage", "RecordState", "ReferralGraph", "ReferralOffer",
     "SameAsOf", "SearchPage", "Shape", "Sort", "Store", "TooMany", "Transaction", "WriteCounts", "feed_record_key",
     "merged_view", "new_id", "open_store", "peer_record_key", "prepare", "running_store", "service_fields",

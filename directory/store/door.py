@@ -11,7 +11,8 @@ referral paths), `peers`, `feeds` and `roots` (federation), `backups`, `tokens`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -80,7 +81,7 @@ from directory.store.records.reads import (
 from directory.store.records.search import Hit
 from directory.store.records.tokens import Tokens
 from directory.store.records.writes import Prepared, WriteCounts, execute, organisation_values, write_records
-from directory.store.shown import Shown
+from directory.store.shown import ANSWERING, Shown
 
 R = TypeVar("R")
 
@@ -164,10 +165,30 @@ class Store:
         return self.graph.backend
 
     def note(self, viewer: Viewer, shown: Shown, action: str = "read") -> None:
-        """Note the restricted records a read gave a viewer in the audit log, one line per kind."""
+        """Note the restricted records a read gave a viewer in the audit log, one line per kind; for a
+        read made inside `answer` for the same viewer, once that answer is given."""
+        answering = ANSWERING.get()
+        if action == "read" and answering is not None and answering[0] == viewer:
+            answering[1].merge(shown)
+            return
         if self.audit is not None:
             for kind, ids in sorted(shown.ids.items()):
                 self.audit.record(viewer, action, kind, ids)
+
+    @contextmanager
+    def answer(self, viewer: Viewer) -> Iterator[None]:
+        """A job's answer worked out for `viewer`: what every read inside gives it (records, the jobs'
+        reads, in tasks started inside too) is noted together, one line per kind, when the block ends,
+        and not at all when it fails. A gap matrix reads in parts while it folds, partners and referral
+        paths score after reading: a fold, a scoring or the deadline failing after a read gives the
+        viewer nothing, and the log must not say it was given those records."""
+        shown = Shown()
+        token = ANSWERING.set((viewer, shown))
+        try:
+            yield
+        finally:
+            ANSWERING.reset(token)
+        self.note(viewer, shown)  # inside another answer for the same viewer, merged into it
 
     def _shown(self, viewer: Viewer, kind: str, records: Iterable[Organisation | Service | Link]) -> None:
         shown = Shown()

@@ -2,7 +2,8 @@
 
 Each read applies the viewer inside its query, like every record read, and notes the restricted
 records it gave the job in the audit log: a steward's gap matrix or referral chain leaves the same
-lines as reading those records through GraphQL.
+lines as reading those records through GraphQL. A job works out its answer inside `Store.answer`,
+so those lines are written together, and only once the answer reaches the viewer.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ class JobReads:
         self._note(viewer, shown)
         return found
 
-    def gap_matrix(self, viewer: Viewer) -> MatrixReads:
-        """The reads of one gap matrix, noted together once it is given (`MatrixReads.given`)."""
-        return MatrixReads(self._graph, viewer, self._note)
+    async def gap_offers(self, viewer: Viewer, types: list[str], group: str | None) -> dict[str, list[gaps.Offer]]:
+        return await self._noted(viewer, gaps.offers, types, group)
+
+    async def grants(self, viewer: Viewer, recipients: list[str], since: int) -> list[gaps.Grant]:
+        """The funding these organisations received since that year (and undated)."""
+        return await self._noted(viewer, gaps.grants, recipients, since)
 
     async def indicators(self, viewer: Viewer, names: list[str] | None = None) -> list[Indicator]:
         return await needs.read(self._graph, viewer.params, names)
@@ -65,25 +69,3 @@ class JobReads:
                               group: str | None = None) -> dict[str, list[coverage.ProviderCount]]:
         """Counts only: no record's id reaches the viewer, so nothing to note."""
         return await coverage.provider_counts(self._graph, viewer, wanted, group)
-
-
-class MatrixReads:
-    """The reads behind one gap matrix: its offers in parts (`gaps.offers`) and its providers' funding
-    (`gaps.grants`). The restricted records they gave are noted in the audit log together, one line per
-    kind, and only once the matrix reaches the viewer (`given`): the matrix is read in parts while it is
-    folded, and a fold, the weighing or the deadline failing after a read gives the viewer none of it."""
-
-    def __init__(self, graph: Graph, viewer: Viewer, note: Callable[[Viewer, Shown], None]) -> None:
-        self._graph = graph
-        self._viewer = viewer
-        self._note = note
-        self._shown = Shown()
-
-    async def offers(self, types: list[str], group: str | None) -> dict[str, list[gaps.Offer]]:
-        return await gaps.offers(self._graph, self._viewer, self._shown, types, group)
-
-    async def grants(self, recipients: list[str], since: int) -> list[gaps.Grant]:
-        return await gaps.grants(self._graph, self._viewer, self._shown, recipients, since)
-
-    def given(self) -> None:
-        self._note(self._viewer, self._shown)
