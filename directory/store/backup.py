@@ -64,7 +64,7 @@ from directory.store.engine.graph import Graph, Tx
 from directory.store.engine.schema import LABEL_GROUPS, VERSION, upgrade_records
 from directory.store.federation import peers
 from directory.store.records import shelters
-from directory.store.records.writes import LINK_IDENTIFIED, identifier_codes
+from directory.store.records.writes import LINK_IDENTIFIED, REACH, identifier_codes
 
 FORMAT = "protection-directory-backup"
 PAGE = 5000  # records read per statement by dump
@@ -124,7 +124,7 @@ MATCH (s:Service {id: r.from})
 MATCH (p:Place {code: r.to})
 CREATE (s)-[a:AVAILABLE_IN]->(p)
 SET a = r.props
-""")
+WITH s, p, a""" + REACH)
 RESTORE_TAKES_FROM = cypher("backup.restore_takes_from", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.from})

@@ -23,6 +23,7 @@ from directory.store.records.writes import (
     CLEAR_IDENTIFIED,
     LINK_IDENTIFIED,
     ORGANISATION_CONTENT,
+    REACH,
     SERVICE_CONTENT,
     batches,
     derived_organisation,
@@ -96,6 +97,30 @@ RETURN count(s) AS n
 
 
 COUNT_SERVICES = cypher("schema.count_services", "MATCH (s:Service) RETURN count(s) AS n")
+
+# what `writes.LINK_COVERAGE` writes beside each AVAILABLE_IN, again from the relationships, a page of
+# services at a time: a page's old twins are taken away first, so a page run twice holds them once
+REACHES_PAGE = 5000
+SERVICE_PAGE = cypher("schema.service_page", """
+MATCH (s:Service) WHERE $after IS NULL OR s.id > $after
+RETURN s.id AS id ORDER BY id LIMIT $page
+""")
+SET_REACHES = cypher("schema.set_reaches", """
+UNWIND $ids AS sid
+MATCH (s:Service {id: sid})
+OPTIONAL MATCH (s)-[old:REACHES]->()
+DELETE old
+WITH DISTINCT s
+MATCH (s)-[a:AVAILABLE_IN]->(p:Place)
+WITH s, p, a""" + REACH)
+
+
+async def _reaches(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Each service's REACHES twins of its AVAILABLE_IN relationships (version 16, `writes.REACH`)."""
+    after = None
+    while ids := [r["id"] for r in await graph.read(SERVICE_PAGE, after=after, page=REACHES_PAGE)]:
+        await graph.write(SET_REACHES, ids=ids)
+        after = ids[-1]
 
 
 async def _place_codes(graph: Graph, embedded: EmbeddedStore | None) -> None:
@@ -316,13 +341,17 @@ MIGRATIONS: list[list[Step]] = [
     [  # 15: each service's coverage and origins as strings, read by the gap matrix and the coverage map
         _place_codes,
     ],
+    [  # 16: a node per place and service type, reached by the services of that type available there
+        cypher("schema.reach_key", "CREATE CONSTRAINT reach_key IF NOT EXISTS FOR (n:Reach) REQUIRE n.key IS UNIQUE"),
+        _reaches,
+    ],
 ]
 
 VERSION = len(MIGRATIONS)
 
 # Steps that derive properties of records from their content (not indexes, not reference data).
 # Each derives with today's code, so one that several versions name runs once in an upgrade.
-_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words, _place_codes)
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words, _place_codes, _reaches)
 
 
 async def upgrade_records(graph: Graph, since: int) -> None:

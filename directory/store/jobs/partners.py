@@ -49,12 +49,13 @@ WITH collect([o.id, o.visibility, coalesce(o.languages, []), o.pub_latitude, o.p
               o.verified_on, offers]) AS found
 RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumerate(_COLUMNS)) + """
 """
-# From the places to the services of the types, and only then to their organisations: matched together,
-# ArcadeDB loaded the organisation of every service reaching the place, of any type (100,000 at 100k for
-# the world), and a MATCH from the service after the WITH is planned from every organisation.
+# From the place nodes of the types asked (`writes.REACH`: one per place covering the one asked and
+# service type) to their services, and only then to their organisations. From the places themselves,
+# ArcadeDB went through every service available there, of any type (at 100k, 80,000 in Colombia to find
+# 1,700 of one type); matched together with the organisations, it loaded the organisation of each.
 IN_PLACE = cypher("partners.in_place", f"""
-MATCH (q:Place) WHERE q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country)
-MATCH (q)<-[a:AVAILABLE_IN]-(s:Service)
+MATCH (k:Reach) WHERE k.key IN $reach
+MATCH (k)<-[a:REACHES]-(s:Service)
 WHERE {_SERVICE}
 WITH s, collect(a.presence) AS presences
 UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
@@ -152,19 +153,27 @@ reached by every worldwide service is thousands of rows for the store, and one s
 cores busy (at 100,000 organisations, two halves took 122 ms where one statement took 221)."""
 
 
-async def _read(graph: Graph, statement: str, types: list[str], fit: Fit, **params: Any) -> list[list[dict[str, Any]]]:
+async def _read(graph: Graph, statement: str, types: list[str], fit: Fit, covering: list[str], /,
+                **params: Any) -> list[list[dict[str, Any]]]:
     """The statement's rows for each part of the types, read side by side (each type in one part only:
-    a type in two would bring its services twice)."""
+    a type in two would bring its services twice); `covering`: the places whose nodes of each part's
+    types a statement starts from (`$reach`)."""
     types = sorted(set(types))
     parts = [types[i::SIDE_BY_SIDE] for i in range(min(SIDE_BY_SIDE, len(types)))]
-    return await asyncio.gather(*(graph.read_plain(statement, types=part, **fit.params, **params) for part in parts))
+    return await asyncio.gather(*(graph.read_plain(statement, types=part, reach=reach_keys(covering, part),
+                                                   **fit.params, **params) for part in parts))
+
+
+def reach_keys(codes: list[str], types: list[str]) -> list[str]:
+    """The keys of the place nodes of these types in these places (`writes.REACH`)."""
+    return [f"{code} {t}" for code in codes for t in types]
 
 
 async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str],
                    where: places.Place, fit: Fit) -> list[Candidate]:
     """Organisations (not `source`) with a visible active service of these types reaching `where`."""
-    parts = await _read(graph, IN_PLACE, types, fit, id=_asker(source), areas=places.enclosing(where.code),
-                        country=where.code if where.kind == "country" else None, **viewer.params)
+    covering = places.covering(where.code)  # itself, the areas it is in and, for a country, its subdivisions
+    parts = await _read(graph, IN_PLACE, types, fit, covering, id=_asker(source), **viewer.params)
     return _candidates(parts, fit, shown)
 
 
@@ -174,7 +183,7 @@ async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, t
     the caller measures the exact distance."""
     dlat = radius_km / 111.0
     dlon = radius_km / max(1.0, 111.0 * math.cos(math.radians(latitude)))
-    parts = await _read(graph, NEAR, types, fit, id=_asker(source), lat_min=latitude - dlat,
+    parts = await _read(graph, NEAR, types, fit, [], id=_asker(source), lat_min=latitude - dlat,
                         lat_max=latitude + dlat, lon_min=longitude - dlon, lon_max=longitude + dlon, **viewer.params)
     return _candidates(parts, fit, shown)
 

@@ -110,7 +110,7 @@ RETURN n.id AS id, n.revision AS revision,
 CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
 UNWIND $ids AS sid
 MATCH (s:Service {id: sid})
-OPTIONAL MATCH (s)-[old:AVAILABLE_IN|TAKES_FROM|SERVES]->()
+OPTIONAL MATCH (s)-[old:AVAILABLE_IN|TAKES_FROM|SERVES|REACHES]->()
 DELETE old
 WITH DISTINCT s
 OPTIONAL MATCH (s)<-[offer:OFFERS]-(:Organisation)
@@ -122,12 +122,17 @@ MATCH (o:Organisation {id: r.organisation})
 MATCH (s:Service {id: r.id})
 CREATE (o)-[:OFFERS]->(s)
 """)
+# Each AVAILABLE_IN has a twin REACHES to the place's node for the service's type (`REACH`): a question
+# about some types in a place (partners) starts from those, not from every service the place holds.
+REACH = """
+MERGE (k:Reach {key: p.code + ' ' + s.type})
+CREATE (s)-[:REACHES {presence: a.presence}]->(k)
+"""
 LINK_COVERAGE = cypher("writes.link_coverage", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.service})
 MATCH (p:Place {code: r.place})
-CREATE (s)-[:AVAILABLE_IN {presence: r.presence}]->(p)
-""")
+CREATE (s)-[a:AVAILABLE_IN {presence: r.presence}]->(p)""" + REACH)
 # Relocation and exile support: the places defenders may come from (coverage: where they are hosted).
 LINK_ORIGINS = cypher("writes.link_origins", """
 UNWIND $rows AS r

@@ -1,0 +1,117 @@
+"""Each AVAILABLE_IN has a twin REACHES to the node of its place and the service's type
+(`writes.REACH`), which partner questions start from: the twins must say what the relationships say
+after every write, after migration 16 makes them for a data folder from before, after a restore of
+this version or one before, and the answers must not change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from directory.domain.viewer import STEWARD
+from directory.jobs.partners import PartnerQuestion, find_partners
+from directory.store import Store
+from directory.store.backup import dump, restore
+from directory.store.engine import schema
+from directory.store.engine.schema import SET_VERSION, ensure_schema
+from tests.conftest import WIPE
+from tests.helpers import load, org, service
+
+pytestmark = pytest.mark.anyio
+
+BOTH_WAYS = """
+MATCH (s:Service)
+RETURN s.id AS id, s.type AS type,
+       [(s)-[a:AVAILABLE_IN]->(p:Place) | p.code + ' ' + s.type + ' ' + coalesce(a.presence, '-')] AS available_in,
+       [(s)-[r:REACHES]->(k:Reach) | k.key + ' ' + coalesce(r.presence, '-')] AS reaches
+ORDER BY id
+"""
+
+
+async def _agree(store: Store) -> dict[str, list[str]]:
+    """Every service's twins against its relationships, each once; what they hold, by service."""
+    out = {}
+    for r in await store.graph.read(BOTH_WAYS):
+        assert sorted(r["reaches"]) == sorted(r["available_in"]), r["id"]
+        out[r["id"]] = sorted(r["reaches"])
+    keys = await store.graph.read("MATCH (k:Reach) RETURN k.key AS key, count(*) AS n")
+    assert all(k["n"] == 1 for k in keys)  # one node per place and type
+    return out
+
+
+async def _seed(store: Store) -> None:
+    await load(store, [org("a"), org("b", **{"#country+code": "KE"}), org("c", **{"#country+code": "CO"})], [
+        service("near", "a", **{"#country+code+present": "CO", "#country+code+remote": "419"}),
+        service("far", "b", "relocation-regional", **{"#country+code+present": "KE|CO-ANT",
+                                                      "#country+code+origin": "UG"}),
+        service("world", "b", "medical-care", **{"#country+code+present": "", "#country+code+remote": "001"}),
+        service("none", "b", "medical-care", **{"#country+code+present": ""})])
+
+
+QUESTION = PartnerQuestion(organisation="test:c", service_types=["legal-aid", "relocation-regional",
+                                                                 "medical-care"], country="CO")
+
+
+async def _answer(store: Store) -> list[tuple[str, float, list[str]]]:
+    return [(p.organisation, p.score, p.services) for p in await find_partners(store, STEWARD, QUESTION)]
+
+
+async def test_the_twins_say_what_the_relationships_say_after_each_write(store: Store) -> None:
+    await _seed(store)
+    assert await _agree(store) == {
+        "test:far": ["CO-ANT relocation-regional present", "KE relocation-regional present"],
+        "test:near": ["419 legal-aid remote", "CO legal-aid present"], "test:none": [],
+        "test:world": ["001 medical-care remote"]}
+    assert {p[0] for p in await _answer(store)} == {"test:a", "test:b"}
+    # coverage changed; a type changed with the same coverage; a service taken away
+    await load(store, [org("a"), org("b", **{"#country+code": "KE"})], [
+        service("near", "a", **{"#country+code+present": "MX", "#country+code+remote": ""}),
+        service("far", "b", "relocation-in-country", **{"#country+code+present": "KE|CO-ANT",
+                                                        "#country+code+origin": "UG"}),
+        service("world", "b", "medical-care", **{"#country+code+present": "", "#country+code+remote": "001"}),
+        service("none", "b", "medical-care", **{"#country+code+present": "CO"})])
+    world = (await store.services_by_id(STEWARD, ["test:world"]))["test:world"]
+    await store.delete(STEWARD, "service", "test:world", world.provenance.revision)
+    found = await _agree(store)
+    assert found["test:far"] == ["CO-ANT relocation-in-country present", "KE relocation-in-country present"]
+    assert found["test:near"] == ["MX legal-aid present"]
+    assert found["test:none"] == ["CO medical-care present"] and "test:world" not in found
+    # the partners asked in Colombia: b for its medical care there and its relocation in a subdivision,
+    # a no longer (its legal aid is in Mexico now)
+    assert {p[0] for p in await _answer(store)} == {"test:b"}
+
+
+async def test_a_data_folder_from_version_15_gets_them_and_the_same_partners(store: Store,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    await _seed(store)
+    written, before = await _agree(store), await _answer(store)
+    await store.graph.write("MATCH (k:Reach) DETACH DELETE k")
+    await store.graph.write("MATCH (:Service {id: 'test:near'})-[a:AVAILABLE_IN]->(:Place {code: '419'}) "
+                            "REMOVE a.presence")  # no write makes one: its twin has none either
+    monkeypatch.setattr(schema, "REACHES_PAGE", 1)  # a page at a time, and a page run twice holds them once
+    for _ in range(2):
+        await store.graph.write(SET_VERSION, version=15)
+        assert await ensure_schema(store.graph, store.embedded) == 15
+    written["test:near"] = ["419 legal-aid -", "CO legal-aid present"]
+    assert await _agree(store) == written
+    assert await _answer(store) == before
+
+
+def _as_version_15(lines: list[str]) -> list[str]:
+    """The same backup as version 15 wrote it: only the header says so (the twins are never dumped)."""
+    head = json.loads(lines[0])
+    head["schema"] = 15
+    return [json.dumps(head), *lines[1:]]
+
+
+@pytest.mark.parametrize("old", [False, True])
+async def test_a_restore_of_this_version_or_of_one_before_leaves_them_agreeing(store: Store, old: bool) -> None:
+    await _seed(store)
+    written, before = await _agree(store), await _answer(store)
+    lines = [line async for line in dump(store.graph, store.directory_id)]
+    assert not any("REACHES" in line or "Reach" in line for line in lines)
+    await store.graph.write(WIPE)
+    await restore(store.graph, store.directory_id, _as_version_15(lines) if old else lines, "backup.jsonl")
+    assert await _agree(store) == written
+    assert await _answer(store) == before
