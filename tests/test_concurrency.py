@@ -14,7 +14,7 @@ import pytest
 
 from directory.base.audit import read_all
 from directory.base.clock import now
-from directory.domain.model import Organisation
+from directory.domain.model import Coverage, Organisation, Presence, Service
 from directory.domain.viewer import STEWARD
 from directory.store import Store
 from tests.helpers import Api, load, org, service
@@ -154,3 +154,37 @@ async def test_concurrent_upserts_of_many_records_all_land(store: Store) -> None
 
     await asyncio.gather(*(create(n) for n in range(8)))
     assert len(await store.existing_organisations([f"test:many-{n}-{i}" for n in range(8) for i in range(50)])) == 400
+
+
+async def test_concurrent_writers_of_services_in_a_new_place_and_type_all_land_with_one_node(store: Store) -> None:
+    # each service available in a place gets a twin to the one node of its place and type, made by the
+    # first writer that needs it (`writes.REACH`): eight writers needing the same new one at once
+    await store.graph.write("MATCH (k:Reach {key: 'TV medical-care'}) DETACH DELETE k")
+
+    async def create(n: int) -> None:
+        await store.upsert([Organisation(id=f"test:tv-{n}", name=f"Tuvalu {n}", kind="local-group")],
+                           [Service(id=f"test:tv-{n}-s", organisation=f"test:tv-{n}", name=f"Care {n}",
+                                    type="medical-care", coverage=[Coverage("TV", Presence.PRESENT)])], [])
+
+    await asyncio.gather(*(create(n) for n in range(8)))
+    rows = await store.graph.read("MATCH (k:Reach {key: 'TV medical-care'}) "
+                                  "RETURN count(DISTINCT k) AS nodes, COUNT { MATCH (k)<-[:REACHES]-() } AS twins")
+    assert [(r["nodes"], r["twins"]) for r in rows] == [(1, 8)]
+
+
+async def test_concurrent_writers_of_one_new_identifier_or_one_new_record_all_land(store: Store) -> None:
+    # the same class: every writer MERGEs a node keyed uniquely that none found when it began
+    async def same_identifier(n: int) -> None:
+        await store.upsert([Organisation(id=f"test:reg-{n}", name=f"Registered {n}", kind="local-group",
+                                         identifiers=["XM-DAC-41114"])], [], [])
+
+    async def same_record(n: int) -> None:
+        await store.upsert([Organisation(id="test:fresh", name="Fresh", kind="local-group",
+                                         description=f"writer {n}")], [], [])
+
+    await asyncio.gather(*(same_identifier(n) for n in range(8)), *(same_record(n) for n in range(8)))
+    rows = await store.graph.read("MATCH (i:OrgIdentifier {code: 'xm-dac-41114'}) "
+                                  "RETURN count(DISTINCT i) AS nodes, COUNT { MATCH (i)<-[]-(:Organisation) } AS held")
+    assert [(r["nodes"], r["held"]) for r in rows] == [(1, 8)]
+    fresh = await store.organisation(STEWARD, "test:fresh")
+    assert fresh.description.startswith("writer ")

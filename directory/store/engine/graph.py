@@ -8,6 +8,12 @@ than the driver's managed one: the driver waits a second before its first retry 
 between two editors then costs every one of them a second) and logs the server's message,
 which may quote what was written; ours starts at a few milliseconds and logs nothing.
 
+A unique key broken (`ConstraintError`) is also run again, a few times: on ArcadeDB two writers that
+each MERGE the same new node (a place's node for a service type, an organisation identifier, a
+record both create) both create it, and the second to commit breaks the key. Run again, its MERGE
+finds the node. A key broken for good (a restore creating a record that exists) fails the same way
+each time and is reported as a `Conflict` after those few attempts.
+
 Every statement first checks the request's time budget (`directory.base.budget`), and a transaction
 of a request holding a slot for expensive work is finished even if the request is cancelled, so
 that the slot stays taken while the store is still busy with it.
@@ -31,6 +37,7 @@ from directory.domain.errors import Conflict, StatementTimedOut, StoreError, Sto
 T = TypeVar("T")
 Tx = AsyncTransaction
 RETRY_SECONDS = 30.0  # how long a transaction function is retried on transient errors
+KEY_ATTEMPTS = 4  # how many times one is run when it breaks a unique key (see above)
 _FIRST_DELAY, _LONGEST_DELAY = 0.002, 0.5
 
 
@@ -104,8 +111,9 @@ class Graph:
 
     async def _attempts(self, work: Callable[[AsyncSession, float | None], Awaitable[T]], mode: str) -> T:
         """Run `work` in a session, again on a transient error, with jittered backoff."""
-        started, delay = time.monotonic(), _FIRST_DELAY
+        started, delay, attempts = time.monotonic(), _FIRST_DELAY, 0
         while True:
+            attempts += 1
             try:
                 async with self.driver.session(database=self.database, default_access_mode=mode) as session:
                     # Neo4j stops the transaction at the request's deadline; ArcadeDB ignores this
@@ -113,7 +121,8 @@ class Graph:
                     left = budget.remaining()
                     return await work(session, None if left is None else max(left, 0.001))
             except (Neo4jError, DriverError) as exc:
-                if not exc.is_retryable() or time.monotonic() - started > RETRY_SECONDS:
+                again = exc.is_retryable() or (isinstance(exc, ConstraintError) and attempts < KEY_ATTEMPTS)
+                if not again or time.monotonic() - started > RETRY_SECONDS:
                     raise _translate(exc) from exc
             await asyncio.sleep(random.uniform(delay / 2, delay))
             delay = min(delay * 2, _LONGEST_DELAY)
