@@ -36,6 +36,7 @@ candidates it could still bring among the first (`_contenders`): neither changes
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -115,8 +116,9 @@ async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, on: date) -> l
     language = require_language(q.language, "language") if q.language is not None else None
     if not wanted:
         return []
-    where, candidates = await _candidates(store, viewer, asker, q, wanted, language)
-    partnered, networks = await _links(store, viewer, asker.id)
+    # the asker's links are small reads: the store takes them beside the candidates' large ones
+    (where, candidates), (partnered, networks) = await asyncio.gather(
+        _candidates(store, viewer, asker, q, wanted, language), _links(store, viewer, asker.id))
     asker = replace(asker, networks=networks)
     candidates = [c for c in candidates if c.id not in partnered]
 
