@@ -11,12 +11,14 @@ import random
 from typing import Any
 
 import pytest
+from neo4j.exceptions import ConstraintError, TransientError
 
 from directory.base.audit import read_all
 from directory.base.clock import now
 from directory.domain.model import Coverage, Organisation, Presence, Service
 from directory.domain.viewer import STEWARD
 from directory.store import Store
+from directory.store.engine.graph import KEY_ATTEMPTS
 from tests.helpers import Api, load, org, service
 
 pytestmark = pytest.mark.anyio
@@ -188,3 +190,21 @@ async def test_concurrent_writers_of_one_new_identifier_or_one_new_record_all_la
     assert [(r["nodes"], r["held"]) for r in rows] == [(1, 8)]
     fresh = await store.organisation(STEWARD, "test:fresh")
     assert fresh.description.startswith("writer ")
+
+
+async def test_a_key_broken_after_write_conflicts_is_still_run_again(store: Store) -> None:
+    # writers of services in one new place both conflict on the place's node and race for its new node
+    # of a type: the conflicts before the broken key are no races lost and take none of its attempts
+    attempts: list[int] = []
+
+    async def work(tx: Any) -> int:
+        attempts.append(len(attempts))
+        if len(attempts) <= KEY_ATTEMPTS - 1:
+            raise TransientError("a write conflict")
+        if len(attempts) == KEY_ATTEMPTS:
+            raise ConstraintError("a unique key broken by a writer that committed first")
+        rows = await (await tx.run("RETURN 1 AS one")).data()
+        return int(rows[0]["one"])
+
+    assert await store.graph.write_tx(work) == 1
+    assert len(attempts) == KEY_ATTEMPTS + 1

@@ -111,9 +111,8 @@ class Graph:
 
     async def _attempts(self, work: Callable[[AsyncSession, float | None], Awaitable[T]], mode: str) -> T:
         """Run `work` in a session, again on a transient error, with jittered backoff."""
-        started, delay, attempts = time.monotonic(), _FIRST_DELAY, 0
+        started, delay, broken = time.monotonic(), _FIRST_DELAY, 0  # broken: attempts that broke a unique key
         while True:
-            attempts += 1
             try:
                 async with self.driver.session(database=self.database, default_access_mode=mode) as session:
                     # Neo4j stops the transaction at the request's deadline; ArcadeDB ignores this
@@ -121,7 +120,9 @@ class Graph:
                     left = budget.remaining()
                     return await work(session, None if left is None else max(left, 0.001))
             except (Neo4jError, DriverError) as exc:
-                again = exc.is_retryable() or (isinstance(exc, ConstraintError) and attempts < KEY_ATTEMPTS)
+                # a conflict before a broken key is no race lost: only broken keys count towards the few allowed
+                broken += isinstance(exc, ConstraintError)
+                again = exc.is_retryable() or (isinstance(exc, ConstraintError) and broken < KEY_ATTEMPTS)
                 if not again or time.monotonic() - started > RETRY_SECONDS:
                     raise _translate(exc) from exc
             await asyncio.sleep(random.uniform(delay / 2, delay))
