@@ -26,7 +26,7 @@ SHARED = Path(__file__).resolve().parent / "data"
 WIPE = cypher("tests.wipe", "MATCH (n) WHERE n:Organisation OR n:Service OR n:ImportRun OR n:Indicator "
                                "OR n:FederationRoot OR n:FeedEntry OR n:FeedRecord OR n:FeedHead OR n:Tombstone "
                                "OR n:Peer OR n:PeerFeed OR n:PeerRecord OR n:OrgIdentifier OR n:RestoreRun "
-                               "OR n:SameAsDecision OR n:JoinRequest "
+                               "OR n:SameAsDecision OR n:JoinRequest OR n:Reach "
                                "DETACH DELETE n")
 WIPE_TERMS = cypher("tests.wipe_terms", "MATCH (t:Term) WHERE t.built_in = false DETACH DELETE t")
 

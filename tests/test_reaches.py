@@ -37,6 +37,8 @@ async def _agree(store: Store) -> dict[str, list[str]]:
         out[r["id"]] = sorted(r["reaches"])
     keys = await store.graph.read("MATCH (k:Reach) RETURN k.key AS key, count(*) AS n")
     assert all(k["n"] == 1 for k in keys)  # one node per place and type
+    # and none that no service reaches any more: an old place of a service stays nowhere (`shared_nodes`)
+    assert sorted(k["key"] for k in keys) == sorted({t.rsplit(" ", 1)[0] for twins in out.values() for t in twins})
     return out
 
 
@@ -115,3 +117,18 @@ async def test_a_restore_of_this_version_or_of_one_before_leaves_them_agreeing(s
     await restore(store.graph, store.directory_id, _as_version_15(lines) if old else lines, "backup.jsonl")
     assert await _agree(store) == written
     assert await _answer(store) == before
+
+
+async def test_nodes_no_record_holds_any_more_are_deleted_with_the_last_one(store: Store) -> None:
+    # an identifier or a place's node of a type would otherwise tell a reader of the data folder what
+    # a deleted or changed record once was or where it worked
+    identifiers = "MATCH (i:OrgIdentifier) RETURN i.code AS code ORDER BY code"
+    await load(store, [org("a", **{"#org+code": "XM-DAC:1"}), org("b", **{"#org+code": "XM-DAC:2"})], [
+        service("shelter", "a", "relocation-regional", **{"#country+code+present": "CO-ANT"})])
+    assert [r["code"] for r in await store.graph.read(identifiers)] == ["xm-dac:1", "xm-dac:2"]
+    await load(store, [org("b", **{"#org+code": "XM-DAC:3"})], [])
+    assert [r["code"] for r in await store.graph.read(identifiers)] == ["xm-dac:1", "xm-dac:3"]
+    a = await store.organisation(STEWARD, "test:a")
+    await store.delete(STEWARD, "organisation", "test:a", a.provenance.revision)
+    assert [r["code"] for r in await store.graph.read(identifiers)] == ["xm-dac:3"]
+    assert await store.graph.read("MATCH (k:Reach) RETURN k.key AS key") == []

@@ -63,7 +63,7 @@ from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
 from directory.store.engine.schema import LABEL_GROUPS, VERSION, upgrade_records
 from directory.store.federation import peers
-from directory.store.records import shelters
+from directory.store.records import shared_nodes, shelters
 from directory.store.records.writes import LINK_IDENTIFIED, REACH, identifier_codes
 
 FORMAT = "protection-directory-backup"
@@ -172,10 +172,6 @@ WIPE_ORGANISATIONS = cypher("backup.wipe_organisations", """
 MATCH (n:Organisation) WITH n LIMIT $limit
 DETACH DELETE n
 RETURN count(*) AS n
-""")
-WIPE_IDENTIFIERS = cypher("backup.wipe_identifiers", """
-MATCH (i:OrgIdentifier) WHERE NOT EXISTS { (i)<-[:IDENTIFIED_AS]-() }
-DELETE i
 """)
 WIPE_TERMS = cypher("backup.wipe_terms", "UNWIND $keys AS k MATCH (t:Term {key: k}) DETACH DELETE t")
 
@@ -378,7 +374,7 @@ async def _wipe(graph: Graph, new_terms: list[str]) -> None:
     for query in (WIPE_SERVICES, WIPE_ORGANISATIONS):
         while (await graph.write(query, limit=PAGE))[0]["n"]:
             pass
-    await graph.write(WIPE_IDENTIFIERS)
+    await shared_nodes.sweep(graph)  # the places' nodes of a type and the identifiers the restore made
     if new_terms:
         await graph.write(WIPE_TERMS, keys=new_terms)
 

@@ -19,6 +19,7 @@ from typing import Any
 from directory.domain.errors import Conflict, NotFound
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
+from directory.store.records import shared_nodes
 
 ADD = cypher("peers.add", """
 CREATE (p:Peer {id: $id, url: $url, fingerprint: $fingerprint, root: $root, root_version: $version,
@@ -245,6 +246,7 @@ async def purge(graph: Graph, peer_id: str) -> None:
     for statement in PURGE_PEER:
         while (await graph.write(statement, peer=peer_id))[0]["n"]:
             pass
+    await shared_nodes.sweep(graph)  # its services' places and its organisations' identifiers no other record holds
     await forget_reading(graph, peer_id)
 
 

@@ -10,6 +10,7 @@ from directory.base.clock import now
 from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.store.engine.graph import Graph, Tx
 from directory.store.federation import peers
+from directory.store.records import shared_nodes
 from directory.store.records.writes import write_records
 
 
@@ -39,10 +40,14 @@ async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage, shel
         await graph.run(tx, peers.SET_LINK_PROVENANCE, rows=link_rows)
     if page.purged.get("link"):
         await graph.run(tx, peers.PURGE_LINKS, rows=page.purged["link"], peer=origin)
+    held = await shared_nodes.held_by(graph, tx, services=page.purged.get("service", []),
+                                      organisations=page.purged.get("organisation", []),
+                                      services_of=page.purged.get("organisation", []))
     if page.purged.get("service"):
         await graph.run(tx, peers.PURGE_SERVICES, ids=page.purged["service"], peer=origin)
     if page.purged.get("organisation"):  # its services with it: nothing shows a service without its organisation
         await graph.run(tx, peers.PURGE_SERVICES_OF, ids=page.purged["organisation"], peer=origin)
         await graph.run(tx, peers.PURGE_ORGANISATIONS, ids=page.purged["organisation"], peer=origin)
+    await shared_nodes.drop_unheld(graph, tx, held)
     if page.revisions:
         await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=page.revisions)

@@ -36,7 +36,7 @@ from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph, Tx
-from directory.store.records import shelters
+from directory.store.records import shared_nodes, shelters
 from directory.store.records.writes import service_values, write_records
 
 
@@ -316,6 +316,8 @@ class Editor:
             assert current is not None
             rows = [{"key": f"{kind}/{record_id}", "kind": kind, "id": record_id, "revision": revision + 1}]
             gone: list[dict[str, Any]] = []
+            held = await (shared_nodes.held_by(self.graph, tx, organisations=[record_id], services_of=[record_id])
+                          if kind == "organisation" else shared_nodes.held_by(self.graph, tx, services=[record_id]))
             if kind == "organisation":
                 gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)
                 await self.graph.run(tx, DELETE_ORGANISATION, id=record_id)
@@ -325,6 +327,7 @@ class Editor:
             else:
                 await self.graph.run(tx, DELETE_SERVICE, id=record_id)
                 await self._unlock(tx, current["owner"])
+            await shared_nodes.drop_unheld(self.graph, tx, held)
             await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
             return Saved(record_id, None, _restricted(current["visibility"]),
                          [s["id"] for s in gone if s["visibility"] == "restricted"])

@@ -38,7 +38,7 @@ from directory.domain.model import (
 from directory.domain.taxonomy import BUILT_IN, SENSITIVE_KINDS, SERVICE_TYPE
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
-from directory.store.records import shelters
+from directory.store.records import shared_nodes, shelters
 
 
 def _hash(props: dict[str, Any]) -> str:
@@ -515,17 +515,23 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
         # identifiers as nodes: how the same organisation in several directories is found (docs/federation.md)
         codes = {r["id"]: r["codes"] for r in rows.organisations}
-        await _each_batch(graph, tx, CLEAR_IDENTIFIED, [r["id"] for r in changed if r["revision"] > 1])
+        updated = [r["id"] for r in changed if r["revision"] > 1]
+        held = await shared_nodes.held_by(graph, tx, organisations=updated)
+        await _each_batch(graph, tx, CLEAR_IDENTIFIED, updated)
         await _batched(graph, tx, LINK_IDENTIFIED,
                        [{"id": r["id"], "code": c} for r in changed for c in codes[r["id"]]])
+        await shared_nodes.drop_unheld(graph, tx, held)  # an identifier no organisation holds any more
     if rows.services:
         written = await _batched(graph, tx, UPSERT_SERVICES, rows.services, now=stamp)
         changed_svc = {r["id"]: r["revision"] for r in written}
         counts.services = len(changed_svc)
         counts.restricted += [("service", r["id"]) for r in written if r["restricted"]]
-        await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, [i for i, revision in changed_svc.items() if revision > 1])
+        updated = [i for i, revision in changed_svc.items() if revision > 1]
+        held = await shared_nodes.held_by(graph, tx, services=updated)
+        await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, updated)
         await _batched(graph, tx, LINK_OFFERS, [rows.offers[i] for i in changed_svc])
         await _batched(graph, tx, LINK_COVERAGE, [c for i in changed_svc for c in rows.coverage[i]])
+        await shared_nodes.drop_unheld(graph, tx, held)  # a place's node of a type no service reaches any more
         await _batched(graph, tx, LINK_GROUPS, [g for i in changed_svc for g in rows.groups[i]])
         await _batched(graph, tx, LINK_ORIGINS, [o for i in changed_svc for o in rows.origins[i]])
     for link_type, link_rows in rows.links.items():
