@@ -11,6 +11,7 @@ import pytest
 from directory.base import budget
 from directory.base.audit import read_all
 from directory.base.config import Settings
+from directory.domain.errors import BadArgument
 from directory.domain.viewer import ANONYMOUS, Viewer
 from directory.jobs import gaps, partners, referrals
 from directory.jobs.gaps import GapQuestion, coverage_gaps
@@ -141,6 +142,23 @@ async def test_an_answer_that_fails_after_its_reads_notes_none_of_them(store: St
             monkeypatch.setattr(referrals, "best_chains", over_budget)
             await referral_paths(store, STEWARD_TOKEN, Question("legal-aid", "CO", "test:ingo", k=5, max_hops=2))
     assert not lines(since(settings, before), STEWARD_TOKEN)
+
+
+@pytest.mark.parametrize("job", ["partners", "gaps"])
+async def test_an_error_about_the_asker_or_the_donor_still_notes_that_it_was_read(store: Store, settings: Settings,
+                                                                                   job: str) -> None:
+    await seed(store)
+    # the restricted organisation asks with a radius but publishes no point, or is the donor of a matrix
+    # asked with an unknown indicator: the error is about it, or comes once it was found, so the viewer
+    # learnt of it and the log says so
+    before = len(read_all(settings.data_dir / "audit"))
+    with pytest.raises(BadArgument, match="radiusKm" if job == "partners" else "indicators"):
+        if job == "partners":
+            await find_partners(store, STEWARD_TOKEN, PartnerQuestion(organisation="test:secret", radius_km=100.0))
+        else:
+            await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], donor="test:secret",
+                                                                  indicators=["no-such-indicator"]))
+    assert ("read", "organisation", "test:secret") in lines(since(settings, before), STEWARD_TOKEN)
 
 
 async def test_a_referral_answer_leaves_one_line_per_kind(store: Store, settings: Settings) -> None:

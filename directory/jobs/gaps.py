@@ -96,7 +96,10 @@ class GapQuestion:
 
 
 async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date | None = None) -> GapMatrix:
-    with store.answer(viewer):  # what its reads gave is noted only once the matrix is the viewer's
+    # the donor is read, and noted, before the answer: an error after it tells the viewer it is there
+    if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
+        raise NotFound("organisation", q.donor)
+    with store.answer(viewer):  # what the other reads gave is noted only once the matrix is the viewer's
         return await _matrix(store, viewer, q, on or today())
 
 
@@ -108,9 +111,6 @@ async def _matrix(store: Store, viewer: Viewer, q: GapQuestion, on: date) -> Gap
         vocabulary.require(SERVICE_TYPE, t, "serviceTypes")
     if q.group is not None:
         vocabulary.require(DEFENDER_GROUP, q.group, "group")
-    if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
-        raise NotFound("organisation", q.donor)
-
     indicators = await store.jobs.indicators(viewer, q.indicators)
     if q.indicators:
         missing = sorted(set(q.indicators) - {i.name for i in indicators})

@@ -96,14 +96,16 @@ class _Asker:
 
 
 async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: date | None = None) -> list[Partner]:
-    with store.answer(viewer):  # what its reads gave is noted only once the partners are the viewer's
-        return await _find(store, viewer, q, on or today())
-
-
-async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, on: date) -> list[Partner]:
     if not 1 <= q.first <= MAX_FIRST:
         raise BadArgument("first", f"must be between 1 and {MAX_FIRST}")
+    # the asker is read, and noted, before the answer: an error about it ("records no country") tells the
+    # viewer of it even when no partner is given
     asker = await _asker(store, viewer, q.organisation or viewer.organisation)
+    with store.answer(viewer):  # what the other reads gave is noted only once the partners are the viewer's
+        return await _find(store, viewer, q, asker, on or today())
+
+
+async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, asker: _Asker, on: date) -> list[Partner]:
     if asker.id is None and not q.service_types:
         raise BadArgument("serviceTypes", "is required without an organisation: say which services you look for "
                                           "(or name your organisation)")
