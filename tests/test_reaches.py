@@ -1,7 +1,7 @@
-"""Each AVAILABLE_IN has a twin REACHES to the node of its place and the service's type
-(`writes.REACH`), which partner questions start from: the twins must say what the relationships say
-after every write, after migration 16 makes them for a data folder from before, after a restore of
-this version or one before, and the answers must not change."""
+"""Each AVAILABLE_IN has a twin REACHES to the node of its place and the service's type, and of each
+type it pays for (`writes.REACH`), which partner questions and listings by type start from: the twins
+must say what the relationships say after every write, after migrations 16 and 17 make them for a data
+folder from before, after a restore of this version or one before, and the answers must not change."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from directory.domain.viewer import STEWARD
+from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.jobs.partners import PartnerQuestion, find_partners
-from directory.store import Store
+from directory.store import Filter, Store
 from directory.store.backup import dump, restore
 from directory.store.engine import schema
 from directory.store.engine.schema import SET_VERSION, ensure_schema
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.anyio
 
 BOTH_WAYS = """
 MATCH (s:Service)
-RETURN s.id AS id, s.type AS type,
-       [(s)-[a:AVAILABLE_IN]->(p:Place) | p.code + ' ' + s.type + ' ' + coalesce(a.presence, '-')] AS available_in,
+RETURN s.id AS id, s.type AS type, coalesce(s.purposes, []) AS purposes,
+       [(s)-[a:AVAILABLE_IN]->(p:Place) | [p.code, coalesce(a.presence, '-')]] AS available_in,
        [(s)-[r:REACHES]->(k:Reach) | k.key + ' ' + coalesce(r.presence, '-')] AS reaches
 ORDER BY id
 """
@@ -33,7 +33,9 @@ async def _agree(store: Store) -> dict[str, list[str]]:
     """Every service's twins against its relationships, each once; what they hold, by service."""
     out = {}
     for r in await store.graph.read(BOTH_WAYS):
-        assert sorted(r["reaches"]) == sorted(r["available_in"]), r["id"]
+        types = [r["type"], *(t for t in r["purposes"] if t != r["type"])]
+        assert sorted(r["reaches"]) == sorted(f"{code} {t} {presence}" for code, presence in r["available_in"]
+                                              for t in types), r["id"]
         out[r["id"]] = sorted(r["reaches"])
     keys = await store.graph.read("MATCH (k:Reach) RETURN k.key AS key, count(*) AS n")
     assert all(k["n"] == 1 for k in keys)  # one node per place and type
@@ -48,7 +50,9 @@ async def _seed(store: Store) -> None:
         service("far", "b", "relocation-regional", **{"#country+code+present": "KE|CO-ANT",
                                                       "#country+code+origin": "UG"}),
         service("world", "b", "medical-care", **{"#country+code+present": "", "#country+code+remote": "001"}),
-        service("none", "b", "medical-care", **{"#country+code+present": ""})])
+        service("none", "b", "medical-care", **{"#country+code+present": ""}),
+        service("fund", "b", "emergency-grant", **{"#service+purpose": "legal-aid|medical-care",
+                                                   "#country+code+present": "CO-DC"})])
 
 
 QUESTION = PartnerQuestion(organisation="test:c", service_types=["legal-aid", "relocation-regional",
@@ -63,6 +67,7 @@ async def test_the_twins_say_what_the_relationships_say_after_each_write(store: 
     await _seed(store)
     assert await _agree(store) == {
         "test:far": ["CO-ANT relocation-regional present", "KE relocation-regional present"],
+        "test:fund": ["CO-DC emergency-grant present", "CO-DC legal-aid present", "CO-DC medical-care present"],
         "test:near": ["419 legal-aid remote", "CO legal-aid present"], "test:none": [],
         "test:world": ["001 medical-care remote"]}
     assert {p[0] for p in await _answer(store)} == {"test:a", "test:b"}
@@ -98,6 +103,51 @@ async def test_a_data_folder_from_version_15_gets_them_and_the_same_partners(sto
     written["test:near"] = ["419 legal-aid -", "CO legal-aid present"]
     assert await _agree(store) == written
     assert await _answer(store) == before
+
+
+async def test_a_data_folder_from_version_16_gets_the_twins_of_the_types_a_grant_pays_for(store: Store) -> None:
+    await _seed(store)
+    written = await _agree(store)
+    # as version 16 wrote them: a twin for the service's own type only
+    await store.graph.write("MATCH (s:Service)-[r:REACHES]->(k:Reach) WHERE NOT k.key ENDS WITH ' ' + s.type "
+                            "DELETE r")
+    await store.graph.write("MATCH (k:Reach) WHERE NOT EXISTS { (k)<-[:REACHES]-() } DELETE k")
+    assert await _listed(store, country="CO", service_type="legal-aid") == (["test:a"], ["test:near"])  # no grant
+    await store.graph.write(SET_VERSION, version=16)
+    assert await ensure_schema(store.graph, store.embedded) == 16
+    assert await _agree(store) == written
+    assert await _listed(store, country="CO", service_type="legal-aid") == (
+        ["test:a", "test:b"], ["test:fund", "test:near"])
+
+
+async def _listed(store: Store, **where: str) -> tuple[list[str], list[str]]:
+    """The organisations and the services a listing by these filters gives the public."""
+    organisations = await store.list_organisations(ANONYMOUS, Filter(**where), first=50)  # type: ignore[arg-type]
+    services = await store.list_services(ANONYMOUS, Filter(**where), first=50)  # type: ignore[arg-type]
+    return sorted(o.id for o in organisations.items), sorted(s.id for s in services.items)
+
+
+async def test_a_listing_by_type_and_place_finds_through_the_twins_what_the_places_hold(store: Store) -> None:
+    await _seed(store)
+    # in the country itself, in a subdivision, through an area, paying for the type, taking defenders from
+    # the place: each way a service counts for a place and a type
+    assert await _listed(store, country="CO", service_type="legal-aid") == (
+        ["test:a", "test:b"], ["test:fund", "test:near"])
+    assert await _listed(store, country="CO", service_type="medical-care") == (
+        ["test:b"], ["test:fund", "test:world"])
+    assert await _listed(store, country="CO", service_type="relocation-regional") == (["test:b"], ["test:far"])
+    assert await _listed(store, subdivision="CO-ANT", service_type="relocation-regional") == (
+        ["test:b"], ["test:far"])
+    assert await _listed(store, country="UG", service_type="relocation-regional") == (["test:b"], ["test:far"])
+    assert await _listed(store, country="MX", service_type="legal-aid") == (["test:a"], ["test:near"])
+    assert await _listed(store, region="419", service_type="legal-aid") == (
+        ["test:a", "test:b"], ["test:fund", "test:near"])
+    assert await _listed(store, country="KE", service_type="legal-aid") == ([], [])
+    # a grant no longer paying for legal aid is no longer found for it, and its node's twin is gone
+    await load(store, [], [service("fund", "b", "emergency-grant", **{"#service+purpose": "medical-care",
+                                                                      "#country+code+present": "CO-DC"})], [])
+    assert await _listed(store, country="CO", service_type="legal-aid") == (["test:a"], ["test:near"])
+    assert (await _agree(store))["test:fund"] == ["CO-DC emergency-grant present", "CO-DC medical-care present"]
 
 
 def _as_version_15(lines: list[str]) -> list[str]:

@@ -123,8 +123,7 @@ UNWIND $rows AS r
 MATCH (s:Service {id: r.from})
 MATCH (p:Place {code: r.to})
 CREATE (s)-[a:AVAILABLE_IN]->(p)
-SET a = r.props
-WITH s, p, a""" + REACH)
+SET a = r.props""" + REACH)
 RESTORE_TAKES_FROM = cypher("backup.restore_takes_from", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.from})

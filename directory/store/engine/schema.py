@@ -111,14 +111,27 @@ MATCH (s:Service {id: sid})
 OPTIONAL MATCH (s)-[old:REACHES]->()
 DELETE old
 WITH DISTINCT s
-MATCH (s)-[a:AVAILABLE_IN]->(p:Place)
-WITH s, p, a""" + REACH)
+MATCH (s)-[a:AVAILABLE_IN]->(p:Place)""" + REACH)
+PAYING_PAGE = cypher("schema.paying_page", """
+MATCH (s:Service) WHERE size(coalesce(s.purposes, [])) > 0 AND ($after IS NULL OR s.id > $after)
+RETURN s.id AS id ORDER BY id LIMIT $page
+""")
 
 
 async def _reaches(graph: Graph, embedded: EmbeddedStore | None) -> None:
     """Each service's REACHES twins of its AVAILABLE_IN relationships (version 16, `writes.REACH`)."""
+    await _twins(graph, SERVICE_PAGE)
+
+
+async def _paying_reaches(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """The twins again for the services paying for other types, which now reach those types' nodes too
+    (version 17); no other service's twins change."""
+    await _twins(graph, PAYING_PAGE)
+
+
+async def _twins(graph: Graph, page: str) -> None:
     after = None
-    while ids := [r["id"] for r in await graph.read(SERVICE_PAGE, after=after, page=REACHES_PAGE)]:
+    while ids := [r["id"] for r in await graph.read(page, after=after, page=REACHES_PAGE)]:
         await graph.write(SET_REACHES, ids=ids)
         after = ids[-1]
 
@@ -345,13 +358,17 @@ MIGRATIONS: list[list[Step]] = [
         cypher("schema.reach_key", "CREATE CONSTRAINT reach_key IF NOT EXISTS FOR (n:Reach) REQUIRE n.key IS UNIQUE"),
         _reaches,
     ],
+    [  # 17: a grant's service reaches the nodes of the types it pays for too, so a listing by type starts there
+        _paying_reaches,
+    ],
 ]
 
 VERSION = len(MIGRATIONS)
 
 # Steps that derive properties of records from their content (not indexes, not reference data).
 # Each derives with today's code, so one that several versions name runs once in an upgrade.
-_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words, _place_codes, _reaches)
+_RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words, _place_codes, _reaches,
+                 _paying_reaches)
 
 
 async def upgrade_records(graph: Graph, since: int) -> None:

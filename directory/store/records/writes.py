@@ -122,10 +122,14 @@ MATCH (o:Organisation {id: r.organisation})
 MATCH (s:Service {id: r.id})
 CREATE (o)-[:OFFERS]->(s)
 """)
-# Each AVAILABLE_IN has a twin REACHES to the place's node for the service's type (`REACH`): a question
-# about some types in a place (partners) starts from those, not from every service the place holds.
+# Each AVAILABLE_IN has a twin REACHES to the place's node for the service's type, and one to its node
+# for each other type the service pays for (a grant's purposes, `cypher.type_offered`): a question about
+# some types in a place (partners, a listing by type) starts from those, not from every service the place
+# holds. Partners asks for the services *of* a type and checks `s.type` again.
 REACH = """
-MERGE (k:Reach {key: p.code + ' ' + s.type})
+WITH s, p, a
+UNWIND [s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type] AS type
+MERGE (k:Reach {key: p.code + ' ' + type})
 CREATE (s)-[:REACHES {presence: a.presence}]->(k)
 """
 LINK_COVERAGE = cypher("writes.link_coverage", """
