@@ -374,8 +374,8 @@ def _services_at(wanted: frozenset[str]) -> str:
     """The services `s` available at the place `p` or taking defenders from it. With a service type
     asked, those available there come from the place's node of that type (`writes.REACH`, which a grant
     paying for the type reaches too): a country's place holds the services of every type (at 100k,
-    Colombia's places about 100,000), its node of one type only those (a listing by country and type:
-    500 ms from the places, 90-130 ms from the nodes)."""
+    Colombia's places about 100,000), its node of one type only those (Colombia and legal aid: 848 ms
+    from the places, 190 from the nodes; docs/store.md has the cost at 10k)."""
     if "service_type" not in wanted:
         return "MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)"
     return """CALL (p) {

@@ -128,8 +128,8 @@ CREATE (o)-[:OFFERS]->(s)
 # holds. Partners asks for the services *of* a type and checks `s.type` again.
 REACH = """
 WITH s, p, a
-UNWIND [s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type] AS type
-MERGE (k:Reach {key: p.code + ' ' + type})
+UNWIND [s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type] AS reached
+MERGE (k:Reach {key: p.code + ' ' + reached})
 CREATE (s)-[:REACHES {presence: a.presence}]->(k)
 """
 LINK_COVERAGE = cypher("writes.link_coverage", """
