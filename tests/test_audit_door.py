@@ -158,7 +158,9 @@ async def test_an_error_about_the_asker_or_the_donor_still_notes_that_it_was_rea
         else:
             await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], donor="test:secret",
                                                                   indicators=["no-such-indicator"]))
-    assert ("read", "organisation", "test:secret") in lines(since(settings, before), STEWARD_TOKEN)
+    noted = lines(since(settings, before), STEWARD_TOKEN)
+    assert ("read", "organisation", "test:secret") in noted
+    assert ("read", "service", "test:secret-s") not in noted  # its services told nothing: no answer was given
 
 
 async def test_a_referral_answer_leaves_one_line_per_kind(store: Store, settings: Settings) -> None:

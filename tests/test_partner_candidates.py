@@ -42,7 +42,8 @@ def networks(organisations: list[Organisation], rng: random.Random) -> list[Link
 async def the_long_way(store: Store, viewer: Viewer, q: PartnerQuestion) -> tuple[list[Partner], int]:
     """`find_partners` by country without its shortcuts: every candidate, its networks, its score; and
     how many candidates fit."""
-    asker = await partners._asker(store, viewer, q.organisation or viewer.organisation)
+    asker = await partners._asker(store, viewer,
+                                  await partners._asking(store, viewer, q.organisation or viewer.organisation))
     wanted = sorted(q.service_types or [])
     where = places.one_place(q.country or asker.country or "", "country")
     candidates = await store.jobs.partners_reaching(viewer, asker.id or "", wanted, where)  # nothing left out

@@ -45,6 +45,7 @@ from typing import NamedTuple
 from directory.base import budget
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
+from directory.domain.model import Organisation
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.validation import require_language
 from directory.domain.viewer import Viewer
@@ -98,11 +99,11 @@ class _Asker:
 async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: date | None = None) -> list[Partner]:
     if not 1 <= q.first <= MAX_FIRST:
         raise BadArgument("first", f"must be between 1 and {MAX_FIRST}")
-    # the asker is read, and noted, before the answer: an error about it ("records no country") tells the
-    # viewer of it even when no partner is given
-    asker = await _asker(store, viewer, q.organisation or viewer.organisation)
+    # the asking organisation is read, and noted, before the answer: an error about it ("records no
+    # country") tells the viewer of it even when no partner is given; its services are read inside
+    source = await _asking(store, viewer, q.organisation or viewer.organisation)
     with store.answer(viewer):  # what the other reads gave is noted only once the partners are the viewer's
-        return await _find(store, viewer, q, asker, on or today())
+        return await _find(store, viewer, q, await _asker(store, viewer, source), on or today())
 
 
 async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, asker: _Asker, on: date) -> list[Partner]:
@@ -177,16 +178,22 @@ def _first(contenders: list[tuple[Candidate, _Assessed]], assessed: Assess, thei
     return out[:first]
 
 
-async def _asker(store: Store, viewer: Viewer, organisation: str | None) -> _Asker:
-    """The organisation asking, its services and place as the viewer sees them; nobody when none is named."""
+async def _asking(store: Store, viewer: Viewer, organisation: str | None) -> Organisation | None:
+    """The organisation asking as the viewer sees it; None when none is named."""
     if not organisation:
-        return _Asker()
+        return None
     found = await store.organisations_by_id(viewer, [organisation])
     if organisation not in found:
         raise NotFound("organisation", organisation)
-    source = found[organisation]
-    own = (await store.services_of(viewer, [organisation]))[organisation]
-    return _Asker(organisation, source.location.country if source.location else None,
+    return found[organisation]
+
+
+async def _asker(store: Store, viewer: Viewer, source: Organisation | None) -> _Asker:
+    """Who asks, with its services as the viewer sees them; nobody when no organisation asks."""
+    if source is None:
+        return _Asker()
+    own = (await store.services_of(viewer, [source.id]))[source.id]
+    return _Asker(source.id, source.location.country if source.location else None,
                   (source.location.latitude, source.location.longitude) if source.location else (None, None),
                   frozenset(s.type for s in own if s.status == "active"),
                   frozenset(g for s in own for g in s.groups),

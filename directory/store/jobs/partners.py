@@ -52,7 +52,8 @@ WITH collect([o.id, o.visibility, coalesce(o.languages, []), o.pub_latitude, o.p
 RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumerate(_COLUMNS)) + """
 """
 # From the place nodes of the types asked (`writes.REACH`: one per place covering the one asked and
-# service type) to their services, and only then to their organisations. From the places themselves,
+# service type) to their services, and only then to their organisations. A grant reaches the nodes of
+# the types it pays for too: a partner offers a type, so `_SERVICE` asks `s.type` again. From the places themselves,
 # ArcadeDB went through every service available there, of any type (at 100k, 80,000 in Colombia to find
 # 1,700 of one type); matched together with the organisations, it loaded the organisation of each.
 IN_PLACE = cypher("partners.in_place", f"""

@@ -5,7 +5,7 @@ organisations of several directories may hold (`OrgIdentifier`, `writes.LINK_IDE
 first record needing one makes it; nothing made it go with the last. A relocation service's old
 place, or a deleted organisation's registration number, then stayed in the data folder after every
 record naming it had gone. So whatever detaches records from such nodes (a write changing a
-service's coverage or type or an organisation's identifiers, a deletion, a peer's tombstone, a
+service's coverage, type or purposes, or an organisation's identifiers, a deletion, a peer's tombstone, a
 peer's removal, a restore undone) notes first which nodes those records hold (`held_by`) and, in
 the same transaction, drops the ones no record holds any more (`drop_unheld`); a bulk deletion
 sweeps them all (`sweep`).
