@@ -1,7 +1,9 @@
 """Each AVAILABLE_IN has a twin REACHES to the node of its place and the service's type, and of each
-type it pays for (`writes.REACH`), which partner questions and listings by type start from: the twins
-must say what the relationships say after every write, after migrations 16 and 17 make them for a data
-folder from before, after a restore of this version or one before, and the answers must not change."""
+type it pays for (`writes.REACH`), and in a subdivision one to its country's node of those types for
+what lies inside it, as has each TAKES_FROM a subdivision (`writes.ORIGIN_REACH`). Partner questions
+and listings by type start from them: the twins must say what the relationships say after every
+write, after migrations 16 to 18 make them for a data folder from before, after a restore of this
+version or one before, and the answers must not change."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ pytestmark = pytest.mark.anyio
 BOTH_WAYS = """
 MATCH (s:Service)
 RETURN s.id AS id, s.type AS type, coalesce(s.purposes, []) AS purposes,
-       [(s)-[a:AVAILABLE_IN]->(p:Place) | [p.code, coalesce(a.presence, '-')]] AS available_in,
+       [(s)-[a:AVAILABLE_IN]->(p:Place) | [p.code, coalesce(a.presence, '-'), p.kind, p.country]] AS available_in,
+       [(s)-[:TAKES_FROM]->(p:Place) | [p.kind, p.country]] AS takes_from,
        [(s)-[r:REACHES]->(k:Reach) | k.key + ' ' + coalesce(r.presence, '-')] AS reaches
 ORDER BY id
 """
@@ -34,8 +37,11 @@ async def _agree(store: Store) -> dict[str, list[str]]:
     out = {}
     for r in await store.graph.read(BOTH_WAYS):
         types = [r["type"], *(t for t in r["purposes"] if t != r["type"])]
-        assert sorted(r["reaches"]) == sorted(f"{code} {t} {presence}" for code, presence in r["available_in"]
-                                              for t in types), r["id"]
+        twins = [f"{code} {t} {presence}" for code, presence, _, _ in r["available_in"] for t in types]
+        twins += [f"in:{country} {t} {presence}" for _, presence, kind, country in r["available_in"]
+                  if kind == "subdivision" for t in types]
+        twins += [f"from:{country} {t} -" for kind, country in r["takes_from"] if kind == "subdivision" for t in types]
+        assert sorted(r["reaches"]) == sorted(twins), r["id"]
         out[r["id"]] = sorted(r["reaches"])
     keys = await store.graph.read("MATCH (k:Reach) RETURN k.key AS key, count(*) AS n")
     assert all(k["n"] == 1 for k in keys)  # one node per place and type
@@ -48,7 +54,7 @@ async def _seed(store: Store) -> None:
     await load(store, [org("a"), org("b", **{"#country+code": "KE"}), org("c", **{"#country+code": "CO"})], [
         service("near", "a", **{"#country+code+present": "CO", "#country+code+remote": "419"}),
         service("far", "b", "relocation-regional", **{"#country+code+present": "KE|CO-ANT",
-                                                      "#country+code+origin": "UG"}),
+                                                      "#country+code+origin": "UG|UG-101"}),
         service("world", "b", "medical-care", **{"#country+code+present": "", "#country+code+remote": "001"}),
         service("none", "b", "medical-care", **{"#country+code+present": ""}),
         service("fund", "b", "emergency-grant", **{"#service+purpose": "legal-aid|medical-care",
@@ -66,8 +72,10 @@ async def _answer(store: Store) -> list[tuple[str, float, list[str]]]:
 async def test_the_twins_say_what_the_relationships_say_after_each_write(store: Store) -> None:
     await _seed(store)
     assert await _agree(store) == {
-        "test:far": ["CO-ANT relocation-regional present", "KE relocation-regional present"],
-        "test:fund": ["CO-DC emergency-grant present", "CO-DC legal-aid present", "CO-DC medical-care present"],
+        "test:far": ["CO-ANT relocation-regional present", "KE relocation-regional present",
+                     "from:UG relocation-regional -", "in:CO relocation-regional present"],
+        "test:fund": ["CO-DC emergency-grant present", "CO-DC legal-aid present", "CO-DC medical-care present",
+                      "in:CO emergency-grant present", "in:CO legal-aid present", "in:CO medical-care present"],
         "test:near": ["419 legal-aid remote", "CO legal-aid present"], "test:none": [],
         "test:world": ["001 medical-care remote"]}
     assert {p[0] for p in await _answer(store)} == {"test:a", "test:b"}
@@ -81,7 +89,8 @@ async def test_the_twins_say_what_the_relationships_say_after_each_write(store: 
     world = (await store.services_by_id(STEWARD, ["test:world"]))["test:world"]
     await store.delete(STEWARD, "service", "test:world", world.provenance.revision)
     found = await _agree(store)
-    assert found["test:far"] == ["CO-ANT relocation-in-country present", "KE relocation-in-country present"]
+    assert found["test:far"] == ["CO-ANT relocation-in-country present", "KE relocation-in-country present",
+                                 "in:CO relocation-in-country present"]  # UG-101 no longer among its origins
     assert found["test:near"] == ["MX legal-aid present"]
     assert found["test:none"] == ["CO medical-care present"] and "test:world" not in found
     # the partners asked in Colombia: b for its medical care there and its relocation in a subdivision,
@@ -120,6 +129,20 @@ async def test_a_data_folder_from_version_16_gets_the_twins_of_the_types_a_grant
         ["test:a", "test:b"], ["test:fund", "test:near"])
 
 
+async def test_a_data_folder_from_version_17_gets_the_twins_of_what_lies_inside_each_country(store: Store) -> None:
+    await _seed(store)
+    written = await _agree(store)
+    # as version 17 wrote them: no node of what lies inside a country
+    await store.graph.write("MATCH (k:Reach) WHERE k.key STARTS WITH 'in:' OR k.key STARTS WITH 'from:' "
+                            "DETACH DELETE k")
+    assert await _listed(store, country="CO", service_type="legal-aid") == (["test:a"], ["test:near"])  # not CO-DC
+    await store.graph.write(SET_VERSION, version=17)
+    assert await ensure_schema(store.graph, store.embedded) == 17
+    assert await _agree(store) == written
+    assert await _listed(store, country="CO", service_type="legal-aid") == (
+        ["test:a", "test:b"], ["test:fund", "test:near"])
+
+
 async def _listed(store: Store, **where: str) -> tuple[list[str], list[str]]:
     """The organisations and the services a listing by these filters gives the public."""
     organisations = await store.list_organisations(ANONYMOUS, Filter(**where), first=50)  # type: ignore[arg-type]
@@ -143,11 +166,24 @@ async def test_a_listing_by_type_and_place_finds_through_the_twins_what_the_plac
     assert await _listed(store, region="419", service_type="legal-aid") == (
         ["test:a", "test:b"], ["test:fund", "test:near"])
     assert await _listed(store, country="KE", service_type="legal-aid") == ([], [])
+    # a subdivision asked finds what covers it, never what lies in another subdivision of its country
+    assert await _listed(store, subdivision="CO-ANT", service_type="legal-aid") == (["test:a"], ["test:near"])
+    assert await _listed(store, subdivision="CO-DC", service_type="legal-aid") == (
+        ["test:a", "test:b"], ["test:fund", "test:near"])
+    # taking defenders only from a subdivision: found for it, its country and its region, not its neighbour
+    await load(store, [], [service("exile", "c", "relocation-abroad", **{"#country+code+present": "FR",
+                                                                         "#country+code+origin": "UG-102"})], [])
+    for where in ({"country": "UG"}, {"subdivision": "UG-102"}, {"region": "202"}):
+        assert await _listed(store, service_type="relocation-abroad", **where) == (["test:c"], ["test:exile"]), where
+    assert await _listed(store, subdivision="UG-101", service_type="relocation-abroad") == ([], [])
+    assert await _listed(store, country="KE", service_type="relocation-abroad") == ([], [])
     # a grant no longer paying for legal aid is no longer found for it, and its node's twin is gone
     await load(store, [], [service("fund", "b", "emergency-grant", **{"#service+purpose": "medical-care",
                                                                       "#country+code+present": "CO-DC"})], [])
     assert await _listed(store, country="CO", service_type="legal-aid") == (["test:a"], ["test:near"])
-    assert (await _agree(store))["test:fund"] == ["CO-DC emergency-grant present", "CO-DC medical-care present"]
+    assert await _listed(store, region="419", service_type="legal-aid") == (["test:a"], ["test:near"])
+    assert (await _agree(store))["test:fund"] == ["CO-DC emergency-grant present", "CO-DC medical-care present",
+                                                  "in:CO emergency-grant present", "in:CO medical-care present"]
 
 
 def _as_version_15(lines: list[str]) -> list[str]:

@@ -64,7 +64,7 @@ from directory.store.engine.graph import Graph, Tx
 from directory.store.engine.schema import LABEL_GROUPS, VERSION, upgrade_records
 from directory.store.federation import peers
 from directory.store.records import shared_nodes, shelters
-from directory.store.records.writes import LINK_IDENTIFIED, REACH, identifier_codes
+from directory.store.records.writes import LINK_IDENTIFIED, ORIGIN_REACH, REACH, identifier_codes
 
 FORMAT = "protection-directory-backup"
 PAGE = 5000  # records read per statement by dump
@@ -128,8 +128,7 @@ RESTORE_TAKES_FROM = cypher("backup.restore_takes_from", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.from})
 MATCH (p:Place {code: r.to})
-CREATE (s)-[:TAKES_FROM]->(p)
-""")
+CREATE (s)-[:TAKES_FROM]->(p)""" + ORIGIN_REACH)
 RESTORE_SERVES = cypher("backup.restore_serves", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.from})

@@ -23,6 +23,7 @@ from directory.store.records.writes import (
     CLEAR_IDENTIFIED,
     LINK_IDENTIFIED,
     ORGANISATION_CONTENT,
+    ORIGIN_REACH,
     REACH,
     SERVICE_CONTENT,
     batches,
@@ -98,8 +99,9 @@ RETURN count(s) AS n
 
 COUNT_SERVICES = cypher("schema.count_services", "MATCH (s:Service) RETURN count(s) AS n")
 
-# what `writes.LINK_COVERAGE` writes beside each AVAILABLE_IN, again from the relationships, a page of
-# services at a time: a page's old twins are taken away first, so a page run twice holds them once
+# what `writes.LINK_COVERAGE` and `writes.LINK_ORIGINS` write beside each AVAILABLE_IN and TAKES_FROM, again
+# from the relationships, a page of services at a time: a page's old twins are taken away first, so a
+# page run twice holds them once
 REACHES_PAGE = 5000
 SERVICE_PAGE = cypher("schema.service_page", """
 MATCH (s:Service) WHERE $after IS NULL OR s.id > $after
@@ -112,8 +114,19 @@ OPTIONAL MATCH (s)-[old:REACHES]->()
 DELETE old
 WITH DISTINCT s
 MATCH (s)-[a:AVAILABLE_IN]->(p:Place)""" + REACH)
+SET_ORIGIN_REACHES = cypher("schema.set_origin_reaches", """
+UNWIND $ids AS sid
+MATCH (s:Service {id: sid})-[:TAKES_FROM]->(p:Place)""" + ORIGIN_REACH)
 PAYING_PAGE = cypher("schema.paying_page", """
 MATCH (s:Service) WHERE size(coalesce(s.purposes, [])) > 0 AND ($after IS NULL OR s.id > $after)
+RETURN s.id AS id ORDER BY id LIMIT $page
+""")
+
+# the services with a place in a subdivision (a subdivision's code holds a hyphen, as do a few named
+# regions': those services are remade alike), whose twins reach their country's nodes since version 18
+WITHIN_PAGE = cypher("schema.within_page", """
+MATCH (s:Service) WHERE (s.coverage_codes CONTAINS '-' OR s.origin_codes CONTAINS '-')
+  AND ($after IS NULL OR s.id > $after)
 RETURN s.id AS id ORDER BY id LIMIT $page
 """)
 
@@ -129,10 +142,17 @@ async def _paying_reaches(graph: Graph, embedded: EmbeddedStore | None) -> None:
     await _twins(graph, PAYING_PAGE)
 
 
+async def _within_reaches(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """The twins again for the services available in a subdivision or taking defenders from one, which
+    now reach their country's nodes of what lies inside it too (version 18); no other service's change."""
+    await _twins(graph, WITHIN_PAGE)
+
+
 async def _twins(graph: Graph, page: str) -> None:
     after = None
     while ids := [r["id"] for r in await graph.read(page, after=after, page=REACHES_PAGE)]:
-        await graph.write(SET_REACHES, ids=ids)
+        await graph.write(SET_REACHES, ids=ids)  # takes every old twin away, then makes those of AVAILABLE_IN
+        await graph.write(SET_ORIGIN_REACHES, ids=ids)
         after = ids[-1]
 
 
@@ -361,6 +381,9 @@ MIGRATIONS: list[list[Step]] = [
     [  # 17: a grant's service reaches the nodes of the types it pays for too, so a listing by type starts there
         _paying_reaches,
     ],
+    [  # 18: a service in a subdivision reaches its country's node of the type for what lies inside it too
+        _within_reaches,
+    ],
 ]
 
 VERSION = len(MIGRATIONS)
@@ -368,7 +391,7 @@ VERSION = len(MIGRATIONS)
 # Steps that derive properties of records from their content (not indexes, not reference data).
 # Each derives with today's code, so one that several versions name runs once in an upgrade.
 _RECORD_STEPS = (_derive_fields, _identifier_nodes, _views, _status_words, _search_words, _place_codes, _reaches,
-                 _paying_reaches)
+                 _paying_reaches, _within_reaches)
 
 
 async def upgrade_records(graph: Graph, since: int) -> None:

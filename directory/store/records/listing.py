@@ -113,18 +113,22 @@ class Filter:
 def _anchor(country: str | None, subdivision: str | None, region_areas: list[str],
             region_countries: list[str]) -> dict[str, list[str]]:
     """Places whose services may match, and countries whose organisations may: a superset, checked
-    again by the full condition. The most specific place condition given is enough."""
+    again by the full condition. The most specific place condition given is enough. `reach_places`:
+    the same less the subdivisions of a country or region asked, whose services of a type a listing
+    finds from their country's node of what lies inside it (`_services_at`)."""
     if subdivision:
-        return {"anchor_places": places.enclosing(subdivision), "anchor_countries": [subdivision.split("-")[0]]}
+        enclosing = places.enclosing(subdivision)
+        return {"anchor_places": enclosing, "reach_places": enclosing, "anchor_countries": [subdivision.split("-")[0]]}
     if country:
         inside = [s.code for s in places.subdivisions_of(country)]
-        return {"anchor_places": places.enclosing(country) + inside, "anchor_countries": [country]}
+        return {"anchor_places": places.enclosing(country) + inside, "reach_places": places.enclosing(country),
+                "anchor_countries": [country]}
     if region_areas:
         inside = [s.code for c in region_countries for s in places.subdivisions_of(c)]
-        enclosing = places.enclosing(region_areas[0])
-        return {"anchor_places": sorted(set(region_areas + enclosing + region_countries + inside)),
+        around = sorted(set(region_areas + places.enclosing(region_areas[0]) + region_countries))
+        return {"anchor_places": sorted(set(around + inside)), "reach_places": around,
                 "anchor_countries": region_countries}
-    return {"anchor_places": [], "anchor_countries": []}
+    return {"anchor_places": [], "reach_places": [], "anchor_countries": []}
 
 
 def _code(argument: str, value: str | None, lookup: Callable[[str], str | None], standard: str) -> str | None:
@@ -345,9 +349,7 @@ def _organisation_source(source: str, wanted: frozenset[str]) -> str:
     if source == "near":
         return _NEAR_SOURCE
     if source == "service":
-        return f"""MATCH (p:Place) WHERE p.code IN $anchor_places
-  AND {_all([_AT_PLACE[f] for f in PLACES if f in wanted])}
-{_services_at(wanted)}
+        return f"""{_services_at(wanted)}
 WITH s WHERE {_all(_service_conditions(wanted, placed=False))}
 MATCH (s)<-[:OFFERS]-(n:Organisation)
 WITH DISTINCT n
@@ -371,20 +373,34 @@ WITH n, null AS distance"""
 
 
 def _services_at(wanted: frozenset[str]) -> str:
-    """The services `s` available at the place `p` or taking defenders from it. With a service type
-    asked, those available there come from the place's node of that type (`writes.REACH`, which a grant
-    paying for the type reaches too): a country's place holds the services of every type (at 100k,
-    Colombia's places about 100,000), its node of one type only those (Colombia and legal aid: 848 ms
-    from the places, 190 from the nodes; docs/store.md has the cost at 10k)."""
+    """The services `s` available at a place asked or taking defenders from one (a superset when no
+    service type is asked). With a service type asked, those available there come from the place's
+    node of that type (`writes.REACH`, which a grant paying for the type reaches too): a country's
+    place holds the services of every type (at 100k, Colombia's places about 100,000), its node of
+    one type only those (Colombia and legal aid: 848 ms from the places, 190 from the nodes). For a
+    country or region, those in its subdivisions come from each country's nodes of what lies inside it
+    (`in:` and `from:`), not from each subdivision's (docs/store.md has the cost)."""
+    at = _all([_AT_PLACE[f] for f in PLACES if f in wanted])
     if "service_type" not in wanted:
-        return "MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)"
-    return """CALL (p) {
-  MATCH (:Reach {key: p.code + ' ' + $service_type})<-[:REACHES]-(s:Service)
+        return f"""MATCH (p:Place) WHERE p.code IN $anchor_places
+  AND {at}
+MATCH (p)<-[:AVAILABLE_IN|TAKES_FROM]-(s:Service)"""
+    inside = "" if "subdivision" in wanted else """
+  UNION
+  MATCH (:Reach {key: 'in:' + p.code + ' ' + $service_type})<-[:REACHES]-(s:Service)
+  RETURN s
+  UNION
+  MATCH (:Reach {key: 'from:' + p.code + ' ' + $service_type})<-[:REACHES]-(s:Service)
+  RETURN s"""
+    return f"""MATCH (p:Place) WHERE p.code IN $reach_places
+  AND {at}
+CALL (p) {{
+  MATCH (:Reach {{key: p.code + ' ' + $service_type}})<-[:REACHES]-(s:Service)
   RETURN s
   UNION
   MATCH (p)<-[:TAKES_FROM]-(s:Service)
-  RETURN s
-}"""
+  RETURN s{inside}
+}}"""
 
 
 def _service_source(source: str, wanted: frozenset[str]) -> str:
@@ -393,8 +409,7 @@ def _service_source(source: str, wanted: frozenset[str]) -> str:
     if source == "organisation":
         return "MATCH (n:Organisation {id: $organisation})-[:OFFERS]->(s:Service) WITH n, s, null AS distance"
     if source == "place":
-        return f"""MATCH (p:Place) WHERE p.code IN $anchor_places
-{_services_at(wanted)}
+        return f"""{_services_at(wanted)}
 WITH DISTINCT s
 MATCH (s)<-[:OFFERS]-(n:Organisation)
 WITH n, s, null AS distance"""

@@ -125,12 +125,25 @@ CREATE (o)-[:OFFERS]->(s)
 # Each AVAILABLE_IN has a twin REACHES to the place's node for the service's type, and one to its node
 # for each other type the service pays for (a grant's purposes, `cypher.type_offered`): a question about
 # some types in a place (partners, a listing by type) starts from those, not from every service the place
-# holds. Partners asks for the services *of* a type and checks `s.type` again.
+# holds. Partners asks for the services *of* a type and checks `s.type` again. In a subdivision, each
+# also has a twin to its country's node of the type for what lies inside it (`in:UG legal-aid`), so a
+# listing by country or region looks up each country once, not each of its subdivisions (Uganda has 139).
 REACH = """
 WITH s, p, a
 UNWIND [s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type] AS reached
 MERGE (k:Reach {key: p.code + ' ' + reached})
 CREATE (s)-[:REACHES {presence: a.presence}]->(k)
+WITH s, p, a, reached WHERE p.kind = 'subdivision'
+MERGE (w:Reach {key: 'in:' + p.country + ' ' + reached})
+CREATE (s)-[:REACHES {presence: a.presence}]->(w)
+"""
+# Each TAKES_FROM a subdivision has a twin to its country's node of the services taking defenders from
+# inside it, for the same listings; partner questions and the gap matrix read no origin twin.
+ORIGIN_REACH = """
+WITH s, p WHERE p.kind = 'subdivision'
+UNWIND [s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type] AS reached
+MERGE (w:Reach {key: 'from:' + p.country + ' ' + reached})
+CREATE (s)-[:REACHES]->(w)
 """
 LINK_COVERAGE = cypher("writes.link_coverage", """
 UNWIND $rows AS r
@@ -142,8 +155,7 @@ LINK_ORIGINS = cypher("writes.link_origins", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.service})
 MATCH (p:Place {code: r.place})
-CREATE (s)-[:TAKES_FROM]->(p)
-""")
+CREATE (s)-[:TAKES_FROM]->(p)""" + ORIGIN_REACH)
 LINK_GROUPS = cypher("writes.link_groups", """
 UNWIND $rows AS r
 MATCH (s:Service {id: r.service})
