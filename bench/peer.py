@@ -12,8 +12,10 @@ Four questions, each asked of the three in its own words (PROJECT, PEER, BARE):
 Before anything is timed, the three must give the same canonical answer for each of the first
 PEER_CHECK distinct inputs per question; the first difference stops the run.
 Then per question: PEER_WARMUP rounds, PEER_SEQUENTIAL requests per target interleaved request by
-request (the order rotating), and 8 clients for PEER_SECONDS per target, with the CPU time the app,
-the peer, the store and this process (the bare driver, and every HTTP client) used per request.
+request (the order rotating), and 8 clients for PEER_SECONDS per target in PEER_ROUNDS windows taking
+turns (the order rotating), with the CPU time the app, the peer, the store and this process (the bare
+driver, and every HTTP client) used per request. Taking turns: on a shared machine whose speed drifts
+over minutes, three 15-s windows one after the other gave the same code's ratios from 1.07 to 1.48.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +58,7 @@ CHECK = int(os.environ.get("PEER_CHECK", "100"))
 WARMUP = int(os.environ.get("PEER_WARMUP", "30"))
 SEQUENTIAL = int(os.environ.get("PEER_SEQUENTIAL", "200"))
 SECONDS = float(os.environ.get("PEER_SECONDS", "15"))
+ROUNDS = int(os.environ.get("PEER_ROUNDS", "5"))
 CLIENTS = 8
 TARGETS = ("ours", "peer", "bare")
 STEWARD_ASKS = {"d"}  # the questions asked as a steward; the others anonymously
@@ -291,15 +295,27 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
-async def concurrent(call: Call, q: str, xs: list[dict[str, Any]], pids: dict[str, int]) -> dict[str, Any]:
-    """CLIENTS clients asking as fast as they are answered for SECONDS; each opens its connection first."""
+@dataclass
+class Window:
+    """What CLIENTS clients got in one stretch of asking: latencies, errors, seconds, CPU seconds by process."""
+
+    samples: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+async def concurrent(call: Call, q: str, xs: list[dict[str, Any]], pids: dict[str, int], seconds: float,
+                     first: int = 0) -> Window:
+    """CLIENTS clients asking as fast as they are answered for `seconds`, from input `first` on; each
+    opens its connection first."""
     samples: list[float] = []
     errors: list[str] = []
     started = asyncio.Event()
     deadline = [0.0]
 
     async def client(k: int) -> None:
-        j = k * 37
+        j = first + k * 37
         async with httpx.AsyncClient(timeout=120) as http:
             await call(http, q, xs[j % len(xs)])
             await started.wait()
@@ -316,15 +332,34 @@ async def concurrent(call: Call, q: str, xs: list[dict[str, Any]], pids: dict[st
     tasks = [asyncio.create_task(client(k)) for k in range(CLIENTS)]
     await asyncio.sleep(1.0)
     before, begin = cpu_seconds(pids), time.perf_counter()
-    deadline[0] = begin + SECONDS
+    deadline[0] = begin + seconds
     started.set()
     await asyncio.gather(*tasks)
     elapsed, after = time.perf_counter() - begin, cpu_seconds(pids)
-    cpu = {k: (after[k] - before[k]) * 1000 / max(1, len(samples)) for k in after}
+    return Window(samples, errors, elapsed, {k: after[k] - before[k] for k in after})
+
+
+def merged(windows: list[Window]) -> dict[str, Any]:
+    """One target's windows as one measurement: every latency, requests over the seconds they took."""
+    samples = [x for w in windows for x in w.samples]
+    errors = [e for w in windows for e in w.errors]
+    elapsed = sum(w.elapsed for w in windows)
+    cpu = {k: sum(w.cpu[k] for w in windows) * 1000 / max(1, len(samples)) for k in windows[0].cpu}
     if errors:
         print(f"  {len(errors)} errors, the first: {errors[0]}", flush=True)
     return dict(_percentiles(samples), rps=len(samples) / elapsed, requests=len(samples), errors=len(errors),
-                cpu_ms=cpu)
+                cpu_ms=cpu, window_rps=[round(len(w.samples) / w.elapsed, 1) for w in windows])
+
+
+async def taking_turns(calls: dict[str, Call], q: str, xs: list[dict[str, Any]],
+                       pids: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """Each target's SECONDS in ROUNDS windows, the targets taking turns (the first rotating), so a
+    drift in the machine's speed falls on all of them alike."""
+    windows: dict[str, list[Window]] = {t: [] for t in TARGETS}
+    for n in range(ROUNDS):
+        for t in TARGETS[n % len(TARGETS):] + TARGETS[:n % len(TARGETS)]:
+            windows[t].append(await concurrent(calls[t], q, xs, pids, SECONDS / ROUNDS, first=n * 1000))
+    return {t: merged(w) for t, w in windows.items()}
 
 
 async def _measure(ours: str, peer: str, embedded: EmbeddedStore, token: str,
@@ -336,10 +371,11 @@ async def _measure(ours: str, peer: str, embedded: EmbeddedStore, token: str,
         result: dict[str, Any] = {"check": await check(calls, inputs), "questions": {}}
         for q, xs in inputs.items():
             seq = await sequential(calls, q, xs)
-            conc = {t: await concurrent(calls[t], q, xs, pids) for t in TARGETS}
+            conc = await taking_turns(calls, q, xs, pids)
             result["questions"][q] = {"sequential": seq, "concurrent": conc}
             print(f"{q}: seq median ms {_each(seq, 'median')}; {CLIENTS} clients req/s {_each(conc, 'rps')}, "
-                  f"errors {_each(conc, 'errors')}", flush=True)
+                  f"errors {_each(conc, 'errors')}; req/s by window "
+                  + ", ".join(f"{t} {conc[t]['window_rps']}" for t in TARGETS), flush=True)
         return result
     finally:
         await driver.close()
@@ -437,8 +473,8 @@ def report(result: dict[str, Any]) -> None:
     """The markdown table, and whether each "Done when" target holds."""
     n = result["orgs"]
     print(f"\n{n} organisations; {SEQUENTIAL} sequential requests per target, {CLIENTS} clients for {SECONDS:.0f} s "
-          "per target; ms unless said; CPU per request: app+store (ours), node+store (peer), "
-          "this process+store (bare)\n")
+          f"per target in {ROUNDS} windows taking turns; ms unless said; CPU per request: app+store (ours), "
+          "node+store (peer), this process+store (bare)\n")
     print(f"| question | seq median ours / peer / bare | ours/peer | seq p95 ours / peer / bare | {CLIENTS}-client "
           "req/s ours / peer / bare | ours/peer | p50 ours / peer / bare | p95 ours / peer / bare | "
           "CPU ms/req ours | CPU ms/req peer | CPU ms/req bare |")
