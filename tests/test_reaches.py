@@ -98,6 +98,18 @@ async def test_the_twins_say_what_the_relationships_say_after_each_write(store: 
     assert {p[0] for p in await _answer(store)} == {"test:b"}
 
 
+async def test_a_node_only_an_origin_holds_stays_when_its_service_changes_and_keeps_that_origin(store: Store) -> None:
+    # the nodes no service holds are dropped once a write has made every twin again, not between
+    await _seed(store)
+    node = "MATCH (k:Reach {key: 'from:UG relocation-regional'}) RETURN elementId(k) AS id"
+    before = await store.graph.read(node)
+    await load(store, [], [service("far", "b", "relocation-regional", **{"#country+code+present": "KE",
+                                                                         "#country+code+origin": "UG|UG-101"})], [])
+    assert await store.graph.read(node) == before  # the same node, not one deleted and made again
+    assert (await _agree(store))["test:far"] == ["KE relocation-regional present", "from:UG relocation-regional -"]
+    assert await _listed(store, country="UG", service_type="relocation-regional") == (["test:b"], ["test:far"])
+
+
 async def test_a_data_folder_from_version_15_gets_them_and_the_same_partners(store: Store,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     await _seed(store)

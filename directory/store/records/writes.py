@@ -547,9 +547,10 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, updated)
         await _batched(graph, tx, LINK_OFFERS, [rows.offers[i] for i in changed_svc])
         await _batched(graph, tx, LINK_COVERAGE, [c for i in changed_svc for c in rows.coverage[i]])
-        await shared_nodes.drop_unheld(graph, tx, held)  # a place's node of a type no service reaches any more
         await _batched(graph, tx, LINK_GROUPS, [g for i in changed_svc for g in rows.groups[i]])
         await _batched(graph, tx, LINK_ORIGINS, [o for i in changed_svc for o in rows.origins[i]])
+        # a place's node of a type no service reaches any more, once both kinds of twin are made again
+        await shared_nodes.drop_unheld(graph, tx, held)
     for link_type, link_rows in rows.links.items():
         for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
             counts.links += int(result["changed"])
