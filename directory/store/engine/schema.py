@@ -123,7 +123,7 @@ RETURN s.id AS id ORDER BY id LIMIT $page
 """)
 
 # the services with a place in a subdivision (a subdivision's code holds a hyphen, as do a few named
-# regions': those services are remade alike), whose twins reach their country's nodes since version 18
+# regions' codes: their services are remade alike), whose twins reach their country's nodes since version 18
 WITHIN_PAGE = cypher("schema.within_page", """
 MATCH (s:Service) WHERE (s.coverage_codes CONTAINS '-' OR s.origin_codes CONTAINS '-')
   AND ($after IS NULL OR s.id > $after)
@@ -144,7 +144,7 @@ async def _paying_reaches(graph: Graph, embedded: EmbeddedStore | None) -> None:
 
 async def _within_reaches(graph: Graph, embedded: EmbeddedStore | None) -> None:
     """The twins again for the services available in a subdivision or taking defenders from one, which
-    now reach their country's nodes of what lies inside it too (version 18); no other service's change."""
+    now reach their country's nodes of what lies inside it too (version 18); no other service's twins change."""
     await _twins(graph, WITHIN_PAGE)
 
 
