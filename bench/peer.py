@@ -15,7 +15,7 @@ Then per question: PEER_WARMUP rounds, PEER_SEQUENTIAL requests per target inter
 request (the order rotating), and 8 clients for PEER_SECONDS per target in PEER_ROUNDS windows taking
 turns (the order rotating), with the CPU time the app, the peer, the store and this process (the bare
 driver, and every HTTP client) used per request. Taking turns: on a shared machine whose speed drifts
-over minutes, three 15-s windows one after the other gave the same code's ratios from 1.07 to 1.48.
+over minutes, two runs of one 15-s window per target gave the same code's ratios 1.07 and 1.48.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -299,10 +299,10 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
 class Window:
     """What CLIENTS clients got in one stretch of asking: latencies, errors, seconds, CPU seconds by process."""
 
-    samples: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
-    cpu: dict[str, float] = field(default_factory=dict)
+    samples: list[float]
+    errors: list[str]
+    elapsed: float
+    cpu: dict[str, float]
 
 
 async def concurrent(call: Call, q: str, xs: list[dict[str, Any]], pids: dict[str, int], seconds: float,

@@ -128,9 +128,11 @@ CREATE (o)-[:OFFERS]->(s)
 # holds. Partners asks for the services *of* a type and checks `s.type` again. In a subdivision, each
 # also has a twin to its country's node of the type for what lies inside it (`in:UG legal-aid`), so a
 # listing by country or region looks up each country once, not each of its subdivisions (Uganda has 139).
+# the types a service counts for (`cypher.type_offered`), each once
+_REACHED = "[s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type]"
 REACH = """
 WITH s, p, a
-UNWIND [s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type] AS reached
+UNWIND """ + _REACHED + """ AS reached
 MERGE (k:Reach {key: p.code + ' ' + reached})
 CREATE (s)-[:REACHES {presence: a.presence}]->(k)
 WITH s, p, a, reached WHERE p.kind = 'subdivision'
@@ -141,7 +143,7 @@ CREATE (s)-[:REACHES {presence: a.presence}]->(w)
 # inside it, for the same listings; partner questions and the gap matrix read no origin twin.
 ORIGIN_REACH = """
 WITH s, p WHERE p.kind = 'subdivision'
-UNWIND [s.type] + [t IN coalesce(s.purposes, []) WHERE t <> s.type] AS reached
+UNWIND """ + _REACHED + """ AS reached
 MERGE (w:Reach {key: 'from:' + p.country + ' ' + reached})
 CREATE (s)-[:REACHES]->(w)
 """
