@@ -10,7 +10,8 @@ resolver per field.
 The compiler knows the root fields `organisation`, `service`, `organisations`, `services` and
 `search` (in an operation not estimated costly: that one holds a slot for expensive work first,
 `schema.work`), the fields of organisations, services and links that read the same in every
-view, and the connections around them. Anything else (a field read as a record: contact
+view, an organisation's location and a service's coverage (each shown as the view allows), and
+the connections around them. Anything else (a field read as a record: contact
 channels, capacity, provenance; fragments and directives; mutations, the jobs) is not compiled,
 and the request goes to strawberry as before. A request that fails here for any reason also goes to
 strawberry, which answers it with the proper error: the compiled path answers only what it
@@ -46,6 +47,7 @@ from directory.domain.viewer import Viewer
 from directory.store import (
     MAX_PAGE,
     PROJECTED,
+    Covered,
     End,
     Filter,
     Follow,
@@ -238,7 +240,7 @@ def _edge(node: FieldNode, kind: str, plan: Plan, edge_type: str) -> tuple[str, 
 
 
 def _record(kind: str, selection: SelectionSetNode | None, plan: Plan) -> Shape:
-    parts: list[Pick | Follow | Links | Located] = []
+    parts: list[Pick | Follow | Links | Located | Covered] = []
     for node in _fields(selection):
         name, key = node.name.value, _key(node)
         if node.arguments and name != "links":
@@ -257,6 +259,8 @@ def _record(kind: str, selection: SelectionSetNode | None, plan: Plan) -> Shape:
             parts.append(_links(node, plan))
         elif kind == "organisation" and name == "location":
             parts.append(Located(key, tuple((_key(p), p.name.value) for p in _fields(node.selection_set))))
+        elif kind == "service" and name == "coverage":
+            parts.append(Covered(key, tuple((_key(p), p.name.value) for p in _fields(node.selection_set))))
         elif node.selection_set is None and _RENAMED.get(name, to_snake_case(name)) in PROJECTED[kind]:
             parts.append(Pick(key, _RENAMED.get(name, to_snake_case(name))))
         else:

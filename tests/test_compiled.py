@@ -24,7 +24,8 @@ VIEWERS = [ANONYMOUS, Viewer("member", "test:a", who="token:a"), Viewer("member"
 ORGANISATION = """recordId id __typename name kind visibility description website languages identifiers aliases
   source location { latitude longitude precision country subdivision __typename }"""
 SERVICE = """recordId id __typename name type visibility status responseHours purposes languages organisationId
-  description eligibility cost hours applicationProcess exclusions statusReason statusSource intakeLanguages"""
+  description eligibility cost hours applicationProcess exclusions statusReason statusSource intakeLanguages
+  groups origins coverage { place presence __typename } reach: coverage { presence }"""
 DOCUMENTS: list[tuple[str, dict[str, Any]]] = [
     (f"query($id: ID!) {{ organisation(id: $id) {{ {ORGANISATION}\n"
      f"  services {{ {SERVICE} organisation {{ name }} }} }} }}", {"id": "test:a"}),
@@ -89,7 +90,8 @@ async def seed(store: Store) -> None:
                                                      "#country+code+remote": "KE"}),
         service("b-net", "b", **{"#meta+visibility": "network"}),
         service("c-public", "c"),
-        service("d-shelter", "d", "relocation-regional", **{"#country+code+present": "KE"}),
+        service("d-shelter", "d", "relocation-regional", **{"#country+code+present": "KE",
+                                                              "#country+code+origin": "UG|CO"}),
     ], [
         refers("a", "b", 24, 0.9), refers("a", "c", visibility="public"), refers("b", "a", visibility="public"),
         refers("e", "a", visibility="restricted"),
@@ -178,6 +180,13 @@ async def test_the_compiled_answers_hold_what_each_viewer_may_see(store: Store, 
     assert hidden == {"__typename": "Query", "organisation": None} and missing == {"other": None}
     mine = await both_ways(store, settings, compiler, VIEWERS[1], *DOCUMENTS[0])
     assert "test:a-restricted" in [s["recordId"] for s in mine["organisation"]["services"]]
+    shelter = "{ service(id: \"test:d-shelter\") { origins coverage { place presence } } }"
+    hosted = await both_ways(store, settings, compiler, STEWARD, shelter, {})
+    assert hosted["service"] == {"origins": ["CO", "UG"], "coverage": [{"place": "KE", "presence": "PRESENT"}]}
+    # where a shelter whose place too few others share works is not the public's to see
+    assert (await both_ways(store, settings, compiler, ANONYMOUS, shelter, {}))["service"]["coverage"] == []
+    grouped = await both_ways(store, settings, compiler, ANONYMOUS, "{ service(id: \"test:a-public\") { groups } }", {})
+    assert grouped["service"]["groups"] == ["journalists"]
     before = len(read_all(settings.data_dir / "audit"))  # the compiled read alone notes what it gave
     for viewer, (query, variables) in ((VIEWERS[1], DOCUMENTS[0]), (VIEWERS[3], DOCUMENTS[3])):
         await compiler.answer(store, viewer, json.dumps({"query": query, "variables": variables}).encode())

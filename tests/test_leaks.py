@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
@@ -130,6 +131,13 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
         assert "test:safe-house-stay" not in await _ids(store, ANONYMOUS, where, "service")
         assert "test:safe-house-stay" in await _ids(store, MEMBER, where, "service")
     assert (await store.services_by_id(ANONYMOUS, ["test:safe-house-stay"]))["test:safe-house-stay"].coverage == []
+    async with httpx.AsyncClient(base_url=api.url) as client:  # the browse page's results
+        async def found(form: dict[str, str]) -> str:
+            return (await client.post("/", data=form)).text.split('id="found"', 1)[1]
+        assert "Works in: Kenya" in await found({"country": "KE"})  # the group's service, shown
+        for form in ({"kind": "shelter"}, {"text": "Safe-House"}):
+            shown = await found(form)
+            assert "Safe-House" in shown and "Works in" not in shown and "Kenya" not in shown, form
     counted = await api.data('{ places(codes: ["KE"]) { providers { serviceType present remote } } }')
     assert [p["serviceType"] for p in counted["places"][0]["providers"]] == ["legal-aid"]
     gaps = await api.data('{ coverageGaps(codes: ["KE"], serviceTypes: ["relocation-in-country"]) '

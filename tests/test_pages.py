@@ -45,6 +45,9 @@ async def test_the_home_page_finds_by_name_and_by_labels_with_terms_in_the_post_
         assert "Open Fund" in found.text and "Opeen" not in str(found.url)
         browsed = await client.post("/", data={"serviceType": "emergency-grant", "country": "HN"})
         assert "Open Fund" in browsed.text and "Hidden Shelter" not in browsed.text
+        # what it offers, a paused service said so, and where its services work
+        assert "Offers: Emergency grant, Emergency grant (paused)" in browsed.text
+        assert "Works in: Honduras" in browsed.text and "Works in: Honduras" in found.text
         bad = await client.post("/", data={"language": "klingon"})
         assert bad.status_code == 400 and "language" in bad.text
 

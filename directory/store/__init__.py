@@ -41,11 +41,11 @@ from directory.store.records.joining import Asked, JoinRequest, TooMany
 from directory.store.records.joining import Refused as JoinRefused
 from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
 from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
-from directory.store.records.projection import PROJECTED, End, Follow, Links, Located, Pick, Shape
+from directory.store.records.projection import PROJECTED, Covered, End, Follow, Links, Located, Pick, Shape
 from directory.store.records.writes import Prepared, WriteCounts, prepare
 
 __all__ = [
-    "MAX_PAGE", "MOST_PROPOSALS", "PROJECTED", "Asked", "Candidate", "Changed", "Edit", "EditRefused",
+    "MAX_PAGE", "MOST_PROPOSALS", "PROJECTED", "Asked", "Candidate", "Changed", "Covered", "Edit", "EditRefused",
     "EmbeddedStore", "End", "Filter", "Follow", "GapOffer", "Grant", "JoinRefused", "JoinRequest", "Links", "Located",
     "MapPoint", "MapPoints", "Near", "NewEntry", "Page", "PartnerOffer", "Peer", "Pick", "PointFilter",
     "Prepared", "Proposals", "ProviderCount", "ReceivedPage", "RecordState", "ReferralGraph", "ReferralOffer",

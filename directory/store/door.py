@@ -466,8 +466,8 @@ class Store:
     # reads shaped by what was asked (`records.projection`): plain values, no records built
 
     def _projected(self, viewer: Viewer, shape: Shape, values: list[Any]) -> None:
-        """Locations as the viewer may see them, and the restricted records given noted."""
-        if not (projection.audits(viewer) or projection.located(shape)):
+        """Locations as the viewer may see them, coverage as items, and the restricted records given noted."""
+        if not (projection.audits(viewer) or projection.finishes(shape)):
             return
         shown = Shown()
         for kind, record_id in projection.finished(values, viewer):

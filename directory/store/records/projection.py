@@ -10,6 +10,12 @@ Only fields whose value is the same in every view are projected (`PROJECTED`, de
 one declaration in `domain/fields.py`): a field `redact` may empty, coarsen or filter by item is
 never in a shape, so a channel wanting one reads records through the door instead.
 
+A service's coverage says where its provider works, so the public does not see it for a shelter
+whose place is withheld (`Place.WITHHELD`): the statement gives none then, by the predicate every
+record read uses (`cypher.place_shown`) on the provider the statement already holds. Otherwise it
+gives the places as the service holds them in one string (`writes.place_codes`, one property
+rather than a pattern per service), and `finished` makes them the items asked for (`Covered`).
+
 An organisation's location is the one field read otherwise: its coarsening needs Python (the
 published point is a function of the record, `domain.location`), so the statement returns what is
 recorded under `PLACED` and `finished` replaces it by what the viewer's view of that organisation
@@ -31,12 +37,14 @@ from typing import Any
 from directory.domain.fields import DECLARED, Audience, Place, shown_location
 from directory.domain.model import LINK_TYPES, Location, Organisation, Precision, Service, link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import sampled, visible
+from directory.store.engine.cypher import place_shown, sampled, visible
 from directory.store.records.listing import Sort, page_of
 
 AUDIT = "#audit"
 PLACED = "#placed"
+COVERED = "#covered"
 LOCATION_PARTS = ("latitude", "longitude", "precision", "country", "subdivision", "__typename")
+COVERAGE_PARTS = ("place", "presence", "__typename")
 _FIXED = ("provenance", "verified")  # composite, and shown per view: read as records
 
 
@@ -44,6 +52,14 @@ def _same_in_every_view(kind: type) -> frozenset[str]:
     return frozenset(name for name, f in DECLARED[kind].items()
                      if f.audience is Audience.PUBLIC and f.place is Place.NONE and not f.itemised
                      and name not in _FIXED)
+
+
+def _coverage_alike() -> bool:
+    """Whether a service's coverage reads the same in every view but where its provider's place is
+    withheld, which the statement applies (`Covered`)."""
+    declared = DECLARED[Service]["coverage"]
+    return declared.audience is Audience.PUBLIC and not declared.itemised and declared.place in (
+        Place.NONE, Place.WITHHELD)
 
 
 def _expressions(kind: type, table: dict[str, str]) -> dict[str, str]:
@@ -70,6 +86,9 @@ PROJECTED: dict[str, dict[str, str]] = {
         "exclusions": "coalesce({v}.exclusions, '')", "status_reason": "coalesce({v}.status_reason, '')",
         "status_source": "coalesce({v}.status_source, '')", "purposes": "coalesce({v}.purposes, [])",
         "intake_languages": "coalesce({v}.intake_languages, [])",
+        # as a record holds them: sorted (`reads.service_of`)
+        "groups": "COLLECT {{ MATCH ({v})-[:SERVES]->({v}_g:DefenderGroup) RETURN {v}_g.code AS x ORDER BY x }}",
+        "origins": "COLLECT {{ MATCH ({v})-[:TAKES_FROM]->({v}_q:Place) RETURN {v}_q.code AS x ORDER BY x }}",
     }),
 }
 # A link's own fields (its properties are read as records: their types vary by link type).
@@ -128,11 +147,21 @@ class Located:
 
 
 @dataclass(frozen=True)
+class Covered:
+    """Under `key`: a service's coverage, each place with the parts in `parts` (key, one of
+    COVERAGE_PARTS; presence as an enum's name), empty where the viewer may not see where its
+    provider works."""
+
+    key: str
+    parts: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Shape:
     """What to read of one record (an organisation or a service), in the order it is wanted."""
 
     kind: str
-    parts: tuple[Pick | Follow | Links | Located, ...] = ()
+    parts: tuple[Pick | Follow | Links | Located | Covered, ...] = ()
 
 
 class Unprojectable(Exception):
@@ -153,6 +182,9 @@ def check(shape: Shape) -> None:
         if isinstance(part, Located) and (shape.kind != "organisation"
                                           or any(p not in LOCATION_PARTS for _, p in part.parts)):
             raise Unprojectable(f"{shape.kind}.location")
+        if isinstance(part, Covered) and (shape.kind != "service" or not _coverage_alike()
+                                          or any(p not in COVERAGE_PARTS for _, p in part.parts)):
+            raise Unprojectable(f"{shape.kind}.coverage")
         if isinstance(part, Links):
             if shape.kind != "organisation":
                 raise Unprojectable(f"{shape.kind}.links")
@@ -182,7 +214,8 @@ class _Writer:
         self.count += 1
         return f"{stem}{self.count}"
 
-    def record(self, v: str, shape: Shape) -> str:
+    def record(self, v: str, shape: Shape, provider: str = "") -> str:
+        """`v`'s projection; `provider`: for a service, its organisation's variable."""
         table = PROJECTED[shape.kind]
         parts = []
         for part in shape.parts:
@@ -191,11 +224,17 @@ class _Writer:
             elif isinstance(part, Follow) and part.what == "services":
                 s = self.fresh("s")
                 parts.append(f"`{part.key}`: COLLECT {{ MATCH ({v})-[:OFFERS]->({s}:Service) WHERE {visible(s)}\n"
-                             f"  RETURN {self.record(s, part.shape)} AS x ORDER BY {s}.name, {s}.id }}")
+                             f"  RETURN {self.record(s, part.shape, v)} AS x ORDER BY {s}.name, {s}.id }}")
             elif isinstance(part, Follow):
                 o = self.fresh("o")
                 parts.append(f"`{part.key}`: COLLECT {{ MATCH ({v})<-[:OFFERS]-({o}:Organisation) WHERE {visible(o)}\n"
                              f"  RETURN {self.record(o, part.shape)} AS x }}[0]")
+            elif isinstance(part, Covered):
+                if not provider:
+                    raise ValueError("a service's coverage is projected only beside its provider")
+                codes = f"CASE WHEN {place_shown(provider)} THEN coalesce({v}.coverage_codes, '') ELSE '' END"
+                wanted = ", ".join(f"['{k}', '{p}']" for k, p in part.parts)
+                parts.append(f"`{part.key}`: {{`{COVERED}`: [{codes}, [{wanted}]]}}")
             elif isinstance(part, Located):
                 wanted = ", ".join(f"['{k}', '{p}']" for k, p in part.parts)
                 parts.append(f"`{part.key}`: {{`{PLACED}`: [{v}.id, {v}.latitude, {v}.longitude, {v}.precision, "
@@ -243,7 +282,7 @@ RETURN n.id AS id, {writer.record('n', shape)} AS v"""
     return f"""UNWIND $ids AS wanted
 MATCH (s:Service {{id: wanted}})<-[:OFFERS]-(o:Organisation)
 WHERE {visible('o')} AND {visible('s')}
-RETURN s.id AS id, {writer.record('s', shape)} AS v"""
+RETURN s.id AS id, {writer.record('s', shape, 'o')} AS v"""
 
 
 @lru_cache(maxsize=1024)
@@ -251,7 +290,7 @@ def listing(shape: Shape, sort: Sort, source: str, wanted: frozenset[str], audit
     """One page of a listing (`records.listing`), each row as `v` with its sort key and distance
     (and `total` when `counted`)."""
     var = "n" if shape.kind == "organisation" else "s"
-    returned = f"{var}.id AS id, distance, k, {_Writer(audit).record(var, shape)} AS v"
+    returned = f"{var}.id AS id, distance, k, {_Writer(audit).record(var, shape, 'n')} AS v"  # n: a service's provider
     return page_of(shape.kind, sort, source, wanted, returned, counted)
 
 
@@ -262,21 +301,22 @@ def audits(viewer: Viewer) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def located(shape: Shape) -> bool:
-    """Whether the shape asks for a location anywhere in it."""
+def finishes(shape: Shape) -> bool:
+    """Whether the shape asks anywhere for a part `finished` makes (a location, a coverage)."""
     for part in shape.parts:
-        if isinstance(part, Located):
+        if isinstance(part, Located | Covered):
             return True
         inner = [part.shape] if isinstance(part, Follow) else \
             [p.shape for p in part.parts if isinstance(p, End)] if isinstance(part, Links) else []
-        if any(located(x) for x in inner):
+        if any(finishes(x) for x in inner):
             return True
     return False
 
 
 def finished(values: list[Any], viewer: Viewer) -> Iterator[tuple[str, str]]:
-    """Make the values under these what the viewer may see: each location as its view shows it,
-    and `AUDIT` taken out, giving (kind, id) for each restricted record."""
+    """Make the values under these what the viewer may see and asked for: each location as its
+    view shows it, each coverage as items, and `AUDIT` taken out, giving (kind, id) for each
+    restricted record."""
     stack = list(values)
     while stack:
         item = stack.pop()
@@ -287,6 +327,8 @@ def finished(values: list[Any], viewer: Viewer) -> Iterator[tuple[str, str]]:
             for key, value in item.items():
                 if isinstance(value, dict) and PLACED in value:
                     item[key] = _location(value[PLACED], viewer)
+                elif isinstance(value, dict) and COVERED in value:
+                    item[key] = _coverage(*value[COVERED])
                 else:
                     stack.append(value)
         elif isinstance(item, list):
@@ -303,12 +345,20 @@ def _location(placed: list[Any], viewer: Viewer) -> dict[str, Any]:
     return {key: values[part] for key, part in wanted}
 
 
+def _coverage(codes: str, wanted: list[list[str]]) -> list[dict[str, str]]:
+    """Coverage as a record holds it (sorted by place and presence), each item the parts wanted."""
+    items = sorted(entry.partition(" ")[::2] for entry in codes.split("|")[1:])
+    return [{key: place if part == "place" else presence.upper() if part == "presence" else "Coverage"
+             for key, part in wanted} for place, presence in items]
+
+
 def _sample_shape() -> Shape:
     """A shape holding every kind of step, for the lint."""
     org = tuple(Pick(f, f) for f in PROJECTED["organisation"])
     svc = tuple(Pick(f, f) for f in PROJECTED["service"])
     inner = Shape("organisation", (Pick("id", "id", prefix="Organisation:"), Pick("t", constant="Organisation")))
-    service = Shape("service", (*svc, Pick("v", "visibility", upper=True), Follow("by", "provider", inner)))
+    covered = Covered("coverage", tuple((p, p) for p in COVERAGE_PARTS))
+    service = Shape("service", (*svc, covered, Pick("v", "visibility", upper=True), Follow("by", "provider", inner)))
     target = Shape("organisation", (*org, Follow("s", "services", service)))
     out = Links("out", "out", "types_1", (*(Pick(f, f) for f in LINK_FIELDS), End("to", "target", target)))
     back = Links("in", "in", None, (Pick("type", "type"), End("from", "source", inner)))

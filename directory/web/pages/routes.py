@@ -19,14 +19,21 @@ from starlette.routing import Route
 from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
-from directory.domain.model import Organisation, Service
+from directory.domain.model import Organisation, Precision, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
-from directory.store import Filter, Store
+from directory.store import Covered, Filter, Follow, Located, Pick, Shape, Store
 from directory.web.pages import forms, words
 from directory.web.pages.render import page
 from maps.sketch import sketch
 
 PAGE_SIZE = 20
+# What a page of results shows of each organisation, read as plain values in one statement
+# (`store.project_page`): no record is built or redacted for fields the page never shows.
+FOUND = Shape("organisation", (
+    Pick("id", "id"), Pick("name", "name"), Pick("kind", "kind"),
+    Located("location", (("country", "country"), ("precision", "precision"))),
+    Follow("services", "services", Shape("service", (
+        Pick("type", "type"), Pick("status", "status"), Covered("coverage", (("place", "place"),)))))))
 
 
 def _store(request: Request) -> Store:
@@ -84,21 +91,27 @@ async def results(request: Request) -> Response:
         text = asked.get("text", "")
         total: int | None
         if text:
-            found = await store.search(viewer, text, ("organisation",), PAGE_SIZE, asked.get("after"))
-            organisations = [r for h in found.hits if isinstance(r := found.records[(h.kind, h.id)], Organisation)]
+            found = await store.search_projected(viewer, text, {"organisation": FOUND}, PAGE_SIZE, asked.get("after"))
+            organisations = [found.records[(h.kind, h.id)] for h in found.hits]
             total, has_next, cursors = found.total, found.has_next, found.cursors
         else:
             where = Filter(service_type=asked.get("serviceType"), country=asked.get("country"),
                            group=asked.get("group"), language=asked.get("language"), kind=asked.get("kind"))
-            listed = await store.list_organisations(viewer, where, PAGE_SIZE, asked.get("after"))
+            listed = await store.project_page(viewer, FOUND, where, PAGE_SIZE, asked.get("after"), count=True)
             organisations, total, has_next, cursors = listed.items, listed.total, listed.has_next, listed.cursors
     except BadArgument as exc:
         return page(request, "home.html", status=400, choices=offered, asked={}, results=None,
                     problem=f"{exc.argument}: {exc.reason}")
-    services = await store.services_of(viewer, [o.id for o in organisations])
     return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms),
-                results=[(o, services.get(o.id, [])) for o in organisations], total=total,
+                results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None)
+
+
+def _found(o: dict[str, Any]) -> dict[str, Any]:
+    """One result as the page shows it: the places its services work in, each once, in the order
+    they first come."""
+    reach = dict.fromkeys(c["place"] for s in o["services"] for c in s["coverage"])
+    return {**o, "reach": list(reach), "precision": Precision[o["location"]["precision"]].value}
 
 
 async def organisation(request: Request) -> Response:
