@@ -367,8 +367,8 @@ class Store:
 
     async def vocabulary(self) -> Vocabulary:
         terms: dict[str, set[str]] = {}
-        for r in await self.graph.read_plain(TERMS):
-            terms.setdefault(r["scheme"], set()).add(r["code"])
+        for scheme, code, _, _ in (await self.graph.read_plain(TERMS))[0]["terms"]:
+            terms.setdefault(scheme, set()).add(code)
         self._vocabulary = Vocabulary(terms)
         return self._vocabulary
 
@@ -385,8 +385,8 @@ class Store:
                 vocabulary.require(scheme, value, argument)
 
     async def terms(self) -> list[Term]:
-        rows = await self.graph.read_plain(TERMS)
-        terms = (Term(r["scheme"], r["code"], r["label"], r["description"] or "") for r in rows)
+        rows = (await self.graph.read_plain(TERMS))[0]["terms"]
+        terms = (Term(scheme, code, label, description or "") for scheme, code, label, description in rows)
         return sorted(terms, key=lambda t: (t.scheme, t.code))
 
     async def existing_organisations(self, ids: list[str], tx: Tx | None = None) -> set[str]:

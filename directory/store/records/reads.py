@@ -70,8 +70,8 @@ LINKS = {
     "in": cypher("records.links_to", _links(f"(b:Organisation {{id: oid}})<-[l:{_TYPES}]-(a:Organisation)",
                                             "target, type, source")),
 }
-TERMS = cypher("records.terms", "MATCH (t:Term) RETURN t.scheme AS scheme, t.code AS code, t.label AS label, "
-                                "t.description AS description")
+# one row of every term: ArcadeDB's Bolt costs about 0.06 ms a row (68 terms: 5 ms as rows, 1.5 as one)
+TERMS = cypher("records.terms", "MATCH (t:Term) RETURN collect([t.scheme, t.code, t.label, t.description]) AS terms")
 EXISTING_ORGANISATIONS = cypher("records.existing_organisations", """
 UNWIND $ids AS wanted
 MATCH (n:Organisation {id: wanted})
