@@ -55,6 +55,7 @@ from directory.store.records.listing import (
     count_statement,
     cursor,
     given,
+    read_page,
     require_sort,
     source_of,
     statement,
@@ -435,17 +436,17 @@ class Store:
                     count: bool) -> Page:
         after_id, params = await self._listing(viewer, where, first, after, sort)
         counted = count and after_id is None  # counted in the same statement, from the same match
-        rows = await self.graph.read_plain(statement(kind, sort, where, after_id is not None, counted), **params)
-        total = int(rows[0]["total"]) if counted and rows else 0 if counted else \
-            int((await self.graph.read_plain(count_statement(kind, where), **params))[0]["total"]) if count else None
-        var = "n" if kind == "organisation" else "s"
-        shown = rows[:first]
-        items: list[Any] = [organisation_of(r["n"], viewer) if kind == "organisation" else
-                            service_of(r["s"], viewer, r["unplaced"]) for r in shown]
+        rows, total = read_page(await self.graph.read_plain(
+            statement(kind, sort, where, after_id is not None, counted), **params))
+        if count and not counted:
+            total = int((await self.graph.read_plain(count_statement(kind, where), **params))[0]["total"])
+        shown = rows[:first]  # each: the record, its place withheld, distance, sort key
+        items: list[Any] = [organisation_of(r[0], viewer) if kind == "organisation" else
+                            service_of(r[0], viewer, r[1]) for r in shown]
         self._shown(viewer, kind, items)
-        return Page(items=items, total=total, has_next=len(rows) > first,
-                    cursors=[cursor(sort, r["k"], r[var]["id"]) for r in shown],
-                    distances_km=[None if r["distance"] is None else round(r["distance"] / 1000, 1) for r in shown])
+        return Page(items=items, total=total if count else None, has_next=len(rows) > first,
+                    cursors=[cursor(sort, r[3], r[0]["id"]) for r in shown],
+                    distances_km=[None if r[2] is None else round(r[2] / 1000, 1) for r in shown])
 
     async def _listing(self, viewer: Viewer, where: Filter, first: int, after: str | None,
                        sort: Sort) -> tuple[str | None, dict[str, Any]]:
@@ -498,22 +499,20 @@ class Store:
         counted = count and after_id is None  # counted in the same statement, from the same match
         rows_of = projection.listing(shape, sort, source_of(shape.kind, where), given(where, after_id is not None),
                                      projection.audits(viewer), counted)
-        total: int | None = None
         if count and not counted:  # a later page's count: a second statement, in the same transaction
-            async def work(tx: Tx) -> tuple[list[dict[str, Any]], int]:
-                rows = await self.graph.run_plain(tx, rows_of, **args)
+            async def work(tx: Tx) -> tuple[list[list[Any]], int]:
+                rows, _ = read_page(await self.graph.run_plain(tx, rows_of, **args))
                 counted = await self.graph.run_plain(tx, count_statement(shape.kind, where), **args)
                 return rows, int(counted[0]["total"])
 
             rows, total = await self.graph.read_tx(work)
         else:
-            rows = await self.graph.read_plain(rows_of, **args)
-            total = (int(rows[0]["total"]) if rows else 0) if counted else None
-        shown = rows[:first]
-        self._projected(viewer, shape, [r["v"] for r in shown])
-        return Page(items=[r["v"] for r in shown], total=total, has_next=len(rows) > first,
-                    cursors=[cursor(sort, r["k"], r["id"]) for r in shown],
-                    distances_km=[None if r["distance"] is None else round(r["distance"] / 1000, 1) for r in shown])
+            rows, total = read_page(await self.graph.read_plain(rows_of, **args))
+        shown = rows[:first]  # each: id, distance, sort key, projection
+        self._projected(viewer, shape, [r[3] for r in shown])
+        return Page(items=[r[3] for r in shown], total=total if count else None, has_next=len(rows) > first,
+                    cursors=[cursor(sort, r[2], r[0]) for r in shown],
+                    distances_km=[None if r[1] is None else round(r[1] / 1000, 1) for r in shown])
 
     async def links_from(self, viewer: Viewer, organisation_ids: list[str]) -> list[Link]:
         return await self.links_of(viewer, organisation_ids, "out")

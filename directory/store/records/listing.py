@@ -443,23 +443,34 @@ def ordered(kind: str, sort: Sort) -> str:
 
 
 def page_of(kind: str, sort: Sort, source: str, wanted: frozenset[str], returned: str, counted: bool) -> str:
-    """A listing's page (up to `$limit` rows), each row `returned`. `counted`: each row also holds
-    `total`, how many match in all, from the same match (no cursor may be given)."""
+    """A listing's page (up to `$limit` records) in one row: `page`, the list `returned` (a list
+    expression) of each record in order, and with `counted`, `total`, how many match in all, from
+    the same match (no cursor may be given). One row, as ArcadeDB's Bolt costs about 0.05 ms a row
+    (`read_page`)."""
     head, order = matching(kind, sort, source, wanted), ordered(kind, sort)
     carried = "n, distance, k" if kind == "organisation" else "n, s, distance, k"
     if not counted:
-        return f"{head}\nWITH {carried}\n{order}\nLIMIT $limit\nRETURN {returned}\n{order}"
+        return f"{head}\nWITH {carried}\n{order}\nLIMIT $limit\nRETURN collect({returned}) AS page"
     unpacked = ", ".join(f"row[{i}] AS {v}" for i, v in enumerate(carried.split(", ")))
     return (f"{head}\nWITH {carried}\n{order}\nWITH collect([{carried}]) AS found\n"
             f"WITH size(found) AS total, found[0..$limit] AS page\nUNWIND page AS row\n"
-            f"WITH total, {unpacked}\nRETURN total, {returned}\n{order}")
+            f"WITH total, {unpacked}\nRETURN total, collect({returned}) AS page")
+
+
+def read_page(result: list[dict[str, Any]]) -> tuple[list[list[Any]], int]:
+    """A `page_of` statement's answer: the page's entries, and the total (0 when none match, or
+    when it was not counted)."""
+    if not result:  # counted, and nothing matched
+        return [], 0
+    return result[0]["page"], int(result[0].get("total") or 0)
 
 
 @lru_cache(maxsize=1024)
 def _records(kind: str, sort: Sort, source: str, wanted: frozenset[str], counted: bool = False) -> str:
-    returned = "n {.*} AS n" if kind == "organisation" else \
-        f"{service_map('s')} AS s, NOT {place_shown('n')} AS unplaced"
-    return page_of(kind, sort, source, wanted, f"{returned}, distance, k", counted)
+    """Each entry: the record's map, whether its place is withheld from this viewer (a service's
+    provider's), its distance and sort key."""
+    returned = "[n {.*}, false" if kind == "organisation" else f"[{service_map('s')}, NOT {place_shown('n')}"
+    return page_of(kind, sort, source, wanted, f"{returned}, distance, k]", counted)
 
 
 @lru_cache(maxsize=1024)

@@ -287,10 +287,10 @@ RETURN s.id AS id, {writer.record('s', shape, 'o')} AS v"""
 
 @lru_cache(maxsize=1024)
 def listing(shape: Shape, sort: Sort, source: str, wanted: frozenset[str], audit: bool, counted: bool = False) -> str:
-    """One page of a listing (`records.listing`), each row as `v` with its sort key and distance
-    (and `total` when `counted`)."""
+    """One page of a listing (`records.listing.page_of`), each entry the record's id, distance, sort
+    key and projection."""
     var = "n" if shape.kind == "organisation" else "s"
-    returned = f"{var}.id AS id, distance, k, {_Writer(audit).record(var, shape, 'n')} AS v"  # n: a service's provider
+    returned = f"[{var}.id, distance, k, {_Writer(audit).record(var, shape, 'n')}]"  # n: a service's provider
     return page_of(shape.kind, sort, source, wanted, returned, counted)
 
 
