@@ -19,7 +19,7 @@ from starlette.routing import Route
 from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
-from directory.domain.model import Organisation, Precision, Service
+from directory.domain.model import Location, Precision, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
 from directory.store import Covered, Filter, Follow, Located, Pick, Shape, Store
 from directory.web.pages import forms, words
@@ -31,7 +31,8 @@ PAGE_SIZE = 20
 # (`store.project_page`): no record is built or redacted for fields the page never shows.
 FOUND = Shape("organisation", (
     Pick("id", "id"), Pick("name", "name"), Pick("kind", "kind"),
-    Located("location", (("country", "country"), ("precision", "precision"))),
+    Located("location", (("country", "country"), ("precision", "precision"), ("subdivision", "subdivision"),
+                         ("latitude", "latitude"))),
     Follow("services", "services", Shape("service", (
         Pick("type", "type"), Pick("status", "status"), Covered("coverage", (("place", "place"),)))))))
 
@@ -111,7 +112,9 @@ def _found(o: dict[str, Any]) -> dict[str, Any]:
     """One result as the page shows it: the places its services work in, each once, in the order
     they first come."""
     reach = dict.fromkeys(c["place"] for s in o["services"] for c in s["coverage"])
-    return {**o, "reach": list(reach), "precision": Precision[o["location"]["precision"]].value}
+    where = o["location"]
+    return {**o, "reach": list(reach),
+            "precision": shown_at(Precision[where["precision"]], where["latitude"], where["subdivision"])}
 
 
 async def organisation(request: Request) -> Response:
@@ -131,17 +134,20 @@ async def organisation(request: Request) -> Response:
     # the sketch is drawn from the location as the store showed it to this viewer
     return page(request, "organisation.html", o=found, services=services, labels=_labels(await store.terms()),
                 links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where,
-                sketch=sketch(found.location), shown_at=_shown_at(found),
+                sketch=sketch(found.location), shown_at=_shown_at(found.location),
                 saved=request.query_params.get("saved") == "1" and viewer.may_write(found.id))
 
 
-def _shown_at(o: Organisation) -> str:
-    """How precisely the page places it: its published precision, or coarser when the record holds
-    no point (a country alone is shown as a country, whatever precision was allowed)."""
-    loc = o.location
-    if loc is None or loc.latitude is not None:
-        return loc.precision.value if loc else "country"
-    return "admin_area" if loc.subdivision else "country"
+def _shown_at(loc: Location | None) -> str:
+    return shown_at(loc.precision, loc.latitude, loc.subdivision) if loc else "country"
+
+
+def shown_at(precision: Precision, latitude: float | None, subdivision: str | None) -> str:
+    """How precisely a page places an organisation: its published precision, or coarser when the
+    record holds no point (a country alone is shown as a country, whatever precision was allowed)."""
+    if latitude is not None:
+        return precision.value
+    return "admin_area" if subdivision else "country"
 
 
 def _where(service: Service) -> dict[str, list[str]]:
