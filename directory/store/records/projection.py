@@ -39,6 +39,7 @@ from directory.domain.model import LINK_TYPES, Location, Organisation, Precision
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import place_shown, sampled, visible
 from directory.store.records.listing import Sort, page_of
+from directory.store.records.writes import place_entries
 
 AUDIT = "#audit"
 PLACED = "#placed"
@@ -347,7 +348,7 @@ def _location(placed: list[Any], viewer: Viewer) -> dict[str, Any]:
 
 def _coverage(codes: str, wanted: list[list[str]]) -> list[dict[str, str]]:
     """Coverage as a record holds it (sorted by place and presence), each item the parts wanted."""
-    items = sorted(entry.partition(" ")[::2] for entry in codes.split("|")[1:])
+    items = sorted(place_entries(codes))
     return [{key: place if part == "place" else presence.upper() if part == "presence" else "Coverage"
              for key, part in wanted} for place, presence in items]
 

@@ -419,12 +419,16 @@ def place_codes(svc: Service) -> dict[str, str]:
             "origin_codes": "".join(f"|{code}" for code in svc.origins)}
 
 
+def place_entries(text: str | None) -> list[tuple[str, str]]:
+    """`place_codes` read back as written: each place with its presence ("" for an origin)."""
+    return [(code, presence) for code, _, presence in (entry.partition(" ") for entry in (text or "").split("|")[1:])]
+
+
 def read_place_codes(text: str | None) -> dict[str, bool]:
     """`place_codes` read back: each place, and whether the service is delivered there (True) or
     reaches it remotely; an origin (no presence) counts as delivered."""
     out: dict[str, bool] = {}
-    for entry in (text or "").split("|")[1:]:
-        code, _, presence = entry.partition(" ")
+    for code, presence in place_entries(text):
         out[code] = out.get(code, False) or presence in ("present", "")
     return out
 
