@@ -2,7 +2,8 @@
 
 Every cell of the full matrix lists the providers reaching it only through areas (the world, a
 region): at 100k, about 640 of them in each of 7,047 cells, the same for every place in the same
-areas. A cell refers to its areas' lists instead of copying them, less the few it counts as local
+areas. A cell refers to its areas' lists instead of copying them (those reaching it only through the
+world, the same in every cell, and those through its other areas), less the few it counts as local
 (`jobs.gap_cells`); most of the matrix is counted, not listed, and the weighing asks only which of
 them are funded (`among`), worked out once per shared list.
 """
@@ -17,23 +18,23 @@ from typing import overload
 
 class Providers(Sequence[str]):
     """A cell's providers of one kind by id, read as a list only when asked: those of its areas'
-    shared part (the same list for every cell in those areas) less those counted as local here
-    (`less`), and its own (sorted lists). Most of a full matrix is counted, not listed: at 100k the
-    7,047 cells each held about 640 wide providers, and copying them into every cell was a quarter of
-    the fold."""
+    shared lists (each the same for every cell it is shared by), each less those counted as local
+    here (`less`, one list for each), and its own (sorted lists, all holding different providers).
+    Most of a full matrix is counted, not listed: at 100k the 7,047 cells each held about 640 wide
+    providers, and copying them into every cell was a quarter of the fold."""
 
     __slots__ = ("_ids", "_less", "_own", "_shared")
 
-    def __init__(self, shared: list[str], less: list[str], own: list[list[str]]) -> None:
+    def __init__(self, shared: list[list[str]], less: list[list[str]], own: list[list[str]]) -> None:
         self._shared, self._less, self._own = shared, less, own
         self._ids: list[str] | None = None
 
     def __len__(self) -> int:
-        return len(self._shared) - len(self._less) + sum(map(len, self._own))
+        return sum(map(len, self._shared)) - sum(map(len, self._less)) + sum(map(len, self._own))
 
     def _list(self) -> list[str]:
         if self._ids is None:
-            self._ids = _union([_less(self._shared, self._less), *self._own])
+            self._ids = _union([*map(_less, self._shared, self._less), *self._own])
         return self._ids
 
     @overload
@@ -61,13 +62,15 @@ class Providers(Sequence[str]):
         return repr(self._list())
 
     def among(self, ids: set[str], memo: dict[int, tuple[list[str], list[str]]]) -> list[str]:
-        """Those of them in `ids`, by id. The shared part's are found once per `memo`, which belongs
+        """Those of them in `ids`, by id. A shared list's are found once per `memo`, which belongs
         to this one set of `ids` (and holds each shared list it was asked about, so its key stays its own)."""
-        seen = memo.get(id(self._shared))
-        if seen is None:
-            seen = memo[id(self._shared)] = (self._shared, [p for p in self._shared if p in ids])
-        return _union([_less(seen[1], [p for p in self._less if p in ids]),
-                        *([p for p in own if p in ids] for own in self._own)])
+        found = []
+        for shared, less in zip(self._shared, self._less, strict=True):
+            seen = memo.get(id(shared))
+            if seen is None:
+                seen = memo[id(shared)] = (shared, [p for p in shared if p in ids])
+            found.append(_less(seen[1], [p for p in less if p in ids]))
+        return _union([*found, *([p for p in own if p in ids] for own in self._own)])
 
 
 def among(providers: Sequence[str], ids: set[str], memo: dict[int, tuple[list[str], list[str]]]) -> list[str]:
