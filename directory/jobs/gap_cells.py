@@ -498,12 +498,13 @@ class _Alone:
     column by column from what is known of each offer: the same as `_provider` of that one reach."""
 
     def __init__(self, offers: list[Offer], of: list[_Known], sees_capacity: bool) -> None:
-        self.hours = [o.response_hours for o in offers]
+        # a provider's fastest here, as `_part` sorts them: its one offer's hours, position and provider
+        self.fastest = [(o.response_hours, i, o.provider) if o.response_hours is not None else None
+                        for i, o in enumerate(offers)]
         self.confirmed = [k.confirmed or None for k in of]
         self.stale = [k.stale for k in of]
-        # by 2 x position + delivered there
-        self.supply = [(1.0 if present else REMOTE_WEIGHT) * (STALE_WEIGHT if k.stale else 1.0)
-                       for k in of for present in (False, True)]
+        self.delivered = [STALE_WEIGHT if k.stale else 1.0 for k in of]  # its supply, delivered there
+        self.remote = [REMOTE_WEIGHT * (STALE_WEIGHT if k.stale else 1.0) for k in of]  # or reaching it remotely
         seen = [sees_capacity and o.capacity is not None for o in offers]
         self.recorded = [1 if s else 0 for s in seen]
         self.units = [((o.capacity_unit, o.capacity or 0),) if s and k.capacity_current else ()
@@ -522,10 +523,13 @@ class _Alone:
             (unit, amount), = self.units[i]
             total, count = units.get(unit, (0, 0))
             units[unit] = (total + amount, count + 1)
-        return _Part({}, ids, list(compress(ids, delivered)), list(compress(ids, map(not_, delivered))),
-                     [self.supply[2 * i + d] for i, d in zip(at, delivered, strict=True)],
-                     sorted([(h, i, p) for i, p in zip(at, ids, strict=True) if (h := self.hours[i]) is not None]),
-                     confirmed, max(dates, default=None), min(dates, default=None),
+        remote = list(map(not_, delivered))
+        # in no order (a cell adds them with `math.fsum`)
+        supplies = [*map(self.delivered.__getitem__, compress(at, delivered)),
+                    *map(self.remote.__getitem__, compress(at, remote))]
+        return _Part({}, ids, list(compress(ids, delivered)), list(compress(ids, remote)), supplies,
+                     sorted(filter(None, map(self.fastest.__getitem__, at))), confirmed,
+                     max(dates, default=None), min(dates, default=None),
                      sum(map(self.stale.__getitem__, at)), units, sum(map(self.recorded.__getitem__, at)))
 
 
