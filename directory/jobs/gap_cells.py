@@ -458,8 +458,8 @@ class _TypeFold:
     def wide(self, areas: frozenset[str]) -> _Wide:
         """Every provider reaching a place in these areas through them, as if it reached it no other way:
         those reaching it only through the world in a part of their own, the same in every cell (at 100k
-        about 530 of a type's 630; joining them into each set of areas' part took a quarter of the fold),
-        then the others."""
+        about 530 of a type's 630, which every set of areas' part held again: building those parts was
+        a quarter of the fold), then the others."""
         if areas not in self._wide:
             groups = dict.fromkeys(g for code in sorted(areas) for g in self.groups_in.get(code, ()))
             if _WORLD in groups:
