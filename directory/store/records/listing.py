@@ -2,9 +2,9 @@
 
 A statement holds only the conditions of the filters given (`given`) and starts from the most
 selective source they allow (`source_of`: the places near a point, the asked places' services, the
-places, one organisation, or all); no condition is guarded by `$x IS NULL OR`, which the server would test on every row.
-Statements are built from fragments and kept once built (`matching`); the Cypher lint reads every
-fragment, each filter alone and all together from each source (`samples`).
+places, one organisation, or all); no condition is guarded by `$x IS NULL OR`, which the server
+would test on every row. Statements are built from fragments and kept once built (`matching`); the
+Cypher lint reads every fragment, each filter alone and all together from each source (`samples`).
 
 Rules that keep a listing from telling more than its records do:
 - a service condition (type, defender group, place) only counts visible services;
