@@ -9,6 +9,7 @@ responses tie. Worked cases on their own follow."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from directory.domain import places
 from directory.jobs.cell_providers import among
-from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, matrix_cells, providers_reaching
+from directory.jobs.gap_cells import WIDE_DEFAULT_CAPACITY, Cell, _exact, matrix_cells, providers_reaching
 from directory.store import GapOffer as Offer
 from tests import reference_cells
 
@@ -66,6 +67,18 @@ def test_the_fold_gives_the_cells_of_counting_cell_by_cell(found: dict[str, list
     for wanted in (WANTED, WANTED[:1], WANTED[-2:]):  # all places, then a few (most offers reach none)
         cells = counted if wanted is WANTED else reference_cells.matrix_cells(found, wanted, types, sees, ON)
         assert providers_reaching(found, wanted, types) == sorted({p for c in cells for p in c.present + c.remote})
+
+
+SUPPLIES = st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([1.0, 0.5, 0.25, 10 / 193, 10 / 7, 1e-17])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(SUPPLIES, max_size=60), st.lists(SUPPLIES, max_size=8))
+def test_a_shared_parts_supplies_added_once_give_the_sum_of_adding_them_in_every_cell(
+        shared: list[float], own: list[float]) -> None:
+    # a cell's supply is `math.fsum` of its areas' supplies (kept as `_exact` of them) and its own
+    assert repr(math.fsum([*_exact(shared), *own])) == repr(math.fsum([*shared, *own]))
+    assert len(_exact([1.0, 1e-17, -1.0, 1e-17] * 50)) <= 2  # a few numbers, however many were added
 
 
 def _every_field(cell: Cell) -> dict[str, object]:

@@ -26,7 +26,7 @@ import functools
 import math
 from bisect import bisect_left
 from collections import ChainMap, Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -314,6 +314,27 @@ class _Wide(NamedTuple):
 
     parts: list[_Part]  # holding different providers (`_TypeFold.wide`)
     fastest: list[_Fastest]  # all of theirs, in order: a median is taken of them and a cell's own
+    supply: list[float]  # their supplies' sum, exactly (`_exact`): a few numbers where there were hundreds
+
+
+def _exact(values: Iterable[float]) -> list[float]:
+    """Numbers whose exact sum is the exact sum of `values`, no two overlapping (Shewchuk's partials,
+    as `math.fsum` keeps them): `math.fsum` of them and others is `math.fsum` of `values` and those
+    others, to the last bit, so a shared part's hundreds of supplies are added up once, not per cell."""
+    partials: list[float] = []
+    for x in values:
+        kept = 0
+        for y in partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            high = x + y
+            low = y - (high - x)  # what rounding `high` lost, exactly
+            if low:
+                partials[kept] = low
+                kept += 1
+            x = high
+        partials[kept:] = [x]
+    return partials
 
 
 def _add_units(units: dict[str, tuple[int, int]], more: dict[str, tuple[int, int]]) -> None:
@@ -377,8 +398,7 @@ def _cell(place: str, service_type: str, wide: _Wide, local: list[_Part], sees_c
     cell.newest_confirmation, cell.oldest_confirmation = max(dates, default=None), min(dates, default=None)
     cell.stale_providers = stale
     # exactly rounded, so in any order: the shared parts' less those gone local is the sum of those left
-    cell.supply = math.fsum(chain(*(w.supplies for w in wide.parts), (-p.supply for g in gone for p in g),
-                                  *(p.supplies for p in local)))
+    cell.supply = math.fsum(chain(wide.supply, (-p.supply for g in gone for p in g), *(p.supplies for p in local)))
     if sees_capacity:
         for part in local:
             _add_units(units, part.units)
@@ -471,7 +491,8 @@ class _TypeFold:
                 parts = []
             if groups:
                 parts.append(_part([p for g in groups for p in self._group(g, g & areas)]))
-            self._wide[areas] = _Wide(parts, _merged([p.fastest for p in parts]))
+            self._wide[areas] = _Wide(parts, _merged([p.fastest for p in parts]),
+                                      _exact(chain.from_iterable(p.supplies for p in parts)))
         return self._wide[areas]
 
     def _group(self, group: frozenset[str], reached: frozenset[str]) -> list[_Provider]:
