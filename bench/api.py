@@ -3,7 +3,8 @@
 - lookup: `organisation(id)` through HTTP and GraphQL, against the same indexed lookup through the
   bare driver (same visibility predicate), one client, keep-alive (see `_lookups` for the clients);
 - search and filtered listing: p50/p95 with 8 concurrent clients, and requests per second, in a
-  first round and again with other inputs (the steady state);
+  first round, then with other inputs once the store's JIT compiler has caught up (the steady
+  state; `bench.warm`);
 - hidden against missing: the same lookup for a restricted id and an unknown id, interleaved, to
   show no timing difference worth measuring.
 
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bench.warm import WARM_ROUNDS, WARM_SHARE, compiler_cpu, compiler_share
 from directory.base.config import Settings
 from directory.domain.viewer import ANONYMOUS
 from directory.exchange import generate
@@ -256,6 +258,22 @@ async def _concurrent(url: str, make: Callable[[random.Random], tuple[str, dict[
     return dict(_percentiles(samples), rps=len(samples) / elapsed, over_budget=len(over), requests=len(samples))
 
 
+async def _warm(url: str, store_pid: int | None,
+                questions: list[tuple[Callable[[random.Random], tuple[str, dict[str, Any]]], int]]) -> dict[str, Any]:
+    """Ask the questions (each `count` times by each of the 8 clients), with inputs of their own, until
+    the store's JIT compiler has caught up (`bench.warm`)."""
+    shares: list[float] = []
+    requests = 0
+    for number in range(WARM_ROUNDS):
+        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
+        for make, count in questions:
+            requests += int((await _concurrent(url, make, count, 10_000 + 100 * number))["requests"])
+        shares.append(compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0)
+        if shares[-1] < WARM_SHARE:
+            break
+    return {"rounds": len(shares), "requests": requests, "compiler_shares": shares}
+
+
 async def _pages(url: str, make: Callable[[random.Random], tuple[str, str, dict[str, str]]],
                  per_client: int, seeds: int = 0) -> dict[str, float]:
     """A page (GET, or POST with a form) with 8 concurrent clients, as `_concurrent` asks GraphQL."""
@@ -344,22 +362,39 @@ async def _measure(url: str, embedded: EmbeddedStore, loaded: dict[str, Any], n:
             words[0] = words[0][:3] + words[0][4:]
         return SEARCH, {"text": " ".join(words)}
 
-    result = {"orgs": n, "lookup": await _lookups(url, embedded, ids)}
+    result: dict[str, Any] = {"orgs": n, "lookup": await _lookups(url, embedded, ids)}
     lookup = result["lookup"]
     print(f"lookup {n}: GraphQL {lookup['ours_ms']:.2f} ms (httpx {lookup['ours_httpx_ms']:.2f}), bare driver "
           f"{lookup['bare_ms']:.2f} ms (auto-commit {lookup['bare_autocommit_ms']:.2f}), ratio {lookup['ratio']:.2f} "
           f"(httpx {lookup['ratio_httpx']:.2f}, against auto-commit {lookup['ratio_autocommit']:.2f})", flush=True)
     per_client = 40 if n <= 10_000 else 8
     # Each question three times, with other inputs each time: the first round is the store and the
-    # process meeting that question's statements for the first time (the JVM compiling them), the
-    # second the steady state the targets are about, the third the same with `LightClient` instead
-    # of httpx. All are reported.
-    for key, make, count in (("lookup_8", lambda r: (LOOKUP, {"id": r.choice(ids)}), 100),
-                             ("search_8", search, per_client), ("listing_8", listing, per_client)):
-        for name, seeds, light in ((f"{key}_first", 0, False), (key, 1000, False), (f"{key}_light", 2000, True)):
-            r = result[name] = await _concurrent(url, make, count, seeds, light)
-            print(f"{name} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s, "
-                  f"{r['over_budget']:.0f} of {r['requests']:.0f} over the time budget", flush=True)
+    # process meeting that question's statements for the first time (the JVM compiling them); then the
+    # mix is asked until the store's compiler has caught up (`_warm`); then the steady state the targets
+    # are about, and the same with `LightClient` instead of httpx. All are reported, with the share of
+    # the store's CPU its JIT compiler took during each round.
+    questions = (("lookup_8", lambda r: (LOOKUP, {"id": r.choice(ids)}), 100), ("search_8", search, per_client),
+                 ("listing_8", listing, per_client))
+    store_pid = embedded.process.pid if embedded.process else None
+
+    async def measured(name: str, make: Callable[[random.Random], tuple[str, dict[str, Any]]], count: int,
+                       seeds: int, light: bool) -> None:
+        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
+        r = result[name] = await _concurrent(url, make, count, seeds, light)
+        r["compiler_share"] = compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0
+        print(f"{name} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s, "
+              f"{r['over_budget']:.0f} of {r['requests']:.0f} over the time budget, the store's compiler "
+              f"{r['compiler_share']:.0%} of its CPU", flush=True)
+
+    for key, make, count in questions:
+        await measured(f"{key}_first", make, count, 0, False)
+    w = result["warm"] = await _warm(url, store_pid, [(make, count) for _, make, count in questions])
+    print(f"warm-up {n}: {w['requests']} requests in {w['rounds']} rounds, the store's compiler share by "
+          f"round {', '.join(f'{s:.0%}' for s in w['compiler_shares'])}", flush=True)
+    for key, make, count in questions:
+        await measured(key, make, count, 1000, False)
+        await measured(f"{key}_light", make, count, 2000, True)
+
     def page_listing(r: random.Random) -> tuple[str, str, dict[str, str]]:
         return "POST", "/", {"country": r.choice(countries), "serviceType": r.choice(types)}
 

@@ -11,6 +11,7 @@ The jobs are called in-process (not over HTTP; `bench/api.py` measures the HTTP 
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections import defaultdict
@@ -18,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from bench.api import on_generated
+from bench.warm import WARM_ROUNDS, WARM_SHARE, compiler_cpu, compiler_share
 from directory.domain import places
 from directory.domain.location import published
 from directory.domain.viewer import STEWARD
@@ -159,15 +161,23 @@ def _questions(rng: random.Random, m: Memory, count: int) -> tuple[list[referral
     return chains, partnered
 
 
-async def _measure(store: Store, m: Memory, n: int) -> dict[str, Any]:
+async def _measure(store: Store, m: Memory, n: int, store_pid: int | None) -> dict[str, Any]:
+    # The generated directory and its in-memory graph (millions of objects at 100k) stay for the whole
+    # run, in this process: the collector would walk them in every full collection, ours and the
+    # reference's alike, which a service holding none of them never does.
+    gc.freeze()
     questions, matrices = (200, 3) if n <= 10_000 else (40, 1)  # 100k: what fits in a run of minutes
     on = date.today()
     out: dict[str, Any] = {"orgs": n, "refers": sum(len(v) for v in m.refers.values()), "questions": questions,
                            "matrices": matrices}
     # A first round of other questions (and one matrix), reported apart: the store's JVM meeting each
     # job's statements for the first time compiles them, which is not the steady state of a service.
+    # Then more questions until its compiler has caught up (`bench.warm`), then the steady round.
     rounds = (("first", _questions(random.Random(12), m, questions)), ("", _questions(random.Random(11), m, questions)))
     for prefix, (chains, partnered) in rounds:
+        if prefix == "":
+            out["warm"] = await _warm(store, m, store_pid, questions, on)
+        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
         ours: list[float] = []
         memory: list[float] = []
         mismatches = 0
@@ -192,12 +202,32 @@ async def _measure(store: Store, m: Memory, n: int) -> dict[str, Any]:
         out[prefix + "gaps"] = {"cells": len(matrix.cells), "ours_s": min(ours), "memory_s": min(memory),
                                 "mismatches": sum(1 for c in matrix.cells if key.get((c.place, c.service_type),
                                                                                    ([], [])) != (c.present, c.remote))}
+        out[prefix + "compiler_share"] = compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0
     return out
+
+
+async def _warm(store: Store, m: Memory, store_pid: int | None, count: int, on: date) -> dict[str, Any]:
+    """Referral and partner questions of their own until the store's JIT compiler takes less than
+    `WARM_SHARE` of its CPU in a round (`bench.warm` says why)."""
+    shares: list[float] = []
+    for number in range(WARM_ROUNDS):
+        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
+        chains, partnered = _questions(random.Random(100 + number), m, count)
+        for q in chains:
+            await referrals.referral_paths(store, STEWARD, q, on)
+        for p in partnered:
+            await partners.find_partners(store, STEWARD, p, on)
+        shares.append(compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0)
+        if shares[-1] < WARM_SHARE:
+            break
+    return {"rounds": len(shares), "questions": 2 * count * len(shares), "compiler_shares": shares}
 
 
 def run(n: int) -> dict[str, Any]:
     result: dict[str, Any] = on_generated(n, "pd-bench-jobs-", HEAP,
-                                          lambda store, _s, _e, batch: _measure(store, Memory(batch), n))
+                                          lambda store, _s, embedded, batch: _measure(
+                                              store, Memory(batch), n,
+                                              embedded.process.pid if embedded.process else None))
     _report(result)
     return result
 
@@ -217,3 +247,7 @@ def _report(r: dict[str, Any]) -> None:
         print(f"| full gap matrix ({g['cells']} cells) | {name} | {g['ours_s'] * 1000:.0f} | | "
               f"{g['memory_s'] * 1000:.0f} | | {g['ours_s'] / g['memory_s']:.1f} | {g['mismatches']} cells |")
     print(f"({r['questions']} questions per job and round; the steady gap matrix is the best of {r['matrices']} runs)")
+    w = r["warm"]
+    print(f"between the rounds, {w['questions']} questions to warm the store (its compiler's share of its CPU by "
+          f"round: {', '.join(f'{s:.0%}' for s in w['compiler_shares'])}); the compiler's share in the first round "
+          f"{r['firstcompiler_share']:.0%}, in the steady one {r['compiler_share']:.0%}")
