@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.warm import WARM_ROUNDS, WARM_SHARE, compiler_cpu, compiler_share
+from bench.warm import compiler_cpu, compiler_share, warm
 from directory.base.config import Settings
 from directory.domain.viewer import ANONYMOUS
 from directory.exchange import generate
@@ -262,16 +262,11 @@ async def _warm(url: str, store_pid: int | None,
                 questions: list[tuple[Callable[[random.Random], tuple[str, dict[str, Any]]], int]]) -> dict[str, Any]:
     """Ask the questions (each `count` times by each of the 8 clients), with inputs of their own, until
     the store's JIT compiler has caught up (`bench.warm`)."""
-    shares: list[float] = []
-    requests = 0
-    for number in range(WARM_ROUNDS):
-        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
-        for make, count in questions:
-            requests += int((await _concurrent(url, make, count, 10_000 + 100 * number))["requests"])
-        shares.append(compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0)
-        if shares[-1] < WARM_SHARE:
-            break
-    return {"rounds": len(shares), "requests": requests, "compiler_shares": shares}
+    async def ask(number: int) -> int:
+        return sum([int((await _concurrent(url, make, count, 10_000 + 100 * number))["requests"])
+                    for make, count in questions])
+
+    return await warm(store_pid, ask)
 
 
 async def _pages(url: str, make: Callable[[random.Random], tuple[str, str, dict[str, str]]],
@@ -379,9 +374,9 @@ async def _measure(url: str, embedded: EmbeddedStore, loaded: dict[str, Any], n:
 
     async def measured(name: str, make: Callable[[random.Random], tuple[str, dict[str, Any]]], count: int,
                        seeds: int, light: bool) -> None:
-        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
+        before = compiler_cpu(store_pid)
         r = result[name] = await _concurrent(url, make, count, seeds, light)
-        r["compiler_share"] = compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0
+        r["compiler_share"] = compiler_share(before, compiler_cpu(store_pid))
         print(f"{name} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s, "
               f"{r['over_budget']:.0f} of {r['requests']:.0f} over the time budget, the store's compiler "
               f"{r['compiler_share']:.0%} of its CPU", flush=True)

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from bench.api import on_generated
-from bench.warm import WARM_ROUNDS, WARM_SHARE, compiler_cpu, compiler_share
+from bench.warm import compiler_cpu, compiler_share, warm
 from directory.domain import places
 from directory.domain.location import published
 from directory.domain.viewer import STEWARD
@@ -177,7 +177,7 @@ async def _measure(store: Store, m: Memory, n: int, store_pid: int | None) -> di
     for prefix, (chains, partnered) in rounds:
         if prefix == "":
             out["warm"] = await _warm(store, m, store_pid, questions, on)
-        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
+        before = compiler_cpu(store_pid)
         ours: list[float] = []
         memory: list[float] = []
         mismatches = 0
@@ -202,25 +202,22 @@ async def _measure(store: Store, m: Memory, n: int, store_pid: int | None) -> di
         out[prefix + "gaps"] = {"cells": len(matrix.cells), "ours_s": min(ours), "memory_s": min(memory),
                                 "mismatches": sum(1 for c in matrix.cells if key.get((c.place, c.service_type),
                                                                                    ([], [])) != (c.present, c.remote))}
-        out[prefix + "compiler_share"] = compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0
+        out[prefix + "compiler_share"] = compiler_share(before, compiler_cpu(store_pid))
     return out
 
 
 async def _warm(store: Store, m: Memory, store_pid: int | None, count: int, on: date) -> dict[str, Any]:
-    """Referral and partner questions of their own until the store's JIT compiler takes less than
-    `WARM_SHARE` of its CPU in a round (`bench.warm` says why)."""
-    shares: list[float] = []
-    for number in range(WARM_ROUNDS):
-        before = compiler_cpu(store_pid) if store_pid else (0.0, 0.0)
+    """Referral and partner questions of their own until the store's JIT compiler has caught up
+    (`bench.warm`)."""
+    async def ask(number: int) -> int:
         chains, partnered = _questions(random.Random(100 + number), m, count)
         for q in chains:
             await referrals.referral_paths(store, STEWARD, q, on)
         for p in partnered:
             await partners.find_partners(store, STEWARD, p, on)
-        shares.append(compiler_share(before, compiler_cpu(store_pid)) if store_pid else 0.0)
-        if shares[-1] < WARM_SHARE:
-            break
-    return {"rounds": len(shares), "questions": 2 * count * len(shares), "compiler_shares": shares}
+        return len(chains) + len(partnered)
+
+    return await warm(store_pid, ask)
 
 
 def run(n: int) -> dict[str, Any]:
@@ -248,6 +245,6 @@ def _report(r: dict[str, Any]) -> None:
               f"{g['memory_s'] * 1000:.0f} | | {g['ours_s'] / g['memory_s']:.1f} | {g['mismatches']} cells |")
     print(f"({r['questions']} questions per job and round; the steady gap matrix is the best of {r['matrices']} runs)")
     w = r["warm"]
-    print(f"between the rounds, {w['questions']} questions to warm the store (its compiler's share of its CPU by "
+    print(f"between the rounds, {w['requests']} questions to warm the store (its compiler's share of its CPU by "
           f"round: {', '.join(f'{s:.0%}' for s in w['compiler_shares'])}); the compiler's share in the first round "
           f"{r['firstcompiler_share']:.0%}, in the steady one {r['compiler_share']:.0%}")
