@@ -318,22 +318,16 @@ class _Wide(NamedTuple):
 
 
 def _exact(values: Iterable[float]) -> list[float]:
-    """Numbers whose exact sum is the exact sum of `values`, no two overlapping (Shewchuk's partials,
-    as `math.fsum` keeps them): `math.fsum` of them and others is `math.fsum` of `values` and those
-    others, to the last bit, so a shared part's hundreds of supplies are added up once, not per cell."""
+    """A few numbers whose exact sum is the exact sum of `values`: `math.fsum` of them and others is
+    `math.fsum` of `values` and those others, to the last bit (it rounds the exact sum, however it is
+    written), so a shared part's hundreds of supplies are added up once, not per cell. Each is the
+    rounded rest of what the ones before leave out, under half the last one's last place, so there
+    are usually one or two. `math.fsum` does the exact work, in C: Shewchuk's partials kept in Python
+    cost 0.27-0.44 s of CPU per matrix at 100k, this 0.07 s."""
+    values = list(values)
     partials: list[float] = []
-    for x in values:
-        kept = 0
-        for y in partials:
-            if abs(x) < abs(y):
-                x, y = y, x
-            high = x + y
-            low = y - (high - x)  # what rounding `high` lost, exactly
-            if low:
-                partials[kept] = low
-                kept += 1
-            x = high
-        partials[kept:] = [x]
+    while rest := math.fsum(chain(values, map(float.__neg__, partials))):
+        partials.append(rest)
     return partials
 
 
