@@ -162,10 +162,6 @@ def _questions(rng: random.Random, m: Memory, count: int) -> tuple[list[referral
 
 
 async def _measure(store: Store, m: Memory, n: int, store_pid: int | None) -> dict[str, Any]:
-    # The generated directory and its in-memory graph (millions of objects at 100k) stay for the whole
-    # run, in this process: the collector would walk them in every full collection, ours and the
-    # reference's alike, which a service holding none of them never does.
-    gc.freeze()
     questions, matrices = (200, 3) if n <= 10_000 else (40, 1)  # 100k: what fits in a run of minutes
     on = date.today()
     out: dict[str, Any] = {"orgs": n, "refers": sum(len(v) for v in m.refers.values()), "questions": questions,
@@ -173,36 +169,53 @@ async def _measure(store: Store, m: Memory, n: int, store_pid: int | None) -> di
     # A first round of other questions (and one matrix), reported apart: the store's JVM meeting each
     # job's statements for the first time compiles them, which is not the steady state of a service.
     # Then more questions until its compiler has caught up (`bench.warm`), then the steady round.
-    rounds = (("first", _questions(random.Random(12), m, questions)), ("", _questions(random.Random(11), m, questions)))
-    for prefix, (chains, partnered) in rounds:
-        if prefix == "":
-            out["warm"] = await _warm(store, m, store_pid, questions, on)
-        before = compiler_cpu(store_pid)
-        ours: list[float] = []
-        memory: list[float] = []
-        mismatches = 0
-        for q in chains:
-            got = await _timed(ours, referrals.referral_paths(store, STEWARD, q, on))
-            expected = _memory_timed(memory, lambda q=q: _memory_referrals(m, q, on))
-            mismatches += [p.organisations for p in got] != expected
-        out[prefix + "referrals"] = {"ours": _percentiles(ours), "memory": _percentiles(memory),
-                                     "mismatches": mismatches}
-        ours, memory, mismatches = [], [], 0
-        for q in partnered:
-            found = await _timed(ours, partners.find_partners(store, STEWARD, q, on))
-            expected = _memory_timed(memory, lambda q=q: _memory_partners(m, q, on))
-            mismatches += [p.organisation for p in found] != list(expected)
-        out[prefix + "partners"] = {"ours": _percentiles(ours), "memory": _percentiles(memory),
-                                    "mismatches": mismatches}
-        ours, memory = [], []
-        for _ in range(matrices if prefix == "" else 1):
-            matrix = await _timed(ours, gaps.coverage_gaps(store, STEWARD, gaps.GapQuestion(), on))
-            reference = _memory_timed(memory, lambda: _memory_gaps(m, on))
-        key = {(c.place, c.service_type): (c.present, c.remote) for c in reference}
-        out[prefix + "gaps"] = {"cells": len(matrix.cells), "ours_s": min(ours), "memory_s": min(memory),
-                                "mismatches": sum(1 for c in matrix.cells if key.get((c.place, c.service_type),
-                                                                                   ([], [])) != (c.present, c.remote))}
-        out[prefix + "compiler_share"] = compiler_share(before, compiler_cpu(store_pid))
+    _frozen()
+    out.update(await _round(store, m, store_pid, "first", _questions(random.Random(12), m, questions), 1, on))
+    out["warm"] = await _warm(store, m, store_pid, questions, on)
+    _frozen()
+    out.update(await _round(store, m, store_pid, "", _questions(random.Random(11), m, questions), matrices, on))
+    return out
+
+
+def _frozen() -> None:
+    """What this process holds before a round (the generated directory, its in-memory graph: millions
+    of objects at 100k), out of Python's collector. Otherwise every full collection during a round
+    walks them, for ours and the reference alike, which a service holding none of them never does: at
+    100k a partner question of 80 ms took 1.6 s when one fell into it."""
+    gc.collect()
+    gc.freeze()
+
+
+async def _round(store: Store, m: Memory, store_pid: int | None, prefix: str,
+                 questions: tuple[list[referrals.Question], list[partners.PartnerQuestion]], matrices: int,
+                 on: date) -> dict[str, Any]:
+    """One timed round; its answers are dropped with it, so the next round's collector never meets them."""
+    out: dict[str, Any] = {}
+    chains, partnered = questions
+    before = compiler_cpu(store_pid)
+    ours: list[float] = []
+    memory: list[float] = []
+    mismatches = 0
+    for q in chains:
+        got = await _timed(ours, referrals.referral_paths(store, STEWARD, q, on))
+        expected = _memory_timed(memory, lambda q=q: _memory_referrals(m, q, on))
+        mismatches += [p.organisations for p in got] != expected
+    out[prefix + "referrals"] = {"ours": _percentiles(ours), "memory": _percentiles(memory), "mismatches": mismatches}
+    ours, memory, mismatches = [], [], 0
+    for q in partnered:
+        found = await _timed(ours, partners.find_partners(store, STEWARD, q, on))
+        expected = _memory_timed(memory, lambda q=q: _memory_partners(m, q, on))
+        mismatches += [p.organisation for p in found] != list(expected)
+    out[prefix + "partners"] = {"ours": _percentiles(ours), "memory": _percentiles(memory), "mismatches": mismatches}
+    ours, memory = [], []
+    for _ in range(matrices):
+        matrix = await _timed(ours, gaps.coverage_gaps(store, STEWARD, gaps.GapQuestion(), on))
+        reference = _memory_timed(memory, lambda: _memory_gaps(m, on))
+    key = {(c.place, c.service_type): (c.present, c.remote) for c in reference}
+    out[prefix + "gaps"] = {"cells": len(matrix.cells), "ours_s": min(ours), "memory_s": min(memory),
+                            "mismatches": sum(1 for c in matrix.cells if key.get((c.place, c.service_type),
+                                                                               ([], [])) != (c.present, c.remote))}
+    out[prefix + "compiler_share"] = compiler_share(before, compiler_cpu(store_pid))
     return out
 
 
