@@ -45,6 +45,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from directory.base import budget
+from directory.base.bulk import paused_gc
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.fields import SERVICE, sees
@@ -99,7 +100,9 @@ async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date |
     # the donor is read, and noted, before the answer: an error after it tells the viewer it is there
     if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
         raise NotFound("organisation", q.donor)
-    with store.answer(viewer):  # what the other reads gave is noted only once the matrix is the viewer's
+    # what the other reads gave is noted only once the matrix is the viewer's; the collector waits for
+    # the whole matrix (`paused_gc`), not only its fold
+    with store.answer(viewer), paused_gc():
         return await _matrix(store, viewer, q, on or today())
 
 
