@@ -401,8 +401,15 @@ async def _measure(url: str, embedded: EmbeddedStore, loaded: dict[str, Any], n:
     for seeds in (0, 1000):  # a first round, then the steady state (see above); the second is reported
         result["graphql_organisation_8"] = await _concurrent(
             url, lambda r: (ORGANISATION_PAGE, {"id": r.choice(ids)}), per_client, seeds)
+
+    async def ask_pages(number: int) -> int:  # the pages' own statements, until compiled (`bench.warm`)
+        return sum([int((await _pages(url, make, per_client, 10_000 + 100 * number))["requests"])
+                    for _, make, _ in pairs])
+
+    w = result["pages_warm"] = await warm(store_pid, ask_pages)
+    print(f"pages warm-up {n}: {w['requests']} requests in {w['rounds']} rounds, the store's compiler share by "
+          f"round {', '.join(f'{s:.0%}' for s in w['compiler_shares'])}", flush=True)
     for key, make_page, peer in pairs:
-        await _pages(url, make_page, per_client)
         r = result[key] = await _pages(url, make_page, per_client, 1000)
         g = result[peer]
         print(f"{key} {n}: p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['rps']:.1f} req/s; the same through "
