@@ -148,6 +148,30 @@ async def test_a_local_group_finds_partners_and_opens_one(store: Store, live_ser
         assert opened.status_code == 200 and f"<h1><bdi>{partner.group(2)}</bdi></h1>" in opened.text
 
 
+def _selected(html: str, name: str) -> list[str]:
+    """The values selected in the form's select named `name`."""
+    found = re.search(rf'<select id="[^"]*" name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert found is not None, name
+    return re.findall(r'<option value="([^"]*)" selected>', found.group(1))
+
+
+async def test_each_form_keeps_exactly_what_was_asked_selected(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        browsed = await client.post("/", data={"serviceType": "legal-aid", "country": "NE", "language": "es"})
+        assert [_selected(browsed.text, n) for n in ("serviceType", "country", "language", "group", "kind")] == [
+            ["legal-aid"], ["NE"], ["es"], [], []]
+        assert "<option value=\"NG\">Nigeria</option>" in browsed.text
+        gaps = await client.post("/gaps", data={"region": "019",
+                                                "serviceTypes": ["emergency-grant", "legal-aid"]})
+        assert _selected(gaps.text, "serviceTypes") == ["emergency-grant", "legal-aid"]
+        assert _selected(gaps.text, "region") == ["019"]  # the Americas
+        joining = await client.post("/join", data={"name": "", "kind": "shelter", "country": "CO",
+                                                   "languages": ["es", "en"]})
+        assert [_selected(joining.text, n) for n in ("kind", "country", "languages")] == [
+            ["shelter"], ["CO"], ["en", "es"]]  # in the order the form lists them
+
+
 async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_map(store: Store,
                                                                                   live_server: LiveServer) -> None:
     await demo.load(store)
