@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -120,3 +121,8 @@ class OnEach(Said):
 
     def append(self, line: str) -> None:
         self.then(line)
+
+
+def split_in(n: int) -> Callable[[list[str]], list[list[str]]]:
+    """A gap matrix's types split in `n` parts (for `gaps.in_parts`), every part the same size."""
+    return lambda types: [part for part in (types[i::n] for i in range(n)) if part]

@@ -18,7 +18,7 @@ from directory.jobs.gaps import GapQuestion, coverage_gaps
 from directory.jobs.partners import PartnerQuestion, find_partners
 from directory.jobs.referrals import Question, referral_paths
 from directory.store import Store
-from tests.helpers import Api, load, org, refers, service
+from tests.helpers import Api, load, org, refers, service, split_in
 
 pytestmark = pytest.mark.anyio
 
@@ -106,7 +106,7 @@ async def test_a_gap_matrix_read_in_parts_leaves_one_line_per_kind(store: Store,
     await seed(store)
     # restricted records in both parts: the secret organisation offers one of each type
     await load(store, [], [service("secret-med", "secret", "medical-care", **{"#meta+visibility": "restricted"})], [])
-    monkeypatch.setattr(gaps, "PARTS", 2)
+    monkeypatch.setattr(gaps, "in_parts", split_in(2))
     before = len(read_all(settings.data_dir / "audit"))
     await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], service_types=["legal-aid", "medical-care"]))
     entries = since(settings, before)

@@ -314,16 +314,23 @@ async def test_a_place_or_a_type_named_twice_is_one_cell(store: Store) -> None:
     assert len(once.cells) == 2 * len(TYPES)
 
 
-@pytest.mark.parametrize("parts", [1, 2, 3, 100])
+SPLITS = {"one part": lambda types: [types], "a type a part": lambda types: [[t] for t in types],
+          "interleaved": lambda types: [p for p in (types[n::3] for n in range(3)) if p],
+          "backwards": lambda types: [types[i:i + 4] for i in range(0, len(types), 4)][::-1]}
+
+
+@pytest.mark.parametrize("split", SPLITS)
 async def test_the_matrix_is_the_same_however_its_types_are_split_into_parts(
-        store: Store, monkeypatch: pytest.MonkeyPatch, parts: int) -> None:
+        store: Store, monkeypatch: pytest.MonkeyPatch, split: str) -> None:
     # the types are read and folded in parts, one folded while the next is read: the cells of a type
     # depend only on its offers, and the funding on every part's providers together
     await seed(store)
     viewers = [STEWARD, ANONYMOUS, MEMBER_B]
     questions = [ask(), ask(service_types=None, codes=None, region="419"), ask(donor="test:d", group="journalists")]
     whole = [await coverage_gaps(store, v, q) for v in viewers for q in questions]
-    assert len({c.service_type for c in whole[1].cells}) > gaps.PARTS  # every type: split as it would be
-    monkeypatch.setattr(gaps, "PARTS", parts)
+    every = sorted({c.service_type for c in whole[1].cells})
+    parts = gaps.in_parts(every)
+    assert len(parts) > 3 and sorted(t for part in parts for t in part) == every  # split, each type once
+    monkeypatch.setattr(gaps, "in_parts", SPLITS[split])
     assert [await coverage_gaps(store, v, q) for v in viewers for q in questions] == whole
     assert any(c.funding for m in whole for c in m.cells) and any(m.donor_totals for m in whole)

@@ -28,7 +28,7 @@ from directory.store.jobs import JobReads
 from directory.store.jobs import gaps as store_gaps
 from tests import test_audit_door as door
 from tests import test_gaps as tg
-from tests.helpers import load, org, service
+from tests.helpers import load, org, service, split_in
 
 pytestmark = pytest.mark.anyio
 
@@ -113,7 +113,7 @@ async def test_a_store_read_failing_in_a_middle_part_leaks_nothing_and_notes_no_
         return await real(reads, viewer, types, group)
 
     monkeypatch.setattr(JobReads, "gap_offers", failing)
-    monkeypatch.setattr(gaps, "PARTS", 3)
+    monkeypatch.setattr(gaps, "in_parts", split_in(3))
     before, running = len(read_all(settings.data_dir / "audit")), others()
     with watched() as seen:
         with pytest.raises(StoreError):
@@ -148,7 +148,7 @@ def slow_statements(store: Store, monkeypatch: pytest.MonkeyPatch, seconds: floa
 async def test_a_cancelled_matrix_keeps_its_slot_until_the_store_is_done_and_gives_it_back_once(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     await tg.seed(store)
-    monkeypatch.setattr(gaps, "PARTS", 3)
+    monkeypatch.setattr(gaps, "in_parts", split_in(3))
     slots = budget.Slots(1)
     spans = slow_statements(store, monkeypatch, 0.4)
 
@@ -185,7 +185,7 @@ async def test_a_cancelled_matrix_keeps_its_slot_until_the_store_is_done_and_giv
 async def test_a_matrix_over_its_deadline_stops_reading_and_leaks_nothing(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     await tg.seed(store)
-    monkeypatch.setattr(gaps, "PARTS", 4)
+    monkeypatch.setattr(gaps, "in_parts", split_in(4))
     spans = slow_statements(store, monkeypatch, 0.3)
     running = others()
     with watched() as seen:
@@ -240,7 +240,7 @@ async def test_a_last_fold_failing_after_the_funding_was_read_notes_none_of_it(
         return found
 
     monkeypatch.setattr(gaps, "matrix_cells", fails_last)
-    monkeypatch.setattr(gaps, "PARTS", 2)
+    monkeypatch.setattr(gaps, "in_parts", split_in(2))
     monkeypatch.setattr(JobReads, "grants", grants)
     before = len(read_all(settings.data_dir / "audit"))
     with pytest.raises(budget.OverBudget):
