@@ -61,9 +61,9 @@ def _named(options: tuple[tuple[str, str], ...], kind: str, language: str) -> tu
 
 def options(choices: Iterable[tuple[str, str]], kind: str, chosen: str | Iterable[str] | None,
             language: str) -> Markup:
-    """A select's `<option>`s in the order `named` gives, those `chosen` selected. Each list is escaped
-    once per language: the browse form draws about 350 options per page, and drawing each through
-    the template was about half of the page's Python."""
+    """A select's `<option>`s in the order `named` gives, those `chosen` selected (one value or several).
+    Each list is escaped once per language and list: the browse form draws about 350 options on every
+    page, each a few template calls before (measured at 10k: about 1 ms of a page's 10 ms of Python)."""
     picked = {chosen} if isinstance(chosen, str) else set(chosen or ())
     return Markup("").join(_SELECTED.format(code, text) if code in picked else tag
                            for code, text, tag in _option_tags(tuple(choices), kind, language))
