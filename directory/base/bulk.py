@@ -16,26 +16,40 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+LONGEST_PAUSE = 30.0
+"""Seconds overlapping bulk works may keep the collector paused before one of them, ending, runs it on
+the young objects: under a steady stream of gap matrices the pause could otherwise never end, and
+the cyclic garbage of every other request would pile up meanwhile."""
 
 _lock = threading.Lock()
 _pausing = 0  # bulk works under way
 _resume = False  # whether the collector ran before the first of them
+_since = 0.0  # when the pause began, or the collector last ran during it
 
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    global _pausing, _resume
+    global _pausing, _resume, _since
     with _lock:
         if _pausing == 0:
             _resume = gc.isenabled()
             gc.disable()
+            _since = time.monotonic()
         _pausing += 1
     try:
         yield
     finally:
+        collect = False
         with _lock:
             _pausing -= 1
-            if _pausing == 0 and _resume:
-                gc.enable()
+            if _pausing == 0:
+                if _resume:
+                    gc.enable()
+            elif _resume and time.monotonic() - _since > LONGEST_PAUSE:
+                _since, collect = time.monotonic(), True
+        if collect:  # others still at work: their young objects are walked once, the garbage between freed
+            gc.collect(0)
