@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from directory.base.bulk import paused_gc
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
@@ -116,9 +115,8 @@ async def offers(graph: Graph, viewer: Viewer, shown: Shown, types: list[str],
     network = sees(viewer, SERVICE["capacity"])
     out: dict[str, list[Offer]] = {}
     read: dict[str | None, dict[str, bool]] = {}  # many services reach the same places: each read once, shared
-    with paused_gc():  # a large directory's offers all stay: the collector would walk them again and again
-        for r in rows:
-            _add_offers(out, r, network, shown, read)
+    for r in rows:  # the collector waits meanwhile: the whole matrix pauses it (`jobs.gaps.coverage_gaps`)
+        _add_offers(out, r, network, shown, read)
     return out
 
 
