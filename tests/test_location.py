@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from directory.domain import geometry, places
+from directory.domain import geometry, location, places
 from directory.domain.location import published
 from directory.domain.model import Location, Precision
 
@@ -129,3 +129,57 @@ def test_leaving_the_point_out_changes_nothing_else(lat: float | None, lon: floa
                                                                        whole.precision)
     assert without.latitude is None or without.latitude == whole.latitude
     assert without.longitude is None or without.longitude == whole.longitude
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(-4.2, 12.4), st.floats(-79.0, -67.0), st.sampled_from([Precision.LOCALITY, Precision.ADMIN_AREA]),
+       st.sampled_from(["test:a", "test:b", "peer:x"]))
+def test_a_kept_point_is_the_point_worked_out_afresh_and_publishing_it_again_moves_nothing(
+        lat: float, lon: float, precision: Precision, record: str) -> None:
+    # Shown points are kept per record, precision, cell and place (`CACHED_POINTS`): a write publishes a
+    # received record's point again, and a kept point must be exactly what working it out gives.
+    loc = Location(lat, lon, precision, "CO", None)
+    shown = published(loc, record)
+    assert shown.latitude is not None and shown.longitude is not None
+    size = 0.1 if precision is Precision.LOCALITY else 1.0
+    fresh = location._cell_point.__wrapped__(record, precision, *_cell(lat, lon, size), "CO", None)
+    assert (shown.latitude, shown.longitude) == fresh
+    if _cell(shown.latitude, shown.longitude, size) == _cell(lat, lon, size):  # not a fallback to the place's label
+        again = published(shown, record)
+        assert (again.latitude, again.longitude) == (shown.latitude, shown.longitude)
+
+
+def test_kept_points_are_bounded() -> None:
+    info = location._cell_point.cache_info()
+    assert info.maxsize == location.CACHED_POINTS <= 1 << 16
+
+
+def _walked(shape: geometry.Shape, latitude: float, longitude: float) -> bool:
+    """Containment by walking every edge of every ring: what `Shape.contains` must answer."""
+    west, south, east, north = shape.bbox
+    if not (south <= latitude <= north and west <= longitude <= east):
+        return False
+    inside = False
+    for ring in shape.rings:
+        x0, y0 = ring[-1]
+        for x1, y1 in ring:
+            if (y1 > latitude) != (y0 > latitude) and longitude < (x0 - x1) * (latitude - y1) / (y0 - y1) + x1:
+                inside = not inside
+            x0, y0 = x1, y1
+    return inside
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["CO", "KE", "ID", "NO", "CL", "PH", "CO-ANT", "ID-JK", "US-AK", "RU", "FJ"]),
+       st.floats(0, 1), st.floats(0, 1), st.integers(-1, 40))
+def test_an_outline_contains_a_point_exactly_as_walking_all_its_edges_says(
+        code: str, down: float, across: float, vertex: int) -> None:
+    shape = geometry.shape(code)
+    assert shape is not None
+    west, south, east, north = shape.bbox
+    latitude, longitude = south + down * (north - south), west + across * (east - west)
+    if vertex >= 0:  # on a vertex's latitude, or its very point: where a ray meets edge ends
+        ring = shape.rings[vertex % len(shape.rings)]
+        x, y = ring[vertex % len(ring)]
+        latitude, longitude = y, (x if vertex % 2 else longitude)
+    assert shape.contains(latitude, longitude) == _walked(shape, latitude, longitude)
