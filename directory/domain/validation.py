@@ -69,6 +69,7 @@ MAX_ITEMS: dict[str, int] = {name: _bound(limit) for name, limit in _ITEMS.items
 DEFAULT_ITEMS = 100
 _VISIBILITIES = tuple(v.value for v in Visibility)
 _PRECISIONS = tuple(p.value for p in Precision)
+_STATUSES = frozenset(s.value for s in Status)
 _JOINERS = "\u200c\u200d"  # zero-width non-joiner and joiner: needed between letters of many scripts
 
 
@@ -168,7 +169,7 @@ def require_status(value: str, argument: str) -> str:
     word = value.strip().lower()
     if word in STATUS_ALIASES:
         return STATUS_ALIASES[word].value
-    if word not in tuple(Status):
+    if word not in _STATUSES:
         raise BadArgument(argument, f"{value!r} is not one of {', '.join(Status)}")
     return word
 
@@ -332,7 +333,7 @@ class Checker:
         value = self.text(name, 50).lower() or Status.ACTIVE.value
         if value in STATUS_ALIASES:
             return STATUS_ALIASES[value]
-        if value not in tuple(Status):
+        if value not in _STATUSES:
             self.fail(name, f"{value!r} is not one of {', '.join(Status)}")
             return Status.ACTIVE
         return Status(value)
