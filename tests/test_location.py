@@ -154,6 +154,33 @@ def test_kept_points_are_bounded() -> None:
     assert info.maxsize == location.CACHED_POINTS <= 1 << 16
 
 
+def test_a_kept_point_is_kept_for_its_own_precision_and_place() -> None:
+    # Cells on the border of Colombia (Norte de Santander) and Venezuela, each asked for several
+    # places and precisions in turn: a key leaving out any of them would give one its neighbour's point.
+    places_asked = [("CO", None), ("VE", None), ("CO", "CO-NSA"), ("CO", "CO-SAN")]
+    differing = 0
+    for i in range(40):
+        lat, lon = 7.05 + 0.1 * (i % 20), -72.55 + 0.1 * (i // 20)
+        for precision in (Precision.LOCALITY, Precision.ADMIN_AREA):
+            size = 0.1 if precision is Precision.LOCALITY else 1.0
+            shown = set()
+            for country, subdivision in places_asked:
+                got = published(Location(lat, lon, precision, country, subdivision), f"test:border{i}")
+                fresh = location._cell_point.__wrapped__(f"test:border{i}", precision, *_cell(lat, lon, size),
+                                                         country, subdivision)
+                assert (got.latitude, got.longitude) == fresh
+                shown.add(fresh)
+            differing += len(shown) > 1
+    assert differing >= 10  # the places do give different points here, so the check above has teeth
+    # Within 0.1 degree of (0, 0) a locality cell and an admin-area cell have the same numbers.
+    near_zero = [published(Location(0.05, 0.05, p, None, None), "test:zero") for p in (Precision.LOCALITY,
+                                                                                        Precision.ADMIN_AREA)]
+    assert [(p.latitude, p.longitude) for p in near_zero] == [
+        location._cell_point.__wrapped__("test:zero", p, 0, 0, None, None) for p in (Precision.LOCALITY,
+                                                                                   Precision.ADMIN_AREA)]
+    assert near_zero[0].latitude != near_zero[1].latitude
+
+
 def _walked(shape: geometry.Shape, latitude: float, longitude: float) -> bool:
     """Containment by walking every edge of every ring: what `Shape.contains` must answer."""
     west, south, east, north = shape.bbox
