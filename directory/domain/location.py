@@ -32,7 +32,7 @@ _DIGITS = {Precision.LOCALITY: 3, Precision.ADMIN_AREA: 2}  # a shown point lies
 STEPS = 100
 TRIES = 64  # points of the cell tried before falling back; misses only where the place is a sliver of it
 CACHED_POINTS = 1 << 15
-"""Shown points kept (at most about 15 MB), each worked out once: it depends only on the record, its
+"""Shown points kept (15 to 20 MB at most), each worked out once: it depends only on the record, its
 precision, its cell and place, and finding it (hashes, point-in-polygon tests over a country's
 outline) took 0.6 ms for a point in Colombia. A write works it out three times (a received record
 is coarsened on reading, then for its views' hashes and its stored published point), and each page
