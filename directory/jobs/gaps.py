@@ -157,8 +157,11 @@ async def _cells_and_funding(store: Store, viewer: Viewer, group: str | None, wa
                                                    functools.partial(store.jobs.gap_offers, viewer, part, group))))
 
     async def funding() -> list[Grant]:
-        found = [await read for read in offers]
-        recipients = set().union(*(providers_reaching(f, wanted, part) for f, part in zip(found, parts, strict=True)))
+        # each part's as it is read, beside the fold of the part before: all of them after the last read
+        # held the last fold back (0.12 s at 100k)
+        recipients: set[str] = set()
+        for read, part in zip(offers, parts, strict=True):
+            recipients.update(providers_reaching(await read, wanted, part))
         return await store.jobs.grants(viewer, sorted(recipients), on.year - FUNDING_YEARS + 1) if recipients else []
 
     funded = asyncio.ensure_future(funding())
