@@ -13,6 +13,7 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import Question, referral_paths
+from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS
 from directory.store import Store
 from directory.store.engine.cypher import cypher
 from tests import reference_paths
@@ -79,8 +80,20 @@ async def test_each_order_on_the_hand_worked_graph(store: Store) -> None:
     first = by_hops[0]
     assert first.steps[0].reasons == ["formal referral agreement", "trust 0.9", "answers referrals within 12 h",
                                       "link confirmed 2026-03-01"]
-    assert first.reasons == ["service test:p1-s delivered in CO, responds within 24 h"]
+    # the service by its name, as a person reads it (its id is the answer's `offers`)
+    assert first.reasons == ["service Service p1-s delivered in CO, responds within 24 h"]
+    assert [o.service for o in first.offers] == ["test:p1-s"]
     assert (await referral_paths(store, INGO, ask(k=1)))[0].organisations == by_hops[0].organisations
+
+
+async def test_an_unknown_response_time_says_what_the_total_counted_for_it(store: Store) -> None:
+    """A chain's response hours count an unknown time as UNKNOWN_RESPONSE_HOURS; the reasons beside
+    them say so for the provider as for a hop, so the row does not read as 72 h next to "not recorded"."""
+    await load(store, [org("ingo"), org("p")], [service("p-s", "p")], [refers("ingo", "p", 12, 0.9, "public")])
+    (found,) = await referral_paths(store, INGO, ask())
+    assert found.chain.response_hours == 12 + UNKNOWN_RESPONSE_HOURS
+    assert found.reasons == [f"service Service p-s delivered in CO, response time not recorded "
+                             f"(counted as {UNKNOWN_RESPONSE_HOURS:g} h)"]
 
 
 async def test_hidden_intermediaries_give_nothing_away(store: Store) -> None:

@@ -116,11 +116,13 @@ def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> lis
     """One per qualifying service: its reasons read as one (", " between them)."""
     out = []
     for o in offers:
-        parts = [Reason("service %(service)s delivered in %(place)s", service=o.service, place=where.code)
+        parts = [Reason("service %(service)s delivered in %(place)s", service=o.name, place=where.code)
                  if o.present else
-                 Reason("service %(service)s reaches %(place)s remotely", service=o.service, place=where.code)]
+                 Reason("service %(service)s reaches %(place)s remotely", service=o.name, place=where.code)]
+        # an unknown time says what the chain's total counted for it, as a hop's does
         parts.append(Reason("responds within %(hours)s h", hours=float(o.response_hours))
-                     if o.response_hours is not None else Reason("response time not recorded"))
+                     if o.response_hours is not None else
+                     Reason("response time not recorded (counted as %(hours)s h)", hours=float(UNKNOWN_RESPONSE_HOURS)))
         if o.capacity is not None and capacity_current(o.capacity_confirmed, on):
             parts.append(Reason("capacity %(capacity)s confirmed %(date)s", capacity=o.capacity,
                                 date=o.capacity_confirmed))

@@ -41,7 +41,7 @@ WHERE s.type = $type AND coalesce(s.status, 'active') = 'active'
   AND ($language IS NULL OR $language IN coalesce(s.languages, [])
        OR (size(coalesce(s.languages, [])) = 0 AND $language IN coalesce(o.languages, [])))
 WITH o, s, collect(a.presence) AS presences
-RETURN o.id AS provider, s.id AS service, s.response_hours AS response_hours, s.capacity AS capacity,
+RETURN o.id AS provider, s.id AS service, s.name AS name, s.response_hours AS response_hours, s.capacity AS capacity,
        s.capacity_confirmed AS capacity_confirmed, 'present' IN presences AS present,
        [o.visibility, s.visibility] AS visibility
 ORDER BY provider, service
@@ -62,6 +62,7 @@ class Offer:
 
     provider: str
     service: str
+    name: str  # the service's, for the reasons a person reads
     response_hours: float | None
     capacity: int | None  # None when the viewer may not see capacity
     capacity_confirmed: str | None
@@ -102,8 +103,9 @@ async def fetch(graph: Graph, viewer: Viewer, shown: Shown, source: str, service
     shown.add("organisation", [r["provider"] for r in rows if r["visibility"][0] == RESTRICTED])
     shown.add("service", [r["service"] for r in rows if r["visibility"][1] == RESTRICTED])
     network = sees(viewer, SERVICE["capacity"])
-    offers = [Offer(r["provider"], r["service"], r["response_hours"], r["capacity"] if network else None,
-                    r["capacity_confirmed"] if network else None, bool(r["present"])) for r in rows]
+    offers = [Offer(r["provider"], r["service"], r["name"] or r["service"], r["response_hours"],
+                    r["capacity"] if network else None, r["capacity_confirmed"] if network else None,
+                    bool(r["present"])) for r in rows]
     return ReferralGraph(source, referrals, offers)
 
 
