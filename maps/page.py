@@ -35,6 +35,8 @@ class Options:
     inline: bool = False
     tiles: str = ""  # an online tile layer, only when the operator configured one
     tiles_attribution: str = ""
+    language: str = "en"  # the page's, for its `lang`
+    without_script: str = ""  # HTML, already escaped: what a browser running no JavaScript shows instead
 
 
 def safe_json(data: Any) -> str:
@@ -77,6 +79,8 @@ def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
     root.header.add_child(Element(f"<title>{html.escape(title)}</title>"))
     if subtitle:
         root.html.add_child(Element(f'<div class="pd-banner">{html.escape(subtitle)}</div>'))
+    if options.without_script:
+        root.html.add_child(Element(options.without_script))
     if options.tiles:
         folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution), name="Online map",
                          max_zoom=12).add_to(m)
@@ -107,6 +111,7 @@ _LINKED = re.compile(r'<script src="/maps/assets/([a-z0-9.-]+)"></script>|'
 def render(m: folium.Map, options: Options) -> str:
     """The whole page; with `options.inline` every asset is inside it."""
     page: str = m.get_root().render()
+    page = page.replace("<html>", f'<html lang="{html.escape(options.language)}">', 1)
     if options.inline:
         def inline(match: re.Match[str]) -> str:
             if match.group(1):

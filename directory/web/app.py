@@ -43,6 +43,7 @@ from directory.web.pages.editing import routes as editing_routes
 from directory.web.pages.forms import Forged, Unreadable
 from directory.web.pages.jobs import routes as job_page_routes
 from directory.web.pages.joining import routes as joining_routes
+from directory.web.pages.map_pages import routes as map_routes
 from directory.web.pages.routes import fallback
 from directory.web.pages.routes import routes as page_routes
 from directory.web.pages.session import forged, unreadable
@@ -51,7 +52,6 @@ from directory.web.pages.stewards import routes as steward_routes
 from federation import service as federation
 from federation.routes import routes as federation_routes
 from maps import assets as map_assets
-from maps.routes import routes as map_routes
 from schema import schema
 from schema.compiled import Compiler
 from schema.context import Context

@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po, write_po
 
 from directory.domain.taxonomy import BUILT_IN
 from directory.web.pages import editing, i18n, jobs, joining, words
+from maps.gaps_map import METRICS
 
 _FOLDER = Path(str(resources.files("directory.web")))
 
@@ -34,6 +35,7 @@ def msgids() -> dict[str, set[str]]:
         pages.update(table.values())
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
+    pages.update(m.label for m in METRICS.values())  # the maps form's "Colour by"
     pages.update(reason_templates())
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())

@@ -112,6 +112,17 @@ def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
     return {f.name: form[f.name] for f in job.fields if form.get(f.name)}
 
 
+GIVEN_VALUES = 50  # a link fills in at most this many values of a field, each at most FIELD_LENGTH
+FIELD_LENGTH = 200
+
+
+def _given(job: Job, request: Request) -> dict[str, list[str]]:
+    """The form's fields as a link fills them in; nothing is asked until the person presses Ask."""
+    given = {f.name: [v[:FIELD_LENGTH] for v in request.query_params.getlist(f.name)[:GIVEN_VALUES] if v]
+             for f in job.fields}
+    return {name: values for name, values in given.items() if values}
+
+
 def empty_tables() -> list[Table]:
     """The three answers' tables without rows: their columns, whose printed headings the pages translate."""
     return [partners.table([], {}), gaps.table(gaps.GapMatrix([], [], donor="-")), referral_table([], {})]
@@ -214,10 +225,9 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
     job = JOBS[name]
 
     async def view(request: Request) -> Response:
-        if request.method == "GET":  # a link may name the organisation (its page's "find partners")
-            given = {f.name: [request.query_params[f.name]] for f in job.fields
-                     if f.widget == "organisation" and request.query_params.get(f.name)}
-            return await _page(request, job, given)
+        if request.method == "GET":  # a link fills the form in (an organisation's page, a name chosen)
+            return await _page(request, job, _given(job, request))
+        asked: dict[str, list[str]] = {}
         try:
             asked = _asked(job, await forms.read(request))
             which = await _by_name(request.app.state.store, viewer_in(request.scope), job, asked)
@@ -228,7 +238,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
                 table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
         except (BadArgument, NotFound) as exc:
             problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
-            return await _page(request, job, {}, status=400, problem=problem)
+            return await _page(request, job, asked, status=400, problem=problem)  # what was asked stays in the form
         except Busy as exc:
             busy = await _page(request, job, asked, status=503, busy=exc.retry_after)
             busy.headers["Retry-After"] = str(exc.retry_after)
@@ -260,8 +270,9 @@ async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list
         exact = [o for o in named if o.name.casefold() == typed.casefold()]
         if len(exact) == 1 or len(named) == 1:
             asked[f.name] = [(exact or named)[0].id]
-        elif named:
-            return [(o.name, f"{job.path}?{urlencode({f.name: o.id})}") for o in named]
+        elif named:  # each link fills in the rest of the question as it was asked
+            rest = [(name, v) for name, values in asked.items() if name != f.name for v in values]
+            return [(o.name, f"{job.path}?{urlencode([*rest, (f.name, o.id)])}") for o in named]
     return []
 
 

@@ -1,0 +1,70 @@
+"""The map pages under /maps: each map kind drawn for the viewer, in the page's language, and its
+refusals as pages in that language (`maps.routes` serves the assets and says the maps' policy).
+
+A map needs JavaScript: its page says so to a browser that runs none, and points to the pages,
+which give the same answers without it. A filter longer than `FIELD_LENGTH` is refused before
+anything is drawn, so no refusal repeats a long input back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route, Router
+
+from directory.base import budget
+from directory.base.budget import Busy, OverBudget, Slots
+from directory.base.config import Settings
+from directory.base.scope import viewer_in
+from directory.domain.errors import BadArgument, NotFound
+from directory.web.pages.render import environment, language_of, page
+from maps.page import Options
+from maps.questions import draw
+from maps.routes import asset, policy
+
+log = logging.getLogger("directory.maps")
+
+FIELD_LENGTH = 200  # as the forms' fields
+
+
+async def map_page(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    language = language_of(request)
+    options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution,
+                      language=language,
+                      without_script=environment(language).get_template("_map-noscript.html").render())
+    slots: Slots = request.app.state.slots
+    args = dict(request.query_params)
+    args.pop("lang", None)  # the language switch's, not a filter
+    try:
+        for name, value in args.items():
+            if len(value) > FIELD_LENGTH:
+                raise BadArgument(name, f"is longer than {FIELD_LENGTH} characters")
+        async with budget.expensive(slots, settings.time_budget):
+            drawn = await draw(request.path_params["kind"], request.app.state.store, viewer_in(request.scope),
+                               args, settings, options)
+    except (BadArgument, NotFound) as exc:
+        return page(request, "map-refused.html", status=404 if isinstance(exc, NotFound) else 400, problem=str(exc))
+    except Busy as exc:
+        refused = page(request, "map-refused.html", status=503, busy=exc.retry_after)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
+    except (TimeoutError, OverBudget):
+        log.warning("a map request ran out of its time budget")
+        return page(request, "map-refused.html", status=503, too_slow=True)
+    return HTMLResponse(drawn, headers={"Content-Security-Policy": policy(settings), "Cache-Control": "no-store",
+                                        "Content-Language": language})
+
+
+# Pages and assets are gzipped for browsers that accept it: a 100k-organisation map is a few MB of
+# JSON that compresses about fourfold, which matters on the slow links many defenders work over.
+# The index of maps, with its forms, is `jobs.maps_index`.
+routes = [
+    Mount("/maps", app=GZipMiddleware(Router(routes=[
+        Route("/assets/{name:path}", asset),
+        Route("/{kind}", map_page),
+    ]), minimum_size=1024)),
+]

@@ -1,0 +1,89 @@
+"""What a second newcomer's walk through the pages tripped on (2026-12-04): every address that finds
+nothing read as a missing organisation, a map said nothing to a browser without JavaScript and
+refused in English with the whole input echoed back, the maps' headings led to refusals, a
+"Colour by" stayed English, and a refused question emptied the form."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from directory.exchange import demo
+from directory.store import Store
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.anyio
+
+
+def main_of(page: str) -> str:
+    found = re.search(r"<main[^>]*>(.*)</main>", page, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_every_address_that_finds_nothing_reads_the_same_and_names_no_kind_of_record(
+        store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        # a page that never existed, a steward's page, a record that does not exist, a record's edit form
+        paths = ["/nonexistent-page", "/stewards", "/organisations/test:zz", "/services/test:fld-grants/edit",
+                 "/organisations/test:fict-casa-respiro"]  # the last is restricted: hidden reads as missing
+        pages = [await client.get(path) for path in paths]
+    assert [p.status_code for p in pages] == [404] * len(paths)
+    mains = {main_of(p.text) for p in pages}
+    assert len(mains) == 1, mains
+    (said,) = mains
+    assert "There is nothing at this address, or it is not shared with you." in said
+    assert "organisation" not in said.replace('href="/"', "").replace("Find organisations", "")
+
+
+async def test_a_map_speaks_the_page_language_and_says_what_to_do_without_javascript(
+        store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        drawn = await client.get("/maps/directory", params={"country": "CO", "lang": "es"})
+        assert drawn.status_code == 200 and drawn.headers["content-language"] == "es"
+        assert '<html lang="es">' in drawn.text
+        noscript = re.search(r"<noscript>(.*?)</noscript>", drawn.text, re.S)
+        assert noscript is not None and "Este mapa necesita JavaScript" in noscript.group(1)
+        assert 'href="/gaps"' in noscript.group(1)  # somewhere to go that needs none
+        english = await client.get("/maps/directory", params={"country": "CO"}, headers={"accept-language": "en"})
+        assert '<html lang="en">' in english.text and "This map needs JavaScript" in english.text
+        # a refusal is a page in the person's language, and repeats no long input back
+        long = "Z" * 3000
+        refused = await client.get("/maps/directory", params={"country": long, "lang": "fr"})
+        assert refused.status_code == 400 and "Impossible de dessiner cette carte" in refused.text
+        assert long[:300] not in refused.text and "country" in refused.text
+        wrong = await client.get("/maps/gaps", params={"lang": "es"})  # no service type: a named refusal
+        assert wrong.status_code == 400 and "No se puede dibujar este mapa" in wrong.text
+        assert "serviceType" in wrong.text
+
+
+async def test_the_maps_index_leads_to_forms_not_refusals_in_the_page_language(
+        store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        index = (await client.get("/maps", params={"lang": "es"})).text
+    # every link to a map page is one that draws it: the headings name the maps, the forms draw them
+    assert not re.findall(r'<a href="/maps/(?:directory|gaps|referrals|funding)"', index)
+    assert all(f'action="/maps/{k}"' in index for k in ("directory", "gaps", "referrals", "funding"))
+    assert "Los mapas necesitan JavaScript" in index
+    colour = re.search(r'<select id="gaps-metric" name="metric">(.*?)</select>', index, re.S)
+    assert colour is not None and "Puntuación de brecha (0-100)" in colour.group(1)
+    assert "Gap score" not in colour.group(1)
+
+
+async def test_a_refused_question_keeps_what_was_asked(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        form = (await client.get("/gaps")).text
+        regions = re.search(r'<select id="f-region" name="region">(.*?)</select>', form, re.S)
+        assert regions is not None
+        region = re.findall(r'<option value="([^"]+)"', regions.group(1))[0]
+        refused = await client.post("/gaps", data={"region": region, "country": "CO",
+                                                   "serviceTypes": ["legal-aid", "safe-house"]})
+    assert refused.status_code == 400 and "only one" in refused.text
+    for value in (region, "CO", "legal-aid", "safe-house"):
+        assert re.search(rf'<option value="{re.escape(value)}" selected>', refused.text), value
