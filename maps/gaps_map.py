@@ -160,7 +160,7 @@ def _where(q: GapQuestion) -> str:
 
 async def gap_map(store: Store, viewer: Viewer, q: GapQuestion, metric: str, options: Options) -> str:
     if metric not in METRICS:
-        raise BadArgument("metric", f"{metric!r} is not one of {', '.join(METRICS)}")
+        raise BadArgument("metric", "%(value)r is not one of %(options)s", value=metric, options=", ".join(METRICS))
     chosen = METRICS[metric]
     matrix, cells, service = await _matrix(store, viewer, q)
     return await budget.in_thread(_gap_page, q, matrix, cells, service, chosen, options)
@@ -192,8 +192,11 @@ def _funding_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], ser
                   options: Options) -> str:
     currencies = sorted({f.currency for c in cells.values() for f in c.funding})
     if currency is not None and currency not in currencies:
-        raise BadArgument("currency", f"no funding in {currency!r} is visible for this question; "
-                          f"visible: {', '.join(currencies) or 'none'}")
+        if not currencies:
+            raise BadArgument("currency", "no funding in %(value)r is visible for this question; visible: none",
+                              value=currency)
+        raise BadArgument("currency", "no funding in %(value)r is visible for this question; visible: %(options)s",
+                          value=currency, options=", ".join(currencies))
     totals = {cur: sum(f.amount for c in cells.values() for f in c.funding if f.currency == cur) for cur in currencies}
     chosen = currency or (max(currencies, key=lambda cur: totals[cur]) if currencies else None)
     banner = "" if chosen else "No funding for this service is visible to you."

@@ -44,7 +44,7 @@ def _country(args: Mapping[str, str], name: str = "country") -> str | None:
     if value is None:
         return None
     if value.strip().upper() not in places.countries():
-        raise BadArgument(name, f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        raise BadArgument(name, "%(value)r is not an ISO 3166-1 alpha-2 country code", value=value)
     return value.strip().upper()
 
 
@@ -100,9 +100,10 @@ async def draw(kind: str, store: Store, viewer: Viewer, args: Mapping[str, str],
                options: Options) -> str:
     """The map's whole HTML page."""
     if kind not in KINDS:
-        raise BadArgument("map", f"{kind!r} is not one of {', '.join(KINDS)}")
+        raise BadArgument("map", "%(value)r is not one of %(options)s", value=kind, options=", ".join(KINDS))
     chosen = KINDS[kind]
     for name in args:
         if name not in chosen.filters:
-            raise BadArgument(name, f"is not a filter of the {kind} map; it takes {', '.join(chosen.filters)}")
+            raise BadArgument(name, "is not a filter of the %(map)s map; it takes %(options)s", map=kind,
+                              options=", ".join(chosen.filters))
     return await chosen.draw(store, viewer, {k: v for k, v in args.items() if v != ""}, settings, options)

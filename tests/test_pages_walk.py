@@ -55,10 +55,10 @@ async def test_a_map_speaks_the_page_language_and_says_what_to_do_without_javasc
         long = "Z" * 3000
         refused = await client.get("/maps/directory", params={"country": long, "lang": "fr"})
         assert refused.status_code == 400 and "Impossible de dessiner cette carte" in refused.text
-        assert long[:300] not in refused.text and "country" in refused.text
+        assert long[:300] not in refused.text and "Pays: dépasse 200 caractères" in refused.text
         wrong = await client.get("/maps/gaps", params={"lang": "es"})  # no service type: a named refusal
         assert wrong.status_code == 400 and "No se puede dibujar este mapa" in wrong.text
-        assert "serviceType" in wrong.text
+        assert "Servicio: es obligatorio, con un solo tipo de servicio" in wrong.text
 
 
 async def test_the_maps_index_leads_to_forms_not_refusals_in_the_page_language(
@@ -87,3 +87,46 @@ async def test_a_refused_question_keeps_what_was_asked(store: Store, live_server
     assert refused.status_code == 400 and "only one" in refused.text
     for value in (region, "CO", "legal-aid", "safe-house"):
         assert re.search(rf'<option value="{re.escape(value)}" selected>', refused.text), value
+
+
+async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_label(
+        store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        empty = await client.post("/partners?lang=es", data={})
+        gaps = await client.post("/gaps?lang=fr", data={"region": "150", "country": "CO"})
+        nobody = await client.post("/referrals?lang=es", data={"from": "zzzz qqqq", "serviceType": "safe-house",
+                                                               "country": "TZ"})
+        long_name = await client.post("/partners?lang=es", data={"organisation": " ".join(["palabra"] * 20)})
+        map_refused = await client.get("/maps/gaps", params={"lang": "ru"})
+    problems = {name: re.search(r'<p class="problem" role="alert">([^<]*)</p>', r.text)
+                for name, r in [("empty", empty), ("gaps", gaps), ("nobody", nobody), ("long", long_name),
+                                ("map", map_refused)]}
+    said = {name: found.group(1) if found else "" for name, found in problems.items()}
+    assert said["empty"].startswith("Servicios que busca: es obligatorio sin organización"), said["empty"]
+    assert said["gaps"].startswith("Région: indiquez une région, un pays"), said["gaps"]
+    assert said["nobody"] == "No se encontró nada para zzzz qqqq, o no se ha compartido con usted.", said["nobody"]
+    assert said["long"].startswith("No se encontró nada para palabra"), said["long"]
+    assert said["map"].startswith("Услуга: обязательно, с одним видом услуги"), said["map"]  # noqa: RUF001
+    for text in said.values():  # no English reason, no argument's internal name
+        assert "required" not in text and "serviceTypes" not in text and "no organisation" not in text
+
+
+def test_every_refusal_a_page_can_meet_is_a_literal_the_catalogue_extracts() -> None:
+    """A reason built as an f-string cannot be translated: where a page can meet a `BadArgument`,
+    its reason is a literal template with its values given apart."""
+    import ast
+    from pathlib import Path
+
+    from directory.web.pages.problems import REFUSING
+
+    root = Path(__file__).resolve().parent.parent
+    built = []
+    for folder in REFUSING:
+        for path in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "BadArgument"
+                        and len(node.args) >= 2 and not (isinstance(node.args[1], ast.Constant)
+                                                         and isinstance(node.args[1].value, str))):
+                    built.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not built, built

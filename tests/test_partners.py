@@ -264,7 +264,7 @@ async def test_the_page_asks_without_an_organisation(store: Store, live_server: 
     names = re.findall(PARTNER_ROW, answer.text)
     assert names == ["Y", "X", "P"]
     assert '<option value="es" selected>' in answer.text and '<option value="women" selected>' in answer.text
-    assert missing.status_code == 400 and "country: is required without an organisation" in missing.text
+    assert missing.status_code == 400 and "Where: is required without an organisation" in missing.text  # its label
     # a signed-in member who leaves it empty asks as its own organisation: its partner p is left out
     assert member.status_code == 200
     assert re.findall(PARTNER_ROW, member.text) == ["X", "Y"]

@@ -66,12 +66,17 @@ class Conflict(DirectoryError):
 
 
 class BadArgument(DirectoryError):
-    """A query argument is malformed: names the argument and says why."""
+    """A query argument is malformed: names the argument and says why. The reason is English; a
+    literal reason, with its `values` in `%(name)s` placeholders, is also a msgid the pages
+    translate (their catalogue extracts every literal one), so a person reads it in the page's
+    language beside the field's own label."""
 
-    def __init__(self, argument: str, reason: str) -> None:
-        super().__init__(f"{argument}: {reason}")
+    def __init__(self, argument: str, reason: str, **values: object) -> None:
         self.argument = argument
-        self.reason = reason
+        self.template = reason
+        self.values = values
+        self.reason = reason % values if values else reason
+        super().__init__(f"{argument}: {self.reason}")
 
 
 class RestoreRefused(DirectoryError):

@@ -118,7 +118,7 @@ async def _matrix(store: Store, viewer: Viewer, q: GapQuestion, on: date) -> Gap
     if q.indicators:
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
         if missing:
-            raise BadArgument("indicators", f"no indicator named {', '.join(map(repr, missing))}")
+            raise BadArgument("indicators", "no indicator named %(names)s", names=", ".join(map(repr, missing)))
     cells, received = await _cells_and_funding(store, viewer, q.group, wanted, types, on)
     await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor)
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
@@ -219,7 +219,8 @@ def _places(q: GapQuestion) -> list[places.Place]:
             raise BadArgument("region", "give a region, a country, or a list of places: only one")
         area = places.area_code(q.region)
         if area is None:
-            raise BadArgument("region", f"{q.region!r} is not {places.AREAS}")
+            raise BadArgument("region", "%(value)r is not a region: give world, region:NAME, subregion:NAME, a UN M49 "
+                                       "area code or a named region", value=q.region)
         return [places.countries()[c] for c in places.within(area)[1] if c not in places.UNPEOPLED]
     return places.place_list(q.codes, q.country)
 

@@ -98,7 +98,7 @@ class _Asker:
 
 async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: date | None = None) -> list[Partner]:
     if not 1 <= q.first <= MAX_FIRST:
-        raise BadArgument("first", f"must be between 1 and {MAX_FIRST}")
+        raise BadArgument("first", "must be between 1 and %(most)s", most=MAX_FIRST)
     # the asking organisation is read, and noted, before the answer: an error about it ("records no
     # country") tells the viewer of it even when no partner is given; its services are read inside
     source = await _asking(store, viewer, q.organisation or viewer.organisation)
@@ -210,18 +210,20 @@ async def _candidates(store: Store, viewer: Viewer, asker: _Asker, q: PartnerQue
     source = asker.id or ""
     if q.radius_km is not None:
         if not 0 < q.radius_km <= MAX_RADIUS_KM:
-            raise BadArgument("radiusKm", f"must be more than 0 and at most {MAX_RADIUS_KM:g}")
+            raise BadArgument("radiusKm", "must be more than 0 and at most %(most)s", most=format(MAX_RADIUS_KM, "g"))
         latitude, longitude = asker.point
         if latitude is None or longitude is None:
-            raise BadArgument("radiusKm", "the organisation publishes no point to measure from; ask by country"
-                              if asker.id else "needs an organisation's published point to measure from; without "
-                                               "one, ask by country")
+            if asker.id:
+                raise BadArgument("radiusKm", "the organisation publishes no point to measure from; ask by country")
+            raise BadArgument("radiusKm", "needs an organisation's published point to measure from; without one, "
+                                          "ask by country")
         return None, await store.jobs.partners_near(viewer, source, wanted, latitude, longitude, q.radius_km, **fit)
     code = q.country or asker.country
     if not code:
-        raise BadArgument("country", "is required: the organisation records no country" if asker.id else
-                          "is required without an organisation: say where partners must reach "
-                          "(or name your organisation)")
+        if asker.id:
+            raise BadArgument("country", "is required: the organisation records no country")
+        raise BadArgument("country", "is required without an organisation: say where partners must reach "
+                                     "(or name your organisation)")
     where = places.one_place(code.strip(), "country")
     return where, await store.jobs.partners_reaching(viewer, source, wanted, where, **fit)
 

@@ -48,7 +48,8 @@ class PathOrder(StrEnum):
         try:
             return cls(text.strip().lower())
         except ValueError:
-            raise BadArgument(argument, f"{text!r} is not one of {', '.join(o.name for o in cls)}") from None
+            raise BadArgument(argument, "%(value)r is not one of %(options)s", value=text,
+                              options=", ".join(o.name for o in cls)) from None
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,9 @@ def _add(a: Cost, b: Cost) -> Cost:
 
 def check_arguments(k: int, max_hops: int) -> None:
     if not 1 <= k <= MAX_K:
-        raise BadArgument("k", f"must be between 1 and {MAX_K}")
+        raise BadArgument("k", "must be between 1 and %(most)s", most=MAX_K)
     if not 0 <= max_hops <= MAX_HOPS:
-        raise BadArgument("maxHops", f"must be between 0 and {MAX_HOPS}")
+        raise BadArgument("maxHops", "must be between 0 and %(most)s", most=MAX_HOPS)
 
 
 def best_chains(source: str, referrals: Iterable[Referral], providers: dict[str, float | None],

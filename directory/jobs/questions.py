@@ -49,7 +49,9 @@ class Option:
             if self.kind == "float":
                 return float(text)
         except ValueError:
-            raise BadArgument(self.name, f"{text!r} is not a {'whole ' if self.kind == 'int' else ''}number") from None
+            if self.kind == "int":
+                raise BadArgument(self.name, "%(value)r is not a whole number", value=text) from None
+            raise BadArgument(self.name, "%(value)r is not a number", value=text) from None
         if self.kind == "order":
             return PathOrder.named(text, self.name)
         if self.kind == "organisation":
@@ -77,7 +79,8 @@ class Asking:
         known = {o.name: o for o in self.options}
         for name in args:
             if name not in known:
-                raise BadArgument(name, f"is not an option of {self.job}; it takes {', '.join(known)}")
+                raise BadArgument(name, "is not an option of %(job)s; it takes %(options)s", job=self.job,
+                                  options=", ".join(known))
         values = {}
         for option in self.options:
             given = args.get(option.name)

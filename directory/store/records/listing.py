@@ -139,7 +139,7 @@ def _code(argument: str, value: str | None, lookup: Callable[[str], str | None],
         return None
     code = lookup(value)
     if code is None:
-        raise BadArgument(argument, f"{value!r} is not an ISO {standard} code")
+        raise BadArgument(argument, "%(value)r is not an ISO %(standard)s code", value=value, standard=standard)
     return code
 
 
@@ -148,7 +148,8 @@ def _region(value: str | None) -> tuple[list[str], list[str]]:
         return [], []
     code = places.area_code(value)
     if code is None:
-        raise BadArgument("region", f"{value!r} is not {places.AREAS}")
+        raise BadArgument("region", "%(value)r is not a region: give world, region:NAME, subregion:NAME, a UN M49 "
+                                   "area code or a named region", value=value)
     return places.within(code)
 
 
@@ -156,7 +157,7 @@ def _timestamp(value: str) -> str:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadArgument("updatedSince", f"{value!r} is not an ISO 8601 date or date and time") from None
+        raise BadArgument("updatedSince", "%(value)r is not an ISO 8601 date or date and time", value=value) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -167,11 +168,12 @@ def _near(near: Near | None) -> dict[str, Any]:
         return {"near_lat": None, "near_lon": None, "near_m": None, "lat_min": None, "lat_max": None,
                 "lon_min": None, "lon_max": None, "near_countries": []}
     if not -90 <= near.latitude <= 90:
-        raise BadArgument("near.latitude", f"{near.latitude} is outside -90 to 90")
+        raise BadArgument("near.latitude", "%(value)s is outside -90 to 90", value=near.latitude)
     if not -180 <= near.longitude <= 180:
-        raise BadArgument("near.longitude", f"{near.longitude} is outside -180 to 180")
+        raise BadArgument("near.longitude", "%(value)s is outside -180 to 180", value=near.longitude)
     if not 0 < near.radius_km <= MAX_RADIUS_KM:
-        raise BadArgument("near.radiusKm", f"{near.radius_km} is outside 0 (excluded) to {MAX_RADIUS_KM:g}")
+        raise BadArgument("near.radiusKm", "%(value)s is outside 0 (excluded) to %(most)s", value=near.radius_km,
+                          most=format(MAX_RADIUS_KM, "g"))
     # A bounding box wide enough for the radius plus the coarsest tolerance lets the range
     # indexes on the published point do the first cut; point.distance() refines.
     reach_km = near.radius_km + max(TOLERANCE_M.values()) / 1000

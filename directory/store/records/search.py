@@ -123,9 +123,9 @@ def words(text: str) -> list[str]:
     if not found:
         raise BadArgument("text", "give at least one word to search for")
     if len(found) > MAX_WORDS:
-        raise BadArgument("text", f"at most {MAX_WORDS} words")
+        raise BadArgument("text", "at most %(most)s words", most=MAX_WORDS)
     if any(len(w) > MAX_WORD for w in found):
-        raise BadArgument("text", f"a word is longer than {MAX_WORD} characters")
+        raise BadArgument("text", "a word is longer than %(most)s characters", most=MAX_WORD)
     return found
 
 

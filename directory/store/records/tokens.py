@@ -79,7 +79,7 @@ class Tokens:
     async def create(self, role: str, organisation: str | None, label: str = "") -> tuple[str, str]:
         """A new token: (its id, the token itself). The token is not stored and cannot be shown again."""
         if role not in ("member", "steward"):
-            raise BadArgument("role", f"{role!r} is not member or steward")
+            raise BadArgument("role", "%(value)r is not member or steward", value=role)
         if role == "member" and not organisation:
             raise BadArgument("org", "a member token needs the organisation it belongs to")
         if organisation and not await self.graph.read(ORGANISATION_EXISTS, id=organisation):

@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from directory.domain.taxonomy import BUILT_IN
-from directory.web.pages import editing, i18n, jobs, joining, words
+from directory.web.pages import editing, i18n, jobs, joining, problems, routes, stewards, words
 from maps.gaps_map import METRICS
 
 _FOLDER = Path(str(resources.files("directory.web")))
@@ -37,11 +37,27 @@ def msgids() -> dict[str, set[str]]:
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
     pages.update(m.label for m in METRICS.values())  # the maps form's "Colour by"
     pages.update(reason_templates())
+    pages.update(argument_templates())
+    pages.add(problems.NOT_FOUND)
+    pages.update([*routes.SEARCH_LABELS.values(), *stewards.TOKEN_LABELS.values()])  # the fields a refusal names
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())
     pages.update(joining.LABELS.values())
     taxonomy = {t.label for t in BUILT_IN} | {t.description for t in BUILT_IN if t.description}
     return {"pages": pages, "taxonomy": taxonomy}
+
+
+def argument_templates() -> set[str]:
+    """The refusals a page can show, each the literal reason of `BadArgument(argument, "...")` where
+    it is raised (`problems.REFUSING`); a reason built another way reads in English."""
+    root = _FOLDER.parent.parent
+    found: set[str] = set()
+    for folder in problems.REFUSING:
+        for _, _, message, _, _ in extract_from_dir(root / folder, [("**.py", "python")],
+                                                    keywords={"BadArgument": (2,)}):
+            if isinstance(message, str):
+                found.add(message)
+    return found
 
 
 def reason_templates() -> set[str]:

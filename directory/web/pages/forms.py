@@ -79,7 +79,8 @@ async def read_upload(request: Request, max_bytes: int,
     _same_site(request)
     stated = digits(request.headers.get("content-length", ""))
     if stated is None or stated > max_bytes or "transfer-encoding" in request.headers:
-        raise BadArgument("file", f"is larger than {max_bytes // (1024 * 1024)} MB, or its size was not given")
+        raise BadArgument("file", "is larger than %(most)s MB, or its size was not given",
+                          most=max_bytes // (1024 * 1024))
     form = await request.form(max_files=max_files, max_fields=20)
     try:
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}

@@ -32,6 +32,7 @@ from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table, organisation_names
 from directory.store import Store
 from directory.web.pages import forms, i18n
+from directory.web.pages.problems import said
 from directory.web.pages.render import language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
 from maps.gaps_map import METRICS
@@ -237,7 +238,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
             async with _expensive(request):
                 table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
         except (BadArgument, NotFound) as exc:
-            problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
+            problem = said(exc, language_of(request), {f.name: f.label for f in job.fields})
             return await _page(request, job, asked, status=400, problem=problem)  # what was asked stays in the form
         except Busy as exc:
             busy = await _page(request, job, asked, status=503, busy=exc.retry_after)
@@ -265,7 +266,10 @@ async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list
         typed = asked.get(f.name, [""])[0] if f.widget == "organisation" else ""
         if not typed or await store.organisations_by_id(viewer, [typed]):
             continue
-        found = await store.search(viewer, typed, ("organisation",), 5)
+        try:
+            found = await store.search(viewer, typed, ("organisation",), 5)
+        except BadArgument:  # too many or too long words for a name: it names no organisation
+            raise NotFound("organisation", typed) from None
         named = [found.records[(h.kind, h.id)] for h in found.hits]
         exact = [o for o in named if o.name.casefold() == typed.casefold()]
         if len(exact) == 1 or len(named) == 1:

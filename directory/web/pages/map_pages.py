@@ -20,6 +20,8 @@ from directory.base.budget import Busy, OverBudget, Slots
 from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound
+from directory.web.pages import words
+from directory.web.pages.problems import said
 from directory.web.pages.render import environment, language_of, page
 from maps.page import Options
 from maps.questions import draw
@@ -42,12 +44,13 @@ async def map_page(request: Request) -> Response:
     try:
         for name, value in args.items():
             if len(value) > FIELD_LENGTH:
-                raise BadArgument(name, f"is longer than {FIELD_LENGTH} characters")
+                raise BadArgument(name, "is longer than %(most)s characters", most=FIELD_LENGTH)
         async with budget.expensive(slots, settings.time_budget):
             drawn = await draw(request.path_params["kind"], request.app.state.store, viewer_in(request.scope),
                                args, settings, options)
     except (BadArgument, NotFound) as exc:
-        return page(request, "map-refused.html", status=404 if isinstance(exc, NotFound) else 400, problem=str(exc))
+        return page(request, "map-refused.html", status=404 if isinstance(exc, NotFound) else 400,
+                    problem=said(exc, language, words.MAP_FILTERS))
     except Busy as exc:
         refused = page(request, "map-refused.html", status=503, busy=exc.retry_after)
         refused.headers["Retry-After"] = str(exc.retry_after)

@@ -23,7 +23,8 @@ from directory.domain.model import Location, Precision, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
 from directory.store import Covered, Filter, Follow, Located, Pick, Shape, Store
 from directory.web.pages import forms, words
-from directory.web.pages.render import page
+from directory.web.pages.problems import said
+from directory.web.pages.render import language_of, page
 from maps.sketch import sketch
 
 PAGE_SIZE = 20
@@ -81,12 +82,19 @@ async def home(request: Request) -> Response:
     return page(request, "home.html", choices=await choices(store), asked={}, results=None)
 
 
+# the search and browse forms' labels, by field: a refusal names the field as the form does
+SEARCH_LABELS = {"text": "Name, or part of it (spelling mistakes are fine)", "serviceType": "Service",
+                 "country": "Country", "group": "Defenders served", "language": "Language",
+                 "kind": "Kind of organisation", "after": "Next page"}
+
+
 async def results(request: Request) -> Response:
     """Search by name (typo tolerant, as the API) or browse by filters; a page at a time."""
     store = _store(request)
     viewer = viewer_in(request.scope)
     terms = await store.terms()  # once, for the form's choices and the results' labels
     offered = _choices(terms)
+    asked: dict[str, str] = {}
     try:
         asked = forms.first(await forms.read(request))
         text = asked.get("text", "")
@@ -101,8 +109,8 @@ async def results(request: Request) -> Response:
             listed = await store.project_page(viewer, FOUND, where, PAGE_SIZE, asked.get("after"), count=True)
             organisations, total, has_next, cursors = listed.items, listed.total, listed.has_next, listed.cursors
     except BadArgument as exc:
-        return page(request, "home.html", status=400, choices=offered, asked={}, results=None,
-                    problem=f"{exc.argument}: {exc.reason}")
+        return page(request, "home.html", status=400, choices=offered, asked=asked, results=None,
+                    problem=said(exc, language_of(request), SEARCH_LABELS))
     return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms),
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None)

@@ -20,11 +20,17 @@ from directory.domain.errors import BadArgument, NotFound, ValidationFailed
 from directory.exchange import importer
 from directory.store import Store
 from directory.web.pages import forms
-from directory.web.pages.render import page
+from directory.web.pages.problems import said
+from directory.web.pages.render import language_of, page
 
 MAX_UPLOAD = 8 * 1024 * 1024  # larger imports go through `directory import` on the server
 MAX_FILES = 3  # organisations, services and links
 SHOWN_PROBLEMS = 500
+
+
+# the token form's labels, by field: a refusal names the field as the form does
+TOKEN_LABELS = {"organisation": "Organisation (its id, as on its page), for a member",
+                "org": "Organisation (its id, as on its page), for a member", "label": "Label (who holds it)"}
 
 
 def stewards_only(view: Callable[[Request, Store], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -55,7 +61,7 @@ async def new_token(request: Request, store: Store) -> Response:
         _token_id, token = await store.tokens.create(role, organisation if role == "member" else None,
                                                      asked.get("label", "")[:200])
     except (BadArgument, NotFound) as exc:
-        problem = f"{exc.argument}: {exc.reason}" if isinstance(exc, BadArgument) else str(exc)
+        problem = said(exc, language_of(request), TOKEN_LABELS)
         return await _desk(request, store, 400, problem=problem)
     return page(request, "token-made.html", token=token, role=role, organisation=organisation)
 
@@ -90,7 +96,7 @@ async def import_files(request: Request, store: Store) -> Response:
         return page(request, "import.html", status=400, problems=failed.problems[:SHOWN_PROBLEMS],
                     more=max(0, len(failed.problems) - SHOWN_PROBLEMS), total=len(failed.problems))
     except BadArgument as exc:
-        return page(request, "import.html", status=400, problem=f"{exc.argument}: {exc.reason}")
+        return page(request, "import.html", status=400, problem=said(exc, language_of(request), {"file": "Files"}))
     return page(request, "import.html", counts=counts, check=check, names=[n for n, _ in files])
 
 
