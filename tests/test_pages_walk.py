@@ -130,3 +130,16 @@ def test_every_refusal_a_page_can_meet_is_a_literal_the_catalogue_extracts() -> 
                                                          and isinstance(node.args[1].value, str))):
                     built.append(f"{path.relative_to(root)}:{node.lineno}")
     assert not built, built
+
+
+async def test_a_refusal_repeats_no_more_than_a_short_part_of_what_was_sent(store: Store,
+                                                                           live_server: LiveServer) -> None:
+    """The forms' fields hold at most 200 characters, but a crafted form can send kilobytes."""
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        crafted = await client.post("/gaps", data={"region": "Q" * 5000})
+        nobody = await client.post("/referrals", data={"from": "W" * 5000, "serviceType": "safe-house",
+                                                       "country": "TZ"})
+    for refused, letter in ((crafted, "Q"), (nobody, "W")):
+        assert refused.status_code == 400
+        problem = re.search(r'<p class="problem" role="alert">([^<]*)</p>', refused.text)
+        assert problem is not None and letter * 100 in problem.group(1) and letter * 101 not in problem.group(1)

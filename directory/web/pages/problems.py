@@ -23,12 +23,18 @@ def said(refused: BadArgument | NotFound, language: str, labels: Mapping[str, st
     """`refused` in `language`; `labels` are the form's, by argument name (English msgids)."""
     words = i18n.translations(language)
     if isinstance(refused, NotFound):
-        asked = refused.record_id
-        return words.gettext(NOT_FOUND) % {"id": asked if len(asked) <= SHOWN_ID else asked[:SHOWN_ID] + "…"}
-    field = words.gettext(labels[refused.argument]) if refused.argument in labels else refused.argument
-    reason = words.gettext(refused.template)
+        return words.gettext(NOT_FOUND) % {"id": _short(refused.record_id)}
+    field = words.gettext(labels[refused.argument]) if refused.argument in labels else _short(refused.argument)
+    if not refused.values:
+        return f"{field}: {words.gettext(refused.template)}"
+    values = {name: _short(value) for name, value in refused.values.items()}
     try:
-        reason = reason % refused.values if refused.values else reason
+        reason = words.gettext(refused.template) % values
     except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder
-        reason = refused.reason
+        reason = refused.template % values
     return f"{field}: {reason}"
+
+
+def _short(value: object) -> object:
+    """What was typed, as much of it as a refusal repeats (a crafted form can send kilobytes)."""
+    return value[:SHOWN_ID] + "…" if isinstance(value, str) and len(value) > SHOWN_ID else value
