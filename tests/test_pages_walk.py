@@ -6,6 +6,7 @@ refused in English with the whole input echoed back, the maps' headings led to r
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import httpx
 import pytest
@@ -143,3 +144,27 @@ async def test_a_refusal_repeats_no_more_than_a_short_part_of_what_was_sent(stor
         assert refused.status_code == 400
         problem = re.search(r'<p class="problem" role="alert">([^<]*)</p>', refused.text)
         assert problem is not None and letter * 100 in problem.group(1) and letter * 101 not in problem.group(1)
+
+
+async def test_numbers_terms_and_ids_read_as_the_page_language_writes_them(store: Store,
+                                                                           live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        gaps = (await client.post("/gaps?lang=es", data={"region": "419"})).text
+        english = (await client.post("/gaps?lang=en", data={"region": "419"})).text
+        taxonomy = (await client.get("/taxonomy?lang=es")).text
+        organisation = (await client.get("/organisations/test:front-line-defenders?lang=es")).text
+    cells = re.findall(r"<td><bdi>([^<]*)</bdi></td>", gaps)
+    assert any(re.fullmatch(r"\d+,\d+", c) for c in cells)  # a decimal comma
+    assert not any(re.fullmatch(r"\d+\.\d+", c) for c in cells), [c for c in cells if "." in c][:5]
+    assert any(re.fullmatch(r"\d+\.\d+", c) for c in re.findall(r"<td><bdi>([^<]*)</bdi></td>", english))
+    # the services in the order of their Spanish labels, not of their codes
+    services = re.search(r"<dl class=\"terms\">(.*?)</dl>", taxonomy, re.S)
+    assert services is not None
+    labels = re.findall(r"<dt>([^<]+) <code>", services.group(1))
+    def plain(text: str) -> str:  # without accents or case: "Ámbito" among the A's
+        return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+    assert len(labels) > 10 and labels == sorted(labels, key=plain)
+    # the maps' forms ask for an organisation's id "as on its page": the page shows it
+    assert "<code>test:front-line-defenders</code>" in organisation
