@@ -168,3 +168,14 @@ async def test_numbers_terms_and_ids_read_as_the_page_language_writes_them(store
     assert len(labels) > 10 and labels == sorted(labels, key=plain)
     # the maps' forms ask for an organisation's id "as on its page": the page shows it
     assert "<code>test:front-line-defenders</code>" in organisation
+
+
+async def test_named_regions_read_in_the_page_language(store: Store, live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        form = (await client.get("/gaps?lang=es")).text
+    regions = re.search(r'<select id="f-region" name="region">(.*?)</select>', form, re.S)
+    assert regions is not None
+    names = dict(re.findall(r'<option value="([^"]+)">([^<]+)</option>', regions.group(1)))
+    assert names["african-union"] == "Unión Africana" and names["ecowas"].startswith("Comunidad Económica")
+    assert names["001"] == "Mundo"  # a UN M49 area, by its CLDR name
+    assert not any("Economic Community" in n or "Council of Europe" in n for n in names.values())

@@ -17,6 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
+from directory.domain import places
 from directory.domain.taxonomy import BUILT_IN
 from directory.web.pages import editing, i18n, jobs, joining, problems, routes, stewards, words
 from maps.gaps_map import METRICS
@@ -39,6 +40,7 @@ def msgids() -> dict[str, set[str]]:
     pages.update(reason_templates())
     pages.update(argument_templates())
     pages.add(problems.NOT_FOUND)
+    pages.update(p.name for p, _ in places.named_regions().values())  # `render.place_name` translates them
     pages.update([*routes.SEARCH_LABELS.values(), *stewards.TOKEN_LABELS.values()])  # the fields a refusal names
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())

@@ -85,11 +85,13 @@ def sortable(name: str) -> str:
 
 def place_name(code: str, language: str) -> str:
     """A place as people read it: countries and UN M49 areas in the page's language (CLDR names
-    both), subdivisions and named regions as their sources name them."""
+    both), named regions from the pages' catalogue, subdivisions as their sources name them."""
     found = places.place(code)
     if found is None:
         return code
-    if found.kind in ("subdivision", "named"):
+    if found.kind == "named":
+        return i18n.translations(language).gettext(found.name)
+    if found.kind == "subdivision":
         return found.name
     return i18n.country_name(code, language) or found.name
 

@@ -8,7 +8,6 @@ is the missing one's page, byte for byte.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from importlib import resources
 from typing import Any
@@ -25,7 +24,7 @@ from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE
 from directory.store import Covered, Filter, Follow, Located, Pick, Shape, Store
 from directory.web.pages import forms, i18n, words
 from directory.web.pages.problems import said
-from directory.web.pages.render import language_of, page
+from directory.web.pages.render import language_of, page, sortable
 from maps.sketch import sketch
 
 PAGE_SIZE = 20
@@ -167,18 +166,13 @@ def _where(service: Service) -> dict[str, list[str]]:
     return out
 
 
-def collated(text: str) -> str:
-    """A label as it is sorted: without accents and case, so "Ámbito" comes among the A's."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
-
-
 async def taxonomy(request: Request) -> Response:
     terms: dict[str, list[Any]] = defaultdict(list)
     for t in await _store(request).terms():
         terms[t.scheme].append(t)
     label = i18n.translations(language_of(request)).gettext
     for listed in terms.values():  # in the order of their labels as the page reads them, not of their codes
-        listed.sort(key=lambda t: (collated(label(t.label)), t.code))
+        listed.sort(key=lambda t: (sortable(label(t.label)), t.code))
     return page(request, "taxonomy.html", terms=terms)
 
 
