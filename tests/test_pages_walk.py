@@ -5,6 +5,7 @@ refused in English with the whole input echoed back, the maps' headings led to r
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -179,3 +180,16 @@ async def test_named_regions_read_in_the_page_language(store: Store, live_server
     assert names["african-union"] == "Unión Africana" and names["ecowas"].startswith("Comunidad Económica")
     assert names["001"] == "Mundo"  # a UN M49 area, by its CLDR name
     assert not any("Economic Community" in n or "Council of Europe" in n for n in names.values())
+
+
+async def test_a_gap_answer_of_several_services_links_a_map_for_each(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = (await client.post("/gaps?lang=es", data={"region": "419",
+                                                           "serviceTypes": ["legal-aid", "safe-house"]})).text
+        links = re.findall(r'<a href="(/maps/gaps\?[^"]+)">([^<]+)</a>', answer)
+        assert [html.unescape(href) for href, _ in links] == ["/maps/gaps?serviceTypes=legal-aid&region=419",
+                                                              "/maps/gaps?serviceTypes=safe-house&region=419"]
+        assert all(name and "-" not in name for _, name in links), links  # labels, not codes
+        drawn = await client.get(html.unescape(links[0][0]))
+    assert drawn.status_code == 200

@@ -191,7 +191,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                     rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
                           for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
-                required={o.name for o in job.asking.options if o.required}, **more)
+                required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
+                **more)
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
         except (TimeoutError, OverBudget):
             log.warning("a %s page ran out of its time budget", name)
             return await _page(request, job, asked, status=503, too_slow=True)
-        return await _page(request, job, asked, table=table, map_link=_map_link(name, asked))
+        return await _page(request, job, asked, table=table, map_links=_map_links(name, asked))
 
     return view
 
@@ -284,12 +285,17 @@ async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list
     return []
 
 
-def _map_link(name: str, asked: dict[str, list[str]]) -> str | None:
-    """The same question as a gap map (one service type, as the map draws one)."""
-    if name != "gaps" or len(asked.get("serviceTypes", [])) != 1:
-        return None
-    wanted = {k: v[0] for k, v in asked.items() if k in ("serviceTypes", "country", "region", "group")}
-    return "/maps/gaps?" + urlencode(wanted)
+MAPPED_TYPES = 8  # a gap answer links a map for each of at most this many service types asked for
+
+
+def _map_links(name: str, asked: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The same question as gap maps, one per service type asked for (a map draws one): (its code,
+    the map's address). None when no type or too many were asked for."""
+    types = asked.get("serviceTypes", [])
+    if name != "gaps" or not 0 < len(types) <= MAPPED_TYPES:
+        return []
+    wanted = {k: v[0] for k, v in asked.items() if k in ("country", "region", "group")}
+    return [(t, "/maps/gaps?" + urlencode({"serviceTypes": t, **wanted})) for t in types]
 
 
 async def gaps_csv(request: Request) -> Response:
