@@ -111,11 +111,13 @@ def _choropleth(m: folium.Map, q: GapQuestion, cells: dict[str, Cell], metric: M
         fill = NO_DATA if value is None else scale(value)[:7]
         return {"fillColor": fill, "color": "#555555", "weight": 0.8, "fillOpacity": 0.9}
 
+    # the other places come from the basemap, which every map page loads (a cached asset): only the
+    # answer's outlines are in the page (a region's gap map was 731 KB with all 239 countries inline)
+    basemap(m)
     if q.country:
-        basemap(m)
         layer = outlines("subdivisions", set(cells), style, "Subdivisions")
     else:
-        layer = outlines("countries", None, style, "Countries")
+        layer = outlines("countries", set(cells), style, "Countries")
     layer.add_to(m)
     m.add_child(Call("pdFeatureTips", {code: cell_lines(c, _name(code)) for code, c in cells.items()},
                      target=layer))
