@@ -155,8 +155,8 @@ def _fit(m: folium.Map, q: GapQuestion, cells: dict[str, Cell]) -> None:
 def _where(q: GapQuestion) -> str:
     if q.country:
         return f"in {_name(q.country)}, by subdivision"
-    if q.region:
-        return f"in {q.region}"
+    if q.region:  # by the area's name, as the question's form offers it ("in Africa", not "in 002")
+        return f"in {_name(places.area_code(q.region) or q.region)}"
     return "by country"
 
 

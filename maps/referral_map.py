@@ -7,10 +7,12 @@ publishes no point is listed in the panel but not drawn, and the line skips it.
 from __future__ import annotations
 
 from directory.base import budget
+from directory.domain import places
+from directory.domain.taxonomy import SERVICE_TYPE
 from directory.domain.viewer import Viewer
 from directory.jobs.referrals import Question, ReferralPath, referral_paths
 from directory.store import MapPoint, PointFilter, Store
-from maps.directory_map import PRECISION_NOTE
+from maps.directory_map import PRECISION_NOTE, labels
 from maps.page import Call, Options, base_map, basemap, render
 
 COLOURS = ["#c2185b", "#1f5fa8", "#238b45", "#6a3d9a", "#e6550d", "#00838f", "#8d6e63", "#455a64", "#d4a017",
@@ -27,11 +29,13 @@ async def referral_map(store: Store, viewer: Viewer, q: Question, options: Optio
     orgs = await store.organisations_by_id(viewer, ids)
     points = {p.id: p for p in (await store.map_points(viewer, PointFilter(ids=ids))).points}
     names = {oid: org.name for oid, org in orgs.items()}
-    return await budget.in_thread(_page, found, names, points, q.source or viewer.organisation or "", q, options)
+    service = (await labels(store, SERVICE_TYPE))[0].get(q.service_type, q.service_type)
+    return await budget.in_thread(_page, found, names, points, q.source or viewer.organisation or "", q, service,
+                                  options)
 
 
 def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, MapPoint], source: str, q: Question,
-          options: Options) -> str:
+          service: str, options: Options) -> str:
     def name(oid: str) -> str:
         return names.get(oid, oid)
 
@@ -50,7 +54,8 @@ def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, Ma
         hours = f", about {p.chain.response_hours:g} h" if p.chain.response_hours is not None else ""
         paths.append({"rank": p.rank, "colour": colour, "stops": stops, "steps": steps,
                       "summary": f"{p.chain.hops} hops{hours}, trust {p.chain.trust:.2f}"})
-    title = f"Referral paths from {name(source)} to {q.service_type} in {q.country}"
+    where = places.place(q.country)
+    title = f"Referral paths from {name(source)} to {service} in {where.name if where else q.country}"
     m = base_map("Protection Directory: referral paths", options)
     basemap(m)
     m.add_child(Call("pdPaths", {"title": title, "paths": paths,

@@ -188,8 +188,19 @@ async def test_a_gap_answer_of_several_services_links_a_map_for_each(store: Stor
         answer = (await client.post("/gaps?lang=es", data={"region": "419",
                                                            "serviceTypes": ["legal-aid", "safe-house"]})).text
         links = re.findall(r'<a href="(/maps/gaps\?[^"]+)">([^<]+)</a>', answer)
-        assert [html.unescape(href) for href, _ in links] == ["/maps/gaps?serviceTypes=legal-aid&region=419",
-                                                              "/maps/gaps?serviceTypes=safe-house&region=419"]
+        assert [html.unescape(href) for href, _ in links] == ["/maps/gaps?region=419&serviceTypes=legal-aid",
+                                                              "/maps/gaps?region=419&serviceTypes=safe-house"]
         assert all(name and "-" not in name for _, name in links), links  # labels, not codes
         drawn = await client.get(html.unescape(links[0][0]))
     assert drawn.status_code == 200
+
+
+async def test_a_map_titles_places_and_services_by_name(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        gaps = (await client.get("/maps/gaps", params={"region": "002", "serviceTypes": "legal-aid"})).text
+        chains = (await client.get("/maps/referrals", params={"from": "test:front-line-defenders",
+                                                             "serviceType": "emergency-grant",
+                                                             "country": "CO"})).text
+    assert "in Africa" in gaps and "in 002" not in gaps
+    assert "to Emergency grant in Colombia" in chains and "emergency-grant in CO" not in chains

@@ -294,8 +294,9 @@ def _map_links(name: str, asked: dict[str, list[str]]) -> list[tuple[str, str]]:
     types = asked.get("serviceTypes", [])
     if name != "gaps" or not 0 < len(types) <= MAPPED_TYPES:
         return []
-    wanted = {k: v[0] for k, v in asked.items() if k in ("country", "region", "group")}
-    return [(t, "/maps/gaps?" + urlencode({"serviceTypes": t, **wanted})) for t in types]
+    return [(t, "/maps/gaps?" + urlencode({k: t if k == "serviceTypes" else v[0] for k, v in asked.items()
+                                           if k in ("serviceTypes", "country", "region", "group")}))
+            for t in types]
 
 
 async def gaps_csv(request: Request) -> Response:
