@@ -20,6 +20,7 @@ from directory.domain.errors import BadArgument
 
 MAX_FORM = 16 * 1024
 MAX_FIELDS = 1200  # a service may cover up to 500 places, each a checkbox
+FIELD_LENGTH = 200  # the characters a text field takes (its `maxlength`); links and map filters hold to it too
 
 
 class Forged(Exception):

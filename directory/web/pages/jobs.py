@@ -114,13 +114,12 @@ def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
     return {f.name: form[f.name] for f in job.fields if form.get(f.name)}
 
 
-GIVEN_VALUES = 50  # a link fills in at most this many values of a field, each at most FIELD_LENGTH
-FIELD_LENGTH = 200
+GIVEN_VALUES = 50  # a link fills in at most this many values of a field, each at most `forms.FIELD_LENGTH`
 
 
 def _given(job: Job, request: Request) -> dict[str, list[str]]:
     """The form's fields as a link fills them in; nothing is asked until the person presses Ask."""
-    given = {f.name: [v[:FIELD_LENGTH] for v in request.query_params.getlist(f.name)[:GIVEN_VALUES] if v]
+    given = {f.name: [v[:forms.FIELD_LENGTH] for v in request.query_params.getlist(f.name)[:GIVEN_VALUES] if v]
              for f in job.fields}
     return {name: values for name, values in given.items() if values}
 

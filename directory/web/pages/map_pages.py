@@ -2,7 +2,7 @@
 refusals as pages in that language (`maps.routes` serves the assets and says the maps' policy).
 
 A map needs JavaScript: its page says so to a browser that runs none, and points to the pages,
-which give the same answers without it. A filter longer than `FIELD_LENGTH` is refused before
+which give the same answers without it. A filter longer than `forms.FIELD_LENGTH` is refused before
 anything is drawn, so no refusal repeats a long input back.
 """
 
@@ -20,7 +20,7 @@ from directory.base.budget import Busy, OverBudget, Slots
 from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound
-from directory.web.pages import words
+from directory.web.pages import forms, words
 from directory.web.pages.problems import said
 from directory.web.pages.render import environment, language_of, page
 from maps.page import Options
@@ -28,8 +28,6 @@ from maps.questions import draw
 from maps.routes import asset, policy
 
 log = logging.getLogger("directory.maps")
-
-FIELD_LENGTH = 200  # as the forms' fields
 
 
 async def map_page(request: Request) -> Response:
@@ -43,8 +41,8 @@ async def map_page(request: Request) -> Response:
     args.pop("lang", None)  # the language switch's, not a filter
     try:
         for name, value in args.items():
-            if len(value) > FIELD_LENGTH:
-                raise BadArgument(name, "is longer than %(most)s characters", most=FIELD_LENGTH)
+            if len(value) > forms.FIELD_LENGTH:
+                raise BadArgument(name, "is longer than %(most)s characters", most=forms.FIELD_LENGTH)
         async with budget.expensive(slots, settings.time_budget):
             drawn = await draw(request.path_params["kind"], request.app.state.store, viewer_in(request.scope),
                                args, settings, options)
