@@ -48,6 +48,14 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert bad.status_code == 400 and "Nothing was sent" in bad.text
         assert "Website" in bad.text and "is not an http(s) address" in bad.text
         assert "How a steward can reach" in bad.text
+        # in the page's language: the fields by their labels, the reasons translated, none in English
+        spanish = await public.post("/join?lang=es", data={**ASKED, "website": "luna dot org", "contact": "",
+                                                           "name": "Luna\u200b"})
+        assert spanish.status_code == 400
+        assert "Sitio web: &#39;luna dot org&#39; no es una dirección http(s)" in spanish.text
+        assert "es necesario: cómo puede contactarle" in spanish.text
+        assert "contiene caracteres de control o que no se ven (U+200B en la posición 5)" in spanish.text
+        assert "is not" not in spanish.text and "contains" not in spanish.text
         assert not await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")
         sent = await public.post("/join", data=ASKED)
         assert sent.status_code == 201 and CONTACT not in sent.text

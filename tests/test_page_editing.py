@@ -319,6 +319,16 @@ async def test_a_member_adds_and_removes_ways_to_ask_and_open_calls_in_rows_and_
         assert "Where to ask, row 2: is not [public|network|restricted] KIND:VALUE" in bad.text
         assert "Where to ask, row 3: choose how to ask" in bad.text
         assert "Open calls, row 2: closes before it opens" in bad.text
+        # the same refusal in Spanish: each row's reason in the page's language, never the English
+        spanish = await client.post("/services/test:grant/edit?lang=es", data={
+            **service, "revision": str(saved.provenance.revision), "intake_visibility_1": "public",
+            "intake_kind_2": "pigeon", "intake_value_2": "the roof", "intake_value_3": "+00 000 999",
+            "windows_opens_2": "2027-03-01", "windows_closes_2": "2027-02-01", "hours": "Not saved."})
+        assert spanish.status_code == 400
+        assert "Dónde solicitarlo, fila 2: no es [public|network|restricted] TIPO:VALOR" in spanish.text
+        assert "Dónde solicitarlo, fila 3: elija cómo pedir ayuda" in spanish.text
+        assert "Convocatorias, fila 2: se cierra antes de abrirse" in spanish.text
+        assert "closes before" not in spanish.text and "KIND:VALUE" not in spanish.text
         assert 'name="intake_value_3" value="+00 000 999"' in bad.text  # what they typed stays in its row
         assert 'name="windows_closes_2" value="2027-02-01"' in bad.text and "Not saved." in bad.text
         assert _selected(bad.text, "e-intake-2-visibility") == "network"  # none sent: never the first, public

@@ -101,37 +101,56 @@ async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_l
                                                                "country": "TZ"})
         long_name = await client.post("/partners?lang=es", data={"organisation": " ".join(["palabra"] * 20)})
         map_refused = await client.get("/maps/gaps", params={"lang": "ru"})
+        unknown = await client.post("/gaps?lang=es", data={"serviceTypes": "legal-aidd"})
+        no_country = await client.post("/gaps?lang=fr", data={"country": "ZZ"})
     problems = {name: re.search(r'<p class="problem" role="alert">([^<]*)</p>', r.text)
                 for name, r in [("empty", empty), ("gaps", gaps), ("nobody", nobody), ("long", long_name),
-                                ("map", map_refused)]}
+                                ("map", map_refused), ("unknown", unknown), ("no_country", no_country)]}
     said = {name: found.group(1) if found else "" for name, found in problems.items()}
     assert said["empty"].startswith("Servicios que busca: es obligatorio sin organización"), said["empty"]
     assert said["gaps"].startswith("Région: indiquez une région, un pays"), said["gaps"]
     assert said["nobody"] == "No se encontró nada para zzzz qqqq, o no se ha compartido con usted.", said["nobody"]
     assert said["long"].startswith("No se encontró nada para palabra"), said["long"]
     assert said["map"].startswith("Услуга: обязательно, с одним видом услуги"), said["map"]  # noqa: RUF001
+    assert said["unknown"] == ("Servicios: &#39;legal-aidd&#39; no es un código válido; "
+                               "¿quiso decir &#39;legal-aid&#39;?")
+    assert said["no_country"].endswith(": &#39;ZZ&#39; n&#39;est pas un code de pays ISO 3166-1"), said["no_country"]
     for text in said.values():  # no English reason, no argument's internal name
         assert "required" not in text and "serviceTypes" not in text and "no organisation" not in text
 
 
 def test_every_refusal_a_page_can_meet_is_a_literal_the_catalogue_extracts() -> None:
-    """A reason built as an f-string cannot be translated: where a page can meet a `BadArgument`,
-    its reason is a literal template with its values given apart."""
+    """A reason built as an f-string cannot be translated: where a page can meet a `BadArgument`, an
+    `EditRefused` or a field's `Problem` (a join or edit form's), its reason is a literal template
+    with its values given apart, and the pages' catalogue holds it."""
     import ast
     from pathlib import Path
 
+    from directory.web.pages import catalogue
     from directory.web.pages.problems import REFUSING
 
+    where = {"BadArgument": 1, "EditRefused": 1, "fail": 1, "of": 2}  # the reason's place among the arguments
+    # literals passed on: `Checker.fail`'s own reason (each call is checked), a record not found
+    passed_on = {("validation.py", "reason"), ("problems.py", "NOT_FOUND")}
     root = Path(__file__).resolve().parent.parent
-    built = []
+    built, literal = [], set()
     for folder in REFUSING:
         for path in (root / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "BadArgument"
-                        and len(node.args) >= 2 and not (isinstance(node.args[1], ast.Constant)
-                                                         and isinstance(node.args[1].value, str))):
-                    built.append(f"{path.relative_to(root)}:{node.lineno}")
+                if not isinstance(node, ast.Call):
+                    continue
+                name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if name == "of" and not (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                                         and node.func.value.id == "Problem"):
+                    continue
+                if name in where and len(node.args) > where[name]:
+                    reason = node.args[where[name]]
+                    if isinstance(reason, ast.Constant) and isinstance(reason.value, str):
+                        literal.add(reason.value)
+                    elif (path.name, getattr(reason, "id", None)) not in passed_on:
+                        built.append(f"{path.relative_to(root)}:{node.lineno}")
     assert not built, built
+    assert len(literal) > 90 and literal <= catalogue.msgids()["pages"], literal - catalogue.msgids()["pages"]
 
 
 async def test_a_refusal_repeats_no_more_than_a_short_part_of_what_was_sent(store: Store,

@@ -92,6 +92,15 @@ class Problem:
     reason: str
     record: str = ""
     source: str = ""
+    template: str = ""  # the reason before its values went in: a msgid the pages translate
+    values: tuple[tuple[str, object], ...] = ()
+
+    @classmethod
+    def of(cls, line: int, column: str, reason: str, record: str = "", **values: object) -> Problem:
+        """A problem whose literal `reason` holds its `values` in `%(name)s` placeholders, so that a
+        page can say it in its own language; the English `reason` reads as before everywhere else."""
+        return cls(line, column, reason % values if values else reason, record, template=reason,
+                   values=tuple(values.items()))
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "input"

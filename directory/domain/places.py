@@ -269,9 +269,6 @@ def all_places() -> list[Place]:
     return list(areas().values()) + named + list(countries().values()) + list(subdivisions().values())
 
 
-AREAS = "world, region:NAME, subregion:NAME, a UN M49 area code or a named region"
-
-
 def area_code(token: str) -> str | None:
     """The code of `world`, `region:Africa`, `subregion:Western Asia`, a three-digit M49 code, a
     named region (`osce`, `named:osce`), or an area's or a named region's name alone (`Americas`)."""
@@ -304,7 +301,7 @@ def one_place(code: str, argument: str) -> Place:
     """A country or subdivision named by a query argument, or BadArgument naming it."""
     found = place(code.upper())
     if found is None or found.kind not in ("country", "subdivision"):
-        raise BadArgument(argument, f"{code!r} is not an ISO 3166-1 country or ISO 3166-2 subdivision code")
+        raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code", code=code)
     return found
 
 
@@ -316,11 +313,11 @@ def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
     elif country:
         code = country_code(country)
         if code is None:
-            raise BadArgument("country", f"{country!r} is not an ISO 3166-1 country code")
+            raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code", code=country)
         found = list(subdivisions_of(code))
     else:
         found = sorted((c for c in countries().values() if c.code not in UNPEOPLED),
                        key=lambda c: c.code)
     if len(found) > MAX_PLACES:
-        raise BadArgument("codes", f"at most {MAX_PLACES} places at once")
+        raise BadArgument("codes", "at most %(most)s places at once", most=MAX_PLACES)
     return found

@@ -92,18 +92,8 @@ def _joined(value: str, at: int) -> bool:
     return letter(at - 1) and letter(at + 1)
 
 
-def hidden_characters(value: str) -> str | None:
-    """Why `value` may not be stored as text, or None: what a reader would not see would make one
-    record look like another, or reorder what an operator's terminal shows."""
-    if value.isascii() and value.isprintable():
-        return None
-    if (m := _hidden().search(value)) is not None:
-        return (f"contains control characters or characters that cannot be seen (U+{ord(m.group()):04X} "
-                f"at position {m.start() + 1})")
-    for at, char in enumerate(value):
-        if char in _JOINERS and not _joined(value, at):
-            return f"contains a zero-width joiner (U+{ord(char):04X}) at position {at + 1} that joins no letters"
-    return None
+def _code_point(char: str) -> str:
+    return f"U+{ord(char):04X}"
 
 
 @dataclass
@@ -127,23 +117,23 @@ class Vocabulary:
         codes when `code` is not a term. Every channel's filters go through here, so an unknown
         value is never quietly a filter that matches nothing."""
         if not self.has(scheme, code):
-            raise BadArgument(argument, f"{code!r} is not a {scheme.replace('-', ' ')} code"
-                                        f"{_suggest(code, sorted(self.terms.get(scheme, set())))}")
+            valid = sorted(self.terms.get(scheme, set()))
+            named = {"code": code, "scheme": scheme.replace("-", " ")}
+            if near := _near(code, valid):
+                raise BadArgument(argument, "%(code)r is not a %(scheme)s code; did you mean %(near)s?",
+                                  near=", ".join(repr(v) for v in near), **named)
+            if len(valid) <= 30:
+                raise BadArgument(argument, "%(code)r is not a %(scheme)s code; valid: %(valid)s",
+                                  valid=", ".join(valid), **named)
+            raise BadArgument(argument, "%(code)r is not a %(scheme)s code; the taxonomy query lists the valid codes",
+                              **named)
 
 
-def _suggest(value: str, valid: list[str]) -> str:
-    """'; did you mean ...' with the valid codes nearest to `value` (by spelling, or containing it)."""
+def _near(value: str, valid: list[str]) -> list[str]:
+    """The valid codes nearest to `value`: by spelling, or containing it; at most three."""
     wanted = "-".join(value.lower().replace("_", " ").split())
     near = difflib.get_close_matches(wanted, valid, n=3, cutoff=0.6)
-    near += [v for v in valid if wanted and wanted in v and v not in near][:3 - len(near)]
-    if near:
-        return f"; did you mean {' or '.join(repr(v) for v in near)}?"
-    if len(valid) <= 30:
-        return f"; valid: {', '.join(valid)}"
-    return "; the taxonomy query lists the valid codes"
-
-
-LANGUAGE = "an ISO 639-1 or ISO 639-3 language code"
+    return near + [v for v in valid if wanted and wanted in v and v not in near][:3 - len(near)]
 
 
 def _iso_day(value: str) -> str | None:
@@ -160,7 +150,7 @@ def require_day(value: str, argument: str) -> str:
     """A YYYY-MM-DD day for a query argument, or BadArgument naming it."""
     found = _iso_day(value)
     if found is None:
-        raise BadArgument(argument, f"{value!r} is not a date (YYYY-MM-DD)")
+        raise BadArgument(argument, "%(value)r is not a date (YYYY-MM-DD)", value=value)
     return found
 
 
@@ -170,7 +160,7 @@ def require_status(value: str, argument: str) -> str:
     if word in STATUS_ALIASES:
         return STATUS_ALIASES[word].value
     if word not in _STATUSES:
-        raise BadArgument(argument, f"{value!r} is not one of {', '.join(Status)}")
+        raise BadArgument(argument, "%(value)r is not one of %(valid)s", value=value, valid=", ".join(Status))
     return word
 
 
@@ -183,8 +173,10 @@ def require_language(code: str, argument: str) -> str:
     names = places.language_names()
     by_name = [c for c, name in names.items() if name.lower() == code.strip().lower()]
     near = by_name or difflib.get_close_matches(code.lower(), sorted(names), n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(f'{c!r} ({names[c]})' for c in near)}?" if near else ""
-    raise BadArgument(argument, f"{code!r} is not {LANGUAGE}{hint}")
+    if near:
+        raise BadArgument(argument, "%(code)r is not an ISO 639-1 or ISO 639-3 language code; did you mean %(near)s?",
+                          code=code, near=", ".join(f"{c!r} ({names[c]})" for c in near))
+    raise BadArgument(argument, "%(code)r is not an ISO 639-1 or ISO 639-3 language code", code=code)
 
 
 @dataclass
@@ -198,9 +190,9 @@ class Checker:
     def _raw(self, name: str) -> tuple[str, Any]:
         return self.row.fields.get(name, (name, None))
 
-    def fail(self, name: str, reason: str) -> None:
-        column = self._raw(name)[0]
-        self.problems.append(Problem(self.row.line, column, reason, self.row.record))
+    def fail(self, name: str, reason: str, **values: object) -> None:
+        """`reason` is literal, its `values` in `%(name)s` placeholders: a msgid the pages translate."""
+        self.problems.append(Problem.of(self.row.line, self._raw(name)[0], reason, self.row.record, **values))
 
     def text(self, name: str, limit: int, required: bool = False) -> str:
         _, raw = self._raw(name)
@@ -209,10 +201,27 @@ class Checker:
         if required and not value:
             self.fail(name, "is required")
         elif len(value) > limit:
-            self.fail(name, f"is {len(value)} characters long, at most {limit} are allowed")
-        elif reason := hidden_characters(value):
-            self.fail(name, reason)
+            self.fail(name, "is %(length)s characters long, at most %(most)s are allowed", length=len(value),
+                      most=limit)
+        else:
+            self._visible(name, value)
         return value
+
+    def _visible(self, name: str, value: str) -> bool:
+        """Whether `value` may be stored as text, failing it if not: what a reader would not see would
+        make one record look like another, or reorder what an operator's terminal shows."""
+        if value.isascii() and value.isprintable():
+            return True
+        if (m := _hidden().search(value)) is not None:
+            self.fail(name, "contains control characters or characters that cannot be seen (%(char)s at position "
+                            "%(at)s)", char=_code_point(m.group()), at=m.start() + 1)
+            return False
+        for at, char in enumerate(value):
+            if char in _JOINERS and not _joined(value, at):
+                self.fail(name, "contains a zero-width joiner (%(char)s) at position %(at)s that joins no letters",
+                          char=_code_point(char), at=at + 1)
+                return False
+        return True
 
     def items(self, name: str) -> list[str]:
         _, raw = self._raw(name)
@@ -223,18 +232,17 @@ class Checker:
             # One rule for every channel: a file writes a list in one cell, split at SEP, so an item
             # holding SEP would come back as two (and the second could read as another visibility).
             if any(SEP in item for item in found):
-                self.fail(name, f"an item holds {SEP!r}, which separates the items of a list in a CSV cell")
+                self.fail(name, "an item holds %(separator)r, which separates the items of a list in a CSV cell",
+                          separator=SEP)
                 return []
         else:
             found = [x.strip() for x in str(raw).split(SEP) if x.strip()]
         limit = MAX_ITEMS.get(name, DEFAULT_ITEMS)
         if len(found) > limit:
-            self.fail(name, f"holds {len(found)} items, at most {limit} are allowed")
+            self.fail(name, "holds %(count)s items, at most %(most)s are allowed", count=len(found), most=limit)
             return []
-        for item in found:
-            if reason := hidden_characters(item):
-                self.fail(name, reason)
-                return []
+        if not all(self._visible(name, item) for item in found):
+            return []
         return found
 
     def record_id(self, name: str, required: bool = True) -> str:
@@ -243,24 +251,24 @@ class Checker:
             return ""
         prefix, _, local = value.rpartition(":")
         if prefix and prefix != self.directory_id:
-            self.fail(name, f"{value!r} belongs to directory {prefix!r}; this directory is "
-                            f"{self.directory_id!r} and imports only its own records")
+            self.fail(name, "%(value)r belongs to directory %(prefix)r; this directory is %(ours)r and imports only "
+                            "its own records", value=value, prefix=prefix, ours=self.directory_id)
             return ""
         if not LOCAL_ID.match(local):
-            self.fail(name, f"{value!r} is not a valid id (letters, digits, . _ ~ -, at most 128)")
+            self.fail(name, "%(value)r is not a valid id (letters, digits, . _ ~ -, at most 128)", value=value)
             return ""
         return f"{self.directory_id}:{local}"
 
     def term(self, name: str, scheme: str, vocab: Vocabulary, required: bool = True) -> str:
         value = self.text(name, 100, required=required)
         if value and not vocab.has(scheme, value):
-            self.fail(name, f"{value!r} is not a known {scheme} code")
+            self.fail(name, "%(value)r is not a known %(scheme)s code", value=value, scheme=scheme)
         return value
 
     def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
         value = self.text(name, 50) or default
         if value not in options:
-            self.fail(name, f"{value!r} is not one of {', '.join(options)}")
+            self.fail(name, "%(value)r is not one of %(valid)s", value=value, valid=", ".join(options))
             return default
         return value
 
@@ -271,17 +279,17 @@ class Checker:
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            self.fail(name, f"{raw!r} is not a number")
+            self.fail(name, "%(value)r is not a number", value=raw)
             return None
         if math.isnan(value) or not low <= value <= high:
-            self.fail(name, f"{raw!r} is outside {low:g} to {high:g}")
+            self.fail(name, "%(value)r is outside %(low)g to %(high)g", value=raw, low=low, high=high)
             return None
         return value
 
     def integer(self, name: str, low: int, high: int) -> int | None:
         value = self.number(name, low, high)
         if value is not None and value != int(value):
-            self.fail(name, f"{value!r} is not a whole number")
+            self.fail(name, "%(value)r is not a whole number", value=value)
             return None
         return None if value is None else int(value)
 
@@ -291,7 +299,7 @@ class Checker:
         if value:
             found = _iso_day(value)
             if found is None:
-                self.fail(name, f"{value!r} is not a date (YYYY-MM-DD)")
+                self.fail(name, "%(value)r is not a date (YYYY-MM-DD)", value=value)
                 return ""
             return found
         return value
@@ -307,7 +315,7 @@ class Checker:
             return True
         if text in ("false", "no", "0", "n"):
             return False
-        self.fail(name, f"{raw!r} is not yes or no")
+        self.fail(name, "%(value)r is not yes or no", value=raw)
         return None
 
     def languages(self, name: str) -> list[str]:
@@ -315,7 +323,8 @@ class Checker:
         for code in self.items(name):
             found = places.language_code(code)
             if found is None:
-                self.fail(name, f"{code!r} is not {LANGUAGE} (mul: any language)")
+                self.fail(name, "%(code)r is not an ISO 639-1 or ISO 639-3 language code (mul: any language)",
+                          code=code)
             else:
                 out.append(found)
         return sorted(set(out))
@@ -324,7 +333,7 @@ class Checker:
         out = []
         for code in self.items(name):
             if not vocab.has(scheme, code):
-                self.fail(name, f"{code!r} is not a known {scheme} code")
+                self.fail(name, "%(value)r is not a known %(scheme)s code", value=code, scheme=scheme)
             else:
                 out.append(code)
         return sorted(set(out))
@@ -334,7 +343,7 @@ class Checker:
         if value in STATUS_ALIASES:
             return STATUS_ALIASES[value]
         if value not in _STATUSES:
-            self.fail(name, f"{value!r} is not one of {', '.join(Status)}")
+            self.fail(name, "%(value)r is not one of %(valid)s", value=value, valid=", ".join(Status))
             return Status.ACTIVE
         return Status(value)
 
@@ -347,10 +356,11 @@ class Checker:
             channel = rest.strip() if first.lower() in _VISIBILITIES else item
             kind, sep, value = channel.partition(":")
             if not sep or kind.strip().lower() not in INTAKE_KINDS or not value.strip():
-                self.fail(name, f"item {n} is not [public|network|restricted] KIND:VALUE with KIND one of "
-                                f"{', '.join(INTAKE_KINDS)}")
+                self.fail(name, "item %(n)s is not [public|network|restricted] KIND:VALUE with KIND one of %(kinds)s",
+                          n=n, kinds=", ".join(INTAKE_KINDS))
             elif len(channel) > _bound(_S["intake"].chars):
-                self.fail(name, f"a channel is {len(channel)} characters long, at most {_S['intake'].chars}")
+                self.fail(name, "a channel is %(length)s characters long, at most %(most)s", length=len(channel),
+                          most=_S["intake"].chars)
             else:
                 out.append(Intake(kind.strip().lower(), value.strip(), Visibility(visibility)))
         return out
@@ -363,11 +373,12 @@ class Checker:
             opens, sep, closes = span.partition("/")
             first, last = _iso_day(opens), _iso_day(closes) if closes else ""
             if not sep or first is None or last is None:
-                self.fail(name, f"{item!r} is not OPENS/CLOSES with dates as YYYY-MM-DD, then a note")
+                self.fail(name, "%(value)r is not OPENS/CLOSES with dates as YYYY-MM-DD, then a note", value=item)
             elif last and last < first:
-                self.fail(name, f"{item!r} closes before it opens")
+                self.fail(name, "%(value)r closes before it opens", value=item)
             elif len(item) > _bound(_S["windows"].chars):
-                self.fail(name, f"a window is {len(item)} characters long, at most {_S['windows'].chars}")
+                self.fail(name, "a window is %(length)s characters long, at most %(most)s", length=len(item),
+                          most=_S["windows"].chars)
             else:
                 out.append(Window(first, last, note.strip()))
         return sorted(out, key=lambda w: (w.opens, w.closes, w.note))
@@ -383,7 +394,7 @@ class Checker:
             return None
         code = places.country_code(value)
         if code is None:
-            self.fail(name, f"{value!r} is not an ISO 3166-1 country code")
+            self.fail(name, "%(code)r is not an ISO 3166-1 country code", code=value)
         return code
 
     def place_codes(self, name: str) -> list[str]:
@@ -392,17 +403,16 @@ class Checker:
         out = []
         for value in self.items(name):
             if value.lower() == "world" or ":" in value or value.isdigit():
-                code = places.area_code(value)
-                wanted = places.AREAS
+                if (code := places.area_code(value)) is None:
+                    self.fail(name, "%(code)r is not world, region:NAME, subregion:NAME, a UN M49 area code or a named "
+                                    "region", code=value)
             elif len(value) <= 3:
-                code = places.country_code(value)
-                wanted = "an ISO 3166-1 country code"
-            else:
-                code = places.subdivision_code(value) or places.area_code(value)
-                wanted = "an ISO 3166-1 country or ISO 3166-2 subdivision code, nor a named region"
-            if code is None:
-                self.fail(name, f"{value!r} is not {wanted}")
-            else:
+                if (code := places.country_code(value)) is None:
+                    self.fail(name, "%(code)r is not an ISO 3166-1 country code", code=value)
+            elif (code := places.subdivision_code(value) or places.area_code(value)) is None:
+                self.fail(name, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code, nor a named "
+                                "region", code=value)
+            if code is not None:
                 out.append(code)
         return sorted(set(out))
 
@@ -418,9 +428,11 @@ def _channels(c: Checker) -> list[str]:
     for n, item in enumerate(c.items("contact_channels"), 1):
         kind, sep, value = item.partition(":")
         if not sep or kind.strip().lower() not in CHANNEL_KINDS or not value.strip():
-            c.fail("contact_channels", f"item {n} is not KIND:VALUE with KIND one of {', '.join(CHANNEL_KINDS)}")
+            c.fail("contact_channels", "item %(n)s is not KIND:VALUE with KIND one of %(kinds)s", n=n,
+                   kinds=", ".join(CHANNEL_KINDS))
         elif len(item) > LIMITS["channel"]:
-            c.fail("contact_channels", f"a channel is {len(item)} characters long, at most {LIMITS['channel']}")
+            c.fail("contact_channels", "a channel is %(length)s characters long, at most %(most)s", length=len(item),
+                   most=LIMITS["channel"])
         else:
             out.append(f"{kind.strip().lower()}:{value.strip()}")
     return out
@@ -431,7 +443,8 @@ def _identifiers(c: Checker) -> list[str]:
     for item in c.items("identifiers"):
         scheme, sep, value = item.partition(":")
         if not sep or not ORG_ID_SCHEME.match(scheme) or not value or len(item) > LIMITS["identifier"]:
-            c.fail("identifiers", f"{item!r} is not SCHEME:IDENTIFIER with an org-id.guide scheme such as GB-CHC")
+            c.fail("identifiers", "%(value)r is not SCHEME:IDENTIFIER with an org-id.guide scheme such as GB-CHC",
+                   value=item)
         else:
             out.append(f"{scheme}:{value}")
     return out
@@ -441,7 +454,8 @@ def _aliases(c: Checker) -> list[str]:
     aliases = c.items("aliases")
     for alias in aliases:
         if len(alias) > LIMITS["alias"]:
-            c.fail("aliases", f"an alias is {len(alias)} characters long, at most {LIMITS['alias']} are allowed")
+            c.fail("aliases", "an alias is %(length)s characters long, at most %(most)s are allowed", length=len(alias),
+                   most=LIMITS["alias"])
     return aliases
 
 
@@ -449,10 +463,10 @@ def _location(c: Checker, kind: str) -> Location | None:
     country = c.country("country")
     subdivision = c.text("subdivision", 10).upper() or None
     if subdivision and places.subdivision_code(subdivision) is None:
-        c.fail("subdivision", f"{subdivision!r} is not an ISO 3166-2 subdivision code")
+        c.fail("subdivision", "%(code)r is not an ISO 3166-2 subdivision code", code=subdivision)
         subdivision = None
     elif subdivision and country and not subdivision.startswith(country + "-"):
-        c.fail("subdivision", f"{subdivision!r} is not in country {country}")
+        c.fail("subdivision", "%(code)r is not in country %(country)s", code=subdivision, country=country)
     elif subdivision and not country:
         country = subdivision.split("-")[0]
     lat = c.number("latitude", -90, 90)
@@ -485,7 +499,7 @@ def organisation(row: Row, directory_id: str,
         location=_location(c, kind), source=c.text("source", LIMITS["source"]), verified=c.verification(),
     )
     if org.website and not re.match(r"^https?://[^\s/$.?#].[^\s]*$", org.website):
-        c.fail("website", f"{org.website!r} is not an http(s) address")
+        c.fail("website", "%(value)r is not an http(s) address", value=org.website)
     links = []
     for voucher in c.items("vetted_by"):
         sub = Checker(Row(row.line, {"id": (c._raw("vetted_by")[0], voucher)}), directory_id)
@@ -536,7 +550,7 @@ def _link_properties(c: Checker, link_type: str) -> tuple[str, dict[str, Any]]:
         props["amount"] = c.number("amount", 0, 1e12)
         currency = c.text("currency", 3).upper()
         if currency and pycountry.currencies.get(alpha_3=currency) is None:
-            c.fail("currency", f"{currency!r} is not an ISO 4217 currency code")
+            c.fail("currency", "%(value)r is not an ISO 4217 currency code", value=currency)
         if props["amount"] is not None and not currency:
             c.fail("currency", "is required with an amount")
         props["currency"] = currency or None
@@ -550,7 +564,7 @@ def link(row: Row, directory_id: str) -> tuple[Link | None, list[Problem]]:
     c = Checker(row, directory_id)
     link_type = c.text("type", 20, required=True).upper()
     if link_type and link_type not in LINK_TYPES:
-        c.fail("type", f"{link_type!r} is not one of {', '.join(LINK_TYPES)}")
+        c.fail("type", "%(value)r is not one of %(valid)s", value=link_type, valid=", ".join(LINK_TYPES))
     source, target = c.record_id("source"), c.record_id("target")
     row.record = f"{source} {link_type} {target}"
     if source and source == target:

@@ -557,7 +557,7 @@ class Store:
                     after: str | None) -> tuple[list[Hit], int, bool]:
         """The page's hits, how many matched, and whether more follow."""
         if not 0 <= first <= MAX_PAGE:
-            raise BadArgument("first", f"must be between 0 and {MAX_PAGE}")
+            raise BadArgument("first", "must be between 0 and %(most)s", most=MAX_PAGE)
         query_words = search.words(text)
         found: dict[str, tuple[int, int, list[Hit]]] = {}  # kind: how many matched, how many ours, the first
         fuzz: dict[str, list[str] | None] = {}

@@ -44,10 +44,13 @@ class EditRefused(Exception):
     """Why an edit did not happen; `code` is one of the GraphQL `ErrorCode`s."""
 
     def __init__(self, code: str, message: str, field: str | None = None, current_revision: int | None = None,
-                 problems: list[Problem] | None = None) -> None:
-        super().__init__(message)
+                 problems: list[Problem] | None = None, **values: object) -> None:
+        """`message` is literal, its `values` in `%(name)s` placeholders: a msgid the pages translate."""
+        self.template = message
+        self.values = values
+        self.message = message % values if values else message
+        super().__init__(self.message)
         self.code = code
-        self.message = message
         self.field = field
         self.current_revision = current_revision
         self.problems = problems or []
@@ -55,7 +58,7 @@ class EditRefused(Exception):
 
 def not_found(kind: str, record_id: str) -> EditRefused:
     # The same words whether the record is missing or hidden from this viewer.
-    return EditRefused("NOT_FOUND", f"no {kind} with id {record_id!r}", "id")
+    return EditRefused("NOT_FOUND", "no %(kind)s with id %(id)r", "id", kind=kind, id=record_id)
 
 
 CURRENT = {
@@ -150,17 +153,23 @@ def new_id(directory_id: str) -> str:
     return f"{directory_id}:{secrets.token_hex(6)}"
 
 
-def _check_revision(what: str, stored: int | None, revision: int) -> None:
-    """Refuse to overwrite a record changed since the client read it."""
+def _check_revision(stored: int | None, revision: int, kind: str = "link", record_id: str = "") -> None:
+    """Refuse to overwrite a record (or, with no id, a link) changed since the client read it."""
     current = int(stored or 0)
+    if current != revision and record_id:
+        raise EditRefused("REVISION_CONFLICT", "%(kind)s %(id)r is at revision %(current)s, not %(revision)s: read "
+                          "it again and reapply your change", "revision", current_revision=current, kind=kind,
+                          id=record_id, current=current, revision=revision)
     if current != revision:
-        raise EditRefused("REVISION_CONFLICT", f"{what} is at revision {current}, not {revision}: read it again "
-                          "and reapply your change", "revision", current_revision=current)
+        raise EditRefused("REVISION_CONFLICT", "the link is at revision %(current)s, not %(revision)s: read it again "
+                          "and reapply your change", "revision", current_revision=current, current=current,
+                          revision=revision)
 
 
 def _check(problems: list[Problem]) -> None:
     if problems:
-        raise EditRefused("INVALID", f"{len(problems)} problem(s), nothing was changed", problems=problems)
+        raise EditRefused("INVALID", "%(count)s problem(s), nothing was changed", problems=problems,
+                          count=len(problems))
 
 
 T = TypeVar("T")
@@ -205,9 +214,10 @@ class Editor:
                 return None
             raise not_found(kind, record_id)
         if not viewer.may_write(rows[0]["owner"]):
-            raise EditRefused("FORBIDDEN", f"you may change only your own organisation's records, not {record_id!r}")
+            raise EditRefused("FORBIDDEN", "you may change only your own organisation's records, not %(id)r",
+                              id=record_id)
         if revision is None:
-            raise EditRefused("CONFLICT", f"{kind} {record_id!r} already exists", "id")
+            raise EditRefused("CONFLICT", "%(kind)s %(id)r already exists", "id", kind=kind, id=record_id)
         # Only a record this viewer may write is locked: a hidden one answers before any lock is
         # waited for, exactly as a missing one does.
         await self._lock(tx, rows[0]["owner"])
@@ -215,7 +225,7 @@ class Editor:
         if not rows or not rows[0]["visible"]:  # deleted or hidden while we waited for the lock
             raise not_found(kind, record_id)
         current = rows[0]
-        _check_revision(f"{kind} {record_id!r}", current["revision"], revision)
+        _check_revision(current["revision"], revision, kind, record_id)
         return current
 
     def _organisation(self, edit: Edit, vocab: Vocabulary) -> tuple[Organisation, list[Link]]:
@@ -284,7 +294,7 @@ class Editor:
         link = _valid_link(edit, self.directory_id)  # its key fields are given whole, update or not
         owner = link_owner(link)
         if not viewer.may_write(owner):
-            raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
+            raise not_the_owner(link.type)
         key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
 
         async def work(tx: Tx) -> Saved[T]:
@@ -299,7 +309,7 @@ class Editor:
             if revision is not None:
                 if not rows or not rows[0]["visible"]:
                     raise EditRefused("NOT_FOUND", "no such link", "target")
-                _check_revision("the link", rows[0]["revision"], revision)
+                _check_revision(rows[0]["revision"], revision)
                 written = _valid_link(await edit.merged(tx), self.directory_id)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
             await write_records(self.graph, tx, self.directory_id, [], [], [written], now(), self.shelter_minimum)
@@ -337,7 +347,7 @@ class Editor:
     async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> Saved[None]:
         owner = link_owner(link)
         if not viewer.may_write(owner):
-            raise EditRefused("FORBIDDEN", f"a {link.type} link is written by {link_owner_rule(link.type)}")
+            raise not_the_owner(link.type)
         key = {"type": link.type, "source": link.source, "target": link.target, "key": link.key}
 
         async def work(tx: Tx) -> Saved[None]:
@@ -348,7 +358,7 @@ class Editor:
             rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
             if not rows or not rows[0]["visible"]:
                 raise EditRefused("NOT_FOUND", "no such link", "target")
-            _check_revision("the link", rows[0]["revision"], revision)
+            _check_revision(rows[0]["revision"], revision)
             await self.graph.run(tx, DELETE_LINK, **key)
             await self._unlock(tx, owner)
             await self.graph.run(tx, TOMBSTONE, rows=[{"key": link_key(link), "kind": "link", "id": link_key(link),
@@ -376,5 +386,8 @@ def link_owner(link: Link) -> str:
     return link.target if link.type == "VETTED_BY" else link.source
 
 
-def link_owner_rule(link_type: str) -> str:
-    return "the vetting organisation" if link_type == "VETTED_BY" else "the organisation it starts from"
+def not_the_owner(link_type: str) -> EditRefused:
+    """Refusing a link's write to anyone but the one organisation that writes it (`link_owner`)."""
+    if link_type == "VETTED_BY":
+        return EditRefused("FORBIDDEN", "a %(type)s link is written by the vetting organisation", type=link_type)
+    return EditRefused("FORBIDDEN", "a %(type)s link is written by the organisation it starts from", type=link_type)

@@ -181,9 +181,9 @@ class JoinRequests:
         _record, problems = proposed(asked.fields, f"{self.directory_id}:request", self.directory_id, vocab)
         for name, limit in PRIVATE_FIELDS.items():
             if len(getattr(asked, name)) > limit:
-                problems.append(Problem(0, name, f"is longer than {limit} characters"))
+                problems.append(Problem.of(0, name, "is longer than %(most)s characters", most=limit))
         if not asked.contact:
-            problems.append(Problem(0, "contact", "is needed: how a steward can reach you"))
+            problems.append(Problem.of(0, "contact", "is needed: how a steward can reach you"))
         if problems:
             raise Refused(problems)
         key = await self._client(client)

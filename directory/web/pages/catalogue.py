@@ -10,6 +10,7 @@ translator then fills in the empty ones; a test fails while any is empty.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from babel.messages.pofile import read_po, write_po
 
 from directory.domain import places
 from directory.domain.taxonomy import BUILT_IN
-from directory.web.pages import editing, i18n, jobs, joining, problems, routes, stewards, words
+from directory.web.pages import edit_rows, editing, i18n, jobs, joining, problems, routes, stewards, words
 from maps.gaps_map import METRICS
 
 _FOLDER = Path(str(resources.files("directory.web")))
@@ -49,14 +50,23 @@ def msgids() -> dict[str, set[str]]:
     return {"pages": pages, "taxonomy": taxonomy}
 
 
+REFUSALS = {"BadArgument": (2,), "EditRefused": (2,), "of": (3,)}  # where each takes its reason (`Problem.of`)
+
+
 def argument_templates() -> set[str]:
-    """The refusals a page can show, each the literal reason of `BadArgument(argument, "...")` where
-    it is raised (`problems.REFUSING`); a reason built another way reads in English."""
+    """The refusals a page can show, each the literal reason of a `BadArgument`, an `EditRefused` or
+    a `Problem` (`Problem.said`, `Checker.fail`) where it is made (`problems.REFUSING`), and, for a
+    reason about one item of a list, the rest of it, which an edit form shows beside the item's row."""
+    checked = _literal({"fail": (2,)})  # a field's problems (`Checker.fail`), some about one item of a list
+    items = {t.removeprefix(p) for t in checked for p in (edit_rows.ITEM, edit_rows.TEXT) if t.startswith(p)}
+    return _literal(REFUSALS) | checked | items
+
+
+def _literal(keywords: Mapping[str, tuple[int, ...]]) -> set[str]:
     root = _FOLDER.parent.parent
     found: set[str] = set()
     for folder in problems.REFUSING:
-        for _, _, message, _, _ in extract_from_dir(root / folder, [("**.py", "python")],
-                                                    keywords={"BadArgument": (2,)}):
+        for _, _, message, _, _ in extract_from_dir(root / folder, [("**.py", "python")], keywords=keywords):
             if isinstance(message, str):
                 found.add(message)
     return found

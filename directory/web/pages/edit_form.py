@@ -23,6 +23,7 @@ from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
 from directory.store import EditRefused, Store
 from directory.web.pages import forms
+from directory.web.pages.problems import edit_problems
 from directory.web.pages.render import named
 
 # Every edit form's fields, by the name the form (and so a refusal) gives them: the catalogue reads
@@ -119,8 +120,7 @@ async def refusal(refused: EditRefused, typed: Typed,
         if current is not None:
             return {"status": 409, "conflict": current, "revision": refused.current_revision or 0,
                     "changed": [n for n in current if current[n] != typed.values.get(n, "")]}
-    problems: list[tuple[str | None, str]] = [(p.column, p.reason) for p in refused.problems]
-    return {"status": 400, "problems": problems or [(refused.field, refused.message)], "revision": typed.revision}
+    return {"status": 400, "problems": edit_problems(refused), "revision": typed.revision}
 
 
 def to_organisation(record_id: str) -> RedirectResponse:

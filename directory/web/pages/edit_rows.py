@@ -12,8 +12,9 @@ value (for an open call, every field) is empty is no item: that is how a person 
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 
+from directory.domain.errors import Problem
 from directory.domain.model import Visibility, Window
 from directory.web.pages import forms
 
@@ -21,7 +22,8 @@ Row = dict[str, str]
 FIELDS = {"intake": ("kind", "value", "visibility"), "windows": ("opens", "closes", "note")}
 SPARE = {"intake": 2, "windows": 1}  # empty rows after the last, for a new item
 MOST = 60  # rows read: a list holds at most 20 items (`fields.py`); a higher number is a hand-made form's
-_ITEM = re.compile(r"item (\d+) (.+)", re.S)
+# how a store's reason about one item of a list begins: by its place in the list, or by its text
+ITEM, TEXT = "item %(n)s ", "%(value)r "
 
 
 def typed(form: dict[str, list[str]], name: str) -> list[Row]:
@@ -71,30 +73,25 @@ def kept(name: str, rows: list[Row]) -> list[tuple[int, str]]:
     return [(n, text) for n, row in enumerate(rows, 1) if (text := item(name, row))]
 
 
-def named(name: str, rows: list[Row], reason: str) -> tuple[str, str]:
-    """The field a store's reason about this list names, as `"intake 2"` when it names an item (by
-    its place, or by its text for an open call), and the reason, in plain words for a row left
-    unfinished; otherwise the list's name and the reason as it is."""
-    items = kept(name, rows)
-    at = None
-    if (found := _ITEM.fullmatch(reason)) and 0 < int(found[1]) <= len(items):
-        at, reason = items[int(found[1]) - 1][0], found[2]
-    else:
-        for n, text in items:
-            if reason.startswith(f"{text!r} "):
-                at, reason = n, reason[len(repr(text)) + 1:]
-                break
+def named(name: str, rows: list[Row], problem: Problem) -> Problem:
+    """A store's problem with this list, about the row it names (`"intake 2"`) when it names an item
+    (by its place, or by its text for an open call), in plain words for a row left unfinished;
+    otherwise the problem as it is."""
+    items, values = kept(name, rows), dict(problem.values)
+    template, at = problem.template or problem.reason, None
+    if template.startswith(ITEM) and 0 < int(str(values.get("n", 0))) <= len(items):
+        at, template = items[int(str(values["n"])) - 1][0], template.removeprefix(ITEM)
+    elif template.startswith(TEXT):
+        at = next((n for n, text in items if text == values.get("value")), None)
+        template = template.removeprefix(TEXT)
     if at is None:
-        return name, reason
-    return f"{name} {at}", _unfinished(name, rows[at - 1]) or reason
-
-
-def _unfinished(name: str, row: Row) -> str | None:
-    if name == "intake" and not row["kind"]:
-        return "choose how to ask"
-    if name == "windows" and not row["opens"]:
-        return "give the day it opens"
-    return None
+        return problem
+    field = f"{name} {at}"
+    if name == "intake" and not rows[at - 1]["kind"]:
+        return Problem.of(0, field, "choose how to ask")
+    if name == "windows" and not rows[at - 1]["opens"]:
+        return Problem.of(0, field, "give the day it opens")
+    return replace(problem, column=field, reason=template % values, template=template)
 
 
 def _row(name: str, values: Row) -> Row:

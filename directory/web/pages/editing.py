@@ -25,6 +25,7 @@ from directory.domain.viewer import Viewer
 from directory.store import Edit, EditRefused, Store, new_id, service_fields
 from directory.web.pages import edit_form, edit_rows, editing_organisation
 from directory.web.pages.edit_form import Typed, items
+from directory.web.pages.problems import field_reasons
 from directory.web.pages.render import language_of, named, page
 from directory.web.pages.routes import choices
 
@@ -85,13 +86,13 @@ async def _form(request: Request, organisation: str, typed: dict[str, str], s: S
     row they are about, and a stale form's rows are shown beside the record's as lines to read."""
     if rows is None:
         rows = {name: edit_rows.stored(name, typed.get(name, "")) for name in ROWS}
+    offered, language = await choices(request.app.state.store), language_of(request)
     if "problems" in more:
-        more["problems"] = [edit_rows.named(field, rows[field], reason) if field in ROWS else (field, reason)
-                            for field, reason in more["problems"]]
+        more["problems"] = field_reasons([edit_rows.named(p.column, rows[p.column], p) if p.column in ROWS else p
+                                   for p in more["problems"]], language)
     if "conflict" in more:
         more["said"] = {name: (edit_rows.stored(name, more["conflict"][name]),
                                [row for row in rows[name] if edit_rows.item(name, row)]) for name in ROWS}
-    offered, language = await choices(request.app.state.store), language_of(request)
     return page(request, "edit-service.html", status=status, s=s, organisation=organisation, typed=typed,
                 revision=revision, labels=LABELS, texts=TEXTS, lines=LINES,
                 rows={name: edit_rows.shown(name, rows[name]) for name in ROWS}, intake_kinds=INTAKE_KINDS,

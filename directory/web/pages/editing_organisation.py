@@ -26,6 +26,7 @@ from directory.domain.validation import CHANNEL_KINDS
 from directory.store import Edit, EditRefused, Store
 from directory.web.pages import edit_form, links
 from directory.web.pages.edit_form import Typed, items
+from directory.web.pages.problems import field_reasons
 from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
 
@@ -64,10 +65,12 @@ async def _form(request: Request, o: Organisation, typed: dict[str, str], revisi
                 **more: Any) -> Response:
     store: Store = request.app.state.store
     viewer = viewer_in(request.scope)
-    offered = await choices(store)
+    offered, language = await choices(store), language_of(request)
+    if "problems" in more:
+        more["problems"] = field_reasons(more["problems"], language)
     return page(request, "edit-organisation.html", status=status, o=o, typed=typed, revision=revision,
                 choices=offered, links=await links.listed(store, viewer, o.id), **links.for_forms(),
-                spoken=edit_form.languages(offered["language"], typed.get("languages", ""), language_of(request)),
+                spoken=edit_form.languages(offered["language"], typed.get("languages", ""), language),
                 example=_example(typed.get("country", "")), channel_kinds=CHANNEL_KINDS, **more)
 
 

@@ -17,7 +17,8 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import NotFound
 from directory.store import Asked, JoinRefused, Store, TooMany
 from directory.web.pages import forms
-from directory.web.pages.render import page
+from directory.web.pages.problems import field_reasons
+from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
 from directory.web.pages.stewards import stewards_only
 
@@ -49,7 +50,7 @@ async def join(request: Request) -> Response:
     try:
         await store.join_requests.ask(asked, client, await store.vocabulary())
     except JoinRefused as refused:
-        return await _form(request, typed, 400, [(p.column, p.reason) for p in refused.problems])
+        return await _form(request, typed, 400, field_reasons(refused.problems, language_of(request)))
     except TooMany as many:
         return page(request, "join-busy.html", status=429, mine=many.mine)
     return page(request, "join-sent.html", status=201)
@@ -80,7 +81,7 @@ async def decide(request: Request, store: Store) -> Response:
     except JoinRefused as refused:  # the taxonomy changed since it was asked: say what no longer holds
         found = await store.join_requests.get(viewer, request_id)
         return page(request, "join-review.html", status=400, r=found, labels=LABELS,
-                    problems=[(p.column, p.reason) for p in refused.problems])
+                    problems=field_reasons(refused.problems, language_of(request)))
     token = None
     if asked.get("token") == "yes":
         _token_id, token = await store.tokens.create("member", record.id, f"join request {request_id}")

@@ -20,12 +20,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
+from directory.domain.errors import Problem
 from directory.domain.model import LINK_TYPES, Link, Organisation, Visibility
 from directory.domain.viewer import Viewer
 from directory.store import Edit, EditRefused, Store
 from directory.web.pages import edit_form, words
 from directory.web.pages.edit_form import LABELS, Typed
-from directory.web.pages.render import page
+from directory.web.pages.problems import edit_problems, field_reasons
+from directory.web.pages.render import language_of, page
 
 # The properties each type of link takes (`validation.link`), as its form offers them.
 FIELDS = {t: ("visibility", "confirmed") for t in LINK_TYPES} | {
@@ -107,11 +109,12 @@ def _edit(ref: Ref, typed: Typed) -> Edit:
     return Edit(fields, {**{n: n for n in fields}, **ref.columns()})
 
 
-def _problems(refused: EditRefused) -> list[tuple[str | None, str]]:
+def _problems(refused: EditRefused) -> list[Problem]:
     if refused.problems:
-        return [(p.column, p.reason) for p in refused.problems]
+        return refused.problems
     # a missing or hidden end reads as `id`: it is the other organisation
-    return [("other" if refused.field in ("id", "target", "source") else refused.field, refused.message)]
+    return [replace(p, column="other") if p.column in ("id", "target", "source") else p
+            for p in edit_problems(refused)]
 
 
 def for_forms() -> dict[str, Any]:
@@ -120,6 +123,8 @@ def for_forms() -> dict[str, Any]:
 
 
 def _page(request: Request, organisation: Organisation, typed: dict[str, str], status: int, **more: Any) -> Response:
+    if "problems" in more:
+        more["problems"] = field_reasons(more["problems"], language_of(request))
     return page(request, "edit-link.html", status=status, o=organisation, typed=typed, **for_forms(), **more)
 
 
@@ -167,10 +172,10 @@ async def add(request: Request) -> Response:
     organisation, typed, ref = opened.organisation, opened.typed, opened.ref
     if ref is None:
         return _page(request, organisation, typed.values, 400, item=None,
-                     problems=[("link_type", "choose the kind of link")])
+                     problems=[Problem.of(0, "link_type", "choose the kind of link")])
     if not typed.values.get("visibility"):  # a new link is as visible as someone chose, never by default
         return _page(request, organisation, typed.values, 400, item=None,
-                     problems=[("visibility", "choose who may see it")])
+                     problems=[Problem.of(0, "visibility", "choose who may see it")])
     try:
         await opened.store.save_link(opened.viewer, _edit(ref, typed), None)
     except EditRefused as refused:

@@ -1,38 +1,61 @@
 """A refused question as a person reads it: the field by the label its form gives it, the reason in
 the page's language, and a record not found in the same words whether it is missing or hidden.
 
-A literal `BadArgument` reason (with `%(name)s` placeholders for its values) is a msgid of the
-pages' catalogue: `catalogue.argument_templates` extracts every one raised where a page can meet
-it. A reason written another way, or a translation that lost a placeholder, reads in English.
+A literal reason (with `%(name)s` placeholders for its values) of a `BadArgument`, an
+`EditRefused` or a `Problem` (`Problem.said`, `Checker.fail`) is a msgid of the pages' catalogue:
+`catalogue.argument_templates` extracts every one made where a page can meet it. A reason written
+another way, or a translation that lost a placeholder, reads in English.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from directory.domain.errors import BadArgument, NotFound
+from directory.domain.errors import BadArgument, NotFound, Problem
+from directory.store import EditRefused
 from directory.web.pages import i18n
 
 NOT_FOUND = "Nothing was found for %(id)s, or it is not shared with you."
 SHOWN_ID = 100  # characters of what was asked for that a refusal repeats
 # where a page can meet a refusal: the folders `catalogue.argument_templates` reads
-REFUSING = ("directory/jobs", "directory/store/records", "directory/web/pages", "maps")
+REFUSING = ("directory/domain", "directory/jobs", "directory/store", "directory/web/pages", "maps")
 
 
 def said(refused: BadArgument | NotFound, language: str, labels: Mapping[str, str]) -> str:
     """`refused` in `language`; `labels` are the form's, by argument name (English msgids)."""
-    words = i18n.translations(language)
     if isinstance(refused, NotFound):
-        return words.gettext(NOT_FOUND) % {"id": _short(refused.record_id)}
+        return in_language(NOT_FOUND, {"id": refused.record_id}, language)
+    words = i18n.translations(language)
     field = words.gettext(labels[refused.argument]) if refused.argument in labels else _short(refused.argument)
-    if not refused.values:
-        return f"{field}: {words.gettext(refused.template)}"
-    values = {name: _short(value) for name, value in refused.values.items()}
+    return f"{field}: {in_language(refused.template, refused.values, language)}"
+
+
+def field_reasons(found: Iterable[Problem], language: str) -> list[tuple[str, str]]:
+    """Each problem of a refused form as (its field, its reason in `language`)."""
+    return [(p.column, in_language(p.template or p.reason, dict(p.values), language)) for p in found]
+
+
+def edit_problems(refused: EditRefused) -> list[Problem]:
+    """Why the store refused an edit, field by field; a record it did not find reads as any other
+    record not found, whether missing or hidden."""
+    if refused.problems:
+        return refused.problems
+    field = refused.field or ""
+    if refused.code == "NOT_FOUND" and "id" in refused.values:
+        return [Problem.of(0, field, NOT_FOUND, id=refused.values["id"])]
+    return [Problem(0, field, refused.message, template=refused.template, values=tuple(refused.values.items()))]
+
+
+def in_language(template: str, values: Mapping[str, object], language: str) -> str:
+    """A literal reason in `language`, its values filled in (each string cut to `SHOWN_ID`)."""
+    words = i18n.translations(language)
+    if not values:
+        return words.gettext(template)
+    shown = {name: _short(value) for name, value in values.items()}
     try:
-        reason = words.gettext(refused.template) % values
+        return words.gettext(template) % shown
     except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder
-        reason = refused.template % values
-    return f"{field}: {reason}"
+        return template % shown
 
 
 def _short(value: object) -> object:

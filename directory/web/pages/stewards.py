@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +21,7 @@ from directory.domain.errors import BadArgument, NotFound, ValidationFailed
 from directory.exchange import importer
 from directory.store import Store
 from directory.web.pages import forms
-from directory.web.pages.problems import said
+from directory.web.pages.problems import field_reasons, said
 from directory.web.pages.render import language_of, page
 
 MAX_UPLOAD = 8 * 1024 * 1024  # larger imports go through `directory import` on the server
@@ -93,7 +94,10 @@ async def import_files(request: Request, store: Store) -> Response:
         check = fields.get("check") == "yes"
         counts = await importer.import_inputs(store, inputs, check, viewer=viewer_in(request.scope))
     except ValidationFailed as failed:
-        return page(request, "import.html", status=400, problems=failed.problems[:SHOWN_PROBLEMS],
+        shown = failed.problems[:SHOWN_PROBLEMS]
+        reasons = field_reasons(shown, language_of(request))
+        return page(request, "import.html", status=400,
+                    problems=[replace(p, reason=r) for p, (_, r) in zip(shown, reasons, strict=True)],
                     more=max(0, len(failed.problems) - SHOWN_PROBLEMS), total=len(failed.problems))
     except BadArgument as exc:
         return page(request, "import.html", status=400, problem=said(exc, language_of(request), {"file": "Files"}))
