@@ -123,6 +123,16 @@ def test_a_translation_that_misspells_a_placeholder_falls_back_to_english(monkey
     assert Reading("es", {}).text(Reason("offers %(types)s", types=["legal-aid"])) == "offers legal-aid"
 
 
+def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_any_size() -> None:
+    from directory.web.pages.jobs import Reading
+
+    spanish, arabic = Reading("es", {}), Reading("ar", {})
+    assert spanish.named("#x", 0.1 + 0.2) == "0,3" and spanish.named("#x", 0.4246) == "0,4246"
+    assert spanish.named("#x", 1234567.25) == "1.234.567,25" and arabic.named("#x", 1234567.25) == "1,234,567.25"
+    assert spanish.named("#x", 2.5e21) == "2,5E21" and spanish.named("#x", -1e300) == "-1E300"  # no crash
+    assert spanish.named("#x", float("nan")) == "nan" and spanish.named("#x", 7) == 7  # counts stay numbers
+
+
 async def _answers(store: Store) -> tuple[list[partners.Partner], list[ReferralPath], list[Table]]:
     await demo.load(store)
     found = await partners.find_partners(store, CLINIC, partners.PartnerQuestion(

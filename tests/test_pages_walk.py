@@ -211,7 +211,15 @@ async def test_a_gap_answer_of_several_services_links_a_map_for_each(store: Stor
                                                               "/maps/gaps?region=419&serviceTypes=safe-house"]
         assert all(name and "-" not in name for _, name in links), links  # labels, not codes
         drawn = await client.get(html.unescape(links[0][0]))
+        # several types in one field, as a hand-written address or GET form sends them: one map each
+        typed = (await client.post("/gaps?lang=en", data={"region": "419",
+                                                          "serviceTypes": "legal-aid, safe-house,legal-aid"}
+                                   )).text
+        same = re.findall(r'<a href="(/maps/gaps\?[^"]+)">([^<]+)</a>', typed)
     assert drawn.status_code == 200
+    assert [(html.unescape(href), name) for href, name in same] == [
+        ("/maps/gaps?region=419&serviceTypes=legal-aid", "Legal aid"),
+        ("/maps/gaps?region=419&serviceTypes=safe-house", "Safe house")]
 
 
 async def test_a_map_titles_places_and_services_by_name(store: Store, live_server: LiveServer) -> None:
@@ -223,3 +231,20 @@ async def test_a_map_titles_places_and_services_by_name(store: Store, live_serve
                                                              "country": "CO"})).text
     assert "in Africa" in gaps and "in 002" not in gaps
     assert "to Emergency grant in Colombia" in chains and "emergency-grant in CO" not in chains
+
+
+async def test_every_page_and_map_carries_the_pages_headers(store: Store, live_server: LiveServer) -> None:
+    """A drawn map is a page too: no referrer to a tile server, no sniffing, never cached, and a cache
+    between keeps one copy per language."""
+    await demo.load(store)
+    paths = ["/", "/gaps", "/join", "/taxonomy", "/maps", "/nonexistent", "/organisations/test:front-line-defenders",
+             "/maps/directory?country=CO", "/maps/gaps?serviceTypes=legal-aid&region=419", "/maps/gaps"]
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        for path in paths:
+            shown = await client.get(path)
+            assert shown.headers["content-type"].startswith("text/html"), path
+            assert shown.headers["referrer-policy"] == "no-referrer", path
+            assert shown.headers["x-content-type-options"] == "nosniff", path
+            assert shown.headers["cache-control"] == "no-store", path
+            assert "Accept-Language" in shown.headers["vary"] and shown.headers["content-language"], path
+            assert "frame-ancestors 'none'" in shown.headers["content-security-policy"], path

@@ -9,13 +9,14 @@ codes in a reason by their names, where the CLI and the CSV keep the English tex
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_scientific
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -146,13 +147,13 @@ class Reading:
 
     def named(self, tag: str, value: object) -> object:
         """A cell as people read it: a place and service types by their names, reasons translated,
-        a number written as the page's language writes it (0,4246 in Spanish), every digit kept."""
+        a number written as the page's language writes it (0,4246 in Spanish; `_number`)."""
         if tag == "#country+code" and isinstance(value, str):
             return self._value("place", value)
         if tag == "#sector" and isinstance(value, str | list):
             return self._value("types", [value] if isinstance(value, str) else value)
         if isinstance(value, float):
-            return format_decimal(value, locale=self.language, decimal_quantization=False)
+            return _number(value, self.language)
         return self.cell(value)
 
     def text(self, value: object) -> str:
@@ -177,6 +178,17 @@ class Reading:
 
     def _translated(self, message: str) -> str:
         return i18n.translations(self.language).gettext(message)
+
+
+def _number(value: float, language: str) -> str:
+    """As `language` writes it, to ten decimals (a float's noise, 0.30000000000000004, is not a
+    digit anyone gave); from a million billion on, in scientific notation, which Babel's decimal
+    formatting cannot hold."""
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 1e15:
+        return format_scientific(value, locale=language)
+    return format_decimal(value, format="#,##0.##########", locale=language)
 
 
 async def _page(request: Request, job: Job, asked: dict[str, list[str]], status: int = 200,
@@ -251,7 +263,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
         except (TimeoutError, OverBudget):
             log.warning("a %s page ran out of its time budget", name)
             return await _page(request, job, asked, status=503, too_slow=True)
-        return await _page(request, job, asked, table=table, map_links=_map_links(name, asked))
+        return await _page(request, job, asked, table=table, map_links=_map_links(name, asked, question))
 
     return view
 
@@ -287,10 +299,11 @@ async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list
 MAPPED_TYPES = 8  # a gap answer links a map for each of at most this many service types asked for
 
 
-def _map_links(name: str, asked: dict[str, list[str]]) -> list[tuple[str, str]]:
+def _map_links(name: str, asked: dict[str, list[str]], question: object) -> list[tuple[str, str]]:
     """The same question as gap maps, one per service type asked for (a map draws one): (its code,
-    the map's address). None when no type or too many were asked for."""
-    types = asked.get("serviceTypes", [])
+    the map's address). None when no type or too many were asked for. The types are the question's,
+    as it read them (one field may hold several, comma-separated), each a known code."""
+    types = list(dict.fromkeys(getattr(question, "service_types", None) or []))
     if name != "gaps" or not 0 < len(types) <= MAPPED_TYPES:
         return []
     return [(t, "/maps/gaps?" + urlencode({k: t if k == "serviceTypes" else v[0] for k, v in asked.items()

@@ -22,7 +22,7 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound
 from directory.web.pages import forms, words
 from directory.web.pages.problems import said
-from directory.web.pages.render import environment, language_of, page
+from directory.web.pages.render import HEADERS, environment, language_of, page
 from maps.page import Options
 from maps.questions import draw
 from maps.routes import asset, policy
@@ -56,7 +56,9 @@ async def map_page(request: Request) -> Response:
     except (TimeoutError, OverBudget):
         log.warning("a map request ran out of its time budget")
         return page(request, "map-refused.html", status=503, too_slow=True)
-    return HTMLResponse(drawn, headers={"Content-Security-Policy": policy(settings), "Cache-Control": "no-store",
+    # the pages' headers (no referrer to a tile server, no sniffing, varying by language), with the
+    # map's own policy: its script and inline styles, and the tiles when a tile server is configured
+    return HTMLResponse(drawn, headers={**HEADERS, "Content-Security-Policy": policy(settings),
                                         "Content-Language": language})
 
 
