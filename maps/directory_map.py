@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from directory.base import budget
 from directory.base.bulk import paused_gc
-from directory.domain import places
-from directory.domain.taxonomy import ORGANISATION_KIND, SERVICE_TYPE
+from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
 from directory.domain.viewer import Viewer
 from directory.store import MapPoint, MapPoints, PointFilter, Store
-from maps.page import Call, Options, base_map, basemap, render
+from maps.page import Call, Options, Words, base_map, basemap, render
 
 KIND_CLASS = {
     "international-ngo": "ingo", "regional-network": "network", "national-ngo": "local", "local-group": "local",
@@ -35,10 +34,8 @@ PRECISION_NOTE = {
 }
 
 
-def place_name(point: MapPoint) -> str:
-    country = places.countries().get(point.country or "")
-    sub = places.subdivisions().get(point.subdivision or "")
-    return ", ".join(p.name for p in (sub, country) if p is not None)
+def place_name(point: MapPoint, words: Words) -> str:
+    return ", ".join(words.place(code) for code in (point.subdivision, point.country) if code)
 
 
 async def labels(store: Store, *schemes: str) -> list[dict[str, str]]:
@@ -55,18 +52,20 @@ async def directory_map(store: Store, viewer: Viewer, where: PointFilter,
 
 async def _directory_map(store: Store, viewer: Viewer, where: PointFilter, options: Options) -> str:
     found = await store.map_points(viewer, where)
-    kind_labels, service_labels = await labels(store, ORGANISATION_KIND, SERVICE_TYPE)
+    kind_labels, service_labels, group_labels = await labels(store, ORGANISATION_KIND, SERVICE_TYPE, DEFENDER_GROUP)
+    title = _title(where, kind_labels, service_labels, group_labels, options.words)
     # Building the page is pure computation (seconds at 100k points): in a worker thread.
     return await budget.in_thread(_page, found, kind_labels, service_labels, viewer.role == "anonymous", where,
-                                  store.shelter_minimum, options)
+                                  store.shelter_minimum, title, options)
 
 
 def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[str, str], public: bool,
-          where: PointFilter, shelter_minimum: int, options: Options) -> str:
+          where: PointFilter, shelter_minimum: int, title: str, options: Options) -> str:
     kinds = sorted({p.kind for p in found.points})
     services = sorted({t for p in found.points for t in p.service_types})
     precisions = sorted(PRECISION_NOTE)
-    where_of = [place_name(p) for p in found.points]
+    words = options.words
+    where_of = [place_name(p, words) for p in found.points]
     where_names = sorted(set(where_of))
     languages = sorted({lang for p in found.points for lang in p.languages})
     kind_index = {k: i for i, k in enumerate(kinds)}
@@ -74,10 +73,12 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
     where_index = {w: i for i, w in enumerate(where_names)}
     language_index = {lang: i for i, lang in enumerate(languages)}
     data = {
-        "kinds": [kind_labels.get(k, k) for k in kinds],
+        "kinds": [words.translate(kind_labels.get(k, k)) for k in kinds],
         "kindClass": [KIND_CLASS.get(k, "other") for k in kinds],
-        "services": [service_labels.get(s, s) for s in services],
-        "precisions": [PRECISION_NOTE[p] for p in precisions],
+        "services": [words.translate(service_labels.get(s, s)) for s in services],
+        "precisions": [words.translate(PRECISION_NOTE[p]) for p in precisions],
+        "labels": {"place": words.say("Place"), "services": words.say("Services"), "languages": words.say("Languages"),
+                   "contact": words.say("Contact"), "ask": words.say("How to ask")},
         "places": where_names,
         "languages": languages,
         "link": None if options.inline else "/organisations/",  # a popup's name opens the organisation's page
@@ -87,19 +88,23 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
                  for p, where in zip(found.points, where_of, strict=True)],
     }
     shown_classes = sorted({KIND_CLASS.get(k, "other") for k in kinds}, key=list(CLASS_LABEL).index)
-    notes = [f"{len(found.points)} organisations on the map."]
+    notes = [words.say("Organisations on the map: %(count)s.", count=words.figure(len(found.points)))]
     if found.not_drawn:
-        notes.append(f"{found.not_drawn} more publish no location and are not drawn.")
-    if public:
-        notes.append(f"Shelters and relocation hosts are drawn only where at least {shelter_minimum} share a "
-                     "place; " + (f"{found.withheld} are not drawn here." if found.withheld
-                                  else "none is withheld here."))
-    notes.append("Markers show published locations, never more precisely than each organisation allows.")
-    legend = {"title": _title(where, kind_labels, service_labels),
-              "items": [{"colour": CLASS_LABEL[c][0], "label": CLASS_LABEL[c][1], "shape": "dot"}
+        notes.append(words.say("%(count)s more publish no location and are not drawn.",
+                               count=words.figure(found.not_drawn)))
+    if public and found.withheld:
+        notes.append(words.say("Shelters and relocation hosts are drawn only where at least %(most)s share a place; "
+                               "%(count)s are not drawn here.", most=shelter_minimum,
+                               count=words.figure(found.withheld)))
+    elif public:
+        notes.append(words.say("Shelters and relocation hosts are drawn only where at least %(most)s share a place; "
+                               "none is withheld here.", most=shelter_minimum))
+    notes.append(words.say("Markers show published locations, never more precisely than each organisation allows."))
+    legend = {"title": title,
+              "items": [{"colour": CLASS_LABEL[c][0], "label": words.translate(CLASS_LABEL[c][1]), "shape": "dot"}
                         for c in shown_classes],
               "notes": notes}
-    m = base_map("Protection Directory: organisations", options)
+    m = base_map(words.say("Protection Directory: organisations"), options)
     basemap(m)
     m.add_child(Call("pdMarkers", data))
     m.add_child(Call("pdLegend", legend))
@@ -117,15 +122,17 @@ def _trimmed(row: list[object]) -> list[object]:
     return row
 
 
-def _title(where: PointFilter, kinds: dict[str, str], services: dict[str, str]) -> str:
+def _title(where: PointFilter, kinds: dict[str, str], services: dict[str, str], groups: dict[str, str],
+           words: Words) -> str:
     parts = []
     if where.service_type:
-        parts.append(services.get(where.service_type, where.service_type))
+        parts.append(words.translate(services.get(where.service_type, where.service_type)))
     if where.kind:
-        parts.append(kinds.get(where.kind, where.kind))
+        parts.append(words.translate(kinds.get(where.kind, where.kind)))
     if where.group:
-        parts.append(f"for {where.group}")
+        parts.append(words.say("for %(group)s", group=words.translate(groups.get(where.group, where.group))))
     if where.country:
-        country = places.countries().get(where.country)
-        parts.append(f"in {country.name if country else where.country}")
-    return "Organisations" + (": " + ", ".join(parts) if parts else "")
+        parts.append(words.say("in %(place)s", place=words.place(where.country)))
+    if not parts:
+        return words.say("Organisations")
+    return words.say("Organisations: %(filters)s", filters=", ".join(parts))

@@ -18,12 +18,12 @@ from branca.colormap import LinearColormap
 from directory.base import budget
 from directory.domain import geometry, places
 from directory.domain.errors import BadArgument
-from directory.domain.taxonomy import SERVICE_TYPE
+from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
 from directory.jobs.gaps import Cell, Flag, GapMatrix, GapQuestion, coverage_gaps
 from directory.store import Store
 from maps.directory_map import labels
-from maps.page import LAND, NO_DATA, Call, Options, base_map, basemap, outlines, render
+from maps.page import LAND, NO_DATA, Call, Options, Words, base_map, basemap, outlines, render
 
 
 @dataclass(frozen=True)
@@ -43,30 +43,38 @@ METRICS = {
 }
 WORSE = ["#fff7bc", "#fec44f", "#f03b20", "#99000d"]  # low to high when high is bad
 MARKS = {Flag.NO_PROVIDER: ("0", "none", "no provider"), Flag.SINGLE_PROVIDER: ("1", "single", "a single provider")}
+FLAG_WORDS = {Flag.NO_PROVIDER: "no provider", Flag.NO_LOCAL_PROVIDER: "no local provider",
+              Flag.SINGLE_PROVIDER: "a single provider", Flag.STALE: "stale", Flag.UNFUNDED: "unfunded",
+              Flag.CAPACITY_EXPIRED: "capacity expired"}
 
 
-def _money(amount: float) -> str:
-    return f"{amount:,.0f}"
-
-
-def cell_lines(cell: Cell, name: str) -> list[str]:
+def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:
     """A cell's figures as short lines, for a tooltip."""
-    lines = [name, f"Gap score {cell.score:g}",
-             f"Providers: {len(cell.present)} delivering there, {len(cell.remote)} reaching it remotely",
-             "Need weight: " + (f"{cell.need:g}" if cell.need is not None else "unknown")]
+    figure = words.figure
+    lines = [name, words.say("Gap score %(score)s", score=figure(cell.score)),
+             words.say("Providers: %(present)s delivering there, %(remote)s reaching it remotely",
+                       present=figure(len(cell.present)), remote=figure(len(cell.remote))),
+             words.say("Need weight: %(need)s", need=figure(cell.need)) if cell.need is not None
+             else words.say("Need weight: unknown")]
     if cell.median_response_hours is not None:
-        lines.append(f"Median response: {cell.median_response_hours:g} h")
+        lines.append(words.say("Median response: %(hours)s h", hours=figure(cell.median_response_hours)))
     if cell.capacity:
-        lines.append("Capacity now: " + ", ".join(f"{a.amount:g} {a.currency}" for a in cell.capacity))
+        lines.append(words.say("Capacity now: %(amounts)s",
+                               amounts=", ".join(f"{figure(a.amount)} {a.currency}" for a in cell.capacity)))
     if cell.newest_confirmation:
-        lines.append(f"Confirmed: newest {cell.newest_confirmation}, oldest {cell.oldest_confirmation}")
+        lines.append(words.say("Confirmed: newest %(newest)s, oldest %(oldest)s", newest=cell.newest_confirmation,
+                               oldest=cell.oldest_confirmation))
     for f in cell.funding:
-        lines.append(f"Funding: {_money(f.amount)} {f.currency} in {f.grants} grants from {f.donors} donors "
-                     f"(top donor {f.top_donor_share:.0%})")
+        lines.append(words.say("Funding: %(amount)s %(currency)s in %(grants)s grants from %(donors)s donors (top "
+                               "donor %(share)s%%)", amount=figure(round(f.amount)), currency=f.currency,
+                               grants=figure(f.grants), donors=figure(f.donors),
+                               share=figure(round(f.top_donor_share * 100))))
     for a in cell.donor_funding:
-        lines.append(f"Of which from the donor asked about: {_money(a.amount)} {a.currency}")
+        lines.append(words.say("Of which from the donor asked about: %(amount)s %(currency)s",
+                               amount=figure(round(a.amount)), currency=a.currency))
     if cell.flags:
-        lines.append("Flags: " + ", ".join(str(f).replace("_", " ") for f in cell.flags))
+        lines.append(words.say("Flags: %(flags)s", flags=", ".join(words.translate(FLAG_WORDS.get(f, f))
+                                                                  for f in cell.flags)))
     return lines
 
 
@@ -80,21 +88,20 @@ def _point(code: str) -> tuple[float, float] | None:
     return None
 
 
-def _name(code: str) -> str:
-    place = places.place(code)
-    return place.name if place else code
-
-
-async def _matrix(store: Store, viewer: Viewer, q: GapQuestion) -> tuple[GapMatrix, dict[str, Cell], str]:
+async def _matrix(store: Store, viewer: Viewer, q: GapQuestion) -> tuple[GapMatrix, dict[str, Cell], str, str]:
+    """The matrix, its cells for the one service asked for, and that service's and the group's labels."""
     if not q.service_types or len(q.service_types) != 1:
         raise BadArgument("serviceTypes", "is required, with one service type: a map shows one")
     service = q.service_types[0]
     matrix = await coverage_gaps(store, viewer, q)
-    service_label = (await labels(store, SERVICE_TYPE))[0].get(service, service)
-    return matrix, {c.place: c for c in matrix.cells if c.service_type == service}, service_label
+    services, groups = await labels(store, SERVICE_TYPE, DEFENDER_GROUP)
+    group = groups.get(q.group, q.group) if q.group else ""
+    cells = {c.place: c for c in matrix.cells if c.service_type == service}
+    return matrix, cells, services.get(service, service), group
 
 
-def _choropleth(m: folium.Map, q: GapQuestion, cells: dict[str, Cell], metric: Metric) -> list[dict[str, object]]:
+def _choropleth(m: folium.Map, q: GapQuestion, cells: dict[str, Cell], metric: Metric,
+                words: Words) -> list[dict[str, object]]:
     """Colour the places; returns the legend items."""
     values = {code: metric.value(c) for code, c in cells.items()}
     known = [v for v in values.values() if v is not None]
@@ -119,28 +126,30 @@ def _choropleth(m: folium.Map, q: GapQuestion, cells: dict[str, Cell], metric: M
     else:
         layer = outlines("countries", set(cells), style, "Countries")
     layer.add_to(m)
-    m.add_child(Call("pdFeatureTips", {code: cell_lines(c, _name(code)) for code, c in cells.items()},
+    m.add_child(Call("pdFeatureTips", {code: cell_lines(c, words.place(code), words) for code, c in cells.items()},
                      target=layer))
     steps = 4
     items: list[dict[str, object]] = []
     for i in range(steps):
         a, b = low + (high - low) * i / steps, low + (high - low) * (i + 1) / steps
-        items.append({"colour": scale((a + b) / 2)[:7], "label": f"{a:.3g} to {b:.3g}"})
-    items.append({"colour": NO_DATA, "label": "no figure for this place"})
+        items.append({"colour": scale((a + b) / 2)[:7], "label": words.say(
+            "%(low)s to %(high)s", low=words.figure(float(f"{a:.3g}")), high=words.figure(float(f"{b:.3g}")))})
+    items.append({"colour": NO_DATA, "label": words.say("no figure for this place")})
     return items
 
 
-def _marks(m: folium.Map, cells: dict[str, Cell]) -> list[dict[str, object]]:
+def _marks(m: folium.Map, cells: dict[str, Cell], words: Words) -> list[dict[str, object]]:
     marks = []
     for code, cell in sorted(cells.items()):
         for flag, (text, style, _) in MARKS.items():
             point = _point(code)
             if flag in cell.flags and point is not None:
                 marks.append({"lat": point[0], "lon": point[1], "text": text, "style": style,
-                              "lines": cell_lines(cell, _name(code))})
+                              "lines": cell_lines(cell, words.place(code), words)})
     m.add_child(Call("pdMarks", marks))
-    return [{"colour": "#000000", "text": "0", "shape": "mark", "label": "no provider"},
-            {"colour": "#e6550d", "text": "1", "shape": "mark", "label": "a single provider"}]
+    return [{"colour": "#000000", "text": "0", "shape": "mark", "label": words.translate(MARKS[Flag.NO_PROVIDER][2])},
+            {"colour": "#e6550d", "text": "1", "shape": "mark",
+             "label": words.translate(MARKS[Flag.SINGLE_PROVIDER][2])}]
 
 
 def _fit(m: folium.Map, q: GapQuestion, cells: dict[str, Cell]) -> None:
@@ -152,41 +161,46 @@ def _fit(m: folium.Map, q: GapQuestion, cells: dict[str, Cell]) -> None:
                                    [max(s.bbox[3] for s in shapes), max(s.bbox[2] for s in shapes)]]))
 
 
-def _where(q: GapQuestion) -> str:
+def _where(q: GapQuestion, words: Words) -> str:
     if q.country:
-        return f"in {_name(q.country)}, by subdivision"
+        return words.say("in %(place)s, by subdivision", place=words.place(q.country))
     if q.region:  # by the area's name, as the question's form offers it ("in Africa", not "in 002")
-        return f"in {_name(places.area_code(q.region) or q.region)}"
-    return "by country"
+        return words.say("in %(place)s", place=words.place(places.area_code(q.region) or q.region))
+    return words.say("by country")
 
 
 async def gap_map(store: Store, viewer: Viewer, q: GapQuestion, metric: str, options: Options) -> str:
     if metric not in METRICS:
         raise BadArgument("metric", "%(value)r is not one of %(options)s", value=metric, options=", ".join(METRICS))
     chosen = METRICS[metric]
-    matrix, cells, service = await _matrix(store, viewer, q)
-    return await budget.in_thread(_gap_page, q, matrix, cells, service, chosen, options)
+    matrix, cells, service, group = await _matrix(store, viewer, q)
+    return await budget.in_thread(_gap_page, q, matrix, cells, service, group, chosen, options)
 
 
-def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service: str, chosen: Metric,
+def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service: str, group: str, chosen: Metric,
               options: Options) -> str:
-    m = base_map("Protection Directory: coverage gaps", options)
-    items = _choropleth(m, q, cells, chosen)
-    items += _marks(m, cells)
-    group = f" for {q.group}" if q.group else ""
-    notes = [f"{chosen.label}. {len(cells)} places.", "Hover a place for its figures and flags."]
+    words = options.words
+    m = base_map(words.say("Protection Directory: coverage gaps"), options)
+    items = _choropleth(m, q, cells, chosen, words)
+    items += _marks(m, cells, words)
+    notes = [words.say("%(metric)s. Places: %(count)s.", metric=words.translate(chosen.label),
+                       count=words.figure(len(cells))), words.say("Hover a place for its figures and flags.")]
     if sum(1 for c in cells.values() if set(c.flags) & set(MARKS)) > 60:
-        notes.append("Zoom in to see which places have no provider or a single one.")
+        notes.append(words.say("Zoom in to see which places have no provider or a single one."))
     if matrix.indicators:
-        notes.append("Need weighed by: " + ", ".join(matrix.indicators))
-    m.add_child(Call("pdLegend", {"title": f"Gaps: {service}{group}, {_where(q)}", "items": items, "notes": notes}))
+        notes.append(words.say("Need weighed by: %(indicators)s", indicators=", ".join(matrix.indicators)))
+    title = (words.say("Gaps: %(service)s for %(group)s, %(where)s", service=words.translate(service),
+                       group=words.translate(group), where=_where(q, words))
+             if group else
+             words.say("Gaps: %(service)s, %(where)s", service=words.translate(service), where=_where(q, words)))
+    m.add_child(Call("pdLegend", {"title": title, "items": items, "notes": notes}))
     _fit(m, q, cells)
     budget.check()  # the request may have given up while the page was being built
     return render(m, options)
 
 
 async def funding_map(store: Store, viewer: Viewer, q: GapQuestion, currency: str | None, options: Options) -> str:
-    matrix, cells, service = await _matrix(store, viewer, q)
+    matrix, cells, service, _group = await _matrix(store, viewer, q)
     return await budget.in_thread(_funding_page, q, matrix, cells, service, currency, options)
 
 
@@ -201,9 +215,10 @@ def _funding_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], ser
                           value=currency, options=", ".join(currencies))
     totals = {cur: sum(f.amount for c in cells.values() for f in c.funding if f.currency == cur) for cur in currencies}
     chosen = currency or (max(currencies, key=lambda cur: totals[cur]) if currencies else None)
-    banner = "" if chosen else "No funding for this service is visible to you."
-    m = base_map("Protection Directory: funding against gaps", options, subtitle=banner)
-    items = _choropleth(m, q, cells, METRICS["score"])
+    words = options.words
+    banner = "" if chosen else words.say("No funding for this service is visible to you.")
+    m = base_map(words.say("Protection Directory: funding against gaps"), options, subtitle=banner)
+    items = _choropleth(m, q, cells, METRICS["score"], words)
     amounts = {code: sum(f.amount for f in c.funding if f.currency == chosen) for code, c in cells.items()}
     largest = max(amounts.values(), default=0.0)
     circles = []
@@ -211,16 +226,19 @@ def _funding_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], ser
         point = _point(code)
         if amount > 0 and point is not None and largest > 0:
             circles.append({"lat": point[0], "lon": point[1], "radius": round(4 + 26 * math.sqrt(amount / largest), 1),
-                            "lines": cell_lines(cells[code], _name(code))})
+                            "lines": cell_lines(cells[code], words.place(code), words)})
     m.add_child(Call("pdCircles", circles))
-    items.append({"colour": "#2e86c1", "shape": "dot", "label": f"funding received ({chosen}), area by amount"
-                  if chosen else "funding received (none visible)"})
-    notes = ["Colour: gap score (0-100). Circles: money received by the providers working there.",
-             "A grant counts in every place its recipient works in: the directory does not know how it splits."]
+    items.append({"colour": "#2e86c1", "shape": "dot",
+                  "label": words.say("funding received (%(currency)s), area by amount", currency=chosen)
+                  if chosen else words.say("funding received (none visible)")})
+    notes = [words.say("Colour: gap score (0-100). Circles: money received by the providers working there."),
+             words.say("A grant counts in every place its recipient works in: the directory does not know how it "
+                       "splits.")]
     if matrix.donor:
-        notes.append(f"Tooltips give the part from {matrix.donor}.")
-    m.add_child(Call("pdLegend", {"title": f"Funding and gaps: {service}, {_where(q)}", "items": items,
-                                  "notes": notes}))
+        notes.append(words.say("Tooltips give the part from %(donor)s.", donor=matrix.donor))
+    m.add_child(Call("pdLegend", {"title": words.say("Funding and gaps: %(service)s, %(where)s",
+                                                     service=words.translate(service), where=_where(q, words)),
+                                  "items": items, "notes": notes}))
     _fit(m, q, cells)
     budget.check()  # the request may have given up while the page was being built
     return render(m, options)

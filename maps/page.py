@@ -19,13 +19,46 @@ import folium
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
-from directory.domain import geometry
+from directory.domain import geometry, places
 from maps import assets
 
 LAND = "#f2efe9"
 NO_DATA = "#dddddd"
 BORDER = "#8c8c8c"
-BASEMAP_CREDIT = "Outlines: Natural Earth (public domain), simplified"
+
+
+def _english_place(code: str) -> str:
+    found = places.place(code)
+    return found.name if found else code
+
+
+def _english_number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Words:
+    """What a map says, in its page's language: a literal (`say`, a msgid of the pages' catalogue,
+    which extracts every `say("...")` in maps/) or a taxonomy label (`translate`), a job's reason
+    (`reason`), a place by its code, a number. English by default, as the CLI's files are."""
+
+    translate: Callable[[str], str] = str
+    reason: Callable[[str], str] = str
+    place: Callable[[str], str] = _english_place
+    number: Callable[[float], str] = _english_number
+
+    def figure(self, value: float) -> str:
+        """A figure as the page writes it: a whole number whole (money), others to six significant digits."""
+        return self.number(value if float(value).is_integer() else float(f"{value:.6g}"))
+
+    def say(self, text: str, /, **values: object) -> str:
+        said = self.translate(text)
+        if not values:
+            return said
+        try:
+            return said % values
+        except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder
+            return text % values
 
 
 @dataclass(frozen=True)
@@ -37,6 +70,7 @@ class Options:
     tiles_attribution: str = ""
     language: str = "en"  # the page's, for its `lang`
     without_script: str = ""  # HTML, already escaped: what a browser running no JavaScript shows instead
+    words: Words = Words()
 
 
 def safe_json(data: Any) -> str:
@@ -70,6 +104,8 @@ class Call(MacroElement):
 
 
 def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
+    """The page, titled (`title` and `subtitle` already in the page's language), with the basemap's
+    credit and, when served, a way back to the other maps."""
     m = folium.Map(location=[15, 10], zoom_start=2, min_zoom=1, max_zoom=12, tiles=None, control_scale=True,
                    world_copy_jump=False)
     m.options.update({"maxZoom": 12, "minZoom": 1})  # folium gives these to tile layers only
@@ -82,11 +118,12 @@ def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
     if options.without_script:
         root.html.add_child(Element(options.without_script))
     if options.tiles:
-        folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution), name="Online map",
-                         max_zoom=12).add_to(m)
-    m.add_child(Call("pdAttribution", {"text": BASEMAP_CREDIT}))
+        folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution),
+                         name=options.words.say("Online map"), max_zoom=12).add_to(m)
+    credit = options.words.say("Outlines: Natural Earth (public domain), simplified")
+    m.add_child(Call("pdAttribution", {"text": credit}))
     if not options.inline:  # served: a way back to the other maps and the pages (a file stands alone)
-        m.add_child(Call("pdBack", {"href": "/maps", "text": "All maps"}))
+        m.add_child(Call("pdBack", {"href": "/maps", "text": options.words.say("All maps")}))
     return m
 
 

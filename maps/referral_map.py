@@ -7,20 +7,21 @@ publishes no point is listed in the panel but not drawn, and the line skips it.
 from __future__ import annotations
 
 from directory.base import budget
-from directory.domain import places
 from directory.domain.taxonomy import SERVICE_TYPE
 from directory.domain.viewer import Viewer
 from directory.jobs.referrals import Question, ReferralPath, referral_paths
 from directory.store import MapPoint, PointFilter, Store
 from maps.directory_map import PRECISION_NOTE, labels
-from maps.page import Call, Options, base_map, basemap, render
+from maps.page import Call, Options, Words, base_map, basemap, render
 
 COLOURS = ["#c2185b", "#1f5fa8", "#238b45", "#6a3d9a", "#e6550d", "#00838f", "#8d6e63", "#455a64", "#d4a017",
            "#000000"]
 
 
-def _role(index: int, last: int) -> str:
-    return "asks for help" if index == 0 else "provides the service" if index == last else "refers onwards"
+def _role(index: int, last: int, words: Words) -> str:
+    if index == 0:
+        return words.say("asks for help")
+    return words.say("provides the service") if index == last else words.say("refers onwards")
 
 
 async def referral_map(store: Store, viewer: Viewer, q: Question, options: Options) -> str:
@@ -36,6 +37,8 @@ async def referral_map(store: Store, viewer: Viewer, q: Question, options: Optio
 
 def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, MapPoint], source: str, q: Question,
           service: str, options: Options) -> str:
+    words = options.words
+
     def name(oid: str) -> str:
         return names.get(oid, oid)
 
@@ -45,20 +48,28 @@ def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, Ma
         last = len(p.organisations) - 1
         for i, oid in enumerate(p.organisations):
             point = points.get(oid)
-            stops.append({"name": name(oid), "role": _role(i, last),
+            stops.append({"name": name(oid), "role": _role(i, last, words),
                           "lat": point.latitude if point else None, "lon": point.longitude if point else None,
-                          "precision": PRECISION_NOTE[point.precision] if point else "Publishes no location."})
-        steps = [{"text": f"{name(s.referral.source)} refers to {name(s.referral.target)}", "reasons": s.reasons}
-                 for s in p.steps]
-        steps.append({"text": f"{name(p.organisations[-1])} can act", "reasons": p.reasons})
-        hours = f", about {p.chain.response_hours:g} h" if p.chain.response_hours is not None else ""
-        paths.append({"rank": p.rank, "colour": colour, "stops": stops, "steps": steps,
-                      "summary": f"{p.chain.hops} hops{hours}, trust {p.chain.trust:.2f}"})
-    where = places.place(q.country)
-    title = f"Referral paths from {name(source)} to {service} in {where.name if where else q.country}"
-    m = base_map("Protection Directory: referral paths", options)
+                          "precision": words.translate(PRECISION_NOTE[point.precision]) if point
+                          else words.say("Publishes no location.")})
+        steps = [{"text": words.say("%(source)s refers to %(target)s", source=name(s.referral.source),
+                                    target=name(s.referral.target)),
+                  "reasons": [words.reason(r) for r in s.reasons]} for s in p.steps]
+        steps.append({"text": words.say("%(name)s can act", name=name(p.organisations[-1])),
+                      "reasons": [words.reason(r) for r in p.reasons]})
+        trust = words.figure(round(p.chain.trust, 2))
+        summary = (words.say("%(hops)s hops, about %(hours)s h, trust %(trust)s", hops=p.chain.hops, trust=trust,
+                             hours=words.figure(p.chain.response_hours))
+                   if p.chain.response_hours is not None
+                   else words.say("%(hops)s hops, trust %(trust)s", hops=p.chain.hops, trust=trust))
+        paths.append({"rank": p.rank, "label": words.say("Path %(rank)s", rank=p.rank), "colour": colour,
+                      "stops": stops, "steps": steps, "summary": summary})
+    title = words.say("Referral paths from %(source)s to %(service)s in %(place)s", source=name(source),
+                      service=words.translate(service), place=words.place(q.country))
+    m = base_map(words.say("Protection Directory: referral paths"), options)
     basemap(m)
     m.add_child(Call("pdPaths", {"title": title, "paths": paths,
-                                 "empty": "No chain of referrals you may see reaches a provider that can act."}))
+                                 "empty": words.say("No chain of referrals you may see reaches a provider that "
+                                                    "can act.")}))
     budget.check()  # the request may have given up while the page was being built
     return render(m, options)

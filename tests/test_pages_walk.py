@@ -248,3 +248,45 @@ async def test_every_page_and_map_carries_the_pages_headers(store: Store, live_s
             assert shown.headers["cache-control"] == "no-store", path
             assert "Accept-Language" in shown.headers["vary"] and shown.headers["content-language"], path
             assert "frame-ancestors 'none'" in shown.headers["content-security-policy"], path
+
+
+async def test_a_map_speaks_the_page_language_in_its_legend_tooltips_and_popups(store: Store,
+                                                                               live_server: LiveServer) -> None:
+    """Not only the page around it: what a map writes inside it (legend, notes, tooltips, popups'
+    labels, the paths' panel) is in the page's language, places and services by their names in it."""
+    await demo.load(store)
+    asked = {"directory": {"country": "CO"}, "gaps": {"serviceTypes": "legal-aid", "region": "419"},
+             "funding": {"serviceTypes": "emergency-grant", "region": "419"},
+             "referrals": {"from": "test:front-line-defenders", "serviceType": "emergency-grant", "country": "CO"}}
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        drawn = {kind: await client.get(f"/maps/{kind}", params={**params, "lang": "es"})
+                 for kind, params in asked.items()}
+    assert all(r.status_code == 200 for r in drawn.values()), {k: r.status_code for k, r in drawn.items()}
+    said = {kind: r.text for kind, r in drawn.items()}
+    assert "Organizaciones en el mapa:" in said["directory"] and '"contact":"Contacto"' in said["directory"]
+    assert "Organizaciones: en Colombia" in said["directory"] and "Los marcadores muestran" in said["directory"]
+    assert "Brechas: Asistencia jurídica, en Latinoamérica" in said["gaps"], said["gaps"][-3000:]
+    assert "Puntuación de brecha" in said["gaps"] and "Pase el cursor" in said["gaps"]
+    assert "Color: puntuación de brecha" in said["funding"]
+    assert "Ruta 1" in said["referrals"] and "Rutas de remisión de Front Line Defenders" in said["referrals"]
+    assert "Contornos: Natural Earth" in said["directory"] and "Todos los mapas" in said["gaps"]
+    english = ("on the map", "Markers show", "Hover a place", "Gap score", "Path 1", "Referral paths from",
+               "Shown ", "Need weight", "All maps", "Outlines:", "Colour:", "refers to", "can act")
+    for kind, text in said.items():
+        assert not [e for e in english if e in text], (kind, [e for e in english if e in text])
+
+
+async def test_switching_language_keeps_the_question_in_the_address(store: Store, live_server: LiveServer) -> None:
+    """A prefilled question or a refused map, read in another language, is the same question."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        asked = await client.get("/gaps", params={"region": "419", "serviceTypes": "legal-aid", "lang": "es"})
+        refused = await client.get("/maps/referrals", params={"from": "test:nobody", "serviceType": "safe-house",
+                                                               "country": "CO", "lang": "fr"})
+    by_language = {}
+    for name, shown in (("asked", asked), ("refused", refused)):
+        found = re.findall(r'<a href="([^"]+)" lang="(\w+)" hreflang', shown.text)
+        by_language[name] = {code: html.unescape(href) for href, code in found}
+    assert by_language["asked"]["en"] == "/gaps?region=419&serviceTypes=legal-aid&lang=en"
+    assert by_language["refused"]["ar"] == ("/maps/referrals?from=test:nobody&serviceType=safe-house&country=CO"
+                                            "&lang=ar")
+    assert "es" not in by_language["asked"] and set(by_language["refused"]) == {"en", "es", "ru", "ar"}

@@ -27,8 +27,11 @@
 
   /* Organisations as clustered markers. data.rows: [name, kind, lat, lon, precision, place, services,
      languages, channels, intake, id], all but name, lat, lon, channels, intake and id as indexes into data's
-     tables. With data.link, a popup's name links to data.link + id (the organisation's page). */
+     tables. With data.link, a popup's name links to data.link + id (the organisation's page). A popup's
+     lines are labelled in the page's language (data.labels). */
   window.pdMarkers = function (map, data) {
+    var words = data.labels || {place: "Place", services: "Services", languages: "Languages", contact: "Contact",
+      ask: "How to ask"};
     var group = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 45});
     var icons = data.kinds.map(function (_, i) {
       return L.divIcon({className: "pd-marker pd-kind-" + data.kindClass[i], iconSize: [14, 14]});
@@ -48,11 +51,11 @@
           box.appendChild(el("div", "pd-title", r[0]));
         }
         box.appendChild(el("div", "pd-kind", data.kinds[r[1]]));
-        line(box, "Place", data.places[r[5]]);
-        line(box, "Services", names(data.services, r[6]));
-        line(box, "Languages", names(data.languages, r[7]));
-        line(box, "Contact", r[8]);
-        line(box, "How to ask", r[9]);
+        line(box, words.place, data.places[r[5]]);
+        line(box, words.services, names(data.services, r[6]));
+        line(box, words.languages, names(data.languages, r[7]));
+        line(box, words.contact, r[8]);
+        line(box, words.ask, r[9]);
         box.appendChild(el("div", "pd-note", data.precisions[r[4]]));
         return box;
       }, {maxWidth: 320});
@@ -116,7 +119,7 @@
       if (points.length > 1) {
         var lineLayer = L.polyline(points, {color: path.colour, weight: 6 - Math.min(path.rank, 4),
           opacity: 0.85, dashArray: path.rank > 1 ? "8 6" : null, className: "pd-path"});
-        lineLayer.bindTooltip(function () { return el("div", "pd-title", "Path " + path.rank); }, {sticky: true});
+        lineLayer.bindTooltip(function () { return el("div", "pd-title", path.label); }, {sticky: true});
         layer.addLayer(lineLayer);
       }
       path.stops.forEach(function (s, i) {
@@ -145,7 +148,7 @@
       if (!data.paths.length) { box.appendChild(el("div", "pd-note", data.empty)); }
       data.paths.forEach(function (path) {
         var item = el("div", "pd-path-item");
-        var head = el("div", "pd-title", "Path " + path.rank + ": " + path.summary);
+        var head = el("div", "pd-title", path.label + ": " + path.summary);
         head.style.borderLeft = "6px solid " + path.colour;
         item.appendChild(head);
         var list = el("ol", "pd-steps");

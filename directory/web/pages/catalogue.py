@@ -21,7 +21,8 @@ from babel.messages.pofile import read_po, write_po
 from directory.domain import places
 from directory.domain.taxonomy import BUILT_IN
 from directory.web.pages import edit_rows, editing, i18n, jobs, joining, problems, routes, stewards, words
-from maps.gaps_map import METRICS
+from maps.directory_map import CLASS_LABEL, PRECISION_NOTE
+from maps.gaps_map import FLAG_WORDS, MARKS, METRICS
 
 _FOLDER = Path(str(resources.files("directory.web")))
 
@@ -38,6 +39,7 @@ def msgids() -> dict[str, set[str]]:
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
     pages.update(m.label for m in METRICS.values())  # the maps form's "Colour by"
+    pages.update(map_words())
     pages.update(reason_templates())
     pages.update(argument_templates())
     pages.add(problems.NOT_FOUND)
@@ -62,10 +64,20 @@ def argument_templates() -> set[str]:
     return _literal(REFUSALS) | checked | items
 
 
-def _literal(keywords: Mapping[str, tuple[int, ...]]) -> set[str]:
+def map_words() -> set[str]:
+    """What a map says (`maps.page.Words`): every `say("...")` in maps/, and its tables' words."""
+    found = _literal({"say": (1,)}, ("maps",))
+    found.update(label for _, label in CLASS_LABEL.values())
+    found.update(PRECISION_NOTE.values())
+    found.update(words for _, _, words in MARKS.values())
+    found.update(FLAG_WORDS.values())
+    return found
+
+
+def _literal(keywords: Mapping[str, tuple[int, ...]], folders: tuple[str, ...] = problems.REFUSING) -> set[str]:
     root = _FOLDER.parent.parent
     found: set[str] = set()
-    for folder in problems.REFUSING:
+    for folder in folders:
         for _, _, message, _, _ in extract_from_dir(root / folder, [("**.py", "python")], keywords=keywords):
             if isinstance(message, str):
                 found.add(message)

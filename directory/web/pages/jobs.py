@@ -147,13 +147,13 @@ class Reading:
 
     def named(self, tag: str, value: object) -> object:
         """A cell as people read it: a place and service types by their names, reasons translated,
-        a number written as the page's language writes it (0,4246 in Spanish; `_number`)."""
+        a number written as the page's language writes it (0,4246 in Spanish; `written_number`)."""
         if tag == "#country+code" and isinstance(value, str):
             return self._value("place", value)
         if tag == "#sector" and isinstance(value, str | list):
             return self._value("types", [value] if isinstance(value, str) else value)
         if isinstance(value, float):
-            return _number(value, self.language)
+            return written_number(value, self.language)
         return self.cell(value)
 
     def text(self, value: object) -> str:
@@ -180,7 +180,7 @@ class Reading:
         return i18n.translations(self.language).gettext(message)
 
 
-def _number(value: float, language: str) -> str:
+def written_number(value: float, language: str) -> str:
     """As `language` writes it, to ten decimals (a float's noise, 0.30000000000000004, is not a
     digit anyone gave); from a million billion on, in scientific notation, which Babel's decimal
     formatting cannot hold."""

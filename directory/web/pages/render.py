@@ -13,6 +13,7 @@ import functools
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -21,10 +22,11 @@ from starlette.responses import HTMLResponse
 
 from directory.base.scope import viewer_in
 from directory.domain import places
-from directory.web.pages import i18n, words
+from directory.web.pages import forms, i18n, words
 
 POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
           "base-uri 'none'")
+KEPT_PARAMS = 20  # of the address's query, that the language switch keeps
 HEADERS = {"Content-Security-Policy": POLICY, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Content-Type-Options": "nosniff", "Vary": "Accept-Language, Cookie"}
 
@@ -110,9 +112,14 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     for in the query (the switch) is remembered in a cookie."""
     language = language_of(request)
     csrf = request.scope.get("csrf")
+    # the language switch keeps the address's question, but never repeats a long input back
+    kept = [(name, value) for name, value in request.query_params.multi_items()[:KEPT_PARAMS]
+            if name != "lang" and len(name) + len(value) <= forms.FIELD_LENGTH]
     body = environment(language).get_template(template).render(
         language=language, direction="rtl" if language in i18n.RIGHT_TO_LEFT else "ltr",
-        languages=i18n.NAMES, path=request.url.path, viewer=viewer_in(request.scope), signed_in=csrf is not None,
+        languages=i18n.NAMES, path=request.url.path,
+        switched=lambda code: f"{request.url.path}?{urlencode([*kept, ('lang', code)], safe=':,')}",  # same address
+        viewer=viewer_in(request.scope), signed_in=csrf is not None,
         csrf_field=lambda: Markup('<input type="hidden" name="csrf" value="{}">').format(csrf) if csrf else "",
         **values)
     response = HTMLResponse(body, status_code=status, headers={**HEADERS, "Content-Language": language})
