@@ -34,8 +34,15 @@ PRECISION_NOTE = {
 }
 
 
-def place_name(point: MapPoint, words: Words) -> str:
-    return ", ".join(words.place(code) for code in (point.subdivision, point.country) if code)
+def place_names(found: list[MapPoint], words: Words) -> list[str]:
+    """Each point's place ("Antioquia, Colombia"), named once per distinct place: 100k points sit in a
+    few thousand places, and naming one in a language is a CLDR look-up."""
+    named: dict[tuple[str | None, str | None], str] = {}
+    for p in found:
+        key = (p.subdivision, p.country)
+        if key not in named:
+            named[key] = ", ".join(words.place(code) for code in key if code)
+    return [named[(p.subdivision, p.country)] for p in found]
 
 
 async def labels(store: Store, *schemes: str) -> list[dict[str, str]]:
@@ -65,7 +72,7 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
     services = sorted({t for p in found.points for t in p.service_types})
     precisions = sorted(PRECISION_NOTE)
     words = options.words
-    where_of = [place_name(p, words) for p in found.points]
+    where_of = place_names(found.points, words)
     where_names = sorted(set(where_of))
     languages = sorted({lang for p in found.points for lang in p.languages})
     kind_index = {k: i for i, k in enumerate(kinds)}
