@@ -87,21 +87,22 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
         "labels": {"place": words.say("Place"), "services": words.say("Services"), "languages": words.say("Languages"),
                    "contact": words.say("Contact"), "ask": words.say("How to ask")},
         "places": where_names,
-        "languages": languages,
+        "languages": [words.language(code) for code in languages],
         "link": None if options.inline else "/organisations/",  # a popup's name opens the organisation's page
         "rows": [_trimmed([p.name, kind_index[p.kind], p.latitude, p.longitude, precisions.index(p.precision),
                            where_index[where], [service_index[t] for t in p.service_types],
-                           [language_index[lang] for lang in p.languages], p.contact_channels, p.intake, p.id])
+                           [language_index[lang] for lang in p.languages], p.contact_channels,
+                           [_channel(item, words) for item in p.intake], p.id])
                  for p, where in zip(found.points, where_of, strict=True)],
     }
     shown_classes = sorted({KIND_CLASS.get(k, "other") for k in kinds}, key=list(CLASS_LABEL).index)
     notes = [words.say("Organisations on the map: %(count)s.", count=words.figure(len(found.points)))]
     if found.not_drawn:
-        notes.append(words.say("%(count)s more publish no location and are not drawn.",
+        notes.append(words.say("Not drawn, as they publish no location: %(count)s.",
                                count=words.figure(found.not_drawn)))
     if public and found.withheld:
         notes.append(words.say("Shelters and relocation hosts are drawn only where at least %(most)s share a place; "
-                               "%(count)s are not drawn here.", most=shelter_minimum,
+                               "not drawn here: %(count)s.", most=shelter_minimum,
                                count=words.figure(found.withheld)))
     elif public:
         notes.append(words.say("Shelters and relocation hosts are drawn only where at least %(most)s share a place; "
@@ -121,6 +122,12 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
         m.add_child(Call("pdFit", [[min(lats), min(lons)], [max(lats), max(lons)]]))
     budget.check()  # the request may have given up while the page was being built
     return render(m, options)
+
+
+def _channel(item: str, words: Words) -> str:
+    """"email: x@y" (as the store gives an intake channel) with its kind named: "E-mail: x@y"."""
+    kind, sep, value = item.partition(": ")
+    return f"{words.channel(kind)}: {value}" if sep else item
 
 
 def _trimmed(row: list[object]) -> list[object]:

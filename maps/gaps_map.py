@@ -52,7 +52,7 @@ def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:
     """A cell's figures as short lines, for a tooltip."""
     figure = words.figure
     lines = [name, words.say("Gap score %(score)s", score=figure(cell.score)),
-             words.say("Providers: %(present)s delivering there, %(remote)s reaching it remotely",
+             words.say("Providers delivering there: %(present)s; reaching it remotely: %(remote)s",
                        present=figure(len(cell.present)), remote=figure(len(cell.remote))),
              words.say("Need weight: %(need)s", need=figure(cell.need)) if cell.need is not None
              else words.say("Need weight: unknown")]
@@ -65,9 +65,9 @@ def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:
         lines.append(words.say("Confirmed: newest %(newest)s, oldest %(oldest)s", newest=cell.newest_confirmation,
                                oldest=cell.oldest_confirmation))
     for f in cell.funding:
-        lines.append(words.say("Funding: %(amount)s %(currency)s in %(grants)s grants from %(donors)s donors (top "
-                               "donor %(share)s%%)", amount=figure(round(f.amount)), currency=f.currency,
-                               grants=figure(f.grants), donors=figure(f.donors),
+        lines.append(words.say("Funding: %(amount)s %(currency)s; grants: %(grants)s; donors: %(donors)s; the "
+                               "largest donor's share: %(share)s%%", amount=figure(round(f.amount)),
+                               currency=f.currency, grants=figure(f.grants), donors=figure(f.donors),
                                share=figure(round(f.top_donor_share * 100))))
     for a in cell.donor_funding:
         lines.append(words.say("Of which from the donor asked about: %(amount)s %(currency)s",

@@ -40,12 +40,15 @@ def _english_number(value: float) -> str:
 class Words:
     """What a map says, in its page's language: a literal (`say`, a msgid of the pages' catalogue,
     which extracts every `say("...")` in maps/) or a taxonomy label (`translate`), a job's reason
-    (`reason`), a place by its code, a number. English by default, as the CLI's files are."""
+    (`reason`), a place, a language or a kind of channel by its code, a number. English (and codes)
+    by default, as the CLI's files are."""
 
     translate: Callable[[str], str] = str
     reason: Callable[[str], str] = str
     place: Callable[[str], str] = _english_place
     number: Callable[[float], str] = _english_number
+    language: Callable[[str], str] = str  # a language code's name
+    channel: Callable[[str], str] = str  # a kind of intake channel's name ("email": "E-mail")
 
     def figure(self, value: float) -> str:
         """A figure as the page writes it: a whole number whole (money), others to six significant digits."""
@@ -69,6 +72,7 @@ class Options:
     tiles: str = ""  # an online tile layer, only when the operator configured one
     tiles_attribution: str = ""
     language: str = "en"  # the page's, for its `lang`
+    direction: str = "ltr"  # the page's language's: "rtl" for Arabic
     without_script: str = ""  # HTML, already escaped: what a browser running no JavaScript shows instead
     words: Words = Words()
 
@@ -148,7 +152,8 @@ _LINKED = re.compile(r'<script src="/maps/assets/([a-z0-9.-]+)"></script>|'
 def render(m: folium.Map, options: Options) -> str:
     """The whole page; with `options.inline` every asset is inside it."""
     page: str = m.get_root().render()
-    page = page.replace("<html>", f'<html lang="{html.escape(options.language)}">', 1)
+    page = page.replace("<html>", f'<html lang="{html.escape(options.language)}" '
+                                  f'dir="{"rtl" if options.direction == "rtl" else "ltr"}">', 1)
     if options.inline:
         def inline(match: re.Match[str]) -> str:
             if match.group(1):

@@ -58,10 +58,10 @@ def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, Ma
         steps.append({"text": words.say("%(name)s can act", name=name(p.organisations[-1])),
                       "reasons": [words.reason(r) for r in p.reasons]})
         trust = words.figure(round(p.chain.trust, 2))
-        summary = (words.say("%(hops)s hops, about %(hours)s h, trust %(trust)s", hops=p.chain.hops, trust=trust,
-                             hours=words.figure(p.chain.response_hours))
+        summary = (words.say("Referrals: %(hops)s; about %(hours)s h; trust %(trust)s", hops=p.chain.hops,
+                             trust=trust, hours=words.figure(p.chain.response_hours))
                    if p.chain.response_hours is not None
-                   else words.say("%(hops)s hops, trust %(trust)s", hops=p.chain.hops, trust=trust))
+                   else words.say("Referrals: %(hops)s; trust %(trust)s", hops=p.chain.hops, trust=trust))
         paths.append({"rank": p.rank, "label": words.say("Path %(rank)s", rank=p.rank), "colour": colour,
                       "stops": stops, "steps": steps, "summary": summary})
     title = words.say("Referral paths from %(source)s to %(service)s in %(place)s", source=name(source),

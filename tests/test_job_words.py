@@ -108,7 +108,7 @@ def test_a_page_reads_a_reasons_template_through_gettext_and_its_codes_by_name(m
     said = Joined([Reason("offers %(types)s", types=["medical-care"]), Reason("delivers in %(place)s", place="TZ"),
                    Reason("speaks %(languages)s", languages=["sw", "en"]), Reason("trust %(trust)s", trust=0.9)], "; ")
     assert reading.text(said) == ("«offers «Medical care»»; «delivers in Tanzania»; «speaks suajili, inglés»; "
-                                  "«trust 0.9»")
+                                  "«trust 0,9»")  # a number as the page's language writes it
     # flags and numbers as they are (the template names the flags)
     assert reading.cell([said, "no_provider", 3]) == [reading.text(said), "no_provider", 3]
 
@@ -131,6 +131,9 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
     assert spanish.named("#x", 1234567.25) == "1.234.567,25" and arabic.named("#x", 1234567.25) == "1,234,567.25"
     assert spanish.named("#x", 2.5e21) == "2,5E21" and spanish.named("#x", -1e300) == "-1E300"  # no crash
     assert spanish.named("#x", float("nan")) == "nan" and spanish.named("#x", 7) == 7  # counts stay numbers
+    # and inside a reason, as the table's columns write them
+    far = Reason("%(km)s km away", km=8059.6)
+    assert str(far) == "8059.6 km away" and spanish.text(far) == "8.059,6 km away"
 
 
 async def _answers(store: Store) -> tuple[list[partners.Partner], list[ReferralPath], list[Table]]:

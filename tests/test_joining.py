@@ -151,7 +151,13 @@ async def test_asking_is_bounded_per_client_in_all_and_in_size(store: Store, liv
             assert (await public.post("/join", data={**ASKED, "name": f"Group {n}"})).status_code == 201
         busy = await public.post("/join", data={**ASKED, "name": "One more"})
         assert busy.status_code == 429 and "try again tomorrow" in busy.text
-        huge = await public.post("/join", data={**ASKED, "message": "x" * 20_000})
+        long = await public.post("/join", data={**ASKED, "message": "x" * 20_000})  # the field's fault, named
+        assert long.status_code == 400 and "Anything a steward should know: is longer than 2000 characters" in long.text
+        assert 'value="Colectivo Luna"' in long.text  # what was typed stays
+        # a description as long as its box takes, in Arabic (six bytes a letter once percent-encoded): read
+        arabic = await public.post("/join?lang=ar", data={**ASKED, "description": "حماية" * 1000, "contact": ""})
+        assert arabic.status_code == 400 and "حماية" * 1000 in arabic.text
+        huge = await public.post("/join?lang=en", data={**ASKED, "message": "x" * 300_000})
         assert huge.status_code == 413 and "too long" in huge.text
         many = await public.post("/join", data={f"f{n}": "x" for n in range(1500)})
         assert many.status_code == 400 and "too long" in many.text

@@ -47,12 +47,14 @@ async def test_a_map_speaks_the_page_language_and_says_what_to_do_without_javasc
     async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
         drawn = await client.get("/maps/directory", params={"country": "CO", "lang": "es"})
         assert drawn.status_code == 200 and drawn.headers["content-language"] == "es"
-        assert '<html lang="es">' in drawn.text
+        assert '<html lang="es" dir="ltr">' in drawn.text
         noscript = re.search(r"<noscript>(.*?)</noscript>", drawn.text, re.S)
         assert noscript is not None and "Este mapa necesita JavaScript" in noscript.group(1)
         assert 'href="/gaps"' in noscript.group(1)  # somewhere to go that needs none
         english = await client.get("/maps/directory", params={"country": "CO"}, headers={"accept-language": "en"})
-        assert '<html lang="en">' in english.text and "This map needs JavaScript" in english.text
+        assert '<html lang="en" dir="ltr">' in english.text and "This map needs JavaScript" in english.text
+        arabic = await client.get("/maps/directory", params={"country": "CO", "lang": "ar"})
+        assert '<html lang="ar" dir="rtl">' in arabic.text
         # a refusal is a page in the person's language, and repeats no long input back
         long = "Z" * 3000
         refused = await client.get("/maps/directory", params={"country": long, "lang": "fr"})
@@ -176,6 +178,8 @@ async def test_numbers_terms_and_ids_read_as_the_page_language_writes_them(store
         organisation = (await client.get("/organisations/test:front-line-defenders?lang=es")).text
     cells = re.findall(r"<td><bdi>([^<]*)</bdi></td>", gaps)
     assert any(re.fullmatch(r"\d+,\d+", c) for c in cells)  # a decimal comma
+    # what its owner wrote runs in its own direction inside a right-to-left page
+    assert '<p class="text" dir="auto">' in organisation
     assert not any(re.fullmatch(r"\d+\.\d+", c) for c in cells), [c for c in cells if "." in c][:5]
     assert any(re.fullmatch(r"\d+\.\d+", c) for c in re.findall(r"<td><bdi>([^<]*)</bdi></td>", english))
     # the services in the order of their Spanish labels, not of their codes
@@ -268,8 +272,10 @@ async def test_a_map_speaks_the_page_language_in_its_legend_tooltips_and_popups(
     assert "Brechas: Asistencia jurídica, en Latinoamérica" in said["gaps"], said["gaps"][-3000:]
     assert "Puntuación de brecha" in said["gaps"] and "Pase el cursor" in said["gaps"]
     assert "Color: puntuación de brecha" in said["funding"]
-    assert "Ruta 1" in said["referrals"] and "Rutas de remisión de Front Line Defenders" in said["referrals"]
+    assert "Cadena 1" in said["referrals"] and "Cadenas de remisión de Front Line Defenders" in said["referrals"]
     assert "Contornos: Natural Earth" in said["directory"] and "Todos los mapas" in said["gaps"]
+    languages = re.search(r'"languages":\[([^\]]*)\]', said["directory"])
+    assert languages is not None and "español" in languages.group(1) and '"es"' not in languages.group(1)
     english = ("on the map", "Markers show", "Hover a place", "Gap score", "Path 1", "Referral paths from",
                "Shown ", "Need weight", "All maps", "Outlines:", "Colour:", "refers to", "can act")
     for kind, text in said.items():
@@ -277,8 +283,11 @@ async def test_a_map_speaks_the_page_language_in_its_legend_tooltips_and_popups(
 
 
 async def test_switching_language_keeps_the_question_in_the_address(store: Store, live_server: LiveServer) -> None:
-    """A prefilled question or a refused map, read in another language, is the same question."""
+    """A prefilled question or a refused map, read in another language, is the same question; the
+    link is the query alone, so an address such as `//elsewhere.example/` never becomes a link away."""
     async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        away = await client.get(httpx.URL(live_server.url + "/x").copy_with(raw_path=b"//elsewhere.example/?q=1"))
+        assert away.status_code == 404 and 'href="//elsewhere' not in away.text and "elsewhere.example" not in away.text
         asked = await client.get("/gaps", params={"region": "419", "serviceTypes": "legal-aid", "lang": "es"})
         refused = await client.get("/maps/referrals", params={"from": "test:nobody", "serviceType": "safe-house",
                                                                "country": "CO", "lang": "fr"})
@@ -286,7 +295,6 @@ async def test_switching_language_keeps_the_question_in_the_address(store: Store
     for name, shown in (("asked", asked), ("refused", refused)):
         found = re.findall(r'<a href="([^"]+)" lang="(\w+)" hreflang', shown.text)
         by_language[name] = {code: html.unescape(href) for href, code in found}
-    assert by_language["asked"]["en"] == "/gaps?region=419&serviceTypes=legal-aid&lang=en"
-    assert by_language["refused"]["ar"] == ("/maps/referrals?from=test:nobody&serviceType=safe-house&country=CO"
-                                            "&lang=ar")
+    assert by_language["asked"]["en"] == "?region=419&serviceTypes=legal-aid&lang=en"
+    assert by_language["refused"]["ar"] == "?from=test:nobody&serviceType=safe-house&country=CO&lang=ar"
     assert "es" not in by_language["asked"] and set(by_language["refused"]) == {"en", "es", "ru", "ar"}

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -91,8 +90,8 @@ class Filter:
 
     def params(self) -> dict[str, Any]:
         """Query parameters, checked: a bad value is a `BadArgument` naming the field."""
-        country = _code("country", self.country, places.country_code, "3166-1 country")
-        subdivision = _code("subdivision", self.subdivision, places.subdivision_code, "3166-2 subdivision")
+        country = _country(self.country)
+        subdivision = _subdivision(self.subdivision)
         region_areas, region_countries = _region(self.region)
         out: dict[str, Any] = {
             "kind": self.kind, "service_type": self.service_type, "group": self.group,
@@ -134,12 +133,17 @@ def _anchor(country: str | None, subdivision: str | None, region_areas: list[str
     return {"anchor_places": [], "reach_places": [], "anchor_countries": []}
 
 
-def _code(argument: str, value: str | None, lookup: Callable[[str], str | None], standard: str) -> str | None:
-    if not value:
-        return None
-    code = lookup(value)
-    if code is None:
-        raise BadArgument(argument, "%(value)r is not an ISO %(standard)s code", value=value, standard=standard)
+def _country(value: str | None) -> str | None:
+    code = places.country_code(value) if value else None
+    if value and code is None:
+        raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code", code=value)
+    return code
+
+
+def _subdivision(value: str | None) -> str | None:
+    code = places.subdivision_code(value) if value else None
+    if value and code is None:
+        raise BadArgument("subdivision", "%(code)r is not an ISO 3166-2 subdivision code", code=value)
     return code
 
 

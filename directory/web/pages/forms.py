@@ -18,7 +18,9 @@ from starlette.requests import Request
 
 from directory.domain.errors import BadArgument
 
-MAX_FORM = 16 * 1024
+# A form's text fields take up to about 12,000 characters (a service's); in a script whose letters
+# take two to four bytes, percent-encoded as six to twelve, that is up to about 150 KB
+MAX_FORM = 256 * 1024
 MAX_FIELDS = 1200  # a service may cover up to 500 places, each a checkbox
 FIELD_LENGTH = 200  # the characters a text field takes (its `maxlength`); links and map filters hold to it too
 
@@ -27,8 +29,13 @@ class Forged(Exception):
     """A signed-in browser's form without its CSRF value: another site may have sent it."""
 
 
-class Unreadable(BadArgument):
-    """A form too long, or with too many fields, to be read: refused whole, before any of it is used."""
+class Unreadable(Exception):
+    """A form too long, or with too many fields, to be read: refused whole, before any of it is used,
+    by the app's one handler (`session.unreadable`), never as one field's problem."""
+
+    def __init__(self, too_long: bool) -> None:
+        super().__init__(f"a form longer than {MAX_FORM} bytes" if too_long else f"a form of over {MAX_FIELDS} fields")
+        self.too_long = too_long
 
 
 def digits(value: str, most: int = 12) -> int | None:
@@ -61,11 +68,11 @@ async def read(request: Request) -> dict[str, list[str]]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM:
-            raise Unreadable("form", f"is longer than {MAX_FORM} bytes")
+            raise Unreadable(too_long=True)
     try:
         fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=MAX_FIELDS)
     except ValueError:
-        raise Unreadable("form", f"has more than {MAX_FIELDS} fields") from None
+        raise Unreadable(too_long=False) from None
     out = {k: [v.strip() for v in values if v.strip()] for k, values in fields.items()}
     if not _csrf_matches(request.scope.get("csrf"), (out.pop("csrf", None) or [""])[0]):
         raise Forged()

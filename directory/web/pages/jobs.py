@@ -174,6 +174,8 @@ class Reading:
             return place_name(value, self.language)
         if name == "languages":
             return ", ".join(language_label(code, self.language) for code in value)
+        if isinstance(value, float):  # "a 8.059,6 km", as the table's own column writes it
+            return written_number(value, self.language)
         return self.text(value)
 
     def _translated(self, message: str) -> str:

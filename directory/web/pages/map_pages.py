@@ -24,7 +24,7 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.web.pages import forms, i18n, words
 from directory.web.pages.jobs import Reading, written_number
 from directory.web.pages.problems import said
-from directory.web.pages.render import HEADERS, environment, language_of, page, place_name
+from directory.web.pages.render import HEADERS, environment, language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
 from maps.page import Options, Words
 from maps.questions import draw
@@ -36,18 +36,21 @@ log = logging.getLogger("directory.maps")
 async def _words(request: Request, language: str) -> Words:
     """What a map says, as the pages say it in `language`: their catalogue, the jobs' reasons read as
     the job pages read them, places by their names in it, numbers as it writes them."""
-    offered = await choices(request.app.state.store)
-    return Words(translate=i18n.translations(language).gettext,
+    offered, translated = await choices(request.app.state.store), i18n.translations(language)
+    return Words(translate=translated.gettext,
                  reason=Reading(language, dict(offered["service_type"])).text,
                  place=functools.partial(place_name, language=language),
-                 number=functools.partial(written_number, language=language))
+                 number=functools.partial(written_number, language=language),
+                 language=functools.partial(language_label, language=language),
+                 channel=lambda kind: translated.gettext(words.INTAKE.get(kind, kind)))
 
 
 async def map_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     language = language_of(request)
     options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution,
-                      language=language, words=await _words(request, language),
+                      language=language, direction="rtl" if language in i18n.RIGHT_TO_LEFT else "ltr",
+                      words=await _words(request, language),
                       without_script=environment(language).get_template("_map-noscript.html").render())
     slots: Slots = request.app.state.slots
     args = dict(request.query_params)

@@ -17,6 +17,7 @@ from directory.web.pages import i18n
 
 NOT_FOUND = "Nothing was found for %(id)s, or it is not shared with you."
 SHOWN_ID = 100  # characters of what was asked for that a refusal repeats
+LISTED = frozenset({"valid", "options", "kinds", "near"})  # values the service lists itself, shown whole
 # where a page can meet a refusal: the folders `catalogue.argument_templates` reads
 REFUSING = ("directory/domain", "directory/jobs", "directory/store", "directory/web/pages", "maps")
 
@@ -47,11 +48,11 @@ def edit_problems(refused: EditRefused) -> list[Problem]:
 
 
 def in_language(template: str, values: Mapping[str, object], language: str) -> str:
-    """A literal reason in `language`, its values filled in (each string cut to `SHOWN_ID`)."""
+    """A literal reason in `language`, its values filled in (what was typed cut to `SHOWN_ID`)."""
     words = i18n.translations(language)
     if not values:
         return words.gettext(template)
-    shown = {name: _short(value) for name, value in values.items()}
+    shown = {name: value if name in LISTED else _short(value) for name, value in values.items()}
     try:
         return words.gettext(template) % shown
     except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder

@@ -118,7 +118,8 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     body = environment(language).get_template(template).render(
         language=language, direction="rtl" if language in i18n.RIGHT_TO_LEFT else "ltr",
         languages=i18n.NAMES, path=request.url.path,
-        switched=lambda code: f"{request.url.path}?{urlencode([*kept, ('lang', code)], safe=':,')}",  # same address
+        # the same address: a query alone, so the link never repeats a path (`//elsewhere/` is another site)
+        switched=lambda code: "?" + urlencode([*kept, ("lang", code)], safe=":,"),
         viewer=viewer_in(request.scope), signed_in=csrf is not None,
         csrf_field=lambda: Markup('<input type="hidden" name="csrf" value="{}">').format(csrf) if csrf else "",
         **values)

@@ -52,7 +52,8 @@ async def forged(request: Request, exc: Exception) -> Response:
 
 async def unreadable(request: Request, exc: Exception) -> Response:
     """A form too large to read, wherever it was posted: refused whole, saying why."""
-    return page(request, "refused.html", status=413 if "longer" in str(exc) else 400, too_large=True)
+    too_long = isinstance(exc, forms.Unreadable) and exc.too_long
+    return page(request, "refused.html", status=413 if too_long else 400, too_large=True)
 
 
 routes = [Route("/sign-in", sign_in_form, methods=["GET"]), Route("/sign-in", sign_in, methods=["POST"]),
