@@ -76,6 +76,19 @@ async def test_search_finds_a_description_word_joined_by_an_apostrophe(store: St
     assert [h[0] for h in await _hits(api, text)] == ["test:aide"]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("rio claro", ["test:rio"]), ("Río Claro", ["test:rio"]), ("nandu", ["test:nandu"]), ("ÑANDÚ", ["test:nandu"]),
+    ("defenseurs", ["test:rio"]), ("mudafiun", []), ("مدافعون", ["test:ar"]), ("droits", ["test:ar"]),
+])
+async def test_search_finds_latin_letters_with_or_without_their_accents(store: Store, api: Api, text: str,
+                                                                         expected: list[str]) -> None:
+    """As people type on a keyboard without them; the marks of other scripts stay part of the word."""
+    await load(store, [org("rio", "Colectivo Río Claro", **{"#description": "Acompaña a los défenseurs"}),
+                       org("nandu", "Fundación Ñandú"),
+                       org("ar", "مدافعون", **{"#description": "droits humains"})])
+    assert sorted(h[0] for h in await _hits(api, text)) == expected
+
+
 async def test_search_finds_aliases_and_services(store: Store, api: Api) -> None:
     await load(store, [org("pi", "Protection International", **{"#org+name+alt": "PI|ProtectInt"})])
     assert (await _hits(api, "protectint"))[0][0] == "test:pi"

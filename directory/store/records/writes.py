@@ -13,6 +13,7 @@ withheld places are worked out again (`store.shelters`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -207,8 +208,24 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
 def words_in(text: str | None) -> list[str]:
     """A text's words as search compares them, in order: runs of word characters, lower case, with
     Turkish capital I with dot lowered to `i` as the server's analyser lowers it (Python's `lower()`
-    adds a combining dot, so "İnsan" would not be found as "insan")."""
-    return [w.lower() for w in _WORD.findall((text or "").replace("\u0130", "I"))]
+    adds a combining dot, so "İnsan" would not be found as "insan"), and Latin letters without their
+    accents, as people often type them ("Rio Claro" finds "Río Claro", "defenseurs" "défenseurs")."""
+    return [_unaccented(w.lower()) for w in _WORD.findall((text or "").replace("\u0130", "I"))]
+
+
+def _unaccented(word: str) -> str:
+    return word if word.isascii() else "".join(_base_letter(c) for c in word)
+
+
+@functools.cache
+def _base_letter(char: str) -> str:
+    """A Latin letter with marks on it ("í", "ñ", "ş") as the letter alone; any other character as it
+    is: the marks of other scripts (Arabic's vowels, Devanagari's vowel signs) are part of the word,
+    and letters such as "ø" or "ß" are letters of their own."""
+    parts = unicodedata.normalize("NFKD", char)
+    if len(parts) > 1 and parts[0].isascii() and parts[0].isalpha() and all(map(unicodedata.combining, parts[1:])):
+        return parts[0]
+    return char
 
 
 def name_words(*names: str) -> list[str]:
