@@ -37,6 +37,7 @@ class MapKind:
     title: str
     filters: tuple[str, ...]
     draw: Callable[[Store, Viewer, Mapping[str, str], Settings, Options], Awaitable[str]]
+    required: tuple[str, ...] = ()  # the filters it cannot be drawn without (its form offers no "Any")
 
 
 def _country(args: Mapping[str, str], name: str = "country") -> str | None:
@@ -90,9 +91,11 @@ async def _referrals(store: Store, viewer: Viewer, args: Mapping[str, str], sett
 KINDS: dict[str, MapKind] = {
     "directory": MapKind("directory", "Organisations and services", ("serviceType", "group", "country", "kind"),
                          _directory),
-    "gaps": MapKind("gaps", "Coverage gaps", (*questions.GAPS.names, *GAP_MAP_ONLY), _gaps),
-    "referrals": MapKind("referrals", "Referral paths", questions.REFERRALS.names, _referrals),
-    "funding": MapKind("funding", "Funding against gaps", (*questions.GAPS.names, *FUNDING_MAP_ONLY), _funding),
+    "gaps": MapKind("gaps", "Coverage gaps", (*questions.GAPS.names, *GAP_MAP_ONLY), _gaps, ("serviceTypes",)),
+    "referrals": MapKind("referrals", "Referral paths", questions.REFERRALS.names, _referrals,
+                         tuple(o.name for o in questions.REFERRALS.options if o.required)),
+    "funding": MapKind("funding", "Funding against gaps", (*questions.GAPS.names, *FUNDING_MAP_ONLY), _funding,
+                       ("serviceTypes",)),
 }
 
 

@@ -298,3 +298,21 @@ async def test_switching_language_keeps_the_question_in_the_address(store: Store
     assert by_language["asked"]["en"] == "?region=419&serviceTypes=legal-aid&lang=en"
     assert by_language["refused"]["ar"] == "?from=test:nobody&serviceType=safe-house&country=CO&lang=ar"
     assert "es" not in by_language["asked"] and set(by_language["refused"]) == {"en", "es", "ru", "ar"}
+
+
+async def test_the_maps_form_asks_for_what_a_map_needs_in_the_order_people_read(store: Store,
+                                                                                live_server: LiveServer) -> None:
+    """No "Any" where a map cannot be drawn without a choice; choices in the order of the page's
+    language; and two ways of naming the places a gap map covers are refused, never one taken."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        index = (await client.get("/maps", params={"lang": "es"})).text
+        both = await client.get("/maps/gaps", params={"codes": "CO", "country": "PE", "serviceTypes": "legal-aid",
+                                                      "lang": "en"})
+    gaps = re.search(r'<select id="gaps-serviceTypes" name="serviceTypes" required>(.*?)</select>', index, re.S)
+    assert gaps is not None and 'value=""' not in gaps.group(1)
+    directory = re.search(r'<select id="directory-serviceType" name="serviceType">(.*?)</select>', index, re.S)
+    assert directory is not None and 'value=""' in directory.group(1)  # any service: every organisation
+    kinds = re.findall(r'<option value="[^"]+">([^<]+)</option>',
+                       re.search(r'<select id="directory-kind"[^>]*>(.*?)</select>', index, re.S).group(1))
+    assert kinds == sorted(kinds, key=lambda k: unicodedata.normalize("NFKD", k).casefold())
+    assert both.status_code == 400 and "only one" in both.text

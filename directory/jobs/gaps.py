@@ -214,9 +214,11 @@ def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: s
 
 
 def _places(q: GapQuestion) -> list[places.Place]:
+    """The places asked about: a region's countries, a country's subdivisions, or a list of places.
+    Two of them together are refused, never one quietly taken over the other."""
+    if sum(1 for given in (q.region, q.codes, q.country) if given) > 1:
+        raise BadArgument("region" if q.region else "codes", "give a region, a country, or a list of places: only one")
     if q.region:
-        if q.codes or q.country:
-            raise BadArgument("region", "give a region, a country, or a list of places: only one")
         area = places.area_code(q.region)
         if area is None:
             raise BadArgument("region", "%(value)r is not a region: give world, region:NAME, subregion:NAME, a UN M49 "
