@@ -110,8 +110,8 @@ class Call(MacroElement):
 def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
     """The page, titled (`title` and `subtitle` already in the page's language), with the basemap's
     credit and, when served, a way back to the other maps."""
-    m = folium.Map(location=[15, 10], zoom_start=2, min_zoom=1, max_zoom=12, tiles=None, control_scale=True,
-                   world_copy_jump=False)
+    m = folium.Map(location=[15, 10], zoom_start=2, min_zoom=1, max_zoom=12, tiles=None, control_scale=False,
+                   zoom_control=False, world_copy_jump=False)
     m.options.update({"maxZoom": 12, "minZoom": 1})  # folium gives these to tile layers only
     m.default_js = [(name, assets.PREFIX + name) for name in assets.SCRIPTS]
     m.default_css = [(name, assets.PREFIX + name) for name in assets.STYLES]
@@ -124,6 +124,8 @@ def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
     if options.tiles:
         folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution),
                          name=options.words.say("Online map"), max_zoom=12).add_to(m)
+    # the zoom buttons in the page's language, the scale in kilometres (Leaflet's own are English, and miles)
+    m.add_child(Call("pdControls", {"zoomIn": options.words.say("Zoom in"), "zoomOut": options.words.say("Zoom out")}))
     credit = options.words.say("Outlines: Natural Earth (public domain), simplified")
     m.add_child(Call("pdAttribution", {"text": credit}))
     if not options.inline:  # served: a way back to the other maps and the pages (a file stands alone)

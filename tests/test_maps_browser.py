@@ -91,3 +91,22 @@ async def test_the_harness_notices_a_request_that_leaves() -> None:
         seen = await visit(browser, page, settle_ms=300)
         assert seen.outside == ["https://tiles.example.org/1/1/1.png"]
         await seen.page.context.close()
+
+
+async def test_a_map_in_spanish_titles_its_buttons_and_labels_its_popups_in_spanish(store: Store,
+                                                                                     live_server: LiveServer) -> None:
+    await load(store, [org("rio", "Colectivo Río Claro", **{"#country+code": "CO", "#geo+lat": "6.25",
+                                                           "#geo+lon": "-75.56", "#geo+precision": "exact"})])
+    async with chromium() as browser:
+        seen = await visit(browser, f"{live_server.url}/maps/directory?lang=es", wait_for=".pd-marker")
+        assert seen.errors == []
+        assert await seen.page.get_attribute(".leaflet-control-zoom-in", "title") == "Acercar"
+        assert await seen.page.get_attribute(".leaflet-control-zoom-out", "title") == "Alejar"
+        scale = await seen.page.locator(".leaflet-control-scale").inner_text()
+        assert "km" in scale and "mi" not in scale.split()  # kilometres only
+        await seen.page.locator(".pd-marker").first.click()
+        popup = seen.page.locator(".pd-popup")
+        await popup.wait_for()
+        text = await popup.inner_text()
+        assert "Lugar: Colombia" in text and "Se muestra en su punto registrado." in text and "Place" not in text
+        await seen.page.context.close()

@@ -316,3 +316,10 @@ async def test_the_maps_form_asks_for_what_a_map_needs_in_the_order_people_read(
                        re.search(r'<select id="directory-kind"[^>]*>(.*?)</select>', index, re.S).group(1))
     assert kinds == sorted(kinds, key=lambda k: unicodedata.normalize("NFKD", k).casefold())
     assert both.status_code == 400 and "only one" in both.text
+
+
+async def test_a_filter_typed_in_lower_case_shows_chosen_as_it_is_asked(store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        found = await client.post("/", data={"country": "co"})
+    assert found.status_code == 200 and '<option value="CO" selected>' in found.text

@@ -176,6 +176,12 @@
     return layer;
   };
 
+  /* The zoom buttons, titled in the page's language, and a scale in kilometres. */
+  window.pdControls = function (map, words) {
+    L.control.zoom({position: "topleft", zoomInTitle: words.zoomIn, zoomOutTitle: words.zoomOut}).addTo(map);
+    L.control.scale({imperial: false}).addTo(map);
+  };
+
   /* The data's attribution, as text. */
   window.pdAttribution = function (map, data) {
     var holder = el("span", null, data.text);

@@ -63,11 +63,12 @@ def _named(options: tuple[tuple[str, str], ...], kind: str, language: str) -> tu
 
 def options(choices: Iterable[tuple[str, str]], kind: str, chosen: str | Iterable[str] | None,
             language: str) -> Markup:
-    """A select's `<option>`s in the order `named` gives, those `chosen` selected (one value or several).
+    """A select's `<option>`s in the order `named` gives, those `chosen` selected (one value or several,
+    in any case, as a question reads them: "co" asks about Colombia, so Colombia shows chosen).
     Each list is escaped once per language and list: the browse form draws about 350 options on every
     page, each a few template calls before (measured at 10k: about 1 ms of a page's 10 ms of Python)."""
-    picked = {chosen} if isinstance(chosen, str) else set(chosen or ())
-    return Markup("").join(_SELECTED.format(code, text) if code in picked else tag
+    picked = {c.casefold() for c in ([chosen] if isinstance(chosen, str) else chosen or ())}
+    return Markup("").join(_SELECTED.format(code, text) if code.casefold() in picked else tag
                            for code, text, tag in _option_tags(tuple(choices), kind, language))
 
 
