@@ -134,6 +134,8 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
     # and inside a reason, as the table's columns write them
     far = Reason("%(km)s km away", km=8059.6)
     assert str(far) == "8059.6 km away" and spanish.text(far) == "8.059,6 km away"
+    confirmed = Reason("link confirmed %(date)s", date="2026-03-01")  # and a day as the language writes it
+    assert "1 de marzo de 2026" in spanish.text(confirmed) and str(confirmed) == "link confirmed 2026-03-01"
 
 
 async def _answers(store: Store) -> tuple[list[partners.Partner], list[ReferralPath], list[Table]]:

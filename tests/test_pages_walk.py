@@ -180,6 +180,9 @@ async def test_numbers_terms_and_ids_read_as_the_page_language_writes_them(store
     assert any(re.fullmatch(r"\d+,\d+", c) for c in cells)  # a decimal comma
     # what its owner wrote runs in its own direction inside a right-to-left page
     assert '<p class="text" dir="auto">' in organisation
+    # days as the language writes them ("1 de diciembre de 2026"), not as the store keeps them
+    verified = re.search(r"<dt>[^<]+</dt><dd>(\d{1,2} de \w+ de \d{4})", organisation)
+    assert verified is not None and not re.search(r"<dd>\d{4}-\d{2}-\d{2}", organisation)
     assert not any(re.fullmatch(r"\d+\.\d+", c) for c in cells), [c for c in cells if "." in c][:5]
     assert any(re.fullmatch(r"\d+\.\d+", c) for c in re.findall(r"<td><bdi>([^<]*)</bdi></td>", english))
     # the services in the order of their Spanish labels, not of their codes

@@ -35,7 +35,7 @@ from directory.jobs.tables import Table, organisation_names
 from directory.store import Store
 from directory.web.pages import forms, i18n
 from directory.web.pages.problems import said
-from directory.web.pages.render import language_label, language_of, page, place_name
+from directory.web.pages.render import day, language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
 from maps.gaps_map import METRICS
 from maps.questions import KINDS
@@ -176,6 +176,8 @@ class Reading:
             return ", ".join(language_label(code, self.language) for code in value)
         if isinstance(value, float):  # "a 8.059,6 km", as the table's own column writes it
             return written_number(value, self.language)
+        if name == "date" and isinstance(value, str):
+            return day(value, self.language)
         return self.text(value)
 
     def _translated(self, message: str) -> str:

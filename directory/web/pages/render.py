@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import unicodedata
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
@@ -39,6 +41,7 @@ def environment(language: str) -> Environment:
     env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
                        language_name=functools.partial(language_label, language=language))
     env.filters["options"] = functools.partial(options, language=language)
+    env.filters["day"] = functools.partial(day, language=language)
     return env
 
 
@@ -97,6 +100,17 @@ def place_name(code: str, language: str) -> str:
     if found.kind == "subdivision":
         return found.name
     return i18n.country_name(code, language) or found.name
+
+
+def day(value: str, language: str) -> str:
+    """A day (YYYY-MM-DD) as the page's language writes it ("1 de marzo de 2026"); in English as
+    stored, the one spelling every channel shares; anything else as it is."""
+    if language == "en" or not isinstance(value, str):
+        return value
+    try:
+        return format_date(date.fromisoformat(value[:10]), "long", locale=i18n.locale(language))
+    except ValueError:
+        return value
 
 
 def language_label(code: str, language: str) -> str:
