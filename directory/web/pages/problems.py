@@ -2,7 +2,7 @@
 the page's language, and a record not found in the same words whether it is missing or hidden.
 
 A literal reason (with `%(name)s` placeholders for its values) of a `BadArgument`, an
-`EditRefused` or a `Problem` (`Problem.said`, `Checker.fail`) is a msgid of the pages' catalogue:
+`EditRefused` or a `Problem` (`Problem.of`, `Checker.fail`) is a msgid of the pages' catalogue:
 `catalogue.argument_templates` extracts every one made where a page can meet it. A reason written
 another way, or a translation that lost a placeholder, reads in English.
 """
