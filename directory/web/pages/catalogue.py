@@ -57,7 +57,7 @@ REFUSALS = {"BadArgument": (2,), "EditRefused": (2,), "of": (3,)}  # where each 
 
 def argument_templates() -> set[str]:
     """The refusals a page can show, each the literal reason of a `BadArgument`, an `EditRefused` or
-    a `Problem` (`Problem.said`, `Checker.fail`) where it is made (`problems.REFUSING`), and, for a
+    a `Problem` (`Problem.of`, `Checker.fail`) where it is made (`problems.REFUSING`), and, for a
     reason about one item of a list, the rest of it, which an edit form shows beside the item's row."""
     checked = _literal({"fail": (2,)})  # a field's problems (`Checker.fail`), some about one item of a list
     items = {t.removeprefix(p) for t in checked for p in (edit_rows.ITEM, edit_rows.TEXT) if t.startswith(p)}
