@@ -41,7 +41,7 @@ def place_names(found: list[MapPoint], words: Words) -> list[str]:
     for p in found:
         key = (p.subdivision, p.country)
         if key not in named:
-            named[key] = ", ".join(words.place(code) for code in key if code)
+            named[key] = words.comma.join(words.place(code) for code in key if code)
     return [named[(p.subdivision, p.country)] for p in found]
 
 
@@ -149,4 +149,4 @@ def _title(where: PointFilter, kinds: dict[str, str], services: dict[str, str], 
         parts.append(words.say("in %(place)s", place=words.place(where.country)))
     if not parts:
         return words.say("Organisations")
-    return words.say("Organisations: %(filters)s", filters=", ".join(parts))
+    return words.say("Organisations: %(filters)s", filters=words.comma.join(parts))

@@ -60,7 +60,7 @@ def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:
         lines.append(words.say("Median response: %(hours)s h", hours=figure(cell.median_response_hours)))
     if cell.capacity:
         lines.append(words.say("Capacity now: %(amounts)s",
-                               amounts=", ".join(f"{figure(a.amount)} {a.currency}" for a in cell.capacity)))
+                               amounts=words.comma.join(f"{figure(a.amount)} {a.currency}" for a in cell.capacity)))
     if cell.newest_confirmation:
         lines.append(words.say("Confirmed: newest %(newest)s, oldest %(oldest)s", newest=cell.newest_confirmation,
                                oldest=cell.oldest_confirmation))
@@ -73,7 +73,7 @@ def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:
         lines.append(words.say("Of which from the donor asked about: %(amount)s %(currency)s",
                                amount=figure(round(a.amount)), currency=a.currency))
     if cell.flags:
-        lines.append(words.say("Flags: %(flags)s", flags=", ".join(words.translate(FLAG_WORDS.get(f, f))
+        lines.append(words.say("Flags: %(flags)s", flags=words.comma.join(words.translate(FLAG_WORDS.get(f, f))
                                                                   for f in cell.flags)))
     return lines
 
@@ -188,7 +188,7 @@ def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service
     if sum(1 for c in cells.values() if set(c.flags) & set(MARKS)) > 60:
         notes.append(words.say("Zoom in to see which places have no provider or a single one."))
     if matrix.indicators:
-        notes.append(words.say("Need weighed by: %(indicators)s", indicators=", ".join(matrix.indicators)))
+        notes.append(words.say("Need weighed by: %(indicators)s", indicators=words.comma.join(matrix.indicators)))
     title = (words.say("Gaps: %(service)s for %(group)s, %(where)s", service=words.translate(service),
                        group=words.translate(group), where=_where(q, words))
              if group else

@@ -48,6 +48,7 @@ class Words:
     place: Callable[[str], str] = _english_place
     number: Callable[[float], str] = _english_number
     language: Callable[[str], str] = str  # a language code's name
+    comma: str = ", "  # between the items of a list ("، " in Arabic)
     channel: Callable[[str], str] = str  # a kind of intake channel's name ("email": "E-mail")
 
     def figure(self, value: float) -> str:

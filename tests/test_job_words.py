@@ -138,6 +138,17 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
     assert "1 de marzo de 2026" in spanish.text(confirmed) and str(confirmed) == "link confirmed 2026-03-01"
 
 
+def test_arabic_answers_and_pages_separate_list_items_with_arabic_punctuation() -> None:
+    from directory.web.pages.jobs import Reading
+    from directory.web.pages.render import environment
+
+    arabic = Reading("ar", {"legal-aid": "Legal aid", "medical-care": "Medical care"})
+    said = arabic.text(Joined([Reason("offers %(types)s", types=["legal-aid", "medical-care"]),
+                               Reason("speaks %(languages)s", languages=["ar", "fr"])], "; "))
+    assert "\u061b " in said and said.count("\u060c ") == 2 and "; " not in said and ", " not in said, said
+    assert environment("ar").globals["comma"] == "\u060c " and environment("es").globals["comma"] == ", "
+
+
 async def _answers(store: Store) -> tuple[list[partners.Partner], list[ReferralPath], list[Table]]:
     await demo.load(store)
     found = await partners.find_partners(store, CLINIC, partners.PartnerQuestion(

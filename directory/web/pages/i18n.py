@@ -78,6 +78,18 @@ def locale(language: str) -> Locale:
     return Locale.parse(language)
 
 
+# how a language separates the items of a list, and its parts: Arabic has its own comma and semicolon
+_COMMAS = {"ar": ("\u060c ", "\u061b ")}
+
+
+def comma(language: str) -> str:
+    return _COMMAS.get(language, (", ", "; "))[0]
+
+
+def semicolon(language: str) -> str:
+    return _COMMAS.get(language, (", ", "; "))[1]
+
+
 def country_name(code: str, language: str) -> str | None:
     """A country's name in the page's language (CLDR), or None when CLDR has none."""
     return locale(language).territories.get(code)

@@ -158,7 +158,9 @@ class Reading:
 
     def text(self, value: object) -> str:
         if isinstance(value, Joined):
-            return value.separator.join(self.text(item) for item in value.items)
+            separator = {", ": i18n.comma(self.language), "; ": i18n.semicolon(self.language)}.get(
+                value.separator, value.separator)
+            return separator.join(self.text(item) for item in value.items)
         if not isinstance(value, Reason):
             return english(value)
         shown = {name: self._value(name, v) for name, v in value.values.items()}
@@ -169,11 +171,11 @@ class Reading:
 
     def _value(self, name: str, value: Any) -> str:
         if name == "types":
-            return ", ".join(self._translated(self.type_labels.get(code, code)) for code in value)
+            return i18n.comma(self.language).join(self._translated(self.type_labels.get(code, code)) for code in value)
         if name == "place":
             return place_name(value, self.language)
         if name == "languages":
-            return ", ".join(language_label(code, self.language) for code in value)
+            return i18n.comma(self.language).join(language_label(code, self.language) for code in value)
         if isinstance(value, float):  # "a 8.059,6 km", as the table's own column writes it
             return written_number(value, self.language)
         if name == "date" and isinstance(value, str):

@@ -41,7 +41,7 @@ async def _words(request: Request, language: str) -> Words:
                  reason=Reading(language, dict(offered["service_type"])).text,
                  place=functools.partial(place_name, language=language),
                  number=functools.partial(written_number, language=language),
-                 language=functools.partial(language_label, language=language),
+                 language=functools.partial(language_label, language=language), comma=i18n.comma(language),
                  channel=lambda kind: translated.gettext(words.INTAKE.get(kind, kind)))
 
 
