@@ -79,6 +79,7 @@ async def test_search_finds_a_description_word_joined_by_an_apostrophe(store: St
 @pytest.mark.parametrize(("text", "expected"), [
     ("rio claro", ["test:rio"]), ("Río Claro", ["test:rio"]), ("nandu", ["test:nandu"]), ("ÑANDÚ", ["test:nandu"]),
     ("defenseurs", ["test:rio"]), ("mudafiun", []), ("مدافعون", ["test:ar"]), ("droits", ["test:ar"]),
+    ("rioclaro", ["test:rio"]), ("colectivorio", ["test:rio"]), ("riocl", []),  # two words written as one
 ])
 async def test_search_finds_latin_letters_with_or_without_their_accents(store: Store, api: Api, text: str,
                                                                          expected: list[str]) -> None:

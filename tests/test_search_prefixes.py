@@ -20,9 +20,10 @@ pytestmark = pytest.mark.anyio
 
 
 def test_the_starts_of_every_word_of_three_letters_or_more_and_shorter_words_whole() -> None:
-    assert name_prefixes("Front Line \u2022 FLD") == "fld fro fron front lin line"
-    assert name_prefixes("PI \u2022 Ñandú 2024") == "202 2024 nan nand nandu pi"  # as people type it too
-    assert name_prefixes("Ligue de l'Homme") == "de hom homm homme l lig ligu ligue"  # split as a query is
+    assert name_prefixes("Front Line \u2022 FLD") == "fld fro fron front frontlin frontline lin line"
+    assert name_prefixes("PI \u2022 Ñandú 2024") == "202 2024 nan nand nandu nandu202 nandu2024 pi"  # as typed too
+    assert name_prefixes("Ligue de l'Homme") == "de hom homm homme l lig ligu ligue liguede"  # split as a query is
+    assert name_prefixes("Al-Haq") == "al alhaq haq"  # two words as one: not "del" from "de l'"
     assert name_prefixes("") == ""
 
 

@@ -73,8 +73,8 @@ async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
     """The words search asks that are derived from each record's names and description
     (`writes.search_fields`: the starts of words, version 12, short words too, 13, and words less one
     letter, the description's words split as a query is and the names' words lowered as the server
-    lowers them, 14; Latin letters without their accents, 19). One read per label: pages by id would
-    make the store sort what follows each page again."""
+    lowers them, 14; Latin letters without their accents and two words as one, 19). One read per
+    label: pages by id would make the store sort what follows each page again."""
     for label in ("Organisation", "Service"):
         # a record's name words are its name's and its aliases' (a service has none; its search names
         # add what it pays for, which is not its name), as `writes` derives them
@@ -384,7 +384,8 @@ MIGRATIONS: list[list[Step]] = [
     [  # 18: a service in a subdivision reaches its country's node of the type for what lies inside it too
         _within_reaches,
     ],
-    [  # 19: search's words without the accents of Latin letters, as people often type them
+    [  # 19: search's words without the accents of Latin letters, and a name's two neighbouring words as
+        # one ("frontline"), as people often type them
         _search_words,
     ],
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
@@ -242,9 +243,21 @@ def name_prefixes(search_names: str) -> str:
     and each shorter word whole, as words of their own: search finds `fron` in "Front Line" as an exact
     term of this field, where a prefix term (`fron*`) made the server walk its whole term dictionary
     (`store.search`). The words are split as a query is (`\\w+`), not as the server's analyser splits
-    them, which keeps "l'Homme" one word: "l'homme" is asked as `l` and `homme`, both found here."""
-    return " ".join(sorted({w[:n] for w in name_words(search_names)
-                            for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD) + 1)}))
+    them, which keeps "l'Homme" one word: "l'homme" is asked as `l` and `homme`, both found here.
+    Two neighbouring words of a name are also one word, as people often write them ("frontline" for
+    "Front Line", "alhaq" for "Al-Haq"), with its starts that hold PREFIX_FROM letters of the second
+    ("frontlin"); not a letter or a short word run together ("de l'", "de la"), which would make a
+    short query word ("del") find names it is not in."""
+    starts = {w[:n] for w in name_words(search_names)
+              for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD) + 1)}
+    for name in search_names.split(_SEARCH_SEP):
+        for first, second in itertools.pairwise(words_in(name)):
+            joined = first + second
+            if min(len(first), len(second)) < 2 or len(joined) < 5:
+                continue
+            starts.update(joined[:n] for n in range(len(first) + min(PREFIX_FROM, len(second)),
+                                                    min(len(joined), MAX_WORD) + 1))
+    return " ".join(sorted(starts))
 
 
 FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (letters only, `fuzzable`)
