@@ -75,7 +75,7 @@ def test_bad_transactions_are_named_by_activity_transaction_and_field() -> None:
         iati.parse(bad, "bad.xml")
     assert [(p.record, p.column, p.reason) for p in error.value.problems] == [
         ("A-1", "transaction 1 value", "'lots' is not a number"),
-        ("A-1", "transaction 2 value", "'ZZZ' is not an ISO 4217 code"),
+        ("A-1", "transaction 2 value", "'ZZZ' is not an ISO 4217 currency code"),
         ("A-1", "transaction 3 value-date", "needs a value-date or transaction-date (YYYY-MM-DD)"),
         ("A-1", "transaction 4 value", "-5 is negative"),
         ("A-1", "transaction 4 provider-org", "names no organisation identifier (ref), and none can be assumed"),

@@ -53,7 +53,7 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
                                                            "name": "Luna\u200b"})
         assert spanish.status_code == 400
         assert "Sitio web: &#39;luna dot org&#39; no es una dirección http(s)" in spanish.text
-        assert "es necesario: cómo puede contactarle" in spanish.text
+        assert "Cómo puede contactarle de forma segura una persona administradora: es obligatorio" in spanish.text
         assert "contiene caracteres de control o que no se ven (U+200B en la posición 5)" in spanish.text
         assert "is not" not in spanish.text and "contains" not in spanish.text
         assert not await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")
@@ -187,7 +187,15 @@ async def test_a_steward_uploads_a_bad_file_sees_every_problem_and_nothing_is_wr
         rows = re.findall(r"<tr><td><bdi>orgs.csv</bdi></td><td>(\d+)</td><td><bdi>([^<]*)</bdi></td>", shown.text)
         assert rows == [("4", "#org+name"), ("5", "#org+type"), ("5", "#country+code")]  # as the CLI names them
         assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 0
-        checked = await client.post("/stewards/import", data={"csrf": csrf, "check": "yes"},
+        # more files than the form takes: a page that says so, in its language, not the framework's words
+        many = await client.post("/stewards/import?lang=fr", data={"csrf": csrf},
+                                 files=[("files", (f"f{n}.csv", good, "text/csv")) for n in range(4)])
+        assert many.status_code == 400 and "choisissez au plus 3 fichiers" in many.text and "<main" in many.text
+        assert "Too many files" not in many.text
+        french = await client.post("/stewards/import", data={"csrf": csrf},
+                                   files={"files": ("orgs.csv", bad, "text/csv")})
+        assert french.status_code == 400 and "n&#39;est pas un code de pays ISO 3166-1" in french.text  # as checked
+        checked = await client.post("/stewards/import?lang=en", data={"csrf": csrf, "check": "yes"},
                                     files={"files": ("orgs.csv", good, "text/csv")})
         assert checked.status_code == 200 and "nothing was written" in checked.text
         assert (await store.list_organisations(STEWARD, Filter(), 20)).total == 0

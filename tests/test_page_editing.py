@@ -108,6 +108,17 @@ async def test_a_member_edits_its_organisation_and_a_stale_revision_shows_what_i
         assert again.status_code == 303
         assert (await store.organisation(STEWARD, "test:fund")).description == "Mine."
 
+        # in French, a kind of organisation and a day changed meanwhile read by their names, not as codes
+        opened = _organisation_form((await client.get("/organisations/test:fund/edit?lang=fr")).text)
+        current = await store.organisation(STEWARD, "test:fund")
+        assert current.provenance is not None
+        await store.save_organisation(STEWARD, Edit({"id": "test:fund", "kind": "donor", "verified_on": "2026-03-01"}),
+                                      current.provenance.revision)
+        french = await client.post("/organisations/test:fund/edit", data={**opened, "kind": "local-group"})
+        assert french.status_code == 409 and "1 mars 2026" in french.text
+        table = re.search(r"<table>(.*?)</table>", french.text, re.S)
+        assert table is not None and "local-group" not in table.group(1) and "donor" not in table.group(1)
+
 
 async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: Store,
                                                                         live_server: LiveServer) -> None:

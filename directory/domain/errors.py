@@ -71,7 +71,7 @@ class BadArgument(DirectoryError):
     translate (their catalogue extracts every literal one), so a person reads it in the page's
     language beside the field's own label."""
 
-    def __init__(self, argument: str, reason: str, **values: object) -> None:
+    def __init__(self, argument: str, reason: str, /, **values: object) -> None:
         self.argument = argument
         self.template = reason
         self.values = values
@@ -96,7 +96,7 @@ class Problem:
     values: tuple[tuple[str, object], ...] = ()
 
     @classmethod
-    def of(cls, line: int, column: str, reason: str, record: str = "", **values: object) -> Problem:
+    def of(cls, line: int, column: str, reason: str, record: str = "", /, **values: object) -> Problem:
         """A problem whose literal `reason` holds its `values` in `%(name)s` placeholders, so that a
         page can say it in its own language; the English `reason` reads as before everywhere else."""
         return cls(line, column, reason % values if values else reason, record, template=reason,

@@ -190,7 +190,7 @@ class Checker:
     def _raw(self, name: str) -> tuple[str, Any]:
         return self.row.fields.get(name, (name, None))
 
-    def fail(self, name: str, reason: str, **values: object) -> None:
+    def fail(self, name: str, reason: str, /, **values: object) -> None:
         """`reason` is literal, its `values` in `%(name)s` placeholders: a msgid the pages translate."""
         self.problems.append(Problem.of(self.row.line, self._raw(name)[0], reason, self.row.record, **values))
 

@@ -84,8 +84,8 @@ class _Validator:
     def _once(self, kind: str, key: str, source: str, line: int) -> bool:
         if (kind, key) in self.seen:
             first = self.seen[(kind, key)]
-            self._note(source, [Problem(line, "id", f"{key!r} appears twice; first at {first[0]} line {first[1]}",
-                                        key)])
+            self._note(source, [Problem.of(line, "id", "%(id)r appears twice; first at %(file)s line %(line)s", key,
+                                           id=key, file=first[0], line=first[1])])
             return False
         self.seen[(kind, key)] = (source, line)
         return True
@@ -244,8 +244,8 @@ async def _check(store: Store, validator: _Validator, inputs: list[Parsed], tx: 
     wanted = sorted({ref.target for ref in references})
     existing = (await (tx or store).existing_organisations(wanted)) if wanted else set()
     problems = validator.outcome.problems + [
-        Problem(ref.line, ref.column, f"no organisation {ref.target!r} in this import or the directory",
-                ref.record, ref.source)
+        replace(Problem.of(ref.line, ref.column, "no organisation %(id)r in this import or the directory",
+                           ref.record, id=ref.target), source=ref.source)
         for ref in references if ref.target not in existing]
     if problems:
         kinds = {p.source: ORDER[p.kind] for p in inputs}
@@ -297,7 +297,7 @@ async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
     `check`, validated and counted only, nothing written."""
     if any(p.kind == "indicators" for p in inputs):
         if any(p.kind != "indicators" for p in inputs):
-            raise BadArgument("files", "import need indicator files on their own, not with other kinds")
+            raise BadArgument("files", "an import takes indicator files on their own, not with other kinds")
         found = [i for p in inputs for i in indicators.validate(p.rows, p.source)]
         if not check:
             await store.write_indicators(found)

@@ -110,13 +110,14 @@ assert all(set(tags.values()) <= LABELS[kind].keys() for kind, tags in KINDS.ite
 
 def _decode(data: bytes, source: str) -> str:
     if len(data) > MAX_BYTES:
-        raise ValidationFailed(source, [Problem(0, "file", f"is {len(data)} bytes, at most {MAX_BYTES} are read")])
+        raise ValidationFailed(source, [Problem.of(0, "file", "is %(size)s bytes, at most %(most)s are read",
+                                                   size=len(data), most=MAX_BYTES)])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ValidationFailed(source, [Problem(line, "file", f"is not UTF-8 text (byte {exc.start}); "
-                                                               "save it as UTF-8 and try again")]) from exc
+        raise ValidationFailed(source, [Problem.of(line, "file", "is not UTF-8 text (byte %(at)s); save it as UTF-8 "
+                                                                  "and try again", at=exc.start)]) from exc
 
 
 def _is_hashtag_row(cells: list[str]) -> bool:
@@ -158,32 +159,34 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
                     tags = [canonical(c) if c.strip() else "" for c in cells]
                     kind = kind or detect(set(tags))
                     if kind not in KINDS:
-                        raise ValidationFailed(source, [Problem(line, "hashtag row", "cannot tell the kind of file: "
+                        raise ValidationFailed(source, [Problem.of(line, "hashtag row", "cannot tell the kind of file: "
                                                         "it needs #org+id, #service+id, #rel+type or "
                                                         "#indicator+value")])
                     mapping = _CANONICAL[kind]
                     for i, tag in enumerate(tags):
                         if tag and tag not in mapping:
-                            problems.append(Problem(line, cells[i].strip(), f"is not a hashtag of {kind} files"))
+                            problems.append(Problem.of(line, cells[i].strip(), "is not a hashtag of %(kind)s files",
+                                                       kind=kind))
                         elif tag:
                             columns.append((i, mapping[tag], cells[i].strip()))
                     if len(set(filter(None, tags))) != len(list(filter(None, tags))):
-                        problems.append(Problem(line, "hashtag row", "a hashtag appears twice"))
+                        problems.append(Problem.of(line, "hashtag row", "a hashtag appears twice"))
                 elif line > 25:
                     break
                 continue
             if not "".join(cells).strip():
                 continue
             if len(cells) > len(tags):
-                problems.append(Problem(line, "row", f"has {len(cells)} cells, the hashtag row has {len(tags)}"))
+                problems.append(Problem.of(line, "row", "has %(cells)s cells, the hashtag row has %(tags)s",
+                                           cells=len(cells), tags=len(tags)))
                 continue
             width = len(cells)
             rows.append(Row(line, {f: (tag, restore(cells[i]) if cells[i][:1] == "'" else cells[i])
                                    for i, f, tag in columns if i < width}))
     except csv.Error as exc:
-        problems.append(Problem(reader.line_num, "row", f"is not valid CSV: {exc}"))
+        problems.append(Problem.of(reader.line_num, "row", "is not valid CSV: %(why)s", why=str(exc)))
     if tags is None:
-        raise ValidationFailed(source, [Problem(0, "hashtag row", "no HXL hashtag row (such as #org+id,#org+name) "
+        raise ValidationFailed(source, [Problem.of(0, "hashtag row", "no HXL hashtag row (such as #org+id,#org+name) "
                                                                   "in the first 25 lines")])
     if problems:
         raise ValidationFailed(source, problems)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # only for types: parsing goes through defusedxml
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import defusedxml.ElementTree as SafeET
 import pycountry
@@ -103,8 +103,9 @@ def parse(data: bytes, source: str) -> list[Transaction]:
                 continue
             where = f"transaction {index}"
 
-            def fail(column: str, reason: str, where: str = where, record: str = identifier) -> None:
-                problems.append(Problem(0, f"{where} {column}", reason, record, source))
+            def fail(column: str, reason: str, where: str = where, record: str = identifier, **values: object) -> None:
+                at = f"{where} {column}"
+                problems.append(replace(Problem.of(0, at, reason, record, **values), source=source))
 
             value = tx.find("value")
             raw = (value.text or "").strip() if value is not None else ""
@@ -112,15 +113,17 @@ def parse(data: bytes, source: str) -> list[Transaction]:
             try:
                 amount = float(raw) if value is not None else None
             except ValueError:
-                fail("value", f"{raw!r} is not a number")
+                fail("value", "%(value)r is not a number", value=raw)
             if value is None:
                 fail("value", "is required")
             elif amount is not None and amount < 0:
-                fail("value", f"{amount:g} is negative")
+                fail("value", "%(value)g is negative", value=amount)
             currency = (value.get("currency") if value is not None else None) or default_currency
             if not currency or pycountry.currencies.get(alpha_3=currency.upper()) is None:
-                fail("value", f"currency {currency!r} is not an ISO 4217 code (and the activity has no "
-                              "default-currency)" if not currency else f"{currency!r} is not an ISO 4217 code")
+                if currency:
+                    fail("value", "%(value)r is not an ISO 4217 currency code", value=currency)
+                else:
+                    fail("value", "has no currency, and the activity has no default-currency")
             day = _attribute(tx, "value", "value-date") or _attribute(tx, "transaction-date", "iso-date")
             year = int(day[:4]) if day[:4].isdigit() else None
             if year is None:

@@ -28,13 +28,14 @@ def validate(rows: list[Row], source: str) -> list[Indicator]:
         country_text = c.text("country", 3, required=True)
         country = places.country_code(country_text) if country_text else None
         if country_text and country is None:
-            c.fail("country", f"{country_text!r} is not an ISO 3166-1 country code")
+            c.fail("country", "%(code)r is not an ISO 3166-1 country code", code=country_text)
         place = country
         sub_text = c.text("subdivision", 10)
         if sub_text:
             sub = places.subdivision_code(sub_text)
             if sub is None or (country and not sub.startswith(f"{country}-")):
-                c.fail("subdivision", f"{sub_text!r} is not an ISO 3166-2 subdivision of {country_text!r}")
+                c.fail("subdivision", "%(code)r is not an ISO 3166-2 subdivision of %(country)r", code=sub_text,
+                       country=country_text)
             place = sub
         value = c.number("value", 0, 1e15)
         if not c.text("value", 50):
@@ -49,8 +50,9 @@ def validate(rows: list[Row], source: str) -> list[Indicator]:
             continue
         indicator = Indicator(name, place, year, value, origin, Visibility(visibility))
         if indicator.key in seen:
-            problems.append(Problem(row.line, "row", f"repeats {name!r} for {place} in {year} "
-                                                     f"(first on line {seen[indicator.key]})"))
+            problems.append(Problem.of(row.line, "row", "repeats %(name)r for %(place)s in %(year)s (first on line "
+                                                        "%(first)s)", name=name, place=place, year=year,
+                                       first=seen[indicator.key]))
             continue
         seen[indicator.key] = row.line
         out.append(indicator)

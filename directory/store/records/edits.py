@@ -43,7 +43,7 @@ from directory.store.records.writes import service_values, write_records
 class EditRefused(Exception):
     """Why an edit did not happen; `code` is one of the GraphQL `ErrorCode`s."""
 
-    def __init__(self, code: str, message: str, field: str | None = None, current_revision: int | None = None,
+    def __init__(self, code: str, message: str, /, field: str | None = None, current_revision: int | None = None,
                  problems: list[Problem] | None = None, **values: object) -> None:
         """`message` is literal, its `values` in `%(name)s` placeholders: a msgid the pages translate."""
         self.template = message

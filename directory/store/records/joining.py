@@ -183,7 +183,7 @@ class JoinRequests:
             if len(getattr(asked, name)) > limit:
                 problems.append(Problem.of(0, name, "is longer than %(most)s characters", most=limit))
         if not asked.contact:
-            problems.append(Problem.of(0, "contact", "is needed: how a steward can reach you"))
+            problems.append(Problem.of(0, "contact", "is required"))  # its label says what is needed
         if problems:
             raise Refused(problems)
         key = await self._client(client)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 from urllib.parse import parse_qs, urlsplit
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from directory.domain.errors import BadArgument
@@ -89,7 +90,10 @@ async def read_upload(request: Request, max_bytes: int,
     if stated is None or stated > max_bytes or "transfer-encoding" in request.headers:
         raise BadArgument("file", "is larger than %(most)s MB, or its size was not given",
                           most=max_bytes // (1024 * 1024))
-    form = await request.form(max_files=max_files, max_fields=20)
+    try:
+        form = await request.form(max_files=max_files, max_fields=20)
+    except HTTPException:  # Starlette's refusal of too many files or fields, or of a malformed body
+        raise BadArgument("file", "choose at most %(most)s files, each a CSV (HXL) file", most=max_files) from None
     try:
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         if not _csrf_matches(request.scope.get("csrf"), fields.pop("csrf", "")):

@@ -63,7 +63,7 @@ async def review(request: Request, store: Store) -> Response:
         found = await store.join_requests.get(viewer_in(request.scope), request.path_params["request_id"])
     except NotFound:
         return page(request, "missing.html", status=404)
-    return page(request, "join-review.html", r=found, labels=LABELS)
+    return page(request, "join-review.html", r=found, labels=LABELS, choices=await choices(store))
 
 
 @stewards_only
@@ -80,7 +80,7 @@ async def decide(request: Request, store: Store) -> Response:
         return page(request, "missing.html", status=404)
     except JoinRefused as refused:  # the taxonomy changed since it was asked: say what no longer holds
         found = await store.join_requests.get(viewer, request_id)
-        return page(request, "join-review.html", status=400, r=found, labels=LABELS,
+        return page(request, "join-review.html", status=400, r=found, labels=LABELS, choices=await choices(store),
                     problems=field_reasons(refused.problems, language_of(request)))
     token = None
     if asked.get("token") == "yes":

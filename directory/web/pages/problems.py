@@ -19,7 +19,8 @@ NOT_FOUND = "Nothing was found for %(id)s, or it is not shared with you."
 SHOWN_ID = 100  # characters of what was asked for that a refusal repeats
 LISTED = frozenset({"valid", "options", "kinds", "near"})  # values the service lists itself, shown whole
 # where a page can meet a refusal: the folders `catalogue.argument_templates` reads
-REFUSING = ("directory/domain", "directory/jobs", "directory/store", "directory/web/pages", "maps")
+REFUSING = ("directory/domain", "directory/exchange", "directory/formats", "directory/jobs", "directory/store",
+            "directory/web/pages", "maps")
 
 
 def said(refused: BadArgument | NotFound, language: str, labels: Mapping[str, str]) -> str:
