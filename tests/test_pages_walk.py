@@ -326,3 +326,31 @@ async def test_a_filter_typed_in_lower_case_shows_chosen_as_it_is_asked(store: S
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         found = await client.post("/", data={"country": "co"})
     assert found.status_code == 200 and '<option value="CO" selected>' in found.text
+
+
+async def test_a_form_that_is_not_utf8_is_refused_whole_never_stored_with_replacement_characters(
+        store: Store, live_server: LiveServer) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for body in (b"name=Caf%E9&kind=local-group&contact=signal%201", b"name=Caf\xe9&contact=x"):
+            refused = await client.post("/join?lang=es", content=body, headers=form)
+            assert refused.status_code == 400 and "UTF-8" in refused.text and "\ufffd" not in refused.text
+    assert not await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")
+
+
+@pytest.mark.pure
+def test_a_decimal_comma_and_a_verification_day_to_come_are_refused_saying_what_to_write() -> None:
+    from datetime import date, timedelta
+
+    from directory.domain.validation import Checker, Row
+
+    checker = Checker(Row(2, {"latitude": ("#geo+lat", "0,32"), "verified_on": ("#date+verified", "2999-01-01"),
+                              "longitude": ("#geo+lon", "1.5")}), "test")
+    assert checker.number("latitude", -90, 90) is None and checker.number("longitude", -180, 180) == 1.5
+    tomorrow = Checker(Row(3, {"verified_on": ("#date+verified", (date.today() + timedelta(days=1)).isoformat())}),
+                       "test")
+    assert checker.verification().on == "" and tomorrow.verification().on  # a day for time zones
+    reasons = [p.reason for p in checker.problems]
+    assert reasons == ["'0,32' is not a number: write it with a point for decimals and nothing between thousands "
+                       "(0.32, 1000.5)", "'2999-01-01' is in the future: a record is verified on a day that has come"]
+    assert not tomorrow.problems

@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pycountry
@@ -279,7 +279,11 @@ class Checker:
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            self.fail(name, "%(value)r is not a number", value=raw)
+            if isinstance(raw, str) and "," in raw:  # "0,32": a decimal comma, or a thousands one; never guessed
+                self.fail(name, "%(value)r is not a number: write it with a point for decimals and nothing between "
+                                "thousands (0.32, 1000.5)", value=raw)
+            else:
+                self.fail(name, "%(value)r is not a number", value=raw)
             return None
         if math.isnan(value) or not low <= value <= high:
             self.fail(name, "%(value)r is outside %(low)g to %(high)g", value=raw, low=low, high=high)
@@ -385,8 +389,12 @@ class Checker:
 
     def verification(self) -> Verification:
         limit = _bound(_O["verified"].chars)
-        return Verification(self.day("verified_on"), self.text("verified_by", limit),
-                            self.text("verified_source", limit))
+        verified_on = self.day("verified_on")
+        if verified_on and verified_on > (date.today() + timedelta(days=1)).isoformat():  # a day for time zones
+            self.fail("verified_on", "%(value)r is in the future: a record is verified on a day that has come",
+                      value=verified_on)
+            verified_on = ""
+        return Verification(verified_on, self.text("verified_by", limit), self.text("verified_source", limit))
 
     def country(self, name: str) -> str | None:
         value = self.text(name, 3)

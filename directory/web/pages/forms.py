@@ -31,12 +31,15 @@ class Forged(Exception):
 
 
 class Unreadable(Exception):
-    """A form too long, or with too many fields, to be read: refused whole, before any of it is used,
-    by the app's one handler (`session.unreadable`), never as one field's problem."""
+    """A form too long, with too many fields, or not UTF-8 text, to be read: refused whole, before any
+    of it is used, by the app's one handler (`session.unreadable`), never as one field's problem. Text
+    that is not UTF-8 is never read with replacement characters: they would be stored as typed."""
 
-    def __init__(self, too_long: bool) -> None:
-        super().__init__(f"a form longer than {MAX_FORM} bytes" if too_long else f"a form of over {MAX_FIELDS} fields")
-        self.too_long = too_long
+    TOO_LONG, TOO_MANY, NOT_TEXT = "too long", "too many fields", "not UTF-8"
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"a form refused: {why}")
+        self.why = why
 
 
 def digits(value: str, most: int = 12) -> int | None:
@@ -69,11 +72,13 @@ async def read(request: Request) -> dict[str, list[str]]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM:
-            raise Unreadable(too_long=True)
+            raise Unreadable(Unreadable.TOO_LONG)
     try:
-        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=MAX_FIELDS)
+        fields = parse_qs(body.decode("utf-8"), max_num_fields=MAX_FIELDS, errors="strict")
+    except UnicodeDecodeError:  # raw or percent-encoded bytes that are not UTF-8
+        raise Unreadable(Unreadable.NOT_TEXT) from None
     except ValueError:
-        raise Unreadable(too_long=False) from None
+        raise Unreadable(Unreadable.TOO_MANY) from None
     out = {k: [v.strip() for v in values if v.strip()] for k, values in fields.items()}
     if not _csrf_matches(request.scope.get("csrf"), (out.pop("csrf", None) or [""])[0]):
         raise Forged()

@@ -52,8 +52,9 @@ async def forged(request: Request, exc: Exception) -> Response:
 
 async def unreadable(request: Request, exc: Exception) -> Response:
     """A form too large to read, wherever it was posted: refused whole, saying why."""
-    too_long = isinstance(exc, forms.Unreadable) and exc.too_long
-    return page(request, "refused.html", status=413 if too_long else 400, too_large=True)
+    why = exc.why if isinstance(exc, forms.Unreadable) else forms.Unreadable.TOO_MANY
+    return page(request, "refused.html", status=413 if why == forms.Unreadable.TOO_LONG else 400,
+                too_large=why != forms.Unreadable.NOT_TEXT, not_text=why == forms.Unreadable.NOT_TEXT)
 
 
 routes = [Route("/sign-in", sign_in_form, methods=["GET"]), Route("/sign-in", sign_in, methods=["POST"]),
