@@ -217,6 +217,11 @@ async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page
         unchosen = await client.post("/organisations/test:fund/services/new", data=typed)
         assert unchosen.status_code == 400 and "choose who may see it" in unchosen.text
         assert '<option value="SV" selected>El Salvador</option>' in unchosen.text  # what they chose stays chosen
+        # every problem at once, not one round at a time: who may see it beside a bad open call
+        both = await client.post("/organisations/test:fund/services/new", data={
+            **typed, "windows_opens_1": "2027-03-01", "windows_closes_1": "2027-02-01"})
+        assert both.status_code == 400 and "choose who may see it" in both.text
+        assert "Open calls, row 1: closes before it opens" in both.text
         assert len((await store.services_of(STEWARD, ["test:fund"]))["test:fund"]) == 1
         added = await client.post("/organisations/test:fund/services/new", data={**typed, "visibility": "public"})
         assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund?saved=1"

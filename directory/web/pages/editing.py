@@ -20,6 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
+from directory.domain import validation
+from directory.domain.errors import Problem
 from directory.domain.model import INTAKE_KINDS, Service, Status
 from directory.domain.viewer import Viewer
 from directory.store import Edit, EditRefused, Store, new_id, service_fields
@@ -146,10 +148,14 @@ async def add(request: Request) -> Response:
     if found is None:
         return page(request, "missing.html", status=404)
     fields = dict(_fields(typed, rows), id=new_id(store.directory_id), organisation=found.id)
+    edit = Edit(fields, {n: n for n in fields})
     try:
-        if "visibility" not in fields:  # never the default by accident: who may see it is chosen
-            raise EditRefused("INVALID", "choose who may see it", "visibility")
-        await store.save_service(viewer, Edit(fields, {n: n for n in fields}), None)
+        if "visibility" not in fields:  # never the default by accident: who may see it is chosen; said with
+            # every other problem of the form at once, as a save would say them, not one round at a time
+            _, others = validation.service(edit.row(), store.directory_id, await store.vocabulary())
+            raise EditRefused("INVALID", "choose who may see it", "visibility",
+                              problems=[Problem.of(0, "visibility", "choose who may see it"), *others])
+        await store.save_service(viewer, edit, None)
     except EditRefused as refused:
         async def nothing() -> None:  # a new service has no revision to be stale
             return None
