@@ -80,6 +80,7 @@ async def test_search_finds_a_description_word_joined_by_an_apostrophe(store: St
     ("rio claro", ["test:rio"]), ("Río Claro", ["test:rio"]), ("nandu", ["test:nandu"]), ("ÑANDÚ", ["test:nandu"]),
     ("defenseurs", ["test:rio"]), ("mudafiun", []), ("مدافعون", ["test:ar"]), ("droits", ["test:ar"]),
     ("rioclaro", ["test:rio"]), ("colectivorio", ["test:rio"]), ("riocl", []),  # two words written as one
+    ("ri\u0301o claro", ["test:rio"]),  # the accent typed as a mark of its own, as some keyboards send it
 ])
 async def test_search_finds_latin_letters_with_or_without_their_accents(store: Store, api: Api, text: str,
                                                                          expected: list[str]) -> None:

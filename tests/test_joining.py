@@ -192,6 +192,9 @@ async def test_a_steward_uploads_a_bad_file_sees_every_problem_and_nothing_is_wr
                                  files=[("files", (f"f{n}.csv", good, "text/csv")) for n in range(4)])
         assert many.status_code == 400 and "choisissez au plus 3 fichiers" in many.text and "<main" in many.text
         assert "Too many files" not in many.text
+        broken = await client.post("/stewards/import", content=b"csrf=" + csrf.encode(),
+                                   headers={"content-type": "multipart/form-data"})  # no boundary: unreadable
+        assert broken.status_code == 400 and "n&#39;a pas pu être lu tel qu&#39;envoyé" in broken.text
         french = await client.post("/stewards/import", data={"csrf": csrf},
                                    files={"files": ("orgs.csv", bad, "text/csv")})
         assert french.status_code == 400 and "n&#39;est pas un code de pays ISO 3166-1" in french.text  # as checked

@@ -211,14 +211,17 @@ def words_in(text: str | None) -> list[str]:
     Turkish capital I with dot lowered to `i` as the server's analyser lowers it (Python's `lower()`
     adds a combining dot, so "İnsan" would not be found as "insan"), and Latin letters without their
     accents, as people often type them ("Rio Claro" finds "Río Claro", "defenseurs" "défenseurs")."""
-    return [_unaccented(w.lower()) for w in _WORD.findall((text or "").replace("\u0130", "I"))]
+    text = (text or "").replace("\u0130", "I")
+    if not text.isascii():  # one form for a letter and its marks, however typed ("í" or "i" and a mark)
+        text = unicodedata.normalize("NFC", text)
+    return [_unaccented(w.lower()) for w in _WORD.findall(text)]
 
 
 def _unaccented(word: str) -> str:
     return word if word.isascii() else "".join(_base_letter(c) for c in word)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8192)
 def _base_letter(char: str) -> str:
     """A Latin letter with marks on it ("í", "ñ", "ş") as the letter alone; any other character as it
     is: the marks of other scripts (Arabic's vowels, Devanagari's vowel signs) are part of the word,

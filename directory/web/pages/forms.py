@@ -97,8 +97,10 @@ async def read_upload(request: Request, max_bytes: int,
                           most=max_bytes // (1024 * 1024))
     try:
         form = await request.form(max_files=max_files, max_fields=20)
-    except HTTPException:  # Starlette's refusal of too many files or fields, or of a malformed body
-        raise BadArgument("file", "choose at most %(most)s files, each a CSV (HXL) file", most=max_files) from None
+    except HTTPException as refused:  # Starlette's refusal of too many files or fields, or of a malformed body
+        if "files" in str(refused.detail):
+            raise BadArgument("file", "choose at most %(most)s files, each a CSV (HXL) file", most=max_files) from None
+        raise BadArgument("file", "could not be read as sent; choose the files again on this page") from None
     try:
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         if not _csrf_matches(request.scope.get("csrf"), fields.pop("csrf", "")):
