@@ -43,6 +43,7 @@ def environment(language: str) -> Environment:
                        language_name=functools.partial(language_label, language=language))
     env.filters["options"] = functools.partial(options, language=language)
     env.filters["day"] = functools.partial(day, language=language)
+    env.filters["named"] = functools.partial(named, language=language)
     return env
 
 
