@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Mapping
 from importlib import resources
 
 from babel import Locale
@@ -76,6 +77,19 @@ def translations(language: str) -> NullTranslations:
 @functools.cache
 def locale(language: str) -> Locale:
     return Locale.parse(language)
+
+
+def direction(language: str) -> str:
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
+
+
+def filled(template: str, values: Mapping[str, object], language: str) -> str:
+    """A literal message with `%(name)s` placeholders, in `language`, its values filled in; in English
+    when the translation lost or misspelt a placeholder."""
+    try:
+        return translations(language).gettext(template) % values
+    except (KeyError, ValueError, TypeError):
+        return template % values
 
 
 # how a language separates the items of a list, and its parts: Arabic has its own comma and semicolon

@@ -163,11 +163,8 @@ class Reading:
             return separator.join(self.text(item) for item in value.items)
         if not isinstance(value, Reason):
             return english(value)
-        shown = {name: self._value(name, v) for name, v in value.values.items()}
-        try:
-            return self._translated(value.template) % shown
-        except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder
-            return value.template % shown
+        return i18n.filled(value.template, {name: self._value(name, v) for name, v in value.values.items()},
+                           self.language)
 
     def _value(self, name: str, value: Any) -> str:
         if name == "types":

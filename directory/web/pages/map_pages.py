@@ -49,7 +49,7 @@ async def map_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     language = language_of(request)
     options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution,
-                      language=language, direction="rtl" if language in i18n.RIGHT_TO_LEFT else "ltr",
+                      language=language, direction=i18n.direction(language),
                       words=await _words(request, language),
                       without_script=environment(language).get_template("_map-noscript.html").render())
     slots: Slots = request.app.state.slots

@@ -50,14 +50,10 @@ def edit_problems(refused: EditRefused) -> list[Problem]:
 
 def in_language(template: str, values: Mapping[str, object], language: str) -> str:
     """A literal reason in `language`, its values filled in (what was typed cut to `SHOWN_ID`)."""
-    words = i18n.translations(language)
     if not values:
-        return words.gettext(template)
-    shown = {name: value if name in LISTED else _short(value) for name, value in values.items()}
-    try:
-        return words.gettext(template) % shown
-    except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder
-        return template % shown
+        return i18n.translations(language).gettext(template)
+    return i18n.filled(template, {name: value if name in LISTED else _short(value) for name, value in values.items()},
+                       language)
 
 
 def _short(value: object) -> object:

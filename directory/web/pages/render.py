@@ -133,7 +133,7 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     kept = [(name, value) for name, value in request.query_params.multi_items()[:KEPT_PARAMS]
             if name != "lang" and len(name) + len(value) <= forms.FIELD_LENGTH]
     body = environment(language).get_template(template).render(
-        language=language, direction="rtl" if language in i18n.RIGHT_TO_LEFT else "ltr",
+        language=language, direction=i18n.direction(language),
         languages=i18n.NAMES, path=request.url.path,
         # the same address: a query alone, so the link never repeats a path (`//elsewhere/` is another site)
         switched=lambda code: "?" + urlencode([*kept, ("lang", code)], safe=":,"),
