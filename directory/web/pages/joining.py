@@ -77,7 +77,7 @@ async def decide(request: Request, store: Store) -> Response:
             return RedirectResponse("/stewards", status_code=303)
         record = await store.approve_join(viewer, request_id, asked.get("visibility") or None)
     except NotFound:
-        return page(request, "missing.html", status=404)
+        return await _decided(request, store, request_id)
     except JoinRefused as refused:  # the taxonomy changed since it was asked: say what no longer holds
         found = await store.join_requests.get(viewer, request_id)
         return page(request, "join-review.html", status=400, r=found, labels=LABELS, choices=await choices(store),
@@ -86,6 +86,17 @@ async def decide(request: Request, store: Store) -> Response:
     if asked.get("token") == "yes":
         _token_id, token = await store.tokens.create("member", record.id, f"join request {request_id}")
     return page(request, "join-approved.html", o=record, token=token)
+
+
+async def _decided(request: Request, store: Store, request_id: str) -> Response:
+    """A decision that came too late: another steward (or this one, twice) decided first, so say so
+    and show what was decided; a request that is not there at all is missing."""
+    try:
+        found = await store.join_requests.get(viewer_in(request.scope), request_id)
+    except NotFound:
+        return page(request, "missing.html", status=404)
+    return page(request, "join-review.html", status=409, r=found, labels=LABELS, choices=await choices(store),
+                decided_before=True)
 
 
 routes = [Route("/join", join_form, methods=["GET"]), Route("/join", join, methods=["POST"]),
