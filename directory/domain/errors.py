@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 class DirectoryError(Exception):
@@ -113,7 +113,9 @@ class Problem:
 class ValidationFailed(DirectoryError):
     def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
-        self.problems = problems
+        # a problem with the file as a whole is about this source: a page listing several files' problems
+        # names it too
+        self.problems = [p if p.source else replace(p, source=source) for p in problems]
         shown = "\n".join(f"  {p}" for p in problems[:200])
         more = f"\n  ... and {len(problems) - 200} more" if len(problems) > 200 else ""
         super().__init__(f"{source}: {len(problems)} problem(s), nothing was changed\n{shown}{more}")

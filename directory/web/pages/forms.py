@@ -105,10 +105,12 @@ async def read_upload(request: Request, max_bytes: int,
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         if not _csrf_matches(request.scope.get("csrf"), fields.pop("csrf", "")):
             raise Forged()
-        files = [(f.filename or "upload.csv", await f.read()) for _, f in form.multi_items() if not isinstance(f, str)]
+        files = [(f.filename or "", await f.read()) for _, f in form.multi_items() if not isinstance(f, str)]
     finally:
         await form.close()
-    return fields, [(name, data) for name, data in files if data]
+    # a file input left empty is sent as a part with no name and no content; a chosen file that is
+    # empty keeps its name, so that the import says what is wrong with it
+    return fields, [(name or "upload.csv", data) for name, data in files if name or data]
 
 
 def first(form: dict[str, list[str]]) -> dict[str, str]:
