@@ -87,6 +87,14 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert token is not None
         record_id = re.search(r'href="/organisations/([^"]+)"', approved.text)
         assert record_id is not None
+        # a second answer (another steward's, or a resent form) is told the request was decided, and how
+        for decision in ("decline", "approve"):
+            late = await client.post(f"/stewards/requests/{request_id}", data={"csrf": csrf, "decision": decision})
+            assert late.status_code == 409 and "was decided before your answer arrived" in late.text
+            assert "<dd>approved · " in late.text and f'href="/organisations/{record_id.group(1)}"' in late.text
+            assert 'name="decision"' not in late.text
+        gone = await client.post("/stewards/requests/no-such-request", data={"csrf": csrf, "decision": "decline"})
+        assert gone.status_code == 404
     organisation = await store.organisation(ANONYMOUS, record_id.group(1))
     assert organisation.name == "Colectivo Luna" and organisation.visibility.value == "public"
     assert organisation.languages == ["es"] and organisation.website == "https://luna.example.org"
@@ -192,7 +200,14 @@ async def test_a_steward_uploads_a_bad_file_sees_every_problem_and_nothing_is_wr
                                  files=[("files", (f"f{n}.csv", good, "text/csv")) for n in range(4)])
         assert many.status_code == 400 and "choisissez au plus 3 fichiers" in many.text and "<main" in many.text
         assert "Too many files" not in many.text
-        broken = await client.post("/stewards/import", content=b"csrf=" + csrf.encode(),
+        # a chosen file that is empty is named with what is wrong with it; no file at all is asked for
+        empty = await client.post("/stewards/import?lang=en", data={"csrf": csrf},
+                                  files={"files": ("empty.csv", b"", "text/csv")})
+        assert empty.status_code == 400 and "<bdi>empty.csv</bdi>" in empty.text and "no HXL hashtag row" in empty.text
+        unchosen = await client.post("/stewards/import", data={"csrf": csrf},
+                                     files={"files": ("", b"", "application/octet-stream")})
+        assert unchosen.status_code == 400 and "choose one to three CSV (HXL) files" in unchosen.text
+        broken = await client.post("/stewards/import?lang=fr", content=b"csrf=" + csrf.encode(),
                                    headers={"content-type": "multipart/form-data"})  # no boundary: unreadable
         assert broken.status_code == 400 and "n&#39;a pas pu être lu tel qu&#39;envoyé" in broken.text
         french = await client.post("/stewards/import", data={"csrf": csrf},
@@ -262,6 +277,13 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
         assert await store.tokens.viewer(token.group(1)) is not None
         unknown = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "nope"})
         assert unknown.status_code == 400
+        # a label is text a steward reads, on the desk and in a terminal: nothing in it that cannot be seen
+        before = len(await store.tokens.list())
+        for label, reason in (("Alpha\u200b desk", "characters that cannot be seen (U+200B at position 6)"),
+                              ("desk \x1b[2J", "control characters"), ("x" * 201, "at most 200 are allowed")):
+            odd = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "steward", "label": label})
+            assert odd.status_code == 400 and reason in odd.text and "Label (who holds it)" in odd.text, label
+        assert len(await store.tokens.list()) == before
         revoked = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data={"csrf": csrf})
         assert revoked.status_code == 200 and "revoked" in revoked.text
         assert await store.tokens.viewer(token.group(1)) is None

@@ -164,6 +164,17 @@ def require_status(value: str, argument: str) -> str:
     return word
 
 
+def require_text(value: str, argument: str, limit: int) -> str:
+    """Free text for an argument (a token's label), stripped, by the rules a record's text follows:
+    bounded, and nothing in it a reader would not see; BadArgument naming the first thing wrong."""
+    checker = Checker(Row(0, {argument: (argument, value)}), "")
+    found = checker.text(argument, limit)
+    if checker.problems:
+        reason, values = checker.problems[0].template, dict(checker.problems[0].values)  # a `fail`'s literal
+        raise BadArgument(argument, reason, **values)
+    return found
+
+
 def require_language(code: str, argument: str) -> str:
     """A language code for a query argument (`places.language_code`); BadArgument naming the value
     and the nearest codes (by code, or by the language's English name) when it is not one."""

@@ -21,12 +21,14 @@ from typing import Any
 
 from directory.base.clock import now
 from directory.domain.errors import BadArgument, NotFound
+from directory.domain.validation import require_text
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph
 
 _TOKEN = re.compile(r"^pd_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$")
 _DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()
+MAX_LABEL = 200  # who holds a token, in a few words
 
 CREATE = cypher("tokens.create", """
 CREATE (t:ApiToken {id: $id, hash: $hash, role: $role, organisation: $organisation, label: $label,
@@ -82,6 +84,7 @@ class Tokens:
             raise BadArgument("role", "%(value)r is not member or steward", value=role)
         if role == "member" and not organisation:
             raise BadArgument("org", "a member token needs the organisation it belongs to")
+        label = require_text(label, "label", MAX_LABEL)  # shown to stewards and printed in their terminals
         if organisation and not await self.graph.read(ORGANISATION_EXISTS, id=organisation):
             raise NotFound("organisation", organisation)
         token_id = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10))

@@ -60,7 +60,7 @@ async def new_token(request: Request, store: Store) -> Response:
     organisation = asked.get("organisation") or None
     try:
         _token_id, token = await store.tokens.create(role, organisation if role == "member" else None,
-                                                     asked.get("label", "")[:200])
+                                                     asked.get("label", ""))
     except (BadArgument, NotFound) as exc:
         problem = said(exc, language_of(request), TOKEN_LABELS)
         return await _desk(request, store, 400, problem=problem)
