@@ -56,6 +56,9 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert "Cómo puede contactarle de forma segura una persona administradora: es obligatorio" in spanish.text
         assert "contiene caracteres de control o que no se ven (U+200B en la posición 5)" in spanish.text
         assert "is not" not in spanish.text and "contains" not in spanish.text
+        # a count takes the form its language gives that number (Russian: 300 символов, 301 символ)
+        russian = await public.post("/join?lang=ru", data={**ASKED, "name": "Л" * 301})
+        assert russian.status_code == 400 and "длина — 301, допустимо не более 300 символов" in russian.text
         assert not await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")
         sent = await public.post("/join", data=ASKED)
         assert sent.status_code == 201 and CONTACT not in sent.text

@@ -121,6 +121,31 @@ def test_every_word_of_the_pages_is_translated_in_every_language() -> None:
             assert not missing, (language, domain, missing[:10])
 
 
+@pytest.mark.pure
+@pytest.mark.parametrize(("language", "counts"), [
+    ("en", {1: "1 problem,", 2: "2 problems,", 21: "21 problems,"}),
+    ("ru", {1: "1 проблема;", 3: "3 проблемы;", 5: "5 проблем;", 11: "11 проблем;", 21: "21 проблема;",
+            22: "22 проблемы;"}),
+    ("ar", {0: "0 مشكلة؛", 1: "1 مشكلة؛", 2: "2 مشكلتان؛", 3: "3 مشكلات؛", 11: "11 مشكلةً؛", 100: "100 مشكلة؛"}),
+    ("fr", {0: "0 problème ;", 1: "1 problème ;", 2: "2 problèmes ;"}),
+    ("es", {1: "1 problema;", 2: "2 problemas;"}),
+])
+def test_a_count_reads_in_the_form_its_language_gives_that_number(language: str, counts: dict[int, str]) -> None:
+    """A refusal counting something takes the plural form the page's language gives its number: Russian
+    has three, Arabic six (a catalogue's plural lacking one of its language's forms is untranslated)."""
+    from directory.domain.errors import Plural, worded
+    from directory.web.pages.problems import in_language
+
+    counted = Plural("%(count)s problem, nothing was changed", "%(count)s problems, nothing was changed", "count")
+    for count, start in counts.items():
+        assert in_language(counted, {"count": count}, language).startswith(start), (language, count)
+    assert worded(counted, {"count": 1}) == "1 problem, nothing was changed"
+    # a number already written for the page (a decimal comma, a thousands space) still picks the form
+    assert i18n.filled(counted, {"count": "1 001"}, "ru", {"count": 1001}).startswith("1 001 проблема;")
+    # what is not a whole number reads in English rather than in a wrong form
+    assert i18n.filled(counted, {"count": 1.5}, "ru") == "1.5 problems, nothing was changed"
+
+
 async def test_record_text_is_shown_as_text_never_run(store: Store, live_server: LiveServer) -> None:
     evil = '<script>alert(1)</script><img src=x onerror=alert(2)>'
     await store.upsert([Organisation("test:evil", evil, "local-group", description=evil)], [], [])

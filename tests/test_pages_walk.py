@@ -121,6 +121,14 @@ async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_l
         assert "required" not in text and "serviceTypes" not in text and "no organisation" not in text
 
 
+def _plural(node: object) -> bool:
+    """`Plural("one", "other", "by")`, its two forms literal."""
+    import ast
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Plural"
+            and len(node.args) == 3
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args))
+
+
 def test_every_refusal_a_page_can_meet_is_a_literal_the_catalogue_extracts() -> None:
     """A reason built as an f-string cannot be translated: where a page can meet a `BadArgument`, an
     `EditRefused` or a field's `Problem` (a join or edit form's), its reason is a literal template
@@ -149,6 +157,8 @@ def test_every_refusal_a_page_can_meet_is_a_literal_the_catalogue_extracts() -> 
                     reason = node.args[where[name]]
                     if isinstance(reason, ast.Constant) and isinstance(reason.value, str):
                         literal.add(reason.value)
+                    elif _plural(reason):
+                        literal.add((reason.args[0].value, reason.args[1].value))  # type: ignore[attr-defined]
                     elif (path.name, getattr(reason, "id", None)) not in passed_on:
                         built.append(f"{path.relative_to(root)}:{node.lineno}")
     assert not built, built

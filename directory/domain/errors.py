@@ -15,7 +15,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+
+class Plural(NamedTuple):
+    """A message whose words follow a number, the value named `by`: "1 problem", "3 problems". It is
+    a msgid with a msgid_plural, and each language's catalogue gives it in as many forms as that
+    language has (three in Russian, six in Arabic), chosen by the number."""
+
+    one: str
+    other: str
+    by: str
+
+
+Message = str | Plural  # a literal message, its values apart in `%(name)s` placeholders
+
+
+def worded(message: Message, values: Mapping[str, object], numbers: Mapping[str, object] | None = None) -> str:
+    """A message's English text, its values filled in; a plural's form follows `numbers` where the
+    values are already written out as text."""
+    if isinstance(message, Plural):
+        return (message.one if (numbers or values).get(message.by) == 1 else message.other) % values
+    return message % values if values else message
 
 
 class DirectoryError(Exception):
@@ -71,11 +94,11 @@ class BadArgument(DirectoryError):
     translate (their catalogue extracts every literal one), so a person reads it in the page's
     language beside the field's own label."""
 
-    def __init__(self, argument: str, reason: str, /, **values: object) -> None:
+    def __init__(self, argument: str, reason: Message, /, **values: object) -> None:
         self.argument = argument
         self.template = reason
         self.values = values
-        self.reason = reason % values if values else reason
+        self.reason = worded(reason, values)
         super().__init__(f"{argument}: {self.reason}")
 
 
@@ -92,14 +115,14 @@ class Problem:
     reason: str
     record: str = ""
     source: str = ""
-    template: str = ""  # the reason before its values went in: a msgid the pages translate
+    template: Message = ""  # the reason before its values went in: a msgid the pages translate
     values: tuple[tuple[str, object], ...] = ()
 
     @classmethod
-    def of(cls, line: int, column: str, reason: str, record: str = "", /, **values: object) -> Problem:
+    def of(cls, line: int, column: str, reason: Message, record: str = "", /, **values: object) -> Problem:
         """A problem whose literal `reason` holds its `values` in `%(name)s` placeholders, so that a
         page can say it in its own language; the English `reason` reads as before everywhere else."""
-        return cls(line, column, reason % values if values else reason, record, template=reason,
+        return cls(line, column, worded(reason, values), record, template=reason,
                    values=tuple(values.items()))
 
     def __str__(self) -> str:

@@ -20,7 +20,7 @@ from importlib import resources
 import pycountry
 
 from directory.domain import geometry
-from directory.domain.errors import BadArgument
+from directory.domain.errors import BadArgument, Plural
 
 WORLD = "001"
 # Territories with no permanent population: a gap matrix over "every country" leaves them out,
@@ -319,5 +319,6 @@ def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
         found = sorted((c for c in countries().values() if c.code not in UNPEOPLED),
                        key=lambda c: c.code)
     if len(found) > MAX_PLACES:
-        raise BadArgument("codes", "at most %(most)s places at once", most=MAX_PLACES)
+        raise BadArgument("codes", Plural("at most %(most)s place at once", "at most %(most)s places at once", "most"),
+                          most=MAX_PLACES)
     return found

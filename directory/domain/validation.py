@@ -19,7 +19,7 @@ from typing import Any
 import pycountry
 
 from directory.domain import fields, places
-from directory.domain.errors import BadArgument, Problem
+from directory.domain.errors import BadArgument, Message, Plural, Problem
 from directory.domain.model import (
     INTAKE_KINDS,
     LINK_DEFAULT_VISIBILITY,
@@ -201,7 +201,7 @@ class Checker:
     def _raw(self, name: str) -> tuple[str, Any]:
         return self.row.fields.get(name, (name, None))
 
-    def fail(self, name: str, reason: str, /, **values: object) -> None:
+    def fail(self, name: str, reason: Message, /, **values: object) -> None:
         """`reason` is literal, its `values` in `%(name)s` placeholders: a msgid the pages translate."""
         self.problems.append(Problem.of(self.row.line, self._raw(name)[0], reason, self.row.record, **values))
 
@@ -212,7 +212,9 @@ class Checker:
         if required and not value:
             self.fail(name, "is required")
         elif len(value) > limit:
-            self.fail(name, "is %(length)s characters long, at most %(most)s are allowed", length=len(value),
+            self.fail(name, Plural("is %(length)s characters long, at most %(most)s is allowed",
+                                   "is %(length)s characters long, at most %(most)s are allowed", "most"),
+                      length=len(value),
                       most=limit)
         else:
             self._visible(name, value)
@@ -250,7 +252,9 @@ class Checker:
             found = [x.strip() for x in str(raw).split(SEP) if x.strip()]
         limit = MAX_ITEMS.get(name, DEFAULT_ITEMS)
         if len(found) > limit:
-            self.fail(name, "holds %(count)s items, at most %(most)s are allowed", count=len(found), most=limit)
+            self.fail(name, Plural("holds %(count)s items, at most %(most)s is allowed",
+                                   "holds %(count)s items, at most %(most)s are allowed", "most"),
+                      count=len(found), most=limit)
             return []
         if not all(self._visible(name, item) for item in found):
             return []
@@ -374,8 +378,9 @@ class Checker:
                 self.fail(name, "item %(n)s is not [public|network|restricted] KIND:VALUE with KIND one of %(kinds)s",
                           n=n, kinds=", ".join(INTAKE_KINDS))
             elif len(channel) > _bound(_S["intake"].chars):
-                self.fail(name, "a channel is %(length)s characters long, at most %(most)s", length=len(channel),
-                          most=_S["intake"].chars)
+                self.fail(name, Plural("a channel is %(length)s character long, at most %(most)s",
+                                       "a channel is %(length)s characters long, at most %(most)s", "length"),
+                          length=len(channel), most=_S["intake"].chars)
             else:
                 out.append(Intake(kind.strip().lower(), value.strip(), Visibility(visibility)))
         return out
@@ -392,8 +397,9 @@ class Checker:
             elif last and last < first:
                 self.fail(name, "%(value)r closes before it opens", value=item)
             elif len(item) > _bound(_S["windows"].chars):
-                self.fail(name, "a window is %(length)s characters long, at most %(most)s", length=len(item),
-                          most=_S["windows"].chars)
+                self.fail(name, Plural("a window is %(length)s character long, at most %(most)s",
+                                       "a window is %(length)s characters long, at most %(most)s", "length"),
+                          length=len(item), most=_S["windows"].chars)
             else:
                 out.append(Window(first, last, note.strip()))
         return sorted(out, key=lambda w: (w.opens, w.closes, w.note))
@@ -446,8 +452,9 @@ def _channels(c: Checker) -> list[str]:
             c.fail("contact_channels", "item %(n)s is not KIND:VALUE with KIND one of %(kinds)s", n=n,
                    kinds=", ".join(CHANNEL_KINDS))
         elif len(item) > LIMITS["channel"]:
-            c.fail("contact_channels", "a channel is %(length)s characters long, at most %(most)s", length=len(item),
-                   most=LIMITS["channel"])
+            c.fail("contact_channels", Plural("a channel is %(length)s character long, at most %(most)s",
+                                              "a channel is %(length)s characters long, at most %(most)s", "length"),
+                   length=len(item), most=LIMITS["channel"])
         else:
             out.append(f"{kind.strip().lower()}:{value.strip()}")
     return out
@@ -469,8 +476,9 @@ def _aliases(c: Checker) -> list[str]:
     aliases = c.items("aliases")
     for alias in aliases:
         if len(alias) > LIMITS["alias"]:
-            c.fail("aliases", "an alias is %(length)s characters long, at most %(most)s are allowed", length=len(alias),
-                   most=LIMITS["alias"])
+            c.fail("aliases", Plural("an alias is %(length)s character long, at most %(most)s are allowed",
+                                     "an alias is %(length)s characters long, at most %(most)s are allowed", "length"),
+                   length=len(alias), most=LIMITS["alias"])
     return aliases
 
 

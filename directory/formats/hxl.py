@@ -25,7 +25,7 @@ import unicodedata
 from typing import TextIO
 
 from directory.base.bulk import paused_gc
-from directory.domain.errors import Problem, ValidationFailed
+from directory.domain.errors import Plural, Problem, ValidationFailed
 from directory.domain.model import Link, Organisation, Presence, Service, Verification
 from directory.domain.validation import SEP, Row
 
@@ -110,8 +110,9 @@ assert all(set(tags.values()) <= LABELS[kind].keys() for kind, tags in KINDS.ite
 
 def _decode(data: bytes, source: str) -> str:
     if len(data) > MAX_BYTES:
-        raise ValidationFailed(source, [Problem.of(0, "file", "is %(size)s bytes, at most %(most)s are read",
-                                                   size=len(data), most=MAX_BYTES)])
+        raise ValidationFailed(source, [Problem.of(
+            0, "file", Plural("is %(size)s bytes, at most %(most)s is read",
+                              "is %(size)s bytes, at most %(most)s are read", "most"), size=len(data), most=MAX_BYTES)])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -177,8 +178,9 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
             if not "".join(cells).strip():
                 continue
             if len(cells) > len(tags):
-                problems.append(Problem.of(line, "row", "has %(cells)s cells, the hashtag row has %(tags)s",
-                                           cells=len(cells), tags=len(tags)))
+                problems.append(Problem.of(line, "row", Plural("has %(cells)s cell, the hashtag row has %(tags)s",
+                                                               "has %(cells)s cells, the hashtag row has %(tags)s",
+                                                               "cells"), cells=len(cells), tags=len(tags)))
                 continue
             width = len(cells)
             rows.append(Row(line, {f: (tag, restore(cells[i]) if cells[i][:1] == "'" else cells[i])

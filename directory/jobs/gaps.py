@@ -47,7 +47,7 @@ from typing import Any, TypeVar
 from directory.base import budget
 from directory.base.bulk import paused_gc
 from directory.domain import places
-from directory.domain.errors import BadArgument, NotFound
+from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Indicator
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
@@ -343,6 +343,5 @@ def table(matrix: GapMatrix, top: int | None = None) -> Table:
 def _funding_text(f: Funding) -> Reason:
     """Funding as "USD 12,000 (3 donors)": the currency is a code, the words a page translates."""
     amount = f"{f.amount:,.0f}"
-    if f.donors == 1:
-        return Reason("%(currency)s %(amount)s (%(donors)s donor)", currency=f.currency, amount=amount, donors=1)
-    return Reason("%(currency)s %(amount)s (%(donors)s donors)", currency=f.currency, amount=amount, donors=f.donors)
+    return Reason(Plural("%(currency)s %(amount)s (%(donors)s donor)", "%(currency)s %(amount)s (%(donors)s donors)",
+                         "donors"), currency=f.currency, amount=amount, donors=f.donors)

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from directory.domain.errors import Message, worded
+
 
 def english(value: object) -> str:
     """A value as the English text shows it: floats as `:g`, lists joined by commas."""
@@ -34,17 +36,17 @@ class Reason(str):
     """One reason: its English text, and the template and values it was made from."""
 
     __slots__ = ("_template", "_values")
-    _template: str
+    _template: Message
     _values: dict[str, object]
 
-    def __new__(cls, template: str, /, **values: object) -> Reason:
-        made = super().__new__(cls, template % {k: english(v) for k, v in values.items()})
+    def __new__(cls, template: Message, /, **values: object) -> Reason:
+        made = super().__new__(cls, worded(template, {k: english(v) for k, v in values.items()}, values))
         object.__setattr__(made, "_template", template)
         object.__setattr__(made, "_values", dict(values))
         return made
 
     @property
-    def template(self) -> str:
+    def template(self) -> Message:
         """The msgid: the English text with `%(name)s` where each value goes."""
         return self._template
 
@@ -59,7 +61,7 @@ class Reason(str):
         return _reason, (self._template, self._values)
 
 
-def _reason(template: str, values: dict[str, object]) -> Reason:
+def _reason(template: Message, values: dict[str, object]) -> Reason:
     return Reason(template, **values)
 
 
@@ -92,7 +94,7 @@ class Joined(str):
         return Joined, (self._items, self._separator)
 
 
-def templates(value: object) -> set[str]:
+def templates(value: object) -> set[Message]:
     """Every template in a reason, a joined one or a list of them (nested values included)."""
     if isinstance(value, Reason):
         return {value.template} | {t for v in value.values.values() for t in templates(v)}

@@ -13,7 +13,7 @@ from datetime import date
 
 from directory.base import budget
 from directory.domain import places
-from directory.domain.errors import BadArgument
+from directory.domain.errors import BadArgument, Plural
 from directory.domain.model import Referral
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.validation import require_language
@@ -127,10 +127,12 @@ def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> lis
             parts.append(Reason("capacity %(capacity)s confirmed %(date)s", capacity=o.capacity,
                                 date=o.capacity_confirmed))
         elif o.capacity is not None and o.capacity_confirmed:
-            parts.append(Reason("capacity last confirmed %(date)s (older than %(days)s days)",
+            parts.append(Reason(Plural("capacity last confirmed %(date)s (older than %(days)s day)",
+                                       "capacity last confirmed %(date)s (older than %(days)s days)", "days"),
                                 date=o.capacity_confirmed, days=CAPACITY_VALID_DAYS))
         elif o.capacity is not None:
-            parts.append(Reason("capacity last confirmed never (older than %(days)s days)",
+            parts.append(Reason(Plural("capacity last confirmed never (older than %(days)s day)",
+                                       "capacity last confirmed never (older than %(days)s days)", "days"),
                                 days=CAPACITY_VALID_DAYS))
         out.append(Joined(parts, ", "))
     return out

@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 
 from directory.base.clock import now
 from directory.domain import validation
-from directory.domain.errors import Problem
+from directory.domain.errors import Message, Plural, Problem, worded
 from directory.domain.model import Link, Organisation, Service
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
@@ -43,12 +43,13 @@ from directory.store.records.writes import service_values, write_records
 class EditRefused(Exception):
     """Why an edit did not happen; `code` is one of the GraphQL `ErrorCode`s."""
 
-    def __init__(self, code: str, message: str, /, field: str | None = None, current_revision: int | None = None,
-                 problems: list[Problem] | None = None, **values: object) -> None:
+    def __init__(self, code: str, message: Message, /, field: str | None = None,
+                 current_revision: int | None = None, problems: list[Problem] | None = None,
+                 **values: object) -> None:
         """`message` is literal, its `values` in `%(name)s` placeholders: a msgid the pages translate."""
         self.template = message
         self.values = values
-        self.message = message % values if values else message
+        self.message = worded(message, values)
         super().__init__(self.message)
         self.code = code
         self.field = field
@@ -168,8 +169,9 @@ def _check_revision(stored: int | None, revision: int, kind: str = "link", recor
 
 def _check(problems: list[Problem]) -> None:
     if problems:
-        raise EditRefused("INVALID", "%(count)s problem(s), nothing was changed", problems=problems,
-                          count=len(problems))
+        raise EditRefused("INVALID", Plural("%(count)s problem, nothing was changed",
+                                            "%(count)s problems, nothing was changed", "count"),
+                          problems=problems, count=len(problems))
 
 
 T = TypeVar("T")

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from directory.base.clock import now, store_time
-from directory.domain.errors import NotFound, Problem
+from directory.domain.errors import NotFound, Plural, Problem
 from directory.domain.model import Organisation
 from directory.domain.validation import Row, Vocabulary, organisation
 from directory.domain.viewer import Viewer
@@ -181,7 +181,8 @@ class JoinRequests:
         _record, problems = proposed(asked.fields, f"{self.directory_id}:request", self.directory_id, vocab)
         for name, limit in PRIVATE_FIELDS.items():
             if len(getattr(asked, name)) > limit:
-                problems.append(Problem.of(0, name, "is longer than %(most)s characters", most=limit))
+                problems.append(Problem.of(0, name, Plural("is longer than %(most)s character",
+                                                           "is longer than %(most)s characters", "most"), most=limit))
         if not asked.contact:
             problems.append(Problem.of(0, "contact", "is required"))  # its label says what is needed
         if problems:

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from directory.base import budget
-from directory.domain.errors import BadArgument
+from directory.domain.errors import BadArgument, Plural
 from directory.store.engine.cypher import cypher, visible
 from directory.store.records.writes import MAX_WORD, analysed_terms, deletions, fuzzable, words_in
 
@@ -123,9 +123,10 @@ def words(text: str) -> list[str]:
     if not found:
         raise BadArgument("text", "give at least one word to search for")
     if len(found) > MAX_WORDS:
-        raise BadArgument("text", "at most %(most)s words", most=MAX_WORDS)
+        raise BadArgument("text", Plural("at most %(most)s word", "at most %(most)s words", "most"), most=MAX_WORDS)
     if any(len(w) > MAX_WORD for w in found):
-        raise BadArgument("text", "a word is longer than %(most)s characters", most=MAX_WORD)
+        raise BadArgument("text", Plural("a word is longer than %(most)s character",
+                                           "a word is longer than %(most)s characters", "most"), most=MAX_WORD)
     return found
 
 

@@ -27,12 +27,16 @@ from maps.gaps_map import FLAG_WORDS, MARKS, METRICS
 _FOLDER = Path(str(resources.files("directory.web")))
 
 
-def msgids() -> dict[str, set[str]]:
+Msgid = str | tuple[str, str]  # a plural's is its two English forms (`errors.Plural`, `ngettext`)
+PLURAL = {"Plural": (1, 2)}  # where a plural message is made in Python
+
+
+def msgids() -> dict[str, set[Msgid]]:
     """Every word each catalogue should hold, by domain."""
-    pages: set[str] = set()
+    pages: set[Msgid] = set()
     for _, _, message, _, _ in extract_from_dir(_FOLDER / "templates", [("**.html", "jinja2")],
                                                 options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
-        pages.add(message if isinstance(message, str) else message[0])  # the pages use no plurals
+        pages.add(message if isinstance(message, str) else (message[0], message[1]))  # `ngettext`'s forms
     for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, words.MAP_FILTERS, words.MAP_TITLES,
                   words.VISIBILITY, words.REQUEST_STATUS, words.ROLES, jobs.FLAGS, jobs.ORDERS):
         pages.update(table.values())
@@ -48,23 +52,25 @@ def msgids() -> dict[str, set[str]]:
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())
     pages.update(joining.LABELS.values())
-    taxonomy = {t.label for t in BUILT_IN} | {t.description for t in BUILT_IN if t.description}
+    taxonomy: set[Msgid] = {t.label for t in BUILT_IN}
+    taxonomy.update(t.description for t in BUILT_IN if t.description)
     return {"pages": pages, "taxonomy": taxonomy}
 
 
 REFUSALS = {"BadArgument": (2,), "EditRefused": (2,), "of": (3,)}  # where each takes its reason (`Problem.of`)
 
 
-def argument_templates() -> set[str]:
+def argument_templates() -> set[Msgid]:
     """The refusals a page can show, each the literal reason of a `BadArgument`, an `EditRefused` or
     a `Problem` (`Problem.of`, `Checker.fail`) where it is made (`problems.REFUSING`), and, for a
     reason about one item of a list, the rest of it, which an edit form shows beside the item's row."""
     checked = _literal({"fail": (2,)})  # a field's problems (`Checker.fail`), some about one item of a list
-    items = {t.removeprefix(p) for t in checked for p in (edit_rows.ITEM, edit_rows.TEXT) if t.startswith(p)}
+    items = {t.removeprefix(p) for t in checked if isinstance(t, str) for p in (edit_rows.ITEM, edit_rows.TEXT)
+             if t.startswith(p)}
     return _literal(REFUSALS) | checked | items
 
 
-def map_words() -> set[str]:
+def map_words() -> set[Msgid]:
     """What a map says (`maps.page.Words`): every `say("...")` in maps/, and its tables' words."""
     found = _literal({"say": (1,)}, ("maps",))
     found.update(label for _, label in CLASS_LABEL.values())
@@ -74,21 +80,25 @@ def map_words() -> set[str]:
     return found
 
 
-def _literal(keywords: Mapping[str, tuple[int, ...]], folders: tuple[str, ...] = problems.REFUSING) -> set[str]:
+def _literal(keywords: Mapping[str, tuple[int, ...] | None],
+             folders: tuple[str, ...] = problems.REFUSING) -> set[Msgid]:
+    """The literal messages of calls to `keywords`, and every `Plural(...)`'s, in `folders`."""
     root = _FOLDER.parent.parent
-    found: set[str] = set()
+    found: set[Msgid] = set()
     for folder in folders:
-        for _, _, message, _, _ in extract_from_dir(root / folder, [("**.py", "python")], keywords=keywords):
+        for _, _, message, _, _ in extract_from_dir(root / folder, [("**.py", "python")],
+                                                    keywords={**keywords, **PLURAL}):
             if isinstance(message, str):
                 found.add(message)
+            elif len(message) == 2 and all(isinstance(m, str) for m in message):
+                found.add((message[0], message[1]))
     return found
 
 
-def reason_templates() -> set[str]:
-    """The jobs' reasons, each the literal first argument of `Reason(...)` where it is made."""
-    folder = Path(str(resources.files("directory.jobs")))
-    found = extract_from_dir(folder, [("**.py", "python")], keywords={"Reason": None})
-    return {message for _, _, message, _, _ in found if isinstance(message, str)}
+def reason_templates() -> set[Msgid]:
+    """The jobs' reasons, each the literal first argument of `Reason(...)` where it is made, or its
+    `Plural(...)`."""
+    return _literal({"Reason": None}, ("directory/jobs",))
 
 
 def _path(language: str, domain: str) -> Path:
@@ -102,9 +112,17 @@ def _read(language: str, domain: str) -> Catalog:
     return read_po(io.BytesIO(path.read_bytes()), locale=language, domain=domain)
 
 
-def translated(language: str, domain: str) -> set[str]:
-    """The msgids a catalogue translates (the pages use no plurals)."""
-    return {m.id for m in _read(language, domain) if isinstance(m.id, str) and m.id and m.string}
+def translated(language: str, domain: str) -> set[Msgid]:
+    """The msgids a catalogue translates; a plural only when it gives every form its language has."""
+    catalog = _read(language, domain)
+    found: set[Msgid] = set()
+    for m in catalog:
+        if isinstance(m.id, str) and m.id and m.string:
+            found.add(m.id)
+        elif isinstance(m.id, tuple | list) and isinstance(m.string, tuple | list) \
+                and len(m.string) == catalog.num_plurals and all(m.string):
+            found.add((m.id[0], m.id[1]))
+    return found
 
 
 def update(domains: tuple[str, ...] = i18n.DOMAINS) -> None:

@@ -79,6 +79,8 @@ def named(name: str, rows: list[Row], problem: Problem) -> Problem:
     otherwise the problem as it is."""
     items, values = kept(name, rows), dict(problem.values)
     template, at = problem.template or problem.reason, None
+    if not isinstance(template, str):  # a plural names no item
+        return problem
     if template.startswith(ITEM) and 0 < int(str(values.get("n", 0))) <= len(items):
         at, template = items[int(str(values["n"])) - 1][0], template.removeprefix(ITEM)
     elif template.startswith(TEXT):

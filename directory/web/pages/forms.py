@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from directory.domain.errors import BadArgument
+from directory.domain.errors import BadArgument, Plural
 
 # A form's text fields take up to about 12,000 characters (a service's); in a script whose letters
 # take two to four bytes, percent-encoded as six to twelve, that is up to about 150 KB
@@ -99,7 +99,9 @@ async def read_upload(request: Request, max_bytes: int,
         form = await request.form(max_files=max_files, max_fields=20)
     except HTTPException as refused:  # Starlette's refusal of too many files or fields, or of a malformed body
         if "files" in str(refused.detail):
-            raise BadArgument("file", "choose at most %(most)s files, each a CSV (HXL) file", most=max_files) from None
+            raise BadArgument("file", Plural("choose at most %(most)s file, a CSV (HXL) file",
+                                             "choose at most %(most)s files, each a CSV (HXL) file", "most"),
+                              most=max_files) from None
         raise BadArgument("file", "could not be read as sent; choose the files again on this page") from None
     try:
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}

@@ -20,6 +20,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from directory.domain.errors import Message, Plural, worded
+
 LANGUAGES = ("en", "es", "fr", "ar", "ru")
 NAMES = {"en": "English", "es": "Español", "fr": "Français", "ar": "العربية", "ru": "Русский"}
 RIGHT_TO_LEFT = frozenset({"ar"})
@@ -83,13 +85,25 @@ def direction(language: str) -> str:
     return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
 
-def filled(template: str, values: Mapping[str, object], language: str) -> str:
+def filled(template: Message, values: Mapping[str, object], language: str,
+           numbers: Mapping[str, object] | None = None) -> str:
     """A literal message with `%(name)s` placeholders, in `language`, its values filled in; in English
-    when the translation lost or misspelt a placeholder."""
+    when the translation lost or misspelt a placeholder. A plural's form follows the number it is by,
+    from `numbers` where the values are already written as the page writes numbers."""
     try:
+        if isinstance(template, Plural):
+            return translations(language).ngettext(*template[:2], _count((numbers or values)[template.by])) % values
         return translations(language).gettext(template) % values
     except (KeyError, ValueError, TypeError):
-        return template % values
+        return worded(template, values, numbers)
+
+
+def _count(number: object) -> int:
+    """A count for gettext's plural rules, which know only whole numbers: what is counted here is
+    characters, items, days, donors. Anything else reads in English."""
+    if isinstance(number, bool) or not isinstance(number, int | float) or not float(number).is_integer():
+        raise TypeError(f"{number!r} is not a whole number")
+    return int(number)
 
 
 # how a language separates the items of a list, and its parts: Arabic has its own comma and semicolon

@@ -164,7 +164,7 @@ class Reading:
         if not isinstance(value, Reason):
             return english(value)
         return i18n.filled(value.template, {name: self._value(name, v) for name, v in value.values.items()},
-                           self.language)
+                           self.language, value.values)
 
     def _value(self, name: str, value: Any) -> str:
         if name == "types":

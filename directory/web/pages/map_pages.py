@@ -20,7 +20,7 @@ from directory.base import budget
 from directory.base.budget import Busy, OverBudget, Slots
 from directory.base.config import Settings
 from directory.base.scope import viewer_in
-from directory.domain.errors import BadArgument, NotFound
+from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.web.pages import forms, i18n, words
 from directory.web.pages.jobs import Reading, written_number
 from directory.web.pages.problems import said
@@ -58,7 +58,8 @@ async def map_page(request: Request) -> Response:
     try:
         for name, value in args.items():
             if len(value) > forms.FIELD_LENGTH:
-                raise BadArgument(name, "is longer than %(most)s characters", most=forms.FIELD_LENGTH)
+                raise BadArgument(name, Plural("is longer than %(most)s character",
+                                               "is longer than %(most)s characters", "most"), most=forms.FIELD_LENGTH)
         async with budget.expensive(slots, settings.time_budget):
             drawn = await draw(request.path_params["kind"], request.app.state.store, viewer_in(request.scope),
                                args, settings, options)

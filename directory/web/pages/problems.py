@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from directory.domain.errors import BadArgument, NotFound, Problem
+from directory.domain.errors import BadArgument, Message, NotFound, Problem
 from directory.store import EditRefused
 from directory.web.pages import i18n
 
@@ -48,9 +48,9 @@ def edit_problems(refused: EditRefused) -> list[Problem]:
     return [Problem(0, field, refused.message, template=refused.template, values=tuple(refused.values.items()))]
 
 
-def in_language(template: str, values: Mapping[str, object], language: str) -> str:
+def in_language(template: Message, values: Mapping[str, object], language: str) -> str:
     """A literal reason in `language`, its values filled in (what was typed cut to `SHOWN_ID`)."""
-    if not values:
+    if not values and isinstance(template, str):
         return i18n.translations(language).gettext(template)
     return i18n.filled(template, {name: value if name in LISTED else _short(value) for name, value in values.items()},
                        language)
