@@ -17,7 +17,7 @@ import pytest
 
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import exports
-from directory.store import Filter, Near, Sort, Store
+from directory.store import Filter, Near, PointFilter, Sort, Store
 from federation.publish import Publisher
 from tests.helpers import Api, load, org, service
 from tests.test_federation_publish import ONLINE, latest, read_all
@@ -103,7 +103,8 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
                                                                                   tmp_path: Path) -> None:
     await load(store, [_shelter("safe-house", "-1.29", "36.82"), org("group", **{"#country+code": "KE"})],
                [service("safe-house-stay", "safe-house", kind="relocation-in-country",
-                        **{"#country+code+present": "KE-30", "#country+code+remote": "KE"}),
+                        **{"#country+code+present": "KE-30", "#country+code+remote": "KE",
+                           "#country+code+origin": "KE"}),
                 service("group-aid", "group", **{"#country+code+present": "KE"})])
     anonymous = await store.organisation(ANONYMOUS, "test:safe-house")
     assert anonymous.location is not None and anonymous.location.country is None
@@ -121,9 +122,23 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
     assert "test:safe-house" in await _ids(store, MEMBER, near)
 
     listed = await api.data('{ organisations(filter: {kind: "shelter"}) { edges { node { recordId '
-                            'location { country latitude precision } services { coverage { place } } } } } }')
+                            'location { country latitude precision } services { coverage { place } origins } } } } }')
     assert listed["organisations"]["edges"] == [{"node": {"recordId": "test:safe-house", "location": {
-        "country": None, "latitude": None, "precision": "HIDDEN"}, "services": [{"coverage": []}]}}]
+        "country": None, "latitude": None, "precision": "HIDDEN"}, "services": [{"coverage": [], "origins": []}]}}]
+    # where it takes defenders from is, for a shelter relocating them in their country, where it is
+    alone = await api.data('{ service(id: "test:safe-house-stay") { origins organisationId } }')
+    assert alone["service"] == {"origins": [], "organisationId": "test:safe-house"}
+    assert (await store.services_by_id(ANONYMOUS, ["test:safe-house-stay"]))["test:safe-house-stay"].origins == []
+    assert (await store.services_by_id(MEMBER, ["test:safe-house-stay"]))["test:safe-house-stay"].origins == ["KE"]
+    # a map's counts of what it does not draw never say where it is: asked country by country, the
+    # public's map of Kenya counts it no more than France's does
+    for country in ("KE", "FR", None):
+        drawn = await store.map_points(ANONYMOUS, PointFilter(kind="shelter", country=country))
+        assert drawn.points == [] and (drawn.withheld, drawn.not_drawn) == ((1 if country is None else 0), 0), country
+    everything = await store.map_points(ANONYMOUS, PointFilter(country="KE"))
+    assert "test:safe-house" not in [p.id for p in everything.points] and everything.withheld == 0
+    on_map = await store.map_points(MEMBER, PointFilter(kind="shelter", country="KE"))
+    assert [p.id for p in on_map.points] == ["test:safe-house"]
 
     # where its services work is where it is: withheld with it, on every channel that tells places
     for where in (in_kenya, Filter(subdivision="KE-30"), Filter(region="region:Africa")):
@@ -177,6 +192,20 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
     await publisher.publish()
     later, _ = await read_all(publisher, "public", state)
     assert latest(later)["test:safe-house"].body["location"]["country"] == "KE"  # type: ignore[index]
+
+
+async def test_a_map_counts_what_it_does_not_draw_among_what_was_asked_only(store: Store) -> None:
+    """"Not drawn, as they publish no location: 1" under a safe-house filter must be a safe house."""
+    here = {"#geo+lat": "4.61", "#geo+lon": "-74.08", "#geo+precision": "locality"}
+    await load(store, [org("nowhere", **{"#country+code": "", "#geo+precision": "hidden"}), org("here", **here)],
+               [service("nowhere-law", "nowhere", **{"#group+code": "journalists"}), service("here-law", "here")])
+    for where, not_drawn in ((PointFilter(), 1), (PointFilter(service_type="legal-aid"), 1),
+                             (PointFilter(service_type="safe-house"), 0), (PointFilter(group="journalists"), 1),
+                             (PointFilter(group="sex-workers"), 0), (PointFilter(kind="shelter"), 0)):
+        drawn = await store.map_points(ANONYMOUS, where)
+        assert drawn.not_drawn == not_drawn, where
+        assert [p.id for p in drawn.points] == (["test:here"] if not where.group and where.kind is None
+                                                and where.service_type in (None, "legal-aid") else []), where
 
 
 async def test_withholding_counts_public_shelters_only(store: Store) -> None:

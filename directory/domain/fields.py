@@ -86,7 +86,7 @@ SERVICE: dict[str, Field] = {
     "languages": Field(items=50),
     "groups": Field(items=50),
     "coverage": Field(items=500, place=Place.WITHHELD),
-    "origins": Field(items=500),
+    "origins": Field(items=500, place=Place.WITHHELD),  # a shelter takes defenders from where it is, often
     "purposes": Field(items=20),
     "application_process": Field(chars=TEXT),
     "intake": Field(chars=300, items=20, itemised=True),

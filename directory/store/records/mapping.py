@@ -8,7 +8,9 @@ precision shows at the country's representative point; hidden precision is not d
 On maps for the public, shelters and relocation hosts (`taxonomy.SENSITIVE_KINDS`) in a place
 holding fewer than `shelter_minimum` of them are not drawn: one or two markers would single a
 shelter out even at country precision. The place is the country, and also the subdivision when
-the marker shows one; the count is over what the map would draw.
+the marker shows one; the count is over what the map would draw. A shelter whose place the store
+withholds from the public (`store.shelters`) is never drawn for it, nor counted under a country:
+the counts of what a map does not draw are over what it was asked for, never finer.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, sees
 from directory.domain.model import Intake, Precision
 from directory.domain.taxonomy import SENSITIVE_KINDS
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, visible
+from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.records.shelters import alone
 
@@ -30,18 +32,20 @@ MATCH (o:Organisation)
 WHERE {visible('o')}
   AND ($ids IS NULL OR o.id IN $ids)
   AND ($kind IS NULL OR o.kind = $kind)
-  AND ($country IS NULL OR o.country = $country)
-WITH o, ($steward OR o.id = $viewer_org) AS exact
-RETURN collect([o.id, o.name, o.kind, o.visibility, o.country, o.precision,
-                CASE WHEN exact OR o.precision IN ['exact', 'locality', 'admin_area'] THEN o.subdivision END,
-                CASE WHEN exact THEN o.latitude ELSE o.pub_latitude END,
-                CASE WHEN exact THEN o.longitude ELSE o.pub_longitude END,
+  AND ($country IS NULL OR (o.country = $country AND {place_shown('o')}))
+WITH o, ($steward OR o.id = $viewer_org) AS exact, {place_shown('o')} AS placed
+RETURN collect([o.id, o.name, o.kind, o.visibility, CASE WHEN placed THEN o.country END, o.precision,
+                CASE WHEN placed AND (exact OR o.precision IN ['exact', 'locality', 'admin_area'])
+                     THEN o.subdivision END,
+                CASE WHEN NOT placed THEN null WHEN exact THEN o.latitude ELSE o.pub_latitude END,
+                CASE WHEN NOT placed THEN null WHEN exact THEN o.longitude ELSE o.pub_longitude END,
                 coalesce(o.languages, []),
                 CASE WHEN $network THEN coalesce(o.contact_channels, []) ELSE [] END,
                 [(o)-[:OFFERS]->(s:Service) WHERE {visible('s')}
                  | [s.type, [(s)-[:SERVES]->(g:DefenderGroup) | g.code],
                     CASE WHEN coalesce(s.status, 'active') = 'active' THEN coalesce(s.intake, []) ELSE [] END,
-                    coalesce(s.purposes, [])]]
+                    coalesce(s.purposes, [])]],
+                placed
                ]) AS points
 """)
 
@@ -69,7 +73,7 @@ class MapPoint:
 class MapPoints:
     points: list[MapPoint] = field(default_factory=list)
     not_drawn: int = 0  # visible organisations with hidden precision or no known point
-    withheld: int = 0  # shelters not drawn because too few share their place (public maps)
+    withheld: int = 0  # shelters not drawn because too few share their place, or their place is withheld
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,13 @@ async def map_points(graph: Graph, viewer: Viewer, where: PointFilter, shelter_m
                                   network=sees(viewer, ORGANISATION["contact_channels"]), **viewer.params)
     out = MapPoints()
     for row in rows[0]["points"] if rows else []:
-        point = _point(row, viewer)
-        if point is None:
+        if not _matches(row[11], where):
+            continue  # what the map does not draw is counted among what it was asked for, no more
+        if not row[12]:
+            out.withheld += 1  # a shelter whose place is withheld from this viewer (`store.shelters`)
+        elif (point := _point(row, viewer)) is None:
             out.not_drawn += 1
-        elif ((where.service_type is None or where.service_type in point.service_types + point.pays_for)
-              and (where.group is None or where.group in point.groups)):
+        else:
             out.points.append(point)
     if viewer.role == "anonymous":
         _withhold_lonely_shelters(out, shelter_minimum)
@@ -100,8 +106,17 @@ async def map_points(graph: Graph, viewer: Viewer, where: PointFilter, shelter_m
     return out
 
 
+def _matches(offers: list[list[Any]], where: PointFilter) -> bool:
+    """Whether an organisation's visible services answer the filters on services (a grant's purposes
+    count for a type, as listings count them)."""
+    if where.service_type is not None and not any(where.service_type == t or where.service_type in paid
+                                                  for t, _, _, paid in offers):
+        return False
+    return where.group is None or any(where.group in groups for _, groups, _, _ in offers)
+
+
 def _point(row: list[Any], viewer: Viewer) -> MapPoint | None:
-    oid, name, kind, visibility, country, precision, subdivision, lat, lon, languages, channels, offers = row
+    oid, name, kind, visibility, country, precision, subdivision, lat, lon, languages, channels, offers, _ = row
     shown = "exact" if viewer.sees_exact_location_of(oid) else precision
     if lat is None or lon is None:
         if precision != Precision.COUNTRY.value:
@@ -123,4 +138,4 @@ def _withhold_lonely_shelters(found: MapPoints, minimum: int) -> None:
     lonely = alone([(p.id, p.country, p.subdivision) for p in found.points if p.kind in SENSITIVE_KINDS], minimum)
     if lonely:
         found.points = [p for p in found.points if p.id not in lonely]
-        found.withheld = len(lonely)
+        found.withheld += len(lonely)

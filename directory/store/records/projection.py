@@ -10,9 +10,10 @@ Only fields whose value is the same in every view are projected (`PROJECTED`, de
 one declaration in `domain/fields.py`): a field `redact` may empty, coarsen or filter by item is
 never in a shape, so a channel wanting one reads records through the door instead.
 
-A service's coverage says where its provider works, so the public does not see it for a shelter
-whose place is withheld (`Place.WITHHELD`): the statement gives none then, by the predicate every
-record read uses (`cypher.place_shown`) on the provider the statement already holds. Otherwise it
+A service's coverage says where its provider works, and its origins where its defenders come
+from (for a shelter, often where it is), so the public does not see them for a shelter whose place
+is withheld (`Place.WITHHELD`): the statement gives none then, by the predicate every record read
+uses (`cypher.place_shown`) on the provider the statement already holds. Otherwise it
 gives the places as the service holds them in one string (`writes.place_codes`, one property
 rather than a pattern per service), and `finished` makes them the items asked for (`Covered`).
 
@@ -50,9 +51,16 @@ _FIXED = ("provenance", "verified")  # composite, and shown per view: read as re
 
 
 def _same_in_every_view(kind: type) -> frozenset[str]:
+    """The fields every view reads alike, but for those withheld with a shelter's place, which the
+    statement empties as `redact` does (`WITHHELD`)."""
     return frozenset(name for name, f in DECLARED[kind].items()
-                     if f.audience is Audience.PUBLIC and f.place is Place.NONE and not f.itemised
+                     if f.audience is Audience.PUBLIC and f.place in (Place.NONE, Place.WITHHELD) and not f.itemised
                      and name not in _FIXED)
+
+
+# fields gone from the public's view of a shelter whose place is withheld (`fields.redact`)
+WITHHELD = {"organisation": frozenset(n for n, f in DECLARED[Organisation].items() if f.place is Place.WITHHELD),
+            "service": frozenset(n for n, f in DECLARED[Service].items() if f.place is Place.WITHHELD)}
 
 
 def _coverage_alike() -> bool:
@@ -221,7 +229,13 @@ class _Writer:
         parts = []
         for part in shape.parts:
             if isinstance(part, Pick):
-                parts.append(f"`{part.key}`: {_value(table.get(part.field, '').format(v=v), part)}")
+                value = _value(table.get(part.field, "").format(v=v), part)
+                if part.field in WITHHELD[shape.kind]:  # a list of places, none where the place is withheld
+                    holder = v if shape.kind == "organisation" else provider
+                    if not holder:
+                        raise ValueError(f"a service's {part.field} is projected only beside its provider")
+                    value = f"CASE WHEN {place_shown(holder)} THEN {value} ELSE [] END"
+                parts.append(f"`{part.key}`: {value}")
             elif isinstance(part, Follow) and part.what == "services":
                 s = self.fresh("s")
                 parts.append(f"`{part.key}`: COLLECT {{ MATCH ({v})-[:OFFERS]->({s}:Service) WHERE {visible(s)}\n"
