@@ -83,7 +83,10 @@ class OrganisationInput:
     longitude: float | None = strawberry.UNSET
     precision: Precision | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
-    verified_on: str | None = strawberry.UNSET
+    verified_on: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="YYYY-MM-DD, not after today. Verification is a steward's to record: a member's change of "
+                    "it (on, by or source) is FORBIDDEN.")
     verified_by: str | None = strawberry.UNSET
     verified_source: str | None = strawberry.UNSET
 
@@ -140,7 +143,10 @@ class ServiceInput:
     windows: list[IntakeWindowInput] | None = strawberry.UNSET
     intake_languages: list[str] | None = strawberry.UNSET
     exclusions: str | None = strawberry.UNSET
-    verified_on: str | None = strawberry.UNSET
+    verified_on: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="YYYY-MM-DD, not after today. Verification is a steward's to record: a member's change of "
+                    "it (on, by or source) is FORBIDDEN.")
     verified_by: str | None = strawberry.UNSET
     verified_source: str | None = strawberry.UNSET
 

@@ -72,7 +72,8 @@ def _errors(refused: EditRefused) -> list[UserError]:
     if refused.problems:
         return [UserError(code=ErrorCode.INVALID, field=_camel(p.column), reason=p.reason)
                 for p in refused.problems]
-    return [UserError(code=ErrorCode(refused.code), field=refused.field, reason=refused.message)]
+    return [UserError(code=ErrorCode(refused.code), field=_camel(refused.field) if refused.field else None,
+                      reason=refused.message)]
 
 
 def _signed_in(info: Info[Context, None]) -> None:

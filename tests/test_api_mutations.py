@@ -21,6 +21,8 @@ UPDATE_ORG = f"""mutation($id: ID!, $revision: Int!, $input: OrganisationInput!)
     {ORG_FIELDS} currentRevision errors {{ code field reason }} }} }}"""
 DELETE_ORG = """mutation($id: ID!, $revision: Int!) { deleteOrganisation(id: $id, revision: $revision) {
   deleted currentRevision errors { code field reason } } }"""
+UPDATE_SERVICE = """mutation($id: ID!, $revision: Int!, $input: ServiceInput!) {
+  updateService(id: $id, revision: $revision, input: $input) { service { recordId } errors { code field reason } } }"""
 CREATE_SERVICE = """mutation($org: ID!, $input: ServiceInput!) { createService(organisation: $org, input: $input) {
   service { recordId type coverage { place presence } groups provenance { revision } }
   errors { code field reason } } }"""
@@ -90,6 +92,31 @@ async def test_members_write_only_their_own_organisation(store: Store, api: Api)
     assert service_for_b["errors"][0]["code"] == "FORBIDDEN"
     anonymous = (await api.data(UPDATE_ORG, None, id="test:a", revision=2, input={"name": "Y"}))
     assert anonymous["updateOrganisation"]["errors"][0]["code"] == "FORBIDDEN"
+
+
+async def test_a_verification_is_a_stewards_word_and_never_dated_after_today(store: Store, api: Api) -> None:
+    """A member's own "verified by the directory's steward" would read as an independent check."""
+    tokens = await _tokens(store)
+    claim = {"verifiedOn": "2026-01-05", "verifiedBy": "Protection Directory steward"}
+    for kind, record, mutation in (("organisation", "test:a", UPDATE_ORG), ("service", "test:a-legal", UPDATE_SERVICE)):
+        field = "updateOrganisation" if kind == "organisation" else "updateService"
+        claimed = (await api.data(mutation, tokens["a"], id=record, revision=1, input=claim))[field]
+        assert [(e["code"], e["field"]) for e in claimed["errors"]] == [("FORBIDDEN", "verifiedOn")], kind
+        assert "only a steward records who verified" in claimed["errors"][0]["reason"]
+        checked = (await api.data(mutation, tokens["steward"], id=record, revision=1, input=claim))[field]
+        assert checked["errors"] == [], kind
+        # the member edits something else: the verification the steward recorded stays, and may stay
+        kept = (await api.data(mutation, tokens["a"], id=record, revision=2, input={"description": "Ours"}))[field]
+        assert kept["errors"] == [], kind
+        unverified = (await api.data(mutation, tokens["a"], id=record, revision=3, input={"verifiedOn": ""}))[field]
+        assert unverified["errors"][0]["code"] == "FORBIDDEN", kind
+        future = (await api.data(mutation, tokens["steward"], id=record, revision=3,
+                                 input={"verifiedOn": "2031-01-01"}))[field]
+        assert [(e["code"], e["field"]) for e in future["errors"]] == [("INVALID", "verifiedOn")], kind
+    assert (await store.organisation(STEWARD, "test:a")).verified.on == "2026-01-05"
+    new = (await api.data(CREATE_SERVICE, tokens["a"], org="test:a",
+                          input={"name": "S", "type": "legal-aid", "verifiedOn": "2026-01-05"}))["createService"]
+    assert new["errors"][0]["code"] == "FORBIDDEN" and new["service"] is None
 
 
 async def test_services_coverage_and_defender_groups(store: Store, api: Api) -> None:

@@ -194,16 +194,20 @@ async def test_a_member_records_how_to_ask_and_an_update_keeps_what_it_leaves_ou
         "name": "Grants", "type": "emergency-grant", "presentIn": ["HN"], "purposes": ["legal-aid"],
         "origins": ["central-america"], "hours": "Mon-Fri",
         "intake": [{"kind": "hotline", "value": HOTLINE, "visibility": "PUBLIC"}, {"kind": "signal", "value": SIGNAL}],
-        "windows": [{"opens": "2026-11-01", "note": "rolling"}],
-        "verifiedOn": "2026-11-30", "verifiedBy": "the member", "verifiedSource": "https://lawyers.example.org"}))
+        "windows": [{"opens": "2026-11-01", "note": "rolling"}]}))
     service = made["createService"]["service"]
     assert made["createService"]["errors"] == [] and service["status"] == "active"
     assert service["intake"] == [{"kind": "hotline", "value": HOTLINE, "visibility": "PUBLIC"},
                                  {"kind": "signal", "value": SIGNAL, "visibility": "NETWORK"}]  # network unless said
     assert service["intakeWindows"] == [{"opens": "2026-11-01", "closes": None, "note": "rolling"}]
     assert service["purposes"] == ["legal-aid"] and service["origins"] == ["central-america"]
-    assert service["verified"] == {"on": "2026-11-30", "by": "the member", "source": "https://lawyers.example.org"}
-    updated = (await api.data(UPDATE, token=token, id=service["id"], revision=service["provenance"]["revision"],
+    # who checked it and when is a steward's word (a member's own would read as an independent check)
+    _, steward = await store.tokens.create("steward", None, "a steward")
+    checked = (await api.data(UPDATE, token=steward, id=service["id"], revision=service["provenance"]["revision"],
+                              input={"verifiedOn": "2026-11-30", "verifiedBy": "a steward",
+                                     "verifiedSource": "https://lawyers.example.org"}))["updateService"]
+    assert checked["errors"] == []
+    updated = (await api.data(UPDATE, token=token, id=service["id"], revision=service["provenance"]["revision"] + 1,
                               input={"status": "paused", "statusSince": "2026-12-01"}))["updateService"]
     assert updated == {"service": {"status": "paused", "statusSince": "2026-12-01", "hours": "Mon-Fri",
                                    "intake": [{"value": HOTLINE}, {"value": SIGNAL}]}, "errors": []}

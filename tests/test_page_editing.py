@@ -119,6 +119,16 @@ async def test_a_member_edits_its_organisation_and_a_stale_revision_shows_what_i
         table = re.search(r"<table>(.*?)</table>", french.text, re.S)
         assert table is not None and "local-group" not in table.group(1) and "donor" not in table.group(1)
 
+        # the verification a steward recorded is read, not typed, by a member; saving keeps it
+        form = (await client.get("/organisations/test:fund/edit?lang=en")).text
+        assert 'name="verified_on"' not in form and "recorded by a steward of this directory" in form
+        assert "Verified: 2026-03-01" in form
+        kept = await client.post("/organisations/test:fund/edit", data={
+            **_organisation_form(form), "description": "Kept.", "verified_on": "2031-01-01", "verified_by": "Us"})
+        assert kept.status_code == 303
+        after = await store.organisation(STEWARD, "test:fund")
+        assert after.description == "Kept." and (after.verified.on, after.verified.by) == ("2026-03-01", "")
+
 
 async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: Store,
                                                                         live_server: LiveServer) -> None:

@@ -26,12 +26,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from directory.base.clock import now
 from directory.domain import validation
 from directory.domain.errors import Message, Plural, Problem, worded
-from directory.domain.model import Link, Organisation, Service
+from directory.domain.model import Link, Organisation, Service, Verification
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
@@ -65,12 +66,13 @@ def not_found(kind: str, record_id: str) -> EditRefused:
 CURRENT = {
     "organisation": cypher("edits.current_organisation", f"""
 MATCH (n:Organisation {{id: $id}})
-RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {visible('n')} AS visible
+RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {visible('n')} AS visible,
+       [n.verified_on, n.verified_by, n.verified_source] AS verified
 """),
     "service": cypher("edits.current_service", f"""
 MATCH (n:Service {{id: $id}})<-[:OFFERS]-(o:Organisation)
 RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility,
-       {visible('n')} AND {visible('o')} AS visible
+       {visible('n')} AND {visible('o')} AS visible, [n.verified_on, n.verified_by, n.verified_source] AS verified
 """),
 }
 CURRENT_LINK = cypher("edits.current_link", f"""
@@ -190,6 +192,19 @@ class Saved(Generic[T]):
     restricted_services: list[str] = field(default_factory=list)  # deleted with an organisation
 
 
+def _verification(viewer: Viewer, current: dict[str, Any] | None, after: Verification) -> None:
+    """A verification is a steward's word that someone checked the record: a member keeps it as it
+    is and never writes one (its own claim would read as an independent check). Nobody records one
+    dated after today (a day's grace for time zones ahead of UTC)."""
+    latest = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    if after.on and after.on > latest:
+        raise EditRefused("INVALID", "%(value)r is after today: record a verification once it is done",
+                          "verified_on", value=after.on)
+    before = Verification(*(value or "" for value in current["verified"])) if current else Verification()
+    if viewer.role != "steward" and after != before:
+        raise EditRefused("FORBIDDEN", "only a steward records who verified a record and when", "verified_on")
+
+
 def _restricted(*visibilities: object) -> bool:
     return "restricted" in visibilities
 
@@ -249,6 +264,7 @@ class Editor:
             org, links = checked or self._organisation(await edit.merged(tx), vocab)
             if org.id != record_id:
                 raise EditRefused("INVALID", "an organisation's id cannot change", "id")
+            _verification(viewer, current, org.verified)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
             await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
             await self._unlock(tx, org.id)
@@ -275,6 +291,7 @@ class Editor:
             svc = checked or self._service(viewer, await edit.merged(tx), vocab)
             if current is not None and current["owner"] != svc.organisation:
                 raise EditRefused("INVALID", "a service cannot move to another organisation", "organisation")
+            _verification(viewer, current, svc.verified)
             provider = await self.graph.run(tx, CURRENT["organisation"], id=svc.organisation, **viewer.params)
             if not provider or not provider[0]["visible"]:
                 raise not_found("organisation", svc.organisation)

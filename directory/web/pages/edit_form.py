@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse
 
 from directory.domain import places
 from directory.domain.errors import NotFound
-from directory.domain.model import Organisation
+from directory.domain.model import Organisation, Verification
 from directory.domain.viewer import Viewer
 from directory.store import EditRefused, Store
 from directory.web.pages import forms
@@ -121,6 +121,18 @@ async def refusal(refused: EditRefused, typed: Typed,
             return {"status": 409, "conflict": current, "revision": refused.current_revision or 0,
                     "changed": [n for n in current if current[n] != typed.values.get(n, "")]}
     return {"status": 400, "problems": edit_problems(refused), "revision": typed.revision}
+
+
+VERIFIED = ("verified_on", "verified_by", "verified_source")
+
+
+def verification_kept(viewer: Viewer, fields: dict[str, Any], held: Verification | None) -> dict[str, Any]:
+    """A verification is a steward's word (the store refuses anyone else's change): a member's form
+    shows it as text, and its save sends it back as the record holds it."""
+    if viewer.role == "steward":
+        return fields
+    kept = held or Verification()
+    return {**fields, "verified_on": kept.on, "verified_by": kept.by, "verified_source": kept.source}
 
 
 def to_organisation(record_id: str) -> RedirectResponse:

@@ -119,7 +119,7 @@ async def save(request: Request) -> Response:
     found = await _service(store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    fields = dict(_fields(typed, rows), id=found.id)
+    fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=found.id), found.verified)
     try:
         await store.save_service(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
     except EditRefused as refused:
@@ -147,7 +147,8 @@ async def add(request: Request) -> Response:
     found = await edit_form.organisation(store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    fields = dict(_fields(typed, rows), id=new_id(store.directory_id), organisation=found.id)
+    fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=new_id(store.directory_id),
+                                                      organisation=found.id), None)
     edit = Edit(fields, {n: n for n in fields})
     try:
         if "visibility" not in fields:  # never the default by accident: who may see it is chosen; said with

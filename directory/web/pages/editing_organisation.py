@@ -95,7 +95,7 @@ async def save(request: Request) -> Response:
     found = await edit_form.organisation(store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    fields = _fields(found.id, typed)
+    fields = edit_form.verification_kept(viewer, _fields(found.id, typed), found.verified)
     try:
         await store.save_organisation(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
     except EditRefused as refused:
