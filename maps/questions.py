@@ -92,7 +92,7 @@ KINDS: dict[str, MapKind] = {
     "directory": MapKind("directory", "Organisations and services", ("serviceType", "group", "country", "kind"),
                          _directory),
     "gaps": MapKind("gaps", "Coverage gaps", (*questions.GAPS.names, *GAP_MAP_ONLY), _gaps, ("serviceTypes",)),
-    "referrals": MapKind("referrals", "Referral paths", questions.REFERRALS.names, _referrals,
+    "referrals": MapKind("referrals", "Referral chains", questions.REFERRALS.names, _referrals,
                          tuple(o.name for o in questions.REFERRALS.options if o.required)),
     "funding": MapKind("funding", "Funding against gaps", (*questions.GAPS.names, *FUNDING_MAP_ONLY), _funding,
                        ("serviceTypes",)),

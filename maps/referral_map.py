@@ -64,7 +64,7 @@ def _page(found: list[ReferralPath], names: dict[str, str], points: dict[str, Ma
                    else words.say("Referrals: %(hops)s; trust %(trust)s", hops=p.chain.hops, trust=trust))
         paths.append({"rank": p.rank, "label": words.say("Path %(rank)s", rank=p.rank), "colour": colour,
                       "stops": stops, "steps": steps, "summary": summary})
-    title = words.say("Referral paths from %(source)s to %(service)s in %(place)s", source=name(source),
+    title = words.say("Referral chains from %(source)s to %(service)s in %(place)s", source=name(source),
                       service=words.translate(service), place=words.place(q.country))
     m = base_map(words.say("Protection Directory: referral paths"), options)
     basemap(m)

@@ -141,6 +141,9 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
     assert str(far) == "8059.6 km away" and spanish.text(far) == "8.059,6 km away"
     confirmed = Reason("link confirmed %(date)s", date="2026-03-01")  # and a day as the language writes it
     assert "1 de marzo de 2026" in spanish.text(confirmed) and str(confirmed) == "link confirmed 2026-03-01"
+    assert spanish.named("#date+confirmed", "2026-03-01") == "1 de marzo de 2026"  # a table's column of days
+    assert Reading("en", {}).named("#date+confirmed", "2026-03-01") == "2026-03-01"
+    assert spanish.named("#indicator+need", None) == "no se conoce (cuenta como 0,5)"  # counted, so said
 
 
 def test_arabic_answers_and_pages_separate_list_items_with_arabic_punctuation() -> None:

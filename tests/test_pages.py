@@ -29,7 +29,8 @@ async def _seed(store: Store) -> None:
         [Service("test:grant", "test:fund", "Emergency grants", "emergency-grant",
                  coverage=[Coverage("HN", Presence.PRESENT)], application_process="Call the line.",
                  intake=[Intake("hotline", "+00 000 000 101", Visibility.PUBLIC),
-                         Intake("signal", SIGNAL, Visibility.NETWORK)], intake_languages=["mul"]),
+                         Intake("signal", SIGNAL, Visibility.NETWORK)], intake_languages=["mul"],
+                 purposes=["legal-aid"]),
          Service("test:paused", "test:fund", "Old grants", "emergency-grant", status=Status.PAUSED,
                  status_reason="funding halted")], [])
 
@@ -48,8 +49,15 @@ async def test_the_home_page_finds_by_name_and_by_labels_with_terms_in_the_post_
         # what it offers, a paused service said so, and where its services work
         assert "Offers: Emergency grant, Emergency grant (paused)" in browsed.text
         assert "Works in: Honduras" in browsed.text and "Works in: Honduras" in found.text
+        # found under a service it does not offer, but which its grants pay for: the row says why
+        paying = await client.post("/", data={"serviceType": "legal-aid"})
+        assert "Open Fund" in paying.text and "Its grants pay for: Legal aid" in paying.text
         bad = await client.post("/", data={"language": "klingon"})
         assert bad.status_code == 400 and "language" in bad.text
+        # two letters are a whole word, not a name's start: a search that finds nothing says so
+        short = await client.post("/", data={"text": "op"})
+        assert "Open Fund" not in short.text and "type three letters or more" in short.text
+        assert "type three letters or more" not in (await client.post("/", data={"text": "nothing here"})).text
 
 
 async def test_an_organisation_page_says_how_to_ask_as_the_viewer_may_see_it(store: Store,
@@ -205,6 +213,9 @@ async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_m
         answer = await client.post("/gaps", data=asked)
         assert answer.status_code == 200 and "Only providers from elsewhere reach it" in answer.text
         assert '/maps/gaps?region=region%3AAmericas&amp;serviceTypes=emergency-grant' in answer.text
+        # each heading said in words, and a need no indicator gives is said, not left blank
+        assert "<dt>Wide</dt><dd>the ones reaching it only through a region or the whole world</dd>" in answer.text
+        assert "<bdi>not known (counted as 0.5)</bdi>" in answer.text
         csv = await client.post("/gaps.csv", data=asked)
         assert csv.headers["content-disposition"] == 'attachment; filename="gaps.csv"'
         lines = csv.text.splitlines()

@@ -88,7 +88,7 @@ async def test_a_refused_question_keeps_what_was_asked(store: Store, live_server
         region = re.findall(r'<option value="([^"]+)"', regions.group(1))[0]
         refused = await client.post("/gaps", data={"region": region, "country": "CO",
                                                    "serviceTypes": ["legal-aid", "safe-house"]})
-    assert refused.status_code == 400 and "only one" in refused.text
+    assert refused.status_code == 400 and "choose one way to name the places" in refused.text
     for value in (region, "CO", "legal-aid", "safe-house"):
         assert re.search(rf'<option value="{re.escape(value)}" selected>', refused.text), value
 
@@ -109,8 +109,8 @@ async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_l
                 for name, r in [("empty", empty), ("gaps", gaps), ("nobody", nobody), ("long", long_name),
                                 ("map", map_refused), ("unknown", unknown), ("no_country", no_country)]}
     said = {name: found.group(1) if found else "" for name, found in problems.items()}
-    assert said["empty"].startswith("Servicios que busca: es obligatorio sin organización"), said["empty"]
-    assert said["gaps"].startswith("Région: indiquez une région, un pays"), said["gaps"]
+    assert said["empty"].startswith("Servicios que busca: elija al menos uno, o indique su organización"), said["empty"]
+    assert said["gaps"].startswith("Région: choisissez une seule façon d&#39;indiquer les lieux"), said["gaps"]
     assert said["nobody"] == "No se encontró nada para zzzz qqqq, o no se ha compartido con usted.", said["nobody"]
     assert said["long"].startswith("No se encontró nada para palabra"), said["long"]
     assert said["map"].startswith("Услуга: обязательно, с одним видом услуги"), said["map"]  # noqa: RUF001
@@ -289,7 +289,7 @@ async def test_a_map_speaks_the_page_language_in_its_legend_tooltips_and_popups(
     assert "Contornos: Natural Earth" in said["directory"] and "Todos los mapas" in said["gaps"]
     languages = re.search(r'"languages":\[([^\]]*)\]', said["directory"])
     assert languages is not None and "español" in languages.group(1) and '"es"' not in languages.group(1)
-    english = ("on the map", "Markers show", "Hover a place", "Gap score", "Path 1", "Referral paths from",
+    english = ("on the map", "Markers show", "Hover a place", "Gap score", "Path 1", "Referral chains from",
                "Shown ", "Need weight", "All maps", "Outlines:", "Colour:", "refers to", "can act")
     for kind, text in said.items():
         assert not [e for e in english if e in text], (kind, [e for e in english if e in text])
@@ -321,6 +321,11 @@ async def test_the_maps_form_asks_for_what_a_map_needs_in_the_order_people_read(
         index = (await client.get("/maps", params={"lang": "es"})).text
         both = await client.get("/maps/gaps", params={"codes": "CO", "country": "PE", "serviceTypes": "legal-aid",
                                                       "lang": "en"})
+        # a region is chosen from the list /gaps offers, and what is chosen draws
+        regions = re.search(r'<select id="gaps-region" name="region">(.*?)</select>', index, re.S)
+        assert regions is not None and 'value="419"' in regions.group(1)
+        drawn = await client.get("/maps/gaps", params={"region": "419", "serviceTypes": "legal-aid"})
+        assert drawn.status_code == 200
     gaps = re.search(r'<select id="gaps-serviceTypes" name="serviceTypes" required>(.*?)</select>', index, re.S)
     assert gaps is not None and 'value=""' not in gaps.group(1)
     directory = re.search(r'<select id="directory-serviceType" name="serviceType">(.*?)</select>', index, re.S)
@@ -328,7 +333,7 @@ async def test_the_maps_form_asks_for_what_a_map_needs_in_the_order_people_read(
     kinds = re.findall(r'<option value="[^"]+">([^<]+)</option>',
                        re.search(r'<select id="directory-kind"[^>]*>(.*?)</select>', index, re.S).group(1))
     assert kinds == sorted(kinds, key=lambda k: unicodedata.normalize("NFKD", k).casefold())
-    assert both.status_code == 400 and "only one" in both.text
+    assert both.status_code == 400 and "choose one way to name the places" in both.text
 
 
 async def test_a_filter_typed_in_lower_case_shows_chosen_as_it_is_asked(store: Store, live_server: LiveServer) -> None:

@@ -83,6 +83,8 @@ async def test_who_qualifies_and_each_part_worked_by_hand(store: Store) -> None:
     assert me and there and me.latitude and me.longitude and there.latitude and there.longitude
     km = round(places.distance_km(me.latitude, me.longitude, there.latitude, there.longitude), 1)
     assert x.distance_km == km and x.parts["distance"] == round(1 / (1 + km / 250), 4)
+    # between coarsened points a reason says no finer than a whole km (the figure keeps its decimal)
+    assert km >= 10 and f"{round(km)} km away (published points)" in x.reasons
     assert {k: x.parts[k] for k in ("complementarity", "coverage", "networks", "language", "response")} == {
         "complementarity": round(1 / 3, 4), "coverage": 1.0, "networks": 1.0, "language": 1.0, "response": 0.5}
     assert y.parts == {"complementarity": round(2 / 3, 4), "coverage": 0.5, "distance": 0.5, "networks": 0.0,
@@ -264,7 +266,7 @@ async def test_the_page_asks_without_an_organisation(store: Store, live_server: 
     names = re.findall(PARTNER_ROW, answer.text)
     assert names == ["Y", "X", "P"]
     assert '<option value="es" selected>' in answer.text and '<option value="women" selected>' in answer.text
-    assert missing.status_code == 400 and "Where: is required without an organisation" in missing.text  # its label
+    assert missing.status_code == 400 and "Where: say where partners must reach" in missing.text  # its label
     # a signed-in member who leaves it empty asks as its own organisation: its partner p is left out
     assert member.status_code == 200
     assert re.findall(PARTNER_ROW, member.text) == ["X", "Y"]

@@ -217,7 +217,8 @@ def _places(q: GapQuestion) -> list[places.Place]:
     """The places asked about: a region's countries, a country's subdivisions, or a list of places.
     Two of them together are refused, never one quietly taken over the other."""
     if sum(1 for given in (q.region, q.codes, q.country) if given) > 1:
-        raise BadArgument("region" if q.region else "codes", "give a region, a country, or a list of places: only one")
+        raise BadArgument("region" if q.region else "codes",
+                          "choose one way to name the places: a region, a country or a list of places")
     if q.region:
         area = places.area_code(q.region)
         if area is None:

@@ -108,8 +108,8 @@ async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: da
 
 async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, asker: _Asker, on: date) -> list[Partner]:
     if asker.id is None and not q.service_types:
-        raise BadArgument("serviceTypes", "is required without an organisation: say which services you look for "
-                                          "(or name your organisation)")
+        raise BadArgument("serviceTypes", "choose at least one, or name your organisation to look for what it "
+                                          "lacks")
     vocabulary = await store.vocabulary()
     wanted = sorted(set(q.service_types or ()) or (vocabulary.terms.get(SERVICE_TYPE, set()) - asker.offered))
     for t in wanted:
@@ -222,8 +222,8 @@ async def _candidates(store: Store, viewer: Viewer, asker: _Asker, q: PartnerQue
     if not code:
         if asker.id:
             raise BadArgument("country", "is required: the organisation records no country")
-        raise BadArgument("country", "is required without an organisation: say where partners must reach "
-                                     "(or name your organisation)")
+        raise BadArgument("country", "say where partners must reach, or name your organisation to use its "
+                                     "country")
     where = places.one_place(code.strip(), "country")
     return where, await store.jobs.partners_reaching(viewer, source, wanted, where, **fit)
 
@@ -319,7 +319,9 @@ def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], w
         reasons.append(Reason("delivers in %(place)s", place=where.code) if a.present else
                        Reason("reaches %(place)s remotely", place=where.code))
     if a.distance is not None:
-        reasons.append(Reason("%(km)s km away (published points)", km=float(a.distance)))
+        # between published (coarsened) points, so no finer than a whole km once it is ten or more
+        shown = float(round(a.distance)) if a.distance >= 10 else float(a.distance)
+        reasons.append(Reason("%(km)s km away (published points)", km=shown))
     reasons += [Reason("vetted by this organisation") if t == asker.id else
                 Reason("in common: %(organisation)s", organisation=names.get(t, t)) for t in sorted(a.common)]
     if a.shared:

@@ -70,7 +70,8 @@ async def _paths(store: Store, viewer: Viewer, q: Question, on: date) -> list[Re
     check_arguments(q.k, q.max_hops)
     source = q.source or viewer.organisation
     if not source:
-        raise BadArgument("from", "is required unless the viewer belongs to an organisation")
+        raise BadArgument("from", "name the organisation the chains start from (a member's own is used when "
+                                   "none is named)")
     vocabulary = await store.vocabulary()
     vocabulary.require(SERVICE_TYPE, q.service_type, "serviceType")
     if q.group is not None:

@@ -38,7 +38,7 @@ def msgids() -> dict[str, set[Msgid]]:
                                                 options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
         pages.add(message if isinstance(message, str) else (message[0], message[1]))  # `ngettext`'s forms
     for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, words.MAP_FILTERS, words.MAP_TITLES,
-                  words.VISIBILITY, words.REQUEST_STATUS, words.ROLES, jobs.FLAGS, jobs.ORDERS):
+                  words.VISIBILITY, words.REQUEST_STATUS, words.ROLES, jobs.FLAGS, jobs.ORDERS, jobs.COLUMNS):
         pages.update(table.values())
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
@@ -46,7 +46,7 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update(map_words())
     pages.update(reason_templates())
     pages.update(argument_templates())
-    pages.add(problems.NOT_FOUND)
+    pages.update([problems.NOT_FOUND, jobs.NEED_UNKNOWN])
     pages.update(p.name for p, _ in places.named_regions().values())  # `render.place_name` translates them
     pages.update([*routes.SEARCH_LABELS.values(), *stewards.TOKEN_LABELS.values()])  # the fields a refusal names
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)

@@ -48,6 +48,16 @@ FLAGS = {"no_provider": "No provider at all", "no_local_provider": "Only provide
          "stale": "No provider verified in the last year", "unfunded": "No funding you may see reaches a provider",
          "capacity_expired": "Capacity figures are out of date"}
 
+# What the gap table's columns count, for a donor reading them (msgids of pages.po), by heading.
+COLUMNS = {"Present": "organisations delivering the service in the place",
+           "Remote": "organisations reaching the place remotely only",
+           "Local": "of those, the ones whose services name the place, its country or one of its provinces",
+           "Wide": "the ones reaching it only through a region or the whole world",
+           "Need": "the need indicators' weight, 0 to 1; where none is known it counts as 0.5",
+           "Median h": "the middle of the providers' fastest response times, in hours",
+           "Newest": "the newest verification or capacity confirmation among the providers"}
+NEED_UNKNOWN = "not known (counted as %(need)s)"
+
 
 @dataclass(frozen=True)
 class Field:
@@ -152,6 +162,10 @@ class Reading:
             return self._value("place", value)
         if tag == "#sector" and isinstance(value, str | list):
             return self._value("types", [value] if isinstance(value, str) else value)
+        if tag.startswith("#date") and isinstance(value, str):  # as the page's language writes a day
+            return day(value, self.language)
+        if tag == "#indicator+need" and value is None:  # said, not left blank: the score counts it
+            return i18n.filled(NEED_UNKNOWN, {"need": written_number(gaps.UNKNOWN_NEED, self.language)}, self.language)
         if isinstance(value, float):
             return written_number(value, self.language)
         return self.cell(value)
@@ -205,6 +219,7 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                     rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
                           for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
+                columns=COLUMNS,
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
                 **more)
 

@@ -35,7 +35,8 @@ FOUND = Shape("organisation", (
     Located("location", (("country", "country"), ("precision", "precision"), ("subdivision", "subdivision"),
                          ("latitude", "latitude"))),
     Follow("services", "services", Shape("service", (
-        Pick("type", "type"), Pick("status", "status"), Covered("coverage", (("place", "place"),)))))))
+        Pick("type", "type"), Pick("status", "status"), Pick("purposes", "purposes"),
+        Covered("coverage", (("place", "place"),)))))))
 
 
 def _store(request: Request) -> Store:
@@ -111,7 +112,9 @@ async def results(request: Request) -> Response:
     except BadArgument as exc:
         return page(request, "home.html", status=400, choices=offered, asked=asked, results=None,
                     problem=said(exc, language_of(request), SEARCH_LABELS))
-    return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms),
+    # a word of one or two letters is matched whole, never as a start: say so when nothing was found
+    short = bool(text) and all(len(word) < 3 for word in text.split())
+    return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short,
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None)
 
@@ -121,7 +124,9 @@ def _found(o: dict[str, Any]) -> dict[str, Any]:
     they first come."""
     reach = dict.fromkeys(c["place"] for s in o["services"] for c in s["coverage"])
     where = o["location"]
-    return {**o, "reach": list(reach),
+    # what its grants pay for: a filter on a service type finds them by it, so the row says it
+    pays_for = dict.fromkeys(p for s in o["services"] for p in s["purposes"] or [])
+    return {**o, "reach": list(reach), "pays_for": list(pays_for),
             "precision": shown_at(Precision[where["precision"]], where["latitude"], where["subdivision"])}
 
 
