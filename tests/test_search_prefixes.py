@@ -27,6 +27,18 @@ def test_the_starts_of_every_word_of_three_letters_or_more_and_shorter_words_who
     assert name_prefixes("") == ""
 
 
+def test_two_words_written_as_one_rank_as_the_name_they_join() -> None:
+    """"frontline" finds Front Line Defenders by its joined words: it ranks as a word of the name,
+    above a record that only mentions the word in its description."""
+    from directory.store.records.search import score
+
+    joined = score(["frontline"], "Front Line Defenders", [], "")
+    started = score(["frontlin"], "Front Line Defenders", [], "")
+    mentioned = score(["frontline"], "Urgent Fund", [], "grants for frontline defenders")
+    assert joined == 0.95 and started == 0.76 and mentioned == 0.38
+    assert score(["delhomme"], "Ligue de l'Homme", [], "") == 0.0  # "de l'" is never run together
+
+
 async def seed(store: Store) -> None:
     await load(store, [
         org("fld", "Front Line Defenders", **{"#org+name+alt": "Frontline"}),

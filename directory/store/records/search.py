@@ -55,7 +55,7 @@ from typing import Any
 from directory.base import budget
 from directory.domain.errors import BadArgument, Plural
 from directory.store.engine.cypher import cypher, visible
-from directory.store.records.writes import MAX_WORD, analysed_terms, deletions, fuzzable, words_in
+from directory.store.records.writes import MAX_WORD, analysed_terms, deletions, fuzzable, joined_words, words_in
 
 MAX_WORDS = 8
 MAX_HITS = 500  # candidates ranked per record type, best by their names first; refine the query to see past them
@@ -267,12 +267,14 @@ def _word_score(word: str, names: list[str], description: set[str]) -> float:
 
 def score(query_words: list[str], name: str, aliases: list[str], description: str) -> float:
     """0 to 1: the mean of each word's best match (name exact 1, typo 0.7/0.5, prefix 0.8,
-    description 0.4), and 1 when the query is a whole name or alias."""
+    description 0.4; two neighbouring words of a name joined count as one of its words, as the
+    search finds them), and 1 when the query is a whole name or alias."""
     phrase = " ".join(query_words)
     titles = [name, *aliases]
     if any(" ".join(words_in(t)) == phrase for t in titles):
         return 1.0
     names = [w for t in titles for w in words_in(t)]
+    names += [first + second for t in titles for first, second in joined_words(t)]  # "frontline": Front Line
     body = set(words_in(description))
     return round(sum(_word_score(w, names, body) for w in query_words) / len(query_words) * 0.95, 4)
 

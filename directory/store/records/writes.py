@@ -254,13 +254,18 @@ def name_prefixes(search_names: str) -> str:
     starts = {w[:n] for w in name_words(search_names)
               for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD) + 1)}
     for name in search_names.split(_SEARCH_SEP):
-        for first, second in itertools.pairwise(words_in(name)):
+        for first, second in joined_words(name):
             joined = first + second
-            if min(len(first), len(second)) < 2 or len(joined) < 5:
-                continue
             starts.update(joined[:n] for n in range(len(first) + min(PREFIX_FROM, len(second)),
                                                     min(len(joined), MAX_WORD) + 1))
     return " ".join(sorted(starts))
+
+
+def joined_words(name: str) -> list[tuple[str, str]]:
+    """The neighbouring words of a name a search also takes as one (`name_prefixes`): each of two
+    letters or more, five or more together."""
+    return [(first, second) for first, second in itertools.pairwise(words_in(name))
+            if min(len(first), len(second)) >= 2 and len(first) + len(second) >= 5]
 
 
 FUZZ_FROM = 4  # search allows a typo in a word of this many letters or more (letters only, `fuzzable`)
