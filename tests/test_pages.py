@@ -217,7 +217,10 @@ async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_m
         assert "<dt>Wide</dt><dd>the ones reaching it only through a region or the whole world</dd>" in answer.text
         assert "<bdi>not known (counted as 0.5)</bdi>" in answer.text
         csv = await client.post("/gaps.csv", data=asked)
-        assert csv.headers["content-disposition"] == 'attachment; filename="gaps.csv"'
+        assert csv.headers["content-disposition"] == 'attachment; filename="gaps-region-Americas-emergency-grant.csv"'
+        # the download's address opened again (a bookmark) is the form, filled in, not a missing page
+        again = await client.get("/gaps.csv", params={"region": "region:Americas", "serviceTypes": "emergency-grant"})
+        assert again.status_code == 303 and again.headers["location"].startswith("/gaps?region=region")
         lines = csv.text.splitlines()
         assert lines[1].startswith("#country+code,#sector,#indicator+gap") and len(lines) > 20
         bad = await client.post("/gaps", data={"region": "region:Atlantis"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from babel.numbers import format_decimal, format_scientific
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from directory.base import budget
@@ -332,8 +333,10 @@ def _map_links(name: str, asked: dict[str, list[str]], question: object) -> list
 async def gaps_csv(request: Request) -> Response:
     """The whole matrix the gaps page asked for, as HXL-tagged CSV (formulas neutralised)."""
     job = JOBS["gaps"]
+    asked: dict[str, list[str]] = {}
     try:
-        question = job.asking.ask(_asked(job, await forms.read(request)))
+        asked = _asked(job, await forms.read(request))
+        question = job.asking.ask(asked)
         async with _expensive(request):
             matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)
     except (BadArgument, NotFound) as exc:
@@ -346,7 +349,21 @@ async def gaps_csv(request: Request) -> Response:
         return Response(str(OverBudget(request.app.state.settings.time_budget)), status_code=503,
                         media_type="text/plain; charset=utf-8")
     return Response(gaps.table(matrix).csv(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="gaps.csv"', "Cache-Control": "no-store"})
+                    headers={"Content-Disposition": f'attachment; filename="{_csv_name(asked)}"',
+                             "Cache-Control": "no-store"})
+
+
+def _csv_name(asked: dict[str, list[str]]) -> str:
+    """The download's name says the question ("gaps-419-emergency-grant.csv"), in the letters every
+    file system keeps."""
+    parts = [v for name in ("region", "country", "codes", "group", "serviceTypes") for v in asked.get(name, [])]
+    said = re.sub(r"[^A-Za-z0-9]+", "-", "-".join(parts)).strip("-")[:80].strip("-")
+    return f"gaps-{said}.csv" if said else "gaps.csv"
+
+
+async def gaps_csv_asked_again(request: Request) -> Response:
+    """A download's address opened again (a bookmark, a link shared): the form, filled in, to ask it."""
+    return RedirectResponse("/gaps" + (f"?{request.url.query}" if request.url.query else ""), status_code=303)
 
 
 async def maps_index(request: Request) -> Response:
@@ -356,4 +373,5 @@ async def maps_index(request: Request) -> Response:
 
 
 routes = [Route(job.path, _view(name), methods=["GET", "POST"]) for name, job in JOBS.items()] + [
-    Route("/gaps.csv", gaps_csv, methods=["POST"]), Route("/maps", maps_index)]
+    Route("/gaps.csv", gaps_csv, methods=["POST"]), Route("/gaps.csv", gaps_csv_asked_again, methods=["GET"]),
+    Route("/maps", maps_index)]
