@@ -66,6 +66,7 @@ async def test_changed_record_gets_a_new_revision(store: Store) -> None:
     (org("x", **{"#channel+contact": "carrier pigeon"}), "#channel+contact", "KIND:VALUE"),
     (org("other-dir:x"), "#org+id", "belongs to directory 'other-dir'"),
     (org("bad id!"), "#org+id", "not a valid id"),
+    (org("x", **{"#date+verified": "2099-01-01"}), "#date+verified", "is after today"),  # a peer's is kept as sent
 ])
 async def test_each_bad_organisation_field_is_refused_with_line_column_and_reason(
         store: Store, row: dict[str, object], column: str, reason: str) -> None:
@@ -75,6 +76,22 @@ async def test_each_bad_organisation_field_is_refused_with_line_column_and_reaso
     assert (problem.line, problem.column) == (4, column)  # human header, hashtag row, fine, bad
     assert reason in problem.reason
     assert await count(store) == 0  # the valid row was not written either
+
+
+async def test_only_this_directorys_own_writes_are_held_to_todays_date(store: Store) -> None:
+    """A peer's record keeps the verification day its directory gave (its clock, its word): the day
+    is checked where this directory writes (imports and edits), not where a peer's record is read."""
+    from directory.domain import validation
+    from directory.domain.validation import Row
+
+    row = {"id": ("#org+id", "peer.example:x"), "name": ("#org+name", "X"), "kind": ("#org+type", "local-group"),
+           "verified_on": ("#date+verified", "2099-01-01")}
+    vocab = await store.vocabulary()
+    received, _, problems = validation.organisation(Row(1, dict(row)), "peer.example", vocab)
+    assert problems == [] and received is not None and received.verified.on == "2099-01-01"
+    _, _, ours = validation.organisation(Row(1, dict(row)), "peer.example", vocab, validation.local_latest_day())
+    assert [(p.column, p.template) for p in ours] == [
+        ("#date+verified", "%(value)r is after today: record a verification once it is done")]
 
 
 async def test_every_bad_row_is_listed_not_just_the_first(store: Store) -> None:

@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pycountry
@@ -197,6 +197,7 @@ class Checker:
     row: Row
     directory_id: str
     problems: list[Problem] = field(default_factory=list)
+    latest_day: str | None = None  # a verification after this day is refused (`local_latest_day`)
 
     def _raw(self, name: str) -> tuple[str, Any]:
         return self.row.fields.get(name, (name, None))
@@ -406,8 +407,10 @@ class Checker:
 
     def verification(self) -> Verification:
         limit = _bound(_O["verified"].chars)
-        return Verification(self.day("verified_on"), self.text("verified_by", limit),
-                            self.text("verified_source", limit))
+        on = self.day("verified_on")
+        if on and self.latest_day and on > self.latest_day:
+            self.fail("verified_on", "%(value)r is after today: record a verification once it is done", value=on)
+        return Verification(on, self.text("verified_by", limit), self.text("verified_source", limit))
 
     def country(self, name: str) -> str | None:
         value = self.text(name, 3)
@@ -505,9 +508,16 @@ def _location(c: Checker, kind: str) -> Location | None:
     return Location(lat, lon, precision, country, subdivision)
 
 
-def organisation(row: Row, directory_id: str,
-                 vocab: Vocabulary) -> tuple[Organisation | None, list[Link], list[Problem]]:
-    c = Checker(row, directory_id)
+def local_latest_day() -> str:
+    """The last day a verification written here may carry: today, with a day's grace for time zones
+    ahead of UTC. Only this directory's own writes are held to it: a peer's record keeps the day its
+    directory gave, as it keeps everything else that directory says."""
+    return date.fromordinal(datetime.now(UTC).date().toordinal() + 1).isoformat()
+
+
+def organisation(row: Row, directory_id: str, vocab: Vocabulary,
+                 latest_day: str | None = None) -> tuple[Organisation | None, list[Link], list[Problem]]:
+    c = Checker(row, directory_id, latest_day=latest_day)
     record_id = c.record_id("id")
     row.record = record_id
     kind = c.term("kind", ORGANISATION_KIND, vocab)
@@ -533,8 +543,9 @@ def organisation(row: Row, directory_id: str,
     return (None if c.problems else org), links, c.problems
 
 
-def service(row: Row, directory_id: str, vocab: Vocabulary) -> tuple[Service | None, list[Problem]]:
-    c = Checker(row, directory_id)
+def service(row: Row, directory_id: str, vocab: Vocabulary,
+            latest_day: str | None = None) -> tuple[Service | None, list[Problem]]:
+    c = Checker(row, directory_id, latest_day=latest_day)
     record_id = c.record_id("id")
     row.record = record_id
     coverage = [Coverage(p, Presence.PRESENT) for p in c.place_codes("present_in")]

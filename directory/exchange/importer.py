@@ -73,6 +73,7 @@ class _Validator:
         self.inputs = sorted(inputs, key=lambda p: ORDER[p.kind])
         self.directory_id = directory_id
         self.vocab = vocab
+        self.latest_day = validation.local_latest_day()  # an import is this directory's own write
         self.progress = progress
         self.outcome = _Outcome()
         self.seen: dict[tuple[str, str], tuple[str, int]] = {}
@@ -114,7 +115,7 @@ class _Validator:
     def _validate(self, parsed: Parsed, row: Row) -> list[Any]:
         source = parsed.source
         if parsed.kind == "organisations":
-            org, vetted, found = validation.organisation(row, self.directory_id, self.vocab)
+            org, vetted, found = validation.organisation(row, self.directory_id, self.vocab, self.latest_day)
             self._note(source, found)
             if org is None or not self._once("org", org.id, source, row.line):
                 return []
@@ -124,7 +125,7 @@ class _Validator:
                                                           row.fields["vetted_by"][0], org.id))
             return [org, *vetted]
         if parsed.kind == "services":
-            svc, found = validation.service(row, self.directory_id, self.vocab)
+            svc, found = validation.service(row, self.directory_id, self.vocab, self.latest_day)
             self._note(source, found)
             if svc is None or not self._once("service", svc.id, source, row.line):
                 return []

@@ -26,7 +26,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from directory.base.clock import now
@@ -194,12 +193,8 @@ class Saved(Generic[T]):
 
 def _verification(viewer: Viewer, current: dict[str, Any] | None, after: Verification) -> None:
     """A verification is a steward's word that someone checked the record: a member keeps it as it
-    is and never writes one (its own claim would read as an independent check). Nobody records one
-    dated after today (a day's grace for time zones ahead of UTC)."""
-    latest = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-    if after.on and after.on > latest:
-        raise EditRefused("INVALID", "%(value)r is after today: record a verification once it is done",
-                          "verified_on", value=after.on)
+    is and never writes one (its own claim would read as an independent check). That none is dated
+    after today is the validators' (`validation.local_latest_day`)."""
     before = Verification(*(value or "" for value in current["verified"])) if current else Verification()
     if viewer.role != "steward" and after != before:
         raise EditRefused("FORBIDDEN", "only a steward records who verified a record and when", "verified_on")
@@ -246,7 +241,8 @@ class Editor:
         return current
 
     def _organisation(self, edit: Edit, vocab: Vocabulary) -> tuple[Organisation, list[Link]]:
-        org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab)
+        org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab,
+                                                       validation.local_latest_day())
         _check(problems)
         assert org is not None
         return org, links
@@ -274,7 +270,7 @@ class Editor:
         return await self.graph.write_tx(work)
 
     def _service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary) -> Service:
-        svc, problems = validation.service(edit.row(), self.directory_id, vocab)
+        svc, problems = validation.service(edit.row(), self.directory_id, vocab, validation.local_latest_day())
         _check(problems)
         assert svc is not None
         if not viewer.may_write(svc.organisation):

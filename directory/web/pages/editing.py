@@ -153,7 +153,8 @@ async def add(request: Request) -> Response:
     try:
         if "visibility" not in fields:  # never the default by accident: who may see it is chosen; said with
             # every other problem of the form at once, as a save would say them, not one round at a time
-            _, others = validation.service(edit.row(), store.directory_id, await store.vocabulary())
+            _, others = validation.service(edit.row(), store.directory_id, await store.vocabulary(),
+                                           validation.local_latest_day())
             unchosen = Problem.of(0, "visibility", "choose who may see it")
             raise EditRefused("INVALID", "choose who may see it", "visibility", problems=[unchosen, *others])
         await store.save_service(viewer, edit, None)
