@@ -59,7 +59,7 @@ async def test_a_map_speaks_the_page_language_and_says_what_to_do_without_javasc
         long = "Z" * 3000
         refused = await client.get("/maps/directory", params={"country": long, "lang": "fr"})
         assert refused.status_code == 400 and "Impossible de dessiner cette carte" in refused.text
-        assert long[:300] not in refused.text and "Pays: dépasse 200 caractères" in refused.text
+        assert long[:300] not in refused.text and "Pays\u202f: dépasse 200 caractères" in refused.text
         wrong = await client.get("/maps/gaps", params={"lang": "es"})  # no service type: a named refusal
         assert wrong.status_code == 400 and "No se puede dibujar este mapa" in wrong.text
         assert "Servicio: es obligatorio, con un solo tipo de servicio" in wrong.text
@@ -110,7 +110,7 @@ async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_l
                                 ("map", map_refused), ("unknown", unknown), ("no_country", no_country)]}
     said = {name: found.group(1) if found else "" for name, found in problems.items()}
     assert said["empty"].startswith("Servicios que busca: elija al menos uno, o indique su organización"), said["empty"]
-    assert said["gaps"].startswith("Région: choisissez une seule façon d&#39;indiquer les lieux"), said["gaps"]
+    assert said["gaps"].startswith("Région\u202f: choisissez une seule façon d&#39;indiquer les lieux"), said["gaps"]
     assert said["nobody"] == "No se encontró nada para zzzz qqqq, o no se ha compartido con usted.", said["nobody"]
     assert said["long"].startswith("No se encontró nada para palabra"), said["long"]
     assert said["map"].startswith("Услуга: обязательно, с одним видом услуги"), said["map"]  # noqa: RUF001

@@ -118,6 +118,11 @@ def semicolon(language: str) -> str:
     return _COMMAS.get(language, (", ", "; "))[1]
 
 
+def colon(language: str) -> str:
+    """What separates a label from what it labels: French sets a (narrow, unbreakable) space before it."""
+    return "\u202f: " if language == "fr" else ": "
+
+
 def country_name(code: str, language: str) -> str | None:
     """A country's name in the page's language (CLDR), or None when CLDR has none."""
     return locale(language).territories.get(code)

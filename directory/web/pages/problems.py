@@ -29,7 +29,7 @@ def said(refused: BadArgument | NotFound, language: str, labels: Mapping[str, st
         return in_language(NOT_FOUND, {"id": refused.record_id}, language)
     words = i18n.translations(language)
     field = words.gettext(labels[refused.argument]) if refused.argument in labels else _short(refused.argument)
-    return f"{field}: {in_language(refused.template, refused.values, language)}"
+    return f"{field}{i18n.colon(language)}{in_language(refused.template, refused.values, language)}"
 
 
 def field_reasons(found: Iterable[Problem], language: str) -> list[tuple[str, str]]:

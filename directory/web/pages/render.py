@@ -39,7 +39,7 @@ def environment(language: str) -> Environment:
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
-                       comma=i18n.comma(language), semicolon=i18n.semicolon(language),
+                       comma=i18n.comma(language), semicolon=i18n.semicolon(language), colon=i18n.colon(language),
                        language_name=functools.partial(language_label, language=language))
     env.filters["options"] = functools.partial(options, language=language)
     env.filters["day"] = functools.partial(day, language=language)
