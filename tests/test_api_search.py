@@ -91,6 +91,22 @@ async def test_search_finds_latin_letters_with_or_without_their_accents(store: S
     assert sorted(h[0] for h in await _hits(api, text)) == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("मानवाधिकार", ["test:hi"]), ("मानव", ["test:hi"]), ("म", []),  # a word with its vowel signs is one word
+    ("রক্ষা", ["test:bn"]), ("அமைப்பு", ["test:ta"]),
+    ("حقوق", ["test:ar"]), ("حُقوق", ["test:ar"]), ("الانسان", ["test:ar"]),  # vowels or not; hamza: a typo away
+    ("זכויות", ["test:he"]), ("ẹ̀kọ", ["test:yo"]), ("eko", ["test:yo"]),
+])
+async def test_search_keeps_a_scripts_marks_in_its_words_and_drops_the_vowels_writers_leave_out(
+        store: Store, api: Api, text: str, expected: list[str]) -> None:
+    """Devanagari, Bengali and Tamil vowel signs are part of a word (Python's \\w would split there);
+    Arabic's and Hebrew's vowel marks are left out, as most writers leave them out."""
+    await load(store, [org("hi", "मानवाधिकार रक्षक नेटवर्क"), org("bn", "অধিকার সুরক্ষা"),
+                       org("ta", "மனித உரிமை அமைப்பு"), org("ar", "حُقوق الإنسان"),
+                       org("he", "זְכוּיוֹת אָדָם"), org("yo", "Ẹ̀kọ́ fún Gbogbo")])
+    assert sorted(h[0] for h in await _hits(api, text)) == expected
+
+
 async def test_search_finds_aliases_and_services(store: Store, api: Api) -> None:
     await load(store, [org("pi", "Protection International", **{"#org+name+alt": "PI|ProtectInt"})])
     assert (await _hits(api, "protectint"))[0][0] == "test:pi"

@@ -4,6 +4,7 @@ written with the record and filled in for a data folder from before (schema vers
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -11,8 +12,9 @@ from directory.domain.model import Organisation
 from directory.domain.validation import LIMITS, MAX_ITEMS
 from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.store import Store
-from directory.store.engine import backends
+from directory.store.engine import backends, schema
 from directory.store.engine.schema import SET_VERSION, ensure_schema
+from directory.store.records import writes
 from directory.store.records.writes import BATCH, BATCH_CHARS, MAX_WORD, batches, name_deletions, name_prefixes
 from tests.helpers import load, org, service
 
@@ -25,6 +27,20 @@ def test_the_starts_of_every_word_of_three_letters_or_more_and_shorter_words_who
     assert name_prefixes("Ligue de l'Homme") == "de hom homm homme l lig ligu ligue liguede"  # split as a query is
     assert name_prefixes("Al-Haq") == "al alhaq haq"  # two words as one: not "del" from "de l'"
     assert name_prefixes("") == ""
+
+
+async def test_a_data_folder_from_version_19_gets_words_that_keep_their_marks(store: Store,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    await load(store, [org("hi", "मानवाधिकार रक्षक नेटवर्क")])
+    assert await _found(store, "मानव") == ["test:hi"]
+    # as version 19 left it: the words derived again split at each vowel sign, as Python's \w splits them
+    monkeypatch.setattr(writes, "_WORD", re.compile(r"\w+"))
+    await schema._search_words(store.graph, store.embedded)
+    monkeypatch.undo()
+    assert await _found(store, "मानव") == []
+    await store.graph.write(SET_VERSION, version=19)
+    assert await ensure_schema(store.graph, store.embedded) == 19
+    assert await _found(store, "मानव") == ["test:hi"] and await _found(store, "मानवाधिकार") == ["test:hi"]
 
 
 def test_two_words_written_as_one_rank_as_the_name_they_join() -> None:

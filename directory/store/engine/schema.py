@@ -73,7 +73,8 @@ async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
     """The words search asks that are derived from each record's names and description
     (`writes.search_fields`: the starts of words, version 12, short words too, 13, and words less one
     letter, the description's words split as a query is and the names' words lowered as the server
-    lowers them, 14; Latin letters without their accents and two words as one, 19). One read per
+    lowers them, 14; Latin letters without their accents and two words as one, 19; a script's marks
+    kept in its words, Arabic's and Hebrew's optional vowels left out, 20). One read per
     label: pages by id would make the store sort what follows each page again."""
     for label in ("Organisation", "Service"):
         # a record's name words are its name's and its aliases' (a service has none; its search names
@@ -386,6 +387,10 @@ MIGRATIONS: list[list[Step]] = [
     ],
     [  # 19: search's words without the accents of Latin letters, and a name's two neighbouring words as
         # one ("frontline"), as people often type them
+        _search_words,
+    ],
+    [  # 20: a word keeps its script's marks ("मानवाधिकार" was five words), and Arabic and Hebrew lose
+        # the vowel marks most writers leave out
         _search_words,
     ],
 ]

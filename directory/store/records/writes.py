@@ -184,7 +184,23 @@ RETURN count(l) AS changed,
 
 # Properties the store derives from a record for its own queries; never part of the content hash.
 _SEARCH_SEP = " \u2022 "
-_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _marks() -> str:
+    """The marks written on letters (Unicode's Mn, Mc, Me: Devanagari's vowel signs and viramas,
+    Arabic's vowels, Thai's), as ranges of a character class. Python's `\\w` leaves them out, so
+    "मानवाधिकार" was five words ("म", "नव"...), where the servers' analysers keep one."""
+    ranges: list[tuple[int, int]] = []
+    for code in [*range(0x20000), *range(0xE0100, 0xE01F0)]:  # beyond the SMP: only variation selectors
+        if unicodedata.category(chr(code)) in ("Mn", "Mc", "Me"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+
+
+_WORD = re.compile(rf"[\w{_marks()}]+")
 _LABELS = {(t.scheme, t.code): t.label for t in BUILT_IN}
 
 
@@ -209,8 +225,10 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
 def words_in(text: str | None) -> list[str]:
     """A text's words as search compares them, in order: runs of word characters, lower case, with
     Turkish capital I with dot lowered to `i` as the server's analyser lowers it (Python's `lower()`
-    adds a combining dot, so "İnsan" would not be found as "insan"), and Latin letters without their
-    accents, as people often type them ("Rio Claro" finds "Río Claro", "defenseurs" "défenseurs")."""
+    adds a combining dot, so "İnsan" would not be found as "insan"), Latin letters without their
+    accents, as people often type them ("Rio Claro" finds "Río Claro", "defenseurs" "défenseurs"),
+    and Arabic and Hebrew without the vowel marks most writers leave out. The marks of a script are
+    part of its words ("मानवाधिकार" is one word)."""
     text = (text or "").replace("\u0130", "I")
     if not text.isascii():  # one form for a letter and its marks, however typed ("í" or "i" and a mark)
         text = unicodedata.normalize("NFC", text)
@@ -218,7 +236,22 @@ def words_in(text: str | None) -> list[str]:
 
 
 def _unaccented(word: str) -> str:
-    return word if word.isascii() else "".join(_base_letter(c) for c in word)
+    if word.isascii():
+        return word
+    out: list[str] = []
+    for char in word:
+        if out and out[-1].isascii() and unicodedata.combining(char):
+            continue  # a mark NFC could not join to its Latin letter ("ẹ̀" is "ẹ" and a grave): dropped too
+        if char in _OPTIONAL_MARKS:
+            continue
+        out.append(_base_letter(char))
+    return "".join(out)
+
+
+# Marks a writer may leave out, as most do: Arabic's short vowels and tatweel, Hebrew's points. "حقوق"
+# finds "حُقوق"; a script's other marks (Devanagari's vowel signs) are letters of the word.
+_OPTIONAL_MARKS = frozenset([*map(chr, range(0x064B, 0x0660)), "\u0670", "\u0640", *map(chr, range(0x0591, 0x05BE)),
+                             "\u05BF", "\u05C1", "\u05C2", "\u05C4", "\u05C5", "\u05C7"])
 
 
 @functools.lru_cache(maxsize=8192)
