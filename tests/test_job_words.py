@@ -144,6 +144,9 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
     assert spanish.named("#date+confirmed", "2026-03-01") == "1 de marzo de 2026"  # a table's column of days
     assert Reading("en", {}).named("#date+confirmed", "2026-03-01") == "2026-03-01"
     assert spanish.named("#indicator+need", None) == "no se conoce (cuenta como 0,5)"  # counted, so said
+    from directory.web.pages.render import number  # a page's counts grouped as its language groups them
+    assert (number(7047, "fr"), number(7047, "es"), number(7047, "en"), number(True, "fr")) == (
+        "7\u202f047", "7.047", "7,047", True)
 
 
 def test_arabic_answers_and_pages_separate_list_items_with_arabic_punctuation() -> None:

@@ -283,9 +283,12 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
         # a label is text a steward reads, on the desk and in a terminal: nothing in it that cannot be seen
         before = len(await store.tokens.list())
         for label, reason in (("Alpha\u200b desk", "characters that cannot be seen (U+200B at position 6)"),
-                              ("desk \x1b[2J", "control characters"), ("x" * 201, "at most 200 are allowed")):
+                              ("desk \x1b[2J", "control characters"),
+                              ("tab\there", "a tab or a line break (position 4)"),
+                              ("x" * 201, "at most 200 are allowed")):
             odd = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "steward", "label": label})
             assert odd.status_code == 400 and reason in odd.text and "Label (who holds it)" in odd.text, label
+            assert 'name="role" value="steward" checked' in odd.text  # what was chosen stays chosen
         assert len(await store.tokens.list()) == before
         revoked = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data={"csrf": csrf})
         assert revoked.status_code == 200 and "revoked" in revoked.text

@@ -134,7 +134,7 @@ def test_every_word_of_the_pages_is_translated_in_every_language() -> None:
     ("en", {1: "1 problem,", 2: "2 problems,", 21: "21 problems,"}),
     ("ru", {1: "1 проблема;", 3: "3 проблемы;", 5: "5 проблем;", 11: "11 проблем;", 21: "21 проблема;",
             22: "22 проблемы;"}),
-    ("ar", {0: "0 مشكلة؛", 1: "1 مشكلة؛", 2: "2 مشكلتان؛", 3: "3 مشكلات؛", 11: "11 مشكلةً؛", 100: "100 مشكلة؛"}),
+    ("ar", {0: "0 مشكلة؛", 1: "مشكلة واحدة؛", 2: "مشكلتان؛", 3: "3 مشكلات؛", 11: "11 مشكلةً؛", 100: "100 مشكلة؛"}),
     ("fr", {0: "0 problème ;", 1: "1 problème ;", 2: "2 problèmes ;"}),
     ("es", {1: "1 problema;", 2: "2 problemas;"}),
 ])
@@ -214,7 +214,8 @@ async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_m
         assert answer.status_code == 200 and "Only providers from elsewhere reach it" in answer.text
         assert '/maps/gaps?region=region%3AAmericas&amp;serviceTypes=emergency-grant' in answer.text
         # each heading said in words, and a need no indicator gives is said, not left blank
-        assert "<dt>Wide</dt><dd>the ones reaching it only through a region or the whole world</dd>" in answer.text
+        assert ("<dt>Wide</dt><dd>of the providers present or remote, those reaching it only through a region or the "
+                "whole world</dd>") in answer.text
         assert "<bdi>not known (counted as 0.5)</bdi>" in answer.text
         csv = await client.post("/gaps.csv", data=asked)
         assert csv.headers["content-disposition"] == 'attachment; filename="gaps-region-Americas-emergency-grant.csv"'

@@ -79,7 +79,7 @@ async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, 
             await _done(page, "gaps")
             async with page.expect_download() as download:
                 await page.click("text=Download as CSV")
-            assert (await download.value).suggested_filename == "gaps.csv"
+            assert (await download.value).suggested_filename == "gaps-019-emergency-grant.csv"  # its question
             # an INGO desk signs in and asks for a chain
             await _sign_in(page, live_server.url, steward, "steward")
             await page.goto(live_server.url + "/referrals")

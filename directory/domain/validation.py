@@ -165,13 +165,16 @@ def require_status(value: str, argument: str) -> str:
 
 
 def require_text(value: str, argument: str, limit: int) -> str:
-    """Free text for an argument (a token's label), stripped, by the rules a record's text follows:
-    bounded, and nothing in it a reader would not see; BadArgument naming the first thing wrong."""
+    """A line of free text for an argument (a token's label), stripped, by the rules a record's text
+    follows: bounded, and nothing in it a reader would not see; on one line, as a list prints it.
+    BadArgument naming the first thing wrong."""
     checker = Checker(Row(0, {argument: (argument, value)}), "")
     found = checker.text(argument, limit)
     if checker.problems:
         reason, values = checker.problems[0].template, dict(checker.problems[0].values)  # a `fail`'s literal
         raise BadArgument(argument, reason, **values)
+    if (at := next((n for n, char in enumerate(found) if char in "\t\n"), None)) is not None:
+        raise BadArgument(argument, "holds a tab or a line break (position %(at)s): write it on one line", at=at + 1)
     return found
 
 

@@ -107,7 +107,7 @@ def _count(number: object) -> int:
 
 
 # how a language separates the items of a list, and its parts: Arabic has its own comma and semicolon
-_COMMAS = {"ar": ("\u060c ", "\u061b ")}
+_COMMAS = {"ar": ("\u060c ", "\u061b "), "fr": (", ", "\u202f; ")}  # French spaces a semicolon as a colon
 
 
 def comma(language: str) -> str:

@@ -50,13 +50,18 @@ FLAGS = {"no_provider": "No provider at all", "no_local_provider": "Only provide
          "capacity_expired": "Capacity figures are out of date"}
 
 # What the gap table's columns count, for a donor reading them (msgids of pages.po), by heading.
-COLUMNS = {"Present": "organisations delivering the service in the place",
+COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and the need is greater",
+           "Flags": "what to look at first (below)",
+           "Present": "organisations delivering the service in the place",
            "Remote": "organisations reaching the place remotely only",
-           "Local": "of those, the ones whose services name the place, its country or one of its provinces",
-           "Wide": "the ones reaching it only through a region or the whole world",
+           "Local": "of the providers present or remote, those whose services name the place, its country or one "
+                    "of its provinces",
+           "Wide": "of the providers present or remote, those reaching it only through a region or the whole world",
            "Need": "the need indicators' weight, 0 to 1; where none is known it counts as 0.5",
            "Median h": "the middle of the providers' fastest response times, in hours",
-           "Newest": "the newest verification or capacity confirmation among the providers"}
+           "Newest": "the newest verification or capacity confirmation among the providers",
+           "Capacity": "what the providers can take on, confirmed in the last 90 days (members and stewards only)",
+           "Funding": "the funding reaching the providers in the last three years that you may see, per currency"}
 NEED_UNKNOWN = "not known (counted as %(need)s)"
 
 
@@ -272,19 +277,25 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
             question = job.asking.ask(asked)
             async with _expensive(request):
                 table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
-        except (BadArgument, NotFound) as exc:
-            problem = said(exc, language_of(request), {f.name: f.label for f in job.fields})
-            return await _page(request, job, asked, status=400, problem=problem)  # what was asked stays in the form
-        except Busy as exc:
-            busy = await _page(request, job, asked, status=503, busy=exc.retry_after)
-            busy.headers["Retry-After"] = str(exc.retry_after)
-            return busy
-        except (TimeoutError, OverBudget):
-            log.warning("a %s page ran out of its time budget", name)
-            return await _page(request, job, asked, status=503, too_slow=True)
+        except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
+            return await _unanswered(request, job, asked, exc)
         return await _page(request, job, asked, table=table, map_links=_map_links(name, asked, question))
 
     return view
+
+
+async def _unanswered(request: Request, job: Job, asked: dict[str, list[str]], exc: Exception) -> Response:
+    """A question the job did not answer, said on its page in the page's language: what is wrong with
+    it, or that the service is busy or the question too large; what was asked stays in the form."""
+    if isinstance(exc, Busy):
+        busy = await _page(request, job, asked, status=503, busy=exc.retry_after)
+        busy.headers["Retry-After"] = str(exc.retry_after)
+        return busy
+    if isinstance(exc, BadArgument | NotFound):
+        problem = said(exc, language_of(request), {f.name: f.label for f in job.fields})
+        return await _page(request, job, asked, status=400, problem=problem)
+    log.warning("a %s page ran out of its time budget", job.path)
+    return await _page(request, job, asked, status=503, too_slow=True)
 
 
 def _expensive(request: Request) -> AbstractAsyncContextManager[None]:
@@ -339,15 +350,8 @@ async def gaps_csv(request: Request) -> Response:
         question = job.asking.ask(asked)
         async with _expensive(request):
             matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)
-    except (BadArgument, NotFound) as exc:
-        return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
-    except Busy as exc:
-        return Response(str(exc), status_code=503, media_type="text/plain; charset=utf-8",
-                        headers={"Retry-After": str(exc.retry_after)})
-    except (TimeoutError, OverBudget):
-        log.warning("a gaps.csv download ran out of its time budget")
-        return Response(str(OverBudget(request.app.state.settings.time_budget)), status_code=503,
-                        media_type="text/plain; charset=utf-8")
+    except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
+        return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
     return Response(gaps.table(matrix).csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_csv_name(asked)}"',
                              "Cache-Control": "no-store"})

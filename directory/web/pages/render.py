@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
@@ -43,6 +44,7 @@ def environment(language: str) -> Environment:
                        language_name=functools.partial(language_label, language=language))
     env.filters["options"] = functools.partial(options, language=language)
     env.filters["day"] = functools.partial(day, language=language)
+    env.filters["number"] = functools.partial(number, language=language)
     env.filters["named"] = functools.partial(named, language=language)
     return env
 
@@ -114,6 +116,13 @@ def day(value: str, language: str) -> str:
         return format_date(date.fromisoformat(value[:10]), "long", locale=i18n.locale(language))
     except ValueError:
         return value
+
+
+def number(value: object, language: str) -> object:
+    """A count as the page's language groups its digits ("1 215" in French, "1.215" in Spanish)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, locale=i18n.locale(language))
+    return value
 
 
 def language_label(code: str, language: str) -> str:

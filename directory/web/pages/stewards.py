@@ -29,6 +29,8 @@ MAX_FILES = 3  # organisations, services and links
 SHOWN_PROBLEMS = 500
 
 
+# the import form's label, for what an import refuses about the files as a whole (`importer`)
+FILE_LABELS = {"file": "Files", "files": "Files"}
 # the token form's labels, by field: a refusal names the field as the form does
 TOKEN_LABELS = {"organisation": "Organisation (its id, as on its page), for a member",
                 "org": "Organisation (its id, as on its page), for a member", "label": "Label (who holds it)"}
@@ -63,7 +65,7 @@ async def new_token(request: Request, store: Store) -> Response:
                                                      asked.get("label", ""))
     except (BadArgument, NotFound) as exc:
         problem = said(exc, language_of(request), TOKEN_LABELS)
-        return await _desk(request, store, 400, problem=problem)
+        return await _desk(request, store, 400, problem=problem, typed=asked)  # what was typed stays
     return page(request, "token-made.html", token=token, role=role, organisation=organisation)
 
 
@@ -100,7 +102,7 @@ async def import_files(request: Request, store: Store) -> Response:
                     problems=[replace(p, reason=r) for p, (_, r) in zip(shown, reasons, strict=True)],
                     more=max(0, len(failed.problems) - SHOWN_PROBLEMS), total=len(failed.problems))
     except BadArgument as exc:
-        return page(request, "import.html", status=400, problem=said(exc, language_of(request), {"file": "Files"}))
+        return page(request, "import.html", status=400, problem=said(exc, language_of(request), FILE_LABELS))
     return page(request, "import.html", counts=counts, check=check, names=[n for n, _ in files])
 
 

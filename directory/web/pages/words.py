@@ -25,7 +25,7 @@ LINKS = {
 # The maps' filters (their GraphQL spelling) as people read them; the form offers choices for codes.
 MAP_FILTERS = {"serviceType": "Service", "serviceTypes": "Service", "group": "Defenders served",
                "country": "Country", "kind": "Kind of organisation",
-               "region": "Region (region:Africa, or a named region)",
+               "region": "Region",
                "codes": "Places (country codes, separated by commas)", "indicators": "Need indicators",
                "donor": "Donor (its id, as on its page)", "from": "From (an organisation's id, as on its page)",
                "language": "Language (code)", "k": "How many chains", "maxHops": "At most this many referrals",
@@ -39,3 +39,7 @@ VISIBILITY = {"public": "Public: anyone, also without signing in",
               "restricted": "Restricted: stewards and your own organisation only"}
 REQUEST_STATUS = {"pending": "waiting", "approved": "approved", "declined": "declined"}
 ROLES = {"member": "Member: edits its own organisation's records", "steward": "Steward: sees and edits everything"}
+
+# An import problem's column when it is about no one column (`formats.hxl`, the importer); a hashtag
+# (`#org+name`) is shown as written, the file's own word for the column.
+IMPORT_COLUMNS = {"hashtag row": "hashtag row", "row": "row", "file": "file", "id": "id"}
