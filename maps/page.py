@@ -50,6 +50,7 @@ class Words:
     language: Callable[[str], str] = str  # a language code's name
     comma: str = ", "  # between the items of a list ("، " in Arabic)
     channel: Callable[[str], str] = str  # a kind of intake channel's name ("email": "E-mail")
+    isolated: bool = False  # each text value set apart from the sentence around it (right-to-left pages)
 
     def figure(self, value: float) -> str:
         """A figure as the page writes it: a whole number whole (money), others to six significant digits."""
@@ -59,6 +60,8 @@ class Words:
         said = self.translate(text)
         if not values:
             return said
+        if self.isolated:  # a Latin name inside an Arabic sentence keeps its own direction (Unicode's isolates)
+            values = {k: f"\u2068{v}\u2069" if isinstance(v, str) else v for k, v in values.items()}
         try:
             return said % values
         except (KeyError, ValueError, TypeError):  # a translation that lost or misspelt a placeholder

@@ -158,6 +158,12 @@ def test_arabic_answers_and_pages_separate_list_items_with_arabic_punctuation() 
                                Reason("speaks %(languages)s", languages=["ar", "fr"])], "; "))
     assert "\u061b " in said and said.count("\u060c ") == 2 and "; " not in said and ", " not in said, said
     assert environment("ar").globals["comma"] == "\u060c " and environment("es").globals["comma"] == ", "
+    # a map's sentence sets a Latin name apart in an Arabic page, so it keeps its own direction
+    from maps.page import Words
+    title = "Referral chains from %(source)s to %(service)s in %(place)s"
+    isolated = Words(isolated=True).say(title, source="Río Claro (fictional)", service="Safe house", place="CO")
+    assert "from \u2068Río Claro (fictional)\u2069 to" in isolated
+    assert Words().say(title, source="Río", service="x", place="CO") == "Referral chains from Río to x in CO"
 
 
 async def _answers(store: Store) -> tuple[list[partners.Partner], list[ReferralPath], list[Table]]:

@@ -149,7 +149,7 @@
       data.paths.forEach(function (path) {
         var item = el("div", "pd-path-item");
         var head = el("div", "pd-title", path.label + ": " + path.summary);
-        head.style.borderLeft = "6px solid " + path.colour;
+        head.style.borderInlineStart = "6px solid " + path.colour;
         item.appendChild(head);
         var list = el("ol", "pd-steps");
         path.steps.forEach(function (step) {

@@ -42,7 +42,8 @@ async def _words(request: Request, language: str) -> Words:
                  place=functools.partial(place_name, language=language),
                  number=functools.partial(written_number, language=language),
                  language=functools.partial(language_label, language=language), comma=i18n.comma(language),
-                 channel=lambda kind: translated.gettext(words.INTAKE.get(kind, kind)))
+                 channel=lambda kind: translated.gettext(words.INTAKE.get(kind, kind)),
+                 isolated=i18n.direction(language) == "rtl")
 
 
 async def map_page(request: Request) -> Response:
