@@ -101,7 +101,7 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary) -> 
         if e.op == "tombstone":
             out.purged[kind].append(purge_key)
             continue
-        if e.body is None:  # the publisher purged this body since: a tombstone for it follows in the log
+        if e.body is None:  # the publisher purged this body since: a later entry for it follows in the log
             continue
         if _signed_id(kind, e.body) != record_id:
             said = str(_signed_id(kind, e.body))[:MAX_SHOWN]

@@ -95,6 +95,7 @@ async def test_changes_become_new_revisions_and_hidden_records_tombstones(store:
     network, _ = await read_all(publisher, "network")
     renamed = [e for e in network if e.id == "test:open"]
     assert renamed[-1].body["name"] == "Open Group Renamed"  # type: ignore[index]
+    assert [e.body is None for e in renamed] == [True, False]  # the newer entry purged the earlier body
     # the tombstones purged the bodies the public log had served for those records
     again, _ = await read_all(publisher, "public")
     assert [e.body for e in again] == [None, None, None, None]

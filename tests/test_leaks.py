@@ -8,6 +8,7 @@ invisible at the published precision showing as a new revision.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,8 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
     stay_revision = (await store.services_by_id(ANONYMOUS, ["test:safe-house-stay"]))["test:safe-house-stay"].provenance
     await load(store, [_shelter("safe-house", "-0.42", "36.95")],
                [service("safe-house-stay", "safe-house", kind="relocation-in-country",
-                        **{"#country+code+present": "KE-18", "#country+code+remote": "KE"})])
+                        **{"#country+code+present": "KE-18", "#country+code+remote": "KE",
+                           "#country+code+origin": "KE"})])
     moved = await store.organisation(ANONYMOUS, "test:safe-house")
     assert moved.provenance is not None and moved.provenance.revision == first_revision
     assert (await store.services_by_id(ANONYMOUS, ["test:safe-house-stay"]))[
@@ -192,6 +194,18 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
     await publisher.publish()
     later, _ = await read_all(publisher, "public", state)
     assert latest(later)["test:safe-house"].body["location"]["country"] == "KE"  # type: ignore[index]
+    assert latest(later)["test:safe-house-stay"].body["origins"] == ["KE"]  # type: ignore[index]
+
+    # the two others restricted: the safe house is alone again, and the public feed read from its
+    # start serves no body that places it (a record's newer entry purges its earlier bodies)
+    await load(store, [_shelter(name, lat, lon, **{"#meta+visibility": "restricted"})
+                       for name, lat, lon in (("refuge", "-0.09", "34.77"), ("haven", "-4.04", "39.67"))])
+    await publisher.publish()
+    everything, _ = await read_all(publisher, "public")
+    for record in ("test:safe-house", "test:safe-house-stay"):
+        served = [e.body for e in everything if e.id == record and e.body is not None]
+        assert len(served) == 1 and "KE" not in json.dumps(served[0]), (record, served)
+    assert all(e.body is not None for e in latest(everything).values() if e.op == "upsert")  # the latest stay
 
 
 async def test_a_map_counts_what_it_does_not_draw_among_what_was_asked_only(store: Store) -> None:
@@ -206,6 +220,22 @@ async def test_a_map_counts_what_it_does_not_draw_among_what_was_asked_only(stor
         assert drawn.not_drawn == not_drawn, where
         assert [p.id for p in drawn.points] == (["test:here"] if not where.group and where.kind is None
                                                 and where.service_type in (None, "legal-aid") else []), where
+
+
+async def test_a_data_folder_from_version_20_gives_withheld_shelters_services_a_public_revision(
+        store: Store) -> None:
+    """Their origins left the public view with version 21: the public feed must carry that view again."""
+    from directory.store.engine.schema import SET_VERSION, ensure_schema
+
+    await load(store, [_shelter("alone", "-1.29", "36.82"), org("group", **{"#country+code": "KE"})],
+               [service("alone-stay", "alone", kind="relocation-in-country", **{"#country+code+origin": "KE"}),
+                service("alone-law", "alone"), service("group-law", "group", **{"#country+code+origin": "KE"})])
+    read = "MATCH (s:Service) RETURN s.id AS id, s.public_revision AS revision ORDER BY id"
+    before = {r["id"]: r["revision"] for r in await store.graph.read(read)}
+    await store.graph.write(SET_VERSION, version=20)
+    assert await ensure_schema(store.graph, store.embedded) == 20
+    after = {r["id"]: r["revision"] for r in await store.graph.read(read)}
+    assert {k: after[k] - before[k] for k in before} == {"test:alone-law": 0, "test:alone-stay": 1, "test:group-law": 0}
 
 
 async def test_withholding_counts_public_shelters_only(store: Store) -> None:

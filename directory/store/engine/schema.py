@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from directory.base.clock import now
 from directory.domain import places, taxonomy
 from directory.domain.model import STATUS_ALIASES
 from directory.store.engine.backends import create_fulltext_indexes, replace_fulltext_indexes
@@ -96,6 +97,20 @@ SET s.coverage_codes = reduce(t = '', c IN [(s)-[a:AVAILABLE_IN]->(p:Place) WHER
     s.origin_codes = reduce(t = '', c IN [(s)-[:TAKES_FROM]->(p:Place) | '|' + p.code] | t + c)
 RETURN count(s) AS n
 """)
+
+
+# The services whose public view lost their origins with their shelter's place (version 21): a new
+# public revision and time, so the public feed carries the view without them (and purges the bodies
+# it served with them, `feeds.append`).
+ORIGINS_WITHHELD = cypher("schema.origins_withheld", """
+MATCH (o:Organisation {place_withheld: true})-[:OFFERS]->(s:Service)
+WHERE coalesce(s.origin_codes, '') <> ''
+SET s.public_revision = coalesce(s.public_revision, s.revision, 0) + 1, s.public_updated_at = $now
+""")
+
+
+async def _origins_withheld(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    await graph.write(ORIGINS_WITHHELD, now=now())
 
 
 COUNT_SERVICES = cypher("schema.count_services", "MATCH (s:Service) RETURN count(s) AS n")
@@ -392,6 +407,9 @@ MIGRATIONS: list[list[Step]] = [
     [  # 20: a word keeps its script's marks ("मानवाधिकार" was five words), and Arabic and Hebrew lose
         # the vowel marks most writers leave out
         _search_words,
+    ],
+    [  # 21: a service's origins are withheld with its shelter's place: the public feed says so again
+        _origins_withheld,
     ],
 ]
 

@@ -48,7 +48,7 @@ SET f.revision = r.revision, f.hash = r.hash, f.live = r.live
 """)
 PURGE_BODIES = cypher("feeds.purge_bodies", """
 UNWIND $records AS rec
-MATCH (e:FeedEntry {record: rec})
+MATCH (e:FeedEntry {record: rec}) WHERE e.body IS NOT NULL
 SET e.body = null
 """)
 REPLACE_ENTRIES = cypher("feeds.replace_entries", """
@@ -171,17 +171,20 @@ async def append(graph: Graph, audience: str, size: int, entries: list[NewEntry]
     rows = [{"key": f"{audience}/{size + i}", "seq": size + i, "record": e.record, "leaf": e.leaf,
              "entry": e.entry, "body": e.body} for i, e in enumerate(entries)]
     states = [{"key": e.record, "revision": e.revision, "hash": e.hash, "live": e.live} for e in entries]
-    purged = sorted({e.record for e in entries if not e.live})
+    # A record's new entry purges every earlier body of it, an upsert's as a tombstone's: the log
+    # serves a record's latest body alone, so what its view no longer shows (a shelter's place once
+    # withheld, a channel made network-only) is read from no older one. The signed entries stay.
+    superseded = sorted({e.record for e in entries})
 
     async def work(tx: Tx) -> None:
         current = (await graph.run(tx, CLAIM_HEAD, audience=audience))[0]["size"]
         if current != size:
             raise Conflict(f"the {audience} log moved from {size} to {current} while publishing")
+        for i in range(0, len(superseded), 2000):  # before the new entries, whose bodies stay
+            await graph.run(tx, PURGE_BODIES, records=superseded[i:i + 2000])
         for i in range(0, len(rows), 2000):
             await graph.run(tx, ADD_ENTRIES, audience=audience, rows=rows[i:i + 2000])
             await graph.run(tx, SET_RECORDS, rows=states[i:i + 2000])
-        if purged:  # a tombstone purges every earlier body of its record; the signed entries stay
-            await graph.run(tx, PURGE_BODIES, records=purged)
         if not await graph.run(tx, MOVE_HEAD, audience=audience, old=size, new=size + len(rows), since=since):
             raise Conflict(f"the {audience} log moved while publishing")
 
