@@ -117,6 +117,12 @@ async def test_a_verification_is_a_stewards_word_and_never_dated_after_today(sto
     new = (await api.data(CREATE_SERVICE, tokens["a"], org="test:a",
                           input={"name": "S", "type": "legal-aid", "verifiedOn": "2026-01-05"}))["createService"]
     assert new["errors"][0]["code"] == "FORBIDDEN" and new["service"] is None
+    # nor does a confirmation of capacity or a change of status wait in the future, fresh forever
+    for dated in ({"capacity": 5, "capacityConfirmed": "2099-12-31"},
+                  {"status": "paused", "statusSince": "2099-12-31"}):
+        ahead = (await api.data(UPDATE_SERVICE, tokens["a"], id="test:a-legal", revision=3,
+                                input=dated))["updateService"]
+        assert [(e["code"], e["field"]) for e in ahead["errors"]] == [("INVALID", list(dated)[1])], dated
 
 
 async def test_services_coverage_and_defender_groups(store: Store, api: Api) -> None:

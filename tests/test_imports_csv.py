@@ -91,7 +91,7 @@ async def test_only_this_directorys_own_writes_are_held_to_todays_date(store: St
     assert problems == [] and received is not None and received.verified.on == "2099-01-01"
     _, _, ours = validation.organisation(Row(1, dict(row)), "peer.example", vocab, validation.local_latest_day())
     assert [(p.column, p.template) for p in ours] == [
-        ("#date+verified", "%(value)r is after today: record a verification once it is done")]
+        ("#date+verified", "%(value)r is after today: record it once it has happened")]
 
 
 async def test_every_bad_row_is_listed_not_just_the_first(store: Store) -> None:

@@ -327,6 +327,14 @@ class Checker:
             return found
         return value
 
+    def past_day(self, name: str) -> str:
+        """A day something happened (a verification, a confirmation, a change of status): not after
+        `latest_day` where this directory writes it, so a date typed ahead never stays fresh."""
+        found = self.day(name)
+        if found and self.latest_day and found > self.latest_day:
+            self.fail(name, "%(value)r is after today: record it once it has happened", value=found)
+        return found
+
     def boolean(self, name: str) -> bool | None:
         _, raw = self._raw(name)
         if raw is None or raw == "":
@@ -410,10 +418,8 @@ class Checker:
 
     def verification(self) -> Verification:
         limit = _bound(_O["verified"].chars)
-        on = self.day("verified_on")
-        if on and self.latest_day and on > self.latest_day:
-            self.fail("verified_on", "%(value)r is after today: record a verification once it is done", value=on)
-        return Verification(on, self.text("verified_by", limit), self.text("verified_source", limit))
+        return Verification(self.past_day("verified_on"), self.text("verified_by", limit),
+                            self.text("verified_source", limit))
 
     def country(self, name: str) -> str | None:
         value = self.text(name, 3)
@@ -559,9 +565,9 @@ def service(row: Row, directory_id: str, vocab: Vocabulary,
         type=c.term("type", SERVICE_TYPE, vocab), visibility=_visibility(c, Visibility.PUBLIC),
         description=c.text("description", LIMITS["description"]), eligibility=c.text("eligibility", LIMITS["text"]),
         capacity=c.integer("capacity", 0, 1_000_000), capacity_unit=c.text("capacity_unit", 100),
-        capacity_confirmed=c.day("capacity_confirmed"), response_hours=c.number("response_hours", 0, 24 * 365),
+        capacity_confirmed=c.past_day("capacity_confirmed"), response_hours=c.number("response_hours", 0, 24 * 365),
         languages=c.languages("languages"), cost=c.text("cost", LIMITS["text"]),
-        status=c.status("status"), status_since=c.day("status_since"),
+        status=c.status("status"), status_since=c.past_day("status_since"),
         status_reason=c.text("status_reason", LIMITS["text"]), status_source=c.text("status_source", LIMITS["source"]),
         coverage=sorted(coverage, key=lambda x: (x.place, x.presence.value)), origins=c.place_codes("origins"),
         groups=c.codes("groups", DEFENDER_GROUP, vocab), purposes=c.codes("purposes", SERVICE_TYPE, vocab),
@@ -576,7 +582,7 @@ def service(row: Row, directory_id: str, vocab: Vocabulary,
 def _link_properties(c: Checker, link_type: str) -> tuple[str, dict[str, Any]]:
     props: dict[str, Any] = {}
     key = c.text("key", 100)
-    confirmed = c.day("confirmed")
+    confirmed = c.past_day("confirmed")
     if confirmed:
         props["confirmed"] = confirmed
     if link_type == "REFERS_TO":
@@ -597,8 +603,8 @@ def _link_properties(c: Checker, link_type: str) -> tuple[str, dict[str, Any]]:
     return key, {k: v for k, v in props.items() if v is not None}
 
 
-def link(row: Row, directory_id: str) -> tuple[Link | None, list[Problem]]:
-    c = Checker(row, directory_id)
+def link(row: Row, directory_id: str, latest_day: str | None = None) -> tuple[Link | None, list[Problem]]:
+    c = Checker(row, directory_id, latest_day=latest_day)
     link_type = c.text("type", 20, required=True).upper()
     if link_type and link_type not in LINK_TYPES:
         c.fail("type", "%(value)r is not one of %(valid)s", value=link_type, valid=", ".join(LINK_TYPES))

@@ -56,6 +56,11 @@ def _wide_reach(rng: random.Random, codes: list[str], areas: list[str]) -> list[
     return rng.sample(codes, rng.randint(5, 30))
 
 
+# No generated day is after this one: an import refuses a confirmation dated after today
+# (`validation.local_latest_day`), and these files are imported as any other.
+LAST_DAY = "2026-11-30"
+
+
 def _verified(rng: random.Random) -> Verification:
     """Most records checked in the last two years, some never: freshness has something to tell apart."""
     if rng.random() < 0.15:
@@ -99,7 +104,7 @@ def build(n: int, seed: int, directory_id: str) -> Batch:
             reach = _wide_reach(rng, codes, areas) if wide else (
                 rng.sample(codes, rng.randint(1, 3)) if rng.random() < 0.2 else [])
             coverage = present + [Coverage(c, Presence.REMOTE) for c in sorted(set(reach) - {country})]
-            confirmed = f"20{rng.randint(23, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            confirmed = min(f"20{rng.randint(23, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", LAST_DAY)
             has_capacity = rng.random() < 0.4
             batch.services.append(Service(
                 id=f"{oid}-s{j}", organisation=oid, name=f"Synthetic service {i}-{j}", type=rng.choice(SERVICE_CODES),

@@ -131,7 +131,7 @@ class _Validator:
                 return []
             self._refer(svc.organisation, source, row, "organisation")
             return [svc]
-        found_link, found = validation.link(row, self.directory_id)
+        found_link, found = validation.link(row, self.directory_id, self.latest_day)
         self._note(source, found)
         if found_link is None or not self._once(
                 "link", f"{found_link.type} {found_link.source} {found_link.target} {found_link.key}", source,

@@ -385,7 +385,7 @@ class Editor:
 
 
 def _valid_link(edit: Edit, directory_id: str) -> Link:
-    link, problems = validation.link(edit.row(), directory_id)
+    link, problems = validation.link(edit.row(), directory_id, validation.local_latest_day())
     _check(problems)
     assert link is not None
     return link
