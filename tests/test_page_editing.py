@@ -142,6 +142,9 @@ async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: 
         assert "Website (https://...)" in bad.text and "is not an http(s) address" in bad.text
         assert "Languages it works in" in bad.text and str(escape("'zz9' is not an ISO 639-1")) in bad.text
         assert "Not saved." in bad.text  # what they typed stays in the form
+        # a field whose label says how to fill it in is named by its name alone
+        long_alias = await client.post("/organisations/test:fund/edit", data={**typed, "aliases": "x" * 400})
+        assert "<li>Other names: an alias is 400 characters long, at most 300 are allowed</li>" in long_alias.text
         assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
 
 

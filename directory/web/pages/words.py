@@ -43,3 +43,6 @@ ROLES = {"member": "Member: edits its own organisation's records", "steward": "S
 # An import problem's column when it is about no one column (`formats.hxl`, the importer); a hashtag
 # (`#org+name`) is shown as written, the file's own word for the column.
 IMPORT_COLUMNS = {"hashtag row": "hashtag row", "row": "row", "file": "file", "id": "id"}
+
+# A field as a refusal names it, where its form's label also says how to fill it in ("one per line").
+SHORT_LABELS = {"aliases": "Other names", "identifiers": "Registered identifiers"}
