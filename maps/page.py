@@ -49,6 +49,7 @@ class Words:
     number: Callable[[float], str] = _english_number
     language: Callable[[str], str] = str  # a language code's name
     comma: str = ", "  # between the items of a list ("، " in Arabic)
+    colon: str = ": "  # between a label and what it labels (French spaces it)
     channel: Callable[[str], str] = str  # a kind of intake channel's name ("email": "E-mail")
     isolated: bool = False  # each text value set apart from the sentence around it (right-to-left pages)
 
@@ -129,7 +130,8 @@ def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
         folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution),
                          name=options.words.say("Online map"), max_zoom=12).add_to(m)
     # the zoom buttons in the page's language, the scale in kilometres (Leaflet's own are English, and miles)
-    m.add_child(Call("pdControls", {"zoomIn": options.words.say("Zoom in"), "zoomOut": options.words.say("Zoom out")}))
+    m.add_child(Call("pdControls", {"zoomIn": options.words.say("Zoom in"), "zoomOut": options.words.say("Zoom out"),
+                                    "colon": options.words.colon, "comma": options.words.comma}))
     credit = options.words.say("Outlines: Natural Earth (public domain), simplified")
     m.add_child(Call("pdAttribution", {"text": credit}))
     if not options.inline:  # served: a way back to the other maps and the pages (a file stands alone)

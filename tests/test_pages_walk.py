@@ -55,6 +55,10 @@ async def test_a_map_speaks_the_page_language_and_says_what_to_do_without_javasc
         assert '<html lang="en" dir="ltr">' in english.text and "This map needs JavaScript" in english.text
         arabic = await client.get("/maps/directory", params={"country": "CO", "lang": "ar"})
         assert '<html lang="ar" dir="rtl">' in arabic.text
+        # the popups' punctuation is the page's: Arabic's comma, French's spaced colon
+        assert '"comma":"\u060c "' in arabic.text
+        french = await client.get("/maps/directory", params={"country": "CO", "lang": "fr"})
+        assert '"colon":"\u202f: "' in french.text
         # a refusal is a page in the person's language, and repeats no long input back
         long = "Z" * 3000
         refused = await client.get("/maps/directory", params={"country": long, "lang": "fr"})

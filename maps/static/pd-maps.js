@@ -13,11 +13,15 @@
     return node;
   }
 
+  /* How the page's language separates a label from its value and the items of a list (pdControls):
+     "Pays : ..." in French, "،" in Arabic. */
+  var said = {colon: ": ", comma: ", "};
+
   function line(parent, label, value) {
     if (value === undefined || value === null || value === "" || (value.join && value.length === 0)) { return; }
     var row = el("div", "pd-row");
-    row.appendChild(el("span", "pd-label", label + ": "));
-    row.appendChild(el("span", "pd-value", value.join ? value.join(", ") : value));
+    row.appendChild(el("span", "pd-label", label + said.colon));
+    row.appendChild(el("span", "pd-value", value.join ? value.join(said.comma) : value));
     parent.appendChild(row);
   }
 
@@ -148,7 +152,7 @@
       if (!data.paths.length) { box.appendChild(el("div", "pd-note", data.empty)); }
       data.paths.forEach(function (path) {
         var item = el("div", "pd-path-item");
-        var head = el("div", "pd-title", path.label + ": " + path.summary);
+        var head = el("div", "pd-title", path.label + said.colon + path.summary);
         head.style.borderInlineStart = "6px solid " + path.colour;
         item.appendChild(head);
         var list = el("ol", "pd-steps");
@@ -176,8 +180,10 @@
     return layer;
   };
 
-  /* The zoom buttons, titled in the page's language, and a scale in kilometres. */
+  /* The zoom buttons, titled in the page's language, and a scale in kilometres; the language's
+     punctuation for what the map writes. */
   window.pdControls = function (map, words) {
+    said = {colon: words.colon || ": ", comma: words.comma || ", "};
     L.control.zoom({position: "topleft", zoomInTitle: words.zoomIn, zoomOutTitle: words.zoomOut}).addTo(map);
     L.control.scale({imperial: false}).addTo(map);
   };

@@ -42,6 +42,7 @@ async def _words(request: Request, language: str) -> Words:
                  place=functools.partial(place_name, language=language),
                  number=functools.partial(written_number, language=language),
                  language=functools.partial(language_label, language=language), comma=i18n.comma(language),
+                 colon=i18n.colon(language),
                  channel=lambda kind: translated.gettext(words.INTAKE.get(kind, kind)),
                  isolated=i18n.direction(language) == "rtl")
 
