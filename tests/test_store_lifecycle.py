@@ -66,6 +66,32 @@ def test_a_second_store_on_the_same_folder_is_refused_clearly(tmp_path: Path) ->
         server.stop()
 
 
+def test_a_store_left_by_a_killed_process_is_waited_for_not_attached_to(tmp_path: Path) -> None:
+    """A service killed (SIGKILL) leaves its store stopping on its own within a second or two; the
+    service started again must start a store of its own, not attach to the one about to go."""
+    data = tmp_path / "data"
+    starter = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, pathlib\nfrom directory.store import EmbeddedStore\n"
+         "EmbeddedStore(pathlib.Path(sys.argv[1]), heap='256m').attach()\nprint('up', flush=True)\ntime.sleep(600)",
+         str(data)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert starter.stdout is not None and starter.stdout.readline().strip() == "up"
+        left = running_store(data)
+        assert left is not None
+        starter.kill()
+        starter.wait()
+        again = EmbeddedStore(data, heap="256m").attach()  # at once: the orphan still answers for a moment
+        try:
+            now = running_store(data)
+            assert again.owned and now is not None and now["pid"] != left["pid"]
+            assert now["parent"] == os.getpid()
+        finally:
+            again.stop()
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+
+
 def test_a_folder_locked_by_a_foreign_process_gives_a_clear_error(tmp_path: Path) -> None:
     import fcntl
 

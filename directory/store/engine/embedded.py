@@ -50,15 +50,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def running_store(data: Path) -> dict[str, int] | None:
-    """The pid and port of a live store on this data folder, if there is one."""
+def _runtime(data: Path) -> dict[str, int] | None:
     try:
         info = json.loads(layout.runtime_file(data).read_text())
-    except (OSError, ValueError):
-        return None
-    if _alive(int(info["pid"])) and _answers(int(info["bolt_port"])):
         return {key: int(value) for key, value in info.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _orphaned(info: dict[str, int]) -> bool:
+    """A store whose starting process is gone (killed, crashed): it stops itself within a second or
+    two (`launcher`), so it is not one to attach to."""
+    return bool(info.get("parent")) and not _alive(info["parent"])
+
+
+def running_store(data: Path) -> dict[str, int] | None:
+    """The pid and port of a live store on this data folder, if there is one that will stay."""
+    info = _runtime(data)
+    if info and _alive(info["pid"]) and not _orphaned(info) and _answers(info["bolt_port"]):
+        return info
     return None
+
+
+def _wait_until_gone(data: Path, deadline: float) -> None:
+    """A store left by a process that died is stopping: wait for it to let the folder go, so a new
+    one can start (attaching to it would lose the connection as soon as it stops)."""
+    while time.monotonic() < deadline:
+        info = _runtime(data)
+        if not info or not _alive(info["pid"]):
+            return
+        time.sleep(0.2)
 
 
 @dataclass
@@ -92,6 +113,9 @@ class EmbeddedStore:
         if info:
             self.bolt_port, self.http_port = info["bolt_port"], info["http_port"]
             return self
+        left = _runtime(self.data)
+        if left and _alive(left["pid"]) and _orphaned(left):
+            _wait_until_gone(self.data, time.monotonic() + START_TIMEOUT)
         self._start()
         return self
 

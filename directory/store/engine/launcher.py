@@ -46,9 +46,10 @@ def _lock(data: Path) -> object:
     return handle
 
 
-def _write_runtime(data: Path, bolt_port: int, http_port: int) -> None:
+def _write_runtime(data: Path, bolt_port: int, http_port: int, parent: int) -> None:
     tmp = layout.runtime_file(data).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "bolt_port": bolt_port, "http_port": http_port}))
+    tmp.write_text(json.dumps({"pid": os.getpid(), "bolt_port": bolt_port, "http_port": http_port,
+                               "parent": parent}))
     os.replace(tmp, layout.runtime_file(data))
 
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    _write_runtime(data, args.bolt_port, args.http_port)
+    _write_runtime(data, args.bolt_port, args.http_port, args.parent)
     print(f"store ready on 127.0.0.1:{args.bolt_port}", flush=True)
     while not stop.wait(1.0):
         if args.parent and os.getppid() != args.parent:
