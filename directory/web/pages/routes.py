@@ -21,7 +21,7 @@ from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Location, Precision, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
-from directory.store import Covered, Filter, Follow, Located, Pick, Shape, Store
+from directory.store import PREFIX_FROM, Covered, Filter, Follow, Located, Pick, Shape, Store
 from directory.web.pages import forms, i18n, words
 from directory.web.pages.problems import said
 from directory.web.pages.render import language_of, page, sortable
@@ -113,7 +113,7 @@ async def results(request: Request) -> Response:
         return page(request, "home.html", status=400, choices=offered, asked=asked, results=None,
                     problem=said(exc, language_of(request), SEARCH_LABELS))
     # a word of one or two letters is matched whole, never as a start: say so when nothing was found
-    short = any(len(word) < 3 for word in text.split())
+    short = any(len(word) < PREFIX_FROM for word in text.split())
     return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short,
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None)
