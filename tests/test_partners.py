@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import math
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -125,6 +126,56 @@ async def test_default_asks_for_what_it_lacks_and_radius(store: Store) -> None:
     near = await find_partners(store, ME, PartnerQuestion(service_types=ASKED, radius_km=300))
     assert [p.organisation for p in near] == ["test:x"]  # y publishes no point
     assert await find_partners(store, ME, PartnerQuestion(service_types=ASKED, radius_km=100)) == []
+
+
+async def test_a_radius_reaches_across_the_antimeridian_and_counts_services_recording_no_place(
+        store: Store) -> None:
+    """Fiji (178.4 E) and Samoa (171.8 W) are 1,152 km apart across the 180th meridian; a service
+    recording no place of its own still counts when its organisation's point is within the radius."""
+    at = {"#geo+precision": "locality", "#org+lang": "en"}
+    await load(store, [org("fiji", **{"#country+code": "FJ", "#geo+lat": "-18.14", "#geo+lon": "178.44", **at}),
+                       org("samoa", **{"#country+code": "WS", "#geo+lat": "-13.83", "#geo+lon": "-171.76", **at}),
+                       org("suva", **{"#country+code": "FJ", "#geo+lat": "-18.10", "#geo+lon": "178.40", **at})], [
+        service("samoa-dig", "samoa", "digital-security", **{"#country+code+present": "WS"}),
+        service("suva-dig", "suva", "digital-security", **{"#country+code+present": ""})])
+    fiji = Viewer("member", "test:fiji", "t")
+    found = await find_partners(store, fiji, PartnerQuestion(service_types=["digital-security"], radius_km=1500))
+    assert [p.organisation for p in found] == ["test:suva", "test:samoa"]
+    assert 1100 < (found[1].distance_km or 0) < 1200
+    samoa = Viewer("member", "test:samoa", "t")
+    back = await find_partners(store, samoa, PartnerQuestion(service_types=["digital-security"], radius_km=1500))
+    assert {p.organisation for p in back} == {"test:suva"}
+
+
+def test_a_box_around_a_circle_holds_every_point_of_it() -> None:
+    """Across the antimeridian, over a pole and far north, every point within the radius is inside the
+    box the range indexes cut by (`places.box`)."""
+    for lat, lon, km in ((-18.14, 178.44, 1500), (85.0, 10.0, 1000), (69.0, 20.0, 2000), (0.0, -179.9, 50),
+                         (-60.0, 0.0, 3000)):
+        lat_min, lat_max, lon_min, lon_max = places.box(lat, lon, km)
+        for i in range(72):
+            for step in (0.25, 0.5, 0.99):
+                # a point `step * km` away in direction i * 5 degrees (spherical destination formula)
+                d, b, p1, l1 = step * km / 6371.0, math.radians(i * 5), math.radians(lat), math.radians(lon)
+                p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
+                l2 = l1 + math.atan2(math.sin(b) * math.sin(d) * math.cos(p1),
+                                     math.cos(d) - math.sin(p1) * math.sin(p2))
+                plat, plon = math.degrees(p2), (math.degrees(l2) + 540) % 360 - 180
+                assert lat_min <= plat <= lat_max and lon_min <= plon <= lon_max, (lat, lon, km, plat, plon)
+
+
+async def test_a_record_listing_mul_speaks_every_language(store: Store) -> None:
+    """`mul` is any language: an organisation listing it shares one with every asker and is offered
+    in the language asked; asking for `mul` narrows nothing."""
+    await seed(store)
+    await load(store, [org("hotel", **{"#org+lang": "mul"})], [service("hotel-dig", "hotel", "digital-security")])
+    found = {p.organisation: p for p in await find_partners(store, ME, PartnerQuestion(service_types=ASKED))}
+    assert "test:hotel" in found and found["test:hotel"].parts["language"] == 1.0
+    for asked in ("es", "spa", "fr"):
+        spoken = await find_partners(store, ME, PartnerQuestion(service_types=ASKED, language=asked))
+        assert "test:hotel" in {p.organisation for p in spoken}, asked
+    everyone = await find_partners(store, ME, PartnerQuestion(service_types=ASKED, language="mul"))
+    assert {p.organisation for p in everyone} == set(found)
 
 
 async def test_what_each_role_sees(store: Store) -> None:

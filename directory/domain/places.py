@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import functools
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 
@@ -235,7 +236,38 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
-ANY_LANGUAGE = "mul"  # ISO 639-3 "multiple languages": a service that takes requests in any language
+def box(latitude: float, longitude: float, radius_km: float) -> tuple[float, float, float, float]:
+    """The latitudes and longitudes (least, most) of a box holding every point within `radius_km`:
+    the range indexes on published points make the first cut and `distance_km` the exact one. The
+    longitudes widen with the latitude of the box's poleward edge; a circle crossing the
+    antimeridian or holding a pole spans them all (one range cannot wrap)."""
+    dlat = radius_km / 111.0
+    edge = abs(latitude) + dlat
+    if edge >= 90.0:
+        return latitude - dlat, latitude + dlat, -180.0, 180.0
+    dlon = radius_km / (111.0 * math.cos(math.radians(edge)))
+    if longitude - dlon < -180.0 or longitude + dlon > 180.0:
+        return latitude - dlat, latitude + dlat, -180.0, 180.0
+    return latitude - dlat, latitude + dlat, longitude - dlon, longitude + dlon
+
+
+ANY_LANGUAGE = "mul"  # ISO 639-3 "multiple languages": a record that works in any language
+
+
+def in_common(ours: Collection[str], theirs: Collection[str]) -> set[str]:
+    """The languages two sides share; `mul` (any language) on one side shares all of the other's."""
+    if ANY_LANGUAGE in theirs:
+        return set(ours)
+    if ANY_LANGUAGE in ours:
+        return set(theirs)
+    return set(ours) & set(theirs)
+
+
+def offered_in(language: str, service: Collection[str], organisation: Collection[str]) -> bool:
+    """A service is offered in a language it lists (or in any, `mul`); one listing none, in those of
+    its organisation. `service` holds its languages and those a request may be made in. The same
+    rule in Cypher: `store.engine.cypher.offered_in`."""
+    return bool(in_common([language], service or organisation))
 
 
 @functools.cache

@@ -15,23 +15,23 @@ null for every row and leave every candidate out.
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from directory.domain import places
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, place_shown, visible
+from directory.store.engine.cypher import cypher, offered_in, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
 # A shelter whose place the viewer may not see is no candidate: where it is or works would show.
 # Only services fitting who the partner is for are read, by the rules of `jobs.partners` (`_fits`), which
 # applies them again: a service fits when it serves one of `$groups` (the asker's) and `$group`, or names
-# no group; and when `$language` is asked, it is offered in it, or records no language and its organisation
-# speaks it. Empty `$groups`: any. A country reached by every worldwide service has thousands of candidates;
-# most do not fit. One row of a list per field: thousands of rows cost the driver more than the statement.
+# no group; and when `$language` is asked, it is offered in it (`cypher.offered_in`: listed, or `mul`, among
+# its languages and intake languages, or, listing none, its organisation's). Empty `$groups`: any. A
+# country reached by every worldwide service has thousands of candidates; most do not fit. One row of a
+# list per field: thousands of rows cost the driver more than the statement.
 # A shared language (`Fit.speaks`) is an organisation's, over all its fitting services: it is checked after
 # the parts a question is read in (`SIDE_BY_SIDE`) are put together.
 _COLUMNS = ("ids", "visibility", "languages", "latitude", "longitude", "country", "verified_on", "offers")
@@ -42,8 +42,7 @@ _ORGANISATION = f"o.id <> $id AND {visible('o')} AND {place_shown('o')}"
 _GROUPS = "[(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS groups"
 _SERVES = ("(size(groups) = 0 OR ((size($groups) = 0 OR any(g IN groups WHERE g IN $groups))"
            " AND ($group IS NULL OR $group IN groups)))")
-_SPEAKS = ("($language IS NULL OR $language IN CASE WHEN size(languages) > 0 THEN languages "
-           "ELSE coalesce(o.languages, []) END)")
+_SPEAKS = f"($language IS NULL OR {offered_in('s', 'o')})"
 _COLLECTED = """
 WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, languages, s.verified_on, groups,
                  s.visibility]) AS offers
@@ -64,7 +63,7 @@ WITH s, collect(a.presence) AS presences
 WITH s, presences, {_GROUPS}
 WHERE {_SERVES}
 UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
-WITH o, s, presences, groups, coalesce(s.languages, []) AS languages
+WITH o, s, presences, groups, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
 WHERE {_ORGANISATION} AND {_SPEAKS}""" + _COLLECTED)
 # What the networks part weighs of a candidate: the networks it belongs to and who vetted it, each link and
 # both its ends visible, as `records.links_from` reads them (anchored on the candidate first).
@@ -79,10 +78,10 @@ NEAR = cypher("partners.near", f"""
 MATCH (o:Organisation)
 WHERE o.pub_latitude >= $lat_min AND o.pub_latitude <= $lat_max
   AND o.pub_longitude >= $lon_min AND o.pub_longitude <= $lon_max AND {_ORGANISATION}
-MATCH (o)-[:OFFERS]->(s:Service)-[a:AVAILABLE_IN]->(:Place)
+MATCH (o)-[:OFFERS]->(s:Service)
 WHERE {_SERVICE}
-WITH o, s, collect(a.presence) AS presences
-WITH o, s, presences, {_GROUPS}, coalesce(s.languages, []) AS languages
+WITH o, s, [(s)-[a:AVAILABLE_IN]->(:Place) | a.presence] AS presences
+WITH o, s, presences, {_GROUPS}, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
 WHERE {_SERVES} AND {_SPEAKS}""" + _COLLECTED)
 
 
@@ -148,10 +147,10 @@ class Fit:
     def speaks(self, languages: list[str], offers: list[list[Any]]) -> bool:
         """A language in common where both record some: the asker's, and the organisation's with those of
         its fitting services (the `languages` of each offer read). `jobs.partners._assess` applies it again."""
-        if not self.languages or not self.languages.isdisjoint(languages):  # most: the organisation's own
+        if not self.languages or places.in_common(self.languages, languages):  # most: the organisation's own
             return True
         spoken = set(languages).union(*(o[4] for o in offers))
-        return not spoken or not self.languages.isdisjoint(spoken)
+        return not spoken or bool(places.in_common(self.languages, spoken))
 
 
 SIDE_BY_SIDE = 2
@@ -188,10 +187,9 @@ async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, t
                longitude: float, radius_km: float, fit: Fit) -> list[Candidate]:
     """Organisations whose published point is within the box around a circle of `radius_km`;
     the caller measures the exact distance."""
-    dlat = radius_km / 111.0
-    dlon = radius_km / max(1.0, 111.0 * math.cos(math.radians(latitude)))
-    parts = await _read(graph, NEAR, types, fit, [], id=_asker(source), lat_min=latitude - dlat,
-                        lat_max=latitude + dlat, lon_min=longitude - dlon, lon_max=longitude + dlon, **viewer.params)
+    lat_min, lat_max, lon_min, lon_max = places.box(latitude, longitude, radius_km)
+    parts = await _read(graph, NEAR, types, fit, [], id=_asker(source), lat_min=lat_min, lat_max=lat_max,
+                        lon_min=lon_min, lon_max=lon_max, **viewer.params)
     return _candidates(parts, fit, shown)
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,14 +33,16 @@ from typing import Any
 from directory.base.clock import now
 from directory.domain import places
 from directory.domain.errors import BadArgument
-from directory.domain.validation import require_day, require_status
+from directory.domain.validation import asked_language, require_day, require_status
 from directory.store.engine.cypher import (
     group_served,
+    offered_in,
     place_shown,
     sampled,
     service_map,
     shown,
     shown_subdivision,
+    spoken_by,
     taking_requests,
     type_offered,
     visible,
@@ -88,6 +89,12 @@ class Filter:
     taking_requests: bool | None = None  # services: active, and in an intake window if they have any
     today: str | None = None  # for taking_requests; the clock's day when not given
 
+    @property
+    def spoken(self) -> str | None:
+        """The language asked, as its code (`validation.asked_language`: `spa` is `es`, and `mul`,
+        any language, narrows nothing)."""
+        return asked_language(self.language, "language")
+
     def params(self) -> dict[str, Any]:
         """Query parameters, checked: a bad value is a `BadArgument` naming the field."""
         country = _country(self.country)
@@ -98,7 +105,7 @@ class Filter:
             "status": require_status(self.status, "status") if self.status else None,
             "taking_requests": self.taking_requests,
             "today": require_day(self.today, "today") if self.today else now()[:10],
-            "language": self.language.lower() if self.language else None, "verified": self.verified,
+            "language": self.spoken, "verified": self.verified,
             "organisation": self.organisation,
             "updated_since": _timestamp(self.updated_since) if self.updated_since else None,
             "country": country, "country_areas": places.enclosing(country) if country else [],
@@ -180,18 +187,13 @@ def _near(near: Near | None) -> dict[str, Any]:
                           most=format(MAX_RADIUS_KM, "g"))
     # A bounding box wide enough for the radius plus the coarsest tolerance lets the range
     # indexes on the published point do the first cut; point.distance() refines.
-    reach_km = near.radius_km + max(TOLERANCE_M.values()) / 1000
-    dlat = reach_km / 111.0
-    cos = math.cos(math.radians(min(89.0, abs(near.latitude) + dlat)))
-    dlon = 360.0 if cos < 1e-6 else reach_km / (111.0 * cos)
-    lon_min, lon_max = near.longitude - dlon, near.longitude + dlon
-    if lon_min < -180 or lon_max > 180:  # the box crosses the antimeridian: no longitude cut
-        lon_min, lon_max = -180.0, 180.0
+    lat_min, lat_max, lon_min, lon_max = places.box(near.latitude, near.longitude,
+                                                    near.radius_km + max(TOLERANCE_M.values()) / 1000)
     within = [c.code for c in places.countries().values() if c.latitude is not None and c.longitude is not None
               and places.distance_km(near.latitude, near.longitude, c.latitude, c.longitude) <= near.radius_km]
     home = places.nearest_country(near.latitude, near.longitude)
     return {"near_lat": near.latitude, "near_lon": near.longitude, "near_m": near.radius_km * 1000,
-            "lat_min": near.latitude - dlat, "lat_max": near.latitude + dlat, "lon_min": lon_min, "lon_max": lon_max,
+            "lat_min": lat_min, "lat_max": lat_max, "lon_min": lon_min, "lon_max": lon_max,
             "near_countries": sorted(set(within) | ({home} if home else set()))}
 
 
@@ -254,9 +256,10 @@ _VERIFIED = f"""$verified = EXISTS {{
 
 def given(where: Filter, after: bool = False) -> frozenset[str]:
     """The names of the filters that hold a value (and `after` when a page follows a cursor)."""
-    names = {f for f in ("kind", "service_type", "country", "subdivision", "region", "group", "language",
+    names = {f for f in ("kind", "service_type", "country", "subdivision", "region", "group", "spoken",
                          "verified", "updated_since", "organisation", "status", "taking_requests")
              if getattr(where, f) is not None}
+    names = {"language" if f == "spoken" else f for f in names}
     return frozenset(names | ({"after"} if after else set()))
 
 
@@ -292,7 +295,7 @@ def _organisation_where(wanted: frozenset[str], anchored: bool) -> str:
     if "kind" in wanted:
         out.append("n.kind = $kind")
     if "language" in wanted:
-        out.append("$language IN n.languages")
+        out.append(f"({spoken_by('n')})")
     if "updated_since" in wanted:
         out.append(f"{shown('n', 'updated_at')} >= $updated_since")
     if "verified" in wanted:
@@ -319,8 +322,7 @@ def _service_where(wanted: frozenset[str]) -> str:
     if "taking_requests" in wanted:
         out.append(f"$taking_requests = {taking_requests('s')}")
     if "language" in wanted:
-        out.append("($language IN s.languages OR $language IN coalesce(s.intake_languages, []) "
-                   "OR 'mul' IN coalesce(s.intake_languages, []))")
+        out.append(offered_in("s", "n"))
     if "updated_since" in wanted:
         out.append(f"{shown('s', 'updated_at')} >= $updated_since")
     if "verified" in wanted:
