@@ -30,8 +30,10 @@ class ListFilter:
                                   "central-america...: the taxonomy of places in the README).")
     group: str | None = strawberry.field(default=None, description="Defender group served by one of its services.")
     language: str | None = strawberry.field(
-        default=None, description="ISO 639-1 or 639-3 code: a service's languages or the languages it takes requests "
-                                  "in (a service taking requests in any language matches every language).")
+        default=None, description="ISO 639-1 or 639-3 code (spa reads as es): a service's languages or those it "
+                                  "takes requests in, or, listing none, its organisation's; an organisation's "
+                                  "languages. A record listing mul (any language) matches every language; mul asked "
+                                  "narrows nothing.")
     verified: bool | None = strawberry.field(
         default=None, description="Vetted, in a link this directory published, by an organisation you may see.")
     updated_since: str | None = strawberry.field(default=None, description="ISO 8601 date or date and time.")

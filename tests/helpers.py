@@ -21,7 +21,7 @@ ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", 
 SERVICE_TAGS = ["#service+id", "#org+id", "#service+name", "#sector", "#country+code+present",
                 "#country+code+remote", "#group+code", "#meta+visibility", "#capacity", "#capacity+unit",
                 "#capacity+date", "#service+response_hours", "#service+lang", "#status", "#date+verified",
-                "#country+code+origin", "#service+purpose"]
+                "#country+code+origin", "#service+purpose", "#service+lang+intake"]
 LINK_TAGS = ["#rel+type", "#org+id+source", "#org+id+target", "#meta+id", "#meta+visibility", "#value",
              "#currency", "#date+year", "#rel+response_hours", "#rel+trust", "#rel+formal", "#date+confirmed"]
 
@@ -33,6 +33,8 @@ def csv_bytes(tags: list[str], rows: list[dict[str, object]], header: bool = Tru
         w.writerow([t.strip("#").replace("+", " ") for t in tags])
     w.writerow(tags)
     for row in rows:
+        unknown = set(row) - set(tags)
+        assert not unknown, f"no column for {sorted(unknown)}: add its tag to the list"  # never dropped unseen
         w.writerow([row.get(t, "") for t in tags])
     return out.getvalue().encode()
 

@@ -38,8 +38,9 @@ def best_chains(source: str, edges: list[tuple[str, str, float | None, float | N
     graph = nx.DiGraph()
     graph.add_node(source)
     for a, b, hours, trust in edges:
-        if a != b:
-            graph.add_edge(a, b, w=_pack(order, 1, _minutes(hours), _distrust(trust)))
+        w = _pack(order, 1, _minutes(hours), _distrust(trust))
+        if a != b and (not graph.has_edge(a, b) or w < graph[a][b]["w"]):  # two links between a pair: the cheaper
+            graph.add_edge(a, b, w=w)
     for p, hours in providers.items():
         graph.add_edge(p, SINK, w=_pack(order, 0, _minutes(hours), 0))
     if SINK not in graph or not nx.has_path(graph, source, SINK):

@@ -62,12 +62,26 @@ async def _ids(api: Api, query: str = LIST, **variables: Any) -> list[str]:
     ({"country": "PE", "serviceType": "digital-security"}, ["nairobi"]),  # reaches the world remotely
     ({"verified": True}, ["soacha"]),  # lima's vetting is restricted: not for an anonymous viewer
     ({"language": "sw"}, ["nairobi"]),
+    ({"language": "swa"}, ["nairobi"]),  # ISO 639-2/3 for Swahili: the same language
+    ({"language": "mul"}, ["bogota", "countrywide", "lima", "medellin", "nairobi", "soacha", "vetter"]),  # any
     ({"updatedSince": "2000-01-01"}, ["bogota", "countrywide", "lima", "medellin", "nairobi", "soacha", "vetter"]),
     ({"updatedSince": "2999-01-01T00:00:00Z"}, []),
 ])
 async def test_filters(store: Store, api: Api, filter: dict[str, Any], expected: list[str]) -> None:
     await seed(store)
     assert sorted(await _ids(api, filter=filter, first=100)) == expected
+
+
+async def test_services_by_language_follow_the_one_rule(store: Store, api: Api) -> None:
+    """A service is offered in a language it lists (or mul), or, listing none, in its organisation's."""
+    await seed(store)
+    await load(store, [org("quito", "Quito Group", **{"#country+code": "EC", "#org+lang": "es"})], [
+        service("s-quito", "quito", "legal-aid", **{"#country+code+present": "EC"}),
+        service("s-quito-en", "quito", "medical-care", **{"#country+code+present": "EC", "#service+lang": "en"}),
+        service("s-any", "lima", "medical-care", **{"#service+lang+intake": "mul"})])
+    assert sorted(await _ids(api, SERVICES, filter={"language": "spa"}, first=100)) == ["s-any", "s-quito"]
+    assert sorted(await _ids(api, SERVICES, filter={"language": "en"}, first=100)) == [
+        "s-any", "s-quito-en", "s-world"]  # s-world: Nairobi speaks sw and en
 
 
 async def test_near_matches_by_published_precision_and_sorts_by_distance(store: Store, api: Api) -> None:

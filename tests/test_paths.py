@@ -19,7 +19,8 @@ TRUST = st.sampled_from([None, 0.0, 0.3, 0.5, 0.9, 1.0])
 
 @st.composite
 def graphs(draw: st.DrawFn) -> tuple[list[tuple[str, str, float | None, float | None]], dict[str, float | None]]:
-    pairs = draw(st.lists(st.tuples(st.sampled_from(NODES), st.sampled_from(NODES)), max_size=20, unique=True))
+    # a pair may come twice: two referral links between the same organisations under different keys
+    pairs = draw(st.lists(st.tuples(st.sampled_from(NODES), st.sampled_from(NODES)), max_size=20))
     edges = [(a, b, draw(HOURS), draw(TRUST)) for a, b in pairs]
     providers = draw(st.dictionaries(st.sampled_from(NODES), HOURS, max_size=4))
     return edges, providers
@@ -88,3 +89,14 @@ def test_no_path_and_bad_arguments() -> None:
         best_chains("a", [], {}, PathOrder.FEWEST_HOPS, 0, 4)
     with pytest.raises(BadArgument, match="maxHops"):
         best_chains("a", [], {}, PathOrder.FEWEST_HOPS, 1, 7)
+
+
+def test_two_links_between_the_same_organisations_make_one_chain_the_cheaper() -> None:
+    """A second referral link a -> b (kept under another key) neither repeats a chain nor pushes a
+    different one out of the k asked: a -> c -> p comes second."""
+    links = [hop("a", "b", 1, 0.9), hop("a", "b", 48, 0.3), hop("b", "p", 1, 0.9),
+             hop("a", "c", 6, 0.8), hop("c", "p", 6, 0.8)]
+    for order in PathOrder:
+        found = best_chains("a", links, {"p": 24.0}, order, 2, 3)
+        assert [c.organisations for c in found] == [("a", "b", "p"), ("a", "c", "p")]
+        assert found[0].referrals[0].response_hours == 1  # the cheaper of the two

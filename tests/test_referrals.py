@@ -138,6 +138,38 @@ async def test_hidden_source_reads_as_missing_and_arguments_are_named(store: Sto
         assert error.value.argument == argument
 
 
+async def test_languages_by_any_of_their_codes_and_mul_by_the_one_rule_of_every_channel(store: Store) -> None:
+    """A language asked as `spa` or `ES` is `es`; a provider listing `mul` takes any language and
+    asking for `mul` narrows nothing; a service listing none speaks its organisation's."""
+    await load(store, [org("ingo", **{"#org+type": "international-ngo"}), org("es", **{"#org+lang": "es"}),
+                       org("any"), org("fr", **{"#org+lang": "fr"})], [
+        service("es-s", "es"), service("any-s", "any", **{"#service+lang+intake": "mul"}),
+        service("fr-s", "fr", **{"#service+lang": "fr"})],
+        [refers("ingo", "es", 1, 0.9), refers("ingo", "any", 1, 0.9), refers("ingo", "fr", 1, 0.9)])
+    for asked in ("es", "spa", "ES", " es "):
+        assert sorted(chains(await referral_paths(store, INGO, ask(language=asked)))) == [
+            ("ingo", "any"), ("ingo", "es")], asked
+    assert sorted(chains(await referral_paths(store, INGO, ask(language="mul")))) == [
+        ("ingo", "any"), ("ingo", "es"), ("ingo", "fr")]
+    assert sorted(chains(await referral_paths(store, INGO, ask(language="fra")))) == [("ingo", "any"), ("ingo", "fr")]
+
+
+async def test_a_relocation_provider_taking_defenders_from_the_country_asked_can_act(store: Store) -> None:
+    """A shelter in Tanzania taking defenders from Kenya answers "a shelter for a defender from
+    Kenya", and says why; one taking them from elsewhere does not."""
+    await load(store, [org("ingo", **{"#org+type": "international-ngo"}),
+                       org("tz", **{"#org+type": "shelter", "#country+code": "TZ"}),
+                       org("ug", **{"#org+type": "shelter", "#country+code": "UG"})], [
+        service("tz-s", "tz", "safe-house", **{"#country+code+present": "TZ", "#country+code+origin": "KE|UG"}),
+        service("ug-s", "ug", "safe-house", **{"#country+code+present": "UG", "#country+code+origin": "RW"})],
+        [refers("ingo", "tz", 1, 0.9), refers("ingo", "ug", 1, 0.9)])
+    found = await referral_paths(store, INGO, ask(service_type="safe-house", country="KE"))
+    assert chains(found) == [("ingo", "tz")]
+    assert "takes defenders from KE" in str(found[0].reasons[0])
+    there = await referral_paths(store, INGO, ask(service_type="safe-house", country="TZ"))
+    assert chains(there) == [("ingo", "tz")] and "delivered in TZ" in str(there[0].reasons[0])
+
+
 QUERY = """query($from: ID, $order: PathOrder!) {
   referralPaths(from: $from, serviceType: "legal-aid", country: "CO", k: 3, order: $order) {
     rank hops responseHours trust organisationIds providerReasons

@@ -193,6 +193,15 @@ def require_language(code: str, argument: str) -> str:
     raise BadArgument(argument, "%(code)r is not an ISO 639-1 or ISO 639-3 language code", code=code)
 
 
+def asked_language(code: str | None, argument: str) -> str | None:
+    """The language a question narrows to (`require_language`): None for none, and for `mul`, which
+    asks for any language and so narrows nothing."""
+    if code is None or not code.strip():
+        return None
+    found = require_language(code, argument)
+    return None if found == places.ANY_LANGUAGE else found
+
+
 @dataclass
 class Checker:
     """Validates the fields of one row, recording problems against its line and columns."""

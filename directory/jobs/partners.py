@@ -47,7 +47,7 @@ from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Organisation
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
-from directory.domain.validation import require_language
+from directory.domain.validation import asked_language
 from directory.domain.viewer import Viewer
 from directory.jobs.reasons import Joined, Reason
 from directory.jobs.rules import age_days, day_of, today
@@ -116,7 +116,7 @@ async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, asker: _Asker,
         vocabulary.require(SERVICE_TYPE, t, "serviceTypes")
     if q.group is not None:
         vocabulary.require(DEFENDER_GROUP, q.group, "group")
-    language = require_language(q.language, "language") if q.language is not None else None
+    language = asked_language(q.language, "language")
     if not wanted:
         return []
     # the asker's links are small reads: the store takes them beside the candidates' large ones
@@ -252,7 +252,7 @@ def _fits(o: PartnerOffer, c: Candidate, asker: _Asker, group: str | None, langu
         return False
     if o.groups and group is not None and group not in o.groups:
         return False
-    return language is None or language in (o.languages or c.languages)
+    return language is None or places.offered_in(language, o.languages, c.languages)
 
 
 class _Assessed(NamedTuple):
@@ -276,9 +276,9 @@ def _assess(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, l
     if not offers:
         return None
     spoken = set(c.languages) | {lang for o in offers for lang in o.languages}
-    if asker.languages and spoken and not asker.languages & spoken:
+    if asker.languages and spoken and not places.in_common(asker.languages, spoken):
         return None
-    shared = (asker.languages | ({language} if language else set())) & spoken
+    shared = places.in_common(asker.languages | ({language} if language else set()), spoken)
     point = asker.point
     distance = None
     if c.latitude is not None and c.longitude is not None and point[0] is not None and point[1] is not None:

@@ -4,7 +4,8 @@ The graph here is what the viewer may see and nothing more (the store fetched it
 hidden organisation or link cannot shape the answer. Every chain has a cost of three whole numbers:
 hops, minutes of response time (each referral's, then the provider's own), and distrust (the sum
 of -ln(trust) per referral, in millionths). An order says which comes first; ties are broken by
-the rest, then by the organisation ids along the chain, so the answer is unique.
+the rest, then by the organisation ids along the chain, so the answer is unique. Two referral links
+between the same two organisations count once, the cheaper in the order asked.
 
 The search is best-first over partial chains, guided by the exact cheapest cost from each
 organisation to any provider within the hops left (computed backwards, ignoring loops, so it never
@@ -119,10 +120,8 @@ def best_chains(source: str, referrals: Iterable[Referral], providers: dict[str,
     counts, with no hops, when it is a provider."""
     check_arguments(k, max_hops)
     out: dict[str, list[tuple[Referral, Cost]]] = {}
-    for r in referrals:
-        if r.source != r.target:
-            out.setdefault(r.source, []).append((r, _arrange(order, 1, minutes(r.response_hours),
-                                                             distrust(r.trust))))
+    for (start, _), cheapest in sorted(_cheapest_links(referrals, order).items()):
+        out.setdefault(start, []).append(cheapest)
     finish = {p: _arrange(order, 0, minutes(hours), 0) for p, hours in providers.items()}
     bound = _lower_bounds(out, finish, max_hops)
     if bound[max_hops].get(source, INFINITE) >= INFINITE:
@@ -164,6 +163,21 @@ def best_chains(source: str, referrals: Iterable[Referral], providers: dict[str,
             heapq.heappush(queue, (_add(spent, ahead), (*chain, referral.target), False, spent, (*taken, referral)))
     found.sort(key=lambda f: (f[0], f[1]))
     return [Chain(chain, taken, providers[chain[-1]], cost) for cost, chain, taken in found[:k]]
+
+
+def _cheapest_links(referrals: Iterable[Referral], order: PathOrder) -> dict[tuple[str, str], tuple[Referral, Cost]]:
+    """One referral per pair of organisations, the cheapest in the order asked: two links between the
+    same two (kept under different keys) would give the same chain twice and push a different one out."""
+    cheapest: dict[tuple[str, str], tuple[Referral, Cost]] = {}
+    for r in referrals:
+        if r.source == r.target:
+            continue
+        step = _arrange(order, 1, minutes(r.response_hours), distrust(r.trust))
+        seen = cheapest.get((r.source, r.target))
+        # equal costs: the same one whatever order the store gave them in
+        if seen is None or (step, repr(r)) < (seen[1], repr(seen[0])):
+            cheapest[(r.source, r.target)] = (r, step)
+    return cheapest
 
 
 def _lower_bounds(out: dict[str, list[tuple[Referral, Cost]]], finish: dict[str, Cost],

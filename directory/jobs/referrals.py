@@ -16,7 +16,7 @@ from directory.domain import places
 from directory.domain.errors import BadArgument, Plural
 from directory.domain.model import Referral
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
-from directory.domain.validation import require_language
+from directory.domain.validation import asked_language
 from directory.domain.viewer import Viewer
 from directory.jobs.paths import Chain, PathOrder, best_chains, check_arguments
 from directory.jobs.reasons import Joined, Reason
@@ -76,11 +76,9 @@ async def _paths(store: Store, viewer: Viewer, q: Question, on: date) -> list[Re
     vocabulary.require(SERVICE_TYPE, q.service_type, "serviceType")
     if q.group is not None:
         vocabulary.require(DEFENDER_GROUP, q.group, "group")
-    if q.language is not None:
-        require_language(q.language, "language")
+    language = asked_language(q.language, "language")
     where = places.one_place(q.country.strip(), "country")
-    seen = await store.jobs.referral_graph(viewer, source, q.service_type, where, q.max_hops, q.group,
-                                            q.language.lower() if q.language else None)
+    seen = await store.jobs.referral_graph(viewer, source, q.service_type, where, q.max_hops, q.group, language)
     offers: dict[str, list[Offer]] = {}
     for offer in seen.offers:
         if not (offer.capacity == 0 and capacity_current(offer.capacity_confirmed, on)):
@@ -119,7 +117,9 @@ def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> lis
     for o in offers:
         parts = [Reason("service %(service)s delivered in %(place)s", service=o.name, place=where.code)
                  if o.present else
-                 Reason("service %(service)s reaches %(place)s remotely", service=o.name, place=where.code)]
+                 Reason("service %(service)s reaches %(place)s remotely", service=o.name, place=where.code)
+                 if o.remote else
+                 Reason("service %(service)s takes defenders from %(place)s", service=o.name, place=where.code)]
         # an unknown time says what the chain's total counted for it, as a hop's does
         parts.append(Reason("responds within %(hours)s h", hours=float(o.response_hours))
                      if o.response_hours is not None else

@@ -28,7 +28,7 @@ from directory.domain.model import (
     Visibility,
 )
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
-from directory.domain.validation import Vocabulary, require_language
+from directory.domain.validation import Vocabulary, asked_language
 from directory.domain.viewer import STEWARD, Viewer
 from directory.store.backup import Backups
 from directory.store.engine.backends import fulltext_index
@@ -457,8 +457,7 @@ class Store:
         await self.require_terms(
             ("kind", ORGANISATION_KIND, where.kind), ("serviceType", SERVICE_TYPE, where.service_type),
             ("group", DEFENDER_GROUP, where.group))
-        if where.language is not None:
-            require_language(where.language, "language")
+        asked_language(where.language, "language")
         require_sort(sort, where)
         after_key, after_id = uncursor(sort, after)
         return after_id, dict(where.params(), **viewer.params, me=self.directory_id, after_key=after_key,

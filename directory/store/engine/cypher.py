@@ -43,6 +43,20 @@ def type_offered(var: str) -> str:
     return f"({var}.type = $service_type OR $service_type IN coalesce({var}.purposes, []))"
 
 
+def spoken_by(var: str) -> str:
+    """The record lists `$language`, or `mul` (any language) among its languages."""
+    return f"any(l IN coalesce({var}.languages, []) WHERE l = $language OR l = 'mul')"
+
+
+def offered_in(service: str, organisation: str) -> str:
+    """The service is offered in `$language`: it lists it, or any (`mul`), among its languages and
+    those a request may be made in; a service listing none is offered in its organisation's
+    (`places.offered_in`, the same rule for the partners' scoring in Python)."""
+    own = f"coalesce({service}.languages, []) + coalesce({service}.intake_languages, [])"
+    return (f"(any(l IN {own} WHERE l = $language OR l = 'mul')\n"
+            f"       OR (size({own}) = 0 AND {spoken_by(organisation)}))")
+
+
 def serves_group(var: str) -> str:
     """`group_served`, or no `$group` asked."""
     return f"($group IS NULL OR {group_served(var)})"

@@ -15,7 +15,7 @@ from directory.domain.errors import NotFound
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Referral, link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, place_shown, serves_group, visible
+from directory.store.engine.cypher import cypher, offered_in, place_shown, serves_group, visible
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
@@ -34,16 +34,15 @@ RETURN a.id AS source, b.id AS target, l.response_hours AS response_hours, l.tru
 """)
 PROVIDERS = cypher("referrals.providers", f"""
 UNWIND $ids AS oid
-MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)-[a:AVAILABLE_IN]->(q:Place)
+MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)-[a:AVAILABLE_IN|TAKES_FROM]->(q:Place)
 WHERE s.type = $type AND coalesce(s.status, 'active') = 'active'
   AND (q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country))
   AND {visible('o')} AND {visible('s')} AND {place_shown('o')} AND {serves_group('s')}
-  AND ($language IS NULL OR $language IN coalesce(s.languages, [])
-       OR (size(coalesce(s.languages, [])) = 0 AND $language IN coalesce(o.languages, [])))
-WITH o, s, collect(a.presence) AS presences
+  AND ($language IS NULL OR {offered_in('s', 'o')})
+WITH o, s, collect(coalesce(a.presence, 'from')) AS presences
 RETURN o.id AS provider, s.id AS service, s.name AS name, s.response_hours AS response_hours, s.capacity AS capacity,
        s.capacity_confirmed AS capacity_confirmed, 'present' IN presences AS present,
-       [o.visibility, s.visibility] AS visibility
+       'remote' IN presences AS remote, [o.visibility, s.visibility] AS visibility
 ORDER BY provider, service
 """)
 VETTERS = cypher("referrals.vetters", f"""
@@ -58,7 +57,8 @@ ORDER BY id, vetter
 
 @dataclass(frozen=True)
 class Offer:
-    """A visible, active service of the asked type reaching the asked place."""
+    """A visible, active service of the asked type reaching the asked place, or taking defenders from
+    it (relocation and exile support: its origins)."""
 
     provider: str
     service: str
@@ -67,6 +67,7 @@ class Offer:
     capacity: int | None  # None when the viewer may not see capacity
     capacity_confirmed: str | None
     present: bool
+    remote: bool  # reaches the place remotely; neither: it takes defenders from there (relocation)
 
 
 @dataclass
@@ -105,7 +106,7 @@ async def fetch(graph: Graph, viewer: Viewer, shown: Shown, source: str, service
     network = sees(viewer, SERVICE["capacity"])
     offers = [Offer(r["provider"], r["service"], r["name"] or r["service"], r["response_hours"],
                     r["capacity"] if network else None, r["capacity_confirmed"] if network else None,
-                    bool(r["present"])) for r in rows]
+                    bool(r["present"]), bool(r["remote"])) for r in rows]
     return ReferralGraph(source, referrals, offers)
 
 
