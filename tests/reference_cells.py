@@ -87,6 +87,13 @@ def _cell(place: str, service_type: str, reaches: list[Reach], sees_capacity: bo
 
 
 def _supply(reached: list[Reach], present: bool, stale: bool, sees_capacity: bool, on: date) -> float:
+    if sees_capacity:  # a service that said it has no capacity left (within 90 days) cannot act: it adds nothing
+        reached = [r for r in reached
+                   if not (r.offer.capacity == 0 and capacity_current(r.offer.capacity_confirmed, on))]
+        if not reached:
+            return 0.0
+        present = any(r.present for r in reached)
+        stale = all(is_stale(_confirmed(r.offer), on) for r in reached)
     weight = (1.0 if present else REMOTE_WEIGHT) * (STALE_WEIGHT if stale else 1.0)
     if any(r.countries is None for r in reached):
         return weight

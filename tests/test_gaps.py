@@ -272,6 +272,25 @@ async def test_a_wide_providers_stated_capacity_counts_only_for_viewers_who_may_
     assert await scores(str(2 * WORLD), OLD) == [default, default, default]  # expired: the default again
 
 
+async def test_a_local_provider_that_said_it_is_full_adds_no_supply_for_viewers_who_may_see_it(store: Store) -> None:
+    """Kenya's one legal aid group confirmed lately it can take no case: for those who may see capacity
+    the cell is as uncovered as with no provider (it is still listed); the public's score never hints
+    at the figure; an expired zero counts the provider again."""
+    async def scores(capacity: str, confirmed: str) -> list[tuple[float, list[str]]]:
+        await load(store, [checked("k", **{"#country+code": "KE"})],
+                   [service("k-legal", "k", "legal-aid", **{"#country+code+present": "KE", "#capacity": capacity,
+                                                            "#capacity+unit": "cases", "#capacity+date": confirmed})])
+        question = GapQuestion(codes=["KE"], service_types=["legal-aid"])  # no indicators: need 0.5
+        found = [cell(await coverage_gaps(store, viewer, question), "KE", "legal-aid")
+                 for viewer in (STEWARD, MEMBER_B, ANONYMOUS)]
+        return [(c.score, list(c.present)) for c in found]
+
+    full, covered = score(0.0, 0.5), score(1.0, 0.5)
+    assert await scores("0", RECENT) == [(full, ["test:k"]), (full, ["test:k"]), (covered, ["test:k"])]
+    assert await scores("2", RECENT) == [(covered, ["test:k"])] * 3
+    assert await scores("0", OLD) == [(covered, ["test:k"])] * 3
+
+
 async def test_freshness_is_the_verification_not_the_last_write(store: Store) -> None:
     orgs = [checked("old", LONG_AGO), checked("new", LONG_AGO), org("never")]
     await load(store, orgs, [service("old-legal", "old"), service("old-ve", "old", **{"#country+code+present": "VE"}),

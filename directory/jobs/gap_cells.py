@@ -251,7 +251,14 @@ def _provider(provider: str, reaches: Reaches, order: _Order, sees_capacity: boo
 
 
 def _supply(reached: list[_Reach], present: bool, sees_capacity: bool) -> float:
-    """What one provider adds to a cell: presence x freshness x reach (`jobs.gaps`)."""
+    """What one provider adds to a cell: presence x freshness x reach (`jobs.gaps`), from its services
+    that can act: one that confirmed in the last 90 days it has no capacity left adds nothing, as it
+    cannot take a referral (`jobs.referrals`); only where the viewer may see capacity."""
+    if sees_capacity and any(r.offer.capacity == 0 and r.known.capacity_current for r in reached):
+        reached = [r for r in reached if not (r.offer.capacity == 0 and r.known.capacity_current)]
+        if not reached:
+            return 0.0
+        present = any(r.present for r in reached)
     weight = (1.0 if present else REMOTE_WEIGHT) * (
         STALE_WEIGHT if all(r.known.stale for r in reached) else 1.0)
     if any(r.countries is None for r in reached):
@@ -536,8 +543,11 @@ class _Alone:
         self.fastest = order.fastest  # a provider's fastest here, as `_part` sorts them
         self.confirmed = [k.confirmed or None for k in of]
         self.stale = [k.stale for k in of]
-        self.delivered = [STALE_WEIGHT if k.stale else 1.0 for k in of]  # its supply, delivered there
-        self.remote = [REMOTE_WEIGHT * (STALE_WEIGHT if k.stale else 1.0) for k in of]  # or reaching it remotely
+        # its supply, delivered there or reaching it remotely (`_supply` of the one reach: nothing when full)
+        acting = [0.0 if sees_capacity and o.capacity == 0 and k.capacity_current else 1.0
+                  for o, k in zip(offers, of, strict=True)]
+        self.delivered = [a * (STALE_WEIGHT if k.stale else 1.0) for a, k in zip(acting, of, strict=True)]
+        self.remote = [a * REMOTE_WEIGHT * (STALE_WEIGHT if k.stale else 1.0) for a, k in zip(acting, of, strict=True)]
         seen = [sees_capacity and o.capacity is not None for o in offers]
         self.recorded = [1 if s else 0 for s in seen]
         self.units = [((o.capacity_unit, o.capacity or 0),) if s and k.capacity_current else ()

@@ -14,8 +14,8 @@ higher is a worse gap) is
                                      x freshness (1, or 0.5 if not verified for STALE_AFTER_DAYS)
                                      x reach (1 if local; if wide, min(1, C / N))
     shortfall = 1 / (1 + supply)                        1 with no provider, 0.5 with one, ...
-    need      = mean of the chosen indicators, each scaled to 0..1 by its largest value
-                (unknown need counts as 0.5)
+    need      = mean of the chosen indicators known for the place (a subdivision's, else its
+                country's), each scaled to 0..1 by its largest value; 0.5 when none is known
     score     = 100 x shortfall x (0.25 + 0.75 x need)
 
 so supply moves a score most and need up to four times. A wide provider's help is shared by every
