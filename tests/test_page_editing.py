@@ -6,7 +6,9 @@ and a form without its CSRF value does nothing."""
 from __future__ import annotations
 
 import gzip
+import html
 import re
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -501,3 +503,60 @@ async def test_a_form_without_its_csrf_value_is_refused_and_writes_nothing(store
         assert [s.name for s in (await store.services_of(STEWARD, ["test:fund"]))["test:fund"]] == [
             "Emergency grants"]
         assert await _links(store) == []
+
+
+def _form_fields(page: str, action: str) -> list[tuple[str, str]]:
+    """The fields a browser sends with the form posting to `action`: its hidden inputs, in order."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}">(.*?)</form>', page, re.S)
+    assert form is not None, action
+    return [(html.unescape(n), html.unescape(v))
+            for n, v in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form.group(1))]
+
+
+async def _send(client: httpx.AsyncClient, path: str, fields: list[tuple[str, str]]) -> httpx.Response:
+    """A form's fields as a browser sends them, a name as often as it has values."""
+    return await client.post(path, content=urlencode(fields),
+                             headers={"content-type": "application/x-www-form-urlencoded"})
+
+
+async def test_a_form_sent_once_signed_out_keeps_what_was_typed_through_signing_in_again(
+        store: Store, live_server: LiveServer) -> None:
+    """A sign-in ends (a working day, or signing out in another window) while a form is open: sending
+    it saves nothing and asks to sign in again, carrying what was typed; once signed in, it is offered
+    to be sent again, and sending it saves it, with the revision it was opened at."""
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
+        typed.update(description="Grants, advice <and> \"care\".", languages=["en", "es"])
+        client.cookies.clear()  # the session is gone
+        refused = await client.post("/organisations/test:fund/edit?lang=es", data=typed)
+        assert refused.status_code == 401 and "Vuelva a iniciar sesión" in refused.text
+        assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
+        carried = _form_fields(refused.text, "/sign-in")
+        assert ("then", "/organisations/test:fund/edit") in carried
+        assert ("carried:description", "Grants, advice <and> \"care\".") in carried
+        assert {v for n, v in carried if n == "carried:languages"} == {"en", "es"}
+        assert not any(n == "carried:csrf" for n, _ in carried)  # the old session's value is not carried
+
+        wrong = await _send(client, "/sign-in", [*carried, ("token", "not-a-token")])
+        assert wrong.status_code == 400 and _form_fields(wrong.text, "/sign-in") == carried  # still kept
+        empty = await _send(client, "/sign-in", carried)
+        assert empty.status_code == 400 and "Escriba su token" in empty.text  # in the language chosen
+
+        signed = await _send(client, "/sign-in", [*carried, ("token", tokens["fund"])])
+        assert signed.status_code == 200 and "Enviarlo de nuevo" in signed.text
+        again = _form_fields(signed.text, "/organisations/test:fund/edit")
+        assert dict(again)["csrf"] and dict(again)["description"] == "Grants, advice <and> \"care\"."
+        saved = await _send(client, "/organisations/test:fund/edit", again)
+        assert saved.status_code == 303
+        now = await store.organisation(STEWARD, "test:fund")
+        assert now.description == "Grants, advice <and> \"care\"." and now.languages == ["en", "es"]
+
+        # signing out once signed out already just signs out; another site's address is never carried
+        client.cookies.clear()
+        out = await client.post("/sign-out", data={"csrf": "0" * 32})
+        assert out.status_code == 303 and out.headers["location"] == "/"
+        elsewhere = await client.post("/sign-in", data={"then": "//elsewhere.example/x", "carried:name": "X",
+                                                         "token": tokens["fund"]})
+        assert elsewhere.status_code == 303  # signed in, nothing offered to be sent anywhere

@@ -30,6 +30,18 @@ class Forged(Exception):
     """A signed-in browser's form without its CSRF value: another site may have sent it."""
 
 
+class SignedOut(Exception):
+    """A form a signed-in page gave (it carries a CSRF value) sent by a browser no longer signed in:
+    its sign-in lasted its working day, or it signed out in another window. Nothing of it is used;
+    the app's one handler (`session.signed_out`) asks to sign in again and keeps what was typed."""
+
+    def __init__(self, action: str, fields: dict[str, list[str]], files: bool = False) -> None:
+        super().__init__("a signed-in page's form sent once signed out")
+        self.action = action  # the address it was sent to
+        self.fields = fields
+        self.files = files  # it held files, which cannot be kept
+
+
 class Unreadable(Exception):
     """A form too long, with too many fields, or not UTF-8 text, to be read: refused whole, before any
     of it is used, by the app's one handler (`session.unreadable`), never as one field's problem. Text
@@ -80,9 +92,16 @@ async def read(request: Request) -> dict[str, list[str]]:
     except ValueError:
         raise Unreadable(Unreadable.TOO_MANY) from None
     out = {k: [v.strip() for v in values if v.strip()] for k, values in fields.items()}
-    if not _csrf_matches(request.scope.get("csrf"), (out.pop("csrf", None) or [""])[0]):
-        raise Forged()
+    _check_csrf(request, (out.pop("csrf", None) or [""])[0], out)
     return out
+
+
+def _check_csrf(request: Request, given: str, fields: dict[str, list[str]], files: bool = False) -> None:
+    expected = request.scope.get("csrf")
+    if expected is None and given:  # a signed-in page's form, and the browser is signed in no longer
+        raise SignedOut(request.url.path, fields, files)
+    if not _csrf_matches(expected, given):
+        raise Forged()
 
 
 async def read_upload(request: Request, max_bytes: int,
@@ -105,8 +124,7 @@ async def read_upload(request: Request, max_bytes: int,
         raise BadArgument("file", "could not be read as sent; choose the files again on this page") from None
     try:
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-        if not _csrf_matches(request.scope.get("csrf"), fields.pop("csrf", "")):
-            raise Forged()
+        _check_csrf(request, fields.pop("csrf", ""), {k: [v] for k, v in fields.items() if v}, files=True)
         files = [(f.filename or "", await f.read()) for _, f in form.multi_items() if not isinstance(f, str)]
     finally:
         await form.close()

@@ -224,8 +224,10 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
                     rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
                           for row in table.rows])
-    return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS, flags=FLAGS,
-                columns=COLUMNS,
+    # switching language fills the form in again, in the other language, from the address
+    keeps = [(name, value) for name, values in asked.items() for value in values]
+    return page(request, "job.html", status=status, keeps=keeps, job=job, asked=asked, choices=offered, orders=ORDERS,
+                flags=FLAGS, columns=COLUMNS,
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
                 **more)
 

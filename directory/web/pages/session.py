@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from directory.store import Store
-from directory.web.auth import SESSION, SESSION_SECONDS, session_value
+from directory.web.auth import SESSION, SESSION_SECONDS, csrf_of, session_value
 from directory.web.pages import forms
 from directory.web.pages.render import page
 
@@ -25,24 +25,62 @@ async def sign_in_form(request: Request) -> Response:
 
 
 async def sign_in(request: Request) -> Response:
-    token = forms.first(await forms.read(request)).get("token", "")
+    form = await forms.read(request)
+    token = forms.first(form).get("token", "")
+    then, carried = _carried(form)
     store: Store = request.app.state.store
-    viewer = await store.tokens.viewer(token) if token and len(token) <= 200 else None
+    if not token:
+        return page(request, "sign-in.html", status=400, problem="empty", then=then, carried=carried)
+    viewer = await store.tokens.viewer(token) if len(token) <= 200 else None
     if viewer is None:
-        return page(request, "sign-in.html", status=400, problem=True)
+        return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried)
     # where a member's or a steward's work starts: their organisation's page, or the stewards' desk
     start = "/stewards" if viewer.role == "steward" else f"/organisations/{quote(viewer.organisation or '', safe=':')}"
-    response = RedirectResponse(start, status_code=303)
+    if then:  # a form sent once signed out: offered to be sent again, signed in, never sent by itself
+        request.scope["viewer"], request.scope["csrf"] = viewer, csrf_of(token)
+        response: Response = page(request, "save-again.html", then=then, carried=carried, start=start)
+    else:
+        response = RedirectResponse(start, status_code=303)
     response.set_cookie(SESSION, session_value(token), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     return response
 
 
+CARRIED = "carried:"  # the sign-in form's fields holding a form sent once signed out (`signed_out`)
+
+
+def _carried(form: dict[str, list[str]]) -> tuple[str | None, list[tuple[str, list[str]]]]:
+    """The address and fields of a form sent once signed out, which the sign-in form carries; an
+    address that is not one of this site's own paths carries nothing."""
+    then = (form.get("then") or [""])[0]
+    if not _own_path(then):
+        return None, []
+    return then, [(name.removeprefix(CARRIED), values) for name, values in form.items() if name.startswith(CARRIED)]
+
+
+def _own_path(path: str) -> bool:
+    """A path on this site that a form may be sent to again (`//elsewhere` is another site)."""
+    return (path.startswith("/") and not path.startswith("//") and "\\" not in path and len(path) <= 500
+            and path.isprintable() and path not in ("/sign-in", "/sign-out"))
+
+
 async def sign_out(request: Request) -> Response:
-    await forms.read(request)  # its CSRF value: another site cannot sign someone out either
+    try:
+        await forms.read(request)  # its CSRF value: another site cannot sign someone out either
+    except forms.SignedOut:
+        pass  # signed out already
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION, path="/", httponly=True, samesite="strict")
     return response
+
+
+async def signed_out(request: Request, exc: Exception) -> Response:
+    """A signed-in page's form sent once signed out: nothing saved; sign in again, keeping what was
+    typed in the sign-in form, to be offered to be saved once signed in (`sign_in`)."""
+    assert isinstance(exc, forms.SignedOut)
+    then = exc.action if _own_path(exc.action) else None
+    return page(request, "sign-in.html", status=401, signed_out=True, files=exc.files, then=then,
+                carried=sorted(exc.fields.items()) if then else [])
 
 
 async def forged(request: Request, exc: Exception) -> Response:

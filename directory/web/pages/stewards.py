@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,7 +45,7 @@ def stewards_only(view: Callable[[Request, Store], Awaitable[Response]]) -> Call
     return guarded
 
 
-async def _desk(request: Request, store: Store, status: int = 200, **more: object) -> Response:
+async def _desk(request: Request, store: Store, status: int = 200, **more: Any) -> Response:
     """The desk: requests to be listed and tokens, with what the last action said (`more`)."""
     return page(request, "stewards.html", status=status, requests=await store.join_requests.list(
         viewer_in(request.scope)), tokens=await store.tokens.list(), **more)
