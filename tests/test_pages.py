@@ -244,6 +244,31 @@ async def test_an_ingo_desk_finds_a_chain(store: Store, live_server: LiveServer)
         # each organisation of the chain opens its page
         first = r'<a href="/organisations/test:fict-lakeside-rights"><bdi>[^<]+</bdi></a>'
         assert re.search(first + r' &gt; <a href="/organisations/', answer.text)
+        # a shelter for a defender from Kenya: Harbour House, in Tanzania, takes defenders from Kenya
+        from_kenya = await client.post("/referrals", data={"from": "test:fict-lakeside-rights",
+                                                          "serviceType": "safe-house", "country": "KE"})
+        assert from_kenya.status_code == 200 and "Harbour House (fictional)" in from_kenya.text
+        assert "takes defenders from" in from_kenya.text
+        # an organisation not found: the field is marked and linked to, and the page says what to do
+        unknown = await client.post("/referrals", data={"from": "Nobody Of That Name", "serviceType": "safe-house",
+                                                       "country": "KE"})
+        assert unknown.status_code == 400 and '<a href="#f-from">' in unknown.text
+        assert 'id="f-from" name="from" value="Nobody Of That Name" maxlength="200" aria-invalid="true"' in unknown.text
+        assert "type its name as the directory writes it" in unknown.text
+        bad = await client.post("/referrals", data={"from": "test:fict-lakeside-rights", "serviceType": "safe-house",
+                                                   "country": "KE", "language": "xx"})
+        assert bad.status_code == 400 and '<a href="#f-language">' in bad.text
+
+
+async def test_a_group_not_listed_is_told_how_to_find_partners_without_its_name(store: Store,
+                                                                             live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        asked = {"organisation": "Red Nacional de Defensoras de Honduras", "serviceTypes": ["relocation-in-country"],
+                 "country": "HN"}
+        answer = await client.post("/partners?lang=es", data=asked)
+        assert answer.status_code == 400 and "Deje este campo vacío" in answer.text
+        assert '<a href="/join">' in answer.text and "aria-invalid" in answer.text
 
 
 ALL = """{ organisations(first: 100) { edges { node { recordId name contactChannels

@@ -43,6 +43,7 @@ def msgids() -> dict[str, set[Msgid]]:
         pages.update(table.values())
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
+        pages.update(f.unknown for f in job.fields if f.unknown)
     pages.update(m.label for m in METRICS.values())  # the maps form's "Colour by"
     pages.update(map_words())
     pages.update(reason_templates())

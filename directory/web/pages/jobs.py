@@ -72,6 +72,7 @@ class Field:
     name: str
     label: str
     widget: str  # service_type(s) | country | region | group | language | organisation | order | number | text
+    unknown: str | None = None  # a msgid: what to do when the organisation typed is not found
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ JOBS = {
                     "Organisations that offer what yours lacks, where you work, best first, with the reasons.",
                     questions.PARTNERS,
                     (Field("organisation", "Your organisation (its name or id), or leave empty and say where "
-                                           "and what you need", "organisation"),
+                                           "and what you need", "organisation",
+                           "Not listed here yet? Leave this field empty and say where and what you need."),
                      Field("serviceTypes", "Services you are looking for", "service_types"),
                      Field("country", "Where", "country"),
                      Field("group", "Defenders served", "group"),
@@ -118,9 +120,14 @@ JOBS = {
     "referrals": Job("/referrals", "Referral chains",
                      "The best chains of trusted referrals from an organisation to a provider that can act.",
                      questions.REFERRALS,
-                     (Field("from", "From (an organisation's name or id)", "organisation"),
+                     (Field("from", "From (an organisation's name or id)", "organisation",
+                            "Chains start from an organisation listed here: type its name as the directory "
+                            "writes it, or a part of it."),
                       Field("serviceType", "Service needed", "service_type"),
-                      Field("country", "Where", "country"),
+                      Field("country", "Where help is needed (delivered there, or taking defenders from there)",
+                            "country"),
+                      Field("group", "Defenders served", "group"),
+                      Field("language", "Language", "language"),
                       Field("order", "Best by", "order")), _referrals),
 }
 ORDERS = {PathOrder.FEWEST_HOPS.name: "fewest referrals", PathOrder.FASTEST_RESPONSE.name: "fastest response",
@@ -295,7 +302,12 @@ async def _unanswered(request: Request, job: Job, asked: dict[str, list[str]], e
         return busy
     if isinstance(exc, BadArgument | NotFound):
         problem = said(exc, language_of(request), {f.name: f.label for f in job.fields})
-        return await _page(request, job, asked, status=400, problem=problem)
+        # the field it is about, marked and linked to; an organisation not found says what to do instead
+        field = next((f for f in job.fields if f.name == exc.argument) if isinstance(exc, BadArgument) else
+                     (f for f in job.fields if f.widget == "organisation" and exc.record_id in asked.get(f.name, [])),
+                     None)
+        return await _page(request, job, asked, status=400, problem=problem, problem_field=field and field.name,
+                           unknown=field.unknown if field and isinstance(exc, NotFound) else None)
     log.warning("a %s page ran out of its time budget", job.path)
     return await _page(request, job, asked, status=503, too_slow=True)
 
