@@ -64,6 +64,12 @@ async def test_changed_record_gets_a_new_revision(store: Store) -> None:
     (org("x", **{"#adm1+code": "XX-99"}), "#adm1+code", "not an ISO 3166-2"),
     (org("x", **{"#adm1+code": "PE-LIM"}), "#adm1+code", "not in country CO"),
     (org("x", **{"#channel+contact": "carrier pigeon"}), "#channel+contact", "KIND:VALUE"),
+    # a way to reach someone has its kind's shape, and a reason never repeats it
+    (org("x", **{"#channel+contact": "signal:+00 000 0001|email:not-an-email"}), "#channel+contact",
+     "item 2 is not an email address"),
+    (org("x", **{"#channel+contact": "signal:hello world"}), "#channel+contact", "item 1 is not a Signal number"),
+    (org("x", **{"#channel+contact": "url:javascript:alert(1)"}), "#channel+contact", "item 1 is not a web address"),
+    (org("x", **{"#channel+contact": "matrix:someone"}), "#channel+contact", "item 1 is not a Matrix address"),
     (org("other-dir:x"), "#org+id", "belongs to directory 'other-dir'"),
     (org("bad id!"), "#org+id", "not a valid id"),
     (org("x", **{"#date+verified": "2099-01-01"}), "#date+verified", "is after today"),  # a peer's is kept as sent

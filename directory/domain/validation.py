@@ -402,7 +402,7 @@ class Checker:
                 self.fail(name, Plural("a channel is %(length)s character long, at most %(most)s",
                                        "a channel is %(length)s characters long, at most %(most)s", "length"),
                           length=len(channel), most=_S["intake"].chars)
-            else:
+            elif _reachable(self, name, n, kind.strip().lower(), value.strip()):
                 out.append(Intake(kind.strip().lower(), value.strip(), Visibility(visibility)))
         return out
 
@@ -463,6 +463,44 @@ def _visibility(c: Checker, default: Visibility) -> Visibility:
     return Visibility(c.choice("visibility", _VISIBILITIES, default.value))
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]*")
+_LINK = re.compile(r"https?://[^\s/]+\.[^\s]+", re.IGNORECASE)
+_SIGNAL_NAME = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]{2,31}\.[0-9]{2,9}")
+_TELEGRAM_NAME = re.compile(r"@?[A-Za-z][A-Za-z0-9_]{4,31}")
+_MATRIX = re.compile(r"@[^:\s]+:[^\s]+")
+
+
+def _phone(value: str) -> bool:
+    """Digits as people write them: a leading +, spaces, dots, dashes, slashes and brackets; three
+    digits at least (a short hotline: 112)."""
+    return bool(_PHONE.fullmatch(value)) and sum(ch.isdigit() for ch in value) >= 3
+
+
+def _reachable(c: Checker, name: str, n: int, kind: str, value: str) -> bool:
+    """A way to reach someone has the shape of its kind, or someone in danger writes to nobody: an
+    email address, a number, a username, a web address. A reason names the item by its place, never
+    its value. Kinds without a shape (post, in person, through a partner, other) take any text."""
+    if kind == "email" and not _EMAIL.fullmatch(value):
+        c.fail(name, "item %(n)s is not an email address (name@domain)", n=n)
+    elif kind in ("phone", "hotline", "sms") and not _phone(value):
+        c.fail(name, "item %(n)s is not a phone number (digits, maybe a leading +, spaces, dots, dashes or brackets)",
+               n=n)
+    elif kind == "whatsapp" and not (_phone(value) or _LINK.fullmatch(value)):
+        c.fail(name, "item %(n)s is not a WhatsApp number or link", n=n)
+    elif kind == "signal" and not (_phone(value) or _SIGNAL_NAME.fullmatch(value) or _LINK.fullmatch(value)):
+        c.fail(name, "item %(n)s is not a Signal number, username (name.01) or link", n=n)
+    elif kind == "telegram" and not (_phone(value) or _TELEGRAM_NAME.fullmatch(value) or _LINK.fullmatch(value)):
+        c.fail(name, "item %(n)s is not a Telegram number, username or link", n=n)
+    elif kind == "matrix" and not (_MATRIX.fullmatch(value) or _LINK.fullmatch(value)):
+        c.fail(name, "item %(n)s is not a Matrix address (@name:server) or link", n=n)
+    elif kind in ("url", "form", "web-form") and not _LINK.fullmatch(value):
+        c.fail(name, "item %(n)s is not a web address (starting http:// or https://)", n=n)
+    else:
+        return True
+    return False
+
+
 def _channels(c: Checker) -> list[str]:
     """Contact channels. A reason names the item by its place, never its value: a channel is
     network-only, and reasons travel to logs and to whoever sent the row (a peer's drop report)."""
@@ -476,7 +514,7 @@ def _channels(c: Checker) -> list[str]:
             c.fail("contact_channels", Plural("a channel is %(length)s character long, at most %(most)s",
                                               "a channel is %(length)s characters long, at most %(most)s", "length"),
                    length=len(item), most=LIMITS["channel"])
-        else:
+        elif _reachable(c, "contact_channels", n, kind.strip().lower(), value.strip()):
             out.append(f"{kind.strip().lower()}:{value.strip()}")
     return out
 
