@@ -182,17 +182,20 @@ class Syncer:
 
     async def _pull(self, http: httpx.AsyncClient, peer: Peer, root: Root, outcome: Outcome) -> None:
         audience = peer.audience
+        limit: int | None = None  # the publisher's page, until one reaches too far to write at once
         while True:
             if not await self._lease(peer.id):
                 raise Conflict("the lease on this peer passed to another process")
             kept = await self.store.peers.feed_state(peer.id, audience)
             state = _state(kept)
-            path = f"/federation/feeds/{audience}?after={state.cursor}"
+            path = f"/federation/feeds/{audience}?after={state.cursor}" + (f"&limit={limit}" if limit else "")
             headers = (fetch.signed_request(self.store.directory_id, peer.id, path, self.keys, self.clock())
                        if audience == "network" and self.keys else None)
             raw = await fetch.get(http, peer.url + path, fetch.PAGE_CAP, headers=headers)
             try:
-                page = parse(raw, f"{peer.id}'s page after {state.cursor}")
+                # parsing, verifying and reading a page are seconds of CPU for a large one: in a worker
+                # thread, so the service the event loop runs beside the sync keeps answering
+                page = await asyncio.to_thread(parse, raw, f"{peer.id}'s page after {state.cursor}")
                 verified = await self._verify(root, audience, page, state, peer.id)
             except NotCanonical as exc:
                 raise Refused(str(exc)) from None
@@ -200,7 +203,15 @@ class Syncer:
                 exc.evidence = {"kept": kept.get("checkpoint") if kept else None,
                                 "offered": canonical(page["checkpoint"]).decode()}
                 raise
-            changes = merge.batch(peer.id, audience, verified, await self.store.vocabulary())
+            if limit is not None and len(verified.entries) > limit:
+                raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")
+            changes = await asyncio.to_thread(merge.batch, peer.id, audience, verified, await self.store.vocabulary())
+            if (weight := merge.weight(changes)) > merge.PAGE_REACH and len(verified.entries) > 1:
+                # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
+                limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * weight))
+                log.info("peer %s: a page reaches %d places and types; asking for %d entries a page",
+                         peer.id, weight, limit)
+                continue
             await merge.resolve(self.store, changes)
             new = verified.state
             cursor_state = {"cursor": new.cursor, "frontier": json.dumps(new.frontier.to_json()),
@@ -227,8 +238,8 @@ class Syncer:
         """`verify_page`, with the revisions stored for the records the page names read first (one query)."""
         keys = [peer_record_key(origin, audience, kind, rid) for kind, rid in named_records(page)]
         revisions = await self.store.peers.record_revisions(keys)
-        return verify_page(root, audience, page, state, self.clock(),
-                           lambda kind, rid: revisions.get(peer_record_key(origin, audience, kind, rid)))
+        return await asyncio.to_thread(verify_page, root, audience, page, state, self.clock(),
+                                       lambda kind, rid: revisions.get(peer_record_key(origin, audience, kind, rid)))
 
 
 def named_records(page: Any) -> list[tuple[str, str]]:

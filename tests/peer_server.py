@@ -21,7 +21,7 @@ from tests.feeds import Publisher
 class Peer:
     publisher: Publisher
     roots: list[dict[str, Any]] = field(default_factory=list)  # signed root envelopes, version 1 first
-    mode: str = "honest"  # honest | flip | trickle | bomb | huge | error | redirect
+    mode: str = "honest"  # honest | flip | trickle | bomb | huge | error | redirect | unlimited
     checkpoint: dict[str, Any] | None = None  # served instead of a fresh one
     hits: list[str] = field(default_factory=list)
 
@@ -43,7 +43,9 @@ class Peer:
         async def feed(request: Request) -> Response:
             self.hits.append(str(request.url))
             after = int(request.query_params.get("after", "0"))
-            body = canonical(self.publisher.page(after, 1000, self.checkpoint))
+            # the entries asked for, as a publisher serves them; "unlimited" serves its whole page whatever was asked
+            limit = 1000 if self.mode == "unlimited" else int(request.query_params.get("limit", "1000"))
+            body = canonical(self.publisher.page(after, limit, self.checkpoint))
             if self.mode == "flip":
                 body = body.replace(b'"name":"', b'"name":"X', 1)
             if self.mode == "error":

@@ -565,3 +565,75 @@ async def test_a_slow_peer_holds_up_neither_the_serve_cycle_nor_another_peer(
         trickling.cancel()
         await asyncio.gather(trickling, return_exceptions=True)
     assert await lease_is_free(store, "slow.example")
+
+
+# -- 8. a page that reaches too far to write at once -------------------------------------------------
+
+def wide_service(directory: str, local: str, places_: list[str]) -> dict[str, Any]:
+    from directory.domain.model import Coverage, Presence, Service
+    s = Service(id=f"{directory}:{local}", organisation=f"{directory}:org0", name=local.title(), type="legal-aid",
+                visibility=Visibility.PUBLIC, coverage=[Coverage(p, Presence.PRESENT) for p in places_])
+    return bodies.service_body(s, "public")
+
+
+async def test_8_a_page_reaching_too_far_is_asked_for_again_in_fewer_entries_and_all_of_it_is_written(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every service within its own bound, but together more than one transaction should hold: the
+    reader asks for smaller pages (nothing written from the heavy one) and merges every entry."""
+    from directory.domain import places as known
+    from directory.domain.validation import reach
+    from federation import merge
+    monkeypatch.setattr(merge, "PAGE_REACH", 500)
+    subdivisions = [s.code for s in known.subdivisions_of("CO")][:30]  # each reached twice: 3 a place
+    p = Publisher(directory=ORIGIN)
+    p.add("org0", body=org_body(ORIGIN, "org0"))
+    for i in range(12):
+        p.add(f"s{i}", kind="service", body=wide_service(ORIGIN, f"s{i}", subdivisions))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert not outcome.error and outcome.entries == 13 and outcome.dropped == 0
+    assert any("limit=" in hit for hit in peer.hits)  # asked again in fewer entries
+    written = (await store.services_of(STEWARD, [f"{ORIGIN}:org0"]))[f"{ORIGIN}:org0"]
+    assert len(written) == 12 and all(reach(s) == 90 for s in written)
+
+
+async def test_8_a_peer_sending_more_entries_than_asked_is_refused(store: Store,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from directory.domain import places as known
+    from federation import merge
+    monkeypatch.setattr(merge, "PAGE_REACH", 500)
+    subdivisions = [s.code for s in known.subdivisions_of("CO")][:30]
+    p = Publisher(directory=ORIGIN)
+    p.add("org0", body=org_body(ORIGIN, "org0"))
+    for i in range(12):
+        p.add(f"s{i}", kind="service", body=wide_service(ORIGIN, f"s{i}", subdivisions))
+    peer = Peer(p, mode="unlimited")
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert "when asked for" in outcome.error
+    assert (await store.services_of(STEWARD, [f"{ORIGIN}:org0"])).get(f"{ORIGIN}:org0", []) == []
+
+
+async def test_8_a_service_reaching_more_than_its_bound_is_dropped_with_its_reason(store: Store) -> None:
+    """520 subdivisions for six types: 6,760 places and types (a peer once sent 54,000 in one service)."""
+    from directory.domain import places as known
+    from directory.domain.model import Coverage, Presence, Service
+    codes = sorted(s.code for c in known.countries() for s in known.subdivisions_of(c))[:520]
+    assert len(codes) == 520
+    s = Service(id=f"{ORIGIN}:wide", organisation=f"{ORIGIN}:org0", name="Wide", type="emergency-grant",
+                visibility=Visibility.PUBLIC, purposes=["legal-aid", "medical-care", "relocation-regional",
+                                                        "psychosocial-support", "digital-security"],
+                coverage=[Coverage(c, Presence.PRESENT) for c in codes[:260]]
+                + [Coverage(c, Presence.REMOTE) for c in codes[260:]])
+    p = Publisher(directory=ORIGIN)
+    p.add("org0", body=org_body(ORIGIN, "org0"))
+    p.add("wide", kind="service", body=bodies.service_body(s, "public"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert outcome.dropped == 1 and "places and types, at most 5000" in outcome.reasons[0]
+    assert (await store.services_of(STEWARD, [f"{ORIGIN}:org0"]))[f"{ORIGIN}:org0"] == []

@@ -599,6 +599,27 @@ def organisation(row: Row, directory_id: str, vocab: Vocabulary,
     return (None if c.problems else org), links, c.problems
 
 
+MAX_REACH = 5_000
+"""The places and types one service may reach (`reach`): each is a relationship the store writes and
+a question reads. A service covering 1,000 subdivisions for 21 types was 54,000 of them, and a peer's
+page of a hundred such ran the store out of memory. Covering every subdivision of a country, with
+no purposes, is about 3,000 for the largest; a country or region is one place, however large."""
+
+
+def reach(svc: Service) -> int:
+    """What writing a service adds (`writes.REACH`, `writes.ORIGIN_REACH`): each place it covers, for
+    its type and each other type it pays for, and each place defenders come from; a subdivision's
+    again inside its country."""
+    types = 1 + len({p for p in svc.purposes if p != svc.type})
+
+    def inside(code: str) -> int:
+        found = places.place(code)
+        return 1 if found is not None and found.kind == "subdivision" else 0
+
+    return (sum(1 + types * (1 + inside(c.place)) for c in svc.coverage)
+            + sum(1 + types * inside(code) for code in svc.origins))
+
+
 def service(row: Row, directory_id: str, vocab: Vocabulary,
             latest_day: str | None = None) -> tuple[Service | None, list[Problem]]:
     c = Checker(row, directory_id, latest_day=latest_day)
@@ -623,6 +644,9 @@ def service(row: Row, directory_id: str, vocab: Vocabulary,
         intake_languages=c.languages("intake_languages"), exclusions=c.text("exclusions", LIMITS["text"]),
         verified=c.verification(),
     )
+    if (reached := reach(svc)) > MAX_REACH:
+        c.fail("present_in", "reaches %(n)s places and types, at most %(most)s: name a country or region rather "
+                             "than each of its subdivisions, or fewer purposes", n=reached, most=MAX_REACH)
     return (None if c.problems else svc), c.problems
 
 

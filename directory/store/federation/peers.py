@@ -37,6 +37,7 @@ DETACH DELETE p
 RETURN count(*) AS n
 """)
 PURGE_BATCH = 2000  # records deleted per transaction when a peer is removed: a big peer must not fill the heap
+PURGE_RELATIONSHIPS = 20_000  # and relationships of its services
 FORGET_FEEDS = cypher("peers.forget_feeds", """
 MATCH (f:PeerFeed)
 WHERE f.peer = $id
@@ -58,6 +59,16 @@ WHERE o.publisher = $peer
 MATCH (o)-[l]-(:Organisation)
 WITH DISTINCT l LIMIT {PURGE_BATCH}
 DELETE l
+RETURN count(*) AS n
+"""),
+    # a service's places and types first, a bounded number at a time: a batch of services is up to
+    # `validation.MAX_REACH` relationships each, which one transaction must not hold all at once
+    cypher("peers.purge_peer_service_reach", f"""
+MATCH (s:Service)
+WHERE s.publisher = $peer
+MATCH (s)-[r]->()
+WITH r LIMIT {PURGE_RELATIONSHIPS}
+DELETE r
 RETURN count(*) AS n
 """),
     cypher("peers.purge_peer_services", f"""
