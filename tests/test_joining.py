@@ -293,3 +293,13 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
         revoked = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data={"csrf": csrf})
         assert revoked.status_code == 200 and "revoked" in revoked.text
         assert await store.tokens.viewer(token.group(1)) is None
+        # the steward's sign-in ended with the form open: asked to sign in again, what was typed kept
+        client.cookies.clear()
+        ended = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "test:a",
+                                                            "label": "Typed once"})
+        assert ended.status_code == 401 and 'name="carried:label" value="Typed once"' in ended.text
+        upload = await client.post("/stewards/import", data={"csrf": csrf},
+                                   files={"files": ("o.csv", b"x", "text/csv")})
+        assert upload.status_code == 401 and "Files cannot be kept" in upload.text
+        nobody = await client.post("/stewards/tokens", data={"role": "member"})  # no signed-in page's form
+        assert nobody.status_code == 404

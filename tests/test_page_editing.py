@@ -537,6 +537,7 @@ async def test_a_form_sent_once_signed_out_keeps_what_was_typed_through_signing_
         assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
         carried = _form_fields(refused.text, "/sign-in")
         assert ("then", "/organisations/test:fund/edit") in carried
+        assert dict(carried)["was"] == typed["csrf"]  # only the sign-in it came from offers it again
         assert ("carried:description", "Grants, advice <and> \"care\".") in carried
         assert {v for n, v in carried if n == "carried:languages"} == {"en", "es"}
         assert not any(n == "carried:csrf" for n, _ in carried)  # the old session's value is not carried
@@ -548,6 +549,7 @@ async def test_a_form_sent_once_signed_out_keeps_what_was_typed_through_signing_
 
         signed = await _send(client, "/sign-in", [*carried, ("token", tokens["fund"])])
         assert signed.status_code == 200 and "Enviarlo de nuevo" in signed.text
+        assert "<code>/organisations/test:fund/edit</code>" in signed.text  # where it goes, said
         again = _form_fields(signed.text, "/organisations/test:fund/edit")
         assert dict(again)["csrf"] and dict(again)["description"] == "Grants, advice <and> \"care\"."
         saved = await _send(client, "/organisations/test:fund/edit", again)
@@ -555,10 +557,23 @@ async def test_a_form_sent_once_signed_out_keeps_what_was_typed_through_signing_
         now = await store.organisation(STEWARD, "test:fund")
         assert now.description == "Grants, advice <and> \"care\"." and now.languages == ["en", "es"]
 
-        # signing out once signed out already just signs out; another site's address is never carried
+        # signing out once signed out already just signs out
         client.cookies.clear()
         out = await client.post("/sign-out", data={"csrf": "0" * 32})
         assert out.status_code == 303 and out.headers["location"] == "/"
-        elsewhere = await client.post("/sign-in", data={"then": "//elsewhere.example/x", "carried:name": "X",
-                                                         "token": tokens["fund"]})
-        assert elsewhere.status_code == 303  # signed in, nothing offered to be sent anywhere
+        # fields another site put in a sign-in form (without the value only the person's own page held)
+        # are never offered as theirs, whatever the address; nor is any address but a form's own
+        staged = [("then", "/organisations/test:fund/edit"), ("carried:visibility", "public"),
+                  ("carried:contact_channels", "signal:+00 666 0000"), ("token", tokens["fund"])]
+        for was in ([], [("was", "0" * 32)]):
+            answer = await _send(client, "/sign-in", [*staged, *was])
+            assert answer.status_code == 303, was  # signed in, nothing offered
+            client.cookies.clear()
+        for then in ("//elsewhere.example/x", "/sign-in?again", "/x/../sign-in", "/%73ign-in", "/sign-out/"):
+            answer = await _send(client, "/sign-in", [("then", then), ("carried:token", "someone-else"),
+                                                      ("was", dict(carried).get("was", "")), ("token", tokens["fund"])])
+            assert answer.status_code == 303, then
+            client.cookies.clear()
+        # a question asked once signed out is answered as the public's, not refused
+        asked = await client.post("/", data={"csrf": "0" * 32, "text": "Open Fund"})
+        assert asked.status_code == 200 and "Open Fund" in asked.text

@@ -4,7 +4,6 @@ in five languages, with nothing loaded from elsewhere, and a hidden record's pag
 from __future__ import annotations
 
 import gzip
-import html
 import re
 
 import httpx
@@ -218,11 +217,9 @@ async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_m
         assert ("<dt>Wide</dt><dd>of the providers present or remote, those reaching it only through a region or the "
                 "whole world</dd>") in answer.text
         assert "<bdi>not known (counted as 0.5)</bdi>" in answer.text
-        # switching language fills the form in again with the question, in the other language
+        # switching language never puts the question asked in a form into an address (histories, logs)
         switch = re.search(r'href="(\?[^"]*lang=fr)"', answer.text)
-        assert switch is not None and "region=region:Americas" in switch.group(1)
-        french = await client.get("/gaps" + html.unescape(switch.group(1)))
-        assert french.status_code == 200 and 'value="emergency-grant" selected' in french.text
+        assert switch is not None and "region" not in switch.group(1) and "emergency" not in switch.group(1)
         csv = await client.post("/gaps.csv", data=asked)
         assert csv.headers["content-disposition"] == 'attachment; filename="gaps-region-Americas-emergency-grant.csv"'
         # the download's address opened again (a bookmark) is the form, filled in, not a missing page

@@ -35,10 +35,11 @@ class SignedOut(Exception):
     its sign-in lasted its working day, or it signed out in another window. Nothing of it is used;
     the app's one handler (`session.signed_out`) asks to sign in again and keeps what was typed."""
 
-    def __init__(self, action: str, fields: dict[str, list[str]], files: bool = False) -> None:
+    def __init__(self, action: str, fields: dict[str, list[str]], csrf: str, files: bool = False) -> None:
         super().__init__("a signed-in page's form sent once signed out")
         self.action = action  # the address it was sent to
         self.fields = fields
+        self.csrf = csrf  # the value it carried: only the sign-in it came from makes it again (`session`)
         self.files = files  # it held files, which cannot be kept
 
 
@@ -78,7 +79,10 @@ def _csrf_matches(expected: str | None, given: str) -> bool:
     return expected is None or hmac.compare_digest(expected.encode(), given.encode())
 
 
-async def read(request: Request) -> dict[str, list[str]]:
+async def read(request: Request, writes: bool = True) -> dict[str, list[str]]:
+    """The form's fields, each with its values. A form that only asks (`writes` False: a search, a
+    job's question, a request to join) sent once signed out is answered as the public's, as any
+    page is; one that would write raises `SignedOut`."""
     _same_site(request)
     body = b""
     async for chunk in request.stream():
@@ -92,14 +96,17 @@ async def read(request: Request) -> dict[str, list[str]]:
     except ValueError:
         raise Unreadable(Unreadable.TOO_MANY) from None
     out = {k: [v.strip() for v in values if v.strip()] for k, values in fields.items()}
-    _check_csrf(request, (out.pop("csrf", None) or [""])[0], out)
+    _check_csrf(request, (out.pop("csrf", None) or [""])[0], out, writes)
     return out
 
 
-def _check_csrf(request: Request, given: str, fields: dict[str, list[str]], files: bool = False) -> None:
+def _check_csrf(request: Request, given: str, fields: dict[str, list[str]], writes: bool,
+                files: bool = False) -> None:
     expected = request.scope.get("csrf")
     if expected is None and given:  # a signed-in page's form, and the browser is signed in no longer
-        raise SignedOut(request.url.path, fields, files)
+        if writes:
+            raise SignedOut(request.url.path, fields, given, files)
+        return
     if not _csrf_matches(expected, given):
         raise Forged()
 
@@ -124,7 +131,7 @@ async def read_upload(request: Request, max_bytes: int,
         raise BadArgument("file", "could not be read as sent; choose the files again on this page") from None
     try:
         fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-        _check_csrf(request, fields.pop("csrf", ""), {k: [v] for k, v in fields.items() if v}, files=True)
+        _check_csrf(request, fields.pop("csrf", ""), {k: [v] for k, v in fields.items() if v}, True, files=True)
         files = [(f.filename or "", await f.read()) for _, f in form.multi_items() if not isinstance(f, str)]
     finally:
         await form.close()

@@ -231,9 +231,7 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
                     rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
                           for row in table.rows])
-    # switching language fills the form in again, in the other language, from the address
-    keeps = [(name, value) for name, values in asked.items() for value in values]
-    return page(request, "job.html", status=status, keeps=keeps, job=job, asked=asked, choices=offered, orders=ORDERS,
+    return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
                 flags=FLAGS, columns=COLUMNS,
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
                 **more)
@@ -279,7 +277,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
             return await _page(request, job, _given(job, request))
         asked: dict[str, list[str]] = {}
         try:
-            asked = _asked(job, await forms.read(request))
+            asked = _asked(job, await forms.read(request, writes=False))
             which = await _by_name(request.app.state.store, viewer_in(request.scope), job, asked)
             if which:
                 return await _page(request, job, asked, which=which)
@@ -360,7 +358,7 @@ async def gaps_csv(request: Request) -> Response:
     job = JOBS["gaps"]
     asked: dict[str, list[str]] = {}
     try:
-        asked = _asked(job, await forms.read(request))
+        asked = _asked(job, await forms.read(request, writes=False))
         question = job.asking.ask(asked)
         async with _expensive(request):
             matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)

@@ -40,7 +40,7 @@ async def join_form(request: Request) -> Response:
 
 async def join(request: Request) -> Response:
     store: Store = request.app.state.store
-    form = await forms.read(request)
+    form = await forms.read(request, writes=False)
     typed: dict[str, str | list[str]] = dict(forms.first(form))
     typed["languages"] = form.get("languages", [])
     asked = Asked({k: typed.get(k, "") for k in ("name", "kind", "visibility", "country", "languages", "website",

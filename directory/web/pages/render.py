@@ -134,16 +134,14 @@ def language_of(request: Request) -> str:
                        request.headers.get("accept-language"))
 
 
-def page(request: Request, template: str, status: int = 200, keeps: list[tuple[str, str]] | None = None,
-         **values: Any) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """The template rendered in the request's language, with the pages' headers. A language asked
     for in the query (the switch) is remembered in a cookie. The switch keeps the address's question,
-    or `keeps`: a question sent in a form, which the page's address fills in again (`jobs`)."""
+    never a form's: what was typed in a form stays out of addresses (and so of histories and logs)."""
     language = language_of(request)
     csrf = request.scope.get("csrf")
     # never repeating a long input back
-    asked = request.query_params.multi_items() if keeps is None else keeps
-    kept = [(name, value) for name, value in asked[:KEPT_PARAMS]
+    kept = [(name, value) for name, value in request.query_params.multi_items()[:KEPT_PARAMS]
             if name != "lang" and len(name) + len(value) <= forms.FIELD_LENGTH]
     body = environment(language).get_template(template).render(
         language=language, direction=i18n.direction(language),

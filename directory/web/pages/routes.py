@@ -97,7 +97,7 @@ async def results(request: Request) -> Response:
     offered = _choices(terms)
     asked: dict[str, str] = {}
     try:
-        asked = forms.first(await forms.read(request))
+        asked = forms.first(await forms.read(request, writes=False))
         text = asked.get("text", "")
         total: int | None
         if text:

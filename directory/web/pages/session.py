@@ -8,6 +8,7 @@ as any other wrong token does, and nothing of it is logged.
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -29,14 +30,19 @@ async def sign_in(request: Request) -> Response:
     token = forms.first(form).get("token", "")
     then, carried = _carried(form)
     store: Store = request.app.state.store
+    was = forms.first(form).get("was", "") if then else ""
     if not token:
-        return page(request, "sign-in.html", status=400, problem="empty", then=then, carried=carried)
+        return page(request, "sign-in.html", status=400, problem="empty", then=then, carried=carried, was=was)
     viewer = await store.tokens.viewer(token) if len(token) <= 200 else None
     if viewer is None:
-        return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried)
+        return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried, was=was)
     # where a member's or a steward's work starts: their organisation's page, or the stewards' desk
     start = "/stewards" if viewer.role == "steward" else f"/organisations/{quote(viewer.organisation or '', safe=':')}"
-    if then:  # a form sent once signed out: offered to be sent again, signed in, never sent by itself
+    # a form sent once signed out: offered to be sent again, never sent by itself, and only to the
+    # sign-in it came from (the value its page carried is this token's): fields another site put in
+    # a sign-in form are never offered as the person's own
+    was = forms.first(form).get("was", "")
+    if then and carried and hmac.compare_digest(was.encode(), csrf_of(token).encode()):
         request.scope["viewer"], request.scope["csrf"] = viewer, csrf_of(token)
         response: Response = page(request, "save-again.html", then=then, carried=carried, start=start)
     else:
@@ -59,9 +65,12 @@ def _carried(form: dict[str, list[str]]) -> tuple[str | None, list[tuple[str, li
 
 
 def _own_path(path: str) -> bool:
-    """A path on this site that a form may be sent to again (`//elsewhere` is another site)."""
-    return (path.startswith("/") and not path.startswith("//") and "\\" not in path and len(path) <= 500
-            and path.isprintable() and path not in ("/sign-in", "/sign-out"))
+    """A path of this site's that a form may be sent to again, as the server routed it: no query,
+    no escapes or dot segments that could route it elsewhere (`//elsewhere` is another site), and
+    never the sign-in or sign-out itself."""
+    return (path.startswith("/") and len(path) <= 500 and path.isprintable()
+            and not any(part in path for part in ("//", "\\", "?", "#", "%", "/.", " "))
+            and path.rstrip("/") not in ("/sign-in", "/sign-out"))
 
 
 async def sign_out(request: Request) -> Response:
@@ -80,7 +89,7 @@ async def signed_out(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, forms.SignedOut)
     then = exc.action if _own_path(exc.action) else None
     return page(request, "sign-in.html", status=401, signed_out=True, files=exc.files, then=then,
-                carried=sorted(exc.fields.items()) if then else [])
+                carried=sorted(exc.fields.items()) if then else [], was=exc.csrf if then else "")
 
 
 async def forged(request: Request, exc: Exception) -> Response:

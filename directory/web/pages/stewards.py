@@ -40,6 +40,15 @@ TOKEN_LABELS = {"organisation": "Organisation (its id, as on its page), for a me
 def stewards_only(view: Callable[[Request, Store], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     async def guarded(request: Request) -> Response:
         if viewer_in(request.scope).role != "steward":
+            if request.method == "POST" and request.scope.get("csrf") is None:  # signed out since the form was
+                # given: `SignedOut` keeps what was typed, as on every page (else a form of nobody's: missing)
+                try:
+                    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+                        await forms.read_upload(request, MAX_UPLOAD, MAX_FILES)
+                    else:
+                        await forms.read(request)
+                except BadArgument:  # an upload that cannot be read: nobody's form, as below
+                    pass
             return page(request, "missing.html", status=404)
         return await view(request, request.app.state.store)
     return guarded
