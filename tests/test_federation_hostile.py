@@ -637,3 +637,18 @@ async def test_8_a_service_reaching_more_than_its_bound_is_dropped_with_its_reas
         [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
     assert outcome.dropped == 1 and "places and types, at most 5000" in outcome.reasons[0]
     assert (await store.services_of(STEWARD, [f"{ORIGIN}:org0"]))[f"{ORIGIN}:org0"] == []
+
+
+async def test_a_peers_channels_are_its_word_and_kept_while_our_own_are_held_to_their_shape(store: Store) -> None:
+    """A peer's contact channel in a form our imports refuse (`signal:hello world`) keeps its record
+    (dropping it would withdraw what we held of a real organisation); ours is refused."""
+    from directory.domain.errors import ValidationFailed
+    from federation import received
+    from tests.helpers import load, org
+    body = {**org_body(ORIGIN, "org0"), "visibility": "network",
+            "contact_channels": ["signal:hello world", "email:desk at example.org"]}
+    held = received.organisation(body, ORIGIN, await store.vocabulary(), 0)
+    assert held.contact_channels == ["signal:hello world", "email:desk at example.org"]
+    with pytest.raises(ValidationFailed) as refused:
+        await load(store, [org("ours", **{"#channel+contact": "signal:hello world"})])
+    assert "item 1 is not a Signal number" in str(refused.value)
