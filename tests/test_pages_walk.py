@@ -97,6 +97,10 @@ async def test_a_refused_question_keeps_what_was_asked(store: Store, live_server
         assert re.search(rf'<option value="{re.escape(value)}" selected>', refused.text), value
 
 
+# a page's refusal: its text, linked to the field it is about where there is one
+PROBLEM = r'class="problem" role="alert"[^>]*>(?:<p>)?(?:<a href="#f-[^"]*">)?([^<]*)<'
+
+
 async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_label(
         store: Store, live_server: LiveServer) -> None:
     await demo.load(store)
@@ -109,7 +113,7 @@ async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_l
         map_refused = await client.get("/maps/gaps", params={"lang": "ru"})
         unknown = await client.post("/gaps?lang=es", data={"serviceTypes": "legal-aidd"})
         no_country = await client.post("/gaps?lang=fr", data={"country": "ZZ"})
-    problems = {name: re.search(r'<p class="problem" role="alert">([^<]*)</p>', r.text)
+    problems = {name: re.search(PROBLEM, r.text)
                 for name, r in [("empty", empty), ("gaps", gaps), ("nobody", nobody), ("long", long_name),
                                 ("map", map_refused), ("unknown", unknown), ("no_country", no_country)]}
     said = {name: found.group(1) if found else "" for name, found in problems.items()}
@@ -178,7 +182,7 @@ async def test_a_refusal_repeats_no_more_than_a_short_part_of_what_was_sent(stor
                                                        "country": "TZ"})
     for refused, letter in ((crafted, "Q"), (nobody, "W")):
         assert refused.status_code == 400
-        problem = re.search(r'<p class="problem" role="alert">([^<]*)</p>', refused.text)
+        problem = re.search(PROBLEM, refused.text)
         assert problem is not None and letter * 100 in problem.group(1) and letter * 101 not in problem.group(1)
 
 
