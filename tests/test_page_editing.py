@@ -577,3 +577,37 @@ async def test_a_form_sent_once_signed_out_keeps_what_was_typed_through_signing_
         # a question asked once signed out is answered as the public's, not refused
         asked = await client.post("/", data={"csrf": "0" * 32, "text": "Open Fund"})
         assert asked.status_code == 200 and "Open Fund" in asked.text
+
+
+async def test_a_caseworker_records_capacity_languages_and_origins_and_a_new_capacity_is_confirmed_today(
+        store: Store, live_server: LiveServer) -> None:
+    """What the service's page shows, its form edits: capacity (a new figure confirmed today unless a
+    day is typed with it), its unit, usual response, cost, the languages it is given in, and where
+    a relocation service takes defenders from."""
+    from directory.jobs.rules import today
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        form = (await client.get("/services/test:grant/edit")).text
+        for name in ("capacity", "capacity_unit", "capacity_confirmed", "response_hours", "cost"):
+            assert f'name="{name}"' in form, name
+        assert 'id="e-origins"' in form and 'name="languages" value="es"' in form
+        typed = {"csrf": csrf, "revision": _hidden(form, "revision"), "name": "Emergency grants",
+                 "type": "emergency-grant", "status": "active", "present_in": ["HN"], "origins": ["HN", "GT"],
+                 "languages": ["es"], "capacity": "0", "capacity_unit": "grants", "response_hours": "48",
+                 "cost": "free"}
+        assert (await client.post("/services/test:grant/edit", data=typed)).status_code == 303
+        grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert (grant.capacity, grant.capacity_unit, grant.capacity_confirmed) == (0, "grants", today().isoformat())
+        assert (grant.response_hours, grant.cost, grant.languages, grant.origins) == (48, "free", ["es"], ["GT", "HN"])
+        # a day typed with a new figure is the day kept; the same figure saved again keeps its day
+        form = (await client.get("/services/test:grant/edit")).text
+        again = {**typed, "revision": _hidden(form, "revision"), "capacity": "2", "capacity_confirmed": "2026-11-02"}
+        assert (await client.post("/services/test:grant/edit", data=again)).status_code == 303
+        grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert (grant.capacity, grant.capacity_confirmed) == (2, "2026-11-02")
+        form = (await client.get("/services/test:grant/edit")).text
+        same = {**again, "revision": _hidden(form, "revision"), "cost": "free of charge"}
+        assert (await client.post("/services/test:grant/edit", data=same)).status_code == 303
+        grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert (grant.capacity, grant.capacity_confirmed, grant.cost) == (2, "2026-11-02", "free of charge")

@@ -24,6 +24,7 @@ from directory.domain import validation
 from directory.domain.errors import Problem
 from directory.domain.model import INTAKE_KINDS, Service, Status
 from directory.domain.viewer import Viewer
+from directory.jobs.rules import today
 from directory.store import Edit, EditRefused, Store, new_id, service_fields
 from directory.web.pages import edit_form, edit_rows, editing_organisation
 from directory.web.pages.edit_form import Typed, items
@@ -34,10 +35,11 @@ from directory.web.pages.routes import choices
 # The fields the form edits, with how each is typed: a line, a text, one of labelled options, any
 # of them (sets: their order is not kept), or rows of fields.
 TEXTS = ("name", "description", "eligibility", "application_process", "exclusions", "status_reason")
-LINES = ("hours", "status_since", "status_source", "verified_on", "verified_by", "verified_source")
+LINES = ("response_hours", "capacity", "capacity_unit", "capacity_confirmed", "cost", "hours", "status_since",
+         "status_source", "verified_on", "verified_by", "verified_source")
 ROWS = ("intake", "windows")
 ONE = ("type", "visibility", "status")
-MANY = ("present_in", "reaches", "groups", "purposes", "intake_languages")
+MANY = ("present_in", "reaches", "origins", "groups", "purposes", "languages", "intake_languages")
 LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
 
 
@@ -67,6 +69,16 @@ def _fields(typed: Typed, rows: dict[str, list[edit_rows.Row]]) -> dict[str, Any
     return fields
 
 
+def _capacity_confirmed(fields: dict[str, Any], was: dict[str, str]) -> dict[str, Any]:
+    """A capacity typed anew is confirmed today, unless a day was typed with it: the figure someone
+    just gave is what the service can take now (90 days later it no longer counts, `jobs.rules`)."""
+    typed = str(fields.get("capacity", "")).strip()
+    if typed and typed != was.get("capacity", "") and fields.get("capacity_confirmed", "") == was.get(
+            "capacity_confirmed", ""):
+        return {**fields, "capacity_confirmed": today().isoformat()}
+    return fields
+
+
 async def _service(store: Store, viewer: Viewer, record_id: str) -> Service | None:
     """The service, if this viewer may change it: otherwise None, as for one that does not exist."""
     found = (await store.services_by_id(viewer, [record_id])).get(record_id)
@@ -77,7 +89,7 @@ def _places(language: str, typed: dict[str, str], countries: list[tuple[str, str
     """The places a service may cover, by name in the page's language: every country, and any other
     place (a province, a region) it covers already, so saving keeps it."""
     codes = {code for code, _ in countries}
-    codes.update(items(typed.get("present_in", "")), items(typed.get("reaches", "")))
+    codes.update(items(typed.get("present_in", "")), items(typed.get("reaches", "")), items(typed.get("origins", "")))
     return named([(code, code) for code in codes], "place", language)
 
 
@@ -101,6 +113,7 @@ async def _form(request: Request, organisation: str, typed: dict[str, str], s: S
                 statuses=[x.value for x in Status], choices=offered,
                 places=_places(language, typed, offered["country"]),
                 spoken=edit_form.languages(offered["language"], typed.get("intake_languages", ""), language),
+                given_in=edit_form.languages(offered["language"], typed.get("languages", ""), language),
                 action=f"/services/{s.id}/edit" if s else f"/organisations/{organisation}/services/new", **more)
 
 
@@ -120,6 +133,7 @@ async def save(request: Request) -> Response:
     if found is None:
         return page(request, "missing.html", status=404)
     fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=found.id), found.verified)
+    fields = _capacity_confirmed(fields, values_of(found))
     try:
         await store.save_service(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
     except EditRefused as refused:
@@ -149,6 +163,7 @@ async def add(request: Request) -> Response:
         return page(request, "missing.html", status=404)
     fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=new_id(store.directory_id),
                                                       organisation=found.id), None)
+    fields = _capacity_confirmed(fields, {})
     edit = Edit(fields, {n: n for n in fields})
     try:
         if "visibility" not in fields:  # never the default by accident: who may see it is chosen; said with
