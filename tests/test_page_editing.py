@@ -396,6 +396,12 @@ async def test_a_member_adds_changes_and_removes_a_link(store: Store, live_serve
         [made] = await _links(store)
         assert (made.type, made.target, made.visibility) == ("REFERS_TO", "test:other", Visibility.NETWORK)
         assert made.properties == {"trust": 0.5, "formal": True}
+        # the same link added again changes nothing of the one there: it is changed in its own form
+        twice = await client.post("/organisations/test:fund/links/new", data={
+            **asked, "visibility": "public", "trust": "0.1"})
+        assert twice.status_code == 400 and "already exists" in twice.text
+        [kept] = await _links(store)
+        assert (kept.visibility, kept.properties) == (Visibility.NETWORK, {"trust": 0.5, "formal": True})
 
         form = (await client.get("/organisations/test:fund/edit")).text
         assert "Other Group" in form and '<option value="network" selected>' in form
