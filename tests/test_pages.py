@@ -423,3 +423,16 @@ async def test_the_api_ignores_the_pages_session_so_no_form_elsewhere_can_spend_
         answer = (await client.post("/graphql", json={"query": mutation})).json()
         assert "errors" in answer or answer["data"]["updateService"]["errors"]  # as anonymous: refused
     assert (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"].hours == ""
+
+
+async def test_a_partners_answer_says_what_its_columns_count_with_the_weights_it_uses(
+        store: Store, live_server: LiveServer) -> None:
+    from directory.jobs.partners import WEIGHTS
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = await client.post("/partners", data={"serviceTypes": ["legal-aid"], "country": "CO"})
+        spanish = await client.post("/partners?lang=es", data={"serviceTypes": ["legal-aid"], "country": "CO"})
+    assert answer.status_code == 200 and "What the columns count" in answer.text
+    assert f"what it offers of what you asked (weighed {WEIGHTS['complementarity']:g})" in answer.text
+    assert "<dt>Complementarity</dt>" in answer.text
+    assert f"con un peso de {WEIGHTS['complementarity']:g}".replace(".", ",") in spanish.text  # the language's digits

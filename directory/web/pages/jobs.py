@@ -63,6 +63,16 @@ COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and 
            "Capacity": "what the providers can take on, confirmed in the last 90 days (members and stewards only)",
            "Funding": "the funding reaching the providers in the last three years that you may see, per currency"}
 NEED_UNKNOWN = "not known (counted as %(need)s)"
+# the partners' printed columns, said in words; the score's weights filled in from `partners.WEIGHTS`
+PARTNER_COLUMNS = {
+    "Score": "0 to 1: what it offers of what you asked (weighed %(complementarity)s), whether it works where you "
+             "asked (%(coverage)s), how near it is (%(distance)s), networks and vetters in common (%(networks)s), a "
+             "language in common (%(language)s), how fast it answers (%(response)s) and how lately it was "
+             "confirmed (%(freshness)s)",
+    "Complementarity": "0 to 1: the share of the services you asked for that it offers",
+    "Networks": "0 to 1: the networks and vetters you share with it, 0.5 for each",
+    "Km": "between your organisation's published point and its own, where both have one",
+    "Why": "what the score rests on, in words"}
 
 
 @dataclass(frozen=True)
@@ -231,8 +241,12 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
                     rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
                           for row in table.rows])
+    language = language_of(request)
+    columns = (COLUMNS if job.path == "/gaps" else
+               {h: i18n.filled(m, {k: written_number(w, language) for k, w in partners.WEIGHTS.items()}, language)
+                for h, m in PARTNER_COLUMNS.items()} if job.path == "/partners" else {})
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
-                flags=FLAGS, columns=COLUMNS,
+                flags=FLAGS, columns=columns,
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
                 **more)
 
