@@ -48,6 +48,11 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert bad.status_code == 400 and "Nothing was sent" in bad.text
         assert "Website" in bad.text and "is not an http(s) address" in bad.text
         assert "How a steward can reach" in bad.text
+        # the problems in the order the form shows its fields, whatever order they were found in
+        unnamed = await public.post("/join", data={**ASKED, "name": "", "kind": "", "contact": ""})
+        said = [unnamed.text.index(f"<li>{label}") for label in ("Name of the organisation", "Kind of organisation",
+                                                                  "How a steward can reach you safely")]
+        assert unnamed.status_code == 400 and said == sorted(said)
         # in the page's language: the fields by their labels, the reasons translated, none in English
         spanish = await public.post("/join?lang=es", data={**ASKED, "website": "luna dot org", "contact": "",
                                                            "name": "Luna\u200b"})

@@ -41,6 +41,9 @@ ROWS = ("intake", "windows")
 ONE = ("type", "visibility", "status")
 MANY = ("present_in", "reaches", "origins", "groups", "purposes", "languages", "intake_languages")
 LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
+# the fields in the order the form shows them, which a refusal's problems follow
+IN_FORM = (*TEXTS, "type", "purposes", "visibility", "status", "present_in", "reaches", "origins", "groups", *LINES,
+           "intake", "languages", "intake_languages", "windows")
 
 
 def values_of(s: Service) -> dict[str, str]:
@@ -103,7 +106,7 @@ async def _form(request: Request, organisation: str, typed: dict[str, str], s: S
     offered, language = await choices(request.app.state.store), language_of(request)
     if "problems" in more:
         more["problems"] = field_reasons([edit_rows.named(p.column, rows[p.column], p) if p.column in ROWS else p
-                                   for p in more["problems"]], language)
+                                          for p in more["problems"]], language, IN_FORM)
     if "conflict" in more:
         more["said"] = {name: (edit_rows.stored(name, more["conflict"][name]),
                                [row for row in rows[name] if edit_rows.item(name, row)]) for name in ROWS}

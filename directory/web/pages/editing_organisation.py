@@ -61,13 +61,19 @@ def _fields(record_id: str, typed: Typed) -> dict[str, Any]:
     return dict(fields, id=record_id)
 
 
+# the fields in the order the form shows them, which a refusal's problems follow
+IN_FORM = ("name", "kind", "visibility", "description", "aliases", "languages", "contact_channels", "identifiers",
+           "website", "country", "subdivision", "latitude", "longitude", "precision", "source", "verified_on",
+           "verified_by", "verified_source")
+
+
 async def _form(request: Request, o: Organisation, typed: dict[str, str], revision: int, status: int = 200,
                 **more: Any) -> Response:
     store: Store = request.app.state.store
     viewer = viewer_in(request.scope)
     offered, language = await choices(store), language_of(request)
     if "problems" in more:
-        more["problems"] = field_reasons(more["problems"], language)
+        more["problems"] = field_reasons(more["problems"], language, IN_FORM)
     return page(request, "edit-organisation.html", status=status, o=o, typed=typed, revision=revision,
                 choices=offered, links=await links.listed(store, viewer, o.id), **links.for_forms(),
                 spoken=edit_form.languages(offered["language"], typed.get("languages", ""), language),

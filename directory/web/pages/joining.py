@@ -50,7 +50,7 @@ async def join(request: Request) -> Response:
     try:
         await store.join_requests.ask(asked, client, await store.vocabulary())
     except JoinRefused as refused:
-        return await _form(request, typed, 400, field_reasons(refused.problems, language_of(request)))
+        return await _form(request, typed, 400, field_reasons(refused.problems, language_of(request), LABELS))
     except TooMany as many:
         return page(request, "join-busy.html", status=429, mine=many.mine)
     return page(request, "join-sent.html", status=201)
@@ -81,7 +81,7 @@ async def decide(request: Request, store: Store) -> Response:
     except JoinRefused as refused:  # the taxonomy changed since it was asked: say what no longer holds
         found = await store.join_requests.get(viewer, request_id)
         return page(request, "join-review.html", status=400, r=found, labels=LABELS, choices=await choices(store),
-                    problems=field_reasons(refused.problems, language_of(request)))
+                    problems=field_reasons(refused.problems, language_of(request), LABELS))
     token = None
     if asked.get("token") == "yes":
         _token_id, token = await store.tokens.create("member", record.id, f"join request {request_id}")

@@ -32,9 +32,12 @@ def said(refused: BadArgument | NotFound, language: str, labels: Mapping[str, st
     return f"{field}{i18n.colon(language)}{in_language(refused.template, refused.values, language)}"
 
 
-def field_reasons(found: Iterable[Problem], language: str) -> list[tuple[str, str]]:
-    """Each problem of a refused form as (its field, its reason in `language`)."""
-    return [(p.column, in_language(p.template or p.reason, dict(p.values), language)) for p in found]
+def field_reasons(found: Iterable[Problem], language: str, order: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """Each problem of a refused form as (its field, its reason in `language`), in the order the form
+    shows its fields (`order`, field names; a row's problem by its list's place), others after."""
+    place = {name: n for n, name in enumerate(order)}
+    ranked = sorted(found, key=lambda p: place.get(p.column.split(" ", 1)[0], len(place)))
+    return [(p.column, in_language(p.template or p.reason, dict(p.values), language)) for p in ranked]
 
 
 def edit_problems(refused: EditRefused) -> list[Problem]:
