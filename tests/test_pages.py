@@ -314,7 +314,8 @@ async def test_a_member_signs_in_with_a_token_kept_in_a_strict_cookie_and_signs_
         assert signed.status_code == 303 and "httponly" in cookie and "samesite=strict" in cookie
         assert "max-age=28800" in cookie and token.lower() in cookie
         page = await client.get("/organisations/test:fund")
-        assert SIGNAL in page.text and "Signed in as a member of test:fund" in page.text
+        assert SIGNAL in page.text and "Signed in as a member</span>" in page.text
+        assert '<a href="/organisations/test:fund">Your organisation</a>' in page.text  # its page, not its id
         csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page.text)
         assert csrf is not None
         # a form that did not come from our page (no CSRF value, or another) does nothing
