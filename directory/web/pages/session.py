@@ -41,7 +41,6 @@ async def sign_in(request: Request) -> Response:
     # a form sent once signed out: offered to be sent again, never sent by itself, and only to the
     # sign-in it came from (the value its page carried is this token's): fields another site put in
     # a sign-in form are never offered as the person's own
-    was = forms.first(form).get("was", "")
     if then and carried and hmac.compare_digest(was.encode(), csrf_of(token).encode()):
         request.scope["viewer"], request.scope["csrf"] = viewer, csrf_of(token)
         response: Response = page(request, "save-again.html", then=then, carried=carried, start=start)
