@@ -346,12 +346,14 @@ async def test_a_member_adds_and_removes_ways_to_ask_and_open_calls_in_rows_and_
             **service, "revision": str(saved.provenance.revision), "intake_visibility_1": "public",
             "intake_kind_2": "pigeon", "intake_value_2": "the roof", "intake_value_3": "+00 000 999",
             "intake_kind_4": "email", "intake_value_4": "not an email", "intake_visibility_4": "public",
-            "windows_opens_2": "2027-03-01", "windows_closes_2": "2027-02-01", "hours": "Not saved."})
+            "windows_opens_2": "2027-03-01", "windows_closes_2": "2027-02-01", "windows_opens_3": "2027-13-01",
+            "hours": "Not saved."})
         assert bad.status_code == 400 and "Nothing was changed" in bad.text
         assert "Where to ask, row 4: is not an email address (name@domain)" in bad.text  # a way to reach, checked
         assert "Where to ask, row 2: is not [public|network|restricted] KIND:VALUE" in bad.text
         assert "Where to ask, row 3: choose how to ask" in bad.text
         assert "Open calls, row 2: closes before it opens" in bad.text
+        assert "Open calls, row 3: opens on &#39;2027-13-01&#39;, which is not a day written YYYY-MM-DD" in bad.text
         # the same refusal in Spanish: each row's reason in the page's language, never the English
         spanish = await client.post("/services/test:grant/edit?lang=es", data={
             **service, "revision": str(saved.provenance.revision), "intake_visibility_1": "public",

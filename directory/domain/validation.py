@@ -420,8 +420,17 @@ class Checker:
             span, _, note = item.partition(" ")
             opens, sep, closes = span.partition("/")
             first, last = _iso_day(opens), _iso_day(closes) if closes else ""
-            if not sep or first is None or last is None:
+            # a form's row says which of its days is wrong; an import's cell, its syntax too
+            if not sep:
                 self.fail(name, "%(value)r is not OPENS/CLOSES with dates as YYYY-MM-DD, then a note", value=item)
+            elif not opens:
+                self.fail(name, "%(value)r has no opening day (YYYY-MM-DD)", value=item)
+            elif first is None:
+                self.fail(name, "%(value)r opens on %(day)r, which is not a day written YYYY-MM-DD", value=item,
+                          day=opens)
+            elif last is None:
+                self.fail(name, "%(value)r closes on %(day)r, which is not a day written YYYY-MM-DD", value=item,
+                          day=closes)
             elif last and last < first:
                 self.fail(name, "%(value)r closes before it opens", value=item)
             elif len(item) > _bound(_S["windows"].chars):
