@@ -39,6 +39,7 @@ class Batch:
     purged: dict[str, list[Any]] = field(default_factory=lambda: {"organisation": [], "service": [], "link": []})
     revisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PeerRecord key: the newest
     dropped: list[str] = field(default_factory=list)  # entries verified but not written, and why
+    reach: int = 0  # the places and types its services reach in all (`PAGE_REACH`)
 
     def drop(self, kind: str, record_id: str, seq: int, reason: str, named: bool = True) -> None:
         """Not written, and the record's earlier revision withdrawn: what the peer now says of it
@@ -119,6 +120,7 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary) -> 
             out.organisations.append(record)
         elif isinstance(record, Service):
             out.services.append(record)
+            out.reach += reach(record)
         else:
             out.links.append(record)
         out.provenance[(kind, record_id)] = {
@@ -154,11 +156,6 @@ async def resolve(store: Store, b: Batch) -> None:
         else:
             kept_links.append(x)
     b.services, b.links = kept_services, kept_links
-
-
-def weight(b: Batch) -> int:
-    """The places and types the batch's services reach in all (`PAGE_REACH`)."""
-    return sum(reach(s) for s in b.services)
 
 
 def page(b: Batch) -> ReceivedPage:

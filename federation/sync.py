@@ -206,11 +206,11 @@ class Syncer:
             if limit is not None and len(verified.entries) > limit:
                 raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")
             changes = await asyncio.to_thread(merge.batch, peer.id, audience, verified, await self.store.vocabulary())
-            if (weight := merge.weight(changes)) > merge.PAGE_REACH and len(verified.entries) > 1:
+            if changes.reach > merge.PAGE_REACH and len(verified.entries) > 1:
                 # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
-                limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * weight))
+                limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * changes.reach))
                 log.info("peer %s: a page reaches %d places and types; asking for %d entries a page",
-                         peer.id, weight, limit)
+                         peer.id, changes.reach, limit)
                 continue
             await merge.resolve(self.store, changes)
             new = verified.state

@@ -241,14 +241,30 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
                     rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
                           for row in table.rows])
-    language = language_of(request)
-    columns = (COLUMNS if job.path == "/gaps" else
-               {h: i18n.filled(m, {k: written_number(w, language) for k, w in partners.WEIGHTS.items()}, language)
-                for h, m in PARTNER_COLUMNS.items()} if job.path == "/partners" else {})
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
-                flags=FLAGS, columns=columns,
+                flags=FLAGS, columns=_columns(job, language_of(request)),
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
                 **more)
+
+
+def _columns(job: Job, language: str) -> dict[str, str]:
+    """What an answer's printed columns count, by heading: the gaps', and the partners' with the
+    score's weights written in the page's language; none for referral chains."""
+    if job.path == "/gaps":
+        return COLUMNS
+    if job.path != "/partners":
+        return {}
+    weights = {k: written_number(w, language) for k, w in partners.WEIGHTS.items()}
+    return {heading: i18n.filled(said, weights, language) for heading, said in PARTNER_COLUMNS.items()}
+
+
+def _field_of(job: Job, exc: BadArgument | NotFound, asked: dict[str, list[str]]) -> Field | None:
+    """The form field a refusal is about: the argument's, or the organisation field holding what
+    was not found."""
+    if isinstance(exc, BadArgument):
+        return next((f for f in job.fields if f.name == exc.argument), None)
+    return next((f for f in job.fields if f.widget == "organisation" and exc.record_id in asked.get(f.name, [])),
+                None)
 
 
 @dataclass(frozen=True)
@@ -315,9 +331,7 @@ async def _unanswered(request: Request, job: Job, asked: dict[str, list[str]], e
     if isinstance(exc, BadArgument | NotFound):
         problem = said(exc, language_of(request), {f.name: f.label for f in job.fields})
         # the field it is about, marked and linked to; an organisation not found says what to do instead
-        field = next((f for f in job.fields if f.name == exc.argument) if isinstance(exc, BadArgument) else
-                     (f for f in job.fields if f.widget == "organisation" and exc.record_id in asked.get(f.name, [])),
-                     None)
+        field = _field_of(job, exc, asked)
         return await _page(request, job, asked, status=400, problem=problem, problem_field=field and field.name,
                            unknown=field.unknown if field and isinstance(exc, NotFound) else None)
     log.warning("a %s page ran out of its time budget", job.path)
