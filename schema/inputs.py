@@ -26,7 +26,8 @@ class ListFilter:
     country: str | None = strawberry.field(default=None, description="Based in, or offering a service there.")
     subdivision: str | None = strawberry.field(default=None, description="ISO 3166-2, e.g. CO-ANT.")
     region: str | None = strawberry.field(
-        default=None, description="region:Africa, subregion:Western Asia, an M49 code, or a named region (mena, osce, "
+        default=None, description="region:Africa, subregion:Western Asia, intermediate:Eastern Africa, an M49 code, "
+                                  "or a named region (mena, osce, "
                                   "central-america...: the taxonomy of places in the README).")
     group: str | None = strawberry.field(default=None, description="Defender group served by one of its services.")
     language: str | None = strawberry.field(

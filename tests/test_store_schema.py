@@ -44,6 +44,21 @@ async def test_reference_data_is_present(store: Store) -> None:
     assert vocab.has("service-type", "relocation-abroad") and vocab.has("defender-group", "lgbtiq")
 
 
+async def test_a_folder_written_before_intermediate_regions_gets_them_and_one_parent_a_place(store: Store) -> None:
+    """A data folder from before M49's intermediate regions (Kenya part of Sub-Saharan Africa, no
+    Eastern Africa) is given them when opened, each country moved under its own, never under two."""
+    await store.graph.write("MATCH (p:Place) WHERE p.kind = 'intermediate' DETACH DELETE p")
+    await store.graph.write("MATCH (k:Place {code: 'KE'}), (s:Place {code: '202'}) MERGE (k)-[:PART_OF]->(s)")
+    await ensure_schema(store.graph, store.embedded)
+    parents = await store.graph.read("MATCH (p:Place)-[:PART_OF]->(c:Place) WHERE p.code IN ['KE', '014', 'FR'] "
+                                     "RETURN p.code AS place, c.code AS parent ORDER BY place")
+    assert parents == [{"place": "014", "parent": "202"}, {"place": "FR", "parent": "155"},
+                       {"place": "KE", "parent": "014"}]
+    several = await store.graph.read("MATCH (p:Place)-[:PART_OF]->(c:Place) WITH p, count(c) AS n WHERE n > 1 "
+                                     "RETURN p.code AS code")
+    assert several == []
+
+
 async def test_an_upgrade_derives_search_words_again_with_todays_rules(store: Store) -> None:
     """Version 19 finds Latin letters without their accents: a record written before it is found so
     once its folder is upgraded, as a record written after it is."""

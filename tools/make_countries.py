@@ -11,7 +11,7 @@ from hdx.location.country import Country
 
 HEADER = [
     "iso2", "iso3", "m49", "name", "region_code", "region", "subregion_code",
-    "subregion", "intermediate_region", "latitude", "longitude",
+    "subregion", "intermediate_region_code", "intermediate_region", "latitude", "longitude",
 ]
 
 
@@ -25,12 +25,13 @@ def main(path: str) -> None:
             c["ISO 3166-1 Alpha 2-Codes"], iso3, (c["m49 numerical code"] or "").zfill(3),
             c["English Short"] or c["Preferred Term"], c["Region Code"] or "",
             c["Region Name"] or "", c["Sub-region Code"] or "", c["Sub-region Name"] or "",
+            (c["Intermediate Region Code"] or "").zfill(3) if c["Intermediate Region Code"] else "",
             c["Intermediate Region Name"] or "", c["Latitude"], c["Longitude"],
         ])
     rows.sort()
     with open(path, "w", newline="", encoding="utf-8") as f:
         f.write("# Countries and territories: ISO 3166-1 codes, UN M49 codes, regions and "
-                "sub-regions, and a representative point.\n")
+                "sub-regions (intermediate regions too), and a representative point.\n")
         f.write("# Derived from the OCHA Countries and Territories taxonomy as packaged in "
                 "hdx-python-country 4.2.5 (UN M49 classification by the UN Statistics "
                 "Division). Regenerate with tools/make_countries.py.\n")

@@ -5,8 +5,9 @@ Central America...: lists of countries organisations describe their own coverage
 `data/regions.csv` (attribution in each file); subdivisions and languages from pycountry.
 Everything is loaded once and kept in memory.
 
-An area is the world, an M49 region or sub-region (a tree: each has one parent), or a named region
-(a list of countries, beside the tree: a country may be in several). `enclosing` gives both kinds.
+An area is the world, an M49 region, sub-region or intermediate region (Eastern Africa, South America:
+a tree, each with one parent), or a named region (a list of countries, beside the tree: a country may
+be in several). `enclosing` gives both kinds.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Place:
 
     code: str
     name: str
-    kind: str  # world | region | subregion | country | subdivision
+    kind: str  # world | region | subregion | intermediate | country | subdivision
     country: str | None
     region: str = ""
     subregion: str = ""
@@ -67,7 +68,7 @@ def countries() -> dict[str, Place]:
             region=r["region"], subregion=r["subregion"],
             latitude=float(r["latitude"]) if r["latitude"] else None,
             longitude=float(r["longitude"]) if r["longitude"] else None,
-            parent=_m49(r["subregion_code"]) or _m49(r["region_code"]),
+            parent=_m49(r["intermediate_region_code"]) or _m49(r["subregion_code"]) or _m49(r["region_code"]),
         )
         for r in _rows()
     }
@@ -75,7 +76,7 @@ def countries() -> dict[str, Place]:
 
 @functools.cache
 def areas() -> dict[str, Place]:
-    """UN M49 world, regions and sub-regions, by their three-digit codes."""
+    """UN M49 world, regions, sub-regions and intermediate regions, by their three-digit codes."""
     out = {WORLD: Place(code=WORLD, name="World", kind="world", country=None)}
     for r in _rows():
         if r["region_code"]:
@@ -86,6 +87,10 @@ def areas() -> dict[str, Place]:
             code = r["subregion_code"].zfill(3)
             out[code] = Place(code=code, name=r["subregion"], kind="subregion", country=None, region=r["region"],
                               subregion=r["subregion"], parent=r["region_code"].zfill(3))
+        if r["intermediate_region_code"]:
+            code = r["intermediate_region_code"]
+            out[code] = Place(code=code, name=r["intermediate_region"], kind="intermediate", country=None,
+                              region=r["region"], subregion=r["subregion"], parent=r["subregion_code"].zfill(3))
     return out
 
 
@@ -302,8 +307,10 @@ def all_places() -> list[Place]:
 
 
 def area_code(token: str) -> str | None:
-    """The code of `world`, `region:Africa`, `subregion:Western Asia`, a three-digit M49 code, a
-    named region (`osce`, `named:osce`), or an area's or a named region's name alone (`Americas`)."""
+    """The code of `world`, `region:Africa`, `subregion:Western Asia`, `intermediate:Eastern Africa`,
+    a three-digit M49 code, a named region (`osce`, `named:osce`), or an area's or a named region's
+    name alone (`Americas`). A name alone is an M49 area's where one has it ("Central America", with
+    Mexico), else a named region's by its name or code (`central america`, the isthmus)."""
     kind, _, name = token.partition(":")
     kind, name = kind.strip().lower(), name.strip().lower()
     if kind == "world" and not name:
@@ -319,9 +326,8 @@ def area_code(token: str) -> str | None:
             return area.code
     if not name:  # a bare name, as people write it: "Americas", "Western Asia", "Central America"
         wanted = kind.casefold()
-        found = [a.code for a in areas().values() if a.name.casefold() == wanted]
-        found += [code for code, (p, _) in named_regions().items()
-                  if wanted in (p.name.casefold(), code.replace("-", " "))]
+        found = [a.code for a in areas().values() if a.name.casefold() == wanted] or [
+            code for code, (p, _) in named_regions().items() if wanted in (p.name.casefold(), code.replace("-", " "))]
         return found[0] if len(found) == 1 else None
     return None
 

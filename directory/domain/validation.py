@@ -456,8 +456,8 @@ class Checker:
         return code
 
     def place_codes(self, name: str) -> list[str]:
-        """Countries, subdivisions and areas: `world`, `region:NAME`, `subregion:NAME`, an M49 code, or
-        a named region (`central-america`)."""
+        """Countries, subdivisions and areas: `world`, `region:NAME`, `subregion:NAME`,
+        `intermediate:NAME`, an M49 code, or a named region (`central-america`)."""
         out = []
         for value in self.items(name):
             if value.lower() == "world" or ":" in value or value.isdigit():

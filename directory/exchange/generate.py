@@ -72,7 +72,8 @@ def _verified(rng: random.Random) -> Verification:
 def build(n: int, seed: int, directory_id: str) -> Batch:
     rng = random.Random(seed)
     countries = places.countries()
-    areas = sorted(code for code, a in places.areas().items() if a.kind != "world")
+    # regions and sub-regions only: the same seed gives the same directory as before intermediate regions
+    areas = sorted(code for code, a in places.areas().items() if a.kind in ("region", "subregion"))
     codes = sorted(c for c, p in countries.items() if p.region and p.latitude is not None)
     kinds, weights = zip(*KINDS, strict=True)
     batch = Batch()

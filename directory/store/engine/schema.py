@@ -441,9 +441,14 @@ MERGE (p:Place {code: r.code})
 SET p.name = r.name, p.kind = r.kind, p.country = r.country, p.region = r.region,
     p.subregion = r.subregion, p.latitude = r.latitude, p.longitude = r.longitude, p.parent = r.parent
 """)
+# A place's one parent: a country placed under an intermediate region since they were added
+# leaves the sub-region it was part of.
 LINK_PARENTS = cypher("schema.link_parents", """
 UNWIND $rows AS r
 MATCH (s:Place {code: r.code})
+OPTIONAL MATCH (s)-[old:PART_OF]->(o:Place) WHERE o.code <> r.parent
+DELETE old
+WITH DISTINCT s, r
 MATCH (c:Place {code: r.parent})
 MERGE (s)-[:PART_OF]->(c)
 """)
