@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from datetime import date, timedelta
 
+import httpx
 import pytest
 
 from directory.domain import places
@@ -19,6 +20,7 @@ from directory.jobs.gaps import HIGH_GAP, WIDE_DEFAULT_CAPACITY, Flag, GapMatrix
 from directory.store import Store
 from directory.store.engine.cypher import cypher
 from directory.store.records import needs
+from tests.conftest import LiveServer
 from tests.helpers import Api, csv_bytes, load, org, service
 
 pytestmark = pytest.mark.anyio
@@ -153,6 +155,34 @@ async def test_each_role_sees_only_its_part(store: Store) -> None:
     assert Flag.CAPACITY_EXPIRED not in psy.flags  # capacity is not shown to the public, nor hinted at
     with pytest.raises(BadArgument, match="secret"):  # a restricted indicator is as unknown as a missing one
         await coverage_gaps(store, ANONYMOUS, ask(indicators=["secret"]))
+
+
+def test_a_cell_names_its_first_providers_those_local_to_it_first_and_counts_the_rest() -> None:
+    found = gaps.Cell("CO", "legal-aid", present=["x:wide-1", "x:local-2"],
+                      remote=["x:wide-2", "x:local-1", "x:wide-3"], local=["x:local-1", "x:local-2"])
+    assert gaps.named_ids([found]) == {"x:local-1", "x:local-2", "x:wide-1", "x:wide-2"}
+    names = {"x:local-1": "Local One", "x:local-2": "Local Two", "x:wide-1": "Wide One", "x:wide-2": "Wide Two"}
+    row = dict(zip((c.tag for c in gaps.table(GapMatrix([found], []), names=names).columns),
+                   gaps.table(GapMatrix([found], []), names=names).rows[0], strict=True))
+    assert row["#org+name+providers"] == ["Local One", "Local Two", "Wide One", "and 2 more"]
+    assert row["#org+id+named"] == ["x:local-1", "x:local-2", "x:wide-1"]
+    # a provider whose organisation the viewer may not see is never named, only counted
+    hidden = {k: v for k, v in names.items() if k != "x:local-2"}
+    row = gaps.table(GapMatrix([found], []), names=hidden).rows[0]
+    assert ["Local One", "Wide One", "Wide Two", "and 2 more"] in row and "Local Two" not in str(row[:-1])
+
+
+async def test_the_gaps_page_links_the_providers_each_viewer_may_see(store: Store, live_server: LiveServer) -> None:
+    await seed(store)
+    asked = {"country": "CO", "serviceTypes": ["legal-aid"]}  # by its subdivisions
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = (await client.post("/gaps", data=asked)).text
+        # the public sees a and b (c is the network's): each linked, a and b local to Colombia
+        named = '<a href="/organisations/test:a"><bdi>A</bdi></a>; <a href="/organisations/test:b"><bdi>B</bdi></a>'
+        assert named in answer
+        assert "/organisations/test:c" not in answer and "more" not in answer
+        csv = (await client.post("/gaps.csv", data=asked)).text.splitlines()
+        assert "#org+name+providers" in csv[1] and "A; B" in csv[2]
 
 
 async def test_group_region_subdivisions_and_donor(store: Store) -> None:

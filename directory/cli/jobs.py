@@ -101,8 +101,14 @@ def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
     viewer = viewer_from(args)
     question: gaps.GapQuestion = _ask(questions.GAPS, args)
-    matrix: gaps.GapMatrix = run_with_store(settings, lambda store: gaps.coverage_gaps(store, viewer, question))
-    show(gaps.table(matrix, args.top).keep("Place"), args, "no places and service types to score", gaps.table(matrix))
+
+    async def work(store: Store) -> tuple[gaps.GapMatrix, dict[str, str]]:
+        matrix = await gaps.coverage_gaps(store, viewer, question)
+        return matrix, await organisation_names(store, viewer, gaps.named_ids(matrix.cells))
+
+    matrix, names = run_with_store(settings, work)
+    show(gaps.table(matrix, args.top, names).keep("Place"), args, "no places and service types to score",
+         gaps.table(matrix, names=names))
     out(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
         file=sys.stderr)
     for t in matrix.donor_totals:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -314,13 +314,47 @@ def _donor_totals(donor: str, cells: list[Cell], grants: list[Grant]) -> list[Do
     return out
 
 
-def table(matrix: GapMatrix, top: int | None = None) -> Table:
+NAMED_PROVIDERS = 3  # a cell names its first few providers (those local to it first); the CSV has every id
+
+
+def named_ids(cells: Iterable[Cell]) -> set[str]:
+    """The providers the table would name in these cells, to read their names once for all of them."""
+    return {i for c in cells for i in _first_providers(c, NAMED_PROVIDERS + 1)}
+
+
+def _first_providers(c: Cell, n: int) -> list[str]:
+    """A cell's first n providers: those naming the place (or its country, a subdivision) first, then
+    those delivering there, then those reaching it remotely, each by id."""
+    out: list[str] = []
+    for group in (c.local, c.present, c.remote):
+        for provider in sorted(group):
+            if len(out) == n:
+                return out
+            if provider not in out:
+                out.append(provider)
+    return out
+
+
+def _named(c: Cell, names: Mapping[str, str]) -> tuple[list[object], list[str]]:
+    """The providers a cell names by their names (those the viewer may see an organisation of), their
+    ids, and how many more reach it, as "and 4 more"."""
+    ids = [i for i in _first_providers(c, NAMED_PROVIDERS + 1) if i in names][:NAMED_PROVIDERS]
+    shown: list[object] = [names[i] for i in ids]
+    if ids and (more := c.providers - len(ids)) > 0:  # none named: the counts beside say how many
+        shown.append(Reason(Plural("and %(n)s more", "and %(n)s more", "n"), n=more))
+    return shown, ids
+
+
+def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | None = None) -> Table:
+    """The matrix as a table; `names` (organisation names by id, `named_ids`) names a cell's first providers."""
     out = Table([Column("Place", "#country+code"), Column("Service", "#sector"), Column("Score", "#indicator+gap"),
                  Column("Flags", "#meta+flags", 40), Column("Present", "#org+num+present"),
                  Column("Remote", "#org+num+remote"), Column("Local", "#org+num+local"),
                  Column("Wide", "#org+num+wide"), Column("Need", "#indicator+need"),
                  Column("Median h", "#indicator+response_hours"), Column("Newest", "#date+confirmed"),
                  Column("Capacity", "#capacity", 24), Column("Funding", "#value+funding", 30),
+                 Column("Who provides it", "#org+name+providers", 40),
+                 Column("Named", "#org+id+named", printed=False),
                  Column("Top donor share", "#indicator+top_donor_share", printed=False),
                  Column("Concentration", "#indicator+concentration", printed=False),
                  Column("Providers", "#org+id+providers", printed=False)]
@@ -331,7 +365,7 @@ def table(matrix: GapMatrix, top: int | None = None) -> Table:
             len(c.local), len(c.wide), c.need,
             c.median_response_hours, c.newest_confirmation,
             None if c.capacity is None else [f"{a.amount:g} {a.currency}" for a in c.capacity],
-            [_funding_text(f) for f in c.funding],
+            [_funding_text(f) for f in c.funding], *_named(c, names or {}),
             [f"{f.currency} {f.top_donor_share:g}" for f in c.funding],
             [f"{f.currency} {f.concentration:g}" for f in c.funding], [*c.present, *c.remote]]
         if matrix.donor:

@@ -61,7 +61,8 @@ COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and 
            "Median h": "the middle of the providers' fastest response times, in hours",
            "Newest": "the newest verification or capacity confirmation among the providers",
            "Capacity": "what the providers can take on, confirmed in the last 90 days (members and stewards only)",
-           "Funding": "the funding reaching the providers in the last three years that you may see, per currency"}
+           "Funding": "the funding reaching the providers in the last three years that you may see, per currency",
+           "Who provides it": "the first providers by name, those naming the place first; the CSV has every one"}
 NEED_UNKNOWN = "not known (counted as %(need)s)"
 # the partners' printed columns, said in words; the score's weights filled in from `partners.WEIGHTS`
 PARTNER_COLUMNS = {
@@ -101,7 +102,9 @@ async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -
 
 
 async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
-    return gaps.table(await gaps.coverage_gaps(store, viewer, q), 200)
+    matrix = await gaps.coverage_gaps(store, viewer, q)
+    names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells[:GAP_ROWS]))
+    return gaps.table(matrix, GAP_ROWS, names)
 
 
 async def _referrals(store: Store, viewer: Viewer, q: Any) -> Table:
@@ -148,6 +151,7 @@ def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
     return {f.name: form[f.name] for f in job.fields if form.get(f.name)}
 
 
+GAP_ROWS = 200  # the gaps page shows the worst cells; its CSV has them all
 GIVEN_VALUES = 50  # a link fills in at most this many values of a field, each at most `forms.FIELD_LENGTH`
 
 
@@ -239,8 +243,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         names = _name_columns(table)
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
-                    rows=[[_linked(row, i, names) or reading.named(table.columns[i].tag, row[i]) for i in shown]
-                          for row in table.rows])
+                    rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
+                           for i in shown] for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
                 flags=FLAGS, columns=_columns(job, language_of(request)),
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
@@ -273,10 +277,13 @@ class Linked:
 
     links: list[tuple[str, str]]
     separator: str = ""
+    after: str = ""  # what follows the names ("and 4 more"), in the page's language
 
 
-# An answer's column of names, the hidden column of their ids beside it, and how several are joined.
-_NAMED = {"#org+name": ("#org+id", ""), "#org+name+chain": ("#org+id+chain", " > ")}
+# An answer's column of names, the hidden column of their ids beside it, and how several are joined
+# (a list's names in the page's language's way, "; " in English).
+_NAMED = {"#org+name": ("#org+id", ""), "#org+name+chain": ("#org+id+chain", " > "),
+          "#org+name+providers": ("#org+id+named", "; ")}
 
 
 def _name_columns(table: Table) -> dict[int, tuple[int, str]]:
@@ -285,12 +292,19 @@ def _name_columns(table: Table) -> dict[int, tuple[int, str]]:
     return {at[name]: (at[ids], separator) for name, (ids, separator) in _NAMED.items() if name in at and ids in at}
 
 
-def _linked(row: list[object], i: int, columns: dict[int, tuple[int, str]]) -> Linked | None:
+def _linked(row: list[object], i: int, columns: dict[int, tuple[int, str]], reading: Reading) -> Linked | None:
     """A name cell as links to the organisations' pages (a chain's names are split as its ids are;
-    a name that itself holds the separator leaves the cell as text)."""
+    a name that itself holds the separator leaves the cell as text). A list of names is followed by
+    what is said after them ("and 4 more")."""
     if i not in columns:
         return None
     at, separator = columns[i]
+    if isinstance(row[i], list) and isinstance(row[at], list):
+        ids = [str(v) for v in row[at]]
+        named, after = row[i][:len(ids)], row[i][len(ids):]
+        return Linked([(str(name), "/organisations/" + quote(record_id, safe=":"))
+                       for name, record_id in zip(named, ids, strict=True)], i18n.semicolon(reading.language),
+                      " ".join(reading.text(a) for a in after))
     names = str(row[i]).split(separator) if separator else [str(row[i])]
     ids = str(row[at]).split(separator) if separator else [str(row[at])]
     if len(names) != len(ids):
@@ -388,11 +402,13 @@ async def gaps_csv(request: Request) -> Response:
     try:
         asked = _asked(job, await forms.read(request, writes=False))
         question = job.asking.ask(asked)
+        store, viewer = request.app.state.store, viewer_in(request.scope)
         async with _expensive(request):
-            matrix = await gaps.coverage_gaps(request.app.state.store, viewer_in(request.scope), question)
+            matrix = await gaps.coverage_gaps(store, viewer, question)
+            names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells))
     except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
-    return Response(gaps.table(matrix).csv(), media_type="text/csv; charset=utf-8",
+    return Response(gaps.table(matrix, names=names).csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_csv_name(asked)}"',
                              "Cache-Control": "no-store"})
 
