@@ -299,9 +299,10 @@ def _linked(row: list[object], i: int, columns: dict[int, tuple[int, str]], read
     if i not in columns:
         return None
     at, separator = columns[i]
-    if isinstance(row[i], list) and isinstance(row[at], list):
-        ids = [str(v) for v in row[at]]
-        named, after = row[i][:len(ids)], row[i][len(ids):]
+    cell, id_cell = row[i], row[at]
+    if isinstance(cell, list) and isinstance(id_cell, list):
+        ids = [str(v) for v in id_cell]
+        named, after = cell[:len(ids)], cell[len(ids):]
         return Linked([(str(name), "/organisations/" + quote(record_id, safe=":"))
                        for name, record_id in zip(named, ids, strict=True)], i18n.semicolon(reading.language),
                       " ".join(reading.text(a) for a in after))
