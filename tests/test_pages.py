@@ -357,6 +357,19 @@ async def test_the_maps_index_offers_choices_and_every_served_map_links_back(sto
         assert re.search(r'"link": ?"/organisations/"', drawn.text) and '"test:fund"' in drawn.text
 
 
+async def test_a_service_naming_no_place_tells_who_may_edit_it_that_place_searches_miss_it(
+        store: Store, live_server: LiveServer) -> None:
+    await _seed(store)  # "Old grants" names no place; "Emergency grants" is delivered in Honduras
+    _, token = await store.tokens.create("member", "test:fund", "the fund")
+    hint = "No place yet: searches by country or region and the coverage gaps do not find it."
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        assert hint not in (await client.get("/organisations/test:fund")).text  # the public reads no advice
+        await client.post("/sign-in", data={"token": token})
+        page = (await client.get("/organisations/test:fund")).text
+        sections = {s.split("<bdi>")[1].split("</bdi>")[0]: s for s in page.split('<section class="service"')[1:]}
+        assert hint in sections["Old grants"] and hint not in sections["Emergency grants"]
+
+
 async def test_a_member_edits_a_service_and_a_stale_revision_shows_what_changed_and_what_they_typed(
         store: Store, live_server: LiveServer) -> None:
     await _seed(store)
