@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import heapq
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -324,10 +325,12 @@ def named_ids(cells: Iterable[Cell]) -> set[str]:
 
 def _first_providers(c: Cell, n: int) -> list[str]:
     """A cell's first n providers: those naming the place (or its country, a subdivision) first, then
-    those delivering there, then those reaching it remotely, each by id."""
+    those delivering there, then those reaching it remotely, each by id. A group's n first are enough
+    (with k taken, at most k of them are, and n - k are wanted), so no group is sorted whole: a full
+    matrix's cells hold hundreds of providers each."""
     out: list[str] = []
     for group in (c.local, c.present, c.remote):
-        for provider in sorted(group):
+        for provider in heapq.nsmallest(n, group):
             if len(out) == n:
                 return out
             if provider not in out:
