@@ -208,3 +208,96 @@ async def test_a_key_broken_after_write_conflicts_is_still_run_again(store: Stor
 
     assert await store.graph.write_tx(work) == 1
     assert len(attempts) == KEY_ATTEMPTS + 1
+
+
+# --- an edit overtaken between its revision check and its write --------------------------------
+
+def _overtaken_once(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """The first edit to write stops after its revision check until a second edit has committed
+    (or 10 s, on a server where the second waits on the first's lock instead), then writes."""
+    from directory.store.records import edits
+
+    checked, other_done = asyncio.Event(), asyncio.Event()
+    real, calls = edits.write_records, 0
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            checked.set()
+            try:
+                await asyncio.wait_for(other_done.wait(), 10)
+            except TimeoutError:
+                pass
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(edits, "write_records", paused)
+    return checked, other_done
+
+
+async def _first_then_second(first: Any, second: Any, checked: asyncio.Event, done: asyncio.Event) -> list[Any]:
+    async def after() -> Any:
+        await checked.wait()
+        try:
+            return await second
+        finally:
+            done.set()
+
+    return list(await asyncio.gather(first, after(), return_exceptions=True))
+
+
+async def _grant(store: Store) -> Service:
+    return (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+
+
+def _one_applied(results: list[Any]) -> Any:
+    from directory.store import EditRefused
+
+    refused = [r for r in results if isinstance(r, EditRefused)]
+    assert len(refused) == 1 and refused[0].code == "REVISION_CONFLICT", results
+    (applied,) = [r for r in results if not isinstance(r, BaseException)]
+    return applied
+
+
+async def test_a_service_edit_overtaken_after_its_check_is_refused_not_written_over(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was a hole on ArcadeDB: two edits of a service's groups from one revision both succeeded
+    (13 and 14 from 12), the first's groups silently replaced: the slower one had checked revision
+    12 before the faster one committed, and wrote over 13, which its commit did not notice."""
+    from directory.store import Edit
+
+    await load(store, [org("fund")], [service("grant", "fund", **{"#group+code": "journalists"})])
+    revision = (await _grant(store)).provenance.revision
+    checked, done = _overtaken_once(monkeypatch)
+    results = await _first_then_second(
+        store.save_service(STEWARD, Edit({"id": "test:grant", "groups": ["women"]}), revision),
+        store.save_service(STEWARD, Edit({"id": "test:grant", "groups": ["lgbtiq"]}), revision), checked, done)
+    applied = _one_applied(results)
+    final = await _grant(store)
+    assert final.groups == applied.groups and final.provenance.revision == revision + 1
+
+
+async def test_a_delete_overtaken_after_its_check_deletes_nothing(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from directory.store import Edit
+    from directory.store.records import edits
+
+    await load(store, [org("fund")], [service("grant", "fund")])
+    revision = (await _grant(store)).provenance.revision
+    checked, done = asyncio.Event(), asyncio.Event()
+    real = edits.Editor._deleted
+
+    async def paused(self: Any, *args: Any, **kwargs: Any) -> None:
+        checked.set()
+        try:
+            await asyncio.wait_for(done.wait(), 10)
+        except TimeoutError:
+            pass
+        await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(edits.Editor, "_deleted", paused)
+    results = await _first_then_second(
+        store.delete(STEWARD, "service", "test:grant", revision),
+        store.save_service(STEWARD, Edit({"id": "test:grant", "hours": "mornings"}), revision), checked, done)
+    assert isinstance(results[0], Exception) and getattr(results[0], "code", "") == "REVISION_CONFLICT", results
+    assert (await _grant(store)).hours == "mornings"  # the edit stands

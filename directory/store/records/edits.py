@@ -12,10 +12,16 @@ revision 4, both write "revision 5"; one change is lost). Neo4j serialises write
 its write lock, taken by the first `SET` and held to the end of the transaction; a read made
 after it sees the last committed revision. ArcadeDB detects the second writer of the same node
 at commit and the driver retries the whole transaction, which then reads the new revision and
-refuses. Both servers therefore give: a stale revision writes nothing. Every edit of an
-organisation's records locks that organisation, so its services and links are covered too, and
-link creation cannot race itself into duplicates. The lock is a property set and removed in the
-same transaction: nothing of it is ever committed.
+refuses. Every edit of an organisation's records locks that organisation, so its services and
+links are covered too, and link creation cannot race itself into duplicates. The lock is a
+property set and removed in the same transaction: nothing of it is ever committed.
+
+That is not enough on ArcadeDB, whose optimistic check at commit covers only what a transaction
+wrote: a lock set and removed leaves the organisation as it was, and a service read (not written)
+before another edit's commit is read afresh when written after it. So each write also checks
+itself: an update reads the revision it wrote and refuses unless it wrote over the one the
+client read (`_wrote_over`), and a delete deletes only the revision the client read. Both
+servers therefore give: a stale revision writes nothing.
 
 Deleting leaves a `Tombstone` (kind, id, the revision it died at, when, publisher) that
 federation carries to peers so they delete their copies too.
@@ -98,13 +104,33 @@ WITH s, s.id AS id, s.revision AS revision, s.visibility AS visibility
 DETACH DELETE s
 RETURN id, revision, visibility
 """)
-DELETE_ORGANISATION = cypher("edits.delete_organisation", "MATCH (n:Organisation {id: $id}) DETACH DELETE n")
-DELETE_SERVICE = cypher("edits.delete_service", "MATCH (s:Service {id: $id}) DETACH DELETE s")
+# A delete deletes the revision the client read, or nothing (`Editor._wrote_over` says why).
+DELETE_ORGANISATION = cypher("edits.delete_organisation", """
+MATCH (n:Organisation {id: $id}) WHERE n.revision = $revision
+DETACH DELETE n
+RETURN count(*) AS n
+""")
+DELETE_SERVICE = cypher("edits.delete_service", """
+MATCH (s:Service {id: $id}) WHERE s.revision = $revision
+DETACH DELETE s
+RETURN count(*) AS n
+""")
 DELETE_LINK = cypher("edits.delete_link", """
 MATCH (:Organisation {id: $source})-[l]->(:Organisation {id: $target})
-WHERE type(l) = $type AND l.key = $key
+WHERE type(l) = $type AND l.key = $key AND l.revision = $revision
 DELETE l
+RETURN count(*) AS n
 """)
+WRITTEN = {
+    "organisation": cypher("edits.written_organisation",
+                           "MATCH (n:Organisation {id: $id}) RETURN n.revision AS revision"),
+    "service": cypher("edits.written_service", "MATCH (n:Service {id: $id}) RETURN n.revision AS revision"),
+    "link": cypher("edits.written_link", """
+MATCH (:Organisation {id: $source})-[l]->(:Organisation {id: $target})
+WHERE type(l) = $type AND l.key = $key
+RETURN l.revision AS revision
+"""),
+}
 TOMBSTONE = cypher("edits.tombstone", """
 UNWIND $rows AS r
 MERGE (t:Tombstone {key: r.key})
@@ -240,6 +266,29 @@ class Editor:
         _check_revision(current["revision"], revision, kind, record_id)
         return current
 
+    async def _wrote_over(self, tx: Tx, kind: str, revision: int | None, record_id: str = "", **key: str) -> None:
+        """Refuse (so nothing is written) an update that wrote over another revision than the one
+        its client read: another edit committed between this one's check and its write. Its own
+        write is the next revision, or none if what it wrote was already there."""
+        if revision is None:
+            return
+        rows = await self.graph.run(tx, WRITTEN[kind], id=record_id, **key)
+        written = rows[0]["revision"] if rows else None
+        if written not in (revision, revision + 1):
+            _check_revision(None if written is None else written - 1, revision, kind, record_id)
+
+    async def _deleted(self, tx: Tx, statement: str, kind: str, revision: int, record_id: str = "",
+                       **key: str) -> None:
+        """Delete the revision the client read, or refuse: another edit committed in between."""
+        if (await self.graph.run(tx, statement, id=record_id, revision=revision, **key))[0]["n"]:
+            return
+        rows = await self.graph.run(tx, WRITTEN[kind], id=record_id, **key)
+        if rows:
+            _check_revision(rows[0]["revision"], revision, kind, record_id)
+        if kind == "link":
+            raise EditRefused("NOT_FOUND", "no such link", "target")
+        raise not_found(kind, record_id)  # deleted meanwhile
+
     def _organisation(self, edit: Edit, vocab: Vocabulary) -> tuple[Organisation, list[Link]]:
         org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab,
                                                        validation.local_latest_day())
@@ -263,6 +312,7 @@ class Editor:
             _verification(viewer, current, org.verified)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
             await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
+            await self._wrote_over(tx, "organisation", revision, org.id)
             await self._unlock(tx, org.id)
             before = current["visibility"] if current else None
             return Saved(org.id, await read_back(tx, org.id), _restricted(before, org.visibility.value))
@@ -296,6 +346,7 @@ class Editor:
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
             counts = await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(),
                                          self.shelter_minimum)
+            await self._wrote_over(tx, "service", revision, svc.id)
             await self._unlock(tx, svc.organisation)
             before = current["visibility"] if current else None
             # restricted before or after, or holding a restricted intake channel before or after (`writes`)
@@ -328,6 +379,7 @@ class Editor:
                 written = _valid_link(await edit.merged(tx), self.directory_id)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
             await write_records(self.graph, tx, self.directory_id, [], [], [written], now(), self.shelter_minimum)
+            await self._wrote_over(tx, "link", revision, **key)
             await self._unlock(tx, owner)
             before = rows[0]["visibility"] if rows else None
             return Saved(link_key(link), await read_back(tx, link.source),
@@ -344,13 +396,13 @@ class Editor:
             held = await (shared_nodes.held_by(self.graph, tx, organisations=[record_id], services_of=[record_id])
                           if kind == "organisation" else shared_nodes.held_by(self.graph, tx, services=[record_id]))
             if kind == "organisation":
-                gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)
-                await self.graph.run(tx, DELETE_ORGANISATION, id=record_id)
+                gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)  # undone if refused below
+                await self._deleted(tx, DELETE_ORGANISATION, kind, revision, record_id)
                 await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer, maybe
                 rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
                           "revision": int(s["revision"] or 0) + 1} for s in gone]
             else:
-                await self.graph.run(tx, DELETE_SERVICE, id=record_id)
+                await self._deleted(tx, DELETE_SERVICE, kind, revision, record_id)
                 await self._unlock(tx, current["owner"])
             await shared_nodes.drop_unheld(self.graph, tx, held)
             await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
@@ -374,7 +426,7 @@ class Editor:
             if not rows or not rows[0]["visible"]:
                 raise EditRefused("NOT_FOUND", "no such link", "target")
             _check_revision(rows[0]["revision"], revision)
-            await self.graph.run(tx, DELETE_LINK, **key)
+            await self._deleted(tx, DELETE_LINK, "link", revision, **key)
             await self._unlock(tx, owner)
             await self.graph.run(tx, TOMBSTONE, rows=[{"key": link_key(link), "kind": "link", "id": link_key(link),
                                                        "revision": revision + 1}],
