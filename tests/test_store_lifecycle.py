@@ -135,6 +135,64 @@ def test_committed_changes_survive_a_crash_of_the_store(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_a_store_not_answering_is_waited_for_then_if_hung_started_again(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was a hole: a store stalled for a moment (its queue of connections full) was taken for dead;
+    a second was started beside it, which failed on the folder the first still held, and the
+    service's watch over the store ended with that error, so a later crash was never recovered."""
+    settings = Settings(data_dir=tmp_path / "data", directory_id="stall", store_heap="256m")
+    server = EmbeddedStore(settings.data_dir, heap="256m").attach()
+    first = server.process
+    assert first is not None
+    try:
+        os.kill(first.pid, signal.SIGSTOP)
+        monkeypatch.setattr(server, "healthy", lambda: False)  # as when its queue of connections is full
+        assert not server.restart_if_dead()  # not answering for a moment: waited for, still ours
+        assert server.process is first and first.poll() is None and server.unanswered_since is not None
+        assert server.restart_if_dead(stall_limit=0)  # not answering for longer than the limit: hung
+        assert first.poll() is not None and server.process is not None and server.process is not first
+        monkeypatch.undo()
+        assert server.healthy()
+
+        async def write_and_read() -> str:
+            async with open_store(settings) as store:
+                await store.upsert([Organisation(id="stall:on", name="Still on", kind="local-group")], [], [])
+                return (await store.organisation(STEWARD, "stall:on")).name
+
+        assert asyncio.run(write_and_read()) == "Still on"
+    finally:
+        if first.poll() is None:
+            os.kill(first.pid, signal.SIGCONT)
+        server.stop()
+
+
+def test_the_services_watch_over_its_store_outlives_a_failed_start() -> None:
+    class Failing:
+        uri, starts = "bolt://127.0.0.1:1", 0
+
+        def restart_if_dead(self) -> bool:
+            self.starts += 1
+            if self.starts == 1:
+                raise DataFolderInUse("the data folder is in use by another process")
+            return self.starts == 2
+
+    said: list[str] = []
+
+    async def watch() -> None:
+        from directory.store import Store
+
+        store = Store.__new__(Store)
+        store.embedded = Failing()  # type: ignore[assignment]
+        task = asyncio.create_task(store.keep_embedded_alive(0.01, said.append))
+        while len(said) < 2 and not task.done():
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(watch())
+    assert said == ["the embedded store could not be started again: the data folder is in use by another process",
+                    "the embedded store had stopped; it was started again"]
+
+
 MANY = cypher("tests.many_organisations",
                "UNWIND range(1, $n) AS i CREATE (:Organisation {id: 'x' + i, name: 'n' + i})")
 PAIRS = cypher("tests.organisation_pairs", """

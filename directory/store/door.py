@@ -244,11 +244,14 @@ class Store:
         while True:
             await asyncio.sleep(every)
             uri = embedded.uri
-            if await asyncio.to_thread(embedded.restart_if_dead):
-                said("the embedded store had stopped; it was started again")
-                if embedded.uri != uri:  # another command's store took the folder first: follow it
-                    old, self.graph.driver = self.graph.driver, make_driver(embedded.uri, embedded.auth)
-                    await old.close()
+            try:
+                if await asyncio.to_thread(embedded.restart_if_dead):
+                    said("the embedded store had stopped; it was started again")
+                    if embedded.uri != uri:  # another command's store took the folder first: follow it
+                        old, self.graph.driver = self.graph.driver, make_driver(embedded.uri, embedded.auth)
+                        await old.close()
+            except Exception as exc:  # the watch goes on: the next look may find the folder free
+                said(f"the embedded store could not be started again: {exc}")
 
     def _changed(self, viewer: Viewer, kind: str, saved: Saved[Any], action: str = "change") -> None:
         """Note a change to a record that was restricted before or after it in the audit log:

@@ -24,6 +24,11 @@ from directory.store.engine import layout
 from directory.store.engine.launcher import IN_USE
 
 START_TIMEOUT = 90.0
+# Seconds a running store may go without answering before it is taken for hung (out of memory,
+# say) and, if we started it, stopped and started again. A store only slow for a while (a long
+# collection, a full queue of connections, a stop signal) is left alone: a second one started
+# beside it fails on its folder, which the first still holds.
+STALL_LIMIT = 120.0
 
 
 def _free_port() -> int:
@@ -93,6 +98,7 @@ class EmbeddedStore:
     process: subprocess.Popen[bytes] | None = None
     bolt_port: int = 0
     http_port: int = 0
+    unanswered_since: float | None = None  # monotonic time of the first check it did not answer
 
     @property
     def uri(self) -> str:
@@ -174,23 +180,39 @@ class EmbeddedStore:
             return False
         return _answers(self.bolt_port)
 
-    def restart_if_dead(self) -> bool:
-        """Start the store again on the same port if it died. True when it had to."""
+    def restart_if_dead(self, stall_limit: float = STALL_LIMIT) -> bool:
+        """Start the store again on the same port if it died, or if the one we started has not
+        answered for `stall_limit` seconds. True when it had to. One still running that answers
+        nothing for less is waited for, as is one another process started (not ours to stop)."""
         if self.healthy():
+            self.unanswered_since = None
             return False
-        if self.process is not None:
-            self.process = None
+        if self._running():
+            since = self.unanswered_since = self.unanswered_since or time.monotonic()
+            if self.process is None or time.monotonic() - since < stall_limit:
+                return False
+            self.stop(wait=5.0)  # hung: its folder is free once it is gone
+        self.unanswered_since = None
+        self.process = None
         self.attach() if running_store(self.data) else self._start()
         return True
 
-    def stop(self) -> None:
-        """Stop the store if we started it; leave anybody else's running."""
+    def _running(self) -> bool:
+        """Whether the store's process is alive, answering or not: ours, or the one named in the folder."""
+        if self.process is not None:
+            return self.process.poll() is None
+        info = _runtime(self.data)
+        return info is not None and _alive(info["pid"]) and not _orphaned(info)
+
+    def stop(self, wait: float = 30.0) -> None:
+        """Stop the store if we started it, killed if it has not stopped within `wait` seconds;
+        leave anybody else's running."""
         proc, self.process = self.process, None
         if proc is None or proc.poll() is not None:
             return
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
