@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,29 @@ def test_the_store_stops_a_statement_past_its_time_limit_and_goes_on(tmp_path: P
 
     asyncio.run(make())
     asyncio.run(run())
+
+
+def test_a_page_says_so_when_the_store_does_not_answer_in_time_and_answers_again_after(tmp_path: Path) -> None:
+    """Was a hole: with the store stalled, a page waited without end (GraphQL stopped at its budget);
+    one whose store could not be reached was a bare 500."""
+    import httpx
+
+    from tests.conftest import LiveServer
+
+    settings = Settings(data_dir=tmp_path / "data", directory_id="stall", store_heap="256m", time_budget=1.0)
+    with LiveServer(settings) as server:
+        info = running_store(settings.data_dir)
+        assert info is not None
+        os.kill(info["pid"], signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            answer = httpx.get(server.url + "/organisations/stall:someone", headers={"accept-language": "es"},
+                               timeout=60)
+            waited = time.monotonic() - started
+        finally:
+            os.kill(info["pid"], signal.SIGCONT)
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "60", answer.text
+        assert "Sin respuesta a tiempo" in answer.text and "bolt" not in answer.text.lower()
+        assert waited < 1.0 + 5.0 + 3.0  # the budget, the margin a job's own budget has, and slack
+        again = httpx.get(server.url + "/organisations/stall:someone", timeout=60)
+        assert again.status_code == 404  # the store answers again: so do the pages

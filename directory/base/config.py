@@ -40,7 +40,7 @@ class Settings:
     neo4j_user: str = "neo4j"
     neo4j_password: str = field(default="", repr=False)
     neo4j_database: str = "neo4j"
-    time_budget: float = 10.0  # seconds one GraphQL request may take
+    time_budget: float = 10.0  # seconds one GraphQL request may take (a page: `web.pages.deadline`)
     expensive_requests: int = 2  # expensive requests (jobs, place counts, maps) at work at once, per process
     map_shelter_minimum: int = 3  # public maps draw no shelter in a place holding fewer
     map_tiles: str = ""  # an online tile layer's URL template; none unless configured

@@ -39,6 +39,7 @@ from directory.exchange import demo
 from directory.store import Store, open_store
 from directory.web import graphiql
 from directory.web.auth import Authenticate
+from directory.web.pages.deadline import Deadline
 from directory.web.pages.editing import routes as editing_routes
 from directory.web.pages.forms import Forged, SignedOut, Unreadable
 from directory.web.pages.jobs import routes as job_page_routes
@@ -207,8 +208,8 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
     map_assets.check()
     graphql = GraphQLGate(DirectoryGraphQL(schema, graphql_ide=None, allow_queries_via_get=False),
                           settings.time_budget, Compiler(schema._schema))
-    pages = GZipMiddleware(Router(routes=[*page_routes, *job_page_routes, *session_routes, *editing_routes,
-                                          *joining_routes, *steward_routes, fallback]))
+    pages = GZipMiddleware(Deadline(Router(routes=[*page_routes, *job_page_routes, *session_routes, *editing_routes,
+                                                   *joining_routes, *steward_routes, fallback]), settings.time_budget))
     return Starlette(
         routes=[*graphiql.routes(graphql), Route("/health", health), *map_routes,
                 *federation_routes, Mount("", app=pages)],
