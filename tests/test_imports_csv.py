@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from directory.domain.errors import ValidationFailed
@@ -240,3 +242,20 @@ async def test_an_added_taxonomy_term_is_accepted_at_once(store: Store) -> None:
     await store.add_term("service-type", "funeral-support", "Support with funerals")
     await load(store, [org("a")], [service("s", "a", kind="funeral-support")])
     assert (await store.services_of(STEWARD, ["test:a"]))["test:a"][0].type == "funeral-support"
+
+
+@pytest.mark.pure
+def test_one_transaction_holds_what_the_embedded_stores_heap_allows() -> None:
+    """A fresh 512m store ran out of memory on an import of 38,641 rows in one transaction: one
+    holds 60 rows a MB beyond the store's own 256 MB, and at most 100,000 on any store."""
+    from types import SimpleNamespace
+
+    from directory.store import EmbeddedStore
+
+    def on(heap: str | None) -> int:
+        embedded = None if heap is None else EmbeddedStore(Path("unused"), heap=heap)
+        return importer.one_transaction(SimpleNamespace(embedded=embedded))  # type: ignore[arg-type]
+
+    assert on("512m") == 15_360 < 38_641 and on("1g") == 46_080 and on("2g") == on("8G") == 100_000
+    assert on("300m") == 2_640 and on("256m") == 1_000  # never none
+    assert on(None) == importer.ATOMIC_ROWS  # Neo4j

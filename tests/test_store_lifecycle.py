@@ -20,6 +20,7 @@ from directory.domain.viewer import STEWARD
 from directory.store import EmbeddedStore, open_store, running_store
 from directory.store.engine import layout
 from directory.store.engine.cypher import cypher
+from directory.store.engine.launcher import IN_USE
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -59,7 +60,7 @@ def test_a_second_store_on_the_same_folder_is_refused_clearly(tmp_path: Path) ->
         proc = subprocess.run(
             [sys.executable, "-m", "directory.store.engine.launcher", "--data", str(server.data), "--bolt-port", "1",
              "--http-port", "2"], capture_output=True, text=True, timeout=60, check=False)
-        assert proc.returncode == 3 and "in use by another process" in proc.stderr
+        assert proc.returncode == IN_USE and "in use by another process" in proc.stderr
         # A client on the same folder talks to the running store instead of starting another.
         again = EmbeddedStore(server.data).attach()
         assert not again.owned and again.bolt_port == server.bolt_port
@@ -246,3 +247,33 @@ def test_a_page_says_so_when_the_store_does_not_answer_in_time_and_answers_again
         assert waited < 1.0 + 5.0 + 3.0  # the budget, the margin a job's own budget has, and slack
         again = httpx.get(server.url + "/organisations/stall:someone", timeout=60)
         assert again.status_code == 404  # the store answers again: so do the pages
+
+
+FILL = cypher("tests.fill_the_heap", """
+UNWIND range(1, 2000) AS a UNWIND range(1, $n) AS b
+WITH a * 100000 + b AS i
+CREATE (:Organisation {id: 'x' + toString(i), name: 'a long enough name ' + toString(i),
+                       description: 'some text to fill the heap with ' + toString(i)})
+""")
+
+
+def test_a_store_out_of_memory_stops_rather_than_hang_its_clients(tmp_path: Path) -> None:
+    """Was a hole: an import too large for the heap left the store half-alive, its client waiting
+    for the commit without end; the store now stops (`serve` starts it again) and the client is told."""
+    from directory.domain.errors import StoreUnavailable
+
+    settings = Settings(data_dir=tmp_path / "data", directory_id="oom", store_heap="256m")
+    server = EmbeddedStore(settings.data_dir, heap="256m").attach()
+
+    async def fill() -> None:
+        async with open_store(settings) as store:
+            await store.graph.write(FILL, n=2500)  # five million nodes in one transaction
+
+    try:
+        with pytest.raises(StoreUnavailable):
+            asyncio.run(fill())
+        assert server.process is not None and server.process.wait(timeout=30) != 0
+        assert "OutOfMemoryError" in (layout.logs_dir(settings.data_dir) / "store-process.log").read_text()
+        assert server.restart_if_dead() and server.healthy()  # its journal holds what was committed
+    finally:
+        server.stop()

@@ -4,15 +4,17 @@ A file with any invalid row changes nothing. The error lists every bad row of ev
 line, column and reason. Records are upserted by id, so importing the same file twice leaves the
 directory as the first import did (same revisions, same timestamps).
 
-Up to `ATOMIC_ROWS` rows, an import is one transaction. Validation (CPU-bound Python) runs in a
+Up to `one_transaction(store)` rows, an import is one transaction. Validation (CPU-bound Python) runs in a
 worker thread while the transaction writes the chunks already validated (the graph server works
 on the other core). References to organisations that are not in the files are checked at the end
 *inside the same transaction*, so no concurrent delete slips between check and write; any problem
 raises inside the transaction function and the driver rolls everything back.
 
 A larger import would need the whole transaction in the store's memory (100k organisations with
-their services and links took 6 GB of ArcadeDB heap). So it is staged: everything is validated
+their services and links took 6 GB of ArcadeDB heap; a fresh store's default 512 MB took 29,947 rows
+in one and ran out at 38,641). So it is staged: everything is validated
 first (a problem still means nothing is written), then written in transactions of `STAGE_ROWS`
+(or fewer, as the store's heap allows)
 records under an `ImportRun` marker. If the machine fails half-way, `directory status` names the
 unfinished import, and running the same import again completes it.
 """
@@ -38,11 +40,22 @@ from directory.formats.parsed import Batch, Parsed
 from directory.store import Prepared, Store, Transaction, WriteCounts, prepare
 
 # a file's rows in, records out
-__all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "read_csv", "read_files", "run",
-           "validate"]
+__all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "one_transaction", "read_csv",
+           "read_files", "run", "validate"]
 
 CHUNK = 2000
-ATOMIC_ROWS = 100_000
+ATOMIC_ROWS = 100_000  # at most, on any store
+# Rows the embedded store's heap holds in one transaction, per MB beyond what it needs for itself:
+# half of what a fresh 512m store took (about 120 a MB beyond its first 256 MB).
+ROWS_PER_MB, HEAP_OWN_MB = 60, 256
+
+
+def one_transaction(store: Store) -> int:
+    """The most rows one import's transaction may hold on this store: the embedded one holds a
+    transaction in its heap, so it takes as many as its heap allows; Neo4j, `ATOMIC_ROWS`."""
+    if store.embedded is None:
+        return ATOMIC_ROWS
+    return max(1000, min(ATOMIC_ROWS, (store.embedded.heap_megabytes - HEAP_OWN_MB) * ROWS_PER_MB))
 STAGE_ROWS = 20_000
 ORDER = {"organisations": 0, "services": 1, "links": 2}
 
@@ -150,10 +163,12 @@ def _split(records: list[Any]) -> tuple[list[Organisation], list[Service], list[
 
 
 async def run(store: Store, inputs: list[Parsed], progress: Progress = QUIET,
-              atomic_rows: int = ATOMIC_ROWS, viewer: Viewer = STEWARD) -> WriteCounts:
-    """Validate and write `inputs`; ValidationFailed lists every problem and nothing is written."""
+              atomic_rows: int | None = None, viewer: Viewer = STEWARD) -> WriteCounts:
+    """Validate and write `inputs`; ValidationFailed lists every problem and nothing is written.
+    Up to `atomic_rows` rows (by default as many as `one_transaction` says), in one transaction; more, staged."""
+    most = one_transaction(store) if atomic_rows is None else atomic_rows
     with paused_gc():
-        if sum(len(p.rows) for p in inputs) <= atomic_rows:
+        if sum(len(p.rows) for p in inputs) <= most:
             counts = await _run_atomic(store, inputs, progress, viewer)
         else:
             counts = await _run_staged(store, inputs, progress, viewer)
@@ -165,10 +180,11 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
     run_id = await store.begin_import([p.source for p in inputs])
     counts = WriteCounts()
     stamp = now()
-    parts = [(kind, records[i:i + STAGE_ROWS], min(i + STAGE_ROWS, len(records)), len(records))
+    part = min(STAGE_ROWS, one_transaction(store))
+    parts = [(kind, records[i:i + part], min(i + part, len(records)), len(records))
              for kind, records in (("organisations", batch.organisations), ("services", batch.services),
                                    ("links", batch.links))
-             for i in range(0, len(records), STAGE_ROWS)]
+             for i in range(0, len(records), part)]
 
     def prepare_part(n: int) -> Awaitable[Prepared]:
         return asyncio.ensure_future(asyncio.to_thread(prepare, store.directory_id, *_split(parts[n][1])))

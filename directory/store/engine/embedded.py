@@ -109,6 +109,12 @@ class EmbeddedStore:
         return (layout.USER, layout.read_password(self.data))
 
     @property
+    def heap_megabytes(self) -> int:
+        """The store's heap (`512m`, `2g`) in MB."""
+        amount, unit = int(self.heap[:-1]), self.heap[-1].lower()
+        return amount * 1024 if unit == "g" else amount
+
+    @property
     def owned(self) -> bool:
         return self.process is not None
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from directory.base.files import UMASK, tighten
 from directory.store.engine import layout
 
-IN_USE = 3
+IN_USE = 75  # the folder is another process's (not 3: the JVM's exit code when out of memory)
+STOP_SECONDS = 60.0
 
 _LOGGING = """\
 handlers=java.util.logging.FileHandler
@@ -85,9 +86,12 @@ def main(argv: list[str] | None = None) -> None:
         },
         # ArcadeDB ignores a Bolt client's transaction timeout and finishes a statement whose client
         # went away: its own command timeout is what bounds a runaway statement.
+        # Out of memory, the store stops rather than hang half-alive (a client waited for a commit
+        # without end): what was committed is in its journal, and `serve` starts it again.
         jvm_kwargs={"heap_size": args.heap, "jvm_args": [
             f"-Djava.util.logging.config.file={logging_conf}",
-            f"-Darcadedb.command.timeout={round(args.statement_timeout * 1000)}"]},
+            f"-Darcadedb.command.timeout={round(args.statement_timeout * 1000)}",
+            "-XX:+ExitOnOutOfMemoryError"]},
     )
     try:
         server.start()
@@ -109,6 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     while not stop.wait(1.0):
         if args.parent and os.getppid() != args.parent:
             break
+    # a store that cannot stop within STOP_SECONDS (wedged) still lets its folder go: its journal
+    # holds what was committed
+    threading.Timer(STOP_SECONDS, os._exit, args=(1,)).start()
     try:
         layout.runtime_file(data).unlink(missing_ok=True)
         server.stop()
