@@ -79,7 +79,7 @@ async def test_restore_writes_part_by_part_while_it_reads(store: Store) -> None:
     await backup.restore(store.graph, store.directory_id, reading(), "backup.jsonl",
                          OnEach(lambda message: at_each_part.append(read) if message.startswith("restored") else None),
                          part_lines=20)
-    assert len(at_each_part) == -(-(len(lines) - 1) // 20)  # one transaction per 20 lines
+    assert len(at_each_part) == -(-(len(lines) - 2) // 20)  # one transaction per 20 lines (not the header, the end)
     # when part k is written, at most the next part has been read too: the file is never held whole
     assert all(n <= 1 + 20 * (k + 2) for k, n in enumerate(at_each_part))
     assert at_each_part[0] < len(lines) / 2
@@ -89,7 +89,7 @@ async def test_restore_writes_part_by_part_while_it_reads(store: Store) -> None:
 def _broken(lines: list[str], how: str) -> list[str]:
     if how == "bad line":
         return [*lines[:-3], "{not json", *lines[-3:]]
-    return [*lines, lines[-1]]  # the last service twice: the store refuses the second
+    return [*lines[:-1], lines[-2], lines[-1]]  # the last service twice: the store refuses the second
 
 
 @pytest.mark.parametrize("how", ["bad line", "refused by the store"])
@@ -107,6 +107,34 @@ async def test_a_failed_restore_deletes_what_it_wrote(store: Store, how: str) ->
     assert "burial-support" not in {t.code for t in await store.terms()}  # the term it added is gone too
     await backup.restore(store.graph, store.directory_id, lines, "backup.jsonl", part_lines=20)  # nothing in the way
     assert await dump(store) == lines
+
+
+def _cut(lines: list[str], how: str) -> list[str]:
+    services = [n for n, line in enumerate(lines) if line.startswith('{"available_in"')]
+    if how == "cut at a line's end":  # as `head -n` makes it: every line whole, the last ones missing
+        return lines[:services[len(services) // 2]]
+    if how == "a line after the end":
+        return [*lines, lines[-2]]
+    end = json.loads(lines[-1])
+    return [*lines[:-1], _canonical({**end, "service": end["service"] + 1})]  # counts one line it lacks
+
+
+@pytest.mark.parametrize("how", ["cut at a line's end", "a line after the end", "an end counting more"])
+async def test_a_backup_cut_short_or_added_to_is_refused_and_nothing_is_left(store: Store, how: str) -> None:
+    """Was a hole: a backup cut at a line's end (a copy not finished) restored as a success, a
+    directory missing half its services."""
+    await demo.load(store)
+    lines = await dump(store)
+    end = json.loads(lines[-1])
+    assert end["end"] == backup.FORMAT and end["organisation"] == 62 and end["service"] > 50
+    await store.graph.write(WIPE)
+    with pytest.raises(ValidationFailed) as caught:
+        await backup.restore(store.graph, store.directory_id, _cut(lines, how), "backup.jsonl", part_lines=20)
+    reason = caught.value.problems[0].reason
+    assert {"cut at a line's end": "cut short", "a line after the end": "after the backup's end line",
+            "an end counting more": "the file holds"}[how] in reason
+    assert (await store.graph.read(backup.COUNT_RECORDS))[0]["n"] == 0
+    assert await backup.unfinished(store.graph) == []
 
 
 RESTORE_AND_DIE = """
@@ -176,10 +204,12 @@ async def test_a_backup_from_an_earlier_version_restores(store: Store) -> None:
                      "updated_at": "2026-01-01T00:00:00.000000Z"},
          "offered_by": ["test:a"], "available_in": [{"place": "CO", "props": {"presence": "present"}}],
          "serves": ["women"]}
+    said: list[str] = []
     counts = await backup.restore(store.graph, store.directory_id, [header, *map(_canonical, (a, b, s))],
-                                  "old.jsonl")
+                                  "old.jsonl", OnEach(said.append))  # a version 1 backup: no end line
+    assert any("whether it is whole cannot be told" in message for message in said)
     assert counts == {"organisations": 2, "services": 1, "skipped": 0, "peers": 0}
-    again = [json.loads(line) for line in (await dump(store))[-3:]]
+    again = [json.loads(line) for line in (await dump(store))[-4:-1]]  # before the end line
     a["links"] = a["links"][:1]  # the link to an organisation the backup does not hold is left out, as before
     for restored, original in zip(again, (a, b, s), strict=True):
         kind = "organisation" if "organisation" in original else "service"

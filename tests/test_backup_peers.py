@@ -117,9 +117,9 @@ async def crafted(store: Store, directory: str = "test") -> list[str]:
     in our namespace, one in the peer's claiming to be ours, a service and links reaching ours."""
     await load(store, [org("ours"), org("other")], [service("ours-legal", "ours")])
     lines = await dump(store)
-    header = dict(json.loads(lines[0]), schema=7, directory=directory)
+    header = dict(json.loads(lines[0]), schema=7, directory=directory, version=1)  # before the end line
     [ours] = [json.loads(line) for line in lines if '"id":"test:ours"' in line and "organisation" in line]
-    [legal] = [json.loads(line) for line in lines if "service" in json.loads(line)]
+    [legal] = [json.loads(line) for line in lines[1:-1] if "service" in json.loads(line)]
     exact = {"latitude": 4.609712, "longitude": -74.081749, "pub_latitude": 4.609712, "pub_longitude": -74.081749}
     warlord = {"organisation": dict(ours["organisation"], id=f"{P}:warlord", publisher=P, kind="warlord",
                                     name="Front Line Defenders\u202e", precision="country", **exact),
@@ -138,10 +138,10 @@ async def crafted(store: Store, directory: str = "test") -> list[str]:
                               owner=f"{P}:warlord"),
               "offered_by": [f"{P}:warlord"], "available_in": legal["available_in"], "serves": legal["serves"]}
     legal["offered_by"] = [*legal["offered_by"], f"{P}:warlord"]
-    records = [ours, warlord, masked, posing, *[json.loads(line) for line in lines[1:]
+    records = [ours, warlord, masked, posing, *[json.loads(line) for line in lines[1:-1]
                                                  if "organisation" in json.loads(line)
                                                  and '"test:ours"' not in line], legal, theirs]
-    terms = [line for line in lines[1:] if "term" in json.loads(line)]
+    terms = [line for line in lines[1:-1] if "term" in json.loads(line)]
     await store.graph.write(WIPE)
     return [_canonical(header), *terms, *map(_canonical, records)]
 

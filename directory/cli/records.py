@@ -76,13 +76,16 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
         progress = Reporter()
         n = 0
         tmp = Path(args.output + ".tmp")
-        with private_open(tmp, "w", encoding="utf-8") as f:  # it holds restricted records
-            async for line in store.backups.dump():
-                f.write(line + "\n")
-                n += 1
-                if n % BACKUP_EVERY == 0:
-                    progress.count("backed up", n, "lines")
-        tmp.replace(args.output)
+        try:
+            with private_open(tmp, "w", encoding="utf-8") as f:  # it holds restricted records
+                async for line in store.backups.dump():
+                    f.write(line + "\n")
+                    n += 1
+                    if n % BACKUP_EVERY == 0:
+                        progress.count("backed up", n, "lines")
+            tmp.replace(args.output)
+        finally:
+            tmp.unlink(missing_ok=True)  # a backup that failed leaves no part of itself (nor of its records)
         return n
 
     n = run_with_store(settings, work)

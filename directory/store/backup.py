@@ -1,7 +1,10 @@
 """Full backup and restore as JSON Lines, lossless: dump, restore into an empty store, dump again, identical.
 
 The first line is a header; then one line per taxonomy term, organisation and service, in id
-order, each carrying its relationships. Every property is written as stored (timestamps are
+order, each carrying its relationships; the last line says the backup ends there and how many
+lines of each kind it holds, so a file cut short (a copy not finished, a disk full) is refused,
+not restored as a smaller directory. A backup written before that line (version 1) has none,
+and cannot be told from a cut one: it is restored, saying so. Every property is written as stored (timestamps are
 already text), so nothing is converted on the way out or back. A backup holds restricted
 records: it is for stewards, and the file should be kept like the data folder itself (the CLI
 writes it owner-only, `directory.base.files`).
@@ -67,6 +70,8 @@ from directory.store.records import shared_nodes, shelters
 from directory.store.records.writes import LINK_IDENTIFIED, ORIGIN_REACH, REACH, identifier_codes
 
 FORMAT = "protection-directory-backup"
+ENDED = 2  # the first version with an end line
+KINDS = ("term", "organisation", "service")  # a line's kind is its first key among these
 PAGE = 5000  # records read per statement by dump
 PART = 5000  # lines written per transaction by restore
 BATCH = 5000  # rows per statement inside a restore transaction
@@ -234,13 +239,18 @@ async def dump(graph: Graph, directory_id: str, page: int = PAGE) -> AsyncIterat
     """The backup of our records (publisher `directory_id`), line by line, one page of about `page`
     records in memory at a time. Peers' records are left out: they come back from the peers' own
     signed logs, through today's checks, never from a file."""
-    yield _line({"format": FORMAT, "version": 1, "schema": VERSION, "directory": directory_id})
+    yield _line({"format": FORMAT, "version": ENDED, "schema": VERSION, "directory": directory_id})
+    held: Counter[str] = Counter()
     for row in await graph.read_plain(DUMP_TERMS):
+        held["term"] += 1
         yield _line({"term": row["t"]})
     async for text in _pages(graph, "Organisation", DUMP_ORGANISATIONS, _organisation_line, page, directory_id):
+        held["organisation"] += 1
         yield text
     async for text in _pages(graph, "Service", DUMP_SERVICES, _service_line, page, directory_id):
+        held["service"] += 1
         yield text
+    yield _line({"end": FORMAT, **{kind: held[kind] for kind in KINDS}})
 
 
 @dataclass
@@ -264,8 +274,12 @@ STATEMENTS = {"terms": RESTORE_TERMS, "orgs": RESTORE_ORGANISATIONS, "identified
 
 
 def _objects(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The lines after the header, parsed; the header is checked before the first one is yielded."""
-    header_seen = False
+    """The lines after the header, parsed; the header is checked before the first one is yielded,
+    the end line after the last (a file without it, or with more after it, raises after all)."""
+    header: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
+    seen: Counter[str] = Counter()
+    number = 0
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
@@ -275,17 +289,37 @@ def _objects(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str,
             raise ValidationFailed(source, [Problem(number, "line", f"is not JSON: {exc}")]) from exc
         if not isinstance(obj, dict):
             raise ValidationFailed(source, [Problem(number, "line", "is not a JSON object")])
-        if header_seen:
-            yield number, obj
+        if end is not None:
+            raise ValidationFailed(source, [Problem(number, "line", "comes after the backup's end line")])
+        if header is None:
+            if obj.get("format") != FORMAT:
+                raise ValidationFailed(source, [Problem(number, "format", "this is not a Protection Directory backup")])
+            if int(obj.get("schema", 0)) > VERSION:
+                raise ValidationFailed(source, [Problem(number, "schema", "the backup comes from a newer version")])
+            header = obj
+        elif "end" in obj:
+            end = obj
             continue
-        if obj.get("format") != FORMAT:
-            raise ValidationFailed(source, [Problem(number, "format", "this is not a Protection Directory backup")])
-        if int(obj.get("schema", 0)) > VERSION:
-            raise ValidationFailed(source, [Problem(number, "schema", "the backup comes from a newer version")])
-        header_seen = True
-        yield number, obj  # the header: lets the caller check it before touching the store
-    if not header_seen:
+        else:
+            seen[next((k for k in KINDS if k in obj), "other")] += 1
+        yield number, obj  # the header first: lets the caller check it before touching the store
+    if header is None:
         raise ValidationFailed(source, [Problem(0, "file", "is empty")])
+    _check_end(header, end, seen, number, source)
+
+
+def _check_end(header: dict[str, Any], end: dict[str, Any] | None, seen: Counter[str], last: int,
+               source: str) -> None:
+    """A backup that says it ends with a count of its lines must, and hold as many as it says."""
+    if end is None:
+        if int(header.get("version", 1)) >= ENDED:
+            raise ValidationFailed(source, [Problem(last, "file", "ends before the backup's end line: the file is "
+                                                    "cut short (a copy not finished, a disk full)")])
+        return
+    for kind in KINDS:
+        if end.get(kind) != seen[kind]:
+            raise ValidationFailed(source, [Problem(last, kind, f"the end line counts {end.get(kind)!r} lines of "
+                                                    f"this kind, and the file holds {seen[kind]}")])
 
 
 def _ours(record_id: object, directory: str) -> bool:
@@ -419,6 +453,9 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
     if header.get("directory") != directory_id:
         raise RestoreRefused(f"this is a backup of directory {str(header.get('directory'))!r}, and this store is "
                              f"{directory_id!r}'s: a backup restores only into the directory that wrote it")
+    if int(header.get("version", 1)) < ENDED:
+        progress("this backup was written before backups ended with a line of their own: whether it is "
+                 "whole cannot be told from it")
     for left in await unfinished(graph):
         if not discard_unfinished:
             raise RestoreRefused(
