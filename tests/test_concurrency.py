@@ -210,6 +210,25 @@ async def test_a_key_broken_after_write_conflicts_is_still_run_again(store: Stor
     assert len(attempts) == KEY_ATTEMPTS + 1
 
 
+async def test_a_write_that_finds_what_it_changes_deleted_by_another_is_run_again(store: Store) -> None:
+    """Was a hole: two imports of one file at once failed one of them with "the graph store refused a
+    statement (EntityNotFound)": each takes away the other's relationships to write them again."""
+    from neo4j.exceptions import Neo4jError
+
+    from directory.store.engine.graph import ENTITY_GONE
+
+    attempts: list[int] = []
+
+    async def work(tx: Any) -> int:
+        attempts.append(len(attempts))
+        if len(attempts) == 1:
+            raise Neo4jError._hydrate_neo4j(code=ENTITY_GONE, message="the relationship was deleted")
+        rows = await (await tx.run("RETURN 1 AS one")).data()
+        return int(rows[0]["one"])
+
+    assert await store.graph.write_tx(work) == 1 and len(attempts) == 2
+
+
 # --- an edit overtaken between its revision check and its write --------------------------------
 
 def _overtaken_once(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
@@ -301,3 +320,19 @@ async def test_a_delete_overtaken_after_its_check_deletes_nothing(
         store.save_service(STEWARD, Edit({"id": "test:grant", "hours": "mornings"}), revision), checked, done)
     assert isinstance(results[0], Exception) and getattr(results[0], "code", "") == "REVISION_CONFLICT", results
     assert (await _grant(store)).hours == "mornings"  # the edit stands
+
+
+async def test_the_same_import_run_twice_at_once_lands_once_and_neither_fails(store: Store) -> None:
+    """Was a hole: two imports of one file at once, each taking away the other's relationships to
+    write them again, failed one of them on a relationship already deleted (EntityNotFound) rather
+    than run it again as any other write conflict is."""
+    orgs = [org(f"o{i}", **{"#country+code": "CO"}) for i in range(40)]
+    services = [service(f"s{i}", f"o{i}", **{"#country+code+present": "CO|PE|EC", "#group+code": "women"})
+                for i in range(40)]
+    for round_ in range(3):
+        versions = [[dict(s, **{"#service+name": f"Service {round_} {n} {i}"}) for i, s in enumerate(services)]
+                    for n in range(2)]
+        results = await asyncio.gather(*(load(store, orgs, v) for v in versions), return_exceptions=True)
+        assert not [r for r in results if isinstance(r, BaseException)], results
+        found = await store.services_of(STEWARD, ["test:o0"])
+        assert [sorted(c.place for c in s.coverage) for s in found["test:o0"]] == [["CO", "EC", "PE"]]

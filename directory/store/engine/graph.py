@@ -12,7 +12,9 @@ A unique key broken (`ConstraintError`) is also run again, a few times: on Arcad
 each MERGE the same new node (a place's node for a service type, an organisation identifier, a
 record both create) both create it, and the second to commit breaks the key. Run again, its MERGE
 finds the node. A key broken for good (a restore creating a record that exists) fails the same way
-each time and is reported as a `Conflict` after those few attempts.
+each time and is reported as a `Conflict` after those few attempts. So is a node or relationship
+deleted by another writer after a statement found it (`ENTITY_GONE`): two imports of one file at
+once each take away the other's relationships to write them again.
 
 Every statement first checks the request's time budget (`directory.base.budget`), and a transaction
 of a request holding a slot for expensive work is finished even if the request is cancelled, so
@@ -120,9 +122,10 @@ class Graph:
                     left = budget.remaining()
                     return await work(session, None if left is None else max(left, 0.001))
             except (Neo4jError, DriverError) as exc:
-                # a conflict before a broken key is no race lost: only broken keys count towards the few allowed
-                broken += isinstance(exc, ConstraintError)
-                again = exc.is_retryable() or (isinstance(exc, ConstraintError) and broken < KEY_ATTEMPTS)
+                # a conflict before a broken key is no race lost: only races lost count towards the few allowed
+                lost = _race_lost(exc)
+                broken += lost
+                again = exc.is_retryable() or (lost and broken < KEY_ATTEMPTS)
                 if not again or time.monotonic() - started > RETRY_SECONDS:
                     raise _translate(exc) from exc
             await asyncio.sleep(random.uniform(delay / 2, delay))
@@ -130,6 +133,17 @@ class Graph:
 
     async def close(self) -> None:
         await self.driver.close()
+
+
+# A node or relationship another writer deleted after this statement found it (ArcadeDB: two imports
+# of one file, each taking away the other's relationships to write them again).
+ENTITY_GONE = "Neo.ClientError.Statement.EntityNotFound"
+
+
+def _race_lost(exc: Neo4jError | DriverError) -> bool:
+    """A write that lost a race to a writer that committed first: a unique key it broke, or something
+    it was changing that the other deleted. Run again, it sees what the other committed."""
+    return isinstance(exc, ConstraintError) or (isinstance(exc, Neo4jError) and exc.code == ENTITY_GONE)
 
 
 def _translate(exc: Neo4jError | DriverError) -> Exception:
