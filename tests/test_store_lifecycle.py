@@ -240,6 +240,7 @@ def test_a_page_says_so_when_the_store_does_not_answer_in_time_and_answers_again
             answer = httpx.get(server.url + "/organisations/stall:someone", headers={"accept-language": "es"},
                                timeout=60)
             waited = time.monotonic() - started
+            assert httpx.get(server.url + "/health", timeout=30).json()["status"] == "slow"  # there, not answering
         finally:
             os.kill(info["pid"], signal.SIGCONT)
         assert answer.status_code == 503 and answer.headers["retry-after"] == "60", answer.text
@@ -247,6 +248,8 @@ def test_a_page_says_so_when_the_store_does_not_answer_in_time_and_answers_again
         assert waited < 1.0 + 5.0 + 3.0  # the budget, the margin a job's own budget has, and slack
         again = httpx.get(server.url + "/organisations/stall:someone", timeout=60)
         assert again.status_code == 404  # the store answers again: so do the pages
+        os.kill(info["pid"], signal.SIGKILL)  # gone: said so, until the service has started it again
+        assert httpx.get(server.url + "/health", timeout=30).json()["status"] == "unavailable"
 
 
 FILL = cypher("tests.fill_the_heap", """

@@ -171,8 +171,11 @@ async def health(request: Request) -> Response:
     try:
         async with asyncio.timeout(HEALTH_SECONDS):
             version = await store.schema_version()
-    except TimeoutError:
-        return JSONResponse({"status": "slow", "store": store.backend, **work}, status_code=503)
+    except TimeoutError:  # slow, or (the embedded store taking no connection) not there at all
+        embedded = store.embedded
+        gone = embedded is not None and not await asyncio.to_thread(embedded.healthy)
+        return JSONResponse({"status": "unavailable" if gone else "slow", "store": store.backend, **work},
+                            status_code=503)
     except Exception:
         return JSONResponse({"status": "unavailable", "store": store.backend, **work}, status_code=503)
     return JSONResponse({"status": "ok", "store": store.backend, "schema": version, **work})

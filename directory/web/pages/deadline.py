@@ -3,7 +3,8 @@
 A store that stalls (a long collection, a restart, a hang) must not hang the pages with it: each
 page request runs under the time budget (`base.budget`), and a job's page under its own slot and
 budget inside it, which ends first and says so on the job's page. Past the deadline, or when the
-store cannot be reached, the page says so in the reader's language with a 503, never a traceback;
+store cannot be reached, the page says so in the reader's language with a 503, never a traceback
+(nor one in the log for a reader who went away while sending a form);
 a change being saved may or may not have been, and the page says how to tell. The stewards'
 import runs to its end: it is all or nothing, and the store's statement timeout bounds it.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from directory.base import budget
@@ -48,6 +49,8 @@ class Deadline:
             with budget.within(self.seconds):
                 async with asyncio.timeout(self.seconds + MARGIN):
                     await self.app(scope, receive, tracked)
+        except ClientDisconnect:  # the reader went away while sending a form: no one to answer
+            log.debug("%s %s: the client went away", scope["method"], scope["path"])
         except (TimeoutError, OverBudget, StoreUnavailable) as exc:
             log.warning("%s %s had no answer in time: %s", scope["method"], scope["path"], type(exc).__name__)
             if not started:
