@@ -104,20 +104,21 @@ WITH s, s.id AS id, s.revision AS revision, s.visibility AS visibility
 DETACH DELETE s
 RETURN id, revision, visibility
 """)
-# A delete deletes the revision the client read, or nothing (`Editor._wrote_over` says why).
+# A delete deletes the revision the client read (none read as 0, as `_check_revision` reads it), or
+# nothing (`Editor._wrote_over` says why).
 DELETE_ORGANISATION = cypher("edits.delete_organisation", """
-MATCH (n:Organisation {id: $id}) WHERE n.revision = $revision
+MATCH (n:Organisation {id: $id}) WHERE coalesce(n.revision, 0) = $revision
 DETACH DELETE n
 RETURN count(*) AS n
 """)
 DELETE_SERVICE = cypher("edits.delete_service", """
-MATCH (s:Service {id: $id}) WHERE s.revision = $revision
+MATCH (s:Service {id: $id}) WHERE coalesce(s.revision, 0) = $revision
 DETACH DELETE s
 RETURN count(*) AS n
 """)
 DELETE_LINK = cypher("edits.delete_link", """
 MATCH (:Organisation {id: $source})-[l]->(:Organisation {id: $target})
-WHERE type(l) = $type AND l.key = $key AND l.revision = $revision
+WHERE type(l) = $type AND l.key = $key AND coalesce(l.revision, 0) = $revision
 DELETE l
 RETURN count(*) AS n
 """)
