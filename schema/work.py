@@ -18,8 +18,10 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from directory.base.budget import Busy, OverBudget
-from directory.domain.errors import BadArgument, NotFound, StatementTimedOut
+from directory.domain.errors import BadArgument, NotFound, StatementTimedOut, StoreUnavailable
 from schema.limits import shape
+
+STORE_UNAVAILABLE = "STORE_UNAVAILABLE"  # the store took no connection: try again in a minute
 
 EXPENSIVE_FIELDS = frozenset({"coverageGaps", "places", "findPartners", "referralPaths"})
 EXPENSIVE_COST = 2_000
@@ -76,6 +78,8 @@ def _code(original: BaseException | None) -> dict[str, Any] | None:
         return {"code": "BAD_ARGUMENT", "argument": original.argument}
     if isinstance(original, NotFound):
         return {"code": "NOT_FOUND"}
+    if isinstance(original, StoreUnavailable):
+        return {"code": STORE_UNAVAILABLE}
     return None
 
 

@@ -250,6 +250,9 @@ def test_a_page_says_so_when_the_store_does_not_answer_in_time_and_answers_again
         assert again.status_code == 404  # the store answers again: so do the pages
         os.kill(info["pid"], signal.SIGKILL)  # gone: said so, until the service has started it again
         assert httpx.get(server.url + "/health", timeout=30).json()["status"] == "unavailable"
+        asked = httpx.post(server.url + "/graphql", json={"query": '{ organisation(id: "stall:x") { name } }'},
+                           timeout=30).json()
+        assert asked["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE", asked  # not "ask for less"
 
 
 FILL = cypher("tests.fill_the_heap", """

@@ -56,6 +56,7 @@ from maps import assets as map_assets
 from schema import schema
 from schema.compiled import Compiler
 from schema.context import Context
+from schema.work import STORE_UNAVAILABLE
 
 log = logging.getLogger("directory.web")
 WATCH_SECONDS = 5.0
@@ -159,7 +160,16 @@ class GraphQLGate:
         except TimeoutError:
             log.warning("a GraphQL request ran out of its time budget")
             if not started:
-                await _error(send, 200, str(OverBudget(self.budget)), "TIME_BUDGET")
+                if await _store_gone(scope["app"].state.store):  # not the question's size: say so
+                    await _error(send, 200, "the directory's store is not answering; try again in a minute",
+                                 STORE_UNAVAILABLE)
+                else:
+                    await _error(send, 200, str(OverBudget(self.budget)), "TIME_BUDGET")
+
+
+async def _store_gone(store: Store) -> bool:
+    """Whether the embedded store takes no connection at all (not merely slow to answer)."""
+    return store.embedded is not None and not await asyncio.to_thread(store.embedded.healthy)
 
 
 async def health(request: Request) -> Response:
@@ -172,10 +182,8 @@ async def health(request: Request) -> Response:
         async with asyncio.timeout(HEALTH_SECONDS):
             version = await store.schema_version()
     except TimeoutError:  # slow, or (the embedded store taking no connection) not there at all
-        embedded = store.embedded
-        gone = embedded is not None and not await asyncio.to_thread(embedded.healthy)
-        return JSONResponse({"status": "unavailable" if gone else "slow", "store": store.backend, **work},
-                            status_code=503)
+        status = "unavailable" if await _store_gone(store) else "slow"
+        return JSONResponse({"status": status, "store": store.backend, **work}, status_code=503)
     except Exception:
         return JSONResponse({"status": "unavailable", "store": store.backend, **work}, status_code=503)
     return JSONResponse({"status": "ok", "store": store.backend, "schema": version, **work})
