@@ -39,7 +39,7 @@ from directory.exchange import demo
 from directory.store import Store, open_store
 from directory.web import graphiql
 from directory.web.auth import Authenticate
-from directory.web.pages.deadline import Deadline
+from directory.web.pages.deadline import Deadline, Watched
 from directory.web.pages.editing import routes as editing_routes
 from directory.web.pages.forms import Forged, SignedOut, Unreadable
 from directory.web.pages.jobs import routes as job_page_routes
@@ -145,21 +145,15 @@ class GraphQLGate:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = Watched(send)
         try:
             with budget.within(self.budget):
                 async with asyncio.timeout(self.budget):
-                    if not await self._compiled(scope, body, tracked_send):
-                        await self.app(scope, replay, tracked_send)
+                    if not await self._compiled(scope, body, watched):
+                        await self.app(scope, replay, watched)
         except TimeoutError:
             log.warning("a GraphQL request ran out of its time budget")
-            if not started:
+            if not watched.started:
                 if await _store_gone(scope["app"].state.store):  # not the question's size: say so
                     await _error(send, 200, "the directory's store is not answering; try again in a minute",
                                  STORE_UNAVAILABLE)

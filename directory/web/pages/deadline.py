@@ -29,6 +29,17 @@ MARGIN = 5.0  # seconds past the budget before a page stops waiting: a job's own
 RETRY_AFTER = 60
 
 
+class Watched:
+    """A `send` that remembers whether the response has begun: after that, no error page can follow."""
+
+    def __init__(self, send: Send) -> None:
+        self.send, self.started = send, False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
+
+
 class Deadline:
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -38,22 +49,17 @@ class Deadline:
         if scope["type"] != "http" or (scope["method"], scope["path"]) in UNBOUNDED:
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = Watched(send)
         try:
             with budget.within(self.seconds):
                 async with asyncio.timeout(self.seconds + MARGIN):
-                    await self.app(scope, receive, tracked)
+                    await self.app(scope, receive, watched)
         except ClientDisconnect:  # the reader went away while sending a form: no one to answer
-            log.debug("%s %s: the client went away", scope["method"], scope["path"])
+            log.debug("a reader went away while sending a form")
         except (TimeoutError, OverBudget, StoreUnavailable) as exc:
-            log.warning("%s %s had no answer in time: %s", scope["method"], scope["path"], type(exc).__name__)
-            if not started:
+            # never the path: it may name a record (a shelter's id), and the pages log no addresses
+            log.warning("a page had no answer in time: %s", type(exc).__name__)
+            if not watched.started:
                 response = page(Request(scope), "unavailable.html", status=503)
                 response.headers["Retry-After"] = str(RETRY_AFTER)
                 await response(scope, receive, send)
