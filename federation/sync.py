@@ -5,7 +5,8 @@ For each peer that is due (not quarantined, past its next attempt), a sync:
    rotations one version at a time from the pinned root (`keys.next_root`); never a key the
    document or a feed points to;
 2. pulls pages from the verified cursor, each checked whole by `feed.verify_page` and then written
-   with its cursor in one transaction (`merge`), until the checkpoint's size is reached.
+   with its cursor in one transaction (`merge`), until the checkpoint's size is reached, or a page
+   would take the records we keep of the peer past its limit (`Peer.max_records`).
 A failure moves nothing: it is noted on the peer with a next attempt after an exponential
 backoff with jitter. An expired checkpoint marks the peer and its records stale; two histories
 (equivocation) quarantine the peer with both checkpoints kept as evidence. Peers sync
@@ -32,7 +33,7 @@ from directory.domain.errors import Conflict, DirectoryError
 from directory.store import Peer, Store, peer_record_key
 from federation import fetch, merge
 from federation.canonical import NotCanonical, canonical, parse
-from federation.feed import KINDS, MAX_PAGE_ENTRIES, Equivocation, PeerState, Refused, Stale, verify_page
+from federation.feed import KINDS, MAX_PAGE_ENTRIES, Equivocation, PeerState, Refused, Stale, Verified, verify_page
 from federation.keys import Root, SigningKey, Untrusted, check_root_dates, format_time, next_root, read_root
 from federation.merkle import Frontier
 
@@ -45,6 +46,10 @@ MAX_ROTATIONS = 20  # root versions followed in one sync
 # One process syncs a peer at a time: the lease is renewed before every page and outlasts a page's
 # fetch (fetch.REQUEST_DEADLINE) and its write; the page's transaction checks it is still held.
 LEASE = timedelta(seconds=2 * fetch.REQUEST_DEADLINE + 30)
+
+
+class OverLimit(Refused):
+    """A page that would take us past the records we hold of a peer (`Peer.max_records`)."""
 
 
 @dataclass
@@ -196,7 +201,7 @@ class Syncer:
                 # parsing, verifying and reading a page are seconds of CPU for a large one: in a worker
                 # thread, so the service the event loop runs beside the sync keeps answering
                 page = await asyncio.to_thread(parse, raw, f"{peer.id}'s page after {state.cursor}")
-                verified = await self._verify(root, audience, page, state, peer.id)
+                verified, new_records = await self._verify(root, audience, page, state, peer.id)
             except NotCanonical as exc:
                 raise Refused(str(exc)) from None
             except Equivocation as exc:
@@ -205,6 +210,7 @@ class Syncer:
                 raise
             if limit is not None and len(verified.entries) > limit:
                 raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")
+            held = await self._within_limit(peer, kept, new_records)
             changes = await asyncio.to_thread(merge.batch, peer.id, audience, verified, await self.store.vocabulary())
             if changes.reach > merge.PAGE_REACH and len(verified.entries) > 1:
                 # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
@@ -222,7 +228,7 @@ class Syncer:
                             "checkpoint": canonical(verified.checkpoint).decode()
                             if kept is None or new.checkpoint_root == verified.checkpoint["signed"]["root"]
                             else kept.get("checkpoint"),
-                            "fetched_at": format_time(self.clock())}
+                            "fetched_at": format_time(self.clock()), "records": held}
 
             await self.store.peers.write_page(peer.id, audience, merge.page(changes), state.cursor, cursor_state,
                                               self.holder)
@@ -234,12 +240,27 @@ class Syncer:
             if new.cursor >= int(verified.checkpoint["signed"]["size"]):
                 return
 
-    async def _verify(self, root: Root, audience: str, page: Any, state: PeerState, origin: str) -> Any:
-        """`verify_page`, with the revisions stored for the records the page names read first (one query)."""
+    async def _verify(self, root: Root, audience: str, page: Any, state: PeerState,
+                      origin: str) -> tuple[Verified, int]:
+        """`verify_page`, with the revisions stored for the records the page names read first (one
+        query); and how many records the page names that we hold no revision of (new to us)."""
         keys = [peer_record_key(origin, audience, kind, rid) for kind, rid in named_records(page)]
         revisions = await self.store.peers.record_revisions(keys)
-        return await asyncio.to_thread(verify_page, root, audience, page, state, self.clock(),
-                                       lambda kind, rid: revisions.get(peer_record_key(origin, audience, kind, rid)))
+        verified = await asyncio.to_thread(
+            verify_page, root, audience, page, state, self.clock(),
+            lambda kind, rid: revisions.get(peer_record_key(origin, audience, kind, rid)))
+        named = {peer_record_key(origin, audience, e.kind, e.id) for e in verified.entries}
+        return verified, len(named - revisions.keys())
+
+    async def _within_limit(self, peer: Peer, kept: dict[str, Any] | None, new: int) -> int:
+        """The records we will hold of this peer after a page naming `new` records unknown to us;
+        OverLimit, writing nothing, if that is more than its steward lets us take."""
+        held = await self.store.peers.records_held(peer.id, peer.audience, kept)
+        if held + new > peer.max_records:
+            raise OverLimit(f"{peer.id}'s next page would make {held + new:,} records we hold of it, over its "
+                            f"limit of {peer.max_records:,}: nothing more is taken from it until a steward "
+                            f"raises the limit (`directory peer limit {peer.id} N`) or removes the peer")
+        return held + new
 
 
 def named_records(page: Any) -> list[tuple[str, str]]:

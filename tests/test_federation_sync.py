@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from directory.domain.errors import NotFound
 from directory.domain.model import Location, Organisation, Precision, Visibility
 from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.store import Store
@@ -235,3 +236,46 @@ async def test_a_peers_location_is_shown_no_more_precisely_than_its_stated_preci
     assert shown is not None and (shown.latitude, shown.longitude) != (4.61234, -74.08123)  # the country's point
     points = await store.map_points(ANONYMOUS, mapping.PointFilter())
     assert "4.61234" not in repr(points) and "-74.08123" not in repr(points)
+
+
+async def test_26_a_peer_is_taken_up_to_its_record_limit_and_no_further(store: Store, served: Any) -> None:
+    """An endless log fills nothing: a page that would make more records than the peer's limit
+    (tombstones of records it never sent count too) writes nothing, fails with backoff, and says
+    how to raise it; records we already hold cost nothing when they come again."""
+    peer, server = served
+    await peers.add(store.graph, peers.Peer(ORIGIN, server.url, "sha256:given-out-of-band",
+                                            canonical(peer.roots[0]).decode(), 1, False, 100,
+                                            "2026-11-21T00:00:00Z", max_records=5))
+    [first] = await syncer(store).sync_all()
+    assert (first.entries, first.error) == (3, "")
+    peer.publisher.add("org1", revision=2, body=org_body("org1", "Renamed"))
+    peer.publisher.add("org2", revision=2, op="tombstone")
+    [known] = await syncer(store).sync_all(force=True)
+    assert (known.entries, known.error) == (2, "")
+    kept = await peers.feed_state(store.graph, ORIGIN, "public")
+    assert kept is not None and kept["records"] == 3 == await store.peers.records_held(ORIGIN, "public", kept)
+
+    for i in (3, 4, 5):
+        peer.publisher.add(f"org{i}", body=org_body(f"org{i}"))
+    [over] = await syncer(store).sync_all(force=True)
+    assert over.entries == 0 and "would make 6 records we hold of it, over its limit of 5" in over.error
+    assert f"directory peer limit {ORIGIN} N" in over.error
+    p, cursor = await state(store)
+    assert (cursor, p.failures) == (5, 1) and p.next_attempt > CLOCK.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert await names(store) == ["Org0", "Renamed"]
+
+    await store.peers.set_max_records(ORIGIN, 6)
+    [raised] = await syncer(store).sync_all(force=True)
+    assert (raised.entries, raised.error) == (3, "") and len(await names(store)) == 5
+    assert (await state(store))[1] == 8
+
+    for i in range(3):  # tombstones of records it never sent are remembered, so they are records too
+        peer.publisher.add(f"never{i}", op="tombstone")
+    [tombstones] = await syncer(store).sync_all(force=True)
+    assert "would make 9 records" in tombstones.error and (await state(store))[1] == 8
+
+    # a feed state kept before the count was: counted once from the revisions we keep
+    await store.graph.write("MATCH (f:PeerFeed) REMOVE f.records")
+    assert await store.peers.records_held(ORIGIN, "public", await peers.feed_state(store.graph, ORIGIN, "public")) == 6
+    with pytest.raises(NotFound):
+        await store.peers.set_max_records("nobody.example", 10)

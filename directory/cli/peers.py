@@ -1,4 +1,4 @@
-"""`directory peer add | list | show | sync | proposals | same-as | not-same-as | remove` and
+"""`directory peer add | list | show | sync | resync | limit | proposals | same-as | not-same-as | remove` and
 `directory federation publish`.
 
 A steward adds a peer with the fingerprint its stewards gave out of band: `add` fetches the
@@ -23,15 +23,22 @@ from directory.cli.runner import run_with_store, verb
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import STEWARD
 from directory.jobs.tables import Column, Table
-from directory.store import MOST_PROPOSALS, Peer, Proposals, Store
+from directory.store import MOST_PROPOSALS, PEER_MAX_RECORDS, Peer, Proposals, Store
 from federation import peering
 from federation.service import online_keys, publisher_for
 from federation.sync import Syncer
 
 
+def _record_limit(n: int, argument: str) -> int:
+    if n < 1:
+        raise BadArgument(argument, "the records we take from a peer must be at least 1")
+    return n
+
+
 def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
+    most = _record_limit(args.max_records, "--max-records")
     pinned = asyncio.run(peering.pin(args.url, args.fingerprint))
-    run_with_store(settings, lambda store: peering.add(store, pinned, args.network, args.precedence))
+    run_with_store(settings, lambda store: peering.add(store, pinned, args.network, args.precedence, most))
     out(f"peer {pinned.directory} added at root version {pinned.version}; pulling its "
         f"{'network' if args.network else 'public'} feed (`directory peer sync {pinned.directory}`)")
 
@@ -61,18 +68,19 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> tuple[Peer | None, dict[str, Any] | None]:
+    async def work(store: Store) -> tuple[Peer, dict[str, Any] | None, int]:
         peer = await store.peers.one(args.peer)
-        assert peer is not None
-        return peer, await store.peers.feed_state(peer.id, peer.audience)
+        state = await store.peers.feed_state(peer.id, peer.audience)
+        return peer, state, await store.peers.records_held(peer.id, peer.audience, state)
 
-    peer, state = run_with_store(settings, work)
+    peer, state, held = run_with_store(settings, work)
     out(_row(peer))
     out(f"fingerprint {safe(peer.fingerprint)}; added {peer.added_at}; failures {peer.failures}; "
         f"next attempt {peer.next_attempt or 'now'}")
     if state:
         out(f"cursor {state['cursor']} of checkpoint size {state['checkpoint_size']} "
             f"(root {safe(state['checkpoint_root'][:16])}..., issued {safe(state['checkpoint_issued'])})")
+    out(f"records held {held:,} of at most {peer.max_records:,} (`directory peer limit {safe(peer.id)} N`)")
     if peer.evidence:
         out(f"evidence of equivocation: {safe(peer.evidence)}")
 
@@ -100,6 +108,22 @@ def cmd_resync(args: argparse.Namespace, settings: Settings) -> None:
     run_with_store(settings, work)
     out(f"forgot where we were in {safe(args.peer)}'s logs; reading them again from the start")
     cmd_sync(args, settings)
+
+
+def cmd_limit(args: argparse.Namespace, settings: Settings) -> None:
+    most = _record_limit(args.records, "records")
+
+    async def work(store: Store) -> int:
+        await store.peers.set_max_records(args.peer, most)  # NotFound for an unknown peer
+        peer = await store.peers.one(args.peer)
+        return await store.peers.records_held(peer.id, peer.audience,
+                                              await store.peers.feed_state(peer.id, peer.audience))
+
+    held = run_with_store(settings, work)
+    out(f"peer {safe(args.peer)}: at most {most:,} records are taken from it; it has {held:,} now")
+    if held > most:
+        out("nothing is deleted: what it sent stays until the peer tombstones it or is removed, "
+            "and no page naming a new record is taken")
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:
@@ -178,7 +202,7 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v = verb(federation_verbs, "publish", "append what changed to the public and network logs now",
              "directory federation publish")
     v.set_defaults(func=cmd_publish)
-    s = verb(sub, "peer", "peer directories we pull from: add, list, show, sync, remove; "
+    s = verb(sub, "peer", "peer directories we pull from: add, list, show, sync, resync, limit, remove; "
                           "the same organisation in several directories: proposals, same-as, not-same-as",
              "directory peer add https://directory.example.org --fingerprint sha256:... --network",
              "directory peer list")
@@ -192,6 +216,9 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
                    help="a network partner: we pull its network feed and serve it ours (it must add us too)")
     v.add_argument("--precedence", type=int, default=100,
                    help="lower wins when several directories describe one organisation (default 100)")
+    v.add_argument("--max-records", type=int, default=PEER_MAX_RECORDS,
+                   help="the most organisations, services and links (deleted ones too) we take from it "
+                        f"(default {PEER_MAX_RECORDS:,}); its sync stops there")
     v.set_defaults(func=cmd_add)
     v = verb(verbs, "list", "every peer with its sync state", "directory peer list")
     v.set_defaults(func=cmd_list)
@@ -223,6 +250,11 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
              "directory peer resync alpha")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_resync)
+    v = verb(verbs, "limit", "change the most records we take from a peer (its sync stops there)",
+             "directory peer limit alpha 500000")
+    v.add_argument("peer", help="the peer's directory id")
+    v.add_argument("records", type=int, help="organisations, services and links (deleted ones too)")
+    v.set_defaults(func=cmd_limit)
     v = verb(verbs, "remove", "stop pulling a peer, forget its pinned root and delete every record it published",
              "directory peer remove alpha")
     v.add_argument("peer", help="the peer's directory id")

@@ -24,6 +24,7 @@ from directory.store.engine.graph import Graph, make_driver
 from directory.store.engine.schema import ensure_schema
 from directory.store.federation.feeds import Changed, NewEntry, RecordState
 from directory.store.federation.feeds import record_key as feed_record_key
+from directory.store.federation.peers import DEFAULT_MAX_RECORDS as PEER_MAX_RECORDS
 from directory.store.federation.peers import Peer
 from directory.store.federation.peers import record_key as peer_record_key
 from directory.store.federation.received import ReceivedPage
@@ -47,6 +48,7 @@ from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, p
 __all__ = [
     "MAX_PAGE",
     "MOST_PROPOSALS",
+    "PEER_MAX_RECORDS",
     "PREFIX_FROM",
     "PROJECTED",
     "Asked",

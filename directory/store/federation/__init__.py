@@ -61,6 +61,13 @@ class Peers:
     async def record_revisions(self, keys: list[str]) -> dict[str, int]:
         return await peers.record_revisions(self._graph, keys)
 
+    async def set_max_records(self, peer_id: str, n: int) -> None:
+        """The most records we take from this peer (`peers.DEFAULT_MAX_RECORDS`); NotFound if unknown."""
+        await peers.set_max_records(self._graph, peer_id, n)
+
+    async def records_held(self, peer_id: str, audience: str, kept: dict[str, Any] | None) -> int:
+        return await peers.records_held(self._graph, peer_id, audience, kept)
+
     async def mark_stale(self, peer_id: str, stale: bool) -> None:
         await peers.mark_stale(self._graph, peer_id, stale)
 

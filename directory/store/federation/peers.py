@@ -23,7 +23,13 @@ from directory.store.records import shared_nodes
 
 ADD = cypher("peers.add", """
 CREATE (p:Peer {id: $id, url: $url, fingerprint: $fingerprint, root: $root, root_version: $version,
-                network: $network, precedence: $precedence, added_at: $now, failures: 0, quarantined: false})
+                network: $network, precedence: $precedence, max_records: $max_records, added_at: $now,
+                failures: 0, quarantined: false})
+""")
+SET_MAX_RECORDS = cypher("peers.set_max_records", """
+MATCH (p:Peer {id: $id})
+SET p.max_records = $n
+RETURN p.id AS id
 """)
 ALL = cypher("peers.all", """
 MATCH (p:Peer)
@@ -36,6 +42,10 @@ MATCH (p:Peer {id: $id})
 DETACH DELETE p
 RETURN count(*) AS n
 """)
+DEFAULT_MAX_RECORDS = 250_000
+"""The records (organisations, services, links; tombstoned ones too) we take from one peer unless
+its steward says otherwise: a peer's log can be as long as it likes, and without a bound a hostile
+one fills our disk a page at a time. The largest directories in the field hold thousands."""
 PURGE_BATCH = 2000  # records deleted per transaction when a peer is removed: a big peer must not fill the heap
 PURGE_RELATIONSHIPS = 20_000  # and relationships of its services
 FORGET_FEEDS = cypher("peers.forget_feeds", """
@@ -122,6 +132,11 @@ WHERE f.cursor = $old
 SET f += $state
 RETURN f.cursor AS cursor
 """)
+COUNT_RECORDS = cypher("peers.count_records", """
+MATCH (r:PeerRecord)
+WHERE r.key STARTS WITH $prefix
+RETURN count(r) AS n
+""")
 RECORD_REVISIONS = cypher("peers.record_revisions", """
 UNWIND $keys AS k
 MATCH (r:PeerRecord {key: k})
@@ -198,6 +213,7 @@ class Peer:
     quarantined: bool = False
     evidence: str = ""
     stale: bool = False
+    max_records: int = DEFAULT_MAX_RECORDS
 
     @property
     def audience(self) -> str:
@@ -217,7 +233,12 @@ async def add(graph: Graph, peer: Peer) -> None:
         raise Conflict(f"peer {peer.id!r} is already added; remove it first to pin another root")
     await graph.write(ADD, id=peer.id, url=peer.url, fingerprint=peer.fingerprint, root=peer.root,
                       version=peer.root_version, network=peer.network, precedence=peer.precedence,
-                      now=peer.added_at)
+                      max_records=peer.max_records, now=peer.added_at)
+
+
+async def set_max_records(graph: Graph, peer_id: str, n: int) -> None:
+    if not await graph.write(SET_MAX_RECORDS, id=peer_id, n=n):
+        raise NotFound("peer", peer_id)
 
 
 async def all_peers(graph: Graph) -> list[Peer]:
@@ -321,6 +342,16 @@ async def record_revisions(graph: Graph, keys: list[str]) -> dict[str, int]:
         return {}
     rows = await graph.read_plain(RECORD_REVISIONS, keys=keys)
     return {k: int(r) for k, r in rows[0]["revisions"]}
+
+
+async def records_held(graph: Graph, peer_id: str, audience: str, kept: dict[str, Any] | None) -> int:
+    """How many of a peer's records we keep a revision of (`PeerRecord`, tombstoned ones too): the
+    count its feed state carries, moved with each page; counted once for a state kept before it did."""
+    if kept is None:
+        return 0
+    if kept.get("records") is not None:
+        return int(kept["records"])
+    return int((await graph.read(COUNT_RECORDS, prefix=f"{feed_key(peer_id, audience)}/"))[0]["n"])
 
 
 async def mark_stale(graph: Graph, peer_id: str, stale: bool) -> None:
