@@ -102,6 +102,7 @@ class PeerState:
     checkpoint_size: int = 0
     checkpoint_root: str = merkle.EMPTY_ROOT.hex()
     checkpoint_issued: str = ""
+    reread_below: int = 0  # entries below it were read before (`peer resync`): an older revision is not a replay
 
     @property
     def cursor(self) -> int:
@@ -119,6 +120,7 @@ class Accepted:
     redistribute: bool
     envelope: dict[str, Any]
     withheld: str = ""  # why an upsert is not taken: its body is marked for an audience this feed never carries
+    superseded: bool = False  # read again below a newer revision we hold: neither written nor remembered
 
 
 @dataclass
@@ -224,9 +226,7 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
         if body_bytes is not None and digest(body_bytes) != e["body"]:
             raise Refused(f"{where}: the body does not match its hash")
         key = (e["kind"], e["id"])
-        before = seen.get(key, revision_of(*key))
-        if before is not None and e["revision"] <= before:
-            raise Refused(f"{where}: revision {e['revision']} of {e['id']} is not above {before} (a replay)")
+        superseded = _superseded(e, seen.get(key), revision_of(*key), state.reread_below, where)
         seen[key] = e["revision"]
         frontier.append(merkle.leaf_hash(signed_bytes))
         if frontier.size == state.checkpoint_size and frontier.root().hex() != state.checkpoint_root:
@@ -237,7 +237,7 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
             withheld = f"marked {str(body.get('visibility'))[:20]!r}, which the {audience} feed never carries"
         accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],
                                  body if e["op"] == "upsert" and not withheld else None, e["redistribute"],
-                                 envelope, withheld))
+                                 envelope, withheld, superseded))
     path = [bytes.fromhex(p) for p in proof]
     head = bytes.fromhex(signed["root"])
     if frontier.size == signed["size"]:
@@ -255,10 +255,26 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
         # the proof is not signed: a wrong one is a broken page, not evidence of a fork
         raise Refused("the entries are not a prefix of the checkpoint's tree (by the proof served)")
     if frontier.size >= state.checkpoint_size:  # the old checkpoint was reached and matched: adopt the new one
-        new_state = PeerState(frontier, signed["size"], signed["root"], signed["issued"])
+        new_state = PeerState(frontier, signed["size"], signed["root"], signed["issued"], state.reread_below)
     else:  # keep the old one until the entries reach it, so a history rewritten before it is still caught
-        new_state = PeerState(frontier, state.checkpoint_size, state.checkpoint_root, state.checkpoint_issued)
+        new_state = PeerState(frontier, state.checkpoint_size, state.checkpoint_root, state.checkpoint_issued,
+                              state.reread_below)
     return Verified(accepted, new_state, page["checkpoint"])
+
+
+def _superseded(e: dict[str, Any], in_page: int | None, kept: int | None, reread_below: int, where: str) -> bool:
+    """Whether an entry is an older revision read again (`peer resync`), to be passed over; Refused
+    if it is a replay. Within a page revisions must rise; against the revision we keep, an entry
+    first read now must be above it, and one read before (below `reread_below`) may be equal, to be
+    taken again through today's checks, or below it, superseded by an entry further on."""
+    revision = e["revision"]
+    if in_page is not None and revision <= in_page:
+        raise Refused(f"{where}: revision {revision} of {e['id']} is not above {in_page} (a replay)")
+    if kept is None or revision > kept or (e["seq"] < reread_below and revision == kept):
+        return False
+    if e["seq"] < reread_below:
+        return True
+    raise Refused(f"{where}: revision {revision} of {e['id']} is not above {kept} (a replay)")
 
 
 def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, Any] | None, bytes | None]:

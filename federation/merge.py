@@ -90,6 +90,8 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary) -> 
     out = Batch()
     last: dict[tuple[str, str], Accepted] = {}
     for e in verified.entries:
+        if e.superseded:  # a newer revision we hold stays, and stays remembered
+            continue
         last[(e.kind, e.id)] = e
         key = peer_record_key(origin, audience, e.kind, e.id)
         out.revisions[key] = {"key": key, "revision": e.revision, "live": e.op == "upsert"}

@@ -307,6 +307,9 @@ def _described(exc: BaseException) -> str:
 def _state(kept: dict[str, Any] | None) -> PeerState:
     if not kept:
         return PeerState()
-    return PeerState(Frontier.from_json(json.loads(kept["frontier"])), int(kept["checkpoint_size"]),
-                     str(kept["checkpoint_root"]), str(kept["checkpoint_issued"]))
+    # `peer resync` empties the frontier and keeps the checkpoint: the log is read again from the
+    # start and must give the checkpoint's root at its size, or it was rewritten
+    frontier = Frontier.from_json(json.loads(kept["frontier"])) if kept.get("frontier") else Frontier()
+    return PeerState(frontier, int(kept["checkpoint_size"]), str(kept["checkpoint_root"]),
+                     str(kept["checkpoint_issued"]), int(kept.get("reread_below") or 0))
 

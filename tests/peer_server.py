@@ -24,6 +24,7 @@ class Peer:
     mode: str = "honest"  # honest | flip | trickle | bomb | huge | error | redirect | unlimited
     checkpoint: dict[str, Any] | None = None  # served instead of a fresh one
     hits: list[str] = field(default_factory=list)
+    page_size: int = 1000  # the most entries it serves a page, as a publisher may choose
 
     def __post_init__(self) -> None:
         if not self.roots:
@@ -45,6 +46,7 @@ class Peer:
             after = int(request.query_params.get("after", "0"))
             # the entries asked for, as a publisher serves them; "unlimited" serves its whole page whatever was asked
             limit = 1000 if self.mode == "unlimited" else int(request.query_params.get("limit", "1000"))
+            limit = min(limit, self.page_size)
             body = canonical(self.publisher.page(after, limit, self.checkpoint))
             if self.mode == "flip":
                 body = body.replace(b'"name":"', b'"name":"X', 1)

@@ -279,3 +279,48 @@ async def test_26_a_peer_is_taken_up_to_its_record_limit_and_no_further(store: S
     assert await store.peers.records_held(ORIGIN, "public", await peers.feed_state(store.graph, ORIGIN, "public")) == 6
     with pytest.raises(NotFound):
         await store.peers.set_max_records("nobody.example", 10)
+
+
+async def test_a_resync_reads_again_without_going_back_and_catches_a_rewritten_history(store: Store,
+                                                                                       served: Any) -> None:
+    """`peer resync` reads a log again from the start but keeps what was verified: a record we hold
+    at a newer revision is not taken back to an older one on the way (even if the read stops
+    half-way), a replay stays refused, and a log that no longer gives the checkpoint we verified is
+    a rewritten history: the peer is quarantined with the evidence."""
+    peer, server = served
+    peer.publisher.add("org1", revision=2, body=org_body("org1", "Renamed"))
+    await add(store, peer, server.url)
+    [first] = await syncer(store).sync_all()
+    assert first.error == "" and await names(store) == ["Org0", "Org2", "Renamed"]
+
+    await store.peers.read_again(ORIGIN)
+    assert (await state(store))[1] == 0
+    peer.page_size = 2  # entries 0 and 1 (org1 at revision 1), then the peer fails
+    calls = 0
+    original = peer.publisher.page
+
+    def once(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise RuntimeError("the peer went down")
+        return original(*args)
+
+    peer.publisher.page = once  # type: ignore[method-assign]
+    [half] = await syncer(store).sync_all(force=True)
+    assert half.error and (await state(store))[1] == 2
+    assert await names(store) == ["Org0", "Org2", "Renamed"]  # not back to "Org1"
+    peer.publisher.page = original  # type: ignore[method-assign]
+    [rest] = await syncer(store).sync_all(force=True)
+    assert (rest.entries, rest.error) == (2, "") and (await state(store))[1] == 4
+    assert await names(store) == ["Org0", "Org2", "Renamed"]
+
+    await store.peers.read_again(ORIGIN)  # the peer now serves another history under the same keys
+    forged = Publisher(directory=ORIGIN, root_keys=peer.publisher.root_keys, online=peer.publisher.online)
+    for local, name in (("org0", "Forged"), ("org1", None), ("org2", None), ("org3", None), ("org4", None)):
+        forged.add(local, body=org_body(local, name))
+    peer.publisher, peer.page_size = forged, 1000
+    [caught] = await syncer(store).sync_all(force=True)
+    p, _ = await state(store)
+    assert caught.quarantined and p.quarantined and "rewrote its history" in caught.error
+    assert "Forged" not in await names(store) and p.evidence

@@ -103,10 +103,10 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_resync(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> None:
         await store.peers.one(args.peer)  # NotFound for an unknown peer
-        await store.peers.forget_reading(args.peer)
+        await store.peers.read_again(args.peer)
 
     run_with_store(settings, work)
-    out(f"forgot where we were in {safe(args.peer)}'s logs; reading them again from the start")
+    out(f"reading {safe(args.peer)}'s logs again from the start")
     cmd_sync(args, settings)
 
 

@@ -40,8 +40,8 @@ class Peers:
     async def remove(self, peer_id: str) -> None:
         await peers.remove(self._graph, peer_id)
 
-    async def forget_reading(self, peer_id: str) -> None:
-        await peers.forget_reading(self._graph, peer_id)
+    async def read_again(self, peer_id: str) -> None:
+        await peers.read_again(self._graph, peer_id)
 
     async def set_root(self, peer_id: str, old_version: int, version: int, root: str) -> None:
         await peers.set_root(self._graph, peer_id, old_version, version, root)

@@ -53,6 +53,13 @@ MATCH (f:PeerFeed)
 WHERE f.peer = $id
 DETACH DELETE f
 """)
+# read again from the start: the checkpoint (and its evidence) and the records' revisions are kept
+REREAD_FEEDS = cypher("peers.reread_feeds", """
+MATCH (f:PeerFeed)
+WHERE f.peer = $id
+SET f.reread_below = CASE WHEN coalesce(f.reread_below, 0) > f.cursor THEN f.reread_below ELSE f.cursor END,
+    f.cursor = 0, f.frontier = null
+""")
 FORGET_RECORDS = cypher("peers.forget_records", f"""
 MATCH (r:PeerRecord)
 WHERE r.key STARTS WITH $prefix
@@ -287,10 +294,17 @@ def _time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+async def read_again(graph: Graph, peer_id: str) -> None:
+    """Move our place in a peer's logs back to the start, so the next sync reads them again through
+    today's checks (after our taxonomy learnt a code a dropped entry used, say). The records stay
+    meanwhile: the read rewrites each at the revision we hold, or purges what fails, and passes over
+    older revisions. What we verified stays too: the checkpoint, which the log read again must
+    reproduce (or the peer rewrote its history), and the revisions, so a replay stays refused."""
+    await graph.write(REREAD_FEEDS, id=peer_id)
+
+
 async def forget_reading(graph: Graph, peer_id: str) -> None:
-    """Forget our place in a peer's logs and the revisions we took, so the next sync reads them
-    again from the start through today's checks (after our taxonomy learnt a code a dropped entry
-    used, say). The records stay meanwhile: the read rewrites each, or purges what fails."""
+    """Forget our place in a peer's logs and the revisions we took, as a peer removed must be."""
     await graph.write(FORGET_FEEDS, id=peer_id)
     while (await graph.write(FORGET_RECORDS, prefix=f"{peer_id}/"))[0]["n"]:
         pass
