@@ -125,3 +125,43 @@ async def test_a_region_is_chosen_by_name_or_typed_as_people_say_it(store: Store
         for said in ("Americas", "central america", "019"):
             answer = await client.post("/gaps", data={"region": said, "serviceTypes": "emergency-grant"})
             assert answer.status_code == 200 and "Honduras" in answer.text, said
+
+
+def _suggested(text: str) -> list[tuple[dict[str, str], str]]:
+    """Each offered filter form: its hidden fields and its button's words."""
+    block = re.search(r'<div class="suggested">(.*?)</div>', text, re.S)
+    if block is None:
+        return []
+    forms = re.findall(r"<form[^>]*>(.*?)</form>", block.group(1), re.S)
+    return [(dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', f)),
+             html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<button[^>]*>(.*?)</button>", f, re.S).group(1))))
+            for f in forms]
+
+
+async def test_words_typed_into_the_name_box_that_name_filters_are_offered_as_them(
+        store: Store, live_server: LiveServer) -> None:
+    """A newcomer types what they need into the first box: "legal aid kenya" names no organisation,
+    but a service and a country the browse form offers; the page offers them, one click away."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        typed = await client.post("/", data={"text": "legal aid kenya"})
+        assert typed.status_code == 200
+        [(fields, words)] = [s for s in _suggested(typed.text) if s[0].get("country")]
+        assert fields == {"serviceType": "legal-aid", "country": "KE"}
+        assert words == "Service: Legal aid; Country: Kenya"
+        browsed = await client.post("/", data={"csrf": "", **fields})
+        found = re.search(r"Organisations found: (\d+)", browsed.text)
+        assert found is not None and int(found.group(1)) > 0 and "Legal aid" in browsed.text
+
+        several = _suggested((await client.post("/", data={"text": "relocation"})).text)
+        assert {f["serviceType"] for f, _ in several if "serviceType" in f} == {
+            "relocation-abroad", "relocation-regional", "relocation-in-country"}
+        plural = _suggested((await client.post("/", data={"text": "Colombian lawyers"})).text)
+        assert plural[0][0] == {"country": "CO", "group": "lawyers-judges"}
+        for name in ("Front Line Defenders", "human rights defenders", "zzzz"):  # a name, or words every choice shares
+            assert _suggested((await client.post("/", data={"text": name})).text) == [], name
+
+        spanish = await client.post("/", data={"text": "asistencia jurídica"}, headers={"Accept-Language": "es"})
+        assert _suggested(spanish.text)[0] == ({"serviceType": "legal-aid"}, "Servicio: Asistencia jurídica")
+        arabic = await client.post("/", data={"text": "مساعدة قانونية"}, headers={"Accept-Language": "ar"})
+        assert _suggested(arabic.text)[0][0] == {"serviceType": "legal-aid"}

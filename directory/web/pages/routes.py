@@ -22,7 +22,7 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Location, Precision, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
 from directory.store import PREFIX_FROM, Covered, Filter, Follow, Located, Pick, Shape, Store
-from directory.web.pages import forms, i18n, words
+from directory.web.pages import forms, i18n, suggest, words
 from directory.web.pages.problems import said
 from directory.web.pages.render import language_of, page, sortable
 from maps.sketch import sketch
@@ -116,7 +116,8 @@ async def results(request: Request) -> Response:
     short = any(len(word) < PREFIX_FROM for word in text.split())
     return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short,
                 results=[_found(o) for o in organisations], total=total,
-                after=cursors[-1] if has_next and cursors else None)
+                after=cursors[-1] if has_next and cursors else None,
+                suggested=suggest.suggest(text, offered, language_of(request)), field_labels=SEARCH_LABELS)
 
 
 def _found(o: dict[str, Any]) -> dict[str, Any]:

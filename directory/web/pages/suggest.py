@@ -1,0 +1,118 @@
+"""The filters a name search's words name, offered beside its results.
+
+Someone new types what they need into the only text box they see: "legal aid kenya", "journalists",
+"psychosocial". The name search finds the organisations whose names or descriptions hold those
+words, which is rarely all that offer legal aid in Kenya; the browse form below it would find them,
+by service and country. So the words are read against the form's own choices (service types,
+countries, defenders served, kinds, languages), as the page shows them in its language and in
+English, and the choices they name are offered as one click. Only public labels are read: the
+taxonomy and the names of places and languages.
+
+A word names a choice when it is one of the choice's words, or, at half the weight, when the two
+share their first five letters or more and the shorter has at most two more ("lawyer" and "Lawyers
+and judges", "юридическую" and "Юридическая помощь"). A word
+many choices share weighs less ("support" names three services a third each), and a field whose
+best choices tie more than `MOST_TIED` ways ("rights") offers none of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from directory.web.pages.render import named, sortable
+
+# the browse form's fields: (the form's name, the choices' key, how the page names them)
+FIELDS = (("serviceType", "service_type", "term"), ("country", "country", "place"), ("group", "group", "term"),
+          ("kind", "kind", "term"), ("language", "language", "language"))
+MOST_TIED = 4
+SHORTEST_START = 5  # letters two words must share from their start to name each other at half weight
+MOST_LEFT = 2  # letters the shorter of them may have beyond what they share ("lawyer", "юридическую")
+_WORD = re.compile(r"\w+")
+_ARTICLES = ("وال", "بال", "لل", "ال", "و")  # Arabic's article and "and", written as part of the word
+# Words every part of this field's vocabulary shares, or none names a choice by ("human rights
+# defenders", "international"), and words too common to name anything, in the pages' languages;
+# those of two letters or fewer are left out anyway.
+_SHARED = """
+and for the with from human rights defender defenders international national organisation organization
+derechos humanos defensores defensoras defensor defensora internacional nacional organizacion los las del
+por con para una que droits humains homme defenseurs defenseures defenseur internationale nationale des
+les aux pour avec dans par права прав правам человека правозащитники правозащитницы правозащитников
+международная национальное организация для при или как это حقوق الإنسان المدافعين المدافعات المدافعون
+"""
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str  # the browse form's field
+    code: str
+    label: str  # as the page shows it
+
+
+def words(text: str) -> tuple[str, ...]:
+    """A text's words as they are compared: no accents, any case, an Arabic word without its
+    article, three letters or more, none of the field's shared words."""
+    return tuple(w for w in map(_stem, _WORD.findall(sortable(text))) if len(w) >= 3 and w not in _COMMON)
+
+
+def _stem(word: str) -> str:
+    for article in _ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= 3:
+            return word[len(article):]
+    return word
+
+
+_COMMON = frozenset(map(_stem, _WORD.findall(sortable(_SHARED))))
+
+
+def suggest(text: str, choices: dict[str, list[tuple[str, str]]], language: str) -> list[tuple[Filter, ...]]:
+    """The filters the text names: first every field's one best choice together, then the choices of
+    fields whose best tie (at most `MOST_TIED`), one by one. Empty when the words name nothing."""
+    asked = words(text)
+    if not asked:
+        return []
+    together: list[Filter] = []
+    apart: list[tuple[Filter, ...]] = []
+    for field, key, kind in FIELDS:
+        best = _best(asked, _index(tuple(choices.get(key, ())), kind, language))
+        if len(best) == 1:
+            together.append(Filter(field, *best[0]))
+        elif len(best) <= MOST_TIED:
+            apart.extend((Filter(field, code, label),) for code, label in best)
+    return ([tuple(together)] if together else []) + apart
+
+
+def _best(asked: tuple[str, ...], index: _Index) -> list[tuple[str, str]]:
+    scores: dict[int, float] = {}
+    for at, (_, _, own) in enumerate(index.options):
+        score = sum(max(_match(word, mine) for word in asked) / index.shared[mine] for mine in own)
+        if score:
+            scores[at] = score
+    if not scores:
+        return []
+    top = max(scores.values())
+    return [index.options[at][:2] for at, score in scores.items() if score == top]
+
+
+def _match(word: str, mine: str) -> float:
+    if word == mine:
+        return 1.0
+    shorter = min(len(word), len(mine))
+    shared = next((at for at in range(shorter) if word[at] != mine[at]), shorter)
+    return 0.5 if shared >= SHORTEST_START and shorter - shared <= MOST_LEFT else 0.0
+
+
+@dataclass(frozen=True)
+class _Index:
+    options: tuple[tuple[str, str, frozenset[str]], ...]  # code, label shown, its words (and the English label's)
+    shared: Counter[str]  # how many options of the field hold each word
+
+
+@functools.lru_cache(maxsize=64)
+def _index(choices: tuple[tuple[str, str], ...], kind: str, language: str) -> _Index:
+    english = dict(named(choices, kind, "en"))
+    options = tuple((code, shown, frozenset(words(shown)) | frozenset(words(english.get(code, shown))))
+                    for code, shown in named(choices, kind, language))
+    return _Index(options, Counter(w for _, _, own in options for w in own))
