@@ -121,6 +121,7 @@ class Accepted:
     envelope: dict[str, Any]
     withheld: str = ""  # why an upsert is not taken: its body is marked for an audience this feed never carries
     superseded: bool = False  # read again below a newer revision we hold: neither written nor remembered
+    leaf: str = ""  # the entry's Merkle leaf (hex): kept with its revision, so a re-read can tell it is the same
 
 
 @dataclass
@@ -191,10 +192,12 @@ def verify_checkpoint(root: Root, audience: str, envelope: Any, state: PeerState
 
 
 def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: datetime,
-                revision_of: Callable[[str, str], int | None]) -> Verified:
+                revision_of: Callable[[str, str], int | None],
+                leaf_of: Callable[[str, str], str | None] = lambda kind, rid: None) -> Verified:
     """Everything in a page, checked before anything is written (see the module's docstring).
 
-    `revision_of(kind, id)` is the revision already stored for a record of this publisher, or None.
+    `revision_of(kind, id)` is the revision already stored for a record of this publisher, or None;
+    `leaf_of(kind, id)` the Merkle leaf of the entry it came in, where kept.
     Whatever the page holds, the only errors are Refused and its kinds (Equivocation, Stale).
     """
     if not isinstance(page, dict) or set(page) != {"checkpoint", "entries", "proof"}:
@@ -226,9 +229,11 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
         if body_bytes is not None and digest(body_bytes) != e["body"]:
             raise Refused(f"{where}: the body does not match its hash")
         key = (e["kind"], e["id"])
-        superseded = _superseded(e, seen.get(key), revision_of(*key), state.reread_below, where)
+        leaf = merkle.leaf_hash(signed_bytes)
+        superseded = _superseded(e, seen.get(key), revision_of(*key), state.reread_below, where,
+                                 leaf.hex(), leaf_of(*key))
         seen[key] = e["revision"]
-        frontier.append(merkle.leaf_hash(signed_bytes))
+        frontier.append(leaf)
         if frontier.size == state.checkpoint_size and frontier.root().hex() != state.checkpoint_root:
             raise Equivocation(f"the entries up to {frontier.size} do not match the checkpoint verified "
                                "before at that size: the publisher rewrote its history")
@@ -237,7 +242,7 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
             withheld = f"marked {str(body.get('visibility'))[:20]!r}, which the {audience} feed never carries"
         accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],
                                  body if e["op"] == "upsert" and not withheld else None, e["redistribute"],
-                                 envelope, withheld, superseded))
+                                 envelope, withheld, superseded, leaf.hex()))
     path = [bytes.fromhex(p) for p in proof]
     head = bytes.fromhex(signed["root"])
     if frontier.size == signed["size"]:
@@ -262,19 +267,29 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
     return Verified(accepted, new_state, page["checkpoint"])
 
 
-def _superseded(e: dict[str, Any], in_page: int | None, kept: int | None, reread_below: int, where: str) -> bool:
+def _superseded(e: dict[str, Any], in_page: int | None, kept: int | None, reread_below: int, where: str,
+                leaf: str, kept_leaf: str | None) -> bool:
     """Whether an entry is an older revision read again (`peer resync`), to be passed over; Refused
     if it is a replay. Within a page revisions must rise; against the revision we keep, an entry
-    first read now must be above it, and one read before (below `reread_below`) may be equal, to be
-    taken again through today's checks, or below it, superseded by an entry further on."""
+    first read now must be above it. One read before (below `reread_below`) may be below it,
+    superseded by an entry further on, or equal to it, to be taken again through today's checks:
+    then it must be the very entry we took at that revision (its leaf), or the publisher rewrote
+    what it signed before, and that is written nowhere. A record new to us, or a higher revision,
+    is no more than the publisher could append; the kept checkpoint judges the log's order when the
+    entries reach it."""
     revision = e["revision"]
     if in_page is not None and revision <= in_page:
         raise Refused(f"{where}: revision {revision} of {e['id']} is not above {in_page} (a replay)")
-    if kept is None or revision > kept or (e["seq"] < reread_below and revision == kept):
+    if kept is None or revision > kept:
         return False
-    if e["seq"] < reread_below:
+    if e["seq"] >= reread_below:
+        raise Refused(f"{where}: revision {revision} of {e['id']} is not above {kept} (a replay)")
+    if revision < kept:
         return True
-    raise Refused(f"{where}: revision {revision} of {e['id']} is not above {kept} (a replay)")
+    if kept_leaf and kept_leaf != leaf:
+        raise Equivocation(f"{where}: revision {revision} of {e['id']} is not the entry verified before at that "
+                           "revision: the publisher rewrote its history")
+    return False
 
 
 def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, Any] | None, bytes | None]:

@@ -11,6 +11,7 @@ the page, or none of it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ class Batch:
     revisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PeerRecord key: the newest
     dropped: list[str] = field(default_factory=list)  # entries verified but not written, and why
     reach: int = 0  # the places and types its services reach in all (`PAGE_REACH`)
+    not_taken: int = 0  # entries naming records beyond the peer's limit (`sync.beyond_limit`)
 
     def drop(self, kind: str, record_id: str, seq: int, reason: str, named: bool = True) -> None:
         """Not written, and the record's earlier revision withdrawn: what the peer now says of it
@@ -82,19 +84,24 @@ def _read(origin: str, e: Accepted, vocab: Vocabulary) -> Organisation | Service
     return found
 
 
-def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary) -> Batch:
+def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
+          beyond_limit: Collection[tuple[str, str]] = ()) -> Batch:
     """What the page changes, each record at its last entry in the page.
 
     A body that is not the record its signed entry names refuses the page (the publisher signed
-    a lie); a body that is that record but fails our checks is dropped, with the reason."""
+    a lie); a body that is that record but fails our checks is dropped, with the reason. Records
+    `beyond_limit` (kind, id) are neither written nor remembered."""
     out = Batch()
     last: dict[tuple[str, str], Accepted] = {}
     for e in verified.entries:
         if e.superseded:  # a newer revision we hold stays, and stays remembered
             continue
+        if (e.kind, e.id) in beyond_limit:
+            out.not_taken += 1
+            continue
         last[(e.kind, e.id)] = e
         key = peer_record_key(origin, audience, e.kind, e.id)
-        out.revisions[key] = {"key": key, "revision": e.revision, "live": e.op == "upsert"}
+        out.revisions[key] = {"key": key, "revision": e.revision, "live": e.op == "upsert", "leaf": e.leaf}
     cp = verified.checkpoint["signed"]
     fetched = now()
     for (kind, record_id), e in last.items():

@@ -5,8 +5,8 @@ For each peer that is due (not quarantined, past its next attempt), a sync:
    rotations one version at a time from the pinned root (`keys.next_root`); never a key the
    document or a feed points to;
 2. pulls pages from the verified cursor, each checked whole by `feed.verify_page` and then written
-   with its cursor in one transaction (`merge`), until the checkpoint's size is reached, or a page
-   would take the records we keep of the peer past its limit (`Peer.max_records`).
+   with its cursor in one transaction (`merge`), until the checkpoint's size is reached; records new
+   to us beyond the peer's limit (`Peer.max_records`) are not taken.
 A failure moves nothing: it is noted on the peer with a next attempt after an exponential
 backoff with jitter. An expired checkpoint marks the peer and its records stale; two histories
 (equivocation) quarantine the peer with both checkpoints kept as evidence. Peers sync
@@ -46,10 +46,6 @@ MAX_ROTATIONS = 20  # root versions followed in one sync
 # One process syncs a peer at a time: the lease is renewed before every page and outlasts a page's
 # fetch (fetch.REQUEST_DEADLINE) and its write; the page's transaction checks it is still held.
 LEASE = timedelta(seconds=2 * fetch.REQUEST_DEADLINE + 30)
-
-
-class OverLimit(Refused):
-    """A page that would take us past the records we hold of a peer (`Peer.max_records`)."""
 
 
 @dataclass
@@ -146,10 +142,11 @@ class Syncer:
             await self.store.peers.mark_stale(peer.id, True)
             log.warning("peer %s is stale: %s", peer.id, exc)
             return outcome
-        except Equivocation as exc:
+        except Equivocation as exc:  # its records stay, marked stale: what it signed can no longer be trusted current
             outcome.quarantined, outcome.error = True, str(exc)
-            await self.store.peers.note(peer.id, quarantined=True, last_error=str(exc),
+            await self.store.peers.note(peer.id, quarantined=True, last_error=str(exc), stale=True,
                              evidence=json.dumps(exc.evidence, sort_keys=True))
+            await self.store.peers.mark_stale(peer.id, True)
             log.warning("peer %s quarantined: %s", peer.id, exc)
             return outcome
         except Conflict as exc:  # another process applied this page first, or the peer went: nothing written
@@ -201,7 +198,7 @@ class Syncer:
                 # parsing, verifying and reading a page are seconds of CPU for a large one: in a worker
                 # thread, so the service the event loop runs beside the sync keeps answering
                 page = await asyncio.to_thread(parse, raw, f"{peer.id}'s page after {state.cursor}")
-                verified, new_records = await self._verify(root, audience, page, state, peer.id)
+                verified, known = await self._verify(root, audience, page, state, peer.id)
             except NotCanonical as exc:
                 raise Refused(str(exc)) from None
             except Equivocation as exc:
@@ -210,8 +207,10 @@ class Syncer:
                 raise
             if limit is not None and len(verified.entries) > limit:
                 raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")
-            held = await self._within_limit(peer, kept, new_records)
-            changes = await asyncio.to_thread(merge.batch, peer.id, audience, verified, await self.store.vocabulary())
+            held = await self.store.peers.records_held(peer.id, audience, kept)
+            beyond, taken = beyond_limit(peer, verified, known, held)
+            changes = await asyncio.to_thread(merge.batch, peer.id, audience, verified, await self.store.vocabulary(),
+                                              beyond)
             if changes.reach > merge.PAGE_REACH and len(verified.entries) > 1:
                 # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
                 limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * changes.reach))
@@ -228,12 +227,18 @@ class Syncer:
                             "checkpoint": canonical(verified.checkpoint).decode()
                             if kept is None or new.checkpoint_root == verified.checkpoint["signed"]["root"]
                             else kept.get("checkpoint"),
-                            "fetched_at": format_time(self.clock()), "records": held}
+                            "fetched_at": format_time(self.clock()), "records": held + taken,
+                            "not_taken": int((kept or {}).get("not_taken") or 0) + changes.not_taken}
 
             await self.store.peers.write_page(peer.id, audience, merge.page(changes), state.cursor, cursor_state,
                                               self.holder)
-            outcome.entries += len(verified.entries) - len(changes.dropped)  # merged: verified and written
-            outcome.dropped += len(changes.dropped)
+            outcome.entries += len(verified.entries) - len(changes.dropped) - changes.not_taken  # verified, written
+            outcome.dropped += len(changes.dropped) + changes.not_taken
+            if changes.not_taken:
+                changes.dropped.append(
+                    f"{changes.not_taken:,} entries naming records new to us are over the limit of "
+                    f"{peer.max_records:,} records from {peer.id}; not taken (`directory peer limit {peer.id} N` "
+                    f"raises it, then `directory peer resync {peer.id}` takes them)")
             outcome.reasons += changes.dropped
             for reason in changes.dropped:
                 log.warning("peer %s: %s", peer.id, reason)
@@ -241,26 +246,35 @@ class Syncer:
                 return
 
     async def _verify(self, root: Root, audience: str, page: Any, state: PeerState,
-                      origin: str) -> tuple[Verified, int]:
+                      origin: str) -> tuple[Verified, set[tuple[str, str]]]:
         """`verify_page`, with the revisions stored for the records the page names read first (one
-        query); and how many records the page names that we hold no revision of (new to us)."""
-        keys = [peer_record_key(origin, audience, kind, rid) for kind, rid in named_records(page)]
+        query); and the records it names that we keep a revision of, as (kind, id)."""
+        named = named_records(page)
+        keys = [peer_record_key(origin, audience, kind, rid) for kind, rid in named]
         revisions = await self.store.peers.record_revisions(keys)
+        kept = {record: revisions[key] for record, key in zip(named, keys, strict=True) if key in revisions}
         verified = await asyncio.to_thread(
             verify_page, root, audience, page, state, self.clock(),
-            lambda kind, rid: revisions.get(peer_record_key(origin, audience, kind, rid)))
-        named = {peer_record_key(origin, audience, e.kind, e.id) for e in verified.entries}
-        return verified, len(named - revisions.keys())
+            lambda kind, rid: kept[(kind, rid)][0] if (kind, rid) in kept else None,
+            lambda kind, rid: kept[(kind, rid)][1] if (kind, rid) in kept else None)
+        return verified, set(kept)
 
-    async def _within_limit(self, peer: Peer, kept: dict[str, Any] | None, new: int) -> int:
-        """The records we will hold of this peer after a page naming `new` records unknown to us;
-        OverLimit, writing nothing, if that is more than its steward lets us take."""
-        held = await self.store.peers.records_held(peer.id, peer.audience, kept)
-        if held + new > peer.max_records:
-            raise OverLimit(f"{peer.id}'s next page would make {held + new:,} records we hold of it, over its "
-                            f"limit of {peer.max_records:,}: nothing more is taken from it until a steward "
-                            f"raises the limit (`directory peer limit {peer.id} N`) or removes the peer")
-        return held + new
+
+def beyond_limit(peer: Peer, verified: Verified, known: set[tuple[str, str]],
+                 held: int) -> tuple[set[tuple[str, str]], int]:
+    """The records a page names, new to us, that would take what we keep of the peer past its
+    limit (`Peer.max_records`): those the page names first are taken, these are not, nor
+    remembered, so a log without end fills nothing, and entries about records we hold (a
+    withdrawal above all) still come through. Also how many new records are taken."""
+    room = max(0, peer.max_records - held)
+    taken: set[tuple[str, str]] = set()
+    beyond: set[tuple[str, str]] = set()
+    for e in verified.entries:
+        record = (e.kind, e.id)
+        if record in known or record in taken or record in beyond:
+            continue
+        (taken if len(taken) < room else beyond).add(record)
+    return beyond, len(taken)
 
 
 def named_records(page: Any) -> list[tuple[str, str]]:

@@ -239,9 +239,10 @@ async def test_a_peers_location_is_shown_no_more_precisely_than_its_stated_preci
 
 
 async def test_26_a_peer_is_taken_up_to_its_record_limit_and_no_further(store: Store, served: Any) -> None:
-    """An endless log fills nothing: a page that would make more records than the peer's limit
-    (tombstones of records it never sent count too) writes nothing, fails with backoff, and says
-    how to raise it; records we already hold cost nothing when they come again."""
+    """An endless log fills nothing: records new to us beyond the peer's limit (tombstones of records
+    it never sent count too) are neither written nor remembered, and said so; the cursor moves on, so
+    what the peer says of records we hold, a withdrawal above all, still comes through. Raised, the
+    limit takes them at a resync."""
     peer, server = served
     await peers.add(store.graph, peers.Peer(ORIGIN, server.url, "sha256:given-out-of-band",
                                             canonical(peer.roots[0]).decode(), 1, False, 100,
@@ -249,34 +250,40 @@ async def test_26_a_peer_is_taken_up_to_its_record_limit_and_no_further(store: S
     [first] = await syncer(store).sync_all()
     assert (first.entries, first.error) == (3, "")
     peer.publisher.add("org1", revision=2, body=org_body("org1", "Renamed"))
-    peer.publisher.add("org2", revision=2, op="tombstone")
     [known] = await syncer(store).sync_all(force=True)
-    assert (known.entries, known.error) == (2, "")
-    kept = await peers.feed_state(store.graph, ORIGIN, "public")
-    assert kept is not None and kept["records"] == 3 == await store.peers.records_held(ORIGIN, "public", kept)
+    assert (known.entries, known.error) == (1, "")
 
     for i in (3, 4, 5):
         peer.publisher.add(f"org{i}", body=org_body(f"org{i}"))
+    peer.publisher.add("never", op="tombstone")  # a record it never sent: remembered, so a record too
+    peer.publisher.add("org0", revision=2, op="tombstone")  # withdrawn behind them: taken all the same
     [over] = await syncer(store).sync_all(force=True)
-    assert over.entries == 0 and "would make 6 records we hold of it, over its limit of 5" in over.error
-    assert f"directory peer limit {ORIGIN} N" in over.error
+    assert (over.entries, over.dropped, over.error) == (3, 2, "")
+    assert "2 entries naming records new to us are over the limit of 5 records" in over.reasons[-1]
+    assert f"directory peer resync {ORIGIN}" in over.reasons[-1]
     p, cursor = await state(store)
-    assert (cursor, p.failures) == (5, 1) and p.next_attempt > CLOCK.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert await names(store) == ["Org0", "Renamed"]
+    assert (cursor, p.failures, p.stale) == (9, 0, False)
+    assert await names(store) == ["Org2", "Org3", "Org4", "Renamed"]
+    kept = await peers.feed_state(store.graph, ORIGIN, "public")
+    assert kept is not None and (kept["records"], kept["not_taken"]) == (5, 2)
+    assert await store.peers.records_held(ORIGIN, "public", kept) == 5
 
-    await store.peers.set_max_records(ORIGIN, 6)
+    await store.peers.set_max_records(ORIGIN, 3)  # below what it holds: nothing deleted, withdrawals still taken
+    peer.publisher.add("org3", revision=2, op="tombstone")
+    peer.publisher.add("org6", body=org_body("org6"))
+    [lowered] = await syncer(store).sync_all(force=True)
+    assert (lowered.entries, lowered.dropped) == (1, 1) and await names(store) == ["Org2", "Org4", "Renamed"]
+
+    await store.peers.set_max_records(ORIGIN, 8)
+    await store.peers.read_again(ORIGIN)
     [raised] = await syncer(store).sync_all(force=True)
-    assert (raised.entries, raised.error) == (3, "") and len(await names(store)) == 5
-    assert (await state(store))[1] == 8
-
-    for i in range(3):  # tombstones of records it never sent are remembered, so they are records too
-        peer.publisher.add(f"never{i}", op="tombstone")
-    [tombstones] = await syncer(store).sync_all(force=True)
-    assert "would make 9 records" in tombstones.error and (await state(store))[1] == 8
+    assert (raised.dropped, raised.error) == (0, "") and await names(store) == ["Org2", "Org4", "Org5", "Renamed"]
+    kept = await peers.feed_state(store.graph, ORIGIN, "public")
+    assert kept is not None and (kept["records"], kept["not_taken"], kept["cursor"]) == (8, 0, 11)
 
     # a feed state kept before the count was: counted once from the revisions we keep
     await store.graph.write("MATCH (f:PeerFeed) REMOVE f.records")
-    assert await store.peers.records_held(ORIGIN, "public", await peers.feed_state(store.graph, ORIGIN, "public")) == 6
+    assert await store.peers.records_held(ORIGIN, "public", await peers.feed_state(store.graph, ORIGIN, "public")) == 8
     with pytest.raises(NotFound):
         await store.peers.set_max_records("nobody.example", 10)
 
@@ -324,3 +331,38 @@ async def test_a_resync_reads_again_without_going_back_and_catches_a_rewritten_h
     p, _ = await state(store)
     assert caught.quarantined and p.quarantined and "rewrote its history" in caught.error
     assert "Forged" not in await names(store) and p.evidence
+
+
+async def test_a_resync_refuses_a_rewritten_entry_before_writing_it_whatever_the_pages(store: Store) -> None:
+    """Read again in pages of one or two, a log whose entry at a revision we took is another entry
+    (a withdrawn record back at the withdrawal's revision, a body changed without a new revision) is
+    refused at that entry, before it is written, long before the kept checkpoint is reached; the
+    peer is quarantined and its records marked stale."""
+    p = Publisher(directory=ORIGIN)
+    p.add("org0", body=org_body("org0"))
+    p.add("org0", revision=2, op="tombstone")
+    p.add("org1", body=org_body("org1"))
+    p.add("org2", body=org_body("org2"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [first] = await syncer(store).sync_all()
+        assert first.error == "" and await names(store) == ["Org1", "Org2"]
+        for rewritten, size in (("org0", 2), ("org1", 1)):
+            await store.peers.read_again(ORIGIN)
+            await store.graph.write("MATCH (p:Peer) SET p.quarantined = false")
+            forged = Publisher(directory=ORIGIN, root_keys=p.root_keys, online=p.online)
+            forged.add("org0", body=org_body("org0"))
+            if rewritten == "org0":
+                forged.add("org0", revision=2, body=org_body("org0", "Back From The Dead"))
+            else:
+                forged.add("org0", revision=2, op="tombstone")
+            forged.add("org1", body=org_body("org1", "Forged" if rewritten == "org1" else None))
+            for i in range(2, 12):
+                forged.add(f"org{i}", body=org_body(f"org{i}"))
+            peer.publisher, peer.page_size = forged, size
+            [caught] = await syncer(store).sync_all(force=True)
+            assert caught.quarantined and "is not the entry verified before at that revision" in caught.error
+            assert await names(store) == ["Org1", "Org2"], rewritten
+            shown = await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org1"])
+            assert shown[f"{ORIGIN}:org1"].provenance.stale is True

@@ -47,24 +47,26 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
 HEADER = "\t".join(("peer", "url", "audience", "precedence", "root", "last success", "state", "last error"))
 
 
-def _row(p: Peer) -> str:
-    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale)) if on]
+def _row(p: Peer, state: dict[str, Any] | None) -> str:
+    over = bool(state and state.get("not_taken"))
+    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale), ("over-its-record-limit", over))
+             if on]
     return (f"{safe(p.id)}\t{safe(p.url)}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
             f"last success {p.last_success or '-'}\t{' '.join(flags) or 'ok'}"
             + (f"\tlast error: {safe(p.last_error)}" if p.last_error else ""))
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> list[Peer]:
-        return await store.peers.all()
+    async def work(store: Store) -> list[tuple[Peer, dict[str, Any] | None]]:
+        return [(p, await store.peers.feed_state(p.id, p.audience)) for p in await store.peers.all()]
 
     found = run_with_store(settings, work)
     if not found:
         out("no peers: `directory peer add URL --fingerprint sha256:...`")
         return
     out(HEADER)
-    for p in found:
-        out(_row(p))
+    for p, state in found:
+        out(_row(p, state))
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
@@ -74,13 +76,16 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
         return peer, state, await store.peers.records_held(peer.id, peer.audience, state)
 
     peer, state, held = run_with_store(settings, work)
-    out(_row(peer))
+    out(_row(peer, state))
     out(f"fingerprint {safe(peer.fingerprint)}; added {peer.added_at}; failures {peer.failures}; "
         f"next attempt {peer.next_attempt or 'now'}")
     if state:
         out(f"cursor {state['cursor']} of checkpoint size {state['checkpoint_size']} "
             f"(root {safe(state['checkpoint_root'][:16])}..., issued {safe(state['checkpoint_issued'])})")
     out(f"records held {held:,} of at most {peer.max_records:,} (`directory peer limit {safe(peer.id)} N`)")
+    if state and state.get("not_taken"):
+        out(f"{int(state['not_taken']):,} entries naming records new to us were over the limit and not taken: "
+            f"raise it, then `directory peer resync {safe(peer.id)}` takes them")
     if peer.evidence:
         out(f"evidence of equivocation: {safe(peer.evidence)}")
 
@@ -122,8 +127,10 @@ def cmd_limit(args: argparse.Namespace, settings: Settings) -> None:
     held = run_with_store(settings, work)
     out(f"peer {safe(args.peer)}: at most {most:,} records are taken from it; it has {held:,} now")
     if held > most:
-        out("nothing is deleted: what it sent stays until the peer tombstones it or is removed, "
-            "and no page naming a new record is taken")
+        out("nothing is deleted: what it sent stays until the peer tombstones it or is removed; "
+            "no record new to us is taken from it meanwhile")
+    else:
+        out(f"records it sent over the old limit are taken again by `directory peer resync {safe(args.peer)}`")
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> None:

@@ -58,7 +58,7 @@ class Peers:
     async def feed_state(self, peer_id: str, audience: str) -> dict[str, Any] | None:
         return await peers.feed_state(self._graph, peer_id, audience)
 
-    async def record_revisions(self, keys: list[str]) -> dict[str, int]:
+    async def record_revisions(self, keys: list[str]) -> dict[str, tuple[int, str | None]]:
         return await peers.record_revisions(self._graph, keys)
 
     async def set_max_records(self, peer_id: str, n: int) -> None:

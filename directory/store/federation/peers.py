@@ -58,7 +58,7 @@ REREAD_FEEDS = cypher("peers.reread_feeds", """
 MATCH (f:PeerFeed)
 WHERE f.peer = $id
 SET f.reread_below = CASE WHEN coalesce(f.reread_below, 0) > f.cursor THEN f.reread_below ELSE f.cursor END,
-    f.cursor = 0, f.frontier = null
+    f.cursor = 0, f.frontier = null, f.not_taken = 0
 """)
 FORGET_RECORDS = cypher("peers.forget_records", f"""
 MATCH (r:PeerRecord)
@@ -147,12 +147,12 @@ RETURN count(r) AS n
 RECORD_REVISIONS = cypher("peers.record_revisions", """
 UNWIND $keys AS k
 MATCH (r:PeerRecord {key: k})
-RETURN collect([r.key, r.revision]) AS revisions
+RETURN collect([r.key, r.revision, r.leaf]) AS revisions
 """)
 SET_RECORD_REVISIONS = cypher("peers.set_record_revisions", """
 UNWIND $rows AS r
 MERGE (x:PeerRecord {key: r.key})
-SET x.revision = r.revision, x.live = r.live
+SET x.revision = r.revision, x.live = r.live, x.leaf = r.leaf
 """)
 SET_ORGANISATION_PROVENANCE = cypher("peers.set_organisation_provenance", """
 UNWIND $rows AS r
@@ -351,11 +351,13 @@ def record_key(peer_id: str, audience: str, kind: str, record: str) -> str:
     return f"{peer_id}/{audience}/{kind}/{record}"
 
 
-async def record_revisions(graph: Graph, keys: list[str]) -> dict[str, int]:
+async def record_revisions(graph: Graph, keys: list[str]) -> dict[str, tuple[int, str | None]]:
+    """The revision we keep of each record named, and the Merkle leaf of the entry it came in (None
+    for one kept before leaves were)."""
     if not keys:
         return {}
     rows = await graph.read_plain(RECORD_REVISIONS, keys=keys)
-    return {k: int(r) for k, r in rows[0]["revisions"]}
+    return {k: (int(r), leaf or None) for k, r, leaf in rows[0]["revisions"]}
 
 
 async def records_held(graph: Graph, peer_id: str, audience: str, kept: dict[str, Any] | None) -> int:
