@@ -60,6 +60,15 @@ def test_commands_start_and_stop_their_own_store_when_none_runs(tmp_path: Path) 
     assert names == ["Alpha", "Beta"]
 
 
+@pytest.mark.anyio
+async def test_importing_the_same_file_again_says_nothing_changed(store: Store, data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "orgs.csv").write_bytes(csv_bytes(ORG_TAGS, [org("gamma")]))
+    first = await asyncio.to_thread(run, "import", str(tmp_path / "orgs.csv"), data=data_dir)
+    assert "imported: 1 organisations, 0 services, 0 links changed\n" in first.stdout
+    again = await asyncio.to_thread(run, "import", str(tmp_path / "orgs.csv"), data=data_dir)
+    assert "0 links changed: every row is as the store already holds it" in again.stdout
+
+
 def test_commands_talk_to_a_running_store(data_dir: Path, tmp_path: Path) -> None:
     # data_dir has the session's store running on it.
     before = running_store(data_dir)

@@ -58,8 +58,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         out(f"valid: {counts.organisations} organisations, {counts.services} services, {counts.links} links; "
             "nothing was written")
         return
+    same = not (counts.organisations or counts.services or counts.links)
     out(f"imported: {counts.organisations} organisations, {counts.services} services, {counts.links} links "
-        "changed")
+        "changed" + (": every row is as the store already holds it" if same else ""))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
