@@ -153,9 +153,10 @@ async def test_words_typed_into_the_name_box_that_name_filters_are_offered_as_th
         found = re.search(r"Organisations found: (\d+)", browsed.text)
         assert found is not None and int(found.group(1)) > 0 and "Legal aid" in browsed.text
 
-        several = _suggested((await client.post("/", data={"text": "relocation"})).text)
-        assert {f["serviceType"] for f, _ in several if "serviceType" in f} == {
-            "relocation-abroad", "relocation-regional", "relocation-in-country"}
+        several = _suggested((await client.post("/", data={"text": "relocation kenya"})).text)
+        assert sorted(f["serviceType"] for f, _ in several) == [
+            "relocation-abroad", "relocation-in-country", "relocation-regional"]  # each, in Kenya
+        assert all(f["country"] == "KE" and set(f) == {"serviceType", "country"} for f, _ in several)
         plural = _suggested((await client.post("/", data={"text": "Colombian lawyers"})).text)
         assert plural[0][0] == {"country": "CO", "group": "lawyers-judges"}
         for name in ("Front Line Defenders", "human rights defenders", "zzzz"):  # a name, or words every choice shares
@@ -163,5 +164,9 @@ async def test_words_typed_into_the_name_box_that_name_filters_are_offered_as_th
 
         spanish = await client.post("/", data={"text": "asistencia jurídica"}, headers={"Accept-Language": "es"})
         assert _suggested(spanish.text)[0] == ({"serviceType": "legal-aid"}, "Servicio: Asistencia jurídica")
-        arabic = await client.post("/", data={"text": "مساعدة قانونية"}, headers={"Accept-Language": "ar"})
-        assert _suggested(arabic.text)[0][0] == {"serviceType": "legal-aid"}
+        arabic = await client.post("/", data={"text": "مساعدة قانونية كينيا"}, headers={"Accept-Language": "ar"})
+        # Kenya, not Kinyarwanda by its start
+        assert [f for f, _ in _suggested(arabic.text)] == [{"serviceType": "legal-aid", "country": "KE"}]
+        language = await client.post("/", data={"text": "español"}, headers={"Accept-Language": "es"})
+        assert [f for f, _ in _suggested(language.text)] == [{"language": "es"}]  # not Spain as well
+        assert "None that you may see goes by that name" in (await client.post("/", data={"text": "zzzz"})).text

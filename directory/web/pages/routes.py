@@ -113,7 +113,8 @@ async def results(request: Request) -> Response:
         return page(request, "home.html", status=400, choices=offered, asked=asked, results=None,
                     problem=said(exc, language_of(request), SEARCH_LABELS))
     # a word of one or two letters is matched whole, never as a start: say so when nothing was found
-    short = any(len(word) < PREFIX_FROM for word in text.split())
+    # for words that are all that short ("op"; not "legal aid in kenya", whose "in" is no name's start)
+    short = bool(text.split()) and all(len(word) < PREFIX_FROM for word in text.split())
     return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short,
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None,

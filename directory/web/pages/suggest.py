@@ -9,10 +9,11 @@ English, and the choices they name are offered as one click. Only public labels 
 taxonomy and the names of places and languages.
 
 A word names a choice when it is one of the choice's words, or, at half the weight, when the two
-share their first five letters or more and the shorter has at most two more ("lawyer" and "Lawyers
-and judges", "юридическую" and "Юридическая помощь"). A word
-many choices share weighs less ("support" names three services a third each), and a field whose
-best choices tie more than `MOST_TIED` ways ("rights") offers none of them.
+share their first four letters or more and the shorter has at most two more ("lawyer" and "Lawyers
+and judges", "юридическую" and "Юридическая помощь", "lgbt" and "LGBTIQ defenders"). Each word
+names choices of one field only, the one it names most closely. A word many choices share weighs
+less ("relocation" names three services a third each), and a field whose best choices tie more
+than `MOST_TIED` ways ("support") offers none of them.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from directory.web.pages.render import named, sortable
 # the browse form's fields: (the form's name, the choices' key, how the page names them)
 FIELDS = (("serviceType", "service_type", "term"), ("country", "country", "place"), ("group", "group", "term"),
           ("kind", "kind", "term"), ("language", "language", "language"))
-MOST_TIED = 4
-SHORTEST_START = 5  # letters two words must share from their start to name each other at half weight
+MOST_TIED = 3
+SHORTEST_START = 4  # letters two words must share from their start to name each other at half weight
 MOST_LEFT = 2  # letters the shorter of them may have beyond what they share ("lawyer", "юридическую")
 _WORD = re.compile(r"\w+")
 _ARTICLES = ("وال", "بال", "لل", "ال", "و")  # Arabic's article and "and", written as part of the word
@@ -68,23 +69,43 @@ _COMMON = frozenset(map(_stem, _WORD.findall(sortable(_SHARED))))
 
 
 def suggest(text: str, choices: dict[str, list[tuple[str, str]]], language: str) -> list[tuple[Filter, ...]]:
-    """The filters the text names: first every field's one best choice together, then the choices of
-    fields whose best tie (at most `MOST_TIED`), one by one. Empty when the words name nothing."""
+    """The filters the text names: every field's one best choice together; where a field's best
+    tie (at most `MOST_TIED`), each of them with those, one suggestion apiece ("relocation kenya":
+    each relocation service, in Kenya). Empty when the words name nothing."""
     asked = words(text)
     if not asked:
         return []
-    together: list[Filter] = []
-    apart: list[tuple[Filter, ...]] = []
-    for field, key, kind in FIELDS:
-        best = _best(asked, _index(tuple(choices.get(key, ())), kind, language))
+    indexes = [(field, _index(tuple(choices.get(key, ())), kind, language)) for field, key, kind in FIELDS]
+    claimed = _claimed(asked, indexes)
+    settled: list[Filter] = []
+    open_: list[Filter] = []
+    for field, index in indexes:
+        best = _best(claimed[field], index)
         if len(best) == 1:
-            together.append(Filter(field, *best[0]))
+            settled.append(Filter(field, *best[0]))
         elif len(best) <= MOST_TIED:
-            apart.extend((Filter(field, code, label),) for code, label in best)
-    return ([tuple(together)] if together else []) + apart
+            open_ += [Filter(field, code, label) for code, label in best]
+    if not open_:
+        return [tuple(settled)] if settled else []
+    order = [field for field, _, _ in FIELDS]
+    return [tuple(sorted([*settled, choice], key=lambda f: order.index(f.field))) for choice in open_]
+
+
+def _claimed(asked: tuple[str, ...], indexes: list[tuple[str, _Index]]) -> dict[str, tuple[str, ...]]:
+    """Each word for the field it names most closely (whole before by its start), the first in
+    `FIELDS` on a tie: "Kenya" names a country, not Kinyarwanda by its start; "relocation" the
+    services before a kind of organisation; "español" the language, not Spain."""
+    out: dict[str, list[str]] = {field: [] for field, _ in indexes}
+    for word in asked:
+        strengths = [max((_match(word, mine) for mine in index.shared), default=0.0) for _, index in indexes]
+        if (strongest := max(strengths)) > 0:
+            out[indexes[strengths.index(strongest)][0]].append(word)
+    return {field: tuple(found) for field, found in out.items()}
 
 
 def _best(asked: tuple[str, ...], index: _Index) -> list[tuple[str, str]]:
+    if not asked:
+        return []
     scores: dict[int, float] = {}
     for at, (_, _, own) in enumerate(index.options):
         score = sum(max(_match(word, mine) for word in asked) / index.shared[mine] for mine in own)
