@@ -62,6 +62,10 @@ async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(st
         cells = re.findall(r"<tr><td><bdi>([^<]+)</bdi></td><td><bdi>([^<]+)</bdi></td>", gaps.text)
         assert cells and all(len(place) > 2 for place, _ in cells)  # names, not "HN"
         assert all(" " in service or service.istitle() for _, service in cells), cells[:20]  # labels, not codes
+        # each flag is said as the cell says it, with what it rests on; none claims more than the viewer sees
+        legend = gaps.text[gaps.text.index("What the flags mean"):]
+        assert "<dt>No provider you may see</dt><dd>none of the organisations you may see" in legend
+        assert "funders often keep their grants hidden" in legend and "No provider at all" not in gaps.text
 
 
 async def test_signing_in_lands_where_the_work_starts(store: Store, live_server: LiveServer) -> None:

@@ -43,11 +43,22 @@ from maps.questions import KINDS
 
 log = logging.getLogger(__name__)
 
-# What each flag means, in words a donor reads (msgids of pages.po).
-FLAGS = {"no_provider": "No provider at all", "no_local_provider": "Only providers from elsewhere reach it",
+# Each flag as a cell shows it, in words a donor reads (msgids of pages.po), and what it rests on.
+FLAGS = {"no_provider": "No provider you may see", "no_local_provider": "Only providers from elsewhere reach it",
          "single_provider": "One provider: if it stops, nobody is left",
          "stale": "No provider verified in the last year", "unfunded": "No funding you may see reaches a provider",
          "capacity_expired": "Capacity figures are out of date"}
+FLAG_MEANINGS = {
+    "no_provider": "none of the organisations you may see offers the service there, present or remote; one not "
+                   "shared with you may",
+    "no_local_provider": "the providers reach the place only through a region or the whole world: none names the "
+                         "place, its country or one of its provinces",
+    "single_provider": "exactly one organisation you may see offers the service there",
+    "stale": "none of the providers was verified, or confirmed its capacity, in the last 365 days",
+    "unfunded": "no funding of the last three years that you may see reaches any of the providers; funders often "
+                "keep their grants hidden, so there may be some you are not shown",
+    "capacity_expired": "the providers recorded what they can take on, but none confirmed it in the last 90 days",
+}
 
 # What the gap table's columns count, for a donor reading them (msgids of pages.po), by heading.
 COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and the need is greater",
@@ -246,7 +257,7 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
-                flags=FLAGS, columns=_columns(job, language_of(request)),
+                flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
                 **more)
 
