@@ -87,8 +87,8 @@ async def test_a_place_known_only_by_its_country_is_shown_as_a_country(store: St
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         shown = (await client.get("/organisations/test:only-country")).text
         listed = (await client.post("/", data={"country": "HN"})).text.split('id="found"', 1)[1]
-    assert "shown at country precision" in shown and "town or city" not in shown
-    assert "Only Country" in listed and "shown at country precision" in listed and "town or city" not in listed
+    assert "location precision: country" in shown and "town or city" not in shown
+    assert "Only Country" in listed and "location precision: country" in listed and "town or city" not in listed
 
 
 async def test_choices_are_in_the_order_of_the_names_the_page_shows(store: Store, live_server: LiveServer) -> None:
