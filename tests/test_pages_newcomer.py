@@ -132,11 +132,14 @@ async def test_a_region_is_chosen_by_name_or_typed_as_people_say_it(store: Store
 
 
 def _suggested(text: str) -> list[tuple[dict[str, str], str]]:
-    """Each offered filter form: its hidden fields and its button's words."""
+    """Each filter form the home page offers for the words typed: its hidden fields and its button's words."""
     block = re.search(r'<div class="suggested">(.*?)</div>', text, re.S)
-    if block is None:
-        return []
-    forms = re.findall(r"<form[^>]*>(.*?)</form>", block.group(1), re.S)
+    return _forms(block.group(1)) if block else []
+
+
+def _forms(text: str) -> list[tuple[dict[str, str], str]]:
+    """Each form posting to the home page's results: its hidden fields and its button's words."""
+    forms = re.findall(r'<form method="post" action="/#found">(.*?)</form>', text, re.S)
     return [(dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', f)),
              html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<button[^>]*>(.*?)</button>", f, re.S).group(1))))
             for f in forms]
@@ -174,3 +177,20 @@ async def test_words_typed_into_the_name_box_that_name_filters_are_offered_as_th
         language = await client.post("/", data={"text": "español"}, headers={"Accept-Language": "es"})
         assert [f for f, _ in _suggested(language.text)] == [{"language": "es"}]  # not Spain as well
         assert "None that you may see goes by that name" in (await client.post("/", data={"text": "zzzz"})).text
+
+
+async def test_a_referral_or_partner_question_nothing_answers_offers_who_provides_it_there(
+        store: Store, live_server: LiveServer) -> None:
+    """No chain of referrals from Front Line Defenders reaches a safe house in Tanzania that the
+    public may see: the empty answer offers the next question, who offers one there at all."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        empty = await client.post("/referrals", data={"from": "front line defenders", "serviceType": "legal-aid",
+                                                      "country": "TZ"})
+        assert "Nothing that you may see answers this" in empty.text, empty.text
+        [(fields, words)] = _forms(empty.text)
+        assert fields == {"serviceType": "legal-aid", "country": "TZ"}
+        assert words == "Every organisation you may see that offers Legal aid in Tanzania"
+        browsed = await client.post("/", data=fields)
+        assert re.search(r"Organisations found: \d+", browsed.text)
+

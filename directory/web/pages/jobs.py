@@ -235,6 +235,14 @@ class Reading:
         return i18n.translations(self.language).gettext(message)
 
 
+def _browse(asked: dict[str, list[str]]) -> dict[str, str]:
+    """The home page's browse form for the service asked (the first, of several) and the place: when
+    no chain or partner answers, who offers it there at all is the next question."""
+    service = (asked.get("serviceType") or asked.get("serviceTypes") or [""])[0]
+    country = (asked.get("country") or [""])[0]
+    return {"serviceType": service, **({"country": country} if country else {})} if service else {}
+
+
 def written_number(value: float, language: str) -> str:
     """As `language` writes it, to ten decimals (a float's noise, 0.30000000000000004, is not a
     digit anyone gave); from a million billion on, in scientific notation, which Babel's decimal
@@ -256,6 +264,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
+        if not table.rows and job.path in ("/referrals", "/partners"):
+            more.update(browse=_browse(asked))
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
