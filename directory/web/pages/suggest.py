@@ -29,6 +29,7 @@ from directory.web.pages.render import named, sortable
 FIELDS = (("serviceType", "service_type", "term"), ("country", "country", "place"), ("group", "group", "term"),
           ("kind", "kind", "term"), ("language", "language", "language"))
 MOST_TIED = 3
+MOST_WORDS = 12  # of a text, read against the choices (each is compared with about 600 words)
 SHORTEST_START = 4  # letters two words must share from their start to name each other at half weight
 MOST_LEFT = 2  # letters the shorter of them may have beyond what they share ("lawyer", "юридическую")
 _WORD = re.compile(r"\w+")
@@ -72,7 +73,7 @@ def suggest(text: str, choices: dict[str, list[tuple[str, str]]], language: str)
     """The filters the text names: every field's one best choice together; where a field's best
     tie (at most `MOST_TIED`), each of them with those, one suggestion apiece ("relocation kenya":
     each relocation service, in Kenya). Empty when the words name nothing."""
-    asked = words(text)
+    asked = words(text)[:MOST_WORDS]
     if not asked:
         return []
     indexes = [(field, _index(tuple(choices.get(key, ())), kind, language)) for field, key, kind in FIELDS]
