@@ -194,3 +194,24 @@ async def test_a_referral_or_partner_question_nothing_answers_offers_who_provide
         browsed = await client.post("/", data=fields)
         assert re.search(r"Organisations found: \d+", browsed.text)
 
+
+
+async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store, live_server: LiveServer) -> None:
+    """Anonymous sees no grant reaching a provider in East Africa: every row with a provider would say
+    so, which tells nothing row by row; the page says it once. A steward, who sees funding, keeps
+    the flag on the rows it marks out."""
+    await demo.load(store)
+    _, steward = await store.tokens.create("steward", None, "desk")
+    flagged = "<bdi>No funding you may see reaches a provider</bdi>"
+    once = "No funding you may see reaches any provider in the rows shown here"
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = (await client.post("/gaps", data={"region": "014"})).text
+        assert once in public and flagged not in public
+        assert "<bdi>No provider you may see</bdi>" in public  # the other flags stay on their rows
+        signed = await client.post("/sign-in", data={"token": steward})
+        assert signed.status_code == 303
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', (await client.get("/gaps")).text)
+        assert csrf is not None
+        seen = (await client.post("/gaps", data={"region": "014", "serviceTypes": "legal-aid",
+                                                 "csrf": csrf.group(1)})).text
+        assert "Sign out" in seen and once not in seen and flagged in seen  # some providers are funded

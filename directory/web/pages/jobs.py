@@ -235,6 +235,19 @@ class Reading:
         return i18n.translations(self.language).gettext(message)
 
 
+def _unseen_funding(table: Table) -> bool:
+    """Whether no funding the viewer may see reaches any provider of the answer: then every cell with
+    a provider says so, which tells nothing cell by cell, so the page says it once and the cells not."""
+    at = next(i for i, c in enumerate(table.columns) if c.tag == "#meta+flags")
+    flags: list[list[str]] = [list(row[at]) for row in table.rows]  # type: ignore[call-overload]
+    provided = [f for f in flags if gaps.Flag.NO_PROVIDER.value not in f]
+    if not provided or not all(gaps.Flag.UNFUNDED.value in f for f in provided):
+        return False
+    for row, found in zip(table.rows, flags, strict=True):
+        row[at] = [f for f in found if f != gaps.Flag.UNFUNDED.value]
+    return True
+
+
 def _browse(asked: dict[str, list[str]]) -> dict[str, str]:
     """The home page's browse form for the service asked (the first, of several) and the place: when
     no chain or partner answers, who offers it there at all is the next question."""
@@ -258,6 +271,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                 table: Table | None = None, **more: Any) -> Response:
     offered = await choices(request.app.state.store)
     if table is not None:
+        if job.path == "/gaps":
+            more.update(funding_unseen=_unseen_funding(table))
         reading = Reading(language_of(request), dict(offered["service_type"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         names = _name_columns(table)
