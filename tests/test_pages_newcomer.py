@@ -188,6 +188,7 @@ async def test_a_referral_or_partner_question_nothing_answers_offers_who_provide
         empty = await client.post("/referrals", data={"from": "front line defenders", "serviceType": "legal-aid",
                                                       "country": "TZ"})
         assert "Nothing that you may see answers this" in empty.text, empty.text
+        assert "What the columns count" not in empty.text  # no column to explain
         [(fields, words)] = _forms(empty.text)
         assert fields == {"serviceType": "legal-aid", "country": "TZ"}
         assert words == "Every organisation you may see that offers Legal aid in Tanzania"
