@@ -103,6 +103,7 @@ class PeerState:
     checkpoint_root: str = merkle.EMPTY_ROOT.hex()
     checkpoint_issued: str = ""
     reread_below: int = 0  # entries below it were read before (`peer resync`): an older revision is not a replay
+    skipped_from: int | None = None  # the first entry ever left out for the peer's record limit, if one was
 
     @property
     def cursor(self) -> int:
@@ -230,8 +231,7 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
             raise Refused(f"{where}: the body does not match its hash")
         key = (e["kind"], e["id"])
         leaf = merkle.leaf_hash(signed_bytes)
-        superseded = _superseded(e, seen.get(key), revision_of(*key), state.reread_below, where,
-                                 leaf.hex(), leaf_of(*key))
+        superseded = _superseded(e, seen.get(key), revision_of(*key), state, where, leaf.hex(), leaf_of(*key))
         seen[key] = e["revision"]
         frontier.append(leaf)
         if frontier.size == state.checkpoint_size and frontier.root().hex() != state.checkpoint_root:
@@ -260,29 +260,35 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
         # the proof is not signed: a wrong one is a broken page, not evidence of a fork
         raise Refused("the entries are not a prefix of the checkpoint's tree (by the proof served)")
     if frontier.size >= state.checkpoint_size:  # the old checkpoint was reached and matched: adopt the new one
-        new_state = PeerState(frontier, signed["size"], signed["root"], signed["issued"], state.reread_below)
+        new_state = PeerState(frontier, signed["size"], signed["root"], signed["issued"], state.reread_below,
+                              state.skipped_from)
     else:  # keep the old one until the entries reach it, so a history rewritten before it is still caught
         new_state = PeerState(frontier, state.checkpoint_size, state.checkpoint_root, state.checkpoint_issued,
-                              state.reread_below)
+                              state.reread_below, state.skipped_from)
     return Verified(accepted, new_state, page["checkpoint"])
 
 
-def _superseded(e: dict[str, Any], in_page: int | None, kept: int | None, reread_below: int, where: str,
+def _superseded(e: dict[str, Any], in_page: int | None, kept: int | None, state: PeerState, where: str,
                 leaf: str, kept_leaf: str | None) -> bool:
     """Whether an entry is an older revision read again (`peer resync`), to be passed over; Refused
-    if it is a replay. Within a page revisions must rise; against the revision we keep, an entry
-    first read now must be above it. One read before (below `reread_below`) may be below it,
-    superseded by an entry further on, or equal to it, to be taken again through today's checks:
-    then it must be the very entry we took at that revision (its leaf), or the publisher rewrote
-    what it signed before, and that is written nowhere. A record new to us, or a higher revision,
-    is no more than the publisher could append; the kept checkpoint judges the log's order when the
-    entries reach it."""
+    if it is a replay, Equivocation if the log was rewritten. Within a page revisions must rise;
+    against the revision we keep, an entry first read now must be above it. An entry read before
+    (below `reread_below`) is what we took there then: an older revision, superseded by an entry
+    further on, or the very entry we took at the revision we keep (its leaf), taken again through
+    today's checks. Anything else there (a revision above the one we keep, a record we never took)
+    is a history rewritten, refused before anything of it is written; unless the entry lies past
+    the first one ever left out for the peer's record limit, which we read but did not remember."""
     revision = e["revision"]
     if in_page is not None and revision <= in_page:
         raise Refused(f"{where}: revision {revision} of {e['id']} is not above {in_page} (a replay)")
+    read_before = e["seq"] < state.reread_below
+    remembered = read_before and (state.skipped_from is None or e["seq"] < state.skipped_from)
     if kept is None or revision > kept:
+        if remembered:
+            raise Equivocation(f"{where}: revision {revision} of {e['id']} is not what the log held there when we "
+                               "read it before: the publisher rewrote its history")
         return False
-    if e["seq"] >= reread_below:
+    if not read_before:
         raise Refused(f"{where}: revision {revision} of {e['id']} is not above {kept} (a replay)")
     if revision < kept:
         return True

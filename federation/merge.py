@@ -42,6 +42,7 @@ class Batch:
     dropped: list[str] = field(default_factory=list)  # entries verified but not written, and why
     reach: int = 0  # the places and types its services reach in all (`PAGE_REACH`)
     not_taken: int = 0  # entries naming records beyond the peer's limit (`sync.beyond_limit`)
+    first_not_taken: int | None = None  # the first of them in the log
 
     def drop(self, kind: str, record_id: str, seq: int, reason: str, named: bool = True) -> None:
         """Not written, and the record's earlier revision withdrawn: what the peer now says of it
@@ -98,6 +99,7 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
             continue
         if (e.kind, e.id) in beyond_limit:
             out.not_taken += 1
+            out.first_not_taken = e.seq if out.first_not_taken is None else out.first_not_taken
             continue
         last[(e.kind, e.id)] = e
         key = peer_record_key(origin, audience, e.kind, e.id)

@@ -228,11 +228,16 @@ class Syncer:
                             if kept is None or new.checkpoint_root == verified.checkpoint["signed"]["root"]
                             else kept.get("checkpoint"),
                             "fetched_at": format_time(self.clock()), "records": held + taken,
-                            "not_taken": int((kept or {}).get("not_taken") or 0) + changes.not_taken}
+                            "not_taken": int((kept or {}).get("not_taken") or 0) + changes.not_taken,
+                            # kept until the peer is forgotten: past it, a log read again holds records
+                            # we read but did not remember (`feed._superseded`)
+                            "skipped_from": new.skipped_from if new.skipped_from is not None
+                            else changes.first_not_taken}
 
             await self.store.peers.write_page(peer.id, audience, merge.page(changes), state.cursor, cursor_state,
                                               self.holder)
-            outcome.entries += len(verified.entries) - len(changes.dropped) - changes.not_taken  # verified, written
+            passed_over = sum(e.superseded for e in verified.entries)  # an older revision read again
+            outcome.entries += len(verified.entries) - len(changes.dropped) - changes.not_taken - passed_over
             outcome.dropped += len(changes.dropped) + changes.not_taken
             if changes.not_taken:
                 changes.dropped.append(
@@ -324,6 +329,8 @@ def _state(kept: dict[str, Any] | None) -> PeerState:
     # `peer resync` empties the frontier and keeps the checkpoint: the log is read again from the
     # start and must give the checkpoint's root at its size, or it was rewritten
     frontier = Frontier.from_json(json.loads(kept["frontier"])) if kept.get("frontier") else Frontier()
+    skipped = kept.get("skipped_from")
     return PeerState(frontier, int(kept["checkpoint_size"]), str(kept["checkpoint_root"]),
-                     str(kept["checkpoint_issued"]), int(kept.get("reread_below") or 0))
+                     str(kept["checkpoint_issued"]), int(kept.get("reread_below") or 0),
+                     None if skipped is None else int(skipped))
 

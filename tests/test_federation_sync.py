@@ -366,3 +366,30 @@ async def test_a_resync_refuses_a_rewritten_entry_before_writing_it_whatever_the
             assert await names(store) == ["Org1", "Org2"], rewritten
             shown = await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org1"])
             assert shown[f"{ORIGIN}:org1"].provenance.stale is True
+
+
+async def test_a_resync_refuses_a_record_or_revision_the_log_did_not_hold_where_we_read_it(store: Store) -> None:
+    """Below where we had read, a log read again holds only what we took there: a revision above
+    the one we keep (a withdrawn record back at revision 3) or a record we never took is a rewritten
+    history, refused before it is written, even if the peer then stops short of the kept checkpoint."""
+    p = Publisher(directory=ORIGIN)
+    p.add("org0", body=org_body("org0"))
+    p.add("org0", revision=2, op="tombstone")
+    p.add("org1", body=org_body("org1"))
+    p.add("org2", body=org_body("org2"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        await syncer(store).sync_all()
+        for forged_entry in (("org0", 3, "Back From The Dead"), ("org5", 1, "Injected")):
+            await store.peers.read_again(ORIGIN)
+            await store.graph.write("MATCH (p:Peer) SET p.quarantined = false")
+            forged = Publisher(directory=ORIGIN, root_keys=p.root_keys, online=p.online)
+            local, revision, name = forged_entry
+            forged.add(local, revision=revision, body=org_body(local, name))
+            for i in range(1, 6):
+                forged.add(f"org{i}", body=org_body(f"org{i}"))
+            peer.publisher, peer.page_size = forged, 2
+            [caught] = await syncer(store).sync_all(force=True)
+            assert caught.quarantined and "is not what the log held there" in caught.error, caught.error
+            assert await names(store) == ["Org1", "Org2"]
