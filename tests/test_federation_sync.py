@@ -333,16 +333,22 @@ async def test_a_resync_reads_again_without_going_back_and_catches_a_rewritten_h
     assert "Forged" not in await names(store) and p.evidence
 
 
-async def test_a_resync_refuses_a_rewritten_entry_before_writing_it_whatever_the_pages(store: Store) -> None:
-    """Read again in pages of one or two, a log whose entry at a revision we took is another entry
-    (a withdrawn record back at the withdrawal's revision, a body changed without a new revision) is
-    refused at that entry, before it is written, long before the kept checkpoint is reached; the
-    peer is quarantined and its records marked stale."""
+def withdrawn_and_two() -> Publisher:
+    """A log of org0, org0 withdrawn (revision 2), org1 and org2."""
     p = Publisher(directory=ORIGIN)
     p.add("org0", body=org_body("org0"))
     p.add("org0", revision=2, op="tombstone")
     p.add("org1", body=org_body("org1"))
     p.add("org2", body=org_body("org2"))
+    return p
+
+
+async def test_a_resync_refuses_a_rewritten_entry_before_writing_it_whatever_the_pages(store: Store) -> None:
+    """Read again in pages of one or two, a log whose entry at a revision we took is another entry
+    (a withdrawn record back at the withdrawal's revision, a body changed without a new revision) is
+    refused at that entry, before it is written, long before the kept checkpoint is reached; the
+    peer is quarantined and its records marked stale."""
+    p = withdrawn_and_two()
     peer = Peer(p)
     with LiveServer(app=peer.app()) as server:
         await add(store, peer, server.url)
@@ -372,11 +378,7 @@ async def test_a_resync_refuses_a_record_or_revision_the_log_did_not_hold_where_
     """Below where we had read, a log read again holds only what we took there: a revision above
     the one we keep (a withdrawn record back at revision 3) or a record we never took is a rewritten
     history, refused before it is written, even if the peer then stops short of the kept checkpoint."""
-    p = Publisher(directory=ORIGIN)
-    p.add("org0", body=org_body("org0"))
-    p.add("org0", revision=2, op="tombstone")
-    p.add("org1", body=org_body("org1"))
-    p.add("org2", body=org_body("org2"))
+    p = withdrawn_and_two()
     peer = Peer(p)
     with LiveServer(app=peer.app()) as server:
         await add(store, peer, server.url)
