@@ -42,10 +42,12 @@ METRICS = {
     "response": Metric("Median response time (hours)", lambda c: c.median_response_hours, True),
 }
 WORSE = ["#fff7bc", "#fec44f", "#f03b20", "#99000d"]  # low to high when high is bad
-MARKS = {Flag.NO_PROVIDER: ("0", "none", "no provider"), Flag.SINGLE_PROVIDER: ("1", "single", "a single provider")}
-FLAG_WORDS = {Flag.NO_PROVIDER: "no provider", Flag.NO_LOCAL_PROVIDER: "no local provider",
-              Flag.SINGLE_PROVIDER: "a single provider", Flag.STALE: "stale", Flag.UNFUNDED: "unfunded",
-              Flag.CAPACITY_EXPIRED: "capacity expired"}
+# A map is drawn for its viewer: what it says is absent is absent from what they may see.
+MARKS = {Flag.NO_PROVIDER: ("0", "none", "no provider you may see"),
+         Flag.SINGLE_PROVIDER: ("1", "single", "a single provider")}
+FLAG_WORDS = {Flag.NO_PROVIDER: "no provider you may see", Flag.NO_LOCAL_PROVIDER: "no local provider",
+              Flag.SINGLE_PROVIDER: "a single provider", Flag.STALE: "stale",
+              Flag.UNFUNDED: "no funding you may see", Flag.CAPACITY_EXPIRED: "capacity expired"}
 
 
 def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:

@@ -180,3 +180,15 @@ async def test_an_online_tile_layer_appears_only_when_configured(store: Store, t
                         Options(tiles=tiles.map_tiles, tiles_attribution=tiles.map_tiles_attribution))
     assert "https://{s}.tiles.example.org/{z}/{x}/{y}.png" in online and "Example tiles" in online
     assert "img-src 'self' data: https://*.tiles.example.org;" in policy(tiles)
+
+
+@pytest.mark.pure
+def test_a_gap_maps_flags_claim_no_more_than_its_viewer_sees() -> None:
+    """A map is drawn for its viewer: "no provider" would claim that none exists, where one not
+    shared with them may; so the tooltip says what they may see."""
+    from directory.jobs.gap_cells import Cell, Flag
+    from maps.gaps_map import cell_lines
+    from maps.page import Words
+
+    lines = cell_lines(Cell("TZ", "safe-house", flags=[Flag.NO_PROVIDER, Flag.UNFUNDED]), "Tanzania", Words())
+    assert lines[-1] == "Flags: no provider you may see, no funding you may see"
