@@ -25,7 +25,7 @@ from directory.jobs.referrals import Question, ReferralPath, referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table, organisation_names
 from directory.store import Store
-from directory.web.pages import catalogue, i18n, render
+from directory.web.pages import catalogue, i18n, render, suggest
 from directory.web.pages.jobs import Reading
 from tests.conftest import LiveServer
 from tests.helpers import Api
@@ -98,13 +98,20 @@ class _Marked(gettext.NullTranslations):  # the standard library's: no ugettext 
         return f"«{message}»"
 
 
+def _forget_translated() -> None:
+    """What the pages keep per language (environments, the forms' named choices, the name box's
+    index of them) is built again from the translations in force."""
+    for cached in (render.environment, render._named, render._option_tags, suggest._index):
+        cached.cache_clear()
+
+
 @pytest.fixture
 def marked_spanish(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real = i18n.translations
     monkeypatch.setattr(i18n, "translations", lambda language: _Marked() if language == "es" else real(language))
-    render.environment.cache_clear()  # the pages' environments hold their translations: build them again
+    _forget_translated()
     yield
-    render.environment.cache_clear()
+    _forget_translated()
 
 
 @pytest.mark.pure
