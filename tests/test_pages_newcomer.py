@@ -216,3 +216,12 @@ async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store
         seen = (await client.post("/gaps", data={"region": "014", "serviceTypes": "legal-aid",
                                                  "csrf": csrf.group(1)})).text
         assert "Sign out" in seen and once not in seen and flagged in seen  # some providers are funded
+
+
+async def test_the_maps_form_asks_a_language_by_its_name(store: Store, live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        form = (await client.get("/maps")).text
+        spanish = (await client.get("/maps", headers={"Accept-Language": "es"})).text
+    chosen = re.search(r'<select id="referrals-language" name="language">(.*?)</select>', form, re.S)
+    assert chosen is not None and '<option value="sw">Swahili</option>' in chosen.group(1)
+    assert "Language (code)" not in form and '<option value="sw">suajili</option>' in spanish
