@@ -118,18 +118,18 @@ def cmd_resync(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_limit(args: argparse.Namespace, settings: Settings) -> None:
     most = _record_limit(args.records, "records")
 
-    async def work(store: Store) -> int:
+    async def work(store: Store) -> tuple[int, bool]:
         await store.peers.set_max_records(args.peer, most)  # NotFound for an unknown peer
         peer = await store.peers.one(args.peer)
-        return await store.peers.records_held(peer.id, peer.audience,
-                                              await store.peers.feed_state(peer.id, peer.audience))
+        state = await store.peers.feed_state(peer.id, peer.audience)
+        return await store.peers.records_held(peer.id, peer.audience, state), bool(state and state.get("not_taken"))
 
-    held = run_with_store(settings, work)
+    held, left_out = run_with_store(settings, work)
     out(f"peer {safe(args.peer)}: at most {most:,} records are taken from it; it has {held:,} now")
     if held > most:
         out("nothing is deleted: what it sent stays until the peer tombstones it or is removed; "
             "no record new to us is taken from it meanwhile")
-    else:
+    elif left_out:
         out(f"records it sent over the old limit are taken again by `directory peer resync {safe(args.peer)}`")
 
 
@@ -225,7 +225,7 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
                    help="lower wins when several directories describe one organisation (default 100)")
     v.add_argument("--max-records", type=int, default=PEER_MAX_RECORDS,
                    help="the most organisations, services and links (deleted ones too) we take from it "
-                        f"(default {PEER_MAX_RECORDS:,}); its sync stops there")
+                        f"(default {PEER_MAX_RECORDS:,}); records new to us beyond it are not taken")
     v.set_defaults(func=cmd_add)
     v = verb(verbs, "list", "every peer with its sync state", "directory peer list")
     v.set_defaults(func=cmd_list)
@@ -257,7 +257,7 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
              "directory peer resync alpha")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_resync)
-    v = verb(verbs, "limit", "change the most records we take from a peer (its sync stops there)",
+    v = verb(verbs, "limit", "change the most records we take from a peer (records new to us beyond it are not taken)",
              "directory peer limit alpha 500000")
     v.add_argument("peer", help="the peer's directory id")
     v.add_argument("records", type=int, help="organisations, services and links (deleted ones too)")
