@@ -121,6 +121,19 @@ async def test_unknown_service_type_and_group_are_refused(store: Store) -> None:
     assert reasons[1][0] == "#sector" and "service-type" in reasons[1][1]
 
 
+async def test_purposes_are_refused_on_a_service_that_is_not_a_grant(store: Store) -> None:
+    """A listing by type finds a service by its purposes: on a legal-aid service they would list it as
+    a safe house. A grant's are taken."""
+    pays = {"#service+purpose": "safe-house"}
+    grant = service("s2", "a", "emergency-grant", **pays)
+    error = await refused(store, [org("a")], [service("s1", "a", **pays), grant])
+    assert [(p.line, p.column, p.record) for p in error.problems] == [(3, "#service+purpose", "test:s1")]
+    assert "type legal-aid has no purposes" in error.problems[0].reason
+    assert await count(store) == 0
+    counts = await load(store, [org("a")], [grant])
+    assert counts.services == 1
+
+
 async def test_service_of_a_missing_organisation_is_refused(store: Store) -> None:
     error = await refused(store, [org("a")], [service("s1", "nobody")])
     assert "no organisation 'test:nobody'" in error.problems[0].reason

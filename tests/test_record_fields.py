@@ -327,6 +327,13 @@ def test_an_unsound_new_member_is_named(member: str, value: object, reason: str)
         received.service(body, PEER, VOCAB)
 
 
+@pytest.mark.pure
+def test_a_peers_service_with_purposes_must_be_a_grant() -> None:
+    body = dict(service_body(BODY_SERVICE, "network"), service_type="legal-aid")
+    with pytest.raises(received.BadBody, match="a service of type legal-aid has no purposes"):
+        received.service(body, PEER, VOCAB)
+
+
 async def test_each_feed_carries_the_channels_of_its_audience_and_reads_back_to_what_it_saw(store: Store) -> None:
     await load_fields(store)
     publisher = Publisher(store, ONLINE)

@@ -1,7 +1,9 @@
 """The controlled vocabularies of the directory: organisation kinds, service types, defender groups.
 
 Every term carries a one-line definition, shown with it in the taxonomy (GraphQL `taxonomy`,
-`directory taxonomy`). A service's `purposes` are service types too: what a grant pays for.
+`directory taxonomy`). A service's `purposes` are service types too: what a grant pays for. Only a
+service of a grant type (`GRANT_TYPES`) has purposes: a listing by type finds a service by them, so
+purposes on a legal-aid service would list it as a safe house.
 
 The built-in terms are seeded into the graph as `Term` nodes when the schema is set up; a steward
 adds more with `directory taxonomy add`. Validation always reads the terms from the graph, so an
@@ -89,6 +91,9 @@ SERVICE_TYPES = _terms(SERVICE_TYPE, [
     ("coordination-platform", "Coordination platform", "Platforms where protection actors coordinate."),
     ("grant-making", "Grant making", "Regular (non-emergency) grants to defenders' organisations."),
 ])
+
+GRANT_TYPES = ("emergency-grant", "grant-making")
+"""The service types that pay for others (`Service.purposes`). Fixed: a type a steward adds pays for nothing."""
 
 DEFENDER_GROUPS = _terms(DEFENDER_GROUP, [
     ("journalists", "Journalists and media workers", "Reporters, editors, photographers and media workers."),

@@ -38,7 +38,7 @@ from directory.domain.model import (
     Visibility,
     Window,
 )
-from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SENSITIVE_KINDS, SERVICE_TYPE
+from directory.domain.taxonomy import DEFENDER_GROUP, GRANT_TYPES, ORGANISATION_KIND, SENSITIVE_KINDS, SERVICE_TYPE
 
 LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 CHANNEL_KINDS = ("email", "signal", "whatsapp", "telegram", "phone", "pgp", "matrix", "wire", "session",
@@ -663,6 +663,9 @@ def service(row: Row, directory_id: str, vocab: Vocabulary,
         intake_languages=c.languages("intake_languages"), exclusions=c.text("exclusions", LIMITS["text"]),
         verified=c.verification(),
     )
+    if svc.purposes and svc.type and svc.type not in GRANT_TYPES:
+        c.fail("purposes", "only a grant pays for other services: a service of type %(type)s has no purposes "
+                           "(grant types: %(grants)s)", type=svc.type, grants=", ".join(GRANT_TYPES))
     if (reached := reach(svc)) > MAX_REACH:
         c.fail("present_in", "reaches %(n)s places and types, at most %(most)s: name a country or region rather "
                              "than each of its subdivisions, or fewer purposes", n=reached, most=MAX_REACH)
