@@ -225,3 +225,40 @@ async def test_the_maps_form_asks_a_language_by_its_name(store: Store, live_serv
     chosen = re.search(r'<select id="referrals-language" name="language">(.*?)</select>', form, re.S)
     assert chosen is not None and '<option value="sw">Swahili</option>' in chosen.group(1)
     assert "Language (code)" not in form and '<option value="sw">suajili</option>' in spanish
+
+
+def _asked_again(text: str, path: str) -> list[tuple[dict[str, list[str]], str]]:
+    """Each form asking `path`'s question again (not the question's own form): its fields and words."""
+    forms = re.findall(rf'<form method="post" action="{path}#answer">(.*?)</form>', text, re.S)
+    out = []
+    for f in forms:
+        fields: dict[str, list[str]] = {}
+        for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', f):
+            fields.setdefault(name, []).append(html.unescape(value))
+        words = re.search(r"<button[^>]*>(.*?)</button>", f, re.S)
+        assert words is not None
+        out.append((fields, html.unescape(re.sub(r"<[^>]+>", "", words.group(1)))))
+    return out
+
+
+async def test_an_empty_answer_offers_the_question_again_without_each_narrowing_given(
+        store: Store, live_server: LiveServer) -> None:
+    """Partners for legal aid in Kenya who speak Russian and serve trade unionists: none. The page
+    names what narrowed the answer, one click each to let it go, the rest of the question kept."""
+    await demo.load(store)
+    asked = {"serviceTypes": ["legal-aid", "medical-care"], "country": "KE", "group": "trade-unionists",
+             "language": "ru"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        empty = await client.post("/partners", data=asked)
+        assert "Nothing that you may see answers this" in empty.text
+        again = _asked_again(empty.text, "/partners")
+        assert again == [
+            ({"serviceTypes": ["legal-aid", "medical-care"], "country": ["KE"], "language": ["ru"]},
+             "Ask again without “Defenders served: Trade unionists”"),
+            ({"serviceTypes": ["legal-aid", "medical-care"], "country": ["KE"], "group": ["trade-unionists"]},
+             "Ask again without “Language: Russian”")]
+        wider = await client.post("/partners", data=again[1][0])
+        assert "Nothing that you may see answers this" not in wider.text and "<tbody>" in wider.text
+        spanish = await client.post("/partners", data=asked, headers={"Accept-Language": "es"})
+        assert "Preguntar de nuevo sin «Idioma: ruso»" in html.unescape(spanish.text)
+        assert _asked_again(wider.text, "/partners") == []  # only an empty answer offers them

@@ -256,6 +256,17 @@ def _browse(asked: dict[str, list[str]]) -> dict[str, str]:
     return {"serviceType": service, **({"country": country} if country else {})} if service else {}
 
 
+NARROWING = ("group", "language")  # what a person adds to narrow an answer, and may take away again
+
+
+def _without(job: Job, asked: dict[str, list[str]]) -> list[tuple[Field, str, dict[str, list[str]]]]:
+    """For an empty answer, the same question without each narrowing given (the defender group, the
+    language): each field, its value and the question left, so the page names what to let go of
+    instead of only "try a wider question"."""
+    return [(f, asked[f.name][0], {k: v for k, v in asked.items() if k != f.name})
+            for f in job.fields if f.name in NARROWING and asked.get(f.name)]
+
+
 def written_number(value: float, language: str) -> str:
     """As `language` writes it, to ten decimals (a float's noise, 0.30000000000000004, is not a
     digit anyone gave); from a million billion on, in scientific notation, which Babel's decimal
@@ -280,10 +291,11 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
         if not table.rows and job.path in ("/referrals", "/partners"):
-            more.update(browse=_browse(asked))
+            more.update(browse=_browse(asked), without=_without(job, asked))
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
+                group_labels=dict(offered["group"]),
                 **more)
 
 
