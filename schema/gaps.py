@@ -91,10 +91,24 @@ class DonorTotal:
 
 
 @strawberry.type
+class NeedSource:
+    indicator: str
+    places: int = strawberry.field(description="Places of the matrix this indicator gave a value (its own or "
+                                               "its country's).")
+    first_year: int
+    last_year: int
+    sources: list[str] = strawberry.field(description="Where those values come from, as the indicators' file "
+                                                      "says, each once.")
+
+
+@strawberry.type
 class CoverageGaps:
     cells: list[GapCell] = strawberry.field(description="Worst gap first.")
     total_cells: int
     indicators: list[str] = strawberry.field(description="The need indicators that weighed the scores.")
+    need_sources: list[NeedSource] = strawberry.field(
+        description="Where the need figures of the matrix's places come from; empty when none is known "
+                    f"(each place's need then counts as {gaps.UNKNOWN_NEED:g}).")
     donor_totals: list[DonorTotal]
 
 
@@ -120,5 +134,7 @@ class GapQuery:
         return CoverageGaps(
             cells=[GapCell.of(c) for c in matrix.cells[offset:offset + first]], total_cells=len(matrix.cells),
             indicators=matrix.indicators,
+            need_sources=[NeedSource(indicator=n.indicator, places=n.places, first_year=n.first_year,
+                                     last_year=n.last_year, sources=n.sources) for n in matrix.need_sources],
             donor_totals=[DonorTotal(currency=t.currency, amount=t.amount, grants=t.grants, cells=t.cells,
                                      to_high_gap_cells=t.to_high_gap_cells) for t in matrix.donor_totals])

@@ -54,10 +54,11 @@ def test_the_store_and_every_cli_output_are_owner_only(tmp_path: Path) -> None:
     (out / "all").chmod(0o755)
     server = EmbeddedStore(data, heap="512m").attach()  # started from this process, whose umask is not 077
     try:
-        def cli(*args: str) -> None:
+        def cli(*args: str) -> str:
             proc = subprocess.run([*DIRECTORY, "--data", str(data), "--id", "test", *args], capture_output=True,
                                   text=True, timeout=300)
             assert proc.returncode == 0, proc.stderr
+            return proc.stdout
 
         cli("demo")
         cli("backup", "--output", str(out / "backup.jsonl"))
@@ -65,7 +66,8 @@ def test_the_store_and_every_cli_output_are_owner_only(tmp_path: Path) -> None:
         cli("export", "--format", "hsds", "--audience", "all", "--output", str(out / "hsds"))
         cli("export", "--format", "hsds", "--output", str(out / "new" / "public"))  # folders it makes itself
         cli("map", "directory", "--audience", "all", "--output", str(out / "map.html"))
-        cli("gaps", "--audience", "all", "--csv", str(out / "gaps.csv"))
+        printed = cli("gaps", "--audience", "all", "--csv", str(out / "gaps.csv"))
+        assert "Need from defender-risk: " in printed  # where the need figures come from, under the table
         assert loose(data) == []
     finally:
         server.stop()

@@ -157,6 +157,29 @@ async def test_each_role_sees_only_its_part(store: Store) -> None:
         await coverage_gaps(store, ANONYMOUS, ask(indicators=["secret"]))
 
 
+async def test_where_the_need_comes_from_is_said_for_the_places_asked_and_what_the_viewer_may_see(
+        store: Store) -> None:
+    """A score rests on need figures: the answer says which indicators gave the places asked a value,
+    of which years and from where, and only of indicators the viewer may see."""
+    await seed(store)
+    survey = {"#adm1+code": "CO-ANT", "#meta+source": "a department's survey"}
+    await load_needs(store, [need("CO", "risk", 9, 2025, **survey),
+                             need("VE", "risk", 50, 2019, **{"#meta+source": "elsewhere"})])
+    m = await coverage_gaps(store, STEWARD, ask(indicators=None, codes=["CO", "MX", "CO-ANT"]))
+    assert [(n.indicator, n.places, n.first_year, n.last_year, n.sources) for n in m.need_sources] == [
+        ("other", 3, 2026, 2026, ["made up for a test"]),  # CO-ANT weighed by its country's
+        ("risk", 3, 2025, 2026, ["made up for a test", "a department's survey"]),  # not VE's: not asked
+        ("secret", 1, 2026, 2026, ["made up for a test"])]
+    notes = gaps.table(m).notes
+    assert notes[1] == ("Need from risk: 3 places, 2025\u20132026; figures from made up for a test; "
+                        "a department's survey.")
+    public = await coverage_gaps(store, ANONYMOUS, ask(indicators=None))
+    assert [n.indicator for n in public.need_sources] == ["other", "risk"]  # the restricted one is not named
+    nothing = await coverage_gaps(store, ANONYMOUS, ask(indicators=None, codes=["KE"]))
+    assert nothing.need_sources == [] and gaps.table(nothing).notes == [
+        "No need figures are recorded for these places: the need of each counts as 0.5."]
+
+
 def test_a_cell_names_its_first_providers_those_local_to_it_first_and_counts_the_rest() -> None:
     found = gaps.Cell("CO", "legal-aid", present=["x:wide-1", "x:local-2"],
                       remote=["x:wide-2", "x:local-1", "x:wide-3"], local=["x:local-1", "x:local-2"])

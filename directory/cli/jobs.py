@@ -58,6 +58,8 @@ def say_empty(args: argparse.Namespace, nothing: str) -> None:
 def show(table: Table, args: argparse.Namespace, nothing: str, full: Table | None = None) -> None:
     """Print the table; write `full` (or the same table) as CSV when asked; say so when it is empty."""
     out(table.render(), end="")
+    for note in table.notes:
+        out(note)
     if args.csv:
         write_private(Path(args.csv), (full or table).csv())  # owner-only: it may hold non-public records
         out(f"written to {args.csv}", file=sys.stderr)

@@ -59,7 +59,7 @@ from directory.jobs.gap_cells import Amount, Funding, providers_reaching
 from directory.jobs.gap_cells import Cell as Cell
 from directory.jobs.gap_cells import Flag as Flag
 from directory.jobs.gap_cells import matrix_cells as matrix_cells
-from directory.jobs.reasons import Reason
+from directory.jobs.reasons import Joined, Reason
 from directory.jobs.rules import today
 from directory.jobs.tables import Column, Table
 from directory.store import GapOffer, Grant, Store
@@ -78,12 +78,25 @@ class DonorTotal:
     to_high_gap_cells: float  # the part of `amount` received by providers in a cell scoring HIGH_GAP or more
 
 
+@dataclass(frozen=True)
+class NeedSource:
+    """Where one indicator's figures for the matrix's places come from, so a reader can judge the
+    need they weigh: how many places it gave a value, of which years, from which sources."""
+
+    indicator: str
+    places: int
+    first_year: int
+    last_year: int
+    sources: list[str]  # as the indicators' file says them, each once
+
+
 @dataclass
 class GapMatrix:
     cells: list[Cell]  # worst gap first
     indicators: list[str]  # the indicators that weighed need
     donor: str | None = None
     donor_totals: list[DonorTotal] = field(default_factory=list)
+    need_sources: list[NeedSource] = field(default_factory=list)  # of the values that weighed these cells
 
 
 @dataclass(frozen=True)
@@ -121,9 +134,10 @@ async def _matrix(store: Store, viewer: Viewer, q: GapQuestion, on: date) -> Gap
         if missing:
             raise BadArgument("indicators", "no indicator named %(names)s", names=", ".join(map(repr, missing)))
     cells, received = await _cells_and_funding(store, viewer, q.group, wanted, types, on)
-    await budget.in_thread(_weigh, cells, received, NeedWeights(indicators), q.donor)
+    need = NeedWeights(indicators)
+    await budget.in_thread(_weigh, cells, received, need, q.donor)
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
-    return GapMatrix(cells, sorted({i.name for i in indicators}), q.donor, totals)
+    return GapMatrix(cells, need.names, q.donor, totals, need.sources({c.place for c in cells}))
 
 
 T = TypeVar("T")
@@ -288,17 +302,32 @@ class NeedWeights:
         for i in latest.values():
             top[(i.name, "-" in i.place)] = max(top[(i.name, "-" in i.place)], i.value)
         self.names = sorted({i.name for i in indicators})
+        self.latest = latest
         self.scaled = {key: (i.value / top[(i.name, "-" in i.place)] if top[(i.name, "-" in i.place)] else 0.0)
                        for key, i in latest.items()}
 
+    def _used(self, name: str, place: str) -> Indicator | None:
+        """The value that weighs `place` for indicator `name`: its own, else its country's."""
+        return self.latest.get((name, place)) or self.latest.get((name, place.split("-")[0]))
+
     def __call__(self, place: str) -> float | None:
-        country = place.split("-")[0]
         values = []
         for name in self.names:
-            value = self.scaled.get((name, place), self.scaled.get((name, country)))
-            if value is not None:
-                values.append(value)
+            used = self._used(name, place)
+            if used is not None:
+                values.append(self.scaled[(name, used.place)])
         return round(sum(values) / len(values), 4) if values else None
+
+    def sources(self, places_weighed: set[str]) -> list[NeedSource]:
+        """Each indicator that gave a value to one of these places: how many, which years, from where."""
+        out = []
+        for name in self.names:
+            used = [u for p in sorted(places_weighed) if (u := self._used(name, p)) is not None]
+            if used:
+                years = [u.year for u in used]
+                out.append(NeedSource(name, len(used), min(years), max(years), list(dict.fromkeys(
+                    u.source for u in used if u.source))))
+        return out
 
 
 def _donor_totals(donor: str, cells: list[Cell], grants: list[Grant]) -> list[DonorTotal]:
@@ -375,6 +404,35 @@ def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | 
             row.append([f"{a.currency} {a.amount:,.0f}" for a in c.donor_funding])
         out.add(*row)
     out.total = len(matrix.cells)
+    out.notes = list(need_notes(matrix))
+    return out
+
+
+MOST_SOURCES = 3  # named under an answer; the rest counted
+
+
+def need_notes(matrix: GapMatrix) -> list[Reason]:
+    """Where the need that weighed the scores comes from, or that none is known: a score rests on
+    it, and a reader judges a figure by its source and its year."""
+    if not matrix.cells:
+        return []
+    if not matrix.need_sources:
+        return [Reason("No need figures are recorded for these places: the need of each counts as %(need)s.",
+                       need=UNKNOWN_NEED)]
+    out = []
+    for n in matrix.need_sources:
+        years = str(n.first_year) if n.first_year == n.last_year else f"{n.first_year}\u2013{n.last_year}"
+        if not n.sources:
+            out.append(Reason(Plural("Need from %(indicator)s: %(n)s place, %(years)s; no source recorded.",
+                                     "Need from %(indicator)s: %(n)s places, %(years)s; no source recorded.", "n"),
+                              indicator=n.indicator, n=n.places, years=years))
+            continue
+        named: list[str] = n.sources[:MOST_SOURCES]
+        if (more := len(n.sources) - MOST_SOURCES) > 0:
+            named.append(Reason(Plural("and %(n)s more", "and %(n)s more", "n"), n=more))
+        out.append(Reason(Plural("Need from %(indicator)s: %(n)s place, %(years)s; figures from %(sources)s.",
+                                 "Need from %(indicator)s: %(n)s places, %(years)s; figures from %(sources)s.", "n"),
+                          indicator=n.indicator, n=n.places, years=years, sources=Joined(named, "; ")))
     return out
 
 

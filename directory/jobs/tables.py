@@ -38,6 +38,7 @@ class Table:
     columns: list[Column]
     rows: list[list[object]] = field(default_factory=list)
     total: int | None = None  # how many rows the whole answer has, when only the first are kept
+    notes: list[str] = field(default_factory=list)  # what the answer rests on, said under it (not in the CSV)
 
     def add(self, *values: object) -> None:
         if len(values) != len(self.columns):

@@ -288,6 +288,7 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         names = _name_columns(table)
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
+                    notes=[reading.text(n) for n in table.notes],
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
         if not table.rows and job.path in ("/referrals", "/partners"):
