@@ -258,6 +258,31 @@ async def test_a_map_titles_places_and_services_by_name(store: Store, live_serve
     assert "to Emergency grant in Colombia" in chains and "emergency-grant in CO" not in chains
 
 
+async def test_a_map_takes_an_organisation_by_its_name_as_the_job_pages_do(store: Store,
+                                                                          live_server: LiveServer) -> None:
+    """The maps form asked for an organisation's id; a person knows its name. One organisation by that
+    name is drawn from; several are offered to choose from; a hidden one's name finds nothing, as a
+    name nobody has."""
+    await demo.load(store)
+    asked = {"serviceType": "emergency-grant", "country": "CO"}
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        named = await client.get("/maps/referrals", params={"from": "Front Line Defenders", **asked})
+        assert named.status_code == 200 and "to Emergency grant in Colombia" in named.text
+        several = await client.get("/maps/referrals", params={"from": "defenders", **asked})
+        assert several.status_code == 400 and "Which organisation did you mean?" in several.text
+        links = [html.unescape(h) for h in re.findall(r'<li><a href="([^"]+)">', several.text)]
+        assert links and all(h.startswith("/maps/referrals?serviceType=emergency-grant&country=CO&from=test%3A")
+                             for h in links)
+        chosen = await client.get(links[0])
+        assert chosen.status_code == 200 and "to Emergency grant in Colombia" in chosen.text
+        funding = {"serviceTypes": "emergency-grant", "region": "419"}
+        hidden = await client.get("/maps/funding", params={"donor": "Quiet Harbour Foundation", **funding})
+        nobody = await client.get("/maps/funding", params={"donor": "Quiet Harbour Zzz", **funding})
+    assert hidden.status_code == nobody.status_code == 404
+    typed = re.compile(r"Quiet(?: |\+|%20)Harbour(?: |\+|%20)(?:Foundation|Zzz)")  # as said, and in its links
+    assert typed.sub("X", hidden.text) == typed.sub("X", nobody.text)
+
+
 async def test_every_page_and_map_carries_the_pages_headers(store: Store, live_server: LiveServer) -> None:
     """A drawn map is a page too: no referrer to a tile server, no sniffing, never cached, and a cache
     between keeps one copy per language."""

@@ -372,7 +372,8 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
         asked: dict[str, list[str]] = {}
         try:
             asked = _asked(job, await forms.read(request, writes=False))
-            which = await _by_name(request.app.state.store, viewer_in(request.scope), job, asked)
+            which = await by_name(request.app.state.store, viewer_in(request.scope), job.path,
+                                  [f.name for f in job.fields if f.widget == "organisation"], asked)
             if which:
                 return await _page(request, job, asked, which=which)
             question = job.asking.ask(asked)
@@ -407,13 +408,14 @@ def _expensive(request: Request) -> AbstractAsyncContextManager[None]:
     return budget.expensive(request.app.state.slots, request.app.state.settings.time_budget)
 
 
-async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list[str]]) -> list[tuple[str, str]]:
-    """An organisation field may hold a name, as people know it, or an id. A name that is one
-    organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations it
-    finds, each as (name, this form with it chosen), for the person to choose. Found as search
-    finds them, for this viewer: a hidden organisation is never among them."""
-    for f in job.fields:
-        typed = asked.get(f.name, [""])[0] if f.widget == "organisation" else ""
+async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
+                  asked: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """An organisation field (of `fields`) may hold a name, as people know it, or an id. A name that
+    is one organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations
+    it finds, each as (name, the question at `path` with it chosen), for the person to choose. Found
+    as search finds them, for this viewer: a hidden organisation is never among them."""
+    for name in fields:
+        typed = asked.get(name, [""])[0]
         if not typed or await store.organisations_by_id(viewer, [typed]):
             continue
         try:
@@ -423,10 +425,10 @@ async def _by_name(store: Store, viewer: Viewer, job: Job, asked: dict[str, list
         named = [found.records[(h.kind, h.id)] for h in found.hits]
         exact = [o for o in named if o.name.casefold() == typed.casefold()]
         if len(exact) == 1 or len(named) == 1:
-            asked[f.name] = [(exact or named)[0].id]
+            asked[name] = [(exact or named)[0].id]
         elif named:  # each link fills in the rest of the question as it was asked
-            rest = [(name, v) for name, values in asked.items() if name != f.name for v in values]
-            return [(o.name, f"{job.path}?{urlencode([*rest, (f.name, o.id)])}") for o in named]
+            rest = [(other, v) for other, values in asked.items() if other != name for v in values]
+            return [(o.name, f"{path}?{urlencode([*rest, (name, o.id)])}") for o in named]
     return []
 
 

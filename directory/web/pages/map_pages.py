@@ -22,7 +22,7 @@ from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.web.pages import forms, i18n, words
-from directory.web.pages.jobs import Reading, written_number
+from directory.web.pages.jobs import Reading, by_name, written_number
 from directory.web.pages.problems import said
 from directory.web.pages.render import HEADERS, environment, language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
@@ -31,6 +31,7 @@ from maps.questions import draw
 from maps.routes import asset, policy
 
 log = logging.getLogger("directory.maps")
+ORGANISATIONS = ["from", "donor"]  # the maps' filters naming an organisation: a name or an id
 
 
 async def _words(request: Request, language: str) -> Words:
@@ -62,9 +63,15 @@ async def map_page(request: Request) -> Response:
             if len(value) > forms.FIELD_LENGTH:
                 raise BadArgument(name, Plural("is longer than %(most)s character",
                                                "is longer than %(most)s characters", "most"), most=forms.FIELD_LENGTH)
+        # an organisation may be given by its name, as on the job pages; several found: the person chooses
+        asked = {name: [value] for name, value in args.items()}
+        which = await by_name(request.app.state.store, viewer_in(request.scope), request.url.path, ORGANISATIONS,
+                              asked)
+        if which:
+            return page(request, "map-refused.html", status=400, which=which)
         async with budget.expensive(slots, settings.time_budget):
             drawn = await draw(request.path_params["kind"], request.app.state.store, viewer_in(request.scope),
-                               args, settings, options)
+                               {name: values[0] for name, values in asked.items()}, settings, options)
     except (BadArgument, NotFound) as exc:
         return page(request, "map-refused.html", status=404 if isinstance(exc, NotFound) else 400,
                     problem=said(exc, language, words.MAP_FILTERS))

@@ -27,7 +27,7 @@ MAP_FILTERS = {"serviceType": "Service", "serviceTypes": "Service", "group": "De
                "country": "Country", "kind": "Kind of organisation",
                "region": "Region",
                "codes": "Places (country codes, separated by commas)", "indicators": "Need indicators",
-               "donor": "Donor (its id, as on its page)", "from": "From (an organisation's id, as on its page)",
+               "donor": "Donor (its name or id)", "from": "From (an organisation's name or id)",
                "language": "Language", "k": "How many chains", "maxHops": "At most this many referrals",
                "order": "Best by", "metric": "Colour by", "currency": "Currency (ISO code)"}
 MAP_TITLES = {"directory": "Organisations and services", "gaps": "Coverage gaps", "referrals": "Referral chains",
