@@ -236,6 +236,31 @@ async def test_without_an_organisation_where_and_what_rank_the_partners_with_rea
     assert "test:h" in [p.organisation for p in await find_partners(store, STEWARD, NOBODY)]
 
 
+async def test_a_relocation_host_is_a_partner_where_it_takes_defenders_from_not_where_it_hosts_them(
+        store: Store) -> None:
+    """A programme in Costa Rica taking defenders from Colombia is a relocation partner for a group in
+    Colombia, and says so; a host in Uganda taking defenders only from Kenya is none for a group in
+    Uganda, as the gap matrix and referral paths count them. One naming no origins answers where it is."""
+    await load(store, [org("cr", **{"#country+code": "CR"}), org("ug", **{"#country+code": "UG"}),
+                       org("open", **{"#country+code": "UG"})], [
+        service("cr-host", "cr", "relocation-regional", **{"#country+code+present": "CR",
+                                                           "#country+code+origin": "CO-ANT|VE"}),
+        service("ug-host", "ug", "relocation-regional", **{"#country+code+present": "UG",
+                                                           "#country+code+origin": "KE"}),
+        service("open-host", "open", "relocation-regional", **{"#country+code+present": "UG"})])
+
+    def ask(country: str) -> PartnerQuestion:
+        return PartnerQuestion(None, ["relocation-regional"], country)
+
+    (colombia,) = await find_partners(store, ANONYMOUS, ask("CO"))  # from one of its departments
+    assert colombia.organisation == "test:cr" and colombia.services == ["test:cr-host"]
+    assert "takes defenders from CO" in colombia.reasons and colombia.parts["coverage"] == 1.0
+    assert [p.organisation for p in await find_partners(store, ANONYMOUS, ask("UG"))] == ["test:open"]
+    kenya = await find_partners(store, ANONYMOUS, ask("KE"))
+    assert [p.organisation for p in kenya] == ["test:ug"] and "takes defenders from KE" in kenya[0].reasons
+    assert await find_partners(store, ANONYMOUS, ask("CR")) == []
+
+
 async def test_without_an_organisation_language_and_group_narrow(store: Store) -> None:
     await seed(store)
     english = await find_partners(store, ANONYMOUS, PartnerQuestion(None, ASKED, "CO", language="EN"))

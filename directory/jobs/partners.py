@@ -1,18 +1,19 @@
 """Partners for a local group: who offers what it lacks, near it, for its people, in its language.
 
-The group asks as an organisation in the directory (the viewer's own by default), or, not yet
-listed or not knowing its id, by saying only where (`country`) and what it needs (`serviceTypes`).
+The group asks as an organisation in the directory (the viewer's own by default), or, not yet listed
+or not knowing its id, by saying only where (`country`) and what it needs (`serviceTypes`).
 Candidates must offer at least one of the service types asked for (for an organisation, by default,
-every type it does not offer itself), reach the country (or, for an organisation, have a published
-point within a radius), serve one of the organisation's defender groups or be open to all, share a
-language where both record languages, and not be partnered with it already. `group` and `language`
-narrow further, for an organisation on top of its own groups and languages: a service counts when it
-serves the group or names none (open to all), and when it is offered in the language (or records
-none and its organisation speaks it), as for referral paths. The score (0 to 1) is a weighted sum;
-each part is returned so a person can see why:
+every type it does not offer itself), reach the country (relocation and exile support naming where
+defenders may come from: take them from there, wherever it hosts them; or, for an organisation, have
+a published point within a radius), serve one of the organisation's defender groups or be open to
+all, share a language where both record languages, and not be partnered with it already. `group` and
+`language` narrow further, for an organisation on top of its own groups and languages: a service
+counts when it serves the group or names none (open to all), and when it is offered in the language
+(or records none and its organisation speaks it), as for referral paths. The score (0 to 1) is a
+weighted sum; each part is returned so a person can see why:
 
     complementarity 0.30  share of the asked types the candidate offers there
-    coverage        0.15  1 delivered in the place, 0.5 only reaching it remotely
+    coverage        0.15  1 delivered in the place (or taking defenders from it), 0.5 only reaching it remotely
     distance        0.10  1 / (1 + km / 250) from the asker's point as the viewer sees it (recorded for
                           its own members and stewards) to the candidate's published point;
                           0.5 if either is unknown
@@ -316,7 +317,9 @@ def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], w
     """The candidate as a partner, with the reasons for its score (`names` of the networks in common)."""
     reasons = [Reason("offers %(types)s", types=a.types)]
     if where is not None:
-        reasons.append(Reason("delivers in %(place)s", place=where.code) if a.present else
+        delivered = [o for o in a.offers if o.present and not o.takes_from]
+        reasons.append(Reason("delivers in %(place)s", place=where.code) if delivered else
+                       Reason("takes defenders from %(place)s", place=where.code) if a.present else
                        Reason("reaches %(place)s remotely", place=where.code))
     if a.distance is not None:
         # between published (coarsened) points, so no finer than a whole km once it is ten or more

@@ -43,6 +43,20 @@ def type_offered(var: str) -> str:
     return f"({var}.type = $service_type OR $service_type IN coalesce({var}.purposes, []))"
 
 
+def without_origins(service: str) -> str:
+    """The service names no origins. A relocation or exile service that says where defenders may come
+    from helps defenders from there, not defenders where it hosts them: a job asking where help is
+    needed finds it by its origins only, never by its coverage (as the gap matrix counts it,
+    `store.jobs.gaps`: its origins, else its places)."""
+    return f"coalesce({service}.origin_codes, '') = ''"
+
+
+def helps_through(relationship: str, service: str) -> str:
+    """The matched relationship is where the service helps defenders: its origins (`TAKES_FROM`) or,
+    naming none, its coverage (`without_origins`)."""
+    return f"(type({relationship}) = 'TAKES_FROM' OR {without_origins(service)})"
+
+
 def spoken_by(var: str) -> str:
     """The record lists `$language`, or `mul` (any language) among its languages."""
     return f"any(l IN coalesce({var}.languages, []) WHERE l = $language OR l = 'mul')"

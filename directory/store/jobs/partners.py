@@ -21,7 +21,7 @@ from typing import Any
 from directory.domain import places
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, offered_in, place_shown, visible
+from directory.store.engine.cypher import cypher, offered_in, place_shown, visible, without_origins
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
@@ -45,7 +45,7 @@ _SERVES = ("(size(groups) = 0 OR ((size($groups) = 0 OR any(g IN groups WHERE g 
 _SPEAKS = f"($language IS NULL OR {offered_in('s', 'o')})"
 _COLLECTED = """
 WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, languages, s.verified_on, groups,
-                 s.visibility]) AS offers
+                 s.visibility, 'from' IN presences]) AS offers
 WITH collect([o.id, o.visibility, coalesce(o.languages, []), o.pub_latitude, o.pub_longitude, o.country,
               o.verified_on, offers]) AS found
 RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumerate(_COLUMNS)) + """
@@ -58,9 +58,22 @@ RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumera
 IN_PLACE = cypher("partners.in_place", f"""
 MATCH (k:Reach) WHERE k.key IN $reach
 MATCH (k)<-[a:REACHES]-(s:Service)
-WHERE {_SERVICE}
+WHERE {_SERVICE} AND {without_origins('s')}
 WITH s, collect(a.presence) AS presences
 WITH s, presences, {_GROUPS}
+WHERE {_SERVES}
+UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
+WITH o, s, presences, groups, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
+WHERE {_ORGANISATION} AND {_SPEAKS}""" + _COLLECTED)
+# Relocation and exile support naming origins (`cypher.without_origins`: found by them only, never by where
+# it hosts defenders): from the places asked, through their few TAKES_FROM, each such service once, as
+# taking defenders from there ('from').
+FROM_PLACE = cypher("partners.from_place", f"""
+MATCH (q:Place) WHERE q.code IN $covering
+MATCH (q)<-[:TAKES_FROM]-(s:Service)
+WHERE {_SERVICE}
+WITH DISTINCT s
+WITH s, ['from'] AS presences, {_GROUPS}
 WHERE {_SERVES}
 UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
 WITH o, s, presences, groups, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
@@ -89,11 +102,12 @@ WHERE {_SERVES} AND {_SPEAKS}""" + _COLLECTED)
 class Offer:
     service: str
     type: str
-    present: bool  # delivered in the place asked (always True for a radius search)
+    present: bool  # delivered in the place asked, or taking defenders from it (always True for a radius search)
     response_hours: float | None
     languages: list[str]
     verified_on: str  # freshness is when it was verified, not last written: old data re-imported stays old
     groups: list[str]
+    takes_from: bool = False  # relocation or exile support taking defenders from the place asked (its origins)
 
 
 @dataclass(frozen=True)
@@ -122,7 +136,8 @@ def _candidates(parts: list[list[dict[str, Any]]], fit: Fit, shown: Shown) -> li
     shown.add("organisation", [row[0] for row in found if row[1] == RESTRICTED])
     shown.add("service", [o[0] for row in found for o in row[7] if o[7] == RESTRICTED])
     return [Candidate(i, list(languages), latitude, longitude, country, verified_on or "",
-                      [Offer(o[0], o[1], bool(o[2]), o[3], list(o[4]), o[5] or "", list(o[6])) for o in offers])
+                      [Offer(o[0], o[1], bool(o[2] or o[8]), o[3], list(o[4]), o[5] or "", list(o[6]), bool(o[8]))
+                       for o in offers])
             for i, _, languages, latitude, longitude, country, verified_on, offers in found]
 
 
@@ -179,8 +194,11 @@ async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str | Non
                    where: places.Place, fit: Fit) -> list[Candidate]:
     """Organisations (not `source`) with a visible active service of these types reaching `where`."""
     covering = places.covering(where.code)  # itself, the areas it is in and, for a country, its subdivisions
-    parts = await _read(graph, IN_PLACE, types, fit, covering, id=_asker(source), **viewer.params)
-    return _candidates(parts, fit, shown)
+    parts, taking = await asyncio.gather(
+        _read(graph, IN_PLACE, types, fit, covering, id=_asker(source), **viewer.params),
+        graph.read_plain(FROM_PLACE, types=sorted(set(types)), covering=covering, id=_asker(source), **fit.params,
+                         **viewer.params))
+    return _candidates([*parts, taking], fit, shown)
 
 
 async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str], latitude: float,

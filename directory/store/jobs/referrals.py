@@ -15,7 +15,7 @@ from directory.domain.errors import NotFound
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Referral, link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, offered_in, place_shown, serves_group, visible
+from directory.store.engine.cypher import cypher, helps_through, offered_in, place_shown, serves_group, visible
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
@@ -36,7 +36,7 @@ PROVIDERS = cypher("referrals.providers", f"""
 UNWIND $ids AS oid
 MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)-[a:AVAILABLE_IN|TAKES_FROM]->(q:Place)
 WHERE s.type = $type AND coalesce(s.status, 'active') = 'active'
-  AND (q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country))
+  AND (q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country)) AND {helps_through('a', 's')}
   AND {visible('o')} AND {visible('s')} AND {place_shown('o')} AND {serves_group('s')}
   AND ($language IS NULL OR {offered_in('s', 'o')})
 WITH o, s, collect(coalesce(a.presence, 'from')) AS presences
@@ -58,7 +58,7 @@ ORDER BY id, vetter
 @dataclass(frozen=True)
 class Offer:
     """A visible, active service of the asked type reaching the asked place, or taking defenders from
-    it (relocation and exile support: its origins)."""
+    it (relocation and exile support: a service naming origins is found by them only, `helps_through`)."""
 
     provider: str
     service: str
