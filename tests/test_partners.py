@@ -261,6 +261,23 @@ async def test_a_relocation_host_is_a_partner_where_it_takes_defenders_from_not_
     assert await find_partners(store, ANONYMOUS, ask("CR")) == []
 
 
+async def test_a_provider_that_confirmed_it_is_full_is_no_partner_for_those_who_may_see_it(store: Store) -> None:
+    """Referral paths and the gap matrix leave out a service that confirmed, within 90 days, that it has no
+    capacity left; partners the same, by the same rule. The public, who may not see capacity, get an
+    answer that does not depend on it."""
+    recent = (today() - timedelta(days=10)).isoformat()
+    long_ago = (today() - timedelta(days=200)).isoformat()
+    await load(store, [org("full"), org("was-full"), org("open")], [
+        service("full-legal", "full", **{"#capacity": "0", "#capacity+unit": "cases", "#capacity+date": recent}),
+        service("was-full-legal", "was-full", **{"#capacity": "0", "#capacity+unit": "cases",
+                                                  "#capacity+date": long_ago}),
+        service("open-legal", "open", **{"#capacity": "3", "#capacity+unit": "cases", "#capacity+date": recent})])
+    asked = PartnerQuestion(None, ["legal-aid"], "CO")
+    assert sorted(p.organisation for p in await find_partners(store, STEWARD, asked)) == ["test:open", "test:was-full"]
+    assert sorted(p.organisation for p in await find_partners(store, ANONYMOUS, asked)) == [
+        "test:full", "test:open", "test:was-full"]
+
+
 async def test_without_an_organisation_language_and_group_narrow(store: Store) -> None:
     await seed(store)
     english = await find_partners(store, ANONYMOUS, PartnerQuestion(None, ASKED, "CO", language="EN"))

@@ -6,7 +6,8 @@ Candidates must offer at least one of the service types asked for (for an organi
 every type it does not offer itself), reach the country (relocation and exile support naming where
 defenders may come from: take them from there, wherever it hosts them; or, for an organisation, have
 a published point within a radius), serve one of the organisation's defender groups or be open to
-all, share a language where both record languages, and not be partnered with it already. `group` and
+all, share a language where both record languages, and not be partnered with it already. A service
+that confirmed it has no capacity left does not count (`rules.confirmed_full`, as for referral paths). `group` and
 `language` narrow further, for an organisation on top of its own groups and languages: a service
 counts when it serves the group or names none (open to all), and when it is offered in the language
 (or records none and its organisation speaks it), as for referral paths. The score (0 to 1) is a
@@ -51,7 +52,7 @@ from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.validation import asked_language
 from directory.domain.viewer import Viewer
 from directory.jobs.reasons import Joined, Reason
-from directory.jobs.rules import age_days, day_of, today
+from directory.jobs.rules import age_days, confirmed_full, day_of, today
 from directory.jobs.tables import Column, Table
 from directory.store import Candidate, PartnerOffer, Store
 
@@ -273,7 +274,8 @@ class _Assessed(NamedTuple):
 
 def _assess(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, language: str | None,
             theirs: set[str], radius_km: float | None, on: date) -> _Assessed | None:
-    offers = [o for o in c.offers if _fits(o, c, asker, group, language)]
+    offers = [o for o in c.offers if _fits(o, c, asker, group, language)
+              and not confirmed_full(o.capacity, o.capacity_confirmed, on)]
     if not offers:
         return None
     spoken = set(c.languages) | {lang for o in offers for lang in o.languages}

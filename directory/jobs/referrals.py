@@ -20,7 +20,14 @@ from directory.domain.validation import asked_language
 from directory.domain.viewer import Viewer
 from directory.jobs.paths import Chain, PathOrder, best_chains, check_arguments
 from directory.jobs.reasons import Joined, Reason
-from directory.jobs.rules import CAPACITY_VALID_DAYS, UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST, capacity_current, today
+from directory.jobs.rules import (
+    CAPACITY_VALID_DAYS,
+    UNKNOWN_RESPONSE_HOURS,
+    UNKNOWN_TRUST,
+    capacity_current,
+    confirmed_full,
+    today,
+)
 from directory.jobs.tables import Column, Table
 from directory.store import ReferralOffer as Offer
 from directory.store import Store
@@ -81,7 +88,7 @@ async def _paths(store: Store, viewer: Viewer, q: Question, on: date) -> list[Re
     seen = await store.jobs.referral_graph(viewer, source, q.service_type, where, q.max_hops, q.group, language)
     offers: dict[str, list[Offer]] = {}
     for offer in seen.offers:
-        if not (offer.capacity == 0 and capacity_current(offer.capacity_confirmed, on)):
+        if not confirmed_full(offer.capacity, offer.capacity_confirmed, on):
             offers.setdefault(offer.provider, []).append(offer)
     providers = {p: _fastest(found) for p, found in offers.items()}
     chains = await budget.in_thread(best_chains, source, seen.referrals, providers, q.order, q.k, q.max_hops)

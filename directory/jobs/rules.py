@@ -45,3 +45,11 @@ def capacity_current(confirmed: str | None, on: date) -> bool:
     """Whether a capacity figure still counts: confirmed, and not longer ago than CAPACITY_VALID_DAYS."""
     age = age_days(confirmed, on)
     return age is not None and age <= CAPACITY_VALID_DAYS
+
+
+def confirmed_full(capacity: int | None, confirmed: str | None, on: date) -> bool:
+    """A service that confirmed, within CAPACITY_VALID_DAYS, that it has no capacity left: it cannot
+    take a referral, so no job counts it as able to act (referral paths and partners leave it out,
+    the gap matrix adds nothing for it, `gap_cells`). `capacity` is None for a viewer who may not
+    see it: the public's answers never depend on a figure kept from them."""
+    return capacity == 0 and capacity_current(confirmed, on)

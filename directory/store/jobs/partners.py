@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from directory.domain import places
+from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, offered_in, place_shown, visible, without_origins
@@ -45,7 +46,7 @@ _SERVES = ("(size(groups) = 0 OR ((size($groups) = 0 OR any(g IN groups WHERE g 
 _SPEAKS = f"($language IS NULL OR {offered_in('s', 'o')})"
 _COLLECTED = """
 WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, languages, s.verified_on, groups,
-                 s.visibility, 'from' IN presences]) AS offers
+                 s.visibility, 'from' IN presences, s.capacity, s.capacity_confirmed]) AS offers
 WITH collect([o.id, o.visibility, coalesce(o.languages, []), o.pub_latitude, o.pub_longitude, o.country,
               o.verified_on, offers]) AS found
 RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumerate(_COLUMNS)) + """
@@ -108,6 +109,8 @@ class Offer:
     verified_on: str  # freshness is when it was verified, not last written: old data re-imported stays old
     groups: list[str]
     takes_from: bool = False  # relocation or exile support taking defenders from the place asked (its origins)
+    capacity: int | None = None  # None when the viewer may not see capacity
+    capacity_confirmed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,11 @@ class Candidate:
     offers: list[Offer]
 
 
-def _candidates(parts: list[list[dict[str, Any]]], fit: Fit, shown: Shown) -> list[Candidate]:
+def _candidates(parts: list[list[dict[str, Any]]], fit: Fit, shown: Shown, viewer: Viewer) -> list[Candidate]:
     """The candidates of a question's parts, each organisation once with its fitting offers from every part,
-    those sharing no language with the asker left out (`Fit.speaks`)."""
+    those sharing no language with the asker left out (`Fit.speaks`); capacity only for a viewer who may
+    see it."""
+    capacity = sees(viewer, SERVICE["capacity"])
     by_id: dict[str, list[Any]] = {}
     for rows in parts:
         for row in zip(*(rows[0][name] for name in _COLUMNS), strict=True) if rows else ():
@@ -136,8 +141,8 @@ def _candidates(parts: list[list[dict[str, Any]]], fit: Fit, shown: Shown) -> li
     shown.add("organisation", [row[0] for row in found if row[1] == RESTRICTED])
     shown.add("service", [o[0] for row in found for o in row[7] if o[7] == RESTRICTED])
     return [Candidate(i, list(languages), latitude, longitude, country, verified_on or "",
-                      [Offer(o[0], o[1], bool(o[2] or o[8]), o[3], list(o[4]), o[5] or "", list(o[6]), bool(o[8]))
-                       for o in offers])
+                      [Offer(o[0], o[1], bool(o[2] or o[8]), o[3], list(o[4]), o[5] or "", list(o[6]), bool(o[8]),
+                             o[9] if capacity else None, o[10] if capacity else None) for o in offers])
             for i, _, languages, latitude, longitude, country, verified_on, offers in found]
 
 
@@ -198,7 +203,7 @@ async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str | Non
         _read(graph, IN_PLACE, types, fit, covering, id=_asker(source), **viewer.params),
         graph.read_plain(FROM_PLACE, types=sorted(set(types)), covering=covering, id=_asker(source), **fit.params,
                          **viewer.params))
-    return _candidates([*parts, taking], fit, shown)
+    return _candidates([*parts, taking], fit, shown, viewer)
 
 
 async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str], latitude: float,
@@ -208,7 +213,7 @@ async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, t
     lat_min, lat_max, lon_min, lon_max = places.box(latitude, longitude, radius_km)
     parts = await _read(graph, NEAR, types, fit, [], id=_asker(source), lat_min=lat_min, lat_max=lat_max,
                         lon_min=lon_min, lon_max=lon_max, **viewer.params)
-    return _candidates(parts, fit, shown)
+    return _candidates(parts, fit, shown, viewer)
 
 
 async def networks(graph: Graph, viewer: Viewer, shown: Shown, ids: list[str]) -> dict[str, set[str]]:
