@@ -363,6 +363,11 @@ async def test_referrals_keep_the_provider_whole_and_an_empty_answer_names_its_v
     assert "no referral chains found for a member of test:fict-lakeside-rights" in member.stderr
     assert "no referral chains found for a steward (--audience all); every record was counted" in steward.stderr
 
+    # an id as the operator types it, without its directory, is this directory's, as an import reads it
+    bare = await asyncio.to_thread(run, "referrals", "--from", "fict-lakeside-rights", "--service-type",
+                                   "safe-house", "--country", "AQ", "--as", "fict-lakeside-rights", data=data_dir)
+    assert "no referral chains found for a member of test:fict-lakeside-rights" in bare.stderr
+
 
 @pytest.mark.anyio
 async def test_a_peers_record_limit_is_shown_and_changed_and_never_below_one(store: Store, data_dir: Path) -> None:

@@ -16,6 +16,7 @@ from directory.base.config import Settings
 from directory.base.files import UMASK
 from directory.base.terminal import install_log_escaping, out
 from directory.cli import federation, jobs, maps, peers, records, services
+from directory.cli.runner import own_ids
 from directory.domain.errors import DirectoryError
 
 
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings.from_env(data_dir=Path(args.data) if args.data else None,
                                      directory_id=args.directory_id,
                                      host=getattr(args, "host", None), port=getattr(args, "port", None))
+        own_ids(args, settings.directory_id)
         args.func(args, settings)
     except DirectoryError as exc:
         out(f"directory {args.verb}: {exc}", file=sys.stderr)

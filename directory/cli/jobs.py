@@ -114,7 +114,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
     out(f"{len(matrix.cells)} cells; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
         file=sys.stderr)
     for t in matrix.donor_totals:
-        out(f"{question.donor}: {t.currency} {t.amount:,.0f} in {t.grants} grants reaching {t.cells} cells; "
+        grants, cells = f"{t.grants} grant{'s' * (t.grants != 1)}", f"{t.cells} cell{'s' * (t.cells != 1)}"
+        out(f"{question.donor}: {t.currency} {t.amount:,.0f} in {grants} reaching {cells}; "
             f"{t.currency} {t.to_high_gap_cells:,.0f} to providers in cells scoring {gaps.HIGH_GAP:g} or more")
 
 

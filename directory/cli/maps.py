@@ -16,8 +16,9 @@ from directory.base.config import Settings
 from directory.base.files import write_private
 from directory.base.terminal import out
 from directory.cli.jobs import viewer_from
-from directory.cli.runner import run_with_store, verb
+from directory.cli.runner import own_id, run_with_store, verb
 from directory.domain.errors import BadArgument
+from directory.jobs import questions
 from directory.store import Store
 from maps import assets
 from maps.page import Options
@@ -37,7 +38,8 @@ def _filters(pairs: list[str]) -> dict[str, str]:
 def cmd_map(args: argparse.Namespace, settings: Settings) -> None:
     assets.check()
     viewer = viewer_from(args)
-    filters = _filters(args.filters)
+    filters = {name: own_id(value, settings.directory_id) if name in questions.ORGANISATION_OPTIONS else value
+               for name, value in _filters(args.filters).items()}
     options = Options(inline=True, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution)
 
     async def work(store: Store) -> str:

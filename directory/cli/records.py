@@ -163,7 +163,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
     if args.action == "create":
         if not args.role:
             raise SystemExit("token create needs --role member|steward (and --org ID for a member)")
-        org = args.org if not args.org or ":" in args.org else f"{settings.directory_id}:{args.org}"
+        org = args.org  # read as this directory's when bare (`runner.own_ids`)
         token_id, token = run_with_store(settings, lambda s: s.tokens.create(args.role, org, args.label or ""))
         out(token)
         out(f"token {token_id} ({args.role}{' of ' + org if org else ''}): shown this once; only a hash is kept. "

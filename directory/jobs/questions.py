@@ -126,3 +126,4 @@ PARTNERS = Asking("partners", PartnerQuestion, (
     Option("group", "group", "text", "a defender group code the partner must serve"),
 ))
 QUESTIONS = {"referralPaths": REFERRALS, "coverageGaps": GAPS, "findPartners": PARTNERS}  # by GraphQL field
+ORGANISATION_OPTIONS = frozenset(o.name for a in QUESTIONS.values() for o in a.options if o.kind == "organisation")
