@@ -384,3 +384,13 @@ async def test_a_peers_record_limit_is_shown_and_changed_and_never_below_one(sto
     assert (await store.peers.one("peer.example")).max_records == 1200
     missing = await asyncio.to_thread(run, "peer", "limit", "nobody.example", "10", data=data_dir, check=False)
     assert missing.returncode != 0 and "nobody.example" in missing.stderr
+
+
+@pytest.mark.anyio
+async def test_a_term_added_is_listed_and_the_steward_is_told_terms_are_public(store: Store, data_dir: Path) -> None:
+    added = await asyncio.to_thread(run, "taxonomy", "add", "--scheme", "defender-group", "--code", "sex-workers",
+                                    "--label", "Sex workers' rights defenders", data=data_dir)
+    assert "added defender-group/sex-workers" in added.stdout
+    assert "terms are public" in added.stderr  # it names no place, no people at risk there (threat model M7)
+    listed = await asyncio.to_thread(run, "taxonomy", "list", data=data_dir)
+    assert "sex-workers" in listed.stdout

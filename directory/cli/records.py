@@ -151,6 +151,8 @@ def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
             raise SystemExit("taxonomy add needs --scheme, --code and --label")
         run_with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description or ""))
         out(f"added {args.scheme}/{args.code}")
+        out("terms are public: every page's choices, the taxonomy page and GraphQL show its code, label and "
+            "definition to anyone", file=sys.stderr)
         return
     table = Table([Column("Scheme", ""), Column("Code", "", keep=True), Column("Label", "", 40),
                    Column("Definition", "")])
