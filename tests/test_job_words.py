@@ -78,9 +78,9 @@ def test_every_reason_the_jobs_make_is_a_literal_template_the_catalogue_extracts
      f"capacity {1000000} confirmed 2026-03-01"),
     (Reason("%(currency)s %(amount)s (%(donors)s donors)", currency="USD", amount=f"{12000.0:,.0f}", donors=3),
      f"USD {12000.0:,.0f} (3 donors)"),
-    (Joined([Reason("service %(service)s delivered in %(place)s", service="test:s", place="CO"),
+    (Joined([Reason("service %(service)s delivered in %(places)s", service="test:s", places=["CO-ANT", "CO-DC"]),
              Reason("response time not recorded (counted as %(hours)s h)", hours=72.0)], ", "),
-     f"service test:s delivered in CO, response time not recorded (counted as {72.0:g} h)"),
+     f"service test:s delivered in CO-ANT, CO-DC, response time not recorded (counted as {72.0:g} h)"),
     (Reason("%(source)s > %(target)s: %(why)s", source="A", target="B",
             why=Joined([Reason("informal referral"), Reason("trust %(trust)s", trust=0.9)], ", ")),
      "A > B: informal referral, trust 0.9"),
@@ -235,7 +235,7 @@ async def test_the_pages_show_headings_and_reasons_through_gettext(store: Store,
     assert found.status_code == chains.status_code == 200
     assert '<th scope="col">«Why»</th>' in found.text and '<th scope="col">«Chain»</th>' in chains.text
     assert "«offers «" in found.text  # the template, then the service type's label, each through gettext
-    assert "«service " in chains.text and " delivered in Tanzania»" in chains.text  # TZ by its Spanish name
+    assert "«service " in chains.text and " takes defenders from Tanzania»" in chains.text  # TZ by its Spanish name
     for text in (found.text, chains.text):
         cells = re.findall(r"<td><bdi>(.*?)</bdi></td>", text, re.S)
         for english in ("offers ", "delivers in ", "reaches ", "responds within ", "trust ", "referral"):

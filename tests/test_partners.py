@@ -254,11 +254,16 @@ async def test_a_relocation_host_is_a_partner_where_it_takes_defenders_from_not_
 
     (colombia,) = await find_partners(store, ANONYMOUS, ask("CO"))  # from one of its departments
     assert colombia.organisation == "test:cr" and colombia.services == ["test:cr-host"]
-    assert "takes defenders from CO" in colombia.reasons and colombia.parts["coverage"] == 1.0
+    # the place it records, not the one asked: Antioquia, not all of Colombia
+    assert "takes defenders from CO-ANT" in colombia.reasons and colombia.parts["coverage"] == 1.0
     assert [p.organisation for p in await find_partners(store, ANONYMOUS, ask("UG"))] == ["test:open"]
     kenya = await find_partners(store, ANONYMOUS, ask("KE"))
     assert [p.organisation for p in kenya] == ["test:ug"] and "takes defenders from KE" in kenya[0].reasons
     assert await find_partners(store, ANONYMOUS, ask("CR")) == []
+    await load(store, [org("mombasa", **{"#country+code": "KE"})], [
+        service("mombasa-legal", "mombasa", **{"#country+code+present": "KE-28"})])
+    (mombasa,) = await find_partners(store, ANONYMOUS, PartnerQuestion(None, ["legal-aid"], "KE"))
+    assert "delivers in KE-28" in mombasa.reasons  # a desk would otherwise send a defender in Nairobi there
 
 
 async def test_a_provider_that_confirmed_it_is_full_is_no_partner_for_those_who_may_see_it(store: Store) -> None:

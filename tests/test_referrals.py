@@ -13,7 +13,7 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import Question, referral_paths
-from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS
+from directory.jobs.rules import STALE_AFTER_DAYS, UNKNOWN_RESPONSE_HOURS
 from directory.store import Store
 from directory.store.engine.cypher import cypher
 from tests import reference_paths
@@ -81,7 +81,7 @@ async def test_each_order_on_the_hand_worked_graph(store: Store) -> None:
     assert first.steps[0].reasons == ["formal referral agreement", "trust 0.9", "answers referrals within 12 h",
                                       "link confirmed 2026-03-01"]
     # the service by its name, as a person reads it (its id is the answer's `offers`)
-    assert first.reasons == ["service Service p1-s delivered in CO, responds within 24 h"]
+    assert first.reasons == ["service Service p1-s delivered in CO, responds within 24 h, never confirmed"]
     assert [o.service for o in first.offers] == ["test:p1-s"]
     assert (await referral_paths(store, INGO, ask(k=1)))[0].organisations == by_hops[0].organisations
 
@@ -93,7 +93,7 @@ async def test_an_unknown_response_time_says_what_the_total_counted_for_it(store
     (found,) = await referral_paths(store, INGO, ask())
     assert found.chain.response_hours == 12 + UNKNOWN_RESPONSE_HOURS
     assert found.reasons == [f"service Service p-s delivered in CO, response time not recorded "
-                             f"(counted as {UNKNOWN_RESPONSE_HOURS:g} h)"]
+                             f"(counted as {UNKNOWN_RESPONSE_HOURS:g} h), never confirmed"]
 
 
 async def test_hidden_intermediaries_give_nothing_away(store: Store) -> None:
@@ -170,6 +170,27 @@ async def test_a_relocation_provider_taking_defenders_from_the_country_asked_can
     assert await referral_paths(store, INGO, ask(service_type="safe-house", country="TZ")) == []
     assert chains(await referral_paths(store, INGO, ask(service_type="safe-house", country="UG-102"))) == [
         ("ingo", "tz")]  # a subdivision of a country it takes defenders from
+
+
+async def test_a_providers_reasons_name_the_places_it_records_and_when_it_was_last_confirmed(store: Store) -> None:
+    """Asked about Kenya, a service recorded only in Mombasa says Mombasa, not "delivered in KE" (a desk
+    would send a defender in Nairobi there); one recorded for all of Kenya says Kenya when asked about
+    Nairobi. Each says when it was last confirmed, and that it is older than a year when it is."""
+    long_ago = (date.today() - timedelta(days=400)).isoformat()
+    lately = (date.today() - timedelta(days=10)).isoformat()
+    await load(store, [org("ingo"), org("mombasa", **{"#date+verified": long_ago}), org("kenya")], [
+        service("mombasa-s", "mombasa", **{"#country+code+present": "KE-28"}),
+        service("kenya-s", "kenya", **{"#country+code+present": "KE", "#date+verified": lately})],
+        [refers("ingo", "mombasa", 1, 0.9), refers("ingo", "kenya", 2, 0.9)])
+    by_kenya = {p.chain.provider: p.reasons for p in await referral_paths(store, INGO, ask(country="KE"))}
+    assert by_kenya["test:mombasa"] == [
+        f"service Service mombasa-s delivered in KE-28, response time not recorded (counted as "
+        f"{UNKNOWN_RESPONSE_HOURS:g} h), last confirmed {long_ago} (older than {STALE_AFTER_DAYS} days)"]
+    assert by_kenya["test:kenya"][0].startswith("service Service kenya-s delivered in KE, ")
+    assert by_kenya["test:kenya"][0].endswith(f", last confirmed {lately}")
+    nairobi = await referral_paths(store, INGO, ask(country="KE-30"))
+    assert [p.chain.provider for p in nairobi] == ["test:kenya"]
+    assert nairobi[0].reasons[0].startswith("service Service kenya-s delivered in KE, ")
 
 
 QUERY = """query($from: ID, $order: PathOrder!) {

@@ -318,11 +318,13 @@ def _score(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, la
 def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], where: places.Place | None) -> Partner:
     """The candidate as a partner, with the reasons for its score (`names` of the networks in common)."""
     reasons = [Reason("offers %(types)s", types=a.types)]
-    if where is not None:
+    if where is not None:  # the places its services record that answered: Mombasa, not "delivers in KE"
         delivered = [o for o in a.offers if o.present and not o.takes_from]
-        reasons.append(Reason("delivers in %(place)s", place=where.code) if delivered else
-                       Reason("takes defenders from %(place)s", place=where.code) if a.present else
-                       Reason("reaches %(place)s remotely", place=where.code))
+        taking = [o for o in a.offers if o.takes_from]
+        named = sorted({p for o in delivered or taking or a.offers for p in o.places}) or [where.code]
+        reasons.append(Reason("delivers in %(places)s", places=named) if delivered else
+                       Reason("takes defenders from %(places)s", places=named) if taking else
+                       Reason("reaches %(places)s remotely", places=named))
     if a.distance is not None:
         # between published (coarsened) points, so no finer than a whole km once it is ten or more
         shown = float(round(a.distance)) if a.distance >= 10 else float(a.distance)

@@ -5,8 +5,8 @@ A `Reason` is the English text the CLI, the CSV and GraphQL have always shown ("
 values filled in. It is a `str` on purpose: every channel that took a reason as text (GraphQL's
 `[String!]!`, the maps' JSON, the tables) goes on getting the same English string, while the pages
 translate `template` with gettext and show the values as people read them. Values named `types`
-(service-type codes), `place` (a place code) and `languages` (language codes) hold codes that a
-page shows by name; the others are shown as they are (numbers, dates, organisation names).
+(service-type codes), `place` (a place code), `places` (place codes) and `languages` (language
+codes) hold codes that a page shows by name; the others are shown as they are (numbers, dates, organisation names).
 
 Each template is written once, as the literal first argument of `Reason(...)` in the jobs' modules,
 where the pages' catalogue extractor (`directory.web.pages.catalogue`) finds it.

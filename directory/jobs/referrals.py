@@ -22,10 +22,12 @@ from directory.jobs.paths import Chain, PathOrder, best_chains, check_arguments
 from directory.jobs.reasons import Joined, Reason
 from directory.jobs.rules import (
     CAPACITY_VALID_DAYS,
+    STALE_AFTER_DAYS,
     UNKNOWN_RESPONSE_HOURS,
     UNKNOWN_TRUST,
     capacity_current,
     confirmed_full,
+    is_stale,
     today,
 )
 from directory.jobs.tables import Column, Table
@@ -122,11 +124,14 @@ def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> lis
     """One per qualifying service: its reasons read as one (", " between them)."""
     out = []
     for o in offers:
-        parts = [Reason("service %(service)s delivered in %(place)s", service=o.name, place=where.code)
+        # the places it records that answered, not the one asked: "delivered in KE" would send a defender
+        # in Nairobi to a service recorded only in Mombasa (KE-28)
+        named = o.places or [where.code]
+        parts = [Reason("service %(service)s delivered in %(places)s", service=o.name, places=named)
                  if o.present else
-                 Reason("service %(service)s reaches %(place)s remotely", service=o.name, place=where.code)
+                 Reason("service %(service)s reaches %(places)s remotely", service=o.name, places=named)
                  if o.remote else
-                 Reason("service %(service)s takes defenders from %(place)s", service=o.name, place=where.code)]
+                 Reason("service %(service)s takes defenders from %(places)s", service=o.name, places=named)]
         # an unknown time says what the chain's total counted for it, as a hop's does
         parts.append(Reason("responds within %(hours)s h", hours=float(o.response_hours))
                      if o.response_hours is not None else
@@ -142,8 +147,21 @@ def _provider_reasons(offers: list[Offer], where: places.Place, on: date) -> lis
             parts.append(Reason(Plural("capacity last confirmed never (older than %(days)s day)",
                                        "capacity last confirmed never (older than %(days)s days)", "days"),
                                 days=CAPACITY_VALID_DAYS))
+        parts.append(_confirmed(o.verified_on, on))
         out.append(Joined(parts, ", "))
     return out
+
+
+def _confirmed(verified_on: str | None, on: date) -> Reason:
+    """When the provider's service (else the provider) was last confirmed: a chain's first provider
+    not checked for two years should not read as a fresh one."""
+    if not verified_on:
+        return Reason("never confirmed")
+    if is_stale(verified_on, on):
+        return Reason(Plural("last confirmed %(date)s (older than %(days)s day)",
+                             "last confirmed %(date)s (older than %(days)s days)", "days"),
+                      date=verified_on[:10], days=STALE_AFTER_DAYS)
+    return Reason("last confirmed %(date)s", date=verified_on[:10])
 
 
 def table(found: list[ReferralPath], names: dict[str, str]) -> Table:

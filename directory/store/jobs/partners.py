@@ -15,7 +15,7 @@ null for every row and leave every candidate out.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from directory.domain import places
@@ -45,8 +45,9 @@ _SERVES = ("(size(groups) = 0 OR ((size($groups) = 0 OR any(g IN groups WHERE g 
            " AND ($group IS NULL OR $group IN groups)))")
 _SPEAKS = f"($language IS NULL OR {offered_in('s', 'o')})"
 _COLLECTED = """
-WITH o, collect([s.id, s.type, 'present' IN presences, s.response_hours, languages, s.verified_on, groups,
-                 s.visibility, 'from' IN presences, s.capacity, s.capacity_confirmed]) AS offers
+WITH o, s, presences, groups, languages, [x IN presences | x[0]] AS how
+WITH o, collect([s.id, s.type, 'present' IN how, s.response_hours, languages, s.verified_on, groups,
+                 s.visibility, 'from' IN how, s.capacity, s.capacity_confirmed, presences]) AS offers
 WITH collect([o.id, o.visibility, coalesce(o.languages, []), o.pub_latitude, o.pub_longitude, o.country,
               o.verified_on, offers]) AS found
 RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumerate(_COLUMNS)) + """
@@ -60,7 +61,7 @@ IN_PLACE = cypher("partners.in_place", f"""
 MATCH (k:Reach) WHERE k.key IN $reach
 MATCH (k)<-[a:REACHES]-(s:Service)
 WHERE {_SERVICE} AND {without_origins('s')}
-WITH s, collect(a.presence) AS presences
+WITH s, collect([a.presence, k.key]) AS presences
 WITH s, presences, {_GROUPS}
 WHERE {_SERVES}
 UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
@@ -73,8 +74,8 @@ FROM_PLACE = cypher("partners.from_place", f"""
 MATCH (q:Place) WHERE q.code IN $covering
 MATCH (q)<-[:TAKES_FROM]-(s:Service)
 WHERE {_SERVICE}
-WITH DISTINCT s
-WITH s, ['from'] AS presences, {_GROUPS}
+WITH s, collect(['from', q.code]) AS presences
+WITH s, presences, {_GROUPS}
 WHERE {_SERVES}
 UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
 WITH o, s, presences, groups, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
@@ -94,7 +95,7 @@ WHERE o.pub_latitude >= $lat_min AND o.pub_latitude <= $lat_max
   AND o.pub_longitude >= $lon_min AND o.pub_longitude <= $lon_max AND {_ORGANISATION}
 MATCH (o)-[:OFFERS]->(s:Service)
 WHERE {_SERVICE}
-WITH o, s, [(s)-[a:AVAILABLE_IN]->(:Place) | a.presence] AS presences
+WITH o, s, [(s)-[a:AVAILABLE_IN]->(p:Place) | [a.presence, p.code]] AS presences
 WITH o, s, presences, {_GROUPS}, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
 WHERE {_SERVES} AND {_SPEAKS}""" + _COLLECTED)
 
@@ -111,6 +112,7 @@ class Offer:
     takes_from: bool = False  # relocation or exile support taking defenders from the place asked (its origins)
     capacity: int | None = None  # None when the viewer may not see capacity
     capacity_confirmed: str | None = None
+    places: list[str] = field(default_factory=list)  # the places it records that answered, as it answered them
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,20 @@ def _candidates(parts: list[list[dict[str, Any]]], fit: Fit, shown: Shown, viewe
     shown.add("service", [o[0] for row in found for o in row[7] if o[7] == RESTRICTED])
     return [Candidate(i, list(languages), latitude, longitude, country, verified_on or "",
                       [Offer(o[0], o[1], bool(o[2] or o[8]), o[3], list(o[4]), o[5] or "", list(o[6]), bool(o[8]),
-                             o[9] if capacity else None, o[10] if capacity else None) for o in offers])
+                             o[9] if capacity else None, o[10] if capacity else None, _answered(o[11]))
+                       for o in offers])
             for i, _, languages, latitude, longitude, country, verified_on, offers in found]
+
+
+def _answered(presences: list[list[str]]) -> list[str]:
+    """The places a service records that answered the question, as it answered it: delivered there,
+    else taking defenders from there, else reaching them remotely (a place node's key is its code
+    and a type, `writes.REACH`)."""
+    for how in ("present", "from", "remote"):
+        found = sorted({where.split(" ", 1)[0] for presence, where in presences if presence == how})
+        if found:
+            return found
+    return []
 
 
 def _asker(source: str | None) -> str:

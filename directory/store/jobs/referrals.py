@@ -9,6 +9,7 @@ reached, not across the whole directory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from directory.domain import places
 from directory.domain.errors import NotFound
@@ -39,10 +40,10 @@ WHERE s.type = $type AND coalesce(s.status, 'active') = 'active'
   AND (q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country)) AND {helps_through('a', 's')}
   AND {visible('o')} AND {visible('s')} AND {place_shown('o')} AND {serves_group('s')}
   AND ($language IS NULL OR {offered_in('s', 'o')})
-WITH o, s, collect(coalesce(a.presence, 'from')) AS presences
+WITH o, s, collect([coalesce(a.presence, 'from'), q.code]) AS matched
 RETURN o.id AS provider, s.id AS service, s.name AS name, s.response_hours AS response_hours, s.capacity AS capacity,
-       s.capacity_confirmed AS capacity_confirmed, 'present' IN presences AS present,
-       'remote' IN presences AS remote, [o.visibility, s.visibility] AS visibility
+       s.capacity_confirmed AS capacity_confirmed, matched, coalesce(s.verified_on, o.verified_on) AS verified_on,
+       [o.visibility, s.visibility] AS visibility
 ORDER BY provider, service
 """)
 VETTERS = cypher("referrals.vetters", f"""
@@ -68,6 +69,8 @@ class Offer:
     capacity_confirmed: str | None
     present: bool
     remote: bool  # reaches the place remotely; neither: it takes defenders from there (relocation)
+    places: list[str]  # the places it records that answered (KE-28 for a question about KE), for its reasons
+    verified_on: str | None  # the service's verification, else its organisation's (as the gap matrix reads it)
 
 
 @dataclass
@@ -104,10 +107,18 @@ async def fetch(graph: Graph, viewer: Viewer, shown: Shown, source: str, service
     shown.add("organisation", [r["provider"] for r in rows if r["visibility"][0] == RESTRICTED])
     shown.add("service", [r["service"] for r in rows if r["visibility"][1] == RESTRICTED])
     network = sees(viewer, SERVICE["capacity"])
-    offers = [Offer(r["provider"], r["service"], r["name"] or r["service"], r["response_hours"],
-                    r["capacity"] if network else None, r["capacity_confirmed"] if network else None,
-                    bool(r["present"]), bool(r["remote"])) for r in rows]
+    offers = [_offer(r, network) for r in rows]
     return ReferralGraph(source, referrals, offers)
+
+
+def _offer(row: dict[str, Any], capacity: bool) -> Offer:
+    """A row as an offer: how it answers the place (delivered there first, then remotely, then taking
+    defenders from it) and the places it records that answer it so; capacity only for those who may see it."""
+    how = next(h for h in ("present", "remote", "from") if any(m[0] == h for m in row["matched"]))
+    return Offer(row["provider"], row["service"], row["name"] or row["service"], row["response_hours"],
+                 row["capacity"] if capacity else None, row["capacity_confirmed"] if capacity else None,
+                 how == "present", how == "remote", sorted({m[1] for m in row["matched"] if m[0] == how}),
+                 row["verified_on"] or None)
 
 
 async def vetters(graph: Graph, viewer: Viewer, shown: Shown, ids: list[str]) -> dict[str, list[str]]:

@@ -223,6 +223,8 @@ class Reading:
             return i18n.comma(self.language).join(self._translated(self.type_labels.get(code, code)) for code in value)
         if name == "place":
             return place_name(value, self.language)
+        if name == "places":
+            return i18n.comma(self.language).join(place_name(code, self.language) for code in value)
         if name == "languages":
             return i18n.comma(self.language).join(language_label(code, self.language) for code in value)
         if isinstance(value, float):  # "a 8.059,6 km", as the table's own column writes it
