@@ -9,7 +9,7 @@ naming it, never a guess.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from directory.base.config import Settings
@@ -99,14 +99,20 @@ KINDS: dict[str, MapKind] = {
 }
 
 
+def chosen(kind: str, names: Iterable[str]) -> MapKind:
+    """The map kind asked for, if it takes every filter named; BadArgument naming the first it does not."""
+    if kind not in KINDS:
+        raise BadArgument("map", "%(value)r is not one of %(options)s", value=kind, options=", ".join(KINDS))
+    found = KINDS[kind]
+    for name in names:
+        if name not in found.filters:
+            raise BadArgument(name, "is not a filter of the %(map)s map; it takes %(options)s", map=kind,
+                              options=", ".join(found.filters))
+    return found
+
+
 async def draw(kind: str, store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
                options: Options) -> str:
     """The map's whole HTML page."""
-    if kind not in KINDS:
-        raise BadArgument("map", "%(value)r is not one of %(options)s", value=kind, options=", ".join(KINDS))
-    chosen = KINDS[kind]
-    for name in args:
-        if name not in chosen.filters:
-            raise BadArgument(name, "is not a filter of the %(map)s map; it takes %(options)s", map=kind,
-                              options=", ".join(chosen.filters))
-    return await chosen.draw(store, viewer, {k: v for k, v in args.items() if v != ""}, settings, options)
+    return await chosen(kind, args).draw(store, viewer, {k: v for k, v in args.items() if v != ""}, settings,
+                                         options)

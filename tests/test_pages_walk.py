@@ -275,6 +275,9 @@ async def test_a_map_takes_an_organisation_by_its_name_as_the_job_pages_do(store
                              for h in links)
         chosen = await client.get(links[0])
         assert chosen.status_code == 200 and "to Emergency grant in Colombia" in chosen.text
+        for path in ("/maps/nonexistent", "/maps/directory"):  # no such map, or none drawn from anyone
+            refused = await client.get(path, params={"from": "defenders"})
+            assert refused.status_code == 400 and "Which organisation did you mean?" not in refused.text
         funding = {"serviceTypes": "emergency-grant", "region": "419"}
         hidden = await client.get("/maps/funding", params={"donor": "Quiet Harbour Foundation", **funding})
         nobody = await client.get("/maps/funding", params={"donor": "Quiet Harbour Zzz", **funding})

@@ -21,17 +21,17 @@ from directory.base.budget import Busy, OverBudget, Slots
 from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound, Plural
+from directory.jobs import questions
 from directory.web.pages import forms, i18n, words
 from directory.web.pages.jobs import Reading, by_name, written_number
 from directory.web.pages.problems import said
 from directory.web.pages.render import HEADERS, environment, language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
 from maps.page import Options, Words
-from maps.questions import draw
+from maps.questions import chosen, draw
 from maps.routes import asset, policy
 
 log = logging.getLogger("directory.maps")
-ORGANISATIONS = ["from", "donor"]  # the maps' filters naming an organisation: a name or an id
 
 
 async def _words(request: Request, language: str) -> Words:
@@ -63,14 +63,15 @@ async def map_page(request: Request) -> Response:
             if len(value) > forms.FIELD_LENGTH:
                 raise BadArgument(name, Plural("is longer than %(most)s character",
                                                "is longer than %(most)s characters", "most"), most=forms.FIELD_LENGTH)
-        # an organisation may be given by its name, as on the job pages; several found: the person chooses
+        kind = chosen(request.path_params["kind"], args)  # a map that exists, asked what it takes, first
         asked = {name: [value] for name, value in args.items()}
-        which = await by_name(request.app.state.store, viewer_in(request.scope), request.url.path, ORGANISATIONS,
-                              asked)
-        if which:
-            return page(request, "map-refused.html", status=400, which=which)
         async with budget.expensive(slots, settings.time_budget):
-            drawn = await draw(request.path_params["kind"], request.app.state.store, viewer_in(request.scope),
+            # an organisation may be given by its name, as on the job pages; several found: the person chooses
+            which = await by_name(request.app.state.store, viewer_in(request.scope), request.url.path,
+                                  [f for f in kind.filters if f in questions.ORGANISATION_OPTIONS], asked)
+            if which:
+                return page(request, "map-refused.html", status=400, which=which)
+            drawn = await draw(kind.name, request.app.state.store, viewer_in(request.scope),
                                {name: values[0] for name, values in asked.items()}, settings, options)
     except (BadArgument, NotFound) as exc:
         return page(request, "map-refused.html", status=404 if isinstance(exc, NotFound) else 400,
