@@ -25,7 +25,7 @@ from directory.domain.location import published
 from directory.domain.viewer import STEWARD
 from directory.exchange.importer import Batch
 from directory.jobs import gaps, partners, paths, referrals
-from directory.jobs.rules import capacity_current
+from directory.jobs.rules import confirmed_full
 from directory.store import Store
 from directory.store.jobs.gaps import Offer as GapOffer
 from directory.store.jobs.partners import Candidate
@@ -75,8 +75,8 @@ def _memory_referrals(m: Memory, q: referrals.Question, on: date) -> list[tuple[
         reached.update(frontier)
     hours: dict[str, list[float | None]] = defaultdict(list)
     for s, _ in m.reaching(places.countries()[q.country]):
-        if s.type == q.service_type and s.status == "active" and s.organisation in reached and not (
-                s.capacity == 0 and capacity_current(s.capacity_confirmed, on)):
+        if s.type == q.service_type and s.status == "active" and s.organisation in reached and not \
+                confirmed_full(s.capacity, s.capacity_confirmed, on):
             hours[s.organisation].append(s.response_hours)
     providers = {p: min((h for h in hs if h is not None), default=None) for p, hs in hours.items()}
     return [c.organisations for c in paths.best_chains(source, edges, providers, q.order, q.k, q.max_hops)]
@@ -91,8 +91,11 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
     for s, present in m.reaching(where):
         if s.type in wanted and s.status == "active" and s.organisation != source.id:
             seen = by_org[s.organisation].get(s.id)
+            # a steward sees capacity: one confirmed full is left out by the scoring, as in the store's answer
             by_org[s.organisation][s.id] = PartnerOffer(s.id, s.type, present or bool(seen and seen.present),
-                                                       s.response_hours, s.languages, s.verified.on, s.groups)
+                                                       s.response_hours, s.languages, s.verified.on, s.groups,
+                                                       capacity=s.capacity,
+                                                       capacity_confirmed=s.capacity_confirmed or None)
     here = source.location  # a steward sees the asker's recorded point; candidates count by published ones
     point = (here.latitude, here.longitude) if here else (None, None)
     partnered = {t for kind, t in m.links_out[source.id] if kind == "PARTNERS_WITH"}
