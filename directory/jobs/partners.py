@@ -7,11 +7,11 @@ every type it does not offer itself), reach the country (relocation and exile su
 defenders may come from: take them from there, wherever it hosts them; or, for an organisation, have
 a published point within a radius), serve one of the organisation's defender groups or be open to
 all, share a language where both record languages, and not be partnered with it already. A service
-that confirmed it has no capacity left does not count (`rules.confirmed_full`, as for referral paths). `group` and
-`language` narrow further, for an organisation on top of its own groups and languages: a service
-counts when it serves the group or names none (open to all), and when it is offered in the language
-(or records none and its organisation speaks it), as for referral paths. The score (0 to 1) is a
-weighted sum; each part is returned so a person can see why:
+that confirmed it has no capacity left does not count (`rules.confirmed_full`, as for referral
+paths). `group` and `language` narrow further, for an organisation on top of its own groups and
+languages: a service counts when it serves the group or names none (open to all), and when it is
+offered in the language (or records none and its organisation speaks it), as for referral paths. The
+score (0 to 1) is a weighted sum; each part is returned so a person can see why:
 
     complementarity 0.30  share of the asked types the candidate offers there
     coverage        0.15  1 delivered in the place (or taking defenders from it), 0.5 only reaching it remotely

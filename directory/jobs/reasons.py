@@ -6,7 +6,8 @@ values filled in. It is a `str` on purpose: every channel that took a reason as 
 `[String!]!`, the maps' JSON, the tables) goes on getting the same English string, while the pages
 translate `template` with gettext and show the values as people read them. Values named `types`
 (service-type codes), `place` (a place code), `places` (place codes) and `languages` (language
-codes) hold codes that a page shows by name; the others are shown as they are (numbers, dates, organisation names).
+codes) hold codes that a page shows by name; the others are shown as they are (numbers, dates,
+organisation names).
 
 Each template is written once, as the literal first argument of `Reason(...)` in the jobs' modules,
 where the pages' catalogue extractor (`directory.web.pages.catalogue`) finds it.
