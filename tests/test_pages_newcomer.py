@@ -177,6 +177,16 @@ async def test_words_typed_into_the_name_box_that_name_filters_are_offered_as_th
         language = await client.post("/", data={"text": "español"}, headers={"Accept-Language": "es"})
         assert [f for f, _ in _suggested(language.text)] == [{"language": "es"}]  # not Spain as well
         assert "None that you may see goes by that name" in (await client.post("/", data={"text": "zzzz"})).text
+        # a country by another name than the form shows (its official or ISO name, in the page's language)
+        congo = await client.post("/", data={"text": "aide juridique République démocratique du Congo"},
+                                  headers={"Accept-Language": "fr"})
+        assert [f for f, _ in _suggested(congo.text)] == [{"serviceType": "legal-aid", "country": "CD"}]
+        kyrgyz = await client.post("/", data={"text": "юридическая помощь кыргызстан"},
+                                   headers={"Accept-Language": "ru"})
+        assert [f for f, _ in _suggested(kyrgyz.text)] == [{"serviceType": "legal-aid", "country": "KG"}]
+        # ... less closely than the words the form shows: a kind of organisation, not the Russian Federation
+        assert [f for f, _ in _suggested((await client.post("/", data={"text": "federation"})).text)] == [
+            {"kind": "international-federation"}]
 
 
 async def test_a_referral_or_partner_question_nothing_answers_offers_who_provides_it_there(

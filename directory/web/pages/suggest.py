@@ -8,6 +8,10 @@ countries, defenders served, kinds, languages), as the page shows them in its la
 English, and the choices they name are offered as one click. Only public labels are read: the
 taxonomy and the names of places and languages.
 
+A country is also named by its other names (`also_called`: "République démocratique du Congo",
+"Кыргызстан"), less closely than by the words the form shows, so "federation" still names a kind
+of organisation before the Russian Federation.
+
 A word names a choice when it is one of the choice's words, or, at half the weight, when the two
 share their first four letters or more and the shorter has at most two more ("lawyer" and "Lawyers
 and judges", "юридическую" and "Юридическая помощь", "lgbt" and "LGBTIQ defenders"). Each word
@@ -19,9 +23,12 @@ than `MOST_TIED` ways ("support") offers none of them.
 from __future__ import annotations
 
 import functools
+import gettext
 import re
 from collections import Counter
 from dataclasses import dataclass
+
+import pycountry
 
 from directory.web.pages.render import named, sortable
 
@@ -29,6 +36,7 @@ from directory.web.pages.render import named, sortable
 FIELDS = (("serviceType", "service_type", "term"), ("country", "country", "place"), ("group", "group", "term"),
           ("kind", "kind", "term"), ("language", "language", "language"))
 MOST_TIED = 3
+OTHER_NAME = 0.75  # a word of a country's other name only names it less closely than a label's word
 MOST_WORDS = 12  # of a text, read against the choices (each is compared with about 600 words)
 SHORTEST_START = 4  # letters two words must share from their start to name each other at half weight
 MOST_LEFT = 2  # letters the shorter of them may have beyond what they share ("lawyer", "юридическую")
@@ -98,7 +106,8 @@ def _claimed(asked: tuple[str, ...], indexes: list[tuple[str, _Index]]) -> dict[
     services before a kind of organisation; "español" the language, not Spain."""
     out: dict[str, list[str]] = {field: [] for field, _ in indexes}
     for word in asked:
-        strengths = [max((_match(word, mine) for mine in index.shared), default=0.0) for _, index in indexes]
+        strengths = [max((_match(word, mine) * (OTHER_NAME if mine in index.other_names else 1.0)
+                          for mine in index.shared), default=0.0) for _, index in indexes]
         if (strongest := max(strengths)) > 0:
             out[indexes[strengths.index(strongest)][0]].append(word)
     return {field: tuple(found) for field, found in out.items()}
@@ -130,11 +139,34 @@ def _match(word: str, mine: str) -> float:
 class _Index:
     options: tuple[tuple[str, str, frozenset[str]], ...]  # code, label shown, its words (and the English label's)
     shared: Counter[str]  # how many options of the field hold each word
+    other_names: frozenset[str] = frozenset()  # words only other names hold (`also_called`): named less closely
 
 
 @functools.lru_cache(maxsize=64)
 def _index(choices: tuple[tuple[str, str], ...], kind: str, language: str) -> _Index:
     english = dict(named(choices, kind, "en"))
-    options = tuple((code, shown, frozenset(words(shown)) | frozenset(words(english.get(code, shown))))
-                    for code, shown in named(choices, kind, language))
-    return _Index(options, Counter(w for _, _, own in options for w in own))
+    shown = named(choices, kind, language)
+    labelled = {code: frozenset(words(label)) | frozenset(words(english.get(code, label))) for code, label in shown}
+    also = {code: frozenset(words(also_called(code, language))) if kind == "place" else frozenset()
+            for code, _ in shown}
+    options = tuple((code, label, labelled[code] | also[code]) for code, label in shown)
+    return _Index(options, Counter(w for _, _, own in options for w in own),
+                  frozenset().union(*also.values()) - frozenset().union(*labelled.values()))
+
+
+def also_called(code: str, language: str) -> str:
+    """A country's other names, as people also write them: ISO 3166's name, official name and
+    common name, in English and in `language` through the iso-codes translations pycountry carries
+    ("République démocratique du Congo" where the page says Congo-Kinshasa, "Республика Кыргызстан"
+    where it says Киргизия)."""
+    found = pycountry.countries.get(alpha_2=code)
+    if found is None:
+        return ""
+    names = [getattr(found, a) for a in ("name", "official_name", "common_name") if getattr(found, a, None)]
+    translated = _iso3166(language).gettext
+    return " ".join(dict.fromkeys([*names, *map(translated, names)]))
+
+
+@functools.lru_cache(maxsize=16)
+def _iso3166(language: str) -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
