@@ -171,10 +171,14 @@ async def test_where_the_need_comes_from_is_said_for_the_places_asked_and_what_t
         ("risk", 3, 2025, 2026, ["made up for a test", "a department's survey"]),  # not VE's: not asked
         ("secret", 1, 2026, 2026, ["made up for a test"])]
     notes = gaps.table(m).notes
-    assert notes[1] == ("Need from risk: 3 places, 2025\u20132026; figures from made up for a test; "
+    assert notes[1] == ("Need from risk: 3 places, 2025\u20132026; source of the figures: made up for a test; "
                         "a department's survey.")
     public = await coverage_gaps(store, ANONYMOUS, ask(indicators=None))
     assert [n.indicator for n in public.need_sources] == ["other", "risk"]  # the restricted one is not named
+    mixed = gaps.table(await coverage_gaps(store, ANONYMOUS, ask(indicators=None, codes=["CO", "KE"]))).notes
+    assert mixed[-1] == ("Places with no need figure count as 0.5, so they can rank above places whose known "
+                         "need is lower.")  # Kenya, at 0.5, above a Colombia known to need less
+    assert not any(n.startswith("Places with no need") for n in notes)  # every place asked has a figure
     nothing = await coverage_gaps(store, ANONYMOUS, ask(indicators=None, codes=["KE"]))
     assert nothing.need_sources == [] and gaps.table(nothing).notes == [
         "No need figures are recorded for these places: the need of each counts as 0.5."]

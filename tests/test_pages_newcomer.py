@@ -219,7 +219,7 @@ async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store
         public = (await client.post("/gaps", data={"region": "014"})).text
         assert once in public and flagged not in public
         # what the need column rests on, under the answer
-        assert re.search(r"Need from defender-risk: \d+ places, 2026; figures from Illustrative demo value, "
+        assert re.search(r"Need from defender-risk: \d+ places, 2026; source of the figures: Illustrative demo value, "
                          r"not a measurement\.", public), public
         assert "<bdi>No provider you may see</bdi>" in public  # the other flags stay on their rows
         signed = await client.post("/sign-in", data={"token": steward})

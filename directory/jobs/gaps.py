@@ -430,9 +430,15 @@ def need_notes(matrix: GapMatrix) -> list[Reason]:
         named: list[str] = n.sources[:MOST_SOURCES]
         if (more := len(n.sources) - MOST_SOURCES) > 0:
             named.append(Reason(Plural("and %(n)s more", "and %(n)s more", "n"), n=more))
-        out.append(Reason(Plural("Need from %(indicator)s: %(n)s place, %(years)s; figures from %(sources)s.",
-                                 "Need from %(indicator)s: %(n)s places, %(years)s; figures from %(sources)s.", "n"),
+        out.append(Reason(Plural("Need from %(indicator)s: %(n)s place, %(years)s; "
+                                 "source of the figures: %(sources)s.",
+                                 "Need from %(indicator)s: %(n)s places, %(years)s; "
+                                 "source of the figures: %(sources)s.", "n"),
                           indicator=n.indicator, n=n.places, years=years, sources=Joined(named, "; ")))
+    if any(c.need is None for c in matrix.cells) and any(c.need is not None for c in matrix.cells):
+        # a donor reads a lower score as a lesser need: say why a place with no figure can outrank one
+        out.append(Reason("Places with no need figure count as %(need)s, so they can rank above places whose "
+                          "known need is lower.", need=UNKNOWN_NEED))
     return out
 
 

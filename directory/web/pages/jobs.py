@@ -73,7 +73,8 @@ COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and 
            "Newest": "the newest verification or capacity confirmation among the providers",
            "Capacity": "what the providers can take on, confirmed in the last 90 days (members and stewards only)",
            "Funding": "the funding reaching the providers in the last three years that you may see, per currency",
-           "Who provides it": "the first providers by name, those naming the place first; the CSV has every one"}
+           "Who provides it": "the first providers by name, those naming the place first; "
+                              "the CSV lists every one by its id"}
 NEED_UNKNOWN = "not known (counted as %(need)s)"
 # the partners' printed columns, said in words; the score's weights filled in from `partners.WEIGHTS`
 PARTNER_COLUMNS = {
