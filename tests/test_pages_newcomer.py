@@ -207,6 +207,24 @@ async def test_a_referral_or_partner_question_nothing_answers_offers_who_provide
 
 
 
+async def test_an_empty_answer_offers_browsing_each_service_asked_only_where_some_organisation_offers_it(
+        store: Store, live_server: LiveServer) -> None:
+    """Partners for a safe house and legal aid in Tanzania who speak Georgian: none. The way out is the
+    browse form for each service asked, not the first only, and only where the viewer may see someone
+    offering it: the public sees no safe house there (Harbour House is restricted), so none is offered."""
+    await demo.load(store)
+    _, steward = await store.tokens.create("steward", None, "desk")
+    asked = {"serviceTypes": ["safe-house", "legal-aid"], "country": "TZ", "language": "ka"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = await client.post("/partners", data=asked)
+        assert "Nothing that you may see answers this" in public.text
+        assert _forms(public.text) == [({"serviceType": "legal-aid", "country": "TZ"},
+                                        "Every organisation you may see that offers Legal aid in Tanzania")]
+        signed = await client.post("/partners", data=asked, headers={"Authorization": f"Bearer {steward}"})
+        assert [fields for fields, _ in _forms(signed.text)] == [{"serviceType": "safe-house", "country": "TZ"},
+                                                               {"serviceType": "legal-aid", "country": "TZ"}]
+
+
 async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store, live_server: LiveServer) -> None:
     """Anonymous sees no grant reaching a provider in East Africa: every row with a provider would say
     so, which tells nothing row by row; the page says it once. A steward, who sees funding, keeps

@@ -33,7 +33,7 @@ from directory.jobs.reasons import Joined, Reason, english
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table, organisation_names
-from directory.store import Store
+from directory.store import Filter, Store
 from directory.web.pages import forms, i18n
 from directory.web.pages.problems import said
 from directory.web.pages.render import day, language_label, language_of, page, place_name
@@ -251,12 +251,25 @@ def _unseen_funding(table: Table) -> bool:
     return True
 
 
-def _browse(asked: dict[str, list[str]]) -> dict[str, str]:
-    """The home page's browse form for the service asked (the first, of several) and the place: when
-    no chain or partner answers, who offers it there at all is the next question."""
-    service = (asked.get("serviceType") or asked.get("serviceTypes") or [""])[0]
-    country = (asked.get("country") or [""])[0]
-    return {"serviceType": service, **({"country": country} if country else {})} if service else {}
+BROWSED = 3  # an empty answer offers the browse form for at most this many of the services asked
+
+
+async def _browse(store: Store, viewer: Viewer, asked: dict[str, list[str]]) -> list[dict[str, str]]:
+    """The home page's browse form for each service asked (the first `BROWSED`) in the place's country,
+    where it finds some organisation the viewer may see: when no chain or partner answers, who offers
+    it there at all is the next question, and a way out that leads to nothing is none."""
+    services = [t.strip() for given in (asked.get("serviceType") or asked.get("serviceTypes") or [])
+                for t in given.split(",") if t.strip()][:BROWSED]
+    country = (asked.get("country") or [""])[0].strip().upper().split("-")[0]
+    out = []
+    for service in dict.fromkeys(services):
+        try:
+            found = await store.list_organisations(viewer, Filter(service_type=service, country=country or None), 1)
+        except BadArgument:  # not a code the browse form takes: nothing to offer
+            continue
+        if found.total:
+            out.append({"serviceType": service, **({"country": country} if country else {})})
+    return out
 
 
 NARROWING = ("group", "language")  # what a person adds to narrow an answer, and may take away again
@@ -295,7 +308,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
         if not table.rows and job.path in ("/referrals", "/partners"):
-            more.update(browse=_browse(asked), without=_without(job, asked))
+            more.update(browse=await _browse(request.app.state.store, viewer_in(request.scope), asked),
+                        without=_without(job, asked))
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
                 required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
