@@ -207,6 +207,20 @@ async def test_a_referral_or_partner_question_nothing_answers_offers_who_provide
 
 
 
+async def test_where_chains_start_is_required_of_anyone_without_an_organisation(store: Store,
+                                                                                live_server: LiveServer) -> None:
+    """Chains start from a member's own organisation when none is named: for the public the field is
+    required, as the refusal says; a member may leave it empty."""
+    await demo.load(store)
+    _, member = await store.tokens.create("member", "test:fict-lakeside-rights", "desk")
+    box = re.compile(r'<input id="f-from" name="from"[^>]*>')
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = box.search((await client.get("/referrals")).text)
+        signed = box.search((await client.get("/referrals", headers={"Authorization": f"Bearer {member}"})).text)
+    assert public is not None and " required" in public.group(0)
+    assert signed is not None and " required" not in signed.group(0)
+
+
 async def test_an_empty_answer_offers_browsing_each_service_asked_only_where_some_organisation_offers_it(
         store: Store, live_server: LiveServer) -> None:
     """Partners for a safe house and legal aid in Tanzania who speak Georgian: none. The way out is the

@@ -312,9 +312,16 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                         without=_without(job, asked))
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
-                required={o.name for o in job.asking.options if o.required}, type_labels=dict(offered["service_type"]),
+                required=_required(job, viewer_in(request.scope)), type_labels=dict(offered["service_type"]),
                 group_labels=dict(offered["group"]),
                 **more)
+
+
+def _required(job: Job, viewer: Viewer) -> set[str]:
+    """The fields a question cannot be answered without, for this viewer: chains start from the
+    member's own organisation when none is named, so for anyone else "from" is required too."""
+    required = {o.name for o in job.asking.options if o.required}
+    return required | ({"from"} if job.path == "/referrals" and not viewer.organisation else set())
 
 
 def _columns(job: Job, language: str) -> dict[str, str]:
