@@ -207,6 +207,24 @@ async def test_a_referral_or_partner_question_nothing_answers_offers_who_provide
 
 
 
+async def test_referral_chains_say_what_their_columns_count_and_what_an_unknown_counted_as(
+        store: Store, live_server: LiveServer) -> None:
+    """"Response h 72" read as a fact where a referral's time was not recorded: the columns are
+    explained under the chains, as partners' and gaps' are, with what an unknown counts as."""
+    await demo.load(store)
+    _, steward = await store.tokens.create("steward", None, "desk")
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {steward}"}) as client:
+        chains = await client.post("/referrals", data={"from": "test:fict-lakeside-rights",
+                                                       "serviceType": "safe-house", "country": "TZ"})
+        spanish = await client.post("/referrals", data={"from": "test:fict-lakeside-rights",
+                                                        "serviceType": "safe-house", "country": "TZ"},
+                                    headers={"Accept-Language": "es"})
+    assert "<tbody>" in chains.text and "What the columns count" in chains.text
+    assert "one not recorded counts as 72 (the reasons say which)" in html.unescape(chains.text)
+    assert "uno no registrado cuenta como 72" in html.unescape(spanish.text)
+    assert "una no registrada cuenta como 0,5" in html.unescape(spanish.text)  # as Spanish writes it
+
+
 async def test_where_chains_start_is_required_of_anyone_without_an_organisation(store: Store,
                                                                                 live_server: LiveServer) -> None:
     """Chains start from a member's own organisation when none is named: for the public the field is

@@ -32,6 +32,7 @@ from directory.jobs.paths import PathOrder
 from directory.jobs.reasons import Joined, Reason, english
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
+from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
 from directory.jobs.tables import Table, organisation_names
 from directory.store import Filter, Store
 from directory.web.pages import forms, i18n
@@ -86,6 +87,14 @@ PARTNER_COLUMNS = {
     "Networks": "0 to 1: the networks and vetters you share with it, 0.5 for each",
     "Km": "between your organisation's published point and its own, where both have one",
     "Why": "what the score rests on, in words"}
+# the referral chains' printed columns; what a chain counts for what is not recorded filled in (`jobs.rules`)
+REFERRAL_COLUMNS = {
+    "Hops": "the referrals along the chain",
+    "Response h": "hours: each referral's response time and the provider's fastest, added up; one not recorded "
+                  "counts as %(hours)s (the reasons say which)",
+    "Trust": "0 to 1: each referral's trust, multiplied; one not recorded counts as %(trust)s",
+    "Chain": "from the organisation asked to a provider that can act",
+    "Why": "each referral, then the provider, and what they rest on"}
 
 
 @dataclass(frozen=True)
@@ -325,12 +334,14 @@ def _required(job: Job, viewer: Viewer) -> set[str]:
 
 
 def _columns(job: Job, language: str) -> dict[str, str]:
-    """What an answer's printed columns count, by heading: the gaps', and the partners' with the
-    score's weights written in the page's language; none for referral chains."""
+    """What an answer's printed columns count, by heading: the gaps', the partners' with the score's
+    weights and the referral chains' with what an unknown counts as, written in the page's language."""
     if job.path == "/gaps":
         return COLUMNS
-    if job.path != "/partners":
-        return {}
+    if job.path == "/referrals":
+        unknown = {"hours": written_number(UNKNOWN_RESPONSE_HOURS, language),
+                   "trust": written_number(UNKNOWN_TRUST, language)}
+        return {heading: i18n.filled(said, unknown, language) for heading, said in REFERRAL_COLUMNS.items()}
     weights = {k: written_number(w, language) for k, w in partners.WEIGHTS.items()}
     return {heading: i18n.filled(said, weights, language) for heading, said in PARTNER_COLUMNS.items()}
 
