@@ -87,8 +87,8 @@ async def test_a_place_known_only_by_its_country_is_shown_as_a_country(store: St
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         shown = (await client.get("/organisations/test:only-country")).text
         listed = (await client.post("/", data={"country": "HN"})).text.split('id="found"', 1)[1]
-    assert "location precision: country" in shown and "town or city" not in shown
-    assert "Only Country" in listed and "location precision: country" in listed and "town or city" not in listed
+    assert "on the map: country" in shown and "town or city" not in shown
+    assert "Only Country" in listed and "on the map: country" in listed and "town or city" not in listed
 
 
 async def test_choices_are_in_the_order_of_the_names_the_page_shows(store: Store, live_server: LiveServer) -> None:
@@ -325,3 +325,12 @@ async def test_an_empty_answer_offers_the_question_again_without_each_narrowing_
         spanish = await client.post("/partners", data=asked, headers={"Accept-Language": "es"})
         assert "Preguntar de nuevo sin «Idioma: ruso»" in html.unescape(spanish.text)
         assert _asked_again(wider.text, "/partners") == []  # only an empty answer offers them
+
+
+def test_an_area_cldr_does_not_name_is_named_in_the_pages_language() -> None:
+    """CLDR names every country and UN M49 area but the Channel Islands: the region lists said it in
+    English on French and Russian pages."""
+    from directory.web.pages.render import place_name
+
+    assert [place_name("830", language) for language in ("en", "fr", "ru")] == [
+        "Channel Islands", "Îles Anglo-Normandes", "Нормандские острова"]

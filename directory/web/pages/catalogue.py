@@ -51,6 +51,8 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update(argument_templates())
     pages.update([problems.NOT_FOUND, jobs.NEED_UNKNOWN])
     pages.update(p.name for p, _ in places.named_regions().values())  # `render.place_name` translates them
+    pages.update(a.name for code, a in places.areas().items()  # and the areas CLDR does not name
+                 if any(not i18n.country_name(code, language) for language in i18n.LANGUAGES))
     pages.update([*routes.SEARCH_LABELS.values(), *stewards.TOKEN_LABELS.values()])  # the fields a refusal names
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())
