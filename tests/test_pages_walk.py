@@ -271,6 +271,8 @@ async def test_a_map_takes_an_organisation_by_its_name_as_the_job_pages_do(store
         several = await client.get("/maps/referrals", params={"from": "defenders", **asked})
         assert several.status_code == 400 and "Which organisation did you mean?" in several.text
         links = [html.unescape(h) for h in re.findall(r'<li><a href="([^"]+)">', several.text)]
+        assert "<bdi>Front Line Defenders</bdi>" in several.text and len(links) == 10  # ten, then "type more"
+        assert "More organisations go by that name: type more of it" in several.text
         assert links and all(h.startswith("/maps/referrals?serviceType=emergency-grant&country=CO&from=test%3A")
                              for h in links)
         chosen = await client.get(links[0])

@@ -410,7 +410,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
             which = await by_name(request.app.state.store, viewer_in(request.scope), job.path,
                                   [f.name for f in job.fields if f.widget == "organisation"], asked)
             if which:
-                return await _page(request, job, asked, which=which)
+                return await _page(request, job, asked, which=which[:NAMED], more_named=len(which) > NAMED)
             question = job.asking.ask(asked)
             async with _expensive(request):
                 table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
@@ -443,18 +443,22 @@ def _expensive(request: Request) -> AbstractAsyncContextManager[None]:
     return budget.expensive(request.app.state.slots, request.app.state.settings.time_budget)
 
 
+NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
+
+
 async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
                   asked: dict[str, list[str]]) -> list[tuple[str, str]]:
     """An organisation field (of `fields`) may hold a name, as people know it, or an id. A name that
     is one organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations
-    it finds, each as (name, the question at `path` with it chosen), for the person to choose. Found
+    it finds (`NAMED`, and one more to say there are more), each as (name, the question at `path`
+    with it chosen), for the person to choose. Found
     as search finds them, for this viewer: a hidden organisation is never among them."""
     for name in fields:
         typed = asked.get(name, [""])[0]
         if not typed or await store.organisations_by_id(viewer, [typed]):
             continue
         try:
-            found = await store.search(viewer, typed, ("organisation",), 5)
+            found = await store.search(viewer, typed, ("organisation",), NAMED + 1)
         except BadArgument:  # too many or too long words for a name: it names no organisation
             raise NotFound("organisation", typed) from None
         named = [found.records[(h.kind, h.id)] for h in found.hits]

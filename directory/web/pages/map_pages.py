@@ -23,7 +23,7 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.jobs import questions
 from directory.web.pages import forms, i18n, words
-from directory.web.pages.jobs import Reading, by_name, written_number
+from directory.web.pages.jobs import NAMED, Reading, by_name, written_number
 from directory.web.pages.problems import said
 from directory.web.pages.render import HEADERS, environment, language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
@@ -70,7 +70,7 @@ async def map_page(request: Request) -> Response:
             which = await by_name(request.app.state.store, viewer_in(request.scope), request.url.path,
                                   [f for f in kind.filters if f in questions.ORGANISATION_OPTIONS], asked)
             if which:
-                return page(request, "map-refused.html", status=400, which=which)
+                return page(request, "map-refused.html", status=400, which=which[:NAMED], more_named=len(which) > NAMED)
             drawn = await draw(kind.name, request.app.state.store, viewer_in(request.scope),
                                {name: values[0] for name, values in asked.items()}, settings, options)
     except (BadArgument, NotFound) as exc:
