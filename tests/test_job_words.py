@@ -26,7 +26,7 @@ from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table, organisation_names
 from directory.store import Store
 from directory.web.pages import catalogue, i18n, render, suggest
-from directory.web.pages.jobs import Reading
+from directory.web.pages.reading import Reading
 from tests.conftest import LiveServer
 from tests.helpers import Api
 
@@ -136,7 +136,7 @@ def test_a_translation_that_misspells_a_placeholder_falls_back_to_english(monkey
 
 
 def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_any_size() -> None:
-    from directory.web.pages.jobs import Reading
+    from directory.web.pages.reading import Reading
 
     spanish, arabic = Reading("es", {}), Reading("ar", {})
     assert spanish.named("#x", 0.1 + 0.2) == "0,3" and spanish.named("#x", 0.4246) == "0,4246"
@@ -157,7 +157,7 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
 
 
 def test_arabic_answers_and_pages_separate_list_items_with_arabic_punctuation() -> None:
-    from directory.web.pages.jobs import Reading
+    from directory.web.pages.reading import Reading
     from directory.web.pages.render import environment
 
     arabic = Reading("ar", {"legal-aid": "Legal aid", "medical-care": "Medical care"})

@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po, write_po
 
 from directory.domain import places
 from directory.domain.taxonomy import BUILT_IN
-from directory.web.pages import edit_rows, editing, i18n, jobs, joining, problems, routes, stewards, words
+from directory.web.pages import edit_rows, editing, i18n, jobs, joining, problems, reading, routes, stewards, words
 from maps.directory_map import CLASS_LABEL, PRECISION_NOTE
 from maps.gaps_map import FLAG_WORDS, MARKS, METRICS
 
@@ -49,7 +49,7 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update(map_words())
     pages.update(reason_templates())
     pages.update(argument_templates())
-    pages.update([problems.NOT_FOUND, jobs.NEED_UNKNOWN])
+    pages.update([problems.NOT_FOUND, reading.NEED_UNKNOWN])
     pages.update(p.name for p, _ in places.named_regions().values())  # `render.place_name` translates them
     pages.update(a.name for code, a in places.areas().items()  # and the areas CLDR does not name
                  if any(not i18n.country_name(code, language) for language in i18n.LANGUAGES))

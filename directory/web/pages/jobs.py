@@ -9,7 +9,6 @@ codes in a reason by their names, where the CLI and the CSV keep the English tex
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -17,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from babel.numbers import format_decimal, format_scientific
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -29,7 +27,6 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import Viewer
 from directory.jobs import gaps, partners, questions
 from directory.jobs.paths import PathOrder
-from directory.jobs.reasons import Joined, Reason, english
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
@@ -37,8 +34,10 @@ from directory.jobs.tables import Table, organisation_names
 from directory.store import Filter, Store
 from directory.web.pages import forms, i18n
 from directory.web.pages.problems import said
-from directory.web.pages.render import day, language_label, language_of, page, place_name
+from directory.web.pages.reading import Reading, written_number
+from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
+from directory.web.pages.typed_names import NAMED, by_name
 from maps.gaps_map import METRICS
 from maps.questions import KINDS
 
@@ -76,7 +75,6 @@ COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and 
            "Funding": "the funding reaching the providers in the last three years that you may see, per currency",
            "Who provides it": "the first providers by name, those naming the place first; "
                               "the CSV lists every one by its id"}
-NEED_UNKNOWN = "not known (counted as %(need)s)"
 # the partners' printed columns, said in words; the score's weights filled in from `partners.WEIGHTS`
 PARTNER_COLUMNS = {
     "Score": "0 to 1: what it offers of what you asked (weighed %(complementarity)s), whether it works where you "
@@ -188,65 +186,6 @@ def empty_tables() -> list[Table]:
     return [partners.table([], {}), gaps.table(gaps.GapMatrix([], [], donor="-")), referral_table([], {})]
 
 
-@dataclass(frozen=True)
-class Reading:
-    """Reasons as a person reads them in the page's language: the template through gettext, then its
-    values filled in, the codes (service types, places, languages) by their names."""
-
-    language: str
-    type_labels: dict[str, str]  # service-type code: its (English) label, a msgid of taxonomy.po
-
-    def cell(self, value: object) -> object:
-        if isinstance(value, Reason | Joined):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.cell(v) for v in value]
-        return value
-
-    def named(self, tag: str, value: object) -> object:
-        """A cell as people read it: a place and service types by their names, reasons translated,
-        a number written as the page's language writes it (0,4246 in Spanish; `written_number`)."""
-        if tag == "#country+code" and isinstance(value, str):
-            return self._value("place", value)
-        if tag == "#sector" and isinstance(value, str | list):
-            return self._value("types", [value] if isinstance(value, str) else value)
-        if tag.startswith("#date") and isinstance(value, str):  # as the page's language writes a day
-            return day(value, self.language)
-        if tag == "#indicator+need" and value is None:  # said, not left blank: the score counts it
-            return i18n.filled(NEED_UNKNOWN, {"need": written_number(gaps.UNKNOWN_NEED, self.language)}, self.language)
-        if isinstance(value, float):
-            return written_number(value, self.language)
-        return self.cell(value)
-
-    def text(self, value: object) -> str:
-        if isinstance(value, Joined):
-            separator = {", ": i18n.comma(self.language), "; ": i18n.semicolon(self.language)}.get(
-                value.separator, value.separator)
-            return separator.join(self.text(item) for item in value.items)
-        if not isinstance(value, Reason):
-            return english(value)
-        return i18n.filled(value.template, {name: self._value(name, v) for name, v in value.values.items()},
-                           self.language, value.values)
-
-    def _value(self, name: str, value: Any) -> str:
-        if name == "types":
-            return i18n.comma(self.language).join(self._translated(self.type_labels.get(code, code)) for code in value)
-        if name == "place":
-            return place_name(value, self.language)
-        if name == "places":
-            return i18n.comma(self.language).join(place_name(code, self.language) for code in value)
-        if name == "languages":
-            return i18n.comma(self.language).join(language_label(code, self.language) for code in value)
-        if isinstance(value, float):  # "a 8.059,6 km", as the table's own column writes it
-            return written_number(value, self.language)
-        if name == "date" and isinstance(value, str):
-            return day(value, self.language)
-        return self.text(value)
-
-    def _translated(self, message: str) -> str:
-        return i18n.translations(self.language).gettext(message)
-
-
 def _unseen_funding(table: Table) -> bool:
     """Whether no funding the viewer may see reaches any provider of the answer: then every cell with
     a provider says so, which tells nothing cell by cell, so the page says it once and the cells not."""
@@ -290,17 +229,6 @@ def _without(job: Job, asked: dict[str, list[str]]) -> list[tuple[Field, str, di
     instead of only "try a wider question"."""
     return [(f, asked[f.name][0], {k: v for k, v in asked.items() if k != f.name})
             for f in job.fields if f.name in NARROWING and asked.get(f.name)]
-
-
-def written_number(value: float, language: str) -> str:
-    """As `language` writes it, to ten decimals (a float's noise, 0.30000000000000004, is not a
-    digit anyone gave); from a million billion on, in scientific notation, which Babel's decimal
-    formatting cannot hold."""
-    if not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 1e15:
-        return format_scientific(value, locale=language)
-    return format_decimal(value, format="#,##0.##########", locale=language)
 
 
 async def _page(request: Request, job: Job, asked: dict[str, list[str]], status: int = 200,
@@ -441,34 +369,6 @@ async def _unanswered(request: Request, job: Job, asked: dict[str, list[str]], e
 def _expensive(request: Request) -> AbstractAsyncContextManager[None]:
     """A job's answer is expensive work, as over GraphQL and on the maps: a slot and the time budget."""
     return budget.expensive(request.app.state.slots, request.app.state.settings.time_budget)
-
-
-NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
-
-
-async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
-                  asked: dict[str, list[str]]) -> list[tuple[str, str]]:
-    """An organisation field (of `fields`) may hold a name, as people know it, or an id. A name that
-    is one organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations
-    it finds (`NAMED`, and one more to say there are more), each as (name, the question at `path`
-    with it chosen), for the person to choose. Found
-    as search finds them, for this viewer: a hidden organisation is never among them."""
-    for name in fields:
-        typed = asked.get(name, [""])[0]
-        if not typed or await store.organisations_by_id(viewer, [typed]):
-            continue
-        try:
-            found = await store.search(viewer, typed, ("organisation",), NAMED + 1)
-        except BadArgument:  # too many or too long words for a name: it names no organisation
-            raise NotFound("organisation", typed) from None
-        named = [found.records[(h.kind, h.id)] for h in found.hits]
-        exact = [o for o in named if o.name.casefold() == typed.casefold()]
-        if len(exact) == 1 or len(named) == 1:
-            asked[name] = [(exact or named)[0].id]
-        elif named:  # each link fills in the rest of the question as it was asked
-            rest = [(other, v) for other, values in asked.items() if other != name for v in values]
-            return [(o.name, f"{path}?{urlencode([*rest, (name, o.id)])}") for o in named]
-    return []
 
 
 MAPPED_TYPES = 8  # a gap answer links a map for each of at most this many service types asked for

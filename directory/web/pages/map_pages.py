@@ -23,10 +23,11 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.jobs import questions
 from directory.web.pages import forms, i18n, words
-from directory.web.pages.jobs import NAMED, Reading, by_name, written_number
 from directory.web.pages.problems import said
+from directory.web.pages.reading import Reading, written_number
 from directory.web.pages.render import HEADERS, environment, language_label, language_of, page, place_name
 from directory.web.pages.routes import choices
+from directory.web.pages.typed_names import NAMED, by_name
 from maps.page import Options, Words
 from maps.questions import chosen, draw
 from maps.routes import asset, policy

@@ -1,0 +1,37 @@
+"""An organisation typed into a form by its name, as people know it, or by its id: the job pages'
+and the maps' one way of reading it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from directory.domain.errors import BadArgument, NotFound
+from directory.domain.viewer import Viewer
+from directory.store import Store
+
+NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
+
+
+async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
+                  asked: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """An organisation field (of `fields`) may hold a name, as people know it, or an id. A name that
+    is one organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations
+    it finds (`NAMED`, and one more to say there are more), each as (name, the question at `path`
+    with it chosen), for the person to choose. Found as search finds them, for this viewer: a hidden
+    organisation is never among them."""
+    for name in fields:
+        typed = asked.get(name, [""])[0]
+        if not typed or await store.organisations_by_id(viewer, [typed]):
+            continue
+        try:
+            found = await store.search(viewer, typed, ("organisation",), NAMED + 1)
+        except BadArgument:  # too many or too long words for a name: it names no organisation
+            raise NotFound("organisation", typed) from None
+        named = [found.records[(h.kind, h.id)] for h in found.hits]
+        exact = [o for o in named if o.name.casefold() == typed.casefold()]
+        if len(exact) == 1 or len(named) == 1:
+            asked[name] = [(exact or named)[0].id]
+        elif named:  # each link fills in the rest of the question as it was asked
+            rest = [(other, v) for other, values in asked.items() if other != name for v in values]
+            return [(o.name, f"{path}?{urlencode([*rest, (name, o.id)])}") for o in named]
+    return []
