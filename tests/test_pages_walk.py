@@ -255,6 +255,10 @@ async def test_a_map_titles_places_and_services_by_name(store: Store, live_serve
                                                              "serviceType": "emergency-grant",
                                                              "country": "CO"})).text
     assert "in Africa" in gaps and "in 002" not in gaps
+    # without JavaScript, the same question on the page that answers it, filled in
+    assert '<a href="/gaps?region=002&amp;serviceTypes=legal-aid">this question on its page</a>' in gaps
+    assert ('<a href="/referrals?from=test%3Afront-line-defenders&amp;serviceType=emergency-grant&amp;country=CO">'
+            in chains)
     assert "to Emergency grant in Colombia" in chains and "emergency-grant in CO" not in chains
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlencode
 
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
@@ -49,16 +50,31 @@ async def _words(request: Request, language: str) -> Words:
                  isolated=i18n.direction(language) == "rtl")
 
 
+# the job page asking what a map draws, its form filled in by a link (`jobs._given`)
+SAME_QUESTION = {"gaps": ("/gaps", questions.GAPS), "funding": ("/gaps", questions.GAPS),
+                 "referrals": ("/referrals", questions.REFERRALS)}
+
+
+def _same_question(kind: str, args: dict[str, str]) -> str:
+    """For a browser running no JavaScript, the map's question on the page that answers it without
+    a map, filled in: nothing to type again. Empty for a map no page asks."""
+    if kind not in SAME_QUESTION:
+        return ""
+    path, asking = SAME_QUESTION[kind]
+    return f"{path}?{urlencode([(k, v) for k, v in args.items() if k in asking.names and v])}"
+
+
 async def map_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     language = language_of(request)
-    options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution,
-                      language=language, direction=i18n.direction(language),
-                      words=await _words(request, language),
-                      without_script=environment(language).get_template("_map-noscript.html").render())
-    slots: Slots = request.app.state.slots
     args = dict(request.query_params)
     args.pop("lang", None)  # the language switch's, not a filter
+    without_script = environment(language).get_template("_map-noscript.html").render(
+        same=_same_question(request.path_params["kind"], args))
+    options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution,
+                      language=language, direction=i18n.direction(language),
+                      words=await _words(request, language), without_script=without_script)
+    slots: Slots = request.app.state.slots
     try:
         for name, value in args.items():
             if len(value) > forms.FIELD_LENGTH:
