@@ -52,6 +52,14 @@ WITH collect([o.id, o.visibility, coalesce(o.languages, []), o.pub_latitude, o.p
               o.verified_on, offers]) AS found
 RETURN """ + ", ".join(f"[x IN found | x[{n}]] AS {name}" for n, name in enumerate(_COLUMNS)) + """
 """
+# From each service found (its `presences`, as [how, where] pairs) to the candidates: the services fitting
+# who the partner is for, then their organisations the viewer may see, sharing the language asked.
+_FITTING = f"""
+WITH s, presences, {_GROUPS}
+WHERE {_SERVES}
+UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
+WITH o, s, presences, groups, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
+WHERE {_ORGANISATION} AND {_SPEAKS}""" + _COLLECTED
 # From the place nodes of the types asked (`writes.REACH`: one per place covering the one asked and
 # service type) to their services, and only then to their organisations. A grant reaches the nodes of
 # the types it pays for too: a partner offers a type, so `_SERVICE` asks `s.type` again. From the places themselves,
@@ -62,11 +70,7 @@ MATCH (k:Reach) WHERE k.key IN $reach
 MATCH (k)<-[a:REACHES]-(s:Service)
 WHERE {_SERVICE} AND {without_origins('s')}
 WITH s, collect([a.presence, k.key]) AS presences
-WITH s, presences, {_GROUPS}
-WHERE {_SERVES}
-UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
-WITH o, s, presences, groups, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
-WHERE {_ORGANISATION} AND {_SPEAKS}""" + _COLLECTED)
+""" + _FITTING)
 # Relocation and exile support naming origins (`cypher.without_origins`: found by them only, never by where
 # it hosts defenders): from the places asked, through their few TAKES_FROM, each such service once, as
 # taking defenders from there ('from').
@@ -75,11 +79,7 @@ MATCH (q:Place) WHERE q.code IN $covering
 MATCH (q)<-[:TAKES_FROM]-(s:Service)
 WHERE {_SERVICE}
 WITH s, collect(['from', q.code]) AS presences
-WITH s, presences, {_GROUPS}
-WHERE {_SERVES}
-UNWIND [(s)<-[:OFFERS]-(o:Organisation) | o] AS o
-WITH o, s, presences, groups, coalesce(s.languages, []) + coalesce(s.intake_languages, []) AS languages
-WHERE {_ORGANISATION} AND {_SPEAKS}""" + _COLLECTED)
+""" + _FITTING)
 # What the networks part weighs of a candidate: the networks it belongs to and who vetted it, each link and
 # both its ends visible, as `records.links_from` reads them (anchored on the candidate first).
 NETWORKS = cypher("partners.networks", f"""
