@@ -108,13 +108,17 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
         with open(args.file, encoding="utf-8") as f:
             counts = await store.backups.restore(counted(f), args.file, progress,
                                                  discard_unfinished=args.discard_unfinished)
+        # a backup from before shelters' services were held to their shelter's place (threat model V17)
+        counts["held"] = len(await store.hold_shelters())
         return counts
 
     counts = run_with_store(settings, work)
     out(f"restored {counts['organisations']} organisations and {counts['services']} services"
         + (f", skipped {counts['skipped']} records and links of other directories" if counts["skipped"] else "")
         + (f"; {counts['peers']} peer(s) will be read again from the start at their next sync" if counts["peers"]
-           else ""))
+           else "")
+        + (f"; {counts['held']} service(s) of shelters recorded a subdivision their shelter does not publish: "
+           "ours now record its country, a peer's were not kept" if counts["held"] else ""))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:

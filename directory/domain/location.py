@@ -23,10 +23,13 @@ import functools
 import hashlib
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 
 from directory.domain import geometry, places
-from directory.domain.model import Location, Precision
+from directory.domain.model import Coverage, Location, Precision, Presence, Service
 
+SHOWS_SUBDIVISION = frozenset({Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA})
+"""The precisions at which a location's subdivision is published (the table above)."""
 _CELL = {Precision.LOCALITY: 0.1, Precision.ADMIN_AREA: 1.0}
 _DIGITS = {Precision.LOCALITY: 3, Precision.ADMIN_AREA: 2}  # a shown point lies on a grid of cell / 100
 STEPS = 100
@@ -121,3 +124,32 @@ def published(location: Location, record: str, point: bool = True) -> Location:
     lat, lon = _shown_point(record, p, location.latitude, location.longitude, location.country,
                             location.subdivision)
     return Location(lat, lon, p, location.country, location.subdivision)
+
+
+def shows_inside(location: Location | None) -> bool:
+    """Whether a location, as published, says where in its country it is: its subdivision or a point."""
+    return (location is not None and location.precision in SHOWS_SUBDIVISION
+            and (location.subdivision is not None or location.latitude is not None))
+
+
+def tells_more(place: str, inside: bool) -> bool:
+    """Whether a place a shelter's service records says more of where the shelter is than the
+    shelter's published location: a part of a country (`places.part_of`), where the shelter does
+    not show where in its country it is (`inside`, `shows_inside`). Where a shelter hosts defenders
+    is where it is, so its services are held to what it publishes (threat model V17)."""
+    return not inside and places.part_of(place) is not None
+
+
+def held_to(service: Service, inside: bool) -> Service:
+    """A shelter's service with every place that tells more than the shelter publishes
+    (`tells_more`) replaced by its country: how records written before the rule are held to it."""
+    def country_of(code: str) -> str:
+        return (places.part_of(code) or code) if tells_more(code, inside) else code
+
+    present: dict[str, bool] = {}
+    for c in service.coverage:
+        code = country_of(c.place)
+        present[code] = present.get(code, False) or c.presence is Presence.PRESENT
+    coverage = [Coverage(code, Presence.PRESENT if here else Presence.REMOTE) for code, here in present.items()]
+    origins = list(dict.fromkeys(country_of(code) for code in service.origins))
+    return replace(service, coverage=coverage, origins=origins)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import math
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
@@ -164,6 +165,31 @@ def subdivision_code(text: str) -> str | None:
 def place(code: str) -> Place | None:
     named = named_regions().get(code)
     return countries().get(code) or subdivisions().get(code) or areas().get(code) or (named and named[0])
+
+
+# ISO 3166-2 lists some countries of ISO 3166-1 as subdivisions of another (CN-TW is Taiwan, TW):
+# such a code says no more than a country. Bonaire, Saba and Sint Eustatius are parts of one
+# country (BQ), as Svalbard and Jan Mayen are of SJ.
+WHOLE_COUNTRIES = frozenset({
+    "CN-HK", "CN-MO", "CN-TW", "FI-01", "FR-971", "FR-972", "FR-973", "FR-974", "FR-976", "FR-BL", "FR-MF",
+    "FR-NC", "FR-PF", "FR-PM", "FR-TF", "FR-WF", "NL-AW", "NL-CW", "NL-SX", "US-AS", "US-GU", "US-MP", "US-PR",
+    "US-UM", "US-VI"})
+PARTS_OF_COUNTRIES = {"NL-BQ1": "BQ", "NL-BQ2": "BQ", "NL-BQ3": "BQ", "NO-21": "SJ", "NO-22": "SJ"}
+_SUBDIVISION_SHAPE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+
+
+def part_of(code: str) -> str | None:
+    """The country whose part a code names: a subdivision's country, also for a code in the shape
+    of one that the current ISO 3166-2 no longer lists; None for a country, an area, or a
+    subdivision that is a country itself."""
+    if code in WHOLE_COUNTRIES:
+        return None
+    if code in PARTS_OF_COUNTRIES:
+        return PARTS_OF_COUNTRIES[code]
+    found = place(code)
+    if found is not None:
+        return found.country if found.kind == "subdivision" else None
+    return code[:2] if _SUBDIVISION_SHAPE.match(code) else None
 
 
 def enclosing(code: str) -> list[str]:

@@ -37,7 +37,7 @@ from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import STEWARD, Viewer
 from directory.formats import hsds, hxl, iati, indicators
 from directory.formats.parsed import Batch, Parsed
-from directory.store import Prepared, Store, Transaction, WriteCounts, prepare
+from directory.store import FinerPlace, Prepared, Store, Transaction, WriteCounts, prepare
 
 # a file's rows in, records out
 __all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "one_transaction", "read_csv",
@@ -103,6 +103,16 @@ class _Validator:
             return False
         self.seen[(kind, key)] = (source, line)
         return True
+
+    def placed(self, finer: FinerPlace) -> Problem:
+        """A shelter's service recording a place finer than the shelter publishes, as a problem of
+        the line that wrote it: the service's, or the shelter's when its change made it finer."""
+        kind, record = ("org", finer.organisation) if finer.by_shelter else ("service", finer.service)
+        source, line = self.seen.get((kind, record), ("", 0))
+        problem = finer.problem()
+        rows = next((p.rows for p in self.inputs if p.source == source), [])
+        fields = next((r.fields for r in rows if r.line == line), {})  # the column as the file names it
+        return replace(problem, line=line, source=source, column=fields.get(problem.column, (problem.column,))[0])
 
     def _refer(self, target: str, source: str, row: Row, field_name: str) -> None:
         if target not in self.organisations:
@@ -190,6 +200,7 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
         return asyncio.ensure_future(asyncio.to_thread(prepare, store.directory_id, *_split(parts[n][1])))
 
     upcoming = prepare_part(0) if parts else None
+    coming = {s.id for s in batch.services}
     for n, (kind, _, done, total) in enumerate(parts):
         assert upcoming is not None
         rows = await upcoming
@@ -198,7 +209,8 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
         async def work(tx: Transaction, rows: Prepared = rows) -> WriteCounts:
             return await tx.write_prepared(rows, stamp)
 
-        counts += await store.transaction(work, viewer)
+        # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
+        counts += await store.transaction(work, viewer, coming=coming)
         progress.count("wrote", done, kind, total)
     await store.finish_import(run_id)
     return counts
@@ -242,6 +254,7 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, vi
                 counts += await tx.write(*_split(records), stamp)
                 sent += rows
                 progress.count("sent", sent, "rows", total, note="to the store (one transaction, committed at the end)")
+        validator.outcome.problems += [validator.placed(f) for f in await tx.finer_places()]
         await _check(store, validator, inputs, tx)
         return counts
 
@@ -279,6 +292,9 @@ async def validate(store: Store, inputs: list[Parsed], progress: Progress = QUIE
         batch.organisations += orgs
         batch.services += services
         batch.links += links
+    # a staged import writes in parts: a shelter's services are checked against it before the first
+    finer = await store.finer_before(batch.organisations, batch.services)
+    validator.outcome.problems += [validator.placed(f) for f in finer]
     await _check(store, validator, inputs)
     return batch
 

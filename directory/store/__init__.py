@@ -10,12 +10,14 @@ The backend differences live in `engine/backends.py` and nowhere else.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from directory.base.audit import AuditLog
 from directory.base.clock import now
 from directory.base.config import Settings
+from directory.base.terminal import safe
 from directory.domain.errors import StoreUnavailable
 from directory.store.door import SearchPage, Store, Transaction
 from directory.store.engine.backends import connection
@@ -43,7 +45,10 @@ from directory.store.records.joining import Refused as JoinRefused
 from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
 from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
 from directory.store.records.projection import PROJECTED, Covered, End, Follow, Links, Located, Pick, Shape
+from directory.store.records.shelter_services import FinerPlace
 from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, prepare
+
+log = logging.getLogger("directory.store")
 
 __all__ = [
     "MAX_PAGE",
@@ -60,6 +65,7 @@ __all__ = [
     "EmbeddedStore",
     "End",
     "Filter",
+    "FinerPlace",
     "Follow",
     "GapOffer",
     "Grant",
@@ -114,8 +120,19 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
             raise StoreUnavailable(f"cannot reach the graph store at {uri}: {exc}") from exc
         await ensure_schema(graph, embedded)
         await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
-        yield Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
-                    settings.map_shelter_minimum)
+        store = Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
+                      settings.map_shelter_minimum)
+        try:
+            held = await store.hold_shelters()
+        except Exception:  # a failed repair must not keep every command (a restore too) out of the store
+            log.exception("holding shelters' services to their shelters' places failed; tried again at next start")
+            held = []
+        if held:
+            log.warning("%d services of shelters recorded a subdivision their shelter does not publish (written "
+                        "before such writes were refused): ours now record its country, a peer's are not kept "
+                        "until the peer corrects them: %s", len(held),
+                        ", ".join(safe(i) for i in held[:20]) + (" ..." if len(held) > 20 else ""))
+        yield store
     finally:
         await graph.close()
         if embedded is not None:

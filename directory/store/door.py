@@ -11,7 +11,8 @@ referral paths), `peers`, `feeds` and `roots` (federation), `backups`, `tokens`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -19,7 +20,8 @@ from typing import Any, TypeVar
 from directory.base import budget
 from directory.base.audit import AuditLog
 from directory.base.clock import now
-from directory.domain.errors import BadArgument, NotFound
+from directory.domain.errors import BadArgument, NotFound, ValidationFailed
+from directory.domain.location import held_to
 from directory.domain.model import (
     Indicator,
     Link,
@@ -36,8 +38,9 @@ from directory.store.engine.embedded import EmbeddedStore
 from directory.store.engine.graph import Graph, Tx, make_driver
 from directory.store.engine.schema import LABEL_GROUPS, schema_version
 from directory.store.federation import Feeds, Peers, Roots, sameas
+from directory.store.federation.received import forget_services
 from directory.store.jobs import JobReads
-from directory.store.records import identifiers, mapping, needs, projection, search, shelters
+from directory.store.records import identifiers, mapping, needs, projection, search, shelter_services, shelters
 from directory.store.records.edits import (
     Edit,
     Editor,
@@ -80,8 +83,16 @@ from directory.store.records.reads import (
     service_of,
 )
 from directory.store.records.search import Hit
+from directory.store.records.shelter_services import FinerPlace
 from directory.store.records.tokens import Tokens
-from directory.store.records.writes import Prepared, WriteCounts, execute, organisation_values, write_records
+from directory.store.records.writes import (
+    Prepared,
+    WriteCounts,
+    execute,
+    organisation_values,
+    prepare,
+    shelter_candidates,
+)
 from directory.store.shown import ANSWERING, Shown
 
 R = TypeVar("R")
@@ -123,18 +134,33 @@ class Transaction:
         self._store = store
         self._tx = tx
         self.written = WriteCounts()
+        # written since shelters' services were last held to their precision (`finer_places`)
+        self._organisations: set[str] = set()
+        self._services: dict[str, str] = {}
 
     async def write(self, organisations: list[Organisation], services: list[Service], links: list[Link],
                     stamp: str) -> WriteCounts:
-        counts = await self._store.write(self._tx, organisations, services, links, stamp)
-        self.written += counts
-        return counts
+        return await self.write_prepared(prepare(self._store.directory_id, organisations, services, links), stamp)
 
     async def write_prepared(self, rows: Prepared, stamp: str) -> WriteCounts:
         """Rows built beforehand (`prepare`), so building the next part overlaps writing this one."""
-        counts = await execute(self._store.graph, self._tx, rows, stamp, self._store.shelter_minimum)
+        counts = await execute(self._store.graph, self._tx, rows, stamp, self._store.shelter_minimum,
+                               hold_shelters=False)
+        shelters, services = shelter_candidates(rows)
+        self._organisations |= shelters
+        self._services.update(services)
         self.written += counts
         return counts
+
+    async def finer_places(self, coming: Collection[str] = ()) -> list[FinerPlace]:
+        """The places this transaction's writes leave a shelter's services recording that tell more
+        than the shelter publishes (`shelter_services.finer_places`); `coming`: services a later
+        transaction of the same import writes again. Checked once all of it is written, so one import
+        may make a shelter coarser and its services with it; the transaction checks again before it
+        commits whatever was written after this call."""
+        organisations, services = self._organisations, self._services
+        self._organisations, self._services = set(), {}
+        return await shelter_services.finer_places(self._store.graph, self._tx, organisations, services, coming)
 
     async def existing_organisations(self, ids: list[str]) -> set[str]:
         """As `Store.existing_organisations`, seeing this transaction's own writes."""
@@ -196,14 +222,19 @@ class Store:
         shown.records(kind, records)
         self.note(viewer, shown)
 
-    async def transaction(self, work: Callable[[Transaction], Awaitable[R]], viewer: Viewer = STEWARD) -> R:
+    async def transaction(self, work: Callable[[Transaction], Awaitable[R]], viewer: Viewer = STEWARD,
+                          coming: Collection[str] = ()) -> R:
         """Run `work` in one write transaction through the door; once it commits, the restricted
-        records it changed are noted as changed by `viewer` (imports are run by stewards)."""
+        records it changed are noted as changed by `viewer` (imports are run by stewards). Before it
+        commits, shelters' services are held to what the shelters publish (`Transaction.finer_places`)."""
         attempts: list[Transaction] = []
 
         async def attempt(tx: Tx) -> R:
             attempts.append(Transaction(self, tx))  # the driver may run it again: the last one committed
-            return await work(attempts[-1])
+            result = await work(attempts[-1])
+            if finer := await attempts[-1].finer_places(coming):
+                raise ValidationFailed("the records written", [f.problem() for f in finer])
+            return result
 
         result = await self.graph.write_tx(attempt)
         self.written(viewer, attempts[-1].written)
@@ -231,6 +262,35 @@ class Store:
     async def write_indicators(self, indicators: list[Indicator]) -> int:
         """Need indicators, all in one transaction."""
         return await needs.write(self.graph, indicators)
+
+    async def finer_before(self, organisations: list[Organisation], services: list[Service]) -> list[FinerPlace]:
+        """What writing these records would leave a shelter's services recording finer than the
+        shelter publishes (`shelter_services.finer_before`), checked before any is written."""
+        return await shelter_services.finer_before(self.graph, organisations, services)
+
+    async def hold_shelters(self) -> list[str]:
+        """Services written before a shelter's services were held to its precision (R16), held now:
+        ours written again with each finer place's country (`location.held_to`), a peer's not kept
+        (the peer's to correct, as a new one is not, `received`). Run at every start; the ids."""
+        found = await shelter_services.written_finer(self.graph)
+        if not found:
+            return []
+        ids = sorted(i for i, publisher in found.items() if publisher == self.directory_id)
+        rows = await self.graph.read_plain(GET_SERVICES, ids=ids, **STEWARD.params) if ids else []
+        ours = [held_to(service_of(r["s"], STEWARD, r["unplaced"]), False) for r in rows]
+        theirs: dict[str, list[str]] = defaultdict(list)
+        for record, publisher in sorted(found.items()):
+            if publisher != self.directory_id:
+                theirs[publisher].append(record)
+
+        async def work(tx: Transaction) -> None:
+            if ours:  # as a steward's change: a restricted one leaves its audit line
+                await tx.write([], ours, [], now())
+            for publisher, ids in theirs.items():
+                await forget_services(self.graph, tx._tx, publisher, ids)
+
+        await self.transaction(work)
+        return sorted(found)
 
     async def refresh_shelters(self) -> int:
         """Decide again which shelters share their place with too few others (`records.shelters`)."""
@@ -325,12 +385,6 @@ class Store:
         if self.audit is not None:
             for kind in ("organisation", "service", "link"):
                 self.audit.record(viewer, "change", kind, [i for k, i in counts.restricted if k == kind])
-
-    async def write(self, tx: Tx, organisations: list[Organisation], services: list[Service], links: list[Link],
-                    stamp: str) -> WriteCounts:
-        """Upsert records inside the caller's transaction (see `writes.write_records`)."""
-        return await write_records(self.graph, tx, self.directory_id, organisations, services, links, stamp,
-                                   self.shelter_minimum)
 
     async def add_term(self, scheme: str, code: str, label: str, description: str = "") -> None:
         await self.graph.write(ADD_TERM, key=f"{scheme}/{code}", scheme=scheme, code=code, label=label,

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from directory.base.clock import now
 from directory.domain import validation
-from directory.domain.errors import Message, Plural, Problem, worded
+from directory.domain.errors import Message, Plural, Problem, ValidationFailed, worded
 from directory.domain.model import Link, Organisation, Service, Verification
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
@@ -312,7 +312,11 @@ class Editor:
                 raise EditRefused("INVALID", "an organisation's id cannot change", "id")
             _verification(viewer, current, org.verified)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
-            await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
+            try:
+                await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
+            except ValidationFailed as failed:  # its services' places, finer than it would now publish
+                _check([replace(p, source="") for p in failed.problems])
+                raise
             await self._wrote_over(tx, "organisation", revision, org.id)
             await self._unlock(tx, org.id)
             before = current["visibility"] if current else None
@@ -345,8 +349,12 @@ class Editor:
             if current is None:  # a new service: its provider's lock keeps a concurrent delete out
                 await self._lock(tx, svc.organisation)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
-            counts = await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(),
-                                         self.shelter_minimum)
+            try:
+                counts = await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(),
+                                             self.shelter_minimum)
+            except ValidationFailed as failed:  # a place finer than its shelter publishes
+                _check([replace(p, source="") for p in failed.problems])
+                raise
             await self._wrote_over(tx, "service", revision, svc.id)
             await self._unlock(tx, svc.organisation)
             before = current["visibility"] if current else None

@@ -23,8 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from directory.domain.errors import ValidationFailed
 from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Place, itemised, shown_in
-from directory.domain.location import published
+from directory.domain.location import SHOWS_SUBDIVISION, published
 from directory.domain.model import (
     LINK_PROPERTIES,
     LINK_TYPES,
@@ -40,7 +41,7 @@ from directory.domain.model import (
 from directory.domain.taxonomy import BUILT_IN, SENSITIVE_KINDS, SERVICE_TYPE
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
-from directory.store.records import shared_nodes, shelters
+from directory.store.records import shared_nodes, shelter_services, shelters
 
 
 def _hash(props: dict[str, Any]) -> str:
@@ -213,13 +214,13 @@ def derived_organisation(record: str, props: dict[str, Any]) -> dict[str, Any]:
     country. A peer's record goes through the same rule: its point came published (the same rule
     gives the same point again), but its precision is enforced here, not trusted."""
     loc = _published(record, props)
-    has_point = loc.precision in _POINT_PRECISIONS and loc.latitude is not None
+    has_point = loc.precision in SHOWS_SUBDIVISION and loc.latitude is not None
     search_names = _SEARCH_SEP.join([props["name"], *(props.get("aliases") or [])])
     return {**search_fields(search_names, props.get("description")),
             "name_words": name_words(props["name"], *(props.get("aliases") or [])),
             "pub_latitude": loc.latitude if has_point else None,
             "pub_longitude": loc.longitude if has_point else None,
-            "pub_subdivision": loc.subdivision if loc.precision in _POINT_PRECISIONS else None}
+            "pub_subdivision": loc.subdivision if loc.precision in SHOWS_SUBDIVISION else None}
 
 
 def words_in(text: str | None) -> list[str]:
@@ -451,9 +452,6 @@ def identifier_codes(identifiers: list[str]) -> list[str]:
     return sorted({i.lower() for i in identifiers})
 
 
-_POINT_PRECISIONS = (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA)
-
-
 def _org_row(org: Organisation, publisher: str) -> dict[str, Any]:
     loc = org.location or Location(None, None, Precision.HIDDEN)
     props = {k: v for k, v in organisation_values(org).items() if k != "id"}
@@ -590,10 +588,13 @@ def prepare(directory_id: str, organisations: list[Organisation], services: list
     )
 
 
-async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_minimum: int) -> WriteCounts:
+async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_minimum: int,
+                  hold_shelters: bool = True) -> WriteCounts:
     """Send prepared rows inside the caller's transaction. Services and links whose organisations
     do not exist are not written; the caller checks references with `existing_organisations`.
-    `shelter_minimum`: see `store.shelters`."""
+    `shelter_minimum`: see `store.shelters`. ValidationFailed when the write would leave a shelter's
+    service recording a place finer than the shelter publishes (`shelter_services.finer_places`), unless
+    `hold_shelters` is False: the caller checks once all of its writes are done."""
     counts = WriteCounts()
     if rows.organisations:
         changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, rows.organisations, now=stamp)
@@ -632,10 +633,22 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
             counts.links += int(result["changed"])
             counts.restricted += [("link", f"{s} {link_type} {t} {k}".rstrip()) for s, t, k in result["restricted"]]
+    if hold_shelters and (finer := await shelter_services.finer_places(graph, tx, *shelter_candidates(rows))):
+        raise ValidationFailed("the records written", [f.problem() for f in finer])
     return counts
 
 
+def shelter_candidates(rows: Prepared) -> tuple[set[str], dict[str, str]]:
+    """The shelters and services of a write that the rule on shelters' places could refuse
+    (`shelter_services.to_check`)."""
+    return shelter_services.to_check(
+        ((o["id"], o["props"]["kind"]) for o in rows.organisations),
+        ((s["id"], s["props"]["organisation"], shelter_services.row_places(s["props"])) for s in rows.services))
+
+
 async def write_records(graph: Graph, tx: Tx, directory_id: str, organisations: list[Organisation],
-                        services: list[Service], links: list[Link], stamp: str, shelter_minimum: int) -> WriteCounts:
+                        services: list[Service], links: list[Link], stamp: str, shelter_minimum: int,
+                        hold_shelters: bool = True) -> WriteCounts:
     """Upsert records inside the caller's transaction (`directory_id`: their publisher)."""
-    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp, shelter_minimum)
+    return await execute(graph, tx, prepare(directory_id, organisations, services, links), stamp, shelter_minimum,
+                         hold_shelters)

@@ -1,0 +1,158 @@
+"""A shelter's services, held to what the shelter publishes of its place (threat model V17).
+
+Where a shelter hosts defenders is where it is: a shelter publishing only its country whose safe
+house records one subdivision would show that subdivision on the service, in every listing by
+place, in the gap matrix and in the reasons the jobs give. So no write may leave a shelter's
+service recording a place that tells more than the shelter's own published location
+(`location.tells_more`): our own writes are refused, naming the service and place, or the shelter
+whose change of place, precision or kind would make them tell more (`writes.execute`,
+`Transaction.finer_places`); a peer's such services are not kept (`federation.received`); and
+services written before the rule are held to it at start (`Store.hold_shelters`).
+
+What a shelter publishes is read as the store keeps it: a published subdivision or point
+(`pub_subdivision`, `pub_latitude`) says where in its country it is; neither, only its country.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from directory.domain import places
+from directory.domain.errors import Problem
+from directory.domain.location import shows_inside, tells_more
+from directory.domain.model import Organisation, Presence, Service
+from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.store.engine.cypher import cypher
+from directory.store.engine.graph import Graph, Tx
+from directory.store.records.shelters import KINDS
+
+_ONLY_COUNTRY = "o.kind IN $kinds AND o.pub_subdivision IS NULL AND o.pub_latitude IS NULL"
+SERVICES_OF = cypher("shelter_services.of", f"""
+UNWIND $ids AS id
+MATCH (o:Organisation {{id: id}}) WHERE {_ONLY_COUNTRY}
+MATCH (o)-[:OFFERS]->(s:Service)
+RETURN o.id AS organisation, s.id AS id, s.coverage_codes AS coverage, s.origin_codes AS origins
+""")
+EVERY = cypher("shelter_services.every", f"""
+MATCH (o:Organisation) WHERE {_ONLY_COUNTRY}
+MATCH (o)-[:OFFERS]->(s:Service)
+RETURN s.id AS id, s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins
+""")
+# before a write: the stored shelters its services name, and the stored services of its organisations
+SHELTERS = cypher("shelter_services.shelters", """
+UNWIND $ids AS id
+MATCH (o:Organisation {id: id}) WHERE o.kind IN $kinds
+RETURN o.id AS id, o.pub_subdivision IS NOT NULL OR o.pub_latitude IS NOT NULL AS inside
+""")
+STORED = cypher("shelter_services.stored", """
+UNWIND $ids AS id
+MATCH (:Organisation {id: id})-[:OFFERS]->(s:Service)
+RETURN id AS organisation, s.id AS id, s.coverage_codes AS coverage, s.origin_codes AS origins
+""")
+
+
+@dataclass(frozen=True)
+class FinerPlace:
+    """A place a shelter's service records that tells more than the shelter publishes."""
+
+    service: str
+    organisation: str
+    place: str
+    column: str
+    by_shelter: bool  # the shelter's own change (place, precision, kind) makes it tell more, not the service's
+
+    def problem(self) -> Problem:
+        country = places.part_of(self.place) or ""
+        if self.by_shelter:
+            return Problem.of(0, "precision", "its service %(service)s records %(place)s, a subdivision, and a "
+                              "shelter's services show where it is: this location as published shows no "
+                              "subdivision. Record that service in %(country)s first, or publish the location's "
+                              "subdivision (admin_area (province or region) precision or finer)", self.organisation,
+                              service=self.service, place=self.place, country=country)
+        return Problem.of(0, self.column, "%(place)s is a subdivision, and a shelter's services show where it is: "
+                          "%(organisation)s publishes no subdivision of its location. Record %(country)s instead, "
+                          "or publish the shelter's subdivision (admin_area (province or region) precision or "
+                          "finer)", self.service, place=self.place, organisation=self.organisation, country=country)
+
+    def peer_reason(self) -> str:
+        """Why a peer's service is not kept, for our log: the field, never the place it hides."""
+        which = "its shelter's new place, precision or kind" if self.by_shelter else "the service"
+        return (f"records a subdivision in {self.column}, finer than its shelter publishes of its own place "
+                f"(a shelter's services show where it is; {which} made it so); not kept: `directory peer resync` "
+                "takes it again once the peer has corrected it")
+
+
+def _places(coverage: str | None, origins: str | None) -> list[tuple[str, str]]:
+    """A service's stored place codes (`writes.place_codes`), each with the field that records it."""
+    found = [(code, "present_in" if presence == "present" else "reaches")
+             for code, _, presence in (e.partition(" ") for e in (coverage or "").split("|")[1:])]
+    return found + [(code, "origins") for code in (origins or "").split("|")[1:]]
+
+
+def _fields(s: Service) -> list[tuple[str, str]]:
+    return ([(c.place, "present_in" if c.presence is Presence.PRESENT else "reaches") for c in s.coverage]
+            + [(o, "origins") for o in s.origins])
+
+
+def to_check(organisations: Iterable[tuple[str, str]], services: Iterable[tuple[str, str, Iterable[str]]]
+             ) -> tuple[set[str], dict[str, str]]:
+    """Of the records a write sends, those the rule could refuse: the organisations (id, kind) that
+    are shelters now, and the services (id, provider, places) recording a part of a country. The
+    rest cannot break it, and cost no query."""
+    shelters = {i for i, kind in organisations if kind in SENSITIVE_KINDS}
+    named = {i: organisation for i, organisation, codes in services if any(places.part_of(c) for c in codes)}
+    return shelters, named
+
+
+def record_places(s: Service) -> list[str]:
+    """The places a service records, for `to_check`."""
+    return [c.place for c in s.coverage] + list(s.origins)
+
+
+def row_places(props: dict[str, Any]) -> list[str]:
+    """The places a written service row records (`writes.place_codes`), for `to_check`."""
+    return [code for code, _ in _places(props.get("coverage_codes"), props.get("origin_codes"))]
+
+
+async def finer_places(graph: Graph, tx: Tx, organisations: Collection[str], services: dict[str, str],
+                       coming: Collection[str] = ()) -> list[FinerPlace]:
+    """After a write, inside its transaction: the places that tell more than their shelter publishes
+    recorded by the services written (`services`: id to provider) and by every service of the
+    shelters written (`organisations`), whose place, precision or kind may have just changed, but
+    those a later transaction of the same import writes again (`coming`)."""
+    shelters, later = set(organisations), set(coming)
+    if not shelters and not services:
+        return []
+    rows = await graph.run(tx, SERVICES_OF, ids=sorted(shelters | set(services.values())), kinds=KINDS)
+    return [FinerPlace(r["id"], r["organisation"], code, column, r["id"] not in services)
+            for r in rows if r["id"] in services or (r["organisation"] in shelters and r["id"] not in later)
+            for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
+
+
+async def finer_before(graph: Graph, organisations: list[Organisation], services: list[Service]) -> list[FinerPlace]:
+    """`finer_places` for records not yet written, as the store would hold them once they all are:
+    a staged import checks all of its parts before it writes the first."""
+    inside = {o.id: shows_inside(o.location) for o in organisations if o.kind in SENSITIVE_KINDS}
+    named = {o.id for o in organisations}
+    others = sorted({s.organisation for s in services} - named)
+    if others:
+        inside.update((r["id"], r["inside"]) for r in await graph.read_plain(SHELTERS, ids=others, kinds=KINDS))
+    found = [FinerPlace(s.id, s.organisation, code, column, False) for s in services if s.organisation in inside
+             for code, column in _fields(s) if tells_more(code, inside[s.organisation])]
+    coarse = sorted(i for i in named if i in inside and not inside[i])
+    written = {s.id for s in services}
+    for r in await graph.read_plain(STORED, ids=coarse) if coarse else []:
+        if r["id"] not in written:
+            found += [FinerPlace(r["id"], r["organisation"], code, column, True)
+                      for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
+    return found
+
+
+async def written_finer(graph: Graph) -> dict[str, str]:
+    """Every service, written before the rule, recording a place that tells more than its shelter
+    publishes: its publisher, by id."""
+    rows: list[dict[str, Any]] = await graph.read_plain(EVERY, kinds=KINDS)
+    return {r["id"]: r["publisher"] for r in rows
+            if any(tells_more(code, False) for code, _ in _places(r["coverage"], r["origins"]))}
