@@ -234,11 +234,14 @@ class Syncer:
                             "skipped_from": new.skipped_from if new.skipped_from is not None
                             else changes.first_not_taken}
 
-            await self.store.peers.write_page(peer.id, audience, merge.page(changes), state.cursor, cursor_state,
-                                              self.holder)
+            not_kept = await self.store.peers.write_page(peer.id, audience, merge.page(changes), state.cursor,
+                                                         cursor_state, self.holder)
+            # a shelter's services recording places finer than it publishes (`received._hold_shelters`)
+            dropped = len(changes.dropped) + sum(("service", i) in changes.provenance for i in not_kept)
+            changes.dropped += [f"service {i[:merge.MAX_SHOWN]!r}: {why}" for i, why in not_kept.items()]
             passed_over = sum(e.superseded for e in verified.entries)  # an older revision read again
-            outcome.entries += len(verified.entries) - len(changes.dropped) - changes.not_taken - passed_over
-            outcome.dropped += len(changes.dropped) + changes.not_taken
+            outcome.entries += len(verified.entries) - dropped - changes.not_taken - passed_over
+            outcome.dropped += dropped + changes.not_taken
             if changes.not_taken:
                 changes.dropped.append(
                     f"{changes.not_taken:,} entries naming records new to us are over the limit of "

@@ -72,13 +72,15 @@ class Peers:
         await peers.mark_stale(self._graph, peer_id, stale)
 
     async def write_page(self, peer_id: str, audience: str, page: ReceivedPage, old_cursor: int,
-                         cursor: dict[str, Any], holder: str) -> None:
-        """A verified page and the cursor after it, in one transaction: both or neither."""
-        async def work(tx: Any) -> None:
-            await write_page(self._graph, tx, peer_id, page, self._shelter_minimum)
+                         cursor: dict[str, Any], holder: str) -> dict[str, str]:
+        """A verified page and the cursor after it, in one transaction: both or neither. Returns why
+        services it names or holds were not kept (`received.write_page`)."""
+        async def work(tx: Any) -> dict[str, str]:
+            not_kept = await write_page(self._graph, tx, peer_id, page, self._shelter_minimum)
             await peers.advance(self._graph, tx, peer_id, audience, old_cursor, cursor, holder)
+            return not_kept
 
-        await self._graph.write_tx(work)
+        return await self._graph.write_tx(work)
 
     async def same_as(self, first: str, second: str, who: str, now: str) -> bool:
         return await sameas.declare(self._graph, first, second, who, now)

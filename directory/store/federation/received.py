@@ -10,7 +10,7 @@ from directory.base.clock import now
 from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.store.engine.graph import Graph, Tx
 from directory.store.federation import peers
-from directory.store.records import shared_nodes
+from directory.store.records import shared_nodes, shelter_services
 from directory.store.records.writes import write_records
 
 
@@ -26,9 +26,12 @@ class ReceivedPage:
     revisions: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage, shelter_minimum: int) -> None:
-    """Write a page inside the caller's transaction (the caller moves the cursor in the same one)."""
-    await write_records(graph, tx, origin, page.organisations, page.services, page.links, now(), shelter_minimum)
+async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
+                     shelter_minimum: int) -> dict[str, str]:
+    """Write a page inside the caller's transaction (the caller moves the cursor in the same one).
+    Returns the services it names or we held that were not kept, with why (`_hold_shelters`)."""
+    await write_records(graph, tx, origin, page.organisations, page.services, page.links, now(), shelter_minimum,
+                        hold_shelters=False)
     org_rows = [{"id": i, "feed": f} for (k, i), f in page.provenance.items() if k == "organisation"]
     service_rows = [{"id": i, "feed": f} for (k, i), f in page.provenance.items() if k == "service"]
     link_rows = [dict(link_ends(i) or {}, feed=f) for (k, i), f in page.provenance.items() if k == "link"]
@@ -51,3 +54,27 @@ async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage, shel
     await shared_nodes.drop_unheld(graph, tx, held)
     if page.revisions:
         await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=page.revisions)
+    return await _hold_shelters(graph, tx, origin, page)
+
+
+async def _hold_shelters(graph: Graph, tx: Tx, origin: str, page: ReceivedPage) -> dict[str, str]:
+    """A peer's shelter whose services record places finer than it publishes (`shelter_services.finer_places`):
+    those services are not kept, in this page's transaction, as a body failing our checks is not
+    (`merge.Batch.drop`). Our own writes are refused instead; the peer's are its to correct."""
+    shelters, named = shelter_services.to_check(
+        ((o.id, o.kind) for o in page.organisations),
+        ((s.id, s.organisation, shelter_services.record_places(s)) for s in page.services))
+    finer = await shelter_services.finer_places(graph, tx, shelters, named)
+    if not finer:
+        return {}
+    ids = sorted({f.service for f in finer})
+    await forget_services(graph, tx, origin, ids)
+    first = {f.service: f for f in reversed(finer)}
+    return {i: first[i].peer_reason() for i in ids}
+
+
+async def forget_services(graph: Graph, tx: Tx, origin: str, ids: list[str]) -> None:
+    """A peer's services purged, with the place and type nodes nothing else holds."""
+    held = await shared_nodes.held_by(graph, tx, services=ids)
+    await graph.run(tx, peers.PURGE_SERVICES, ids=ids, peer=origin)
+    await shared_nodes.drop_unheld(graph, tx, held)
