@@ -1,0 +1,256 @@
+"""A shelter's services record no place finer than the shelter publishes its own (R16).
+
+Where a shelter hosts defenders is where it is: a shelter at country precision whose service
+records a subdivision would show that subdivision on the service, in listings by place, the gap
+matrix and the jobs' reasons. Every way in is held to the one rule: an import or an edit is refused
+whole, naming the record, field and place; a change of the shelter's own precision or kind that
+would make its stored services finer is refused naming them; a peer's such service is not kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from directory.domain import places
+from directory.domain.errors import ValidationFailed
+from directory.domain.location import held_to, shows_inside, tells_more
+from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service, Visibility
+from directory.domain.viewer import STEWARD
+from directory.exchange import importer
+from directory.formats import hxl
+from directory.store import Edit, EditRefused, Store
+from directory.store.records.writes import write_records
+from tests.conftest import LiveServer
+from tests.feeds import Publisher
+from tests.helpers import ORG_TAGS, SERVICE_TAGS, csv_bytes, load, org, service
+from tests.peer_server import Peer
+from tests.test_federation_received import P, organisation, pull
+from tests.test_federation_received import service as peer_service
+
+pytestmark = pytest.mark.anyio
+
+
+async def one_service(store: Store, record: str) -> Service | None:
+    return (await store.services_by_id(STEWARD, [record])).get(record)
+
+SHELTER = {"#org+type": "shelter", "#geo+precision": "country", "#meta+visibility": "network"}
+
+
+@pytest.mark.parametrize("place, part_of", [
+    ("CO-ANT", "CO"), ("CO", None), ("419", None), ("central-america", None),
+    ("CN-TW", None), ("US-PR", None), ("FR-971", None),  # ISO 3166-2 codes of countries of ISO 3166-1
+    ("NL-BQ1", "BQ"), ("NO-21", "SJ"),  # parts of one country of ISO 3166-1
+    ("XK-ZZ9", "XK"),  # the shape of a subdivision ISO 3166-2 no longer lists
+])
+def test_a_place_tells_more_than_a_country_when_it_is_part_of_one(place: str, part_of: str | None) -> None:
+    assert places.part_of(place) == part_of
+    assert tells_more(place, inside=False) is (part_of is not None)
+    assert not tells_more(place, inside=True)
+
+
+@pytest.mark.parametrize("location, inside", [
+    (Location(None, None, Precision.ADMIN_AREA, "CO", "CO-ANT"), True),
+    (Location(6.2, -75.6, Precision.LOCALITY, "CO", None), True),
+    (Location(None, None, Precision.ADMIN_AREA, "CO", None), False),  # nothing inside the country to show
+    (Location(6.2, -75.6, Precision.COUNTRY, "CO", "CO-ANT"), False),
+    (Location(6.2, -75.6, Precision.HIDDEN, "CO", "CO-ANT"), False),
+    (None, False),
+])
+def test_a_shelter_shows_where_in_its_country_it_is_by_a_published_subdivision_or_point(
+        location: Location | None, inside: bool) -> None:
+    assert shows_inside(location) is inside
+
+
+def test_holding_a_service_names_each_part_by_its_country_and_keeps_the_rest() -> None:
+    before = Service(id="x:s", organisation="x:o", name="Stay", type="safe-house",
+                     coverage=[Coverage("CO-ANT", Presence.REMOTE), Coverage("CO-DC", Presence.PRESENT),
+                               Coverage("CN-TW", Presence.PRESENT), Coverage("419", Presence.REMOTE)],
+                     origins=["VE-A", "VE", "NL-BQ2"])
+    after = held_to(before, inside=False)
+    assert [(c.place, c.presence) for c in after.coverage] == [
+        ("CO", Presence.PRESENT), ("CN-TW", Presence.PRESENT), ("419", Presence.REMOTE)]
+    assert after.origins == ["VE", "BQ"] and held_to(before, inside=True) == before
+
+
+async def test_an_import_recording_a_shelters_service_finer_than_it_publishes_writes_nothing(store: Store) -> None:
+    with pytest.raises(ValidationFailed) as failed:
+        await load(store, [org("casa", "Casa Refugio", **SHELTER), org("other", "Otra Casa")],
+                   [service("stay", "test:casa", "relocation-in-country", **{"#country+code+present": "CO",
+                                                                              "#country+code+origin": "CO-ANT"}),
+                    service("aid", "test:other", **{"#country+code+present": "CO-ANT"})])
+    [problem] = failed.value.problems  # another organisation's subdivision is its own to publish
+    assert (problem.source, problem.record, problem.column) == ("services.csv", "test:stay", "#country+code+origin")
+    assert problem.line > 0 and "CO-ANT is a subdivision" in problem.reason and "Record CO instead" in problem.reason
+    assert await store.existing_organisations(["test:casa", "test:other"]) == set()  # nothing half-written
+
+
+@pytest.mark.parametrize("how", ["staged", "checked"])
+async def test_a_staged_or_checked_import_finds_it_before_writing_anything(store: Store, how: str) -> None:
+    orgs = [org("casa", "Casa Refugio", **SHELTER), org("other", "Otra Casa")]
+    services = [service("stay", "test:casa", "safe-house", **{"#country+code+remote": "CO-DC"})]
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, orgs), "orgs.csv")),
+              importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, services), "services.csv"))]
+    with pytest.raises(ValidationFailed) as failed:
+        if how == "staged":  # in parts of one row: the organisations would be committed first
+            await importer.run(store, inputs, atomic_rows=1)
+        else:
+            await importer.import_inputs(store, inputs, check=True)
+    [problem] = failed.value.problems
+    assert (problem.source, problem.record, problem.column) == ("services.csv", "test:stay", "#country+code+remote")
+    assert await store.existing_organisations(["test:casa", "test:other"]) == set()
+
+
+async def test_a_staged_import_may_make_a_shelter_coarser_in_one_part_and_its_services_in_a_later_one(
+        store: Store) -> None:
+    shelter = org("casa", "Casa Refugio", **{**SHELTER, "#geo+precision": "admin_area", "#adm1+code": "CO-ANT"})
+    await load(store, [shelter], [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO-ANT"})])
+    orgs = [{**shelter, "#geo+precision": "country"}, org("other", "Otra Casa")]
+    services = [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO"})]
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, orgs), "orgs.csv")),
+              importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, services), "services.csv"))]
+    await importer.run(store, inputs, atomic_rows=1)  # the shelter's part commits before its service's
+    assert (await store.organisation(STEWARD, "test:casa")).location.precision is Precision.COUNTRY
+    assert [c.place for c in (await one_service(store, "test:stay")).coverage] == ["CO"]
+
+
+async def test_a_shelter_publishing_its_subdivision_may_record_its_services_there(store: Store) -> None:
+    await load(store, [org("casa", "Casa Refugio", **{**SHELTER, "#geo+precision": "admin_area",
+                                                       "#adm1+code": "CO-ANT"})],
+               [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO-ANT"})])
+    stay = await one_service(store, "test:stay")
+    assert [c.place for c in stay.coverage] == ["CO-ANT"]
+
+
+async def test_a_shelter_at_admin_area_precision_with_no_subdivision_or_point_shows_only_its_country(
+        store: Store) -> None:
+    with pytest.raises(ValidationFailed) as failed:
+        await load(store, [org("casa", "Casa Refugio", **{**SHELTER, "#geo+precision": "admin_area"})],
+                   [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO-ANT"})])
+    [problem] = failed.value.problems
+    assert (problem.record, problem.column) == ("test:stay", "#country+code+present")
+
+
+async def test_a_shelter_made_coarser_in_the_same_import_as_its_services_is_taken(store: Store) -> None:
+    shelter = org("casa", "Casa Refugio", **{**SHELTER, "#geo+precision": "admin_area", "#adm1+code": "CO-ANT"})
+    await load(store, [shelter], [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO-ANT"})])
+    # the shelter alone made coarser: its stored service would show the subdivision it no longer does
+    with pytest.raises(ValidationFailed) as failed:
+        await load(store, [{**shelter, "#geo+precision": "country"}])
+    [problem] = failed.value.problems
+    assert (problem.source, problem.record, problem.column) == ("orgs.csv", "test:casa", "#geo+precision")
+    assert "its service test:stay records CO-ANT" in problem.reason
+    assert (await store.organisation(STEWARD, "test:casa")).location.precision is Precision.ADMIN_AREA
+    # both in one import: checked once all of it is written
+    await load(store, [{**shelter, "#geo+precision": "country"}],
+               [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO"})])
+    assert (await store.organisation(STEWARD, "test:casa")).location.precision is Precision.COUNTRY
+
+
+async def test_an_edit_is_refused_naming_the_field_whether_it_is_the_services_or_the_shelters(store: Store) -> None:
+    group = org("group", "Grupo Local", **{"#adm1+code": "CO-ANT", "#geo+precision": "country"})
+    await load(store, [org("casa", "Casa Refugio", **SHELTER), group],
+               [service("stay", "test:casa", "safe-house"),
+                service("aid", "test:group", **{"#country+code+present": "CO-ANT"})])
+    stay = await one_service(store, "test:stay")
+    with pytest.raises(EditRefused) as refused:
+        await store.save_service(STEWARD, Edit({"id": "test:stay", "present_in": ["CO", "CO-DC"]}),
+                                 stay.provenance.revision)
+    assert refused.value.code == "INVALID"
+    [problem] = refused.value.problems
+    assert (problem.record, problem.column) == ("test:stay", "present_in") and "CO-DC" in problem.reason
+    assert [c.place for c in (await one_service(store, "test:stay")).coverage] == ["CO"]
+    # a local group becoming a shelter would show where it is through its service in Antioquia
+    group = await store.organisation(STEWARD, "test:group")
+    with pytest.raises(EditRefused) as refused:
+        await store.save_organisation(STEWARD, Edit({"id": "test:group", "kind": "shelter"}),
+                                      group.provenance.revision)
+    [problem] = refused.value.problems
+    assert (problem.record, problem.column) == ("test:group", "precision") and "test:aid" in problem.reason
+    assert (await store.organisation(STEWARD, "test:group")).kind == "local-group"
+
+
+async def test_a_peers_shelter_service_finer_than_it_publishes_is_not_kept(store: Store) -> None:
+    p = Publisher(directory=P)
+    p.add("refugio", body=organisation("refugio", kind="shelter", precision="country", latitude=None,
+                                       longitude=None))
+    p.add("stay", kind="service", body=peer_service("stay", "refugio", service_type="safe-house",
+                                                     coverage=[{"place": "CO-ANT", "presence": "present"}]))
+    p.add("open", kind="service", body=peer_service("open", "refugio", service_type="safe-house"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    [reason] = [r for r in outcome.reasons if f"{P}:stay" in r]
+    assert outcome.dropped == 1 and "records a subdivision in present_in" in reason
+    assert "CO-ANT" not in reason  # our log does not hold the place the peer should not have shown
+    assert await one_service(store, f"{P}:open") is not None
+    assert await one_service(store, f"{P}:stay") is None
+
+
+async def test_a_peers_shelter_made_coarser_takes_its_finer_services_with_it(store: Store) -> None:
+    p = Publisher(directory=P)
+    p.add("refugio", body=organisation("refugio", kind="shelter", precision="admin_area"))  # in CO-DC
+    p.add("stay", kind="service", body=peer_service("stay", "refugio", service_type="safe-house",
+                                                     coverage=[{"place": "CO-DC", "presence": "present"}]))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        first = await pull(store, peer, server.url)
+        assert first.dropped == 0 and await one_service(store, f"{P}:stay") is not None
+        p.add("refugio", revision=2, body=organisation("refugio", kind="shelter", precision="country"))
+        second = await pull(store, peer, server.url)
+    [reason] = [r for r in second.reasons if f"{P}:stay" in r]
+    assert "its shelter's new place, precision or kind made it so" in reason and "CO-DC" not in reason
+    assert await one_service(store, f"{P}:stay") is None
+    assert (await store.organisation(STEWARD, f"{P}:refugio")).location.precision is Precision.COUNTRY
+
+
+async def test_services_written_before_the_rule_are_held_to_it_at_start(store: Store) -> None:
+    await load(store, [org("casa", "Casa Refugio", **SHELTER), org("group", "Grupo Local")],
+               [service("stay", "test:casa", "safe-house"), service("aid", "test:group")])
+    p = Publisher(directory=P)
+    p.add("refugio", body=organisation("refugio", kind="shelter", precision="country", latitude=None,
+                                       longitude=None))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    before = (await one_service(store, "test:stay")).provenance.revision
+    stay = Service(id="test:stay", organisation="test:casa", name="Stay", type="safe-house",
+                   coverage=[Coverage("CO-ANT", Presence.PRESENT), Coverage("CO", Presence.REMOTE),
+                             Coverage("PE-LIM", Presence.REMOTE)], origins=["CO-ANT", "CO-DC", "VE"])
+    aid = Service(id="test:aid", organisation="test:group", name="Aid", type="legal-aid",
+                  coverage=[Coverage("CO-ANT", Presence.PRESENT)])
+    theirs = Service(id=f"{P}:stay", organisation=f"{P}:refugio", name="Stay", type="safe-house",
+                     coverage=[Coverage("CO-DC", Presence.PRESENT)])
+
+    async def as_an_older_version_wrote_them(tx: Any) -> None:
+        await write_records(store.graph, tx, "test", [], [stay, aid], [], "2026-01-01T00:00:00Z", 3,
+                            hold_shelters=False)
+        await write_records(store.graph, tx, P, [], [theirs], [], "2026-01-01T00:00:00Z", 3, hold_shelters=False)
+
+    await store.graph.write_tx(as_an_older_version_wrote_them)
+    assert sorted(await store.hold_shelters()) == [f"{P}:stay", "test:stay"]
+    held = await one_service(store, "test:stay")
+    assert [(c.place, c.presence) for c in held.coverage] == [("CO", Presence.PRESENT), ("PE", Presence.REMOTE)]
+    assert held.origins == ["CO", "VE"] and held.provenance.revision > before
+    assert [c.place for c in (await one_service(store, "test:aid")).coverage] == ["CO-ANT"]  # not a shelter's
+    assert await one_service(store, f"{P}:stay") is None
+    assert await store.hold_shelters() == []  # once held, nothing more to do
+
+
+async def test_the_service_form_names_the_field_and_says_why_in_the_pages_language(store: Store,
+                                                                                   live_server: LiveServer) -> None:
+    await store.upsert([Organisation("test:casa", "Casa Refugio", "shelter", visibility=Visibility.NETWORK,
+                                     location=Location(None, None, Precision.COUNTRY, "CO"))], [], [])
+    token = (await store.tokens.create("member", "test:casa", "the house"))[1]
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+        page = (await client.get("/organisations/test:casa/services/new")).text
+        csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        typed = {"csrf": csrf, "name": "Safe stay", "type": "safe-house", "present_in": ["CO-ANT"],
+                 "status": "active", "visibility": "network"}
+        refused = await client.post("/organisations/test:casa/services/new?lang=es", data=typed)
+    assert refused.status_code == 400
+    assert "CO-ANT es una subdivisión" in refused.text and "Registre CO en su lugar" in refused.text
+    assert (await store.services_of(STEWARD, ["test:casa"])).get("test:casa", []) == []
