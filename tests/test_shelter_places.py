@@ -83,7 +83,9 @@ async def test_an_import_recording_a_shelters_service_finer_than_it_publishes_wr
                     service("aid", "test:other", **{"#country+code+present": "CO-ANT"})])
     [problem] = failed.value.problems  # another organisation's subdivision is its own to publish
     assert (problem.source, problem.record, problem.column) == ("services.csv", "test:stay", "#country+code+origin")
-    assert problem.line > 0 and "CO-ANT is a subdivision" in problem.reason and "Record CO instead" in problem.reason
+    assert problem.line > 0 and problem.reason == (
+        "Antioquia (CO-ANT) would show where Casa Refugio is: a shelter's services show where it works, and it "
+        "publishes only its country. Record Colombia (CO) instead")
     assert await store.existing_organisations(["test:casa", "test:other"]) == set()  # nothing half-written
 
 
@@ -135,13 +137,16 @@ async def test_a_shelter_at_admin_area_precision_with_no_subdivision_or_point_sh
 
 async def test_a_shelter_made_coarser_in_the_same_import_as_its_services_is_taken(store: Store) -> None:
     shelter = org("casa", "Casa Refugio", **{**SHELTER, "#geo+precision": "admin_area", "#adm1+code": "CO-ANT"})
-    await load(store, [shelter], [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO-ANT"})])
-    # the shelter alone made coarser: its stored service would show the subdivision it no longer does
+    await load(store, [shelter], [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO-ANT",
+                                                                                 "#country+code+origin": "CO-DC"})])
+    # the shelter alone made coarser: its stored service would show the subdivisions it no longer does
     with pytest.raises(ValidationFailed) as failed:
         await load(store, [{**shelter, "#geo+precision": "country"}])
-    [problem] = failed.value.problems
+    [problem] = failed.value.problems  # one line for the service, naming both its places
     assert (problem.source, problem.record, problem.column) == ("orgs.csv", "test:casa", "#geo+precision")
-    assert "its service test:stay records CO-ANT" in problem.reason
+    assert problem.reason.startswith("its service \u201cService stay\u201d (test:stay) records Antioquia (CO-ANT), "
+                                     "Distrito Capital de Bogotá (CO-DC), which would show where this shelter is")
+    assert "admin_area" not in problem.reason and "publish" not in problem.reason.split(":")[-1]  # never: show more
     assert (await store.organisation(STEWARD, "test:casa")).location.precision is Precision.ADMIN_AREA
     # both in one import: checked once all of it is written
     await load(store, [{**shelter, "#geo+precision": "country"}],
@@ -160,7 +165,7 @@ async def test_an_edit_is_refused_naming_the_field_whether_it_is_the_services_or
                                  stay.provenance.revision)
     assert refused.value.code == "INVALID"
     [problem] = refused.value.problems
-    assert (problem.record, problem.column) == ("test:stay", "present_in") and "CO-DC" in problem.reason
+    assert (problem.record, problem.column) == ("test:stay", "present_in") and "Bogotá" in problem.reason
     assert [c.place for c in (await one_service(store, "test:stay")).coverage] == ["CO"]
     # a local group becoming a shelter would show where it is through its service in Antioquia
     group = await store.organisation(STEWARD, "test:group")
@@ -252,5 +257,6 @@ async def test_the_service_form_names_the_field_and_says_why_in_the_pages_langua
                  "status": "active", "visibility": "network"}
         refused = await client.post("/organisations/test:casa/services/new?lang=es", data=typed)
     assert refused.status_code == 400
-    assert "CO-ANT es una subdivisión" in refused.text and "Registre CO en su lugar" in refused.text
+    assert "Antioquia (CO-ANT) mostraría dónde está Casa Refugio" in refused.text
+    assert "Registre Colombia (CO) en su lugar" in refused.text
     assert (await store.services_of(STEWARD, ["test:casa"])).get("test:casa", []) == []

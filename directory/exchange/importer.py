@@ -37,7 +37,7 @@ from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import STEWARD, Viewer
 from directory.formats import hsds, hxl, iati, indicators
 from directory.formats.parsed import Batch, Parsed
-from directory.store import FinerPlace, Prepared, Store, Transaction, WriteCounts, prepare
+from directory.store import FinerPlace, Prepared, Store, Transaction, WriteCounts, prepare, shelter_problems
 
 # a file's rows in, records out
 __all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "one_transaction", "read_csv",
@@ -104,15 +104,17 @@ class _Validator:
         self.seen[(kind, key)] = (source, line)
         return True
 
-    def placed(self, finer: FinerPlace) -> Problem:
-        """A shelter's service recording a place finer than the shelter publishes, as a problem of
-        the line that wrote it: the service's, or the shelter's when its change made it finer."""
-        kind, record = ("org", finer.organisation) if finer.by_shelter else ("service", finer.service)
-        source, line = self.seen.get((kind, record), ("", 0))
-        problem = finer.problem()
-        rows = next((p.rows for p in self.inputs if p.source == source), [])
-        fields = next((r.fields for r in rows if r.line == line), {})  # the column as the file names it
-        return replace(problem, line=line, source=source, column=fields.get(problem.column, (problem.column,))[0])
+    def placed(self, finer: list[FinerPlace]) -> list[Problem]:
+        """Shelters' services recording places that tell more than their shelters publish, as problems
+        of the lines that wrote them: the service's, or the shelter's when its change exposed it."""
+        out = []
+        for f, problem in shelter_problems(finer):
+            source, line = self.seen.get(("org", f.organisation) if f.by_shelter else ("service", f.service), ("", 0))
+            rows = next((p.rows for p in self.inputs if p.source == source), [])
+            fields = next((r.fields for r in rows if r.line == line), {})  # the column as the file names it
+            out.append(replace(problem, line=line, source=source,
+                               column=fields.get(problem.column, (problem.column,))[0]))
+        return out
 
     def _refer(self, target: str, source: str, row: Row, field_name: str) -> None:
         if target not in self.organisations:
@@ -254,7 +256,7 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, vi
                 counts += await tx.write(*_split(records), stamp)
                 sent += rows
                 progress.count("sent", sent, "rows", total, note="to the store (one transaction, committed at the end)")
-        validator.outcome.problems += [validator.placed(f) for f in await tx.finer_places()]
+        validator.outcome.problems += validator.placed(await tx.finer_places())
         await _check(store, validator, inputs, tx)
         return counts
 
@@ -294,7 +296,7 @@ async def validate(store: Store, inputs: list[Parsed], progress: Progress = QUIE
         batch.links += links
     # a staged import writes in parts: a shelter's services are checked against it before the first
     finer = await store.finer_before(batch.organisations, batch.services)
-    validator.outcome.problems += [validator.placed(f) for f in finer]
+    validator.outcome.problems += validator.placed(finer)
     await _check(store, validator, inputs)
     return batch
 

@@ -46,6 +46,7 @@ from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
 from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
 from directory.store.records.projection import PROJECTED, Covered, End, Follow, Links, Located, Pick, Shape
 from directory.store.records.shelter_services import FinerPlace
+from directory.store.records.shelter_services import problems as shelter_problems
 from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, prepare
 
 log = logging.getLogger("directory.store")
@@ -105,6 +106,7 @@ __all__ = [
     "prepare",
     "running_store",
     "service_fields",
+    "shelter_problems",
 ]
 
 

@@ -134,7 +134,7 @@ class Transaction:
         self._store = store
         self._tx = tx
         self.written = WriteCounts()
-        # written since shelters' services were last held to their precision (`finer_places`)
+        # written since shelters' services were last held to their shelters' places (`finer_places`)
         self._organisations: set[str] = set()
         self._services: dict[str, str] = {}
 
@@ -233,7 +233,7 @@ class Store:
             attempts.append(Transaction(self, tx))  # the driver may run it again: the last one committed
             result = await work(attempts[-1])
             if finer := await attempts[-1].finer_places(coming):
-                raise ValidationFailed("the records written", [f.problem() for f in finer])
+                raise ValidationFailed("the records written", [p for _, p in shelter_services.problems(finer)])
             return result
 
         result = await self.graph.write_tx(attempt)
@@ -269,9 +269,10 @@ class Store:
         return await shelter_services.finer_before(self.graph, organisations, services)
 
     async def hold_shelters(self) -> list[str]:
-        """Services written before a shelter's services were held to its precision (R16), held now:
-        ours written again with each finer place's country (`location.held_to`), a peer's not kept
-        (the peer's to correct, as a new one is not, `received`). Run at every start; the ids."""
+        """Services written before a shelter's services were held to what it publishes of its place
+        (threat model V17), held now: ours written again with each subdivision's country
+        (`location.held_to`), a peer's not kept (the peer's to correct, as a new one is not,
+        `received`). Run at every start and after a restore; the ids."""
         found = await shelter_services.written_finer(self.graph)
         if not found:
             return []

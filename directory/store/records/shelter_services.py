@@ -33,7 +33,8 @@ SERVICES_OF = cypher("shelter_services.of", f"""
 UNWIND $ids AS id
 MATCH (o:Organisation {{id: id}}) WHERE {_ONLY_COUNTRY}
 MATCH (o)-[:OFFERS]->(s:Service)
-RETURN o.id AS organisation, s.id AS id, s.coverage_codes AS coverage, s.origin_codes AS origins
+RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
+       s.coverage_codes AS coverage, s.origin_codes AS origins
 """)
 EVERY = cypher("shelter_services.every", f"""
 MATCH (o:Organisation) WHERE {_ONLY_COUNTRY}
@@ -44,12 +45,13 @@ RETURN s.id AS id, s.publisher AS publisher, s.coverage_codes AS coverage, s.ori
 SHELTERS = cypher("shelter_services.shelters", """
 UNWIND $ids AS id
 MATCH (o:Organisation {id: id}) WHERE o.kind IN $kinds
-RETURN o.id AS id, o.pub_subdivision IS NOT NULL OR o.pub_latitude IS NOT NULL AS inside
+RETURN o.id AS id, o.name AS name, o.pub_subdivision IS NOT NULL OR o.pub_latitude IS NOT NULL AS inside
 """)
 STORED = cypher("shelter_services.stored", """
 UNWIND $ids AS id
-MATCH (:Organisation {id: id})-[:OFFERS]->(s:Service)
-RETURN id AS organisation, s.id AS id, s.coverage_codes AS coverage, s.origin_codes AS origins
+MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service)
+RETURN id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
+       s.coverage_codes AS coverage, s.origin_codes AS origins
 """)
 
 
@@ -62,19 +64,8 @@ class FinerPlace:
     place: str
     column: str
     by_shelter: bool  # the shelter's own change (place, precision, kind) makes it tell more, not the service's
-
-    def problem(self) -> Problem:
-        country = places.part_of(self.place) or ""
-        if self.by_shelter:
-            return Problem.of(0, "precision", "its service %(service)s records %(place)s, a subdivision, and a "
-                              "shelter's services show where it is: this location as published shows no "
-                              "subdivision. Record that service in %(country)s first, or publish the location's "
-                              "subdivision (admin_area (province or region) precision or finer)", self.organisation,
-                              service=self.service, place=self.place, country=country)
-        return Problem.of(0, self.column, "%(place)s is a subdivision, and a shelter's services show where it is: "
-                          "%(organisation)s publishes no subdivision of its location. Record %(country)s instead, "
-                          "or publish the shelter's subdivision (admin_area (province or region) precision or "
-                          "finer)", self.service, place=self.place, organisation=self.organisation, country=country)
+    service_name: str = ""
+    organisation_name: str = ""
 
     def peer_reason(self) -> str:
         """Why a peer's service is not kept, for our log: the field, never the place it hides."""
@@ -82,6 +73,34 @@ class FinerPlace:
         return (f"records a subdivision in {self.column}, finer than its shelter publishes of its own place "
                 f"(a shelter's services show where it is; {which} made it so); not kept: `directory peer resync` "
                 "takes it again once the peer has corrected it")
+
+
+def _named(code: str) -> str:
+    found = places.place(code)
+    return f"{found.name} ({code})" if found is not None else code
+
+
+def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
+    """Each as a problem of the record to change, beside the first place it is about: a service's
+    place, on the service's field; the services a shelter's change would expose, one problem each
+    on the shelter's precision, naming its places (the advice is never to publish more)."""
+    out = [(f, Problem.of(0, f.column, "%(place)s would show where %(organisation)s is: a shelter's services show "
+                          "where it works, and it publishes only its country. Record %(country)s instead", f.service,
+                          place=_named(f.place), organisation=f.organisation_name or f.organisation,
+                          country=_named(places.part_of(f.place) or "")))
+           for f in finer if not f.by_shelter]
+    exposed: dict[tuple[str, str], list[FinerPlace]] = {}
+    for f in finer:
+        if f.by_shelter:
+            exposed.setdefault((f.organisation, f.service), []).append(f)
+    for (organisation, service), found in exposed.items():
+        named = ", ".join(dict.fromkeys(_named(f.place) for f in found))
+        label = "\u201c" + found[0].service_name + "\u201d (" + service + ")"
+        out.append((found[0], Problem.of(
+            0, "precision", "its service %(service)s records %(places)s, which would show where this shelter is once "
+            "it publishes only its country: a shelter's services show where it works. Record that service no finer "
+            "than its country first", organisation, service=label, places=named)))
+    return out
 
 
 def _places(coverage: str | None, origins: str | None) -> list[tuple[str, str]]:
@@ -126,7 +145,8 @@ async def finer_places(graph: Graph, tx: Tx, organisations: Collection[str], ser
     if not shelters and not services:
         return []
     rows = await graph.run(tx, SERVICES_OF, ids=sorted(shelters | set(services.values())), kinds=KINDS)
-    return [FinerPlace(r["id"], r["organisation"], code, column, r["id"] not in services)
+    return [FinerPlace(r["id"], r["organisation"], code, column, r["id"] not in services, r["name"],
+                       r["organisation_name"])
             for r in rows if r["id"] in services or (r["organisation"] in shelters and r["id"] not in later)
             for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
 
@@ -135,17 +155,18 @@ async def finer_before(graph: Graph, organisations: list[Organisation], services
     """`finer_places` for records not yet written, as the store would hold them once they all are:
     a staged import checks all of its parts before it writes the first."""
     inside = {o.id: shows_inside(o.location) for o in organisations if o.kind in SENSITIVE_KINDS}
-    named = {o.id for o in organisations}
-    others = sorted({s.organisation for s in services} - named)
-    if others:
-        inside.update((r["id"], r["inside"]) for r in await graph.read_plain(SHELTERS, ids=others, kinds=KINDS))
-    found = [FinerPlace(s.id, s.organisation, code, column, False) for s in services if s.organisation in inside
+    names = {o.id: o.name for o in organisations}
+    others = sorted({s.organisation for s in services} - names.keys())
+    for r in await graph.read_plain(SHELTERS, ids=others, kinds=KINDS) if others else []:
+        inside[r["id"]], names[r["id"]] = r["inside"], r["name"]
+    found = [FinerPlace(s.id, s.organisation, code, column, False, s.name, names[s.organisation])
+             for s in services if s.organisation in inside
              for code, column in _fields(s) if tells_more(code, inside[s.organisation])]
-    coarse = sorted(i for i in named if i in inside and not inside[i])
+    coarse = sorted(i for i in names if i in inside and not inside[i])
     written = {s.id for s in services}
     for r in await graph.read_plain(STORED, ids=coarse) if coarse else []:
         if r["id"] not in written:
-            found += [FinerPlace(r["id"], r["organisation"], code, column, True)
+            found += [FinerPlace(r["id"], r["organisation"], code, column, True, r["name"], names[r["organisation"]])
                       for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
     return found
 

@@ -634,7 +634,7 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
             counts.links += int(result["changed"])
             counts.restricted += [("link", f"{s} {link_type} {t} {k}".rstrip()) for s, t, k in result["restricted"]]
     if hold_shelters and (finer := await shelter_services.finer_places(graph, tx, *shelter_candidates(rows))):
-        raise ValidationFailed("the records written", [f.problem() for f in finer])
+        raise ValidationFailed("the records written", [p for _, p in shelter_services.problems(finer)])
     return counts
 
 
