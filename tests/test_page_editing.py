@@ -148,7 +148,8 @@ async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: 
         assert "Not saved." in bad.text  # what they typed stays in the form
         # a field whose label says how to fill it in is named by its name alone
         long_alias = await client.post("/organisations/test:fund/edit", data={**typed, "aliases": "x" * 400})
-        assert "<li>Other names: an alias is 400 characters long, at most 300 are allowed</li>" in long_alias.text
+        assert ('<li><a href="#o-aliases">Other names</a>: an alias is 400 characters long, at most 300 are '
+                "allowed</li>") in long_alias.text
         assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
 
 
@@ -238,7 +239,7 @@ async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page
         both = await client.post("/organisations/test:fund/services/new", data={
             **typed, "windows_opens_1": "2027-03-01", "windows_closes_1": "2027-02-01"})
         assert both.status_code == 400 and "choose who may see it" in both.text
-        assert "Open calls, row 1: closes before it opens" in both.text
+        assert "Open calls, row 1</a>: closes before it opens" in both.text
         assert len((await store.services_of(STEWARD, ["test:fund"]))["test:fund"]) == 1
         added = await client.post("/organisations/test:fund/services/new", data={**typed, "visibility": "public"})
         assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund?saved=1"
@@ -351,20 +352,20 @@ async def test_a_member_adds_and_removes_ways_to_ask_and_open_calls_in_rows_and_
             "windows_opens_2": "2027-03-01", "windows_closes_2": "2027-02-01", "windows_opens_3": "2027-13-01",
             "hours": "Not saved."})
         assert bad.status_code == 400 and "Nothing was changed" in bad.text
-        assert "Where to ask, row 4: is not an email address (name@domain)" in bad.text  # a way to reach, checked
-        assert "Where to ask, row 2: is not [public|network|restricted] KIND:VALUE" in bad.text
-        assert "Where to ask, row 3: choose how to ask" in bad.text
-        assert "Open calls, row 2: closes before it opens" in bad.text
-        assert "Open calls, row 3: opens on &#39;2027-13-01&#39;, which is not a day written YYYY-MM-DD" in bad.text
+        assert "Where to ask, row 4</a>: is not an email address (name@domain)" in bad.text  # a way to reach, checked
+        assert "Where to ask, row 2</a>: is not [public|network|restricted] KIND:VALUE" in bad.text
+        assert "Where to ask, row 3</a>: choose how to ask" in bad.text
+        assert "Open calls, row 2</a>: closes before it opens" in bad.text
+        assert "Open calls, row 3</a>: opens on &#39;2027-13-01&#39;, which is not a day written YYYY-MM-DD" in bad.text
         # the same refusal in Spanish: each row's reason in the page's language, never the English
         spanish = await client.post("/services/test:grant/edit?lang=es", data={
             **service, "revision": str(saved.provenance.revision), "intake_visibility_1": "public",
             "intake_kind_2": "pigeon", "intake_value_2": "the roof", "intake_value_3": "+00 000 999",
             "windows_opens_2": "2027-03-01", "windows_closes_2": "2027-02-01", "hours": "Not saved."})
         assert spanish.status_code == 400
-        assert "Dónde solicitarlo, fila 2: no es [public|network|restricted] TIPO:VALOR" in spanish.text
-        assert "Dónde solicitarlo, fila 3: elija cómo pedir ayuda" in spanish.text
-        assert "Convocatorias, fila 2: se cierra antes de abrirse" in spanish.text
+        assert "Dónde solicitarlo, fila 2</a>: no es [public|network|restricted] TIPO:VALOR" in spanish.text
+        assert "Dónde solicitarlo, fila 3</a>: elija cómo pedir ayuda" in spanish.text
+        assert "Convocatorias, fila 2</a>: se cierra antes de abrirse" in spanish.text
         assert "closes before" not in spanish.text and "KIND:VALUE" not in spanish.text
         assert 'name="intake_value_3" value="+00 000 999"' in bad.text  # what they typed stays in its row
         assert 'name="windows_closes_2" value="2027-02-01"' in bad.text and "Not saved." in bad.text
@@ -621,3 +622,28 @@ async def test_a_caseworker_records_capacity_languages_and_origins_and_a_new_cap
         assert (await client.post("/services/test:grant/edit", data=same)).status_code == 303
         grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
         assert (grant.capacity, grant.capacity_confirmed, grant.cost) == (2, "2026-11-02", "free of charge")
+
+
+async def test_each_field_a_refusal_names_links_to_that_field_on_the_form(store: Store,
+                                                                           live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        refused = await client.post("/organisations/test:fund/services/new", data={
+            "csrf": csrf, "name": "Safe travel", "type": "relocation-in-country", "status": "active",
+            "present_in": ["HN"], "origins": ["ZZ"], "intake_kind_1": "signal", "intake_value_1": "",
+            "intake_visibility_1": "network", "windows_opens_1": "2027-03-01", "windows_closes_1": "2027-02-01"})
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
+        org_refused = await client.post("/organisations/test:fund/edit", data={**typed, "website": "fund dot org",
+                                                                               "latitude": "95"})
+    for page in (refused, org_refused):
+        assert page.status_code == 400
+        links = re.findall(r'<li><a href="#([^"]+)">', page.text)
+        assert len(links) >= 2, page.text[:2000]
+        for target in links:  # a link that goes nowhere would leave a keyboard user where they were
+            assert f'id="{target}"' in page.text, target
+    def linked(page: httpx.Response) -> set[str]:
+        return set(re.findall(r'<li><a href="#([^"]+)">', page.text))
+
+    assert {"e-visibility", "e-origins", "e-windows-1-opens"} <= linked(refused)
+    assert {"o-website", "o-latitude"} <= linked(org_refused)

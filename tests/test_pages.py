@@ -420,7 +420,7 @@ async def test_a_member_edits_a_service_and_a_stale_revision_shows_what_changed_
             **typed, "revision": str(saved.provenance.revision if saved.provenance else 0),
             "intake_kind_1": "pigeon", "windows_opens_1": "2027-02-01", "windows_closes_1": "2027-01-01"})
         assert bad.status_code == 400 and "Nothing was changed" in bad.text
-        assert "Where to ask, row 1:" in bad.text and "Open calls, row 1: closes before it opens" in bad.text
+        assert "Where to ask, row 1</a>:" in bad.text and "Open calls, row 1</a>: closes before it opens" in bad.text
         assert (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"].hours == "24/7"
     async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {other}"}) as client:
         assert (await client.get("/services/test:grant/edit")).status_code == 404  # not theirs: as if missing
