@@ -9,6 +9,7 @@ would make its stored services finer is refused naming them; a peer's such servi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -260,3 +261,28 @@ async def test_the_service_form_names_the_field_and_says_why_in_the_pages_langua
     assert "Antioquia (CO-ANT) mostraría dónde está Casa Refugio" in refused.text
     assert "Registre Colombia (CO) en su lugar" in refused.text
     assert (await store.services_of(STEWARD, ["test:casa"])).get("test:casa", []) == []
+
+
+async def test_the_service_form_offers_regions_and_its_providers_provinces_but_not_to_a_shelter_showing_none(
+        store: Store, live_server: LiveServer) -> None:
+    await store.upsert([Organisation("test:casa", "Casa Refugio", "shelter", visibility=Visibility.NETWORK,
+                                     location=Location(None, None, Precision.COUNTRY, "CO")),
+                        Organisation("test:group", "Grupo Local", "local-group",
+                                     location=Location(None, None, Precision.COUNTRY, "CO"))], [], [])
+    pages = {}
+    for record in ("test:casa", "test:group"):
+        token = (await store.tokens.create("member", record, "a caseworker"))[1]
+        async with httpx.AsyncClient(base_url=live_server.url) as client:
+            assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+            pages[record] = (await client.get(f"/organisations/{record}/services/new")).text
+            if record == "test:group":  # a province chosen on the form is saved
+                csrf = pages[record].split('name="csrf" value="', 1)[1].split('"', 1)[0]
+                added = await client.post(f"/organisations/{record}/services/new", data={
+                    "csrf": csrf, "name": "Acompañamiento", "type": "protective-accompaniment", "status": "active",
+                    "visibility": "public", "present_in": ["CO-ANT"], "reaches": ["419"]})
+                assert added.status_code == 303, re.findall(r"<li>.*?</li>", added.text)
+    assert '<optgroup label="In Colombia">' in pages["test:group"] and 'value="CO-ANT"' in pages["test:group"]
+    assert '<optgroup label="Regions">' in pages["test:casa"] and 'value="central-america"' in pages["test:casa"]
+    assert "In Colombia" not in pages["test:casa"] and 'value="CO-ANT"' not in pages["test:casa"]
+    [saved] = (await store.services_of(STEWARD, ["test:group"]))["test:group"]
+    assert sorted((c.place, c.presence.value) for c in saved.coverage) == [("419", "remote"), ("CO-ANT", "present")]

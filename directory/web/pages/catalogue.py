@@ -56,6 +56,7 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update([*routes.SEARCH_LABELS.values(), *stewards.TOKEN_LABELS.values()])  # the fields a refusal names
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())
+    pages.update([editing.REGIONS, editing.COUNTRIES, editing.INSIDE, editing.RECORDED])  # the places form's groups
     pages.update(joining.LABELS.values())
     taxonomy: set[Msgid] = {t.label for t in BUILT_IN}
     taxonomy.update(t.description for t in BUILT_IN if t.description)

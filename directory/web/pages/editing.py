@@ -20,9 +20,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
-from directory.domain import validation
+from directory.domain import places, validation
 from directory.domain.errors import Problem
-from directory.domain.model import INTAKE_KINDS, Service, Status
+from directory.domain.location import shows_inside
+from directory.domain.model import INTAKE_KINDS, Organisation, Service, Status
+from directory.domain.taxonomy import SENSITIVE_KINDS
 from directory.domain.viewer import Viewer
 from directory.jobs.rules import today
 from directory.store import Edit, EditRefused, Store, new_id, service_fields
@@ -88,12 +90,26 @@ async def _service(store: Store, viewer: Viewer, record_id: str) -> Service | No
     return found if found is not None and viewer.may_write(found.organisation) else None
 
 
-def _places(language: str, typed: dict[str, str], countries: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The places a service may cover, by name in the page's language: every country, and any other
-    place (a province, a region) it covers already, so saving keeps it."""
-    codes = {code for code, _ in countries}
-    codes.update(items(typed.get("present_in", "")), items(typed.get("reaches", "")), items(typed.get("origins", "")))
-    return named([(code, code) for code in codes], "place", language)
+# The groups of the places a service may record, as the form offers them (the template translates them).
+REGIONS, COUNTRIES, INSIDE, RECORDED = "Regions", "Countries", "In %(country)s", "Already recorded"
+
+
+def _places(language: str, typed: dict[str, str], choices: dict[str, list[tuple[str, str]]],
+            provider: Organisation | None) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The places a service may cover, by name in the page's language, in groups (code of the
+    group's country or "", group, places): regions, every country, the subdivisions of its
+    provider's country (none for a shelter that publishes only its country: its services may not
+    record them, threat model V17), and any other place it covers already, so saving keeps it."""
+    country = provider.location.country if provider and provider.location else None
+    inside = provider is not None and (provider.kind not in SENSITIVE_KINDS or shows_inside(provider.location))
+    subdivisions = [(p.code, p.name) for p in places.subdivisions_of(country)] if country and inside else []
+    groups = [("", REGIONS, named(choices["region"], "place", language)),
+              ("", COUNTRIES, named(choices["country"], "place", language)),
+              (country or "", INSIDE, named(subdivisions, "place", language))]
+    offered = {code for _, _, listed in groups for code, _ in listed}
+    kept = {c for name in ("present_in", "reaches", "origins") for c in items(typed.get(name, ""))} - offered
+    groups.append(("", RECORDED, named([(code, code) for code in sorted(kept)], "place", language)))
+    return [group for group in groups if group[2]]
 
 
 async def _form(request: Request, organisation: str, typed: dict[str, str], s: Service | None = None,
@@ -104,6 +120,7 @@ async def _form(request: Request, organisation: str, typed: dict[str, str], s: S
     if rows is None:
         rows = {name: edit_rows.stored(name, typed.get(name, "")) for name in ROWS}
     offered, language = await choices(request.app.state.store), language_of(request)
+    provider = await edit_form.organisation(request.app.state.store, viewer_in(request.scope), organisation)
     if "problems" in more:
         more["problems"] = field_reasons([edit_rows.named(p.column, rows[p.column], p) if p.column in ROWS else p
                                           for p in more["problems"]], language, IN_FORM)
@@ -114,7 +131,7 @@ async def _form(request: Request, organisation: str, typed: dict[str, str], s: S
                 revision=revision, labels=LABELS, texts=TEXTS, lines=LINES,
                 rows={name: edit_rows.shown(name, rows[name]) for name in ROWS}, intake_kinds=INTAKE_KINDS,
                 statuses=[x.value for x in Status], choices=offered,
-                places=_places(language, typed, offered["country"]),
+                places=_places(language, typed, offered, provider),
                 spoken=edit_form.languages(offered["language"], typed.get("intake_languages", ""), language),
                 given_in=edit_form.languages(offered["language"], typed.get("languages", ""), language),
                 action=f"/services/{s.id}/edit" if s else f"/organisations/{organisation}/services/new", **more)
