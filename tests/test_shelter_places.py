@@ -284,5 +284,7 @@ async def test_the_service_form_offers_regions_and_its_providers_provinces_but_n
     assert '<optgroup label="In Colombia">' in pages["test:group"] and 'value="CO-ANT"' in pages["test:group"]
     assert '<optgroup label="Regions">' in pages["test:casa"] and 'value="central-america"' in pages["test:casa"]
     assert "In Colombia" not in pages["test:casa"] and 'value="CO-ANT"' not in pages["test:casa"]
+    said = "No province is offered: this shelter publishes only its country"
+    assert said in pages["test:casa"] and said not in pages["test:group"]
     [saved] = (await store.services_of(STEWARD, ["test:group"]))["test:group"]
     assert sorted((c.place, c.presence.value) for c in saved.coverage) == [("419", "remote"), ("CO-ANT", "present")]
