@@ -642,6 +642,9 @@ async def test_each_field_a_refusal_names_links_to_that_field_on_the_form(store:
         assert len(links) >= 2, page.text[:2000]
         for target in links:  # a link that goes nowhere would leave a keyboard user where they were
             assert f'id="{target}"' in page.text, target
+            if target.count("-") == 1:  # a field, not a row's cell: marked for those who hear the form read
+                assert f'id="{target}" aria-invalid="true"' in page.text, target
+        assert page.text.count('aria-invalid="true"') == sum(t.count("-") == 1 for t in links)
     def linked(page: httpx.Response) -> set[str]:
         return set(re.findall(r'<li><a href="#([^"]+)">', page.text))
 
