@@ -85,8 +85,8 @@ async def test_an_import_recording_a_shelters_service_finer_than_it_publishes_wr
     [problem] = failed.value.problems  # another organisation's subdivision is its own to publish
     assert (problem.source, problem.record, problem.column) == ("services.csv", "test:stay", "#country+code+origin")
     assert problem.line > 0 and problem.reason == (
-        "Antioquia (CO-ANT) would show where Casa Refugio is: a shelter's services show where it works, and it "
-        "publishes only its country. Record Colombia (CO) instead")
+        "Antioquia (CO-ANT) would show where Casa Refugio shelters defenders, and it publishes only its country: "
+        "where a shelter's services or a safe house work is where people at risk stay. Record Colombia (CO) instead")
     assert await store.existing_organisations(["test:casa", "test:other"]) == set()  # nothing half-written
 
 
@@ -146,7 +146,8 @@ async def test_a_shelter_made_coarser_in_the_same_import_as_its_services_is_take
     [problem] = failed.value.problems  # one line for the service, naming both its places
     assert (problem.source, problem.record, problem.column) == ("orgs.csv", "test:casa", "#geo+precision")
     assert problem.reason.startswith("its service \u201cService stay\u201d (test:stay) records Antioquia (CO-ANT), "
-                                     "Distrito Capital de Bogotá (CO-DC), which would show where this shelter is")
+                                     "Distrito Capital de Bogotá (CO-DC), which would show where this organisation "
+                                     "shelters defenders")
     assert "admin_area" not in problem.reason and "publish" not in problem.reason.split(":")[-1]  # never: show more
     assert (await store.organisation(STEWARD, "test:casa")).location.precision is Precision.ADMIN_AREA
     # both in one import: checked once all of it is written
@@ -207,7 +208,7 @@ async def test_a_peers_shelter_made_coarser_takes_its_finer_services_with_it(sto
         p.add("refugio", revision=2, body=organisation("refugio", kind="shelter", precision="country"))
         second = await pull(store, peer, server.url)
     [reason] = [r for r in second.reasons if f"{P}:stay" in r]
-    assert "its shelter's new place, precision or kind made it so" in reason and "CO-DC" not in reason
+    assert "its provider's new place, precision or kind made it so" in reason and "CO-DC" not in reason
     assert await one_service(store, f"{P}:stay") is None
     assert (await store.organisation(STEWARD, f"{P}:refugio")).location.precision is Precision.COUNTRY
 
@@ -258,7 +259,7 @@ async def test_the_service_form_names_the_field_and_says_why_in_the_pages_langua
                  "status": "active", "visibility": "network"}
         refused = await client.post("/organisations/test:casa/services/new?lang=es", data=typed)
     assert refused.status_code == 400
-    assert "Antioquia (CO-ANT) mostraría dónde está Casa Refugio" in refused.text
+    assert "Antioquia (CO-ANT) mostraría dónde Casa Refugio acoge a defensores" in refused.text
     assert "Registre Colombia (CO) en su lugar" in refused.text
     assert (await store.services_of(STEWARD, ["test:casa"])).get("test:casa", []) == []
 
@@ -288,3 +289,22 @@ async def test_the_service_form_offers_regions_and_its_providers_provinces_but_n
     assert said in pages["test:casa"] and said not in pages["test:group"]
     [saved] = (await store.services_of(STEWARD, ["test:group"]))["test:group"]
     assert sorted((c.place, c.presence.value) for c in saved.coverage) == [("419", "remote"), ("CO-ANT", "present")]
+
+
+async def test_a_safe_house_is_held_to_what_its_provider_publishes_whatever_the_providers_kind(store: Store) -> None:
+    group = org("group", "Grupo Local")  # a local group at country precision (the test rows give no point)
+    with pytest.raises(ValidationFailed) as failed:
+        await load(store, [group], [service("house", "test:group", "safe-house", **{"#country+code+present": "CO-ANT"}),
+                                    service("aid", "test:group", **{"#country+code+present": "CO-ANT"})])
+    [problem] = failed.value.problems  # its legal aid in Antioquia shows an office, not where people stay
+    assert (problem.record, problem.column) == ("test:house", "#country+code+present")
+    # publishing where it is (its province), the group may say where its safe house is
+    await load(store, [{**group, "#adm1+code": "CO-ANT", "#geo+precision": "admin_area"}],
+               [service("house", "test:group", "safe-house", **{"#country+code+present": "CO-ANT"})])
+    # and showing less of itself again, it must first take the safe house back to the country
+    current = await store.organisation(STEWARD, "test:group")
+    with pytest.raises(EditRefused) as refused:
+        await store.save_organisation(STEWARD, Edit({"id": "test:group", "precision": "country"}),
+                                      current.provenance.revision)
+    [problem] = refused.value.problems
+    assert (problem.record, problem.column) == ("test:group", "precision") and "test:house" in problem.reason

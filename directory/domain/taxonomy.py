@@ -129,3 +129,7 @@ BUILT_IN: tuple[Term, ...] = ORGANISATION_KINDS + SERVICE_TYPES + DEFENDER_GROUP
 # Services a shelter offers; organisations of these kinds publish locations at country
 # precision unless a steward deliberately says otherwise.
 SENSITIVE_KINDS = frozenset({"shelter"})
+# Services that are a place where defenders stay, whoever offers them: where one works is where
+# people at risk sleep, so its places are held to its provider's published location as a shelter's
+# services are (threat model V17).
+SHELTERING_TYPES = frozenset({"safe-house"})

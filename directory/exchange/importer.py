@@ -109,7 +109,7 @@ class _Validator:
         of the lines that wrote them: the service's, or the shelter's when its change exposed it."""
         out = []
         for f, problem in shelter_problems(finer):
-            source, line = self.seen.get(("org", f.organisation) if f.by_shelter else ("service", f.service), ("", 0))
+            source, line = self.seen.get(("org", f.organisation) if f.by_provider else ("service", f.service), ("", 0))
             rows = next((p.rows for p in self.inputs if p.source == source), [])
             fields = next((r.fields for r in rows if r.line == line), {})  # the column as the file names it
             out.append(replace(problem, line=line, source=source,

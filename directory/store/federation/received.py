@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directory.base.clock import now
+from directory.domain.location import shows_inside
 from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.store.engine.graph import Graph, Tx
 from directory.store.federation import peers
@@ -58,13 +59,14 @@ async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
 
 
 async def _hold_shelters(graph: Graph, tx: Tx, origin: str, page: ReceivedPage) -> dict[str, str]:
-    """A peer's shelter whose services record places finer than it publishes (`shelter_services.finer_places`):
-    those services are not kept, in this page's transaction, as a body failing our checks is not
-    (`merge.Batch.drop`). Our own writes are refused instead; the peer's are its to correct."""
-    shelters, named = shelter_services.to_check(
-        ((o.id, o.kind) for o in page.organisations),
+    """A peer's shelter's services, or safe houses, recording places finer than their provider
+    publishes (`shelter_services.finer_places`): not kept, in this page's transaction, as a body
+    failing our checks is not (`merge.Batch.drop`). Our own writes are refused instead; the peer's
+    are its to correct."""
+    providers, named = shelter_services.to_check(
+        ((o.id, not shows_inside(o.location)) for o in page.organisations),
         ((s.id, s.organisation, shelter_services.record_places(s)) for s in page.services))
-    finer = await shelter_services.finer_places(graph, tx, shelters, named)
+    finer = await shelter_services.finer_places(graph, tx, providers, named)
     if not finer:
         return {}
     ids = sorted({f.service for f in finer})

@@ -1,15 +1,18 @@
-"""A shelter's services, held to what the shelter publishes of its place (threat model V17).
+"""Shelters' services and safe houses, held to what their provider publishes of its place
+(threat model V17).
 
-Where a shelter hosts defenders is where it is: a shelter publishing only its country whose safe
-house records one subdivision would show that subdivision on the service, in every listing by
-place, in the gap matrix and in the reasons the jobs give. So no write may leave a shelter's
-service recording a place that tells more than the shelter's own published location
-(`location.tells_more`): our own writes are refused, naming the service and place, or the shelter
-whose change of place, precision or kind would make them tell more (`writes.execute`,
-`Transaction.finer_places`); a peer's such services are not kept (`federation.received`); and
-services written before the rule are held to it at start (`Store.hold_shelters`).
+Where a shelter hosts defenders is where it is, and a safe house is where defenders stay: a
+shelter publishing only its country whose service records one subdivision, or a group publishing
+only its country whose safe house does, would show that subdivision on the service, in every
+listing by place, in the gap matrix and in the reasons the jobs give. So no write may leave such a
+service (of a `taxonomy.SENSITIVE_KINDS` provider, or of a `taxonomy.SHELTERING_TYPES` type)
+recording a place that tells more than its provider's published location (`location.tells_more`):
+our own writes are refused, naming the service and place, or the provider whose change of place,
+precision or kind would make them tell more (`writes.execute`, `Transaction.finer_places`); a
+peer's such services are not kept (`federation.received`); and services written before the rule
+are held to it at start (`Store.hold_shelters`).
 
-What a shelter publishes is read as the store keeps it: a published subdivision or point
+What a provider publishes is read as the store keeps it: a published subdivision or point
 (`pub_subdivision`, `pub_latitude`) says where in its country it is; neither, only its country.
 """
 
@@ -23,56 +26,66 @@ from directory.domain import places
 from directory.domain.errors import Problem
 from directory.domain.location import shows_inside, tells_more
 from directory.domain.model import Organisation, Presence, Service
-from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records.shelters import KINDS
 
-_ONLY_COUNTRY = "o.kind IN $kinds AND o.pub_subdivision IS NULL AND o.pub_latitude IS NULL"
+TYPES = sorted(SHELTERING_TYPES)
+_ONLY_COUNTRY = "o.pub_subdivision IS NULL AND o.pub_latitude IS NULL"
+_HELD = "(o.kind IN $kinds OR s.type IN $types)"  # the services the rule holds
+_FOUND = """RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
+       s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins"""
 SERVICES_OF = cypher("shelter_services.of", f"""
 UNWIND $ids AS id
 MATCH (o:Organisation {{id: id}}) WHERE {_ONLY_COUNTRY}
-MATCH (o)-[:OFFERS]->(s:Service)
-RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
-       s.coverage_codes AS coverage, s.origin_codes AS origins
+MATCH (o)-[:OFFERS]->(s:Service) WHERE {_HELD}
+{_FOUND}
 """)
-EVERY = cypher("shelter_services.every", f"""
-MATCH (o:Organisation) WHERE {_ONLY_COUNTRY}
+# at start, every service the rule holds: a shelter's (by kind), then the safe houses of any other
+EVERY_OF_SHELTERS = cypher("shelter_services.every_of_shelters", f"""
+MATCH (o:Organisation) WHERE o.kind IN $kinds AND {_ONLY_COUNTRY}
 MATCH (o)-[:OFFERS]->(s:Service)
-RETURN s.id AS id, s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins
+{_FOUND}
 """)
-# before a write: the stored shelters its services name, and the stored services of its organisations
-SHELTERS = cypher("shelter_services.shelters", """
+EVERY_SHELTERING = cypher("shelter_services.every_sheltering", f"""
+MATCH (s:Service) WHERE s.type IN $types
+MATCH (o:Organisation)-[:OFFERS]->(s) WHERE NOT o.kind IN $kinds AND {_ONLY_COUNTRY}
+{_FOUND}
+""")
+# before a write: the stored providers its services name, and the stored services of its organisations
+PROVIDERS = cypher("shelter_services.providers", """
 UNWIND $ids AS id
-MATCH (o:Organisation {id: id}) WHERE o.kind IN $kinds
-RETURN o.id AS id, o.name AS name, o.pub_subdivision IS NOT NULL OR o.pub_latitude IS NOT NULL AS inside
+MATCH (o:Organisation {id: id})
+RETURN o.id AS id, o.name AS name, o.kind AS kind,
+       o.pub_subdivision IS NOT NULL OR o.pub_latitude IS NOT NULL AS inside
 """)
 STORED = cypher("shelter_services.stored", """
 UNWIND $ids AS id
 MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service)
-RETURN id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
+RETURN id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name, s.type AS type,
        s.coverage_codes AS coverage, s.origin_codes AS origins
 """)
 
 
 @dataclass(frozen=True)
 class FinerPlace:
-    """A place a shelter's service records that tells more than the shelter publishes."""
+    """A place a held service records that tells more than its provider publishes."""
 
     service: str
     organisation: str
     place: str
     column: str
-    by_shelter: bool  # the shelter's own change (place, precision, kind) makes it tell more, not the service's
+    by_provider: bool  # the provider's own change (place, precision, kind) makes it tell more, not the service's
     service_name: str = ""
     organisation_name: str = ""
 
     def peer_reason(self) -> str:
         """Why a peer's service is not kept, for our log: the field, never the place it hides."""
-        which = "its shelter's new place, precision or kind" if self.by_shelter else "the service"
-        return (f"records a subdivision in {self.column}, finer than its shelter publishes of its own place "
-                f"(a shelter's services show where it is; {which} made it so); not kept: `directory peer resync` "
-                "takes it again once the peer has corrected it")
+        which = "its provider's new place, precision or kind" if self.by_provider else "the service"
+        return (f"records a subdivision in {self.column}, finer than its provider publishes of its own place "
+                f"(a shelter's services and a safe house show where defenders stay; {which} made it so); not "
+                "kept: `directory peer resync` takes it again once the peer has corrected it")
 
 
 def _named(code: str) -> str:
@@ -82,24 +95,26 @@ def _named(code: str) -> str:
 
 def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
     """Each as a problem of the record to change, beside the first place it is about: a service's
-    place, on the service's field; the services a shelter's change would expose, one problem each
-    on the shelter's precision, naming its places (the advice is never to publish more)."""
-    out = [(f, Problem.of(0, f.column, "%(place)s would show where %(organisation)s is: a shelter's services show "
-                          "where it works, and it publishes only its country. Record %(country)s instead", f.service,
+    place, on the service's field; the services a provider's change would expose, one problem each
+    on the provider's precision, naming its places (the advice is never to publish more)."""
+    out = [(f, Problem.of(0, f.column, "%(place)s would show where %(organisation)s shelters defenders, and it "
+                          "publishes only its country: where a shelter's services or a safe house work is where "
+                          "people at risk stay. Record %(country)s instead", f.service,
                           place=_named(f.place), organisation=f.organisation_name or f.organisation,
                           country=_named(places.part_of(f.place) or "")))
-           for f in finer if not f.by_shelter]
+           for f in finer if not f.by_provider]
     exposed: dict[tuple[str, str], list[FinerPlace]] = {}
     for f in finer:
-        if f.by_shelter:
+        if f.by_provider:
             exposed.setdefault((f.organisation, f.service), []).append(f)
     for (organisation, service), found in exposed.items():
         named = ", ".join(dict.fromkeys(_named(f.place) for f in found))
         label = "\u201c" + found[0].service_name + "\u201d (" + service + ")"
         out.append((found[0], Problem.of(
-            0, "precision", "its service %(service)s records %(places)s, which would show where this shelter is once "
-            "it publishes only its country: a shelter's services show where it works. Record that service no finer "
-            "than its country first", organisation, service=label, places=named)))
+            0, "precision", "its service %(service)s records %(places)s, which would show where this organisation "
+            "shelters defenders once it publishes only its country: where a shelter's services or a safe house "
+            "work is where people at risk stay. Record that service no finer than its country first", organisation,
+            service=label, places=named)))
     return out
 
 
@@ -115,14 +130,19 @@ def _fields(s: Service) -> list[tuple[str, str]]:
             + [(o, "origins") for o in s.origins])
 
 
-def to_check(organisations: Iterable[tuple[str, str]], services: Iterable[tuple[str, str, Iterable[str]]]
+def held(kind: str | None, service_type: str | None) -> bool:
+    """Whether the rule holds a service: a shelter's, or a safe house of any provider."""
+    return kind in SENSITIVE_KINDS or service_type in SHELTERING_TYPES
+
+
+def to_check(organisations: Iterable[tuple[str, bool]], services: Iterable[tuple[str, str, Iterable[str]]]
              ) -> tuple[set[str], dict[str, str]]:
-    """Of the records a write sends, those the rule could refuse: the organisations (id, kind) that
-    are shelters now, and the services (id, provider, places) recording a part of a country. The
-    rest cannot break it, and cost no query."""
-    shelters = {i for i, kind in organisations if kind in SENSITIVE_KINDS}
+    """Of the records a write sends, those the rule could refuse: the organisations (id, whether it
+    publishes only its country) that do, and the services (id, provider, places) recording a part
+    of a country. The rest cannot break it, and cost no query."""
+    coarse = {i for i, only_country in organisations if only_country}
     named = {i: organisation for i, organisation, codes in services if any(places.part_of(c) for c in codes)}
-    return shelters, named
+    return coarse, named
 
 
 def record_places(s: Service) -> list[str]:
@@ -137,43 +157,45 @@ def row_places(props: dict[str, Any]) -> list[str]:
 
 async def finer_places(graph: Graph, tx: Tx, organisations: Collection[str], services: dict[str, str],
                        coming: Collection[str] = ()) -> list[FinerPlace]:
-    """After a write, inside its transaction: the places that tell more than their shelter publishes
-    recorded by the services written (`services`: id to provider) and by every service of the
-    shelters written (`organisations`), whose place, precision or kind may have just changed, but
-    those a later transaction of the same import writes again (`coming`)."""
-    shelters, later = set(organisations), set(coming)
-    if not shelters and not services:
+    """After a write, inside its transaction: the places that tell more than their provider publishes
+    recorded by the held services written (`services`: id to provider) and by every held service of
+    the organisations written (`organisations`), whose place, precision or kind may have just
+    changed, but those a later transaction of the same import writes again (`coming`)."""
+    providers, later = set(organisations), set(coming)
+    if not providers and not services:
         return []
-    rows = await graph.run(tx, SERVICES_OF, ids=sorted(shelters | set(services.values())), kinds=KINDS)
+    rows = await graph.run(tx, SERVICES_OF, ids=sorted(providers | set(services.values())), kinds=KINDS, types=TYPES)
     return [FinerPlace(r["id"], r["organisation"], code, column, r["id"] not in services, r["name"],
                        r["organisation_name"])
-            for r in rows if r["id"] in services or (r["organisation"] in shelters and r["id"] not in later)
+            for r in rows if r["id"] in services or (r["organisation"] in providers and r["id"] not in later)
             for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
 
 
 async def finer_before(graph: Graph, organisations: list[Organisation], services: list[Service]) -> list[FinerPlace]:
     """`finer_places` for records not yet written, as the store would hold them once they all are:
     a staged import checks all of its parts before it writes the first."""
-    inside = {o.id: shows_inside(o.location) for o in organisations if o.kind in SENSITIVE_KINDS}
+    kinds = {o.id: o.kind for o in organisations}
+    inside = {o.id: shows_inside(o.location) for o in organisations}
     names = {o.id: o.name for o in organisations}
     others = sorted({s.organisation for s in services} - names.keys())
-    for r in await graph.read_plain(SHELTERS, ids=others, kinds=KINDS) if others else []:
-        inside[r["id"]], names[r["id"]] = r["inside"], r["name"]
+    for r in await graph.read_plain(PROVIDERS, ids=others) if others else []:
+        kinds[r["id"]], inside[r["id"]], names[r["id"]] = r["kind"], r["inside"], r["name"]
     found = [FinerPlace(s.id, s.organisation, code, column, False, s.name, names[s.organisation])
-             for s in services if s.organisation in inside
+             for s in services if s.organisation in kinds and held(kinds[s.organisation], s.type)
              for code, column in _fields(s) if tells_more(code, inside[s.organisation])]
-    coarse = sorted(i for i in names if i in inside and not inside[i])
+    coarse = sorted(i for i in {o.id for o in organisations} if not inside[i])
     written = {s.id for s in services}
     for r in await graph.read_plain(STORED, ids=coarse) if coarse else []:
-        if r["id"] not in written:
+        if r["id"] not in written and held(kinds[r["organisation"]], r["type"]):
             found += [FinerPlace(r["id"], r["organisation"], code, column, True, r["name"], names[r["organisation"]])
                       for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
     return found
 
 
 async def written_finer(graph: Graph) -> dict[str, str]:
-    """Every service, written before the rule, recording a place that tells more than its shelter
-    publishes: its publisher, by id."""
-    rows: list[dict[str, Any]] = await graph.read_plain(EVERY, kinds=KINDS)
+    """Every held service, written before the rule, recording a place that tells more than its
+    provider publishes: its publisher, by id."""
+    rows: list[dict[str, Any]] = [*await graph.read_plain(EVERY_OF_SHELTERS, kinds=KINDS),
+                                  *await graph.read_plain(EVERY_SHELTERING, kinds=KINDS, types=TYPES)]
     return {r["id"]: r["publisher"] for r in rows
             if any(tells_more(code, False) for code, _ in _places(r["coverage"], r["origins"]))}

@@ -642,7 +642,8 @@ def shelter_candidates(rows: Prepared) -> tuple[set[str], dict[str, str]]:
     """The shelters and services of a write that the rule on shelters' places could refuse
     (`shelter_services.to_check`)."""
     return shelter_services.to_check(
-        ((o["id"], o["props"]["kind"]) for o in rows.organisations),
+        ((o["id"], o["props"]["pub_subdivision"] is None and o["props"]["pub_latitude"] is None)
+         for o in rows.organisations),
         ((s["id"], s["props"]["organisation"], shelter_services.row_places(s["props"])) for s in rows.services))
 
 
