@@ -119,6 +119,31 @@ async def test_a_staged_import_may_make_a_shelter_coarser_in_one_part_and_its_se
     assert [c.place for c in (await one_service(store, "test:stay")).coverage] == ["CO"]
 
 
+async def test_a_staged_import_failing_after_a_shelter_is_made_coarser_holds_its_stored_services(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    shelter = org("casa", "Casa Refugio", **{**SHELTER, "#geo+precision": "admin_area", "#adm1+code": "CO-ANT"})
+    await load(store, [shelter], [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO-ANT"})])
+    orgs = [{**shelter, "#geo+precision": "country"}]
+    services = [service("stay", "test:casa", "safe-house", **{"#country+code+present": "CO"})]
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, orgs), "orgs.csv")),
+              importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, services), "services.csv"))]
+    parts = []
+    transaction = store.transaction
+
+    async def failing_after_the_first(*args: Any, **kwargs: Any) -> Any:
+        parts.append(1)
+        if len(parts) == 2:  # the store fails as the service's part is written, and comes back
+            raise ConnectionError("the store went away")
+        return await transaction(*args, **kwargs)
+
+    monkeypatch.setattr(store, "transaction", failing_after_the_first)
+    with pytest.raises(ConnectionError):
+        await importer.run(store, inputs, atomic_rows=1)
+    monkeypatch.undo()
+    assert (await store.organisation(STEWARD, "test:casa")).location.precision is Precision.COUNTRY
+    assert [c.place for c in (await one_service(store, "test:stay")).coverage] == ["CO"]  # held, not left in CO-ANT
+
+
 async def test_a_shelter_publishing_its_subdivision_may_record_its_services_there(store: Store) -> None:
     await load(store, [org("casa", "Casa Refugio", **{**SHELTER, "#geo+precision": "admin_area",
                                                        "#adm1+code": "CO-ANT"})],
@@ -287,6 +312,7 @@ async def test_the_service_form_offers_regions_and_its_providers_provinces_but_n
     assert "In Colombia" not in pages["test:casa"] and 'value="CO-ANT"' not in pages["test:casa"]
     said = "No province is offered: this shelter publishes only its country"
     assert said in pages["test:casa"] and said not in pages["test:group"]
+    assert "A safe house can name no province here" in pages["test:group"]  # it publishes only its country too
     [saved] = (await store.services_of(STEWARD, ["test:group"]))["test:group"]
     assert sorted((c.place, c.presence.value) for c in saved.coverage) == [("419", "remote"), ("CO-ANT", "present")]
 

@@ -22,6 +22,7 @@ unfinished import, and running the same import again completes it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,6 +58,7 @@ def one_transaction(store: Store) -> int:
         return ATOMIC_ROWS
     return max(1000, min(ATOMIC_ROWS, (store.embedded.heap_megabytes - HEAP_OWN_MB) * ROWS_PER_MB))
 STAGE_ROWS = 20_000
+log = logging.getLogger("directory.import")
 ORDER = {"organisations": 0, "services": 1, "links": 2}
 
 
@@ -107,11 +109,13 @@ class _Validator:
     def placed(self, finer: list[FinerPlace]) -> list[Problem]:
         """Shelters' services recording places that tell more than their shelters publish, as problems
         of the lines that wrote them: the service's, or the shelter's when its change exposed it."""
+        if not finer:
+            return []
+        rows = {(p.source, r.line): r.fields for p in self.inputs for r in p.rows}  # columns as each file names them
         out = []
         for f, problem in shelter_problems(finer):
             source, line = self.seen.get(("org", f.organisation) if f.by_provider else ("service", f.service), ("", 0))
-            rows = next((p.rows for p in self.inputs if p.source == source), [])
-            fields = next((r.fields for r in rows if r.line == line), {})  # the column as the file names it
+            fields = rows.get((source, line), {})
             out.append(replace(problem, line=line, source=source,
                                column=fields.get(problem.column, (problem.column,))[0]))
         return out
@@ -203,17 +207,26 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
 
     upcoming = prepare_part(0) if parts else None
     coming = {s.id for s in batch.services}
-    for n, (kind, _, done, total) in enumerate(parts):
-        assert upcoming is not None
-        rows = await upcoming
-        upcoming = prepare_part(n + 1) if n + 1 < len(parts) else None  # built while this part is written
+    try:
+        for n, (kind, _, done, total) in enumerate(parts):
+            assert upcoming is not None
+            rows = await upcoming
+            upcoming = prepare_part(n + 1) if n + 1 < len(parts) else None  # built while this part is written
 
-        async def work(tx: Transaction, rows: Prepared = rows) -> WriteCounts:
-            return await tx.write_prepared(rows, stamp)
+            async def work(tx: Transaction, rows: Prepared = rows) -> WriteCounts:
+                return await tx.write_prepared(rows, stamp)
 
-        # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
-        counts += await store.transaction(work, viewer, coming=coming)
-        progress.count("wrote", done, kind, total)
+            # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
+            counts += await store.transaction(work, viewer, coming=coming)
+            progress.count("wrote", done, kind, total)
+    except BaseException:
+        # a later part that never came leaves a shelter coarser than its stored services: held now,
+        # not at the next start (a process killed here, or a store that fails again, is held then)
+        try:
+            await store.hold_shelters()
+        except Exception:
+            log.exception("holding shelters' services after a failed staged import failed; held at the next start")
+        raise
     await store.finish_import(run_id)
     return counts
 

@@ -124,15 +124,15 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
         store = Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
                       settings.map_shelter_minimum)
-        try:
-            held = await store.hold_shelters()
+        try:  # not while a restore is unfinished: its records may not have their published places yet
+            held = [] if await store.backups.unfinished() else await store.hold_shelters()
         except Exception:  # a failed repair must not keep every command (a restore too) out of the store
             log.exception("holding shelters' services to their shelters' places failed; tried again at next start")
             held = []
         if held:
-            log.warning("%d services of shelters recorded a subdivision their shelter does not publish (written "
-                        "before such writes were refused): ours now record its country, a peer's are not kept "
-                        "until the peer corrects them: %s", len(held),
+            log.warning("%d services of shelters, or safe houses, recorded a subdivision their provider does not "
+                        "publish (written before such writes were refused): ours now record its country, a peer's "
+                        "are not kept until the peer corrects them: %s", len(held),
                         ", ".join(safe(i) for i in held[:20]) + (" ..." if len(held) > 20 else ""))
         yield store
     finally:

@@ -32,6 +32,7 @@ from directory.store.engine.graph import Graph, Tx
 from directory.store.records.shelters import KINDS
 
 TYPES = sorted(SHELTERING_TYPES)
+PART = 5000  # organisations one statement reads before a write: a list of ids far below 16 MB a message
 _ONLY_COUNTRY = "o.pub_subdivision IS NULL AND o.pub_latitude IS NULL"
 _HELD = "(o.kind IN $kinds OR s.type IN $types)"  # the services the rule holds
 _FOUND = """RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
@@ -62,7 +63,7 @@ RETURN o.id AS id, o.name AS name, o.kind AS kind,
 """)
 STORED = cypher("shelter_services.stored", """
 UNWIND $ids AS id
-MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service)
+MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service) WHERE id IN $shelters OR s.type IN $types
 RETURN id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name, s.type AS type,
        s.coverage_codes AS coverage, s.origin_codes AS origins
 """)
@@ -184,11 +185,14 @@ async def finer_before(graph: Graph, organisations: list[Organisation], services
              for s in services if s.organisation in kinds and held(kinds[s.organisation], s.type)
              for code, column in _fields(s) if tells_more(code, inside[s.organisation])]
     coarse = sorted(i for i in {o.id for o in organisations} if not inside[i])
+    shelters = [i for i in coarse if kinds[i] in SENSITIVE_KINDS]  # by the kind the batch gives them
     written = {s.id for s in services}
-    for r in await graph.read_plain(STORED, ids=coarse) if coarse else []:
-        if r["id"] not in written and held(kinds[r["organisation"]], r["type"]):
-            found += [FinerPlace(r["id"], r["organisation"], code, column, True, r["name"], names[r["organisation"]])
-                      for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
+    for start in range(0, len(coarse), PART):
+        for r in await graph.read_plain(STORED, ids=coarse[start:start + PART], shelters=shelters, types=TYPES):
+            if r["id"] not in written and held(kinds[r["organisation"]], r["type"]):
+                found += [FinerPlace(r["id"], r["organisation"], code, column, True, r["name"],
+                                     names[r["organisation"]])
+                          for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
     return found
 
 

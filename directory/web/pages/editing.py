@@ -132,9 +132,10 @@ async def _form(request: Request, organisation: str, typed: dict[str, str], s: S
                 rows={name: edit_rows.shown(name, rows[name]) for name in ROWS}, intake_kinds=INTAKE_KINDS,
                 statuses=[x.value for x in Status], choices=offered,
                 places=_places(language, typed, offered, provider),
-                # a shelter that publishes only its country is offered no province: said, not left to guess
-                shelter_country=provider is not None and provider.kind in SENSITIVE_KINDS
-                and not shows_inside(provider.location),
+                # a provider that publishes only its country: a shelter is offered no province, and no safe
+                # house may record one (threat model V17): said, not left to guess
+                only_country=None if provider is None or shows_inside(provider.location)
+                else "shelter" if provider.kind in SENSITIVE_KINDS else "other",
                 spoken=edit_form.languages(offered["language"], typed.get("intake_languages", ""), language),
                 given_in=edit_form.languages(offered["language"], typed.get("languages", ""), language),
                 action=f"/services/{s.id}/edit" if s else f"/organisations/{organisation}/services/new", **more)
