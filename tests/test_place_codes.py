@@ -1,4 +1,4 @@
-"""Each service's coverage and origins are also kept as one string each (`writes.place_codes`), which
+"""Each service's coverage and origins are also kept as one string each (`place_codes.place_codes`), which
 the gap matrix and the coverage map read: they must say what the relationships say, after every write,
 after migration 15 fills them in for a data folder from before, and after a restore."""
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from directory.domain import places
-from directory.domain.errors import ValidationFailed
+from directory.domain.errors import Problem, ValidationFailed
 from directory.domain.location import held_to, shows_inside, tells_more
 from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service, Visibility
 from directory.domain.viewer import STEWARD
@@ -36,6 +36,15 @@ pytestmark = pytest.mark.anyio
 
 async def one_service(store: Store, record: str) -> Service | None:
     return (await store.services_by_id(STEWARD, [record])).get(record)
+
+
+async def refused_organisation_edit(store: Store, record: str, **change: str) -> Problem:
+    """A steward's edit of an organisation that must be refused with one problem: that problem."""
+    current = await store.organisation(STEWARD, record)
+    with pytest.raises(EditRefused) as refused:
+        await store.save_organisation(STEWARD, Edit({"id": record, **change}), current.provenance.revision)
+    [problem] = refused.value.problems
+    return problem
 
 SHELTER = {"#org+type": "shelter", "#geo+precision": "country", "#meta+visibility": "network"}
 
@@ -195,11 +204,7 @@ async def test_an_edit_is_refused_naming_the_field_whether_it_is_the_services_or
     assert (problem.record, problem.column) == ("test:stay", "present_in") and "Bogotá" in problem.reason
     assert [c.place for c in (await one_service(store, "test:stay")).coverage] == ["CO"]
     # a local group becoming a shelter would show where it is through its service in Antioquia
-    group = await store.organisation(STEWARD, "test:group")
-    with pytest.raises(EditRefused) as refused:
-        await store.save_organisation(STEWARD, Edit({"id": "test:group", "kind": "shelter"}),
-                                      group.provenance.revision)
-    [problem] = refused.value.problems
+    problem = await refused_organisation_edit(store, "test:group", kind="shelter")
     assert (problem.record, problem.column) == ("test:group", "precision") and "test:aid" in problem.reason
     assert (await store.organisation(STEWARD, "test:group")).kind == "local-group"
 
@@ -328,9 +333,5 @@ async def test_a_safe_house_is_held_to_what_its_provider_publishes_whatever_the_
     await load(store, [{**group, "#adm1+code": "CO-ANT", "#geo+precision": "admin_area"}],
                [service("house", "test:group", "safe-house", **{"#country+code+present": "CO-ANT"})])
     # and showing less of itself again, it must first take the safe house back to the country
-    current = await store.organisation(STEWARD, "test:group")
-    with pytest.raises(EditRefused) as refused:
-        await store.save_organisation(STEWARD, Edit({"id": "test:group", "precision": "country"}),
-                                      current.provenance.revision)
-    [problem] = refused.value.problems
+    problem = await refused_organisation_edit(store, "test:group", precision="country")
     assert (problem.record, problem.column) == ("test:group", "precision") and "test:house" in problem.reason

@@ -404,7 +404,7 @@ def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | 
             row.append([f"{a.currency} {a.amount:,.0f}" for a in c.donor_funding])
         out.add(*row)
     out.total = len(matrix.cells)
-    out.notes = [*need_notes(matrix)]
+    out.notes = list(need_notes(matrix))
     return out
 
 

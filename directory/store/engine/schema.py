@@ -87,7 +87,7 @@ async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
             await graph.write(SET_SEARCH_WORDS[label], rows=batch)
 
 
-# what `writes.place_codes` writes, from the relationships themselves, a part at a time
+# what `place_codes.place_codes` writes, from the relationships themselves, a part at a time
 PLACE_CODES_PART = 20_000
 SET_PLACE_CODES = cypher("schema.set_place_codes", """
 MATCH (s:Service) WHERE s.coverage_codes IS NULL OR s.origin_codes IS NULL
@@ -173,7 +173,7 @@ async def _twins(graph: Graph, page: str) -> None:
 
 
 async def _place_codes(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Each service's coverage and origins as one string each (version 15, `writes.place_codes`). A
+    """Each service's coverage and origins as one string each (version 15, `place_codes.place_codes`). A
     relationship without a presence (no write makes one) is left out rather than nulling the string,
     which the next part would then pick again; the parts are bounded by the services there are."""
     services = (await graph.read(COUNT_SERVICES))[0]["n"]

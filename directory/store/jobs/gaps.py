@@ -24,14 +24,14 @@ from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
-from directory.store.records.writes import read_place_codes
+from directory.store.records.place_codes import read_place_codes
 from directory.store.shown import RESTRICTED, Shown
 
 
 def _offers(served: str) -> str:
     """Every visible active service of `$types` and what a cell needs of it, in one row per type of one
     list per field (each offer's places and origins in one string, written with it by
-    `writes.place_codes`: millions of small lists cost the driver and Python's collector far more than
+    `place_codes.place_codes`: millions of small lists cost the driver and Python's collector far more than
     a string each, and reading the relationships of each service cost the store 1.2 s of 2.8 at 100k).
     Anchored on the types: at 100k, a quarter of them took ArcadeDB 1.0-1.2 s where matching every
     service and filtering took about 1.9 s for half of them and 3.2 s for all."""

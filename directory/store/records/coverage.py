@@ -16,10 +16,10 @@ from directory.domain import places
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
-from directory.store.records.writes import read_place_codes
+from directory.store.records.place_codes import read_place_codes
 
 # One row per service type, a list entry per visible service: its provider, the places it is
-# available in (as `writes.place_codes` keeps them, `|CO present|001 remote`), the groups it
+# available in (as `place_codes.place_codes` keeps them, `|CO present|001 remote`), the groups it
 # serves. Expanding every service to every place that contains its coverage inside the query (the
 # world holds 250 countries) went over ArcadeDB's query memory at 5,000 organisations; the
 # expansion is done in Python instead, as the gap matrix does.

@@ -43,7 +43,7 @@ from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records import shared_nodes, shelters
-from directory.store.records.writes import service_values, write_records
+from directory.store.records.writes import WriteCounts, service_values, write_records
 
 
 class EditRefused(Exception):
@@ -290,6 +290,17 @@ class Editor:
             raise EditRefused("NOT_FOUND", "no such link", "target")
         raise not_found(kind, record_id)  # deleted meanwhile
 
+    async def _write(self, tx: Tx, organisations: list[Organisation], services: list[Service],
+                     links: list[Link]) -> WriteCounts:
+        """An edit's records written; a place a shelter's service or safe house may not record
+        (`shelter_services`) refuses the edit as any invalid field does."""
+        try:
+            return await write_records(self.graph, tx, self.directory_id, organisations, services, links, now(),
+                                       self.shelter_minimum)
+        except ValidationFailed as failed:
+            _check([replace(p, source="") for p in failed.problems])
+            raise
+
     def _organisation(self, edit: Edit, vocab: Vocabulary) -> tuple[Organisation, list[Link]]:
         org, links, problems = validation.organisation(edit.row(), self.directory_id, vocab,
                                                        validation.local_latest_day())
@@ -312,11 +323,7 @@ class Editor:
                 raise EditRefused("INVALID", "an organisation's id cannot change", "id")
             _verification(viewer, current, org.verified)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
-            try:
-                await write_records(self.graph, tx, self.directory_id, [org], [], links, now(), self.shelter_minimum)
-            except ValidationFailed as failed:  # its services' places, finer than it would now publish
-                _check([replace(p, source="") for p in failed.problems])
-                raise
+            await self._write(tx, [org], [], links)
             await self._wrote_over(tx, "organisation", revision, org.id)
             await self._unlock(tx, org.id)
             before = current["visibility"] if current else None
@@ -349,12 +356,7 @@ class Editor:
             if current is None:  # a new service: its provider's lock keeps a concurrent delete out
                 await self._lock(tx, svc.organisation)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
-            try:
-                counts = await write_records(self.graph, tx, self.directory_id, [], [svc], [], now(),
-                                             self.shelter_minimum)
-            except ValidationFailed as failed:  # a place finer than its shelter publishes
-                _check([replace(p, source="") for p in failed.problems])
-                raise
+            counts = await self._write(tx, [], [svc], [])
             await self._wrote_over(tx, "service", revision, svc.id)
             await self._unlock(tx, svc.organisation)
             before = current["visibility"] if current else None
@@ -387,7 +389,7 @@ class Editor:
                 _check_revision(rows[0]["revision"], revision)
                 written = _valid_link(await edit.merged(tx), self.directory_id)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
-            await write_records(self.graph, tx, self.directory_id, [], [], [written], now(), self.shelter_minimum)
+            await self._write(tx, [], [], [written])
             await self._wrote_over(tx, "link", revision, **key)
             await self._unlock(tx, owner)
             before = rows[0]["visibility"] if rows else None

@@ -14,7 +14,7 @@ A service's coverage says where its provider works, and its origins where its de
 from (for a shelter, often where it is), so the public does not see them for a shelter whose place
 is withheld (`Place.WITHHELD`): the statement gives none then, by the predicate every record read
 uses (`cypher.place_shown`) on the provider the statement already holds. Otherwise it
-gives the places as the service holds them in one string (`writes.place_codes`, one property
+gives the places as the service holds them in one string (`place_codes.place_codes`, one property
 rather than a pattern per service), and `finished` makes them the items asked for (`Covered`).
 
 An organisation's location is the one field read otherwise: its coarsening needs Python (the
@@ -40,7 +40,7 @@ from directory.domain.model import LINK_TYPES, Location, Organisation, Precision
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import place_shown, sampled, visible
 from directory.store.records.listing import Sort, page_of
-from directory.store.records.writes import place_entries
+from directory.store.records.place_codes import place_entries
 
 AUDIT = "#audit"
 PLACED = "#placed"

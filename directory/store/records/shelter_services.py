@@ -29,6 +29,7 @@ from directory.domain.model import Organisation, Presence, Service
 from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
+from directory.store.records.place_codes import place_entries
 from directory.store.records.shelters import KINDS
 
 TYPES = sorted(SHELTERING_TYPES)
@@ -120,13 +121,13 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
 
 
 def _places(coverage: str | None, origins: str | None) -> list[tuple[str, str]]:
-    """A service's stored place codes (`writes.place_codes`), each with the field that records it."""
-    found = [(code, "present_in" if presence == "present" else "reaches")
-             for code, _, presence in (e.partition(" ") for e in (coverage or "").split("|")[1:])]
-    return found + [(code, "origins") for code in (origins or "").split("|")[1:]]
+    """A service's stored place codes (`place_codes`), each with the field that records it."""
+    return ([(code, "present_in" if presence == "present" else "reaches") for code, presence in place_entries(coverage)]
+            + [(code, "origins") for code, _ in place_entries(origins)])
 
 
 def _fields(s: Service) -> list[tuple[str, str]]:
+    """A service's places, each with the field that records it, as `_places` reads them stored."""
     return ([(c.place, "present_in" if c.presence is Presence.PRESENT else "reaches") for c in s.coverage]
             + [(o, "origins") for o in s.origins])
 
@@ -148,11 +149,11 @@ def to_check(organisations: Iterable[tuple[str, bool]], services: Iterable[tuple
 
 def record_places(s: Service) -> list[str]:
     """The places a service records, for `to_check`."""
-    return [c.place for c in s.coverage] + list(s.origins)
+    return [code for code, _ in _fields(s)]
 
 
 def row_places(props: dict[str, Any]) -> list[str]:
-    """The places a written service row records (`writes.place_codes`), for `to_check`."""
+    """The places a written service row records (`place_codes`), for `to_check`."""
     return [code for code, _ in _places(props.get("coverage_codes"), props.get("origin_codes"))]
 
 
