@@ -6,7 +6,9 @@ For each peer that is due (not quarantined, past its next attempt), a sync:
    document or a feed points to;
 2. pulls pages from the verified cursor, each checked whole by `feed.verify_page` and then written
    with its cursor in one transaction (`merge`), until the checkpoint's size is reached; records new
-   to us beyond the peer's limit (`Peer.max_records`) are not taken.
+   to us beyond the peer's limit (`Peer.max_records`) are not taken. The next page is fetched and
+   verified while one is written, and that verification is taken only if the write left what it
+   was checked against (`_verified`).
 A failure moves nothing: it is noted on the peer with a next attempt after an exponential
 backoff with jitter. An expired checkpoint marks the peer and its records stale; two histories
 (equivocation) quarantine the peer with both checkpoints kept as evidence. Peers sync
@@ -33,7 +35,17 @@ from directory.domain.errors import Conflict, DirectoryError
 from directory.store import Peer, Store, peer_record_key
 from federation import fetch, merge
 from federation.canonical import NotCanonical, canonical, parse
-from federation.feed import KINDS, MAX_PAGE_ENTRIES, Equivocation, PeerState, Refused, Stale, Verified, verify_page
+from federation.feed import (
+    KINDS,
+    MAX_PAGE_ENTRIES,
+    Equivocation,
+    PeerState,
+    Refused,
+    Stale,
+    Verified,
+    verify_checkpoint,
+    verify_page,
+)
 from federation.keys import Root, SigningKey, Untrusted, check_root_dates, format_time, next_root, read_root
 from federation.merkle import Frontier
 
@@ -183,89 +195,163 @@ class Syncer:
         return pinned
 
     async def _pull(self, http: httpx.AsyncClient, peer: Peer, root: Root, outcome: Outcome) -> None:
-        audience = peer.audience
         limit: int | None = None  # the publisher's page, until one reaches too far to write at once
-        while True:
-            if not await self._lease(peer.id):
-                raise Conflict("the lease on this peer passed to another process")
-            kept = await self.store.peers.feed_state(peer.id, audience)
-            state = _state(kept)
-            path = f"/federation/feeds/{audience}?after={state.cursor}" + (f"&limit={limit}" if limit else "")
-            headers = (fetch.signed_request(self.store.directory_id, peer.id, path, self.keys, self.clock())
-                       if audience == "network" and self.keys else None)
-            raw = await fetch.get(http, peer.url + path, fetch.PAGE_CAP, headers=headers)
-            try:
-                # parsing, verifying and reading a page are seconds of CPU for a large one: in a worker
-                # thread, so the service the event loop runs beside the sync keeps answering
-                page = await asyncio.to_thread(parse, raw, f"{peer.id}'s page after {state.cursor}")
-                verified, known = await self._verify(root, audience, page, state, peer.id)
-            except NotCanonical as exc:
-                raise Refused(str(exc)) from None
-            except Equivocation as exc:
-                exc.evidence = {"kept": kept.get("checkpoint") if kept else None,
-                                "offered": canonical(page["checkpoint"]).decode()}
-                raise
-            if limit is not None and len(verified.entries) > limit:
-                raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")
-            held = await self.store.peers.records_held(peer.id, audience, kept)
-            beyond, taken = beyond_limit(peer, verified, known, held)
-            changes = await asyncio.to_thread(merge.batch, peer.id, audience, verified, await self.store.vocabulary(),
-                                              beyond)
-            if changes.reach > merge.PAGE_REACH and len(verified.entries) > 1:
-                # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
-                limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * changes.reach))
-                log.info("peer %s: a page reaches %d places and types; asking for %d entries a page",
-                         peer.id, changes.reach, limit)
-                continue
-            await merge.resolve(self.store, changes)
-            new = verified.state
-            cursor_state = {"cursor": new.cursor, "frontier": json.dumps(new.frontier.to_json()),
-                            "checkpoint_size": new.checkpoint_size, "checkpoint_root": new.checkpoint_root,
-                            "checkpoint_issued": new.checkpoint_issued,
-                            # the checkpoint the state holds (the evidence if the peer forks later):
-                            # the page's own only once the entries reached the one kept before
-                            "checkpoint": canonical(verified.checkpoint).decode()
-                            if kept is None or new.checkpoint_root == verified.checkpoint["signed"]["root"]
-                            else kept.get("checkpoint"),
-                            "fetched_at": format_time(self.clock()), "records": held + taken,
-                            "not_taken": int((kept or {}).get("not_taken") or 0) + changes.not_taken,
-                            # kept until the peer is forgotten: past it, a log read again holds records
-                            # we read but did not remember (`feed._superseded`)
-                            "skipped_from": new.skipped_from if new.skipped_from is not None
-                            else changes.first_not_taken}
+        ahead: asyncio.Task[_Ahead | None] | None = None  # the next page, read while this one is written
+        try:
+            while True:
+                if not await self._lease(peer.id):
+                    raise Conflict("the lease on this peer passed to another process")
+                kept = await self.store.peers.feed_state(peer.id, peer.audience)
+                state = _state(kept)
+                early = await ahead if ahead is not None else None
+                ahead = None
+                if early is None or early.state.cursor != state.cursor:
+                    early = _Ahead(state, await self._fetch(http, peer, state.cursor, limit))
+                verified, known = await self._verified(root, peer, early, state, kept)
+                if limit is not None and len(verified.entries) > limit:
+                    raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")
+                held = await self.store.peers.records_held(peer.id, peer.audience, kept)
+                beyond, taken = beyond_limit(peer, verified, known, held)
+                changes = await asyncio.to_thread(merge.batch, peer.id, peer.audience, verified,
+                                                  await self.store.vocabulary(), beyond)
+                if changes.reach > merge.PAGE_REACH and len(verified.entries) > 1:
+                    # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
+                    limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * changes.reach))
+                    log.info("peer %s: a page reaches %d places and types; asking for %d entries a page",
+                             peer.id, changes.reach, limit)
+                    continue
+                await merge.resolve(self.store, changes)
+                cursor_state = self._cursor_state(verified, kept, changes, held + taken)
+                done = verified.state.cursor >= int(verified.checkpoint["signed"]["size"])
+                if not done:  # two cores: the next page's fetch and checks overlap this page's write
+                    ahead = asyncio.create_task(self._ahead(http, peer, root, _state({**(kept or {}), **cursor_state}),
+                                                            limit))
+                not_kept = await self.store.peers.write_page(peer.id, peer.audience, merge.page(changes),
+                                                             state.cursor, cursor_state, self.holder)
+                self._count(peer, outcome, verified, changes, not_kept)
+                if done:
+                    return
+        finally:
+            if ahead is not None:  # a failed write or a lost lease: the page read ahead is not used
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
 
-            not_kept = await self.store.peers.write_page(peer.id, audience, merge.page(changes), state.cursor,
-                                                         cursor_state, self.holder)
-            # a shelter's services recording places finer than it publishes (`received._hold_shelters`)
-            dropped = len(changes.dropped) + sum(("service", i) in changes.provenance for i in not_kept)
-            changes.dropped += [f"service {i[:merge.MAX_SHOWN]!r}: {why}" for i, why in not_kept.items()]
-            passed_over = sum(e.superseded for e in verified.entries)  # an older revision read again
-            outcome.entries += len(verified.entries) - dropped - changes.not_taken - passed_over
-            outcome.dropped += dropped + changes.not_taken
-            if changes.not_taken:
-                changes.dropped.append(
-                    f"{changes.not_taken:,} entries naming records new to us are over the limit of "
-                    f"{peer.max_records:,} records from {peer.id}; not taken (`directory peer limit {peer.id} N` "
-                    f"raises it, then `directory peer resync {peer.id}` takes them)")
-            outcome.reasons += changes.dropped
-            for reason in changes.dropped:
-                log.warning("peer %s: %s", peer.id, reason)
-            if new.cursor >= int(verified.checkpoint["signed"]["size"]):
-                return
+    async def _fetch(self, http: httpx.AsyncClient, peer: Peer, cursor: int, limit: int | None) -> bytes:
+        path = f"/federation/feeds/{peer.audience}?after={cursor}" + (f"&limit={limit}" if limit else "")
+        headers = (fetch.signed_request(self.store.directory_id, peer.id, path, self.keys, self.clock())
+                   if peer.audience == "network" and self.keys else None)
+        return await fetch.get(http, peer.url + path, fetch.PAGE_CAP, headers=headers)
 
-    async def _verify(self, root: Root, audience: str, page: Any, state: PeerState,
-                      origin: str) -> tuple[Verified, set[tuple[str, str]]]:
-        """`verify_page`, with the revisions stored for the records the page names read first (one
-        query); and the records it names that we keep a revision of, as (kind, id)."""
-        named = named_records(page)
-        keys = [peer_record_key(origin, audience, kind, rid) for kind, rid in named]
-        revisions = await self.store.peers.record_revisions(keys)
-        kept = {record: revisions[key] for record, key in zip(named, keys, strict=True) if key in revisions}
-        verified = await asyncio.to_thread(
-            verify_page, root, audience, page, state, self.clock(),
-            lambda kind, rid: kept[(kind, rid)][0] if (kind, rid) in kept else None,
-            lambda kind, rid: kept[(kind, rid)][1] if (kind, rid) in kept else None)
-        return verified, set(kept)
+    async def _ahead(self, http: httpx.AsyncClient, peer: Peer, root: Root, state: PeerState,
+                     limit: int | None) -> _Ahead | None:
+        """The page after `state`, fetched, and verified against the revisions kept before the page
+        being written commits: a guess `_verified` uses only if it holds once that page is written.
+        Whatever fails here is done again in turn (the fetch too, from the cursor the write left),
+        and fails there if it is so."""
+        try:
+            early = _Ahead(state, await self._fetch(http, peer, state.cursor, limit))
+        except Exception:
+            return None
+        try:
+            early.page = await asyncio.to_thread(parse, early.raw, f"{peer.id}'s page after {state.cursor}")
+            early.revisions = await self._revisions(peer, early.page)
+            early.verified = await asyncio.to_thread(_verify, root, peer.audience, early.page, state,
+                                                     early.revisions, peer.id, self.clock())
+        except Exception:
+            early.verified = None
+        return early
+
+    async def _verified(self, root: Root, peer: Peer, early: _Ahead, state: PeerState,
+                        kept: dict[str, Any] | None) -> tuple[Verified, set[tuple[str, str]]]:
+        """`verify_page` of a fetched page, against the state and revisions kept now; and the records it
+        names that we keep a revision of, as (kind, id). A page verified ahead is taken as it was only
+        if what it was verified against is what is kept now (the same state, the same revisions): the
+        same inputs give the same answer; its checkpoint's dates are checked again at this time."""
+        try:
+            page = early.page if early.page is not None else await asyncio.to_thread(
+                parse, early.raw, f"{peer.id}'s page after {state.cursor}")
+            revisions = await self._revisions(peer, page)
+            if early.verified is not None and early.state == state and early.revisions == revisions:
+                verify_checkpoint(root, peer.audience, page["checkpoint"], state, self.clock())
+                verified = early.verified
+            else:
+                # seconds of CPU for a large page: in a worker thread, so the service keeps answering
+                verified = await asyncio.to_thread(_verify, root, peer.audience, page, state, revisions, peer.id,
+                                                   self.clock())
+        except NotCanonical as exc:
+            raise Refused(str(exc)) from None
+        except Equivocation as exc:
+            exc.evidence = {"kept": kept.get("checkpoint") if kept else None,
+                            "offered": canonical(page["checkpoint"]).decode()}
+            raise
+        return verified, {record for record, key in _keys(peer, page) if key in revisions}
+
+    async def _revisions(self, peer: Peer, page: Any) -> dict[str, tuple[int, str | None]]:
+        """The revision and leaf we keep of each record a page names (one query)."""
+        return await self.store.peers.record_revisions([key for _, key in _keys(peer, page)])
+
+    def _cursor_state(self, verified: Verified, kept: dict[str, Any] | None, changes: merge.Batch,
+                      records: int) -> dict[str, Any]:
+        """What the page's transaction writes to the peer's feed state beside its records."""
+        new = verified.state
+        return {"cursor": new.cursor, "frontier": json.dumps(new.frontier.to_json()),
+                "checkpoint_size": new.checkpoint_size, "checkpoint_root": new.checkpoint_root,
+                "checkpoint_issued": new.checkpoint_issued,
+                # the checkpoint the state holds (the evidence if the peer forks later):
+                # the page's own only once the entries reached the one kept before
+                "checkpoint": canonical(verified.checkpoint).decode()
+                if kept is None or new.checkpoint_root == verified.checkpoint["signed"]["root"]
+                else kept.get("checkpoint"),
+                "fetched_at": format_time(self.clock()), "records": records,
+                "not_taken": int((kept or {}).get("not_taken") or 0) + changes.not_taken,
+                # kept until the peer is forgotten: past it, a log read again holds records
+                # we read but did not remember (`feed._superseded`)
+                "skipped_from": new.skipped_from if new.skipped_from is not None
+                else changes.first_not_taken}
+
+    @staticmethod
+    def _count(peer: Peer, outcome: Outcome, verified: Verified, changes: merge.Batch,
+               not_kept: dict[str, str]) -> None:
+        """A written page's entries in the outcome: taken, dropped (with why, logged) and not taken."""
+        # a shelter's services recording places finer than it publishes (`received._hold_shelters`)
+        dropped = len(changes.dropped) + sum(("service", i) in changes.provenance for i in not_kept)
+        changes.dropped += [f"service {i[:merge.MAX_SHOWN]!r}: {why}" for i, why in not_kept.items()]
+        passed_over = sum(e.superseded for e in verified.entries)  # an older revision read again
+        outcome.entries += len(verified.entries) - dropped - changes.not_taken - passed_over
+        outcome.dropped += dropped + changes.not_taken
+        if changes.not_taken:
+            changes.dropped.append(
+                f"{changes.not_taken:,} entries naming records new to us are over the limit of "
+                f"{peer.max_records:,} records from {peer.id}; not taken (`directory peer limit {peer.id} N` "
+                f"raises it, then `directory peer resync {peer.id}` takes them)")
+        outcome.reasons += changes.dropped
+        for reason in changes.dropped:
+            log.warning("peer %s: %s", peer.id, reason)
+
+
+@dataclass
+class _Ahead:
+    """A page fetched while the one before it was written, and what it was verified against then."""
+
+    state: PeerState
+    raw: bytes
+    page: Any = None
+    revisions: dict[str, tuple[int, str | None]] | None = None
+    verified: Verified | None = None
+
+
+def _verify(root: Root, audience: str, page: Any, state: PeerState,
+            revisions: dict[str, tuple[int, str | None]], origin: str, now: datetime) -> Verified:
+    def kept(kind: str, rid: str) -> tuple[int, str | None] | None:
+        return revisions.get(peer_record_key(origin, audience, kind, rid))
+
+    return verify_page(root, audience, page, state, now,
+                       lambda kind, rid: (kept(kind, rid) or (None, None))[0],
+                       lambda kind, rid: (kept(kind, rid) or (None, None))[1])
+
+
+def _keys(peer: Peer, page: Any) -> list[tuple[tuple[str, str], str]]:
+    return [(record, peer_record_key(peer.id, peer.audience, *record)) for record in named_records(page)]
 
 
 def beyond_limit(peer: Peer, verified: Verified, known: set[tuple[str, str]],
