@@ -64,7 +64,7 @@ def _organisation_form(page: str) -> dict[str, str | list[str]]:
     typed: dict[str, str | list[str]] = {
         "csrf": _hidden(page, "csrf"), "revision": _hidden(page, "revision"), "name": _hidden(page, "name"),
         "website": _hidden(page, "website"), "languages": _ticked(page, "languages")}
-    for name in ("kind", "visibility", "country", "precision"):
+    for name in ("kind", "visibility", "country", "subdivision", "precision"):
         typed[name] = next(iter(_chosen(page, f"o-{name}")), "")
     for name in ("description", "aliases", "contact_channels"):
         area = re.search(rf'<textarea id="o-{name}" name="{name}"[^>]*>(.*?)</textarea>', page, re.S)
@@ -153,6 +153,50 @@ async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: 
         assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
 
 
+def _offered(page: str, select_id: str) -> list[tuple[str, str]]:
+    """Every (value, label) a select offers, in its order."""
+    select = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', page, re.S)
+    assert select is not None, select_id
+    return [(value, html.unescape(label))
+            for value, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))]
+
+
+async def test_a_province_is_chosen_by_name_among_its_countrys_and_a_new_country_offers_its_own(
+        store: Store, live_server: LiveServer) -> None:
+    """A local group says which province it works from without knowing ISO 3166-2 codes: the form
+    offers its country's provinces by name; one of another country is refused, named, and the form
+    then offers the new country's, nothing saved meanwhile."""
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        page = (await client.get("/organisations/test:fund/edit")).text
+        offered = _offered(page, "o-subdivision")
+        assert offered[0] == ("", "Not said") and ("HN-FM", "Francisco Morazán") in offered
+        assert {code[:3] for code, _ in offered[1:]} == {"HN-"} and _chosen(page, "o-subdivision") == []
+        saved = await client.post("/organisations/test:fund/edit",
+                                  data={**_organisation_form(page), "subdivision": "HN-FM"})
+        assert saved.status_code == 303
+        fund = await store.organisation(STEWARD, "test:fund")
+        assert fund.location is not None and fund.location.subdivision == "HN-FM"
+        page = (await client.get("/organisations/test:fund/edit?lang=es")).text
+        assert _chosen(page, "o-subdivision") == ["HN-FM"] and "Guardar" in page
+
+        moved = await client.post("/organisations/test:fund/edit?lang=en",
+                                  data={**_organisation_form(page), "country": "GT"})
+        assert moved.status_code == 400 and '<a href="#o-subdivision">Province or region</a>' in moved.text
+        assert str(escape("'HN-FM' is not in country GT")) in moved.text
+        offered = _offered(moved.text, "o-subdivision")
+        assert ("GT-GU", "Guatemala") in offered or any(code.startswith("GT-") for code, _ in offered)
+        assert _chosen(moved.text, "o-subdivision") == ["HN-FM"]  # kept as sent, to be changed
+        fund = await store.organisation(STEWARD, "test:fund")
+        assert fund.location is not None and (fund.location.country, fund.location.subdivision) == ("HN", "HN-FM")
+        again = await client.post("/organisations/test:fund/edit",
+                                  data={**_organisation_form(moved.text), "subdivision": ""})
+        assert again.status_code == 303
+        fund = await store.organisation(STEWARD, "test:fund")
+        assert fund.location is not None and (fund.location.country, fund.location.subdivision) == ("GT", None)
+
+
 async def test_languages_and_what_a_grant_pays_for_are_chosen_by_name_and_an_uncommon_language_is_kept(
         store: Store, live_server: LiveServer) -> None:
     tokens = await _seed(store)
@@ -172,7 +216,7 @@ async def test_languages_and_what_a_grant_pays_for_are_chosen_by_name_and_an_unc
         assert "codes, one per line" not in page and 'value="mul"' not in page
         assert 'aria-describedby="o-languages-hint"' in page
         assert "<code>signal:+00 000 000 000</code>" in page  # a channel's form, with an example
-        assert "In Honduras, Atlántida is HN-AT." in page  # a province's code, for its own country
+        assert '<option value="HN-AT">Atlántida</option>' in page  # a province by name, of its own country
         typed = _organisation_form(page)
         assert typed["languages"] == ["en", "gd"]
         saved = await client.post("/organisations/test:fund/edit", data={**typed, "description": "Saved as it was."})

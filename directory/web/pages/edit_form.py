@@ -44,7 +44,7 @@ LABELS = {
     "languages": "Languages it works in", "contact_channels": "Secure contact",
     "identifiers": "Registered identifiers: one per line, as SCHEME:IDENTIFIER (GB-CHC:1234567)",
     "source": "Where this record comes from", "country": "Based in (country)",
-    "subdivision": "Province or region (its code)", "latitude": "Latitude", "longitude": "Longitude",
+    "subdivision": "Province or region", "latitude": "Latitude", "longitude": "Longitude",
     "precision": "Shown on maps at this precision",
     "link_type": "Kind of link", "other": "The other organisation (its id, as in its page's address)",
     "confirmed": "Confirmed on (YYYY-MM-DD)", "response_hours": "Usual response (hours)",

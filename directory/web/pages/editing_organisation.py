@@ -1,10 +1,11 @@
 """A member edits its own organisation's record in a form; a steward any.
 
 The form is the organisation's fields as an edit takes them (`store.Edit`, the validators' names):
-its kind, visibility, country and location precision chosen from labelled options with the current
-one selected, its languages by name (any it holds beyond the common ones offered too), the rest
-typed, each list one item per line, with a hint and an example where a value has a form to follow
-(a contact channel, a province's code). A choice left out keeps its value: an
+its kind, visibility, country, province and location precision chosen from labelled options with
+the current one selected (the provinces of the country the form holds, by name), its languages by
+name (any it holds beyond the common ones offered too), the rest typed, each list one item per
+line, with a hint and an example where a value has a form to follow (a contact channel). A choice
+left out keeps its value: an
 empty visibility or precision would be the default for its kind, which may show more. Saving sends
 the revision the form was opened at (`edit_form`). The same page lists the links the organisation
 writes, each with its forms (`links`), and offers to add one.
@@ -21,13 +22,12 @@ from starlette.routing import Route
 from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.domain.model import Organisation
-from directory.domain.places import Place
 from directory.domain.validation import CHANNEL_KINDS
 from directory.store import Edit, EditRefused, Store
 from directory.web.pages import edit_form, links
 from directory.web.pages.edit_form import Typed, items
 from directory.web.pages.problems import field_reasons
-from directory.web.pages.render import language_of, page
+from directory.web.pages.render import language_of, named, page
 from directory.web.pages.routes import choices
 
 LINES = ("name", "website", "source", "subdivision", "latitude", "longitude", "verified_on", "verified_by",
@@ -36,7 +36,6 @@ TEXTS = ("description",)
 LISTS = ("aliases", "contact_channels", "identifiers")
 MANY = ("languages",)  # any of labelled options: a set, its order not kept
 KEPT = ("kind", "visibility", "precision")  # chosen; left out, they keep their value
-EXAMPLE = "CO-ANT"  # a province's code for a country with none known, or none chosen (Antioquia, Colombia)
 
 
 def values_of(o: Organisation) -> dict[str, str]:
@@ -77,13 +76,19 @@ async def _form(request: Request, o: Organisation, typed: dict[str, str], revisi
     return page(request, "edit-organisation.html", status=status, o=o, typed=typed, revision=revision,
                 choices=offered, links=await links.listed(store, viewer, o.id), **links.for_forms(),
                 spoken=edit_form.languages(offered["language"], typed.get("languages", ""), language),
-                example=_example(typed.get("country", "")), channel_kinds=CHANNEL_KINDS, **more)
+                provinces=_provinces(typed, language), channel_kinds=CHANNEL_KINDS, **more)
 
 
-def _example(country: str) -> Place:
-    """A province of the country, to show what its code looks like; Antioquia where it has none.
-    An example, not a list: a full list of the world's provinces would be a page of its own."""
-    return next(iter(places.subdivisions_of(country.upper())), None) or places.subdivisions()[EXAMPLE]
+def _provinces(typed: dict[str, str], language: str) -> list[tuple[str, str]]:
+    """The provinces of the country the form holds, by name in the page's language, and the one
+    recorded if it is not among them (another country's, until it is changed): chosen, not typed
+    as a code. One country's, not the world's: those would be a page of their own."""
+    country = typed.get("country", "").strip().upper()
+    listed = named([(p.code, p.name) for p in places.subdivisions_of(country)], "place", language) if country else []
+    chosen = typed.get("subdivision", "").strip().upper()
+    if chosen and chosen not in {code for code, _ in listed}:
+        listed = named([(chosen, chosen)], "place", language) + listed
+    return listed
 
 
 async def edit_page(request: Request) -> Response:
