@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from directory.domain.model import Location, Organisation, Precision
+from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.store import Store
 from tests.conftest import LiveServer
@@ -334,3 +335,42 @@ def test_an_area_cldr_does_not_name_is_named_in_the_pages_language() -> None:
 
     assert [place_name("830", language) for language in ("en", "fr", "ru")] == [
         "Channel Islands", "Îles Anglo-Normandes", "Нормандские острова"]
+
+
+async def test_a_members_partners_form_shows_it_asks_as_its_organisation_and_offers_asking_as_a_group(
+        store: Store, live_server: LiveServer) -> None:
+    """A member's partners form opens with its organisation filled in: its defenders and languages
+    narrow the answer, and the form shows so. Left empty, as the field's label says, the question is
+    a group's saying only where and what it needs; and an empty answer as the organisation offers
+    that question in one click (a walk found a member's answer empty where the public's was not)."""
+    await demo.load(store)
+    me = await store.organisation(STEWARD, "test:fict-rio-claro-collective")
+    _, token = await store.tokens.create("member", me.id, "the collective")
+    asked = {"serviceTypes": ["legal-aid"], "country": "CO"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = await client.post("/partners", data=asked)
+        assert "Nothing that you may see answers this" not in public.text
+        assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+        form = (await client.get("/partners")).text
+        assert f'name="organisation" value="{html.escape(me.name)}"' in form
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', form)
+        assert csrf is not None
+        left_empty = await client.post("/partners", data={**asked, "organisation": "", "csrf": csrf.group(1)})
+        # as nobody, the member sees what the public does (and the network's records it may see)
+        assert "test:media-defence" in _names(public.text) and set(_names(public.text)) <= set(_names(left_empty.text))
+        as_it = await client.post("/partners", data={**asked, "organisation": me.name, "csrf": csrf.group(1)})
+        assert "Nothing that you may see answers this" in as_it.text
+        [(fields, words)] = [a for a in _asked_again(as_it.text, "/partners") if "as a group" in a[1]]
+        assert {k: v for k, v in fields.items() if k != "csrf"} == {"serviceTypes": ["legal-aid"], "country": ["CO"]}
+        assert f"not as {me.name}" in words and "the defenders its services serve" in words
+        wider = await client.post("/partners", data=fields)
+        assert _names(wider.text) == _names(left_empty.text)
+        french = await client.post("/partners?lang=fr", data={**asked, "organisation": me.name,
+                                                              "csrf": csrf.group(1)})
+        assert "en tant que groupe" in html.unescape(french.text)
+
+
+def _names(text: str) -> list[str]:
+    """The organisations an answer names, in its order."""
+    body = re.search(r"<tbody>(.*?)</tbody>", text, re.S)
+    return re.findall(r'<a href="/organisations/([^"]+)"', body.group(1)) if body else []

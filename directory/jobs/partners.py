@@ -1,7 +1,7 @@
 """Partners for a local group: who offers what it lacks, near it, for its people, in its language.
 
-The group asks as an organisation in the directory (the viewer's own by default), or, not yet listed
-or not knowing its id, by saying only where (`country`) and what it needs (`serviceTypes`).
+The group asks as an organisation in the directory (the viewer's own by default, but not from the
+pages' form: `find_partners`), or, not yet listed or not knowing its id, by saying only where (`country`) and what it needs (`serviceTypes`).
 Candidates must offer at least one of the service types asked for (for an organisation, by default,
 every type it does not offer itself), reach the country (relocation and exile support naming where
 defenders may come from: take them from there, wherever it hosts them; or, for an organisation, have
@@ -98,12 +98,16 @@ class _Asker:
     networks: frozenset[str] = frozenset()  # what it is a member of or vetted by
 
 
-async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: date | None = None) -> list[Partner]:
+async def find_partners(store: Store, viewer: Viewer, q: PartnerQuestion, on: date | None = None,
+                        as_viewer: bool = True) -> list[Partner]:
+    """The best partners for the organisation asking: the one named, else the viewer's own (unless
+    `as_viewer` is False: the pages ask as nobody when their organisation field is left empty, as
+    its label says, so a member's own groups and languages never narrow an answer unseen)."""
     if not 1 <= q.first <= MAX_FIRST:
         raise BadArgument("first", "must be between 1 and %(most)s", most=MAX_FIRST)
     # the asking organisation is read, and noted, before the answer: an error about it ("records no
     # country") tells the viewer of it even when no partner is given; its services are read inside
-    source = await _asking(store, viewer, q.organisation or viewer.organisation)
+    source = await _asking(store, viewer, q.organisation or (viewer.organisation if as_viewer else None))
     with store.answer(viewer):  # what the other reads gave is noted only once the partners are the viewer's
         return await _find(store, viewer, q, await _asker(store, viewer, source), on or today())
 

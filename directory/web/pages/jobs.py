@@ -116,7 +116,9 @@ class Job:
 
 
 async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -> Table:
-    found = await partners.find_partners(store, viewer, q)
+    # the organisation field left empty asks as nobody, as its label says; a member's form opens
+    # with its organisation filled in (`_given`), to be seen and cleared
+    found = await partners.find_partners(store, viewer, q, as_viewer=False)
     return partners.table(found, await organisation_names(store, viewer, {p.organisation for p in found}))
 
 
@@ -174,11 +176,19 @@ GAP_ROWS = 200  # the gaps page shows the worst cells; its CSV has them all
 GIVEN_VALUES = 50  # a link fills in at most this many values of a field, each at most `forms.FIELD_LENGTH`
 
 
-def _given(job: Job, request: Request) -> dict[str, list[str]]:
-    """The form's fields as a link fills them in; nothing is asked until the person presses Ask."""
+async def _given(job: Job, request: Request) -> dict[str, list[str]]:
+    """The form's fields as a link fills them in; nothing is asked until the person presses Ask.
+    Partners, opened with nothing filled in by a member, start from its organisation by name: what
+    it offers, its defenders and its languages shape the answer, so the form shows it asks so."""
     given = {f.name: [v[:forms.FIELD_LENGTH] for v in request.query_params.getlist(f.name)[:GIVEN_VALUES] if v]
              for f in job.fields}
-    return {name: values for name, values in given.items() if values}
+    given = {name: values for name, values in given.items() if values}
+    viewer = viewer_in(request.scope)
+    if job.path == "/partners" and not given and viewer.organisation:
+        own = await request.app.state.store.organisations_by_id(viewer, [viewer.organisation])
+        if viewer.organisation in own:
+            given["organisation"] = [own[viewer.organisation].name]
+    return given
 
 
 def empty_tables() -> list[Table]:
@@ -231,6 +241,24 @@ def _without(job: Job, asked: dict[str, list[str]]) -> list[tuple[Field, str, di
             for f in job.fields if f.name in NARROWING and asked.get(f.name)]
 
 
+async def _as_group(store: Store, viewer: Viewer,
+                    asked: dict[str, list[str]]) -> tuple[str, dict[str, list[str]]] | None:
+    """For partners asked as an organisation that found none, the same services and place asked as
+    a group saying only where and what it needs: the organisation's defenders and languages, which
+    narrowed the answer, no longer do. The organisation's name and that question; None where the
+    question named no organisation or no service (what it lacks is its own)."""
+    named, services = asked.get("organisation"), asked.get("serviceTypes")
+    if not named or not services:
+        return None
+    found = (await store.organisations_by_id(viewer, named[:1])).get(named[0])
+    country = asked.get("country") or ([found.location.country] if found and found.location
+                                       and found.location.country else [])
+    if found is None or not country:
+        return None
+    rest = {k: v for k, v in asked.items() if k not in ("organisation", "country")}
+    return found.name, {**rest, "country": country}
+
+
 async def _page(request: Request, job: Job, asked: dict[str, list[str]], status: int = 200,
                 table: Table | None = None, **more: Any) -> Response:
     offered = await choices(request.app.state.store)
@@ -247,6 +275,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         if not table.rows and job.path in ("/referrals", "/partners"):
             more.update(browse=await _browse(request.app.state.store, viewer_in(request.scope), asked),
                         without=_without(job, asked))
+        if not table.rows and job.path == "/partners":
+            more.update(as_group=await _as_group(request.app.state.store, viewer_in(request.scope), asked))
     return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
                 required=_required(job, viewer_in(request.scope)), type_labels=dict(offered["service_type"]),
@@ -331,7 +361,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
 
     async def view(request: Request) -> Response:
         if request.method == "GET":  # a link fills the form in (an organisation's page, a name chosen)
-            return await _page(request, job, _given(job, request))
+            return await _page(request, job, await _given(job, request))
         asked: dict[str, list[str]] = {}
         try:
             asked = _asked(job, await forms.read(request, writes=False))
