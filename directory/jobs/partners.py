@@ -1,7 +1,8 @@
 """Partners for a local group: who offers what it lacks, near it, for its people, in its language.
 
 The group asks as an organisation in the directory (the viewer's own by default, but not from the
-pages' form: `find_partners`), or, not yet listed or not knowing its id, by saying only where (`country`) and what it needs (`serviceTypes`).
+pages' form: `find_partners`), or, not yet listed or not knowing its id, by saying only where
+(`country`) and what it needs (`serviceTypes`).
 Candidates must offer at least one of the service types asked for (for an organisation, by default,
 every type it does not offer itself), reach the country (relocation and exile support naming where
 defenders may come from: take them from there, wherever it hosts them; or, for an organisation, have
