@@ -149,7 +149,7 @@ async def test_services_coverage_and_defender_groups(store: Store, api: Api) -> 
     ({"kind": "local-group"}, "name", "is required"),
     ({"name": "X", "kind": "spaceship"}, "kind", "not a known organisation-kind"),
     ({"name": "X", "kind": "local-group", "country": "ZZ"}, "country", "not an ISO 3166-1"),
-    ({"name": "X", "kind": "local-group", "subdivision": "PE-LIM", "country": "CO"}, "subdivision", "not in country"),
+    ({"name": "X", "kind": "local-group", "subdivision": "PE-LIM", "country": "CO"}, "subdivision", "not in Colombia"),
     ({"name": "X", "kind": "local-group", "latitude": 91.0, "longitude": 0.0}, "latitude", "outside -90 to 90"),
     ({"name": "X", "kind": "local-group", "latitude": 1.0}, "longitude", "go together"),
     ({"name": "X", "kind": "local-group", "languages": ["klingon"]}, "languages", "ISO 639-1"),

@@ -64,7 +64,7 @@ async def test_changed_record_gets_a_new_revision(store: Store) -> None:
     (org("x", **{"#meta+visibility": "secret"}), "#meta+visibility", "not one of public, network, restricted"),
     (org("x", **{"#geo+precision": "street"}), "#geo+precision", "not one of exact"),
     (org("x", **{"#adm1+code": "XX-99"}), "#adm1+code", "not an ISO 3166-2"),
-    (org("x", **{"#adm1+code": "PE-LIM"}), "#adm1+code", "not in country CO"),
+    (org("x", **{"#adm1+code": "PE-LIM"}), "#adm1+code", "Lima (PE-LIM) is not in Colombia (CO)"),
     (org("x", **{"#channel+contact": "carrier pigeon"}), "#channel+contact", "KIND:VALUE"),
     # a way to reach someone has its kind's shape, and a reason never repeats it
     (org("x", **{"#channel+contact": "signal:+00 000 0001|email:not-an-email"}), "#channel+contact",

@@ -386,3 +386,55 @@ def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
         raise BadArgument("codes", Plural("at most %(most)s place at once", "at most %(most)s places at once", "most"),
                           most=MAX_PLACES)
     return found
+
+
+# How far, in degrees, a point may lie beyond the box of the outline of the place it is said to be
+# in: the outlines are simplified by about 5 km and leave out small islands (Colombia's San Andrés
+# lies 2.7 degrees west of its outline's box), so a point is refused only when it lies inside the
+# outline of another place and this far beyond the box of its own.
+MISPLACED_MARGIN = 1.0
+# Codes of ISO 3166-2 that are countries of ISO 3166-1 of their own (`WHOLE_COUNTRIES`), by the
+# country each names: a point in Guam is in the United States' territory and in GU's outline.
+_NUMBERED_TERRITORIES = {"FR-971": "GP", "FR-972": "MQ", "FR-973": "GF", "FR-974": "RE", "FR-976": "YT",
+                         "FI-01": "AX"}
+
+
+def labelled(code: str) -> str:
+    """A place as a refusal names it: its name and its code ("Antioquia (CO-ANT)"), or the code alone."""
+    found = place(code)
+    return f"{found.name} ({code})" if found is not None else code
+
+
+def misplaced(country: str | None, subdivision: str | None, latitude: float, longitude: float) -> str | None:
+    """The country or subdivision a point lies in when it is clearly not in the place it is said to
+    be in (inside another's outline and `MISPLACED_MARGIN` beyond the box of its own); None when
+    it may be there, or when the basemap has no outline to tell by."""
+    if country and (own := geometry.shape(country)) is not None and not _near(own.bbox, latitude, longitude):
+        found = next((c for c in countries() if c != country and (s := geometry.shape(c)) is not None
+                      and s.contains(latitude, longitude)), None)
+        if found is not None and found not in _territories(country):
+            return found
+        return None
+    if subdivision and (own := geometry.shape(subdivision)) is not None and not _near(own.bbox, latitude, longitude):
+        return next((p.code for p in subdivisions_of(subdivision.split("-")[0]) if p.code != subdivision
+                     and (s := geometry.shape(p.code)) is not None and s.contains(latitude, longitude)), None)
+    return None
+
+
+def _near(bbox: tuple[float, float, float, float], latitude: float, longitude: float) -> bool:
+    west, south, east, north = bbox
+    if not south - MISPLACED_MARGIN <= latitude <= north + MISPLACED_MARGIN:
+        return False
+    if west <= longitude <= east:
+        return True
+    # the distance east of the box or west of it, across the 180th meridian where that is shorter
+    return min((west - longitude) % 360, (longitude - east) % 360) <= MISPLACED_MARGIN
+
+
+@functools.cache
+def _territories(country: str) -> frozenset[str]:
+    """The countries of ISO 3166-1 that ISO 3166-2 lists as parts of `country` (US: GU, PR...), and
+    for such a one the country it is listed in: a point in either's outline may be either's."""
+    pairs = [(code.split("-")[0], _NUMBERED_TERRITORIES.get(code, code.split("-")[1])) for code in WHOLE_COUNTRIES]
+    pairs += [(code.split("-")[0], part) for code, part in PARTS_OF_COUNTRIES.items()]
+    return frozenset({b for a, b in pairs if a == country} | {a for a, b in pairs if b == country})

@@ -567,7 +567,9 @@ def _location(c: Checker, kind: str) -> Location | None:
         c.fail("subdivision", "%(code)r is not an ISO 3166-2 subdivision code", code=subdivision)
         subdivision = None
     elif subdivision and country and not subdivision.startswith(country + "-"):
-        c.fail("subdivision", "%(code)r is not in country %(country)s", code=subdivision, country=country)
+        c.fail("subdivision", "%(place)s is not in %(country)s", place=places.labelled(subdivision),
+               country=places.labelled(country))
+        subdivision = None
     elif subdivision and not country:
         country = subdivision.split("-")[0]
     lat = c.number("latitude", -90, 90)
@@ -576,6 +578,12 @@ def _location(c: Checker, kind: str) -> Location | None:
     lon_given = c._raw("longitude")[1] not in (None, "")
     if lat_given != lon_given:
         c.fail("latitude" if not lat_given else "longitude", "latitude and longitude go together: give both or neither")
+    if lat is not None and lon is not None and (elsewhere := places.misplaced(country, subdivision, lat, lon)):
+        # a point left from before the country or province changed would be published as if it were
+        # there ("within about 11 km of where it is"), and read as where the organisation is
+        c.fail("latitude", "the point %(latitude)s, %(longitude)s is in %(found)s, not in %(place)s: correct the point "
+               "or the place, or leave the point out", latitude=lat, longitude=lon,
+               found=places.labelled(elsewhere), place=places.labelled(subdivision or country or ""))
     default = Precision.COUNTRY if kind in SENSITIVE_KINDS else Precision.LOCALITY
     precision = Precision(c.choice("precision", _PRECISIONS, default.value))
     if country is None and lat is None:

@@ -90,6 +90,8 @@ def build(n: int, seed: int, directory_id: str) -> Batch:
             [Precision.EXACT, Precision.LOCALITY, Precision.LOCALITY, Precision.ADMIN_AREA])
         lat = max(-89.0, min(89.0, (base.latitude or 0) + rng.uniform(-1.5, 1.5)))
         lon = max(-179.0, min(179.0, (base.longitude or 0) + rng.uniform(-1.5, 1.5)))
+        if places.misplaced(country, None, lat, lon):  # a small country's jitter lands in its neighbour
+            lat, lon = base.latitude or 0, base.longitude or 0  # no draw more: the records after stay the same
         langs = sorted({rng.choice(LANGS), "en"} if rng.random() < 0.6 else {rng.choice(LANGS)})
         batch.organisations.append(Organisation(
             id=oid, name=f"Synthetic {kind.replace('-', ' ')} {i:07d}", kind=kind, visibility=vis,

@@ -90,11 +90,6 @@ class FinerPlace:
                 "kept: `directory peer resync` takes it again once the peer has corrected it")
 
 
-def _named(code: str) -> str:
-    found = places.place(code)
-    return f"{found.name} ({code})" if found is not None else code
-
-
 def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
     """Each as a problem of the record to change, beside the first place it is about: a service's
     place, on the service's field; the services a provider's change would expose, one problem each
@@ -102,15 +97,15 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
     out = [(f, Problem.of(0, f.column, "%(place)s would show where %(organisation)s shelters defenders, and it "
                           "publishes only its country: where a shelter's services or a safe house work is where "
                           "people at risk stay. Record %(country)s instead", f.service,
-                          place=_named(f.place), organisation=f.organisation_name or f.organisation,
-                          country=_named(places.part_of(f.place) or "")))
+                          place=places.labelled(f.place), organisation=f.organisation_name or f.organisation,
+                          country=places.labelled(places.part_of(f.place) or "")))
            for f in finer if not f.by_provider]
     exposed: dict[tuple[str, str], list[FinerPlace]] = {}
     for f in finer:
         if f.by_provider:
             exposed.setdefault((f.organisation, f.service), []).append(f)
     for (organisation, service), found in exposed.items():
-        named = ", ".join(dict.fromkeys(_named(f.place) for f in found))
+        named = ", ".join(dict.fromkeys(places.labelled(f.place) for f in found))
         label = "\u201c" + found[0].service_name + "\u201d (" + service + ")"
         out.append((found[0], Problem.of(
             0, "precision", "its service %(service)s records %(places)s, which would show where this organisation "

@@ -1,0 +1,95 @@
+"""A point must be in the place it is said to be in (a walk found an organisation moved to DR Congo
+keep its Colombian point, published in Sud-Kivu as "within about 11 km of where it is"). One rule
+(`places.misplaced`) in the one validator every write passes: imports, edits on the pages and in
+GraphQL, and peers' records. Lenient where the simplified outlines cannot tell: islands they leave
+out, borders, territories, the 180th meridian."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from markupsafe import escape
+
+from directory.domain import places, validation
+from directory.domain.model import Location, Organisation, Precision
+from directory.domain.validation import Row
+from directory.domain.viewer import STEWARD
+from directory.store import Store
+from tests.conftest import LiveServer
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(("country", "subdivision", "latitude", "longitude", "found"), [
+    ("CD", None, 6.98, -75.2, "CO"),  # the walk's: a Colombian point left behind
+    ("KE", None, -6.8, 39.28, "TZ"),  # Dar es Salaam said to be in Kenya
+    ("CO", "CO-ANT", 3.45, -76.53, "CO-VAC"),  # Cali said to be in Antioquia
+    ("CO", None, 12.58, -81.70, None),  # San Andrés: an island the outline leaves out
+    ("EC", None, -0.9, -89.6, None),  # the Galápagos
+    ("VE", None, 7.89, -72.5, None),  # Cúcuta, a step over the border: outlines are not borders
+    ("CO", "CO-ANT", 4.6, -74.08, None),  # Bogotá, within a degree of Antioquia's box
+    ("US", None, 13.44, 144.79, None),  # Guam: a territory, in GU's outline
+    ("GU", None, 13.44, 144.79, None),
+    ("FR", None, 16.25, -61.55, None),  # Guadeloupe
+    ("NL", None, 12.15, -68.27, None),  # Bonaire
+    ("FJ", None, -17.5, -179.9, None),  # across the 180th meridian
+    ("RU", None, 64.5, -170.0, None),
+])
+def test_a_point_clearly_in_another_place_is_found_and_one_that_may_be_there_is_not(
+        country: str, subdivision: str | None, latitude: float, longitude: float, found: str | None) -> None:
+    assert places.misplaced(country, subdivision, latitude, longitude) == found
+
+
+def _row(**cells: str) -> Row:
+    return Row(1, {name: (f"#{name}", value) for name, value in
+                   {"id": "peer.example:x", "name": "X", "kind": "local-group", **cells}.items()})
+
+
+async def test_every_write_refuses_it_naming_both_places_and_a_subdivision_of_another_country_by_name(
+        store: Store) -> None:
+    """The validator imports, edits and peers' records all pass: the point's field, where it is and
+    where it is said to be, by name."""
+    vocab = await store.vocabulary()
+    _, _, problems = validation.organisation(_row(country="CD", subdivision="CD-SK", latitude="6.98",
+                                                  longitude="-75.2", precision="locality"), "peer.example", vocab)
+    assert [(p.column, p.reason) for p in problems] == [
+        ("#latitude", "the point 6.98, -75.2 is in Colombia (CO), not in Sud-Kivu (CD-SK): correct the point or "
+                      "the place, or leave the point out")]
+    _, _, problems = validation.organisation(_row(country="GT", subdivision="HN-FM"), "peer.example", vocab)
+    assert [(p.column, p.reason) for p in problems] == [
+        ("#subdivision", "Francisco Morazán (HN-FM) is not in Guatemala (GT)")]
+    fine, _, problems = validation.organisation(_row(country="CO", latitude="12.58", longitude="-81.7"),
+                                                "peer.example", vocab)
+    assert problems == [] and fine is not None and fine.location is not None
+
+
+async def test_an_organisation_moved_to_another_country_on_its_page_is_told_to_move_its_point_too(
+        store: Store, live_server: LiveServer) -> None:
+    await store.upsert([Organisation("test:group", "Río Claro Group", "local-group", languages=["es"],
+                                     location=Location(6.98, -75.2, Precision.LOCALITY, "CO", "CO-ANT"))], [], [])
+    _, token = await store.tokens.create("member", "test:group", "the group")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+        form = (await client.get("/organisations/test:group/edit")).text
+        fields = dict(re.findall(r'<input[^>]*name="(\w+)" value="([^"]*)"', form))
+        typed = {name: fields[name] for name in ("csrf", "revision", "name", "latitude", "longitude")}
+        moved = await client.post("/organisations/test:group/edit", data={
+            **typed, "kind": "local-group", "visibility": "public", "precision": "locality", "languages": "es",
+            "country": "CD", "subdivision": "CD-SK"})
+        assert moved.status_code == 400 and '<a href="#o-latitude">' in moved.text
+        assert str(escape("is in Colombia (CO), not in")) in moved.text
+        spanish = await client.post("/organisations/test:group/edit?lang=es", data={
+            **typed, "kind": "local-group", "visibility": "public", "precision": "locality", "languages": "es",
+            "country": "CD", "subdivision": "CD-SK"})
+        assert "está en Colombia (CO), no en" in spanish.text
+        saved = await store.organisation(STEWARD, "test:group")
+        assert saved.location is not None and saved.location.country == "CO"  # nothing written
+        cleared = await client.post("/organisations/test:group/edit", data={
+            **typed, "latitude": "", "longitude": "", "kind": "local-group", "visibility": "public",
+            "precision": "admin_area", "languages": "es", "country": "CD", "subdivision": "CD-SK"})
+        assert cleared.status_code == 303
+    now = await store.organisation(STEWARD, "test:group")
+    assert now.location is not None and (now.location.country, now.location.subdivision) == ("CD", "CD-SK")
+    assert now.location.latitude is None
