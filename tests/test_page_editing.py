@@ -694,3 +694,18 @@ async def test_each_field_a_refusal_names_links_to_that_field_on_the_form(store:
 
     assert {"e-visibility", "e-origins", "e-windows-1-opens"} <= linked(refused)
     assert {"o-website", "o-latitude"} <= linked(org_refused)
+
+
+def test_a_refusal_names_service_types_by_their_labels_in_the_pages_language() -> None:
+    """A walk read "un servicio de tipo psychosocial-support ... (tipos de subvención: emergency-grant,
+    grant-making)": the codes a reason holds are named as the forms name them."""
+    from directory.web.pages.problems import in_language
+
+    reason = ("only a grant pays for other services: a service of type %(type)s has no purposes "
+              "(grant types: %(grants)s)")
+    values = {"type": "psychosocial-support", "grants": "emergency-grant, grant-making"}
+    spanish = in_language(reason, values, "es")
+    assert "de tipo Apoyo psicosocial" in spanish and "Subvención de emergencia, " in spanish
+    assert "psychosocial-support" not in spanish and "emergency-grant" not in spanish
+    assert "type Psychosocial support has" in in_language(reason, values, "en")
+    assert "type made-up-type has" in in_language(reason, {**values, "type": "made-up-type"}, "en")

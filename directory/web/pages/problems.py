@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from directory.domain.errors import BadArgument, Message, NotFound, Problem
+from directory.domain.taxonomy import SERVICE_TYPES
 from directory.store import EditRefused
 from directory.web.pages import i18n
 
 NOT_FOUND = "Nothing was found for %(id)s, or it is not shared with you."
 SHOWN_ID = 100  # characters of what was asked for that a refusal repeats
 LISTED = frozenset({"valid", "options", "kinds", "near"})  # values the service lists itself, shown whole
+TERMS = frozenset({"type", "grants"})  # values that are service type codes (`validation`), shown by their labels
+_TYPE_LABELS = {t.code: t.label for t in SERVICE_TYPES}
 # where a page can meet a refusal: the folders `catalogue.argument_templates` reads
 REFUSING = ("directory/domain", "directory/exchange", "directory/formats", "directory/jobs", "directory/store",
             "directory/web/pages", "maps")
@@ -52,11 +55,23 @@ def edit_problems(refused: EditRefused) -> list[Problem]:
 
 
 def in_language(template: Message, values: Mapping[str, object], language: str) -> str:
-    """A literal reason in `language`, its values filled in (what was typed cut to `SHOWN_ID`)."""
+    """A literal reason in `language`, its values filled in (what was typed cut to `SHOWN_ID`), a
+    service type by its name (`TERMS`)."""
     if not values and isinstance(template, str):
         return i18n.translations(language).gettext(template)
-    return i18n.filled(template, {name: value if name in LISTED else _short(value) for name, value in values.items()},
+    return i18n.filled(template, {name: _labelled(value, language) if name in TERMS
+                                  else value if name in LISTED else _short(value) for name, value in values.items()},
                        language)
+
+
+def _labelled(value: object, language: str) -> object:
+    """Service type codes, one or several joined by ", ", by their labels in `language`: "Psychosocial
+    support", not psychosocial-support. A code the taxonomy does not hold is shown as it is."""
+    if not isinstance(value, str):
+        return value
+    words = i18n.translations(language)
+    return i18n.comma(language).join(words.gettext(_TYPE_LABELS[code]) if code in _TYPE_LABELS else str(_short(code))
+                                     for code in value.split(", "))
 
 
 def _short(value: object) -> object:
