@@ -358,13 +358,19 @@ async def test_the_page_asks_without_an_organisation(store: Store, live_server: 
         assert '<select id="f-group" name="group">' in form.text and '<option value="women">' in form.text
         answer = await client.post("/partners", data=ask)
         missing = await client.post("/partners", data={**ask, "country": ""})
-        member = await client.post("/partners", data={"organisation": "", "serviceTypes": ASKED},
-                                   headers={"Authorization": f"Bearer {token}"})
+        bearer = {"Authorization": f"Bearer {token}"}
+        as_group = await client.post("/partners", data={"organisation": "", "serviceTypes": ASKED}, headers=bearer)
+        member_form = await client.get("/partners", headers=bearer)
+        me = await store.organisation(ME, "test:me")
+        member = await client.post("/partners", data={"organisation": me.name, "serviceTypes": ASKED}, headers=bearer)
     assert answer.status_code == 200
     names = re.findall(PARTNER_ROW, answer.text)
     assert names == ["Y", "X", "P"]
     assert '<option value="es" selected>' in answer.text and '<option value="women" selected>' in answer.text
     assert missing.status_code == 400 and "Where: say where partners must reach" in missing.text  # its label
-    # a signed-in member who leaves it empty asks as its own organisation: its partner p is left out
+    # a signed-in member who leaves it empty asks as a group, as the label says (so it must say where);
+    # its form opens with its organisation filled in, and asking so leaves out its partner p
+    assert as_group.status_code == 400 and "Where: say where partners must reach" in as_group.text
+    assert f'name="organisation" value="{me.name}"' in member_form.text
     assert member.status_code == 200
     assert re.findall(PARTNER_ROW, member.text) == ["X", "Y"]
