@@ -374,3 +374,23 @@ def _names(text: str) -> list[str]:
     """The organisations an answer names, in its order."""
     body = re.search(r"<tbody>(.*?)</tbody>", text, re.S)
     return re.findall(r'<a href="/organisations/([^"]+)"', body.group(1)) if body else []
+
+
+async def test_words_with_a_typo_or_written_short_still_name_their_filters(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk found no suggestion for "reubicasion", "sicosocial", "Colonbia", "перемешение", "RDC",
+    and Hong Kong offered beside the Congos for "الكونغو"."""
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        async def offered(text: str, language: str) -> list[dict[str, str]]:
+            page = await client.post("/", data={"text": text}, headers={"Accept-Language": language})
+            return [f for f, _ in _suggested(page.text)]
+
+        typo = await offered("reubicasion colonbia", "es")
+        assert sorted(f["serviceType"] for f in typo) == [
+            "relocation-abroad", "relocation-in-country", "relocation-regional"]
+        assert all(f["country"] == "CO" for f in typo)
+        assert await offered("sicosocial", "es") == [{"serviceType": "psychosocial-support"}]
+        assert {f["serviceType"] for f in await offered("перемешение", "ru")} >= {"relocation-in-country"}
+        assert await offered("aide juridique RDC", "fr") == [{"serviceType": "legal-aid", "country": "CD"}]
+        assert await offered("DRC", "en") == [{"country": "CD"}]
+        assert sorted(f["country"] for f in await offered("الكونغو", "ar")) == ["CD", "CG"]  # not Hong Kong

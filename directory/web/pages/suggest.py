@@ -14,7 +14,9 @@ of organisation before the Russian Federation.
 
 A word names a choice when it is one of the choice's words, or, at half the weight, when the two
 share their first four letters or more and the shorter has at most two more ("lawyer" and "Lawyers
-and judges", "юридическую" and "Юридическая помощь", "lgbt" and "LGBTIQ defenders"). Each word
+and judges", "юридическую" and "Юридическая помощь", "lgbt" and "LGBTIQ defenders"), or when both
+have five letters or more and differ by one typo ("reubicasion", "sicosocial", "Colonbia"). A word
+found whole in some choices names only those ("الكونغو" both Congos, not Hong Kong's "كونغ"). Each word
 names choices of one field only, the one it names most closely. A word many choices share weighs
 less ("relocation" names three services a third each), and a field whose best choices tie more
 than `MOST_TIED` ways ("support") offers none of them.
@@ -39,6 +41,7 @@ MOST_TIED = 3
 OTHER_NAME = 0.75  # a word of a country's other name only names it less closely than a label's word
 MOST_WORDS = 12  # of a text, read against the choices (each is compared with about 600 words)
 SHORTEST_START = 4  # letters two words must share from their start to name each other at half weight
+SHORTEST_TYPO = 5  # letters the shorter of two words one typo apart must have to name each other at half weight
 MOST_LEFT = 2  # letters the shorter of them may have beyond what they share ("lawyer", "юридическую")
 _WORD = re.compile(r"\w+")
 _ARTICLES = ("وال", "بال", "لل", "ال", "و")  # Arabic's article and "and", written as part of the word
@@ -117,7 +120,10 @@ def _best(asked: tuple[str, ...], index: _Index) -> list[tuple[str, str]]:
     if not asked:
         return []
     scores: dict[int, float] = {}
+    whole = {at for at, (_, _, own) in enumerate(index.options) if own.intersection(asked)}
     for at, (_, _, own) in enumerate(index.options):
+        if whole and at not in whole:  # a word found whole names its choices, not those it only resembles
+            continue
         score = sum(max(_match(word, mine) for word in asked) / index.shared[mine] for mine in own)
         if score:
             scores[at] = score
@@ -132,7 +138,21 @@ def _match(word: str, mine: str) -> float:
         return 1.0
     shorter = min(len(word), len(mine))
     shared = next((at for at in range(shorter) if word[at] != mine[at]), shorter)
-    return 0.5 if shared >= SHORTEST_START and shorter - shared <= MOST_LEFT else 0.0
+    if shared >= SHORTEST_START and shorter - shared <= MOST_LEFT:
+        return 0.5
+    return 0.5 if shorter >= SHORTEST_TYPO and _one_typo(word, mine, shared) else 0.0
+
+
+def _one_typo(word: str, mine: str, same: int) -> bool:
+    """Whether two words differ by one letter left out, added or changed, or two side by side
+    swapped ("reubicasion", "sicosocial", "Colonbia"); `same` letters from their start are equal."""
+    if abs(len(word) - len(mine)) > 1:
+        return False
+    if len(word) == len(mine):
+        return word[same + 1:] == mine[same + 1:] or (
+            word[same + 2:] == mine[same + 2:] and word[same:same + 2] == mine[same:same + 2][::-1])
+    shorter, longer = (word, mine) if len(word) < len(mine) else (mine, word)
+    return shorter[same:] == longer[same + 1:]
 
 
 @dataclass(frozen=True)
@@ -164,7 +184,13 @@ def also_called(code: str, language: str) -> str:
         return ""
     names = [getattr(found, a) for a in ("name", "official_name", "common_name") if getattr(found, a, None)]
     translated = _iso3166(language).gettext
-    return " ".join(dict.fromkeys([*names, *map(translated, names)]))
+    return " ".join(dict.fromkeys([*names, *map(translated, names), ABBREVIATED.get(code, "")]))
+
+
+# Countries as people write them short, in the pages' languages, where ISO 3166 gives no such name
+# ("RDC" in Kinshasa's French, "ДРК" in Russian); of three letters or more, as words are compared.
+ABBREVIATED = {"CD": "RDC DRC ДРК", "CF": "RCA", "US": "USA EEUU США", "AE": "UAE EAU ОАЭ",
+               "KP": "DPRK RPDC КНДР", "ZA": "RSA ЮАР"}
 
 
 @functools.lru_cache(maxsize=16)
