@@ -709,3 +709,27 @@ def test_a_refusal_names_service_types_by_their_labels_in_the_pages_language() -
     assert "psychosocial-support" not in spanish and "emergency-grant" not in spanish
     assert "type Psychosocial support has" in in_language(reason, values, "en")
     assert "type made-up-type has" in in_language(reason, {**values, "type": "made-up-type"}, "en")
+
+
+async def test_a_link_names_the_other_organisation_by_its_name_and_a_name_of_several_lists_them(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk typed "Cedar Psychosocial Collective" and was told it was not a valid identifier: the
+    other end is found by its name as search finds it (never a hidden one), or the names it fits."""
+    tokens = await _seed(store)
+    await store.upsert([Organisation("test:north", "Other Group North", "local-ngo")], [], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        csrf = await _signed_in(client, tokens["fund"])
+        form = (await client.get("/organisations/test:fund/edit")).text
+        assert "The other organisation (its name or id)" in form
+        asked = {"csrf": csrf, "link_type": "PARTNERS_WITH", "visibility": "network"}
+        several = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "other"})
+        assert several.status_code == 400 and await _links(store) == []
+        assert str(escape("other names several organisations: Other Group (test:other); Other Group North "
+                          "(test:north). Type more of its name, or its id")) in several.text
+        by_name = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "other group"})
+        assert by_name.status_code == 303
+        assert [(x.type, x.target) for x in await _links(store)] == [("PARTNERS_WITH", "test:other")]
+        hidden = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "Hidden Shelter"})
+        nowhere = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "Nowhere Known"})
+        assert hidden.status_code == nowhere.status_code == 400 and "test:hidden" not in hidden.text
+        assert hidden.text.replace("Hidden Shelter", "X") == nowhere.text.replace("Nowhere Known", "X")

@@ -46,7 +46,7 @@ LABELS = {
     "source": "Where this record comes from", "country": "Based in (country)",
     "subdivision": "Province or region", "latitude": "Latitude", "longitude": "Longitude",
     "precision": "Shown on maps at this precision",
-    "link_type": "Kind of link", "other": "The other organisation (its id, as in its page's address)",
+    "link_type": "Kind of link", "other": "The other organisation (its name or id)",
     "confirmed": "Confirmed on (YYYY-MM-DD)", "response_hours": "Usual response (hours)",
     "formal": "A formal agreement", "trust": "Trust (0 to 1)", "amount": "Amount", "currency": "Currency (ISO code)",
     "year": "Year", "purpose": "What it pays for",
