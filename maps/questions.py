@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from directory.base.config import Settings
-from directory.domain import places
+from directory.domain import places, validation
 from directory.domain.errors import BadArgument
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
 from directory.domain.viewer import Viewer
@@ -78,7 +78,11 @@ async def _gaps(store: Store, viewer: Viewer, args: Mapping[str, str], settings:
 
 async def _funding(store: Store, viewer: Viewer, args: Mapping[str, str], settings: Settings,
                    options: Options) -> str:
-    currency = args["currency"].strip().upper() if args.get("currency") else None
+    currency = None
+    if args.get("currency"):  # one it does not know would draw no funding anywhere, as if there were none
+        if (currency := validation.currency_code(args["currency"])) is None:
+            raise BadArgument("currency", "%(value)r is not an ISO 4217 currency code",
+                              value=args["currency"].strip()[:20])
     return await funding_map(store, viewer, _gap_question(args, FUNDING_MAP_ONLY), currency, options)
 
 

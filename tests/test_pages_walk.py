@@ -287,6 +287,13 @@ async def test_a_map_takes_an_organisation_by_its_name_as_the_job_pages_do(store
         funding = {"serviceTypes": "emergency-grant", "region": "419"}
         hidden = await client.get("/maps/funding", params={"donor": "Quiet Harbour Foundation", **funding})
         nobody = await client.get("/maps/funding", params={"donor": "Quiet Harbour Zzz", **funding})
+        # a currency it does not know is named as such, not drawn as funding nowhere (a walk read "seen: none")
+        unknown = await client.get("/maps/funding", params={"currency": "dollars", **funding},
+                                   headers={"Accept-Language": "es"})
+        assert unknown.status_code == 400 and "'dollars' no es un código de moneda ISO 4217" in html.unescape(
+            unknown.text)
+        usd = await client.get("/maps/funding", params={"currency": "usd", **funding})  # known, none seen in it
+        assert usd.status_code == 400 and "no funding in &#39;USD&#39; is visible for this question" in usd.text
     assert hidden.status_code == nobody.status_code == 404
     typed = re.compile(r"Quiet(?: |\+|%20)Harbour(?: |\+|%20)(?:Foundation|Zzz)")  # as said, and in its links
     assert typed.sub("X", hidden.text) == typed.sub("X", nobody.text)
