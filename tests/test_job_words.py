@@ -69,8 +69,10 @@ def test_every_reason_the_jobs_make_is_a_literal_template_the_catalogue_extracts
 @pytest.mark.parametrize(("made", "old"), [
     (Reason("offers %(types)s", types=["legal-aid", "medical-care"]),
      f"offers {', '.join(['legal-aid', 'medical-care'])}"),
-    (Reason("%(km)s km away (published points)", km=12.0), f"{12.0:g} km away (published points)"),
-    (Reason("%(km)s km away (published points)", km=1234567.8), f"{1234567.8:g} km away (published points)"),
+    (Reason("%(km)s km between where the two are based (published points)", km=12.0),
+     f"{12.0:g} km between where the two are based (published points)"),
+    (Reason("%(km)s km between where the two are based (published points)", km=1234567.8),
+     f"{1234567.8:g} km between where the two are based (published points)"),
     (Reason("responds within %(hours)s h", hours=float(24)), f"responds within {24:g} h"),
     (Reason("responds within %(hours)s h", hours=0.5), f"responds within {0.5:g} h"),
     (Reason("trust not recorded (counted as %(trust)s)", trust=0.5), f"trust not recorded (counted as {0.5:g})"),
