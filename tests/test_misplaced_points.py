@@ -10,7 +10,6 @@ import re
 
 import httpx
 import pytest
-from markupsafe import escape
 
 from directory.domain import places, validation
 from directory.domain.model import Location, Organisation, Precision
@@ -36,6 +35,8 @@ pytestmark = pytest.mark.anyio
     ("NL", None, 12.15, -68.27, None),  # Bonaire
     ("FJ", None, -17.5, -179.9, None),  # across the 180th meridian
     ("RU", None, 64.5, -170.0, None),
+    ("AU", None, -29.03, 167.95, None),  # Norfolk Island, an external territory with a code of its own
+    ("GB", "GB-IOS", 50.441, -4.753, None),  # where the Isles of Scilly's point is published: its outline's label
 ])
 def test_a_point_clearly_in_another_place_is_found_and_one_that_may_be_there_is_not(
         country: str, subdivision: str | None, latitude: float, longitude: float, found: str | None) -> None:
@@ -54,9 +55,11 @@ async def test_every_write_refuses_it_naming_both_places_and_a_subdivision_of_an
     vocab = await store.vocabulary()
     _, _, problems = validation.organisation(_row(country="CD", subdivision="CD-SK", latitude="6.98",
                                                   longitude="-75.2", precision="locality"), "peer.example", vocab)
+    # said without the point or where it is: a peer's point is checked before it is coarsened, and a
+    # sync's refusals go to its log
     assert [(p.column, p.reason) for p in problems] == [
-        ("#latitude", "the point 6.98, -75.2 is in Colombia (CO), not in Sud-Kivu (CD-SK): correct the point or "
-                      "the place, or leave the point out")]
+        ("#latitude", "the point is not in Sud-Kivu (CD-SK): correct the point or the place, or leave the point "
+                      "out")]
     _, _, problems = validation.organisation(_row(country="GT", subdivision="HN-FM"), "peer.example", vocab)
     assert [(p.column, p.reason) for p in problems] == [
         ("#subdivision", "Francisco Morazán (HN-FM) is not in Guatemala (GT)")]
@@ -79,11 +82,11 @@ async def test_an_organisation_moved_to_another_country_on_its_page_is_told_to_m
             **typed, "kind": "local-group", "visibility": "public", "precision": "locality", "languages": "es",
             "country": "CD", "subdivision": "CD-SK"})
         assert moved.status_code == 400 and '<a href="#o-latitude">' in moved.text
-        assert str(escape("is in Colombia (CO), not in")) in moved.text
+        assert "the point is not in Sud-Kivu (CD-SK): correct the point or the place" in moved.text
         spanish = await client.post("/organisations/test:group/edit?lang=es", data={
             **typed, "kind": "local-group", "visibility": "public", "precision": "locality", "languages": "es",
             "country": "CD", "subdivision": "CD-SK"})
-        assert "está en Colombia (CO), no en" in spanish.text
+        assert "el punto no está en Sud-Kivu (CD-SK)" in spanish.text
         saved = await store.organisation(STEWARD, "test:group")
         assert saved.location is not None and saved.location.country == "CO"  # nothing written
         cleared = await client.post("/organisations/test:group/edit", data={

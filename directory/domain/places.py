@@ -397,6 +397,11 @@ MISPLACED_MARGIN = 1.0
 # country each names: a point in Guam is in the United States' territory and in GU's outline.
 _NUMBERED_TERRITORIES = {"FR-971": "GP", "FR-972": "MQ", "FR-973": "GF", "FR-974": "RE", "FR-976": "YT",
                          "FI-01": "AX"}
+# Territories with codes of their own that ISO 3166-2 does not list as parts of the country they
+# belong to: an organisation of that country may be based there.
+_OTHER_TERRITORIES = {"AU": ("NF", "CX", "CC", "HM"), "NZ": ("CK", "NU", "TK"), "DK": ("GL", "FO"),
+                      "NO": ("SJ", "BV"), "GB": ("GI", "FK", "BM", "KY", "VG", "MS", "TC", "AI", "SH", "PN", "IO",
+                                             "GS", "GG", "JE", "IM")}
 
 
 def labelled(code: str) -> str:
@@ -409,20 +414,24 @@ def misplaced(country: str | None, subdivision: str | None, latitude: float, lon
     """The country or subdivision a point lies in when it is clearly not in the place it is said to
     be in (inside another's outline and `MISPLACED_MARGIN` beyond the box of its own); None when
     it may be there, or when the basemap has no outline to tell by."""
-    if country and (own := geometry.shape(country)) is not None and not _near(own.bbox, latitude, longitude):
+    if country and (own := geometry.shape(country)) is not None and not _near(own, latitude, longitude):
         found = next((c for c in countries() if c != country and (s := geometry.shape(c)) is not None
                       and s.contains(latitude, longitude)), None)
         if found is not None and found not in _territories(country):
             return found
         return None
-    if subdivision and (own := geometry.shape(subdivision)) is not None and not _near(own.bbox, latitude, longitude):
+    if subdivision and (own := geometry.shape(subdivision)) is not None and not _near(own, latitude, longitude):
         return next((p.code for p in subdivisions_of(subdivision.split("-")[0]) if p.code != subdivision
                      and (s := geometry.shape(p.code)) is not None and s.contains(latitude, longitude)), None)
     return None
 
 
-def _near(bbox: tuple[float, float, float, float], latitude: float, longitude: float) -> bool:
-    west, south, east, north = bbox
+def _near(own: geometry.Shape, latitude: float, longitude: float) -> bool:
+    """Within `MISPLACED_MARGIN` of the outline's box, or at its label: where a point published at
+    the place's precision is shown, which for one outline (the Isles of Scilly) lies outside it."""
+    if own.label is not None and (round(latitude, 3), round(longitude, 3)) == tuple(round(x, 3) for x in own.label):
+        return True
+    west, south, east, north = own.bbox
     if not south - MISPLACED_MARGIN <= latitude <= north + MISPLACED_MARGIN:
         return False
     if west <= longitude <= east:
@@ -437,4 +446,5 @@ def _territories(country: str) -> frozenset[str]:
     for such a one the country it is listed in: a point in either's outline may be either's."""
     pairs = [(code.split("-")[0], _NUMBERED_TERRITORIES.get(code, code.split("-")[1])) for code in WHOLE_COUNTRIES]
     pairs += [(code.split("-")[0], part) for code, part in PARTS_OF_COUNTRIES.items()]
+    pairs += [(owner, part) for owner, parts in _OTHER_TERRITORIES.items() for part in parts]
     return frozenset({b for a, b in pairs if a == country} | {a for a, b in pairs if b == country})

@@ -578,12 +578,13 @@ def _location(c: Checker, kind: str) -> Location | None:
     lon_given = c._raw("longitude")[1] not in (None, "")
     if lat_given != lon_given:
         c.fail("latitude" if not lat_given else "longitude", "latitude and longitude go together: give both or neither")
-    if lat is not None and lon is not None and (elsewhere := places.misplaced(country, subdivision, lat, lon)):
+    if lat is not None and lon is not None and places.misplaced(country, subdivision, lat, lon):
         # a point left from before the country or province changed would be published as if it were
-        # there ("within about 11 km of where it is"), and read as where the organisation is
-        c.fail("latitude", "the point %(latitude)s, %(longitude)s is in %(found)s, not in %(place)s: correct the point "
-               "or the place, or leave the point out", latitude=lat, longitude=lon,
-               found=places.labelled(elsewhere), place=places.labelled(subdivision or country or ""))
+        # there ("within about 11 km of where it is"), and read as where the organisation is. Said
+        # without the point or where it is: a peer's record is checked before its point is coarsened,
+        # and what a sync refuses goes to its log
+        c.fail("latitude", "the point is not in %(place)s: correct the point or the place, or leave the point out",
+               place=places.labelled(subdivision or country or ""))
     default = Precision.COUNTRY if kind in SENSITIVE_KINDS else Precision.LOCALITY
     precision = Precision(c.choice("precision", _PRECISIONS, default.value))
     if country is None and lat is None:
