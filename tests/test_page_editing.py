@@ -714,9 +714,12 @@ def test_a_refusal_names_service_types_by_their_labels_in_the_pages_language() -
 async def test_a_link_names_the_other_organisation_by_its_name_and_a_name_of_several_lists_them(
         store: Store, live_server: LiveServer) -> None:
     """A walk typed "Cedar Psychosocial Collective" and was told it was not a valid identifier: the
-    other end is found by its name as search finds it (never a hidden one), or the names it fits."""
+    other end is found by its exact name (never a hidden one); a name that only finds some (a part of
+    one, a typo) lists them to choose from, as a link is written, not guessed."""
     tokens = await _seed(store)
-    await store.upsert([Organisation("test:north", "Other Group North", "local-ngo")], [], [])
+    await store.upsert([Organisation("test:north", "Other Group North", "local-ngo"),
+                        Organisation("test:long", "Fondo de Acción Urgente para América Latina y el Caribe Norte",
+                                     "donor")], [], [])
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         csrf = await _signed_in(client, tokens["fund"])
         form = (await client.get("/organisations/test:fund/edit")).text
@@ -724,11 +727,18 @@ async def test_a_link_names_the_other_organisation_by_its_name_and_a_name_of_sev
         asked = {"csrf": csrf, "link_type": "PARTNERS_WITH", "visibility": "network"}
         several = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "other"})
         assert several.status_code == 400 and await _links(store) == []
-        assert str(escape("other names several organisations: Other Group (test:other); Other Group North "
-                          "(test:north). Type more of its name, or its id")) in several.text
+        said = ("other is the name of no organisation exactly; it finds Other Group (test:other); Other Group North "
+                "(test:north). Type one of these names as it is written, or its id")
+        assert str(escape(said)) in several.text
+        typo = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "Other Grop"})
+        assert typo.status_code == 400 and "it finds Other Group (test:other)" in typo.text  # offered, not taken
         by_name = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "other group"})
         assert by_name.status_code == 303
-        assert [(x.type, x.target) for x in await _links(store)] == [("PARTNERS_WITH", "test:other")]
+        long_name = await client.post("/organisations/test:fund/links/new", data={  # more words than a search takes
+            **asked, "other": "Fondo de Acción Urgente para América Latina y el Caribe Norte"})
+        assert long_name.status_code == 303
+        assert sorted((x.type, x.target) for x in await _links(store)) == [
+            ("PARTNERS_WITH", "test:long"), ("PARTNERS_WITH", "test:other")]
         hidden = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "Hidden Shelter"})
         nowhere = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "Nowhere Known"})
         assert hidden.status_code == nowhere.status_code == 400 and "test:hidden" not in hidden.text

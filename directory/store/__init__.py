@@ -45,6 +45,7 @@ from directory.store.records.joining import Refused as JoinRefused
 from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
 from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
 from directory.store.records.projection import PROJECTED, Covered, End, Follow, Links, Located, Pick, Shape
+from directory.store.records.search import searchable
 from directory.store.records.shelter_services import FinerPlace
 from directory.store.records.shelter_services import problems as shelter_problems
 from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, prepare
@@ -105,6 +106,7 @@ __all__ = [
     "peer_record_key",
     "prepare",
     "running_store",
+    "searchable",
     "service_fields",
     "shelter_problems",
 ]

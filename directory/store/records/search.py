@@ -118,6 +118,11 @@ FOUND_SERVICES = (
     cypher("search.found_services_all", _FOUND.format(options="", seen=_SEEN_SERVICES)))
 
 
+def searchable(text: str) -> str:
+    """A text as a search takes it: its first `MAX_WORDS` words (a name can be longer than a search)."""
+    return " ".join(words_in(text)[:MAX_WORDS])
+
+
 def words(text: str) -> list[str]:
     found = words_in(text)
     if not found:

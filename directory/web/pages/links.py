@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
-from directory.domain.errors import BadArgument, Problem
+from directory.domain.errors import Problem
 from directory.domain.model import LINK_TYPES, Link, Organisation, Visibility
 from directory.domain.viewer import Viewer
 from directory.store import Edit, EditRefused, Store
@@ -28,7 +28,7 @@ from directory.web.pages import edit_form, words
 from directory.web.pages.edit_form import LABELS, Typed
 from directory.web.pages.problems import edit_problems, field_reasons
 from directory.web.pages.render import language_of, page
-from directory.web.pages.typed_names import NAMED
+from directory.web.pages.typed_names import NAMED, organisations_named
 
 # The properties each type of link takes (`validation.link`), as its form offers them.
 FIELDS = {t: ("visibility", "confirmed") for t in LINK_TYPES} | {
@@ -167,20 +167,15 @@ async def _changed(request: Request, opened: Opened, refused: EditRefused, remov
 
 
 async def _named(store: Store, viewer: Viewer, typed: str) -> tuple[str, list[Organisation]]:
-    """The other organisation as typed: an id, or a name that is one organisation's (or finds only
-    one), as its id; otherwise what was typed, with the organisations it finds when it finds several
-    (`NAMED` at most). Found as search finds them, for this viewer: never a hidden one."""
+    """The other organisation as typed: an id, or the name of one organisation exactly (any case),
+    as its id; otherwise what was typed, with the organisations the name finds (`NAMED`, and one
+    more to say there are more), to choose from: a link is written, so a name that only resembles
+    one (a typo, another word) is offered, never taken. Never a hidden one (`organisations_named`)."""
     if not typed.strip() or await store.organisations_by_id(viewer, [typed]):
         return typed, []
-    try:
-        found = await store.search(viewer, typed, ("organisation",), NAMED)
-    except BadArgument:  # too many or too long words for a name: the store says it names no organisation
-        return typed, []
-    named = [found.records[(h.kind, h.id)] for h in found.hits]
+    named = await organisations_named(store, viewer, typed.strip(), NAMED + 1) or []
     exact = [o for o in named if o.name.casefold() == typed.strip().casefold()]
-    if len(exact) == 1 or len(named) == 1:
-        return (exact or named)[0].id, []
-    return typed, named
+    return (exact[0].id, []) if len(exact) == 1 else (typed, named)
 
 
 async def add(request: Request) -> Response:
@@ -188,11 +183,13 @@ async def add(request: Request) -> Response:
     if opened is None:
         return page(request, "missing.html", status=404)
     organisation, typed = opened.organisation, opened.typed
-    other, several = await _named(opened.store, opened.viewer, typed.values.get("other", ""))
-    if several:
+    other, found = await _named(opened.store, opened.viewer, typed.values.get("other", ""))
+    if found:
+        more = "; …" if len(found) > NAMED else ""
         return _page(request, organisation, typed.values, 400, item=None, problems=[Problem.of(
-            0, "other", "%(typed)s names several organisations: %(names)s. Type more of its name, or its id",
-            typed=typed.values.get("other", ""), names="; ".join(f"{o.name} ({o.id})" for o in several))])
+            0, "other", "%(typed)s is the name of no organisation exactly; it finds %(names)s. Type one of "
+            "these names as it is written, or its id", typed=typed.values.get("other", ""),
+            names="; ".join(f"{o.name} ({o.id})" for o in found[:NAMED]) + more)])
     typed.values["other"] = other
     ref = _ref(organisation.id, typed)
     if ref is None:

@@ -18,7 +18,7 @@ from directory.web.pages import i18n
 
 NOT_FOUND = "Nothing was found for %(id)s, or it is not shared with you."
 SHOWN_ID = 100  # characters of what was asked for that a refusal repeats
-LISTED = frozenset({"valid", "options", "kinds", "near"})  # values the service lists itself, shown whole
+LISTED = frozenset({"valid", "options", "kinds", "near", "names"})  # values the service lists itself, shown whole
 TERMS = frozenset({"type", "grants"})  # values that are service type codes (`validation`), shown by their labels
 _TYPE_LABELS = {t.code: t.label for t in SERVICE_TYPES}
 # where a page can meet a refusal: the folders `catalogue.argument_templates` reads

@@ -189,7 +189,7 @@ def also_called(code: str, language: str) -> str:
 
 # Countries as people write them short, in the pages' languages, where ISO 3166 gives no such name
 # ("RDC" in Kinshasa's French, "ДРК" in Russian); of three letters or more, as words are compared.
-ABBREVIATED = {"CD": "RDC DRC ДРК", "CF": "RCA", "US": "USA EEUU США", "AE": "UAE EAU ОАЭ",
+ABBREVIATED = {"CD": "RDC DRC ДРК", "CF": "RCA", "US": "USA EEUU США", "AE": "UAE ОАЭ",  # not "EAU": French water
                "KP": "DPRK RPDC КНДР", "ZA": "RSA ЮАР"}
 
 

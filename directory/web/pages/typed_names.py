@@ -6,8 +6,9 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from directory.domain.errors import BadArgument, NotFound
+from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
-from directory.store import Store
+from directory.store import Store, searchable
 
 NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
 
@@ -23,11 +24,9 @@ async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
         typed = asked.get(name, [""])[0]
         if not typed or await store.organisations_by_id(viewer, [typed]):
             continue
-        try:
-            found = await store.search(viewer, typed, ("organisation",), NAMED + 1)
-        except BadArgument:  # too many or too long words for a name: it names no organisation
-            raise NotFound("organisation", typed) from None
-        named = [found.records[(h.kind, h.id)] for h in found.hits]
+        named = await organisations_named(store, viewer, typed, NAMED + 1)
+        if named is None:  # too long a word for a name: it names no organisation
+            raise NotFound("organisation", typed)
         exact = [o for o in named if o.name.casefold() == typed.casefold()]
         if len(exact) == 1 or len(named) == 1:
             asked[name] = [(exact or named)[0].id]
@@ -35,3 +34,14 @@ async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
             rest = [(other, v) for other, values in asked.items() if other != name for v in values]
             return [(o.name, f"{path}?{urlencode([*rest, (name, o.id)])}") for o in named]
     return []
+
+
+async def organisations_named(store: Store, viewer: Viewer, typed: str, most: int) -> list[Organisation] | None:
+    """The organisations a name finds, as search finds them for this viewer (never a hidden one),
+    best first, at most `most`; a name longer than a search takes by its first words. None when
+    it can name none (no word, or a word longer than any name's)."""
+    try:
+        found = await store.search(viewer, searchable(typed), ("organisation",), most)
+    except BadArgument:
+        return None
+    return [found.records[(h.kind, h.id)] for h in found.hits]
