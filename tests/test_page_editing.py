@@ -743,3 +743,4 @@ async def test_a_link_names_the_other_organisation_by_its_name_and_a_name_of_sev
         nowhere = await client.post("/organisations/test:fund/links/new", data={**asked, "other": "Nowhere Known"})
         assert hidden.status_code == nowhere.status_code == 400 and "test:hidden" not in hidden.text
         assert hidden.text.replace("Hidden Shelter", "X") == nowhere.text.replace("Nowhere Known", "X")
+        assert "Nothing was found for Nowhere Known, or it is not shared with you." in nowhere.text

@@ -50,8 +50,13 @@ def edit_problems(refused: EditRefused) -> list[Problem]:
         return refused.problems
     field = refused.field or ""
     if refused.code == "NOT_FOUND" and "id" in refused.values:
-        return [Problem.of(0, field, NOT_FOUND, id=refused.values["id"])]
+        return [not_found(field, str(refused.values["id"]))]
     return [Problem(0, field, refused.message, template=refused.template, values=tuple(refused.values.items()))]
+
+
+def not_found(field: str, record_id: str) -> Problem:
+    """A record a field names that is not there for this viewer: missing or hidden, in the same words."""
+    return Problem.of(0, field, NOT_FOUND, id=record_id)
 
 
 def in_language(template: Message, values: Mapping[str, object], language: str) -> str:
