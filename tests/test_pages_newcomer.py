@@ -289,6 +289,10 @@ async def test_the_maps_form_asks_a_language_by_its_name(store: Store, live_serv
     chosen = re.search(r'<select id="referrals-language" name="language">(.*?)</select>', form, re.S)
     assert chosen is not None and '<option value="sw">Swahili</option>' in chosen.group(1)
     assert "Language (code)" not in form and '<option value="sw">suajili</option>' in spanish
+    # and a currency by its name, not typed as an ISO code (a walk typed one the map did not know)
+    currency = re.search(r'<select id="funding-currency" name="currency">(.*?)</select>', spanish, re.S)
+    assert currency is not None and '<option value="COP">peso colombiano (COP)</option>' in currency.group(1)
+    assert "Currency (ISO code)" not in form and '<label for="funding-currency">Currency</label>' in form
 
 
 def _asked_again(text: str, path: str) -> list[tuple[dict[str, list[str]], str]]:

@@ -35,7 +35,7 @@ from directory.store import Filter, Store
 from directory.web.pages import forms, i18n
 from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
-from directory.web.pages.render import language_of, page
+from directory.web.pages.render import currencies, language_of, page
 from directory.web.pages.routes import choices
 from directory.web.pages.typed_names import NAMED, by_name
 from maps.gaps_map import METRICS
@@ -450,7 +450,8 @@ async def gaps_csv_asked_again(request: Request) -> Response:
 async def maps_index(request: Request) -> Response:
     """Each map's form, with choices instead of codes; a map's filters are its URL (it can be shared)."""
     return page(request, "maps.html", kinds=KINDS, metrics={k: m.label for k, m in METRICS.items()},
-                choices=await choices(request.app.state.store), orders=ORDERS)
+                choices=await choices(request.app.state.store), orders=ORDERS,
+                currencies=currencies(language_of(request)))
 
 
 routes = [Route(job.path, _view(name), methods=["GET", "POST"]) for name, job in JOBS.items()] + [

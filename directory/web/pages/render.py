@@ -16,8 +16,9 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+import pycountry
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_currency_name
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
@@ -86,6 +87,15 @@ _SELECTED = Markup('<option value="{}" selected>{}</option>')
 @functools.lru_cache(maxsize=256)
 def _option_tags(choices: tuple[tuple[str, str], ...], kind: str, language: str) -> tuple[tuple[str, str, Markup], ...]:
     return tuple((code, text, _OPTION.format(code, text)) for code, text in _named(choices, kind, language))
+
+
+@functools.lru_cache(maxsize=16)
+def currencies(language: str) -> tuple[tuple[str, str], ...]:
+    """ISO 4217 currencies as (code, "its name (code)") in `language` (CLDR's names, through Babel),
+    in the order of their names: a form chooses one instead of typing its code."""
+    named = [(c.alpha_3, f"{get_currency_name(c.alpha_3, locale=language)} ({c.alpha_3})")
+             for c in pycountry.currencies]
+    return tuple(sorted(named, key=lambda item: sortable(item[1])))
 
 
 def sortable(name: str) -> str:

@@ -29,7 +29,7 @@ MAP_FILTERS = {"serviceType": "Service", "serviceTypes": "Service", "group": "De
                "codes": "Places (country codes, separated by commas)", "indicators": "Need indicators",
                "donor": "Donor (its name or id)", "from": "From (an organisation's name or id)",
                "language": "Language", "k": "How many chains", "maxHops": "At most this many referrals",
-               "order": "Best by", "metric": "Colour by", "currency": "Currency (ISO code)"}
+               "order": "Best by", "metric": "Colour by", "currency": "Currency"}
 MAP_TITLES = {"directory": "Organisations and services", "gaps": "Coverage gaps", "referrals": "Referral chains",
               "funding": "Funding against gaps"}
 
