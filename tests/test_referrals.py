@@ -275,3 +275,13 @@ async def test_random_graphs_agree_with_networkx(store: Store, d: dict[str, obje
         return
     got = await referral_paths(store, viewer, question)
     assert chains(got) == expected
+
+
+async def test_a_link_not_confirmed_for_a_year_says_so(store: Store) -> None:
+    """A walk read "link confirmed 1 September 2024" as current: a referral path kept up two years ago
+    may be gone, and the hop says it is older than the year a provider's confirmation counts."""
+    old = (date.today() - timedelta(days=STALE_AFTER_DAYS + 30)).isoformat()
+    await load(store, [org("ingo"), org("p")], [service("p-s", "p")],
+               [refers("ingo", "p", 12, 0.9, "public", **{"#date+confirmed": old})])
+    (found,) = await referral_paths(store, INGO, ask())
+    assert found.steps[0].reasons[-1] == f"link last confirmed {old} (older than {STALE_AFTER_DAYS} days)"

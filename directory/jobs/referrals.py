@@ -95,7 +95,7 @@ async def _paths(store: Store, viewer: Viewer, q: Question, on: date) -> list[Re
     providers = {p: _fastest(found) for p, found in offers.items()}
     chains = await budget.in_thread(best_chains, source, seen.referrals, providers, q.order, q.k, q.max_hops)
     vetted = await store.jobs.vetters(viewer, sorted({o for c in chains for o in c.organisations[1:]}))
-    return [ReferralPath(rank, chain, [Step(r, _hop_reasons(r, vetted.get(r.target, []))) for r in chain.referrals],
+    return [ReferralPath(rank, chain, [Step(r, _hop_reasons(r, vetted.get(r.target, []), on)) for r in chain.referrals],
                          offers[chain.provider], _provider_reasons(offers[chain.provider], where, on))
             for rank, chain in enumerate(chains, start=1)]
 
@@ -105,7 +105,7 @@ def _fastest(offers: list[Offer]) -> float | None:
     return min(known) if known else None
 
 
-def _hop_reasons(r: Referral, vetters: list[str]) -> list[Reason]:
+def _hop_reasons(r: Referral, vetters: list[str], on: date) -> list[Reason]:
     out = [Reason("formal referral agreement") if r.formal else Reason("informal referral") if r.formal is False
            else Reason("referral (agreement not recorded)")]
     out.append(Reason("trust %(trust)s", trust=float(r.trust)) if r.trust is not None else
@@ -114,7 +114,11 @@ def _hop_reasons(r: Referral, vetters: list[str]) -> list[Reason]:
                if r.response_hours is not None else
                Reason("referral response time not recorded (counted as %(hours)s h)",
                       hours=float(UNKNOWN_RESPONSE_HOURS)))
-    if r.confirmed:
+    if r.confirmed and is_stale(r.confirmed, on):  # a referral path kept up two years ago may be gone
+        out.append(Reason(Plural("link last confirmed %(date)s (older than %(days)s day)",
+                                 "link last confirmed %(date)s (older than %(days)s days)", "days"),
+                          date=r.confirmed[:10], days=STALE_AFTER_DAYS))
+    elif r.confirmed:
         out.append(Reason("link confirmed %(date)s", date=r.confirmed))
     out += [Reason("vetted by %(organisation)s", organisation=name) for name in vetters]
     return out
