@@ -17,9 +17,16 @@ from federation.sync import Syncer
 from tests.conftest import LiveServer
 from tests.feeds import Publisher
 from tests.peer_server import Peer
-from tests.test_federation_sync import CLOCK, ORIGIN, add, names, org_body, syncer
+from tests.test_federation_sync import CLOCK, ORIGIN, add, names, org_body, peer_with, syncer
 
 pytestmark = pytest.mark.anyio
+
+
+def one_a_page(n: int) -> Peer:
+    """A peer of n organisations serving them a page each, so a sync has pages to read ahead."""
+    peer = peer_with(n)
+    peer.page_size = 1
+    return peer
 
 
 async def until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
@@ -59,10 +66,7 @@ def counted_verify(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 async def test_the_next_page_is_fetched_and_verified_while_a_page_is_written_and_taken_as_verified(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    publisher = Publisher(directory=ORIGIN)
-    for i in range(3):
-        publisher.add(f"org{i}", body=org_body(f"org{i}"))
-    peer = Peer(publisher, page_size=1)
+    peer = one_a_page(3)
     calls = counted_verify(monkeypatch)
     seen: list[bool] = []
     monkeypatch.setattr(store.peers, "write_page",
@@ -100,10 +104,7 @@ async def test_a_page_read_ahead_is_not_used_when_the_write_before_it_fails(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failed write moves no cursor: the next sync starts again from the page that failed, and the
     page read ahead of it is dropped with nothing of it written."""
-    publisher = Publisher(directory=ORIGIN)
-    for i in range(3):
-        publisher.add(f"org{i}", body=org_body(f"org{i}"))
-    peer = Peer(publisher, page_size=1)
+    peer = one_a_page(3)
     write = store.peers.write_page
     written: list[int] = []
 
@@ -129,10 +130,7 @@ async def test_a_page_verified_ahead_whose_checkpoint_expires_before_it_is_taken
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its dates are checked again when it is taken: the clock moves past the checkpoint's expiry
     while page 0 is written, after page 1 was verified at a time it was current."""
-    publisher = Publisher(directory=ORIGIN)
-    for i in range(2):
-        publisher.add(f"org{i}", body=org_body(f"org{i}"))
-    peer = Peer(publisher, page_size=1)
+    peer = one_a_page(2)
     calls = counted_verify(monkeypatch)
     clock = [CLOCK]
     seen: list[bool] = []
@@ -152,10 +150,7 @@ async def test_a_page_verified_ahead_whose_checkpoint_expires_before_it_is_taken
 
 
 async def test_a_failed_fetch_ahead_is_made_again_in_turn(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    publisher = Publisher(directory=ORIGIN)
-    for i in range(3):
-        publisher.add(f"org{i}", body=org_body(f"org{i}"))
-    peer = Peer(publisher, page_size=1)
+    peer = one_a_page(3)
     get = fetch.get
     failed: list[str] = []
 
@@ -175,10 +170,7 @@ async def test_a_failed_fetch_ahead_is_made_again_in_turn(store: Store, monkeypa
 
 async def test_a_sync_past_its_deadline_leaves_no_page_reading_ahead(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    publisher = Publisher(directory=ORIGIN)
-    for i in range(3):
-        publisher.add(f"org{i}", body=org_body(f"org{i}"))
-    peer = Peer(publisher, page_size=1)
+    peer = one_a_page(3)
     write = store.peers.write_page
 
     async def slow(*args: Any, **kwargs: Any) -> Any:

@@ -251,9 +251,10 @@ async def _as_group(store: Store, viewer: Viewer,
     if not named or not services:
         return None
     found = (await store.organisations_by_id(viewer, named[:1])).get(named[0])
-    country = asked.get("country") or ([found.location.country] if found and found.location
-                                       and found.location.country else [])
-    if found is None or not country:
+    if found is None:
+        return None
+    country = asked.get("country") or ([found.location.country] if found.location and found.location.country else [])
+    if not country:
         return None
     rest = {k: v for k, v in asked.items() if k not in ("organisation", "country")}
     return found.name, {**rest, "country": country}
