@@ -283,3 +283,64 @@ def test_a_store_out_of_memory_stops_rather_than_hang_its_clients(tmp_path: Path
         assert server.restart_if_dead() and server.healthy()  # its journal holds what was committed
     finally:
         server.stop()
+
+
+def _launch(data: Path, cwd: Path) -> subprocess.Popen[str]:
+    from directory.store.engine.embedded import _free_port
+
+    layout.prepare(data)
+    return subprocess.Popen(
+        [sys.executable, "-m", "directory.store.engine.launcher", "--data", str(data), "--heap", "256m",
+         "--bolt-port", str(_free_port()), "--http-port", str(_free_port())],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+
+
+def _wait_for_the_lock(data: Path) -> None:
+    """Until the launcher holds the folder's lock: from there on it has its signal handlers."""
+    import fcntl
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(layout.lock_file(data), "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        time.sleep(0.02)
+    raise AssertionError("the launcher never took the lock")
+
+
+@pytest.mark.parametrize("after", [0.0, 0.5, 1.5])
+def test_a_store_told_to_stop_while_it_starts_stops_cleanly(tmp_path: Path, after: float) -> None:
+    """Was a crash: SIGTERM while the JVM was starting ran its shutdown hooks under the half-started
+    engine, which died in native code and left a crash report in the starter's working folder."""
+    data, cwd = tmp_path / "data", tmp_path / "cwd"
+    cwd.mkdir()
+    store = _launch(data, cwd)
+    _wait_for_the_lock(data)
+    time.sleep(after)  # the JVM is starting
+    store.send_signal(signal.SIGTERM)
+    assert store.wait(timeout=90) == 0  # a clean stop, not a death by signal or a crash
+    assert store.stdout is not None and "ready" not in store.stdout.read()  # no port announced
+    assert running_store(data) is None and not list(cwd.iterdir())
+    again = EmbeddedStore(data, heap="256m").attach()  # the folder is free and sound
+    try:
+        assert again.owned and again.healthy()
+    finally:
+        again.stop()
+
+
+def test_a_crash_report_of_the_store_stays_in_its_owner_only_logs(tmp_path: Path) -> None:
+    """A JVM crash report holds memory contents and paths: it must not land in whatever folder the
+    service was started from."""
+    data, cwd = tmp_path / "data", tmp_path / "cwd"
+    cwd.mkdir()
+    store = _launch(data, cwd)
+    assert store.stdout is not None and "ready" in store.stdout.readline()
+    store.send_signal(signal.SIGSEGV)  # the JVM takes it for a crash of its own and reports it
+    assert store.wait(timeout=90) != 0
+    reports = [p for p in layout.logs_dir(data).iterdir() if p.name.startswith("hs_err_pid")]
+    assert reports and not list(cwd.iterdir())
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in reports)

@@ -65,12 +65,21 @@ def main(argv: list[str] | None = None) -> None:
                         help="seconds any one statement may run; 0: no limit")
     args = parser.parse_args(argv)
 
+    # SIGTERM or SIGINT from now on, even while the JVM starts, ends in a clean stop once it has
+    # started: with -Xrs the JVM leaves both signals to this handler instead of running its
+    # shutdown hooks under a half-started engine (which crashed the process in native code).
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     os.umask(UMASK)  # everything this process and its JVM create is owner-only
     data: Path = args.data.resolve()
     lock = _lock(data)  # noqa: F841 - held until the process ends
     tighten(data)  # data folders made before files were owner-only: no group or other bits anywhere
     logging_conf = layout.logs_dir(data) / "jvm-logging.properties"
     logging_conf.write_text(_LOGGING.format(pattern=str(layout.logs_dir(data) / "arcadedb.%g.log")))
+    # A JVM crash report holds memory and paths: with the store's logs, owner-only, never in the
+    # working folder of whoever started the service.
+    os.environ["ARCADEDB_JVM_ERROR_FILE"] = str(layout.logs_dir(data) / "hs_err_pid%p.log")
 
     from arcadedb_embedded import ArcadeDBServer  # the JVM starts here, after the lock is ours
 
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         jvm_kwargs={"heap_size": args.heap, "jvm_args": [
             f"-Djava.util.logging.config.file={logging_conf}",
             f"-Darcadedb.command.timeout={round(args.statement_timeout * 1000)}",
-            "-XX:+ExitOnOutOfMemoryError"]},
+            "-XX:+ExitOnOutOfMemoryError", "-Xrs"]},
     )
     try:
         server.start()
@@ -105,11 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         server.create_database(layout.DATABASE)
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    _write_runtime(data, args.bolt_port, args.http_port, args.parent)
-    print(f"store ready on 127.0.0.1:{args.bolt_port}", flush=True)
+    if not stop.is_set():  # told to stop while starting: stop without announcing a port
+        _write_runtime(data, args.bolt_port, args.http_port, args.parent)
+        print(f"store ready on 127.0.0.1:{args.bolt_port}", flush=True)
     while not stop.wait(1.0):
         if args.parent and os.getppid() != args.parent:
             break
