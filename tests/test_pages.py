@@ -14,7 +14,6 @@ from directory.domain.model import Coverage, Intake, Organisation, Presence, Ser
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.store import Edit, Store
-from directory.web.auth import session_value
 from directory.web.pages import catalogue, i18n
 from tests.conftest import LiveServer
 
@@ -302,7 +301,7 @@ async def test_each_viewers_pages_show_what_graphql_shows_that_viewer_and_nothin
                 assert all(str(escape(i["value"])) in page.text for i in s["intake"]), record_id
 
 
-async def test_a_member_signs_in_with_a_token_kept_in_a_strict_cookie_and_signs_out(
+async def test_a_member_signs_in_with_a_token_and_a_strict_cookie_and_signs_out(
         store: Store, live_server: LiveServer) -> None:
     await _seed(store)
     _, token = await store.tokens.create("member", "test:fund", "the fund")
@@ -313,7 +312,7 @@ async def test_a_member_signs_in_with_a_token_kept_in_a_strict_cookie_and_signs_
         signed = await client.post("/sign-in", data={"token": token})
         cookie = signed.headers["set-cookie"].lower()
         assert signed.status_code == 303 and "httponly" in cookie and "samesite=strict" in cookie
-        assert "max-age=28800" in cookie and token.lower() in cookie
+        assert "max-age=28800" in cookie and token.lower() not in cookie  # a session value, not the token
         page = await client.get("/organisations/test:fund")
         assert SIGNAL in page.text and "Signed in as a member</span>" in page.text
         assert '<a href="/organisations/test:fund">Your organisation</a>' in page.text  # its page, not its id
@@ -331,6 +330,50 @@ async def test_a_member_signs_in_with_a_token_kept_in_a_strict_cookie_and_signs_
         assert SIGNAL not in (await client.get("/organisations/test:fund")).text
 
 
+async def _session_of(store: Store, token: str) -> str:
+    signed_in = await store.tokens.sign_in(token)
+    assert signed_in is not None
+    return signed_in[1]
+
+
+async def test_a_session_is_not_the_token_and_its_end_cannot_be_moved(store: Store, live_server: LiveServer) -> None:
+    """Was a hole: the cookie held the API token itself after an expiry the server took on trust, so
+    a copied cookie was a lasting API token, and editing its expiry kept a session open for ever."""
+    import time
+
+    from directory.store.records import tokens
+
+    await _seed(store)
+    token_id, token = await store.tokens.create("member", "test:fund", "the fund")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        signed = await client.post("/sign-in", data={"token": token})
+        value = client.cookies["pd_session"]
+        assert signed.status_code == 303 and token not in signed.headers["set-cookie"]
+        assert token.split("_")[2] not in value and token_id in value  # names the token; never holds it
+        assert SIGNAL in (await client.get("/organisations/test:fund")).text
+        ends, _, mac = value.split(".")
+        assert int(ends) - time.time() <= tokens.SESSION_SECONDS
+        key = await store.tokens._session_key()
+        stored = (await store.graph.read(tokens.FIND, id=token_id))[0]["hash"]
+        _, other = await store.tokens.create("member", "test:fund", "another")
+        other_mac = (await _session_of(store, other)).split(".")[2]
+        forged = [f"9999999999.{token_id}.{mac}", f"{int(ends) + 3600}.{token_id}.{mac}",  # a later end
+                  f"{ends}.{token_id}.{other_mac}",  # another token's MAC
+                  f"{int(time.time()) + 10 * tokens.SESSION_SECONDS}.{token_id}."  # well made, too long
+                  + tokens._mac(key, "session", token_id, str(int(time.time()) + 10 * tokens.SESSION_SECONDS), stored),
+                  f"{int(time.time()) - 1}.{token_id}." + tokens._mac(key, "session", token_id,
+                                                                     str(int(time.time()) - 1), stored),  # ended
+                  token, f"{ends}.{token}"]  # the token itself, as the old cookie held it
+        for cookie in forged:
+            client.cookies.set("pd_session", cookie)
+            page = await client.get("/organisations/test:fund")
+            assert page.status_code == 200 and SIGNAL not in page.text and "Sign in" in page.text, cookie
+        anyone = httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {value}"})
+        async with anyone:  # a copied cookie is no API token
+            assert (await anyone.post("/graphql", json={"query": "{ organisation(id: \"test:fund\") { id } }"})
+                    ).status_code == 401
+
+
 async def test_an_expired_or_revoked_session_is_the_public_view_not_a_lockout(store: Store,
                                                                               live_server: LiveServer) -> None:
     await _seed(store)
@@ -339,7 +382,7 @@ async def test_an_expired_or_revoked_session_is_the_public_view_not_a_lockout(st
         client.cookies.set("pd_session", f"1000.{token}")  # ended in 1970
         expired = await client.get("/organisations/test:fund")
         assert expired.status_code == 200 and SIGNAL not in expired.text and "Sign in" in expired.text
-        client.cookies.set("pd_session", session_value(token))
+        client.cookies.set("pd_session", await _session_of(store, token))
         assert SIGNAL in (await client.get("/organisations/test:fund")).text
         await store.tokens.revoke(token_id)
         assert SIGNAL not in (await client.get("/organisations/test:fund")).text
@@ -433,7 +476,7 @@ async def test_the_api_ignores_the_pages_session_so_no_form_elsewhere_can_spend_
     mutation = ('mutation { updateService(id: "Service:test:grant", revision: 1, input: {hours: "never"}) '
                 '{ errors { code } } }')
     async with httpx.AsyncClient(base_url=live_server.url) as client:
-        client.cookies.set("pd_session", session_value(token))
+        client.cookies.set("pd_session", await _session_of(store, token))
         assert SIGNAL in (await client.get("/organisations/test:fund")).text  # the pages take the session
         answer = (await client.post("/graphql", json={"query": mutation})).json()
         assert "errors" in answer or answer["data"]["updateService"]["errors"]  # as anonymous: refused

@@ -48,6 +48,7 @@ from directory.store.records.projection import PROJECTED, Covered, End, Follow, 
 from directory.store.records.search import searchable
 from directory.store.records.shelter_services import FinerPlace
 from directory.store.records.shelter_services import problems as shelter_problems
+from directory.store.records.tokens import SESSION_SECONDS
 from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, prepare
 
 log = logging.getLogger("directory.store")
@@ -58,6 +59,7 @@ __all__ = [
     "PEER_MAX_RECORDS",
     "PREFIX_FROM",
     "PROJECTED",
+    "SESSION_SECONDS",
     "Asked",
     "Candidate",
     "Changed",

@@ -11,19 +11,19 @@ network partner, and any flaw in the signature reads the same as no signature. R
 scope with `directory.base.scope`, which refuses a route mounted outside this middleware.
 
 The pages' session is one more credential read here: after signing in with a token, the browser
-holds it in an HttpOnly, SameSite=Strict cookie (`SESSION`, Secure over TLS) with its expiry
-written in it. A request with no `Authorization` header reads the cookie; an expired, unknown or
-revoked one is no session at all (the pages then show the public view and a way to sign in), never
-a 401 that would lock a person out of the public pages. A request signed in by cookie carries its
-CSRF value in the scope (`csrf_of`): every form the pages read must send it back. GraphQL ignores
-the cookie: it takes the bearer token only, so no other page can spend a person's session on it.
+holds a session value in an HttpOnly, SameSite=Strict cookie (`SESSION`, Secure over TLS): the
+token's public id and when the session ends, under a MAC only the store's key makes
+(`records/tokens.py`), never the token itself. A request with no `Authorization` header reads
+the cookie; an ended, forged or revoked one is no session at all (the pages then show the public
+view and a way to sign in), never a 401 that would lock a person out of the public pages. A
+request signed in by cookie carries its CSRF value in the scope: every form the pages read must
+send it back. GraphQL ignores the cookie: it takes the bearer token only, so no other page can
+spend a person's session on it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import time
 from datetime import UTC, datetime
 
 from starlette.requests import HTTPConnection
@@ -42,28 +42,14 @@ NETWORK_FEED = "/federation/feeds/network"
 INVALID_TOKEN = "the API token is not valid: unknown, revoked or malformed"  # noqa: S105 (a message)
 MAX_SIGNATURE = 8192
 SESSION = "pd_session"
-SESSION_SECONDS = 8 * 3600  # a sign-in lasts a working day; a forgotten browser forgets it by itself
-
-
-def session_value(token: str, now: float | None = None) -> str:
-    """The cookie's value: when the session ends, then the token."""
-    return f"{int((now or time.time()) + SESSION_SECONDS)}.{token}"
-
-
-def csrf_of(token: str) -> str:
-    """The value every form of a signed-in page sends back: derived from the token, which another
-    site cannot read, so it cannot make a browser post a form as its signed-in person."""
-    return hashlib.sha256(f"protection-directory csrf {token}".encode()).hexdigest()[:32]
 
 
 async def _session(connection: HTTPConnection, store: Store) -> tuple[Viewer, str | None]:
-    """The viewer a session cookie names, and the CSRF value its forms carry; anonymous without one."""
-    value = connection.cookies.get(SESSION, "")
-    expires, _, token = value.partition(".")
-    if not token or not (expires.isascii() and expires.isdigit() and len(expires) <= 12) or int(expires) < time.time():
-        return ANONYMOUS, None
-    viewer = await store.tokens.viewer(token)
-    return (viewer, csrf_of(token)) if viewer is not None else (ANONYMOUS, None)
+    """The viewer a session cookie names, and the CSRF value its forms carry (which another site
+    cannot read, so it cannot make a browser post a form as its signed-in person); anonymous
+    without a valid one."""
+    signed_in = await store.tokens.signed_in(connection.cookies.get(SESSION, ""))
+    return signed_in if signed_in is not None else (ANONYMOUS, None)
 
 
 async def _bearer(connection: HTTPConnection, store: Store) -> Viewer | None:

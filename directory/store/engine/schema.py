@@ -411,6 +411,10 @@ MIGRATIONS: list[list[Step]] = [
     [  # 21: a service's origins are withheld with its shelter's place: the public feed says so again
         _origins_withheld,
     ],
+    [  # 22: the key the pages' sessions are signed with, one per directory (`records/tokens.py`)
+        cypher("schema.session_key", "CREATE CONSTRAINT session_key_name IF NOT EXISTS "
+                                     "FOR (n:SessionKey) REQUIRE n.name IS UNIQUE"),
+    ],
 ]
 
 VERSION = len(MIGRATIONS)

@@ -3,6 +3,11 @@
 A token is found by its public id, then its secret is compared in constant time, so neither a
 lookup nor a comparison takes longer for a nearly right token.
 
+A sign-in to the pages is not the token: the browser keeps a session value naming the token's
+public id, when the session ends, and a MAC over both and the token's stored hash under a random
+key the store keeps (`SessionKey`, one per directory, shared by every app process). A copied cookie
+is no API token, its end cannot be moved, and revoking the token ends it.
+
 What the store holds of a token is kept for a second (`KEPT_SECONDS`), by the process, so a client
 sending requests back to back costs one read of it a second rather than one a request. A token
 revoked by this process stops working at once; one revoked by another process (the CLI, another
@@ -27,6 +32,8 @@ from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph
 
 _TOKEN = re.compile(r"^pd_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$")
+_SESSION = re.compile(r"^([0-9]{10,12})\.([a-z0-9]{10})\.([0-9a-f]{64})$")
+SESSION_SECONDS = 8 * 3600  # a sign-in lasts a working day; a forgotten browser forgets it by itself
 _DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()
 MAX_LABEL = 200  # who holds a token, in a few words
 
@@ -49,6 +56,11 @@ REVOKE = cypher("tokens.revoke", """
 MATCH (t:ApiToken {id: $id})
 SET t.revoked_at = coalesce(t.revoked_at, $now)
 RETURN t.id AS id
+""")
+SESSION_KEY = cypher("tokens.session_key", """
+MERGE (k:SessionKey {name: 'sessions'})
+ON CREATE SET k.value = $value
+RETURN k.value AS value
 """)
 KEPT_SECONDS = 1.0
 _MOST_KEPT = 10_000
@@ -77,6 +89,7 @@ class TokenInfo:
 class Tokens:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self._key: bytes | None = None
 
     async def create(self, role: str, organisation: str | None, label: str = "") -> tuple[str, str]:
         """A new token: (its id, the token itself). The token is not stored and cannot be shown again."""
@@ -104,13 +117,54 @@ class Tokens:
 
     async def viewer(self, token: str) -> Viewer | None:
         """The viewer a token stands for, or None if it is malformed, unknown or revoked."""
+        checked = await self._checked(token)
+        return checked[0] if checked else None
+
+    async def _checked(self, token: str) -> tuple[Viewer, str, str] | None:
+        """A valid token's viewer, public id and stored hash."""
         match = _TOKEN.match(token)
         found = await self._stored(match.group(1)) if match else None
         stored = found[1] if found else _DUMMY_HASH
         supplied = _digest(match.group(2)) if match else _digest(token)
         if not hmac.compare_digest(stored, supplied) or found is None or match is None:
             return None
-        return Viewer(found[2], found[3], who=f"token:{match.group(1)}")
+        return Viewer(found[2], found[3], who=f"token:{match.group(1)}"), match.group(1), stored
+
+    async def sign_in(self, token: str) -> tuple[Viewer, str, str] | None:
+        """A session for a valid token: its viewer, the cookie's value and the CSRF value its forms
+        carry; None for a token that is not valid."""
+        checked = await self._checked(token)
+        if checked is None:
+            return None
+        viewer, token_id, stored = checked
+        key = await self._session_key()
+        ends = int(time.time()) + SESSION_SECONDS
+        return viewer, f"{ends}.{token_id}.{_mac(key, 'session', token_id, str(ends), stored)}", \
+            _mac(key, "csrf", token_id, stored)[:32]
+
+    async def signed_in(self, session: str) -> tuple[Viewer, str] | None:
+        """The viewer of a session value and the CSRF value its forms carry; None for one that is
+        malformed, forged, ended, or whose token was revoked."""
+        match = _SESSION.match(session)
+        if match is None:
+            return None
+        ends, token_id, mac = match.groups()
+        now = time.time()
+        if not now < int(ends) <= now + SESSION_SECONDS + 60:  # 60 s: app processes' clocks may differ
+            return None
+        found = await self._stored(token_id)
+        if found is None:
+            return None
+        key = await self._session_key()
+        if not hmac.compare_digest(mac, _mac(key, "session", token_id, ends, found[1])):
+            return None
+        return Viewer(found[2], found[3], who=f"token:{token_id}"), _mac(key, "csrf", token_id, found[1])[:32]
+
+    async def _session_key(self) -> bytes:
+        if self._key is None:
+            rows = await self.graph.write(SESSION_KEY, value=secrets.token_hex(32))
+            self._key = bytes.fromhex(rows[0]["value"])
+        return self._key
 
     async def _stored(self, token_id: str) -> tuple[float, str, str, str | None] | None:
         """What the store holds of a live token, read at most once a second (`KEPT_SECONDS`)."""
@@ -129,6 +183,10 @@ class Tokens:
                 _kept.clear()
             _kept[key] = found
         return found
+
+
+def _mac(key: bytes, *parts: str) -> str:
+    return hmac.new(key, " ".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
 def _forget(token_id: str) -> None:

@@ -2,7 +2,7 @@
 with the CSRF value it was given.
 
 Every POST the pages take comes through `read` or `read_upload`. A page signed in by its session
-cookie put `csrf` in each of its forms (`auth.csrf_of`); a form without it, or with another, is
+cookie put `csrf` in each of its forms (`Tokens.signed_in`); a form without it, or with another, is
 refused before anything is read from the store or written to it. A form a browser says came from
 another site (`Sec-Fetch-Site`, `Origin`) is refused too, signed in or not: otherwise another site
 could sign a browser in as someone else (its later edits would go to that someone's records), sign

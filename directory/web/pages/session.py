@@ -1,9 +1,10 @@
 """Signing in to the pages with an API token, and out again.
 
 The token a steward gave a member (`directory token create`) is typed once; the browser then keeps
-it in an HttpOnly, SameSite=Strict cookie for `auth.SESSION_SECONDS` (Secure over TLS), and the
-pages show that member's or steward's view. Signing out forgets the cookie. A wrong token answers
-as any other wrong token does, and nothing of it is logged.
+a session value made from it (not the token: `records/tokens.py`) in an HttpOnly, SameSite=Strict
+cookie for `SESSION_SECONDS` (Secure over TLS), and the pages show that member's or steward's
+view. Signing out forgets the cookie. A wrong token answers as any other wrong token does, and
+nothing of it is logged.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from directory.store import Store
-from directory.web.auth import SESSION, SESSION_SECONDS, csrf_of, session_value
+from directory.store import SESSION_SECONDS, Store
+from directory.web.auth import SESSION
 from directory.web.pages import forms
 from directory.web.pages.render import page
 
@@ -33,20 +34,21 @@ async def sign_in(request: Request) -> Response:
     was = forms.first(form).get("was", "") if then else ""
     if not token:
         return page(request, "sign-in.html", status=400, problem="empty", then=then, carried=carried, was=was)
-    viewer = await store.tokens.viewer(token) if len(token) <= 200 else None
-    if viewer is None:
+    session = await store.tokens.sign_in(token) if len(token) <= 200 else None
+    if session is None:
         return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried, was=was)
+    viewer, value, csrf = session
     # where a member's or a steward's work starts: their organisation's page, or the stewards' desk
     start = "/stewards" if viewer.role == "steward" else f"/organisations/{quote(viewer.organisation or '', safe=':')}"
     # a form sent once signed out: offered to be sent again, never sent by itself, and only to the
     # sign-in it came from (the value its page carried is this token's): fields another site put in
     # a sign-in form are never offered as the person's own
-    if then and carried and hmac.compare_digest(was.encode(), csrf_of(token).encode()):
-        request.scope["viewer"], request.scope["csrf"] = viewer, csrf_of(token)
+    if then and carried and hmac.compare_digest(was.encode(), csrf.encode()):
+        request.scope["viewer"], request.scope["csrf"] = viewer, csrf
         response: Response = page(request, "save-again.html", then=then, carried=carried, start=start)
     else:
         response = RedirectResponse(start, status_code=303)
-    response.set_cookie(SESSION, session_value(token), max_age=SESSION_SECONDS, httponly=True, samesite="strict",
+    response.set_cookie(SESSION, value, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     return response
 
