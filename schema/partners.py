@@ -59,7 +59,8 @@ class PartnerQuery:
         "its country (or within `radiusKm` of its published point), serving its defender groups, sharing a "
         f"language, not yet partnered; best first, at most {partners.MAX_FIRST}. Without an organisation, "
         "`country` and `serviceTypes` say where and what is needed (a group not yet in the directory can ask). "
-        "`language` and `group` narrow to partners that speak it and serve it."))
+        "`language` and `group` say for whom, in place of the organisation's own languages and groups: partners "
+        "that speak it and serve it."))
     async def find_partners(self, info: Info[Context, None], organisation: strawberry.ID | None = None,
                             service_types: list[str] | None = None, country: str | None = None,
                             radius_km: float | None = None, first: int = 10, language: str | None = None,

@@ -44,6 +44,7 @@ async def the_long_way(store: Store, viewer: Viewer, q: PartnerQuestion) -> tupl
     how many candidates fit."""
     asker = await partners._asker(store, viewer,
                                   await partners._asking(store, viewer, q.organisation or viewer.organisation))
+    asker = partners._for_whom(asker, q.group, q.language)
     wanted = sorted(q.service_types or [])
     where = places.one_place(q.country or asker.country or "", "country")
     candidates = await store.jobs.partners_reaching(viewer, asker.id or "", wanted, where)  # nothing left out

@@ -9,7 +9,7 @@ defenders may come from: take them from there, wherever it hosts them; or, for a
 a published point within a radius), serve one of the organisation's defender groups or be open to
 all, share a language where both record languages, and not be partnered with it already. A service
 that confirmed it has no capacity left does not count (`rules.confirmed_full`, as for referral
-paths). `group` and `language` narrow further, for an organisation on top of its own groups and
+paths). `group` and `language` say for whom, in place of the organisation's own groups and
 languages: a service counts when it serves the group or names none (open to all), and when it is
 offered in the language (or records none and its organisation speaks it), as for referral paths. The
 score (0 to 1) is a weighted sum; each part is returned so a person can see why:
@@ -126,6 +126,7 @@ async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, asker: _Asker,
     language = asked_language(q.language, "language")
     if not wanted:
         return []
+    asker = _for_whom(asker, q.group, language)
     # the asker's links are small reads: the store takes them beside the candidates' large ones
     (where, candidates), (partnered, networks) = await asyncio.gather(
         _candidates(store, viewer, asker, q, wanted, language), _links(store, viewer, asker.id))
@@ -205,6 +206,13 @@ async def _asker(store: Store, viewer: Viewer, source: Organisation | None) -> _
                   frozenset(s.type for s in own if s.status == "active"),
                   frozenset(g for s in own for g in s.groups),
                   frozenset(source.languages) | {lang for s in own for lang in s.languages})
+
+
+def _for_whom(asker: _Asker, group: str | None, language: str | None) -> _Asker:
+    """A group or a language asked for says whom the help is for: it stands in for the organisation's
+    own (a land defenders' collective asking for the woman journalist it shelters, in her language)."""
+    return replace(asker, groups=frozenset() if group is not None else asker.groups,
+                   languages=frozenset() if language is not None else asker.languages)
 
 
 async def _candidates(store: Store, viewer: Viewer, asker: _Asker, q: PartnerQuestion, wanted: list[str],
