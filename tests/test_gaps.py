@@ -153,8 +153,13 @@ async def test_each_role_sees_only_its_part(store: Store) -> None:
     assert legal.score == score(1.5, NEED_CO)
     psy = cell(anonymous, "MX", "psychosocial-support")
     assert Flag.CAPACITY_EXPIRED not in psy.flags  # capacity is not shown to the public, nor hinted at
-    with pytest.raises(BadArgument, match="secret"):  # a restricted indicator is as unknown as a missing one
+    with pytest.raises(BadArgument, match="secret") as refused:  # a restricted indicator is as unknown as a missing one
         await coverage_gaps(store, ANONYMOUS, ask(indicators=["secret"]))
+    # the refusal names the indicators there are, as the viewer may see them: not the restricted one
+    assert str(refused.value).endswith("the indicators are other, risk"), str(refused.value)
+    with pytest.raises(BadArgument) as refused:
+        await coverage_gaps(store, STEWARD, ask(indicators=["riesgo"]))
+    assert str(refused.value).endswith("the indicators are other, risk, secret"), str(refused.value)
 
 
 async def test_where_the_need_comes_from_is_said_for_the_places_asked_and_what_the_viewer_may_see(

@@ -132,7 +132,12 @@ async def _matrix(store: Store, viewer: Viewer, q: GapQuestion, on: date) -> Gap
     if q.indicators:
         missing = sorted(set(q.indicators) - {i.name for i in indicators})
         if missing:
-            raise BadArgument("indicators", "no indicator named %(names)s", names=", ".join(map(repr, missing)))
+            known = await store.jobs.indicator_names(viewer)
+            if not known:
+                raise BadArgument("indicators", "no indicator named %(names)s: none has been imported",
+                                  names=", ".join(map(repr, missing)))
+            raise BadArgument("indicators", "no indicator named %(names)s; the indicators are %(known)s",
+                              names=", ".join(map(repr, missing)), known=", ".join(known))
     cells, received = await _cells_and_funding(store, viewer, q.group, wanted, types, on)
     need = NeedWeights(indicators)
     await budget.in_thread(_weigh, cells, received, need, q.donor)

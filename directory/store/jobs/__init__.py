@@ -44,6 +44,10 @@ class JobReads:
     async def indicators(self, viewer: Viewer, names: list[str] | None = None) -> list[Indicator]:
         return await needs.read(self._graph, viewer.params, names)
 
+    async def indicator_names(self, viewer: Viewer) -> list[str]:
+        """The names of the indicators this viewer may see, to say which there are."""
+        return await needs.names(self._graph, viewer.params)
+
     async def partners_reaching(self, viewer: Viewer, source: str, types: list[str], where: places.Place,
                                 **fit: Any) -> list[partners.Candidate]:
         """`fit`: who the partner is for (`partners.Fit`), by name; nothing: anyone."""
