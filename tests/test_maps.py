@@ -192,3 +192,27 @@ def test_a_gap_maps_flags_claim_no_more_than_its_viewer_sees() -> None:
 
     lines = cell_lines(Cell("TZ", "safe-house", flags=[Flag.NO_PROVIDER, Flag.UNFUNDED]), "Tanzania", Words())
     assert lines[-1] == "Flags: no provider you may see, no funding you may see"
+
+
+async def test_the_maps_index_posts_what_is_typed_and_offers_no_silent_default(store: Store,
+                                                                                live_server: LiveServer) -> None:
+    """Was a walk's finding: the index's forms were GET, so an organisation's name typed as where a
+    chain starts went into the address (and the browser's history), against the pages' rule; and a
+    required choice opened on the first service and country, drawn as if chosen."""
+    await seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as client:
+        index = (await client.get("/maps")).text
+        assert 'method="get"' not in index and index.count('method="post"') == 4
+        referrals = index[index.index('action="/maps/referrals"'):]
+        referrals = referrals[:referrals.index("</form>")]
+        for required in ("serviceType", "country"):
+            chooser = re.search(rf'<select id="referrals-{required}" name="{required}" required>\s*<option value="">'
+                                r"Choose one</option>", referrals)
+            assert chooser, required
+        drawn = await client.post("/maps/referrals", data={"from": "Medellín Defenders", "serviceType": "legal-aid",
+                                                           "country": "CO"})
+        assert drawn.status_code == 200 and "L.map(" in drawn.text
+        assert "Medell" not in str(drawn.url) and drawn.url.path == "/maps/referrals"
+        refused = await client.post("/maps/referrals", data={"from": "Nobody Such", "serviceType": "legal-aid",
+                                                             "country": "CO"})
+        assert refused.status_code == 404 and "Nobody Such" in refused.text  # said, as on the job pages

@@ -449,7 +449,8 @@ async def gaps_csv_asked_again(request: Request) -> Response:
 
 
 async def maps_index(request: Request) -> Response:
-    """Each map's form, with choices instead of codes; a map's filters are its URL (it can be shared)."""
+    """Each map's form, with choices instead of codes, posted so that what is typed (an organisation's
+    name) stays out of addresses; a page's link to a map gives its codes in the address (shareable)."""
     return page(request, "maps.html", kinds=KINDS, metrics={k: m.label for k, m in METRICS.items()},
                 choices=await choices(request.app.state.store), orders=ORDERS,
                 currencies=currencies(language_of(request)))

@@ -67,7 +67,10 @@ def _same_question(kind: str, args: dict[str, str]) -> str:
 async def map_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     language = language_of(request)
-    args = dict(request.query_params)
+    # the index's forms post what is typed (an organisation's name), so it stays out of addresses and
+    # referrers; a link from a page (codes only) asks by GET
+    args = ({name: values[0] for name, values in (await forms.read(request, writes=False)).items() if values}
+            if request.method == "POST" else dict(request.query_params))
     args.pop("lang", None)  # the language switch's, not a filter
     without_script = environment(language).get_template("_map-noscript.html").render(
         same=_same_question(request.path_params["kind"], args))
@@ -112,6 +115,6 @@ async def map_page(request: Request) -> Response:
 routes = [
     Mount("/maps", app=GZipMiddleware(Router(routes=[
         Route("/assets/{name:path}", asset),
-        Route("/{kind}", map_page),
+        Route("/{kind}", map_page, methods=["GET", "POST"]),
     ]), minimum_size=1024)),
 ]
