@@ -494,3 +494,21 @@ async def test_a_partners_answer_says_what_its_columns_count_with_the_weights_it
     assert f"what it offers of what you asked (weighed {WEIGHTS['complementarity']:g})" in answer.text
     assert "<dt>Complementarity</dt>" in answer.text
     assert f"con un peso de {WEIGHTS['complementarity']:g}".replace(".", ",") in spanish.text  # the language's digits
+
+
+async def test_a_service_with_no_way_to_ask_says_what_to_try_and_contacts_read_as_labels(
+        store: Store, live_server: LiveServer) -> None:
+    """Was a walk's finding: a provider's page without intake said nothing of how to ask (the
+    headings were simply missing), and its secure contact read as raw `signal:+00...`."""
+    await _seed(store)
+    await store.upsert([Organisation("test:fund", "Open Fund", "international-ngo",
+                                     contact_channels=["signal:+00 000 000 222", "email:fund@example.org"])], [], [])
+    _, steward = await store.tokens.create("steward", None, "s")
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {steward}"}) as client:
+        page = (await client.get("/organisations/test:fund")).text  # contacts are shown to members and stewards
+    grant, paused = page.split('<section class="service"')[1:3]
+    assert "Nothing recorded that you may see" not in grant  # it says how, and where
+    assert "How to ask</dt><dd class=\"hint\">Nothing recorded that you may see" in paused
+    assert "<li>Signal: <bdi>+00 000 000 222</bdi></li>" in page
+    assert "<li>E-mail: <bdi>fund@example.org</bdi></li>" in page
+    assert "signal:+00" not in page
