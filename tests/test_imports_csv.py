@@ -121,6 +121,21 @@ async def test_unknown_service_type_and_group_are_refused(store: Store) -> None:
     assert reasons[1][0] == "#sector" and "service-type" in reasons[1][1]
 
 
+async def test_a_near_miss_is_refused_with_what_was_meant(store: Store) -> None:
+    """Was a walk's finding: an import said only that 'relocation-international' was not a known code,
+    and that 'Honduras' was not a country code, where the filters already said what was meant."""
+    error = await refused(store, [org("a", **{"#country+code": "Honduras"})],
+                          [service("s1", "a", **{"#service+purpose": "relocation-abroard|medical-care",
+                                                 "#sector": "emergency-grant"}),
+                           service("s2", "a", **{"#country+code+remote": "Kenya|CO"})])
+    reasons = {(p.record, p.column): p.reason for p in error.problems}
+    assert reasons[("test:a", "#country+code")].endswith("'Honduras' is not an ISO 3166-1 country code; "
+                                                         "Honduras is HN"), reasons
+    assert "did you mean 'relocation-abroad'" in reasons[("test:s1", "#service+purpose")], reasons
+    assert reasons[("test:s2", "#country+code+remote")].endswith("Kenya is KE"), reasons
+    assert len(error.problems) == 3 and await count(store) == 0
+
+
 async def test_purposes_are_refused_on_a_service_that_is_not_a_grant(store: Store) -> None:
     """A listing by type finds a service by its purposes: on a legal-aid service they would list it as
     a safe house. A grant's are taken."""

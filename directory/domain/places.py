@@ -16,6 +16,7 @@ import csv
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
@@ -155,6 +156,23 @@ def country_code(text: str) -> str | None:
     if code in countries():
         return code
     return _alpha3().get(code)
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    named = {_folded(getattr(c, attr)): c.alpha_2 for c in pycountry.countries
+             for attr in ("official_name", "name", "common_name") if getattr(c, attr, None)}
+    return {**named, **{_folded(p.name): p.code for p in countries().values()}}
+
+
+def _folded(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c)).strip()
+
+
+def country_named(text: str) -> str | None:
+    """The code of the country whose English name this is (accents and case aside), to say which
+    code was meant when a name was written where a code goes."""
+    return _country_names().get(_folded(text))
 
 
 def subdivision_code(text: str) -> str | None:

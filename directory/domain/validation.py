@@ -297,8 +297,22 @@ class Checker:
     def term(self, name: str, scheme: str, vocab: Vocabulary, required: bool = True) -> str:
         value = self.text(name, 100, required=required)
         if value and not vocab.has(scheme, value):
-            self.fail(name, "%(value)r is not a known %(scheme)s code", value=value, scheme=scheme)
+            self._unknown_term(name, value, scheme, vocab)
         return value
+
+    def _unknown_term(self, name: str, value: str, scheme: str, vocab: Vocabulary) -> None:
+        if near := _near(value, sorted(vocab.terms.get(scheme, set()))):
+            self.fail(name, "%(value)r is not a known %(scheme)s code; did you mean %(near)s?", value=value,
+                      scheme=scheme, near=", ".join(repr(v) for v in near))
+        else:
+            self.fail(name, "%(value)r is not a known %(scheme)s code", value=value, scheme=scheme)
+
+    def _not_a_country(self, name: str, value: str) -> None:
+        if meant := places.country_named(value):
+            self.fail(name, "%(code)r is not an ISO 3166-1 country code; %(name)s is %(meant)s", code=value,
+                      name=places.countries()[meant].name, meant=meant)
+        else:
+            self.fail(name, "%(code)r is not an ISO 3166-1 country code", code=value)
 
     def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
         value = self.text(name, 50) or default
@@ -380,7 +394,7 @@ class Checker:
         out = []
         for code in self.items(name):
             if not vocab.has(scheme, code):
-                self.fail(name, "%(value)r is not a known %(scheme)s code", value=code, scheme=scheme)
+                self._unknown_term(name, code, scheme, vocab)
             else:
                 out.append(code)
         return sorted(set(out))
@@ -447,12 +461,12 @@ class Checker:
                             self.text("verified_source", limit))
 
     def country(self, name: str) -> str | None:
-        value = self.text(name, 3)
+        value = self.text(name, 100)
         if not value:
             return None
-        code = places.country_code(value)
+        code = places.country_code(value) if len(value) <= 3 else None
         if code is None:
-            self.fail(name, "%(code)r is not an ISO 3166-1 country code", code=value)
+            self._not_a_country(name, value)
         return code
 
     def place_codes(self, name: str) -> list[str]:
@@ -468,8 +482,11 @@ class Checker:
                 if (code := places.country_code(value)) is None:
                     self.fail(name, "%(code)r is not an ISO 3166-1 country code", code=value)
             elif (code := places.subdivision_code(value) or places.area_code(value)) is None:
-                self.fail(name, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code, nor a named "
-                                "region", code=value)
+                if places.country_named(value):
+                    self._not_a_country(name, value)
+                else:
+                    self.fail(name, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code, nor a "
+                                    "named region", code=value)
             if code is not None:
                 out.append(code)
         return sorted(set(out))
