@@ -50,15 +50,18 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert "How a steward can reach" in bad.text
         # the problems in the order the form shows its fields, whatever order they were found in
         unnamed = await public.post("/join", data={**ASKED, "name": "", "kind": "", "contact": ""})
-        said = [unnamed.text.index(f"<li>{label}") for label in ("Name of the organisation", "Kind of organisation",
-                                                                  "How a steward can reach you safely")]
-        assert unnamed.status_code == 400 and said == sorted(said)
+        said = [unnamed.text.index(f'<li><a href="#j-{field}">{label}</a>')
+                for field, label in (("name", "Name of the organisation"), ("kind", "Kind of organisation"),
+                                     ("contact", "How a steward can reach you safely"))]
+        assert unnamed.status_code == 400 and said == sorted(said)  # each a link to its field, marked invalid
+        assert all(f'id="j-{field}" aria-invalid="true"' in unnamed.text for field in ("name", "kind", "contact"))
+        assert 'id="j-website" aria-invalid' not in unnamed.text
         # in the page's language: the fields by their labels, the reasons translated, none in English
         spanish = await public.post("/join?lang=es", data={**ASKED, "website": "luna dot org", "contact": "",
                                                            "name": "Luna\u200b"})
         assert spanish.status_code == 400
-        assert "Sitio web: &#39;luna dot org&#39; no es una dirección http(s)" in spanish.text
-        assert "Cómo puede contactarle de forma segura una persona administradora: es obligatorio" in spanish.text
+        assert "Sitio web</a>: &#39;luna dot org&#39; no es una dirección http(s)" in spanish.text
+        assert "Cómo puede contactarle de forma segura una persona administradora</a>: es obligatorio" in spanish.text
         assert "contiene caracteres de control o que no se ven (U+200B en la posición 5)" in spanish.text
         assert "is not" not in spanish.text and "contains" not in spanish.text
         # a count takes the form its language gives that number (Russian: 300 символов, 301 символ)
@@ -168,7 +171,8 @@ async def test_asking_is_bounded_per_client_in_all_and_in_size(store: Store, liv
         busy = await public.post("/join", data={**ASKED, "name": "One more"})
         assert busy.status_code == 429 and "try again tomorrow" in busy.text
         long = await public.post("/join", data={**ASKED, "message": "x" * 20_000})  # the field's fault, named
-        assert long.status_code == 400 and "Anything a steward should know: is longer than 2000 characters" in long.text
+        assert long.status_code == 400
+        assert "Anything a steward should know</a>: is longer than 2000 characters" in long.text
         assert 'value="Colectivo Luna"' in long.text  # what was typed stays
         # a description as long as its box takes, in Arabic (six bytes a letter once percent-encoded): read
         arabic = await public.post("/join?lang=ar", data={**ASKED, "description": "حماية" * 1000, "contact": ""})

@@ -376,7 +376,9 @@ async def test_the_maps_form_asks_for_what_a_map_needs_in_the_order_people_read(
         drawn = await client.get("/maps/gaps", params={"region": "419", "serviceTypes": "legal-aid"})
         assert drawn.status_code == 200
     gaps = re.search(r'<select id="gaps-serviceTypes" name="serviceTypes" required>(.*?)</select>', index, re.S)
-    assert gaps is not None and 'value=""' not in gaps.group(1)
+    # a map's required choice opens unchosen, never on "Any" nor on its first service as if chosen
+    assert gaps is not None and re.match(r'\s*<option value="">Elija una opción</option>', gaps.group(1))
+    assert gaps.group(1).count('value=""') == 1
     directory = re.search(r'<select id="directory-serviceType" name="serviceType">(.*?)</select>', index, re.S)
     assert directory is not None and 'value=""' in directory.group(1)  # any service: every organisation
     kinds = re.findall(r'<option value="[^"]+">([^<]+)</option>',
