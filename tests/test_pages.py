@@ -349,7 +349,8 @@ async def test_a_session_is_not_the_token_and_its_end_cannot_be_moved(store: Sto
         signed = await client.post("/sign-in", data={"token": token})
         value = client.cookies["pd_session"]
         assert signed.status_code == 303 and token not in signed.headers["set-cookie"]
-        assert token.split("_")[2] not in value and token_id in value  # names the token; never holds it
+        secret = token.removeprefix(f"pd_{token_id}_")  # base64url: it may hold "_" itself
+        assert len(secret) == 43 and secret not in value and token_id in value  # names the token; never holds it
         assert SIGNAL in (await client.get("/organisations/test:fund")).text
         ends, _, mac = value.split(".")
         assert int(ends) - time.time() <= tokens.SESSION_SECONDS
@@ -368,6 +369,11 @@ async def test_a_session_is_not_the_token_and_its_end_cannot_be_moved(store: Sto
             client.cookies.set("pd_session", cookie)
             page = await client.get("/organisations/test:fund")
             assert page.status_code == 200 and SIGNAL not in page.text and "Sign in" in page.text, cookie
+            # said once, so a record no longer shown is not taken for one that vanished; the cookie dropped
+            assert "Your sign-in has ended" in page.text, cookie
+            assert page.headers["set-cookie"].startswith('pd_session=""; Max-Age=0; Path=/'), cookie
+        client.cookies.clear()
+        assert "Your sign-in has ended" not in (await client.get("/organisations/test:fund")).text  # no cookie
         anyone = httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {value}"})
         async with anyone:  # a copied cookie is no API token
             assert (await anyone.post("/graphql", json={"query": "{ organisation(id: \"test:fund\") { id } }"})

@@ -27,7 +27,7 @@ import json
 from datetime import UTC, datetime
 
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from directory.base.config import Settings
 from directory.domain.viewer import ANONYMOUS, Viewer
@@ -97,6 +97,17 @@ async def _answer(scope: Scope, send: Send, status: int, message: str, code: str
     await send({"type": "http.response.body", "body": body})
 
 
+def _dropping_the_session(send: Send) -> Send:
+    """`send`, with the ended session's cookie deleted by the response."""
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []),
+                                              (b"set-cookie", f'{SESSION}=""; Max-Age=0; Path=/; HttpOnly; '
+                                                              f"SameSite=strict".encode())]}
+        await send(message)
+    return sending
+
+
 class Authenticate:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -121,6 +132,9 @@ class Authenticate:
         elif "authorization" not in connection.headers and SESSION in connection.cookies \
                 and not path.startswith("/graphql"):  # the API takes tokens only: it checks no CSRF value
             scope["viewer"], scope["csrf"] = await _session(connection, store)
+            if scope["csrf"] is None:  # a session that ended: said once on the page, and the cookie dropped
+                scope["session_ended"] = True
+                send = _dropping_the_session(send)
         else:
             viewer = await _bearer(connection, store)
             if viewer is None:

@@ -160,6 +160,7 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
         # the same address: a query alone, so the link never repeats a path (`//elsewhere/` is another site)
         switched=lambda code: "?" + urlencode([*kept, ("lang", code)], safe=":,"),
         viewer=viewer_in(request.scope), signed_in=csrf is not None,
+        session_ended=request.scope.get("session_ended", False),
         csrf_field=lambda: Markup('<input type="hidden" name="csrf" value="{}">').format(csrf) if csrf else "",
         **values)
     response = HTMLResponse(body, status_code=status, headers={**HEADERS, "Content-Language": language})
