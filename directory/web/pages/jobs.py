@@ -178,16 +178,17 @@ GIVEN_VALUES = 50  # a link fills in at most this many values of a field, each a
 
 async def _given(job: Job, request: Request) -> dict[str, list[str]]:
     """The form's fields as a link fills them in; nothing is asked until the person presses Ask.
-    Partners, opened with nothing filled in by a member, start from its organisation by name: what
-    it offers, its defenders and its languages shape the answer, so the form shows it asks so."""
+    Partners and referral chains, opened with nothing filled in by a member, start from its
+    organisation by name: the form shows whom it asks for (partners) or from (chains)."""
     given = {f.name: [v[:forms.FIELD_LENGTH] for v in request.query_params.getlist(f.name)[:GIVEN_VALUES] if v]
              for f in job.fields}
     given = {name: values for name, values in given.items() if values}
     viewer = viewer_in(request.scope)
-    if job.path == "/partners" and not given and viewer.organisation:
+    asking = next(f.name for f in job.fields if f.widget == "organisation") if job.path != "/gaps" else None
+    if asking and not given and viewer.organisation:
         own = await request.app.state.store.organisations_by_id(viewer, [viewer.organisation])
         if viewer.organisation in own:
-            given["organisation"] = [own[viewer.organisation].name]
+            given[asking] = [own[viewer.organisation].name]
     return given
 
 
@@ -261,7 +262,9 @@ async def _as_group(store: Store, viewer: Viewer,
 
 
 async def _page(request: Request, job: Job, asked: dict[str, list[str]], status: int = 200,
-                table: Table | None = None, **more: Any) -> Response:
+                table: Table | None = None, typed: dict[str, list[str]] | None = None, **more: Any) -> Response:
+    """The job's page: its form filled in with `typed` (organisations by name: `_named`) or else
+    `asked`, and the answer when there is one."""
     offered = await choices(request.app.state.store)
     if table is not None:
         if job.path == "/gaps":
@@ -278,7 +281,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                         without=_without(job, asked))
         if not table.rows and job.path == "/partners":
             more.update(as_group=await _as_group(request.app.state.store, viewer_in(request.scope), asked))
-    return page(request, "job.html", status=status, job=job, asked=asked, choices=offered, orders=ORDERS,
+    return page(request, "job.html", status=status, job=job, asked=typed or asked, resolved=asked,
+                choices=offered, orders=ORDERS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
                 required=_required(job, viewer_in(request.scope)), type_labels=dict(offered["service_type"]),
                 group_labels=dict(offered["group"]),
@@ -375,9 +379,18 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
                 table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
         except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
             return await _unanswered(request, job, asked, exc)
-        return await _page(request, job, asked, table=table, map_links=_map_links(name, asked, question))
+        return await _page(request, job, asked, table=table, typed=await _named(request, job, asked),
+                           map_links=_map_links(name, asked, question))
 
     return view
+
+
+async def _named(request: Request, job: Job, asked: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What was asked as the form shows it again: each organisation by its name, however it was typed
+    (an id, a name with a typo that found one), so the person sees whom the answer is about."""
+    ids = {f.name: asked[f.name][0] for f in job.fields if f.widget == "organisation" and asked.get(f.name)}
+    found = await request.app.state.store.organisations_by_id(viewer_in(request.scope), list(ids.values()))
+    return {**asked, **{name: [found[i].name] for name, i in ids.items() if i in found}}
 
 
 async def _unanswered(request: Request, job: Job, asked: dict[str, list[str]], exc: Exception) -> Response:
