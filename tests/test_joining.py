@@ -289,6 +289,18 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
         assert await store.tokens.viewer(token.group(1)) is not None
         unknown = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "nope"})
         assert unknown.status_code == 400
+        # an organisation by its name, as every other form takes it, and shown by its name on the desk
+        by_name = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "alpha",
+                                                              "label": "by name"})
+        assert by_name.status_code == 200 and "<code>pd_" in by_name.text
+        desk = await client.get("/stewards")
+        assert desk.text.count('<a href="/organisations/test:a"><bdi>Alpha</bdi></a>') == 2
+        await client.post("/stewards/import", data={"csrf": csrf}, files={"files": (
+            "more.csv", b"Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:ab,Alpha Beta,local-group\n"
+                        b"test:ag,Alpha Gamma,local-group\n", "text/csv")})
+        several = await client.post("/stewards/tokens", data={"csrf": csrf, "role": "member", "organisation": "Alph",
+                                                              "label": "which"})
+        assert several.status_code == 400 and "Alpha Beta (test:ab)" in several.text  # listed, never guessed
         # a label is text a steward reads, on the desk and in a terminal: nothing in it that cannot be seen
         before = len(await store.tokens.list())
         for label, reason in (("Alpha\u200b desk", "characters that cannot be seen (U+200B at position 6)"),

@@ -84,7 +84,8 @@ async def decide(request: Request, store: Store) -> Response:
                     problems=field_reasons(refused.problems, language_of(request), LABELS))
     token = None
     if asked.get("token") == "yes":
-        _token_id, token = await store.tokens.create("member", record.id, f"join request {request_id}")
+        # labelled with who holds it, as a steward labels the tokens they make
+        _token_id, token = await store.tokens.create("member", record.id, record.name[:200])
     return page(request, "join-approved.html", o=record, token=token)
 
 

@@ -28,7 +28,7 @@ from directory.web.pages import edit_form, words
 from directory.web.pages.edit_form import LABELS, Typed
 from directory.web.pages.problems import edit_problems, field_reasons, not_found
 from directory.web.pages.render import language_of, page
-from directory.web.pages.typed_names import NAMED, organisations_named
+from directory.web.pages.typed_names import NAMED, exact_organisation
 
 # The properties each type of link takes (`validation.link`), as its form offers them.
 FIELDS = {t: ("visibility", "confirmed") for t in LINK_TYPES} | {
@@ -166,25 +166,12 @@ async def _changed(request: Request, opened: Opened, refused: EditRefused, remov
     return _page(request, opened.organisation, shown, 409, item=now, conflict=now.values, changed=changed)
 
 
-async def _named(store: Store, viewer: Viewer, typed: str) -> tuple[str | None, list[Organisation]]:
-    """The other organisation as typed: an id, or the name of one organisation exactly (any case),
-    as its id; otherwise None, with the organisations the name finds (`NAMED`, and one more to say
-    there are more) to choose from: a link is written, so a name that only resembles one (a typo,
-    another word) is offered, never taken. Never a hidden one (`organisations_named`). Nothing typed
-    is left to the store, which names the field."""
-    if not typed.strip() or await store.organisations_by_id(viewer, [typed]):
-        return typed, []
-    named = await organisations_named(store, viewer, typed.strip(), NAMED + 1) or []
-    exact = [o for o in named if o.name.casefold() == typed.strip().casefold()]
-    return (exact[0].id, []) if len(exact) == 1 else (None, named)
-
-
 async def add(request: Request) -> Response:
     opened = await _opened(request)
     if opened is None:
         return page(request, "missing.html", status=404)
     organisation, typed = opened.organisation, opened.typed
-    other, found = await _named(opened.store, opened.viewer, typed.values.get("other", ""))
+    other, found = await exact_organisation(opened.store, opened.viewer, typed.values.get("other", ""))
     if other is None and not found:  # neither an id nor a name of one it may see: as any record not found
         return _page(request, organisation, typed.values, 400, item=None,
                      problems=[not_found("other", typed.values.get("other", ""))])

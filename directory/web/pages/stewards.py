@@ -24,6 +24,7 @@ from directory.store import Store
 from directory.web.pages import forms
 from directory.web.pages.problems import field_reasons, said
 from directory.web.pages.render import language_of, page
+from directory.web.pages.typed_names import NAMED, exact_organisation
 
 MAX_UPLOAD = 8 * 1024 * 1024  # larger imports go through `directory import` on the server
 MAX_FILES = 3  # organisations, services and links
@@ -33,8 +34,8 @@ SHOWN_PROBLEMS = 500
 # the import form's label, for what an import refuses about the files as a whole (`importer`)
 FILE_LABELS = {"file": "Files", "files": "Files"}
 # the token form's labels, by field: a refusal names the field as the form does
-TOKEN_LABELS = {"organisation": "Organisation (its id, as on its page), for a member",
-                "org": "Organisation (its id, as on its page), for a member", "label": "Label (who holds it)"}
+TOKEN_LABELS = {"organisation": "Organisation (its name or id), for a member",
+                "org": "Organisation (its name or id), for a member", "label": "Label (who holds it)"}
 
 
 def stewards_only(view: Callable[[Request, Store], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
@@ -56,8 +57,12 @@ def stewards_only(view: Callable[[Request, Store], Awaitable[Response]]) -> Call
 
 async def _desk(request: Request, store: Store, status: int = 200, **more: Any) -> Response:
     """The desk: requests to be listed and tokens, with what the last action said (`more`)."""
-    return page(request, "stewards.html", status=status, requests=await store.join_requests.list(
-        viewer_in(request.scope)), tokens=await store.tokens.list(), **more)
+    viewer = viewer_in(request.scope)
+    tokens = await store.tokens.list()
+    names = {i: o.name for i, o in (await store.organisations_by_id(
+        viewer, sorted({t.organisation for t in tokens if t.organisation}))).items()}
+    return page(request, "stewards.html", status=status, requests=await store.join_requests.list(viewer),
+                tokens=tokens, names=names, **more)
 
 
 @stewards_only
@@ -71,6 +76,16 @@ async def new_token(request: Request, store: Store) -> Response:
     role = asked.get("role", "member")
     organisation = asked.get("organisation") or None
     try:
+        if organisation and role == "member":  # by its name or its id, as a link's other end is typed
+            organisation, found = await exact_organisation(store, viewer_in(request.scope), organisation)
+            if organisation is None and not found:
+                raise NotFound("organisation", asked["organisation"])
+            if organisation is None:
+                more = "; …" if len(found) > NAMED else ""
+                raise BadArgument("organisation", "%(typed)s is the name of no organisation exactly; it finds "
+                                  "%(names)s. Type one of these names as it is written, or its id",
+                                  typed=asked["organisation"],
+                                  names="; ".join(f"{o.name} ({o.id})" for o in found[:NAMED]) + more)
         _token_id, token = await store.tokens.create(role, organisation if role == "member" else None,
                                                      asked.get("label", ""))
     except (BadArgument, NotFound) as exc:

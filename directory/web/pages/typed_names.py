@@ -45,3 +45,16 @@ async def organisations_named(store: Store, viewer: Viewer, typed: str, most: in
     except BadArgument:
         return None
     return [found.records[(h.kind, h.id)] for h in found.hits]
+
+
+async def exact_organisation(store: Store, viewer: Viewer, typed: str) -> tuple[str | None, list[Organisation]]:
+    """An organisation typed where something is written (a link's other end, a token's): an id, or
+    the name of one organisation exactly (any case), as its id; otherwise None, with the
+    organisations the name finds (`NAMED`, and one more to say there are more) to choose from, so a
+    name that only resembles one (a typo, another word) is offered, never taken. Never a hidden one
+    (`organisations_named`). Nothing typed is left to the store, which names the field."""
+    if not typed.strip() or await store.organisations_by_id(viewer, [typed]):
+        return typed, []
+    named = await organisations_named(store, viewer, typed.strip(), NAMED + 1) or []
+    exact = [o for o in named if o.name.casefold() == typed.strip().casefold()]
+    return (exact[0].id, []) if len(exact) == 1 else (None, named)
