@@ -100,6 +100,11 @@ async def test_pages_load_nothing_from_elsewhere_and_are_never_kept(store: Store
             assert response.headers["cache-control"] == "no-store"
             assert not re.search(r"(src|href)=\"https?://(?!www\.frontlinedefenders)", response.text)
             assert len(gzip.compress(response.content)) < 60 * 1024  # a page for a slow connection
+            assert '<link rel="icon" href="/icon.svg"' in response.text
+        for path in ("/icon.svg", "/favicon.ico"):  # where browsers and the maps' pages look: never a 404
+            icon = await client.get(path)
+            assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+            assert len(icon.content) < 1024
 
 
 @pytest.mark.parametrize(("language", "words"), [("es", "Buscar"), ("fr", "Rechercher"), ("ar", "بحث"),

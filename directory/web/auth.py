@@ -37,7 +37,8 @@ from federation.feed import CLOCK_SKEW
 from federation.keys import Untrusted, read_request, read_root, require, unb64
 
 # Paths that read no record: no credential is looked at for them.
-RECORD_FREE = ("/health", "/maps/assets/", "/graphql/assets/", "/pages.css", "/.well-known/", "/federation/")
+RECORD_FREE = ("/health", "/maps/assets/", "/graphql/assets/", "/pages.css", "/icon.svg", "/favicon.ico",
+               "/.well-known/", "/federation/")
 NETWORK_FEED = "/federation/feeds/network"
 INVALID_TOKEN = "the API token is not valid: unknown, revoked or malformed"  # noqa: S105 (a message)
 MAX_SIGNATURE = 8192

@@ -188,6 +188,13 @@ async def stylesheet(request: Request) -> Response:
     return Response(css, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
 
 
+async def icon(request: Request) -> Response:
+    """The site's icon, also at /favicon.ico where browsers (and the maps' pages) look for it: a
+    missing one is an error in every page's console."""
+    svg = resources.files("directory.web").joinpath("static", "icon.svg").read_bytes()
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+
+
 async def missing(request: Request) -> Response:
     """Any other address: the page a missing record gets, so no address tells more than another."""
     return page(request, "missing.html", status=404)
@@ -202,4 +209,6 @@ routes = [
     Route("/organisations/{record_id}", organisation),  # ids hold no "/": under it are the edit forms
     Route("/taxonomy", taxonomy),
     Route("/pages.css", stylesheet),
+    Route("/icon.svg", icon),
+    Route("/favicon.ico", icon),
 ]
