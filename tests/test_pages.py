@@ -523,3 +523,14 @@ async def test_a_service_with_no_way_to_ask_says_what_to_try_and_contacts_read_a
     assert "<li>Signal: <bdi>+00 000 000 222</bdi></li>" in page
     assert "<li>E-mail: <bdi>fund@example.org</bdi></li>" in page
     assert "signal:+00" not in page
+
+
+@pytest.mark.pure
+def test_a_gap_downloads_name_is_cut_between_words() -> None:
+    from directory.web.pages.jobs import _csv_name
+
+    many = {"region": ["central-america"], "group": ["women"],
+            "serviceTypes": ["psychosocial-support", "safe-house", "relocation-in-country", "relocation-regional"]}
+    name = _csv_name(many)
+    assert name == "gaps-central-america-women-psychosocial-support-safe-house-relocation-in-country-and-more.csv"
+    assert _csv_name({"country": ["CO"]}) == "gaps-CO.csv" and _csv_name({}) == "gaps.csv"

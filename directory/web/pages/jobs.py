@@ -452,7 +452,9 @@ def _csv_name(asked: dict[str, list[str]]) -> str:
     """The download's name says the question ("gaps-419-emergency-grant.csv"), in the letters every
     file system keeps."""
     parts = [v for name in ("region", "country", "codes", "group", "serviceTypes") for v in asked.get(name, [])]
-    said = re.sub(r"[^A-Za-z0-9]+", "-", "-".join(parts)).strip("-")[:80].strip("-")
+    said = re.sub(r"[^A-Za-z0-9]+", "-", "-".join(parts)).strip("-")
+    if len(said) > 80:  # cut between words, never inside one ("relo"), and say more were asked
+        said = said[:81].rsplit("-", 1)[0] + "-and-more"
     return f"gaps-{said}.csv" if said else "gaps.csv"
 
 
