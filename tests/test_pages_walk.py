@@ -412,3 +412,26 @@ def test_a_decimal_comma_is_refused_saying_what_to_write() -> None:
     assert checker.number("latitude", -90, 90) is None and checker.number("longitude", -180, 180) == 1.5
     assert [p.reason for p in checker.problems] == [
         "'0,32' is not a number: write it with a point for decimals and nothing between thousands (0.32, 1000.5)"]
+
+
+async def test_an_answer_is_read_again_in_another_language_without_typing_the_question_again(
+        store: Store, live_server: LiveServer) -> None:
+    """Walk: the language links ask for the form empty (a posted question stays out of addresses), so
+    after an answer a person switching to French lost the question; the answer offers itself again."""
+    await demo.load(store)
+    asked = {"region": "419", "serviceTypes": "legal-aid"}
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        english = await client.post("/gaps", data=asked)
+        again = re.search(r'<form method="post" action="/gaps#answer" class="languages-again">(.*?)</form>',
+                          english.text, re.S)
+        assert again is not None
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', again.group(1)))
+        assert fields == asked
+        targets = dict((code, html.unescape(action)) for action, code in
+                       re.findall(r'formaction="([^"]+)" lang="(\w+)"', again.group(1)))
+        assert set(targets) == {"es", "fr", "ar", "ru"} and targets["fr"] == "/gaps?lang=fr#answer"
+        french = await client.post(targets["fr"].split("#")[0], data=fields)
+        assert french.status_code == 200 and 'lang="fr"' in french.text and "Réponse" in french.text
+        rows = re.findall(r'<a href="/organisations/([^"]+)"', english.text.split('id="answer"')[1])
+        assert rows and rows == re.findall(r'<a href="/organisations/([^"]+)"', french.text.split('id="answer"')[1])
+        assert "legal-aid" not in str(french.url)  # the question is posted, not put in the address
