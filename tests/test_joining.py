@@ -324,3 +324,22 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
         assert upload.status_code == 401 and "Files cannot be kept" in upload.text
         nobody = await client.post("/stewards/tokens", data={"role": "member"})  # no signed-in page's form
         assert nobody.status_code == 404
+
+
+async def test_the_import_page_offers_an_example_of_each_kind_of_file(store: Store, live_server: LiveServer) -> None:
+    """Walk: a new steward on the import page had no guide to the columns a file may have."""
+    from directory.formats import hxl
+
+    async with _steward(store, live_server) as (client, _csrf):
+        form = await client.get("/stewards/import")
+        examples = re.findall(r'<a href="(/stewards/import/examples/[a-z]+\.csv)">', form.text)
+        assert len(examples) == 4
+        for path in examples:
+            example = await client.get(path)
+            assert example.status_code == 200 and example.headers["content-type"].startswith("text/csv")
+            hashtags = next(line for line in example.text.splitlines() if line.startswith("#")).split(",")
+            kind = path.rsplit("/", 1)[1].removesuffix(".csv")
+            assert all(hxl.canonical(h) in {hxl.canonical(t) for t in hxl.KINDS[kind]} for h in hashtags if h)
+        assert (await client.get("/stewards/import/examples/secrets.txt")).status_code == 404
+    async with httpx.AsyncClient(base_url=live_server.url) as public:
+        assert (await public.get(examples[0])).status_code == 404  # a steward's page, as any other

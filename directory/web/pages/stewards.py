@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
@@ -106,7 +107,24 @@ async def revoke(request: Request, store: Store) -> Response:
 
 @stewards_only
 async def import_form(request: Request, store: Store) -> Response:
-    return page(request, "import.html")
+    return page(request, "import.html", samples=SAMPLES)
+
+
+# A file of each kind with every column in use (the demo's, which `directory demo` loads): a steward
+# starting a file of their own copies its hashtag row.
+SAMPLES = {"organisations.csv": "Organisations", "services.csv": "Services", "links.csv": "Links",
+           "indicators.csv": "Need indicators"}
+
+
+@stewards_only
+async def sample(request: Request, store: Store) -> Response:
+    name = request.path_params["name"]
+    if name not in SAMPLES:
+        return page(request, "missing.html", status=404)
+    return Response(resources.files("directory.exchange.demo").joinpath(name).read_bytes(),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="example-{name}"',
+                             "Cache-Control": "no-store"})
 
 
 @stewards_only
@@ -123,12 +141,13 @@ async def import_files(request: Request, store: Store) -> Response:
     except ValidationFailed as failed:
         shown = failed.problems[:SHOWN_PROBLEMS]
         reasons = field_reasons(shown, language_of(request))
-        return page(request, "import.html", status=400,
+        return page(request, "import.html", status=400, samples=SAMPLES,
                     problems=[replace(p, reason=r) for p, (_, r) in zip(shown, reasons, strict=True)],
                     more=max(0, len(failed.problems) - SHOWN_PROBLEMS), total=len(failed.problems))
     except BadArgument as exc:
-        return page(request, "import.html", status=400, problem=said(exc, language_of(request), FILE_LABELS))
-    return page(request, "import.html", counts=counts, check=check, names=[n for n, _ in files])
+        return page(request, "import.html", status=400, samples=SAMPLES,
+                    problem=said(exc, language_of(request), FILE_LABELS))
+    return page(request, "import.html", samples=SAMPLES, counts=counts, check=check, names=[n for n, _ in files])
 
 
 def _name(filename: str) -> str:
@@ -139,4 +158,5 @@ def _name(filename: str) -> str:
 routes = [Route("/stewards", desk, methods=["GET"]), Route("/stewards/tokens", new_token, methods=["POST"]),
           Route("/stewards/tokens/{token_id}/revoke", revoke, methods=["POST"]),
           Route("/stewards/import", import_form, methods=["GET"]),
+          Route("/stewards/import/examples/{name}", sample, methods=["GET"]),
           Route("/stewards/import", import_files, methods=["POST"])]
