@@ -141,8 +141,9 @@ async def test_services_coverage_and_defender_groups(store: Store, api: Api) -> 
                              groups=["women", "lgbtiq"]))["setDefenderGroups"]
     assert groups["service"]["groups"] == ["lgbtiq", "women"]
     bad = (await api.data(SET_GROUPS, tokens["a"], id=svc["recordId"], revision=3, groups=["martians"]))
-    assert bad["setDefenderGroups"]["errors"][0] == {"code": "INVALID", "field": "groups",
-                                                     "reason": "'martians' is not a known defender-group code"}
+    refused = bad["setDefenderGroups"]["errors"][0]
+    assert (refused["code"], refused["field"]) == ("INVALID", "groups")
+    assert refused["reason"].startswith("'martians' is not a known defender-group code")  # and the nearest ones
 
 
 @pytest.mark.parametrize(("input", "field", "words"), [

@@ -294,7 +294,7 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
                                                               "label": "by name"})
         assert by_name.status_code == 200 and "<code>pd_" in by_name.text
         desk = await client.get("/stewards")
-        assert desk.text.count('<a href="/organisations/test:a"><bdi>Alpha</bdi></a>') == 2
+        assert '<a href="/organisations/test:a"><bdi>Alpha</bdi></a>' in desk.text and ">test:a</a>" not in desk.text
         await client.post("/stewards/import", data={"csrf": csrf}, files={"files": (
             "more.csv", b"Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:ab,Alpha Beta,local-group\n"
                         b"test:ag,Alpha Gamma,local-group\n", "text/csv")})
