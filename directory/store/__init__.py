@@ -20,6 +20,7 @@ from directory.base.config import Settings
 from directory.base.terminal import safe
 from directory.domain.errors import StoreUnavailable
 from directory.store.door import SearchPage, Store, Transaction
+from directory.store.engine import layout
 from directory.store.engine.backends import connection
 from directory.store.engine.embedded import EmbeddedStore, running_store
 from directory.store.engine.graph import Graph, make_driver
@@ -124,7 +125,11 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
             await driver.verify_connectivity()
         except Exception as exc:
             raise StoreUnavailable(f"cannot reach the graph store at {uri}: {exc}") from exc
-        await ensure_schema(graph, embedded)
+        if embedded is not None:  # one process at a time on the folder (Neo4j's own statements are idempotent)
+            with layout.migrating(embedded.data):
+                await ensure_schema(graph, embedded)
+        else:
+            await ensure_schema(graph, embedded)
         await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
         store = Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
                       settings.map_shelter_minimum)

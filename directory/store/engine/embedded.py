@@ -3,10 +3,17 @@
 Every command works whether or not the service runs on the same data folder: `attach()` talks to
 a running store when `store.json` names a live one, and otherwise starts one that the caller owns
 and stops afterwards. A store started by someone else is never stopped by us.
+
+Every process using the store holds a shared lock on `store.clients` while it does. The one that
+started the store stops it only when nobody else holds it; otherwise it leaves it to stop by
+itself once the last of them lets go (SIGUSR1 tells it so), as it does when its starter dies. A
+store stopping holds the lock exclusively, so a command arriving then waits and starts another:
+two commands started together share one store, whichever ends first.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -17,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from directory.base.files import UMASK, private_open
 from directory.domain.errors import DataFolderInUse, StoreUnavailable
@@ -56,35 +64,41 @@ def _alive(pid: int) -> bool:
 
 
 def _runtime(data: Path) -> dict[str, int] | None:
+    """What the store running on this folder wrote of itself; None when there is none, or when the
+    file was written for another folder: a copy of a live data folder carries its `store.json`, and
+    a command on the copy must not reach the original's store (and write there)."""
     try:
-        info = json.loads(layout.runtime_file(data).read_text())
-        return {key: int(value) for key, value in info.items()}
+        info = {key: int(value) for key, value in json.loads(layout.runtime_file(data).read_text()).items()}
+        folder = os.stat(data)
     except (OSError, ValueError, TypeError, AttributeError):
         return None
-
-
-def _orphaned(info: dict[str, int]) -> bool:
-    """A store whose starting process is gone (killed, crashed): it stops itself within a second or
-    two (`launcher`), so it is not one to attach to."""
-    return bool(info.get("parent")) and not _alive(info["parent"])
+    return info if (info.get("dev"), info.get("ino")) == (folder.st_dev, folder.st_ino) else None
 
 
 def running_store(data: Path) -> dict[str, int] | None:
-    """The pid and port of a live store on this data folder, if there is one that will stay."""
+    """The pid and port of a live store on this data folder that answers. One whose starter is gone
+    stays while a process uses it (it holds `store.clients`), and stops within a second or two once
+    none does."""
     info = _runtime(data)
-    if info and _alive(info["pid"]) and not _orphaned(info) and _answers(info["bolt_port"]):
+    if info and _alive(info["pid"]) and _answers(info["bolt_port"]):
         return info
     return None
 
 
-def _wait_until_gone(data: Path, deadline: float) -> None:
-    """A store left by a process that died is stopping: wait for it to let the folder go, so a new
-    one can start (attaching to it would lose the connection as soon as it stops)."""
-    while time.monotonic() < deadline:
-        info = _runtime(data)
-        if not info or not _alive(info["pid"]):
-            return
-        time.sleep(0.2)
+def _join(data: Path, deadline: float) -> IO[str]:
+    """A shared lock on `store.clients`, held while this process uses the store: the store does not
+    stop under it. Waits while a store is stopping (it holds the lock exclusively)."""
+    handle = open(layout.clients_file(data), "a+")  # held until `stop`
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise StoreUnavailable("the embedded store on this folder is stopping and did not stop "
+                                       f"within {START_TIMEOUT:.0f} s") from None
+            time.sleep(0.1)
 
 
 @dataclass
@@ -99,6 +113,7 @@ class EmbeddedStore:
     bolt_port: int = 0
     http_port: int = 0
     unanswered_since: float | None = None  # monotonic time of the first check it did not answer
+    client: IO[str] | None = None  # our shared lock on `store.clients` while we use the store
 
     @property
     def uri(self) -> str:
@@ -121,13 +136,12 @@ class EmbeddedStore:
     def attach(self) -> EmbeddedStore:
         """Use the running store on the data folder, or start one."""
         layout.prepare(self.data)
+        if self.client is None:
+            self.client = _join(self.data, time.monotonic() + START_TIMEOUT)
         info = running_store(self.data)
         if info:
             self.bolt_port, self.http_port = info["bolt_port"], info["http_port"]
             return self
-        left = _runtime(self.data)
-        if left and _alive(left["pid"]) and _orphaned(left):
-            _wait_until_gone(self.data, time.monotonic() + START_TIMEOUT)
         self._start()
         return self
 
@@ -197,7 +211,8 @@ class EmbeddedStore:
             since = self.unanswered_since = self.unanswered_since or time.monotonic()
             if self.process is None or time.monotonic() - since < stall_limit:
                 return False
-            self.stop(wait=5.0)  # hung: its folder is free once it is gone
+            self._end(self.process, wait=5.0)  # hung: its folder is free once it is gone
+            self.process = None
         self.unanswered_since = None
         self.process = None
         self.attach() if running_store(self.data) else self._start()
@@ -208,14 +223,30 @@ class EmbeddedStore:
         if self.process is not None:
             return self.process.poll() is None
         info = _runtime(self.data)
-        return info is not None and _alive(info["pid"]) and not _orphaned(info)
+        return info is not None and _alive(info["pid"])
 
     def stop(self, wait: float = 30.0) -> None:
-        """Stop the store if we started it, killed if it has not stopped within `wait` seconds;
-        leave anybody else's running."""
+        """We are done with the store. One we started is stopped (killed if it has not stopped within
+        `wait` seconds) unless another process uses it: then it stops by itself once the last one
+        is done. Anybody else's is left running."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
+        client, self.client = self.client, None
+        try:
+            if proc is None or proc.poll() is not None:
+                return
+            if client is not None:
+                try:  # nobody else uses it: held exclusively while it stops, so nobody joins meanwhile
+                    fcntl.flock(client, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    proc.send_signal(signal.SIGUSR1)  # others do: stop once the last lets go
+                    return
+            self._end(proc, wait)
+        finally:
+            if client is not None:
+                client.close()
+
+    @staticmethod
+    def _end(proc: subprocess.Popen[bytes], wait: float) -> None:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=wait)

@@ -5,13 +5,18 @@
       secrets/bolt-password  random, owner-only (0600), made on first start
       logs/                JVM and launcher logs
       store.lock           held by the running store process
-      store.json           port and pid of the running store, while it runs
+      store.json           port and pid of the running store, and which folder, while it runs
+      schema.lock          held by a command bringing the schema up to date
+      store.clients        locked shared by every process using the store (`embedded`)
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from directory.base.files import private_folder
@@ -27,9 +32,30 @@ def prepare(data: Path) -> None:
         private_folder(data / sub)
     pw = password_file(data)
     if not pw.exists():
-        fd = os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # written whole under another name, then linked in place: two commands starting together on a
+        # new folder both get the one password, and neither reads a file not yet written
+        tmp = pw.with_name(f".{pw.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(24))
+        try:
+            os.link(tmp, pw)
+        except FileExistsError:
+            pass  # another command made it first: theirs is the password
+        finally:
+            tmp.unlink()
+
+
+@contextmanager
+def migrating(data: Path) -> Iterator[None]:
+    """Held while a process brings the schema up to date: two commands started together on a new
+    folder would otherwise both create the same indexes, and one of them fail."""
+    with open(data / "schema.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def arcadedb_root(data: Path) -> Path:
@@ -46,6 +72,10 @@ def read_password(data: Path) -> str:
 
 def logs_dir(data: Path) -> Path:
     return data / "logs"
+
+
+def clients_file(data: Path) -> Path:
+    return data / "store.clients"
 
 
 def lock_file(data: Path) -> Path:
