@@ -412,3 +412,17 @@ def test_commands_started_together_on_a_new_folder_share_one_password_and_one_sc
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert len(layout.read_password(data)) >= 24
     assert not [p for p in layout.password_file(data).parent.iterdir() if p.name != "bolt-password"]
+
+
+@pytest.mark.pure
+def test_a_write_kept_out_by_other_writes_says_so_and_to_run_it_again() -> None:
+    """Was a bare code (a crash probe): an import under a stream of edits ended in "the graph store
+    refused a statement (Neo.TransientError.Transaction.DeadlockDetected)" once its retries ran out."""
+    from neo4j.exceptions import Neo4jError
+
+    from directory.store.engine.graph import _translate
+
+    deadlock = Neo4jError._hydrate_neo4j(code="Neo.TransientError.Transaction.DeadlockDetected", message="")
+    said = str(_translate(deadlock))
+    assert said.startswith("other writes to the same records kept this one out for 30 s")
+    assert said.endswith("it was not made: run it again when fewer writes are going on")

@@ -153,6 +153,10 @@ def _translate(exc: Neo4jError | DriverError) -> Exception:
         return StoreError(f"the graph store connection failed ({type(exc).__name__})")
     if exc.code is not None and exc.code.startswith("Neo.ClientError.Transaction.TransactionTimedOut"):
         return StatementTimedOut()
+    if exc.code is not None and exc.code.startswith("Neo.TransientError"):
+        # retried for RETRY_SECONDS: other writes to the same records (edits, another import) kept it out
+        return StoreError(f"other writes to the same records kept this one out for {RETRY_SECONDS:.0f} s "
+                          f"({exc.code}); it was not made: run it again when fewer writes are going on")
     if isinstance(exc, ConstraintError):
         # ArcadeDB's message is generic and may echo the statement: say what it means instead.
         return Conflict("the write would duplicate a record id that already exists")
