@@ -7,6 +7,7 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from directory.domain.errors import BadArgument
 from directory.domain.ids import record_id_of
 from directory.jobs import gaps
 from schema.context import Context
@@ -124,9 +125,9 @@ class GapQuery:
                             indicators: list[str] | None = None, donor: strawberry.ID | None = None,
                             first: int = 500, offset: int = 0) -> CoverageGaps:
         if not 0 <= first <= MAX_CELLS:
-            raise ValueError(f"first must be between 0 and {MAX_CELLS}")
+            raise BadArgument("first", "must be between 0 and %(most)s", most=MAX_CELLS)
         if offset < 0:
-            raise ValueError("offset must not be negative")
+            raise BadArgument("offset", "must not be negative")
         question = gaps.GapQuestion(codes=codes, country=country, region=region, service_types=service_types,
                                     group=group, indicators=indicators,
                                     donor=record_id_of(str(donor), "Organisation") if donor else None)

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from directory.domain.errors import BadArgument
 from directory.domain.ids import record_id_of
 from directory.domain.places import place_list
 from directory.domain.taxonomy import DEFENDER_GROUP
@@ -136,5 +137,5 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
 
 def _check_first(first: int) -> None:
     if not 0 <= first <= MAX_PAGE:
-        raise ValueError(f"first must be between 0 and {MAX_PAGE}")
+        raise BadArgument("first", "must be between 0 and %(most)s", most=MAX_PAGE)
 

@@ -60,9 +60,9 @@ async def test_cost_counts_pages_given_as_variables_at_the_cap(store: Store, api
 @pytest.mark.parametrize("field", ["organisations", "services"])
 async def test_page_sizes_are_capped(store: Store, api: Api, field: str) -> None:
     body = await api.gql(f"{{ {field}(first: 101) {{ totalCount }} }}")
-    assert "first must be between 0 and 100" in _message(body)
+    assert "first: must be between 0 and 100" in _message(body)
     body = await api.gql('{ search(text: "x", first: 500) { totalCount } }')
-    assert "first must be between 0 and 100" in _message(body)
+    assert "first: must be between 0 and 100" in _message(body)
 
 
 async def test_a_body_over_the_cap_is_refused(store: Store, api: Api) -> None:
@@ -93,3 +93,30 @@ async def test_a_full_introspection_query_passes_every_cap(store: Store, api: Ap
 
     body = await api.data(get_introspection_query())
     assert any(t["name"] == "Organisation" for t in body["__schema"]["types"])
+
+
+async def test_a_failure_inside_the_service_is_logged_for_an_operator_by_its_kind_only(
+        store: Store, live_server: LiveServer, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was invisible (a crash probe): a damaged index failed every search, logged at INFO, which the
+    service does not show; what the client asked amiss stays at INFO, what failed inside is a warning."""
+    import logging
+
+    from tests.helpers import Api
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        for part in args:  # the coroutine it was handed is never run
+            getattr(part, "close", lambda: None)()
+        raise RuntimeError("invalid content position for 'Casa Segura Tegucigalpa'")
+
+    api = Api(live_server.url)
+    monkeypatch.setattr(live_server.app.state.store.graph, "_attempts", broken)  # every read fails inside
+    with caplog.at_level(logging.INFO, logger="directory.graphql"):
+        failed = await api.gql('{ search(text: "casa") { totalCount } }')
+        asked_amiss = await api.gql('{ organisations(first: 100000) { totalCount } }')
+    assert "errors" in failed, failed
+    assert "errors" in asked_amiss, asked_amiss
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warned] == ["GraphQL request failed inside the service: RuntimeError"]
+    assert all(r.levelno == logging.INFO for r in caplog.records if r not in warned)
+    assert "Casa Segura" not in caplog.text  # what the error said may name people at risk

@@ -96,7 +96,7 @@ async def test_filters(store: Store, live_server: LiveServer, filter: dict[str, 
 
 async def test_page_size_over_the_cap_is_a_clear_error(store: Store, live_server: LiveServer) -> None:
     body = await gql(live_server, LIST, first=1000)
-    assert body["data"] is None and "first must be between 0 and 100" in body["errors"][0]["message"]
+    assert body["data"] is None and "first: must be between 0 and 100" in body["errors"][0]["message"]
 
 
 async def test_a_forged_cursor_is_a_clear_error(store: Store, live_server: LiveServer) -> None:
