@@ -287,3 +287,29 @@ def test_one_transaction_holds_what_the_embedded_stores_heap_allows() -> None:
     assert on("512m") == 15_360 < 38_641 and on("1g") == 46_080 and on("2g") == on("8G") == 100_000
     assert on("300m") == 2_640 and on("256m") == 1_000  # never none
     assert on(None) == importer.ATOMIC_ROWS  # Neo4j
+
+
+async def test_imports_on_one_folder_write_one_after_the_other(store: Store) -> None:
+    """A crash probe saw two large imports writing at once leave the embedded store's indexes damaged
+    (an ArcadeDB fault): on one data folder, an import waits for the one writing, and says so."""
+    import asyncio
+
+    from directory.store.engine import layout
+
+    said: list[str] = []
+
+    class Said:
+        def __call__(self, message: str) -> None:
+            said.append(message)
+
+        def count(self, *args: object, **kwargs: object) -> None:
+            pass
+
+    assert store.embedded is not None
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, [org("waited")]), "orgs.csv"))]
+    async with layout.importing(store.embedded.data, lambda: None):  # another import is writing
+        second = asyncio.create_task(importer.run(store, inputs, Said()))
+        await asyncio.sleep(1.5)
+        assert not second.done() and await count(store) == 0
+        assert said == ["another import is writing to this data folder: waiting for it"]
+    assert (await second).organisations == 1 and await count(store) == 1

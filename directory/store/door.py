@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE
 from directory.domain.validation import Vocabulary, asked_language
 from directory.domain.viewer import STEWARD, Viewer
 from directory.store.backup import Backups
+from directory.store.engine import layout
 from directory.store.engine.backends import fulltext_index
 from directory.store.engine.embedded import EmbeddedStore
 from directory.store.engine.graph import Graph, Tx, make_driver
@@ -186,6 +187,11 @@ class Store:
         self.roots = Roots(graph)
         self.backups = Backups(graph, directory_id, shelter_minimum)
         self._vocabulary: Vocabulary | None = None
+
+    def importing(self, waiting: Callable[[], None]) -> AbstractAsyncContextManager[None]:
+        """Held while an import writes: on the embedded store, one import at a time on its folder
+        (`layout.importing`); Neo4j takes concurrent imports as it takes any concurrent writes."""
+        return layout.importing(self.embedded.data, waiting) if self.embedded is not None else nullcontext()
 
     @property
     def backend(self) -> str:

@@ -7,16 +7,18 @@
       store.lock           held by the running store process
       store.json           port and pid of the running store, and which folder, while it runs
       schema.lock          held by a command bringing the schema up to date
+      import.lock          held by an import while it writes
       store.clients        locked shared by every process using the store (`embedded`)
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from directory.base.files import private_folder
@@ -52,6 +54,23 @@ def migrating(data: Path) -> Iterator[None]:
     folder would otherwise both create the same indexes, and one of them fail."""
     with open(data / "schema.lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@asynccontextmanager
+async def importing(data: Path, waiting: Callable[[], None]) -> AsyncIterator[None]:
+    """Held while an import writes, so imports on one folder write one after the other: two large
+    ones writing at once twice left ArcadeDB's indexes damaged (every search failing after, a crash
+    probe found; an engine fault we cannot mend from here). `waiting` is told when another holds it."""
+    with open(data / "import.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
