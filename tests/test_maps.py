@@ -213,6 +213,8 @@ async def test_the_maps_index_posts_what_is_typed_and_offers_no_silent_default(s
                                                            "country": "CO"})
         assert drawn.status_code == 200 and "L.map(" in drawn.text
         assert "Medell" not in str(drawn.url) and drawn.url.path == "/maps/referrals"
+        same = re.search(r'href="(/referrals\?[^"]+)"', drawn.text)  # the no-script link asks by address:
+        assert same is not None and "from=test%3Aa" in same.group(1)  # by the id, never the name as typed
         refused = await client.post("/maps/referrals", data={"from": "Nobody Such", "serviceType": "legal-aid",
                                                              "country": "CO"})
         assert refused.status_code == 404 and "Nobody Such" in refused.text  # said, as on the job pages

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from markupsafe import escape
 
+from directory.base.config import Settings
 from directory.domain.model import Coverage, Intake, Organisation, Presence, Service, Status, Visibility
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
@@ -357,19 +358,22 @@ async def test_a_session_is_not_the_token_and_its_end_cannot_be_moved(store: Sto
         secret = token.removeprefix(f"pd_{token_id}_")  # base64url: it may hold "_" itself
         assert len(secret) == 43 and secret not in value and token_id in value  # names the token; never holds it
         assert SIGNAL in (await client.get("/organisations/test:fund")).text
-        ends, _, mac = value.split(".")
-        assert int(ends) - time.time() <= tokens.SESSION_SECONDS
-        key = await store.tokens._session_key()
+        began, _, mac = value.split(".")
+        now = int(time.time() * 1000)
+        assert now - 60_000 < int(began) <= now  # when it began, in ms
+        key = store.tokens._key
         stored = (await store.graph.read(tokens.FIND, id=token_id))[0]["hash"]
         _, other = await store.tokens.create("member", "test:fund", "another")
         other_mac = (await _session_of(store, other)).split(".")[2]
-        forged = [f"9999999999.{token_id}.{mac}", f"{int(ends) + 3600}.{token_id}.{mac}",  # a later end
-                  f"{ends}.{token_id}.{other_mac}",  # another token's MAC
-                  f"{int(time.time()) + 10 * tokens.SESSION_SECONDS}.{token_id}."  # well made, too long
-                  + tokens._mac(key, "session", token_id, str(int(time.time()) + 10 * tokens.SESSION_SECONDS), stored),
-                  f"{int(time.time()) - 1}.{token_id}." + tokens._mac(key, "session", token_id,
-                                                                     str(int(time.time()) - 1), stored),  # ended
-                  token, f"{ends}.{token}"]  # the token itself, as the old cookie held it
+
+        def made(at: int) -> str:  # a session value made with the key itself
+            return f"{at}.{token_id}." + tokens._mac(key, "session", token_id, str(at), stored)
+
+        forged = [f"9999999999999.{token_id}.{mac}", f"{int(began) + 3_600_000}.{token_id}.{mac}",  # moved on
+                  f"{began}.{token_id}.{other_mac}",  # another token's MAC
+                  made(now + 10 * 60_000),  # well made, begun in the future
+                  made(now - tokens.SESSION_SECONDS * 1000 - 1000),  # well made, ended
+                  token, f"{began}.{token}"]  # the token itself, as the old cookie held it
         for cookie in forged:
             client.cookies.set("pd_session", cookie)
             page = await client.get("/organisations/test:fund")
@@ -383,6 +387,36 @@ async def test_a_session_is_not_the_token_and_its_end_cannot_be_moved(store: Sto
         async with anyone:  # a copied cookie is no API token
             assert (await anyone.post("/graphql", json={"query": "{ organisation(id: \"test:fund\") { id } }"})
                     ).status_code == 401
+
+
+async def test_signing_out_ends_the_session_in_the_store_and_its_key_is_not_in_the_graph(
+        store: Store, live_server: LiveServer, settings: Settings) -> None:
+    """An attacker's read: the key was kept in the graph beside the tokens' hashes, so reading the
+    store made a steward's session; signing out only dropped the browser's cookie, so a copy made
+    before stayed signed in; a sign-in sent with an ended cookie in the browser lost the new one."""
+    import stat
+
+    await _seed(store)
+    _, token = await store.tokens.create("member", "test:fund", "the fund")
+    key_file = settings.session_key_path
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and bytes.fromhex(key_file.read_text()) == store.tokens._key
+    hexed = store.tokens._key.hex()
+    assert not await store.graph.read("MATCH (n) WHERE any(k IN keys(n) WHERE n[k] = $v) RETURN n LIMIT 1",
+                                      v=hexed)  # nowhere in the graph
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+        copied = client.cookies["pd_session"]
+        page = (await client.get("/organisations/test:fund")).text
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page)
+        assert csrf is not None and SIGNAL in page
+        assert (await client.post("/sign-out", data={"csrf": csrf.group(1)})).status_code == 303
+    async with httpx.AsyncClient(base_url=live_server.url, cookies={"pd_session": copied}) as thief:
+        after = (await thief.get("/organisations/test:fund")).text
+        assert SIGNAL not in after and "Your sign-in has ended" in after  # the copy is over too
+        # signing in again with the ended cookie still in the browser keeps the new session
+        again = await thief.post("/sign-in", data={"token": token})
+        assert again.status_code == 303 and 'pd_session=""' not in again.headers["set-cookie"]
+        assert SIGNAL in (await thief.get("/organisations/test:fund")).text
 
 
 async def test_an_expired_or_revoked_session_is_the_public_view_not_a_lockout(store: Store,

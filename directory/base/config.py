@@ -46,6 +46,7 @@ class Settings:
     map_tiles: str = ""  # an online tile layer's URL template; none unless configured
     map_tiles_attribution: str = ""
     federation_key_dir: Path | None = None  # default: DATA/secrets/federation-online
+    session_key_file: Path | None = None  # default: DATA/secrets/session-key
     federation_redistribute: bool = False  # whether peers may pass our records on
     federation_interval: float = 300.0  # seconds between publish-and-sync cycles in serve; 0: none
 
@@ -83,6 +84,12 @@ class Settings:
                               f"{self.federation_interval} is not 0 (off) or between 5 and 86400 seconds")
         if self.neo4j_uri and not re.match(r"^(bolt|neo4j)(\+s|\+ssc)?://", self.neo4j_uri):
             raise ConfigError("DIRECTORY_NEO4J_URI", f"{self.neo4j_uri!r} is not a bolt:// or neo4j:// URI")
+
+    @property
+    def session_key_path(self) -> Path:
+        """The key the pages' sessions are signed with: outside the graph, so a read of the store
+        cannot make one. Several app processes (on Neo4j) are given the same file."""
+        return self.session_key_file or self.data_dir / "secrets" / "session-key"
 
     @property
     def federation_keys(self) -> Path:
@@ -134,6 +141,7 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("map_tiles", "DIRECTORY_MAP_TILES", str),
     ("map_tiles_attribution", "DIRECTORY_MAP_TILES_ATTRIBUTION", str),
     ("federation_key_dir", "DIRECTORY_FEDERATION_KEYS", Path),
+    ("session_key_file", "DIRECTORY_SESSION_KEY_FILE", Path),
     ("federation_redistribute", "DIRECTORY_FEDERATION_REDISTRIBUTE", _flag),
     ("federation_interval", "DIRECTORY_FEDERATION_INTERVAL", float),
 )

@@ -67,6 +67,24 @@ def write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
     os.replace(tmp, path)
 
 
+def secret_bytes(path: Path) -> bytes:
+    """A random key kept in an owner-only file, made on first use: written whole under another name,
+    then linked in place, so processes starting together all read the one key."""
+    if not path.exists():
+        private_folder(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(os.urandom(32).hex())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the key
+        finally:
+            tmp.unlink()
+    return bytes.fromhex(path.read_text().strip())
+
+
 def tighten(folder: Path) -> None:
     """Take group and other permissions off every file and folder under `folder` (symlinks untouched)."""
     for root, _, files in os.walk(folder):  # every folder is a root once; symlinked folders are not walked

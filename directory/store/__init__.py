@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from directory.base.audit import AuditLog
 from directory.base.clock import now
 from directory.base.config import Settings
+from directory.base.files import secret_bytes
 from directory.base.terminal import safe
 from directory.domain.errors import StoreUnavailable
 from directory.store.door import SearchPage, Store, Transaction
@@ -132,7 +133,7 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
             await ensure_schema(graph, embedded)
         await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
         store = Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
-                      settings.map_shelter_minimum)
+                      settings.map_shelter_minimum, secret_bytes(settings.session_key_path))
         try:  # not while a restore is unfinished: its records may not have their published places yet
             held = [] if await store.backups.unfinished() else await store.hold_shelters()
         except Exception:  # a failed repair must not keep every command (a restore too) out of the store

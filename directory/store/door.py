@@ -172,13 +172,13 @@ class Store:
     """The directory's records in the graph, for one process."""
 
     def __init__(self, graph: Graph, directory_id: str, embedded: EmbeddedStore | None = None,
-                 audit: AuditLog | None = None, shelter_minimum: int = 3) -> None:
+                 audit: AuditLog | None = None, shelter_minimum: int = 3, session_key: bytes | None = None) -> None:
         self.graph = graph
         self.directory_id = directory_id
         self.embedded = embedded
         self.audit = audit
         self.shelter_minimum = shelter_minimum  # see `store.shelters`
-        self.tokens = Tokens(graph)
+        self.tokens = Tokens(graph, session_key)
         self.join_requests = JoinRequests(graph, directory_id)
         self._editor = Editor(graph, directory_id, shelter_minimum)
         self.jobs = JobReads(graph, self.note)

@@ -411,9 +411,9 @@ MIGRATIONS: list[list[Step]] = [
     [  # 21: a service's origins are withheld with its shelter's place: the public feed says so again
         _origins_withheld,
     ],
-    [  # 22: the key the pages' sessions are signed with, one per directory (`records/tokens.py`)
-        cypher("schema.session_key", "CREATE CONSTRAINT session_key_name IF NOT EXISTS "
-                                     "FOR (n:SessionKey) REQUIRE n.name IS UNIQUE"),
+    [  # 22: no session key in the graph: a read of the store must not make a session (`records/tokens.py`
+        # keeps it in a file); one a build of the same day wrote there is removed
+        cypher("schema.no_session_key", "MATCH (k:SessionKey) DETACH DELETE k"),
     ],
 ]
 

@@ -4,9 +4,11 @@ A token is found by its public id, then its secret is compared in constant time,
 lookup nor a comparison takes longer for a nearly right token.
 
 A sign-in to the pages is not the token: the browser keeps a session value naming the token's
-public id, when the session ends, and a MAC over both and the token's stored hash under a random
-key the store keeps (`SessionKey`, one per directory, shared by every app process). A copied cookie
-is no API token, its end cannot be moved, and revoking the token ends it.
+public id and when the session began (in ms), under a MAC over both and the token's stored hash
+with a key kept outside the graph (`DATA/secrets/session-key`, or the file every app process is
+given: `Settings.session_key_path`), so reading the store is not enough to make a session. A
+copied cookie is no API token and its end cannot be moved; revoking the token ends its sessions,
+and signing out ends every session of the token begun before (`signed_out_at`).
 
 What the store holds of a token is kept for a second (`KEPT_SECONDS`), by the process, so a client
 sending requests back to back costs one read of it a second rather than one a request. A token
@@ -32,7 +34,7 @@ from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph
 
 _TOKEN = re.compile(r"^pd_([a-z0-9]{10})_([A-Za-z0-9_-]{43})$")
-_SESSION = re.compile(r"^([0-9]{10,12})\.([a-z0-9]{10})\.([0-9a-f]{64})$")
+_SESSION = re.compile(r"^([0-9]{13})\.([a-z0-9]{10})\.([0-9a-f]{64})$")
 SESSION_SECONDS = 8 * 3600  # a sign-in lasts a working day; a forgotten browser forgets it by itself
 _DUMMY_HASH = hashlib.sha256(b"no such token").hexdigest()
 MAX_LABEL = 200  # who holds a token, in a few words
@@ -44,7 +46,12 @@ CREATE (t:ApiToken {id: $id, hash: $hash, role: $role, organisation: $organisati
 FIND = cypher("tokens.find", """
 MATCH (t:ApiToken {id: $id})
 WHERE t.revoked_at IS NULL
-RETURN t.hash AS hash, t.role AS role, t.organisation AS organisation
+RETURN t.hash AS hash, t.role AS role, t.organisation AS organisation, t.signed_out_at AS signed_out_at
+""")
+SIGN_OUT = cypher("tokens.sign_out", """
+MATCH (t:ApiToken {id: $id})
+SET t.signed_out_at = $at
+RETURN t.id AS id
 """)
 LIST = cypher("tokens.list", """
 MATCH (t:ApiToken)
@@ -57,15 +64,10 @@ MATCH (t:ApiToken {id: $id})
 SET t.revoked_at = coalesce(t.revoked_at, $now)
 RETURN t.id AS id
 """)
-SESSION_KEY = cypher("tokens.session_key", """
-MERGE (k:SessionKey {name: 'sessions'})
-ON CREATE SET k.value = $value
-RETURN k.value AS value
-""")
 KEPT_SECONDS = 1.0
 _MOST_KEPT = 10_000
-# (the graph read, token id) -> (when read, monotonic; the stored hash, role and organisation)
-_kept: dict[tuple[Graph, str], tuple[float, str, str, str | None]] = {}
+# (the graph read, token id) -> when read (monotonic), what the store holds of it
+_kept: dict[tuple[Graph, str], _Stored] = {}
 # token id -> when this process last revoked it (monotonic): a read begun before then is not kept
 _revoked: dict[str, float] = {}
 
@@ -74,6 +76,15 @@ ORGANISATION_EXISTS = cypher("tokens.organisation_exists", "MATCH (n:Organisatio
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Stored:
+    read: float  # monotonic
+    hash: str
+    role: str
+    organisation: str | None
+    signed_out_at: int | None  # ms: sessions begun before then are over
 
 
 @dataclass(frozen=True)
@@ -87,9 +98,10 @@ class TokenInfo:
 
 
 class Tokens:
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, session_key: bytes | None = None) -> None:
         self.graph = graph
-        self._key: bytes | None = None
+        # without a key given (a process that signs nobody in), one of its own: its sessions end with it
+        self._key = session_key or secrets.token_bytes(32)
 
     async def create(self, role: str, organisation: str | None, label: str = "") -> tuple[str, str]:
         """A new token: (its id, the token itself). The token is not stored and cannot be shown again."""
@@ -124,11 +136,11 @@ class Tokens:
         """A valid token's viewer, public id and stored hash."""
         match = _TOKEN.match(token)
         found = await self._stored(match.group(1)) if match else None
-        stored = found[1] if found else _DUMMY_HASH
+        stored = found.hash if found else _DUMMY_HASH
         supplied = _digest(match.group(2)) if match else _digest(token)
         if not hmac.compare_digest(stored, supplied) or found is None or match is None:
             return None
-        return Viewer(found[2], found[3], who=f"token:{match.group(1)}"), match.group(1), stored
+        return Viewer(found.role, found.organisation, who=f"token:{match.group(1)}"), match.group(1), stored
 
     async def sign_in(self, token: str) -> tuple[Viewer, str, str] | None:
         """A session for a valid token: its viewer, the cookie's value and the CSRF value its forms
@@ -137,10 +149,9 @@ class Tokens:
         if checked is None:
             return None
         viewer, token_id, stored = checked
-        key = await self._session_key()
-        ends = int(time.time()) + SESSION_SECONDS
-        return viewer, f"{ends}.{token_id}.{_mac(key, 'session', token_id, str(ends), stored)}", \
-            _mac(key, "csrf", token_id, stored)[:32]
+        began = int(time.time() * 1000)
+        return viewer, f"{began}.{token_id}.{_mac(self._key, 'session', token_id, str(began), stored)}", \
+            _mac(self._key, "csrf", token_id, stored)[:32]
 
     async def signed_in(self, session: str) -> tuple[Viewer, str] | None:
         """The viewer of a session value and the CSRF value its forms carry; None for one that is
@@ -148,36 +159,39 @@ class Tokens:
         match = _SESSION.match(session)
         if match is None:
             return None
-        ends, token_id, mac = match.groups()
-        now = time.time()
-        if not now < int(ends) <= now + SESSION_SECONDS + 60:  # 60 s: app processes' clocks may differ
+        began, token_id, mac = match.groups()
+        now = time.time() * 1000
+        if not now - SESSION_SECONDS * 1000 < int(began) <= now + 60_000:  # 60 s: app processes' clocks differ
             return None
         found = await self._stored(token_id)
-        if found is None:
+        if found is None or (found.signed_out_at is not None and int(began) <= found.signed_out_at):
             return None
-        key = await self._session_key()
-        if not hmac.compare_digest(mac, _mac(key, "session", token_id, ends, found[1])):
+        if not hmac.compare_digest(mac, _mac(self._key, "session", token_id, began, found.hash)):
             return None
-        return Viewer(found[2], found[3], who=f"token:{token_id}"), _mac(key, "csrf", token_id, found[1])[:32]
+        return (Viewer(found.role, found.organisation, who=f"token:{token_id}"),
+                _mac(self._key, "csrf", token_id, found.hash)[:32])
 
-    async def _session_key(self) -> bytes:
-        if self._key is None:
-            rows = await self.graph.write(SESSION_KEY, value=secrets.token_hex(32))
-            self._key = bytes.fromhex(rows[0]["value"])
-        return self._key
+    async def sign_out(self, token_id: str) -> None:
+        """End every session of the token begun until now (in every browser): signing out is meant
+        to end a session, and a cookie copied before must not outlive it."""
+        _forget(token_id)
+        await self.graph.write(SIGN_OUT, id=token_id, at=int(time.time() * 1000))
+        _forget(token_id)
 
-    async def _stored(self, token_id: str) -> tuple[float, str, str, str | None] | None:
+    async def _stored(self, token_id: str) -> _Stored | None:
         """What the store holds of a live token, read at most once a second (`KEPT_SECONDS`)."""
         key = (self.graph, token_id)  # kept per store: another store's token is not this one's
         kept = _kept.get(key)
         started = time.monotonic()
-        if kept is not None and started - kept[0] < KEPT_SECONDS:
+        if kept is not None and started - kept.read < KEPT_SECONDS:
             return kept
         rows: list[dict[str, Any]] = await self.graph.read(FIND, id=token_id)
         if not rows:
             _kept.pop(key, None)
             return None
-        found = (started, rows[0]["hash"], rows[0]["role"], rows[0]["organisation"])
+        out = rows[0]["signed_out_at"]
+        found = _Stored(started, rows[0]["hash"], rows[0]["role"], rows[0]["organisation"],
+                        None if out is None else int(out))
         if _revoked.get(token_id, -1.0) < started:  # no revocation here since the read began
             if len(_kept) >= _MOST_KEPT:
                 _kept.clear()

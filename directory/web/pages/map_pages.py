@@ -72,11 +72,6 @@ async def map_page(request: Request) -> Response:
     args = ({name: values[0] for name, values in (await forms.read(request, writes=False)).items() if values}
             if request.method == "POST" else dict(request.query_params))
     args.pop("lang", None)  # the language switch's, not a filter
-    without_script = environment(language).get_template("_map-noscript.html").render(
-        same=_same_question(request.path_params["kind"], args))
-    options = Options(inline=False, tiles=settings.map_tiles, tiles_attribution=settings.map_tiles_attribution,
-                      language=language, direction=i18n.direction(language),
-                      words=await _words(request, language), without_script=without_script)
     slots: Slots = request.app.state.slots
     try:
         for name, value in args.items():
@@ -91,8 +86,16 @@ async def map_page(request: Request) -> Response:
                                   [f for f in kind.filters if f in questions.ORGANISATION_OPTIONS], asked)
             if which:
                 return page(request, "map-refused.html", status=400, which=which[:NAMED], more_named=len(which) > NAMED)
-            drawn = await draw(kind.name, request.app.state.store, viewer_in(request.scope),
-                               {name: values[0] for name, values in asked.items()}, settings, options)
+            resolved = {name: values[0] for name, values in asked.items()}
+            # the no-script link asks by address: organisations by id, never a name as it was typed
+            without_script = environment(language).get_template("_map-noscript.html").render(
+                same=_same_question(kind.name, resolved))
+            options = Options(inline=False, tiles=settings.map_tiles,
+                              tiles_attribution=settings.map_tiles_attribution, language=language,
+                              direction=i18n.direction(language), words=await _words(request, language),
+                              without_script=without_script)
+            drawn = await draw(kind.name, request.app.state.store, viewer_in(request.scope), resolved, settings,
+                               options)
     except (BadArgument, NotFound) as exc:
         return page(request, "map-refused.html", status=404 if isinstance(exc, NotFound) else 400,
                     problem=said(exc, language, words.MAP_FILTERS))

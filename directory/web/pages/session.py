@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from directory.base.scope import viewer_in
 from directory.store import SESSION_SECONDS, Store
 from directory.web.auth import SESSION
 from directory.web.pages import forms
@@ -79,6 +80,11 @@ async def sign_out(request: Request) -> Response:
         await forms.read(request)  # its CSRF value: another site cannot sign someone out either
     except forms.SignedOut:
         pass  # signed out already
+    else:
+        who = viewer_in(request.scope).who
+        if request.scope.get("csrf") is not None and who.startswith("token:"):
+            # the session ends in the store too: a copy of the cookie made before is over as well
+            await request.app.state.store.tokens.sign_out(who.removeprefix("token:"))
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION, path="/", httponly=True, samesite="strict")
     return response
