@@ -411,7 +411,8 @@ def test_commands_started_together_on_a_new_folder_share_one_password_and_one_sc
     outcomes = [(run.wait(timeout=300), run.stderr.read() if run.stderr else "") for run in runs]
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert len(layout.read_password(data)) >= 24
-    assert not [p for p in layout.password_file(data).parent.iterdir() if p.name != "bolt-password"]
+    assert not [p for p in layout.password_file(data).parent.iterdir() if p.name.startswith(".")]  # no half-made one
+    assert {p.name for p in layout.password_file(data).parent.iterdir()} == {"bolt-password", "session-key"}
 
 
 @pytest.mark.pure
