@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
@@ -67,22 +68,28 @@ def write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
     os.replace(tmp, path)
 
 
-def secret_bytes(path: Path) -> bytes:
-    """A random key kept in an owner-only file, made on first use: written whole under another name,
-    then linked in place, so processes starting together all read the one key."""
+def secret_text(path: Path, make: Callable[[], str]) -> str:
+    """A secret kept in an owner-only file, made by `make` on first use: written whole under another
+    name, then linked in place, so processes starting together all read the one secret and none
+    reads a file not yet written."""
     if not path.exists():
         private_folder(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(os.urandom(32).hex())
+            f.write(make())
         try:
             os.link(tmp, path)
         except FileExistsError:
-            pass  # another process made it first: theirs is the key
+            pass  # another process made it first: theirs is the secret
         finally:
             tmp.unlink()
-    return bytes.fromhex(path.read_text().strip())
+    return path.read_text().strip()
+
+
+def secret_bytes(path: Path) -> bytes:
+    """A random 32-byte key kept in an owner-only file, made on first use (`secret_text`)."""
+    return bytes.fromhex(secret_text(path, lambda: os.urandom(32).hex()))
 
 
 def tighten(folder: Path) -> None:

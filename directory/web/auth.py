@@ -102,11 +102,10 @@ def _dropping_the_session(send: Send) -> Send:
     """`send`, with the ended session's cookie deleted by the response, unless the response sets a
     new one (a sign-in sent with the ended cookie still in the browser)."""
     async def sending(message: Message) -> None:
-        headers = message.get("headers", []) if message["type"] == "http.response.start" else []
-        renewed = any(name.lower() == b"set-cookie" and value.startswith(SESSION.encode() + b"=")
-                      for name, value in headers)
-        if message["type"] == "http.response.start" and not renewed:
-            message = {**message, "headers": [*message.get("headers", []),
+        headers = message.get("headers", []) if message["type"] == "http.response.start" else None
+        if headers is not None and not any(name.lower() == b"set-cookie" and value.startswith(f"{SESSION}=".encode())
+                                           for name, value in headers):
+            message = {**message, "headers": [*headers,
                                               (b"set-cookie", f'{SESSION}=""; Max-Age=0; Path=/; HttpOnly; '
                                                               f"SameSite=strict".encode())]}
         await send(message)

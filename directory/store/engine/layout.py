@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from directory.base.files import private_folder
+from directory.base.files import private_folder, secret_text
 
 DATABASE = "directory"
 USER = "root"
@@ -32,20 +31,8 @@ def prepare(data: Path) -> None:
     private_folder(data)
     for sub in ("arcadedb", "secrets", "logs"):
         private_folder(data / sub)
-    pw = password_file(data)
-    if not pw.exists():
-        # written whole under another name, then linked in place: two commands starting together on a
-        # new folder both get the one password, and neither reads a file not yet written
-        tmp = pw.with_name(f".{pw.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(24))
-        try:
-            os.link(tmp, pw)
-        except FileExistsError:
-            pass  # another command made it first: theirs is the password
-        finally:
-            tmp.unlink()
+    # two commands starting together on a new folder both get the one password
+    secret_text(password_file(data), lambda: secrets.token_urlsafe(24))
 
 
 @contextmanager
