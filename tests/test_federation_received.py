@@ -290,6 +290,27 @@ async def test_a_peers_shelters_never_decide_whether_the_public_may_place_ours(s
     assert "Refugio Unico" not in page and "Peer Shelter 0" in page
 
 
+async def test_a_peers_shelter_withdrawn_leaves_the_others_it_counted_with_unplaced(store: Store) -> None:
+    # three of the peer's public shelters in Colombia are placed; one withdrawn (or dropped), the two
+    # left would single themselves out: the public loses their place in the same page's write
+    p = Publisher(directory=P)
+    for i in range(3):
+        p.add(f"shelter{i}", body=organisation(f"shelter{i}", name=f"Peer Shelter {i}", kind="shelter",
+                                               precision="country", latitude=None, longitude=None))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+        placed = await store.organisation(ANONYMOUS, f"{P}:shelter1")
+        assert placed.location is not None and placed.location.country == "CO"
+        p.add("shelter0", revision=2, op="tombstone")
+        await pull(store, peer, server.url)
+    for left in ("shelter1", "shelter2"):
+        shown = await store.organisation(ANONYMOUS, f"{P}:{left}")
+        assert shown.location is None or shown.location.country is None, left
+        kept = await store.organisation(STEWARD, f"{P}:{left}")
+        assert kept.location is not None and kept.location.country == "CO"
+
+
 @pytest.mark.parametrize("field, many, reason", [
     ("aliases", [f"alias {i}" for i in range(51)], "aliases holds 51 items, at most 50"),
     ("identifiers", [f"XM-DAC:{i}" for i in range(21)], "identifiers holds 21 items, at most 20"),

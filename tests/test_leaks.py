@@ -19,6 +19,7 @@ import pytest
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import exports
 from directory.store import Filter, Near, PointFilter, Sort, Store
+from directory.store.records.shelters import alone
 from federation.publish import Publisher
 from tests.helpers import Api, load, org, service
 from tests.test_federation_publish import ONLINE, latest, read_all
@@ -98,6 +99,27 @@ async def test_which_visible_records_a_search_returns_does_not_depend_on_hidden_
 def _shelter(name: str, lat: str, lon: str, **more: object) -> dict[str, object]:
     return org(name, **{"#org+type": "shelter", "#country+code": "KE", "#geo+lat": lat, "#geo+lon": lon,
                         "#geo+precision": "locality", **more})
+
+
+def test_a_withheld_shelter_counts_in_no_place_so_it_leaves_no_gap_that_says_where_it_is() -> None:
+    # two in Colombia at country precision, a third in Bogotá alone in its district: were it still
+    # counted in Colombia, two placed shelters (three needed) would say where the third one is
+    shelters = [("a:one", "CO", None), ("a:two", "CO", None), ("a:three", "CO", "CO-DC")]
+    assert alone(shelters, 3) == {"a:one", "a:two", "a:three"}
+    assert alone([*shelters, ("a:four", "CO", "CO-DC"), ("a:five", "CO", "CO-DC")], 3) == set()
+    assert alone([("a:x", "CO", "CO-DC"), ("b:y", "CO", "CO-DC"), ("b:z", "CO", "CO-DC")], 2) == {"a:x"}
+
+
+async def test_the_store_places_no_shelter_where_a_withheld_one_would_have_made_the_count(store: Store) -> None:
+    await load(store, [org("one", **{"#org+type": "shelter", "#geo+precision": "country"}),
+                       org("two", **{"#org+type": "shelter", "#geo+precision": "country"}),
+                       _shelter("three", "4.61", "-74.08", **{"#country+code": "CO", "#geo+precision": "admin_area",
+                                                               "#adm1+code": "CO-DC"})])
+    for record in ("one", "two", "three"):
+        shown = await store.organisation(ANONYMOUS, f"test:{record}")
+        assert shown.location is None or shown.location.country is None, record
+    assert await _ids(store, ANONYMOUS, Filter(country="CO", kind="shelter")) == []
+    assert len(await _ids(store, MEMBER, Filter(country="CO", kind="shelter"))) == 3
 
 
 async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channel(store: Store, api: Api,

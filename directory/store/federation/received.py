@@ -11,7 +11,7 @@ from directory.domain.location import shows_inside
 from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.store.engine.graph import Graph, Tx
 from directory.store.federation import peers
-from directory.store.records import shared_nodes, shelter_services
+from directory.store.records import shared_nodes, shelter_services, shelters
 from directory.store.records.writes import write_records
 
 
@@ -52,6 +52,9 @@ async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
     if page.purged.get("organisation"):  # its services with it: nothing shows a service without its organisation
         await graph.run(tx, peers.PURGE_SERVICES_OF, ids=page.purged["organisation"], peer=origin)
         await graph.run(tx, peers.PURGE_ORGANISATIONS, ids=page.purged["organisation"], peer=origin)
+        # one of its shelters fewer (withdrawn, or dropped for failing our checks) may leave another
+        # alone in its place: the marks are worked out again before anyone reads the page's writes
+        await shelters.refresh(graph, tx, shelter_minimum, now())
     await shared_nodes.drop_unheld(graph, tx, held)
     if page.revisions:
         await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=page.revisions)

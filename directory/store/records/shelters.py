@@ -57,13 +57,21 @@ def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> s
     """The rule, for the marks and for what a public map draws: of these shelters (id, country,
     shown subdivision), those that fewer than `minimum` of their own publisher's share their
     country or subdivision with. Counted per publisher (the directory an id names), so a peer's
-    shelters, real or invented, never decide whether the public may place ours, nor ours theirs."""
+    shelters, real or invented, never decide whether the public may place ours, nor ours theirs.
+    A withheld shelter has no place for the public, so it counts in none: had it still counted in
+    its country, two placed shelters where three are needed would say where the third one is. So
+    the count is made again without those withheld, until no more are."""
     def publisher(record: str) -> str:
         return record.rpartition(":")[0]
 
-    per_place = Counter((publisher(i), place) for i, country, sub in shelters for place in {country, sub} if place)
-    return {i for i, country, sub in shelters
-            if any(per_place[(publisher(i), place)] < minimum for place in {country, sub} if place)}
+    withheld: set[str] = set()
+    while True:
+        placed = [(i, {p for p in (country, sub) if p}) for i, country, sub in shelters if i not in withheld]
+        per_place = Counter((publisher(i), place) for i, where in placed for place in where)
+        more = {i for i, where in placed if any(per_place[(publisher(i), place)] < minimum for place in where)}
+        if not more:
+            return withheld
+        withheld |= more
 
 
 async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
