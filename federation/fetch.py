@@ -29,6 +29,10 @@ class Unreachable(FederationError):
     """The peer did not answer as a peer must: down, slow, an error status, a redirect, too many bytes."""
 
 
+class NotServed(Unreachable):
+    """The peer answered 404: it serves nothing at that address (a root newer than its latest, say)."""
+
+
 def client() -> httpx.AsyncClient:
     """One client per sync run; no proxies from the environment, no redirects, short connect timeouts."""
     return httpx.AsyncClient(follow_redirects=False, trust_env=False,
@@ -58,6 +62,8 @@ async def get(http: httpx.AsyncClient, url: str, cap: int, deadline: float | Non
 
 async def _read(http: httpx.AsyncClient, url: str, cap: int, headers: dict[str, str]) -> bytes:
     async with http.stream("GET", url, headers=headers) as response:
+        if response.status_code == 404:
+            raise NotServed(f"{url} answered 404")
         if response.status_code != 200:
             where = response.headers.get("location")
             raise Unreachable(f"{url} answered {response.status_code}"

@@ -179,9 +179,18 @@ class Syncer:
         announced = announced_version(raw, peer.url)
         if announced > pinned.version + MAX_ROTATIONS:
             raise Refused(f"{peer.url}: the discovery document's root version {announced} is not believable")
-        while pinned.version < announced:
+        # The discovery document is not signed: its version is a hint. A root newer than it says is
+        # asked for all the same (until the peer answers 404), so that whoever can serve that document
+        # cannot keep us on a root whose online key was rotated out because it was stolen.
+        first = pinned.version
+        while pinned.version < first + MAX_ROTATIONS:
             number = pinned.version + 1
-            text = await fetch.get(http, f"{peer.url}/federation/roots/{number}.json", fetch.DOCUMENT_CAP)
+            try:
+                text = await fetch.get(http, f"{peer.url}/federation/roots/{number}.json", fetch.DOCUMENT_CAP)
+            except fetch.NotServed:
+                if number <= announced:
+                    raise
+                break
             try:
                 new = next_root(pinned, parse(text, f"root version {number}"))
             except (Untrusted, NotCanonical) as exc:

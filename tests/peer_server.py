@@ -25,6 +25,7 @@ class Peer:
     checkpoint: dict[str, Any] | None = None  # served instead of a fresh one
     hits: list[str] = field(default_factory=list)
     page_size: int = 1000  # the most entries it serves a page, as a publisher may choose
+    announced: int | None = None  # the root version its discovery document gives (default: its latest)
 
     def __post_init__(self) -> None:
         if not self.roots:
@@ -33,9 +34,11 @@ class Peer:
     def app(self) -> Starlette:
         async def discovery(request: Request) -> Response:
             self.hits.append(request.url.path)
-            return JSONResponse({"directory": self.publisher.directory, "root": {"version": len(self.roots)}})
+            version = len(self.roots) if self.announced is None else self.announced
+            return JSONResponse({"directory": self.publisher.directory, "root": {"version": version}})
 
         async def root(request: Request) -> Response:
+            self.hits.append(request.url.path)
             number = int(request.path_params["n"])
             if not 1 <= number <= len(self.roots):
                 return JSONResponse({}, status_code=404)

@@ -180,6 +180,27 @@ async def test_8_and_9_a_rotation_is_followed_from_the_pinned_root_and_new_keys_
     assert "root version 3 refused" in refused.error and (await state(store))[0].root_version == 2
 
 
+async def test_8_a_newer_root_is_followed_whatever_the_unsigned_discovery_document_says(
+        store: Store, served: Any) -> None:
+    # whoever serves the discovery document (an attacker holding the online key the peer rotated
+    # out) keeps announcing version 1 and serves entries signed by that key: we ask for version 2 anyway
+    peer, server = served
+    await add(store, peer, server.url)
+    stolen = peer.publisher.online
+    peer.publisher.online = [SigningKey.generate()]
+    peer.roots.append(seal(dict(peer.publisher.root.signed(), version=2), peer.publisher.root_keys[:2]))
+    peer.announced = 1
+    peer.publisher.online = stolen
+    peer.publisher.add("forged", body=org_body("forged"))
+    peer.publisher.resign()
+    [refused] = await syncer(store).sync_all(force=True)
+    assert "signed by 0 of the 1 keys" in refused.error and (await state(store))[0].root_version == 2
+    assert (await store.organisations_by_id(STEWARD, [f"{ORIGIN}:forged"])) == {}
+    assert "/federation/roots/3.json" in peer.hits  # asked past its latest: the 404 ends the walk
+    [again] = await syncer(store).sync_all(force=True)
+    assert "signed by 0 of the 1 keys" in again.error
+
+
 @pytest.mark.parametrize("mode, reason", [("huge", "over the cap"), ("bomb", "more than the cap"),
                                           ("error", "answered 503"), ("redirect", "not followed")])
 async def test_16_and_18_caps_errors_and_redirects_fail_with_backoff_and_others_carry_on(
