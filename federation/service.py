@@ -61,6 +61,7 @@ class Pulls:
 
     async def start_due(self, store: Store, keys: list[SigningKey]) -> list[asyncio.Task[None]]:
         syncer = Syncer(store, keys)
+        await syncer.lapse()  # a peer that stopped answering goes stale even between its attempts
         started = []
         for peer in await syncer.due():
             if peer.id in self.running and not self.running[peer.id].done():

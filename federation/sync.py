@@ -46,7 +46,16 @@ from federation.feed import (
     verify_checkpoint,
     verify_page,
 )
-from federation.keys import Root, SigningKey, Untrusted, check_root_dates, format_time, next_root, read_root
+from federation.keys import (
+    Root,
+    SigningKey,
+    Untrusted,
+    check_root_dates,
+    format_time,
+    next_root,
+    parse_time,
+    read_root,
+)
 from federation.merkle import Frontier
 
 log = logging.getLogger("directory.federation")
@@ -97,8 +106,30 @@ class Syncer:
         return [p for p in await self.store.peers.all()
                 if (only is None or p.id == only) and (force or not p.next_attempt or p.next_attempt <= now)]
 
+    async def lapse(self) -> list[str]:
+        """Mark stale each peer whose latest checkpoint we hold has expired, whether or not it is
+        due: one that stopped answering (or whose answers are blocked) must not look current for
+        ever, and a failing peer may wait hours for its next attempt. A sync that verifies a newer
+        checkpoint clears the mark. Returns the peers marked."""
+        marked = []
+        now = self.clock()
+        for peer in await self.store.peers.all():
+            if peer.stale or peer.quarantined:
+                continue
+            kept = await self.store.peers.feed_state(peer.id, peer.audience)
+            held = json.loads(kept["checkpoint"])["signed"] if kept and kept.get("checkpoint") else None
+            if held is None or parse_time(held["expires"], "expires") > now:
+                continue
+            error = f"the latest checkpoint it gave expired at {held['expires']} and no newer one came since"
+            await self.store.peers.note(peer.id, stale=True, last_error=error)
+            await self.store.peers.mark_stale(peer.id, True)
+            log.warning("peer %s is stale: %s", peer.id, error)
+            marked.append(peer.id)
+        return marked
+
     async def sync_all(self, only: str | None = None, force: bool = False) -> list[Outcome]:
         """Every due peer at once (or the one named); a peer's failure is its own outcome."""
+        await self.lapse()
         due = await self.due(only, force)
         if only is not None and not due:
             await self.store.peers.one(only)  # NotFound for an unknown peer

@@ -17,7 +17,7 @@ from directory.store.federation import peers
 from directory.store.records import mapping
 from federation import bodies, fetch, sync
 from federation.canonical import canonical
-from federation.keys import SigningKey, b64, seal
+from federation.keys import SigningKey, b64, format_time, seal
 from federation.sync import Syncer
 from tests.conftest import LiveServer
 from tests.feeds import Publisher
@@ -141,6 +141,30 @@ async def test_5_an_expired_checkpoint_marks_the_peer_and_its_records_stale(stor
     org = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:org1"]))[f"{ORIGIN}:org1"]
     assert org.provenance is not None and org.provenance.stale  # kept, and marked
     assert (await state(store))[0].stale
+
+
+async def test_5_a_peer_that_stops_answering_goes_stale_when_its_last_checkpoint_expires(
+        store: Store, served: Any) -> None:
+    peer, server = served
+    await add(store, peer, server.url)
+    await syncer(store).sync_all()
+    peer.mode = "error"  # down, or its answers blocked: no newer checkpoint, and no expired one to see
+    [failed] = await syncer(store, CLOCK + timedelta(hours=1)).sync_all()
+    assert "answered 503" in failed.error and not failed.stale and not (await state(store))[0].stale
+    # past its expiry, before its next attempt is due: marked all the same, with its records
+    await store.peers.note(ORIGIN, next_attempt=format_time(CLOCK + timedelta(days=3)))  # backed off long
+    later = syncer(store, CLOCK + timedelta(days=2))
+    assert await later.due() == [] and await later.sync_all() == []
+    p, _ = await state(store)
+    assert p.stale and "expired at" in p.last_error
+    org = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:org1"]))[f"{ORIGIN}:org1"]
+    assert org.provenance is not None and org.provenance.stale
+    peer.mode = "honest"  # back, with a checkpoint issued now
+    today = CLOCK + timedelta(days=2)
+    peer.checkpoint = peer.publisher.checkpoint(issued=format_time(today - timedelta(minutes=5)),
+                                                expires=format_time(today + timedelta(days=1)))
+    [back] = await later.sync_all(force=True)
+    assert back.error == "" and not (await state(store))[0].stale
 
 
 async def test_11_equivocation_quarantines_the_peer_with_the_evidence(store: Store, served: Any) -> None:
