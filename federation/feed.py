@@ -41,7 +41,7 @@ SHOWN = {"public": ("public",), "network": ("public", "network")}  # what each a
 KINDS = ("organisation", "service", "link")
 OPS = ("upsert", "tombstone")
 CLOCK_SKEW = timedelta(minutes=5)
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 512 * 1024  # above the largest record our checks let through (about 200 KiB)
 MAX_PAGE_ENTRIES = 1000  # what a publisher serves at most (`limit`); a reader refuses a longer page
 MAX_CHECKPOINT_VALIDITY = timedelta(days=7)  # expires - issued; ours sign for 24 h. Longer hides a frozen feed
 MAX_PROOF = 64  # hashes in a consistency proof: about log2 of the size, and sizes stay below 2^53
@@ -238,7 +238,9 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
             raise Equivocation(f"the entries up to {frontier.size} do not match the checkpoint verified "
                                "before at that size: the publisher rewrote its history")
         withheld = ""
-        if e["op"] == "upsert" and body is not None and body.get("visibility") not in SHOWN[audience]:
+        if body_bytes is not None and len(body_bytes) > MAX_BODY_BYTES:  # its entry alone, not the page
+            withheld = f"its body is {len(body_bytes) // 1024} KiB, over the {MAX_BODY_BYTES // 1024} KiB we read"
+        elif e["op"] == "upsert" and body is not None and body.get("visibility") not in SHOWN[audience]:
             withheld = f"marked {str(body.get('visibility'))[:20]!r}, which the {audience} feed never carries"
         accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],
                                  body if e["op"] == "upsert" and not withheld else None, e["redistribute"],
@@ -310,8 +312,6 @@ def _entry_and_body(item: Any, where: str) -> tuple[dict[str, Any], dict[str, An
         body_bytes = canonical(body) if body is not None else None
     except NotCanonical as exc:
         raise Refused(f"{where}: the body: {exc.reason}") from None
-    if body_bytes is not None and len(body_bytes) > MAX_BODY_BYTES:
-        raise Refused(f"{where}: the body is over {MAX_BODY_BYTES // 1024} KiB")
     return envelope, body, body_bytes
 
 

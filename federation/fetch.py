@@ -29,6 +29,10 @@ class Unreachable(FederationError):
     """The peer did not answer as a peer must: down, slow, an error status, a redirect, too many bytes."""
 
 
+class TooLarge(Unreachable):
+    """The answer was longer than the cap allows: a reader asks again for fewer entries a page."""
+
+
 class NotServed(Unreachable):
     """The peer answered 404: it serves nothing at that address (a root newer than its latest, say)."""
 
@@ -70,7 +74,7 @@ async def _read(http: httpx.AsyncClient, url: str, cap: int, headers: dict[str, 
                               + (f" (a redirect to {where}, not followed)" if where else ""))
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise Unreachable(f"{url} announced {declared} bytes, over the cap of {cap}")
+            raise TooLarge(f"{url} announced {declared} bytes, over the cap of {cap}")
         encoding = response.headers.get("content-encoding", "identity").lower()
         if encoding not in ("identity", "gzip"):
             raise Unreachable(f"{url} used content encoding {encoding!r}")
@@ -87,5 +91,5 @@ async def _read(http: httpx.AsyncClient, url: str, cap: int, headers: dict[str, 
                     if len(out) > cap:
                         break
             if len(out) > cap:
-                raise Unreachable(f"{url} sent more than the cap of {cap} bytes")
+                raise TooLarge(f"{url} sent more than the cap of {cap} bytes")
         return bytes(out)

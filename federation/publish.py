@@ -35,6 +35,7 @@ FEED_VIEWERS = {"public": ANONYMOUS, "network": Viewer("member", organisation="\
 CHECKPOINT_LIFETIME = timedelta(hours=24)
 CHECKPOINT_REFRESH = timedelta(hours=1)  # re-signed this often, so a reader notices a frozen feed within a day
 PAGE_LIMIT = MAX_PAGE_ENTRIES  # a reader refuses a longer page
+PAGE_BYTES = 8 * 1024 * 1024  # and one over its cap (`fetch.PAGE_CAP`, 16 MiB): half, for the checkpoint and proof
 OVERLAP = timedelta(minutes=2)  # a cycle looks back this far past the last, for writes committed late
 _READ_CHUNK = 2000
 
@@ -194,6 +195,13 @@ class Publisher:
             raise ValueError(f"after={after} is outside the log, which holds {size} entries")
         end = min(after + max(1, min(limit, PAGE_LIMIT)), size)
         items = await self.store.feeds.entries(audience, after, end)
+        kept, length = 0, 0
+        for envelope, body in items:  # at least one entry, then as many as fit: a reader caps a page's bytes
+            length += len(envelope.encode()) + len((body or "").encode()) + 20
+            if kept and length > PAGE_BYTES:
+                break
+            kept += 1
+        items, end = items[:kept], after + kept
         proof = (await self.tree(audience, size)).consistency(end, size) if 0 < end < size else []
         parts = ",".join('{"body":' + (body or "null") + ',"entry":' + envelope + "}" for envelope, body in items)
         hexes = ",".join(f'"{p.hex()}"' for p in proof)

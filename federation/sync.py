@@ -245,8 +245,14 @@ class Syncer:
                 state = _state(kept)
                 early = await ahead if ahead is not None else None
                 ahead = None
-                if early is None or early.state.cursor != state.cursor:
-                    early = _Ahead(state, await self._fetch(http, peer, state.cursor, limit))
+                while early is None or early.state.cursor != state.cursor:
+                    try:
+                        early = _Ahead(state, await self._fetch(http, peer, state.cursor, limit))
+                    except fetch.TooLarge:  # large honest bodies: asked again for fewer a page, down to one
+                        if limit == 1:
+                            raise
+                        limit = max(1, (limit or MAX_PAGE_ENTRIES) // 32)
+                        log.info("peer %s: a page was over the cap; asking for %d entries a page", peer.id, limit)
                 verified, known = await self._verified(root, peer, early, state, kept)
                 if limit is not None and len(verified.entries) > limit:
                     raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")

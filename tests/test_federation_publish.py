@@ -8,7 +8,7 @@ import pytest
 
 from directory.domain.viewer import STEWARD
 from directory.store import Store
-from federation import feed
+from federation import feed, publish
 from federation.canonical import parse
 from federation.keys import Root, SigningKey
 from federation.publish import CHECKPOINT_REFRESH, Publisher
@@ -76,6 +76,21 @@ async def test_each_log_holds_what_its_audience_may_see_and_verifies(store: Stor
     assert latest(public)["test:open-legal"].body["capacity"] is None  # type: ignore[index]
     assert all(e.redistribute is False for e in public)
     assert await publisher.publish() == {"public": 0, "network": 0}  # nothing changed: nothing appended
+
+
+async def test_a_page_holds_as_many_entries_as_fit_in_its_bytes_and_at_least_one(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # large honest bodies must never make a page a reader refuses as over its cap (`fetch.PAGE_CAP`)
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    monkeypatch.setattr(publish, "PAGE_BYTES", 1)
+    whole = parse(await publisher.page("network", 0, 100), "page")
+    assert len(whole["entries"]) == 1 and whole["proof"]  # one entry, and the proof to the checkpoint from it
+    network, _ = await read_all(publisher, "network", limit=100)  # every page still verifies
+    assert len(network) == 6
+    monkeypatch.setattr(publish, "PAGE_BYTES", 8 * 1024 * 1024)
+    assert len(parse(await publisher.page("network", 0, 100), "page")["entries"]) == 6
 
 
 async def test_changes_become_new_revisions_and_hidden_records_tombstones(store: Store) -> None:

@@ -246,6 +246,25 @@ async def test_16_and_18_caps_errors_and_redirects_fail_with_backoff_and_others_
     assert "bad.example" not in [o.peer for o in await syncer(store).sync_all()]  # not tried again before its time
 
 
+async def test_16_a_page_over_the_cap_is_asked_again_in_fewer_entries_down_to_one(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an honest peer with large records (or an older one serving pages by count alone) is read on,
+    # never wedged at the same page for ever
+    monkeypatch.setattr(fetch, "PAGE_CAP", 64 * 1024)
+    p = Publisher(directory=ORIGIN)
+    for i in range(40):
+        body = org_body(f"org{i}")
+        body["description"] = "𝄞" * 1500  # 6 KB a body: 40 of them are 240 KB, a page over the cap
+        p.add(f"org{i}", body=body)
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await syncer(store).sync_all()
+    assert (outcome.entries, outcome.error) == (40, "")
+    asked = [h for h in peer.hits if "/feeds/" in h]
+    assert "limit=" not in asked[0] and all("limit=1" in h for h in asked[-40:])
+
+
 async def test_17_a_trickling_peer_is_cut_off_at_the_deadline(store: Store, served: Any,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fetch, "REQUEST_DEADLINE", 1.5)
