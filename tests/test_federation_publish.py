@@ -116,6 +116,27 @@ async def test_changes_become_new_revisions_and_hidden_records_tombstones(store:
     assert [e.body for e in again] == [None, None, None, None]
 
 
+async def test_a_purged_body_cannot_be_found_again_by_trying_bodies_against_its_signed_hash(store: Store) -> None:
+    # the earlier body is purged, but its entry still signs its hash: were the hash of the bare body,
+    # the latest body with each candidate name (or country, for a shelter) would find it
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    await load(store, [org("open", "Open Group Renamed", **{"#geo+lat": 4.61, "#geo+lon": -74.08,
+                                                            "#geo+precision": "locality"})])
+    await publisher.publish()
+    public, _ = await read_all(publisher, "public")
+    earlier, latest_open = [e for e in public if e.id == "test:open"]
+    assert earlier.body is None and latest_open.body is not None
+    signed_hash = earlier.envelope["signed"]["body"]
+    guess = {name: value for name, value in latest_open.body.items() if name != "salt"}
+    for candidate in (dict(guess, name="Open Group"), dict(guess, name="Open Group", salt=latest_open.body["salt"])):
+        assert feed.body_hash(candidate) != signed_hash
+    assert feed.body_hash(latest_open.body) == latest_open.envelope["signed"]["body"]  # each body its own salt
+    assert len(latest_open.body["salt"]) >= 22
+    assert await publisher.publish() == {"public": 0, "network": 0}  # no change: not published again for a new salt
+
+
 async def test_a_checkpoint_is_re_signed_when_it_ages_and_expires_a_day_later(store: Store) -> None:
     await seed(store)
     publisher = Publisher(store, ONLINE)
