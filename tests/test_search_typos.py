@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from directory.domain.viewer import ANONYMOUS
 from directory.store import Store
+from directory.store.engine.cypher import REGISTRY
 from directory.store.records import search
 from directory.store.records.writes import MAX_WORD, fuzzable
 from tests.helpers import Api, load, org, service
@@ -78,7 +80,32 @@ async def test_search_finds_a_word_as_written_behind_more_hidden_matches_than_it
 def test_probed_settles_a_word_only_when_a_visible_match_was_seen_or_every_match_read() -> None:
     rows = [{"word": "seen", "matched": search.PROBE, "seen": 1}, {"word": "none", "matched": 0, "seen": 0},
             {"word": "few", "matched": 3, "seen": 0}, {"word": "unsure", "matched": search.PROBE, "seen": 0}]
-    assert search.probed(rows) == ({"seen"}, ["unsure"])
+    assert search.probed(rows) == ({"seen"}, ["none", "few", "unsure"])
+
+
+@pytest.mark.anyio
+async def test_a_word_only_hidden_records_hold_takes_the_statements_of_a_word_no_record_holds(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the number and kind of statements a search runs must not tell hidden from missing (R9)
+    await load(store, [org(f"v{i:02}", f"Velvetmoth Group {i}", **{"#meta+visibility": "restricted"})
+                       for i in range(search.PROBE + 5)] + [org("open", "Open Group")])
+    ran: list[str] = []
+    names = {text: name for name, text in REGISTRY.items()}
+    read_plain = store.graph.read_plain
+
+    async def noting(query: str, **params: Any) -> list[dict[str, Any]]:
+        ran.append(names.get(query, "?"))
+        return await read_plain(query, **params)
+
+    monkeypatch.setattr(store.graph, "read_plain", noting)
+    statements = {}
+    for word in ("velvetmoth", "quintaroxe", "velvetmoht"):
+        ran.clear()
+        page = await store.search(ANONYMOUS, word, ("organisation",))
+        assert page.total == 0, word
+        statements[word] = list(ran)
+    assert statements["velvetmoth"] == statements["quintaroxe"] == statements["velvetmoht"]
+    assert "search.found_organisations_all" in statements["quintaroxe"]
 
 
 def test_lucene_query_fuzzes_only_the_words_named() -> None:

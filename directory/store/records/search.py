@@ -17,8 +17,9 @@ Typos are tried last and only where needed, as a fuzzy term scans the index's wh
 exact query runs first. Only when it finds none of our records of any kind does `FOUND_ORGANISATIONS` /
 `FOUND_SERVICES` ask, per kind, which words match on their own one of our records the viewer may
 see (a peer's record holding the word as typed must not keep ours from being found with a typo): one
-statement reads each word's `PROBE` best matches, and only for a word whose best are all hidden a
-second reads all of them, so the answer is exact though which matches come first is not ours to
+statement reads each word's `PROBE` best matches, and for each word not found among them a second
+reads all of them (also for a word that matched nothing, so that hidden and missing take the same
+statements), so the answer is exact though which matches come first is not ours to
 decide (Lucene's score counts hidden records). `to_fuzz` then fuzzes only the words not found,
 and no fuzzy query runs when every word was found (they exist, only not together) or a word too
 short to fuzz was not (nothing can match it). A word found as written is taken as written. The
@@ -221,9 +222,12 @@ def checks(query_words: list[str]) -> list[dict[str, str]]:
 
 def probed(rows: list[dict[str, Any]]) -> tuple[set[str], list[str]]:
     """From `FOUND_*` rows: the words found in a record the viewer may see, and those still unsure
-    (their first `PROBE` matches all hidden, more may follow) that only the second statement settles."""
+    that only the second statement settles: every word not found, whether its first `PROBE` matches
+    were all hidden or it matched nothing, so a word only hidden records hold takes the same
+    statements as one no record holds (R9: what is left is each statement's cost, which grows with
+    the records a word matches, hidden ones included)."""
     found = {r["word"] for r in rows if r["seen"]}
-    return found, [r["word"] for r in rows if not r["seen"] and r["matched"] >= PROBE]
+    return found, [r["word"] for r in rows if not r["seen"]]
 
 
 def to_fuzz(query_words: list[str], found: Collection[str]) -> list[str] | None:
