@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 from directory.domain import places
 from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service
 from directory.domain.viewer import ANONYMOUS, STEWARD
+from directory.exchange import exports
 from directory.store import Filter, Store
 from federation import bodies
 from federation.canonical import canonical
@@ -309,6 +311,31 @@ async def test_a_peers_shelter_withdrawn_leaves_the_others_it_counted_with_unpla
         assert shown.location is None or shown.location.country is None, left
         kept = await store.organisation(STEWARD, f"{P}:{left}")
         assert kept.location is not None and kept.location.country == "CO"
+
+
+async def test_an_export_holds_no_peer_record_it_may_not_pass_on_nor_a_link_to_one(store: Store,
+                                                                                    tmp_path: Path) -> None:
+    await load(store, [org("ours", "Our Group")])
+    p = Publisher(directory=P)
+    p.add("kept", body=organisation("kept", name="Passed On Group"), redistribute=True)
+    p.add("other", body=organisation("other", name="Another Passed On Group"), redistribute=True)
+    p.add("private", body=organisation("private", name="Not Passed On Group"), redistribute=False)
+    p.add("private-legal", body=service("private-legal", owner="private"), kind="service", redistribute=False)
+    for target in ("other", "private"):
+        body = link("REFERS_TO", f"{P}:kept", f"{P}:{target}")
+        p.add(f"kept REFERS_TO {P}:{target}", body=body, kind="link", redistribute=True)
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    assert (await store.organisation(ANONYMOUS, f"{P}:private")).name == "Not Passed On Group"  # shown here
+    await exports.export_csv(store, STEWARD, tmp_path / "csv")
+    written = "".join(f.read_text(encoding="utf-8") for f in sorted((tmp_path / "csv").glob("*.csv")))
+    assert "Passed On Group" in written and "Our Group" in written
+    assert f"{P}:private" not in written and "Not Passed On Group" not in written
+    assert f"{P}:other" in (tmp_path / "csv" / "links.csv").read_text(encoding="utf-8")
+    await exports.export_hsds(store, STEWARD, tmp_path / "hsds")
+    written = "".join(f.read_text(encoding="utf-8") for f in sorted((tmp_path / "hsds").glob("*.json")))
+    assert "Passed On Group" in written and "Not Passed On Group" not in written and "private-legal" not in written
 
 
 @pytest.mark.parametrize("field, many, reason", [
