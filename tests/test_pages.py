@@ -178,9 +178,9 @@ async def test_a_local_group_finds_partners_and_opens_one(store: Store, live_ser
         assert 'value="test:fict-kampala-legal"' in form.text
         answer = await client.post("/partners", data={"organisation": "test:fict-kampala-legal",
                                                       "serviceTypes": ["medical-care", "psychosocial-support"]})
-        assert answer.status_code == 200 and "<table>" in answer.text
-        assert re.search(r"<td><bdi>\d", answer.text)  # a rank, then the partner and its reasons
-        partner = re.search(r'<td><a href="(/organisations/test:[^"]+)"><bdi>([^<]+)</bdi></a></td>', answer.text)
+        assert answer.status_code == 200 and "<table " in answer.text
+        assert re.search(r"<td[^>]*><bdi>\d", answer.text)  # a rank, then the partner and its reasons
+        partner = re.search(r'<td[^>]*><a href="(/organisations/test:[^"]+)"><bdi>([^<]+)</bdi></a></td>', answer.text)
         assert partner is not None  # the partner opens its page
         opened = await client.get(partner.group(1))
         assert opened.status_code == 200 and f"<h1><bdi>{partner.group(2)}</bdi></h1>" in opened.text

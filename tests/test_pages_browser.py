@@ -164,6 +164,47 @@ async def test_the_edit_forms_fit_a_phone_375_pixels_wide(store: Store, live_ser
             await context.close()
 
 
+async def test_an_answer_reads_whole_words_on_a_phone_and_on_a_wide_screen(store: Store,
+                                                                           live_server: LiveServer) -> None:
+    """Answer tables once broke words anywhere ("Tanza|nia") and pushed columns out of sight: on a
+    phone each row is a card, each value beside its column's heading; on a wide screen the table
+    takes the window's width; in both no word of a cell is broken."""
+    await demo.load(store)
+    async with chromium() as browser:
+        for width in (375, 1280):
+            context = await browser.new_context(viewport={"width": width, "height": 900})
+            page = await context.new_page()
+            try:
+                await page.goto(live_server.url + "/gaps?lang=ar")
+                await page.select_option("#f-region", "014")
+                await page.click("form.filters button[type=submit]")
+                await page.wait_for_selector("#answer")
+                assert await page.evaluate("document.documentElement.scrollWidth") <= width
+                broken = await page.evaluate("""[...document.querySelectorAll('.table td')].filter(td => {
+                    const words = td.innerText.split(/\\s+/).filter(w => w.length > 3);
+                    const range = document.createRange();
+                    return [...td.querySelectorAll('bdi, a')].some(e => {
+                        range.selectNodeContents(e);
+                        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                        return e.innerText.trim().indexOf(' ') < 0 && lines.size > 1;  // one word on two lines
+                    });
+                }).length""")
+                assert broken == 0, (width, broken)
+                cell = page.locator(".table tbody tr").first.locator("td").first
+                label = await cell.evaluate("td => getComputedStyle(td, '::before').content")
+                if width == 375:
+                    assert label.strip('"') == await page.locator(".table th").first.inner_text()
+                    box = await cell.bounding_box()
+                    assert box is not None and box["width"] > 300  # a card's full width, not a column
+                else:
+                    table = await page.locator(".table").bounding_box()
+                    body = await page.locator("main").bounding_box()
+                    assert table is not None and body is not None and table["width"] > body["width"]
+                _keep(f"gaps-ar-{width}", await page.screenshot(full_page=False))
+            finally:
+                await context.close()
+
+
 async def test_a_steward_approves_a_request_and_uploads_a_bad_file(store: Store, live_server: LiveServer,
                                                                    tmp_path: Path) -> None:
     await demo.load(store)

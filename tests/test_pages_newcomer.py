@@ -60,7 +60,7 @@ async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(st
         assert re.search(r'<select id="f-group" name="group">\s*<option value="">Any<', optional)
         gaps = await client.post("/gaps", data={"region": "region:Americas"})
         assert gaps.status_code == 200 and re.search(r"The worst 200 of [\d,]+ are shown here", gaps.text)
-        cells = re.findall(r"<tr><td><bdi>([^<]+)</bdi></td><td><bdi>([^<]+)</bdi></td>", gaps.text)
+        cells = re.findall(r"<tr[^>]*><td[^>]*><bdi>([^<]+)</bdi></td><td[^>]*><bdi>([^<]+)</bdi></td>", gaps.text)
         assert cells and all(len(place) > 2 for place, _ in cells)  # names, not "HN"
         assert all(" " in service or service.istitle() for _, service in cells), cells[:20]  # labels, not codes
         # each flag is said as the cell says it, with what it rests on; none claims more than the viewer sees
@@ -220,7 +220,7 @@ async def test_referral_chains_say_what_their_columns_count_and_what_an_unknown_
         spanish = await client.post("/referrals", data={"from": "test:fict-lakeside-rights",
                                                         "serviceType": "safe-house", "country": "TZ"},
                                     headers={"Accept-Language": "es"})
-    assert "<tbody>" in chains.text and "What the columns count" in chains.text
+    assert "<tbody " in chains.text and "What the columns count" in chains.text
     assert "one not recorded counts as 72 (the reasons say which)" in html.unescape(chains.text)
     assert "uno no registrado cuenta como 72" in html.unescape(spanish.text)
     assert "una no registrada cuenta como 0,5" in html.unescape(spanish.text)  # as Spanish writes it
@@ -326,7 +326,7 @@ async def test_an_empty_answer_offers_the_question_again_without_each_narrowing_
             ({"serviceTypes": ["legal-aid", "medical-care"], "country": ["KE"], "group": ["trade-unionists"]},
              "Ask again without “Language: Russian”")]
         wider = await client.post("/partners", data=again[1][0])
-        assert "Nothing that you may see answers this" not in wider.text and "<tbody>" in wider.text
+        assert "Nothing that you may see answers this" not in wider.text and "<tbody " in wider.text
         spanish = await client.post("/partners", data=asked, headers={"Accept-Language": "es"})
         assert "Preguntar de nuevo sin «Idioma: ruso»" in html.unescape(spanish.text)
         assert _asked_again(wider.text, "/partners") == []  # only an empty answer offers them
@@ -376,7 +376,7 @@ async def test_a_members_partners_form_shows_it_asks_as_its_organisation_and_off
 
 def _names(text: str) -> list[str]:
     """The organisations an answer names, in its order."""
-    body = re.search(r"<tbody>(.*?)</tbody>", text, re.S)
+    body = re.search(r"<tbody[^>]*>(.*?)</tbody>", text, re.S)
     return re.findall(r'<a href="/organisations/([^"]+)"', body.group(1)) if body else []
 
 

@@ -349,7 +349,7 @@ async def test_graphql_and_the_cli_give_the_same_partners_without_an_organisatio
 
 
 # a rank, then the partner's name opening its page
-PARTNER_ROW = r'<tr><td><bdi>\d+</bdi></td><td><a href="/organisations/[^"]+"><bdi>(.*?)</bdi></a></td>'
+PARTNER_ROW = r'<tr[^>]*><td[^>]*><bdi>\d+</bdi></td><td[^>]*><a href="/organisations/[^"]+"><bdi>(.*?)</bdi></a></td>'
 
 
 async def test_the_page_asks_without_an_organisation(store: Store, live_server: LiveServer) -> None:
