@@ -157,6 +157,12 @@ def test_a_count_reads_in_the_form_its_language_gives_that_number(language: str,
     assert i18n.filled(counted, {"count": "1 001"}, "ru", {"count": 1001}).startswith("1 001 проблема;")
     # what is not a whole number reads in English rather than in a wrong form
     assert i18n.filled(counted, {"count": 1.5}, "ru") == "1.5 problems, nothing was changed"
+    # in a right-to-left page a code or a Latin name keeps its own direction inside the sentence
+    need = Plural("Need from %(indicator)s: %(n)s place, %(years)s; no source recorded.",
+                  "Need from %(indicator)s: %(n)s places, %(years)s; no source recorded.", "n")
+    arabic = i18n.filled(need, {"indicator": "civic-space-restriction", "n": 2, "years": "2025"}, "ar")
+    assert "\u2068civic-space-restriction\u2069" in arabic and arabic.startswith("الحاجة")
+    assert "\u2068" not in i18n.filled(need, {"indicator": "civic-space-restriction", "n": 2, "years": "2025"}, "es")
 
 
 async def test_record_text_is_shown_as_text_never_run(store: Store, live_server: LiveServer) -> None:

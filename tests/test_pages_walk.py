@@ -69,6 +69,26 @@ async def test_a_map_speaks_the_page_language_and_says_what_to_do_without_javasc
         assert "Servicio: es obligatorio, con un solo tipo de servicio" in wrong.text
 
 
+async def test_a_map_refused_shows_its_form_again_filled_in_with_the_field_marked(
+        store: Store, live_server: LiveServer) -> None:
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        asked = {"codes": "Colombia, Perú", "serviceTypes": "legal-aid", "metric": "need", "donor": ""}
+        refused = await client.post("/maps/gaps?lang=es", data=asked)
+    assert refused.status_code == 400 and "No se puede dibujar este mapa" in refused.text
+    assert "el código de Colombia es CO" in refused.text  # a name where a code goes: which code it is
+    form = re.search(r'<form method="post" action="/maps/gaps".*?</form>', refused.text, re.S)
+    assert form is not None, "the map's form, to correct and send again"
+    assert re.search(r'<input id="gaps-codes" name="codes" value="Colombia, Perú"[^>]*aria-invalid="true"',
+                     form.group(0))
+    assert '<a href="#gaps-codes">' in refused.text  # the problem leads to its field
+    assert '<option value="legal-aid" selected>' in form.group(0)
+    assert '<option value="need" selected>' in form.group(0)
+    # the fields that take codes or names say which there are
+    assert "Códigos como CO, PE o CO-ANT" in form.group(0)
+    assert re.search(r"Indicadores con los que puede ponderar: [a-z-]+", form.group(0))
+
+
 async def test_the_maps_index_leads_to_forms_not_refusals_in_the_page_language(
         store: Store, live_server: LiveServer) -> None:
     await demo.load(store)
@@ -98,7 +118,7 @@ async def test_a_refused_question_keeps_what_was_asked(store: Store, live_server
 
 
 # a page's refusal: its text, linked to the field it is about where there is one
-PROBLEM = r'class="problem" role="alert"[^>]*>(?:<p>)?(?:<a href="#f-[^"]*">)?([^<]*)<'
+PROBLEM = r'class="problem" role="alert"[^>]*>(?:<p>)?(?:<a href="#[^"]*">)?([^<]*)<'
 
 
 async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_label(

@@ -383,6 +383,9 @@ def one_place(code: str, argument: str) -> Place:
     """A country or subdivision named by a query argument, or BadArgument naming it."""
     found = place(code.upper())
     if found is None or found.kind not in ("country", "subdivision"):
+        if meant := country_named(code):  # a name written where a code goes: say which code, never guess
+            raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code; "
+                              "%(name)s is %(meant)s", code=code, name=countries()[meant].name, meant=meant)
         raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code", code=code)
     return found
 
@@ -395,6 +398,9 @@ def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
     elif country:
         code = country_code(country)
         if code is None:
+            if meant := country_named(country):
+                raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code; %(name)s is %(meant)s",
+                                  code=country, name=countries()[meant].name, meant=meant)
             raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code", code=country)
         found = list(subdivisions_of(code))
     else:

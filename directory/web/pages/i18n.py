@@ -89,7 +89,11 @@ def filled(template: Message, values: Mapping[str, object], language: str,
            numbers: Mapping[str, object] | None = None) -> str:
     """A literal message with `%(name)s` placeholders, in `language`, its values filled in; in English
     when the translation lost or misspelt a placeholder. A plural's form follows the number it is by,
-    from `numbers` where the values are already written as the page writes numbers."""
+    from `numbers` where the values are already written as the page writes numbers. In a right-to-left
+    language each text value is set apart (Unicode's isolates), so a code or a Latin name keeps its own
+    direction inside the sentence: "civic-space-restriction" read as "restriction-space-civic" otherwise."""
+    if language in RIGHT_TO_LEFT:
+        values = {k: f"\u2068{v}\u2069" if isinstance(v, str) else v for k, v in values.items()}
     try:
         if isinstance(template, Plural):
             return translations(language).ngettext(*template[:2], _count((numbers or values)[template.by])) % values

@@ -35,11 +35,9 @@ from directory.store import Filter, Store
 from directory.web.pages import forms, i18n
 from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
-from directory.web.pages.render import currencies, language_of, page
+from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
 from directory.web.pages.typed_names import NAMED, by_name
-from maps.gaps_map import METRICS
-from maps.questions import KINDS
 
 log = logging.getLogger(__name__)
 
@@ -463,14 +461,5 @@ async def gaps_csv_asked_again(request: Request) -> Response:
     return RedirectResponse("/gaps" + (f"?{request.url.query}" if request.url.query else ""), status_code=303)
 
 
-async def maps_index(request: Request) -> Response:
-    """Each map's form, with choices instead of codes, posted so that what is typed (an organisation's
-    name) stays out of addresses; a page's link to a map gives its codes in the address (shareable)."""
-    return page(request, "maps.html", kinds=KINDS, metrics={k: m.label for k, m in METRICS.items()},
-                choices=await choices(request.app.state.store), orders=ORDERS,
-                currencies=currencies(language_of(request)))
-
-
 routes = [Route(job.path, _view(name), methods=["GET", "POST"]) for name, job in JOBS.items()] + [
-    Route("/gaps.csv", gaps_csv, methods=["POST"]), Route("/gaps.csv", gaps_csv_asked_again, methods=["GET"]),
-    Route("/maps", maps_index)]
+    Route("/gaps.csv", gaps_csv, methods=["POST"]), Route("/gaps.csv", gaps_csv_asked_again, methods=["GET"])]

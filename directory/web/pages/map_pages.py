@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.middleware.gzip import GZipMiddleware
@@ -24,13 +25,23 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.jobs import questions
 from directory.web.pages import forms, i18n, words
+from directory.web.pages.jobs import ORDERS
 from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
-from directory.web.pages.render import HEADERS, environment, language_label, language_of, page, place_name
+from directory.web.pages.render import (
+    HEADERS,
+    currencies,
+    environment,
+    language_label,
+    language_of,
+    page,
+    place_name,
+)
 from directory.web.pages.routes import choices
 from directory.web.pages.typed_names import NAMED, by_name
+from maps.gaps_map import METRICS
 from maps.page import Options, Words
-from maps.questions import chosen, draw
+from maps.questions import KINDS, MapKind, chosen, draw
 from maps.routes import asset, policy
 
 log = logging.getLogger("directory.maps")
@@ -73,6 +84,7 @@ async def map_page(request: Request) -> Response:
             if request.method == "POST" else dict(request.query_params))
     args.pop("lang", None)  # the language switch's, not a filter
     slots: Slots = request.app.state.slots
+    kind = None
     try:
         for name, value in args.items():
             if len(value) > forms.FIELD_LENGTH:
@@ -85,7 +97,7 @@ async def map_page(request: Request) -> Response:
             which = await by_name(request.app.state.store, viewer_in(request.scope), request.url.path,
                                   [f for f in kind.filters if f in questions.ORGANISATION_OPTIONS], asked)
             if which:
-                return page(request, "map-refused.html", status=400, which=which[:NAMED], more_named=len(which) > NAMED)
+                return await _refused(request, 400, kind, args, which=which[:NAMED], more_named=len(which) > NAMED)
             resolved = {name: values[0] for name, values in asked.items()}
             # the no-script link asks by address: organisations by id, never a name as it was typed
             without_script = environment(language).get_template("_map-noscript.html").render(
@@ -97,25 +109,48 @@ async def map_page(request: Request) -> Response:
             drawn = await draw(kind.name, request.app.state.store, viewer_in(request.scope), resolved, settings,
                                options)
     except (BadArgument, NotFound) as exc:
-        return page(request, "map-refused.html", status=404 if isinstance(exc, NotFound) else 400,
-                    problem=said(exc, language, words.MAP_FILTERS))
+        field = exc.argument if isinstance(exc, BadArgument) and kind and exc.argument in kind.filters else None
+        return await _refused(request, 404 if isinstance(exc, NotFound) else 400, kind, args,
+                              problem=said(exc, language, words.MAP_FILTERS), problem_field=field)
     except Busy as exc:
-        refused = page(request, "map-refused.html", status=503, busy=exc.retry_after)
+        refused = await _refused(request, 503, kind, args, busy=exc.retry_after)
         refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
     except (TimeoutError, OverBudget):
         log.warning("a map request ran out of its time budget")
-        return page(request, "map-refused.html", status=503, too_slow=True)
+        return await _refused(request, 503, kind, args, too_slow=True)
     # the pages' headers (no referrer to a tile server, no sniffing, varying by language), with the
     # map's own policy: its script and inline styles, and the tiles when a tile server is configured
     return HTMLResponse(drawn, headers={**HEADERS, "Content-Security-Policy": policy(settings),
                                         "Content-Language": language})
 
 
+async def _choosing(request: Request) -> dict[str, Any]:
+    """What the maps' forms choose from, in the page's language."""
+    store = request.app.state.store
+    return {"metrics": {k: m.label for k, m in METRICS.items()}, "choices": await choices(store),
+            "orders": ORDERS, "currencies": currencies(language_of(request)),
+            "indicators": await store.jobs.indicator_names(viewer_in(request.scope))}
+
+
+async def maps_index(request: Request) -> Response:
+    """Each map's form, with choices instead of codes, posted so that what is typed (an organisation's
+    name) stays out of addresses; a page's link to a map gives its codes in the address (shareable)."""
+    return page(request, "maps.html", kinds=KINDS, **await _choosing(request))
+
+
+async def _refused(request: Request, status: int, kind: MapKind | None, args: dict[str, str],
+                   **said: Any) -> Response:
+    """A map not drawn, and why, above its form filled in with what was asked (the field refused
+    marked): nothing to choose or type again."""
+    return page(request, "map-refused.html", status=status, kind=kind, given=args, **said, **await _choosing(request))
+
+
 # Pages and assets are gzipped for browsers that accept it: a 100k-organisation map is a few MB of
 # JSON that compresses about fourfold, which matters on the slow links many defenders work over.
 # The index of maps, with its forms, is `jobs.maps_index`.
 routes = [
+    Route("/maps", maps_index),
     Mount("/maps", app=GZipMiddleware(Router(routes=[
         Route("/assets/{name:path}", asset),
         Route("/{kind}", map_page, methods=["GET", "POST"]),
