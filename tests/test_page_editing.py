@@ -596,6 +596,8 @@ async def test_a_form_sent_once_signed_out_keeps_what_was_typed_through_signing_
         assert ("carried:description", "Grants, advice <and> \"care\".") in carried
         assert {v for n, v in carried if n == "carried:languages"} == {"en", "es"}
         assert not any(n == "carried:csrf" for n, _ in carried)  # the old session's value is not carried
+        # what was typed, to read, by each field's label in the page's language, not its internal name
+        assert "<dt>Descripción</dt>" in refused.text and "<code>description</code>" not in refused.text
 
         wrong = await _send(client, "/sign-in", [*carried, ("token", "not-a-token")])
         assert wrong.status_code == 400 and _form_fields(wrong.text, "/sign-in") == carried  # still kept
@@ -615,7 +617,7 @@ async def test_a_form_sent_once_signed_out_keeps_what_was_typed_through_signing_
         # signing out once signed out already just signs out
         client.cookies.clear()
         out = await client.post("/sign-out", data={"csrf": "0" * 32})
-        assert out.status_code == 303 and out.headers["location"] == "/"
+        assert out.status_code == 303 and out.headers["location"] == "/sign-in?signed-out"
         # fields another site put in a sign-in form (without the value only the person's own page held)
         # are never offered as theirs, whatever the address; nor is any address but a form's own
         staged = [("then", "/organisations/test:fund/edit"), ("carried:visibility", "public"),

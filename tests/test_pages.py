@@ -339,6 +339,8 @@ async def test_a_member_signs_in_with_a_token_and_a_strict_cookie_and_signs_out(
         out = await client.post("/sign-out", data={"csrf": csrf.group(1)})
         assert out.status_code == 303 and 'pd_session=""' in out.headers["set-cookie"]
         client.cookies.clear()
+        said = await client.get(out.headers["location"])  # where signing out lands says it worked
+        assert "You are signed out" in said.text and 'href="/join"' in said.text
         assert SIGNAL not in (await client.get("/organisations/test:fund")).text
 
 

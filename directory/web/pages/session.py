@@ -19,12 +19,15 @@ from starlette.routing import Route
 from directory.base.scope import viewer_in
 from directory.store import SESSION_SECONDS, Store
 from directory.web.auth import SESSION
-from directory.web.pages import forms
+from directory.web.pages import edit_form, forms, joining
 from directory.web.pages.render import page
+
+# what a carried form's fields are called on the forms they came from (a name no form labels is shown as it is)
+LABELS = {**joining.LABELS, **edit_form.LABELS}
 
 
 async def sign_in_form(request: Request) -> Response:
-    return page(request, "sign-in.html")
+    return page(request, "sign-in.html", just_signed_out="signed-out" in request.query_params, labels=LABELS)
 
 
 async def sign_in(request: Request) -> Response:
@@ -34,10 +37,12 @@ async def sign_in(request: Request) -> Response:
     store: Store = request.app.state.store
     was = forms.first(form).get("was", "") if then else ""
     if not token:
-        return page(request, "sign-in.html", status=400, problem="empty", then=then, carried=carried, was=was)
+        return page(request, "sign-in.html", status=400, problem="empty", then=then, carried=carried, was=was,
+                    labels=LABELS)
     session = await store.tokens.sign_in(token) if len(token) <= 200 else None
     if session is None:
-        return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried, was=was)
+        return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried, was=was,
+                    labels=LABELS)
     viewer, value, csrf = session
     # where a member's or a steward's work starts: their organisation's page, or the stewards' desk
     start = "/stewards" if viewer.role == "steward" else f"/organisations/{quote(viewer.organisation or '', safe=':')}"
@@ -46,7 +51,7 @@ async def sign_in(request: Request) -> Response:
     # a sign-in form are never offered as the person's own
     if then and carried and hmac.compare_digest(was.encode(), csrf.encode()):
         request.scope["viewer"], request.scope["csrf"] = viewer, csrf
-        response: Response = page(request, "save-again.html", then=then, carried=carried, start=start)
+        response: Response = page(request, "save-again.html", then=then, carried=carried, start=start, labels=LABELS)
     else:
         response = RedirectResponse(start, status_code=303)
     response.set_cookie(SESSION, value, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
@@ -85,7 +90,7 @@ async def sign_out(request: Request) -> Response:
         if request.scope.get("csrf") is not None and who.startswith("token:"):
             # the session ends in the store too: a copy of the cookie made before is over as well
             await request.app.state.store.tokens.sign_out(who.removeprefix("token:"))
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse("/sign-in?signed-out", status_code=303)  # which says so, with a way back in
     response.delete_cookie(SESSION, path="/", httponly=True, samesite="strict")
     return response
 
@@ -96,7 +101,7 @@ async def signed_out(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, forms.SignedOut)
     then = exc.action if _own_path(exc.action) else None
     return page(request, "sign-in.html", status=401, signed_out=True, files=exc.files, then=then,
-                carried=sorted(exc.fields.items()) if then else [], was=exc.csrf if then else "")
+                carried=sorted(exc.fields.items()) if then else [], was=exc.csrf if then else "", labels=LABELS)
 
 
 async def forged(request: Request, exc: Exception) -> Response:
