@@ -96,6 +96,9 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert approved.status_code == 200 and "Listed" in approved.text
         token = re.search(r"<code>(pd_[a-z0-9]{10}_[A-Za-z0-9_-]{43})</code>", approved.text)
         assert token is not None
+        # shown once: no link on the page leads to it again in another language (one that did lost it)
+        assert 'class="languages"' not in approved.text and "?lang=" not in approved.text
+        assert "cannot be shown again" in approved.text
         record_id = re.search(r'href="/organisations/([^"]+)"', approved.text)
         assert record_id is not None
         # a second answer (another steward's, or a resent form) is told the request was decided, and how
@@ -103,6 +106,7 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
             late = await client.post(f"/stewards/requests/{request_id}", data={"csrf": csrf, "decision": decision})
             assert late.status_code == 409 and "was decided before your answer arrived" in late.text
             assert "<dd>approved · " in late.text and f'href="/organisations/{record_id.group(1)}"' in late.text
+            assert f'href="/organisations/{record_id.group(1)}"><bdi>Colectivo Luna</bdi>' in late.text  # by name
             assert 'name="decision"' not in late.text
         gone = await client.post("/stewards/requests/no-such-request", data={"csrf": csrf, "decision": "decline"})
         assert gone.status_code == 404

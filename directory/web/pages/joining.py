@@ -9,13 +9,15 @@ requester sees each field's problem, and a request that passes can always be app
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
 from directory.domain.errors import NotFound
-from directory.store import Asked, JoinRefused, Store, TooMany
+from directory.store import Asked, JoinRefused, JoinRequest, Store, TooMany
 from directory.web.pages import forms
 from directory.web.pages.problems import field_reasons
 from directory.web.pages.render import language_of, page
@@ -63,7 +65,15 @@ async def review(request: Request, store: Store) -> Response:
         found = await store.join_requests.get(viewer_in(request.scope), request.path_params["request_id"])
     except NotFound:
         return page(request, "missing.html", status=404)
-    return page(request, "join-review.html", r=found, labels=LABELS, choices=await choices(store))
+    return await _review(request, store, found)
+
+
+async def _review(request: Request, store: Store, found: JoinRequest, status: int = 200, **more: Any) -> Response:
+    """A request as a steward reads it: the organisation it was listed as named, not only its id."""
+    listed = (await store.organisations_by_id(viewer_in(request.scope), [found.organisation])).get(
+        found.organisation) if found.organisation else None
+    return page(request, "join-review.html", status=status, r=found, labels=LABELS, choices=await choices(store),
+                listed=listed, **more)
 
 
 @stewards_only
@@ -80,8 +90,8 @@ async def decide(request: Request, store: Store) -> Response:
         return await _decided(request, store, request_id)
     except JoinRefused as refused:  # the taxonomy changed since it was asked: say what no longer holds
         found = await store.join_requests.get(viewer, request_id)
-        return page(request, "join-review.html", status=400, r=found, labels=LABELS, choices=await choices(store),
-                    problems=field_reasons(refused.problems, language_of(request), LABELS))
+        return await _review(request, store, found, 400,
+                             problems=field_reasons(refused.problems, language_of(request), LABELS))
     token = None
     if asked.get("token") == "yes":
         # labelled with who holds it, as a steward labels the tokens they make
@@ -96,8 +106,7 @@ async def _decided(request: Request, store: Store, request_id: str) -> Response:
         found = await store.join_requests.get(viewer_in(request.scope), request_id)
     except NotFound:
         return page(request, "missing.html", status=404)
-    return page(request, "join-review.html", status=409, r=found, labels=LABELS, choices=await choices(store),
-                decided_before=True)
+    return await _review(request, store, found, 409, decided_before=True)
 
 
 routes = [Route("/join", join_form, methods=["GET"]), Route("/join", join, methods=["POST"]),
