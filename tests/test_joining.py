@@ -60,7 +60,7 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         spanish = await public.post("/join?lang=es", data={**ASKED, "website": "luna dot org", "contact": "",
                                                            "name": "Luna\u200b"})
         assert spanish.status_code == 400
-        assert "Sitio web</a>: &#39;luna dot org&#39; no es una dirección http(s)" in spanish.text
+        assert "Sitio web (https://...)</a>: &#39;luna dot org&#39; no es una dirección http(s)" in spanish.text
         assert "Cómo puede contactarle de forma segura una persona administradora</a>: es obligatorio" in spanish.text
         assert "contiene caracteres de control o que no se ven (U+200B en la posición 5)" in spanish.text
         assert "is not" not in spanish.text and "contains" not in spanish.text

@@ -25,7 +25,7 @@ from directory.web.pages.routes import choices
 from directory.web.pages.stewards import stewards_only
 
 LABELS = {"name": "Name of the organisation", "kind": "Kind of organisation", "country": "Country where it is based",
-          "languages": "Languages it works in", "website": "Website", "description": "What it does",
+          "languages": "Languages it works in", "website": "Website (https://...)", "description": "What it does",
           "visibility": "Who may see it once listed", "contact": "How a steward can reach you safely",
           "message": "Anything a steward should know"}
 
