@@ -186,7 +186,7 @@ def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service
     items = _choropleth(m, q, cells, chosen, words)
     items += _marks(m, cells, words)
     notes = [words.say("%(metric)s. Places: %(count)s.", metric=words.translate(chosen.label),
-                       count=words.figure(len(cells))), words.say("Hover a place for its figures and flags.")]
+                       count=words.figure(len(cells))), words.say("Point at or tap a place for its figures and flags.")]
     if sum(1 for c in cells.values() if set(c.flags) & set(MARKS)) > 60:
         notes.append(words.say("Zoom in to see which places have no provider or a single one."))
     if matrix.indicators:

@@ -62,10 +62,10 @@ class Visit:
 
 
 async def visit(browser: Browser, url: str, token: str | None = None, wait_for: str = ".leaflet-overlay-pane path",
-                settle_ms: int = 800) -> Visit:
+                settle_ms: int = 800, viewport: dict[str, int] | None = None) -> Visit:
     """Open a map page and wait until it has drawn; the caller closes `visit.page.context`."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    context = await browser.new_context(viewport=VIEWPORT, extra_http_headers=headers)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=viewport or VIEWPORT, extra_http_headers=headers)  # type: ignore[arg-type]
     page = await context.new_page()
     seen = Visit(page)
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))

@@ -52,6 +52,27 @@ async def test_each_map_draws_offline_with_no_error_and_no_request_out(store: St
         await seen.page.context.close()
 
 
+async def test_on_a_phone_a_gap_map_opens_on_its_places_with_its_legend_beside_them(store: Store,
+                                                                                   live_server: LiveServer) -> None:
+    # it opened zoomed out to Europe and Asia, room kept for a legend that lies over the map on a phone
+    await demo.load(store)
+    params = urlencode({"serviceTypes": "legal-aid", "region": "014"})  # Eastern Africa
+    async with chromium() as browser:
+        seen = await visit(browser, f"{live_server.url}/maps/gaps?{params}", wait_for=".pd-mark",
+                           viewport={"width": 375, "height": 700})
+        assert seen.errors == [] and seen.outside == []
+        view = await seen.page.evaluate("""() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            const b = map.getBounds();
+            return {zoom: map.getZoom(), nairobi: b.contains([-1.29, 36.82]), dar: b.contains([-6.8, 39.28]),
+                    paris: b.contains([48.86, 2.35])};
+        }""")
+        assert view["nairobi"] and view["dar"] and not view["paris"] and view["zoom"] >= 3, view
+        legend = await seen.page.locator(".pd-legend").first.bounding_box()
+        assert legend is not None and legend["width"] <= 0.6 * 375 and legend["height"] <= 0.4 * 700, legend
+        await seen.page.context.close()
+
+
 async def test_gap_colours_are_where_the_data_says(store: Store, live_server: LiveServer) -> None:
     # Legal aid: three providers in Brazil, none in Russia; China is not asked about.
     await load(store, [org(f"br{i}", **{"#country+code": "BR"}) for i in range(3)],

@@ -352,13 +352,13 @@ async def test_a_map_speaks_the_page_language_in_its_legend_tooltips_and_popups(
     assert "Organizaciones en el mapa:" in said["directory"] and '"contact":"Contacto"' in said["directory"]
     assert "Organizaciones: en Colombia" in said["directory"] and "Los marcadores muestran" in said["directory"]
     assert "Brechas: Asistencia jurídica, en Latinoamérica" in said["gaps"], said["gaps"][-3000:]
-    assert "Puntuación de brecha" in said["gaps"] and "Pase el cursor" in said["gaps"]
+    assert "Puntuación de brecha" in said["gaps"] and "Señale o toque un lugar" in said["gaps"]
     assert "Color: puntuación de brecha" in said["funding"]
     assert "Cadena 1" in said["referrals"] and "Cadenas de remisión de Front Line Defenders" in said["referrals"]
     assert "Contornos: Natural Earth" in said["directory"] and "Todos los mapas" in said["gaps"]
     languages = re.search(r'"languages":\[([^\]]*)\]', said["directory"])
     assert languages is not None and "español" in languages.group(1) and '"es"' not in languages.group(1)
-    english = ("on the map", "Markers show", "Hover a place", "Gap score", "Path 1", "Referral chains from",
+    english = ("on the map", "Markers show", "Point at or tap", "Gap score", "Path 1", "Referral chains from",
                "Shown ", "Need weight", "All maps", "Outlines:", "Colour:", "refers to", "can act")
     for kind, text in said.items():
         assert not [e for e in english if e in text], (kind, [e for e in english if e in text])

@@ -142,7 +142,7 @@
     });
     layer.addTo(map);
     if (layer.getLayers().length) {
-      map.fitBounds(layer.getBounds().pad(0.2), {animate: false, paddingTopRight: [380, 10], maxZoom: 8});
+      map.fitBounds(layer.getBounds().pad(0.2), {animate: false, paddingTopRight: beside(map, [380, 10]), maxZoom: 8});
     }
 
     var panel = L.control({position: "topright"});
@@ -207,8 +207,14 @@
     });
   };
 
+  /* Room kept for a legend or panel beside what is fitted, on a screen wide enough to have it beside;
+     on a phone the legend lies over the map, and keeping 300 pixels of 375 left the place a sliver. */
+  function beside(map, room) { return map.getSize().x >= 700 ? room : [0, 0]; }
+
   /* Fit the view to a box: [[south, west], [north, east]]. */
-  window.pdFit = function (map, box) { map.fitBounds(box, {maxZoom: 7, animate: false, paddingBottomRight: [300, 0]}); };
+  window.pdFit = function (map, box) {
+    map.fitBounds(box, {maxZoom: 7, animate: false, paddingBottomRight: beside(map, [300, 0])});
+  };
 
   /* A legend: a title, coloured swatches with labels, and notes. */
   /* A link back to the maps' index, top left: served maps only. */
