@@ -49,7 +49,11 @@ class Batch:
         is not something we can show, and showing what it said before would be older than the peer.
         The reason is the peer's text: quoted and cut short, so it cannot forge or flood a log line."""
         which = f" ({record_id[:MAX_SHOWN]!r})" if named else ""
-        self.dropped.append(f"entry {seq}{which}: {reason[:MAX_REASON]}; not written")
+        # its services go with an organisation (nothing shows a service without it), and its log does
+        # not send them again: said, with what brings them back
+        more = (", nor its services we held (`directory peer resync` takes them again once it sends a sound"
+                " revision)") if kind == "organisation" else ""
+        self.dropped.append(f"entry {seq}{which}: {reason[:MAX_REASON]}; not written{more}")
         if kind != "link":
             self.purged[kind].append(record_id)
         elif (ends := link_ends(record_id)) is not None:

@@ -255,6 +255,27 @@ async def test_a_dropped_organisation_takes_its_services_and_resync_takes_them_w
     assert [s.id for s in (await store.list_services(STEWARD, Filter(), first=10)).items] == [f"{P}:casa-legal"]
 
 
+async def test_an_organisation_dropped_says_its_services_went_with_it_and_a_resync_brings_them_back(
+        store: Store) -> None:
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa"))
+    p.add("casa-legal", body=service("casa-legal"), kind="service")
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+        assert [s.id for s in (await store.list_services(STEWARD, Filter(), first=10)).items] == [f"{P}:casa-legal"]
+        p.add("casa", revision=2, body=organisation("casa", kind="warlord"))
+        dropped = await pull(store, peer, server.url)
+        assert "nor its services we held" in dropped.reasons[0] and "peer resync" in dropped.reasons[0]
+        assert (await store.list_services(STEWARD, Filter(), first=10)).items == []
+        p.add("casa", revision=3, body=organisation("casa", name="Casa Sound Again"))
+        await pull(store, peer, server.url)
+        assert (await store.list_services(STEWARD, Filter(), first=10)).items == []  # its log sent them once
+        await store.peers.read_again(P)
+        await pull(store, peer, server.url)
+    assert [s.id for s in (await store.list_services(STEWARD, Filter(), first=10)).items] == [f"{P}:casa-legal"]
+
+
 async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Store) -> None:
     from directory.store.federation import peers
 
