@@ -342,9 +342,14 @@ async def test_an_export_holds_no_peer_record_it_may_not_pass_on_nor_a_link_to_o
     p.add("other", body=organisation("other", name="Another Passed On Group"), redistribute=True)
     p.add("private", body=organisation("private", name="Not Passed On Group"), redistribute=False)
     p.add("private-legal", body=service("private-legal", owner="private"), kind="service", redistribute=False)
+    # each record's own flag: a peer may let us pass on an organisation but not one of its services or links
+    p.add("kept-legal", body=service("kept-legal", owner="kept"), kind="service", redistribute=True)
+    p.add("kept-care", body=service("kept-care", owner="kept"), kind="service", redistribute=False)
     for target in ("other", "private"):
         body = link("REFERS_TO", f"{P}:kept", f"{P}:{target}")
         p.add(f"kept REFERS_TO {P}:{target}", body=body, kind="link", redistribute=True)
+    p.add(f"other REFERS_TO {P}:kept", body=link("REFERS_TO", f"{P}:other", f"{P}:kept"), kind="link",
+          redistribute=False)
     peer = Peer(p)
     with LiveServer(app=peer.app()) as server:
         await pull(store, peer, server.url)
@@ -353,10 +358,14 @@ async def test_an_export_holds_no_peer_record_it_may_not_pass_on_nor_a_link_to_o
     written = "".join(f.read_text(encoding="utf-8") for f in sorted((tmp_path / "csv").glob("*.csv")))
     assert "Passed On Group" in written and "Our Group" in written
     assert f"{P}:private" not in written and "Not Passed On Group" not in written
-    assert f"{P}:other" in (tmp_path / "csv" / "links.csv").read_text(encoding="utf-8")
+    links = (tmp_path / "csv" / "links.csv").read_text(encoding="utf-8")
+    peer_links = [line for line in links.splitlines() if P in line]
+    assert len(peer_links) == 1 and f"{P}:other" in peer_links[0]  # kept -> other alone
+    assert f"{P}:kept-legal" in written and f"{P}:kept-care" not in written
     await exports.export_hsds(store, STEWARD, tmp_path / "hsds")
     written = "".join(f.read_text(encoding="utf-8") for f in sorted((tmp_path / "hsds").glob("*.json")))
     assert "Passed On Group" in written and "Not Passed On Group" not in written and "private-legal" not in written
+    assert "kept-care" not in written and "kept-legal" in written
 
 
 @pytest.mark.parametrize("field, many, reason", [

@@ -231,6 +231,8 @@ class Link:
     # the store's revision, as read: what an edit or a removal names; 0 for one not read from the store.
     # Not content: never a property, never hashed or published, and not part of equality.
     revision: int = field(default=0, compare=False)
+    # for a peer's link, as read: whether the peer lets us pass it on (its entry's flag); None for ours
+    redistribute: bool | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

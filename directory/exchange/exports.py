@@ -16,21 +16,33 @@ from pathlib import Path
 
 from directory.base.files import private_folder, private_open
 from directory.base.progress import QUIET, Progress
-from directory.domain.model import Link, Organisation
+from directory.domain.model import Link, Organisation, Service
 from directory.domain.viewer import Viewer
 from directory.formats import hsds, hxl
 from directory.store import Store
 
 
+def _may_pass_on(store: Store, record: Organisation | Service) -> bool:
+    """Ours, or a peer's whose entry lets us pass it on (each record's own flag: a peer may set it
+    for some of an organisation's records and not others)."""
+    return record.provenance is None or record.provenance.publisher == store.directory_id \
+        or bool(record.provenance.redistribute)
+
+
 def _passed_on(store: Store, page: list[Organisation]) -> list[Organisation]:
-    """The organisations of a page that a file may hold: ours, and peers' that they let us pass on."""
-    return [o for o in page if o.provenance is None or o.provenance.publisher == store.directory_id
-            or o.provenance.redistribute]
+    """The organisations of a page that a file may hold."""
+    return [o for o in page if _may_pass_on(store, o)]
+
+
+async def _services_passed_on(store: Store, viewer: Viewer, ids: list[str]) -> dict[str, list[Service]]:
+    return {org: [s for s in services if _may_pass_on(store, s)]
+            for org, services in (await store.services_of(viewer, ids)).items()}
 
 
 async def _links_passed_on(store: Store, viewer: Viewer, ids: list[str]) -> list[Link]:
-    """The links from these organisations whose targets a file may hold too."""
-    links = await store.links_from(viewer, ids)
+    """The links from these organisations that a file may hold: ours or passed on, to a target it may hold."""
+    links = [link for link in await store.links_from(viewer, ids)
+             if link.source.startswith(f"{store.directory_id}:") or link.redistribute]
     targets = await store.organisations_by_id(viewer, sorted({link.target for link in links}))
     kept = {o.id for o in _passed_on(store, list(targets.values()))}
     return [link for link in links if link.target in kept]
@@ -47,7 +59,7 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Progres
         svcs_file.write("[")
         async for everything in store.each_organisation(viewer):
             page = _passed_on(store, everything)
-            services = await store.services_of(viewer, [o.id for o in page])
+            services = await _services_passed_on(store, viewer, [o.id for o in page])
             for org in page:
                 orgs_file.write(("," if counts["organizations"] else "") + "\n" +
                                 json.dumps(hsds.organisation_to_hsds(org), ensure_ascii=False))
@@ -78,7 +90,7 @@ async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Progress
         async for everything in store.each_organisation(viewer):
             page = _passed_on(store, everything)
             ids = [o.id for o in page]
-            services = await store.services_of(viewer, ids)
+            services = await _services_passed_on(store, viewer, ids)
             for org in page:
                 orgs.write(hxl.organisation_cells(org))
                 for svc in services.get(org.id, []):

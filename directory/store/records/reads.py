@@ -171,5 +171,6 @@ def link_records(rows: list[dict[str, Any]]) -> list[Link]:
     """Links as read, each with the revision an edit or a removal of it must name (0 if it has none)."""
     return [Link(r["type"], r["source"], r["target"], Visibility(r["props"]["visibility"]),
                  r["props"].get("key") or "", {k: v for k, v in r["props"].items() if k in LINK_PROPERTIES},
-                 int(r["props"].get("revision") or 0))
+                 int(r["props"].get("revision") or 0),
+                 None if r["props"].get("redistribute") is None else bool(r["props"]["redistribute"]))
             for r in rows]
