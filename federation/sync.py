@@ -116,13 +116,17 @@ class Syncer:
         for peer in await self.store.peers.all():
             if peer.stale or peer.quarantined:
                 continue
-            kept = await self.store.peers.feed_state(peer.id, peer.audience)
-            held = json.loads(kept["checkpoint"])["signed"] if kept and kept.get("checkpoint") else None
-            if held is None or parse_time(held["expires"], "expires") > now:
+            try:
+                kept = await self.store.peers.feed_state(peer.id, peer.audience)
+                held = json.loads(kept["checkpoint"])["signed"] if kept and kept.get("checkpoint") else None
+                if held is None or parse_time(held["expires"], "expires") > now:
+                    continue
+                error = f"the latest checkpoint it gave expired at {held['expires']} and no newer one came since"
+                await self.store.peers.note(peer.id, stale=True, last_error=error)
+                await self.store.peers.mark_stale(peer.id, True)
+            except Exception as exc:  # one peer's failure here is its own: the others are still looked at, and pulled
+                log.error("checking whether peer %s is stale failed: %s", peer.id, _described(exc))
                 continue
-            error = f"the latest checkpoint it gave expired at {held['expires']} and no newer one came since"
-            await self.store.peers.note(peer.id, stale=True, last_error=error)
-            await self.store.peers.mark_stale(peer.id, True)
             log.warning("peer %s is stale: %s", peer.id, error)
             marked.append(peer.id)
         return marked
@@ -211,14 +215,16 @@ class Syncer:
         if announced > pinned.version + MAX_ROTATIONS:
             raise Refused(f"{peer.url}: the discovery document's root version {announced} is not believable")
         # The discovery document is not signed: its version is a hint. A root newer than it says is
-        # asked for all the same (until the peer answers 404), so that whoever can serve that document
-        # cannot keep us on a root whose online key was rotated out because it was stolen.
+        # asked for all the same, so that a stale or altered copy of that document (a cache, a mirror)
+        # cannot keep us on a root whose online key was rotated out. Whoever answers for the peer's
+        # whole address can still hide a newer root, until the pinned one expires (R18). Past the
+        # announced version, no answer is no newer root: the sync goes on.
         first = pinned.version
         while pinned.version < first + MAX_ROTATIONS:
             number = pinned.version + 1
             try:
                 text = await fetch.get(http, f"{peer.url}/federation/roots/{number}.json", fetch.DOCUMENT_CAP)
-            except fetch.NotServed:
+            except fetch.Unreachable:
                 if number <= announced:
                     raise
                 break

@@ -163,6 +163,8 @@ def test_a_count_reads_in_the_form_its_language_gives_that_number(language: str,
     arabic = i18n.filled(need, {"indicator": "civic-space-restriction", "n": 2, "years": "2025"}, "ar")
     assert "\u2068civic-space-restriction\u2069" in arabic and arabic.startswith("الحاجة")
     assert "\u2068" not in i18n.filled(need, {"indicator": "civic-space-restriction", "n": 2, "years": "2025"}, "es")
+    quoted = i18n.filled("%(code)r is not an ISO 3166-1 country code", {"code": "COLOMBIA"}, "ar")
+    assert quoted.startswith("\u2068'COLOMBIA'\u2069 ") and "\\u2068" not in quoted  # around the quotes, not escaped
 
 
 async def test_record_text_is_shown_as_text_never_run(store: Store, live_server: LiveServer) -> None:

@@ -93,13 +93,24 @@ def filled(template: Message, values: Mapping[str, object], language: str,
     language each text value is set apart (Unicode's isolates), so a code or a Latin name keeps its own
     direction inside the sentence: "civic-space-restriction" read as "restriction-space-civic" otherwise."""
     if language in RIGHT_TO_LEFT:
-        values = {k: f"\u2068{v}\u2069" if isinstance(v, str) else v for k, v in values.items()}
+        values = {k: _Isolated(v) if isinstance(v, str) else v for k, v in values.items()}
     try:
         if isinstance(template, Plural):
             return translations(language).ngettext(*template[:2], _count((numbers or values)[template.by])) % values
         return translations(language).gettext(template) % values
     except (KeyError, ValueError, TypeError):
         return worded(template, values, numbers)
+
+
+class _Isolated(str):
+    """A text value set apart in a right-to-left sentence, quoted (`%(x)r`) or not (`%(x)s`): the
+    isolates go around the quotes, never inside them as escapes."""
+
+    def __str__(self) -> str:
+        return f"\u2068{str.__str__(self)}\u2069"
+
+    def __repr__(self) -> str:
+        return f"\u2068{str.__repr__(self)}\u2069"
 
 
 def _count(number: object) -> int:
