@@ -113,12 +113,12 @@ async def map_page(request: Request) -> Response:
         return await _refused(request, 404 if isinstance(exc, NotFound) else 400, kind, args,
                               problem=said(exc, language, words.MAP_FILTERS), problem_field=field)
     except Busy as exc:
-        refused = await _refused(request, 503, kind, args, busy=exc.retry_after)
+        refused = await _refused(request, 503, None, args, busy=exc.retry_after)
         refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
     except (TimeoutError, OverBudget):
         log.warning("a map request ran out of its time budget")
-        return await _refused(request, 503, kind, args, too_slow=True)
+        return await _refused(request, 503, None, args, too_slow=True)
     # the pages' headers (no referrer to a tile server, no sniffing, varying by language), with the
     # map's own policy: its script and inline styles, and the tiles when a tile server is configured
     return HTMLResponse(drawn, headers={**HEADERS, "Content-Security-Policy": policy(settings),
@@ -142,8 +142,10 @@ async def maps_index(request: Request) -> Response:
 async def _refused(request: Request, status: int, kind: MapKind | None, args: dict[str, str],
                    **said: Any) -> Response:
     """A map not drawn, and why, above its form filled in with what was asked (the field refused
-    marked): nothing to choose or type again."""
-    return page(request, "map-refused.html", status=status, kind=kind, given=args, **said, **await _choosing(request))
+    marked): nothing to choose or type again. Without a kind (not known, or a refusal for being busy,
+    which must cost no read), no form."""
+    choosing = await _choosing(request) if kind is not None else {}
+    return page(request, "map-refused.html", status=status, kind=kind, given=args, **said, **choosing)
 
 
 # Pages and assets are gzipped for browsers that accept it: a 100k-organisation map is a few MB of
