@@ -544,6 +544,28 @@ async def test_a_signed_request_holding_a_huge_integer_is_refused_not_a_server_e
     assert answer.status_code == 403
 
 
+@pytest.mark.parametrize("expires, status", [(timedelta(days=30), 200), (timedelta(seconds=-1), 403)])
+async def test_a_network_partner_whose_pinned_root_expired_reads_our_network_feed_no_more(
+        store: Store, settings: Any, tmp_path: Any, expires: timedelta, status: int) -> None:
+    import httpx
+
+    from directory.base.config import Settings
+    from federation.identity import write_keys
+
+    write_keys(tmp_path / "online", [SigningKey.generate()])  # a publishing directory: it serves feeds
+    publishing = Settings(data_dir=settings.data_dir, directory_id="test", federation_key_dir=tmp_path / "online")
+    partner = Publisher(directory="beta")
+    now = datetime.now(UTC)
+    root = seal(dict(partner.root.signed(), expires=format_time(now + expires)), partner.root_keys[:2])
+    await peers.add(store.graph, peers.Peer("beta", "https://beta.example", "sha256:given-out-of-band",
+                                            canonical(root).decode(), 1, True, 100, format_time(now)))
+    path = "/federation/feeds/network?after=0"
+    with LiveServer(publishing) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            answer = await client.get(path, headers=signed_request("beta", "test", path, partner.online, now))
+    assert answer.status_code == status, answer.text[:200]
+
+
 async def test_a_slow_peer_holds_up_neither_the_serve_cycle_nor_another_peer(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "Syncer", lambda store, keys: Syncer(store, keys, clock=lambda: NOW))

@@ -34,7 +34,7 @@ from directory.domain.viewer import ANONYMOUS, Viewer
 from directory.store import Store
 from federation.canonical import NotCanonical, parse
 from federation.feed import CLOCK_SKEW
-from federation.keys import Untrusted, read_request, read_root, require, unb64
+from federation.keys import Untrusted, check_root_dates, read_request, read_root, require, unb64
 
 # Paths that read no record: no credential is looked at for them.
 RECORD_FREE = ("/health", "/maps/assets/", "/graphql/assets/", "/pages.css", "/icon.svg", "/favicon.ico",
@@ -78,6 +78,9 @@ async def _signed_by_partner(connection: HTTPConnection, store: Store, settings:
         if peer is None or not peer.network or peer.quarantined:
             return None
         pinned = read_root(parse(peer.root.encode(), "the pinned root"))
+        # a root past its expiry caps what its online keys sign, a request as an entry: a partner that
+        # stopped signing fresh roots (its old key stolen, say) reads our network feed no more
+        check_root_dates(pinned, datetime.now(UTC))
         require(envelope, pinned.online_keys, pinned.online_threshold, "the request")
         return peer.id
     except (Untrusted, NotCanonical):  # a store failure is not hidden as "unsigned"
