@@ -276,6 +276,36 @@ async def test_an_organisation_dropped_says_its_services_went_with_it_and_a_resy
     assert [s.id for s in (await store.list_services(STEWARD, Filter(), first=10)).items] == [f"{P}:casa-legal"]
 
 
+async def test_a_quarantined_or_stale_peers_records_count_in_no_job(store: Store) -> None:
+    # a peer's invented providers filled our gaps and topped our partner answers even once it was
+    # quarantined: the jobs are about who can act now, and such a peer's records no longer count
+    from directory.jobs.gaps import GapQuestion, coverage_gaps
+    from directory.jobs.partners import PartnerQuestion, find_partners
+
+    await load(store, [org("ours")])
+    p = Publisher(directory=P)
+    for i in range(3):
+        p.add(f"clinic{i}", body=organisation(f"clinic{i}", name=f"Invented Clinic {i}"))
+        p.add(f"clinic{i}-legal", body=service(f"clinic{i}-legal", owner=f"clinic{i}"), kind="service")
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+
+    async def counted() -> tuple[int, list[str]]:
+        gaps = await coverage_gaps(store, ANONYMOUS, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
+        partners = await find_partners(store, ANONYMOUS, PartnerQuestion(service_types=["legal-aid"], country="CO"),
+                                       as_viewer=False)
+        return len(gaps.cells[0].present), [found.organisation for found in partners]
+
+    assert await counted() == (3, [f"{P}:clinic{i}" for i in range(3)])
+    await store.peers.mark_stale(P, True)  # what a quarantine, or a checkpoint past its expiry, does
+    assert await counted() == (0, [])
+    shown = await store.organisation(ANONYMOUS, f"{P}:clinic0")  # still shown on its page, marked
+    assert shown.provenance is not None and shown.provenance.stale
+    await store.peers.mark_stale(P, False)  # a sync that verifies a fresh checkpoint counts them again
+    assert (await counted())[0] == 3
+
+
 async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Store) -> None:
     from directory.store.federation import peers
 

@@ -112,6 +112,14 @@ def shown(var: str, prop: str) -> str:
             f"ELSE coalesce({var}.public_{prop}, {var}.{prop}) END")
 
 
+def current(var: str) -> str:
+    """A record the jobs count: not one of a peer whose feed went stale or that was quarantined
+    (`peers.mark_stale`). Its pages still show it, marked; but a donor's gaps, a group's partners and
+    an INGO's referral chains are about who can act now, and a peer caught rewriting its history (or
+    silent past its checkpoint) must not keep filling gaps or answers with what it claimed."""
+    return f"NOT coalesce({var}.feed_stale, false)"
+
+
 def place_shown(var: str) -> str:
     """The organisation's place may be matched for this viewer: false for the public viewing a
     shelter whose place is withheld (`store.shelters`)."""

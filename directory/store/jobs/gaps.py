@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, place_shown, visible
+from directory.store.engine.cypher import current, cypher, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.records.place_codes import read_place_codes
 from directory.store.shown import RESTRICTED, Shown
@@ -39,7 +39,7 @@ def _offers(served: str) -> str:
 MATCH (s:Service) WHERE s.type IN $types
 MATCH (o:Organisation)-[:OFFERS]->(s)
 WHERE coalesce(s.status, 'active') = 'active'
-  AND {visible('s')} AND {visible('o')} AND {place_shown('o')}{served}
+  AND {visible('s')} AND {visible('o')} AND {place_shown('o')} AND {current('s')} AND {current('o')}{served}
 WITH s.type AS type,
      collect([o.id, s.id,
               s.coverage_codes, s.origin_codes,

@@ -22,7 +22,7 @@ from directory.domain import places
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, offered_in, place_shown, visible, without_origins
+from directory.store.engine.cypher import current, cypher, offered_in, place_shown, visible, without_origins
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
@@ -36,8 +36,8 @@ from directory.store.shown import RESTRICTED, Shown
 # A shared language (`Fit.speaks`) is an organisation's, over all its fitting services: it is checked after
 # the parts a question is read in (`SIDE_BY_SIDE`) are put together.
 _COLUMNS = ("ids", "visibility", "languages", "latitude", "longitude", "country", "verified_on", "offers")
-_SERVICE = f"s.type IN $types AND coalesce(s.status, 'active') = 'active' AND {visible('s')}"
-_ORGANISATION = f"o.id <> $id AND {visible('o')} AND {place_shown('o')}"
+_SERVICE = f"s.type IN $types AND coalesce(s.status, 'active') = 'active' AND {visible('s')} AND {current('s')}"
+_ORGANISATION = f"o.id <> $id AND {visible('o')} AND {place_shown('o')} AND {current('o')}"
 # A service's groups are read, and checked, before its organisation: at 100k an asker with groups kept a
 # third of Colombia's 3,200 services of a type, and the statement took 85-100 ms against 115-130.
 _GROUPS = "[(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS groups"

@@ -16,7 +16,15 @@ from directory.domain.errors import NotFound
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import Referral, link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, helps_through, offered_in, place_shown, serves_group, visible
+from directory.store.engine.cypher import (
+    current,
+    cypher,
+    helps_through,
+    offered_in,
+    place_shown,
+    serves_group,
+    visible,
+)
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
@@ -28,7 +36,7 @@ RETURN o.id AS id
 NEXT_HOP = cypher("referrals.next_hop", f"""
 UNWIND $ids AS oid
 MATCH (a:Organisation {{id: oid}})-[l:REFERS_TO]->(b:Organisation)
-WHERE {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+WHERE {visible('b')} AND {current('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
 RETURN a.id AS source, b.id AS target, l.response_hours AS response_hours, l.trust AS trust,
        l.formal AS formal, l.confirmed AS confirmed, [b.visibility, l.visibility] AS visibility,
        coalesce(l.key, '') AS key
@@ -38,7 +46,8 @@ UNWIND $ids AS oid
 MATCH (o:Organisation {{id: oid}})-[:OFFERS]->(s:Service)-[a:AVAILABLE_IN|TAKES_FROM]->(q:Place)
 WHERE s.type = $type AND coalesce(s.status, 'active') = 'active'
   AND (q.code IN $areas OR (q.kind = 'subdivision' AND q.country = $country)) AND {helps_through('a', 's')}
-  AND {visible('o')} AND {visible('s')} AND {place_shown('o')} AND {serves_group('s')}
+  AND {visible('o')} AND {visible('s')} AND {place_shown('o')} AND {current('o')} AND {current('s')}
+  AND {serves_group('s')}
   AND ($language IS NULL OR {offered_in('s', 'o')})
 WITH o, s, collect([coalesce(a.presence, 'from'), q.code]) AS matched
 RETURN o.id AS provider, s.id AS service, s.name AS name, s.response_hours AS response_hours, s.capacity AS capacity,
