@@ -306,6 +306,26 @@ async def test_a_quarantined_or_stale_peers_records_count_in_no_job(store: Store
     assert (await counted())[0] == 3
 
 
+async def test_a_peers_copy_of_our_name_is_told_apart_by_its_directory_in_choices_and_answers(
+        store: Store, live_server: LiveServer) -> None:
+    from directory.jobs.tables import organisation_names
+
+    await load(store, [org("clinic", "Kampala Justice Clinic")])
+    p = Publisher(directory=P)
+    p.add("clinic", body=organisation("clinic", name="Kampala Justice Clinic"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    names = await organisation_names(store, ANONYMOUS, {"test:clinic", f"{P}:clinic"})
+    assert names == {"test:clinic": "Kampala Justice Clinic", f"{P}:clinic": f"Kampala Justice Clinic · {P}"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        asked = await client.post("/referrals", data={"from": "Kampala Justice Clinic", "serviceType": "legal-aid",
+                                                      "country": "CO"})
+    assert "Which organisation did you mean?" in asked.text
+    assert "<bdi>Kampala Justice Clinic</bdi>" in asked.text
+    assert f"<bdi>Kampala Justice Clinic · {P}</bdi>" in asked.text
+
+
 async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Store) -> None:
     from directory.store.federation import peers
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
+from directory.jobs.tables import named as shown_name
 from directory.store import Store, searchable
 
 NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
@@ -32,7 +33,7 @@ async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
             asked[name] = [(exact or named)[0].id]
         elif named:  # each link fills in the rest of the question as it was asked
             rest = [(other, v) for other, values in asked.items() if other != name for v in values]
-            return [(o.name, f"{path}?{urlencode([*rest, (name, o.id)])}") for o in named]
+            return [(shown_name(store, o), f"{path}?{urlencode([*rest, (name, o.id)])}") for o in named]
     return []
 
 
