@@ -13,12 +13,15 @@ Reading a peer's body back into a record is `federation.received`: the same chec
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from directory.domain import model
 from directory.domain.errors import FederationError
 from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Field, empty_values, shown_in
 from directory.domain.model import LINK_PROPERTIES, Link, Location, Organisation, Service, Verification, Visibility
+
+R = TypeVar("R", Organisation, Service)
 
 # How each kind of link property travels: numbers as decimal strings, as every decimal does.
 TRAVELS_AS = {"text": "text", "number": "decimal", "integer": "integer", "boolean": "boolean"}
@@ -59,6 +62,14 @@ def _for(audience: str, declared: dict[str, Field], record: Organisation | Servi
         if field.itemised:
             out[name] = [item for item in out[name] if item.visibility in ITEMS_SHOWN[audience]]
     return out
+
+
+def as_audience(record: R, audience: str) -> R:
+    """A peer's record as the feed it came in may carry it: what that audience may not see emptied,
+    by the rule our own bodies are made by (`_for`). A public feed carries no contact channel, no
+    capacity and no network intake channel; a peer that sent some anyway does not get them shown."""
+    declared = ORGANISATION if isinstance(record, Organisation) else SERVICE
+    return replace(record, **_for(audience, declared, record))
 
 
 def _added(members: dict[str, Any]) -> dict[str, Any]:

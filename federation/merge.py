@@ -20,7 +20,7 @@ from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.domain.validation import Vocabulary, reach
 from directory.store import ReceivedPage, Store, peer_record_key
 from federation import received
-from federation.bodies import BadBody, link_id
+from federation.bodies import BadBody, as_audience, link_id
 from federation.feed import Accepted, Refused, Verified
 
 MAX_SHOWN = 200  # characters of a peer's record id in a drop's reason
@@ -72,15 +72,15 @@ def _signed_id(kind: str, body: Any) -> str | None:
     return " ".join(texts).rstrip() if len(texts) == len(parts) else None
 
 
-def _read(origin: str, e: Accepted, vocab: Vocabulary) -> Organisation | Service | Link:
+def _read(origin: str, audience: str, e: Accepted, vocab: Vocabulary) -> Organisation | Service | Link:
     """The record an entry carries, checked as an import checks a row; BadBody says why not.
     Read, it must still be the record its entry names: an id that only matches once trimmed, or a
     link whose key is filled in on reading, would be written under an id the peer never signed."""
     found: Organisation | Service | Link
     if e.kind == "organisation":
-        found = received.organisation(e.body, origin, vocab, e.seq)
+        found = as_audience(received.organisation(e.body, origin, vocab, e.seq), audience)
     elif e.kind == "service":
-        found = received.service(e.body, origin, vocab, e.seq)
+        found = as_audience(received.service(e.body, origin, vocab, e.seq), audience)
     else:
         found = received.link(e.body, origin, e.seq)
     read_as = link_id(found) if isinstance(found, Link) else found.id
@@ -127,7 +127,7 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
             said = str(_signed_id(kind, e.body))[:MAX_SHOWN]
             raise Refused(f"entry {e.seq}: the body is {said!r}, not the signed {record_id[:MAX_SHOWN]!r}")
         try:
-            record = _read(origin, e, vocab)
+            record = _read(origin, audience, e, vocab)
         except BadBody as exc:
             out.drop(kind, record_id, e.seq, f"{exc.member} {exc.reason}")
             continue

@@ -326,6 +326,25 @@ async def test_a_peers_copy_of_our_name_is_told_apart_by_its_directory_in_choice
     assert f"<bdi>Kampala Justice Clinic · {P}</bdi>" in asked.text
 
 
+async def test_what_a_public_feed_may_not_carry_is_not_kept_from_one_that_carries_it(store: Store) -> None:
+    # a public feed carries no contact channel and no capacity: a peer that sent some anyway (by
+    # mistake, or to have them shown to our members as if a partner had shared them) does not
+    p = Publisher(directory=P)
+    p.add("casa", body=organisation("casa", contact_channels=["signal:+00 111 2222"]))
+    p.add("casa-legal", body=service("casa-legal", capacity=7, capacity_unit="cases",
+                                     intake=["public hotline:+00 1", "network email:desk@casa.example"]),
+          kind="service")
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    assert outcome.dropped == 0
+    casa = (await store.organisations_by_id(STEWARD, [f"{P}:casa"]))[f"{P}:casa"]
+    assert casa.contact_channels == []
+    legal = (await store.services_by_id(STEWARD, [f"{P}:casa-legal"]))[f"{P}:casa-legal"]
+    assert (legal.capacity, legal.capacity_unit) == (None, "")
+    assert [str(i) for i in legal.intake] == ["public hotline:+00 1"]
+
+
 async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Store) -> None:
     from directory.store.federation import peers
 
