@@ -294,12 +294,14 @@ async def test_a_map_takes_an_organisation_by_its_name_as_the_job_pages_do(store
         assert named.status_code == 200 and "to Emergency grant in Colombia" in named.text
         several = await client.get("/maps/referrals", params={"from": "defenders", **asked})
         assert several.status_code == 400 and "Which organisation did you mean?" in several.text
-        links = [html.unescape(h) for h in re.findall(r'<li><a href="([^"]+)">', several.text)]
-        assert "<bdi>Front Line Defenders</bdi>" in several.text and len(links) == 10  # ten, then "type more"
+        choices = re.findall(r'<li><form method="post" action="/maps/referrals">(.*?)</form></li>', several.text)
+        assert "<bdi>Front Line Defenders</bdi>" in several.text and len(choices) == 10  # ten, then "type more"
         assert "More organisations go by that name: type more of it" in several.text
-        assert links and all(h.startswith("/maps/referrals?serviceType=emergency-grant&country=CO&from=test%3A")
-                             for h in links)
-        chosen = await client.get(links[0])
+        posted = [dict((k, html.unescape(v)) for k, v in re.findall(r'name="([^"]+)" value="([^"]*)"', c))
+                  for c in choices]
+        assert all(p["serviceType"] == "emergency-grant" and p["country"] == "CO" and p["from"].startswith("test:")
+                   for p in posted)
+        chosen = await client.post("/maps/referrals", data=posted[0])
         assert chosen.status_code == 200 and "to Emergency grant in Colombia" in chosen.text
         for path in ("/maps/nonexistent", "/maps/directory"):  # no such map, or none drawn from anyone
             refused = await client.get(path, params={"from": "defenders"})

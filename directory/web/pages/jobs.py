@@ -368,7 +368,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
         asked: dict[str, list[str]] = {}
         try:
             asked = _asked(job, await forms.read(request, writes=False))
-            which = await by_name(request.app.state.store, viewer_in(request.scope), job.path,
+            which = await by_name(request.app.state.store, viewer_in(request.scope),
                                   [f.name for f in job.fields if f.widget == "organisation"], asked)
             if which:
                 return await _page(request, job, asked, which=which[:NAMED], more_named=len(which) > NAMED)

@@ -94,7 +94,7 @@ async def map_page(request: Request) -> Response:
         asked = {name: [value] for name, value in args.items()}
         async with budget.expensive(slots, settings.time_budget):
             # an organisation may be given by its name, as on the job pages; several found: the person chooses
-            which = await by_name(request.app.state.store, viewer_in(request.scope), request.url.path,
+            which = await by_name(request.app.state.store, viewer_in(request.scope),
                                   [f for f in kind.filters if f in questions.ORGANISATION_OPTIONS], asked)
             if which:
                 return await _refused(request, 400, kind, args, which=which[:NAMED], more_named=len(which) > NAMED)

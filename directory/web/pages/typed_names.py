@@ -3,8 +3,6 @@ and the maps' one way of reading it."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
@@ -14,13 +12,14 @@ from directory.store import Store, searchable
 NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
 
 
-async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
-                  asked: dict[str, list[str]]) -> list[tuple[str, str]]:
+async def by_name(store: Store, viewer: Viewer, fields: list[str],
+                  asked: dict[str, list[str]]) -> list[tuple[str, list[tuple[str, str]]]]:
     """An organisation field (of `fields`) may hold a name, as people know it, or an id. A name that
     is one organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations
-    it finds (`NAMED`, and one more to say there are more), each as (name, the question at `path`
-    with it chosen), for the person to choose. Found as search finds them, for this viewer: a hidden
-    organisation is never among them."""
+    it finds (`NAMED`, and one more to say there are more), each as (name, the question's fields
+    with it chosen), for the person to choose by posting them again: a question is never put in an
+    address, where a shared computer's history would keep "a safe house for LGBTIQ defenders in
+    Tanzania". Found as search finds them, for this viewer: a hidden organisation is never among them."""
     for name in fields:
         typed = asked.get(name, [""])[0]
         if not typed or await store.organisations_by_id(viewer, [typed]):
@@ -33,7 +32,7 @@ async def by_name(store: Store, viewer: Viewer, path: str, fields: list[str],
             asked[name] = [(exact or named)[0].id]
         elif named:  # each link fills in the rest of the question as it was asked
             rest = [(other, v) for other, values in asked.items() if other != name for v in values]
-            return [(shown_name(store, o), f"{path}?{urlencode([*rest, (name, o.id)])}") for o in named]
+            return [(shown_name(store, o), [*rest, (name, o.id)]) for o in named]
     return []
 
 
