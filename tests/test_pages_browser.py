@@ -205,6 +205,39 @@ async def test_an_answer_reads_whole_words_on_a_phone_and_on_a_wide_screen(store
                 await context.close()
 
 
+async def test_the_stewards_pages_fit_a_phone_375_pixels_wide(store: Store, live_server: LiveServer,
+                                                             tmp_path: Path) -> None:
+    """The desk's tables pushed it to 511 pixels, the Revoke button out of sight, and a new token ran
+    off the screen: each page is no wider than the screen, its tables as cards."""
+    await demo.load(store)
+    _, steward = await store.tokens.create("steward", None, "desk of the stewards of this directory")
+    bad = tmp_path / "organisations.csv"
+    bad.write_text("Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:new-one,,local-group\n", encoding="utf-8")
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 375, "height": 800})
+        page = await context.new_page()
+        try:
+            async def fits(label: str) -> None:
+                wide = await page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= 375, (label, wide)
+
+            await _sign_in(page, live_server.url, steward, "steward")
+            await page.goto(live_server.url + "/stewards?lang=fr")
+            await fits("desk")
+            await page.fill("#t-organisation", "test:front-line-defenders")
+            await page.fill("#t-label", "Bureau de la permanence d'urgence")
+            await page.click("form[action='/stewards/tokens'] button[type=submit]")
+            await page.wait_for_selector(".token code")
+            await fits("token")
+            await page.goto(live_server.url + "/stewards/import?lang=fr")
+            await page.set_input_files("#i-files", str(bad))
+            await page.click("form[action='/stewards/import'] button[type=submit]")
+            await page.wait_for_selector(".problem table")
+            await fits("import errors")
+        finally:
+            await context.close()
+
+
 async def test_a_steward_approves_a_request_and_uploads_a_bad_file(store: Store, live_server: LiveServer,
                                                                    tmp_path: Path) -> None:
     await demo.load(store)
