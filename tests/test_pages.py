@@ -67,10 +67,25 @@ async def test_an_organisation_page_says_how_to_ask_as_the_viewer_may_see_it(sto
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         public = await client.get("/organisations/test:fund")
         assert "Call the line." in public.text and "+00 000 000 101" in public.text and "any language" in public.text
+        # a number to call is tapped, not copied by hand
+        assert '<a href="tel:+00000000101" rel="noopener noreferrer"><bdi>+00 000 000 101</bdi></a>' in public.text
         assert SIGNAL not in public.text
         assert "Not taking requests:" in public.text and "funding halted" in public.text
         member = await client.get("/organisations/test:fund", headers={"Authorization": f"Bearer {token}"})
         assert SIGNAL in member.text
+
+
+def test_a_way_to_ask_leads_where_its_kind_and_shape_say_and_nowhere_else() -> None:
+    from directory.web.pages.render import reach
+
+    assert reach("hotline", "+353 1 210 0489") == "tel:+35312100489"
+    assert reach("sms", "+57 300 000 0000") == "sms:+573000000000"
+    assert reach("email", "desk@fund.example") == "mailto:desk@fund.example"
+    assert reach("web-form", "https://fund.example/ask") == "https://fund.example/ask"
+    for kind, value in (("phone", "javascript:alert(1)"), ("web-form", "javascript:alert(1)"),
+                        ("web-form", "data:text/html,x"), ("email", 'a"@b.c'), ("signal", "+57 300"),
+                        ("post", "Calle 1"), ("phone", "call the office")):
+        assert reach(kind, value) is None, (kind, value)
 
 
 async def test_a_hidden_organisations_page_is_the_missing_ones(store: Store, live_server: LiveServer) -> None:
@@ -565,7 +580,8 @@ async def test_a_service_with_no_way_to_ask_says_what_to_try_and_contacts_read_a
     assert "Nothing recorded that you may see" not in grant  # it says how, and where
     assert "How to ask</dt><dd class=\"hint\">Nothing recorded that you may see" in paused
     assert "<li>Signal: <bdi>+00 000 000 222</bdi></li>" in page
-    assert "<li>E-mail: <bdi>fund@example.org</bdi></li>" in page
+    assert ('<li>E-mail: <a href="mailto:fund@example.org" rel="noopener noreferrer">'
+            '<bdi>fund@example.org</bdi></a></li>') in page
     assert "signal:+00" not in page
 
 

@@ -10,6 +10,7 @@ or restricted records, and what someone looked for is theirs.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
@@ -42,12 +43,32 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
                        comma=i18n.comma(language), semicolon=i18n.semicolon(language), colon=i18n.colon(language),
-                       language_name=functools.partial(language_label, language=language))
+                       language_name=functools.partial(language_label, language=language), reach=reach)
     env.filters["options"] = functools.partial(options, language=language)
     env.filters["day"] = functools.partial(day, language=language)
     env.filters["number"] = functools.partial(number, language=language)
     env.filters["named"] = functools.partial(named, language=language)
     return env
+
+
+_DIALLED = re.compile(r"^\+?[0-9][0-9 ().-]{4,30}$")
+_MAILED = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_ADDRESSED = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
+
+
+def reach(kind: str, value: str) -> str | None:
+    """Where a way to ask for help leads when tapped: a phone or hotline number dialled, an SMS, an
+    e-mail, a web form's page; None for any other kind, or a value of another shape (shown as text).
+    A defender in danger on a phone should not have to copy a number by hand."""
+    value = value.strip()
+    if kind in ("phone", "hotline", "sms") and _DIALLED.match(value):
+        digits = ("+" if value.startswith("+") else "") + re.sub(r"[^0-9]", "", value)
+        return f"{'sms' if kind == 'sms' else 'tel'}:{digits}"
+    if kind == "email" and _MAILED.match(value):
+        return f"mailto:{value}"
+    if kind in ("web-form", "url", "form") and _ADDRESSED.match(value):
+        return value
+    return None
 
 
 def named(options: Iterable[tuple[str, str]], kind: str, language: str) -> list[tuple[str, str]]:
