@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from directory.base import budget
 from directory.base.bulk import paused_gc
+from directory.domain import geometry
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE
 from directory.domain.viewer import Viewer
 from directory.store import MapPoint, MapPoints, PointFilter, Store
@@ -116,9 +117,15 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
     basemap(m)
     m.add_child(Call("pdMarkers", data))
     m.add_child(Call("pdLegend", legend))
-    if found.points and (where.country or where.ids):
+    # a country asked: the whole of it, with its markers (two markers alone zoomed to a patch of
+    # ground with no outline in sight, nothing to say where it was)
+    outline = geometry.shape(where.country) if where.country else None
+    if outline is not None or (found.points and where.ids):
         lats = [p.latitude for p in found.points]
         lons = [p.longitude for p in found.points]
+        if outline is not None:
+            west, south, east, north = outline.bbox
+            lats, lons = [*lats, south, north], [*lons, west, east]
         m.add_child(Call("pdFit", [[min(lats), min(lons)], [max(lats), max(lons)]]))
     budget.check()  # the request may have given up while the page was being built
     return render(m, options)

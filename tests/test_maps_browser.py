@@ -73,6 +73,23 @@ async def test_on_a_phone_a_gap_map_opens_on_its_places_with_its_legend_beside_t
         await seen.page.context.close()
 
 
+async def test_a_directory_map_of_a_country_shows_the_whole_country(store: Store, live_server: LiveServer) -> None:
+    # from an organisation's page, "open on the full map": two markers alone zoomed to a patch of
+    # ground with no outline, nothing to say it was Colombia
+    await demo.load(store)
+    async with chromium() as browser:
+        seen = await visit(browser, f"{live_server.url}/maps/directory?country=CO",
+                           wait_for=".pd-marker, .marker-cluster", viewport={"width": 375, "height": 700})
+        view = await seen.page.evaluate("""() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            const b = map.getBounds();
+            return {bogota: b.contains([4.71, -74.07]), leticia: b.contains([-4.2, -69.94]),
+                    riohacha: b.contains([11.54, -72.91]), zoom: map.getZoom()};
+        }""")
+        assert view["bogota"] and view["leticia"] and view["riohacha"] and view["zoom"] >= 3, view
+        await seen.page.context.close()
+
+
 async def test_gap_colours_are_where_the_data_says(store: Store, live_server: LiveServer) -> None:
     # Legal aid: three providers in Brazil, none in Russia; China is not asked about.
     await load(store, [org(f"br{i}", **{"#country+code": "BR"}) for i in range(3)],
