@@ -35,6 +35,26 @@ async def _seed(store: Store) -> dict[str, str]:
             "other": (await store.tokens.create("member", "test:other", "the other"))[1]}
 
 
+async def test_a_decimal_comma_is_read_as_the_page_language_writes_decimals(store: Store,
+                                                                             live_server: LiveServer) -> None:
+    # the Russian and French pages write 0,4308: a latitude typed so was refused ("use a point")
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit?lang=ru")).text)
+        typed.update(latitude="14,08", longitude="-87,21", precision="locality")
+        saved = await client.post("/organisations/test:fund/edit?lang=ru", data=typed)
+        assert saved.status_code == 303, saved.text[-800:]
+        now = await store.organisation(STEWARD, "test:fund")
+        assert now.location is not None and now.location.latitude is not None
+        assert abs(now.location.latitude - 14.08) < 1e-9 and now.location.longitude is not None
+        # in English a comma is no decimal point: refused, never guessed
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit?lang=en")).text)
+        typed.update(latitude="14,09")
+        refused = await client.post("/organisations/test:fund/edit?lang=en", data=typed)
+        assert refused.status_code == 400 and "write it with a point for decimals" in refused.text
+
+
 def _hidden(text: str, name: str) -> str:
     found = re.search(rf'name="{name}" value="([^"]*)"', text)
     assert found is not None, name

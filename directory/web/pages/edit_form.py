@@ -10,10 +10,12 @@ field and its reason, and nothing is written either.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from babel.numbers import get_decimal_symbol
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
@@ -24,7 +26,7 @@ from directory.domain.viewer import Viewer
 from directory.store import EditRefused, Store
 from directory.web.pages import forms
 from directory.web.pages.problems import edit_problems
-from directory.web.pages.render import named
+from directory.web.pages.render import language_of, named
 
 # Every edit form's fields, by the name the form (and so a refusal) gives them: the catalogue reads
 # them from `editing.LABELS`. A field of the same name reads the same on every form.
@@ -71,7 +73,22 @@ async def read(request: Request) -> Typed:
     # with CR LF
     values = {k: "\n".join(sorted(v) if len(v) > 1 else v).replace("\r\n", "\n") for k, v in form.items()}
     given = values.pop("revision", "")
-    return Typed(values, form, forms.digits(given) or 0)
+    return Typed(_points_for_commas(values, language_of(request)), form, forms.digits(given) or 0)
+
+
+# Numbers a form takes whose decimal comma cannot be a thousands one: a latitude or a longitude, a
+# trust from 0 to 1, hours to answer (not amounts, where "1,000" may be either)
+DECIMALS = ("latitude", "longitude", "trust", "response_hours")
+_COMMA_DECIMAL = re.compile(r"-?[0-9]+,[0-9]+")
+
+
+def _points_for_commas(values: dict[str, str], language: str) -> dict[str, str]:
+    """In a language that writes decimals with a comma (as the pages write them: "0,43"), a number
+    typed so in one of `DECIMALS` is read as it was meant; the shared checks take a point only."""
+    if get_decimal_symbol(language) != ",":
+        return values
+    return {k: v.strip().replace(",", ".") if k in DECIMALS and _COMMA_DECIMAL.fullmatch(v.strip()) else v
+            for k, v in values.items()}
 
 
 async def organisation(store: Store, viewer: Viewer, record_id: str) -> Organisation | None:
