@@ -30,7 +30,7 @@ async def _seed(store: Store) -> None:
                  coverage=[Coverage("HN", Presence.PRESENT)], application_process="Call the line.",
                  intake=[Intake("hotline", "+00 000 000 101", Visibility.PUBLIC),
                          Intake("signal", SIGNAL, Visibility.NETWORK)], intake_languages=["mul"],
-                 purposes=["legal-aid"]),
+                 purposes=["legal-aid"], capacity=4, capacity_unit="grants", capacity_confirmed="2026-12-01"),
          Service("test:paused", "test:fund", "Old grants", "emergency-grant", status=Status.PAUSED,
                  status_reason="funding halted")], [])
 
@@ -73,6 +73,9 @@ async def test_an_organisation_page_says_how_to_ask_as_the_viewer_may_see_it(sto
         assert "Not taking requests:" in public.text and "funding halted" in public.text
         member = await client.get("/organisations/test:fund", headers={"Authorization": f"Bearer {token}"})
         assert SIGNAL in member.text
+        # what it can take now, to members (a member typed it and never saw it again); never to the public
+        assert "<dt>Capacity</dt><dd>4 <bdi>grants</bdi> · last confirmed 2026-12-01</dd>" in member.text
+        assert "<dt>Capacity</dt>" not in public.text and "4 <bdi>grants</bdi>" not in public.text
 
 
 def test_a_way_to_ask_leads_where_its_kind_and_shape_say_and_nowhere_else() -> None:
