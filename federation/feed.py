@@ -41,7 +41,7 @@ SHOWN = {"public": ("public",), "network": ("public", "network")}  # what each a
 KINDS = ("organisation", "service", "link")
 OPS = ("upsert", "tombstone")
 CLOCK_SKEW = timedelta(minutes=5)
-MAX_BODY_BYTES = 512 * 1024  # above the largest record our checks let through (about 200 KiB)
+MAX_BODY_BYTES = 512 * 1024  # above the largest record our checks let through (about 170 KiB)
 MAX_PAGE_ENTRIES = 1000  # what a publisher serves at most (`limit`); a reader refuses a longer page
 MAX_CHECKPOINT_VALIDITY = timedelta(days=7)  # expires - issued; ours sign for 24 h. Longer hides a frozen feed
 MAX_PROOF = 64  # hashes in a consistency proof: about log2 of the size, and sizes stay below 2^53

@@ -360,16 +360,22 @@ async def test_a_peer_removed_and_added_again_is_read_from_the_start(store: Stor
     assert (await store.organisations_by_id(STEWARD, [f"{P}:casa"]))[f"{P}:casa"].name == "Casa Luz"
 
 
+def _three_shelters() -> Publisher:
+    """A peer publishing three public shelters in Colombia, at country precision: enough to be placed."""
+    p = Publisher(directory=P)
+    for i in range(3):
+        p.add(f"shelter{i}", body=organisation(f"shelter{i}", name=f"Peer Shelter {i}", kind="shelter",
+                                               precision="country", latitude=None, longitude=None))
+    return p
+
+
 async def test_a_peers_shelters_never_decide_whether_the_public_may_place_ours(store: Store,
                                                                               live_server: LiveServer) -> None:
     await load(store, [org("safe", "Refugio Unico", **{"#org+type": "shelter", "#meta+visibility": "public",
                                       "#geo+precision": "country"})])
     alone = await store.organisation(ANONYMOUS, "test:safe")
     assert alone.location is None or alone.location.country is None  # one public shelter in CO: not placed
-    p = Publisher(directory=P)
-    for i in range(3):
-        p.add(f"shelter{i}", body=organisation(f"shelter{i}", name=f"Peer Shelter {i}", kind="shelter",
-                                               precision="country", latitude=None, longitude=None))
+    p = _three_shelters()
     peer = Peer(p)
     with LiveServer(app=peer.app()) as server:
         await pull(store, peer, server.url)
@@ -385,10 +391,7 @@ async def test_a_peers_shelters_never_decide_whether_the_public_may_place_ours(s
 async def test_a_peers_shelter_withdrawn_leaves_the_others_it_counted_with_unplaced(store: Store) -> None:
     # three of the peer's public shelters in Colombia are placed; one withdrawn (or dropped), the two
     # left would single themselves out: the public loses their place in the same page's write
-    p = Publisher(directory=P)
-    for i in range(3):
-        p.add(f"shelter{i}", body=organisation(f"shelter{i}", name=f"Peer Shelter {i}", kind="shelter",
-                                               precision="country", latitude=None, longitude=None))
+    p = _three_shelters()
     peer = Peer(p)
     with LiveServer(app=peer.app()) as server:
         await pull(store, peer, server.url)

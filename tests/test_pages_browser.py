@@ -41,6 +41,14 @@ async def _sign_in(page: Page, url: str, token: str, role: str) -> None:
     await page.wait_for_selector(f"text=Signed in as a {role}")
 
 
+async def _fits(page: Page, label: str) -> None:
+    """The page is no wider than a phone's 375 pixels; if not, what sticks out is named."""
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    wider = await page.evaluate("""[...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 375).map(e => e.tagName + '#' + e.id)""")
+    assert wide <= 375, (label, wide, wider[:10])
+
+
 async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, live_server: LiveServer) -> None:
     await demo.load(store)
     _, steward = await store.tokens.create("steward", None, "desk")
@@ -139,17 +147,11 @@ async def test_the_edit_forms_fit_a_phone_375_pixels_wide(store: Store, live_ser
         context = await browser.new_context(viewport={"width": 375, "height": 800})
         page = await context.new_page()
         try:
-            async def fits(label: str) -> None:
-                wide = await page.evaluate("document.documentElement.scrollWidth")
-                wider = await page.evaluate("""[...document.querySelectorAll('body *')]
-                    .filter(e => e.getBoundingClientRect().right > 375).map(e => e.tagName + '#' + e.id)""")
-                assert wide <= 375, (label, wide, wider[:10])  # the page, and what sticks out
-
             await _sign_in(page, live_server.url, member, "member")
             for path in ("/services/test:fld-grants/edit", "/organisations/test:front-line-defenders/edit",
                          "/organisations/test:front-line-defenders/services/new"):
                 await page.goto(live_server.url + path)
-                await fits(path)
+                await _fits(page, path)
             await page.goto(live_server.url + "/services/test:fld-grants/edit")
             await page.check("input[name=intake_languages][value=tr]")  # ticked by name
             found = (await store.services_by_id(STEWARD, ["test:fld-grants"]))["test:fld-grants"]
@@ -159,7 +161,7 @@ async def test_the_edit_forms_fit_a_phone_375_pixels_wide(store: Store, live_ser
             await page.click("form button[type=submit] >> text=Save")
             await page.wait_for_selector("text=It says now")
             assert "Turkish" in await page.inner_text("table")  # languages by name, not codes
-            await fits("a conflict")
+            await _fits(page, "a conflict")
         finally:
             await context.close()
 
@@ -217,23 +219,19 @@ async def test_the_stewards_pages_fit_a_phone_375_pixels_wide(store: Store, live
         context = await browser.new_context(viewport={"width": 375, "height": 800})
         page = await context.new_page()
         try:
-            async def fits(label: str) -> None:
-                wide = await page.evaluate("document.documentElement.scrollWidth")
-                assert wide <= 375, (label, wide)
-
             await _sign_in(page, live_server.url, steward, "steward")
             await page.goto(live_server.url + "/stewards?lang=fr")
-            await fits("desk")
+            await _fits(page, "desk")
             await page.fill("#t-organisation", "test:front-line-defenders")
             await page.fill("#t-label", "Bureau de la permanence d'urgence")
             await page.click("form[action='/stewards/tokens'] button[type=submit]")
             await page.wait_for_selector(".token code")
-            await fits("token")
+            await _fits(page, "token")
             await page.goto(live_server.url + "/stewards/import?lang=fr")
             await page.set_input_files("#i-files", str(bad))
             await page.click("form[action='/stewards/import'] button[type=submit]")
             await page.wait_for_selector(".problem table")
-            await fits("import errors")
+            await _fits(page, "import errors")
         finally:
             await context.close()
 

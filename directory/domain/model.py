@@ -261,6 +261,12 @@ class Indicator:
         return f"{self.name}|{self.place}|{self.year}"
 
 
+def published_by(record: Organisation | Service, ours: str) -> str:
+    """The directory that published a record: its provenance says, and one not read from the store
+    (with none) is `ours`."""
+    return record.provenance.publisher if record.provenance is not None else ours
+
+
 def link_id(source: str, kind: str, target: str, key: str = "") -> str:
     """A link's record id (in feeds and the audit log): its source, type, target and key."""
     return f"{source} {kind} {target} {key}".rstrip()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from directory.base.files import private_folder, private_open
 from directory.base.progress import QUIET, Progress
-from directory.domain.model import Link, Organisation, Service
+from directory.domain.model import Link, Organisation, Service, published_by
 from directory.domain.viewer import Viewer
 from directory.formats import hsds, hxl
 from directory.store import Store
@@ -25,8 +25,8 @@ from directory.store import Store
 def _may_pass_on(store: Store, record: Organisation | Service) -> bool:
     """Ours, or a peer's whose entry lets us pass it on (each record's own flag: a peer may set it
     for some of an organisation's records and not others)."""
-    return record.provenance is None or record.provenance.publisher == store.directory_id \
-        or bool(record.provenance.redistribute)
+    return published_by(record, store.directory_id) == store.directory_id \
+        or bool(record.provenance and record.provenance.redistribute)
 
 
 def _passed_on(store: Store, page: list[Organisation]) -> list[Organisation]:

@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from directory.base.terminal import safe
-from directory.domain.model import Organisation
+from directory.domain.model import Organisation, published_by
 from directory.domain.viewer import Viewer
 from directory.formats.hxl import neutralise
 from directory.store import Store
@@ -129,5 +129,5 @@ async def organisation_names(store: Store, viewer: Viewer, ids: set[str]) -> dic
 def named(store: Store, organisation: Organisation) -> str:
     """An organisation's name as an answer shows it: a peer's followed by its directory, since a peer
     may give its record the very name of one of ours (a copy sent to pull answers its way)."""
-    publisher = organisation.provenance.publisher if organisation.provenance else store.directory_id
+    publisher = published_by(organisation, store.directory_id)
     return organisation.name if publisher == store.directory_id else f"{organisation.name} · {publisher}"

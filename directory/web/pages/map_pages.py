@@ -150,7 +150,7 @@ async def _refused(request: Request, status: int, kind: MapKind | None, args: di
 
 # Pages and assets are gzipped for browsers that accept it: a 100k-organisation map is a few MB of
 # JSON that compresses about fourfold, which matters on the slow links many defenders work over.
-# The index of maps, with its forms, is `jobs.maps_index`.
+# The index of maps, with its forms, is `maps_index` above.
 routes = [
     Route("/maps", maps_index),
     Mount("/maps", app=GZipMiddleware(Router(routes=[

@@ -30,7 +30,7 @@ async def by_name(store: Store, viewer: Viewer, fields: list[str],
         exact = [o for o in named if o.name.casefold() == typed.casefold()]
         if len(exact) == 1 or len(named) == 1:
             asked[name] = [(exact or named)[0].id]
-        elif named:  # each link fills in the rest of the question as it was asked
+        elif named:  # each choice posts the rest of the question as it was asked
             rest = [(other, v) for other, values in asked.items() if other != name for v in values]
             return [(shown_name(store, o), [*rest, (name, o.id)]) for o in named]
     return []
