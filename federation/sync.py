@@ -110,26 +110,38 @@ class Syncer:
         """Mark stale each peer whose latest checkpoint we hold has expired, whether or not it is
         due: one that stopped answering (or whose answers are blocked) must not look current for
         ever, and a failing peer may wait hours for its next attempt. A sync that verifies a newer
-        checkpoint clears the mark. Returns the peers marked."""
+        checkpoint clears the mark. It reads and marks under the peer's lease, so a sync committing
+        a fresh checkpoint meanwhile is never marked stale after it; a peer being synced now is left
+        to its sync. Returns the peers marked."""
         marked = []
-        now = self.clock()
         for peer in await self.store.peers.all():
             if peer.stale or peer.quarantined:
                 continue
             try:
-                kept = await self.store.peers.feed_state(peer.id, peer.audience)
-                held = json.loads(kept["checkpoint"])["signed"] if kept and kept.get("checkpoint") else None
-                if held is None or parse_time(held["expires"], "expires") > now:
+                if not await self._lease(peer.id):
                     continue
-                error = f"the latest checkpoint it gave expired at {held['expires']} and no newer one came since"
-                await self.store.peers.note(peer.id, stale=True, last_error=error)
-                await self.store.peers.mark_stale(peer.id, True)
+                try:
+                    error = await self._expired(peer)
+                finally:
+                    await self.store.peers.release(peer.id, self.holder)
             except Exception as exc:  # one peer's failure here is its own: the others are still looked at, and pulled
                 log.error("checking whether peer %s is stale failed: %s", peer.id, _described(exc))
                 continue
-            log.warning("peer %s is stale: %s", peer.id, error)
-            marked.append(peer.id)
+            if error:
+                log.warning("peer %s is stale: %s", peer.id, error)
+                marked.append(peer.id)
         return marked
+
+    async def _expired(self, peer: Peer) -> str:
+        """Marks the leased peer stale if the checkpoint we hold from it has expired; says why."""
+        kept = await self.store.peers.feed_state(peer.id, peer.audience)
+        held = json.loads(kept["checkpoint"])["signed"] if kept and kept.get("checkpoint") else None
+        if held is None or parse_time(held["expires"], "expires") > self.clock():
+            return ""
+        error = f"the latest checkpoint it gave expired at {held['expires']} and no newer one came since"
+        await self.store.peers.note(peer.id, stale=True, last_error=error)
+        await self.store.peers.mark_stale(peer.id, True)
+        return error
 
     async def sync_all(self, only: str | None = None, force: bool = False) -> list[Outcome]:
         """Every due peer at once (or the one named); a peer's failure is its own outcome."""

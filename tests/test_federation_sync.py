@@ -167,6 +167,21 @@ async def test_5_a_peer_that_stops_answering_goes_stale_when_its_last_checkpoint
     assert back.error == "" and not (await state(store))[0].stale
 
 
+async def test_a_peer_being_synced_elsewhere_is_left_to_that_sync_not_marked_stale(
+        store: Store, served: Any) -> None:
+    """`lapse` reads the kept checkpoint and marks under the peer's lease: a sync in another process
+    may be committing a fresh checkpoint right now."""
+    peer, server = served
+    await add(store, peer, server.url)
+    await syncer(store).sync_all()
+    later = syncer(store, CLOCK + timedelta(days=2))  # what we hold has expired
+    other = syncer(store, CLOCK + timedelta(days=2))
+    assert await other._lease(ORIGIN)  # another process is syncing it
+    assert await later.lapse() == [] and not (await state(store))[0].stale
+    await store.peers.release(ORIGIN, other.holder)
+    assert await later.lapse() == [ORIGIN] and (await state(store))[0].stale
+
+
 async def test_11_equivocation_quarantines_the_peer_with_the_evidence(store: Store, served: Any) -> None:
     peer, server = served
     await add(store, peer, server.url)
