@@ -261,6 +261,9 @@ async def test_an_empty_answer_offers_browsing_each_service_asked_only_where_som
         signed = await client.post("/partners", data=asked, headers={"Authorization": f"Bearer {steward}"})
         assert [fields for fields, _ in _forms(signed.text)] == [{"serviceType": "safe-house", "country": "TZ"},
                                                                {"serviceType": "legal-aid", "country": "TZ"}]
+        hint = "shown only to members of the network"  # said to every anonymous empty answer, hidden or not
+        assert hint in public.text and 'href="/sign-in"' in public.text.split(hint)[1][:200]
+        assert hint not in signed.text
 
 
 async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store, live_server: LiveServer) -> None:
