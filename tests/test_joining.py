@@ -122,6 +122,26 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         await store.approve_join(STEWARD, request_id)
 
 
+async def test_declining_asks_first_then_forgets_the_contact(store: Store, live_server: LiveServer) -> None:
+    """Declining forgets how to reach whoever asked, for good: one press of the button asks again on
+    a page of its own, and only the second declines."""
+    vocab = await store.vocabulary()
+    request_id = await store.join_requests.ask(Asked({k: ASKED[k] for k in joining.RECORD_FIELDS}, CONTACT),
+                                               "10.0.0.1", vocab)
+    async with _steward(store, live_server) as (client, csrf):
+        asking = await client.post(f"/stewards/requests/{request_id}", data={"csrf": csrf, "decision": "decline"})
+        assert asking.status_code == 200 and "forgets their contact" in asking.text
+        assert 'name="confirmed" value="yes"' in asking.text and "<bdi>Colectivo Luna</bdi>" in asking.text
+        neither = await client.post(f"/stewards/requests/{request_id}", data={"csrf": csrf, "decision": "maybe"})
+        assert neither.status_code == 400 and 'value="approve"' in neither.text
+        assert (await store.join_requests.get(STEWARD, request_id)).contact == CONTACT  # nothing decided yet
+        declined = await client.post(f"/stewards/requests/{request_id}",
+                                     data={"csrf": csrf, "decision": "decline", "confirmed": "yes"})
+        assert declined.status_code == 303 and declined.headers["location"] == "/stewards"
+    decided = await store.join_requests.get(STEWARD, request_id)
+    assert decided.status == "declined" and decided.contact == "" and decided.message == ""
+
+
 async def test_two_stewards_approving_at_once_list_it_once(store: Store) -> None:
     vocab = await store.vocabulary()
     request_id = await store.join_requests.ask(Asked({k: ASKED[k] for k in joining.RECORD_FIELDS}, CONTACT),
@@ -316,8 +336,16 @@ async def test_a_steward_makes_a_token_shown_once_and_revokes_it(store: Store, l
             assert odd.status_code == 400 and reason in odd.text and "Label (who holds it)" in odd.text, label
             assert 'name="role" value="steward" checked' in odd.text  # what was chosen stays chosen
         assert len(await store.tokens.list()) == before
-        revoked = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data={"csrf": csrf})
+        # a revocation cannot be undone: the button asks first, naming the token, and changes nothing
+        asking = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data={"csrf": csrf})
+        assert asking.status_code == 200 and f"<code>pd_{token.group(2)}_…</code>" in asking.text
+        assert 'name="confirmed" value="yes"' in asking.text and "cannot be made to work again" in asking.text
+        assert await store.tokens.viewer(token.group(1)) is not None
+        sure = {"csrf": csrf, "confirmed": "yes"}
+        revoked = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data=sure)
         assert revoked.status_code == 200 and "revoked" in revoked.text
+        again = await client.post(f"/stewards/tokens/{token.group(2)}/revoke", data=sure)
+        assert again.status_code == 404  # revoked already: nothing to revoke
         assert await store.tokens.viewer(token.group(1)) is None
         # the steward's sign-in ended with the form open: asked to sign in again, what was typed kept
         client.cookies.clear()

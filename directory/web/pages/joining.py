@@ -83,6 +83,13 @@ async def decide(request: Request, store: Store) -> Response:
     asked = forms.first(await forms.read(request))
     try:
         if asked.get("decision") != "approve":
+            found = await store.join_requests.get(viewer, request_id)
+            if found.status != "pending":
+                return await _decided(request, store, request_id)
+            if asked.get("decision") != "decline":  # neither button: the request again, undecided
+                return await _review(request, store, found, 400)
+            if asked.get("confirmed") != "yes":  # declining forgets how to reach them: asked once more
+                return page(request, "confirm.html", r=found)
             await store.join_requests.decline(viewer, request_id)
             return RedirectResponse("/stewards", status_code=303)
         record = await store.approve_join(viewer, request_id, asked.get("visibility") or None)

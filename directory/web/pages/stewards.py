@@ -97,12 +97,22 @@ async def new_token(request: Request, store: Store) -> Response:
 
 @stewards_only
 async def revoke(request: Request, store: Store) -> Response:
-    await forms.read(request)
+    """Asks first, then revokes: a revoked token cannot be restored, and its holder may be far away
+    waiting on a safe channel for a new one."""
+    asked = forms.first(await forms.read(request))
+    token_id = request.path_params["token_id"]
+    token = next((t for t in await store.tokens.list() if t.id == token_id and not t.revoked_at), None)
+    if token is None:
+        return page(request, "missing.html", status=404)
+    if asked.get("confirmed") != "yes":
+        named = (await store.organisations_by_id(viewer_in(request.scope), [token.organisation])).get(
+            token.organisation) if token.organisation else None
+        return page(request, "confirm.html", token=token, organisation_name=named.name if named else None)
     try:
-        await store.tokens.revoke(request.path_params["token_id"])
+        await store.tokens.revoke(token_id)
     except NotFound:
         return page(request, "missing.html", status=404)
-    return await _desk(request, store, revoked=request.path_params["token_id"])
+    return await _desk(request, store, revoked=token_id)
 
 
 @stewards_only
