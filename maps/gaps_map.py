@@ -47,7 +47,8 @@ MARKS = {Flag.NO_PROVIDER: ("0", "none", "no provider you may see"),
          Flag.SINGLE_PROVIDER: ("1", "single", "a single provider")}
 FLAG_WORDS = {Flag.NO_PROVIDER: "no provider you may see", Flag.NO_LOCAL_PROVIDER: "no local provider",
               Flag.SINGLE_PROVIDER: "a single provider", Flag.STALE: "stale",
-              Flag.UNFUNDED: "no funding you may see", Flag.CAPACITY_EXPIRED: "capacity expired"}
+              Flag.UNFUNDED: "no funding you may see", Flag.CAPACITY_EXPIRED: "capacity expired",
+              Flag.ONLY_PEERS: "only peer directories' records"}
 
 
 def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:

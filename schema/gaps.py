@@ -23,6 +23,7 @@ class GapFlag(Enum):
     STALE = "stale"
     UNFUNDED = "unfunded"
     CAPACITY_EXPIRED = "capacity_expired"
+    ONLY_PEERS = "only_peers"
 
 
 @strawberry.type

@@ -9,6 +9,7 @@ them (decimals as strings) come back as numbers, and no link of a peer reaches o
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from federation.sync import Outcome, Syncer
 from tests.conftest import LiveServer
 from tests.feeds import Publisher
 from tests.helpers import Api, load, org
+from tests.helpers import service as csv_service
 from tests.peer_server import Peer
 
 pytestmark = pytest.mark.anyio
@@ -304,6 +306,42 @@ async def test_a_quarantined_or_stale_peers_records_count_in_no_job(store: Store
     assert shown.provenance is not None and shown.provenance.stale
     await store.peers.mark_stale(P, False)  # a sync that verifies a fresh checkpoint counts them again
     assert (await counted())[0] == 3
+
+
+async def test_a_gap_covered_only_by_peers_records_says_so_on_every_channel(
+        store: Store, live_server: LiveServer) -> None:
+    """A peer signs its records, not their truth: a place its invented clinics alone cover is flagged
+    `only_peers` in the matrix, the page and the API; one of our own providers there, or a place the
+    peer does not reach, is not."""
+    from directory.jobs.gaps import Flag, GapQuestion, coverage_gaps
+
+    await load(store, [org("ours", "Our Clinic", **{"#country+code": "PE"})],
+               [csv_service("ours-legal", "ours", **{"#country+code+present": "PE"})])
+    p = Publisher(directory=P)
+    for i in range(2):
+        p.add(f"clinic{i}", body=organisation(f"clinic{i}", name=f"Invented Clinic {i}"))
+        p.add(f"clinic{i}-legal", body=service(f"clinic{i}-legal", owner=f"clinic{i}",
+                                               coverage=[{"place": "CO", "presence": "present"},
+                                                         {"place": "PE", "presence": "remote"}]), kind="service")
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await pull(store, peer, server.url)
+    matrix = await coverage_gaps(store, ANONYMOUS, GapQuestion(codes=["CO", "PE", "EC"], service_types=["legal-aid"]))
+    flags = {c.place: c.flags for c in matrix.cells}
+    assert len(next(c for c in matrix.cells if c.place == "CO").present) == 2  # counted, as R12 says
+    assert Flag.ONLY_PEERS in flags["CO"]
+    assert Flag.ONLY_PEERS not in flags["PE"]  # ours is there too
+    assert Flag.ONLY_PEERS not in flags["EC"] and Flag.NO_PROVIDER in flags["EC"]  # nobody's word either way
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        page = await client.post("/gaps", data={"region": "005", "serviceTypes": "legal-aid"})  # South America
+        rows = {place: row for row in re.findall(r'<tr role="row">.*?</tr>', page.text, re.S)
+                for place in ("Colombia", "Peru") if f"<bdi>{place}</bdi>" in row}
+        assert "Only peer directories" in rows["Colombia"]
+        assert "Only peer directories" not in rows["Peru"]
+    answer = await Api(live_server.url).data(
+        '{ coverageGaps(codes: ["CO", "PE"], serviceTypes: ["legal-aid"]) { cells { place flags } } }')
+    assert {c["place"]: "ONLY_PEERS" in c["flags"] for c in answer["coverageGaps"]["cells"]} == {"CO": True,
+                                                                                                 "PE": False}
 
 
 async def test_a_peers_copy_of_our_name_is_told_apart_by_its_directory_in_choices_and_answers(

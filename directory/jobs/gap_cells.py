@@ -57,6 +57,7 @@ class Flag(StrEnum):
     STALE = "stale"  # no provider confirmed within STALE_AFTER_DAYS
     UNFUNDED = "unfunded"  # no funding this viewer may see reaches any provider
     CAPACITY_EXPIRED = "capacity_expired"  # capacity figures recorded, none confirmed recently
+    ONLY_PEERS = "only_peers"  # every provider is a record a peer directory published, none this one's
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,9 @@ async def _matrix(store: Store, viewer: Viewer, q: GapQuestion, on: date) -> Gap
                                   names=", ".join(map(repr, missing)))
             raise BadArgument("indicators", "no indicator named %(names)s; the indicators are %(known)s",
                               names=", ".join(map(repr, missing)), known=", ".join(known))
-    cells, received = await _cells_and_funding(store, viewer, q.group, wanted, types, on)
+    cells, received, from_peers = await _cells_and_funding(store, viewer, q.group, wanted, types, on)
     need = NeedWeights(indicators)
-    await budget.in_thread(_weigh, cells, received, need, q.donor)
+    await budget.in_thread(_weigh, cells, received, need, q.donor, from_peers)
     totals = _donor_totals(q.donor, cells, received) if q.donor else []
     return GapMatrix(cells, need.names, q.donor, totals, need.sources({c.place for c in cells}))
 
@@ -166,10 +166,11 @@ def in_parts(types: list[str]) -> list[list[str]]:
 
 
 async def _cells_and_funding(store: Store, viewer: Viewer, group: str | None, wanted: list[places.Place],
-                             types: list[str], on: date) -> tuple[list[Cell], list[Grant]]:
-    """The cells (`matrix_cells`, pure computation: in a worker thread, so other requests go on meanwhile)
-    and the funding of their providers. The cells of a type depend only on its offers, so the types go in
-    parts: the store reads them one after another, then the funding, while each part read is folded."""
+                             types: list[str], on: date) -> tuple[list[Cell], list[Grant], set[str]]:
+    """The cells (`matrix_cells`, pure computation: in a worker thread, so other requests go on meanwhile),
+    the funding of their providers and which of those are peers' records. The cells of a type depend
+    only on its offers, so the types go in parts: the store reads them one after another, then the
+    funding, while each part read is folded."""
     parts = in_parts(types)
     offers: list[asyncio.Future[dict[str, list[GapOffer]]]] = []
     for part in parts:
@@ -188,10 +189,13 @@ async def _cells_and_funding(store: Store, viewer: Viewer, group: str | None, wa
     reading: list[asyncio.Future[Any]] = [*offers, funded]
     sees_capacity = sees(viewer, SERVICE["capacity"])
     cells: list[Cell] = []
+    from_peers: set[str] = set()
     try:
         for part, read in zip(parts, offers, strict=True):
-            cells += await budget.in_thread(matrix_cells, await read, wanted, part, sees_capacity, on)
-        return cells, await funded
+            found = await read
+            cells += await budget.in_thread(matrix_cells, found, wanted, part, sees_capacity, on)
+            from_peers.update(o.provider for typed in found.values() for o in typed if o.from_peer)
+        return cells, await funded, from_peers
     except BaseException:
         for task in reading:  # reads left running (the store's part finishes alone) give nobody anything
             task.cancel()
@@ -212,13 +216,16 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: str | None) -> None:
-    """Funding, need, score and flags of every cell, then worst first."""
+def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: str | None,
+           from_peers: set[str]) -> None:
+    """Funding, need, score and flags of every cell, then worst first. `from_peers`: the providers
+    that are records a peer directory published, none of this one's (`Flag.ONLY_PEERS`)."""
     by_recipient: dict[str, list[Grant]] = defaultdict(list)
     for g in received:
         by_recipient[g.recipient].append(g)
     funded = set(by_recipient)
     memo: dict[int, tuple[list[str], list[str]]] = {}  # for `among`: the funded of each shared list, once
+    peers_memo: dict[int, tuple[list[str], list[str]]] = {}  # and the peers' records of each
     for n, cell in enumerate(cells):
         if n % 1000 == 0:
             budget.check()
@@ -230,6 +237,10 @@ def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: s
         cell.need = need(cell.place)
         cell.score = _score(cell)
         cell.flags = _flags(cell, cell_grants)
+        if from_peers and cell.providers and all(
+                len(among(providers, from_peers, peers_memo)) == len(providers)
+                for providers in (cell.present, cell.remote)):
+            cell.flags.append(Flag.ONLY_PEERS)
     cells.sort(key=lambda c: (-c.score, c.place, c.service_type))
 
 

@@ -44,13 +44,13 @@ WITH s.type AS type,
      collect([o.id, s.id,
               s.coverage_codes, s.origin_codes,
               s.response_hours, s.capacity, s.capacity_unit, s.capacity_confirmed, s.verified_on, o.verified_on,
-              o.visibility, s.visibility]) AS offers
+              o.visibility, s.visibility, o.feed_seq IS NOT NULL]) AS offers
 RETURN type, {', '.join(f'[x IN offers | x[{n}]] AS {name}' for n, name in enumerate(_FIELDS))}
 """
 
 
 _FIELDS = ("providers", "services", "places", "origins", "hours", "capacity", "units", "capacity_confirmed",
-           "verified_on", "organisation_verified_on", "organisation_visibility", "visibility")
+           "verified_on", "organisation_verified_on", "organisation_visibility", "visibility", "from_peer")
 OFFERS = cypher("gaps.offers", _offers(""))
 # the services serving `$group` or naming no group (open to all)
 OFFERS_FOR_GROUP = cypher("gaps.offers_for_group", _offers("""
@@ -88,6 +88,7 @@ class Offer(NamedTuple):  # a tuple: 200,000 of them are made per matrix at 100k
     capacity_confirmed: str | None
     verified_on: str | None  # when the service was last checked against a source (not written)
     organisation_verified_on: str | None = None  # the organisation's, for a service never checked itself
+    from_peer: bool = False  # its organisation is a record a peer directory published (`federation`)
 
     @property
     def verified(self) -> str | None:
@@ -127,9 +128,10 @@ def _add_offers(out: dict[str, list[Offer]], r: dict[str, Any], network: bool, s
         Offer(provider, service, read.get(reach) or read.setdefault(reach, read_place_codes(reach)), hours,
               capacity if network else None,
               (unit or "") if network else "", confirmed if network else None, verified or None,
-              organisation_verified or None)
-        for provider, service, places, origins, hours, capacity, unit, confirmed, verified, organisation_verified
-        in zip(*(r[name] for name in _FIELDS[:10]), strict=True) for reach in (origins or places,)]
+              organisation_verified or None, from_peer)
+        for provider, service, places, origins, hours, capacity, unit, confirmed, verified, organisation_verified,
+        from_peer in zip(*(r[name] for name in (*_FIELDS[:10], "from_peer")), strict=True)
+        for reach in (origins or places,)]
     shown.add("organisation", [o for o, v in zip(r["providers"], r["organisation_visibility"], strict=True)
                                if v == RESTRICTED])
     shown.add("service", [s for s, v in zip(r["services"], r["visibility"], strict=True) if v == RESTRICTED])

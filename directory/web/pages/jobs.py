@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 FLAGS = {"no_provider": "No provider you may see", "no_local_provider": "Only providers from elsewhere reach it",
          "single_provider": "One provider: if it stops, nobody is left",
          "stale": "No provider verified in the last year", "unfunded": "No funding you may see reaches a provider",
-         "capacity_expired": "Capacity figures are out of date"}
+         "capacity_expired": "Capacity figures are out of date",
+         "only_peers": "Only peer directories' records say it is covered"}
 FLAG_MEANINGS = {
     "no_provider": "none of the organisations you may see offers the service there, present or remote; one not "
                    "shared with you may",
@@ -56,6 +57,8 @@ FLAG_MEANINGS = {
     "unfunded": "no funding of the last three years that you may see reaches any of the providers; funders often "
                 "keep their grants hidden, so there may be some you are not shown",
     "capacity_expired": "the providers recorded what they can take on, but none confirmed it in the last 90 days",
+    "only_peers": "every provider you may see there is a record received from a peer directory, none is one of "
+                  "this directory's own: check with the providers before counting the place as covered",
 }
 
 # What the gap table's columns count, for a donor reading them (msgids of pages.po), by heading.
