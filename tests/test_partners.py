@@ -95,19 +95,40 @@ async def test_who_qualifies_and_each_part_worked_by_hand(store: Store) -> None:
     assert "in common: N" in x.reasons and "reaches CO remotely" in y.reasons
 
 
-async def test_a_language_one_service_records_counts_for_the_organisations_other_services(store: Store) -> None:
-    """The store reads a question's service types in parts; a shared language is the organisation's over
-    every fitting service, whichever part found it: w speaks French, and Spanish only through its
-    medical care, so its psychosocial support counts too, and both asked types are offered."""
+async def test_a_service_counts_in_the_languages_it_is_offered_in_not_its_organisations_others(
+        store: Store) -> None:
+    """The one rule for languages, in every part the store reads a question's types in: w's medical
+    care is offered in Spanish, which the asker speaks; its psychosocial support lists none, so it is
+    offered in w's own French only, and a Spanish-speaking group cannot use it, whatever language
+    w's other services speak. A service and organisation recording no language narrow nothing."""
     await seed(store)
-    await load(store, [org("w", **{"#org+lang": "fr"})], [
+    await load(store, [org("w", **{"#org+lang": "fr"}), org("v", **{"#org+lang": ""})], [
         service("w-psy", "w", "psychosocial-support"),
-        service("w-med", "w", "medical-care", **{"#service+lang": "es"})])
+        service("w-med", "w", "medical-care", **{"#service+lang": "es"}),
+        service("v-psy", "v", "psychosocial-support", **{"#service+lang": ""})])
     for asked in (ASKED, list(reversed(ASKED)), ["psychosocial-support", "medical-care"]):
         found = {p.organisation: p for p in await find_partners(store, ME, PartnerQuestion(service_types=asked))}
-        assert found["test:w"].services == ["test:w-med", "test:w-psy"]
-        assert found["test:w"].offered_types == ["medical-care", "psychosocial-support"]
+        assert found["test:w"].services == ["test:w-med"]
+        assert found["test:w"].offered_types == ["medical-care"] and found["test:w"].parts["language"] == 1.0
+        assert found["test:v"].services == ["test:v-psy"] and found["test:v"].parts["language"] == 0.5
         assert "test:z" not in found  # French only: no language in common, in any part
+
+
+async def test_an_asker_publishing_only_its_country_is_measured_from_nowhere(store: Store) -> None:
+    """The point of a record published at country precision is its country's middle, which says
+    nothing of where in it the record is: no distance from it (0.5, as for a candidate publishing only
+    its country), and no radius to search within."""
+    await seed(store)
+    await load(store, [org("c", **{"#geo+lat": "4.71", "#geo+lon": "-74.07", "#geo+precision": "country",
+                                   "#org+lang": "es"})])
+    for viewer in (ANONYMOUS, ME, STEWARD):
+        found = {p.organisation: p for p in await find_partners(store, viewer, PartnerQuestion("test:c", ASKED))}
+        assert found["test:x"].distance_km is None and found["test:x"].parts["distance"] == 0.5, viewer
+        with pytest.raises(BadArgument) as error:
+            await find_partners(store, viewer, PartnerQuestion("test:c", ASKED, radius_km=600))
+        assert error.value.argument == "radiusKm" and "publishes no point" in str(error.value)
+    measured = {p.organisation: p for p in await find_partners(store, ME, PartnerQuestion("test:me", ASKED))}
+    assert measured["test:x"].distance_km is not None  # a locality's point is measured from
 
 
 async def test_a_service_type_asked_twice_counts_once(store: Store) -> None:

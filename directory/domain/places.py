@@ -319,6 +319,13 @@ def offered_in(language: str, service: Collection[str], organisation: Collection
     return bool(in_common([language], service or organisation))
 
 
+def offered_in_any(languages: Collection[str], service: Collection[str], organisation: Collection[str]) -> bool:
+    """A service is offered in one of `languages` (`offered_in`), or records none, nor does its
+    organisation, so nothing says it is not. The same rule in Cypher: `cypher.offered_in_any`."""
+    spoken = service or organisation
+    return not spoken or bool(in_common(languages, spoken))
+
+
 @functools.cache
 def languages() -> frozenset[str]:
     """The language codes a record may hold: ISO 639-1 where a language has one (as BCP 47 does),

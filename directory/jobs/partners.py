@@ -7,7 +7,9 @@ Candidates must offer at least one of the service types asked for (for an organi
 every type it does not offer itself), reach the country (relocation and exile support naming where
 defenders may come from: take them from there, wherever it hosts them; or, for an organisation, have
 a published point within a radius), serve one of the organisation's defender groups or be open to
-all, share a language where both record languages, and not be partnered with it already. A service
+all, offer such a service in a language the organisation speaks (one it lists, or its organisation's
+when it lists none; no language recorded on either side narrows nothing), and not be partnered with
+it already. A service
 that confirmed it has no capacity left does not count (`rules.confirmed_full`, as for referral
 paths). `group` and `language` say for whom, in place of the organisation's own groups and
 languages: a service counts when it serves the group or names none (open to all), and when it is
@@ -18,7 +20,7 @@ score (0 to 1) is a weighted sum; each part is returned so a person can see why:
     coverage        0.15  1 delivered in the place (or taking defenders from it), 0.5 only reaching it remotely
     distance        0.10  1 / (1 + km / 250) from the asker's point as the viewer sees it (recorded for
                           its own members and stewards) to the candidate's published point;
-                          0.5 if either is unknown
+                          0.5 if either is unknown or published at country precision only
     networks        0.15  networks and vetters in common (or the organisation itself as vetter), 0.5 each
     language        0.10  1 when a language is shared (the asked one counts), 0.5 when either records none
     response        0.10  1 / (1 + hours / 24) for the fastest service offered; 0 if none is recorded
@@ -48,7 +50,7 @@ from typing import NamedTuple
 from directory.base import budget
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
-from directory.domain.model import Organisation
+from directory.domain.model import Organisation, Precision
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.validation import asked_language
 from directory.domain.viewer import Viewer
@@ -201,11 +203,20 @@ async def _asker(store: Store, viewer: Viewer, source: Organisation | None) -> _
     if source is None:
         return _Asker()
     own = (await store.services_of(viewer, [source.id]))[source.id]
-    return _Asker(source.id, source.location.country if source.location else None,
-                  (source.location.latitude, source.location.longitude) if source.location else (None, None),
+    return _Asker(source.id, source.location.country if source.location else None, _point(source),
                   frozenset(s.type for s in own if s.status == "active"),
                   frozenset(g for s in own for g in s.groups),
                   frozenset(source.languages) | {lang for s in own for lang in s.languages})
+
+
+def _point(source: Organisation) -> tuple[float | None, float | None]:
+    """Where the asker is measured from: none when it publishes only its country (that point is the
+    country's middle, which says nothing of where in it the asker is; a candidate publishing only its
+    country has no point either) or nothing at all."""
+    where = source.location
+    if where is None or where.precision in (Precision.COUNTRY, Precision.HIDDEN):
+        return None, None
+    return where.latitude, where.longitude
 
 
 def _for_whom(asker: _Asker, group: str | None, language: str | None) -> _Asker:
@@ -260,14 +271,18 @@ def _common(asker: _Asker, theirs: set[str]) -> set[str]:
 
 def _fits(o: PartnerOffer, c: Candidate, asker: _Asker, group: str | None, language: str | None) -> bool:
     """A service counts when it serves one of the asker's groups and the asked one (or names none: open
-    to all) and, when a language is asked, is offered in it (or records none and its organisation speaks it).
-    The store reads only such services, and candidates sharing a language, by the same rules
-    (`store.jobs.partners`): change both together."""
+    to all) and is offered in the language asked, or else in one the asker speaks (the one rule for
+    languages: one it lists, or its organisation's when it lists none; a French-only line does not
+    count for an English-speaking group because its head office speaks English). Where the service
+    and its organisation record no language, or the asker none, nothing narrows. The store reads
+    only such services, by the same rules (`store.jobs.partners`): change both together."""
     if o.groups and asker.groups and not asker.groups & set(o.groups):
         return False
     if o.groups and group is not None and group not in o.groups:
         return False
-    return language is None or places.offered_in(language, o.languages, c.languages)
+    if language is not None:
+        return places.offered_in(language, o.languages, c.languages)
+    return not asker.languages or places.offered_in_any(asker.languages, o.languages, c.languages)
 
 
 class _Assessed(NamedTuple):
@@ -291,9 +306,7 @@ def _assess(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, l
               and not confirmed_full(o.capacity, o.capacity_confirmed, on)]
     if not offers:
         return None
-    spoken = set(c.languages) | {lang for o in offers for lang in o.languages}
-    if asker.languages and spoken and not places.in_common(asker.languages, spoken):
-        return None
+    spoken = {lang for o in offers for lang in (o.languages or c.languages)}  # each as `_fits` reads it
     shared = places.in_common(asker.languages | ({language} if language else set()), spoken)
     point = asker.point
     distance = None

@@ -71,6 +71,16 @@ def offered_in(service: str, organisation: str) -> str:
             f"       OR (size({own}) = 0 AND {spoken_by(organisation)}))")
 
 
+def offered_in_any(service: str, organisation: str) -> str:
+    """The service is offered in one of `$speaking` (`offered_in`'s rule), or neither it nor its
+    organisation records a language (`places.offered_in_any`). Empty `$speaking`: any."""
+    own = f"coalesce({service}.languages, []) + coalesce({service}.intake_languages, [])"
+    theirs = f"coalesce({organisation}.languages, [])"
+    return (f"(size($speaking) = 0 OR any(l IN {own} WHERE l IN $speaking OR l = 'mul')\n"
+            f"       OR (size({own}) = 0 AND (size({theirs}) = 0\n"
+            f"           OR any(l IN {theirs} WHERE l IN $speaking OR l = 'mul'))))")
+
+
 def serves_group(var: str) -> str:
     """`group_served`, or no `$group` asked."""
     return f"($group IS NULL OR {group_served(var)})"

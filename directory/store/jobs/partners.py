@@ -22,19 +22,26 @@ from directory.domain import places
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import current, cypher, offered_in, place_shown, visible, without_origins
+from directory.store.engine.cypher import (
+    current,
+    cypher,
+    offered_in,
+    offered_in_any,
+    place_shown,
+    visible,
+    without_origins,
+)
 from directory.store.engine.graph import Graph
 from directory.store.shown import RESTRICTED, Shown
 
 # A shelter whose place the viewer may not see is no candidate: where it is or works would show.
 # Only services fitting who the partner is for are read, by the rules of `jobs.partners` (`_fits`), which
 # applies them again: a service fits when it serves one of `$groups` (the asker's) and `$group`, or names
-# no group; and when `$language` is asked, it is offered in it (`cypher.offered_in`: listed, or `mul`, among
-# its languages and intake languages, or, listing none, its organisation's). Empty `$groups`: any. A
+# no group; and it is offered in `$language` when one is asked (`cypher.offered_in`: listed, or `mul`, among
+# its languages and intake languages, or, listing none, its organisation's), else in one of the asker's
+# `$speaking` (`cypher.offered_in_any`; or records none). Empty `$groups`, `$speaking`: any. A
 # country reached by every worldwide service has thousands of candidates; most do not fit. One row of a
 # list per field: thousands of rows cost the driver more than the statement.
-# A shared language (`Fit.speaks`) is an organisation's, over all its fitting services: it is checked after
-# the parts a question is read in (`SIDE_BY_SIDE`) are put together.
 _COLUMNS = ("ids", "visibility", "languages", "latitude", "longitude", "country", "verified_on", "offers")
 _SERVICE = f"s.type IN $types AND coalesce(s.status, 'active') = 'active' AND {visible('s')} AND {current('s')}"
 _ORGANISATION = f"o.id <> $id AND {visible('o')} AND {place_shown('o')} AND {current('o')}"
@@ -43,7 +50,7 @@ _ORGANISATION = f"o.id <> $id AND {visible('o')} AND {place_shown('o')} AND {cur
 _GROUPS = "[(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS groups"
 _SERVES = ("(size(groups) = 0 OR ((size($groups) = 0 OR any(g IN groups WHERE g IN $groups))"
            " AND ($group IS NULL OR $group IN groups)))")
-_SPEAKS = f"($language IS NULL OR {offered_in('s', 'o')})"
+_SPEAKS = f"($language IS NULL OR {offered_in('s', 'o')}) AND {offered_in_any('s', 'o')}"
 _COLLECTED = """
 WITH o, s, presences, groups, languages, [x IN presences | x[0]] AS how
 WITH o, collect([s.id, s.type, 'present' IN how, s.response_hours, languages, s.verified_on, groups,
@@ -127,9 +134,8 @@ class Candidate:
 
 
 def _candidates(parts: list[list[dict[str, Any]]], fit: Fit, shown: Shown, viewer: Viewer) -> list[Candidate]:
-    """The candidates of a question's parts, each organisation once with its fitting offers from every part,
-    those sharing no language with the asker left out (`Fit.speaks`); capacity only for a viewer who may
-    see it."""
+    """The candidates of a question's parts, each organisation once with its fitting offers from every part;
+    capacity only for a viewer who may see it."""
     capacity = sees(viewer, SERVICE["capacity"])
     by_id: dict[str, list[Any]] = {}
     for rows in parts:
@@ -139,7 +145,7 @@ def _candidates(parts: list[list[dict[str, Any]]], fit: Fit, shown: Shown, viewe
                 by_id[row[0]] = list(row)
             else:
                 seen[7] = [*seen[7], *row[7]]
-    found = [row for row in by_id.values() if fit.speaks(row[2], row[7])]
+    found = list(by_id.values())
     shown.add("organisation", [row[0] for row in found if row[1] == RESTRICTED])
     shown.add("service", [o[0] for row in found for o in row[7] if o[7] == RESTRICTED])
     return [Candidate(i, list(languages), latitude, longitude, country, verified_on or "",
@@ -176,15 +182,9 @@ class Fit:
 
     @property
     def params(self) -> dict[str, object]:
-        return {"groups": sorted(self.groups), "group": self.group, "language": self.language}
-
-    def speaks(self, languages: list[str], offers: list[list[Any]]) -> bool:
-        """A language in common where both record some: the asker's, and the organisation's with those of
-        its fitting services (the `languages` of each offer read). `jobs.partners._assess` applies it again."""
-        if not self.languages or places.in_common(self.languages, languages):  # most: the organisation's own
-            return True
-        spoken = set(languages).union(*(o[4] for o in offers))
-        return not spoken or bool(places.in_common(self.languages, spoken))
+        # the asker's languages narrow only where no language is asked, and `mul` (any) narrows nothing
+        speaking = [] if self.language is not None or places.ANY_LANGUAGE in self.languages else sorted(self.languages)
+        return {"groups": sorted(self.groups), "group": self.group, "language": self.language, "speaking": speaking}
 
 
 SIDE_BY_SIDE = 2
