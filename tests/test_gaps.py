@@ -234,6 +234,13 @@ async def test_group_region_subdivisions_and_donor(store: Store) -> None:
     assert (total.amount, total.grants, total.cells) == (3000, 1, 2)  # a is in CO legal-aid and MX psychosocial
     with pytest.raises(NotFound):
         await coverage_gaps(store, ANONYMOUS, ask(donor="test:q"))  # network donor: hidden reads as missing
+    # a country without subdivisions is its own one place, not an empty answer that reads as hidden
+    holy_see = await coverage_gaps(store, STEWARD, GapQuestion(country="VA", service_types=["legal-aid"]))
+    assert [(c.place, c.flags) for c in holy_see.cells] == [("VA", [Flag.NO_PROVIDER])]
+    # a country's alpha-3 code, as imports take it, in every argument naming places
+    by_alpha3 = await coverage_gaps(store, STEWARD, GapQuestion(codes=["COL", "mex"], service_types=["legal-aid"]))
+    assert {c.place for c in by_alpha3.cells} == {"CO", "MX"}
+    assert places.one_place(" ken ", "country").code == "KE"
 
 
 async def test_bad_questions_name_the_argument(store: Store) -> None:

@@ -387,8 +387,11 @@ MAX_PLACES = 300  # places in one coverage or gap question
 
 
 def one_place(code: str, argument: str) -> Place:
-    """A country or subdivision named by a query argument, or BadArgument naming it."""
-    found = place(code.upper())
+    """A country (by its alpha-2 or alpha-3 code, as imports take it) or subdivision named by a query
+    argument, or BadArgument naming it."""
+    found = place(code.strip().upper())
+    if found is None and (alpha2 := country_code(code)) is not None:
+        found = countries()[alpha2]
     if found is None or found.kind not in ("country", "subdivision"):
         if meant := country_named(code):  # a name written where a code goes: say which code, never guess
             raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code; "
@@ -399,7 +402,9 @@ def one_place(code: str, argument: str) -> Place:
 
 def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
     """The places asked for: these codes (each once, however often it is named), a country's
-    subdivisions, or every peopled country."""
+    subdivisions (a country without any, such as Hong Kong or the Holy See, is its own one place:
+    an empty answer would read as if nothing there were shared with the viewer), or every peopled
+    country."""
     if codes:
         found = list({p.code: p for p in (one_place(code, "codes") for code in codes)}.values())
     elif country:
@@ -409,7 +414,7 @@ def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
                 raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code; %(name)s is %(meant)s",
                                   code=country, name=countries()[meant].name, meant=meant)
             raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code", code=country)
-        found = list(subdivisions_of(code))
+        found = list(subdivisions_of(code)) or [countries()[code]]
     else:
         found = sorted((c for c in countries().values() if c.code not in UNPEOPLED),
                        key=lambda c: c.code)
