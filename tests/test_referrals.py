@@ -136,6 +136,12 @@ async def test_hidden_source_reads_as_missing_and_arguments_are_named(store: Sto
         with pytest.raises(BadArgument) as error:
             await referral_paths(store, ANONYMOUS, bad)
         assert error.value.argument == argument
+    # a language typed by its name, as people say it, is offered by its code: Swahili is `sw`, which
+    # ISO 639-3 names "Swahili (macrolanguage)"; matching that missed it for Swahili, Malay, Nepali
+    for name, code in (("swahili", "sw"), ("Malay", "ms"), ("nepali", "ne")):
+        with pytest.raises(BadArgument) as error:
+            await referral_paths(store, ANONYMOUS, ask(language=name))
+        assert str(error.value).endswith(f"did you mean '{code}' ({name.title()})?"), str(error.value)
 
 
 async def test_languages_by_any_of_their_codes_and_mul_by_the_one_rule_of_every_channel(store: Store) -> None:

@@ -335,8 +335,10 @@ def languages() -> frozenset[str]:
 
 @functools.cache
 def language_names() -> dict[str, str]:
-    """Each language code a record may hold and its English name."""
-    return {getattr(lang, "alpha_2", lang.alpha_3): lang.name for lang in pycountry.languages}
+    """Each language code a record may hold and its English name, as people say it: Swahili (`sw`),
+    not ISO 639-3's "Swahili (macrolanguage)", which no one types."""
+    return {getattr(lang, "alpha_2", lang.alpha_3): lang.name.removesuffix(" (macrolanguage)")
+            for lang in pycountry.languages}
 
 
 @functools.cache
