@@ -39,6 +39,8 @@ def best_chains(source: str, edges: list[tuple[str, str, float | None, float | N
     graph.add_node(source)
     for a, b, hours, trust in edges:
         w = _pack(order, 1, _minutes(hours), _distrust(trust))
+        if trust == 0:  # not trusted at all: no referral to walk
+            continue
         if a != b and (not graph.has_edge(a, b) or w < graph[a][b]["w"]):  # two links between a pair: the cheaper
             graph.add_edge(a, b, w=w)
     for p, hours in providers.items():

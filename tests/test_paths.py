@@ -26,6 +26,15 @@ def graphs(draw: st.DrawFn) -> tuple[list[tuple[str, str, float | None, float | 
     return edges, providers
 
 
+def test_a_referral_trusted_not_at_all_is_not_walked() -> None:
+    """Trust 0 is its recorder saying the referral is not to be relied on: a chain of trusted
+    referrals never goes through it, even where it would be the only or the shortest one."""
+    links = [hop("a", "p", 1.0, 0.0), hop("a", "b", 24.0, 0.5), hop("b", "p", 24.0, 0.5), hop("a", "c", 1.0, 0.0)]
+    for order in PathOrder:
+        found = best_chains("a", links, {"p": 1.0, "c": 1.0}, order, 5, 3)
+        assert [c.organisations for c in found] == [("a", "b", "p")], order
+
+
 @settings(max_examples=400, deadline=None)
 @given(graphs(), st.sampled_from(NODES), st.sampled_from(list(PathOrder)), st.integers(1, 6), st.integers(0, 5))
 def test_agrees_with_networkx(graph, source, order, k, max_hops) -> None:

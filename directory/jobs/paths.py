@@ -5,7 +5,8 @@ hidden organisation or link cannot shape the answer. Every chain has a cost of t
 hops, minutes of response time (each referral's, then the provider's own), and distrust (the sum
 of -ln(trust) per referral, in millionths). An order says which comes first; ties are broken by
 the rest, then by the organisation ids along the chain, so the answer is unique. Two referral links
-between the same two organisations count once, the cheaper in the order asked.
+between the same two organisations count once, the cheaper in the order asked; one with trust 0 is
+not walked.
 
 The search is best-first over partial chains, guided by the exact cheapest cost from each
 organisation to any provider within the hops left (computed backwards, ignoring loops, so it never
@@ -30,7 +31,7 @@ from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
 MAX_K = 10
 MAX_HOPS = 6
 MAX_EXPANSIONS = 200_000
-MIN_TRUST = 0.01  # a trust of 0 would make a chain infinitely bad; it is counted as this instead
+MIN_TRUST = 0.01  # a trust above 0 but below this counts as this (a trust of 0 is no referral: `_cheapest_links`)
 
 Cost = tuple[int, int, int]
 INFINITE: Cost = (1 << 62, 1 << 62, 1 << 62)
@@ -167,10 +168,12 @@ def best_chains(source: str, referrals: Iterable[Referral], providers: dict[str,
 
 def _cheapest_links(referrals: Iterable[Referral], order: PathOrder) -> dict[tuple[str, str], tuple[Referral, Cost]]:
     """One referral per pair of organisations, the cheapest in the order asked: two links between the
-    same two (kept under different keys) would give the same chain twice and push a different one out."""
+    same two (kept under different keys) would give the same chain twice and push a different one out.
+    A referral recorded with trust 0 is one its recorder does not trust at all: no chain of trusted
+    referrals goes through it (counted as a little trust, it led some answers)."""
     cheapest: dict[tuple[str, str], tuple[Referral, Cost]] = {}
     for r in referrals:
-        if r.source == r.target:
+        if r.source == r.target or r.trust == 0:
             continue
         step = _arrange(order, 1, minutes(r.response_hours), distrust(r.trust))
         seen = cheapest.get((r.source, r.target))
