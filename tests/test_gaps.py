@@ -261,7 +261,7 @@ def test_indicator_files_report_every_problem_by_line_and_column() -> None:
     _, rows = hxl.read(csv_bytes(INDICATOR_TAGS, [
         need("CO", "risk", 1), need("XX", "risk", 1), need("CO", "risk", -3), need("CO", "", 1),
         need("CO", "risk", 1, "soon"), need("CO", "risk", 2), need("CO", "risk", 1, **{"#adm1+code": "MX-CMX"}),
-        need("CO", "risk", 1, 2025, **{"#meta+source": ""}),
+        need("CO", "risk", 1, 2025, **{"#meta+source": ""}), need("CO", "risk", 1, date.today().year + 1),
     ]), "needs.csv")
     with pytest.raises(ValidationFailed) as error:
         indicators.validate(rows, "needs.csv")
@@ -274,6 +274,8 @@ def test_indicator_files_report_every_problem_by_line_and_column() -> None:
         (8, "row", "repeats 'risk' for CO in 2026 (first on line 3)"),
         (9, "#adm1+code", "'MX-CMX' is not an ISO 3166-2 subdivision of 'CO'"),
         (10, "#meta+source", "is required"),
+        (11, "#date+year", f"{date.today().year + 1} has not begun: a need figure is one measured, of this year or "
+                           "before"),
     ]
 
 

@@ -3,11 +3,14 @@
 No package carries a per-country risk indicator for human rights defenders, so users import their
 own as HXL CSV: `#country+code`, optionally `#adm1+code`, `#indicator+name`, `#indicator+value`,
 `#date+year`, `#meta+source`, optionally `#meta+visibility` (public by default). A higher value
-means more need, and values are never negative. One row per indicator, place and year; importing a
-row again replaces it.
+means more need, and values are never negative; a year is this one or before (the latest year
+weighs, so a year typed ahead would stand for ever). One row per indicator, place and year;
+importing a row again replaces it.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from directory.domain import places
 from directory.domain.errors import Problem, ValidationFailed
@@ -43,6 +46,10 @@ def validate(rows: list[Row], source: str) -> list[Indicator]:
         year = c.integer("year", 1950, 2100)
         if not c.text("year", 10):
             c.fail("year", "is required")
+        elif year is not None and year > date.today().year:  # a typo would win as the latest figure
+            c.fail("year", "%(year)s has not begun: a need figure is one measured, of this year or before",
+                   year=year)
+            year = None
         origin = c.text("source", 500, required=True)
         visibility = c.choice("visibility", _VISIBILITIES, Visibility.PUBLIC.value)
         if c.problems or place is None or value is None or year is None:
