@@ -28,6 +28,16 @@ async def test_an_organisation_is_asked_for_by_its_name_and_a_name_of_several_as
                                                         "serviceType": "safe-house", "country": "TZ"})
         assert by_name.status_code == 200 and 'name="from" value="Front Line Defenders"' in by_name.text
         assert "Which organisation did you mean" not in by_name.text
+        # or by its id without the directory's prefix, as the CLI takes it; a hidden one's reads as missing
+        bare = await client.post("/referrals", data={"from": "front-line-defenders", "serviceType": "safe-house",
+                                                     "country": "TZ"})
+        assert bare.status_code == 200 and 'name="from" value="Front Line Defenders"' in bare.text
+        hidden_id = await client.post("/referrals", data={"from": "fict-kampala-legal", "serviceType": "safe-house",
+                                                          "country": "TZ"})
+        nobody = await client.post("/referrals", data={"from": "fict-nobody-here", "serviceType": "safe-house",
+                                                       "country": "TZ"})
+        assert hidden_id.status_code == nobody.status_code == 400
+        assert hidden_id.text.replace("fict-kampala-legal", "X") == nobody.text.replace("fict-nobody-here", "X")
         # a network-only organisation's name finds nothing for the public: no answer, no list, no id
         hidden = await client.post("/referrals", data={"from": "Kampala Justice Clinic (fictional)",
                                                        "serviceType": "safe-house", "country": "TZ"})

@@ -15,6 +15,7 @@ from typing import Any
 
 from directory.base.config import Settings
 from directory.base.terminal import out
+from directory.domain.ids import own_id as own_id  # the one reading of a bare id, here for the verbs
 from directory.jobs import questions
 from directory.store import Store, open_store
 
@@ -25,12 +26,6 @@ def verb(sub: Any, name: str, summary: str, *examples: str) -> argparse.Argument
         name, help=summary, description=textwrap.fill(summary, 78),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n" + "\n".join(f"  {example}" for example in examples))
-
-
-def own_id(value: str, directory_id: str) -> str:
-    """An organisation as an operator types it: a bare id (`fict-kampala-legal`) is this directory's,
-    as an import and `token create` read it; one with its directory (`peer.example:x`) is as given."""
-    return value if not value or ":" in value else f"{directory_id}:{value}"
 
 
 # the flags naming an organisation: a member's (`--as`), a token's (`--org`), the jobs' (`--from`, ...)

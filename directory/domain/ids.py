@@ -78,3 +78,9 @@ def record_id_of(value: str, type_name: str) -> str:
     """Accept a record id (`local:fld`) or a GraphQL global id (`Organisation:local:fld`)."""
     prefix = f"{type_name}:"
     return value[len(prefix):] if value.startswith(prefix) else value
+
+
+def own_id(value: str, directory_id: str) -> str:
+    """An organisation as a person types it: a bare id (`fict-kampala-legal`) is this directory's,
+    as an import and `token create` read it; one with its directory (`peer.example:x`) is as given."""
+    return value if not value or ":" in value else f"{directory_id}:{value}"

@@ -4,6 +4,7 @@ and the maps' one way of reading it."""
 from __future__ import annotations
 
 from directory.domain.errors import BadArgument, NotFound
+from directory.domain.ids import own_id
 from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
 from directory.jobs.tables import named as shown_name
@@ -23,6 +24,9 @@ async def by_name(store: Store, viewer: Viewer, fields: list[str],
     for name in fields:
         typed = asked.get(name, [""])[0]
         if not typed or await store.organisations_by_id(viewer, [typed]):
+            continue
+        if await store.organisations_by_id(viewer, [own := own_id(typed.strip(), store.directory_id)]):
+            asked[name] = [own]  # a bare id, as the CLI takes it
             continue
         named = await organisations_named(store, viewer, typed, NAMED + 1)
         if named is None:  # too long a word for a name: it names no organisation
@@ -55,6 +59,8 @@ async def exact_organisation(store: Store, viewer: Viewer, typed: str) -> tuple[
     (`organisations_named`). Nothing typed is left to the store, which names the field."""
     if not typed.strip() or await store.organisations_by_id(viewer, [typed]):
         return typed, []
+    if await store.organisations_by_id(viewer, [own := own_id(typed.strip(), store.directory_id)]):
+        return own, []  # a bare id, as the CLI takes it
     named = await organisations_named(store, viewer, typed.strip(), NAMED + 1) or []
     exact = [o for o in named if o.name.casefold() == typed.strip().casefold()]
     return (exact[0].id, []) if len(exact) == 1 else (None, named)
