@@ -77,7 +77,7 @@ def _code(original: BaseException | None) -> dict[str, Any] | None:
     if isinstance(original, BadArgument):
         return {"code": "BAD_ARGUMENT", "argument": original.argument}
     if isinstance(original, NotFound):
-        return {"code": "NOT_FOUND"}
+        return {"code": "NOT_FOUND", **({"argument": original.argument} if original.argument else {})}
     if isinstance(original, StoreUnavailable):
         return {"code": STORE_UNAVAILABLE}
     return None

@@ -302,6 +302,15 @@ async def test_through_graphql(store: Store, api: Api) -> None:
     anonymous = (await api.data(QUERY))["coverageGaps"]
     legal = next(c for c in anonymous["cells"] if (c["place"], c["serviceType"]) == ("CO", "legal-aid"))
     assert legal["capacity"] is None and legal["providerIds"] == ["test:a", "test:b"]
+    # an organisation a question names and the viewer may not see is missing, and the error names the
+    # argument that named it, the same for a hidden one as for one that is not there
+    for query, hidden, argument in (
+            ('{ coverageGaps(donor: "%s") { totalCells } }', "test:q", "donor"),
+            ('{ findPartners(organisation: "%s") { score } }', "test:q", "organisation"),
+            ('{ referralPaths(from: "%s", serviceType: "legal-aid", country: "CO") { rank } }', "test:q", "from")):
+        said = [(await api.gql(query % who))["errors"][0] for who in (hidden, "test:nobody")]
+        assert [e["extensions"] for e in said] == [{"code": "NOT_FOUND", "argument": argument}] * 2, said
+        assert said[0]["message"].replace(hidden, "X") == said[1]["message"].replace("test:nobody", "X")
 
 
 async def test_a_place_only_worldwide_funds_reach_shows_its_gap(store: Store) -> None:

@@ -77,11 +77,13 @@ class FederationError(DirectoryError):
 
 
 class NotFound(DirectoryError):
-    def __init__(self, kind: str, record_id: str) -> None:
-        # The same words whether the record is missing or hidden from this viewer.
+    def __init__(self, kind: str, record_id: str, argument: str | None = None) -> None:
+        # The same words whether the record is missing or hidden from this viewer; `argument`, the
+        # query argument that named it (a question may name several organisations), is the same too.
         super().__init__(f"no {kind} with id {record_id!r}")
         self.kind = kind
         self.record_id = record_id
+        self.argument = argument
 
 
 class Conflict(DirectoryError):

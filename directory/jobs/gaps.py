@@ -113,7 +113,7 @@ class GapQuestion:
 async def coverage_gaps(store: Store, viewer: Viewer, q: GapQuestion, on: date | None = None) -> GapMatrix:
     # the donor is read, and noted, before the answer: an error after it tells the viewer it is there
     if q.donor is not None and q.donor not in await store.organisations_by_id(viewer, [q.donor]):
-        raise NotFound("organisation", q.donor)
+        raise NotFound("organisation", q.donor, "donor")
     # what the other reads gave is noted only once the matrix is the viewer's; the collector waits for
     # the whole matrix (`paused_gc`), not only its fold
     with store.answer(viewer), paused_gc():

@@ -194,7 +194,7 @@ async def _asking(store: Store, viewer: Viewer, organisation: str | None) -> Org
         return None
     found = await store.organisations_by_id(viewer, [organisation])
     if organisation not in found:
-        raise NotFound("organisation", organisation)
+        raise NotFound("organisation", organisation, "organisation")
     return found[organisation]
 
 

@@ -13,7 +13,7 @@ from datetime import date
 
 from directory.base import budget
 from directory.domain import places
-from directory.domain.errors import BadArgument, Plural
+from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.domain.model import Referral
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.validation import asked_language
@@ -87,7 +87,10 @@ async def _paths(store: Store, viewer: Viewer, q: Question, on: date) -> list[Re
         vocabulary.require(DEFENDER_GROUP, q.group, "group")
     language = asked_language(q.language, "language")
     where = places.one_place(q.country.strip(), "country")
-    seen = await store.jobs.referral_graph(viewer, source, q.service_type, where, q.max_hops, q.group, language)
+    try:
+        seen = await store.jobs.referral_graph(viewer, source, q.service_type, where, q.max_hops, q.group, language)
+    except NotFound as missing:  # the chains' start: named as the question named it
+        raise NotFound(missing.kind, missing.record_id, "from") from None
     offers: dict[str, list[Offer]] = {}
     for offer in seen.offers:
         if not confirmed_full(offer.capacity, offer.capacity_confirmed, on):
