@@ -26,6 +26,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
@@ -144,12 +145,27 @@ def _multiplier(field: FieldNode, top_level: bool) -> int:
     variable, or a fixed fan-out."""
     name = field.name.value
     if name in PAGED and (top_level or name != "services"):
-        limit = PAGE_CAP.get(name, MAX_PAGE)
-        for arg in field.arguments or ():
-            if arg.name.value == "first":
-                return min(max(int(arg.value.value), 1), limit) if isinstance(arg.value, IntValueNode) else limit
-        return PAGE_DEFAULT.get(name, DEFAULT_FIRST)
+        return min(_page(field, name), _cells(field) if name == "coverageGaps" else _CEILING)
     return LIST_FANOUT.get(name, 1)
+
+
+def _page(field: FieldNode, name: str) -> int:
+    limit = PAGE_CAP.get(name, MAX_PAGE)
+    for arg in field.arguments or ():
+        if arg.name.value == "first":
+            return min(max(int(arg.value.value), 1), limit) if isinstance(arg.value, IntValueNode) else limit
+    return PAGE_DEFAULT.get(name, DEFAULT_FIRST)
+
+
+def _cells(field: FieldNode) -> int:
+    """The most cells a gap matrix can hold when the document lists its places and service types
+    (`codes` by `serviceTypes`): six cells asked by the default page of 500 were refused as too
+    costly. Unbounded otherwise (a region's or a country's places are counted by `first`)."""
+    given = {arg.name.value: arg.value for arg in field.arguments or ()}
+    codes, types = given.get("codes"), given.get("serviceTypes")
+    if isinstance(codes, ListValueNode) and isinstance(types, ListValueNode) and codes.values and types.values:
+        return len(codes.values) * len(types.values)  # an empty list asks for every place, or every type
+    return _CEILING
 
 
 _CLIENT_ERRORS = (BadArgument, NotFound, ValueError, OverBudget, Busy, StatementTimedOut)

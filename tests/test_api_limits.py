@@ -51,6 +51,21 @@ async def test_estimated_cost_is_capped(store: Store, api: Api) -> None:
     assert "errors" not in await api.gql(cheap)
 
 
+async def test_a_gap_matrix_listing_its_places_and_types_costs_its_cells_not_the_default_page(
+        store: Store, api: Api) -> None:
+    """Six cells with ordinary fields were refused as costing 500 pages of them; a matrix whose
+    places or types are not listed (an empty list asks for all) is still counted by its page."""
+    cells = """cells { place serviceType score flags providersPresent providersRemote providersLocal providersWide
+               providerIds medianResponseHours newestConfirmation oldestConfirmation staleProviders need
+               capacity { currency amount } funding { currency amount grants donors topDonorShare concentration }
+               donorFunding { currency amount } }"""
+    listed = f'{{ coverageGaps(codes: ["CO", "PE", "EC"], serviceTypes: ["legal-aid", "safe-house"]) {{ {cells} }} }}'
+    assert "errors" not in await api.gql(listed)
+    for unlisted in ('codes: ["CO", "PE", "EC"]', 'codes: [], serviceTypes: ["legal-aid"]', 'region: "005"'):
+        body = await api.gql(f"{{ coverageGaps({unlisted}) {{ {cells} }} }}")
+        assert "estimated cost" in _message(body), unlisted
+
+
 async def test_cost_counts_pages_given_as_variables_at_the_cap(store: Store, api: Api) -> None:
     query = """query($n: Int) { organisations(first: $n) { edges { node { services { organisation {
       links { target { name } } } } } } } }"""
