@@ -313,6 +313,21 @@ async def test_through_graphql(store: Store, api: Api) -> None:
         assert said[0]["message"].replace(hidden, "X") == said[1]["message"].replace("test:nobody", "X")
 
 
+async def test_the_gaps_page_sets_the_gaps_against_a_donors_funding(store: Store, live_server: LiveServer) -> None:
+    """A donor spotting gaps asks where its own money goes beside them: the page takes a donor by name
+    or id, adds its funding to each row and says its totals; a donor the viewer may not see reads as
+    one that is not there."""
+    await seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        page = (await client.post("/gaps", data={"region": "419", "serviceTypes": "legal-aid", "donor": "test:d"})).text
+        assert '<th scope="col" role="columnheader">Donor funding</th>' in page
+        assert "This donor&#39;s funding reaching providers here, in EUR: 1000 (grants: 1, cells: 1)" in page
+        hidden = await client.post("/gaps", data={"region": "419", "serviceTypes": "legal-aid", "donor": "test:q"})
+        missing = await client.post("/gaps", data={"region": "419", "serviceTypes": "legal-aid", "donor": "test:z"})
+        assert hidden.status_code == missing.status_code == 400 and "Donor funding" not in hidden.text
+        assert hidden.text.replace("test:q", "X") == missing.text.replace("test:z", "X")
+
+
 async def test_a_place_only_worldwide_funds_reach_shows_its_gap(store: Store) -> None:
     """Ten worldwide emergency-grant funds once counted as ten providers in every country, capping
     every score far below a high gap: now each adds its default capacity shared by the world."""

@@ -420,8 +420,22 @@ def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | 
             row.append([f"{a.currency} {a.amount:,.0f}" for a in c.donor_funding])
         out.add(*row)
     out.total = len(matrix.cells)
-    out.notes = list(need_notes(matrix))
+    out.notes = [*need_notes(matrix), *_donor_notes(matrix)]
     return out
+
+
+def _donor_notes(matrix: GapMatrix) -> list[Reason]:
+    """What a donor asks the matrix first: how much of its funding reaches these places' providers,
+    and how much of that the worst gaps, in each currency (never added across currencies)."""
+    if not matrix.donor:
+        return []
+    if not matrix.donor_totals:
+        return [Reason("No funding of this donor that you may see reaches a provider in these cells.")]
+    return [Reason("This donor's funding reaching providers here, in %(currency)s: %(amount)s (grants: %(grants)s, "
+                   "cells: %(cells)s), of which %(high)s to cells scoring %(score)s or more.",
+                   amount=round(t.amount), currency=t.currency, grants=t.grants, cells=t.cells,
+                   high=round(t.to_high_gap_cells), score=round(HIGH_GAP))
+            for t in matrix.donor_totals]
 
 
 MOST_SOURCES = 3  # named under an answer; the rest counted

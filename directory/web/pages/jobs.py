@@ -151,7 +151,10 @@ JOBS = {
                 (Field("region", "Region", "region"),
                  Field("country", "Or one country, by its subdivisions", "country"),
                  Field("serviceTypes", "Services", "service_types"),
-                 Field("group", "Defenders served", "group")), _gaps),
+                 Field("group", "Defenders served", "group"),
+                 Field("donor", "Set against a donor's funding (its name or id), if you like", "organisation",
+                       "Type a donor's name as the directory writes it, or a part of it; or leave this field "
+                       "empty.")), _gaps),
     "referrals": Job("/referrals", "Referral chains",
                      "The best chains of trusted referrals from an organisation to a provider that can act.",
                      questions.REFERRALS,
