@@ -59,8 +59,7 @@ async def exact_organisation(store: Store, viewer: Viewer, typed: str) -> tuple[
     (`organisations_named`). Nothing typed is left to the store, which names the field."""
     if not typed.strip() or await store.organisations_by_id(viewer, [typed]):
         return typed, []
-    if await store.organisations_by_id(viewer, [own := own_id(typed.strip(), store.directory_id)]):
-        return own, []  # a bare id, as the CLI takes it
+    # no bare id here (as `by_name` takes one): a word typed for a link is read as a name, never taken
     named = await organisations_named(store, viewer, typed.strip(), NAMED + 1) or []
     exact = [o for o in named if o.name.casefold() == typed.strip().casefold()]
     return (exact[0].id, []) if len(exact) == 1 else (None, named)
