@@ -96,3 +96,27 @@ async def test_an_organisation_moved_to_another_country_on_its_page_is_told_to_m
     now = await store.organisation(STEWARD, "test:group")
     assert now.location is not None and (now.location.country, now.location.subdivision) == ("CD", "CD-SK")
     assert now.location.latitude is None
+
+
+def test_every_published_point_is_a_point_on_earth_across_the_180th_meridian_too() -> None:
+    """Fiji's point in the country taxonomy was an average of longitudes never wrapped (195.3 E), and
+    a record in Fiji whose cell held none of its simplified outline was published there: peers
+    refused it. Every country's point is on earth, inside its outline's box where it has one, and
+    so is every point published near the meridian, on either side."""
+    from directory.domain import geometry
+    from directory.domain.location import published
+
+    for c in places.countries().values():  # Malaysia's was off New Guinea, New Zealand's in the Southern Ocean
+        if c.latitude is None or c.longitude is None:
+            continue
+        assert -90 <= c.latitude <= 90 and -180 <= c.longitude <= 180, c.code
+        shape = geometry.shape(c.code)
+        if shape is not None:
+            west, south, east, north = shape.bbox
+            near = 0.1  # the simplified outline of the Holy See is a few hundred metres short of its point
+            assert south - near <= c.latitude <= north + near and west - near <= c.longitude <= east + near, c.code
+    for country, lat, lon in (("FJ", -17.8, 179.0), ("FJ", -16.0, -179.9), ("TV", -8.5, 179.2), ("KI", 1.9, -157.4)):
+        for precision in (Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA, Precision.COUNTRY):
+            shown = published(Location(lat, lon, precision, country, None), f"test:{country}")
+            assert shown.latitude is not None and shown.longitude is not None
+            assert -90 <= shown.latitude <= 90 and -180 <= shown.longitude <= 180, (country, precision, shown)
