@@ -14,6 +14,7 @@ applied by the same queries every other channel uses.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from federation import bodies, merkle
 from federation.canonical import canonical, parse
 from federation.feed import AUDIENCES, MAX_PAGE_ENTRIES, body_hash, checkpoint, entry
 from federation.keys import SigningKey, format_time, parse_time, seal
+
+log = logging.getLogger("directory.federation")
 
 # The viewer a feed is read as: the network log shows what any member of the network sees, never
 # what only one organisation's members see (no organisation has this id).
@@ -70,16 +73,20 @@ class Publisher:
         return self.store.directory_id
 
     async def publish(self, now: datetime | None = None) -> dict[str, int]:
-        """Append what changed to each log; the number of entries appended per audience."""
+        """Append what changed to each log; the number of entries appended per audience. Never while
+        an import writes (`Store.importing`): an import stamps what it writes when it starts, and a
+        cycle in the middle of a long one moved past that stamp, so its records never reached the
+        feeds. After it, the cycle looks back to before the import began."""
         added = {}
-        for audience in AUDIENCES:
-            for attempt in range(5):
-                try:
-                    added[audience] = await self._publish(audience, now or datetime.now(UTC))
-                    break
-                except Conflict:  # another process appended first: look again from its head
-                    if attempt == 4:
-                        raise
+        async with self.store.importing(lambda: log.info("an import is writing: publishing after it")):
+            for audience in AUDIENCES:
+                for attempt in range(5):
+                    try:
+                        added[audience] = await self._publish(audience, now or datetime.now(UTC))
+                        break
+                    except Conflict:  # another process appended first: look again from its head
+                        if attempt == 4:
+                            raise
         return added
 
     async def _publish(self, audience: str, now: datetime) -> int:

@@ -147,3 +147,34 @@ async def test_a_checkpoint_is_re_signed_when_it_ages_and_expires_a_day_later(st
     assert second["issued"] > first["issued"] and second["root"] == first["root"]
     assert second["size"] == first["size"]
 
+
+
+async def test_a_cycle_never_runs_while_an_import_writes_so_nothing_it_wrote_is_missed(store: Store) -> None:
+    """An import stamps what it writes when it begins; a cycle that ran in the middle of a long one
+    moved past that stamp, and what the import wrote after it never reached the feeds. A cycle
+    waits for the import to end, then finds everything it wrote."""
+    import asyncio
+    from datetime import timedelta
+
+    from directory.base.clock import store_time
+    from directory.domain.model import Organisation, Visibility
+
+    def part(n: int) -> list[Organisation]:
+        return [Organisation(f"test:late{n}{i}", f"Late {n}{i}", "local-group", visibility=Visibility.PUBLIC)
+                for i in range(2)]
+
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    started = datetime.now(UTC)
+    await publisher.publish(started)
+    stamp = store_time(started + timedelta(minutes=1))  # the import begins a minute later
+    async with store.importing(lambda: None):
+        await store.transaction(lambda tx: tx.write(part(1), [], [], stamp))
+        cycle = asyncio.ensure_future(publisher.publish(started + timedelta(minutes=10)))
+        await asyncio.sleep(1.0)
+        assert not cycle.done()  # the cycle waits for the import
+        await store.transaction(lambda tx: tx.write(part(2), [], [], stamp))  # ten minutes in, the last part
+    await cycle
+    await publisher.publish(started + timedelta(minutes=20))
+    public, _ = await read_all(publisher, "public")
+    assert {f"test:late{n}{i}" for n in (1, 2) for i in range(2)} <= {e.id for e in public}

@@ -196,7 +196,6 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
     batch = await validate(store, inputs, progress)
     run_id = await store.begin_import([p.source for p in inputs])
     counts = WriteCounts()
-    stamp = now()
     part = min(STAGE_ROWS, one_transaction(store))
     parts = [(kind, records[i:i + part], min(i + part, len(records)), len(records))
              for kind, records in (("organisations", batch.organisations), ("services", batch.services),
@@ -214,7 +213,9 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
             rows = await upcoming
             upcoming = prepare_part(n + 1) if n + 1 < len(parts) else None  # built while this part is written
 
-            async def work(tx: Transaction, rows: Prepared = rows) -> WriteCounts:
+            # each part stamped as it is written, not when the import began: what a part changed is
+            # then never much older than its commit, for readers of what changed since (`publish`)
+            async def work(tx: Transaction, rows: Prepared = rows, stamp: str = now()) -> WriteCounts:
                 return await tx.write_prepared(rows, stamp)
 
             # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
