@@ -23,6 +23,7 @@ from pathlib import Path
 from directory.base.files import private_folder, secret_text
 
 DATABASE = "directory"
+LOCK_POLL = 0.25  # seconds between tries of a lock another process holds
 USER = "root"
 
 
@@ -53,11 +54,16 @@ async def importing(data: Path, waiting: Callable[[], None]) -> AsyncIterator[No
     ones writing at once twice left ArcadeDB's indexes damaged (every search failing after, a crash
     probe found; an engine fault we cannot mend from here). `waiting` is told when another holds it."""
     with open(data / "import.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            waiting()
-            await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+        told = False
+        while True:  # polled, not a blocking flock in a thread: a waiter cancelled (a service stopping) stops
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    waiting()
+                    told = True
+                await asyncio.sleep(LOCK_POLL)
         try:
             yield
         finally:
