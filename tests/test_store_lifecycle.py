@@ -427,3 +427,27 @@ def test_a_write_kept_out_by_other_writes_says_so_and_to_run_it_again() -> None:
     said = str(_translate(deadlock))
     assert said.startswith("other writes to the same records kept this one out for 30 s")
     assert said.endswith("it was not made: run it again when fewer writes are going on")
+
+
+def test_a_second_serve_on_the_same_folder_is_refused_and_a_read_only_folder_is_said_plainly(
+        tmp_path: Path) -> None:
+    """Two `directory serve` on one embedded data folder would each restart the store, publish and
+    pull on their own clock: the second is refused at once, naming why and what to use instead.
+    A data folder the machine will not write to is said in a line, never a traceback."""
+    data = tmp_path / "data"
+    with layout.serving(data):  # one serves it now
+        with pytest.raises(DataFolderInUse):
+            with layout.serving(data):
+                pass
+        second = subprocess.run([sys.executable, "-m", "directory.cli", "--data", str(data), "serve", "--port",
+                                 "1"], capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "another `directory serve` is serving" in second.stderr
+        assert "Neo4j" in second.stderr and "Traceback" not in second.stderr
+    with layout.serving(data):  # and once it stopped, the next may
+        pass
+    # the machine refusing (here a name too long; a read-only or a full disk alike): one line, no traceback
+    unusable = tmp_path / ("x" * 300) / "data"
+    refused = subprocess.run([sys.executable, "-m", "directory.cli", "--data", str(unusable), "taxonomy", "list"],
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.startswith("directory taxonomy: File name too long: "), refused.stderr

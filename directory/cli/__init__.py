@@ -57,3 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:  # the operator's path, not our bug
         out(f"directory {args.verb}: cannot use {exc.filename}: {exc.strerror}", file=sys.stderr)
         raise SystemExit(2) from None
+    except OSError as exc:  # the machine's: a read-only data folder, a full disk
+        where = f": {exc.filename}" if exc.filename else ""
+        out(f"directory {args.verb}: {exc.strerror or exc}{where}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -20,7 +20,7 @@ from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
 from directory.formats import hxl
 from directory.jobs.tables import Column, Table
-from directory.store import Store, WriteCounts
+from directory.store import Store, WriteCounts, serving
 
 AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
 GRACEFUL_SECONDS = 5
@@ -32,11 +32,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from directory.web import create_app
 
-    out(f"Protection Directory on http://{settings.host}:{settings.port}/graphql and /maps", file=sys.stderr)
-    # no access log: requests could name people at risk. On SIGTERM, requests still running get a
-    # few seconds to finish, then are cancelled: the process is gone well within 10 s.
-    uvicorn.run(create_app(settings, load_demo=args.demo), host=settings.host, port=settings.port,
-                log_level="warning", access_log=False, timeout_graceful_shutdown=GRACEFUL_SECONDS)
+    with serving(settings):
+        out(f"Protection Directory on http://{settings.host}:{settings.port}/graphql and /maps", file=sys.stderr)
+        # no access log: requests could name people at risk. On SIGTERM, requests still running get a
+        # few seconds to finish, then are cancelled: the process is gone well within 10 s.
+        uvicorn.run(create_app(settings, load_demo=args.demo), host=settings.host, port=settings.port,
+                    log_level="warning", access_log=False, timeout_graceful_shutdown=GRACEFUL_SECONDS)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> None:

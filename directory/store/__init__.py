@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 
 from directory.base.audit import AuditLog
 from directory.base.clock import now
@@ -112,8 +112,15 @@ __all__ = [
     "running_store",
     "searchable",
     "service_fields",
+    "serving",
     "shelter_problems",
 ]
+
+
+def serving(settings: Settings) -> AbstractContextManager[None]:
+    """Held by `directory serve` while it runs: one app process per embedded data folder
+    (`layout.serving`); on Neo4j, as many as wanted."""
+    return layout.serving(settings.data_dir) if settings.backend == "embedded" else nullcontext()
 
 
 @asynccontextmanager

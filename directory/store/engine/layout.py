@@ -8,6 +8,7 @@
       store.json           port and pid of the running store, and which folder, while it runs
       schema.lock          held by a command bringing the schema up to date
       import.lock          held by an import while it writes
+      serve.lock           held by the one `directory serve` of the folder
       store.clients        locked shared by every process using the store (`embedded`)
 """
 
@@ -21,6 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from directory.base.files import private_folder, secret_text
+from directory.domain.errors import DataFolderInUse
 
 DATABASE = "directory"
 LOCK_POLL = 0.25  # seconds between tries of a lock another process holds
@@ -42,6 +44,24 @@ def migrating(data: Path) -> Iterator[None]:
     folder would otherwise both create the same indexes, and one of them fail."""
     with open(data / "schema.lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def serving(data: Path) -> Iterator[None]:
+    """Held by `directory serve` while it runs: on the embedded store one app process serves a data
+    folder (two would each restart the store, publish and pull on their own clock); more app
+    processes go against Neo4j. A second is refused at once, naming why."""
+    private_folder(data)
+    with open(data / "serve.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataFolderInUse(f"another `directory serve` is serving {data}: on the embedded store one app "
+                                  "process serves a data folder (for more, use Neo4j: DIRECTORY_NEO4J_URI)") from None
         try:
             yield
         finally:
