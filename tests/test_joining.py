@@ -376,3 +376,21 @@ async def test_the_import_page_offers_an_example_of_each_kind_of_file(store: Sto
         assert (await client.get("/stewards/import/examples/secrets.txt")).status_code == 404
     async with httpx.AsyncClient(base_url=live_server.url) as public:
         assert (await public.get(examples[0])).status_code == 404  # a steward's page, as any other
+
+
+async def test_an_import_the_store_stops_answering_during_says_so_on_its_page(
+        store: Store, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that ran out of memory in a steward's import answered a bare "Internal Server Error":
+    the import page runs past the pages' deadline, so it says itself what happened and what to do."""
+    from directory.domain.errors import StoreUnavailable
+    from directory.exchange import importer
+
+    async def stopped(*_: object, **__: object) -> None:
+        raise StoreUnavailable("the graph store is not answering")
+
+    monkeypatch.setattr(importer, "import_inputs", stopped)
+    async with _steward(store, live_server) as (client, csrf):
+        answer = await client.post("/stewards/import", data={"csrf": csrf}, files={"files": (
+            "o.csv", b"Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:a,Alpha,local-group\n", "text/csv")})
+    assert answer.status_code == 503 and "stopped answering during the import" in answer.text
+    assert "importing the same files again completes it" in answer.text and "Traceback" not in answer.text

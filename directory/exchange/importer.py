@@ -46,9 +46,10 @@ __all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "on
 
 CHUNK = 2000
 ATOMIC_ROWS = 100_000  # at most, on any store
-# Rows the embedded store's heap holds in one transaction, per MB beyond what it needs for itself:
-# half of what a fresh 512m store took (about 120 a MB beyond its first 256 MB).
-ROWS_PER_MB, HEAP_OWN_MB = 60, 256
+# Rows the embedded store's heap holds in one transaction, per MB beyond what it needs for itself: a
+# fresh 512m store took about 120 new rows a MB beyond its first 256 MB, but rows changing records it
+# holds take more (15,109 such rows, at 60 a MB, ran a 512m store out of memory): a fifth of it.
+ROWS_PER_MB, HEAP_OWN_MB = 25, 256
 
 
 def one_transaction(store: Store) -> int:

@@ -8,6 +8,7 @@ page: the pages do not say that they exist.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -19,13 +20,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
-from directory.domain.errors import BadArgument, NotFound, ValidationFailed
+from directory.domain.errors import BadArgument, NotFound, StoreUnavailable, ValidationFailed
 from directory.exchange import importer
 from directory.store import Store
 from directory.web.pages import forms
 from directory.web.pages.problems import field_reasons, said
 from directory.web.pages.render import language_of, page
 from directory.web.pages.typed_names import NAMED, exact_organisation
+
+log = logging.getLogger("directory.web")
 
 MAX_UPLOAD = 8 * 1024 * 1024  # larger imports go through `directory import` on the server
 MAX_FILES = 3  # organisations, services and links
@@ -157,6 +160,9 @@ async def import_files(request: Request, store: Store) -> Response:
     except BadArgument as exc:
         return page(request, "import.html", status=400, samples=SAMPLES,
                     problem=said(exc, language_of(request), FILE_LABELS))
+    except StoreUnavailable:  # the import runs past the pages' deadline (`deadline.UNBOUNDED`): said here
+        log.warning("the store stopped answering during an import from the stewards' page")
+        return page(request, "import.html", status=503, samples=SAMPLES, store_stopped=True)
     return page(request, "import.html", samples=SAMPLES, counts=counts, check=check, names=[n for n, _ in files])
 
 
