@@ -98,14 +98,17 @@ class Publisher:
         states = await self.store.feeds.record_states([feed_record_key(audience, c.kind, c.id) for c in current])
         keys = self.keys
         new: list[NewEntry] = []
+        reissued: set[str] = set()  # organisations given a new entry over a live one, in this cycle
         for c in current:
             key = feed_record_key(audience, c.kind, c.id)
             state = states.get(key)
             digest = body_hash(c.body) if c.body is not None else None
             if c.body is None and (state is None or not state.live):
                 continue  # never published here, or already tombstoned
-            if state is not None and state.live and state.hash == digest:
+            if state is not None and state.live and state.hash == digest and not _leans_on(c, reissued):
                 continue
+            if c.kind == "organisation" and c.body is not None and state is not None and state.live:
+                reissued.add(c.id)
             revision = max(c.revision or 0, (state.revision + 1) if state else 1)
             op = "upsert" if c.body is not None else "tombstone"
             body = salted(c.body) if c.body is not None else None
@@ -239,3 +242,15 @@ def _unique(items: list[_Current]) -> list[_Current]:
             seen.add((item.kind, item.id))
             out.append(item)
     return out
+
+
+def _leans_on(c: _Current, reissued: set[str]) -> bool:
+    """Whether an unchanged service or link names an organisation given a new entry in this cycle: it
+    is given one too, after it. The new entry purges the organisation's earlier bodies, so a reader
+    starting from the beginning first meets this record's earlier entry naming an organisation it
+    does not hold yet, and drops it; without a later entry of its own it would never come again."""
+    if c.body is None or not reissued:
+        return False
+    if c.kind == "service":
+        return c.body["organisation"] in reissued
+    return c.kind == "link" and (c.body["source"] in reissued or c.body["target"] in reissued)

@@ -178,3 +178,26 @@ async def test_a_cycle_never_runs_while_an_import_writes_so_nothing_it_wrote_is_
     await publisher.publish(started + timedelta(minutes=20))
     public, _ = await read_all(publisher, "public")
     assert {f"test:late{n}{i}" for n in (1, 2) for i in range(2)} <= {e.id for e in public}
+
+
+async def test_a_reader_from_the_start_meets_each_organisation_before_what_names_it(store: Store) -> None:
+    """An organisation edited after its services and links were published gets a new entry, which
+    purges its earlier bodies: a new peer reading from the start met the services first, naming an
+    organisation it did not hold yet, and dropped them for good. So in each log, the latest entry of
+    every live service and link comes after the latest entries of the organisations it names."""
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    await load(store, [org("open", "Open Group", **{"#geo+lat": 4.61, "#geo+lon": -74.08, "#description": "Now",
+                                                    "#geo+precision": "locality", "#channel+contact": "signal:+57000"}),
+                       org("members", "Members Only", **{"#meta+visibility": "network", "#description": "Too"})])
+    await publisher.publish()
+    for audience in ("public", "network"):
+        entries, _ = await read_all(publisher, audience, limit=100)
+        last = {e.id: e for e in entries}
+        for e in last.values():
+            if e.op != "upsert" or e.kind == "organisation":
+                continue
+            assert e.body is not None, e.id  # the latest entry keeps its body
+            named = [e.body["organisation"]] if e.kind == "service" else [e.body["source"], e.body["target"]]
+            assert all(last[o].seq < e.seq for o in named), (audience, e.id)
