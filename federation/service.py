@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from directory.base.config import Settings
+from directory.domain.errors import StoreUnavailable
 from directory.store import Peer, Store
 from federation.identity import KeyFileError, read_keys
 from federation.keys import SigningKey
@@ -44,6 +45,8 @@ async def publish(publisher: Publisher | None) -> None:
         added = await publisher.publish()
         if any(added.values()):
             log.warning("published %s", ", ".join(f"{n} {a} entries" for a, n in added.items()))
+    except StoreUnavailable as exc:  # the store restarting: said in a line, no traceback to read through
+        log.warning("publishing the feeds waits for the store (%s); the next cycle tries again", exc)
     except Exception:
         log.exception("publishing the feeds failed; the next cycle tries again")
 

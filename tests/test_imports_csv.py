@@ -313,4 +313,6 @@ async def test_imports_on_one_folder_write_one_after_the_other(store: Store) -> 
         await asyncio.sleep(1.5)
         assert not second.done() and await count(store) == 0
         assert said == ["another import is writing to this data folder: waiting for it"]
+        assert layout.import_running(store.embedded.data)  # `directory status` says one is running, not unfinished
     assert (await second).organisations == 1 and await count(store) == 1
+    assert not layout.import_running(store.embedded.data)

@@ -20,7 +20,7 @@ from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
 from directory.formats import hxl
 from directory.jobs.tables import Column, Table
-from directory.store import Store, WriteCounts, serving
+from directory.store import Store, WriteCounts, import_running, serving
 
 AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
 GRACEFUL_SECONDS = 5
@@ -216,9 +216,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
         return await store.unfinished_imports(), await store.backups.unfinished()
 
     imports, restores = run_with_store(settings, unfinished)
-    for run in imports:
-        out(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
-            "run the same import again to complete it")
+    running = import_running(settings)  # imports write one at a time: the one running began last
+    for n, run in enumerate(imports):
+        if running and n == len(imports) - 1:
+            out(f"import running now, started {run['started_at']} from {', '.join(run['sources'])}")
+        else:
+            out(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
+                "run the same import again to complete it")
     for run in restores:
         out(f"unfinished restore started {run['started_at']} from {run['source']}: `directory restore "
             "--discard-unfinished FILE` deletes every organisation and service, then restores")

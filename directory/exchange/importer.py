@@ -227,8 +227,9 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
         # not at the next start (a process killed here, or a store that fails again, is held then)
         try:
             await store.hold_shelters()
-        except Exception:
-            log.exception("holding shelters' services after a failed staged import failed; held at the next start")
+        except Exception as exc:  # most often the store that failed the import: its error follows, once
+            log.error("holding shelters' services after a failed staged import failed (%s: %s); held at the next "
+                      "start", type(exc).__name__, exc)
         raise
     await store.finish_import(run_id)
     return counts

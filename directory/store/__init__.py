@@ -104,6 +104,7 @@ __all__ = [
     "Transaction",
     "WriteCounts",
     "feed_record_key",
+    "import_running",
     "merged_view",
     "new_id",
     "open_store",
@@ -115,6 +116,11 @@ __all__ = [
     "serving",
     "shelter_problems",
 ]
+
+
+def import_running(settings: Settings) -> bool:
+    """Whether an import writes to the embedded store now (on Neo4j, imports take no lock: False)."""
+    return settings.backend == "embedded" and layout.import_running(settings.data_dir)
 
 
 def serving(settings: Settings) -> AbstractContextManager[None]:

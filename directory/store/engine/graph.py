@@ -24,6 +24,7 @@ that the slot stays taken while the store is still busy with it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -164,6 +165,9 @@ def _translate(exc: Neo4jError | DriverError) -> Exception:
 
 
 def make_driver(uri: str, auth: tuple[str, str]) -> AsyncDriver:
+    # the driver's own lines ("[#A1F6] _: <CONNECTION> error ...") reached a CLI's stderr whenever the
+    # store died: what they say comes back as the error the command reports (`StoreUnavailable`)
+    logging.getLogger("neo4j").setLevel(logging.CRITICAL)
     return neo4j.AsyncGraphDatabase.driver(
         uri, auth=auth, max_connection_pool_size=32, connection_acquisition_timeout=30.0,
         max_transaction_retry_time=30.0, notifications_min_severity="OFF",

@@ -90,6 +90,20 @@ async def importing(data: Path, waiting: Callable[[], None]) -> AsyncIterator[No
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def import_running(data: Path) -> bool:
+    """Whether an import holds the folder's import lock now (`importing`)."""
+    path = data / "import.lock"
+    if not path.exists():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def arcadedb_root(data: Path) -> Path:
     return data / "arcadedb"
 
