@@ -22,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -94,11 +96,19 @@ class Syncer:
         self.store = store
         self.keys = keys or []
         self.clock = clock
-        self.holder = secrets.token_hex(8)
+        # where it runs, so another process on this machine can tell the holder died (`_lease`)
+        self.holder = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(8)}"
 
     async def _lease(self, peer_id: str) -> bool:
+        """Take or renew the lease; a lease held by a process of this machine that is gone (a sync
+        killed) is taken over at once, not after it lapses: the next sync said "another process is
+        syncing" for minutes while nobody was."""
         now = self.clock()
-        return await self.store.peers.claim(peer_id, self.holder, format_time(now), format_time(now + LEASE))
+        times = format_time(now), format_time(now + LEASE)
+        if await self.store.peers.claim(peer_id, self.holder, *times):
+            return True
+        held = await self.store.peers.holder(peer_id)
+        return bool(held and _died_here(held) and await self.store.peers.claim(peer_id, self.holder, *times, dead=held))
 
     async def due(self, only: str | None = None, force: bool = False) -> list[Peer]:
         """The peers to pull now: past their next attempt (or all, with `force`), or the one named."""
@@ -487,3 +497,17 @@ def _state(kept: dict[str, Any] | None) -> PeerState:
                      str(kept["checkpoint_issued"]), int(kept.get("reread_below") or 0),
                      None if skipped is None else int(skipped))
 
+
+def _died_here(holder: str) -> bool:
+    """Whether a lease holder ran on this machine and its process is gone."""
+    host, _, rest = holder.partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False

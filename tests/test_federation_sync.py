@@ -182,6 +182,29 @@ async def test_a_peer_being_synced_elsewhere_is_left_to_that_sync_not_marked_sta
     assert await later.lapse() == [ORIGIN] and (await state(store))[0].stale
 
 
+async def test_a_lease_left_by_a_sync_that_died_on_this_machine_is_taken_over_at_once(
+        store: Store, served: Any) -> None:
+    """A `peer sync` killed with -9 left its lease for minutes: the next sync said another process was
+    syncing the peer while none was. One whose holder ran here and is gone takes it over; a holder
+    still running, or on another machine, keeps it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    peer, server = served
+    await add(store, peer, server.url)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    now, until = format_time(CLOCK), format_time(CLOCK + timedelta(minutes=5))
+    for holder, taken in ((f"{socket.gethostname()}/{os.getpid()}/alive", False),
+                          (f"elsewhere.example/{gone.pid}/other", False),
+                          (f"{socket.gethostname()}/{gone.pid}/killed", True)):
+        await store.peers.release(ORIGIN, (await store.peers.holder(ORIGIN)) or "")
+        assert await store.peers.claim(ORIGIN, holder, now, until)
+        assert await syncer(store)._lease(ORIGIN) is taken, holder
+
+
 async def test_11_equivocation_quarantines_the_peer_with_the_evidence(store: Store, served: Any) -> None:
     peer, server = served
     await add(store, peer, server.url)

@@ -49,8 +49,11 @@ class Peers:
     async def note(self, peer_id: str, **changes: Any) -> None:
         await peers.note(self._graph, peer_id, **changes)
 
-    async def claim(self, peer_id: str, holder: str, now: str, until: str) -> bool:
-        return await peers.claim(self._graph, peer_id, holder, now, until)
+    async def claim(self, peer_id: str, holder: str, now: str, until: str, dead: str = "") -> bool:
+        return await peers.claim(self._graph, peer_id, holder, now, until, dead)
+
+    async def holder(self, peer_id: str) -> str | None:
+        return await peers.holder(self._graph, peer_id)
 
     async def release(self, peer_id: str, holder: str) -> None:
         await peers.release(self._graph, peer_id, holder)

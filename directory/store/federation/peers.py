@@ -115,9 +115,13 @@ SET p += $changes
 """)
 CLAIM = cypher("peers.claim", """
 MATCH (p:Peer {id: $id})
-WHERE p.lease_until IS NULL OR p.lease_until < $now OR p.lease_holder = $holder
+WHERE p.lease_until IS NULL OR p.lease_until < $now OR p.lease_holder IN [$holder, $dead]
 SET p.lease_until = $until, p.lease_holder = $holder
 RETURN p.id AS id
+""")
+HOLDER = cypher("peers.holder", """
+MATCH (p:Peer {id: $id})
+RETURN p.lease_holder AS holder
 """)
 RELEASE = cypher("peers.release", """
 MATCH (p:Peer {id: $id})
@@ -319,9 +323,16 @@ async def note(graph: Graph, peer_id: str, **changes: Any) -> None:
     await graph.write(NOTE, id=peer_id, changes=changes)
 
 
-async def claim(graph: Graph, peer_id: str, holder: str, now: str, until: str) -> bool:
-    """Take (or renew) the lease to sync a peer, so one process at a time pulls it; False if another holds it."""
-    return bool(await graph.write(CLAIM, id=peer_id, holder=holder, now=now, until=until))
+async def claim(graph: Graph, peer_id: str, holder: str, now: str, until: str, dead: str = "") -> bool:
+    """Take (or renew) the lease to sync a peer, so one process at a time pulls it; False if another
+    holds it, unless it is `dead` (a holder known to have died: its lease is taken over at once)."""
+    return bool(await graph.write(CLAIM, id=peer_id, holder=holder, now=now, until=until, dead=dead or "\x00"))
+
+
+async def holder(graph: Graph, peer_id: str) -> str | None:
+    """Who holds the lease on a peer now, if anyone (a lapsed one included)."""
+    rows = await graph.read(HOLDER, id=peer_id)
+    return rows[0]["holder"] if rows else None
 
 
 async def release(graph: Graph, peer_id: str, holder: str) -> None:
