@@ -72,13 +72,14 @@ class Publisher:
     def origin(self) -> str:
         return self.store.directory_id
 
-    async def publish(self, now: datetime | None = None) -> dict[str, int]:
+    async def publish(self, now: datetime | None = None, waiting: Callable[[], None] | None = None) -> dict[str, int]:
         """Append what changed to each log; the number of entries appended per audience. Never while
-        an import writes (`Store.importing`): an import stamps what it writes when it starts, and a
-        cycle in the middle of a long one moved past that stamp, so its records never reached the
-        feeds. After it, the cycle looks back to before the import began."""
+        an import writes (`Store.importing`): an import stamps each part as the part begins, and a
+        cycle in the middle of a long one moved past stamps of parts committed after it, so their
+        records never reached the feeds. Waits for the import, telling `waiting`; without
+        `waiting`, Conflict at once (the serve cycle skips its publish and goes on to its pulls)."""
         added = {}
-        async with self.store.importing(lambda: log.info("an import is writing: publishing after it")):
+        async with self.store.importing(waiting or (lambda: None), wait=waiting is not None):
             for audience in AUDIENCES:
                 for attempt in range(5):
                     try:

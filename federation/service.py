@@ -13,7 +13,7 @@ import asyncio
 import logging
 
 from directory.base.config import Settings
-from directory.domain.errors import StoreUnavailable
+from directory.domain.errors import Conflict, StoreUnavailable
 from directory.store import Peer, Store
 from federation.identity import KeyFileError, read_keys
 from federation.keys import SigningKey
@@ -42,9 +42,11 @@ async def publish(publisher: Publisher | None) -> None:
     if publisher is None:
         return
     try:
-        added = await publisher.publish()
+        added = await publisher.publish()  # not while an import writes: this cycle's pulls go on
         if any(added.values()):
             log.warning("published %s", ", ".join(f"{n} {a} entries" for a, n in added.items()))
+    except Conflict as exc:
+        log.warning("publishing waits for the next cycle: %s", exc)
     except StoreUnavailable as exc:  # the store restarting: said in a line, no traceback to read through
         log.warning("publishing the feeds waits for the store (%s); the next cycle tries again", exc)
     except Exception:

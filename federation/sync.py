@@ -29,6 +29,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -96,8 +97,8 @@ class Syncer:
         self.store = store
         self.keys = keys or []
         self.clock = clock
-        # where it runs, so another process on this machine can tell the holder died (`_lease`)
-        self.holder = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(8)}"
+        # where it runs, so another process of the same process space can tell the holder died (`_lease`)
+        self.holder = f"{_process_space()}/{os.getpid()}/{secrets.token_hex(8)}"
 
     async def _lease(self, peer_id: str) -> bool:
         """Take or renew the lease; a lease held by a process of this machine that is gone (a sync
@@ -498,11 +499,24 @@ def _state(kept: dict[str, Any] | None) -> PeerState:
                      None if skipped is None else int(skipped))
 
 
+def _process_space() -> str:
+    """Where a process id means one process: this boot of this machine, in this pid namespace. A
+    host name alone does not say it (containers share one, each with its own pids), and a live
+    holder's lease taken as dead would pass back and forth. Empty where the system does not say,
+    and then no lease is ever taken over."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        space = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return f"{socket.gethostname()}:{boot}:{space}".replace("/", "-")
+
+
 def _died_here(holder: str) -> bool:
-    """Whether a lease holder ran on this machine and its process is gone."""
-    host, _, rest = holder.partition("/")
+    """Whether a lease holder ran in this process space (`_process_space`) and its process is gone."""
+    space, _, rest = holder.partition("/")
     pid = rest.partition("/")[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    if not space or space != _process_space() or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

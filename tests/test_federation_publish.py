@@ -157,6 +157,7 @@ async def test_a_cycle_never_runs_while_an_import_writes_so_nothing_it_wrote_is_
     from datetime import timedelta
 
     from directory.base.clock import store_time
+    from directory.domain.errors import Conflict
     from directory.domain.model import Organisation, Visibility
 
     def part(n: int) -> list[Organisation]:
@@ -168,11 +169,14 @@ async def test_a_cycle_never_runs_while_an_import_writes_so_nothing_it_wrote_is_
     started = datetime.now(UTC)
     await publisher.publish(started)
     stamp = store_time(started + timedelta(minutes=1))  # the import begins a minute later
+    told: list[str] = []
     async with store.importing(lambda: None):
         await store.transaction(lambda tx: tx.write(part(1), [], [], stamp))
-        cycle = asyncio.ensure_future(publisher.publish(started + timedelta(minutes=10)))
+        with pytest.raises(Conflict):  # the serve cycle's publish: skipped, so its pulls go on
+            await publisher.publish(started + timedelta(minutes=10))
+        cycle = asyncio.ensure_future(publisher.publish(started + timedelta(minutes=10), lambda: told.append("w")))
         await asyncio.sleep(1.0)
-        assert not cycle.done()  # the cycle waits for the import
+        assert not cycle.done() and told == ["w"]  # `directory federation publish` waits for the import, saying so
         await store.transaction(lambda tx: tx.write(part(2), [], [], stamp))  # ten minutes in, the last part
     await cycle
     await publisher.publish(started + timedelta(minutes=20))

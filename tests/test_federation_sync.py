@@ -197,9 +197,12 @@ async def test_a_lease_left_by_a_sync_that_died_on_this_machine_is_taken_over_at
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     now, until = format_time(CLOCK), format_time(CLOCK + timedelta(minutes=5))
-    for holder, taken in ((f"{socket.gethostname()}/{os.getpid()}/alive", False),
-                          (f"elsewhere.example/{gone.pid}/other", False),
-                          (f"{socket.gethostname()}/{gone.pid}/killed", True)):
+    here = sync._process_space()  # this boot of this machine, in this pid namespace
+    assert here.startswith(socket.gethostname())
+    for holder, taken in ((f"{here}/{os.getpid()}/alive", False),
+                          (f"{socket.gethostname()}/{gone.pid}/container", False),  # a host name alone: not ours
+                          (f"/{gone.pid}/unknown", False),
+                          (f"{here}/{gone.pid}/killed", True)):
         await store.peers.release(ORIGIN, (await store.peers.holder(ORIGIN)) or "")
         assert await store.peers.claim(ORIGIN, holder, now, until)
         assert await syncer(store)._lease(ORIGIN) is taken, holder

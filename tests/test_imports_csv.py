@@ -312,7 +312,7 @@ async def test_imports_on_one_folder_write_one_after_the_other(store: Store) -> 
         second = asyncio.create_task(importer.run(store, inputs, Said()))
         await asyncio.sleep(1.5)
         assert not second.done() and await count(store) == 0
-        assert said == ["another import is writing to this data folder: waiting for it"]
-        assert layout.import_running(store.embedded.data)  # `directory status` says one is running, not unfinished
+        assert said == ["another import, or a publish of the feeds, is writing to this data folder: waiting for it"]
+        assert layout.import_running(store.embedded.data)  # `directory status` says something is writing now
     assert (await second).organisations == 1 and await count(store) == 1
     assert not layout.import_running(store.embedded.data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from directory.base.clock import now
@@ -199,7 +200,8 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> None:
         publisher = publisher_for(settings, store)
         if publisher is None:
             raise BadArgument("federation", "this directory has no online keys: run `directory federation init` first")
-        return await publisher.publish()
+        return await publisher.publish(waiting=lambda: out("an import is writing to this data folder: "
+                                                           "publishing once it ends", file=sys.stderr))
 
     added = run_with_store(settings, work)
     out(", ".join(f"{n} entries appended to the {a} log" for a, n in added.items()))

@@ -216,13 +216,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
         return await store.unfinished_imports(), await store.backups.unfinished()
 
     imports, restores = run_with_store(settings, unfinished)
-    running = import_running(settings)  # imports write one at a time: the one running began last
-    for n, run in enumerate(imports):
-        if running and n == len(imports) - 1:
-            out(f"import running now, started {run['started_at']} from {', '.join(run['sources'])}")
-        else:
-            out(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
-                "run the same import again to complete it")
+    busy = import_running(settings)
+    if busy:  # an import (staged ones are listed below until they end) or a publish of the feeds
+        out("an import or a publish of the feeds is writing to this data folder now")
+    for run in imports:
+        out(f"unfinished import started {run['started_at']} from {', '.join(run['sources'])}: "
+            + ("it may be the one writing now; once nothing is, run the same import again to complete it" if busy
+               else "run the same import again to complete it"))
     for run in restores:
         out(f"unfinished restore started {run['started_at']} from {run['source']}: `directory restore "
             "--discard-unfinished FILE` deletes every organisation and service, then restores")

@@ -184,7 +184,8 @@ async def run(store: Store, inputs: list[Parsed], progress: Progress = QUIET,
     """Validate and write `inputs`; ValidationFailed lists every problem and nothing is written.
     Up to `atomic_rows` rows (by default as many as `one_transaction` says), in one transaction; more, staged."""
     most = one_transaction(store) if atomic_rows is None else atomic_rows
-    async with store.importing(lambda: progress("another import is writing to this data folder: waiting for it")):
+    async with store.importing(lambda: progress("another import, or a publish of the feeds, is writing to this "
+                                                "data folder: waiting for it")):
         with paused_gc():
             if sum(len(p.rows) for p in inputs) <= most:
                 counts = await _run_atomic(store, inputs, progress, viewer)

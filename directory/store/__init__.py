@@ -119,7 +119,8 @@ __all__ = [
 
 
 def import_running(settings: Settings) -> bool:
-    """Whether an import writes to the embedded store now (on Neo4j, imports take no lock: False)."""
+    """Whether an import, or a publish of the feeds, holds the embedded store's import lock now (on
+    Neo4j, nothing takes it: False)."""
     return settings.backend == "embedded" and layout.import_running(settings.data_dir)
 
 

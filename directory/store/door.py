@@ -188,10 +188,10 @@ class Store:
         self.backups = Backups(graph, directory_id, shelter_minimum)
         self._vocabulary: Vocabulary | None = None
 
-    def importing(self, waiting: Callable[[], None]) -> AbstractAsyncContextManager[None]:
+    def importing(self, waiting: Callable[[], None], wait: bool = True) -> AbstractAsyncContextManager[None]:
         """Held while an import writes: on the embedded store, one import at a time on its folder
         (`layout.importing`); Neo4j takes concurrent imports as it takes any concurrent writes."""
-        return layout.importing(self.embedded.data, waiting) if self.embedded is not None else nullcontext()
+        return layout.importing(self.embedded.data, waiting, wait) if self.embedded is not None else nullcontext()
 
     @property
     def backend(self) -> str:

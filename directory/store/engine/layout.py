@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from directory.base.files import private_folder, secret_text
-from directory.domain.errors import DataFolderInUse
+from directory.domain.errors import Conflict, DataFolderInUse
 
 DATABASE = "directory"
 LOCK_POLL = 0.25  # seconds between tries of a lock another process holds
@@ -69,10 +69,11 @@ def serving(data: Path) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def importing(data: Path, waiting: Callable[[], None]) -> AsyncIterator[None]:
+async def importing(data: Path, waiting: Callable[[], None], wait: bool = True) -> AsyncIterator[None]:
     """Held while an import writes, so imports on one folder write one after the other: two large
     ones writing at once twice left ArcadeDB's indexes damaged (every search failing after, a crash
-    probe found; an engine fault we cannot mend from here). `waiting` is told when another holds it."""
+    probe found; an engine fault we cannot mend from here); a publish cycle holds it too
+    (`federation.publish`). `waiting` is told when another holds it; without `wait`, Conflict."""
     with open(data / "import.lock", "a+") as handle:
         told = False
         while True:  # polled, not a blocking flock in a thread: a waiter cancelled (a service stopping) stops
@@ -80,6 +81,8 @@ async def importing(data: Path, waiting: Callable[[], None]) -> AsyncIterator[No
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not wait:
+                    raise Conflict("an import is writing to this data folder") from None
                 if not told:
                     waiting()
                     told = True
@@ -91,7 +94,7 @@ async def importing(data: Path, waiting: Callable[[], None]) -> AsyncIterator[No
 
 
 def import_running(data: Path) -> bool:
-    """Whether an import holds the folder's import lock now (`importing`)."""
+    """Whether an import, or a publish of the feeds, holds the folder's import lock now (`importing`)."""
     path = data / "import.lock"
     if not path.exists():
         return False
