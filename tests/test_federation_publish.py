@@ -205,3 +205,28 @@ async def test_a_reader_from_the_start_meets_each_organisation_before_what_names
             assert e.body is not None, e.id  # the latest entry keeps its body
             named = [e.body["organisation"]] if e.kind == "service" else [e.body["source"], e.body["target"]]
             assert all(last[o].seq < e.seq for o in named), (audience, e.id)
+
+
+async def test_records_in_a_country_whose_point_moved_are_published_again(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fiji's point lay at 195.3 E, and a Fiji record at country precision was published there (peers
+    refused it). The upgrade that moved the points marks our records there changed in every view, so
+    the next cycle publishes them at the new point."""
+    from dataclasses import replace
+
+    from directory.domain import places
+    from directory.store.engine import schema
+
+    await load(store, [org("suva", "Suva Group", **{"#country+code": "FJ", "#geo+precision": "country"})])
+    publisher = Publisher(store, ONLINE)
+    before = dict(places.countries())
+    before["FJ"] = replace(before["FJ"], latitude=-19.0190607, longitude=195.3435043)  # the taxonomy's point
+    monkeypatch.setattr(places, "countries", lambda: before)
+    await publisher.publish()
+    monkeypatch.undo()
+    first, state = await read_all(publisher, "public")
+    assert latest(first)["test:suva"].body["location"]["longitude"] == "195.3435043"  # type: ignore[index]
+    await schema._moved_points(store.graph, None)
+    assert (await publisher.publish())["public"] == 1
+    again, _ = await read_all(publisher, "public", state)
+    assert latest(again)["test:suva"].body["location"]["longitude"] == "178.4419"  # type: ignore[index]

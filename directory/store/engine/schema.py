@@ -58,6 +58,21 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
     await graph.write(SET_SERVICE_NAMES)
 
 
+# The countries whose representative points version 23 moved (tools/country_points.py).
+MOVED_POINTS = ("AX", "CK", "CV", "FJ", "FK", "FO", "KI", "KM", "MH", "MO", "MP", "MV", "MY", "NZ", "PF", "PH", "PM",
+                "PN", "PT", "SH", "TK", "TO", "TV", "VG", "VI", "VU", "WF", "WS")
+TOUCH_MOVED = cypher("schema.touch_moved_points", """
+MATCH (n:Organisation) WHERE n.country IN $countries AND n.feed_seq IS NULL
+SET n.public_updated_at = $now, n.network_updated_at = $now
+""")
+
+
+async def _moved_points(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Our records in a country whose point moved show another point now, in every view: changed as
+    a write would change them, so the next publish cycle gives them new entries."""
+    await graph.write(TOUCH_MOVED, countries=list(MOVED_POINTS), now=now())
+
+
 SEARCH_NAMES = {label: cypher(f"schema.search_names_{label.lower()}",
                                f"MATCH (n:{label}) RETURN n.id AS id, coalesce(n.search_names, '') AS names, "
                                "n.description AS description, n.name AS name, coalesce(n.aliases, []) AS aliases")
@@ -414,6 +429,11 @@ MIGRATIONS: list[list[Step]] = [
     [  # 22: no session key in the graph: a read of the store must not make a session (`records/tokens.py`
         # keeps it in a file); one a build of the same day wrote there is removed
         cypher("schema.no_session_key", "MATCH (k:SessionKey) DETACH DELETE k"),
+    ],
+    [  # 23: countries' points moved on earth and into their country (Fiji's lay at 195.3 E): published
+        # points derived again, and our records there changed for every view, so the feeds carry them
+        _derive_fields,
+        _moved_points,
     ],
 ]
 
