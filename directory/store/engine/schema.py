@@ -37,7 +37,7 @@ from directory.store.records.writes import (
 
 READ_ORGANISATIONS = cypher("schema.read_organisations", """
 MATCH (n:Organisation) WHERE $after IS NULL OR n.id > $after
-RETURN n {.id, .name, .aliases, .latitude, .longitude, .precision, .country, .subdivision} AS n
+RETURN n {.id, .name, .aliases, .description, .latitude, .longitude, .precision, .country, .subdivision} AS n
 ORDER BY n.id LIMIT 5000
 """)
 SET_DERIVED = cypher("schema.set_derived", """
@@ -61,16 +61,29 @@ async def _derive_fields(graph: Graph, embedded: EmbeddedStore | None) -> None:
 # The countries whose representative points version 23 moved (tools/country_points.py).
 MOVED_POINTS = ("AX", "CK", "CV", "FJ", "FK", "FO", "KI", "KM", "MH", "MO", "MP", "MV", "MY", "NZ", "PF", "PH", "PM",
                 "PN", "PT", "SH", "TK", "TO", "TV", "VG", "VI", "VU", "WF", "WS")
-TOUCH_MOVED = cypher("schema.touch_moved_points", """
-MATCH (n:Organisation) WHERE n.country IN $countries AND n.feed_seq IS NULL
+READ_MOVED = cypher("schema.read_moved_points", """
+MATCH (n:Organisation) WHERE n.country IN $countries
+RETURN n {.id, .name, .latitude, .longitude, .precision, .country, .subdivision} AS n
+""")
+SET_MOVED = cypher("schema.set_moved_points", """
+UNWIND $rows AS r
+MATCH (n:Organisation {id: r.id})
+SET n.pub_latitude = r.latitude, n.pub_longitude = r.longitude, n.pub_subdivision = r.subdivision
+WITH n WHERE n.feed_seq IS NULL
 SET n.public_updated_at = $now, n.network_updated_at = $now
 """)
 
 
 async def _moved_points(graph: Graph, embedded: EmbeddedStore | None) -> None:
-    """Our records in a country whose point moved show another point now, in every view: changed as
-    a write would change them, so the next publish cycle gives them new entries."""
-    await graph.write(TOUCH_MOVED, countries=list(MOVED_POINTS), now=now())
+    """Records in a country whose point moved: their published point derived again; ours changed in
+    every view, as a write would change them, so the next publish cycle gives them new entries."""
+    rows = []
+    for r in await graph.read(READ_MOVED, countries=list(MOVED_POINTS)):
+        derived = derived_organisation(r["n"]["id"], r["n"])
+        rows.append({"id": r["n"]["id"], "latitude": derived["pub_latitude"], "longitude": derived["pub_longitude"],
+                     "subdivision": derived["pub_subdivision"]})
+    for i in range(0, len(rows), 2000):
+        await graph.write(SET_MOVED, rows=rows[i:i + 2000], now=now())
 
 
 SEARCH_NAMES = {label: cypher(f"schema.search_names_{label.lower()}",
@@ -430,9 +443,9 @@ MIGRATIONS: list[list[Step]] = [
         # keeps it in a file); one a build of the same day wrote there is removed
         cypher("schema.no_session_key", "MATCH (k:SessionKey) DETACH DELETE k"),
     ],
-    [  # 23: countries' points moved on earth and into their country (Fiji's lay at 195.3 E): published
-        # points derived again, and our records there changed for every view, so the feeds carry them
-        _derive_fields,
+    [  # 23: countries' points moved on earth and into their country (Fiji's lay at 195.3 E): the
+        # published points there derived again, and our records there changed for every view, so the
+        # feeds carry them
         _moved_points,
     ],
 ]
