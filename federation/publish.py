@@ -14,7 +14,6 @@ applied by the same queries every other channel uses.
 from __future__ import annotations
 
 import asyncio
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +29,6 @@ from federation import bodies, merkle
 from federation.canonical import canonical, parse
 from federation.feed import AUDIENCES, MAX_PAGE_ENTRIES, body_hash, checkpoint, entry
 from federation.keys import SigningKey, format_time, parse_time, seal
-
-log = logging.getLogger("directory.federation")
 
 # The viewer a feed is read as: the network log shows what any member of the network sees, never
 # what only one organisation's members see (no organisation has this id).

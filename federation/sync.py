@@ -101,15 +101,17 @@ class Syncer:
         self.holder = f"{_process_space()}/{os.getpid()}/{secrets.token_hex(8)}"
 
     async def _lease(self, peer_id: str) -> bool:
-        """Take or renew the lease; a lease held by a process of this machine that is gone (a sync
-        killed) is taken over at once, not after it lapses: the next sync said "another process is
-        syncing" for minutes while nobody was."""
+        """Take or renew the lease; a lease held by a process of our process space that is gone (a
+        sync killed) is taken over at once, not after it lapses: the next sync said "another process
+        is syncing" for minutes while nobody was."""
         now = self.clock()
         times = format_time(now), format_time(now + LEASE)
         if await self.store.peers.claim(peer_id, self.holder, *times):
             return True
         held = await self.store.peers.holder(peer_id)
-        return bool(held and _died_here(held) and await self.store.peers.claim(peer_id, self.holder, *times, dead=held))
+        here = self.holder.partition("/")[0]
+        return bool(held and _died_in(here, held) and await self.store.peers.claim(peer_id, self.holder, *times,
+                                                                                    dead=held))
 
     async def due(self, only: str | None = None, force: bool = False) -> list[Peer]:
         """The peers to pull now: past their next attempt (or all, with `force`), or the one named."""
@@ -512,11 +514,11 @@ def _process_space() -> str:
     return f"{socket.gethostname()}:{boot}:{space}".replace("/", "-")
 
 
-def _died_here(holder: str) -> bool:
-    """Whether a lease holder ran in this process space (`_process_space`) and its process is gone."""
+def _died_in(here: str, holder: str) -> bool:
+    """Whether a lease holder ran in the process space `here` (`_process_space`) and is gone."""
     space, _, rest = holder.partition("/")
     pid = rest.partition("/")[0]
-    if not space or space != _process_space() or not pid.isdigit():
+    if not space or space != here or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

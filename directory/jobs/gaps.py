@@ -236,11 +236,9 @@ def _weigh(cells: list[Cell], received: list[Grant], need: NeedWeights, donor: s
         cell.donor_funding = _amounts([g for g in cell_grants if g.donor == donor]) if donor else []
         cell.need = need(cell.place)
         cell.score = _score(cell)
-        cell.flags = _flags(cell, cell_grants)
-        if from_peers and cell.providers and all(
-                len(among(providers, from_peers, peers_memo)) == len(providers)
-                for providers in (cell.present, cell.remote)):
-            cell.flags.append(Flag.ONLY_PEERS)
+        only_peers = bool(from_peers) and all(len(among(providers, from_peers, peers_memo)) == len(providers)
+                                              for providers in (cell.present, cell.remote))
+        cell.flags = _flags(cell, cell_grants, only_peers)
     cells.sort(key=lambda c: (-c.score, c.place, c.service_type))
 
 
@@ -264,7 +262,8 @@ def _score(cell: Cell) -> float:
     return round(100 * (1 / (1 + cell.supply)) * (0.25 + 0.75 * need), 1)
 
 
-def _flags(cell: Cell, grants: list[Grant]) -> list[Flag]:
+def _flags(cell: Cell, grants: list[Grant], only_peers: bool) -> list[Flag]:
+    """`only_peers`: every provider is a record a peer directory published."""
     flags = []
     if cell.providers == 0:
         flags.append(Flag.NO_PROVIDER)
@@ -276,7 +275,7 @@ def _flags(cell: Cell, grants: list[Grant]) -> list[Flag]:
         flags.append(Flag.STALE)
     if cell.providers and not grants:
         flags.append(Flag.UNFUNDED)
-    return flags + cell.flags
+    return flags + cell.flags + ([Flag.ONLY_PEERS] if cell.providers and only_peers else [])
 
 
 def _amounts(grants: list[Grant]) -> list[Amount]:

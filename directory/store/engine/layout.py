@@ -20,6 +20,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import IO
 
 from directory.base.files import private_folder, secret_text
 from directory.domain.errors import Conflict, DataFolderInUse
@@ -57,9 +58,7 @@ def serving(data: Path) -> Iterator[None]:
     processes go against Neo4j. A second is refused at once, naming why."""
     private_folder(data)
     with open(data / "serve.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _took(handle):
             raise DataFolderInUse(f"another `directory serve` is serving {data}: on the embedded store one app "
                                   "process serves a data folder (for more, use Neo4j: DIRECTORY_NEO4J_URI)") from None
         try:
@@ -76,17 +75,14 @@ async def importing(data: Path, waiting: Callable[[], None], wait: bool = True) 
     (`federation.publish`). `waiting` is told when another holds it; without `wait`, Conflict."""
     with open(data / "import.lock", "a+") as handle:
         told = False
-        while True:  # polled, not a blocking flock in a thread: a waiter cancelled (a service stopping) stops
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not wait:
-                    raise Conflict("an import is writing to this data folder") from None
-                if not told:
-                    waiting()
-                    told = True
-                await asyncio.sleep(LOCK_POLL)
+        # polled, not a blocking flock in a thread: a waiter cancelled (a service stopping) stops
+        while not _took(handle):
+            if not wait:
+                raise Conflict("an import is writing to this data folder")
+            if not told:
+                waiting()
+                told = True
+            await asyncio.sleep(LOCK_POLL)
         try:
             yield
         finally:
@@ -99,12 +95,19 @@ def import_running(data: Path) -> bool:
     if not path.exists():
         return False
     with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _took(handle):
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def _took(handle: IO[str]) -> bool:
+    """The lock on the open file, taken now; False if another open of it holds it."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def arcadedb_root(data: Path) -> Path:
