@@ -225,7 +225,9 @@ async def test_a_lonely_public_shelter_has_no_place_for_the_public_on_any_channe
     await publisher.publish()
     everything, _ = await read_all(publisher, "public")
     for record in ("test:safe-house", "test:safe-house-stay"):
-        served = [e.body for e in everything if e.id == record and e.body is not None]
+        # the body's salt is random letters and may hold "KE": it is not a place, so it is left out
+        served = [{k: v for k, v in e.body.items() if k != "salt"} for e in everything
+                  if e.id == record and e.body is not None]
         assert len(served) == 1 and "KE" not in json.dumps(served[0]), (record, served)
     assert all(e.body is not None for e in latest(everything).values() if e.op == "upsert")  # the latest stay
 
