@@ -321,7 +321,7 @@ async def test_the_gaps_page_sets_the_gaps_against_a_donors_funding(store: Store
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         page = (await client.post("/gaps", data={"region": "419", "serviceTypes": "legal-aid", "donor": "test:d"})).text
         assert '<th scope="col" role="columnheader">Donor funding</th>' in page
-        assert "This donor&#39;s funding reaching providers here, in EUR: 1000 (grants: 1, cells: 1)" in page
+        assert "This donor&#39;s funding reaching providers here, in EUR: 1,000 (grants: 1, cells: 1)" in page
         hidden = await client.post("/gaps", data={"region": "419", "serviceTypes": "legal-aid", "donor": "test:q"})
         missing = await client.post("/gaps", data={"region": "419", "serviceTypes": "legal-aid", "donor": "test:z"})
         assert hidden.status_code == missing.status_code == 400 and "Donor funding" not in hidden.text

@@ -16,11 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from directory.domain.errors import Plural
 from directory.domain.viewer import STEWARD, Viewer
 from directory.exchange import demo
 from directory.jobs import gaps, partners, reasons
+from directory.jobs.gap_cells import Funding
 from directory.jobs.paths import PathOrder
-from directory.jobs.reasons import Joined, Reason
+from directory.jobs.reasons import Joined, Money, Reason
 from directory.jobs.referrals import Question, ReferralPath, referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.tables import Table, organisation_names
@@ -78,7 +80,7 @@ def test_every_reason_the_jobs_make_is_a_literal_template_the_catalogue_extracts
     (Reason("trust not recorded (counted as %(trust)s)", trust=0.5), f"trust not recorded (counted as {0.5:g})"),
     (Reason("capacity %(capacity)s confirmed %(date)s", capacity=1000000, date="2026-03-01"),
      f"capacity {1000000} confirmed 2026-03-01"),
-    (Reason("%(currency)s %(amount)s (%(donors)s donors)", currency="USD", amount=f"{12000.0:,.0f}", donors=3),
+    (Reason("%(currency)s %(amount)s (%(donors)s donors)", currency="USD", amount=Money(12000), donors=3),
      f"USD {12000.0:,.0f} (3 donors)"),
     (Joined([Reason("service %(service)s delivered in %(places)s", service="test:s", places=["CO-ANT", "CO-DC"]),
              Reason("response time not recorded (counted as %(hours)s h)", hours=72.0)], ", "),
@@ -156,6 +158,23 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
     from directory.web.pages.render import number  # a page's counts grouped as its language groups them
     assert (number(7047, "fr"), number(7047, "es"), number(7047, "en"), number(True, "fr")) == (
         "7\u202f047", "7.047", "7,047", True)
+
+
+@pytest.mark.pure
+def test_a_sum_of_money_is_grouped_as_the_page_language_groups_it_and_a_year_or_count_is_not() -> None:
+    """A donor read "USD 40,000" on a French page as forty: a comma is the French decimal mark."""
+    totals = [gaps.DonorTotal("EUR", 40000.4, 3, 2, 2500.0)]
+    [note] = gaps._donor_notes(gaps.GapMatrix([], [], donor="test:donor", donor_totals=totals))
+    assert "EUR: 40,000 (grants: 3, cells: 2), of which 2,500 to" in str(note)  # the CLI's and CSV's English
+    french, spanish, russian = Reading("fr", {}), Reading("es", {}), Reading("ru", {})
+    assert "40\u202f000" in french.text(note) and "2\u202f500" in french.text(note)
+    assert "40.000" in spanish.text(note) and "40\xa0000" in russian.text(note)
+    funded = gaps._funding_text(Funding("USD", 1234567.0, 4, 2, 0.5, 0.5))
+    assert str(funded) == "USD 1,234,567 (2 donors)" and french.text(funded).startswith("USD 1\u202f234\u202f567")
+    year = Reason(Plural("Need from %(indicator)s: %(n)s place, %(years)s; no source recorded.",
+                         "Need from %(indicator)s: %(n)s places, %(years)s; no source recorded.", "n"),
+                  indicator="x", n=1200, years="2024")
+    assert "1200" in french.text(year) and "2024" in french.text(year)  # counts and years bare, as before
 
 
 def test_arabic_answers_and_pages_separate_list_items_with_arabic_punctuation() -> None:

@@ -59,7 +59,7 @@ from directory.jobs.gap_cells import Amount, Funding, providers_reaching
 from directory.jobs.gap_cells import Cell as Cell
 from directory.jobs.gap_cells import Flag as Flag
 from directory.jobs.gap_cells import matrix_cells as matrix_cells
-from directory.jobs.reasons import Joined, Reason
+from directory.jobs.reasons import Joined, Money, Reason
 from directory.jobs.rules import today
 from directory.jobs.tables import Column, Table
 from directory.store import GapOffer, Grant, Store
@@ -416,7 +416,8 @@ def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | 
             [f"{f.currency} {f.top_donor_share:g}" for f in c.funding],
             [f"{f.currency} {f.concentration:g}" for f in c.funding], [*c.present, *c.remote]]
         if matrix.donor:
-            row.append([f"{a.currency} {a.amount:,.0f}" for a in c.donor_funding])
+            row.append([Reason("%(currency)s %(amount)s", currency=a.currency, amount=Money(round(a.amount)))
+                        for a in c.donor_funding])
         out.add(*row)
     out.total = len(matrix.cells)
     out.notes = [*need_notes(matrix), *_donor_notes(matrix)]
@@ -432,8 +433,8 @@ def _donor_notes(matrix: GapMatrix) -> list[Reason]:
         return [Reason("No funding of this donor that you may see reaches a provider in these cells.")]
     return [Reason("This donor's funding reaching providers here, in %(currency)s: %(amount)s (grants: %(grants)s, "
                    "cells: %(cells)s), of which %(high)s to cells scoring %(score)s or more.",
-                   amount=round(t.amount), currency=t.currency, grants=t.grants, cells=t.cells,
-                   high=round(t.to_high_gap_cells), score=round(HIGH_GAP))
+                   amount=Money(round(t.amount)), currency=t.currency, grants=t.grants, cells=t.cells,
+                   high=Money(round(t.to_high_gap_cells)), score=round(HIGH_GAP))
             for t in matrix.donor_totals]
 
 
@@ -473,6 +474,6 @@ def need_notes(matrix: GapMatrix) -> list[Reason]:
 
 def _funding_text(f: Funding) -> Reason:
     """Funding as "USD 12,000 (3 donors)": the currency is a code, the words a page translates."""
-    amount = f"{f.amount:,.0f}"
+    amount = Money(round(f.amount))
     return Reason(Plural("%(currency)s %(amount)s (%(donors)s donor)", "%(currency)s %(amount)s (%(donors)s donors)",
                          "donors"), currency=f.currency, amount=amount, donors=f.donors)

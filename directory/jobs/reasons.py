@@ -6,8 +6,8 @@ values filled in. It is a `str` on purpose: every channel that took a reason as 
 `[String!]!`, the maps' JSON, the tables) goes on getting the same English string, while the pages
 translate `template` with gettext and show the values as people read them. Values named `types`
 (service-type codes), `place` (a place code), `places` (place codes) and `languages` (language
-codes) hold codes that a page shows by name; the others are shown as they are (numbers, dates,
-organisation names).
+codes) hold codes that a page shows by name; a `Money` is grouped by thousands as the page's
+language groups them; the others are shown as they are (numbers, dates, organisation names).
 
 Each template is written once, as the literal first argument of `Reason(...)` in the jobs' modules,
 where the pages' catalogue extractor (`directory.web.pages.catalogue`) finds it.
@@ -24,8 +24,17 @@ from typing import Any
 from directory.domain.errors import Message, worded
 
 
+class Money(int):
+    """A sum of money, rounded to a whole unit: its thousands grouped ("12,000"; a page groups them
+    as its language does, "12 000" in French), where a count or a year is written bare."""
+
+    __slots__ = ()
+
+
 def english(value: object) -> str:
-    """A value as the English text shows it: floats as `:g`, lists joined by commas."""
+    """A value as the English text shows it: floats as `:g`, amounts grouped, lists joined by commas."""
+    if isinstance(value, Money):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, list | tuple):

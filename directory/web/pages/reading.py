@@ -10,7 +10,7 @@ from typing import Any
 from babel.numbers import format_decimal, format_scientific
 
 from directory.jobs import gaps
-from directory.jobs.reasons import Joined, Reason, english
+from directory.jobs.reasons import Joined, Money, Reason, english
 from directory.web.pages import i18n
 from directory.web.pages.render import day, language_label, place_name
 
@@ -66,6 +66,8 @@ class Reading:
             return i18n.comma(self.language).join(place_name(code, self.language) for code in value)
         if name == "languages":
             return i18n.comma(self.language).join(language_label(code, self.language) for code in value)
+        if isinstance(value, Money):  # "40 000" in French, where "40,000" reads as forty
+            return format_decimal(int(value), locale=i18n.locale(self.language))
         if isinstance(value, float):  # "a 8.059,6 km", as the table's own column writes it
             return written_number(value, self.language)
         if name == "date" and isinstance(value, str):
