@@ -287,6 +287,14 @@ async def test_an_ingo_desk_finds_a_chain(store: Store, live_server: LiveServer)
         bad = await client.post("/referrals", data={"from": "test:fict-lakeside-rights", "serviceType": "safe-house",
                                                    "country": "KE", "language": "xx"})
         assert bad.status_code == 400 and '<a href="#f-language">' in bad.text
+        # a form sent empty names every field it needs at once, each marked and linked to, in the page's
+        # language: one round trip, not one per field on a slow line
+        empty = await client.post("/referrals?lang=fr", data={"group": ""})
+        assert empty.status_code == 400
+        for field in ("from", "serviceType", "country"):
+            assert f'<a href="#f-{field}">' in empty.text, field
+            assert re.search(f'id="f-{field}" name="{field}"[^>]* aria-invalid="true"', empty.text), field
+        assert empty.text.count('aria-invalid="true"') == 3 and "Service nécessaire" in empty.text
 
 
 async def test_a_group_not_listed_is_told_how_to_find_partners_without_its_name(store: Store,

@@ -285,6 +285,7 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                         without=_without(job, asked))
         if not table.rows and job.path == "/partners":
             more.update(as_group=await _as_group(request.app.state.store, viewer_in(request.scope), asked))
+    more.setdefault("problem_fields", set())
     return page(request, "job.html", status=status, job=job, asked=typed or asked, resolved=asked,
                 choices=offered, orders=ORDERS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
@@ -374,6 +375,10 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
         asked: dict[str, list[str]] = {}
         try:
             asked = _asked(job, await forms.read(request, writes=False))
+            required = _required(job, viewer_in(request.scope))
+            missing = [f for f in job.fields if f.name in required and f.name not in asked]
+            if missing:  # every one said at once: a round trip each is long on a slow line
+                return await _refused(request, job, asked, [BadArgument(f.name, "is required") for f in missing])
             which = await by_name(request.app.state.store, viewer_in(request.scope),
                                   [f.name for f in job.fields if f.widget == "organisation"], asked)
             if which:
@@ -405,13 +410,24 @@ async def _unanswered(request: Request, job: Job, asked: dict[str, list[str]], e
         busy.headers["Retry-After"] = str(exc.retry_after)
         return busy
     if isinstance(exc, BadArgument | NotFound):
-        problem = said(exc, language_of(request), {f.name: f.label for f in job.fields})
-        # the field it is about, marked and linked to; an organisation not found says what to do instead
-        field = _field_of(job, exc, asked)
-        return await _page(request, job, asked, status=400, problem=problem, problem_field=field and field.name,
-                           unknown=field.unknown if field and isinstance(exc, NotFound) else None)
+        return await _refused(request, job, asked, [exc])
     log.warning("a %s page ran out of its time budget", job.path)
     return await _page(request, job, asked, status=503, too_slow=True)
+
+
+async def _refused(request: Request, job: Job, asked: dict[str, list[str]],
+                   refusals: list[BadArgument | NotFound]) -> Response:
+    """The form again with what is wrong with it, each problem linked to the field it is about and
+    that field marked; an organisation not found says what to do instead."""
+    labels = {f.name: f.label for f in job.fields}
+    problems, unknown = [], None
+    for exc in refusals:
+        field = _field_of(job, exc, asked)
+        problems.append((field.name if field else None, said(exc, language_of(request), labels)))
+        if field and isinstance(exc, NotFound):
+            unknown = field.unknown
+    return await _page(request, job, asked, status=400, problems=problems, unknown=unknown,
+                       problem_fields={name for name, _ in problems if name})
 
 
 def _expensive(request: Request) -> AbstractAsyncContextManager[None]:
