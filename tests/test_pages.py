@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from html import unescape
 
 import httpx
 import pytest
@@ -297,6 +298,49 @@ async def test_an_ingo_desk_finds_a_chain(store: Store, live_server: LiveServer)
         assert empty.text.count('aria-invalid="true"') == 3 and "Service nécessaire" in empty.text
 
 
+def _hidden(html: str, action: str) -> tuple[str, dict[str, list[str]]]:
+    """The form posting to `action` on a page: its hidden fields, as a browser would send them."""
+    form = re.search(f'<form method="post" action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S)
+    assert form is not None, action
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1)):
+        fields.setdefault(name, []).append(unescape(value))
+    return form.group(0), fields
+
+
+async def test_a_question_asked_before_signing_in_is_offered_again_once_signed_in(
+        store: Store, live_server: LiveServer) -> None:
+    """A desk asked as the public, found nothing, and signed in: it lands back on its question, as it
+    typed it, and asking it again answers as the signed-in steward; a question form opened before
+    signing in and sent after is not asked as the steward, but offered again with this sign-in's
+    CSRF value (it was refused as "not from a page of this directory")."""
+    await demo.load(store)
+    _, token = await store.tokens.create("steward", None, "desk")
+    question = {"from": "test:fict-lakeside-rights", "serviceType": "safe-house", "country": "TZ"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = await client.post("/referrals", data=question)
+        assert public.status_code == 200 and " &gt; " not in public.text  # nothing the public may see
+        _, carry = _hidden(public.text, "/sign-in")
+        assert carry["then"] == ["/referrals"] and carry["carried:serviceType"] == ["safe-house"]
+        sign_in = await client.post("/sign-in", data=carry)
+        assert sign_in.status_code == 200 and "problem" not in sign_in.text  # not "type your token"
+        _, carried = _hidden(sign_in.text, "/sign-in")
+        offered = await client.post("/sign-in", data={**carried, "token": token})
+        assert offered.status_code == 200 and "pd_session" in offered.headers["set-cookie"]
+        _, again = _hidden(offered.text, "/referrals#answer")
+        assert again["serviceType"] == ["safe-house"] and again["country"] == ["TZ"] and again["csrf"]
+        answer = await client.post("/referrals", data=again)
+        assert answer.status_code == 200 and " &gt; " in answer.text  # a chain, as the steward
+        # the public's form, sent once signed in: not asked as the steward, offered to be asked again
+        stale = await client.post("/referrals", data=question)
+        assert stale.status_code == 403 and " &gt; " not in stale.text and "not asked as you" in stale.text
+        _, offered_again = _hidden(stale.text, "/referrals#answer")
+        assert offered_again == again
+        assert " &gt; " in (await client.post("/referrals", data=offered_again)).text
+        # a form that writes is still refused, never offered
+        assert (await client.post("/join", data={"name": "X"})).status_code == 403
+
+
 async def test_a_group_not_listed_is_told_how_to_find_partners_without_its_name(store: Store,
                                                                              live_server: LiveServer) -> None:
     await demo.load(store)
@@ -359,8 +403,8 @@ async def test_a_member_signs_in_with_a_token_and_a_strict_cookie_and_signs_out(
         csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page.text)
         assert csrf is not None
         # a form that did not come from our page (no CSRF value, or another) does nothing
-        forged = await client.post("/", data={"text": "Open Fund"})
-        assert forged.status_code == 403 and "Open Fund" not in forged.text
+        forged = await client.post("/", data={"text": "Open Fund"})  # a search, offered again, not run
+        assert forged.status_code == 403 and 'id="found"' not in forged.text and "not asked as you" in forged.text
         assert (await client.post("/sign-out", data={"csrf": "0" * 32})).status_code == 403
         found = await client.post("/", data={"text": "Open Fund", "csrf": csrf.group(1)})
         assert found.status_code == 200 and "Open Fund" in found.text

@@ -41,13 +41,13 @@ from directory.web import graphiql
 from directory.web.auth import Authenticate
 from directory.web.pages.deadline import Deadline, Watched
 from directory.web.pages.editing import routes as editing_routes
-from directory.web.pages.forms import Forged, SignedOut, Unreadable
+from directory.web.pages.forms import AskedBefore, Forged, SignedOut, Unreadable
 from directory.web.pages.jobs import routes as job_page_routes
 from directory.web.pages.joining import routes as joining_routes
 from directory.web.pages.map_pages import routes as map_routes
 from directory.web.pages.routes import fallback
 from directory.web.pages.routes import routes as page_routes
-from directory.web.pages.session import forged, signed_out, unreadable
+from directory.web.pages.session import asked_before, forged, signed_out, unreadable
 from directory.web.pages.session import routes as session_routes
 from directory.web.pages.stewards import routes as steward_routes
 from federation import service as federation
@@ -218,7 +218,8 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
     return Starlette(
         routes=[*graphiql.routes(graphql), Route("/health", health), *map_routes,
                 *federation_routes, Mount("", app=pages)],
-        exception_handlers={Forged: forged, SignedOut: signed_out, Unreadable: unreadable},
+        exception_handlers={Forged: forged, SignedOut: signed_out, Unreadable: unreadable,
+                            AskedBefore: asked_before},
         lifespan=lifespan,
         middleware=[Middleware(Authenticate)],
     )

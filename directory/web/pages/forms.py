@@ -43,6 +43,17 @@ class SignedOut(Exception):
         self.files = files  # it held files, which cannot be kept
 
 
+class AskedBefore(Exception):
+    """A question (a form that only asks) sent by a signed-in browser without this sign-in's CSRF
+    value: opened before signing in, or in an earlier sign-in, or sent by another site. It is not
+    asked as the person; the app's one handler (`session.asked_before`) offers to ask it again."""
+
+    def __init__(self, action: str, fields: dict[str, list[str]]) -> None:
+        super().__init__("a question without this sign-in's CSRF value")
+        self.action = action
+        self.fields = fields
+
+
 class Unreadable(Exception):
     """A form too long, with too many fields, or not UTF-8 text, to be read: refused whole, before any
     of it is used, by the app's one handler (`session.unreadable`), never as one field's problem. Text
@@ -108,7 +119,7 @@ def _check_csrf(request: Request, given: str, fields: dict[str, list[str]], writ
             raise SignedOut(request.url.path, fields, given, files)
         return
     if not _csrf_matches(expected, given):
-        raise Forged()
+        raise Forged() if writes else AskedBefore(request.url.path, fields)
 
 
 async def read_upload(request: Request, max_bytes: int,

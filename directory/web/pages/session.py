@@ -20,10 +20,13 @@ from directory.base.scope import viewer_in
 from directory.store import SESSION_SECONDS, Store
 from directory.web.auth import SESSION
 from directory.web.pages import edit_form, forms, joining
+from directory.web.pages.jobs import JOBS
 from directory.web.pages.render import page
 
 # what a carried form's fields are called on the forms they came from (a name no form labels is shown as it is)
-LABELS = {**joining.LABELS, **edit_form.LABELS}
+LABELS = {**joining.LABELS, **edit_form.LABELS, **{f.name: f.label for j in JOBS.values() for f in j.fields},
+          "text": "Name, or part of it (spelling mistakes are fine)"}
+ASKS = frozenset({"/", *(j.path for j in JOBS.values())})  # the pages whose forms only ask
 
 
 async def sign_in_form(request: Request) -> Response:
@@ -36,9 +39,10 @@ async def sign_in(request: Request) -> Response:
     then, carried = _carried(form)
     store: Store = request.app.state.store
     was = forms.first(form).get("was", "") if then else ""
-    if not token:
-        return page(request, "sign-in.html", status=400, problem="empty", then=then, carried=carried, was=was,
-                    labels=LABELS)
+    if not token:  # a question's page asking to sign in first brings the question along, not a problem
+        asking = "asking" in form and then in ASKS
+        return page(request, "sign-in.html", status=200 if asking else 400, problem=None if asking else "empty",
+                    then=then, carried=carried, was=was, labels=LABELS)
     session = await store.tokens.sign_in(token) if len(token) <= 200 else None
     if session is None:
         return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried, was=was,
@@ -49,9 +53,11 @@ async def sign_in(request: Request) -> Response:
     # a form sent once signed out: offered to be sent again, never sent by itself, and only to the
     # sign-in it came from (the value its page carried is this token's): fields another site put in
     # a sign-in form are never offered as the person's own
-    if then and carried and hmac.compare_digest(was.encode(), csrf.encode()):
+    # a question is offered whoever's page it came from: asked again, it only asks
+    if then and carried and (then in ASKS or hmac.compare_digest(was.encode(), csrf.encode())):
         request.scope["viewer"], request.scope["csrf"] = viewer, csrf
-        response: Response = page(request, "save-again.html", then=then, carried=carried, start=start, labels=LABELS)
+        response: Response = page(request, "save-again.html", then=then, carried=carried, start=start, labels=LABELS,
+                                  asking=then in ASKS)
     else:
         response = RedirectResponse(start, status_code=303)
     response.set_cookie(SESSION, value, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
@@ -102,6 +108,17 @@ async def signed_out(request: Request, exc: Exception) -> Response:
     then = exc.action if _own_path(exc.action) else None
     return page(request, "sign-in.html", status=401, signed_out=True, files=exc.files, then=then,
                 carried=sorted(exc.fields.items()) if then else [], was=exc.csrf if then else "", labels=LABELS)
+
+
+async def asked_before(request: Request, exc: Exception) -> Response:
+    """A question opened before this sign-in: not asked as the person (another site may have sent it),
+    but offered to be asked again, as they typed it, with this sign-in's CSRF value."""
+    assert isinstance(exc, forms.AskedBefore)
+    if exc.action not in ASKS:
+        return await forged(request, exc)
+    then = exc.action
+    return page(request, "save-again.html", status=403, then=then, carried=sorted(exc.fields.items()),
+                start="/", labels=LABELS, asking=True, asked_before=True)
 
 
 async def forged(request: Request, exc: Exception) -> Response:
