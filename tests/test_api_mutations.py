@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from directory.domain.viewer import STEWARD
 from directory.store import Store
 from directory.store.engine.cypher import cypher
+from directory.store.records import tokens as tokens_module
 from tests.helpers import Api, load, org, service
 
 pytestmark = pytest.mark.anyio
@@ -40,6 +42,7 @@ UPDATE_LINK = """mutation($link: LinkRef!, $revision: Int!, $input: LinkInput!) 
 DELETE_LINK = """mutation($link: LinkRef!, $revision: Int!) { deleteLink(link: $link, revision: $revision) {
   deleted errors { code reason } } }"""
 LINK_REVISIONS = """query($id: ID!) { organisation(id: $id) { links { type targetId revision } } }"""
+ME = '{ organisation(id: "test:a") { name } }'
 TOMBSTONES = cypher("tests.tombstones", "MATCH (t:Tombstone) RETURN t.kind AS kind, t.id AS id, t.revision AS revision")
 
 
@@ -249,6 +252,27 @@ async def test_a_link_is_changed_and_deleted_at_the_revision_read_through_graphq
 
     gone = (await api.data(DELETE_LINK, tokens["a"], link=referral, revision=await revision(tokens["a"])))
     assert gone["deleteLink"]["deleted"] is True and await store.links_of(STEWARD, ["test:a"], "out") == []
+
+
+async def test_an_organisations_member_tokens_end_with_it_and_an_id_used_again_hands_them_nothing(
+        store: Store, api: Api) -> None:
+    """Deleting an organisation is how a network cuts it off: its members' tokens stopped nothing, and
+    a record imported later under the same id (a restricted shelter) became theirs to read and edit."""
+    tokens = await _tokens(store)
+    assert (await api.data(ME, tokens["a"]))["organisation"]["name"] == "A"
+    page_session = await store.tokens.sign_in(tokens["a"])
+    assert page_session is not None and await store.tokens.signed_in(page_session[1]) is not None
+    assert (await api.data(DELETE_ORG, tokens["steward"], id="test:a", revision=1))["deleteOrganisation"]["deleted"]
+    assert await store.tokens.viewer(tokens["a"]) is None and await store.tokens.signed_in(page_session[1]) is None
+    assert (await api.post(ME, tokens["a"])).status_code == 401
+    assert [t.revoked_at is not None for t in await store.tokens.list() if t.organisation == "test:a"] == [True]
+    await load(store, [org("a", **{"#meta+visibility": "restricted"})])  # another organisation, the same id
+    assert await store.tokens.viewer(tokens["a"]) is None and (await api.post(ME, tokens["a"])).status_code == 401
+    # deleted by another path than the API (here a bare statement): the token stands no longer either
+    await store.graph.write(cypher("tests.delete_b", "MATCH (n:Organisation {id: 'test:b'}) DETACH DELETE n"))
+    await asyncio.sleep(tokens_module.KEPT_SECONDS)
+    assert await store.tokens.viewer(tokens["b"]) is None
+    assert await store.tokens.viewer(tokens["steward"]) is not None
 
 
 async def test_deleting_an_organisation_tombstones_its_services(store: Store, api: Api) -> None:

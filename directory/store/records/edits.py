@@ -42,7 +42,7 @@ from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph, Tx
-from directory.store.records import shared_nodes, shelters
+from directory.store.records import shared_nodes, shelters, tokens
 from directory.store.records.writes import WriteCounts, service_values, write_records
 
 
@@ -409,6 +409,8 @@ class Editor:
             if kind == "organisation":
                 gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)  # undone if refused below
                 await self._deleted(tx, DELETE_ORGANISATION, kind, revision, record_id)
+                revoked = await self.graph.run(tx, tokens.REVOKE_OF, organisation=record_id, now=now())  # members' too
+                tokens.forget([r["id"] for r in revoked])  # and none read before this commits is kept
                 await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer, maybe
                 rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
                           "revision": int(s["revision"] or 0) + 1} for s in gone]

@@ -43,10 +43,21 @@ CREATE = cypher("tokens.create", """
 CREATE (t:ApiToken {id: $id, hash: $hash, role: $role, organisation: $organisation, label: $label,
                     created_at: $now})
 """)
+# A member token stands only while its organisation does: one deleted by any path (an edit, a
+# restore, a peer's removal) takes its members' tokens with it, as `REVOKE_OF` does at once for a
+# deletion through the API or the pages, so an id used again later hands them nothing.
 FIND = cypher("tokens.find", """
 MATCH (t:ApiToken {id: $id})
 WHERE t.revoked_at IS NULL
-RETURN t.hash AS hash, t.role AS role, t.organisation AS organisation, t.signed_out_at AS signed_out_at
+OPTIONAL MATCH (o:Organisation {id: t.organisation})
+RETURN t.hash AS hash, t.role AS role, t.organisation AS organisation, t.signed_out_at AS signed_out_at,
+       t.organisation IS NULL OR o IS NOT NULL AS standing
+""")
+REVOKE_OF = cypher("tokens.revoke_of", """
+MATCH (t:ApiToken {organisation: $organisation})
+WHERE t.revoked_at IS NULL
+SET t.revoked_at = $now
+RETURN t.id AS id
 """)
 SIGN_OUT = cypher("tokens.sign_out", """
 MATCH (t:ApiToken {id: $id})
@@ -186,7 +197,7 @@ class Tokens:
         if kept is not None and started - kept.read < KEPT_SECONDS:
             return kept
         rows: list[dict[str, Any]] = await self.graph.read(FIND, id=token_id)
-        if not rows:
+        if not rows or not rows[0]["standing"]:
             _kept.pop(key, None)
             return None
         out = rows[0]["signed_out_at"]
@@ -201,6 +212,12 @@ class Tokens:
 
 def _mac(key: bytes, *parts: str) -> str:
     return hmac.new(key, " ".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def forget(token_ids: list[str]) -> None:
+    """Tokens revoked by a write this process is making: none read until it commits is kept."""
+    for token_id in token_ids:
+        _forget(token_id)
 
 
 def _forget(token_id: str) -> None:
