@@ -50,15 +50,22 @@ def _hash(props: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-# Per view: the revision and time move only when the view's hash changed. SET items apply in order,
-# so each view's hash is compared before it is replaced.
+# Per view: the revision and time move only when the view's hash changed to one the view may see.
+# While a view may not see the record its hash is HIDDEN and nothing moves, so a record first shown
+# to the public after edits made while restricted shows as revision 1 there, not as its history.
+# SET items apply in order, so each view's hash is compared before it is replaced.
+HIDDEN = ""
 _VIEWS = """
-    n.network_revision = CASE WHEN n.network_hash = r.views.network THEN n.network_revision
-                              ELSE coalesce(n.network_revision, 0) + 1 END,
-    n.network_updated_at = CASE WHEN n.network_hash = r.views.network THEN n.network_updated_at ELSE $now END,
-    n.public_revision = CASE WHEN same_public THEN n.public_revision ELSE coalesce(n.public_revision, 0) + 1 END,
-    n.public_updated_at = CASE WHEN same_public THEN n.public_updated_at ELSE $now END,
+    n.network_revision = CASE WHEN n.network_hash = r.views.network OR r.views.network = ''
+                              THEN coalesce(n.network_revision, 0) ELSE coalesce(n.network_revision, 0) + 1 END,
+    n.network_updated_at = CASE WHEN n.network_hash = r.views.network OR r.views.network = ''
+                                THEN n.network_updated_at ELSE $now END,
+    n.public_revision = CASE WHEN same_public OR r.views.public = '' THEN coalesce(n.public_revision, 0)
+                             ELSE coalesce(n.public_revision, 0) + 1 END,
+    n.public_updated_at = CASE WHEN same_public OR r.views.public = '' THEN n.public_updated_at ELSE $now END,
     n.network_hash = r.views.network, n.public_hash = r.views.public, n.unplaced_hash = r.views.unplaced"""
+# the views a record of each visibility is not shown to
+_HIDDEN_FROM = {"restricted": ("network", "public", "unplaced"), "network": ("public", "unplaced")}
 # The public view of a shelter whose place is withheld (`store.shelters`), or of its services,
 # holds no place: its "unplaced" hash is the one compared.
 _SAME_PUBLIC = """coalesce(CASE WHEN withheld THEN n.unplaced_hash = r.views.unplaced
@@ -412,7 +419,8 @@ def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, st
         hashes[view] = _hash(seen)
     for name in WITHHELD[kind]:
         seen.pop(name, None)
-    return {**hashes, "unplaced": _hash(seen)}
+    hashes["unplaced"] = _hash(seen)
+    return {**hashes, **dict.fromkeys(_HIDDEN_FROM.get(content.get("visibility") or "", ()), HIDDEN)}
 
 
 def organisation_values(o: Organisation) -> dict[str, Any]:
