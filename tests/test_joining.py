@@ -69,8 +69,13 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert russian.status_code == 400 and "длина — 301, допустимо не более 300 символов" in russian.text
         assert not await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")
         sent = await public.post("/join", data=ASKED)
-        assert sent.status_code == 201 and CONTACT not in sent.text
-        request_id = (await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id"))[0]["id"]
+        assert sent.status_code == 303 and sent.headers["location"] == "/join/sent"  # reloading it sends nothing
+        thanked = await public.get("/join/sent?lang=en")
+        assert thanked.status_code == 200 and "Request sent" in thanked.text and CONTACT not in thanked.text
+        # sent again as it was (a double click, the back button, a form sent anew): the one request
+        for _ in range(2):
+            assert (await public.post("/join", data=ASKED)).status_code == 303
+        [request_id] = [r["id"] for r in await store.graph.read("MATCH (r:JoinRequest) RETURN r.id AS id")]
         # nobody but a steward finds it: not the public, not a member, not search, listing or GraphQL
         hidden = (await public.get(f"/stewards/requests/{request_id}")).text.replace(request_id, "ID")
         missing = (await public.get("/stewards/requests/no-such-request")).text.replace("no-such-request", "ID")
@@ -117,7 +122,7 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
     assert viewer is not None and viewer.may_write(organisation.id)
     # a decision forgets who asked and how to reach them
     kept = (await store.graph.read("MATCH (r:JoinRequest {id: $id}) RETURN r {.*} AS r", id=request_id))[0]["r"]
-    assert kept["status"] == "approved" and not {"contact", "message", "client"} & set(kept)
+    assert kept["status"] == "approved" and not {"contact", "message", "client", "sent"} & set(kept)
     with pytest.raises(NotFound):  # decided once
         await store.approve_join(STEWARD, request_id)
 
@@ -191,7 +196,7 @@ async def test_asking_is_bounded_per_client_in_all_and_in_size(store: Store, liv
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     async with httpx.AsyncClient(base_url=live_server.url) as public:
         for n in range(joining.PER_CLIENT):
-            assert (await public.post("/join", data={**ASKED, "name": f"Group {n}"})).status_code == 201
+            assert (await public.post("/join", data={**ASKED, "name": f"Group {n}"})).status_code == 303
         busy = await public.post("/join", data={**ASKED, "name": "One more"})
         assert busy.status_code == 429 and "try again tomorrow" in busy.text
         long = await public.post("/join", data={**ASKED, "message": "x" * 20_000})  # the field's fault, named

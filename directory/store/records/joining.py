@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,16 @@ CREATE (r:JoinRequest {id: $id, status: 'pending', created_at: $now, client: $cl
 SET r += $fields
 RETURN r.id AS id
 """)
+# A request sent again as it was (a form sent twice, a page reloaded) while the first waits is the
+# first: taken under the same lock as a new one, so two sent at once make one.
+SAME = cypher("joining.same", """
+MATCH (k:JoinKey {name: 'clients'})
+SET k.asked_at = $now
+WITH k
+OPTIONAL MATCH (same:JoinRequest {status: 'pending', sent: $sent})
+RETURN same.id AS id
+LIMIT 1
+""")
 COUNTS = cypher("joining.counts", """
 OPTIONAL MATCH (mine:JoinRequest {client: $client}) WHERE mine.created_at > $since
 RETURN count(mine) AS mine
@@ -82,7 +93,7 @@ MATCH (r:JoinRequest {id: $id})
 SET r.deciding = $now
 WITH r WHERE r.status = 'pending'
 SET r.status = $status, r.decided_at = $now, r.decided_by = $by, r.organisation = $organisation
-REMOVE r.client, r.contact, r.message, r.deciding, r.kind, r.visibility, r.country, r.languages, r.website,
+REMOVE r.client, r.contact, r.message, r.sent, r.deciding, r.kind, r.visibility, r.country, r.languages, r.website,
        r.description
 SET r.name = CASE WHEN $status = 'approved' THEN r.name ELSE null END
 RETURN r.id AS id
@@ -190,9 +201,18 @@ class JoinRequests:
         key = await self._client(client)
         since = store_time(datetime.now(UTC) - timedelta(days=1))
         stored = {k: v for k, v in asked.fields.items() if k in RECORD_FIELDS and v not in ("", [], None)}
-        rows = await self.graph.write(ASK, id=secrets.token_hex(8), now=now(), client=key, since=since,
-                                      per_client=PER_CLIENT, pending_max=PENDING_MAX,
-                                      fields={**stored, "contact": asked.contact, "message": asked.message})
+        fields = {**stored, "contact": asked.contact, "message": asked.message}
+        sent = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+        async def work(tx: Tx) -> list[dict[str, Any]]:
+            same = await self.graph.run(tx, SAME, now=now(), sent=sent)
+            if same and same[0]["id"]:
+                return same
+            return await self.graph.run(tx, ASK, id=secrets.token_hex(8), now=now(), client=key, since=since,
+                                        per_client=PER_CLIENT, pending_max=PENDING_MAX,
+                                        fields={**fields, "sent": sent})
+
+        rows = await self.graph.write_tx(work)
         if not rows:
             mine = (await self.graph.read(COUNTS, client=key, since=since))[0]["mine"]
             raise TooMany(mine >= PER_CLIENT)

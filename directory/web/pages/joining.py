@@ -55,7 +55,12 @@ async def join(request: Request) -> Response:
         return await _form(request, typed, 400, field_reasons(refused.problems, language_of(request), LABELS))
     except TooMany as many:
         return page(request, "join-busy.html", status=429, mine=many.mine)
-    return page(request, "join-sent.html", status=201)
+    # to a page of its own, so reloading it (or going back to it) sends nothing again
+    return RedirectResponse("/join/sent", status_code=303)
+
+
+async def join_sent(request: Request) -> Response:
+    return page(request, "join-sent.html")
 
 
 @stewards_only
@@ -117,5 +122,6 @@ async def _decided(request: Request, store: Store, request_id: str) -> Response:
 
 
 routes = [Route("/join", join_form, methods=["GET"]), Route("/join", join, methods=["POST"]),
+          Route("/join/sent", join_sent, methods=["GET"]),
           Route("/stewards/requests/{request_id}", review, methods=["GET"]),
           Route("/stewards/requests/{request_id}", decide, methods=["POST"])]
