@@ -122,6 +122,8 @@ def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
     m.default_css = [(name, assets.PREFIX + name) for name in assets.STYLES]
     root = cast(Figure, m.get_root())
     root.header.add_child(Element(f"<title>{html.escape(title)}</title>"))
+    # the page's heading for a screen reader's list of headings; the map is what the eye reads
+    root.html.add_child(Element(f'<h1 style="{_UNSEEN}">{html.escape(title)}</h1>'))
     if subtitle:
         root.html.add_child(Element(f'<div class="pd-banner">{html.escape(subtitle)}</div>'))
     if options.without_script:
@@ -153,6 +155,10 @@ def basemap(m: folium.Map) -> None:
     m.add_child(Call("pdBasemap", {"fillColor": LAND, "color": BORDER, "weight": 0.6, "fillOpacity": 1.0}))
 
 
+_UNSEEN = "position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap"
+# folium's viewport stops people zooming the page (WCAG 1.4.4): the map zooms itself, the words must too
+_NO_ZOOM = re.compile(r'<meta name="viewport" content="width=device-width,\s*initial-scale=1.0, maximum-scale=1.0, '
+                      r'user-scalable=no" />')
 _LINKED = re.compile(r'<script src="/maps/assets/([a-z0-9.-]+)"></script>|'
                      r'<link rel="stylesheet" href="/maps/assets/([a-z0-9.-]+)"/>')
 
@@ -160,6 +166,7 @@ _LINKED = re.compile(r'<script src="/maps/assets/([a-z0-9.-]+)"></script>|'
 def render(m: folium.Map, options: Options) -> str:
     """The whole page; with `options.inline` every asset is inside it."""
     page: str = m.get_root().render()
+    page = _NO_ZOOM.sub('<meta name="viewport" content="width=device-width, initial-scale=1.0" />', page, count=1)
     page = page.replace("<html>", f'<html lang="{html.escape(options.language)}" '
                                   f'dir="{"rtl" if options.direction == "rtl" else "ltr"}">', 1)
     if options.inline:

@@ -261,6 +261,12 @@ async def test_a_gap_answer_of_several_services_links_a_map_for_each(store: Stor
                                                           "serviceTypes": "legal-aid, safe-house,legal-aid"}
                                    )).text
         same = re.findall(r'<a href="(/maps/gaps\?[^"]+)">([^<]+)</a>', typed)
+        # a donor asked about goes to the map too, whose funding it sets against the gaps
+        funded = (await client.post("/gaps", data={"region": "419", "serviceTypes": "legal-aid",
+                                                   "donor": "test:urgent-action-fund"})).text
+        [with_donor] = re.findall(r'<a href="(/maps/gaps\?[^"]+)">', funded)
+        assert html.unescape(with_donor) == ("/maps/gaps?region=419&serviceTypes=legal-aid"
+                                             "&donor=test%3Aurgent-action-fund")
     assert drawn.status_code == 200
     assert [(html.unescape(href), name) for href, name in same] == [
         ("/maps/gaps?region=419&serviceTypes=legal-aid", "Legal aid"),
@@ -280,6 +286,24 @@ async def test_a_map_titles_places_and_services_by_name(store: Store, live_serve
     assert ('<a href="/referrals?from=test%3Afront-line-defenders&amp;serviceType=emergency-grant&amp;country=CO">'
             in chains)
     assert "to Emergency grant in Colombia" in chains and "emergency-grant in CO" not in chains
+    # a map is zoomable as a page (folium's viewport forbade it) and has a heading to find it by
+    assert "user-scalable=no" not in gaps and "maximum-scale" not in gaps
+    assert re.search(r"<h1 [^>]*>Protection Directory: coverage gaps</h1>", gaps)
+
+
+async def test_the_directory_map_without_javascript_links_to_the_browse_form_filled_in(
+        store: Store, live_server: LiveServer) -> None:
+    """An organisation's "open on the full map" led a browser running no script to a map that only
+    said it needs JavaScript; the same question is the browse form, filled in, not yet asked."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        drawn = (await client.get("/maps/directory", params={"country": "KE", "serviceType": "legal-aid"})).text
+        same = re.search(r'<a href="([^"]+)">this question on its page</a>', drawn)
+        assert same is not None and html.unescape(same.group(1)) == "/?country=KE&serviceType=legal-aid"
+        form = (await client.get(html.unescape(same.group(1)))).text
+        assert re.search(r'<option value="KE" selected>', form) and re.search(r'<option value="legal-aid" selected>',
+                                                                               form)
+        assert 'id="found"' not in form  # filled in, not asked
 
 
 async def test_a_map_takes_an_organisation_by_its_name_as_the_job_pages_do(store: Store,

@@ -446,7 +446,7 @@ def _map_links(name: str, asked: dict[str, list[str]], question: object) -> list
     if name != "gaps" or not 0 < len(types) <= MAPPED_TYPES:
         return []
     return [(t, "/maps/gaps?" + urlencode({k: t if k == "serviceTypes" else v[0] for k, v in asked.items()
-                                           if k in ("serviceTypes", "country", "region", "group")}))
+                                           if k in ("serviceTypes", "country", "region", "group", "donor")}))
             for t in types]
 
 

@@ -24,7 +24,7 @@ from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.jobs import questions
-from directory.web.pages import forms, i18n, words
+from directory.web.pages import forms, i18n, routes, words
 from directory.web.pages.jobs import ORDERS
 from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
@@ -62,8 +62,9 @@ async def _words(request: Request, language: str) -> Words:
 
 
 # the job page asking what a map draws, its form filled in by a link (`jobs._given`)
-SAME_QUESTION = {"gaps": ("/gaps", questions.GAPS), "funding": ("/gaps", questions.GAPS),
-                 "referrals": ("/referrals", questions.REFERRALS)}
+SAME_QUESTION = {"gaps": ("/gaps", questions.GAPS.names), "funding": ("/gaps", questions.GAPS.names),
+                 "referrals": ("/referrals", questions.REFERRALS.names),
+                 "directory": ("/", routes.BROWSE_FIELDS)}
 
 
 def _same_question(kind: str, args: dict[str, str]) -> str:
@@ -71,8 +72,8 @@ def _same_question(kind: str, args: dict[str, str]) -> str:
     a map, filled in: nothing to type again. Empty for a map no page asks."""
     if kind not in SAME_QUESTION:
         return ""
-    path, asking = SAME_QUESTION[kind]
-    return f"{path}?{urlencode([(k, v) for k, v in args.items() if k in asking.names and v])}"
+    path, names = SAME_QUESTION[kind]
+    return f"{path}?{urlencode([(k, v) for k, v in args.items() if k in names and v])}"
 
 
 async def map_page(request: Request) -> Response:

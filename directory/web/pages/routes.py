@@ -78,9 +78,15 @@ def _labels(found: list[Term]) -> dict[str, dict[str, str]]:
     return out
 
 
+BROWSE_FIELDS = ("serviceType", "country", "group", "language", "kind")
+
+
 async def home(request: Request) -> Response:
+    """The search and browse forms; a link fills the browse form in (a map's question, for a browser
+    running no JavaScript), and nothing is asked until the person presses the button."""
     store = _store(request)
-    return page(request, "home.html", choices=await choices(store), asked={}, results=None)
+    given = {k: v[:forms.FIELD_LENGTH] for k in BROWSE_FIELDS if (v := request.query_params.get(k))}
+    return page(request, "home.html", choices=await choices(store), asked=given, results=None)
 
 
 # the search and browse forms' labels, by field: a refusal names the field as the form does
