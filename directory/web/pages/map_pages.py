@@ -24,7 +24,7 @@ from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound, Plural
 from directory.jobs import questions
-from directory.web.pages import forms, i18n, routes, words
+from directory.web.pages import forms, i18n, words
 from directory.web.pages.jobs import ORDERS
 from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
@@ -37,7 +37,7 @@ from directory.web.pages.render import (
     page,
     place_name,
 )
-from directory.web.pages.routes import choices
+from directory.web.pages.routes import BROWSE_FIELDS, choices
 from directory.web.pages.typed_names import NAMED, by_name
 from maps.gaps_map import METRICS
 from maps.page import Options, Words
@@ -64,7 +64,7 @@ async def _words(request: Request, language: str) -> Words:
 # the job page asking what a map draws, its form filled in by a link (`jobs._given`)
 SAME_QUESTION = {"gaps": ("/gaps", questions.GAPS.names), "funding": ("/gaps", questions.GAPS.names),
                  "referrals": ("/referrals", questions.REFERRALS.names),
-                 "directory": ("/", routes.BROWSE_FIELDS)}
+                 "directory": ("/", BROWSE_FIELDS)}
 
 
 def _same_question(kind: str, args: dict[str, str]) -> str:
