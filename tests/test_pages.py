@@ -202,7 +202,9 @@ async def test_a_local_group_finds_partners_and_opens_one(store: Store, live_ser
         mine = await client.get("/organisations/test:fict-kampala-legal")
         assert "/partners?organisation=test%3Afict-kampala-legal" in mine.text
         form = await client.get("/partners?organisation=test:fict-kampala-legal")
-        assert 'value="test:fict-kampala-legal"' in form.text
+        assert 'value="Kampala Justice Clinic (fictional)"' in form.text  # its name, not its id
+        hidden = await client.get("/partners?organisation=test:fict-quiet-donor")  # not shown to this member
+        assert 'value="test:fict-quiet-donor"' in hidden.text and "Quiet" not in hidden.text
         answer = await client.post("/partners", data={"organisation": "test:fict-kampala-legal",
                                                       "serviceTypes": ["medical-care", "psychosocial-support"]})
         assert answer.status_code == 200 and "<table " in answer.text
@@ -400,6 +402,9 @@ async def test_a_member_signs_in_with_a_token_and_a_strict_cookie_and_signs_out(
         page = await client.get("/organisations/test:fund")
         assert SIGNAL in page.text and "Signed in as a member</span>" in page.text
         assert '<a href="/organisations/test:fund">Your organisation</a>' in page.text  # its page, not its id
+        assert 'href="/join"' not in page.text.split("</nav>")[0]  # listed already: no "Ask to be listed"
+        async with httpx.AsyncClient(base_url=live_server.url) as public:
+            assert 'href="/join"' in (await public.get("/")).text.split("</nav>")[0]
         csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page.text)
         assert csrf is not None
         # a form that did not come from our page (no CSRF value, or another) does nothing

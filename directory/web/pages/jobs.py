@@ -193,7 +193,7 @@ async def _given(job: Job, request: Request) -> dict[str, list[str]]:
         own = await request.app.state.store.organisations_by_id(viewer, [viewer.organisation])
         if viewer.organisation in own:
             given[asking] = [own[viewer.organisation].name]
-    return given
+    return await _named(request, job, given)  # an organisation's page links by id; the form shows its name
 
 
 def empty_tables() -> list[Table]:
