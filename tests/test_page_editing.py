@@ -305,8 +305,21 @@ async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page
         assert both.status_code == 400 and "choose who may see it" in both.text
         assert "Open calls, row 1</a>: closes before it opens" in both.text
         assert len((await store.services_of(STEWARD, ["test:fund"]))["test:fund"]) == 1
-        added = await client.post("/organisations/test:fund/services/new", data={**typed, "visibility": "public"})
-        assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund?saved=1"
+        given = dict(re.findall(r'<input type="hidden" name="(once|once_seal)" value="([^"]+)">', both.text))
+        assert set(given) == {"once", "once_seal"}  # the id the new service will have, given with the form
+        for _ in range(2):  # a double click, or the form sent again from the back button: one service
+            added = await client.post("/organisations/test:fund/services/new",
+                                      data={**typed, **given, "visibility": "public"})
+            assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund?saved=1"
+        services = (await store.services_of(STEWARD, ["test:fund"]))["test:fund"]
+        assert [s.id for s in services if s.name == "Safe travel"] == [given["once"]]
+        # an id the service did not give (a seal that does not match) is not taken: a new one is made
+        forged = await client.post("/organisations/test:fund/services/new", data={
+            **typed, "once": "test:chosen", "once_seal": given["once_seal"], "visibility": "public"})
+        assert forged.status_code == 303
+        ids = {s.id for s in (await store.services_of(STEWARD, ["test:fund"]))["test:fund"] if s.name == "Safe travel"}
+        assert len(ids) == 2 and "test:chosen" not in ids
+        await store.delete(STEWARD, "service", next(iter(ids - {given["once"]})), 1)
         page = (await client.get("/organisations/test:fund")).text
         assert "Safe travel" in page and "Guatemala" in page and "El Salvador" in page
         assert "Journalists and media workers" in page and "Women defenders" in page

@@ -182,6 +182,11 @@ class Tokens:
         return (Viewer(found.role, found.organisation, who=f"token:{token_id}"),
                 _mac(self._key, "csrf", token_id, found.hash)[:32])
 
+    def seal(self, *parts: str) -> str:
+        """A value a page puts in a form beside what it gave (a new record's id), so the form's
+        answer can tell a value this service gave from one a client chose, with no store read."""
+        return _mac(self._key, "form", *parts)[:32]
+
     async def sign_out(self, token_id: str) -> None:
         """End every session of the token begun until now (in every browser): signing out is meant
         to end a session, and a cookie copied before must not outlive it."""

@@ -13,6 +13,7 @@ visibility is chosen, never assumed. Saving an edit sends the revision the form 
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from starlette.requests import Request
@@ -175,7 +176,23 @@ async def new_form(request: Request) -> Response:
     found = await edit_form.organisation(request.app.state.store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    return await _form(request, found.id, {"status": Status.ACTIVE.value})
+    once = new_id(request.app.state.store.directory_id)
+    return await _form(request, found.id, {"status": Status.ACTIVE.value}, **_once(request, found.id, once))
+
+
+def _once(request: Request, organisation: str, record_id: str) -> dict[str, Any]:
+    """The id a new service will have, given with the form and sealed, so the form sent twice (a
+    double click, a reload) finds the service it made the first time instead of making another."""
+    return {"once": record_id, "once_seal": request.app.state.store.tokens.seal("new-service", organisation,
+                                                                                 record_id)}
+
+
+def _given_id(request: Request, organisation: str, typed: Typed) -> str | None:
+    """The sealed id the form was given, or None for a form without one or with one not ours."""
+    once, seal = typed.values.pop("once", ""), typed.values.pop("once_seal", "")
+    made = _once(request, organisation, once)["once_seal"]
+    return once if once.startswith(request.app.state.store.directory_id + ":") and hmac.compare_digest(
+        seal.encode(), made.encode()) else None
 
 
 async def add(request: Request) -> Response:
@@ -185,7 +202,8 @@ async def add(request: Request) -> Response:
     found = await edit_form.organisation(store, viewer, request.path_params["record_id"])
     if found is None:
         return page(request, "missing.html", status=404)
-    fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=new_id(store.directory_id),
+    record_id = _given_id(request, found.id, typed) or new_id(store.directory_id)
+    fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=record_id,
                                                       organisation=found.id), None)
     fields = _capacity_confirmed(fields, {})
     edit = Edit(fields, {n: n for n in fields})
@@ -198,10 +216,14 @@ async def add(request: Request) -> Response:
             raise EditRefused("INVALID", "choose who may see it", "visibility", problems=[unchosen, *others])
         await store.save_service(viewer, edit, None)
     except EditRefused as refused:
+        made = await _service(store, viewer, record_id) if refused.code == "CONFLICT" else None
+        if made is not None and made.organisation == found.id:  # this form's, sent again: saved the first time
+            return edit_form.to_organisation(found.id)
+
         async def nothing() -> None:  # a new service has no revision to be stale
             return None
 
-        return await _form(request, found.id, typed.values, rows=rows,
+        return await _form(request, found.id, typed.values, rows=rows, **_once(request, found.id, record_id),
                            **await edit_form.refusal(refused, typed, nothing))
     return edit_form.to_organisation(found.id)
 
