@@ -46,7 +46,9 @@ DEFAULT_MAX_RECORDS = 250_000
 """The records (organisations, services, links; tombstoned ones too) we take from one peer unless
 its steward says otherwise: a peer's log can be as long as it likes, and without a bound a hostile
 one fills our disk a page at a time. The largest directories in the field hold thousands."""
-PURGE_BATCH = 2000  # records deleted per transaction when a peer is removed: a big peer must not fill the heap
+PURGE_BATCH = 50  # records deleted per transaction when a peer is removed: a big peer must not fill the heap
+# (a record at the largest sizes a row takes holds about 80 KB of text and thousands of search terms to
+# unindex: 100 of those were what a store of 512 MB deleted in one transaction, 200 ran it out of memory)
 PURGE_RELATIONSHIPS = 20_000  # and relationships of its services
 FORGET_FEEDS = cypher("peers.forget_feeds", """
 MATCH (f:PeerFeed)
