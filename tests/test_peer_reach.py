@@ -8,8 +8,10 @@ record (4).
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
+import httpx
 import pytest
 
 from directory.base.clock import now
@@ -83,6 +85,21 @@ async def test_a_peer_holding_a_word_as_typed_or_one_typo_away_does_not_hide_our
     await peer_writes(store, [Organisation(id=f"{P}:x", name=peer_name, kind="local-group")])
     total, ids = await every_hit(store, ANONYMOUS, "acompanyment")
     assert sorted(ids) == sorted(["test:acc", f"{P}:x"]) and total == 2
+
+
+async def test_a_peers_record_says_whose_it_is_where_the_pages_list_it(store: Store, live_server: LiveServer) -> None:
+    """A peer's copy of one of ours by name was listed just above ours, nothing telling them apart
+    but on their own pages: a defender could call the copy's number."""
+    await store.upsert([Organisation(id="test:fld", name="Front Line Defenders", kind="international-ngo")], [], [])
+    await peer_writes(store, [Organisation(id=f"{P}:fld", name="Front Line Defenders", kind="international-ngo")])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for asked in ({"text": "Front Line Defenders"}, {"kind": "international-ngo"}):
+            found = (await client.post("/", data=asked)).text
+            items = re.findall(r"<li>(.*?)</li>", found.split('<ol class="results">')[1], re.S)
+            theirs = [i for i in items if f'href="/organisations/{P}:fld"' in i]
+            mine = [i for i in items if 'href="/organisations/test:fld"' in i]
+            assert len(theirs) == len(mine) == 1, asked
+            assert f"from the directory {P}" in theirs[0] and "from the directory" not in mine[0]
 
 
 async def test_a_peer_cannot_crowd_our_services_out_of_search(store: Store) -> None:

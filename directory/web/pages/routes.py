@@ -124,7 +124,8 @@ async def results(request: Request) -> Response:
     return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short,
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None,
-                suggested=suggest.suggest(text, offered, language_of(request)), field_labels=SEARCH_LABELS)
+                suggested=suggest.suggest(text, offered, language_of(request)), field_labels=SEARCH_LABELS,
+                ours=store.directory_id)
 
 
 def _found(o: dict[str, Any]) -> dict[str, Any]:
