@@ -100,6 +100,16 @@ async def test_a_peers_record_says_whose_it_is_where_the_pages_list_it(store: St
             mine = [i for i in items if 'href="/organisations/test:fld"' in i]
             assert len(theirs) == len(mine) == 1, asked
             assert f"from the directory {P}" in theirs[0] and "from the directory" not in mine[0]
+            assert items.index(mine[0]) < items.index(theirs[0]), asked  # ours first on a tie of names
+    # and a page at a time, the cursor keeping that order: ours, then the peer's, then nothing
+    seen, after = [], None
+    for _ in range(3):
+        page = await store.list_organisations(ANONYMOUS, Filter(kind="international-ngo"), 1, after)
+        seen += [o.id for o in page.items]
+        after = page.cursors[-1] if page.has_next else None
+        if after is None:
+            break
+    assert seen == ["test:fld", f"{P}:fld"]
 
 
 async def test_a_peer_cannot_crowd_our_services_out_of_search(store: Store) -> None:

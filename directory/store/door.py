@@ -56,6 +56,7 @@ from directory.store.records.listing import (
     Filter,
     Page,
     Sort,
+    after_tie,
     count_statement,
     cursor,
     given,
@@ -525,7 +526,7 @@ class Store:
         require_sort(sort, where)
         after_key, after_id = uncursor(sort, after)
         return after_id, dict(where.params(), **viewer.params, me=self.directory_id, after_key=after_key,
-                              after_id=after_id, limit=first + 1)
+                              after_tie=after_tie(self.directory_id, after_id), limit=first + 1)
 
     # reads shaped by what was asked (`records.projection`): plain values, no records built
 

@@ -427,9 +427,22 @@ WITH n, s, null AS distance"""
     return "MATCH (n:Organisation)-[:OFFERS]->(s:Service) WITH n, s, null AS distance"
 
 
+def _tie(record: str) -> str:
+    """What orders records of the same key: ours before a peer's, then by id. A peer's copy of one of
+    ours by name came first when its directory's name sorted first."""
+    return f"(CASE WHEN {record}.id STARTS WITH $me + ':' THEN '0' ELSE '1' END + {record}.id)"
+
+
+def after_tie(directory_id: str, record_id: str | None) -> str | None:
+    """A cursor's record as `_tie` orders it."""
+    if record_id is None:
+        return None
+    return ("0" if record_id.startswith(f"{directory_id}:") else "1") + record_id
+
+
 def _after(descending: bool, record: str) -> str:
     op = "<" if descending else ">"
-    return f"(k {op} $after_key OR (k = $after_key AND {record}.id > $after_id))"
+    return f"(k {op} $after_key OR (k = $after_key AND {_tie(record)} > $after_tie))"
 
 
 @lru_cache(maxsize=1024)
@@ -448,9 +461,9 @@ WITH n, s, distance, {key} AS k{after}"""
 
 
 def ordered(kind: str, sort: Sort) -> str:
-    """The listing's order: by the key, then by id, so a cursor is stable; up to `$limit`."""
+    """The listing's order: by the key, then ours before a peer's and by id, so a cursor is stable."""
     desc = " DESC" if _key(kind, sort, frozenset())[1] else ""
-    return f"ORDER BY k{desc}, {'n' if kind == 'organisation' else 's'}.id"
+    return f"ORDER BY k{desc}, {_tie('n' if kind == 'organisation' else 's')}"
 
 
 def page_of(kind: str, sort: Sort, source: str, wanted: frozenset[str], returned: str, counted: bool) -> str:
