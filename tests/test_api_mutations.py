@@ -42,6 +42,7 @@ UPDATE_LINK = """mutation($link: LinkRef!, $revision: Int!, $input: LinkInput!) 
 DELETE_LINK = """mutation($link: LinkRef!, $revision: Int!) { deleteLink(link: $link, revision: $revision) {
   deleted errors { code reason } } }"""
 LINK_REVISIONS = """query($id: ID!) { organisation(id: $id) { links { type targetId revision } } }"""
+MARKS = cypher("tests.marks", "MATCH (n:Organisation {id: $id}) RETURN n.place_withheld AS w, n.public_revision AS r")
 ME = '{ organisation(id: "test:a") { name } }'
 TOMBSTONES = cypher("tests.tombstones", "MATCH (t:Tombstone) RETURN t.kind AS kind, t.id AS id, t.revision AS revision")
 
@@ -308,6 +309,22 @@ async def test_a_record_first_shown_to_a_view_is_revision_one_there_whatever_was
     await api.data(UPDATE_ORG, tokens["steward"], id=record_id, revision=8, input={"description": "five"})
     await api.data(UPDATE_ORG, tokens["steward"], id=record_id, revision=9, input={"visibility": "PUBLIC"})
     assert (await seen(record_id, tokens["b"]), await seen(record_id, None)) == (4, 2)
+
+
+async def test_a_lone_shelters_marks_move_the_publics_revision_only_while_the_public_sees_it(
+        store: Store, api: Api) -> None:
+    """Whether the public may place a shelter is worked out again at each write; a shelter hidden from
+    the public that was marked or unmarked meanwhile counted that as a public change."""
+    tokens = await _tokens(store)
+    made = (await api.data(CREATE_ORG, tokens["steward"], input={
+        "name": "Casa Oculta", "kind": "shelter", "country": "KE", "visibility": "PUBLIC"}))["createOrganisation"]
+    record_id = made["organisation"]["recordId"]
+    rows = await store.graph.read(MARKS, id=record_id)
+    assert rows[0]["w"] is True  # alone in its country: the public may not place it
+    public_before = rows[0]["r"]
+    await api.data(UPDATE_ORG, tokens["steward"], id=record_id, revision=1, input={"visibility": "RESTRICTED"})
+    rows = await store.graph.read(MARKS, id=record_id)
+    assert rows[0]["w"] is False and rows[0]["r"] == public_before  # unmarked out of the public's sight
 
 
 async def test_deleting_an_organisation_tombstones_its_services(store: Store, api: Api) -> None:

@@ -37,19 +37,27 @@ MATCH (s:Organisation) WHERE s.kind IN $kinds
 RETURN s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
        coalesce(s.place_withheld, false) AS withheld
 """)
+# the public's revision moves only for what the public sees (`writes._VIEWS`)
 MARK = cypher("shelters.mark", """
 UNWIND $rows AS r
 MATCH (s:Organisation {id: r.id})
 SET s.place_withheld = r.withheld,
-    s.public_revision = coalesce(s.public_revision, 0) + 1, s.public_updated_at = $now
+    s.public_revision = CASE WHEN s.visibility = 'public' THEN coalesce(s.public_revision, 0) + 1
+                             ELSE s.public_revision END,
+    s.public_updated_at = CASE WHEN s.visibility = 'public' THEN $now ELSE s.public_updated_at END
 WITH s
 OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
-SET x.public_revision = coalesce(x.public_revision, 0) + 1, x.public_updated_at = $now
+SET x.public_revision = CASE WHEN x.visibility = 'public' THEN coalesce(x.public_revision, 0) + 1
+                             ELSE x.public_revision END,
+    x.public_updated_at = CASE WHEN x.visibility = 'public' THEN $now ELSE x.public_updated_at END
 """)
 UNMARK = cypher("shelters.unmark", """
 UNWIND $ids AS id
 MATCH (s:Organisation {id: id}) WHERE s.place_withheld = true AND NOT s.kind IN $kinds
-SET s.place_withheld = false, s.public_revision = coalesce(s.public_revision, 0) + 1, s.public_updated_at = $now
+SET s.place_withheld = false,
+    s.public_revision = CASE WHEN s.visibility = 'public' THEN coalesce(s.public_revision, 0) + 1
+                             ELSE s.public_revision END,
+    s.public_updated_at = CASE WHEN s.visibility = 'public' THEN $now ELSE s.public_updated_at END
 """)
 
 
