@@ -324,10 +324,12 @@ _LINK_PART = re.compile(r"^[A-Za-z0-9_~.:-]{1,200}$")
 def _well_formed(kind: str, record: str, origin: str) -> bool:
     """Whether an entry's id is one this software gives: a peer's record ids are kept as keys
     whatever the entry says, so one of a megabyte must not be taken (nor one no page can show)."""
-    if len(record) > MAX_ENTRY_ID or not record.isprintable():
+    if len(record) > MAX_ENTRY_ID:
         return False
     if kind != "link":
         return bool(LOCAL_ID.fullmatch(record.removeprefix(f"{origin}:")))
+    # a link's key is text as a form takes it (a no-break space, a zero-width non-joiner in Persian):
+    # checked by the body's reading as an import checks it, here only for its length
     ends = link_ends(record)
     return (ends is not None and bool(LOCAL_ID.fullmatch(ends["source"].removeprefix(f"{origin}:")))
             and all(_LINK_PART.fullmatch(ends[part]) for part in ("type", "target")) and len(ends["key"]) <= 200)

@@ -186,6 +186,7 @@ def test_12_a_record_outside_the_publishers_namespace_or_origin_is_refused() -> 
 @pytest.mark.parametrize(("kind", "record"), [
     ("organisation", "peer.example:" + "x" * 200_000),  # kept as a key whatever the body: no bound but this
     ("organisation", "peer.example:a b"), ("organisation", "peer.example:a:b"), ("service", "peer.example:\u0000"),
+    ("organisation", "peer.example:a\u200cb"),
     ("link", "peer.example:a REFERS_TO other.example:b " + "k" * 201),
     ("link", "peer.example:a"), ("link", "peer.example:a:b REFERS_TO other.example:b"),
 ])
@@ -203,6 +204,9 @@ def test_12_an_entry_id_this_software_never_gives_refuses_the_page(kind: str, re
 @pytest.mark.parametrize(("kind", "record"), [
     ("organisation", "peer.example:Casa-Luz_2.0~x"), ("service", "peer.example:" + "s" * 128),
     ("link", "peer.example:a FUNDS other.example:b 2026 emergency grant"), ("link", "peer.example:a MEMBER_OF x:y"),
+    # a key as our own forms take it: Persian with a zero-width non-joiner, a no-break space, a tab
+    ("link", "peer.example:a FUNDS x:y \u06a9\u0645\u06a9\u200c\u062d\u0642\u0648\u0642\u06cc"),
+    ("link", "peer.example:a FUNDS x:y 2024\xa0Q1"), ("link", "peer.example:a FUNDS x:y a\tb"),
 ])
 def test_12_every_id_this_software_gives_is_taken(kind: str, record: str) -> None:
     p = Publisher()

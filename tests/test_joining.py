@@ -127,6 +127,17 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         await store.approve_join(STEWARD, request_id)
 
 
+async def test_a_request_sent_again_is_one_only_from_the_client_that_sent_it(store: Store) -> None:
+    """One client's reload is its first request; another client's identical one is a request of its
+    own, so its answer cannot tell whether someone has asked to be listed with that contact."""
+    vocab = await store.vocabulary()
+    asked = Asked({"name": "Casa Abierta", "kind": "local-group"}, CONTACT, "hi")
+    first = await store.join_requests.ask(asked, "10.0.0.21", vocab)
+    assert await store.join_requests.ask(asked, "10.0.0.21", vocab) == first
+    assert await store.join_requests.ask(asked, "10.0.0.22", vocab) != first
+    assert len(await store.join_requests.list(STEWARD)) == 2
+
+
 async def test_declining_asks_first_then_forgets_the_contact(store: Store, live_server: LiveServer) -> None:
     """Declining forgets how to reach whoever asked, for good: one press of the button asks again on
     a page of its own, and only the second declines."""

@@ -313,6 +313,13 @@ async def test_a_member_adds_a_service_with_coverage_and_groups_seen_on_the_page
             assert added.status_code == 303 and added.headers["location"] == "/organisations/test:fund?saved=1"
         services = (await store.services_of(STEWARD, ["test:fund"]))["test:fund"]
         assert [s.id for s in services if s.name == "Safe travel"] == [given["once"]]
+        # back, changed, sent again: an edit of the one it made, not "saved" over nothing
+        changed = await client.post("/organisations/test:fund/services/new",
+                                    data={**typed, **given, "visibility": "public", "description": "With family."})
+        assert changed.status_code == 303
+        [again] = [s for s in (await store.services_of(STEWARD, ["test:fund"]))["test:fund"] if s.id == given["once"]]
+        assert again.description == "With family." and again.provenance is not None
+        assert again.provenance.revision == 2
         # an id the service did not give (a seal that does not match) is not taken: a new one is made
         forged = await client.post("/organisations/test:fund/services/new", data={
             **typed, "once": "test:chosen", "once_seal": given["once_seal"], "visibility": "public"})

@@ -399,6 +399,8 @@ class Editor:
         return await self.graph.write_tx(work)
 
     async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> Saved[None]:
+        revoked: list[str] = []  # its members' tokens: none read before the commit is kept after it
+
         async def work(tx: Tx) -> Saved[None]:
             current = await self._current(tx, viewer, kind, record_id, revision)
             assert current is not None
@@ -409,8 +411,9 @@ class Editor:
             if kind == "organisation":
                 gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)  # undone if refused below
                 await self._deleted(tx, DELETE_ORGANISATION, kind, revision, record_id)
-                revoked = await self.graph.run(tx, tokens.REVOKE_OF, organisation=record_id, now=now())  # members' too
-                tokens.forget([r["id"] for r in revoked])  # and none read before this commits is kept
+                members = await self.graph.run(tx, tokens.REVOKE_OF, organisation=record_id, now=now())
+                revoked[:] = [str(r["id"]) for r in members]
+                tokens.forget(revoked)
                 await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer, maybe
                 rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
                           "revision": int(s["revision"] or 0) + 1} for s in gone]
@@ -422,7 +425,9 @@ class Editor:
             return Saved(record_id, None, _restricted(current["visibility"]),
                          [s["id"] for s in gone if s["visibility"] == "restricted"])
 
-        return await self.graph.write_tx(work)
+        saved = await self.graph.write_tx(work)
+        tokens.forget(revoked)  # again: one read while the delete was committing is not kept either
+        return saved
 
     async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> Saved[None]:
         owner = link_owner(link)

@@ -61,13 +61,14 @@ CREATE (r:JoinRequest {id: $id, status: 'pending', created_at: $now, client: $cl
 SET r += $fields
 RETURN r.id AS id
 """)
-# A request sent again as it was (a form sent twice, a page reloaded) while the first waits is the
-# first: taken under the same lock as a new one, so two sent at once make one.
+# A request sent again as it was (a form sent twice, a page reloaded) from the same client while
+# the first waits is the first: taken under the same lock as a new one, so two sent at once make
+# one. Only the same client's: another's answer must not tell whether such a request is waiting.
 SAME = cypher("joining.same", """
 MATCH (k:JoinKey {name: 'clients'})
 SET k.asked_at = $now
 WITH k
-OPTIONAL MATCH (same:JoinRequest {status: 'pending', sent: $sent})
+OPTIONAL MATCH (same:JoinRequest {status: 'pending', sent: $sent, client: $client})
 RETURN same.id AS id
 LIMIT 1
 """)
@@ -205,7 +206,7 @@ class JoinRequests:
         sent = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
         async def work(tx: Tx) -> list[dict[str, Any]]:
-            same = await self.graph.run(tx, SAME, now=now(), sent=sent)
+            same = await self.graph.run(tx, SAME, now=now(), sent=sent, client=key)
             if same and same[0]["id"]:
                 return same
             return await self.graph.run(tx, ASK, id=secrets.token_hex(8), now=now(), client=key, since=since,

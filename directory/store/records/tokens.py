@@ -44,8 +44,9 @@ CREATE (t:ApiToken {id: $id, hash: $hash, role: $role, organisation: $organisati
                     created_at: $now})
 """)
 # A member token stands only while its organisation does: one deleted by any path (an edit, a
-# restore, a peer's removal) takes its members' tokens with it, as `REVOKE_OF` does at once for a
-# deletion through the API or the pages, so an id used again later hands them nothing.
+# restore, a peer's removal) stops its members' tokens, and a deletion through the API or the pages
+# revokes them (`REVOKE_OF`), so an id used again later hands them nothing. An organisation gone by
+# another path and made again under its id (a restore, a peer added again) finds its tokens working.
 FIND = cypher("tokens.find", """
 MATCH (t:ApiToken {id: $id})
 WHERE t.revoked_at IS NULL

@@ -214,12 +214,16 @@ async def add(request: Request) -> Response:
                                            validation.local_latest_day())
             unchosen = Problem.of(0, "visibility", "choose who may see it")
             raise EditRefused("INVALID", "choose who may see it", "visibility", problems=[unchosen, *others])
-        await store.save_service(viewer, edit, None)
+        try:
+            await store.save_service(viewer, edit, None)
+        except EditRefused as refused:
+            made = await _service(store, viewer, record_id) if refused.code == "CONFLICT" else None
+            if made is None or made.organisation != found.id:
+                raise
+            # this form's, sent again (back, changed, sent): what it says now is an edit of what it
+            # made the first time, refused as a stale edit if someone changed that since
+            await store.save_service(viewer, edit, 1)
     except EditRefused as refused:
-        made = await _service(store, viewer, record_id) if refused.code == "CONFLICT" else None
-        if made is not None and made.organisation == found.id:  # this form's, sent again: saved the first time
-            return edit_form.to_organisation(found.id)
-
         async def nothing() -> None:  # a new service has no revision to be stale
             return None
 

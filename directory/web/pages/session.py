@@ -22,11 +22,18 @@ from directory.web.auth import SESSION
 from directory.web.pages import edit_form, forms, joining
 from directory.web.pages.jobs import JOBS
 from directory.web.pages.render import page
+from directory.web.pages.routes import SEARCH_LABELS
 
 # what a carried form's fields are called on the forms they came from (a name no form labels is shown as it is)
-LABELS = {**joining.LABELS, **edit_form.LABELS, **{f.name: f.label for j in JOBS.values() for f in j.fields},
-          "text": "Name, or part of it (spelling mistakes are fine)"}
-ASKS = frozenset({"/", *(j.path for j in JOBS.values())})  # the pages whose forms only ask
+LABELS = {**joining.LABELS, **edit_form.LABELS}
+# the pages whose forms only ask, and what their fields are called there
+ASKED = {"/": {"text": "Name, or part of it (spelling mistakes are fine)", **SEARCH_LABELS},
+         **{j.path: {f.name: f.label for f in j.fields} for j in JOBS.values()}}
+ASKS = frozenset(ASKED)
+
+
+def _labels(then: str | None) -> dict[str, str]:
+    return ASKED[then] if then in ASKED else LABELS
 
 
 async def sign_in_form(request: Request) -> Response:
@@ -42,11 +49,11 @@ async def sign_in(request: Request) -> Response:
     if not token:  # a question's page asking to sign in first brings the question along, not a problem
         asking = "asking" in form and then in ASKS
         return page(request, "sign-in.html", status=200 if asking else 400, problem=None if asking else "empty",
-                    then=then, carried=carried, was=was, labels=LABELS)
+                    then=then, carried=carried, was=was, labels=_labels(then))
     session = await store.tokens.sign_in(token) if len(token) <= 200 else None
     if session is None:
         return page(request, "sign-in.html", status=400, problem="invalid", then=then, carried=carried, was=was,
-                    labels=LABELS)
+                    labels=_labels(then))
     viewer, value, csrf = session
     # where a member's or a steward's work starts: their organisation's page, or the stewards' desk
     start = "/stewards" if viewer.role == "steward" else f"/organisations/{quote(viewer.organisation or '', safe=':')}"
@@ -56,8 +63,8 @@ async def sign_in(request: Request) -> Response:
     # a question is offered whoever's page it came from: asked again, it only asks
     if then and carried and (then in ASKS or hmac.compare_digest(was.encode(), csrf.encode())):
         request.scope["viewer"], request.scope["csrf"] = viewer, csrf
-        response: Response = page(request, "save-again.html", then=then, carried=carried, start=start, labels=LABELS,
-                                  asking=then in ASKS)
+        response: Response = page(request, "save-again.html", then=then, carried=carried, start=start,
+                                  labels=_labels(then), asking=then in ASKS)
     else:
         response = RedirectResponse(start, status_code=303)
     response.set_cookie(SESSION, value, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
@@ -107,7 +114,7 @@ async def signed_out(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, forms.SignedOut)
     then = exc.action if _own_path(exc.action) else None
     return page(request, "sign-in.html", status=401, signed_out=True, files=exc.files, then=then,
-                carried=sorted(exc.fields.items()) if then else [], was=exc.csrf if then else "", labels=LABELS)
+                carried=sorted(exc.fields.items()) if then else [], was=exc.csrf if then else "", labels=_labels(then))
 
 
 async def asked_before(request: Request, exc: Exception) -> Response:
@@ -118,7 +125,7 @@ async def asked_before(request: Request, exc: Exception) -> Response:
         return await forged(request, exc)
     then = exc.action
     return page(request, "save-again.html", status=403, then=then, carried=sorted(exc.fields.items()),
-                start="/", labels=LABELS, asking=True, asked_before=True)
+                start="/", labels=_labels(then), asking=True, asked_before=True)
 
 
 async def forged(request: Request, exc: Exception) -> Response:
