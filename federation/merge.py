@@ -89,6 +89,9 @@ def _read(origin: str, audience: str, e: Accepted, vocab: Vocabulary) -> Organis
     return found
 
 
+MAX_ENTRY_ID = 600  # a link's id: two record ids (each at most 63 + 1 + 128), its type and a key of 200
+
+
 def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
           beyond_limit: Collection[tuple[str, str]] = ()) -> Batch:
     """What the page changes, each record at its last entry in the page.
@@ -104,6 +107,10 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
         if (e.kind, e.id) in beyond_limit:
             out.not_taken += 1
             out.first_not_taken = e.seq if out.first_not_taken is None else out.first_not_taken
+            continue
+        if len(e.id) > MAX_ENTRY_ID:  # kept nowhere, not even as its revision's key (a 1 MB one stuck a sync)
+            out.dropped.append(f"entry {e.seq} ({e.id[:MAX_SHOWN]!r}): an id of {len(e.id):,} characters, over "
+                               f"{MAX_ENTRY_ID}; not written")
             continue
         last[(e.kind, e.id)] = e
         key = peer_record_key(origin, audience, e.kind, e.id)

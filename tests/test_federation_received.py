@@ -22,6 +22,7 @@ from directory.domain.model import Coverage, Location, Organisation, Precision, 
 from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.exchange import exports
 from directory.store import Filter, Store
+from directory.store.engine.cypher import cypher
 from federation import bodies
 from federation.canonical import canonical
 from federation.keys import format_time
@@ -508,6 +509,22 @@ async def test_what_a_drop_reports_is_quoted_cut_short_and_on_one_line(store: St
     assert "type is not 'organisation'" in outcome.reasons[2]
     assert "is not a link id" in outcome.reasons[3]
     assert await store.organisations_by_id(STEWARD, [f"{P}:casa", f"{P}:casa "]) == {}
+
+
+async def test_an_id_longer_than_any_this_software_gives_is_dropped_and_kept_nowhere(store: Store) -> None:
+    """A peer's entry id is kept as its revision's key whatever the entry carries: a 200 KB one was
+    stored, and a 1 MB one made the store refuse the page's commit, the peer's sync stuck there."""
+    p = Publisher(directory=P)
+    p.add("z" * 200_000, op="tombstone")
+    p.add("casa", body=organisation("casa"))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    assert outcome.error == "" and outcome.dropped == 1 and "an id of 200,013 characters" in outcome.reasons[0]
+    assert len(outcome.reasons[0]) < 1000
+    keys = await store.graph.read(cypher("tests.peer_keys", "MATCH (r:PeerRecord) RETURN max(size(r.key)) AS n"))
+    assert keys[0]["n"] < 1000
+    assert f"{P}:casa" in await store.organisations_by_id(STEWARD, [f"{P}:casa"])
 
 
 async def test_a_record_now_marked_for_another_audience_is_withdrawn_without_naming_it(store: Store) -> None:
