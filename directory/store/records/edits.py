@@ -399,7 +399,7 @@ class Editor:
         return await self.graph.write_tx(work)
 
     async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> Saved[None]:
-        revoked: list[str] = []  # its members' tokens: none read before the commit is kept after it
+        revoked: list[str] = []  # its members' tokens
 
         async def work(tx: Tx) -> Saved[None]:
             current = await self._current(tx, viewer, kind, record_id, revision)
@@ -413,7 +413,6 @@ class Editor:
                 await self._deleted(tx, DELETE_ORGANISATION, kind, revision, record_id)
                 members = await self.graph.run(tx, tokens.REVOKE_OF, organisation=record_id, now=now())
                 revoked[:] = [str(r["id"]) for r in members]
-                tokens.forget(revoked)
                 await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer, maybe
                 rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
                           "revision": int(s["revision"] or 0) + 1} for s in gone]
@@ -426,7 +425,7 @@ class Editor:
                          [s["id"] for s in gone if s["visibility"] == "restricted"])
 
         saved = await self.graph.write_tx(work)
-        tokens.forget(revoked)  # again: one read while the delete was committing is not kept either
+        tokens.forget(revoked)  # none read before the commit is kept after it
         return saved
 
     async def delete_link(self, viewer: Viewer, link: Link, revision: int) -> Saved[None]:

@@ -37,27 +37,27 @@ MATCH (s:Organisation) WHERE s.kind IN $kinds
 RETURN s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
        coalesce(s.place_withheld, false) AS withheld
 """)
-# the public's revision moves only for what the public sees (`writes._VIEWS`)
-MARK = cypher("shelters.mark", """
+
+
+def _public_moved(v: str) -> str:
+    """The public's revision and time of `v` moved, if the public sees it (`writes._VIEWS`)."""
+    return (f"{v}.public_revision = CASE WHEN {v}.visibility = 'public' THEN coalesce({v}.public_revision, 0) + 1 "
+            f"ELSE {v}.public_revision END, "
+            f"{v}.public_updated_at = CASE WHEN {v}.visibility = 'public' THEN $now ELSE {v}.public_updated_at END")
+
+
+MARK = cypher("shelters.mark", f"""
 UNWIND $rows AS r
-MATCH (s:Organisation {id: r.id})
-SET s.place_withheld = r.withheld,
-    s.public_revision = CASE WHEN s.visibility = 'public' THEN coalesce(s.public_revision, 0) + 1
-                             ELSE s.public_revision END,
-    s.public_updated_at = CASE WHEN s.visibility = 'public' THEN $now ELSE s.public_updated_at END
+MATCH (s:Organisation {{id: r.id}})
+SET s.place_withheld = r.withheld, {_public_moved("s")}
 WITH s
 OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
-SET x.public_revision = CASE WHEN x.visibility = 'public' THEN coalesce(x.public_revision, 0) + 1
-                             ELSE x.public_revision END,
-    x.public_updated_at = CASE WHEN x.visibility = 'public' THEN $now ELSE x.public_updated_at END
+SET {_public_moved("x")}
 """)
-UNMARK = cypher("shelters.unmark", """
+UNMARK = cypher("shelters.unmark", f"""
 UNWIND $ids AS id
-MATCH (s:Organisation {id: id}) WHERE s.place_withheld = true AND NOT s.kind IN $kinds
-SET s.place_withheld = false,
-    s.public_revision = CASE WHEN s.visibility = 'public' THEN coalesce(s.public_revision, 0) + 1
-                             ELSE s.public_revision END,
-    s.public_updated_at = CASE WHEN s.visibility = 'public' THEN $now ELSE s.public_updated_at END
+MATCH (s:Organisation {{id: id}}) WHERE s.place_withheld = true AND NOT s.kind IN $kinds
+SET s.place_withheld = false, {_public_moved("s")}
 """)
 
 

@@ -55,14 +55,14 @@ def _hash(props: dict[str, Any]) -> str:
 # to the public after edits made while restricted shows as revision 1 there, not as its history.
 # SET items apply in order, so each view's hash is compared before it is replaced.
 HIDDEN = ""
-_VIEWS = """
-    n.network_revision = CASE WHEN n.network_hash = r.views.network OR r.views.network = ''
+_VIEWS = f"""
+    n.network_revision = CASE WHEN n.network_hash = r.views.network OR r.views.network = '{HIDDEN}'
                               THEN coalesce(n.network_revision, 0) ELSE coalesce(n.network_revision, 0) + 1 END,
-    n.network_updated_at = CASE WHEN n.network_hash = r.views.network OR r.views.network = ''
+    n.network_updated_at = CASE WHEN n.network_hash = r.views.network OR r.views.network = '{HIDDEN}'
                                 THEN n.network_updated_at ELSE $now END,
-    n.public_revision = CASE WHEN same_public OR r.views.public = '' THEN coalesce(n.public_revision, 0)
+    n.public_revision = CASE WHEN same_public OR r.views.public = '{HIDDEN}' THEN coalesce(n.public_revision, 0)
                              ELSE coalesce(n.public_revision, 0) + 1 END,
-    n.public_updated_at = CASE WHEN same_public OR r.views.public = '' THEN n.public_updated_at ELSE $now END,
+    n.public_updated_at = CASE WHEN same_public OR r.views.public = '{HIDDEN}' THEN n.public_updated_at ELSE $now END,
     n.network_hash = r.views.network, n.public_hash = r.views.public, n.unplaced_hash = r.views.unplaced"""
 # the views a record of each visibility is not shown to
 _HIDDEN_FROM = {"restricted": ("network", "public", "unplaced"), "network": ("public", "unplaced")}

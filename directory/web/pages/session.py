@@ -27,8 +27,7 @@ from directory.web.pages.routes import SEARCH_LABELS
 # what a carried form's fields are called on the forms they came from (a name no form labels is shown as it is)
 LABELS = {**joining.LABELS, **edit_form.LABELS}
 # the pages whose forms only ask, and what their fields are called there
-ASKED = {"/": {"text": "Name, or part of it (spelling mistakes are fine)", **SEARCH_LABELS},
-         **{j.path: {f.name: f.label for f in j.fields} for j in JOBS.values()}}
+ASKED = {"/": SEARCH_LABELS, **{j.path: {f.name: f.label for f in j.fields} for j in JOBS.values()}}
 ASKS = frozenset(ASKED)
 
 
