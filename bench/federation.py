@@ -178,8 +178,9 @@ async def _timed_sync(store: Store, log: Log, pid: int | None) -> dict[str, floa
 
 
 async def _add(store: Store, log: Log, url: str) -> None:
+    # a peer the steward knows to be large: its whole log is taken, as the rate is what is timed
     await peers.add(store.graph, peers.Peer(log.origin, url, log.root.fingerprint, log.root_text, 1, False, 100,
-                                            "2026-11-21T00:00:00Z"))
+                                            "2026-11-21T00:00:00Z", max_bytes=1024 ** 3))
 
 
 def run(n: int) -> dict[str, Any]:

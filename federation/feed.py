@@ -123,6 +123,13 @@ class Accepted:
     withheld: str = ""  # why an upsert is not taken: its body is marked for an audience this feed never carries
     superseded: bool = False  # read again below a newer revision we hold: neither written nor remembered
     leaf: str = ""  # the entry's Merkle leaf (hex): kept with its revision, so a re-read can tell it is the same
+    size: int = 0  # the bytes of the body taken (none for a tombstone, a withheld or a purged body): a peer's weight
+
+    @property
+    def as_it_was(self) -> bool:
+        """An upsert whose body the publisher purged since: what we keep of the record stays as it was
+        (a later entry for it follows in the log)."""
+        return self.op == "upsert" and self.body is None and not self.withheld
 
 
 @dataclass
@@ -242,9 +249,10 @@ def verify_page(root: Root, audience: str, page: Any, state: PeerState, now: dat
             withheld = f"its body is {len(body_bytes) // 1024} KiB, over the {MAX_BODY_BYTES // 1024} KiB we read"
         elif e["op"] == "upsert" and body is not None and body.get("visibility") not in SHOWN[audience]:
             withheld = f"marked {str(body.get('visibility'))[:20]!r}, which the {audience} feed never carries"
-        accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"],
-                                 body if e["op"] == "upsert" and not withheld else None, e["redistribute"],
-                                 envelope, withheld, superseded, leaf.hex()))
+        taken = body if e["op"] == "upsert" and not withheld else None
+        accepted.append(Accepted(e["seq"], e["kind"], e["id"], e["revision"], e["op"], taken, e["redistribute"],
+                                 envelope, withheld, superseded, leaf.hex(),
+                                 len(body_bytes) if taken is not None and body_bytes is not None else 0))
     path = [bytes.fromhex(p) for p in proof]
     head = bytes.fromhex(signed["root"])
     if frontier.size == signed["size"]:

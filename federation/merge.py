@@ -11,7 +11,7 @@ the page, or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,11 +38,18 @@ class Batch:
     links: list[Link] = field(default_factory=list)
     provenance: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     purged: dict[str, list[Any]] = field(default_factory=lambda: {"organisation": [], "service": [], "link": []})
-    revisions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by PeerRecord key: the newest
+    # by (kind, id): the newest, with the bytes of the body kept (`size`: 0 for none, None for as it was)
+    revisions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)  # entries verified but not written, and why
     reach: int = 0  # the places and types its services reach in all (`PAGE_REACH`)
     not_taken: int = 0  # entries naming records beyond the peer's limit (`sync.beyond_limit`)
     first_not_taken: int | None = None  # the first of them in the log
+
+    def bytes_moved(self, held: Mapping[tuple[str, str], int]) -> int:
+        """How the bytes we keep of the peer change with this batch, given the bytes `held` of each
+        record it names that we keep (`Peer.max_bytes`)."""
+        return sum((r["size"] if r["size"] is not None else held.get(record, 0)) - held.get(record, 0)
+                   for record, r in self.revisions.items())
 
     def drop(self, kind: str, record_id: str, seq: int, reason: str, named: bool = True) -> None:
         """Not written, and the record's earlier revision withdrawn: what the peer now says of it
@@ -54,6 +61,8 @@ class Batch:
         more = (", nor its services we held (`directory peer resync` takes them again once it sends a sound"
                 " revision)") if kind == "organisation" else ""
         self.dropped.append(f"entry {seq}{which}: {reason[:MAX_REASON]}; not written{more}")
+        if (kind, record_id) in self.revisions:
+            self.revisions[(kind, record_id)]["size"] = 0
         if kind != "link":
             self.purged[kind].append(record_id)
         elif (ends := link_ends(record_id)) is not None:
@@ -93,12 +102,14 @@ MAX_ENTRY_ID = 600  # a link's id: two record ids (each at most 63 + 1 + 128), i
 
 
 def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
-          beyond_limit: Collection[tuple[str, str]] = ()) -> Batch:
+          beyond_limit: Collection[tuple[str, str]] = (),
+          over_budget: Mapping[tuple[str, str], str] | None = None) -> Batch:
     """What the page changes, each record at its last entry in the page.
 
     A body that is not the record its signed entry names refuses the page (the publisher signed
     a lie); a body that is that record but fails our checks is dropped, with the reason. Records
-    `beyond_limit` (kind, id) are neither written nor remembered."""
+    `beyond_limit` (kind, id) are neither written nor remembered; those `over_budget` (records we
+    hold whose new body would take the peer past its bytes) are dropped with the reason given."""
     out = Batch()
     last: dict[tuple[str, str], Accepted] = {}
     for e in verified.entries:
@@ -114,7 +125,8 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
             continue
         last[(e.kind, e.id)] = e
         key = peer_record_key(origin, audience, e.kind, e.id)
-        out.revisions[key] = {"key": key, "revision": e.revision, "live": e.op == "upsert", "leaf": e.leaf}
+        out.revisions[(e.kind, e.id)] = {"key": key, "revision": e.revision, "live": e.op == "upsert",
+                                         "leaf": e.leaf, "size": None if e.as_it_was else e.size}
     cp = verified.checkpoint["signed"]
     fetched = now()
     for (kind, record_id), e in last.items():
@@ -125,10 +137,13 @@ def batch(origin: str, audience: str, verified: Verified, vocab: Vocabulary,
         if e.withheld:  # the id stays out of the reason: the publisher should not have shared the record
             out.drop(kind, record_id, e.seq, e.withheld, named=False)
             continue
+        if over_budget and (kind, record_id) in over_budget:
+            out.drop(kind, record_id, e.seq, over_budget[(kind, record_id)])
+            continue
         if e.op == "tombstone":
             out.purged[kind].append(purge_key)
             continue
-        if e.body is None:  # the publisher purged this body since: a later entry for it follows in the log
+        if e.as_it_was:
             continue
         if _signed_id(kind, e.body) != record_id:
             said = str(_signed_id(kind, e.body))[:MAX_SHOWN]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from directory.base.clock import now
 from directory.domain import ids
 from directory.domain.errors import BadArgument, Conflict
-from directory.store import PEER_MAX_RECORDS, Peer, Store
+from directory.store import PEER_MAX_BYTES, PEER_MAX_RECORDS, Peer, Store
 from federation import fetch
 from federation.canonical import NotCanonical, parse
 from federation.feed import Refused
@@ -57,7 +57,7 @@ async def pin(url: str, fingerprint: str) -> Pinned:
 
 
 async def add(store: Store, pinned: Pinned, network: bool, precedence: int,
-              max_records: int = PEER_MAX_RECORDS) -> Peer:
+              max_records: int = PEER_MAX_RECORDS, max_bytes: int = PEER_MAX_BYTES) -> Peer:
     """Keep a pinned peer, unless its id is ours, a peer's, a prefix of one, or reads as one."""
     known = [p.id for p in await store.peers.all()]
     try:
@@ -65,6 +65,6 @@ async def add(store: Store, pinned: Pinned, network: bool, precedence: int,
     except ids.BadDirectoryId as exc:
         raise Conflict(f"{pinned.url}: its root names a {exc}; the peer was not added") from None
     peer = Peer(pinned.directory, pinned.url, pinned.fingerprint, pinned.root, pinned.version, network, precedence,
-                now(), max_records=max_records)
+                now(), max_records=max_records, max_bytes=max_bytes)
     await store.peers.add(peer)
     return peer

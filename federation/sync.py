@@ -26,7 +26,7 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from directory.domain.errors import Conflict, DirectoryError
-from directory.store import Peer, Store, peer_record_key
+from directory.store import Peer, PeerRevision, Store, peer_record_key
 from federation import fetch, merge
 from federation.canonical import NotCanonical, canonical, parse
 from federation.feed import (
@@ -287,10 +287,12 @@ class Syncer:
                 verified, known = await self._verified(root, peer, early, state, kept)
                 if limit is not None and len(verified.entries) > limit:
                     raise Refused(f"{peer.id} sent {len(verified.entries)} entries when asked for {limit}")
-                held = await self.store.peers.records_held(peer.id, peer.audience, kept)
+                held, weight = await self.store.peers.records_held(peer.id, peer.audience, kept)
                 beyond, taken = beyond_limit(peer, verified, known, held)
+                new_over, over = beyond_budget(peer, verified, known, weight, beyond)
+                beyond, taken = beyond | new_over, taken - len(new_over)
                 changes = await asyncio.to_thread(merge.batch, peer.id, peer.audience, verified,
-                                                  await self.store.vocabulary(), beyond)
+                                                  await self.store.vocabulary(), beyond, over)
                 if changes.reach > merge.PAGE_REACH and len(verified.entries) > 1:
                     # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
                     limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * changes.reach))
@@ -298,7 +300,8 @@ class Syncer:
                              peer.id, changes.reach, limit)
                     continue
                 await merge.resolve(self.store, changes)
-                cursor_state = self._cursor_state(verified, kept, changes, held + taken)
+                cursor_state = self._cursor_state(verified, kept, changes, held + taken,
+                                                  weight + changes.bytes_moved(known))
                 done = verified.state.cursor >= int(verified.checkpoint["signed"]["size"])
                 if not done:  # two cores: the next page's fetch and checks overlap this page's write
                     ahead = asyncio.create_task(self._ahead(http, peer, root, _state({**(kept or {}), **cursor_state}),
@@ -339,11 +342,12 @@ class Syncer:
         return early
 
     async def _verified(self, root: Root, peer: Peer, early: _Ahead, state: PeerState,
-                        kept: dict[str, Any] | None) -> tuple[Verified, set[tuple[str, str]]]:
+                        kept: dict[str, Any] | None) -> tuple[Verified, dict[tuple[str, str], int]]:
         """`verify_page` of a fetched page, against the state and revisions kept now; and the records it
-        names that we keep a revision of, as (kind, id). A page verified ahead is taken as it was only
-        if what it was verified against is what is kept now (the same state, the same revisions): the
-        same inputs give the same answer; its checkpoint's dates are checked again at this time."""
+        names that we keep a revision of, as (kind, id), with the bytes of the body we keep. A page
+        verified ahead is taken as it was only if what it was verified against is what is kept now
+        (the same state, the same revisions): the same inputs give the same answer; its
+        checkpoint's dates are checked again at this time."""
         try:
             page = early.page if early.page is not None else await asyncio.to_thread(
                 parse, early.raw, f"{peer.id}'s page after {state.cursor}")
@@ -361,14 +365,14 @@ class Syncer:
             exc.evidence = {"kept": kept.get("checkpoint") if kept else None,
                             "offered": canonical(page["checkpoint"]).decode()}
             raise
-        return verified, {record for record, key in _keys(peer, page) if key in revisions}
+        return verified, {record: revisions[key][2] for record, key in _keys(peer, page) if key in revisions}
 
-    async def _revisions(self, peer: Peer, page: Any) -> dict[str, tuple[int, str | None]]:
+    async def _revisions(self, peer: Peer, page: Any) -> dict[str, PeerRevision]:
         """The revision and leaf we keep of each record a page names (one query)."""
         return await self.store.peers.record_revisions([key for _, key in _keys(peer, page)])
 
     def _cursor_state(self, verified: Verified, kept: dict[str, Any] | None, changes: merge.Batch,
-                      records: int) -> dict[str, Any]:
+                      records: int, weight: int) -> dict[str, Any]:
         """What the page's transaction writes to the peer's feed state beside its records."""
         new = verified.state
         return {"cursor": new.cursor, "frontier": json.dumps(new.frontier.to_json()),
@@ -379,7 +383,7 @@ class Syncer:
                 "checkpoint": canonical(verified.checkpoint).decode()
                 if kept is None or new.checkpoint_root == verified.checkpoint["signed"]["root"]
                 else kept.get("checkpoint"),
-                "fetched_at": format_time(self.clock()), "records": records,
+                "fetched_at": format_time(self.clock()), "records": records, "bytes": weight,
                 "not_taken": int((kept or {}).get("not_taken") or 0) + changes.not_taken,
                 # kept until the peer is forgotten: past it, a log read again holds records
                 # we read but did not remember (`feed._superseded`)
@@ -399,8 +403,9 @@ class Syncer:
         if changes.not_taken:
             changes.dropped.append(
                 f"{changes.not_taken:,} entries naming records new to us are over the limit of "
-                f"{peer.max_records:,} records from {peer.id}; not taken (`directory peer limit {peer.id} N` "
-                f"raises it, then `directory peer resync {peer.id}` takes them)")
+                f"{peer.max_records:,} records or {amount(peer.max_bytes)} of bodies from {peer.id}; not taken "
+                f"(`directory peer limit {peer.id} N --max-bytes SIZE` raises them, then "
+                f"`directory peer resync {peer.id}` takes them)")
         outcome.reasons += changes.dropped
         for reason in changes.dropped:
             log.warning("peer %s: %s", peer.id, reason)
@@ -413,25 +418,24 @@ class _Ahead:
     state: PeerState
     raw: bytes
     page: Any = None
-    revisions: dict[str, tuple[int, str | None]] | None = None
+    revisions: dict[str, PeerRevision] | None = None
     verified: Verified | None = None
 
 
 def _verify(root: Root, audience: str, page: Any, state: PeerState,
-            revisions: dict[str, tuple[int, str | None]], origin: str, now: datetime) -> Verified:
-    def kept(kind: str, rid: str) -> tuple[int, str | None] | None:
-        return revisions.get(peer_record_key(origin, audience, kind, rid))
+            revisions: dict[str, PeerRevision], origin: str, now: datetime) -> Verified:
+    def kept(kind: str, rid: str) -> PeerRevision | tuple[None, None, int]:
+        return revisions.get(peer_record_key(origin, audience, kind, rid)) or (None, None, 0)
 
-    return verify_page(root, audience, page, state, now,
-                       lambda kind, rid: (kept(kind, rid) or (None, None))[0],
-                       lambda kind, rid: (kept(kind, rid) or (None, None))[1])
+    return verify_page(root, audience, page, state, now, lambda kind, rid: kept(kind, rid)[0],
+                       lambda kind, rid: kept(kind, rid)[1])
 
 
 def _keys(peer: Peer, page: Any) -> list[tuple[tuple[str, str], str]]:
     return [(record, peer_record_key(peer.id, peer.audience, *record)) for record in named_records(page)]
 
 
-def beyond_limit(peer: Peer, verified: Verified, known: set[tuple[str, str]],
+def beyond_limit(peer: Peer, verified: Verified, known: Collection[tuple[str, str]],
                  held: int) -> tuple[set[tuple[str, str]], int]:
     """The records a page names, new to us, that would take what we keep of the peer past its
     limit (`Peer.max_records`): those the page names first are taken, these are not, nor
@@ -446,6 +450,39 @@ def beyond_limit(peer: Peer, verified: Verified, known: set[tuple[str, str]],
             continue
         (taken if len(taken) < room else beyond).add(record)
     return beyond, len(taken)
+
+
+def beyond_budget(peer: Peer, verified: Verified, known: Mapping[tuple[str, str], int], weight: int,
+                  beyond: Collection[tuple[str, str]]) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
+    """The records whose body, as the page leaves them, would take the bytes we keep of the peer
+    past its budget (`Peer.max_bytes`), given the bytes of each record we keep (`known`) and their
+    sum (`weight`): those new to us are not taken (as `beyond_limit`), those we hold are dropped
+    with the reason (their earlier body withdrawn, as a body over its own cap is). Records are
+    weighed in the order of their last entry; a body that shrinks or goes always comes through."""
+    last: dict[tuple[str, str], Any] = {}
+    for e in verified.entries:
+        if not e.superseded and (e.kind, e.id) not in beyond and len(e.id) <= merge.MAX_ENTRY_ID:
+            last[(e.kind, e.id)] = e
+    new_over: set[tuple[str, str]] = set()
+    over: dict[tuple[str, str], str] = {}
+    for record, e in sorted(last.items(), key=lambda item: item[1].seq):
+        before = known.get(record, 0)
+        after = before if e.as_it_was else e.size
+        if after > before and weight - before + after > peer.max_bytes:
+            if record in known:
+                over[record] = (f"a body of {amount(after)} would take what we keep of {peer.id} past its "
+                                f"{amount(peer.max_bytes)}")
+                weight -= before
+            else:
+                new_over.add(record)
+        else:
+            weight += after - before
+    return new_over, over
+
+
+def amount(n: int) -> str:
+    """Bytes as a steward reads them."""
+    return f"{n:,} bytes" if n < 1024 * 1024 else f"{n / (1024 * 1024):,.1f} MiB"
 
 
 def named_records(page: Any) -> list[tuple[str, str]]:

@@ -370,18 +370,31 @@ async def test_referrals_keep_the_provider_whole_and_an_empty_answer_names_its_v
 
 
 @pytest.mark.anyio
-async def test_a_peers_record_limit_is_shown_and_changed_and_never_below_one(store: Store, data_dir: Path) -> None:
+async def test_a_peers_limits_are_shown_and_changed_and_never_below_one(store: Store, data_dir: Path) -> None:
     await store.peers.add(Peer("peer.example", "https://peer.example", "sha256:0", "{}", 1, False, 100, now()))
     shown = await asyncio.to_thread(run, "peer", "show", "peer.example", data=data_dir)
     assert "records held 0 of at most 250,000 (`directory peer limit peer.example N`)" in shown.stdout
+    assert "their bodies 0 bytes of at most 64.0 MiB (`directory peer limit peer.example --max-bytes SIZE`)" \
+        in shown.stdout
     changed = await asyncio.to_thread(run, "peer", "limit", "peer.example", "1200", data=data_dir)
     assert changed.returncode == 0 and "at most 1,200 records are taken from it; it has 0 now" in changed.stdout
     assert (await store.peers.one("peer.example")).max_records == 1200
+    for size, given in (("256m", 256 * 1024 ** 2), ("1GiB", 1024 ** 3), ("500000", 500_000)):
+        changed = await asyncio.to_thread(run, "peer", "limit", "peer.example", "--max-bytes", size, data=data_dir)
+        assert changed.returncode == 0 and "1,200 records" in changed.stdout
+        assert (await store.peers.one("peer.example")).max_bytes == given
+    assert "at most 488.3 KiB" not in changed.stdout and "at most 500,000 bytes of their bodies" in changed.stdout
     for verb in (("peer", "limit", "peer.example", "0"), ("peer", "add", "https://x.example", "--fingerprint",
                                                           "sha256:0", "--max-records", "-5")):
         refused = await asyncio.to_thread(run, *verb, data=data_dir, check=False)
         assert refused.returncode != 0 and "must be at least 1" in refused.stderr, refused
+    for verb in (("peer", "limit", "peer.example", "--max-bytes", "0"), ("peer", "limit", "peer.example"),
+                 ("peer", "limit", "peer.example", "--max-bytes", "lots"),
+                 ("peer", "add", "https://x.example", "--fingerprint", "sha256:0", "--max-bytes", "-1m")):
+        refused = await asyncio.to_thread(run, *verb, data=data_dir, check=False)
+        assert refused.returncode != 0 and ("--max-bytes" in refused.stderr or "records" in refused.stderr), refused
     assert (await store.peers.one("peer.example")).max_records == 1200
+    assert (await store.peers.one("peer.example")).max_bytes == 500_000
     missing = await asyncio.to_thread(run, "peer", "limit", "nobody.example", "10", data=data_dir, check=False)
     assert missing.returncode != 0 and "nobody.example" in missing.stderr
 

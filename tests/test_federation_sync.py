@@ -371,7 +371,7 @@ async def test_26_a_peer_is_taken_up_to_its_record_limit_and_no_further(store: S
     assert await names(store) == ["Org2", "Org3", "Org4", "Renamed"]
     kept = await peers.feed_state(store.graph, ORIGIN, "public")
     assert kept is not None and (kept["records"], kept["not_taken"]) == (5, 2)
-    assert await store.peers.records_held(ORIGIN, "public", kept) == 5
+    assert (await store.peers.records_held(ORIGIN, "public", kept))[0] == 5
 
     await store.peers.set_max_records(ORIGIN, 3)  # below what it holds: nothing deleted, withdrawals still taken
     peer.publisher.add("org3", revision=2, op="tombstone")
@@ -388,9 +388,80 @@ async def test_26_a_peer_is_taken_up_to_its_record_limit_and_no_further(store: S
 
     # a feed state kept before the count was: counted once from the revisions we keep
     await store.graph.write("MATCH (f:PeerFeed) REMOVE f.records")
-    assert await store.peers.records_held(ORIGIN, "public", await peers.feed_state(store.graph, ORIGIN, "public")) == 8
+    assert (await store.peers.records_held(ORIGIN, "public", await peers.feed_state(store.graph, ORIGIN,
+                                                                                   "public")))[0] == 8
     with pytest.raises(NotFound):
         await store.peers.set_max_records("nobody.example", 10)
+
+
+def weight(*bodies_sent: dict[str, Any]) -> int:
+    return sum(len(canonical(b)) for b in bodies_sent)
+
+
+async def bodies_held(store: Store) -> tuple[int, int]:
+    """The bytes the feed state carries, and the sum of what each record we keep says it weighs."""
+    kept = await peers.feed_state(store.graph, ORIGIN, "public")
+    [row] = await store.graph.read("MATCH (r:PeerRecord) WHERE r.key STARTS WITH $p RETURN sum(r.size) AS n",
+                                   p=f"{ORIGIN}/public/")
+    return int(kept["bytes"]) if kept else 0, int(row["n"])
+
+
+async def test_a_peer_is_taken_up_to_its_bytes_and_no_further(store: Store, served: Any) -> None:
+    """Under its record limit a peer's records may each be as large as a body: the bytes of the bodies
+    we keep of it are bounded too (threat model R15). A record new to us that would go past them is
+    neither written nor remembered; one we hold that would grow past them is dropped with the reason
+    (its earlier body withdrawn); a withdrawal or a smaller body always comes through. Raised, the
+    budget takes them at a resync; the count moved with each page is what the records weigh."""
+    peer, server = served
+    first = [org_body(f"org{i}") for i in range(3)]  # what the fixture's peer published, salts aside
+    budget = weight(*first) + 400
+    await peers.add(store.graph, peers.Peer(ORIGIN, server.url, "sha256:given-out-of-band",
+                                            canonical(peer.roots[0]).decode(), 1, False, 100,
+                                            "2026-11-21T00:00:00Z", max_bytes=budget))
+    [taken] = await syncer(store).sync_all()
+    assert (taken.entries, taken.error) == (3, "")
+    held, summed = await bodies_held(store)
+    assert held == summed and abs(held - weight(*first)) < 100  # each body carries salt of its own
+
+    def described(local: str, description: str) -> dict[str, Any]:
+        o = Organisation(id=f"{ORIGIN}:{local}", name=local.title(), kind="local-group",
+                         visibility=Visibility.PUBLIC, languages=["es"], description=description)
+        return bodies.organisation_body(o, "public")
+
+    peer.publisher.add("org3", body=described("org3", "n" * 500))  # new to us, over what is left
+    peer.publisher.add("org1", revision=2, body=described("org1", "d" * 2000))  # held, grown past it
+    peer.publisher.add("org4", body=org_body("org4"))  # new and small: fits
+    [over] = await syncer(store).sync_all(force=True)
+    assert (over.entries, over.dropped, over.error) == (1, 2, ""), over.reasons
+    assert any("entry 4 ('peer.example:org1'): a body of 2" in r and f"past its {budget:,} bytes" in r
+               for r in over.reasons), over.reasons
+    assert "1 entries naming records new to us are over the limit of 250,000 records or" in over.reasons[-1]
+    assert await names(store) == ["Org0", "Org2", "Org4"]  # org1's earlier body withdrawn, org3 never written
+    held, summed = await bodies_held(store)
+    assert held == summed and held <= budget
+    kept = await peers.feed_state(store.graph, ORIGIN, "public")
+    assert kept is not None and (kept["records"], kept["not_taken"], kept["cursor"]) == (4, 1, 6)
+
+    await store.peers.set_max_bytes(ORIGIN, 10)  # below what it holds: nothing deleted, a smaller body taken
+    peer.publisher.add("org2", revision=2, body=org_body("org2", "O"))
+    peer.publisher.add("org0", revision=2, op="tombstone")
+    [lowered] = await syncer(store).sync_all(force=True)
+    assert (lowered.entries, lowered.dropped) == (2, 0) and await names(store) == ["O", "Org4"]
+    assert (await bodies_held(store))[0] == (await bodies_held(store))[1] < held
+
+    await store.peers.set_max_bytes(ORIGIN, 1024 * 1024)
+    await store.peers.read_again(ORIGIN)
+    [raised] = await syncer(store).sync_all(force=True)
+    assert (raised.dropped, raised.error) == (0, "") and await names(store) == ["O", "Org1", "Org3", "Org4"]
+    held, summed = await bodies_held(store)
+    assert held == summed > 2000
+
+    # a feed state kept before the bytes were: counted once from the sizes we keep
+    await store.graph.write("MATCH (f:PeerFeed) REMOVE f.bytes")
+    kept = await peers.feed_state(store.graph, ORIGIN, "public")
+    assert await store.peers.records_held(ORIGIN, "public", kept) == (kept["records"], summed)
+    with pytest.raises(NotFound):
+        await store.peers.set_max_bytes("nobody.example", 10)
 
 
 async def test_a_resync_reads_again_without_going_back_and_catches_a_rewritten_history(store: Store,

@@ -24,10 +24,10 @@ from directory.cli.runner import run_with_store, verb
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import STEWARD
 from directory.jobs.tables import Column, Table
-from directory.store import MOST_PROPOSALS, PEER_MAX_RECORDS, Peer, Proposals, Store
+from directory.store import MOST_PROPOSALS, PEER_MAX_BYTES, PEER_MAX_RECORDS, Peer, Proposals, Store
 from federation import peering
 from federation.service import online_keys, publisher_for
-from federation.sync import Syncer
+from federation.sync import Syncer, amount
 
 
 def _record_limit(n: int, argument: str) -> int:
@@ -36,10 +36,24 @@ def _record_limit(n: int, argument: str) -> int:
     return n
 
 
+UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def _byte_limit(text: str, argument: str) -> int:
+    """A size as a steward types it: bytes, or a whole number of KiB, MiB or GiB (`64m`, `1g`)."""
+    number, unit = text.strip().lower().rstrip("ib"), ""
+    if number[-1:] in UNITS:
+        number, unit = number[:-1], number[-1]
+    if not number.isdecimal() or int(number) < 1:
+        raise BadArgument(argument, f"{text!r} is not a size such as 64m, 1g or 500000 (bytes), at least 1")
+    return int(number) * UNITS[unit]
+
+
 def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
     most = _record_limit(args.max_records, "--max-records")
+    weight = _byte_limit(args.max_bytes, "--max-bytes")
     pinned = asyncio.run(peering.pin(args.url, args.fingerprint))
-    run_with_store(settings, lambda store: peering.add(store, pinned, args.network, args.precedence, most))
+    run_with_store(settings, lambda store: peering.add(store, pinned, args.network, args.precedence, most, weight))
     out(f"peer {pinned.directory} added at root version {pinned.version}; pulling its "
         f"{'network' if args.network else 'public'} feed (`directory peer sync {pinned.directory}`)")
 
@@ -50,7 +64,7 @@ HEADER = "\t".join(("peer", "url", "audience", "precedence", "root", "last succe
 
 def _row(p: Peer, state: dict[str, Any] | None) -> str:
     over = bool(state and state.get("not_taken"))
-    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale), ("over-its-record-limit", over))
+    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale), ("over-its-limits", over))
              if on]
     return (f"{safe(p.id)}\t{safe(p.url)}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
             f"last success {p.last_success or '-'}\t{' '.join(flags) or 'ok'}"
@@ -71,12 +85,12 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> tuple[Peer, dict[str, Any] | None, int]:
+    async def work(store: Store) -> tuple[Peer, dict[str, Any] | None, tuple[int, int]]:
         peer = await store.peers.one(args.peer)
         state = await store.peers.feed_state(peer.id, peer.audience)
         return peer, state, await store.peers.records_held(peer.id, peer.audience, state)
 
-    peer, state, held = run_with_store(settings, work)
+    peer, state, (held, weight) = run_with_store(settings, work)
     out(_row(peer, state))
     out(f"fingerprint {safe(peer.fingerprint)}; added {peer.added_at}; failures {peer.failures}; "
         f"next attempt {peer.next_attempt or 'now'}")
@@ -84,8 +98,10 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
         out(f"cursor {state['cursor']} of checkpoint size {state['checkpoint_size']} "
             f"(root {safe(state['checkpoint_root'][:16])}..., issued {safe(state['checkpoint_issued'])})")
     out(f"records held {held:,} of at most {peer.max_records:,} (`directory peer limit {safe(peer.id)} N`)")
+    out(f"their bodies {amount(weight)} of at most {amount(peer.max_bytes)} "
+        f"(`directory peer limit {safe(peer.id)} --max-bytes SIZE`)")
     if state and state.get("not_taken"):
-        out(f"{int(state['not_taken']):,} entries naming records new to us were over the limit and not taken: "
+        out(f"{int(state['not_taken']):,} entries naming records new to us were over a limit and not taken: "
             f"raise it, then `directory peer resync {safe(peer.id)}` takes them")
     if peer.evidence:
         out(f"evidence of equivocation: {safe(peer.evidence)}")
@@ -117,19 +133,28 @@ def cmd_resync(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_limit(args: argparse.Namespace, settings: Settings) -> None:
-    most = _record_limit(args.records, "records")
+    if args.records is None and args.max_bytes is None:
+        raise BadArgument("records", "give the most records, --max-bytes SIZE, or both")
+    most = None if args.records is None else _record_limit(args.records, "records")
+    weight = None if args.max_bytes is None else _byte_limit(args.max_bytes, "--max-bytes")
 
-    async def work(store: Store) -> tuple[int, bool]:
-        await store.peers.set_max_records(args.peer, most)  # NotFound for an unknown peer
+    async def work(store: Store) -> tuple[Peer, tuple[int, int], bool]:
+        await store.peers.one(args.peer)  # NotFound for an unknown peer, before anything is changed
+        if most is not None:
+            await store.peers.set_max_records(args.peer, most)
+        if weight is not None:
+            await store.peers.set_max_bytes(args.peer, weight)
         peer = await store.peers.one(args.peer)
         state = await store.peers.feed_state(peer.id, peer.audience)
-        return await store.peers.records_held(peer.id, peer.audience, state), bool(state and state.get("not_taken"))
+        held = await store.peers.records_held(peer.id, peer.audience, state)
+        return peer, held, bool(state and state.get("not_taken"))
 
-    held, left_out = run_with_store(settings, work)
-    out(f"peer {safe(args.peer)}: at most {most:,} records are taken from it; it has {held:,} now")
-    if held > most:
+    peer, (held, bodies), left_out = run_with_store(settings, work)
+    out(f"peer {safe(args.peer)}: at most {peer.max_records:,} records are taken from it; it has {held:,} now")
+    out(f"and at most {amount(peer.max_bytes)} of their bodies; it has {amount(bodies)} now")
+    if held > peer.max_records or bodies > peer.max_bytes:
         out("nothing is deleted: what it sent stays until the peer tombstones it or is removed; "
-            "no record new to us is taken from it meanwhile")
+            "no record new to us is taken from it meanwhile, nor a body that would add to it")
     elif left_out:
         out(f"records it sent over the old limit are taken again by `directory peer resync {safe(args.peer)}`")
 
@@ -228,6 +253,9 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
     v.add_argument("--max-records", type=int, default=PEER_MAX_RECORDS,
                    help="the most organisations, services and links (deleted ones too) we take from it "
                         f"(default {PEER_MAX_RECORDS:,}); records new to us beyond it are not taken")
+    v.add_argument("--max-bytes", default=f"{PEER_MAX_BYTES // 1024 ** 2}m", metavar="SIZE",
+                   help="the most bytes of their bodies, as published, we keep from it, such as 64m or 1g "
+                        f"(default {amount(PEER_MAX_BYTES)}); a body that would take it past them is not taken")
     v.set_defaults(func=cmd_add)
     v = verb(verbs, "list", "every peer with its sync state", "directory peer list")
     v.set_defaults(func=cmd_list)
@@ -259,10 +287,12 @@ def add_verbs(sub: Any, federation_verbs: Any) -> None:
              "directory peer resync alpha")
     v.add_argument("peer", help="the peer's directory id")
     v.set_defaults(func=cmd_resync)
-    v = verb(verbs, "limit", "change the most records we take from a peer (records new to us beyond it are not taken)",
-             "directory peer limit alpha 500000")
+    v = verb(verbs, "limit", "change the most records, and bytes of their bodies, we take from a peer "
+                             "(what would go beyond them is not taken)",
+             "directory peer limit alpha 500000", "directory peer limit alpha --max-bytes 256m")
     v.add_argument("peer", help="the peer's directory id")
-    v.add_argument("records", type=int, help="organisations, services and links (deleted ones too)")
+    v.add_argument("records", type=int, nargs="?", help="organisations, services and links (deleted ones too)")
+    v.add_argument("--max-bytes", metavar="SIZE", help="the bytes of their bodies as published, such as 64m or 1g")
     v.set_defaults(func=cmd_limit)
     v = verb(verbs, "remove", "stop pulling a peer, forget its pinned root and delete every record it published",
              "directory peer remove alpha")

@@ -28,8 +28,10 @@ from directory.store.engine.graph import Graph, make_driver
 from directory.store.engine.schema import ensure_schema
 from directory.store.federation.feeds import Changed, NewEntry, RecordState
 from directory.store.federation.feeds import record_key as feed_record_key
+from directory.store.federation.peers import DEFAULT_MAX_BYTES as PEER_MAX_BYTES
 from directory.store.federation.peers import DEFAULT_MAX_RECORDS as PEER_MAX_RECORDS
 from directory.store.federation.peers import Peer
+from directory.store.federation.peers import Revision as PeerRevision
 from directory.store.federation.peers import record_key as peer_record_key
 from directory.store.federation.received import ReceivedPage
 from directory.store.federation.sameas import MOST_PROPOSALS, Proposals, SameAsOf, merged_view
@@ -58,6 +60,7 @@ log = logging.getLogger("directory.store")
 __all__ = [
     "MAX_PAGE",
     "MOST_PROPOSALS",
+    "PEER_MAX_BYTES",
     "PEER_MAX_RECORDS",
     "PREFIX_FROM",
     "PROJECTED",
@@ -86,6 +89,7 @@ __all__ = [
     "Page",
     "PartnerOffer",
     "Peer",
+    "PeerRevision",
     "Pick",
     "PointFilter",
     "Prepared",

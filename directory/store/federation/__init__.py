@@ -61,14 +61,19 @@ class Peers:
     async def feed_state(self, peer_id: str, audience: str) -> dict[str, Any] | None:
         return await peers.feed_state(self._graph, peer_id, audience)
 
-    async def record_revisions(self, keys: list[str]) -> dict[str, tuple[int, str | None]]:
+    async def record_revisions(self, keys: list[str]) -> dict[str, peers.Revision]:
         return await peers.record_revisions(self._graph, keys)
 
     async def set_max_records(self, peer_id: str, n: int) -> None:
         """The most records we take from this peer (`peers.DEFAULT_MAX_RECORDS`); NotFound if unknown."""
         await peers.set_max_records(self._graph, peer_id, n)
 
-    async def records_held(self, peer_id: str, audience: str, kept: dict[str, Any] | None) -> int:
+    async def set_max_bytes(self, peer_id: str, n: int) -> None:
+        """The most bytes of bodies we keep from this peer (`peers.DEFAULT_MAX_BYTES`); NotFound if unknown."""
+        await peers.set_max_bytes(self._graph, peer_id, n)
+
+    async def records_held(self, peer_id: str, audience: str, kept: dict[str, Any] | None) -> tuple[int, int]:
+        """The records we keep of a peer and the bytes of their bodies (`peers.records_held`)."""
         return await peers.records_held(self._graph, peer_id, audience, kept)
 
     async def mark_stale(self, peer_id: str, stale: bool) -> None:

@@ -23,12 +23,18 @@ from directory.store.records import shared_nodes
 
 ADD = cypher("peers.add", """
 CREATE (p:Peer {id: $id, url: $url, fingerprint: $fingerprint, root: $root, root_version: $version,
-                network: $network, precedence: $precedence, max_records: $max_records, added_at: $now,
+                network: $network, precedence: $precedence, max_records: $max_records, max_bytes: $max_bytes,
+                added_at: $now,
                 failures: 0, quarantined: false})
 """)
 SET_MAX_RECORDS = cypher("peers.set_max_records", """
 MATCH (p:Peer {id: $id})
 SET p.max_records = $n
+RETURN p.id AS id
+""")
+SET_MAX_BYTES = cypher("peers.set_max_bytes", """
+MATCH (p:Peer {id: $id})
+SET p.max_bytes = $n
 RETURN p.id AS id
 """)
 ALL = cypher("peers.all", """
@@ -46,6 +52,12 @@ DEFAULT_MAX_RECORDS = 250_000
 """The records (organisations, services, links; tombstoned ones too) we take from one peer unless
 its steward says otherwise: a peer's log can be as long as it likes, and without a bound a hostile
 one fills our disk a page at a time. The largest directories in the field hold thousands."""
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+"""The bytes of record bodies (as published, summed over the records we keep) we take from one peer
+unless its steward says otherwise: under its record limit, each record may still be as large as a
+body, and about 150 MiB of the largest records a row takes ran the embedded store's default heap
+(512 MB) out of memory on an anonymous count. A generated record of the usual size is about 900
+bytes, so this is some 70,000 of them."""
 PURGE_BATCH = 50  # records deleted per transaction when a peer is removed: a big peer must not fill the heap
 # (a record at the largest sizes a row takes holds about 80 KB of text and thousands of search terms to
 # unindex: 100 of those were what a store of 512 MB deleted in one transaction, 200 ran it out of memory)
@@ -148,17 +160,18 @@ RETURN f.cursor AS cursor
 COUNT_RECORDS = cypher("peers.count_records", """
 MATCH (r:PeerRecord)
 WHERE r.key STARTS WITH $prefix
-RETURN count(r) AS n
+RETURN count(r) AS n, sum(coalesce(r.size, 0)) AS bytes
 """)
 RECORD_REVISIONS = cypher("peers.record_revisions", """
 UNWIND $keys AS k
 MATCH (r:PeerRecord {key: k})
-RETURN collect([r.key, r.revision, r.leaf]) AS revisions
+RETURN collect([r.key, r.revision, r.leaf, coalesce(r.size, 0)]) AS revisions
 """)
+# a row's size is null where the page left the record's body as it was (a body purged since)
 SET_RECORD_REVISIONS = cypher("peers.set_record_revisions", """
 UNWIND $rows AS r
 MERGE (x:PeerRecord {key: r.key})
-SET x.revision = r.revision, x.live = r.live, x.leaf = r.leaf
+SET x.revision = r.revision, x.live = r.live, x.leaf = r.leaf, x.size = coalesce(r.size, x.size, 0)
 """)
 SET_ORGANISATION_PROVENANCE = cypher("peers.set_organisation_provenance", """
 UNWIND $rows AS r
@@ -227,6 +240,7 @@ class Peer:
     evidence: str = ""
     stale: bool = False
     max_records: int = DEFAULT_MAX_RECORDS
+    max_bytes: int = DEFAULT_MAX_BYTES
 
     @property
     def audience(self) -> str:
@@ -246,11 +260,16 @@ async def add(graph: Graph, peer: Peer) -> None:
         raise Conflict(f"peer {peer.id!r} is already added; remove it first to pin another root")
     await graph.write(ADD, id=peer.id, url=peer.url, fingerprint=peer.fingerprint, root=peer.root,
                       version=peer.root_version, network=peer.network, precedence=peer.precedence,
-                      max_records=peer.max_records, now=peer.added_at)
+                      max_records=peer.max_records, max_bytes=peer.max_bytes, now=peer.added_at)
 
 
 async def set_max_records(graph: Graph, peer_id: str, n: int) -> None:
     if not await graph.write(SET_MAX_RECORDS, id=peer_id, n=n):
+        raise NotFound("peer", peer_id)
+
+
+async def set_max_bytes(graph: Graph, peer_id: str, n: int) -> None:
+    if not await graph.write(SET_MAX_BYTES, id=peer_id, n=n):
         raise NotFound("peer", peer_id)
 
 
@@ -364,23 +383,29 @@ def record_key(peer_id: str, audience: str, kind: str, record: str) -> str:
     return f"{peer_id}/{audience}/{kind}/{record}"
 
 
-async def record_revisions(graph: Graph, keys: list[str]) -> dict[str, tuple[int, str | None]]:
-    """The revision we keep of each record named, and the Merkle leaf of the entry it came in (None
-    for one kept before leaves were)."""
+Revision = tuple[int, str | None, int]
+"""What we keep of a peer's record: its revision, the Merkle leaf of the entry it came in (None for
+one kept before leaves were) and the bytes of the body we hold of it (0 for none, or one kept before
+sizes were)."""
+
+
+async def record_revisions(graph: Graph, keys: list[str]) -> dict[str, Revision]:
     if not keys:
         return {}
     rows = await graph.read_plain(RECORD_REVISIONS, keys=keys)
-    return {k: (int(r), leaf or None) for k, r, leaf in rows[0]["revisions"]}
+    return {k: (int(r), leaf or None, int(size)) for k, r, leaf, size in rows[0]["revisions"]}
 
 
-async def records_held(graph: Graph, peer_id: str, audience: str, kept: dict[str, Any] | None) -> int:
-    """How many of a peer's records we keep a revision of (`PeerRecord`, tombstoned ones too): the
-    count its feed state carries, moved with each page; counted once for a state kept before it did."""
+async def records_held(graph: Graph, peer_id: str, audience: str, kept: dict[str, Any] | None) -> tuple[int, int]:
+    """How many of a peer's records we keep a revision of (`PeerRecord`, tombstoned ones too), and
+    the bytes of their bodies: what its feed state carries, moved with each page; counted once for
+    a state kept before it did."""
     if kept is None:
-        return 0
-    if kept.get("records") is not None:
-        return int(kept["records"])
-    return int((await graph.read(COUNT_RECORDS, prefix=f"{feed_key(peer_id, audience)}/"))[0]["n"])
+        return 0, 0
+    if kept.get("records") is not None and kept.get("bytes") is not None:
+        return int(kept["records"]), int(kept["bytes"])
+    row = (await graph.read(COUNT_RECORDS, prefix=f"{feed_key(peer_id, audience)}/"))[0]
+    return int(row["n"]), int(row["bytes"])
 
 
 async def mark_stale(graph: Graph, peer_id: str, stale: bool) -> None:
