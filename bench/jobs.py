@@ -28,7 +28,7 @@ from directory.jobs import gaps, partners, paths, referrals
 from directory.jobs.rules import confirmed_full
 from directory.store import Store
 from directory.store.jobs.gaps import Offer as GapOffer
-from directory.store.jobs.partners import Candidate
+from directory.store.jobs.partners import Candidate, ties
 from directory.store.jobs.partners import Offer as PartnerOffer
 
 HEAP = "2g"
@@ -114,7 +114,7 @@ def _memory_partners(m: Memory, q: partners.PartnerQuestion, on: date) -> dict[s
         candidate = Candidate(oid, o.languages, loc.latitude if has_point else None,  # type: ignore[union-attr]
                               loc.longitude if has_point else None, loc.country if loc else None,  # type: ignore[union-attr]
                               o.verified.on, list(offers.values()))
-        theirs = {t for kind, t in m.links_out[oid] if kind in ("MEMBER_OF", "VETTED_BY")}
+        theirs = ties((kind, t) for kind, t in m.links_out[oid] if kind in ("MEMBER_OF", "VETTED_BY"))
         found = partners._score(candidate, asker, wanted, None, None, theirs, {}, where, None, on)
         if found is not None:
             out.append(found)

@@ -23,6 +23,7 @@ from directory.exchange import generate
 from directory.jobs import partners
 from directory.jobs.partners import Partner, PartnerQuestion, find_partners
 from directory.store import Store
+from directory.store.jobs.partners import ties
 
 pytestmark = pytest.mark.anyio
 
@@ -51,14 +52,14 @@ async def the_long_way(store: Store, viewer: Viewer, q: PartnerQuestion) -> tupl
     partnered, networks = await partners._links(store, viewer, asker.id)
     asker = replace(asker, networks=networks)
     candidates = [c for c in candidates if c.id not in partnered]
-    theirs: dict[str, set[str]] = {}
+    theirs: dict[str, dict[str, str]] = {}
     if asker.id is not None:
-        for link in await store.links_of(viewer, [c.id for c in candidates], "out"):
-            if link.type in ("MEMBER_OF", "VETTED_BY"):
-                theirs.setdefault(link.source, set()).add(link.target)
-    common = sorted({t for c in candidates for t in partners._common(asker, theirs.get(c.id, set()))})
+        links = [x for x in await store.links_of(viewer, [c.id for c in candidates], "out")
+                 if x.type in ("MEMBER_OF", "VETTED_BY")]
+        theirs = {c.id: ties((x.type, x.target) for x in links if x.source == c.id) for c in candidates}
+    common = sorted({t for c in candidates for t in partners._common(asker, theirs.get(c.id, {}))})
     names = {i: o.name for i, o in (await store.organisations_by_id(viewer, common)).items()} if common else {}
-    found = [p for p in (partners._score(c, asker, wanted, q.group, q.language, theirs.get(c.id, set()), names,
+    found = [p for p in (partners._score(c, asker, wanted, q.group, q.language, theirs.get(c.id, {}), names,
                                          where, None, ON) for c in candidates) if p is not None]
     return sorted(found, key=lambda p: (-p.score, p.organisation))[:q.first], len(found)
 

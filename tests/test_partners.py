@@ -400,3 +400,19 @@ async def test_the_page_asks_without_an_organisation(store: Store, live_server: 
     assert f'name="organisation" value="{me.name}"' in member_form.text
     assert member.status_code == 200
     assert re.findall(PARTNER_ROW, member.text) == ["X", "Y"]
+
+
+async def test_the_asking_network_counts_its_members_and_those_it_vetted_and_says_which(store: Store) -> None:
+    """A candidate tied to the asker itself shares the networks part (0.5) and says how: a member of
+    the asking network is not "vetted by" it (a hand-worked scenario found the one said for both)."""
+    await seed(store)
+    await load(store, [], [], [link("MEMBER_OF", "y", "me", **{"#meta+visibility": "public"}),
+                               link("VETTED_BY", "x", "me", **{"#meta+visibility": "public"}),
+                               link("MEMBER_OF", "x", "me", **{"#meta+visibility": "public"})])
+    found = {p.organisation: p for p in await find_partners(store, ME, PartnerQuestion(service_types=ASKED))}
+    x, y = found["test:x"], found["test:y"]
+    assert y.parts["networks"] == 0.5 and "a member of this network" in y.reasons
+    assert "vetted by this organisation" not in y.reasons
+    # vetted and a member: vetting says more, once; with N and V in common the part is at most 1
+    assert "vetted by this organisation" in x.reasons and "a member of this network" not in x.reasons
+    assert x.parts["networks"] == 1.0

@@ -21,7 +21,8 @@ score (0 to 1) is a weighted sum; each part is returned so a person can see why:
     distance        0.10  1 / (1 + km / 250) from the asker's point as the viewer sees it (recorded for
                           its own members and stewards) to the candidate's published point;
                           0.5 if either is unknown or published at country precision only
-    networks        0.15  networks and vetters in common (or the organisation itself as vetter), 0.5 each
+    networks        0.15  networks and vetters in common (or the organisation itself as the candidate's
+                          vetter or network), 0.5 each
     language        0.10  1 when a language is shared (the asked one counts), 0.5 when either records none
     response        0.10  1 / (1 + hours / 24) for the fastest service offered; 0 if none is recorded
     freshness       0.10  1 - days since last verified (the organisation or the service) / 730, not below 0;
@@ -42,7 +43,7 @@ candidates it could still bring among the first (`_contenders`): neither changes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import NamedTuple
@@ -135,7 +136,7 @@ async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, asker: _Asker,
     asker = replace(asker, networks=networks)
     candidates = [c for c in candidates if c.id not in partnered]
 
-    def assessed(c: Candidate, theirs: set[str]) -> _Assessed | None:
+    def assessed(c: Candidate, theirs: Ties) -> _Assessed | None:
         return _assess(c, asker, wanted, q.group, language, theirs, q.radius_km, on)
 
     # pure scoring in a worker thread, so other requests go on meanwhile
@@ -148,7 +149,9 @@ async def _find(store: Store, viewer: Viewer, q: PartnerQuestion, asker: _Asker,
     return [_partner(c, a, asker, names, where) for c, a in first]
 
 
-Assess = Callable[[Candidate, set[str]], "_Assessed | None"]
+Ties = Mapping[str, str]
+"""What a candidate is tied to: target id to link type (`store.jobs.partners.ties`)."""
+Assess = Callable[[Candidate, Ties], "_Assessed | None"]
 NETWORKS_ROUNDING = 0.001  # far more than the rounding of the parts and the score (4 decimals) can move
 
 
@@ -164,7 +167,7 @@ def _contenders(candidates: list[Candidate], assessed: Assess, asker: _Asker,
     for n, c in enumerate(candidates):
         if n % 500 == 0:
             budget.check()
-        scored = assessed(c, set())
+        scored = assessed(c, {})
         if scored is not None:
             found.append((c, scored))
     if asker.id is None or len(found) <= first:
@@ -174,7 +177,7 @@ def _contenders(candidates: list[Candidate], assessed: Assess, asker: _Asker,
     return [(c, a) for c, a in found if a.score + most >= bar]
 
 
-def _first(contenders: list[tuple[Candidate, _Assessed]], assessed: Assess, theirs: dict[str, set[str]],
+def _first(contenders: list[tuple[Candidate, _Assessed]], assessed: Assess, theirs: Mapping[str, Ties],
            first: int) -> list[tuple[Candidate, _Assessed]]:
     """The best `first` contenders with their networks weighed, best first (ties by id)."""
     out = []
@@ -264,9 +267,10 @@ async def _links(store: Store, viewer: Viewer, me: str | None) -> tuple[set[str]
                                 if link.source == me and link.type in ("MEMBER_OF", "VETTED_BY"))
 
 
-def _common(asker: _Asker, theirs: set[str]) -> set[str]:
-    """Networks and vetters in common, or the asker itself as the candidate's vetter; none for nobody."""
-    return theirs & (asker.networks | {asker.id}) if asker.id else set()
+def _common(asker: _Asker, theirs: Ties) -> dict[str, str]:
+    """Networks and vetters in common, or the asker itself as the candidate's vetter or network (with
+    how the candidate is tied to each); none for nobody."""
+    return {t: kind for t, kind in theirs.items() if t in asker.networks or t == asker.id} if asker.id else {}
 
 
 def _fits(o: PartnerOffer, c: Candidate, asker: _Asker, group: str | None, language: str | None) -> bool:
@@ -295,13 +299,13 @@ class _Assessed(NamedTuple):
     shared: set[str] | frozenset[str]
     hours: list[float]
     confirmed: date | None
-    common: set[str]
+    common: dict[str, str]  # `_common`
     parts: dict[str, float]
     score: float
 
 
 def _assess(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, language: str | None,
-            theirs: set[str], radius_km: float | None, on: date) -> _Assessed | None:
+            theirs: Ties, radius_km: float | None, on: date) -> _Assessed | None:
     offers = [o for o in c.offers if _fits(o, c, asker, group, language)
               and not confirmed_full(o.capacity, o.capacity_confirmed, on)]
     if not offers:
@@ -335,7 +339,7 @@ def _assess(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, l
 
 
 def _score(c: Candidate, asker: _Asker, wanted: list[str], group: str | None, language: str | None,
-           theirs: set[str], names: dict[str, str], where: places.Place | None, radius_km: float | None,
+           theirs: Ties, names: dict[str, str], where: places.Place | None, radius_km: float | None,
            on: date) -> Partner | None:
     found = _assess(c, asker, wanted, group, language, theirs, radius_km, on)
     return None if found is None else _partner(c, found, asker, names, where)
@@ -355,8 +359,13 @@ def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], w
         # between published (coarsened) points, so no finer than a whole km once it is ten or more
         shown = float(round(a.distance)) if a.distance >= 10 else float(a.distance)
         reasons.append(Reason("%(km)s km between where the two are based (published points)", km=shown))
-    reasons += [Reason("vetted by this organisation") if t == asker.id else
-                Reason("in common: %(organisation)s", organisation=names.get(t, t)) for t in sorted(a.common)]
+    for t in sorted(a.common):
+        if t != asker.id:
+            reasons.append(Reason("in common: %(organisation)s", organisation=names.get(t, t)))
+        elif a.common[t] == "VETTED_BY":
+            reasons.append(Reason("vetted by this organisation"))
+        else:
+            reasons.append(Reason("a member of this network"))
     if a.shared:
         reasons.append(Reason("speaks %(languages)s", languages=sorted(a.shared)))
     if a.hours:

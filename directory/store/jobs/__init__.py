@@ -58,7 +58,7 @@ class JobReads:
         return await self._noted(viewer, partners.near, source, types, latitude, longitude, radius_km,
                                  partners.Fit(**fit))
 
-    async def partner_networks(self, viewer: Viewer, ids: list[str]) -> dict[str, set[str]]:
+    async def partner_networks(self, viewer: Viewer, ids: list[str]) -> dict[str, dict[str, str]]:
         return await self._noted(viewer, partners.networks, ids)
 
     async def referral_graph(self, viewer: Viewer, source: str, service_type: str, where: places.Place,

@@ -15,6 +15,7 @@ null for every row and leave every candidate out.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,10 +231,20 @@ async def near(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, t
     return _candidates(parts, fit, shown, viewer)
 
 
-async def networks(graph: Graph, viewer: Viewer, shown: Shown, ids: list[str]) -> dict[str, set[str]]:
-    """The networks these organisations are members of and the organisations that vetted them, by
-    organisation, through links the viewer may see (an organisation with none is left out)."""
+def ties(links: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """(link type, target) pairs as what an organisation is tied to: each network it is a member of
+    (`MEMBER_OF`) and each organisation that vetted it (`VETTED_BY`, which says more where it is both)."""
+    out: dict[str, str] = {}
+    for kind, target in links:
+        if out.get(target) != "VETTED_BY":
+            out[target] = kind
+    return out
+
+
+async def networks(graph: Graph, viewer: Viewer, shown: Shown, ids: list[str]) -> dict[str, dict[str, str]]:
+    """What these organisations are tied to (`ties`), by organisation, through links the viewer may
+    see (an organisation with none is left out)."""
     rows = await graph.read_plain(NETWORKS, ids=ids, **viewer.params)
     shown.add("link", [link_id(r["id"], kind, target, key) for r in rows for target, kind, visibility, key in r["links"]
                        if visibility == RESTRICTED])
-    return {r["id"]: {link[0] for link in r["links"]} for r in rows}
+    return {r["id"]: ties((kind, target) for target, kind, _, _ in r["links"]) for r in rows}
