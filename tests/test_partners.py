@@ -416,3 +416,13 @@ async def test_the_asking_network_counts_its_members_and_those_it_vetted_and_say
     # vetted and a member: vetting says more, once; with N and V in common the part is at most 1
     assert "vetted by this organisation" in x.reasons and "a member of this network" not in x.reasons
     assert x.parts["networks"] == 1.0
+
+
+async def test_an_organisation_without_a_country_the_viewer_may_see_asks_for_one_without_saying_why(
+        store: Store) -> None:
+    """The answer is the same whether it records none or the viewer may not see it (a shelter whose
+    place is withheld): it says what the viewer sees, not what is recorded."""
+    await load(store, [org("nowhere", **{"#country+code": ""})])
+    with pytest.raises(BadArgument) as refused:
+        await find_partners(store, ANONYMOUS, PartnerQuestion(organisation="test:nowhere", service_types=ASKED))
+    assert refused.value.argument == "country" and "shows you no country" in str(refused.value)

@@ -250,7 +250,7 @@ async def _candidates(store: Store, viewer: Viewer, asker: _Asker, q: PartnerQue
     code = q.country or asker.country
     if not code:
         if asker.id:
-            raise BadArgument("country", "is required: the organisation records no country")
+            raise BadArgument("country", "is required: the organisation shows you no country")
         raise BadArgument("country", "say where partners must reach, or name your organisation to use its "
                                      "country")
     where = places.one_place(code.strip(), "country")
