@@ -223,6 +223,40 @@ async def test_a_referral_or_partner_question_nothing_answers_offers_who_provide
 
 
 
+def _next_questions(text: str, action: str) -> list[tuple[dict[str, str], str]]:
+    """Each form posting to `action` on an answer: its hidden fields and its button's words."""
+    forms = re.findall(rf'<form method="post" action="{re.escape(action)}">(.*?)</form>', text, re.S)
+    return [(dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', f)),
+             html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<button[^>]*>(.*?)</button>", f, re.S).group(1))))
+            for f in forms]
+
+
+async def test_an_empty_chain_answer_offers_longer_chains_and_where_nobody_offers_it_the_gap(
+        store: Store, live_server: LiveServer) -> None:
+    """A member's empty answer had no next step where nobody it may see offers the service there (a
+    newcomer's walk): it offers chains as long as they may be, unless those were asked, and the gap
+    question for that place and service, which answers."""
+    await demo.load(store)
+    _, member = await store.tokens.create("member", "test:fict-lakeside-rights", "desk")
+    asked = {"serviceType": "safe-house", "country": "AQ"}
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {member}"}) as client:
+        empty = await client.post("/referrals", data=asked)
+        assert "Nothing that you may see answers this" in empty.text and not _forms(empty.text)
+        [(longer, words)] = _next_questions(empty.text, "/referrals#answer")
+        assert longer["maxHops"] == "6" and longer["serviceType"] == "safe-house" and "up to 6 referrals" in words
+        [(gap, words)] = _next_questions(empty.text, "/gaps#answer")
+        assert {k: gap[k] for k in ("country", "serviceTypes")} == {"country": "AQ", "serviceTypes": "safe-house"}
+        assert words.startswith("Nobody you may see offers this in Antarctica")
+        answered = await client.post("/gaps", data=gap)
+        assert answered.status_code == 200 and "<tbody " in answered.text and "Antarctica" in answered.text
+        longest = await client.post("/referrals", data={**asked, "maxHops": "6"})
+        assert not _next_questions(longest.text, "/referrals#answer")
+        # where someone offers it, the browse form is the next question, not the gap
+        offered = await client.post("/referrals", data={"serviceType": "legal-aid", "country": "TZ"})
+        if "Nothing that you may see answers this" in offered.text:
+            assert _forms(offered.text) and not _next_questions(offered.text, "/gaps#answer")
+
+
 async def test_referral_chains_say_what_their_columns_count_and_what_an_unknown_counted_as(
         store: Store, live_server: LiveServer) -> None:
     """"Response h 72" read as a fact where a referral's time was not recorded: the columns are

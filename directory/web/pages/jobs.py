@@ -26,7 +26,8 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import Viewer
 from directory.jobs import gaps, partners, questions
-from directory.jobs.paths import PathOrder
+from directory.jobs.paths import MAX_HOPS, PathOrder
+from directory.jobs.referrals import Question as ReferralQuestion
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
@@ -166,8 +167,10 @@ JOBS = {
                             "country"),
                       Field("group", "Defenders served", "group"),
                       Field("language", "Language", "language"),
-                      Field("order", "Best by", "order")), _referrals),
+                      Field("order", "Best by", "order"),
+                      Field("maxHops", "At most this many referrals", "hops")), _referrals),
 }
+DEFAULT_HOPS = ReferralQuestion.__dataclass_fields__["max_hops"].default
 ORDERS = {PathOrder.FEWEST_HOPS.name: "fewest referrals", PathOrder.FASTEST_RESPONSE.name: "fastest response",
           PathOrder.HIGHEST_TRUST.name: "most trusted"}
 
@@ -217,15 +220,21 @@ def _unseen_funding(table: Table) -> bool:
 BROWSED = 3  # an empty answer offers the browse form for at most this many of the services asked
 
 
+def _services_and_country(asked: dict[str, list[str]]) -> tuple[list[str], str]:
+    """The services an empty answer asked for (the first `BROWSED`, each once) and its country (a
+    subdivision's), as typed: what the next questions it offers are about."""
+    services = [t.strip() for given in (asked.get("serviceType") or asked.get("serviceTypes") or [])
+                for t in given.split(",") if t.strip()]
+    return list(dict.fromkeys(services))[:BROWSED], (asked.get("country") or [""])[0].strip().upper().split("-")[0]
+
+
 async def _browse(store: Store, viewer: Viewer, asked: dict[str, list[str]]) -> list[dict[str, str]]:
     """The home page's browse form for each service asked (the first `BROWSED`) in the place's country,
     where it finds some organisation the viewer may see: when no chain or partner answers, who offers
     it there at all is the next question, and a way out that leads to nothing is none."""
-    services = [t.strip() for given in (asked.get("serviceType") or asked.get("serviceTypes") or [])
-                for t in given.split(",") if t.strip()][:BROWSED]
-    country = (asked.get("country") or [""])[0].strip().upper().split("-")[0]
+    services, country = _services_and_country(asked)
     out = []
-    for service in dict.fromkeys(services):
+    for service in services:
         try:
             found = await store.list_organisations(viewer, Filter(service_type=service, country=country or None), 1)
         except BadArgument:  # not a code the browse form takes: nothing to offer
@@ -233,6 +242,25 @@ async def _browse(store: Store, viewer: Viewer, asked: dict[str, list[str]]) -> 
         if found.total:
             out.append({"serviceType": service, **({"country": country} if country else {})})
     return out
+
+
+def _longer(job: Job, asked: dict[str, list[str]]) -> tuple[int, dict[str, list[str]]] | None:
+    """For referral chains that found none, the same question allowing the longest chains asked
+    (`paths.MAX_HOPS`): the hops given are a narrowing a person may not know they chose."""
+    hops = (asked.get("maxHops") or [""])[0].strip()
+    if job.path != "/referrals" or (hops.isdecimal() and int(hops) >= MAX_HOPS):
+        return None
+    return MAX_HOPS, {**asked, "maxHops": [str(MAX_HOPS)]}
+
+
+def _gap_question(asked: dict[str, list[str]], browse: list[dict[str, str]]) -> dict[str, str] | None:
+    """Where no organisation the viewer may see offers the services asked in the country asked (the
+    browse form offers none), that is a gap: the gaps question for that country and those services,
+    which says how it scores, and who reaches it from afar."""
+    services, country = _services_and_country(asked)
+    if browse or not services or not re.fullmatch(r"[A-Z]{2}", country):
+        return None
+    return {"country": country, "serviceTypes": ",".join(services)}
 
 
 NARROWING = ("group", "language")  # what a person adds to narrow an answer, and may take away again
@@ -281,13 +309,14 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
         if not table.rows and job.path in ("/referrals", "/partners"):
-            more.update(browse=await _browse(request.app.state.store, viewer_in(request.scope), asked),
-                        without=_without(job, asked))
+            browse = await _browse(request.app.state.store, viewer_in(request.scope), asked)
+            more.update(browse=browse, without=_without(job, asked), longer=_longer(job, asked),
+                        gap_question=_gap_question(asked, browse))
         if not table.rows and job.path == "/partners":
             more.update(as_group=await _as_group(request.app.state.store, viewer_in(request.scope), asked))
     more.setdefault("problem_fields", set())
     return page(request, "job.html", status=status, job=job, asked=typed or asked, resolved=asked,
-                choices=offered, orders=ORDERS,
+                choices=offered, orders=ORDERS, hops=range(1, MAX_HOPS + 1), default_hops=DEFAULT_HOPS,
                 flags=FLAGS, flag_meanings=FLAG_MEANINGS, columns=_columns(job, language_of(request)),
                 required=_required(job, viewer_in(request.scope)), type_labels=dict(offered["service_type"]),
                 group_labels=dict(offered["group"]),
