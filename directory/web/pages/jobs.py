@@ -31,7 +31,7 @@ from directory.jobs.referrals import Question as ReferralQuestion
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
-from directory.jobs.tables import Table, organisation_names
+from directory.jobs.tables import Column, Table, organisation_names
 from directory.store import Filter, Store
 from directory.web.pages import forms, i18n
 from directory.web.pages.problems import said
@@ -492,9 +492,25 @@ async def gaps_csv(request: Request) -> Response:
             names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells))
     except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
-    return Response(gaps.table(matrix, names=names).csv(), media_type="text/csv; charset=utf-8",
+    reading = Reading(language_of(request), dict((await choices(store))["service_type"]))
+    return Response(_with_names(gaps.table(matrix, names=names), reading).csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_csv_name(asked)}"',
                              "Cache-Control": "no-store"})
+
+
+NAMED_CODES = {"#country+code": Column("Place name", "#country+name"),
+               "#sector": Column("Service name", "#sector+name")}
+
+
+def _with_names(table: Table, reading: Reading) -> Table:
+    """The download as a person opens it in a spreadsheet: each place and service code also by its
+    name, in the page's language, as the last columns (HXL `+name`), so a tool reading the columns
+    it knows by position still finds them where they were."""
+    coded = [(i, NAMED_CODES[c.tag]) for i, c in enumerate(table.columns) if c.tag in NAMED_CODES]
+    out = Table([*table.columns, *(named for _, named in coded)], total=table.total, notes=table.notes)
+    for row in table.rows:
+        out.add(*row, *(reading.named(table.columns[i].tag, row[i]) for i, _ in coded))
+    return out
 
 
 def _csv_name(asked: dict[str, list[str]]) -> str:
