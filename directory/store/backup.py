@@ -43,7 +43,11 @@ can do that, the marker stays and `directory status` names the unfinished restor
 then refuses to run, because the store may have been used since (or the other restore may still
 be running in another process): only `directory restore --discard-unfinished` deletes every
 organisation and service in the store and starts over, on the operator's word. While a restore
-runs, readers of the same store see the records written so far.
+runs, readers of the same store see the records written so far. It holds the import lock, as an
+import does, so no publish of the feeds runs meanwhile; once it is done, the next publish looks at
+every record (`feeds.look_at_all`), since restored records keep the times they were written at.
+A backup taken while records were added reads the organisations before the services, so it can
+hold a service whose organisation it does not: the restore leaves such a service out, and says so.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ import gc
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +70,7 @@ from directory.domain.validation import LOCAL_ID
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
 from directory.store.engine.schema import LABEL_GROUPS, VERSION, upgrade_records
-from directory.store.federation import peers
+from directory.store.federation import feeds, peers
 from directory.store.records import shared_nodes, shelters
 from directory.store.records.writes import LINK_IDENTIFIED, ORIGIN_REACH, REACH, identifier_codes
 
@@ -151,6 +156,14 @@ SET l = r.props
 """)
     for t in LINK_TYPES
 }
+# a service whose organisation the backup lacks (a backup taken while records were added reads the
+# organisations, then the services): nothing shows, edits or deletes a service without its organisation
+DROP_ORPHANS = cypher("backup.drop_orphans", """
+MATCH (n:Organisation)-[:OFFERS]->(s:Service)
+WHERE n.restore_stub = true
+DETACH DELETE s
+RETURN count(*) AS n
+""")
 DROP_STUBS = cypher("backup.drop_stubs", """
 MATCH (n:Organisation) WHERE n.restore_stub = true
 DETACH DELETE n
@@ -503,6 +516,12 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
                                note=f"({counts['organisations']} organisations, {counts['services']} services)")
                 del part
                 gc.collect()  # once a part: each transaction leaves reference cycles that hold its rows
+            orphans = (await graph.write(DROP_ORPHANS))[0]["n"]
+            if orphans:
+                counts["services"] -= orphans
+                await shared_nodes.sweep(graph)
+                progress(f"left out {orphans} service(s) whose organisation the backup does not hold (a backup "
+                         "taken while records were being added can hold such a service)")
             dropped = (await graph.write(DROP_STUBS))[0]["n"]
             if dropped:
                 progress(f"left out the links to {dropped} organisation(s) the backup does not hold")
@@ -512,6 +531,7 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
             _say_skipped(skipped, directory_id, progress)
             counts["skipped"] = sum(skipped.values())
             counts["peers"] = await _read_peers_again(graph, progress)
+            await feeds.look_at_all(graph)  # restored records keep their times: the next publish sees them all
         except BaseException:
             if upcoming is not None:  # let the reading thread finish its part before cleaning up
                 await asyncio.gather(upcoming, return_exceptions=True)
@@ -525,19 +545,26 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
 class Backups:
     """Backups through the door: our own records out, and back into an empty store."""
 
-    def __init__(self, graph: Graph, directory_id: str, shelter_minimum: int) -> None:
+    def __init__(self, graph: Graph, directory_id: str, shelter_minimum: int,
+                 importing: Callable[[Callable[[], None]], AbstractAsyncContextManager[None]]) -> None:
         self._graph = graph
         self._directory_id = directory_id
         self._shelter_minimum = shelter_minimum
+        self._importing = importing
 
     def dump(self, page: int = PAGE) -> AsyncIterator[str]:
         return dump(self._graph, self._directory_id, page)
 
     async def restore(self, lines: Iterable[str], source: str, progress: Progress = QUIET,
                       part_lines: int = PART, discard_unfinished: bool = False) -> dict[str, int]:
-        """Restore, then decide the lonely shelters again with this process's setting, not the backup's."""
-        counts = await restore(self._graph, self._directory_id, lines, source, progress, part_lines,
-                               discard_unfinished)
+        """Restore, then decide the lonely shelters again with this process's setting, not the backup's.
+        Under the import lock, as an import: a publish of the feeds in the middle of a restore looked
+        past the times of the records written after it, and a failed restore's deletions leave no
+        withdrawal for what a publish had sent meanwhile."""
+        async with self._importing(lambda: progress("an import, or a publish of the feeds, is writing to this "
+                                                    "data folder: waiting for it")):
+            counts = await restore(self._graph, self._directory_id, lines, source, progress, part_lines,
+                                   discard_unfinished)
         await shelters.refresh_now(self._graph, self._shelter_minimum, now())
         return counts
 

@@ -186,7 +186,7 @@ class Store:
         self.peers = Peers(graph, shelter_minimum, self.note)
         self.feeds = Feeds(graph)
         self.roots = Roots(graph)
-        self.backups = Backups(graph, directory_id, shelter_minimum)
+        self.backups = Backups(graph, directory_id, shelter_minimum, self.importing)
         self._vocabulary: Vocabulary | None = None
 
     def importing(self, waiting: Callable[[], None], wait: bool = True) -> AbstractAsyncContextManager[None]:

@@ -96,6 +96,9 @@ WHERE l.publisher = $me AND l.revision IS NOT NULL
   AND ($since IS NULL OR l.updated_at >= $since OR a.id IN $organisations OR b.id IN $organisations)
 RETURN collect(DISTINCT a.id) AS ids
 """)
+# The next cycle looks at every record (`changed` with no `since`): records written with the times
+# they had before (a restore) are older than any cycle's look, and would never be published.
+LOOK_AT_ALL = cypher("feeds.look_at_all", "MATCH (h:FeedHead) SET h.since = null")
 DELETED = cypher("feeds.deleted", """
 MATCH (t:Tombstone)
 WHERE t.publisher = $me AND ($since IS NULL OR t.deleted_at >= $since)
@@ -150,6 +153,10 @@ async def changed(graph: Graph, me: str, since: str | None) -> Changed:
         return Changed(list(orgs), list(services), list(sources), [(k, i) for k, i in deleted])
 
     return await graph.read_tx(work)
+
+
+async def look_at_all(graph: Graph) -> None:
+    await graph.write(LOOK_AT_ALL)
 
 
 async def record_states(graph: Graph, keys: list[str]) -> dict[str, RecordState]:
