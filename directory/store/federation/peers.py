@@ -52,12 +52,13 @@ DEFAULT_MAX_RECORDS = 250_000
 """The records (organisations, services, links; tombstoned ones too) we take from one peer unless
 its steward says otherwise: a peer's log can be as long as it likes, and without a bound a hostile
 one fills our disk a page at a time. The largest directories in the field hold thousands."""
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 """The bytes of record bodies (as published, summed over the records we keep) we take from one peer
 unless its steward says otherwise: under its record limit, each record may still be as large as a
-body, and about 150 MiB of the largest records a row takes ran the embedded store's default heap
-(512 MB) out of memory on an anonymous count. A generated record of the usual size is about 900
-bytes, so this is some 70,000 of them."""
+body. The embedded store holds every record a sorted listing matches in its heap at once: 64 MiB of
+the largest records a row takes made an anonymous `totalCount` fail in the store's default heap
+(512 MB), several at once ran it out of memory, and two such peers did at the first request. A
+generated record of the usual size is about 900 bytes, so this is some 18,000 of them."""
 PURGE_BATCH = 50  # records deleted per transaction when a peer is removed: a big peer must not fill the heap
 # (a record at the largest sizes a row takes holds about 80 KB of text and thousands of search terms to
 # unindex: 100 of those were what a store of 512 MB deleted in one transaction, 200 ran it out of memory)

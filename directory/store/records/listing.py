@@ -460,25 +460,39 @@ WITH n, s, distance WHERE {_service_where(wanted)}
 WITH n, s, distance, {key} AS k{after}"""
 
 
-def ordered(kind: str, sort: Sort) -> str:
-    """The listing's order: by the key, then ours before a peer's and by id, so a cursor is stable."""
-    desc = " DESC" if _key(kind, sort, frozenset())[1] else ""
-    return f"ORDER BY k{desc}, {_tie('n' if kind == 'organisation' else 's')}"
+def _order(kind: str, sort: Sort) -> str:
+    """The listing's order: by the key, then ours before a peer's and by id (`tie`), so a cursor is stable."""
+    return f"ORDER BY k{' DESC' if _key(kind, sort, frozenset())[1] else ''}, tie"
+
+
+# What a listing orders and counts: ids and keys, never a record. ArcadeDB weighs each row it holds
+# for an order or a collect by all it carries: collecting every matching record to count them was
+# refused ("Query heap budget exceeded") once a peer's 32 MiB of the largest records were among
+# them, and the records held ran its 512 MB heap out of memory with a few such requests at once.
+# The page's records are matched again by id, and put in order again (a match keeps no order).
+_KEYS = {"organisation": "n.id AS nid, distance, k, {tie} AS tie",
+         "service": "n.id AS nid, s.id AS sid, distance, k, {tie} AS tie"}
+_AGAIN = {"organisation": "MATCH (n:Organisation {id: nid})",
+          "service": "MATCH (s:Service {id: sid})<-[:OFFERS]-(n:Organisation {id: nid})"}
 
 
 def page_of(kind: str, sort: Sort, source: str, wanted: frozenset[str], returned: str, counted: bool) -> str:
     """A listing's page (up to `$limit` records) in one row: `page`, the list `returned` (a list
-    expression) of each record in order, and with `counted`, `total`, how many match in all, from
-    the same match (no cursor may be given). One row, as ArcadeDB's Bolt costs about 0.05 ms a row
-    (`read_page`)."""
-    head, order = matching(kind, sort, source, wanted), ordered(kind, sort)
-    carried = "n, distance, k" if kind == "organisation" else "n, s, distance, k"
+    expression of `n`, `s`, `distance` and `k`) of each record in order, and with `counted`,
+    `total`, how many match in all, from the same match (no cursor may be given). One row, as
+    ArcadeDB's Bolt costs about 0.05 ms a row (`read_page`)."""
+    head, order = matching(kind, sort, source, wanted), _order(kind, sort)
+    keys = _KEYS[kind].format(tie=_tie("n" if kind == "organisation" else "s"))
+    names = [k.split(" AS ")[-1] for k in keys.split(", ")]
+    carried = "n, distance, k, tie" if kind == "organisation" else "n, s, distance, k, tie"
+    again = f"{_AGAIN[kind]}\nWITH {carried}\n{order}"
     if not counted:
-        return f"{head}\nWITH {carried}\n{order}\nLIMIT $limit\nRETURN collect({returned}) AS page"
-    unpacked = ", ".join(f"row[{i}] AS {v}" for i, v in enumerate(carried.split(", ")))
-    return (f"{head}\nWITH {carried}\n{order}\nWITH collect([{carried}]) AS found\n"
+        return f"{head}\nWITH {keys}\n{order}\nLIMIT $limit\n{again}\nRETURN collect({returned}) AS page"
+    unpacked = ", ".join(f"row[{i}] AS {v}" for i, v in enumerate(names))
+    return (f"{head}\nWITH {keys}\n{order}\nWITH collect([{', '.join(names)}]) AS found\n"
             f"WITH size(found) AS total, found[0..$limit] AS page\nUNWIND page AS row\n"
-            f"WITH total, {unpacked}\nRETURN total, collect({returned}) AS page")
+            f"WITH total, {unpacked}\n{_AGAIN[kind]}\nWITH total, {carried}\n{order}\n"
+            f"RETURN total, collect({returned}) AS page")
 
 
 def read_page(result: list[dict[str, Any]]) -> tuple[list[list[Any]], int]:

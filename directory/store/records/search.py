@@ -67,33 +67,38 @@ _COARSE = """reduce(t = 0, w IN $words | t + CASE WHEN w IN coalesce(n.name_word
          WHEN size(w) >= 3 AND any(x IN coalesce(n.name_words, []) WHERE x STARTS WITH w) THEN 2 ELSE 1 END)"""
 # Candidates in order (coarse score, ours before peers', id), each publisher's cut at its share (ours at
 # MAX_HITS, a peer's at PEER_SHARE), then all in that order again, cut at MAX_HITS; `total` counts all,
-# `own` ours among them.
-# No candidates leave no row at all (UNWIND of nothing): `Store.search` reads that as none.
-_CANDIDATES = """WITH n, {coarse} AS coarse, CASE WHEN n.publisher = $me THEN 0 ELSE 1 END AS foreign
-ORDER BY coarse DESC, foreign, n.id
-WITH n.publisher AS publisher, collect([coarse, foreign, n.id, n.name, {aliases}, coalesce(n.description, '')])
-  AS rows
+# `own` ours among them. Only ids and scores are ordered and collected, and the text `rank` scores is
+# read for the candidates kept, matched again by id: ArcadeDB weighs a collect by all it holds, and
+# collecting every candidate's text was refused once a peer's 32 MiB of the largest records matched.
+# `rank` puts them in order. No candidates leave no row at all (UNWIND of nothing): `Store.search`
+# reads that as none.
+_CANDIDATES = """WITH n.id AS id, n.publisher AS publisher, {coarse} AS coarse,
+  CASE WHEN n.publisher = $me THEN 0 ELSE 1 END AS foreign
+ORDER BY coarse DESC, foreign, id
+WITH publisher, collect([coarse, foreign, id]) AS rows
 WITH sum(size(rows)) AS total, sum(CASE WHEN publisher = $me THEN size(rows) ELSE 0 END) AS own,
   collect(rows[0..CASE WHEN publisher = $me THEN $limit ELSE $share END]) AS shares
 UNWIND shares AS share
 UNWIND share AS row
 WITH total, own, row
 ORDER BY row[0] DESC, row[1], row[2]
-WITH total, own, collect(row[1..]) AS found
-RETURN total, own, found[0..$limit] AS top
+WITH total, own, collect(row) AS found
+UNWIND found[0..$limit] AS row
+MATCH (n:{label} {{id: row[2]}})
+RETURN total, own, collect([row[1], row[2], n.name, {aliases}, coalesce(n.description, '')]) AS top
 """
 SEARCH_ORGANISATIONS = cypher("search.organisations", f"""
 CALL db.index.fulltext.queryNodes($index, $text) YIELD node
 WITH node AS n
 WHERE n:Organisation AND {visible('n')}
-{_CANDIDATES.format(coarse=_COARSE, aliases="coalesce(n.aliases, [])")}""")
+{_CANDIDATES.format(coarse=_COARSE, label="Organisation", aliases="coalesce(n.aliases, [])")}""")
 SEARCH_SERVICES = cypher("search.services", f"""
 CALL db.index.fulltext.queryNodes($index, $text) YIELD node
 WITH node AS n
 WHERE n:Service AND {visible('n')}
 MATCH (o:Organisation {{id: n.organisation}})
 WHERE {visible('o')}
-{_CANDIDATES.format(coarse=_COARSE, aliases="[]")}""")
+{_CANDIDATES.format(coarse=_COARSE, label="Service", aliases="[]")}""")
 # For each word (`$checks`: its exact clause as `text`, see `checks`): how many records it matches on its own,
 # and how many of those are ours and the viewer may see, filtered as the search above filters (a peer's
 # record holding a word must not keep it from being fuzzed to find ours). ArcadeDB scores and loads
