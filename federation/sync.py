@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from directory.domain.errors import Conflict, DirectoryError
-from directory.store import Peer, PeerRevision, Store, peer_record_key
+from directory.store import PEER_REMOVING, Peer, PeerRevision, Store, peer_record_key
 from federation import fetch, merge
 from federation.canonical import NotCanonical, canonical, parse
 from federation.feed import (
@@ -82,6 +82,8 @@ class Outcome:
     stale: bool = False
     quarantined: bool = False
     busy: bool = False  # another process holds the sync; not a failure
+    over_records: int = 0  # entries naming records new to us past the peer's record limit, not taken
+    over_bytes: int = 0  # and past the bytes of its bodies (`beyond_budget`)
 
 
 def backoff(failures: int, rng: random.Random | None = None) -> timedelta:
@@ -182,6 +184,9 @@ class Syncer:
         outcome = Outcome(peer.id)
         if not await self._lease(peer.id):
             outcome.busy, outcome.error = True, "another process is syncing this peer now"
+            if await self.store.peers.holder(peer.id) == PEER_REMOVING:
+                outcome.error = (f"{peer.id} is being removed, or a removal of it did not finish: "
+                                 f"`directory peer remove {peer.id}` finishes it")
             return outcome
         try:
             return await self._sync_leased(peer, outcome)
@@ -309,9 +314,13 @@ class Syncer:
                 not_kept = await self.store.peers.write_page(peer.id, peer.audience, merge.page(changes),
                                                              state.cursor, cursor_state, self.holder)
                 self._count(peer, outcome, verified, changes, not_kept)
+                by_bytes = sum(1 for e in verified.entries if not e.superseded and (e.kind, e.id) in new_over)
+                outcome.over_bytes += by_bytes
+                outcome.over_records += changes.not_taken - by_bytes
                 if done:
                     return
         finally:
+            self._say_not_taken(peer, outcome)
             if ahead is not None:  # a failed write or a lost lease: the page read ahead is not used
                 ahead.cancel()
                 await asyncio.gather(ahead, return_exceptions=True)
@@ -400,15 +409,24 @@ class Syncer:
         passed_over = sum(e.superseded for e in verified.entries)  # an older revision read again
         outcome.entries += len(verified.entries) - dropped - changes.not_taken - passed_over
         outcome.dropped += dropped + changes.not_taken
-        if changes.not_taken:
-            changes.dropped.append(
-                f"{changes.not_taken:,} entries naming records new to us are over the limit of "
-                f"{peer.max_records:,} records or {amount(peer.max_bytes)} of bodies from {peer.id}; not taken "
-                f"(`directory peer limit {peer.id} N --max-bytes SIZE` raises them, then "
-                f"`directory peer resync {peer.id}` takes them)")
         outcome.reasons += changes.dropped
         for reason in changes.dropped:
             log.warning("peer %s: %s", peer.id, reason)
+
+
+    @staticmethod
+    def _say_not_taken(peer: Peer, outcome: Outcome) -> None:
+        """Once a sync, not once a page: how many entries were over which of the peer's limits."""
+        said = [f"{n:,} over the limit of {most}" for n, most in (
+            (outcome.over_records, f"{peer.max_records:,} records"),
+            (outcome.over_bytes, f"{amount(peer.max_bytes)} of bodies")) if n]
+        if not said:
+            return
+        reason = (f"entries naming records new to us not taken from {peer.id}: {' and '.join(said)} "
+                  f"(`directory peer limit {peer.id} N --max-bytes SIZE` raises them, then "
+                  f"`directory peer resync {peer.id}` takes them)")
+        outcome.reasons.append(reason)
+        log.warning("peer %s: %s", peer.id, reason)
 
 
 @dataclass

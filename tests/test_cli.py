@@ -374,7 +374,7 @@ async def test_a_peers_limits_are_shown_and_changed_and_never_below_one(store: S
     await store.peers.add(Peer("peer.example", "https://peer.example", "sha256:0", "{}", 1, False, 100, now()))
     shown = await asyncio.to_thread(run, "peer", "show", "peer.example", data=data_dir)
     assert "records held 0 of at most 250,000 (`directory peer limit peer.example N`)" in shown.stdout
-    assert "their bodies 0 bytes of at most 64.0 MiB (`directory peer limit peer.example --max-bytes SIZE`)" \
+    assert "their bodies 0 bytes of at most 16.0 MiB (`directory peer limit peer.example --max-bytes SIZE`)" \
         in shown.stdout
     changed = await asyncio.to_thread(run, "peer", "limit", "peer.example", "1200", data=data_dir)
     assert changed.returncode == 0 and "at most 1,200 records are taken from it; it has 0 now" in changed.stdout
@@ -397,6 +397,30 @@ async def test_a_peers_limits_are_shown_and_changed_and_never_below_one(store: S
     assert (await store.peers.one("peer.example")).max_bytes == 500_000
     missing = await asyncio.to_thread(run, "peer", "limit", "nobody.example", "10", data=data_dir, check=False)
     assert missing.returncode != 0 and "nobody.example" in missing.stderr
+
+
+@pytest.mark.anyio
+async def test_a_removal_that_did_not_finish_is_said_and_finished_by_running_it_again(store: Store,
+                                                                                       data_dir: Path) -> None:
+    """`peer remove` killed half-way left the peer listed as "ok" with half its records, and each sync
+    said another process was syncing it for an hour (a crash read): it is said, with what finishes it."""
+    from datetime import UTC, datetime, timedelta
+
+    from directory.store.federation import peers
+
+    await store.peers.add(Peer("peer.example", "https://peer.example", "sha256:0", "{}", 1, False, 100, now()))
+    moment = datetime.now(UTC)
+    assert await peers.claim(store.graph, "peer.example", peers.REMOVING, peers._time(moment),
+                             peers._time(moment + timedelta(hours=1)))  # as a removal killed after it began
+    hint = "`directory peer remove peer.example` finishes it"
+    listed = await asyncio.to_thread(run, "peer", "list", data=data_dir)
+    assert "being-removed" in listed.stdout and hint in listed.stdout
+    shown = await asyncio.to_thread(run, "peer", "show", "peer.example", data=data_dir)
+    assert "being-removed" in shown.stdout and hint in shown.stdout
+    synced = await asyncio.to_thread(run, "peer", "sync", "peer.example", data=data_dir, check=False)
+    assert "peer.example is being removed, or a removal of it did not finish" in synced.stdout, synced
+    removed = await asyncio.to_thread(run, "peer", "remove", "peer.example", data=data_dir)
+    assert removed.returncode == 0 and not await store.peers.all()
 
 
 @pytest.mark.anyio

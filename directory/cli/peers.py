@@ -24,7 +24,7 @@ from directory.cli.runner import run_with_store, verb
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import STEWARD
 from directory.jobs.tables import Column, Table
-from directory.store import MOST_PROPOSALS, PEER_MAX_BYTES, PEER_MAX_RECORDS, Peer, Proposals, Store
+from directory.store import MOST_PROPOSALS, PEER_MAX_BYTES, PEER_MAX_RECORDS, PEER_REMOVING, Peer, Proposals, Store
 from federation import peering
 from federation.service import online_keys, publisher_for
 from federation.sync import Syncer, amount
@@ -62,36 +62,44 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> None:
 HEADER = "\t".join(("peer", "url", "audience", "precedence", "root", "last success", "state", "last error"))
 
 
-def _row(p: Peer, state: dict[str, Any] | None) -> str:
+def _row(p: Peer, state: dict[str, Any] | None, holder: str | None) -> str:
     over = bool(state and state.get("not_taken"))
-    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale), ("over-its-limits", over))
-             if on]
+    flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale), ("over-its-limits", over),
+                             ("being-removed", holder == PEER_REMOVING)) if on]
     return (f"{safe(p.id)}\t{safe(p.url)}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
             f"last success {p.last_success or '-'}\t{' '.join(flags) or 'ok'}"
             + (f"\tlast error: {safe(p.last_error)}" if p.last_error else ""))
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> list[tuple[Peer, dict[str, Any] | None]]:
-        return [(p, await store.peers.feed_state(p.id, p.audience)) for p in await store.peers.all()]
+    async def work(store: Store) -> list[tuple[Peer, dict[str, Any] | None, str | None]]:
+        return [(p, await store.peers.feed_state(p.id, p.audience), await store.peers.holder(p.id))
+                for p in await store.peers.all()]
 
     found = run_with_store(settings, work)
     if not found:
         out("no peers: `directory peer add URL --fingerprint sha256:...`")
         return
     out(HEADER)
-    for p, state in found:
-        out(_row(p, state))
+    for p, state, holder in found:
+        out(_row(p, state, holder))
+    for p, _, holder in found:
+        if holder == PEER_REMOVING:
+            out(f"{safe(p.id)} is being removed, or a removal did not finish: `directory peer remove {safe(p.id)}` "
+                "finishes it")
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> None:
-    async def work(store: Store) -> tuple[Peer, dict[str, Any] | None, tuple[int, int]]:
+    async def work(store: Store) -> tuple[Peer, dict[str, Any] | None, tuple[int, int], str | None]:
         peer = await store.peers.one(args.peer)
         state = await store.peers.feed_state(peer.id, peer.audience)
-        return peer, state, await store.peers.records_held(peer.id, peer.audience, state)
+        return peer, state, await store.peers.records_held(peer.id, peer.audience, state), \
+            await store.peers.holder(peer.id)
 
-    peer, state, (held, weight) = run_with_store(settings, work)
-    out(_row(peer, state))
+    peer, state, (held, weight), holder = run_with_store(settings, work)
+    out(_row(peer, state, holder))
+    if holder == PEER_REMOVING:
+        out(f"being removed, or a removal did not finish: `directory peer remove {safe(peer.id)}` finishes it")
     out(f"fingerprint {safe(peer.fingerprint)}; added {peer.added_at}; failures {peer.failures}; "
         f"next attempt {peer.next_attempt or 'now'}")
     if state:

@@ -30,6 +30,7 @@ from directory.store.federation.feeds import Changed, NewEntry, RecordState
 from directory.store.federation.feeds import record_key as feed_record_key
 from directory.store.federation.peers import DEFAULT_MAX_BYTES as PEER_MAX_BYTES
 from directory.store.federation.peers import DEFAULT_MAX_RECORDS as PEER_MAX_RECORDS
+from directory.store.federation.peers import REMOVING as PEER_REMOVING
 from directory.store.federation.peers import Peer
 from directory.store.federation.peers import Revision as PeerRevision
 from directory.store.federation.peers import record_key as peer_record_key
@@ -62,6 +63,7 @@ __all__ = [
     "MOST_PROPOSALS",
     "PEER_MAX_BYTES",
     "PEER_MAX_RECORDS",
+    "PEER_REMOVING",
     "PREFIX_FROM",
     "PROJECTED",
     "SESSION_SECONDS",
