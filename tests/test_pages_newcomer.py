@@ -470,3 +470,20 @@ async def test_a_members_referral_form_starts_from_its_organisation_and_an_answe
                                                            "country": "CO", "csrf": csrf.group(1)})
             assert answer.status_code == 200
             assert f'<input id="f-from" name="from" value="{html.escape(me.name)}"' in answer.text  # the field
+
+
+async def test_a_question_the_store_refuses_is_said_on_a_page_not_a_bare_500(
+        store: Store, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name search over a peer's largest records was refused by the store ("Query heap budget
+    exceeded") and the home page answered a bare "Internal Server Error" (a measurement found it):
+    any refusal of the store reads as the page saying it had no answer, with the question kept."""
+    from directory.domain.errors import StoreError
+
+    async def refused(*_: object, **__: object) -> None:
+        raise StoreError("the graph store refused a statement (Neo.DatabaseError.General.UnknownError)")
+
+    monkeypatch.setattr(Store, "search_projected", refused)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = await client.post("/", data={"text": "Org"}, headers={"Accept-Language": "es"})
+    assert answer.status_code == 503 and "Sin respuesta a tiempo" in answer.text, answer.text[:300]
+    assert "Neo." not in answer.text and "statement" not in answer.text

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from directory.base import budget
 from directory.base.budget import OverBudget
-from directory.domain.errors import StoreUnavailable
+from directory.domain.errors import StoreError
 from directory.web.pages.render import page
 
 log = logging.getLogger("directory.web")
@@ -56,7 +56,7 @@ class Deadline:
                     await self.app(scope, receive, watched)
         except ClientDisconnect:  # the reader went away while sending a form: no one to answer
             log.debug("a reader went away while sending a form")
-        except (TimeoutError, OverBudget, StoreUnavailable) as exc:
+        except (TimeoutError, OverBudget, StoreError) as exc:  # the store down, or refusing what it cannot hold
             # never the path: it may name a record (a shelter's id), and the pages log no addresses
             log.warning("a page had no answer in time: %s", type(exc).__name__)
             if not watched.started:
