@@ -46,8 +46,9 @@ organisation and service in the store and starts over, on the operator's word. W
 runs, readers of the same store see the records written so far. It holds the import lock, as an
 import does, so no publish of the feeds runs meanwhile; once it is done, the next publish looks at
 every record (`feeds.look_at_all`), since restored records keep the times they were written at.
-A backup taken while records were added reads the organisations before the services, so it can
-hold a service whose organisation it does not: the restore leaves such a service out, and says so.
+A backup taken while records are added reads the organisations before the services: a service
+whose organisation was added after them is left for the next backup, and a restore leaves out a
+service whose organisation its file lacks (one written before that), saying so.
 """
 
 from __future__ import annotations
@@ -242,7 +243,8 @@ async def _pages(graph: Graph, label: str, query: str, line: Callable[[dict[str,
             rows = await pending
             pending = read(n + 1) if n + 1 < len(ranges) else None
             for text in await asyncio.to_thread(_encode, line, rows):
-                yield text
+                if text:  # a line function leaves out a record by giving none
+                    yield text
     finally:
         if pending is not None:
             pending.cancel()
@@ -257,10 +259,19 @@ async def dump(graph: Graph, directory_id: str, page: int = PAGE) -> AsyncIterat
     for row in await graph.read_plain(DUMP_TERMS):
         held["term"] += 1
         yield _line({"term": row["t"]})
-    async for text in _pages(graph, "Organisation", DUMP_ORGANISATIONS, _organisation_line, page, directory_id):
+    dumped: set[str] = set()  # the organisations written: a service of none of them is left for the next backup
+
+    def organisation(row: dict[str, Any]) -> str:
+        dumped.add(row["props"]["id"])
+        return _organisation_line(row)
+
+    def service(row: dict[str, Any]) -> str:  # added after the organisations were read: its own is not here
+        return _service_line(row) if not dumped.isdisjoint(row["offered_by"]) else ""
+
+    async for text in _pages(graph, "Organisation", DUMP_ORGANISATIONS, organisation, page, directory_id):
         held["organisation"] += 1
         yield text
-    async for text in _pages(graph, "Service", DUMP_SERVICES, _service_line, page, directory_id):
+    async for text in _pages(graph, "Service", DUMP_SERVICES, service, page, directory_id):
         held["service"] += 1
         yield text
     yield _line({"end": FORMAT, **{kind: held[kind] for kind in KINDS}})
