@@ -117,7 +117,8 @@ class Publisher:
             new.append(NewEntry(key, merkle.leaf_hash(canonical(envelope["signed"])).hex(), text.decode(),
                                       canonical(body).decode() if body is not None else None,
                                       revision, digest, c.body is not None))
-        await self.store.feeds.append(audience, size, new, looked_at)  # also moves `since` when nothing changed
+        # also moves `since` when nothing changed; Conflict if a restore asked meanwhile to look at all
+        await self.store.feeds.append(audience, size, new, looked_at, since)
         return len(new)
 
     async def _current(self, audience: str, changed: Changed) -> list[_Current]:

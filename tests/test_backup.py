@@ -282,6 +282,12 @@ async def test_a_service_whose_organisation_the_backup_lacks_is_left_out_and_sai
     ending = json.loads(kept[-1])
     ending["organisation"] -= 1
     kept[-1] = json.dumps(ending)
+    # and an older file's service that names no organisation at all
+    unnamed = next(i for i, line in enumerate(kept) if '"offered_by"' in line and owner not in line)
+    bare = json.loads(kept[unnamed])
+    bare["offered_by"] = []
+    kept[unnamed] = json.dumps(bare)
+    offered += 1
     await store.graph.write(WIPE)
     said = Said()
     counts = await store.backups.restore(kept, "backup.jsonl", said)

@@ -230,3 +230,25 @@ async def test_records_in_a_country_whose_point_moved_are_published_again(
     assert (await publisher.publish())["public"] == 1
     again, _ = await read_all(publisher, "public", state)
     assert latest(again)["test:suva"].body["location"]["longitude"] == "178.4419"  # type: ignore[index]
+
+
+async def test_a_cycle_that_read_the_head_before_a_restore_asked_to_look_at_all_does_not_undo_it(
+        store: Store) -> None:
+    """On Neo4j no import lock keeps a publish out of a restore: a cycle that read where to look
+    from before the restore's `look_at_all`, and appended after, set it back, and the restored
+    records, older than that, never reached the feeds (an attacker's read). Its append now fails,
+    and the cycle looks again."""
+    from directory.domain.errors import Conflict
+    from directory.store.federation import feeds
+
+    await seed(store)
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    size, _, since = await store.feeds.head("public")
+    assert since is not None
+    await feeds.look_at_all(store.graph)  # a restore, finishing while the cycle below was on its way
+    with pytest.raises(Conflict):
+        await store.feeds.append("public", size, [], "2999-01-01T00:00:00Z", since)
+    assert (await store.feeds.head("public"))[2] is None  # still to look at every record
+    await store.feeds.append("public", size, [], "2999-01-01T00:00:00Z", None)  # a cycle that read it so
+    assert (await store.feeds.head("public"))[2] == "2999-01-01T00:00:00Z"

@@ -165,6 +165,12 @@ WHERE n.restore_stub = true
 DETACH DELETE s
 RETURN count(*) AS n
 """)
+DROP_UNOFFERED = cypher("backup.drop_unoffered", """
+MATCH (s:Service)
+WHERE NOT (s)<-[:OFFERS]-(:Organisation)
+DETACH DELETE s
+RETURN count(*) AS n
+""")
 DROP_STUBS = cypher("backup.drop_stubs", """
 MATCH (n:Organisation) WHERE n.restore_stub = true
 DETACH DELETE n
@@ -527,7 +533,7 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
                                note=f"({counts['organisations']} organisations, {counts['services']} services)")
                 del part
                 gc.collect()  # once a part: each transaction leaves reference cycles that hold its rows
-            orphans = (await graph.write(DROP_ORPHANS))[0]["n"]
+            orphans = (await graph.write(DROP_ORPHANS))[0]["n"] + (await graph.write(DROP_UNOFFERED))[0]["n"]
             if orphans:
                 counts["services"] -= orphans
                 await shared_nodes.sweep(graph)
@@ -576,7 +582,8 @@ class Backups:
                                                     "data folder: waiting for it")):
             counts = await restore(self._graph, self._directory_id, lines, source, progress, part_lines,
                                    discard_unfinished)
-        await shelters.refresh_now(self._graph, self._shelter_minimum, now())
+            # before any publish may run: it would sign the restored shelters' places as the backup marked them
+            await shelters.refresh_now(self._graph, self._shelter_minimum, now())
         return counts
 
     async def unfinished(self) -> list[dict[str, Any]]:

@@ -124,8 +124,9 @@ class Feeds:
     async def live_records(self, audience: str, kind: str) -> list[str]:
         return await feeds.live_records(self._graph, audience, kind)
 
-    async def append(self, audience: str, size: int, entries: list[feeds.NewEntry], since: str) -> None:
-        await feeds.append(self._graph, audience, size, entries, since)
+    async def append(self, audience: str, size: int, entries: list[feeds.NewEntry], since: str,
+                     looked_from: str | None) -> None:
+        await feeds.append(self._graph, audience, size, entries, since, looked_from)
 
     async def save_checkpoint(self, audience: str, size: int, checkpoint: str) -> None:
         await feeds.save_checkpoint(self._graph, audience, size, checkpoint)

@@ -25,9 +25,11 @@ MERGE (h:FeedHead {audience: $audience})
 ON CREATE SET h.size = 0
 RETURN h.size AS size
 """)
+# Only from where the cycle looked from: a restore that asked the next cycle to look at every record
+# (`LOOK_AT_ALL`) while this one ran must not be undone by it (Conflict: the cycle looks again).
 MOVE_HEAD = cypher("feeds.move_head", """
 MATCH (h:FeedHead {audience: $audience})
-WHERE h.size = $old
+WHERE h.size = $old AND (h.since = $looked_from OR (h.since IS NULL AND $looked_from IS NULL))
 SET h.size = $new, h.since = $since
 RETURN h.size AS size
 """)
@@ -173,8 +175,11 @@ async def live_records(graph: Graph, audience: str, kind: str) -> list[str]:
     return list(rows[0]["keys"])
 
 
-async def append(graph: Graph, audience: str, size: int, entries: list[NewEntry], since: str) -> None:
-    """Add entries size, size + 1, ... in one transaction; Conflict if another process moved the head first."""
+async def append(graph: Graph, audience: str, size: int, entries: list[NewEntry], since: str,
+                 looked_from: str | None) -> None:
+    """Add entries size, size + 1, ... in one transaction, and move where the next cycle looks from
+    to `since`; Conflict if another process moved the head first, or where it looks from is no
+    longer `looked_from` (what the cycle read)."""
     rows = [{"key": f"{audience}/{size + i}", "seq": size + i, "record": e.record, "leaf": e.leaf,
              "entry": e.entry, "body": e.body} for i, e in enumerate(entries)]
     states = [{"key": e.record, "revision": e.revision, "hash": e.hash, "live": e.live} for e in entries]
@@ -192,7 +197,8 @@ async def append(graph: Graph, audience: str, size: int, entries: list[NewEntry]
         for i in range(0, len(rows), 2000):
             await graph.run(tx, ADD_ENTRIES, audience=audience, rows=rows[i:i + 2000])
             await graph.run(tx, SET_RECORDS, rows=states[i:i + 2000])
-        if not await graph.run(tx, MOVE_HEAD, audience=audience, old=size, new=size + len(rows), since=since):
+        if not await graph.run(tx, MOVE_HEAD, audience=audience, old=size, new=size + len(rows), since=since,
+                               looked_from=looked_from):
             raise Conflict(f"the {audience} log moved while publishing")
 
     await graph.write_tx(work)

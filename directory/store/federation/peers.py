@@ -331,9 +331,11 @@ async def read_again(graph: Graph, peer_id: str) -> None:
 
 async def forget_reading(graph: Graph, peer_id: str) -> None:
     """Forget our place in a peer's logs and the revisions we took, as a peer removed must be."""
-    await graph.write(FORGET_FEEDS, id=peer_id)
+    # the revisions first: cut short between the two, the counts kept with the cursor still count them
+    # (forgotten first, the records left would weigh nothing, and a later log could take them below zero)
     while (await graph.write(FORGET_RECORDS, prefix=f"{peer_id}/"))[0]["n"]:
         pass
+    await graph.write(FORGET_FEEDS, id=peer_id)
 
 
 async def set_root(graph: Graph, peer_id: str, old_version: int, version: int, root: str) -> None:

@@ -472,8 +472,9 @@ def _order(kind: str, sort: Sort) -> str:
 # The page's records are matched again by id, and put in order again (a match keeps no order).
 _KEYS = {"organisation": "n.id AS nid, distance, k, {tie} AS tie",
          "service": "n.id AS nid, s.id AS sid, distance, k, {tie} AS tie"}
-_AGAIN = {"organisation": "MATCH (n:Organisation {id: nid})",
-          "service": "MATCH (s:Service {id: sid})<-[:OFFERS]-(n:Organisation {id: nid})"}
+_AGAIN = {"organisation": f"MATCH (n:Organisation {{id: nid}})\nWHERE {visible('n')}",
+          "service": f"MATCH (s:Service {{id: sid}})<-[:OFFERS]-(n:Organisation {{id: nid}})\n"
+                     f"WHERE {visible('n')} AND {visible('s')}"}  # as the match: no record changed in between shows
 
 
 def page_of(kind: str, sort: Sort, source: str, wanted: frozenset[str], returned: str, counted: bool) -> str:

@@ -85,20 +85,21 @@ ORDER BY row[0] DESC, row[1], row[2]
 WITH total, own, collect(row) AS found
 UNWIND found[0..$limit] AS row
 MATCH (n:{label} {{id: row[2]}})
+WHERE {visible}
 RETURN total, own, collect([row[1], row[2], n.name, {aliases}, coalesce(n.description, '')]) AS top
 """
 SEARCH_ORGANISATIONS = cypher("search.organisations", f"""
 CALL db.index.fulltext.queryNodes($index, $text) YIELD node
 WITH node AS n
 WHERE n:Organisation AND {visible('n')}
-{_CANDIDATES.format(coarse=_COARSE, label="Organisation", aliases="coalesce(n.aliases, [])")}""")
+{_CANDIDATES.format(coarse=_COARSE, label="Organisation", aliases="coalesce(n.aliases, [])", visible=visible('n'))}""")
 SEARCH_SERVICES = cypher("search.services", f"""
 CALL db.index.fulltext.queryNodes($index, $text) YIELD node
 WITH node AS n
 WHERE n:Service AND {visible('n')}
 MATCH (o:Organisation {{id: n.organisation}})
 WHERE {visible('o')}
-{_CANDIDATES.format(coarse=_COARSE, label="Service", aliases="[]")}""")
+{_CANDIDATES.format(coarse=_COARSE, label="Service", aliases="[]", visible=visible('n'))}""")
 # For each word (`$checks`: its exact clause as `text`, see `checks`): how many records it matches on its own,
 # and how many of those are ours and the viewer may see, filtered as the search above filters (a peer's
 # record holding a word must not keep it from being fuzzed to find ours). ArcadeDB scores and loads
