@@ -43,9 +43,11 @@ can do that, the marker stays and `directory status` names the unfinished restor
 then refuses to run, because the store may have been used since (or the other restore may still
 be running in another process): only `directory restore --discard-unfinished` deletes every
 organisation and service in the store and starts over, on the operator's word. While a restore
-runs, readers of the same store see the records written so far. It holds the import lock, as an
-import does, so no publish of the feeds runs meanwhile; once it is done, the next publish looks at
-every record (`feeds.look_at_all`), since restored records keep the times they were written at.
+runs, readers of the same store see the records written so far. On the embedded store it holds the
+import lock, as an import does, so no publish of the feeds runs meanwhile (Neo4j has no such lock);
+once it is done, and its shelters' marks decided, the next publish looks at every record
+(`feeds.look_at_all`), since restored records keep the times they were written at, and a cycle that
+read the feeds' head before that cannot move it back (`feeds.MOVE_HEAD`).
 A backup taken while records are added reads the organisations before the services: a service
 whose organisation was added after them is left for the next backup, and a restore leaves out a
 service whose organisation its file lacks (one written before that), saying so.
