@@ -153,12 +153,17 @@ def _suggested(text: str) -> list[tuple[dict[str, str], str]]:
     return _forms(block.group(1)) if block else []
 
 
-def _forms(text: str) -> list[tuple[dict[str, str], str]]:
-    """Each form posting to the home page's results: its hidden fields and its button's words."""
-    forms = re.findall(r'<form method="post" action="/#found">(.*?)</form>', text, re.S)
+def _next_questions(text: str, action: str) -> list[tuple[dict[str, str], str]]:
+    """Each form posting to `action` on an answer: its hidden fields and its button's words."""
+    forms = re.findall(rf'<form method="post" action="{re.escape(action)}">(.*?)</form>', text, re.S)
     return [(dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', f)),
              html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<button[^>]*>(.*?)</button>", f, re.S).group(1))))
             for f in forms]
+
+
+def _forms(text: str) -> list[tuple[dict[str, str], str]]:
+    """Each form posting to the home page's results: its hidden fields and its button's words."""
+    return _next_questions(text, "/#found")
 
 
 async def test_words_typed_into_the_name_box_that_name_filters_are_offered_as_them(
@@ -221,14 +226,6 @@ async def test_a_referral_or_partner_question_nothing_answers_offers_who_provide
         browsed = await client.post("/", data=fields)
         assert re.search(r"Organisations found: \d+", browsed.text)
 
-
-
-def _next_questions(text: str, action: str) -> list[tuple[dict[str, str], str]]:
-    """Each form posting to `action` on an answer: its hidden fields and its button's words."""
-    forms = re.findall(rf'<form method="post" action="{re.escape(action)}">(.*?)</form>', text, re.S)
-    return [(dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', f)),
-             html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<button[^>]*>(.*?)</button>", f, re.S).group(1))))
-            for f in forms]
 
 
 async def test_an_empty_chain_answer_offers_longer_chains_and_where_nobody_offers_it_the_gap(

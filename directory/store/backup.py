@@ -159,14 +159,8 @@ SET l = r.props
 """)
     for t in LINK_TYPES
 }
-# a service whose organisation the backup lacks (a backup taken while records were added reads the
-# organisations, then the services): nothing shows, edits or deletes a service without its organisation
-DROP_ORPHANS = cypher("backup.drop_orphans", """
-MATCH (n:Organisation)-[:OFFERS]->(s:Service)
-WHERE n.restore_stub = true
-DETACH DELETE s
-RETURN count(*) AS n
-""")
+# a service whose organisation the backup lacks (its stub deleted, or none named): nothing shows,
+# edits or deletes a service without its organisation
 DROP_UNOFFERED = cypher("backup.drop_unoffered", """
 MATCH (s:Service)
 WHERE NOT (s)<-[:OFFERS]-(:Organisation)
@@ -535,15 +529,15 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
                                note=f"({counts['organisations']} organisations, {counts['services']} services)")
                 del part
                 gc.collect()  # once a part: each transaction leaves reference cycles that hold its rows
-            orphans = (await graph.write(DROP_ORPHANS))[0]["n"] + (await graph.write(DROP_UNOFFERED))[0]["n"]
+            dropped = (await graph.write(DROP_STUBS))[0]["n"]
+            if dropped:
+                progress(f"left out the links to {dropped} organisation(s) the backup does not hold")
+            orphans = (await graph.write(DROP_UNOFFERED))[0]["n"]
             if orphans:
                 counts["services"] -= orphans
                 await shared_nodes.sweep(graph)
                 progress(f"left out {orphans} service(s) whose organisation the backup does not hold (a backup "
                          "taken while records were being added can hold such a service)")
-            dropped = (await graph.write(DROP_STUBS))[0]["n"]
-            if dropped:
-                progress(f"left out the links to {dropped} organisation(s) the backup does not hold")
             if written_at < VERSION:  # records as an older version wrote them: derive what it did not
                 progress(f"the backup comes from schema version {written_at}: upgrading its records to {VERSION}")
                 await upgrade_records(graph, written_at)

@@ -470,8 +470,7 @@ def _order(kind: str, sort: Sort) -> str:
 # refused ("Query heap budget exceeded") once a peer's 32 MiB of the largest records were among
 # them, and the records held ran its 512 MB heap out of memory with a few such requests at once.
 # The page's records are matched again by id, and put in order again (a match keeps no order).
-_KEYS = {"organisation": "n.id AS nid, distance, k, {tie} AS tie",
-         "service": "n.id AS nid, s.id AS sid, distance, k, {tie} AS tie"}
+_KEYS = {"organisation": ("nid", "distance", "k", "tie"), "service": ("nid", "sid", "distance", "k", "tie")}
 _AGAIN = {"organisation": f"MATCH (n:Organisation {{id: nid}})\nWHERE {visible('n')}",
           "service": f"MATCH (s:Service {{id: sid}})<-[:OFFERS]-(n:Organisation {{id: nid}})\n"
                      f"WHERE {visible('n')} AND {visible('s')}"}  # as the match: no record changed in between shows
@@ -483,8 +482,9 @@ def page_of(kind: str, sort: Sort, source: str, wanted: frozenset[str], returned
     `total`, how many match in all, from the same match (no cursor may be given). One row, as
     ArcadeDB's Bolt costs about 0.05 ms a row (`read_page`)."""
     head, order = matching(kind, sort, source, wanted), _order(kind, sort)
-    keys = _KEYS[kind].format(tie=_tie("n" if kind == "organisation" else "s"))
-    names = [k.split(" AS ")[-1] for k in keys.split(", ")]
+    names = _KEYS[kind]
+    of = {"nid": "n.id", "sid": "s.id", "tie": _tie("n" if kind == "organisation" else "s")}
+    keys = ", ".join(f"{of[v]} AS {v}" if v in of else v for v in names)
     carried = "n, distance, k, tie" if kind == "organisation" else "n, s, distance, k, tie"
     again = f"{_AGAIN[kind]}\nWITH {carried}\n{order}"
     if not counted:

@@ -170,7 +170,7 @@ JOBS = {
                       Field("order", "Best by", "order"),
                       Field("maxHops", "At most this many referrals", "hops")), _referrals),
 }
-DEFAULT_HOPS = ReferralQuestion.__dataclass_fields__["max_hops"].default
+DEFAULT_HOPS = ReferralQuestion.max_hops
 ORDERS = {PathOrder.FEWEST_HOPS.name: "fewest referrals", PathOrder.FASTEST_RESPONSE.name: "fastest response",
           PathOrder.HIGHEST_TRUST.name: "most trusted"}
 
