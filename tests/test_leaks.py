@@ -101,6 +101,45 @@ def _shelter(name: str, lat: str, lon: str, **more: object) -> dict[str, object]
                         "#geo+precision": "locality", **more})
 
 
+async def test_an_organisation_offering_the_public_its_only_safe_house_has_no_place_for_the_public(
+        store: Store, api: Api) -> None:
+    # a local group at locality precision in KE-30 offers the only safe house in Kenya: a shelter's
+    # kind would have withheld its place; its safe house, where people at risk sleep, must too
+    group = org("group", **{"#country+code": "KE", "#adm1+code": "KE-30", "#geo+lat": "-1.272",
+                            "#geo+lon": "36.802", "#geo+precision": "locality"})
+    house = service("group-house", "group", "safe-house", **{"#country+code+present": "KE-30"})
+    await load(store, [group, org("other", **{"#country+code": "KE"})],
+               [house, service("other-aid", "other", **{"#country+code+present": "KE"})])
+
+    async def public_place() -> tuple[str | None, bool]:
+        location = (await store.organisation(ANONYMOUS, "test:group")).location
+        assert location is not None
+        return location.country, location.latitude is not None
+
+    assert await public_place() == (None, False)
+    member = (await store.organisation(MEMBER, "test:group")).location
+    assert member is not None and member.latitude is not None
+    assert await _ids(store, ANONYMOUS, Filter(subdivision="KE-30", service_type="safe-house")) == []
+    assert await _ids(store, ANONYMOUS, Filter(country="KE")) == ["test:other"]
+    drawn = await store.map_points(ANONYMOUS, PointFilter(service_type="safe-house"))
+    assert drawn.points == [] and drawn.withheld == 1
+    gaps = await api.data('{ coverageGaps(codes: ["KE-30"], serviceTypes: ["safe-house"]) { cells { providerIds } } }')
+    assert gaps["coverageGaps"]["cells"][0]["providerIds"] == []
+
+    # the safe house shown to members only: the public learns nothing of it, so the group's place is theirs again
+    await load(store, [group], [{**house, "#meta+visibility": "network"}])
+    assert await public_place() == ("KE", True)
+    await load(store, [group], [house])  # public again: withheld again
+    assert await public_place() == (None, False)
+    await load(store, [group], [{**house, "#sector": "legal-aid"}])  # another service now
+    assert await public_place() == ("KE", True)
+    await load(store, [group], [house])
+    assert await public_place() == (None, False)
+    revision = (await store.services_by_id(STEWARD, ["test:group-house"]))["test:group-house"].provenance.revision
+    await store.delete(STEWARD, "service", "test:group-house", revision)
+    assert await public_place() == ("KE", True)
+
+
 def test_a_withheld_shelter_counts_in_no_place_so_it_leaves_no_gap_that_says_where_it_is() -> None:
     # two in Colombia at country precision, a third in Bogotá alone in its district: were it still
     # counted in Colombia, two placed shelters (three needed) would say where the third one is

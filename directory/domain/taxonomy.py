@@ -131,5 +131,6 @@ BUILT_IN: tuple[Term, ...] = ORGANISATION_KINDS + SERVICE_TYPES + DEFENDER_GROUP
 SENSITIVE_KINDS = frozenset({"shelter"})
 # Services that are a place where defenders stay, whoever offers them: where one works is where
 # people at risk sleep, so its places are held to its provider's published location as a shelter's
-# services are (threat model V17).
+# services are (threat model V17), and a provider offering the public one is a shelter to the
+# rule on lonely shelters (V7, `store.records.shelters`).
 SHELTERING_TYPES = frozenset({"safe-house"})

@@ -295,7 +295,7 @@ class Store:
             if ours:  # as a steward's change: a restricted one leaves its audit line
                 await tx.write([], ours, [], now())
             for publisher, ids in theirs.items():
-                await forget_services(self.graph, tx._tx, publisher, ids)
+                await forget_services(self.graph, tx._tx, publisher, ids, self.shelter_minimum)
 
         await self.transaction(work)
         return sorted(found)

@@ -206,7 +206,9 @@ PURGE_SERVICES = cypher("peers.purge_services", """
 UNWIND $ids AS i
 MATCH (s:Service {id: i})
 WHERE s.publisher = $peer
+WITH s, s.organisation AS provider, s.type AS type
 DETACH DELETE s
+RETURN provider, type
 """)
 PURGE_LINKS = cypher("peers.purge_links", """
 UNWIND $rows AS r

@@ -9,6 +9,7 @@ from typing import Any
 from directory.base.clock import now
 from directory.domain.location import shows_inside
 from directory.domain.model import Link, Organisation, Service, link_ends
+from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.store.engine.graph import Graph, Tx
 from directory.store.federation import peers
 from directory.store.records import shared_nodes, shelter_services, shelters
@@ -48,7 +49,7 @@ async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
                                       organisations=page.purged.get("organisation", []),
                                       services_of=page.purged.get("organisation", []))
     if page.purged.get("service"):
-        await graph.run(tx, peers.PURGE_SERVICES, ids=page.purged["service"], peer=origin)
+        await _purge_services(graph, tx, origin, page.purged["service"], shelter_minimum)
     if page.purged.get("organisation"):  # its services with it: nothing shows a service without its organisation
         await graph.run(tx, peers.PURGE_SERVICES_OF, ids=page.purged["organisation"], peer=origin)
         await graph.run(tx, peers.PURGE_ORGANISATIONS, ids=page.purged["organisation"], peer=origin)
@@ -58,10 +59,11 @@ async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
     await shared_nodes.drop_unheld(graph, tx, held)
     if page.revisions:
         await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=page.revisions)
-    return await _hold_shelters(graph, tx, origin, page)
+    return await _hold_shelters(graph, tx, origin, page, shelter_minimum)
 
 
-async def _hold_shelters(graph: Graph, tx: Tx, origin: str, page: ReceivedPage) -> dict[str, str]:
+async def _hold_shelters(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
+                         shelter_minimum: int) -> dict[str, str]:
     """A peer's shelter's services, or safe houses, recording places finer than their provider
     publishes (`shelter_services.finer_places`): not kept, in this page's transaction, as a body
     failing our checks is not (`merge.Batch.drop`). Our own writes are refused instead; the peer's
@@ -73,13 +75,21 @@ async def _hold_shelters(graph: Graph, tx: Tx, origin: str, page: ReceivedPage) 
     if not finer:
         return {}
     ids = sorted({f.service for f in finer})
-    await forget_services(graph, tx, origin, ids)
+    await forget_services(graph, tx, origin, ids, shelter_minimum)
     first = {f.service: f for f in reversed(finer)}
     return {i: first[i].peer_reason() for i in ids}
 
 
-async def forget_services(graph: Graph, tx: Tx, origin: str, ids: list[str]) -> None:
+async def forget_services(graph: Graph, tx: Tx, origin: str, ids: list[str], shelter_minimum: int) -> None:
     """A peer's services purged, with the place and type nodes nothing else holds."""
     held = await shared_nodes.held_by(graph, tx, services=ids)
-    await graph.run(tx, peers.PURGE_SERVICES, ids=ids, peer=origin)
+    await _purge_services(graph, tx, origin, ids, shelter_minimum)
     await shared_nodes.drop_unheld(graph, tx, held)
+
+
+async def _purge_services(graph: Graph, tx: Tx, origin: str, ids: list[str], shelter_minimum: int) -> None:
+    """A peer's services deleted; a safe house among them may have made its provider a shelter
+    for the public, and one fewer may leave another alone in its place (`shelters`)."""
+    gone = await graph.run(tx, peers.PURGE_SERVICES, ids=ids, peer=origin)
+    if providers := [str(r["provider"]) for r in gone if r["type"] in SHELTERING_TYPES]:
+        await shelters.refresh(graph, tx, shelter_minimum, now(), providers)

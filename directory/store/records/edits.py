@@ -77,7 +77,8 @@ RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {vi
     "service": cypher("edits.current_service", f"""
 MATCH (n:Service {{id: $id}})<-[:OFFERS]-(o:Organisation)
 RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility,
-       {visible('n')} AND {visible('o')} AS visible, [n.verified_on, n.verified_by, n.verified_source] AS verified
+       {visible('n')} AND {visible('o')} AS visible, [n.verified_on, n.verified_by, n.verified_source] AS verified,
+       o.id AS provider
 """),
 }
 CURRENT_LINK = cypher("edits.current_link", f"""
@@ -419,6 +420,8 @@ class Editor:
             else:
                 await self._deleted(tx, DELETE_SERVICE, kind, revision, record_id)
                 await self._unlock(tx, current["owner"])
+                # its provider may have offered the public its only safe house (`shelters`)
+                await shelters.refresh(self.graph, tx, self.shelter_minimum, now(), [current["provider"]])
             await shared_nodes.drop_unheld(self.graph, tx, held)
             await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
             return Saved(record_id, None, _restricted(current["visibility"]),

@@ -5,7 +5,8 @@ own members, the published one (`location.published`, derived at write time) for
 so a precise coordinate never reaches the map code for a viewer who may not see it. Country
 precision shows at the country's representative point; hidden precision is not drawn at all.
 
-On maps for the public, shelters and relocation hosts (`taxonomy.SENSITIVE_KINDS`) in a place
+On maps for the public, shelters and relocation hosts (`taxonomy.SENSITIVE_KINDS`), and
+organisations offering the public a safe house (`taxonomy.SHELTERING_TYPES`), in a place
 holding fewer than `shelter_minimum` of them are not drawn: one or two markers would single a
 shelter out even at country precision. The place is the country, and also the subdivision when
 the marker shows one; the count is over what the map would draw. A shelter whose place the store
@@ -21,7 +22,7 @@ from typing import Any
 from directory.domain import places
 from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, sees
 from directory.domain.model import Intake, Precision
-from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
@@ -135,7 +136,8 @@ def _point(row: list[Any], viewer: Viewer) -> MapPoint | None:
 
 
 def _withhold_lonely_shelters(found: MapPoints, minimum: int) -> None:
-    lonely = alone([(p.id, p.country, p.subdivision) for p in found.points if p.kind in SENSITIVE_KINDS], minimum)
+    lonely = alone([(p.id, p.country, p.subdivision) for p in found.points  # a safe house's provider too
+                    if p.kind in SENSITIVE_KINDS or SHELTERING_TYPES.intersection(p.service_types)], minimum)
     if lonely:
         found.points = [p for p in found.points if p.id not in lonely]
         found.withheld += len(lonely)

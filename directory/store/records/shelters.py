@@ -1,7 +1,9 @@
 """Shelters the public may not place: too few share the place they would be shown in.
 
 One or two public shelters (or relocation hosts, `taxonomy.SENSITIVE_KINDS`) in a country would
-be singled out by any listing of that country, even at country precision. So a public shelter is
+be singled out by any listing of that country, even at country precision. An organisation of
+another kind offering the public a safe house (`taxonomy.SHELTERING_TYPES`) is a shelter here
+too: where it works is where people at risk sleep. So a public shelter is
 marked `place_withheld` when fewer than `minimum` public shelters of its own publisher share its
 country, or the subdivision its published precision shows (a peer's shelters never count for
 ours). For the public (anonymous viewers, the public feed, public exports) such a shelter then
@@ -22,20 +24,29 @@ from __future__ import annotations
 
 from collections import Counter
 
-from directory.domain.taxonomy import SENSITIVE_KINDS
+from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
 
 KINDS = sorted(SENSITIVE_KINDS)
+TYPES = sorted(SHELTERING_TYPES)
+# What makes an organisation a shelter for the public: its kind, or a safe house it offers the
+# public (a hidden one must not withhold its place: that would tell the public it exists).
+_SHELTER = ("({v}.kind IN $kinds OR EXISTS {{ ({v})-[:OFFERS]->(x:Service) "
+            "WHERE x.type IN $types AND x.visibility = 'public' }})")
 
 # Two writers working the marks out at once could each decide from what the other had not yet
 # committed (one adds a shelter, one restricts another: the last to commit leaves two public
 # shelters unmarked). The marks' own lock node is written first, so refreshes take turns.
 LOCK = cypher("shelters.lock", "MERGE (l:ShelterMarks {key: 'marks'}) SET l.at = $now")
-SHELTERS = cypher("shelters.all", """
+_ROW = """s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
+       coalesce(s.place_withheld, false) AS withheld"""
+SHELTERS = cypher("shelters.all", f"""
 MATCH (s:Organisation) WHERE s.kind IN $kinds
-RETURN s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
-       coalesce(s.place_withheld, false) AS withheld
+RETURN {_ROW}
+UNION
+MATCH (s:Organisation)-[:OFFERS]->(x:Service) WHERE x.type IN $types AND x.visibility = 'public'
+RETURN {_ROW}
 """)
 
 
@@ -56,9 +67,13 @@ SET {_public_moved("x")}
 """)
 UNMARK = cypher("shelters.unmark", f"""
 UNWIND $ids AS id
-MATCH (s:Organisation {{id: id}}) WHERE s.place_withheld = true AND NOT s.kind IN $kinds
+MATCH (s:Organisation {{id: id}}) WHERE s.place_withheld = true AND NOT {_SHELTER.format(v="s")}
 SET s.place_withheld = false, {_public_moved("s")}
+WITH s
+OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
+SET {_public_moved("x")}
 """)
+WITHHELD = cypher("shelters.withheld", "MATCH (s:Organisation) WHERE s.place_withheld = true RETURN s.id AS id")
 
 
 def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> set[str]:
@@ -84,11 +99,12 @@ def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> s
 
 async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
     """Mark the shelters whose place the public may not see, inside the caller's transaction;
-    `no_longer`: organisations that were shelters and are not now. Returns how many marks changed."""
+    `no_longer`: organisations that may have been shelters and may not be now (of another kind,
+    or no longer offering the public a safe house). Returns how many marks changed."""
     await graph.run(tx, LOCK, now=now)
     if no_longer:
-        await graph.run(tx, UNMARK, ids=no_longer, kinds=KINDS, now=now)
-    rows = await graph.run(tx, SHELTERS, kinds=KINDS)
+        await graph.run(tx, UNMARK, ids=sorted(set(no_longer)), kinds=KINDS, types=TYPES, now=now)
+    rows = await graph.run(tx, SHELTERS, kinds=KINDS, types=TYPES)
     lonely = alone([(r["id"], r["country"], r["subdivision"]) for r in rows if r["public"] and r["country"]], minimum)
     flipped = [{"id": r["id"], "withheld": r["id"] in lonely} for r in rows if r["withheld"] != (r["id"] in lonely)]
     if flipped:
@@ -97,8 +113,10 @@ async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[
 
 
 async def refresh_now(graph: Graph, minimum: int, now: str) -> int:
-    """`refresh` in its own transaction (at start-up)."""
+    """`refresh` in its own transaction (at start-up, after a restore), looking at every mark:
+    a record that stopped being a shelter where no write said so is no longer withheld."""
     async def work(tx: Tx) -> int:
-        return await refresh(graph, tx, minimum, now)
+        marked = [str(r["id"]) for r in await graph.run(tx, WITHHELD)]
+        return await refresh(graph, tx, minimum, now, marked)
 
     return await graph.write_tx(work)

@@ -38,7 +38,7 @@ from directory.domain.model import (
     Service,
     Verification,
 )
-from directory.domain.taxonomy import BUILT_IN, SENSITIVE_KINDS, SERVICE_TYPE
+from directory.domain.taxonomy import BUILT_IN, SENSITIVE_KINDS, SERVICE_TYPE, SHELTERING_TYPES
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records import shared_nodes, shelter_services, shelters
@@ -108,15 +108,21 @@ CREATE (n)-[:IDENTIFIED_AS]->(i)
 UPSERT_SERVICES = cypher("writes.upsert_services", f"""
 UNWIND $rows AS r
 MERGE (n:Service {{id: r.id}})
-WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was, coalesce(n.intake, []) AS asked
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was, coalesce(n.intake, []) AS asked,
+     n.type AS type_was
 WHERE changed
 OPTIONAL MATCH (o:Organisation {{id: r.props.organisation}})
-WITH n, r, was, asked, coalesce(o.place_withheld, false) AS withheld
-WITH n, r, was, asked, {_SAME_PUBLIC}
+WITH n, r, was, asked, type_was, coalesce(o.place_withheld, false) AS withheld
+WITH n, r, was, asked, type_was, {_SAME_PUBLIC}
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
-RETURN n.id AS id, n.revision AS revision,
+RETURN n.id AS id, n.revision AS revision, n.organisation AS organisation, [type_was, n.type] AS types,
        'restricted' IN [was, n.visibility]
        OR any(i IN asked + coalesce(n.intake, []) WHERE i STARTS WITH 'restricted ') AS restricted
+""")
+SHELTERING_OF = cypher("writes.sheltering_of", """
+UNWIND $ids AS id
+MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service) WHERE s.type IN $types
+RETURN DISTINCT o.id AS id
 """)
 CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
 UNWIND $ids AS sid
@@ -587,9 +593,13 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         counts.organisations = len(changed)
         counts.restricted += [("organisation", r["id"]) for r in changed if r["restricted"]]
         sensitive = [r for r in changed if set(r["kinds"]) & SENSITIVE_KINDS]
-        if sensitive:
+        # an organisation of another kind offering a safe house is a shelter too (`shelters`)
+        others = [r["id"] for r in changed if r not in sensitive]
+        sheltering = [str(r["id"]) for r in await graph.run(tx, SHELTERING_OF, ids=others, types=shelters.TYPES)
+                      ] if others else []
+        if sensitive or sheltering:
             await shelters.refresh(graph, tx, shelter_minimum, stamp,
-                                   [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS])
+                                   [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS] + sheltering)
         # A record at revision 1 was just created: it has no old relationships to clear.
         await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
         await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
@@ -613,6 +623,10 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         await _batched(graph, tx, LINK_COVERAGE, [c for i in changed_svc for c in rows.coverage[i]])
         await _batched(graph, tx, LINK_GROUPS, [g for i in changed_svc for g in rows.groups[i]])
         await _batched(graph, tx, LINK_ORIGINS, [o for i in changed_svc for o in rows.origins[i]])
+        # a safe house made, taken from the public or made another service: its provider may
+        # have become a shelter for the public, or stopped being one (`shelters`)
+        if providers := [r["organisation"] for r in written if set(r["types"]) & SHELTERING_TYPES]:
+            await shelters.refresh(graph, tx, shelter_minimum, stamp, providers)
         # a place's node of a type no service reaches any more, once both kinds of twin are made again
         await shared_nodes.drop_unheld(graph, tx, held)
     for link_type, link_rows in rows.links.items():
