@@ -15,7 +15,15 @@ from directory.store import Store
 from directory.store.engine import backends, schema
 from directory.store.engine.schema import SET_VERSION, ensure_schema
 from directory.store.records import writes
-from directory.store.records.writes import BATCH, BATCH_CHARS, MAX_WORD, batches, name_deletions, name_prefixes
+from directory.store.records.writes import (
+    BATCH,
+    BATCH_CHARS,
+    DERIVED_MAX,
+    MAX_WORD,
+    batches,
+    name_deletions,
+    name_prefixes,
+)
 from tests.helpers import load, org, service
 
 pytestmark = pytest.mark.anyio
@@ -160,5 +168,28 @@ async def test_records_with_the_longest_names_validation_allows_are_written_and_
                             aliases=[text(LIMITS["alias"]) for _ in range(MAX_ITEMS["aliases"])]) for i in range(12)]
     await store.upsert(records, [], [])
     needle = records[5].aliases[-1].split()[2]
-    assert await _found(store, needle) == ["test:big5"]
-    assert await _found(store, needle[:20]) == ["test:big5"]
+    assert await _found(store, needle) == ["test:big5"]  # every word of every alias, whole
+    assert await _found(store, records[5].name.split()[2][:20]) == ["test:big5"]  # the name's starts, all
+    assert await _found(store, records[5].aliases[0].split()[2][:20]) == ["test:big5"]
+    # the last alias's starts are past what a record's names may add (DERIVED_MAX): not kept
+    assert await _found(store, needle[:20]) == []
+
+
+def test_what_a_records_names_add_to_it_is_bounded_and_the_names_come_first() -> None:
+    # distinct words of MAX_WORD letters in every alias, at the most aliases validation allows: the
+    # starts and deletions grew with the square of each word (1.4 MB and 2.3 MB in astral letters)
+    rng = random.Random(7)
+    for letters in ("abcdefghijklmnopqrstuvwxyz", [chr(0x1D4D0 + i) for i in range(26)]):
+        def text(limit: int) -> str:
+            words = ("".join(rng.choice(letters) for _ in range(MAX_WORD)) for _ in range(limit // MAX_WORD + 1))
+            return " ".join(words)[:limit]
+
+        name = text(LIMITS["name"])
+        names = " \u2022 ".join([name, *(text(LIMITS["alias"]) for _ in range(MAX_ITEMS["aliases"]))])
+        words = set(names.replace(" \u2022 ", " ").split())
+        starts, less = name_prefixes(names).split(), name_deletions(names).split()
+        assert words <= set(starts)  # every word whole
+        own_starts, own_less = set(name_prefixes(name).split()), set(name_deletions(name).split())
+        assert own_starts <= set(starts) and own_less <= set(less)  # the name's own, all of them
+        assert len(" ".join(set(starts) - words - own_starts)) <= DERIVED_MAX
+        assert len(" ".join(set(less) - own_less)) <= DERIVED_MAX

@@ -103,7 +103,8 @@ async def _search_words(graph: Graph, embedded: EmbeddedStore | None) -> None:
     (`writes.search_fields`: the starts of words, version 12, short words too, 13, and words less one
     letter, the description's words split as a query is and the names' words lowered as the server
     lowers them, 14; Latin letters without their accents and two words as one, 19; a script's marks
-    kept in its words, Arabic's and Hebrew's optional vowels left out, 20). One read per
+    kept in its words, Arabic's and Hebrew's optional vowels left out, 20; the aliases' part
+    bounded, 24). One read per
     label: pages by id would make the store sort what follows each page again."""
     for label in ("Organisation", "Service"):
         # a record's name words are its name's and its aliases' (a service has none; its search names
@@ -447,6 +448,10 @@ MIGRATIONS: list[list[Step]] = [
         # published points there derived again, and our records there changed for every view, so the
         # feeds carry them
         _moved_points,
+    ],
+    [  # 24: what a record's aliases add to search (starts of words, words less a letter) is bounded
+        # (`writes.DERIVED_MAX`): a peer's record of fifty aliases had made megabytes of them
+        _search_words,
     ],
 ]
 

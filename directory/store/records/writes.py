@@ -19,7 +19,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,15 +298,46 @@ def name_prefixes(search_names: str) -> str:
     Two neighbouring words of a name are also one word, as people often write them ("frontline" for
     "Front Line", "alhaq" for "Al-Haq"), with its starts that hold PREFIX_FROM letters of the second
     ("frontlin"); not a letter or a short word run together ("de l'", "de la"), which would make a
-    short query word ("del") find names it is not in."""
-    starts = {w[:n] for w in name_words(search_names)
-              for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD) + 1)}
-    for name in search_names.split(_SEARCH_SEP):
-        for first, second in joined_words(name):
-            joined = first + second
-            starts.update(joined[:n] for n in range(len(first) + min(PREFIX_FROM, len(second)),
-                                                    min(len(joined), MAX_WORD) + 1))
-    return " ".join(sorted(starts))
+    short query word ("del") find names it is not in.
+    Every word is kept whole (up to MAX_WORD letters), and all the starts of the name's; the aliases'
+    starts, each alias's in order, only up to DERIVED_MAX characters (`kept`)."""
+    name, *aliases = search_names.split(_SEARCH_SEP)
+    whole = {w[:MAX_WORD] for text in (name, *aliases) for w in words_in(text)}
+
+    def starts(names: list[str]) -> Iterator[str]:
+        for text in names:
+            for w in words_in(text):
+                yield from (w[:n] for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD)))
+            for first, second in joined_words(text):
+                joined = first + second
+                yield from (joined[:n] for n in range(len(first) + min(PREFIX_FROM, len(second)),
+                                                      min(len(joined), MAX_WORD) + 1))
+
+    return " ".join(sorted(whole.union(starts([name]), kept((t for t in starts(aliases) if t not in whole),
+                                                              DERIVED_MAX))))
+
+
+# What a record's names may add to what the store keeps of it, beyond its words: the starts of its
+# words (`name_prefixes`) and its words less a letter (`name_deletions`) grow with the square of a
+# word's length, so fifty aliases of distinct fifty-letter words made 1.4 MB of starts and 2.3 MB
+# of deletions of a 55 kB record (astral letters), and the store reads all of a record to read any
+# of it: a peer's byte budget, which counts bodies, would have held 70 times itself. A name's are
+# all kept (its length is bounded), its aliases' up to this many characters of each kind.
+DERIVED_MAX = 8_000
+
+
+def kept(terms: Iterable[str], limit: int) -> list[str]:
+    """The distinct terms, in the order given, while they and a space each come to `limit` characters."""
+    out: dict[str, None] = {}
+    size = 0
+    for term in terms:
+        if term in out:
+            continue
+        size += len(term) + 1
+        if size > limit:
+            break
+        out[term] = None
+    return list(out)
 
 
 def joined_words(name: str) -> list[tuple[str, str]]:
@@ -355,8 +386,13 @@ def deletions(word: str) -> set[str]:
 def name_deletions(search_names: str) -> str:
     """Each fuzzable word of a record's names with one letter left out, as words of their own: two words
     one typo apart (a letter left out, added, changed or two swapped) share one of these or are one,
-    so search finds a typo with exact terms, where a fuzzy term walked the whole term dictionary."""
-    return " ".join(sorted({d for w in name_words(search_names) if fuzzable(w) for d in deletions(w)}))
+    so search finds a typo with exact terms, where a fuzzy term walked the whole term dictionary. All
+    of the name's; the aliases', each alias's in order, up to DERIVED_MAX characters (`kept`)."""
+    name, *aliases = search_names.split(_SEARCH_SEP)
+    own = {d for w in words_in(name) if fuzzable(w) for d in deletions(w)}
+    words = dict.fromkeys(w for alias in aliases for w in words_in(alias))  # in order
+    more = kept((d for w in words if fuzzable(w) for d in sorted(deletions(w)) if d not in own), DERIVED_MAX)
+    return " ".join(sorted(own.union(more)))
 
 
 def search_fields(search_names: str, description: str | None) -> dict[str, str]:
