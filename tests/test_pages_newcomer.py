@@ -329,6 +329,46 @@ async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store
         seen = (await client.post("/gaps", data={"region": "014", "serviceTypes": "legal-aid",
                                                  "csrf": csrf.group(1)})).text
         assert "Sign out" in seen and once not in seen and flagged in seen  # some providers are funded
+        # the download as the page: a spreadsheet passed around read "unfunded" on every row as a fact
+        steward_csv = (await client.post("/gaps.csv", data={"region": "014", "serviceTypes": "legal-aid",
+                                                            "csrf": csrf.group(1)})).text
+        assert "unfunded" in steward_csv
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        download = await client.post("/gaps.csv", data={"region": "014"})
+        # a byte order mark, so a spreadsheet reads the names in the page's language as UTF-8
+        assert download.content.startswith("\ufeffPlace,".encode())
+        rows = download.text.splitlines()[2:]
+        assert rows and not [r for r in rows if "unfunded" in r] and [r for r in rows if "no_provider" in r]
+
+
+async def test_a_browse_that_finds_nobody_offers_each_filter_let_go_the_gap_and_signing_in(
+        store: Store, live_server: LiveServer) -> None:
+    """Safe house and Kenya found nobody for the public, and the page said only "try fewer filters"
+    (a newcomer's walk): a local group read that no safe house exists. It offers the same browse
+    without each filter that then finds someone, the gap question for that place and service, and,
+    to the public, that many organisations are shown only to members, with a way to sign in."""
+    await demo.load(store)
+    asked = {"serviceType": "safe-house", "country": "KE"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        empty = (await client.post("/", data=asked)).text
+        assert "None that you may see. Try fewer filters." in empty
+        offered = [(rest, words) for rest, words in _forms(empty) if words != "Search"]  # not the name's form
+        assert offered and all(words.startswith("Ask again without") for _, words in offered)
+        assert ({"country": "KE"}, "Ask again without “Service: Safe house”") in offered
+        for rest, _ in offered:  # each leads somewhere
+            assert "Try fewer filters" not in (await client.post("/", data=rest)).text
+        [(gap, words)] = _next_questions(empty, "/gaps#answer")
+        assert {k: gap[k] for k in ("country", "serviceTypes")} == {"country": "KE", "serviceTypes": "safe-house"}
+        assert words.startswith("Nobody you may see offers this in Kenya")
+        assert "shown only to members of the network" in empty
+        [(carried, words)] = _next_questions(empty, "/sign-in")
+        assert words == "Sign in, then ask this again" and carried["then"] == "/"
+        assert '<input type="hidden" name="carried:serviceType" value="safe-house">' in empty
+        found = (await client.post("/", data={"country": "KE"})).text
+        assert not [w for _, w in _forms(found) if w.startswith("Ask again")] and "shown only to members" not in found
+    _, member = await store.tokens.create("member", "test:fict-lakeside-rights", "desk")
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {member}"}) as client:
+        assert "shown only to members" not in (await client.post("/", data=asked)).text
 
 
 async def test_the_maps_form_asks_a_language_by_its_name(store: Store, live_server: LiveServer) -> None:

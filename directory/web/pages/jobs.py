@@ -206,7 +206,8 @@ def empty_tables() -> list[Table]:
 
 def _unseen_funding(table: Table) -> bool:
     """Whether no funding the viewer may see reaches any provider of the answer: then every cell with
-    a provider says so, which tells nothing cell by cell, so the page says it once and the cells not."""
+    a provider says so, which tells nothing cell by cell, so the page says it once and the cells (on
+    the page and in its CSV) not."""
     at = next(i for i, c in enumerate(table.columns) if c.tag == "#meta+flags")
     flags: list[list[str]] = [list(row[at]) for row in table.rows]  # type: ignore[call-overload]
     provided = [f for f in flags if gaps.Flag.NO_PROVIDER.value not in f]
@@ -493,7 +494,10 @@ async def gaps_csv(request: Request) -> Response:
     except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
     reading = Reading(language_of(request), dict((await choices(store))["service_type"]))
-    return Response(_with_names(gaps.table(matrix, names=names), reading).csv(), media_type="text/csv; charset=utf-8",
+    table = gaps.table(matrix, names=names)
+    _unseen_funding(table)  # as the page does: "unfunded" on every row reads as a fact in a spreadsheet
+    # the byte order mark tells a spreadsheet the file is UTF-8 ("Asistencia jurídica", "كولومبيا")
+    return Response("\ufeff" + _with_names(table, reading).csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_csv_name(asked)}"',
                              "Cache-Control": "no-store"})
 

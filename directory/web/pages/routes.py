@@ -21,6 +21,7 @@ from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.model import Location, Precision, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
+from directory.domain.viewer import Viewer
 from directory.store import PREFIX_FROM, Covered, Filter, Follow, Located, Pick, Shape, Store
 from directory.web.pages import forms, i18n, suggest, words
 from directory.web.pages.problems import said
@@ -89,6 +90,35 @@ async def home(request: Request) -> Response:
     return page(request, "home.html", choices=await choices(store), asked=given, results=None)
 
 
+_SCHEMES = {"serviceType": SERVICE_TYPE, "group": DEFENDER_GROUP, "kind": ORGANISATION_KIND}
+
+
+def _browsed(given: dict[str, str]) -> Filter:
+    return Filter(service_type=given.get("serviceType"), country=given.get("country"), group=given.get("group"),
+                  language=given.get("language"), kind=given.get("kind"))
+
+
+async def _next_questions(store: Store, viewer: Viewer, asked: dict[str, str],
+                          labels: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """For a browse that found nobody, where to go next rather than "try fewer filters": the same
+    browse without each filter given, where that finds someone the viewer may see (`without`: the
+    field, its code, its English label and what is left), and where nobody the viewer may see
+    offers the service in the country at all, that gap's question (`gap_question`)."""
+    given = {k: asked[k] for k in BROWSE_FIELDS if asked.get(k)}
+    without = []
+    for name, value in given.items():
+        rest = {k: v for k, v in given.items() if k != name}
+        if rest and (await store.list_organisations(viewer, _browsed(rest), 1)).total:
+            without.append((name, value, labels.get(_SCHEMES.get(name, ""), {}).get(value, value), rest))
+    service, country = given.get("serviceType"), given.get("country", "")
+    gap = None
+    if service and len(country) == 2:
+        alone = {"serviceType": service, "country": country}
+        if alone == given or not (await store.list_organisations(viewer, _browsed(alone), 1)).total:
+            gap = {"country": country, "serviceTypes": service}
+    return {"without": without, "gap_question": gap}
+
+
 # the search and browse forms' labels, by field: a refusal names the field as the form does
 SEARCH_LABELS = {"text": "Name, or part of it (spelling mistakes are fine)", "serviceType": "Service",
                  "country": "Country", "group": "Defenders served", "language": "Language",
@@ -111,9 +141,7 @@ async def results(request: Request) -> Response:
             organisations = [found.records[(h.kind, h.id)] for h in found.hits]
             total, has_next, cursors = found.total, found.has_next, found.cursors
         else:
-            where = Filter(service_type=asked.get("serviceType"), country=asked.get("country"),
-                           group=asked.get("group"), language=asked.get("language"), kind=asked.get("kind"))
-            listed = await store.project_page(viewer, FOUND, where, PAGE_SIZE, asked.get("after"), count=True)
+            listed = await store.project_page(viewer, FOUND, _browsed(asked), PAGE_SIZE, asked.get("after"), count=True)
             organisations, total, has_next, cursors = listed.items, listed.total, listed.has_next, listed.cursors
     except BadArgument as exc:
         return page(request, "home.html", status=400, choices=offered, asked=asked, results=None,
@@ -121,7 +149,8 @@ async def results(request: Request) -> Response:
     # a word of one or two letters is matched whole, never as a start: say so when nothing was found
     # for words that are all that short ("op"; not "legal aid in kenya", whose "in" is no name's start)
     short = bool(text.split()) and all(len(word) < PREFIX_FROM for word in text.split())
-    return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short,
+    nothing = {} if organisations or text else await _next_questions(store, viewer, asked, _labels(terms))
+    return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short, **nothing,
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None,
                 suggested=suggest.suggest(text, offered, language_of(request)), field_labels=SEARCH_LABELS,
