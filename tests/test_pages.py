@@ -331,6 +331,9 @@ async def test_a_question_asked_before_signing_in_is_offered_again_once_signed_i
         assert offered.status_code == 200 and "pd_session" in offered.headers["set-cookie"]
         _, again = _hidden(offered.text, "/referrals#answer")
         assert "<dt>Where help is needed" in offered.text and "<dt>Service needed</dt>" in offered.text  # its labels
+        # and what was chosen as the form showed it, not its codes ("safe-house", "TZ")
+        assert "<dd>Safe house</dd>" in offered.text and "<dd>Tanzania</dd>" in offered.text
+        assert "<dd>test:fict-lakeside-rights</dd>" in offered.text  # an organisation as it was typed
         assert again["serviceType"] == ["safe-house"] and again["country"] == ["TZ"] and again["csrf"]
         answer = await client.post("/referrals", data=again)
         assert answer.status_code == 200 and " &gt; " in answer.text  # a chain, as the steward

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from directory.base.scope import viewer_in
-from directory.domain import places
+from directory.domain import places, taxonomy
 from directory.web.pages import forms, i18n, words
 
 POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -43,7 +43,8 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
                        comma=i18n.comma(language), semicolon=i18n.semicolon(language), colon=i18n.colon(language),
-                       language_name=functools.partial(language_label, language=language), reach=reach)
+                       language_name=functools.partial(language_label, language=language), reach=reach,
+                       typed_value=functools.partial(typed_value, language=language))
     env.filters["options"] = functools.partial(options, language=language)
     env.filters["day"] = functools.partial(day, language=language)
     env.filters["number"] = functools.partial(number, language=language)
@@ -137,6 +138,39 @@ def place_name(code: str, language: str) -> str:
     # an area CLDR does not name (the Channel Islands) from the pages' catalogue
     name = i18n.country_name(code, language) or i18n.translations(language).gettext(found.name)
     return name[:1].upper() + name[1:] if language == "en" else name  # CLDR's English says "world"
+
+
+# A carried form's fields whose values were chosen from a list, by what names them (`typed_value`).
+_CHOSEN = {**dict.fromkeys(("country", "subdivision", "region", "present_in", "origins", "reaches"), "place"),
+           **dict.fromkeys(("language", "languages", "intake_languages"), "language"),
+           **dict.fromkeys(("type", "serviceType", "serviceTypes", "purpose", "purposes"), taxonomy.SERVICE_TYPE),
+           **dict.fromkeys(("group", "groups"), taxonomy.DEFENDER_GROUP), "kind": taxonomy.ORGANISATION_KIND,
+           "visibility": "visibility", "precision": "precision", "status": "status"}
+_TERMS = {(t.scheme, t.code): t.label for t in taxonomy.BUILT_IN}
+
+
+def typed_value(name: str, value: str, language: str) -> str:
+    """A value of a form carried through signing in as the form showed it: a chosen place, language,
+    service or kind by its name ("Tanzania", not "TZ"); what was typed, and an organisation's id, as
+    it is. A value of several codes (`KE-30, KE-47`) is named code by code."""
+    kind = _CHOSEN.get(name)
+    if kind is None or not value:
+        return value
+    gettext = i18n.translations(language).gettext
+    if kind == "visibility":
+        return gettext(words.VISIBILITY.get(value, value))
+    if kind in ("precision", "status"):
+        return gettext((words.PRECISION if kind == "precision" else words.STATUS).get(value, value))
+
+    def one(code: str) -> str:
+        if kind == "place":
+            return place_name(code, language)
+        if kind == "language":
+            return language_label(code, language)
+        term = _TERMS.get((kind, code))  # a term the taxonomy was given later: its code
+        return gettext(term) if term else code
+
+    return i18n.comma(language).join(one(code.strip()) for code in value.split(",")) if "," in value else one(value)
 
 
 def day(value: str, language: str) -> str:
