@@ -487,6 +487,11 @@ async def test_words_with_a_typo_or_written_short_still_name_their_filters(
         assert await offered("aide juridique RDC", "fr") == [{"serviceType": "legal-aid", "country": "CD"}]
         assert await offered("DRC", "en") == [{"country": "CD"}]
         assert sorted(f["country"] for f in await offered("الكونغو", "ar")) == ["CD", "CG"]  # not Hong Kong
+        # in another of the pages' languages than the page's (a browser asking for English): named too
+        assert await offered("asistencia jurídica Kenia", "en") == [{"serviceType": "legal-aid", "country": "KE"}]
+        assert sorted(f["serviceType"] for f in await offered("reubicacion Colombia", "en")) == [
+            "relocation-abroad", "relocation-in-country", "relocation-regional"]
+        assert await offered("юридическая помощь", "fr") == [{"serviceType": "legal-aid"}]
 
 
 async def test_a_members_referral_form_starts_from_its_organisation_and_an_answer_names_whom_it_is_about(

@@ -9,8 +9,9 @@ English, and the choices they name are offered as one click. Only public labels 
 taxonomy and the names of places and languages.
 
 A country is also named by its other names (`also_called`: "République démocratique du Congo",
-"Кыргызстан"), less closely than by the words the form shows, so "federation" still names a kind
-of organisation before the Russian Federation.
+"Кыргызстан"), and every choice by what the pages' other languages call it ("asistencia jurídica"
+on the English page), less closely than by the words the form shows, so "federation" still names a
+kind of organisation before the Russian Federation.
 
 A word names a choice when it is one of the choice's words, or, at half the weight, when the two
 share their first four letters or more and the shorter has at most two more ("lawyer" and "Lawyers
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 import pycountry
 
+from directory.web.pages.i18n import LANGUAGES
 from directory.web.pages.render import named, sortable
 
 # the browse form's fields: (the form's name, the choices' key, how the page names them)
@@ -109,7 +111,7 @@ def _claimed(asked: tuple[str, ...], indexes: list[tuple[str, _Index]]) -> dict[
     services before a kind of organisation; "español" the language, not Spain."""
     out: dict[str, list[str]] = {field: [] for field, _ in indexes}
     for word in asked:
-        strengths = [max((_match(word, mine) * (OTHER_NAME if mine in index.other_names else 1.0)
+        strengths = [max((_match(word, mine, index) * (OTHER_NAME if mine in index.other_names else 1.0)
                           for mine in index.shared), default=0.0) for _, index in indexes]
         if (strongest := max(strengths)) > 0:
             out[indexes[strengths.index(strongest)][0]].append(word)
@@ -124,7 +126,7 @@ def _best(asked: tuple[str, ...], index: _Index) -> list[tuple[str, str]]:
     for at, (_, _, own) in enumerate(index.options):
         if whole and at not in whole:  # a word found whole names its choices, not those it only resembles
             continue
-        score = sum(max(_match(word, mine) for word in asked) / index.shared[mine] for mine in own)
+        score = sum(max(_match(word, mine, index) for word in asked) / index.shared[mine] for mine in own)
         if score:
             scores[at] = score
     if not scores:
@@ -133,9 +135,11 @@ def _best(asked: tuple[str, ...], index: _Index) -> list[tuple[str, str]]:
     return [index.options[at][:2] for at, score in scores.items() if score == top]
 
 
-def _match(word: str, mine: str) -> float:
+def _match(word: str, mine: str, index: _Index) -> float:
     if word == mine:
         return 1.0
+    if mine in index.foreign:  # another language's word names a choice only whole ("line" is not "línea")
+        return 0.0
     shorter = min(len(word), len(mine))
     shared = next((at for at in range(shorter) if word[at] != mine[at]), shorter)
     if shared >= SHORTEST_START and shorter - shared <= MOST_LEFT:
@@ -160,6 +164,7 @@ class _Index:
     options: tuple[tuple[str, str, frozenset[str]], ...]  # code, label shown, its words (and the English label's)
     shared: Counter[str]  # how many options of the field hold each word
     other_names: frozenset[str] = frozenset()  # words only other names hold (`also_called`): named less closely
+    foreign: frozenset[str] = frozenset()  # words only the pages' other languages hold: named only whole
 
 
 @functools.lru_cache(maxsize=64)
@@ -167,11 +172,17 @@ def _index(choices: tuple[tuple[str, str], ...], kind: str, language: str) -> _I
     english = dict(named(choices, kind, "en"))
     shown = named(choices, kind, language)
     labelled = {code: frozenset(words(label)) | frozenset(words(english.get(code, label))) for code, label in shown}
+    # the pages' other languages name a choice too, less closely: a newcomer lands on the page in the
+    # language their browser asks for, and types in their own ("asistencia jurídica", "Kenia")
+    elsewhere = [dict(named(choices, kind, other)) for other in LANGUAGES if other not in (language, "en")]
     also = {code: frozenset(words(also_called(code, language))) if kind == "place" else frozenset()
             for code, _ in shown}
-    options = tuple((code, label, labelled[code] | also[code]) for code, label in shown)
+    foreign = {code: frozenset(words(" ".join(names.get(code, "") for names in elsewhere))) for code, _ in shown}
+    options = tuple((code, label, labelled[code] | also[code] | foreign[code]) for code, label in shown)
+    mine = frozenset().union(*labelled.values())
     return _Index(options, Counter(w for _, _, own in options for w in own),
-                  frozenset().union(*also.values()) - frozenset().union(*labelled.values()))
+                  frozenset().union(*also.values(), *foreign.values()) - mine,
+                  frozenset().union(*foreign.values()) - mine - frozenset().union(*also.values()))
 
 
 def also_called(code: str, language: str) -> str:
