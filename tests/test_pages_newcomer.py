@@ -15,6 +15,7 @@ from directory.domain.model import Location, Organisation, Precision
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.store import Store
+from directory.web.pages.typed_names import place_codes
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.anyio
@@ -382,6 +383,21 @@ async def test_the_maps_form_asks_a_language_by_its_name(store: Store, live_serv
     currency = re.search(r'<select id="funding-currency" name="currency">(.*?)</select>', spanish, re.S)
     assert currency is not None and '<option value="COP">peso colombiano (COP)</option>' in currency.group(1)
     assert "Currency (ISO code)" not in form and '<label for="funding-currency">Currency</label>' in form
+
+
+async def test_the_maps_take_countries_by_their_names_in_the_pages_languages(store: Store,
+                                                                           live_server: LiveServer) -> None:
+    """A walk typed "Kenia" where the gap map asks for places and was refused, with no code to
+    try: a country typed by its name, in any of the pages' languages, is its code."""
+    assert place_codes("Kenia, CO-ANT, Ouganda") == "KE, CO-ANT, UG"
+    assert place_codes("Кения,كينيا") == "KE, KE" and place_codes("co") == "co"  # a code as typed
+    assert place_codes("Atlantis") == "Atlantis"  # for the question to refuse, naming it
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        drawn = await client.post("/maps/gaps", data={"serviceTypes": "legal-aid", "codes": "Kenia, Ouganda"})
+        assert drawn.status_code == 200 and "Kenya" in drawn.text and "Uganda" in drawn.text
+        refused = await client.post("/maps/gaps", data={"serviceTypes": "legal-aid", "codes": "Kenia, Atlantis"})
+        assert refused.status_code == 400 and "&#39;ATLANTIS&#39; is not an ISO 3166-1 country" in refused.text
+        assert 'name="codes" value="Kenia, Atlantis"' in refused.text  # the form again, as it was typed
 
 
 def _asked_again(text: str, path: str) -> list[tuple[dict[str, list[str]], str]]:

@@ -74,18 +74,19 @@ async def test_a_map_refused_shows_its_form_again_filled_in_with_the_field_marke
     await demo.load(store)
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         asked = {"codes": "Colombia, Perú", "serviceTypes": "legal-aid", "metric": "need", "donor": ""}
-        refused = await client.post("/maps/gaps?lang=es", data=asked)
+        assert (await client.post("/maps/gaps?lang=es", data=asked)).status_code == 200  # countries by name
+        refused = await client.post("/maps/gaps?lang=es", data={**asked, "codes": "Colombia, Atlántida"})
     assert refused.status_code == 400 and "No se puede dibujar este mapa" in refused.text
-    assert "el código de Colombia es CO" in refused.text  # a name where a code goes: which code it is
+    assert "ATLÁNTIDA" in refused.text  # what it could not read, named
     form = re.search(r'<form method="post" action="/maps/gaps".*?</form>', refused.text, re.S)
     assert form is not None, "the map's form, to correct and send again"
-    assert re.search(r'<input id="gaps-codes" name="codes" value="Colombia, Perú"[^>]*aria-invalid="true"',
+    assert re.search(r'<input id="gaps-codes" name="codes" value="Colombia, Atlántida"[^>]*aria-invalid="true"',
                      form.group(0))
     assert '<a href="#gaps-codes">' in refused.text  # the problem leads to its field
     assert '<option value="legal-aid" selected>' in form.group(0)
     assert '<option value="need" selected>' in form.group(0)
     # the fields that take codes or names say which there are
-    assert "Códigos como CO, PE o CO-ANT" in form.group(0)
+    assert "Países por nombre o código" in form.group(0)
     assert re.search(r"Indicadores con los que puede ponderar: [a-z-]+", form.group(0))
 
 

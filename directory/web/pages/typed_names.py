@@ -1,14 +1,19 @@
 """An organisation typed into a form by its name, as people know it, or by its id: the job pages'
-and the maps' one way of reading it."""
+and the maps' one way of reading it; and a country typed by its name where codes go."""
 
 from __future__ import annotations
 
+import functools
+
+from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.ids import own_id
 from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
 from directory.jobs.tables import named as shown_name
 from directory.store import Store, searchable
+from directory.web.pages import i18n
+from directory.web.pages.render import sortable
 
 NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
 
@@ -63,3 +68,24 @@ async def exact_organisation(store: Store, viewer: Viewer, typed: str) -> tuple[
     named = await organisations_named(store, viewer, typed.strip(), NAMED + 1) or []
     exact = [o for o in named if o.name.casefold() == typed.strip().casefold()]
     return (exact[0].id, []) if len(exact) == 1 else (None, named)
+
+
+def place_codes(typed: str) -> str:
+    """A list of places typed where codes go ("Kenia, CO-ANT, Ouganda"), each country named in any of
+    the pages' languages as its code ("KE, CO-ANT, UG"); a code, or anything no country is called,
+    as it was typed, for the question to name or refuse."""
+    parts = [part.strip() for part in typed.split(",")]
+    return ", ".join(part if places.place(part.upper()) else _countries_named().get(sortable(part), part)
+                     for part in parts)
+
+
+@functools.cache
+def _countries_named() -> dict[str, str]:
+    """Every country by its names in the pages' languages (CLDR), accents and case aside; a name two
+    countries share names neither."""
+    found: dict[str, set[str]] = {}
+    for code in places.countries():
+        for language in i18n.LANGUAGES:
+            if name := i18n.country_name(code, language):
+                found.setdefault(sortable(name), set()).add(code)
+    return {name: codes.pop() for name, codes in found.items() if len(codes) == 1}

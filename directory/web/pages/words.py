@@ -26,7 +26,7 @@ LINKS = {
 MAP_FILTERS = {"serviceType": "Service", "serviceTypes": "Service", "group": "Defenders served",
                "country": "Country", "kind": "Kind of organisation",
                "region": "Region",
-               "codes": "Places (country codes, separated by commas)", "indicators": "Need indicators",
+               "codes": "Places (countries or codes, separated by commas)", "indicators": "Need indicators",
                "donor": "Donor (its name or id)", "from": "From (an organisation's name or id)",
                "language": "Language", "k": "How many chains", "maxHops": "At most this many referrals",
                "order": "Best by", "metric": "Colour by", "currency": "Currency"}
