@@ -64,6 +64,19 @@ async def test_an_organisation_is_asked_for_by_its_name_and_a_name_of_several_as
         assert by_id.status_code == 200 and "Which organisation" not in by_id.text
 
 
+async def test_an_organisations_page_is_found_by_its_id_without_the_directorys_part(
+        store: Store, live_server: LiveServer) -> None:
+    """/organisations/defenddefenders was a bare 404 where the job pages and the CLI take that id."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        bare = await client.get("/organisations/defenddefenders")
+        assert bare.status_code == 303 and bare.headers["location"] == f"/organisations/{store.directory_id}:defenddefenders"
+        assert (await client.get(bare.headers["location"])).status_code == 200
+        hidden, missing = (await client.get("/organisations/fict-kampala-legal"),
+                           await client.get("/organisations/fict-nobody-here"))
+        assert hidden.status_code == missing.status_code == 404 and hidden.content == missing.content
+
+
 async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(store: Store,
                                                                              live_server: LiveServer) -> None:
     await demo.load(store)

@@ -13,12 +13,13 @@ from importlib import resources
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
+from directory.domain.ids import own_id
 from directory.domain.model import Location, Precision, Service
 from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
 from directory.domain.viewer import Viewer
@@ -175,6 +176,11 @@ async def organisation(request: Request) -> Response:
     try:
         found = await store.organisation(viewer, record_id)
     except NotFound:
+        # an id without our directory's part, as the CLI and the job pages take it: its page, if the
+        # viewer may see it; else the missing page, the same for a hidden one as for none
+        own = own_id(record_id, store.directory_id)
+        if own != record_id and await store.organisations_by_id(viewer, [own]):
+            return RedirectResponse(f"/organisations/{own}", status_code=303)
         return page(request, "missing.html", status=404)
     services = (await store.services_of(viewer, [found.id])).get(found.id, [])
     out_links = await store.links_of(viewer, [found.id], "out")
