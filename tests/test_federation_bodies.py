@@ -129,7 +129,7 @@ def test_a_point_is_kept_at_the_precision_its_body_states_never_finer() -> None:
 
 
 @pytest.mark.parametrize("member,value,reason", [
-    ("capacity", -5, "outside 0 to 1e\\+06"),
+    ("capacity", -5, "outside 0 to 1000000"),
     ("capacity", "5", "capacity is missing or not an integer"),
     ("response_hours", "-1000", "outside 0 to 8760"),
     ("service_type", "massage", "not a known service-type code"),

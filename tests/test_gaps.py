@@ -273,7 +273,7 @@ def test_indicator_files_report_every_problem_by_line_and_column() -> None:
     found = [(p.line, p.column, p.reason) for p in error.value.problems]
     assert found == [
         (4, "#country+code", "'XX' is not an ISO 3166-1 country code"),
-        (5, "#indicator+value", "'-3' is outside 0 to 1e+15"),
+        (5, "#indicator+value", "'-3' is outside 0 to 1000000000000000"),
         (6, "#indicator+name", "is required"),
         (7, "#date+year", "'soon' is not a number"),
         (8, "row", "repeats 'risk' for CO in 2026 (first on line 3)"),

@@ -173,6 +173,26 @@ async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: 
         assert (await store.organisation(STEWARD, "test:fund")).description == "Grants for defenders."
 
 
+async def test_a_website_without_its_scheme_and_a_bare_address_or_number_as_secure_contact_are_taken(
+        store: Store, live_server: LiveServer) -> None:
+    """A newcomer typed "fund.example.org" and "desk@example.org" and was refused "not an http(s)
+    address" and "not KIND:VALUE": they are taken as the hint's examples write them."""
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
+        saved = await client.post("/organisations/test:fund/edit", data={
+            **typed, "website": "fund.example.org/about", "contact_channels": "desk@example.org\n+504 2222 0000\n"
+                                                                               "signal:+504 9999 0000"})
+        assert saved.status_code == 303, saved.text[-800:]
+        now = await store.organisation(STEWARD, "test:fund")
+        assert now.website == "https://fund.example.org/about"
+        assert now.contact_channels == ["email:desk@example.org", "phone:+504 2222 0000", "signal:+504 9999 0000"]
+        typed = _organisation_form((await client.get("/organisations/test:fund/edit")).text)
+        refused = await client.post("/organisations/test:fund/edit", data={**typed, "contact_channels": "ask Ana"})
+        assert refused.status_code == 400 and "is not KIND:VALUE" in refused.text  # anything else: named
+
+
 def _offered(page: str, select_id: str) -> list[tuple[str, str]]:
     """Every (value, label) a select offers, in its order."""
     select = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', page, re.S)

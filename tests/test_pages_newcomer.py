@@ -70,7 +70,8 @@ async def test_an_organisations_page_is_found_by_its_id_without_the_directorys_p
     await demo.load(store)
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         bare = await client.get("/organisations/defenddefenders")
-        assert bare.status_code == 303 and bare.headers["location"] == f"/organisations/{store.directory_id}:defenddefenders"
+        assert bare.status_code == 303
+        assert bare.headers["location"] == f"/organisations/{store.directory_id}:defenddefenders"
         assert (await client.get(bare.headers["location"])).status_code == 200
         hidden, missing = (await client.get("/organisations/fict-kampala-legal"),
                            await client.get("/organisations/fict-nobody-here"))

@@ -48,6 +48,11 @@ ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
 _O, _S = fields.ORGANISATION, fields.SERVICE
 
 
+def plain(number: float) -> str:
+    """A bound as people write it: 1000000, not 1e+06; 0.5 as it is."""
+    return str(int(number)) if float(number).is_integer() else f"{number:.15g}"
+
+
 def _bound(value: int | None) -> int:
     assert value is not None, "a field declared without its bound"
     return value
@@ -335,7 +340,7 @@ class Checker:
                 self.fail(name, "%(value)r is not a number", value=raw)
             return None
         if math.isnan(value) or not low <= value <= high:
-            self.fail(name, "%(value)r is outside %(low)g to %(high)g", value=raw, low=low, high=high)
+            self.fail(name, "%(value)r is outside %(low)s to %(high)s", value=raw, low=plain(low), high=plain(high))
             return None
         return value
 

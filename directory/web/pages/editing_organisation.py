@@ -13,6 +13,7 @@ writes, each with its forms (`links`), and offers to add one.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from directory.domain import places
 from directory.domain.model import Organisation
 from directory.domain.validation import CHANNEL_KINDS
 from directory.store import Edit, EditRefused, Store
-from directory.web.pages import edit_form, links
+from directory.web.pages import edit_form, forms, links
 from directory.web.pages.edit_form import Typed, items
 from directory.web.pages.problems import field_reasons
 from directory.web.pages.render import language_of, named, page
@@ -52,9 +53,29 @@ def values_of(o: Organisation) -> dict[str, str]:
     return edit_form.shown(row, (*LINES, *TEXTS, *LISTS, *MANY, *KEPT))
 
 
+_EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,30}$")
+
+
+def channel(line: str) -> str:
+    """A secure contact as typed: a bare e-mail address or phone number is taken as one, with its
+    kind ("desk@example.org" is `email:desk@example.org`), as the hint's examples write them; any
+    other line as it is, for the store to name what it lacks."""
+    kind = line.partition(":")[0].strip().lower()
+    if kind in CHANNEL_KINDS:
+        return line
+    if _EMAIL.match(line.strip()):
+        return f"email:{line.strip()}"
+    if _PHONE.match(line.strip()):
+        return f"phone:{line.strip()}"
+    return line
+
+
 def _fields(record_id: str, typed: Typed) -> dict[str, Any]:
     fields: dict[str, Any] = {name: typed.values.get(name, "") for name in (*LINES, *TEXTS)}
     fields.update({name: items(typed.values.get(name, "")) for name in LISTS})
+    fields["contact_channels"] = [channel(line) for line in fields["contact_channels"]]
+    fields["website"] = forms.website(fields["website"])
     fields.update({name: typed.chosen.get(name, []) for name in MANY})
     fields.update({name: typed.values[name] for name in KEPT if typed.values.get(name)})
     return dict(fields, id=record_id)

@@ -12,6 +12,7 @@ it out, or send requests to join from its visitors' addresses.
 from __future__ import annotations
 
 import hmac
+import re
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.exceptions import HTTPException
@@ -149,6 +150,16 @@ async def read_upload(request: Request, max_bytes: int,
     # a file input left empty is sent as a part with no name and no content; a chosen file that is
     # empty keeps its name, so that the import says what is wrong with it
     return fields, [(name or "upload.csv", data) for name, data in files if name or data]
+
+
+_HOST = re.compile(r"^[\w-]+(\.[\w-]+)*\.[^\W\d_]{2,}(/\S*)?$")
+
+
+def website(typed: str) -> str:
+    """A website as people type it: "colectivo.org" is `https://colectivo.org` (a newcomer was refused
+    it as "not an http(s) address"); an address with its scheme, or anything not a host name, as typed."""
+    value = typed.strip()
+    return f"https://{value}" if _HOST.match(value) else typed
 
 
 def first(form: dict[str, list[str]]) -> dict[str, str]:

@@ -45,6 +45,7 @@ async def join(request: Request) -> Response:
     form = await forms.read(request, writes=False)
     typed: dict[str, str | list[str]] = dict(forms.first(form))
     typed["languages"] = form.get("languages", [])
+    typed["website"] = forms.website(str(typed.get("website", "")))
     asked = Asked({k: typed.get(k, "") for k in ("name", "kind", "visibility", "country", "languages", "website",
                                                "description")},
                   str(typed.get("contact", "")), str(typed.get("message", "")))
