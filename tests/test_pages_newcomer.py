@@ -11,7 +11,7 @@ import unicodedata
 import httpx
 import pytest
 
-from directory.domain.model import Location, Organisation, Precision
+from directory.domain.model import Location, Organisation, Precision, Service
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.store import Store
@@ -76,6 +76,20 @@ async def test_an_organisations_page_is_found_by_its_id_without_the_directorys_p
         hidden, missing = (await client.get("/organisations/fict-kampala-legal"),
                            await client.get("/organisations/fict-nobody-here"))
         assert hidden.status_code == missing.status_code == 404 and hidden.content == missing.content
+
+
+async def test_a_service_with_no_way_to_ask_points_only_to_what_the_viewer_may_see(
+        store: Store, live_server: LiveServer) -> None:
+    """The public was told to try an organisation's secure contact, which only members see."""
+    await store.upsert([Organisation("test:fund", "Open Fund", "international-ngo", website="https://fund.example.org",
+                                     contact_channels=["signal:+504 9999 0000"])],
+                       [Service("test:grant", "test:fund", "Emergency grants", "emergency-grant")], [])
+    _, member = await store.tokens.create("member", "test:fund", "desk")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = (await client.get("/organisations/test:fund")).text
+        assert "try the organisation's website, or ask" in public and "secure contact" not in public
+        signed = (await client.get("/organisations/test:fund", headers={"Authorization": f"Bearer {member}"})).text
+        assert "try the organisation's secure contact or website" in signed
 
 
 async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(store: Store,
