@@ -92,6 +92,30 @@ async def test_a_service_with_no_way_to_ask_points_only_to_what_the_viewer_may_s
         assert "try the organisation's secure contact or website" in signed
 
 
+async def test_results_say_which_page_they_are_lead_back_and_are_offered_in_each_language(
+        store: Store, live_server: LiveServer) -> None:
+    """The second page of results did not say which it was nor lead back; switching the language lost them."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        first = (await client.post("/", data={"kind": ""})).text
+        total = int(re.search(r"Organisations found: (\d+)", first).group(1))
+        pages = -(-total // 20)
+        assert pages > 1 and f"Page 1 of {pages}" in first and "Back to the first page" not in first
+        nexts = [f for f in re.findall(r'<form method="post" action="/#found">(.*?)</form>', first, re.S)
+                 if "Next page" in f]
+        carried = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', nexts[0]))
+        assert carried["page"] == "2" and carried["after"]
+        second = (await client.post("/", data=carried)).text
+        assert f"Page 2 of {pages}" in second and "Back to the first page" in second
+        # the same page in another language: a form posting what was asked, never an address holding it
+        again = re.search(r'<form method="post" action="/#found" class="languages-again">(.*?)</form>', second, re.S)
+        assert again is not None and 'formaction="/?lang=es#found"' in again.group(1)
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', again.group(1)))
+        assert fields["after"] == carried["after"] and fields["page"] == "2"
+        spanish = (await client.post("/?lang=es", data=fields)).text
+        assert f"Página 2 de {pages}" in spanish
+
+
 async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(store: Store,
                                                                              live_server: LiveServer) -> None:
     await demo.load(store)

@@ -120,6 +120,11 @@ async def _next_questions(store: Store, viewer: Viewer, asked: dict[str, str],
     return {"without": without, "gap_question": gap}
 
 
+def _page_number(asked: dict[str, str]) -> int:
+    """Which page of the results this is, as the next page's form carried it (1 without a cursor)."""
+    return (forms.digits(asked.get("page", ""), 6) or 1) if asked.get("after") else 1
+
+
 # the search and browse forms' labels, by field: a refusal names the field as the form does
 SEARCH_LABELS = {"text": "Name, or part of it (spelling mistakes are fine)", "serviceType": "Service",
                  "country": "Country", "group": "Defenders served", "language": "Language",
@@ -155,6 +160,7 @@ async def results(request: Request) -> Response:
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None,
                 suggested=suggest.suggest(text, offered, language_of(request)), field_labels=SEARCH_LABELS,
+                page_size=PAGE_SIZE, page_number=_page_number(asked),
                 ours=store.directory_id)
 
 
