@@ -116,6 +116,25 @@ async def test_results_say_which_page_they_are_lead_back_and_are_offered_in_each
         assert f"Página 2 de {pages}" in spanish
 
 
+async def test_the_taxonomy_leads_to_who_offers_each_term_and_a_donors_gaps_start_from_its_funding(
+        store: Store, live_server: LiveServer) -> None:
+    await store.upsert([Organisation("test:fund", "Open Fund", "donor"), Organisation("test:group", "A Group",
+                                                                                        "local-group")], [], [])
+    _, donor = await store.tokens.create("member", "test:fund", "desk")
+    _, group = await store.tokens.create("member", "test:group", "desk")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        terms = (await client.get("/taxonomy")).text
+        assert '<a href="/?serviceType=legal-aid#browse">Find who offers it</a>' in terms
+        assert '<a href="/?group=journalists#browse">Find who serves them</a>' in terms
+        filled = (await client.get("/?serviceType=legal-aid")).text
+        assert '<option value="legal-aid" selected>' in filled
+        # a donor's member opens the gaps set against its own funding; any other member's, not
+        as_donor = (await client.get("/gaps", headers={"Authorization": f"Bearer {donor}"})).text
+        assert re.search(r'name="donor"[^>]*value="Open Fund"', as_donor), as_donor[-3000:]
+        as_group = (await client.get("/gaps", headers={"Authorization": f"Bearer {group}"})).text
+        assert "A Group" not in as_group
+
+
 async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(store: Store,
                                                                              live_server: LiveServer) -> None:
     await demo.load(store)

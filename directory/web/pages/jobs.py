@@ -186,16 +186,18 @@ GIVEN_VALUES = 50  # a link fills in at most this many values of a field, each a
 async def _given(job: Job, request: Request) -> dict[str, list[str]]:
     """The form's fields as a link fills them in; nothing is asked until the person presses Ask.
     Partners and referral chains, opened with nothing filled in by a member, start from its
-    organisation by name: the form shows whom it asks for (partners) or from (chains)."""
+    organisation by name: the form shows whom it asks for (partners) or from (chains); the gaps,
+    opened by a donor's member, are set against its own funding."""
     given = {f.name: [v[:forms.FIELD_LENGTH] for v in request.query_params.getlist(f.name)[:GIVEN_VALUES] if v]
              for f in job.fields}
     given = {name: values for name, values in given.items() if values}
     viewer = viewer_in(request.scope)
-    asking = next(f.name for f in job.fields if f.widget == "organisation") if job.path != "/gaps" else None
-    if asking and not given and viewer.organisation:
-        own = await request.app.state.store.organisations_by_id(viewer, [viewer.organisation])
-        if viewer.organisation in own:
-            given[asking] = [own[viewer.organisation].name]
+    asking = next(f.name for f in job.fields if f.widget == "organisation")
+    if not given and viewer.organisation:
+        own = (await request.app.state.store.organisations_by_id(viewer, [viewer.organisation])).get(
+            viewer.organisation)
+        if own is not None and (job.path != "/gaps" or own.kind == "donor"):
+            given[asking] = [own.name]
     return await _named(request, job, given)  # an organisation's page links by id; the form shows its name
 
 
