@@ -7,6 +7,7 @@ invisible at the published precision showing as a new revision.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from dataclasses import replace
@@ -16,17 +17,25 @@ from typing import Any
 import httpx
 import pytest
 
+from directory.base.clock import now
+from directory.domain.model import Visibility
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
-from directory.exchange import exports
-from directory.store import Filter, Near, PointFilter, Sort, Store
+from directory.exchange import exports, importer
+from directory.formats import hxl
+from directory.store import Edit, Filter, Near, PointFilter, Sort, Store
+from directory.store.door import Transaction
+from directory.store.engine.cypher import cypher
 from directory.store.records.shelters import alone
 from federation.publish import Publisher
-from tests.helpers import Api, load, org, service
+from tests.helpers import ORG_TAGS, SERVICE_TAGS, Api, csv_bytes, load, org, service
 from tests.test_federation_publish import ONLINE, latest, read_all
 
 pytestmark = pytest.mark.anyio
 
 MEMBER = Viewer("member", "test:someone-else")
+KENYA = {"#country+code": "KE", "#adm1+code": "KE-30", "#geo+lat": "-1.272", "#geo+lon": "36.802",
+         "#geo+precision": "locality"}
+_WIPE = cypher("tests.wipe_records", "MATCH (n) WHERE n:Organisation OR n:Service OR n:Tombstone DETACH DELETE n")
 ANTIOQUIA = {"#country+code": "CO", "#adm1+code": "CO-ANT", "#geo+lat": "6.2512", "#geo+lon": "-75.5634"}
 
 
@@ -138,6 +147,72 @@ async def test_an_organisation_offering_the_public_its_only_safe_house_has_no_pl
     revision = (await store.services_by_id(STEWARD, ["test:group-house"]))["test:group-house"].provenance.revision
     await store.delete(STEWARD, "service", "test:group-house", revision)
     assert await public_place() == ("KE", True)
+
+
+async def test_a_safe_house_added_while_its_provider_is_made_public_or_moved_leaves_it_withheld(
+        store: Store) -> None:
+    # an attacker's read: the import adding the safe house refreshed the marks seeing the provider as
+    # it was; the edit making it public (or moving it) did not look, not seeing the uncommitted safe
+    # house; both committed, and the only safe house in Kenya was placed for the public
+    for change in ({"visibility": "public"}, {"country": "KE", "subdivision": "KE-30", "latitude": -1.272,
+                                                "longitude": 36.802, "precision": "locality"}):
+        colombia = {"#country+code": "CO", "#geo+precision": "country"}
+        start = {**KENYA, "#meta+visibility": "network"} if "visibility" in change else colombia
+        await load(store, [org("n1", **start), org("c2", **colombia), org("c3", **colombia)],
+                   [service("n1-aid", "n1"), service("c2-h", "c2", "safe-house"), service("c3-h", "c3", "safe-house")])
+        aid = (await store.services_by_id(STEWARD, ["test:n1-aid"]))["test:n1-aid"]
+        house = replace(aid, id="test:n1-house", type="safe-house", visibility=Visibility.PUBLIC, coverage=[])
+        adding, edited, tries = asyncio.Event(), asyncio.Event(), []
+
+        async def add(tx: Transaction) -> None:
+            tries.append(1)
+            await tx.write([], [house], [], now())
+            if len(tries) == 1:  # the first attempt waits, uncommitted, while the edit commits
+                adding.set()
+                await edited.wait()
+
+        async def edit() -> None:
+            await adding.wait()
+            try:
+                revision = (await store.organisation(STEWARD, "test:n1")).provenance.revision
+                await store.save_organisation(STEWARD, Edit({"id": "test:n1", **change}), revision)
+            finally:
+                edited.set()
+
+        await asyncio.gather(store.transaction(add), edit())
+        location = (await store.organisation(ANONYMOUS, "test:n1")).location
+        assert location is not None and (location.country, location.latitude) == (None, None), change
+        await store.graph.write(_WIPE)
+
+
+async def test_a_staged_import_withholds_a_safe_houses_provider_from_its_first_part(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # its organisations commit before its services: the provider was placed for the public between
+    seen: list[tuple[str | None, float | None]] = []
+    transaction = store.transaction
+
+    async def looked(*args: Any, **kwargs: Any) -> Any:
+        done = await transaction(*args, **kwargs)
+        location = (await store.organisation(ANONYMOUS, "test:g")).location
+        seen.append((location.country, location.latitude) if location else (None, None))
+        return done
+
+    monkeypatch.setattr(store, "transaction", looked)
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, [org("g", **KENYA), org("o", **{
+                  "#country+code": "KE"})]), "orgs.csv")),
+              importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, [service(
+                  "g-house", "g", "safe-house", **{"#country+code+present": "KE-30"})]), "services.csv"))]
+    await importer.run(store, inputs, atomic_rows=1)
+    assert len(seen) == 2 and set(seen) == {(None, None)}  # organisations, then services
+
+
+async def test_a_safe_house_moved_to_another_provider_no_longer_withholds_the_first(store: Store) -> None:
+    await load(store, [org("g1", **KENYA), org("g2", **KENYA)],
+               [service("h", "g1", "safe-house", **{"#country+code+present": "KE-30"})])
+    assert (await store.organisation(ANONYMOUS, "test:g1")).location.country is None
+    await load(store, [], [service("h", "g2", "safe-house", **{"#country+code+present": "KE-30"})])
+    assert (await store.organisation(ANONYMOUS, "test:g1")).location.country == "KE"
+    assert (await store.organisation(ANONYMOUS, "test:g2")).location.country is None
 
 
 def test_a_withheld_shelter_counts_in_no_place_so_it_leaves_no_gap_that_says_where_it_is() -> None:

@@ -33,7 +33,8 @@ from directory.base.clock import now
 from directory.base.progress import QUIET, Progress
 from directory.domain import validation
 from directory.domain.errors import BadArgument, Problem, ValidationFailed
-from directory.domain.model import Link, Organisation, Service
+from directory.domain.model import Link, Organisation, Service, Visibility
+from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import STEWARD, Viewer
 from directory.formats import hsds, hxl, iati, indicators
@@ -209,6 +210,10 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
 
     upcoming = prepare_part(0) if parts else None
     coming = {s.id for s in batch.services}
+    # a provider of a public safe house is a shelter from the part that writes it on, not only once
+    # the part writing its safe house commits (`shelters.refresh`)
+    sheltering = {s.organisation for s in batch.services
+                  if s.type in SHELTERING_TYPES and s.visibility is Visibility.PUBLIC}
     try:
         for n, (kind, _, done, total) in enumerate(parts):
             assert upcoming is not None
@@ -221,7 +226,7 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
                 return await tx.write_prepared(rows, stamp)
 
             # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
-            counts += await store.transaction(work, viewer, coming=coming)
+            counts += await store.transaction(work, viewer, coming=coming, sheltering=sheltering)
             progress.count("wrote", done, kind, total)
     except BaseException:
         # a later part that never came leaves a shelter coarser than its stored services: held now,

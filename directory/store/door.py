@@ -132,9 +132,10 @@ class Transaction:
     or none. Work may run more than once if the driver retries it. What it wrote is noted in the
     audit log once it commits, so no caller has to remember to."""
 
-    def __init__(self, store: Store, tx: Tx) -> None:
+    def __init__(self, store: Store, tx: Tx, sheltering: frozenset[str] = frozenset()) -> None:
         self._store = store
         self._tx = tx
+        self._sheltering = sheltering  # providers of public safe houses a later part of an import writes
         self.written = WriteCounts()
         # written since shelters' services were last held to their shelters' places (`finer_places`)
         self._organisations: set[str] = set()
@@ -147,7 +148,7 @@ class Transaction:
     async def write_prepared(self, rows: Prepared, stamp: str) -> WriteCounts:
         """Rows built beforehand (`prepare`), so building the next part overlaps writing this one."""
         counts = await execute(self._store.graph, self._tx, rows, stamp, self._store.shelter_minimum,
-                               hold_shelters=False)
+                               hold_shelters=False, coming_shelters=self._sheltering)
         shelters, services = shelter_candidates(rows)
         self._organisations |= shelters
         self._services.update(services)
@@ -230,14 +231,17 @@ class Store:
         self.note(viewer, shown)
 
     async def transaction(self, work: Callable[[Transaction], Awaitable[R]], viewer: Viewer = STEWARD,
-                          coming: Collection[str] = ()) -> R:
+                          coming: Collection[str] = (), sheltering: Collection[str] = ()) -> R:
         """Run `work` in one write transaction through the door; once it commits, the restricted
         records it changed are noted as changed by `viewer` (imports are run by stewards). Before it
-        commits, shelters' services are held to what the shelters publish (`Transaction.finer_places`)."""
+        commits, shelters' services are held to what the shelters publish (`Transaction.finer_places`).
+        `coming`, `sheltering`: services, and providers of public safe houses, that a later
+        transaction of the same import writes."""
         attempts: list[Transaction] = []
 
         async def attempt(tx: Tx) -> R:
-            attempts.append(Transaction(self, tx))  # the driver may run it again: the last one committed
+            # the driver may run it again: the last one committed
+            attempts.append(Transaction(self, tx, frozenset(sheltering)))
             result = await work(attempts[-1])
             if finer := await attempts[-1].finer_places(coming):
                 raise ValidationFailed("the records written", [p for _, p in shelter_services.problems(finer)])

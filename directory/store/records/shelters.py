@@ -23,6 +23,7 @@ its public revision and update time move, so the public feed carries the change.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 
 from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.store.engine.cypher import cypher
@@ -47,6 +48,9 @@ RETURN {_ROW}
 UNION
 MATCH (s:Organisation)-[:OFFERS]->(x:Service) WHERE x.type IN $types AND x.visibility = 'public'
 RETURN {_ROW}
+UNION
+MATCH (s:Organisation) WHERE s.id IN $coming
+RETURN {_ROW}
 """)
 
 
@@ -67,7 +71,7 @@ SET {_public_moved("x")}
 """)
 UNMARK = cypher("shelters.unmark", f"""
 UNWIND $ids AS id
-MATCH (s:Organisation {{id: id}}) WHERE s.place_withheld = true AND NOT {_SHELTER.format(v="s")}
+MATCH (s:Organisation {{id: id}}) WHERE s.place_withheld = true AND NOT {_SHELTER.format(v="s")} AND NOT id IN $coming
 SET s.place_withheld = false, {_public_moved("s")}
 WITH s
 OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
@@ -97,14 +101,18 @@ def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> s
         withheld |= more
 
 
-async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None) -> int:
+async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None,
+                  coming: Collection[str] = ()) -> int:
     """Mark the shelters whose place the public may not see, inside the caller's transaction;
     `no_longer`: organisations that may have been shelters and may not be now (of another kind,
-    or no longer offering the public a safe house). Returns how many marks changed."""
+    or no longer offering the public a safe house); `coming`: organisations a later transaction of
+    the same import gives a public safe house, shelters already (a staged import commits its
+    organisations first). Returns how many marks changed."""
     await graph.run(tx, LOCK, now=now)
     if no_longer:
-        await graph.run(tx, UNMARK, ids=sorted(set(no_longer)), kinds=KINDS, types=TYPES, now=now)
-    rows = await graph.run(tx, SHELTERS, kinds=KINDS, types=TYPES)
+        await graph.run(tx, UNMARK, ids=sorted(set(no_longer)), kinds=KINDS, types=TYPES, now=now,
+                        coming=sorted(coming))
+    rows = await graph.run(tx, SHELTERS, kinds=KINDS, types=TYPES, coming=sorted(coming))
     lonely = alone([(r["id"], r["country"], r["subdivision"]) for r in rows if r["public"] and r["country"]], minimum)
     flipped = [{"id": r["id"], "withheld": r["id"] in lonely} for r in rows if r["withheld"] != (r["id"] in lonely)]
     if flipped:

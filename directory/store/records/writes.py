@@ -109,13 +109,13 @@ UPSERT_SERVICES = cypher("writes.upsert_services", f"""
 UNWIND $rows AS r
 MERGE (n:Service {{id: r.id}})
 WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.visibility AS was, coalesce(n.intake, []) AS asked,
-     n.type AS type_was
+     [n.type, n.organisation] AS before
 WHERE changed
 OPTIONAL MATCH (o:Organisation {{id: r.props.organisation}})
-WITH n, r, was, asked, type_was, coalesce(o.place_withheld, false) AS withheld
-WITH n, r, was, asked, type_was, {_SAME_PUBLIC}
+WITH n, r, was, asked, before, coalesce(o.place_withheld, false) AS withheld
+WITH n, r, was, asked, before, {_SAME_PUBLIC}
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
-RETURN n.id AS id, n.revision AS revision, n.organisation AS organisation, [type_was, n.type] AS types,
+RETURN n.id AS id, n.revision AS revision, [before[1], n.organisation] AS providers, [before[0], n.type] AS types,
        'restricted' IN [was, n.visibility]
        OR any(i IN asked + coalesce(n.intake, []) WHERE i STARTS WITH 'restricted ') AS restricted
 """)
@@ -617,12 +617,13 @@ def prepare(directory_id: str, organisations: list[Organisation], services: list
 
 
 async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_minimum: int,
-                  hold_shelters: bool = True) -> WriteCounts:
+                  hold_shelters: bool = True, coming_shelters: frozenset[str] = frozenset()) -> WriteCounts:
     """Send prepared rows inside the caller's transaction. Services and links whose organisations
     do not exist are not written; the caller checks references with `existing_organisations`.
     `shelter_minimum`: see `store.shelters`. ValidationFailed when the write would leave a shelter's
     service recording a place finer than the shelter publishes (`shelter_services.finer_places`), unless
-    `hold_shelters` is False: the caller checks once all of its writes are done."""
+    `hold_shelters` is False: the caller checks once all of its writes are done. `coming_shelters`:
+    organisations a later transaction of the same import gives a public safe house (`shelters.refresh`)."""
     counts = WriteCounts()
     if rows.organisations:
         changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, rows.organisations, now=stamp)
@@ -631,11 +632,18 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         sensitive = [r for r in changed if set(r["kinds"]) & SENSITIVE_KINDS]
         # an organisation of another kind offering a safe house is a shelter too (`shelters`)
         others = [r["id"] for r in changed if r not in sensitive]
-        sheltering = [str(r["id"]) for r in await graph.run(tx, SHELTERING_OF, ids=others, types=shelters.TYPES)
-                      ] if others else []
+        sheltering = []
+        if others:
+            # the marks' lock before looking: a safe house another transaction is adding, unseen
+            # here, would otherwise leave its provider's new place unmarked (both commit, neither
+            # seeing the other's write); with the lock, one of them waits or runs again
+            await graph.run(tx, shelters.LOCK, now=stamp)
+            sheltering = [str(r["id"]) for r in await graph.run(tx, SHELTERING_OF, ids=others, types=shelters.TYPES)]
+            sheltering += [i for i in others if i in coming_shelters]
         if sensitive or sheltering:
             await shelters.refresh(graph, tx, shelter_minimum, stamp,
-                                   [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS] + sheltering)
+                                   [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS] + sheltering,
+                                   coming_shelters)
         # A record at revision 1 was just created: it has no old relationships to clear.
         await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
         await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
@@ -661,8 +669,8 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         await _batched(graph, tx, LINK_ORIGINS, [o for i in changed_svc for o in rows.origins[i]])
         # a safe house made, taken from the public or made another service: its provider may
         # have become a shelter for the public, or stopped being one (`shelters`)
-        if providers := [r["organisation"] for r in written if set(r["types"]) & SHELTERING_TYPES]:
-            await shelters.refresh(graph, tx, shelter_minimum, stamp, providers)
+        if providers := [p for r in written if set(r["types"]) & SHELTERING_TYPES for p in r["providers"] if p]:
+            await shelters.refresh(graph, tx, shelter_minimum, stamp, providers, coming_shelters)
         # a place's node of a type no service reaches any more, once both kinds of twin are made again
         await shared_nodes.drop_unheld(graph, tx, held)
     for link_type, link_rows in rows.links.items():
