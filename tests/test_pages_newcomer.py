@@ -135,6 +135,19 @@ async def test_the_taxonomy_leads_to_who_offers_each_term_and_a_donors_gaps_star
         assert "A Group" not in as_group
 
 
+async def test_a_label_a_steward_gave_a_term_is_text_on_every_page(store: Store, live_server: LiveServer) -> None:
+    """An attacker's read: a term's label went through `_()` as the built-in ones do, which takes
+    its text as markup and formats it with `%`: "<b>" was drawn bold, "100%" failed the page."""
+    await store.add_term("organisation-kind", "atk-kind", "<b>Bold</b> 100% kind")
+    await store.upsert([Organisation("test:x", "X Group", "atk-kind")], [], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for page in (await client.get("/taxonomy"), await client.get("/organisations/test:x"),
+                     await client.post("/", data={"kind": "atk-kind"}),
+                     await client.post("/", data={"kind": "atk-kind", "country": "CO"})):
+            assert page.status_code == 200, page.text[-500:]
+            assert "<b>Bold</b>" not in page.text and "&lt;b&gt;Bold&lt;/b&gt; 100% kind" in page.text
+
+
 async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(store: Store,
                                                                              live_server: LiveServer) -> None:
     await demo.load(store)

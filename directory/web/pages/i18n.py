@@ -77,6 +77,20 @@ def translations(language: str) -> NullTranslations:
 
 
 @functools.cache
+def msgids() -> frozenset[str]:
+    """Every string the pages translate: the msgids of another language's catalogues, which each
+    hold them all (the catalogue test sees to it). What is not among them is a record's or a
+    steward's words (a term they added), never a template's."""
+    folder = resources.files("directory.web").joinpath("locales", LANGUAGES[1], "LC_MESSAGES")
+    found: set[str] = set()
+    for domain in DOMAINS:
+        source = folder.joinpath(f"{domain}.po")
+        if source.is_file():
+            found.update(m.id for m in read_po(io.BytesIO(source.read_bytes())) if isinstance(m.id, str) and m.id)
+    return frozenset(found)
+
+
+@functools.cache
 def locale(language: str) -> Locale:
     return Locale.parse(language)
 

@@ -20,8 +20,9 @@ from urllib.parse import urlencode
 import pycountry
 from babel.dates import format_date
 from babel.numbers import format_decimal, get_currency_name
+from babel.support import NullTranslations
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -40,7 +41,9 @@ HEADERS = {"Content-Security-Policy": POLICY, "Cache-Control": "no-store", "Refe
 def environment(language: str) -> Environment:
     env = Environment(loader=PackageLoader("directory.web", "templates"), autoescape=select_autoescape(),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    translated = i18n.translations(language)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        functools.partial(_gettext, translated), translated.ngettext, newstyle=True)
     env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
                        comma=i18n.comma(language), semicolon=i18n.semicolon(language), colon=i18n.colon(language),
                        language_name=functools.partial(language_label, language=language), reach=reach,
@@ -50,6 +53,16 @@ def environment(language: str) -> Environment:
     env.filters["number"] = functools.partial(number, language=language)
     env.filters["named"] = functools.partial(named, language=language)
     return env
+
+
+def _gettext(translated: NullTranslations, message: str) -> str:
+    """A template's `_()`: a msgid in the page's language; anything else (a term's label a steward
+    added, passed through `_` as the built-in ones are) as text. Jinja takes what `_` returns as
+    markup and formats it with `%`: a label holding `<b>` was drawn as markup, one holding `%` failed
+    the page."""
+    if message in i18n.msgids():
+        return translated.gettext(message)
+    return escape(message).replace("%", "%%")
 
 
 _DIALLED = re.compile(r"^\+?[0-9][0-9 ().-]{4,30}$")
