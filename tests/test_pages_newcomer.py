@@ -14,7 +14,10 @@ import pytest
 from directory.domain.model import Location, Organisation, Precision, Service
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
+from directory.jobs.gap_cells import Cell, Flag
+from directory.jobs.gaps import GapMatrix
 from directory.store import Store
+from directory.web.pages.jobs import GAP_ROWS, _hide_unseen_funding
 from directory.web.pages.typed_names import place_codes
 from tests.conftest import LiveServer
 
@@ -399,7 +402,7 @@ async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store
     await demo.load(store)
     _, steward = await store.tokens.create("steward", None, "desk")
     flagged = "<bdi>No funding you may see reaches a provider</bdi>"
-    once = "No funding you may see reaches any provider in the rows shown here"
+    once = "No funding you may see reaches any provider in this answer"
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         public = (await client.post("/gaps", data={"region": "014"})).text
         assert once in public and flagged not in public
@@ -454,6 +457,18 @@ async def test_a_browse_that_finds_nobody_offers_each_filter_let_go_the_gap_and_
     _, member = await store.tokens.create("member", "test:fict-lakeside-rights", "desk")
     async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {member}"}) as client:
         assert "shown only to members" not in (await client.post("/", data=asked)).text
+
+
+def test_funding_unseen_is_decided_over_every_cell_not_the_worst_the_page_shows() -> None:
+    # an attacker's read: the page decided from its worst 200 rows, the CSV from all of them, so the
+    # page said "here or in the CSV" where the CSV kept the flag
+    unfunded, no_provider = [Flag.SINGLE_PROVIDER, Flag.UNFUNDED], [Flag.NO_PROVIDER, Flag.UNFUNDED]
+    cells = [Cell(f"C{i}", "legal-aid", flags=list(unfunded)) for i in range(GAP_ROWS)]
+    funded_below = GapMatrix([*cells, Cell("Z", "legal-aid", flags=[Flag.SINGLE_PROVIDER])], [])
+    assert not _hide_unseen_funding(funded_below) and all(Flag.UNFUNDED in c.flags for c in cells)
+    nowhere = GapMatrix([Cell("A", "legal-aid", flags=list(unfunded)), Cell("B", "legal-aid", flags=no_provider)], [])
+    assert _hide_unseen_funding(nowhere) and [c.flags for c in nowhere.cells] == [[Flag.SINGLE_PROVIDER],
+                                                                                   [Flag.NO_PROVIDER]]
 
 
 async def test_the_maps_form_asks_a_language_by_its_name(store: Store, live_server: LiveServer) -> None:

@@ -49,7 +49,7 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update(map_words())
     pages.update(reason_templates())
     pages.update(argument_templates())
-    pages.update([problems.NOT_FOUND, reading.NEED_UNKNOWN])
+    pages.update([problems.NOT_FOUND, reading.NEED_UNKNOWN, jobs.UNSEEN_FUNDING])
     pages.update(p.name for p, _ in places.named_regions().values())  # `render.place_name` translates them
     pages.update(a.name for code, a in places.areas().items()  # and the areas CLDR does not name
                  if any(not i18n.country_name(code, language) for language in i18n.LANGUAGES))

@@ -126,8 +126,12 @@ async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -
 
 async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
     matrix = await gaps.coverage_gaps(store, viewer, q)
+    unseen = _hide_unseen_funding(matrix)
     names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells[:GAP_ROWS]))
-    return gaps.table(matrix, GAP_ROWS, names)
+    table = gaps.table(matrix, GAP_ROWS, names)
+    if unseen:  # said once above the answer (`_page`), not under it
+        table.notes.insert(0, UNSEEN_FUNDING)
+    return table
 
 
 async def _referrals(store: Store, viewer: Viewer, q: Any) -> Table:
@@ -206,17 +210,20 @@ def empty_tables() -> list[Table]:
     return [partners.table([], {}), gaps.table(gaps.GapMatrix([], [], donor="-")), referral_table([], {})]
 
 
-def _unseen_funding(table: Table) -> bool:
-    """Whether no funding the viewer may see reaches any provider of the answer: then every cell with
-    a provider says so, which tells nothing cell by cell, so the page says it once and the cells (on
-    the page and in its CSV) not."""
-    at = next(i for i, c in enumerate(table.columns) if c.tag == "#meta+flags")
-    flags: list[list[str]] = [list(row[at]) for row in table.rows]  # type: ignore[call-overload]
-    provided = [f for f in flags if gaps.Flag.NO_PROVIDER.value not in f]
-    if not provided or not all(gaps.Flag.UNFUNDED.value in f for f in provided):
+UNSEEN_FUNDING = ("No funding you may see reaches any provider in this answer (funders often keep their grants "
+                  "hidden), so no row is flagged for it, here or in the CSV.")
+
+
+def _hide_unseen_funding(matrix: gaps.GapMatrix) -> bool:
+    """Whether no funding the viewer may see reaches any provider of the whole answer: then every
+    cell with a provider says so, which tells nothing cell by cell, so the page says it once and the
+    cells (on the page and in its CSV, which holds every cell) not. Decided over every cell, not the
+    worst the page shows: funding seen further down keeps the flag on every cell."""
+    provided = [c for c in matrix.cells if gaps.Flag.NO_PROVIDER not in c.flags]
+    if not provided or not all(gaps.Flag.UNFUNDED in c.flags for c in provided):
         return False
-    for row, found in zip(table.rows, flags, strict=True):
-        row[at] = [f for f in found if f != gaps.Flag.UNFUNDED.value]
+    for cell in matrix.cells:
+        cell.flags = [f for f in cell.flags if f is not gaps.Flag.UNFUNDED]
     return True
 
 
@@ -302,8 +309,9 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
     `asked`, and the answer when there is one."""
     offered = await choices(request.app.state.store)
     if table is not None:
-        if job.path == "/gaps":
-            more.update(funding_unseen=_unseen_funding(table))
+        if job.path == "/gaps" and UNSEEN_FUNDING in table.notes:
+            table.notes.remove(UNSEEN_FUNDING)
+            more.update(funding_unseen=UNSEEN_FUNDING)
         reading = Reading(language_of(request), dict(offered["service_type"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         names = _name_columns(table)
@@ -496,8 +504,8 @@ async def gaps_csv(request: Request) -> Response:
     except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
     reading = Reading(language_of(request), dict((await choices(store))["service_type"]))
+    _hide_unseen_funding(matrix)  # as the page does: "unfunded" on every row reads as a fact in a spreadsheet
     table = gaps.table(matrix, names=names)
-    _unseen_funding(table)  # as the page does: "unfunded" on every row reads as a fact in a spreadsheet
     # the byte order mark tells a spreadsheet the file is UTF-8 ("Asistencia jurídica", "كولومبيا")
     return Response("\ufeff" + _with_names(table, reading).csv(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{_csv_name(asked)}"',
