@@ -302,11 +302,12 @@ def name_prefixes(search_names: str) -> str:
     Every word is kept whole (up to MAX_WORD letters), and all the starts of the name's; the aliases'
     starts, each alias's in order, only up to DERIVED_MAX characters (`kept`)."""
     name, *aliases = search_names.split(_SEARCH_SEP)
-    whole = {w[:MAX_WORD] for text in (name, *aliases) for w in words_in(text)}
+    words = {text: words_in(text) for text in (name, *aliases)}
+    whole = {w[:MAX_WORD] for found in words.values() for w in found}
 
     def starts(names: list[str]) -> Iterator[str]:
         for text in names:
-            for w in words_in(text):
+            for w in words[text]:
                 yield from (w[:n] for n in range(min(PREFIX_FROM, len(w)), min(len(w), MAX_WORD)))
             for first, second in joined_words(text):
                 joined = first + second
@@ -631,15 +632,14 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         counts.restricted += [("organisation", r["id"]) for r in changed if r["restricted"]]
         sensitive = [r for r in changed if set(r["kinds"]) & SENSITIVE_KINDS]
         # an organisation of another kind offering a safe house is a shelter too (`shelters`)
-        others = [r["id"] for r in changed if r not in sensitive]
-        sheltering = []
-        if others:
+        others = [r for r in changed if r not in sensitive]
+        sheltering = [r["id"] for r in others if r["id"] in coming_shelters]
+        if updated := [r["id"] for r in others if r["revision"] > 1]:  # a new one offers nothing yet
             # the marks' lock before looking: a safe house another transaction is adding, unseen
             # here, would otherwise leave its provider's new place unmarked (both commit, neither
             # seeing the other's write); with the lock, one of them waits or runs again
             await graph.run(tx, shelters.LOCK, now=stamp)
-            sheltering = [str(r["id"]) for r in await graph.run(tx, SHELTERING_OF, ids=others, types=shelters.TYPES)]
-            sheltering += [i for i in others if i in coming_shelters]
+            sheltering += [str(r["id"]) for r in await graph.run(tx, SHELTERING_OF, ids=updated, types=shelters.TYPES)]
         if sensitive or sheltering:
             await shelters.refresh(graph, tx, shelter_minimum, stamp,
                                    [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS] + sheltering,
