@@ -151,6 +151,22 @@ async def test_a_label_a_steward_gave_a_term_is_text_on_every_page(store: Store,
             assert "<b>Bold</b>" not in page.text and "&lt;b&gt;Bold&lt;/b&gt; 100% kind" in page.text
 
 
+async def test_a_name_search_that_finds_nobody_offers_its_words_less_one_that_find_someone(
+        store: Store, live_server: LiveServer) -> None:
+    """"DefendDefenders Kenya" found nobody (a newcomer's walk): every word must match a name."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        empty = (await client.post("/", data={"text": "DefendDefenders Kenya"})).text
+        assert "None that you may see goes by that name" in empty
+        offered = [(fields, words) for fields, words in _forms(empty) if words.startswith("Organisations named")]
+        assert [fields for fields, _ in offered] == [{"text": "DefendDefenders"}]  # not "Kenya": no name holds it
+        assert re.fullmatch(r"Organisations named “DefendDefenders”: \d+", offered[0][1])
+        assert "DefendDefenders" in (await client.post("/", data=offered[0][0])).text.split('id="found"')[1]
+        # a hidden organisation's name finds nothing, with a word or without
+        hidden = (await client.post("/", data={"text": "Kampala Justice Clinic zzzz"})).text
+        assert not [w for _, w in _forms(hidden) if w.startswith("Organisations named")]
+
+
 async def test_required_choices_cannot_be_left_on_any_and_codes_read_as_names(store: Store,
                                                                              live_server: LiveServer) -> None:
     await demo.load(store)

@@ -125,6 +125,28 @@ def _page_number(asked: dict[str, str]) -> int:
     return (forms.digits(asked.get("page", ""), 6) or 1) if asked.get("after") else 1
 
 
+FEWER_WORDS = 4  # a name search of at most this many words that finds nobody tries each without one
+
+
+async def _fewer_words(store: Store, viewer: Viewer, text: str) -> list[tuple[str, int]]:
+    """For a name search that found nobody, the same words less one that find someone the viewer
+    may see, and how many: "amnesty kenya" names nobody, "amnesty" does (a newcomer's walk; the
+    place is offered as a filter beside it)."""
+    words = text.split()
+    if not 2 <= len(words) <= FEWER_WORDS:
+        return []
+    out = []
+    for left_out in range(len(words)):
+        fewer = " ".join(words[:left_out] + words[left_out + 1:])
+        try:
+            found = await store.search(viewer, fewer, ("organisation",), 1)
+        except BadArgument:  # only words too short or too long to search for
+            continue
+        if found.total:
+            out.append((fewer, found.total))
+    return out
+
+
 # the search and browse forms' labels, by field: a refusal names the field as the form does
 SEARCH_LABELS = {"text": "Name, or part of it (spelling mistakes are fine)", "serviceType": "Service",
                  "country": "Country", "group": "Defenders served", "language": "Language",
@@ -156,6 +178,8 @@ async def results(request: Request) -> Response:
     # for words that are all that short ("op"; not "legal aid in kenya", whose "in" is no name's start)
     short = bool(text.split()) and all(len(word) < PREFIX_FROM for word in text.split())
     nothing = {} if organisations or text else await _next_questions(store, viewer, asked, _labels(terms))
+    if text and not organisations:
+        nothing = {"fewer": await _fewer_words(store, viewer, text)}
     return page(request, "home.html", choices=offered, asked=asked, labels=_labels(terms), short=short, **nothing,
                 results=[_found(o) for o in organisations], total=total,
                 after=cursors[-1] if has_next and cursors else None,
