@@ -38,6 +38,7 @@ from directory.base.clock import now
 from directory.domain import validation
 from directory.domain.errors import Message, Plural, Problem, ValidationFailed, worded
 from directory.domain.model import Link, Organisation, Service, Verification
+from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
@@ -78,7 +79,7 @@ RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {vi
 MATCH (n:Service {{id: $id}})<-[:OFFERS]-(o:Organisation)
 RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility,
        {visible('n')} AND {visible('o')} AS visible, [n.verified_on, n.verified_by, n.verified_source] AS verified,
-       o.id AS provider
+       o.id AS provider, n.type AS type
 """),
 }
 CURRENT_LINK = cypher("edits.current_link", f"""
@@ -420,8 +421,8 @@ class Editor:
             else:
                 await self._deleted(tx, DELETE_SERVICE, kind, revision, record_id)
                 await self._unlock(tx, current["owner"])
-                # its provider may have offered the public its only safe house (`shelters`)
-                await shelters.refresh(self.graph, tx, self.shelter_minimum, now(), [current["provider"]])
+                if current["type"] in SHELTERING_TYPES:  # its provider may have offered the public its only one
+                    await shelters.refresh(self.graph, tx, self.shelter_minimum, now(), [current["provider"]])
             await shared_nodes.drop_unheld(self.graph, tx, held)
             await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
             return Saved(record_id, None, _restricted(current["visibility"]),

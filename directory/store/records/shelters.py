@@ -77,6 +77,11 @@ WITH s
 OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
 SET {_public_moved("x")}
 """)
+SAFE_HOUSES_OF = cypher("shelters.safe_houses_of", """
+UNWIND $ids AS id
+MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service) WHERE s.type IN $types
+RETURN DISTINCT o.id AS id
+""")
 WITHHELD = cypher("shelters.withheld", "MATCH (s:Organisation) WHERE s.place_withheld = true RETURN s.id AS id")
 
 
@@ -118,6 +123,15 @@ async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[
     if flipped:
         await graph.run(tx, MARK, rows=flipped, now=now)
     return len(flipped)
+
+
+async def offering_safe_houses(graph: Graph, tx: Tx, ids: list[str], now: str) -> list[str]:
+    """Of these organisations, those offering a safe house (of any visibility): their marks need
+    working out again when they change. The marks' lock is taken before looking: a safe house
+    another transaction is adding, unseen here, would otherwise leave its provider's new place
+    unmarked (both commit, neither seeing the other's write); with the lock, one waits or runs again."""
+    await graph.run(tx, LOCK, now=now)
+    return [str(r["id"]) for r in await graph.run(tx, SAFE_HOUSES_OF, ids=ids, types=TYPES)]
 
 
 async def refresh_now(graph: Graph, minimum: int, now: str) -> int:

@@ -119,11 +119,6 @@ RETURN n.id AS id, n.revision AS revision, [before[1], n.organisation] AS provid
        'restricted' IN [was, n.visibility]
        OR any(i IN asked + coalesce(n.intake, []) WHERE i STARTS WITH 'restricted ') AS restricted
 """)
-SHELTERING_OF = cypher("writes.sheltering_of", """
-UNWIND $ids AS id
-MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service) WHERE s.type IN $types
-RETURN DISTINCT o.id AS id
-""")
 CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
 UNWIND $ids AS sid
 MATCH (s:Service {id: sid})
@@ -635,11 +630,7 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         others = [r for r in changed if r not in sensitive]
         sheltering = [r["id"] for r in others if r["id"] in coming_shelters]
         if updated := [r["id"] for r in others if r["revision"] > 1]:  # a new one offers nothing yet
-            # the marks' lock before looking: a safe house another transaction is adding, unseen
-            # here, would otherwise leave its provider's new place unmarked (both commit, neither
-            # seeing the other's write); with the lock, one of them waits or runs again
-            await graph.run(tx, shelters.LOCK, now=stamp)
-            sheltering += [str(r["id"]) for r in await graph.run(tx, SHELTERING_OF, ids=updated, types=shelters.TYPES)]
+            sheltering += await shelters.offering_safe_houses(graph, tx, updated, stamp)
         if sensitive or sheltering:
             await shelters.refresh(graph, tx, shelter_minimum, stamp,
                                    [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS] + sheltering,

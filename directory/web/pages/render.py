@@ -153,12 +153,14 @@ def place_name(code: str, language: str) -> str:
     return name[:1].upper() + name[1:] if language == "en" else name  # CLDR's English says "world"
 
 
-# A carried form's fields whose values were chosen from a list, by what names them (`typed_value`).
-_CHOSEN = {**dict.fromkeys(("country", "subdivision", "region", "present_in", "origins", "reaches"), "place"),
-           **dict.fromkeys(("language", "languages", "intake_languages"), "language"),
-           **dict.fromkeys(("type", "serviceType", "serviceTypes", "purpose", "purposes"), taxonomy.SERVICE_TYPE),
-           **dict.fromkeys(("group", "groups"), taxonomy.DEFENDER_GROUP), "kind": taxonomy.ORGANISATION_KIND,
-           "visibility": "visibility", "precision": "precision", "status": "status"}
+# A carried form's fields whose values were chosen from a list, by what names them (`typed_value`):
+# places, languages, a taxonomy's scheme, or the pages' own words.
+_CHOSEN: dict[str, str | dict[str, str]] = {
+    **dict.fromkeys(("country", "subdivision", "region", "present_in", "origins", "reaches"), "place"),
+    **dict.fromkeys(("language", "languages", "intake_languages"), "language"),
+    **dict.fromkeys(("type", "serviceType", "serviceTypes", "purpose", "purposes"), taxonomy.SERVICE_TYPE),
+    **dict.fromkeys(("group", "groups"), taxonomy.DEFENDER_GROUP), "kind": taxonomy.ORGANISATION_KIND,
+    "visibility": words.VISIBILITY, "precision": words.PRECISION, "status": words.STATUS}
 _TERMS = {(t.scheme, t.code): t.label for t in taxonomy.BUILT_IN}
 
 
@@ -170,10 +172,8 @@ def typed_value(name: str, value: str, language: str) -> str:
     if kind is None or not value:
         return value
     gettext = i18n.translations(language).gettext
-    if kind == "visibility":
-        return gettext(words.VISIBILITY.get(value, value))
-    if kind in ("precision", "status"):
-        return gettext((words.PRECISION if kind == "precision" else words.STATUS).get(value, value))
+    if isinstance(kind, dict):  # the pages' own words for it
+        return gettext(kind.get(value, value))
 
     def one(code: str) -> str:
         if kind == "place":
