@@ -96,7 +96,7 @@ async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, 
             await page.select_option("#f-country", "TZ")
             await page.click("form.filters button[type=submit]")
             await page.wait_for_selector("table")
-            assert " > " in await page.inner_text("table")
+            assert " → " in await page.inner_text("table")  # a chain, its steps arrows
             await _done(page, "referrals")
             assert not seen.outside and not seen.errors, (seen.outside, seen.errors)
         finally:

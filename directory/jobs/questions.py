@@ -39,7 +39,7 @@ class Option:
         texts = [value] if isinstance(value, str) else list(value)
         if self.kind in ("texts", "codes"):
             found = [t.strip() for text in texts for t in text.split(",") if t.strip()]
-            return ([t.upper() for t in found] if self.kind == "codes" else found) or None
+            return found or None  # codes as typed: a refusal quotes them so (places read them in any case)
         if len(texts) != 1:
             raise BadArgument(self.name, "takes one value")
         text = texts[0].strip()

@@ -33,8 +33,8 @@ from directory.web.pages.render import language_of, named
 LABELS = {
     "name": "Name", "description": "Description", "visibility": "Who may see it", "type": "Type of service",
     "kind": "Kind of organisation", "eligibility": "Who can ask", "application_process": "How to ask",
-    "exclusions": "Not for", "status": "Status", "status_since": "Status since (YYYY-MM-DD)", "status_reason": "Why",
-    "status_source": "Source of the status", "hours": "Hours",
+    "exclusions": "Not for", "status": "Status", "status_since": "Status since (YYYY-MM-DD)",
+    "status_reason": "Why this status", "status_source": "Source of the status", "hours": "Hours",
     "intake": "Where to ask", "windows": "Open calls",
     "intake_languages": "Languages a request may be made in", "purposes": "What a grant pays for",
     "present_in": "Delivered in", "reaches": "Reaches remotely", "groups": "Defenders served",

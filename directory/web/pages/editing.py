@@ -45,7 +45,8 @@ ONE = ("type", "visibility", "status")
 MANY = ("present_in", "reaches", "origins", "groups", "purposes", "languages", "intake_languages")
 LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
 # the fields in the order the form shows them, which a refusal's problems follow
-IN_FORM = (*TEXTS, "type", "purposes", "visibility", "status", "present_in", "reaches", "origins", "groups", *LINES,
+IN_FORM = ("name", "description", "eligibility", "application_process", "exclusions", "type", "purposes", "visibility",
+           "status", "status_reason", "present_in", "reaches", "origins", "groups", *LINES,
            "intake", "languages", "intake_languages", "windows")
 
 

@@ -13,6 +13,7 @@ writes, each with its forms (`links`), and offers to add one.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -25,10 +26,10 @@ from directory.domain import places
 from directory.domain.model import Organisation
 from directory.domain.validation import CHANNEL_KINDS
 from directory.store import Edit, EditRefused, Store
-from directory.web.pages import edit_form, forms, links
+from directory.web.pages import edit_form, forms, i18n, links, words
 from directory.web.pages.edit_form import Typed, items
 from directory.web.pages.problems import field_reasons
-from directory.web.pages.render import language_of, named, page
+from directory.web.pages.render import language_of, named, page, sortable
 from directory.web.pages.routes import choices
 
 LINES = ("name", "website", "source", "subdivision", "latitude", "longitude", "verified_on", "verified_by",
@@ -57,13 +58,32 @@ _EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{5,30}$")
 
 
+# a contact's kind as the pages name it in each of their languages ("Téléphone", "Телефон"): a
+# walk typed `телефон: +996 555 123 456` and was told the kinds are English words
+_KIND_NAMES = {**{code: words.INTAKE[code] for code in ("email", "phone", "signal", "whatsapp", "telegram")},
+               "form": words.INTAKE["web-form"]}
+
+
+@functools.cache
+def _kinds_named() -> dict[str, str]:
+    named = {sortable(code): code for code in CHANNEL_KINDS}
+    for language in i18n.LANGUAGES:
+        gettext = i18n.translations(language).gettext
+        named.update({sortable(gettext(name)): code for code, name in _KIND_NAMES.items()})
+    return named
+
+
 def channel(line: str) -> str:
     """A secure contact as typed: a bare e-mail address or phone number is taken as one, with its
-    kind ("desk@example.org" is `email:desk@example.org`), as the hint's examples write them; any
-    other line as it is, for the store to name what it lacks."""
-    kind = line.partition(":")[0].strip().lower()
+    kind ("desk@example.org" is `email:desk@example.org`), as the hint's examples write them; a
+    kind named in any of the pages' languages is its code; any other line as it is, for the store
+    to name what it lacks."""
+    typed_kind, colon, value = line.partition(":")
+    kind = typed_kind.strip().lower()
     if kind in CHANNEL_KINDS:
         return line
+    if colon and (code := _kinds_named().get(sortable(typed_kind.strip()))) and not value.startswith("//"):
+        return f"{code}:{value.strip()}"
     if _EMAIL.match(line.strip()):
         return f"email:{line.strip()}"
     if _PHONE.match(line.strip()):

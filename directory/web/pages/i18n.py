@@ -11,10 +11,12 @@ Record text (names, descriptions, how to ask) stays as its publisher wrote it.
 from __future__ import annotations
 
 import functools
+import gettext
 import io
 from collections.abc import Mapping
 from importlib import resources
 
+import pycountry
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -155,6 +157,18 @@ def colon(language: str) -> str:
 def country_name(code: str, language: str) -> str | None:
     """A country's name in the page's language (CLDR), or None when CLDR has none."""
     return locale(language).territories.get(code)
+
+
+@functools.cache
+def _subdivision_names(language: str) -> gettext.NullTranslations:
+    """iso-codes' names of ISO 3166-2 subdivisions in `language`, as pycountry ships them."""
+    return gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[language], fallback=True)
+
+
+def subdivision_name(name: str, language: str) -> str:
+    """A subdivision's name in the page's language where iso-codes has one ("Западно-Казахстанская
+    область"), else as its source names it ("Batys Qazaqstan oblysy")."""
+    return name if language == "en" else _subdivision_names(language).gettext(name)
 
 
 def language_name(code: str, language: str) -> str | None:

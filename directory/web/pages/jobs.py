@@ -26,14 +26,14 @@ from directory.base.scope import viewer_in
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import Viewer
 from directory.jobs import gaps, partners, questions
-from directory.jobs.paths import MAX_HOPS, PathOrder
+from directory.jobs.paths import MAX_HOPS
 from directory.jobs.referrals import Question as ReferralQuestion
 from directory.jobs.referrals import referral_paths
 from directory.jobs.referrals import table as referral_table
 from directory.jobs.rules import UNKNOWN_RESPONSE_HOURS, UNKNOWN_TRUST
 from directory.jobs.tables import Column, Table, organisation_names
 from directory.store import Filter, Store
-from directory.web.pages import forms, i18n
+from directory.web.pages import forms, i18n, words
 from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
 from directory.web.pages.render import language_of, page
@@ -175,8 +175,7 @@ JOBS = {
                       Field("maxHops", "At most this many referrals", "hops")), _referrals),
 }
 DEFAULT_HOPS = ReferralQuestion.max_hops
-ORDERS = {PathOrder.FEWEST_HOPS.name: "fewest referrals", PathOrder.FASTEST_RESPONSE.name: "fastest response",
-          PathOrder.HIGHEST_TRUST.name: "most trusted"}
+ORDERS = words.ORDERS
 
 
 def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -80,8 +80,10 @@ async def map_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     language = language_of(request)
     # the index's forms post what is typed (an organisation's name), so it stays out of addresses and
-    # referrers; a link from a page (codes only) asks by GET
-    args = ({name: values[0] for name, values in (await forms.read(request, writes=False)).items() if values}
+    # referrers; a link from a page (codes only) asks by GET; indicators chosen in a list come as
+    # several values, and are given separated by commas, as a link gives them
+    args = ({name: ",".join(values) if name == "indicators" else values[0]
+             for name, values in (await forms.read(request, writes=False)).items() if values}
             if request.method == "POST" else dict(request.query_params))
     args.pop("lang", None)  # the language switch's, not a filter
     slots: Slots = request.app.state.slots

@@ -124,12 +124,17 @@ def _option_tags(choices: tuple[tuple[str, str], ...], kind: str, language: str)
     return tuple((code, text, _OPTION.format(code, text)) for code, text in _named(choices, kind, language))
 
 
+# ISO 4217's codes no grant is paid in: precious metals, bond markets' units of account, the
+# testing code and "no currency" (a walk found them offered for a map of grants)
+NO_MONEY = frozenset({"XAU", "XAG", "XPD", "XPT", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA", "XTS", "XXX", "XAD"})
+
+
 @functools.lru_cache(maxsize=16)
 def currencies(language: str) -> tuple[tuple[str, str], ...]:
     """ISO 4217 currencies as (code, "its name (code)") in `language` (CLDR's names, through Babel),
     in the order of their names: a form chooses one instead of typing its code."""
     named = [(c.alpha_3, f"{get_currency_name(c.alpha_3, locale=language)} ({c.alpha_3})")
-             for c in pycountry.currencies]
+             for c in pycountry.currencies if c.alpha_3 not in NO_MONEY]
     return tuple(sorted(named, key=lambda item: sortable(item[1])))
 
 
@@ -140,14 +145,15 @@ def sortable(name: str) -> str:
 
 def place_name(code: str, language: str) -> str:
     """A place as people read it: countries and UN M49 areas in the page's language (CLDR names
-    both), named regions from the pages' catalogue, subdivisions as their sources name them."""
+    both), named regions from the pages' catalogue, subdivisions as iso-codes names them in it, or
+    as their sources name them."""
     found = places.place(code)
     if found is None:
         return code
     if found.kind == "named":
         return i18n.translations(language).gettext(found.name)
     if found.kind == "subdivision":
-        return found.name
+        return i18n.subdivision_name(found.name, language)
     # an area CLDR does not name (the Channel Islands) from the pages' catalogue
     name = i18n.country_name(code, language) or i18n.translations(language).gettext(found.name)
     return name[:1].upper() + name[1:] if language == "en" else name  # CLDR's English says "world"
@@ -160,7 +166,7 @@ _CHOSEN: dict[str, str | dict[str, str]] = {
     **dict.fromkeys(("language", "languages", "intake_languages"), "language"),
     **dict.fromkeys(("type", "serviceType", "serviceTypes", "purpose", "purposes"), taxonomy.SERVICE_TYPE),
     **dict.fromkeys(("group", "groups"), taxonomy.DEFENDER_GROUP), "kind": taxonomy.ORGANISATION_KIND,
-    "visibility": words.VISIBILITY, "precision": words.PRECISION, "status": words.STATUS}
+    "visibility": words.VISIBILITY, "precision": words.PRECISION, "status": words.STATUS, "order": words.ORDERS}
 _TERMS = {(t.scheme, t.code): t.label for t in taxonomy.BUILT_IN}
 
 

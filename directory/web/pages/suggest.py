@@ -190,12 +190,17 @@ def also_called(code: str, language: str) -> str:
     common name, in English and in `language` through the iso-codes translations pycountry carries
     ("République démocratique du Congo" where the page says Congo-Kinshasa, "Республика Кыргызстан"
     where it says Киргизия)."""
+    return " ".join(other_names(code, language))
+
+
+def other_names(code: str, language: str) -> list[str]:
+    """`also_called`'s names, each whole, and each short name ("RDC") on its own."""
     found = pycountry.countries.get(alpha_2=code)
     if found is None:
-        return ""
+        return []
     names = [getattr(found, a) for a in ("name", "official_name", "common_name") if getattr(found, a, None)]
     translated = _iso3166(language).gettext
-    return " ".join(dict.fromkeys([*names, *map(translated, names), ABBREVIATED.get(code, "")]))
+    return list(dict.fromkeys([*names, *map(translated, names), *ABBREVIATED.get(code, "").split()]))
 
 
 # Countries as people write them short, in the pages' languages, where ISO 3166 gives no such name

@@ -12,7 +12,7 @@ from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
 from directory.jobs.tables import named as shown_name
 from directory.store import Store, searchable
-from directory.web.pages import i18n
+from directory.web.pages import i18n, suggest
 from directory.web.pages.render import sortable
 
 NAMED = 10  # organisations a name offers to choose from; one more found, the page says to type more of it
@@ -79,13 +79,24 @@ def place_codes(typed: str) -> str:
                      for part in parts)
 
 
+# words a country's official name puts around its name, left out to find the name people write
+# ("Республика Кыргызстан" is written "Кыргызстан")
+_FORMAL = frozenset(sortable(w) for w in """republic of the république de du la république república de la
+    республика""".split())
+
+
 @functools.cache
 def _countries_named() -> dict[str, str]:
-    """Every country by its names in the pages' languages (CLDR), accents and case aside; a name two
+    """Every country by its names in the pages' languages (CLDR's, and ISO 3166's name, official and
+    common names with their iso-codes translations, as `suggest.also_called` reads them, with and
+    without the words of a republic's title; "RDC", "США"), accents and case aside; a name two
     countries share names neither."""
     found: dict[str, set[str]] = {}
     for code in places.countries():
         for language in i18n.LANGUAGES:
-            if name := i18n.country_name(code, language):
-                found.setdefault(sortable(name), set()).add(code)
+            names = [i18n.country_name(code, language) or "", *suggest.other_names(code, language)]
+            for name in map(sortable, filter(None, names)):
+                bare = " ".join(w for w in name.replace(",", " ").split() if w not in _FORMAL)
+                for said in {name, bare} - {""}:
+                    found.setdefault(said, set()).add(code)
     return {name: codes.pop() for name, codes in found.items() if len(codes) == 1}

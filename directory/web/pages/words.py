@@ -8,6 +8,8 @@ from __future__ import annotations
 PRECISION = {"exact": "exact", "locality": "town or city", "admin_area": "province or region",
              "country": "country", "hidden": "hidden"}
 STATUS = {"active": "active", "paused": "paused", "closed": "closed"}
+# referral paths' orders (`PathOrder`'s names)
+ORDERS = {"FEWEST_HOPS": "fewest referrals", "FASTEST_RESPONSE": "fastest response", "HIGHEST_TRUST": "most trusted"}
 INTAKE = {"phone": "Phone", "hotline": "Hotline", "email": "E-mail", "web-form": "Web form", "signal": "Signal",
           "whatsapp": "WhatsApp", "telegram": "Telegram", "sms": "SMS", "post": "Post", "in-person": "In person",
           "through-partner": "Through a partner", "other": "Other"}
