@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from directory.domain.errors import Conflict, RestoreRefused, ValidationFailed
-from directory.domain.viewer import ANONYMOUS
+from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.exchange import demo
 from directory.store import Store, backup
 from directory.store.engine.cypher import cypher
@@ -36,10 +36,13 @@ async def test_dump_restore_dump_is_identical(store: Store) -> None:
     first = await dump(store)
     assert len(first) > 130
     identified = await store.graph.read(IDENTIFIED)
+    need = await store.jobs.indicators(STEWARD)
     await store.graph.write(WIPE)
     counts = await backup.restore(store.graph, store.directory_id, first, "backup.jsonl")
     assert counts["organisations"] == 62
     assert await dump(store) == first
+    # the need the gap scores are weighed by comes back with them (a hand-worked scenario lost it)
+    assert counts["indicators"] == len(need) > 0 and await store.jobs.indicators(STEWARD) == need
     assert any(json.loads(line).get("takes_from") for line in first)  # where relocated defenders come from
     assert await store.graph.read(IDENTIFIED) == identified and identified[0]["n"] > 0  # derived, made again
 
@@ -208,7 +211,7 @@ async def test_a_backup_from_an_earlier_version_restores(store: Store) -> None:
     counts = await backup.restore(store.graph, store.directory_id, [header, *map(_canonical, (a, b, s))],
                                   "old.jsonl", OnEach(said.append))  # a version 1 backup: no end line
     assert any("whether it is whole cannot be told" in message for message in said)
-    assert counts == {"organisations": 2, "services": 1, "skipped": 0, "peers": 0}
+    assert counts == {"organisations": 2, "services": 1, "indicators": 0, "skipped": 0, "peers": 0}
     again = [json.loads(line) for line in (await dump(store))[-4:-1]]  # before the end line
     a["links"] = a["links"][:1]  # the link to an organisation the backup does not hold is left out, as before
     for restored, original in zip(again, (a, b, s), strict=True):
@@ -315,3 +318,16 @@ async def test_a_service_added_while_a_backup_reads_is_left_for_the_next_one(sto
     assert not any(p.get("offered_by") == ["test:late"] for p in parsed)
     assert parsed[-1]["service"] == sum(1 for p in parsed if "offered_by" in p)  # the end line counts what it holds
     assert (await dump(store))[-1] != lines[-1]  # the next backup holds them both
+
+
+async def test_a_backup_written_before_need_indicators_were_kept_still_restores(store: Store) -> None:
+    await demo.load(store)
+    lines = await dump(store)
+    end = json.loads(lines[-1])
+    assert end["indicator"] > 0
+    header = {**json.loads(lines[0]), "version": 2}
+    older = [_canonical(header), *[line for line in lines[1:-1] if not line.startswith('{"indicator"')],
+             _canonical({k: v for k, v in end.items() if k != "indicator"})]
+    await store.graph.write(WIPE)
+    counts = await backup.restore(store.graph, store.directory_id, older, "backup.jsonl")
+    assert counts["organisations"] == 62 and counts["indicators"] == 0

@@ -115,6 +115,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
 
     counts = run_with_store(settings, work)
     out(f"restored {counts['organisations']} organisations and {counts['services']} services"
+        + (f", with {counts['indicators']} need indicator rows" if counts["indicators"] else "")
         + (f", skipped {counts['skipped']} records and links of other directories" if counts["skipped"] else "")
         + (f"; {counts['peers']} peer(s) will be read again from the start at their next sync" if counts["peers"]
            else "")

@@ -1,7 +1,7 @@
 """Full backup and restore as JSON Lines, lossless: dump, restore into an empty store, dump again, identical.
 
-The first line is a header; then one line per taxonomy term, organisation and service, in id
-order, each carrying its relationships; the last line says the backup ends there and how many
+The first line is a header; then one line per taxonomy term, need indicator (by its key),
+organisation and service, in id order, each carrying its relationships; the last line says the backup ends there and how many
 lines of each kind it holds, so a file cut short (a copy not finished, a disk full) is refused,
 not restored as a smaller directory. A backup written before that line (version 1) has none,
 and cannot be told from a cut one: it is restored, saying so. Every property is written as stored (timestamps are
@@ -22,7 +22,9 @@ Both directions stream, so memory does not grow with the directory:
   single-transaction restore dropped them.
 
 A backup is of our own records: organisations, services and links whose publisher is our
-directory id, in its namespace. A peer's records come back from the peer's own signed log, through
+directory id, in its namespace, and the need indicators the gap scores are weighed by (every one:
+indicators are imported here, never received from a peer; a backup before version 3 has none, and
+restores without them, as it was). A peer's records come back from the peer's own signed log, through
 the checks every sync makes (docs/federation.md), never from a file: a file is no proof of what a
 peer published, nor of what it has withdrawn since. So `dump` writes only ours, and `restore`
 refuses a backup of another directory and writes only the lines whose publisher is the backup's
@@ -34,7 +36,7 @@ peer's records come back, or stay away if it withdrew them meanwhile. Our own re
 restored as they were written: they passed the import's checks of the version that wrote them,
 and are not validated again (a backup is the steward's own data, kept like the data folder).
 
-A restore refuses a store that holds organisations or services. It is not one transaction (a
+A restore refuses a store that holds organisations, services or need indicators. It is not one transaction (a
 100k directory does not fit one in the store's memory), so it keeps its promise of all or nothing
 in two ways: a `RestoreRun` marker is written before the first part and removed after the last;
 if the restore fails (a bad line, a refused statement, Ctrl-C), what it wrote is deleted again
@@ -42,7 +44,7 @@ before the error is raised, so the store is empty as before; and if the process 
 can do that, the marker stays and `directory status` names the unfinished restore. A restore
 then refuses to run, because the store may have been used since (or the other restore may still
 be running in another process): only `directory restore --discard-unfinished` deletes every
-organisation and service in the store and starts over, on the operator's word. While a restore
+organisation, service and need indicator in the store and starts over, on the operator's word. While a restore
 runs, readers of the same store see the records written so far. On the embedded store it holds the
 import lock, as an import does, so no publish of the feeds runs meanwhile (Neo4j has no such lock);
 once it is done, and its shelters' marks decided, the next publish looks at every record
@@ -79,12 +81,15 @@ from directory.store.records.writes import LINK_IDENTIFIED, ORIGIN_REACH, REACH,
 
 FORMAT = "protection-directory-backup"
 ENDED = 2  # the first version with an end line
-KINDS = ("term", "organisation", "service")  # a line's kind is its first key among these
+WRITTEN = 3  # the version written: need indicators are backed up
+KINDS = ("term", "indicator", "organisation", "service")  # a line's kind is its first key among these
+LATER_KINDS = frozenset({"indicator"})  # an end line written before them counts none
 PAGE = 5000  # records read per statement by dump
 PART = 5000  # lines written per transaction by restore
 BATCH = 5000  # rows per statement inside a restore transaction
 
 DUMP_TERMS = cypher("backup.dump_terms", "MATCH (t:Term) RETURN t {.*} AS t ORDER BY t.key")
+DUMP_INDICATORS = cypher("backup.dump_indicators", "MATCH (i:Indicator) RETURN i {.*} AS i ORDER BY i.key")
 BOUNDS = {
     label: cypher(f"backup.bounds_{label.lower()}", f"""
 MATCH (n:{label}) WHERE n.publisher = $me
@@ -111,10 +116,11 @@ RETURN s {.*} AS props,
   [(s)-[:TAKES_FROM]->(q:Place) | q.code] AS takes_from
 ORDER BY s.id
 """)
-COUNT_RECORDS = cypher("backup.count_records",
-                       "RETURN COUNT { MATCH (n:Organisation) } + COUNT { MATCH (s:Service) } AS n")
+COUNT_RECORDS = cypher("backup.count_records", "RETURN COUNT { MATCH (n:Organisation) } + COUNT { MATCH (s:Service) } "
+                                               "+ COUNT { MATCH (i:Indicator) } AS n")
 TERM_KEYS = cypher("backup.term_keys", "MATCH (t:Term) RETURN t.key AS key")
 RESTORE_TERMS = cypher("backup.restore_terms", "UNWIND $rows AS r MERGE (t:Term {key: r.key}) SET t = r")
+RESTORE_INDICATORS = cypher("backup.restore_indicators", "UNWIND $rows AS r CREATE (i:Indicator) SET i = r")
 RESTORE_ORGANISATIONS = cypher("backup.restore_organisations",
                                "UNWIND $rows AS r MERGE (n:Organisation {id: r.id}) SET n = r")
 RESTORE_SERVICES = cypher("backup.restore_services", "UNWIND $rows AS r CREATE (s:Service) SET s = r")
@@ -192,6 +198,11 @@ MATCH (n:Organisation) WITH n LIMIT $limit
 DETACH DELETE n
 RETURN count(*) AS n
 """)
+WIPE_INDICATORS = cypher("backup.wipe_indicators", """
+MATCH (i:Indicator) WITH i LIMIT $limit
+DETACH DELETE i
+RETURN count(*) AS n
+""")
 WIPE_TERMS = cypher("backup.wipe_terms", "UNWIND $keys AS k MATCH (t:Term {key: k}) DETACH DELETE t")
 
 
@@ -256,11 +267,14 @@ async def dump(graph: Graph, directory_id: str, page: int = PAGE) -> AsyncIterat
     """The backup of our records (publisher `directory_id`), line by line, one page of about `page`
     records in memory at a time. Peers' records are left out: they come back from the peers' own
     signed logs, through today's checks, never from a file."""
-    yield _line({"format": FORMAT, "version": ENDED, "schema": VERSION, "directory": directory_id})
+    yield _line({"format": FORMAT, "version": WRITTEN, "schema": VERSION, "directory": directory_id})
     held: Counter[str] = Counter()
     for row in await graph.read_plain(DUMP_TERMS):
         held["term"] += 1
         yield _line({"term": row["t"]})
+    for row in await graph.read_plain(DUMP_INDICATORS):  # a few per place and year: one read
+        held["indicator"] += 1
+        yield _line({"indicator": row["i"]})
     dumped: set[str] = set()  # the organisations written: a service of none of them is left for the next backup
 
     def organisation(row: dict[str, Any]) -> str:
@@ -284,16 +298,17 @@ class _Part:
     """The rows of up to `PART` consecutive lines, by statement, in the order they are written."""
 
     lines: int = 0
+    indicators: int = 0
     organisations: int = 0
     services: int = 0
     new_terms: list[str] = field(default_factory=list)  # term keys the store did not hold before
     skipped: Counter[str] = field(default_factory=Counter)  # lines and links left out, by `_left_out` reason
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {
-        k: [] for k in ("terms", "orgs", "identified", "based_in", *LINK_TYPES, "services", "offers",
+        k: [] for k in ("terms", "indicators", "orgs", "identified", "based_in", *LINK_TYPES, "services", "offers",
                         "available_in", "serves", "takes_from")})
 
 
-STATEMENTS = {"terms": RESTORE_TERMS, "orgs": RESTORE_ORGANISATIONS, "identified": LINK_IDENTIFIED,
+STATEMENTS = {"terms": RESTORE_TERMS, "indicators": RESTORE_INDICATORS, "orgs": RESTORE_ORGANISATIONS, "identified": LINK_IDENTIFIED,
               "based_in": RESTORE_BASED_IN, **RESTORE_LINKS, "services": RESTORE_SERVICES,
               "offers": RESTORE_OFFERS, "available_in": RESTORE_AVAILABLE_IN, "serves": RESTORE_SERVES,
               "takes_from": RESTORE_TAKES_FROM}
@@ -343,7 +358,7 @@ def _check_end(header: dict[str, Any], end: dict[str, Any] | None, seen: Counter
                                                     "cut short (a copy not finished, a disk full)")])
         return
     for kind in KINDS:
-        if end.get(kind) != seen[kind]:
+        if end.get(kind, 0 if kind in LATER_KINDS else None) != seen[kind]:
             raise ValidationFailed(source, [Problem(last, kind, f"the end line counts {end.get(kind)!r} lines of "
                                                     f"this kind, and the file holds {seen[kind]}")])
 
@@ -371,6 +386,9 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
         rows["terms"].append(obj["term"])
         if obj["term"]["key"] not in existing:
             part.new_terms.append(obj["term"]["key"])
+    elif "indicator" in obj:
+        part.indicators += 1
+        rows["indicators"].append(obj["indicator"])
     elif "organisation" in obj:
         props = obj["organisation"]
         oid = props["id"]
@@ -406,7 +424,7 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
         rows["serves"] += [{"from": sid, "to": code} for code in obj.get("serves", [])]
         rows["takes_from"] += [{"from": sid, "to": code} for code in obj.get("takes_from", [])]
     else:
-        raise ValidationFailed(source, [Problem(number, "line", "is not a term, organisation or service")])
+        raise ValidationFailed(source, [Problem(number, "line", "is not a term, indicator, organisation or service")])
 
 
 async def _write(graph: Graph, part: _Part, run_id: str, new_terms: list[str]) -> None:
@@ -428,8 +446,9 @@ async def unfinished(graph: Graph) -> list[dict[str, Any]]:
 
 
 async def _wipe(graph: Graph, new_terms: list[str]) -> None:
-    """Delete organisations, services and the terms a restore added: the store is empty again."""
-    for query in (WIPE_SERVICES, WIPE_ORGANISATIONS):
+    """Delete organisations, services, need indicators and the terms a restore added: the store is
+    empty again (a restore refuses a store that holds any of them)."""
+    for query in (WIPE_SERVICES, WIPE_ORGANISATIONS, WIPE_INDICATORS):
         while (await graph.write(query, limit=PAGE))[0]["n"]:
             pass
     await shared_nodes.sweep(graph)  # the places' nodes of a type and the identifiers the restore made
@@ -487,10 +506,10 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
             raise RestoreRefused(
                 f"an earlier restore from {left['source']} (started {left['started_at']}) did not finish, and the "
                 "store still holds what it wrote (and whatever was written since; it may even still be running). "
-                "`directory restore --discard-unfinished FILE` deletes every organisation and service in the "
-                "store, then restores")
+                "`directory restore --discard-unfinished FILE` deletes every organisation, service and need "
+                "indicator in the store, then restores")
         progress(f"an earlier restore from {left['source']} (started {left['started_at']}) did not finish: "
-                 "deleting every organisation and service, as asked")
+                 "deleting every organisation, service and need indicator, as asked")
         await _wipe(graph, list(left["new_terms"] or []))
         await graph.write(UNMARK, id=left["id"])
     if (await graph.read(COUNT_RECORDS))[0]["n"]:
@@ -512,7 +531,7 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
     run_id = f"restore-{now()}"
     new_terms: list[str] = []
     await graph.write(MARK, id=run_id, source=source, now=now(), new_terms=new_terms)
-    counts = {"organisations": 0, "services": 0}
+    counts = {"organisations": 0, "services": 0, "indicators": 0}
     skipped: Counter[str] = Counter()
     upcoming: asyncio.Future[_Part] | None = None
     with paused_gc():
@@ -524,6 +543,7 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
                 await _write(graph, part, run_id, new_terms)
                 counts["organisations"] += part.organisations
                 counts["services"] += part.services
+                counts["indicators"] += part.indicators
                 skipped += part.skipped
                 progress.count("restored", counts["organisations"] + counts["services"], "records",
                                note=f"({counts['organisations']} organisations, {counts['services']} services)")
