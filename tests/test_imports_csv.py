@@ -316,3 +316,25 @@ async def test_imports_on_one_folder_write_one_after_the_other(store: Store) -> 
         assert layout.import_running(store.embedded.data)  # `directory status` says something is writing now
     assert (await second).organisations == 1 and await count(store) == 1
     assert not layout.import_running(store.embedded.data)
+
+
+@pytest.mark.parametrize("how", ["check", "staged", "one transaction"])
+async def test_a_voucher_in_the_same_import_is_found_by_a_check_and_a_staged_import(store: Store, how: str) -> None:
+    """A hand-worked scenario: `import --check` refused a file naming a voucher the same file holds,
+    which the import itself wrote (a staged import refused it too)."""
+    tags = [*ORG_TAGS, "#org+vettedby"]
+    rows = [org("member", "Gulu Women", **{"#org+vettedby": "network"}), org("network", "East Africa Network")]
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(tags, rows), "orgs.csv"))]
+    if how == "check":
+        counted = await importer.import_inputs(store, inputs, check=True)
+        assert counted == importer.WriteCounts(2, 0, 1)  # and the link to its voucher
+        return
+    await importer.run(store, inputs, atomic_rows=1 if how == "staged" else None)
+    links = await store.links_from(STEWARD, ["test:member"])
+    assert [(link.type, link.target) for link in links] == [("VETTED_BY", "test:network")]
+    # a voucher neither in the import nor in the directory is still refused, naming its line and column
+    nowhere = [org("other", "Other", **{"#org+vettedby": "nowhere"})]
+    with pytest.raises(ValidationFailed) as failed:
+        await importer.import_inputs(store, [importer.Parsed("o.csv", *hxl.read(csv_bytes(tags, nowhere), "o.csv"))],
+                                     check=True)
+    assert "no organisation 'test:nowhere'" in str(failed.value) and "#org+vettedby" in str(failed.value)

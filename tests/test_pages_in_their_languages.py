@@ -22,7 +22,7 @@ from tests.conftest import LiveServer
 LOCALES = Path(__file__).parents[1] / "directory" / "web" / "locales"
 # a preposition written before a place's name, which the name's gender, number or case must agree
 # with ("en Liban" for "au Liban", "в Россия" for "в России"): the catalogues name the place apart
-PREPOSITION_BEFORE_PLACE = {"fr": r"(?<!\w)(en|au|aux|de|du|d[’'])\s?%\((place|country|places|countries|name)\)s",
+PREPOSITION_BEFORE_PLACE = {"fr": r"(?<!\w)(en|au|aux|de|du|d[\u2019'])\s?%\((place|country|places|countries|name)\)s",
                             "ru": r"(?<!\w)(в|во|из|на|по)\s%\((place|country|places|countries|name)\)s"}
 
 

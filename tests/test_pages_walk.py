@@ -143,7 +143,7 @@ async def test_a_refusal_reads_in_the_page_language_and_names_the_field_by_its_l
     assert said["gaps"].startswith("Région\u202f: choisissez une seule façon d&#39;indiquer les lieux"), said["gaps"]
     assert said["nobody"] == "No se encontró nada para zzzz qqqq, o no se ha compartido con usted.", said["nobody"]
     assert said["long"].startswith("No se encontró nada para palabra"), said["long"]
-    assert said["map"].startswith("Услуга: обязательное поле: выберите одну услугу"), said["map"]  # noqa: RUF001
+    assert said["map"].startswith("Услуга: обязательное поле: выберите одну услугу"), said["map"]
     assert said["unknown"] == ("Servicios: &#39;legal-aidd&#39; no es un código válido; "
                                "¿quiso decir &#39;legal-aid&#39;?")
     assert said["no_country"].endswith(": &#39;ZZ&#39; n&#39;est pas un code de pays ISO 3166-1"), said["no_country"]

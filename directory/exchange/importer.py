@@ -296,12 +296,14 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, vi
 async def _check(store: Store, validator: _Validator, inputs: list[Parsed], tx: Transaction | None = None) -> None:
     """Raise ValidationFailed with every problem, references to missing organisations included."""
     references = validator.outcome.references
-    wanted = sorted({ref.target for ref in references})
+    # this import's own organisations are there whether or not they are written yet (a check, a
+    # staged import, a voucher later in the file)
+    wanted = sorted({ref.target for ref in references} - validator.organisations)
     existing = (await (tx or store).existing_organisations(wanted)) if wanted else set()
     problems = validator.outcome.problems + [
         replace(Problem.of(ref.line, ref.column, "no organisation %(id)r in this import or the directory",
                            ref.record, id=ref.target), source=ref.source)
-        for ref in references if ref.target not in existing]
+        for ref in references if ref.target not in existing and ref.target not in validator.organisations]
     if problems:
         kinds = {p.source: ORDER[p.kind] for p in inputs}
         problems.sort(key=lambda p: (kinds.get(p.source, 3), p.source, p.line))

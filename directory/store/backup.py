@@ -1,13 +1,13 @@
 """Full backup and restore as JSON Lines, lossless: dump, restore into an empty store, dump again, identical.
 
 The first line is a header; then one line per taxonomy term, need indicator (by its key),
-organisation and service, in id order, each carrying its relationships; the last line says the backup ends there and how many
-lines of each kind it holds, so a file cut short (a copy not finished, a disk full) is refused,
-not restored as a smaller directory. A backup written before that line (version 1) has none,
-and cannot be told from a cut one: it is restored, saying so. Every property is written as stored (timestamps are
-already text), so nothing is converted on the way out or back. A backup holds restricted
-records: it is for stewards, and the file should be kept like the data folder itself (the CLI
-writes it owner-only, `directory.base.files`).
+organisation and service, in id order, each carrying its relationships; the last line says the
+backup ends there and how many lines of each kind it holds, so a file cut short (a copy not
+finished, a disk full) is refused, not restored as a smaller directory. A backup written before
+that line (version 1) has none, and cannot be told from a cut one: it is restored, saying so.
+Every property is written as stored (timestamps are already text), so nothing is converted on
+the way out or back. A backup holds restricted records: it is for stewards, and the file should
+be kept like the data folder itself (the CLI writes it owner-only, `directory.base.files`).
 
 Both directions stream, so memory does not grow with the directory:
 
@@ -308,7 +308,8 @@ class _Part:
                         "available_in", "serves", "takes_from")})
 
 
-STATEMENTS = {"terms": RESTORE_TERMS, "indicators": RESTORE_INDICATORS, "orgs": RESTORE_ORGANISATIONS, "identified": LINK_IDENTIFIED,
+STATEMENTS = {"terms": RESTORE_TERMS, "indicators": RESTORE_INDICATORS, "orgs": RESTORE_ORGANISATIONS,
+              "identified": LINK_IDENTIFIED,
               "based_in": RESTORE_BASED_IN, **RESTORE_LINKS, "services": RESTORE_SERVICES,
               "offers": RESTORE_OFFERS, "available_in": RESTORE_AVAILABLE_IN, "serves": RESTORE_SERVES,
               "takes_from": RESTORE_TAKES_FROM}
