@@ -4,6 +4,7 @@ as reading those records through GraphQL (who, read, kind, ids), and the public 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from directory.base import budget
 from directory.base.audit import read_all
 from directory.base.config import Settings
 from directory.domain.errors import BadArgument
+from directory.domain.model import Indicator, Visibility
 from directory.domain.viewer import ANONYMOUS, Viewer
 from directory.jobs import gaps, partners, referrals
 from directory.jobs.gaps import GapQuestion, coverage_gaps
@@ -219,4 +221,28 @@ async def test_reads_inside_an_answer_are_noted_once_it_is_given_and_not_if_it_f
     with pytest.raises(budget.OverBudget), store.answer(STEWARD_TOKEN):
         await store.organisations_by_id(STEWARD_TOKEN, ["test:secret"])
         raise budget.OverBudget(1.0)
+    assert since(settings, before) == []
+
+
+async def test_a_restricted_need_indicator_leaves_a_line_when_written_and_when_a_job_reads_it(
+        store: Store, settings: Settings) -> None:
+    """A hand-worked scenario: a restricted indicator weighed a steward's gap score, and neither its
+    import nor that read left a line, as a restricted record's would."""
+    await seed(store)
+    secret = Indicator("informant-risk", "CO", 2026, 7.0, "a source to protect", Visibility.RESTRICTED)
+    open_figure = Indicator("civic-space", "CO", 2026, 3.0, "a public index", Visibility.PUBLIC)
+    before = len(read_all(settings.data_dir / "audit"))
+    await store.write_indicators([secret, open_figure], STEWARD_TOKEN)
+    assert lines(since(settings, before), STEWARD_TOKEN) == {("change", "indicator", secret.key)}
+    before = len(read_all(settings.data_dir / "audit"))
+    await coverage_gaps(store, STEWARD_TOKEN, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
+    noted = lines(since(settings, before), STEWARD_TOKEN)
+    assert ("read", "indicator", secret.key) in noted and ("read", "indicator", open_figure.key) not in noted
+    # made public, its change is noted once more (restricted before); then no longer
+    before = len(read_all(settings.data_dir / "audit"))
+    await store.write_indicators([replace(secret, visibility=Visibility.PUBLIC)], STEWARD_TOKEN)
+    await store.write_indicators([replace(secret, visibility=Visibility.PUBLIC, value=8.0)], STEWARD_TOKEN)
+    assert [e["ids"] for e in since(settings, before)] == [[secret.key]]
+    before = len(read_all(settings.data_dir / "audit"))  # the public, asking the same, leaves none
+    await coverage_gaps(store, ANONYMOUS, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
     assert since(settings, before) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import httpx
 import pytest
@@ -104,7 +105,18 @@ def cell(matrix: GapMatrix, place: str, service_type: str):  # type: ignore[no-u
 
 
 def score(supply: float, need: float) -> float:
-    return round(100 * (1 / (1 + supply)) * (0.25 + 0.75 * need), 1)
+    """The README's score, to one decimal, halves to even, in decimal arithmetic."""
+    exact = Decimal(100) / (1 + Decimal(str(supply))) * (Decimal("0.25") + Decimal("0.75") * Decimal(str(need)))
+    return float(exact.quantize(Decimal("0.1"), ROUND_HALF_EVEN))
+
+
+@pytest.mark.pure
+def test_a_score_of_a_half_rounds_to_even_whatever_floating_point_makes_of_it() -> None:
+    """A hand-worked scenario: 100 * 1/2 * (0.25 + 0.75 * 0.7) is 38.75, which the README rounds to
+    38.8; floating point made it 38.74999... and the matrix said 38.7."""
+    assert gaps._score(gaps.Cell("UG", "relocation-regional", supply=1, need=0.7)) == 38.8 == score(1, 0.7)
+    assert gaps._score(gaps.Cell("UG", "safe-house", supply=1, need=0.5)) == 31.2 == score(1, 0.5)  # as README
+    assert gaps._score(gaps.Cell("KE", "legal-aid", supply=0, need=0.75)) == 81.2 == score(0, 0.75)
 
 
 NEED_CO = (80 / 80 + 1 / 4) / 2  # the 2020 value is older, so ignored; 'other' is scaled by MX's 4

@@ -85,7 +85,7 @@ async def test_who_qualifies_and_each_part_worked_by_hand(store: Store) -> None:
     km = round(places.distance_km(me.latitude, me.longitude, there.latitude, there.longitude), 1)
     assert x.distance_km == km and x.parts["distance"] == round(1 / (1 + km / 250), 4)
     # between coarsened points a reason says no finer than a whole km (the figure keeps its decimal)
-    assert km >= 10 and f"{round(km)} km between where the two are based (published points)" in x.reasons
+    assert km >= 10 and f"{round(km)} km between where the two are based (the points you may see)" in x.reasons
     assert {k: x.parts[k] for k in ("complementarity", "coverage", "networks", "language", "response")} == {
         "complementarity": round(1 / 3, 4), "coverage": 1.0, "networks": 1.0, "language": 1.0, "response": 0.5}
     assert y.parts == {"complementarity": round(2 / 3, 4), "coverage": 0.5, "distance": 0.5, "networks": 0.0,

@@ -360,7 +360,7 @@ async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
             raise BadArgument("files", "an import takes indicator files on their own, not with other kinds")
         found = [i for p in inputs for i in indicators.validate(p.rows, p.source)]
         if not check:
-            await store.write_indicators(found)
+            await store.write_indicators(found, viewer)
         return len(found)
     if check:
         batch = await validate(store, inputs, progress)

@@ -259,7 +259,9 @@ def _places(q: GapQuestion) -> list[places.Place]:
 
 def _score(cell: Cell) -> float:
     need = UNKNOWN_NEED if cell.need is None else cell.need
-    return round(100 * (1 / (1 + cell.supply)) * (0.25 + 0.75 * need), 1)
+    # to 9 decimals first: a half is then a half, which floating point may make a little less
+    # (100 * 1/2 * (0.25 + 0.75 * 0.7) is 38.74999..., and is 38.8 halves to even, as the README says)
+    return round(round(100 * (1 / (1 + cell.supply)) * (0.25 + 0.75 * need), 9), 1)
 
 
 def _flags(cell: Cell, grants: list[Grant], only_peers: bool) -> list[Flag]:

@@ -358,7 +358,7 @@ def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], w
     if a.distance is not None:
         # between published (coarsened) points, so no finer than a whole km once it is ten or more
         shown = float(round(a.distance)) if a.distance >= 10 else float(a.distance)
-        reasons.append(Reason("%(km)s km between where the two are based (published points)", km=shown))
+        reasons.append(Reason("%(km)s km between where the two are based (the points you may see)", km=shown))
     for t in sorted(a.common):
         if t != asker.id:
             reasons.append(Reason("in common: %(organisation)s", organisation=names.get(t, t)))

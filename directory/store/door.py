@@ -270,9 +270,13 @@ class Store:
         """Registered identifiers (org-id.guide) to the organisation holding each (`records.identifiers`)."""
         return await identifiers.index(self.graph)
 
-    async def write_indicators(self, indicators: list[Indicator]) -> int:
-        """Need indicators, all in one transaction."""
-        return await needs.write(self.graph, indicators)
+    async def write_indicators(self, indicators: list[Indicator], viewer: Viewer = STEWARD) -> int:
+        """Need indicators, all in one transaction; those restricted before or after noted in the
+        audit log as changed by `viewer`, as a restricted record's change is."""
+        restricted = await needs.write(self.graph, indicators)
+        if self.audit is not None:
+            self.audit.record(viewer, "change", "indicator", restricted)
+        return len(indicators)
 
     async def finer_before(self, organisations: list[Organisation], services: list[Service]) -> list[FinerPlace]:
         """What writing these records would leave a shelter's services recording finer than the

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from directory.domain import places
-from directory.domain.model import Indicator
+from directory.domain.model import Indicator, Visibility
 from directory.domain.viewer import Viewer
 from directory.store.engine.graph import Graph
 from directory.store.jobs import gaps, partners, referrals
@@ -42,7 +42,12 @@ class JobReads:
         return await self._noted(viewer, gaps.grants, recipients, since)
 
     async def indicators(self, viewer: Viewer, names: list[str] | None = None) -> list[Indicator]:
-        return await needs.read(self._graph, viewer.params, names)
+        """The need indicators this viewer may see; the restricted ones noted, as a record read is."""
+        found = await needs.read(self._graph, viewer.params, names)
+        shown = Shown()
+        shown.add("indicator", [i.key for i in found if i.visibility is Visibility.RESTRICTED])
+        self._note(viewer, shown)
+        return found
 
     async def indicator_names(self, viewer: Viewer) -> list[str]:
         """The names of the indicators this viewer may see, to say which there are."""

@@ -7,11 +7,15 @@ from directory.domain.model import Indicator, Visibility
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph, Tx
 
+# the keys of those restricted before or after: their change leaves an audit line, as a record's does
 UPSERT = cypher("needs.upsert", """
 UNWIND $rows AS r
 MERGE (i:Indicator {key: r.key})
+WITH i, r, i.visibility AS was
 SET i.name = r.name, i.place = r.place, i.year = r.year, i.value = r.value, i.source = r.source,
     i.visibility = r.visibility, i.updated_at = $now
+WITH i, r, was WHERE was = 'restricted' OR r.visibility = 'restricted'
+RETURN i.key AS key
 """)
 VISIBLE = cypher("needs.visible", f"""
 MATCH (i:Indicator)
@@ -26,15 +30,17 @@ RETURN DISTINCT i.name AS name ORDER BY name
 """)
 
 
-async def write(graph: Graph, indicators: list[Indicator]) -> int:
-    """All rows in one transaction: all of them or none."""
+async def write(graph: Graph, indicators: list[Indicator]) -> list[str]:
+    """All rows in one transaction: all of them or none. Returns the keys of those restricted before
+    or after, for the audit log."""
 
-    async def work(tx: Tx) -> int:
+    async def work(tx: Tx) -> list[str]:
         rows = [{"key": i.key, "name": i.name, "place": i.place, "year": i.year, "value": i.value,
                  "source": i.source, "visibility": i.visibility.value} for i in indicators]
+        restricted: list[str] = []
         for start in range(0, len(rows), 2000):
-            await graph.run(tx, UPSERT, rows=rows[start:start + 2000], now=now())
-        return len(rows)
+            restricted += [r["key"] for r in await graph.run(tx, UPSERT, rows=rows[start:start + 2000], now=now())]
+        return restricted
 
     return await graph.write_tx(work)
 

@@ -85,7 +85,7 @@ PARTNER_COLUMNS = {
              "confirmed (%(freshness)s)",
     "Complementarity": "0 to 1: the share of the services you asked for that it offers",
     "Networks": "0 to 1: the networks and vetters you share with it, 0.5 for each",
-    "Km": "between your organisation's published point and its own, where both have one",
+    "Km": "between your organisation's point, as you may see it, and its published point, where both have one",
     "Why": "what the score rests on, in words"}
 # the referral chains' printed columns; what a chain counts for what is not recorded filled in (`jobs.rules`)
 REFERRAL_COLUMNS = {
