@@ -106,3 +106,28 @@ async def test_a_service_form_of_a_provider_showing_only_its_country_warns_of_an
     # why a service has its status is asked beside its status, not among the texts before it
     form = pages["test:osh"]
     assert form.index('id="e-status"') < form.index('<label for="e-status_reason">Why this status</label>')
+
+
+@pytest.mark.anyio
+async def test_chains_from_an_organisation_that_refers_nobody_say_so_and_lead_its_member_to_add_one(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk as Front Line Defenders' desk: every question answered "try a wider question", never
+    that it records no referral to start a chain from."""
+    await demo.load(store)
+    _, token = await store.tokens.create("member", "test:front-line-defenders", "desk")
+    asked = {"from": "test:front-line-defenders", "serviceType": "psychosocial-support", "country": "LB"}
+    said = "Front Line Defenders refers people to nobody that you may see"
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = (await client.post("/referrals", data=asked)).text
+        started = (await client.post("/referrals", data={**asked, "from": "test:fict-andes-network"})).text
+        partners = (await client.post("/partners", data={"serviceTypes": "safe-house", "country": "LB"})).text
+        assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+        form = (await client.get("/referrals")).text
+        csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        own = (await client.post("/referrals", data={**asked, "csrf": csrf})).text
+        edit = (await client.get("/organisations/test:front-line-defenders/edit")).text
+    assert said in public and "/organisations/test:front-line-defenders/edit#add-link" not in public
+    assert said in own and 'href="/organisations/test:front-line-defenders/edit#add-link"' in own
+    assert "refers people to nobody" not in started  # a public referral of its own: the answer is elsewhere
+    assert "referral links" not in partners and "shown only to members of the network" in partners
+    assert '<h3 id="add-link">' in edit  # where the link leads

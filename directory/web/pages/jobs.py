@@ -272,6 +272,17 @@ def _gap_question(asked: dict[str, list[str]], browse: list[dict[str, str]]) -> 
     return {"country": country, "serviceTypes": ",".join(services)}
 
 
+async def _refers_nobody(store: Store, viewer: Viewer, asked: dict[str, list[str]]) -> dict[str, Any] | None:
+    """For referral chains that found none from an organisation that refers nobody the viewer may
+    see: its name and id, and whether the viewer may add a referral to it. Chains start from its
+    referrals, and a desk with none recorded was only told to try a wider question (a walk)."""
+    start = (asked.get("from") or [""])[0]
+    found = (await store.organisations_by_id(viewer, [start])).get(start) if start else None
+    if found is None or any(link.type == "REFERS_TO" for link in await store.links_from(viewer, [found.id])):
+        return None
+    return {"name": found.name, "id": found.id, "may_add": viewer.may_write(found.id)}
+
+
 NARROWING = ("group", "language")  # what a person adds to narrow an answer, and may take away again
 
 
@@ -324,6 +335,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
                         gap_question=_gap_question(asked, browse))
         if not table.rows and job.path == "/partners":
             more.update(as_group=await _as_group(request.app.state.store, viewer_in(request.scope), asked))
+        if not table.rows and job.path == "/referrals":
+            more.update(refers_nobody=await _refers_nobody(request.app.state.store, viewer_in(request.scope), asked))
     more.setdefault("problem_fields", set())
     return page(request, "job.html", status=status, job=job, asked=typed or asked, resolved=asked,
                 choices=offered, orders=ORDERS, hops=range(1, MAX_HOPS + 1), default_hops=DEFAULT_HOPS,
