@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from directory.domain.errors import NotFound
+from directory.domain.model import Organisation, Visibility
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.store import Asked, Filter, Store, TooMany
 from directory.store.records import joining
@@ -211,6 +212,7 @@ async def test_asking_is_bounded_per_client_in_all_and_in_size(store: Store, liv
             assert (await public.post("/join", data={**ASKED, "name": f"Group {n}"})).status_code == 303
         busy = await public.post("/join", data={**ASKED, "name": "One more"})
         assert busy.status_code == 429 and "try again tomorrow" in busy.text
+        assert 'value="One more"' in busy.text  # the form again, as it was typed: nothing lost (a walk)
         long = await public.post("/join", data={**ASKED, "message": "x" * 20_000})  # the field's fault, named
         assert long.status_code == 400
         assert "Anything a steward should know</a>: is longer than 2000 characters" in long.text
@@ -411,3 +413,21 @@ async def test_an_import_the_store_stops_answering_during_says_so_on_its_page(
             "o.csv", b"Id,Name,Kind\n#org+id,#org+name,#org+type\ntest:a,Alpha,local-group\n", "text/csv")})
     assert answer.status_code == 503 and "stopped answering during the import" in answer.text
     assert "importing the same files again completes it" in answer.text and "Traceback" not in answer.text
+
+
+async def test_a_steward_reading_a_request_is_told_of_organisations_listed_with_a_name_like_it(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk asked to list a group listed already, and the steward's page said nothing of it."""
+    await store.upsert([Organisation("test:luna", "Colectivo Luna", "local-group", visibility=Visibility.NETWORK),
+                        Organisation("test:sol", "Colectivo Sol", "local-group")], [], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as public:
+        assert (await public.post("/join", data=ASKED)).status_code == 303
+        assert (await public.post("/join", data={**ASKED, "name": "Red Arcoíris"})).status_code == 303
+    ids = {r["name"]: r["id"] for r in await store.graph.read(
+        "MATCH (r:JoinRequest) RETURN r.id AS id, r.name AS name")}
+    async with _steward(store, live_server) as (steward, _):
+        luna = (await steward.get(f"/stewards/requests/{ids['Colectivo Luna']}")).text
+        other = (await steward.get(f"/stewards/requests/{ids['Red Arcoíris']}")).text
+    assert "Listed already, with a name like this one" in luna
+    assert '<a href="/organisations/test:luna"><bdi>Colectivo Luna</bdi></a>' in luna  # the network's too
+    assert "Listed already" not in other

@@ -23,6 +23,9 @@ from directory.web.pages.problems import field_reasons
 from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
 from directory.web.pages.stewards import stewards_only
+from directory.web.pages.typed_names import organisations_named
+
+ALIKE = 5  # organisations listed already whose names a waiting request's name finds, shown to the steward
 
 LABELS = {"name": "Name of the organisation", "kind": "Kind of organisation", "country": "Country where it is based",
           "languages": "Languages it works in", "website": "Website (https://...)", "description": "What it does",
@@ -31,9 +34,11 @@ LABELS = {"name": "Name of the organisation", "kind": "Kind of organisation", "c
 
 
 async def _form(request: Request, typed: dict[str, str | list[str]], status: int = 200,
-                problems: list[tuple[str, str]] | None = None) -> Response:
+                problems: list[tuple[str, str]] | None = None, busy: bool | None = None) -> Response:
+    """The form, filled in with what was typed: after a refusal, and when too many requests came
+    (`busy`: whether from where this one came), so it can be sent again later, not typed again."""
     return page(request, "join.html", status=status, typed=typed, labels=LABELS, problems=problems or [],
-                choices=await choices(request.app.state.store))
+                choices=await choices(request.app.state.store), busy=busy)
 
 
 async def join_form(request: Request) -> Response:
@@ -55,7 +60,7 @@ async def join(request: Request) -> Response:
     except JoinRefused as refused:
         return await _form(request, typed, 400, field_reasons(refused.problems, language_of(request), LABELS))
     except TooMany as many:
-        return page(request, "join-busy.html", status=429, mine=many.mine)
+        return await _form(request, typed, 429, busy=many.mine)
     # to a page of its own, so reloading it (or going back to it) sends nothing again
     return RedirectResponse("/join/sent", status_code=303)
 
@@ -75,11 +80,16 @@ async def review(request: Request, store: Store) -> Response:
 
 
 async def _review(request: Request, store: Store, found: JoinRequest, status: int = 200, **more: Any) -> Response:
-    """A request as a steward reads it: the organisation it was listed as named, not only its id."""
-    listed = (await store.organisations_by_id(viewer_in(request.scope), [found.organisation])).get(
+    """A request as a steward reads it: the organisation it was listed as named, not only its id;
+    and, while it waits, the organisations listed already whose names its name finds (a walk asked
+    twice for one already listed, and the steward was not told)."""
+    viewer = viewer_in(request.scope)
+    listed = (await store.organisations_by_id(viewer, [found.organisation])).get(
         found.organisation) if found.organisation else None
+    alike = await organisations_named(store, viewer, str(found.fields.get("name", "")), ALIKE) \
+        if found.status == "pending" else None
     return page(request, "join-review.html", status=status, r=found, labels=LABELS, choices=await choices(store),
-                listed=listed, **more)
+                listed=listed, alike=alike or [], **more)
 
 
 @stewards_only
