@@ -210,6 +210,32 @@ def part_of(code: str) -> str | None:
     return code[:2] if _SUBDIVISION_SHAPE.match(code) else None
 
 
+@functools.cache
+def _upper() -> dict[str, str]:
+    """A subdivision inside another (ISO 3166-2's parent: Uganda's district UG-316 in its Northern
+    region UG-N, a French department in its region) to that one; 29 countries have such levels."""
+    known = subdivisions()
+    return {s.code: s.parent_code for s in pycountry.subdivisions
+            if getattr(s, "parent_code", None) and s.code in known and s.parent_code in known}
+
+
+@functools.cache
+def _lower() -> dict[str, tuple[str, ...]]:
+    """A subdivision's subdivisions, at every level below it."""
+    out: dict[str, list[str]] = {}
+    for code in sorted(_upper()):
+        up = _upper().get(code)
+        while up is not None:
+            out.setdefault(up, []).append(code)
+            up = _upper().get(up)
+    return {code: tuple(inside) for code, inside in out.items()}
+
+
+def inside(code: str) -> tuple[str, ...]:
+    """The subdivisions within a subdivision (a region's districts); none for most."""
+    return _lower().get(code, ())
+
+
 def enclosing(code: str) -> list[str]:
     """The place and every area that contains it: CO-ANT, CO, 419, 019, 001, and the named regions
     its country is in (central-america, organization-of-american-states)."""
@@ -217,7 +243,8 @@ def enclosing(code: str) -> list[str]:
     current = place(code)
     while current is not None:
         out.append(current.code)
-        current = place(current.parent) if current.parent else None
+        up = _upper().get(current.code) or current.parent  # a district's region before its country
+        current = place(up) if up else None
     found = place(code)
     if found is not None and found.country:
         out += _named_of().get(found.country, ())
@@ -236,12 +263,14 @@ def _m49_around(named: str) -> tuple[str, ...]:
 
 
 def covering(code: str) -> list[str]:
-    """The places whose services count for this one: itself, every area that contains it and, for a
-    country, its subdivisions."""
+    """The places whose services count for this one: itself, every place and area that contains it
+    and, for a country, its subdivisions; for a subdivision, those within it (a region's districts)."""
     found = place(code)
     out = enclosing(code)
     if found is not None and found.kind == "country":
         out += [s.code for s in subdivisions_of(code)]
+    elif found is not None and found.kind == "subdivision":
+        out += inside(code)
     return out
 
 

@@ -213,7 +213,7 @@ def reach_keys(codes: list[str], types: list[str]) -> list[str]:
 async def reaching(graph: Graph, viewer: Viewer, shown: Shown, source: str | None, types: list[str],
                    where: places.Place, fit: Fit) -> list[Candidate]:
     """Organisations (not `source`) with a visible active service of these types reaching `where`."""
-    covering = places.covering(where.code)  # itself, the areas it is in and, for a country, its subdivisions
+    covering = places.covering(where.code)  # itself, what it is in and, for a country or region, what is in it
     parts, taking = await asyncio.gather(
         _read(graph, IN_PLACE, types, fit, covering, id=_asker(source), **viewer.params),
         graph.read_plain(FROM_PLACE, types=sorted(set(types)), covering=covering, id=_asker(source), **fit.params,

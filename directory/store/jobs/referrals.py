@@ -110,7 +110,7 @@ async def fetch(graph: Graph, viewer: Viewer, shown: Shown, source: str, service
                            if r["visibility"][1] == RESTRICTED])
         frontier = sorted({r["target"] for r in rows} - reached)
         reached.update(frontier)
-    rows = await graph.read(PROVIDERS, ids=sorted(reached), type=service_type, areas=places.enclosing(where.code),
+    rows = await graph.read(PROVIDERS, ids=sorted(reached), type=service_type, areas=places.covering(where.code),
                             country=where.code if where.kind == "country" else None, group=group,
                             language=language, **viewer.params)
     shown.add("organisation", [r["provider"] for r in rows if r["visibility"][0] == RESTRICTED])

@@ -109,7 +109,9 @@ class Filter:
             "organisation": self.organisation,
             "updated_since": _timestamp(self.updated_since) if self.updated_since else None,
             "country": country, "country_areas": places.enclosing(country) if country else [],
-            "subdivision": subdivision, "subdivision_areas": places.enclosing(subdivision) if subdivision else [],
+            "subdivision": subdivision,
+            "subdivision_areas": places.covering(subdivision) if subdivision else [],  # a region's districts too
+            "subdivision_inside": [subdivision, *places.inside(subdivision)] if subdivision else [],
             "region": self.region and region_areas[0], "region_areas": region_areas,
             "region_countries": region_countries,
             "enclosing_region": places.enclosing(region_areas[0]) if region_areas else [],
@@ -126,8 +128,8 @@ def _anchor(country: str | None, subdivision: str | None, region_areas: list[str
     the same less the subdivisions of a country or region asked, whose services of a type a listing
     finds from their country's node of what lies inside it (`_services_at`)."""
     if subdivision:
-        enclosing = places.enclosing(subdivision)
-        return {"anchor_places": enclosing, "reach_places": enclosing, "anchor_countries": [subdivision.split("-")[0]]}
+        covering = places.covering(subdivision)  # what encloses it, and what lies within it
+        return {"anchor_places": covering, "reach_places": covering, "anchor_countries": [subdivision.split("-")[0]]}
     if country:
         inside = [s.code for s in places.subdivisions_of(country)]
         return {"anchor_places": places.enclosing(country) + inside, "reach_places": places.enclosing(country),
@@ -245,7 +247,7 @@ _AT_PLACE = {
 # An organisation's own place is the asked place, as far as the viewer may see it.
 _BASED_AT = {
     "country": "n.country = $country",
-    "subdivision": f"{shown_subdivision('n')} = $subdivision",
+    "subdivision": f"{shown_subdivision('n')} IN $subdivision_inside",
     "region": "n.country IN $region_countries",
 }
 # Vetting is ours to give: a link a peer published (from its own records) never counts.
