@@ -148,3 +148,28 @@ async def test_a_map_in_spanish_titles_its_buttons_and_labels_its_popups_in_span
         text = await popup.inner_text()
         assert "Lugar: Colombia" in text and "Se muestra en su punto registrado." in text and "Place" not in text
         await seen.page.context.close()
+
+
+async def test_a_keyboard_reaches_the_organisations_and_the_gap_shapes_each_named(store: Store,
+                                                                                 live_server: LiveServer) -> None:
+    """A walk with a keyboard and a screen reader reached no marker, and heard the gap map's places as "path"."""
+    await demo.load(store)
+    async with chromium() as browser:
+        seen = await visit(browser, f"{live_server.url}/maps/directory?country=KE", wait_for=".pd-marker")
+        assert seen.errors == [] and seen.outside == []
+        markers = await seen.page.evaluate("""() => [...document.querySelectorAll('.pd-marker')].map(
+            m => [m.getAttribute('tabindex'), m.getAttribute('role'), m.getAttribute('aria-label')])""")
+        assert markers and all(t == "0" and r == "button" and name for t, r, name in markers), markers
+        await seen.page.focus(".pd-marker")
+        await seen.page.keyboard.press("Enter")  # its popup opens, as a click opens it
+        await seen.page.wait_for_selector(".pd-popup")
+        await seen.page.context.close()
+        params = urlencode({"serviceTypes": "legal-aid", "country": "CO"})
+        seen = await visit(browser, f"{live_server.url}/maps/gaps?{params}", wait_for=".pd-mark")
+        shapes = await seen.page.evaluate("""() => [
+            ...document.querySelectorAll('.leaflet-overlay-pane path[aria-label]')
+        ].map(p => [p.getAttribute('tabindex'), p.getAttribute('aria-label')])""")
+        assert len(shapes) > 20 and any(label.startswith("Antioquia") for _, label in shapes), shapes[:3]
+        await seen.page.focus('.leaflet-overlay-pane path[aria-label^="Antioquia"]')
+        await seen.page.wait_for_selector(".leaflet-tooltip .pd-tip")  # what a pointer would show
+        await seen.page.context.close()

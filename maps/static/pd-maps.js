@@ -42,7 +42,13 @@
     });
     var markers = new Array(data.rows.length);
     data.rows.forEach(function (r, n) {
-      var marker = L.marker([r[2], r[3]], {icon: icons[r[1]], title: r[0], keyboard: false});
+      // reached with Tab and opened with Enter, named by the organisation (a walk with a keyboard
+      // and a screen reader reached none of them)
+      var marker = L.marker([r[2], r[3]], {icon: icons[r[1]], title: r[0], keyboard: true});
+      marker.on("add", function () {
+        var node = marker.getElement();
+        if (node) { node.setAttribute("aria-label", r[0]); }
+      });
       marker.bindPopup(function () {
         var box = el("div", "pd-popup");
         if (data.link && r[10]) {
@@ -204,6 +210,15 @@
         lines.forEach(function (t, i) { box.appendChild(el("div", i === 0 ? "pd-title" : "pd-row", t)); });
         return box;
       }, {sticky: true});
+      // a shape reached with Tab says what its tooltip says, and shows it (it was read as "path")
+      var node = feature.getElement && feature.getElement();
+      if (node) {
+        node.setAttribute("tabindex", "0");
+        node.setAttribute("role", "img");
+        node.setAttribute("aria-label", lines.join(". "));
+        node.addEventListener("focus", function () { feature.openTooltip(feature.getBounds().getCenter()); });
+        node.addEventListener("blur", function () { feature.closeTooltip(); });
+      }
     });
   };
 
