@@ -262,3 +262,14 @@ async def test_the_pages_show_headings_and_reasons_through_gettext(store: Store,
         cells = re.findall(r"<td[^>]*><bdi>(.*?)</bdi></td>", text, re.S)
         for english in ("offers ", "delivers in ", "reaches ", "responds within ", "trust ", "referral"):
             assert not any(re.search(f"(^|[;,|] )(?!«){english}", cell) for cell in cells), english
+
+
+@pytest.mark.pure
+def test_a_csv_keeps_a_number_as_the_answer_holds_it_where_a_terminal_shows_four_figures() -> None:
+    """A hand-worked scenario: the CLI's CSV said 6633 km where GraphQL and the pages said 6632.6."""
+    from directory.jobs.tables import Column, Table
+
+    table = Table([Column("Km", "#geo+distance"), Column("Trust", "#indicator+trust")])
+    table.add(6632.6, 0.59854)
+    assert list(csv.reader(table.csv().splitlines()))[2] == ["6632.6", "0.59854"]
+    assert table.render(80).splitlines()[2].split() == ["6633", "0.5985"]

@@ -100,7 +100,7 @@ class Table:
         writer.writerow([neutralise(c.header) for c in self.columns])
         writer.writerow([neutralise(c.tag) for c in self.columns])
         for row in self.rows:
-            writer.writerow([neutralise(_text(v)) for v in row])
+            writer.writerow([neutralise(_text(v, exact=True)) for v in row])
         return out.getvalue()
 
 
@@ -108,15 +108,19 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(0, width - 1)] + "…"
 
 
-def _text(value: object) -> str:
+def _text(value: object, exact: bool = False) -> str:
+    """A value as a table's cell says it: a number to four figures on a terminal; in a CSV file as
+    the answer holds it, as GraphQL and the pages give it (a distance of 6632.6 km, not 6633)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
+        if exact:
+            return f"{value:.15g}"
         return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}".replace(",", "")
     if isinstance(value, list | tuple):
-        return "; ".join(_text(v) for v in value)
+        return "; ".join(_text(v, exact) for v in value)
     return str(value)
 
 
