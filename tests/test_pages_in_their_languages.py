@@ -131,3 +131,19 @@ async def test_chains_from_an_organisation_that_refers_nobody_say_so_and_lead_it
     assert "refers people to nobody" not in started  # a public referral of its own: the answer is elsewhere
     assert "referral links" not in partners and "shown only to members of the network" in partners
     assert '<h3 id="add-link">' in edit  # where the link leads
+
+
+@pytest.mark.anyio
+async def test_a_members_own_organisation_without_services_leads_to_adding_the_first(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk's new member read "no service that you may see" on its own page, as if hidden from it."""
+    await store.upsert([Organisation("test:new", "Ош Group", "local-group",
+                                     location=Location(None, None, Precision.COUNTRY, "KG"))], [], [])
+    token = (await store.tokens.create("member", "test:new", "desk"))[1]
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        public = (await client.get("/organisations/test:new")).text
+        assert (await client.post("/sign-in", data={"token": token})).status_code == 303
+        own = (await client.get("/organisations/test:new")).text
+    assert "No service that you may see." in public and "Add its first service" not in public
+    assert '<a href="/organisations/test:new/services/new">Add its first service</a>' in own
+    assert "No service that you may see." not in own
