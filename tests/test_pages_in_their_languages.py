@@ -147,3 +147,22 @@ async def test_a_members_own_organisation_without_services_leads_to_adding_the_f
     assert "No service that you may see." in public and "Add its first service" not in public
     assert '<a href="/organisations/test:new/services/new">Add its first service</a>' in own
     assert "No service that you may see." not in own
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize(("typed", "language", "named"), [
+    ("психологическая помощь", "ru", [["psychosocial-support"]]),  # it named medical care and legal aid
+    ("soutien psychologique", "fr", [["psychosocial-support"]]),
+    ("релокация", "ru", [["relocation-abroad"], ["relocation-in-country"], ["relocation-regional"]]),
+    ("hébergement", "fr", [["safe-house"]]),
+    ("Белоруссия", "ru", [["BY"]]),
+])
+def test_services_and_countries_are_named_by_the_words_people_also_write(typed: str, language: str,
+                                                                          named: list[list[str]]) -> None:
+    from directory.domain import places, taxonomy
+    from directory.web.pages import suggest
+    from directory.web.pages.routes import _choices
+
+    offered = {**_choices(list(taxonomy.BUILT_IN)), "country": [(c, p.name) for c, p in places.countries().items()],
+               "language": []}
+    assert sorted([f.code for f in found] for found in suggest.suggest(typed, offered, language)) == named

@@ -9,9 +9,10 @@ English, and the choices they name are offered as one click. Only public labels 
 taxonomy and the names of places and languages.
 
 A country is also named by its other names (`also_called`: "République démocratique du Congo",
-"Кыргызстан"), and every choice by what the pages' other languages call it ("asistencia jurídica"
-on the English page), less closely than by the words the form shows, so "federation" still names a
-kind of organisation before the Russian Federation.
+"Кыргызстан"), every choice by what the pages' other languages call it ("asistencia jurídica" on
+the English page), and a service by words people also write for it (`ALSO_WRITTEN`:
+"психологическая", "релокация"), less closely than by the words the form shows, so "federation"
+still names a kind of organisation before the Russian Federation.
 
 A word names a choice when it is one of the choice's words, or, at half the weight, when the two
 share their first four letters or more and the shorter has at most two more ("lawyer" and "Lawyers
@@ -175,7 +176,7 @@ def _index(choices: tuple[tuple[str, str], ...], kind: str, language: str) -> _I
     # the pages' other languages name a choice too, less closely: a newcomer lands on the page in the
     # language their browser asks for, and types in their own ("asistencia jurídica", "Kenia")
     elsewhere = [dict(named(choices, kind, other)) for other in LANGUAGES if other not in (language, "en")]
-    also = {code: frozenset(words(also_called(code, language))) if kind == "place" else frozenset()
+    also = {code: frozenset(words(also_called(code, language) if kind == "place" else ALSO_WRITTEN.get(code, "")))
             for code, _ in shown}
     foreign = {code: frozenset(words(" ".join(names.get(code, "") for names in elsewhere))) for code, _ in shown}
     options = tuple((code, label, labelled[code] | also[code] | foreign[code]) for code, label in shown)
@@ -203,9 +204,23 @@ def other_names(code: str, language: str) -> list[str]:
     return list(dict.fromkeys([*names, *map(translated, names), *ABBREVIATED.get(code, "").split()]))
 
 
-# Countries as people write them short, in the pages' languages, where ISO 3166 gives no such name
-# ("RDC" in Kinshasa's French, "ДРК" in Russian); of three letters or more, as words are compared.
-ABBREVIATED = {"CD": "RDC DRC ДРК", "CF": "RCA", "US": "USA EEUU США", "AE": "UAE ОАЭ",  # not "EAU": French water
+# Services as people also write them, in the pages' languages, where no label has the word (a walk
+# typed "психологическая помощь" and "релокация"): named less closely than a label's own words.
+_RELOCATION = "relocation relocalisation reubicacion релокация переезд"
+ALSO_WRITTEN = {
+    "psychosocial-support": "psychological psychologist psychologique psicologica psicologo психологическая "
+                            "психологический психолог trauma traumatisme травма",
+    "relocation-in-country": _RELOCATION, "relocation-regional": _RELOCATION, "relocation-abroad": _RELOCATION,
+    "safe-house": "hebergement refugio убежище приют",
+    "legal-aid": "lawyer abogado abogada avocat avocate адвокат юрист",
+    "digital-security": "cybersecurity ciberseguridad cybersecurite кибербезопасность",
+}
+
+# Countries as people write them short, or by an old name, in the pages' languages, where ISO 3166
+# gives no such name ("RDC" in Kinshasa's French, "ДРК" in Russian); of three letters or more, as
+# words are compared.
+ABBREVIATED = {"BY": "Белоруссия Biélorussie Bielorrusia",  # its old name, still written
+               "CD": "RDC DRC ДРК", "CF": "RCA", "US": "USA EEUU США", "AE": "UAE ОАЭ",  # not "EAU": French water
                "KP": "DPRK RPDC КНДР", "ZA": "RSA ЮАР"}
 
 
