@@ -77,6 +77,7 @@ class Publisher:
         `waiting`, Conflict at once (the serve cycle skips its publish and goes on to its pulls)."""
         added = {}
         async with self.store.importing(waiting or (lambda: None), wait=waiting is not None):
+            await self._after_unfinished_writes()
             for audience in AUDIENCES:
                 for attempt in range(5):
                     try:
@@ -86,6 +87,17 @@ class Publisher:
                         if attempt == 4:
                             raise
         return added
+
+    async def _after_unfinished_writes(self) -> None:
+        """Holding the import lock, a restore or staged import still marked running died: never
+        publish a half-restored directory (its shelters' marks are the backup's, decided with
+        records it has not written yet), and decide the shelters' marks again after a staged import
+        that died between its parts, before any of it is signed (a crash read)."""
+        if await self.store.backups.unfinished():
+            raise Conflict("a restore did not finish: nothing is published until `directory restore "
+                           "--discard-unfinished FILE` has run it again")
+        if await self.store.unfinished_imports():
+            await self.store.refresh_shelters()
 
     async def _publish(self, audience: str, now: datetime) -> int:
         feeds = self.store.feeds

@@ -331,3 +331,21 @@ async def test_a_backup_written_before_need_indicators_were_kept_still_restores(
     await store.graph.write(WIPE)
     counts = await backup.restore(store.graph, store.directory_id, older, "backup.jsonl")
     assert counts["organisations"] == 62 and counts["indicators"] == 0
+
+
+async def test_no_publish_signs_a_half_restored_directory(store: Store) -> None:
+    """A crash read: a restore killed half-way left its marker, and the next publish signed into the
+    public feed a shelter's country the backup's marks allowed once every record was back."""
+    from federation.keys import SigningKey
+    from federation.publish import Publisher
+
+    await demo.load(store)
+    lines = await dump(store)
+    await store.graph.write(WIPE)
+    await store.graph.write(backup.MARK, id="restore-killed", source="backup.jsonl", now="2026-12-06T00:00:00Z",
+                            new_terms=[])
+    publisher = Publisher(store, [SigningKey.generate()])
+    with pytest.raises(Conflict, match="a restore did not finish"):
+        await publisher.publish()
+    await store.backups.restore(lines, "backup.jsonl", Said(), discard_unfinished=True)
+    assert (await publisher.publish())["public"] > 0  # once it is run again to its end

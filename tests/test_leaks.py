@@ -419,3 +419,48 @@ async def test_a_change_invisible_to_a_view_is_no_new_revision_in_it(store: Stor
     assert await _ids(store, STEWARD, later, "service") == ["test:mover-aid"]
     assert await _ids(store, ANONYMOUS, later) == []  # "changed since" is asked of the viewer's view too
     assert await _ids(store, ANONYMOUS, later, "service") == []
+
+
+async def test_a_staged_import_dying_after_its_organisations_places_no_shelter_on_a_safe_house_it_never_wrote(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash read: two public shelters in Malta and a group whose public safe house in Malta came in
+    the import's services part; the import was killed between its parts, the three were counted as
+    three, and the public (and the public feed) had the two shelters' country."""
+    parts: list[int] = []
+    transaction = store.transaction
+
+    async def dies_before_the_services(*args: Any, **kwargs: Any) -> Any:
+        parts.append(1)
+        if len(parts) == 2:
+            raise KeyboardInterrupt  # the process killed: nothing after this part is written
+        return await transaction(*args, **kwargs)
+
+    monkeypatch.setattr(store, "transaction", dies_before_the_services)
+    malta = {"#country+code": "MT", "#geo+precision": "country"}
+    shelters = [org(f"s{n}", **malta, **{"#org+type": "shelter"}) for n in (1, 2)]
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, [*shelters, org("group", **malta)]),
+                                                    "orgs.csv")),
+              importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, [service(
+                  "group-house", "group", "safe-house", **{"#country+code+present": "MT"})]), "services.csv"))]
+    monkeypatch.setattr(store, "hold_shelters", _nothing)  # a killed process holds nothing on its way out
+    with pytest.raises(KeyboardInterrupt):
+        await importer.run(store, inputs, atomic_rows=1)
+    for record in ("s1", "s2", "group"):
+        location = (await store.organisation(ANONYMOUS, f"test:{record}")).location
+        assert location is None or location.country is None, record
+    assert await _ids(store, ANONYMOUS, Filter(country="MT")) == []
+
+
+async def _nothing() -> list[str]:
+    return []
+
+
+async def test_a_publish_after_a_staged_import_died_decides_the_shelters_marks_before_signing(store: Store) -> None:
+    from federation.keys import SigningKey
+    from federation.publish import Publisher
+
+    await load(store, [org("one", **{"#org+type": "shelter", "#geo+precision": "country"})])
+    await store.graph.write("MATCH (o:Organisation {id: 'test:one'}) SET o.place_withheld = false")  # as left
+    await store.begin_import(["orgs.csv", "services.csv"])  # and never finished
+    await Publisher(store, [SigningKey.generate()]).publish()
+    assert (await store.organisation(ANONYMOUS, "test:one")).location.country is None

@@ -42,15 +42,16 @@ _SHELTER = ("({v}.kind IN $kinds OR EXISTS {{ ({v})-[:OFFERS]->(x:Service) "
 LOCK = cypher("shelters.lock", "MERGE (l:ShelterMarks {key: 'marks'}) SET l.at = $now")
 _ROW = """s.id AS id, s.visibility = 'public' AS public, s.country AS country, s.pub_subdivision AS subdivision,
        coalesce(s.place_withheld, false) AS withheld"""
+# `written`: a shelter by what is stored; false for one only a later part of an import makes one
 SHELTERS = cypher("shelters.all", f"""
 MATCH (s:Organisation) WHERE s.kind IN $kinds
-RETURN {_ROW}
+RETURN {_ROW}, true AS written
 UNION
 MATCH (s:Organisation)-[:OFFERS]->(x:Service) WHERE x.type IN $types AND x.visibility = 'public'
-RETURN {_ROW}
+RETURN {_ROW}, true AS written
 UNION
 MATCH (s:Organisation) WHERE s.id IN $coming
-RETURN {_ROW}
+RETURN {_ROW}, false AS written
 """)
 
 
@@ -117,8 +118,14 @@ async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[
     if no_longer:
         await graph.run(tx, UNMARK, ids=sorted(set(no_longer)), kinds=KINDS, types=TYPES, now=now,
                         coming=sorted(coming))
-    rows = await graph.run(tx, SHELTERS, kinds=KINDS, types=TYPES, coming=sorted(coming))
-    lonely = alone([(r["id"], r["country"], r["subdivision"]) for r in rows if r["public"] and r["country"]], minimum)
+    found = await graph.run(tx, SHELTERS, kinds=KINDS, types=TYPES, coming=sorted(coming))
+    written = {r["id"] for r in found if r["written"]}
+    rows = list({r["id"]: r for r in sorted(found, key=lambda r: r["written"])}.values())  # each once
+    # a shelter only a later part makes one is withheld until that part is written, and counts for
+    # no other: an import that dies before it must leave no shelter placed on its count (a crash read)
+    pending = {r["id"] for r in rows if r["id"] not in written and r["public"] and r["country"]}
+    lonely = alone([(r["id"], r["country"], r["subdivision"]) for r in rows
+                    if r["id"] in written and r["public"] and r["country"]], minimum) | pending
     flipped = [{"id": r["id"], "withheld": r["id"] in lonely} for r in rows if r["withheld"] != (r["id"] in lonely)]
     if flipped:
         await graph.run(tx, MARK, rows=flipped, now=now)
