@@ -92,11 +92,21 @@ def _countries_named() -> dict[str, str]:
     without the words of a republic's title; "RDC", "США"), accents and case aside; a name two
     countries share names neither."""
     found: dict[str, set[str]] = {}
+    words: dict[str, list[set[str]]] = {}  # each country's names, as sets of words
+    others: dict[str, set[str]] = {}  # ISO 3166's names and those less a title, by the countries they name
     for code in places.countries():
         for language in i18n.LANGUAGES:
-            names = [i18n.country_name(code, language) or "", *suggest.other_names(code, language)]
-            for name in map(sortable, filter(None, names)):
+            if cldr := i18n.country_name(code, language):
+                found.setdefault(sortable(cldr), set()).add(code)
+            for name in map(sortable, filter(None, [cldr or "", *suggest.other_names(code, language)])):
+                words.setdefault(code, []).append(set(name.replace(",", " ").split()))
                 bare = " ".join(w for w in name.replace(",", " ").split() if w not in _FORMAL)
                 for said in {name, bare} - {""}:
-                    found.setdefault(said, set()).add(code)
+                    others.setdefault(said, set()).add(code)
+    # an other name names its country only where no other country's name holds all its words
+    # ("Korea" is both Koreas', "Congo" and "Конго" both Congos': none of them)
+    for name, codes in others.items():
+        if len(codes) == 1 and not any(set(name.split()) <= named for other, sets in words.items()
+                                       if other not in codes for named in sets):
+            found.setdefault(name, set()).update(codes)
     return {name: codes.pop() for name, codes in found.items() if len(codes) == 1}
