@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,3 +247,18 @@ async def test_a_restricted_need_indicator_leaves_a_line_when_written_and_when_a
     before = len(read_all(settings.data_dir / "audit"))  # the public, asking the same, leaves none
     await coverage_gaps(store, ANONYMOUS, GapQuestion(codes=["CO"], service_types=["legal-aid"]))
     assert since(settings, before) == []
+
+
+@pytest.mark.pure
+def test_an_audit_line_cut_short_by_a_full_disk_leaves_the_others_readable(tmp_path: Path) -> None:
+    """A crash read: a full disk cut an import's audit line; the next line was appended to it, and
+    `directory audit` failed on it every time after."""
+    from directory.base.audit import AuditLog, read_counted
+
+    log = AuditLog(tmp_path)
+    log.record(STEWARD_TOKEN, "change", "service", ["test:a"])
+    with open(log.path, "a", encoding="utf-8") as f:
+        f.write('{"at": "2026-12-06T10:00:00Z", "who": "token:steward-1", "ids": ["test:b", "te')  # the disk full
+    log.record(STEWARD_TOKEN, "read", "organisation", ["test:c"])
+    entries, unreadable = read_counted(tmp_path)
+    assert [e["ids"] for e in entries] == [["test:a"], ["test:c"]] and unreadable == 1

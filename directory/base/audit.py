@@ -35,12 +35,37 @@ class AuditLog:
                            "organisation": viewer.organisation, "action": action, "kind": kind, "ids": ids})
         with self._lock:
             with private_open(self.path, "a", encoding="utf-8") as f:
-                f.write(line + "\n")
+                # a line cut short (a full disk) ends no line: the next starts on a line of its own
+                f.write(("\n" if _cut_short(self.path) else "") + line + "\n")
+
+
+def _cut_short(path: Path) -> bool:
+    """Whether the file's last line lacks its end: a write the disk had no room to finish."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:  # empty, or not there yet
+        return False
 
 
 def read_all(folder: Path) -> list[dict[str, Any]]:
     """Every entry in a folder's audit files (for `directory audit` and the tests)."""
-    out = []
+    return read_counted(folder)[0]
+
+
+def read_counted(folder: Path) -> tuple[list[dict[str, Any]], int]:
+    """Every entry, and how many lines could not be read (cut short when the disk was full: a crash
+    read found `directory audit` failing on such a line, every time, until it was edited out)."""
+    out, unreadable = [], 0
     for path in sorted(folder.glob("restricted-*.jsonl")):
-        out += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return sorted(out, key=lambda e: str(e["at"]))
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line) if line else None
+            except ValueError:
+                entry, unreadable = None, unreadable + 1
+            if isinstance(entry, dict) and "at" in entry:
+                out.append(entry)
+            elif line and entry is not None:
+                unreadable += 1
+    return sorted(out, key=lambda e: str(e["at"])), unreadable

@@ -192,14 +192,18 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
-    from directory.base.audit import read_all
+    from directory.base.audit import read_counted
 
     # not a `Table`: an entry is never cut, and one bulk write can name thousands of ids
     line = "{:27}  {:16} {:8} {:6} {:12} {}"
     out(line.format("At", "Who", "Role", "Action", "Kind", "Ids"))
-    for entry in read_all(settings.data_dir / "audit"):
-        out(line.format(*(str(entry[k]) for k in ("at", "who", "role", "action", "kind")),
-                        " ".join(map(str, entry["ids"]))))
+    entries, unreadable = read_counted(settings.data_dir / "audit")
+    for entry in entries:
+        out(line.format(*(str(entry.get(k, "")) for k in ("at", "who", "role", "action", "kind")),
+                        " ".join(map(str, entry.get("ids", [])))))
+    if unreadable:
+        out(f"{unreadable} line(s) of the audit files could not be read: cut short when the disk was full, "
+            "or changed by hand; the entries above are the others", file=sys.stderr)
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> None:
