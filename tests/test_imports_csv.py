@@ -338,3 +338,30 @@ async def test_a_voucher_in_the_same_import_is_found_by_a_check_and_a_staged_imp
         await importer.import_inputs(store, [importer.Parsed("o.csv", *hxl.read(csv_bytes(tags, nowhere), "o.csv"))],
                                      check=True)
     assert "no organisation 'test:nowhere'" in str(failed.value) and "#org+vettedby" in str(failed.value)
+
+
+async def test_a_staged_import_is_known_again_by_another_path_to_its_file_and_one_that_wrote_nothing_is_not_left(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash read: run again from another folder, the import finished what the first left, and
+    `status` still said to run it again; one that failed before writing anything said so too."""
+    import os
+
+    big = tmp_path / "big.csv"
+    big.write_bytes(csv_bytes(ORG_TAGS, [org(f"o{i}") for i in range(30)]))
+
+    def parsed(source: str) -> list[importer.Parsed]:
+        return [importer.Parsed(source, *hxl.read(big.read_bytes(), source))]
+
+    with pytest.raises(Interrupted):
+        await importer.run(store, parsed(os.path.relpath(big)), interrupt_after_a_part, atomic_rows=1)
+    assert len(await store.unfinished_imports()) == 1
+    await importer.run(store, parsed(str(big)), atomic_rows=1)  # the same file, by its absolute path
+    assert await store.unfinished_imports() == []
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise Interrupted  # the store refused the first part: nothing committed
+
+    monkeypatch.setattr(store, "transaction", refused)
+    with pytest.raises(Interrupted):
+        await importer.run(store, parsed(str(big)), atomic_rows=1)
+    assert await store.unfinished_imports() == []

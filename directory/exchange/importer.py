@@ -197,7 +197,9 @@ async def run(store: Store, inputs: list[Parsed], progress: Progress = QUIET,
 
 async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, viewer: Viewer) -> WriteCounts:
     batch = await validate(store, inputs, progress)
-    run_id = await store.begin_import([p.source for p in inputs])
+    # the files by where they are, so running the same import from another folder, or by another
+    # path to them, finishes what the first left (a crash read: the marker stayed, paths compared as typed)
+    run_id = await store.begin_import([_where(p.source) for p in inputs])
     counts = WriteCounts()
     part = min(STAGE_ROWS, one_transaction(store))
     parts = [(kind, records[i:i + part], min(i + part, len(records)), len(records))
@@ -214,6 +216,7 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
     # the part writing its safe house commits (`shelters.refresh`)
     sheltering = {s.organisation for s in batch.services
                   if s.type in SHELTERING_TYPES and s.visibility is Visibility.PUBLIC}
+    written = 0  # parts committed
     try:
         for n, (kind, _, done, total) in enumerate(parts):
             assert upcoming is not None
@@ -227,8 +230,11 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
 
             # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
             counts += await store.transaction(work, viewer, coming=coming, sheltering=sheltering)
+            written += 1
             progress.count("wrote", done, kind, total)
     except BaseException:
+        if written == 0:  # nothing of it committed: nothing to finish by running it again
+            await _quietly(store.finish_import(run_id))
         # a later part that never came leaves a shelter coarser than its stored services: held now,
         # not at the next start (a process killed here, or a store that fails again, is held then)
         try:
@@ -239,6 +245,20 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
         raise
     await store.finish_import(run_id)
     return counts
+
+
+def _where(source: str) -> str:
+    """A file's absolute path, for a file there is; any other source's name as it is given."""
+    path = Path(source)
+    return str(path.resolve()) if path.is_file() else source
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    """A step of cleaning up after a failure, which must not hide that failure."""
+    try:
+        await step
+    except Exception as exc:  # most often the store that failed the import: its error follows
+        log.error("cleaning up after a failed import failed (%s: %s)", type(exc).__name__, exc)
 
 
 async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, viewer: Viewer) -> WriteCounts:
