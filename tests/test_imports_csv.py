@@ -12,7 +12,7 @@ from directory.exchange import importer
 from directory.formats import hxl
 from directory.store import Filter as OrganisationFilter
 from directory.store import Store
-from tests.helpers import ORG_TAGS, OnEach, csv_bytes, load, org, service
+from tests.helpers import ORG_TAGS, SERVICE_TAGS, OnEach, csv_bytes, load, org, service
 
 pytestmark = pytest.mark.anyio
 
@@ -365,3 +365,28 @@ async def test_a_staged_import_is_known_again_by_another_path_to_its_file_and_on
     with pytest.raises(Interrupted):
         await importer.run(store, parsed(str(big)), atomic_rows=1)
     assert await store.unfinished_imports() == []
+
+
+async def test_a_staged_import_failing_after_a_part_says_that_part_was_written(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash read: a sync beside a staged import kept its services part out, and the import said
+    "it was not made" while its organisations were live."""
+    from directory.domain.errors import StoreError
+
+    transaction, parts = store.transaction, []
+
+    async def kept_out(*args: object, **kwargs: object) -> object:
+        parts.append(1)
+        if len(parts) == 2:
+            raise StoreError("other writes to the same records kept this one out for 30 s (Neo.TransientError."
+                             "Transaction.DeadlockDetected); it was not made: run it again when fewer writes are "
+                             "going on")
+        return await transaction(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "transaction", kept_out)
+    inputs = [importer.Parsed("orgs.csv", *hxl.read(csv_bytes(ORG_TAGS, [org("a")]), "orgs.csv")),
+              importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, [service("s", "a")]),
+                                                        "services.csv"))]
+    with pytest.raises(StoreError, match="but 1 of this import's 2 parts were written before it"):
+        await importer.run(store, inputs, atomic_rows=1)
+    assert await count(store) == 1 and len(await store.unfinished_imports()) == 1

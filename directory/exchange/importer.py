@@ -32,7 +32,7 @@ from directory.base.bulk import paused_gc
 from directory.base.clock import now
 from directory.base.progress import QUIET, Progress
 from directory.domain import validation
-from directory.domain.errors import BadArgument, Problem, ValidationFailed
+from directory.domain.errors import BadArgument, Problem, StoreError, StoreUnavailable, ValidationFailed
 from directory.domain.model import Link, Organisation, Service, Visibility
 from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.domain.validation import Row, Vocabulary
@@ -232,7 +232,7 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
             counts += await store.transaction(work, viewer, coming=coming, sheltering=sheltering)
             written += 1
             progress.count("wrote", done, kind, total)
-    except BaseException:
+    except BaseException as failed:
         if written == 0:  # nothing of it committed: nothing to finish by running it again
             await _quietly(store.finish_import(run_id))
         # a later part that never came leaves a shelter coarser than its stored services: held now,
@@ -242,6 +242,10 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
         except Exception as exc:  # most often the store that failed the import: its error follows, once
             log.error("holding shelters' services after a failed staged import failed (%s: %s); held at the next "
                       "start", type(exc).__name__, exc)
+        if written and type(failed) in (StoreError, StoreUnavailable):  # "it was not made" is of one part
+            raise type(failed)(f"{failed}; but {written} of this import's {len(parts)} parts were written before "
+                               "it (`directory status` names the import): running the same import again "
+                               "completes it") from failed
         raise
     await store.finish_import(run_id)
     return counts
