@@ -92,21 +92,26 @@ def _countries_named() -> dict[str, str]:
     without the words of a republic's title; "RDC", "США"), accents and case aside; a name two
     countries share names neither."""
     found: dict[str, set[str]] = {}
-    words: dict[str, list[set[str]]] = {}  # each country's names, as sets of words
+    names: dict[str, list[set[str]]] = {}  # each country's names, as sets of words
+    holding: dict[str, set[str]] = {}  # each word, by the countries one of whose names holds it
     others: dict[str, set[str]] = {}  # ISO 3166's names and those less a title, by the countries they name
     for code in places.countries():
         for language in i18n.LANGUAGES:
             if cldr := i18n.country_name(code, language):
                 found.setdefault(sortable(cldr), set()).add(code)
             for name in map(sortable, filter(None, [cldr or "", *suggest.other_names(code, language)])):
-                words.setdefault(code, []).append(set(name.replace(",", " ").split()))
-                bare = " ".join(w for w in name.replace(",", " ").split() if w not in _FORMAL)
-                for said in {name, bare} - {""}:
-                    others.setdefault(said, set()).add(code)
+                said = name.replace(",", " ").split()
+                names.setdefault(code, []).append(set(said))
+                for word in said:
+                    holding.setdefault(word, set()).add(code)
+                bare = " ".join(w for w in said if w not in _FORMAL)
+                for form in {name, bare} - {""}:
+                    others.setdefault(form, set()).add(code)
     # an other name names its country only where no other country's name holds all its words
     # ("Korea" is both Koreas', "Congo" and "Конго" both Congos': none of them)
     for name, codes in others.items():
-        if len(codes) == 1 and not any(set(name.split()) <= named for other, sets in words.items()
-                                       if other not in codes for named in sets):
+        wanted = set(name.split())
+        rivals = set.intersection(*(holding.get(w, set()) for w in wanted)) - codes if wanted else set()
+        if len(codes) == 1 and not any(wanted <= named for other in rivals for named in names[other]):
             found.setdefault(name, set()).update(codes)
     return {name: codes.pop() for name, codes in found.items() if len(codes) == 1}
