@@ -77,7 +77,7 @@ from directory.store.engine.graph import Graph, Tx
 from directory.store.engine.schema import LABEL_GROUPS, VERSION, upgrade_records
 from directory.store.federation import feeds, peers
 from directory.store.records import shared_nodes, shelters
-from directory.store.records.writes import LINK_IDENTIFIED, ORIGIN_REACH, REACH, identifier_codes
+from directory.store.records.writes import LINK_IDENTIFIED, LOCK_PROPERTY, ORIGIN_REACH, REACH, identifier_codes
 
 FORMAT = "protection-directory-backup"
 ENDED = 2  # the first version with an end line
@@ -212,7 +212,8 @@ def _line(obj: dict[str, Any]) -> str:
 
 def _organisation_line(row: dict[str, Any]) -> str:
     links = sorted(row["links"], key=lambda x: (x["type"], x["to"], x["props"].get("key", "")))
-    return _line({"organisation": row["props"], "based_in": sorted(row["based_in"]), "links": links})
+    props = {k: v for k, v in row["props"].items() if k != LOCK_PROPERTY}  # the last edit's lock
+    return _line({"organisation": props, "based_in": sorted(row["based_in"]), "links": links})
 
 
 def _service_line(row: dict[str, Any]) -> str:

@@ -13,12 +13,14 @@ its write lock, taken by the first `SET` and held to the end of the transaction;
 after it sees the last committed revision. ArcadeDB detects the second writer of the same node
 at commit and the driver retries the whole transaction, which then reads the new revision and
 refuses. Every edit of an organisation's records locks that organisation, so its services and
-links are covered too, and link creation cannot race itself into duplicates. The lock is a
-property set and removed in the same transaction: nothing of it is ever committed.
+links are covered too, and link creation cannot race itself into duplicates. The lock is a new
+random value written to the organisation and committed with the edit: ArcadeDB's check at commit
+sees only records whose content a transaction changed, and a lock set and removed again in the
+same transaction (as it once was) left two creations of one link both committed.
 
 That is not enough on ArcadeDB, whose optimistic check at commit covers only what a transaction
-wrote: a lock set and removed leaves the organisation as it was, and a service read (not written)
-before another edit's commit is read afresh when written after it. So each write also checks
+wrote: a service read (not written) before another edit's commit is read afresh when written
+after it. So each write also checks
 itself: an update reads the revision it wrote and refuses unless it wrote over the one the
 client read (`_wrote_over`), and a delete deletes only the revision the client read. Both
 servers therefore give: a stale revision writes nothing.
@@ -44,7 +46,7 @@ from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import cypher, visible
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records import shared_nodes, shelters, tokens
-from directory.store.records.writes import WriteCounts, service_values, write_records
+from directory.store.records.writes import LOCK_PROPERTY, WriteCounts, service_values, write_records
 
 
 class EditRefused(Exception):
@@ -88,13 +90,12 @@ WHERE type(l) = $type AND l.key = $key
 RETURN l.revision AS revision, l.visibility AS visibility, {visible('a')} AND {visible('b')}
        AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id]) AS visible
 """)
-# The owner's write lock (see the module docstring); taken before the revision is read.
-LOCK_OWNER = cypher("edits.lock_owner", """
-MATCH (o:Organisation {id: $owner})
-SET o.edit_lock = true
+# The owner's write lock (see the module docstring); taken before the revision is read, and committed.
+LOCK_OWNER = cypher("edits.lock_owner", f"""
+MATCH (o:Organisation {{id: $owner}})
+SET o.{LOCK_PROPERTY} = randomUUID()
 RETURN o.id AS id
 """)
-UNLOCK_OWNER = cypher("edits.unlock_owner", "MATCH (o:Organisation {id: $owner}) REMOVE o.edit_lock")
 ENDS_VISIBLE = cypher("edits.ends_visible", f"""
 MATCH (n:Organisation)
 WHERE n.id IN [$source, $target] AND {visible('n')}
@@ -242,9 +243,6 @@ class Editor:
     async def _lock(self, tx: Tx, owner: str) -> None:
         await self.graph.run(tx, LOCK_OWNER, owner=owner)
 
-    async def _unlock(self, tx: Tx, owner: str) -> None:
-        await self.graph.run(tx, UNLOCK_OWNER, owner=owner)
-
     async def _current(self, tx: Tx, viewer: Viewer, kind: str, record_id: str,
                        revision: int | None) -> dict[str, Any] | None:
         """The record's revision, owner and visibility, refusing what the viewer may not see, write
@@ -327,7 +325,6 @@ class Editor:
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
             await self._write(tx, [org], [], links)
             await self._wrote_over(tx, "organisation", revision, org.id)
-            await self._unlock(tx, org.id)
             before = current["visibility"] if current else None
             return Saved(org.id, await read_back(tx, org.id), _restricted(before, org.visibility.value))
 
@@ -360,7 +357,6 @@ class Editor:
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
             counts = await self._write(tx, [], [svc], [])
             await self._wrote_over(tx, "service", revision, svc.id)
-            await self._unlock(tx, svc.organisation)
             before = current["visibility"] if current else None
             # restricted before or after, or holding a restricted intake channel before or after (`writes`)
             restricted = _restricted(before, svc.visibility.value) or bool(counts.restricted)
@@ -393,7 +389,6 @@ class Editor:
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=link_key(link))
             await self._write(tx, [], [], [written])
             await self._wrote_over(tx, "link", revision, **key)
-            await self._unlock(tx, owner)
             before = rows[0]["visibility"] if rows else None
             return Saved(link_key(link), await read_back(tx, link.source),
                          _restricted(before, written.visibility.value))
@@ -420,7 +415,6 @@ class Editor:
                           "revision": int(s["revision"] or 0) + 1} for s in gone]
             else:
                 await self._deleted(tx, DELETE_SERVICE, kind, revision, record_id)
-                await self._unlock(tx, current["owner"])
                 if current["type"] in SHELTERING_TYPES:  # its provider may have offered the public its only one
                     await shelters.refresh(self.graph, tx, self.shelter_minimum, now(), [current["provider"]])
             await shared_nodes.drop_unheld(self.graph, tx, held)
@@ -448,7 +442,6 @@ class Editor:
                 raise EditRefused("NOT_FOUND", "no such link", "target")
             _check_revision(rows[0]["revision"], revision)
             await self._deleted(tx, DELETE_LINK, "link", revision, **key)
-            await self._unlock(tx, owner)
             await self.graph.run(tx, TOMBSTONE, rows=[{"key": link_key(link), "kind": "link", "id": link_key(link),
                                                        "revision": revision + 1}],
                                  now=now(), publisher=self.directory_id)

@@ -176,12 +176,17 @@ MATCH (s:Service {id: r.service})
 MATCH (g:DefenderGroup {code: r.group})
 CREATE (s)-[:SERVES]->(g)
 """)
+# The owner's lock (`edits`): a new value committed on the organisation a link goes from whenever a
+# writer creates one, so that on ArcadeDB two transactions creating the same link conflict at commit
+# (its check sees only records a transaction changed) and the one run again finds the link made.
+LOCK_PROPERTY = "edit_lock"
 UPSERT_LINKS = {
     t: cypher(f"writes.upsert_{t.lower()}", f"""
 UNWIND $rows AS r
 MATCH (a:Organisation {{id: r.source}})
 MATCH (b:Organisation {{id: r.target}})
 MERGE (a)-[l:{t} {{key: r.key}}]->(b)
+ON CREATE SET a.{LOCK_PROPERTY} = randomUUID()
 WITH l, r, (l.hash IS NULL OR l.hash <> r.hash) AS changed, l.visibility AS was
 WHERE changed
 SET l += r.props, l.hash = r.hash, l.revision = coalesce(l.revision, 0) + 1, l.updated_at = $now
