@@ -58,10 +58,12 @@ async def pin(url: str, fingerprint: str) -> Pinned:
 
 async def add(store: Store, pinned: Pinned, network: bool, precedence: int,
               max_records: int = PEER_MAX_RECORDS, max_bytes: int = PEER_MAX_BYTES) -> Peer:
-    """Keep a pinned peer, unless its id is ours, a peer's, a prefix of one, or reads as one."""
+    """Keep a pinned peer, unless its id is ours, a peer's, or the publisher's of records we hold, a
+    prefix of one, or reads as one."""
     known = [p.id for p in await store.peers.all()]
+    held = [p for p in await store.peers.publishers() if p not in known]
     try:
-        ids.check_new_peer(pinned.directory, store.directory_id, known)
+        ids.check_new_peer(pinned.directory, store.directory_id, known, held)
     except ids.BadDirectoryId as exc:
         raise Conflict(f"{pinned.url}: its root names a {exc}; the peer was not added") from None
     peer = Peer(pinned.directory, pinned.url, pinned.fingerprint, pinned.root, pinned.version, network, precedence,

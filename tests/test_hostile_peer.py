@@ -86,6 +86,14 @@ def test_a_new_peer_id_may_not_be_ours_a_prefix_or_confusable(candidate: str, re
         ids.check_new_peer(candidate, "frontline", ["alpha", "rnsf", "witness"])
 
 
+def test_a_new_peer_id_may_not_be_the_publisher_of_records_held_nor_read_as_one() -> None:
+    for candidate, reason in [("local", "publisher of records"), ("1oca1", "can be read as the publisher"),
+                              ("local-2", "prefix")]:
+        with pytest.raises(ids.BadDirectoryId, match=reason):
+            ids.check_new_peer(candidate, "frontline", ["alpha"], held=["local"])
+    assert ids.check_new_peer("beta", "frontline", ["alpha"], held=["local"]) == "beta"
+
+
 def test_distinct_peer_ids_pass() -> None:
     assert ids.check_new_peer("beta", "frontline", ["alpha", "rnsf"]) == "beta"
     assert ids.skeleton("Fr0nt-L1ne.org") == ids.skeleton("frontline.org")
@@ -136,6 +144,44 @@ async def test_peer_add_refuses_a_hostile_id_and_writes_nothing(store: Store, se
         assert ascii(bad) in refused.stderr and reason in refused.stderr, (bad, refused.stderr)
         assert "the peer was not added" in refused.stderr and "Traceback" not in refused.stderr
     assert [p.id for p in await peers.all_peers(store.graph)] == ["frontline"]
+
+
+@pytest.mark.anyio
+async def test_peer_add_refuses_the_id_of_records_held_under_an_earlier_id_of_ours(
+        store: Store, settings: Settings, hostile: Any) -> None:
+    """Was a hole (a hostile peer's read): records written as `local` (the demo's id), then DIRECTORY_ID
+    changed; a peer whose root named `local` wrote over them (a restricted shelter made public and
+    renamed), and `peer remove local` deleted every one of them."""
+    shelter = Organisation(id="local:casa", name="Casa Respiro", kind="shelter", visibility=Visibility.RESTRICTED)
+
+    async def work(tx: Any) -> None:
+        await write_records(store.graph, tx, "local", [shelter], [], [], now(), store.shelter_minimum)
+
+    await store.graph.write_tx(work)
+    for bad, reason in [("local", "publisher of records this store holds ('local'"), ("1ocal", "can be read as"),
+                        ("local.example", "prefix")]:
+        url, fingerprint = hostile(bad)
+        refused = await asyncio.to_thread(cli, settings, "peer", "add", url, "--fingerprint", fingerprint)
+        assert refused.returncode == 2 and reason in refused.stderr, (bad, refused.stderr)
+        assert "the peer was not added" in refused.stderr
+    assert await peers.all_peers(store.graph) == []
+    assert (await store.graph.read("MATCH (n:Organisation {id: 'local:casa'}) RETURN n.name AS name, "
+                                   "n.visibility AS v")) == [{"name": "Casa Respiro", "v": "restricted"}]
+
+
+@pytest.mark.anyio
+async def test_our_id_may_not_become_a_peers(store: Store, settings: Settings, hostile: Any) -> None:
+    """The other way round: DIRECTORY_ID changed to the id of a peer the folder pulls from would make
+    its records and ours one (its sync writing over ours, `peer remove` deleting them): no command runs."""
+    url, fingerprint = hostile("beta")
+    assert (await asyncio.to_thread(cli, settings, "peer", "add", url, "--fingerprint", fingerprint)).returncode == 0
+    for command in (("peer", "list"), ("taxonomy", "list")):
+        refused = await asyncio.to_thread(subprocess.run, [*DIRECTORY, "--data", str(settings.data_dir), "--id",
+                                                           "beta", *command], capture_output=True, text=True)
+        assert refused.returncode == 2 and "DIRECTORY_ID" in refused.stderr, refused.stderr
+        assert "'beta' is the id of a peer this data folder pulls from" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert (await asyncio.to_thread(cli, settings, "peer", "list")).returncode == 0
 
 
 # B. An identifier match proposes; a steward confirms or rejects

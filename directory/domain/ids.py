@@ -58,12 +58,17 @@ def skeleton(directory_id: str) -> str:
     return folded
 
 
-def check_new_peer(directory_id: object, ours: str, known: Iterable[str]) -> str:
-    """A peer's id checked before it is added: valid, and not ours, a prefix of a known id or confusable with one."""
+def check_new_peer(directory_id: object, ours: str, known: Iterable[str], held: Iterable[str] = ()) -> str:
+    """A peer's id checked before it is added: valid, and not ours, a prefix of a known id or confusable with one.
+    `held`: the publishers of records the store holds that are neither ours nor a peer's (this directory's
+    earlier id, before DIRECTORY_ID changed): a peer of that id would write over them, and removing it
+    would delete them."""
     candidate = check(directory_id)
     if candidate == ours:
         raise BadDirectoryId(candidate, "it is this directory's own id; a directory does not peer with itself")
-    others = [(ours, "this directory's own id"), *((k, f"the id of the peer {k!r}") for k in known if k != ours)]
+    others = [(ours, "this directory's own id"), *((k, f"the id of the peer {k!r}") for k in known if k != ours),
+              *((h, f"the publisher of records this store holds ({h!r}: this directory's id before "
+                    "DIRECTORY_ID changed?)") for h in held if h != ours)]
     for other, which in others:
         if other == candidate:
             raise BadDirectoryId(candidate, f"it is already {which}; remove that peer first to pin another root")

@@ -19,7 +19,7 @@ from directory.base.clock import now
 from directory.base.config import Settings
 from directory.base.files import secret_bytes
 from directory.base.terminal import safe
-from directory.domain.errors import StoreUnavailable
+from directory.domain.errors import ConfigError, StoreUnavailable
 from directory.store.door import SearchPage, Store, Transaction
 from directory.store.engine import layout
 from directory.store.engine.backends import connection
@@ -33,6 +33,7 @@ from directory.store.federation.peers import DEFAULT_MAX_RECORDS as PEER_MAX_REC
 from directory.store.federation.peers import REMOVING as PEER_REMOVING
 from directory.store.federation.peers import Peer
 from directory.store.federation.peers import Revision as PeerRevision
+from directory.store.federation.peers import one as peer_of
 from directory.store.federation.peers import record_key as peer_record_key
 from directory.store.federation.received import ReceivedPage
 from directory.store.federation.sameas import MOST_PROPOSALS, Proposals, SameAsOf, merged_view
@@ -151,6 +152,10 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
                 await ensure_schema(graph, embedded)
         else:
             await ensure_schema(graph, embedded)
+        if await peer_of(graph, settings.directory_id, missing_ok=True):
+            raise ConfigError("DIRECTORY_ID", f"{settings.directory_id!r} is the id of a peer this data folder "
+                                              "pulls from: its records and ours would be one; run with this "
+                                              "directory's own id (remove that peer first to take its id)")
         await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
         store = Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
                       settings.map_shelter_minimum, secret_bytes(settings.session_key_path))

@@ -27,6 +27,11 @@ class Peers:
     async def all(self) -> list[peers.Peer]:
         return await peers.all_peers(self._graph)
 
+    async def publishers(self) -> set[str]:
+        """Every directory that published a record the store holds: ours, our peers', and any other
+        (this directory's own under an id it had before)."""
+        return await peers.publishers(self._graph)
+
     async def one(self, peer_id: str) -> peers.Peer:
         """The peer, or NotFound."""
         found = await peers.one(self._graph, peer_id)

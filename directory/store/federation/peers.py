@@ -42,6 +42,10 @@ MATCH (p:Peer)
 RETURN p {.*} AS p
 ORDER BY p.precedence, p.id
 """)
+PUBLISHERS = {label: cypher(f"peers.publishers_{label.lower()}", f"""
+MATCH (n:{label}) WHERE n.publisher IS NOT NULL
+RETURN DISTINCT n.publisher AS publisher
+""") for label in ("Organisation", "Service", "Tombstone")}
 ONE = cypher("peers.one", "MATCH (p:Peer {id: $id}) RETURN p {.*} AS p")
 REMOVE = cypher("peers.remove", """
 MATCH (p:Peer {id: $id})
@@ -278,6 +282,10 @@ async def set_max_bytes(graph: Graph, peer_id: str, n: int) -> None:
 
 async def all_peers(graph: Graph) -> list[Peer]:
     return [_peer(r["p"]) for r in await graph.read(ALL)]
+
+
+async def publishers(graph: Graph) -> set[str]:
+    return {str(r["publisher"]) for statement in PUBLISHERS.values() for r in await graph.read(statement)}
 
 
 async def one(graph: Graph, peer_id: str, missing_ok: bool = False) -> Peer | None:
