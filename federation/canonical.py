@@ -20,6 +20,13 @@ from directory.domain.errors import FederationError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 16
+# Arrays and objects a document may hold: one per BYTES_PER_CONTAINER of it, beyond the first
+# FEW_CONTAINERS. Python builds each as an object of 56 bytes or more, so a page of nothing but
+# `[[[[]]]]` (a container every two bytes) under the 16 MiB cap took 930 MB and held the
+# interpreter for 5 s before its shape was refused (a hostile peer's read). A record's body holds
+# one every 30 bytes or more (a coverage item, `{"place":"KE","presence":"present"}`, is 36).
+BYTES_PER_CONTAINER = 16
+FEW_CONTAINERS = 4096
 
 
 class NotCanonical(FederationError):
@@ -126,6 +133,10 @@ def _check(value: Any, where: str, depth: int) -> None:
 
 def parse(data: bytes, where: str = "document") -> Any:
     """A peer's document from its exact bytes, or NotCanonical saying what is wrong and where."""
+    containers = data.count(b"[") + data.count(b"{")  # within strings too: never fewer than there are
+    if containers > FEW_CONTAINERS + len(data) // BYTES_PER_CONTAINER:
+        raise NotCanonical(where, f"{containers} arrays and objects in {len(data)} bytes: more than a document "
+                                  f"of records holds (one every {BYTES_PER_CONTAINER} bytes)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

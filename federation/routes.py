@@ -16,7 +16,7 @@ from starlette.routing import Route
 from directory.base.config import Settings
 from directory.base.scope import partner_in
 from directory.store import Store
-from federation.canonical import parse
+from federation.canonical import MAX_SAFE_INTEGER, parse
 from federation.feed import AUDIENCES
 from federation.keys import SPEC, read_root
 from federation.publish import PAGE_LIMIT, Publisher
@@ -43,10 +43,18 @@ async def discovery(request: Request) -> Response:
     }, headers={"Cache-Control": "no-cache"})
 
 
+def _whole(text: str) -> int:
+    """A whole number as the addresses write it: ASCII digits, at most 2^53 (which the store's driver
+    takes; `int` reads other scripts' digits, and a larger number failed in the driver, a 500)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 16) or int(text) > MAX_SAFE_INTEGER:
+        raise ValueError(f"{text[:40]!r} is not a whole number up to 2^53")
+    return int(text)
+
+
 async def root_version(request: Request) -> Response:
     store: Store = request.app.state.store
     try:
-        version = int(request.path_params["version"])
+        version = _whole(request.path_params["version"])
     except ValueError:
         version = 0
     document = await store.roots.one(version) if version > 0 else None
@@ -65,8 +73,8 @@ async def feed_page(request: Request) -> Response:
         return JSONResponse({"error": "the network feed is served only to network partners, on a request "
                                       "signed with their directory's online key"}, status_code=403)
     try:
-        after = int(request.query_params.get("after", "0"))
-        limit = int(request.query_params.get("limit", str(PAGE_LIMIT)))
+        after = _whole(request.query_params.get("after", "0"))
+        limit = _whole(request.query_params.get("limit", str(PAGE_LIMIT)))
         body = await publisher.page(audience, after, limit)
     except ValueError as exc:
         return JSONResponse({"error": f"after and limit must be whole numbers within the log: {exc}"},

@@ -49,6 +49,24 @@ def test_strict_parsing_refuses_what_could_be_read_two_ways(data: bytes, reason:
     assert reason in str(caught.value) and "entry 7" in str(caught.value)
 
 
+def test_a_page_of_empty_arrays_under_the_cap_is_refused_before_it_is_built() -> None:
+    """Was a hole (a hostile peer's read): 16 MiB of `[[[[]]]]` under a page's `proof` was parsed
+    whole before its shape was refused: 930 MB and the interpreter held for 5 s."""
+    unit = b"[" * 14 + b"]" * 14 + b","
+    bomb = b'{"checkpoint":null,"entries":[],"proof":[' + (unit * (16 * 2**20 // len(unit)))[:-1] + b"]}"
+    with pytest.raises(NotCanonical, match=r"arrays and objects in 16777\d+ bytes: more than a document of records"):
+        parse(bomb, "peer.example's page")
+    # a page of records as bodies give them: a service in 60 places, a thousand times
+    from directory.domain.model import Coverage, Presence, Service
+    from federation.bodies import service_body
+    places = [Coverage(f"K{i}", Presence.REMOTE) for i in range(60)]
+    service = Service(id="peer.example:s", organisation="peer.example:o", name="Grant", type="emergency-grant",
+                      coverage=places, languages=["en", "fr", "es"], groups=["women", "journalists"])
+    body = service_body(service, "public")
+    page = canonical({"entries": [{"body": body, "seq": n} for n in range(1000)], "proof": []})
+    assert len(parse(page)["entries"]) == 1000
+
+
 def test_floats_cannot_be_signed() -> None:
     with pytest.raises(NotCanonical):
         canonical({"latitude": 6.25})

@@ -146,6 +146,9 @@ def test_two_directories_federate_both_ways(pair: tuple[Directory, Directory], t
     # a peer's records never re-enter our own feeds
     public_feed = httpx.get(f"{beta.url}/federation/feeds/public?after=0", timeout=10).text
     assert "alpha:" not in public_feed and "beta:lakeside" in public_feed
+    # a place in the log written past what the store's driver takes, or in other digits, is a bad request
+    for query in ("after=99999999999999999999", "after=%D9%A1", "limit=-1", "after=1.5"):
+        assert httpx.get(f"{beta.url}/federation/feeds/public?{query}", timeout=10).status_code == 400, query
 
     # a tombstone at alpha purges the record at beta
     revision = alpha.gql('{ organisation(id: "Organisation:alpha:fict-mindanao-peace") { provenance { revision } } }',
