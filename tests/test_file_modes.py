@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from directory.base.audit import AuditLog
 from directory.base.files import private_open, tighten
 from directory.domain.viewer import STEWARD
@@ -84,6 +86,42 @@ def test_an_existing_wide_file_is_narrowed_before_anything_is_written(tmp_path: 
     with private_open(path, "a", encoding="utf-8") as f:
         f.write(" more")
     assert path.read_text() == "secret more" and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed", "on-a-file-system-without-unnamed-files"])
+def test_a_file_whose_writer_fails_or_is_killed_leaves_no_part_of_itself(
+        tmp_path: Path, unnamed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was a hole (a crash read): a `backup` killed while writing left `FILE.tmp`, owner-only but
+    holding restricted records nobody knew were there; an export that failed left its `.*.tmp` files."""
+    from directory.base import files
+
+    if unnamed:
+        assert files._unnamed(tmp_path / "x") is not None  # this file system makes them (ext4, tmpfs, xfs)
+    else:
+        monkeypatch.setattr(files, "_unnamed", lambda path: None)
+    target = wide(tmp_path / "backup.jsonl", "the last backup\n")
+    killed = ("import os, sys\nfrom pathlib import Path\nfrom directory.base import files\n"
+              f"{'' if unnamed else 'files._unnamed = lambda path: None'}\n"
+              "with files.private_replacing(Path(sys.argv[1])) as f:\n"
+              "    f.write('Casa Respiro\\n' * 10000)\n    f.flush()\n    os._exit(9)\n")
+    assert subprocess.run([sys.executable, "-c", killed, str(target)], timeout=60).returncode == 9
+    assert target.read_text() == "the last backup\n"
+    left = [p for p in tmp_path.iterdir() if p != target]
+    if unnamed:  # nothing at all
+        assert left == []
+    else:  # a hidden file beside it, owner-only
+        assert [p.name.startswith(".backup.jsonl.") and stat.S_IMODE(p.stat().st_mode) == 0o600 for p in left] == [True]
+        left[0].unlink()
+
+    with pytest.raises(RuntimeError), files.private_replacing(target) as f:
+        f.write("half of it")
+        raise RuntimeError("the store stopped answering")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.jsonl"]
+    assert target.read_text() == "the last backup\n"
+    with files.private_replacing(target) as f:
+        f.write("the new backup\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.jsonl"]
+    assert target.read_text() == "the new backup\n" and stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
 def test_the_audit_log_and_key_files_are_owner_only_even_over_old_ones(tmp_path: Path) -> None:

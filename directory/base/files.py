@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
@@ -60,12 +61,57 @@ def private_open(path: Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
         raise
 
 
+@contextmanager
+def private_replacing(path: Path, mode: Literal["w"] = "w", **kwargs: Any) -> Iterator[TextIO]:
+    """A new owner-only text file that takes `path`'s place only if the block ends without an error.
+
+    It is written unnamed (`O_TMPFILE`) where the file system allows, and named only once whole: a
+    process killed while writing a backup leaves nothing behind (it left `FILE.tmp`, owner-only but
+    holding restricted records nobody knew were there). Elsewhere it is written under a hidden name
+    beside `path`, removed on any error."""
+    fd, named = _unnamed(path), None
+    if fd is None:
+        named = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+        fd = os.open(named, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            if named is None:  # the unnamed file, given a name beside its place, then moved into it
+                named = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+                _name(f.fileno(), named)
+        os.replace(named, path)
+        named = None
+    finally:
+        if named is not None:
+            named.unlink(missing_ok=True)
+
+
+def _name(fd: int, path: Path) -> None:
+    """linkat(2) through /proc, following its link to the open file (os.link alone calls link(2), which
+    would link the /proc entry itself)."""
+    proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(str(fd), path, src_dir_fd=proc, follow_symlinks=True)
+    finally:
+        os.close(proc)
+
+
+def _unnamed(path: Path) -> int | None:
+    """An owner-only file with no name in `path`'s folder, or None where that cannot be made."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not Path("/proc/self/fd").is_dir():
+        return None
+    try:
+        return os.open(path.parent, flag | os.O_WRONLY, FILE)
+    except OSError:  # a file system without it (EOPNOTSUPP, EISDIR on older kernels)
+        return None
+
+
 def write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """`path.write_text(text)`, owner-only; written to a temporary file beside it, then renamed."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with private_open(tmp, "w", encoding=encoding) as f:
+    """`path.write_text(text)`, owner-only, whole or not at all (`private_replacing`)."""
+    with private_replacing(path, "w", encoding=encoding) as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 def secret_text(path: Path, make: Callable[[], str]) -> str:

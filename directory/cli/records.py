@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from directory.base.config import Settings
-from directory.base.files import private_open
+from directory.base.files import private_replacing
 from directory.base.terminal import out
 from directory.cli import jobs as cli_jobs
 from directory.cli.runner import Reporter, run_with_store, verb
@@ -77,17 +77,13 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> int:
         progress = Reporter()
         n = 0
-        tmp = Path(args.output + ".tmp")
-        try:
-            with private_open(tmp, "w", encoding="utf-8") as f:  # it holds restricted records
-                async for line in store.backups.dump():
-                    f.write(line + "\n")
-                    n += 1
-                    if n % BACKUP_EVERY == 0:
-                        progress.count("backed up", n, "lines")
-            tmp.replace(args.output)
-        finally:
-            tmp.unlink(missing_ok=True)  # a backup that failed leaves no part of itself (nor of its records)
+        # owner-only (it holds restricted records), and a backup that failed or was killed leaves no part of itself
+        with private_replacing(Path(args.output), "w", encoding="utf-8") as f:
+            async for line in store.backups.dump():
+                f.write(line + "\n")
+                n += 1
+                if n % BACKUP_EVERY == 0:
+                    progress.count("backed up", n, "lines")
         return n
 
     n = run_with_store(settings, work)

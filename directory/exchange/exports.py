@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from directory.base.files import private_folder, private_open
+from directory.base.files import private_folder, private_replacing
 from directory.base.progress import QUIET, Progress
 from directory.domain.model import Link, Organisation, Service, published_by
 from directory.domain.viewer import Viewer
@@ -52,9 +52,8 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Progres
     """Write `out/organizations.json` and `out/services.json` as HSDS 3.0 JSON arrays."""
     private_folder(out)
     counts = {"organizations": 0, "services": 0}
-    orgs_tmp, svcs_tmp = out / ".organizations.json.tmp", out / ".services.json.tmp"
-    with private_open(orgs_tmp, "w", encoding="utf-8") as orgs_file, \
-            private_open(svcs_tmp, "w", encoding="utf-8") as svcs_file:
+    with private_replacing(out / "organizations.json", "w", encoding="utf-8") as orgs_file, \
+            private_replacing(out / "services.json", "w", encoding="utf-8") as svcs_file:
         orgs_file.write("[")
         svcs_file.write("[")
         async for everything in store.each_organisation(viewer):
@@ -72,8 +71,6 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Progres
                            note=f"with {counts['services']} services")
         orgs_file.write("\n]\n")
         svcs_file.write("\n]\n")
-    orgs_tmp.replace(out / "organizations.json")
-    svcs_tmp.replace(out / "services.json")
     return counts
 
 
@@ -81,10 +78,9 @@ async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Progress
     """Write `out/organisations.csv`, `services.csv` and `links.csv` in the HXL format imports read."""
     private_folder(out)
     counts = {"organisations": 0, "services": 0, "links": 0}
-    names = {kind: out / f".{kind}.csv.tmp" for kind in counts}
-    with private_open(names["organisations"], "w", newline="", encoding="utf-8") as orgs_file, \
-            private_open(names["services"], "w", newline="", encoding="utf-8") as svcs_file, \
-            private_open(names["links"], "w", newline="", encoding="utf-8") as links_file:
+    with private_replacing(out / "organisations.csv", "w", newline="", encoding="utf-8") as orgs_file, \
+            private_replacing(out / "services.csv", "w", newline="", encoding="utf-8") as svcs_file, \
+            private_replacing(out / "links.csv", "w", newline="", encoding="utf-8") as links_file:
         orgs, svcs, links = (hxl.Writer("organisations", orgs_file), hxl.Writer("services", svcs_file),
                              hxl.Writer("links", links_file))
         async for everything in store.each_organisation(viewer):
@@ -101,6 +97,4 @@ async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Progress
                 counts["links"] += 1
             counts["organisations"] += len(page)
             progress.count("exported", counts["organisations"], "organisations")
-    for kind, tmp in names.items():
-        tmp.replace(out / f"{kind}.csv")
     return counts
