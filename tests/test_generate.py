@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
+import pytest
+
+from directory.exchange import generate
 from directory.exchange.generate import build
+from directory.store import Store
 
 
 def test_same_seed_same_directory_other_seed_other_directory() -> None:
@@ -24,3 +29,25 @@ def test_shape_many_local_groups_few_ingos_long_tail_of_referrals() -> None:
     assert top > 20 * median  # a few hubs, most with one or two
     assert all(o.visibility.value != "public" for o in batch.organisations if o.kind == "shelter")
     assert all(o.name.startswith("Synthetic") for o in batch.organisations)
+
+
+@pytest.mark.anyio
+async def test_a_generated_directory_is_loaded_in_transactions_the_store_holds(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was a hole: `directory generate --orgs 10000` wrote one transaction, which ran the embedded
+    store's default heap (512m) out of memory; it now commits parts of what the heap holds."""
+    batch = generate.build(200, 7, store.directory_id)
+    opened: list[int] = []
+    real = Store.transaction
+
+    async def counted(self: Store, work: Any) -> Any:
+        opened.append(1)
+        return await real(self, work)
+
+    monkeypatch.setattr(Store, "transaction", counted)
+    counts = await generate.load(store, batch, per_transaction=300)
+    total = len(batch.organisations) + len(batch.services) + len(batch.links)
+    assert len(opened) >= total // 300 >= 3
+    assert (counts.organisations, counts.services, counts.links) == (200, len(batch.services), len(batch.links))
+    rows = await store.graph.read("MATCH (o:Organisation) RETURN count(o) AS n")
+    assert rows[0]["n"] == 200

@@ -20,7 +20,7 @@ from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
 from directory.formats import hxl
 from directory.jobs.tables import Column, Table
-from directory.store import Store, WriteCounts, import_running, serving
+from directory.store import RESTORE_PART, Store, WriteCounts, import_running, serving
 
 AUDIENCES = {"public": ANONYMOUS, "all": STEWARD}
 GRACEFUL_SECONDS = 5
@@ -103,7 +103,9 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> dict[str, int]:
         progress = Reporter(position=lambda: (min(read[0], size), size))
         with open(args.file, encoding="utf-8") as f:
-            counts = await store.backups.restore(counted(f), args.file, progress,
+            # a part in one transaction, no larger than an import's on this store's heap
+            part = min(RESTORE_PART, importer.one_transaction(store))
+            counts = await store.backups.restore(counted(f), args.file, progress, part,
                                                  discard_unfinished=args.discard_unfinished)
         # a backup from before shelters' services were held to their shelter's place (threat model V17)
         counts["held"] = len(await store.hold_shelters())
@@ -141,7 +143,7 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> None:
         batch = generate.build(args.orgs, args.seed, settings.directory_id)
         progress(f"generated {len(batch.organisations)} organisations, {len(batch.services)} services, "
                  f"{len(batch.links)} links")
-        return await generate.load(store, batch, progress)
+        return await generate.load(store, batch, progress, importer.one_transaction(store))
 
     counts = run_with_store(settings, work)
     out(f"loaded: {counts.organisations} organisations, {counts.services} services, {counts.links} links")

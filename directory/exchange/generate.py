@@ -162,21 +162,37 @@ def write_csv(folder: Path, n: int, seed: int, directory_id: str) -> None:
 CHUNK = 2000  # records written at a time, one progress line at most for each
 
 
-async def load(store: Store, batch: Batch, progress: Progress = QUIET) -> WriteCounts:
-    """Write a batch in one transaction, all or nothing as `Store.upsert` does, a line per chunk written."""
-    parts: list[tuple[list[Organisation], list[Service], list[Link]]] = [
-        *((batch.organisations[i:i + CHUNK], [], []) for i in range(0, len(batch.organisations), CHUNK)),
-        *(([], batch.services[i:i + CHUNK], []) for i in range(0, len(batch.services), CHUNK)),
-        *(([], [], batch.links[i:i + CHUNK]) for i in range(0, len(batch.links), CHUNK))]
+def _count(part: tuple[list[Organisation], list[Service], list[Link]]) -> int:
+    return len(part[0]) + len(part[1]) + len(part[2])
+
+
+async def load(store: Store, batch: Batch, progress: Progress = QUIET, per_transaction: int = 20_000) -> WriteCounts:
+    """Write a batch in transactions of at most `per_transaction` records, organisations first, each
+    committed as it ends (the embedded store holds a transaction in its heap: 10,000 generated
+    organisations in one ran the default 512m out of memory). Synthetic data is not input: a write
+    that fails leaves the parts before it, and running it again writes the rest over them."""
+    size = max(1, per_transaction)
+    step = min(CHUNK, size)
+    records: list[tuple[list[Organisation], list[Service], list[Link]]] = [
+        *((batch.organisations[i:i + step], [], []) for i in range(0, len(batch.organisations), step)),
+        *(([], batch.services[i:i + step], []) for i in range(0, len(batch.services), step)),
+        *(([], [], batch.links[i:i + step]) for i in range(0, len(batch.links), step))]
     total = len(batch.organisations) + len(batch.services) + len(batch.links)
-    stamp = now()
+    stamp, counts, sent = now(), WriteCounts(), 0
+    while records:
+        part, held = [], 0
+        while records and held + _count(records[0]) <= size:
+            held += _count(records[0])
+            part.append(records.pop(0))
 
-    async def work(tx: Transaction) -> WriteCounts:
-        counts, sent = WriteCounts(), 0
-        for orgs, services, links in parts:
-            counts += await tx.write(orgs, services, links, stamp)
-            sent += len(orgs) + len(services) + len(links)
-            progress.count("sent", sent, "records", total, note="to the store (one transaction, committed at the end)")
-        return counts
+        async def work(tx: Transaction, part: list[tuple[list[Organisation], list[Service], list[Link]]] = part
+                       ) -> WriteCounts:
+            written = WriteCounts()
+            for orgs, services, links in part:
+                written += await tx.write(orgs, services, links, stamp)
+            return written
 
-    return await store.transaction(work)  # notes the restricted records it wrote, as `upsert` does
+        counts += await store.transaction(work)  # notes the restricted records it wrote, as `upsert` does
+        sent += held
+        progress.count("wrote", sent, "records", total, note=f"to the store (committed every {size:,})")
+    return counts

@@ -20,6 +20,7 @@ from directory.base.config import Settings
 from directory.base.files import secret_bytes
 from directory.base.terminal import safe
 from directory.domain.errors import ConfigError, StoreUnavailable
+from directory.store.backup import PART as RESTORE_PART
 from directory.store.door import SearchPage, Store, Transaction
 from directory.store.engine import layout
 from directory.store.engine.backends import connection
@@ -67,6 +68,7 @@ __all__ = [
     "PEER_REMOVING",
     "PREFIX_FROM",
     "PROJECTED",
+    "RESTORE_PART",
     "SESSION_SECONDS",
     "Asked",
     "Candidate",
