@@ -17,7 +17,7 @@ import pytest
 
 from directory.domain import places
 from directory.domain.errors import Problem, ValidationFailed
-from directory.domain.location import held_to, shows_inside, tells_more
+from directory.domain.location import ANY_PLACE, held_to, level_shown, shows_inside, tells_more
 from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service, Visibility
 from directory.domain.viewer import STEWARD
 from directory.exchange import importer
@@ -57,21 +57,34 @@ SHELTER = {"#org+type": "shelter", "#geo+precision": "country", "#meta+visibilit
 ])
 def test_a_place_tells_more_than_a_country_when_it_is_part_of_one(place: str, part_of: str | None) -> None:
     assert places.part_of(place) == part_of
-    assert tells_more(place, inside=False) is (part_of is not None)
-    assert not tells_more(place, inside=True)
+    assert tells_more(place, 0) is (part_of is not None)
+    assert not tells_more(place, ANY_PLACE)
 
 
-@pytest.mark.parametrize("location, inside", [
-    (Location(None, None, Precision.ADMIN_AREA, "CO", "CO-ANT"), True),
-    (Location(6.2, -75.6, Precision.LOCALITY, "CO", None), True),
-    (Location(None, None, Precision.ADMIN_AREA, "CO", None), False),  # nothing inside the country to show
-    (Location(6.2, -75.6, Precision.COUNTRY, "CO", "CO-ANT"), False),
-    (Location(6.2, -75.6, Precision.HIDDEN, "CO", "CO-ANT"), False),
-    (None, False),
+@pytest.mark.parametrize("place, shown, more", [
+    ("UG-102", 1, True), ("UG-102", 2, False), ("UG-C", 1, False), ("UG-C", 0, True),  # Kampala, in Central
+    ("FR-75C", 1, True), ("FR-IDF", 1, False), ("CO-ANT", 1, False), ("UG", 0, False),
+])
+def test_a_district_tells_more_than_a_region_a_region_no_more_than_another(place: str, shown: int, more: bool) -> None:
+    """Threat model R21: a shelter publishing its region was held only at the country's level."""
+    assert tells_more(place, shown) is more
+
+
+@pytest.mark.parametrize("location, inside, shown", [
+    (Location(None, None, Precision.ADMIN_AREA, "CO", "CO-ANT"), True, 1),
+    (Location(None, None, Precision.ADMIN_AREA, "UG", "UG-C"), True, 1),
+    (Location(None, None, Precision.ADMIN_AREA, "UG", "UG-102"), True, 2),
+    (Location(0.3, 32.6, Precision.ADMIN_AREA, "UG", None), True, 1),  # a 1-degree cell says a region's worth
+    (Location(6.2, -75.6, Precision.LOCALITY, "CO", None), True, ANY_PLACE),
+    (Location(6.2, -75.6, Precision.EXACT, "CO", "CO-ANT"), True, ANY_PLACE),
+    (Location(None, None, Precision.ADMIN_AREA, "CO", None), False, 0),  # nothing inside the country to show
+    (Location(6.2, -75.6, Precision.COUNTRY, "CO", "CO-ANT"), False, 0),
+    (Location(6.2, -75.6, Precision.HIDDEN, "CO", "CO-ANT"), False, 0),
+    (None, False, 0),
 ])
 def test_a_shelter_shows_where_in_its_country_it_is_by_a_published_subdivision_or_point(
-        location: Location | None, inside: bool) -> None:
-    assert shows_inside(location) is inside
+        location: Location | None, inside: bool, shown: int) -> None:
+    assert shows_inside(location) is inside and level_shown(location) == shown
 
 
 def test_holding_a_service_names_each_part_by_its_country_and_keeps_the_rest() -> None:
@@ -79,10 +92,13 @@ def test_holding_a_service_names_each_part_by_its_country_and_keeps_the_rest() -
                      coverage=[Coverage("CO-ANT", Presence.REMOTE), Coverage("CO-DC", Presence.PRESENT),
                                Coverage("CN-TW", Presence.PRESENT), Coverage("419", Presence.REMOTE)],
                      origins=["VE-A", "VE", "NL-BQ2"])
-    after = held_to(before, inside=False)
+    after = held_to(before, 0)
     assert [(c.place, c.presence) for c in after.coverage] == [
         ("CO", Presence.PRESENT), ("CN-TW", Presence.PRESENT), ("419", Presence.REMOTE)]
-    assert after.origins == ["VE", "BQ"] and held_to(before, inside=True) == before
+    assert after.origins == ["VE", "BQ"] and held_to(before, ANY_PLACE) == held_to(before, 1) == before
+    districts = Service(id="x:s", organisation="x:o", name="Stay", type="safe-house",
+                        coverage=[Coverage("UG-102", Presence.PRESENT), Coverage("UG-C", Presence.REMOTE)])
+    assert [(c.place, c.presence) for c in held_to(districts, 1).coverage] == [("UG-C", Presence.PRESENT)]
 
 
 async def test_an_import_recording_a_shelters_service_finer_than_it_publishes_writes_nothing(store: Store) -> None:
@@ -161,6 +177,28 @@ async def test_a_shelter_publishing_its_subdivision_may_record_its_services_ther
     assert [c.place for c in stay.coverage] == ["CO-ANT"]
 
 
+async def test_a_shelter_publishing_its_region_may_not_record_a_district_within_it(store: Store) -> None:
+    """Threat model R21, found again by a leak hunt: a shelter publishing Uganda's Central region
+    recorded a public safe house in Kampala, one of its districts, which anyone then saw."""
+    central = {**SHELTER, "#geo+precision": "admin_area", "#country+code": "UG", "#adm1+code": "UG-C",
+               "#meta+visibility": "public"}
+    with pytest.raises(ValidationFailed) as failed:
+        await load(store, [org("casa", "Casa Refugio", **central)],
+                   [service("stay", "test:casa", "safe-house", **{"#country+code+present": "UG-102"})])
+    [problem] = failed.value.problems
+    assert (problem.record, problem.column) == ("test:stay", "#country+code+present")
+    assert "more closely than it publishes its own place" in str(problem) and "Central (UG-C)" in str(problem)
+    assert await one_service(store, "test:stay") is None
+    await load(store, [org("casa", "Casa Refugio", **central)],
+               [service("stay", "test:casa", "safe-house", **{"#country+code+present": "UG-C|UG-N"})])
+    assert [c.place for c in (await one_service(store, "test:stay")).coverage] == ["UG-C", "UG-N"]
+    # the shelter itself made coarser, to its region, while a service names its district: refused on its precision
+    await load(store, [org("casa", "Casa Refugio", **{**central, "#adm1+code": "UG-102"})],
+               [service("stay", "test:casa", "safe-house", **{"#country+code+present": "UG-102"})])
+    problem = await refused_organisation_edit(store, "test:casa", subdivision="UG-C")
+    assert problem.column == "precision" and "no finer than Central (UG-C) first" in str(problem)
+
+
 async def test_a_shelter_at_admin_area_precision_with_no_subdivision_or_point_shows_only_its_country(
         store: Store) -> None:
     with pytest.raises(ValidationFailed) as failed:
@@ -220,10 +258,29 @@ async def test_a_peers_shelter_service_finer_than_it_publishes_is_not_kept(store
     with LiveServer(app=peer.app()) as server:
         outcome = await pull(store, peer, server.url)
     [reason] = [r for r in outcome.reasons if f"{P}:stay" in r]
-    assert outcome.dropped == 1 and "records a subdivision in present_in" in reason
+    assert outcome.dropped == 1 and "records a place in present_in finer than its provider publishes" in reason
     assert "CO-ANT" not in reason  # our log does not hold the place the peer should not have shown
     assert await one_service(store, f"{P}:open") is not None
     assert await one_service(store, f"{P}:stay") is None
+
+
+async def test_a_peers_shelter_publishing_its_region_keeps_no_safe_house_in_a_district_of_it(store: Store) -> None:
+    p = Publisher(directory=P)
+    body = organisation("refugio", kind="shelter", precision="admin_area", latitude=None, longitude=None,
+                        country="UG")
+    body["location"]["subdivision"] = "UG-C"
+    p.add("refugio", body=body)
+    p.add("stay", kind="service", body=peer_service("stay", "refugio", service_type="safe-house",
+                                                     coverage=[{"place": "UG-102", "presence": "present"}]))
+    p.add("open", kind="service", body=peer_service("open", "refugio", service_type="safe-house",
+                                                     coverage=[{"place": "UG-C", "presence": "present"}]))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    [reason] = [r for r in outcome.reasons if f"{P}:stay" in r]
+    assert outcome.dropped == 1 and "finer than its provider publishes" in reason and "UG-102" not in reason
+    assert await one_service(store, f"{P}:stay") is None
+    assert [c.place for c in (await one_service(store, f"{P}:open")).coverage] == ["UG-C"]
 
 
 async def test_a_peers_shelter_made_coarser_takes_its_finer_services_with_it(store: Store) -> None:
@@ -267,7 +324,20 @@ async def test_services_written_before_the_rule_are_held_to_it_at_start(store: S
         await write_records(store.graph, tx, P, [], [theirs], [], "2026-01-01T00:00:00Z", 3, hold_shelters=False)
 
     await store.graph.write_tx(as_an_older_version_wrote_them)
-    assert sorted(await store.hold_shelters()) == [f"{P}:stay", "test:stay"]
+    # and one of a shelter publishing its region, in a district of it, as written before R21 was held
+    await load(store, [org("central", "Casa Central", **{**SHELTER, "#geo+precision": "admin_area",
+                                                          "#country+code": "UG", "#adm1+code": "UG-C"})])
+    kampala = Service(id="test:kampala", organisation="test:central", name="Stay", type="safe-house",
+                      coverage=[Coverage("UG-102", Presence.PRESENT), Coverage("UG-N", Presence.REMOTE)])
+
+    async def before_r21(tx: Any) -> None:
+        await write_records(store.graph, tx, "test", [], [kampala], [], "2026-01-01T00:00:00Z", 3,
+                            hold_shelters=False)
+
+    await store.graph.write_tx(before_r21)
+    assert sorted(await store.hold_shelters()) == [f"{P}:stay", "test:kampala", "test:stay"]
+    assert [(c.place, c.presence) for c in (await one_service(store, "test:kampala")).coverage] == [
+        ("UG-C", Presence.PRESENT), ("UG-N", Presence.REMOTE)]
     held = await one_service(store, "test:stay")
     assert [(c.place, c.presence) for c in held.coverage] == [("CO", Presence.PRESENT), ("PE", Presence.REMOTE)]
     assert held.origins == ["CO", "VE"] and held.provenance.revision > before

@@ -132,19 +132,45 @@ def shows_inside(location: Location | None) -> bool:
             and (location.subdivision is not None or location.latitude is not None))
 
 
-def tells_more(place: str, inside: bool) -> bool:
+ANY_PLACE = 99
+"""`shown_level` of a location published with its point to 11 km or finer: no place says more."""
+
+
+def shown_level(precision: str | Precision | None, subdivision: str | None, point: bool) -> int:
+    """How far inside its country a published location says a record is, as `places.level` counts:
+    its subdivision's level (or a subdivision's, for a 1-degree cell alone) at admin_area, any place's
+    with a point at locality or exact, its country's otherwise. Read from what is published: the
+    precision, the published subdivision and whether a point is published."""
+    p = Precision(precision) if precision else Precision.COUNTRY
+    if p in (Precision.EXACT, Precision.LOCALITY) and point:
+        return ANY_PLACE
+    if p in SHOWS_SUBDIVISION and subdivision:
+        return places.level(subdivision)
+    return 1 if p in SHOWS_SUBDIVISION and point else 0
+
+
+def level_shown(location: Location | None) -> int:
+    """`shown_level` of a location as published (`published`)."""
+    if location is None:
+        return 0
+    return shown_level(location.precision, location.subdivision, location.latitude is not None)
+
+
+def tells_more(place: str, shown: int) -> bool:
     """Whether a place a shelter's service records says more of where the shelter is than the
-    shelter's published location: a part of a country (`places.part_of`), where the shelter does
-    not show where in its country it is (`inside`, `shows_inside`). Where a shelter hosts defenders
-    is where it is, so its services are held to what it publishes (threat model V17)."""
-    return not inside and places.part_of(place) is not None
+    shelter's published location, which says where it is down to `shown` (`shown_level`): a part of
+    a country where the shelter publishes only its country, a district within a region where it
+    publishes its region (threat model V17, R21). Where a shelter hosts defenders is where it is, so
+    its services are held to what it publishes."""
+    return places.level(place) > shown
 
 
-def held_to(service: Service, inside: bool) -> Service:
+def held_to(service: Service, shown: int) -> Service:
     """A shelter's service with every place that tells more than the shelter publishes
-    (`tells_more`) replaced by its country: how records written before the rule are held to it."""
+    (`tells_more`) replaced by the one holding it at the level published (a district by its region,
+    a region by its country): how records written before the rule are held to it."""
     def country_of(code: str) -> str:
-        return (places.part_of(code) or code) if tells_more(code, inside) else code
+        return places.no_finer_than(code, shown) if tells_more(code, shown) else code
 
     present: dict[str, bool] = {}
     for c in service.coverage:

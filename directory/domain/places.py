@@ -231,6 +231,27 @@ def _lower() -> dict[str, tuple[str, ...]]:
     return {code: tuple(inside) for code, inside in out.items()}
 
 
+def level(code: str) -> int:
+    """How far inside its country a place is: 0 a country (or wider), 1 a subdivision, 2 a
+    subdivision within another (a Ugandan district in its region), and so on."""
+    if part_of(code) is None:
+        return 0
+    depth, up = 1, _upper().get(code)
+    while up is not None:
+        depth, up = depth + 1, _upper().get(up)
+    return depth
+
+
+def no_finer_than(code: str, depth: int) -> str:
+    """The place, or the one holding it at `depth` (`level`): a district at 1 is its region, at 0
+    its country."""
+    if depth <= 0:
+        return part_of(code) or code
+    while level(code) > depth and (up := _upper().get(code)) is not None:
+        code = up
+    return code
+
+
 def inside(code: str) -> tuple[str, ...]:
     """The subdivisions within a subdivision (a region's districts); none for most."""
     return _lower().get(code, ())

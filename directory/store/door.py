@@ -285,17 +285,17 @@ class Store:
 
     async def hold_shelters(self) -> list[str]:
         """Services written before a shelter's services were held to what it publishes of its place
-        (threat model V17), held now: ours written again with each subdivision's country
+        (threat model V17, R21), held now: ours written again with each such place's country or region
         (`location.held_to`), a peer's not kept (the peer's to correct, as a new one is not,
         `received`). Run at every start and after a restore; the ids."""
         found = await shelter_services.written_finer(self.graph)
         if not found:
             return []
-        ids = sorted(i for i, publisher in found.items() if publisher == self.directory_id)
+        ids = sorted(i for i, (publisher, _) in found.items() if publisher == self.directory_id)
         rows = await self.graph.read_plain(GET_SERVICES, ids=ids, **STEWARD.params) if ids else []
-        ours = [held_to(service_of(r["s"], STEWARD, r["unplaced"]), False) for r in rows]
+        ours = [held_to(service_of(r["s"], STEWARD, r["unplaced"]), found[r["s"]["id"]][1]) for r in rows]
         theirs: dict[str, list[str]] = defaultdict(list)
-        for record, publisher in sorted(found.items()):
+        for record, (publisher, _) in sorted(found.items()):
             if publisher != self.directory_id:
                 theirs[publisher].append(record)
 

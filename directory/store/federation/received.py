@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directory.base.clock import now
-from directory.domain.location import shows_inside
+from directory.domain.location import level_shown
 from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.store.engine.graph import Graph, Tx
@@ -69,7 +69,7 @@ async def _hold_shelters(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
     failing our checks is not (`merge.Batch.drop`). Our own writes are refused instead; the peer's
     are its to correct."""
     providers, named = shelter_services.to_check(
-        ((o.id, not shows_inside(o.location)) for o in page.organisations),
+        ((o.id, level_shown(o.location)) for o in page.organisations),
         ((s.id, s.organisation, shelter_services.record_places(s)) for s in page.services))
     finer = await shelter_services.finer_places(graph, tx, providers, named)
     if not finer:

@@ -12,8 +12,10 @@ precision or kind would make them tell more (`writes.execute`, `Transaction.fine
 peer's such services are not kept (`federation.received`); and services written before the rule
 are held to it at start (`Store.hold_shelters`).
 
-What a provider publishes is read as the store keeps it: a published subdivision or point
-(`pub_subdivision`, `pub_latitude`) says where in its country it is; neither, only its country.
+What a provider publishes is read as the store keeps it: its precision, its published subdivision
+and whether a point is published (`pub_subdivision`, `pub_latitude`) say how far inside its country
+it is (`location.shown_level`): only its country, its region (where a district would say more:
+threat model R21), or its point to 11 km or finer (where no place says more).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from directory.domain import places
 from directory.domain.errors import Problem
-from directory.domain.location import shows_inside, tells_more
+from directory.domain.location import ANY_PLACE, level_shown, shown_level, tells_more
 from directory.domain.model import Organisation, Presence, Service
 from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.store.engine.cypher import cypher
@@ -34,33 +36,34 @@ from directory.store.records.shelters import KINDS
 
 TYPES = sorted(SHELTERING_TYPES)
 PART = 5000  # organisations one statement reads before a write: a list of ids far below 16 MB a message
-_ONLY_COUNTRY = "o.pub_subdivision IS NULL AND o.pub_latitude IS NULL"
+# providers some place could say more of: all but those publishing a point to 11 km or finer
+_COARSE = "NOT (o.precision IN ['exact', 'locality'] AND o.pub_latitude IS NOT NULL)"
+_SHOWN = "o.precision AS precision, o.pub_subdivision AS subdivision, o.pub_latitude IS NOT NULL AS point"
 _HELD = "(o.kind IN $kinds OR s.type IN $types)"  # the services the rule holds
-_FOUND = """RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
-       s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins"""
+_FOUND = f"""RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
+       s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins, {_SHOWN}"""
 SERVICES_OF = cypher("shelter_services.of", f"""
 UNWIND $ids AS id
-MATCH (o:Organisation {{id: id}}) WHERE {_ONLY_COUNTRY}
+MATCH (o:Organisation {{id: id}}) WHERE {_COARSE}
 MATCH (o)-[:OFFERS]->(s:Service) WHERE {_HELD}
 {_FOUND}
 """)
 # at start, every service the rule holds: a shelter's (by kind), then the safe houses of any other
 EVERY_OF_SHELTERS = cypher("shelter_services.every_of_shelters", f"""
-MATCH (o:Organisation) WHERE o.kind IN $kinds AND {_ONLY_COUNTRY}
+MATCH (o:Organisation) WHERE o.kind IN $kinds AND {_COARSE}
 MATCH (o)-[:OFFERS]->(s:Service)
 {_FOUND}
 """)
 EVERY_SHELTERING = cypher("shelter_services.every_sheltering", f"""
 MATCH (s:Service) WHERE s.type IN $types
-MATCH (o:Organisation)-[:OFFERS]->(s) WHERE NOT o.kind IN $kinds AND {_ONLY_COUNTRY}
+MATCH (o:Organisation)-[:OFFERS]->(s) WHERE NOT o.kind IN $kinds AND {_COARSE}
 {_FOUND}
 """)
 # before a write: the stored providers its services name, and the stored services of its organisations
-PROVIDERS = cypher("shelter_services.providers", """
+PROVIDERS = cypher("shelter_services.providers", f"""
 UNWIND $ids AS id
-MATCH (o:Organisation {id: id})
-RETURN o.id AS id, o.name AS name, o.kind AS kind,
-       o.pub_subdivision IS NOT NULL OR o.pub_latitude IS NOT NULL AS inside
+MATCH (o:Organisation {{id: id}})
+RETURN o.id AS id, o.name AS name, o.kind AS kind, {_SHOWN}
 """)
 STORED = cypher("shelter_services.stored", """
 UNWIND $ids AS id
@@ -81,11 +84,12 @@ class FinerPlace:
     by_provider: bool  # the provider's own change (place, precision, kind) makes it tell more, not the service's
     service_name: str = ""
     organisation_name: str = ""
+    shown: int = 0  # how far inside its country the provider publishes it is (`location.shown_level`)
 
     def peer_reason(self) -> str:
         """Why a peer's service is not kept, for our log: the field, never the place it hides."""
         which = "its provider's new place, precision or kind" if self.by_provider else "the service"
-        return (f"records a subdivision in {self.column}, finer than its provider publishes of its own place "
+        return (f"records a place in {self.column} finer than its provider publishes of its own place "
                 f"(a shelter's services and a safe house show where defenders stay; {which} made it so); not "
                 "kept: `directory peer resync` takes it again once the peer has corrected it")
 
@@ -98,7 +102,13 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
                           "publishes only its country: where a shelter's services or a safe house work is where "
                           "people at risk stay. Record %(country)s instead", f.service,
                           place=places.labelled(f.place), organisation=f.organisation_name or f.organisation,
-                          country=places.labelled(places.part_of(f.place) or "")))
+                          country=places.labelled(places.part_of(f.place) or ""))
+            if f.shown == 0 else
+            Problem.of(0, f.column, "%(place)s would show where %(organisation)s shelters defenders more closely than "
+                       "it publishes its own place: where a shelter's services or a safe house work is where people "
+                       "at risk stay. Record %(coarser)s instead", f.service, place=places.labelled(f.place),
+                       organisation=f.organisation_name or f.organisation,
+                       coarser=places.labelled(places.no_finer_than(f.place, f.shown))))
            for f in finer if not f.by_provider]
     exposed: dict[tuple[str, str], list[FinerPlace]] = {}
     for f in finer:
@@ -111,7 +121,12 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
             0, "precision", "its service %(service)s records %(places)s, which would show where this organisation "
             "shelters defenders once it publishes only its country: where a shelter's services or a safe house "
             "work is where people at risk stay. Record that service no finer than its country first", organisation,
-            service=label, places=named)))
+            service=label, places=named) if found[0].shown == 0 else Problem.of(
+            0, "precision", "its service %(service)s records %(places)s, which would show where this organisation "
+            "shelters defenders more closely than it would publish its own place: where a shelter's services or a "
+            "safe house work is where people at risk stay. Record that service no finer than %(coarser)s first",
+            organisation, service=label, places=named,
+            coarser=places.labelled(places.no_finer_than(found[0].place, found[0].shown)))))
     return out
 
 
@@ -132,12 +147,13 @@ def held(kind: str | None, service_type: str | None) -> bool:
     return kind in SENSITIVE_KINDS or service_type in SHELTERING_TYPES
 
 
-def to_check(organisations: Iterable[tuple[str, bool]], services: Iterable[tuple[str, str, Iterable[str]]]
+def to_check(organisations: Iterable[tuple[str, int]], services: Iterable[tuple[str, str, Iterable[str]]]
              ) -> tuple[set[str], dict[str, str]]:
-    """Of the records a write sends, those the rule could refuse: the organisations (id, whether it
-    publishes only its country) that do, and the services (id, provider, places) recording a part
-    of a country. The rest cannot break it, and cost no query."""
-    coarse = {i for i, only_country in organisations if only_country}
+    """Of the records a write sends, those the rule could refuse: the organisations (id, how far
+    inside its country it publishes it is, `location.shown_level`) that some place says more of,
+    and the services (id, provider, places) recording a part of a country. The rest cannot break
+    it, and cost no query."""
+    coarse = {i for i, shown in organisations if shown < ANY_PLACE}
     named = {i: organisation for i, organisation, codes in services if any(places.part_of(c) for c in codes)}
     return coarse, named
 
@@ -163,39 +179,48 @@ async def finer_places(graph: Graph, tx: Tx, organisations: Collection[str], ser
         return []
     rows = await graph.run(tx, SERVICES_OF, ids=sorted(providers | set(services.values())), kinds=KINDS, types=TYPES)
     return [FinerPlace(r["id"], r["organisation"], code, column, r["id"] not in services, r["name"],
-                       r["organisation_name"])
+                       r["organisation_name"], shown)
             for r in rows if r["id"] in services or (r["organisation"] in providers and r["id"] not in later)
-            for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
+            for shown in [_shown(r)]
+            for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, shown)]
+
+
+def _shown(row: dict[str, Any]) -> int:
+    """`location.shown_level` of a provider as a statement read it (`_SHOWN`)."""
+    return shown_level(row["precision"], row["subdivision"], bool(row["point"]))
 
 
 async def finer_before(graph: Graph, organisations: list[Organisation], services: list[Service]) -> list[FinerPlace]:
     """`finer_places` for records not yet written, as the store would hold them once they all are:
     a staged import checks all of its parts before it writes the first."""
     kinds = {o.id: o.kind for o in organisations}
-    inside = {o.id: shows_inside(o.location) for o in organisations}
+    shown = {o.id: level_shown(o.location) for o in organisations}
     names = {o.id: o.name for o in organisations}
     others = sorted({s.organisation for s in services} - names.keys())
     for r in await graph.read_plain(PROVIDERS, ids=others) if others else []:
-        kinds[r["id"]], inside[r["id"]], names[r["id"]] = r["kind"], r["inside"], r["name"]
-    found = [FinerPlace(s.id, s.organisation, code, column, False, s.name, names[s.organisation])
+        kinds[r["id"]], shown[r["id"]], names[r["id"]] = r["kind"], _shown(r), r["name"]
+    found = [FinerPlace(s.id, s.organisation, code, column, False, s.name, names[s.organisation],
+                        shown[s.organisation])
              for s in services if s.organisation in kinds and held(kinds[s.organisation], s.type)
-             for code, column in _fields(s) if tells_more(code, inside[s.organisation])]
-    coarse = sorted(i for i in {o.id for o in organisations} if not inside[i])
+             for code, column in _fields(s) if tells_more(code, shown[s.organisation])]
+    coarse = sorted(i for i in {o.id for o in organisations} if shown[i] < ANY_PLACE)
     shelters = [i for i in coarse if kinds[i] in SENSITIVE_KINDS]  # by the kind the batch gives them
     written = {s.id for s in services}
     for start in range(0, len(coarse), PART):
         for r in await graph.read_plain(STORED, ids=coarse[start:start + PART], shelters=shelters, types=TYPES):
             if r["id"] not in written and held(kinds[r["organisation"]], r["type"]):
+                here = shown[r["organisation"]]
                 found += [FinerPlace(r["id"], r["organisation"], code, column, True, r["name"],
-                                     names[r["organisation"]])
-                          for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, False)]
+                                     names[r["organisation"]], here)
+                          for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, here)]
     return found
 
 
-async def written_finer(graph: Graph) -> dict[str, str]:
+async def written_finer(graph: Graph) -> dict[str, tuple[str, int]]:
     """Every held service, written before the rule, recording a place that tells more than its
-    provider publishes: its publisher, by id."""
+    provider publishes: its publisher and how far inside its country the provider publishes it is
+    (`location.shown_level`), by id."""
     rows: list[dict[str, Any]] = [*await graph.read_plain(EVERY_OF_SHELTERS, kinds=KINDS),
                                   *await graph.read_plain(EVERY_SHELTERING, kinds=KINDS, types=TYPES)]
-    return {r["id"]: r["publisher"] for r in rows
-            if any(tells_more(code, False) for code, _ in _places(r["coverage"], r["origins"]))}
+    return {r["id"]: (r["publisher"], shown) for r in rows for shown in [_shown(r)]
+            if any(tells_more(code, shown) for code, _ in _places(r["coverage"], r["origins"]))}

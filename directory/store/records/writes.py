@@ -25,7 +25,7 @@ from typing import Any
 
 from directory.domain.errors import ValidationFailed
 from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Place, itemised, shown_in
-from directory.domain.location import SHOWS_SUBDIVISION, published
+from directory.domain.location import SHOWS_SUBDIVISION, published, shown_level
 from directory.domain.model import (
     LINK_PROPERTIES,
     LINK_TYPES,
@@ -682,8 +682,8 @@ def shelter_candidates(rows: Prepared) -> tuple[set[str], dict[str, str]]:
     """The shelters and services of a write that the rule on shelters' places could refuse
     (`shelter_services.to_check`)."""
     return shelter_services.to_check(
-        ((o["id"], o["props"]["pub_subdivision"] is None and o["props"]["pub_latitude"] is None)
-         for o in rows.organisations),
+        ((o["id"], shown_level(o["props"]["precision"], o["props"]["pub_subdivision"],
+                               o["props"]["pub_latitude"] is not None)) for o in rows.organisations),
         ((s["id"], s["props"]["organisation"], shelter_services.row_places(s["props"])) for s in rows.services))
 
 
