@@ -14,6 +14,7 @@ applied by the same queries every other channel uses.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ PAGE_LIMIT = MAX_PAGE_ENTRIES  # a reader refuses a longer page
 PAGE_BYTES = 8 * 1024 * 1024  # and one over its cap (`fetch.PAGE_CAP`, 16 MiB): half, for the checkpoint and proof
 OVERLAP = timedelta(minutes=2)  # a cycle looks back this far past the last, for writes committed late
 _READ_CHUNK = 2000
+log = logging.getLogger("directory.federation")
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,18 @@ class Publisher:
         """Holding the import lock, a restore or staged import still marked running died: never
         publish a half-restored directory (its shelters' marks are the backup's, decided with
         records it has not written yet), and decide the shelters' marks again after a staged import
-        that died between its parts, before any of it is signed (a crash read)."""
+        that died between its parts, before any of it is signed (a crash read). And a `rotate`
+        killed while it signed the feeds again: finish that first."""
         if await self.store.backups.unfinished():
             raise Conflict("a restore did not finish: nothing is published until `directory restore "
                            "--discard-unfinished FILE` has run it again")
         if await self.store.unfinished_imports():
             await self.store.refresh_shelters()
+        if (version := await self.store.roots.resign_pending()) is not None:  # a `rotate` killed while it signed
+            log.warning("root version %d's rotation did not finish signing the feeds again: signing them now",
+                        version)
+            await self.resign()
+            await self.store.roots.resigned(version)
 
     async def _publish(self, audience: str, now: datetime) -> int:
         feeds = self.store.feeds

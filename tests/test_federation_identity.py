@@ -80,3 +80,51 @@ async def test_init_refuses_to_run_twice_or_to_overwrite_keys(store: Store, sett
     with pytest.raises(subprocess.CalledProcessError) as full:
         await directory(env, "federation", "init", "--root-keys", str(tmp_path / "root"))
     assert "not empty" in full.value.stderr
+
+
+async def test_a_rotation_killed_while_it_signs_the_feeds_again_is_finished_by_the_next_publish(
+        store: Store, settings: Settings, tmp_path: Path) -> None:
+    """Was a hole (a crash read): `rotate` killed after it saved the new root, while it signed the
+    feeds again, left entries signed only by the key the new root no longer names, which a new peer
+    refuses; and the old key was gone before the root naming the new one was saved."""
+    import sys
+
+    from directory.store.engine.cypher import cypher
+    from federation.keys import read_root, signers
+    from tests.helpers import load, org
+
+    env = Settings(data_dir=settings.data_dir, directory_id="test", federation_key_dir=tmp_path / "online")
+    await directory(env, "federation", "init", "--root-keys", str(tmp_path / "root"))
+    await load(store, [org("casa"), org("fund")])
+    await directory(env, "federation", "publish")
+    first = {k.id for k in read_keys(tmp_path / "online")}
+
+    async def signed_by_the_latest_root() -> list[bool]:
+        found = await store.roots.latest()
+        assert found is not None
+        root = read_root(parse(found[1].encode()))
+        rows = await store.graph.read(cypher("tests.feed_entries", "MATCH (e:FeedEntry) RETURN e.entry AS entry"))
+        assert rows
+        return [bool(signers(parse(r["entry"].encode()), root.online_keys)) for r in rows]
+
+    killed = ("import os, sys\nfrom federation import publish\n"
+              "publish.Publisher.resign = lambda self: os._exit(9)\n"
+              "from directory.cli import main\nmain(sys.argv[1:])\n")
+    proc = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", killed, "--data", str(settings.data_dir), "--id", "test",
+                         "federation", "rotate", "--root-keys", str(tmp_path / "root")],
+        env={**os.environ, "DIRECTORY_FEDERATION_KEYS": str(tmp_path / "online")}, capture_output=True, timeout=120)
+    assert proc.returncode == 9
+    assert not any(await signed_by_the_latest_root())  # what a new peer would refuse
+    assert first < {k.id for k in read_keys(tmp_path / "online")}  # the old key still signs beside the new
+    published = await directory(env, "federation", "publish")
+    assert "did not finish signing the feeds again" in published.stderr
+    assert all(await signed_by_the_latest_root())
+    await directory(env, "federation", "publish")
+    assert all(await signed_by_the_latest_root())
+    # the next rotation finishes, and the keys the latest root does not name are gone
+    await directory(env, "federation", "rotate", "--root-keys", str(tmp_path / "root"))
+    assert all(await signed_by_the_latest_root())
+    found = await store.roots.latest()
+    assert found is not None
+    assert {k.id for k in read_keys(tmp_path / "online")} == set(read_root(parse(found[1].encode())).online_keys)

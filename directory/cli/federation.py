@@ -61,11 +61,17 @@ def cmd_rotate(args: argparse.Namespace, settings: Settings) -> None:
         envelope = identity.rotated_root(current, old_keys, new_root_keys, online, args.days)
         if args.new_root_keys:
             identity.write_keys(Path(args.new_root_keys), new_root_keys)
+        # In an order a kill at any step survives: the new key beside the old (both sign meanwhile,
+        # and a reader counts only the keys its root names); the root, marked as still to re-sign the
+        # feeds, which the next publish finishes if this is killed (entries signed by the old key
+        # would be refused by new peers); then the old keys go, and sign no more.
         identity.write_keys(settings.federation_keys, online)
-        identity.remove_keys(settings.federation_keys, keep={k.id for k in online})  # the old ones sign no more
-        await store.roots.save(current.version + 1, canonical(envelope).decode(), now())
-        await Publisher(store, online).resign()  # entries signed by the old key would be refused by peers
-        return current.version + 1, read_root(envelope).fingerprint
+        version = current.version + 1
+        await store.roots.save(version, canonical(envelope).decode(), now(), resign=True)
+        await Publisher(store, online).resign()
+        await store.roots.resigned(version)
+        identity.remove_keys(settings.federation_keys, keep={k.id for k in online})
+        return version, read_root(envelope).fingerprint
 
     version, fingerprint = run_with_store(settings, work)
     out(f"root of trust, version {version}; peers follow it from version {version - 1}")

@@ -150,8 +150,15 @@ class Roots:
     def __init__(self, graph: Graph) -> None:
         self._graph = graph
 
-    async def save(self, version: int, document: str, now: str) -> None:
-        await roots.save(self._graph, version, document, now)
+    async def save(self, version: int, document: str, now: str, resign: bool = False) -> None:
+        await roots.save(self._graph, version, document, now, resign)
+
+    async def resign_pending(self) -> int | None:
+        """The latest root's version, if a rotation to it has not finished signing the feeds again."""
+        return await roots.resign_pending(self._graph)
+
+    async def resigned(self, version: int) -> None:
+        await roots.resigned(self._graph, version)
 
     async def latest(self) -> tuple[int, str] | None:
         return await roots.latest(self._graph)
