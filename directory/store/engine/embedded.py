@@ -45,10 +45,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _answers(port: int) -> bool:
+# Bolt's opening: its magic, then the versions asked for (5.x ranges, 4.4, 4.3, none). The store
+# answers with the one it speaks: something in the JVM, not only the kernel, took the connection.
+_BOLT_HELLO = bytes.fromhex("6060b017" "00040405" "00000404" "00000304" "00000000")
+
+
+def _answers(port: int, timeout: float = 1.0) -> bool:
+    """Whether the store answers Bolt's handshake within `timeout`. A connection alone is not an
+    answer: the kernel accepts connections for a store stopped or hung (out of memory, say) until
+    its queue of them is full, so a hung store went unrestarted until then (a crash read)."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+            conn.sendall(_BOLT_HELLO)
+            answer = b""
+            while len(answer) < 4:
+                chunk = conn.recv(4 - len(answer))
+                if not chunk:
+                    return False
+                answer += chunk
+            return answer != b"\x00\x00\x00\x00"
     except OSError:
         return False
 
