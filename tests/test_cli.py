@@ -219,6 +219,25 @@ def test_a_path_of_the_wrong_kind_is_a_clear_error_not_a_traceback(tmp_path: Pat
         assert done.returncode == 2 and "cannot use" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
+def test_ctrl_c_is_said_in_a_line_not_a_traceback(tmp_path: Path) -> None:
+    """Was a traceback (a crash read): Ctrl-C in a long command, a staged import among them."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([*DIRECTORY, "--data", str(tmp_path / "data"), "--id", "test", "generate", "--orgs",
+                             "20000"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    said = ""
+    deadline = time.monotonic() + 240
+    while "generated" not in said and time.monotonic() < deadline:  # building is done: it is writing
+        said += proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, said + rest
+    assert "interrupted; what it had committed stays" in rest and "Traceback" not in rest, rest
+    assert running_store(tmp_path / "data") is None  # its store stopped on the way out
+
+
 def _parsers(p: argparse.ArgumentParser, path: str = "directory") -> Iterator[tuple[str, argparse.ArgumentParser]]:
     """Every verb's parser, and every action's under `federation` and `peer`."""
     for action in p._actions:

@@ -61,3 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         where = f": {exc.filename}" if exc.filename else ""
         out(f"directory {args.verb}: {exc.strerror or exc}{where}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:  # Ctrl-C: said in a line (it was a traceback), the store stopped on the way out
+        out(f"directory {args.verb}: interrupted; what it had committed stays (`directory status` names an "
+            "import or restore left unfinished, and how to complete it)", file=sys.stderr)
+        raise SystemExit(130) from None
