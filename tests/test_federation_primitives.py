@@ -65,6 +65,12 @@ def test_a_page_of_empty_arrays_under_the_cap_is_refused_before_it_is_built() ->
     body = service_body(service, "public")
     page = canonical({"entries": [{"body": body, "seq": n} for n in range(1000)], "proof": []})
     assert len(parse(page)["entries"]) == 1000
+    # brackets a record's text holds are no arrays: a member's description of 5,000 `[` made the one
+    # page holding it unreadable to every peer (a crash read), a page of one entry as much as of many
+    text = canonical({"entries": [{"body": {**body, "description": "[{" * 2500}, "seq": 7}], "proof": []})
+    assert parse(text)["entries"][0]["body"]["description"] == "[{" * 2500
+    escaped = canonical({"entries": [{"body": {**body, "description": '\\"[' * 3000}, "seq": 7}], "proof": []})
+    assert parse(escaped)["entries"][0]["body"]["description"] == '\\"[' * 3000
 
 
 def test_floats_cannot_be_signed() -> None:
