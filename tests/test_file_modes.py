@@ -7,6 +7,7 @@ before with mode 0644 and in a data folder an older version left group and world
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -122,6 +123,52 @@ def test_a_file_whose_writer_fails_or_is_killed_leaves_no_part_of_itself(
         f.write("the new backup\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.jsonl"]
     assert target.read_text() == "the new backup\n" and stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_files_that_belong_together_take_their_places_together_or_not_at_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was a hole (a crash read): an export's files each took their place as they were done, so one
+    failing on a full disk left the new links beside the old organisations and services."""
+    from directory.base import files
+
+    paths = [wide(tmp_path / f"{kind}.csv", f"old {kind}\n") for kind in ("organisations", "services", "links")]
+    real, named = files._name, []
+
+    def full_disk_at_the_second(fd: int, path: Path) -> None:
+        named.append(path)
+        if len(named) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(fd, path)
+
+    monkeypatch.setattr(files, "_name", full_disk_at_the_second)
+    with pytest.raises(OSError) as full, files.private_replacing_all(paths) as written:
+        for f, path in zip(written, paths, strict=True):
+            f.write(f"new {path.stem}\n")
+    assert full.value.filename == str(paths[1])  # said about the file asked for, not a hidden one
+    assert [p.read_text() for p in paths] == [f"old {p.stem}\n" for p in paths]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # nothing hidden left
+    monkeypatch.undo()
+    with files.private_replacing_all(paths) as written:
+        for f, path in zip(written, paths, strict=True):
+            f.write(f"new {path.stem}\n")
+    assert [p.read_text() for p in paths] == [f"new {p.stem}\n" for p in paths]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in paths)
+
+
+def test_a_path_that_cannot_be_written_is_refused_first_and_named_as_given(tmp_path: Path) -> None:
+    """Was: "no such file: nope/.b.jsonl.29054.bbb53c8a.tmp", and a folder given as the output was
+    refused only once the whole backup had been written (a crash read)."""
+    from directory.base.files import private_replacing
+
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    for given, error in [(tmp_path / "nope" / "b.jsonl", FileNotFoundError), (tmp_path / "a-folder", IsADirectoryError),
+                         (tmp_path / "a-file" / "b.jsonl", NotADirectoryError)]:
+        wrote = []
+        with pytest.raises(error) as refused, private_replacing(given) as f:
+            wrote.append(f.write("everything"))
+        assert refused.value.filename == str(given) and wrote == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder"]
 
 
 def test_the_audit_log_and_key_files_are_owner_only_even_over_old_ones(tmp_path: Path) -> None:

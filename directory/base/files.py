@@ -11,10 +11,13 @@ process also run with umask 077, so whatever else they (or the JVM) create is ow
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal, TextIO, overload
 
@@ -69,22 +72,74 @@ def private_replacing(path: Path, mode: Literal["w"] = "w", **kwargs: Any) -> It
     process killed while writing a backup leaves nothing behind (it left `FILE.tmp`, owner-only but
     holding restricted records nobody knew were there). Elsewhere it is written under a hidden name
     beside `path`, removed on any error."""
-    fd, named = _unnamed(path), None
-    if fd is None:
-        named = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-        fd = os.open(named, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE)
+    with private_replacing_all([path], mode, **kwargs) as (f,):
+        yield f
+
+
+@contextmanager
+def private_replacing_all(paths: list[Path], mode: Literal["w"] = "w", **kwargs: Any) -> Iterator[list[TextIO]]:
+    """`private_replacing` for files that belong together (an export's organisations, services and
+    links): none takes its place until every one is whole. Each took its place as its own block
+    ended, so an export failing on a full disk left the new links beside the old organisations (a
+    crash read). Refused before anything is written, naming the path as given, when its folder is
+    missing or not a folder, or the path is a folder."""
+    for path in paths:
+        _check_place(path)
+    pending: list[_Pending] = []
     try:
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
-            f.flush()
-            if named is None:  # the unnamed file, given a name beside its place, then moved into it
-                named = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-                _name(f.fileno(), named)
-        os.replace(named, path)
-        named = None
+        for path in paths:
+            fd, named = _unnamed(path), None
+            if fd is None:
+                named = _hidden(path)
+                fd = _open_at(path, functools.partial(os.open, named, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE))
+            pending.append(_Pending(path, os.fdopen(fd, mode, **kwargs), named))
+        yield [p.file for p in pending]
+        for p in pending:  # every one whole and named before any takes its place
+            p.file.flush()
+            if p.named is None:  # the unnamed file, given a name beside its place
+                named = _hidden(p.path)
+                _open_at(p.path, functools.partial(_name, p.file.fileno(), named))
+                p.named = named
+        while pending:
+            p = pending[0]
+            p.file.close()
+            assert p.named is not None
+            os.replace(p.named, p.path)
+            pending.pop(0)
     finally:
-        if named is not None:
-            named.unlink(missing_ok=True)
+        for p in pending:
+            p.file.close()
+            if p.named is not None:
+                p.named.unlink(missing_ok=True)
+
+
+@dataclass
+class _Pending:
+    path: Path
+    file: TextIO
+    named: Path | None  # its hidden name beside `path`, once it has one
+
+
+def _check_place(path: Path) -> None:
+    """The errors writing would meet, raised now and about the path as the operator gave it."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not path.parent.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    if not path.parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
+
+
+def _open_at(path: Path, make: Callable[[], Any]) -> Any:
+    """`make()`, with an error about a hidden file beside `path` said about `path` itself."""
+    try:
+        return make()
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
+
+
+def _hidden(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
 
 
 def _name(fd: int, path: Path) -> None:
@@ -97,15 +152,22 @@ def _name(fd: int, path: Path) -> None:
         os.close(proc)
 
 
+# What open(2) says where a file system makes no unnamed files (older kernels: EISDIR).
+_NO_UNNAMED = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL}
+
+
 def _unnamed(path: Path) -> int | None:
-    """An owner-only file with no name in `path`'s folder, or None where that cannot be made."""
+    """An owner-only file with no name in `path`'s folder, or None where that cannot be made; any
+    other error (no such folder, no permission, a read-only or full file system) about `path`."""
     flag = getattr(os, "O_TMPFILE", 0)
     if not flag or not Path("/proc/self/fd").is_dir():
         return None
     try:
         return os.open(path.parent, flag | os.O_WRONLY, FILE)
-    except OSError:  # a file system without it (EOPNOTSUPP, EISDIR on older kernels)
-        return None
+    except OSError as exc:
+        if exc.errno in _NO_UNNAMED:
+            return None
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
 
 
 def write_private(path: Path, text: str, encoding: str = "utf-8") -> None:

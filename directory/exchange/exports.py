@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from directory.base.files import private_folder, private_replacing
+from directory.base.files import private_folder, private_replacing_all
 from directory.base.progress import QUIET, Progress
 from directory.domain.model import Link, Organisation, Service, published_by
 from directory.domain.viewer import Viewer
@@ -52,8 +52,8 @@ async def export_hsds(store: Store, viewer: Viewer, out: Path, progress: Progres
     """Write `out/organizations.json` and `out/services.json` as HSDS 3.0 JSON arrays."""
     private_folder(out)
     counts = {"organizations": 0, "services": 0}
-    with private_replacing(out / "organizations.json", "w", encoding="utf-8") as orgs_file, \
-            private_replacing(out / "services.json", "w", encoding="utf-8") as svcs_file:
+    with private_replacing_all([out / "organizations.json", out / "services.json"],
+                               encoding="utf-8") as (orgs_file, svcs_file):
         orgs_file.write("[")
         svcs_file.write("[")
         async for everything in store.each_organisation(viewer):
@@ -78,9 +78,9 @@ async def export_csv(store: Store, viewer: Viewer, out: Path, progress: Progress
     """Write `out/organisations.csv`, `services.csv` and `links.csv` in the HXL format imports read."""
     private_folder(out)
     counts = {"organisations": 0, "services": 0, "links": 0}
-    with private_replacing(out / "organisations.csv", "w", newline="", encoding="utf-8") as orgs_file, \
-            private_replacing(out / "services.csv", "w", newline="", encoding="utf-8") as svcs_file, \
-            private_replacing(out / "links.csv", "w", newline="", encoding="utf-8") as links_file:
+    # the three files take their places together, once all are whole: never new links beside old organisations
+    with private_replacing_all([out / "organisations.csv", out / "services.csv", out / "links.csv"],
+                               newline="", encoding="utf-8") as (orgs_file, svcs_file, links_file):
         orgs, svcs, links = (hxl.Writer("organisations", orgs_file), hxl.Writer("services", svcs_file),
                              hxl.Writer("links", links_file))
         async for everything in store.each_organisation(viewer):
