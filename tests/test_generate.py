@@ -51,3 +51,21 @@ async def test_a_generated_directory_is_loaded_in_transactions_the_store_holds(
     assert (counts.organisations, counts.services, counts.links) == (200, len(batch.services), len(batch.links))
     rows = await store.graph.read("MATCH (o:Organisation) RETURN count(o) AS n")
     assert rows[0]["n"] == 200
+
+
+@pytest.mark.anyio
+async def test_a_generated_directory_waits_for_the_import_lock_as_an_import_does(store: Store) -> None:
+    """Was a hole (a crash read): `generate` wrote parts as large as an import's beside an import,
+    and a publish could run between them; two large writers at once damaged ArcadeDB's indexes."""
+    import asyncio
+
+    from tests.helpers import Said
+
+    said = Said()
+    async with store.importing(lambda: None):
+        running = asyncio.ensure_future(generate.load(store, generate.build(50, 3, store.directory_id), said))
+        while not said:
+            await asyncio.sleep(0.05)
+        assert said == ["another import, or a publish of the feeds, is writing to this data folder: waiting for it"]
+        assert not running.done()
+    assert (await running).organisations == 50

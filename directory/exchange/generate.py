@@ -169,30 +169,34 @@ def _count(part: tuple[list[Organisation], list[Service], list[Link]]) -> int:
 async def load(store: Store, batch: Batch, progress: Progress = QUIET, per_transaction: int = 20_000) -> WriteCounts:
     """Write a batch in transactions of at most `per_transaction` records, organisations first, each
     committed as it ends (the embedded store holds a transaction in its heap: 10,000 generated
-    organisations in one ran the default 512m out of memory). Synthetic data is not input: a write
-    that fails leaves the parts before it, and running it again writes the rest over them."""
+    organisations in one ran the default 512m out of memory), holding the import lock as an import
+    does: never beside another import, nor a publish of the feeds (docs/store.md). Synthetic data is
+    not input: a write that fails leaves the parts before it, and running it again writes the rest."""
     size = max(1, per_transaction)
     step = min(CHUNK, size)
-    records: list[tuple[list[Organisation], list[Service], list[Link]]] = [
+    chunks: list[tuple[list[Organisation], list[Service], list[Link]]] = [
         *((batch.organisations[i:i + step], [], []) for i in range(0, len(batch.organisations), step)),
         *(([], batch.services[i:i + step], []) for i in range(0, len(batch.services), step)),
         *(([], [], batch.links[i:i + step]) for i in range(0, len(batch.links), step))]
+    parts: list[list[tuple[list[Organisation], list[Service], list[Link]]]] = []
+    for chunk in chunks:
+        if parts and sum(map(_count, parts[-1])) + _count(chunk) <= size:
+            parts[-1].append(chunk)
+        else:
+            parts.append([chunk])
     total = len(batch.organisations) + len(batch.services) + len(batch.links)
     stamp, counts, sent = now(), WriteCounts(), 0
-    while records:
-        part, held = [], 0
-        while records and held + _count(records[0]) <= size:
-            held += _count(records[0])
-            part.append(records.pop(0))
+    async with store.importing(lambda: progress("another import, or a publish of the feeds, is writing to this "
+                                                "data folder: waiting for it")):
+        for part in parts:
+            async def work(tx: Transaction, part: list[tuple[list[Organisation], list[Service], list[Link]]] = part
+                           ) -> WriteCounts:
+                written = WriteCounts()
+                for orgs, services, links in part:
+                    written += await tx.write(orgs, services, links, stamp)
+                return written
 
-        async def work(tx: Transaction, part: list[tuple[list[Organisation], list[Service], list[Link]]] = part
-                       ) -> WriteCounts:
-            written = WriteCounts()
-            for orgs, services, links in part:
-                written += await tx.write(orgs, services, links, stamp)
-            return written
-
-        counts += await store.transaction(work)  # notes the restricted records it wrote, as `upsert` does
-        sent += held
-        progress.count("wrote", sent, "records", total, note=f"to the store (committed every {size:,})")
+            counts += await store.transaction(work)  # notes the restricted records it wrote, as `upsert` does
+            sent += sum(map(_count, part))
+            progress.count("wrote", sent, "records", total, note=f"to the store (committed every {size:,})")
     return counts
