@@ -433,6 +433,21 @@ def test_a_write_kept_out_by_other_writes_says_so_and_to_run_it_again() -> None:
     assert said.endswith("it was not made: run it again when fewer writes are going on")
 
 
+@pytest.mark.pure
+def test_a_statement_past_the_stores_memory_for_one_says_so_and_what_raises_it() -> None:
+    """Was "the graph store refused a statement (Neo.DatabaseError.General.UnknownError)" (a crash
+    read: a backup of organisations with thousands of links each, whatever the heap)."""
+    from neo4j.exceptions import Neo4jError
+
+    from directory.store.engine.graph import _translate
+
+    over = Neo4jError._hydrate_neo4j(code="Neo.DatabaseError.General.UnknownError", message=(
+        "Query heap budget exceeded: the in-heap ORDER BY would need more than the whole budget of 256.00MB"))
+    said = str(_translate(over))
+    assert "more memory than the graph store lets one statement use" in said and "DIRECTORY_STORE_HEAP" in said
+    assert "ORDER BY" not in said
+
+
 def test_a_second_serve_on_the_same_folder_is_refused_and_a_read_only_folder_is_said_plainly(
         tmp_path: Path) -> None:
     """Two `directory serve` on one embedded data folder would each restart the store, publish and

@@ -158,6 +158,9 @@ def _translate(exc: Neo4jError | DriverError) -> Exception:
         # retried for RETRY_SECONDS: other writes to the same records (edits, another import) kept it out
         return StoreError(f"other writes to the same records kept this one out for {RETRY_SECONDS:.0f} s "
                           f"({exc.code}); it was not made: run it again when fewer writes are going on")
+    if "heap budget" in (exc.message or "").lower():  # ArcadeDB's bound on one statement's memory
+        return StoreError("a statement needed more memory than the graph store lets one statement use (a part "
+                          "of its heap): a larger DIRECTORY_STORE_HEAP raises that")
     if isinstance(exc, ConstraintError):
         # ArcadeDB's message is generic and may echo the statement: say what it means instead.
         return Conflict("the write would duplicate a record id that already exists")
