@@ -163,7 +163,7 @@ class GraphQLGate:
 
 async def _store_gone(store: Store) -> bool:
     """Whether the embedded store takes no connection at all (not merely slow to answer)."""
-    return store.embedded is not None and not await asyncio.to_thread(store.embedded.healthy)
+    return store.embedded is not None and not await asyncio.to_thread(store.embedded.reachable)
 
 
 async def health(request: Request) -> Response:

@@ -50,6 +50,16 @@ def _free_port() -> int:
 _BOLT_HELLO = bytes.fromhex("6060b017" "00040405" "00000404" "00000304" "00000000")
 
 
+def _connects(port: int) -> bool:
+    """Whether anything takes a connection on the port: a store stopped or hung still does, until its
+    queue of them is full (`_answers` asks more)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def _answers(port: int, timeout: float = 1.0) -> bool:
     """Whether the store answers Bolt's handshake within `timeout`. A connection alone is not an
     answer: the kernel accepts connections for a store stopped or hung (out of memory, say) until
@@ -211,9 +221,17 @@ class EmbeddedStore:
         return None
 
     def healthy(self) -> bool:
+        """Whether the store answers (Bolt's handshake)."""
         if self.process is not None and self.process.poll() is not None:
             return False
         return _answers(self.bolt_port)
+
+    def reachable(self) -> bool:
+        """Whether the store is there at all, answering or not: a store only slow to answer (or hung,
+        which the watchdog restarts in time) is told apart from one gone (`/health`: slow, not unavailable)."""
+        if self.process is not None and self.process.poll() is not None:
+            return False
+        return _connects(self.bolt_port)
 
     def restart_if_dead(self, stall_limit: float = STALL_LIMIT) -> bool:
         """Start the store again on the same port if it died, or if the one we started has not
