@@ -108,7 +108,10 @@ def private_replacing_all(paths: list[Path], mode: Literal["w"] = "w", **kwargs:
             pending.pop(0)
     finally:
         for p in pending:
-            p.file.close()
+            try:
+                p.file.close()  # its last bytes may meet the full disk that stopped it: nothing to keep
+            except OSError:
+                pass
             if p.named is not None:
                 p.named.unlink(missing_ok=True)
 
