@@ -162,10 +162,6 @@ def write_csv(folder: Path, n: int, seed: int, directory_id: str) -> None:
 CHUNK = 2000  # records written at a time, one progress line at most for each
 
 
-def _count(part: tuple[list[Organisation], list[Service], list[Link]]) -> int:
-    return len(part[0]) + len(part[1]) + len(part[2])
-
-
 async def load(store: Store, batch: Batch, progress: Progress = QUIET, per_transaction: int = 20_000) -> WriteCounts:
     """Write a batch in transactions of at most `per_transaction` records, organisations first, each
     committed as it ends (the embedded store holds a transaction in its heap: 10,000 generated
@@ -178,12 +174,8 @@ async def load(store: Store, batch: Batch, progress: Progress = QUIET, per_trans
         *((batch.organisations[i:i + step], [], []) for i in range(0, len(batch.organisations), step)),
         *(([], batch.services[i:i + step], []) for i in range(0, len(batch.services), step)),
         *(([], [], batch.links[i:i + step]) for i in range(0, len(batch.links), step))]
-    parts: list[list[tuple[list[Organisation], list[Service], list[Link]]]] = []
-    for chunk in chunks:
-        if parts and sum(map(_count, parts[-1])) + _count(chunk) <= size:
-            parts[-1].append(chunk)
-        else:
-            parts.append([chunk])
+    per = size // step  # chunks a transaction holds: at most `size` records
+    parts = [chunks[i:i + per] for i in range(0, len(chunks), per)]
     total = len(batch.organisations) + len(batch.services) + len(batch.links)
     stamp, counts, sent = now(), WriteCounts(), 0
     async with store.importing(lambda: progress("another import, or a publish of the feeds, is writing to this "
@@ -197,6 +189,6 @@ async def load(store: Store, batch: Batch, progress: Progress = QUIET, per_trans
                 return written
 
             counts += await store.transaction(work)  # notes the restricted records it wrote, as `upsert` does
-            sent += sum(map(_count, part))
+            sent += sum(len(orgs) + len(services) + len(links) for orgs, services, links in part)
             progress.count("wrote", sent, "records", total, note=f"to the store (committed every {size:,})")
     return counts
