@@ -9,6 +9,7 @@ import pytest
 
 from directory.base.config import Settings
 from directory.store import Store
+from directory.web.app import GraphQLGate
 from schema.limits import MAX_ALIASES, MAX_COST, MAX_DEPTH, MAX_TOKENS
 from tests.conftest import LiveServer
 from tests.helpers import Api, load, org, service
@@ -135,3 +136,21 @@ async def test_a_failure_inside_the_service_is_logged_for_an_operator_by_its_kin
     assert [r.getMessage() for r in warned] == ["GraphQL request failed inside the service: RuntimeError"]
     assert all(r.levelno == logging.INFO for r in caplog.records if r not in warned)
     assert "Casa Segura" not in caplog.text  # what the error said may name people at risk
+
+
+async def test_a_client_gone_before_its_body_is_whole_gets_no_answer_about_size() -> None:
+    """A client that went away is not told its body was too large (nor anything else)."""
+    sent: list[dict[str, object]] = []
+    parts = iter([{"type": "http.request", "body": b'{"query": "{ tax', "more_body": True},
+                  {"type": "http.disconnect"}])
+
+    async def receive() -> dict[str, object]:
+        return next(parts)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    gate = GraphQLGate(app=None, budget=1.0)  # type: ignore[arg-type]
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/json")]}
+    await gate(scope, receive, send)  # type: ignore[arg-type]
+    assert sent == []

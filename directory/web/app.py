@@ -77,13 +77,17 @@ async def _error(send: Send, status: int, message: str, code: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _ClientGone(Exception):
+    """The client went away before its body was whole: nobody is left to answer."""
+
+
 async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when it is over MAX_BODY or the client went away."""
+    """The whole request body, or None when it is over MAX_BODY."""
     body = b""
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return None
+            raise _ClientGone
         body += bytes(message.get("body", b""))
         if len(body) > MAX_BODY:
             return None
@@ -126,7 +130,10 @@ class GraphQLGate:
             return
         body = b""
         if scope["method"] == "POST":
-            found = await _read_body(receive)
+            try:
+                found = await _read_body(receive)
+            except _ClientGone:
+                return
             if found is None:
                 await _error(send, 413, too_large, "BODY_TOO_LARGE")
                 return
