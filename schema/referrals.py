@@ -68,7 +68,7 @@ class ReferralChain:
     @classmethod
     def of(cls, p: ReferralPath) -> ReferralChain:
         return cls(
-            rank=p.rank, hops=p.chain.hops, response_hours=p.chain.response_hours, trust=round(p.chain.trust, 6),
+            rank=p.rank, hops=p.chain.hops, response_hours=p.chain.response_hours, trust=p.trust,
             organisation_ids=list(p.organisations), provider_reasons=[str(r) for r in p.reasons],
             service_ids=[o.service for o in p.offers],
             steps=[ReferralStep(from_id=s.referral.source, to_id=s.referral.target,

@@ -13,6 +13,7 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import Question, referral_paths
+from directory.jobs.referrals import table as referral_table
 from directory.jobs.rules import STALE_AFTER_DAYS, UNKNOWN_RESPONSE_HOURS
 from directory.store import Store
 from directory.store.engine.cypher import cypher
@@ -221,6 +222,17 @@ async def test_through_graphql_with_a_member_token(store: Store, api: Api) -> No
     missing = await api.gql(QUERY, token, order="FEWEST_HOPS", **{"from": "test:nobody"})
     assert hidden["errors"][0]["message"].replace("test:h", "X") == \
         missing["errors"][0]["message"].replace("test:nobody", "X")
+
+
+async def test_a_chains_trust_is_the_same_figure_in_the_table_and_in_graphql(store: Store, api: Api) -> None:
+    """0.95 x 0.85 = 0.8075: the table (CLI, pages, CSV) once printed 0.807 where GraphQL said 0.8075."""
+    await load(store, [org("ingo"), org("a"), org("p")], [service("p-s", "p")],
+               [refers("ingo", "a", 1, 0.95, "public"), refers("a", "p", 1, 0.85, "public")])
+    found = await referral_paths(store, INGO, ask())
+    trust = referral_table(found, {}).rows[0][3]
+    _, token = await store.tokens.create("member", "test:ingo")
+    data = await api.data(QUERY, token, order="FEWEST_HOPS", **{"from": "test:ingo"})
+    assert trust == data["referralPaths"][0]["trust"] == pytest.approx(0.8075)
 
 
 # --- random graphs against networkx -------------------------------------------------------------

@@ -34,6 +34,8 @@ from directory.jobs.tables import Column, Table
 from directory.store import ReferralOffer as Offer
 from directory.store import Store
 
+TRUST_PLACES = 6  # a product of up to six trusts of two decimals each: six places tell chains apart
+
 
 @dataclass(frozen=True)
 class Step:
@@ -52,6 +54,11 @@ class ReferralPath:
     @property
     def organisations(self) -> tuple[str, ...]:
         return self.chain.organisations
+
+    @property
+    def trust(self) -> float:
+        """The chain's trust as every channel gives it: a table and GraphQL must not disagree."""
+        return round(self.chain.trust, TRUST_PLACES)
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,7 @@ def table(found: list[ReferralPath], names: dict[str, str]) -> Table:
         why: list[str] = [Reason("%(source)s > %(target)s: %(why)s", why=Joined(s.reasons, ", "),
                                  source=names.get(s.referral.source, s.referral.source),
                                  target=names.get(s.referral.target, s.referral.target)) for s in p.steps]
-        out.add(p.rank, p.chain.hops, p.chain.response_hours, round(p.chain.trust, 3),
+        out.add(p.rank, p.chain.hops, p.chain.response_hours, p.trust,
                 " > ".join(names.get(o, o) for o in p.organisations), " > ".join(p.organisations),
                 [o.service for o in p.offers], Joined([*why, *p.reasons], " | "))
     return out
