@@ -20,6 +20,7 @@ from directory.store import Store
 from directory.web.pages.jobs import GAP_ROWS, _hide_unseen_funding
 from directory.web.pages.typed_names import place_codes
 from tests.conftest import LiveServer
+from tests.helpers import load, org, service
 
 pytestmark = pytest.mark.anyio
 
@@ -662,3 +663,43 @@ async def test_a_question_the_store_refuses_is_said_on_a_page_not_a_bare_500(
         answer = await client.post("/", data={"text": "Org"}, headers={"Accept-Language": "es"})
     assert answer.status_code == 503 and "Sin respuesta a tiempo" in answer.text, answer.text[:300]
     assert "Neo." not in answer.text and "statement" not in answer.text
+
+
+def _chosen_place(text: str, field: str = "country") -> tuple[str | None, list[str]]:
+    """The place a form's select shows chosen, and the codes of the subdivisions it offers."""
+    select = re.search(rf'<select id="f-{field}" name="{field}"[^>]*>(.*?)</select>', text, re.S)
+    assert select is not None
+    chosen = re.search(r'<option value="([^"]*)" selected>', select.group(1))
+    group = re.search(r"<optgroup[^>]*>(.*?)</optgroup>", select.group(1), re.S)
+    return chosen and chosen.group(1), re.findall(r'value="([^"]+)"', group.group(1)) if group else []
+
+
+async def test_a_chosen_countrys_subdivisions_are_offered_to_narrow_the_place_asked(
+        store: Store, live_server: LiveServer) -> None:
+    """The pages took countries only, where the CLI and GraphQL take subdivisions (a hand-worked
+    scenario): a group in Kisumu could not ask who works in Kisumu. Once a country is chosen its
+    subdivisions are offered beside it, with no script, and the answer is the subdivision's."""
+    await load(store, [org("kisumu", **{"#country+code": "KE"}), org("mombasa", **{"#country+code": "KE"}),
+                       org("national", **{"#country+code": "KE"})],
+               [service("kisumu-s", "kisumu", **{"#country+code+present": "KE-17"}),
+                service("mombasa-s", "mombasa", **{"#country+code+present": "KE-28"}),
+                service("national-s", "national", **{"#country+code+present": "KE"})])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        home = (await client.get("/")).text
+        assert _chosen_place(home) == (None, [])  # nothing chosen: countries only, a light form
+        kenya = (await client.post("/", data={"serviceType": "legal-aid", "country": "KE"})).text
+        chosen, offered = _chosen_place(kenya)
+        assert chosen == "KE" and "KE-17" in offered and "KE-28" in offered
+        assert 'label="In Kenya"' in kenya and "Kisumu" in kenya
+        kisumu = (await client.post("/", data={"serviceType": "legal-aid", "country": "KE-17"})).text
+        assert _chosen_place(kisumu)[0] == "KE-17"
+        assert "Organisations found: 2" in kisumu and "Mombasa" not in kisumu.split('id="found"')[1]
+        for path in ("/referrals", "/partners"):
+            asked = (await client.get(path, params={"country": "KE-17"})).text
+            assert _chosen_place(asked) == ("KE-17", _chosen_place(kenya)[1]), path
+        chains = (await client.post("/referrals", data={"from": "national", "serviceType": "legal-aid",
+                                                        "country": "KE-17"})).text
+        answer = chains.split('id="answer"')[1]
+        assert _chosen_place(chains)[0] == "KE-17" and "/organisations/test:national" in answer and "Mombasa" not in answer
+        gaps = (await client.get("/gaps", params={"country": "KE"})).text
+        assert _chosen_place(gaps) == ("KE", [])  # the gaps are asked by a country's subdivisions already

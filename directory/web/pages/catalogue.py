@@ -20,7 +20,19 @@ from babel.messages.pofile import read_po, write_po
 
 from directory.domain import places
 from directory.domain.taxonomy import BUILT_IN
-from directory.web.pages import edit_rows, editing, i18n, jobs, joining, problems, reading, routes, stewards, words
+from directory.web.pages import (
+    edit_rows,
+    editing,
+    i18n,
+    jobs,
+    joining,
+    problems,
+    reading,
+    render,
+    routes,
+    stewards,
+    words,
+)
 from maps.directory_map import CLASS_LABEL, PRECISION_NOTE
 from maps.gaps_map import FLAG_WORDS, MARKS, METRICS
 
@@ -56,7 +68,7 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update([*routes.SEARCH_LABELS.values(), *stewards.TOKEN_LABELS.values()])  # the fields a refusal names
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())
-    pages.update([editing.REGIONS, editing.COUNTRIES, editing.INSIDE, editing.RECORDED])  # the places form's groups
+    pages.update([editing.REGIONS, editing.COUNTRIES, render.INSIDE, editing.RECORDED])  # the places form's groups
     pages.update(joining.LABELS.values())
     taxonomy: set[Msgid] = {t.label for t in BUILT_IN}
     taxonomy.update(t.description for t in BUILT_IN if t.description)

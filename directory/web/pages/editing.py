@@ -32,7 +32,7 @@ from directory.store import Edit, EditRefused, Store, new_id, service_fields
 from directory.web.pages import edit_form, edit_rows, editing_organisation
 from directory.web.pages.edit_form import Typed, items
 from directory.web.pages.problems import field_reasons
-from directory.web.pages.render import language_of, named, page
+from directory.web.pages.render import INSIDE, language_of, named, page
 from directory.web.pages.routes import choices
 
 # The fields the form edits, with how each is typed: a line, a text, one of labelled options, any
@@ -93,7 +93,7 @@ async def _service(store: Store, viewer: Viewer, record_id: str) -> Service | No
 
 
 # The groups of the places a service may record, as the form offers them (the template translates them).
-REGIONS, COUNTRIES, INSIDE, RECORDED = "Regions", "Countries", "In %(country)s", "Already recorded"
+REGIONS, COUNTRIES, RECORDED = "Regions", "Countries", "Already recorded"
 
 
 def _places(language: str, typed: dict[str, str], choices: dict[str, list[tuple[str, str]]],

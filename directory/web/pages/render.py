@@ -49,6 +49,7 @@ def environment(language: str) -> Environment:
                        language_name=functools.partial(language_label, language=language), reach=reach,
                        typed_value=functools.partial(typed_value, language=language))
     env.filters["options"] = functools.partial(options, language=language)
+    env.filters["place_options"] = functools.partial(place_options, language=language)
     env.filters["day"] = functools.partial(day, language=language)
     env.filters["number"] = functools.partial(number, language=language)
     env.filters["named"] = functools.partial(named, language=language)
@@ -113,6 +114,30 @@ def options(choices: Iterable[tuple[str, str]], kind: str, chosen: str | Iterabl
     picked = {c.casefold() for c in ([chosen] if isinstance(chosen, str) else chosen or ())}
     return Markup("").join(_SELECTED.format(code, text) if code.casefold() in picked else tag
                            for code, text, tag in _option_tags(tuple(choices), kind, language))
+
+
+INSIDE = "In %(country)s"  # a country's subdivisions, as a group of a place select's options
+
+
+def place_options(countries: Iterable[tuple[str, str]], chosen: str | Iterable[str] | None, language: str) -> Markup:
+    """A place select's options: the countries, and after the one chosen (alone or by one of its
+    subdivisions) its subdivisions by name, as a group. A group in Kisumu looks for help near it,
+    not only in Kenya; the whole of ISO 3166-2 in every form would weigh on a slow line, so a
+    country's parts are offered once it is chosen, with no script: choose, ask, then narrow."""
+    picked = [chosen] if isinstance(chosen, str) else list(chosen or ())
+    country = next((places.part_of(c.strip().upper()) or c.strip().upper() for c in picked if c.strip()), "")
+    parts = tuple((p.code, p.name) for p in places.subdivisions_of(country) if p.code not in places.WHOLE_COUNTRIES)
+    if not parts:
+        return options(countries, "place", picked, language)
+    label = i18n.translations(language).gettext(INSIDE) % {"country": place_name(country, language)}
+    group = Markup('<optgroup label="{}">{}</optgroup>').format(label, options(parts, "place", picked, language))
+    chosen_codes = {c.casefold() for c in picked}
+    out = []
+    for code, text, tag in _option_tags(tuple(countries), "place", language):
+        out.append(_SELECTED.format(code, text) if code.casefold() in chosen_codes else tag)
+        if code == country:
+            out.append(group)
+    return Markup("").join(out)
 
 
 _OPTION = Markup('<option value="{}">{}</option>')

@@ -95,7 +95,12 @@ _SCHEMES = {"serviceType": SERVICE_TYPE, "group": DEFENDER_GROUP, "kind": ORGANI
 
 
 def _browsed(given: dict[str, str]) -> Filter:
-    return Filter(service_type=given.get("serviceType"), country=given.get("country"), group=given.get("group"),
+    """The browse form's filter. Its place is a country or, once the country was chosen, one of
+    its subdivisions (`render.place_options`): one field, as a person picks one place."""
+    place = given.get("country")
+    part = places.part_of(place.strip().upper()) if place else None
+    return Filter(service_type=given.get("serviceType"), country=None if part else place,
+                  subdivision=place if part else None, group=given.get("group"),
                   language=given.get("language"), kind=given.get("kind"))
 
 
