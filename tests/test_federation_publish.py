@@ -252,3 +252,27 @@ async def test_a_cycle_that_read_the_head_before_a_restore_asked_to_look_at_all_
     assert (await store.feeds.head("public"))[2] is None  # still to look at every record
     await store.feeds.append("public", size, [], "2999-01-01T00:00:00Z", None)  # a cycle that read it so
     assert (await store.feeds.head("public"))[2] == "2999-01-01T00:00:00Z"
+
+
+LINK = "test:x1 REFERS_TO test:x2"
+
+
+@pytest.mark.parametrize("gone", ["test:x1", "test:x2"])
+async def test_an_organisations_deletion_tombstones_the_links_it_takes_with_it(store: Store, gone: str) -> None:
+    """A hand-worked scenario: deleting an organisation tombstoned its services but not its links,
+    at either end: the logs served the link as live, its body readable, and the same link made
+    again later was never sent (its body was the one last published)."""
+    await load(store, [org("x1"), org("x2")], links=[refers("x1", "x2", 1, 0.5, "public")])
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    _, state = await read_all(publisher, "public")
+    await store.delete(STEWARD, "organisation", gone, 1)
+    await publisher.publish()
+    more, state = await read_all(publisher, "public", state)
+    assert (LINK, "tombstone") in [(e.id, e.op) for e in more]
+    whole, _ = await read_all(publisher, "public")
+    assert [e.body for e in whole if e.id == LINK] == [None, None]  # nothing of it left to read
+    await load(store, [org("x1"), org("x2")], links=[refers("x1", "x2", 1, 0.5, "public")])
+    await publisher.publish()
+    again, _ = await read_all(publisher, "public", state)
+    assert [(e.id, e.op) for e in again if e.id == LINK] == [(LINK, "upsert")]

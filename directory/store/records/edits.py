@@ -141,6 +141,21 @@ MERGE (t:Tombstone {key: r.key})
 SET t.kind = r.kind, t.id = r.id, t.revision = r.revision, t.deleted_at = $now, t.publisher = $publisher
 """)
 CLEAR_TOMBSTONE = cypher("edits.clear_tombstone", "MATCH (t:Tombstone {key: $key}) DELETE t")
+# The links an organisation's deletion takes with it, at either end: each leaves a tombstone, as a
+# link deleted alone does, or our feeds would serve it as live for ever, its body readable, and the
+# same link made again would never be sent. (Our links join our own organisations only: a peer's
+# withdrawing or removal deletes none of them.)
+_ENDS = {"from": ("(n)-[l]->(b:Organisation)", "n.id AS source, b.id AS target"),
+         "to": ("(b:Organisation)-[l]->(n)", "b.id AS source, n.id AS target")}
+TOMBSTONE_LINKS_OF = [cypher(f"edits.tombstone_links_{end}", f"""
+MATCH (n:Organisation {{id: $id}})
+MATCH {pattern}
+WHERE l.publisher = $me AND l.revision IS NOT NULL
+WITH DISTINCT l, {ends}
+WITH l, 'link/' + type(l) + '/' + source + '/' + target + '/' + coalesce(l.key, '') AS key
+MERGE (t:Tombstone {{key: key}})
+SET t.kind = 'link', t.id = key, t.revision = l.revision + 1, t.deleted_at = $now, t.publisher = $me
+""") for end, (pattern, ends) in _ENDS.items()]
 
 
 @dataclass
@@ -406,6 +421,8 @@ class Editor:
             held = await (shared_nodes.held_by(self.graph, tx, organisations=[record_id], services_of=[record_id])
                           if kind == "organisation" else shared_nodes.held_by(self.graph, tx, services=[record_id]))
             if kind == "organisation":
+                for statement in TOMBSTONE_LINKS_OF:
+                    await self.graph.run(tx, statement, id=record_id, me=self.directory_id, now=now())
                 gone = await self.graph.run(tx, DELETE_SERVICES_OF, id=record_id)  # undone if refused below
                 await self._deleted(tx, DELETE_ORGANISATION, kind, revision, record_id)
                 members = await self.graph.run(tx, tokens.REVOKE_OF, organisation=record_id, now=now())
