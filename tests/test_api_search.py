@@ -174,6 +174,16 @@ async def test_places_count_the_providers_the_viewer_may_see(store: Store, api: 
     assert "codes: 'XX'" in (await api.gql(PLACES, codes=["XX"]))["errors"][0]["message"]
 
 
+async def test_places_count_a_relocation_service_where_it_takes_defenders_from(store: Store, api: Api) -> None:
+    """README: `places` counts a relocation service where it hosts as well as where it takes
+    defenders from. It counted only where it hosts (a hand-worked scenario)."""
+    await load(store, [org("host", **{"#country+code": "GB"})], [
+        service("away", "host", "relocation-abroad", **{"#country+code+present": "GB", "#country+code+origin": "KE"})])
+    data = await api.data(PLACES, codes=["KE", "GB", "UG"])
+    got = {p["code"]: {c["serviceType"]: (c["present"], c["remote"]) for c in p["providers"]} for p in data["places"]}
+    assert got == {"KE": {"relocation-abroad": (1, 0)}, "GB": {"relocation-abroad": (1, 0)}, "UG": {}}
+
+
 async def test_taxonomy_has_labels(store: Store, api: Api) -> None:
     data = await api.data('{ taxonomy(scheme: "service-type") { code label } }')
     labels = {t["code"]: t["label"] for t in data["taxonomy"]}

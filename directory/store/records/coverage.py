@@ -1,7 +1,8 @@
 """How many providers the viewer may see cover a place, per service type.
 
 A provider counts for a place when a visible service of it is available there, in an area that
-contains it (its country, region, the world) or, for a country, in one of its subdivisions.
+contains it (its country, region, the world) or, for a country, in one of its subdivisions; a
+relocation service also where it takes defenders from (counted as present: it acts for them there).
 `present` counts providers delivering the service in the place; `remote` those that only reach it.
 """
 
@@ -19,15 +20,15 @@ from directory.store.engine.graph import Graph
 from directory.store.records.place_codes import read_place_codes
 
 # One row per service type, a list entry per visible service: its provider, the places it is
-# available in (as `place_codes.place_codes` keeps them, `|CO present|001 remote`), the groups it
-# serves. Expanding every service to every place that contains its coverage inside the query (the
+# available in and takes defenders from (as `place_codes.place_codes` keeps them, `|CO present|001
+# remote`, then `|KE`), the groups it serves. Expanding every service to every place that contains its coverage inside the query (the
 # world holds 250 countries) went over ArcadeDB's query memory at 5,000 organisations; the
 # expansion is done in Python instead, as the gap matrix does.
 OFFERS = cypher("coverage.offers", f"""
 MATCH (o:Organisation)-[:OFFERS]->(s:Service)
 WHERE {visible('s')} AND {visible('o')} AND {place_shown('o')}
 RETURN s.type AS type,
-       collect([o.id, s.coverage_codes,
+       collect([o.id, coalesce(s.coverage_codes, '') + coalesce(s.origin_codes, ''),
                 [(s)-[:SERVES]->(g:DefenderGroup) | g.code]]) AS offers
 """)
 
