@@ -167,3 +167,22 @@ def test_services_and_countries_are_named_by_the_words_people_also_write(typed: 
     offered = {**_choices(list(taxonomy.BUILT_IN)), "country": [(c, p.name) for c, p in places.countries().items()],
                "language": []}
     assert sorted([f.code for f in found] for found in suggest.suggest(typed, offered, language)) == named
+
+
+@pytest.mark.anyio
+async def test_an_answers_reasons_are_laid_out_in_the_pages_direction(store: Store, live_server: LiveServer) -> None:
+    """A walk in Arabic: a chain's reason ("Voces Libres > Committee to Protect Journalists: formal
+    referral agreement...") was set apart as a `<bdi>`, whose direction comes from its first letter
+    outside the isolated names: there was none, and the Arabic sentence was laid out left to right.
+    A reason is a sentence of the page's language: it takes the page's direction."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        for path, asked in (("/referrals", {"from": "Voces Libres Press Association", "serviceType": "emergency-grant",
+                                            "country": "HN"}),
+                            ("/partners", {"serviceTypes": "legal-aid", "country": "KE"})):
+            response = await client.post(f"{path}?lang=ar", data=asked)
+            answer = response.text.split('id="answer"')[1]
+            reasons = re.findall(r'<td role="cell" data-label="[^"]*">(.*?)</td>', answer)
+            sentences = [r for r in reasons if "\u2068" in r]  # a reason: its names set apart
+            assert sentences, path
+            assert not [r for r in sentences if r.startswith("<bdi>")], path

@@ -17,6 +17,15 @@ from directory.web.pages.render import day, language_label, place_name
 NEED_UNKNOWN = "not known (counted as %(need)s)"
 
 
+class Sentence(str):
+    """A reason as a sentence of the page's language: laid out in the page's direction. A page sets
+    other cells apart (`<bdi>`, direction from their first letter), but a sentence whose names are
+    isolated (`i18n.filled`) and that starts with one has no letter of its own there, and an Arabic
+    reason was laid out left to right."""
+
+    sentence = True
+
+
 @dataclass(frozen=True)
 class Reading:
     """Reasons as a person reads them in the page's language: the template through gettext, then its
@@ -27,7 +36,7 @@ class Reading:
 
     def cell(self, value: object) -> object:
         if isinstance(value, Reason | Joined):
-            return self.text(value)
+            return Sentence(self.text(value))
         if isinstance(value, list):
             return [self.cell(v) for v in value]
         return value
