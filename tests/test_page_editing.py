@@ -806,3 +806,19 @@ async def test_a_link_names_the_other_organisation_by_its_name_and_a_name_of_sev
         assert hidden.status_code == nowhere.status_code == 400 and "test:hidden" not in hidden.text
         assert hidden.text.replace("Hidden Shelter", "X") == nowhere.text.replace("Nowhere Known", "X")
         assert "Nothing was found for Nowhere Known, or it is not shared with you." in nowhere.text
+
+
+async def test_numbers_and_ways_to_ask_keep_their_own_direction_in_a_right_to_left_form(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk in Arabic: a longitude of -75.2 read "75.2-" in the organisation's form. Coordinates and
+    a service's figures are laid out left to right; a way to ask takes the direction of what is typed."""
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        organisation = (await client.get("/organisations/test:fund/edit?lang=ar")).text
+        for name in ("latitude", "longitude"):
+            assert re.search(rf'<input id="o-{name}"[^>]* dir="ltr"', organisation), name
+        service = (await client.get("/organisations/test:fund/services/new?lang=ar")).text
+        for name in ("response_hours", "capacity"):
+            assert re.search(rf'<input id="e-{name}"[^>]* dir="ltr"', service), name
+        assert re.search(r'<input id="e-intake-1-value"[^>]* dir="auto"', service)
