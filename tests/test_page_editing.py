@@ -822,3 +822,25 @@ async def test_numbers_and_ways_to_ask_keep_their_own_direction_in_a_right_to_le
         for name in ("response_hours", "capacity"):
             assert re.search(rf'<input id="e-{name}"[^>]* dir="ltr"', service), name
         assert re.search(r'<input id="e-intake-1-value"[^>]* dir="auto"', service)
+
+
+async def test_a_carried_service_form_shows_what_was_typed_by_the_forms_own_labels(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk in Arabic: a service form carried through signing in listed `intake_visibility_1`,
+    `once` and `once_seal` with their raw values. Each way to ask is named as the form names it,
+    its choices in words, and the form's own bookkeeping is not shown as typed."""
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        await _signed_in(client, tokens["fund"])
+        form = (await client.get("/organisations/test:fund/services/new")).text
+        typed = [*_form_fields(form, "/organisations/test:fund/services/new"), ("name", "Hotline"),
+                 ("type", "legal-aid"), ("visibility", "public"), ("intake_kind_1", "phone"),
+                 ("intake_value_1", "+00 000 1111"), ("intake_visibility_1", "network")]
+        assert any(name == "once" for name, _ in typed)  # the form's own
+        client.cookies.clear()
+        refused = await _send(client, "/organisations/test:fund/services/new", typed)
+        assert refused.status_code == 401
+        said = refused.text.split("<dl>")[1].split("</dl>")[0]
+        assert "<code>" not in said, said
+        assert "<dt>Where to ask 1: How</dt><dd>Phone</dd>" in said
+        assert "<dt>Where to ask 1: Who may see it</dt><dd>" in said and "network</dd>" not in said

@@ -21,9 +21,9 @@ from directory.store.records.place_codes import read_place_codes
 
 # One row per service type, a list entry per visible service: its provider, the places it is
 # available in and takes defenders from (as `place_codes.place_codes` keeps them, `|CO present|001
-# remote`, then `|KE`), the groups it serves. Expanding every service to every place that contains its coverage inside the query (the
-# world holds 250 countries) went over ArcadeDB's query memory at 5,000 organisations; the
-# expansion is done in Python instead, as the gap matrix does.
+# remote`, then `|KE`), the groups it serves. Expanding every service to every place that contains
+# its coverage inside the query (the world holds 250 countries) went over ArcadeDB's query memory at
+# 5,000 organisations; the expansion is done in Python instead, as the gap matrix does.
 OFFERS = cypher("coverage.offers", f"""
 MATCH (o:Organisation)-[:OFFERS]->(s:Service)
 WHERE {visible('s')} AND {visible('o')} AND {place_shown('o')}

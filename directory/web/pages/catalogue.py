@@ -69,6 +69,7 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update(c.header for t in jobs.empty_tables() for c in t.columns if c.printed)
     pages.update(editing.LABELS.values())
     pages.update([editing.REGIONS, editing.COUNTRIES, render.INSIDE, editing.RECORDED])  # the places form's groups
+    pages.update(render.ROW_COLUMNS.values())  # a carried form names its rows' fields as the form does
     pages.update(joining.LABELS.values())
     taxonomy: set[Msgid] = {t.label for t in BUILT_IN}
     taxonomy.update(t.description for t in BUILT_IN if t.description)

@@ -47,7 +47,8 @@ def environment(language: str) -> Environment:
     env.globals.update(words=words, place_name=functools.partial(place_name, language=language),
                        comma=i18n.comma(language), semicolon=i18n.semicolon(language), colon=i18n.colon(language),
                        language_name=functools.partial(language_label, language=language), reach=reach,
-                       typed_value=functools.partial(typed_value, language=language))
+                       typed_value=functools.partial(typed_value, language=language), row_field=row_field,
+                       carried_unshown=CARRIED_UNSHOWN)
     env.filters["options"] = functools.partial(options, language=language)
     env.filters["place_options"] = functools.partial(place_options, language=language)
     env.filters["day"] = functools.partial(day, language=language)
@@ -195,11 +196,28 @@ _CHOSEN: dict[str, str | dict[str, str]] = {
 _TERMS = {(t.scheme, t.code): t.label for t in taxonomy.BUILT_IN}
 
 
+# A carried form's fields a person never typed: the form's own bookkeeping, not shown as typed
+CARRIED_UNSHOWN = frozenset({"revision", "key", "once", "once_seal"})
+# The service form's rows (ways to ask, open calls): `intake_kind_2` is the second way's "How"
+_ROW_FIELD = re.compile(r"^(intake|windows)_(kind|value|visibility|opens|closes|note)_(\d{1,3})$")
+ROW_COLUMNS = {"kind": "How", "value": "Where", "visibility": "Who may see it", "opens": "Opens on",
+                "closes": "Closes on", "note": "Note"}
+_ROW_CHOSEN: dict[str, str | dict[str, str]] = {"intake_kind": words.INTAKE, "intake_visibility": words.VISIBILITY}
+
+
+def row_field(name: str) -> tuple[str, str, str] | None:
+    """A field of one of the service form's rows as the form labels it: (the rows' field, the row's
+    number, the column's label), each a msgid but the number; None for any other field."""
+    found = _ROW_FIELD.match(name)
+    return (found.group(1), found.group(3), ROW_COLUMNS[found.group(2)]) if found else None
+
+
 def typed_value(name: str, value: str, language: str) -> str:
     """A value of a form carried through signing in as the form showed it: a chosen place, language,
     service or kind by its name ("Tanzania", not "TZ"); what was typed, and an organisation's id, as
     it is. A value of several codes (`KE-30, KE-47`) is named code by code."""
-    kind = _CHOSEN.get(name)
+    row = _ROW_FIELD.match(name)
+    kind = _ROW_CHOSEN.get(f"{row.group(1)}_{row.group(2)}") if row else _CHOSEN.get(name)
     if kind is None or not value:
         return value
     gettext = i18n.translations(language).gettext
