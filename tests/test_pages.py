@@ -660,3 +660,16 @@ def test_a_gap_downloads_name_is_cut_between_words() -> None:
     name = _csv_name(many)
     assert name == "gaps-central-america-women-psychosocial-support-safe-house-relocation-in-country-and-more.csv"
     assert _csv_name({"country": ["CO"]}) == "gaps-CO.csv" and _csv_name({}) == "gaps.csv"
+
+
+async def test_every_page_a_newcomer_opens_is_sent_compressed_and_light(store: Store, live_server: LiveServer) -> None:
+    """README: pages stay under 60 KB compressed. The maps' index (its forms' country lists, 76 kB)
+    was the one page sent whole to a browser that asked for gzip (a walk on a slow line)."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"accept-encoding": "gzip"}) as client:
+        for path in ("/", "/taxonomy", "/partners", "/gaps", "/referrals", "/maps", "/join", "/sign-in",
+                     "/organisations/test:front-line-defenders", "/?lang=ar", "/maps?lang=es"):
+            response = await client.get(path)
+            assert response.status_code == 200, path
+            assert response.headers.get("content-encoding") == "gzip", path
+            assert int(response.headers["content-length"]) < 60_000, path
