@@ -217,3 +217,24 @@ async def test_a_member_records_how_to_ask_and_an_update_keeps_what_it_leaves_ou
         "purposes": ["teleportation"]}))["createService"]
     assert refused["service"] is None
     assert {e["field"] for e in refused["errors"]} == {"intake", "windows", "intakeLanguages", "purposes"}
+
+
+ORGANISATIONS = """query($f: ListFilter) { organisations(filter: $f, first: 50) { edges { node { recordId } } } }"""
+
+
+@pytest.mark.parametrize("asked,expected", [
+    # this week's relocation: the host whose winter call is open, not the one whose call opens in spring
+    ({"serviceType": "relocation-regional", "takingRequests": True, "today": TODAY}, ["test:host"]),
+    # in Honduras: the worldwide grant, the lawyers', and the host taking defenders from Central America
+    ({"takingRequests": True, "today": TODAY, "country": "HN"}, ["test:fund", "test:host", "test:lawyers"]),
+    ({"takingRequests": False, "today": TODAY, "country": "HN"}, ["test:closed-call", "test:paused"]),
+    ({"status": "paused"}, ["test:paused"]),
+])
+async def test_organisations_are_listed_by_a_service_taking_requests_or_of_a_status(
+        store: Store, api: Api, asked: dict[str, object], expected: list[str]) -> None:
+    """A walk: a defender's first question, who can help this week, had no page. Listing
+    organisations by the services' filters (taking requests, status) ignored them: every
+    organisation came back. An organisation is listed when one of its services meets them all."""
+    await _seed(store)
+    found = await api.data(ORGANISATIONS, f=asked)
+    assert sorted(e["node"]["recordId"] for e in found["organisations"]["edges"]) == expected

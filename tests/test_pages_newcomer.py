@@ -7,11 +7,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from datetime import date, timedelta
 
 import httpx
 import pytest
 
-from directory.domain.model import Location, Organisation, Precision, Service
+from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service, Status, Window
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.jobs.gap_cells import Cell, Flag
@@ -704,3 +705,30 @@ async def test_a_chosen_countrys_subdivisions_are_offered_to_narrow_the_place_as
         assert "/organisations/test:national" in answer and "Mombasa" not in answer
         gaps = (await client.get("/gaps", params={"country": "KE"})).text
         assert _chosen_place(gaps) == ("KE", [])  # the gaps are asked by a country's subdivisions already
+
+
+async def test_the_browse_form_asks_who_takes_requests_now(store: Store, live_server: LiveServer) -> None:
+    """A walk in Spanish: "who can help this week" had no page; the browse form listed paused
+    programmes and closed calls beside open ones. Asked, it keeps the organisations with a service
+    taking requests today, and an empty answer offers the question without it."""
+    today = date.today()
+    open_call = Window((today - timedelta(days=3)).isoformat(), (today + timedelta(days=10)).isoformat())
+    later = Window((today + timedelta(days=60)).isoformat(), (today + timedelta(days=90)).isoformat())
+    await store.upsert([Organisation(f"test:{o}", o.title(), "host-programme") for o in ("open", "later", "paused")],
+                       [Service("test:open-s", "test:open", "Open", "relocation-regional", windows=[open_call],
+                                coverage=[Coverage("CR", Presence.PRESENT)]),
+                        Service("test:later-s", "test:later", "Later", "relocation-regional", windows=[later],
+                                coverage=[Coverage("CR", Presence.PRESENT)]),
+                        Service("test:paused-s", "test:paused", "Paused", "relocation-regional",
+                                status=Status.PAUSED, coverage=[Coverage("CR", Presence.PRESENT)])], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        every = (await client.post("/", data={"serviceType": "relocation-regional", "country": "CR"})).text
+        assert "Organisations found: 3" in every and 'name="takingRequests" value="yes">' in every
+        now = (await client.post("/", data={"serviceType": "relocation-regional", "country": "CR",
+                                            "takingRequests": "yes"})).text
+        found = now.split('id="found"')[1]
+        assert "Organisations found: 1" in now and ">Open<" in found and ">Later<" not in found
+        assert 'name="takingRequests" value="yes" checked>' in now
+        nobody = (await client.post("/", data={"serviceType": "relocation-regional", "country": "PA",
+                                               "takingRequests": "yes"})).text
+        assert "Organisations found" not in nobody or "Organisations found: 0" in nobody

@@ -277,6 +277,10 @@ def _at_place(var: str, owner: str, wanted: frozenset[str]) -> str:
             f"         WHERE {_all([_AT_PLACE[f] for f in PLACES if f in wanted])} }}")
 
 
+# The filters on a service: an organisation listed by them must offer one service that meets them all
+ON_SERVICES = frozenset({"service_type", "group", "status", "taking_requests"})
+
+
 def _service_conditions(wanted: frozenset[str], placed: bool = True) -> list[str]:
     """What a service `s` of organisation `n` must be for the filters on services."""
     out = [visible("s")]
@@ -284,6 +288,10 @@ def _service_conditions(wanted: frozenset[str], placed: bool = True) -> list[str
         out.append(type_offered("s"))
     if "group" in wanted:
         out.append(group_served("s"))
+    if "status" in wanted:
+        out.append("coalesce(s.status, 'active') = $status")
+    if "taking_requests" in wanted:
+        out.append(f"$taking_requests = {taking_requests('s')}")
     if placed and wanted & set(PLACES):
         out.append(_at_place("s", "n", wanted))
     return out
@@ -305,7 +313,7 @@ def _organisation_where(wanted: frozenset[str], anchored: bool) -> str:
     some_service = f"EXISTS {{ MATCH (n)-[:OFFERS]->(s:Service)\n         WHERE {_all(_service_conditions(wanted))} }}"
     if anchored:
         out.append(place_shown("n"))
-    elif wanted & {"service_type", "group"}:
+    elif wanted & ON_SERVICES:
         out.append(some_service)
     elif wanted & set(PLACES):
         based = _all([place_shown("n"), *(_BASED_AT[f] for f in PLACES if f in wanted)])
@@ -319,10 +327,6 @@ def _service_where(wanted: frozenset[str]) -> str:
         out.append("n.kind = $kind")
     if "organisation" in wanted:
         out.append("n.id = $organisation")
-    if "status" in wanted:
-        out.append("coalesce(s.status, 'active') = $status")
-    if "taking_requests" in wanted:
-        out.append(f"$taking_requests = {taking_requests('s')}")
     if "language" in wanted:
         out.append(offered_in("s", "n"))
     if "updated_since" in wanted:
@@ -543,7 +547,7 @@ def source_of(kind: str, where: Filter) -> str:
     if kind == "service":
         return "organisation" if where.organisation else "place" if placed else "all"
     if placed:
-        return "service" if where.service_type is not None or where.group is not None else "place"
+        return "service" if given(where) & ON_SERVICES else "place"
     return "all"
 
 

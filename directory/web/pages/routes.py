@@ -80,7 +80,7 @@ def _labels(found: list[Term]) -> dict[str, dict[str, str]]:
     return out
 
 
-BROWSE_FIELDS = ("serviceType", "country", "group", "language", "kind")
+BROWSE_FIELDS = ("serviceType", "country", "group", "language", "kind", "takingRequests")
 
 
 async def home(request: Request) -> Response:
@@ -96,12 +96,14 @@ _SCHEMES = {"serviceType": SERVICE_TYPE, "group": DEFENDER_GROUP, "kind": ORGANI
 
 def _browsed(given: dict[str, str]) -> Filter:
     """The browse form's filter. Its place is a country or, once the country was chosen, one of
-    its subdivisions (`render.place_options`): one field, as a person picks one place."""
+    its subdivisions (`render.place_options`): one field, as a person picks one place. Taking
+    requests now: who can help this week, the first question of a defender (a walk)."""
     place = given.get("country")
     part = places.part_of(place.strip().upper()) if place else None
     return Filter(service_type=given.get("serviceType"), country=None if part else place,
                   subdivision=place if part else None, group=given.get("group"),
-                  language=given.get("language"), kind=given.get("kind"))
+                  language=given.get("language"), kind=given.get("kind"),
+                  taking_requests=True if given.get("takingRequests") else None)
 
 
 async def _next_questions(store: Store, viewer: Viewer, asked: dict[str, str],
@@ -115,7 +117,8 @@ async def _next_questions(store: Store, viewer: Viewer, asked: dict[str, str],
     for name, value in given.items():
         rest = {k: v for k, v in given.items() if k != name}
         if rest and (await store.list_organisations(viewer, _browsed(rest), 1)).total:
-            without.append((name, value, labels.get(_SCHEMES.get(name, ""), {}).get(value, value), rest))
+            said = "Yes" if name == "takingRequests" else labels.get(_SCHEMES.get(name, ""), {}).get(value, value)
+            without.append((name, value, said, rest))
     service, country = given.get("serviceType"), given.get("country", "")
     gap = None
     if service and len(country) == 2:
@@ -155,7 +158,7 @@ async def _fewer_words(store: Store, viewer: Viewer, text: str) -> list[tuple[st
 # the search and browse forms' labels, by field: a refusal names the field as the form does
 SEARCH_LABELS = {"text": "Name, or part of it (spelling mistakes are fine)", "serviceType": "Service",
                  "country": "Country", "group": "Defenders served", "language": "Language",
-                 "kind": "Kind of organisation", "after": "Next page"}
+                 "kind": "Kind of organisation", "takingRequests": "Taking requests now", "after": "Next page"}
 
 
 async def results(request: Request) -> Response:
