@@ -247,3 +247,15 @@ async def test_a_malformed_file_writes_nothing_even_beside_valid_records(store: 
     assert [o for page in [p async for p in store.each_organisation(STEWARD)] for o in page] == []
     orgs, _ = hsds.parse_organisations(dumps([good]), "organizations.json")
     assert (await importer.run(store, [orgs])).organisations == 1
+
+
+async def test_a_malformed_services_file_hides_no_problem_of_the_organisations(store: Store, tmp_path: Path) -> None:
+    """As with CSV files: a malformed services.json was the only file whose problems were listed."""
+    (tmp_path / "organizations.json").write_bytes(dumps([org_json(1, website="not an address")]))
+    (tmp_path / "services.json").write_bytes(dumps([{
+        "id": "00000000-0000-4000-8000-00000000000a", "name": "Legal aid", "status": "active",
+        "organization_id": "00000000-0000-4000-8000-000000000001", "service_areas": {"extent": "CO"}}]))
+    with pytest.raises(ValidationFailed) as failed:
+        await importer.import_inputs(store, importer.read_files("hsds", [str(tmp_path)], default_kind="national-ngo"))
+    assert [(Path(p.source).name, p.column) for p in failed.value.problems] == [
+        ("organizations.json", "$[0].website"), ("services.json", "$[0].service_areas")]

@@ -8,7 +8,7 @@ import pytest
 
 from directory.domain.errors import ValidationFailed
 from directory.domain.viewer import STEWARD
-from directory.exchange import importer
+from directory.exchange import demo, importer
 from directory.formats import hxl
 from directory.store import Filter as OrganisationFilter
 from directory.store import Store
@@ -390,3 +390,89 @@ async def test_a_staged_import_failing_after_a_part_says_that_part_was_written(
     with pytest.raises(StoreError, match="but 1 of this import's 2 parts were written before it"):
         await importer.run(store, inputs, atomic_rows=1)
     assert await count(store) == 1 and len(await store.unfinished_imports()) == 1
+
+
+def _services(rows: list[dict[str, object]]) -> list[importer.Parsed]:
+    return [importer.Parsed("services.csv", *hxl.read(csv_bytes(SERVICE_TAGS, rows), "services.csv"))]
+
+
+async def test_an_import_lists_the_same_problems_as_a_check_whichever_way_it_writes(store: Store) -> None:
+    """Was an integrator's walk: with a bad status on one row, an import no longer wrote the rows after
+    it, so it never saw that the next gave a shelter's service a subdivision: 1 problem, where
+    `--check` listed 2. A check, a one-transaction import and a staged one now list the same."""
+    await demo.load(store)
+    before = await store.services_by_id(STEWARD, ["test:s1", "test:s2"])
+    rows = [service("s1", "fict-casa-respiro", **{"#status": "sleeping"}),
+            service("s2", "fict-casa-respiro", "relocation-in-country", **{"#country+code+present": "CO-ANT"})]
+    found = {}
+    for how in ("check", "one transaction", "staged"):
+        with pytest.raises(ValidationFailed) as failed:
+            if how == "check":
+                await importer.import_inputs(store, _services(rows), check=True)
+            else:
+                await importer.run(store, _services(rows), atomic_rows=1 if how == "staged" else None)
+        found[how] = [(p.source, p.line, p.column, p.record, p.reason) for p in failed.value.problems]
+    assert found["one transaction"] == found["check"] == found["staged"], found
+    where = [(line, column) for _, line, column, _, _ in found["check"]]
+    assert where == [(3, "#status"), (4, "#country+code+present")]
+    assert "would show where Casa Respiro" in found["check"][1][4]
+    assert await store.services_by_id(STEWARD, ["test:s1", "test:s2"]) == before == {}
+
+
+async def test_every_files_problems_are_listed_each_naming_its_file_and_nothing_is_written(
+        store: Store, tmp_path: Path) -> None:
+    """Was an integrator's walk: an unknown hashtag in one file hid every other file's problems, and
+    its line named no file (`line 1, column #org+colour`, or `input, column ...`)."""
+    (tmp_path / "orgs.csv").write_bytes(csv_bytes(ORG_TAGS, [org("a", **{"#country+code": "ZZ"})]))
+    (tmp_path / "cols.csv").write_bytes(csv_bytes([*ORG_TAGS, "#org+colour"], [org("b", **{"#org+colour": "red"})]))
+    ragged = csv_bytes(ORG_TAGS, [org("c", **{"#org+type": "no-such-kind"}), org("d")])
+    (tmp_path / "ragged.csv").write_bytes(ragged + b"e,E,local-group,CO" + b"," * 14 + b"\n")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    files = [str(tmp_path / n) for n in ("orgs.csv", "cols.csv", "ragged.csv", "empty.csv")]
+    for check in (True, False):
+        with pytest.raises(ValidationFailed) as failed:
+            await importer.import_inputs(store, importer.read_files("csv", files), check=check)
+        problems = [(Path(p.source).name, p.line, p.column) for p in failed.value.problems]
+        assert sorted(problems) == [("cols.csv", 2, "#org+colour"), ("empty.csv", 0, "hashtag row"),
+                                    ("orgs.csv", 3, "#country+code"), ("ragged.csv", 3, "#org+type"),
+                                    ("ragged.csv", 5, "row")], problems
+        said = str(failed.value)
+        assert f"{tmp_path / 'cols.csv'}, line 2, column #org+colour: is not a hashtag" in said, said
+        assert f"{tmp_path / 'empty.csv'}, column hashtag row: no HXL hashtag row" in said, said
+        assert await count(store) == 0
+    # one file's own problems name it too, each line
+    with pytest.raises(ValidationFailed) as alone:
+        hxl.read((tmp_path / "cols.csv").read_bytes(), "cols.csv")
+    assert "\n  cols.csv, line 2, column #org+colour" in str(alone.value)
+
+
+async def test_problems_name_the_column_as_the_file_has_it(store: Store) -> None:
+    """Was an integrator's walk: a missing kind was `column kind` where the file's column is
+    `#org+type`, and an id twice `column id` where it is `#org+id`."""
+    tags = ["#org+id", "#org+name", "#country+code"]  # no #org+type
+    data = csv_bytes(tags, [{"#org+id": "a", "#org+name": "A", "#country+code": "CO"}])
+    short = csv_bytes(ORG_TAGS, [org("b"), org("b")]) + b"c,C\n"  # a row that stops before its #org+type cell
+    inputs = [importer.Parsed("kindless.csv", *hxl.read(data, "kindless.csv")),
+              importer.Parsed("short.csv", *hxl.read(short, "short.csv"))]
+    with pytest.raises(ValidationFailed) as failed:
+        await importer.import_inputs(store, [*inputs, *_services([service("s", "b"), service("s", "b")])], check=True)
+    assert [(p.source, p.line, p.column) for p in failed.value.problems] == [
+        ("kindless.csv", 3, "#org+type"), ("short.csv", 4, "#org+id"), ("short.csv", 5, "#org+type"),
+        ("services.csv", 4, "#service+id")]
+    assert "kindless.csv, line 3, column #org+type (record test:a): is required" in str(failed.value)
+
+
+async def test_every_indicator_files_problems_are_listed_naming_its_columns(store: Store) -> None:
+    """As for records: the first indicator file's problems hid the next one's, and a column the file
+    lacks was named by our field (`source`), not its hashtag."""
+    tags = ["#country+code", "#indicator+name", "#indicator+value", "#date+year"]  # no #meta+source
+    first = csv_bytes(tags, [{"#country+code": "CO", "#indicator+name": "risk", "#indicator+value": "3",
+                              "#date+year": "2024"}])
+    second = csv_bytes([*tags, "#meta+source"], [{"#country+code": "ZZ", "#indicator+name": "risk",
+                                                  "#indicator+value": "3", "#date+year": "2024", "#meta+source": "x"}])
+    inputs = [importer.read_csv("first.csv", first), importer.read_csv("second.csv", second)]
+    with pytest.raises(ValidationFailed) as failed:
+        await importer.import_inputs(store, inputs)
+    assert [(p.source, p.line, p.column) for p in failed.value.problems] == [
+        ("first.csv", 3, "#meta+source"), ("second.csv", 3, "#country+code")]
+    assert await store.graph.read("MATCH (n:Indicator) RETURN n.key AS key LIMIT 1") == []

@@ -14,9 +14,11 @@ import pytest
 from directory.domain.errors import NotFound
 from directory.domain.model import Organisation, Visibility
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
+from directory.exchange import demo
 from directory.store import Asked, Filter, Store, TooMany
 from directory.store.records import joining
 from tests.conftest import LiveServer
+from tests.helpers import ORG_TAGS, SERVICE_TAGS, csv_bytes, org, service
 
 pytestmark = pytest.mark.anyio
 CONTACT = "signal +00 111 222 333"
@@ -284,6 +286,27 @@ async def test_a_steward_uploads_a_bad_file_sees_every_problem_and_nothing_is_wr
     async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {member}"}) as other:
         refused = await other.post("/stewards/import", files={"files": ("orgs.csv", good, "text/csv")})
         assert refused.status_code == 404 and (await other.get("/stewards")).status_code == 404
+
+
+async def test_a_stewards_import_lists_what_only_check_lists_for_every_file(store: Store,
+                                                                            live_server: LiveServer) -> None:
+    """Was an integrator's walk: "Only check" found more problems than the import itself (a shelter's
+    service given a province after a bad row), and a file with an unknown column hid the other file's."""
+    await demo.load(store)
+    cols = csv_bytes([*ORG_TAGS, "#org+colour"], [org("b", **{"#org+colour": "red"})])
+    services = csv_bytes(SERVICE_TAGS, [service("s1", "fict-casa-respiro", **{"#status": "sleeping"}), service(
+        "s2", "fict-casa-respiro", "relocation-in-country", **{"#country+code+present": "CO-ANT"})])
+    files = [("files", ("cols.csv", cols, "text/csv")), ("files", ("services.csv", services, "text/csv"))]
+    row = r"<tr[^>]*><td[^>]*><bdi>([^<]*)</bdi></td><td[^>]*>(\d+)</td><td[^>]*><bdi>([^<]*)</bdi></td>"
+    listed = {}
+    async with _steward(store, live_server) as (client, csrf):
+        for check in ("yes", "no"):
+            shown = await client.post("/stewards/import?lang=en", data={"csrf": csrf, "check": check}, files=files)
+            assert shown.status_code == 400 and "Nothing was written" in shown.text
+            listed[check] = re.findall(row, shown.text)
+    assert listed["yes"] == listed["no"] == [("cols.csv", "2", "#org+colour"), ("services.csv", "3", "#status"),
+                                             ("services.csv", "4", "#country+code+present")], listed
+    assert (await store.services_by_id(STEWARD, ["test:s1", "test:s2"])) == {}
 
 
 async def test_a_form_another_site_sent_is_refused_signed_in_or_not(store: Store, live_server: LiveServer) -> None:

@@ -129,8 +129,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line else "input"
-        if self.source:
-            where = f"{self.source}, {where}"
+        if self.source:  # a problem of a file as a whole names the file alone
+            where = f"{self.source}, {where}" if self.line else self.source
         rec = f" (record {self.record})" if self.record else ""
         return f"{where}, column {self.column}{rec}: {self.reason}"
 
@@ -141,6 +141,6 @@ class ValidationFailed(DirectoryError):
         # a problem with the file as a whole is about this source: a page listing several files' problems
         # names it too
         self.problems = [p if p.source else replace(p, source=source) for p in problems]
-        shown = "\n".join(f"  {p}" for p in problems[:200])
+        shown = "\n".join(f"  {p}" for p in self.problems[:200])  # each naming its file, as docs/csv-hxl.md says
         more = f"\n  ... and {len(problems) - 200} more" if len(problems) > 200 else ""
         super().__init__(f"{source}: {len(problems)} problem(s), nothing was changed\n{shown}{more}")

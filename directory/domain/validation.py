@@ -12,8 +12,10 @@ import functools
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any
 
 import pycountry
@@ -97,6 +99,9 @@ def _joined(value: str, at: int) -> bool:
     return letter(at - 1) and letter(at + 1)
 
 
+NO_COLUMNS: Mapping[str, str] = MappingProxyType({})
+
+
 def _code_point(char: str) -> str:
     return f"U+{ord(char):04X}"
 
@@ -106,6 +111,14 @@ class Row:
     line: int
     fields: dict[str, tuple[str, Any]]  # field name -> (column label, raw value)
     record: str = ""
+    # field name -> its column label where the row has no value for it (a column the file lacks, a
+    # short row): a problem names the column as the file would, never our field (one mapping per file)
+    columns: Mapping[str, str] | None = None
+
+    def column(self, name: str) -> str:
+        """How the input names field `name`."""
+        found = self.fields.get(name)
+        return found[0] if found is not None else (self.columns or NO_COLUMNS).get(name, name)
 
 
 @dataclass
@@ -224,7 +237,7 @@ class Checker:
         return self.latest_day is not None
 
     def _raw(self, name: str) -> tuple[str, Any]:
-        return self.row.fields.get(name, (name, None))
+        return self.row.fields.get(name) or (self.row.column(name), None)
 
     def fail(self, name: str, reason: Message, /, **values: object) -> None:
         """`reason` is literal, its `values` in `%(name)s` placeholders: a msgid the pages translate."""

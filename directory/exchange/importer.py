@@ -87,25 +87,26 @@ class _Validator:
     """Validates inputs in order (organisations first) and yields chunks of valid records."""
 
     def __init__(self, inputs: list[Parsed], directory_id: str, vocab: Vocabulary, progress: Progress) -> None:
-        self.inputs = sorted(inputs, key=lambda p: ORDER[p.kind])
+        self.inputs = sorted(inputs, key=lambda p: ORDER.get(p.kind, len(ORDER)))
         self.directory_id = directory_id
         self.vocab = vocab
         self.latest_day = validation.local_latest_day()  # an import is this directory's own write
         self.progress = progress
-        self.outcome = _Outcome()
+        # a file's own problems (a column, a row too long) come first; its other rows are still checked
+        self.outcome = _Outcome([replace(p, source=p.source or i.source) for i in self.inputs for p in i.problems])
         self.seen: dict[tuple[str, str], tuple[str, int]] = {}
         self.organisations: set[str] = set()
 
     def _note(self, source: str, found: list[Problem]) -> None:
         self.outcome.problems.extend(replace(p, source=source) for p in found)
 
-    def _once(self, kind: str, key: str, source: str, line: int) -> bool:
+    def _once(self, kind: str, key: str, source: str, row: Row, column: str) -> bool:
         if (kind, key) in self.seen:
             first = self.seen[(kind, key)]
-            self._note(source, [Problem.of(line, "id", "%(id)r appears twice; first at %(file)s line %(line)s", key,
-                                           id=key, file=first[0], line=first[1])])
+            self._note(source, [Problem.of(row.line, row.column(column), "%(id)r appears twice; first at %(file)s "
+                                           "line %(line)s", key, id=key, file=first[0], line=first[1])])
             return False
-        self.seen[(kind, key)] = (source, line)
+        self.seen[(kind, key)] = (source, row.line)
         return True
 
     def placed(self, finer: list[FinerPlace]) -> list[Problem]:
@@ -113,19 +114,18 @@ class _Validator:
         of the lines that wrote them: the service's, or the shelter's when its change exposed it."""
         if not finer:
             return []
-        rows = {(p.source, r.line): r.fields for p in self.inputs for r in p.rows}  # columns as each file names them
+        rows = {(p.source, r.line): r for p in self.inputs for r in p.rows}  # columns as each file names them
         out = []
         for f, problem in shelter_problems(finer):
             source, line = self.seen.get(("org", f.organisation) if f.by_provider else ("service", f.service), ("", 0))
-            fields = rows.get((source, line), {})
+            row = rows.get((source, line))
             out.append(replace(problem, line=line, source=source,
-                               column=fields.get(problem.column, (problem.column,))[0]))
+                               column=row.column(problem.column) if row else problem.column))
         return out
 
     def _refer(self, target: str, source: str, row: Row, field_name: str) -> None:
         if target not in self.organisations:
-            column = row.fields.get(field_name, (field_name,))[0]
-            self.outcome.references.append(_Reference(target, source, row.line, column, row.record))
+            self.outcome.references.append(_Reference(target, source, row.line, row.column(field_name), row.record))
 
     def chunks(self) -> Iterator[tuple[str, list[Any], int]]:
         """(kind, valid records, how many rows they came from)."""
@@ -148,17 +148,17 @@ class _Validator:
         if parsed.kind == "organisations":
             org, vetted, found = validation.organisation(row, self.directory_id, self.vocab, self.latest_day)
             self._note(source, found)
-            if org is None or not self._once("org", org.id, source, row.line):
+            if org is None or not self._once("org", org.id, source, row, "id"):
                 return []
             self.organisations.add(org.id)
             for link in vetted:  # vouchers may come later in the same file: checked at the end
                 self.outcome.references.append(_Reference(link.target, source, row.line,
-                                                          row.fields["vetted_by"][0], org.id))
+                                                          row.column("vetted_by"), org.id))
             return [org, *vetted]
         if parsed.kind == "services":
             svc, found = validation.service(row, self.directory_id, self.vocab, self.latest_day)
             self._note(source, found)
-            if svc is None or not self._once("service", svc.id, source, row.line):
+            if svc is None or not self._once("service", svc.id, source, row, "id"):
                 return []
             self._refer(svc.organisation, source, row, "organisation")
             return [svc]
@@ -166,7 +166,7 @@ class _Validator:
         self._note(source, found)
         if found_link is None or not self._once(
                 "link", f"{found_link.type} {found_link.source} {found_link.target} {found_link.key}", source,
-                row.line):
+                row, "type"):
             return []
         self._refer(found_link.source, source, row, "source")
         self._refer(found_link.target, source, row, "target")
@@ -294,17 +294,26 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, vi
     async def work(tx: Transaction) -> WriteCounts:
         counts = WriteCounts()
         sent = 0
+        organisations: list[Organisation] = []
+        services: list[Service] = []
         async for kind, records, rows in chunks():
             if kind == "error":
                 raise records
             if kind == "done":
                 break
+            orgs, svcs, links = _split(records)
+            organisations += orgs
+            services += svcs
             if not validator.outcome.problems:  # once something is wrong, only keep validating
-                counts += await tx.write(*_split(records), stamp)
+                counts += await tx.write(orgs, svcs, links, stamp)
                 sent += rows
                 progress.count("sent", sent, "rows", total, note="to the store (one transaction, committed at the end)")
-        validator.outcome.problems += validator.placed(await tx.finer_places())
-        await _check(store, validator, inputs, tx)
+        # shelters' places checked as a check checks them (`validate`), the records a problem stopped
+        # from being written included; what only the writes could show, once none is found
+        placed = validator.placed(await store.finer_before(organisations, services))
+        if not placed and not validator.outcome.problems:
+            placed = validator.placed(await tx.finer_places())
+        await _check(store, validator, inputs, tx, placed)
         return counts
 
     producer = loop.run_in_executor(None, produce)
@@ -317,19 +326,21 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, vi
     return counts
 
 
-async def _check(store: Store, validator: _Validator, inputs: list[Parsed], tx: Transaction | None = None) -> None:
-    """Raise ValidationFailed with every problem, references to missing organisations included."""
+async def _check(store: Store, validator: _Validator, inputs: list[Parsed], tx: Transaction | None = None,
+                 placed: list[Problem] | None = None) -> None:
+    """Raise ValidationFailed with every problem: the rows', shelters' places (`placed`) and
+    references to missing organisations. A check and an import list the same ones."""
     references = validator.outcome.references
     # this import's own organisations are there whether or not they are written yet (a check, a
     # staged import, a voucher later in the file)
     wanted = sorted({ref.target for ref in references} - validator.organisations)
     existing = (await (tx or store).existing_organisations(wanted)) if wanted else set()
-    problems = validator.outcome.problems + [
+    problems = validator.outcome.problems + (placed or []) + [
         replace(Problem.of(ref.line, ref.column, "no organisation %(id)r in this import or the directory",
                            ref.record, id=ref.target), source=ref.source)
         for ref in references if ref.target not in existing and ref.target not in validator.organisations]
     if problems:
-        kinds = {p.source: ORDER[p.kind] for p in inputs}
+        kinds = {p.source: ORDER.get(p.kind, len(ORDER)) for p in inputs}
         problems.sort(key=lambda p: (kinds.get(p.source, 3), p.source, p.line))
         raise ValidationFailed(", ".join(sorted({p.source for p in problems})), problems)
 
@@ -345,8 +356,7 @@ async def validate(store: Store, inputs: list[Parsed], progress: Progress = QUIE
         batch.links += links
     # a staged import writes in parts: a shelter's services are checked against it before the first
     finer = await store.finer_before(batch.organisations, batch.services)
-    validator.outcome.problems += validator.placed(finer)
-    await _check(store, validator, inputs)
+    await _check(store, validator, inputs, placed=validator.placed(finer))
     return batch
 
 
@@ -360,19 +370,22 @@ def read_files(file_format: str, files: list[str], kind: str | None = None, defa
         inputs = [orgs]
         services = folder / "services.json"
         if services.exists():
-            inputs.append(hsds.parse_services(services.read_bytes(), str(services), ids))
+            try:
+                inputs.append(hsds.parse_services(services.read_bytes(), str(services), ids))
+            except ValidationFailed as failed:  # listed with the organisations' problems, as a CSV file's are
+                inputs.append(Parsed(str(services), "services", [], failed.problems))
         return inputs
     inputs = []
     for name in files:
         inputs.append(read_csv(name, Path(name).read_bytes(), kind))
-        progress(f"{name}: {len(inputs[-1].rows)} {inputs[-1].kind} rows")
+        progress(f"{name}: {len(inputs[-1].rows)} {inputs[-1].kind or 'unreadable'} rows")
     return inputs
 
 
 def read_csv(name: str, data: bytes, kind: str | None = None) -> Parsed:
-    """One CSV (HXL) file's rows, not yet checked; `name` is how its problems will name it."""
-    found, rows = hxl.read(data, name, kind)
-    return Parsed(name, found, rows)
+    """One CSV (HXL) file's rows, not yet checked, with the file's own problems (`hxl.parse`): listed
+    with every other file's; `name` is how its problems will name it."""
+    return hxl.parse(data, name, kind)
 
 
 async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
@@ -380,9 +393,16 @@ async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
     """Records (counts of what changed), or need indicators on their own (how many rows); with
     `check`, validated and counted only, nothing written."""
     if any(p.kind == "indicators" for p in inputs):
-        if any(p.kind != "indicators" for p in inputs):
+        if any(p.kind not in ("indicators", "") for p in inputs):
             raise BadArgument("files", "an import takes indicator files on their own, not with other kinds")
-        found = [i for p in inputs for i in indicators.validate(p.rows, p.source)]
+        found, problems = [], [q for p in inputs for q in p.problems]
+        for p in inputs:  # every file's problems, not the first one's
+            try:
+                found += indicators.validate(p.rows, p.source)
+            except ValidationFailed as failed:
+                problems += failed.problems
+        if problems:
+            raise ValidationFailed(", ".join(dict.fromkeys(p.source for p in inputs)), problems)
         if not check:
             await store.write_indicators(found, viewer)
         return len(found)

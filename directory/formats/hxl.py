@@ -22,12 +22,16 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
 from typing import TextIO
 
 from directory.base.bulk import paused_gc
 from directory.domain.errors import Plural, Problem, ValidationFailed
 from directory.domain.model import Link, Organisation, Presence, Service, Verification
-from directory.domain.validation import SEP, Row
+from directory.domain.validation import NO_COLUMNS, SEP, Row
+from directory.formats.parsed import Parsed
 
 MAX_BYTES = 256 * 1024 * 1024
 MAX_FIELD = 20_000
@@ -139,12 +143,28 @@ def detect(tags: set[str]) -> str | None:
 
 
 def read(data: bytes, source: str, kind: str | None = None) -> tuple[str, list[Row]]:
-    """The kind of file and its rows. Raises ValidationFailed for problems with the file as a whole."""
+    """The kind of file and its rows. Raises ValidationFailed listing every problem of the file itself."""
+    found = parse(data, source, kind)
+    if found.problems:
+        raise ValidationFailed(source, found.problems)
+    return found.kind, found.rows
+
+
+def parse(data: bytes, source: str, kind: str | None = None) -> Parsed:
+    """The kind of file (empty when it cannot be told), every row that could be read, and the problems
+    of the file itself, raised by none: an import lists them beside every other file's and row's."""
     with paused_gc():
-        return _read(data, source, kind)
+        try:
+            return _read(data, source, kind)
+        except ValidationFailed as failed:  # nothing of the file could be read
+            return Parsed(source, kind or "", [], failed.problems)
 
 
-def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
+# A column's hashtag by field, as docs/csv-hxl.md writes it: how a problem names a column the file lacks.
+_COLUMNS = {kind: MappingProxyType({f: t for t, f in tags.items()}) for kind, tags in KINDS.items()}
+
+
+def _read(data: bytes, source: str, kind: str | None) -> Parsed:
     text = _decode(data, source)
     csv.field_size_limit(MAX_FIELD * 4)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -152,6 +172,7 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
     columns: list[tuple[int, str, str]] = []  # cell index, field, hashtag as written
     rows: list[Row] = []
     problems: list[Problem] = []
+    named: Mapping[str, str] = NO_COLUMNS
     try:
         for cells in reader:
             line = reader.line_num
@@ -163,7 +184,7 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
                         raise ValidationFailed(source, [Problem.of(line, "hashtag row", "cannot tell the kind of file: "
                                                         "it needs #org+id, #service+id, #rel+type or "
                                                         "#indicator+value")])
-                    mapping = _CANONICAL[kind]
+                    mapping, named = _CANONICAL[kind], _COLUMNS[kind]
                     for i, tag in enumerate(tags):
                         if tag and tag not in mapping:
                             problems.append(Problem.of(line, cells[i].strip(), "is not a hashtag of %(kind)s files",
@@ -184,16 +205,15 @@ def _read(data: bytes, source: str, kind: str | None) -> tuple[str, list[Row]]:
                 continue
             width = len(cells)
             rows.append(Row(line, {f: (tag, restore(cells[i]) if cells[i][:1] == "'" else cells[i])
-                                   for i, f, tag in columns if i < width}))
+                                   for i, f, tag in columns if i < width}, columns=named))
     except csv.Error as exc:
         problems.append(Problem.of(reader.line_num, "row", "is not valid CSV: %(why)s", why=str(exc)))
     if tags is None:
         raise ValidationFailed(source, [Problem.of(0, "hashtag row", "no HXL hashtag row (such as #org+id,#org+name) "
                                                                   "in the first 25 lines")])
-    if problems:
-        raise ValidationFailed(source, problems)
     assert kind is not None
-    return kind, rows
+    # rows a bad row or column leaves are read on: their own problems are listed too
+    return Parsed(source, kind, rows, [replace(p, source=source) for p in problems])
 
 
 # --- spreadsheet formulas -----------------------------------------------------------------------
