@@ -247,7 +247,7 @@ async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_m
     asked = {"region": "region:Americas", "serviceTypes": ["emergency-grant"]}
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         answer = await client.post("/gaps", data=asked)
-        assert answer.status_code == 200 and "Only providers from elsewhere reach it" in answer.text
+        assert answer.status_code == 200 and "Only region- or world-wide providers reach it" in answer.text
         assert '/maps/gaps?region=region%3AAmericas&amp;serviceTypes=emergency-grant' in answer.text
         # each heading said in words, and a need no indicator gives is said, not left blank
         assert ("<dt>Wide</dt><dd>of the providers present or remote, those reaching it only through a region or the "

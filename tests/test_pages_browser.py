@@ -83,7 +83,7 @@ async def test_journeys_of_a_local_group_a_donor_and_an_ingo_desk(store: Store, 
             await page.select_option("#f-serviceTypes", ["emergency-grant"])
             await page.click("form.filters button[type=submit]")
             await page.wait_for_selector("table")
-            assert await page.locator("text=Only providers from elsewhere reach it").count() > 0
+            assert await page.locator("text=Only region- or world-wide providers reach it").count() > 0
             await _done(page, "gaps")
             async with page.expect_download() as download:
                 await page.click("text=Download as CSV")

@@ -43,7 +43,7 @@ from directory.web.pages.typed_names import NAMED, by_name
 log = logging.getLogger(__name__)
 
 # Each flag as a cell shows it, in words a donor reads (msgids of pages.po), and what it rests on.
-FLAGS = {"no_provider": "No provider you may see", "no_local_provider": "Only providers from elsewhere reach it",
+FLAGS = {"no_provider": "No provider you may see", "no_local_provider": "Only region- or world-wide providers reach it",
          "single_provider": "One provider: if it stops, nobody is left",
          "stale": "No provider verified in the last year", "unfunded": "No funding you may see reaches a provider",
          "capacity_expired": "Capacity figures are out of date",
@@ -65,7 +65,8 @@ FLAG_MEANINGS = {
 # What the gap table's columns count, for a donor reading them (msgids of pages.po), by heading.
 COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and the need is greater",
            "Flags": "what to look at first (below)",
-           "Present": "organisations delivering the service in the place",
+           "Present": "organisations delivering the service in the place, or, for relocation and exile support, taking "
+                      "defenders from it",
            "Remote": "organisations reaching the place remotely only",
            "Local": "of the providers present or remote, those whose services name the place, its country or one "
                     "of its provinces",
