@@ -259,3 +259,21 @@ async def test_a_malformed_services_file_hides_no_problem_of_the_organisations(s
         await importer.import_inputs(store, importer.read_files("hsds", [str(tmp_path)], default_kind="national-ngo"))
     assert [(Path(p.source).name, p.column) for p in failed.value.problems] == [
         ("organizations.json", "$[0].website"), ("services.json", "$[0].service_areas")]
+
+
+@pytest.mark.pure
+def test_a_folder_without_services_says_it_imports_organisations_only(tmp_path: Path) -> None:
+    """An integrator's walk: a folder copied without services.json imported with no word of it."""
+    (tmp_path / "organizations.json").write_bytes(dumps([org_json(1)]))
+    said: list[str] = []
+
+    class Told:
+        def __call__(self, message: str) -> None:
+            said.append(message)
+
+        def count(self, doing: str, done: int, unit: str, total: int | None = None, note: str = "") -> None:
+            pass
+
+    inputs = importer.read_files("hsds", [str(tmp_path)], default_kind="national-ngo", progress=Told())
+    assert [p.kind for p in inputs] == ["organisations"]
+    assert said == [f"{tmp_path / 'services.json'}: not found: organisations only, no services"]

@@ -374,6 +374,8 @@ def read_files(file_format: str, files: list[str], kind: str | None = None, defa
                 inputs.append(hsds.parse_services(services.read_bytes(), str(services), ids))
             except ValidationFailed as failed:  # listed with the organisations' problems, as a CSV file's are
                 inputs.append(Parsed(str(services), "services", [], failed.problems))
+        else:  # said: a folder copied without it would otherwise import as a directory without services
+            progress(f"{services}: not found: organisations only, no services")
         return inputs
     inputs = []
     for name in files:
