@@ -97,13 +97,17 @@ def _service_payload(record: Any) -> ServicePayload:
 # the edit's lock, inside the edit's transaction.
 
 async def _update_service(info: Info[Context, None], id: strawberry.ID, revision: int,
-                          input: ServiceInput) -> ServicePayload:
+                          input: ServiceInput, named: str = "id") -> ServicePayload:
+    """`named`: the argument that gave the service's id (`setCoverage(service:)`), which an error
+    about the id names."""
     record_id = record_id_of(str(id), "Service")
     try:
         _signed_in(info)
         saved = await info.context.store.save_service(info.context.viewer, _edit(dict(given(input), id=record_id)),
                                                       revision)
     except EditRefused as refused:
+        if refused.field == "id":
+            refused.field = named
         return ServicePayload(errors=_errors(refused), current_revision=refused.current_revision)
     return _service_payload(saved)
 
@@ -159,12 +163,13 @@ class Mutation:
     @strawberry.mutation(description="Set where a service is delivered and where it reaches remotely.")
     async def set_coverage(self, info: Info[Context, None], service: strawberry.ID, revision: int,
                            present_in: list[str], reaches: list[str]) -> ServicePayload:
-        return await _update_service(info, service, revision, ServiceInput(present_in=present_in, reaches=reaches))
+        return await _update_service(info, service, revision, ServiceInput(present_in=present_in, reaches=reaches),
+                                     "service")
 
     @strawberry.mutation(description="Set the defender groups a service serves (none: open to all).")
     async def set_defender_groups(self, info: Info[Context, None], service: strawberry.ID, revision: int,
                                   groups: list[str]) -> ServicePayload:
-        return await _update_service(info, service, revision, ServiceInput(groups=groups))
+        return await _update_service(info, service, revision, ServiceInput(groups=groups), "service")
 
     @strawberry.mutation(description="Delete a service, leaving a tombstone for peers.")
     async def delete_service(self, info: Info[Context, None], id: strawberry.ID, revision: int) -> DeletePayload:

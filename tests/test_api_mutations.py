@@ -333,3 +333,27 @@ async def test_deleting_an_organisation_tombstones_its_services(store: Store, ap
     tombstones = {(t["kind"], t["id"]) for t in await store.graph.read(TOMBSTONES)}
     assert {("organisation", "test:a"), ("service", "test:a-legal")} <= tombstones
     assert await store.services_by_id(STEWARD, ["test:a-legal"]) == {}
+
+
+async def test_a_record_not_found_is_named_by_the_input_that_named_it_hidden_or_missing(
+        store: Store, api: Api) -> None:
+    """An integrator's walk: `setCoverage(service:)`, `setDefenderGroups`, a new service's provider and
+    a link's other end not found all blamed a field `id` the client never sent. Each names its own
+    input, the same for a hidden record as for a missing one."""
+    tokens = await _tokens(store)
+    for missing in ("test:hidden", "test:nobody"):
+        errors = [
+            (await api.data(SET_COVERAGE, tokens["a"], id=missing, revision=1, present=["CO"],
+                            reaches=[]))["setCoverage"]["errors"],
+            (await api.data(SET_GROUPS, tokens["a"], id=missing, revision=1, groups=[]))["setDefenderGroups"]["errors"],
+            (await api.data(CREATE_LINK, tokens["a"], link={"type": "REFERS_TO", "source": "test:a",
+                                                            "target": missing}, input={}))["createLink"]["errors"],
+            (await api.data(CREATE_LINK, tokens["a"], link={"type": "VETTED_BY", "source": missing,
+                                                            "target": "test:a"}, input={}))["createLink"]["errors"],
+        ]
+        assert [[(e["code"], e["field"]) for e in found] for found in errors] == [
+            [("NOT_FOUND", "service")], [("NOT_FOUND", "service")], [("NOT_FOUND", "target")],
+            [("NOT_FOUND", "source")]], missing
+    provider = (await api.data(CREATE_SERVICE, tokens["steward"], org="test:nobody",
+                               input={"name": "X", "type": "legal-aid"}))["createService"]["errors"]
+    assert [(e["code"], e["field"]) for e in provider] == [("NOT_FOUND", "organisation")]

@@ -66,9 +66,10 @@ class EditRefused(Exception):
         self.problems = problems or []
 
 
-def not_found(kind: str, record_id: str) -> EditRefused:
-    # The same words whether the record is missing or hidden from this viewer.
-    return EditRefused("NOT_FOUND", "no %(kind)s with id %(id)r", "id", kind=kind, id=record_id)
+def not_found(kind: str, record_id: str, field: str = "id") -> EditRefused:
+    """The same words whether the record is missing or hidden from this viewer; `field`: the input
+    that named it (a service's `organisation`, a link's other end)."""
+    return EditRefused("NOT_FOUND", "no %(kind)s with id %(id)r", field, kind=kind, id=record_id)
 
 
 CURRENT = {
@@ -366,7 +367,7 @@ class Editor:
             _verification(viewer, current, svc.verified)
             provider = await self.graph.run(tx, CURRENT["organisation"], id=svc.organisation, **viewer.params)
             if not provider or not provider[0]["visible"]:
-                raise not_found("organisation", svc.organisation)
+                raise not_found("organisation", svc.organisation, "organisation")
             if current is None:  # a new service: its provider's lock keeps a concurrent delete out
                 await self._lock(tx, svc.organisation)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"service/{svc.id}")
@@ -390,7 +391,8 @@ class Editor:
         async def work(tx: Tx) -> Saved[T]:
             ends = await self.graph.run(tx, ENDS_VISIBLE, source=link.source, target=link.target, **viewer.params)
             if ends[0]["n"] < 2:
-                raise not_found("organisation", link.target if owner == link.source else link.source)
+                raise not_found("organisation", *((link.target, "target") if owner == link.source
+                                                  else (link.source, "source")))
             await self._lock(tx, owner)
             rows = await self.graph.run(tx, CURRENT_LINK, **key, **viewer.params)
             if rows and revision is None:
