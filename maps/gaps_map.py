@@ -91,11 +91,20 @@ def _point(code: str) -> tuple[float, float] | None:
     return None
 
 
+def one_service_type(q: GapQuestion) -> str:
+    """The one service type a gap or funding map draws; BadArgument saying so, and how many were
+    given, otherwise (a list of two read as if none was given)."""
+    if not q.service_types:
+        raise BadArgument("serviceTypes", "is required, with one service type: a map shows one")
+    if len(q.service_types) > 1:
+        raise BadArgument("serviceTypes", "a map draws one service type; %(count)s were given (%(given)s)",
+                          count=len(q.service_types), given=", ".join(q.service_types))
+    return q.service_types[0]
+
+
 async def _matrix(store: Store, viewer: Viewer, q: GapQuestion) -> tuple[GapMatrix, dict[str, Cell], str, str]:
     """The matrix, its cells for the one service asked for, and that service's and the group's labels."""
-    if not q.service_types or len(q.service_types) != 1:
-        raise BadArgument("serviceTypes", "is required, with one service type: a map shows one")
-    service = q.service_types[0]
+    service = one_service_type(q)
     matrix = await coverage_gaps(store, viewer, q)
     services, groups = await labels(store, SERVICE_TYPE, DEFENDER_GROUP)
     group = groups.get(q.group, q.group) if q.group else ""

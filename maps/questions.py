@@ -22,7 +22,7 @@ from directory.jobs.gaps import GapQuestion
 from directory.jobs.referrals import Question
 from directory.store import PointFilter, Store
 from maps.directory_map import directory_map
-from maps.gaps_map import funding_map, gap_map
+from maps.gaps_map import funding_map, gap_map, one_service_type
 from maps.page import Options
 from maps.referral_map import referral_map
 
@@ -44,9 +44,7 @@ def _country(args: Mapping[str, str], name: str = "country") -> str | None:
     value = args.get(name)
     if value is None:
         return None
-    if value.strip().upper() not in places.countries():
-        raise BadArgument(name, "%(value)r is not an ISO 3166-1 alpha-2 country code", value=value)
-    return value.strip().upper()
+    return places.require_country(value, name)
 
 
 def _job_args(args: Mapping[str, str], own: tuple[str, ...]) -> dict[str, str]:
@@ -67,8 +65,7 @@ async def _directory(store: Store, viewer: Viewer, args: Mapping[str, str], sett
 
 def _gap_question(args: Mapping[str, str], own: tuple[str, ...]) -> GapQuestion:
     question: GapQuestion = questions.GAPS.ask(_job_args(args, own))
-    if not question.service_types or len(question.service_types) != 1:
-        raise BadArgument("serviceTypes", "is required, with one service type: a map shows one")
+    one_service_type(question)
     return question
 
 

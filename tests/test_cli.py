@@ -20,6 +20,7 @@ import pytest
 from directory.base.clock import now
 from directory.cli import parser
 from directory.cli.runner import Reporter
+from directory.domain.taxonomy import BUILT_IN, CODE
 from directory.exchange import demo
 from directory.jobs.tables import Column, Table
 from directory.store import Peer, Store, running_store
@@ -444,9 +445,61 @@ async def test_a_removal_that_did_not_finish_is_said_and_finished_by_running_it_
 
 @pytest.mark.anyio
 async def test_a_term_added_is_listed_and_the_steward_is_told_terms_are_public(store: Store, data_dir: Path) -> None:
-    added = await asyncio.to_thread(run, "taxonomy", "add", "--scheme", "defender-group", "--code", "sex-workers",
-                                    "--label", "Sex workers' rights defenders", data=data_dir)
-    assert "added defender-group/sex-workers" in added.stdout
+    added = await asyncio.to_thread(run, "taxonomy", "add", "--scheme", "defender-group", "--code", "street-vendors",
+                                    "--label", "Street vendors' rights defenders", data=data_dir)
+    assert "added defender-group/street-vendors" in added.stdout
     assert "terms are public" in added.stderr  # it names no place, no people at risk there (threat model M7)
     listed = await asyncio.to_thread(run, "taxonomy", "list", data=data_dir)
-    assert "sex-workers" in listed.stdout
+    assert "street-vendors" in listed.stdout
+
+
+@pytest.mark.anyio
+async def test_taxonomy_add_takes_only_codes_shaped_as_the_built_in_ones_and_says_what_it_did(
+        store: Store, data_dir: Path) -> None:
+    """Was a walk's finding: `--code 'Bad Code'` was added (and an import then took a service of that
+    type), adding a term again with a new label said "added" over the old one, and a built-in term's
+    new label said "added" while the store took the program's label back when next opened."""
+    async def add(code: str, label: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(run, "taxonomy", "add", f"--code={code}", "--label", label, data=data_dir,
+                                       check=False)
+
+    for bad in ("Bad Code", "Funeral-Support", "funeral_support", "funeral--support", "-funeral", "funeral-",
+                "entierro-ñ", "a" * 65):
+        refused = await add(bad, "Bad")
+        why = "code: is longer than 64 characters" if len(bad) > 64 else "is not a term code"
+        assert refused.returncode == 2 and why in refused.stderr, (bad, refused.stderr)
+    assert not {t.code for t in await store.terms()} & {"Bad Code", "Funeral-Support", "funeral_support"}
+    assert all(CODE.fullmatch(t.code) for t in BUILT_IN)  # the one rule is the shape the built-in codes have
+    assert "added service-type/funeral-support" in (await add("funeral-support", "Support with funerals")).stdout
+    same = await add("funeral-support", "Support with funerals")
+    assert same.returncode == 0 and "service-type/funeral-support is already there, unchanged" in same.stdout
+    renamed = await add("funeral-support", "Funerals")
+    assert renamed.returncode == 0 and "added" not in renamed.stdout
+    assert "label changed from 'Support with funerals' to 'Funerals'" in renamed.stdout
+    hijacked = await add("legal-aid", "Hijacked label")
+    assert hijacked.returncode == 2 and "built-in term" in hijacked.stderr and "unchanged" in hijacked.stderr
+    labels = {t.code: t.label for t in await store.terms()}
+    assert labels["legal-aid"] == "Legal aid" and labels["funeral-support"] == "Funerals"
+
+
+@pytest.mark.pure
+def test_status_help_says_it_names_unfinished_imports_and_restores() -> None:
+    verbs = parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert "name unfinished imports and restores" in " ".join(verbs["status"].format_help().split())
+
+
+def test_output_read_only_in_part_ends_the_command_quietly(tmp_path: Path) -> None:
+    """Was a walk's finding: `directory audit | head` printed "directory audit: Broken pipe"."""
+    audit = tmp_path / "data" / "audit"
+    audit.mkdir(parents=True, mode=0o700)
+    entry = {"at": "2025-01-01T00:00:00Z", "who": "token-1", "role": "steward", "action": "read",
+             "kind": "organisation"}
+    (audit / "restricted-host-1.jsonl").write_text(
+        "".join(json.dumps({**entry, "ids": [f"test:org{i}"]}) + "\n" for i in range(20_000)))
+    proc = subprocess.Popen([*DIRECTORY, "--data", str(tmp_path / "data"), "audit"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith("At")
+    proc.stdout.close()  # as `head -1` does: the rest (about 2 MB) has nowhere to go
+    said = proc.stderr.read()
+    assert proc.wait(timeout=120) in (0, 141) and said == "", said

@@ -5,6 +5,8 @@ Before, GraphQL answered such a filter with zero results, which reads as "nobody
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -62,3 +64,35 @@ async def test_maps_and_places_use_the_same_check(store: Store, live_server: Liv
     assert page.status_code == 400 and "legal-aid" in page.text
     body = await api.gql('{ places(codes: ["CO"], group: "journalist") { code } }')
     assert "'journalists'" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(("argument", "value", "hint"), [
+    ("country", "Honduras", "did you mean 'HN' (Honduras)?"),
+    ("country", "côte d'ivoire", "did you mean 'CI' (Côte d'Ivoire)?"),
+    ("subdivision", "Antioquia", "did you mean 'CO-ANT' (Antioquia)?"),
+    ("region", "Afrika", "did you mean 'Africa'?"),
+])
+async def test_a_place_written_by_its_name_is_answered_with_its_code(store: Store, api: Api, argument: str,
+                                                                     value: str, hint: str) -> None:
+    """Was a walk's finding: `directory services --country Honduras` said only that 'Honduras' is not
+    an ISO 3166-1 country code, where a language or service type says what was meant."""
+    await _seed(store)
+    with pytest.raises(BadArgument, match=re.escape(hint)):  # the listing's check: the CLI's, the pages'
+        await store.list_services(ANONYMOUS, Filter(**{argument: value}))
+    for field in ("organisations", "services"):
+        body = await api.gql(f'{{ {field}(filter: {{{argument}: "{value}"}}) {{ totalCount }} }}')
+        assert hint in body["errors"][0]["message"], body
+
+
+async def test_the_jobs_and_maps_answer_a_country_name_with_its_code(store: Store, api: Api,
+                                                                     live_server: LiveServer) -> None:
+    await _seed(store)
+    for query in ('{ coverageGaps(country: "Honduras") { totalCells } }',
+                  '{ findPartners(serviceTypes: ["legal-aid"], country: "Honduras") { score } }',
+                  '{ referralPaths(from: "test:a", serviceType: "legal-aid", country: "Honduras") { hops } }',
+                  '{ coverageGaps(codes: ["Honduras"]) { totalCells } }'):
+        body = await api.gql(query)
+        assert "did you mean 'HN' (Honduras)?" in body["errors"][0]["message"], (query, body)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        page = await client.get("/maps/directory", params={"country": "Honduras"})
+    assert page.status_code == 400 and "did you mean &#39;HN&#39; (Honduras)?" in page.text, page.text[-800:]

@@ -120,6 +120,16 @@ async def test_members_see_contacts_and_their_own_recorded_point(store: Store, l
     assert "Network Only Group" in page and "Restricted Secret Group" not in page
 
 
+async def test_a_map_of_one_service_type_asked_for_two_says_so(store: Store, live_server: LiveServer) -> None:
+    """Was a walk's finding: `directory map gaps serviceTypes=legal-aid,medical-care` said the service
+    type "is required", as if none had been given."""
+    await seed(store)
+    for kind in ("gaps", "funding"):
+        two = await fetch(live_server, kind, {"serviceTypes": "legal-aid,medical-care"})
+        assert two.status_code == 400 and "is required" not in two.text, (kind, two.text[-800:])
+        assert "a map draws one service type; 2 were given (legal-aid, medical-care)" in two.text, kind
+
+
 async def test_bad_filters_are_named_and_hidden_records_read_as_missing(store: Store,
                                                                        live_server: LiveServer) -> None:
     await seed(store)

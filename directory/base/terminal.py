@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import sys
 from typing import Any, TextIO
 
@@ -40,6 +41,18 @@ def out(*parts: object, file: TextIO | None = None, end: str = "\n", sep: str = 
     stream.write(safe(sep.join(str(p) for p in parts), lines=True) + end)
     if flush:
         stream.flush()
+
+
+def reader_gone(stream: TextIO | None = None) -> bool:
+    """True when nothing reads `stream` (stdout) any more: the pipe's other end closed, as `head`
+    closes it once it has its lines. Told apart from a broken pipe of our own by asking the pipe."""
+    try:
+        fd = (stream if stream is not None else sys.stdout).fileno()
+    except (OSError, ValueError):  # closed, or no file at all
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
 
 
 class SafeFormatter(logging.Formatter):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from directory.base.config import Settings
 from directory.base.files import UMASK
-from directory.base.terminal import install_log_escaping, out
+from directory.base.terminal import install_log_escaping, out, reader_gone
 from directory.cli import federation, jobs, maps, peers, records, services
 from directory.cli.runner import own_ids
 from directory.domain.errors import DirectoryError
@@ -48,6 +48,15 @@ def main(argv: list[str] | None = None) -> None:
                                      host=getattr(args, "host", None), port=getattr(args, "port", None))
         own_ids(args, settings.directory_id)
         args.func(args, settings)
+        sys.stdout.flush()  # here, where a reader gone is seen, not in the interpreter's last flush
+    except BrokenPipeError as exc:
+        if not reader_gone():  # a pipe of the command's own, not its output's: said as any other
+            out(f"directory {args.verb}: {exc.strerror or exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        # `directory audit | head`: the reader has what it wanted; nothing to say, nowhere to say it. What
+        # is left unwritten goes to /dev/null, so the interpreter's last flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None  # 128 + SIGPIPE, as a shell reports `yes | head`
     except DirectoryError as exc:
         out(f"directory {args.verb}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -15,7 +15,7 @@ from directory.base.files import private_replacing
 from directory.base.terminal import out
 from directory.cli import jobs as cli_jobs
 from directory.cli.runner import Reporter, run_with_store, verb
-from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
+from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE, Term
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
 from directory.formats import hxl
@@ -153,8 +153,8 @@ def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
     if args.action == "add":
         if not args.code or not args.label:
             raise SystemExit("taxonomy add needs --scheme, --code and --label")
-        run_with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description or ""))
-        out(f"added {args.scheme}/{args.code}")
+        before = run_with_store(settings, lambda s: s.add_term(args.scheme, args.code, args.label, args.description))
+        out(_term_added(f"{args.scheme}/{args.code}", before, args.label, args.description))
         out("terms are public: every page's choices, the taxonomy page and GraphQL show its code, label and "
             "definition to anyone", file=sys.stderr)
         return
@@ -163,6 +163,16 @@ def cmd_taxonomy(args: argparse.Namespace, settings: Settings) -> None:
     for term in run_with_store(settings, lambda s: s.terms()):
         table.add(term.scheme, term.code, term.label, term.description)
     out(table.render(), end="")
+
+
+def _term_added(key: str, before: Term | None, label: str, description: str | None) -> str:
+    """What `taxonomy add` did, in words: a steward re-running it must not read "added" over a rewording."""
+    if before is None:
+        return f"added {key}"
+    changed = [f"label changed from {before.label!r} to {label!r}"] if label != before.label else []
+    if description is not None and description != before.description:
+        changed.append("definition changed")
+    return f"{key}: {'; '.join(changed)}" if changed else f"{key} is already there, unchanged"
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
@@ -293,9 +303,10 @@ def add_verbs(sub: Any) -> None:
     s.add_argument("action", choices=["list", "add"], help="list every term, or add one")
     s.add_argument("--scheme", choices=[SERVICE_TYPE, DEFENDER_GROUP], default=SERVICE_TYPE,
                    help=f"add: which list the term joins (default {SERVICE_TYPE})")
-    s.add_argument("--code", help="add: the new term's code, as imports and filters write it")
-    s.add_argument("--label", help="add: the new term's name, as people read it")
-    s.add_argument("--description", help="add: what the term covers")
+    s.add_argument("--code", help="add: the new term's code, as imports and filters write it: lower-case ASCII "
+                                  "letters and digits, words joined by dashes (funeral-support)")
+    s.add_argument("--label", help="add: the new term's name, as people read it (a term you added: its new name)")
+    s.add_argument("--description", help="add: what the term covers (left as it is when not given)")
     s.set_defaults(func=cmd_taxonomy)
 
     s = verb(sub, "token", "create, list or revoke API tokens (a token is printed once)",
@@ -313,6 +324,7 @@ def add_verbs(sub: Any) -> None:
              "directory audit", "directory --data /srv/directory audit")
     s.set_defaults(func=cmd_audit)
 
-    s = verb(sub, "status", "say whether a store is running on the data folder",
+    s = verb(sub, "status", "say whether a store is running on the data folder, and name unfinished imports and "
+                            "restores (and how to complete them)",
              "directory status", "directory --data /srv/directory status")
     s.set_defaults(func=cmd_status)

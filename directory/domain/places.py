@@ -13,11 +13,12 @@ be in several). `enclosing` gives both kinds.
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
 import math
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -178,6 +179,60 @@ def country_named(text: str) -> str | None:
 def subdivision_code(text: str) -> str | None:
     code = text.strip().upper()
     return code if code in subdivisions() else None
+
+
+@functools.cache
+def _subdivision_names() -> dict[str, tuple[str, ...]]:
+    """A subdivision's folded name to its codes: one name may be a subdivision of several countries."""
+    out: dict[str, list[str]] = {}
+    for sub in subdivisions().values():
+        out.setdefault(_folded(sub.name), []).append(sub.code)
+    return {name: tuple(sorted(codes)) for name, codes in out.items()}
+
+
+def _meant(codes: Iterable[str]) -> str:
+    """The codes meant by a name, each with the name it has here: `'HN' (Honduras)`."""
+    return ", ".join(f"{code!r} ({found.name})" if (found := place(code)) else repr(code) for code in codes)
+
+
+# A filter's place, checked where every channel's filters are (listing's `Filter`, the jobs' places,
+# the maps): a name written where a code goes is answered with its code, never taken as one.
+
+def require_country(value: str, argument: str = "country") -> str:
+    """The alpha-2 code of the country a filter names (by alpha-2 or alpha-3 code); BadArgument
+    naming the value otherwise, and the code meant when the country's name was written."""
+    if (code := country_code(value)) is not None:
+        return code
+    if meant := country_named(value):
+        raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country code; did you mean %(near)s?",
+                          code=value, near=_meant([meant]))
+    raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country code", code=value)
+
+
+def require_subdivision(value: str, argument: str = "subdivision") -> str:
+    """The ISO 3166-2 code a filter names; BadArgument naming the value otherwise, and the codes of
+    the subdivisions of that name (at most three) when one was named."""
+    if (code := subdivision_code(value)) is not None:
+        return code
+    if meant := _subdivision_names().get(_folded(value)):
+        raise BadArgument(argument, "%(code)r is not an ISO 3166-2 subdivision code; did you mean %(near)s?",
+                          code=value, near=_meant(meant[:3]))
+    raise BadArgument(argument, "%(code)r is not an ISO 3166-2 subdivision code", code=value)
+
+
+def require_area(value: str, argument: str = "region") -> str:
+    """The area a region filter names (`area_code`); BadArgument naming the value otherwise, with
+    the nearest areas' names, which it takes as they are (`Western Asia`)."""
+    if (code := area_code(value)) is not None:
+        return code
+    names = {a.name: None for a in (*areas().values(), *(p for p, _ in named_regions().values()))}
+    near = difflib.get_close_matches(value.partition(":")[2] or value, list(names), n=3, cutoff=0.75)
+    if near:
+        raise BadArgument(argument, "%(value)r is not a region: give world, region:NAME, subregion:NAME, a UN M49 "
+                                    "area code or a named region; did you mean %(near)s?", value=value,
+                          near=", ".join(map(repr, near)))
+    raise BadArgument(argument, "%(value)r is not a region: give world, region:NAME, subregion:NAME, a UN M49 "
+                                "area code or a named region", value=value)
 
 
 def place(code: str) -> Place | None:
@@ -445,9 +500,10 @@ def one_place(code: str, argument: str) -> Place:
     if found is None and (alpha2 := country_code(code)) is not None:
         found = countries()[alpha2]
     if found is None or found.kind not in ("country", "subdivision"):
-        if meant := country_named(code):  # a name written where a code goes: say which code, never guess
+        # a name written where a code goes: say which code, never guess
+        if meant := [c for c in [country_named(code)] if c] or _subdivision_names().get(_folded(code), ())[:3]:
             raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code; "
-                              "%(name)s is %(meant)s", code=code, name=countries()[meant].name, meant=meant)
+                              "did you mean %(near)s?", code=code, near=_meant(meant))
         raise BadArgument(argument, "%(code)r is not an ISO 3166-1 country or ISO 3166-2 subdivision code", code=code)
     return found
 
@@ -460,12 +516,7 @@ def place_list(codes: list[str] | None, country: str | None) -> list[Place]:
     if codes:
         found = list({p.code: p for p in (one_place(code, "codes") for code in codes)}.values())
     elif country:
-        code = country_code(country)
-        if code is None:
-            if meant := country_named(country):
-                raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code; %(name)s is %(meant)s",
-                                  code=country, name=countries()[meant].name, meant=meant)
-            raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code", code=country)
+        code = require_country(country, "country")
         found = list(subdivisions_of(code)) or [countries()[code]]
     else:
         found = sorted((c for c in countries().values() if c.code not in UNPEOPLED),

@@ -7,12 +7,16 @@ purposes on a legal-aid service would list it as a safe house.
 
 The built-in terms are seeded into the graph as `Term` nodes when the schema is set up; a steward
 adds more with `directory taxonomy add`. Validation always reads the terms from the graph, so an
-added term is accepted everywhere at once. Codes are stable; labels may be reworded.
+added term is accepted everywhere at once. Codes are stable; labels may be reworded. An added
+term's code has the built-in codes' shape (`check_code`): imports, URLs and filters write it as it is.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from directory.domain.errors import BadArgument, Plural
 
 SERVICE_TYPE = "service-type"
 DEFENDER_GROUP = "defender-group"
@@ -125,6 +129,26 @@ DEFENDER_GROUPS = _terms(DEFENDER_GROUP, [
 ])
 
 BUILT_IN: tuple[Term, ...] = ORGANISATION_KINDS + SERVICE_TYPES + DEFENDER_GROUPS
+BUILT_IN_KEYS = frozenset((t.scheme, t.code) for t in BUILT_IN)
+"""Terms whose label and definition come with this program: a store takes them again when opened."""
+
+CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+"""A term's code, as every built-in one is: lower-case ASCII letters and digits, words joined by
+single dashes. A CSV cell, a URL and a filter carry it as typed, and "did you mean" finds it."""
+MAX_CODE = 64
+
+
+def check_code(code: str) -> str:
+    """The code of a term being added, if it has the shape `CODE` declares; BadArgument saying
+    what the shape is otherwise (a code with a space or capitals could never be typed back)."""
+    if len(code) > MAX_CODE:
+        raise BadArgument("code", Plural("is longer than %(most)s character", "is longer than %(most)s characters",
+                                         "most"), most=MAX_CODE)
+    if not CODE.fullmatch(code):
+        raise BadArgument("code", "%(code)r is not a term code: lower-case ASCII letters and digits, words "
+                                  "joined by single dashes, as in %(example)r", code=code, example="legal-aid")
+    return code
+
 
 # Services a shelter offers; organisations of these kinds publish locations at country
 # precision unless a steward deliberately says otherwise.

@@ -249,10 +249,7 @@ def _places(q: GapQuestion) -> list[places.Place]:
         raise BadArgument("region" if q.region else "codes",
                           "choose one way to name the places: a region, a country or a list of places")
     if q.region:
-        area = places.area_code(q.region)
-        if area is None:
-            raise BadArgument("region", "%(value)r is not a region: give world, region:NAME, subregion:NAME, a UN M49 "
-                                       "area code or a named region", value=q.region)
+        area = places.require_area(q.region, "region")
         return [places.countries()[c] for c in places.within(area)[1] if c not in places.UNPEOPLED]
     return places.place_list(q.codes, q.country)
 

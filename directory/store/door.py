@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from directory.base import budget
 from directory.base.audit import AuditLog
 from directory.base.clock import now
-from directory.domain.errors import BadArgument, NotFound, ValidationFailed
+from directory.domain.errors import BadArgument, Conflict, NotFound, ValidationFailed
 from directory.domain.location import held_to
 from directory.domain.model import (
     Indicator,
@@ -29,7 +29,7 @@ from directory.domain.model import (
     Service,
     Visibility,
 )
-from directory.domain.taxonomy import DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term
+from directory.domain.taxonomy import BUILT_IN_KEYS, DEFENDER_GROUP, ORGANISATION_KIND, SERVICE_TYPE, Term, check_code
 from directory.domain.validation import Vocabulary, asked_language
 from directory.domain.viewer import STEWARD, Viewer
 from directory.store.backup import Backups
@@ -78,6 +78,7 @@ from directory.store.records.reads import (
     LINKS,
     SERVICES_OF,
     SUPERSEDE_IMPORTS,
+    TERM,
     TERMS,
     UNFINISHED_IMPORTS,
     link_records,
@@ -402,10 +403,32 @@ class Store:
             for kind in ("organisation", "service", "link"):
                 self.audit.record(viewer, "change", kind, [i for k, i in counts.restricted if k == kind])
 
-    async def add_term(self, scheme: str, code: str, label: str, description: str = "") -> None:
-        await self.graph.write(ADD_TERM, key=f"{scheme}/{code}", scheme=scheme, code=code, label=label,
-                               description=description)
+    async def add_term(self, scheme: str, code: str, label: str, description: str | None = None) -> Term | None:
+        """Add a term, or reword one a steward added (`description` None keeps its definition);
+        returns the term as it was before, None when it is new. A code not of the built-ins' shape
+        is refused (`taxonomy.check_code`), and so is rewording a built-in term: the store takes
+        this program's words for it again when opened."""
+        check_code(code)
+        key = f"{scheme}/{code}"
+
+        async def work(tx: Tx) -> Term | None:
+            found = await self.graph.run(tx, TERM, key=key)
+            before = Term(scheme, code, found[0]["label"], found[0]["description"] or "") if found else None
+            after = Term(scheme, code, label, before.description if before and description is None
+                         else description or "")
+            if (scheme, code) in BUILT_IN_KEYS or (found and found[0]["built_in"]):
+                if after != before:
+                    raise Conflict(f"{key} is a built-in term: its label and definition come with this program "
+                                   "and cannot be changed here; it is unchanged")
+                return before
+            if after != before:
+                await self.graph.run(tx, ADD_TERM, key=key, scheme=scheme, code=code, label=after.label,
+                                     description=after.description)
+            return before
+
+        before = await self.graph.write_tx(work)
         await self.graph.write(LABEL_GROUPS)
+        return before
 
     async def begin_import(self, sources: list[str]) -> str:
         """Mark a staged import as running; `finish_import` marks it done."""

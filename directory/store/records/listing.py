@@ -143,27 +143,15 @@ def _anchor(country: str | None, subdivision: str | None, region_areas: list[str
 
 
 def _country(value: str | None) -> str | None:
-    code = places.country_code(value) if value else None
-    if value and code is None:
-        raise BadArgument("country", "%(code)r is not an ISO 3166-1 country code", code=value)
-    return code
+    return places.require_country(value, "country") if value else None
 
 
 def _subdivision(value: str | None) -> str | None:
-    code = places.subdivision_code(value) if value else None
-    if value and code is None:
-        raise BadArgument("subdivision", "%(code)r is not an ISO 3166-2 subdivision code", code=value)
-    return code
+    return places.require_subdivision(value, "subdivision") if value else None
 
 
 def _region(value: str | None) -> tuple[list[str], list[str]]:
-    if not value:
-        return [], []
-    code = places.area_code(value)
-    if code is None:
-        raise BadArgument("region", "%(value)r is not a region: give world, region:NAME, subregion:NAME, a UN M49 "
-                                   "area code or a named region", value=value)
-    return places.within(code)
+    return places.within(places.require_area(value, "region")) if value else ([], [])
 
 
 def _timestamp(value: str) -> str:

@@ -77,6 +77,10 @@ UNWIND $ids AS wanted
 MATCH (n:Organisation {id: wanted})
 RETURN n.id AS id
 """)
+TERM = cypher("records.term", """
+MATCH (t:Term {key: $key})
+RETURN t.label AS label, t.description AS description, coalesce(t.built_in, false) AS built_in
+""")
 ADD_TERM = cypher("records.add_term", """
 MERGE (t:Term {key: $key})
 ON CREATE SET t.scheme = $scheme, t.code = $code, t.built_in = false
