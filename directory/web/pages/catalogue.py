@@ -152,9 +152,10 @@ def update(domains: tuple[str, ...] = i18n.DOMAINS) -> None:
             ids = wanted[domain]
             catalog = _read(language, domain)
             catalog.project, catalog.fuzzy = "Protection Directory", False
-            for msgid in sorted(ids):
+            # a plural's msgid is its (singular, plural) pair: sorted by its singular among the others
+            for msgid in sorted(ids, key=lambda m: m if isinstance(m, str) else m[0]):
                 if msgid not in catalog:
-                    catalog.add(msgid, "")
+                    catalog.add(msgid, "" if isinstance(msgid, str) else ("", ""))
             path = _path(language, domain)
             path.parent.mkdir(parents=True, exist_ok=True)
             out = io.BytesIO()
