@@ -8,6 +8,8 @@ import pytest
 
 from directory.domain.viewer import STEWARD
 from directory.store import Store
+from directory.store.engine import schema
+from directory.store.engine.cypher import cypher
 from federation import feed, publish
 from federation.canonical import parse
 from federation.keys import Root, SigningKey
@@ -276,3 +278,23 @@ async def test_an_organisations_deletion_tombstones_the_links_it_takes_with_it(s
     await publisher.publish()
     again, _ = await read_all(publisher, "public", state)
     assert [(e.id, e.op) for e in again if e.id == LINK] == [(LINK, "upsert")]
+
+
+OLD_DELETE = cypher("tests.old_delete", "MATCH (n:Organisation {id: $id}) DETACH DELETE n")
+
+
+async def test_links_a_delete_left_untombstoned_are_tombstoned_on_upgrade(store: Store) -> None:
+    """A store written before deletes tombstoned an organisation's links still served them as
+    live: migration 25 gives each its tombstone once, and the next cycle publishes it."""
+    await load(store, [org("x1"), org("x2")], links=[refers("x1", "x2", 1, 0.5, "public")])
+    publisher = Publisher(store, ONLINE)
+    await publisher.publish()
+    _, state = await read_all(publisher, "public")
+    await store.graph.write(OLD_DELETE, id="test:x2")  # as a delete did before: no tombstone for its links
+    assert await publisher.publish() == {"public": 0, "network": 0}
+    await schema._links_of_deleted_organisations(store.graph, None)
+    await publisher.publish()
+    more, _ = await read_all(publisher, "public", state)
+    assert [(e.id, e.op) for e in more] == [(LINK, "tombstone")]
+    await schema._links_of_deleted_organisations(store.graph, None)  # once: nothing more to say
+    assert await publisher.publish() == {"public": 0, "network": 0}

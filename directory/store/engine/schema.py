@@ -86,6 +86,38 @@ async def _moved_points(graph: Graph, embedded: EmbeddedStore | None) -> None:
         await graph.write(SET_MOVED, rows=rows[i:i + 2000], now=now())
 
 
+LIVE_LINKS = cypher("schema.live_links", """
+MATCH (f:FeedRecord)
+WHERE f.live AND f.key CONTAINS '/link/'
+RETURN f.key AS key
+""")
+LINKS_HELD = cypher("schema.links_held", """
+UNWIND $rows AS r
+OPTIONAL MATCH (:Organisation {id: r.source})-[l]->(:Organisation {id: r.target})
+WHERE type(l) = r.type AND coalesce(l.key, '') = r.key
+WITH r, count(l) AS held
+WHERE held = 0
+MERGE (t:Tombstone {key: 'link/' + r.type + '/' + r.source + '/' + r.target + '/' + r.key})
+ON CREATE SET t.kind = 'link', t.id = 'link/' + r.type + '/' + r.source + '/' + r.target + '/' + r.key,
+              t.revision = 1, t.deleted_at = $now, t.publisher = r.publisher
+""")
+
+
+async def _links_of_deleted_organisations(graph: Graph, embedded: EmbeddedStore | None) -> None:
+    """Links deleted with their organisation before they were tombstoned (`edits.TOMBSTONE_LINKS_OF`)
+    stayed live in the feeds: each gets its tombstone now, which the next publish cycle carries.
+    A link's feed id is `source TYPE target key`; its publisher is its source's directory."""
+    rows = {}
+    for r in await graph.read(LIVE_LINKS):
+        source, kind, target, *key = r["key"].split("/", 2)[2].split(" ", 3)
+        rows[(source, kind, target, key[0] if key else "")] = {
+            "source": source, "type": kind, "target": target, "key": key[0] if key else "",
+            "publisher": source.rpartition(":")[0]}
+    listed = list(rows.values())
+    for i in range(0, len(listed), 2000):
+        await graph.write(LINKS_HELD, rows=listed[i:i + 2000], now=now())
+
+
 SEARCH_NAMES = {label: cypher(f"schema.search_names_{label.lower()}",
                                f"MATCH (n:{label}) RETURN n.id AS id, coalesce(n.search_names, '') AS names, "
                                "n.description AS description, n.name AS name, coalesce(n.aliases, []) AS aliases")
@@ -452,6 +484,8 @@ MIGRATIONS: list[list[Step]] = [
     [  # 24: what a record's aliases add to search (starts of words, words less a letter) is bounded
         # (`writes.DERIVED_MAX`): a peer's record of fifty aliases had made megabytes of them
         _search_words,
+    ],    [  # 25: links deleted with their organisation were never tombstoned: our feeds served them as live
+        _links_of_deleted_organisations,
     ],
 ]
 
