@@ -83,6 +83,29 @@ def test_bad_transactions_are_named_by_activity_transaction_and_field() -> None:
     ]
 
 
+def test_a_bad_or_future_day_is_named_not_replaced() -> None:
+    """An integrator's walk: a value-date of 2026-02-31 was passed over for the transaction-date, and
+    a disbursement dated 2031 became funding of 2031. A day is read as written or refused; money
+    that moved (a disbursement, incoming funds) is not dated after today; a commitment may be."""
+    bad = activity("""
+<transaction><transaction-type code="3"/><transaction-date iso-date="2026-01-15"/>
+  <value value-date="2026-02-31">10</value><receiver-org ref="XX-A"/></transaction>
+<transaction><transaction-type code="3"/><value value-date="2031-04-01">10</value>
+  <receiver-org ref="XX-A"/></transaction>
+<transaction><transaction-type code="3"/><transaction-date iso-date="26-1-5"/><value>10</value>
+  <receiver-org ref="XX-A"/></transaction>
+<transaction><transaction-type code="2"/><value value-date="2031-04-01">10</value>
+  <receiver-org ref="XX-A"/></transaction>""")
+    with pytest.raises(ValidationFailed) as error:
+        iati.parse(bad, "bad.xml")
+    assert [(p.column, p.reason) for p in error.value.problems] == [
+        ("transaction 1 value-date", "'2026-02-31' is not a day (YYYY-MM-DD)"),
+        ("transaction 2 value-date",
+         "'2031-04-01' is after today: a disbursement or incoming funds cannot be dated ahead"),
+        ("transaction 3 transaction-date", "'26-1-5' is not a day (YYYY-MM-DD)"),
+    ]
+
+
 def test_unsafe_or_foreign_files_are_refused() -> None:
     bomb = b"""<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>
 <iati-activities version="2.03"><iati-activity><iati-identifier>&b;</iati-identifier></iati-activity>

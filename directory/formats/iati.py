@@ -18,6 +18,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET  # only for types: parsing goes through defusedxml
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 import defusedxml.ElementTree as SafeET
 import pycountry
@@ -25,6 +26,7 @@ from defusedxml import DefusedXmlException
 
 from directory.domain.errors import Problem, ValidationFailed
 from directory.domain.model import Link, Visibility
+from directory.domain.validation import local_latest_day
 
 TRANSACTION_TYPES = {"1": "incoming funds", "2": "commitment", "3": "disbursement"}
 MAX_BYTES = 256 * 1024 * 1024
@@ -75,6 +77,14 @@ def _attribute(element: ET.Element, child: str, name: str) -> str:
     return (found.get(name) or "") if found is not None else ""
 
 
+def _is_day(text: str) -> bool:
+    """A calendar day as YYYY-MM-DD (IATI's xsd:date, whose time-zone suffix we do not take)."""
+    try:
+        return len(text) == 10 and date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
 def parse(data: bytes, source: str) -> list[Transaction]:
     """Every funding transaction in the file, or ValidationFailed naming each bad one."""
     if len(data) > MAX_BYTES:
@@ -90,6 +100,7 @@ def parse(data: bytes, source: str) -> list[Transaction]:
                                                                       f"found <{root.tag} version={version!r}>")])
     out: list[Transaction] = []
     problems: list[Problem] = []
+    latest = local_latest_day()  # today wherever the directory is
     for number, activity in enumerate(root.iter("iati-activity"), start=1):
         identifier = (activity.findtext("iati-identifier") or "").strip() or f"activity {number}"
         reporting = activity.find("reporting-org")
@@ -124,10 +135,19 @@ def parse(data: bytes, source: str) -> list[Transaction]:
                     fail("value", "%(value)r is not an ISO 4217 currency code", value=currency)
                 else:
                     fail("value", "has no currency, and the activity has no default-currency")
-            day = _attribute(tx, "value", "value-date") or _attribute(tx, "transaction-date", "iso-date")
-            year = int(day[:4]) if day[:4].isdigit() else None
-            if year is None:
+            value_day = _attribute(tx, "value", "value-date")
+            day = value_day or _attribute(tx, "transaction-date", "iso-date")
+            dated = "value-date" if value_day else "transaction-date"
+            year = None
+            if not day:
                 fail("value-date", "needs a value-date or transaction-date (YYYY-MM-DD)")
+            elif not _is_day(day):  # never the other date in its place: which one the publisher meant is unknown
+                fail(dated, "%(value)r is not a day (YYYY-MM-DD)", value=day)
+            elif kind != "2" and day > latest:  # a commitment may be for later; money moved is not
+                fail(dated, "%(value)r is after today: a disbursement or incoming funds cannot be dated ahead",
+                     value=day)
+            else:
+                year = int(day[:4])
             provider_el, receiver_el = tx.find("provider-org"), tx.find("receiver-org")
             provider = (provider_el.get("ref", "") if provider_el is not None else "").strip()
             receiver = (receiver_el.get("ref", "") if receiver_el is not None else "").strip()
