@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from directory.domain import geometry
+from directory.domain.errors import DirectoryError
 
 HERE = Path(__file__).resolve().parent
 MODULES = HERE / "assets" / "node_modules"
@@ -40,8 +41,9 @@ PREFIX = "/maps/assets/"
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png"}
 
 
-class MissingAssets(RuntimeError):
-    """The npm packages were not installed: run `make setup`."""
+class MissingAssets(DirectoryError):
+    """The npm packages were not installed: run `make setup`. Said in one line by the CLI, as any
+    of the directory's errors is (it printed a traceback)."""
 
 
 def _countries_script() -> bytes:

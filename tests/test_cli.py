@@ -503,3 +503,17 @@ def test_output_read_only_in_part_ends_the_command_quietly(tmp_path: Path) -> No
     proc.stdout.close()  # as `head -1` does: the rest (about 2 MB) has nowhere to go
     said = proc.stderr.read()
     assert proc.wait(timeout=120) in (0, 141) and said == "", said
+
+
+@pytest.mark.pure
+def test_missing_map_assets_are_said_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Helper-found: without `make setup`'s npm files, `directory map` printed a traceback."""
+    from directory.cli import main
+    from maps import assets
+
+    monkeypatch.setattr(assets, "FILES", {"leaflet.js": tmp_path / "absent" / "leaflet.js"})
+    with pytest.raises(SystemExit) as ended:
+        main(["--data", str(tmp_path / "data"), "map", "directory", "--output", str(tmp_path / "map.html")])
+    said = capsys.readouterr().err.strip()
+    assert ended.value.code == 2 and "\n" not in said and "map assets are missing" in said and "make setup" in said
