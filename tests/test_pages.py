@@ -673,3 +673,16 @@ async def test_every_page_a_newcomer_opens_is_sent_compressed_and_light(store: S
             assert response.status_code == 200, path
             assert response.headers.get("content-encoding") == "gzip", path
             assert int(response.headers["content-length"]) < 60_000, path
+
+
+async def test_the_browse_forms_place_is_refused_as_the_form_names_it_and_the_maps_index_only_reads(
+        store: Store, live_server: LiveServer) -> None:
+    """An attacker's read of the subdivisions in the place list: a code shaped as a subdivision
+    but none was refused as "subdivision", a field the form does not have; Hong Kong's code in
+    ISO 3166-2 was refused as not a country; and the maps' index answered any method."""
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        wrong = await client.post("/", data={"country": "KE-030"})
+        assert wrong.status_code == 400 and "Country: " in wrong.text and "subdivision:" not in wrong.text
+        assert (await client.post("/", data={"country": "CN-HK"})).status_code == 200
+        assert (await client.request("DELETE", "/maps")).status_code == 405
+        assert (await client.head("/maps")).status_code == 200

@@ -155,7 +155,7 @@ async def _refused(request: Request, status: int, kind: MapKind | None, args: di
 # JSON that compresses about fourfold, which matters on the slow links many defenders work over.
 # The index of maps, its forms' lists of countries 76 kB, is gzipped as every other page is.
 routes = [
-    Route("/maps", GZipMiddleware(request_response(maps_index), minimum_size=1024)),
+    Route("/maps", GZipMiddleware(request_response(maps_index), minimum_size=1024), methods=["GET", "HEAD"]),
     Mount("/maps", app=GZipMiddleware(Router(routes=[
         Route("/assets/{name:path}", asset),
         Route("/{kind}", map_page, methods=["GET", "POST"]),

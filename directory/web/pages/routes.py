@@ -99,9 +99,9 @@ def _browsed(given: dict[str, str]) -> Filter:
     its subdivisions (`render.place_options`): one field, as a person picks one place. Taking
     requests now: who can help this week, the first question of a defender (a walk)."""
     place = given.get("country")
-    part = places.part_of(place.strip().upper()) if place else None
+    part = places.subdivision_code(place) if place else None
     return Filter(service_type=given.get("serviceType"), country=None if part else place,
-                  subdivision=place if part else None, group=given.get("group"),
+                  subdivision=part, group=given.get("group"),
                   language=given.get("language"), kind=given.get("kind"),
                   taking_requests=True if given.get("takingRequests") else None)
 
@@ -158,7 +158,8 @@ async def _fewer_words(store: Store, viewer: Viewer, text: str) -> list[tuple[st
 # the search and browse forms' labels, by field: a refusal names the field as the form does
 SEARCH_LABELS = {"text": "Name, or part of it (spelling mistakes are fine)", "serviceType": "Service",
                  "country": "Country", "group": "Defenders served", "language": "Language",
-                 "kind": "Kind of organisation", "takingRequests": "Taking requests now", "after": "Next page"}
+                 "kind": "Kind of organisation", "takingRequests": "Taking requests now", "after": "Next page",
+                 "subdivision": "Country"}  # the one place field: a subdivision is chosen in it too
 
 
 async def results(request: Request) -> Response:
