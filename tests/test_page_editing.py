@@ -818,6 +818,10 @@ async def test_numbers_and_ways_to_ask_keep_their_own_direction_in_a_right_to_le
         organisation = (await client.get("/organisations/test:fund/edit?lang=ar")).text
         for name in ("latitude", "longitude"):
             assert re.search(rf'<input id="o-{name}"[^>]* dir="ltr"', organisation), name
+        # a Latin list or address inside an Arabic sentence keeps its commas and brackets with it
+        assert "\u2066https://...\u2069" in organisation
+        hint = re.search(r'<p class="hint" id="o-contact_channels-hint">(.*?)<br>', organisation, re.S)
+        assert hint is not None and re.search(r"\u2066[a-z-]+(, [a-z-]+)+\u2069", hint.group(1))
         service = (await client.get("/organisations/test:fund/services/new?lang=ar")).text
         for name in ("response_hours", "capacity"):
             assert re.search(rf'<input id="e-{name}"[^>]* dir="ltr"', service), name

@@ -117,7 +117,14 @@ async def _form(request: Request, o: Organisation, typed: dict[str, str], revisi
     return page(request, "edit-organisation.html", status=status, o=o, typed=typed, revision=revision,
                 choices=offered, links=await links.listed(store, viewer, o.id), **links.for_forms(),
                 spoken=edit_form.languages(offered["language"], typed.get("languages", ""), language),
-                provinces=_provinces(typed, language), channel_kinds=CHANNEL_KINDS, **more)
+                provinces=_provinces(typed, language), channel_kinds=_kinds_said(language), **more)
+
+
+def _kinds_said(language: str) -> str:
+    """The channels' kinds as the hint lists them: in a right-to-left page a list of Latin words set
+    apart, whose commas and full stop stay with it (a walk in Arabic saw them moved)."""
+    said = ", ".join(CHANNEL_KINDS)
+    return f"\u2066{said}\u2069" if i18n.direction(language) == "rtl" else said
 
 
 def _provinces(typed: dict[str, str], language: str) -> list[tuple[str, str]]:
