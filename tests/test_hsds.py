@@ -277,3 +277,18 @@ def test_a_folder_without_services_says_it_imports_organisations_only(tmp_path: 
     inputs = importer.read_files("hsds", [str(tmp_path)], default_kind="national-ngo", progress=Told())
     assert [p.kind for p in inputs] == ["organisations"]
     assert said == [f"{tmp_path / 'services.json'}: not found: organisations only, no services"]
+
+
+async def test_another_publishers_hsds_says_which_of_our_attributes_it_lacks(store: Store, tmp_path: Path) -> None:
+    """An integrator's walk: HSDS from another publisher was refused with `$[0].attributes: is
+    required`, which did not say that an organisation's kind or a service's type is wanted, nor
+    where it goes."""
+    (tmp_path / "organizations.json").write_bytes(dumps([org_json(1)]))
+    (tmp_path / "services.json").write_bytes(dumps([{
+        "id": "00000000-0000-4000-8000-00000000000a", "name": "Legal aid", "status": "active",
+        "organization_id": "00000000-0000-4000-8000-000000000001"}]))
+    with pytest.raises(ValidationFailed) as failed:
+        await importer.import_inputs(store, importer.read_files("hsds", [str(tmp_path)]))
+    assert [(Path(p.source).name, p.column) for p in failed.value.problems if "required" in p.reason] == [
+        ("organizations.json", "$[0].attributes[protection-directory/organisation-kind]"),
+        ("services.json", "$[0].attributes[protection-directory/service-type]")]

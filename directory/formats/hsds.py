@@ -500,7 +500,9 @@ def parse_organisations(data: bytes, source: str, default_kind: str | None = Non
             code, country_column = str(address["country"]), f"{p}.locations[0].addresses[0].country"
         fields = {
             "id": (f"{p}.id", record), "name": (f"{p}.name", obj.get("name")),
-            "kind": (f"{p}.attributes", _first(attrs, taxonomy.ORGANISATION_KIND) or default_kind),
+            # named by the attribute's taxonomy: a publisher's file without ours says what it lacks
+            "kind": (f"{p}.attributes[{TAX}{taxonomy.ORGANISATION_KIND}]",
+                     _first(attrs, taxonomy.ORGANISATION_KIND) or default_kind),
             "visibility": (f"{p}.attributes", _first(attrs, "visibility")),
             "aliases": (f"{p}.alternate_name", [a for a in str(obj.get("alternate_name") or "").split(" | ") if a]),
             "description": (f"{p}.description", obj.get("description")),
@@ -534,7 +536,8 @@ def parse_services(data: bytes, source: str, organisations: dict[str, str]) -> P
         areas = obj.get("service_areas") or []
         fields = {
             "id": (f"{p}.id", record), "organisation": (f"{p}.organization_id", organisations.get(org_uuid, org_uuid)),
-            "name": (f"{p}.name", obj.get("name")), "type": (f"{p}.attributes", _first(attrs, taxonomy.SERVICE_TYPE)),
+            "name": (f"{p}.name", obj.get("name")), "type": (f"{p}.attributes[{TAX}{taxonomy.SERVICE_TYPE}]",
+                                                          _first(attrs, taxonomy.SERVICE_TYPE)),
             "visibility": (f"{p}.attributes", _first(attrs, "visibility")),
             "description": (f"{p}.description", obj.get("description")),
             "eligibility": (f"{p}.eligibility_description", obj.get("eligibility_description")),
