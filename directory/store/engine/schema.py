@@ -107,13 +107,12 @@ async def _links_of_deleted_organisations(graph: Graph, embedded: EmbeddedStore 
     """Links deleted with their organisation before they were tombstoned (`edits.TOMBSTONE_LINKS_OF`)
     stayed live in the feeds: each gets its tombstone now, which the next publish cycle carries.
     A link's feed id is `source TYPE target key`; its publisher is its source's directory."""
-    rows = {}
-    for r in await graph.read(LIVE_LINKS):
-        source, kind, target, *key = r["key"].split("/", 2)[2].split(" ", 3)
-        rows[(source, kind, target, key[0] if key else "")] = {
-            "source": source, "type": kind, "target": target, "key": key[0] if key else "",
-            "publisher": source.rpartition(":")[0]}
-    listed = list(rows.values())
+    held = {r["key"].split("/", 2)[2] for r in await graph.read(LIVE_LINKS)}  # one link, live in both logs
+    listed = []
+    for record in sorted(held):
+        source, kind, target, key = [*record.split(" ", 3), ""][:4]
+        listed.append({"source": source, "type": kind, "target": target, "key": key,
+                       "publisher": source.rpartition(":")[0]})
     for i in range(0, len(listed), 2000):
         await graph.write(LINKS_HELD, rows=listed[i:i + 2000], now=now())
 
@@ -484,7 +483,8 @@ MIGRATIONS: list[list[Step]] = [
     [  # 24: what a record's aliases add to search (starts of words, words less a letter) is bounded
         # (`writes.DERIVED_MAX`): a peer's record of fifty aliases had made megabytes of them
         _search_words,
-    ],    [  # 25: links deleted with their organisation were never tombstoned: our feeds served them as live
+    ],
+    [  # 25: links deleted with their organisation were never tombstoned: our feeds served them as live
         _links_of_deleted_organisations,
     ],
 ]
