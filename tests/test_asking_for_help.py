@@ -229,6 +229,11 @@ ORGANISATIONS = """query($f: ListFilter) { organisations(filter: $f, first: 50) 
     ({"takingRequests": True, "today": TODAY, "country": "HN"}, ["test:fund", "test:host", "test:lawyers"]),
     ({"takingRequests": False, "today": TODAY, "country": "HN"}, ["test:closed-call", "test:paused"]),
     ({"status": "paused"}, ["test:paused"]),
+    # one organisation: itself, when it meets the other filters; nobody else, and nothing when it does not
+    ({"organisation": "test:host"}, ["test:host"]),
+    ({"organisation": "test:host", "country": "HN", "takingRequests": True, "today": TODAY}, ["test:host"]),
+    ({"organisation": "test:closed-call", "takingRequests": True, "today": TODAY}, []),
+    ({"organisation": "test:lawyers", "kind": "host-programme"}, []),
 ])
 async def test_organisations_are_listed_by_a_service_taking_requests_or_of_a_status(
         store: Store, api: Api, asked: dict[str, object], expected: list[str]) -> None:

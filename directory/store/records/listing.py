@@ -290,6 +290,8 @@ def _organisation_where(wanted: frozenset[str], anchored: bool) -> str:
     available; with a service type or group, that one service must also be in the place.
     `anchored`: the source gave only organisations in the place asked, or with such a service."""
     out = [visible("n")]
+    if "organisation" in wanted:
+        out.append("n.id = $organisation")
     if "kind" in wanted:
         out.append("n.kind = $kind")
     if "language" in wanted:
@@ -350,9 +352,12 @@ def _organisation_source(source: str, wanted: frozenset[str]) -> str:
       providers, and the organisations based there;
     Both are exact for the place and service conditions (`_AT_PLACE` is checked on the places
     the anchor gives, a superset): the organisation's own conditions are checked after them.
+    - organisation: the one organisation asked (`organisation` lists it alone, if it matches);
     - all: every organisation."""
     if source == "near":
         return _NEAR_SOURCE
+    if source == "organisation":
+        return "MATCH (n:Organisation {id: $organisation}) WITH n, null AS distance"
     if source == "service":
         return f"""{_services_at(wanted)}
 WITH s WHERE {_all(_service_conditions(wanted, placed=False))}
@@ -532,8 +537,10 @@ def source_of(kind: str, where: Filter) -> str:
     if where.near is not None:
         return "near"
     placed = bool(where.country or where.subdivision or where.region)
+    if where.organisation:
+        return "organisation"
     if kind == "service":
-        return "organisation" if where.organisation else "place" if placed else "all"
+        return "place" if placed else "all"
     if placed:
         return "service" if given(where) & ON_SERVICES else "place"
     return "all"
@@ -569,7 +576,7 @@ def samples() -> dict[str, str]:
     """Every fragment in some statement: each filter alone, and all together from each source;
     each sort with a cursor (`engine.cypher`)."""
     out: dict[str, str] = {}
-    for kind, sources in (("organisation", ("all", "place", "service", "near")),
+    for kind, sources in (("organisation", ("all", "place", "service", "organisation", "near")),
                           ("service", ("all", "place", "organisation", "near"))):
         for source in sources:
             needs = _NEEDS[source]
