@@ -39,7 +39,7 @@ class ListFilter:
         default=None, description="Vetted, in a link this directory published, by an organisation you may see.")
     updated_since: str | None = strawberry.field(default=None, description="ISO 8601 date or date and time.")
     organisation: str | None = strawberry.field(
-        default=None, description="Services of this provider (record id); listing organisations, it alone if it matches.")
+        default=None, description="Services of this provider (record id); of organisations, it alone if it matches.")
     status: str | None = strawberry.field(default=None, description="Services: active, paused or closed.")
     taking_requests: bool | None = strawberry.field(
         default=None, description="Services: active, and inside an intake window if they have any, on `today`.")
