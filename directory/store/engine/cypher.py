@@ -115,6 +115,13 @@ def visible(var: str) -> str:
     return f"({var}.visibility IN $see OR ({var}.owner IS NOT NULL AND {var}.owner = $viewer_org))"
 
 
+def link_visible(rel: str, a: str, b: str) -> str:
+    """The visibility predicate for a link `rel` between organisations `a` and `b`: the members of
+    either end see it whatever its visibility (a link is theirs both). A link is shown only with
+    both its ends `visible` too; each statement says so, or knows an end is already visible."""
+    return f"({rel}.visibility IN $see OR $viewer_org IN [{a}.id, {b}.id])"
+
+
 def shown(var: str, prop: str) -> str:
     """A property kept per view (`updated_at`, `revision`), as this viewer sees it (`Viewer.view`)."""
     return (f"CASE WHEN $view = 'whole' OR {var}.owner = $viewer_org THEN {var}.{prop} "

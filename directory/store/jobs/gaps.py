@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from directory.domain.fields import SERVICE, sees
 from directory.domain.model import link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import current, cypher, place_shown, visible
+from directory.store.engine.cypher import current, cypher, link_visible, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.records.place_codes import read_place_codes
 from directory.store.shown import RESTRICTED, Shown
@@ -57,7 +57,7 @@ OFFERS_FOR_GROUP = cypher("gaps.offers_for_group", _offers("""
 WITH o, s, [(s)-[:SERVES]->(g:DefenderGroup) | g.code] AS groups
 WHERE size(groups) = 0 OR $group IN groups"""))
 _GRANTED = f"""
-WHERE {visible('d')} AND {visible('r')} AND (f.visibility IN $see OR $viewer_org IN [d.id, r.id])
+WHERE {visible('d')} AND {visible('r')} AND {link_visible('f', 'd', 'r')}
   AND (f.year IS NULL OR f.year >= $since)
 RETURN d.id AS donor, r.id AS recipient, f.amount AS amount, f.currency AS currency, f.year AS year,
        [d.visibility, r.visibility, f.visibility] AS visibility, coalesce(f.key, '') AS key

@@ -26,6 +26,7 @@ from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import (
     current,
     cypher,
+    link_visible,
     offered_in,
     offered_in_any,
     place_shown,
@@ -94,7 +95,7 @@ NETWORKS = cypher("partners.networks", f"""
 UNWIND $ids AS oid
 MATCH (a:Organisation {{id: oid}})
 MATCH (a)-[l:MEMBER_OF|VETTED_BY]->(b:Organisation)
-WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+WHERE {visible('a')} AND {visible('b')} AND {link_visible('l', 'a', 'b')}
 RETURN a.id AS id, collect([b.id, type(l), l.visibility, coalesce(l.key, '')]) AS links
 """)
 NEAR = cypher("partners.near", f"""

@@ -20,6 +20,7 @@ from directory.store.engine.cypher import (
     current,
     cypher,
     helps_through,
+    link_visible,
     offered_in,
     place_shown,
     serves_group,
@@ -36,7 +37,7 @@ RETURN o.id AS id
 NEXT_HOP = cypher("referrals.next_hop", f"""
 UNWIND $ids AS oid
 MATCH (a:Organisation {{id: oid}})-[l:REFERS_TO]->(b:Organisation)
-WHERE {visible('b')} AND {current('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+WHERE {visible('b')} AND {current('b')} AND {link_visible('l', 'a', 'b')}
 RETURN a.id AS source, b.id AS target, l.response_hours AS response_hours, l.trust AS trust,
        l.formal AS formal, l.confirmed AS confirmed, [b.visibility, l.visibility] AS visibility,
        coalesce(l.key, '') AS key
@@ -58,7 +59,7 @@ ORDER BY provider, service
 VETTERS = cypher("referrals.vetters", f"""
 UNWIND $ids AS oid
 MATCH (a:Organisation {{id: oid}})-[l:VETTED_BY]->(b:Organisation)
-WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+WHERE {visible('a')} AND {visible('b')} AND {link_visible('l', 'a', 'b')}
 RETURN a.id AS id, b.name AS vetter, b.id AS vetter_id, [a.visibility, b.visibility, l.visibility] AS visibility,
        coalesce(l.key, '') AS key
 ORDER BY id, vetter

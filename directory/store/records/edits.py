@@ -43,7 +43,7 @@ from directory.domain.model import Link, Organisation, Service, Verification
 from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, visible
+from directory.store.engine.cypher import cypher, link_visible, visible
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records import shared_nodes, shelters, tokens
 from directory.store.records.writes import LOCK_PROPERTY, WriteCounts, service_values, write_records
@@ -89,7 +89,7 @@ CURRENT_LINK = cypher("edits.current_link", f"""
 MATCH (a:Organisation {{id: $source}})-[l]->(b:Organisation {{id: $target}})
 WHERE type(l) = $type AND l.key = $key
 RETURN l.revision AS revision, l.visibility AS visibility, {visible('a')} AND {visible('b')}
-       AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id]) AS visible
+       AND {link_visible('l', 'a', 'b')} AS visible
 """)
 # The owner's write lock (see the module docstring); taken before the revision is read, and committed.
 LOCK_OWNER = cypher("edits.lock_owner", f"""

@@ -36,6 +36,7 @@ from directory.domain.errors import BadArgument
 from directory.domain.validation import asked_language, require_day, require_status
 from directory.store.engine.cypher import (
     group_served,
+    link_visible,
     offered_in,
     place_shown,
     sampled,
@@ -241,7 +242,7 @@ _BASED_AT = {
 # Vetting is ours to give: a link a peer published (from its own records) never counts.
 _VERIFIED = f"""$verified = EXISTS {{
          MATCH (n)-[v:VETTED_BY]->(w:Organisation)
-         WHERE v.publisher = $me AND {visible('w')} AND (v.visibility IN $see OR $viewer_org IN [n.id, w.id]) }}"""
+         WHERE v.publisher = $me AND {visible('w')} AND {link_visible('v', 'n', 'w')} }}"""
 
 
 def given(where: Filter, after: bool = False) -> frozenset[str]:

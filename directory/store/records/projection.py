@@ -38,7 +38,7 @@ from typing import Any
 from directory.domain.fields import DECLARED, Audience, Place, shown_location
 from directory.domain.model import LINK_TYPES, Location, Organisation, Precision, Service, link_id
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import place_shown, sampled, visible
+from directory.store.engine.cypher import link_visible, place_shown, sampled, visible
 from directory.store.records.listing import Sort, page_of
 from directory.store.records.place_codes import place_entries
 
@@ -267,7 +267,7 @@ class _Writer:
         a, b = (v, other) if link.direction == "out" else (other, v)
         arrow = ("-", "->") if link.direction == "out" else ("<-", "-")  # from the row's own node (docs/store.md)
         pattern = f"({v}){arrow[0]}[{rel}:{'|'.join(LINK_TYPES)}]{arrow[1]}({other}:Organisation)"
-        where = [visible(other), f"({rel}.visibility IN $see OR $viewer_org IN [{a}.id, {b}.id])"]
+        where = [visible(other), link_visible(rel, a, b)]
         if link.types is not None:
             where.append(f"type({rel}) IN ${link.types}")
         parts = []

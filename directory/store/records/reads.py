@@ -28,7 +28,7 @@ from directory.domain.model import (
     Window,
 )
 from directory.domain.viewer import Viewer
-from directory.store.engine.cypher import cypher, place_shown, service_map, visible
+from directory.store.engine.cypher import cypher, link_visible, place_shown, service_map, visible
 
 GET_ORGANISATIONS = cypher("records.get_organisations", f"""
 UNWIND $ids AS wanted
@@ -56,7 +56,7 @@ def _links(pattern: str, order: str) -> str:
     return f"""
 UNWIND $ids AS oid
 MATCH {pattern}
-WHERE {visible('a')} AND {visible('b')} AND (l.visibility IN $see OR $viewer_org IN [a.id, b.id])
+WHERE {visible('a')} AND {visible('b')} AND {link_visible('l', 'a', 'b')}
 RETURN type(l) AS type, a.id AS source, b.id AS target, properties(l) AS props
 ORDER BY {order}, props.key
 """
