@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 
 from directory.domain import model
 from directory.domain.errors import FederationError
-from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Field, empty_values, shown_in
+from directory.domain.fields import ORGANISATION, SERVICE, Field, empty_values, shown_in
 from directory.domain.model import LINK_PROPERTIES, Link, Location, Organisation, Service, Verification, Visibility
+from directory.domain.viewer import SEES
 
 R = TypeVar("R", Organisation, Service)
 
@@ -47,7 +48,7 @@ def _location(loc: Location | None) -> dict[str, Any] | None:
 
 
 def _shareable(visibility: Visibility, audience: str, record: str) -> None:
-    if visibility is Visibility.RESTRICTED or (audience == "public" and visibility is not Visibility.PUBLIC):
+    if visibility not in SEES[audience]:
         raise BadBody(record, "visibility", f"is {visibility.value}: it never enters the {audience} feed")
 
 
@@ -60,7 +61,7 @@ def _for(audience: str, declared: dict[str, Field], record: Organisation | Servi
            for name, field in declared.items()}
     for name, field in declared.items():
         if field.itemised:
-            out[name] = [item for item in out[name] if item.visibility in ITEMS_SHOWN[audience]]
+            out[name] = [item for item in out[name] if item.visibility in SEES[audience]]
     return out
 
 

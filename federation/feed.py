@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from directory.domain.errors import FederationError
+from directory.domain.viewer import SEES
 from federation import merkle
 from federation.canonical import NotCanonical, canonical
 from federation.keys import Root, SigningKey, Untrusted, parse_time, require, seal
@@ -37,7 +38,7 @@ from federation.keys import Root, SigningKey, Untrusted, parse_time, require, se
 ENTRY = "pd-entry"
 CHECKPOINT = "pd-checkpoint"
 AUDIENCES = ("public", "network")
-SHOWN = {"public": ("public",), "network": ("public", "network")}  # what each audience's bodies may be marked
+SHOWN = {a: tuple(v.value for v in SEES[a]) for a in AUDIENCES}  # what each audience's bodies may be marked
 KINDS = ("organisation", "service", "link")
 OPS = ("upsert", "tombstone")
 CLOCK_SKEW = timedelta(minutes=5)

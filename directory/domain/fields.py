@@ -24,8 +24,8 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from directory.domain.location import published
-from directory.domain.model import Location, Organisation, Precision, Service, Visibility
-from directory.domain.viewer import Viewer
+from directory.domain.model import Location, Organisation, Precision, Service
+from directory.domain.viewer import SEES, Viewer
 
 
 class Audience(StrEnum):
@@ -100,9 +100,6 @@ DECLARED = {Organisation: ORGANISATION, Service: SERVICE}
 # What each view reaches (`Viewer.view_of`): whole is a steward's or the owner's own.
 _REACHES = {"public": {Audience.PUBLIC}, "network": {Audience.PUBLIC, Audience.NETWORK},
             "whole": {Audience.PUBLIC, Audience.NETWORK, Audience.OWNER}}
-# Which items of an itemised field each view holds, by the item's own visibility.
-ITEMS_SHOWN = {"public": (Visibility.PUBLIC,), "network": (Visibility.PUBLIC, Visibility.NETWORK),
-               "whole": tuple(Visibility)}
 
 
 def shown_in(view: str, field: Field, steward: bool = False) -> bool:
@@ -151,7 +148,7 @@ def redact(record: R, viewer: Viewer, place_withheld: bool = False) -> R:
         if not shown_in(view, field, steward):
             changes[name] = empty[name]
         elif field.itemised:
-            kept = [item for item in getattr(record, name) if item.visibility in ITEMS_SHOWN[view]]
+            kept = [item for item in getattr(record, name) if item.visibility in SEES[view]]
             if len(kept) != len(getattr(record, name)):
                 changes[name] = kept
         elif field.place is Place.WITHHELD and place_withheld and view == "public" and name != "location":

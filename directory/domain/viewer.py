@@ -25,6 +25,11 @@ from dataclasses import dataclass
 
 from directory.domain.model import Visibility
 
+# The visibilities each view sees (`Viewer.view`): the one table of who sees what, records and
+# the items of an itemised field (intake channels) alike, and each feed's audience.
+SEES: dict[str, tuple[Visibility, ...]] = {
+    "public": (Visibility.PUBLIC,), "network": (Visibility.PUBLIC, Visibility.NETWORK), "whole": tuple(Visibility)}
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -41,11 +46,7 @@ class Viewer:
     @property
     def visible(self) -> list[str]:
         """The visibilities this viewer sees on any record."""
-        if self.role == "steward":
-            return [v.value for v in Visibility]
-        if self.role == "member":
-            return [Visibility.PUBLIC.value, Visibility.NETWORK.value]
-        return [Visibility.PUBLIC.value]
+        return [v.value for v in SEES[self.view]]
 
     @property
     def params(self) -> dict[str, object]:

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directory.domain import places
-from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, sees
+from directory.domain.fields import ORGANISATION, sees
 from directory.domain.model import Intake, Precision
 from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
-from directory.domain.viewer import Viewer
+from directory.domain.viewer import SEES, Viewer
 from directory.store.engine.cypher import cypher, place_shown, visible
 from directory.store.engine.graph import Graph
 from directory.store.records.shelters import alone
@@ -126,7 +126,7 @@ def _point(row: list[Any], viewer: Viewer) -> MapPoint | None:
         if rep is None or rep.latitude is None or rep.longitude is None:
             return None
         lat, lon, shown = rep.latitude, rep.longitude, precision
-    shown_items = ITEMS_SHOWN[viewer.view_of(oid)]  # each intake channel by its own visibility (`fields`)
+    shown_items = SEES[viewer.view_of(oid)]  # each intake channel by its own visibility (`fields`)
     intake = sorted({f"{i.kind}: {i.value}" for _, _, items, _ in offers for i in map(Intake.of, items)
                      if i.visibility in shown_items})
     return MapPoint(oid, name, kind, visibility, country, subdivision, shown, float(lat), float(lon), list(languages),

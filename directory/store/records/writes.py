@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from directory.domain.errors import ValidationFailed
-from directory.domain.fields import ITEMS_SHOWN, ORGANISATION, SERVICE, Place, itemised, shown_in
+from directory.domain.fields import ORGANISATION, SERVICE, Place, itemised, shown_in
 from directory.domain.location import SHOWS_SUBDIVISION, published, shown_level
 from directory.domain.model import (
     LINK_PROPERTIES,
@@ -39,6 +39,7 @@ from directory.domain.model import (
     Verification,
 )
 from directory.domain.taxonomy import BUILT_IN, SENSITIVE_KINDS, SERVICE_TYPE, SHELTERING_TYPES
+from directory.domain.viewer import SEES
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
 from directory.store.records import shared_nodes, shelter_services, shelters
@@ -64,8 +65,6 @@ _VIEWS = f"""
                              ELSE coalesce(n.public_revision, 0) + 1 END,
     n.public_updated_at = CASE WHEN same_public OR r.views.public = '{HIDDEN}' THEN n.public_updated_at ELSE $now END,
     n.network_hash = r.views.network, n.public_hash = r.views.public, n.unplaced_hash = r.views.unplaced"""
-# the views a record of each visibility is not shown to
-_HIDDEN_FROM = {"restricted": ("network", "public", "unplaced"), "network": ("public", "unplaced")}
 # The public view of a shelter whose place is withheld (`store.shelters`), or of its services,
 # holds no place: its "unplaced" hash is the one compared.
 _SAME_PUBLIC = """coalesce(CASE WHEN withheld THEN n.unplaced_hash = r.views.unplaced
@@ -458,12 +457,15 @@ def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, st
             seen.pop(name, None)
         for name in ITEMISED[kind]:
             if name in seen:
-                seen[name] = [i for i in seen[name] or [] if Intake.of(i).visibility in ITEMS_SHOWN[view]]
+                seen[name] = [i for i in seen[name] or [] if Intake.of(i).visibility in SEES[view]]
         hashes[view] = _hash(seen)
     for name in WITHHELD[kind]:
         seen.pop(name, None)
     hashes["unplaced"] = _hash(seen)
-    return {**hashes, **dict.fromkeys(_HIDDEN_FROM.get(content.get("visibility") or "", ()), HIDDEN)}
+    # the views not shown the record at all ("unplaced" is the public's)
+    visibility = content.get("visibility") or "public"
+    hidden = [view for view in ("network", "public") if visibility not in [v.value for v in SEES[view]]]
+    return {**hashes, **dict.fromkeys(hidden + ["unplaced"] * ("public" in hidden), HIDDEN)}
 
 
 def organisation_values(o: Organisation) -> dict[str, Any]:
