@@ -12,7 +12,17 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service, Status, Window
+from directory.domain.model import (
+    Coverage,
+    Location,
+    Organisation,
+    Precision,
+    Presence,
+    Service,
+    Status,
+    Visibility,
+    Window,
+)
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.jobs.gap_cells import Cell, Flag
@@ -732,3 +742,30 @@ async def test_the_browse_form_asks_who_takes_requests_now(store: Store, live_se
         nobody = (await client.post("/", data={"serviceType": "relocation-regional", "country": "PA",
                                                "takingRequests": "yes"})).text
         assert "Organisations found" not in nobody or "Organisations found: 0" in nobody
+
+
+async def test_an_organisations_page_says_a_service_between_calls_waits_and_who_sees_what_is_not_public(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk: a service whose open call starts next month read as open (only its status was said),
+    and after a steward made a record restricted no page said so: "Saved." over the same page."""
+    today = date.today()
+    later = Window((today + timedelta(days=40)).isoformat(), (today + timedelta(days=70)).isoformat())
+    past = Window((today - timedelta(days=70)).isoformat(), (today - timedelta(days=40)).isoformat())
+    await store.upsert(
+        [Organisation("test:host", "Host", "host-programme", visibility=Visibility.NETWORK)],
+        [Service("test:later", "test:host", "Spring call", "relocation-regional", windows=[past, later]),
+         Service("test:over", "test:host", "Last call", "relocation-regional", windows=[past],
+                 visibility=Visibility.RESTRICTED),
+         Service("test:open", "test:host", "Always open", "legal-aid")], [])
+    _, steward = await store.tokens.create("steward", None, "a steward")
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"authorization": f"Bearer {steward}"}) as client:
+        text = html.unescape((await client.get("/organisations/test:host")).text)
+    sections = {s.split("</h3>")[0]: s for s in text.split('<section class="service"')[1:]}
+    spring, last, always = (next(v for k, v in sections.items() if name in k)
+                            for name in ("Spring call", "Last call", "Always open"))
+    assert f"Not taking requests today: the next call opens {later.opens}" in spring
+    assert "Not taking requests today: no call is open and none is planned" in last
+    assert "Not taking requests" not in always
+    facts = text.split('<dl class="facts">')[1].split("</dl>")[0]
+    assert "Not the public: members and stewards of this directory and its trusted peers" in facts
+    assert "Only stewards and the organisation's own members" in last and "Who may see it" not in always

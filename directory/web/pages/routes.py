@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from directory.base.clock import now
 from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
@@ -230,7 +231,7 @@ async def organisation(request: Request) -> Response:
     # the sketch is drawn from the location as the store showed it to this viewer
     return page(request, "organisation.html", o=found, services=services, labels=_labels(await store.terms()),
                 links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where,
-                sketch=sketch(found.location), shown_at=_shown_at(found.location),
+                sketch=sketch(found.location), shown_at=_shown_at(found.location), today=now()[:10],
                 saved=request.query_params.get("saved") == "1" and viewer.may_write(found.id))
 
 

@@ -39,6 +39,9 @@ MAP_TITLES = {"directory": "Organisations and services", "gaps": "Coverage gaps"
 VISIBILITY = {"public": "Public: anyone, also without signing in",
               "network": "Network: members and stewards of this directory and its trusted peers",
               "restricted": "Restricted: stewards and your own organisation only"}
+# Who sees a record that is not public, said on its page to those who see it (the public never does).
+SEEN_BY = {"network": "Not the public: members and stewards of this directory and its trusted peers",
+           "restricted": "Only stewards and the organisation's own members"}
 REQUEST_STATUS = {"pending": "waiting", "approved": "approved", "declined": "declined"}
 ROLES = {"member": "Member: edits its own organisation's records", "steward": "Steward: sees and edits everything"}
 
