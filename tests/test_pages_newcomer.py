@@ -681,8 +681,9 @@ def _chosen_place(text: str, field: str = "country") -> tuple[str | None, list[s
     select = re.search(rf'<select id="f-{field}" name="{field}"[^>]*>(.*?)</select>', text, re.S)
     assert select is not None
     chosen = re.search(r'<option value="([^"]*)" selected>', select.group(1))
-    group = re.search(r"<optgroup[^>]*>(.*?)</optgroup>", select.group(1), re.S)
-    return chosen and chosen.group(1), re.findall(r'value="([^"]+)"', group.group(1)) if group else []
+    parts = [g for label, g in re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select.group(1), re.S)
+             if label != "World regions"]
+    return chosen and chosen.group(1), re.findall(r'value="([^"]+)"', parts[0]) if parts else []
 
 
 async def test_a_chosen_countrys_subdivisions_are_offered_to_narrow_the_place_asked(
@@ -769,3 +770,36 @@ async def test_an_organisations_page_says_a_service_between_calls_waits_and_who_
     facts = text.split('<dl class="facts">')[1].split("</dl>")[0]
     assert "Not the public: members and stewards of this directory and its trusted peers" in facts
     assert "Only stewards and the organisation's own members" in last and "Who may see it" not in always
+
+
+async def test_a_browse_that_finds_nobody_in_a_country_offers_the_region_around_it(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk: psychosocial support in Uganda found nobody, and the one way on for a group under
+    threat was a donor's gap table. Where someone offers it around the place asked (a subdivision's
+    country, a country's UN sub-region), the same browse there is offered, and the place list holds
+    the world regions, so the answer's form says where it looked."""
+    await store.upsert(
+        [Organisation("test:nairobi", "Nairobi Counsellors", "local-ngo",
+                      location=Location(None, None, Precision.COUNTRY, "KE")),
+         Organisation("test:lima", "Lima Counsellors", "local-ngo",
+                      location=Location(None, None, Precision.COUNTRY, "PE"))],
+        [Service("test:nairobi-care", "test:nairobi", "Care", "psychosocial-support",
+                 coverage=[Coverage("KE-30", Presence.PRESENT)]),  # Nairobi
+         Service("test:lima-care", "test:lima", "Care", "psychosocial-support",
+                 coverage=[Coverage("PE", Presence.PRESENT)])], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        empty = (await client.post("/", data={"serviceType": "psychosocial-support", "country": "UG"})).text
+        [(rest, words)] = [(r, w) for r, w in _forms(empty) if w.startswith("Ask again in all of")]
+        assert rest == {"serviceType": "psychosocial-support", "country": "014"}
+        assert words == "Ask again in all of Eastern Africa: 1 found"
+        around = (await client.post("/", data=rest)).text
+        found = around.split('id="found"')[1]
+        assert "Organisations found: 1" in around and "Nairobi Counsellors" in found and "Lima" not in found
+        assert _chosen_place(around) == ("014", [])  # the form shows where it looked
+        # a subdivision's country: Kisumu finds nobody, Kenya does
+        kisumu = (await client.post("/", data={"serviceType": "psychosocial-support", "country": "KE-17"})).text
+        assert [w for _, w in _forms(kisumu) if w.startswith("Ask again in all of")] == [
+            "Ask again in all of Kenya: 1 found"]
+        # nobody around: nothing offered that leads nowhere
+        alone = (await client.post("/", data={"serviceType": "legal-aid", "country": "UG"})).text
+        assert not [w for _, w in _forms(alone) if w.startswith("Ask again in all of")]

@@ -118,14 +118,23 @@ def options(choices: Iterable[tuple[str, str]], kind: str, chosen: str | Iterabl
 
 
 INSIDE = "In %(country)s"  # a country's subdivisions, as a group of a place select's options
+REGIONS = "World regions"  # the UN's (M49), as a group of the browse form's place options
 
 
-def place_options(countries: Iterable[tuple[str, str]], chosen: str | Iterable[str] | None, language: str) -> Markup:
+def place_options(countries: Iterable[tuple[str, str]], chosen: str | Iterable[str] | None, language: str,
+                  regions: bool = False) -> Markup:
     """A place select's options: the countries, and after the one chosen (alone or by one of its
     subdivisions) its subdivisions by name, as a group. A group in Kisumu looks for help near it,
     not only in Kenya; the whole of ISO 3166-2 in every form would weigh on a slow line, so a
-    country's parts are offered once it is chosen, with no script: choose, ask, then narrow."""
+    country's parts are offered once it is chosen, with no script: choose, ask, then narrow.
+    `regions`: the UN's world regions first, as a group (the browse form: who works around a
+    country where nobody offers what is needed)."""
     picked = [chosen] if isinstance(chosen, str) else list(chosen or ())
+    if regions:
+        label = i18n.translations(language).gettext(REGIONS)
+        areas = options(world_regions(), "place", picked, language)
+        return Markup('<optgroup label="{}">{}</optgroup>').format(label, areas) + place_options(
+            countries, picked, language)
     country = next((places.part_of(c.strip().upper()) or c.strip().upper() for c in picked if c.strip()), "")
     parts = tuple((p.code, p.name) for p in places.subdivisions_of(country) if p.code not in places.WHOLE_COUNTRIES)
     if not parts:
@@ -139,6 +148,11 @@ def place_options(countries: Iterable[tuple[str, str]], chosen: str | Iterable[s
         if code == country:
             out.append(group)
     return Markup("").join(out)
+
+
+def world_regions() -> tuple[tuple[str, str], ...]:
+    """The UN's regions and sub-regions (M49), the whole world left out: any place is no filter."""
+    return tuple((code, area.name) for code, area in places.areas().items() if code != places.WORLD)
 
 
 _OPTION = Markup('<option value="{}">{}</option>')

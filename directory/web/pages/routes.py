@@ -98,11 +98,13 @@ _SCHEMES = {"serviceType": SERVICE_TYPE, "group": DEFENDER_GROUP, "kind": ORGANI
 def _browsed(given: dict[str, str]) -> Filter:
     """The browse form's filter. Its place is a country or, once the country was chosen, one of
     its subdivisions (`render.place_options`): one field, as a person picks one place. Taking
-    requests now: who can help this week, the first question of a defender (a walk)."""
+    requests now: who can help this week, the first question of a defender (a walk). A world
+    region (UN M49) is offered too: who works around a country where nobody offers what is needed."""
     place = given.get("country")
     part = places.subdivision_code(place) if place else None
-    return Filter(service_type=given.get("serviceType"), country=None if part else place,
-                  subdivision=part, group=given.get("group"),
+    region = place if place in places.areas() else None
+    return Filter(service_type=given.get("serviceType"), country=None if part or region else place,
+                  subdivision=part, region=region, group=given.get("group"),
                   language=given.get("language"), kind=given.get("kind"),
                   taking_requests=True if given.get("takingRequests") else None)
 
@@ -111,8 +113,9 @@ async def _next_questions(store: Store, viewer: Viewer, asked: dict[str, str],
                           labels: dict[str, dict[str, str]]) -> dict[str, Any]:
     """For a browse that found nobody, where to go next rather than "try fewer filters": the same
     browse without each filter given, where that finds someone the viewer may see (`without`: the
-    field, its code, its English label and what is left), and where nobody the viewer may see
-    offers the service in the country at all, that gap's question (`gap_question`)."""
+    field, its code, its English label and what is left), the same browse in the place around the
+    one asked (`wider`: the place, the question and how many it finds), and where nobody the viewer
+    may see offers the service in the country at all, that gap's question (`gap_question`)."""
     given = {k: asked[k] for k in BROWSE_FIELDS if asked.get(k)}
     without = []
     for name, value in given.items():
@@ -120,13 +123,29 @@ async def _next_questions(store: Store, viewer: Viewer, asked: dict[str, str],
         if rest and (await store.list_organisations(viewer, _browsed(rest), 1)).total:
             said = "Yes" if name == "takingRequests" else labels.get(_SCHEMES.get(name, ""), {}).get(value, value)
             without.append((name, value, said, rest))
+    wider = None
+    if (around := _around(given.get("country", ""))) is not None:
+        rest = {**given, "country": around}
+        if found := (await store.list_organisations(viewer, _browsed(rest), 1)).total:
+            wider = (around, rest, found)
     service, country = given.get("serviceType"), given.get("country", "")
     gap = None
     if service and len(country) == 2:
         alone = {"serviceType": service, "country": country}
         if alone == given or not (await store.list_organisations(viewer, _browsed(alone), 1)).total:
             gap = {"country": country, "serviceTypes": service}
-    return {"without": without, "gap_question": gap}
+    return {"without": without, "wider": wider, "gap_question": gap}
+
+
+def _around(place: str) -> str | None:
+    """The place around one asked: a subdivision's country; a country's UN sub-region (Eastern
+    Africa around Uganda: a regional relocation or a neighbour's lawyers may help where nobody
+    in the country can); none around a region."""
+    if (country := places.part_of(place)) is not None:
+        return country
+    if place in places.countries():
+        return next((a for a in places.enclosing(place)[1:] if a in places.areas()), None)
+    return None
 
 
 def _page_number(asked: dict[str, str]) -> int:
