@@ -29,6 +29,15 @@ class Unreachable(FederationError):
     """The peer did not answer as a peer must: down, slow, an error status, a redirect, too many bytes."""
 
 
+class Answered(Unreachable):
+    """The peer answered with an error status other than 404 (`status`): what it refused, its
+    reader says where it can (`sync.Sync._fetch`)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class TooLarge(Unreachable):
     """The answer was longer than the cap allows: a reader asks again for fewer entries a page."""
 
@@ -70,8 +79,8 @@ async def _read(http: httpx.AsyncClient, url: str, cap: int, headers: dict[str, 
             raise NotServed(f"{url} answered 404")
         if response.status_code != 200:
             where = response.headers.get("location")
-            raise Unreachable(f"{url} answered {response.status_code}"
-                              + (f" (a redirect to {where}, not followed)" if where else ""))
+            raise Answered(f"{url} answered {response.status_code}"
+                           + (f" (a redirect to {where}, not followed)" if where else ""), response.status_code)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise TooLarge(f"{url} announced {declared} bytes, over the cap of {cap}")

@@ -86,6 +86,20 @@ class Outcome:
     over_bytes: int = 0  # and past the bytes of its bodies (`beyond_budget`)
 
 
+def refused_because(audience: str, status: int, cursor: int) -> str | None:
+    """What a peer's refusal of its feed most likely means, and what makes it pass: a publisher
+    answers every flaw of a request alike (docs/federation.md), so its reader names the causes."""
+    if status == 403 and audience == "network":
+        return ("it refuses our signed request: it has not added us as a network peer (`peer add --network`), "
+                "or holds an older root of ours than our current online key (after `federation rotate`, it "
+                "passes once it has synced from us), or its clock and ours are more than 5 minutes apart")
+    if status == 400 and cursor > 0:
+        return (f"it holds fewer than {cursor} entries, fewer than we read of it: its log started again (a "
+                "directory restored from a backup or moved to a new data folder starts a new log and root); "
+                "ask its stewards for its fingerprint, then `peer remove` and `peer add` it to read it anew")
+    return None
+
+
 def backoff(failures: int, rng: random.Random | None = None) -> timedelta:
     """Exponential in the failures so far, capped, with full jitter in its upper half."""
     ceiling: timedelta = min(BACKOFF_BASE * (2 ** min(failures, 20)), BACKOFF_MAX)
@@ -329,7 +343,13 @@ class Syncer:
         path = f"/federation/feeds/{peer.audience}?after={cursor}" + (f"&limit={limit}" if limit else "")
         headers = (fetch.signed_request(self.store.directory_id, peer.id, path, self.keys, self.clock())
                    if peer.audience == "network" and self.keys else None)
-        return await fetch.get(http, peer.url + path, fetch.PAGE_CAP, headers=headers)
+        try:
+            return await fetch.get(http, peer.url + path, fetch.PAGE_CAP, headers=headers)
+        except fetch.Answered as exc:
+            why = refused_because(peer.audience, exc.status, cursor)
+            if why is None:
+                raise
+            raise fetch.Answered(f"{exc}: {why}", exc.status) from None
 
     async def _ahead(self, http: httpx.AsyncClient, peer: Peer, root: Root, state: PeerState,
                      limit: int | None) -> _Ahead | None:

@@ -21,7 +21,7 @@ from tests.feeds import Publisher
 class Peer:
     publisher: Publisher
     roots: list[dict[str, Any]] = field(default_factory=list)  # signed root envelopes, version 1 first
-    mode: str = "honest"  # honest | flip | trickle | bomb | huge | error | redirect | unlimited
+    mode: str = "honest"  # honest | flip | trickle | bomb | huge | error | redirect | unlimited | restarted
     checkpoint: dict[str, Any] | None = None  # served instead of a fresh one
     hits: list[str] = field(default_factory=list)
     page_size: int = 1000  # the most entries it serves a page, as a publisher may choose
@@ -53,6 +53,8 @@ class Peer:
             body = canonical(self.publisher.page(after, limit, self.checkpoint))
             if self.mode == "flip":
                 body = body.replace(b'"name":"', b'"name":"X', 1)
+            if self.mode == "restarted" and after > 0:  # a log started again is shorter: ours answers 400
+                return JSONResponse({"error": "after and limit must be whole numbers within the log"}, status_code=400)
             if self.mode == "error":
                 return JSONResponse({"error": "down for maintenance"}, status_code=503)
             if self.mode == "redirect":

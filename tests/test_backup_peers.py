@@ -189,3 +189,11 @@ async def test_the_restore_command_says_what_it_skipped_and_which_peers_are_read
     assert "published by another directory than test" in done.stderr
     assert f"will be read again from the start: {P}" in done.stderr
     assert await peers.feed_state(store.graph, P, "public") is None
+    # an operator's walk: restored into a new folder, the directory could not federate and was not told
+    assert "not this directory's root of trust, feeds, peers or API tokens" in done.stdout
+    assert "`directory federation init` makes a new root" in done.stdout
+    await store.roots.save(1, root, "2026-11-21T00:00:00Z")  # a folder that has its root: nothing to say
+    await store.graph.write("MATCH (n) WHERE n:Organisation OR n:Service DETACH DELETE n")
+    again = await asyncio.to_thread(cli, settings, "restore", str(file))
+    assert again.returncode == 0, again.stderr
+    assert "root of trust" not in again.stdout

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from directory.cli.peers import _row
 from directory.domain.errors import NotFound
 from directory.domain.model import Location, Organisation, Precision, Visibility
 from directory.domain.viewer import ANONYMOUS, STEWARD
@@ -572,3 +574,25 @@ async def test_a_resync_refuses_a_record_or_revision_the_log_did_not_hold_where_
             [caught] = await syncer(store).sync_all(force=True)
             assert caught.quarantined and "is not what the log held there" in caught.error, caught.error
             assert await names(store) == ["Org1", "Org2"]
+
+
+async def test_a_refused_page_says_what_it_most_likely_means_and_peer_list_says_the_peer_is_failing(
+        store: Store, served: Any) -> None:
+    """An operator's walk: after a peer restored its backup into a new folder, its sync failed with
+    "answered 400" and `peer list` still said `ok`. The error names the likely cause and the way on,
+    and the list says the peer is failing (as a network feed refused with 403 does, `refused_because`)."""
+    peer, server = served
+    await add(store, peer, server.url)
+    await syncer(store).sync_all()
+    peer.mode = "restarted"
+    peer.publisher.add("org9", body=org_body("org9"))
+    [failed] = await syncer(store, CLOCK + timedelta(minutes=5)).sync_all()
+    assert "answered 400" in failed.error and "its log started again" in failed.error
+    assert "`peer remove` and `peer add`" in failed.error
+    p, cursor = await state(store)
+    assert p.failures == 1 and cursor == 3
+    assert "failing-1-times" in _row(p, None, None) and "\tok" not in _row(p, None, None)
+    assert "\tok" in _row(replace(p, failures=0, last_error=""), None, None)
+    why = sync.refused_because("network", 403, 0)
+    assert why is not None and "network peer" in why and "federation rotate" in why
+    assert sync.refused_because("public", 503, 7) is None

@@ -65,6 +65,7 @@ HEADER = "\t".join(("peer", "url", "audience", "precedence", "root", "last succe
 def _row(p: Peer, state: dict[str, Any] | None, holder: str | None) -> str:
     over = bool(state and state.get("not_taken"))
     flags = [f for f, on in (("quarantined", p.quarantined), ("stale", p.stale), ("over-its-limits", over),
+                             (f"failing-{p.failures}-times", p.failures > 0),
                              ("being-removed", holder == PEER_REMOVING)) if on]
     return (f"{safe(p.id)}\t{safe(p.url)}\t{p.audience}\tprecedence {p.precedence}\troot v{p.root_version}\t"
             f"last success {p.last_success or '-'}\t{' '.join(flags) or 'ok'}"

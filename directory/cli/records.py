@@ -109,6 +109,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
                                                  discard_unfinished=args.discard_unfinished)
         # a backup from before shelters' services were held to their shelter's place (threat model V17)
         counts["held"] = len(await store.hold_shelters())
+        counts["rootless"] = int(await store.roots.latest() is None)
         return counts
 
     counts = run_with_store(settings, work)
@@ -119,6 +120,11 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
            else "")
         + (f"; {counts['held']} service(s) of shelters recorded a subdivision their shelter does not publish: "
            "ours now record its country, a peer's were not kept" if counts["held"] else ""))
+    if counts["rootless"]:  # a new data folder: what a backup does not hold is said where it is missed
+        out("A backup holds records, not this directory's root of trust, feeds, peers or API tokens, and this "
+            "data folder has none: `directory federation init` makes a new root, whose fingerprint each peer "
+            "must be given before it removes and adds this directory again; add peers and make tokens again "
+            "(docs/federation.md, \"A new data folder\").")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
