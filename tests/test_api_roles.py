@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
 from directory.base.audit import read_all
@@ -157,3 +160,21 @@ async def test_restricted_access_is_audited_without_search_terms(store: Store, a
     assert all(e["role"] != "anonymous" for e in entries)
     for path in (settings.data_dir / "audit").iterdir():
         assert "secretword" not in path.read_text()
+
+
+async def test_a_leaked_token_is_revoked_by_the_whole_of_it_and_its_secret_is_never_said_back(
+        store: Store, api: Api, data_dir: Path) -> None:
+    """An operator's walk: `token revoke pd_<whole token>` printed the secret back in its error, and
+    revoking a revoked token said "revoked" again. Whoever found a token leaked holds the whole of it."""
+    from tests.test_cli import run
+
+    await seed(store)
+    token_id, token = await store.tokens.create("member", "test:a")
+    secret = token.split("_", 2)[2]
+    done = await asyncio.to_thread(run, "token", "revoke", token, data=data_dir)
+    assert done.stdout.strip() == f"revoked {token_id}" and secret not in done.stdout + done.stderr
+    assert (await api.post("{ taxonomy { code } }", token)).status_code == 401
+    again = await asyncio.to_thread(run, "token", "revoke", token_id, data=data_dir)
+    assert again.stdout.startswith(f"{token_id} was already revoked on ")
+    unknown = await asyncio.to_thread(run, "token", "revoke", "pd_nosuchtoke_" + secret, data=data_dir, check=False)
+    assert unknown.returncode != 0 and "nosuchtoke" in unknown.stderr and secret not in unknown.stderr

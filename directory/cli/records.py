@@ -192,9 +192,9 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
             "Send it as `Authorization: Bearer <token>`.", file=sys.stderr)
     elif args.action == "revoke":
         if not args.token_id:
-            raise SystemExit("token revoke needs the token id (see `directory token list`)")
-        run_with_store(settings, lambda s: s.tokens.revoke(args.token_id))
-        out(f"revoked {args.token_id}")
+            raise SystemExit("token revoke needs the token id (see `directory token list`), or the whole token")
+        public, at, now_revoked = run_with_store(settings, lambda s: s.tokens.revoke(args.token_id))
+        out(f"revoked {public}" if now_revoked else f"{public} was already revoked on {at}")
     else:
         # the label says who holds a token: never cut
         table = Table([Column("Id", "", keep=True), Column("Role", ""), Column("Organisation", ""),
@@ -319,7 +319,7 @@ def add_verbs(sub: Any) -> None:
              "directory token create --role member --org fict-kampala-legal --label 'Kampala desk'",
              "directory token list")
     s.add_argument("action", choices=["create", "list", "revoke"], help="what to do")
-    s.add_argument("token_id", nargs="?", help="revoke: the token's id")
+    s.add_argument("token_id", nargs="?", help="revoke: the token's id, or the whole token (one found leaked, say)")
     s.add_argument("--role", choices=["member", "steward"],
                    help="create: member (of the organisation --org names) or steward (sees every record)")
     s.add_argument("--org", help="the organisation a member token belongs to (record id)")

@@ -71,10 +71,17 @@ RETURN t.id AS id, t.role AS role, t.organisation AS organisation, t.label AS la
        t.created_at AS created_at, t.revoked_at AS revoked_at
 ORDER BY t.created_at, t.id
 """)
+def public_id(given: str) -> str:
+    """A token's public id, given it or the whole token (`pd_<id>_<secret>`, well formed or not):
+    what may be said back, never the secret."""
+    return given.split("_")[1] if given.startswith("pd_") and given.count("_") >= 2 else given
+
+
 REVOKE = cypher("tokens.revoke", """
 MATCH (t:ApiToken {id: $id})
+WITH t, t.revoked_at AS before
 SET t.revoked_at = coalesce(t.revoked_at, $now)
-RETURN t.id AS id
+RETURN t.revoked_at AS revoked_at, before IS NULL AS now_revoked
 """)
 KEPT_SECONDS = 1.0
 _MOST_KEPT = 10_000
@@ -133,11 +140,18 @@ class Tokens:
     async def list(self) -> list[TokenInfo]:
         return [TokenInfo(**r) for r in await self.graph.read(LIST)]
 
-    async def revoke(self, token_id: str) -> None:
+    async def revoke(self, token_id: str) -> tuple[str, str, bool]:
+        """The token's public id, when it was revoked, and whether this revoked it (not: it already
+        was). Given the
+        whole token, as whoever found one leaked holds it, its public id is revoked: the secret is
+        never said back, in an error or anywhere."""
+        token_id = public_id(token_id)
         _forget(token_id)
-        if not await self.graph.write(REVOKE, id=token_id, now=now()):
+        rows = await self.graph.write(REVOKE, id=token_id, now=now())
+        if not rows:
             raise NotFound("token", token_id)
         _forget(token_id)  # read again meanwhile, before the revocation committed
+        return token_id, rows[0]["revoked_at"], rows[0]["now_revoked"]
 
     async def viewer(self, token: str) -> Viewer | None:
         """The viewer a token stands for, or None if it is malformed, unknown or revoked."""
