@@ -228,10 +228,11 @@ async def test_the_gaps_page_links_the_providers_each_viewer_may_see(store: Stor
         csv = (await client.post("/gaps.csv", data=asked)).text.splitlines()
         assert "#org+name+providers" in csv[1] and "A; B" in csv[2]
         # each place and service also by its name, in the page's language, as the last columns
-        assert csv[0].endswith(",Place name,Service name") and csv[1].endswith(",#country+name,#sector+name")
-        assert csv[2].startswith("CO-AMA,legal-aid,") and csv[2].endswith(",Amazonas,Legal aid")
+        assert csv[0].endswith(",Place name,Service name,Flags in words")
+        assert csv[1].endswith(",#country+name,#sector+name,#meta+flags+name")
+        assert csv[2].startswith("CO-AMA,legal-aid,") and csv[2].endswith(",Amazonas,Legal aid,")  # no flag
         spanish = (await client.post("/gaps.csv", data=asked, headers={"Accept-Language": "es"})).text.splitlines()
-        assert spanish[2].endswith(",Amazonas,Asistencia jurídica"), spanish[2]
+        assert spanish[2].endswith(",Amazonas,Asistencia jurídica,"), spanish[2]
 
 
 async def test_group_region_subdivisions_and_donor(store: Store) -> None:

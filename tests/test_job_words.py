@@ -164,7 +164,9 @@ def test_a_number_reads_as_the_page_language_writes_it_without_float_noise_at_an
 def test_a_sum_of_money_is_grouped_as_the_page_language_groups_it_and_a_year_or_count_is_not() -> None:
     """A donor read "USD 40,000" on a French page as forty: a comma is the French decimal mark."""
     totals = [gaps.DonorTotal("EUR", 40000.4, 3, 2, 2500.0)]
-    [note] = gaps._donor_notes(gaps.GapMatrix([], [], donor="test:donor", donor_totals=totals))
+    which, note = gaps._donor_notes(gaps.GapMatrix([], [], donor="test:donor", donor_totals=totals),
+                                    {"test:donor": "A Fund"})
+    assert str(which) == "The donor asked: A Fund (test:donor)."
     assert "EUR: 40,000 (grants: 3, cells: 2), of which 2,500 to" in str(note)  # the CLI's and CSV's English
     french, spanish, russian = Reading("fr", {}), Reading("es", {}), Reading("ru", {})
     assert "40\u202f000" in french.text(note) and "2\u202f500" in french.text(note)

@@ -4,7 +4,9 @@ it is cut, a sign-in that lands where the work starts, a place shown no more pre
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 import unicodedata
 from datetime import date, timedelta
@@ -232,7 +234,8 @@ async def test_choices_are_in_the_order_of_the_names_the_page_shows(store: Store
     for select in ("f-country", "f-serviceType", "f-language"):
         block = re.search(rf'<select id="{select}".*?</select>', home, re.S)
         assert block is not None
-        shown = [html.unescape(t) for t in re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', block.group(0))]
+        listed = block.group(0).split("</optgroup>")[-1]  # a place list's world regions first, as a group
+        shown = [html.unescape(t) for t in re.findall(r'<option value="[^"]+"[^>]*>([^<]+)</option>', listed)]
         assert len(shown) > 5 and shown == sorted(shown, key=_plain), (select, shown[:10])
     assert "Alemania" in home and "Germany" not in home
 
@@ -803,3 +806,31 @@ async def test_a_browse_that_finds_nobody_in_a_country_offers_the_region_around_
         # nobody around: nothing offered that leads nowhere
         alone = (await client.post("/", data={"serviceType": "legal-aid", "country": "UG"})).text
         assert not [w for _, w in _forms(alone) if w.startswith("Ask again in all of")]
+
+
+async def test_a_donors_download_says_its_columns_and_flags_in_words_and_whose_funding_it_weighed(
+        store: Store, live_server: LiveServer) -> None:
+    """A donor's walk: the CSV held columns the page never explained (Named, Top donor share,
+    Concentration, Providers) and flags only as codes, and the answer never said which donor the
+    name typed was read as."""
+    await demo.load(store)
+    asked = {"region": "014", "serviceTypes": "emergency-grant,psychosocial-support", "donor": "Northwind"}
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = html.unescape((await client.post("/gaps", data=asked)).text)
+        form = answer.split('<form method="post" action="/gaps.csv">')[1].split("</form>")[0]
+        fields: dict[str, list[str]] = {}
+        for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form):
+            fields.setdefault(name, []).append(value)
+        download = await client.post("/gaps.csv", data=fields)
+    assert "The donor asked: Northwind Solidarity Fund (fictional) (test:fict-solidarity-fund)." in answer
+    counted = answer.split("What the columns count")[1].split("</dl>")[0]
+    assert download.headers["content-type"].startswith("text/csv"), download.status_code
+    headers = download.text.lstrip("\ufeff").splitlines()[0].split(",")
+    for heading in headers:
+        if heading not in ("Place", "Service", "Place name", "Service name"):
+            assert f"<dt>{heading}</dt>" in counted, heading  # every column the download holds is said
+    rows = list(csv.reader(io.StringIO(download.text.lstrip("\ufeff"))))
+    codes, words = rows[0].index("Flags"), rows[0].index("Flags in words")
+    flagged = [r for r in rows[2:] if r[codes]]
+    assert flagged and all(r[words] for r in flagged)
+    assert any("no_provider" in r[codes] and "No provider you may see" in r[words] for r in flagged)

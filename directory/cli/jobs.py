@@ -106,7 +106,7 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
 
     async def work(store: Store) -> tuple[gaps.GapMatrix, dict[str, str]]:
         matrix = await gaps.coverage_gaps(store, viewer, question)
-        return matrix, await organisation_names(store, viewer, gaps.named_ids(matrix.cells))
+        return matrix, await organisation_names(store, viewer, gaps.named_ids(matrix.cells, matrix.donor))
 
     matrix, names = run_with_store(settings, work)
     show(gaps.table(matrix, args.top, names).keep("Place"), args, "no places and service types to score",

@@ -361,9 +361,10 @@ def _donor_totals(donor: str, cells: list[Cell], grants: list[Grant]) -> list[Do
 NAMED_PROVIDERS = 3  # a cell names its first few providers (those local to it first); the CSV has every id
 
 
-def named_ids(cells: Iterable[Cell]) -> set[str]:
-    """The providers the table would name in these cells, to read their names once for all of them."""
-    return {i for c in cells for i in _first_providers(c, NAMED_PROVIDERS + 1)}
+def named_ids(cells: Iterable[Cell], donor: str | None = None) -> set[str]:
+    """The providers the table would name in these cells, and the donor asked, to read their names
+    once for all of them."""
+    return {i for c in cells for i in _first_providers(c, NAMED_PROVIDERS + 1)} | ({donor} if donor else set())
 
 
 def _first_providers(c: Cell, n: int) -> list[str]:
@@ -419,22 +420,24 @@ def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | 
                         for a in c.donor_funding])
         out.add(*row)
     out.total = len(matrix.cells)
-    out.notes = [*need_notes(matrix), *_donor_notes(matrix)]
+    out.notes = [*need_notes(matrix), *_donor_notes(matrix, names or {})]
     return out
 
 
-def _donor_notes(matrix: GapMatrix) -> list[Reason]:
-    """What a donor asks the matrix first: how much of its funding reaches these places' providers,
-    and how much of that the worst gaps, in each currency (never added across currencies)."""
+def _donor_notes(matrix: GapMatrix, names: Mapping[str, str]) -> list[Reason]:
+    """What a donor asks the matrix first: which donor its name was read as, how much of its funding
+    reaches these places' providers, and how much of that the worst gaps, in each currency (never
+    added across currencies)."""
     if not matrix.donor:
         return []
+    which = Reason("The donor asked: %(donor)s (%(id)s).", donor=names.get(matrix.donor, matrix.donor), id=matrix.donor)
     if not matrix.donor_totals:
-        return [Reason("No funding of this donor that you may see reaches a provider in these cells.")]
-    return [Reason("This donor's funding reaching providers here, in %(currency)s: %(amount)s (grants: %(grants)s, "
-                   "cells: %(cells)s), of which %(high)s to cells scoring %(score)s or more.",
+        return [which, Reason("No funding of this donor that you may see reaches a provider in these cells.")]
+    return [which, *(Reason("This donor's funding reaching providers here, in %(currency)s: %(amount)s (grants: "
+                            "%(grants)s, cells: %(cells)s), of which %(high)s to cells scoring %(score)s or more.",
                    amount=Money(round(t.amount)), currency=t.currency, grants=t.grants, cells=t.cells,
                    high=Money(round(t.to_high_gap_cells)), score=round(HIGH_GAP))
-            for t in matrix.donor_totals]
+            for t in matrix.donor_totals)]
 
 
 MOST_SOURCES = 3  # named under an answer; the rest counted

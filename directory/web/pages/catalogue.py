@@ -50,10 +50,13 @@ def msgids() -> dict[str, set[Msgid]]:
                                                 options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
         pages.add(message if isinstance(message, str) else (message[0], message[1]))  # `ngettext`'s forms
     for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, words.MAP_FILTERS, words.MAP_TITLES,
-                  words.VISIBILITY, words.REQUEST_STATUS, words.ROLES, words.IMPORT_COLUMNS, words.SHORT_LABELS,
+                  words.VISIBILITY, words.SEEN_BY, words.REQUEST_STATUS, words.ROLES, words.IMPORT_COLUMNS,
+                  words.SHORT_LABELS,
                   jobs.FLAGS, jobs.FLAG_MEANINGS, jobs.ORDERS, jobs.COLUMNS, jobs.PARTNER_COLUMNS,
                   jobs.REFERRAL_COLUMNS):
         pages.update(table.values())
+    for headed in (jobs.COLUMNS, jobs.PARTNER_COLUMNS, jobs.REFERRAL_COLUMNS):  # the headings they explain
+        pages.update(headed)
     for job in jobs.JOBS.values():
         pages.update([job.title, job.intro, *(f.label for f in job.fields)])
         pages.update(f.unknown for f in job.fields if f.unknown)

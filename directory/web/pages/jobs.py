@@ -77,7 +77,15 @@ COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and 
            "Capacity": "what the providers can take on, confirmed in the last 90 days (members and stewards only)",
            "Funding": "the funding reaching the providers in the last three years that you may see, per currency",
            "Who provides it": "the first providers by name, those naming the place first; "
-                              "the CSV lists every one by its id"}
+                              "the CSV lists every one by its id",
+           "Donor funding": "asked with a donor: its funding reaching the providers, per currency",
+           "Named": "in the CSV only: the ids of the providers “Who provides it” names",
+           "Top donor share": "in the CSV only: per currency, the share of the funding its largest donor gives, 0 to 1",
+           "Concentration": "in the CSV only: per currency, how few donors give the funding (the sum of the squares "
+                            "of their shares), 0 to 1; 1 is one donor",
+           "Providers": "in the CSV only: the ids of every provider, those present first",
+           "Flags in words": "in the CSV only: the flags as this page names them; the column “Flags” holds "
+                             "their codes, for programs"}
 # the partners' printed columns, said in words; the score's weights filled in from `partners.WEIGHTS`
 PARTNER_COLUMNS = {
     "Score": "0 to 1: what it offers of what you asked (weighed %(complementarity)s), whether it works where you "
@@ -128,7 +136,7 @@ async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -
 async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
     matrix = await gaps.coverage_gaps(store, viewer, q)
     unseen = _hide_unseen_funding(matrix)
-    names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells[:GAP_ROWS]))
+    names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells[:GAP_ROWS], matrix.donor))
     table = gaps.table(matrix, GAP_ROWS, names)
     if unseen:  # said once above the answer (`_page`), not under it
         table.notes.insert(0, UNSEEN_FUNDING)
@@ -513,7 +521,7 @@ async def gaps_csv(request: Request) -> Response:
         store, viewer = request.app.state.store, viewer_in(request.scope)
         async with _expensive(request):
             matrix = await gaps.coverage_gaps(store, viewer, question)
-            names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells))
+            names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells, matrix.donor))
     except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
     reading = Reading(language_of(request), dict((await choices(store))["service_type"]))
@@ -526,7 +534,8 @@ async def gaps_csv(request: Request) -> Response:
 
 
 NAMED_CODES = {"#country+code": Column("Place name", "#country+name"),
-               "#sector": Column("Service name", "#sector+name")}
+               "#sector": Column("Service name", "#sector+name"),
+               "#meta+flags": Column("Flags in words", "#meta+flags+name")}
 
 
 def _with_names(table: Table, reading: Reading) -> Table:
@@ -536,8 +545,17 @@ def _with_names(table: Table, reading: Reading) -> Table:
     coded = [(i, NAMED_CODES[c.tag]) for i, c in enumerate(table.columns) if c.tag in NAMED_CODES]
     out = Table([*table.columns, *(named for _, named in coded)], total=table.total, notes=table.notes)
     for row in table.rows:
-        out.add(*row, *(reading.named(table.columns[i].tag, row[i]) for i, _ in coded))
+        out.add(*row, *(_flags_said(row[i], reading.language) if table.columns[i].tag == "#meta+flags"
+                        else reading.named(table.columns[i].tag, row[i]) for i, _ in coded))
     return out
+
+
+def _flags_said(codes: object, language: str) -> str:
+    """A cell's flags as the page names them, in its language (the CSV keeps their codes beside)."""
+    gettext = i18n.translations(language).gettext
+    if not isinstance(codes, list):
+        return ""
+    return i18n.semicolon(language).join(gettext(FLAGS.get(str(c), str(c))) for c in codes)
 
 
 def _csv_name(asked: dict[str, list[str]]) -> str:
