@@ -129,6 +129,7 @@ async def test_chains_from_an_organisation_that_refers_nobody_say_so_and_lead_it
         edit = (await client.get("/organisations/test:front-line-defenders/edit")).text
     assert said in public and "/organisations/test:front-line-defenders/edit#add-link" not in public
     assert said in own and 'href="/organisations/test:front-line-defenders/edit#add-link"' in own
+    assert "Ask again allowing chains" not in public + own  # longer chains from nobody are none (a walk)
     assert "refers people to nobody" not in started  # a public referral of its own: the answer is elsewhere
     assert "referral links" not in partners and "shown only to members of the network" in partners
     assert '<h3 id="add-link">' in edit  # where the link leads
