@@ -517,3 +517,12 @@ def test_missing_map_assets_are_said_in_one_line(tmp_path: Path, monkeypatch: py
         main(["--data", str(tmp_path / "data"), "map", "directory", "--output", str(tmp_path / "map.html")])
     said = capsys.readouterr().err.strip()
     assert ended.value.code == 2 and "\n" not in said and "map assets are missing" in said and "make setup" in said
+
+
+def test_a_job_argument_refused_is_named_by_its_flag(tmp_path: Path) -> None:
+    """An operator's walk: `gaps --service-types legalaid` answered "serviceTypes: ...", GraphQL's name."""
+    gaps = run("gaps", "--service-types", "legalaid", data=tmp_path / "data", check=False)
+    assert gaps.returncode == 2 and "directory gaps: --service-types: 'legalaid'" in gaps.stderr, gaps.stderr
+    hops = run("referrals", "--service-type", "legal-aid", "--country", "TZ", "--max-hops", "9",
+               data=tmp_path / "data", check=False)
+    assert hops.returncode == 2 and "directory referrals: --max-hops: " in hops.stderr, hops.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from directory.base.files import UMASK
 from directory.base.terminal import install_log_escaping, out, reader_gone
 from directory.cli import federation, jobs, maps, peers, records, services
 from directory.cli.runner import own_ids
-from directory.domain.errors import DirectoryError
+from directory.domain.errors import BadArgument, DirectoryError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,6 +37,16 @@ def parser() -> argparse.ArgumentParser:
     maps.add_verbs(sub)
     peers.add_verbs(sub, federation.add_verbs(sub))
     return p
+
+
+def _as_flag(exc: DirectoryError, args: argparse.Namespace) -> str:
+    """An argument refused, named by the flag that gave it (`--service-types`, not GraphQL's
+    `serviceTypes`), where the verb has one of that name."""
+    if isinstance(exc, BadArgument):
+        kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", exc.argument).lower()  # the jobs' flags keep GraphQL's names
+        if exc.argument in vars(args) or kebab.replace("-", "_") in vars(args):
+            return f"--{kebab}: {exc.reason}"
+    return str(exc)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(141) from None  # 128 + SIGPIPE, as a shell reports `yes | head`
     except DirectoryError as exc:
-        out(f"directory {args.verb}: {exc}", file=sys.stderr)
+        out(f"directory {args.verb}: {_as_flag(exc, args)}", file=sys.stderr)
         raise SystemExit(2) from None
     except FileNotFoundError as exc:
         out(f"directory {args.verb}: no such file: {exc.filename}", file=sys.stderr)
