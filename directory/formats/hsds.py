@@ -44,6 +44,9 @@ URN = "urn:protection-directory:"
 TAX = "protection-directory/"
 
 
+NO_UNIT = "units"  # a capacity's term code where it records no unit (a term needs one)
+
+
 def hsds_id(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
 
@@ -83,7 +86,7 @@ def organisation_to_hsds(org: Organisation) -> dict[str, Any]:
     oid = hsds_id("organisation", org.id)
     labels = _labels()
     out: dict[str, Any] = {
-        "id": oid, "name": org.name, "description": org.description or org.name, "uri": URN + org.id,
+        "id": oid, "name": org.name, "description": org.description or org.name, "uri": URN + org.id,  # required
         "organization_identifiers": [
             {"id": hsds_id("identifier", org.id, ident), "organization_id": oid, "identifier_type": "org-id",
              "identifier_scheme": ident.split(":", 1)[0], "identifier": ident.split(":", 1)[1]}
@@ -172,7 +175,7 @@ def service_to_hsds(svc: Service) -> dict[str, Any]:
         attrs.append(_attribute(sid, "service", "response-hours", "hours", "Typical response time in hours",
                                 value=repr(svc.response_hours)))
     if svc.capacity is not None:
-        attrs.append(_attribute(sid, "service", "capacity", svc.capacity_unit or "units", "Capacity",
+        attrs.append(_attribute(sid, "service", "capacity", svc.capacity_unit or NO_UNIT, "Capacity",
                                 value=str(svc.capacity)))
         if svc.capacity_confirmed:
             attrs.append(_attribute(sid, "service", "capacity-confirmed", "date", "Capacity last confirmed",
@@ -505,7 +508,9 @@ def parse_organisations(data: bytes, source: str, default_kind: str | None = Non
                      _first(attrs, taxonomy.ORGANISATION_KIND) or default_kind),
             "visibility": (f"{p}.attributes", _first(attrs, "visibility")),
             "aliases": (f"{p}.alternate_name", [a for a in str(obj.get("alternate_name") or "").split(" | ") if a]),
-            "description": (f"{p}.description", obj.get("description")),
+            # HSDS requires one: the name written for none (`_organisation`) is read as none
+            "description": (f"{p}.description", None if obj.get("description") == obj.get("name")
+                            else obj.get("description")),
             "website": (f"{p}.website", obj.get("website")),
             "languages": (f"{p}.attributes", [t["code"] for t in _terms(attrs, "language")]),
             "identifiers": (f"{p}.organization_identifiers", [
@@ -548,7 +553,8 @@ def parse_services(data: bytes, source: str, organisations: dict[str, str]) -> P
             "groups": (f"{p}.attributes", [t["code"] for t in _terms(attrs, taxonomy.DEFENDER_GROUP)]),
             "response_hours": (f"{p}.attributes", _first(attrs, "response-hours", "value")),
             "capacity": (f"{p}.attributes", capacity[0]["value"] if capacity else None),
-            "capacity_unit": (f"{p}.attributes", capacity[0]["code"] if capacity else None),
+            "capacity_unit": (f"{p}.attributes", capacity[0]["code"] if capacity and capacity[0]["code"] != NO_UNIT
+                              else None),
             "capacity_confirmed": (f"{p}.attributes", _first(attrs, "capacity-confirmed", "value")),
             "present_in": (f"{p}.service_areas", [a.get("extent") for a in areas if a.get("description") != "remote"]),
             "reaches": (f"{p}.service_areas", [a.get("extent") for a in areas if a.get("description") == "remote"]),
