@@ -254,7 +254,7 @@ async def test_a_rejected_proposal_disappears(store: Store, settings: Settings, 
     same, merged = await view(api, None)
     assert [s["basis"] for s in same] == ["steward"] and merged["description"][0] == "peer.example"
     missing = await asyncio.to_thread(cli, settings, "peer", "not-same-as", "test:fld", "test:nowhere")
-    assert missing.returncode == 2 and "no organisation" in missing.stderr
+    assert missing.returncode == 2 and "no organisation with id 'test:nowhere'" in missing.stderr  # which one
 
 
 @pytest.mark.anyio

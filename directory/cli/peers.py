@@ -187,12 +187,17 @@ def _decide(args: argparse.Namespace, settings: Settings, same: bool, said: str)
     """A steward's word on two records (the same organisation, or not); NotFound if one is missing."""
     _two_records(args)
 
-    async def work(store: Store) -> bool:
+    async def work(store: Store) -> list[str]:
+        """The records missing of the two: none when the word was recorded."""
         decide = store.peers.same_as if same else store.peers.not_same_as
-        return await decide(args.first, args.second, "cli", now())
+        if await decide(args.first, args.second, "cli", now()):
+            return []
+        found = await store.organisations_by_id(STEWARD, [args.first, args.second])
+        return [r for r in (args.first, args.second) if r not in found] or [f"{args.first} or {args.second}"]
 
-    if not run_with_store(settings, work):
-        raise NotFound("organisation", f"{args.first} or {args.second}")
+    missing = run_with_store(settings, work)
+    if missing:  # which of the two to look at again (the first, when both are missing)
+        raise NotFound("organisation", missing[0])
     out(f"{safe(args.first)} and {safe(args.second)} {said}")
 
 
