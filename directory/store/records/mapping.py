@@ -24,7 +24,7 @@ from directory.domain.fields import ORGANISATION, sees
 from directory.domain.model import Intake, Precision
 from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.domain.viewer import SEES, Viewer
-from directory.store.engine.cypher import cypher, place_shown, visible
+from directory.store.engine.cypher import cypher, place_shown, shown_subdivision, visible
 from directory.store.engine.graph import Graph
 from directory.store.records.shelters import alone
 
@@ -36,8 +36,7 @@ WHERE {visible('o')}
   AND ($country IS NULL OR (o.country = $country AND {place_shown('o')}))
 WITH o, ($steward OR o.id = $viewer_org) AS exact, {place_shown('o')} AS placed
 RETURN collect([o.id, o.name, o.kind, o.visibility, CASE WHEN placed THEN o.country END, o.precision,
-                CASE WHEN placed AND (exact OR o.precision IN ['exact', 'locality', 'admin_area'])
-                     THEN o.subdivision END,
+                CASE WHEN placed THEN {shown_subdivision('o')} END,
                 CASE WHEN NOT placed THEN null WHEN exact THEN o.latitude ELSE o.pub_latitude END,
                 CASE WHEN NOT placed THEN null WHEN exact THEN o.longitude ELSE o.pub_longitude END,
                 coalesce(o.languages, []),
