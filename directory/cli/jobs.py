@@ -111,8 +111,8 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
     matrix, names = run_with_store(settings, work)
     show(gaps.table(matrix, args.top, names).keep("Place"), args, "no places and service types to score",
          gaps.table(matrix, names=names))
-    cells = len(matrix.cells)
-    out(f"{cells} cell{'s' * (cells != 1)}; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
+    scored = len(matrix.cells)
+    out(f"{scored} cell{'s' * (scored != 1)}; need weighed by: {', '.join(matrix.indicators) or 'no indicators'}",
         file=sys.stderr)
     for t in matrix.donor_totals:
         grants, cells = f"{t.grants} grant{'s' * (t.grants != 1)}", f"{t.cells} cell{'s' * (t.cells != 1)}"

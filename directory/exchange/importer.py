@@ -222,7 +222,12 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
     batch = await validate(store, inputs, progress)
     # the files by where they are, so running the same import from another folder, or by another
     # path to them, finishes what the first left (a crash read: the marker stayed, paths compared as typed)
-    run_id = await store.begin_import([_where(p.source) for p in inputs])
+    # a provider of a public safe house is a shelter from the part that writes it on, not only once
+    # the part writing its safe house commits (`shelters.refresh`); kept on the run's marker, so a
+    # process opening the store meanwhile, or after this one died, holds it too (a crash read)
+    sheltering = {s.organisation for s in batch.services
+                  if s.type in SHELTERING_TYPES and s.visibility is Visibility.PUBLIC}
+    run_id = await store.begin_import([_where(p.source) for p in inputs], sheltering)
     counts = WriteCounts()
     part = min(STAGE_ROWS, one_transaction(store))
     parts = [(kind, records[i:i + part], min(i + part, len(records)), len(records))
@@ -235,10 +240,6 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
 
     upcoming = prepare_part(0) if parts else None
     coming = {s.id for s in batch.services}
-    # a provider of a public safe house is a shelter from the part that writes it on, not only once
-    # the part writing its safe house commits (`shelters.refresh`)
-    sheltering = {s.organisation for s in batch.services
-                  if s.type in SHELTERING_TYPES and s.visibility is Visibility.PUBLIC}
     written = 0  # parts committed
     try:
         for n, (kind, _, done, total) in enumerate(parts):

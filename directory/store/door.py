@@ -430,10 +430,12 @@ class Store:
         await self.graph.write(LABEL_GROUPS)
         return before
 
-    async def begin_import(self, sources: list[str]) -> str:
-        """Mark a staged import as running; `finish_import` marks it done."""
+    async def begin_import(self, sources: list[str], sheltering: Collection[str] = ()) -> str:
+        """Mark a staged import as running; `finish_import` marks it done. `sheltering`: the
+        providers of public safe houses it writes, shelters from its first part on for every
+        process (`shelters.refresh`) until the import is finished, or superseded by one that is."""
         run_id = f"import-{now()}"
-        await self.graph.write(BEGIN_IMPORT, id=run_id, sources=sources, now=now())
+        await self.graph.write(BEGIN_IMPORT, id=run_id, sources=sources, now=now(), sheltering=sorted(sheltering))
         return run_id
 
     async def finish_import(self, run_id: str) -> None:

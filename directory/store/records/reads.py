@@ -89,7 +89,7 @@ RETURN t.code AS code
 """)
 
 BEGIN_IMPORT = cypher("records.begin_import", """
-CREATE (r:ImportRun {id: $id, sources: $sources, started_at: $now, state: 'running'})
+CREATE (r:ImportRun {id: $id, sources: $sources, started_at: $now, state: 'running', sheltering: $sheltering})
 """)
 FINISH_IMPORT = cypher("records.finish_import", """
 MATCH (r:ImportRun {id: $id})

@@ -84,6 +84,11 @@ MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service) WHERE s.type IN $types
 RETURN DISTINCT o.id AS id
 """)
 WITHHELD = cypher("shelters.withheld", "MATCH (s:Organisation) WHERE s.place_withheld = true RETURN s.id AS id")
+# the providers of public safe houses that imports still running write (`Store.begin_import`)
+RUNNING_SHELTERING = cypher("shelters.running_sheltering", """
+MATCH (r:ImportRun {state: 'running'})
+UNWIND coalesce(r.sheltering, []) AS id
+RETURN DISTINCT id""")
 
 
 def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> set[str]:
@@ -113,8 +118,11 @@ async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[
     `no_longer`: organisations that may have been shelters and may not be now (of another kind,
     or no longer offering the public a safe house); `coming`: organisations a later transaction of
     the same import gives a public safe house, shelters already (a staged import commits its
-    organisations first). Returns how many marks changed."""
+    organisations first); whichever transaction refreshes, those of every import still running
+    count too (`Store.begin_import`), so a process opening the store while one runs, or after it
+    died, does not place them. Returns how many marks changed."""
     await graph.run(tx, LOCK, now=now)
+    coming = {*coming, *(str(r["id"]) for r in await graph.run(tx, RUNNING_SHELTERING))}
     if no_longer:
         await graph.run(tx, UNMARK, ids=sorted(set(no_longer)), kinds=KINDS, types=TYPES, now=now,
                         coming=sorted(coming))
