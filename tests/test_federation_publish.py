@@ -298,3 +298,34 @@ async def test_links_a_delete_left_untombstoned_are_tombstoned_on_upgrade(store:
     assert [(e.id, e.op) for e in more] == [(LINK, "tombstone")]
     await schema._links_of_deleted_organisations(store.graph, None)  # once: nothing more to say
     assert await publisher.publish() == {"public": 0, "network": 0}
+
+
+async def test_a_large_publish_appends_in_parts_and_one_cut_short_is_finished_by_the_next_cycle(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash read: 60,000 entries appended in one transaction ran the embedded store out of its
+    heap on every cycle. Appended in parts, each whole; a cycle cut short after a part leaves the
+    next to append the rest, never an entry twice."""
+    from directory.store.federation import feeds
+
+    await seed(store)
+    monkeypatch.setattr(feeds, "APPEND_PART", 2)
+    calls = 0
+    part = feeds._append_part
+
+    async def dies_on_the_third_part(*args: object, **kwargs: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("the process was killed")
+        await part(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feeds, "_append_part", dies_on_the_third_part)
+    publisher = Publisher(store, ONLINE)
+    with pytest.raises(RuntimeError):
+        await publisher.publish()  # public: 2 entries, one part; network: 6 entries, dies after 2 of 3 parts
+    size, _, _ = await store.feeds.head("network")
+    assert size == 2  # whole parts only
+    assert await publisher.publish() == {"public": 0, "network": 4}
+    network, _ = await read_all(publisher, "network")
+    assert len(network) == 6 and len({e.id for e in network}) == 6  # each record once
+    assert await publisher.publish() == {"public": 0, "network": 0}

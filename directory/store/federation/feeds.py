@@ -175,11 +175,25 @@ async def live_records(graph: Graph, audience: str, kind: str) -> list[str]:
     return list(rows[0]["keys"])
 
 
+APPEND_PART = 5_000  # entries a transaction appends: 60,000 in one ran the embedded store out of its heap
+
+
 async def append(graph: Graph, audience: str, size: int, entries: list[NewEntry], since: str,
                  looked_from: str | None) -> None:
-    """Add entries size, size + 1, ... in one transaction, and move where the next cycle looks from
-    to `since`; Conflict if another process moved the head first, or where it looks from is no
-    longer `looked_from` (what the cycle read)."""
+    """Add entries size, size + 1, ... in transactions of `APPEND_PART`, and with the last move
+    where the next cycle looks from to `since`; Conflict if another process moved the head first,
+    or where it looks from is no longer `looked_from` (what the cycle read). A publish cut short
+    leaves a log of whole entries and each record's state as far as it went: the next cycle looks
+    from where this one did, and appends only what no committed part published (`record_states`)."""
+    parts = [entries[i:i + APPEND_PART] for i in range(0, len(entries), APPEND_PART)] or [[]]
+    for n, part in enumerate(parts):
+        last = n == len(parts) - 1
+        await _append_part(graph, audience, size + n * APPEND_PART, part, since if last else looked_from,
+                           looked_from)
+
+
+async def _append_part(graph: Graph, audience: str, size: int, entries: list[NewEntry], since: str | None,
+                       looked_from: str | None) -> None:
     rows = [{"key": f"{audience}/{size + i}", "seq": size + i, "record": e.record, "leaf": e.leaf,
              "entry": e.entry, "body": e.body} for i, e in enumerate(entries)]
     states = [{"key": e.record, "revision": e.revision, "hash": e.hash, "live": e.live} for e in entries]
