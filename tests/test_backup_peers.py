@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from directory.domain.errors import RestoreRefused
+from directory.domain.errors import RestoreRefused, ValidationFailed
 from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.store import Filter, Store, backup
 from directory.store.engine.cypher import cypher
@@ -197,3 +197,18 @@ async def test_the_restore_command_says_what_it_skipped_and_which_peers_are_read
     again = await asyncio.to_thread(cli, settings, "restore", str(file))
     assert again.returncode == 0, again.stderr
     assert "root of trust" not in again.stdout
+
+
+async def test_a_restore_that_fails_has_every_peers_log_read_again(store: Store) -> None:
+    """A crash read: a sync during a restore wrote a peer's records, the restore failed and its wipe
+    deleted them, but our place in the peer's log stayed: the next sync took nothing, and they
+    stayed missing until a `peer resync`."""
+    lines = await crafted(store)
+    root = canonical(Peer(Publisher(directory=P)).roots[0]).decode()
+    await peers.add(store.graph, peers.Peer(P, "http://127.0.0.1:9", "sha256:out-of-band", root, 1, False, 100,
+                                            "2026-11-21T00:00:00Z"))
+    await store.graph.write(SET_CURSOR, key=peers.feed_key(P, "public"), peer=P)  # as a sync left it meanwhile
+    with pytest.raises(ValidationFailed):
+        await restore(store, [*lines, "not json"], Said())  # refused at its end, what it wrote wiped
+    assert (await store.graph.read(backup.COUNT_RECORDS))[0]["n"] == 0
+    assert await peers.feed_state(store.graph, P, "public") is None  # read again from its start

@@ -450,13 +450,24 @@ async def unfinished(graph: Graph) -> list[dict[str, Any]]:
 
 async def _wipe(graph: Graph, new_terms: list[str]) -> None:
     """Delete organisations, services, need indicators and the terms a restore added: the store is
-    empty again (a restore refuses a store that holds any of them)."""
+    empty again (a restore refuses a store that holds any of them). A peer's records a sync wrote
+    meanwhile go too (a sync takes no lock), so every peer's log is read again from its start: its
+    place kept, the next sync would take nothing and they stayed gone (a crash read)."""
     for query in (WIPE_SERVICES, WIPE_ORGANISATIONS, WIPE_INDICATORS):
         while (await graph.write(query, limit=PAGE))[0]["n"]:
             pass
     await shared_nodes.sweep(graph)  # the places' nodes of a type and the identifiers the restore made
     if new_terms:
         await graph.write(WIPE_TERMS, keys=new_terms)
+    await _forget_peers(graph)
+
+
+async def _forget_peers(graph: Graph) -> list[str]:
+    """Forget our place in every peer's logs: the next sync reads each from its start."""
+    known = [p.id for p in await peers.all_peers(graph)]
+    for peer_id in known:
+        await peers.forget_reading(graph, peer_id)
+    return known
 
 
 def _say_skipped(skipped: Counter[str], directory: str, progress: Progress) -> None:
@@ -474,9 +485,7 @@ def _say_skipped(skipped: Counter[str], directory: str, progress: Progress) -> N
 async def _read_peers_again(graph: Graph, progress: Progress) -> int:
     """Forget our place in every peer's logs, so the next sync reads each from its start through
     today's checks: what the peer still publishes comes back, what it withdrew since stays away."""
-    known = [p.id for p in await peers.all_peers(graph)]
-    for peer_id in known:
-        await peers.forget_reading(graph, peer_id)
+    known = await _forget_peers(graph)
     if known:
         progress(f"the logs of {len(known)} peer(s) will be read again from the start: {', '.join(known)} "
                  "(their records come back at the next sync, `directory peer sync`)")
