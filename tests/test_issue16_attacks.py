@@ -299,7 +299,7 @@ async def test_an_item_holding_the_list_separator_is_refused_so_no_csv_export_ca
 
 
 async def test_the_map_finds_a_grant_by_what_it_pays_for_as_the_listing_does(store: Store) -> None:
-    """HOLE (misbehaviour): the listing's type filter finds a grant by its purposes (`offers_type`),
+    """HOLE (misbehaviour): the listing's type filter finds a grant by its purposes (`type_offered`),
     the map's (`PointFilter.service_type`, `/maps/directory?serviceType=`) only by its type."""
     await _seed(store)
     await store.graph.write("MATCH (o:Organisation) SET o.country = 'HN', o.precision = 'country'")

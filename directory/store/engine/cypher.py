@@ -86,11 +86,6 @@ def serves_group(var: str) -> str:
     return f"($group IS NULL OR {group_served(var)})"
 
 
-def offers_type(var: str) -> str:
-    """`type_offered`, or no `$service_type` asked."""
-    return f"($service_type IS NULL OR {type_offered(var)})"
-
-
 def taking_requests(var: str) -> str:
     """A service takes requests on `$today`: it is active and, if it has intake windows, one is open
     (`window_spans`: OPENS/CLOSES, an open end written 9999-12-31, see `records.writes`)."""
