@@ -178,3 +178,16 @@ async def test_a_leaked_token_is_revoked_by_the_whole_of_it_and_its_secret_is_ne
     assert again.stdout.startswith(f"{token_id} was already revoked on ")
     unknown = await asyncio.to_thread(run, "token", "revoke", "pd_nosuchtoke_" + secret, data=data_dir, check=False)
     assert unknown.returncode != 0 and "nosuchtoke" in unknown.stderr and secret not in unknown.stderr
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("pasted", ["  {token}\n", "Bearer {token}", "Authorization: Bearer {token}", "{secret}",
+                                    "pd_short_{secret}"])
+def test_a_token_pasted_with_more_or_less_is_never_said_back(pasted: str) -> None:
+    """An attacker's read: a space before a pasted token, or `Bearer ` with it, printed it whole in
+    the error; so would the secret pasted alone."""
+    from directory.store.records.tokens import public_id
+
+    token, secret = "pd_abcdefghij_" + "S" * 43, "S" * 43
+    said = public_id(pasted.format(token=token, secret=secret))
+    assert secret[:8] not in said and said in ("abcdefghij", "(not a token id)")

@@ -71,10 +71,17 @@ RETURN t.id AS id, t.role AS role, t.organisation AS organisation, t.label AS la
        t.created_at AS created_at, t.revoked_at AS revoked_at
 ORDER BY t.created_at, t.id
 """)
+_ID_IN = re.compile(r"pd_([a-z0-9]{10})_")
+
+
 def public_id(given: str) -> str:
-    """A token's public id, given it or the whole token (`pd_<id>_<secret>`, well formed or not):
-    what may be said back, never the secret."""
-    return given.split("_")[1] if given.startswith("pd_") and given.count("_") >= 2 else given
+    """A token's public id, given it or the whole token wherever it is in what was pasted
+    (`Bearer pd_<id>_<secret>`, a space before it): what may be said back, never the secret.
+    Anything longer than an id and not a token's shape (a secret pasted alone) is not said at all."""
+    if found := _ID_IN.search(given):
+        return found.group(1)
+    given = given.strip()
+    return given if len(given) <= 12 and "pd_" not in given else "(not a token id)"
 
 
 REVOKE = cypher("tokens.revoke", """
