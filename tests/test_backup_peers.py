@@ -211,4 +211,5 @@ async def test_a_restore_that_fails_has_every_peers_log_read_again(store: Store)
     with pytest.raises(ValidationFailed):
         await restore(store, [*lines, "not json"], Said())  # refused at its end, what it wrote wiped
     assert (await store.graph.read(backup.COUNT_RECORDS))[0]["n"] == 0
-    assert await peers.feed_state(store.graph, P, "public") is None  # read again from its start
+    kept = await peers.feed_state(store.graph, P, "public")  # read again from its start, as `peer resync`
+    assert kept is not None and int(kept["cursor"]) == 0 and int(kept["reread_below"]) == 6

@@ -452,22 +452,19 @@ async def _wipe(graph: Graph, new_terms: list[str]) -> None:
     """Delete organisations, services, need indicators and the terms a restore added: the store is
     empty again (a restore refuses a store that holds any of them). A peer's records a sync wrote
     meanwhile go too (a sync takes no lock), so every peer's log is read again from its start: its
-    place kept, the next sync would take nothing and they stayed gone (a crash read)."""
+    place kept, the next sync would take nothing and they stayed gone (a crash read). Read again as
+    `peer resync` does, keeping the checkpoint we verified, which the log read again must extend."""
     for query in (WIPE_SERVICES, WIPE_ORGANISATIONS, WIPE_INDICATORS):
         while (await graph.write(query, limit=PAGE))[0]["n"]:
             pass
     await shared_nodes.sweep(graph)  # the places' nodes of a type and the identifiers the restore made
     if new_terms:
         await graph.write(WIPE_TERMS, keys=new_terms)
-    await _forget_peers(graph)
+    for peer in await peers.all_peers(graph):
+        await peers.read_again(graph, peer.id)
 
 
-async def _forget_peers(graph: Graph) -> list[str]:
-    """Forget our place in every peer's logs: the next sync reads each from its start."""
-    known = [p.id for p in await peers.all_peers(graph)]
-    for peer_id in known:
-        await peers.forget_reading(graph, peer_id)
-    return known
+
 
 
 def _say_skipped(skipped: Counter[str], directory: str, progress: Progress) -> None:
@@ -485,7 +482,9 @@ def _say_skipped(skipped: Counter[str], directory: str, progress: Progress) -> N
 async def _read_peers_again(graph: Graph, progress: Progress) -> int:
     """Forget our place in every peer's logs, so the next sync reads each from its start through
     today's checks: what the peer still publishes comes back, what it withdrew since stays away."""
-    known = await _forget_peers(graph)
+    known = [p.id for p in await peers.all_peers(graph)]
+    for peer_id in known:
+        await peers.forget_reading(graph, peer_id)
     if known:
         progress(f"the logs of {len(known)} peer(s) will be read again from the start: {', '.join(known)} "
                  "(their records come back at the next sync, `directory peer sync`)")
