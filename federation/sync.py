@@ -93,10 +93,10 @@ def refused_because(audience: str, status: int, cursor: int) -> str | None:
         return ("it refuses our signed request: it has not added us as a network peer (`peer add --network`), "
                 "or holds an older root of ours than our current online key (after `federation rotate`, it "
                 "passes once it has synced from us), or its clock and ours are more than 5 minutes apart")
-    if status == 400 and cursor > 0:
-        return (f"it holds fewer than {cursor} entries, fewer than we read of it: its log started again (a "
-                "directory restored from a backup or moved to a new data folder starts a new log and root); "
-                "ask its stewards for its fingerprint, then `peer remove` and `peer add` it to read it anew")
+    if status == 400 and cursor > 0:  # the peer says so, not a proof: what we verified of it stays kept
+        return (f"it serves no entries after the {cursor} we read: if its log started again (a directory "
+                "restored from a backup or moved to a new data folder starts a new log and root), its stewards "
+                "can say so and give its new fingerprint; then `peer remove` and `peer add` it to read it anew")
     return None
 
 

@@ -587,7 +587,7 @@ async def test_a_refused_page_says_what_it_most_likely_means_and_peer_list_says_
     peer.mode = "restarted"
     peer.publisher.add("org9", body=org_body("org9"))
     [failed] = await syncer(store, CLOCK + timedelta(minutes=5)).sync_all()
-    assert "answered 400" in failed.error and "its log started again" in failed.error
+    assert "answered 400" in failed.error and "if its log started again" in failed.error
     assert "`peer remove` and `peer add`" in failed.error
     p, cursor = await state(store)
     assert p.failures == 1 and cursor == 3
