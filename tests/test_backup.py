@@ -349,3 +349,12 @@ async def test_no_publish_signs_a_half_restored_directory(store: Store) -> None:
         await publisher.publish()
     await store.backups.restore(lines, "backup.jsonl", Said(), discard_unfinished=True)
     assert (await publisher.publish())["public"] > 0  # once it is run again to its end
+
+
+async def test_a_file_that_is_no_backup_is_said_so_by_its_line(store: Store, tmp_path: Path) -> None:
+    """An operator's walk: a CSV given to `restore` read "line 1, column line: is not JSON"."""
+    with pytest.raises(ValidationFailed) as caught:
+        await backup.restore(store.graph, store.directory_id, ["#org+id,#org+name", "a,b"], "orgs.csv")
+    said = str(caught.value.problems[0])
+    assert said.startswith("orgs.csv, line 1: is not JSON") and "column line" not in said
+    assert "`directory backup` writes" in said

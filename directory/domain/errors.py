@@ -132,7 +132,8 @@ class Problem:
         if self.source:  # a problem of a file as a whole names the file alone
             where = f"{self.source}, {where}" if self.line else self.source
         rec = f" (record {self.record})" if self.record else ""
-        return f"{where}, column {self.column}{rec}: {self.reason}"
+        column = f", column {self.column}" if self.column else ""  # a whole line's problem names no column
+        return f"{where}{column}{rec}: {self.reason}"
 
 
 class ValidationFailed(DirectoryError):

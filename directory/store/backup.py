@@ -330,11 +330,12 @@ def _objects(lines: Iterable[str], source: str) -> Iterator[tuple[int, dict[str,
         try:
             obj = json.loads(text)
         except ValueError as exc:
-            raise ValidationFailed(source, [Problem(number, "line", f"is not JSON: {exc}")]) from exc
+            raise ValidationFailed(source, [Problem(
+                number, "", f"is not JSON ({exc}): a backup is the JSON Lines `directory backup` writes")]) from exc
         if not isinstance(obj, dict):
-            raise ValidationFailed(source, [Problem(number, "line", "is not a JSON object")])
+            raise ValidationFailed(source, [Problem(number, "", "is not a JSON object")])
         if end is not None:
-            raise ValidationFailed(source, [Problem(number, "line", "comes after the backup's end line")])
+            raise ValidationFailed(source, [Problem(number, "", "comes after the backup's end line")])
         if header is None:
             if obj.get("format") != FORMAT:
                 raise ValidationFailed(source, [Problem(number, "format", "this is not a Protection Directory backup")])
@@ -427,7 +428,7 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
         rows["serves"] += [{"from": sid, "to": code} for code in obj.get("serves", [])]
         rows["takes_from"] += [{"from": sid, "to": code} for code in obj.get("takes_from", [])]
     else:
-        raise ValidationFailed(source, [Problem(number, "line", "is not a term, indicator, organisation or service")])
+        raise ValidationFailed(source, [Problem(number, "", "is not a term, indicator, organisation or service")])
 
 
 async def _write(graph: Graph, part: _Part, run_id: str, new_terms: list[str]) -> None:
@@ -534,7 +535,7 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
             try:
                 _add(part, number, obj, source, existing, directory_id)
             except (KeyError, TypeError, AttributeError) as exc:
-                raise ValidationFailed(source, [Problem(number, "line", f"is not a backup line ({exc!r})")]) from exc
+                raise ValidationFailed(source, [Problem(number, "", f"is not a backup line ({exc!r})")]) from exc
             if part.lines >= part_lines:
                 break
         return part
