@@ -838,3 +838,20 @@ async def test_a_donors_download_says_its_columns_and_flags_in_words_and_whose_f
     flagged = [r for r in rows[2:] if r[codes]]
     assert flagged and all(r[words] for r in flagged)
     assert any("no_provider" in r[codes] and "No provider you may see" in r[words] for r in flagged)
+
+
+async def test_partners_found_for_some_of_the_services_asked_say_which_none_of_them_offers(
+        store: Store, live_server: LiveServer) -> None:
+    """A walk: relocation and psychosocial support in Uganda found one partner for relocation, and
+    nothing said that none offers psychosocial support there."""
+    await store.upsert([Organisation("test:mover", "Mover", "international-ngo")],
+                       [Service("test:move", "test:mover", "Moves", "relocation-in-country",
+                                coverage=[Coverage("UG", Presence.PRESENT)])], [])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = html.unescape((await client.post("/partners", data={
+            "serviceTypes": ["relocation-in-country", "psychosocial-support"], "country": "UG"})).text)
+        both = html.unescape((await client.post("/partners", data={
+            "serviceTypes": ["relocation-in-country"], "country": "UG"})).text)
+    assert "Mover" in answer
+    assert "None of these partners offers Psychosocial support, which you asked for" in answer
+    assert "None of these partners offers" not in both

@@ -127,7 +127,7 @@ def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
     async def work(store: Store) -> Table:
         found = await partners.find_partners(store, viewer, question)
         names = await organisation_names(store, viewer, {p.organisation for p in found})
-        return partners.table(found, names).keep("Organisation")
+        return partners.table(found, names, question.service_types or ()).keep("Organisation")
 
     show(run_with_store(settings, work), args, "no partners found")
 

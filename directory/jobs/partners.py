@@ -43,7 +43,7 @@ candidates it could still bring among the first (`_contenders`): neither changes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import NamedTuple
@@ -375,7 +375,9 @@ def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], w
     return Partner(c.id, a.score, a.parts, sorted(o.service for o in a.offers), a.types, a.distance, reasons)
 
 
-def table(found: list[Partner], names: dict[str, str]) -> Table:
+def table(found: list[Partner], names: dict[str, str], asked: Sequence[str] = ()) -> Table:
+    """The partners as a table; `asked`, the service types the question named: those no partner
+    found offers are said in a note (a walk read a partner for relocation as one for everything)."""
     out = Table([Column("Rank", "#meta+rank"), Column("Organisation", "#org+name", 40),
                  Column("Id", "#org+id", printed=False), Column("Score", "#indicator+score"),
                  *(Column(k.capitalize(), f"#indicator+{k}", printed=k in ("complementarity", "networks"))
@@ -385,4 +387,8 @@ def table(found: list[Partner], names: dict[str, str]) -> Table:
     for rank, p in enumerate(found, start=1):
         out.add(rank, names.get(p.organisation, p.organisation), p.organisation, p.score,
                 *(p.parts[k] for k in WEIGHTS), p.distance_km, p.offered_types, p.services, Joined(p.reasons, "; "))
+    offered = {t for p in found for t in p.offered_types}
+    if found and (missing := [t for t in dict.fromkeys(asked) if t not in offered]):
+        out.notes = [Reason("None of these partners offers %(types)s, which you asked for: the coverage gaps say "
+                            "where it is missing.", types=missing)]
     return out

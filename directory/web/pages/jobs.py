@@ -130,7 +130,8 @@ async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -
     # the organisation field left empty asks as nobody, as its label says; a member's form opens
     # with its organisation filled in (`_given`), to be seen and cleared
     found = await partners.find_partners(store, viewer, q, as_viewer=False)
-    return partners.table(found, await organisation_names(store, viewer, {p.organisation for p in found}))
+    return partners.table(found, await organisation_names(store, viewer, {p.organisation for p in found}),
+                          q.service_types or ())
 
 
 async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
