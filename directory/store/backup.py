@@ -509,7 +509,7 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
     written_at = int(header.get("schema", 0))
     if header.get("directory") != directory_id:
         raise RestoreRefused(f"this is a backup of directory {str(header.get('directory'))!r}, and this store is "
-                             f"{directory_id!r}'s: a backup restores only into the directory that wrote it")
+                             f"directory {directory_id!r}: a backup restores only into the directory that wrote it")
     if int(header.get("version", 1)) < ENDED:
         progress("this backup was written before backups ended with a line of their own: whether it is "
                  "whole cannot be told from it")
