@@ -132,13 +132,13 @@ class _Validator:
         every problem (an operator's walk fixed 23, then met 4 more): its id once in the import (an
         organisation's counted as there, so what names it is not also refused), and the
         organisations it names."""
-        if kind != "links" and row.record:
-            if self._once("org" if kind == "organisations" else "service", row.record, source, row, "id") \
-                    and kind == "organisations":
-                self.organisations.add(row.record)
-        named = {"services": ("organisation",), "links": ("source", "target")}.get(kind, ())
-        for name in named:  # read again apart: its own problems, if any, were said with the row's
-            if target := validation.Checker(row, self.directory_id).record_id(name, required=False):
+        if kind == "organisations" and row.record and self._once("org", row.record, source, row, "id"):
+            self.organisations.add(row.record)
+        elif kind == "services" and row.record:
+            self._once("service", row.record, source, row, "id")
+        reread = validation.Checker(row, self.directory_id)  # its own problems were said with the row's
+        for name in {"services": ("organisation",), "links": ("source", "target")}.get(kind, ()):
+            if target := reread.record_id(name, required=False):
                 self._refer(target, source, row, name)
 
     def chunks(self) -> Iterator[tuple[str, list[Any], int]]:

@@ -149,9 +149,8 @@ class Tokens:
 
     async def revoke(self, token_id: str) -> tuple[str, str, bool]:
         """The token's public id, when it was revoked, and whether this revoked it (not: it already
-        was). Given the
-        whole token, as whoever found one leaked holds it, its public id is revoked: the secret is
-        never said back, in an error or anywhere."""
+        was). Given the whole token, as whoever found one leaked holds it, its public id is revoked:
+        the secret is never said back, in an error or anywhere (`public_id`)."""
         token_id = public_id(token_id)
         _forget(token_id)
         rows = await self.graph.write(REVOKE, id=token_id, now=now())

@@ -464,7 +464,7 @@ def view_hashes(kind: str, record: str, content: dict[str, Any]) -> dict[str, st
     hashes["unplaced"] = _hash(seen)
     # the views not shown the record at all ("unplaced" is the public's)
     visibility = content.get("visibility") or "public"
-    hidden = [view for view in ("network", "public") if visibility not in [v.value for v in SEES[view]]]
+    hidden = [view for view in ("network", "public") if visibility not in SEES[view]]  # StrEnum: equal to its text
     return {**hashes, **dict.fromkeys(hidden + ["unplaced"] * ("public" in hidden), HIDDEN)}
 
 
