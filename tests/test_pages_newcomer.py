@@ -29,7 +29,7 @@ from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.jobs.gap_cells import Cell, Flag
 from directory.jobs.gaps import GapMatrix
-from directory.store import Store
+from directory.store import Store, named_as_written
 from directory.web.pages.jobs import GAP_ROWS, _hide_unseen_funding
 from directory.web.pages.typed_names import place_codes
 from tests.conftest import LiveServer
@@ -79,6 +79,47 @@ async def test_an_organisation_is_asked_for_by_its_name_and_a_name_of_several_as
         by_id = await client.post("/referrals", data={"from": "test:front-line-defenders", "serviceType": "safe-house",
                                                       "country": "TZ"})
         assert by_id.status_code == 200 and "Which organisation" not in by_id.text
+
+
+async def test_a_name_that_only_resembles_one_organisation_is_offered_never_answered_for(
+        store: Store, live_server: LiveServer) -> None:
+    """A Spanish walk typed "Fundación Ford" and got partners, chains and a donor's gaps for Front Line
+    Defenders (found by a typo of "foundation" and "for" in its formal name), said only by the form's
+    value, off the phone's screen. A name that finds one organisation only through typos or its
+    description is offered to be chosen; one whose words are the name's, whole or by their start, is taken."""
+    await demo.load(store)
+    questions = {"/partners": {"organisation": "Fundación Ford", "serviceTypes": "legal-aid"},
+                 "/referrals": {"from": "Fundación Ford", "serviceType": "legal-aid", "country": "HN"},
+                 "/gaps": {"donor": "Fundación Ford", "region": "013"}}
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        for path, asked in questions.items():
+            offered = await client.post(path, data=asked, headers={"Accept-Language": "es"})
+            assert "¿Se refiere a esta organización? Elíjala y vuelva a preguntar." in offered.text, path
+            assert 'id="answer"' not in offered.text, path
+            assert re.findall(r"<bdi>([^<]+)</bdi></button>", offered.text) == ["Front Line Defenders"], path
+        maps = await client.get("/maps/referrals", params={"from": "Fundación Ford", "serviceType": "legal-aid",
+                                                           "country": "HN"})
+        assert maps.status_code == 400 and "Did you mean this organisation?" in maps.text
+        typo = await client.post("/referrals", data={"from": "Front Lien Defenders", "serviceType": "legal-aid",
+                                                     "country": "HN"})
+        assert "Did you mean this organisation?" in typo.text and 'id="answer"' not in typo.text
+        started = await client.post("/referrals", data={"from": "front line defend", "serviceType": "legal-aid",
+                                                       "country": "HN"})
+        assert 'id="answer"' in started.text and 'name="from" value="Front Line Defenders"' in started.text
+
+
+@pytest.mark.pure
+def test_a_name_is_as_written_when_each_word_is_a_word_of_it_or_of_an_alias_whole_or_by_its_start() -> None:
+    formal = ["The International Foundation for the Protection of Human Rights Defenders"]
+    assert named_as_written("front line", "Front Line Defenders", formal)
+    assert named_as_written("Frontline", "Front Line Defenders", [])  # two words joined, as search takes them
+    assert named_as_written("international foundation", "Front Line Defenders", formal)
+    assert named_as_written("Défenseurs", "Défenseurs du Sud", [])
+    assert not named_as_written("Fundación Ford", "Front Line Defenders", formal)  # typos, and "for" for "ford"
+    assert not named_as_written("Front Lien", "Front Line Defenders", [])
+    assert not named_as_written("de", "Defenders of the South", [])  # a short word is a word, not a start
+    assert not named_as_written("lawyers", "Front Line Defenders", [])  # a description's word names nobody
+    assert not named_as_written("", "Front Line Defenders", [])
 
 
 async def test_an_organisations_page_is_found_by_its_id_without_the_directorys_part(

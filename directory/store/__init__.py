@@ -52,7 +52,7 @@ from directory.store.records.joining import Refused as JoinRefused
 from directory.store.records.listing import MAX_PAGE, Filter, Near, Page, Sort
 from directory.store.records.mapping import MapPoint, MapPoints, PointFilter
 from directory.store.records.projection import PROJECTED, Covered, End, Follow, Links, Located, Pick, Shape
-from directory.store.records.search import searchable
+from directory.store.records.search import named_as_written, searchable
 from directory.store.records.shelter_services import FinerPlace
 from directory.store.records.shelter_services import problems as shelter_problems
 from directory.store.records.tokens import SESSION_SECONDS
@@ -115,6 +115,7 @@ __all__ = [
     "feed_record_key",
     "import_running",
     "merged_view",
+    "named_as_written",
     "new_id",
     "open_store",
     "peer_record_key",

@@ -294,6 +294,17 @@ def score(query_words: list[str], name: str, aliases: list[str], description: st
     return round(sum(_word_score(w, names, body) for w in query_words) / len(query_words) * 0.95, 4)
 
 
+def named_as_written(typed: str, name: str, aliases: list[str]) -> bool:
+    """Whether every word typed is a word of the name or of an alias, whole or by its start (three
+    letters or more), as someone types a name they know. A form takes such a name as the one
+    organisation it finds; one found only through a typo or its description resembles what was
+    typed ("Fundación Ford" finds "... Foundation for the Protection ...") and is offered, not taken."""
+    asked = words_in(typed)
+    titles = [name, *aliases]
+    names = [w for t in titles for w in words_in(t)] + [a + b for t in titles for a, b in joined_words(t)]
+    return bool(asked) and all(any(n == w or (len(w) >= 3 and n.startswith(w)) for n in names) for w in asked)
+
+
 @dataclass(frozen=True)
 class Hit:
     kind: str  # organisation | service

@@ -11,7 +11,7 @@ from directory.domain.ids import own_id
 from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
 from directory.jobs.tables import named as shown_name
-from directory.store import Store, searchable
+from directory.store import Store, named_as_written, searchable
 from directory.web.pages import i18n, suggest
 from directory.web.pages.render import sortable
 
@@ -21,9 +21,11 @@ NAMED = 10  # organisations a name offers to choose from; one more found, the pa
 async def by_name(store: Store, viewer: Viewer, fields: list[str],
                   asked: dict[str, list[str]]) -> list[tuple[str, list[tuple[str, str]]]]:
     """An organisation field (of `fields`) may hold a name, as people know it, or an id. A name that
-    is one organisation's (or finds only one) becomes its id in `asked`; otherwise the organisations
-    it finds (`NAMED`, and one more to say there are more), each as (name, the question's fields
-    with it chosen), for the person to choose by posting them again: a question is never put in an
+    is one organisation's (or finds only one, by the words typed: `named_as_written`) becomes its
+    id in `asked`; otherwise the organisations it finds (`NAMED`, and one more to say there are
+    more), each as (name, the question's fields with it chosen), for the person to choose by
+    posting them again: an answer about another organisation than meant reads as sure as the
+    right one, and a question is never put in an
     address, where a shared computer's history would keep "a safe house for LGBTIQ defenders in
     Tanzania". Found as search finds them, for this viewer: a hidden organisation is never among them."""
     for name in fields:
@@ -37,9 +39,9 @@ async def by_name(store: Store, viewer: Viewer, fields: list[str],
         if named is None:  # too long a word for a name: it names no organisation
             raise NotFound("organisation", typed)
         exact = [o for o in named if o.name.casefold() == typed.casefold()]
-        if len(exact) == 1 or len(named) == 1:
+        if len(exact) == 1 or (len(named) == 1 and named_as_written(typed, named[0].name, named[0].aliases)):
             asked[name] = [(exact or named)[0].id]
-        elif named:  # each choice posts the rest of the question as it was asked
+        elif named:  # each choice posts the rest of the question as it was asked (one found by a typo too)
             rest = [(other, v) for other, values in asked.items() if other != name for v in values]
             return [(shown_name(store, o), [*rest, (name, o.id)]) for o in named]
     return []
