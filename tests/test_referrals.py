@@ -116,6 +116,25 @@ async def test_zero_capacity_unknown_to_anonymous_and_closed_services(store: Sto
     assert all(p.organisations[-1] != "test:b" for p in await referral_paths(store, STEWARD, ask(k=10)))
 
 
+async def test_a_provider_between_two_open_calls_cannot_take_the_referral(store: Store) -> None:
+    """A hand-worked check ranked a grant whose only call had closed as a provider that can act, and
+    nothing said the call was closed: a desk would refer a defender to a programme that cannot take
+    them. Chains end at a service inside one of its intake windows today, if it has any."""
+    on = date(2026, 12, 6)
+    await load(store, [org("ingo"), org("closed"), org("later"), org("open"), org("always")], [
+        service("closed-s", "closed", **{"#date+window": "2026-01-01/2026-02-01"}),
+        service("later-s", "later", **{"#date+window": "2026-01-01/2026-02-01|2027-01-10/2027-02-10 winter call"}),
+        service("open-s", "open", **{"#date+window": "2026-11-01/2026-12-06"}),
+        service("always-s", "always", **{"#date+window": "2026-12-06/"}),
+    ], [refers("ingo", o, 1, 0.9, "public") for o in ("closed", "later", "open", "always")])
+    found = await referral_paths(store, INGO, ask(k=10), on=on)
+    assert chains(found) == [("ingo", "always"), ("ingo", "open")]
+    # the day after the call closed, only the open-ended one; once the winter call opens, that one too
+    assert chains(await referral_paths(store, INGO, ask(k=10), on=date(2026, 12, 7))) == [("ingo", "always")]
+    assert chains(await referral_paths(store, INGO, ask(k=10), on=date(2027, 1, 10))) == [("ingo", "always"),
+                                                                                          ("ingo", "later")]
+
+
 async def test_source_that_provides_and_no_path(store: Store) -> None:
     await seed(store)
     own = await referral_paths(store, INGO, ask(service_type="medical-care", source="test:a"))

@@ -151,6 +151,17 @@ class Window:
         return cls(opens, closes, note)
 
 
+def open_on(windows: list[Window], on: str) -> bool:
+    """Whether requests are taken on day `on` (YYYY-MM-DD) by these intake windows: always, without
+    any; else inside one. The store's listing asks the same (`engine.cypher.taking_requests`)."""
+    return not windows or any(w.opens <= on <= (w.closes or OPEN_END) for w in windows)
+
+
+def next_opening(windows: list[Window], on: str) -> str | None:
+    """The day the next of these intake windows opens after `on`; None when none is planned."""
+    return min((w.opens for w in windows if w.opens > on), default=None)
+
+
 @dataclass
 class Organisation:
     id: str
@@ -209,9 +220,12 @@ class Service:
 
     def taking_requests(self, on: str) -> bool:
         """Whether it takes requests on day `on` (YYYY-MM-DD): active, and in an intake window if it has
-        any. The store's listing asks the same (`engine.cypher.taking_requests`)."""
-        return self.status is Status.ACTIVE and (
-            not self.windows or any(w.opens <= on <= (w.closes or OPEN_END) for w in self.windows))
+        any (`open_on`)."""
+        return self.status is Status.ACTIVE and open_on(self.windows, on)
+
+    def next_call(self, on: str) -> str | None:
+        """The day its next intake window opens after `on`, None when none is planned (`next_opening`)."""
+        return next_opening(self.windows, on)
 
 
 @dataclass

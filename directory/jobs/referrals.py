@@ -2,7 +2,9 @@
 
 A provider can act when a service of the asked type is active and reaches the place (delivered
 there, or reaching it remotely), serves the asked defender group and speaks the asked language,
-and has not confirmed, within CAPACITY_VALID_DAYS, that it has no capacity left. Each hop and the
+takes requests today (inside one of its intake windows, if it has any: a grant between two open
+calls cannot take the referral, as `Service.taking_requests` says), and has not confirmed, within
+CAPACITY_VALID_DAYS, that it has no capacity left. Each hop and the
 provider come with the reasons they qualify, so a person can judge the chain.
 """
 
@@ -14,7 +16,7 @@ from datetime import date
 from directory.base import budget
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound, Plural
-from directory.domain.model import Referral
+from directory.domain.model import Referral, open_on
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.validation import asked_language
 from directory.domain.viewer import Viewer
@@ -100,7 +102,7 @@ async def _paths(store: Store, viewer: Viewer, q: Question, on: date) -> list[Re
         raise NotFound(missing.kind, missing.record_id, "from") from None
     offers: dict[str, list[Offer]] = {}
     for offer in seen.offers:
-        if not confirmed_full(offer.capacity, offer.capacity_confirmed, on):
+        if open_on(offer.windows, on.isoformat()) and not confirmed_full(offer.capacity, offer.capacity_confirmed, on):
             offers.setdefault(offer.provider, []).append(offer)
     providers = {p: _fastest(found) for p, found in offers.items()}
     chains = await budget.in_thread(best_chains, source, seen.referrals, providers, q.order, q.k, q.max_hops)

@@ -8,13 +8,13 @@ reached, not across the whole directory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from directory.domain import places
 from directory.domain.errors import NotFound
 from directory.domain.fields import SERVICE, sees
-from directory.domain.model import Referral, link_id
+from directory.domain.model import Referral, Window, link_id
 from directory.domain.viewer import Viewer
 from directory.store.engine.cypher import (
     current,
@@ -53,7 +53,7 @@ WHERE s.type = $type AND coalesce(s.status, 'active') = 'active'
 WITH o, s, collect([coalesce(a.presence, 'from'), q.code]) AS matched
 RETURN o.id AS provider, s.id AS service, s.name AS name, s.response_hours AS response_hours, s.capacity AS capacity,
        s.capacity_confirmed AS capacity_confirmed, matched, coalesce(s.verified_on, o.verified_on) AS verified_on,
-       [o.visibility, s.visibility] AS visibility
+       coalesce(s.window_spans, []) AS windows, [o.visibility, s.visibility] AS visibility
 ORDER BY provider, service
 """)
 VETTERS = cypher("referrals.vetters", f"""
@@ -81,6 +81,7 @@ class Offer:
     remote: bool  # reaches the place remotely; neither: it takes defenders from there (relocation)
     places: list[str]  # the places it records that answered (KE-28 for a question about KE), for its reasons
     verified_on: str | None  # the service's verification, else its organisation's (as the gap matrix reads it)
+    windows: list[Window] = field(default_factory=list)  # its intake windows (open calls), if it has any
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _offer(row: dict[str, Any], capacity: bool) -> Offer:
     return Offer(row["provider"], row["service"], row["name"] or row["service"], row["response_hours"],
                  row["capacity"] if capacity else None, row["capacity_confirmed"] if capacity else None,
                  how == "present", how == "remote", sorted({m[1] for m in row["matched"] if m[0] == how}),
-                 row["verified_on"] or None)
+                 row["verified_on"] or None, [Window.of(span) for span in row["windows"]])
 
 
 async def vetters(graph: Graph, viewer: Viewer, shown: Shown, ids: list[str]) -> dict[str, list[str]]:
