@@ -18,7 +18,7 @@ from typing import Any
 from directory.base.clock import now
 from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.domain.validation import Vocabulary, reach
-from directory.store import ReceivedPage, Store, peer_record_key
+from directory.store import ReceivedPage, Store, index_terms, peer_record_key, prepare
 from federation import received
 from federation.bodies import BadBody, as_audience, link_id
 from federation.feed import Accepted, Refused, Verified
@@ -28,6 +28,12 @@ PAGE_REACH = 100_000
 """The places and types the services of one page may reach in all (`validation.reach`), as one
 transaction writes them: a page of a thousand generated services reaches about 6,000. A heavier one
 is asked for again in fewer entries (`sync`), down to one, which `validation.MAX_REACH` bounds."""
+PAGE_TERMS = 400_000
+"""The terms the records of one page may give the full-text indexes in all (`index_terms`), as one
+transaction writes them: on the embedded store's default heap (512 MB) a page of a million was
+written and one of two million ran it out of memory; a page of a thousand generated organisations
+gives about 120,000. A heavier one is asked for again in fewer entries (`sync`), down to one, which
+the fields' own limits bound (about 40,000 for an organisation of ideographs)."""
 MAX_REASON = 600
 
 
@@ -195,6 +201,13 @@ async def resolve(store: Store, b: Batch) -> None:
     b.services, b.links = kept_services, kept_links
 
 
-def page(b: Batch) -> ReceivedPage:
-    """What the store writes of a batch, in the page's transaction (`Store.peers.write_page`)."""
-    return ReceivedPage(b.organisations, b.services, b.links, b.provenance, b.purged, list(b.revisions.values()))
+def page(origin: str, b: Batch) -> ReceivedPage:
+    """What the store writes of a batch, in the page's transaction (`Store.peers.write_page`), its
+    records as rows once: pure Python, so built in a thread, and their terms counted (`PAGE_TERMS`)."""
+    return ReceivedPage(b.organisations, b.services, b.links, b.provenance, b.purged, list(b.revisions.values()),
+                        prepare(origin, b.organisations, b.services, b.links))
+
+
+def terms(page: ReceivedPage) -> int:
+    """The terms a page's records give the full-text indexes (`PAGE_TERMS`)."""
+    return index_terms(page.rows) if page.rows is not None else 0

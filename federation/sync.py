@@ -319,13 +319,20 @@ class Syncer:
                              peer.id, changes.reach, limit)
                     continue
                 await merge.resolve(self.store, changes)
+                written = await asyncio.to_thread(merge.page, peer.id, changes)
+                if (weight := merge.terms(written)) > merge.PAGE_TERMS and len(verified.entries) > 1:
+                    # ideographs are a term each: asked again in fewer entries, as for reach (nothing written yet)
+                    limit = max(1, len(verified.entries) * merge.PAGE_TERMS // (2 * weight))
+                    log.info("peer %s: a page gives the search indexes %d terms; asking for %d entries a page",
+                             peer.id, weight, limit)
+                    continue
                 cursor_state = self._cursor_state(verified, kept, changes, held + taken,
                                                   weight + changes.bytes_moved(known))
                 done = verified.state.cursor >= int(verified.checkpoint["signed"]["size"])
                 if not done:  # two cores: the next page's fetch and checks overlap this page's write
                     ahead = asyncio.create_task(self._ahead(http, peer, root, _state({**(kept or {}), **cursor_state}),
                                                             limit))
-                not_kept = await self.store.peers.write_page(peer.id, peer.audience, merge.page(changes),
+                not_kept = await self.store.peers.write_page(peer.id, peer.audience, written,
                                                              state.cursor, cursor_state, self.holder)
                 self._count(peer, outcome, verified, changes, not_kept)
                 by_bytes = sum(1 for e in verified.entries if not e.superseded and (e.kind, e.id) in new_over)

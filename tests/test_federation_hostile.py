@@ -621,6 +621,32 @@ async def test_8_a_page_reaching_too_far_is_asked_for_again_in_fewer_entries_and
     assert len(written) == 12 and all(reach(s) == 90 for s in written)
 
 
+async def test_8_a_page_of_ideographs_heavy_for_the_search_indexes_is_asked_for_again_in_fewer_entries(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile read: 90 organisations each with fifty aliases of 300 ideographs (60 kB a body, well
+    inside every byte bound) gave the full-text indexes two million terms in one transaction and ran
+    the embedded store out of memory on every sync. The page's terms are counted before anything is
+    written (`merge.PAGE_TERMS`, made small here) and the page asked for again in fewer entries."""
+    import random
+
+    from federation import merge
+    monkeypatch.setattr(merge, "PAGE_TERMS", 20_000)
+    chance = random.Random(8)
+    p = Publisher(directory=ORIGIN)
+    for i in range(12):
+        body = org_body(ORIGIN, f"org{i}")
+        body["aliases"] = ["".join(chr(0x4E00 + chance.randrange(20_000)) for _ in range(300)) for _ in range(6)]
+        p.add(f"org{i}", body=body)
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert not outcome.error and outcome.entries == 12 and outcome.dropped == 0
+    assert any("limit=" in hit for hit in peer.hits)  # asked again in fewer entries
+    held = await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org{i}" for i in range(12)])
+    assert len(held) == 12 and all(len(o.aliases) == 6 for o in held.values())
+
+
 async def test_8_a_peer_sending_more_entries_than_asked_is_refused(store: Store,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from directory.domain import places as known

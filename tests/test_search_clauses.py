@@ -189,3 +189,28 @@ def test_lucene_itself_takes_every_stage_of_these_queries(tmp_path: Path) -> Non
         pytest.skip("no Java runtime here runs a source file against Lucene 10")
     answers = dict(zip((f.name for f in files), ran.stdout.split(), strict=True))
     assert answers == {f.name: "ok" for f in files}  # Neo4j (Lucene 9) refuses each "TooManyClauses" alike
+
+
+def test_a_writes_terms_for_the_indexes_are_counted_at_no_fewer_than_the_server_makes() -> None:
+    """`index_terms` bounds what one transaction gives the full-text indexes (a peer's page is asked
+    for again in fewer entries over `merge.PAGE_TERMS`): never below Lucene's count, and a word of
+    ideographs a term a character (fifty aliases of 300 ran the embedded store out of memory)."""
+    from directory.domain.model import Organisation, Visibility
+    from directory.store import index_terms, prepare
+    from directory.store.engine.backends import FULLTEXT_FIELDS
+    from directory.store.records.writes import words_in
+
+    chance = random.Random(5)
+    ideographs = ["".join(chr(0x4E00 + chance.randrange(20_000)) for _ in range(300)) for _ in range(50)]
+    heavy = Organisation("local:heavy", "Org", "local-group", Visibility.PUBLIC, aliases=ideographs)
+    plain = Organisation("local:plain", "Defenders of the South (fictional)", "local-group", Visibility.PUBLIC,
+                         aliases=["DDS"], description="Legal aid, l'accompagnement and care for defenders.")
+    for o in (heavy, plain, Organisation("local:mixed", "人权观察 カタカナabc", "local-group", Visibility.PUBLIC)):
+        rows = prepare("local", [o], [], [])
+        props = rows.organisations[0]["props"]
+        lucene = sum(_lucene_terms(w) for f in FULLTEXT_FIELDS["Organisation"] for w in words_in(props.get(f)))
+        assert index_terms(rows) >= lucene > 0, o.id
+    assert index_terms(prepare("local", [heavy], [], [])) > 50 * 300  # each alias's every character
+    plain_props = prepare("local", [plain], [], []).organisations[0]["props"]
+    assert index_terms(prepare("local", [plain], [], [])) == sum(
+        len(words_in(plain_props.get(f))) for f in FULLTEXT_FIELDS["Organisation"])

@@ -56,7 +56,7 @@ from directory.store.records.search import named_as_written, searchable
 from directory.store.records.shelter_services import FinerPlace
 from directory.store.records.shelter_services import problems as shelter_problems
 from directory.store.records.tokens import SESSION_SECONDS
-from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, prepare
+from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, index_terms, prepare
 
 log = logging.getLogger("directory.store")
 
@@ -114,6 +114,7 @@ __all__ = [
     "WriteCounts",
     "feed_record_key",
     "import_running",
+    "index_terms",
     "merged_view",
     "named_as_written",
     "new_id",

@@ -13,7 +13,7 @@ from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.store.engine.graph import Graph, Tx
 from directory.store.federation import peers
 from directory.store.records import shared_nodes, shelter_services, shelters
-from directory.store.records.writes import write_records
+from directory.store.records.writes import Prepared, execute, prepare
 
 
 @dataclass
@@ -26,14 +26,15 @@ class ReceivedPage:
     provenance: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (kind, id): feed
     purged: dict[str, list[Any]] = field(default_factory=dict)  # kind: ids (links: their ends)
     revisions: list[dict[str, Any]] = field(default_factory=list)
+    rows: Prepared | None = None  # the records as rows, built beforehand (`merge.page`) to count their terms
 
 
 async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
                      shelter_minimum: int) -> dict[str, str]:
     """Write a page inside the caller's transaction (the caller moves the cursor in the same one).
     Returns the services it names or we held that were not kept, with why (`_hold_shelters`)."""
-    await write_records(graph, tx, origin, page.organisations, page.services, page.links, now(), shelter_minimum,
-                        hold_shelters=False)
+    rows = page.rows or prepare(origin, page.organisations, page.services, page.links)
+    await execute(graph, tx, rows, now(), shelter_minimum, hold_shelters=False)
     org_rows = [{"id": i, "feed": f} for (k, i), f in page.provenance.items() if k == "organisation"]
     service_rows = [{"id": i, "feed": f} for (k, i), f in page.provenance.items() if k == "service"]
     link_rows = [dict(link_ends(i) or {}, feed=f) for (k, i), f in page.provenance.items() if k == "link"]
