@@ -116,7 +116,8 @@ async def test_chains_from_an_organisation_that_refers_nobody_say_so_and_lead_it
     that it records no referral to start a chain from."""
     await demo.load(store)
     _, token = await store.tokens.create("member", "test:front-line-defenders", "desk")
-    asked = {"from": "test:front-line-defenders", "serviceType": "psychosocial-support", "country": "LB"}
+    asked = {"from": "test:front-line-defenders", "serviceType": "psychosocial-support", "country": "LB",
+             "group": "journalists", "language": "ar"}
     said = "Front Line Defenders refers people to nobody that you may see"
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         public = (await client.post("/referrals", data=asked)).text
@@ -130,6 +131,7 @@ async def test_chains_from_an_organisation_that_refers_nobody_say_so_and_lead_it
     assert said in public and "/organisations/test:front-line-defenders/edit#add-link" not in public
     assert said in own and 'href="/organisations/test:front-line-defenders/edit#add-link"' in own
     assert "Ask again allowing chains" not in public + own  # longer chains from nobody are none (a walk)
+    assert "Ask again without" not in public + own  # nor chains without the group or the language (a walk)
     assert "refers people to nobody" not in started  # a public referral of its own: the answer is elsewhere
     assert "referral links" not in partners and "shown only to members of the network" in partners
     assert '<h3 id="add-link">' in edit  # where the link leads

@@ -221,6 +221,10 @@ async def test_a_name_search_that_finds_nobody_offers_its_words_less_one_that_fi
         assert re.fullmatch(r"Organisations named “DefendDefenders”: \d+", offered[0][1])
         assert "DefendDefenders" in (await client.post("/", data=offered[0][0])).text.split('id="found"')[1]
         # a hidden organisation's name finds nothing, with a word or without
+        # a country's name finds no organisation: what it names is offered, never "some words find ... below"
+        place = (await client.post("/", data={"text": "honduras"}, headers={"Accept-Language": "es"})).text
+        assert "sus palabras nombran opciones que se ofrecen abajo" in place and "algunas de ellas" not in place
+        assert 'class="suggested"' in place and '<ol class="results">' not in place  # no empty list read out
         hidden = (await client.post("/", data={"text": "Kampala Justice Clinic zzzz"})).text
         assert not [w for _, w in _forms(hidden) if w.startswith("Organisations named")]
 

@@ -348,8 +348,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         if not table.rows and job.path == "/referrals":
             nobody = await _refers_nobody(request.app.state.store, viewer_in(request.scope), asked)
             more.update(refers_nobody=nobody)
-            if nobody:  # longer chains from one that refers nobody are no chains: not offered (a walk)
-                more.update(longer=None)
+            if nobody:  # longer or wider chains from one that refers nobody are no chains: not offered (walks)
+                more.update(longer=None, without=[])
     more.setdefault("problem_fields", set())
     return page(request, "job.html", status=status, job=job, asked=typed or asked, resolved=asked,
                 choices=offered, orders=ORDERS, hops=range(1, MAX_HOPS + 1), default_hops=DEFAULT_HOPS,
