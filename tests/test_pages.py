@@ -90,7 +90,10 @@ def test_a_way_to_ask_leads_where_its_kind_and_shape_say_and_nowhere_else() -> N
     assert reach("web-form", "https://fund.example/ask") == "https://fund.example/ask"
     for kind, value in (("phone", "javascript:alert(1)"), ("web-form", "javascript:alert(1)"),
                         ("web-form", "data:text/html,x"), ("email", 'a"@b.c'), ("signal", "+57 300"),
-                        ("post", "Calle 1"), ("phone", "call the office")):
+                        ("post", "Calle 1"), ("phone", "call the office"),
+                        # a peer's channel copying every mail to a third address, unseen (a hostile read)
+                        ("email", "help@x.org?bcc=spy%40evil.org"), ("email", "help@x.org,spy@evil.org"),
+                        ("email", "help@x.org;spy@evil.org"), ("email", "help@x.org%3Fbcc=spy@evil.org")):
         assert reach(kind, value) is None, (kind, value)
 
 

@@ -68,7 +68,9 @@ def _gettext(translated: NullTranslations, message: str) -> str:
 
 
 _DIALLED = re.compile(r"^\+?[0-9][0-9 ().-]{4,30}$")
-_MAILED = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+# one address and nothing else: a mailto: link's "?" adds headers ("?bcc=" copies the mail elsewhere
+# unseen), "," and ";" more recipients, "%" hides either
+_MAILED = re.compile(r"^[^@\s<>\"?,;%&#/\\]+@[^@\s<>\"?,;%&#/\\]+\.[^@\s<>\"?,;%&#/\\]+$")
 _ADDRESSED = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
 
 
