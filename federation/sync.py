@@ -320,11 +320,11 @@ class Syncer:
                     continue
                 await merge.resolve(self.store, changes)
                 written = await asyncio.to_thread(merge.page, peer.id, changes)
-                if (weight := merge.terms(written)) > merge.PAGE_TERMS and len(verified.entries) > 1:
+                if (terms := merge.terms(written)) > merge.PAGE_TERMS and len(verified.entries) > 1:
                     # ideographs are a term each: asked again in fewer entries, as for reach (nothing written yet)
-                    limit = max(1, len(verified.entries) * merge.PAGE_TERMS // (2 * weight))
+                    limit = max(1, len(verified.entries) * merge.PAGE_TERMS // (2 * terms))
                     log.info("peer %s: a page gives the search indexes %d terms; asking for %d entries a page",
-                             peer.id, weight, limit)
+                             peer.id, terms, limit)
                     continue
                 cursor_state = self._cursor_state(verified, kept, changes, held + taken,
                                                   weight + changes.bytes_moved(known))
