@@ -18,7 +18,7 @@ from typing import Any
 from directory.base.clock import now
 from directory.domain.model import Link, Organisation, Service, link_ends
 from directory.domain.validation import Vocabulary, reach
-from directory.store import ReceivedPage, Store, index_terms, peer_record_key, prepare
+from directory.store import TRANSACTION_TERMS, ReceivedPage, Store, index_terms, peer_record_key, prepare
 from federation import received
 from federation.bodies import BadBody, as_audience, link_id
 from federation.feed import Accepted, Refused, Verified
@@ -28,12 +28,10 @@ PAGE_REACH = 100_000
 """The places and types the services of one page may reach in all (`validation.reach`), as one
 transaction writes them: a page of a thousand generated services reaches about 6,000. A heavier one
 is asked for again in fewer entries (`sync`), down to one, which `validation.MAX_REACH` bounds."""
-PAGE_TERMS = 400_000
+PAGE_TERMS = TRANSACTION_TERMS
 """The terms the records of one page may give the full-text indexes in all (`index_terms`), as one
-transaction writes them: on the embedded store's default heap (512 MB) a page of a million was
-written and one of two million ran it out of memory; a page of a thousand generated organisations
-gives about 120,000. A heavier one is asked for again in fewer entries (`sync`), down to one, which
-the fields' own limits bound (about 40,000 for an organisation of ideographs)."""
+transaction writes them. A heavier page is asked for again in fewer entries (`sync`), down to one,
+which the fields' own limits bound."""
 MAX_REASON = 600
 
 

@@ -17,7 +17,7 @@ from directory.exchange import demo
 from directory.store import Store, backup
 from directory.store.engine.cypher import cypher
 from tests.conftest import WIPE, WIPE_TERMS
-from tests.helpers import OnEach, Said
+from tests.helpers import OnEach, Said, load, org
 
 pytestmark = pytest.mark.anyio
 
@@ -86,6 +86,27 @@ async def test_restore_writes_part_by_part_while_it_reads(store: Store) -> None:
     # when part k is written, at most the next part has been read too: the file is never held whole
     assert all(n <= 1 + 20 * (k + 2) for k, n in enumerate(at_each_part))
     assert at_each_part[0] < len(lines) / 2
+    assert await dump(store) == lines
+
+
+async def test_restore_writes_a_part_within_the_terms_the_search_indexes_take_at_once(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Organisations named in ideographs give the full-text indexes a term a character: 5,000 lines
+    of them in one transaction would run the embedded store out of memory (a peer's page of ninety
+    did). A part also ends at `TRANSACTION_TERMS` (made small here)."""
+    import random
+
+    chance = random.Random(4)
+    await load(store, [org(f"o{i}", **{"#org+name+alt": "|".join("".join(chr(0x4E00 + chance.randrange(20_000))
+                                                                        for _ in range(300)) for _ in range(6))})
+                       for i in range(12)])
+    lines = await dump(store)
+    await store.graph.write(WIPE)
+    monkeypatch.setattr(backup, "TRANSACTION_TERMS", 20_000)
+    parts: list[str] = []
+    await backup.restore(store.graph, store.directory_id, lines, "backup.jsonl",
+                         OnEach(lambda message: parts.append(message) if message.startswith("restored") else None))
+    assert len(parts) > 1  # by its lines alone (5,000 a part), one
     assert await dump(store) == lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from directory.exchange import demo, importer
 from directory.formats import hxl
 from directory.store import Filter as OrganisationFilter
 from directory.store import Store
-from tests.helpers import ORG_TAGS, SERVICE_TAGS, OnEach, csv_bytes, load, org, refers, service
+from tests.helpers import ORG_TAGS, SERVICE_TAGS, OnEach, Said, csv_bytes, load, org, refers, service
 
 pytestmark = pytest.mark.anyio
 
@@ -236,6 +237,41 @@ async def test_a_large_import_is_staged_and_still_all_or_nothing_for_bad_input(s
     counts = await importer.run(store, inputs, atomic_rows=1)
     assert counts.organisations == 30 and await count(store) == 30
     assert await store.unfinished_imports() == []
+
+
+@pytest.mark.parametrize("how", ["one transaction by its rows", "staged"])
+async def test_an_import_too_many_words_for_the_search_indexes_at_once_is_written_in_smaller_transactions(
+        store: Store, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Organisations named in ideographs give the full-text indexes a term a character: a peer's page
+    of ninety (two million terms) ran the embedded store out of memory, and an import one transaction
+    holds by its rows, or a staged part, could as well. Each transaction keeps within
+    `TRANSACTION_TERMS` (made small here), and all of it is written."""
+    import random
+
+    monkeypatch.setattr(importer, "TRANSACTION_TERMS", 20_000)
+    chance = random.Random(3)
+    rows = [org(f"o{i}", **{"#org+name+alt": "|".join("".join(chr(0x4E00 + chance.randrange(20_000))
+                                                              for _ in range(300)) for _ in range(6))})
+            for i in range(12)]
+    inputs = [importer.Parsed("cjk.csv", *hxl.read(csv_bytes(ORG_TAGS, rows), "cjk.csv"))]
+    held: list[int] = []
+    transaction = store.transaction
+
+    async def counted(work: Any, *args: Any, **kwargs: Any) -> Any:
+        async def measured(tx: Any) -> Any:
+            out = await work(tx)
+            held.append(tx.terms)
+            return out
+        return await transaction(measured, *args, **kwargs)
+
+    monkeypatch.setattr(store, "transaction", counted)
+    said = Said()
+    counts = await importer.run(store, inputs, said, atomic_rows=1 if how == "staged" else None)
+    assert counts.organisations == 12 and await count(store) == 12
+    assert len(held) > 1 and max(held) <= 20_000 and await store.unfinished_imports() == []
+    assert ("writing it in parts" in " ".join(said)) == (how != "staged")
+    stored = await store.organisations_by_id(STEWARD, ["test:o0"])
+    assert len(stored["test:o0"].aliases) == 6
 
 
 class Interrupted(Exception):

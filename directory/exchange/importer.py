@@ -14,8 +14,9 @@ A larger import would need the whole transaction in the store's memory (100k org
 their services and links took 6 GB of ArcadeDB heap; a fresh store's default 512 MB took 29,947 rows
 in one and ran out at 38,641). So it is staged: everything is validated
 first (a problem still means nothing is written), then written in transactions of `STAGE_ROWS`
-(or fewer, as the store's heap allows)
-records under an `ImportRun` marker. If the machine fails half-way, `directory status` names the
+(or fewer, as the store's heap allows, and fewer again where their words would give the
+full-text indexes more than `TRANSACTION_TERMS` in one: an import one transaction would hold
+is then staged too) records under an `ImportRun` marker. If the machine fails half-way, `directory status` names the
 unfinished import, and running the same import again completes it.
 """
 
@@ -39,7 +40,17 @@ from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import STEWARD, Viewer
 from directory.formats import hsds, hxl, iati, indicators
 from directory.formats.parsed import Batch, Parsed
-from directory.store import FinerPlace, Prepared, Store, Transaction, WriteCounts, prepare, shelter_problems
+from directory.store import (
+    TRANSACTION_TERMS,
+    FinerPlace,
+    Prepared,
+    Store,
+    Transaction,
+    WriteCounts,
+    index_terms,
+    prepare,
+    shelter_problems,
+)
 
 # a file's rows in, records out
 __all__ = ["ATOMIC_ROWS", "Batch", "Parsed", "import_iati", "import_inputs", "one_transaction", "read_csv",
@@ -211,11 +222,31 @@ async def run(store: Store, inputs: list[Parsed], progress: Progress = QUIET,
     async with store.importing(lambda: progress("another import, or a publish of the feeds, is writing to this "
                                                 "data folder: waiting for it")):
         with paused_gc():
+            counts = None
             if sum(len(p.rows) for p in inputs) <= most:
-                counts = await _run_atomic(store, inputs, progress, viewer)
-            else:
+                try:
+                    counts = await _run_atomic(store, inputs, progress, viewer)
+                except _TooManyTerms:  # nothing of it committed: written in parts instead
+                    progress("its words are too many for the search indexes in one transaction: writing it in parts")
+            if counts is None:
                 counts = await _run_staged(store, inputs, progress, viewer)
     return counts  # each transaction noted its restricted records as changed by `viewer` (`Store.transaction`)
+
+
+class _TooManyTerms(Exception):
+    """An import that one transaction would hold, but for the terms its words give the full-text
+    indexes (`TRANSACTION_TERMS`): rolled back, then staged."""
+
+
+def _within_terms(directory_id: str, records: list[Any]) -> list[Prepared]:
+    """A part's records as rows, in as many transactions as keep each within `TRANSACTION_TERMS`: a
+    part of a thousand organisations named in ideographs would give the indexes millions of terms
+    (a peer's page of ninety ran the embedded store out of memory)."""
+    rows = prepare(directory_id, *_split(records))
+    if len(records) == 1 or index_terms(rows) <= TRANSACTION_TERMS:
+        return [rows]
+    half = len(records) // 2
+    return _within_terms(directory_id, records[:half]) + _within_terms(directory_id, records[half:])
 
 
 async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, viewer: Viewer) -> WriteCounts:
@@ -235,8 +266,8 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
                                    ("links", batch.links))
              for i in range(0, len(records), part)]
 
-    def prepare_part(n: int) -> Awaitable[Prepared]:
-        return asyncio.ensure_future(asyncio.to_thread(prepare, store.directory_id, *_split(parts[n][1])))
+    def prepare_part(n: int) -> Awaitable[list[Prepared]]:
+        return asyncio.ensure_future(asyncio.to_thread(_within_terms, store.directory_id, parts[n][1]))
 
     upcoming = prepare_part(0) if parts else None
     coming = {s.id for s in batch.services}
@@ -244,17 +275,17 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
     try:
         for n, (kind, _, done, total) in enumerate(parts):
             assert upcoming is not None
-            rows = await upcoming
+            prepared = await upcoming
             upcoming = prepare_part(n + 1) if n + 1 < len(parts) else None  # built while this part is written
+            for rows in prepared:
+                # each part stamped as it is written, not when the import began: what a part changed is
+                # then never much older than its commit, for readers of what changed since (`publish`)
+                async def work(tx: Transaction, rows: Prepared = rows, stamp: str = now()) -> WriteCounts:
+                    return await tx.write_prepared(rows, stamp)
 
-            # each part stamped as it is written, not when the import began: what a part changed is
-            # then never much older than its commit, for readers of what changed since (`publish`)
-            async def work(tx: Transaction, rows: Prepared = rows, stamp: str = now()) -> WriteCounts:
-                return await tx.write_prepared(rows, stamp)
-
-            # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
-            counts += await store.transaction(work, viewer, coming=coming, sheltering=sheltering)
-            written += 1
+                # a shelter made coarser in one part, its services in a later one (checked whole by `validate`)
+                counts += await store.transaction(work, viewer, coming=coming, sheltering=sheltering)
+                written += 1
             progress.count("wrote", done, kind, total)
     except BaseException as failed:
         if written == 0:  # nothing of it committed: nothing to finish by running it again
@@ -330,6 +361,8 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, vi
             services += svcs
             if not validator.outcome.problems:  # once something is wrong, only keep validating
                 counts += await tx.write(orgs, svcs, links, stamp)
+                if tx.terms > TRANSACTION_TERMS:
+                    raise _TooManyTerms()
                 sent += rows
                 progress.count("sent", sent, "rows", total, note="to the store (one transaction, committed at the end)")
         # shelters' places checked as a check checks them (`validate`), the records a problem stopped

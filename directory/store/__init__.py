@@ -56,7 +56,7 @@ from directory.store.records.search import named_as_written, searchable
 from directory.store.records.shelter_services import FinerPlace
 from directory.store.records.shelter_services import problems as shelter_problems
 from directory.store.records.tokens import SESSION_SECONDS
-from directory.store.records.writes import PREFIX_FROM, Prepared, WriteCounts, index_terms, prepare
+from directory.store.records.writes import PREFIX_FROM, TRANSACTION_TERMS, Prepared, WriteCounts, index_terms, prepare
 
 log = logging.getLogger("directory.store")
 
@@ -70,6 +70,7 @@ __all__ = [
     "PROJECTED",
     "RESTORE_PART",
     "SESSION_SECONDS",
+    "TRANSACTION_TERMS",
     "Asked",
     "Candidate",
     "Changed",

@@ -77,7 +77,15 @@ from directory.store.engine.graph import Graph, Tx
 from directory.store.engine.schema import LABEL_GROUPS, VERSION, upgrade_records
 from directory.store.federation import feeds, peers
 from directory.store.records import shared_nodes, shelters
-from directory.store.records.writes import LINK_IDENTIFIED, LOCK_PROPERTY, ORIGIN_REACH, REACH, identifier_codes
+from directory.store.records.writes import (
+    LINK_IDENTIFIED,
+    LOCK_PROPERTY,
+    ORIGIN_REACH,
+    REACH,
+    TRANSACTION_TERMS,
+    identifier_codes,
+    record_terms,
+)
 
 FORMAT = "protection-directory-backup"
 ENDED = 2  # the first version with an end line
@@ -303,6 +311,7 @@ class _Part:
     indicators: int = 0
     organisations: int = 0
     services: int = 0
+    index_terms: int = 0  # what its records give the full-text indexes (`TRANSACTION_TERMS`)
     new_terms: list[str] = field(default_factory=list)  # term keys the store did not hold before
     skipped: Counter[str] = field(default_factory=Counter)  # lines and links left out, by `_left_out` reason
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {
@@ -404,6 +413,7 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
             part.skipped[reason] += 1
             return
         part.organisations += 1
+        part.index_terms += record_terms("Organisation", props)
         rows["orgs"].append(props)
         rows["identified"] += [{"id": oid, "code": c} for c in identifier_codes(props.get("identifiers") or [])]
         rows["based_in"] += [{"from": oid, "to": code} for code in obj.get("based_in", [])]
@@ -419,6 +429,7 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
             part.skipped[reason] += 1
             return
         part.services += 1
+        part.index_terms += record_terms("Service", props)
         rows["services"].append(props)
         offered_by = obj.get("offered_by", [])
         part.skipped["link"] += sum(1 for org in offered_by if not _ours(org, directory))
@@ -536,7 +547,7 @@ async def restore(graph: Graph, directory_id: str, lines: Iterable[str], source:
                 _add(part, number, obj, source, existing, directory_id)
             except (KeyError, TypeError, AttributeError) as exc:
                 raise ValidationFailed(source, [Problem(number, "", f"is not a backup line ({exc!r})")]) from exc
-            if part.lines >= part_lines:
+            if part.lines >= part_lines or part.index_terms >= TRANSACTION_TERMS:  # ideographs: a term each
                 break
         return part
 

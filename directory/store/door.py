@@ -92,6 +92,7 @@ from directory.store.records.writes import (
     Prepared,
     WriteCounts,
     execute,
+    index_terms,
     organisation_values,
     prepare,
     shelter_candidates,
@@ -138,6 +139,7 @@ class Transaction:
         self._tx = tx
         self._sheltering = sheltering  # providers of public safe houses a later part of an import writes
         self.written = WriteCounts()
+        self.terms = 0  # what its writes gave the full-text indexes (`index_terms`), held until it commits
         # written since shelters' services were last held to their shelters' places (`finer_places`)
         self._organisations: set[str] = set()
         self._services: dict[str, str] = {}
@@ -154,6 +156,7 @@ class Transaction:
         self._organisations |= shelters
         self._services.update(services)
         self.written += counts
+        self.terms += index_terms(rows)
         return counts
 
     async def finer_places(self, coming: Collection[str] = ()) -> list[FinerPlace]:

@@ -620,19 +620,31 @@ def prepare(directory_id: str, organisations: list[Organisation], services: list
     )
 
 
+TRANSACTION_TERMS = 400_000
+"""The terms one transaction may give the full-text indexes (`index_terms`): on the embedded store's
+default heap (512 MB) a write of a million was measured to fit and one of two million ran it out of
+memory; a thousand generated organisations give about 120,000, and one organisation of ideographs
+within every field's bound about 40,000. A peer's page over it is asked for again in fewer entries
+(`federation.merge`); an import writes in more, smaller transactions (`exchange.importer`)."""
+
+
 def index_terms(rows: Prepared) -> int:
     """At most how many terms the full-text indexes take from these rows (`analysed_terms`; a word of
     plain ASCII letters and digits is one). One transaction holds them all in the embedded store's
     heap, and a word of ideographs is a term a character: a peer's page of 90 organisations with
     fifty aliases of 300 ideographs each (2 million terms) ran a 512 MB heap out of memory."""
+    return (sum(record_terms("Organisation", row["props"]) for row in rows.organisations)
+            + sum(record_terms("Service", row["props"]) for row in rows.services))
+
+
+def record_terms(label: str, props: dict[str, Any]) -> int:
+    """The terms one record's stored properties give the full-text indexes, as `index_terms` counts them."""
     total = 0
-    for label, records in (("Organisation", rows.organisations), ("Service", rows.services)):
-        for row in records:
-            for name in FULLTEXT_FIELDS[label]:
-                text = row["props"].get(name) or ""
-                # the derived fields are words already, joined by spaces; the names are as written
-                words = words_in(text) if name == "search_names" else text.split()
-                total += len(words) if text.isascii() else sum(analysed_terms(word) for word in words)
+    for name in FULLTEXT_FIELDS[label]:
+        text = props.get(name) or ""
+        # the derived fields are words already, joined by spaces; the names are as written
+        words = words_in(text) if name == "search_names" else text.split()
+        total += len(words) if text.isascii() else sum(analysed_terms(word) for word in words)
     return total
 
 
