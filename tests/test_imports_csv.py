@@ -274,6 +274,49 @@ async def test_an_import_too_many_words_for_the_search_indexes_at_once_is_writte
     assert len(stored["test:o0"].aliases) == 6
 
 
+async def test_a_column_the_file_does_not_have_keeps_what_the_directory_holds(store: Store) -> None:
+    """A steward's walk corrected a name from a file of ids and names: every description, language,
+    contact channel and point it did not list was emptied, and a restricted record's visibility fell
+    back to its kind's default (public for most). A column the file lacks keeps the field; a cell
+    left empty in a column it has still empties it; a new record gets the defaults."""
+    await load(store, [org("quiet", **{"#meta+visibility": "restricted", "#description": "Legal aid, quietly.",
+                                        "#org+lang": "es|en", "#geo+lat": "4.61", "#geo+lon": "-74.08",
+                                        "#geo+precision": "exact", "#channel+contact": "signal:+57 300 000 0000"})],
+               [service("quiet-s", "quiet", **{"#meta+visibility": "restricted", "#capacity": "3",
+                                               "#capacity+unit": "cases", "#service+response_hours": "12"})])
+    names = ["#org+id", "#org+name", "#org+type", "#country+code"]
+    rows = [{"#org+id": "quiet", "#org+name": "Quiet Legal Aid", "#org+type": "local-group", "#country+code": "CO"},
+            {"#org+id": "newcomer", "#org+name": "Newcomer", "#org+type": "local-group", "#country+code": "CO"}]
+    inputs = [importer.Parsed("names.csv", *hxl.read(csv_bytes(names, rows), "names.csv"))]
+    said = Said()
+    checked = await importer.import_inputs(store, inputs, check=True, progress=said)
+    assert checked == importer.WriteCounts(2, 0, 0) and "keep what the directory holds" in " ".join(said)
+    inputs = [importer.Parsed("names.csv", *hxl.read(csv_bytes(names, rows), "names.csv"))]
+    await importer.run(store, inputs)
+    held = await store.organisations_by_id(STEWARD, ["test:quiet", "test:newcomer"])
+    quiet = held["test:quiet"]
+    assert quiet.name == "Quiet Legal Aid" and quiet.visibility.value == "restricted"
+    assert quiet.description == "Legal aid, quietly." and sorted(quiet.languages) == ["en", "es"]
+    assert quiet.contact_channels == ["signal:+57 300 000 0000"]
+    assert quiet.location is not None and (quiet.location.latitude, quiet.location.precision.value) == (4.61, "exact")
+    assert held["test:newcomer"].visibility.value == "public" and held["test:newcomer"].description == ""
+    # a column the file has, its cell left empty: emptied, as before
+    emptied = [*names, "#description"]
+    inputs = [importer.Parsed("e.csv", *hxl.read(csv_bytes(emptied, [{**rows[0], "#description": ""}]), "e.csv"))]
+    await importer.run(store, inputs)
+    quiet = (await store.organisations_by_id(STEWARD, ["test:quiet"]))["test:quiet"]
+    assert quiet.description == "" and quiet.visibility.value == "restricted"
+    # a service's file of ids, names and types keeps its capacity, visibility and response time
+    tags = ["#service+id", "#org+id", "#service+name", "#sector"]
+    inputs = [importer.Parsed("s.csv", *hxl.read(csv_bytes(tags, [{"#service+id": "quiet-s", "#org+id": "quiet",
+                                                                  "#service+name": "Counsel", "#sector": "legal-aid"}]),
+                                                 "s.csv"))]
+    await importer.run(store, inputs)
+    s = (await store.services_by_id(STEWARD, ["test:quiet-s"]))["test:quiet-s"]
+    assert (s.name, s.visibility.value, s.capacity, s.response_hours) == ("Counsel", "restricted", 3, 12)
+    assert [c.place for c in s.coverage] == ["CO"]
+
+
 class Interrupted(Exception):
     """Raised from the progress callback: the import stops as if the machine had, once a part is committed."""
 

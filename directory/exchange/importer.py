@@ -38,6 +38,7 @@ from directory.domain.model import Link, Organisation, Service, Visibility
 from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import STEWARD, Viewer
+from directory.exchange.left_out import keep_what_files_leave_out
 from directory.formats import hsds, hxl, iati, indicators
 from directory.formats.parsed import Batch, Parsed
 from directory.store import (
@@ -222,6 +223,8 @@ async def run(store: Store, inputs: list[Parsed], progress: Progress = QUIET,
     async with store.importing(lambda: progress("another import, or a publish of the feeds, is writing to this "
                                                 "data folder: waiting for it")):
         with paused_gc():
+            if await keep_what_files_leave_out(store, viewer, inputs):
+                progress("columns a file does not have keep what the directory holds for the records it names")
             counts = None
             if sum(len(p.rows) for p in inputs) <= most:
                 try:
@@ -466,6 +469,8 @@ async def import_inputs(store: Store, inputs: list[Parsed], check: bool = False,
             await store.write_indicators(found, viewer)
         return len(found)
     if check:
+        if await keep_what_files_leave_out(store, viewer, inputs):
+            progress("columns a file does not have keep what the directory holds for the records it names")
         batch = await validate(store, inputs, progress)
         return WriteCounts(len(batch.organisations), len(batch.services), len(batch.links))
     return await run(store, inputs, progress, viewer=viewer)
