@@ -97,6 +97,24 @@ def test_a_way_to_ask_leads_where_its_kind_and_shape_say_and_nowhere_else() -> N
         assert reach(kind, value) is None, (kind, value)
 
 
+def test_every_field_a_person_types_in_takes_its_direction_from_what_is_typed() -> None:
+    """An Arabic walk typed "+961 3 123 456" into the join form's contact field and saw
+    "456 123 3 961+": a right-to-left page made every field right-to-left. Each field typed in
+    (text, search, a description) says `dir`: `auto`, or `ltr` for numbers."""
+    import re
+    from pathlib import Path
+
+    import directory.web
+
+    untyped = ('type="hidden"', 'type="checkbox"', 'type="radio"', 'type="submit"', 'type="file"',
+               'type="date"', 'type="password"')
+    templates = sorted((Path(directory.web.__file__).parent / "templates").glob("*.html"))
+    missing = [(path.name, tag[:60]) for path in templates
+               for tag in re.findall(r"<(?:input|textarea)\b[^>]*>", path.read_text())
+               if "dir=" not in tag and not any(t in tag for t in untyped)]
+    assert missing == []
+
+
 async def test_a_hidden_organisations_page_is_the_missing_ones(store: Store, live_server: LiveServer) -> None:
     await _seed(store)
     async with httpx.AsyncClient(base_url=live_server.url) as client:

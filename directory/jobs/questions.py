@@ -20,6 +20,15 @@ from directory.jobs.partners import PartnerQuestion
 from directory.jobs.paths import PathOrder
 from directory.jobs.referrals import Question
 
+# the commas people type between the items of a list: an Arabic keyboard's "،", a Chinese or
+# Japanese one's full-width comma and "、" (an Arabic walk typed "بيرو، CO، CO-ANT", as the form's own hint wrote it)
+_SEPARATORS = re.compile("[,\u060c\uff0c\u3001]")
+
+
+def listed(text: str) -> list[str]:
+    """The items of a list typed in one text, each trimmed, empty ones left out."""
+    return [item.strip() for item in _SEPARATORS.split(text) if item.strip()]
+
 
 @dataclass(frozen=True)
 class Option:
@@ -38,7 +47,7 @@ class Option:
         """A value as text (a list as several texts or one comma-separated text), or BadArgument."""
         texts = [value] if isinstance(value, str) else list(value)
         if self.kind in ("texts", "codes"):
-            found = [t.strip() for text in texts for t in text.split(",") if t.strip()]
+            found = [t for text in texts for t in listed(text)]
             return found or None  # codes as typed: a refusal quotes them so (places read them in any case)
         if len(texts) != 1:
             raise BadArgument(self.name, "takes one value")

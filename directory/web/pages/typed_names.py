@@ -10,6 +10,7 @@ from directory.domain.errors import BadArgument, NotFound
 from directory.domain.ids import own_id
 from directory.domain.model import Organisation
 from directory.domain.viewer import Viewer
+from directory.jobs.questions import listed
 from directory.jobs.tables import named as shown_name
 from directory.store import Store, named_as_written, searchable
 from directory.web.pages import i18n, suggest
@@ -76,7 +77,7 @@ def place_codes(typed: str) -> str:
     """A list of places typed where codes go ("Kenia, CO-ANT, Ouganda"), each country named in any of
     the pages' languages as its code ("KE, CO-ANT, UG"); a code, or anything no country is called,
     as it was typed, for the question to name or refuse."""
-    parts = [part.strip() for part in typed.split(",")]
+    parts = listed(typed)
     return ", ".join(part if places.place(part.upper()) else _countries_named().get(sortable(part), part)
                      for part in parts)
 
