@@ -21,7 +21,7 @@ ORG_TAGS = ["#org+id", "#org+name", "#org+type", "#country+code", "#adm1+code", 
 SERVICE_TAGS = ["#service+id", "#org+id", "#service+name", "#sector", "#country+code+present",
                 "#country+code+remote", "#group+code", "#meta+visibility", "#capacity", "#capacity+unit",
                 "#capacity+date", "#service+response_hours", "#service+lang", "#status", "#date+verified",
-                "#country+code+origin", "#service+purpose", "#service+lang+intake", "#date+window"]
+                "#country+code+origin", "#service+purpose", "#service+lang+intake", "#date+window", "#contact+intake"]
 LINK_TAGS = ["#rel+type", "#org+id+source", "#org+id+target", "#meta+id", "#meta+visibility", "#value",
              "#currency", "#date+year", "#rel+response_hours", "#rel+trust", "#rel+formal", "#date+confirmed"]
 

@@ -18,7 +18,16 @@ import pytest
 from directory.domain import places
 from directory.domain.errors import Problem, ValidationFailed
 from directory.domain.location import ANY_PLACE, held_to, level_shown, shows_inside, tells_more
-from directory.domain.model import Coverage, Location, Organisation, Precision, Presence, Service, Visibility
+from directory.domain.model import (
+    Coverage,
+    Intake,
+    Location,
+    Organisation,
+    Precision,
+    Presence,
+    Service,
+    Visibility,
+)
 from directory.domain.viewer import STEWARD
 from directory.exchange import importer
 from directory.formats import hxl
@@ -405,3 +414,73 @@ async def test_a_safe_house_is_held_to_what_its_provider_publishes_whatever_the_
     # and showing less of itself again, it must first take the safe house back to the country
     problem = await refused_organisation_edit(store, "test:group", precision="country")
     assert (problem.record, problem.column) == ("test:group", "precision") and "test:house" in problem.reason
+
+
+ADDRESS = "public in-person:Colonia Kennedy, Calle 5, casa 12"
+
+
+async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_safe_house(store: Store) -> None:
+    """A steward's walk made a shelter's "In person: Colonia Kennedy, Calle 5, casa 12" public: the
+    form's hint warned, and the public then read where the shelter is, which it publishes nowhere.
+    An address to ask in person or by post that anyone may see tells more than any published place:
+    refused on a shelter's services and on any safe house, by import, by edit, and by the shelter's
+    own change; shown to the network, or to anyone where the provider publishes its point."""
+    with pytest.raises(ValidationFailed) as failed:
+        await load(store, [org("casa", "Casa Refugio", **SHELTER)],
+                   [service("care", "test:casa", "psychosocial-support", **{"#contact+intake": ADDRESS})])
+    [problem] = failed.value.problems
+    assert (problem.record, problem.column) == ("test:care", "#contact+intake")
+    assert problem.reason.startswith("an address to ask in person or by post that anyone may see would show where "
+                                     "Casa Refugio shelters defenders")
+    assert "Calle 5" not in problem.reason and await store.existing_organisations(["test:casa"]) == set()
+    # to the network, or a phone anyone may see: taken; a group's safe house likewise held to its place
+    network = ADDRESS.replace("public ", "network ")
+    group = org("group", "Grupo Local", **{"#geo+precision": "country"})
+    await load(store, [org("casa", "Casa Refugio", **SHELTER), group],
+               [service("care", "test:casa", "psychosocial-support",
+                        **{"#contact+intake": f"{network}|public phone:+57 300 000 0000"}),
+                service("house", "test:group", "safe-house", **{"#contact+intake": network}),
+                service("aid", "test:group", "legal-aid", **{"#contact+intake": ADDRESS})])  # not a shelter's
+    house = await one_service(store, "test:house")
+    with pytest.raises(EditRefused) as refused:
+        await store.save_service(STEWARD, Edit({"id": "test:house", "intake": [ADDRESS]}), house.provenance.revision)
+    [problem] = refused.value.problems
+    assert (problem.record, problem.column) == ("test:house", "intake")
+    # the group becoming a shelter would show where it is through its legal aid's public address
+    problem = await refused_organisation_edit(store, "test:group", kind="shelter")
+    assert (problem.record, problem.column) == ("test:group", "precision") and "test:aid" in problem.reason
+    # a shelter publishing its point (to 11 km or finer) may give its address to anyone
+    await load(store, [org("open", "Casa Abierta", **{**SHELTER, "#geo+precision": "exact", "#meta+visibility":
+                                                       "public", "#geo+lat": "4.61", "#geo+lon": "-74.08"})],
+               [service("door", "test:open", "safe-house", **{"#contact+intake": ADDRESS})])
+
+
+async def test_a_peers_safe_house_giving_its_address_to_anyone_is_not_kept(store: Store) -> None:
+    p = Publisher(directory=P)
+    p.add("refugio", body=organisation("refugio", kind="shelter", precision="country", latitude=None,
+                                       longitude=None))
+    p.add("stay", kind="service", body=peer_service("stay", "refugio", service_type="safe-house",
+                                                     intake=[ADDRESS]))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    [reason] = [r for r in outcome.reasons if f"{P}:stay" in r]
+    assert "gives in intake an address anyone may see" in reason and "Calle" not in reason
+    assert await one_service(store, f"{P}:stay") is None
+
+
+async def test_an_address_written_before_the_rule_is_shown_to_the_network_only_at_start(store: Store) -> None:
+    await load(store, [org("casa", "Casa Refugio", **SHELTER)], [service("care", "test:casa", "psychosocial-support")])
+    care = Service(id="test:care", organisation="test:casa", name="Care", type="psychosocial-support",
+                   coverage=[Coverage("CO", Presence.PRESENT)],
+                   intake=[Intake.of(ADDRESS), Intake.of("public phone:+57 300 000 0000")])
+
+    async def as_an_older_version_wrote_it(tx: Any) -> None:
+        await write_records(store.graph, tx, "test", [], [care], [], "2026-01-01T00:00:00Z", 3, hold_shelters=False)
+
+    await store.graph.write_tx(as_an_older_version_wrote_it)
+    assert await store.hold_shelters() == ["test:care"]
+    held = await one_service(store, "test:care")
+    assert [str(i) for i in held.intake] == ["network in-person:Colonia Kennedy, Calle 5, casa 12",
+                                             "public phone:+57 300 000 0000"]
+    assert await store.hold_shelters() == []

@@ -22,11 +22,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from directory.domain import geometry, places
-from directory.domain.model import Coverage, Location, Precision, Presence, Service
+from directory.domain.model import Coverage, Intake, Location, Precision, Presence, Service, Visibility
 
 SHOWS_SUBDIVISION = frozenset({Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA})
 """The precisions at which a location's subdivision is published (the table above)."""
@@ -156,12 +156,27 @@ def level_shown(location: Location | None) -> int:
     return shown_level(location.precision, location.subdivision, location.latitude is not None)
 
 
+ADDRESS = "address"
+"""What `tells_more` reads a service's intake channel as when anyone may see it and it is an address
+(to ask in person, or by post): a place finer than any published point. A steward's walk made a
+shelter's "In person: Colonia Kennedy, Calle 5, casa 12" public, warned by a hint only."""
+ADDRESSED = frozenset({"in-person", "post"})
+
+
+def public_address(intake: Iterable[Intake]) -> bool:
+    """Whether anyone may see one of these channels that says where to go or write to."""
+    return any(i.kind in ADDRESSED and i.visibility is Visibility.PUBLIC for i in intake)
+
+
 def tells_more(place: str, shown: int) -> bool:
     """Whether a place a shelter's service records says more of where the shelter is than the
     shelter's published location, which says where it is down to `shown` (`shown_level`): a part of
     a country where the shelter publishes only its country, a district within a region where it
-    publishes its region (threat model V17, R21). Where a shelter hosts defenders is where it is, so
-    its services are held to what it publishes."""
+    publishes its region (threat model V17, R21), or an address anyone may see (`ADDRESS`) where it
+    publishes no point. Where a shelter hosts defenders is where it is, so its services are held to
+    what it publishes."""
+    if place == ADDRESS:
+        return shown < ANY_PLACE
     return places.level(place) > shown
 
 
@@ -178,4 +193,6 @@ def held_to(service: Service, shown: int) -> Service:
         present[code] = present.get(code, False) or c.presence is Presence.PRESENT
     coverage = [Coverage(code, Presence.PRESENT if here else Presence.REMOTE) for code, here in present.items()]
     origins = list(dict.fromkeys(country_of(code) for code in service.origins))
-    return replace(service, coverage=coverage, origins=origins)
+    intake = [replace(i, visibility=Visibility.NETWORK) if tells_more(ADDRESS, shown) and public_address([i]) else i
+              for i in service.intake]  # an address anyone could see, shown to the network only
+    return replace(service, coverage=coverage, origins=origins, intake=intake)

@@ -26,8 +26,8 @@ from typing import Any
 
 from directory.domain import places
 from directory.domain.errors import Problem
-from directory.domain.location import ANY_PLACE, level_shown, shown_level, tells_more
-from directory.domain.model import Organisation, Presence, Service
+from directory.domain.location import ADDRESS, ANY_PLACE, level_shown, public_address, shown_level, tells_more
+from directory.domain.model import Intake, Organisation, Presence, Service
 from directory.domain.taxonomy import SENSITIVE_KINDS, SHELTERING_TYPES
 from directory.store.engine.cypher import cypher
 from directory.store.engine.graph import Graph, Tx
@@ -41,7 +41,8 @@ _COARSE = "NOT (o.precision IN ['exact', 'locality'] AND o.pub_latitude IS NOT N
 _SHOWN = "o.precision AS precision, o.pub_subdivision AS subdivision, o.pub_latitude IS NOT NULL AS point"
 _HELD = "(o.kind IN $kinds OR s.type IN $types)"  # the services the rule holds
 _FOUND = f"""RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
-       s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins, {_SHOWN}"""
+       s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins, s.intake AS intake,
+       {_SHOWN}"""
 SERVICES_OF = cypher("shelter_services.of", f"""
 UNWIND $ids AS id
 MATCH (o:Organisation {{id: id}}) WHERE {_COARSE}
@@ -69,7 +70,7 @@ STORED = cypher("shelter_services.stored", """
 UNWIND $ids AS id
 MATCH (o:Organisation {id: id})-[:OFFERS]->(s:Service) WHERE id IN $shelters OR s.type IN $types
 RETURN id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name, s.type AS type,
-       s.coverage_codes AS coverage, s.origin_codes AS origins
+       s.coverage_codes AS coverage, s.origin_codes AS origins, s.intake AS intake
 """)
 
 
@@ -89,6 +90,10 @@ class FinerPlace:
     def peer_reason(self) -> str:
         """Why a peer's service is not kept, for our log: the field, never the place it hides."""
         which = "its provider's new place, precision or kind" if self.by_provider else "the service"
+        if self.place == ADDRESS:
+            return (f"gives in {self.column} an address anyone may see, where its provider publishes no point "
+                    f"(a shelter's services and a safe house show where defenders stay; {which} made it so); not "
+                    "kept: `directory peer resync` takes it again once the peer has corrected it")
         return (f"records a place in {self.column} finer than its provider publishes of its own place "
                 f"(a shelter's services and a safe house show where defenders stay; {which} made it so); not "
                 "kept: `directory peer resync` takes it again once the peer has corrected it")
@@ -98,7 +103,12 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
     """Each as a problem of the record to change, beside the first place it is about: a service's
     place, on the service's field; the services a provider's change would expose, one problem each
     on the provider's precision, naming its places (the advice is never to publish more)."""
-    out = [(f, Problem.of(0, f.column, "%(place)s would show where %(organisation)s shelters defenders, and it "
+    out = [(f, Problem.of(0, f.column, "an address to ask in person or by post that anyone may see would show where "
+                          "%(organisation)s shelters defenders, which it does not publish: where a shelter's services "
+                          "or a safe house work is where people at risk stay. Show that channel to the network, or "
+                          "to fewer", f.service, organisation=f.organisation_name or f.organisation)
+            if f.place == ADDRESS else
+            Problem.of(0, f.column, "%(place)s would show where %(organisation)s shelters defenders, and it "
                           "publishes only its country: where a shelter's services or a safe house work is where "
                           "people at risk stay. Record %(country)s instead", f.service,
                           place=places.labelled(f.place), organisation=f.organisation_name or f.organisation,
@@ -112,7 +122,13 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
            for f in finer if not f.by_provider]
     exposed: dict[tuple[str, str], list[FinerPlace]] = {}
     for f in finer:
-        if f.by_provider:
+        if f.by_provider and f.place == ADDRESS:
+            label = "\u201c" + f.service_name + "\u201d (" + f.service + ")"
+            out.append((f, Problem.of(
+                0, "precision", "its service %(service)s gives an address to ask in person or by post that anyone "
+                "may see, which would show where this organisation shelters defenders once it no longer publishes "
+                "its point: show that channel to the network first", f.organisation, service=label)))
+        elif f.by_provider:
             exposed.setdefault((f.organisation, f.service), []).append(f)
     for (organisation, service), found in exposed.items():
         named = ", ".join(dict.fromkeys(places.labelled(f.place) for f in found))
@@ -130,16 +146,18 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
     return out
 
 
-def _places(coverage: str | None, origins: str | None) -> list[tuple[str, str]]:
-    """A service's stored place codes (`place_codes`), each with the field that records it."""
+def _places(coverage: str | None, origins: str | None, intake: list[str] | None = None) -> list[tuple[str, str]]:
+    """A service's stored place codes (`place_codes`), each with the field that records it, and
+    `ADDRESS` for an intake channel anyone may see that says where to go or write to."""
     return ([(code, "present_in" if presence == "present" else "reaches") for code, presence in place_entries(coverage)]
-            + [(code, "origins") for code, _ in place_entries(origins)])
+            + [(code, "origins") for code, _ in place_entries(origins)]
+            + ([(ADDRESS, "intake")] if public_address(map(Intake.of, intake or [])) else []))
 
 
 def _fields(s: Service) -> list[tuple[str, str]]:
     """A service's places, each with the field that records it, as `_places` reads them stored."""
     return ([(c.place, "present_in" if c.presence is Presence.PRESENT else "reaches") for c in s.coverage]
-            + [(o, "origins") for o in s.origins])
+            + [(o, "origins") for o in s.origins] + ([(ADDRESS, "intake")] if public_address(s.intake) else []))
 
 
 def held(kind: str | None, service_type: str | None) -> bool:
@@ -154,7 +172,8 @@ def to_check(organisations: Iterable[tuple[str, int]], services: Iterable[tuple[
     and the services (id, provider, places) recording a part of a country. The rest cannot break
     it, and cost no query."""
     coarse = {i for i, shown in organisations if shown < ANY_PLACE}
-    named = {i: organisation for i, organisation, codes in services if any(places.part_of(c) for c in codes)}
+    named = {i: organisation for i, organisation, codes in services
+             if any(c == ADDRESS or places.part_of(c) for c in codes)}
     return coarse, named
 
 
@@ -165,7 +184,7 @@ def record_places(s: Service) -> list[str]:
 
 def row_places(props: dict[str, Any]) -> list[str]:
     """The places a written service row records (`place_codes`), for `to_check`."""
-    return [code for code, _ in _places(props.get("coverage_codes"), props.get("origin_codes"))]
+    return [code for code, _ in _places(props.get("coverage_codes"), props.get("origin_codes"), props.get("intake"))]
 
 
 async def finer_places(graph: Graph, tx: Tx, organisations: Collection[str], services: dict[str, str],
@@ -182,7 +201,7 @@ async def finer_places(graph: Graph, tx: Tx, organisations: Collection[str], ser
                        r["organisation_name"], shown)
             for r in rows if r["id"] in services or (r["organisation"] in providers and r["id"] not in later)
             for shown in [_shown(r)]
-            for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, shown)]
+            for code, column in _places(r["coverage"], r["origins"], r["intake"]) if tells_more(code, shown)]
 
 
 def _shown(row: dict[str, Any]) -> int:
@@ -212,7 +231,8 @@ async def finer_before(graph: Graph, organisations: list[Organisation], services
                 here = shown[r["organisation"]]
                 found += [FinerPlace(r["id"], r["organisation"], code, column, True, r["name"],
                                      names[r["organisation"]], here)
-                          for code, column in _places(r["coverage"], r["origins"]) if tells_more(code, here)]
+                          for code, column in _places(r["coverage"], r["origins"], r["intake"])
+                          if tells_more(code, here)]
     return found
 
 
@@ -223,4 +243,4 @@ async def written_finer(graph: Graph) -> dict[str, tuple[str, int]]:
     rows: list[dict[str, Any]] = [*await graph.read_plain(EVERY_OF_SHELTERS, kinds=KINDS),
                                   *await graph.read_plain(EVERY_SHELTERING, kinds=KINDS, types=TYPES)]
     return {r["id"]: (r["publisher"], shown) for r in rows for shown in [_shown(r)]
-            if any(tells_more(code, shown) for code, _ in _places(r["coverage"], r["origins"]))}
+            if any(tells_more(code, shown) for code, _ in _places(r["coverage"], r["origins"], r["intake"]))}
