@@ -6,6 +6,7 @@ import csv
 import io
 import math
 from collections.abc import Callable
+from html.parser import HTMLParser
 from typing import Any
 
 import httpx
@@ -128,3 +129,52 @@ class OnEach(Said):
 def split_in(n: int) -> Callable[[list[str]], list[list[str]]]:
     """A gap matrix's types split in `n` parts (for `gaps.in_parts`), every part the same size."""
     return lambda types: [part for part in (types[i::n] for i in range(n)) if part]
+
+
+class _FormReader(HTMLParser):
+    """The fields of one form as a browser sends them (`browser_form`)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action, self.inside, self.fields = action, False, []
+        self.select: tuple[str, bool, list[tuple[str, bool]]] | None = None  # name, multiple, options
+        self.textarea: tuple[str, list[str]] | None = None
+
+    def handle_starttag(self, tag: str, attributes: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attributes}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        elif not self.inside or ("name" not in a and tag != "option"):
+            return
+        elif tag == "input" and a.get("type", "text") not in ("submit", "button", "file"):
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.fields.append((a["name"], a.get("value", "on" if a.get("type") == "checkbox" else "")))
+        elif tag == "select":
+            self.select = (a["name"], "multiple" in a, [])
+        elif tag == "option" and self.select is not None:
+            self.select[2].append((a.get("value", ""), "selected" in a))
+        elif tag == "textarea":
+            self.textarea = (a["name"], [])
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea is not None:
+            self.textarea[1].append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self.select is not None:
+            name, multiple, options = self.select
+            chosen = [v for v, on in options if on] or ([] if multiple else [v for v, _ in options[:1]])
+            self.fields += [(name, v) for v in chosen]
+            self.select = None
+        elif tag == "textarea" and self.textarea is not None:
+            self.fields.append((self.textarea[0], "".join(self.textarea[1]).removeprefix("\n")))
+            self.textarea = None
+
+
+def browser_form(page: str, action: str) -> list[tuple[str, str]]:
+    """Every field a browser sends with the form posting to `action`, as the page fills it in."""
+    reader = _FormReader(action)
+    reader.feed(page)
+    return reader.fields

@@ -18,6 +18,7 @@ from directory.domain.model import Coverage, Link, Location, Organisation, Preci
 from directory.domain.viewer import STEWARD
 from directory.store import Edit, Store
 from tests.conftest import LiveServer
+from tests.helpers import browser_form
 
 pytestmark = pytest.mark.anyio
 
@@ -848,3 +849,67 @@ async def test_a_carried_service_form_shows_what_was_typed_by_the_forms_own_labe
         assert "<code>" not in said, said
         assert "<dt>Where to ask 1: How</dt><dd>Phone</dd>" in said
         assert "<dt>Where to ask 1: Who may see it</dt><dd>" in said and "network</dd>" not in said
+
+
+async def test_a_save_over_someone_elses_changes_keeps_them_and_asks_only_about_a_field_both_changed(
+        store: Store, live_server: LiveServer) -> None:
+    """A steward's walk: the steward opened a safe house's form, its member then saved capacity 3 and
+    new hours, the steward changed only a channel's visibility; the conflict page listed capacity and
+    hours as "You typed" and "save again" put back 4 and no hours. A form sends the fields the person
+    changed: a change to other fields meanwhile is kept and the save goes through; a field both
+    changed is the one question asked, with everything else as the record says now."""
+    tokens = await _seed(store)
+    steward = (await store.tokens.create("steward", None, "desk"))[1]
+    grant = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+    assert grant.provenance is not None
+    await store.save_service(STEWARD, Edit({"id": "test:grant", "capacity": "4", "capacity_unit": "grants",
+                                            "intake": ["restricted signal:+00 000 333"]}), grant.provenance.revision)
+    async with httpx.AsyncClient(base_url=live_server.url) as desk, httpx.AsyncClient(base_url=live_server.url) as fund:
+        await _signed_in(desk, steward)
+        await _signed_in(fund, tokens["fund"])
+        opened = (await desk.get("/services/test:grant/edit")).text
+        theirs = dict(browser_form((await fund.get("/services/test:grant/edit")).text, "/services/test:grant/edit"))
+        assert (await fund.post("/services/test:grant/edit", data={**theirs, "capacity": "3",
+                                                                   "hours": "Mon-Sat 8:00-18:00"})).status_code == 303
+        mine = [(n, "network" if n == "intake_visibility_1" else v)
+                for n, v in browser_form(opened, "/services/test:grant/edit")]
+        saved = await _send(desk, "/services/test:grant/edit", mine)
+        assert saved.status_code == 303, saved.text[-800:]
+        now = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert (now.capacity, now.hours) == (3, "Mon-Sat 8:00-18:00")  # the member's work kept
+        assert [str(i) for i in now.intake] == ["network signal:+00 000 333"]  # and the steward's change made
+        # both change the hours: only the hours are asked about, the member's capacity shown as it is now
+        opened = (await desk.get("/services/test:grant/edit")).text
+        theirs = dict(browser_form((await fund.get("/services/test:grant/edit")).text, "/services/test:grant/edit"))
+        assert (await fund.post("/services/test:grant/edit", data={**theirs, "capacity": "2",
+                                                                   "hours": "mornings"})).status_code == 303
+        mine = [(n, "evenings" if n == "hours" else v) for n, v in browser_form(opened, "/services/test:grant/edit")]
+        stale = await _send(desk, "/services/test:grant/edit", mine)
+        assert stale.status_code == 409 and '<th scope="row">Hours</th>' in stale.text
+        assert "Capacity: how many it can take now</th>" not in stale.text
+        again = browser_form(stale.text, "/services/test:grant/edit")
+        assert ("capacity", "2") in again and ("hours", "evenings") in again
+        assert (await _send(desk, "/services/test:grant/edit", again)).status_code == 303
+        now = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert (now.capacity, now.hours) == (2, "evenings")
+
+
+async def test_an_organisations_form_saved_over_another_change_keeps_it(store: Store,
+                                                                        live_server: LiveServer) -> None:
+    tokens = await _seed(store)
+    steward = (await store.tokens.create("steward", None, "desk"))[1]
+    async with httpx.AsyncClient(base_url=live_server.url) as desk, httpx.AsyncClient(base_url=live_server.url) as fund:
+        await _signed_in(desk, steward)
+        await _signed_in(fund, tokens["fund"])
+        opened = (await desk.get("/organisations/test:fund/edit")).text
+        theirs = browser_form((await fund.get("/organisations/test:fund/edit")).text, "/organisations/test:fund/edit")
+        theirs = [(n, "Grants and advice." if n == "description" else v) for n, v in theirs]
+        assert (await _send(fund, "/organisations/test:fund/edit", theirs)).status_code == 303
+        changed = {"visibility": "network", "latitude": "14.07", "longitude": "-87.19", "precision": "locality"}
+        mine = [(n, changed.get(n, v)) for n, v in browser_form(opened, "/organisations/test:fund/edit")]
+        saved = await _send(desk, "/organisations/test:fund/edit", mine)
+        assert saved.status_code == 303, saved.text[-800:]
+        now = await store.organisation(STEWARD, "test:fund")
+        assert now.description == "Grants and advice." and now.visibility is Visibility.NETWORK
+        assert now.location is not None
+        assert (now.location.latitude, now.location.precision) == (14.07, Precision.LOCALITY)

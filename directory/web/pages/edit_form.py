@@ -1,17 +1,22 @@
 """What every edit form shares: its fields' labels, what was typed, and why a save was refused.
 
 An edit form is a record's fields as the store's `Edit` takes them, each list one item per line
-(or one value per chosen option, or one row of fields per item: `edit_rows`). Saving sends the
-revision the form was opened at: if the record changed since, the store writes nothing
-(REVISION_CONFLICT) and the form shows what it says now beside what was typed, with the new
-revision, so the person decides. Any other refusal names each
-field and its reason, and nothing is written either.
+(or one value per chosen option, or one row of fields per item: `edit_rows`). The form carries the
+revision it was opened at and a short hash of each field as it was then (`fingerprint`), and a
+save sends only the fields the person changed (`mine`). If the record changed since, the store
+writes nothing (REVISION_CONFLICT): where nobody else changed a field the person changed, the
+changes are saved over the new revision, the other person's kept; otherwise the form shows what
+the record says now beside what was typed for those fields only, holding everyone else's changes,
+with the new revision, so the person decides. A steward's walk lost a member's new capacity and
+hours to "save again to keep yours": the form had sent back every field as it was opened. Any
+other refusal names each field and its reason, and nothing is written either.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +68,7 @@ class Typed:
     values: dict[str, str]
     chosen: dict[str, list[str]]
     revision: int
+    opened: dict[str, str] | None = None  # each field's `fingerprint` when the form was opened, if it said
 
 
 async def read(request: Request) -> Typed:
@@ -73,7 +79,70 @@ async def read(request: Request) -> Typed:
     # with CR LF
     values = {k: "\n".join(sorted(v) if len(v) > 1 else v).replace("\r\n", "\n") for k, v in form.items()}
     given = values.pop("revision", "")
-    return Typed(_points_for_commas(values, language_of(request)), form, forms.digits(given) or 0)
+    opened = _opened(values.pop("opened", ""))
+    return Typed(_points_for_commas(values, language_of(request)), form, forms.digits(given) or 0, opened)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def fingerprint(values: Mapping[str, str]) -> str:
+    """A form's fields as it was opened (`shown`), a short hash each, for the form to send back."""
+    return " ".join(f"{name}={_hash(text)}" for name, text in sorted(values.items()))
+
+
+def _opened(said: str) -> dict[str, str] | None:
+    pairs = [part.partition("=") for part in said.split()]
+    return {name: h for name, _, h in pairs if name and h} or None
+
+
+def mine(typed: Typed, fields: dict[str, Any], always_sent: Collection[str] = (),
+         derived: Collection[str] = ()) -> dict[str, Any]:
+    """The fields the person changed since the form was opened, with the record's id; all of them
+    for a form that did not say what it was opened with. A field the form did not send (one shown
+    as text, such as a member's verification) is as it was; `always_sent`: fields whose absence
+    means emptied (a multiple choice left with none, rows); `derived`: fields the save works out
+    (a capacity's confirmation day), sent when that differs from what was typed."""
+    opened = typed.opened
+    if opened is None:
+        return fields
+
+    def changed(name: str) -> bool:
+        if name == "id" or name not in opened:
+            return True
+        if name in derived and str(fields[name] or "") != typed.values.get(name, ""):
+            return True
+        if name not in typed.chosen and name not in always_sent:
+            return False
+        return _hash(typed.values.get(name, "")) != opened[name]
+    return {name: value for name, value in fields.items() if changed(name)}
+
+
+async def saved(save: Callable[[dict[str, Any], int], Awaitable[None]], typed: Typed, changes: dict[str, Any],
+                now: Callable[[], Awaitable[dict[str, str] | None]]) -> dict[str, Any] | None:
+    """Save the fields the person changed (`mine`): None once saved; else what the form shows
+    (`refusal`). A record changed meanwhile in other fields only is saved over, once."""
+    try:
+        await save(changes, typed.revision)
+        return None
+    except EditRefused as refused:
+        if refused.code != "REVISION_CONFLICT" or typed.opened is None:
+            return await refusal(refused, typed, now, changes)
+        current = await now()
+        if current is None or _theirs(changes, typed, current):
+            return await refusal(refused, typed, now, changes, current)
+        try:
+            await save(changes, refused.current_revision or 0)
+            return None
+        except EditRefused as again:
+            return await refusal(again, typed, now, changes)
+
+
+def _theirs(changes: dict[str, Any], typed: Typed, current: dict[str, str]) -> list[str]:
+    """The fields the person changed that someone else changed too since the form was opened."""
+    opened = typed.opened or {}
+    return [name for name in changes if name in current and name in opened and _hash(current[name]) != opened[name]]
 
 
 # Numbers a form takes whose decimal comma cannot be a thousands one: a latitude or a longitude, a
@@ -130,17 +199,27 @@ def shown(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
     return {name: text(row.get(name)) for name in names}
 
 
-async def refusal(refused: EditRefused, typed: Typed,
-                  now: Callable[[], Awaitable[dict[str, str] | None]]) -> dict[str, Any]:
-    """What the form shows beside what was typed when the store refused it: the record as it says
-    now (`now` reads it again), with the revision to save over, for a stale revision; otherwise
-    each field and the reason."""
+async def refusal(refused: EditRefused, typed: Typed, now: Callable[[], Awaitable[dict[str, str] | None]],
+                  changes: dict[str, Any] | None = None, current: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the form shows beside what was typed when the store refused it: for a stale revision,
+    the record as it says now (`now` reads it again), with the revision to save over, the fields
+    the person did not change shown as the record has them now (`typed.values` is changed so) and
+    only those both changed listed; otherwise each field and the reason."""
     if refused.code == "REVISION_CONFLICT":
-        current = await now()
+        current = current if current is not None else await now()
         if current is not None:
+            ours = set(changes or current) - {"id"}
+            typed.values.update({n: v for n, v in current.items() if n not in ours})
             return {"status": 409, "conflict": current, "revision": refused.current_revision or 0,
-                    "changed": [n for n in current if current[n] != typed.values.get(n, "")]}
-    return {"status": 400, "problems": edit_problems(refused), "revision": typed.revision}
+                    "changed": [n for n in current if n in ours and current[n] != typed.values.get(n, "")],
+                    "opened": fingerprint(current)}
+    return {"status": 400, "problems": edit_problems(refused), "revision": typed.revision,
+            "opened": fingerprint_of(typed)}
+
+
+def fingerprint_of(typed: Typed) -> str:
+    """The fingerprint a form sent back, to send again with the form shown anew."""
+    return " ".join(f"{name}={h}" for name, h in sorted((typed.opened or {}).items()))
 
 
 VERIFIED = ("verified_on", "verified_by", "verified_source")

@@ -148,7 +148,9 @@ async def edit_form_page(request: Request) -> Response:
     found = await _service(request.app.state.store, viewer, request.path_params["record_id"])
     if found is None or found.provenance is None:
         return page(request, "missing.html", status=404)
-    return await _form(request, found.organisation, values_of(found), found, found.provenance.revision)
+    values = values_of(found)
+    return await _form(request, found.organisation, values, found, found.provenance.revision,
+                       opened=edit_form.fingerprint(values))
 
 
 async def save(request: Request) -> Response:
@@ -160,16 +162,22 @@ async def save(request: Request) -> Response:
         return page(request, "missing.html", status=404)
     fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=found.id), found.verified)
     fields = _capacity_confirmed(fields, values_of(found))
-    try:
-        await store.save_service(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
-    except EditRefused as refused:
-        async def now() -> dict[str, str] | None:
-            again = await _service(store, viewer, found.id)
-            return values_of(again) if again else None
+    changes = edit_form.mine(typed, fields, (*ROWS, *MANY), ("capacity_confirmed",))
 
-        return await _form(request, found.organisation, typed.values, found, rows=rows,
-                           **await edit_form.refusal(refused, typed, now))
-    return edit_form.to_organisation(found.organisation)
+    async def save(changed: dict[str, Any], revision: int) -> None:
+        await store.save_service(viewer, Edit(changed, {n: n for n in changed}), revision)
+
+    async def now() -> dict[str, str] | None:
+        again = await _service(store, viewer, found.id)
+        return values_of(again) if again else None
+
+    shown = await edit_form.saved(save, typed, changes, now)
+    if shown is None:
+        return edit_form.to_organisation(found.organisation)
+    # rows someone else changed meanwhile, and this person did not, as the record has them now
+    rows = {name: rows[name] if name in changes else edit_rows.stored(name, typed.values.get(name, ""))
+            for name in ROWS}
+    return await _form(request, found.organisation, typed.values, found, rows=rows, **shown)
 
 
 async def new_form(request: Request) -> Response:

@@ -25,7 +25,7 @@ from directory.base.scope import viewer_in
 from directory.domain import places
 from directory.domain.model import Organisation
 from directory.domain.validation import CHANNEL_KINDS
-from directory.store import Edit, EditRefused, Store
+from directory.store import Edit, Store
 from directory.web.pages import edit_form, forms, i18n, links, words
 from directory.web.pages.edit_form import Typed, items
 from directory.web.pages.problems import field_reasons
@@ -144,7 +144,8 @@ async def edit_page(request: Request) -> Response:
                                          request.path_params["record_id"])
     if found is None or found.provenance is None:
         return page(request, "missing.html", status=404)
-    return await _form(request, found, values_of(found), found.provenance.revision)
+    values = values_of(found)
+    return await _form(request, found, values, found.provenance.revision, opened=edit_form.fingerprint(values))
 
 
 async def save(request: Request) -> Response:
@@ -155,15 +156,19 @@ async def save(request: Request) -> Response:
     if found is None:
         return page(request, "missing.html", status=404)
     fields = edit_form.verification_kept(viewer, _fields(found.id, typed), found.verified)
-    try:
-        await store.save_organisation(viewer, Edit(fields, {n: n for n in fields}), typed.revision)
-    except EditRefused as refused:
-        async def now() -> dict[str, str] | None:
-            again = await edit_form.organisation(store, viewer, found.id)
-            return values_of(again) if again else None
+    changes = edit_form.mine(typed, fields, MANY)
 
-        return await _form(request, found, typed.values, **await edit_form.refusal(refused, typed, now))
-    return edit_form.to_organisation(found.id)
+    async def save(changed: dict[str, Any], revision: int) -> None:
+        await store.save_organisation(viewer, Edit(changed, {n: n for n in changed}), revision)
+
+    async def now() -> dict[str, str] | None:
+        again = await edit_form.organisation(store, viewer, found.id)
+        return values_of(again) if again else None
+
+    shown = await edit_form.saved(save, typed, changes, now)
+    if shown is None:
+        return edit_form.to_organisation(found.id)
+    return await _form(request, found, typed.values, **shown)
 
 
 routes = [Route("/organisations/{record_id}/edit", edit_page, methods=["GET"]),
