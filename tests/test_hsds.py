@@ -14,7 +14,7 @@ from directory.domain.model import Organisation, Service
 from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.exchange import demo, exports, importer
 from directory.formats import hsds
-from directory.store import Store
+from directory.store import Edit, Store
 from tests.conftest import SHARED, WIPE
 from tests.helpers import shown_in_cell
 
@@ -99,6 +99,23 @@ async def test_foreign_hsds_file_is_checked_like_any_other_input(store: Store) -
     counts = await importer.run(store, [orgs])
     found = await store.organisation(STEWARD, "test:" + example["id"])
     assert counts.organisations == 1 and found.name == example["name"] and found.kind == "national-ngo"
+
+
+async def test_a_foreign_hsds_file_naming_a_record_we_hold_keeps_who_may_see_it(store: Store) -> None:
+    """A publisher's HSDS file says nothing of who may see a record (ours writes it as an attribute):
+    read as the kind's default, a restricted organisation named again became public (an attacker's
+    read). Who may see it, its precision and its kind keep what is held; a new record takes the defaults."""
+    record = org_json(7)
+    rid = "test:" + str(record["id"])
+    first, _ = hsds.parse_organisations(dumps([record]), "first.json", "national-ngo")
+    await importer.run(store, [first])
+    found = await store.organisation(STEWARD, rid)
+    assert found.provenance is not None
+    await store.save_organisation(STEWARD, Edit({"id": rid, "visibility": "restricted"}), found.provenance.revision)
+    again, _ = hsds.parse_organisations(dumps([{**record, "name": "Renamed"}]), "again.json", "national-ngo")
+    await importer.run(store, [again])
+    found = await store.organisation(STEWARD, rid)
+    assert (found.name, found.visibility.value) == ("Renamed", "restricted")
 
 
 # --- malformed files: a clear ValidationFailed with file, line, JSON path and reason; never a traceback

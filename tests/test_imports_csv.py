@@ -306,6 +306,14 @@ async def test_a_column_the_file_does_not_have_keeps_what_the_directory_holds(st
     await importer.run(store, inputs)
     quiet = (await store.organisations_by_id(STEWARD, ["test:quiet"]))["test:quiet"]
     assert quiet.description == "" and quiet.visibility.value == "restricted"
+    # who may see it, its precision and its kind left empty keep what is held: their defaults show more
+    kept = [*names, "#meta+visibility", "#geo+precision"]
+    row = {**rows[0], "#meta+visibility": "", "#geo+precision": ""}
+    inputs = [importer.Parsed("k.csv", *hxl.read(csv_bytes(kept, [row]), "k.csv"))]
+    await importer.run(store, inputs)
+    quiet = (await store.organisations_by_id(STEWARD, ["test:quiet"]))["test:quiet"]
+    assert quiet.visibility.value == "restricted" and quiet.location is not None
+    assert quiet.location.precision.value == "exact"
     # a service's file of ids, names and types keeps its capacity, visibility and response time
     tags = ["#service+id", "#org+id", "#service+name", "#sector"]
     inputs = [importer.Parsed("s.csv", *hxl.read(csv_bytes(tags, [{"#service+id": "quiet-s", "#org+id": "quiet",

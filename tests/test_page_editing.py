@@ -913,3 +913,32 @@ async def test_an_organisations_form_saved_over_another_change_keeps_it(store: S
         assert now.description == "Grants and advice." and now.visibility is Visibility.NETWORK
         assert now.location is not None
         assert (now.location.latitude, now.location.precision) == (14.07, Precision.LOCALITY)
+
+
+async def test_who_may_see_a_record_and_where_it_is_changed_by_two_people_at_once_are_asked_about(
+        store: Store, live_server: LiveServer) -> None:
+    """An attacker's read: a member types a point into a restricted record at country precision (safe
+    alone), a steward meanwhile makes it public at exact precision (safe alone, with no point): saved
+    over each other, a public exact point nobody chose. Asked about, nothing written."""
+    tokens = await _seed(store)
+    steward = (await store.tokens.create("steward", None, "desk"))[1]
+    found = await store.organisation(STEWARD, "test:fund")
+    assert found.provenance is not None
+    await store.save_organisation(STEWARD, Edit({"id": "test:fund", "visibility": "restricted"}),
+                                  found.provenance.revision)
+    async with httpx.AsyncClient(base_url=live_server.url) as desk, httpx.AsyncClient(base_url=live_server.url) as fund:
+        await _signed_in(desk, steward)
+        await _signed_in(fund, tokens["fund"])
+        opened = (await fund.get("/organisations/test:fund/edit")).text
+        theirs = browser_form((await desk.get("/organisations/test:fund/edit")).text, "/organisations/test:fund/edit")
+        made_public = {"visibility": "public", "precision": "exact"}
+        assert (await _send(desk, "/organisations/test:fund/edit",
+                            [(n, made_public.get(n, v)) for n, v in theirs])).status_code == 303
+        point = {"latitude": "14.07", "longitude": "-87.19"}
+        stale = await _send(fund, "/organisations/test:fund/edit",
+                            [(n, point.get(n, v)) for n, v in browser_form(opened, "/organisations/test:fund/edit")])
+    assert stale.status_code == 409
+    for heading in ("Latitude", "Who may see it", "Shown on maps at this precision"):
+        assert f'<th scope="row">{heading}</th>' in stale.text, heading
+    now = await store.organisation(STEWARD, "test:fund")
+    assert now.location is not None and now.location.latitude is None and now.visibility is Visibility.PUBLIC

@@ -154,10 +154,12 @@ async def test_the_edit_forms_fit_a_phone_375_pixels_wide(store: Store, live_ser
                 await _fits(page, path)
             await page.goto(live_server.url + "/services/test:fld-grants/edit")
             await page.check("input[name=intake_languages][value=tr]")  # ticked by name
+            await page.fill("#e-hours", "https://example.org/" + "b" * 120)
             found = (await store.services_by_id(STEWARD, ["test:fld-grants"]))["test:fld-grants"]
             assert found.provenance is not None
-            await store.save_service(STEWARD, Edit({"id": found.id, "hours": "https://example.org/" + "a" * 120}),
-                                     found.provenance.revision)
+            # the same fields changed meanwhile: asked about (other fields' changes are saved over)
+            await store.save_service(STEWARD, Edit({"id": found.id, "hours": "https://example.org/" + "a" * 120,
+                                                    "intake_languages": ["es"]}), found.provenance.revision)
             await page.click("form button[type=submit] >> text=Save")
             await page.wait_for_selector("text=It says now")
             assert "Turkish" in await page.inner_text("table")  # languages by name, not codes

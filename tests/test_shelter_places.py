@@ -424,7 +424,7 @@ async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_
     form's hint warned, and the public then read where the shelter is, which it publishes nowhere.
     An address to ask in person or by post that anyone may see tells more than any published place:
     refused on a shelter's services and on any safe house, by import, by edit, and by the shelter's
-    own change; shown to the network, or to anyone where the provider publishes its point."""
+    own change, whatever the provider publishes of its place; shown to the network, or fewer."""
     with pytest.raises(ValidationFailed) as failed:
         await load(store, [org("casa", "Casa Refugio", **SHELTER)],
                    [service("care", "test:casa", "psychosocial-support", **{"#contact+intake": ADDRESS})])
@@ -449,10 +449,13 @@ async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_
     # the group becoming a shelter would show where it is through its legal aid's public address
     problem = await refused_organisation_edit(store, "test:group", kind="shelter")
     assert (problem.record, problem.column) == ("test:group", "precision") and "test:aid" in problem.reason
-    # a shelter publishing its point (to 11 km or finer) may give its address to anyone
-    await load(store, [org("open", "Casa Abierta", **{**SHELTER, "#geo+precision": "exact", "#meta+visibility":
-                                                       "public", "#geo+lat": "4.61", "#geo+lon": "-74.08"})],
-               [service("door", "test:open", "safe-house", **{"#contact+intake": ADDRESS})])
+    # a shelter publishing its point refused too: a lone shelter's place is withheld from the public
+    # whatever it publishes (an attacker's read), and a locality's point is a town, not a door
+    with pytest.raises(ValidationFailed) as failed:
+        await load(store, [org("open", "Casa Abierta", **{**SHELTER, "#geo+precision": "exact", "#meta+visibility":
+                                                           "public", "#geo+lat": "4.61", "#geo+lon": "-74.08"})],
+                   [service("door", "test:open", "safe-house", **{"#contact+intake": ADDRESS})])
+    assert [(p.record, p.column) for p in failed.value.problems] == [("test:door", "#contact+intake")]
 
 
 async def test_a_peers_safe_house_giving_its_address_to_anyone_is_not_kept(store: Store) -> None:

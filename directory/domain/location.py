@@ -158,8 +158,10 @@ def level_shown(location: Location | None) -> int:
 
 ADDRESS = "address"
 """What `tells_more` reads a service's intake channel as when anyone may see it and it is an address
-(to ask in person, or by post): a place finer than any published point. A steward's walk made a
-shelter's "In person: Colonia Kennedy, Calle 5, casa 12" public, warned by a hint only."""
+(to ask in person, or by post): finer than any place, and than a point at locality precision; and a
+shelter's place may be withheld from the public whatever it publishes (`records.shelters`), so it
+always tells more. A steward's walk made a shelter's "In person: Colonia Kennedy, Calle 5, casa
+12" public, warned by a hint only."""
 ADDRESSED = frozenset({"in-person", "post"})
 
 
@@ -172,11 +174,10 @@ def tells_more(place: str, shown: int) -> bool:
     """Whether a place a shelter's service records says more of where the shelter is than the
     shelter's published location, which says where it is down to `shown` (`shown_level`): a part of
     a country where the shelter publishes only its country, a district within a region where it
-    publishes its region (threat model V17, R21), or an address anyone may see (`ADDRESS`) where it
-    publishes no point. Where a shelter hosts defenders is where it is, so its services are held to
-    what it publishes."""
+    publishes its region (threat model V17, R21), or an address anyone may see (`ADDRESS`), always.
+    Where a shelter hosts defenders is where it is, so its services are held to what it publishes."""
     if place == ADDRESS:
-        return shown < ANY_PLACE
+        return True
     return places.level(place) > shown
 
 
@@ -193,6 +194,6 @@ def held_to(service: Service, shown: int) -> Service:
         present[code] = present.get(code, False) or c.presence is Presence.PRESENT
     coverage = [Coverage(code, Presence.PRESENT if here else Presence.REMOTE) for code, here in present.items()]
     origins = list(dict.fromkeys(country_of(code) for code in service.origins))
-    intake = [replace(i, visibility=Visibility.NETWORK) if tells_more(ADDRESS, shown) and public_address([i]) else i
+    intake = [replace(i, visibility=Visibility.NETWORK) if public_address([i]) else i
               for i in service.intake]  # an address anyone could see, shown to the network only
     return replace(service, coverage=coverage, origins=origins, intake=intake)

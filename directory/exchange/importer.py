@@ -363,9 +363,10 @@ async def _run_atomic(store: Store, inputs: list[Parsed], progress: Progress, vi
             organisations += orgs
             services += svcs
             if not validator.outcome.problems:  # once something is wrong, only keep validating
-                counts += await tx.write(orgs, svcs, links, stamp)
-                if tx.terms > TRANSACTION_TERMS:
+                prepared = prepare(store.directory_id, orgs, svcs, links)
+                if tx.terms + index_terms(prepared) > TRANSACTION_TERMS:  # counted before the store holds them
                     raise _TooManyTerms()
+                counts += await tx.write_prepared(prepared, stamp)
                 sent += rows
                 progress.count("sent", sent, "rows", total, note="to the store (one transaction, committed at the end)")
         # shelters' places checked as a check checks them (`validate`), the records a problem stopped

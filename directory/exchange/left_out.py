@@ -6,8 +6,10 @@ every description, language, contact channel and point it did not list, and a re
 organisation's visibility fell back to its kind's default, which for most kinds is public. So
 before a file is checked, each row naming a record the directory holds is given, for every field
 whose column the whole file lacks, the value held, as an export would write it (`hxl`); a cell left
-empty in a column the file has still empties its field. Read as the importing viewer sees the
-records, through the store's door.
+empty in a column the file has still empties its field, but for the choices whose default may show
+more (`KEPT`: who may see it, the precision, the kind), which keep what is held, as the edit forms
+keep them; an HSDS file, which says nothing of them unless ours wrote it, likewise. Read as the
+importing viewer sees the records, through the store's door.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from directory.domain.ids import own_id
+from directory.domain.validation import Row
 from directory.domain.viewer import Viewer
 from directory.formats import hxl
 from directory.formats.parsed import Parsed
 from directory.store import Store
 
 READ_AT_ONCE = 1000  # ids a read takes
+KEPT = ("visibility", "precision", "kind")  # given empty, kept as held
 
 _CELLS: dict[str, Callable[[Any], dict[str, object]]] = {
     "organisations": hxl.organisation_cells, "services": hxl.service_cells}
@@ -36,7 +40,7 @@ async def keep_what_files_leave_out(store: Store, viewer: Viewer, inputs: list[P
             continue
         given = set().union(*(row.fields for row in parsed.rows))
         lacking = sorted(set(hxl.KINDS[parsed.kind].values()) - given - {"vetted_by"})  # links, written apart
-        if not lacking:
+        if not lacking and not any(_empty(row, name) for row in parsed.rows for name in KEPT):
             continue
         ids = {row.line: own_id(str(row.fields["id"][1]).strip(), store.directory_id)
                for row in parsed.rows if "id" in row.fields}
@@ -46,7 +50,8 @@ async def keep_what_files_leave_out(store: Store, viewer: Viewer, inputs: list[P
             if record is None:
                 continue
             cells = _CELLS[parsed.kind](record)
-            row.fields.update({name: (row.column(name), _text(cells[name])) for name in lacking if name in cells})
+            names = [*lacking, *(name for name in KEPT if _empty(row, name))]
+            row.fields.update({name: (row.column(name), _text(cells[name])) for name in names if name in cells})
             filled += 1
     return filled
 
@@ -58,6 +63,11 @@ async def _held(store: Store, viewer: Viewer, kind: str, ids: list[str]) -> Mapp
     for start in range(0, len(ids), READ_AT_ONCE):
         out.update(await read(viewer, ids[start:start + READ_AT_ONCE]))
     return out
+
+
+def _empty(row: Row, name: str) -> bool:
+    """Whether the row gives the field, but empty (a CSV cell left empty, an HSDS file silent)."""
+    return name in row.fields and str(row.fields[name][1] or "").strip() == ""
 
 
 def _text(value: object) -> str:

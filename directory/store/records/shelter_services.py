@@ -36,28 +36,27 @@ from directory.store.records.shelters import KINDS
 
 TYPES = sorted(SHELTERING_TYPES)
 PART = 5000  # organisations one statement reads before a write: a list of ids far below 16 MB a message
-# providers some place could say more of: all but those publishing a point to 11 km or finer
-_COARSE = "NOT (o.precision IN ['exact', 'locality'] AND o.pub_latitude IS NOT NULL)"
 _SHOWN = "o.precision AS precision, o.pub_subdivision AS subdivision, o.pub_latitude IS NOT NULL AS point"
 _HELD = "(o.kind IN $kinds OR s.type IN $types)"  # the services the rule holds
 _FOUND = f"""RETURN o.id AS organisation, o.name AS organisation_name, s.id AS id, s.name AS name,
        s.publisher AS publisher, s.coverage_codes AS coverage, s.origin_codes AS origins, s.intake AS intake,
        {_SHOWN}"""
+# every held service of these providers, those publishing a point too: an address anyone may see
+# tells more whatever its provider publishes (`location.ADDRESS`)
 SERVICES_OF = cypher("shelter_services.of", f"""
 UNWIND $ids AS id
-MATCH (o:Organisation {{id: id}}) WHERE {_COARSE}
-MATCH (o)-[:OFFERS]->(s:Service) WHERE {_HELD}
+MATCH (o:Organisation {{id: id}})-[:OFFERS]->(s:Service) WHERE {_HELD}
 {_FOUND}
 """)
 # at start, every service the rule holds: a shelter's (by kind), then the safe houses of any other
 EVERY_OF_SHELTERS = cypher("shelter_services.every_of_shelters", f"""
-MATCH (o:Organisation) WHERE o.kind IN $kinds AND {_COARSE}
+MATCH (o:Organisation) WHERE o.kind IN $kinds
 MATCH (o)-[:OFFERS]->(s:Service)
 {_FOUND}
 """)
 EVERY_SHELTERING = cypher("shelter_services.every_sheltering", f"""
 MATCH (s:Service) WHERE s.type IN $types
-MATCH (o:Organisation)-[:OFFERS]->(s) WHERE NOT o.kind IN $kinds AND {_COARSE}
+MATCH (o:Organisation)-[:OFFERS]->(s) WHERE NOT o.kind IN $kinds
 {_FOUND}
 """)
 # before a write: the stored providers its services name, and the stored services of its organisations
@@ -126,8 +125,8 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
             label = "\u201c" + f.service_name + "\u201d (" + f.service + ")"
             out.append((f, Problem.of(
                 0, "precision", "its service %(service)s gives an address to ask in person or by post that anyone "
-                "may see, which would show where this organisation shelters defenders once it no longer publishes "
-                "its point: show that channel to the network first", f.organisation, service=label)))
+                "may see, which would show where this organisation shelters defenders: show that channel to the "
+                "network first", f.organisation, service=label)))
         elif f.by_provider:
             exposed.setdefault((f.organisation, f.service), []).append(f)
     for (organisation, service), found in exposed.items():

@@ -637,14 +637,27 @@ def index_terms(rows: Prepared) -> int:
             + sum(record_terms("Service", row["props"]) for row in rows.services))
 
 
+_LONGEST_TERM = 255  # Lucene's standard tokenizer cuts a longer word into terms of this many characters
+_NOT_WORDS = re.compile(r"[\w\s]+")
+
+
 def record_terms(label: str, props: dict[str, Any]) -> int:
-    """The terms one record's stored properties give the full-text indexes, as `index_terms` counts them."""
+    """The terms one record's stored properties give the full-text indexes, as `index_terms` counts
+    them: never fewer than the server's analyser makes (a word of ideographs a term a character, a
+    long word a term each 255 characters), and outside words, in names written as they were, a term
+    for each other character but plain ASCII's punctuation: the analyser makes a term of each emoji
+    (an attacker's read: fifty aliases of 300 emoji each were fifteen thousand terms counted as two)."""
     total = 0
     for name in FULLTEXT_FIELDS[label]:
         text = props.get(name) or ""
         # the derived fields are words already, joined by spaces; the names are as written
         words = words_in(text) if name == "search_names" else text.split()
-        total += len(words) if text.isascii() else sum(analysed_terms(word) for word in words)
+        if text.isascii():
+            total += sum(-(-len(word) // _LONGEST_TERM) for word in words)
+            continue
+        total += sum(analysed_terms(word) if not one_term(word) else -(-len(word) // _LONGEST_TERM) for word in words)
+        if name == "search_names":
+            total += sum(1 for c in _NOT_WORDS.sub("", text) if not c.isascii())
     return total
 
 

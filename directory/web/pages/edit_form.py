@@ -97,21 +97,17 @@ def _opened(said: str) -> dict[str, str] | None:
     return {name: h for name, _, h in pairs if name and h} or None
 
 
-def mine(typed: Typed, fields: dict[str, Any], always_sent: Collection[str] = (),
-         derived: Collection[str] = ()) -> dict[str, Any]:
+def mine(typed: Typed, fields: dict[str, Any], always_sent: Collection[str] = ()) -> dict[str, Any]:
     """The fields the person changed since the form was opened, with the record's id; all of them
     for a form that did not say what it was opened with. A field the form did not send (one shown
     as text, such as a member's verification) is as it was; `always_sent`: fields whose absence
-    means emptied (a multiple choice left with none, rows); `derived`: fields the save works out
-    (a capacity's confirmation day), sent when that differs from what was typed."""
+    means emptied (a multiple choice left with none, rows)."""
     opened = typed.opened
     if opened is None:
         return fields
 
     def changed(name: str) -> bool:
         if name == "id" or name not in opened:
-            return True
-        if name in derived and str(fields[name] or "") != typed.values.get(name, ""):
             return True
         if name not in typed.chosen and name not in always_sent:
             return False
@@ -120,9 +116,12 @@ def mine(typed: Typed, fields: dict[str, Any], always_sent: Collection[str] = ()
 
 
 async def saved(save: Callable[[dict[str, Any], int], Awaitable[None]], typed: Typed, changes: dict[str, Any],
-                now: Callable[[], Awaitable[dict[str, str] | None]]) -> dict[str, Any] | None:
+                now: Callable[[], Awaitable[dict[str, str] | None]],
+                together: Collection[str] = ()) -> dict[str, Any] | None:
     """Save the fields the person changed (`mine`): None once saved; else what the form shows
-    (`refusal`). A record changed meanwhile in other fields only is saved over, once."""
+    (`refusal`). A record changed meanwhile in other fields only is saved over, once; but not where
+    both changed one of `together` (who may see it, where it is, how precisely: each safe alone, a
+    public record with an exact point together, which nobody chose: an attacker's read)."""
     try:
         await save(changes, typed.revision)
         return None
@@ -130,19 +129,38 @@ async def saved(save: Callable[[dict[str, Any], int], Awaitable[None]], typed: T
         if refused.code != "REVISION_CONFLICT" or typed.opened is None:
             return await refusal(refused, typed, now, changes)
         current = await now()
-        if current is None or _theirs(changes, typed, current):
-            return await refusal(refused, typed, now, changes, current)
+        if current is None:
+            return await refusal(refused, typed, now, changes)
+        asked = _theirs(changes, typed, current, together)
+        if asked:
+            return await refusal(refused, typed, now, changes, current, asked)
         try:
             await save(changes, refused.current_revision or 0)
             return None
-        except EditRefused as again:
-            return await refusal(again, typed, now, changes)
+        except EditRefused as again:  # the form again as the record is now, with its new revision
+            shown = await refusal(again, typed, now, changes, current)
+            _merge(typed, changes, current)
+            return {**shown, "revision": refused.current_revision or 0, "opened": fingerprint(current)}
 
 
-def _theirs(changes: dict[str, Any], typed: Typed, current: dict[str, str]) -> list[str]:
-    """The fields the person changed that someone else changed too since the form was opened."""
+def _theirs(changes: dict[str, Any], typed: Typed, current: dict[str, str], together: Collection[str]) -> list[str]:
+    """What to ask about: the fields the person changed that someone else changed too since the form
+    was opened; or, where both changed fields of `together`, all of those either changed."""
     opened = typed.opened or {}
-    return [name for name in changes if name in current and name in opened and _hash(current[name]) != opened[name]]
+
+    def since(name: str) -> bool:
+        return name in current and name in opened and _hash(current[name]) != opened[name]
+    both = [name for name in changes if since(name)]
+    if both:
+        return both
+    if any(name in changes for name in together) and any(since(name) for name in together):
+        return [name for name in together if name in changes or since(name)]
+    return []
+
+
+def _merge(typed: Typed, changes: dict[str, Any], current: dict[str, str]) -> None:
+    """The form's values: the person's changes, and every other field as the record has it now."""
+    typed.values.update({n: v for n, v in current.items() if n not in changes or n == "id"})
 
 
 # Numbers a form takes whose decimal comma cannot be a thousands one: a latitude or a longitude, a
@@ -200,19 +218,21 @@ def shown(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
 
 
 async def refusal(refused: EditRefused, typed: Typed, now: Callable[[], Awaitable[dict[str, str] | None]],
-                  changes: dict[str, Any] | None = None, current: dict[str, str] | None = None) -> dict[str, Any]:
+                  changes: dict[str, Any] | None = None, current: dict[str, str] | None = None,
+                  asked: Collection[str] | None = None) -> dict[str, Any]:
     """What the form shows beside what was typed when the store refused it: for a stale revision,
     the record as it says now (`now` reads it again), with the revision to save over, the fields
     the person did not change shown as the record has them now (`typed.values` is changed so) and
-    only those both changed listed; otherwise each field and the reason."""
+    those `asked` about listed (by default those the person changed); otherwise each field and the
+    reason."""
     if refused.code == "REVISION_CONFLICT":
         current = current if current is not None else await now()
         if current is not None:
-            ours = set(changes or current) - {"id"}
-            typed.values.update({n: v for n, v in current.items() if n not in ours})
+            listed = set(asked if asked is not None else (changes or current)) - {"id"}
+            changed = [n for n in current if n in listed and current[n] != typed.values.get(n, "")]
+            _merge(typed, changes if changes is not None else current, current)  # without them, all typed
             return {"status": 409, "conflict": current, "revision": refused.current_revision or 0,
-                    "changed": [n for n in current if n in ours and current[n] != typed.values.get(n, "")],
-                    "opened": fingerprint(current)}
+                    "changed": changed, "opened": fingerprint(current)}
     return {"status": 400, "problems": edit_problems(refused), "revision": typed.revision,
             "opened": fingerprint_of(typed)}
 

@@ -41,6 +41,8 @@ TEXTS = ("name", "description", "eligibility", "application_process", "exclusion
 LINES = ("response_hours", "capacity", "capacity_unit", "capacity_confirmed", "cost", "hours", "status_since",
          "status_source", "verified_on", "verified_by", "verified_source")
 ROWS = ("intake", "windows")
+# changed by two people at once, asked about rather than saved over each other (`edit_form.saved`)
+TOGETHER = ("visibility", "type", "intake", "present_in", "reaches", "origins")
 ONE = ("type", "visibility", "status")
 MANY = ("present_in", "reaches", "origins", "groups", "purposes", "languages", "intake_languages")
 LABELS = edit_form.LABELS  # every edit form's, read by the catalogue here
@@ -80,8 +82,8 @@ def _capacity_confirmed(fields: dict[str, Any], was: dict[str, str]) -> dict[str
     """A capacity typed anew is confirmed today, unless a day was typed with it: the figure someone
     just gave is what the service can take now (90 days later it no longer counts, `jobs.rules`)."""
     typed = str(fields.get("capacity", "")).strip()
-    if typed and typed != was.get("capacity", "") and fields.get("capacity_confirmed", "") == was.get(
-            "capacity_confirmed", ""):
+    held = was.get("capacity_confirmed", "")
+    if typed and typed != was.get("capacity", "") and fields.get("capacity_confirmed", held) == held:
         return {**fields, "capacity_confirmed": today().isoformat()}
     return fields
 
@@ -161,8 +163,8 @@ async def save(request: Request) -> Response:
     if found is None:
         return page(request, "missing.html", status=404)
     fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=found.id), found.verified)
-    fields = _capacity_confirmed(fields, values_of(found))
-    changes = edit_form.mine(typed, fields, (*ROWS, *MANY), ("capacity_confirmed",))
+    # a capacity this person typed anew is confirmed today; one someone else changed meanwhile is theirs
+    changes = _capacity_confirmed(edit_form.mine(typed, fields, (*ROWS, *MANY)), values_of(found))
 
     async def save(changed: dict[str, Any], revision: int) -> None:
         await store.save_service(viewer, Edit(changed, {n: n for n in changed}), revision)
@@ -171,7 +173,7 @@ async def save(request: Request) -> Response:
         again = await _service(store, viewer, found.id)
         return values_of(again) if again else None
 
-    shown = await edit_form.saved(save, typed, changes, now)
+    shown = await edit_form.saved(save, typed, changes, now, TOGETHER)
     if shown is None:
         return edit_form.to_organisation(found.organisation)
     # rows someone else changed meanwhile, and this person did not, as the record has them now

@@ -38,6 +38,8 @@ TEXTS = ("description",)
 LISTS = ("aliases", "contact_channels", "identifiers")
 MANY = ("languages",)  # any of labelled options: a set, its order not kept
 KEPT = ("kind", "visibility", "precision")  # chosen; left out, they keep their value
+# changed by two people at once, asked about rather than saved over each other (`edit_form.saved`)
+TOGETHER = ("visibility", "kind", "country", "subdivision", "latitude", "longitude", "precision")
 
 
 def values_of(o: Organisation) -> dict[str, str]:
@@ -165,7 +167,7 @@ async def save(request: Request) -> Response:
         again = await edit_form.organisation(store, viewer, found.id)
         return values_of(again) if again else None
 
-    shown = await edit_form.saved(save, typed, changes, now)
+    shown = await edit_form.saved(save, typed, changes, now, TOGETHER)
     if shown is None:
         return edit_form.to_organisation(found.id)
     return await _form(request, found, typed.values, **shown)
