@@ -122,6 +122,33 @@ def test_a_name_is_as_written_when_each_word_is_a_word_of_it_or_of_an_alias_whol
     assert not named_as_written("", "Front Line Defenders", [])
 
 
+async def test_a_partner_serving_named_defenders_only_says_whom_by_their_names(store: Store,
+                                                                               live_server: LiveServer) -> None:
+    """A Spanish walk asked for psychosocial care and legal aid in Honduras and got two partners, one
+    for women defenders only and one for journalists only, said nowhere but on their own pages."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        asked = {"serviceTypes": ["psychosocial-support", "legal-aid"], "country": "HN"}
+        english = (await client.post("/partners", data=asked)).text
+        spanish = (await client.post("/partners", data=asked, headers={"Accept-Language": "es"})).text
+    assert "only for Women defenders" in english and "only for Journalists and media workers" in english
+    assert "solo para " in spanish and "only for" not in spanish and "only for women" not in english
+
+
+async def test_a_service_no_partner_offers_leads_to_its_gap(store: Store, live_server: LiveServer) -> None:
+    """The partners' note said the coverage gaps tell where a service is missing, with no way there
+    (Spanish and Arabic walks): the gaps question for those services in the country asked."""
+    await load(store, [org("a", **{"#country+code": "HN"})],
+               [service("a-legal", "a", **{"#country+code+present": "HN"})])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = (await client.post("/partners", data={"serviceTypes": ["legal-aid", "medical-care"],
+                                                        "country": "HN"})).text
+    assert "None of these partners offers Medical care" in answer
+    [(fields, words)] = _next_questions(answer, "/gaps#answer")
+    assert fields == {"country": "HN", "serviceTypes": "medical-care"}
+    assert words.startswith("How the gap scores in Honduras")
+
+
 async def test_an_organisations_page_is_found_by_its_id_without_the_directorys_part(
         store: Store, live_server: LiveServer) -> None:
     """/organisations/defenddefenders was a bare 404 where the job pages and the CLI take that id."""

@@ -16,7 +16,7 @@ import pytest
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
-from directory.jobs.partners import WEIGHTS, PartnerQuestion, find_partners
+from directory.jobs.partners import WEIGHTS, PartnerQuestion, find_partners, table
 from directory.jobs.rules import today
 from directory.store import Store
 from tests.conftest import LiveServer
@@ -86,6 +86,10 @@ async def test_who_qualifies_and_each_part_worked_by_hand(store: Store) -> None:
     assert x.distance_km == km and x.parts["distance"] == round(1 / (1 + km / 250), 4)
     # between coarsened points a reason says no finer than a whole km (the figure keeps its decimal)
     assert km >= 10 and f"{round(km)} km between where the two are based (the points you may see)" in x.reasons
+    # and the table's Km column says the same figure (a walk read 9.102,9 beside "9.103 km")
+    answer = table(found, {})
+    column = next(i for i, c in enumerate(answer.columns) if c.tag == "#indicator+distance_km")
+    assert answer.rows[0][column] == float(round(km))
     assert {k: x.parts[k] for k in ("complementarity", "coverage", "networks", "language", "response")} == {
         "complementarity": round(1 / 3, 4), "coverage": 1.0, "networks": 1.0, "language": 1.0, "response": 0.5}
     assert y.parts == {"complementarity": round(2 / 3, 4), "coverage": 0.5, "distance": 0.5, "networks": 0.0,
@@ -252,6 +256,9 @@ async def test_without_an_organisation_where_and_what_rank_the_partners_with_rea
     assert y.score == round(sum(WEIGHTS[k] * v for k, v in y.parts.items()), 4) == 0.555
     assert y.reasons[:2] == ["offers digital-security, psychosocial-support", "reaches CO remotely"]
     assert "delivers in CO" in x.reasons and not any(r.startswith(("in common", "speaks")) for r in x.reasons)
+    # whom a partner serves is said where its services name whom (a Spanish walk opened such partners to find out)
+    g = next(p for p in found if p.organisation == "test:g")
+    assert "only for journalists" in g.reasons and not any(r.startswith("only for") for r in x.reasons + y.reasons)
     # what the viewer may not see stays out: the restricted `h` only for a steward
     assert "test:h" not in [p.organisation for p in found]
     assert "test:h" in [p.organisation for p in await find_partners(store, STEWARD, NOBODY)]

@@ -355,10 +355,11 @@ def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], w
         reasons.append(Reason("delivers in %(places)s", places=named) if delivered else
                        Reason("takes defenders from %(places)s", places=named) if taking else
                        Reason("reaches %(places)s remotely", places=named))
+    if all(o.groups for o in a.offers):  # a Spanish walk opened partners that serve only others to find so
+        reasons.append(Reason("only for %(groups)s", groups=sorted({g for o in a.offers for g in o.groups})))
     if a.distance is not None:
-        # between published (coarsened) points, so no finer than a whole km once it is ten or more
-        shown = float(round(a.distance)) if a.distance >= 10 else float(a.distance)
-        reasons.append(Reason("%(km)s km between where the two are based (the points you may see)", km=shown))
+        reasons.append(Reason("%(km)s km between where the two are based (the points you may see)",
+                              km=shown_km(a.distance)))
     for t in sorted(a.common):
         if t != asker.id:
             reasons.append(Reason("in common: %(organisation)s", organisation=names.get(t, t)))
@@ -375,6 +376,12 @@ def _partner(c: Candidate, a: _Assessed, asker: _Asker, names: dict[str, str], w
     return Partner(c.id, a.score, a.parts, sorted(o.service for o in a.offers), a.types, a.distance, reasons)
 
 
+def shown_km(distance: float | None) -> float | None:
+    """A distance between published (coarsened) points: no finer than a whole km once it is ten or
+    more, in the reasons and the Km column alike (a walk read 9.102,9 beside "9.103 km")."""
+    return None if distance is None else float(round(distance)) if distance >= 10 else float(distance)
+
+
 def table(found: list[Partner], names: dict[str, str], asked: Sequence[str] = ()) -> Table:
     """The partners as a table; `asked`, the service types the question named: those no partner
     found offers are said in a note (a walk read a partner for relocation as one for everything)."""
@@ -386,7 +393,8 @@ def table(found: list[Partner], names: dict[str, str], asked: Sequence[str] = ()
                  Column("Services", "#service+id", printed=False), Column("Why", "#meta+reasons", 70)])
     for rank, p in enumerate(found, start=1):
         out.add(rank, names.get(p.organisation, p.organisation), p.organisation, p.score,
-                *(p.parts[k] for k in WEIGHTS), p.distance_km, p.offered_types, p.services, Joined(p.reasons, "; "))
+                *(p.parts[k] for k in WEIGHTS), shown_km(p.distance_km), p.offered_types, p.services,
+                Joined(p.reasons, "; "))
     offered = {t for p in found for t in p.offered_types}
     if found and (missing := [t for t in dict.fromkeys(asked) if t not in offered]):
         out.notes = [Reason("None of these partners offers %(types)s, which you asked for: the coverage gaps say "

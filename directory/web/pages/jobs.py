@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
@@ -282,6 +282,18 @@ def _gap_question(asked: dict[str, list[str]], browse: list[dict[str, str]]) -> 
     return {"country": country, "serviceTypes": ",".join(services)}
 
 
+def _missing_gaps(table: Table, asked: dict[str, list[str]]) -> dict[str, str] | None:
+    """For partners found, the gaps question for the services asked that none of them offers, in the
+    country asked: the note says the gaps tell where it is missing, and a walk found no way there."""
+    services, country = _services_and_country(asked)
+    column = next(i for i, c in enumerate(table.columns) if c.tag == "#sector")
+    offered = {t for row in table.rows for t in cast(list[str], row[column])}
+    missing = [t for t in services if t not in offered]
+    if not missing or not re.fullmatch(r"[A-Z]{2}", country):
+        return None
+    return {"country": country, "serviceTypes": ",".join(missing)}
+
+
 async def _refers_nobody(store: Store, viewer: Viewer, asked: dict[str, list[str]]) -> dict[str, Any] | None:
     """For referral chains that found none from an organisation that refers nobody the viewer may
     see: its name and id, and whether the viewer may add a referral to it. Chains start from its
@@ -332,7 +344,7 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         if job.path == "/gaps" and UNSEEN_FUNDING in table.notes:
             table.notes.remove(UNSEEN_FUNDING)
             more.update(funding_unseen=UNSEEN_FUNDING)
-        reading = Reading(language_of(request), dict(offered["service_type"]))
+        reading = Reading(language_of(request), dict(offered["service_type"]), dict(offered["group"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         names = _name_columns(table)
         more.update(headers=[table.columns[i].header for i in shown], total=table.total,
@@ -343,6 +355,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
             browse = await _browse(request.app.state.store, viewer_in(request.scope), asked)
             more.update(browse=browse, without=_without(job, asked), longer=_longer(job, asked),
                         gap_question=_gap_question(asked, browse))
+        if table.rows and job.path == "/partners":
+            more.update(missing_gaps=_missing_gaps(table, asked))
         if not table.rows and job.path == "/partners":
             more.update(as_group=await _as_group(request.app.state.store, viewer_in(request.scope), asked))
         if not table.rows and job.path == "/referrals":
@@ -528,7 +542,8 @@ async def gaps_csv(request: Request) -> Response:
             names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells, matrix.donor))
     except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
-    reading = Reading(language_of(request), dict((await choices(store))["service_type"]))
+    offered = await choices(store)
+    reading = Reading(language_of(request), dict(offered["service_type"]), dict(offered["group"]))
     _hide_unseen_funding(matrix)  # as the page does: "unfunded" on every row reads as a fact in a spreadsheet
     table = gaps.table(matrix, names=names)
     # the byte order mark tells a spreadsheet the file is UTF-8 ("Asistencia jurídica", "كولومبيا")

@@ -52,7 +52,7 @@ async def _words(request: Request, language: str) -> Words:
     the job pages read them, places by their names in it, numbers as it writes them."""
     offered, translated = await choices(request.app.state.store), i18n.translations(language)
     return Words(translate=translated.gettext,
-                 reason=Reading(language, dict(offered["service_type"])).text,
+                 reason=Reading(language, dict(offered["service_type"]), dict(offered["group"])).text,
                  place=functools.partial(place_name, language=language),
                  number=functools.partial(written_number, language=language),
                  language=functools.partial(language_label, language=language), comma=i18n.comma(language),

@@ -4,7 +4,8 @@ by name, numbers and days as the language writes them. The job pages and the map
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from babel.numbers import format_decimal, format_scientific
@@ -33,6 +34,7 @@ class Reading:
 
     language: str
     type_labels: dict[str, str]  # service-type code: its (English) label, a msgid of taxonomy.po
+    group_labels: Mapping[str, str] = field(default_factory=dict)  # defender groups', likewise
 
     def cell(self, value: object) -> object:
         if isinstance(value, Reason | Joined):
@@ -69,6 +71,8 @@ class Reading:
     def _value(self, name: str, value: Any) -> str:
         if name == "types":
             return i18n.comma(self.language).join(self._translated(self.type_labels.get(code, code)) for code in value)
+        if name == "groups":
+            return i18n.comma(self.language).join(self._translated(self.group_labels.get(code, code)) for code in value)
         if name == "place":
             return place_name(value, self.language)
         if name == "places":
