@@ -942,3 +942,23 @@ async def test_who_may_see_a_record_and_where_it_is_changed_by_two_people_at_onc
         assert f'<th scope="row">{heading}</th>' in stale.text, heading
     now = await store.organisation(STEWARD, "test:fund")
     assert now.location is not None and now.location.latitude is None and now.visibility is Visibility.PUBLIC
+
+
+async def test_pausing_a_service_from_its_form_says_since_today_unless_a_day_is_typed(
+        store: Store, live_server: LiveServer) -> None:
+    """A steward's walk paused a service from its form and its status said since nothing."""
+    from directory.jobs.rules import today
+
+    tokens = await _seed(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as fund:
+        await _signed_in(fund, tokens["fund"])
+        form = browser_form((await fund.get("/services/test:grant/edit")).text, "/services/test:grant/edit")
+        paused = [(n, "paused" if n == "status" else v) for n, v in form]
+        assert (await _send(fund, "/services/test:grant/edit", paused)).status_code == 303
+        now = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert (now.status.value, now.status_since) == ("paused", today().isoformat())
+        form = browser_form((await fund.get("/services/test:grant/edit")).text, "/services/test:grant/edit")
+        again = [(n, "active" if n == "status" else "2026-11-30" if n == "status_since" else v) for n, v in form]
+        assert (await _send(fund, "/services/test:grant/edit", again)).status_code == 303
+        now = (await store.services_by_id(STEWARD, ["test:grant"]))["test:grant"]
+        assert (now.status.value, now.status_since) == ("active", "2026-11-30")

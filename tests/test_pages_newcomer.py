@@ -149,6 +149,19 @@ async def test_a_service_no_partner_offers_leads_to_its_gap(store: Store, live_s
     assert words.startswith("How the gap scores in Honduras")
 
 
+async def test_a_group_not_listed_asking_for_chains_is_offered_to_ask_to_be_listed(
+        store: Store, live_server: LiveServer) -> None:
+    """An Arabic walk typed its own group, not listed, as where chains start from: told chains start
+    from a listed organisation, with no way to be listed (partners offered one)."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        answer = await client.post("/referrals", data={"from": "مجموعة نساء بيروت", "serviceType": "legal-aid",
+                                                       "country": "LB"}, headers={"Accept-Language": "ar"})
+    assert answer.status_code == 400
+    problem = answer.text.split('role="alert"', 1)[1].split("</div>", 1)[0]
+    assert '<a href="/join">' in problem
+
+
 async def test_an_organisations_page_is_found_by_its_id_without_the_directorys_part(
         store: Store, live_server: LiveServer) -> None:
     """/organisations/defenddefenders was a bare 404 where the job pages and the CLI take that id."""

@@ -165,6 +165,8 @@ async def save(request: Request) -> Response:
     fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=found.id), found.verified)
     # a capacity this person typed anew is confirmed today; one someone else changed meanwhile is theirs
     changes = _capacity_confirmed(edit_form.mine(typed, fields, (*ROWS, *MANY)), values_of(found))
+    if "status" in changes and "status_since" not in changes and typed.opened is not None:
+        changes["status_since"] = today().isoformat()  # paused today, unless a day was typed (a steward's walk)
 
     async def save(changed: dict[str, Any], revision: int) -> None:
         await store.save_service(viewer, Edit(changed, {n: n for n in changed}), revision)
