@@ -90,7 +90,7 @@ class FinerPlace:
         """Why a peer's service is not kept, for our log: the field, never the place it hides."""
         which = "its provider's new place, precision or kind" if self.by_provider else "the service"
         if self.place == ADDRESS:
-            return (f"gives in {self.column} an address anyone may see, where its provider publishes no point "
+            return (f"gives in {self.column} an address anyone may see, which would show where its provider is "
                     f"(a shelter's services and a safe house show where defenders stay; {which} made it so); not "
                     "kept: `directory peer resync` takes it again once the peer has corrected it")
         return (f"records a place in {self.column} finer than its provider publishes of its own place "

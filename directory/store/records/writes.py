@@ -652,11 +652,10 @@ def record_terms(label: str, props: dict[str, Any]) -> int:
         text = props.get(name) or ""
         # the derived fields are words already, joined by spaces; the names are as written
         words = words_in(text) if name == "search_names" else text.split()
-        if text.isascii():
-            total += sum(-(-len(word) // _LONGEST_TERM) for word in words)
-            continue
-        total += sum(analysed_terms(word) if not one_term(word) else -(-len(word) // _LONGEST_TERM) for word in words)
-        if name == "search_names":
+        # a word the analyser keeps whole is a term each 255 characters, any other a term a character
+        total += sum(-(-len(word) // _LONGEST_TERM) if text.isascii() or one_term(word) else analysed_terms(word)
+                     for word in words)
+        if name == "search_names" and not text.isascii():
             total += sum(1 for c in _NOT_WORDS.sub("", text) if not c.isascii())
     return total
 

@@ -89,7 +89,11 @@ def _hash(text: str) -> str:
 
 def fingerprint(values: Mapping[str, str]) -> str:
     """A form's fields as it was opened (`shown`), a short hash each, for the form to send back."""
-    return " ".join(f"{name}={_hash(text)}" for name, text in sorted(values.items()))
+    return _said({name: _hash(text) for name, text in values.items()})
+
+
+def _said(hashes: Mapping[str, str]) -> str:
+    return " ".join(f"{name}={h}" for name, h in sorted(hashes.items()))
 
 
 def _opened(said: str) -> dict[str, str] | None:
@@ -239,7 +243,7 @@ async def refusal(refused: EditRefused, typed: Typed, now: Callable[[], Awaitabl
 
 def fingerprint_of(typed: Typed) -> str:
     """The fingerprint a form sent back, to send again with the form shown anew."""
-    return " ".join(f"{name}={h}" for name, h in sorted((typed.opened or {}).items()))
+    return _said(typed.opened or {})
 
 
 VERIFIED = ("verified_on", "verified_by", "verified_source")
