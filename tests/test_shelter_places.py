@@ -449,6 +449,14 @@ async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_
     # the group becoming a shelter would show where it is through its legal aid's public address
     problem = await refused_organisation_edit(store, "test:group", kind="shelter")
     assert (problem.record, problem.column) == ("test:group", "precision") and "test:aid" in problem.reason
+    # and so would a group publishing its point: the address says more than any point (a point is no
+    # reason to skip the check: a later read found the kind's change taken)
+    await load(store, [org("pointed", "Grupo Puntual", **{"#geo+precision": "exact", "#geo+lat": "4.61",
+                                                           "#geo+lon": "-74.08"})],
+               [service("help", "test:pointed", "legal-aid", **{"#contact+intake": ADDRESS})])
+    problem = await refused_organisation_edit(store, "test:pointed", kind="shelter")
+    assert (problem.record, problem.column) == ("test:pointed", "precision") and "test:help" in problem.reason
+    assert (await store.organisation(STEWARD, "test:pointed")).kind == "local-group"
     # a shelter publishing its point refused too: a lone shelter's place is withheld from the public
     # whatever it publishes (an attacker's read), and a locality's point is a town, not a door
     with pytest.raises(ValidationFailed) as failed:
@@ -470,6 +478,22 @@ async def test_a_peers_safe_house_giving_its_address_to_anyone_is_not_kept(store
     [reason] = [r for r in outcome.reasons if f"{P}:stay" in r]
     assert "gives in intake an address anyone may see" in reason and "Calle" not in reason
     assert await one_service(store, f"{P}:stay") is None
+
+
+async def test_a_peers_group_publishing_its_point_becoming_a_shelter_takes_its_addressed_service_with_it(
+        store: Store) -> None:
+    p = Publisher(directory=P)
+    p.add("grupo", body=organisation("grupo"))  # a local group publishing its point
+    p.add("aid", kind="service", body=peer_service("aid", "grupo", intake=[ADDRESS]))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        first = await pull(store, peer, server.url)
+        assert first.dropped == 0 and await one_service(store, f"{P}:aid") is not None
+        p.add("grupo", revision=2, body=organisation("grupo", kind="shelter"))
+        second = await pull(store, peer, server.url)
+    [reason] = [r for r in second.reasons if f"{P}:aid" in r]
+    assert "gives in intake an address anyone may see" in reason and "Calle" not in reason
+    assert await one_service(store, f"{P}:aid") is None
 
 
 async def test_an_address_written_before_the_rule_is_shown_to_the_network_only_at_start(store: Store) -> None:

@@ -70,7 +70,7 @@ async def _hold_shelters(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
     failing our checks is not (`merge.Batch.drop`). Our own writes are refused instead; the peer's
     are its to correct."""
     providers, named = shelter_services.to_check(
-        ((o.id, level_shown(o.location)) for o in page.organisations),
+        ((o.id, level_shown(o.location), o.kind) for o in page.organisations),
         ((s.id, s.organisation, shelter_services.record_places(s)) for s in page.services))
     finer = await shelter_services.finer_places(graph, tx, providers, named)
     if not finer:

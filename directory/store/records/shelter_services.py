@@ -164,13 +164,14 @@ def held(kind: str | None, service_type: str | None) -> bool:
     return kind in SENSITIVE_KINDS or service_type in SHELTERING_TYPES
 
 
-def to_check(organisations: Iterable[tuple[str, int]], services: Iterable[tuple[str, str, Iterable[str]]]
+def to_check(organisations: Iterable[tuple[str, int, str | None]], services: Iterable[tuple[str, str, Iterable[str]]]
              ) -> tuple[set[str], dict[str, str]]:
     """Of the records a write sends, those the rule could refuse: the organisations (id, how far
-    inside its country it publishes it is, `location.shown_level`) that some place says more of,
-    and the services (id, provider, places) recording a part of a country. The rest cannot break
-    it, and cost no query."""
-    coarse = {i for i, shown in organisations if shown < ANY_PLACE}
+    inside its country it publishes it is, `location.shown_level`, kind) that some place says more
+    of, or a shelter, whose services' addresses say more whatever it publishes (`location.ADDRESS`),
+    and the services (id, provider, places) recording a part of a country or an address. The rest
+    cannot break it, and cost no query."""
+    coarse = {i for i, shown, kind in organisations if shown < ANY_PLACE or kind in SENSITIVE_KINDS}
     named = {i: organisation for i, organisation, codes in services
              if any(c == ADDRESS or places.part_of(c) for c in codes)}
     return coarse, named

@@ -726,7 +726,8 @@ def shelter_candidates(rows: Prepared) -> tuple[set[str], dict[str, str]]:
     (`shelter_services.to_check`)."""
     return shelter_services.to_check(
         ((o["id"], shown_level(o["props"]["precision"], o["props"]["pub_subdivision"],
-                               o["props"]["pub_latitude"] is not None)) for o in rows.organisations),
+                               o["props"]["pub_latitude"] is not None), o["props"]["kind"])
+         for o in rows.organisations),
         ((s["id"], s["props"]["organisation"], shelter_services.row_places(s["props"])) for s in rows.services))
 
 
