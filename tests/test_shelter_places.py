@@ -430,8 +430,8 @@ async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_
                    [service("care", "test:casa", "psychosocial-support", **{"#contact+intake": ADDRESS})])
     [problem] = failed.value.problems
     assert (problem.record, problem.column) == ("test:care", "#contact+intake")
-    assert problem.reason.startswith("an address to ask in person or by post that anyone may see would show where "
-                                     "Casa Refugio shelters defenders")
+    assert problem.reason.startswith("a way to ask in person, by post or \u201cOther\u201d that anyone may see can "
+                                     "give an address, which would show where Casa Refugio shelters defenders")
     assert "Calle 5" not in problem.reason and await store.existing_organisations(["test:casa"]) == set()
     # to the network, or a phone anyone may see: taken; a group's safe house likewise held to its place
     network = ADDRESS.replace("public ", "network ")
@@ -442,10 +442,12 @@ async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_
                 service("house", "test:group", "safe-house", **{"#contact+intake": network}),
                 service("aid", "test:group", "legal-aid", **{"#contact+intake": ADDRESS})])  # not a shelter's
     house = await one_service(store, "test:house")
-    with pytest.raises(EditRefused) as refused:
-        await store.save_service(STEWARD, Edit({"id": "test:house", "intake": [ADDRESS]}), house.provenance.revision)
-    [problem] = refused.value.problems
-    assert (problem.record, problem.column) == ("test:house", "intake")
+    for address in (ADDRESS, "public post:Apartado 12, Tegucigalpa", "public other:ask at Calle 5, casa 12"):
+        with pytest.raises(EditRefused) as refused:  # "other" may say where as well as "in person" does
+            await store.save_service(STEWARD, Edit({"id": "test:house", "intake": [address]}),
+                                     house.provenance.revision)
+        [problem] = refused.value.problems
+        assert (problem.record, problem.column) == ("test:house", "intake")
     # the group becoming a shelter would show where it is through its legal aid's public address
     problem = await refused_organisation_edit(store, "test:group", kind="shelter")
     assert (problem.record, problem.column) == ("test:group", "precision") and "test:aid" in problem.reason
@@ -476,7 +478,7 @@ async def test_a_peers_safe_house_giving_its_address_to_anyone_is_not_kept(store
     with LiveServer(app=peer.app()) as server:
         outcome = await pull(store, peer, server.url)
     [reason] = [r for r in outcome.reasons if f"{P}:stay" in r]
-    assert "gives in intake an address anyone may see" in reason and "Calle" not in reason
+    assert "gives in intake a way to ask anyone may see that can give an address" in reason and "Calle" not in reason
     assert await one_service(store, f"{P}:stay") is None
 
 
@@ -492,7 +494,7 @@ async def test_a_peers_group_publishing_its_point_becoming_a_shelter_takes_its_a
         p.add("grupo", revision=2, body=organisation("grupo", kind="shelter"))
         second = await pull(store, peer, server.url)
     [reason] = [r for r in second.reasons if f"{P}:aid" in r]
-    assert "gives in intake an address anyone may see" in reason and "Calle" not in reason
+    assert "gives in intake a way to ask anyone may see that can give an address" in reason and "Calle" not in reason
     assert await one_service(store, f"{P}:aid") is None
 
 

@@ -157,16 +157,17 @@ def level_shown(location: Location | None) -> int:
 
 
 ADDRESS = "address"
-"""What `tells_more` reads a service's intake channel as when anyone may see it and it is an address
-(to ask in person, or by post): finer than any place, and than a point at locality precision; and a
-shelter's place may be withheld from the public whatever it publishes (`records.shelters`), so it
-always tells more. A steward's walk made a shelter's "In person: Colonia Kennedy, Calle 5, casa
-12" public, warned by a hint only."""
-ADDRESSED = frozenset({"in-person", "post"})
+"""What `tells_more` reads a service's intake channel as when anyone may see it and it can be an
+address (to ask in person, by post, or of a kind we cannot read, "other"): finer than any place,
+and than a point at locality precision; and a shelter's place may be withheld from the public
+whatever it publishes (`records.shelters`), so it always tells more. A steward's walk made a
+shelter's "In person: Colonia Kennedy, Calle 5, casa 12" public, warned by a hint only; "other"
+can say the same in other words."""
+ADDRESSED = frozenset({"in-person", "post", "other"})
 
 
 def public_address(intake: Iterable[Intake]) -> bool:
-    """Whether anyone may see one of these channels that says where to go or write to."""
+    """Whether anyone may see one of these channels that says, or may say, where to go or write to."""
     return any(i.kind in ADDRESSED and i.visibility is Visibility.PUBLIC for i in intake)
 
 
