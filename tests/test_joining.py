@@ -108,6 +108,8 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         # shown once: no link on the page leads to it again in another language (one that did lost it)
         assert 'class="languages"' not in approved.text and "?lang=" not in approved.text
         assert "cannot be shown again" in approved.text
+        # beside it, once, how they asked to be reached: where the token is to go (approving forgets it)
+        assert "How they asked to be reached" in approved.text and CONTACT in approved.text
         record_id = re.search(r'href="/organisations/([^"]+)"', approved.text)
         assert record_id is not None
         # a second answer (another steward's, or a resent form) is told the request was decided, and how

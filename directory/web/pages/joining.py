@@ -108,6 +108,9 @@ async def decide(request: Request, store: Store) -> Response:
                 return page(request, "confirm.html", r=found)
             await store.join_requests.decline(viewer, request_id)
             return RedirectResponse("/stewards", status_code=303)
+        # how they asked to be reached, read before approving forgets it: the token goes there (a
+        # steward's walk approved, was shown the token once, and had nobody to give it to)
+        contact = (await store.join_requests.get(viewer, request_id)).contact
         record = await store.approve_join(viewer, request_id, asked.get("visibility") or None)
     except NotFound:
         return await _decided(request, store, request_id)
@@ -119,7 +122,7 @@ async def decide(request: Request, store: Store) -> Response:
     if asked.get("token") == "yes":
         # labelled with who holds it, as a steward labels the tokens they make
         _token_id, token = await store.tokens.create("member", record.id, record.name[:200])
-    return page(request, "join-approved.html", o=record, token=token)
+    return page(request, "join-approved.html", o=record, token=token, contact=contact)
 
 
 async def _decided(request: Request, store: Store, request_id: str) -> Response:
