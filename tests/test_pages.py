@@ -274,6 +274,13 @@ async def test_a_donor_reads_the_gaps_of_a_region_downloads_them_and_finds_the_m
         assert ("<dt>Wide</dt><dd>of the providers present or remote, those reaching it only through a region or the "
                 "whole world</dd>") in answer.text
         assert "<bdi>not known (counted as 0.5)</bdi>" in answer.text
+        # a donor's walk read "Local" as a group based there, and the public scores as facts for all
+        assert '<th scope="col" role="columnheader">Country-specific</th>' in answer.text
+        assert "<dt>Country-specific</dt><dd>of the providers present or remote" in answer.text
+        assert "members of the network may see more providers, so a gap shown here may be covered" in answer.text
+        assert "Counted for defenders of every group" in answer.text
+        for_a_group = (await client.post("/gaps", data={**asked, "group": "journalists"})).text
+        assert "Counted for defenders of every group" not in for_a_group and "Country-specific" in for_a_group
         # switching language never puts the question asked in a form into an address (histories, logs)
         switch = re.search(r'href="(\?[^"]*lang=fr)"', answer.text)
         assert switch is not None and "region" not in switch.group(1) and "emergency" not in switch.group(1)

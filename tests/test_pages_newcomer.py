@@ -536,6 +536,7 @@ async def test_funding_no_row_may_see_is_said_once_not_on_every_row(store: Store
         seen = (await client.post("/gaps", data={"region": "014", "serviceTypes": "legal-aid",
                                                  "csrf": csrf.group(1)})).text
         assert "Sign out" in seen and once not in seen and flagged in seen  # some providers are funded
+        assert "members of the network may see more providers" not in seen  # the public's caveat, not a steward's
         # the download as the page: a spreadsheet passed around read "unfunded" on every row as a fact
         steward_csv = (await client.post("/gaps.csv", data={"region": "014", "serviceTypes": "legal-aid",
                                                             "csrf": csrf.group(1)})).text

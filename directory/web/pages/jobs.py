@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 # Each flag as a cell shows it, in words a donor reads (msgids of pages.po), and what it rests on.
 FLAGS = {"no_provider": "No provider you may see", "no_local_provider": "Only region- or world-wide providers reach it",
-         "single_provider": "One provider: if it stops, nobody is left",
+         "single_provider": "One provider you may see: if it stops, none you may see is left",
          "stale": "No provider verified in the last year", "unfunded": "No funding you may see reaches a provider",
          "capacity_expired": "Capacity figures are out of date",
          "only_peers": "Only peer directories' records say it is covered"}
@@ -62,6 +62,9 @@ FLAG_MEANINGS = {
                   "this directory's own: check with the providers before counting the place as covered",
 }
 
+# A column's heading as the pages show it, where the CSV's would mislead a reader: "Local" counted
+# a Mexican group reaching Nicaragua remotely, and a donor's walk read it as a group there.
+HEADINGS = {"Local": "Country-specific"}
 # What the gap table's columns count, for a donor reading them (msgids of pages.po), by heading.
 COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and the need is greater",
            "Flags": "what to look at first (below)",
@@ -69,7 +72,7 @@ COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and 
                       "defenders from it",
            "Remote": "organisations reaching the place remotely only",
            "Local": "of the providers present or remote, those whose services name the place, its country or one "
-                    "of its provinces",
+                    "of its provinces, based there or not",
            "Wide": "of the providers present or remote, those reaching it only through a region or the whole world",
            "Need": "the need indicators' weight, 0 to 1; where none is known it counts as 0.5",
            "Median h": "the middle of the providers' fastest response times, in hours",
@@ -347,7 +350,8 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         reading = Reading(language_of(request), dict(offered["service_type"]), dict(offered["group"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         names = _name_columns(table)
-        more.update(headers=[table.columns[i].header for i in shown], total=table.total,
+        more.update(headers=[HEADINGS.get(table.columns[i].header, table.columns[i].header) for i in shown],
+                    total=table.total,
                     notes=[reading.text(n) for n in table.notes],
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
@@ -384,7 +388,7 @@ def _columns(job: Job, language: str) -> dict[str, str]:
     """What an answer's printed columns count, by heading: the gaps', the partners' with the score's
     weights and the referral chains' with what an unknown counts as, written in the page's language."""
     if job.path == "/gaps":
-        return COLUMNS
+        return {HEADINGS.get(heading, heading): said for heading, said in COLUMNS.items()}
     if job.path == "/referrals":
         unknown = {"hours": written_number(UNKNOWN_RESPONSE_HOURS, language),
                    "trust": written_number(UNKNOWN_TRUST, language)}
