@@ -4,6 +4,11 @@ Folium would load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs; `base_m
 those with our own assets (maps/assets.py) and uses none of folium's jQuery-based popups. Data
 reaches the page as JSON passed to the functions in maps/static/pd-maps.js (`Call`), escaped so
 no record's text can end the script it sits in.
+
+No text of ours or of a record is ever given to branca as an `Element`'s text, nor left in a
+`MacroElement`'s output: branca compiles both as Jinja templates, so a peer's organisation named
+"{{ cycler.__init__.__globals__.os.popen('id').read() }}" ran a command on the server when any
+map showed it (a hostile peer's read). Such text goes into the page through `Raw`, as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from typing import Any, cast
 
 import folium
 from branca.element import Element, Figure, MacroElement
-from jinja2 import Template
 
 from directory.domain import geometry, places
 from maps import assets
@@ -82,6 +86,12 @@ class Options:
     words: Words = Words()
 
 
+def _unbraced(text: str) -> str:
+    """Operator's text that folium renders through a template (a tile layer's address keeps its
+    `{z}/{x}/{y}`, which alone are no template syntax): a `{{`, `{%` or `{#` is broken apart."""
+    return re.sub(r"\{(?=[{%#])", "{ ", text)
+
+
 def safe_json(data: Any) -> str:
     """JSON that can sit inside a <script> element whatever the strings in it hold."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -91,15 +101,28 @@ def safe_json(data: Any) -> str:
     return text
 
 
-class Call(MacroElement):
-    """`function(target, data)` in the page's script, target being the map or one of its layers."""
+class Raw(Element):
+    """Text that goes into the page as it is: an `Element` made from a string compiles it as a
+    Jinja template (module docstring)."""
 
-    _template = Template("""{% macro script(this, kwargs) %}
-{{ this.function }}({{ this.target }}, {{ this.payload }});
-{% endmacro %}""")
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Call(MacroElement):
+    """`function(target, data)` in the page's script, target being the map or one of its layers;
+    put in the figure's script as `Raw` text, never through a template (module docstring)."""
 
     def __init__(self, function: str, data: Any, target: Any = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
+        assert _NAME.match(function), function
         self._name = "PdCall"
         self.function = function
         self.payload = safe_json(data)
@@ -108,8 +131,10 @@ class Call(MacroElement):
     def render(self, **kwargs: Any) -> str:
         target = self._target or self._parent
         assert target is not None, "a Call is drawn only once added to a map"
-        self.target = target.get_name()
-        return cast(str, super().render(**kwargs))  # type: ignore[no-untyped-call]
+        figure = cast(Figure, self.get_root())
+        figure.script.add_child(Raw(f"{self.function}({target.get_name()}, {self.payload});\n"),
+                                name=self.get_name())
+        return ""
 
 
 def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
@@ -121,15 +146,15 @@ def base_map(title: str, options: Options, subtitle: str = "") -> folium.Map:
     m.default_js = [(name, assets.PREFIX + name) for name in assets.SCRIPTS]
     m.default_css = [(name, assets.PREFIX + name) for name in assets.STYLES]
     root = cast(Figure, m.get_root())
-    root.header.add_child(Element(f"<title>{html.escape(title)}</title>"))
+    root.header.add_child(Raw(f"<title>{html.escape(title)}</title>"))
     # the page's heading for a screen reader's list of headings; the map is what the eye reads
-    root.html.add_child(Element(f'<h1 style="{_UNSEEN}">{html.escape(title)}</h1>'))
+    root.html.add_child(Raw(f'<h1 style="{_UNSEEN}">{html.escape(title)}</h1>'))
     if subtitle:
-        root.html.add_child(Element(f'<div class="pd-banner">{html.escape(subtitle)}</div>'))
+        root.html.add_child(Raw(f'<div class="pd-banner">{html.escape(subtitle)}</div>'))
     if options.without_script:
-        root.html.add_child(Element(options.without_script))
-    if options.tiles:
-        folium.TileLayer(tiles=options.tiles, attr=html.escape(options.tiles_attribution),
+        root.html.add_child(Raw(options.without_script))
+    if options.tiles:  # the operator's, but folium's layer goes through a template: braces as entities
+        folium.TileLayer(tiles=_unbraced(options.tiles), attr=_unbraced(html.escape(options.tiles_attribution)),
                          name=options.words.say("Online map"), max_zoom=12).add_to(m)
     # the zoom buttons in the page's language, the scale in kilometres (Leaflet's own are English, and miles)
     m.add_child(Call("pdControls", {"zoomIn": options.words.say("Zoom in"), "zoomOut": options.words.say("Zoom out"),

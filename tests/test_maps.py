@@ -99,6 +99,41 @@ async def test_record_text_cannot_end_the_script_it_sits_in(store: Store, live_s
     assert "window.pwned" in page and XSS not in page and "</script><script>window" not in page
 
 
+TEMPLATED = "{{ 'tem' ~ 'plated' }} {% if 1 %}tag{{ 'ged' }}{% endif %}{# said #}"
+
+
+async def test_record_text_is_never_run_as_a_template_on_any_map(store: Store, live_server: LiveServer,
+                                                                  settings: Settings, tmp_path: Path) -> None:
+    """A hostile peer's read: branca compiles an element's text as a Jinja template, and a peer's
+    organisation named "{{ cycler.__init__.__globals__.os.popen('id').read() }}" ran a command on the
+    server when an anonymous visitor opened a map. Every map, served or written by the CLI, shows
+    record text as it is: names in markers, paths, tooltips, legends and titles."""
+    await load(store, [
+        org("tpl", f"Grupo {TEMPLATED}", **{"#geo+lat": "6.25", "#geo+lon": "-75.56", "#geo+precision": "locality",
+                                            "#adm1+code": "CO-ANT"}),
+        org("from", f"Desde {TEMPLATED}", **{"#geo+lat": "4.71", "#geo+lon": "-74.07",
+                                             "#geo+precision": "locality", "#adm1+code": "CO-DC"}),
+        org("giver", f"Donante {TEMPLATED}", **{"#org+type": "donor"}),
+    ], [service("tpl-legal", "tpl", **{"#service+name": f"Asesoría {TEMPLATED}"})], [
+        refers("from", "tpl", visibility="public"),
+        {"#rel+type": "FUNDS", "#org+id+source": "giver", "#org+id+target": "tpl", "#meta+id": "g1",
+         "#meta+visibility": "public", "#value": "500", "#currency": "EUR", "#date+year": "2026"},
+    ])
+    shown = {"directory": {}, "gaps": {"serviceTypes": "legal-aid", "country": "CO"},
+             "referrals": {"from": "test:from", "serviceType": "legal-aid", "country": "CO"},
+             "funding": {"serviceTypes": "legal-aid", "country": "CO"}}
+    for kind, params in shown.items():
+        response = await fetch(live_server, kind, params)
+        assert response.status_code == 200, (kind, response.text[:300])
+        assert "templated" not in response.text and "tagged" not in response.text, kind
+        if kind in ("directory", "referrals"):  # the others name places, not organisations
+            assert "{{ " in response.text and "{% if 1 %}" in response.text and "{# said #}" in response.text, kind
+    out = tmp_path / "map.html"
+    await directory(settings, "map", "directory", "--output", str(out))
+    written = out.read_text(encoding="utf-8")
+    assert "Grupo {{ " in written and "templated" not in written and "tagged" not in written
+
+
 async def test_lonely_shelters_are_withheld_from_public_maps_only(store: Store, live_server: LiveServer) -> None:
     await seed(store)
     public = (await fetch(live_server, "directory", {"kind": "shelter"})).text
