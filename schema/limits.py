@@ -15,6 +15,7 @@ work by the web app (`directory.web`, `schema.work`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,14 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 
 from directory.base.budget import Busy, OverBudget
 from directory.domain.errors import BadArgument, NotFound, StatementTimedOut
@@ -177,6 +185,21 @@ def _unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, _CLIENT_ERRORS)
 
 
+class OneOperation(SchemaExtension):
+    """A document of several operations runs the one `operationName` names: strawberry would run
+    the first unasked (an integrator's walk got the answer to a question it had not chosen)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if context._provided_operation_name is None and document is not None and sum(
+                isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1:
+            context.pre_execution_errors = [*(context.pre_execution_errors or []), GraphQLError(
+                "Must provide operation name if query contains multiple operations.",
+                extensions={"code": "GRAPHQL_VALIDATION_FAILED"})]
+        yield
+
+
 EXTENSIONS: list[Any] = [
     # A client sends the same few documents over and over: parse and validate each once. The
     # caps above are properties of the document, so a cached verdict stays right.
@@ -186,4 +209,5 @@ EXTENSIONS: list[Any] = [
                        error_message="the request failed inside the service; nothing was changed"),
     lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     lambda: AddValidationRules([QueryShapeLimit]),
+    OneOperation,  # after the cache, which sets what validation found before the operation is read
 ]

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from directory.domain.errors import BadArgument
 from directory.domain.ids import record_id_of
 from directory.domain.places import place_list
-from directory.domain.taxonomy import DEFENDER_GROUP
+from directory.domain.taxonomy import DEFENDER_GROUP, SCHEMES
 from directory.store import MAX_PAGE, Page, Store
 from schema.context import Context
 from schema.gaps import GapQuery
@@ -131,6 +131,9 @@ class Query(PartnerQuery, GapQuery, ReferralQuery):
     @strawberry.field(description="Taxonomy terms with their labels: organisation-kind, service-type, "
                                   "defender-group.")
     async def taxonomy(self, info: Info[Context, None], scheme: str | None = None) -> list[Term]:
+        if scheme is not None and scheme not in SCHEMES:  # never an empty list read as "no terms"
+            raise BadArgument("scheme", "%(code)r is not a taxonomy scheme; valid: %(valid)s", code=scheme,
+                              valid=", ".join(SCHEMES))
         return [Term(scheme=t.scheme, code=t.code, label=t.label, description=t.description)
                 for t in await info.context.store.terms() if scheme is None or t.scheme == scheme]
 

@@ -86,6 +86,42 @@ async def test_a_body_over_the_cap_is_refused(store: Store, api: Api) -> None:
     assert response.status_code == 413 and "over 64 KiB" in response.text
 
 
+async def test_a_body_that_is_no_request_object_is_a_clear_400_never_a_server_error(
+        store: Store, api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """An integrator's walk: a JSON number, string or null as the body got a 500 and four tracebacks
+    in the log; a list said batching in plain text."""
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        for body, said in ((b"5", "must be a JSON object"), (b"null", "must be a JSON object"),
+                           (b'"hello"', "must be a JSON object"), (b"true", "must be a JSON object"),
+                           (b"[]", "not a batch"), (b"{", "not valid JSON")):
+            response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 400, (body, response.text)
+            assert response.headers["content-type"] == "application/json"
+            [error] = response.json()["errors"]
+            assert said in error["message"] and error["extensions"]["code"] == "BAD_REQUEST", body
+    assert "Traceback" not in caplog.text and "AttributeError" not in caplog.text
+
+
+async def test_every_answer_is_kept_by_no_cache_nor_shared_between_tokens(store: Store, api: Api) -> None:
+    """An integrator's walk: a member's answer, network contacts and capacity in it, came with no
+    caching header at all."""
+    for response in (await api.post("{ taxonomy { code } }"), await api.post("{ nope }"),
+                     await api.post("{ taxonomy { code } }" + " " * 70_000)):
+        assert response.headers["cache-control"] == "no-store", response.status_code
+        assert response.headers["vary"] == "Authorization"
+
+
+async def test_several_operations_run_only_the_one_named(store: Store, api: Api) -> None:
+    """strawberry ran the first of several operations when none was named (an integrator's walk)."""
+    document = 'query A { taxonomy(scheme: "defender-group") { code } } query B { __typename }'
+    unnamed = await api.gql(document)
+    assert unnamed["data"] is None
+    assert unnamed["errors"][0]["message"] == "Must provide operation name if query contains multiple operations."
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        named = (await client.post("/graphql", json={"query": document, "operationName": "B"})).json()
+    assert named == {"data": {"__typename": "Query"}}
+
+
 async def test_queries_cannot_be_sent_with_get(store: Store, live_server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         response = await client.get("/graphql", params={"query": "{ taxonomy { code } }"})

@@ -40,6 +40,19 @@ async def test_graphql_names_the_unknown_value_and_the_nearest_valid_ones(store:
         assert error["extensions"] == {"code": "BAD_ARGUMENT", "argument": argument}
 
 
+async def test_an_unknown_taxonomy_scheme_is_an_error_and_codes_read_in_english(store: Store, api: Api) -> None:
+    """An integrator's walk: `taxonomy(scheme: "nope")` answered an empty list, read as no terms; and
+    an unknown kind said "is not a organisation kind code"."""
+    await _seed(store)
+    body = await api.gql('{ taxonomy(scheme: "nope") { code } }')
+    assert body["data"] is None and body["errors"][0]["extensions"] == {"code": "BAD_ARGUMENT", "argument": "scheme"}
+    assert "'nope' is not a taxonomy scheme; valid: service-type, defender-group, organisation-kind" in \
+        body["errors"][0]["message"]
+    assert (await api.data('{ taxonomy(scheme: "organisation-kind") { code } }'))["taxonomy"]
+    kind = await api.gql('{ organisations(filter: {kind: "warlord"}) { totalCount } }')
+    assert "'warlord' is not a known organisation kind code" in kind["errors"][0]["message"]
+
+
 async def test_a_valid_value_still_filters(store: Store, api: Api) -> None:
     await _seed(store)
     found = await api.data('{ organisations(filter: {serviceType: "legal-aid", language: "ES"}) { totalCount } }')

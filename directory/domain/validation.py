@@ -138,13 +138,13 @@ class Vocabulary:
             valid = sorted(self.terms.get(scheme, set()))
             named = {"code": code, "scheme": scheme.replace("-", " ")}
             if near := _near(code, valid):
-                raise BadArgument(argument, "%(code)r is not a %(scheme)s code; did you mean %(near)s?",
+                raise BadArgument(argument, "%(code)r is not a known %(scheme)s code; did you mean %(near)s?",
                                   near=", ".join(repr(v) for v in near), **named)
             if len(valid) <= 30:
-                raise BadArgument(argument, "%(code)r is not a %(scheme)s code; valid: %(valid)s",
+                raise BadArgument(argument, "%(code)r is not a known %(scheme)s code; valid: %(valid)s",
                                   valid=", ".join(valid), **named)
-            raise BadArgument(argument, "%(code)r is not a %(scheme)s code; the taxonomy query lists the valid codes",
-                              **named)
+            raise BadArgument(argument, "%(code)r is not a known %(scheme)s code; the taxonomy query lists the valid "
+                              "codes", **named)
 
 
 def _near(value: str, valid: list[str]) -> list[str]:

@@ -77,6 +77,35 @@ async def _error(send: Send, status: int, message: str, code: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# Every GraphQL answer may hold what only its viewer may see: no cache keeps it, nor serves it to
+# another token (an integrator's walk found member answers sent with no caching header at all).
+_NOT_STORED = ((b"cache-control", b"no-store"), (b"vary", b"Authorization"))
+
+
+def _not_stored(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            named = {bytes(k).lower() for k, _ in headers}
+            message = {**message, "headers": headers + [h for h in _NOT_STORED if h[0] not in named]}
+        await send(message)
+    return sending
+
+
+def _not_a_request(body: bytes) -> str | None:
+    """Why a JSON body is no GraphQL request, said to the client: strawberry answered a number or a
+    string with a server error and logged its traceback."""
+    try:
+        found = json.loads(body)
+    except ValueError as exc:
+        return f"the request body is not valid JSON ({exc})"
+    if isinstance(found, list):
+        return "the request body is a list: this service answers one request at a time, not a batch"
+    if not isinstance(found, dict):
+        return "the request body must be a JSON object with a \"query\""
+    return None
+
+
 class _ClientGone(Exception):
     """The client went away before its body was whole: nobody is left to answer."""
 
@@ -124,6 +153,7 @@ class GraphQLGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        send = _not_stored(send)
         too_large = f"the request body is over {MAX_BODY // 1024} KiB"
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
             await _error(send, 413, too_large, "BODY_TOO_LARGE")
@@ -143,6 +173,10 @@ class GraphQLGate:
                 await _error(send, 400, f"the request body is not valid UTF-8 (byte {exc.start})", "BAD_REQUEST")
                 return
             body = found
+            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind == "application/json" and (why := _not_a_request(body)) is not None:
+                await _error(send, 400, why, "BAD_REQUEST")
+                return
         replayed = False
 
         async def replay() -> Message:
