@@ -312,19 +312,23 @@ class Syncer:
                 beyond, taken = beyond | new_over, taken - len(new_over)
                 changes = await asyncio.to_thread(merge.batch, peer.id, peer.audience, verified,
                                                   await self.store.vocabulary(), beyond, over)
-                if changes.reach > merge.PAGE_REACH and len(verified.entries) > 1:
+                # what the page overwrites or purges is taken out in its transaction too (`received`)
+                taken_out = await self.store.peers.held_weight(
+                    peer.id, [o.id for o in changes.organisations] + changes.purged["organisation"],
+                    [s.id for s in changes.services] + changes.purged["service"])
+                if (reach := changes.reach + taken_out.reach) > merge.PAGE_REACH and len(verified.entries) > 1:
                     # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
-                    limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * changes.reach))
-                    log.info("peer %s: a page reaches %d places and types; asking for %d entries a page",
-                             peer.id, changes.reach, limit)
+                    limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * reach))
+                    log.info("peer %s: a page reaches, or takes out, %d places and types; asking for %d entries "
+                             "a page", peer.id, reach, limit)
                     continue
                 await merge.resolve(self.store, changes)
                 written = await asyncio.to_thread(merge.page, peer.id, changes)
-                if (terms := merge.terms(written)) > merge.PAGE_TERMS and len(verified.entries) > 1:
+                if (terms := merge.terms(written) + taken_out.terms) > merge.PAGE_TERMS and len(verified.entries) > 1:
                     # ideographs are a term each: asked again in fewer entries, as for reach (nothing written yet)
                     limit = max(1, len(verified.entries) * merge.PAGE_TERMS // (2 * terms))
-                    log.info("peer %s: a page gives the search indexes %d terms; asking for %d entries a page",
-                             peer.id, terms, limit)
+                    log.info("peer %s: a page gives, or takes out of, the search indexes %d terms; asking for %d "
+                             "entries a page", peer.id, terms, limit)
                     continue
                 cursor_state = self._cursor_state(verified, kept, changes, held + taken,
                                                   weight + changes.bytes_moved(known))

@@ -647,6 +647,82 @@ async def test_8_a_page_of_ideographs_heavy_for_the_search_indexes_is_asked_for_
     assert len(held) == 12 and all(len(o.aliases) == 6 for o in held.values())
 
 
+async def test_8_what_a_page_overwrites_or_purges_counts_as_what_it_writes(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile peer's read: records are unindexed, and their places deleted, in the transaction that
+    overwrites or purges them, and only what a page wrote was counted. A page of tombstones of heavy
+    records is asked for again in fewer entries, as the page that wrote them was."""
+    import random
+
+    from federation import merge
+    monkeypatch.setattr(merge, "PAGE_TERMS", 20_000)
+    chance = random.Random(8)
+    p = Publisher(directory=ORIGIN)
+    for i in range(12):
+        body = org_body(ORIGIN, f"org{i}")
+        body["aliases"] = ["".join(chr(0x4E00 + chance.randrange(20_000)) for _ in range(300)) for _ in range(6)]
+        p.add(f"org{i}", body=body)
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
+        assert not first.error and first.entries == 12
+        for i in range(12):
+            p.add(f"org{i}", revision=2, op="tombstone")
+        asked_before = len(peer.hits)
+        [second] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert not second.error and second.entries == 12
+    assert any("limit=" in hit for hit in peer.hits[asked_before:])  # the tombstones in smaller pages
+    assert await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org{i}" for i in range(12)]) == {}
+
+
+async def test_8_an_organisations_tombstone_deletes_its_services_ahead_in_bounded_transactions(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile peer's read: one tombstone of an organisation with 400 services each reaching 4,600
+    places and types deleted 1.85 million relationships in one transaction, 117 s of the store's 120:
+    a few more and every retry would time out, and the peer's feed stop for good. Its services go
+    first, their relationships a bounded number a transaction, then the services in batches."""
+    from directory.domain import places as known
+    from directory.store.federation import received
+    forgotten: list[int] = []
+    forget = received.forget_services
+
+    async def counted(graph: Any, tx: Any, origin: str, ids: list[str], shelter_minimum: int) -> None:
+        forgotten.append(len(ids))
+        await forget(graph, tx, origin, ids, shelter_minimum)
+
+    monkeypatch.setattr(received, "forget_services", counted)
+    subdivisions = [s.code for s in known.subdivisions_of("CO")][:10]
+    p = Publisher(directory=ORIGIN)
+    p.add("org0", body=org_body(ORIGIN, "org0"))
+    for i in range(peers.PURGE_BATCH + 5):
+        p.add(f"s{i}", kind="service", body=wide_service(ORIGIN, f"s{i}", subdivisions))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
+        assert not first.error and first.dropped == 0
+        p.add("org0", revision=2, op="tombstone")
+        [second] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert not second.error and second.entries == 1
+    assert forgotten == [peers.PURGE_BATCH, 5]  # in two transactions of their own before the page's
+    assert await store.existing_organisations([f"{ORIGIN}:org0"]) == set()
+    left = await store.graph.read("MATCH (s:Service) WHERE s.publisher = $p RETURN count(s) AS n", p=ORIGIN)
+    unheld = await store.graph.read("MATCH (k:Reach) WHERE NOT EXISTS { (k)<-[:REACHES]-() } RETURN count(k) AS n")
+    assert left[0]["n"] == 0 and unheld[0]["n"] == 0
+
+
+@pytest.mark.pure
+def test_services_purged_ahead_are_batched_by_count_and_by_terms() -> None:
+    from directory.store.federation.received import batches
+    from directory.store.records.writes import TRANSACTION_TERMS
+    ids = [f"s{i}" for i in range(peers.PURGE_BATCH + 2)]
+    assert [len(b) for b in batches(ids, {})] == [peers.PURGE_BATCH, 2]
+    heavy = {"s0": TRANSACTION_TERMS, "s1": TRANSACTION_TERMS // 2, "s2": TRANSACTION_TERMS // 2, "s3": 1}
+    assert batches(ids[:4], heavy) == [["s0"], ["s1", "s2"], ["s3"]]
+    assert batches([], {}) == []
+
+
 async def test_8_a_peer_sending_more_entries_than_asked_is_refused(store: Store,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from directory.domain import places as known

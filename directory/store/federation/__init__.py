@@ -11,7 +11,7 @@ from directory.domain.errors import NotFound
 from directory.domain.viewer import Viewer
 from directory.store.engine.graph import Graph
 from directory.store.federation import feeds, peers, roots, sameas
-from directory.store.federation.received import ReceivedPage, write_page
+from directory.store.federation.received import ReceivedPage, Weight, held_weight, purge_ahead, write_page
 from directory.store.shown import Shown
 
 
@@ -84,10 +84,17 @@ class Peers:
     async def mark_stale(self, peer_id: str, stale: bool) -> None:
         await peers.mark_stale(self._graph, peer_id, stale)
 
+    async def held_weight(self, peer_id: str, organisations: list[str], services: list[str]) -> Weight:
+        """What a page writing or purging these records takes out of the store as it does (`received`)."""
+        return await held_weight(self._graph, peer_id, organisations, services)
+
     async def write_page(self, peer_id: str, audience: str, page: ReceivedPage, old_cursor: int,
                          cursor: dict[str, Any], holder: str) -> dict[str, str]:
         """A verified page and the cursor after it, in one transaction: both or neither. Returns why
         services it names or holds were not kept (`received.write_page`)."""
+        # an organisation's tombstone deletes its services first, in bounded transactions of their own
+        await purge_ahead(self._graph, peer_id, page.purged.get("organisation", []), self._shelter_minimum)
+
         async def work(tx: Any) -> dict[str, str]:
             not_kept = await write_page(self._graph, tx, peer_id, page, self._shelter_minimum)
             await peers.advance(self._graph, tx, peer_id, audience, old_cursor, cursor, holder)
