@@ -176,7 +176,9 @@ def _cells(field: FieldNode) -> int:
     return _CEILING
 
 
-_CLIENT_ERRORS = (BadArgument, NotFound, ValueError, OverBudget, Busy, StatementTimedOut)
+# a GraphQLError inside another: graphql-core's word on a variable's value ("Value 'CITY' does not
+# exist in 'Precision' enum"), the client's to correct (an integrator's walk read it as our failure)
+_CLIENT_ERRORS = (BadArgument, NotFound, ValueError, OverBudget, Busy, StatementTimedOut, GraphQLError)
 
 
 def _unexpected(error: GraphQLError) -> bool:

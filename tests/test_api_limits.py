@@ -102,6 +102,18 @@ async def test_a_body_that_is_no_request_object_is_a_clear_400_never_a_server_er
     assert "Traceback" not in caplog.text and "AttributeError" not in caplog.text
 
 
+async def test_a_body_nested_too_deep_and_a_variable_outside_its_enum_are_the_clients_to_correct(
+        store: Store, api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """An injection read: JSON arrays 60,000 deep gave a 500 and a traceback; a variable's value that
+    is not in its enum was answered "the request failed inside the service" and logged as ours."""
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        deep = await client.post("/graphql", content=b"[" * 60_000, headers={"content-type": "application/json"})
+    assert deep.status_code == 400 and "nested too deep" in deep.json()["errors"][0]["message"]
+    body = await api.gql("query($s: SortOrder!) { organisations(sort: $s, first: 1) { totalCount } }", s="CITY")
+    assert "Value 'CITY' does not exist in 'SortOrder' enum" in body["errors"][0]["message"]
+    assert "Traceback" not in caplog.text and "inside the service" not in caplog.text
+
+
 async def test_every_answer_is_kept_by_no_cache_nor_shared_between_tokens(store: Store, api: Api) -> None:
     """An integrator's walk: a member's answer, network contacts and capacity in it, came with no
     caching header at all."""

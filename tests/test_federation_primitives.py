@@ -71,6 +71,14 @@ def test_a_page_of_empty_arrays_under_the_cap_is_refused_before_it_is_built() ->
     assert parse(text)["entries"][0]["body"]["description"] == "[{" * 2500
     escaped = canonical({"entries": [{"body": {**body, "description": '\\"[' * 3000}, "seq": 7}], "proof": []})
     assert parse(escaped)["entries"][0]["body"]["description"] == '\\"[' * 3000
+    # an unended string takes the rest of the text, in one scan: when each of its escaped quotes began
+    # another scan to the end, 128 KB of them held a core for 67 s before any signature was checked
+    # (an injection read); the parser then says where the text stops being JSON
+    from federation.canonical import _containers
+    unended = b'"' + b'\\"[[' * 1000
+    assert _containers(unended) == 0 and _containers(b'["a[", {"b": "\\"{"}]') == 2
+    with pytest.raises(NotCanonical, match="not JSON: Unterminated string"):
+        parse(b'{"entries":' + b'"' + b'\\"[[' * 5_000)
 
 
 def test_floats_cannot_be_signed() -> None:

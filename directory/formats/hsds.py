@@ -261,7 +261,7 @@ _ESCAPES = re.compile(rb"\\.", re.S)
 _NOT_QUOTES_OR_BRACKETS = bytes(sorted(set(range(256)) - set(b'"[]{}')))
 _STRINGS = re.compile(rb'"[^"]*"')
 _STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1, ord('"'): 0}  # a quote left: unterminated
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)  # "?: an unended string takes the rest
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 

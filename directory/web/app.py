@@ -99,6 +99,8 @@ def _not_a_request(body: bytes) -> str | None:
         found = json.loads(body)
     except ValueError as exc:
         return f"the request body is not valid JSON ({exc})"
+    except RecursionError:  # arrays in arrays some thousands deep: nothing a request needs
+        return "the request body is not valid JSON: nested too deep"
     if isinstance(found, list):
         return "the request body is a list: this service answers one request at a time, not a batch"
     if not isinstance(found, dict):
