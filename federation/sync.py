@@ -312,10 +312,10 @@ class Syncer:
                 beyond, taken = beyond | new_over, taken - len(new_over)
                 changes = await asyncio.to_thread(merge.batch, peer.id, peer.audience, verified,
                                                   await self.store.vocabulary(), beyond, over)
-                # what the page overwrites or purges is taken out in its transaction too (`received`)
-                taken_out = await self.store.peers.held_weight(
-                    peer.id, [o.id for o in changes.organisations] + changes.purged["organisation"],
-                    [s.id for s in changes.services] + changes.purged["service"])
+                # what the page overwrites or purges is taken out in its transaction too (`received`):
+                # read for the records we keep (none on a first sync)
+                taken_out = await self.store.peers.held_weight(peer.id, kept_named(changes, known, "organisation"),
+                                                               kept_named(changes, known, "service"))
                 if (reach := changes.reach + taken_out.reach) > merge.PAGE_REACH and len(verified.entries) > 1:
                     # asked again in fewer entries: one transaction must not hold them all (nothing written yet)
                     limit = max(1, len(verified.entries) * merge.PAGE_REACH // (2 * reach))
@@ -482,6 +482,12 @@ def _verify(root: Root, audience: str, page: Any, state: PeerState,
 
 def _keys(peer: Peer, page: Any) -> list[tuple[tuple[str, str], str]]:
     return [(record, peer_record_key(peer.id, peer.audience, *record)) for record in named_records(page)]
+
+
+def kept_named(changes: merge.Batch, known: Collection[tuple[str, str]], kind: str) -> list[str]:
+    """The records of a kind (organisation or service) that a batch writes or purges and we keep."""
+    written = changes.organisations if kind == "organisation" else changes.services
+    return [i for i in [r.id for r in written] + changes.purged[kind] if (kind, i) in known]
 
 
 def beyond_limit(peer: Peer, verified: Verified, known: Collection[tuple[str, str]],
