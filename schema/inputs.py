@@ -124,11 +124,15 @@ class ServiceInput:
     eligibility: str | None = strawberry.UNSET
     capacity: int | None = strawberry.UNSET
     capacity_unit: str | None = strawberry.UNSET
-    capacity_confirmed: str | None = strawberry.UNSET
+    capacity_confirmed: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The day the capacity was last confirmed (YYYY-MM-DD); a new "
+                                              "capacity given without it is confirmed today.")
     response_hours: float | None = strawberry.UNSET
     languages: list[str] | None = strawberry.UNSET
     cost: str | None = strawberry.UNSET
-    status: str | None = strawberry.UNSET
+    status: str | None = strawberry.field(
+        default=strawberry.UNSET, description="active, paused or closed; a new status given without "
+                                              "statusSince is as of today.")
     present_in: list[str] | None = strawberry.field(default=strawberry.UNSET,
                                                     description="Coverage: places the service is delivered in.")
     reaches: list[str] | None = strawberry.field(default=strawberry.UNSET,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -127,6 +128,32 @@ async def test_a_verification_is_a_stewards_word_and_never_dated_after_today(sto
         ahead = (await api.data(UPDATE_SERVICE, tokens["a"], id="test:a-legal", revision=3,
                                 input=dated))["updateService"]
         assert [(e["code"], e["field"]) for e in ahead["errors"]] == [("INVALID", list(dated)[1])], dated
+
+
+async def test_a_capacity_or_status_given_anew_through_the_api_is_as_of_today(store: Store, api: Api) -> None:
+    """An integrator's walk: a capacity set through the API kept no confirmation, so the gap matrix
+    and the chains read it as out of date, while the pages confirmed it today. One rule (`dated`)."""
+    tokens = await _tokens(store)
+    today = datetime.now(UTC).date().isoformat()
+    made = (await api.data(CREATE_SERVICE, tokens["a"], org="test:a",
+                           input={"name": "Beds", "type": "legal-aid", "capacity": 4}))["createService"]
+    assert made["errors"] == []
+    record = made["service"]["recordId"]
+    assert (await store.services_by_id(STEWARD, [record]))[record].capacity_confirmed == today
+    for change, revision in (({"capacity": 3, "capacityConfirmed": "2026-11-01"}, 1), ({"capacity": 2}, 2),
+                             ({"status": "paused"}, 3), ({"description": "Two beds"}, 4)):
+        saved = (await api.data(UPDATE_SERVICE, tokens["a"], id=record, revision=revision,
+                                input=change))["updateService"]
+        assert saved["errors"] == [], change
+        held = (await store.services_by_id(STEWARD, [record]))[record]
+        if revision == 1:  # a day given with it is kept
+            assert held.capacity_confirmed == "2026-11-01"
+        elif revision == 2:
+            assert held.capacity_confirmed == today
+        elif revision == 3:
+            assert (held.status.value, held.status_since) == ("paused", today)
+        else:  # an edit of anything else dates nothing anew
+            assert (held.capacity_confirmed, held.status_since) == (today, today)
 
 
 async def test_services_coverage_and_defender_groups(store: Store, api: Api) -> None:

@@ -174,10 +174,31 @@ class Edit:
     def row(self) -> Row:
         return Row(0, {k: (self.columns.get(k, k), v) for k, v in self.fields.items()})
 
-    async def merged(self, tx: Tx) -> Edit:
+    async def merged(self, tx: Tx, adjust: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+                     ) -> Edit:
+        """`adjust`: what the edit's fields become given the record's (`dated`)."""
         if self.current is None:
             return self
-        return Edit({**await self.current(tx), **self.fields}, self.columns)
+        held = await self.current(tx)
+        return Edit({**held, **(adjust(self.fields, held) if adjust else self.fields)}, self.columns)
+
+
+def dated(fields: dict[str, Any], held: dict[str, Any]) -> dict[str, Any]:
+    """A service's fields as an edit (never an import) gives them: a capacity given anew is as of
+    today, and so is a held service's status, unless a day is given with it. The figure someone just
+    gave is what the service can take now (90 days later it no longer counts, `jobs.rules`), and a
+    service paused now was paused today (a steward's walk read "since" nothing). Pages, the API and
+    the CLI alike: an integrator's walk set capacity through the API and the gap matrix read it as
+    out of date."""
+    def said(value: Any) -> str:
+        return "" if value is None else str(getattr(value, "value", value)).strip()
+
+    out = dict(fields)
+    for given, day, anew in (("capacity", "capacity_confirmed", True), ("status", "status_since", bool(held))):
+        if (anew and given in fields and said(fields[given]) and said(fields[given]) != said(held.get(given))
+                and said(fields.get(day)) in ("", said(held.get(day)))):
+            out[day] = now()[:10]
+    return out
 
 
 def service_fields(s: Service) -> dict[str, Any]:
@@ -357,11 +378,11 @@ class Editor:
     async def save_service(self, viewer: Viewer, edit: Edit, vocab: Vocabulary, revision: int | None,
                            read_back: ReadBack[T]) -> Saved[T]:
         record_id = str(edit.fields["id"])
-        checked = None if edit.current else self._service(viewer, edit, vocab)
+        checked = None if edit.current else self._service(viewer, replace(edit, fields=dated(edit.fields, {})), vocab)
 
         async def work(tx: Tx) -> Saved[T]:
             current = await self._current(tx, viewer, "service", record_id, revision)
-            svc = checked or self._service(viewer, await edit.merged(tx), vocab)
+            svc = checked or self._service(viewer, await edit.merged(tx, dated), vocab)
             if current is not None and current["owner"] != svc.organisation:
                 raise EditRefused("INVALID", "a service cannot move to another organisation", "organisation")
             _verification(viewer, current, svc.verified)

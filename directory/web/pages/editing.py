@@ -27,7 +27,6 @@ from directory.domain.location import shows_inside
 from directory.domain.model import INTAKE_KINDS, Organisation, Service, Status
 from directory.domain.taxonomy import SENSITIVE_KINDS
 from directory.domain.viewer import Viewer
-from directory.jobs.rules import today
 from directory.store import Edit, EditRefused, Store, new_id, service_fields
 from directory.web.pages import edit_form, edit_rows, editing_organisation
 from directory.web.pages.edit_form import Typed, items
@@ -75,16 +74,6 @@ def _fields(typed: Typed, rows: dict[str, list[edit_rows.Row]]) -> dict[str, Any
     fields.update({name: typed.values[name] for name in ONE if typed.values.get(name)})
     fields.update({name: [text for _, text in edit_rows.kept(name, rows[name])] for name in ROWS})
     fields.update({name: typed.chosen.get(name, []) for name in MANY})
-    return fields
-
-
-def _capacity_confirmed(fields: dict[str, Any], was: dict[str, str]) -> dict[str, Any]:
-    """A capacity typed anew is confirmed today, unless a day was typed with it: the figure someone
-    just gave is what the service can take now (90 days later it no longer counts, `jobs.rules`)."""
-    typed = str(fields.get("capacity", "")).strip()
-    held = was.get("capacity_confirmed", "")
-    if typed and typed != was.get("capacity", "") and fields.get("capacity_confirmed", held) == held:
-        return {**fields, "capacity_confirmed": today().isoformat()}
     return fields
 
 
@@ -163,10 +152,8 @@ async def save(request: Request) -> Response:
     if found is None:
         return page(request, "missing.html", status=404)
     fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=found.id), found.verified)
-    # a capacity this person typed anew is confirmed today; one someone else changed meanwhile is theirs
-    changes = _capacity_confirmed(edit_form.mine(typed, fields, (*ROWS, *MANY)), values_of(found))
-    if "status" in changes and "status_since" not in changes and typed.opened is not None:
-        changes["status_since"] = today().isoformat()  # paused today, unless a day was typed (a steward's walk)
+    # what this person changed; a capacity or status typed anew is as of today (`store`'s `dated`)
+    changes = edit_form.mine(typed, fields, (*ROWS, *MANY))
 
     async def save(changed: dict[str, Any], revision: int) -> None:
         await store.save_service(viewer, Edit(changed, {n: n for n in changed}), revision)
@@ -218,7 +205,6 @@ async def add(request: Request) -> Response:
     record_id = _given_id(request, found.id, typed) or new_id(store.directory_id)
     fields = edit_form.verification_kept(viewer, dict(_fields(typed, rows), id=record_id,
                                                       organisation=found.id), None)
-    fields = _capacity_confirmed(fields, {})
     edit = Edit(fields, {n: n for n in fields})
     try:
         if "visibility" not in fields:  # never the default by accident: who may see it is chosen; said with
