@@ -189,3 +189,17 @@ async def test_an_answers_reasons_are_laid_out_in_the_pages_direction(store: Sto
             sentences = [r for r in reasons if "\u2068" in r]  # a reason: its names set apart
             assert sentences, path
             assert not [r for r in sentences if r.startswith("<bdi>")], path
+
+
+@pytest.mark.anyio
+async def test_a_russian_walk_reads_free_any_and_turkmen_in_its_words(store: Store, live_server: LiveServer) -> None:
+    """A Russian walk read "Стоимость: free" on every organisation page, «Услуга: Любой» (a feminine
+    noun), and found no Turkmen among the languages to ask in."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Accept-Language": "ru"}) as client:
+        page = (await client.get("/organisations/test:front-line-defenders")).text
+        assert "<dt>Стоимость</dt><dd>Бесплатно</dd>" in page and ">free<" not in page
+        home = (await client.get("/")).text
+        assert '<option value="">Не важно</option>' in home and "Любой" not in home  # noqa: RUF001
+        joining = (await client.get("/join")).text
+        assert 'value="tk"' in joining

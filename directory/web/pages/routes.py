@@ -69,7 +69,7 @@ def _choices(found: list[Term]) -> dict[str, list[tuple[str, str]]]:
 # The languages offered in the browse form: those of the organisations' and services' records are
 # many more (ISO 639-3), but a form of 7,000 choices helps nobody; the API takes any code.
 _COMMON_LANGUAGES = ("ar", "en", "es", "fr", "ru", "pt", "fa", "zh", "tr", "sw", "am", "ur", "hi", "bn", "id", "my",
-                     "th", "vi", "ne", "ps", "ku", "uk", "ka", "hy", "az", "kk", "ky", "uz", "tg", "so", "ha",
+                     "th", "vi", "ne", "ps", "ku", "uk", "ka", "hy", "az", "kk", "ky", "uz", "tg", "tk", "so", "ha",
                      "yo", "ig", "ln", "rw", "lg", "ach", "quc", "mam", "kek", "cab", "qu", "ay", "gn", "ht")
 
 
