@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import httpx
 import pytest
 
 from directory.domain.viewer import ANONYMOUS
@@ -197,3 +198,20 @@ async def test_han_and_the_longest_words_go_through_every_typo_stage(store: Stor
     words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(MAX_WORD)) for _ in range(8)]
     assert (await _answer(api, " ".join(words)))["totalCount"] == 0
     assert _ids(await _answer(api, "frnt line defendrs")) == ["test:front"]
+
+
+@pytest.mark.anyio
+async def test_a_name_typed_in_cyrillic_or_greek_finds_it_written_in_latin_letters(store: Store, api: Api) -> None:
+    """A Russian walk typed Ala-Too in Cyrillic letters for "Ala-Too Students for Rights" and found nothing. What none
+    the viewer may see holds as written is asked again in Latin letters; a name held in Cyrillic is
+    found as written first, and a hidden record so written decides nothing for the public."""
+    await load(store, [org("alatoo", "Ala-Too Students for Rights"), org("kaz", "Qazaqstan Lawyers"),
+                       org("hidden", "Ала-Тоо Хаус", **{"#meta+visibility": "network"})])  # noqa: RUF001
+    assert _ids(await _answer(api, "Ала-Тоо")) == ["test:alatoo"]  # noqa: RUF001
+    assert _ids(await _answer(api, "Қазақстан")) == ["test:kaz"]  # Kazakh letters too
+    assert _ids(await _answer(api, "Αλα-Τοο")) == ["test:alatoo"]  # and Greek  # noqa: RUF001
+    _, member = await store.tokens.create("member", "test:alatoo")  # who sees the Cyrillic name finds it
+    assert _ids(await _answer(api, "Ала-Тоо", member)) == ["test:hidden"]  # noqa: RUF001
+    async with httpx.AsyncClient(base_url=api.url) as client:
+        page = (await client.post("/", data={"text": "Ала-Тоо"})).text  # noqa: RUF001
+    assert 'href="/organisations/test:alatoo"' in page

@@ -125,6 +125,26 @@ FOUND_SERVICES = (
     cypher("search.found_services_all", _FOUND.format(options="", seen=_SEEN_SERVICES)))
 
 
+# Cyrillic and Greek letters as most of the directory's Latin names write them (BGN/PCGN-like, with the
+# letters of Ukrainian, Belarusian, Kazakh, Kyrgyz, Tajik and the South Slavic languages): a Russian
+# walk typed Ala-Too in Cyrillic letters for "Ala-Too Students for Rights" and found nothing
+_LATIN = str.maketrans({
+    **dict(zip("абвгдезийклмнопрстуфыэ", "abvgdeziyklmnoprstufye", strict=True)),
+    "ё": "e", "ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ь": "", "ю": "yu",  # noqa: RUF001
+    "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ў": "u", "ә": "a", "ғ": "gh", "қ": "q", "ң": "ng",  # noqa: RUF001
+    "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "ҳ": "h", "ҷ": "j", "ӣ": "i", "ӯ": "u", "ђ": "dj", "ј": "j",  # noqa: RUF001
+    "љ": "lj", "њ": "nj", "ћ": "c", "џ": "dz", "ѓ": "gj", "ќ": "kj", "ѕ": "dz",  # noqa: RUF001
+    **dict(zip("αβγδεζηικλμνξοπρσςτυφω", "avgdeziiklmnxoprsstyfo", strict=True)),
+    "θ": "th", "χ": "ch", "ψ": "ps", "ά": "a", "έ": "e", "ή": "i", "ί": "i", "ό": "o", "ύ": "y", "ώ": "o",
+    "ϊ": "i", "ϋ": "y", "ΐ": "i", "ΰ": "y",
+})
+
+
+def in_latin_letters(text: str) -> str:
+    """A text with its Cyrillic and Greek letters written in Latin ones: the same text when it has none."""
+    return text.lower().translate(_LATIN) if any("\u0370" <= c <= "\u04ff" for c in text) else text
+
+
 def searchable(text: str) -> str:
     """A text as a search takes it: its first `MAX_WORDS` words (a name can be longer than a search)."""
     return " ".join(words_in(text)[:MAX_WORDS])
