@@ -109,6 +109,10 @@ def _page(found: MapPoints, kind_labels: dict[str, str], service_labels: dict[st
         notes.append(words.say("Shelters and relocation hosts are drawn only where at least %(most)s share a place; "
                                "none is withheld here.", most=shelter_minimum))
     notes.append(words.say("Markers show published locations, never more precisely than each organisation allows."))
+    if where.country:  # a Russian walk read "0 on the map" as nobody helping there
+        notes.append(words.say("Each is drawn where it is based: organisations working in %(place)s from elsewhere "
+                               "are not drawn here, and the directory's pages list them.",
+                               place=words.place(where.country)))
     legend = {"title": title,
               "items": [{"colour": CLASS_LABEL[c][0], "label": words.translate(CLASS_LABEL[c][1]), "shape": "dot"}
                         for c in shown_classes],

@@ -91,6 +91,10 @@ async def test_public_maps_hold_no_hidden_record_precise_point_or_contact(store:
     assert "Medellín Defenders" in directory_page and "Nairobi Shelter One" in directory_page
     funding_page = (await fetch(live_server, "funding", {"serviceTypes": "legal-aid"})).text
     assert "4,321 EUR" in funding_page  # the public grant is drawn; the restricted one is not
+    # a country's map draws who is based there, and says so (a Russian walk read "0" as nobody helping)
+    kenya = (await fetch(live_server, "directory", {"country": "KE"})).text
+    assert "organisations working in Kenya from elsewhere are not drawn here" in kenya
+    assert "from elsewhere are not drawn" not in directory_page
 
 
 async def test_record_text_cannot_end_the_script_it_sits_in(store: Store, live_server: LiveServer) -> None:
