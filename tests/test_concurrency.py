@@ -17,7 +17,7 @@ from directory.base.audit import read_all
 from directory.base.clock import now
 from directory.domain.model import Coverage, Organisation, Presence, Service
 from directory.domain.viewer import STEWARD
-from directory.store import Store
+from directory.store import Edit, Store
 from directory.store.engine.graph import KEY_ATTEMPTS
 from tests.helpers import Api, load, org, service
 
@@ -134,6 +134,37 @@ async def test_changes_to_restricted_records_are_audited_without_their_content(s
     assert ("change", "link", ["test:donor FUNDS test:open"]) in later
     assert ("change", "service", ["test:safe-stay"]) in later
     assert ("delete", "organisation", ["test:safe"]) in later and ("delete", "service", ["test:safe-stay"]) in later
+
+
+async def test_who_may_see_a_record_or_how_precisely_changing_is_audited(store: Store, api: Api) -> None:
+    """A steward's walk made a network shelter public at exact precision and left no audit line (only
+    restricted records were noted). A change of who may see a record, or of how precisely its place
+    is published, is noted now; an edit of anything else of a public record is not."""
+    await load(store, [org("casa", **{"#org+type": "shelter", "#meta+visibility": "network",
+                                      "#geo+lat": "4.61", "#geo+lon": "-74.08", "#geo+precision": "locality"}),
+                       org("open"), org("donor", **{"#org+type": "donor"})],
+               [service("open-aid", "open")],
+               [{"#rel+type": "FUNDS", "#org+id+source": "donor", "#org+id+target": "open", "#value": 500,
+                 "#currency": "EUR", "#meta+visibility": "network"}])
+    token = await _steward(store)
+    started = now()
+    for record, change in (("test:casa", {"visibility": "PUBLIC"}), ("test:casa", {"precision": "EXACT"}),
+                           ("test:open", {"description": "Still open"})):
+        current = await store.organisation(STEWARD, record)
+        saved = (await api.data(UPDATE, token, id=record, revision=current.provenance.revision,
+                                input=change))["updateOrganisation"]
+        assert saved["errors"] == [], change
+    aid = (await store.services_by_id(STEWARD, ["test:open-aid"]))["test:open-aid"]
+    await store.save_service(STEWARD, Edit({"id": "test:open-aid", "visibility": "network"}),
+                             aid.provenance.revision)
+    grant = Edit({"type": "FUNDS", "source": "test:donor", "target": "test:open", "key": "",
+                  "visibility": "public", "amount": 500, "currency": "EUR"})
+    await store.save_link(STEWARD, grant, 1)
+    assert store.audit is not None
+    changes = [(e["kind"], e["ids"]) for e in read_all(store.audit.path.parent)
+               if e["action"] == "change" and e["at"] >= started and e["ids"]]
+    assert changes == [("organisation", ["test:casa"]), ("organisation", ["test:casa"]),
+                       ("service", ["test:open-aid"]), ("link", ["link/FUNDS/test:donor/test:open/"])]
 
 
 async def test_concurrent_upserts_of_one_record_lose_no_update(store: Store) -> None:

@@ -39,7 +39,7 @@ from typing import Any, Generic, TypeVar
 from directory.base.clock import now
 from directory.domain import validation
 from directory.domain.errors import Message, Plural, Problem, ValidationFailed, worded
-from directory.domain.model import Link, Organisation, Service, Verification
+from directory.domain.model import Link, Organisation, Precision, Service, Verification
 from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
@@ -76,7 +76,7 @@ CURRENT = {
     "organisation": cypher("edits.current_organisation", f"""
 MATCH (n:Organisation {{id: $id}})
 RETURN n.revision AS revision, n.owner AS owner, n.visibility AS visibility, {visible('n')} AS visible,
-       [n.verified_on, n.verified_by, n.verified_source] AS verified
+       [n.verified_on, n.verified_by, n.verified_source] AS verified, n.precision AS precision
 """),
     "service": cypher("edits.current_service", f"""
 MATCH (n:Service {{id: $id}})<-[:OFFERS]-(o:Organisation)
@@ -271,6 +271,13 @@ def _restricted(*visibilities: object) -> bool:
     return "restricted" in visibilities
 
 
+def _noted(before: object, after: object, *moved: tuple[object, object]) -> bool:
+    """Whether a change goes to the audit log: the record restricted before or after, or who may
+    see it changed, or (`moved`) how precisely its place is published. A steward's walk made a
+    network shelter public at exact precision and left no line."""
+    return _restricted(before, after) or (before is not None and (before != after or any(a != b for a, b in moved)))
+
+
 class Editor:
     def __init__(self, graph: Graph, directory_id: str, shelter_minimum: int) -> None:
         self.graph = graph
@@ -363,7 +370,9 @@ class Editor:
             await self._write(tx, [org], [], links)
             await self._wrote_over(tx, "organisation", revision, org.id)
             before = current["visibility"] if current else None
-            return Saved(org.id, await read_back(tx, org.id), _restricted(before, org.visibility.value))
+            precision = (org.location.precision if org.location else Precision.HIDDEN).value
+            return Saved(org.id, await read_back(tx, org.id),
+                         _noted(before, org.visibility.value, (current["precision"] if current else None, precision)))
 
         return await self.graph.write_tx(work)
 
@@ -396,7 +405,7 @@ class Editor:
             await self._wrote_over(tx, "service", revision, svc.id)
             before = current["visibility"] if current else None
             # restricted before or after, or holding a restricted intake channel before or after (`writes`)
-            restricted = _restricted(before, svc.visibility.value) or bool(counts.restricted)
+            restricted = _noted(before, svc.visibility.value) or bool(counts.restricted)
             return Saved(svc.id, await read_back(tx, svc.id), restricted)
 
         return await self.graph.write_tx(work)
@@ -429,7 +438,7 @@ class Editor:
             await self._wrote_over(tx, "link", revision, **key)
             before = rows[0]["visibility"] if rows else None
             return Saved(link_key(link), await read_back(tx, link.source),
-                         _restricted(before, written.visibility.value))
+                         _noted(before, written.visibility.value))
 
         return await self.graph.write_tx(work)
 
