@@ -337,7 +337,8 @@ class Syncer:
                     ahead = asyncio.create_task(self._ahead(http, peer, root, _state({**(kept or {}), **cursor_state}),
                                                             limit))
                 not_kept = await self.store.peers.write_page(peer.id, peer.audience, written,
-                                                             state.cursor, cursor_state, self.holder)
+                                                             state.cursor, cursor_state, self.holder,
+                                                             kept_named(changes, known, "organisation"))
                 self._count(peer, outcome, verified, changes, not_kept)
                 by_bytes = sum(1 for e in verified.entries if not e.superseded and (e.kind, e.id) in new_over)
                 outcome.over_bytes += by_bytes

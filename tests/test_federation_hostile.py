@@ -10,6 +10,7 @@ import copy
 import json
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -685,13 +686,13 @@ async def test_8_an_organisations_tombstone_deletes_its_services_ahead_in_bounde
     from directory.domain import places as known
     from directory.store.federation import received
     forgotten: list[int] = []
-    forget = received.forget_services
+    forget = received._forget_quietly
 
-    async def counted(graph: Any, tx: Any, origin: str, ids: list[str], shelter_minimum: int) -> None:
+    async def counted(graph: Any, origin: str, ids: list[str], tx: Any) -> None:
         forgotten.append(len(ids))
-        await forget(graph, tx, origin, ids, shelter_minimum)
+        await forget(graph, origin, ids, tx)
 
-    monkeypatch.setattr(received, "forget_services", counted)
+    monkeypatch.setattr(received, "_forget_quietly", counted)
     subdivisions = [s.code for s in known.subdivisions_of("CO")][:10]
     p = Publisher(directory=ORIGIN)
     p.add("org0", body=org_body(ORIGIN, "org0"))
@@ -710,6 +711,73 @@ async def test_8_an_organisations_tombstone_deletes_its_services_ahead_in_bounde
     left = await store.graph.read("MATCH (s:Service) WHERE s.publisher = $p RETURN count(s) AS n", p=ORIGIN)
     unheld = await store.graph.read("MATCH (k:Reach) WHERE NOT EXISTS { (k)<-[:REACHES]-() } RETURN count(k) AS n")
     assert left[0]["n"] == 0 and unheld[0]["n"] == 0
+
+
+async def test_8_a_lone_shelters_place_stays_withheld_while_its_tombstone_deletes_its_services_ahead(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attacker's read: the services deleted ahead worked the shelters' marks out again, so an
+    organisation that was a shelter by its public safe house alone lost its withheld mark before the
+    page's transaction deleted it, and the public saw its place; for good when that transaction
+    failed. The marks wait for the page's transaction."""
+    from directory.domain.viewer import ANONYMOUS
+    p = Publisher(directory=ORIGIN)
+    o = Organisation(id=f"{ORIGIN}:org0", name="Org0", kind="local-group", visibility=Visibility.PUBLIC,
+                     languages=["es"], location=Location(4.6, -74.1, Precision.COUNTRY, "CO"))
+    p.add("org0", body=bodies.organisation_body(o, "public"))
+    p.add("s0", kind="service", body={**wide_service(ORIGIN, "s0", ["CO"]), "service_type": "safe-house"})
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
+        assert not first.error and first.dropped == 0
+        shown = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:org0"]))[f"{ORIGIN}:org0"]
+        assert shown.location is None or shown.location.precision is Precision.HIDDEN  # a lone shelter
+        p.add("org0", revision=2, op="tombstone")
+
+        async def failing(*_: Any, **__: Any) -> None:
+            raise peers.Conflict("the lease passed to another process")
+
+        monkeypatch.setattr(peers, "advance", failing)  # the page's transaction fails after the ahead ones
+        [second] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert second.error
+    assert await store.services_by_id(STEWARD, [f"{ORIGIN}:s0"]) == {}  # deleted ahead
+    still = (await store.organisations_by_id(ANONYMOUS, [f"{ORIGIN}:org0"])).get(f"{ORIGIN}:org0")
+    assert still is not None and (still.location is None or still.location.precision is Precision.HIDDEN)
+
+
+async def test_8_services_a_providers_change_exposes_are_dropped_ahead_in_bounded_transactions(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attacker's read: a one-entry page making an organisation of 120 services a shelter dropped
+    them all in the page's transaction (`_hold_shelters`), unbounded. They go ahead, in batches, and
+    each is still said not kept, with why."""
+    from directory.domain import places as known
+    from directory.store.federation import received
+    forgotten: list[int] = []
+    forget = received._forget_quietly
+
+    async def counted(graph: Any, origin: str, ids: list[str], tx: Any) -> None:
+        forgotten.append(len(ids))
+        await forget(graph, origin, ids, tx)
+
+    monkeypatch.setattr(received, "_forget_quietly", counted)
+    subdivisions = [s.code for s in known.subdivisions_of("CO")][:3]
+    p = Publisher(directory=ORIGIN)
+    group = Organisation(id=f"{ORIGIN}:org0", name="Org0", kind="local-group", visibility=Visibility.PUBLIC,
+                         languages=["es"], location=Location(None, None, Precision.COUNTRY, "CO"))
+    p.add("org0", body=bodies.organisation_body(group, "public"))
+    for i in range(peers.PURGE_BATCH + 5):
+        p.add(f"s{i}", kind="service", body=wide_service(ORIGIN, f"s{i}", subdivisions))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
+        assert not first.error and first.dropped == 0
+        p.add("org0", revision=2, body=bodies.organisation_body(replace(group, kind="shelter"), "public"))
+        [second] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert not second.error and forgotten == [peers.PURGE_BATCH, 5]
+    assert len([r for r in second.reasons if "records a place in" in r]) >= 1
+    assert (await store.services_of(STEWARD, [f"{ORIGIN}:org0"])).get(f"{ORIGIN}:org0", []) == []
+    assert (await store.organisation(STEWARD, f"{ORIGIN}:org0")).kind == "shelter"
 
 
 @pytest.mark.pure

@@ -4,14 +4,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from directory.domain.errors import NotFound
 from directory.domain.viewer import Viewer
 from directory.store.engine.graph import Graph
 from directory.store.federation import feeds, peers, roots, sameas
-from directory.store.federation.received import ReceivedPage, Weight, held_weight, purge_ahead, write_page
+from directory.store.federation.received import (
+    ReceivedPage,
+    Weight,
+    exposed_ahead,
+    held_weight,
+    purge_ahead,
+    write_page,
+)
 from directory.store.shown import Shown
 
 
@@ -89,18 +96,22 @@ class Peers:
         return await held_weight(self._graph, peer_id, organisations, services)
 
     async def write_page(self, peer_id: str, audience: str, page: ReceivedPage, old_cursor: int,
-                         cursor: dict[str, Any], holder: str) -> dict[str, str]:
-        """A verified page and the cursor after it, in one transaction: both or neither. Returns why
-        services it names or holds were not kept (`received.write_page`)."""
-        # an organisation's tombstone deletes its services first, in bounded transactions of their own
-        await purge_ahead(self._graph, peer_id, page.purged.get("organisation", []), self._shelter_minimum)
+                         cursor: dict[str, Any], holder: str, held: Collection[str] = ()) -> dict[str, str]:
+        """A verified page and the cursor after it, in one transaction: both or neither (but what it
+        deletes beyond its records, before: `received.purge_ahead`, `received.exposed_ahead`; `held`:
+        the page's organisations we hold). Returns why services it names or holds were not kept."""
+        # what a page deletes beyond its own records goes first, in bounded transactions of their own:
+        # the services of organisations it tombstones, and those its providers' new kind or place expose
+        await purge_ahead(self._graph, peer_id, page.purged.get("organisation", []))
+        exposed, providers = await exposed_ahead(self._graph, peer_id,
+                                                 [o for o in page.organisations if o.id in held], page.services)
 
         async def work(tx: Any) -> dict[str, str]:
-            not_kept = await write_page(self._graph, tx, peer_id, page, self._shelter_minimum)
+            not_kept = await write_page(self._graph, tx, peer_id, page, self._shelter_minimum, providers)
             await peers.advance(self._graph, tx, peer_id, audience, old_cursor, cursor, holder)
             return not_kept
 
-        return await self._graph.write_tx(work)
+        return {**exposed, **await self._graph.write_tx(work)}
 
     async def same_as(self, first: str, second: str, who: str, now: str) -> bool:
         return await sameas.declare(self._graph, first, second, who, now)

@@ -12,6 +12,7 @@ own each within the bounds (`purge_ahead`), before the page's."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,9 +84,10 @@ class ReceivedPage:
 
 
 async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
-                     shelter_minimum: int) -> dict[str, str]:
+                     shelter_minimum: int, exposed: Collection[str] = ()) -> dict[str, str]:
     """Write a page inside the caller's transaction (the caller moves the cursor in the same one).
-    Returns the services it names or we held that were not kept, with why (`_hold_shelters`)."""
+    Returns the services it names or we held that were not kept, with why (`_hold_shelters`).
+    `exposed`: providers whose services `exposed_ahead` deleted, their shelters' marks worked out here."""
     rows = page.rows or prepare(origin, page.organisations, page.services, page.links)
     await execute(graph, tx, rows, now(), shelter_minimum, hold_shelters=False)
     org_rows = [{"id": i, "feed": f} for (k, i), f in page.provenance.items() if k == "organisation"]
@@ -110,6 +112,8 @@ async def write_page(graph: Graph, tx: Tx, origin: str, page: ReceivedPage,
         # one of its shelters fewer (withdrawn, or dropped for failing our checks) may leave another
         # alone in its place: the marks are worked out again before anyone reads the page's writes
         await shelters.refresh(graph, tx, shelter_minimum, now())
+    if exposed:
+        await shelters.refresh(graph, tx, shelter_minimum, now(), sorted(exposed))
     await shared_nodes.drop_unheld(graph, tx, held)
     if page.revisions:
         await graph.run(tx, peers.SET_RECORD_REVISIONS, rows=page.revisions)
@@ -161,15 +165,38 @@ async def held_weight(graph: Graph, origin: str, organisations: list[str], servi
     return Weight(terms, reach)
 
 
-async def purge_ahead(graph: Graph, origin: str, organisations: list[str], shelter_minimum: int) -> None:
+async def purge_ahead(graph: Graph, origin: str, organisations: list[str]) -> None:
     """The services of organisations a page's tombstones purge, deleted before the page's transaction
-    (module docstring): their places and types `PURGE_RELATIONSHIPS` at a time, then the services, as
-    many a transaction as keep their terms within `TRANSACTION_TERMS` (at most `PURGE_BATCH`), each
-    with the shelters' marks worked out again (`forget_services`). Done again after a crash: the
-    page's tombstones are signed and verified, and deleting is what they ask."""
+    (module docstring, `services_ahead`). Done again after a crash: the page's tombstones are signed
+    and verified, and deleting is what they ask."""
+    if organisations:
+        await services_ahead(graph, origin, [str(r["id"]) for r in
+                                             await graph.read(SERVICES_OF, ids=organisations, peer=origin)])
+
+
+async def exposed_ahead(graph: Graph, origin: str, organisations: list[Organisation],
+                        services: list[Service]) -> tuple[dict[str, str], set[str]]:
+    """The held services of organisations we hold that a page makes a shelter, or coarser, so that
+    they would show more than it publishes (`shelter_services.finer_before`): not kept, as the page's
+    transaction would not keep them (`_hold_shelters`), but deleted before it in bounded transactions
+    (an attacker's read: 120 services of one organisation made a shelter went in one). Why each, and
+    their providers, whose shelters' marks the page's transaction works out again (`write_page`)."""
     if not organisations:
-        return
-    ids = [str(r["id"]) for r in await graph.read(SERVICES_OF, ids=organisations, peer=origin)]
+        return {}, set()
+    finer = [f for f in await shelter_services.finer_before(graph, organisations, services) if f.by_provider]
+    first = {f.service: f for f in reversed(finer)}
+    await services_ahead(graph, origin, sorted(first))
+    return {i: f.peer_reason() for i, f in first.items()}, {f.organisation for f in first.values()}
+
+
+async def services_ahead(graph: Graph, origin: str, ids: list[str]) -> None:
+    """A peer's services deleted before a page's transaction, in transactions of their own: their places
+    and types `PURGE_RELATIONSHIPS` at a time, then the services, as many a transaction as keep their
+    terms within `TRANSACTION_TERMS` (at most `PURGE_BATCH`). The shelters' marks are left as they
+    are until the page's transaction works them out again: worked out here, an organisation losing
+    its safe house would lose its withheld mark before the page deleted it, and the public would see
+    its place meanwhile, or for good if the page failed (an attacker's read). Marks that count a
+    service being deleted show no more than they did before it was."""
     if not ids:
         return
 
@@ -184,11 +211,14 @@ async def purge_ahead(graph: Graph, origin: str, organisations: list[str], shelt
     terms = {str(r["id"]): record_terms("Service", r["props"])
              for r in await graph.read(HELD_SERVICES, ids=ids, peer=origin)}
     for batch in batches(ids, terms):
-        await graph.write_tx(functools.partial(_forget, graph, origin, batch, shelter_minimum))
+        await graph.write_tx(functools.partial(_forget_quietly, graph, origin, batch))
 
 
-async def _forget(graph: Graph, origin: str, ids: list[str], shelter_minimum: int, tx: Tx) -> None:
-    await forget_services(graph, tx, origin, ids, shelter_minimum)
+async def _forget_quietly(graph: Graph, origin: str, ids: list[str], tx: Tx) -> None:
+    """`forget_services` but for the shelters' marks (`services_ahead`)."""
+    held = await shared_nodes.held_by(graph, tx, services=ids)
+    await graph.run(tx, peers.PURGE_SERVICES, ids=ids, peer=origin)
+    await shared_nodes.drop_unheld(graph, tx, held)
 
 
 def batches(ids: list[str], terms: dict[str, int]) -> list[list[str]]:

@@ -223,7 +223,8 @@ async def finer_before(graph: Graph, organisations: list[Organisation], services
                         shown[s.organisation])
              for s in services if s.organisation in kinds and held(kinds[s.organisation], s.type)
              for code, column in _fields(s) if tells_more(code, shown[s.organisation])]
-    coarse = sorted(i for i in {o.id for o in organisations} if shown[i] < ANY_PLACE)
+    # a shelter publishing its point too: an address anyone may see says more (`to_check`)
+    coarse = sorted(i for i in {o.id for o in organisations} if shown[i] < ANY_PLACE or kinds[i] in SENSITIVE_KINDS)
     shelters = [i for i in coarse if kinds[i] in SENSITIVE_KINDS]  # by the kind the batch gives them
     written = {s.id for s in services}
     for start in range(0, len(coarse), PART):
