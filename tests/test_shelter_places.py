@@ -430,8 +430,9 @@ async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_
                    [service("care", "test:casa", "psychosocial-support", **{"#contact+intake": ADDRESS})])
     [problem] = failed.value.problems
     assert (problem.record, problem.column) == ("test:care", "#contact+intake")
-    assert problem.reason.startswith("a way to ask in person, by post or \u201cOther\u201d that anyone may see can "
-                                     "give an address, which would show where Casa Refugio shelters defenders")
+    assert problem.reason.startswith("a way to ask in person, by post, through a partner or \u201cOther\u201d that "
+                                     "anyone may see can give an address, which would show where Casa Refugio "
+                                     "shelters defenders")
     assert "Calle 5" not in problem.reason and await store.existing_organisations(["test:casa"]) == set()
     # to the network, or a phone anyone may see: taken; a group's safe house likewise held to its place
     network = ADDRESS.replace("public ", "network ")
@@ -442,7 +443,8 @@ async def test_an_address_anyone_may_see_is_refused_on_a_shelters_service_and_a_
                 service("house", "test:group", "safe-house", **{"#contact+intake": network}),
                 service("aid", "test:group", "legal-aid", **{"#contact+intake": ADDRESS})])  # not a shelter's
     house = await one_service(store, "test:house")
-    for address in (ADDRESS, "public post:Apartado 12, Tegucigalpa", "public other:ask at Calle 5, casa 12"):
+    for address in (ADDRESS, "public post:Apartado 12, Tegucigalpa", "public other:ask at Calle 5, casa 12",
+                    "public through-partner:Colonia Kennedy, Calle 5, casa 12"):  # every kind of any text
         with pytest.raises(EditRefused) as refused:  # "other" may say where as well as "in person" does
             await store.save_service(STEWARD, Edit({"id": "test:house", "intake": [address]}),
                                      house.provenance.revision)

@@ -158,12 +158,13 @@ def level_shown(location: Location | None) -> int:
 
 ADDRESS = "address"
 """What `tells_more` reads a service's intake channel as when anyone may see it and it can be an
-address (to ask in person, by post, or of a kind we cannot read, "other"): finer than any place,
+address (to ask in person, by post, through a partner, or of a kind we cannot read, "other": every
+kind whose value is free text): finer than any place,
 and than a point at locality precision; and a shelter's place may be withheld from the public
 whatever it publishes (`records.shelters`), so it always tells more. A steward's walk made a
 shelter's "In person: Colonia Kennedy, Calle 5, casa 12" public, warned by a hint only; "other"
 can say the same in other words."""
-ADDRESSED = frozenset({"in-person", "post", "other"})
+ADDRESSED = frozenset({"in-person", "post", "through-partner", "other"})  # the kinds whose value is any text
 
 
 def public_address(intake: Iterable[Intake]) -> bool:

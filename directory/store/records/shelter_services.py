@@ -91,7 +91,7 @@ class FinerPlace:
         which = "its provider's new place, precision or kind" if self.by_provider else "the service"
         if self.place == ADDRESS:
             return (f"gives in {self.column} a way to ask anyone may see that can give an address (in person, by "
-                    "post or other), which would show where its provider is "
+                    "post, through a partner or other), which would show where its provider is "
                     f"(a shelter's services and a safe house show where defenders stay; {which} made it so); not "
                     "kept: `directory peer resync` takes it again once the peer has corrected it")
         return (f"records a place in {self.column} finer than its provider publishes of its own place "
@@ -103,8 +103,9 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
     """Each as a problem of the record to change, beside the first place it is about: a service's
     place, on the service's field; the services a provider's change would expose, one problem each
     on the provider's precision, naming its places (the advice is never to publish more)."""
-    out = [(f, Problem.of(0, f.column, "a way to ask in person, by post or \u201cOther\u201d that anyone may see can "
-                          "give an address, which would show where %(organisation)s shelters defenders: where a "
+    out = [(f, Problem.of(0, f.column, "a way to ask in person, by post, through a partner or \u201cOther\u201d that "
+                          "anyone may see can give an address, which would show where %(organisation)s shelters "
+                          "defenders: where a "
                           "shelter's services or a safe house work is where people at risk stay. Show that channel to "
                           "the network, or to fewer", f.service, organisation=f.organisation_name or f.organisation)
             if f.place == ADDRESS else
@@ -125,9 +126,10 @@ def problems(finer: list[FinerPlace]) -> list[tuple[FinerPlace, Problem]]:
         if f.by_provider and f.place == ADDRESS:
             label = "\u201c" + f.service_name + "\u201d (" + f.service + ")"
             out.append((f, Problem.of(
-                0, "precision", "its service %(service)s has a way to ask in person, by post or \u201cOther\u201d that "
-                "anyone may see, which can give an address and would show where this organisation shelters defenders: "
-                "show that channel to the network first", f.organisation, service=label)))
+                0, "precision", "its service %(service)s has a way to ask in person, by post, through a partner or "
+                "\u201cOther\u201d that anyone may see, which can give an address and would show where this "
+                "organisation shelters defenders: show that channel to the network first", f.organisation,
+                service=label)))
         elif f.by_provider:
             exposed.setdefault((f.organisation, f.service), []).append(f)
     for (organisation, service), found in exposed.items():
