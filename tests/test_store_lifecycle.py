@@ -262,18 +262,32 @@ def test_a_page_says_so_when_the_store_does_not_answer_in_time_and_answers_again
     with LiveServer(settings) as server:
         info = running_store(settings.data_dir)
         assert info is not None
+        env = {**os.environ, "DIRECTORY_DATA": str(settings.data_dir), "DIRECTORY_ID": "stall"}
+        made = subprocess.run([sys.executable, "-m", "directory.cli", "token", "create", "--role", "steward"], env=env,
+                              capture_output=True, timeout=120, check=True)
+        bearer = {"Authorization": f"Bearer {made.stdout.decode().splitlines()[0]}"}
         os.kill(info["pid"], signal.SIGSTOP)
         try:
             started = time.monotonic()
             answer = httpx.get(server.url + "/organisations/stall:someone", headers={"accept-language": "es"},
                                timeout=60)
             waited = time.monotonic() - started
+            # a crash read: with a token, the lookup of the token itself waited two minutes for a bare 500
+            started = time.monotonic()
+            signed = httpx.get(server.url + "/organisations/stall:someone",
+                               headers={"accept-language": "es", **bearer}, timeout=200)
+            asked = httpx.post(server.url + "/graphql", json={"query": "{ taxonomy { code } }"}, headers=bearer,
+                               timeout=200)
+            waited_signed = (time.monotonic() - started) / 2
             assert httpx.get(server.url + "/health", timeout=30).json()["status"] == "slow"  # there, not answering
         finally:
             os.kill(info["pid"], signal.SIGCONT)
         assert answer.status_code == 503 and answer.headers["retry-after"] == "60", answer.text
         assert "Sin respuesta a tiempo" in answer.text and "bolt" not in answer.text.lower()
         assert waited < 1.0 + 5.0 + 3.0  # the budget, the margin a job's own budget has, and slack
+        assert signed.status_code == 503 and "Sin respuesta a tiempo" in signed.text, signed.text
+        assert asked.status_code == 503 and asked.json()["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE"
+        assert waited_signed < 1.0 + 5.0 + 3.0
         again = httpx.get(server.url + "/organisations/stall:someone", timeout=60)
         assert again.status_code == 404  # the store answers again: so do the pages
         os.kill(info["pid"], signal.SIGKILL)  # gone: said so, until the service has started it again

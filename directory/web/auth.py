@@ -23,20 +23,27 @@ spend a person's session on it.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from datetime import UTC, datetime
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from directory.base.config import Settings
+from directory.domain.errors import StoreError
 from directory.domain.viewer import ANONYMOUS, Viewer
 from directory.store import Store
+from directory.web.pages.deadline import RETRY_AFTER
+from directory.web.pages.render import page
 from federation.canonical import NotCanonical, parse
 from federation.feed import CLOCK_SKEW
 from federation.keys import Untrusted, check_root_dates, read_request, read_root, require, unb64
 
 # Paths that read no record: no credential is looked at for them.
+log = logging.getLogger("directory.web")
+
 RECORD_FREE = ("/health", "/maps/assets/", "/graphql/assets/", "/pages.css", "/icon.svg", "/favicon.ico",
                "/.well-known/", "/federation/")
 NETWORK_FEED = "/federation/feeds/network"
@@ -101,6 +108,19 @@ async def _answer(scope: Scope, send: Send, status: int, message: str, code: str
     await send({"type": "http.response.body", "body": body})
 
 
+async def _unavailable(scope: Scope, receive: Receive, send: Send) -> None:
+    """The store did not answer in time: the API's error, or the pages' own page in the reader's
+    language (`pages.deadline`), with a 503 and when to ask again."""
+    if not scope["path"].startswith(("/graphql", "/federation")):
+        scope.setdefault("viewer", ANONYMOUS)
+        response = page(Request(scope), "unavailable.html", status=503)
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        await response(scope, receive, send)
+        return
+    await _answer(scope, send, 503, "the directory's store is not answering; try again in a minute",
+                  "STORE_UNAVAILABLE")
+
+
 def _dropping_the_session(send: Send) -> Send:
     """`send`, with the ended session's cookie deleted by the response, unless the response sets a
     new one (a sign-in sent with the ended cookie still in the browser)."""
@@ -134,20 +154,28 @@ class Authenticate:
         connection = HTTPConnection(scope)
         path: str = scope["path"]
         scope["csrf"] = None
-        if path.startswith(RECORD_FREE):
-            scope["viewer"] = ANONYMOUS
-        elif "authorization" not in connection.headers and SESSION in connection.cookies \
-                and not path.startswith("/graphql"):  # the API takes tokens only: it checks no CSRF value
-            scope["viewer"], scope["csrf"] = await _session(connection, store)
-            if scope["csrf"] is None:  # a session that ended: said once on the page, and the cookie dropped
-                scope["session_ended"] = True
-                send = _dropping_the_session(send)
-        else:
-            viewer = await _bearer(connection, store)
-            if viewer is None:
-                await _answer(scope, send, 401, f"Not authorised: {INVALID_TOKEN}", "UNAUTHENTICATED")
-                return
-            scope["viewer"] = viewer
-        scope["partner"] = await _signed_by_partner(connection, store, state.settings) if path == NETWORK_FEED \
-            else None
+        try:  # a token, a session or a partner's key is looked up in the store, within the request's budget
+            async with asyncio.timeout(state.settings.time_budget):
+                if path.startswith(RECORD_FREE):
+                    scope["viewer"] = ANONYMOUS
+                elif "authorization" not in connection.headers and SESSION in connection.cookies \
+                        and not path.startswith("/graphql"):  # the API takes tokens only: it checks no CSRF value
+                    scope["viewer"], scope["csrf"] = await _session(connection, store)
+                    if scope["csrf"] is None:  # a session that ended: said once on the page, and the cookie dropped
+                        scope["session_ended"] = True
+                        send = _dropping_the_session(send)
+                else:
+                    viewer = await _bearer(connection, store)
+                    if viewer is None:
+                        await _answer(scope, send, 401, f"Not authorised: {INVALID_TOKEN}", "UNAUTHENTICATED")
+                        return
+                    scope["viewer"] = viewer
+                scope["partner"] = await _signed_by_partner(connection, store, state.settings) \
+                    if path == NETWORK_FEED else None
+        except (TimeoutError, StoreError) as exc:
+            # a crash read: with the store hung, a request with a token waited two minutes for a bare 500
+            # while an anonymous one had its answer in the budget; said as any request the store fails
+            log.warning("a request's token or session could not be looked up: %s", type(exc).__name__)
+            await _unavailable(scope, receive, send)
+            return
         await self.app(scope, receive, send)
