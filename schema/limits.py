@@ -176,14 +176,16 @@ def _cells(field: FieldNode) -> int:
     return _CEILING
 
 
-# a GraphQLError inside another: graphql-core's word on a variable's value ("Value 'CITY' does not
-# exist in 'Precision' enum"), the client's to correct (an integrator's walk read it as our failure)
-_CLIENT_ERRORS = (BadArgument, NotFound, ValueError, OverBudget, Busy, StatementTimedOut, GraphQLError)
+_CLIENT_ERRORS = (BadArgument, NotFound, ValueError, OverBudget, Busy, StatementTimedOut)
 
 
 def _unexpected(error: GraphQLError) -> bool:
-    """Errors the client caused keep their message; any other could carry internals, so it is masked."""
+    """Errors the client caused keep their message; any other could carry internals, so it is masked.
+    graphql-core's own word is the client's only before anything ran (a variable's value, at no path):
+    one raised while a result is made ("Expected value of type ... but got: <repr>") is ours."""
     original = error.original_error
+    if isinstance(original, GraphQLError):
+        return error.path is not None
     return original is not None and not isinstance(original, _CLIENT_ERRORS)
 
 

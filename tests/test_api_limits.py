@@ -99,6 +99,9 @@ async def test_a_body_that_is_no_request_object_is_a_clear_400_never_a_server_er
             assert response.headers["content-type"] == "application/json"
             [error] = response.json()["errors"]
             assert said in error["message"] and error["extensions"]["code"] == "BAD_REQUEST", body
+        for kind in ("application/jsonx", "x/application/json, text/plain"):  # as strawberry reads them: JSON
+            response = await client.post("/graphql", content=b"7", headers={"content-type": kind})
+            assert response.status_code == 400 and "must be a JSON object" in response.text, kind
     assert "Traceback" not in caplog.text and "AttributeError" not in caplog.text
 
 

@@ -215,3 +215,5 @@ async def test_a_name_typed_in_cyrillic_or_greek_finds_it_written_in_latin_lette
     async with httpx.AsyncClient(base_url=api.url) as client:
         page = (await client.post("/", data={"text": "Ала-Тоо"})).text  # noqa: RUF001
     assert 'href="/organisations/test:alatoo"' in page
+    # a word that grows past the longest searched for in Latin letters is not asked again so
+    assert (await _answer(api, "\u0449" * 20))["totalCount"] == 0

@@ -678,7 +678,7 @@ class Store:
                         continue  # nothing to fuzz, or nothing a fuzzy term could add: it would find no more
                     lucene = search.lucene_query(query_words, words, one_typo=typos == "one")
                 found[kind] = await self._kind_hits(viewer, kind, query_words, lucene)
-        if not any(total for total, _, _ in found.values()) and (latin := search.in_latin_letters(text)) != text:
+        if not any(total for total, _, _ in found.values()) and (latin := search.in_latin_letters(text)) is not None:
             # written in Cyrillic or Greek, and found as written by none the viewer may see: in Latin letters
             return await self._hits(viewer, latin, kinds, first, after)
         hits = [h for _, _, ranked in found.values() for h in ranked]

@@ -175,8 +175,10 @@ class GraphQLGate:
                 await _error(send, 400, f"the request body is not valid UTF-8 (byte {exc.start})", "BAD_REQUEST")
                 return
             body = found
-            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if kind == "application/json" and (why := _not_a_request(body)) is not None:
+            # strawberry reads as JSON any body whose type names it anywhere ("application/jsonx",
+            # "x/application/json, text/plain": an attacker's read): so is it checked here
+            kind = request.headers.get("content-type", "").lower()
+            if "application/json" in kind and (why := _not_a_request(body)) is not None:
                 await _error(send, 400, why, "BAD_REQUEST")
                 return
         replayed = False

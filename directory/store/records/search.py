@@ -140,9 +140,14 @@ _LATIN = str.maketrans({
 })
 
 
-def in_latin_letters(text: str) -> str:
-    """A text with its Cyrillic and Greek letters written in Latin ones: the same text when it has none."""
-    return text.lower().translate(_LATIN) if any("\u0370" <= c <= "\u04ff" for c in text) else text
+def in_latin_letters(text: str) -> str | None:
+    """A text with its Cyrillic and Greek letters written in Latin ones; None when it has none, or a
+    word would grow too long to search for ("щ" is four letters: an attacker's read turned a search
+    that found nothing into an error)."""
+    if not any("\u0370" <= c <= "\u04ff" for c in text):
+        return None
+    latin = text.lower().translate(_LATIN)
+    return latin if all(len(w) <= MAX_WORD for w in words_in(latin)) else None
 
 
 def searchable(text: str) -> str:
