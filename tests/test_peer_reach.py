@@ -101,6 +101,10 @@ async def test_a_peers_record_says_whose_it_is_where_the_pages_list_it(store: St
             assert len(theirs) == len(mine) == 1, asked
             assert f"from the directory {P}" in theirs[0] and "from the directory" not in mine[0]
             assert items.index(mine[0]) < items.index(theirs[0]), asked  # ours first on a tie of names
+        # and under its name on its own page, not only at the page's foot (a hostile peer's read)
+        page = (await client.get(f"/organisations/{P}:fld")).text
+        assert f'</bdi></h1>\n<p class="from">from the directory {P}</p>' in page
+        assert '<p class="from">' not in (await client.get("/organisations/test:fld")).text
     # and a page at a time, the cursor keeping that order: ours, then the peer's, then nothing
     seen, after = [], None
     for _ in range(3):

@@ -251,7 +251,8 @@ async def organisation(request: Request) -> Response:
     return page(request, "organisation.html", o=found, services=services, labels=_labels(await store.terms()),
                 links=[(words.LINKS[(way, x.type)], other) for way, x, other in links if other], where=_where,
                 sketch=sketch(found.location), shown_at=_shown_at(found.location), today=now()[:10],
-                saved=request.query_params.get("saved") == "1" and viewer.may_write(found.id))
+                saved=request.query_params.get("saved") == "1" and viewer.may_write(found.id),
+                origin=found.id.rpartition(":")[0], ours=store.directory_id)
 
 
 def _shown_at(loc: Location | None) -> str:
