@@ -217,9 +217,13 @@ class Syncer:
         """A failure counted and backed off: the next attempt waits longer with each failure in a row."""
         outcome.error = error
         failures = peer.failures + 1
-        await self.store.peers.note(peer.id, failures=failures, last_error=error,
-                         next_attempt=format_time(self.clock() + backoff(failures)))
         log.warning("sync of peer %s failed: %s", peer.id, error)
+        try:
+            await self.store.peers.note(peer.id, failures=failures, last_error=error,
+                                        next_attempt=format_time(self.clock() + backoff(failures)))
+        except Exception as exc:  # the store gone too: the outcome keeps what was merged before it went
+            log.error("sync of peer %s failed and could not be noted: %s", peer.id, _described(exc))
+            outcome.error = f"{error}; it could not be noted: {_described(exc)}"
         return outcome
 
     async def _sync_leased(self, peer: Peer, outcome: Outcome) -> Outcome:

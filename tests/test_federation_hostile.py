@@ -780,6 +780,37 @@ async def test_8_services_a_providers_change_exposes_are_dropped_ahead_in_bounde
     assert (await store.organisation(STEWARD, f"{ORIGIN}:org0")).kind == "shelter"
 
 
+async def test_a_sync_failing_with_its_store_says_how_many_entries_it_merged_before(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash read: the store killed mid-sync after 4,000 entries were merged and committed, the
+    sync said "0 entries merged": noting the failure failed too, and the outcome was made anew."""
+    from federation.sync import Syncer as Pulling
+    p = Publisher(directory=ORIGIN)
+    for i in range(4):
+        p.add(f"org{i}", body=org_body(ORIGIN, f"org{i}"))
+    peer = Peer(p, page_size=2)
+    fetched = 0
+    fetch_page = Pulling._fetch
+
+    async def dying(self: Any, *args: Any) -> bytes:
+        nonlocal fetched
+        fetched += 1
+        if fetched > 1:
+            raise fetch.Unreachable("the store and the network went together")
+        return await fetch_page(self, *args)
+
+    async def unnoted(*_: Any, **__: Any) -> None:
+        raise fetch.Unreachable("the store is gone")
+
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        monkeypatch.setattr(Pulling, "_fetch", dying)
+        monkeypatch.setattr(store.peers, "note", unnoted)
+        [outcome] = await Syncer(store, clock=lambda: NOW).sync_all()
+    assert outcome.error and "could not be noted" in outcome.error
+    assert outcome.entries == 2
+
+
 @pytest.mark.pure
 def test_services_purged_ahead_are_batched_by_count_and_by_terms() -> None:
     from directory.store.federation.received import batches
