@@ -144,7 +144,7 @@ class QueryShapeLimit(ValidationRule):
                 (found.cost, MAX_COST, f"the query's estimated cost is {found.cost}, over the limit of {MAX_COST}: "
                                        "ask for fewer items per page or fewer nested lists")):
             if measured > limit:
-                self.report_error(GraphQLError(what, node))
+                self.report_error(GraphQLError(what, node, extensions={"code": "QUERY_TOO_LARGE"}))
 
 
 def _multiplier(field: FieldNode, top_level: bool) -> int:

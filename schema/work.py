@@ -87,9 +87,23 @@ class ErrorCodes(SchemaExtension):
     """Puts a machine-readable code on the errors a client can act on."""
 
     def on_operation(self) -> Any:
-        yield
-        result = self.execution_context.result
-        for error in (result.errors if result else None) or []:
-            found = _code(error.original_error) if isinstance(error, GraphQLError) else None
+        try:
+            yield
+        except GraphQLError as unreadable:  # raised through the hooks: the parser's, a document it cannot read
+            if not (unreadable.extensions or {}).get("code"):
+                unreadable.extensions = {**(unreadable.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+            raise
+        context = self.execution_context
+        result = context.result
+        for error in [*((result.errors if result else None) or []), *(context.pre_execution_errors or [])]:
+            if not isinstance(error, GraphQLError) or (error.extensions or {}).get("code"):
+                continue
+            found = _code(error.original_error)
+            if found is None and error.path is None and (error.original_error is None
+                                                         or isinstance(error.original_error, GraphQLError)):
+                # the document's own fault: unreadable, or not valid against the schema (an integrator's walk
+                # found these alone without a code to act on)
+                found = {"code": "GRAPHQL_PARSE_FAILED" if context.graphql_document is None
+                         else "GRAPHQL_VALIDATION_FAILED"}
             if found:
                 error.extensions = {**(error.extensions or {}), **found}

@@ -29,6 +29,7 @@ async def test_depth_is_capped(store: Store, api: Api) -> None:
         nested = f"links {{ source {{ {nested} }} }}"
     body = await api.gql(f'{{ organisation(id: "test:a") {{ {nested} }} }}')
     assert "exceeds maximum operation depth" in _message(body) and body.get("data") is None
+    assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_LARGE"}  # a code to act on, not English
 
 
 async def test_aliases_are_capped(store: Store, api: Api) -> None:
@@ -41,6 +42,15 @@ async def test_tokens_are_capped(store: Store, api: Api) -> None:
     fields = " ".join(["name"] * (MAX_TOKENS + 10))
     body = await api.gql(f'{{ organisation(id: "x") {{ {fields} }} }}')
     assert "token" in _message(body).lower()
+    assert body["errors"][0]["extensions"] == {"code": "GRAPHQL_PARSE_FAILED"}
+
+
+async def test_a_documents_own_faults_carry_a_code(store: Store, api: Api) -> None:
+    """An integrator's walk: depth, aliases, cost, tokens and syntax errors had no code, only English."""
+    for document, code in (("{ taxonomy { code ", "GRAPHQL_PARSE_FAILED"), ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
+                           ('{ organisation(id: 5) { name } }', "GRAPHQL_VALIDATION_FAILED")):
+        body = await api.gql(document)
+        assert body["errors"][0]["extensions"]["code"] == code, document
 
 
 async def test_estimated_cost_is_capped(store: Store, api: Api) -> None:

@@ -396,7 +396,7 @@ def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | 
     """The matrix as a table; `names` (organisation names by id, `named_ids`) names a cell's first providers."""
     out = Table([Column("Place", "#country+code"), Column("Service", "#sector"), Column("Score", "#indicator+gap"),
                  Column("Flags", "#meta+flags", 40), Column("Present", "#org+num+present"),
-                 Column("Remote", "#org+num+remote"), Column("Local", "#org+num+local"),
+                 Column("Remote", "#org+num+remote"), Column("Country-specific", "#org+num+local"),
                  Column("Wide", "#org+num+wide"), Column("Need", "#indicator+need"),
                  Column("Median h", "#indicator+response_hours"), Column("Newest", "#date+confirmed"),
                  Column("Capacity", "#capacity", 24), Column("Funding", "#value+funding", 30),

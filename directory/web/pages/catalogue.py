@@ -53,7 +53,7 @@ def msgids() -> dict[str, set[Msgid]]:
                   words.VISIBILITY, words.SEEN_BY, words.REQUEST_STATUS, words.ROLES, words.IMPORT_COLUMNS,
                   words.SHORT_LABELS,
                   jobs.FLAGS, jobs.FLAG_MEANINGS, jobs.ORDERS, jobs.COLUMNS, jobs.PARTNER_COLUMNS,
-                  jobs.REFERRAL_COLUMNS, jobs.HEADINGS):
+                  jobs.REFERRAL_COLUMNS):
         pages.update(table.values())
     for headed in (jobs.COLUMNS, jobs.PARTNER_COLUMNS, jobs.REFERRAL_COLUMNS):  # the headings they explain
         pages.update(headed)

@@ -62,17 +62,15 @@ FLAG_MEANINGS = {
                   "this directory's own: check with the providers before counting the place as covered",
 }
 
-# A column's heading as the pages show it, where the CSV's would mislead a reader: "Local" counted
-# a Mexican group reaching Nicaragua remotely, and a donor's walk read it as a group there.
-HEADINGS = {"Local": "Country-specific"}
 # What the gap table's columns count, for a donor reading them (msgids of pages.po), by heading.
 COLUMNS = {"Score": "0 to 100: higher where fewer providers reach the place and the need is greater",
            "Flags": "what to look at first (below)",
            "Present": "organisations delivering the service in the place, or, for relocation and exile support, taking "
                       "defenders from it",
            "Remote": "organisations reaching the place remotely only",
-           "Local": "of the providers present or remote, those whose services name the place, its country or one "
-                    "of its provinces, based there or not",
+           # "Local" before: it counted a Mexican group reaching Nicaragua remotely, read as a group there
+           "Country-specific": "of the providers present or remote, those whose services name the place, its country "
+                               "or one of its provinces, based there or not",
            "Wide": "of the providers present or remote, those reaching it only through a region or the whole world",
            "Need": "the need indicators' weight, 0 to 1; where none is known it counts as 0.5",
            "Median h": "the middle of the providers' fastest response times, in hours",
@@ -350,8 +348,7 @@ async def _page(request: Request, job: Job, asked: dict[str, list[str]], status:
         reading = Reading(language_of(request), dict(offered["service_type"]), dict(offered["group"]))
         shown = [i for i, c in enumerate(table.columns) if c.printed]
         names = _name_columns(table)
-        more.update(headers=[HEADINGS.get(table.columns[i].header, table.columns[i].header) for i in shown],
-                    total=table.total,
+        more.update(headers=[table.columns[i].header for i in shown], total=table.total,
                     notes=[reading.text(n) for n in table.notes],
                     rows=[[_linked(row, i, names, reading) or reading.named(table.columns[i].tag, row[i])
                            for i in shown] for row in table.rows])
@@ -388,7 +385,7 @@ def _columns(job: Job, language: str) -> dict[str, str]:
     """What an answer's printed columns count, by heading: the gaps', the partners' with the score's
     weights and the referral chains' with what an unknown counts as, written in the page's language."""
     if job.path == "/gaps":
-        return {HEADINGS.get(heading, heading): said for heading, said in COLUMNS.items()}
+        return COLUMNS
     if job.path == "/referrals":
         unknown = {"hours": written_number(UNKNOWN_RESPONSE_HOURS, language),
                    "trust": written_number(UNKNOWN_TRUST, language)}
