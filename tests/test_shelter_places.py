@@ -484,6 +484,24 @@ async def test_a_peers_safe_house_giving_its_address_to_anyone_is_not_kept(store
     assert await one_service(store, f"{P}:stay") is None
 
 
+async def test_a_peers_channel_without_its_kinds_shape_is_read_as_an_address(store: Store) -> None:
+    """An attacker's read: a peer's records are not refused for a channel's shape, and the address
+    rule read the kind alone, so a careless peer's shelter gave its street as an "email" anyone saw."""
+    p = Publisher(directory=P)
+    p.add("refugio", body=organisation("refugio", kind="shelter", precision="country", latitude=None,
+                                       longitude=None))
+    p.add("street", kind="service", body=peer_service("street", "refugio", service_type="safe-house",
+                                                       intake=["public email:Colonia Kennedy, Calle 5, casa 12"]))
+    p.add("mail", kind="service", body=peer_service("mail", "refugio", service_type="psychosocial-support",
+                                                     intake=["public email:ayuda@refugio.example"]))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        outcome = await pull(store, peer, server.url)
+    [reason] = [r for r in outcome.reasons if f"{P}:street" in r]
+    assert "can give an address" in reason and "Calle" not in reason
+    assert await one_service(store, f"{P}:street") is None and await one_service(store, f"{P}:mail") is not None
+
+
 async def test_a_peers_group_publishing_its_point_becoming_a_shelter_takes_its_addressed_service_with_it(
         store: Store) -> None:
     p = Publisher(directory=P)

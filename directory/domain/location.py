@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-from directory.domain import geometry, places
+from directory.domain import channels, geometry, places
 from directory.domain.model import Coverage, Intake, Location, Precision, Presence, Service, Visibility
 
 SHOWS_SUBDIVISION = frozenset({Precision.EXACT, Precision.LOCALITY, Precision.ADMIN_AREA})
@@ -168,8 +168,11 @@ ADDRESSED = frozenset({"in-person", "post", "through-partner", "other"})  # the 
 
 
 def public_address(intake: Iterable[Intake]) -> bool:
-    """Whether anyone may see one of these channels that says, or may say, where to go or write to."""
-    return any(i.kind in ADDRESSED and i.visibility is Visibility.PUBLIC for i in intake)
+    """Whether anyone may see one of these channels that says, or may say, where to go or write to: of
+    a kind that takes any text, or without its kind's shape (a peer's "email" holding a street: its
+    records are not refused for their shape, `channels`)."""
+    return any(i.visibility is Visibility.PUBLIC and (i.kind in ADDRESSED or not channels.shaped(i.kind, i.value))
+               for i in intake)
 
 
 def tells_more(place: str, shown: int) -> bool:

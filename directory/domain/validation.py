@@ -20,7 +20,7 @@ from typing import Any
 
 import pycountry
 
-from directory.domain import fields, places
+from directory.domain import channels, fields, places
 from directory.domain.errors import BadArgument, Message, Plural, Problem
 from directory.domain.model import (
     INTAKE_KINDS,
@@ -514,44 +514,28 @@ def _visibility(c: Checker, default: Visibility) -> Visibility:
     return Visibility(c.choice("visibility", _VISIBILITIES, default.value))
 
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]*(\s*(ext\.?|x|#)\s*[0-9]+)?", re.IGNORECASE)
-# a web address, its scheme http(s) or none (`wa.me/254...`, `t.me/name`): never another scheme
-_LINK = re.compile(r"(https?://)?[^\s/:@]+\.[^\s/:@]+(/\S*)?", re.IGNORECASE)
-_NAME = re.compile(r"@?[A-Za-z0-9_][A-Za-z0-9_.\-]{1,63}")  # a messenger's username: one word
-_MATRIX = re.compile(r"@[^:\s]+:[^\s]+")
-
-
-def _phone(value: str) -> bool:
-    """Digits as people write them: a leading +, spaces, dots, dashes, slashes and brackets, maybe an
-    extension (`ext 2`); three digits at least (a short hotline: 112)."""
-    return bool(_PHONE.fullmatch(value)) and sum(ch.isdigit() for ch in value) >= 3
-
-
 def _reachable(c: Checker, name: str, n: int, kind: str, value: str) -> bool:
     """A way to reach someone has the shape of its kind, or someone in danger writes to nobody: an
     email address, a number, a username, a web address. A reason names the item by its place, never
     its value. Kinds without a shape (post, in person, through a partner, other) take any text; a
     peer's record is its directory's word (`Checker.own`)."""
-    if not c.own:
+    if not c.own or channels.shaped(kind, value):
         return True
-    if kind == "email" and not _EMAIL.fullmatch(value):
+    if kind == "email":
         c.fail(name, "item %(n)s is not an email address (name@domain)", n=n)
-    elif kind in ("phone", "hotline", "sms") and not _phone(value):
+    elif kind in ("phone", "hotline", "sms"):
         c.fail(name, "item %(n)s is not a phone number (digits, maybe a leading +, spaces, dots, dashes or brackets)",
                n=n)
-    elif kind == "whatsapp" and not (_phone(value) or _LINK.fullmatch(value)):
+    elif kind == "whatsapp":
         c.fail(name, "item %(n)s is not a WhatsApp number or link", n=n)
-    elif kind == "signal" and not (_phone(value) or _NAME.fullmatch(value) or _LINK.fullmatch(value)):
+    elif kind == "signal":
         c.fail(name, "item %(n)s is not a Signal number, username (name.01) or link", n=n)
-    elif kind == "telegram" and not (_phone(value) or _NAME.fullmatch(value) or _LINK.fullmatch(value)):
+    elif kind == "telegram":
         c.fail(name, "item %(n)s is not a Telegram number, username or link", n=n)
-    elif kind == "matrix" and not (_MATRIX.fullmatch(value) or _LINK.fullmatch(value)):
+    elif kind == "matrix":
         c.fail(name, "item %(n)s is not a Matrix address (@name:server) or link", n=n)
-    elif kind in ("url", "form", "web-form") and not _LINK.fullmatch(value):
-        c.fail(name, "item %(n)s is not a web address (such as https://example.org/ask)", n=n)
     else:
-        return True
+        c.fail(name, "item %(n)s is not a web address (such as https://example.org/ask)", n=n)
     return False
 
 

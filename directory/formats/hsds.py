@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
-from directory.domain import places, taxonomy
+from directory.domain import channels, places, taxonomy
 from directory.domain.errors import Problem, ValidationFailed
 from directory.domain.model import Organisation, Presence, Service, Status, Verification
 from directory.domain.validation import Row
@@ -124,7 +124,6 @@ def organisation_to_hsds(org: Organisation) -> dict[str, Any]:
 
 # Our statuses in HSDS's words; reading back goes through `model.STATUS_ALIASES`.
 HSDS_STATUS = {Status.ACTIVE: "active", Status.PAUSED: "temporarily closed", Status.CLOSED: "defunct"}
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # What each schedule a service export writes stands for (its attribute, `protection-directory/schedule`).
 HOURS, WINDOW = "hours", "intake-window"
 
@@ -212,7 +211,7 @@ def service_to_hsds(svc: Service) -> dict[str, Any]:
         out["alert"] = svc.status_reason
     if svc.verified.on:
         out["assured_date"] = svc.verified.on
-    if _EMAIL.fullmatch(svc.verified.by):
+    if channels.EMAIL.fullmatch(svc.verified.by):
         out["assurer_email"] = svc.verified.by
     if svc.description:
         out["description"] = svc.description
