@@ -624,12 +624,9 @@ async def test_8_a_page_reaching_too_far_is_asked_for_again_in_fewer_entries_and
     assert len(written) == 12 and all(reach(s) == 90 for s in written)
 
 
-async def test_8_a_page_of_ideographs_heavy_for_the_search_indexes_is_asked_for_again_in_fewer_entries(
-        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A hostile read: 90 organisations each with fifty aliases of 300 ideographs (60 kB a body, well
-    inside every byte bound) gave the full-text indexes two million terms in one transaction and ran
-    the embedded store out of memory on every sync. The page's terms are counted before anything is
-    written (`merge.PAGE_TERMS`, made small here) and the page asked for again in fewer entries."""
+def heavy_for_the_indexes(monkeypatch: pytest.MonkeyPatch) -> Publisher:
+    """Twelve organisations, each with six aliases of 300 ideographs (a term a character), and a
+    page's bound on terms made small enough that they do not fit in one."""
     import random
 
     from federation import merge
@@ -640,6 +637,30 @@ async def test_8_a_page_of_ideographs_heavy_for_the_search_indexes_is_asked_for_
         body = org_body(ORIGIN, f"org{i}")
         body["aliases"] = ["".join(chr(0x4E00 + chance.randrange(20_000)) for _ in range(300)) for _ in range(6)]
         p.add(f"org{i}", body=body)
+    return p
+
+
+def forgets_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many services each transaction deleting a peer's services ahead of a page deleted."""
+    from directory.store.federation import received
+    forgotten: list[int] = []
+    forget = received._forget_quietly
+
+    async def counted(graph: Any, origin: str, ids: list[str], tx: Any) -> None:
+        forgotten.append(len(ids))
+        await forget(graph, origin, ids, tx)
+
+    monkeypatch.setattr(received, "_forget_quietly", counted)
+    return forgotten
+
+
+async def test_8_a_page_of_ideographs_heavy_for_the_search_indexes_is_asked_for_again_in_fewer_entries(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile read: 90 organisations each with fifty aliases of 300 ideographs (60 kB a body, well
+    inside every byte bound) gave the full-text indexes two million terms in one transaction and ran
+    the embedded store out of memory on every sync. The page's terms are counted before anything is
+    written (`merge.PAGE_TERMS`, made small here) and the page asked for again in fewer entries."""
+    p = heavy_for_the_indexes(monkeypatch)
     peer = Peer(p)
     with LiveServer(app=peer.app()) as server:
         await add(store, peer, server.url)
@@ -655,16 +676,7 @@ async def test_8_what_a_page_overwrites_or_purges_counts_as_what_it_writes(
     """A hostile peer's read: records are unindexed, and their places deleted, in the transaction that
     overwrites or purges them, and only what a page wrote was counted. A page of tombstones of heavy
     records is asked for again in fewer entries, as the page that wrote them was."""
-    import random
-
-    from federation import merge
-    monkeypatch.setattr(merge, "PAGE_TERMS", 20_000)
-    chance = random.Random(8)
-    p = Publisher(directory=ORIGIN)
-    for i in range(12):
-        body = org_body(ORIGIN, f"org{i}")
-        body["aliases"] = ["".join(chr(0x4E00 + chance.randrange(20_000)) for _ in range(300)) for _ in range(6)]
-        p.add(f"org{i}", body=body)
+    p = heavy_for_the_indexes(monkeypatch)
     peer = Peer(p)
     with LiveServer(app=peer.app()) as server:
         await add(store, peer, server.url)
@@ -686,15 +698,7 @@ async def test_8_an_organisations_tombstone_deletes_its_services_ahead_in_bounde
     a few more and every retry would time out, and the peer's feed stop for good. Its services go
     first, their relationships a bounded number a transaction, then the services in batches."""
     from directory.domain import places as known
-    from directory.store.federation import received
-    forgotten: list[int] = []
-    forget = received._forget_quietly
-
-    async def counted(graph: Any, origin: str, ids: list[str], tx: Any) -> None:
-        forgotten.append(len(ids))
-        await forget(graph, origin, ids, tx)
-
-    monkeypatch.setattr(received, "_forget_quietly", counted)
+    forgotten = forgets_counted(monkeypatch)
     subdivisions = [s.code for s in known.subdivisions_of("CO")][:10]
     p = Publisher(directory=ORIGIN)
     p.add("org0", body=org_body(ORIGIN, "org0"))
@@ -753,15 +757,7 @@ async def test_8_services_a_providers_change_exposes_are_dropped_ahead_in_bounde
     them all in the page's transaction (`_hold_shelters`), unbounded. They go ahead, in batches, and
     each is still said not kept, with why."""
     from directory.domain import places as known
-    from directory.store.federation import received
-    forgotten: list[int] = []
-    forget = received._forget_quietly
-
-    async def counted(graph: Any, origin: str, ids: list[str], tx: Any) -> None:
-        forgotten.append(len(ids))
-        await forget(graph, origin, ids, tx)
-
-    monkeypatch.setattr(received, "_forget_quietly", counted)
+    forgotten = forgets_counted(monkeypatch)
     subdivisions = [s.code for s in known.subdivisions_of("CO")][:3]
     p = Publisher(directory=ORIGIN)
     group = Organisation(id=f"{ORIGIN}:org0", name="Org0", kind="local-group", visibility=Visibility.PUBLIC,

@@ -5,9 +5,10 @@ What a page replaces or purges weighs on that transaction as what it writes does
 of the records it overwrites or deletes are taken out of the full-text indexes, and their services'
 places and types are deleted, in the same transaction. `held_weight` says how much, so a page over
 the bounds is asked for again in fewer entries (`federation.sync`). An organisation's tombstone
-deletes its services too, which no page size bounds (a hostile peer's read: one tombstone deleted
-1.85 million relationships in 117 s of the store's 120): those go first, in transactions of their
-own each within the bounds (`purge_ahead`), before the page's."""
+deletes its services too, and an organisation made a shelter drops those that would show where it
+is, which no page size bounds (a hostile peer's read: one tombstone deleted 1.85 million
+relationships in 117 s of the store's 120): those go first, in transactions of their own each within
+the bounds (`purge_ahead`, `exposed_ahead`), leaving the shelters' marks to the page's."""
 
 from __future__ import annotations
 
