@@ -41,9 +41,9 @@ from federation.canonical import NotCanonical, parse
 from federation.feed import CLOCK_SKEW
 from federation.keys import Untrusted, check_root_dates, read_request, read_root, require, unb64
 
-# Paths that read no record: no credential is looked at for them.
 log = logging.getLogger("directory.web")
 
+# Paths that read no record: no credential is looked at for them.
 RECORD_FREE = ("/health", "/maps/assets/", "/graphql/assets/", "/pages.css", "/icon.svg", "/favicon.ico",
                "/.well-known/", "/federation/")
 NETWORK_FEED = "/federation/feeds/network"
