@@ -691,6 +691,21 @@ async def test_8_what_a_page_overwrites_or_purges_counts_as_what_it_writes(
     assert await store.organisations_by_id(STEWARD, [f"{ORIGIN}:org{i}" for i in range(12)]) == {}
 
 
+async def many_services_then(store: Store, p: Publisher, places_: list[str], then: Callable[[], None]) -> Any:
+    """`p`'s organisation org0 given more services than one transaction deletes, each in `places_`,
+    synced; then `then` changes the log, and the second sync's outcome."""
+    for i in range(peers.PURGE_BATCH + 5):
+        p.add(f"s{i}", kind="service", body=wide_service(ORIGIN, f"s{i}", places_))
+    peer = Peer(p)
+    with LiveServer(app=peer.app()) as server:
+        await add(store, peer, server.url)
+        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
+        assert not first.error and first.dropped == 0
+        then()
+        [second] = await Syncer(store, clock=lambda: NOW).sync_all()
+    return second
+
+
 async def test_8_an_organisations_tombstone_deletes_its_services_ahead_in_bounded_transactions(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A hostile peer's read: one tombstone of an organisation with 400 services each reaching 4,600
@@ -702,15 +717,7 @@ async def test_8_an_organisations_tombstone_deletes_its_services_ahead_in_bounde
     subdivisions = [s.code for s in known.subdivisions_of("CO")][:10]
     p = Publisher(directory=ORIGIN)
     p.add("org0", body=org_body(ORIGIN, "org0"))
-    for i in range(peers.PURGE_BATCH + 5):
-        p.add(f"s{i}", kind="service", body=wide_service(ORIGIN, f"s{i}", subdivisions))
-    peer = Peer(p)
-    with LiveServer(app=peer.app()) as server:
-        await add(store, peer, server.url)
-        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
-        assert not first.error and first.dropped == 0
-        p.add("org0", revision=2, op="tombstone")
-        [second] = await Syncer(store, clock=lambda: NOW).sync_all()
+    second = await many_services_then(store, p, subdivisions, lambda: p.add("org0", revision=2, op="tombstone"))
     assert not second.error and second.entries == 1
     assert forgotten == [peers.PURGE_BATCH, 5]  # in two transactions of their own before the page's
     assert await store.existing_organisations([f"{ORIGIN}:org0"]) == set()
@@ -763,15 +770,8 @@ async def test_8_services_a_providers_change_exposes_are_dropped_ahead_in_bounde
     group = Organisation(id=f"{ORIGIN}:org0", name="Org0", kind="local-group", visibility=Visibility.PUBLIC,
                          languages=["es"], location=Location(None, None, Precision.COUNTRY, "CO"))
     p.add("org0", body=bodies.organisation_body(group, "public"))
-    for i in range(peers.PURGE_BATCH + 5):
-        p.add(f"s{i}", kind="service", body=wide_service(ORIGIN, f"s{i}", subdivisions))
-    peer = Peer(p)
-    with LiveServer(app=peer.app()) as server:
-        await add(store, peer, server.url)
-        [first] = await Syncer(store, clock=lambda: NOW).sync_all()
-        assert not first.error and first.dropped == 0
-        p.add("org0", revision=2, body=bodies.organisation_body(replace(group, kind="shelter"), "public"))
-        [second] = await Syncer(store, clock=lambda: NOW).sync_all()
+    second = await many_services_then(store, p, subdivisions, lambda: p.add(
+        "org0", revision=2, body=bodies.organisation_body(replace(group, kind="shelter"), "public")))
     assert not second.error and forgotten == [peers.PURGE_BATCH, 5]
     assert len([r for r in second.reasons if "records a place in" in r]) >= 1
     assert (await store.services_of(STEWARD, [f"{ORIGIN}:org0"])).get(f"{ORIGIN}:org0", []) == []
