@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from directory.domain.viewer import STEWARD
+from directory.domain.viewer import ANONYMOUS, STEWARD
 from directory.store import Store
 from directory.store.engine.cypher import cypher
 from directory.store.records import tokens as tokens_module
@@ -349,6 +349,14 @@ async def test_a_lone_shelters_marks_move_the_publics_revision_only_while_the_pu
     rows = await store.graph.read(MARKS, id=record_id)
     assert rows[0]["w"] is True  # alone in its country: the public may not place it
     public_before = rows[0]["r"]
+    # marked in the write that made it: the public never saw it placed, so it is revision 1 there
+    # (a leak sweep read 2 from its first appearance, its members 1)
+    assert public_before == 1
+    assert (await store.organisation(ANONYMOUS, record_id)).provenance.revision == 1
+    await load(store, [org("lone", **{"#org+type": "shelter", "#country+code": "UG"})],
+               [service("lone-stay", "lone", "safe-house")])
+    assert (await store.organisation(ANONYMOUS, "test:lone")).provenance.revision == 1
+    assert (await store.services_by_id(ANONYMOUS, ["test:lone-stay"]))["test:lone-stay"].provenance.revision == 1
     await api.data(UPDATE_ORG, tokens["steward"], id=record_id, revision=1, input={"visibility": "RESTRICTED"})
     rows = await store.graph.read(MARKS, id=record_id)
     assert rows[0]["w"] is False and rows[0]["r"] == public_before  # unmarked out of the public's sight

@@ -56,10 +56,14 @@ RETURN {_ROW}, false AS written
 
 
 def _public_moved(v: str) -> str:
-    """The public's revision and time of `v` moved, if the public sees it (`writes._VIEWS`)."""
-    return (f"{v}.public_revision = CASE WHEN {v}.visibility = 'public' THEN coalesce({v}.public_revision, 0) + 1 "
+    """The public's revision and time of `v` moved, if the public sees it (`writes._VIEWS`) and
+    this write has not moved them already: a shelter marked in the write that made or changed it
+    was never seen placed, so it is one change to the public (a leak sweep read revision 2 from a
+    shelter's first appearance, its members 1)."""
+    moves = f"{v}.visibility = 'public' AND coalesce({v}.public_updated_at, '') <> $now"
+    return (f"{v}.public_revision = CASE WHEN {moves} THEN coalesce({v}.public_revision, 0) + 1 "
             f"ELSE {v}.public_revision END, "
-            f"{v}.public_updated_at = CASE WHEN {v}.visibility = 'public' THEN $now ELSE {v}.public_updated_at END")
+            f"{v}.public_updated_at = CASE WHEN {moves} THEN $now ELSE {v}.public_updated_at END")
 
 
 MARK = cypher("shelters.mark", f"""
