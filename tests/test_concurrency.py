@@ -164,7 +164,31 @@ async def test_who_may_see_a_record_or_how_precisely_changing_is_audited(store: 
     changes = [(e["kind"], e["ids"]) for e in read_all(store.audit.path.parent)
                if e["action"] == "change" and e["at"] >= started and e["ids"]]
     assert changes == [("organisation", ["test:casa"]), ("organisation", ["test:casa"]),
-                       ("service", ["test:open-aid"]), ("link", ["link/FUNDS/test:donor/test:open/"])]
+                       ("service", ["test:open-aid"]), ("link", ["test:donor FUNDS test:open"])]
+
+
+async def test_an_import_changing_who_may_see_a_record_or_how_precisely_is_audited_as_an_edit_is(
+        store: Store) -> None:
+    """An edit that made a network shelter public at exact precision left an audit line; the same
+    change made by importing a spreadsheet again left none (only restricted records were noted).
+    A link has one id in the log whichever channel changed it."""
+    casa = {"#org+type": "shelter", "#geo+lat": "4.61", "#geo+lon": "-74.08"}
+    grant = {"#rel+type": "FUNDS", "#org+id+source": "donor", "#org+id+target": "open", "#value": 500,
+             "#currency": "EUR"}
+    await load(store, [org("casa", **casa, **{"#meta+visibility": "network", "#geo+precision": "locality"}),
+                       org("open"), org("donor", **{"#org+type": "donor"})],
+               [service("open-aid", "open")], [{**grant, "#meta+visibility": "network"}])
+    assert store.audit is not None
+    started = now()
+    await load(store, [org("casa", **casa, **{"#meta+visibility": "public", "#geo+precision": "locality"})])
+    await load(store, [org("casa", **casa, **{"#meta+visibility": "public", "#geo+precision": "exact"})])
+    await load(store, [org("open", **{"#description": "Still open"})])
+    await load(store, [org("open")], [service("open-aid", "open", **{"#meta+visibility": "network"})],
+               [{**grant, "#meta+visibility": "public"}])
+    changes = [(e["kind"], e["ids"]) for e in read_all(store.audit.path.parent)
+               if e["action"] == "change" and e["at"] >= started and e["ids"]]
+    assert changes == [("organisation", ["test:casa"]), ("organisation", ["test:casa"]),
+                       ("service", ["test:open-aid"]), ("link", ["test:donor FUNDS test:open"])]
 
 
 async def test_concurrent_upserts_of_one_record_lose_no_update(store: Store) -> None:

@@ -46,8 +46,8 @@ from directory.store.records.edits import (
     Edit,
     Editor,
     Saved,
+    audit_id,
     link_fields,
-    link_key,
     service_fields,
 )
 from directory.store.records.joining import JoinRequests
@@ -334,7 +334,8 @@ class Store:
                 said(f"the embedded store could not be started again: {exc}")
 
     def _changed(self, viewer: Viewer, kind: str, saved: Saved[Any], action: str = "change") -> None:
-        """Note a change to a record that was restricted before or after it in the audit log:
+        """Note in the audit log a change to a record that was restricted before or after it, or
+        that changed who may see it or how precisely its place is published (`edits._noted`):
         who, which record, when; never what changed. A deleted organisation takes its restricted
         services with it: those are noted too."""
         if self.audit is not None:
@@ -383,7 +384,7 @@ class Store:
             edit = _over_current(edit, this_link, link_fields)
         saved = await self._editor.save_link(viewer, edit, revision, read_back)
         self._changed(viewer, "link", saved, "create" if revision is None else "change")
-        return next((x for x in saved.record if link_key(x) == saved.id), None)
+        return next((x for x in saved.record if audit_id(x) == saved.id), None)
 
     async def delete(self, viewer: Viewer, kind: str, record_id: str, revision: int) -> None:
         """Delete an organisation (with its services) or a service, leaving tombstones."""
@@ -401,10 +402,12 @@ class Store:
         return await self.transaction(lambda tx: tx.write(organisations, services, links, stamp))
 
     def written(self, viewer: Viewer, counts: WriteCounts) -> None:
-        """Note the restricted records a bulk write changed in the audit log (who, which, when)."""
+        """Note in the audit log (who, which, when) the records a bulk write changed that were
+        restricted before or after, or whose visibility or published precision it changed: an
+        import is audited as an edit is (`WriteCounts.audited`)."""
         if self.audit is not None:
             for kind in ("organisation", "service", "link"):
-                self.audit.record(viewer, "change", kind, [i for k, i in counts.restricted if k == kind])
+                self.audit.record(viewer, "change", kind, [i for k, i in counts.audited if k == kind])
 
     async def add_term(self, scheme: str, code: str, label: str, description: str | None = None) -> Term | None:
         """Add a term, or reword one a steward added (`description` None keeps its definition);

@@ -39,7 +39,7 @@ from typing import Any, Generic, TypeVar
 from directory.base.clock import now
 from directory.domain import validation
 from directory.domain.errors import Message, Plural, Problem, ValidationFailed, worded
-from directory.domain.model import Link, Organisation, Precision, Service, Verification
+from directory.domain.model import Link, Organisation, Precision, Service, Verification, link_id
 from directory.domain.taxonomy import SHELTERING_TYPES
 from directory.domain.validation import Row, Vocabulary
 from directory.domain.viewer import Viewer
@@ -405,7 +405,7 @@ class Editor:
             await self._wrote_over(tx, "service", revision, svc.id)
             before = current["visibility"] if current else None
             # restricted before or after, or holding a restricted intake channel before or after (`writes`)
-            restricted = _noted(before, svc.visibility.value) or bool(counts.restricted)
+            restricted = _noted(before, svc.visibility.value) or bool(counts.audited)
             return Saved(svc.id, await read_back(tx, svc.id), restricted)
 
         return await self.graph.write_tx(work)
@@ -437,7 +437,7 @@ class Editor:
             await self._write(tx, [], [], [written])
             await self._wrote_over(tx, "link", revision, **key)
             before = rows[0]["visibility"] if rows else None
-            return Saved(link_key(link), await read_back(tx, link.source),
+            return Saved(audit_id(link), await read_back(tx, link.source),
                          _noted(before, written.visibility.value))
 
         return await self.graph.write_tx(work)
@@ -494,7 +494,7 @@ class Editor:
             await self.graph.run(tx, TOMBSTONE, rows=[{"key": link_key(link), "kind": "link", "id": link_key(link),
                                                        "revision": revision + 1}],
                                  now=now(), publisher=self.directory_id)
-            return Saved(link_key(link), None, _restricted(rows[0]["visibility"]))
+            return Saved(audit_id(link), None, _restricted(rows[0]["visibility"]))
 
         return await self.graph.write_tx(work)
 
@@ -507,7 +507,14 @@ def _valid_link(edit: Edit, directory_id: str) -> Link:
 
 
 def link_key(link: Link) -> str:
+    """A link's tombstone key (`schema`'s statements spell it alike)."""
     return f"link/{link.type}/{link.source}/{link.target}/{link.key}"
+
+
+def audit_id(link: Link) -> str:
+    """A link's id as reads, imports and feeds give it (`model.link_id`): one id in the audit log
+    whichever channel read or changed the link."""
+    return link_id(link.source, link.type, link.target, link.key)
 
 
 def link_owner(link: Link) -> str:

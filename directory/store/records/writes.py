@@ -37,6 +37,7 @@ from directory.domain.model import (
     Precision,
     Service,
     Verification,
+    link_id,
 )
 from directory.domain.taxonomy import BUILT_IN, SENSITIVE_KINDS, SERVICE_TYPE, SHELTERING_TYPES
 from directory.domain.viewer import SEES
@@ -68,18 +69,25 @@ _VIEWS = f"""
     n.network_hash = r.views.network, n.public_hash = r.views.public, n.unplaced_hash = r.views.unplaced"""
 # The public view of a shelter whose place is withheld (`store.shelters`), or of its services,
 # holds no place: its "unplaced" hash is the one compared.
+def _noted(record: str) -> str:
+    """Whether a write goes to the audit log (`WriteCounts.audited`): restricted before or after, or
+    who may see the record changed (`was`: its visibility before)."""
+    return f"('restricted' IN [was, {record}.visibility] OR (was IS NOT NULL AND was <> {record}.visibility))"
+
+
 _SAME_PUBLIC = """coalesce(CASE WHEN withheld THEN n.unplaced_hash = r.views.unplaced
                          ELSE n.public_hash = r.views.public END, false) AS same_public"""
 UPSERT_ORGANISATIONS = cypher("writes.upsert_organisations", f"""
 UNWIND $rows AS r
 MERGE (n:Organisation {{id: r.id}})
-WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.kind AS kind_before, n.visibility AS was
+WITH n, r, (n.hash IS NULL OR n.hash <> r.hash) AS changed, n.kind AS kind_before, n.visibility AS was,
+     n.precision AS precise_was
 WHERE changed
-WITH n, r, kind_before, was, coalesce(n.place_withheld, false) AS withheld
-WITH n, r, kind_before, was, {_SAME_PUBLIC}
+WITH n, r, kind_before, was, precise_was, coalesce(n.place_withheld, false) AS withheld
+WITH n, r, kind_before, was, precise_was, {_SAME_PUBLIC}
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
 RETURN n.id AS id, r.place AS place, n.revision AS revision, [kind_before, n.kind] AS kinds,
-       'restricted' IN [was, n.visibility] AS restricted
+       {_noted("n")} OR (was IS NOT NULL AND coalesce(precise_was, '') <> coalesce(n.precision, '')) AS audited
 """)
 CLEAR_BASED_IN = cypher("writes.clear_based_in", """
 UNWIND $ids AS oid
@@ -104,7 +112,7 @@ MERGE (i:OrgIdentifier {code: r.code})
 CREATE (n)-[:IDENTIFIED_AS]->(i)
 """)
 # A change to a service holding a restricted intake channel, before or after, is audited as a change
-# to a restricted record is.
+# to a restricted record is; an organisation's change of published precision too (`edits._noted`).
 UPSERT_SERVICES = cypher("writes.upsert_services", f"""
 UNWIND $rows AS r
 MERGE (n:Service {{id: r.id}})
@@ -116,8 +124,7 @@ WITH n, r, was, asked, before, coalesce(o.place_withheld, false) AS withheld
 WITH n, r, was, asked, before, {_SAME_PUBLIC}
 SET n += r.props, n.hash = r.hash, n.revision = coalesce(n.revision, 0) + 1, n.updated_at = $now,{_VIEWS}
 RETURN n.id AS id, n.revision AS revision, [before[1], n.organisation] AS providers, [before[0], n.type] AS types,
-       'restricted' IN [was, n.visibility]
-       OR any(i IN asked + coalesce(n.intake, []) WHERE i STARTS WITH 'restricted ') AS restricted
+       {_noted("n")} OR any(i IN asked + coalesce(n.intake, []) WHERE i STARTS WITH 'restricted ') AS audited
 """)
 CLEAR_SERVICE_LINKS = cypher("writes.clear_service_links", """
 UNWIND $ids AS sid
@@ -191,7 +198,7 @@ WITH l, r, (l.hash IS NULL OR l.hash <> r.hash) AS changed, l.visibility AS was
 WHERE changed
 SET l += r.props, l.hash = r.hash, l.revision = coalesce(l.revision, 0) + 1, l.updated_at = $now
 RETURN count(l) AS changed,
-       collect(CASE WHEN 'restricted' IN [was, l.visibility] THEN [r.source, r.target, r.key] END) AS restricted
+       collect(CASE WHEN {_noted("l")} THEN [r.source, r.target, r.key] END) AS audited
 """)
     for t in LINK_TYPES
 }
@@ -548,14 +555,15 @@ class WriteCounts:
     organisations: int = 0
     services: int = 0
     links: int = 0
-    # records changed that were restricted before or after, (kind, id): for the audit log
-    restricted: list[tuple[str, str]] = field(default_factory=list)
+    # records changed that were restricted before or after, or whose visibility or published
+    # precision changed, (kind, id): for the audit log (`edits._noted` is the edits' same rule)
+    audited: list[tuple[str, str]] = field(default_factory=list)
 
     def __iadd__(self, other: WriteCounts) -> WriteCounts:
         self.organisations += other.organisations
         self.services += other.services
         self.links += other.links
-        self.restricted += other.restricted
+        self.audited += other.audited
         return self
 
 
@@ -672,7 +680,7 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
     if rows.organisations:
         changed = await _batched(graph, tx, UPSERT_ORGANISATIONS, rows.organisations, now=stamp)
         counts.organisations = len(changed)
-        counts.restricted += [("organisation", r["id"]) for r in changed if r["restricted"]]
+        counts.audited += [("organisation", r["id"]) for r in changed if r["audited"]]
         sensitive = [r for r in changed if set(r["kinds"]) & SENSITIVE_KINDS]
         # an organisation of another kind offering a safe house is a shelter too (`shelters`)
         others = [r for r in changed if r not in sensitive]
@@ -698,7 +706,7 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         written = await _batched(graph, tx, UPSERT_SERVICES, rows.services, now=stamp)
         changed_svc = {r["id"]: r["revision"] for r in written}
         counts.services = len(changed_svc)
-        counts.restricted += [("service", r["id"]) for r in written if r["restricted"]]
+        counts.audited += [("service", r["id"]) for r in written if r["audited"]]
         updated = [i for i, revision in changed_svc.items() if revision > 1]
         held = await shared_nodes.held_by(graph, tx, services=updated)
         await _each_batch(graph, tx, CLEAR_SERVICE_LINKS, updated)
@@ -715,7 +723,7 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
     for link_type, link_rows in rows.links.items():
         for result in await _batched(graph, tx, UPSERT_LINKS[link_type], link_rows, now=stamp):
             counts.links += int(result["changed"])
-            counts.restricted += [("link", f"{s} {link_type} {t} {k}".rstrip()) for s, t, k in result["restricted"]]
+            counts.audited += [("link", link_id(s, link_type, t, k)) for s, t, k in result["audited"]]
     if hold_shelters and (finer := await shelter_services.finer_places(graph, tx, *shelter_candidates(rows))):
         raise ValidationFailed("the records written", [p for _, p in shelter_services.problems(finer)])
     return counts
