@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from directory.base import budget
@@ -200,6 +201,32 @@ async def test_a_steward_token_over_graphql_leaves_the_same_lines_for_a_referral
     noted = {(e["action"], e["kind"], i) for e in since(settings, before) if e["who"] == f"token:{token_id}"
              for i in e["ids"]}
     assert {("read", "organisation", "test:secret"), ("read", "link", "test:ingo REFERS_TO test:secret")} <= noted
+
+
+async def test_a_referral_answer_and_the_names_it_shows_leave_one_line_per_kind_on_every_channel(
+        store: Store, settings: Settings, api: Api, live_server: Any) -> None:
+    """A hand-worked check: one referral answer wrote the restricted organisation twice, once for
+    the chains and again when the names were looked up (CLI, GraphQL and pages alike)."""
+    await seed(store)
+    token_id, token = await store.tokens.create("steward", None)
+    who = f"token:{token_id}"
+
+    def kinds(entries: list[dict[str, Any]]) -> list[str]:
+        return sorted(e["kind"] for e in entries if e["who"] == who)
+
+    before = len(read_all(settings.data_dir / "audit"))
+    await api.data('{ referralPaths(from: "test:ingo", serviceType: "legal-aid", country: "CO", k: 5, maxHops: 2) '
+                   '{ organisations { id name } services { id name } } }', token)
+    over_graphql = kinds(since(settings, before))
+    assert "organisation" in over_graphql and over_graphql == sorted(set(over_graphql))
+
+    before = len(read_all(settings.data_dir / "audit"))
+    async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        page = await client.post("/referrals", data={"from": "test:ingo", "serviceType": "legal-aid",
+                                                     "country": "CO"})
+    assert page.status_code == 200 and "Secret" in page.text
+    on_the_page = kinds(since(settings, before))
+    assert "organisation" in on_the_page and on_the_page == sorted(set(on_the_page))
 
 
 async def test_reads_inside_an_answer_are_noted_once_it_is_given_and_not_if_it_fails(store: Store,

@@ -93,8 +93,9 @@ def cmd_referrals(args: argparse.Namespace, settings: Settings) -> None:
     question: Question = _ask(questions.REFERRALS, args)
 
     async def work(store: Store) -> Table:
-        found = await referral_paths(store, viewer, question)
-        names = await organisation_names(store, viewer, {o for p in found for o in p.organisations})
+        with store.answer(viewer):  # the chains and their names: one answer, one audit line per kind
+            found = await referral_paths(store, viewer, question)
+            names = await organisation_names(store, viewer, {o for p in found for o in p.organisations})
         return referral_table(found, names).keep("Chain")  # it ends with the provider
 
     show(run_with_store(settings, work), args, "no referral chains found")
@@ -105,8 +106,9 @@ def cmd_gaps(args: argparse.Namespace, settings: Settings) -> None:
     question: gaps.GapQuestion = _ask(questions.GAPS, args)
 
     async def work(store: Store) -> tuple[gaps.GapMatrix, dict[str, str]]:
-        matrix = await gaps.coverage_gaps(store, viewer, question)
-        return matrix, await organisation_names(store, viewer, gaps.named_ids(matrix.cells, matrix.donor))
+        with store.answer(viewer):
+            matrix = await gaps.coverage_gaps(store, viewer, question)
+            return matrix, await organisation_names(store, viewer, gaps.named_ids(matrix.cells, matrix.donor))
 
     matrix, names = run_with_store(settings, work)
     show(gaps.table(matrix, args.top, names).keep("Place"), args, "no places and service types to score",
@@ -125,8 +127,9 @@ def cmd_partners(args: argparse.Namespace, settings: Settings) -> None:
     question: partners.PartnerQuestion = _ask(questions.PARTNERS, args)
 
     async def work(store: Store) -> Table:
-        found = await partners.find_partners(store, viewer, question)
-        names = await organisation_names(store, viewer, {p.organisation for p in found})
+        with store.answer(viewer):
+            found = await partners.find_partners(store, viewer, question)
+            names = await organisation_names(store, viewer, {p.organisation for p in found})
         return partners.table(found, names, question.service_types or ()).keep("Organisation")
 
     show(run_with_store(settings, work), args, "no partners found")

@@ -192,7 +192,9 @@ class GraphQLGate:
 
         watched = Watched(send)
         try:
-            with budget.within(self.budget):
+            # what one request's reads gave its viewer is noted once it is answered, one audit line
+            # per kind (a job's answer and the names resolved under it alike); nothing if it failed
+            with budget.within(self.budget), scope["app"].state.store.answer(viewer_in(scope)):
                 async with asyncio.timeout(self.budget):
                     if not await self._compiled(scope, body, watched):
                         await self.app(scope, replay, watched)

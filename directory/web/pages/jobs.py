@@ -464,8 +464,11 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
             if which:
                 return await _page(request, job, asked, which=which[:NAMED], more_named=len(which) > NAMED)
             question = job.asking.ask(asked)
+            store, viewer = request.app.state.store, viewer_in(request.scope)
+            # the job and the names its table gives are one answer: one audit line per kind
             async with _expensive(request):
-                table = await job.answer(request.app.state.store, viewer_in(request.scope), question)
+                with store.answer(viewer):
+                    table = await job.answer(store, viewer, question)
         except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
             return await _unanswered(request, job, asked, exc)
         return await _page(request, job, asked, table=table, typed=await _named(request, job, asked),
