@@ -137,6 +137,10 @@ async def test_the_steward_matrix_worked_by_hand(store: Store) -> None:
     (eur,) = legal.funding  # d 1000 and q 3000 to a; d's 2015 grant to b is too old
     assert (eur.currency, eur.amount, eur.grants, eur.donors) == ("EUR", 4000, 2, 2)
     assert eur.top_donor_share == 0.75 and eur.concentration == 0.625  # 0.75² + 0.25²
+    # the table says whose share it is, not a sum of money ("EUR 0.75" read as 75 cents)
+    row = dict(zip([c.header for c in gaps.table(m).columns],
+                   next(r for r in gaps.table(m).rows if r[:2] == ["CO", "legal-aid"]), strict=True))
+    assert (row["Top donor share"], row["Concentration"]) == (["EUR: 0.75"], ["EUR: 0.625"])
     house = cell(m, "CO", "safe-house")
     assert house.present == ["test:s"] and house.flags == [Flag.SINGLE_PROVIDER, Flag.UNFUNDED]
     psy = cell(m, "MX", "psychosocial-support")

@@ -413,8 +413,8 @@ def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | 
             c.median_response_hours, c.newest_confirmation,
             None if c.capacity is None else [f"{a.amount:g} {a.currency}" for a in c.capacity],
             [_funding_text(f) for f in c.funding], *_named(c, names or {}),
-            [f"{f.currency} {f.top_donor_share:g}" for f in c.funding],
-            [f"{f.currency} {f.concentration:g}" for f in c.funding], [*c.present, *c.remote]]
+            [f"{f.currency}: {f.top_donor_share:g}" for f in c.funding],  # a share, not a sum of money
+            [f"{f.currency}: {f.concentration:g}" for f in c.funding], [*c.present, *c.remote]]
         if matrix.donor:
             row.append([Reason("%(currency)s %(amount)s", currency=a.currency, amount=Money(round(a.amount)))
                         for a in c.donor_funding])

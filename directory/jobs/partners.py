@@ -397,6 +397,8 @@ def table(found: list[Partner], names: dict[str, str], asked: Sequence[str] = ()
                 Joined(p.reasons, "; "))
     offered = {t for p in found for t in p.offered_types}
     if found and (missing := [t for t in dict.fromkeys(asked) if t not in offered]):
-        out.notes = [Reason("None of these partners offers %(types)s, which you asked for: the coverage gaps say "
-                            "where it is missing.", types=missing)]
+        # a hand-worked check read "missing" where a language or a distance had left providers out
+        out.notes = [Reason("None of these partners offers %(types)s, which you asked for: asking for it alone, or "
+                            "with fewer conditions (language, group, distance), may find others; the coverage gaps "
+                            "say where it is missing.", types=missing)]
     return out
