@@ -293,6 +293,26 @@ async def test_a_map_titles_places_and_services_by_name(store: Store, live_serve
     assert re.search(r"<h1 [^>]*>Protection Directory: coverage gaps</h1>", gaps)
 
 
+async def test_a_gaps_map_of_several_countries_links_to_the_page_asking_the_same(
+        store: Store, live_server: LiveServer) -> None:
+    """An Arabic walk: a gaps map of Sudan and Yemen linked, for a browser without JavaScript, to the
+    gaps page, which read no list of places and dropped them silently. The page takes several places
+    now, named in the page's language or by code, and its download asks the same."""
+    await demo.load(store)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as client:
+        drawn = (await client.get("/maps/gaps", params={"codes": "KE, UG", "serviceTypes": "legal-aid"})).text
+        same = re.search(r'<a href="([^"]+)">this question on its page</a>', drawn)
+        assert same is not None and html.unescape(same.group(1)) == "/gaps?codes=KE%2C+UG&serviceTypes=legal-aid"
+        form = (await client.get(html.unescape(same.group(1)))).text
+        assert 'name="codes" value="KE, UG"' in form
+        asked = {"codes": "Kenia, Uganda", "serviceTypes": "legal-aid"}
+        answer = (await client.post("/gaps", data=asked, headers={"Accept-Language": "es"})).text
+        assert set(re.findall(r'data-label="Lugar"><bdi>([^<]+)</bdi>', answer)) == {"Kenia", "Uganda"}
+        download = await client.post("/gaps.csv", data=asked)
+        coded = {line.split(",")[0] for line in download.text.lstrip("\ufeff").splitlines()[2:]}
+        assert coded == {"KE", "UG"}
+
+
 async def test_the_directory_map_without_javascript_links_to_the_browse_form_filled_in(
         store: Store, live_server: LiveServer) -> None:
     """An organisation's "open on the full map" led a browser running no script to a map that only

@@ -38,7 +38,7 @@ from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
 from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
-from directory.web.pages.typed_names import NAMED, by_name
+from directory.web.pages.typed_names import NAMED, by_name, place_codes
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,8 @@ JOBS = {
                 "Where services are missing, weighted by need: the worst gaps first.",
                 questions.GAPS,
                 (Field("region", "Region", "region"),
+                 Field("codes", "Or countries and provinces, separated by commas (names or codes: Sudan, Yemen, "
+                                "SD-KH)", "codes"),
                  Field("country", "Or one country, by its subdivisions", "country"),
                  Field("serviceTypes", "Services", "service_types"),
                  Field("group", "Defenders served", "group"),
@@ -191,6 +193,13 @@ ORDERS = words.ORDERS
 
 def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
     return {f.name: form[f.name] for f in job.fields if form.get(f.name)}
+
+
+def _question(job: Job, asked: dict[str, list[str]]) -> Any:
+    """The question as typed, its places named in any of the pages' languages read as their codes
+    ("Soudan, Yemen" as "SD, YE"), as the maps' forms read them; the form keeps what was typed."""
+    return job.asking.ask({name: [place_codes(v) for v in values] if name == "codes" else values
+                           for name, values in asked.items()})
 
 
 GAP_ROWS = 200  # the gaps page shows the worst cells; its CSV has them all
@@ -463,7 +472,7 @@ def _view(name: str) -> Callable[[Request], Awaitable[Response]]:
                                   [f.name for f in job.fields if f.widget == "organisation"], asked)
             if which:
                 return await _page(request, job, asked, which=which[:NAMED], more_named=len(which) > NAMED)
-            question = job.asking.ask(asked)
+            question = _question(job, asked)
             store, viewer = request.app.state.store, viewer_in(request.scope)
             # the job and the names its table gives are one answer: one audit line per kind
             async with _expensive(request):
@@ -529,7 +538,8 @@ def _map_links(name: str, asked: dict[str, list[str]], question: object) -> list
     if name != "gaps" or not 0 < len(types) <= MAPPED_TYPES:
         return []
     return [(t, "/maps/gaps?" + urlencode({k: t if k == "serviceTypes" else v[0] for k, v in asked.items()
-                                           if k in ("serviceTypes", "country", "region", "group", "donor")}))
+                                           if k in ("serviceTypes", "codes", "country", "region", "group",
+                                                    "donor")}))
             for t in types]
 
 
@@ -539,11 +549,12 @@ async def gaps_csv(request: Request) -> Response:
     asked: dict[str, list[str]] = {}
     try:
         asked = _asked(job, await forms.read(request, writes=False))
-        question = job.asking.ask(asked)
+        question = _question(job, asked)
         store, viewer = request.app.state.store, viewer_in(request.scope)
         async with _expensive(request):
-            matrix = await gaps.coverage_gaps(store, viewer, question)
-            names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells, matrix.donor))
+            with store.answer(viewer):  # the matrix and its names: one answer, one audit line per kind
+                matrix = await gaps.coverage_gaps(store, viewer, question)
+                names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells, matrix.donor))
     except (BadArgument, NotFound, Busy, TimeoutError, OverBudget) as exc:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
     offered = await choices(store)
