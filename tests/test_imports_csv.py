@@ -52,6 +52,16 @@ async def test_changed_record_gets_a_new_revision(store: Store) -> None:
     assert found.description == "now with a description"
 
 
+async def test_a_grant_written_in_thousands_with_a_point_is_refused_naming_its_link(store: Store) -> None:
+    """An operator's walk: "15.000" (fifteen thousand) imported as a grant of 15."""
+    grant = {"#rel+type": "FUNDS", "#org+id+source": "donor", "#org+id+target": "group", "#value": "15.000",
+             "#currency": "USD"}
+    caught = await refused(store, [org("donor", **{"#org+type": "donor"}), org("group")], links=[grant])
+    assert [(p.column, p.reason.split(":")[0]) for p in caught.problems] == [
+        ("#value", "'15.000' may be thousands written with a point")]
+    assert await count(store) == 0
+
+
 @pytest.mark.parametrize(("row", "column", "reason"), [
     (org("x", **{"#country+code": "ZZ"}), "#country+code", "not an ISO 3166-1 country code"),
     (org("x", **{"#org+type": "spaceship"}), "#org+type", "not a known organisation-kind code"),
@@ -549,6 +559,28 @@ async def test_every_files_problems_are_listed_each_naming_its_file_and_nothing_
     assert "\n  cols.csv, line 2, column #org+colour" in str(alone.value)
 
 
+@pytest.mark.pure
+def test_a_column_under_no_hashtag_or_a_hashtag_twice_is_named_and_said_what_to_do() -> None:
+    """An operator's walk: the columns "Ciudad" and "Servicios" left without a hashtag were dropped
+    without a word, and "a hashtag appears twice" said neither which nor what to do. An empty column
+    under no hashtag is nothing lost, so it is no problem."""
+    data = (b"Nombre,Ciudad,Contacto,Contacto 2,Notas\n#org+id,,#channel+contact,#channel+contact,\n"
+            b"a,Quito,email:a@example.org,phone:+593 2 222,\nb,,,,\nc,Cuenca,,,\n")
+    problems = hxl.parse(data, "socios.csv", "organisations").problems
+    assert [(p.line, p.column, p.reason.split(":")[0]) for p in problems] == [
+        (2, "#channel+contact", "appears twice"), (3, "2", "holds values under no hashtag, which an import would "
+                                                             "leave out")]
+    assert "its values separated by |" in problems[0].reason and "take the column out" in problems[1].reason
+    said = str(hxl_refused(data))
+    assert "socios.csv, line 3, column 2: holds values under no hashtag" in said, said
+
+
+def hxl_refused(data: bytes) -> ValidationFailed:
+    with pytest.raises(ValidationFailed) as failed:
+        hxl.read(data, "socios.csv", "organisations")
+    return failed.value
+
+
 async def test_problems_name_the_column_as_the_file_has_it(store: Store) -> None:
     """Was an integrator's walk: a missing kind was `column kind` where the file's column is
     `#org+type`, and an id twice `column id` where it is `#org+id`."""
@@ -579,3 +611,15 @@ async def test_every_indicator_files_problems_are_listed_naming_its_columns(stor
     assert [(p.source, p.line, p.column) for p in failed.value.problems] == [
         ("first.csv", 3, "#meta+source"), ("second.csv", 3, "#country+code")]
     assert await store.graph.read("MATCH (n:Indicator) RETURN n.key AS key LIMIT 1") == []
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize(("value", "is_phone"), [
+    ("(601) 744-9333", True), ("(41) 3232-4660", True), ("(+57) 601 744 9333", True), ("+57 (601) 744-9333", True),
+    ("+1 555 010 0000 ext 2", True), ("112", True), ("12", False), ("Calle 5 #3-20", False), ("Apartado 4411", False),
+])
+def test_a_phone_is_read_as_people_write_it(value: str, is_phone: bool) -> None:
+    """An operator's walk: `(601) 744-9333` was refused by a message saying brackets are allowed."""
+    from directory.domain import channels
+
+    assert channels.phone(value) is is_phone

@@ -482,6 +482,25 @@ def test_a_decimal_comma_is_refused_saying_what_to_write() -> None:
         "'0,32' is not a number: write it with a point for decimals and nothing between thousands (0.32, 1000.5)"]
 
 
+@pytest.mark.pure
+def test_a_sum_or_count_with_a_point_between_groups_of_three_digits_is_refused_not_read_as_decimals() -> None:
+    """An operator's walk: a grant of "15.000" (fifteen thousand, as much of Latin America writes it)
+    was stored as 15. A sum or a count so written is refused, saying what to write; a latitude's
+    three decimals are decimals."""
+    from directory.domain.validation import Checker, Row
+
+    checker = Checker(Row(2, {"amount": ("#value", "15.000"), "capacity": ("#capacity", "1.500.000"),
+                              "hours": ("#service+response_hours", "24"), "latitude": ("#geo+lat", "4.610")}), "test")
+    assert checker.number("amount", 0, 1e12, counted=True) is None
+    assert checker.integer("capacity", 0, 10**9) is None and checker.integer("hours", 0, 1000) == 24
+    assert checker.number("latitude", -90, 90) == 4.61
+    assert [(p.column, p.reason) for p in checker.problems] == [
+        ("#value", "'15.000' may be thousands written with a point: write the number with nothing between thousands "
+                   "(15000), or with its decimals (15.0)"),
+        ("#capacity", "'1.500.000' may be thousands written with a point: write the number with nothing between "
+                     "thousands (15000), or with its decimals (15.0)")]
+
+
 async def test_an_answer_is_read_again_in_another_language_without_typing_the_question_again(
         store: Store, live_server: LiveServer) -> None:
     """Walk: the language links ask for the form empty (a posted question stays out of addresses), so

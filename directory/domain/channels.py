@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]*(\s*(ext\.?|x|#)\s*[0-9]+)?", re.IGNORECASE)
+_PHONE = re.compile(r"\(?\+?\(?[0-9][0-9 ().\-/]*(\s*(ext\.?|x|#)\s*[0-9]+)?", re.IGNORECASE)
 # a web address, its scheme http(s) or none (`wa.me/254...`, `t.me/name`): never another scheme
 LINK = re.compile(r"(https?://)?[^\s/:@]+\.[^\s/:@]+(/\S*)?", re.IGNORECASE)
 _NAME = re.compile(r"@?[A-Za-z0-9_][A-Za-z0-9_.\-]{1,63}")  # a messenger's username: one word
@@ -21,7 +21,8 @@ _MATRIX = re.compile(r"@[^:\s]+:[^\s]+")
 
 
 def phone(value: str) -> bool:
-    """Digits as people write them: a leading +, spaces, dots, dashes, slashes and brackets, maybe an
+    """Digits as people write them: a leading + or bracket (`(601) 744-9333`, `(+57) 601`: an
+    operator's walk had the first refused), spaces, dots, dashes, slashes and brackets, maybe an
     extension (`ext 2`); three digits at least (a short hotline: 112)."""
     return bool(_PHONE.fullmatch(value)) and sum(ch.isdigit() for ch in value) >= 3
 

@@ -46,6 +46,7 @@ LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 CHANNEL_KINDS = ("email", "signal", "whatsapp", "telegram", "phone", "pgp", "matrix", "wire", "session",
                  "threema", "url", "form")
 ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
+_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")  # "15.000", "1.500.000": `Checker.number`
 # Lengths and list sizes come from the one declaration of each field (`directory.domain.fields`).
 _O, _S = fields.ORGANISATION, fields.SERVICE
 
@@ -339,9 +340,16 @@ class Checker:
             return default
         return value
 
-    def number(self, name: str, low: float, high: float) -> float | None:
+    def number(self, name: str, low: float, high: float, counted: bool = False) -> float | None:
+        """`counted`: a sum or a count, which a point between groups of three digits may have written
+        in thousands ("15.000" for fifteen thousand in much of Latin America and Europe: an
+        operator's walk read fifteen); refused, never guessed. A point, a latitude's, stays decimal."""
         _, raw = self._raw(name)
         if raw is None or raw == "":
+            return None
+        if counted and isinstance(raw, str) and _THOUSANDS.fullmatch(raw.strip()):
+            self.fail(name, "%(value)r may be thousands written with a point: write the number with nothing "
+                            "between thousands (15000), or with its decimals (15.0)", value=raw)
             return None
         try:
             value = float(raw)
@@ -358,7 +366,7 @@ class Checker:
         return value
 
     def integer(self, name: str, low: int, high: int) -> int | None:
-        value = self.number(name, low, high)
+        value = self.number(name, low, high, counted=True)
         if value is not None and value != int(value):
             self.fail(name, "%(value)r is not a whole number", value=value)
             return None
@@ -717,7 +725,7 @@ def _link_properties(c: Checker, link_type: str) -> tuple[str, dict[str, Any]]:
         props["formal"] = c.boolean("formal")
         props["trust"] = c.number("trust", 0, 1)
     if link_type == "FUNDS":
-        props["amount"] = c.number("amount", 0, 1e12)
+        props["amount"] = c.number("amount", 0, 1e12, counted=True)
         currency = c.text("currency", 3).upper()
         if currency and currency_code(currency) is None:
             c.fail("currency", "%(value)r is not an ISO 4217 currency code", value=currency)

@@ -173,6 +173,7 @@ def _read(data: bytes, source: str, kind: str | None) -> Parsed:
     rows: list[Row] = []
     problems: list[Problem] = []
     named: Mapping[str, str] = NO_COLUMNS
+    untagged: set[int] = set()  # cells under an empty hashtag
     try:
         for cells in reader:
             line = reader.line_num
@@ -185,14 +186,17 @@ def _read(data: bytes, source: str, kind: str | None) -> Parsed:
                                                         "it needs #org+id, #service+id, #rel+type or "
                                                         "#indicator+value")])
                     mapping, named = _CANONICAL[kind], _COLUMNS[kind]
+                    untagged = {i for i, tag in enumerate(tags) if not tag}
                     for i, tag in enumerate(tags):
                         if tag and tag not in mapping:
                             problems.append(Problem.of(line, cells[i].strip(), "is not a hashtag of %(kind)s files",
                                                        kind=kind))
                         elif tag:
                             columns.append((i, mapping[tag], cells[i].strip()))
-                    if len(set(filter(None, tags))) != len(list(filter(None, tags))):
-                        problems.append(Problem.of(line, "hashtag row", "a hashtag appears twice"))
+                    for twice in sorted({c.strip() for i, c in enumerate(cells)
+                                         if tags[i] and tags.index(tags[i]) != i}):
+                        problems.append(Problem.of(line, twice, "appears twice: give one column this hashtag, its "
+                                                                "values separated by |"))
                 elif line > 25:
                     break
                 continue
@@ -204,6 +208,12 @@ def _read(data: bytes, source: str, kind: str | None) -> Parsed:
                                                                "cells"), cells=len(cells), tags=len(tags)))
                 continue
             width = len(cells)
+            for i in sorted(untagged):  # a value under no hashtag would be left out without a word: said once a column
+                if i < width and cells[i].strip():
+                    problems.append(Problem.of(line, str(i + 1), "holds values under no hashtag, which an "
+                                                "import would leave out: give it a hashtag of these files, or "
+                                                "take the column out"))
+                    untagged.discard(i)
             rows.append(Row(line, {f: (tag, restore(cells[i]) if cells[i][:1] == "'" else cells[i])
                                    for i, f, tag in columns if i < width}, columns=named))
     except csv.Error as exc:
