@@ -379,3 +379,36 @@ async def test_a_file_that_is_no_backup_is_said_so_by_its_line(store: Store, tmp
     said = str(caught.value.problems[0])
     assert said.startswith("orgs.csv, line 1: is not JSON") and "column line" not in said
     assert "`directory backup` writes" in said
+
+
+@pytest.mark.parametrize("damage", ["place", "origin", "group", "based_in"])
+async def test_a_backup_naming_a_place_or_group_the_store_lacks_is_refused_by_its_line(store: Store,
+                                                                                       damage: str) -> None:
+    """An operator's walk: one service line's place changed to "ZZ" restored as "29 organisations
+    and 28 services", the service working nowhere while its stored codes still said CO."""
+    await demo.load(store)
+    lines = await dump(store)
+
+    def damaged(line: str) -> str | None:
+        obj = json.loads(line)
+        if damage == "place" and obj.get("available_in"):
+            obj["available_in"][0]["place"] = "ZZ"
+        elif damage == "origin" and obj.get("takes_from"):
+            obj["takes_from"][0] = "ZZ"
+        elif damage == "group" and obj.get("serves"):
+            obj["serves"][0] = "no-such-group"
+        elif damage == "based_in" and obj.get("based_in"):
+            obj["based_in"][0] = "XX-99"
+        else:
+            return None
+        return json.dumps(obj)
+
+    at = next(i for i, line in enumerate(lines) if i and damaged(line))
+    lines[at] = str(damaged(lines[at]))
+    await store.graph.write(WIPE)
+    with pytest.raises(ValidationFailed) as caught:
+        await backup.restore(store.graph, store.directory_id, lines, "backup.jsonl")
+    (problem,) = caught.value.problems
+    column = {"place": "available_in", "origin": "takes_from", "group": "serves", "based_in": "based_in"}[damage]
+    assert (problem.line, problem.column) == (at + 1, column) and "the backup was changed or damaged" in problem.reason
+    assert (await store.graph.read(backup.COUNT_RECORDS))[0]["n"] == 0  # nothing left behind

@@ -34,7 +34,9 @@ back. Then it forgets our place in every peer's logs (`peers.forget_reading`), s
 no peer's records when the restore began: the next sync reads each log from its start, and the
 peer's records come back, or stay away if it withdrew them meanwhile. Our own records are
 restored as they were written: they passed the import's checks of the version that wrote them,
-and are not validated again (a backup is the steward's own data, kept like the data folder).
+and are not validated again (a backup is the steward's own data, kept like the data folder); but
+a place or defender group a line names that the store lacks refuses the restore, naming the line
+(`_known`), since the store would leave its relationship out without a word.
 
 A restore refuses a store that holds organisations, services or need indicators. It is not one transaction (a
 100k directory does not fit one in the store's memory), so it keeps its promise of all or nothing
@@ -69,6 +71,7 @@ from typing import Any
 from directory.base.bulk import paused_gc
 from directory.base.clock import now
 from directory.base.progress import QUIET, Progress
+from directory.domain import places
 from directory.domain.errors import Problem, RestoreRefused, ValidationFailed
 from directory.domain.model import LINK_TYPES
 from directory.domain.validation import LOCAL_ID
@@ -399,6 +402,7 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
         rows["terms"].append(obj["term"])
         if obj["term"]["key"] not in existing:
             part.new_terms.append(obj["term"]["key"])
+            existing.add(obj["term"]["key"])  # a group its services serve, further on
     elif "indicator" in obj:
         part.indicators += 1
         rows["indicators"].append(obj["indicator"])
@@ -416,7 +420,8 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
         part.index_terms += record_terms("Organisation", props)
         rows["orgs"].append(props)
         rows["identified"] += [{"id": oid, "code": c} for c in identifier_codes(props.get("identifiers") or [])]
-        rows["based_in"] += [{"from": oid, "to": code} for code in obj.get("based_in", [])]
+        rows["based_in"] += [{"from": oid, "to": code} for code in _known(number, "based_in", obj.get("based_in", []),
+                                                                        source, oid)]
         for link in obj.get("links", []):
             if link["props"].get("publisher") != directory or not _ours(link["to"], directory):
                 part.skipped["link"] += 1
@@ -434,12 +439,30 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
         offered_by = obj.get("offered_by", [])
         part.skipped["link"] += sum(1 for org in offered_by if not _ours(org, directory))
         rows["offers"] += [{"from": org, "to": sid} for org in offered_by if _ours(org, directory)]
-        rows["available_in"] += [{"from": sid, "to": a["place"], "props": a["props"]}
-                                 for a in obj.get("available_in", [])]
-        rows["serves"] += [{"from": sid, "to": code} for code in obj.get("serves", [])]
-        rows["takes_from"] += [{"from": sid, "to": code} for code in obj.get("takes_from", [])]
+        available = obj.get("available_in", [])
+        _known(number, "available_in", [a["place"] for a in available], source, sid)
+        rows["available_in"] += [{"from": sid, "to": a["place"], "props": a["props"]} for a in available]
+        rows["serves"] += [{"from": sid, "to": code} for code in _known(number, "serves", obj.get("serves", []), source,
+                                                                       sid, existing)]
+        rows["takes_from"] += [{"from": sid, "to": code} for code in _known(number, "takes_from",
+                                                                           obj.get("takes_from", []), source, sid)]
     else:
         raise ValidationFailed(source, [Problem(number, "", "is not a term, indicator, organisation or service")])
+
+
+def _known(number: int, name: str, codes: list[str], source: str, record: str,
+           terms: set[str] | None = None) -> list[str]:
+    """The places (or, given `terms`, the defender groups) a line names, each one the store has: a
+    line naming another (a damaged or hand-edited backup) is refused, naming it, before anything is
+    written. The store would have left its relationship out without a word (an operator's walk
+    restored a service's "ZZ" as a service working nowhere, its stored codes still saying CO)."""
+    for code in codes:
+        known = f"defender-group/{code}" in terms if terms is not None else places.place(code) is not None
+        if not known:
+            what = "a defender group" if terms is not None else "a place"
+            raise ValidationFailed(source, [Problem(number, name, f"{code!r} is not {what} this directory knows "
+                                                                  "(the backup was changed or damaged)", record)])
+    return codes
 
 
 async def _write(graph: Graph, part: _Part, run_id: str, new_terms: list[str]) -> None:
