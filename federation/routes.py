@@ -35,7 +35,7 @@ async def discovery(request: Request) -> Response:
         "root": None if root is None else {"version": root.version, "expires": root.expires,
                                            "fingerprint": root.fingerprint,
                                            "url": f"/federation/roots/{root.version}.json"},
-        "feeds": {} if request.app.state.publisher is None else {
+        "feeds": {} if request.app.state.publishing.get() is None else {
             "public": "/federation/feeds/public?after={cursor}",
             "network": "/federation/feeds/network?after={cursor}",
         },
@@ -65,7 +65,7 @@ async def root_version(request: Request) -> Response:
 
 
 async def feed_page(request: Request) -> Response:
-    publisher: Publisher | None = request.app.state.publisher
+    publisher: Publisher | None = request.app.state.publishing.get()
     audience = request.path_params["audience"]
     if publisher is None or audience not in AUDIENCES:
         return JSONResponse({"error": f"no {audience} feed here"}, status_code=404)

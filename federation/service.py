@@ -37,6 +37,22 @@ def publisher_for(settings: Settings, store: Store) -> Publisher | None:
     return Publisher(store, lambda: online_keys(settings), settings.federation_redistribute)
 
 
+class Publishing:
+    """A serving process's publisher: none until `directory federation init` has made online keys,
+    looked for again at each use until then, so that init run beside a running service turns its
+    feeds on without a restart (an operator's walk: the feeds stayed off, and nothing said why)."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self._publisher: Publisher | None = None
+
+    def get(self) -> Publisher | None:
+        if self._publisher is None:
+            self._publisher = publisher_for(self.settings, self.store)
+        return self._publisher
+
+
 async def publish(publisher: Publisher | None) -> None:
     """Append what changed to our logs; a failure is logged and the next cycle tries again."""
     if publisher is None:
@@ -100,11 +116,12 @@ async def cycle(store: Store, publisher: Publisher | None, keys: list[SigningKey
         return []
 
 
-async def run_forever(settings: Settings, store: Store, publisher: Publisher | None) -> None:
+async def run_forever(settings: Settings, store: Store, publishing: Publishing) -> None:
     pulls = Pulls()
     while True:
         try:
-            await cycle(store, publisher, online_keys(settings), pulls)  # keys read again: rotations need no restart
+            # keys read again: rotations, and an init after the start, need no restart
+            await cycle(store, publishing.get(), online_keys(settings), pulls)
         except Exception as exc:  # an unreadable key file, say: the next cycle tries again, the loop lives on
             log.error("the federation cycle failed (%s: %s)", type(exc).__name__, exc)
         await asyncio.sleep(settings.federation_interval)

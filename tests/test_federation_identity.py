@@ -70,6 +70,21 @@ async def test_a_peer_follows_rotations_from_the_fingerprint_alone(store: Store,
         next_root(first_root(parse(chain[0]), pinned), parse(chain[2]))  # a skipped version
 
 
+async def test_init_beside_a_running_service_turns_its_feeds_on_without_a_restart(
+        store: Store, settings: Settings, live_server: LiveServer, tmp_path: Path) -> None:
+    """An operator's walk: `federation init` while `directory serve` ran said it was done, and the
+    service went on with no feeds ("no public feed here") until it was started again."""
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        assert (await client.get("/.well-known/protection-directory.json")).json()["feeds"] == {}
+        assert (await client.get("/federation/feeds/public?after=0")).status_code == 404
+        await directory(settings, "federation", "init", "--root-keys", str(tmp_path / "root"))
+        await directory(settings, "federation", "publish")
+        assert set((await client.get("/.well-known/protection-directory.json")).json()["feeds"]) == {"public",
+                                                                                                    "network"}
+        page = await client.get("/federation/feeds/public?after=0")
+        assert page.status_code == 200, page.text
+
+
 async def test_init_refuses_to_run_twice_or_to_overwrite_keys(store: Store, settings: Settings,
                                                               tmp_path: Path) -> None:
     env = Settings(data_dir=settings.data_dir, directory_id="test", federation_key_dir=tmp_path / "online")

@@ -247,10 +247,10 @@ def create_app(settings: Settings, load_demo: bool = False) -> Starlette:
             app.state.store = store
             app.state.settings = settings
             app.state.slots = Slots(settings.expensive_requests)
-            app.state.publisher = federation.publisher_for(settings, store)
+            app.state.publishing = federation.Publishing(settings, store)
             tasks = [asyncio.create_task(store.keep_embedded_alive(WATCH_SECONDS, log.warning))]
             if settings.federation_interval:
-                tasks.append(asyncio.create_task(federation.run_forever(settings, store, app.state.publisher)))
+                tasks.append(asyncio.create_task(federation.run_forever(settings, store, app.state.publishing)))
             try:
                 yield
             finally:
