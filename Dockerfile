@@ -22,8 +22,12 @@ COPY --from=assets /app/directory/web/graphiql/node_modules ./directory/web/grap
 # Installed in place (editable), so the served npm files stay beside the modules that serve them;
 # without the [embedded] extra: no JRE in the image.
 RUN pip install --no-cache-dir -e .
-RUN useradd --system --home /app directory
+# The data folder: in a container on Neo4j it holds no records, but the session key, the online keys
+# that sign the feeds and the audit log, which must outlive the container (docker-compose.yml
+# mounts a volume here) and be writable by the service's user (the image's /app is root's).
+RUN useradd --system --home /app directory && mkdir -p /data && chown directory /data && chmod 700 /data
 USER directory
-ENV DIRECTORY_HOST=0.0.0.0 DIRECTORY_PORT=8000
+ENV DIRECTORY_HOST=0.0.0.0 DIRECTORY_PORT=8000 DIRECTORY_DATA=/data
+VOLUME /data
 EXPOSE 8000
 CMD ["directory", "serve"]
