@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import io
 import json
 import os
 import re
@@ -291,6 +292,11 @@ def test_a_table_at_a_narrow_width_keeps_the_name_that_matters_whole(monkeypatch
     assert offers in fits and why not in fits and max(map(len, fits.splitlines())) <= len(chain) + len(offers) + 30
     monkeypatch.setenv("COLUMNS", "60")  # the terminal's width, when none is given
     assert table().keep("Chain").render() == narrow
+    # to a pipe or a file, no width given: every value whole (an operator's walk read `revok…` in a log)
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    piped = table().render()
+    assert chain in piped and why in piped and "…" not in piped
     rows = list(csv.reader(table().keep("Chain").csv().splitlines()))
     assert rows[2] == ["1", chain, offers, why] and rows[3] == ["22", "A > B", "legal-aid", "short"]  # CSV: whole
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 
 from directory.base.terminal import safe
@@ -21,7 +23,7 @@ from directory.domain.viewer import Viewer
 from directory.formats.hxl import neutralise
 from directory.store import Store
 
-FALLBACK_WIDTH = 100  # when the output is not a terminal (a pipe, a file)
+FALLBACK_WIDTH = 100  # a terminal whose width cannot be read
 NARROWEST = 6  # a shortened column stays as wide as its header, and at least this wide
 
 
@@ -56,14 +58,16 @@ class Table:
         return self
 
     def render(self, width: int | None = None) -> str:
-        """Fixed-width text at most `width` characters wide (the terminal's, by default) when it can be.
+        """Fixed-width text at most `width` characters wide (the terminal's, by default) when it can be;
+        to a pipe or a file, with no width given, every value whole.
 
         Values are cut to their column's `width`, then columns are shortened from the right until the
         line fits; cut values end in an ellipsis. Numbers and `keep` columns are never cut (a line
         that still does not fit runs over). Numbers are right-aligned. Control characters are escaped.
         """
+        whole = width is None and _not_a_terminal()
         if width is None:
-            width = shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns
+            width = sys.maxsize if whole else shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns
         shown = [i for i, c in enumerate(self.columns) if c.printed]
         columns = [self.columns[i] for i in shown]
         raws = [[row[i] for i in shown] for row in self.rows]
@@ -72,7 +76,7 @@ class Table:
         widths, narrowest = [], []
         for i, c in enumerate(columns):
             widest = max([len(c.header), *(len(r[i]) for r in cells)])
-            widths.append(widest if fixed[i] or not c.width else min(widest, c.width))
+            widths.append(widest if fixed[i] or not c.width or whole else min(widest, c.width))
             narrowest.append(widths[i] if fixed[i] else min(widths[i], max(len(c.header), NARROWEST)))
         over = sum(widths) + 2 * (len(widths) - 1) - width
         for i in reversed(range(len(widths))):  # the columns on the right matter least
@@ -102,6 +106,12 @@ class Table:
         for row in self.rows:
             writer.writerow([neutralise(_text(v, exact=True)) for v in row])
         return out.getvalue()
+
+
+def _not_a_terminal() -> bool:
+    """Output to a pipe or a file (a log, a cron mail) with no width asked for (`COLUMNS`): every
+    value is printed whole, however long the line (an operator's walk read `revok…` in a log)."""
+    return "COLUMNS" not in os.environ and not sys.stdout.isatty()
 
 
 def _cut(text: str, width: int) -> str:
