@@ -501,6 +501,20 @@ def test_a_sum_or_count_with_a_point_between_groups_of_three_digits_is_refused_n
                      "thousands (15000), or with its decimals (15.0)")]
 
 
+@pytest.mark.pure
+def test_a_date_in_arabic_indic_digits_is_read_as_its_numbers_are() -> None:
+    """An Arabic walk: a capacity in Arabic-Indic digits was taken, and its date refused."""
+    from directory.domain.validation import Checker, Row
+
+    arabic = "\u0662\u0660\u0662\u0666-\u0661\u0662-\u0660\u0661"  # 2026-12-01
+    persian = "\u06f2\u06f0\u06f2\u06f5-\u06f0\u06f1-\u06f0\u06f2"  # 2025-01-02
+    checker = Checker(Row(2, {"capacity_confirmed": ("#capacity+date", arabic),
+                              "verified_on": ("#date+verified", persian),
+                              "capacity": ("#capacity", "\u0661\u0660")}), "test")
+    assert checker.day("capacity_confirmed") == "2026-12-01" and checker.day("verified_on") == "2025-01-02"
+    assert checker.integer("capacity", 0, 100) == 10 and checker.problems == []
+
+
 async def test_an_answer_is_read_again_in_another_language_without_typing_the_question_again(
         store: Store, live_server: LiveServer) -> None:
     """Walk: the language links ask for the form empty (a posted question stays out of addresses), so

@@ -158,11 +158,18 @@ def _near(value: str, valid: list[str]) -> list[str]:
 def _iso_day(value: str) -> str | None:
     """YYYY-MM-DD, the one spelling the store keeps; None for anything else (Python also reads
     20250110 and 2025W021 as dates, which compare wrongly as text)."""
+    value = _ascii_digits(value.strip())
     try:
-        day = date.fromisoformat(value.strip())
+        day = date.fromisoformat(value)
     except ValueError:
         return None
-    return day.isoformat() if day.isoformat() == value.strip() else None
+    return day.isoformat() if day.isoformat() == value else None
+
+
+def _ascii_digits(value: str) -> str:
+    """Digits of any script as ASCII ones (Arabic-Indic, say): a number in them was read (Python's
+    `float` reads every script's), a date refused (an Arabic walk)."""
+    return "".join(str(unicodedata.digit(c)) if not c.isascii() and c.isdecimal() else c for c in value)
 
 
 def require_day(value: str, argument: str) -> str:
