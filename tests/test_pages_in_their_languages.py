@@ -160,6 +160,8 @@ async def test_a_members_own_organisation_without_services_leads_to_adding_the_f
     ("релокация", "ru", [["relocation-abroad"], ["relocation-in-country"], ["relocation-regional"]]),
     ("hébergement", "fr", [["safe-house"]]),
     ("Белоруссия", "ru", [["BY"]]),
+    # "women defenders" in the feminine, which only women are (an Arabic walk: it named no group)
+    ("المدافعات السودان", "ar", [["SD", "women"], ["SS", "women"]]),
 ])
 def test_services_and_countries_are_named_by_the_words_people_also_write(typed: str, language: str,
                                                                           named: list[list[str]]) -> None:
@@ -170,6 +172,28 @@ def test_services_and_countries_are_named_by_the_words_people_also_write(typed: 
     offered = {**_choices(list(taxonomy.BUILT_IN)), "country": [(c, p.name) for c, p in places.countries().items()],
                "language": []}
     assert sorted([f.code for f in found] for found in suggest.suggest(typed, offered, language)) == named
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("language", ["en", "es", "fr", "ar", "ru"])
+def test_every_service_group_and_kind_is_named_by_its_own_label_in_every_language(language: str) -> None:
+    """An Arabic walk: the women defenders' label was made only of words every label shares ("women
+    defenders of human rights", in the feminine), so typing it, or "women" in Arabic, named no
+    group. Every built-in term's label, as each language shows it, names that term; but where its
+    one word of its own is another field's word too, a word names the field it names most closely
+    ("exile": the service of exile support, not defenders in exile)."""
+    from directory.domain import places, taxonomy
+    from directory.web.pages import i18n, suggest
+    from directory.web.pages.routes import _choices
+
+    offered = {**_choices(list(taxonomy.BUILT_IN)), "country": [(c, p.name) for c, p in places.countries().items()],
+               "language": []}
+    shown = i18n.translations(language).gettext
+    unnamed = [(t.code, shown(t.label)) for t in taxonomy.BUILT_IN
+               if not any(f.code == t.code for found in suggest.suggest(shown(t.label), offered, language)
+                          for f in found)]
+    assert [code for code, _ in unnamed if code != "in-exile"] == []
+    assert all(suggest.suggest(label, offered, language) for _, label in unnamed)  # each names something
 
 
 @pytest.mark.anyio

@@ -56,7 +56,7 @@ and for the with from human rights defender defenders international national org
 derechos humanos defensores defensoras defensor defensora internacional nacional organizacion los las del
 por con para una que droits humains homme defenseurs defenseures defenseur internationale nationale des
 les aux pour avec dans par права прав правам человека правозащитники правозащитницы правозащитников
-международная национальное организация для при или как это حقوق الإنسان المدافعين المدافعات المدافعون
+международная национальное организация для при или как это حقوق الإنسان المدافعين المدافعون
 """
 
 
