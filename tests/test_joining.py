@@ -49,7 +49,7 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert form.status_code == 200 and 'name="contact"' in form.text and "Honduras" in form.text
         bad = await public.post("/join", data={**ASKED, "website": "luna dot org", "contact": ""})
         assert bad.status_code == 400 and "Nothing was sent" in bad.text
-        assert "Website" in bad.text and "is not an http(s) address" in bad.text
+        assert "Website" in bad.text and "is not a web address: write it whole, starting with https://" in bad.text
         assert "How a steward can reach" in bad.text
         # the problems in the order the form shows its fields, whatever order they were found in
         unnamed = await public.post("/join", data={**ASKED, "name": "", "kind": "", "contact": ""})

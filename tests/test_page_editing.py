@@ -164,7 +164,7 @@ async def test_a_bad_value_names_its_field_and_reason_and_writes_nothing(store: 
         bad = await client.post("/organisations/test:fund/edit", data={
             **typed, "website": "fund dot org", "languages": ["en", "zz9"], "description": "Not saved."})
         assert bad.status_code == 400 and "Nothing was changed" in bad.text
-        assert "Website (https://...)" in bad.text and "is not an http(s) address" in bad.text
+        assert "Website (https://...)" in bad.text and "is not a web address: write it whole" in bad.text
         assert "Languages it works in" in bad.text and str(escape("'zz9' is not an ISO 639-1")) in bad.text
         assert "Not saved." in bad.text  # what they typed stays in the form
         # a field whose label says how to fill it in is named by its name alone

@@ -491,6 +491,11 @@ async def test_where_chains_start_is_required_of_anyone_without_an_organisation(
         signed = box.search((await client.get("/referrals", headers={"Authorization": f"Bearer {member}"})).text)
     assert public is not None and " required" in public.group(0)
     assert signed is not None and " required" not in signed.group(0)
+    # left empty by someone not signed in: what to do, not "is required" alone (an Arabic walk)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        refused = html.unescape((await client.post("/referrals", data={"serviceType": "legal-aid"})).text)
+    assert "is required" in refused and "Chains start from an organisation listed here" in refused
+    assert '<a href="/join">Ask to be listed</a>' in refused
 
 
 async def test_an_empty_answer_offers_browsing_each_service_asked_only_where_some_organisation_offers_it(

@@ -656,7 +656,8 @@ def organisation(row: Row, directory_id: str, vocab: Vocabulary,
         location=_location(c, kind), source=c.text("source", LIMITS["source"]), verified=c.verification(),
     )
     if org.website and not re.match(r"^https?://[^\s/$.?#].[^\s]*$", org.website):
-        c.fail("website", "%(value)r is not an http(s) address", value=org.website)
+        c.fail("website", "%(value)r is not a web address: write it whole, starting with https:// "
+                           "(https://example.org)", value=org.website)
     links = []
     for voucher in c.items("vetted_by"):
         sub = Checker(Row(row.line, {"id": (c._raw("vetted_by")[0], voucher)}), directory_id)

@@ -516,7 +516,9 @@ async def _refused(request: Request, job: Job, asked: dict[str, list[str]],
     for exc in refusals:
         field = _field_of(job, exc, asked)
         problems.append((field.name if field else None, said(exc, language_of(request), labels)))
-        if field and isinstance(exc, NotFound):
+        # an organisation not found, or not given where one is required: what to do instead (an Arabic
+        # walk read only "required" under an empty "From")
+        if field and field.unknown and (isinstance(exc, NotFound) or field.name not in asked):
             unknown = field.unknown
     return await _page(request, job, asked, status=400, problems=problems, unknown=unknown,
                        problem_fields={name for name, _ in problems if name})
