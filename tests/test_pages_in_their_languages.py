@@ -36,18 +36,33 @@ def test_no_translation_puts_a_preposition_before_a_places_name(language: str) -
 
 
 @pytest.mark.pure
-def test_a_subdivision_is_named_in_the_pages_language_where_iso_codes_names_it() -> None:
+def test_a_subdivision_is_named_in_the_pages_language_where_iso_codes_or_cldr_names_it() -> None:
     assert place_name("KZ-27", "ru") == "Западно-Казахстанская область"
     assert place_name("RU-BA", "ru") == "Республика Башкортостан"
     assert place_name("KZ-27", "en") == "Batys Qazaqstan oblysy"  # as its source names it
-    assert place_name("KG-GB", "ru") == "Bishkek Shaary"  # none translated: as its source names it
+    # iso-codes translates none of Kyrgyzstan's, nor any in Arabic: CLDR's names (a Russian walk
+    # read Bishkek in Latin letters, an Arabic one "Central Darfur" and "Khartoum")
+    assert place_name("KG-GB", "ru") == "Бишкек"
+    assert (place_name("SD-KH", "ar"), place_name("SD-DC", "ar"), place_name("SD-DC", "fr")) == (
+        "الخرطوم", "وسط دار فور", "Darfour-Central")
+    assert place_name("SD-KH", "en") == "Khartoum"
+
+
+@pytest.mark.pure
+def test_a_subdivision_typed_by_its_name_in_any_language_is_its_code_when_one_is_so_called() -> None:
+    """An Arabic walk: "الخرطوم" in a map's places was refused as no code, while "Khartoum" was
+    offered as SD-KH. A governorate's title is left out ("عدن" is "محافظة عدن"); a name two
+    subdivisions share is left for the question to refuse, naming both."""
+    assert place_codes("الخرطوم، عدن, Khartoum, Антьокия") == "SD-KH, YE-AD, SD-KH, CO-ANT"
+    assert place_codes("صنعاء") == "صنعاء"
 
 
 @pytest.mark.pure
 def test_a_country_typed_by_its_other_names_is_its_code() -> None:
     """A walk typed "Кыргызстан" in the gap map's places and was refused; the home page's search took it."""
     assert place_codes("Кыргызстан, RDC, Republic of Belarus, США, Kyrgyz Republic") == "KG, CD, BY, US, KG"
-    assert place_codes("Tunis") == "Tunis"  # a city is no country: left for the question to refuse
+    assert place_codes("Tunis") == "TN-11"  # no country, but one governorate is so called
+    assert place_codes("Atlantis") == "Atlantis"  # no place: left for the question to refuse
     assert place_codes("Korea, Корея") == "Korea, Корея"  # both Koreas' names hold it: neither is guessed
 
 

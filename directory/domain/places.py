@@ -2,7 +2,8 @@
 
 Countries and their UN M49 regions come from `data/countries.csv`, named regions (MENA, the OSCE,
 Central America...: lists of countries organisations describe their own coverage with) from
-`data/regions.csv` (attribution in each file); subdivisions and languages from pycountry.
+`data/regions.csv` (attribution in each file); subdivisions and languages from pycountry, with
+subdivisions' names in the pages' other languages from `data/subdivision_names.csv` (CLDR's).
 Everything is loaded once and kept in memory.
 
 An area is the world, an M49 region, sub-region or intermediate region (Eastern Africa, South America:
@@ -176,6 +177,26 @@ def country_named(text: str) -> str | None:
     return _country_names().get(_folded(text))
 
 
+LOCAL_NAMES = ("ar", "es", "fr", "ru")  # the languages data/subdivision_names.csv names subdivisions in
+
+
+@functools.cache
+def subdivision_names(language: str) -> dict[str, str]:
+    """Subdivisions' names in `language` by code, where the Unicode CLDR has one
+    (`data/subdivision_names.csv`, its attribution in the file): pycountry names none in Arabic."""
+    if language not in LOCAL_NAMES:
+        return {}
+    text = resources.files("directory.data").joinpath("subdivision_names.csv").read_text(encoding="utf-8")
+    return {r["code"]: r[language] for r in csv.DictReader(line for line in text.splitlines()
+                                                           if not line.startswith("#")) if r[language]}
+
+
+def subdivisions_named(text: str) -> tuple[str, ...]:
+    """The codes of the subdivisions called `text` in English or in any language the file names
+    them in (accents and case aside): one name may be a subdivision of several countries."""
+    return _subdivision_names().get(_folded(text), ())
+
+
 def subdivision_code(text: str) -> str | None:
     code = text.strip().upper()
     return code if code in subdivisions() else None
@@ -184,10 +205,23 @@ def subdivision_code(text: str) -> str | None:
 @functools.cache
 def _subdivision_names() -> dict[str, tuple[str, ...]]:
     """A subdivision's folded name to its codes: one name may be a subdivision of several countries."""
-    out: dict[str, list[str]] = {}
+    out: dict[str, set[str]] = {}
     for sub in subdivisions().values():
-        out.setdefault(_folded(sub.name), []).append(sub.code)
+        out.setdefault(_folded(sub.name), set()).add(sub.code)
+    for language in LOCAL_NAMES:
+        for code, name in subdivision_names(language).items():
+            if code in subdivisions():
+                folded = _folded(name)
+                bare = " ".join(w for w in folded.split() if w not in _TITLES)  # "محافظة عدن" is written "عدن"
+                for form in {folded, bare} - {""}:
+                    out.setdefault(form, set()).add(code)
     return {name: tuple(sorted(codes)) for name, codes in out.items()}
+
+
+# words a subdivision's name in CLDR puts before or after its name (governorate, state, province,
+# region), left out to find the name people write
+_TITLES = frozenset(_folded(w) for w in """محافظة ولاية إمارة امارة منطقة إقليم مقاطعة provincia departamento
+    estado región region province département departement gouvernorat état etat région область край""".split())
 
 
 def _meant(codes: Iterable[str]) -> str:
@@ -214,7 +248,7 @@ def require_subdivision(value: str, argument: str = "subdivision") -> str:
     the subdivisions of that name (at most three) when one was named."""
     if (code := subdivision_code(value)) is not None:
         return code
-    if meant := _subdivision_names().get(_folded(value)):
+    if meant := subdivisions_named(value):
         raise BadArgument(argument, "%(code)r is not an ISO 3166-2 subdivision code; did you mean %(near)s?",
                           code=value, near=_meant(meant[:3]))
     raise BadArgument(argument, "%(code)r is not an ISO 3166-2 subdivision code", code=value)

@@ -22,6 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
+from directory.domain import places
 from directory.domain.errors import Message, Plural, worded
 
 LANGUAGES = ("en", "es", "fr", "ar", "ru")
@@ -165,10 +166,14 @@ def _subdivision_names(language: str) -> gettext.NullTranslations:
     return gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=[language], fallback=True)
 
 
-def subdivision_name(name: str, language: str) -> str:
+def subdivision_name(name: str, language: str, code: str = "") -> str:
     """A subdivision's name in the page's language where iso-codes has one ("Западно-Казахстанская
-    область"), else as its source names it ("Batys Qazaqstan oblysy")."""
-    return name if language == "en" else _subdivision_names(language).gettext(name)
+    область"), else where CLDR has one (every Arabic name: iso-codes has none, and a Sudanese
+    group read "Central Darfur"), else as its source names it ("Batys Qazaqstan oblysy")."""
+    if language == "en":
+        return name
+    translated = _subdivision_names(language).gettext(name)
+    return translated if translated != name else places.subdivision_names(language).get(code, name)
 
 
 def language_name(code: str, language: str) -> str | None:

@@ -195,7 +195,7 @@ def place_name(code: str, language: str) -> str:
     if found.kind == "named":
         return i18n.translations(language).gettext(found.name)
     if found.kind == "subdivision":
-        return i18n.subdivision_name(found.name, language)
+        return i18n.subdivision_name(found.name, language, code)
     # an area CLDR does not name (the Channel Islands) from the pages' catalogue
     name = i18n.country_name(code, language) or i18n.translations(language).gettext(found.name)
     return name[:1].upper() + name[1:] if language == "en" else name  # CLDR's English says "world"

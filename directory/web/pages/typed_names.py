@@ -75,11 +75,19 @@ async def exact_organisation(store: Store, viewer: Viewer, typed: str) -> tuple[
 
 def place_codes(typed: str) -> str:
     """A list of places typed where codes go ("Kenia, CO-ANT, Ouganda"), each country named in any of
-    the pages' languages as its code ("KE, CO-ANT, UG"); a code, or anything no country is called,
-    as it was typed, for the question to name or refuse."""
-    parts = listed(typed)
-    return ", ".join(part if places.place(part.upper()) else _countries_named().get(sortable(part), part)
-                     for part in parts)
+    the pages' languages as its code ("KE, CO-ANT, UG"), and each subdivision one name calls in
+    English or any of those languages ("الخرطوم": SD-KH; an Arabic walk had it refused); a code, or
+    anything no country and no one subdivision is called, as it was typed, for the question to name
+    or refuse (with the subdivisions of that name to choose from)."""
+    def code(part: str) -> str:
+        if places.place(part.upper()):
+            return part
+        if country := _countries_named().get(sortable(part)):
+            return country
+        named = places.subdivisions_named(part)
+        return named[0] if len(named) == 1 else part
+
+    return ", ".join(code(part) for part in listed(typed))
 
 
 # words a country's official name puts around its name, left out to find the name people write
