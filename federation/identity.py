@@ -16,7 +16,7 @@ from typing import Any
 from directory.base.files import private_folder
 from directory.domain import ids
 from directory.domain.errors import FederationError
-from federation.keys import Root, SigningKey, b64, format_time, next_root, seal, unb64
+from federation.keys import Root, SigningKey, Untrusted, b64, format_time, next_root, seal, unb64
 
 ROOT_KEYS = 3
 ROOT_THRESHOLD = 2
@@ -24,7 +24,12 @@ ROOT_DAYS = 365
 
 
 class KeyFileError(FederationError):
-    pass
+    """No online keys here: `directory federation init` has not been run."""
+
+
+class DamagedKeyFile(FederationError):
+    """A key file that holds no key, or not the one its name says: never taken for "no keys", whose
+    advice (run init) init itself then refuses (a crash read)."""
 
 
 def write_keys(folder: Path, keys: list[SigningKey]) -> None:
@@ -47,9 +52,15 @@ def read_keys(folder: Path) -> list[SigningKey]:
         raise KeyFileError(f"no key folder at {folder}")
     keys = []
     for path in sorted(folder.glob("*.key")):
-        key = SigningKey(unb64(path.read_text(encoding="ascii").strip(), str(path)))
-        if f"{key.id}.key" != path.name:
-            raise KeyFileError(f"{path} does not hold the key its name says")
+        try:
+            key = SigningKey(unb64(path.read_text(encoding="ascii").strip(), str(path)))
+            named = f"{key.id}.key" == path.name
+        except (ValueError, Untrusted):  # not ASCII, not base64url, not 32 bytes
+            named = False
+        if not named:
+            raise DamagedKeyFile(f"{path} does not hold the key its name says: restore the folder {folder} from "
+                                 "its copy, or, if none is left, make new online keys with `directory federation "
+                                 "rotate --root-keys FOLDER`")
         keys.append(key)
     if not keys:
         raise KeyFileError(f"no keys in {folder}")

@@ -15,7 +15,7 @@ import logging
 from directory.base.config import Settings
 from directory.domain.errors import Conflict, StoreUnavailable
 from directory.store import Peer, Store
-from federation.identity import KeyFileError, read_keys
+from federation.identity import DamagedKeyFile, KeyFileError, read_keys
 from federation.keys import SigningKey
 from federation.publish import Publisher
 from federation.sync import Syncer
@@ -48,8 +48,13 @@ class Publishing:
         self._publisher: Publisher | None = None
 
     def get(self) -> Publisher | None:
+        """None too while a key file is damaged: no feed is served unsigned, and each cycle logs the
+        file (`run_forever`)."""
         if self._publisher is None:
-            self._publisher = publisher_for(self.settings, self.store)
+            try:
+                self._publisher = publisher_for(self.settings, self.store)
+            except DamagedKeyFile:
+                return None
         return self._publisher
 
 

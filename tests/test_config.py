@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +36,29 @@ def test_the_cli_reports_a_bad_setting_without_a_traceback() -> None:
     proc = subprocess.run([sys.executable, "-m", "directory.cli", "status"], capture_output=True, text=True,
                           env={"DIRECTORY_ID": "Bad Id", "PATH": "/usr/bin:/bin"}, check=False)
     assert proc.returncode == 2 and "DIRECTORY_ID" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_number_setting_says_what_it_expects_in_words_not_pythons() -> None:
+    """An operator's walk: `DIRECTORY_PORT=abc` read "invalid literal for int() with base 10"."""
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"DIRECTORY_PORT": "abc"})
+    assert "expected a whole number" in str(caught.value) and "int()" not in str(caught.value)
+    with pytest.raises(ConfigError, match="expected a number"):
+        Settings.from_env({"DIRECTORY_TIME_BUDGET": "ten"})
+
+
+@pytest.mark.parametrize("held", ["", "ab", "zz-not-hex", "00" * 31, "00" * 33])
+def test_a_damaged_session_key_is_refused_naming_its_file(tmp_path: Path, held: str) -> None:
+    """A crash read: an empty session-key file was taken as no key (each process made its own, and
+    every session ended at a restart); a short one would be a key a store's reader could guess; one
+    not in hex stopped the start with a traceback."""
+    from directory.base.files import DamagedSecret, secret_bytes
+
+    key = tmp_path / "session-key"
+    key.write_text(held)
+    with pytest.raises(DamagedSecret) as caught:
+        secret_bytes(key)
+    assert str(key) in str(caught.value) and "64 hexadecimal digits" in str(caught.value)
+    assert key.read_text() == held  # never replaced without a word
+    made = tmp_path / "new-key"
+    assert len(secret_bytes(made)) == 32 and secret_bytes(made) == bytes.fromhex(made.read_text())

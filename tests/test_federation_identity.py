@@ -143,3 +143,25 @@ async def test_a_rotation_killed_while_it_signs_the_feeds_again_is_finished_by_t
     found = await store.roots.latest()
     assert found is not None
     assert {k.id for k in read_keys(tmp_path / "online")} == set(read_root(parse(found[1].encode())).online_keys)
+
+
+@pytest.mark.parametrize("held", ["", "c2hvcnQ", "not base64 at all!", "é"])
+def test_a_damaged_online_key_is_named_and_never_read_as_no_keys(tmp_path: Path, held: str) -> None:
+    """A crash read: a key file cut short stopped `serve` with PyNaCl's "The seed must be exactly 32
+    bytes long", naming no file; one of the right length but other bytes read as "no online keys:
+    run init", which init then refuses."""
+    from federation.identity import DamagedKeyFile, write_keys
+    from federation.keys import SigningKey
+    from federation.service import online_keys
+
+    folder = tmp_path / "online"
+    (key,) = keys = [SigningKey.generate()]
+    write_keys(folder, keys)
+    path = folder / f"{key.id}.key"
+    path.write_text(held, encoding="utf-8")
+    with pytest.raises(DamagedKeyFile) as caught:
+        read_keys(folder)
+    assert str(path) in str(caught.value) and "restore the folder" in str(caught.value)
+    with pytest.raises(DamagedKeyFile):
+        online_keys(Settings(data_dir=tmp_path, directory_id="test", federation_key_dir=folder))
+    assert online_keys(Settings(data_dir=tmp_path, directory_id="test", federation_key_dir=tmp_path / "none")) == []

@@ -114,6 +114,21 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
+def _whole(text: str) -> int:
+    """Python's own words ("invalid literal for int() with base 10") say nothing to an operator."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError("expected a whole number, such as 8000") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("expected a number, such as 10 or 2.5") from None
+
+
 def _flag(text: str) -> bool:
     if text.lower() in ("1", "true", "yes", "on"):
         return True
@@ -127,21 +142,21 @@ _VARIABLES: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("directory_id", "DIRECTORY_ID", str),
     ("directory_name", "DIRECTORY_NAME", str),
     ("host", "DIRECTORY_HOST", str),
-    ("port", "DIRECTORY_PORT", int),
+    ("port", "DIRECTORY_PORT", _whole),
     ("store_heap", "DIRECTORY_STORE_HEAP", str),
-    ("store_port", "DIRECTORY_STORE_PORT", int),
-    ("store_statement_timeout", "DIRECTORY_STORE_STATEMENT_TIMEOUT", float),
+    ("store_port", "DIRECTORY_STORE_PORT", _whole),
+    ("store_statement_timeout", "DIRECTORY_STORE_STATEMENT_TIMEOUT", _number),
     ("neo4j_uri", "DIRECTORY_NEO4J_URI", str),
     ("neo4j_user", "DIRECTORY_NEO4J_USER", str),
     ("neo4j_password", "DIRECTORY_NEO4J_PASSWORD", str),
     ("neo4j_database", "DIRECTORY_NEO4J_DATABASE", str),
-    ("time_budget", "DIRECTORY_TIME_BUDGET", float),
-    ("expensive_requests", "DIRECTORY_EXPENSIVE_REQUESTS", int),
-    ("map_shelter_minimum", "DIRECTORY_MAP_SHELTER_MINIMUM", int),
+    ("time_budget", "DIRECTORY_TIME_BUDGET", _number),
+    ("expensive_requests", "DIRECTORY_EXPENSIVE_REQUESTS", _whole),
+    ("map_shelter_minimum", "DIRECTORY_MAP_SHELTER_MINIMUM", _whole),
     ("map_tiles", "DIRECTORY_MAP_TILES", str),
     ("map_tiles_attribution", "DIRECTORY_MAP_TILES_ATTRIBUTION", str),
     ("federation_key_dir", "DIRECTORY_FEDERATION_KEYS", Path),
     ("session_key_file", "DIRECTORY_SESSION_KEY_FILE", Path),
     ("federation_redistribute", "DIRECTORY_FEDERATION_REDISTRIBUTE", _flag),
-    ("federation_interval", "DIRECTORY_FEDERATION_INTERVAL", float),
+    ("federation_interval", "DIRECTORY_FEDERATION_INTERVAL", _number),
 )

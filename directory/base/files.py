@@ -198,9 +198,28 @@ def secret_text(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
+class DamagedSecret(Exception):
+    """A key file that does not hold what it must: never used, never replaced without a word."""
+
+
+SECRET_BYTES = 32
+
+
 def secret_bytes(path: Path) -> bytes:
-    """A random 32-byte key kept in an owner-only file, made on first use (`secret_text`)."""
-    return bytes.fromhex(secret_text(path, lambda: os.urandom(32).hex()))
+    """A random 32-byte key kept in an owner-only file, made on first use (`secret_text`). A file
+    that holds anything else (empty, cut short, not hex) is refused, naming it: a crash read found
+    an empty one taken as no key (each process then made its own, and sessions ended at a restart)
+    and a short one would have been a key a store's reader could guess."""
+    text = secret_text(path, lambda: os.urandom(SECRET_BYTES).hex())
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != SECRET_BYTES:
+        raise DamagedSecret(f"{path} does not hold a key ({SECRET_BYTES * 2} hexadecimal digits): restore it from "
+                            "a copy (every app process must share the same one), or delete it to make a new one, "
+                            "which ends every session")
+    return key
 
 
 def tighten(folder: Path) -> None:

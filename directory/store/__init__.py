@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from directory.base.audit import AuditLog
 from directory.base.clock import now
 from directory.base.config import Settings
-from directory.base.files import secret_bytes
+from directory.base.files import DamagedSecret, secret_bytes
 from directory.base.terminal import safe
 from directory.domain.errors import ConfigError, StoreUnavailable
 from directory.store.backup import PART as RESTORE_PART
@@ -162,8 +162,12 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
                                               "pulls from: its records and ours would be one; run with this "
                                               "directory's own id (remove that peer first to take its id)")
         await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
+        try:
+            session_key = secret_bytes(settings.session_key_path)
+        except DamagedSecret as exc:
+            raise ConfigError("DIRECTORY_SESSION_KEY_FILE", str(exc)) from None
         store = Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
-                      settings.map_shelter_minimum, secret_bytes(settings.session_key_path))
+                      settings.map_shelter_minimum, session_key)
         try:  # not while a restore is unfinished: its records may not have their published places yet
             held = [] if await store.backups.unfinished() else await store.hold_shelters()
         except Exception:  # a failed repair must not keep every command (a restore too) out of the store
