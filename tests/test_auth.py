@@ -49,3 +49,17 @@ async def test_routes_that_read_no_record_ignore_credentials(store: Store, live_
 def test_a_route_outside_the_middleware_fails_closed() -> None:
     with pytest.raises(RuntimeError):
         viewer_in({"type": "http", "path": "/pages"})
+
+
+async def test_a_stewards_token_names_no_organisation_and_a_members_one_listed_here(store: Store) -> None:
+    """An operator's walk: `token create --role steward --org X` was listed as "steward of X", which
+    meant nothing; a member's token for an id not listed said the id alone, not what to do."""
+    from directory.domain.errors import BadArgument, NotFound
+    from tests.helpers import load, org
+
+    await load(store, [org("a")])
+    with pytest.raises(BadArgument, match="a steward's token is for the whole directory"):
+        await store.tokens.create("steward", "test:a")
+    with pytest.raises(NotFound):
+        await store.tokens.create("member", "test:nosuch")
+    assert (await store.tokens.create("member", "test:a"))[1]

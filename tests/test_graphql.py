@@ -36,6 +36,15 @@ async def test_health_reports_the_store(store: Store, live_server: LiveServer) -
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         body = (await client.get("/health")).json()
     assert body["status"] == "ok" and body["store"] == "embedded" and body["schema"] >= 1
+    # a crash read: a restore killed half-way served half the directory under "ok"
+    from directory.store import backup
+
+    await store.graph.write(backup.MARK, id="restore-x", source="b.jsonl", now="2026-12-07T00:00:00Z", new_terms=[])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        half = await client.get("/health")
+    assert half.status_code == 200 and half.json()["status"] == "incomplete"
+    assert half.json()["unfinished"] == ["restore started 2026-12-07T00:00:00Z"]
+    await store.graph.write(backup.UNMARK, id="restore-x")
 
 
 async def test_pagination_visits_every_public_record_once(store: Store, live_server: LiveServer) -> None:

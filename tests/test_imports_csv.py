@@ -60,6 +60,11 @@ async def test_a_grant_written_in_thousands_with_a_point_is_refused_naming_its_l
     assert [(p.column, p.reason.split(":")[0]) for p in caught.problems] == [
         ("#value", "'15.000' may be thousands written with a point")]
     assert await count(store) == 0
+    # a currency by its name: one problem, quoting it as written (it was two, "'DÓLARES'")
+    caught = await refused(store, [org("donor", **{"#org+type": "donor"}), org("group")],
+                           links=[{**grant, "#value": "15000", "#currency": "dólares"}])
+    assert [(p.column, p.reason) for p in caught.problems] == [
+        ("#currency", "'dólares' is not an ISO 4217 currency code (such as USD, EUR, COP)")]
 
 
 @pytest.mark.parametrize(("row", "column", "reason"), [
@@ -72,6 +77,10 @@ async def test_a_grant_written_in_thousands_with_a_point_is_refused_naming_its_l
     (org("x", **{"#description": "d" * 5001}), "#description", "at most 5000"),
     (org("x", **{"#org+name": ""}), "#org+name", "is required"),
     (org("x", **{"#org+lang": "english"}), "#org+lang", "not an ISO 639-1"),
+    # an operator's walk: a list written with commas, and a country in Spanish, said not what to write
+    (org("x", **{"#org+lang": "es, en"}), "#org+lang", "'es, en' holds several values: separate them with |"),
+    (org("x", **{"#country+code": "Irlanda"}), "#country+code", "Ireland is IE"),
+    (org("x", **{"#org+type": "ONG nacional"}), "#org+type", "the taxonomy lists them (`directory taxonomy list`"),
     (org("x", **{"#meta+visibility": "secret"}), "#meta+visibility", "not one of public, network, restricted"),
     (org("x", **{"#geo+precision": "street"}), "#geo+precision", "not one of exact"),
     (org("x", **{"#adm1+code": "XX-99"}), "#adm1+code", "not an ISO 3166-2"),
@@ -377,6 +386,15 @@ async def test_an_update_replaces_places_and_coverage_instead_of_adding_to_them(
     assert rows == [{"code": "PE"}]
 
 
+async def test_a_code_of_another_scheme_is_said_to_be_one(store: Store) -> None:
+    """An operator's walk: a defender group written as a service's type read "not a known
+    service-type code", which did not say what it was, or where the right one is."""
+    error = await refused(store, [org("a")], [service("s", "a", kind="women", **{"#group+code": "legal-aid"})])
+    assert sorted(p.reason for p in error.problems) == [
+        "'legal-aid' is a service-type code, not a defender-group code",
+        "'women' is a defender-group code, not a service-type code"]
+
+
 async def test_an_added_taxonomy_term_is_accepted_at_once(store: Store) -> None:
     with pytest.raises(ValidationFailed):
         await load(store, [org("a")], [service("s", "a", kind="funeral-support")])
@@ -503,6 +521,20 @@ async def test_a_staged_import_failing_after_a_part_says_that_part_was_written(
     with pytest.raises(StoreError, match="but 1 of this import's 2 parts were written before it"):
         await importer.run(store, inputs, atomic_rows=1)
     assert await count(store) == 1 and len(await store.unfinished_imports()) == 1
+
+    # a full disk (another crash read): its own words, and what was written, said beside them
+    def full(*args: object, **kwargs: object) -> object:
+        parts.append(1)
+        if len(parts) == 2:
+            raise OSError(28, "No space left on device")
+        return transaction(*args, **kwargs)  # type: ignore[arg-type]
+
+    parts.clear()
+    monkeypatch.setattr(store, "transaction", full)
+    said = Said()
+    with pytest.raises(OSError, match="No space left"):
+        await importer.run(store, inputs, atomic_rows=1, progress=said)
+    assert any("1 of this import's 2 parts were written before it failed" in line for line in said), said
 
 
 def _services(rows: list[dict[str, object]]) -> list[importer.Parsed]:

@@ -15,6 +15,7 @@ from directory.base.files import private_replacing
 from directory.base.terminal import out
 from directory.cli import jobs as cli_jobs
 from directory.cli.runner import Reporter, run_with_store, verb
+from directory.domain.errors import DirectoryError, NotFound
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE, Term
 from directory.domain.viewer import ANONYMOUS, STEWARD, Viewer
 from directory.exchange import demo, exports, importer
@@ -184,15 +185,19 @@ def _term_added(key: str, before: Term | None, label: str, description: str | No
 def cmd_token(args: argparse.Namespace, settings: Settings) -> None:
     if args.action == "create":
         if not args.role:
-            raise SystemExit("token create needs --role member|steward (and --org ID for a member)")
+            raise DirectoryError("token create needs --role member|steward (and --org ID for a member)")
         org = args.org  # read as this directory's when bare (`runner.own_ids`)
-        token_id, token = run_with_store(settings, lambda s: s.tokens.create(args.role, org, args.label or ""))
+        try:
+            token_id, token = run_with_store(settings, lambda s: s.tokens.create(args.role, org, args.label or ""))
+        except NotFound as exc:  # an operator's walk: the id alone said not what to do
+            raise DirectoryError(f"{exc}: a member's token belongs to an organisation listed here; import it first, "
+                                 "and give its id as `directory export` writes it") from None
         out(token)
         out(f"token {token_id} ({args.role}{' of ' + org if org else ''}): shown this once; only a hash is kept. "
             "Send it as `Authorization: Bearer <token>`.", file=sys.stderr)
     elif args.action == "revoke":
-        if not args.token_id:
-            raise SystemExit("token revoke needs the token id (see `directory token list`), or the whole token")
+        if not args.token_id:  # said as any other mistake (status 2), not 1
+            raise DirectoryError("token revoke needs the token id (see `directory token list`), or the whole token")
         public, at, now_revoked = run_with_store(settings, lambda s: s.tokens.revoke(args.token_id))
         out(f"revoked {public}" if now_revoked else f"{public} was already revoked on {at}")
     else:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import pycountry
+from babel import Locale
 
 from directory.domain import geometry
 from directory.domain.errors import BadArgument, Plural
@@ -162,9 +163,16 @@ def country_code(text: str) -> str | None:
 
 @functools.cache
 def _country_names() -> dict[str, str]:
+    """Countries by their English names, then by CLDR's in the pages' other languages ("Irlanda",
+    "Brasil": an operator's spreadsheet had them, and was told nothing of which code was meant)."""
     named = {_folded(getattr(c, attr)): c.alpha_2 for c in pycountry.countries
              for attr in ("official_name", "name", "common_name") if getattr(c, attr, None)}
-    return {**named, **{_folded(p.name): p.code for p in countries().values()}}
+    named.update({_folded(p.name): p.code for p in countries().values()})
+    for language in LOCAL_NAMES:
+        for code, name in Locale(language).territories.items():
+            if code in countries():
+                named.setdefault(_folded(name), code)
+    return named
 
 
 def _folded(text: str) -> str:
@@ -172,8 +180,9 @@ def _folded(text: str) -> str:
 
 
 def country_named(text: str) -> str | None:
-    """The code of the country whose English name this is (accents and case aside), to say which
-    code was meant when a name was written where a code goes."""
+    """The code of the country whose name this is, in English or in CLDR's Arabic, Spanish, French or
+    Russian (accents and case aside), to say which code was meant when a name was written where a
+    code goes."""
     return _country_names().get(_folded(text))
 
 

@@ -327,11 +327,18 @@ class Checker:
         return value
 
     def _unknown_term(self, name: str, value: str, scheme: str, vocab: Vocabulary) -> None:
-        if near := _near(value, sorted(vocab.terms.get(scheme, set()))):
+        """Said with what to write instead: the nearest codes, the scheme the code is of (an
+        operator's file gave a defender group as a service type), or where the codes are listed."""
+        other = next((s for s in sorted(vocab.terms) if s != scheme and value in vocab.terms[s]), None)
+        if other is not None:
+            self.fail(name, "%(value)r is a %(other)s code, not a %(scheme)s code", value=value, other=other,
+                      scheme=scheme)
+        elif near := _near(value, sorted(vocab.terms.get(scheme, set()))):
             self.fail(name, "%(value)r is not a known %(scheme)s code; did you mean %(near)s?", value=value,
                       scheme=scheme, near=", ".join(repr(v) for v in near))
         else:
-            self.fail(name, "%(value)r is not a known %(scheme)s code", value=value, scheme=scheme)
+            self.fail(name, "%(value)r is not a known %(scheme)s code; the taxonomy lists them (`directory "
+                            "taxonomy list`, or the taxonomy page)", value=value, scheme=scheme)
 
     def _not_a_country(self, name: str, value: str) -> None:
         if meant := places.country_named(value):
@@ -412,10 +419,20 @@ class Checker:
         self.fail(name, "%(value)r is not yes or no", value=raw)
         return None
 
+    def _listed_wrongly(self, name: str, value: str) -> bool:
+        """A list written with commas or semicolons where `|` separates (an operator's walk: "'es, en'
+        is not a language code" said not how to write two)."""
+        if re.search(r"[,;]", value):
+            self.fail(name, "%(value)r holds several values: separate them with | (es|en)", value=value)
+            return True
+        return False
+
     def languages(self, name: str) -> list[str]:
         out = []
         for code in self.items(name):
             found = places.language_code(code)
+            if found is None and self._listed_wrongly(name, code):
+                continue
             if found is None:
                 self.fail(name, "%(code)r is not an ISO 639-1 or ISO 639-3 language code (mul: any language)",
                           code=code)
@@ -426,10 +443,10 @@ class Checker:
     def codes(self, name: str, scheme: str, vocab: Vocabulary) -> list[str]:
         out = []
         for code in self.items(name):
-            if not vocab.has(scheme, code):
-                self._unknown_term(name, code, scheme, vocab)
-            else:
+            if vocab.has(scheme, code):
                 out.append(code)
+            elif not self._listed_wrongly(name, code):
+                self._unknown_term(name, code, scheme, vocab)
         return sorted(set(out))
 
     def status(self, name: str) -> Status:
@@ -507,6 +524,8 @@ class Checker:
         `intermediate:NAME`, an M49 code, or a named region (`central-america`)."""
         out = []
         for value in self.items(name):
+            if self._listed_wrongly(name, value):
+                continue
             if value.lower() == "world" or ":" in value or value.isdigit():
                 if (code := places.area_code(value)) is None:
                     self.fail(name, "%(code)r is not world, region:NAME, subregion:NAME, a UN M49 area code or a named "
@@ -734,10 +753,11 @@ def _link_properties(c: Checker, link_type: str) -> tuple[str, dict[str, Any]]:
         props["trust"] = c.number("trust", 0, 1)
     if link_type == "FUNDS":
         props["amount"] = c.number("amount", 0, 1e12, counted=True)
-        currency = c.text("currency", 3).upper()
+        written = c.text("currency", 100)  # one problem, quoting what was written ("dólares" was two, as "DÓLARES")
+        currency = written.upper()
         if currency and currency_code(currency) is None:
-            c.fail("currency", "%(value)r is not an ISO 4217 currency code", value=currency)
-        if props["amount"] is not None and not currency:
+            c.fail("currency", "%(value)r is not an ISO 4217 currency code (such as USD, EUR, COP)", value=written)
+        elif props["amount"] is not None and not currency:
             c.fail("currency", "is required with an amount")
         props["currency"] = currency or None
         props["year"] = c.integer("year", 1950, 2100)

@@ -304,6 +304,10 @@ async def _run_staged(store: Store, inputs: list[Parsed], progress: Progress, vi
             raise type(failed)(f"{failed}; but {written} of this import's {len(parts)} parts were written before "
                                "it (`directory status` names the import): running the same import again "
                                "completes it") from failed
+        if written and isinstance(failed, Exception):  # a full disk, say: its own words follow (a crash read)
+            progress(f"{written} of this import's {len(parts)} parts were written before it failed (`directory "
+                     "status` names the import): running the same import again, once the cause is mended, "
+                     "completes it")
         raise
     await store.finish_import(run_id)
     return counts

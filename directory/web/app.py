@@ -222,12 +222,17 @@ async def health(request: Request) -> Response:
     try:
         async with asyncio.timeout(HEALTH_SECONDS):
             version = await store.schema_version()
+            # a crash read: a restore killed half-way served half the directory (false gaps) under "ok"
+            unfinished = [*(f"import started {r['started_at']}" for r in await store.unfinished_imports()),
+                          *(f"restore started {r['started_at']}" for r in await store.backups.unfinished())]
     except TimeoutError:  # slow, or (the embedded store taking no connection) not there at all
         status = "unavailable" if await _store_gone(store) else "slow"
         return JSONResponse({"status": status, "store": store.backend, **work}, status_code=503)
     except Exception:
         return JSONResponse({"status": "unavailable", "store": store.backend, **work}, status_code=503)
-    return JSONResponse({"status": "ok", "store": store.backend, "schema": version, **work})
+    # still answering, so 200; "incomplete" says the records are not all there (`directory status`)
+    return JSONResponse({"status": "incomplete" if unfinished else "ok", "store": store.backend, "schema": version,
+                         **work, **({"unfinished": unfinished} if unfinished else {})})
 
 
 def create_app(settings: Settings, load_demo: bool = False) -> Starlette:

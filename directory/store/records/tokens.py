@@ -135,6 +135,8 @@ class Tokens:
             raise BadArgument("role", "%(value)r is not member or steward", value=role)
         if role == "member" and not organisation:
             raise BadArgument("org", "a member token needs the organisation it belongs to")
+        if role == "steward" and organisation:  # it was listed as "steward of X", which meant nothing
+            raise BadArgument("org", "a steward's token is for the whole directory: give no organisation")
         label = require_text(label, "label", MAX_LABEL)  # shown to stewards and printed in their terminals
         if organisation and not await self.graph.read(ORGANISATION_EXISTS, id=organisation):
             raise NotFound("organisation", organisation)
