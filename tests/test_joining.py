@@ -63,7 +63,8 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         spanish = await public.post("/join?lang=es", data={**ASKED, "website": "luna dot org", "contact": "",
                                                            "name": "Luna\u200b"})
         assert spanish.status_code == 400
-        assert "Sitio web (https://...)</a>: &#39;luna dot org&#39; no es una dirección http(s)" in spanish.text
+        assert ("Sitio web (https://...)</a>: &#39;luna dot org&#39; no es una dirección web: escríbala completa, "
+                "empezando por https://") in spanish.text
         assert "Cómo puede contactarle de forma segura una persona administradora</a>: es obligatorio" in spanish.text
         assert "contiene caracteres de control o que no se ven (U+200B en la posición 5)" in spanish.text
         assert "is not" not in spanish.text and "contains" not in spanish.text
@@ -76,6 +77,11 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         assert sent.status_code == 303 and sent.headers["location"] == "/join/sent"  # reloading it sends nothing
         thanked = await public.get("/join/sent?lang=en")
         assert thanked.status_code == 200 and "Request sent" in thanked.text and CONTACT not in thanked.text
+        # an Arabic walk: neither page said what others would see, nor what comes after sending
+        assert "What happens next" in thanked.text and "a key to sign in with" in thanked.text
+        assert "keep neither how to reach you nor your message" in thanked.text
+        assert "is shown to those you choose here, and never how to reach you or your message" in form.text
+        assert "also go to the directories this one trusts" in form.text
         # sent again as it was (a double click, the back button, a form sent anew): the one request
         for _ in range(2):
             assert (await public.post("/join", data=ASKED)).status_code == 303

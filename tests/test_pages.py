@@ -714,3 +714,39 @@ async def test_the_browse_forms_place_is_refused_as_the_form_names_it_and_the_ma
         assert (await client.post("/", data={"country": "CN-HK"})).status_code == 200
         assert (await client.request("DELETE", "/maps")).status_code == 405
         assert (await client.head("/maps")).status_code == 200
+
+
+async def test_a_member_reads_on_its_own_page_who_may_see_each_service_and_channel(store: Store,
+                                                                                 live_server: LiveServer) -> None:
+    """An Arabic walk: a restricted organisation's public service showed no "who may see it" line, so
+    its member read it as public (the public sees none of it), and a restricted channel of a public
+    service read as plainly as the public hotline beside it."""
+    await _seed(store)
+    await store.upsert([Organisation("test:quiet", "Quiet Group", "local-group", visibility=Visibility.RESTRICTED)],
+                       [Service("test:quiet-care", "test:quiet", "Care", "psychosocial-support")], [])
+    _, fund = await store.tokens.create("member", "test:fund", "fund")
+    _, quiet = await store.tokens.create("member", "test:quiet", "quiet")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        anyone = unescape((await client.get("/organisations/test:fund")).text)
+        own = unescape((await client.get("/organisations/test:fund", headers={"Authorization": f"Bearer {fund}"})).text)
+        restricted = unescape((await client.get("/organisations/test:quiet",
+                                                headers={"Authorization": f"Bearer {quiet}"})).text)
+    assert "Anyone, also without signing in" not in anyone and "(not the public)" not in anyone
+    assert own.count("<dt>Who may see it</dt><dd>Anyone, also without signing in</dd>") == 3  # it and its 2 services
+    assert re.search(re.escape(SIGNAL) + r'</bdi>(</a>)? <span class="hint">\(not the public\)</span>', own)
+    care = restricted.split('id="s-1"')[1]
+    assert ("<dt>Who may see it</dt><dd>Only stewards and the organisation's own members (as its organisation is)"
+            "</dd>") in care
+
+
+async def test_the_pages_carry_the_directorys_own_name(store: Store, settings: Settings) -> None:
+    """An operator's walk: `DIRECTORY_NAME` was shown only in the discovery document; the pages still
+    said "Protection Directory". The default name is translated; one of the operator's is as written."""
+    from dataclasses import replace
+
+    with LiveServer(replace(settings, directory_name="Red Andina de Protección")) as server:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            home = unescape((await client.get("/?lang=fr")).text)
+            missing = unescape((await client.get("/organisations/test:nobody")).text)
+    assert '<a class="site" href="/">Red Andina de Protección</a>' in home
+    assert "· Red Andina de Protección</title>" in missing and "Protection Directory" not in home

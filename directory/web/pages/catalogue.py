@@ -50,7 +50,8 @@ def msgids() -> dict[str, set[Msgid]]:
                                                 options_map={"**.html": {"extensions": "jinja2.ext.i18n"}}):
         pages.add(message if isinstance(message, str) else (message[0], message[1]))  # `ngettext`'s forms
     for table in (words.PRECISION, words.STATUS, words.INTAKE, words.LINKS, words.MAP_FILTERS, words.MAP_TITLES,
-                  words.VISIBILITY, words.SEEN_BY, words.REQUEST_STATUS, words.ROLES, words.IMPORT_COLUMNS,
+                  words.VISIBILITY, words.SEEN_BY, words.CHANNEL_SEEN_BY, words.REQUEST_STATUS, words.ROLES,
+                  words.IMPORT_COLUMNS,
                   words.SHORT_LABELS,
                   jobs.FLAGS, jobs.FLAG_MEANINGS, jobs.ORDERS, jobs.COLUMNS, jobs.PARTNER_COLUMNS,
                   jobs.REFERRAL_COLUMNS):
@@ -64,7 +65,8 @@ def msgids() -> dict[str, set[Msgid]]:
     pages.update(map_words())
     pages.update(reason_templates())
     pages.update(argument_templates())
-    pages.update([problems.NOT_FOUND, reading.NEED_UNKNOWN, jobs.UNSEEN_FUNDING])
+    pages.update([problems.NOT_FOUND, reading.NEED_UNKNOWN, jobs.UNSEEN_FUNDING, render.DEFAULT_NAME,
+                  words.SEEN_BY_ANYONE, words.AS_ITS_ORGANISATION])
     pages.update(p.name for p, _ in places.named_regions().values())  # `render.place_name` translates them
     pages.update(a.name for code, a in places.areas().items()  # and the areas CLDR does not name
                  if any(not i18n.country_name(code, language) for language in i18n.LANGUAGES))

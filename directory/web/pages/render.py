@@ -278,6 +278,17 @@ def language_of(request: Request) -> str:
                        request.headers.get("accept-language"))
 
 
+DEFAULT_NAME = "Protection Directory"
+
+
+def site_name(request: Request, language: str) -> str:
+    """The directory's name on its pages: `DIRECTORY_NAME` as the operator wrote it, or the
+    default, translated (an operator's walk set a network's name and saw it only in the discovery
+    document)."""
+    name: str = request.app.state.settings.directory_name
+    return i18n.translations(language).gettext(DEFAULT_NAME) if name == DEFAULT_NAME else name
+
+
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """The template rendered in the request's language, with the pages' headers. A language asked
     for in the query (the switch) is remembered in a cookie. The switch keeps the address's question,
@@ -288,7 +299,7 @@ def page(request: Request, template: str, status: int = 200, **values: Any) -> H
     kept = [(name, value) for name, value in request.query_params.multi_items()[:KEPT_PARAMS]
             if name != "lang" and len(name) + len(value) <= forms.FIELD_LENGTH]
     body = environment(language).get_template(template).render(
-        language=language, direction=i18n.direction(language),
+        language=language, direction=i18n.direction(language), site=site_name(request, language),
         languages=i18n.NAMES, path=request.url.path,
         # the same address: a query alone, so the link never repeats a path (`//elsewhere/` is another site)
         switched=lambda code: "?" + urlencode([*kept, ("lang", code)], safe=":,"),

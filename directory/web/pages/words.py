@@ -42,7 +42,20 @@ VISIBILITY = {"public": "Public: anyone, also without signing in",
 # Who sees a record that is not public, said on its page to those who see it (the public never does).
 SEEN_BY = {"network": "Not the public: members and stewards of this directory and its trusted peers",
            "restricted": "Only stewards and the organisation's own members"}
+# Said to those who may edit a public record: a member read its own page's services as public when
+# its organisation was restricted (no line said otherwise).
+SEEN_BY_ANYONE = "Anyone, also without signing in"
+# Beside an intake channel seen by fewer than its service: a restricted Signal number read as public.
+CHANNEL_SEEN_BY = {"network": "not the public", "restricted": "only stewards and the organisation's members"}
+AS_ITS_ORGANISATION = "as its organisation is"
 REQUEST_STATUS = {"pending": "waiting", "approved": "approved", "declined": "declined"}
+_WIDEST_FIRST = ("public", "network", "restricted")
+
+
+def narrowest(*visibilities: str) -> str:
+    """Who may see something seen only by those who may see each of these: a service is seen by no
+    more than its organisation is, a channel by no more than its service."""
+    return max(visibilities, key=_WIDEST_FIRST.index)
 ROLES = {"member": "Member: edits its own organisation's records", "steward": "Steward: sees and edits everything"}
 
 # An import problem's column when it is about no one column (`formats.hxl`, the importer); a hashtag
