@@ -445,7 +445,9 @@ def read_files(file_format: str, files: list[str], kind: str | None = None, defa
     inputs = []
     for name in files:
         inputs.append(read_csv(name, Path(name).read_bytes(), kind))
-        progress(f"{name}: {len(inputs[-1].rows)} {inputs[-1].kind or 'unreadable'} rows")
+        read = inputs[-1]  # a file that could not be read said "0 unreadable rows" (an operator's walk)
+        progress(f"{name}: {len(read.rows)} {read.kind} rows" if read.kind else f"{name}: could not be read (why is "
+                 "listed with the other problems)")
     return inputs
 
 

@@ -29,7 +29,6 @@ from typing import IO
 from directory.base.files import UMASK, private_open
 from directory.domain.errors import DataFolderInUse, StoreUnavailable
 from directory.store.engine import layout
-from directory.store.engine.launcher import IN_USE
 
 START_TIMEOUT = 90.0
 # Seconds a running store may go without answering before it is taken for hung (out of memory,
@@ -191,7 +190,7 @@ class EmbeddedStore:
             code = self.process.poll()
             if code is not None:
                 self.process = None
-                if code == IN_USE:
+                if code == layout.IN_USE:
                     # Another store may be starting on this folder right now: wait for it.
                     other = self._wait_for_other(deadline)
                     if other:

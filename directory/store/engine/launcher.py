@@ -27,7 +27,7 @@ from typing import Any
 from directory.base.files import UMASK, tighten
 from directory.store.engine import layout
 
-IN_USE = 75  # the folder is another process's (not 3: the JVM's exit code when out of memory)
+IN_USE = layout.IN_USE
 STOP_SECONDS = 60.0
 
 _LOGGING = """\

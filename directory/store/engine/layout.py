@@ -25,6 +25,11 @@ from typing import IO
 from directory.base.files import private_folder, secret_text
 from directory.domain.errors import Conflict, DataFolderInUse
 
+# The launcher's exit when the folder is another process's (not 3: the JVM's when out of memory).
+# Here, not in the launcher: the package importing the launcher before `python -m` runs it warned
+# of "unpredictable behaviour" in every store's log (an operator's walk).
+IN_USE = 75
+
 DATABASE = "directory"
 LOCK_POLL = 0.25  # seconds between tries of a lock another process holds
 USER = "root"
