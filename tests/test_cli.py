@@ -71,6 +71,18 @@ async def test_importing_the_same_file_again_says_nothing_changed(store: Store, 
     assert "0 links changed: every row is as the store already holds it" in again.stdout
 
 
+async def test_an_export_while_an_import_is_unfinished_says_it_holds_only_part(store: Store, data_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    """An operator's walk: an import killed after its organisations exported "2500 organisations, 0
+    services" with no word that the import had not finished."""
+    run_id = await store.begin_import(["/somewhere/services.csv"], set())
+    half = await asyncio.to_thread(run, "export", "--output", str(tmp_path / "out"), data=data_dir)
+    assert "an import or a restore has not finished" in half.stderr and "directory status" in half.stderr
+    await store.finish_import(run_id)
+    whole = await asyncio.to_thread(run, "export", "--output", str(tmp_path / "again"), data=data_dir)
+    assert "has not finished" not in whole.stderr
+
+
 def test_commands_talk_to_a_running_store(data_dir: Path, tmp_path: Path) -> None:
     # data_dir has the session's store running on it.
     before = running_store(data_dir)

@@ -68,8 +68,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     viewer: Viewer = AUDIENCES[args.audience]
     export = exports.export_hsds if args.format == "hsds" else exports.export_csv
-    counts = run_with_store(settings, lambda store: export(store, viewer, Path(args.output), Reporter()))
+    async def work(store: Store) -> tuple[dict[str, int], int]:
+        unfinished = len(await store.unfinished_imports()) + len(await store.backups.unfinished())
+        return await export(store, viewer, Path(args.output), Reporter()), unfinished
+
+    counts, unfinished = run_with_store(settings, work)
     out(f"exported {', '.join(f'{n} {kind}' for kind, n in counts.items())} to {args.output}")
+    if unfinished:  # an operator's walk: a half-written import exported as if whole
+        out("an import or a restore has not finished: the export holds only what it wrote so far "
+            "(`directory status` says how to complete it)", file=sys.stderr)
     if not any(counts.values()):
         cli_jobs.say_empty(args, "no records to export")
 
