@@ -191,6 +191,33 @@ async def test_an_import_changing_who_may_see_a_record_or_how_precisely_is_audit
                        ("service", ["test:open-aid"]), ("link", ["test:donor FUNDS test:open"])]
 
 
+async def test_a_write_that_shows_or_withholds_other_shelters_places_is_audited_for_them(store: Store,
+                                                                                        api: Api) -> None:
+    """An attacker's read: a third public shelter in a country showed the public two others' exact
+    places (the shelter minimum is met), and the log said nothing of them. The import or edit that
+    moves another shelter into or out of the public's sight leaves a line for it."""
+    def shelter(local: str, lat: str) -> dict[str, object]:
+        return org(local, **{"#org+type": "shelter", "#country+code": "IS", "#geo+lat": lat, "#geo+lon": "-21.94",
+                             "#geo+precision": "exact"})
+
+    await load(store, [shelter("sa", "64.14"), shelter("sb", "64.15")])
+    assert store.audit is not None
+    started = now()
+    await load(store, [shelter("sc", "64.16")])  # the third: the others' places shown
+    shown = [(e["kind"], e["ids"], e["who"]) for e in read_all(store.audit.path.parent)
+             if e["action"] == "change" and e["at"] >= started]
+    assert shown == [("organisation", ["test:sa", "test:sb"], "cli")]
+    token = await _steward(store)
+    current = await store.organisation(STEWARD, "test:sc")
+    started = now()
+    made_network = (await api.data(UPDATE, token, id="test:sc", revision=current.provenance.revision,
+                                   input={"visibility": "NETWORK"}))["updateOrganisation"]
+    assert made_network["errors"] == []
+    lines = sorted((e["kind"], e["ids"]) for e in read_all(store.audit.path.parent)
+                   if e["action"] == "change" and e["at"] >= started)
+    assert lines == [("organisation", ["test:sa", "test:sb"]), ("organisation", ["test:sc"])]
+
+
 async def test_concurrent_upserts_of_one_record_lose_no_update(store: Store) -> None:
     await store.upsert([Organisation(id="test:busy", name="Busy", kind="local-group")], [], [])
 

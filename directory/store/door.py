@@ -341,6 +341,8 @@ class Store:
         if self.audit is not None:
             self.audit.record(viewer, action, kind, [saved.id] if saved.restricted else [])
             self.audit.record(viewer, action, "service", saved.restricted_services)
+            for other in sorted({k for k, _ in saved.moved}):  # shelters it placed for the public, or withheld
+                self.audit.record(viewer, "change", other, [i for k, i in saved.moved if k == other])
 
     # edits: one record at a time, checked against the revision the client read (`edits.py`)
 

@@ -256,6 +256,9 @@ class Saved(Generic[T]):
     record: T
     restricted: bool
     restricted_services: list[str] = field(default_factory=list)  # deleted with an organisation
+    # other records the edit moved into or out of the public's sight: shelters whose place the
+    # shelter minimum now shows or withholds (`shelters.refresh`), each audited as changed by it
+    moved: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _verification(viewer: Viewer, current: dict[str, Any] | None, after: Verification) -> None:
@@ -265,6 +268,11 @@ def _verification(viewer: Viewer, current: dict[str, Any] | None, after: Verific
     before = Verification(*(value or "" for value in current["verified"])) if current else Verification()
     if viewer.role != "steward" and after != before:
         raise EditRefused("FORBIDDEN", "only a steward records who verified a record and when", "verified_on")
+
+
+def _others(counts: WriteCounts, kind: str, record_id: str) -> list[tuple[str, str]]:
+    """What a write of one record audited besides it: the shelters it moved (`Saved.moved`)."""
+    return [(k, i) for k, i in dict.fromkeys(counts.audited) if (k, i) != (kind, record_id)]
 
 
 def _restricted(*visibilities: object) -> bool:
@@ -367,12 +375,13 @@ class Editor:
                 raise EditRefused("INVALID", "an organisation's id cannot change", "id")
             _verification(viewer, current, org.verified)
             await self.graph.run(tx, CLEAR_TOMBSTONE, key=f"organisation/{org.id}")
-            await self._write(tx, [org], [], links)
+            counts = await self._write(tx, [org], [], links)
             await self._wrote_over(tx, "organisation", revision, org.id)
             before = current["visibility"] if current else None
             precision = (org.location.precision if org.location else Precision.HIDDEN).value
             return Saved(org.id, await read_back(tx, org.id),
-                         _noted(before, org.visibility.value, (current["precision"] if current else None, precision)))
+                         _noted(before, org.visibility.value, (current["precision"] if current else None, precision)),
+                         moved=_others(counts, "organisation", org.id))
 
         return await self.graph.write_tx(work)
 
@@ -405,8 +414,8 @@ class Editor:
             await self._wrote_over(tx, "service", revision, svc.id)
             before = current["visibility"] if current else None
             # restricted before or after, or holding a restricted intake channel before or after (`writes`)
-            restricted = _noted(before, svc.visibility.value) or bool(counts.audited)
-            return Saved(svc.id, await read_back(tx, svc.id), restricted)
+            restricted = _noted(before, svc.visibility.value) or ("service", svc.id) in counts.audited
+            return Saved(svc.id, await read_back(tx, svc.id), restricted, moved=_others(counts, "service", svc.id))
 
         return await self.graph.write_tx(work)
 
@@ -450,6 +459,7 @@ class Editor:
             assert current is not None
             rows = [{"key": f"{kind}/{record_id}", "kind": kind, "id": record_id, "revision": revision + 1}]
             gone: list[dict[str, Any]] = []
+            moved: list[str] = []
             held = await (shared_nodes.held_by(self.graph, tx, organisations=[record_id], services_of=[record_id])
                           if kind == "organisation" else shared_nodes.held_by(self.graph, tx, services=[record_id]))
             if kind == "organisation":
@@ -459,17 +469,18 @@ class Editor:
                 await self._deleted(tx, DELETE_ORGANISATION, kind, revision, record_id)
                 members = await self.graph.run(tx, tokens.REVOKE_OF, organisation=record_id, now=now())
                 revoked[:] = [str(r["id"]) for r in members]
-                await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer, maybe
+                moved += await shelters.refresh(self.graph, tx, self.shelter_minimum, now())  # one shelter fewer?
                 rows += [{"key": f"service/{s['id']}", "kind": "service", "id": s["id"],
                           "revision": int(s["revision"] or 0) + 1} for s in gone]
             else:
                 await self._deleted(tx, DELETE_SERVICE, kind, revision, record_id)
                 if current["type"] in SHELTERING_TYPES:  # its provider may have offered the public its only one
-                    await shelters.refresh(self.graph, tx, self.shelter_minimum, now(), [current["provider"]])
+                    moved += await shelters.refresh(self.graph, tx, self.shelter_minimum, now(), [current["provider"]])
             await shared_nodes.drop_unheld(self.graph, tx, held)
             await self.graph.run(tx, TOMBSTONE, rows=rows, now=now(), publisher=self.directory_id)
             return Saved(record_id, None, _restricted(current["visibility"]),
-                         [s["id"] for s in gone if s["visibility"] == "restricted"])
+                         [s["id"] for s in gone if s["visibility"] == "restricted"],
+                         [("organisation", i) for i in dict.fromkeys(moved) if i != record_id])
 
         saved = await self.graph.write_tx(work)
         tokens.forget(revoked)  # none read before the commit is kept after it

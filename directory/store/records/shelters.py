@@ -81,6 +81,7 @@ SET s.place_withheld = false, {_public_moved("s")}
 WITH s
 OPTIONAL MATCH (s)-[:OFFERS]->(x:Service)
 SET {_public_moved("x")}
+RETURN DISTINCT s.id AS id
 """)
 SAFE_HOUSES_OF = cypher("shelters.safe_houses_of", """
 UNWIND $ids AS id
@@ -117,19 +118,22 @@ def alone(shelters: list[tuple[str, str | None, str | None]], minimum: int) -> s
 
 
 async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[str] | None = None,
-                  coming: Collection[str] = ()) -> int:
+                  coming: Collection[str] = ()) -> list[str]:
     """Mark the shelters whose place the public may not see, inside the caller's transaction;
     `no_longer`: organisations that may have been shelters and may not be now (of another kind,
     or no longer offering the public a safe house); `coming`: organisations a later transaction of
     the same import gives a public safe house, shelters already (a staged import commits its
     organisations first); whichever transaction refreshes, those of every import still running
     count too (`Store.begin_import`), so a process opening the store while one runs, or after it
-    died, does not place them. Returns how many marks changed."""
+    died, does not place them. Returns the shelters whose place the public may now see or no longer
+    see: the write that moved them is audited for them (an attacker's read: a third shelter showed
+    two others' exact places to the public, and the log said nothing)."""
     await graph.run(tx, LOCK, now=now)
     coming = {*coming, *(str(r["id"]) for r in await graph.run(tx, RUNNING_SHELTERING))}
+    unmarked: list[str] = []
     if no_longer:
-        await graph.run(tx, UNMARK, ids=sorted(set(no_longer)), kinds=KINDS, types=TYPES, now=now,
-                        coming=sorted(coming))
+        unmarked = [str(r["id"]) for r in await graph.run(tx, UNMARK, ids=sorted(set(no_longer)), kinds=KINDS,
+                                                          types=TYPES, now=now, coming=sorted(coming))]
     found = await graph.run(tx, SHELTERS, kinds=KINDS, types=TYPES, coming=sorted(coming))
     written = {r["id"] for r in found if r["written"]}
     rows = list({r["id"]: r for r in sorted(found, key=lambda r: r["written"])}.values())  # each once
@@ -141,7 +145,7 @@ async def refresh(graph: Graph, tx: Tx, minimum: int, now: str, no_longer: list[
     flipped = [{"id": r["id"], "withheld": r["id"] in lonely} for r in rows if r["withheld"] != (r["id"] in lonely)]
     if flipped:
         await graph.run(tx, MARK, rows=flipped, now=now)
-    return len(flipped)
+    return [*unmarked, *(str(r["id"]) for r in flipped)]
 
 
 async def offering_safe_houses(graph: Graph, tx: Tx, ids: list[str], now: str) -> list[str]:
@@ -158,6 +162,6 @@ async def refresh_now(graph: Graph, minimum: int, now: str) -> int:
     a record that stopped being a shelter where no write said so is no longer withheld."""
     async def work(tx: Tx) -> int:
         marked = [str(r["id"]) for r in await graph.run(tx, WITHHELD)]
-        return await refresh(graph, tx, minimum, now, marked)
+        return len(await refresh(graph, tx, minimum, now, marked))
 
     return await graph.write_tx(work)

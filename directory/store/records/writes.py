@@ -688,9 +688,10 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         if updated := [r["id"] for r in others if r["revision"] > 1]:  # a new one offers nothing yet
             sheltering += await shelters.offering_safe_houses(graph, tx, updated, stamp)
         if sensitive or sheltering:
-            await shelters.refresh(graph, tx, shelter_minimum, stamp,
-                                   [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS] + sheltering,
-                                   coming_shelters)
+            moved = await shelters.refresh(graph, tx, shelter_minimum, stamp,
+                                           [r["id"] for r in sensitive if r["kinds"][1] not in SENSITIVE_KINDS]
+                                           + sheltering, coming_shelters)
+            counts.audited += [("organisation", i) for i in moved]  # placed for the public, or withheld, by it
         # A record at revision 1 was just created: it has no old relationships to clear.
         await _each_batch(graph, tx, CLEAR_BASED_IN, [r["id"] for r in changed if r["revision"] > 1])
         await _batched(graph, tx, LINK_BASED_IN, [r for r in changed if r["place"]])
@@ -717,7 +718,8 @@ async def execute(graph: Graph, tx: Tx, rows: Prepared, stamp: str, shelter_mini
         # a safe house made, taken from the public or made another service: its provider may
         # have become a shelter for the public, or stopped being one (`shelters`)
         if providers := [p for r in written if set(r["types"]) & SHELTERING_TYPES for p in r["providers"] if p]:
-            await shelters.refresh(graph, tx, shelter_minimum, stamp, providers, coming_shelters)
+            moved = await shelters.refresh(graph, tx, shelter_minimum, stamp, providers, coming_shelters)
+            counts.audited += [("organisation", i) for i in moved]
         # a place's node of a type no service reaches any more, once both kinds of twin are made again
         await shared_nodes.drop_unheld(graph, tx, held)
     for link_type, link_rows in rows.links.items():
