@@ -9,6 +9,8 @@ added as a network partner, checked against the root it pinned for that peer.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,10 +20,13 @@ from directory.base.scope import partner_in
 from directory.store import Store
 from federation.canonical import MAX_SAFE_INTEGER, parse
 from federation.feed import AUDIENCES
+from federation.identity import DamagedKeyFile
 from federation.keys import SPEC, read_root
 from federation.publish import PAGE_LIMIT, Publisher
 
 JSON = "application/json"
+
+log = logging.getLogger("directory.federation")
 
 
 async def discovery(request: Request) -> Response:
@@ -79,6 +84,10 @@ async def feed_page(request: Request) -> Response:
     except ValueError as exc:
         return JSONResponse({"error": f"after and limit must be whole numbers within the log: {exc}"},
                             status_code=400)
+    except DamagedKeyFile as exc:  # nothing signed, said in a line (an attacker's read: a 500 and a traceback)
+        log.error("a feed page could not be signed: %s", exc)
+        return JSONResponse({"error": "the feed cannot be signed just now"}, status_code=503,
+                            headers={"Retry-After": "300"})
     return Response(body, media_type=JSON, headers={"Cache-Control": "no-store"})
 
 

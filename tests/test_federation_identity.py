@@ -83,6 +83,11 @@ async def test_init_beside_a_running_service_turns_its_feeds_on_without_a_restar
                                                                                                     "network"}
         page = await client.get("/federation/feeds/public?after=0")
         assert page.status_code == 200, page.text
+        # a key damaged while it serves: nothing signed, said in a line (it was a 500 and a traceback)
+        for key in settings.federation_keys.glob("*.key"):
+            key.write_text("garbage")
+        damaged = await client.get("/federation/feeds/public?after=0")
+        assert damaged.status_code == 503 and "cannot be signed" in damaged.text
 
 
 async def test_init_refuses_to_run_twice_or_to_overwrite_keys(store: Store, settings: Settings,

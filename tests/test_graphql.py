@@ -43,7 +43,7 @@ async def test_health_reports_the_store(store: Store, live_server: LiveServer) -
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         half = await client.get("/health")
     assert half.status_code == 200 and half.json()["status"] == "incomplete"
-    assert half.json()["unfinished"] == ["restore started 2026-12-07T00:00:00Z"]
+    assert half.json()["unfinished"] == 1 and "2026-12-07" not in half.text  # how many, never when
     await store.graph.write(backup.UNMARK, id="restore-x")
 
 

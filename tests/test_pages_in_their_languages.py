@@ -61,16 +61,19 @@ def test_a_subdivision_is_named_in_the_pages_language_where_iso_codes_or_cldr_na
 def test_a_subdivision_typed_by_its_name_in_any_language_is_its_code_when_one_is_so_called() -> None:
     """An Arabic walk: "الخرطوم" in a map's places was refused as no code, while "Khartoum" was
     offered as SD-KH. A governorate's title is left out ("عدن" is "محافظة عدن"); a name two
-    subdivisions share is left for the question to refuse, naming both."""
-    assert place_codes("الخرطوم، عدن, Khartoum, Антьокия") == "SD-KH, YE-AD, SD-KH, CO-ANT"
+    subdivisions share is left for the question to refuse, naming both, as is one in Latin letters
+    (an attacker's read: "Santiago" was taken, silently, as the Dominican province)."""
+    assert place_codes("الخرطوم، عدن, Антьокия") == "SD-KH, YE-AD, CO-ANT"
     assert place_codes("صنعاء") == "صنعاء"
+    # in Latin letters a province's name is often a city's: the question names the codes to choose from
+    assert place_codes("Khartoum, Santiago") == "Khartoum, Santiago"
 
 
 @pytest.mark.pure
 def test_a_country_typed_by_its_other_names_is_its_code() -> None:
     """A walk typed "Кыргызстан" in the gap map's places and was refused; the home page's search took it."""
     assert place_codes("Кыргызстан, RDC, Republic of Belarus, США, Kyrgyz Republic") == "KG, CD, BY, US, KG"
-    assert place_codes("Tunis") == "TN-11"  # no country, but one governorate is so called
+    assert place_codes("Tunis") == "Tunis"  # a city is no country: left for the question to name TN-11
     assert place_codes("Atlantis") == "Atlantis"  # no place: left for the question to refuse
     assert place_codes("Korea, Корея") == "Korea, Корея"  # both Koreas' names hold it: neither is guessed
 

@@ -499,6 +499,15 @@ def test_a_sum_or_count_with_a_point_between_groups_of_three_digits_is_refused_n
                    "(15000), or with its decimals (15.0)"),
         ("#capacity", "'1.500.000' may be thousands written with a point: write the number with nothing between "
                      "thousands (15000), or with its decimals (15.0)")]
+    # an attacker's read: "+15.000" was still fifteen; a sum of three decimals must still be written
+    # and read back (an export of 750.125 dinars no longer imported): "0.125" is never thousands
+    from directory.domain.validation import unambiguous
+
+    more = Checker(Row(2, {"plus": ("#value", "+15.000"), "small": ("#value", "0.125"),
+                           "dinars": ("#value", str(unambiguous(750.125)))}), "test")
+    assert more.number("plus", -1e12, 1e12, counted=True) is None
+    assert more.number("small", 0, 1e12, counted=True) == 0.125
+    assert more.number("dinars", 0, 1e12, counted=True) == 750.125 and len(more.problems) == 1
 
 
 @pytest.mark.pure

@@ -484,3 +484,24 @@ def test_a_second_serve_on_the_same_folder_is_refused_and_a_read_only_folder_is_
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     assert refused.stderr.startswith("directory taxonomy: File name too long: "), refused.stderr
+
+
+@pytest.mark.anyio
+async def test_a_damaged_session_key_stops_the_web_app_not_the_operators_commands(
+        store: object, settings: Settings, tmp_path: Path) -> None:
+    """A crash read: an empty session-key file was taken as none; refused now, naming it. An
+    attacker's read of that: refused by every command too, `status` and `backup` among them, which
+    sign nobody in. Only the web app, which does, needs the key whole."""
+    from dataclasses import replace
+
+    from directory.domain.errors import ConfigError
+
+    damaged = tmp_path / "session-key"
+    damaged.write_text("")
+    with_it = replace(settings, session_key_file=damaged)
+    with pytest.raises(ConfigError, match="DIRECTORY_SESSION_KEY_FILE"):
+        async with open_store(with_it, sessions=True):
+            pass
+    async with open_store(with_it) as opened:
+        assert await opened.schema_version() >= 1
+    assert damaged.read_text() == ""  # never replaced without a word

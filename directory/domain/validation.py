@@ -46,7 +46,8 @@ LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$")
 CHANNEL_KINDS = ("email", "signal", "whatsapp", "telegram", "phone", "pgp", "matrix", "wire", "session",
                  "threema", "url", "form")
 ORG_ID_SCHEME = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,}$")
-_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")  # "15.000", "1.500.000": `Checker.number`
+# "15.000", "1.500.000", "+15.000": `Checker.number`; never "0.125" (no thousands start with 0)
+GROUPED_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(\.\d{3})+")
 # Lengths and list sizes come from the one declaration of each field (`directory.domain.fields`).
 _O, _S = fields.ORGANISATION, fields.SERVICE
 
@@ -164,6 +165,14 @@ def _iso_day(value: str) -> str | None:
     except ValueError:
         return None
     return day.isoformat() if day.isoformat() == value else None
+
+
+def unambiguous(number: object) -> object:
+    """A number as a file may hold it and `Checker.number` read it back the same: a sum of 750.125
+    (three decimals, as Kuwaiti dinars have) written "750.1250", never read as thousands (an
+    attacker's read: an export no longer imported back)."""
+    text = str(number) if isinstance(number, float) else None
+    return text + "0" if text is not None and GROUPED_THOUSANDS.fullmatch(text) else number
 
 
 def _ascii_digits(value: str) -> str:
@@ -361,7 +370,7 @@ class Checker:
         _, raw = self._raw(name)
         if raw is None or raw == "":
             return None
-        if counted and isinstance(raw, str) and _THOUSANDS.fullmatch(raw.strip()):
+        if counted and isinstance(raw, str) and GROUPED_THOUSANDS.fullmatch(raw.strip()):
             self.fail(name, "%(value)r may be thousands written with a point: write the number with nothing "
                             "between thousands (15000), or with its decimals (15.0)", value=raw)
             return None

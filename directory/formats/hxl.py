@@ -30,7 +30,7 @@ from typing import TextIO
 from directory.base.bulk import paused_gc
 from directory.domain.errors import Plural, Problem, ValidationFailed
 from directory.domain.model import Link, Organisation, Presence, Service, Verification
-from directory.domain.validation import NO_COLUMNS, SEP, Row
+from directory.domain.validation import NO_COLUMNS, SEP, Row, unambiguous
 from directory.formats.parsed import Parsed
 
 MAX_BYTES = 256 * 1024 * 1024
@@ -308,7 +308,7 @@ def link_cells(link: Link) -> dict[str, object]:
         "type": link.type, "source": link.source, "target": link.target, "key": link.key,
         "visibility": link.visibility.value, "response_hours": p.get("response_hours"),
         "formal": "" if formal is None else "yes" if formal else "no", "trust": p.get("trust"),
-        "confirmed": p.get("confirmed"), "amount": p.get("amount"), "currency": p.get("currency"),
+        "confirmed": p.get("confirmed"), "amount": unambiguous(p.get("amount")), "currency": p.get("currency"),
         "year": p.get("year"), "purpose": p.get("purpose"),
     }
 

@@ -143,7 +143,10 @@ def serving(settings: Settings) -> AbstractContextManager[None]:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
+async def open_store(settings: Settings, sessions: bool = False) -> AsyncIterator[Store]:
+    """`sessions`: this process signs people in (the web app), so it needs the session key whole; a
+    command signs nobody in, and a damaged key must not keep the operator from `status` or `backup`
+    (an attacker's read)."""
     uri, auth, database, embedded = connection(settings)
     driver = make_driver(uri, auth)
     graph = Graph(driver, database, settings.backend)
@@ -163,9 +166,11 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
                                               "directory's own id (remove that peer first to take its id)")
         await shelters.refresh_now(graph, settings.map_shelter_minimum, now())  # the minimum may have changed
         try:
-            session_key = secret_bytes(settings.session_key_path)
+            session_key: bytes | None = secret_bytes(settings.session_key_path)
         except DamagedSecret as exc:
-            raise ConfigError("DIRECTORY_SESSION_KEY_FILE", str(exc)) from None
+            if sessions:
+                raise ConfigError("DIRECTORY_SESSION_KEY_FILE", str(exc)) from None
+            session_key = None  # `Tokens`: a key of its own, for the sessions it never makes
         store = Store(graph, settings.directory_id, embedded, AuditLog(settings.data_dir / "audit"),
                       settings.map_shelter_minimum, session_key)
         try:  # not while a restore is unfinished: its records may not have their published places yet

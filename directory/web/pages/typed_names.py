@@ -4,6 +4,7 @@ and the maps' one way of reading it; and a country typed by its name where codes
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 from directory.domain import places
 from directory.domain.errors import BadArgument, NotFound
@@ -75,8 +76,8 @@ async def exact_organisation(store: Store, viewer: Viewer, typed: str) -> tuple[
 
 def place_codes(typed: str) -> str:
     """A list of places typed where codes go ("Kenia, CO-ANT, Ouganda"), each country named in any of
-    the pages' languages as its code ("KE, CO-ANT, UG"), and each subdivision one name calls in
-    English or any of those languages ("الخرطوم": SD-KH; an Arabic walk had it refused); a code, or
+    the pages' languages as its code ("KE, CO-ANT, UG"), and each subdivision one name in Arabic or
+    Cyrillic letters calls ("الخرطوم": SD-KH; an Arabic walk had it refused); a code, or
     anything no country and no one subdivision is called, as it was typed, for the question to name
     or refuse (with the subdivisions of that name to choose from)."""
     def code(part: str) -> str:
@@ -84,10 +85,17 @@ def place_codes(typed: str) -> str:
             return part
         if country := _countries_named().get(sortable(part)):
             return country
-        named = places.subdivisions_named(part)
+        # in Latin letters a subdivision's name is often a city's too ("Santiago" is one province,
+        # of the Dominican Republic: an attacker's read), so there the question names the codes to
+        # choose from; in other letters its one code is taken
+        named = places.subdivisions_named(part) if not _latin(part) else ()
         return named[0] if len(named) == 1 else part
 
     return ", ".join(code(part) for part in listed(typed))
+
+
+def _latin(text: str) -> bool:
+    return all(not c.isalpha() or unicodedata.name(c, "").startswith("LATIN") for c in text)
 
 
 # words a country's official name puts around its name, left out to find the name people write
