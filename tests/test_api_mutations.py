@@ -186,7 +186,7 @@ async def test_services_coverage_and_defender_groups(store: Store, api: Api) -> 
     ({"name": "X", "kind": "local-group", "latitude": 1.0}, "longitude", "go together"),
     ({"name": "X", "kind": "local-group", "languages": ["klingon"]}, "languages", "ISO 639-1"),
     ({"name": "X", "kind": "local-group", "contactChannels": ["carrier pigeon"]}, "contactChannels", "KIND:VALUE"),
-    ({"name": "X", "kind": "local-group", "website": "javascript:alert(1)"}, "website", "http(s)"),
+    ({"name": "X", "kind": "local-group", "website": "javascript:alert(1)"}, "website", "is not a web address"),
     ({"name": "X" * 301, "kind": "local-group"}, "name", "at most 300"),
     ({"name": "X\x00", "kind": "local-group"}, "name", "control characters"),
     ({"name": "X", "kind": "local-group", "identifiers": ["nonsense"]}, "identifiers", "org-id.guide"),

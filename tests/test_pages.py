@@ -749,4 +749,5 @@ async def test_the_pages_carry_the_directorys_own_name(store: Store, settings: S
             home = unescape((await client.get("/?lang=fr")).text)
             missing = unescape((await client.get("/organisations/test:nobody")).text)
     assert '<a class="site" href="/">Red Andina de Protección</a>' in home
-    assert "· Red Andina de Protección</title>" in missing and "Protection Directory" not in home
+    assert '<a class="site" href="/">Red Andina de Protección</a>' in missing and "Protection Directory" not in home
+    assert "<title>Red Andina de Protección</title>" in home or "· Red Andina de Protección</title>" in home

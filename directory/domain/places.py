@@ -200,15 +200,31 @@ def subdivision_names(language: str) -> dict[str, str]:
                                                            if not line.startswith("#")) if r[language]}
 
 
-def subdivisions_named(text: str) -> tuple[str, ...]:
+def subdivisions_named(text: str, bare: bool = True) -> tuple[str, ...]:
     """The codes of the subdivisions called `text` in English or in any language the file names
-    them in (accents and case aside): one name may be a subdivision of several countries."""
-    return _subdivision_names().get(_folded(text), ())
+    them in (accents and case aside): one name may be a subdivision of several countries. `bare`:
+    also those so called once their title is left out ("عدن" for "محافظة عدن"), which a city's name
+    may be too ("صنعاء": the governorate around the capital, not the capital's own subdivision)."""
+    folded = _folded(text)
+    return _subdivision_names().get(folded, ()) if bare else _subdivision_full_names().get(folded, ())
 
 
 def subdivision_code(text: str) -> str | None:
     code = text.strip().upper()
     return code if code in subdivisions() else None
+
+
+@functools.cache
+def _subdivision_full_names() -> dict[str, tuple[str, ...]]:
+    """A subdivision's folded name, whole as its sources give it, to its codes."""
+    out: dict[str, set[str]] = {}
+    for sub in subdivisions().values():
+        out.setdefault(_folded(sub.name), set()).add(sub.code)
+    for language in LOCAL_NAMES:
+        for code, name in subdivision_names(language).items():
+            if code in subdivisions():
+                out.setdefault(_folded(name), set()).add(code)
+    return {name: tuple(sorted(codes)) for name, codes in out.items()}
 
 
 @functools.cache

@@ -21,7 +21,7 @@ from directory.base.files import DamagedSecret, secret_bytes
 from directory.base.terminal import safe
 from directory.domain.errors import ConfigError, StoreUnavailable
 from directory.store.backup import PART as RESTORE_PART
-from directory.store.door import SearchPage, Store, Transaction
+from directory.store.door import Given, SearchPage, Store, Transaction
 from directory.store.engine import layout
 from directory.store.engine.backends import connection
 from directory.store.engine.embedded import EmbeddedStore, running_store
@@ -83,6 +83,7 @@ __all__ = [
     "FinerPlace",
     "Follow",
     "GapOffer",
+    "Given",
     "Grant",
     "JoinRefused",
     "JoinRequest",

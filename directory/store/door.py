@@ -174,6 +174,19 @@ class Transaction:
         return await self._store.existing_organisations(ids, self._tx)
 
 
+class Given:
+    """What an answer's reads gave its viewer so far (`Store.answer`): noted at `give`, each read once."""
+
+    def __init__(self, store: Store, viewer: Viewer, outer: tuple[Viewer, Shown] | None) -> None:
+        self.store, self.viewer, self.outer = store, viewer, outer
+        self.shown = Shown()
+
+    def give(self) -> None:
+        taken = Shown()
+        taken.ids, self.shown.ids = self.shown.ids, {}
+        self.store._note_given(self.viewer, taken, self.outer)
+
+
 class Store:
     """The directory's records in the graph, for one process."""
 
@@ -215,19 +228,29 @@ class Store:
                 self.audit.record(viewer, action, kind, ids)
 
     @contextmanager
-    def answer(self, viewer: Viewer) -> Iterator[None]:
+    def answer(self, viewer: Viewer) -> Iterator[Given]:
         """A job's answer worked out for `viewer`: what every read inside gives it (records, the jobs'
-        reads, in tasks started inside too) is noted together, one line per kind, when the block ends,
-        and not at all when it fails. A gap matrix reads in parts while it folds, partners and referral
-        paths score after reading: a fold, a scoring or the deadline failing after a read gives the
-        viewer nothing, and the log must not say it was given those records."""
-        shown = Shown()
-        token = ANSWERING.set((viewer, shown))
+        reads, in tasks started inside too) is noted together, one line per kind, when the block ends
+        (or sooner, at `Given.give`: a GraphQL answer as it starts going out, so the lines are there
+        when the client has it), and not at all when it fails first. A gap matrix reads in parts while
+        it folds, partners and referral paths score after reading: a fold, a scoring or the deadline
+        failing after a read gives the viewer nothing, and the log must not say it was given those
+        records."""
+        given = Given(self, viewer, ANSWERING.get())
+        token = ANSWERING.set((viewer, given.shown))
         try:
-            yield
+            yield given
         finally:
             ANSWERING.reset(token)
-        self.note(viewer, shown)  # inside another answer for the same viewer, merged into it
+        given.give()
+
+    def _note_given(self, viewer: Viewer, shown: Shown, outer: tuple[Viewer, Shown] | None) -> None:
+        """An answer's reads, given: merged into the answer it is part of (the same viewer's), or noted."""
+        if outer is not None and outer[0] == viewer:
+            outer[1].merge(shown)
+        elif self.audit is not None:
+            for kind, ids in sorted(shown.ids.items()):
+                self.audit.record(viewer, "read", kind, ids)
 
     def _shown(self, viewer: Viewer, kind: str, records: Iterable[Organisation | Service | Link]) -> None:
         shown = Shown()

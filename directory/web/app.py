@@ -36,7 +36,7 @@ from directory.base.budget import OverBudget, Slots
 from directory.base.config import Settings
 from directory.base.scope import viewer_in
 from directory.exchange import demo
-from directory.store import Store, open_store
+from directory.store import Given, Store, open_store
 from directory.web import graphiql
 from directory.web.auth import Authenticate
 from directory.web.pages.deadline import Deadline, Watched
@@ -190,11 +190,19 @@ class GraphQLGate:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        watched = Watched(send)
+        given: Given | None = None
+
+        async def giving(message: Message) -> None:
+            if message["type"] == "http.response.start" and given is not None:
+                given.give()
+            await send(message)
+
+        watched = Watched(giving)
         try:
-            # what one request's reads gave its viewer is noted once it is answered, one audit line
-            # per kind (a job's answer and the names resolved under it alike); nothing if it failed
-            with budget.within(self.budget), scope["app"].state.store.answer(viewer_in(scope)):
+            # what one request's reads gave its viewer is noted as its answer starts going out, one
+            # audit line per kind (a job's answer and the names resolved under it alike), so the
+            # lines are there once the client has it; nothing if it failed before
+            with budget.within(self.budget), scope["app"].state.store.answer(viewer_in(scope)) as given:
                 async with asyncio.timeout(self.budget):
                     if not await self._compiled(scope, body, watched):
                         await self.app(scope, replay, watched)

@@ -88,7 +88,7 @@ def place_codes(typed: str) -> str:
         # in Latin letters a subdivision's name is often a city's too ("Santiago" is one province,
         # of the Dominican Republic: an attacker's read), so there the question names the codes to
         # choose from; in other letters its one code is taken
-        named = places.subdivisions_named(part) if not _latin(part) else ()
+        named = places.subdivisions_named(part, bare=False) if not _latin(part) else ()
         return named[0] if len(named) == 1 else part
 
     return ", ".join(code(part) for part in listed(typed))
