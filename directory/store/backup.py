@@ -36,7 +36,8 @@ peer's records come back, or stay away if it withdrew them meanwhile. Our own re
 restored as they were written: they passed the import's checks of the version that wrote them,
 and are not validated again (a backup is the steward's own data, kept like the data folder); but
 a place or defender group a line names that the store lacks refuses the restore, naming the line
-(`_known`), since the store would leave its relationship out without a word.
+(`_known`), since the store would leave its relationship out without a word (what earlier parts
+wrote is deleted again, as after any failure).
 
 A restore refuses a store that holds organisations, services or need indicators. It is not one transaction (a
 100k directory does not fit one in the store's memory), so it keeps its promise of all or nothing
@@ -453,7 +454,7 @@ def _add(part: _Part, number: int, obj: dict[str, Any], source: str, existing: s
 def _known(number: int, name: str, codes: list[str], source: str, record: str,
            terms: set[str] | None = None) -> list[str]:
     """The places (or, given `terms`, the defender groups) a line names, each one the store has: a
-    line naming another (a damaged or hand-edited backup) is refused, naming it, before anything is
+    line naming another (a damaged or hand-edited backup) is refused, naming it, before its part is
     written. The store would have left its relationship out without a word (an operator's walk
     restored a service's "ZZ" as a service working nowhere, its stored codes still saying CO)."""
     for code in codes:
