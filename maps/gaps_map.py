@@ -20,7 +20,7 @@ from directory.domain import geometry, places
 from directory.domain.errors import BadArgument
 from directory.domain.taxonomy import DEFENDER_GROUP, SERVICE_TYPE
 from directory.domain.viewer import Viewer
-from directory.jobs.gaps import Cell, Flag, GapMatrix, GapQuestion, coverage_gaps
+from directory.jobs.gaps import Cell, Flag, GapMatrix, GapQuestion, coverage_gaps, hide_unseen_funding
 from directory.store import Store
 from maps.directory_map import labels
 from maps.page import LAND, NO_DATA, Call, Options, Words, base_map, basemap, outlines, render
@@ -192,6 +192,7 @@ async def gap_map(store: Store, viewer: Viewer, q: GapQuestion, metric: str, opt
 def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service: str, group: str, chosen: Metric,
               options: Options) -> str:
     words = options.words
+    unseen = hide_unseen_funding(matrix)  # said once in the legend, as the page says it once
     m = base_map(words.say("Protection Directory: coverage gaps"), options)
     items = _choropleth(m, q, cells, chosen, words)
     items += _marks(m, cells, words)
@@ -201,6 +202,9 @@ def _gap_page(q: GapQuestion, matrix: GapMatrix, cells: dict[str, Cell], service
         notes.append(words.say("Zoom in to see which places have no provider or a single one."))
     if matrix.indicators:
         notes.append(words.say("Need weighed by: %(indicators)s", indicators=words.comma.join(matrix.indicators)))
+    if unseen:
+        notes.append(words.say("No funding you may see reaches any provider here (funders often keep their grants "
+                               "hidden), so no place is flagged for it."))
     title = (words.say("Gaps: %(service)s for %(group)s, %(where)s", service=words.translate(service),
                        group=words.translate(group), where=_where(q, words))
              if group else

@@ -267,3 +267,19 @@ async def test_the_maps_index_posts_what_is_typed_and_offers_no_silent_default(s
         refused = await client.post("/maps/referrals", data={"from": "Nobody Such", "serviceType": "legal-aid",
                                                              "country": "CO"})
         assert refused.status_code == 404 and "Nobody Such" in refused.text  # said, as on the job pages
+
+
+async def test_a_gap_map_leaves_out_the_funding_flag_its_page_leaves_out(store: Store, tmp_path: Path) -> None:
+    """A Spanish walk: the gaps page said no row is flagged for funding the viewer cannot see (none
+    reached any provider), and its map flagged every place "no funding you may see". One rule now,
+    said once in the legend."""
+    from directory.domain.viewer import ANONYMOUS
+    from directory.exchange import demo
+    from maps.page import Options
+    from maps.questions import draw
+
+    await demo.load(store)
+    drawn = await draw("gaps", store, ANONYMOUS, {"codes": "HN, GT, SV", "serviceTypes": "legal-aid"},
+                       Settings(data_dir=tmp_path), Options())
+    assert "no funding you may see" not in drawn
+    assert "No funding you may see reaches any provider here" in drawn

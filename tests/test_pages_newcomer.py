@@ -28,9 +28,9 @@ from directory.domain.model import (
 from directory.domain.viewer import STEWARD
 from directory.exchange import demo
 from directory.jobs.gap_cells import Cell, Flag
-from directory.jobs.gaps import GapMatrix
+from directory.jobs.gaps import GapMatrix, hide_unseen_funding
 from directory.store import Store, named_as_written
-from directory.web.pages.jobs import GAP_ROWS, _hide_unseen_funding
+from directory.web.pages.jobs import GAP_ROWS
 from directory.web.pages.typed_names import place_codes
 from tests.conftest import LiveServer
 from tests.helpers import load, org, service
@@ -590,9 +590,9 @@ def test_funding_unseen_is_decided_over_every_cell_not_the_worst_the_page_shows(
     unfunded, no_provider = [Flag.SINGLE_PROVIDER, Flag.UNFUNDED], [Flag.NO_PROVIDER, Flag.UNFUNDED]
     cells = [Cell(f"C{i}", "legal-aid", flags=list(unfunded)) for i in range(GAP_ROWS)]
     funded_below = GapMatrix([*cells, Cell("Z", "legal-aid", flags=[Flag.SINGLE_PROVIDER])], [])
-    assert not _hide_unseen_funding(funded_below) and all(Flag.UNFUNDED in c.flags for c in cells)
+    assert not hide_unseen_funding(funded_below) and all(Flag.UNFUNDED in c.flags for c in cells)
     nowhere = GapMatrix([Cell("A", "legal-aid", flags=list(unfunded)), Cell("B", "legal-aid", flags=no_provider)], [])
-    assert _hide_unseen_funding(nowhere) and [c.flags for c in nowhere.cells] == [[Flag.SINGLE_PROVIDER],
+    assert hide_unseen_funding(nowhere) and [c.flags for c in nowhere.cells] == [[Flag.SINGLE_PROVIDER],
                                                                                    [Flag.NO_PROVIDER]]
 
 

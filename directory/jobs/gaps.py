@@ -392,6 +392,20 @@ def _named(c: Cell, names: Mapping[str, str]) -> tuple[list[object], list[str]]:
     return shown, ids
 
 
+def hide_unseen_funding(matrix: GapMatrix) -> bool:
+    """Whether no funding the viewer may see reaches any provider of the whole answer: then every
+    cell with a provider says so, which tells nothing cell by cell, so the answer says it once and
+    the cells (on the page, in its CSV and on its map) not. Decided over every cell, not the worst
+    a page shows: funding seen further down keeps the flag on every cell. One rule for the page and
+    the map (a Spanish walk: the map flagged what the page said it left out)."""
+    provided = [c for c in matrix.cells if Flag.NO_PROVIDER not in c.flags]
+    if not provided or not all(Flag.UNFUNDED in c.flags for c in provided):
+        return False
+    for cell in matrix.cells:
+        cell.flags = [f for f in cell.flags if f is not Flag.UNFUNDED]
+    return True
+
+
 def table(matrix: GapMatrix, top: int | None = None, names: Mapping[str, str] | None = None) -> Table:
     """The matrix as a table; `names` (organisation names by id, `named_ids`) names a cell's first providers."""
     out = Table([Column("Place", "#country+code"), Column("Service", "#sector"), Column("Score", "#indicator+gap"),

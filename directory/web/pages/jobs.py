@@ -137,7 +137,7 @@ async def _partners(store: Store, viewer: Viewer, q: partners.PartnerQuestion) -
 
 async def _gaps(store: Store, viewer: Viewer, q: gaps.GapQuestion) -> Table:
     matrix = await gaps.coverage_gaps(store, viewer, q)
-    unseen = _hide_unseen_funding(matrix)
+    unseen = gaps.hide_unseen_funding(matrix)
     names = await organisation_names(store, viewer, gaps.named_ids(matrix.cells[:GAP_ROWS], matrix.donor))
     table = gaps.table(matrix, GAP_ROWS, names)
     if unseen:  # said once above the answer (`_page`), not under it
@@ -231,19 +231,6 @@ def empty_tables() -> list[Table]:
 
 UNSEEN_FUNDING = ("No funding you may see reaches any provider in this answer (funders often keep their grants "
                   "hidden), so no row is flagged for it, here or in the CSV.")
-
-
-def _hide_unseen_funding(matrix: gaps.GapMatrix) -> bool:
-    """Whether no funding the viewer may see reaches any provider of the whole answer: then every
-    cell with a provider says so, which tells nothing cell by cell, so the page says it once and the
-    cells (on the page and in its CSV, which holds every cell) not. Decided over every cell, not the
-    worst the page shows: funding seen further down keeps the flag on every cell."""
-    provided = [c for c in matrix.cells if gaps.Flag.NO_PROVIDER not in c.flags]
-    if not provided or not all(gaps.Flag.UNFUNDED in c.flags for c in provided):
-        return False
-    for cell in matrix.cells:
-        cell.flags = [f for f in cell.flags if f is not gaps.Flag.UNFUNDED]
-    return True
 
 
 BROWSED = 3  # an empty answer offers the browse form for at most this many of the services asked
@@ -561,7 +548,7 @@ async def gaps_csv(request: Request) -> Response:
         return await _unanswered(request, job, asked, exc)  # the gaps page, saying why, not a bare text
     offered = await choices(store)
     reading = Reading(language_of(request), dict(offered["service_type"]), dict(offered["group"]))
-    _hide_unseen_funding(matrix)  # as the page does: "unfunded" on every row reads as a fact in a spreadsheet
+    gaps.hide_unseen_funding(matrix)  # as the page does: "unfunded" on every row reads as a fact in a spreadsheet
     table = gaps.table(matrix, names=names)
     # the byte order mark tells a spreadsheet the file is UTF-8 ("Asistencia jurídica", "كولومبيا")
     return Response("\ufeff" + _with_names(table, reading).csv(), media_type="text/csv; charset=utf-8",
