@@ -71,6 +71,7 @@ async def test_importing_the_same_file_again_says_nothing_changed(store: Store, 
     assert "0 links changed: every row is as the store already holds it" in again.stdout
 
 
+@pytest.mark.anyio
 async def test_an_export_while_an_import_is_unfinished_says_it_holds_only_part(store: Store, data_dir: Path,
                                                                                tmp_path: Path) -> None:
     """An operator's walk: an import killed after its organisations exported "2500 organisations, 0

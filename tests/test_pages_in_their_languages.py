@@ -67,8 +67,14 @@ def test_a_subdivision_typed_by_its_name_in_any_language_is_its_code_when_one_is
     # a name less its title ("عدن" for "محافظة عدن") is often a city's too ("صنعاء": the governorate
     # around the capital, not the capital's own): the question names the codes to choose from
     assert place_codes("صنعاء, عدن") == "صنعاء, عدن"
-    # in Latin letters a province's name is often a city's: the question names the codes to choose from
+    # in Latin letters a province's name is often a city's: the question names the codes to choose
+    # from, unless the list names its country too (a Spanish walk had every Honduran department refused)
     assert place_codes("Khartoum, Santiago") == "Khartoum, Santiago"
+    assert place_codes("Honduras, Francisco Morazán, Atlántida") == "HN, HN-FM, HN-AT"
+    assert place_codes("Colombia, Atlántida") == "CO, Atlántida"
+    # a list's last two joined by "and" (a Spanish walk: "'Guatemala y El Salvador' is not a code")
+    assert place_codes("Honduras, Guatemala y El Salvador") == "HN, GT, SV"
+    assert place_codes("Trinidad y Tobago, Bosnia and Herzegovina") == "TT, BA"  # one country's name, whole
 
 
 @pytest.mark.pure

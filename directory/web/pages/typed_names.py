@@ -4,6 +4,7 @@ and the maps' one way of reading it; and a country typed by its name where codes
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 from directory.domain import places
@@ -76,22 +77,38 @@ async def exact_organisation(store: Store, viewer: Viewer, typed: str) -> tuple[
 
 def place_codes(typed: str) -> str:
     """A list of places typed where codes go ("Kenia, CO-ANT, Ouganda"), each country named in any of
-    the pages' languages as its code ("KE, CO-ANT, UG"), and each subdivision one name in Arabic or
-    Cyrillic letters calls ("الخرطوم": SD-KH; an Arabic walk had it refused); a code, or
-    anything no country and no one subdivision is called, as it was typed, for the question to name
-    or refuse (with the subdivisions of that name to choose from)."""
+    the pages' languages as its code ("KE, CO-ANT, UG"), a list's last two joined by "and" as two
+    ("Guatemala y El Salvador"), and each subdivision one name calls, whole: in Arabic or Cyrillic
+    letters ("الخرطوم": SD-KH; an Arabic walk had it refused), in Latin letters where its country is
+    in the list too ("Honduras, Francisco Morazán": a province's name alone is often a city's,
+    "Santiago" the Dominican province, an attacker's read). A code, or anything else, as it was
+    typed, for the question to name or refuse (with the subdivisions of that name to choose from)."""
+    def country(part: str) -> str | None:
+        if (found := places.place(part.upper())) is not None:
+            return part if found.kind != "subdivision" else None
+        return _countries_named().get(sortable(part))
+
+    def apart(part: str) -> list[str]:
+        pieces = _JOINED.split(part)
+        return pieces if len(pieces) > 1 and all(map(country, pieces)) else [part]
+
+    parts = [piece for part in listed(typed) for piece in apart(part)]
+    named_countries = {c.upper() for c in map(country, parts) if c}
+
     def code(part: str) -> str:
         if places.place(part.upper()):
             return part
-        if country := _countries_named().get(sortable(part)):
-            return country
-        # in Latin letters a subdivision's name is often a city's too ("Santiago" is one province,
-        # of the Dominican Republic: an attacker's read), so there the question names the codes to
-        # choose from; in other letters its one code is taken
-        named = places.subdivisions_named(part, bare=False) if not _latin(part) else ()
-        return named[0] if len(named) == 1 else part
+        if (found := country(part)) is not None:
+            return found
+        named = places.subdivisions_named(part, bare=False)
+        if len(named) == 1 and (not _latin(part) or named[0].split("-")[0] in named_countries):
+            return named[0]
+        return part
 
-    return ", ".join(code(part) for part in listed(typed))
+    return ", ".join(code(part) for part in parts)
+
+
+_JOINED = re.compile(r"\s+(?:y|e|and|et|и)\s+", re.IGNORECASE)  # "Guatemala y El Salvador"
 
 
 def _latin(text: str) -> bool:
