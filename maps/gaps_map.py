@@ -65,8 +65,9 @@ def cell_lines(cell: Cell, name: str, words: Words) -> list[str]:
         lines.append(words.say("Capacity now: %(amounts)s",
                                amounts=words.comma.join(f"{figure(a.amount)} {a.currency}" for a in cell.capacity)))
     if cell.newest_confirmation:
-        lines.append(words.say("Confirmed: newest %(newest)s, oldest %(oldest)s", newest=cell.newest_confirmation,
-                               oldest=cell.oldest_confirmation))
+        lines.append(words.say("Confirmed: newest %(newest)s, oldest %(oldest)s",
+                               newest=words.day(cell.newest_confirmation),  # as the page (a Spanish walk)
+                               oldest=words.day(cell.oldest_confirmation or cell.newest_confirmation)))
     for f in cell.funding:
         lines.append(words.say("Funding: %(amount)s %(currency)s; grants: %(grants)s; donors: %(donors)s; the "
                                "largest donor's share: %(share)s%%", amount=figure(round(f.amount)),

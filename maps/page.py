@@ -55,6 +55,7 @@ class Words:
     comma: str = ", "  # between the items of a list ("، " in Arabic)
     colon: str = ": "  # between a label and what it labels (French spaces it)
     channel: Callable[[str], str] = str  # a kind of intake channel's name ("email": "E-mail")
+    day: Callable[[str], str] = str  # a day (YYYY-MM-DD) as the page writes it ("1 de diciembre de 2026")
     isolated: bool = False  # each text value set apart from the sentence around it (right-to-left pages)
 
     def figure(self, value: float) -> str:

@@ -78,7 +78,7 @@ async def test_a_request_is_seen_by_stewards_alone_until_one_approves_it(store: 
         thanked = await public.get("/join/sent?lang=en")
         assert thanked.status_code == 200 and "Request sent" in thanked.text and CONTACT not in thanked.text
         # an Arabic walk: neither page said what others would see, nor what comes after sending
-        assert "What happens next" in thanked.text and "a key to sign in with" in thanked.text
+        assert "What happens next" in thanked.text and "a token to sign in with" in thanked.text
         assert "keep neither how to reach you nor your message" in thanked.text
         assert "is shown to those you choose here, and never how to reach you or your message" in form.text
         assert "also go to the directories this one trusts" in form.text

@@ -283,3 +283,19 @@ async def test_a_gap_map_leaves_out_the_funding_flag_its_page_leaves_out(store: 
                        Settings(data_dir=tmp_path), Options())
     assert "no funding you may see" not in drawn
     assert "No funding you may see reaches any provider here" in drawn
+
+
+@pytest.mark.pure
+def test_a_gap_maps_confirmation_dates_are_written_as_its_page_writes_them() -> None:
+    """A Spanish walk: the map's tooltip read "más reciente 2026-12-01" where the page wrote "1 de
+    diciembre de 2026"."""
+    import functools
+
+    from directory.jobs.gap_cells import Cell
+    from directory.web.pages.render import day
+    from maps.gaps_map import cell_lines
+    from maps.page import Words
+
+    said = cell_lines(Cell("HN", "legal-aid", newest_confirmation="2026-12-01", oldest_confirmation="2025-03-02"),
+                      "Honduras", Words(day=functools.partial(day, language="es")))
+    assert any("1 de diciembre de 2026" in line and "2 de marzo de 2025" in line for line in said), said

@@ -734,6 +734,9 @@ async def test_a_member_reads_on_its_own_page_who_may_see_each_service_and_chann
     assert "Anyone, also without signing in" not in anyone and "(not the public)" not in anyone
     assert own.count("<dt>Who may see it</dt><dd>Anyone, also without signing in</dd>") == 3  # it and its 2 services
     assert re.search(re.escape(SIGNAL) + r'</bdi>(</a>)? <span class="hint">\(not the public\)</span>', own)
+    # to those who may edit it, every channel says who sees it (a Spanish walk: the public line said nothing)
+    assert re.search(r'\+00 000 000 101</bdi>(</a>)? <span class="hint">\(anyone\)</span>', own)
+    assert "(anyone)" not in anyone
     care = restricted.split('id="s-1"')[1]
     assert ("<dt>Who may see it</dt><dd>Only stewards and the organisation's own members (as its organisation is)"
             "</dd>") in care

@@ -31,6 +31,7 @@ from directory.web.pages.reading import Reading, written_number
 from directory.web.pages.render import (
     HEADERS,
     currencies,
+    day,
     environment,
     language_label,
     language_of,
@@ -58,7 +59,7 @@ async def _words(request: Request, language: str) -> Words:
                  language=functools.partial(language_label, language=language), comma=i18n.comma(language),
                  colon=i18n.colon(language),
                  channel=lambda kind: translated.gettext(words.INTAKE.get(kind, kind)),
-                 isolated=i18n.direction(language) == "rtl")
+                 day=functools.partial(day, language=language), isolated=i18n.direction(language) == "rtl")
 
 
 # the job page asking what a map draws, its form filled in by a link (`jobs._given`)

@@ -46,7 +46,9 @@ SEEN_BY = {"network": "Not the public: members and stewards of this directory an
 # its organisation was restricted (no line said otherwise).
 SEEN_BY_ANYONE = "Anyone, also without signing in"
 # Beside an intake channel seen by fewer than its service: a restricted Signal number read as public.
-CHANNEL_SEEN_BY = {"network": "not the public", "restricted": "only stewards and the organisation's members"}
+# (said of every channel to those who may edit it: a Spanish walk could not tell who sees an unmarked one)
+CHANNEL_SEEN_BY = {"public": "anyone", "network": "not the public",
+                   "restricted": "only stewards and the organisation's members"}
 AS_ITS_ORGANISATION = "as its organisation is"
 REQUEST_STATUS = {"pending": "waiting", "approved": "approved", "declined": "declined"}
 _WIDEST_FIRST = ("public", "network", "restricted")
