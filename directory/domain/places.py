@@ -205,8 +205,7 @@ def subdivisions_named(text: str, bare: bool = True) -> tuple[str, ...]:
     them in (accents and case aside): one name may be a subdivision of several countries. `bare`:
     also those so called once their title is left out ("عدن" for "محافظة عدن"), which a city's name
     may be too ("صنعاء": the governorate around the capital, not the capital's own subdivision)."""
-    folded = _folded(text)
-    return _subdivision_names().get(folded, ()) if bare else _subdivision_full_names().get(folded, ())
+    return _subdivision_names(bare).get(_folded(text), ())
 
 
 def subdivision_code(text: str) -> str | None:
@@ -215,21 +214,9 @@ def subdivision_code(text: str) -> str | None:
 
 
 @functools.cache
-def _subdivision_full_names() -> dict[str, tuple[str, ...]]:
-    """A subdivision's folded name, whole as its sources give it, to its codes."""
-    out: dict[str, set[str]] = {}
-    for sub in subdivisions().values():
-        out.setdefault(_folded(sub.name), set()).add(sub.code)
-    for language in LOCAL_NAMES:
-        for code, name in subdivision_names(language).items():
-            if code in subdivisions():
-                out.setdefault(_folded(name), set()).add(code)
-    return {name: tuple(sorted(codes)) for name, codes in out.items()}
-
-
-@functools.cache
-def _subdivision_names() -> dict[str, tuple[str, ...]]:
-    """A subdivision's folded name to its codes: one name may be a subdivision of several countries."""
+def _subdivision_names(bare: bool = True) -> dict[str, tuple[str, ...]]:
+    """A subdivision's folded name to its codes: one name may be a subdivision of several countries.
+    `bare`: each name in the pages' other languages also less its title ("محافظة عدن" is written "عدن")."""
     out: dict[str, set[str]] = {}
     for sub in subdivisions().values():
         out.setdefault(_folded(sub.name), set()).add(sub.code)
@@ -237,8 +224,8 @@ def _subdivision_names() -> dict[str, tuple[str, ...]]:
         for code, name in subdivision_names(language).items():
             if code in subdivisions():
                 folded = _folded(name)
-                bare = " ".join(w for w in folded.split() if w not in _TITLES)  # "محافظة عدن" is written "عدن"
-                for form in {folded, bare} - {""}:
+                forms = {folded, " ".join(w for w in folded.split() if w not in _TITLES)} if bare else {folded}
+                for form in forms - {""}:
                     out.setdefault(form, set()).add(code)
     return {name: tuple(sorted(codes)) for name, codes in out.items()}
 
