@@ -75,6 +75,32 @@ def alike(one: str, other: str) -> bool:
                for x, y in ((a, b), (" ".join(sorted(a.split())), " ".join(sorted(b.split())))))
 
 
+# A title some of a country's names carry and most do not, left out of those few so one country's
+# list reads alike and sorts by the name ("Departamento de Atlántida" among Honduras's bare names
+# was filed under D: a Spanish walk)
+PREFIXES = {
+    "es": ("Departamento de ", "Departamento del ", "Provincia de ", "Provincia del ", "Región de ", "Región del ",
+           "Estado de ", "Distrito de ", "Gobernación de ", "Municipio de "),
+    "fr": ("département de ", "département du ", "département de la ", "province de ", "province du ",
+           "province d’", "région de ", "région du ", "gouvernorat de ", "gouvernorat d’", "préfecture de ",
+           "district de ", "État de ", "État du "),
+    "ar": ("محافظة ", "ولاية ", "منطقة ", "إقليم ", "مقاطعة ", "إمارة "),
+}
+
+
+def _alike_within_countries(rows: list[list[str]]) -> None:
+    """Leave a title out of a country's names in one language where fewer than half carry it."""
+    for i, lang in enumerate(LANGUAGES, start=1):
+        for country in {r[0][:2] for r in rows}:
+            named = [r for r in rows if r[0][:2] == country and r[i]]
+            for prefix in PREFIXES.get(lang, ()):
+                titled = [r for r in named if r[i].casefold().startswith(prefix.casefold())]
+                if titled and 2 * len(titled) < len(named):
+                    for r in titled:
+                        rest = r[i][len(prefix):]
+                        r[i] = rest[:1].upper() + rest[1:] if lang != "ar" else rest
+
+
 def main(folder: str, version: str) -> None:
     iso = {s.code: s.name for s in pycountry.subdivisions}
     english = names(Path(folder), "en")
@@ -98,6 +124,7 @@ def main(folder: str, version: str) -> None:
             del kept["ar"]
         if kept:
             rows.append([code, *(kept.get(lang, "") for lang in LANGUAGES)])
+    _alike_within_countries(rows)
     with OUT.open("w", newline="", encoding="utf-8") as f:
         f.write("# ISO 3166-2 subdivisions' names in Arabic, Spanish, French and Russian, where the Unicode "
                 f"CLDR (version {version}, common/subdivisions) names them and its English name for the code "
