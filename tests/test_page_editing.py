@@ -462,6 +462,12 @@ async def test_a_member_adds_and_removes_ways_to_ask_and_open_calls_in_rows_and_
         assert "Where to ask, row 3</a>: choose how to ask" in bad.text
         assert "Open calls, row 2</a>: closes before it opens" in bad.text
         assert "Open calls, row 3</a>: opens on &#39;2027-13-01&#39;, which is not a day written YYYY-MM-DD" in bad.text
+        # each leads to the cell it is about, marked (a Spanish walk: a bad address led to "How", unmarked)
+        assert '<a href="#e-intake-4-value">Where to ask, row 4</a>' in bad.text
+        assert '<a href="#e-intake-3-kind">Where to ask, row 3</a>' in bad.text
+        assert 'id="e-intake-4-value" aria-invalid="true"' in bad.text
+        assert 'id="e-intake-3-kind" aria-invalid="true"' in bad.text
+        assert 'id="e-intake-1-value" aria-invalid' not in bad.text
         # the same refusal in Spanish: each row's reason in the page's language, never the English
         spanish = await client.post("/services/test:grant/edit?lang=es", data={
             **service, "revision": str(saved.provenance.revision), "intake_visibility_1": "public",
@@ -748,10 +754,10 @@ async def test_each_field_a_refusal_names_links_to_that_field_on_the_form(store:
         links = re.findall(r'<li><a href="#([^"]+)">', page.text)
         assert len(links) >= 2, page.text[:2000]
         for target in links:  # a link that goes nowhere would leave a keyboard user where they were
-            assert f'id="{target}"' in page.text, target
-            if target.count("-") == 1:  # a field, not a row's cell: marked for those who hear the form read
-                assert f'id="{target}" aria-invalid="true"' in page.text, target
-        assert page.text.count('aria-invalid="true"') == sum(t.count("-") == 1 for t in links)
+            # a field, or a row's cell (a Spanish walk: a row's was not marked), marked for those who
+            # hear the form read
+            assert f'id="{target}" aria-invalid="true"' in page.text, target
+        assert page.text.count('aria-invalid="true"') == len(links)
     def linked(page: httpx.Response) -> set[str]:
         return set(re.findall(r'<li><a href="#([^"]+)">', page.text))
 

@@ -88,12 +88,16 @@ def named(name: str, rows: list[Row], problem: Problem) -> Problem:
         template = template.removeprefix(TEXT)
     if at is None:
         return problem
+    # the row and its cell the problem is about, which the page links to and marks (a Spanish walk: a
+    # bad address led to the row's "How" and marked nothing): a kind not chosen, a day not given, or
+    # else an intake's value and an open call's first day
     field = f"{name} {at}"
     if name == "intake" and not rows[at - 1]["kind"]:
-        return Problem.of(0, field, "choose how to ask")
+        return Problem.of(0, f"{field} kind", "choose how to ask")
     if name == "windows" and not rows[at - 1]["opens"]:
-        return Problem.of(0, field, "give the day it opens")
-    return replace(problem, column=field, reason=template % values, template=template)
+        return Problem.of(0, f"{field} opens", "give the day it opens")
+    cell = "value" if name == "intake" else "opens"
+    return replace(problem, column=f"{field} {cell}", reason=template % values, template=template)
 
 
 def _row(name: str, values: Row) -> Row:
