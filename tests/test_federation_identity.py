@@ -71,23 +71,31 @@ async def test_a_peer_follows_rotations_from_the_fingerprint_alone(store: Store,
 
 
 async def test_init_beside_a_running_service_turns_its_feeds_on_without_a_restart(
-        store: Store, settings: Settings, live_server: LiveServer, tmp_path: Path) -> None:
+        store: Store, settings: Settings, tmp_path: Path) -> None:
     """An operator's walk: `federation init` while `directory serve` ran said it was done, and the
-    service went on with no feeds ("no public feed here") until it was started again."""
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        assert (await client.get("/.well-known/protection-directory.json")).json()["feeds"] == {}
-        assert (await client.get("/federation/feeds/public?after=0")).status_code == 404
-        await directory(settings, "federation", "init", "--root-keys", str(tmp_path / "root"))
-        await directory(settings, "federation", "publish")
-        assert set((await client.get("/.well-known/protection-directory.json")).json()["feeds"]) == {"public",
-                                                                                                    "network"}
-        page = await client.get("/federation/feeds/public?after=0")
-        assert page.status_code == 200, page.text
-        # a key damaged while it serves: nothing signed, said in a line (it was a 500 and a traceback)
-        for key in settings.federation_keys.glob("*.key"):
-            key.write_text("garbage")
-        damaged = await client.get("/federation/feeds/public?after=0")
-        assert damaged.status_code == 503 and "cannot be signed" in damaged.text
+    service went on with no feeds ("no public feed here") until it was started again. The online
+    keys in a folder of this test's own: damaged below, they must not be the session's (a full run
+    had every later `peer sync` refused by them)."""
+    from dataclasses import replace
+
+    own = replace(settings, federation_key_dir=tmp_path / "online")
+    before = {k.name: k.read_bytes() for k in settings.federation_keys.glob("*.key")}
+    with LiveServer(own) as server:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            assert (await client.get("/.well-known/protection-directory.json")).json()["feeds"] == {}
+            assert (await client.get("/federation/feeds/public?after=0")).status_code == 404
+            await directory(own, "federation", "init", "--root-keys", str(tmp_path / "root"))
+            await directory(own, "federation", "publish")
+            discovered = (await client.get("/.well-known/protection-directory.json")).json()
+            assert set(discovered["feeds"]) == {"public", "network"}
+            page = await client.get("/federation/feeds/public?after=0")
+            assert page.status_code == 200, page.text
+            # a key damaged while it serves: nothing signed, said in a line (it was a 500 and a traceback)
+            for key in own.federation_keys.glob("*.key"):
+                key.write_text("garbage")
+            damaged = await client.get("/federation/feeds/public?after=0")
+            assert damaged.status_code == 503 and "cannot be signed" in damaged.text
+    assert {k.name: k.read_bytes() for k in settings.federation_keys.glob("*.key")} == before  # untouched
 
 
 async def test_init_refuses_to_run_twice_or_to_overwrite_keys(store: Store, settings: Settings,
