@@ -82,7 +82,7 @@ PREFIXES = {
     "es": ("Departamento de ", "Departamento del ", "Provincia de ", "Provincia del ", "Región de ", "Región del ",
            "Estado de ", "Distrito de ", "Gobernación de ", "Municipio de "),
     "fr": ("département de ", "département du ", "département de la ", "province de ", "province du ",
-           "province d’", "région de ", "région du ", "gouvernorat de ", "gouvernorat d’", "préfecture de ",
+           "province d\u2019", "région de ", "région du ", "gouvernorat de ", "gouvernorat d\u2019", "préfecture de ",
            "district de ", "État de ", "État du "),
     "ar": ("محافظة ", "ولاية ", "منطقة ", "إقليم ", "مقاطعة ", "إمارة "),
 }
