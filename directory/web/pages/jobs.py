@@ -38,7 +38,7 @@ from directory.web.pages.problems import said
 from directory.web.pages.reading import Reading, written_number
 from directory.web.pages.render import language_of, page
 from directory.web.pages.routes import choices
-from directory.web.pages.typed_names import NAMED, by_name, place_codes
+from directory.web.pages.typed_names import NAMED, by_name, places_read
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +198,7 @@ def _asked(job: Job, form: dict[str, list[str]]) -> dict[str, list[str]]:
 def _question(job: Job, asked: dict[str, list[str]]) -> Any:
     """The question as typed, its places named in any of the pages' languages read as their codes
     ("Soudan, Yemen" as "SD, YE"), as the maps' forms read them; the form keeps what was typed."""
-    return job.asking.ask({name: [place_codes(v) for v in values] if name == "codes" else values
-                           for name, values in asked.items()})
+    return job.asking.ask(places_read(asked))
 
 
 GAP_ROWS = 200  # the gaps page shows the worst cells; its CSV has them all

@@ -39,7 +39,7 @@ from directory.web.pages.render import (
     place_name,
 )
 from directory.web.pages.routes import BROWSE_FIELDS, choices
-from directory.web.pages.typed_names import NAMED, by_name, place_codes
+from directory.web.pages.typed_names import NAMED, by_name, places_read
 from maps.gaps_map import METRICS
 from maps.page import Options, Words
 from maps.questions import KINDS, MapKind, chosen, draw
@@ -95,7 +95,7 @@ async def map_page(request: Request) -> Response:
                 raise BadArgument(name, Plural("is longer than %(most)s character",
                                                "is longer than %(most)s characters", "most"), most=forms.FIELD_LENGTH)
         kind = chosen(request.path_params["kind"], args)  # a map that exists, asked what it takes, first
-        asked = {name: [place_codes(value) if name == "codes" else value] for name, value in args.items()}
+        asked = places_read({name: [value] for name, value in args.items()})
         async with budget.expensive(slots, settings.time_budget):
             # an organisation may be given by its name, as on the job pages; several found: the person chooses
             which = await by_name(request.app.state.store, viewer_in(request.scope),

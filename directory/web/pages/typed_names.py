@@ -108,6 +108,12 @@ def place_codes(typed: str) -> str:
     return ", ".join(code(part) for part in parts)
 
 
+def places_read(asked: dict[str, list[str]]) -> dict[str, list[str]]:
+    """A form's fields with its list of places (`codes`) read by `place_codes`: the one reading the
+    gaps page and the maps' forms share."""
+    return {name: [place_codes(v) for v in values] if name == "codes" else values for name, values in asked.items()}
+
+
 _JOINED = re.compile(r"\s+(?:y|e|and|et|и)\s+", re.IGNORECASE)  # "Guatemala y El Salvador"
 
 
